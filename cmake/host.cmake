@@ -1,0 +1,37 @@
+# Host build: unit tests (Catch2, ASan/UBSan), tools, the OS image as an ExternalProject,
+# and the QEMU system tests.
+include(CTest)
+set(CMAKE_CXX_STANDARD 20)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
+set(CMAKE_C_STANDARD 11)
+
+option(TERN_HOST_ONLY "Build only the host unit tests (no OS image, no system tests)" OFF)
+
+set(TERN_SANITIZE -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+add_compile_options(-Wall -Wextra -g -O1 ${TERN_SANITIZE})
+add_link_options(${TERN_SANITIZE})
+
+# Portable code shared with the kernel: the support library, the ABI tree, and the kernel
+# parts that do not touch the hardware. The same sources are compiled into the kernel.
+include(${TERN_ROOT}/cmake/portable_sources.cmake)
+add_library(tern_portable STATIC ${TERN_PORTABLE_SOURCES})
+target_include_directories(tern_portable PUBLIC
+  ${TERN_ROOT}/abi/include ${TERN_ROOT}/base/include ${TERN_ROOT}/kernel/include ${TERN_ROOT})
+target_compile_definitions(tern_portable PUBLIC TERN_HOST_TEST=1)
+
+add_subdirectory(tests/unit)
+
+if(NOT TERN_HOST_ONLY)
+  include(ExternalProject)
+  set(TERN_OS_BINARY_DIR ${CMAKE_BINARY_DIR}/os)
+  ExternalProject_Add(tern_os
+    SOURCE_DIR ${TERN_ROOT}
+    BINARY_DIR ${TERN_OS_BINARY_DIR}
+    CMAKE_GENERATOR ${CMAKE_GENERATOR}
+    CMAKE_ARGS -DCMAKE_TOOLCHAIN_FILE=${TERN_ROOT}/toolchain.cmake
+               -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    INSTALL_COMMAND ""
+    BUILD_ALWAYS ON
+    USES_TERMINAL_BUILD ON)
+  add_subdirectory(tests/system)
+endif()

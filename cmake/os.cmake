@@ -1,0 +1,45 @@
+# OS build: the kernel ELF, its symbol module, and the GRUB ISO (the release image).
+enable_language(ASM)
+
+set(TERN_KERNEL_FLAGS -mcmodel=kernel -mno-red-zone -mgeneral-regs-only -O2 -g)
+
+include(${TERN_ROOT}/cmake/portable_sources.cmake)
+file(GLOB TERN_KERNEL_SOURCES CONFIGURE_DEPENDS
+  ${TERN_ROOT}/kernel/core/*.cpp
+  ${TERN_ROOT}/kernel/arch/x86_64/*.cpp
+  ${TERN_ROOT}/kernel/arch/x86_64/*.S)
+
+add_executable(kernel.elf
+  ${TERN_ROOT}/boot/x86_64/multiboot2.S
+  ${TERN_KERNEL_SOURCES}
+  ${TERN_PORTABLE_SOURCES})
+target_include_directories(kernel.elf PRIVATE
+  ${TERN_ROOT}/abi/include ${TERN_ROOT}/base/include ${TERN_ROOT}/kernel/include ${TERN_ROOT})
+target_compile_options(kernel.elf PRIVATE $<$<COMPILE_LANGUAGE:CXX,C>:${TERN_KERNEL_FLAGS}>)
+target_compile_definitions(kernel.elf PRIVATE TERN_KERNEL=1)
+set(TERN_KERNEL_LD ${TERN_ROOT}/boot/x86_64/linker.ld)
+target_link_options(kernel.elf PRIVATE -T ${TERN_KERNEL_LD} -z max-page-size=4096 --no-relax)
+set_target_properties(kernel.elf PROPERTIES LINK_DEPENDS ${TERN_KERNEL_LD}
+  RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/kernel)
+
+# The symbol module: "<address> <type> <name>" for every function, sorted by address.
+set(TERN_KERNEL_ELF ${CMAKE_BINARY_DIR}/kernel/kernel.elf)
+set(TERN_KERNEL_SYM ${CMAKE_BINARY_DIR}/kernel/kernel.sym)
+add_custom_command(OUTPUT ${TERN_KERNEL_SYM}
+  COMMAND sh ${TERN_ROOT}/tools/gen_symbols.sh ${TERN_NM} ${TERN_KERNEL_ELF} ${TERN_KERNEL_SYM}
+  DEPENDS kernel.elf
+  COMMENT "Extracting kernel symbols")
+
+# The ISO: GRUB (BIOS) + kernel + modules.
+set(TERN_ISO ${CMAKE_BINARY_DIR}/tern.iso)
+set(TERN_ISO_ROOT ${CMAKE_BINARY_DIR}/isoroot)
+add_custom_command(OUTPUT ${TERN_ISO}
+  COMMAND ${CMAKE_COMMAND} -E rm -rf ${TERN_ISO_ROOT}
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${TERN_ISO_ROOT}/boot/grub
+  COMMAND ${CMAKE_COMMAND} -E copy ${TERN_KERNEL_ELF} ${TERN_ISO_ROOT}/boot/kernel.elf
+  COMMAND ${CMAKE_COMMAND} -E copy ${TERN_KERNEL_SYM} ${TERN_ISO_ROOT}/boot/kernel.sym
+  COMMAND ${CMAKE_COMMAND} -E copy ${TERN_ROOT}/boot/grub/grub.cfg ${TERN_ISO_ROOT}/boot/grub/grub.cfg
+  COMMAND grub-mkrescue -o ${TERN_ISO} ${TERN_ISO_ROOT} 2> ${CMAKE_BINARY_DIR}/grub-mkrescue.log
+  DEPENDS kernel.elf ${TERN_KERNEL_SYM} ${TERN_ROOT}/boot/grub/grub.cfg
+  COMMENT "Building the GRUB ISO")
+add_custom_target(image ALL DEPENDS ${TERN_ISO})

@@ -1,0 +1,8 @@
+# Sources that compile both freestanding (in the kernel and servers) and on the host
+# (in unit tests). They must not touch hardware or use inline assembly.
+file(GLOB TERN_PORTABLE_SOURCES CONFIGURE_DEPENDS
+  ${TERN_ROOT}/base/src/*.cpp
+  ${TERN_ROOT}/kernel/mm/*.cpp
+  ${TERN_ROOT}/kernel/lib/*.cpp
+  ${TERN_ROOT}/kernel/object/*.cpp
+  ${TERN_ROOT}/kernel/arch/x86_64/portable/*.cpp)

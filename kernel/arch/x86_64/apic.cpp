@@ -1,0 +1,188 @@
+#include <kernel/arch/x86_64/apic.h>
+#include <kernel/arch/x86_64/cpu.h>
+#include <kernel/arch/x86_64/trap.h>
+#include <kernel/core/clock.h>
+#include <kernel/core/log.h>
+
+namespace kernel::x86_64 {
+
+namespace {
+
+enum LapicReg : uint32_t {
+    kRegId = 0x20,
+    kRegTpr = 0x80,
+    kRegEoi = 0xB0,
+    kRegSvr = 0xF0,
+    kRegLvtTimer = 0x320,
+    kRegTimerInitial = 0x380,
+    kRegTimerCurrent = 0x390,
+    kRegTimerDivide = 0x3E0,
+};
+constexpr uint32_t kLvtMasked = 1u << 16;
+constexpr uint32_t kLvtPeriodic = 1u << 17;
+constexpr uint32_t kDivideBy16 = 0x3;
+constexpr uint64_t kPitHz = 1193182;
+constexpr uint32_t kCalibrationMs = 10;
+
+volatile uint32_t* g_lapic = nullptr;
+uint64_t g_tsc_hz = 0;
+uint64_t g_lapic_hz = 0; // timer input after the divide-by-16
+uint64_t g_tsc_base = 0;
+uint64_t g_ns_mult = 0; // ns = (tsc delta * mult) >> 32
+volatile uint64_t g_ticks = 0;
+
+uint32_t read(uint32_t reg) { return g_lapic[reg / 4]; }
+void write(uint32_t reg, uint32_t v) { g_lapic[reg / 4] = v; }
+
+void on_timer(TrapFrame&) {
+    g_ticks = g_ticks + 1;
+    lapic_eoi();
+}
+
+} // namespace
+
+void pic_disable() {
+    // Remap both 8259s to vectors 32..47 first so a stray interrupt cannot look like an
+    // exception, then mask every line.
+    outb(0x20, 0x11);
+    outb(0xA0, 0x11);
+    outb(0x21, 0x20);
+    outb(0xA1, 0x28);
+    outb(0x21, 0x04);
+    outb(0xA1, 0x02);
+    outb(0x21, 0x01);
+    outb(0xA1, 0x01);
+    outb(0x21, 0xFF);
+    outb(0xA1, 0xFF);
+}
+
+uint64_t lapic_phys_base() { return rdmsr(kMsrApicBase) & 0xFFFFFFFFFF000ull; }
+
+void lapic_init(uint64_t mmio) {
+    g_lapic = reinterpret_cast<volatile uint32_t*>(mmio);
+    wrmsr(kMsrApicBase, rdmsr(kMsrApicBase) | (1u << 11)); // global enable
+    write(kRegTpr, 0);
+    write(kRegSvr, 0x100 | kVecSpurious);
+    write(kRegLvtTimer, kLvtMasked);
+    set_trap_handler(kVecTimer, on_timer);
+}
+
+uint32_t lapic_id() { return g_lapic ? read(kRegId) >> 24 : 0; }
+
+void lapic_eoi() {
+    if (g_lapic)
+        write(kRegEoi, 0);
+}
+
+bool tsc_calibrate() {
+    uint32_t pit_count = uint32_t(kPitHz * kCalibrationMs / 1000);
+    // Channel 2 gate on, speaker off; mode 0 (interrupt on terminal count), binary.
+    outb(0x61, uint8_t((inb(0x61) & ~0x02) | 0x01));
+    outb(0x43, 0xB0);
+    outb(0x42, uint8_t(pit_count & 0xFF));
+    outb(0x42, uint8_t(pit_count >> 8));
+    // Restart the count by toggling the gate.
+    uint8_t gate = inb(0x61);
+    outb(0x61, uint8_t(gate & ~0x01));
+    outb(0x61, uint8_t(gate | 0x01));
+    uint64_t tsc0 = rdtsc();
+    bool done = false;
+    // Bounded: a machine without a PIT must not hang the boot.
+    for (uint64_t spins = 0; spins < 200000000ull; ++spins) {
+        if (inb(0x61) & 0x20) {
+            done = true;
+            break;
+        }
+    }
+    uint64_t tsc1 = rdtsc();
+    if (!done || tsc1 <= tsc0)
+        g_tsc_hz = 1000000000;
+    else
+        g_tsc_hz = (tsc1 - tsc0) * 1000 / kCalibrationMs;
+    g_tsc_base = tsc0;
+    g_ns_mult = (1000000000ull << 32) / g_tsc_hz;
+    return done;
+}
+
+void lapic_timer_calibrate() {
+    // Measured against the TSC, which tsc_calibrate() has already measured.
+    write(kRegTimerDivide, kDivideBy16);
+    write(kRegLvtTimer, kLvtMasked);
+    write(kRegTimerInitial, 0xFFFFFFFF);
+    uint64_t start = rdtsc();
+    uint64_t span = g_tsc_hz * kCalibrationMs / 1000;
+    while (rdtsc() - start < span)
+        pause();
+    uint32_t elapsed = 0xFFFFFFFFu - read(kRegTimerCurrent);
+    uint64_t tsc_elapsed = rdtsc() - start;
+    write(kRegTimerInitial, 0);
+    g_lapic_hz = elapsed ? uint64_t(elapsed) * g_tsc_hz / tsc_elapsed : 62500000;
+}
+
+void timer_start_periodic(uint32_t hz) {
+    uint64_t count = g_lapic_hz / hz;
+    if (count == 0)
+        count = 1;
+    write(kRegTimerDivide, kDivideBy16);
+    write(kRegLvtTimer, kVecTimer | kLvtPeriodic);
+    write(kRegTimerInitial, uint32_t(count > 0xFFFFFFFFu ? 0xFFFFFFFFu : count));
+}
+
+void timer_arm_oneshot_ns(uint64_t ns) {
+    uint64_t count = ns * g_lapic_hz / 1000000000ull;
+    if (count == 0)
+        count = 1;
+    write(kRegTimerDivide, kDivideBy16);
+    write(kRegLvtTimer, kVecTimer);
+    write(kRegTimerInitial, uint32_t(count > 0xFFFFFFFFu ? 0xFFFFFFFFu : count));
+}
+
+} // namespace kernel::x86_64
+
+namespace kernel {
+
+uint64_t monotonic_ns() {
+    using namespace x86_64;
+    if (g_ns_mult == 0)
+        return 0;
+    uint64_t delta = rdtsc() - g_tsc_base;
+    return uint64_t((static_cast<unsigned __int128>(delta) * g_ns_mult) >> 32);
+}
+bool clock_ready() { return x86_64::g_ns_mult != 0; }
+uint64_t tsc_hz() { return x86_64::g_tsc_hz; }
+uint64_t lapic_timer_hz() { return x86_64::g_lapic_hz; }
+uint64_t timer_ticks() { return x86_64::g_ticks; }
+
+} // namespace kernel
+
+// ---- Self-tests -----------------------------------------------------------------------
+#include <kernel/core/ktest.h>
+
+namespace {
+
+KTEST(timer, calibrated_frequencies_plausible) {
+    // Any x86-64 machine Tern runs on has a TSC between 100 MHz and 20 GHz.
+    KEXPECT(kernel::tsc_hz() > 100000000ull && kernel::tsc_hz() < 20000000000ull);
+    KEXPECT(kernel::lapic_timer_hz() > 100000ull);
+}
+
+KTEST(timer, monotonic_clock_advances) {
+    uint64_t a = kernel::monotonic_ns();
+    for (volatile int i = 0; i < 100000; i = i + 1) {
+    }
+    uint64_t b = kernel::monotonic_ns();
+    KEXPECT(b > a);
+}
+
+KTEST(timer, interrupts_tick) {
+    // With the timer at 100 Hz, waiting 50 ms of clock time must see interrupts.
+    uint64_t start_ticks = kernel::timer_ticks();
+    uint64_t deadline = kernel::monotonic_ns() + 50000000ull;
+    while (kernel::monotonic_ns() < deadline)
+        kernel::x86_64::hlt();
+    uint64_t got = kernel::timer_ticks() - start_ticks;
+    KEXPECT(got >= 2);
+    KEXPECT(got <= 20);
+}
+
+} // namespace

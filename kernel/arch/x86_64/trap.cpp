@@ -1,0 +1,220 @@
+#include <kernel/arch/x86_64/apic.h>
+#include <kernel/arch/x86_64/cpu.h>
+#include <kernel/arch/x86_64/percpu.h>
+#include <kernel/arch/x86_64/trap.h>
+#include <kernel/core/log.h>
+#include <kernel/core/panic.h>
+
+extern "C" char trap_stubs[];
+
+namespace kernel::x86_64 {
+
+namespace {
+
+struct [[gnu::packed]] IdtGate {
+    uint16_t offset_low;
+    uint16_t selector;
+    uint8_t ist;
+    uint8_t type_attr;
+    uint16_t offset_mid;
+    uint32_t offset_high;
+    uint32_t reserved;
+};
+static_assert(sizeof(IdtGate) == 16);
+
+alignas(16) IdtGate g_idt[256];
+TrapHandler g_handlers[256];
+uint64_t g_unhandled_irq_count[256];
+
+constexpr const char* kExceptionNames[32] = {"divide error",
+                                             "debug",
+                                             "NMI",
+                                             "breakpoint",
+                                             "overflow",
+                                             "bound range exceeded",
+                                             "invalid opcode",
+                                             "device not available",
+                                             "double fault",
+                                             "coprocessor segment overrun",
+                                             "invalid TSS",
+                                             "segment not present",
+                                             "stack-segment fault",
+                                             "general protection fault",
+                                             "page fault",
+                                             "reserved (15)",
+                                             "x87 floating-point error",
+                                             "alignment check",
+                                             "machine check",
+                                             "SIMD floating-point error",
+                                             "virtualization exception",
+                                             "control protection exception",
+                                             "reserved (22)",
+                                             "reserved (23)",
+                                             "reserved (24)",
+                                             "reserved (25)",
+                                             "reserved (26)",
+                                             "reserved (27)",
+                                             "hypervisor injection",
+                                             "VMM communication",
+                                             "security exception",
+                                             "reserved (31)"};
+
+void set_gate(uint8_t vector, uint64_t handler, uint8_t ist, uint8_t dpl) {
+    IdtGate& g = g_idt[vector];
+    g.offset_low = handler & 0xFFFF;
+    g.selector = kKernelCs;
+    g.ist = ist;
+    g.type_attr = uint8_t(0x8E | (dpl << 5)); // present, 64-bit interrupt gate
+    g.offset_mid = (handler >> 16) & 0xFFFF;
+    g.offset_high = uint32_t(handler >> 32);
+    g.reserved = 0;
+}
+
+} // namespace
+
+const char* exception_name(uint64_t vector) {
+    return vector < 32 ? kExceptionNames[vector] : "interrupt";
+}
+
+void idt_init() {
+    for (int v = 0; v < 256; ++v) {
+        uint8_t ist = 0;
+        if (v == kVecDoubleFault)
+            ist = kIstDoubleFault;
+        else if (v == kVecNmi)
+            ist = kIstNmi;
+        else if (v == 18)
+            ist = kIstMachineCheck;
+        set_gate(uint8_t(v), reinterpret_cast<uint64_t>(trap_stubs) + uint64_t(v) * 16, ist, 0);
+    }
+    idt_load();
+}
+
+void idt_load() {
+    struct [[gnu::packed]] {
+        uint16_t limit;
+        uint64_t base;
+    } idtr{sizeof(g_idt) - 1, reinterpret_cast<uint64_t>(g_idt)};
+    asm volatile("lidt %0" ::"m"(idtr));
+}
+
+bool set_trap_handler(uint8_t vector, TrapHandler handler) {
+    if (g_handlers[vector] && handler)
+        return false;
+    g_handlers[vector] = handler;
+    return true;
+}
+
+void dump_frame(const TrapFrame& f) {
+    print("  vector {} ({}) error {:#x} from {}\n", f.vector, exception_name(f.vector),
+          f.error_code, f.from_user() ? "user" : "kernel");
+    print("  rip {:016x} cs  {:04x} rflags {:016x}\n", f.rip, f.cs, f.rflags);
+    print("  rsp {:016x} ss  {:04x} cr2    {:016x} cr3 {:016x}\n", f.rsp, f.ss, read_cr2(),
+          read_cr3());
+    print("  rax {:016x} rbx {:016x} rcx {:016x} rdx {:016x}\n", f.rax, f.rbx, f.rcx, f.rdx);
+    print("  rsi {:016x} rdi {:016x} rbp {:016x} r8  {:016x}\n", f.rsi, f.rdi, f.rbp, f.r8);
+    print("  r9  {:016x} r10 {:016x} r11 {:016x} r12 {:016x}\n", f.r9, f.r10, f.r11, f.r12);
+    print("  r13 {:016x} r14 {:016x} r15 {:016x}\n", f.r13, f.r14, f.r15);
+}
+
+} // namespace kernel::x86_64
+
+using namespace kernel;
+using namespace kernel::x86_64;
+
+extern "C" void trap_dispatch(TrapFrame* frame) {
+    uint64_t vector = frame->vector;
+    if (TrapHandler h = g_handlers[vector & 0xFF]) {
+        h(*frame);
+        return;
+    }
+    if (vector < 32) {
+        PerCpu& cpu = this_cpu();
+        if (!frame->from_user() && cpu.recovery.rip != 0) {
+            // A deliberate fault under try_call: resume at its recovery point.
+            frame->rip = cpu.recovery.rip;
+            frame->rsp = cpu.recovery.rsp;
+            frame->rax = vector;
+            cpu.recovery.rip = 0;
+            return;
+        }
+        panic_with_frame(*frame, "unhandled {} (vector {}) in {} mode at {:#x}",
+                         exception_name(vector), vector, frame->from_user() ? "user" : "kernel",
+                         frame->rip);
+    }
+    if (vector == kVecSpurious)
+        return;
+    // An interrupt nobody claimed: count it, log the first one, and acknowledge it so the
+    // controller does not stall.
+    if (g_unhandled_irq_count[vector]++ == 0)
+        log::warn("trap: unhandled interrupt vector {}", vector);
+    lapic_eoi();
+}
+
+// ---- Self-tests -----------------------------------------------------------------------
+#include <kernel/core/ktest.h>
+#include <kernel/core/symbols.h>
+
+namespace {
+
+void do_breakpoint(void*) { asm volatile("int3"); }
+void do_invalid_opcode(void*) { asm volatile("ud2"); }
+void do_divide_error(void*) {
+    asm volatile("xorl %%ecx, %%ecx; divl %%ecx" ::: "eax", "ecx", "edx");
+}
+void do_non_canonical(void*) { (void)*reinterpret_cast<volatile uint64_t*>(0x0000800000000000ull); }
+void do_privileged_in_kernel(void*) { asm volatile("" ::: "memory"); }
+
+KTEST(trap, breakpoint_recovered) {
+    KEXPECT_EQ(try_call(do_breakpoint, nullptr), int64_t(kVecBreakpoint));
+}
+KTEST(trap, invalid_opcode_recovered) {
+    KEXPECT_EQ(try_call(do_invalid_opcode, nullptr), int64_t(kVecInvalidOpcode));
+}
+KTEST(trap, divide_error_recovered) {
+    KEXPECT_EQ(try_call(do_divide_error, nullptr), int64_t(kVecDivide));
+}
+KTEST(trap, non_canonical_is_general_protection) {
+    KEXPECT_EQ(try_call(do_non_canonical, nullptr), int64_t(kVecGeneralProtection));
+}
+KTEST(trap, normal_call_returns_minus_one) {
+    KEXPECT_EQ(try_call(do_privileged_in_kernel, nullptr), int64_t(-1));
+    KEXPECT_EQ(this_cpu().recovery.rip, uint64_t(0));
+}
+KTEST(trap, exception_names) {
+    KEXPECT(base::StringView(exception_name(kVecPageFault)) == base::StringView("page fault"));
+    KEXPECT(base::StringView(exception_name(200)) == base::StringView("interrupt"));
+}
+KTEST(trap, symbolize_kernel_function) {
+    KEXPECT(kernel::symbols_loaded());
+    kernel::SymbolHit hit;
+    KEXPECT(kernel::symbolize(reinterpret_cast<uint64_t>(&idt_init) + 1, hit));
+    KEXPECT(hit.name.find(base::StringView("idt_init")).has_value());
+    KEXPECT_EQ(hit.offset, uint64_t(1));
+}
+
+} // namespace
+
+// ---- Deliberate crashes (run only with selftest_filter=crash.<name>) -------------------
+namespace {
+
+[[gnu::noinline]] void crash_write_unmapped() {
+    *reinterpret_cast<volatile uint64_t*>(0xFFFFFFFFFFFFF000ull - 0x100000) = 1;
+}
+
+KTEST(crash, kernel_page_fault) { crash_write_unmapped(); }
+
+// Recurses until the boot stack's guard page stops it (the bound is never reached).
+[[gnu::noinline]] uint64_t recurse(uint64_t depth) {
+    volatile uint8_t pad[512];
+    pad[0] = uint8_t(depth);
+    if (depth > (1ull << 40))
+        return pad[0];
+    return recurse(depth + 1) + pad[0];
+}
+
+KTEST(crash, stack_overflow_hits_guard) { (void)recurse(0); }
+
+KTEST(crash, assertion) { TERN_VERIFY(ktest_ctx.failed()); }
+
+} // namespace

@@ -1,0 +1,168 @@
+// Kernel entry: bring the machine up in dependency order, then either run the self-tests
+// or continue to the normal boot.
+#include <kernel/arch/x86_64/apic.h>
+#include <kernel/arch/x86_64/cpu.h>
+#include <kernel/arch/x86_64/percpu.h>
+#include <kernel/arch/x86_64/serial.h>
+#include <kernel/arch/x86_64/trap.h>
+#include <kernel/core/boot.h>
+#include <kernel/core/clock.h>
+#include <kernel/core/ktest.h>
+#include <kernel/core/log.h>
+#include <kernel/core/memory.h>
+#include <kernel/core/panic.h>
+#include <kernel/core/symbols.h>
+#include <kernel/lib/cmdline.h>
+#include <kernel/lib/multiboot2.h>
+
+extern "C" void (*__init_array_start[])();
+extern "C" void (*__init_array_end[])();
+extern "C" uintptr_t __stack_chk_guard;
+
+namespace kernel {
+
+namespace {
+BootMode g_boot_mode = BootMode::Normal;
+mb2::BootInfo g_boot_info;
+BootOptions g_options;
+
+void run_global_constructors() {
+    for (auto* ctor = __init_array_start; ctor < __init_array_end; ++ctor)
+        (*ctor)();
+}
+
+void apply_options(const CmdlineResult& parsed) {
+    g_options = parsed.options;
+    g_boot_mode = g_options.mode;
+    log_set_level(g_options.log_level);
+}
+
+} // namespace
+
+BootMode boot_mode() { return g_boot_mode; }
+void set_boot_mode(BootMode mode) { g_boot_mode = mode; }
+const BootOptions& boot_options() { return g_options; }
+const mb2::BootInfo& boot_info() { return g_boot_info; }
+
+} // namespace kernel
+
+using namespace kernel;
+
+extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys) {
+    x86_64::com1().init();
+    __stack_chk_guard ^= x86_64::rdtsc() * 0x9E3779B97F4A7C15ull;
+    run_global_constructors();
+    print("\nTern kernel starting\n");
+    x86_64::percpu_init_boot_cpu();
+    x86_64::idt_init();
+    x86_64::pic_disable();
+    bool pit_ok = x86_64::tsc_calibrate();
+
+    if (magic != mb2::kBootloaderMagic)
+        panic("not started by a Multiboot2 loader (magic {:#x}, expected {:#x})", magic,
+              mb2::kBootloaderMagic);
+    // The boot page tables map the first 4 GiB at the direct-map base, and GRUB places the
+    // information block below 4 GiB.
+    const auto* info = reinterpret_cast<const uint8_t*>(kDirectMapBase + info_phys);
+    if (mb2::parse(info, 0x100000000ull - info_phys, g_boot_info).is_error())
+        panic("Multiboot2 information block at {:#x} is corrupt", info_phys);
+
+    if (!pit_ok)
+        log::warn("timer: PIT did not answer; assuming a 1 GHz TSC");
+    static CmdlineResult parsed;
+    parse_cmdline(g_boot_info.cmdline, parsed);
+    apply_options(parsed);
+    for (const auto& diagnostic : parsed.diagnostic_list())
+        log::warn("{}", diagnostic.message);
+    if (parsed.dropped_diagnostics)
+        log::warn("cmdline: {} further problems not shown", parsed.dropped_diagnostics);
+    log::info("boot: loader '{}', command line '{}', node {}", g_boot_info.loader_name,
+              g_boot_info.cmdline, g_options.node_id);
+    if (g_boot_info.malformed_tags || g_boot_info.dropped_memory || g_boot_info.dropped_modules)
+        log::warn("boot: information block: {} malformed tags, {} memory entries and {} modules "
+                  "dropped",
+                  g_boot_info.malformed_tags, g_boot_info.dropped_memory,
+                  g_boot_info.dropped_modules);
+
+    for (size_t i = 0; i < g_boot_info.module_count; ++i) {
+        const auto& m = g_boot_info.modules[i];
+        if (m.name == base::StringView("symbols"))
+            symbols_init(reinterpret_cast<const char*>(kDirectMapBase + m.start), m.end - m.start);
+    }
+
+    memory_init(g_boot_info, info_phys);
+
+    x86_64::lapic_init(map_mmio(x86_64::lapic_phys_base(), 4096));
+    x86_64::lapic_timer_calibrate();
+    x86_64::timer_start_periodic(kTimerHz);
+    x86_64::sti();
+
+    const MemoryStats stats = memory_stats();
+    print("\n");
+    print("  Tern — node {}\n", g_options.node_id);
+    print("  memory: {} MiB usable of {} MiB total; page allocator: {} free pages ({} MiB)\n",
+          stats.usable_bytes >> 20, stats.total_bytes >> 20, stats.free_pages,
+          (stats.free_pages * 4096) >> 20);
+    print("  timer: TSC {} MHz, LAPIC timer {} Hz (after /16), tick {} Hz; symbols {}\n",
+          tsc_hz() / 1000000, lapic_timer_hz(), kTimerHz, symbols_loaded() ? "loaded" : "missing");
+    print("\n");
+
+    switch (boot_mode()) {
+    case BootMode::SelfTest: {
+        int failed = ktest_run_all(g_options.selftest_filter_view());
+        machine_stop(failed == 0);
+    }
+    case BootMode::Bench:
+    case BootMode::Fuzz:
+        log::error("boot: mode not available in this build");
+        machine_stop(false);
+    case BootMode::Normal:
+        break;
+    }
+    log::info("boot: kernel up; no init task in this image yet, idling");
+    for (;;)
+        x86_64::hlt();
+}
+
+// ---- Self-tests -----------------------------------------------------------------------
+namespace kernel {
+namespace {
+
+KTEST(boot, information_block_parsed) {
+    KEXPECT(g_boot_info.has_memory_map);
+    KEXPECT(g_boot_info.memory_count > 0);
+    KEXPECT(g_boot_info.loader_name.starts_with(base::StringView("GRUB")));
+}
+
+KTEST(boot, symbols_module_loaded) {
+    bool found = false;
+    for (size_t i = 0; i < g_boot_info.module_count; ++i)
+        found |= g_boot_info.modules[i].name == base::StringView("symbols");
+    KEXPECT(found);
+    KEXPECT(symbols_loaded());
+}
+
+KTEST(boot, options_match_command_line) {
+    // Re-parsing the command line the loader gave yields the options in force.
+    static CmdlineResult again;
+    parse_cmdline(g_boot_info.cmdline, again);
+    KEXPECT_EQ(again.options.node_id, g_options.node_id);
+    KEXPECT(again.options.mode == g_boot_mode);
+    KEXPECT(g_boot_mode == BootMode::SelfTest);
+}
+
+KTEST(boot, stack_protector_guard_randomized) {
+    KEXPECT(__stack_chk_guard != uintptr_t(0x595e9fbd94fda766ull));
+}
+
+KTEST(boot, global_constructors_ran) {
+    struct Probe {
+        int value;
+        Probe() : value(42) {}
+    };
+    static Probe probe; // function-local: constructed on first use
+    KEXPECT_EQ(probe.value, 42);
+}
+
+} // namespace
+} // namespace kernel
