@@ -12,6 +12,8 @@
 #include <kernel/core/memory.h>
 #include <kernel/core/panic.h>
 #include <kernel/core/symbols.h>
+#include <kernel/core/syscalls.h>
+#include <kernel/core/thread.h>
 #include <kernel/lib/cmdline.h>
 #include <kernel/lib/multiboot2.h>
 
@@ -94,7 +96,10 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys) {
 
     x86_64::lapic_init(map_mmio(x86_64::lapic_phys_base(), 4096));
     x86_64::lapic_timer_calibrate();
+    syscall_init();
+    scheduler_init();
     x86_64::timer_start_periodic(kTimerHz);
+    scheduler_start();
     x86_64::sti();
 
     const MemoryStats stats = memory_stats();

@@ -40,61 +40,6 @@ constexpr unsigned ceil_log2(uint64_t value) {
 
 constexpr unsigned floor_log2(uint64_t value) { return 63 - unsigned(__builtin_clzll(value)); }
 
-constexpr unsigned kMaxOrder = PageAllocator::kMaxOrder;
-
-// Frontiers. Every run of usable pages (a usable range minus the metadata, touching
-// ranges joined into one run) has a frontier: its pages from `next` to `end` have never
-// been issued. They carry kFrontierState and nothing else about them is stored, so init
-// touches none of them. A frontier is consumed only by carving its next greedy block:
-// the largest naturally aligned block of at most kMaxOrder that starts at `next` and ends
-// by `end`. Carving greedy blocks one after the other from the start of a run produces
-// exactly the run's greedy decomposition, the same blocks the allocator used to list at
-// init. So `next` always lies on a boundary of that decomposition, and the frontier holds
-// the rest of it, which m_frontier_blocks counts.
-//
-// Invariant: every block that is listed or allocated lies inside one greedy block of its
-// run. Carving issues whole greedy blocks and splitting stays inside them. A merge could
-// only leave one by joining a whole greedy block G with a free buddy B of the same order;
-// B would have to lie inside a greedy block too, but one larger than B would contain G
-// as well, one equal to B would make G and B buddies in the greedy decomposition (which
-// takes the merged block instead), and B in another run would make the two runs touch,
-// which init joins. Two things follow. A free never needs to merge with frontier memory;
-// it could not by accident either, since kFrontierState is no kFreeHead state. And once
-// everything carved has been freed, the lists hold exactly the carved greedy blocks, so
-// free_block_count() is back to its value after init.
-
-// Order of the greedy block at `pfn` in a run ending at `end` (pfn < end).
-constexpr unsigned greedy_order(uint64_t pfn, uint64_t end) {
-    unsigned order = pfn == 0 ? kMaxOrder : base::min(unsigned(__builtin_ctzll(pfn)), kMaxOrder);
-    while (pfn + pages_of(order) > end)
-        --order;
-    return order;
-}
-
-// Adds the greedy decomposition of [pfn, end) to counts. Runs of maximal blocks are
-// counted at once, so this takes O(kMaxOrder) steps however long the run.
-void count_greedy_blocks(uint64_t pfn, uint64_t end, size_t* counts) {
-    while (pfn < end) {
-        unsigned order = greedy_order(pfn, end);
-        uint64_t blocks = order == kMaxOrder ? (end - pfn) >> kMaxOrder : 1;
-        counts[order] += blocks;
-        pfn += blocks << order;
-    }
-}
-
-// Order of the first greedy block of at least `order` in [pfn, end), or kMaxOrder + 1
-// if there is none. The decomposition grows towards maximal blocks and shrinks after
-// them, so at most 2 * kMaxOrder + 1 blocks are looked at.
-constexpr unsigned first_greedy_order_at_least(uint64_t pfn, uint64_t end, unsigned order) {
-    while (pfn < end) {
-        unsigned found = greedy_order(pfn, end);
-        if (found >= order)
-            return found;
-        pfn += pages_of(found);
-    }
-    return kMaxOrder + 1;
-}
-
 // Kind of piece `index` out of `count` in a contiguous allocation.
 constexpr Kind contig_kind(unsigned index, unsigned count) {
     if (count == 1)
@@ -102,6 +47,91 @@ constexpr Kind contig_kind(unsigned index, unsigned count) {
     if (index == 0)
         return kContigFirst;
     return index + 1 == count ? kContigLast : kContigMiddle;
+}
+
+constexpr unsigned kMaxOrder = PageAllocator::kMaxOrder;
+
+// Frontiers. Every run of usable pages (a usable range minus the metadata; touching
+// ranges are joined into one run) has a frontier [low, high): the pages of the run that
+// have never been issued. They carry kFrontierState and nothing else about them is
+// stored, so init touches none of them. Consider the run's greedy decomposition: the
+// blocks the allocator would get by cutting the run, from its start, into the largest
+// naturally aligned blocks of at most kMaxOrder that fit. It is also the set of maximal
+// aligned blocks inside the run, so it can be computed from either end. Its orders rise
+// towards kMaxOrder from the start of the run and fall after the last maximal block.
+//
+// A frontier only ever gives up whole blocks of that decomposition, taken from either of
+// its ends. So [low, high) always consists of whole greedy blocks, namely its own greedy
+// decomposition, which m_frontier_blocks counts. Any of those blocks can be carved after
+// the blocks between it and one end of the frontier (the lower end while orders still
+// rise towards it, the upper end once they fall), all of which are smaller; those go onto
+// the free lists. So the frontiers offer exactly the blocks that an allocator listing all
+// memory at init would have listed, and best fit by order works as it always did.
+//
+// Invariant: every block that is listed or allocated lies inside one greedy block of its
+// run. Carving issues whole greedy blocks and splitting stays inside them. A merge could
+// only leave one by joining a whole greedy block G with a free buddy B of the same order;
+// B would have to lie inside a greedy block too, but one larger than B would contain G
+// as well, one equal to B would make G and B buddies in the greedy decomposition (which
+// would hold their parent instead), and B in another run would make the two runs touch,
+// which init joins. Two things follow. A free never needs to merge with frontier memory,
+// and it cannot by accident since kFrontierState is no kFreeHead state. And once every
+// carved block is free again, the lists hold exactly the carved greedy blocks, so
+// free_block_count() reads as it did right after init.
+
+// Order of the greedy block that starts at `low` in [low, high) (low < high).
+constexpr unsigned lowest_block_order(uint64_t low, uint64_t high) {
+    unsigned order = low == 0 ? kMaxOrder : base::min(unsigned(__builtin_ctzll(low)), kMaxOrder);
+    while (low + pages_of(order) > high)
+        --order;
+    return order;
+}
+
+// Order of the greedy block that ends at `high` in [low, high) (low < high).
+constexpr unsigned highest_block_order(uint64_t low, uint64_t high) {
+    unsigned order = base::min(unsigned(__builtin_ctzll(high)), kMaxOrder);
+    while (high - low < pages_of(order))
+        --order;
+    return order;
+}
+
+// Adds the greedy decomposition of [low, high) to counts. Runs of maximal blocks are
+// counted at once, so this takes O(kMaxOrder) steps however long the range.
+void count_greedy_blocks(uint64_t low, uint64_t high, size_t* counts) {
+    while (low < high) {
+        unsigned order = lowest_block_order(low, high);
+        uint64_t blocks = order == kMaxOrder ? (high - low) >> kMaxOrder : 1;
+        counts[order] += blocks;
+        low += blocks << order;
+    }
+}
+
+// Which end of [low, high) reaches a greedy block of exactly `order` past smaller blocks
+// only. Looks at no more than kMaxOrder + 1 blocks from each end.
+enum class Side {
+    kNone,
+    kLow,
+    kHigh
+};
+
+constexpr Side side_with_block(uint64_t low, uint64_t high, unsigned order) {
+    for (uint64_t pfn = low; pfn < high;) {
+        unsigned found = lowest_block_order(pfn, high);
+        if (found == order)
+            return Side::kLow;
+        if (found > order)
+            break;
+        pfn += pages_of(found);
+    }
+    for (uint64_t pfn = high; pfn > low;) {
+        unsigned found = highest_block_order(low, pfn);
+        if (found == order)
+            return Side::kHigh;
+        if (found > order)
+            break;
+        pfn -= pages_of(found);
+    }
+    return Side::kNone;
 }
 
 } // namespace
@@ -144,65 +174,61 @@ void PageAllocator::list_remove(uint64_t pfn, unsigned order) {
     --m_counts[order];
 }
 
-// Carves never-issued memory for a request of `order` when the lists have no block big
-// enough. Picks the frontier whose first greedy block of at least `order` is smallest, so
-// big blocks stay whole as long as possible, and the lowest such frontier on a tie.
-// Greedy blocks in front of that block are too small for the request; they go onto the
-// free lists (touching one page each, at most kMaxOrder per run over the allocator's
-// life). Returns the carved block, its pages all kTail and its order in `carved_order`,
-// or kNil if no frontier holds a block of at least `order`.
-uint64_t PageAllocator::carve_frontier(unsigned order, unsigned& carved_order) {
-    bool any = false;
-    for (unsigned o = order; o <= kMaxOrder; ++o)
-        any = any || m_frontier_blocks[o] != 0;
-    if (!any)
-        return kNil;
-
-    Frontier* best = nullptr;
-    unsigned best_order = kMaxOrder + 1;
-    for (size_t i = 0; i < m_frontier_count && best_order != order; ++i) {
+// Carves a block of exactly `order` out of the lowest frontier that holds one, which
+// m_frontier_blocks says some frontier does. The greedy blocks between it and the end it
+// is carved from are smaller; they go onto the free lists, touching one page each (at
+// most 2 * kMaxOrder per run over the allocator's life, since each end of a frontier only
+// passes each order once). Returns the block with all its pages kTail.
+uint64_t PageAllocator::carve_frontier(unsigned order) {
+    TERN_ASSERT(m_frontier_blocks[order] > 0);
+    for (size_t i = 0; i < m_frontier_count; ++i) {
         Frontier& frontier = m_frontiers[i];
-        unsigned found = first_greedy_order_at_least(frontier.next, frontier.end, order);
-        if (found < best_order) {
-            best = &frontier;
-            best_order = found;
+        Side side = side_with_block(frontier.low, frontier.high, order);
+        if (side == Side::kNone)
+            continue;
+        for (;;) {
+            uint64_t pfn;
+            unsigned carved;
+            if (side == Side::kLow) {
+                pfn = frontier.low;
+                carved = lowest_block_order(frontier.low, frontier.high);
+                frontier.low += pages_of(carved);
+            } else {
+                carved = highest_block_order(frontier.low, frontier.high);
+                frontier.high -= pages_of(carved);
+                pfn = frontier.high;
+            }
+            TERN_ASSERT(carved <= order && m_frontier_blocks[carved] > 0);
+            --m_frontier_blocks[carved];
+            base::memset(m_state + (pfn - m_base_pfn), make_state(kTail, 0), pages_of(carved));
+            if (carved == order)
+                return pfn;
+            // The free pages only move from the frontier to the lists.
+            set_state(pfn, make_state(kFreeHead, carved));
+            list_push(pfn, carved);
         }
     }
-    TERN_ASSERT(best != nullptr);
-
-    for (;;) {
-        TERN_ASSERT(best->next < best->end);
-        uint64_t pfn = best->next;
-        unsigned carved = greedy_order(pfn, best->end);
-        best->next += pages_of(carved);
-        TERN_ASSERT(m_frontier_blocks[carved] > 0);
-        --m_frontier_blocks[carved];
-        base::memset(m_state + (pfn - m_base_pfn), make_state(kTail, 0), pages_of(carved));
-        if (carved >= order) {
-            carved_order = carved;
-            return pfn;
-        }
-        // Free pages only change place, from the frontier to the lists.
-        set_state(pfn, make_state(kFreeHead, carved));
-        list_push(pfn, carved);
-    }
+    // m_frontier_blocks counts a block that no frontier holds.
+    TERN_ASSERT_NOT_REACHED();
 }
 
-// Takes a free block of exactly `order` pages, splitting a larger one if needed. The
-// lists come first, so memory that has been touched before is reused before a frontier
-// is carved. The returned head's state byte is left for the caller to set.
+// Takes a free block of exactly `order` pages, splitting the smallest larger one if
+// needed, listed or in a frontier: best fit by order, as if all free memory were listed,
+// so never-issued memory fragments no differently. At equal order a listed block wins,
+// because its pages have been touched before and a frontier's have not. The returned
+// head's state byte is left for the caller to set.
 uint64_t PageAllocator::take_block(unsigned order) {
     unsigned found = order;
-    while (found <= kMaxOrder && m_heads[found] == kNil)
+    while (found <= kMaxOrder && m_heads[found] == kNil && m_frontier_blocks[found] == 0)
         ++found;
+    if (found > kMaxOrder)
+        return kNil;
     uint64_t pfn;
-    if (found <= kMaxOrder) {
+    if (m_heads[found] != kNil) {
         pfn = m_heads[found];
         list_remove(pfn, found);
     } else {
-        pfn = carve_frontier(order, found);
-        if (pfn == kNil)
-            return kNil;
+        pfn = carve_frontier(found);
     }
     // Give back the upper half at each level until the block has the wanted size.
     while (found > order) {
@@ -301,15 +327,15 @@ base::Result<void> PageAllocator::init(base::Span<const PhysRange> usable, PhysT
         m_free_pages += end - pfn;
         // A range that starts where the previous run ends continues it, so that blocks
         // can span the boundary, as buddies merging across it would have made them.
-        if (m_frontier_count > 0 && m_frontiers[m_frontier_count - 1].end == pfn) {
-            m_frontiers[m_frontier_count - 1].end = end;
+        if (m_frontier_count > 0 && m_frontiers[m_frontier_count - 1].high == pfn) {
+            m_frontiers[m_frontier_count - 1].high = end;
         } else {
             TERN_ASSERT(m_frontier_count < kMaxRanges);
             m_frontiers[m_frontier_count++] = {pfn, end};
         }
     }
     for (size_t i = 0; i < m_frontier_count; ++i)
-        count_greedy_blocks(m_frontiers[i].next, m_frontiers[i].end, m_frontier_blocks);
+        count_greedy_blocks(m_frontiers[i].low, m_frontiers[i].high, m_frontier_blocks);
     return base::ok();
 }
 
@@ -507,19 +533,19 @@ bool PageAllocator::check_consistency() const {
         return false;
     size_t frontier_pages = 0;
     size_t frontier_blocks[kMaxOrder + 1] = {};
-    uint64_t previous_end = m_base_pfn;
+    uint64_t previous_high = m_base_pfn;
     for (size_t i = 0; i < m_frontier_count; ++i) {
         const Frontier& frontier = m_frontiers[i];
-        if (frontier.next < previous_end || frontier.next > frontier.end
-            || frontier.end > m_end_pfn)
+        if (frontier.low < previous_high || frontier.low > frontier.high
+            || frontier.high > m_end_pfn)
             return false;
-        previous_end = frontier.end;
-        for (uint64_t pfn = frontier.next; pfn < frontier.end; ++pfn) {
+        previous_high = frontier.high;
+        for (uint64_t pfn = frontier.low; pfn < frontier.high; ++pfn) {
             if (state(pfn) != kFrontierState)
                 return false;
         }
-        frontier_pages += frontier.end - frontier.next;
-        count_greedy_blocks(frontier.next, frontier.end, frontier_blocks);
+        frontier_pages += frontier.high - frontier.low;
+        count_greedy_blocks(frontier.low, frontier.high, frontier_blocks);
     }
     for (unsigned order = 0; order <= kMaxOrder; ++order) {
         if (frontier_blocks[order] != m_frontier_blocks[order])

@@ -565,9 +565,18 @@ TEST_CASE("page allocator: freed pages are poisoned when asked", "[mm][page_allo
         REQUIRE(bytes[i] == PageAllocator::kPoisonByte);
 }
 
+// Whether every page of [phys, phys + pages) is memory. A block may span two touching
+// ranges, which SimMemory backs separately, so this goes page by page.
+static bool backed(const SimMemory& memory, uint64_t phys, size_t pages) {
+    for (size_t i = 0; i < pages; ++i) {
+        if (!memory.contains(phys + i * kPageSize, kPageSize))
+            return false;
+    }
+    return true;
+}
+
 // Random operations checked against a simple model of which pages are allocated.
-TEST_CASE("page allocator: random stress against a reference model", "[mm][page_allocator]") {
-    SimMemory memory{{1 * MiB, 3 * MiB}, {5 * MiB, 6 * MiB}, {4 * GiB, 4 * MiB}};
+static void run_random_model(SimMemory& memory) {
     PageAllocator allocator;
     REQUIRE(init(allocator, memory, true).ok());
     Snapshot initial = Snapshot::of(allocator);
@@ -607,7 +616,7 @@ TEST_CASE("page allocator: random stress against a reference model", "[mm][page_
                 }
                 uint64_t phys = block.value();
                 REQUIRE(phys % (kPageSize << order) == 0);
-                REQUIRE(memory.contains(phys, kPageSize << order));
+                REQUIRE(backed(memory, phys, size_t(1) << order));
                 REQUIRE_FALSE(overlaps_live(phys, size_t(1) << order));
                 live[phys] = {size_t(1) << order, false, order};
                 allocated_pages += size_t(1) << order;
@@ -621,7 +630,7 @@ TEST_CASE("page allocator: random stress against a reference model", "[mm][page_
                 }
                 uint64_t phys = block.value();
                 REQUIRE(phys % (kPageSize * align) == 0);
-                REQUIRE(memory.contains(phys, count * kPageSize));
+                REQUIRE(backed(memory, phys, count));
                 REQUIRE_FALSE(overlaps_live(phys, count));
                 live[phys] = {count, true, 0};
                 allocated_pages += count;
@@ -664,4 +673,327 @@ TEST_CASE("page allocator: random stress against a reference model", "[mm][page_
     }
     CHECK(Snapshot::of(allocator) == initial);
     CHECK(allocator.check_consistency());
+}
+
+TEST_CASE("page allocator: random stress against a reference model", "[mm][page_allocator]") {
+    SimMemory memory{{1 * MiB, 3 * MiB}, {5 * MiB, 6 * MiB}, {4 * GiB, 4 * MiB}};
+    run_random_model(memory);
+}
+
+TEST_CASE("page allocator: random stress with ragged and touching ranges", "[mm][page_allocator]") {
+    // Ranges that start and end off every block boundary, so frontiers are carved from
+    // both ends, and two that touch, so one frontier spans them.
+    SimMemory memory{{1 * MiB + 4 * KiB, 3 * MiB - 12 * KiB},
+                     {5 * MiB + 20 * KiB, 3 * MiB},
+                     {8 * MiB + 20 * KiB, 3 * MiB - 20 * KiB},
+                     {4 * GiB + 4 * KiB, 4 * MiB - 8 * KiB}};
+    run_random_model(memory);
+}
+
+// Lazily issued memory. The allocator must not touch a free page before it hands it out
+// (or lists it), because under a hypervisor the first touch of a guest page commits host
+// memory for it.
+
+namespace {
+
+// Simulated physical memory that backs and records only the pages the allocator
+// translates. The first range, which must hold the metadata (the one object the
+// allocator addresses across pages), is one host arena; every other page gets its own
+// host page on its first translation. Apart from the metadata the allocator reaches
+// memory one page at a time through the translation (a free-list node, a page to
+// poison), so the pages it translates are the pages it touches, and a machine of many
+// gigabytes costs the host only those.
+class TouchTracker {
+public:
+    explicit TouchTracker(std::vector<PhysRange> ranges) : m_ranges(std::move(ranges)) {
+        m_dense.assign(m_ranges.front().length / sizeof(uint64_t), 0x5a5a5a5a5a5a5a5aull);
+    }
+
+    TouchTracker(const TouchTracker&) = delete;
+    TouchTracker& operator=(const TouchTracker&) = delete;
+
+    kernel::mm::PhysToVirt translation() { return {&TouchTracker::translate, this}; }
+    const std::vector<PhysRange>& ranges() const { return m_ranges; }
+
+    // Pages translated so far, other than the allocator's metadata.
+    size_t touched(const PageAllocator& allocator) const {
+        uint64_t meta = allocator.metadata_base();
+        uint64_t meta_end = meta + allocator.metadata_page_count() * kPageSize;
+        return size_t(std::count_if(m_touched.begin(), m_touched.end(), [&](uint64_t page) {
+            return page < meta || page >= meta_end;
+        }));
+    }
+    size_t sparse_pages() const { return m_sparse.size(); }
+
+    bool contains(uint64_t phys, uint64_t length = 1) const {
+        for (const auto& range : m_ranges) {
+            if (phys >= range.base && phys - range.base + length <= range.length)
+                return true;
+        }
+        return false;
+    }
+
+    static void* translate(uint64_t phys, void* ctx) {
+        auto* self = static_cast<TouchTracker*>(ctx);
+        const PhysRange& dense = self->m_ranges.front();
+        uint64_t page = phys & ~(kPageSize - 1);
+        self->m_touched.insert(page);
+        if (phys >= dense.base && phys - dense.base < dense.length)
+            return reinterpret_cast<uint8_t*>(self->m_dense.data()) + (phys - dense.base);
+        if (!self->contains(phys)) {
+            std::fprintf(stderr, "TouchTracker: translation of unbacked address %#llx\n",
+                         static_cast<unsigned long long>(phys));
+            std::abort();
+        }
+        auto& backing = self->m_sparse[page];
+        if (backing.empty())
+            backing.assign(kPageSize / sizeof(uint64_t), 0x5a5a5a5a5a5a5a5aull);
+        return reinterpret_cast<uint8_t*>(backing.data()) + (phys - page);
+    }
+
+private:
+    std::vector<PhysRange> m_ranges;
+    std::vector<uint64_t> m_dense;
+    std::map<uint64_t, std::vector<uint64_t>> m_sparse;
+    std::set<uint64_t> m_touched;
+};
+
+base::Result<void> init(PageAllocator& allocator, TouchTracker& memory) {
+    const auto& ranges = memory.ranges();
+    return allocator.init(base::Span<const PhysRange>(ranges.data(), ranges.size()),
+                          memory.translation());
+}
+
+} // namespace
+
+TEST_CASE("page allocator: init touches no free page of a 4 GiB machine", "[mm][page_allocator]") {
+    // About 4 GiB of usable memory over a 5 GiB span, with ragged range edges. The low
+    // range holds the 320 pages of state, one byte for each page of the span.
+    TouchTracker memory({{1 * MiB, 3 * MiB},
+                         {4 * MiB + 12 * KiB, 3 * GiB - 4 * MiB - 12 * KiB},
+                         {4 * GiB, 1 * GiB + 20 * KiB}});
+    PageAllocator allocator;
+    REQUIRE(init(allocator, memory).ok());
+    CHECK(allocator.metadata_page_count() == 320);
+    CHECK(memory.touched(allocator) == 0);
+    CHECK(memory.sparse_pages() == 0);
+    // The never-issued memory is free and counted as the blocks it decomposes into.
+    CHECK(allocator.free_page_count() == allocator.total_page_count());
+    CHECK(allocator.largest_free_order() == int(PageAllocator::kMaxOrder));
+    CHECK(allocator.free_block_count(PageAllocator::kMaxOrder) >= 1000);
+    CHECK(allocator.check_consistency());
+    CHECK(memory.touched(allocator) == 0);
+
+    // One page: at most the upper halves of one split block are written.
+    auto page = allocator.alloc_page();
+    REQUIRE(page.ok());
+    CHECK(memory.touched(allocator) <= PageAllocator::kMaxOrder);
+
+    // A thousand pages: the pages handed out plus the heads of the blocks left listed.
+    std::vector<uint64_t> pages{page.value()};
+    for (int i = 1; i < 1000; ++i) {
+        auto more = allocator.alloc_page();
+        REQUIRE(more.ok());
+        pages.push_back(more.value());
+    }
+    CHECK(memory.touched(allocator) <= 1000 + 2 * (PageAllocator::kMaxOrder + 1));
+
+    // Maximal blocks come straight from the frontier without a split.
+    size_t before = memory.touched(allocator);
+    std::vector<uint64_t> blocks;
+    for (int i = 0; i < 16; ++i) {
+        auto block = allocator.alloc_pages(PageAllocator::kMaxOrder);
+        REQUIRE(block.ok());
+        CHECK(block.value() % (4 * MiB) == 0);
+        blocks.push_back(block.value());
+    }
+    CHECK(memory.touched(allocator) - before <= 2 * PageAllocator::kMaxOrder);
+
+    for (uint64_t block : blocks)
+        REQUIRE(allocator.free_pages(block, PageAllocator::kMaxOrder).ok());
+    for (uint64_t phys : pages)
+        REQUIRE(allocator.free_page(phys).ok());
+    CHECK(allocator.free_page_count() == allocator.total_page_count());
+    CHECK(allocator.check_consistency());
+}
+
+TEST_CASE("page allocator: freeing never-issued memory is a double free", "[mm][page_allocator]") {
+    // One run with ragged edges at both ends, so it is carved from both.
+    TouchTracker memory({{1 * MiB, 64 * KiB}, {4 * MiB + 4 * KiB, 8 * MiB - 12 * KiB}});
+    PageAllocator allocator;
+    REQUIRE(init(allocator, memory).ok());
+    Snapshot fresh = Snapshot::of(allocator);
+    CHECK_ERROR(allocator.free_page(4 * MiB + 4 * KiB), base::Error::DOUBLE_FREE);
+    CHECK_ERROR(allocator.free_page(12 * MiB - 12 * KiB), base::Error::DOUBLE_FREE);
+    CHECK_ERROR(allocator.free_pages(8 * MiB, 9), base::Error::DOUBLE_FREE);
+    CHECK_ERROR(allocator.free_pages(6 * MiB, 3), base::Error::DOUBLE_FREE);
+    CHECK_ERROR(allocator.free_contiguous(8 * MiB, 5), base::Error::DOUBLE_FREE);
+    CHECK_ERROR(allocator.free_pages(6 * MiB + 4 * KiB, 1), base::Error::MISALIGNED);
+    CHECK_ERROR(allocator.free_page(12 * MiB - 8 * KiB), base::Error::OUT_OF_RANGE);
+    CHECK(Snapshot::of(allocator) == fresh);
+    CHECK(memory.touched(allocator) == 0);
+    CHECK(allocator.check_consistency());
+
+    // Carve from both ends and the middle, then try to free every page that is not
+    // allocated, whether it is listed or was never issued.
+    std::map<uint64_t, unsigned> live;
+    for (unsigned order : {0u, 1u, 0u, 9u, 2u, 8u, 4u, 0u, 3u}) {
+        auto block = allocator.alloc_pages(order);
+        REQUIRE(block.ok());
+        live[block.value()] = order;
+    }
+    auto allocated = [&](uint64_t phys) {
+        auto next = live.upper_bound(phys);
+        if (next == live.begin())
+            return false;
+        auto block = std::prev(next);
+        return phys < block->first + (kPageSize << block->second);
+    };
+    Snapshot before = Snapshot::of(allocator);
+    size_t touched = memory.touched(allocator);
+    size_t tried = 0;
+    for (const PhysRange& range : memory.ranges()) {
+        for (uint64_t phys = range.base; phys < range.end(); phys += kPageSize) {
+            if (phys < allocator.metadata_base() + allocator.metadata_page_count() * kPageSize
+                || allocated(phys))
+                continue;
+            auto result = allocator.free_page(phys);
+            REQUIRE(result.is_error());
+            REQUIRE(result.error() == base::Error::DOUBLE_FREE);
+            ++tried;
+        }
+    }
+    CHECK(tried == allocator.free_page_count());
+    CHECK(Snapshot::of(allocator) == before);
+    CHECK(memory.touched(allocator) == touched);
+    CHECK(allocator.check_consistency());
+
+    for (auto& [phys, order] : live)
+        REQUIRE(allocator.free_pages(phys, order).ok());
+    CHECK(Snapshot::of(allocator) == fresh);
+    CHECK(allocator.check_consistency());
+}
+
+TEST_CASE("page allocator: never-issued memory is still allocated best fit",
+          "[mm][page_allocator]") {
+    // The run is one maximal block at 4 MiB followed by an order-8 block at 8 MiB. An
+    // order-8 request takes the small block from the top of the frontier and leaves the
+    // maximal block whole, as an allocator that listed everything at init would.
+    TouchTracker memory({{1 * MiB, 64 * KiB}, {4 * MiB, 5 * MiB}});
+    PageAllocator allocator;
+    REQUIRE(init(allocator, memory).ok());
+    REQUIRE(allocator.free_block_count(10) == 1);
+    REQUIRE(allocator.free_block_count(8) == 1);
+    auto small = allocator.alloc_pages(8);
+    REQUIRE(small.ok());
+    CHECK(small.value() == 8 * MiB);
+    CHECK(allocator.free_block_count(10) == 1);
+    auto big = allocator.alloc_pages(10);
+    REQUIRE(big.ok());
+    CHECK(big.value() == 4 * MiB);
+    // The low range's 15 pages are all that is left.
+    CHECK(allocator.free_page_count() == 15);
+    CHECK(allocator.check_consistency());
+    REQUIRE(allocator.free_pages(small.value(), 8).ok());
+    REQUIRE(allocator.free_pages(big.value(), 10).ok());
+    CHECK(allocator.check_consistency());
+}
+
+TEST_CASE("page allocator: exhaustion across ragged, touching runs coalesces back",
+          "[mm][page_allocator]") {
+    // Ragged edges, two touching ranges forming one run with maximal blocks across the
+    // boundary, and a separate run above.
+    SimMemory memory{{1 * MiB, 64 * KiB},
+                     {4 * MiB + 4 * KiB, 4 * MiB - 4 * KiB},
+                     {8 * MiB, 10 * MiB},
+                     {32 * MiB, 4 * MiB + 12 * KiB}};
+    PageAllocator allocator;
+    REQUIRE(init(allocator, memory).ok());
+    Snapshot initial = Snapshot::of(allocator);
+    CHECK(allocator.free_block_count(10) == 3);
+
+    // Largest blocks first, then smaller ones, until nothing is left at all.
+    std::vector<std::pair<uint64_t, unsigned>> blocks;
+    for (int order = int(PageAllocator::kMaxOrder); order >= 0; --order) {
+        for (;;) {
+            auto block = allocator.alloc_pages(unsigned(order));
+            if (block.is_error()) {
+                CHECK(block.error() == base::Error::NO_MEMORY);
+                break;
+            }
+            blocks.push_back({block.value(), unsigned(order)});
+        }
+    }
+    CHECK(allocator.free_page_count() == 0);
+    CHECK(allocator.largest_free_order() == -1);
+    CHECK(allocator.check_consistency());
+
+    // Split everything into single pages, so that every buddy has to merge again.
+    std::vector<uint64_t> pages;
+    for (auto& [phys, order] : blocks) {
+        REQUIRE(allocator.free_pages(phys, order).ok());
+        for (size_t i = 0; i < (size_t(1) << order); ++i) {
+            auto page = allocator.alloc_page();
+            REQUIRE(page.ok());
+            pages.push_back(page.value());
+        }
+    }
+    CHECK(pages.size() == allocator.total_page_count());
+    std::mt19937_64 random(11);
+    std::shuffle(pages.begin(), pages.end(), random);
+    for (uint64_t page : pages)
+        REQUIRE(allocator.free_page(page).ok());
+    CHECK(Snapshot::of(allocator) == initial);
+    CHECK(allocator.check_consistency());
+
+    // The maximal blocks are whole again, the one across the touching ranges included.
+    std::vector<uint64_t> maximal;
+    for (;;) {
+        auto block = allocator.alloc_pages(PageAllocator::kMaxOrder);
+        if (block.is_error())
+            break;
+        CHECK(block.value() % (4 * MiB) == 0);
+        maximal.push_back(block.value());
+    }
+    CHECK(maximal.size() == 3);
+    CHECK(std::count(maximal.begin(), maximal.end(), 8 * MiB) == 1);
+    for (uint64_t block : maximal)
+        REQUIRE(allocator.free_pages(block, PageAllocator::kMaxOrder).ok());
+    CHECK(Snapshot::of(allocator) == initial);
+}
+
+TEST_CASE("page allocator: at most kMaxRanges ranges", "[mm][page_allocator]") {
+    // The metadata range, then single pages with holes between them.
+    std::vector<PhysRange> ranges{{1 * MiB, 64 * KiB}};
+    for (uint64_t i = 1; i < PageAllocator::kMaxRanges; ++i)
+        ranges.push_back({2 * MiB + i * 8 * KiB, kPageSize});
+    // Empty ranges do not count.
+    ranges.push_back({8 * MiB, 0});
+    {
+        TouchTracker memory(ranges);
+        PageAllocator allocator;
+        REQUIRE(init(allocator, memory).ok());
+        CHECK(memory.touched(allocator) == 0);
+        CHECK(allocator.total_page_count() == 15 + PageAllocator::kMaxRanges - 1);
+        std::vector<uint64_t> pages;
+        for (;;) {
+            auto page = allocator.alloc_page();
+            if (page.is_error())
+                break;
+            REQUIRE(memory.contains(page.value(), kPageSize));
+            pages.push_back(page.value());
+        }
+        CHECK(pages.size() == allocator.total_page_count());
+        for (uint64_t page : pages)
+            REQUIRE(allocator.free_page(page).ok());
+        CHECK(allocator.check_consistency());
+    }
+    ranges.push_back({16 * MiB, kPageSize});
+    {
+        TouchTracker memory(ranges);
+        PageAllocator allocator;
+        CHECK_ERROR(init(allocator, memory), base::Error::NO_SPACE);
+        CHECK_FALSE(allocator.is_initialized());
+        CHECK(memory.touched(allocator) == 0);
+    }
 }

@@ -3,6 +3,7 @@
 #include <kernel/arch/x86_64/trap.h>
 #include <kernel/core/clock.h>
 #include <kernel/core/log.h>
+#include <kernel/core/thread.h>
 
 namespace kernel::x86_64 {
 
@@ -37,6 +38,7 @@ void write(uint32_t reg, uint32_t v) { g_lapic[reg / 4] = v; }
 void on_timer(TrapFrame&) {
     g_ticks = g_ticks + 1;
     lapic_eoi();
+    scheduler_tick();
 }
 
 } // namespace

@@ -4,6 +4,8 @@
 #include <kernel/arch/x86_64/trap.h>
 #include <kernel/core/log.h>
 #include <kernel/core/panic.h>
+#include <kernel/core/task.h>
+#include <kernel/core/thread.h>
 
 extern "C" char trap_stubs[];
 
@@ -122,16 +124,45 @@ void dump_frame(const TrapFrame& f) {
 using namespace kernel;
 using namespace kernel::x86_64;
 
+namespace {
+
+// A user page fault, or a kernel fault on a user address inside a guarded user copy, may
+// be a demand-zero page the task is entitled to.
+bool resolve_user_page_fault(TrapFrame& frame) {
+    uint64_t address = read_cr2();
+    Thread* t = current_thread();
+    if (!t || !t->task() || !is_user_address(address))
+        return false;
+    if (!frame.from_user() && this_cpu().recovery.rip == 0)
+        return false;
+    return t->task()->handle_page_fault(address, frame.error_code);
+}
+
+[[noreturn]] void kill_faulting_task(TrapFrame& frame) {
+    Thread* t = current_thread();
+    Task* task = t->task();
+    log::warn("task {} '{}': {} at rip {:#x} (address {:#x}, error {:#x}); killing the task",
+              task->id(), task->name(), exception_name(frame.vector), frame.rip,
+              frame.vector == kVecPageFault ? read_cr2() : 0, frame.error_code);
+    task->kill(int64_t(TERN_EXIT_FAULT_BASE + frame.vector), exception_name(frame.vector));
+    thread_exit_current();
+}
+
+} // namespace
+
 extern "C" void trap_dispatch(TrapFrame* frame) {
     uint64_t vector = frame->vector;
-    if (TrapHandler h = g_handlers[vector & 0xFF]) {
+    if (vector == kVecPageFault && resolve_user_page_fault(*frame)) {
+        // Resolved: retry the access.
+    } else if (TrapHandler h = g_handlers[vector & 0xFF]) {
         h(*frame);
-        return;
-    }
-    if (vector < 32) {
+    } else if (vector < 32) {
+        if (frame->from_user())
+            kill_faulting_task(*frame);
         PerCpu& cpu = this_cpu();
-        if (!frame->from_user() && cpu.recovery.rip != 0) {
-            // A deliberate fault under try_call: resume at its recovery point.
+        if (cpu.recovery.rip != 0) {
+            // A deliberate fault under try_call, or a user copy that hit a bad address:
+            // resume at its recovery point.
             frame->rip = cpu.recovery.rip;
             frame->rsp = cpu.recovery.rsp;
             frame->rax = vector;
@@ -141,14 +172,21 @@ extern "C" void trap_dispatch(TrapFrame* frame) {
         panic_with_frame(*frame, "unhandled {} (vector {}) in {} mode at {:#x}",
                          exception_name(vector), vector, frame->from_user() ? "user" : "kernel",
                          frame->rip);
+    } else if (vector != kVecSpurious) {
+        // An interrupt nobody claimed: count it, log the first one, and acknowledge it so
+        // the controller does not stall.
+        if (g_unhandled_irq_count[vector]++ == 0)
+            log::warn("trap: unhandled interrupt vector {}", vector);
+        lapic_eoi();
     }
-    if (vector == kVecSpurious)
-        return;
-    // An interrupt nobody claimed: count it, log the first one, and acknowledge it so the
-    // controller does not stall.
-    if (g_unhandled_irq_count[vector]++ == 0)
-        log::warn("trap: unhandled interrupt vector {}", vector);
-    lapic_eoi();
+    // Preemption and deferred exits happen on the way out of the kernel.
+    if (vector >= 32 && need_resched() && (frame->rflags & (1u << 9)))
+        yield();
+    if (frame->from_user()) {
+        Thread* t = current_thread();
+        if (t && t->m_exit_requested)
+            thread_exit_current();
+    }
 }
 
 // ---- Self-tests -----------------------------------------------------------------------

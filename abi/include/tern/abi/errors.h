@@ -47,3 +47,12 @@ enum tern_status {
 };
 
 #endif /* TERN_ABI_ERRORS_H */
+
+#ifndef TERN_ABI_EXIT_H
+#define TERN_ABI_EXIT_H
+/* A task killed by a CPU exception exits with TERN_EXIT_FAULT_BASE + the vector number
+ * (for example 0x10E for a page fault); a task killed by another task's request with
+ * TERN_EXIT_KILLED. */
+#define TERN_EXIT_FAULT_BASE 0x100
+#define TERN_EXIT_KILLED 0x200
+#endif

@@ -1,35 +1,90 @@
 /*
  * Tern ABI: the system call table.
  *
- * One X-macro defines every syscall: its number, name, argument count and a summary of
- * its errors. The kernel's dispatch table and the user-side stubs are both generated from
- * it, so they cannot disagree.
+ * One X-macro defines every syscall: number, name, argument count, and the errors it
+ * returns (beside it, in the comment). The kernel's dispatch table and the user-side
+ * stubs are both generated from it, so they cannot disagree.
  *
  * Calling convention (SYSCALL): number in RAX; arguments in RDI, RSI, RDX, R10, R8, R9;
  * result in RAX: >= 0 success, < 0 the negated tern_status (errors.h). RCX and R11 are
  * clobbered by the instruction itself; every other register is preserved.
+ *
+ * Timeouts are in nanoseconds: TERN_TIMEOUT_NONE (0) never blocks, TERN_TIMEOUT_INFINITE
+ * waits forever.
  */
 #ifndef TERN_ABI_SYSCALLS_H
 #define TERN_ABI_SYSCALLS_H
 
-/* X(number, name, argc, errors) */
+#include <stdint.h>
+
+#define TERN_TIMEOUT_NONE ((uint64_t)0)
+#define TERN_TIMEOUT_INFINITE (~(uint64_t)0)
+
+/* Memory protection bits for vm_* calls. W and X together are refused (W^X). */
+#define TERN_PROT_READ 1u
+#define TERN_PROT_WRITE 2u
+#define TERN_PROT_EXEC 4u
+
+/* X(number, name, argc) */
 #define TERN_ENUMERATE_SYSCALLS(X)                                                                 \
-    /* Returns 0. For measuring the syscall path. */                                               \
-    X(0, null, 0, "none")                                                                          \
-    /* debug_write(const char* buf, size_t len): writes to the kernel console.                     \
-       Returns len. BAD_ADDRESS: buf not readable user memory. TOO_BIG: len > 4096. */             \
-    X(1, debug_write, 2, "BAD_ADDRESS TOO_BIG")                                                    \
-    /* thread_exit(int64 status): ends the calling thread; does not return. */                     \
-    X(2, thread_exit, 1, "none")                                                                   \
-    /* thread_yield(): gives up the rest of the time slice. Returns 0. */                          \
-    X(3, thread_yield, 0, "none")                                                                  \
+    /* null(): returns 0. The cheapest round trip, for measurement. */                             \
+    X(0, null, 0)                                                                                  \
+    /* debug_write(const char* buf, size_t len): writes to the kernel console; returns             \
+       len. BAD_ADDRESS: buf is not readable user memory. TOO_BIG: len > 4096. */                  \
+    X(1, debug_write, 2)                                                                           \
+    /* thread_exit(int64 status): ends the calling thread. Does not return. */                     \
+    X(2, thread_exit, 1)                                                                           \
+    /* task_exit(int64 status): ends every thread of the calling task. No return. */               \
+    X(3, task_exit, 1)                                                                             \
+    /* thread_yield(): gives up the rest of the time slice; returns 0. */                          \
+    X(4, thread_yield, 0)                                                                          \
     /* clock_monotonic(): nanoseconds since boot. */                                               \
-    X(4, clock_monotonic, 0, "none")                                                               \
-    /* thread_sleep(uint64 ns): sleeps at least ns. Returns 0. */                                  \
-    X(5, thread_sleep, 1, "none")
+    X(5, clock_monotonic, 0)                                                                       \
+    /* thread_sleep(uint64 ns): sleeps at least ns; returns 0. */                                  \
+    X(6, thread_sleep, 1)                                                                          \
+    /* vm_allocate(uint64 size, uint32 prot): maps zeroed anonymous memory in the caller;          \
+       returns its address. INVALID_ARGUMENT: size 0 or not page-aligned, bad prot bits,           \
+       W+X. NO_MEMORY. QUOTA_EXCEEDED: the task's memory quota. NO_SPACE: no gap. */               \
+    X(7, vm_allocate, 2)                                                                           \
+    /* vm_free(uint64 addr, uint64 size): unmaps whole regions or parts of them.                   \
+       MISALIGNED, INVALID_ARGUMENT (not user space), NOT_FOUND (nothing mapped there). */         \
+    X(8, vm_free, 2)                                                                               \
+    /* vm_protect(uint64 addr, uint64 size, uint32 prot): changes protection.                      \
+       Errors as vm_free, plus INVALID_ARGUMENT for W+X. */                                        \
+    X(9, vm_protect, 3)                                                                            \
+    /* thread_create(uint64 entry, uint64 stack_top, uint64 arg, uint32 priority):                 \
+       a new thread in the caller's task; returns a thread handle. INVALID_ARGUMENT:               \
+       entry or stack outside user space, priority > 31. QUOTA_EXCEEDED: thread quota. */          \
+    X(10, thread_create, 4)                                                                        \
+    /* handle_close(handle): BAD_HANDLE. */                                                        \
+    X(11, handle_close, 1)                                                                         \
+    /* handle_duplicate(handle, rights): a new handle with rights (a subset, or                    \
+       TERN_RIGHTS_SAME). BAD_HANDLE, ACCESS_DENIED (no DUPLICATE right or more rights             \
+       than held), QUOTA_EXCEEDED. */                                                              \
+    X(12, handle_duplicate, 2)                                                                     \
+    /* port_create(uint32 capacity): a port with a queue of capacity (1..64) messages;             \
+       returns a handle with every port right. INVALID_ARGUMENT, NO_MEMORY,                        \
+       QUOTA_EXCEEDED. */                                                                          \
+    X(13, port_create, 1)                                                                          \
+    /* port_send(port, struct tern_msg* msg, uint64 timeout): queues a message.                    \
+       BAD_HANDLE, WRONG_TYPE, ACCESS_DENIED (no SEND), BAD_ADDRESS, TOO_BIG,                      \
+       WOULD_BLOCK (full, timeout 0), TIMED_OUT (full until timeout), PEER_CLOSED (the             \
+       receiver is gone). Handles listed in msg move to the receiver (TRANSFER needed). */         \
+    X(14, port_send, 3)                                                                            \
+    /* port_receive(port, struct tern_msg* msg, uint64 timeout): takes the oldest                  \
+       message. ACCESS_DENIED (no RECEIVE), WOULD_BLOCK, TIMED_OUT, BAD_ADDRESS,                   \
+       NO_SPACE (data part larger than msg->data_capacity: the message stays queued). */           \
+    X(15, port_receive, 3)                                                                         \
+    /* port_call(port, struct tern_msg* msg, uint64 timeout): sends msg with a one-shot            \
+       reply right and waits for the reply, which overwrites msg. Errors as port_send,             \
+       plus PEER_CLOSED when the server drops the reply right unanswered. */                       \
+    X(16, port_call, 3)                                                                            \
+    /* port_reply(reply_handle, struct tern_msg* msg): answers a call; consumes the reply          \
+       handle. BAD_HANDLE, PEER_CLOSED (the caller gave up), BAD_ADDRESS, TOO_BIG. */              \
+    X(17, port_reply, 2)
 
 enum tern_syscall {
-#define TERN_X_SYSCALL_ENUM(num, name, argc, errors) TERN_SYS_##name = (num),
+#define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),
     TERN_ENUMERATE_SYSCALLS(TERN_X_SYSCALL_ENUM)
 #undef TERN_X_SYSCALL_ENUM
     TERN_SYSCALL_COUNT

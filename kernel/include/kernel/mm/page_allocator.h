@@ -13,12 +13,13 @@
 // per order, and reject frees of memory that is not allocated without touching any state.
 //
 // Memory that has never been handed out is not put on the lists at all: each run of
-// usable memory keeps a frontier, a watermark below which pages have been issued at least
-// once and above which they are untouched. When the lists cannot satisfy a request, the
-// next naturally aligned block is carved off a frontier. So init writes nothing but the
-// state array, and a page of free memory is first written when it is first needed. Under
-// a hypervisor that backs guest memory lazily, that keeps the host from committing all
-// of the guest's memory at boot.
+// usable memory keeps a frontier, the range of its pages never issued so far, which only
+// shrinks, a naturally aligned block at a time from either end. An allocation still takes
+// the smallest free block that is big enough, as if all free memory were listed; when
+// that block is in a frontier it is carved off then. So init writes nothing but the state
+// array, and a free page is first written when it is first needed. Under a hypervisor
+// that backs guest memory lazily, that keeps the host from committing all of the guest's
+// memory at boot.
 //
 // The state array is carved from the start of the first usable range big enough to hold
 // it; those pages are never handed out.
@@ -132,14 +133,14 @@ public:
 private:
     struct FreeNode;
 
-    // Never-issued memory of one run of usable pages (touching ranges form one run):
-    // pages [next, end) have never been handed out. Only next moves, upwards.
-    struct Frontier {
-        uint64_t next;
-        uint64_t end;
-    };
-
     static constexpr uint64_t kNil = ~uint64_t(0);
+
+    // The never-issued pages [low, high) of one run of usable pages (touching ranges form
+    // one run). The ends only move inwards, a whole block at a time.
+    struct Frontier {
+        uint64_t low;
+        uint64_t high;
+    };
 
     uint8_t state(uint64_t pfn) const { return m_state[pfn - m_base_pfn]; }
     void set_state(uint64_t pfn, uint8_t value) { m_state[pfn - m_base_pfn] = value; }
@@ -149,7 +150,7 @@ private:
     void list_push(uint64_t pfn, unsigned order);
     void list_remove(uint64_t pfn, unsigned order);
     uint64_t take_block(unsigned order);
-    uint64_t carve_frontier(unsigned order, unsigned& carved_order);
+    uint64_t carve_frontier(unsigned order);
     void insert_free(uint64_t pfn, unsigned order);
     base::Error classify_bad_free(uint64_t pfn) const;
     base::Result<void> check_block(uint64_t phys, size_t pages) const;

@@ -1,0 +1,70 @@
+/*
+ * Tern ABI: the layout of a port message.
+ *
+ * A message is a header, a small inline payload that travels in registers on the fast
+ * path, an optional data part copied through the kernel, and optionally handles moved or
+ * copied to the receiver. Every part has a fixed bound so a queue slot has a fixed size
+ * and a send can be checked before anything is allocated.
+ *
+ * This header is shared by the kernel, libc, servers and host tests. It holds no kernel
+ * internals and must stay valid C and C++.
+ */
+#ifndef TERN_ABI_MESSAGE_H
+#define TERN_ABI_MESSAGE_H
+
+#include <stdint.h>
+
+/* 64-bit words of inline payload every message carries (zero-filled when unused). */
+#define TERN_MSG_INLINE_WORDS 8
+/* Largest data part, in bytes; a bigger send fails with TOO_BIG (use page grants). */
+#define TERN_MSG_MAX_DATA 65536
+/* Most handles one message can carry; more fails with TOO_BIG. */
+#define TERN_MSG_MAX_HANDLES 8
+
+struct tern_msg_header {
+    /* Chosen by the sender; by convention the protocol's operation code. The kernel does
+     * not interpret it. */
+    uint32_t label;
+    /* Bytes in the data part, at most TERN_MSG_MAX_DATA. */
+    uint32_t data_size;
+    /* Handles carried, at most TERN_MSG_MAX_HANDLES. */
+    uint32_t handle_count;
+    /* Flags for the port layer; bits it does not define must be zero. */
+    uint32_t flags;
+    /* Set by the kernel from the send handle, never by the sender, so a server can tell
+     * its clients apart without trusting them. */
+    uint64_t sender_badge;
+};
+
+#ifdef __cplusplus
+static_assert(sizeof(struct tern_msg_header) == 24, "tern_msg_header is ABI");
+#else
+_Static_assert(sizeof(struct tern_msg_header) == 24, "tern_msg_header is ABI");
+#endif
+
+#endif /* TERN_ABI_MESSAGE_H */
+
+/* header.flags, set by the kernel on delivery: the message came from port_call and
+ * msg.reply_handle answers it. A call carries at most TERN_MSG_MAX_HANDLES - 1 handles. */
+#define TERN_MSG_FLAG_CALL 1u
+
+#ifndef TERN_ABI_MESSAGE_USER_H
+#define TERN_ABI_MESSAGE_USER_H
+#include <tern/abi/rights.h>
+
+/* The message as user space passes it to port_send, port_receive, port_call and
+ * port_reply. On send, data/hdr.data_size name the data part and handles[0..count) the
+ * handles to move. On receive, data/data_capacity name the buffer for the data part and
+ * handles[] receives the new handle values; hdr is filled in. */
+struct tern_msg {
+    struct tern_msg_header hdr;
+    uint64_t words[TERN_MSG_INLINE_WORDS];
+    uint64_t data;          /* user address of the data part or the receive buffer */
+    uint32_t data_capacity; /* receive: bytes available at data */
+    uint32_t reserved;      /* must be zero */
+    tern_handle_t handles[TERN_MSG_MAX_HANDLES];
+    /* receive: a handle to reply with when the message came from port_call, else 0 */
+    tern_handle_t reply_handle;
+    uint32_t reserved2;
+};
+#endif

@@ -1,0 +1,320 @@
+// Ports and replies, and the message syscalls that use them.
+#include <kernel/core/clock.h>
+#include <kernel/core/log.h>
+#include <kernel/core/memory.h>
+#include <kernel/core/port.h>
+#include <kernel/core/syscalls.h>
+#include <kernel/core/task.h>
+#include <kernel/core/usercopy.h>
+
+namespace kernel {
+
+namespace {
+
+void free_data(void* data, uint32_t) { kfree(data); }
+
+int64_t err(base::Error e) { return base::to_syscall_return(e); }
+
+uint64_t deadline_from(uint64_t timeout) {
+    if (timeout == TERN_TIMEOUT_INFINITE)
+        return 0;
+    uint64_t now = monotonic_ns();
+    return timeout > ~0ull - now ? 0 : now + timeout;
+}
+
+} // namespace
+
+// ---- Port ---------------------------------------------------------------------------
+
+Port* Port::create(uint32_t capacity) { return new Port(capacity); }
+
+void Port::destroy() {
+    m_queue.close();
+    delete this;
+}
+
+base::Result<void> Port::send(obj::Message&& message, uint64_t deadline_ns, bool block) {
+    for (;;) {
+        auto r = m_queue.push(base::move(message));
+        if (r.ok()) {
+            m_receivers.wake_one();
+            return {};
+        }
+        if (r.error() != base::Error::WOULD_BLOCK || !block)
+            return r.error();
+        if (base::Error e = m_senders.wait(deadline_ns); e != base::Error::OK)
+            return e;
+    }
+}
+
+base::Result<obj::Message> Port::receive(uint64_t deadline_ns, bool block) {
+    for (;;) {
+        auto r = m_queue.pop();
+        if (r.ok()) {
+            m_senders.wake_one();
+            return r;
+        }
+        if (r.error() != base::Error::WOULD_BLOCK || !block)
+            return r.error();
+        if (base::Error e = m_receivers.wait(deadline_ns); e != base::Error::OK)
+            return e;
+    }
+}
+
+void Port::close_receiver() {
+    m_queue.close();
+    m_senders.wake_all(base::Error::PEER_CLOSED);
+    m_receivers.wake_all(base::Error::PEER_CLOSED);
+}
+
+// ---- Reply --------------------------------------------------------------------------
+
+base::Result<void> Reply::answer(obj::Message&& message) {
+    if (!m_caller || m_answered || m_caller->state() == ThreadState::Dead)
+        return base::Error::PEER_CLOSED;
+    m_answered = true;
+    m_caller->m_reply = base::move(message);
+    m_waiter.wake_one(base::Error::OK);
+    return {};
+}
+
+void Reply::destroy() {
+    // The server dropped the reply right without answering: the caller learns it.
+    if (m_caller && !m_answered)
+        m_waiter.wake_one(base::Error::PEER_CLOSED);
+    delete this;
+}
+
+// ---- Handles ------------------------------------------------------------------------
+
+base::Result<void> handle_close(Task& task, tern_handle_t handle) {
+    uint32_t rights = 0;
+    auto object = TRY(task.handles().remove(handle, &rights));
+    if (Port* port = object->as<Port>(); port && (rights & TERN_RIGHT_RECEIVE))
+        port->close_receiver();
+    return {};
+}
+
+void release_all_handles(Task& task) {
+    task.handles().for_each([](tern_handle_t, obj::KObject& object, uint32_t rights) {
+        if (Port* port = object.as<Port>(); port && (rights & TERN_RIGHT_RECEIVE))
+            port->close_receiver();
+    });
+    task.handles().clear();
+}
+
+// ---- Syscalls -----------------------------------------------------------------------
+
+namespace {
+
+// Builds a kernel message from the user's tern_msg: copies the data part and takes
+// references to the handles to move (they leave the sender's table only once the send
+// has succeeded, so a failed send loses nothing).
+base::Result<void> build_message(Task& task, const tern_msg& um, obj::Message& out,
+                                 uint32_t max_handles, Port* target) {
+    if (um.hdr.flags != 0 || um.reserved != 0)
+        return base::Error::INVALID_ARGUMENT;
+    if (um.hdr.data_size > TERN_MSG_MAX_DATA || um.hdr.handle_count > max_handles)
+        return base::Error::TOO_BIG;
+    out.header.label = um.hdr.label;
+    out.header.sender_badge = task.id();
+    for (int i = 0; i < TERN_MSG_INLINE_WORDS; ++i)
+        out.words[i] = um.words[i];
+    if (um.hdr.data_size) {
+        void* buffer = kmalloc(um.hdr.data_size);
+        if (!buffer)
+            return base::Error::NO_MEMORY;
+        if (auto r = copy_from_user(buffer, um.data, um.hdr.data_size); r.is_error()) {
+            kfree(buffer);
+            return r.error();
+        }
+        out.attach_data(buffer, um.hdr.data_size, free_data);
+    }
+    for (uint32_t i = 0; i < um.hdr.handle_count; ++i) {
+        uint32_t rights = 0;
+        auto object =
+            TRY(task.handles().get(um.handles[i], TERN_OBJ_ANY, TERN_RIGHT_TRANSFER, &rights));
+        // A receive right moves only with its task (migration); a port must not carry a
+        // handle to itself, or nobody could ever receive it.
+        if ((rights & TERN_RIGHT_RECEIVE) || object.get() == target)
+            return base::Error::ACCESS_DENIED;
+        for (uint32_t j = 0; j < i; ++j)
+            if (um.handles[j] == um.handles[i])
+                return base::Error::INVALID_ARGUMENT;
+        TRY(out.add_handle(base::move(object), rights));
+    }
+    return {};
+}
+
+void remove_sent_handles(Task& task, const tern_msg& um) {
+    for (uint32_t i = 0; i < um.hdr.handle_count; ++i)
+        (void)task.handles().remove(um.handles[i], nullptr);
+}
+
+// Writes a received message into the user's tern_msg (whose data/data_capacity say where
+// the data part goes). The caller has checked that the data fits.
+base::Result<void> deliver(Task& task, obj::Message& m, uint64_t user_msg, tern_msg& um) {
+    uint32_t count = m.header.handle_count;
+    tern_handle_t reply = TERN_INVALID_HANDLE;
+    bool is_call = m.header.flags & TERN_MSG_FLAG_CALL;
+    uint32_t user_handles = is_call ? count - 1 : count;
+    if (task.handles().capacity() - task.handles().count() < count)
+        return base::Error::QUOTA_EXCEEDED;
+    if (m.data_size()) {
+        if (m.data_size() > um.data_capacity)
+            return base::Error::NO_SPACE;
+        TRY(copy_to_user(um.data, m.data(), m.data_size()));
+    }
+    um.hdr = m.header;
+    um.hdr.handle_count = user_handles;
+    for (int i = 0; i < TERN_MSG_INLINE_WORDS; ++i)
+        um.words[i] = m.words[i];
+    for (uint32_t i = 0; i < TERN_MSG_MAX_HANDLES; ++i)
+        um.handles[i] = TERN_INVALID_HANDLE;
+    for (uint32_t i = 0; i < count; ++i) {
+        auto h = task.handles().insert(base::move(m.handles[i].object), m.handles[i].rights);
+        TERN_VERIFY(h.ok()); // room was checked above
+        if (is_call && i == count - 1)
+            reply = h.value();
+        else
+            um.handles[i] = h.value();
+    }
+    um.reply_handle = reply;
+    m.reset();
+    return copy_to_user(user_msg, um);
+}
+
+base::Result<obj::Ref<Port>> port_from(Task& task, uint64_t handle, uint32_t rights) {
+    if (handle > 0xFFFFFFFFull)
+        return base::Error::BAD_HANDLE;
+    return task.handles().get_as<Port>(tern_handle_t(handle), rights);
+}
+
+} // namespace
+
+int64_t sys_port_create(const SyscallArgs& a) {
+    if (a.a0 == 0 || a.a0 > obj::MessageQueue::kMaxCapacity)
+        return err(base::Error::INVALID_ARGUMENT);
+    Task& task = *current_thread()->task();
+    Port* port = Port::create(uint32_t(a.a0));
+    auto h = task.handles().insert(obj::Ref<obj::KObject>::adopt(port), TERN_RIGHTS_ALL);
+    if (h.is_error())
+        return err(h.error());
+    return int64_t(h.value());
+}
+
+int64_t sys_port_send(const SyscallArgs& a) {
+    Task& task = *current_thread()->task();
+    auto port = port_from(task, a.a0, TERN_RIGHT_SEND);
+    if (port.is_error())
+        return err(port.error());
+    tern_msg um;
+    if (auto r = copy_from_user(um, a.a1); r.is_error())
+        return err(r.error());
+    obj::Message m;
+    if (auto r = build_message(task, um, m, TERN_MSG_MAX_HANDLES, port.value().get()); r.is_error())
+        return err(r.error());
+    if (auto r = port.value()->send(base::move(m), deadline_from(a.a2), a.a2 != TERN_TIMEOUT_NONE);
+        r.is_error())
+        return err(r.error());
+    remove_sent_handles(task, um);
+    return 0;
+}
+
+int64_t sys_port_receive(const SyscallArgs& a) {
+    Task& task = *current_thread()->task();
+    auto port = port_from(task, a.a0, TERN_RIGHT_RECEIVE);
+    if (port.is_error())
+        return err(port.error());
+    tern_msg um;
+    if (auto r = copy_from_user(um, a.a1); r.is_error())
+        return err(r.error());
+    Port& p = *port.value();
+    uint64_t deadline = deadline_from(a.a2);
+    for (;;) {
+        // Check that the head message fits before taking it, so a too-small buffer
+        // leaves it queued.
+        if (const obj::Message* head = p.queue().peek()) {
+            if (head->data_size() > um.data_capacity)
+                return err(base::Error::NO_SPACE);
+            if (task.handles().capacity() - task.handles().count() < head->header.handle_count)
+                return err(base::Error::QUOTA_EXCEEDED);
+        }
+        auto m = p.receive(deadline, a.a2 != TERN_TIMEOUT_NONE);
+        if (m.is_error())
+            return err(m.error());
+        obj::Message msg = m.release_value();
+        if (msg.data_size() > um.data_capacity) {
+            // Raced with a bigger message arriving while we slept: put it back in front
+            // is not possible with a FIFO, so report and keep it queued at the tail.
+            (void)p.queue().push(base::move(msg));
+            return err(base::Error::NO_SPACE);
+        }
+        auto r = deliver(task, msg, a.a1, um);
+        return r.is_error() ? err(r.error()) : 0;
+    }
+}
+
+int64_t sys_port_call(const SyscallArgs& a) {
+    Thread* self = current_thread();
+    Task& task = *self->task();
+    auto port = port_from(task, a.a0, TERN_RIGHT_SEND);
+    if (port.is_error())
+        return err(port.error());
+    tern_msg um;
+    if (auto r = copy_from_user(um, a.a1); r.is_error())
+        return err(r.error());
+    obj::Message m;
+    if (auto r = build_message(task, um, m, TERN_MSG_MAX_HANDLES - 1, port.value().get());
+        r.is_error())
+        return err(r.error());
+    auto* reply = new Reply(self);
+    // The message carries the only reference: when the server drops it unanswered, the
+    // reply is destroyed and the caller woken with PEER_CLOSED.
+    if (auto r = m.add_handle(obj::Ref<obj::KObject>::adopt(reply), TERN_RIGHT_SEND); r.is_error())
+        return err(r.error());
+    m.header.flags |= TERN_MSG_FLAG_CALL;
+    uint64_t deadline = deadline_from(a.a2);
+    // The reply object is alive until the caller is woken (it wakes us before it dies).
+    Reply* pending = reply;
+    {
+        InterruptGuard guard;
+        if (auto r = port.value()->send(base::move(m), deadline, a.a2 != TERN_TIMEOUT_NONE);
+            r.is_error())
+            return err(r.error());
+        remove_sent_handles(task, um);
+        base::Error e = pending->waiter().wait(deadline);
+        if (e == base::Error::TIMED_OUT) {
+            pending->abandon();
+            return err(e);
+        }
+        if (e != base::Error::OK)
+            return err(e);
+    }
+    obj::Message answer = base::move(self->m_reply);
+    auto r = deliver(task, answer, a.a1, um);
+    return r.is_error() ? err(r.error()) : 0;
+}
+
+int64_t sys_port_reply(const SyscallArgs& a) {
+    Task& task = *current_thread()->task();
+    if (a.a0 > 0xFFFFFFFFull)
+        return err(base::Error::BAD_HANDLE);
+    auto reply = task.handles().get_as<Reply>(tern_handle_t(a.a0), TERN_RIGHT_SEND);
+    if (reply.is_error())
+        return err(reply.error());
+    tern_msg um;
+    if (auto r = copy_from_user(um, a.a1); r.is_error())
+        return err(r.error());
+    obj::Message m;
+    if (auto r = build_message(task, um, m, TERN_MSG_MAX_HANDLES, nullptr); r.is_error())
+        return err(r.error());
+    // The reply right is consumed whether or not the caller is still there.
+    (void)task.handles().remove(tern_handle_t(a.a0), nullptr);
+    if (auto r = reply.value()->answer(base::move(m)); r.is_error())
+        return err(r.error());
+    remove_sent_handles(task, um);
+    return 0;
+}
+
+} // namespace kernel

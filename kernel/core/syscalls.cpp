@@ -1,0 +1,172 @@
+// System call entry: the dispatch table generated from the ABI's syscall list, and the
+// handlers. Every handler takes its raw arguments and returns a value >= 0 or a negated
+// tern_status; pointers from user space are only touched through usercopy.
+#include <base/error.h>
+#include <kernel/arch/x86_64/cpu.h>
+#include <kernel/arch/x86_64/percpu.h>
+#include <kernel/arch/x86_64/serial.h>
+#include <kernel/core/clock.h>
+#include <kernel/core/log.h>
+#include <kernel/core/port.h>
+#include <kernel/core/syscalls.h>
+#include <kernel/core/task.h>
+#include <kernel/core/thread.h>
+#include <kernel/core/usercopy.h>
+#include <tern/abi/syscalls.h>
+
+extern "C" void syscall_entry();
+
+namespace kernel {
+
+using namespace x86_64;
+
+namespace {
+
+uint64_t g_syscall_counts[TERN_SYSCALL_COUNT];
+uint64_t g_unknown_syscalls = 0;
+
+int64_t err(base::Error e) { return base::to_syscall_return(e); }
+template<typename T>
+int64_t ret(const base::Result<T>& r) {
+    if (r.is_error())
+        return err(r.error());
+    return int64_t(r.value());
+}
+int64_t ret(const base::Result<void>& r) { return r.is_error() ? err(r.error()) : 0; }
+
+Task& current_task() { return *current_thread()->task(); }
+
+} // namespace
+
+int64_t sys_null(const SyscallArgs&) { return 0; }
+
+int64_t sys_debug_write(const SyscallArgs& a) {
+    uint64_t buf = a.a0, len = a.a1;
+    if (len > 4096)
+        return err(base::Error::TOO_BIG);
+    if (!user_range_ok(buf, len) && len != 0)
+        return err(base::Error::BAD_ADDRESS);
+    char chunk[256];
+    for (uint64_t done = 0; done < len;) {
+        size_t n = base::min<uint64_t>(sizeof(chunk), len - done);
+        if (auto r = copy_from_user(chunk, buf + done, n); r.is_error())
+            return err(r.error());
+        com1().write(chunk, n);
+        done += n;
+    }
+    return int64_t(len);
+}
+
+int64_t sys_thread_exit(const SyscallArgs& a) {
+    current_task().set_exit_status(int64_t(a.a0));
+    thread_exit_current();
+}
+
+int64_t sys_task_exit(const SyscallArgs& a) {
+    Task& task = current_task();
+    task.set_exit_status(int64_t(a.a0));
+    task.kill(int64_t(a.a0), nullptr);
+    thread_exit_current();
+}
+
+int64_t sys_thread_yield(const SyscallArgs&) {
+    yield();
+    return 0;
+}
+
+int64_t sys_clock_monotonic(const SyscallArgs&) { return int64_t(monotonic_ns()); }
+
+int64_t sys_thread_sleep(const SyscallArgs& a) {
+    sleep_ns(a.a0 > (1ull << 62) ? (1ull << 62) : a.a0);
+    return 0;
+}
+
+int64_t sys_vm_allocate(const SyscallArgs& a) {
+    if (a.a1 > 0xFFFFFFFFull)
+        return err(base::Error::INVALID_ARGUMENT);
+    return ret(current_task().vm_allocate(a.a0, uint32_t(a.a1)));
+}
+
+int64_t sys_vm_free(const SyscallArgs& a) { return ret(current_task().vm_free(a.a0, a.a1)); }
+
+int64_t sys_vm_protect(const SyscallArgs& a) {
+    if (a.a2 > 0xFFFFFFFFull)
+        return err(base::Error::INVALID_ARGUMENT);
+    return ret(current_task().vm_protect(a.a0, a.a1, uint32_t(a.a2)));
+}
+
+int64_t sys_thread_create(const SyscallArgs& a) {
+    Task& task = current_task();
+    if (a.a3 > 31)
+        return err(base::Error::INVALID_ARGUMENT);
+    auto t = thread_create_user(task, a.a0, a.a1, a.a2, uint8_t(a.a3));
+    if (t.is_error())
+        return err(t.error());
+    Thread* thread = t.value();
+    auto h = task.handles().insert(obj::Ref<obj::KObject>::retain(thread),
+                                   TERN_RIGHT_CONTROL | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER
+                                       | TERN_RIGHT_READ);
+    if (h.is_error()) {
+        thread_kill(*thread);
+        return err(h.error());
+    }
+    make_ready(*thread);
+    return int64_t(h.value());
+}
+
+int64_t sys_handle_close(const SyscallArgs& a) {
+    if (a.a0 > 0xFFFFFFFFull)
+        return err(base::Error::BAD_HANDLE);
+    return ret(handle_close(current_task(), tern_handle_t(a.a0)));
+}
+
+int64_t sys_handle_duplicate(const SyscallArgs& a) {
+    if (a.a0 > 0xFFFFFFFFull || a.a1 > 0xFFFFFFFFull)
+        return err(a.a0 > 0xFFFFFFFFull ? base::Error::BAD_HANDLE : base::Error::INVALID_ARGUMENT);
+    return ret(current_task().handles().duplicate(tern_handle_t(a.a0), uint32_t(a.a1)));
+}
+
+void syscall_init() {
+    wrmsr(kMsrEfer, rdmsr(kMsrEfer) | 1); // SCE
+    wrmsr(kMsrStar, (uint64_t(0x10) << 48) | (uint64_t(kKernelCs) << 32));
+    wrmsr(kMsrLstar, reinterpret_cast<uint64_t>(&syscall_entry));
+    // Clear IF (the kernel is not preemptible inside a syscall), TF, DF, AC (SMAP), NT.
+    wrmsr(kMsrSfmask, 0x200 | 0x100 | 0x400 | 0x40000 | 0x4000);
+}
+
+uint64_t syscall_count(uint32_t number) {
+    return number < TERN_SYSCALL_COUNT ? g_syscall_counts[number] : g_unknown_syscalls;
+}
+
+} // namespace kernel
+
+using namespace kernel;
+
+extern "C" uint64_t syscall_dispatch(TrapFrame* f) {
+    SyscallArgs a{f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9, f};
+    uint64_t number = f->rax;
+    int64_t result;
+    switch (number) {
+#define TERN_X_SYSCALL_CASE(num, name, argc)                                                       \
+    case num:                                                                                      \
+        ++g_syscall_counts[num];                                                                   \
+        result = sys_##name(a);                                                                    \
+        break;
+        TERN_ENUMERATE_SYSCALLS(TERN_X_SYSCALL_CASE)
+#undef TERN_X_SYSCALL_CASE
+    default:
+        if (g_unknown_syscalls++ < 8)
+            log::warn("syscall: task {} called unknown syscall {}", current_task().id(), number);
+        result = err(base::Error::NOT_SUPPORTED);
+        break;
+    }
+    f->rax = uint64_t(result);
+    Thread* t = current_thread();
+    if (t->m_exit_requested)
+        thread_exit_current();
+    if (need_resched())
+        yield();
+    // SYSRET to a non-canonical RIP would fault in ring 0 with the user's stack: leave
+    // through IRETQ whenever the return address is not a plain user address.
+    return is_user_address(f->rip) ? 0 : 1;
+}

@@ -1,0 +1,342 @@
+// Tasks: address spaces with demand-zero memory, handle tables, threads, quotas.
+#include <base/utility.h>
+#include <kernel/arch/x86_64/cpu.h>
+#include <kernel/arch/x86_64/percpu.h>
+#include <kernel/core/log.h>
+#include <kernel/core/memory.h>
+#include <kernel/core/panic.h>
+#include <kernel/core/port.h>
+#include <kernel/core/task.h>
+#include <tern/abi/syscalls.h>
+
+namespace kernel {
+
+using namespace x86_64;
+
+namespace {
+
+uint64_t g_next_task_id = 1;
+// Anonymous memory is placed from here up; the ELF image and stack live elsewhere.
+constexpr uint64_t kMmapBase = 0x0000100000000000ull;
+
+base::Result<uint64_t> alloc_table_page(void*) { return page_allocator().alloc_page(); }
+void free_table_page(uint64_t phys, void*) {
+    if (auto r = page_allocator().free_page(phys); r.is_error())
+        log::error("task: freeing a page-table page {:#x}: {}", phys, r.error());
+}
+extern "C" [[noreturn]] void enter_user_frame(TrapFrame* frame);
+
+// The kernel half of every user thread: leave for ring 3 through the frame that
+// thread_create_user prepared at the top of the kernel stack.
+void user_thread_start(void*) {
+    x86_64::cli();
+    enter_user_frame(&current_thread()->user_frame());
+}
+
+bool valid_prot(uint32_t prot) {
+    if (prot & ~(TERN_PROT_READ | TERN_PROT_WRITE | TERN_PROT_EXEC))
+        return false;
+    return !((prot & TERN_PROT_WRITE) && (prot & TERN_PROT_EXEC));
+}
+
+bool nx_supported() { return cpuid(0x80000001).edx & (1u << 20); }
+
+} // namespace
+
+PageFlags user_page_flags(uint32_t prot) {
+    PageFlags f = PageFlags::Present | PageFlags::User;
+    if (prot & TERN_PROT_WRITE)
+        f |= PageFlags::Writable;
+    if (!(prot & TERN_PROT_EXEC) && nx_supported())
+        f |= PageFlags::NoExecute;
+    return f;
+}
+
+Task::Task(const TaskQuotas& quotas)
+    : obj::KObject(kType), m_id(g_next_task_id++), m_page_table(0, kernel_page_table_env()),
+      m_regions(base::Span<obj::Region>(m_region_storage, kMaxRegions)), m_quotas(quotas) {}
+
+void Task::flush_range(uint64_t virt, uint64_t size, void* ctx) {
+    // Without PCIDs only the active address space can have TLB entries.
+    auto* task = static_cast<Task*>(ctx);
+    if (read_cr3() != task->m_page_table.root_phys())
+        return;
+    if (size > 64 * kPageSize) {
+        write_cr3(read_cr3());
+        return;
+    }
+    for (uint64_t v = virt; v < virt + size; v += kPageSize)
+        invlpg(v);
+}
+
+void Task::release_handles() { release_all_handles(*this); }
+
+base::Result<Task*> Task::create(const char* name, const TaskQuotas& quotas) {
+    Task* task = new Task(quotas);
+    PageTableEnv env = kernel_page_table_env();
+    env.ctx = task;
+    env.alloc_table_page = alloc_table_page;
+    env.free_table_page = free_table_page;
+    env.flush_range = flush_range;
+    auto pt = PageTable::create_address_space(env, kernel_page_table());
+    if (pt.is_error()) {
+        delete task;
+        return pt.error();
+    }
+    task->m_page_table = pt.release_value();
+    size_t i = 0;
+    for (; name && name[i] && i + 1 < sizeof(task->m_name); ++i)
+        task->m_name[i] = name[i];
+    task->m_name[i] = 0;
+    return task;
+}
+
+void Task::activate() { write_cr3(m_page_table.root_phys()); }
+
+base::Result<void> Task::map_zero_page(uint64_t page, uint32_t prot) {
+    uint64_t phys = TRY(page_allocator().alloc_page());
+    __builtin_memset(phys_to_virt(phys), 0, kPageSize);
+    if (auto r = m_page_table.map(page, phys, kPageSize, user_page_flags(prot)); r.is_error()) {
+        (void)page_allocator().free_page(phys);
+        return r.error();
+    }
+    return {};
+}
+
+base::Result<uint64_t> Task::vm_allocate(uint64_t size, uint32_t prot, uint32_t kind,
+                                         uint64_t fixed_address) {
+    if (size == 0 || !base::is_aligned(size, kPageSize) || !valid_prot(prot))
+        return base::Error::INVALID_ARGUMENT;
+    if (size > kUserSpaceEnd - kUserSpaceStart)
+        return base::Error::INVALID_ARGUMENT;
+    if (m_memory_used + size > m_quotas.memory_bytes)
+        return base::Error::QUOTA_EXCEEDED;
+    uint64_t address = fixed_address;
+    if (address) {
+        if (!base::is_aligned(address, kPageSize))
+            return base::Error::MISALIGNED;
+        if (address < kUserSpaceStart || address > kUserSpaceEnd - size)
+            return base::Error::INVALID_ARGUMENT;
+    } else {
+        // One unmapped page below every region keeps runaway accesses from sliding into
+        // the neighbour.
+        address = TRY(m_regions.find_gap(size + kPageSize, kPageSize, kMmapBase, kUserSpaceEnd))
+                  + kPageSize;
+    }
+    obj::Region region{address, address + size, prot, kind, 0, 0};
+    TRY(m_regions.insert(region));
+    m_memory_used += size;
+    return address;
+}
+
+void Task::unmap_range(uint64_t start, uint64_t end) {
+    for (uint64_t v = start; v < end; v += kPageSize) {
+        auto t = m_page_table.translate(v);
+        if (!t.has_value())
+            continue;
+        uint64_t phys = t->page_phys;
+        if (m_page_table.unmap(v, kPageSize).ok())
+            (void)page_allocator().free_page(phys);
+    }
+}
+
+base::Result<void> Task::vm_free(uint64_t address, uint64_t size) {
+    if (!base::is_aligned(address, kPageSize) || !base::is_aligned(size, kPageSize))
+        return base::Error::MISALIGNED;
+    if (size == 0 || address < kUserSpaceStart || address >= kUserSpaceEnd
+        || size > kUserSpaceEnd - address)
+        return base::Error::INVALID_ARGUMENT;
+    uint64_t end = address + size;
+    if (!m_regions.find_first_overlap(address, end))
+        return base::Error::NOT_FOUND;
+    uint64_t freed = 0;
+    auto on_removed = [&](const obj::Region& r) { freed += r.size(); };
+    TRY(m_regions.remove_range(address, end, on_removed));
+    unmap_range(address, end);
+    m_memory_used -= base::min(freed, m_memory_used);
+    return {};
+}
+
+base::Result<void> Task::vm_protect(uint64_t address, uint64_t size, uint32_t prot) {
+    if (!valid_prot(prot))
+        return base::Error::INVALID_ARGUMENT;
+    if (!base::is_aligned(address, kPageSize) || !base::is_aligned(size, kPageSize))
+        return base::Error::MISALIGNED;
+    if (size == 0 || address < kUserSpaceStart || address >= kUserSpaceEnd
+        || size > kUserSpaceEnd - address)
+        return base::Error::INVALID_ARGUMENT;
+    uint64_t end = address + size;
+    // Every page of the range must belong to some region.
+    for (uint64_t v = address; v < end;) {
+        const obj::Region* r = m_regions.find(v);
+        if (!r)
+            return base::Error::NOT_FOUND;
+        v = r->end;
+    }
+    TRY(m_regions.protect(address, end, prot));
+    for (uint64_t v = address; v < end; v += kPageSize) {
+        if (m_page_table.translate(v).has_value())
+            TRY(m_page_table.protect(v, kPageSize, user_page_flags(prot)));
+    }
+    return {};
+}
+
+base::Result<void> Task::write_memory(uint64_t address, base::Span<const uint8_t> bytes) {
+    size_t done = 0;
+    while (done < bytes.size()) {
+        uint64_t v = address + done;
+        const obj::Region* r = m_regions.find(v);
+        if (!r)
+            return base::Error::BAD_ADDRESS;
+        uint64_t page = base::align_down(v, kPageSize);
+        auto t = m_page_table.translate(v);
+        if (!t.has_value()) {
+            TRY(map_zero_page(page, r->protection));
+            t = m_page_table.translate(v);
+        }
+        size_t chunk = base::min<size_t>(bytes.size() - done, page + kPageSize - v);
+        __builtin_memcpy(phys_to_virt(t->phys), bytes.data() + done, chunk);
+        done += chunk;
+    }
+    return {};
+}
+
+base::Result<void> Task::read_memory(uint64_t address, base::Span<uint8_t> out) {
+    size_t done = 0;
+    while (done < out.size()) {
+        uint64_t v = address + done;
+        if (!m_regions.find(v))
+            return base::Error::BAD_ADDRESS;
+        uint64_t page = base::align_down(v, kPageSize);
+        size_t chunk = base::min<size_t>(out.size() - done, page + kPageSize - v);
+        auto t = m_page_table.translate(v);
+        if (t.has_value())
+            __builtin_memcpy(out.data() + done, phys_to_virt(t->phys), chunk);
+        else
+            __builtin_memset(out.data() + done, 0, chunk); // demand-zero, not yet touched
+        done += chunk;
+    }
+    return {};
+}
+
+bool Task::handle_page_fault(uint64_t address, uint64_t error_code) {
+    const obj::Region* r = m_regions.find(address);
+    if (!r)
+        return false;
+    bool present = error_code & 1, write = error_code & 2, fetch = error_code & 16;
+    if (present)
+        return false; // a protection violation, not a missing page
+    if (write && !(r->protection & TERN_PROT_WRITE))
+        return false;
+    if (fetch && !(r->protection & TERN_PROT_EXEC))
+        return false;
+    if (!write && !fetch && !(r->protection & (TERN_PROT_READ | TERN_PROT_WRITE | TERN_PROT_EXEC)))
+        return false;
+    if (auto res = map_zero_page(base::align_down(address, kPageSize), r->protection);
+        res.is_error()) {
+        log::warn("task {} '{}': no memory for a page at {:#x}: {}", m_id, m_name, address,
+                  res.error());
+        return false;
+    }
+    return true;
+}
+
+base::Result<void> Task::add_thread(Thread& t) {
+    if (m_exited || m_dying)
+        return base::Error::BAD_STATE;
+    if (m_thread_count >= m_quotas.threads)
+        return base::Error::QUOTA_EXCEEDED;
+    m_threads.push_back(t);
+    ++m_thread_count;
+    return {};
+}
+
+void Task::kill(int64_t status, const char* reason) {
+    InterruptGuard guard;
+    if (m_exited || m_dying)
+        return;
+    m_dying = true;
+    m_exit_status = status;
+    m_kill_reason = reason ? reason : "";
+    // thread_kill may call back into thread_exited and unlink the thread, so advance first.
+    for (Thread* t = m_threads.front(); t;) {
+        Thread* next = m_threads.next(*t);
+        thread_kill(*t);
+        t = next;
+    }
+}
+
+void Task::thread_exited(Thread& t) {
+    if (t.task_link.is_linked()) {
+        m_threads.remove(t);
+        --m_thread_count;
+    }
+    if (m_thread_count == 0 && !m_exited) {
+        if (!m_dying) {
+            // The last thread ended by itself: the task exits with that thread's status.
+            m_dying = true;
+        }
+        m_exited = true;
+        // Drop every handle (ports learn that their receiver is gone) and the memory.
+        release_handles();
+        for (const obj::Region& r : m_regions.regions())
+            unmap_range(r.start, r.end);
+        m_memory_used = 0;
+        m_exit_waiters.wake_all(base::Error::OK);
+    }
+}
+
+void Task::set_exit_status(int64_t status) {
+    if (!m_dying)
+        m_exit_status = status;
+}
+
+base::Result<int64_t> Task::wait_exit(uint64_t deadline_ns) {
+    while (!m_exited) {
+        base::Error e = m_exit_waiters.wait(deadline_ns);
+        if (e == base::Error::TIMED_OUT)
+            return e;
+    }
+    return m_exit_status;
+}
+
+void Task::destroy() {
+    TERN_VERIFY(m_thread_count == 0);
+    release_handles();
+    for (const obj::Region& r : m_regions.regions())
+        unmap_range(r.start, r.end);
+    if (read_cr3() == m_page_table.root_phys())
+        write_cr3(kernel_page_table().root_phys());
+    if (m_page_table.root_phys())
+        m_page_table.destroy();
+    delete this;
+}
+
+base::Result<Thread*> thread_create_user(Task& task, uint64_t entry, uint64_t stack_top,
+                                         uint64_t arg, uint8_t priority) {
+    if (!is_user_address(entry) || stack_top <= kUserSpaceStart || stack_top > kUserSpaceEnd
+        || (stack_top & 15) != 0)
+        return base::Error::INVALID_ARGUMENT;
+    if (priority > 31)
+        return base::Error::INVALID_ARGUMENT;
+    Thread* t = Thread::create_kernel(task.name(), user_thread_start, nullptr, priority);
+    if (!t)
+        return base::Error::NO_MEMORY;
+    if (auto r = task.add_thread(*t); r.is_error()) {
+        t->release_ref();
+        return r.error();
+    }
+    task.add_ref();
+    t->m_task = &task;
+    TrapFrame& f = t->user_frame();
+    __builtin_memset(&f, 0, sizeof(f));
+    f.rip = entry;
+    f.cs = kUserCs;
+    f.rflags = 0x202; // IF
+    f.rsp = stack_top;
+    f.ss = kUserDs;
+    f.rdi = arg;
+    return t;
+}
+
+} // namespace kernel

@@ -1,0 +1,522 @@
+// Threads, the scheduler, wait queues and timed waits.
+#include <base/bitmap.h>
+#include <kernel/arch/x86_64/percpu.h>
+#include <kernel/core/clock.h>
+#include <kernel/core/log.h>
+#include <kernel/core/memory.h>
+#include <kernel/core/panic.h>
+#include <kernel/core/task.h>
+#include <kernel/core/thread.h>
+#include <kernel/object/run_queue.h>
+
+extern "C" void switch_context(uint64_t* save_rsp, uint64_t next_rsp);
+extern "C" void thread_trampoline();
+
+namespace kernel {
+
+using namespace x86_64;
+
+namespace {
+
+// Kernel stacks live in their own part of the kernel half: each slot is 32 KiB, the top
+// 16 KiB mapped as the stack and the bottom 16 KiB left unmapped, so an overflow faults
+// (and ends in a double fault on its IST stack) instead of corrupting a neighbour.
+constexpr uint64_t kStackRegionBase = 0xFFFFFE0000000000ull;
+constexpr uint64_t kStackSlotSize = 32768;
+constexpr size_t kMaxStackSlots = 4096;
+uint64_t g_stack_slot_words[kMaxStackSlots / 64];
+base::Bitmap g_stack_slots(g_stack_slot_words, kMaxStackSlots);
+
+constexpr uint32_t kQuantumTicks = 2;
+
+obj::RunQueue<Thread, &Thread::run_link, &Thread::m_priority> g_ready;
+base::IntrusiveList<Thread, &Thread::timer_link> g_timed; // sorted by m_wake_at
+base::IntrusiveList<Thread, &Thread::run_link> g_zombies;
+Thread* g_idle = nullptr;
+Thread* g_boot_thread = nullptr;
+bool g_need_resched = false;
+bool g_started = false;
+uint64_t g_next_id = 1;
+uint64_t g_switches = 0;
+uint64_t g_alive = 0;
+uint64_t g_idle_ticks = 0;
+
+// The boot thread needs a Thread object too; it keeps running on the boot stack.
+alignas(Thread) uint8_t g_boot_thread_storage[sizeof(Thread)];
+
+base::Result<uint64_t> alloc_stack_slot() {
+    auto slot = g_stack_slots.find_first_clear(0);
+    if (!slot.has_value())
+        return base::Error::NO_SPACE;
+    uint64_t base = kStackRegionBase + *slot * kStackSlotSize;
+    uint64_t stack_base = base + kStackSlotSize - Thread::kStackSize;
+    auto pages = TRY(page_allocator().alloc_pages(2)); // 4 pages = 16 KiB
+    auto flags =
+        PageFlags::Present | PageFlags::Writable | PageFlags::Global | PageFlags::NoExecute;
+    if (!(cpuid(0x80000001).edx & (1u << 20)))
+        flags = flags & ~PageFlags::NoExecute;
+    if (auto r = kernel_page_table().map(stack_base, pages, Thread::kStackSize, flags);
+        r.is_error()) {
+        (void)page_allocator().free_pages(pages, 2);
+        return r.error();
+    }
+    g_stack_slots.set(*slot);
+    return uint64_t(*slot);
+}
+
+void free_stack_slot(uint64_t slot) {
+    uint64_t stack_base =
+        kStackRegionBase + slot * kStackSlotSize + kStackSlotSize - Thread::kStackSize;
+    auto t = kernel_page_table().translate(stack_base);
+    TERN_VERIFY(t.has_value());
+    uint64_t phys = t->phys;
+    TERN_VERIFY(kernel_page_table().unmap(stack_base, Thread::kStackSize).ok());
+    TERN_VERIFY(page_allocator().free_pages(phys, 2).ok());
+    g_stack_slots.clear(slot);
+}
+
+void copy_name(char* dst, size_t cap, const char* src) {
+    size_t i = 0;
+    for (; src && src[i] && i + 1 < cap; ++i)
+        dst[i] = src[i];
+    dst[i] = 0;
+}
+
+void timed_insert(Thread& t) {
+    for (Thread& other : g_timed) {
+        if (other.m_wake_at > t.m_wake_at) {
+            g_timed.insert_before(other, t);
+            return;
+        }
+    }
+    g_timed.push_back(t);
+}
+
+void reap_zombies() {
+    while (Thread* z = g_zombies.pop_front()) {
+        TERN_VERIFY(z != current_thread());
+        free_stack_slot(z->stack_slot());
+        z->m_stack_freed = true;
+        z->release_ref(); // the scheduler's reference; handles may keep the object
+    }
+}
+
+} // namespace
+
+Thread* current_thread() { return static_cast<Thread*>(this_cpu().current); }
+
+Thread* Thread::create_kernel(const char* name, void (*fn)(void*), void* arg, uint8_t priority) {
+    auto slot = alloc_stack_slot();
+    if (slot.is_error())
+        return nullptr;
+    Thread* t = new Thread();
+    t->m_id = g_next_id++;
+    t->m_stack_slot = slot.value();
+    t->m_stack_top = kStackRegionBase + slot.value() * kStackSlotSize + kStackSlotSize;
+    t->m_priority = priority;
+    copy_name(t->m_name, sizeof(t->m_name), name);
+    __builtin_memset(t->m_fpu, 0, sizeof(t->m_fpu));
+    // A default FPU image: x87 control word 0x37F, MXCSR 0x1F80 (all exceptions masked).
+    t->m_fpu[0] = 0x7F;
+    t->m_fpu[1] = 0x03;
+    t->m_fpu[24] = 0x80;
+    t->m_fpu[25] = 0x1F;
+    // The first switch_context into this thread pops six registers and returns into the
+    // trampoline, which calls fn(arg). Leave room for a user TrapFrame at the very top.
+    uint64_t* sp = reinterpret_cast<uint64_t*>(t->m_stack_top - sizeof(TrapFrame) - 16);
+    *--sp = reinterpret_cast<uint64_t>(&thread_trampoline);
+    *--sp = 0;                               // rbp
+    *--sp = 0;                               // rbx
+    *--sp = reinterpret_cast<uint64_t>(fn);  // r12
+    *--sp = reinterpret_cast<uint64_t>(arg); // r13
+    *--sp = 0;                               // r14
+    *--sp = 0;                               // r15
+    t->m_saved_rsp = reinterpret_cast<uint64_t>(sp);
+    InterruptGuard guard;
+    ++g_alive;
+    return t;
+}
+
+void Thread::destroy() {
+    // The last reference to a dead thread: its stack was freed by the reaper.
+    TERN_VERIFY(m_state == ThreadState::Dead || m_state == ThreadState::Embryo);
+    if (!m_stack_freed)
+        free_stack_slot(m_stack_slot);
+    if (m_state == ThreadState::Embryo) {
+        InterruptGuard guard;
+        --g_alive;
+    }
+    if (m_task)
+        m_task->release_ref();
+    delete this;
+}
+
+void make_ready(Thread& t) {
+    InterruptGuard guard;
+    TERN_VERIFY(t.m_state != ThreadState::Dead && t.m_state != ThreadState::Running);
+    t.m_state = ThreadState::Ready;
+    g_ready.enqueue(t);
+    Thread* cur = current_thread();
+    if (cur && t.m_priority > cur->m_priority)
+        g_need_resched = true;
+}
+
+namespace {
+
+// Picks the next thread and switches to it. The caller has set the current thread's
+// state (and queued it if it stays ready). Interrupts are off.
+void switch_to_next() {
+    Thread* prev = current_thread();
+    Thread* next = g_ready.pick_next();
+    if (!next)
+        next = g_idle;
+    g_need_resched = false;
+    if (next == prev) {
+        prev->m_state = ThreadState::Running;
+        return;
+    }
+    next->m_state = ThreadState::Running;
+    next->m_quantum_ticks = kQuantumTicks;
+    ++g_switches;
+    PerCpu& cpu = this_cpu();
+    cpu.current = next;
+    cpu.kernel_rsp = next->stack_top();
+    cpu.tss.rsp[0] = next->stack_top();
+    if (prev->m_task != next->m_task && next->m_task)
+        next->m_task->activate();
+    asm volatile("fxsave64 %0" : "=m"(prev->m_fpu));
+    prev->m_user_fs_base = rdmsr(kMsrFsBase);
+    asm volatile("fxrstor64 %0" ::"m"(next->m_fpu));
+    wrmsr(kMsrFsBase, next->m_user_fs_base);
+    switch_context(&prev->m_saved_rsp, next->m_saved_rsp);
+    // Back on prev's stack, possibly much later.
+    reap_zombies();
+}
+
+} // namespace
+
+void schedule() {
+    InterruptGuard guard;
+    switch_to_next();
+}
+
+void yield() {
+    InterruptGuard guard;
+    Thread* cur = current_thread();
+    if (cur != g_idle) {
+        cur->m_state = ThreadState::Ready;
+        g_ready.enqueue(*cur);
+    }
+    switch_to_next();
+}
+
+bool need_resched() { return g_need_resched; }
+
+void scheduler_tick() {
+    if (!g_started)
+        return;
+    uint64_t now = monotonic_ns();
+    while (Thread* t = g_timed.front()) {
+        if (t->m_wake_at > now)
+            break;
+        wait_timeout(*t);
+    }
+    Thread* cur = current_thread();
+    if (cur == g_idle) {
+        ++g_idle_ticks;
+        if (!g_ready.is_empty())
+            g_need_resched = true;
+        return;
+    }
+    ++cur->m_cpu_ticks;
+    if (cur->m_quantum_ticks > 0)
+        --cur->m_quantum_ticks;
+    if (cur->m_quantum_ticks == 0 || g_ready.has_higher_than(cur->m_priority))
+        g_need_resched = true;
+}
+
+void wait_timeout(Thread& t) {
+    g_timed.remove(t);
+    t.m_wake_at = 0;
+    if (t.m_waiting_on) {
+        t.m_waiting_on->m_waiters.remove(t);
+        t.m_waiting_on = nullptr;
+        t.m_wait_result = base::Error::TIMED_OUT;
+    } else {
+        t.m_wait_result = base::Error::OK; // a plain sleep
+    }
+    t.m_state = ThreadState::Ready;
+    g_ready.enqueue(t);
+    g_need_resched = true;
+}
+
+base::Error WaitQueue::wait(uint64_t deadline_ns) {
+    InterruptGuard guard;
+    Thread* cur = current_thread();
+    cur->m_state = ThreadState::Blocked;
+    cur->m_waiting_on = this;
+    cur->m_wait_result = base::Error::OK;
+    m_waiters.push_back(*cur);
+    if (deadline_ns) {
+        cur->m_wake_at = deadline_ns;
+        timed_insert(*cur);
+    }
+    switch_to_next();
+    return cur->m_wait_result;
+}
+
+Thread* WaitQueue::wake_one(base::Error result, uint64_t token) {
+    InterruptGuard guard;
+    Thread* t = m_waiters.pop_front();
+    if (!t)
+        return nullptr;
+    if (t->timer_link.is_linked())
+        g_timed.remove(*t);
+    t->m_wake_at = 0;
+    t->m_waiting_on = nullptr;
+    t->m_wait_result = result;
+    t->m_wait_token = token;
+    make_ready(*t);
+    return t;
+}
+
+size_t WaitQueue::wake_all(base::Error result) {
+    size_t n = 0;
+    while (wake_one(result))
+        ++n;
+    return n;
+}
+
+void sleep_ns(uint64_t ns) {
+    InterruptGuard guard;
+    Thread* cur = current_thread();
+    cur->m_state = ThreadState::Blocked;
+    cur->m_wake_at = monotonic_ns() + (ns ? ns : 1);
+    timed_insert(*cur);
+    switch_to_next();
+}
+
+[[noreturn]] void thread_exit_current() {
+    x86_64::cli();
+    Thread* cur = current_thread();
+    TERN_VERIFY(cur != g_idle && cur != g_boot_thread);
+    cur->m_state = ThreadState::Dead;
+    --g_alive;
+    if (cur->m_task)
+        cur->m_task->thread_exited(*cur);
+    g_zombies.push_back(*cur);
+    switch_to_next();
+    panic("a dead thread was scheduled");
+}
+
+void thread_kill(Thread& t) {
+    InterruptGuard guard;
+    switch (t.m_state) {
+    case ThreadState::Ready:
+        g_ready.dequeue(t);
+        break;
+    case ThreadState::Blocked:
+        if (t.m_waiting_on) {
+            t.m_waiting_on->m_waiters.remove(t);
+            t.m_waiting_on = nullptr;
+        }
+        if (t.timer_link.is_linked())
+            g_timed.remove(t);
+        break;
+    case ThreadState::Stopped:
+    case ThreadState::Embryo:
+        break;
+    case ThreadState::Running:
+        // The current thread: it exits when it next leaves the kernel.
+        t.m_exit_requested = true;
+        return;
+    case ThreadState::Dead:
+        return;
+    }
+    t.m_state = ThreadState::Dead;
+    --g_alive;
+    if (t.m_task)
+        t.m_task->thread_exited(t);
+    g_zombies.push_back(t);
+}
+
+extern "C" void kernel_thread_exit_current() { thread_exit_current(); }
+
+namespace {
+void idle_loop(void*) {
+    for (;;) {
+        x86_64::sti();
+        x86_64::hlt();
+        x86_64::cli();
+        if (g_need_resched)
+            yield();
+    }
+}
+} // namespace
+
+void scheduler_init() {
+    // FPU/SSE state is saved per thread with FXSAVE; enable it for user code.
+    write_cr0((read_cr0() & ~(1ull << 2)) | (1ull << 1)); // EM off, MP on
+    write_cr4(read_cr4() | kCr4Osfxsr | kCr4Osxmmexcpt);
+    asm volatile("fninit");
+
+    Thread* boot = new (g_boot_thread_storage) Thread();
+    boot->m_id = g_next_id++;
+    boot->m_state = ThreadState::Running;
+    boot->m_priority = Thread::kDefaultPriority;
+    boot->m_quantum_ticks = kQuantumTicks;
+    copy_name(boot->m_name, sizeof(boot->m_name), "boot");
+    g_boot_thread = boot;
+    ++g_alive;
+    this_cpu().current = boot;
+    g_idle = Thread::create_kernel("idle", idle_loop, nullptr, Thread::kIdlePriority);
+    if (!g_idle)
+        panic("scheduler: cannot create the idle thread");
+    g_idle->m_state = ThreadState::Ready;
+}
+
+void scheduler_start() { g_started = true; }
+
+SchedulerStats scheduler_stats() { return SchedulerStats{g_switches, g_alive, g_idle_ticks}; }
+
+} // namespace kernel
+
+// ---- Self-tests -----------------------------------------------------------------------
+#include <kernel/core/ktest.h>
+
+namespace kernel {
+namespace {
+
+struct SpinState {
+    volatile uint64_t count = 0;
+    volatile bool stop = false;
+    volatile bool done = false;
+};
+
+void spinner(void* arg) {
+    auto* s = static_cast<SpinState*>(arg);
+    while (!s->stop)
+        s->count = s->count + 1;
+    s->done = true;
+}
+
+KTEST(sched, preemption_is_fair_between_busy_threads) {
+    static SpinState a, b;
+    a = SpinState{};
+    b = SpinState{};
+    Thread* ta = Thread::create_kernel("spin-a", spinner, &a, Thread::kDefaultPriority);
+    Thread* tb = Thread::create_kernel("spin-b", spinner, &b, Thread::kDefaultPriority);
+    KEXPECT(ta && tb);
+    make_ready(*ta);
+    make_ready(*tb);
+    sleep_ns(300000000ull); // 300 ms: many time slices each
+    a.stop = true;
+    b.stop = true;
+    while (!a.done || !b.done)
+        sleep_ns(1000000);
+    KEXPECT(a.count > 0 && b.count > 0);
+    uint64_t lo = base::min(a.count, b.count), hi = base::max(a.count, b.count);
+    KEXPECT(hi < lo * 3);
+}
+
+KTEST(sched, sleep_lasts_at_least_the_request) {
+    uint64_t start = monotonic_ns();
+    sleep_ns(30000000ull);
+    uint64_t elapsed = monotonic_ns() - start;
+    KEXPECT(elapsed >= 30000000ull);
+    KEXPECT(elapsed < 500000000ull);
+}
+
+KTEST(sched, wait_queue_times_out) {
+    WaitQueue q;
+    uint64_t start = monotonic_ns();
+    base::Error e = q.wait(start + 20000000ull);
+    KEXPECT_EQ(e, base::Error::TIMED_OUT);
+    KEXPECT(monotonic_ns() - start >= 20000000ull);
+    KEXPECT(q.is_empty());
+}
+
+struct WakeState {
+    WaitQueue queue;
+    volatile int order[4] = {};
+    volatile int next = 0;
+    volatile base::Error results[4] = {};
+};
+struct Waiter {
+    WakeState* state;
+    int index;
+};
+
+void waiter_fn(void* arg) {
+    auto* w = static_cast<Waiter*>(arg);
+    base::Error e = w->state->queue.wait(0);
+    w->state->results[w->index] = e;
+    w->state->order[w->state->next] = w->index;
+    w->state->next = w->state->next + 1;
+}
+
+KTEST(sched, wait_queue_wakes_in_fifo_order_with_results) {
+    static WakeState s;
+    static Waiter w[3];
+    s.next = 0;
+    for (int i = 0; i < 3; ++i) {
+        w[i] = Waiter{&s, i};
+        Thread* t = Thread::create_kernel("waiter", waiter_fn, &w[i], Thread::kDefaultPriority);
+        KEXPECT(t != nullptr);
+        make_ready(*t);
+        sleep_ns(2000000); // let it block, in order
+    }
+    KEXPECT(s.queue.wake_one(base::Error::OK) != nullptr);
+    KEXPECT(s.queue.wake_one(base::Error::PEER_CLOSED) != nullptr);
+    KEXPECT_EQ(s.queue.wake_all(base::Error::INTERRUPTED), size_t(1));
+    while (s.next < 3)
+        sleep_ns(1000000);
+    KEXPECT_EQ(s.order[0], 0);
+    KEXPECT_EQ(s.order[1], 1);
+    KEXPECT_EQ(s.order[2], 2);
+    KEXPECT_EQ(s.results[1], base::Error::PEER_CLOSED);
+    KEXPECT_EQ(s.results[2], base::Error::INTERRUPTED);
+}
+
+void quick(void* arg) { *static_cast<volatile int*>(arg) = 1; }
+
+void run_quick_threads(KTestContext& ktest_ctx, volatile int* flags, int n) {
+    for (int i = 0; i < n; ++i) {
+        flags[i] = 0;
+        Thread* t = Thread::create_kernel("quick", quick, const_cast<int*>(&flags[i]),
+                                          Thread::kDefaultPriority);
+        KEXPECT(t != nullptr);
+        make_ready(*t);
+    }
+    sleep_ns(20000000);
+    for (int i = 0; i < n; ++i)
+        KEXPECT_EQ(flags[i], 1);
+    yield(); // the reaper runs after a switch
+}
+
+KTEST(sched, exited_threads_are_reaped) {
+    // Stacks and thread objects return to the allocator once the threads are gone. A
+    // first round warms the heap's slab caches so the second can be compared exactly.
+    static volatile int flags[20];
+    run_quick_threads(ktest_ctx, flags, 20);
+    size_t pages_before = page_allocator().free_page_count();
+    uint64_t alive_before = scheduler_stats().threads_alive;
+    run_quick_threads(ktest_ctx, flags, 20);
+    KEXPECT_EQ(scheduler_stats().threads_alive, alive_before);
+    KEXPECT_EQ(page_allocator().free_page_count(), pages_before);
+}
+
+KTEST(sched, higher_priority_thread_runs_first) {
+    static volatile int ran = 0;
+    ran = 0;
+    Thread* t = Thread::create_kernel("urgent", quick, const_cast<int*>(&ran), 20);
+    KEXPECT(t != nullptr);
+    make_ready(*t);
+    // A more urgent thread became ready: the next preemption point switches to it.
+    if (need_resched())
+        yield();
+    KEXPECT_EQ(ran, 1);
+}
+
+} // namespace
+} // namespace kernel

@@ -1,0 +1,25 @@
+#pragma once
+// Starting user programs: boot modules, ELF images, the first thread of a task.
+#include <base/result.h>
+#include <base/span.h>
+#include <base/string_view.h>
+#include <kernel/core/task.h>
+#include <stdint.h>
+
+namespace kernel {
+
+// A boot module's bytes (through the direct map), or an empty span when absent.
+base::Span<const uint8_t> find_boot_module(base::StringView name);
+
+// The user stack of a program's first thread: 64 KiB just below this address, with the
+// page under it left unmapped.
+inline constexpr uint64_t kUserStackTop = 0x00007FFFFFFF0000ull;
+inline constexpr uint64_t kUserStackSize = 64 * 1024;
+
+// Loads a static ELF image into a new task and starts its first thread with RDI = arg.
+// The caller owns the returned task reference. Errors from the ELF validator (CORRUPT,
+// NOT_SUPPORTED, OUT_OF_RANGE, INVALID_ARGUMENT for W+X), NO_MEMORY, QUOTA_EXCEEDED.
+base::Result<Task*> spawn_program(base::Span<const uint8_t> image, const char* name, uint64_t arg,
+                                  uint8_t priority = Thread::kDefaultPriority);
+
+} // namespace kernel

@@ -1,0 +1,64 @@
+#pragma once
+// Ports: one receiver, any number of senders, a bounded queue; and one-shot reply
+// objects for port_call. See abi/include/tern/abi/syscalls.h for the calls' contracts.
+#include <base/result.h>
+#include <kernel/core/thread.h>
+#include <kernel/object/kobject.h>
+#include <kernel/object/message_queue.h>
+#include <tern/abi/message.h>
+#include <tern/abi/rights.h>
+
+namespace kernel {
+
+class Task;
+
+class Port final : public obj::KObject {
+public:
+    static constexpr uint32_t kType = TERN_OBJ_PORT;
+    static Port* create(uint32_t capacity);
+
+    obj::MessageQueue& queue() { return m_queue; }
+    // Kernel-side send and receive (the syscalls and kernel servers use these).
+    base::Result<void> send(obj::Message&& message, uint64_t deadline_ns, bool block);
+    base::Result<obj::Message> receive(uint64_t deadline_ns, bool block);
+    // The receive right was closed: pending messages are released, blocked and later
+    // senders get PEER_CLOSED.
+    void close_receiver();
+    bool closed() const { return m_queue.is_closed(); }
+
+protected:
+    void destroy() override;
+
+private:
+    explicit Port(uint32_t capacity) : obj::KObject(kType), m_queue(capacity) {}
+    obj::MessageQueue m_queue;
+    WaitQueue m_receivers;
+    WaitQueue m_senders;
+};
+
+class Reply final : public obj::KObject {
+public:
+    static constexpr uint32_t kType = TERN_OBJ_REPLY;
+    explicit Reply(Thread* caller)
+        : obj::KObject(kType), m_caller(obj::Ref<Thread>::retain(caller)) {}
+    // Delivers the answer to the waiting caller. PEER_CLOSED when it gave up.
+    base::Result<void> answer(obj::Message&& message);
+    // The caller stopped waiting (timeout); a later answer is refused.
+    void abandon() { m_caller.reset(); }
+    WaitQueue& waiter() { return m_waiter; }
+
+protected:
+    void destroy() override;
+
+private:
+    obj::Ref<Thread> m_caller;
+    bool m_answered = false;
+    WaitQueue m_waiter;
+};
+
+// Closes a handle, telling a port when its receive right goes away.
+base::Result<void> handle_close(Task& task, tern_handle_t handle);
+// Drops every handle of a dying task the same way.
+void release_all_handles(Task& task);
+
+} // namespace kernel

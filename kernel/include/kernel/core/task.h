@@ -1,0 +1,112 @@
+#pragma once
+// A task: an address space, a handle table, threads, and the quotas that bound them.
+#include <base/intrusive_list.h>
+#include <base/result.h>
+#include <base/span.h>
+#include <kernel/arch/x86_64/page_table.h>
+#include <kernel/core/thread.h>
+#include <kernel/object/handle_table.h>
+#include <kernel/object/kobject.h>
+#include <kernel/object/region_tree.h>
+#include <stdint.h>
+
+namespace kernel {
+
+struct TaskQuotas {
+    uint32_t handles = obj::HandleTable::kDefaultQuota;
+    uint32_t threads = 64;
+    uint64_t memory_bytes = 256ull << 20;
+};
+
+enum RegionKind : uint32_t {
+    kRegionAnonymous = 1, // demand-zero memory
+    kRegionImage = 2,     // loaded from an ELF image (pages present from the start)
+    kRegionStack = 3,     // demand-zero, with an unmapped guard below
+};
+
+class Task final : public obj::KObject {
+public:
+    static constexpr uint32_t kType = TERN_OBJ_TASK;
+    static constexpr size_t kMaxRegions = 256;
+
+    // A task with an empty user address space. The caller owns the initial reference.
+    static base::Result<Task*> create(const char* name, const TaskQuotas& quotas = {});
+
+    uint64_t id() const { return m_id; }
+    const char* name() const { return m_name; }
+    x86_64::PageTable& page_table() { return m_page_table; }
+    obj::HandleTable& handles() { return m_handles; }
+    const obj::RegionTree& regions() const { return m_regions; }
+    const TaskQuotas& quotas() const { return m_quotas; }
+    uint64_t memory_used() const { return m_memory_used; }
+    uint32_t thread_count() const { return m_thread_count; }
+    bool exited() const { return m_exited; }
+    int64_t exit_status() const { return m_exit_status; }
+    // Faults and kills are logged with this reason; empty for a normal exit.
+    const char* kill_reason() const { return m_kill_reason; }
+
+    // Loads this task's page table into CR3.
+    void activate();
+
+    // Memory. prot is TERN_PROT_*; W and X together are refused.
+    base::Result<uint64_t> vm_allocate(uint64_t size, uint32_t prot,
+                                       uint32_t kind = kRegionAnonymous,
+                                       uint64_t fixed_address = 0);
+    base::Result<void> vm_free(uint64_t address, uint64_t size);
+    base::Result<void> vm_protect(uint64_t address, uint64_t size, uint32_t prot);
+    // Copies bytes into the task's memory through the direct map (mapping demand-zero
+    // pages as needed); used by the loader and by task control.
+    base::Result<void> write_memory(uint64_t address, base::Span<const uint8_t> bytes);
+    base::Result<void> read_memory(uint64_t address, base::Span<uint8_t> out);
+
+    // Resolves a user page fault at `address` (demand-zero pages). Returns false when the
+    // access is not allowed: the fault is then fatal for the task.
+    bool handle_page_fault(uint64_t address, uint64_t error_code);
+
+    // Ends every thread; the task's exit status becomes `status`.
+    void kill(int64_t status, const char* reason);
+    // Blocks until the task has exited; returns its status or TIMED_OUT.
+    base::Result<int64_t> wait_exit(uint64_t deadline_ns);
+
+    // Called by the scheduler when one of this task's threads dies.
+    void thread_exited(Thread& t);
+    base::Result<void> add_thread(Thread& t);
+    // Records the status a normal exit reports (the last thread's, or task_exit's).
+    void set_exit_status(int64_t status);
+    bool dying() const { return m_dying; }
+
+protected:
+    void destroy() override;
+
+private:
+    explicit Task(const TaskQuotas& quotas);
+    base::Result<void> map_zero_page(uint64_t page, uint32_t prot);
+    void unmap_range(uint64_t start, uint64_t end);
+    void release_handles();
+    static void flush_range(uint64_t virt, uint64_t size, void* ctx);
+
+    uint64_t m_id;
+    char m_name[32] = {};
+    x86_64::PageTable m_page_table;
+    obj::Region m_region_storage[kMaxRegions];
+    obj::RegionTree m_regions;
+    obj::InlineHandleTable<> m_handles;
+    TaskQuotas m_quotas;
+    uint64_t m_memory_used = 0;
+    uint32_t m_thread_count = 0;
+    base::IntrusiveList<Thread, &Thread::task_link> m_threads;
+    bool m_exited = false;
+    bool m_dying = false;
+    int64_t m_exit_status = 0;
+    const char* m_kill_reason = "";
+    WaitQueue m_exit_waiters;
+};
+
+// A user thread in `task` that starts at `entry` with RSP = stack_top and RDI = arg.
+base::Result<Thread*> thread_create_user(Task& task, uint64_t entry, uint64_t stack_top,
+                                         uint64_t arg, uint8_t priority);
+
+// Converts TERN_PROT_* into leaf page flags for a user page.
+x86_64::PageFlags user_page_flags(uint32_t prot);
+
+} // namespace kernel

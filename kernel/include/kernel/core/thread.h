@@ -1,0 +1,151 @@
+#pragma once
+// Threads and the scheduler.
+//
+// Concurrency model (one CPU today): kernel code that touches scheduler or object state
+// runs with interrupts disabled. Syscalls enter with interrupts masked (SFMASK clears IF)
+// and keep them masked until they return or block, so the kernel is not preemptible
+// inside a syscall; kernel threads that run with interrupts on take an InterruptGuard
+// around shared state. SMP will replace the guard with per-object locks; everything the
+// scheduler keeps per CPU already lives in PerCpu.
+#include <base/intrusive_list.h>
+#include <base/result.h>
+#include <kernel/arch/x86_64/cpu.h>
+#include <kernel/arch/x86_64/trap.h>
+#include <kernel/object/kobject.h>
+#include <kernel/object/message_queue.h>
+#include <stdint.h>
+#include <tern/abi/rights.h>
+
+namespace kernel {
+
+class Task;
+
+enum class ThreadState : uint8_t {
+    Embryo,
+    Ready,
+    Running,
+    Blocked,
+    Stopped,
+    Dead
+};
+
+class InterruptGuard {
+public:
+    InterruptGuard() : m_were_on(x86_64::interrupts_enabled()) { x86_64::cli(); }
+    ~InterruptGuard() {
+        if (m_were_on)
+            x86_64::sti();
+    }
+    InterruptGuard(const InterruptGuard&) = delete;
+    InterruptGuard& operator=(const InterruptGuard&) = delete;
+
+private:
+    bool m_were_on;
+};
+
+class WaitQueue;
+
+class Thread final : public obj::KObject {
+public:
+    static constexpr uint32_t kType = TERN_OBJ_THREAD;
+    static constexpr size_t kStackSize = 16384;
+    static constexpr uint8_t kDefaultPriority = 10;
+    static constexpr uint8_t kIdlePriority = 0;
+
+    // A kernel thread running fn(arg), or (with task) the first kernel half of a user
+    // thread. Returns nullptr when memory or stack slots run out.
+    static Thread* create_kernel(const char* name, void (*fn)(void*), void* arg, uint8_t priority);
+
+    uint64_t id() const { return m_id; }
+    const char* name() const { return m_name; }
+    ThreadState state() const { return m_state; }
+    Task* task() const { return m_task; }
+    uint8_t priority() const { return m_priority; }
+    // The user register frame at the top of the kernel stack (user threads only).
+    x86_64::TrapFrame& user_frame() {
+        return *reinterpret_cast<x86_64::TrapFrame*>(m_stack_top - sizeof(x86_64::TrapFrame));
+    }
+    uint64_t stack_top() const { return m_stack_top; }
+
+    // Scheduler state: public for the scheduler and wait queues, which are one unit.
+    base::ListNode run_link;   // run queue or wait queue
+    base::ListNode timer_link; // timed waits
+    base::ListNode task_link;  // the owning task's thread list
+    uint8_t m_priority = kDefaultPriority;
+    ThreadState m_state = ThreadState::Embryo;
+    uint64_t m_saved_rsp = 0;
+    uint64_t m_wake_at = 0; // deadline of a timed wait, 0 if none
+    WaitQueue* m_waiting_on = nullptr;
+    base::Error m_wait_result = base::Error::OK;
+    uint64_t m_wait_token = 0; // a value handed over by the waker
+    uint32_t m_quantum_ticks = 0;
+    uint64_t m_cpu_ticks = 0;
+    uint64_t m_user_fs_base = 0;
+    alignas(16) uint8_t m_fpu[512];
+    bool m_exit_requested = false;
+    bool m_stack_freed = false;
+    obj::Message m_reply; // where a reply to this thread's port_call lands
+
+    Task* m_task = nullptr; // counted reference for user threads
+
+    uint64_t stack_slot() const { return m_stack_slot; }
+    Thread() : obj::KObject(kType) {}
+
+protected:
+    void destroy() override;
+
+private:
+    friend void scheduler_init();
+    uint64_t m_id = 0;
+    uint64_t m_stack_slot = 0;
+    uint64_t m_stack_top = 0;
+    char m_name[24] = {};
+};
+
+// A set of threads waiting for one event.
+class WaitQueue {
+public:
+    bool is_empty() const { return m_waiters.is_empty(); }
+    // Blocks the current thread until woken or until `deadline_ns` (0 = none) passes.
+    // Returns the waker's result (OK, PEER_CLOSED, ...) or TIMED_OUT.
+    base::Error wait(uint64_t deadline_ns);
+    // Wakes the oldest waiter with `result` and `token`; returns it or nullptr.
+    Thread* wake_one(base::Error result = base::Error::OK, uint64_t token = 0);
+    // Wakes every waiter; returns how many.
+    size_t wake_all(base::Error result);
+
+private:
+    friend void wait_timeout(Thread&);
+    friend void thread_kill(Thread&);
+    base::IntrusiveList<Thread, &Thread::run_link> m_waiters;
+};
+
+Thread* current_thread();
+// Ends a timed wait that expired (called from the timer path).
+void wait_timeout(Thread& t);
+void scheduler_init();
+// Starts scheduling: the boot thread becomes a normal thread; idle runs when nothing else.
+void scheduler_start();
+void make_ready(Thread& t);
+// Gives the CPU to the next ready thread (the current one stays ready).
+void yield();
+// Switches away from the current thread, which must already be Blocked, Stopped or Dead.
+void schedule();
+// Called from the timer interrupt.
+void scheduler_tick();
+// True when the current thread should be preempted at the next safe point.
+bool need_resched();
+// Sleeps the current thread at least ns.
+void sleep_ns(uint64_t ns);
+[[noreturn]] void thread_exit_current();
+// Turns a ready, blocked or stopped thread into a dead one (task death).
+void thread_kill(Thread& t);
+
+struct SchedulerStats {
+    uint64_t context_switches;
+    uint64_t threads_alive;
+    uint64_t idle_ticks;
+};
+SchedulerStats scheduler_stats();
+
+} // namespace kernel
