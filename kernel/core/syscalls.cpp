@@ -161,12 +161,14 @@ extern "C" uint64_t syscall_dispatch(TrapFrame* f) {
         break;
     }
     f->rax = uint64_t(result);
-    Thread* t = current_thread();
-    if (t->m_exit_requested)
-        thread_exit_current();
     if (need_resched())
         yield();
-    // SYSRET to a non-canonical RIP would fault in ring 0 with the user's stack: leave
-    // through IRETQ whenever the return address is not a plain user address.
-    return is_user_address(f->rip) ? 0 : 1;
+    on_return_to_user();
+    Thread* t = current_thread();
+    // SYSRET to a non-canonical RIP would fault in ring 0 with the user's stack, and it
+    // cannot restore RCX and R11: leave through IRETQ when the return address is not a
+    // plain user address or a controller rewrote the registers.
+    bool iret = t->m_force_iret || !is_user_address(f->rip);
+    t->m_force_iret = false;
+    return iret ? 1 : 0;
 }

@@ -8,6 +8,7 @@
 #include <kernel/core/port.h>
 #include <kernel/core/task.h>
 #include <tern/abi/syscalls.h>
+#include <tern/abi/task.h>
 
 namespace kernel {
 
@@ -104,7 +105,7 @@ base::Result<void> Task::map_zero_page(uint64_t page, uint32_t prot) {
 }
 
 base::Result<uint64_t> Task::vm_allocate(uint64_t size, uint32_t prot, uint32_t kind,
-                                         uint64_t fixed_address) {
+                                         uint64_t fixed_address, uint64_t cookie) {
     if (size == 0 || !base::is_aligned(size, kPageSize) || !valid_prot(prot))
         return base::Error::INVALID_ARGUMENT;
     if (size > kUserSpaceEnd - kUserSpaceStart)
@@ -123,7 +124,7 @@ base::Result<uint64_t> Task::vm_allocate(uint64_t size, uint32_t prot, uint32_t 
         address = TRY(m_regions.find_gap(size + kPageSize, kPageSize, kMmapBase, kUserSpaceEnd))
                   + kPageSize;
     }
-    obj::Region region{address, address + size, prot, kind, 0, 0};
+    obj::Region region{address, address + size, prot, kind, cookie, 0};
     TRY(m_regions.insert(region));
     m_memory_used += size;
     return address;
@@ -219,26 +220,100 @@ base::Result<void> Task::read_memory(uint64_t address, base::Span<uint8_t> out) 
     return {};
 }
 
-bool Task::handle_page_fault(uint64_t address, uint64_t error_code) {
+FaultResult Task::handle_page_fault(uint64_t address, uint64_t error_code) {
     const obj::Region* r = m_regions.find(address);
     if (!r)
-        return false;
+        return FaultResult::Fatal;
     bool present = error_code & 1, write = error_code & 2, fetch = error_code & 16;
     if (present)
-        return false; // a protection violation, not a missing page
+        return FaultResult::Fatal; // a protection violation, not a missing page
     if (write && !(r->protection & TERN_PROT_WRITE))
-        return false;
+        return FaultResult::Fatal;
     if (fetch && !(r->protection & TERN_PROT_EXEC))
-        return false;
+        return FaultResult::Fatal;
     if (!write && !fetch && !(r->protection & (TERN_PROT_READ | TERN_PROT_WRITE | TERN_PROT_EXEC)))
-        return false;
-    if (auto res = map_zero_page(base::align_down(address, kPageSize), r->protection);
-        res.is_error()) {
-        log::warn("task {} '{}': no memory for a page at {:#x}: {}", m_id, m_name, address,
-                  res.error());
-        return false;
+        return FaultResult::Fatal;
+    if (r->kind == kRegionPager)
+        return FaultResult::NeedPager;
+    if (auto res = map_zero_page(base::align_down(address, kPageSize), r->protection); res.is_error()) {
+        log::warn("task {} '{}': no memory for a page at {:#x}: {}", m_id, m_name, address, res.error());
+        return FaultResult::Fatal;
     }
-    return true;
+    return FaultResult::Resolved;
+}
+
+base::Error Task::wait_for_pager(uint64_t address, uint64_t error_code) {
+    const obj::Region* r = m_regions.find(address);
+    if (!r || r->kind != kRegionPager || r->cookie == 0 || r->cookie > m_pagers.size())
+        return base::Error::NOT_FOUND;
+    Port& pager = *m_pagers[r->cookie - 1];
+    uint64_t page = base::align_down(address, kPageSize);
+    Thread* self = current_thread();
+    obj::Message m;
+    m.header.label = TERN_LABEL_PAGE_FAULT;
+    m.header.sender_badge = m_id;
+    m.words[0] = address;
+    m.words[1] = (error_code & 16) ? TERN_PROT_EXEC : (error_code & 2) ? TERN_PROT_WRITE : TERN_PROT_READ;
+    m.words[2] = m_id;
+    m.words[3] = self->id();
+    add_ref();
+    if (auto h = m.add_handle(obj::Ref<obj::KObject>::adopt(this), TERN_RIGHT_CONTROL | TERN_RIGHT_MAP);
+        h.is_error())
+        return h.error();
+    InterruptGuard guard;
+    // Never block the faulting thread on a full pager queue: a pager that cannot keep up
+    // is treated like one that refused.
+    if (auto s = pager.send(base::move(m), 0, false); s.is_error())
+        return s.error();
+    self->m_fault_page = page;
+    base::Error e = m_pager_waiters.wait(0);
+    self->m_fault_page = 0;
+    return e;
+}
+
+base::Result<uint64_t> Task::map_pager(uint64_t address, uint64_t size, uint32_t prot, obj::Ref<Port> pager) {
+    size_t index = m_pagers.size();
+    for (size_t i = 0; i < m_pagers.size(); ++i)
+        if (m_pagers[i].get() == pager.get())
+            index = i;
+    if (index == m_pagers.size())
+        TRY(m_pagers.push_back(base::move(pager)));
+    return vm_allocate(size, prot, kRegionPager, address, index + 1);
+}
+
+base::Result<void> Task::supply_page(uint64_t address, const uint8_t* bytes) {
+    const obj::Region* r = m_regions.find(address);
+    if (!r || r->kind != kRegionPager)
+        return base::Error::NOT_FOUND;
+    uint64_t page = base::align_down(address, kPageSize);
+    if (m_page_table.translate(page).has_value())
+        return base::Error::ALREADY_EXISTS;
+    uint64_t phys = TRY(page_allocator().alloc_page());
+    __builtin_memcpy(phys_to_virt(phys), bytes, kPageSize);
+    if (auto m = m_page_table.map(page, phys, kPageSize, user_page_flags(r->protection)); m.is_error()) {
+        (void)page_allocator().free_page(phys);
+        return m.error();
+    }
+    m_pager_waiters.wake_matching([page](Thread& t) { return t.m_fault_page == page; },
+                                  base::Error::OK);
+    return {};
+}
+
+base::Result<void> Task::refuse_page(uint64_t address) {
+    const obj::Region* r = m_regions.find(address);
+    if (!r || r->kind != kRegionPager)
+        return base::Error::NOT_FOUND;
+    uint64_t page = base::align_down(address, kPageSize);
+    m_pager_waiters.wake_matching([page](Thread& t) { return t.m_fault_page == page; },
+                                  base::Error::ACCESS_DENIED);
+    return {};
+}
+
+uint64_t Task::resident_pages(uint64_t start, uint64_t end) {
+    uint64_t n = 0;
+    for (uint64_t v = start; v < end; v += kPageSize)
+        n += m_page_table.translate(v).has_value() ? 1 : 0;
+    return n;
 }
 
 base::Result<void> Task::add_thread(Thread& t) {
@@ -282,6 +357,9 @@ void Task::thread_exited(Thread& t) {
         for (const obj::Region& r : m_regions.regions())
             unmap_range(r.start, r.end);
         m_memory_used = 0;
+        m_exception_port.reset();
+        m_pagers.clear();
+        m_pager_waiters.wake_all(base::Error::PEER_CLOSED);
         m_exit_waiters.wake_all(base::Error::OK);
     }
 }

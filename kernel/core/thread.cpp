@@ -265,6 +265,17 @@ base::Error WaitQueue::wait(uint64_t deadline_ns) {
     return cur->m_wait_result;
 }
 
+void WaitQueue::wake_specific(Thread& t, base::Error result) {
+    InterruptGuard guard;
+    m_waiters.remove(t);
+    if (t.timer_link.is_linked())
+        g_timed.remove(t);
+    t.m_wake_at = 0;
+    t.m_waiting_on = nullptr;
+    t.m_wait_result = result;
+    make_ready(t);
+}
+
 Thread* WaitQueue::wake_one(base::Error result, uint64_t token) {
     InterruptGuard guard;
     Thread* t = m_waiters.pop_front();
@@ -338,6 +349,52 @@ void thread_kill(Thread& t) {
     if (t.m_task)
         t.m_task->thread_exited(t);
     g_zombies.push_back(t);
+}
+
+void thread_interrupt(Thread& t) {
+    InterruptGuard guard;
+    if (t.m_state != ThreadState::Blocked)
+        return;
+    if (t.m_waiting_on) {
+        t.m_waiting_on->wake_specific(t, base::Error::INTERRUPTED);
+        return;
+    }
+    // A plain sleep.
+    if (t.timer_link.is_linked())
+        g_timed.remove(t);
+    t.m_wake_at = 0;
+    t.m_wait_result = base::Error::INTERRUPTED;
+    make_ready(t);
+}
+
+void stop_current() {
+    InterruptGuard guard;
+    Thread* cur = current_thread();
+    cur->m_stop_requested = false;
+    cur->m_state = ThreadState::Stopped;
+    if (cur->m_stopped_waiters)
+        cur->m_stopped_waiters->wake_all(base::Error::OK);
+    switch_to_next();
+}
+
+base::Result<void> thread_resume(Thread& t) {
+    InterruptGuard guard;
+    if (t.m_state != ThreadState::Stopped && t.m_state != ThreadState::Embryo)
+        return base::Error::BAD_STATE;
+    t.m_stop_requested = false;
+    make_ready(t);
+    return {};
+}
+
+void on_return_to_user() {
+    Thread* t = current_thread();
+    for (;;) {
+        if (t->m_exit_requested)
+            thread_exit_current();
+        if (!t->m_stop_requested)
+            return;
+        stop_current();
+    }
 }
 
 extern "C" void kernel_thread_exit_current() { thread_exit_current(); }

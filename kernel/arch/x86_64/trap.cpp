@@ -6,6 +6,7 @@
 #include <kernel/core/panic.h>
 #include <kernel/core/task.h>
 #include <kernel/core/thread.h>
+#include <tern/abi/task.h>
 
 extern "C" char trap_stubs[];
 
@@ -127,7 +128,7 @@ using namespace kernel::x86_64;
 namespace {
 
 // A user page fault, or a kernel fault on a user address inside a guarded user copy, may
-// be a demand-zero page the task is entitled to.
+// be a demand-zero page the task is entitled to, or a page its pager must supply.
 bool resolve_user_page_fault(TrapFrame& frame) {
     uint64_t address = read_cr2();
     Thread* t = current_thread();
@@ -135,7 +136,20 @@ bool resolve_user_page_fault(TrapFrame& frame) {
         return false;
     if (!frame.from_user() && this_cpu().recovery.rip == 0)
         return false;
-    return t->task()->handle_page_fault(address, frame.error_code);
+    switch (t->task()->handle_page_fault(address, frame.error_code)) {
+    case FaultResult::Resolved:
+        return true;
+    case FaultResult::Fatal:
+        return false;
+    case FaultResult::NeedPager: {
+        // The recovery point belongs to this thread's user copy; keep it across the wait.
+        RecoveryPoint saved = this_cpu().recovery;
+        base::Error e = t->task()->wait_for_pager(address, frame.error_code);
+        this_cpu().recovery = saved;
+        return e == base::Error::OK;
+    }
+    }
+    return false;
 }
 
 [[noreturn]] void kill_faulting_task(TrapFrame& frame) {
@@ -148,6 +162,31 @@ bool resolve_user_page_fault(TrapFrame& frame) {
     thread_exit_current();
 }
 
+// Hands a user exception to the task's exception port; the thread stays stopped until a
+// handler resumes it. Returns false when there is no port or it cannot take the message.
+bool report_exception(TrapFrame& frame) {
+    Thread* t = current_thread();
+    Task* task = t->task();
+    if (!task->exception_port())
+        return false;
+    obj::Message m;
+    m.header.label = TERN_LABEL_EXCEPTION;
+    m.header.sender_badge = task->id();
+    m.words[0] = frame.vector;
+    m.words[1] = frame.error_code;
+    m.words[2] = frame.rip;
+    m.words[3] = frame.vector == kVecPageFault ? read_cr2() : 0;
+    m.words[4] = t->id();
+    t->add_ref();
+    if (m.add_handle(obj::Ref<obj::KObject>::adopt(t), TERN_RIGHT_CONTROL | TERN_RIGHT_READ).is_error())
+        return false;
+    if (task->exception_port()->send(base::move(m), 0, false).is_error())
+        return false;
+    t->m_force_iret = true;
+    stop_current();
+    return true;
+}
+
 } // namespace
 
 extern "C" void trap_dispatch(TrapFrame* frame) {
@@ -157,8 +196,12 @@ extern "C" void trap_dispatch(TrapFrame* frame) {
     } else if (TrapHandler h = g_handlers[vector & 0xFF]) {
         h(*frame);
     } else if (vector < 32) {
-        if (frame->from_user())
+        if (frame->from_user() && !report_exception(*frame))
             kill_faulting_task(*frame);
+        if (frame->from_user()) {
+            on_return_to_user();
+            return;
+        }
         PerCpu& cpu = this_cpu();
         if (cpu.recovery.rip != 0) {
             // A deliberate fault under try_call, or a user copy that hit a bad address:
@@ -182,11 +225,8 @@ extern "C" void trap_dispatch(TrapFrame* frame) {
     // Preemption and deferred exits happen on the way out of the kernel.
     if (vector >= 32 && need_resched() && (frame->rflags & (1u << 9)))
         yield();
-    if (frame->from_user()) {
-        Thread* t = current_thread();
-        if (t && t->m_exit_requested)
-            thread_exit_current();
-    }
+    if (frame->from_user())
+        on_return_to_user();
 }
 
 // ---- Self-tests -----------------------------------------------------------------------

@@ -25,6 +25,9 @@ public:
     // senders get PEER_CLOSED.
     void close_receiver();
     bool closed() const { return m_queue.is_closed(); }
+    // Wake waiters after the queue changed behind send/receive (capture, restore).
+    void queue_space_freed();
+    void queue_filled();
 
 protected:
     void destroy() override;

@@ -4,7 +4,9 @@
 #include <base/result.h>
 #include <base/span.h>
 #include <kernel/arch/x86_64/page_table.h>
+#include <kernel/core/port.h>
 #include <kernel/core/thread.h>
+#include <base/fixed_vector.h>
 #include <kernel/object/handle_table.h>
 #include <kernel/object/kobject.h>
 #include <kernel/object/region_tree.h>
@@ -22,7 +24,10 @@ enum RegionKind : uint32_t {
     kRegionAnonymous = 1, // demand-zero memory
     kRegionImage = 2,     // loaded from an ELF image (pages present from the start)
     kRegionStack = 3,     // demand-zero, with an unmapped guard below
+    kRegionPager = 4,     // pages supplied by a pager port (cookie = pager index + 1)
 };
+
+enum class FaultResult { Resolved, NeedPager, Fatal };
 
 class Task final : public obj::KObject {
 public:
@@ -51,7 +56,7 @@ public:
     // Memory. prot is TERN_PROT_*; W and X together are refused.
     base::Result<uint64_t> vm_allocate(uint64_t size, uint32_t prot,
                                        uint32_t kind = kRegionAnonymous,
-                                       uint64_t fixed_address = 0);
+                                       uint64_t fixed_address = 0, uint64_t cookie = 0);
     base::Result<void> vm_free(uint64_t address, uint64_t size);
     base::Result<void> vm_protect(uint64_t address, uint64_t size, uint32_t prot);
     // Copies bytes into the task's memory through the direct map (mapping demand-zero
@@ -59,9 +64,20 @@ public:
     base::Result<void> write_memory(uint64_t address, base::Span<const uint8_t> bytes);
     base::Result<void> read_memory(uint64_t address, base::Span<uint8_t> out);
 
-    // Resolves a user page fault at `address` (demand-zero pages). Returns false when the
-    // access is not allowed: the fault is then fatal for the task.
-    bool handle_page_fault(uint64_t address, uint64_t error_code);
+    // Resolves a user page fault at `address` (demand-zero pages). Fatal when the access
+    // is not allowed; NeedPager when a pager must supply the page (see wait_for_pager).
+    FaultResult handle_page_fault(uint64_t address, uint64_t error_code);
+    // Sends a page-fault message to the region's pager and blocks the current thread
+    // until the page is supplied (OK) or refused (ACCESS_DENIED), or the pager is gone.
+    base::Error wait_for_pager(uint64_t address, uint64_t error_code);
+    // Pager-backed memory.
+    base::Result<uint64_t> map_pager(uint64_t address, uint64_t size, uint32_t prot, obj::Ref<Port> pager);
+    base::Result<void> supply_page(uint64_t address, const uint8_t* bytes);
+    base::Result<void> refuse_page(uint64_t address);
+    // Resident pages in [start, end).
+    uint64_t resident_pages(uint64_t start, uint64_t end);
+
+    obj::Ref<Port>& exception_port() { return m_exception_port; }
 
     // Ends every thread; the task's exit status becomes `status`.
     void kill(int64_t status, const char* reason);
@@ -100,6 +116,9 @@ private:
     int64_t m_exit_status = 0;
     const char* m_kill_reason = "";
     WaitQueue m_exit_waiters;
+    obj::Ref<Port> m_exception_port;
+    base::FixedVector<obj::Ref<Port>, 16> m_pagers;
+    WaitQueue m_pager_waiters;
 };
 
 // A user thread in `task` that starts at `entry` with RSP = stack_top and RDI = arg.

@@ -85,6 +85,10 @@ public:
     bool m_exit_requested = false;
     bool m_stack_freed = false;
     obj::Message m_reply; // where a reply to this thread's port_call lands
+    bool m_stop_requested = false;
+    bool m_force_iret = false;     // registers were set by a controller: return with IRETQ
+    uint64_t m_fault_page = 0;     // the page a pager is being asked for
+    WaitQueue* m_stopped_waiters = nullptr; // controllers waiting for this thread to stop
 
     Task* m_task = nullptr; // counted reference for user threads
 
@@ -113,6 +117,20 @@ public:
     Thread* wake_one(base::Error result = base::Error::OK, uint64_t token = 0);
     // Wakes every waiter; returns how many.
     size_t wake_all(base::Error result);
+    // Wakes the waiters for which pred(Thread&) is true; returns how many.
+    template <typename Pred> size_t wake_matching(Pred pred, base::Error result) {
+        size_t n = 0;
+        for (Thread* t = m_waiters.front(); t;) {
+            Thread* next = m_waiters.next(*t);
+            if (pred(*t)) {
+                wake_specific(*t, result);
+                ++n;
+            }
+            t = next;
+        }
+        return n;
+    }
+    void wake_specific(Thread& t, base::Error result);
 
 private:
     friend void wait_timeout(Thread&);
@@ -140,6 +158,14 @@ void sleep_ns(uint64_t ns);
 [[noreturn]] void thread_exit_current();
 // Turns a ready, blocked or stopped thread into a dead one (task death).
 void thread_kill(Thread& t);
+// Ends a blocked thread's wait early with INTERRUPTED (sleeps end too).
+void thread_interrupt(Thread& t);
+// Marks the current thread stopped and switches away until thread_resume.
+void stop_current();
+// Makes a stopped thread runnable again. BAD_STATE unless stopped.
+base::Result<void> thread_resume(Thread& t);
+// Checks run on every return to user mode: deferred exits and stop requests.
+void on_return_to_user();
 
 struct SchedulerStats {
     uint64_t context_switches;

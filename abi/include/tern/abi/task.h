@@ -1,0 +1,66 @@
+/*
+ * Tern ABI: task control, pagers and exceptions.
+ *
+ * A holder of a task handle with TERN_RIGHT_CONTROL may stop and resume the task's
+ * threads, read and write their registers, read, write and map the task's memory, and
+ * list its mappings and handles. The migrate server is built on exactly this.
+ */
+#ifndef TERN_ABI_TASK_H
+#define TERN_ABI_TASK_H
+
+#include <stdint.h>
+#include <tern/abi/rights.h>
+
+/* The user-visible register state of a stopped thread. */
+struct tern_regs {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rip, rflags, fs_base, reserved;
+};
+
+/* FXSAVE image: x87, MMX and SSE state. thread_set_fpu refuses an MXCSR with bits the
+ * CPU does not support (INVALID_ARGUMENT). */
+struct tern_fpu_state {
+    uint8_t fxsave[512];
+};
+
+/* RFLAGS bits a controller may set; IF is always on, IOPL 0, everything else clear. */
+#define TERN_RFLAGS_USER_MASK 0x0DD5ull
+
+/* One region of an address space, as listed by task_mappings. */
+struct tern_mapping {
+    uint64_t start;
+    uint64_t end; /* exclusive */
+    uint32_t prot; /* TERN_PROT_* */
+    uint32_t kind; /* TERN_MAPPING_* */
+    uint64_t resident_pages;
+};
+#define TERN_MAPPING_ANONYMOUS 1u
+#define TERN_MAPPING_IMAGE 2u
+#define TERN_MAPPING_STACK 3u
+#define TERN_MAPPING_PAGER 4u
+
+/* One handle of a task, as listed by task_handles. */
+struct tern_handle_info {
+    tern_handle_t handle;
+    uint32_t type;   /* TERN_OBJ_* */
+    uint32_t rights; /* TERN_RIGHT_* */
+    uint32_t reserved;
+};
+
+/* Messages the kernel sends. label identifies them; words[] carry the details. */
+
+/* To a pager port when a thread touches a missing page of a pager-backed region:
+ * words[0] = faulting address, words[1] = access (TERN_PROT_READ/WRITE/EXEC),
+ * words[2] = task id, words[3] = thread id; handles[0] = the task (CONTROL | MAP), so the
+ * pager can answer with vm_supply or vm_refuse. The thread waits until then. */
+#define TERN_LABEL_PAGE_FAULT 0x7E000001u
+
+/* To a task's exception port when one of its threads raises a CPU exception that the
+ * kernel cannot resolve: words[0] = vector, words[1] = error code, words[2] = rip,
+ * words[3] = faulting address (page faults), words[4] = thread id; handles[0] = the
+ * thread (CONTROL). The thread stays stopped until resumed (after fixing its registers)
+ * or until its task is killed. Without an exception port the task is killed. */
+#define TERN_LABEL_EXCEPTION 0x7E000002u
+
+#endif /* TERN_ABI_TASK_H */

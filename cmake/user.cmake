@@ -1,0 +1,68 @@
+# Native user programs: the runtime library (crt0, heap, console output, base library)
+# and tern_user_program(), which links a static ELF that the kernel loads as a boot module.
+#
+# Included from cmake/os.cmake, so the toolchain's freestanding flags (stack protector
+# with a global guard, no PIC) already apply. User code runs in ring 3 with the normal
+# small code model; unlike the kernel it may use SSE (the kernel saves FPU state) and the
+# red zone.
+
+set(TERN_USER_LD ${TERN_ROOT}/libc/native/user.ld)
+set(TERN_USER_OUTPUT_DIR ${CMAKE_BINARY_DIR}/user)
+
+# -ffunction-sections/-fdata-sections let --gc-sections drop unused runtime and base code
+# from each program. Unwind tables are not generated: there are no exceptions, and with
+# -g the compiler still emits .debug_frame for debuggers.
+set(TERN_USER_FLAGS -O2 -g -ffunction-sections -fdata-sections
+  -fno-asynchronous-unwind-tables -fno-unwind-tables)
+
+file(GLOB TERN_BASE_SOURCES CONFIGURE_DEPENDS ${TERN_ROOT}/base/src/*.cpp)
+
+add_library(tern_user_rt STATIC
+  ${TERN_ROOT}/libc/native/crt0.S
+  ${TERN_ROOT}/libc/native/runtime.cpp
+  ${TERN_ROOT}/libc/native/heap.cpp
+  ${TERN_ROOT}/libc/native/print.cpp
+  ${TERN_ROOT}/libc/native/string.cpp
+  ${TERN_BASE_SOURCES})
+target_include_directories(tern_user_rt PUBLIC
+  ${TERN_ROOT}/abi/include ${TERN_ROOT}/base/include ${TERN_ROOT}/libc/native/include)
+target_compile_options(tern_user_rt PUBLIC $<$<COMPILE_LANGUAGE:CXX,C>:${TERN_USER_FLAGS}>)
+target_compile_definitions(tern_user_rt PUBLIC TERN_USER=1)
+set_target_properties(tern_user_rt PROPERTIES
+  ARCHIVE_OUTPUT_DIRECTORY ${TERN_USER_OUTPUT_DIR}/lib)
+
+# tern_user_program(<name> SOURCES <file>...)
+#
+# Builds ${CMAKE_BINARY_DIR}/user/<name>.elf (target <name>.elf) and appends its path to
+# the global property TERN_BOOT_MODULES and its target to TERN_BOOT_MODULE_TARGETS, so
+# the image rule can copy the file and depend on the target.
+#
+# The runtime is an archive, yet crt0 is always linked: ld.lld treats the ENTRY symbol
+# (_start) as an undefined reference and pulls the member that defines it.
+function(tern_user_program name)
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "" "" "SOURCES")
+  if(NOT ARG_SOURCES)
+    message(FATAL_ERROR "tern_user_program(${name}): no SOURCES given")
+  endif()
+  if(ARG_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "tern_user_program(${name}): unexpected ${ARG_UNPARSED_ARGUMENTS}")
+  endif()
+  set(target ${name}.elf)
+  add_executable(${target} ${ARG_SOURCES})
+  target_link_libraries(${target} PRIVATE tern_user_rt)
+  # --orphan-handling=error: a section user.ld does not place (thread-local data, for
+  # one) is a link error rather than a segment the kernel would load wrongly.
+  # -z norelro: the script has no RELRO segment; read-only data is simply read-only.
+  # SHELL: keeps CMake from merging the repeated -z into one.
+  target_link_options(${target} PRIVATE
+    -T ${TERN_USER_LD} "SHELL:-z max-page-size=4096" "SHELL:-z norelro" --gc-sections
+    --orphan-handling=error)
+  set_target_properties(${target} PROPERTIES
+    LINK_DEPENDS ${TERN_USER_LD}
+    RUNTIME_OUTPUT_DIRECTORY ${TERN_USER_OUTPUT_DIR})
+  set_property(GLOBAL APPEND PROPERTY TERN_BOOT_MODULES ${TERN_USER_OUTPUT_DIR}/${target})
+  set_property(GLOBAL APPEND PROPERTY TERN_BOOT_MODULE_TARGETS ${target})
+endfunction()
+
+# The first user program: a smoke test of the runtime and the syscall path.
+tern_user_program(hello SOURCES ${TERN_ROOT}/tests/user/hello.cpp)
