@@ -4,6 +4,7 @@ enable_language(ASM)
 set(TERN_KERNEL_FLAGS -mcmodel=kernel -mno-red-zone -mgeneral-regs-only -O2 -g)
 
 include(${TERN_ROOT}/cmake/portable_sources.cmake)
+set(TERN_ISO_ROOT ${CMAKE_BINARY_DIR}/isoroot)
 file(GLOB TERN_KERNEL_SOURCES CONFIGURE_DEPENDS
   ${TERN_ROOT}/kernel/core/*.cpp
   ${TERN_ROOT}/kernel/arch/x86_64/*.cpp
@@ -30,16 +31,31 @@ add_custom_command(OUTPUT ${TERN_KERNEL_SYM}
   DEPENDS kernel.elf
   COMMENT "Extracting kernel symbols")
 
+# User programs (boot modules): the native runtime and every program it registers.
+include(${TERN_ROOT}/cmake/user.cmake)
+get_property(TERN_BOOT_MODULES GLOBAL PROPERTY TERN_BOOT_MODULES)
+set(TERN_GRUB_MODULES "")
+set(TERN_ISO_MODULE_COPIES "")
+foreach(module ${TERN_BOOT_MODULES})
+  get_filename_component(module_file ${module} NAME)
+  get_filename_component(module_name ${module} NAME_WE)
+  string(APPEND TERN_GRUB_MODULES "    module2 /boot/${module_file} ${module_name}\n")
+  list(APPEND TERN_ISO_MODULE_COPIES COMMAND ${CMAKE_COMMAND} -E copy ${module} ${TERN_ISO_ROOT}/boot/${module_file})
+endforeach()
+string(REPLACE "\\n" "\n" TERN_GRUB_MODULES "${TERN_GRUB_MODULES}")
+set(TERN_GRUB_CFG ${CMAKE_BINARY_DIR}/grub.cfg)
+configure_file(${TERN_ROOT}/boot/grub/grub.cfg.in ${TERN_GRUB_CFG} @ONLY)
+
 # The ISO: GRUB (BIOS) + kernel + modules.
 set(TERN_ISO ${CMAKE_BINARY_DIR}/tern.iso)
-set(TERN_ISO_ROOT ${CMAKE_BINARY_DIR}/isoroot)
 add_custom_command(OUTPUT ${TERN_ISO}
   COMMAND ${CMAKE_COMMAND} -E rm -rf ${TERN_ISO_ROOT}
   COMMAND ${CMAKE_COMMAND} -E make_directory ${TERN_ISO_ROOT}/boot/grub
   COMMAND ${CMAKE_COMMAND} -E copy ${TERN_KERNEL_ELF} ${TERN_ISO_ROOT}/boot/kernel.elf
   COMMAND ${CMAKE_COMMAND} -E copy ${TERN_KERNEL_SYM} ${TERN_ISO_ROOT}/boot/kernel.sym
-  COMMAND ${CMAKE_COMMAND} -E copy ${TERN_ROOT}/boot/grub/grub.cfg ${TERN_ISO_ROOT}/boot/grub/grub.cfg
+  COMMAND ${CMAKE_COMMAND} -E copy ${TERN_GRUB_CFG} ${TERN_ISO_ROOT}/boot/grub/grub.cfg
+  ${TERN_ISO_MODULE_COPIES}
   COMMAND grub-mkrescue -o ${TERN_ISO} ${TERN_ISO_ROOT} 2> ${CMAKE_BINARY_DIR}/grub-mkrescue.log
-  DEPENDS kernel.elf ${TERN_KERNEL_SYM} ${TERN_ROOT}/boot/grub/grub.cfg
+  DEPENDS kernel.elf ${TERN_KERNEL_SYM} ${TERN_GRUB_CFG} ${TERN_BOOT_MODULES}
   COMMENT "Building the GRUB ISO")
 add_custom_target(image ALL DEPENDS ${TERN_ISO})

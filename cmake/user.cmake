@@ -64,5 +64,19 @@ function(tern_user_program name)
   set_property(GLOBAL APPEND PROPERTY TERN_BOOT_MODULE_TARGETS ${target})
 endfunction()
 
-# The first user program: a smoke test of the runtime and the syscall path.
-tern_user_program(hello SOURCES ${TERN_ROOT}/tests/user/hello.cpp)
+# Test and benchmark programs: every tests/user/<name>.cpp is one program, loaded as the
+# boot module <name>.
+file(GLOB TERN_USER_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/user/*.cpp)
+foreach(source ${TERN_USER_TEST_PROGRAMS})
+  get_filename_component(name ${source} NAME_WE)
+  tern_user_program(${name} SOURCES ${source})
+endforeach()
+
+# System programs (servers) are registered here as they are written.
+file(GLOB TERN_SERVER_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/servers/*/main.cpp)
+foreach(source ${TERN_SERVER_PROGRAMS})
+  get_filename_component(dir ${source} DIRECTORY)
+  get_filename_component(name ${dir} NAME)
+  file(GLOB server_sources CONFIGURE_DEPENDS ${dir}/*.cpp)
+  tern_user_program(${name} SOURCES ${server_sources})
+endforeach()

@@ -5,9 +5,11 @@
 #include <kernel/arch/x86_64/percpu.h>
 #include <kernel/arch/x86_64/serial.h>
 #include <kernel/arch/x86_64/trap.h>
+#include <kernel/core/bench.h>
 #include <kernel/core/boot.h>
 #include <kernel/core/clock.h>
 #include <kernel/core/ktest.h>
+#include <kernel/core/loader.h>
 #include <kernel/core/log.h>
 #include <kernel/core/memory.h>
 #include <kernel/core/panic.h>
@@ -37,6 +39,21 @@ void apply_options(const CmdlineResult& parsed) {
     g_options = parsed.options;
     g_boot_mode = g_options.mode;
     log_set_level(g_options.log_level);
+}
+
+// Starts the first user task, `init`, from its boot module.
+void start_init() {
+    auto image = find_boot_module("init");
+    if (image.empty()) {
+        log::warn("boot: no 'init' module in this image; nothing to start");
+        return;
+    }
+    auto task = spawn_program(image, "init", 0, Thread::kDefaultPriority);
+    if (task.is_error()) {
+        log::error("boot: starting init failed: {}", task.error());
+        return;
+    }
+    task.value()->release_ref();
 }
 
 } // namespace
@@ -118,15 +135,17 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys) {
         machine_stop(failed == 0);
     }
     case BootMode::Bench:
+        run_benchmarks();
     case BootMode::Fuzz:
-        log::error("boot: mode not available in this build");
-        machine_stop(false);
+        run_fuzzer(g_options.fuzz_iterations);
     case BootMode::Normal:
         break;
     }
-    log::info("boot: kernel up; no init task in this image yet, idling");
+    log::info("boot: kernel up");
+    start_init();
+    // The boot thread has nothing left to do; idle and timers take over.
     for (;;)
-        x86_64::hlt();
+        sleep_ns(1000000000ull);
 }
 
 // ---- Self-tests -----------------------------------------------------------------------

@@ -274,7 +274,8 @@ int64_t sys_port_call(const SyscallArgs& a) {
     auto* reply = new Reply(self);
     // The message carries the only reference: when the server drops it unanswered, the
     // reply is destroyed and the caller woken with PEER_CLOSED.
-    if (auto r = m.add_handle(obj::Ref<obj::KObject>::adopt(reply), TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER);
+    if (auto r = m.add_handle(obj::Ref<obj::KObject>::adopt(reply),
+                              TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER);
         r.is_error())
         return err(r.error());
     m.header.flags |= TERN_MSG_FLAG_CALL;
@@ -405,7 +406,8 @@ int64_t sys_port_restore(const SyscallArgs& a) {
                 failure = reply.error();
                 break;
             }
-            if (auto h = m.add_handle(reply.release_value(), TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER); h.is_error()) {
+            if (auto h = m.add_handle(reply.release_value(), TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER);
+                h.is_error()) {
                 failure = h.error();
                 break;
             }
@@ -538,7 +540,8 @@ KTEST(port, queue_capture_and_recreate_keeps_order) {
     obj::Ref<Port> b = obj::Ref<Port>::adopt(Port::create(8));
     for (uint32_t i = 0; i < 5; ++i)
         KEXPECT_OK(a->send(make_message(i, 100 + i), 0, false));
-    uint32_t moved = a->queue().drain([&](obj::Message&& m) { (void)b->queue().restore(base::move(m)); });
+    uint32_t moved =
+        a->queue().drain([&](obj::Message&& m) { (void)b->queue().restore(base::move(m)); });
     KEXPECT_EQ(moved, 5u);
     KEXPECT(a->queue().is_empty());
     for (uint32_t i = 0; i < 5; ++i) {

@@ -123,7 +123,15 @@ int64_t sys_handle_close(const SyscallArgs& a) {
 int64_t sys_handle_duplicate(const SyscallArgs& a) {
     if (a.a0 > 0xFFFFFFFFull || a.a1 > 0xFFFFFFFFull)
         return err(a.a0 > 0xFFFFFFFFull ? base::Error::BAD_HANDLE : base::Error::INVALID_ARGUMENT);
-    return ret(current_task().handles().duplicate(tern_handle_t(a.a0), uint32_t(a.a1)));
+    // A port has exactly one receive right: it can be moved, never duplicated.
+    uint32_t held = 0;
+    auto object = current_task().handles().get(tern_handle_t(a.a0), TERN_OBJ_ANY, 0, &held);
+    if (object.is_error())
+        return err(object.error());
+    uint32_t wanted = uint32_t(a.a1) == TERN_RIGHTS_SAME ? held : uint32_t(a.a1);
+    if (wanted & TERN_RIGHT_RECEIVE)
+        return err(base::Error::ACCESS_DENIED);
+    return ret(current_task().handles().duplicate(tern_handle_t(a.a0), wanted));
 }
 
 void syscall_init() {

@@ -235,8 +235,10 @@ FaultResult Task::handle_page_fault(uint64_t address, uint64_t error_code) {
         return FaultResult::Fatal;
     if (r->kind == kRegionPager)
         return FaultResult::NeedPager;
-    if (auto res = map_zero_page(base::align_down(address, kPageSize), r->protection); res.is_error()) {
-        log::warn("task {} '{}': no memory for a page at {:#x}: {}", m_id, m_name, address, res.error());
+    if (auto res = map_zero_page(base::align_down(address, kPageSize), r->protection);
+        res.is_error()) {
+        log::warn("task {} '{}': no memory for a page at {:#x}: {}", m_id, m_name, address,
+                  res.error());
         return FaultResult::Fatal;
     }
     return FaultResult::Resolved;
@@ -253,11 +255,14 @@ base::Error Task::wait_for_pager(uint64_t address, uint64_t error_code) {
     m.header.label = TERN_LABEL_PAGE_FAULT;
     m.header.sender_badge = m_id;
     m.words[0] = address;
-    m.words[1] = (error_code & 16) ? TERN_PROT_EXEC : (error_code & 2) ? TERN_PROT_WRITE : TERN_PROT_READ;
+    m.words[1] = (error_code & 16)  ? TERN_PROT_EXEC
+                 : (error_code & 2) ? TERN_PROT_WRITE
+                                    : TERN_PROT_READ;
     m.words[2] = m_id;
     m.words[3] = self->id();
     add_ref();
-    if (auto h = m.add_handle(obj::Ref<obj::KObject>::adopt(this), TERN_RIGHT_CONTROL | TERN_RIGHT_MAP);
+    if (auto h =
+            m.add_handle(obj::Ref<obj::KObject>::adopt(this), TERN_RIGHT_CONTROL | TERN_RIGHT_MAP);
         h.is_error())
         return h.error();
     InterruptGuard guard;
@@ -271,7 +276,8 @@ base::Error Task::wait_for_pager(uint64_t address, uint64_t error_code) {
     return e;
 }
 
-base::Result<uint64_t> Task::map_pager(uint64_t address, uint64_t size, uint32_t prot, obj::Ref<Port> pager) {
+base::Result<uint64_t> Task::map_pager(uint64_t address, uint64_t size, uint32_t prot,
+                                       obj::Ref<Port> pager) {
     size_t index = m_pagers.size();
     for (size_t i = 0; i < m_pagers.size(); ++i)
         if (m_pagers[i].get() == pager.get())
@@ -290,7 +296,8 @@ base::Result<void> Task::supply_page(uint64_t address, const uint8_t* bytes) {
         return base::Error::ALREADY_EXISTS;
     uint64_t phys = TRY(page_allocator().alloc_page());
     __builtin_memcpy(phys_to_virt(phys), bytes, kPageSize);
-    if (auto m = m_page_table.map(page, phys, kPageSize, user_page_flags(r->protection)); m.is_error()) {
+    if (auto m = m_page_table.map(page, phys, kPageSize, user_page_flags(r->protection));
+        m.is_error()) {
         (void)page_allocator().free_page(phys);
         return m.error();
     }
@@ -339,6 +346,8 @@ void Task::kill(int64_t status, const char* reason) {
         thread_kill(*t);
         t = next;
     }
+    if (m_thread_count == 0)
+        finish_exit();
 }
 
 void Task::thread_exited(Thread& t) {
@@ -346,22 +355,24 @@ void Task::thread_exited(Thread& t) {
         m_threads.remove(t);
         --m_thread_count;
     }
-    if (m_thread_count == 0 && !m_exited) {
-        if (!m_dying) {
-            // The last thread ended by itself: the task exits with that thread's status.
-            m_dying = true;
-        }
-        m_exited = true;
-        // Drop every handle (ports learn that their receiver is gone) and the memory.
-        release_handles();
-        for (const obj::Region& r : m_regions.regions())
-            unmap_range(r.start, r.end);
-        m_memory_used = 0;
-        m_exception_port.reset();
-        m_pagers.clear();
-        m_pager_waiters.wake_all(base::Error::PEER_CLOSED);
-        m_exit_waiters.wake_all(base::Error::OK);
-    }
+    if (m_thread_count == 0)
+        finish_exit();
+}
+
+void Task::finish_exit() {
+    if (m_exited)
+        return;
+    m_dying = true;
+    m_exited = true;
+    // Drop every handle (ports learn that their receiver is gone) and the memory.
+    release_handles();
+    for (const obj::Region& r : m_regions.regions())
+        unmap_range(r.start, r.end);
+    m_memory_used = 0;
+    m_exception_port.reset();
+    m_pagers.clear();
+    m_pager_waiters.wake_all(base::Error::PEER_CLOSED);
+    m_exit_waiters.wake_all(base::Error::OK);
 }
 
 void Task::set_exit_status(int64_t status) {

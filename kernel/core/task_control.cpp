@@ -55,7 +55,8 @@ int64_t sys_task_create(const SyscallArgs& a) {
     auto task = Task::create(name);
     if (task.is_error())
         return err(task.error());
-    auto h = self_task().handles().insert(obj::Ref<obj::KObject>::adopt(task.value()), TERN_RIGHTS_ALL & ~TERN_RIGHT_RECEIVE);
+    auto h = self_task().handles().insert(obj::Ref<obj::KObject>::adopt(task.value()),
+                                          TERN_RIGHTS_ALL & ~TERN_RIGHT_RECEIVE);
     return h.is_error() ? err(h.error()) : int64_t(h.value());
 }
 
@@ -80,7 +81,8 @@ int64_t sys_task_vm_write(const SyscallArgs& a) {
         size_t n = base::min<uint64_t>(sizeof(chunk), a.a3 - done);
         if (auto r = copy_from_user(chunk, a.a2 + done, n); r.is_error())
             return err(r.error());
-        if (auto r = task.value()->write_memory(a.a1 + done, base::Span<const uint8_t>(chunk, n)); r.is_error())
+        if (auto r = task.value()->write_memory(a.a1 + done, base::Span<const uint8_t>(chunk, n));
+            r.is_error())
             return err(r.error());
         done += n;
     }
@@ -96,7 +98,8 @@ int64_t sys_task_vm_read(const SyscallArgs& a) {
     uint8_t chunk[512];
     for (uint64_t done = 0; done < a.a3;) {
         size_t n = base::min<uint64_t>(sizeof(chunk), a.a3 - done);
-        if (auto r = task.value()->read_memory(a.a1 + done, base::Span<uint8_t>(chunk, n)); r.is_error())
+        if (auto r = task.value()->read_memory(a.a1 + done, base::Span<uint8_t>(chunk, n));
+            r.is_error())
             return err(r.error());
         if (auto r = copy_to_user(a.a2 + done, chunk, n); r.is_error())
             return err(r.error());
@@ -115,8 +118,8 @@ int64_t sys_task_thread_create(const SyscallArgs& a) {
     Thread* thread = t.value();
     thread->m_state = ThreadState::Stopped;
     auto h = self_task().handles().insert(obj::Ref<obj::KObject>::retain(thread),
-                                          TERN_RIGHT_CONTROL | TERN_RIGHT_READ | TERN_RIGHT_DUPLICATE |
-                                              TERN_RIGHT_TRANSFER);
+                                          TERN_RIGHT_CONTROL | TERN_RIGHT_READ
+                                              | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER);
     if (h.is_error()) {
         thread_kill(*thread);
         return err(h.error());
@@ -174,8 +177,26 @@ int64_t sys_thread_get_regs(const SyscallArgs& a) {
     if (thread.state() != ThreadState::Stopped || !thread.task())
         return err(base::Error::BAD_STATE);
     const TrapFrame& f = thread.user_frame();
-    tern_regs r{f.rax, f.rbx, f.rcx, f.rdx, f.rsi, f.rdi, f.rbp, f.rsp, f.r8, f.r9, f.r10,
-                f.r11, f.r12, f.r13, f.r14, f.r15, f.rip, f.rflags, thread.m_user_fs_base, 0};
+    tern_regs r{f.rax,
+                f.rbx,
+                f.rcx,
+                f.rdx,
+                f.rsi,
+                f.rdi,
+                f.rbp,
+                f.rsp,
+                f.r8,
+                f.r9,
+                f.r10,
+                f.r11,
+                f.r12,
+                f.r13,
+                f.r14,
+                f.r15,
+                f.rip,
+                f.rflags,
+                thread.m_user_fs_base,
+                0};
     return ret(copy_to_user(a.a1, r));
 }
 
@@ -189,7 +210,8 @@ int64_t sys_thread_set_regs(const SyscallArgs& a) {
     tern_regs r;
     if (auto c = copy_from_user(r, a.a1); c.is_error())
         return err(c.error());
-    if (!is_user_address(r.rip) || r.rsp > kUserSpaceEnd || (r.fs_base && !is_user_address(r.fs_base)))
+    if (!is_user_address(r.rip) || r.rsp > kUserSpaceEnd
+        || (r.fs_base && !is_user_address(r.fs_base)))
         return err(base::Error::INVALID_ARGUMENT);
     TrapFrame& f = thread.user_frame();
     f.rax = r.rax, f.rbx = r.rbx, f.rcx = r.rcx, f.rdx = r.rdx, f.rsi = r.rsi, f.rdi = r.rdi;
@@ -265,7 +287,8 @@ int64_t sys_task_mappings(const SyscallArgs& a) {
     auto regions = task.value()->regions().regions();
     for (size_t i = 0; i < regions.size() && i < a.a2; ++i) {
         const obj::Region& r = regions[i];
-        tern_mapping m{r.start, r.end, r.protection, r.kind, task.value()->resident_pages(r.start, r.end)};
+        tern_mapping m{r.start, r.end, r.protection, r.kind,
+                       task.value()->resident_pages(r.start, r.end)};
         if (auto c = copy_to_user(a.a1 + i * sizeof(m), m); c.is_error())
             return err(c.error());
     }
@@ -336,6 +359,33 @@ int64_t sys_vm_refuse(const SyscallArgs& a) {
     if (task.is_error())
         return err(task.error());
     return ret(task.value()->refuse_page(a.a1));
+}
+
+} // namespace kernel
+
+namespace kernel {
+
+int64_t sys_task_give_handle(const SyscallArgs& a) {
+    auto task = task_arg(a.a0, TERN_RIGHT_CONTROL);
+    if (task.is_error())
+        return err(task.error());
+    if (a.a1 > 0xFFFFFFFFull || a.a2 > 0xFFFFFFFFull)
+        return err(base::Error::INVALID_ARGUMENT);
+    Task& self = self_task();
+    uint32_t held = 0;
+    auto object = self.handles().get(tern_handle_t(a.a1), TERN_OBJ_ANY, TERN_RIGHT_TRANSFER, &held);
+    if (object.is_error())
+        return err(object.error());
+    uint32_t rights = uint32_t(a.a2) == TERN_RIGHTS_SAME ? held : uint32_t(a.a2);
+    if (rights & ~held)
+        return err(base::Error::ACCESS_DENIED);
+    auto h = task.value()->handles().insert(object.release_value(), rights);
+    if (h.is_error())
+        return err(h.error());
+    // There is only ever one receive right: giving it away moves it.
+    if (rights & TERN_RIGHT_RECEIVE)
+        (void)self.handles().remove(tern_handle_t(a.a1), nullptr);
+    return int64_t(h.value());
 }
 
 } // namespace kernel

@@ -1,7 +1,8 @@
 // The first native user program: a smoke test of the runtime and the syscall path.
 //
-// It prints a greeting with its start argument, then one "PASS <name>" or
-// "FAIL <name>: <detail>" line per check, in the format the kernel self-tests use, and
+// It prints a greeting with its start argument, then one "hello: ok <name>" or
+// "hello: FAILED <name>: <detail>" line per check (the kernel's own PASS/FAIL lines stay
+// unambiguous for the harness), and
 // a summary. It exits with status 0 when every check passed and 1 otherwise, so a
 // system test can read the result from the exit status as well as from the console.
 
@@ -21,10 +22,10 @@ int g_failures = 0;
 void check(bool ok, const char* name, int64_t detail) {
     ++g_checks;
     if (ok) {
-        tern::println("PASS {}", name);
+        tern::println("hello: ok {}", name);
     } else {
         ++g_failures;
-        tern::println("FAIL {}: got {}", name, detail);
+        tern::println("hello: FAILED {}: got {}", name, detail);
     }
 }
 
@@ -35,7 +36,10 @@ void check(bool ok, const char* name, int64_t detail) {
 volatile int g_constructor_runs = 0;
 
 struct ConstructorProbe {
-    ConstructorProbe() { constructed = ++g_constructor_runs == 1; }
+    ConstructorProbe() {
+        g_constructor_runs = g_constructor_runs + 1;
+        constructed = g_constructor_runs == 1;
+    }
     ~ConstructorProbe() { tern::println("hello: global destructor ran"); }
     bool constructed{false};
 };
@@ -89,8 +93,8 @@ void check_allocator() {
         for (size_t i = 0; contents_ok && i < buffer.size(); ++i)
             contents_ok = buffer[i] == i * 3 + 1;
         check(contents_ok, "heap_vector_contents", static_cast<int64_t>(buffer.size()));
-        check(tern::heap_stats().large_mappings == before.large_mappings + 1,
-              "heap_large_mapping", static_cast<int64_t>(tern::heap_stats().large_mappings));
+        check(tern::heap_stats().large_mappings == before.large_mappings + 1, "heap_large_mapping",
+              static_cast<int64_t>(tern::heap_stats().large_mappings));
     }
 
     // Many small blocks of mixed sizes, freed in an interleaved order, must coalesce

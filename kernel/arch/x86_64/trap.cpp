@@ -178,7 +178,8 @@ bool report_exception(TrapFrame& frame) {
     m.words[3] = frame.vector == kVecPageFault ? read_cr2() : 0;
     m.words[4] = t->id();
     t->add_ref();
-    if (m.add_handle(obj::Ref<obj::KObject>::adopt(t), TERN_RIGHT_CONTROL | TERN_RIGHT_READ).is_error())
+    if (m.add_handle(obj::Ref<obj::KObject>::adopt(t), TERN_RIGHT_CONTROL | TERN_RIGHT_READ)
+            .is_error())
         return false;
     if (task->exception_port()->send(base::move(m), 0, false).is_error())
         return false;

@@ -81,69 +81,74 @@
     X(16, port_call, 3)                                                                            \
     /* port_reply(reply_handle, struct tern_msg* msg): answers a call; consumes the reply          \
        handle. BAD_HANDLE, PEER_CLOSED (the caller gave up), BAD_ADDRESS, TOO_BIG. */              \
-    X(17, port_reply, 2)                                                                  \
-    /* task_create(const char* name, size_t len): a task with an empty address space and \
-       no threads; returns a handle with every task right. TOO_BIG: len > 31. */          \
-    X(18, task_create, 2)                                                                 \
-    /* task_vm_allocate(task, addr, size, prot): memory in another task (CONTROL|MAP);    \
-       addr 0 lets the kernel choose. Errors as vm_allocate, plus ALREADY_EXISTS. */      \
-    X(19, task_vm_allocate, 4)                                                            \
-    /* task_vm_write(task, addr, const void* buf, len) / task_vm_read(task, addr, buf,    \
-       len): copy to or from the task's memory (CONTROL). BAD_ADDRESS: a page of the      \
-       target range is not in a region, or buf is bad. TOO_BIG: len > 1 MiB. */           \
-    X(20, task_vm_write, 4)                                                               \
-    X(21, task_vm_read, 4)                                                                \
-    /* task_thread_create(task, entry, stack_top, arg): a stopped thread in the task;     \
-       resume it with thread_resume. Returns a thread handle (CONTROL). */                \
-    X(22, task_thread_create, 4)                                                          \
-    /* thread_stop(thread, timeout): stops a thread of another task at its next exit      \
-       from the kernel (a blocked wait returns INTERRUPTED first) and waits until it is   \
-       stopped. BAD_STATE: the caller's own thread, or the thread is dead. TIMED_OUT. */  \
-    X(23, thread_stop, 2)                                                                 \
-    /* thread_resume(thread): BAD_STATE unless stopped. */                                \
-    X(24, thread_resume, 1)                                                               \
-    /* thread_get_regs(thread, struct tern_regs*) / thread_set_regs(thread, const struct  \
-       tern_regs*): BAD_STATE unless stopped. set: INVALID_ARGUMENT for a RIP, RSP or FS  \
-       base outside user space; RFLAGS is masked with TERN_RFLAGS_USER_MASK (IF forced). */\
-    X(25, thread_get_regs, 2)                                                             \
-    X(26, thread_set_regs, 2)                                                             \
-    /* thread_get_fpu(thread, struct tern_fpu_state*) / thread_set_fpu(...): as above;    \
-       set refuses an MXCSR with unsupported bits (INVALID_ARGUMENT). */                  \
-    X(27, thread_get_fpu, 2)                                                              \
-    X(28, thread_set_fpu, 2)                                                              \
-    /* task_kill(task, int64 status): ends every thread of the task (CONTROL). */         \
-    X(29, task_kill, 2)                                                                   \
-    /* task_wait(task, timeout): waits for the task to exit; returns its exit status      \
-       (>= 0 as given to task_exit, or TERN_EXIT_FAULT_BASE + vector when killed by a     \
-       fault). TIMED_OUT, WOULD_BLOCK (timeout 0 and still running). */                   \
-    X(30, task_wait, 2)                                                                   \
-    /* task_mappings(task, struct tern_mapping* out, max): lists regions; returns the     \
-       total count (which may exceed max; only max are written). */                       \
-    X(31, task_mappings, 3)                                                               \
-    /* task_handles(task, struct tern_handle_info* out, max): lists handles likewise. */  \
-    X(32, task_handles, 3)                                                                \
-    /* task_set_exception_port(task, port): CPU exceptions become messages (see          \
-       TERN_LABEL_EXCEPTION); port 0 removes it. Needs SEND on the port. */               \
-    X(33, task_set_exception_port, 2)                                                     \
-    /* vm_map_pager(task, addr, size, prot, port): a region of the task whose pages come  \
-       from a pager (see TERN_LABEL_PAGE_FAULT). addr 0: kernel chooses. */               \
-    X(34, vm_map_pager, 5)                                                                \
-    /* vm_supply(task, addr, const void* page): maps a page with a copy of 4096 bytes at  \
-       the pager-backed address and resumes threads waiting for it. ALREADY_EXISTS:       \
-       already present. NOT_FOUND: not a pager region. */                                 \
-    X(35, vm_supply, 3)                                                                   \
-    /* vm_refuse(task, addr): the pager cannot supply the page; the waiting threads take  \
-       a page-fault exception (exception port or death). */                               \
-    X(36, vm_refuse, 2)                                                                   \
-    /* port_capture(port, struct tern_msg* out, max): drains the queue (RECEIVE needed)  \
-       into out[0..n) in order, moving carried handles into the caller's table; data     \
-       parts go to each out[i].data (capacity out[i].data_capacity). Returns n. NO_SPACE: \
-       a data part does not fit (nothing is taken). */                                    \
-    X(37, port_capture, 3)                                                                \
-    /* port_restore(port, const struct tern_msg* msgs, n): queues n messages in order     \
-       (SEND and RECEIVE needed), moving their handles. WOULD_BLOCK if they do not all    \
-       fit (nothing is queued). */                                                        \
-    X(38, port_restore, 3)
+    X(17, port_reply, 2)                                                                           \
+    /* task_create(const char* name, size_t len): a task with an empty address space and           \
+       no threads; returns a handle with every task right. TOO_BIG: len > 31. */                   \
+    X(18, task_create, 2)                                                                          \
+    /* task_vm_allocate(task, addr, size, prot): memory in another task (CONTROL|MAP);             \
+       addr 0 lets the kernel choose. Errors as vm_allocate, plus ALREADY_EXISTS. */               \
+    X(19, task_vm_allocate, 4)                                                                     \
+    /* task_vm_write(task, addr, const void* buf, len) / task_vm_read(task, addr, buf,             \
+       len): copy to or from the task's memory (CONTROL). BAD_ADDRESS: a page of the               \
+       target range is not in a region, or buf is bad. TOO_BIG: len > 1 MiB. */                    \
+    X(20, task_vm_write, 4)                                                                        \
+    X(21, task_vm_read, 4)                                                                         \
+    /* task_thread_create(task, entry, stack_top, arg): a stopped thread in the task;              \
+       resume it with thread_resume. Returns a thread handle (CONTROL). */                         \
+    X(22, task_thread_create, 4)                                                                   \
+    /* thread_stop(thread, timeout): stops a thread of another task at its next exit               \
+       from the kernel (a blocked wait returns INTERRUPTED first) and waits until it is            \
+       stopped. BAD_STATE: the caller's own thread, or the thread is dead. TIMED_OUT. */           \
+    X(23, thread_stop, 2)                                                                          \
+    /* thread_resume(thread): BAD_STATE unless stopped. */                                         \
+    X(24, thread_resume, 1)                                                                        \
+    /* thread_get_regs(thread, struct tern_regs*) / thread_set_regs(thread, const struct           \
+       tern_regs*): BAD_STATE unless stopped. set: INVALID_ARGUMENT for a RIP, RSP or FS           \
+       base outside user space; RFLAGS is masked with TERN_RFLAGS_USER_MASK (IF forced). */        \
+    X(25, thread_get_regs, 2)                                                                      \
+    X(26, thread_set_regs, 2)                                                                      \
+    /* thread_get_fpu(thread, struct tern_fpu_state*) / thread_set_fpu(...): as above;             \
+       set refuses an MXCSR with unsupported bits (INVALID_ARGUMENT). */                           \
+    X(27, thread_get_fpu, 2)                                                                       \
+    X(28, thread_set_fpu, 2)                                                                       \
+    /* task_kill(task, int64 status): ends every thread of the task (CONTROL). */                  \
+    X(29, task_kill, 2)                                                                            \
+    /* task_wait(task, timeout): waits for the task to exit; returns its exit status               \
+       (>= 0 as given to task_exit, or TERN_EXIT_FAULT_BASE + vector when killed by a              \
+       fault). TIMED_OUT, WOULD_BLOCK (timeout 0 and still running). */                            \
+    X(30, task_wait, 2)                                                                            \
+    /* task_mappings(task, struct tern_mapping* out, max): lists regions; returns the              \
+       total count (which may exceed max; only max are written). */                                \
+    X(31, task_mappings, 3)                                                                        \
+    /* task_handles(task, struct tern_handle_info* out, max): lists handles likewise. */           \
+    X(32, task_handles, 3)                                                                         \
+    /* task_set_exception_port(task, port): CPU exceptions become messages (see                    \
+       TERN_LABEL_EXCEPTION); port 0 removes it. Needs SEND on the port. */                        \
+    X(33, task_set_exception_port, 2)                                                              \
+    /* vm_map_pager(task, addr, size, prot, port): a region of the task whose pages come           \
+       from a pager (see TERN_LABEL_PAGE_FAULT). addr 0: kernel chooses. */                        \
+    X(34, vm_map_pager, 5)                                                                         \
+    /* vm_supply(task, addr, const void* page): maps a page with a copy of 4096 bytes at           \
+       the pager-backed address and resumes threads waiting for it. ALREADY_EXISTS:                \
+       already present. NOT_FOUND: not a pager region. */                                          \
+    X(35, vm_supply, 3)                                                                            \
+    /* vm_refuse(task, addr): the pager cannot supply the page; the waiting threads take           \
+       a page-fault exception (exception port or death). */                                        \
+    X(36, vm_refuse, 2)                                                                            \
+    /* port_capture(port, struct tern_msg* out, max): drains the queue (RECEIVE needed)            \
+       into out[0..n) in order, moving carried handles into the caller's table; data               \
+       parts go to each out[i].data (capacity out[i].data_capacity). Returns n. NO_SPACE:          \
+       a data part does not fit (nothing is taken). */                                             \
+    X(37, port_capture, 3)                                                                         \
+    /* port_restore(port, const struct tern_msg* msgs, n): queues n messages in order              \
+       (SEND and RECEIVE needed), moving their handles. WOULD_BLOCK if they do not all             \
+       fit (nothing is queued). */                                                                 \
+    X(38, port_restore, 3)                                                                         \
+    /* task_give_handle(task, handle, rights): copies a handle of the caller into the              \
+       task (CONTROL on the task, TRANSFER on the handle; rights a subset or                       \
+       TERN_RIGHTS_SAME; a RECEIVE right moves: the caller's handle is closed). Returns            \
+       the handle value in the target, the way a new task gets its first port. */                  \
+    X(39, task_give_handle, 3)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),

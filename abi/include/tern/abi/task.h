@@ -30,7 +30,7 @@ struct tern_fpu_state {
 /* One region of an address space, as listed by task_mappings. */
 struct tern_mapping {
     uint64_t start;
-    uint64_t end; /* exclusive */
+    uint64_t end;  /* exclusive */
     uint32_t prot; /* TERN_PROT_* */
     uint32_t kind; /* TERN_MAPPING_* */
     uint64_t resident_pages;

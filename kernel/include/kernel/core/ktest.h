@@ -71,7 +71,7 @@ int ktest_run_all(base::StringView filter);
 
 #define KEXPECT_OK(expr)                                                                           \
     do {                                                                                           \
-        auto&& ktest_r = (expr);                                                                     \
+        auto&& ktest_r = (expr);                                                                   \
         if (ktest_r.is_error()) {                                                                  \
             ktest_ctx.fail(__FILE__, __LINE__, "{} failed: {}", #expr, ktest_r.error());           \
             return;                                                                                \

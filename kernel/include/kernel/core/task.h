@@ -1,12 +1,12 @@
 #pragma once
 // A task: an address space, a handle table, threads, and the quotas that bound them.
+#include <base/fixed_vector.h>
 #include <base/intrusive_list.h>
 #include <base/result.h>
 #include <base/span.h>
 #include <kernel/arch/x86_64/page_table.h>
 #include <kernel/core/port.h>
 #include <kernel/core/thread.h>
-#include <base/fixed_vector.h>
 #include <kernel/object/handle_table.h>
 #include <kernel/object/kobject.h>
 #include <kernel/object/region_tree.h>
@@ -27,7 +27,11 @@ enum RegionKind : uint32_t {
     kRegionPager = 4,     // pages supplied by a pager port (cookie = pager index + 1)
 };
 
-enum class FaultResult { Resolved, NeedPager, Fatal };
+enum class FaultResult {
+    Resolved,
+    NeedPager,
+    Fatal
+};
 
 class Task final : public obj::KObject {
 public:
@@ -55,8 +59,8 @@ public:
 
     // Memory. prot is TERN_PROT_*; W and X together are refused.
     base::Result<uint64_t> vm_allocate(uint64_t size, uint32_t prot,
-                                       uint32_t kind = kRegionAnonymous,
-                                       uint64_t fixed_address = 0, uint64_t cookie = 0);
+                                       uint32_t kind = kRegionAnonymous, uint64_t fixed_address = 0,
+                                       uint64_t cookie = 0);
     base::Result<void> vm_free(uint64_t address, uint64_t size);
     base::Result<void> vm_protect(uint64_t address, uint64_t size, uint32_t prot);
     // Copies bytes into the task's memory through the direct map (mapping demand-zero
@@ -71,7 +75,8 @@ public:
     // until the page is supplied (OK) or refused (ACCESS_DENIED), or the pager is gone.
     base::Error wait_for_pager(uint64_t address, uint64_t error_code);
     // Pager-backed memory.
-    base::Result<uint64_t> map_pager(uint64_t address, uint64_t size, uint32_t prot, obj::Ref<Port> pager);
+    base::Result<uint64_t> map_pager(uint64_t address, uint64_t size, uint32_t prot,
+                                     obj::Ref<Port> pager);
     base::Result<void> supply_page(uint64_t address, const uint8_t* bytes);
     base::Result<void> refuse_page(uint64_t address);
     // Resident pages in [start, end).
@@ -99,6 +104,7 @@ private:
     base::Result<void> map_zero_page(uint64_t page, uint32_t prot);
     void unmap_range(uint64_t start, uint64_t end);
     void release_handles();
+    void finish_exit();
     static void flush_range(uint64_t virt, uint64_t size, void* ctx);
 
     uint64_t m_id;

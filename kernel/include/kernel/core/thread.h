@@ -86,8 +86,8 @@ public:
     bool m_stack_freed = false;
     obj::Message m_reply; // where a reply to this thread's port_call lands
     bool m_stop_requested = false;
-    bool m_force_iret = false;     // registers were set by a controller: return with IRETQ
-    uint64_t m_fault_page = 0;     // the page a pager is being asked for
+    bool m_force_iret = false;              // registers were set by a controller: return with IRETQ
+    uint64_t m_fault_page = 0;              // the page a pager is being asked for
     WaitQueue* m_stopped_waiters = nullptr; // controllers waiting for this thread to stop
 
     Task* m_task = nullptr; // counted reference for user threads
@@ -118,7 +118,8 @@ public:
     // Wakes every waiter; returns how many.
     size_t wake_all(base::Error result);
     // Wakes the waiters for which pred(Thread&) is true; returns how many.
-    template <typename Pred> size_t wake_matching(Pred pred, base::Error result) {
+    template<typename Pred>
+    size_t wake_matching(Pred pred, base::Error result) {
         size_t n = 0;
         for (Thread* t = m_waiters.front(); t;) {
             Thread* next = m_waiters.next(*t);
