@@ -53,6 +53,11 @@ base::Result<Task*> spawn_program(base::Span<const uint8_t> image, const char* n
                                    kUserStackTop - kUserStackSize);
         r.is_error())
         return fail(r.error());
+    task->add_ref();
+    if (auto r = task->handles().insert_at(TERN_HANDLE_SELF, obj::Ref<obj::KObject>::adopt(task),
+                                           TERN_RIGHTS_ALL & ~TERN_RIGHT_RECEIVE);
+        r.is_error())
+        return fail(r.error());
     auto thread = thread_create_user(*task, plan.entry, kUserStackTop, arg, priority);
     if (thread.is_error())
         return fail(thread.error());

@@ -47,8 +47,26 @@ base::Result<void> Port::send(obj::Message&& message, uint64_t deadline_ns, bool
     }
 }
 
+base::Result<void> Port::signal(uint64_t bits) {
+    InterruptGuard guard;
+    if (m_queue.is_closed())
+        return base::Error::PEER_CLOSED;
+    m_signals |= bits;
+    m_receivers.wake_one();
+    return {};
+}
+
 base::Result<obj::Message> Port::receive(uint64_t deadline_ns, bool block) {
     for (;;) {
+        {
+            InterruptGuard guard;
+            if (m_signals) {
+                obj::Message m;
+                m.header.label = TERN_LABEL_SIGNAL;
+                m.words[0] = base::exchange(m_signals, uint64_t(0));
+                return m;
+            }
+        }
         auto r = m_queue.pop();
         if (r.ok()) {
             m_senders.wake_one();
@@ -237,7 +255,7 @@ int64_t sys_port_receive(const SyscallArgs& a) {
     for (;;) {
         // Check that the head message fits before taking it, so a too-small buffer
         // leaves it queued.
-        if (const obj::Message* head = p.queue().peek()) {
+        if (const obj::Message* head = p.has_signals() ? nullptr : p.queue().peek()) {
             if (head->data_size() > um.data_capacity)
                 return err(base::Error::NO_SPACE);
             if (task.handles().capacity() - task.handles().count() < head->header.handle_count)
@@ -320,6 +338,17 @@ int64_t sys_port_reply(const SyscallArgs& a) {
         return err(r.error());
     remove_sent_handles(task, um);
     return 0;
+}
+
+int64_t sys_port_signal(const SyscallArgs& a) {
+    Task& task = *current_thread()->task();
+    auto port = port_from(task, a.a0, TERN_RIGHT_SIGNAL);
+    if (port.is_error())
+        return err(port.error());
+    if (a.a1 == 0)
+        return err(base::Error::INVALID_ARGUMENT);
+    auto r = port.value()->signal(a.a1);
+    return r.is_error() ? err(r.error()) : 0;
 }
 
 int64_t sys_port_capture(const SyscallArgs& a) {
@@ -533,6 +562,23 @@ KTEST(port, closing_the_receiver_fails_senders_and_releases_messages) {
     auto s = port->send(make_message(8, 8), 0, false);
     KEXPECT(s.is_error());
     KEXPECT_EQ(s.error(), base::Error::PEER_CLOSED);
+}
+
+KTEST(port, signals_accumulate_and_come_first) {
+    obj::Ref<Port> port = obj::Ref<Port>::adopt(Port::create(2));
+    KEXPECT_OK(port->send(make_message(5, 5), 0, false));
+    KEXPECT_OK(port->signal(0x1));
+    KEXPECT_OK(port->signal(0x4));
+    auto s = port->receive(0, false);
+    KEXPECT_OK(s);
+    KEXPECT_EQ(s.value().header.label, uint32_t(TERN_LABEL_SIGNAL));
+    KEXPECT_EQ(s.value().words[0], uint64_t(0x5));
+    auto m = port->receive(0, false);
+    KEXPECT_OK(m);
+    KEXPECT_EQ(m.value().header.label, 5u);
+    KEXPECT(!port->has_signals());
+    port->close_receiver();
+    KEXPECT(port->signal(1).is_error());
 }
 
 KTEST(port, queue_capture_and_recreate_keeps_order) {

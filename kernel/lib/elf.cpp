@@ -227,7 +227,7 @@ Result<void> record_tls(const ProgramHeader& ph, uint64_t image_size, const Load
         return Error::CORRUPT;
     if (ph.filesz != 0 && !range_inside(ph.offset, ph.filesz, image_size))
         return Error::CORRUPT;
-    if (ph.vaddr + ph.memsz < ph.vaddr)
+    if (ph.memsz > UINT64_MAX - ph.vaddr)
         return Error::CORRUPT;
     uint64_t align = ph.align <= 1 ? 1 : ph.align;
     if (!base::is_power_of_two(align))

@@ -48,6 +48,9 @@ _Static_assert(sizeof(struct tern_msg_header) == 24, "tern_msg_header is ABI");
  * msg.reply_handle answers it. A call carries at most TERN_MSG_MAX_HANDLES - 1 handles. */
 #define TERN_MSG_FLAG_CALL 1u
 
+/* label of the message port_receive makes from pending signal bits (port_signal). */
+#define TERN_LABEL_SIGNAL 0x7E000003u
+
 #ifndef TERN_ABI_MESSAGE_USER_H
 #define TERN_ABI_MESSAGE_USER_H
 #include <tern/abi/rights.h>

@@ -25,6 +25,10 @@
 #define TERN_PROT_WRITE 2u
 #define TERN_PROT_EXEC 4u
 
+/* Every task the kernel starts from a boot module finds a handle to itself here (every
+ * task right but RECEIVE), so it can use the task_* calls on itself. */
+#define TERN_HANDLE_SELF ((uint32_t)((1u << 14) | 0u))
+
 /* X(number, name, argc) */
 #define TERN_ENUMERATE_SYSCALLS(X)                                                                 \
     /* null(): returns 0. The cheapest round trip, for measurement. */                             \
@@ -148,7 +152,13 @@
        task (CONTROL on the task, TRANSFER on the handle; rights a subset or                       \
        TERN_RIGHTS_SAME; a RECEIVE right moves: the caller's handle is closed). Returns            \
        the handle value in the target, the way a new task gets its first port. */                  \
-    X(39, task_give_handle, 3)
+    X(39, task_give_handle, 3)                                                            \
+    /* port_signal(port, uint64 bits): ORs bits into the port's signal word (SIGNAL       \
+       right) and wakes its receiver. Signals never block and never take a queue slot:   \
+       port_receive returns them first, as a message with label TERN_LABEL_SIGNAL and     \
+       words[0] = the accumulated bits, which are then cleared. PEER_CLOSED: the receive  \
+       right is gone. INVALID_ARGUMENT: bits == 0. */                                     \
+    X(40, port_signal, 2)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),

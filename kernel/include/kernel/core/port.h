@@ -25,6 +25,9 @@ public:
     // senders get PEER_CLOSED.
     void close_receiver();
     bool closed() const { return m_queue.is_closed(); }
+    // ORs bits into the signal word and wakes the receiver; safe from interrupt handlers.
+    base::Result<void> signal(uint64_t bits);
+    bool has_signals() const { return m_signals != 0; }
     // Wake waiters after the queue changed behind send/receive (capture, restore).
     void queue_space_freed();
     void queue_filled();
@@ -37,6 +40,7 @@ private:
     obj::MessageQueue m_queue;
     WaitQueue m_receivers;
     WaitQueue m_senders;
+    uint64_t m_signals = 0;
 };
 
 class Reply final : public obj::KObject {
