@@ -22,7 +22,7 @@ base::Span<const uint8_t> find_boot_module(base::StringView name) {
 }
 
 base::Result<Task*> spawn_program(base::Span<const uint8_t> image, const char* name, uint64_t arg,
-                                  uint8_t priority) {
+                                  uint8_t priority, bool grant_devices) {
     elf::LoadPlan plan;
     elf::LoadLimits limits;
     limits.user_end = kUserStackTop - kUserStackSize - x86_64::kPageSize;
@@ -58,6 +58,10 @@ base::Result<Task*> spawn_program(base::Span<const uint8_t> image, const char* n
                                            TERN_RIGHTS_ALL & ~TERN_RIGHT_RECEIVE);
         r.is_error())
         return fail(r.error());
+    if (grant_devices) {
+        if (auto r = grant_device_resources(*task); r.is_error())
+            return fail(r.error());
+    }
     auto thread = thread_create_user(*task, plan.entry, kUserStackTop, arg, priority);
     if (thread.is_error())
         return fail(thread.error());

@@ -6,6 +6,7 @@
 #include <kernel/arch/x86_64/serial.h>
 #include <kernel/arch/x86_64/trap.h>
 #include <kernel/core/bench.h>
+#include <kernel/core/device.h>
 #include <kernel/core/boot.h>
 #include <kernel/core/clock.h>
 #include <kernel/core/ktest.h>
@@ -48,7 +49,7 @@ void start_init() {
         log::warn("boot: no 'init' module in this image; nothing to start");
         return;
     }
-    auto task = spawn_program(image, "init", 0, Thread::kDefaultPriority);
+    auto task = spawn_program(image, "init", 0, Thread::kDefaultPriority, true);
     if (task.is_error()) {
         log::error("boot: starting init failed: {}", task.error());
         return;
@@ -113,6 +114,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys) {
 
     x86_64::lapic_init(map_mmio(x86_64::lapic_phys_base(), 4096));
     x86_64::lapic_timer_calibrate();
+    ioapic_init();
     syscall_init();
     scheduler_init();
     x86_64::timer_start_periodic(kTimerHz);

@@ -130,15 +130,55 @@ base::Result<uint64_t> Task::vm_allocate(uint64_t size, uint32_t prot, uint32_t 
     return address;
 }
 
-void Task::unmap_range(uint64_t start, uint64_t end) {
+void Task::unmap_range(uint64_t start, uint64_t end, bool owns_pages) {
     for (uint64_t v = start; v < end; v += kPageSize) {
         auto t = m_page_table.translate(v);
         if (!t.has_value())
             continue;
         uint64_t phys = t->page_phys;
-        if (m_page_table.unmap(v, kPageSize).ok())
+        if (m_page_table.unmap(v, kPageSize).ok() && owns_pages)
             (void)page_allocator().free_page(phys);
     }
+}
+
+base::Result<uint64_t> Task::map_memory(uint64_t address, obj::Ref<MemoryObject> memory, uint64_t offset,
+                                        uint64_t size, uint32_t prot) {
+    size_t index = m_memories.size();
+    for (size_t i = 0; i < m_memories.size(); ++i)
+        if (m_memories[i].get() == memory.get())
+            index = i;
+    MemoryObject* object = memory.get();
+    if (index == m_memories.size())
+        TRY(m_memories.push_back(base::move(memory)));
+    // Shared pages do not count against the memory quota a second time.
+    uint64_t at = TRY(vm_allocate(size, prot, kRegionMemory, address, index + 1));
+    m_memory_used -= size;
+    for (uint64_t off = 0; off < size; off += kPageSize) {
+        uint64_t phys = object->page_phys((offset + off) / kPageSize);
+        if (auto r = m_page_table.map(at + off, phys, kPageSize, user_page_flags(prot)); r.is_error()) {
+            unmap_range(at, at + off, false);
+            m_memory_used += size;
+            (void)vm_free(at, size);
+            return r.error();
+        }
+    }
+    return at;
+}
+
+base::Result<void> Task::enable_io_ports(uint32_t base, uint32_t count) {
+    if (!m_io_bitmap) {
+        m_io_bitmap = static_cast<uint8_t*>(kmalloc(8192 + 1));
+        if (!m_io_bitmap)
+            return base::Error::NO_MEMORY;
+        __builtin_memset(m_io_bitmap, 0xFF, 8192 + 1);
+    }
+    for (uint32_t port = base; port < base + count; ++port)
+        m_io_bitmap[port / 8] &= uint8_t(~(1u << (port % 8)));
+    // The running task's bitmap is live in the TSS: refresh it now.
+    PerCpu& cpu = this_cpu();
+    __builtin_memcpy(cpu.io_bitmap, m_io_bitmap, 8192);
+    cpu.io_owner = this;
+    return {};
 }
 
 base::Result<void> Task::vm_free(uint64_t address, uint64_t size) {
@@ -151,9 +191,13 @@ base::Result<void> Task::vm_free(uint64_t address, uint64_t size) {
     if (!m_regions.find_first_overlap(address, end))
         return base::Error::NOT_FOUND;
     uint64_t freed = 0;
-    auto on_removed = [&](const obj::Region& r) { freed += r.size(); };
+    auto on_removed = [&](const obj::Region& r) {
+        bool shared = r.kind == kRegionMemory;
+        if (!shared)
+            freed += r.size();
+        unmap_range(r.start, r.end, !shared);
+    };
     TRY(m_regions.remove_range(address, end, on_removed));
-    unmap_range(address, end);
     m_memory_used -= base::min(freed, m_memory_used);
     return {};
 }
@@ -367,9 +411,10 @@ void Task::finish_exit() {
     // Drop every handle (ports learn that their receiver is gone) and the memory.
     release_handles();
     for (const obj::Region& r : m_regions.regions())
-        unmap_range(r.start, r.end);
+        unmap_range(r.start, r.end, r.kind != kRegionMemory);
     m_memory_used = 0;
     m_exception_port.reset();
+    m_memories.clear();
     m_pagers.clear();
     m_pager_waiters.wake_all(base::Error::PEER_CLOSED);
     m_exit_waiters.wake_all(base::Error::OK);
@@ -393,7 +438,13 @@ void Task::destroy() {
     TERN_VERIFY(m_thread_count == 0);
     release_handles();
     for (const obj::Region& r : m_regions.regions())
-        unmap_range(r.start, r.end);
+        unmap_range(r.start, r.end, r.kind != kRegionMemory);
+    m_memories.clear();
+    if (this_cpu().io_owner == this) {
+        __builtin_memset(this_cpu().io_bitmap, 0xFF, 8192);
+        this_cpu().io_owner = nullptr;
+    }
+    kfree(m_io_bitmap);
     if (read_cr3() == m_page_table.root_phys())
         write_cr3(kernel_page_table().root_phys());
     if (m_page_table.root_phys())

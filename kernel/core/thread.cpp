@@ -182,8 +182,19 @@ void switch_to_next() {
     cpu.current = next;
     cpu.kernel_rsp = next->stack_top();
     cpu.tss.rsp[0] = next->stack_top();
-    if (prev->m_task != next->m_task && next->m_task)
+    if (prev->m_task != next->m_task && next->m_task) {
         next->m_task->activate();
+        // I/O permission follows the task; only driver tasks have a bitmap.
+        if (cpu.io_owner != next->m_task) {
+            if (const uint8_t* bitmap = next->m_task->io_bitmap()) {
+                __builtin_memcpy(cpu.io_bitmap, bitmap, 8192);
+                cpu.io_owner = next->m_task;
+            } else if (cpu.io_owner) {
+                __builtin_memset(cpu.io_bitmap, 0xFF, 8192);
+                cpu.io_owner = nullptr;
+            }
+        }
+    }
     asm volatile("fxsave64 %0" : "=m"(prev->m_fpu));
     prev->m_user_fs_base = rdmsr(kMsrFsBase);
     asm volatile("fxrstor64 %0" ::"m"(next->m_fpu));

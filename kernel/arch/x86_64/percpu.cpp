@@ -30,12 +30,16 @@ void percpu_init_boot_cpu() {
     cpu.gdt[3] = 0x00CFF2000000FFFF; // user data (DPL 3); SYSRET needs it before user code
     cpu.gdt[4] = 0x00AFFA000000FFFF; // user code, 64-bit (DPL 3)
     uint64_t tss = reinterpret_cast<uint64_t>(&cpu.tss);
-    uint64_t limit = sizeof(Tss) - 1;
+    // The descriptor's limit covers the TSS and the I/O bitmap behind it.
+    static_assert(offsetof(PerCpu, io_bitmap) == offsetof(PerCpu, tss) + sizeof(Tss));
+    uint64_t limit = sizeof(Tss) + sizeof(cpu.io_bitmap) - 1;
     cpu.gdt[5] = (limit & 0xFFFF) | ((tss & 0xFFFFFF) << 16) | (0x89ull << 40)
                  | (((limit >> 16) & 0xF) << 48) | (((tss >> 24) & 0xFF) << 56);
     cpu.gdt[6] = tss >> 32;
     cpu.tss = Tss{};
-    cpu.tss.iomap_base = sizeof(Tss); // no I/O bitmap: ring 3 gets no port access by default
+    cpu.tss.iomap_base = sizeof(Tss);
+    __builtin_memset(cpu.io_bitmap, 0xFF, sizeof(cpu.io_bitmap)); // every port denied
+    cpu.io_owner = nullptr;
     for (int i = 0; i < 3; ++i)
         cpu.tss.ist[i] = reinterpret_cast<uint64_t>(&g_ist_stacks[i][kIstStackSize]);
 

@@ -75,6 +75,8 @@ typedef uint32_t tern_rights_t;
 /* One past the largest type code, for tables indexed by type. */
 /* A one-shot right to answer one port_call; consumed by port_reply. */
 #define TERN_OBJ_REPLY ((uint32_t)7)
-#define TERN_OBJ_TYPE_COUNT ((uint32_t)8)
+/* A range of device resources (IRQ lines or I/O ports) that may be handed out. */
+#define TERN_OBJ_RESOURCE ((uint32_t)8)
+#define TERN_OBJ_TYPE_COUNT ((uint32_t)9)
 
 #endif /* TERN_ABI_RIGHTS_H */

@@ -28,6 +28,12 @@
 /* Every task the kernel starts from a boot module finds a handle to itself here (every
  * task right but RECEIVE), so it can use the task_* calls on itself. */
 #define TERN_HANDLE_SELF ((uint32_t)((1u << 14) | 0u))
+/* Device resources: the kernel gives them to the system tasks it starts from boot modules
+ * (init and the test programs), which hand sub-ranges to drivers. */
+#define TERN_HANDLE_IRQ_RESOURCE ((uint32_t)((1u << 14) | 1u))
+#define TERN_HANDLE_IOPORT_RESOURCE ((uint32_t)((1u << 14) | 2u))
+
+#define TERN_MEMORY_CONTIGUOUS 1u
 
 /* X(number, name, argc) */
 #define TERN_ENUMERATE_SYSCALLS(X)                                                                 \
@@ -158,7 +164,34 @@
        port_receive returns them first, as a message with label TERN_LABEL_SIGNAL and     \
        words[0] = the accumulated bits, which are then cleared. PEER_CLOSED: the receive  \
        right is gone. INVALID_ARGUMENT: bits == 0. */                                     \
-    X(40, port_signal, 2)
+    X(40, port_signal, 2)                                                                 \
+    /* memory_create(uint64 size, uint32 flags): a memory object of zeroed pages;         \
+       TERN_MEMORY_CONTIGUOUS asks for physically contiguous pages (DMA; at most 4 MiB).  \
+       Returns a handle (MAP, READ, WRITE, DUPLICATE, TRANSFER, CONTROL). INVALID_ARGUMENT,\
+       NO_MEMORY, QUOTA_EXCEEDED (counts against the task's memory quota). */             \
+    X(41, memory_create, 2)                                                               \
+    /* vm_map_memory(task, memory, addr, offset, size, prot): maps part of a memory       \
+       object into a task (addr 0: kernel chooses); the pages are shared with every other \
+       mapping of the object: this is how bulk data moves between tasks (send the handle \
+       in a message, the receiver maps it). MAP on the memory; WRITE for TERN_PROT_WRITE; \
+       OUT_OF_RANGE: offset/size beyond the object. */                                    \
+    X(42, vm_map_memory, 6)                                                               \
+    /* memory_physical(memory, uint64 offset): the physical address of the page at offset \
+       (for DMA; CONTROL on the memory object). OUT_OF_RANGE. */                           \
+    X(43, memory_physical, 2)                                                             \
+    /* irq_create(resource, uint32 line): an IRQ object for an ISA interrupt line (0-15)  \
+       routed through the IOAPIC; the resource must be an IRQ resource covering line.     \
+       BUSY: another IRQ object owns the line. */                                         \
+    X(44, irq_create, 2)                                                                  \
+    /* irq_bind(irq, port, uint64 bits): each interrupt masks the line and signals the    \
+       port with bits (SIGNAL right on the port); port 0 unbinds. */                      \
+    X(45, irq_bind, 3)                                                                    \
+    /* irq_ack(irq): unmasks the line after the driver has handled the device. */         \
+    X(46, irq_ack, 1)                                                                     \
+    /* ioport_enable(resource, uint32 base, uint32 count): lets the calling task use IN   \
+       and OUT on [base, base+count); the resource must be an I/O resource covering it.   \
+       ACCESS_DENIED otherwise. */                                                        \
+    X(47, ioport_enable, 3)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),

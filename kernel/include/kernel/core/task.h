@@ -6,6 +6,7 @@
 #include <base/span.h>
 #include <kernel/arch/x86_64/page_table.h>
 #include <kernel/core/port.h>
+#include <kernel/core/device.h>
 #include <kernel/core/thread.h>
 #include <kernel/object/handle_table.h>
 #include <kernel/object/kobject.h>
@@ -25,6 +26,7 @@ enum RegionKind : uint32_t {
     kRegionImage = 2,     // loaded from an ELF image (pages present from the start)
     kRegionStack = 3,     // demand-zero, with an unmapped guard below
     kRegionPager = 4,     // pages supplied by a pager port (cookie = pager index + 1)
+    kRegionMemory = 5,    // pages of a memory object (cookie = index + 1), never freed here
 };
 
 enum class FaultResult {
@@ -84,6 +86,13 @@ public:
 
     obj::Ref<Port>& exception_port() { return m_exception_port; }
 
+    // Maps [offset, offset+size) of a memory object at address (0: kernel chooses).
+    base::Result<uint64_t> map_memory(uint64_t address, obj::Ref<MemoryObject> memory, uint64_t offset,
+                                      uint64_t size, uint32_t prot);
+    // I/O port permission (ports [base, base+count) become usable with IN/OUT).
+    base::Result<void> enable_io_ports(uint32_t base, uint32_t count);
+    const uint8_t* io_bitmap() const { return m_io_bitmap; }
+
     // Ends every thread; the task's exit status becomes `status`.
     void kill(int64_t status, const char* reason);
     // Blocks until the task has exited; returns its status or TIMED_OUT.
@@ -102,7 +111,7 @@ protected:
 private:
     explicit Task(const TaskQuotas& quotas);
     base::Result<void> map_zero_page(uint64_t page, uint32_t prot);
-    void unmap_range(uint64_t start, uint64_t end);
+    void unmap_range(uint64_t start, uint64_t end, bool owns_pages = true);
     void release_handles();
     void finish_exit();
     static void flush_range(uint64_t virt, uint64_t size, void* ctx);
@@ -125,6 +134,8 @@ private:
     obj::Ref<Port> m_exception_port;
     base::FixedVector<obj::Ref<Port>, 16> m_pagers;
     WaitQueue m_pager_waiters;
+    base::FixedVector<obj::Ref<MemoryObject>, 32> m_memories;
+    uint8_t* m_io_bitmap = nullptr;
 };
 
 // A user thread in `task` that starts at `entry` with RSP = stack_top and RDI = arg.

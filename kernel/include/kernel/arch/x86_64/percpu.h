@@ -34,6 +34,11 @@ struct PerCpu {
     RecoveryPoint recovery;
     uint64_t gdt[7];
     Tss tss;
+    // The I/O permission bitmap follows the TSS directly (the CPU finds it at
+    // tss.iomap_base); one bit per port, 1 = denied, plus the terminating 0xFF byte. It
+    // holds the running task's permissions; io_owner says whose.
+    uint8_t io_bitmap[8192 + 1];
+    const void* io_owner;
 };
 
 inline constexpr uint16_t kKernelCs = 0x08;
