@@ -7,6 +7,7 @@
 #include <kernel/core/syscalls.h>
 #include <kernel/core/task.h>
 #include <kernel/core/usercopy.h>
+#include <kernel/lib/multiboot2.h>
 #include <tern/abi/syscalls.h>
 
 namespace kernel {
@@ -44,6 +45,9 @@ void on_device_interrupt(TrapFrame& frame) {
 }
 
 int64_t err(base::Error e) { return base::to_syscall_return(e); }
+} // namespace
+const mb2::BootInfo& boot_info();
+namespace {
 Task& self_task() { return *current_thread()->task(); }
 
 } // namespace
@@ -136,13 +140,28 @@ base::Result<MemoryObject*> MemoryObject::create(uint64_t size, bool contiguous)
     return m;
 }
 
+MemoryObject* MemoryObject::wrap_physical(uint64_t base, uint64_t pages) {
+    auto* m = new MemoryObject();
+    m->m_pages = pages;
+    m->m_contiguous = true;
+    m->m_owned = false;
+    m->m_base = base;
+    return m;
+}
+
 uint64_t MemoryObject::page_phys(uint64_t index) const {
     return m_contiguous ? m_base + index * 4096 : m_page_list[index];
 }
 
 void MemoryObject::destroy() {
-    if (m_contiguous && m_pages)
-        (void)page_allocator().free_contiguous(m_base, m_pages);
+    if (m_contiguous && m_pages && m_owned) {
+        // free_contiguous takes at most one buddy block's worth; free in such pieces.
+        for (uint64_t done = 0; done < m_pages;) {
+            uint64_t n = base::min<uint64_t>(m_pages - done, 1024);
+            (void)page_allocator().free_contiguous(m_base + done * 4096, n);
+            done += n;
+        }
+    }
     if (m_page_list) {
         for (uint64_t i = 0; i < m_pages; ++i)
             (void)page_allocator().free_page(m_page_list[i]);
@@ -159,6 +178,35 @@ base::Result<void> grant_device_resources(Task& task) {
                                  obj::Ref<obj::KObject>::adopt(new Resource(Resource::Kind::IoPort, 0, 65536)),
                                  TERN_RIGHT_READ | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER));
     return {};
+}
+
+base::Result<void> grant_boot_modules(Task& task) {
+    const mb2::BootInfo& info = boot_info();
+    uint32_t capacity = uint32_t(base::clamp<size_t>(info.module_count, 1, obj::MessageQueue::kMaxCapacity));
+    obj::Ref<Port> port = obj::Ref<Port>::adopt(Port::create(capacity));
+    for (size_t i = 0; i < info.module_count && i < capacity; ++i) {
+        const auto& mod = info.modules[i];
+        uint64_t first = base::align_down(uint64_t(mod.start), 4096);
+        uint64_t last = base::align_up(uint64_t(mod.end), 4096);
+        obj::Message m;
+        m.header.label = TERN_LABEL_BOOT_MODULE;
+        m.words[0] = mod.end - mod.start;
+        m.words[1] = mod.start - first;
+        m.words[2] = i;
+        uint32_t name_len = uint32_t(base::min<size_t>(mod.name.length(), 255));
+        if (name_len) {
+            void* name = kmalloc(name_len);
+            if (!name)
+                return base::Error::NO_MEMORY;
+            __builtin_memcpy(name, mod.name.data(), name_len);
+            m.attach_data(name, name_len, [](void* p, uint32_t) { kfree(p); });
+        }
+        auto* object = MemoryObject::wrap_physical(first, (last - first) / 4096);
+        TRY(m.add_handle(obj::Ref<obj::KObject>::adopt(object), TERN_RIGHT_MAP | TERN_RIGHT_READ |
+                                                                   TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER));
+        TRY(port->send(base::move(m), 0, false));
+    }
+    return task.handles().insert_at(TERN_HANDLE_BOOTSTRAP, base::move(port), TERN_RIGHTS_ALL);
 }
 
 // ---- Syscalls -----------------------------------------------------------------------

@@ -61,6 +61,8 @@ base::Result<Task*> spawn_program(base::Span<const uint8_t> image, const char* n
     if (grant_devices) {
         if (auto r = grant_device_resources(*task); r.is_error())
             return fail(r.error());
+        if (auto r = grant_boot_modules(*task); r.is_error())
+            return fail(r.error());
     }
     auto thread = thread_create_user(*task, plan.entry, kUserStackTop, arg, priority);
     if (thread.is_error())
@@ -79,13 +81,13 @@ namespace kernel {
 namespace {
 
 int64_t run_to_exit(KTestContext& ktest_ctx, const char* module, uint64_t arg,
-                    uint64_t timeout_ns) {
+                    uint64_t timeout_ns, bool grant_devices = false) {
     auto image = find_boot_module(base::StringView(module));
     if (image.empty()) {
         ktest_ctx.fail(__FILE__, __LINE__, "no '{}' boot module", module);
         return -1;
     }
-    auto task = spawn_program(image, module, arg);
+    auto task = spawn_program(image, module, arg, Thread::kDefaultPriority, grant_devices);
     if (task.is_error()) {
         ktest_ctx.fail(__FILE__, __LINE__, "spawning '{}': {}", module, task.error());
         return -1;
@@ -111,6 +113,10 @@ KTEST(user, hello_program_runs_and_exits_zero) {
     // Everything the task had (page tables, stack, heap, thread) is back. The first run
     // may warm the kernel heap's slab caches by a page or two.
     KEXPECT(page_allocator().free_page_count() + 4 >= pages_before);
+}
+
+KTEST(user, bootstrap_port_carries_boot_modules) {
+    KEXPECT_EQ(run_to_exit(ktest_ctx, "bootstrap", 0, 10000000000ull, true), int64_t(0));
 }
 
 KTEST(user, corrupt_images_are_refused) {

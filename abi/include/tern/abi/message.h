@@ -50,6 +50,8 @@ _Static_assert(sizeof(struct tern_msg_header) == 24, "tern_msg_header is ABI");
 
 /* label of the message port_receive makes from pending signal bits (port_signal). */
 #define TERN_LABEL_SIGNAL 0x7E000003u
+/* label of the boot-module messages on init's bootstrap port (see syscalls.h). */
+#define TERN_LABEL_BOOT_MODULE 0x7E000004u
 
 #ifndef TERN_ABI_MESSAGE_USER_H
 #define TERN_ABI_MESSAGE_USER_H

@@ -33,6 +33,11 @@
 #define TERN_HANDLE_IRQ_RESOURCE ((uint32_t)((1u << 14) | 1u))
 #define TERN_HANDLE_IOPORT_RESOURCE ((uint32_t)((1u << 14) | 2u))
 
+/* init's bootstrap port: one TERN_LABEL_BOOT_MODULE message per boot module (data = its
+ * name, words[0] = size in bytes, words[1] = offset of the first byte in the first page,
+ * words[2] = index; handles[0] = a read-only memory object of its pages). */
+#define TERN_HANDLE_BOOTSTRAP ((uint32_t)((1u << 14) | 3u))
+
 #define TERN_MEMORY_CONTIGUOUS 1u
 
 /* X(number, name, argc) */

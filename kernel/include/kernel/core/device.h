@@ -54,6 +54,8 @@ class MemoryObject final : public obj::KObject {
 public:
     static constexpr uint32_t kType = TERN_OBJ_MEMORY;
     static base::Result<MemoryObject*> create(uint64_t size, bool contiguous);
+    // A memory object over existing physical pages it does not own (boot modules).
+    static MemoryObject* wrap_physical(uint64_t base, uint64_t pages);
     uint64_t size() const { return m_pages * 4096; }
     uint64_t page_phys(uint64_t index) const;
 
@@ -64,6 +66,7 @@ private:
     MemoryObject() : obj::KObject(kType) {}
     uint64_t m_pages = 0;
     bool m_contiguous = false;
+    bool m_owned = true;
     uint64_t m_base = 0;             // contiguous: first page
     uint64_t* m_page_list = nullptr; // otherwise: one physical address per page
 };
@@ -71,5 +74,8 @@ private:
 void ioapic_init();
 // Gives a boot-module task the root device resources (TERN_HANDLE_*_RESOURCE).
 base::Result<void> grant_device_resources(Task& task);
+// Gives init its bootstrap port (TERN_HANDLE_BOOTSTRAP) holding one message per boot
+// module (TERN_LABEL_BOOT_MODULE) with a read-only memory object of its contents.
+base::Result<void> grant_boot_modules(Task& task);
 
 } // namespace kernel
