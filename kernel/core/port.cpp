@@ -30,14 +30,65 @@ Port* Port::create(uint32_t capacity) { return new Port(capacity); }
 
 void Port::destroy() {
     m_queue.close();
+    for (Member& m : m_members)
+        m.port->m_set = nullptr;
+    m_members.clear();
     delete this;
+}
+
+void Port::wake_receiver() {
+    m_receivers.wake_one();
+    if (m_set)
+        m_set->m_receivers.wake_one();
+}
+
+base::Result<void> Port::add_member(obj::Ref<Port> member, uint32_t key) {
+    if (key == 0 || member.get() == this || m_set || !member->m_members.is_empty())
+        return base::Error::INVALID_ARGUMENT;
+    if (member->m_set)
+        return base::Error::BUSY;
+    Port* raw = member.get();
+    TRY(m_members.push_back(Member{base::move(member), key}));
+    raw->m_set = this;
+    if (raw->m_signals || !raw->m_queue.is_empty())
+        m_receivers.wake_one();
+    return {};
+}
+
+base::Result<void> Port::remove_member(Port& member) {
+    for (size_t i = 0; i < m_members.size(); ++i) {
+        if (m_members[i].port.get() == &member) {
+            member.m_set = nullptr;
+            m_members.erase(i);
+            return {};
+        }
+    }
+    return base::Error::NOT_FOUND;
+}
+
+Port* Port::ready_source(uint32_t* key) {
+    if (m_signals || !m_queue.is_empty()) {
+        *key = 0;
+        return this;
+    }
+    size_t n = m_members.size();
+    for (size_t i = 0; i < n; ++i) {
+        size_t index = (m_next_member + i) % n;
+        Port* p = m_members[index].port.get();
+        if (p->m_signals || !p->m_queue.is_empty()) {
+            m_next_member = uint32_t((index + 1) % n);
+            *key = m_members[index].key;
+            return p;
+        }
+    }
+    return nullptr;
 }
 
 base::Result<void> Port::send(obj::Message&& message, uint64_t deadline_ns, bool block) {
     for (;;) {
         auto r = m_queue.push(base::move(message));
         if (r.ok()) {
-            m_receivers.wake_one();
+            wake_receiver();
             return {};
         }
         if (r.error() != base::Error::WOULD_BLOCK || !block)
@@ -52,7 +103,7 @@ base::Result<void> Port::signal(uint64_t bits) {
     if (m_queue.is_closed())
         return base::Error::PEER_CLOSED;
     m_signals |= bits;
-    m_receivers.wake_one();
+    wake_receiver();
     return {};
 }
 
@@ -84,6 +135,12 @@ void Port::queue_filled() { m_receivers.wake_all(base::Error::OK); }
 
 void Port::close_receiver() {
     m_queue.close();
+    if (m_set)
+        (void)m_set->remove_member(*this);
+    // A set that loses its receiver lets its members go.
+    for (Member& m : m_members)
+        m.port->m_set = nullptr;
+    m_members.clear();
     m_senders.wake_all(base::Error::PEER_CLOSED);
     m_receivers.wake_all(base::Error::PEER_CLOSED);
 }
@@ -253,27 +310,57 @@ int64_t sys_port_receive(const SyscallArgs& a) {
     Port& p = *port.value();
     uint64_t deadline = deadline_from(a.a2);
     for (;;) {
-        // Check that the head message fits before taking it, so a too-small buffer
-        // leaves it queued.
-        if (const obj::Message* head = p.has_signals() ? nullptr : p.queue().peek()) {
-            if (head->data_size() > um.data_capacity)
-                return err(base::Error::NO_SPACE);
-            if (task.handles().capacity() - task.handles().count() < head->header.handle_count)
-                return err(base::Error::QUOTA_EXCEEDED);
+        // Syscalls run with interrupts off on one CPU, so nothing changes between the
+        // checks and the take: a message that does not fit stays queued, in order.
+        uint32_t key = 0;
+        if (Port* source = p.ready_source(&key)) {
+            if (!source->has_signals()) {
+                const obj::Message* head = source->queue().peek();
+                if (head->data_size() > um.data_capacity)
+                    return err(base::Error::NO_SPACE);
+                if (task.handles().capacity() - task.handles().count() < head->header.handle_count)
+                    return err(base::Error::QUOTA_EXCEEDED);
+            }
+            auto m = source->receive(0, false);
+            if (m.is_error())
+                return err(m.error());
+            obj::Message msg = m.release_value();
+            auto r = deliver(task, msg, a.a1, um);
+            return r.is_error() ? err(r.error()) : int64_t(key);
         }
-        auto m = p.receive(deadline, a.a2 != TERN_TIMEOUT_NONE);
-        if (m.is_error())
-            return err(m.error());
-        obj::Message msg = m.release_value();
-        if (msg.data_size() > um.data_capacity) {
-            // Raced with a bigger message arriving while we slept: put it back in front
-            // is not possible with a FIFO, so report and keep it queued at the tail.
-            (void)p.queue().push(base::move(msg));
-            return err(base::Error::NO_SPACE);
-        }
-        auto r = deliver(task, msg, a.a1, um);
-        return r.is_error() ? err(r.error()) : 0;
+        if (p.closed())
+            return err(base::Error::PEER_CLOSED);
+        if (a.a2 == TERN_TIMEOUT_NONE)
+            return err(base::Error::WOULD_BLOCK);
+        if (base::Error e = p.wait_for_message(deadline); e != base::Error::OK)
+            return err(e);
     }
+}
+
+int64_t sys_port_set_add(const SyscallArgs& a) {
+    Task& task = *current_thread()->task();
+    auto set = port_from(task, a.a0, TERN_RIGHT_RECEIVE);
+    if (set.is_error())
+        return err(set.error());
+    auto member = port_from(task, a.a1, TERN_RIGHT_RECEIVE);
+    if (member.is_error())
+        return err(member.error());
+    if (a.a2 == 0 || a.a2 > 0xFFFFFFFFull)
+        return err(base::Error::INVALID_ARGUMENT);
+    auto r = set.value()->add_member(member.release_value(), uint32_t(a.a2));
+    return r.is_error() ? err(r.error()) : 0;
+}
+
+int64_t sys_port_set_remove(const SyscallArgs& a) {
+    Task& task = *current_thread()->task();
+    auto set = port_from(task, a.a0, TERN_RIGHT_RECEIVE);
+    if (set.is_error())
+        return err(set.error());
+    auto member = port_from(task, a.a1, TERN_RIGHT_RECEIVE);
+    if (member.is_error())
+        return err(member.error());
+    auto r = set.value()->remove_member(*member.value());
+    return r.is_error() ? err(r.error()) : 0;
 }
 
 int64_t sys_port_call(const SyscallArgs& a) {
@@ -579,6 +666,42 @@ KTEST(port, signals_accumulate_and_come_first) {
     KEXPECT(!port->has_signals());
     port->close_receiver();
     KEXPECT(port->signal(1).is_error());
+}
+
+KTEST(port, port_set_receives_for_members_round_robin) {
+    obj::Ref<Port> set = obj::Ref<Port>::adopt(Port::create(2));
+    obj::Ref<Port> a = obj::Ref<Port>::adopt(Port::create(4));
+    obj::Ref<Port> b = obj::Ref<Port>::adopt(Port::create(4));
+    KEXPECT_OK(set->add_member(a, 1));
+    KEXPECT_OK(set->add_member(b, 2));
+    KEXPECT_EQ(set->add_member(a, 3).error(), base::Error::BUSY);
+    KEXPECT_EQ(a->add_member(b, 4).error(), base::Error::INVALID_ARGUMENT);
+    KEXPECT_OK(a->send(make_message(10, 0), 0, false));
+    KEXPECT_OK(a->send(make_message(11, 0), 0, false));
+    KEXPECT_OK(b->send(make_message(20, 0), 0, false));
+    uint32_t key = 0;
+    uint32_t labels[3];
+    uint32_t keys[3];
+    for (int i = 0; i < 3; ++i) {
+        Port* source = set->ready_source(&key);
+        KEXPECT(source != nullptr);
+        auto m = source->receive(0, false);
+        KEXPECT_OK(m);
+        labels[i] = m.value().header.label;
+        keys[i] = key;
+    }
+    // Round-robin: a, b, a — each member's own order kept.
+    KEXPECT_EQ(keys[0], 1u);
+    KEXPECT_EQ(labels[0], 10u);
+    KEXPECT_EQ(keys[1], 2u);
+    KEXPECT_EQ(labels[1], 20u);
+    KEXPECT_EQ(labels[2], 11u);
+    KEXPECT(set->ready_source(&key) == nullptr);
+    KEXPECT_OK(b->signal(0x8));
+    KEXPECT(set->ready_source(&key) == b.get());
+    KEXPECT_OK(set->remove_member(*b));
+    KEXPECT(set->ready_source(&key) == nullptr);
+    KEXPECT_EQ(set->remove_member(*b).error(), base::Error::NOT_FOUND);
 }
 
 KTEST(port, queue_capture_and_recreate_keeps_order) {

@@ -196,7 +196,15 @@
     /* ioport_enable(resource, uint32 base, uint32 count): lets the calling task use IN   \
        and OUT on [base, base+count); the resource must be an I/O resource covering it.   \
        ACCESS_DENIED otherwise. */                                                        \
-    X(47, ioport_enable, 3)
+    X(47, ioport_enable, 3)                                                               \
+    /* port_set_add(set, member, uint32 key): makes member part of the set (RECEIVE on    \
+       both): port_receive on the set then also takes member's messages and signals,      \
+       round-robin, and returns key (>= 1; 0 means the set's own queue). A port belongs   \
+       to at most one set (BUSY); INVALID_ARGUMENT: key 0, set == member, or the set is   \
+       itself a member. NO_SPACE: 32 members. */                                          \
+    X(48, port_set_add, 3)                                                                \
+    /* port_set_remove(set, member): NOT_FOUND unless member is in the set. */            \
+    X(49, port_set_remove, 2)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),

@@ -1,6 +1,7 @@
 #pragma once
 // Ports: one receiver, any number of senders, a bounded queue; and one-shot reply
 // objects for port_call. See abi/include/tern/abi/syscalls.h for the calls' contracts.
+#include <base/fixed_vector.h>
 #include <base/result.h>
 #include <kernel/core/thread.h>
 #include <kernel/object/kobject.h>
@@ -28,6 +29,14 @@ public:
     // ORs bits into the signal word and wakes the receiver; safe from interrupt handlers.
     base::Result<void> signal(uint64_t bits);
     bool has_signals() const { return m_signals != 0; }
+    // Port sets: the set is an ordinary port that also receives for its members.
+    base::Result<void> add_member(obj::Ref<Port> member, uint32_t key);
+    base::Result<void> remove_member(Port& member);
+    // The port (this one or a member) whose signal or message is next, and its key; null
+    // when nothing is pending. Round-robin over members.
+    Port* ready_source(uint32_t* key);
+    // Blocks until something may be pending here or in a member.
+    base::Error wait_for_message(uint64_t deadline_ns) { return m_receivers.wait(deadline_ns); }
     // Wake waiters after the queue changed behind send/receive (capture, restore).
     void queue_space_freed();
     void queue_filled();
@@ -41,6 +50,14 @@ private:
     WaitQueue m_receivers;
     WaitQueue m_senders;
     uint64_t m_signals = 0;
+    struct Member {
+        obj::Ref<Port> port;
+        uint32_t key;
+    };
+    void wake_receiver();
+    base::FixedVector<Member, 32> m_members;
+    uint32_t m_next_member = 0;
+    Port* m_set = nullptr; // the set this port belongs to (which holds a reference to it)
 };
 
 class Reply final : public obj::KObject {
