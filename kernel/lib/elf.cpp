@@ -187,10 +187,10 @@ Result<void> add_load(const ProgramHeader& ph, uint64_t image_size, const LoadLi
     uint64_t page_start = base::align_down(ph.vaddr, kPageSize);
     uint64_t page_end = base::align_up(ph.vaddr + ph.memsz, kPageSize);
 
+    // Requiring each segment to begin in a page after the previous segment's last page
+    // rules out both a shared page and an unsorted table (no accepted segment is empty).
     if (plan.segment_count > 0) {
         const Segment& prev = plan.segments[plan.segment_count - 1];
-        if (ph.vaddr < prev.vaddr)
-            return Error::CORRUPT;
         // prev passed the same range check, so its end cannot wrap either.
         if (page_start < base::align_up(prev.vaddr + prev.memsz, kPageSize))
             return Error::CORRUPT;

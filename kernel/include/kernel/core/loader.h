@@ -18,7 +18,7 @@ inline constexpr uint64_t kUserStackSize = 64 * 1024;
 
 // Loads a static ELF image into a new task and starts its first thread with RDI = arg.
 // The caller owns the returned task reference. Errors from the ELF validator (CORRUPT,
-// NOT_SUPPORTED, OUT_OF_RANGE, INVALID_ARGUMENT for W+X), NO_MEMORY, QUOTA_EXCEEDED.
+// NOT_SUPPORTED, OUT_OF_RANGE, INVALID_ARGUMENT for W+X, TOO_BIG), NO_MEMORY, QUOTA_EXCEEDED.
 // grant_devices gives the task the root device resources (init and trusted system
 // programs only).
 base::Result<Task*> spawn_program(base::Span<const uint8_t> image, const char* name, uint64_t arg,
