@@ -140,8 +140,9 @@ base::Result<MemoryObject*> MemoryObject::create(uint64_t size, bool contiguous)
     return m;
 }
 
-MemoryObject* MemoryObject::wrap_physical(uint64_t base, uint64_t pages) {
+MemoryObject* MemoryObject::wrap_physical(uint64_t base, uint64_t pages, bool uncached) {
     auto* m = new MemoryObject();
+    m->m_uncached = uncached;
     m->m_pages = pages;
     m->m_contiguous = true;
     m->m_owned = false;
@@ -176,6 +177,10 @@ base::Result<void> grant_device_resources(Task& task) {
                                  TERN_RIGHT_READ | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER));
     TRY(task.handles().insert_at(TERN_HANDLE_IOPORT_RESOURCE,
                                  obj::Ref<obj::KObject>::adopt(new Resource(Resource::Kind::IoPort, 0, 65536)),
+                                 TERN_RIGHT_READ | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER));
+    // MMIO: any physical address the CPU can reach; RAM is refused per request.
+    TRY(task.handles().insert_at(TERN_HANDLE_MMIO_RESOURCE,
+                                 obj::Ref<obj::KObject>::adopt(new Resource(Resource::Kind::Mmio, 0, 1ull << 52)),
                                  TERN_RIGHT_READ | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER));
     return {};
 }
@@ -254,6 +259,29 @@ int64_t sys_memory_physical(const SyscallArgs& a) {
     if (a.a1 >= mem.value()->size())
         return err(base::Error::OUT_OF_RANGE);
     return int64_t(mem.value()->page_phys(a.a1 / 4096) + a.a1 % 4096);
+}
+
+int64_t sys_memory_create_physical(const SyscallArgs& a) {
+    if (a.a0 > 0xFFFFFFFFull)
+        return err(base::Error::BAD_HANDLE);
+    uint64_t phys = a.a1, size = a.a2;
+    if (phys % 4096 || size % 4096)
+        return err(base::Error::MISALIGNED);
+    if (size == 0 || size > (1ull << 30) || phys + size < phys)
+        return err(base::Error::INVALID_ARGUMENT);
+    auto res = self_task().handles().get_as<Resource>(tern_handle_t(a.a0), TERN_RIGHT_READ);
+    if (res.is_error())
+        return err(res.error());
+    if (!res.value()->covers(Resource::Kind::Mmio, phys, size))
+        return err(base::Error::ACCESS_DENIED);
+    // Handing out RAM the page allocator manages would let a task read other tasks' pages.
+    if (is_managed_ram(phys, size))
+        return err(base::Error::INVALID_ARGUMENT);
+    auto* m = MemoryObject::wrap_physical(phys, size / 4096, true);
+    auto h = self_task().handles().insert(obj::Ref<obj::KObject>::adopt(m),
+                                          TERN_RIGHT_MAP | TERN_RIGHT_READ | TERN_RIGHT_WRITE |
+                                              TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER | TERN_RIGHT_CONTROL);
+    return h.is_error() ? err(h.error()) : int64_t(h.value());
 }
 
 int64_t sys_irq_create(const SyscallArgs& a) {
@@ -353,6 +381,11 @@ KTEST(device, contiguous_memory_object_for_dma) {
     KEXPECT_EQ(page_allocator().free_page_count(), before);
     KEXPECT(MemoryObject::create(4097, false).is_error());
     KEXPECT(MemoryObject::create(0, false).is_error());
+}
+
+KTEST(device, mmio_object_refuses_ram) {
+    KEXPECT(is_managed_ram(0x200000, 4096) || is_managed_ram(0x1000000, 4096));
+    KEXPECT(!is_managed_ram(0xFEE00000, 4096)); // the local APIC's registers
 }
 
 KTEST(device, resource_ranges) {

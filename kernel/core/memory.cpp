@@ -32,6 +32,9 @@ bool g_nx = false;
 uint64_t g_mmio_next = kMmioWindowBase;
 uint64_t g_total_bytes = 0;
 uint64_t g_usable_bytes = 0;
+// RAM-like ranges (available and ACPI), as mapped in the direct map.
+mm::PhysRange g_ram[kMaxRanges];
+size_t g_ram_count = 0;
 
 // Before the page allocator exists, page-table pages come from the low end of one usable
 // range below 4 GiB (which the boot page tables map).
@@ -191,7 +194,7 @@ void memory_init(const mb2::BootInfo& info, uint64_t info_phys) {
     PageTable& pt = *g_kernel_pt;
 
     // The direct map: every RAM-like range, writable, never executable.
-    static mm::PhysRange ram[kMaxRanges];
+    mm::PhysRange* ram = g_ram;
     mm::MemoryMapStats ram_stats;
     auto nram =
         mm::sanitize_memory_map(base::Span<const mm::FirmwareRange>(ram_like, info.memory_count),
@@ -199,6 +202,7 @@ void memory_init(const mb2::BootInfo& info, uint64_t info_phys) {
     if (nram.is_error())
         panic("memory: building the direct map: {}", nram.error());
     PageFlags rw = PageFlags::Present | PageFlags::Writable | PageFlags::Global | nx();
+    g_ram_count = nram.value();
     for (size_t i = 0; i < nram.value(); ++i)
         map_mixed(pt, kDirectMapBase + ram[i].base, ram[i].base, ram[i].length, rw);
     // Low memory below 1 MiB is not always reported as RAM but holds the boot information
@@ -232,6 +236,13 @@ void memory_init(const mb2::BootInfo& info, uint64_t info_phys) {
     log::info("memory: page allocator and heap up; {} MiB usable in {} ranges, {} page-table pages "
               "for the kernel space, NX {}",
               g_usable_bytes >> 20, nusable, used / kPageSize, g_nx ? "on" : "off");
+}
+
+bool is_managed_ram(uint64_t phys, uint64_t size) {
+    for (size_t i = 0; i < g_ram_count; ++i)
+        if (phys < g_ram[i].end() && phys + size > g_ram[i].base)
+            return true;
+    return false;
 }
 
 MemoryStats memory_stats() {

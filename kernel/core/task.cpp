@@ -155,7 +155,10 @@ base::Result<uint64_t> Task::map_memory(uint64_t address, obj::Ref<MemoryObject>
     m_memory_used -= size;
     for (uint64_t off = 0; off < size; off += kPageSize) {
         uint64_t phys = object->page_phys((offset + off) / kPageSize);
-        if (auto r = m_page_table.map(at + off, phys, kPageSize, user_page_flags(prot)); r.is_error()) {
+        PageFlags flags = user_page_flags(prot);
+        if (object->uncached())
+            flags |= PageFlags::CacheDisable | PageFlags::WriteThrough;
+        if (auto r = m_page_table.map(at + off, phys, kPageSize, flags); r.is_error()) {
             unmap_range(at, at + off, false);
             m_memory_used += size;
             (void)vm_free(at, size);

@@ -32,6 +32,7 @@
  * (init and the test programs), which hand sub-ranges to drivers. */
 #define TERN_HANDLE_IRQ_RESOURCE ((uint32_t)((1u << 14) | 1u))
 #define TERN_HANDLE_IOPORT_RESOURCE ((uint32_t)((1u << 14) | 2u))
+#define TERN_HANDLE_MMIO_RESOURCE ((uint32_t)((1u << 14) | 4u))
 
 /* init's bootstrap port: one TERN_LABEL_BOOT_MODULE message per boot module (data = its
  * name, words[0] = size in bytes, words[1] = offset of the first byte in the first page,
@@ -204,7 +205,12 @@
        itself a member. NO_SPACE: 32 members. */                                          \
     X(48, port_set_add, 3)                                                                \
     /* port_set_remove(set, member): NOT_FOUND unless member is in the set. */            \
-    X(49, port_set_remove, 2)
+    X(49, port_set_remove, 2)                                                             \
+    /* memory_create_physical(resource, uint64 phys, uint64 size): a memory object over a  \
+       device's registers (MMIO), mapped uncached; the resource must be an MMIO resource  \
+       covering the range, which must not be RAM the kernel manages. MISALIGNED,          \
+       ACCESS_DENIED, INVALID_ARGUMENT. */                                                \
+    X(50, memory_create_physical, 3)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),

@@ -14,10 +14,10 @@ class Task;
 class Resource final : public obj::KObject {
 public:
     static constexpr uint32_t kType = TERN_OBJ_RESOURCE;
-    enum class Kind : uint8_t { Irq, IoPort };
-    Resource(Kind kind, uint32_t base, uint32_t count)
+    enum class Kind : uint8_t { Irq, IoPort, Mmio };
+    Resource(Kind kind, uint64_t base, uint64_t count)
         : obj::KObject(kType), m_kind(kind), m_base(base), m_count(count) {}
-    bool covers(Kind kind, uint32_t base, uint32_t count) const {
+    bool covers(Kind kind, uint64_t base, uint64_t count) const {
         return kind == m_kind && base >= m_base && count <= m_count && base - m_base <= m_count - count;
     }
 
@@ -26,7 +26,7 @@ protected:
 
 private:
     Kind m_kind;
-    uint32_t m_base, m_count;
+    uint64_t m_base, m_count;
 };
 
 class Irq final : public obj::KObject {
@@ -55,7 +55,8 @@ public:
     static constexpr uint32_t kType = TERN_OBJ_MEMORY;
     static base::Result<MemoryObject*> create(uint64_t size, bool contiguous);
     // A memory object over existing physical pages it does not own (boot modules).
-    static MemoryObject* wrap_physical(uint64_t base, uint64_t pages);
+    static MemoryObject* wrap_physical(uint64_t base, uint64_t pages, bool uncached = false);
+    bool uncached() const { return m_uncached; }
     uint64_t size() const { return m_pages * 4096; }
     uint64_t page_phys(uint64_t index) const;
 
@@ -67,6 +68,7 @@ private:
     uint64_t m_pages = 0;
     bool m_contiguous = false;
     bool m_owned = true;
+    bool m_uncached = false;
     uint64_t m_base = 0;             // contiguous: first page
     uint64_t* m_page_list = nullptr; // otherwise: one physical address per page
 };

@@ -41,6 +41,9 @@ inline uint64_t virt_to_phys_direct(const void* p) {
     return reinterpret_cast<uint64_t>(p) - kDirectMapBase;
 }
 
+// True when any page of [phys, phys+size) is RAM from the usable memory map.
+bool is_managed_ram(uint64_t phys, uint64_t size);
+
 void* kmalloc(size_t size, size_t align = 16);
 void kfree(void* p);
 
