@@ -151,6 +151,15 @@ void Thread::destroy() {
     delete this;
 }
 
+namespace {
+// Remembers, for the running user thread, whom it woke (see Thread::m_handoff).
+void note_handoff(Thread& woken) {
+    Thread* cur = current_thread();
+    if (cur && cur != &woken && cur->m_task)
+        cur->m_handoff = obj::Ref<Thread>::retain(&woken);
+}
+} // namespace
+
 void make_ready(Thread& t) {
     InterruptGuard guard;
     TERN_VERIFY(t.m_state != ThreadState::Dead && t.m_state != ThreadState::Running);
@@ -167,7 +176,19 @@ namespace {
 // state (and queued it if it stays ready). Interrupts are off.
 void switch_to_next() {
     Thread* prev = current_thread();
-    Thread* next = g_ready.pick_next();
+    Thread* next = nullptr;
+    // Direct hand-off to the thread prev just woke, unless something more urgent waits.
+    if (prev->m_handoff) {
+        Thread* hint = prev->m_handoff.get();
+        if (hint != prev && hint->m_state == ThreadState::Ready &&
+            !g_ready.has_higher_than(hint->m_priority)) {
+            g_ready.dequeue(*hint);
+            next = hint;
+        }
+        prev->m_handoff.reset();
+    }
+    if (!next)
+        next = g_ready.pick_next();
     if (!next)
         next = g_idle;
     g_need_resched = false;
@@ -299,6 +320,7 @@ Thread* WaitQueue::wake_one(base::Error result, uint64_t token) {
     t->m_wait_result = result;
     t->m_wait_token = token;
     make_ready(*t);
+    note_handoff(*t);
     return t;
 }
 
@@ -324,6 +346,7 @@ void sleep_ns(uint64_t ns) {
     TERN_VERIFY(cur != g_idle && cur != g_boot_thread);
     cur->m_state = ThreadState::Dead;
     --g_alive;
+    cur->m_handoff.reset();
     if (cur->m_task)
         cur->m_task->thread_exited(*cur);
     g_zombies.push_back(*cur);
@@ -357,6 +380,7 @@ void thread_kill(Thread& t) {
     }
     t.m_state = ThreadState::Dead;
     --g_alive;
+    t.m_handoff.reset();
     if (t.m_task)
         t.m_task->thread_exited(t);
     g_zombies.push_back(t);

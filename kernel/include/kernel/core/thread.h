@@ -89,6 +89,9 @@ public:
     bool m_force_iret = false;              // registers were set by a controller: return with IRETQ
     uint64_t m_fault_page = 0;              // the page a pager is being asked for
     WaitQueue* m_stopped_waiters = nullptr; // controllers waiting for this thread to stop
+    // The thread this one woke last: when this one blocks, the CPU goes straight to it
+    // (if nothing more urgent is ready), so a call or reply hands the CPU to its peer.
+    obj::Ref<Thread> m_handoff;
 
     Task* m_task = nullptr; // counted reference for user threads
 
