@@ -41,6 +41,8 @@ Result<void> Message::validate() const {
         return Error::TOO_BIG;
     if (header.data_size != m_data_size || (m_data_size > 0 && m_data == nullptr))
         return Error::INVALID_ARGUMENT;
+    // Every slot is checked, so a handle stored past the count (which the counted-only
+    // loops in reset and take_from would never release) is refused here.
     for (uint32_t i = 0; i < TERN_MSG_MAX_HANDLES; ++i) {
         bool counted = i < header.handle_count;
         if (counted != !handles[i].object.is_null())
@@ -66,11 +68,21 @@ void Message::reset() {
         word = 0;
 }
 
+void Message::release_resources() {
+    // The destructor's path: only what the message owns needs releasing.
+    if (m_data || header.handle_count)
+        reset();
+}
+
 void Message::take_from(Message& other) {
+    // This message is empty here (fresh, or reset by the move assignment), so only the
+    // source's counted handles move.
     header = other.header;
     for (size_t i = 0; i < TERN_MSG_INLINE_WORDS; ++i)
         words[i] = other.words[i];
-    for (size_t i = 0; i < TERN_MSG_MAX_HANDLES; ++i) {
+    uint32_t count = other.header.handle_count < TERN_MSG_MAX_HANDLES ? other.header.handle_count
+                                                                       : TERN_MSG_MAX_HANDLES;
+    for (size_t i = 0; i < count; ++i) {
         handles[i].object = base::move(other.handles[i].object);
         handles[i].rights = base::exchange(other.handles[i].rights, 0u);
     }
@@ -93,7 +105,9 @@ Result<void> MessageQueue::push(Message&& message) {
         return Error::PEER_CLOSED;
     if (is_full())
         return Error::WOULD_BLOCK;
-    uint32_t tail = (m_head + m_size) % m_capacity;
+    uint32_t tail = m_head + m_size;
+    if (tail >= m_capacity)
+        tail -= m_capacity;
     m_slots[tail] = base::move(message);
     ++m_size;
     return base::ok();
@@ -126,7 +140,8 @@ uint32_t MessageQueue::close() {
 Message MessageQueue::take_front() {
     TERN_ASSERT(m_size > 0);
     Message message = base::move(m_slots[m_head]);
-    m_head = (m_head + 1) % m_capacity;
+    if (++m_head == m_capacity)
+        m_head = 0;
     --m_size;
     return message;
 }

@@ -46,12 +46,12 @@ public:
     Message(Message&& other) { take_from(other); }
     Message& operator=(Message&& other) {
         if (this != &other) {
-            reset();
+            release_resources();
             take_from(other);
         }
         return *this;
     }
-    ~Message() { reset(); }
+    ~Message() { release_resources(); }
 
     // Gives the message a data part, which it frees with `release` unless the buffer is
     // detached first. Sets header.data_size. The message must not have one already.
@@ -78,6 +78,7 @@ public:
 
 private:
     void take_from(Message& other);
+    void release_resources();
 
     void* m_data{nullptr};
     uint32_t m_data_size{0};
