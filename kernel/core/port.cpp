@@ -156,11 +156,29 @@ base::Result<void> Reply::answer(obj::Message&& message) {
     return {};
 }
 
+namespace {
+constexpr size_t kReplyPoolMax = 64;
+void* g_reply_pool[kReplyPoolMax];
+size_t g_reply_pool_size = 0;
+} // namespace
+
+Reply* Reply::create(Thread* caller) {
+    InterruptGuard guard;
+    if (g_reply_pool_size > 0)
+        return new (g_reply_pool[--g_reply_pool_size]) Reply(caller);
+    return new Reply(caller);
+}
+
 void Reply::destroy() {
     // The server dropped the reply right without answering: the caller learns it.
     if (m_caller && !m_answered)
         m_waiter.wake_one(base::Error::PEER_CLOSED);
-    delete this;
+    this->~Reply();
+    InterruptGuard guard;
+    if (g_reply_pool_size < kReplyPoolMax)
+        g_reply_pool[g_reply_pool_size++] = this;
+    else
+        ::operator delete(static_cast<void*>(this));
 }
 
 // ---- Handles ------------------------------------------------------------------------
@@ -376,7 +394,7 @@ int64_t sys_port_call(const SyscallArgs& a) {
     if (auto r = build_message(task, um, m, TERN_MSG_MAX_HANDLES - 1, port.value().get());
         r.is_error())
         return err(r.error());
-    auto* reply = new Reply(self);
+    auto* reply = Reply::create(self);
     // The message carries the only reference: when the server drops it unanswered, the
     // reply is destroyed and the caller woken with PEER_CLOSED.
     if (auto r = m.add_handle(obj::Ref<obj::KObject>::adopt(reply),

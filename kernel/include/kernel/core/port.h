@@ -63,6 +63,9 @@ private:
 class Reply final : public obj::KObject {
 public:
     static constexpr uint32_t kType = TERN_OBJ_REPLY;
+    // Reply objects are made and dropped once per call, so they are recycled through a
+    // small pool rather than the heap.
+    static Reply* create(Thread* caller);
     explicit Reply(Thread* caller)
         : obj::KObject(kType), m_caller(obj::Ref<Thread>::retain(caller)) {}
     // Delivers the answer to the waiting caller. PEER_CLOSED when it gave up.
