@@ -140,6 +140,11 @@ void run_fuzzer(uint64_t iterations) {
     sleep_ns(10000000); // reap
     print("fuzz: exit status {}, free pages before {} after {}\n", code, free_before,
           page_allocator().free_page_count());
+    print("fuzz: live objects: tasks {} threads {} ports {} memory {} replies {}\n",
+          obj::KObject::live_count(TERN_OBJ_TASK), obj::KObject::live_count(TERN_OBJ_THREAD),
+          obj::KObject::live_count(TERN_OBJ_PORT), obj::KObject::live_count(TERN_OBJ_MEMORY),
+          obj::KObject::live_count(TERN_OBJ_REPLY));
+    dump_threads();
     if (code != 0) {
         log::error("fuzz: the fuzzer exited with status {}", code);
         machine_stop(false);

@@ -250,6 +250,10 @@ void remove_sent_handles(Task& task, const tern_msg& um) {
 // Writes a received message into the user's tern_msg (whose data/data_capacity say where
 // the data part goes). The caller has checked that the data fits.
 base::Result<void> deliver(Task& task, obj::Message& m, uint64_t user_msg, tern_msg& um) {
+    // Fail before anything moves when the caller's message cannot be written back: once
+    // handles are in the table, their values must reach the caller. (Nothing else in the
+    // task runs until this syscall returns, so the probe stays true.)
+    TRY(copy_to_user(user_msg, um));
     uint32_t count = m.header.handle_count;
     tern_handle_t reply = TERN_INVALID_HANDLE;
     bool is_call = m.header.flags & TERN_MSG_FLAG_CALL;
@@ -524,6 +528,22 @@ int64_t sys_port_restore(const SyscallArgs& a) {
             failure = c.error();
             break;
         }
+        // Each handle moves once: the same handle in two messages would copy it without
+        // the DUPLICATE right.
+        for (uint64_t j = 0; j < i && failure == base::Error::OK; ++j) {
+            for (uint32_t x = 0; x <= um.hdr.handle_count && x < TERN_MSG_MAX_HANDLES + 1; ++x) {
+                tern_handle_t h = x < um.hdr.handle_count && x < TERN_MSG_MAX_HANDLES ? um.handles[x] : um.reply_handle;
+                if (h == TERN_INVALID_HANDLE)
+                    continue;
+                for (uint32_t y = 0; y < sent[j].hdr.handle_count && y < TERN_MSG_MAX_HANDLES; ++y)
+                    if (sent[j].handles[y] == h)
+                        failure = base::Error::INVALID_ARGUMENT;
+                if (sent[j].reply_handle == h)
+                    failure = base::Error::INVALID_ARGUMENT;
+            }
+        }
+        if (failure != base::Error::OK)
+            break;
         obj::Message m;
         uint32_t max = um.reply_handle ? TERN_MSG_MAX_HANDLES - 1 : TERN_MSG_MAX_HANDLES;
         tern_msg plain = um;

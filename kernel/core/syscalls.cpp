@@ -57,15 +57,19 @@ int64_t sys_debug_write(const SyscallArgs& a) {
     return int64_t(len);
 }
 
+// Exit statuses are the low 31 bits of what a program passes, so task_wait can never
+// return a value that reads as an error code.
+int64_t exit_status_from(uint64_t value) { return int64_t(value & 0x7FFFFFFF); }
+
 int64_t sys_thread_exit(const SyscallArgs& a) {
-    current_task().set_exit_status(int64_t(a.a0));
+    current_task().set_exit_status(exit_status_from(a.a0));
     thread_exit_current();
 }
 
 int64_t sys_task_exit(const SyscallArgs& a) {
     Task& task = current_task();
-    task.set_exit_status(int64_t(a.a0));
-    task.kill(int64_t(a.a0), nullptr);
+    task.set_exit_status(exit_status_from(a.a0));
+    task.kill(exit_status_from(a.a0), nullptr);
     thread_exit_current();
 }
 

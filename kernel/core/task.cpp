@@ -2,6 +2,7 @@
 #include <base/utility.h>
 #include <kernel/arch/x86_64/cpu.h>
 #include <kernel/arch/x86_64/percpu.h>
+#include <kernel/core/clock.h>
 #include <kernel/core/log.h>
 #include <kernel/core/memory.h>
 #include <kernel/core/panic.h>
@@ -45,7 +46,9 @@ bool nx_supported() { return cpuid(0x80000001).edx & (1u << 20); }
 } // namespace
 
 PageFlags user_page_flags(uint32_t prot) {
-    PageFlags f = PageFlags::Present | PageFlags::User;
+    // A page with no access stays present for the kernel (its contents are kept) but is
+    // not a user page, so any access from ring 3 faults.
+    PageFlags f = PageFlags::Present | (prot ? PageFlags::User : PageFlags::None);
     if (prot & TERN_PROT_WRITE)
         f |= PageFlags::Writable;
     if (!(prot & TERN_PROT_EXEC) && nx_supported())
@@ -267,6 +270,20 @@ base::Result<void> Task::read_memory(uint64_t address, base::Span<uint8_t> out) 
     return {};
 }
 
+bool Task::user_access_ok(uint64_t address, uint64_t size, bool write) const {
+    uint64_t end = address + size;
+    for (uint64_t v = address; v < end;) {
+        const obj::Region* r = m_regions.find(v);
+        if (!r)
+            return false;
+        uint32_t need = write ? TERN_PROT_WRITE : (TERN_PROT_READ | TERN_PROT_WRITE | TERN_PROT_EXEC);
+        if (!(r->protection & need))
+            return false;
+        v = r->end;
+    }
+    return true;
+}
+
 FaultResult Task::handle_page_fault(uint64_t address, uint64_t error_code) {
     const obj::Region* r = m_regions.find(address);
     if (!r)
@@ -318,7 +335,17 @@ base::Error Task::wait_for_pager(uint64_t address, uint64_t error_code) {
     if (auto s = pager.send(base::move(m), 0, false); s.is_error())
         return s.error();
     self->m_fault_page = page;
-    base::Error e = m_pager_waiters.wait(0);
+    // The pager's receive right may go away without answering; look again every 50 ms.
+    base::Error e;
+    for (;;) {
+        e = m_pager_waiters.wait(monotonic_ns() + 50000000ull);
+        if (e != base::Error::TIMED_OUT)
+            break;
+        if (pager.closed()) {
+            e = base::Error::PEER_CLOSED;
+            break;
+        }
+    }
     self->m_fault_page = 0;
     return e;
 }

@@ -262,6 +262,8 @@ int64_t sys_task_kill(const SyscallArgs& a) {
     auto task = task_arg(a.a0, TERN_RIGHT_CONTROL);
     if (task.is_error())
         return err(task.error());
+    if (a.a1 > 0x7FFFFFFF)
+        return err(base::Error::INVALID_ARGUMENT);
     task.value()->kill(int64_t(a.a1), "killed");
     if (task.value().get() == &self_task())
         thread_exit_current();

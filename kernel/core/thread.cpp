@@ -32,6 +32,7 @@ constexpr uint32_t kQuantumTicks = 2;
 obj::RunQueue<Thread, &Thread::run_link, &Thread::m_priority> g_ready;
 base::IntrusiveList<Thread, &Thread::timer_link> g_timed; // sorted by m_wake_at
 base::IntrusiveList<Thread, &Thread::run_link> g_zombies;
+base::IntrusiveList<Thread, &Thread::all_link> g_all_threads;
 Thread* g_idle = nullptr;
 Thread* g_boot_thread = nullptr;
 bool g_need_resched = false;
@@ -92,6 +93,12 @@ void timed_insert(Thread& t) {
     g_timed.push_back(t);
 }
 
+// Threads whose last handle went away while they were unstarted or stopped; they hold a
+// reference taken in unshared() until process_orphans() deals with them.
+constexpr size_t kMaxOrphans = 256;
+Thread* g_orphans[kMaxOrphans];
+size_t g_orphan_count = 0;
+
 void reap_zombies() {
     while (Thread* z = g_zombies.pop_front()) {
         TERN_VERIFY(z != current_thread());
@@ -134,6 +141,7 @@ Thread* Thread::create_kernel(const char* name, void (*fn)(void*), void* arg, ui
     t->m_saved_rsp = reinterpret_cast<uint64_t>(sp);
     InterruptGuard guard;
     ++g_alive;
+    g_all_threads.push_back(*t);
     return t;
 }
 
@@ -145,6 +153,11 @@ void Thread::destroy() {
     if (m_state == ThreadState::Embryo) {
         InterruptGuard guard;
         --g_alive;
+    }
+    {
+        InterruptGuard guard;
+        if (all_link.is_linked())
+            g_all_threads.remove(*this);
     }
     if (m_task)
         m_task->release_ref();
@@ -223,6 +236,8 @@ void switch_to_next() {
     switch_context(&prev->m_saved_rsp, next->m_saved_rsp);
     // Back on prev's stack, possibly much later.
     reap_zombies();
+    if (g_orphan_count)
+        process_orphans();
 }
 
 } // namespace
@@ -421,7 +436,40 @@ base::Result<void> thread_resume(Thread& t) {
     return {};
 }
 
+void Thread::unshared() {
+    // Only the scheduler's reference is left: no handle, message or caller can start or
+    // resume this thread any more.
+    if (!m_task || (m_state != ThreadState::Embryo && m_state != ThreadState::Stopped))
+        return;
+    InterruptGuard guard;
+    if (g_orphan_count == kMaxOrphans)
+        return; // FIXME: the thread stays stopped; a bigger table or a list would fix it.
+    add_ref();
+    g_orphans[g_orphan_count++] = this;
+}
+
+void dump_threads() {
+    static const char* const kStates[] = {"embryo", "ready", "running", "blocked", "stopped", "dead"};
+    InterruptGuard guard;
+    for (Thread& t : g_all_threads)
+        print("  thread {} '{}' {} task {} refs {}\n", t.id(), t.name(), kStates[uint8_t(t.state())],
+              t.task() ? t.task()->id() : 0, t.ref_count());
+}
+
+void process_orphans() {
+    InterruptGuard guard;
+    while (g_orphan_count > 0) {
+        Thread* t = g_orphans[--g_orphan_count];
+        if (t->m_state == ThreadState::Embryo)
+            thread_kill(*t);
+        else if (t->m_state == ThreadState::Stopped)
+            (void)thread_resume(*t);
+        t->release_ref();
+    }
+}
+
 void on_return_to_user() {
+    process_orphans();
     Thread* t = current_thread();
     for (;;) {
         if (t->m_exit_requested)

@@ -1,6 +1,8 @@
 #include <kernel/arch/x86_64/cpu.h>
 #include <kernel/arch/x86_64/page_table.h>
 #include <kernel/arch/x86_64/percpu.h>
+#include <kernel/core/task.h>
+#include <kernel/core/thread.h>
 #include <kernel/core/usercopy.h>
 
 namespace kernel {
@@ -52,10 +54,19 @@ bool user_range_ok(uint64_t addr, size_t n) {
     return n <= x86_64::kUserSpaceEnd - addr;
 }
 
+namespace {
+// The region map decides what the task may access; page tables alone cannot (a no-access
+// page stays present for the kernel).
+bool task_allows(uint64_t addr, size_t n, bool write) {
+    Thread* t = current_thread();
+    return !t || !t->task() || t->task()->user_access_ok(addr, n, write);
+}
+} // namespace
+
 base::Result<void> copy_from_user(void* dst, uint64_t user_src, size_t n) {
     if (n == 0)
         return {};
-    if (!user_range_ok(user_src, n))
+    if (!user_range_ok(user_src, n) || !task_allows(user_src, n, false))
         return base::Error::BAD_ADDRESS;
     return guarded_copy(dst, reinterpret_cast<const void*>(user_src), n);
 }
@@ -63,7 +74,7 @@ base::Result<void> copy_from_user(void* dst, uint64_t user_src, size_t n) {
 base::Result<void> copy_to_user(uint64_t user_dst, const void* src, size_t n) {
     if (n == 0)
         return {};
-    if (!user_range_ok(user_dst, n))
+    if (!user_range_ok(user_dst, n) || !task_allows(user_dst, n, true))
         return base::Error::BAD_ADDRESS;
     return guarded_copy(reinterpret_cast<void*>(user_dst), src, n);
 }

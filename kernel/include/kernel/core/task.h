@@ -70,6 +70,9 @@ public:
     base::Result<void> write_memory(uint64_t address, base::Span<const uint8_t> bytes);
     base::Result<void> read_memory(uint64_t address, base::Span<uint8_t> out);
 
+    // True when every byte of [address, address+size) lies in a region that allows the
+    // access (what the kernel checks before copying on the task's behalf).
+    bool user_access_ok(uint64_t address, uint64_t size, bool write) const;
     // Resolves a user page fault at `address` (demand-zero pages). Fatal when the access
     // is not allowed; NeedPager when a pager must supply the page (see wait_for_pager).
     FaultResult handle_page_fault(uint64_t address, uint64_t error_code);

@@ -71,6 +71,7 @@ public:
     base::ListNode run_link;   // run queue or wait queue
     base::ListNode timer_link; // timed waits
     base::ListNode task_link;  // the owning task's thread list
+    base::ListNode all_link;   // every thread, for diagnostics
     uint8_t m_priority = kDefaultPriority;
     ThreadState m_state = ThreadState::Embryo;
     uint64_t m_saved_rsp = 0;
@@ -100,6 +101,7 @@ public:
 
 protected:
     void destroy() override;
+    void unshared() override;
 
 private:
     friend void scheduler_init();
@@ -170,6 +172,11 @@ void stop_current();
 base::Result<void> thread_resume(Thread& t);
 // Checks run on every return to user mode: deferred exits and stop requests.
 void on_return_to_user();
+// Ends unstarted threads and resumes stopped ones that nothing can reach any more (see
+// Thread::unshared); runs at safe points.
+void process_orphans();
+// Prints every thread that has not been reaped (id, name, state, task, references).
+void dump_threads();
 
 struct SchedulerStats {
     uint64_t context_switches;

@@ -66,6 +66,8 @@ public:
         TERN_VERIFY(m_ref_count != 0);
         if (--m_ref_count == 0)
             destroy();
+        else if (m_ref_count == 1)
+            unshared();
     }
 
     // The object as a T when its type tag matches T::kType, else nullptr. This replaces
@@ -81,16 +83,33 @@ public:
 
 protected:
     // Starts with the creator's reference, which Ref<T>::adopt takes over.
-    explicit KObject(uint32_t type) : m_type(type) {}
+    explicit KObject(uint32_t type) : m_type(type) {
+        if (type < kCountedTypes)
+            ++s_live[type];
+    }
 
     // Only destroy() ends an object's life, and it knows the concrete type.
-    ~KObject() = default;
+    ~KObject() {
+        if (m_type < kCountedTypes)
+            --s_live[m_type];
+    }
+
+public:
+    // Live objects per type, for leak checks in tests and the kernel's statistics.
+    static constexpr uint32_t kCountedTypes = 16;
+    static uint64_t live_count(uint32_t type) { return type < kCountedTypes ? s_live[type] : 0; }
+
+protected:
+    static inline uint64_t s_live[kCountedTypes] = {};
 
     // Runs once, when the last reference is dropped. Every concrete object overrides it
     // to release what it holds and free its memory. The body here only catches a type
     // that forgot to: it is not pure virtual because a pure virtual slot would need the
     // C++ runtime's __cxa_pure_virtual, which the kernel does not link.
     virtual void destroy() { TERN_ASSERT_NOT_REACHED(); }
+    // Runs when the count drops to one: an object whose last holder is its owner (a thread
+    // held only by the scheduler) may want to act. Must not drop references itself.
+    virtual void unshared() {}
 
 private:
     uint32_t m_type;

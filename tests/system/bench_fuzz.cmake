@@ -1,0 +1,18 @@
+# The syscall fuzzer and a smoke run of the benchmarks, as system tests. Included from
+# tests/system/CMakeLists.txt, which defines tern_system_test().
+
+# Fuzz mode runs tests/user/fuzz.cpp with 20000 random syscalls; the kernel prints FUZZ
+# DONE and exits with the pass status only when the fuzzer finished and exited 0. The run
+# takes about 7 s under TCG; the timeout leaves room for a slow, busy CI machine.
+tern_system_test(fuzz 120 --cmdline "mode=fuzz fuzz_iterations=20000"
+  --expect "^fuzz\\.calls: 20000 calls" --expect "FUZZ DONE" --expect-status 33)
+
+# Bench mode under -icount, as tools/bench.py runs it: the kernel's and the user-space
+# benchmarks all run to the end, and the last figure (which needs the cross-task IPC and
+# null-syscall figures) is printed. About 6 s.
+tern_system_test(bench_smoke 120 --cmdline "mode=bench log=warn" --icount
+  --expect "^user\\.null_syscall: [0-9]+ instructions"
+  --expect "^ipc\\.cross_task\\.call_reply_4096: [0-9]+ instructions"
+  --expect "^vm\\.pager_fault: [0-9]+ instructions"
+  --expect "^ipc\\.ratio_call_reply_to_null_syscall: [0-9]+\\.[0-9][0-9] ratio"
+  --expect "^BENCH DONE" --expect-status 33)

@@ -1,0 +1,481 @@
+// User-space benchmarks: the cost of the kernel paths a program sees from ring 3.
+//
+// The kernel runs this program in bench mode (kernel/core/bench.cpp) after its own
+// micro-benchmarks. Each figure is printed as one machine-readable line
+//
+//     <name>: <value> <unit>
+//
+// that tools/bench.py collects. Under QEMU's -icount shift=0 the TSC advances by one per
+// retired guest instruction, so every value below is instructions per operation and
+// repeats from run to run. Each is the minimum over several rounds, which drops rounds
+// that a timer interrupt or another thread happened to land in.
+//
+// The cross-task IPC and pager benchmarks need a second task that runs this program's
+// code. Tern has no fork, so the program clones itself: it creates an empty task, maps
+// the same text, rodata and data ranges there (the linker script names them), copies its
+// own bytes in, and starts threads in the copy at the addresses of its own functions.
+//
+// The program exits 0 when every benchmark ran and 1 on the first failure, so the
+// kernel's bench mode fails loudly instead of printing partial figures.
+
+#include <base/error.h>
+#include <base/utility.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <tern/abi/errors.h>
+#include <tern/abi/message.h>
+#include <tern/abi/rights.h>
+#include <tern/abi/syscalls.h>
+#include <tern/abi/task.h>
+#include <tern/print.h>
+#include <tern/syscall.h>
+
+// Bounds of the loaded image, defined by libc/native/user.ld.
+extern "C" char __user_image_start[];
+extern "C" char __text_end[];
+extern "C" char __rodata_end[];
+extern "C" char __user_image_end[];
+
+namespace {
+
+constexpr int kRounds = 7;
+constexpr uint64_t kPageSize = 4096;
+constexpr uint64_t kThreadStackSize = 64 * 1024;
+// The priority the kernel gives a boot module's first thread; helper threads use the
+// same one so that yield and IPC hand the CPU back and forth between equals.
+constexpr uint64_t kPriority = 10;
+
+// Labels of the messages the helper threads send back.
+constexpr uint32_t kLabelRound = 0x42454E31u; // a pager round finished: words[0] = TSC delta
+
+uint64_t read_tsc() {
+    uint32_t lo, hi;
+    // The memory clobber keeps the compiler from moving loads and stores of the measured
+    // loop across the read.
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+    return (uint64_t(hi) << 32) | lo;
+}
+
+uint64_t page_up(uint64_t v) { return (v + kPageSize - 1) & ~(kPageSize - 1); }
+uint64_t addr(const void* p) { return uint64_t(uintptr_t(p)); }
+
+bool g_failed = false;
+
+// Reports a failed setup step once; the remaining benchmarks are skipped.
+bool check(int64_t result, const char* what) {
+    if (result >= 0)
+        return true;
+    if (!g_failed)
+        tern::println("bench: error: {} failed: {}", what,
+                      base::error_name(base::error_from_syscall_return(result)));
+    g_failed = true;
+    return false;
+}
+
+// ---- Helper threads -----------------------------------------------------------------
+//
+// A thread starts with RSP = a 16-byte-aligned stack top and RDI = its argument. The
+// trampoline below aligns the stack and calls bench_thread_main with a pointer to a job
+// written just above the stack top, which says what the thread does. The same code runs
+// in this task and in the clone, whose copy of the image has identical addresses.
+
+struct ThreadJob {
+    void (*fn)(const ThreadJob* job);
+    uint64_t a;
+    uint64_t b;
+    uint64_t c;
+};
+
+} // namespace
+
+extern "C" void bench_thread_entry();
+extern "C" [[noreturn]] void bench_thread_main(const ThreadJob* job);
+
+// The call pushes a return address, so bench_thread_main sees the stack alignment the
+// System V ABI promises at a function's first instruction.
+__asm__(R"(
+    .section .text.bench_thread_entry, "ax", @progbits
+    .globl bench_thread_entry
+    .type bench_thread_entry, @function
+bench_thread_entry:
+    xorl %ebp, %ebp
+    andq $-16, %rsp
+    call bench_thread_main
+    ud2
+    .size bench_thread_entry, . - bench_thread_entry
+    .text
+)");
+
+extern "C" [[noreturn]] void bench_thread_main(const ThreadJob* job) {
+    job->fn(job);
+    tern_sys_thread_exit(0);
+    __builtin_unreachable();
+}
+
+namespace {
+
+// Where a job and the stack below it go in a freshly mapped stack region.
+uint64_t job_address(uint64_t stack_base) { return stack_base + kThreadStackSize - 64; }
+
+// Starts a helper thread in this task running job.
+int64_t start_local_thread(const ThreadJob& job) {
+    int64_t stack = tern_sys_vm_allocate(kThreadStackSize, TERN_PROT_READ | TERN_PROT_WRITE);
+    if (!check(stack, "vm_allocate(thread stack)"))
+        return stack;
+    uint64_t at = job_address(uint64_t(stack));
+    *reinterpret_cast<ThreadJob*>(uintptr_t(at)) = job;
+    int64_t thread = tern_sys_thread_create(addr(reinterpret_cast<const void*>(&bench_thread_entry)),
+                                            at, at, kPriority);
+    check(thread, "thread_create");
+    return thread;
+}
+
+// ---- Cloning this program into a second task ------------------------------------------
+
+struct Clone {
+    tern_handle_t task = TERN_INVALID_HANDLE;
+};
+
+int64_t map_and_copy(tern_handle_t task, uint64_t start, uint64_t end, uint32_t prot) {
+    if (end <= start)
+        return 0;
+    int64_t r = tern_sys_task_vm_allocate(task, start, end - start, prot);
+    if (r < 0)
+        return r;
+    // task_vm_write moves at most 1 MiB per call.
+    constexpr uint64_t kChunk = 1ull << 20;
+    for (uint64_t at = start; at < end; at += kChunk) {
+        uint64_t n = end - at < kChunk ? end - at : kChunk;
+        r = tern_sys_task_vm_write(task, at, at, n);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+// A new task holding a copy of this program's image at the same addresses. The data
+// segment is copied as it is now, so globals set before the clone are seen by the copy.
+bool clone_self(Clone& clone) {
+    static const char kName[] = "bench-peer";
+    int64_t task = tern_sys_task_create(addr(kName), sizeof(kName) - 1);
+    if (!check(task, "task_create"))
+        return false;
+    clone.task = tern_handle_t(task);
+    uint64_t text = addr(__user_image_start);
+    uint64_t rodata = page_up(addr(__text_end));
+    uint64_t data = page_up(addr(__rodata_end));
+    uint64_t end = page_up(addr(__user_image_end));
+    return check(map_and_copy(clone.task, text, rodata, TERN_PROT_READ | TERN_PROT_EXEC),
+                 "cloning text")
+           && check(map_and_copy(clone.task, rodata, data, TERN_PROT_READ), "cloning rodata")
+           && check(map_and_copy(clone.task, data, end, TERN_PROT_READ | TERN_PROT_WRITE),
+                    "cloning data");
+}
+
+// Starts a thread in the clone running job; returns its thread handle.
+int64_t start_clone_thread(const Clone& clone, const ThreadJob& job) {
+    int64_t stack = tern_sys_task_vm_allocate(clone.task, 0, kThreadStackSize,
+                                              TERN_PROT_READ | TERN_PROT_WRITE);
+    if (!check(stack, "task_vm_allocate(thread stack)"))
+        return stack;
+    uint64_t at = job_address(uint64_t(stack));
+    if (!check(tern_sys_task_vm_write(clone.task, at, addr(&job), sizeof(job)), "writing a job"))
+        return -TERN_BAD_ADDRESS;
+    int64_t thread = tern_sys_task_thread_create(
+        clone.task, addr(reinterpret_cast<const void*>(&bench_thread_entry)), at, at);
+    if (!check(thread, "task_thread_create"))
+        return thread;
+    if (!check(tern_sys_thread_resume(uint64_t(thread)), "thread_resume"))
+        return -TERN_BAD_STATE;
+    return thread;
+}
+
+void end_clone(Clone& clone) {
+    if (clone.task == TERN_INVALID_HANDLE)
+        return;
+    (void)tern_sys_task_kill(clone.task, 0);
+    (void)tern_sys_task_wait(clone.task, TERN_TIMEOUT_INFINITE);
+    (void)tern_sys_handle_close(clone.task);
+    clone.task = TERN_INVALID_HANDLE;
+}
+
+// ---- Benchmarks ---------------------------------------------------------------------
+
+uint64_t bench_null_syscall() {
+    constexpr uint64_t kCalls = 10000;
+    uint64_t best = ~0ull;
+    for (int r = 0; r < kRounds; ++r) {
+        uint64_t t0 = read_tsc();
+        for (uint64_t i = 0; i < kCalls; ++i)
+            (void)tern_sys_null();
+        uint64_t t1 = read_tsc();
+        best = base::min(best, (t1 - t0) / kCalls);
+    }
+    return best;
+}
+
+
+// The IPC server: answers every call with a message of the same data size (an echo), so
+// the data part crosses the kernel in both directions. It ends when its port closes or
+// its task is killed.
+void ipc_server(const ThreadJob* job) {
+    tern_handle_t port = tern_handle_t(job->a);
+    alignas(16) uint8_t buffer[4096];
+    tern_msg msg{};
+    for (;;) {
+        msg.data = addr(buffer);
+        msg.data_capacity = sizeof(buffer);
+        msg.reserved = 0;
+        if (tern_sys_port_receive(port, addr(&msg), TERN_TIMEOUT_INFINITE) < 0)
+            return;
+        tern_handle_t reply = msg.reply_handle;
+        // The received header says "call"; a reply must carry no flags. data_size stays
+        // as received, which makes the answer an echo.
+        msg.hdr.flags = 0;
+        msg.hdr.handle_count = 0;
+        msg.reply_handle = TERN_INVALID_HANDLE;
+        (void)tern_sys_port_reply(reply, addr(&msg));
+    }
+}
+
+// Round trips of port_call on `port` with a data part of `bytes` in both directions;
+// returns instructions per round trip, or 0 when a call failed.
+uint64_t bench_call_reply(tern_handle_t port, uint32_t bytes) {
+    constexpr uint64_t kCalls = 1000;
+    alignas(16) static uint8_t buffer[4096];
+    tern_msg msg{};
+    uint64_t best = ~0ull;
+    for (int r = 0; r < kRounds; ++r) {
+        uint64_t t0 = read_tsc();
+        for (uint64_t i = 0; i < kCalls; ++i) {
+            // The reply overwrites the header, so the request is set up afresh each time.
+            msg.hdr.label = 1;
+            msg.hdr.data_size = bytes;
+            msg.hdr.handle_count = 0;
+            msg.hdr.flags = 0;
+            msg.data = addr(buffer);
+            msg.data_capacity = sizeof(buffer);
+            int64_t result = tern_sys_port_call(port, addr(&msg), TERN_TIMEOUT_INFINITE);
+            if (!check(result, "port_call") || msg.hdr.data_size != bytes) {
+                if (result >= 0)
+                    tern::println("bench: error: reply carried {} bytes, expected {}",
+                                  msg.hdr.data_size, bytes);
+                g_failed = true;
+                return 0;
+            }
+        }
+        uint64_t t1 = read_tsc();
+        best = base::min(best, (t1 - t0) / kCalls);
+    }
+    return best;
+}
+
+constexpr uint32_t kIpcSizes[] = {0, 64, 4096};
+
+// Call/reply with the server thread in this task.
+bool bench_ipc_same_task() {
+    int64_t port = tern_sys_port_create(4);
+    if (!check(port, "port_create"))
+        return false;
+    ThreadJob job{ipc_server, uint64_t(port), 0, 0};
+    int64_t thread = start_local_thread(job);
+    if (thread < 0)
+        return false;
+    for (uint32_t bytes : kIpcSizes) {
+        uint64_t cost = bench_call_reply(tern_handle_t(port), bytes);
+        if (g_failed)
+            return false;
+        tern::println("ipc.same_task.call_reply_{}: {} instructions", bytes, cost);
+    }
+    // Closing the only receive right wakes the server with PEER_CLOSED and it exits.
+    (void)tern_sys_handle_close(uint64_t(port));
+    (void)tern_sys_handle_close(uint64_t(thread));
+    return true;
+}
+
+// Call/reply with the server thread in a clone of this program; returns the cost of the
+// empty round trip (0 on failure).
+uint64_t bench_ipc_cross_task() {
+    Clone clone;
+    uint64_t empty = 0;
+    int64_t port = tern_sys_port_create(4);
+    if (!check(port, "port_create"))
+        return 0;
+    int64_t send = tern_sys_handle_duplicate(uint64_t(port), TERN_RIGHT_SEND);
+    if (check(send, "handle_duplicate") && clone_self(clone)) {
+        // Handing over the receive right moves it: this task keeps only the send handle.
+        int64_t peer_port = tern_sys_task_give_handle(clone.task, uint64_t(port),
+                                                      TERN_RIGHT_RECEIVE);
+        ThreadJob job{ipc_server, uint64_t(peer_port), 0, 0};
+        int64_t thread = -1;
+        if (check(peer_port, "task_give_handle"))
+            thread = start_clone_thread(clone, job);
+        if (thread >= 0) {
+            for (uint32_t bytes : kIpcSizes) {
+                uint64_t cost = bench_call_reply(tern_handle_t(send), bytes);
+                if (g_failed)
+                    break;
+                if (bytes == 0)
+                    empty = cost;
+                tern::println("ipc.cross_task.call_reply_{}: {} instructions", bytes, cost);
+            }
+            (void)tern_sys_handle_close(uint64_t(thread));
+        }
+    }
+    end_clone(clone);
+    (void)tern_sys_handle_close(uint64_t(send));
+    (void)tern_sys_handle_close(uint64_t(port)); // already moved on success: BAD_HANDLE
+    return g_failed ? 0 : empty;
+}
+
+volatile bool g_yield_started = false;
+volatile bool g_yield_stop = false;
+
+void yield_partner(const ThreadJob*) {
+    g_yield_started = true;
+    while (!g_yield_stop)
+        (void)tern_sys_thread_yield();
+}
+
+// Two threads of equal priority yield to each other: each yield is one switch.
+bool bench_yield_switch() {
+    ThreadJob job{yield_partner, 0, 0, 0};
+    int64_t thread = start_local_thread(job);
+    if (thread < 0)
+        return false;
+    while (!g_yield_started)
+        (void)tern_sys_thread_yield();
+    constexpr uint64_t kYields = 2000;
+    uint64_t best = ~0ull;
+    for (int r = 0; r < kRounds; ++r) {
+        uint64_t t0 = read_tsc();
+        for (uint64_t i = 0; i < kYields; ++i)
+            (void)tern_sys_thread_yield();
+        uint64_t t1 = read_tsc();
+        // Every yield of this thread switches to the partner and every yield of the
+        // partner switches back: two switches per iteration.
+        best = base::min(best, (t1 - t0) / (2 * kYields));
+    }
+    g_yield_stop = true;
+    (void)tern_sys_thread_yield();
+    (void)tern_sys_handle_close(uint64_t(thread));
+    tern::println("sched.yield_switch: {} instructions", best);
+    return true;
+}
+
+constexpr uint64_t kFaultPages = 200;
+
+// Runs in the clone: writes one byte to each page of a pager-backed range, round by
+// round, and reports each round's TSC delta to the pager's port.
+void pager_toucher(const ThreadJob* job) {
+    uint64_t base = job->a;
+    tern_handle_t port = tern_handle_t(job->b);
+    for (int r = 0; r < kRounds; ++r) {
+        auto* p = reinterpret_cast<volatile uint8_t*>(
+            uintptr_t(base + uint64_t(r) * kFaultPages * kPageSize));
+        uint64_t t0 = read_tsc();
+        for (uint64_t i = 0; i < kFaultPages; ++i)
+            p[i * kPageSize] = 1;
+        uint64_t t1 = read_tsc();
+        tern_msg msg{};
+        msg.hdr.label = kLabelRound;
+        msg.words[0] = t1 - t0;
+        (void)tern_sys_port_send(port, addr(&msg), TERN_TIMEOUT_INFINITE);
+    }
+}
+
+// A thread in the clone takes page faults in a region whose pages this task supplies;
+// the figure is the whole path per page: fault, message to the pager, receive,
+// vm_supply, closing the task handle the message carried, and the resumed access.
+bool bench_pager_fault() {
+    Clone clone;
+    bool ok = false;
+    int64_t port = tern_sys_port_create(8);
+    if (!check(port, "port_create"))
+        return false;
+    uint64_t best = ~0ull;
+    if (clone_self(clone)) {
+        int64_t region = tern_sys_vm_map_pager(clone.task, 0, kRounds * kFaultPages * kPageSize,
+                                               TERN_PROT_READ | TERN_PROT_WRITE, uint64_t(port));
+        int64_t peer_send = -1;
+        if (check(region, "vm_map_pager"))
+            peer_send = tern_sys_task_give_handle(clone.task, uint64_t(port), TERN_RIGHT_SEND);
+        int64_t thread = -1;
+        if (region >= 0 && check(peer_send, "task_give_handle")) {
+            ThreadJob job{pager_toucher, uint64_t(region), uint64_t(peer_send), 0};
+            thread = start_clone_thread(clone, job);
+        }
+        alignas(16) static uint8_t page[kPageSize];
+        int rounds = 0;
+        while (thread >= 0 && rounds < kRounds) {
+            tern_msg msg{};
+            if (!check(tern_sys_port_receive(uint64_t(port), addr(&msg), TERN_TIMEOUT_INFINITE),
+                       "port_receive(pager)"))
+                break;
+            if (msg.hdr.label == TERN_LABEL_PAGE_FAULT) {
+                tern_handle_t task = msg.handles[0];
+                uint64_t at = msg.words[0] & ~(kPageSize - 1);
+                int64_t supplied = tern_sys_vm_supply(task, at, addr(page));
+                (void)tern_sys_handle_close(task);
+                if (!check(supplied, "vm_supply"))
+                    break;
+            } else if (msg.hdr.label == kLabelRound) {
+                best = base::min(best, msg.words[0] / kFaultPages);
+                ++rounds;
+            }
+        }
+        ok = rounds == kRounds;
+        if (thread >= 0)
+            (void)tern_sys_handle_close(uint64_t(thread));
+    }
+    end_clone(clone);
+    (void)tern_sys_handle_close(uint64_t(port));
+    if (ok)
+        tern::println("vm.pager_fault: {} instructions", best);
+    return ok;
+}
+
+// Write faults on fresh anonymous memory: each maps one zeroed page.
+bool bench_demand_zero_fault() {
+    uint64_t best = ~0ull;
+    for (int r = 0; r < kRounds; ++r) {
+        int64_t region = tern_sys_vm_allocate(kFaultPages * kPageSize,
+                                              TERN_PROT_READ | TERN_PROT_WRITE);
+        if (!check(region, "vm_allocate"))
+            return false;
+        auto* p = reinterpret_cast<volatile uint8_t*>(uintptr_t(region));
+        uint64_t t0 = read_tsc();
+        for (uint64_t i = 0; i < kFaultPages; ++i)
+            p[i * kPageSize] = 1;
+        uint64_t t1 = read_tsc();
+        best = base::min(best, (t1 - t0) / kFaultPages);
+        if (!check(tern_sys_vm_free(uint64_t(region), kFaultPages * kPageSize), "vm_free"))
+            return false;
+    }
+    tern::println("vm.demand_zero_fault: {} instructions", best);
+    return true;
+}
+
+} // namespace
+
+extern "C" int main(uint64_t) {
+    uint64_t null_cost = bench_null_syscall();
+    tern::println("user.null_syscall: {} instructions", null_cost);
+
+    bool ok = bench_ipc_same_task();
+    uint64_t cross = ok ? bench_ipc_cross_task() : 0;
+    ok = ok && cross != 0 && bench_yield_switch() && bench_pager_fault()
+         && bench_demand_zero_fault();
+    if (!ok) {
+        tern::println("bench: stopped after a failure");
+        return 1;
+    }
+
+    // How many null syscalls one cross-task round trip costs, with two decimals in
+    // integer arithmetic (rounded to nearest).
+    uint64_t divisor = null_cost == 0 ? 1 : null_cost;
+    uint64_t hundredths = (cross * 100 + divisor / 2) / divisor;
+    tern::println("ipc.ratio_call_reply_to_null_syscall: {}.{:02} ratio", hundredths / 100,
+                  hundredths % 100);
+    return 0;
+}
