@@ -33,7 +33,7 @@ void set_masked(uint32_t line, bool masked) {
     if (!g_ioapic)
         return;
     uint32_t low = (kIrqVectorBase + line) | (masked ? (1u << 16) : 0);
-    ioapic_write(0x10 + 2 * line, low);          // edge-triggered, active high, fixed
+    ioapic_write(0x10 + 2 * line, low); // edge-triggered, active high, fixed
     ioapic_write(0x10 + 2 * line + 1, lapic_id() << 24);
 }
 
@@ -66,7 +66,9 @@ base::Result<Irq*> Irq::create(uint32_t line) {
     InterruptGuard guard;
     if (g_irqs[line])
         return base::Error::BUSY;
-    auto* irq = new Irq(line);
+    auto* irq = new (kNoThrow) Irq(line);
+    if (!irq)
+        return base::Error::NO_MEMORY;
     g_irqs[line] = irq;
     return irq;
 }
@@ -107,7 +109,9 @@ base::Result<MemoryObject*> MemoryObject::create(uint64_t size, bool contiguous)
     if (size == 0 || size % 4096 || size > (1ull << 30))
         return base::Error::INVALID_ARGUMENT;
     uint64_t pages = size / 4096;
-    auto* m = new MemoryObject();
+    auto* m = new (kNoThrow) MemoryObject();
+    if (!m)
+        return base::Error::NO_MEMORY;
     m->m_pages = pages;
     m->m_contiguous = contiguous;
     if (contiguous) {
@@ -141,7 +145,9 @@ base::Result<MemoryObject*> MemoryObject::create(uint64_t size, bool contiguous)
 }
 
 MemoryObject* MemoryObject::wrap_physical(uint64_t base, uint64_t pages, bool uncached) {
-    auto* m = new MemoryObject();
+    auto* m = new (kNoThrow) MemoryObject();
+    if (!m)
+        return nullptr;
     m->m_uncached = uncached;
     m->m_pages = pages;
     m->m_contiguous = true;
@@ -154,7 +160,15 @@ uint64_t MemoryObject::page_phys(uint64_t index) const {
     return m_contiguous ? m_base + index * 4096 : m_page_list[index];
 }
 
+void MemoryObject::charge_to(Task& task) {
+    task.charge_memory(size());
+    m_charged = obj::Ref<Task>::retain(&task);
+}
+
 void MemoryObject::destroy() {
+    if (m_charged)
+        m_charged->uncharge_memory(size());
+    m_charged.reset();
     if (m_contiguous && m_pages && m_owned) {
         // free_contiguous takes at most one buddy block's worth; free in such pieces.
         for (uint64_t done = 0; done < m_pages;) {
@@ -172,23 +186,29 @@ void MemoryObject::destroy() {
 }
 
 base::Result<void> grant_device_resources(Task& task) {
-    TRY(task.handles().insert_at(TERN_HANDLE_IRQ_RESOURCE,
-                                 obj::Ref<obj::KObject>::adopt(new Resource(Resource::Kind::Irq, 0, kIsaLines)),
-                                 TERN_RIGHT_READ | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER));
-    TRY(task.handles().insert_at(TERN_HANDLE_IOPORT_RESOURCE,
-                                 obj::Ref<obj::KObject>::adopt(new Resource(Resource::Kind::IoPort, 0, 65536)),
-                                 TERN_RIGHT_READ | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER));
     // MMIO: any physical address the CPU can reach; RAM is refused per request.
-    TRY(task.handles().insert_at(TERN_HANDLE_MMIO_RESOURCE,
-                                 obj::Ref<obj::KObject>::adopt(new Resource(Resource::Kind::Mmio, 0, 1ull << 52)),
-                                 TERN_RIGHT_READ | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER));
+    obj::Ref<obj::KObject> irq =
+        obj::Ref<obj::KObject>::adopt(new (kNoThrow) Resource(Resource::Kind::Irq, 0, kIsaLines));
+    obj::Ref<obj::KObject> io =
+        obj::Ref<obj::KObject>::adopt(new (kNoThrow) Resource(Resource::Kind::IoPort, 0, 65536));
+    obj::Ref<obj::KObject> mmio =
+        obj::Ref<obj::KObject>::adopt(new (kNoThrow) Resource(Resource::Kind::Mmio, 0, 1ull << 52));
+    if (!irq || !io || !mmio)
+        return base::Error::NO_MEMORY;
+    uint32_t rights = TERN_RIGHT_READ | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER;
+    TRY(task.handles().insert_at(TERN_HANDLE_IRQ_RESOURCE, base::move(irq), rights));
+    TRY(task.handles().insert_at(TERN_HANDLE_IOPORT_RESOURCE, base::move(io), rights));
+    TRY(task.handles().insert_at(TERN_HANDLE_MMIO_RESOURCE, base::move(mmio), rights));
     return {};
 }
 
 base::Result<void> grant_boot_modules(Task& task) {
     const mb2::BootInfo& info = boot_info();
-    uint32_t capacity = uint32_t(base::clamp<size_t>(info.module_count, 1, obj::MessageQueue::kMaxCapacity));
+    uint32_t capacity =
+        uint32_t(base::clamp<size_t>(info.module_count, 1, obj::MessageQueue::kMaxCapacity));
     obj::Ref<Port> port = obj::Ref<Port>::adopt(Port::create(capacity));
+    if (!port)
+        return base::Error::NO_MEMORY;
     for (size_t i = 0; i < info.module_count && i < capacity; ++i) {
         const auto& mod = info.modules[i];
         uint64_t first = base::align_down(uint64_t(mod.start), 4096);
@@ -207,8 +227,11 @@ base::Result<void> grant_boot_modules(Task& task) {
             m.attach_data(name, name_len, [](void* p, uint32_t) { kfree(p); });
         }
         auto* object = MemoryObject::wrap_physical(first, (last - first) / 4096);
-        TRY(m.add_handle(obj::Ref<obj::KObject>::adopt(object), TERN_RIGHT_MAP | TERN_RIGHT_READ |
-                                                                   TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER));
+        if (!object)
+            return base::Error::NO_MEMORY;
+        TRY(m.add_handle(obj::Ref<obj::KObject>::adopt(object), TERN_RIGHT_MAP | TERN_RIGHT_READ
+                                                                    | TERN_RIGHT_DUPLICATE
+                                                                    | TERN_RIGHT_TRANSFER));
         TRY(port->send(base::move(m), 0, false));
     }
     return task.handles().insert_at(TERN_HANDLE_BOOTSTRAP, base::move(port), TERN_RIGHTS_ALL);
@@ -220,21 +243,26 @@ int64_t sys_memory_create(const SyscallArgs& a) {
     if (a.a1 & ~uint64_t(TERN_MEMORY_CONTIGUOUS))
         return err(base::Error::INVALID_ARGUMENT);
     Task& task = self_task();
-    if (a.a0 > task.quotas().memory_bytes - base::min(task.quotas().memory_bytes, task.memory_used()))
+    if (a.a0
+        > task.quotas().memory_bytes - base::min(task.quotas().memory_bytes, task.memory_used()))
         return err(base::Error::QUOTA_EXCEEDED);
     auto m = MemoryObject::create(a.a0, a.a1 & TERN_MEMORY_CONTIGUOUS);
     if (m.is_error())
         return err(m.error());
+    // The creator pays for the pages for as long as the object lives.
+    m.value()->charge_to(task);
     auto h = task.handles().insert(obj::Ref<obj::KObject>::adopt(m.value()),
-                                   TERN_RIGHT_MAP | TERN_RIGHT_READ | TERN_RIGHT_WRITE | TERN_RIGHT_DUPLICATE |
-                                       TERN_RIGHT_TRANSFER | TERN_RIGHT_CONTROL);
+                                   TERN_RIGHT_MAP | TERN_RIGHT_READ | TERN_RIGHT_WRITE
+                                       | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER
+                                       | TERN_RIGHT_CONTROL);
     return h.is_error() ? err(h.error()) : int64_t(h.value());
 }
 
 int64_t sys_vm_map_memory(const SyscallArgs& a) {
     if (a.a0 > 0xFFFFFFFFull || a.a1 > 0xFFFFFFFFull || a.a5 > 0xFFFFFFFFull)
         return err(base::Error::INVALID_ARGUMENT);
-    auto task = self_task().handles().get_as<Task>(tern_handle_t(a.a0), TERN_RIGHT_CONTROL | TERN_RIGHT_MAP);
+    auto task = self_task().handles().get_as<Task>(tern_handle_t(a.a0),
+                                                   TERN_RIGHT_CONTROL | TERN_RIGHT_MAP);
     if (task.is_error())
         return err(task.error());
     uint32_t prot = uint32_t(a.a5);
@@ -243,8 +271,8 @@ int64_t sys_vm_map_memory(const SyscallArgs& a) {
     if (mem.is_error())
         return err(mem.error());
     uint64_t offset = a.a3, size = a.a4;
-    if (offset % 4096 || size % 4096 || size == 0 || offset > mem.value()->size() ||
-        size > mem.value()->size() - offset)
+    if (offset % 4096 || size % 4096 || size == 0 || offset > mem.value()->size()
+        || size > mem.value()->size() - offset)
         return err(base::Error::OUT_OF_RANGE);
     auto r = task.value()->map_memory(a.a2, mem.release_value(), offset, size, prot);
     return r.is_error() ? err(r.error()) : int64_t(r.value());
@@ -278,9 +306,12 @@ int64_t sys_memory_create_physical(const SyscallArgs& a) {
     if (is_managed_ram(phys, size))
         return err(base::Error::INVALID_ARGUMENT);
     auto* m = MemoryObject::wrap_physical(phys, size / 4096, true);
+    if (!m)
+        return err(base::Error::NO_MEMORY);
     auto h = self_task().handles().insert(obj::Ref<obj::KObject>::adopt(m),
-                                          TERN_RIGHT_MAP | TERN_RIGHT_READ | TERN_RIGHT_WRITE |
-                                              TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER | TERN_RIGHT_CONTROL);
+                                          TERN_RIGHT_MAP | TERN_RIGHT_READ | TERN_RIGHT_WRITE
+                                              | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER
+                                              | TERN_RIGHT_CONTROL);
     return h.is_error() ? err(h.error()) : int64_t(h.value());
 }
 
@@ -296,7 +327,8 @@ int64_t sys_irq_create(const SyscallArgs& a) {
     if (irq.is_error())
         return err(irq.error());
     auto h = self_task().handles().insert(obj::Ref<obj::KObject>::adopt(irq.value()),
-                                          TERN_RIGHT_CONTROL | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER);
+                                          TERN_RIGHT_CONTROL | TERN_RIGHT_DUPLICATE
+                                              | TERN_RIGHT_TRANSFER);
     return h.is_error() ? err(h.error()) : int64_t(h.value());
 }
 
@@ -328,7 +360,8 @@ int64_t sys_irq_ack(const SyscallArgs& a) {
 }
 
 int64_t sys_ioport_enable(const SyscallArgs& a) {
-    if (a.a0 > 0xFFFFFFFFull || a.a1 > 0xFFFF || a.a2 == 0 || a.a2 > 0x10000 || a.a1 + a.a2 > 0x10000)
+    if (a.a0 > 0xFFFFFFFFull || a.a1 > 0xFFFF || a.a2 == 0 || a.a2 > 0x10000
+        || a.a1 + a.a2 > 0x10000)
         return err(base::Error::INVALID_ARGUMENT);
     auto res = self_task().handles().get_as<Resource>(tern_handle_t(a.a0), TERN_RIGHT_READ);
     if (res.is_error())

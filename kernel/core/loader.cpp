@@ -80,8 +80,8 @@ base::Result<Task*> spawn_program(base::Span<const uint8_t> image, const char* n
 namespace kernel {
 namespace {
 
-int64_t run_to_exit(KTestContext& ktest_ctx, const char* module, uint64_t arg,
-                    uint64_t timeout_ns, bool grant_devices = false) {
+int64_t run_to_exit(KTestContext& ktest_ctx, const char* module, uint64_t arg, uint64_t timeout_ns,
+                    bool grant_devices = false) {
     auto image = find_boot_module(base::StringView(module));
     if (image.empty()) {
         ktest_ctx.fail(__FILE__, __LINE__, "no '{}' boot module", module);

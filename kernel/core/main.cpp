@@ -6,9 +6,9 @@
 #include <kernel/arch/x86_64/serial.h>
 #include <kernel/arch/x86_64/trap.h>
 #include <kernel/core/bench.h>
-#include <kernel/core/device.h>
 #include <kernel/core/boot.h>
 #include <kernel/core/clock.h>
+#include <kernel/core/device.h>
 #include <kernel/core/ktest.h>
 #include <kernel/core/loader.h>
 #include <kernel/core/log.h>

@@ -283,6 +283,8 @@ void* operator new(size_t size) {
     return p;
 }
 void* operator new[](size_t size) { return operator new(size); }
+void* operator new(size_t size, kernel::NoThrowTag) noexcept { return kernel::kmalloc(size); }
+void* operator new[](size_t size, kernel::NoThrowTag) noexcept { return kernel::kmalloc(size); }
 void operator delete(void* p) noexcept { kernel::kfree(p); }
 void operator delete[](void* p) noexcept { kernel::kfree(p); }
 void operator delete(void* p, size_t) noexcept { kernel::kfree(p); }

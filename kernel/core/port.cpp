@@ -26,7 +26,7 @@ uint64_t deadline_from(uint64_t timeout) {
 
 // ---- Port ---------------------------------------------------------------------------
 
-Port* Port::create(uint32_t capacity) { return new Port(capacity); }
+Port* Port::create(uint32_t capacity) { return new (kNoThrow) Port(capacity); }
 
 void Port::destroy() {
     m_queue.close();
@@ -166,13 +166,15 @@ Reply* Reply::create(Thread* caller) {
     InterruptGuard guard;
     if (g_reply_pool_size > 0)
         return new (g_reply_pool[--g_reply_pool_size]) Reply(caller);
-    return new Reply(caller);
+    return new (kNoThrow) Reply(caller);
+}
+
+void Reply::unshared() {
+    if (m_caller && !m_answered)
+        m_waiter.wake_one(base::Error::PEER_CLOSED);
 }
 
 void Reply::destroy() {
-    // The server dropped the reply right without answering: the caller learns it.
-    if (m_caller && !m_answered)
-        m_waiter.wake_one(base::Error::PEER_CLOSED);
     this->~Reply();
     InterruptGuard guard;
     if (g_reply_pool_size < kReplyPoolMax)
@@ -297,6 +299,8 @@ int64_t sys_port_create(const SyscallArgs& a) {
         return err(base::Error::INVALID_ARGUMENT);
     Task& task = *current_thread()->task();
     Port* port = Port::create(uint32_t(a.a0));
+    if (!port)
+        return err(base::Error::NO_MEMORY);
     auto h = task.handles().insert(obj::Ref<obj::KObject>::adopt(port), TERN_RIGHTS_ALL);
     if (h.is_error())
         return err(h.error());
@@ -398,17 +402,18 @@ int64_t sys_port_call(const SyscallArgs& a) {
     if (auto r = build_message(task, um, m, TERN_MSG_MAX_HANDLES - 1, port.value().get());
         r.is_error())
         return err(r.error());
-    auto* reply = Reply::create(self);
-    // The message carries the only reference: when the server drops it unanswered, the
-    // reply is destroyed and the caller woken with PEER_CLOSED.
-    if (auto r = m.add_handle(obj::Ref<obj::KObject>::adopt(reply),
+    // The caller keeps a reference until the call is over; the message carries the
+    // other. When that one goes unanswered, Reply::unshared wakes the caller.
+    obj::Ref<Reply> reply = obj::Ref<Reply>::adopt(Reply::create(self));
+    if (!reply)
+        return err(base::Error::NO_MEMORY);
+    if (auto r = m.add_handle(obj::Ref<obj::KObject>::retain(reply.get()),
                               TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER);
         r.is_error())
         return err(r.error());
     m.header.flags |= TERN_MSG_FLAG_CALL;
     uint64_t deadline = deadline_from(a.a2);
-    // The reply object is alive until the caller is woken (it wakes us before it dies).
-    Reply* pending = reply;
+    Reply* pending = reply.get();
     {
         InterruptGuard guard;
         if (auto r = port.value()->send(base::move(m), deadline, a.a2 != TERN_TIMEOUT_NONE);
@@ -416,12 +421,12 @@ int64_t sys_port_call(const SyscallArgs& a) {
             return err(r.error());
         remove_sent_handles(task, um);
         base::Error e = pending->waiter().wait(deadline);
-        if (e == base::Error::TIMED_OUT) {
+        if (e != base::Error::OK) {
+            // Timed out, interrupted (stop, kill) or the server is gone: a late answer
+            // must not land in a later call.
             pending->abandon();
             return err(e);
         }
-        if (e != base::Error::OK)
-            return err(e);
     }
     obj::Message answer = base::move(self->m_reply);
     auto r = deliver(task, answer, a.a1, um);
@@ -475,16 +480,26 @@ int64_t sys_port_capture(const SyscallArgs& a) {
     uint64_t handles = 0;
     uint32_t i = 0;
     // Staging on the heap: a full queue is far bigger than a kernel stack.
-    auto* scratch_queue = new obj::MessageQueue(obj::MessageQueue::kMaxCapacity);
+    auto* scratch_queue = new (kNoThrow) obj::MessageQueue(obj::MessageQueue::kMaxCapacity);
+    if (!scratch_queue)
+        return err(base::Error::NO_MEMORY);
     obj::MessageQueue& scratch = *scratch_queue;
     base::Error failure = base::Error::OK;
     q.drain([&](obj::Message&& m) {
         tern_msg um;
         if (failure == base::Error::OK) {
-            if (auto c = copy_from_user(um, a.a1 + i * sizeof(tern_msg)); c.is_error())
+            uint64_t at = a.a1 + i * sizeof(tern_msg);
+            if (auto c = copy_from_user(um, at); c.is_error())
                 failure = c.error();
             else if (m.data_size() > um.data_capacity)
                 failure = base::Error::NO_SPACE;
+            else if (auto w = copy_to_user(at, um); w.is_error())
+                failure = w.error();
+            else if (m.data_size()
+                     && (!user_range_ok(um.data, m.data_size())
+                         || !current_thread()->task()->user_access_ok(um.data, m.data_size(),
+                                                                      true)))
+                failure = base::Error::BAD_ADDRESS;
         }
         handles += m.header.handle_count;
         ++i;
@@ -519,8 +534,13 @@ int64_t sys_port_restore(const SyscallArgs& a) {
     uint64_t n = a.a2;
     if (n > obj::MessageQueue::kMaxCapacity || q.capacity() - q.size() < n)
         return err(base::Error::WOULD_BLOCK);
-    auto* staged = new obj::MessageQueue(obj::MessageQueue::kMaxCapacity);
-    auto* sent = new tern_msg[obj::MessageQueue::kMaxCapacity];
+    auto* staged = new (kNoThrow) obj::MessageQueue(obj::MessageQueue::kMaxCapacity);
+    auto* sent = new (kNoThrow) tern_msg[obj::MessageQueue::kMaxCapacity];
+    if (!staged || !sent) {
+        delete staged;
+        delete[] sent;
+        return err(base::Error::NO_MEMORY);
+    }
     base::Error failure = base::Error::OK;
     for (uint64_t i = 0; i < n && failure == base::Error::OK; ++i) {
         tern_msg& um = sent[i];
@@ -532,7 +552,9 @@ int64_t sys_port_restore(const SyscallArgs& a) {
         // the DUPLICATE right.
         for (uint64_t j = 0; j < i && failure == base::Error::OK; ++j) {
             for (uint32_t x = 0; x <= um.hdr.handle_count && x < TERN_MSG_MAX_HANDLES + 1; ++x) {
-                tern_handle_t h = x < um.hdr.handle_count && x < TERN_MSG_MAX_HANDLES ? um.handles[x] : um.reply_handle;
+                tern_handle_t h = x < um.hdr.handle_count && x < TERN_MSG_MAX_HANDLES
+                                      ? um.handles[x]
+                                      : um.reply_handle;
                 if (h == TERN_INVALID_HANDLE)
                     continue;
                 for (uint32_t y = 0; y < sent[j].hdr.handle_count && y < TERN_MSG_MAX_HANDLES; ++y)

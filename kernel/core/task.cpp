@@ -76,7 +76,9 @@ void Task::flush_range(uint64_t virt, uint64_t size, void* ctx) {
 void Task::release_handles() { release_all_handles(*this); }
 
 base::Result<Task*> Task::create(const char* name, const TaskQuotas& quotas) {
-    Task* task = new Task(quotas);
+    Task* task = new (kNoThrow) Task(quotas);
+    if (!task)
+        return base::Error::NO_MEMORY;
     PageTableEnv env = kernel_page_table_env();
     env.ctx = task;
     env.alloc_table_page = alloc_table_page;
@@ -144,8 +146,8 @@ void Task::unmap_range(uint64_t start, uint64_t end, bool owns_pages) {
     }
 }
 
-base::Result<uint64_t> Task::map_memory(uint64_t address, obj::Ref<MemoryObject> memory, uint64_t offset,
-                                        uint64_t size, uint32_t prot) {
+base::Result<uint64_t> Task::map_memory(uint64_t address, obj::Ref<MemoryObject> memory,
+                                        uint64_t offset, uint64_t size, uint32_t prot) {
     size_t index = m_memories.size();
     for (size_t i = 0; i < m_memories.size(); ++i)
         if (m_memories[i].get() == memory.get())
@@ -276,7 +278,8 @@ bool Task::user_access_ok(uint64_t address, uint64_t size, bool write) const {
         const obj::Region* r = m_regions.find(v);
         if (!r)
             return false;
-        uint32_t need = write ? TERN_PROT_WRITE : (TERN_PROT_READ | TERN_PROT_WRITE | TERN_PROT_EXEC);
+        uint32_t need =
+            write ? TERN_PROT_WRITE : (TERN_PROT_READ | TERN_PROT_WRITE | TERN_PROT_EXEC);
         if (!(r->protection & need))
             return false;
         v = r->end;
@@ -458,8 +461,8 @@ void Task::set_exit_status(int64_t status) {
 base::Result<int64_t> Task::wait_exit(uint64_t deadline_ns) {
     while (!m_exited) {
         base::Error e = m_exit_waiters.wait(deadline_ns);
-        if (e == base::Error::TIMED_OUT)
-            return e;
+        if (e != base::Error::OK)
+            return e; // timed out, or interrupted (the waiter is being stopped or killed)
     }
     return m_exit_status;
 }

@@ -116,7 +116,11 @@ Thread* Thread::create_kernel(const char* name, void (*fn)(void*), void* arg, ui
     auto slot = alloc_stack_slot();
     if (slot.is_error())
         return nullptr;
-    Thread* t = new Thread();
+    Thread* t = new (kNoThrow) Thread();
+    if (!t) {
+        free_stack_slot(slot.value());
+        return nullptr;
+    }
     t->m_id = g_next_id++;
     t->m_stack_slot = slot.value();
     t->m_stack_top = kStackRegionBase + slot.value() * kStackSlotSize + kStackSlotSize;
@@ -193,8 +197,8 @@ void switch_to_next() {
     // Direct hand-off to the thread prev just woke, unless something more urgent waits.
     if (prev->m_handoff) {
         Thread* hint = prev->m_handoff.get();
-        if (hint != prev && hint->m_state == ThreadState::Ready &&
-            !g_ready.has_higher_than(hint->m_priority)) {
+        if (hint != prev && hint->m_state == ThreadState::Ready
+            && !g_ready.has_higher_than(hint->m_priority)) {
             g_ready.dequeue(*hint);
             next = hint;
         }
@@ -376,13 +380,11 @@ void thread_kill(Thread& t) {
         g_ready.dequeue(t);
         break;
     case ThreadState::Blocked:
-        if (t.m_waiting_on) {
-            t.m_waiting_on->m_waiters.remove(t);
-            t.m_waiting_on = nullptr;
-        }
-        if (t.timer_link.is_linked())
-            g_timed.remove(t);
-        break;
+        // Its kernel stack holds references (the port it waits on, a reply, ...): let
+        // the syscall unwind with INTERRUPTED and exit on the way back to user mode.
+        t.m_exit_requested = true;
+        thread_interrupt(t);
+        return;
     case ThreadState::Stopped:
     case ThreadState::Embryo:
         break;
@@ -449,11 +451,12 @@ void Thread::unshared() {
 }
 
 void dump_threads() {
-    static const char* const kStates[] = {"embryo", "ready", "running", "blocked", "stopped", "dead"};
+    static const char* const kStates[] = {"embryo",  "ready",   "running",
+                                          "blocked", "stopped", "dead"};
     InterruptGuard guard;
     for (Thread& t : g_all_threads)
-        print("  thread {} '{}' {} task {} refs {}\n", t.id(), t.name(), kStates[uint8_t(t.state())],
-              t.task() ? t.task()->id() : 0, t.ref_count());
+        print("  thread {} '{}' {} task {} refs {}\n", t.id(), t.name(),
+              kStates[uint8_t(t.state())], t.task() ? t.task()->id() : 0, t.ref_count());
 }
 
 void process_orphans() {

@@ -210,10 +210,12 @@ KTEST(user, hostile_memory_bomb) {
     run_attack(ktest_ctx, AttackSpec{kMemoryBomb, kQuotaReached, kPageFault, 60 * kSecond});
 }
 KTEST(user, hostile_thread_bomb) {
-    run_attack(ktest_ctx, AttackSpec{kThreadBomb, kQuotaReached, kQuotaReached, 20 * kSecond, true});
+    run_attack(ktest_ctx,
+               AttackSpec{kThreadBomb, kQuotaReached, kQuotaReached, 20 * kSecond, true});
 }
 KTEST(user, hostile_handle_bomb) {
-    run_attack(ktest_ctx, AttackSpec{kHandleBomb, kQuotaReached, kQuotaReached, 20 * kSecond, true});
+    run_attack(ktest_ctx,
+               AttackSpec{kHandleBomb, kQuotaReached, kQuotaReached, 20 * kSecond, true});
 }
 KTEST(user, hostile_bad_pointers) { run_attack(ktest_ctx, kBadPointers, 0); }
 KTEST(user, hostile_jump_non_canonical) {
@@ -267,12 +269,10 @@ KTEST(user, hostile_priority_hog) {
     expect_kernel_healthy(ktest_ctx, pages_before);
 }
 
-// ---- Known leaks ----------------------------------------------------------------------
-// These attacks end normally, but the kernel does not give back everything they held.
-// Each test runs its attack twice and reports the pages still missing as a known bug (a
-// "  KNOWN BUG" line) without failing, like the tagged checks in tests/user/ktest.cpp, so
-// the rest of the suite stays a regression test; the line says so when the leak is gone.
-void run_known_leak(KTestContext& ktest_ctx, Attack attack, const char* tag) {
+// ---- Leak regressions -------------------------------------------------------------------
+// These attacks end normally and must give back everything they held. Each runs twice and
+// the second round is measured (the first also warms the kernel heap).
+void run_leak_check(KTestContext& ktest_ctx, Attack attack) {
     int64_t leaked = 0;
     for (int round = 0; round < 2; ++round) {
         size_t pages_before = page_allocator().free_page_count();
@@ -281,15 +281,9 @@ void run_known_leak(KTestContext& ktest_ctx, Attack attack, const char* tag) {
             return;
         KEXPECT_EQ(status, int64_t(0));
         settle();
-        // The first round also warms the kernel heap; only the second is measured.
         leaked = int64_t(pages_before) - int64_t(page_allocator().free_page_count());
     }
-    if (leaked > int64_t(kPageSlack))
-        print("  KNOWN BUG [{}]: {} pages not returned after attack {}\n", tag, leaked,
-              uint64_t(attack));
-    else
-        print("  note: known bug [{}] no longer reproduces ({} pages): drop the tag\n", tag,
-              leaked);
+    KEXPECT(leaked <= int64_t(kPageSlack));
     int64_t status = -1;
     if (!run_module(ktest_ctx, "hello", 7, 10 * kSecond, status))
         return;
@@ -297,17 +291,13 @@ void run_known_leak(KTestContext& ktest_ctx, Attack attack, const char* tag) {
 }
 
 // A task created with task_create whose only thread was created stopped and never started
-// outlives the last handle to it: the stopped thread's reference keeps it (and its memory)
-// alive, yet nothing can ever resume or kill it.
-KTEST(user, hostile_orphan_stopped_task) {
-    run_known_leak(ktest_ctx, kOrphanStoppedTask, "orphaned-stopped-task");
-}
+// must not outlive the last handle to it (unshared threads are ended or resumed).
+KTEST(user, hostile_orphan_stopped_task) { run_leak_check(ktest_ctx, kOrphanStoppedTask); }
 
-// thread_kill ends a thread blocked in a syscall without unwinding its kernel stack, so
-// the references the syscall's frames hold (here the Ref<Port> of port_receive and
-// port_send) are never dropped.
+// A task that exits while its threads are blocked in syscalls: they unwind with
+// INTERRUPTED, so the references their kernel frames hold are dropped.
 KTEST(user, hostile_exit_with_blocked_threads) {
-    run_known_leak(ktest_ctx, kExitWithBlockedThreads, "kill-blocked-thread-leaks-refs");
+    run_leak_check(ktest_ctx, kExitWithBlockedThreads);
 }
 
 } // namespace

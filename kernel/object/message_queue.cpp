@@ -81,7 +81,7 @@ void Message::take_from(Message& other) {
     for (size_t i = 0; i < TERN_MSG_INLINE_WORDS; ++i)
         words[i] = other.words[i];
     uint32_t count = other.header.handle_count < TERN_MSG_MAX_HANDLES ? other.header.handle_count
-                                                                       : TERN_MSG_MAX_HANDLES;
+                                                                      : TERN_MSG_MAX_HANDLES;
     for (size_t i = 0; i < count; ++i) {
         handles[i].object = base::move(other.handles[i].object);
         handles[i].rights = base::exchange(other.handles[i].rights, 0u);

@@ -124,8 +124,8 @@ int64_t start_local_thread(const ThreadJob& job) {
         return stack;
     uint64_t at = job_address(uint64_t(stack));
     *reinterpret_cast<ThreadJob*>(uintptr_t(at)) = job;
-    int64_t thread = tern_sys_thread_create(addr(reinterpret_cast<const void*>(&bench_thread_entry)),
-                                            at, at, kPriority);
+    int64_t thread = tern_sys_thread_create(
+        addr(reinterpret_cast<const void*>(&bench_thread_entry)), at, at, kPriority);
     check(thread, "thread_create");
     return thread;
 }
@@ -213,7 +213,6 @@ uint64_t bench_null_syscall() {
     }
     return best;
 }
-
 
 // The IPC server: answers every call with a message of the same data size (an echo), so
 // the data part crosses the kernel in both directions. It ends when its port closes or
@@ -304,8 +303,8 @@ uint64_t bench_ipc_cross_task() {
     int64_t send = tern_sys_handle_duplicate(uint64_t(port), TERN_RIGHT_SEND);
     if (check(send, "handle_duplicate") && clone_self(clone)) {
         // Handing over the receive right moves it: this task keeps only the send handle.
-        int64_t peer_port = tern_sys_task_give_handle(clone.task, uint64_t(port),
-                                                      TERN_RIGHT_RECEIVE);
+        int64_t peer_port =
+            tern_sys_task_give_handle(clone.task, uint64_t(port), TERN_RIGHT_RECEIVE);
         ThreadJob job{ipc_server, uint64_t(peer_port), 0, 0};
         int64_t thread = -1;
         if (check(peer_port, "task_give_handle"))
@@ -439,8 +438,8 @@ bool bench_pager_fault() {
 bool bench_demand_zero_fault() {
     uint64_t best = ~0ull;
     for (int r = 0; r < kRounds; ++r) {
-        int64_t region = tern_sys_vm_allocate(kFaultPages * kPageSize,
-                                              TERN_PROT_READ | TERN_PROT_WRITE);
+        int64_t region =
+            tern_sys_vm_allocate(kFaultPages * kPageSize, TERN_PROT_READ | TERN_PROT_WRITE);
         if (!check(region, "vm_allocate"))
             return false;
         auto* p = reinterpret_cast<volatile uint8_t*>(uintptr_t(region));

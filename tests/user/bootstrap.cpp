@@ -47,8 +47,8 @@ extern "C" int main(uint64_t) {
         if (r != 0)
             return 1;
         ++modules;
-        check(msg.hdr.label == TERN_LABEL_BOOT_MODULE && msg.hdr.handle_count == 1, "module_message_shape",
-              msg.hdr.label);
+        check(msg.hdr.label == TERN_LABEL_BOOT_MODULE && msg.hdr.handle_count == 1,
+              "module_message_shape", msg.hdr.label);
         uint64_t size = msg.words[0], offset = msg.words[1];
         uint64_t span = (offset + size + 4095) & ~4095ull;
         tern_handle_t memory = msg.handles[0];
@@ -65,7 +65,9 @@ extern "C" int main(uint64_t) {
             saw_symbols = true;
             check(size > 16 && bytes[16] == ' ', "symbols_module_contents", size);
         } else {
-            saw_elf |= starts_with(bytes, size, "\x7f" "ELF");
+            saw_elf |= starts_with(bytes, size,
+                                   "\x7f"
+                                   "ELF");
         }
         check(tern_sys_vm_free(uint64_t(at), span) == 0, "module_unmapped", 0);
         check(tern_sys_handle_close(memory) == 0, "module_handle_closed", 0);

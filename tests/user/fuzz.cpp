@@ -714,8 +714,7 @@ void make_arguments(Call& c) {
         a[0] = handle_arg(TERN_OBJ_TASK), a[1] = address_arg();
         break;
     case TERN_SYS_port_capture:
-        a[0] = handle_arg(TERN_OBJ_PORT), a[2] = small_count_arg(),
-        a[1] = message_array_arg(a[2]);
+        a[0] = handle_arg(TERN_OBJ_PORT), a[2] = small_count_arg(), a[1] = message_array_arg(a[2]);
         break;
     case TERN_SYS_port_restore:
         a[0] = handle_arg(TERN_OBJ_PORT),
@@ -733,14 +732,15 @@ void make_arguments(Call& c) {
         break;
     case TERN_SYS_vm_map_memory:
         a[0] = handle_arg(TERN_OBJ_TASK), a[1] = handle_arg(TERN_OBJ_MEMORY),
-        a[2] = g.rng.percent(50) ? 0 : address_arg(),
-        a[3] = g.rng.percent(50) ? 0 : size_arg(), a[4] = size_arg(), a[5] = prot_arg();
+        a[2] = g.rng.percent(50) ? 0 : address_arg(), a[3] = g.rng.percent(50) ? 0 : size_arg(),
+        a[4] = size_arg(), a[5] = prot_arg();
         break;
     case TERN_SYS_memory_physical:
         a[0] = handle_arg(TERN_OBJ_MEMORY), a[1] = size_arg();
         break;
     case TERN_SYS_irq_create:
-        a[0] = handle_arg(TERN_OBJ_RESOURCE), a[1] = g.rng.percent(80) ? g.rng.below(20) : any_value();
+        a[0] = handle_arg(TERN_OBJ_RESOURCE),
+        a[1] = g.rng.percent(80) ? g.rng.below(20) : any_value();
         break;
     case TERN_SYS_irq_bind:
         a[0] = handle_arg(TERN_OBJ_IRQ), a[1] = g.rng.percent(20) ? 0 : handle_arg(TERN_OBJ_PORT);

@@ -88,7 +88,9 @@ void idt_init() {
             ist = kIstNmi;
         else if (v == 18)
             ist = kIstMachineCheck;
-        set_gate(uint8_t(v), reinterpret_cast<uint64_t>(trap_stubs) + uint64_t(v) * 16, ist, 0);
+        // int3 and into are meant for user code (debuggers): their gates allow ring 3.
+        uint8_t dpl = (v == kVecBreakpoint || v == 4) ? 3 : 0;
+        set_gate(uint8_t(v), reinterpret_cast<uint64_t>(trap_stubs) + uint64_t(v) * 16, ist, dpl);
     }
     idt_load();
 }
@@ -129,8 +131,7 @@ namespace {
 
 // A user page fault, or a kernel fault on a user address inside a guarded user copy, may
 // be a demand-zero page the task is entitled to, or a page its pager must supply.
-bool resolve_user_page_fault(TrapFrame& frame) {
-    uint64_t address = read_cr2();
+bool resolve_user_page_fault(TrapFrame& frame, uint64_t address) {
     Thread* t = current_thread();
     if (!t || !t->task() || !is_user_address(address))
         return false;
@@ -144,27 +145,32 @@ bool resolve_user_page_fault(TrapFrame& frame) {
     case FaultResult::NeedPager: {
         // The recovery point belongs to this thread's user copy; keep it across the wait.
         RecoveryPoint saved = this_cpu().recovery;
-        base::Error e = t->task()->wait_for_pager(address, frame.error_code);
+        base::Error e;
+        do {
+            e = t->task()->wait_for_pager(address, frame.error_code);
+            // A stop (migration, a debugger) interrupts the wait: from user mode, return
+            // and retry the access after the stop; inside a kernel copy, keep waiting.
+        } while (e == base::Error::INTERRUPTED && !frame.from_user() && !t->m_exit_requested);
         this_cpu().recovery = saved;
-        return e == base::Error::OK;
+        return e == base::Error::OK || (e == base::Error::INTERRUPTED && frame.from_user());
     }
     }
     return false;
 }
 
-[[noreturn]] void kill_faulting_task(TrapFrame& frame) {
+[[noreturn]] void kill_faulting_task(TrapFrame& frame, uint64_t fault_address) {
     Thread* t = current_thread();
     Task* task = t->task();
     log::warn("task {} '{}': {} at rip {:#x} (address {:#x}, error {:#x}); killing the task",
               task->id(), task->name(), exception_name(frame.vector), frame.rip,
-              frame.vector == kVecPageFault ? read_cr2() : 0, frame.error_code);
+              frame.vector == kVecPageFault ? fault_address : 0, frame.error_code);
     task->kill(int64_t(TERN_EXIT_FAULT_BASE + frame.vector), exception_name(frame.vector));
     thread_exit_current();
 }
 
 // Hands a user exception to the task's exception port; the thread stays stopped until a
 // handler resumes it. Returns false when there is no port or it cannot take the message.
-bool report_exception(TrapFrame& frame) {
+bool report_exception(TrapFrame& frame, uint64_t fault_address) {
     Thread* t = current_thread();
     Task* task = t->task();
     if (!task->exception_port())
@@ -175,7 +181,7 @@ bool report_exception(TrapFrame& frame) {
     m.words[0] = frame.vector;
     m.words[1] = frame.error_code;
     m.words[2] = frame.rip;
-    m.words[3] = frame.vector == kVecPageFault ? read_cr2() : 0;
+    m.words[3] = frame.vector == kVecPageFault ? fault_address : 0;
     m.words[4] = t->id();
     t->add_ref();
     if (m.add_handle(obj::Ref<obj::KObject>::adopt(t), TERN_RIGHT_CONTROL | TERN_RIGHT_READ)
@@ -192,13 +198,15 @@ bool report_exception(TrapFrame& frame) {
 
 extern "C" void trap_dispatch(TrapFrame* frame) {
     uint64_t vector = frame->vector;
-    if (vector == kVecPageFault && resolve_user_page_fault(*frame)) {
+    // CR2 is read once: a pager wait below may take other page faults.
+    uint64_t fault_address = vector == kVecPageFault ? read_cr2() : 0;
+    if (vector == kVecPageFault && resolve_user_page_fault(*frame, fault_address)) {
         // Resolved: retry the access.
     } else if (TrapHandler h = g_handlers[vector & 0xFF]) {
         h(*frame);
     } else if (vector < 32) {
-        if (frame->from_user() && !report_exception(*frame))
-            kill_faulting_task(*frame);
+        if (frame->from_user() && !report_exception(*frame, fault_address))
+            kill_faulting_task(*frame, fault_address);
         if (frame->from_user()) {
             on_return_to_user();
             return;

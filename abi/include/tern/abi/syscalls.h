@@ -164,52 +164,52 @@
        task (CONTROL on the task, TRANSFER on the handle; rights a subset or                       \
        TERN_RIGHTS_SAME; a RECEIVE right moves: the caller's handle is closed). Returns            \
        the handle value in the target, the way a new task gets its first port. */                  \
-    X(39, task_give_handle, 3)                                                            \
-    /* port_signal(port, uint64 bits): ORs bits into the port's signal word (SIGNAL       \
-       right) and wakes its receiver. Signals never block and never take a queue slot:   \
-       port_receive returns them first, as a message with label TERN_LABEL_SIGNAL and     \
-       words[0] = the accumulated bits, which are then cleared. PEER_CLOSED: the receive  \
-       right is gone. INVALID_ARGUMENT: bits == 0. */                                     \
-    X(40, port_signal, 2)                                                                 \
-    /* memory_create(uint64 size, uint32 flags): a memory object of zeroed pages;         \
-       TERN_MEMORY_CONTIGUOUS asks for physically contiguous pages (DMA; at most 4 MiB).  \
-       Returns a handle (MAP, READ, WRITE, DUPLICATE, TRANSFER, CONTROL). INVALID_ARGUMENT,\
-       NO_MEMORY, QUOTA_EXCEEDED (counts against the task's memory quota). */             \
-    X(41, memory_create, 2)                                                               \
-    /* vm_map_memory(task, memory, addr, offset, size, prot): maps part of a memory       \
-       object into a task (addr 0: kernel chooses); the pages are shared with every other \
-       mapping of the object: this is how bulk data moves between tasks (send the handle \
-       in a message, the receiver maps it). MAP on the memory; WRITE for TERN_PROT_WRITE; \
-       OUT_OF_RANGE: offset/size beyond the object. */                                    \
-    X(42, vm_map_memory, 6)                                                               \
-    /* memory_physical(memory, uint64 offset): the physical address of the page at offset \
-       (for DMA; CONTROL on the memory object). OUT_OF_RANGE. */                           \
-    X(43, memory_physical, 2)                                                             \
-    /* irq_create(resource, uint32 line): an IRQ object for an ISA interrupt line (0-15)  \
-       routed through the IOAPIC; the resource must be an IRQ resource covering line.     \
-       BUSY: another IRQ object owns the line. */                                         \
-    X(44, irq_create, 2)                                                                  \
-    /* irq_bind(irq, port, uint64 bits): each interrupt masks the line and signals the    \
-       port with bits (SIGNAL right on the port); port 0 unbinds. */                      \
-    X(45, irq_bind, 3)                                                                    \
-    /* irq_ack(irq): unmasks the line after the driver has handled the device. */         \
-    X(46, irq_ack, 1)                                                                     \
-    /* ioport_enable(resource, uint32 base, uint32 count): lets the calling task use IN   \
-       and OUT on [base, base+count); the resource must be an I/O resource covering it.   \
-       ACCESS_DENIED otherwise. */                                                        \
-    X(47, ioport_enable, 3)                                                               \
-    /* port_set_add(set, member, uint32 key): makes member part of the set (RECEIVE on    \
-       both): port_receive on the set then also takes member's messages and signals,      \
-       round-robin, and returns key (>= 1; 0 means the set's own queue). A port belongs   \
-       to at most one set (BUSY); INVALID_ARGUMENT: key 0, set == member, or the set is   \
-       itself a member. NO_SPACE: 32 members. */                                          \
-    X(48, port_set_add, 3)                                                                \
-    /* port_set_remove(set, member): NOT_FOUND unless member is in the set. */            \
-    X(49, port_set_remove, 2)                                                             \
-    /* memory_create_physical(resource, uint64 phys, uint64 size): a memory object over a  \
-       device's registers (MMIO), mapped uncached; the resource must be an MMIO resource  \
-       covering the range, which must not be RAM the kernel manages. MISALIGNED,          \
-       ACCESS_DENIED, INVALID_ARGUMENT. */                                                \
+    X(39, task_give_handle, 3)                                                                     \
+    /* port_signal(port, uint64 bits): ORs bits into the port's signal word (SIGNAL                \
+       right) and wakes its receiver. Signals never block and never take a queue slot:             \
+       port_receive returns them first, as a message with label TERN_LABEL_SIGNAL and              \
+       words[0] = the accumulated bits, which are then cleared. PEER_CLOSED: the receive           \
+       right is gone. INVALID_ARGUMENT: bits == 0. */                                              \
+    X(40, port_signal, 2)                                                                          \
+    /* memory_create(uint64 size, uint32 flags): a memory object of zeroed pages;                  \
+       TERN_MEMORY_CONTIGUOUS asks for physically contiguous pages (DMA; at most 4 MiB).           \
+       Returns a handle (MAP, READ, WRITE, DUPLICATE, TRANSFER, CONTROL). INVALID_ARGUMENT,        \
+       NO_MEMORY, QUOTA_EXCEEDED (counts against the task's memory quota). */                      \
+    X(41, memory_create, 2)                                                                        \
+    /* vm_map_memory(task, memory, addr, offset, size, prot): maps part of a memory                \
+       object into a task (addr 0: kernel chooses); the pages are shared with every other          \
+       mapping of the object: this is how bulk data moves between tasks (send the handle           \
+       in a message, the receiver maps it). MAP on the memory; WRITE for TERN_PROT_WRITE;          \
+       OUT_OF_RANGE: offset/size beyond the object. */                                             \
+    X(42, vm_map_memory, 6)                                                                        \
+    /* memory_physical(memory, uint64 offset): the physical address of the page at offset          \
+       (for DMA; CONTROL on the memory object). OUT_OF_RANGE. */                                   \
+    X(43, memory_physical, 2)                                                                      \
+    /* irq_create(resource, uint32 line): an IRQ object for an ISA interrupt line (0-15)           \
+       routed through the IOAPIC; the resource must be an IRQ resource covering line.              \
+       BUSY: another IRQ object owns the line. */                                                  \
+    X(44, irq_create, 2)                                                                           \
+    /* irq_bind(irq, port, uint64 bits): each interrupt masks the line and signals the             \
+       port with bits (SIGNAL right on the port); port 0 unbinds. */                               \
+    X(45, irq_bind, 3)                                                                             \
+    /* irq_ack(irq): unmasks the line after the driver has handled the device. */                  \
+    X(46, irq_ack, 1)                                                                              \
+    /* ioport_enable(resource, uint32 base, uint32 count): lets the calling task use IN            \
+       and OUT on [base, base+count); the resource must be an I/O resource covering it.            \
+       ACCESS_DENIED otherwise. */                                                                 \
+    X(47, ioport_enable, 3)                                                                        \
+    /* port_set_add(set, member, uint32 key): makes member part of the set (RECEIVE on             \
+       both): port_receive on the set then also takes member's messages and signals,               \
+       round-robin, and returns key (>= 1; 0 means the set's own queue). A port belongs            \
+       to at most one set (BUSY); INVALID_ARGUMENT: key 0, set == member, or the set is            \
+       itself a member. NO_SPACE: 32 members. */                                                   \
+    X(48, port_set_add, 3)                                                                         \
+    /* port_set_remove(set, member): NOT_FOUND unless member is in the set. */                     \
+    X(49, port_set_remove, 2)                                                                      \
+    /* memory_create_physical(resource, uint64 phys, uint64 size): a memory object over a          \
+       device's registers (MMIO), mapped uncached; the resource must be an MMIO resource           \
+       covering the range, which must not be RAM the kernel manages. MISALIGNED,                   \
+       ACCESS_DENIED, INVALID_ARGUMENT. */                                                         \
     X(50, memory_create_physical, 3)
 
 enum tern_syscall {

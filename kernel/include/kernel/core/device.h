@@ -14,11 +14,16 @@ class Task;
 class Resource final : public obj::KObject {
 public:
     static constexpr uint32_t kType = TERN_OBJ_RESOURCE;
-    enum class Kind : uint8_t { Irq, IoPort, Mmio };
+    enum class Kind : uint8_t {
+        Irq,
+        IoPort,
+        Mmio
+    };
     Resource(Kind kind, uint64_t base, uint64_t count)
         : obj::KObject(kType), m_kind(kind), m_base(base), m_count(count) {}
     bool covers(Kind kind, uint64_t base, uint64_t count) const {
-        return kind == m_kind && base >= m_base && count <= m_count && base - m_base <= m_count - count;
+        return kind == m_kind && base >= m_base && count <= m_count
+               && base - m_base <= m_count - count;
     }
 
 protected:
@@ -57,6 +62,7 @@ public:
     // A memory object over existing physical pages it does not own (boot modules).
     static MemoryObject* wrap_physical(uint64_t base, uint64_t pages, bool uncached = false);
     bool uncached() const { return m_uncached; }
+    void charge_to(Task& task);
     uint64_t size() const { return m_pages * 4096; }
     uint64_t page_phys(uint64_t index) const;
 
@@ -69,6 +75,7 @@ private:
     bool m_contiguous = false;
     bool m_owned = true;
     bool m_uncached = false;
+    obj::Ref<Task> m_charged;        // the task whose memory quota pays for the pages
     uint64_t m_base = 0;             // contiguous: first page
     uint64_t* m_page_list = nullptr; // otherwise: one physical address per page
 };

@@ -22,6 +22,7 @@ inline constexpr uint64_t kUserStackSize = 64 * 1024;
 // grant_devices gives the task the root device resources (init and trusted system
 // programs only).
 base::Result<Task*> spawn_program(base::Span<const uint8_t> image, const char* name, uint64_t arg,
-                                  uint8_t priority = Thread::kDefaultPriority, bool grant_devices = false);
+                                  uint8_t priority = Thread::kDefaultPriority,
+                                  bool grant_devices = false);
 
 } // namespace kernel

@@ -45,6 +45,14 @@ inline uint64_t virt_to_phys_direct(const void* p) {
 bool is_managed_ram(uint64_t phys, uint64_t size);
 
 void* kmalloc(size_t size, size_t align = 16);
+
+// `new (kernel::kNoThrow) T(...)` returns nullptr when the heap is exhausted instead of
+// panicking: every allocation a user program can cause goes through it.
+struct NoThrowTag {};
+inline constexpr NoThrowTag kNoThrow{};
 void kfree(void* p);
 
 } // namespace kernel
+
+void* operator new(size_t size, kernel::NoThrowTag) noexcept;
+void* operator new[](size_t size, kernel::NoThrowTag) noexcept;

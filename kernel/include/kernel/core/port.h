@@ -76,6 +76,9 @@ public:
 
 protected:
     void destroy() override;
+    // The caller holds one reference for the whole call; when the other (the server's
+    // handle or the queued message) goes without an answer, the caller is told.
+    void unshared() override;
 
 private:
     obj::Ref<Thread> m_caller;

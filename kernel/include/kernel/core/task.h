@@ -5,8 +5,8 @@
 #include <base/result.h>
 #include <base/span.h>
 #include <kernel/arch/x86_64/page_table.h>
-#include <kernel/core/port.h>
 #include <kernel/core/device.h>
+#include <kernel/core/port.h>
 #include <kernel/core/thread.h>
 #include <kernel/object/handle_table.h>
 #include <kernel/object/kobject.h>
@@ -50,6 +50,10 @@ public:
     const obj::RegionTree& regions() const { return m_regions; }
     const TaskQuotas& quotas() const { return m_quotas; }
     uint64_t memory_used() const { return m_memory_used; }
+    void charge_memory(uint64_t bytes) { m_memory_used += bytes; }
+    void uncharge_memory(uint64_t bytes) {
+        m_memory_used -= bytes < m_memory_used ? bytes : m_memory_used;
+    }
     uint32_t thread_count() const { return m_thread_count; }
     bool exited() const { return m_exited; }
     int64_t exit_status() const { return m_exit_status; }
@@ -90,8 +94,8 @@ public:
     obj::Ref<Port>& exception_port() { return m_exception_port; }
 
     // Maps [offset, offset+size) of a memory object at address (0: kernel chooses).
-    base::Result<uint64_t> map_memory(uint64_t address, obj::Ref<MemoryObject> memory, uint64_t offset,
-                                      uint64_t size, uint32_t prot);
+    base::Result<uint64_t> map_memory(uint64_t address, obj::Ref<MemoryObject> memory,
+                                      uint64_t offset, uint64_t size, uint32_t prot);
     // I/O port permission (ports [base, base+count) become usable with IN/OUT).
     base::Result<void> enable_io_ports(uint32_t base, uint32_t count);
     const uint8_t* io_bitmap() const { return m_io_bitmap; }
