@@ -254,8 +254,9 @@ void remove_sent_handles(Task& task, const tern_msg& um) {
 base::Result<void> deliver(Task& task, obj::Message& m, uint64_t user_msg, tern_msg& um) {
     // Fail before anything moves when the caller's message cannot be written back: once
     // handles are in the table, their values must reach the caller. (Nothing else in the
-    // task runs until this syscall returns, so the probe stays true.)
-    TRY(copy_to_user(user_msg, um));
+    // task runs until this syscall returns, so the check stays true.)
+    if (!user_range_ok(user_msg, sizeof(um)) || !task.user_access_ok(user_msg, sizeof(um), true))
+        return base::Error::BAD_ADDRESS;
     uint32_t count = m.header.handle_count;
     tern_handle_t reply = TERN_INVALID_HANDLE;
     bool is_call = m.header.flags & TERN_MSG_FLAG_CALL;

@@ -472,7 +472,8 @@ void process_orphans() {
 }
 
 void on_return_to_user() {
-    process_orphans();
+    if (g_orphan_count)
+        process_orphans();
     Thread* t = current_thread();
     for (;;) {
         if (t->m_exit_requested)
