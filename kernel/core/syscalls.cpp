@@ -118,6 +118,14 @@ int64_t sys_thread_create(const SyscallArgs& a) {
     return int64_t(h.value());
 }
 
+int64_t sys_thread_set_fs_base(const SyscallArgs& a) {
+    if (a.a0 != 0 && !is_user_address(a.a0))
+        return err(base::Error::INVALID_ARGUMENT);
+    current_thread()->m_user_fs_base = a.a0;
+    wrmsr(kMsrFsBase, a.a0);
+    return 0;
+}
+
 int64_t sys_handle_close(const SyscallArgs& a) {
     if (a.a0 > 0xFFFFFFFFull)
         return err(base::Error::BAD_HANDLE);

@@ -210,7 +210,10 @@
        device's registers (MMIO), mapped uncached; the resource must be an MMIO resource           \
        covering the range, which must not be RAM the kernel manages. MISALIGNED,                   \
        ACCESS_DENIED, INVALID_ARGUMENT. */                                                         \
-    X(50, memory_create_physical, 3)
+    X(50, memory_create_physical, 3)                                                      \
+    /* thread_set_fs_base(uint64 base): sets the calling thread's FS base (thread-local   \
+       storage). INVALID_ARGUMENT: not a user address (0 is allowed). */                  \
+    X(51, thread_set_fs_base, 1)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),
