@@ -133,6 +133,18 @@ base::Result<obj::Message> Port::receive(uint64_t deadline_ns, bool block) {
 void Port::queue_space_freed() { m_senders.wake_all(base::Error::OK); }
 void Port::queue_filled() { m_receivers.wake_all(base::Error::OK); }
 
+base::Result<void> Port::take(obj::Message& out) {
+    if (m_signals) {
+        out.header.label = TERN_LABEL_SIGNAL;
+        out.words[0] = base::exchange(m_signals, uint64_t(0));
+        return {};
+    }
+    TRY(m_queue.pop_into(out));
+    if (!m_senders.is_empty())
+        m_senders.wake_one();
+    return {};
+}
+
 void Port::close_receiver() {
     m_queue.close();
     if (m_set)
@@ -331,8 +343,11 @@ int64_t sys_port_receive(const SyscallArgs& a) {
     auto port = port_from(task, a.a0, TERN_RIGHT_RECEIVE);
     if (port.is_error())
         return err(port.error());
-    tern_msg um;
-    if (auto r = copy_from_user(um, a.a1); r.is_error())
+    // Only where the data part goes is read; deliver() writes the rest.
+    tern_msg um = {};
+    if (auto r = copy_from_user(&um.data, a.a1 + __builtin_offsetof(tern_msg, data),
+                                sizeof(um.data) + sizeof(um.data_capacity));
+        r.is_error())
         return err(r.error());
     Port& p = *port.value();
     uint64_t deadline = deadline_from(a.a2);
@@ -348,10 +363,9 @@ int64_t sys_port_receive(const SyscallArgs& a) {
                 if (task.handles().capacity() - task.handles().count() < head->header.handle_count)
                     return err(base::Error::QUOTA_EXCEEDED);
             }
-            auto m = source->receive(0, false);
-            if (m.is_error())
-                return err(m.error());
-            obj::Message msg = m.release_value();
+            obj::Message msg;
+            if (auto t = source->take(msg); t.is_error())
+                return err(t.error());
             auto r = deliver(task, msg, a.a1, um);
             return r.is_error() ? err(r.error()) : int64_t(key);
         }

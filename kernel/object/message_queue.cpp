@@ -121,6 +121,18 @@ Result<Message> MessageQueue::pop() {
     return take_front();
 }
 
+Result<void> MessageQueue::pop_into(Message& out) {
+    if (m_closed)
+        return Error::PEER_CLOSED;
+    if (m_size == 0)
+        return Error::WOULD_BLOCK;
+    out = base::move(m_slots[m_head]);
+    if (++m_head == m_capacity)
+        m_head = 0;
+    --m_size;
+    return base::ok();
+}
+
 const Message* MessageQueue::peek() const { return m_size == 0 ? nullptr : &m_slots[m_head]; }
 
 uint32_t MessageQueue::close() {

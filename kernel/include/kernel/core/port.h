@@ -22,6 +22,8 @@ public:
     // Kernel-side send and receive (the syscalls and kernel servers use these).
     base::Result<void> send(obj::Message&& message, uint64_t deadline_ns, bool block);
     base::Result<obj::Message> receive(uint64_t deadline_ns, bool block);
+    // Takes the next signal or message into `out` without blocking (the syscall path).
+    base::Result<void> take(obj::Message& out);
     // The receive right was closed: pending messages are released, blocked and later
     // senders get PEER_CLOSED.
     void close_receiver();
