@@ -102,6 +102,11 @@ size_t g_orphan_count = 0;
 void reap_zombies() {
     while (Thread* z = g_zombies.pop_front()) {
         TERN_VERIFY(z != current_thread());
+        // A dead thread may still hold an answer it never took (killed right after being
+        // woken) or a hand-off hint; the handles in them would otherwise keep objects,
+        // possibly this thread itself, alive.
+        z->m_reply.reset();
+        z->m_handoff.reset();
         free_stack_slot(z->stack_slot());
         z->m_stack_freed = true;
         z->release_ref(); // the scheduler's reference; handles may keep the object
