@@ -44,7 +44,7 @@ void on_device_interrupt(TrapFrame& frame) {
     lapic_eoi();
 }
 
-int64_t err(base::Error e) { return base::to_syscall_return(e); }
+int64_t err(base::Error e) { return syscall_error(e); }
 } // namespace
 const mb2::BootInfo& boot_info();
 namespace {

@@ -13,14 +13,7 @@ namespace {
 
 void free_data(void* data, uint32_t) { kfree(data); }
 
-int64_t err(base::Error e) { return base::to_syscall_return(e); }
-
-uint64_t deadline_from(uint64_t timeout) {
-    if (timeout == TERN_TIMEOUT_INFINITE)
-        return 0;
-    uint64_t now = monotonic_ns();
-    return timeout > ~0ull - now ? 0 : now + timeout;
-}
+int64_t err(base::Error e) { return syscall_error(e); }
 
 } // namespace
 
@@ -331,7 +324,7 @@ int64_t sys_port_send(const SyscallArgs& a) {
     obj::Message m;
     if (auto r = build_message(task, um, m, TERN_MSG_MAX_HANDLES, port.value().get()); r.is_error())
         return err(r.error());
-    if (auto r = port.value()->send(base::move(m), deadline_from(a.a2), a.a2 != TERN_TIMEOUT_NONE);
+    if (auto r = port.value()->send(base::move(m), deadline_from_timeout(a.a2), a.a2 != TERN_TIMEOUT_NONE);
         r.is_error())
         return err(r.error());
     remove_sent_handles(task, um);
@@ -350,7 +343,7 @@ int64_t sys_port_receive(const SyscallArgs& a) {
         r.is_error())
         return err(r.error());
     Port& p = *port.value();
-    uint64_t deadline = deadline_from(a.a2);
+    uint64_t deadline = deadline_from_timeout(a.a2);
     for (;;) {
         // Syscalls run with interrupts off on one CPU, so nothing changes between the
         // checks and the take: a message that does not fit stays queued, in order.
@@ -427,7 +420,7 @@ int64_t sys_port_call(const SyscallArgs& a) {
         r.is_error())
         return err(r.error());
     m.header.flags |= TERN_MSG_FLAG_CALL;
-    uint64_t deadline = deadline_from(a.a2);
+    uint64_t deadline = deadline_from_timeout(a.a2);
     Reply* pending = reply.get();
     {
         InterruptGuard guard;

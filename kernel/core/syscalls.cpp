@@ -25,7 +25,7 @@ namespace {
 uint64_t g_syscall_counts[TERN_SYSCALL_COUNT];
 uint64_t g_unknown_syscalls = 0;
 
-int64_t err(base::Error e) { return base::to_syscall_return(e); }
+int64_t err(base::Error e) { return syscall_error(e); }
 template<typename T>
 int64_t ret(const base::Result<T>& r) {
     if (r.is_error())
@@ -144,6 +144,13 @@ int64_t sys_handle_duplicate(const SyscallArgs& a) {
     if (wanted & TERN_RIGHT_RECEIVE)
         return err(base::Error::ACCESS_DENIED);
     return ret(current_task().handles().duplicate(tern_handle_t(a.a0), wanted));
+}
+
+uint64_t deadline_from_timeout(uint64_t timeout) {
+    if (timeout == TERN_TIMEOUT_INFINITE)
+        return 0;
+    uint64_t now = monotonic_ns();
+    return timeout > ~0ull - now ? 0 : now + timeout;
 }
 
 void syscall_init() {

@@ -19,7 +19,7 @@ using namespace x86_64;
 
 namespace {
 
-int64_t err(base::Error e) { return base::to_syscall_return(e); }
+int64_t err(base::Error e) { return syscall_error(e); }
 int64_t ret(const base::Result<void>& r) { return r.is_error() ? err(r.error()) : 0; }
 
 Task& self_task() { return *current_thread()->task(); }
@@ -33,13 +33,6 @@ base::Result<obj::Ref<Thread>> thread_arg(uint64_t h, uint32_t rights) {
     if (h > 0xFFFFFFFFull)
         return base::Error::BAD_HANDLE;
     return self_task().handles().get_as<Thread>(tern_handle_t(h), rights);
-}
-
-uint64_t deadline_from(uint64_t timeout) {
-    if (timeout == TERN_TIMEOUT_INFINITE)
-        return 0;
-    uint64_t now = monotonic_ns();
-    return timeout > ~0ull - now ? 0 : now + timeout;
 }
 
 constexpr uint64_t kMaxTransfer = 1ull << 20;
@@ -143,7 +136,7 @@ int64_t sys_thread_stop(const SyscallArgs& a) {
     thread_interrupt(thread);
     WaitQueue waiters;
     thread.m_stopped_waiters = &waiters;
-    uint64_t deadline = deadline_from(a.a1);
+    uint64_t deadline = deadline_from_timeout(a.a1);
     base::Error e = base::Error::OK;
     while (thread.state() != ThreadState::Stopped && thread.state() != ThreadState::Dead) {
         if (a.a1 == TERN_TIMEOUT_NONE) {
@@ -278,7 +271,7 @@ int64_t sys_task_wait(const SyscallArgs& a) {
         return task.value()->exit_status();
     if (a.a1 == TERN_TIMEOUT_NONE)
         return err(base::Error::WOULD_BLOCK);
-    auto r = task.value()->wait_exit(deadline_from(a.a1));
+    auto r = task.value()->wait_exit(deadline_from_timeout(a.a1));
     return r.is_error() ? err(r.error()) : r.value();
 }
 
