@@ -33,6 +33,7 @@ add_custom_command(OUTPUT ${TERN_KERNEL_SYM}
 
 # User programs (boot modules): the native runtime and every program it registers.
 include(${TERN_ROOT}/cmake/user.cmake)
+include(${TERN_ROOT}/cmake/musl.cmake)
 get_property(TERN_BOOT_MODULES GLOBAL PROPERTY TERN_BOOT_MODULES)
 set(TERN_GRUB_MODULES "")
 set(TERN_ISO_MODULE_COPIES "")

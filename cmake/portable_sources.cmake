@@ -5,4 +5,5 @@ file(GLOB TERN_PORTABLE_SOURCES CONFIGURE_DEPENDS
   ${TERN_ROOT}/kernel/mm/*.cpp
   ${TERN_ROOT}/kernel/lib/*.cpp
   ${TERN_ROOT}/kernel/object/*.cpp
-  ${TERN_ROOT}/kernel/arch/x86_64/portable/*.cpp)
+  ${TERN_ROOT}/kernel/arch/x86_64/portable/*.cpp
+  ${TERN_ROOT}/libc/musl/portable/*.cpp)

@@ -128,6 +128,12 @@ void run_benchmarks() {
         log::error("bench: the bench program exited with status {}", code);
         machine_stop(false);
     }
+    // musl's malloc/free over Tern's memory calls.
+    int64_t libc_code = run_module("libc_bench", 0);
+    if (libc_code != 0) {
+        log::error("bench: the libc_bench program exited with status {}", libc_code);
+        machine_stop(false);
+    }
     print("BENCH DONE\n");
     machine_stop(true);
 }

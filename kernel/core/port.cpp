@@ -324,7 +324,8 @@ int64_t sys_port_send(const SyscallArgs& a) {
     obj::Message m;
     if (auto r = build_message(task, um, m, TERN_MSG_MAX_HANDLES, port.value().get()); r.is_error())
         return err(r.error());
-    if (auto r = port.value()->send(base::move(m), deadline_from_timeout(a.a2), a.a2 != TERN_TIMEOUT_NONE);
+    if (auto r = port.value()->send(base::move(m), deadline_from_timeout(a.a2),
+                                    a.a2 != TERN_TIMEOUT_NONE);
         r.is_error())
         return err(r.error());
     remove_sent_handles(task, um);

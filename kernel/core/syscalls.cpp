@@ -118,6 +118,9 @@ int64_t sys_thread_create(const SyscallArgs& a) {
     return int64_t(h.value());
 }
 
+int64_t sys_task_id(const SyscallArgs&) { return int64_t(current_task().id()); }
+int64_t sys_thread_id(const SyscallArgs&) { return int64_t(current_thread()->id()); }
+
 int64_t sys_thread_set_fs_base(const SyscallArgs& a) {
     if (a.a0 != 0 && !is_user_address(a.a0))
         return err(base::Error::INVALID_ARGUMENT);

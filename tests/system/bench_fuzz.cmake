@@ -15,4 +15,5 @@ tern_system_test(bench_smoke 120 --cmdline "mode=bench log=warn" --icount
   --expect "^ipc\\.cross_task\\.call_reply_4096: [0-9]+ instructions"
   --expect "^vm\\.pager_fault: [0-9]+ instructions"
   --expect "^ipc\\.ratio_call_reply_to_null_syscall: [0-9]+\\.[0-9][0-9] ratio"
+  --expect "^libc\\.malloc_free_64: [0-9]+ instructions"
   --expect "^BENCH DONE" --expect-status 33)

@@ -1,0 +1,60 @@
+// Self-tests that run C programs built on musl (tests/cuser/, docs/libc.md): the C library
+// and its Tern backend checked end to end from ring 3.
+#include <kernel/core/clock.h>
+#include <kernel/core/ktest.h>
+#include <kernel/core/loader.h>
+#include <kernel/core/task.h>
+#include <kernel/core/thread.h>
+
+namespace kernel {
+namespace {
+
+constexpr uint64_t kSecond = 1000000000ull;
+
+// Spawns a boot module and waits for it to exit; returns its exit status, or -1 after
+// failing the test when the module is missing, cannot start, or outlives the timeout
+// (it is then killed).
+int64_t run_to_exit(KTestContext& ktest_ctx, const char* module, uint64_t timeout_ns) {
+    auto image = find_boot_module(base::StringView(module));
+    if (image.empty()) {
+        ktest_ctx.fail(__FILE__, __LINE__, "no '{}' boot module", module);
+        return -1;
+    }
+    auto task = spawn_program(image, module, 0, Thread::kDefaultPriority, false);
+    if (task.is_error()) {
+        ktest_ctx.fail(__FILE__, __LINE__, "spawning '{}': {}", module, task.error());
+        return -1;
+    }
+    auto status = task.value()->wait_exit(monotonic_ns() + timeout_ns);
+    if (status.is_error()) {
+        task.value()->kill(-1, "test timeout");
+        (void)task.value()->wait_exit(0);
+    }
+    task.value()->release_ref();
+    if (status.is_error()) {
+        ktest_ctx.fail(__FILE__, __LINE__, "'{}' did not exit within the timeout", module);
+        return -1;
+    }
+    return status.value();
+}
+
+// printf, strtod, malloc (small blocks and a 10 MiB mmap), qsort, strings, the clock,
+// errno and thread-local storage; the program prints one line per check.
+KTEST(user, libc_smoke) {
+    KEXPECT_EQ(run_to_exit(ktest_ctx, "libc_smoke", 20 * kSecond), int64_t(0));
+}
+
+// A signal a program sends itself takes its default action: abort() ends the program with
+// 128 + SIGABRT.
+KTEST(user, libc_signal) {
+    KEXPECT_EQ(run_to_exit(ktest_ctx, "libc_signal", 20 * kSecond), int64_t(128 + 6));
+}
+
+// The C library benchmark runs to the end (its figure means instructions only under
+// -icount, in bench mode).
+KTEST(user, libc_bench_runs) {
+    KEXPECT_EQ(run_to_exit(ktest_ctx, "libc_bench", 20 * kSecond), int64_t(0));
+}
+
+} // namespace
+} // namespace kernel

@@ -1,0 +1,568 @@
+/*
+ * Tern's musl backend: the Linux system calls musl issues, answered with Tern's kernel
+ * calls.
+ *
+ * musl's syscall_arch.h is replaced (libc/musl/overlay/) so that every system call musl
+ * makes arrives here as __tern_syscall(number, args...) with the Linux x86-64 number and
+ * Linux argument meanings, and must return what Linux would: a result >= 0 or a negated
+ * Linux errno. The rules of the translation (errno table, protection bits, mmap checks)
+ * are in portable/translate.cpp, where the host unit tests check them; this file performs
+ * the calls. docs/libc.md lists what is supported and what is not.
+ *
+ * Everything that is not supported fails with ENOSYS, and the first failure of each
+ * syscall number writes one line to the console ("libc: unsupported syscall N (name)"), so
+ * every gap a program runs into is visible without flooding the log.
+ *
+ * The backend runs before musl has set up thread-local storage (musl's start-up calls mmap
+ * and set_thread_area through it), so it must not touch errno or any other thread-local
+ * object. It writes results through user pointers with plain stores: a bad pointer makes
+ * the program fault instead of returning EFAULT.
+ *
+ * FIXME: the little state kept here (signal dispositions, the mask, the logged-once bits)
+ * is not protected against concurrent threads; add locking when threads come.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include <libc/musl/portable/translate.h>
+#include <tern/syscall.h>
+
+/* Generated from musl's <bits/syscall.h> (libc/musl/syscall_names.cmake). */
+#include "syscall_names.h"
+
+/* The translation rules spell the Linux ABI out by value; musl's headers are the other
+ * statement of it, and the two must agree. */
+#define TERN_X_CHECK_ERRNO(name, value)                                                            \
+    _Static_assert(TERN_LINUX_##name == name, "Linux " #name " differs from musl's");
+TERN_ENUMERATE_LINUX_ERRNOS(TERN_X_CHECK_ERRNO)
+#undef TERN_X_CHECK_ERRNO
+_Static_assert(TERN_LINUX_PROT_READ == PROT_READ && TERN_LINUX_PROT_WRITE == PROT_WRITE
+                   && TERN_LINUX_PROT_EXEC == PROT_EXEC
+                   && TERN_LINUX_PROT_GROWSDOWN == PROT_GROWSDOWN
+                   && TERN_LINUX_PROT_GROWSUP == PROT_GROWSUP,
+               "PROT_* differ from musl's");
+_Static_assert(TERN_LINUX_MAP_SHARED == MAP_SHARED && TERN_LINUX_MAP_PRIVATE == MAP_PRIVATE
+                   && TERN_LINUX_MAP_SHARED_VALIDATE == MAP_SHARED_VALIDATE
+                   && TERN_LINUX_MAP_TYPE == MAP_TYPE && TERN_LINUX_MAP_FIXED == MAP_FIXED
+                   && TERN_LINUX_MAP_ANONYMOUS == MAP_ANONYMOUS && TERN_LINUX_MAP_32BIT == MAP_32BIT
+                   && TERN_LINUX_MAP_GROWSDOWN == MAP_GROWSDOWN
+                   && TERN_LINUX_MAP_HUGETLB == MAP_HUGETLB && TERN_LINUX_MAP_SYNC == MAP_SYNC
+                   && TERN_LINUX_MAP_FIXED_NOREPLACE == MAP_FIXED_NOREPLACE,
+               "MAP_* differ from musl's");
+_Static_assert(TERN_LINUX_CLOCK_REALTIME == CLOCK_REALTIME
+                   && TERN_LINUX_CLOCK_MONOTONIC == CLOCK_MONOTONIC
+                   && TERN_LINUX_CLOCK_PROCESS_CPUTIME_ID == CLOCK_PROCESS_CPUTIME_ID
+                   && TERN_LINUX_CLOCK_THREAD_CPUTIME_ID == CLOCK_THREAD_CPUTIME_ID
+                   && TERN_LINUX_CLOCK_MONOTONIC_RAW == CLOCK_MONOTONIC_RAW
+                   && TERN_LINUX_CLOCK_REALTIME_COARSE == CLOCK_REALTIME_COARSE
+                   && TERN_LINUX_CLOCK_MONOTONIC_COARSE == CLOCK_MONOTONIC_COARSE
+                   && TERN_LINUX_CLOCK_BOOTTIME == CLOCK_BOOTTIME,
+               "CLOCK_* differ from musl's");
+/* fstat fills the kernel's struct stat, which musl's x86-64 struct stat mirrors. */
+_Static_assert(sizeof(struct stat) == 144, "struct stat is not the x86-64 kernel layout");
+
+/* arch_prctl codes (Linux asm/prctl.h; musl installs no asm headers). */
+enum {
+    kArchSetFs = 0x1002,
+};
+
+enum {
+    /* The largest write debug_write accepts. */
+    kConsoleChunk = 4096,
+    /* POSIX IOV_MAX on Linux. */
+    kIovMax = 1024,
+    /* The size of a Linux sigset_t as the kernel interface passes it (64 signals). */
+    kSigsetSize = 8,
+    kSignalCount = 64,
+    /* Exit status of a program ended by a signal, as shells report it: 128 + signal. */
+    kSignalExitBase = 128,
+};
+
+/* ---- The console: file descriptors 0, 1 and 2 ---------------------------------------- */
+
+static int is_console_fd(long fd) { return fd >= 0 && fd <= 2; }
+
+/* Writes to the kernel console in chunks debug_write accepts. Returns the bytes written,
+ * or a negated errno when nothing could be written. */
+static long console_write(const char* data, size_t length) {
+    size_t done = 0;
+    while (done < length) {
+        size_t chunk = length - done < kConsoleChunk ? length - done : kConsoleChunk;
+        int64_t r = tern_sys_debug_write((uint64_t)(uintptr_t)(data + done), chunk);
+        if (r < 0)
+            return done > 0 ? (long)done : (long)tern_libc_linux_result(r);
+        done += chunk;
+    }
+    return (long)done;
+}
+
+/* ---- Logging each gap once ------------------------------------------------------------ */
+
+/* One bit per Linux syscall number; numbers beyond the table share the last bit. */
+static uint64_t g_logged[(TERN_LINUX_SYSCALL_LIMIT + 64) / 64];
+
+/* Appends the decimal form of value to buffer at *at (the buffer is large enough). */
+static void append_decimal(char* buffer, size_t* at, unsigned long value) {
+    char digits[24];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value != 0);
+    while (n > 0)
+        buffer[(*at)++] = digits[--n];
+}
+
+static void append_text(char* buffer, size_t capacity, size_t* at, const char* text) {
+    while (*text && *at + 1 < capacity)
+        buffer[(*at)++] = *text++;
+}
+
+/* Logs "libc: unsupported syscall N (name)[: detail]" the first time syscall n is not
+ * served. The line is built in one buffer so it reaches the console in one write. */
+static void log_unsupported(long n, const char* detail) {
+    unsigned long index =
+        n >= 0 && n < TERN_LINUX_SYSCALL_LIMIT ? (unsigned long)n : TERN_LINUX_SYSCALL_LIMIT;
+    uint64_t bit = (uint64_t)1 << (index % 64);
+    if (__atomic_fetch_or(&g_logged[index / 64], bit, __ATOMIC_RELAXED) & bit)
+        return;
+    char line[160];
+    size_t at = 0;
+    append_text(line, sizeof(line), &at, "libc: unsupported syscall ");
+    if (n < 0) {
+        line[at++] = '-';
+        append_decimal(line, &at, (unsigned long)-n);
+    } else {
+        append_decimal(line, &at, (unsigned long)n);
+    }
+    const char* name = index < TERN_LINUX_SYSCALL_LIMIT ? tern_linux_syscall_names[index] : 0;
+    append_text(line, sizeof(line), &at, " (");
+    append_text(line, sizeof(line), &at, name ? name : "unknown");
+    append_text(line, sizeof(line), &at, ")");
+    if (detail) {
+        append_text(line, sizeof(line), &at, ": ");
+        append_text(line, sizeof(line), &at, detail);
+    }
+    line[at++] = '\n';
+    (void)console_write(line, at);
+}
+
+static long unsupported(long n, const char* detail) {
+    log_unsupported(n, detail);
+    return -ENOSYS;
+}
+
+/* ---- Reading and writing --------------------------------------------------------------- */
+
+static long sys_read(long n, long fd) {
+    if (is_console_fd(fd))
+        return unsupported(n, "console input needs the console server");
+    return -EBADF;
+}
+
+static long sys_write(long fd, const char* data, size_t length) {
+    /* Like a terminal opened for reading and writing, all three descriptors write. */
+    if (!is_console_fd(fd))
+        return -EBADF;
+    return console_write(data, length);
+}
+
+static long sys_writev(long fd, const struct iovec* iov, long count) {
+    if (!is_console_fd(fd))
+        return -EBADF;
+    if (count < 0 || count > kIovMax)
+        return -EINVAL;
+    size_t total = 0;
+    for (long i = 0; i < count; ++i) {
+        if (iov[i].iov_len > (size_t)INT64_MAX - total)
+            return -EINVAL;
+        total += iov[i].iov_len;
+    }
+    size_t done = 0;
+    for (long i = 0; i < count; ++i) {
+        if (iov[i].iov_len == 0)
+            continue;
+        long r = console_write(iov[i].iov_base, iov[i].iov_len);
+        if (r < 0)
+            return done > 0 ? (long)done : r;
+        done += (size_t)r;
+        if ((size_t)r < iov[i].iov_len)
+            break;
+    }
+    return (long)done;
+}
+
+static long sys_fstat(long fd, struct stat* st) {
+    if (!is_console_fd(fd))
+        return -EBADF;
+    memset(st, 0, sizeof(*st));
+    /* The console is a character device; isatty() asks ioctl, not this. */
+    st->st_mode = S_IFCHR | 0620;
+    st->st_nlink = 1;
+    st->st_blksize = kConsoleChunk;
+    return 0;
+}
+
+static long sys_fcntl(long fd, long command) {
+    if (!is_console_fd(fd))
+        return -EBADF;
+    switch (command) {
+    case F_GETFD:
+    case F_SETFD:
+        return 0;
+    case F_GETFL:
+        return O_RDWR;
+    default:
+        return -EINVAL;
+    }
+}
+
+/* ---- Memory ---------------------------------------------------------------------------- */
+
+/* The end of the loaded image (libc/musl/musl.ld). */
+extern char __user_image_end[];
+
+static long sys_mmap(long n, long addr, long length, long prot, long flags, long fd, long offset) {
+    struct tern_libc_mmap_plan plan;
+    int r = tern_libc_plan_mmap((uint64_t)addr, (uint64_t)length, (uint64_t)prot, (uint64_t)flags,
+                                fd, (uint64_t)offset, &plan);
+    if (r != 0) {
+        if ((flags & MAP_TYPE) != MAP_PRIVATE && (flags & MAP_TYPE) != 0)
+            log_unsupported(n, "only private mappings");
+        else if (!(flags & MAP_ANONYMOUS))
+            log_unsupported(n, "only anonymous mappings");
+        else if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE))
+            log_unsupported(n, "MAP_FIXED");
+        return r;
+    }
+    return (long)tern_libc_vm_result(TERN_LIBC_VM_ALLOCATE,
+                                     tern_sys_vm_allocate(plan.size, plan.prot));
+}
+
+static long sys_munmap(long addr, long length) {
+    uint64_t size = 0;
+    int r = tern_libc_page_range((uint64_t)addr, (uint64_t)length, &size);
+    if (r != 0)
+        return r;
+    return (long)tern_libc_vm_result(TERN_LIBC_VM_FREE, tern_sys_vm_free((uint64_t)addr, size));
+}
+
+static long sys_mprotect(long addr, long length, long prot) {
+    uint64_t size = 0;
+    int r = tern_libc_page_range((uint64_t)addr, (uint64_t)length, &size);
+    if (r != 0)
+        return r;
+    uint32_t tern_prot = 0;
+    r = tern_libc_prot_from_linux((uint64_t)prot, &tern_prot);
+    if (r != 0)
+        return r;
+    return (long)tern_libc_vm_result(TERN_LIBC_VM_PROTECT,
+                                     tern_sys_vm_protect((uint64_t)addr, size, tern_prot));
+}
+
+static long sys_madvise(long addr, long length, long advice) {
+    (void)length;
+    if (addr & (TERN_LIBC_PAGE_SIZE - 1))
+        return -EINVAL;
+    switch (advice) {
+    case MADV_NORMAL:
+    case MADV_RANDOM:
+    case MADV_SEQUENTIAL:
+    case MADV_WILLNEED:
+    case MADV_FREE:
+        /* Hints: keeping the pages is always a correct answer to them. */
+        return 0;
+    default:
+        /* MADV_DONTNEED and the rest change what the pages hold; not done yet. */
+        return -EINVAL;
+    }
+}
+
+/* ---- Time ------------------------------------------------------------------------------ */
+
+static long sys_clock_gettime(long clock, struct timespec* ts) {
+    if (!tern_libc_clock_supported(clock))
+        return -EINVAL;
+    /* FIXME: CLOCK_REALTIME is the monotonic clock (time since boot) until the kernel
+     * keeps a wall-clock offset. */
+    uint64_t now = (uint64_t)tern_sys_clock_monotonic();
+    ts->tv_sec = (time_t)(now / 1000000000u);
+    ts->tv_nsec = (long)(now % 1000000000u);
+    return 0;
+}
+
+static long sys_clock_getres(long clock, struct timespec* res) {
+    if (!tern_libc_clock_supported(clock))
+        return -EINVAL;
+    if (res) {
+        res->tv_sec = 0;
+        res->tv_nsec = 1;
+    }
+    return 0;
+}
+
+static long sys_clock_nanosleep(long clock, long flags, const struct timespec* request) {
+    if (!tern_libc_clock_supported(clock))
+        return -EINVAL;
+    uint64_t ns = 0;
+    int r = tern_libc_timespec_to_ns(request->tv_sec, request->tv_nsec, &ns);
+    if (r != 0)
+        return r;
+    if (flags & TIMER_ABSTIME) {
+        uint64_t now = (uint64_t)tern_sys_clock_monotonic();
+        if (ns <= now)
+            return 0;
+        ns -= now;
+    }
+    /* Tern's sleeps are not interrupted (there are no signals), so the remaining time is
+     * never needed: Linux writes it only when a signal cuts the sleep short. */
+    return (long)tern_libc_linux_result(tern_sys_thread_sleep(ns));
+}
+
+/* ---- Threads and thread-local storage -------------------------------------------------- */
+
+static long set_fs_base(long base) {
+    return (long)tern_libc_linux_result(tern_sys_thread_set_fs_base((uint64_t)base));
+}
+
+static long sys_arch_prctl(long code, long address) {
+    if (code == kArchSetFs)
+        return set_fs_base(address);
+    return -EINVAL;
+}
+
+/* ---- Signals --------------------------------------------------------------------------- *
+ * Tern has no signals yet. The backend keeps what a program asks for (dispositions, the
+ * mask) so sigaction and sigprocmask answer consistently, and acts on the one kind of
+ * signal a process can receive without the kernel: one it sends to itself (raise, abort,
+ * kill(getpid(), ...)). Such a signal takes its default action at once, or stays pending
+ * while blocked. Handlers are recorded but never run (FIXME: run them, on a signal frame,
+ * once the kernel delivers signals).
+ */
+
+/* The kernel's struct k_sigaction, as rt_sigaction passes it. */
+struct k_sigaction {
+    uintptr_t handler;
+    unsigned long flags;
+    uintptr_t restorer;
+    uint64_t mask;
+};
+
+static struct k_sigaction g_actions[kSignalCount + 1];
+static uint64_t g_blocked;
+static uint64_t g_pending;
+
+static uint64_t signal_bit(long signal) { return (uint64_t)1 << (signal - 1); }
+
+static int valid_signal(long signal) { return signal >= 1 && signal <= kSignalCount; }
+
+/* Signals that can be neither caught, blocked nor ignored. */
+static uint64_t unblockable(void) { return signal_bit(SIGKILL) | signal_bit(SIGSTOP); }
+
+static void deliver(long signal) {
+    uintptr_t handler = g_actions[signal].handler;
+    if (signal != SIGKILL && handler == (uintptr_t)SIG_IGN)
+        return;
+    if (signal != SIGKILL && handler != (uintptr_t)SIG_DFL) {
+        log_unsupported(SYS_rt_sigaction, "signal handlers are not run yet");
+        return;
+    }
+    switch (signal) {
+    case SIGCHLD:
+    case SIGCONT:
+    case SIGURG:
+    case SIGWINCH:
+        return; /* ignored by default */
+    case SIGSTOP:
+    case SIGTSTP:
+    case SIGTTIN:
+    case SIGTTOU:
+        log_unsupported(SYS_kill, "stopping a process");
+        return;
+    default:
+        break;
+    }
+    char line[48];
+    size_t at = 0;
+    append_text(line, sizeof(line), &at, "libc: terminated by signal ");
+    append_decimal(line, &at, (unsigned long)signal);
+    line[at++] = '\n';
+    (void)console_write(line, at);
+    tern_sys_task_exit(kSignalExitBase + signal);
+}
+
+static void deliver_pending(void) {
+    while (g_pending & ~g_blocked) {
+        long signal = __builtin_ctzll(g_pending & ~g_blocked) + 1;
+        g_pending &= ~signal_bit(signal);
+        deliver(signal);
+    }
+}
+
+static long send_to_self(long signal) {
+    if (signal == 0)
+        return 0;
+    if (!valid_signal(signal))
+        return -EINVAL;
+    g_pending |= signal_bit(signal);
+    deliver_pending();
+    return 0;
+}
+
+static long sys_rt_sigaction(long signal, const struct k_sigaction* action, struct k_sigaction* old,
+                             long sigset_size) {
+    if (sigset_size != kSigsetSize || !valid_signal(signal))
+        return -EINVAL;
+    if (action && (signal_bit(signal) & unblockable()))
+        return -EINVAL;
+    if (old)
+        *old = g_actions[signal];
+    if (action)
+        g_actions[signal] = *action;
+    return 0;
+}
+
+static long sys_rt_sigprocmask(long how, const uint64_t* set, uint64_t* old, long sigset_size) {
+    if (sigset_size != kSigsetSize)
+        return -EINVAL;
+    uint64_t previous = g_blocked;
+    if (set) {
+        switch (how) {
+        case SIG_BLOCK:
+            g_blocked |= *set;
+            break;
+        case SIG_UNBLOCK:
+            g_blocked &= ~*set;
+            break;
+        case SIG_SETMASK:
+            g_blocked = *set;
+            break;
+        default:
+            return -EINVAL;
+        }
+        g_blocked &= ~unblockable();
+    }
+    if (old)
+        *old = previous;
+    deliver_pending();
+    return 0;
+}
+
+/* ---- The entry point ------------------------------------------------------------------- */
+
+long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6) {
+    switch (n) {
+    /* Console and files. There is no file system yet: paths do not exist, and the only
+     * descriptors are the console's 0, 1 and 2. */
+    case SYS_read:
+    case SYS_readv:
+        return sys_read(n, a1);
+    case SYS_write:
+        return sys_write(a1, (const char*)a2, (size_t)a3);
+    case SYS_writev:
+        return sys_writev(a1, (const struct iovec*)a2, a3);
+    case SYS_open:
+    case SYS_openat:
+    case SYS_stat:
+    case SYS_lstat:
+    case SYS_access:
+    case SYS_faccessat:
+        return -ENOENT;
+    case SYS_newfstatat:
+        /* fstat(fd) arrives as fstatat(fd, "", st, AT_EMPTY_PATH) when SYS_fstat failed. */
+        if ((a4 & AT_EMPTY_PATH) && a2 && *(const char*)a2 == '\0')
+            return sys_fstat(a1, (struct stat*)a3);
+        return -ENOENT;
+    case SYS_close:
+        return is_console_fd(a1) ? 0 : -EBADF;
+    case SYS_lseek:
+        return is_console_fd(a1) ? -ESPIPE : -EBADF;
+    case SYS_fstat:
+        return sys_fstat(a1, (struct stat*)a2);
+    case SYS_fcntl:
+        return sys_fcntl(a1, a2);
+    case SYS_ioctl:
+        /* The console is not a terminal until the console server exists: isatty() is
+         * false, and so stdout is fully buffered (stderr is unbuffered, as always). */
+        return is_console_fd(a1) ? -ENOTTY : -EBADF;
+
+    /* Process and thread lifetime. There is one thread per program until pthreads come,
+     * so ending the thread ends the program. Linux keeps the low 8 bits of the status. */
+    case SYS_exit:
+    case SYS_exit_group:
+        tern_sys_task_exit((uint64_t)(a1 & 0xff));
+        return -ENOSYS; /* not reached */
+    /* Until the proc server assigns global process ids, a program's id is its kernel task
+     * id, and its one thread has the same id, as a Linux main thread does. */
+    case SYS_getpid:
+    case SYS_gettid:
+    case SYS_set_tid_address:
+        return (long)tern_sys_task_id();
+    case SYS_getppid:
+        return 0;
+    case SYS_getuid:
+    case SYS_geteuid:
+    case SYS_getgid:
+    case SYS_getegid:
+        /* There are no users yet; everything runs as root would. */
+        return 0;
+    case SYS_sched_yield:
+        return (long)tern_libc_linux_result(tern_sys_thread_yield());
+
+    /* Memory. */
+    case SYS_mmap:
+        return sys_mmap(n, a1, a2, a3, a4, a5, a6);
+    case SYS_munmap:
+        return sys_munmap(a1, a2);
+    case SYS_mprotect:
+        return sys_mprotect(a1, a2, a3);
+    case SYS_madvise:
+        return sys_madvise(a1, a2, a3);
+    case SYS_brk:
+        /* The break never moves: musl's allocator then takes all its memory from mmap. */
+        return (long)(uintptr_t)__user_image_end;
+
+    /* Time. */
+    case SYS_clock_gettime:
+        return sys_clock_gettime(a1, (struct timespec*)a2);
+    case SYS_clock_getres:
+        return sys_clock_getres(a1, (struct timespec*)a2);
+    case SYS_nanosleep:
+        return sys_clock_nanosleep(CLOCK_REALTIME, 0, (const struct timespec*)a1);
+    case SYS_clock_nanosleep:
+        return sys_clock_nanosleep(a1, a2, (const struct timespec*)a3);
+
+    /* Thread-local storage: musl's generic __set_thread_area passes the thread pointer
+     * through set_thread_area; arch_prctl(ARCH_SET_FS) is the x86-64 Linux way. */
+    case SYS_set_thread_area:
+        return set_fs_base(a1);
+    case SYS_arch_prctl:
+        return sys_arch_prctl(a1, a2);
+
+    /* Signals (see above). */
+    case SYS_rt_sigaction:
+        return sys_rt_sigaction(a1, (const struct k_sigaction*)a2, (struct k_sigaction*)a3, a4);
+    case SYS_rt_sigprocmask:
+        return sys_rt_sigprocmask(a1, (const uint64_t*)a2, (uint64_t*)a3, a4);
+    case SYS_tkill:
+        return a1 == (long)tern_sys_task_id() ? send_to_self(a2) : -ESRCH;
+    case SYS_tgkill:
+        return a1 == (long)tern_sys_task_id() && a2 == (long)tern_sys_task_id() ? send_to_self(a3) : -ESRCH;
+    case SYS_kill:
+        return a1 == (long)tern_sys_task_id() || a1 == 0 ? send_to_self(a2) : -ESRCH;
+
+    default:
+        return unsupported(n, 0);
+    }
+}

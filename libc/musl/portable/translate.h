@@ -1,0 +1,158 @@
+/*
+ * Tern's musl port: the pure rules that turn Linux system call arguments and results into
+ * Tern's and back.
+ *
+ * musl speaks the Linux system call interface; libc/musl/backend.c answers it with Tern's
+ * kernel calls. Everything in that translation that is a rule rather than an action (which
+ * errno a Tern status becomes, which PROT_* bits mean which TERN_PROT_* bits, which mmap
+ * requests Tern can serve) lives here, in code that touches no hardware, so the host unit
+ * tests (tests/unit/libc_backend_test.cpp) check the same rules the backend runs.
+ *
+ * Valid C and C++: the backend is C compiled against musl's headers, the tests are C++.
+ * The Linux constants below are the x86-64 Linux ABI values; the backend checks each one
+ * against musl's own headers at compile time, so the two cannot drift apart.
+ */
+#ifndef TERN_LIBC_MUSL_TRANSLATE_H
+#define TERN_LIBC_MUSL_TRANSLATE_H
+
+#include <stdint.h>
+
+/* The Linux errno values the translation produces: X(name, value). */
+#define TERN_ENUMERATE_LINUX_ERRNOS(X)                                                             \
+    X(EPERM, 1)                                                                                    \
+    X(ENOENT, 2)                                                                                   \
+    X(ESRCH, 3)                                                                                    \
+    X(EINTR, 4)                                                                                    \
+    X(EIO, 5)                                                                                      \
+    X(E2BIG, 7)                                                                                    \
+    X(EBADF, 9)                                                                                    \
+    X(EAGAIN, 11)                                                                                  \
+    X(ENOMEM, 12)                                                                                  \
+    X(EACCES, 13)                                                                                  \
+    X(EFAULT, 14)                                                                                  \
+    X(EBUSY, 16)                                                                                   \
+    X(EEXIST, 17)                                                                                  \
+    X(ENODEV, 19)                                                                                  \
+    X(EINVAL, 22)                                                                                  \
+    X(ENOTTY, 25)                                                                                  \
+    X(ESPIPE, 29)                                                                                  \
+    X(EPIPE, 32)                                                                                   \
+    X(ENOSYS, 38)                                                                                  \
+    X(EBADMSG, 74)                                                                                 \
+    X(EOPNOTSUPP, 95)                                                                              \
+    X(ENOBUFS, 105)                                                                                \
+    X(ETIMEDOUT, 110)                                                                              \
+    X(EDQUOT, 122)
+
+enum tern_linux_errno {
+#define TERN_X_LINUX_ERRNO_ENUM(name, value) TERN_LINUX_##name = (value),
+    TERN_ENUMERATE_LINUX_ERRNOS(TERN_X_LINUX_ERRNO_ENUM)
+#undef TERN_X_LINUX_ERRNO_ENUM
+};
+
+/* mmap and mprotect arguments (x86-64 Linux values). */
+#define TERN_LINUX_PROT_READ 0x1u
+#define TERN_LINUX_PROT_WRITE 0x2u
+#define TERN_LINUX_PROT_EXEC 0x4u
+#define TERN_LINUX_PROT_GROWSDOWN 0x01000000u
+#define TERN_LINUX_PROT_GROWSUP 0x02000000u
+
+#define TERN_LINUX_MAP_SHARED 0x01u
+#define TERN_LINUX_MAP_PRIVATE 0x02u
+#define TERN_LINUX_MAP_SHARED_VALIDATE 0x03u
+#define TERN_LINUX_MAP_TYPE 0x0fu
+#define TERN_LINUX_MAP_FIXED 0x10u
+#define TERN_LINUX_MAP_ANONYMOUS 0x20u
+#define TERN_LINUX_MAP_32BIT 0x40u
+#define TERN_LINUX_MAP_GROWSDOWN 0x100u
+#define TERN_LINUX_MAP_HUGETLB 0x40000u
+#define TERN_LINUX_MAP_SYNC 0x80000u
+#define TERN_LINUX_MAP_FIXED_NOREPLACE 0x100000u
+
+/* Clock ids (x86-64 Linux values). */
+#define TERN_LINUX_CLOCK_REALTIME 0
+#define TERN_LINUX_CLOCK_MONOTONIC 1
+#define TERN_LINUX_CLOCK_PROCESS_CPUTIME_ID 2
+#define TERN_LINUX_CLOCK_THREAD_CPUTIME_ID 3
+#define TERN_LINUX_CLOCK_MONOTONIC_RAW 4
+#define TERN_LINUX_CLOCK_REALTIME_COARSE 5
+#define TERN_LINUX_CLOCK_MONOTONIC_COARSE 6
+#define TERN_LINUX_CLOCK_BOOTTIME 7
+
+/* The page size of every Tern mapping. */
+#define TERN_LIBC_PAGE_SIZE 4096u
+
+/* Which virtual-memory call a result came from: the same Tern status means different
+ * things to munmap (nothing mapped there is success) and mprotect (it is ENOMEM). */
+enum tern_libc_vm_call {
+    TERN_LIBC_VM_ALLOCATE,
+    TERN_LIBC_VM_FREE,
+    TERN_LIBC_VM_PROTECT,
+};
+
+/* What an accepted mmap request asks the kernel for. */
+struct tern_libc_mmap_plan {
+    uint64_t size; /* the length rounded up to whole pages */
+    uint32_t prot; /* TERN_PROT_* bits */
+};
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The Linux errno for a Tern status code (a tern_status from <tern/abi/errors.h>, given as
+ * a positive number). TERN_OK gives 0; a code the table does not know gives EIO. */
+int tern_libc_errno_from_status(int64_t status);
+
+/* A raw Tern syscall result (>= 0 success, < 0 the negated tern_status) as a Linux one:
+ * success passes through unchanged, an error becomes the negated errno. */
+int64_t tern_libc_linux_result(int64_t tern_result);
+
+/* As tern_libc_linux_result, for vm_allocate, vm_free and vm_protect, with the errors
+ * POSIX specifies for mmap, munmap and mprotect: running out of memory, quota or address
+ * space is ENOMEM; a misaligned range is EINVAL; freeing a range where nothing is mapped
+ * succeeds; protecting one is ENOMEM. */
+int64_t tern_libc_vm_result(enum tern_libc_vm_call call, int64_t tern_result);
+
+/* Linux PROT_* bits as TERN_PROT_* bits in *tern_prot. Returns 0, -EINVAL for bits Tern
+ * does not support (PROT_GROWSDOWN and PROT_GROWSUP included), or -EACCES for write and
+ * execute together (Tern enforces W^X). Write-only or execute-only pages are also
+ * readable, as on every x86-64 system: the page tables cannot express otherwise. */
+int tern_libc_prot_from_linux(uint64_t linux_prot, uint32_t* tern_prot);
+
+/* Checks an mmap request and fills *plan. Tern serves private anonymous mappings at an
+ * address of the kernel's choosing; the checks run in this order:
+ *   -EINVAL  length 0, or an offset that is not page-aligned;
+ *   -EINVAL  a mapping type other than MAP_PRIVATE (MAP_SHARED, MAP_SHARED_VALIDATE and
+ *            undefined types: Tern has no shared anonymous memory in this API yet);
+ *   -EBADF   no MAP_ANONYMOUS: a file mapping, and there are no files yet (-ENODEV for
+ *            fds 0-2, the console, which cannot be mapped);
+ *   -EINVAL  MAP_FIXED or MAP_FIXED_NOREPLACE (the address is never honoured; a hint
+ *            without them is ignored, as Linux may ignore it);
+ *   -EINVAL  MAP_GROWSDOWN, MAP_HUGETLB, MAP_32BIT or MAP_SYNC, which Tern cannot honour;
+ *   -EINVAL / -EACCES  the protection, as tern_libc_prot_from_linux;
+ *   -ENOMEM  a length that does not fit the address space once rounded up to pages.
+ * Other flags (MAP_NORESERVE, MAP_POPULATE, MAP_STACK, MAP_LOCKED, ...) need nothing on
+ * Tern, where anonymous memory is never swapped, and are accepted. */
+int tern_libc_plan_mmap(uint64_t addr, uint64_t length, uint64_t prot, uint64_t flags, int64_t fd,
+                        uint64_t offset, struct tern_libc_mmap_plan* plan);
+
+/* The range rule of munmap and mprotect: the address must be page-aligned and the length
+ * non-zero (else -EINVAL); *size is the length rounded up to whole pages (-ENOMEM when
+ * that overflows). */
+int tern_libc_page_range(uint64_t addr, uint64_t length, uint64_t* size);
+
+/* A struct timespec as nanoseconds in *ns: -EINVAL for a negative second count or
+ * nanoseconds outside [0, 1e9); values beyond 2^64 - 1 ns (584 years) saturate. */
+int tern_libc_timespec_to_ns(int64_t seconds, int64_t nanoseconds, uint64_t* ns);
+
+/* True (1) for the clock ids the backend serves from Tern's monotonic clock: REALTIME,
+ * MONOTONIC, MONOTONIC_RAW, REALTIME_COARSE, MONOTONIC_COARSE and BOOTTIME. CPU-time
+ * clocks and the rest give 0. */
+int tern_libc_clock_supported(int64_t clock_id);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TERN_LIBC_MUSL_TRANSLATE_H */

@@ -1,0 +1,66 @@
+/*
+ * libc_bench: figures for the C library on Tern, printed as machine-readable lines
+ * ("name: value unit") like the native bench program.
+ *
+ *   libc.malloc_free_64       one malloc(64) + free pair of musl's allocator (mallocng)
+ *                             while another 64-byte block stays allocated, as in any
+ *                             program that uses the size: the allocator's fast path.
+ *   libc.malloc_free_64_lone  the same pair when it is the only block of its size: every
+ *                             free empties the size's group, which mallocng takes apart
+ *                             and the next malloc builds again (and now and then returns
+ *                             to the kernel with munmap and maps anew).
+ *
+ * Under QEMU -icount shift=0 the time stamp counter counts retired guest instructions, so
+ * each figure is instructions per operation; it is the minimum over several rounds, which
+ * discards rounds a timer interrupt landed in. Exits 0 when every figure was measured.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+enum {
+    kRounds = 7,
+    kPairs = 1000,
+};
+
+static inline uint64_t rdtsc(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+    return ((uint64_t)hi << 32) | lo;
+}
+
+/* Instructions per malloc(size) + free pair; 0 when malloc fails. */
+static uint64_t bench_malloc_free(size_t size) {
+    /* The pointer goes through a volatile so the compiler cannot pair up and delete the
+     * calls, which it may do for a malloc and free it can see. */
+    void* volatile sink;
+    uint64_t best = UINT64_MAX;
+    /* Round 0 warms the allocator and is not counted. */
+    for (int round = 0; round <= kRounds; ++round) {
+        uint64_t start = rdtsc();
+        for (int i = 0; i < kPairs; ++i) {
+            sink = malloc(size);
+            if (!sink)
+                return 0;
+            free(sink);
+        }
+        uint64_t cost = (rdtsc() - start) / kPairs;
+        if (round > 0 && cost < best)
+            best = cost;
+    }
+    return best;
+}
+
+int main(void) {
+    uint64_t lone = bench_malloc_free(64);
+    void* volatile neighbour = malloc(64);
+    uint64_t steady = bench_malloc_free(64);
+    free(neighbour);
+    if (lone == 0 || steady == 0 || neighbour == NULL) {
+        printf("libc_bench: error: malloc(64) failed\n");
+        return 1;
+    }
+    printf("libc.malloc_free_64: %llu instructions\n", (unsigned long long)steady);
+    printf("libc.malloc_free_64_lone: %llu instructions\n", (unsigned long long)lone);
+    return 0;
+}
