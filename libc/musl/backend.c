@@ -558,7 +558,8 @@ long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6
     case SYS_tkill:
         return a1 == (long)tern_sys_task_id() ? send_to_self(a2) : -ESRCH;
     case SYS_tgkill:
-        return a1 == (long)tern_sys_task_id() && a2 == (long)tern_sys_task_id() ? send_to_self(a3) : -ESRCH;
+        return a1 == (long)tern_sys_task_id() && a2 == (long)tern_sys_task_id() ? send_to_self(a3)
+                                                                                : -ESRCH;
     case SYS_kill:
         return a1 == (long)tern_sys_task_id() || a1 == 0 ? send_to_self(a2) : -ESRCH;
 

@@ -213,10 +213,10 @@
     X(50, memory_create_physical, 3)                                                               \
     /* thread_set_fs_base(uint64 base): sets the calling thread's FS base (thread-local            \
        storage). INVALID_ARGUMENT: not a user address (0 is allowed). */                           \
-    X(51, thread_set_fs_base, 1)                                                          \
-    /* task_id(): the calling task's kernel id (> 0, unique on this node until reboot).   \
-       thread_id(): the calling thread's. Global process ids come from the proc server. */\
-    X(52, task_id, 0)                                                                     \
+    X(51, thread_set_fs_base, 1)                                                                   \
+    /* task_id(): the calling task's kernel id (> 0, unique on this node until reboot).            \
+       thread_id(): the calling thread's. Global process ids come from the proc server. */         \
+    X(52, task_id, 0)                                                                              \
     X(53, thread_id, 0)
 
 enum tern_syscall {
