@@ -123,9 +123,27 @@ base::Result<uint64_t> Task::vm_allocate(uint64_t size, uint32_t prot, uint32_t 
             return base::Error::MISALIGNED;
         if (address < kUserSpaceStart || address > kUserSpaceEnd - size)
             return base::Error::INVALID_ARGUMENT;
+    } else if (kind == kRegionAnonymous) {
+        // Anonymous memory goes in the lowest gap and joins an anonymous region of the
+        // same protection that ends right there, as mmap does: an allocator that maps
+        // many small pieces would otherwise use up the task's region slots.
+        address = TRY(m_regions.find_gap(size, kPageSize, kMmapBase, kUserSpaceEnd));
+        const obj::Region* below = m_regions.find(address - 1);
+        if (below && below->kind == kRegionAnonymous && below->protection == prot
+            && below->end == address && below->cookie == 0) {
+            obj::Region merged = *below;
+            merged.end = address + size;
+            obj::Region original = TRY(m_regions.remove(below->start, below->end));
+            if (auto r = m_regions.insert(merged); r.is_error()) {
+                (void)m_regions.insert(original);
+                return r.error();
+            }
+            m_memory_used += size;
+            return address;
+        }
     } else {
-        // One unmapped page below every region keeps runaway accesses from sliding into
-        // the neighbour.
+        // One unmapped page below every other region keeps runaway accesses from sliding
+        // into the neighbour.
         address = TRY(m_regions.find_gap(size + kPageSize, kPageSize, kMmapBase, kUserSpaceEnd))
                   + kPageSize;
     }
@@ -512,4 +530,36 @@ base::Result<Thread*> thread_create_user(Task& task, uint64_t entry, uint64_t st
     return t;
 }
 
+} // namespace kernel
+
+// ---- Self-tests -----------------------------------------------------------------------
+#include <kernel/core/ktest.h>
+
+namespace kernel {
+namespace {
+
+KTEST(task, adjacent_anonymous_memory_shares_one_region) {
+    auto created = Task::create("regions");
+    KEXPECT_OK(created);
+    obj::Ref<Task> task = obj::Ref<Task>::adopt(created.value());
+    // Far more pieces than there are region slots: they merge.
+    uint64_t first = 0;
+    for (int i = 0; i < 600; ++i) {
+        auto a = task->vm_allocate(kPageSize, TERN_PROT_READ | TERN_PROT_WRITE);
+        KEXPECT_OK(a);
+        if (i == 0)
+            first = a.value();
+        KEXPECT_EQ(a.value(), first + uint64_t(i) * kPageSize);
+    }
+    KEXPECT_EQ(task->regions().size(), size_t(1));
+    // A different protection starts a new region; freeing from the middle splits.
+    KEXPECT_OK(task->vm_allocate(kPageSize, TERN_PROT_READ));
+    KEXPECT_EQ(task->regions().size(), size_t(2));
+    KEXPECT_OK(task->vm_free(first + 10 * kPageSize, kPageSize));
+    KEXPECT_EQ(task->regions().size(), size_t(3));
+    KEXPECT_EQ(task->memory_used(), uint64_t(600) * kPageSize);
+    task->kill(0, nullptr);
+}
+
+} // namespace
 } // namespace kernel

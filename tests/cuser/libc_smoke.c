@@ -115,11 +115,10 @@ static int intact(int index) {
 }
 
 static void check_malloc(void) {
-    /* 10000 small blocks alive at once. FIXME: the sizes stay small because every group
-     * mallocng maps for larger blocks is a kernel region, and a task has at most 256 of
-     * them (docs/libc.md): about 4 MiB of 1-2 KiB blocks exhaust them. */
+    /* 10000 blocks of 1..2048 bytes alive at once: mallocng maps a group per size class,
+     * which the kernel merges into neighbouring anonymous regions. */
     for (int i = 0; i < kBlocks; ++i) {
-        g_sizes[i] = 1 + next_random() % 256;
+        g_sizes[i] = 1 + next_random() % 2048;
         g_blocks[i] = malloc(g_sizes[i]);
         if (!g_blocks[i]) {
             fail("malloc", "block %d of %zu bytes: %s", i, g_sizes[i], strerror(errno));

@@ -1534,12 +1534,13 @@ void test_memory() {
     expect_ok(big, "vm.quota_returned_after_free");
     vm_free(big, 240ull << 20);
 
-    // The region table is bounded; running out is an error, not a crash.
+    // The region table is bounded; running out is an error, not a crash. Neighbouring
+    // anonymous pieces of the same protection share a region, so alternate protections.
     static int64_t regions[300];
     int n = 0;
     int64_t last = 0;
     for (; n < 300; ++n) {
-        last = vm_allocate(kPage);
+        last = vm_allocate(kPage, (n & 1) ? TERN_PROT_READ : TERN_PROT_READ | TERN_PROT_WRITE);
         if (last < 0)
             break;
         regions[n] = last;
