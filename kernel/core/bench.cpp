@@ -99,22 +99,14 @@ void run_kernel_benches() {
 
 namespace {
 
-// Runs a boot module as a task, waits for it, and returns its exit status (-1 when it
-// could not start).
+// Runs a boot module to its exit; its status, or -1 (logged) when it could not run.
 int64_t run_module(const char* name, uint64_t arg) {
-    auto image = find_boot_module(name);
-    if (image.empty()) {
-        log::error("{}: no '{}' boot module in this image", name, name);
+    auto status = run_module_to_exit(name, arg, 0);
+    if (status.is_error()) {
+        log::error("{}: running the program failed: {}", name, status.error());
         return -1;
     }
-    auto task = spawn_program(image, name, arg);
-    if (task.is_error()) {
-        log::error("{}: starting the program failed: {}", name, task.error());
-        return -1;
-    }
-    auto status = task.value()->wait_exit(0);
-    task.value()->release_ref();
-    return status.is_error() ? -1 : status.value();
+    return status.value();
 }
 
 } // namespace

@@ -11,28 +11,10 @@ namespace {
 
 constexpr uint64_t kSecond = 1000000000ull;
 
-// Spawns a boot module and waits for it to exit; returns its exit status, or -1 after
-// failing the test when the module is missing, cannot start, or outlives the timeout
-// (it is then killed).
 int64_t run_to_exit(KTestContext& ktest_ctx, const char* module, uint64_t timeout_ns) {
-    auto image = find_boot_module(base::StringView(module));
-    if (image.empty()) {
-        ktest_ctx.fail(__FILE__, __LINE__, "no '{}' boot module", module);
-        return -1;
-    }
-    auto task = spawn_program(image, module, 0, Thread::kDefaultPriority, false);
-    if (task.is_error()) {
-        ktest_ctx.fail(__FILE__, __LINE__, "spawning '{}': {}", module, task.error());
-        return -1;
-    }
-    auto status = task.value()->wait_exit(monotonic_ns() + timeout_ns);
+    auto status = run_module_to_exit(module, 0, timeout_ns);
     if (status.is_error()) {
-        task.value()->kill(-1, "test timeout");
-        (void)task.value()->wait_exit(0);
-    }
-    task.value()->release_ref();
-    if (status.is_error()) {
-        ktest_ctx.fail(__FILE__, __LINE__, "'{}' did not exit within the timeout", module);
+        ktest_ctx.fail(__FILE__, __LINE__, "running '{}': {}", module, status.error());
         return -1;
     }
     return status.value();

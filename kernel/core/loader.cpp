@@ -74,6 +74,25 @@ base::Result<Task*> spawn_program(base::Span<const uint8_t> image, const char* n
 
 } // namespace kernel
 
+namespace kernel {
+
+base::Result<int64_t> run_module_to_exit(const char* name, uint64_t arg, uint64_t timeout_ns,
+                                         bool grant_devices) {
+    auto image = find_boot_module(base::StringView(name));
+    if (image.empty())
+        return base::Error::NOT_FOUND;
+    Task* task = TRY(spawn_program(image, name, arg, Thread::kDefaultPriority, grant_devices));
+    auto status = task->wait_exit(timeout_ns ? monotonic_ns() + timeout_ns : 0);
+    if (status.is_error()) {
+        task->kill(-1, "timeout");
+        (void)task->wait_exit(0);
+    }
+    task->release_ref();
+    return status;
+}
+
+} // namespace kernel
+
 // ---- Self-tests -----------------------------------------------------------------------
 #include <kernel/core/ktest.h>
 
@@ -82,24 +101,9 @@ namespace {
 
 int64_t run_to_exit(KTestContext& ktest_ctx, const char* module, uint64_t arg, uint64_t timeout_ns,
                     bool grant_devices = false) {
-    auto image = find_boot_module(base::StringView(module));
-    if (image.empty()) {
-        ktest_ctx.fail(__FILE__, __LINE__, "no '{}' boot module", module);
-        return -1;
-    }
-    auto task = spawn_program(image, module, arg, Thread::kDefaultPriority, grant_devices);
-    if (task.is_error()) {
-        ktest_ctx.fail(__FILE__, __LINE__, "spawning '{}': {}", module, task.error());
-        return -1;
-    }
-    auto status = task.value()->wait_exit(monotonic_ns() + timeout_ns);
+    auto status = run_module_to_exit(module, arg, timeout_ns, grant_devices);
     if (status.is_error()) {
-        task.value()->kill(-1, "test timeout");
-        (void)task.value()->wait_exit(0);
-    }
-    task.value()->release_ref();
-    if (status.is_error()) {
-        ktest_ctx.fail(__FILE__, __LINE__, "'{}' did not exit within the timeout", module);
+        ktest_ctx.fail(__FILE__, __LINE__, "running '{}': {}", module, status.error());
         return -1;
     }
     return status.value();

@@ -13,6 +13,7 @@
 #include <kernel/core/task.h>
 #include <kernel/core/thread.h>
 #include <tern/abi/errors.h>
+#include <tests/user/hostile_attacks.h>
 
 namespace kernel {
 namespace {
@@ -25,29 +26,14 @@ constexpr uint64_t kSecond = 1000 * kMs;
 // twice and only the second run is measured.
 constexpr size_t kPageSlack = 8;
 
-// Spawns a boot module with `arg` and waits for it to exit. Returns false (and fails the
-// test) when the module is missing, cannot start, or outlives the timeout (it is killed).
+// Runs a boot module with `arg` to its exit. Returns false (and fails the test) when the
+// module is missing, cannot start, or outlives the timeout (it is killed).
 bool run_module(KTestContext& ktest_ctx, const char* module, uint64_t arg, uint64_t timeout_ns,
                 int64_t& status) {
-    auto image = find_boot_module(base::StringView(module));
-    if (image.empty()) {
-        ktest_ctx.fail(__FILE__, __LINE__, "no '{}' boot module", module);
-        return false;
-    }
-    auto task = spawn_program(image, module, arg);
-    if (task.is_error()) {
-        ktest_ctx.fail(__FILE__, __LINE__, "spawning '{}': {}", module, task.error());
-        return false;
-    }
-    auto result = task.value()->wait_exit(monotonic_ns() + timeout_ns);
+    auto result = run_module_to_exit(module, arg, timeout_ns);
     if (result.is_error()) {
-        task.value()->kill(-1, "test timeout");
-        (void)task.value()->wait_exit(0);
-    }
-    task.value()->release_ref();
-    if (result.is_error()) {
-        ktest_ctx.fail(__FILE__, __LINE__, "'{}' (arg {}) did not exit within {} ms", module, arg,
-                       timeout_ns / kMs);
+        ktest_ctx.fail(__FILE__, __LINE__, "running '{}' (arg {}, {} ms): {}", module, arg,
+                       timeout_ns / kMs, result.error());
         return false;
     }
     status = result.value();
@@ -96,44 +82,7 @@ KTEST(user, ktest_suite) {
 
 // ---- Hostile programs -------------------------------------------------------------------
 
-// The attack numbers of tests/user/hostile.cpp; the two lists change together.
-enum Attack : uint64_t {
-    kWildWrite = 0,
-    kNullRead = 1,
-    kWriteText = 2,
-    kExecStack = 3,
-    kExecHeap = 4,
-    kReadKernel = 5,
-    kCli = 6,
-    kHlt = 7,
-    kPortIn = 8,
-    kPortOut = 9,
-    kMovCr3 = 10,
-    kWrmsr = 11,
-    kLgdt = 12,
-    kInt80 = 13,
-    kInt3 = 14,
-    kStackOverflow = 15,
-    kThreadBomb = 16,
-    kHandleBomb = 17,
-    kMemoryBomb = 18,
-    kBadPointers = 19,
-    kJumpNonCanonical = 20,
-    kJumpKernel = 21,
-    kSyscallFuzz = 22,
-    kUd2 = 23,
-    kDivideError = 24,
-    kTrapFlag = 25,
-    kWrgsbase = 26,
-    kIretToRing0 = 27,
-    kBadRspSyscall = 28,
-    kNonCanonicalRspPush = 29,
-    kSwapgs = 30,
-    kPriorityHog = 31,
-    kKernelHeapExhaustion = 32,
-    kOrphanStoppedTask = 33,
-    kExitWithBlockedThreads = 34,
-};
+using namespace tern_test;
 
 // The statuses hostile.cpp documents.
 constexpr int64_t kQuotaReached = 0x51;

@@ -25,4 +25,11 @@ base::Result<Task*> spawn_program(base::Span<const uint8_t> image, const char* n
                                   uint8_t priority = Thread::kDefaultPriority,
                                   bool grant_devices = false);
 
+// Runs the boot module `name` as a task with RDI = arg and waits for it to exit; returns
+// its exit status. NOT_FOUND: no such module. TIMED_OUT: it outlived `timeout_ns` (0 =
+// no limit) and was killed. Spawn errors as spawn_program. Used by the self-tests and
+// the bench and fuzz modes.
+base::Result<int64_t> run_module_to_exit(const char* name, uint64_t arg, uint64_t timeout_ns,
+                                         bool grant_devices = false);
+
 } // namespace kernel
