@@ -1,6 +1,8 @@
 /*
  * Thread context switch, the first return of a new thread, and the SYSCALL entry.
  */
+#include "frame_macros.inc"
+
     .text
 
 /*
@@ -59,21 +61,7 @@ syscall_entry:
     pushq %rcx                 /* rip */
     pushq $0                   /* error code */
     pushq $0x80                /* vector: syscall */
-    pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_GPRS
     xorl %ebp, %ebp
     movq %rsp, %rdi
     callq syscall_dispatch
@@ -81,21 +69,7 @@ syscall_entry:
      * would make SYSRET fault in ring 0, and task control may have changed RCX/R11). */
     testq %rax, %rax
     jnz syscall_return_iret
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rbx
-    popq %rax
+    POP_GPRS
     movq 16(%rsp), %rcx        /* rip */
     movq 32(%rsp), %r11        /* rflags */
     movq 40(%rsp), %rsp        /* user rsp */
