@@ -14,7 +14,7 @@ add_link_options(${TERN_SANITIZE})
 # Portable code shared with the kernel: the support library, the ABI tree, and the kernel
 # parts that do not touch the hardware. The same sources are compiled into the kernel.
 include(${TERN_ROOT}/cmake/portable_sources.cmake)
-add_library(tern_portable STATIC ${TERN_PORTABLE_SOURCES})
+add_library(tern_portable STATIC ${TERN_PORTABLE_SOURCES} ${TERN_USER_PORTABLE_SOURCES})
 target_include_directories(tern_portable PUBLIC
   ${TERN_ROOT}/abi/include ${TERN_ROOT}/base/include ${TERN_ROOT}/kernel/include ${TERN_ROOT})
 target_compile_definitions(tern_portable PUBLIC TERN_HOST_TEST=1)

@@ -35,6 +35,36 @@ add_custom_command(OUTPUT ${TERN_KERNEL_SYM}
 include(${TERN_ROOT}/cmake/user.cmake)
 include(${TERN_ROOT}/cmake/musl.cmake)
 get_property(TERN_BOOT_MODULES GLOBAL PROPERTY TERN_BOOT_MODULES)
+get_property(TERN_BOOTFS_PROGRAMS GLOBAL PROPERTY TERN_BOOTFS_PROGRAMS)
+get_property(TERN_BOOT_MODULE_TARGETS GLOBAL PROPERTY TERN_BOOT_MODULE_TARGETS)
+
+# The boot file system: every program under /bin (the servers and programs, and the test
+# programs too, so a shell session can run them) and etc/ under /etc, as one ustar archive
+# that GRUB loads as the module `bootfs` (tools/mkbootfs.py, servers/bootfs).
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+set(TERN_BOOTFS ${CMAKE_BINARY_DIR}/bootfs.tar)
+set(TERN_BOOTFS_ARGS "")
+set(TERN_BOOTFS_INPUTS "")
+foreach(program ${TERN_BOOTFS_PROGRAMS} ${TERN_BOOT_MODULES})
+  get_filename_component(program_name ${program} NAME_WE)
+  if(NOT program_name STREQUAL "init")
+    list(APPEND TERN_BOOTFS_ARGS --file bin/${program_name}=${program})
+    list(APPEND TERN_BOOTFS_INPUTS ${program})
+  endif()
+endforeach()
+file(GLOB TERN_ETC_FILES CONFIGURE_DEPENDS ${TERN_ROOT}/etc/*)
+foreach(etc_file ${TERN_ETC_FILES})
+  get_filename_component(etc_name ${etc_file} NAME)
+  list(APPEND TERN_BOOTFS_ARGS --file etc/${etc_name}=${etc_file})
+  list(APPEND TERN_BOOTFS_INPUTS ${etc_file})
+endforeach()
+add_custom_command(OUTPUT ${TERN_BOOTFS}
+  COMMAND ${Python3_EXECUTABLE} ${TERN_ROOT}/tools/mkbootfs.py --output ${TERN_BOOTFS}
+          ${TERN_BOOTFS_ARGS}
+  DEPENDS ${TERN_BOOTFS_INPUTS} ${TERN_BOOT_MODULE_TARGETS} ${TERN_ROOT}/tools/mkbootfs.py
+  COMMENT "Packing the boot file system"
+  VERBATIM)
+list(APPEND TERN_BOOT_MODULES ${TERN_BOOTFS})
 set(TERN_GRUB_MODULES "")
 set(TERN_ISO_MODULE_COPIES "")
 foreach(module ${TERN_BOOT_MODULES})

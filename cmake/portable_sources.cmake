@@ -7,3 +7,11 @@ file(GLOB TERN_PORTABLE_SOURCES CONFIGURE_DEPENDS
   ${TERN_ROOT}/kernel/object/*.cpp
   ${TERN_ROOT}/kernel/arch/x86_64/portable/*.cpp
   ${TERN_ROOT}/libc/musl/portable/*.cpp)
+
+# User-space code that is also portable: the pure logic of the native runtime, the
+# servers and the programs (parsers, state machines), kept in a `portable/` folder beside
+# the code that uses it. The host build tests it; the kernel never links it.
+file(GLOB TERN_USER_PORTABLE_SOURCES CONFIGURE_DEPENDS
+  ${TERN_ROOT}/libc/native/portable/*.cpp
+  ${TERN_ROOT}/servers/*/portable/*.cpp
+  ${TERN_ROOT}/programs/*/portable/*.cpp)

@@ -17,21 +17,39 @@ set(TERN_USER_FLAGS -O2 -g -ffunction-sections -fdata-sections
 
 file(GLOB TERN_BASE_SOURCES CONFIGURE_DEPENDS ${TERN_ROOT}/base/src/*.cpp)
 
+file(GLOB TERN_NATIVE_PORTABLE_SOURCES CONFIGURE_DEPENDS ${TERN_ROOT}/libc/native/portable/*.cpp)
+# The parts of the native runtime that C programs on musl link too (cmake/musl.cmake):
+# the startup block, the protocol client and the name lookups.
+set(TERN_NATIVE_SHARED_SOURCES
+  ${TERN_ROOT}/libc/native/startup.cpp
+  ${TERN_ROOT}/libc/native/protocol_client.cpp
+  ${TERN_ROOT}/libc/native/services.cpp)
 add_library(tern_user_rt STATIC
   ${TERN_ROOT}/libc/native/crt0.S
   ${TERN_ROOT}/libc/native/runtime.cpp
   ${TERN_ROOT}/libc/native/heap.cpp
   ${TERN_ROOT}/libc/native/print.cpp
   ${TERN_ROOT}/libc/native/string.cpp
+  ${TERN_ROOT}/libc/native/protocol_server.cpp
+  ${TERN_ROOT}/libc/native/spawn.cpp
+  ${TERN_ROOT}/kernel/lib/elf.cpp
+  ${TERN_NATIVE_SHARED_SOURCES}
+  ${TERN_NATIVE_PORTABLE_SOURCES}
   ${TERN_BASE_SOURCES})
+# TERN_ROOT: server protocols are included as <servers/<name>/protocol.h>; kernel/include
+# for the ELF validator the loader shares with the kernel.
 target_include_directories(tern_user_rt PUBLIC
-  ${TERN_ROOT}/abi/include ${TERN_ROOT}/base/include ${TERN_ROOT}/libc/native/include)
+  ${TERN_ROOT}/abi/include ${TERN_ROOT}/base/include ${TERN_ROOT}/libc/native/include
+  ${TERN_ROOT} ${TERN_ROOT}/kernel/include)
 target_compile_options(tern_user_rt PUBLIC $<$<COMPILE_LANGUAGE:CXX,C>:${TERN_USER_FLAGS}>)
 target_compile_definitions(tern_user_rt PUBLIC TERN_USER=1)
 set_target_properties(tern_user_rt PROPERTIES
   ARCHIVE_OUTPUT_DIRECTORY ${TERN_USER_OUTPUT_DIR}/lib)
 
-# tern_user_program(<name> SOURCES <file>...)
+# tern_user_program(<name> SOURCES <file>... [BOOTFS])
+#
+# BOOTFS: the program goes into the boot file system archive as /bin/<name> (property
+# TERN_BOOTFS_PROGRAMS) instead of being a GRUB module of its own.
 #
 # Builds ${CMAKE_BINARY_DIR}/user/<name>.elf (target <name>.elf) and appends its path to
 # the global property TERN_BOOT_MODULES and its target to TERN_BOOT_MODULE_TARGETS, so
@@ -40,7 +58,7 @@ set_target_properties(tern_user_rt PROPERTIES
 # The runtime is an archive, yet crt0 is always linked: ld.lld treats the ENTRY symbol
 # (_start) as an undefined reference and pulls the member that defines it.
 function(tern_user_program name)
-  cmake_parse_arguments(PARSE_ARGV 1 ARG "" "" "SOURCES")
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "BOOTFS" "" "SOURCES")
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "tern_user_program(${name}): no SOURCES given")
   endif()
@@ -60,7 +78,11 @@ function(tern_user_program name)
   set_target_properties(${target} PROPERTIES
     LINK_DEPENDS ${TERN_USER_LD}
     RUNTIME_OUTPUT_DIRECTORY ${TERN_USER_OUTPUT_DIR})
-  set_property(GLOBAL APPEND PROPERTY TERN_BOOT_MODULES ${TERN_USER_OUTPUT_DIR}/${target})
+  if(ARG_BOOTFS)
+    set_property(GLOBAL APPEND PROPERTY TERN_BOOTFS_PROGRAMS ${TERN_USER_OUTPUT_DIR}/${target})
+  else()
+    set_property(GLOBAL APPEND PROPERTY TERN_BOOT_MODULES ${TERN_USER_OUTPUT_DIR}/${target})
+  endif()
   set_property(GLOBAL APPEND PROPERTY TERN_BOOT_MODULE_TARGETS ${target})
 endfunction()
 
@@ -72,11 +94,20 @@ foreach(source ${TERN_USER_TEST_PROGRAMS})
   tern_user_program(${name} SOURCES ${source})
 endforeach()
 
-# System programs (servers) are registered here as they are written.
-file(GLOB TERN_SERVER_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/servers/*/main.cpp)
-foreach(source ${TERN_SERVER_PROGRAMS})
+# Servers (servers/<name>/main.cpp) and native programs (programs/<name>/main.cpp), each
+# with the rest of its folder and its portable/ part. init is the GRUB module the kernel
+# starts; every other one goes into the boot file system as /bin/<name>.
+file(GLOB TERN_SYSTEM_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/servers/*/main.cpp
+  ${TERN_ROOT}/programs/*/main.cpp)
+foreach(source ${TERN_SYSTEM_PROGRAMS})
   get_filename_component(dir ${source} DIRECTORY)
   get_filename_component(name ${dir} NAME)
-  file(GLOB server_sources CONFIGURE_DEPENDS ${dir}/*.cpp)
-  tern_user_program(${name} SOURCES ${server_sources})
+  file(GLOB program_sources CONFIGURE_DEPENDS ${dir}/*.cpp ${dir}/portable/*.cpp)
+  if(name STREQUAL "init")
+    # init reads the boot file system archive itself to start the bootfs server.
+    file(GLOB archive_sources CONFIGURE_DEPENDS ${TERN_ROOT}/servers/bootfs/portable/*.cpp)
+    tern_user_program(${name} SOURCES ${program_sources} ${archive_sources})
+  else()
+    tern_user_program(${name} SOURCES ${program_sources} BOOTFS)
+  endif()
 endforeach()

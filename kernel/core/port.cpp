@@ -23,6 +23,8 @@ Port* Port::create(uint32_t capacity) { return new (kNoThrow) Port(capacity); }
 
 void Port::destroy() {
     m_queue.close();
+    drop_notices();
+    m_watchers.fire(0);
     for (Member& m : m_members)
         m.port->m_set = nullptr;
     m_members.clear();
@@ -43,7 +45,7 @@ base::Result<void> Port::add_member(obj::Ref<Port> member, uint32_t key) {
     Port* raw = member.get();
     TRY(m_members.push_back(Member{base::move(member), key}));
     raw->m_set = this;
-    if (raw->m_signals || !raw->m_queue.is_empty())
+    if (raw->has_events() || !raw->m_queue.is_empty())
         m_receivers.wake_one();
     return {};
 }
@@ -59,8 +61,53 @@ base::Result<void> Port::remove_member(Port& member) {
     return base::Error::NOT_FOUND;
 }
 
+void Port::drop_notices() {
+    while (Notice* n = m_notices.pop_front())
+        delete n;
+}
+
+void Port::post_notice(Notice& notice) {
+    notice.port.reset();
+    if (m_queue.is_closed()) {
+        delete &notice;
+        return;
+    }
+    m_notices.push_back(notice);
+    wake_receiver();
+}
+
+base::Result<void> WatchList::add(obj::Ref<Port> port, uint64_t cookie, uint32_t type) {
+    if (m_count >= kMaxWatches)
+        return base::Error::QUOTA_EXCEEDED;
+    auto* notice = new (kNoThrow) Notice;
+    if (!notice)
+        return base::Error::NO_MEMORY;
+    notice->port = base::move(port);
+    notice->cookie = cookie;
+    notice->type = type;
+    m_list.push_back(*notice);
+    ++m_count;
+    return {};
+}
+
+void WatchList::fire(int64_t status) {
+    InterruptGuard guard;
+    while (Notice* n = m_list.pop_front()) {
+        --m_count;
+        n->status = status;
+        obj::Ref<Port> port = base::move(n->port);
+        port->post_notice(*n);
+    }
+}
+
+void WatchList::clear() {
+    while (Notice* n = m_list.pop_front())
+        delete n;
+    m_count = 0;
+}
+
 Port* Port::ready_source(uint32_t* key) {
-    if (m_signals || !m_queue.is_empty()) {
+    if (has_events() || !m_queue.is_empty()) {
         *key = 0;
         return this;
     }
@@ -68,7 +115,7 @@ Port* Port::ready_source(uint32_t* key) {
     for (size_t i = 0; i < n; ++i) {
         size_t index = (m_next_member + i) % n;
         Port* p = m_members[index].port.get();
-        if (p->m_signals || !p->m_queue.is_empty()) {
+        if (p->has_events() || !p->m_queue.is_empty()) {
             m_next_member = uint32_t((index + 1) % n);
             *key = m_members[index].key;
             return p;
@@ -110,6 +157,15 @@ base::Result<obj::Message> Port::receive(uint64_t deadline_ns, bool block) {
                 m.words[0] = base::exchange(m_signals, uint64_t(0));
                 return m;
             }
+            if (Notice* n = m_notices.pop_front()) {
+                obj::Message m;
+                m.header.label = TERN_LABEL_OBJECT_GONE;
+                m.words[0] = n->cookie;
+                m.words[1] = uint64_t(n->status);
+                m.words[2] = n->type;
+                delete n;
+                return m;
+            }
         }
         auto r = m_queue.pop();
         if (r.ok()) {
@@ -132,6 +188,14 @@ base::Result<void> Port::take(obj::Message& out) {
         out.words[0] = base::exchange(m_signals, uint64_t(0));
         return {};
     }
+    if (Notice* n = m_notices.pop_front()) {
+        out.header.label = TERN_LABEL_OBJECT_GONE;
+        out.words[0] = n->cookie;
+        out.words[1] = uint64_t(n->status);
+        out.words[2] = n->type;
+        delete n;
+        return {};
+    }
     TRY(m_queue.pop_into(out));
     if (!m_senders.is_empty())
         m_senders.wake_one();
@@ -140,6 +204,8 @@ base::Result<void> Port::take(obj::Message& out) {
 
 void Port::close_receiver() {
     m_queue.close();
+    drop_notices();
+    m_watchers.fire(0);
     if (m_set)
         (void)m_set->remove_member(*this);
     // A set that loses its receiver lets its members go.
@@ -350,7 +416,7 @@ int64_t sys_port_receive(const SyscallArgs& a) {
         // checks and the take: a message that does not fit stays queued, in order.
         uint32_t key = 0;
         if (Port* source = p.ready_source(&key)) {
-            if (!source->has_signals()) {
+            if (!source->has_events()) {
                 const obj::Message* head = source->queue().peek();
                 if (head->data_size() > um.data_capacity)
                     return err(base::Error::NO_SPACE);
@@ -461,6 +527,33 @@ int64_t sys_port_reply(const SyscallArgs& a) {
         return err(r.error());
     remove_sent_handles(task, um);
     return 0;
+}
+
+int64_t sys_object_watch(const SyscallArgs& a) {
+    Task& task = *current_thread()->task();
+    if (a.a0 > 0xFFFFFFFFull)
+        return err(base::Error::BAD_HANDLE);
+    auto port = port_from(task, a.a1, TERN_RIGHT_SEND);
+    if (port.is_error())
+        return err(port.error());
+    auto object = task.handles().get(tern_handle_t(a.a0), TERN_OBJ_ANY, 0, nullptr);
+    if (object.is_error())
+        return err(object.error());
+    obj::KObject* o = object.value().get();
+    if (o->type() == TERN_OBJ_TASK) {
+        auto r = static_cast<Task*>(o)->watch(port.release_value(), a.a2);
+        return r.is_error() ? err(r.error()) : 0;
+    }
+    if (o->type() == TERN_OBJ_PORT) {
+        Port* watched = static_cast<Port*>(o);
+        auto r = watched->watchers().add(port.release_value(), a.a2, TERN_OBJ_PORT);
+        if (r.is_error())
+            return err(r.error());
+        if (watched->closed())
+            watched->watchers().fire(0);
+        return 0;
+    }
+    return err(base::Error::WRONG_TYPE);
 }
 
 int64_t sys_port_signal(const SyscallArgs& a) {

@@ -12,6 +12,7 @@
 #include <kernel/core/task.h>
 #include <kernel/core/thread.h>
 #include <kernel/core/usercopy.h>
+#include <kernel/lib/cmdline.h>
 #include <tern/abi/syscalls.h>
 
 extern "C" void syscall_entry();
@@ -120,6 +121,9 @@ int64_t sys_thread_create(const SyscallArgs& a) {
 
 int64_t sys_task_id(const SyscallArgs&) { return int64_t(current_task().id()); }
 int64_t sys_thread_id(const SyscallArgs&) { return int64_t(current_thread()->id()); }
+
+const BootOptions& boot_options();
+int64_t sys_node_id(const SyscallArgs&) { return int64_t(boot_options().node_id); }
 
 int64_t sys_thread_set_fs_base(const SyscallArgs& a) {
     if (a.a0 != 0 && !is_user_address(a.a0))

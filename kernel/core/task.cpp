@@ -469,6 +469,14 @@ void Task::finish_exit() {
     m_pagers.clear();
     m_pager_waiters.wake_all(base::Error::PEER_CLOSED);
     m_exit_waiters.wake_all(base::Error::OK);
+    m_watchers.fire(m_exit_status);
+}
+
+base::Result<void> Task::watch(obj::Ref<Port> port, uint64_t cookie) {
+    TRY(m_watchers.add(base::move(port), cookie, TERN_OBJ_TASK));
+    if (m_exited)
+        m_watchers.fire(m_exit_status);
+    return {};
 }
 
 void Task::set_exit_status(int64_t status) {
@@ -487,6 +495,8 @@ base::Result<int64_t> Task::wait_exit(uint64_t deadline_ns) {
 
 void Task::destroy() {
     TERN_VERIFY(m_thread_count == 0);
+    // A task that never ran still tells its watchers it is gone.
+    m_watchers.fire(m_exit_status);
     release_handles();
     for (const obj::Region& r : m_regions.regions())
         unmap_range(r.start, r.end, r.kind != kRegionMemory);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <tern/print.h>
 #include <tern/runtime.h>
+#include <tern/startup.h>
 #include <tern/syscall.h>
 
 // Bounds of the constructor table, defined by libc/native/user.ld.
@@ -90,6 +91,7 @@ extern "C" int __cxa_atexit(void (*function)(void*), void* argument, void* dso) 
 // own; it never returns, so it has nothing to protect.
 extern "C" [[noreturn, clang::no_stack_protector]] void tern_start(uint64_t arg) {
     seed_stack_guard(arg);
+    tern::startup_init(arg);
     for (auto* constructor = __init_array_start; constructor < __init_array_end; ++constructor)
         (*constructor)();
     tern::exit(main(arg));

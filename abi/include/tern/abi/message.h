@@ -50,6 +50,9 @@ _Static_assert(sizeof(struct tern_msg_header) == 24, "tern_msg_header is ABI");
 
 /* label of the message port_receive makes from pending signal bits (port_signal). */
 #define TERN_LABEL_SIGNAL 0x7E000003u
+/* label of a death notice (object_watch; words[0] = cookie, words[1] = exit status,
+ * words[2] = object type). */
+#define TERN_LABEL_OBJECT_GONE 0x7E000005u
 /* label of the boot-module messages on init's bootstrap port (see syscalls.h). */
 #define TERN_LABEL_BOOT_MODULE 0x7E000004u
 

@@ -99,7 +99,8 @@
        handle. BAD_HANDLE, PEER_CLOSED (the caller gave up), BAD_ADDRESS, TOO_BIG. */              \
     X(17, port_reply, 2)                                                                           \
     /* task_create(const char* name, size_t len): a task with an empty address space and           \
-       no threads; returns a handle with every task right. TOO_BIG: len > 31. */                   \
+       no threads (but TERN_HANDLE_SELF); returns a handle with every task right. TOO_BIG:         \
+       len > 31. A creator that does not start it kills it (task_kill) to free it. */              \
     X(18, task_create, 2)                                                                          \
     /* task_vm_allocate(task, addr, size, prot): memory in another task (CONTROL|MAP);             \
        addr 0 lets the kernel choose. Errors as vm_allocate, plus ALREADY_EXISTS. */               \
@@ -217,7 +218,21 @@
     /* task_id(): the calling task's kernel id (> 0, unique on this node until reboot).            \
        thread_id(): the calling thread's. Global process ids come from the proc server. */         \
     X(52, task_id, 0)                                                                              \
-    X(53, thread_id, 0)
+    X(53, thread_id, 0)                                                                            \
+    /* object_watch(handle, port, uint64 cookie): asks for a death notice on port when the         \
+       object goes away: a task when it exits (or is killed), a port when its receive right        \
+       is closed. The notice is a message with label TERN_LABEL_OBJECT_GONE, words[0] =            \
+       cookie, words[1] = the task's exit status (0 for a port), words[2] = the object type.       \
+       It is allocated here and, like a signal, takes no queue slot, so it is never lost to        \
+       a full queue; an object already gone is noticed at once. Any right on the object;           \
+       SEND on port. BAD_HANDLE, WRONG_TYPE (neither task nor port), ACCESS_DENIED,                \
+       NO_MEMORY, QUOTA_EXCEEDED (64 watches on one object). */                                    \
+    X(54, object_watch, 3)                                                                         \
+    /* node_id(): this node's id in the cluster (1..65535, from the kernel command line). */      \
+    X(55, node_id, 0)                                                                              \
+    /* task_id_of(task): the kernel id of the task behind a handle (any right), the value          \
+       its messages carry as sender_badge. BAD_HANDLE, WRONG_TYPE. */                              \
+    X(56, task_id_of, 1)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),

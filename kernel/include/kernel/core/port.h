@@ -12,6 +12,38 @@
 namespace kernel {
 
 class Task;
+class Port;
+
+// A death notice (object_watch): made when an object is watched, kept on the watched
+// object's WatchList, and moved onto the watching port's pending list when the object
+// goes away. Allocating it up front is what makes delivery unable to fail.
+struct Notice {
+    base::ListNode link;
+    obj::Ref<Port> port; // the port to notify; cleared once the notice is pending there
+    uint64_t cookie = 0;
+    int64_t status = 0;
+    uint32_t type = 0;
+};
+
+// The watches on one task or port.
+class WatchList {
+public:
+    static constexpr size_t kMaxWatches = 64;
+    WatchList() = default;
+    WatchList(const WatchList&) = delete;
+    WatchList& operator=(const WatchList&) = delete;
+    ~WatchList() { clear(); }
+    // NO_MEMORY, QUOTA_EXCEEDED.
+    base::Result<void> add(obj::Ref<Port> port, uint64_t cookie, uint32_t type);
+    // The object went away: every notice goes to its port with this status.
+    void fire(int64_t status);
+    // Drops every watch without notice.
+    void clear();
+
+private:
+    base::IntrusiveList<Notice, &Notice::link> m_list;
+    size_t m_count = 0;
+};
 
 class Port final : public obj::KObject {
 public:
@@ -31,6 +63,11 @@ public:
     // ORs bits into the signal word and wakes the receiver; safe from interrupt handlers.
     base::Result<void> signal(uint64_t bits);
     bool has_signals() const { return m_signals != 0; }
+    // Signals or death notices: what port_receive returns before queued messages.
+    bool has_events() const { return m_signals != 0 || !m_notices.is_empty(); }
+    // A watched object went away: queue its notice (never fails; dropped when closed).
+    void post_notice(Notice& notice);
+    WatchList& watchers() { return m_watchers; }
     // Port sets: the set is an ordinary port that also receives for its members.
     base::Result<void> add_member(obj::Ref<Port> member, uint32_t key);
     base::Result<void> remove_member(Port& member);
@@ -52,6 +89,9 @@ private:
     WaitQueue m_receivers;
     WaitQueue m_senders;
     uint64_t m_signals = 0;
+    base::IntrusiveList<Notice, &Notice::link> m_notices;
+    WatchList m_watchers;
+    void drop_notices();
     struct Member {
         obj::Ref<Port> port;
         uint32_t key;

@@ -92,6 +92,8 @@ public:
     uint64_t resident_pages(uint64_t start, uint64_t end);
 
     obj::Ref<Port>& exception_port() { return m_exception_port; }
+    // object_watch on this task. A task that has exited already is noticed at once.
+    base::Result<void> watch(obj::Ref<Port> port, uint64_t cookie);
 
     // Maps [offset, offset+size) of a memory object at address (0: kernel chooses).
     base::Result<uint64_t> map_memory(uint64_t address, obj::Ref<MemoryObject> memory,
@@ -138,6 +140,7 @@ private:
     int64_t m_exit_status = 0;
     const char* m_kill_reason = "";
     WaitQueue m_exit_waiters;
+    WatchList m_watchers; // object_watch: notices sent when the task exits
     obj::Ref<Port> m_exception_port;
     base::FixedVector<obj::Ref<Port>, 16> m_pagers;
     WaitQueue m_pager_waiters;

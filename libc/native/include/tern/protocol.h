@@ -1,0 +1,219 @@
+#pragma once
+
+// The typed protocol layer: every server protocol is declared once, as a list of
+// operations, and both the client and the server use that declaration.
+//
+//     // servers/name/protocol.h
+//     struct LookupRequest { uint32_t flags; };
+//     struct LookupResponse { uint64_t port_id; };
+//     using Lookup = tern::proto::Op<2, LookupRequest, LookupResponse,
+//                                    tern::proto::Limits{.request_data = 64,
+//                                                        .response_handles = 1}>;
+//
+// An operation's fixed request and response are trivially copyable structs carried in
+// the message's 64 inline bytes; a variable part (a name, file bytes) travels in the data
+// part and handles in the handle slots, each with a declared bound. On the wire:
+//
+//   request: label = the operation's label, words = Request, data = request bytes,
+//            handles = request handles; sent with port_call.
+//   reply:   label = status (0 success, else a tern_status code), words = Response,
+//            data = response bytes, handles = response handles.
+//
+// The client side (call<Op>) and the server side (Server::on<Op>) both enforce the
+// bounds, so a peer that breaks them gets an error and a log line, never a crash or a
+// leaked handle.
+
+#include <base/error.h>
+#include <base/result.h>
+#include <base/span.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <tern/abi/message.h>
+#include <tern/abi/syscalls.h>
+
+namespace tern::proto {
+
+// Bounds on an operation's variable parts.
+struct Limits {
+    uint32_t request_data = 0;
+    uint32_t response_data = 0;
+    uint32_t request_handles = 0;
+    uint32_t response_handles = 0;
+};
+
+struct Empty {};
+
+template<uint32_t Label, typename Req, typename Resp, Limits L = Limits{}>
+struct Op {
+    static constexpr uint32_t kLabel = Label;
+    using Request = Req;
+    using Response = Resp;
+    static constexpr Limits kLimits = L;
+    static_assert(sizeof(Req) <= TERN_MSG_INLINE_WORDS * 8, "request must fit the inline words");
+    static_assert(sizeof(Resp) <= TERN_MSG_INLINE_WORDS * 8, "response must fit the inline words");
+    static_assert(__is_trivially_copyable(Req) && __is_trivially_copyable(Resp));
+    static_assert(L.request_data <= TERN_MSG_MAX_DATA && L.response_data <= TERN_MSG_MAX_DATA);
+    // A call carries a reply right in one handle slot.
+    static_assert(L.request_handles < TERN_MSG_MAX_HANDLES);
+    static_assert(L.response_handles <= TERN_MSG_MAX_HANDLES);
+    static_assert(Label != 0 && Label < 0x7E000000u, "labels from 0x7E000000 are the kernel's");
+};
+
+// The variable parts of one call, as the client sees them. Reply data lands in out_data
+// (at most its size; the operation's response_data bound is the most a server may send);
+// reply handles in out_handles (room for Limits::response_handles).
+struct CallParts {
+    base::Span<const uint8_t> in_data;
+    base::Span<const tern_handle_t> in_handles;
+    base::Span<uint8_t> out_data;
+    uint32_t* out_data_size = nullptr;
+    tern_handle_t* out_handles = nullptr;
+    uint32_t* out_handle_count = nullptr;
+};
+
+// The untyped call underneath call<Op>: checks the bounds, makes the call, checks the
+// reply. Errors: the kernel's (BAD_HANDLE, PEER_CLOSED, TIMED_OUT, ...), the server's
+// status, TOO_BIG for parts over the limits, CORRUPT for a reply that breaks them.
+base::Error call_raw(tern_handle_t port, uint32_t label, const void* request,
+                     size_t request_size, void* response, size_t response_size,
+                     const Limits& limits, const CallParts& parts, uint64_t timeout_ns);
+
+template<typename O>
+base::Result<typename O::Response> call(tern_handle_t port, const typename O::Request& request,
+                                        const CallParts& parts = {},
+                                        uint64_t timeout_ns = TERN_TIMEOUT_INFINITE) {
+    typename O::Response response{};
+    base::Error e = call_raw(port, O::kLabel, &request, sizeof(request), &response,
+                             sizeof(response), O::kLimits, parts, timeout_ns);
+    if (e != base::Error::OK)
+        return e;
+    return response;
+}
+
+// ---- Server side ------------------------------------------------------------------------
+
+// One received request, as a handler sees it: who sent it (the kernel-set badge: the
+// sender's task id), its data and handles. A handler that keeps a handle takes it
+// (take_handle); the rest are closed when the handler returns.
+class Request {
+public:
+    uint64_t badge() const { return m_msg->hdr.sender_badge; }
+    base::Span<const uint8_t> data() const {
+        return {reinterpret_cast<const uint8_t*>(m_msg->data), m_msg->hdr.data_size};
+    }
+    uint32_t handle_count() const { return m_msg->hdr.handle_count; }
+    // The handle in slot i, now owned by the caller; TERN_INVALID_HANDLE when absent or
+    // taken already.
+    tern_handle_t take_handle(uint32_t i);
+    explicit Request(tern_msg* msg) : m_msg(msg) {}
+
+private:
+    tern_msg* m_msg;
+};
+
+// What a handler answers with besides its Response struct. Data is copied at reply time
+// from the span; handles move to the client.
+struct Reply {
+    base::Span<const uint8_t> data;
+    tern_handle_t handles[TERN_MSG_MAX_HANDLES] = {};
+    uint32_t handle_count = 0;
+    // When set, the server does not answer now: the handler kept the reply right
+    // (deferred_reply) and answers later with reply_later().
+    bool deferred = false;
+};
+
+// A deferred reply right, kept by a handler that answers later (a wait on a process
+// that has not exited, a read from the console with no line yet).
+struct PendingReply {
+    tern_handle_t reply = TERN_INVALID_HANDLE;
+    bool valid() const { return reply != TERN_INVALID_HANDLE; }
+};
+
+// Answers a deferred call. The right is consumed either way.
+template<typename O>
+base::Error reply_later(PendingReply& pending, base::Error status,
+                        const typename O::Response& response, const Reply& parts = {});
+base::Error reply_raw(tern_handle_t reply_handle, base::Error status, const void* response,
+                      size_t response_size, const Reply& parts);
+
+// A request loop over one port (or port set). Handlers are registered per operation;
+// everything a client can get wrong (an unknown label, a fixed part of the wrong shape,
+// parts over the limits, a plain send where a call is needed) is answered with an error
+// and logged, and the loop goes on. Kernel events (signals, death notices) go to the
+// event handler.
+class Server {
+public:
+    static constexpr size_t kMaxOps = 32;
+    using RawHandler = base::Error (*)(void* context, Request& request, const void* in,
+                                       void* out, Reply& reply, PendingReply& pending);
+    using EventHandler = void (*)(void* context, const tern_msg& event, uint32_t key);
+
+    Server(const char* name, tern_handle_t port) : m_name(name), m_port(port) {}
+
+    template<typename O, typename Context>
+    void on(Context* context,
+            base::Error (*handler)(Context*, Request&, const typename O::Request&,
+                                   typename O::Response&, Reply&, PendingReply&)) {
+        add(O::kLabel, sizeof(typename O::Request), sizeof(typename O::Response), O::kLimits,
+            context, reinterpret_cast<void*>(handler), &invoke<O, Context>);
+    }
+    void on_event(void* context, EventHandler handler) {
+        m_event_context = context;
+        m_event_handler = handler;
+    }
+    // Receives and dispatches one message (waiting up to timeout_ns). Returns the receive
+    // error (TIMED_OUT, WOULD_BLOCK, ...) or OK.
+    base::Error serve_one(uint64_t timeout_ns = TERN_TIMEOUT_INFINITE);
+    [[noreturn]] void run();
+    // Counters for tests and diagnostics.
+    uint64_t served() const { return m_served; }
+    uint64_t refused() const { return m_refused; }
+
+private:
+    struct Entry {
+        uint32_t label;
+        uint32_t request_size;
+        uint32_t response_size;
+        Limits limits;
+        void* context;
+        void* handler;
+        base::Error (*invoke)(void* handler, void* context, Request&, const void*, void*, Reply&,
+                              PendingReply&);
+    };
+    template<typename O, typename Context>
+    static base::Error invoke(void* handler, void* context, Request& request, const void* in,
+                              void* out, Reply& reply, PendingReply& pending) {
+        auto* typed = reinterpret_cast<base::Error (*)(
+            Context*, Request&, const typename O::Request&, typename O::Response&, Reply&,
+            PendingReply&)>(handler);
+        return typed(static_cast<Context*>(context), request,
+                     *static_cast<const typename O::Request*>(in),
+                     *static_cast<typename O::Response*>(out), reply, pending);
+    }
+    void add(uint32_t label, uint32_t request_size, uint32_t response_size, const Limits& limits,
+             void* context, void* handler,
+             base::Error (*invoke)(void*, void*, Request&, const void*, void*, Reply&,
+                                   PendingReply&));
+    void refuse(tern_msg& msg, base::Error status, const char* why);
+
+    const char* m_name;
+    tern_handle_t m_port;
+    Entry m_ops[kMaxOps];
+    size_t m_op_count = 0;
+    void* m_event_context = nullptr;
+    EventHandler m_event_handler = nullptr;
+    uint64_t m_served = 0;
+    uint64_t m_refused = 0;
+    size_t m_buffer_size = 0;
+    uint8_t* m_buffer = nullptr;
+};
+
+template<typename O>
+base::Error reply_later(PendingReply& pending, base::Error status,
+                        const typename O::Response& response, const Reply& parts) {
+    tern_handle_t h = pending.reply;
+    pending.reply = TERN_INVALID_HANDLE;
+    return reply_raw(h, status, &response, sizeof(response), parts);
+}
+
+} // namespace tern::proto

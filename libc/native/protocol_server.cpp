@@ -1,0 +1,107 @@
+// The server side of the typed protocol layer (libc/native/include/tern/protocol.h).
+#include <base/utility.h>
+#include <tern/print.h>
+#include <tern/protocol.h>
+#include <tern/runtime.h>
+#include <tern/syscall.h>
+
+namespace tern::proto {
+namespace {
+
+uint64_t addr(const void* p) { return reinterpret_cast<uint64_t>(p); }
+
+void close_handles(const tern_handle_t* handles, uint32_t count) {
+    for (uint32_t i = 0; i < count; ++i)
+        if (handles[i] != TERN_INVALID_HANDLE)
+            (void)tern_sys_handle_close(handles[i]);
+}
+
+} // namespace
+
+void Server::add(uint32_t label, uint32_t request_size, uint32_t response_size,
+                 const Limits& limits, void* context, void* handler,
+                 base::Error (*invoke)(void*, void*, Request&, const void*, void*, Reply&,
+                                       PendingReply&)) {
+    if (m_op_count == kMaxOps)
+        tern::abort("proto: too many operations for one server");
+    m_ops[m_op_count++] =
+        Entry{label, request_size, response_size, limits, context, handler, invoke};
+}
+
+void Server::refuse(tern_msg& msg, base::Error status, const char* why) {
+    ++m_refused;
+    tern::println("{}: refused request {:#x} from task {}: {} ({})", m_name, msg.hdr.label,
+                  msg.hdr.sender_badge, why, base::error_name(status));
+    close_handles(msg.handles, msg.hdr.handle_count);
+    if (msg.reply_handle != TERN_INVALID_HANDLE)
+        (void)reply_raw(msg.reply_handle, status, nullptr, 0, Reply{});
+}
+
+base::Error Server::serve_one(uint64_t timeout_ns) {
+    if (!m_buffer) {
+        // Every request is received whole, whatever its size, so a client that sends
+        // more than an operation allows is answered instead of blocking the queue.
+        m_buffer_size = TERN_MSG_MAX_DATA;
+        m_buffer = new uint8_t[m_buffer_size];
+    }
+    tern_msg msg = {};
+    msg.data = addr(m_buffer);
+    msg.data_capacity = uint32_t(m_buffer_size);
+    int64_t key = tern_sys_port_receive(m_port, addr(&msg), timeout_ns);
+    if (key < 0)
+        return base::Error(int32_t(-key));
+    if (msg.hdr.label == TERN_LABEL_SIGNAL || msg.hdr.label == TERN_LABEL_OBJECT_GONE) {
+        if (m_event_handler)
+            m_event_handler(m_event_context, msg, uint32_t(key));
+        return base::Error::OK;
+    }
+    if (msg.reply_handle == TERN_INVALID_HANDLE) {
+        refuse(msg, base::Error::INVALID_ARGUMENT, "not a call");
+        return base::Error::OK;
+    }
+    const Entry* op = nullptr;
+    for (size_t i = 0; i < m_op_count; ++i)
+        if (m_ops[i].label == msg.hdr.label)
+            op = &m_ops[i];
+    if (!op) {
+        refuse(msg, base::Error::NOT_SUPPORTED, "unknown operation");
+        return base::Error::OK;
+    }
+    if (msg.hdr.data_size > op->limits.request_data ||
+        msg.hdr.handle_count > op->limits.request_handles) {
+        refuse(msg, base::Error::TOO_BIG, "parts over the operation's limits");
+        return base::Error::OK;
+    }
+    uint64_t in[TERN_MSG_INLINE_WORDS];
+    uint64_t out[TERN_MSG_INLINE_WORDS] = {};
+    __builtin_memcpy(in, msg.words, sizeof(in));
+    Request request(&msg);
+    Reply reply;
+    PendingReply pending{msg.reply_handle};
+    base::Error status = op->invoke(op->handler, op->context, request, in, out, reply, pending);
+    close_handles(msg.handles, msg.hdr.handle_count); // those the handler did not take
+    ++m_served;
+    if (reply.deferred)
+        return base::Error::OK;
+    if (status == base::Error::OK &&
+        (reply.data.size() > op->limits.response_data ||
+         reply.handle_count > op->limits.response_handles)) {
+        tern::println("{}: BUG: reply to {:#x} over the operation's limits", m_name,
+                      msg.hdr.label);
+        status = base::Error::TOO_BIG;
+    }
+    (void)reply_raw(msg.reply_handle, status, out, op->response_size, reply);
+    return base::Error::OK;
+}
+
+void Server::run() {
+    for (;;) {
+        base::Error e = serve_one();
+        if (e != base::Error::OK) {
+            tern::println("{}: receive failed: {}; stopping", m_name, base::error_name(e));
+            tern::exit(1);
+        }
+    }
+}
+
+} // namespace tern::proto

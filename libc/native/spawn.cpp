@@ -1,0 +1,172 @@
+// Starting a program from an ELF image in memory (libc/native/include/tern/spawn.h).
+#include <base/utility.h>
+#include <kernel/lib/elf.h>
+#include <tern/spawn.h>
+#include <tern/syscall.h>
+
+namespace tern {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+
+uint64_t addr(const void* p) { return reinterpret_cast<uint64_t>(p); }
+
+// Lays the startup block out in a local buffer whose last byte will sit just below
+// TERN_STARTUP_STACK_TOP in the child: the block, then the pointer arrays, then the
+// strings. Pointers are child addresses.
+class BlockBuilder {
+public:
+    explicit BlockBuilder(uint8_t* buffer, size_t capacity)
+        : m_buffer(buffer), m_capacity(capacity) {}
+
+    // Reserves bytes (8-aligned) and returns their offset; TOO_BIG when out of room.
+    base::Result<size_t> reserve(size_t bytes) {
+        size_t offset = base::align_up(m_used, size_t(8));
+        if (offset + bytes > m_capacity)
+            return base::Error::TOO_BIG;
+        m_used = offset + bytes;
+        return offset;
+    }
+    uint8_t* at(size_t offset) { return m_buffer + offset; }
+    size_t used() const { return m_used; }
+
+private:
+    uint8_t* m_buffer;
+    size_t m_capacity;
+    size_t m_used = 0;
+};
+
+uint32_t count(const char* const* v) {
+    uint32_t n = 0;
+    while (v && v[n])
+        ++n;
+    return n;
+}
+
+base::Error build_vector(BlockBuilder& b, const char* const* v, uint32_t n, uint64_t base_address,
+                         uint64_t* out) {
+    auto array = b.reserve((size_t(n) + 1) * 8);
+    if (array.is_error())
+        return array.error();
+    uint64_t pointers[1] = {};
+    for (uint32_t i = 0; i < n; ++i) {
+        size_t len = __builtin_strlen(v[i]) + 1;
+        auto s = b.reserve(len);
+        if (s.is_error())
+            return s.error();
+        __builtin_memcpy(b.at(s.value()), v[i], len);
+        pointers[0] = base_address + s.value();
+        __builtin_memcpy(b.at(array.value() + i * 8), pointers, 8);
+    }
+    pointers[0] = 0;
+    __builtin_memcpy(b.at(array.value() + size_t(n) * 8), pointers, 8);
+    *out = base_address + array.value();
+    return base::Error::OK;
+}
+
+struct TaskGuard {
+    tern_handle_t task = TERN_INVALID_HANDLE;
+    ~TaskGuard() {
+        if (task != TERN_INVALID_HANDLE) {
+            (void)tern_sys_task_kill(task, uint64_t(-1));
+            (void)tern_sys_handle_close(task);
+        }
+    }
+};
+
+base::Error from(int64_t r) { return r < 0 ? base::Error(int32_t(-r)) : base::Error::OK; }
+
+} // namespace
+
+base::Result<Spawned> spawn_image(base::Span<const uint8_t> image, const SpawnOptions& options) {
+    kernel::elf::LoadLimits limits;
+    limits.user_end = TERN_STARTUP_STACK_TOP - TERN_STARTUP_STACK_SIZE - kPage;
+    kernel::elf::LoadPlan plan;
+    TRY(kernel::elf::parse(image, limits, plan));
+    if (options.handle_count > TERN_STARTUP_MAX_HANDLES)
+        return base::Error::TOO_BIG;
+
+    base::StringView name = options.name.substr(0, 31);
+    int64_t t = tern_sys_task_create(addr(name.data()), name.size());
+    if (t < 0)
+        return from(t);
+    TaskGuard guard{tern_handle_t(t)};
+
+    for (size_t i = 0; i < plan.segment_count; ++i) {
+        const kernel::elf::Segment& s = plan.segments[i];
+        uint64_t start = base::align_down(s.vaddr, kPage);
+        uint64_t end = base::align_up(s.vaddr + s.memsz, kPage);
+        if (int64_t r = tern_sys_task_vm_allocate(guard.task, start, end - start, s.prot); r < 0)
+            return from(r);
+        // task_vm_write moves at most 1 MiB per call.
+        for (uint64_t done = 0; done < s.filesz;) {
+            uint64_t n = base::min<uint64_t>(s.filesz - done, 1u << 20);
+            if (int64_t r = tern_sys_task_vm_write(guard.task, s.vaddr + done,
+                                                   addr(image.data() + s.file_offset + done), n);
+                r < 0)
+                return from(r);
+            done += n;
+        }
+    }
+
+    constexpr uint64_t kStackBottom = TERN_STARTUP_STACK_TOP - TERN_STARTUP_STACK_SIZE;
+    if (int64_t r = tern_sys_task_vm_allocate(guard.task, kStackBottom, TERN_STARTUP_STACK_SIZE,
+                                              TERN_PROT_READ | TERN_PROT_WRITE);
+        r < 0)
+        return from(r);
+
+    // The block is built for the largest size first and placed at the top afterwards, so
+    // the child addresses depend on the final size: lay out with a provisional base of
+    // zero, then relocate by rebuilding once the size is known.
+    static uint8_t buffer[TERN_STARTUP_MAX_SIZE];
+    tern_startup header = {};
+    uint32_t argc = count(options.argv), envc = count(options.envp);
+    size_t size = 0;
+    for (int pass = 0; pass < 2; ++pass) {
+        uint64_t base_address = TERN_STARTUP_STACK_TOP - base::align_up(size, size_t(16));
+        BlockBuilder b(buffer, sizeof(buffer));
+        TRY(b.reserve(sizeof(tern_startup)));
+        header.magic = TERN_STARTUP_MAGIC;
+        header.pid = options.pid;
+        header.argc = argc;
+        header.envc = envc;
+        if (base::Error e = build_vector(b, options.argv, argc, base_address, &header.argv);
+            e != base::Error::OK)
+            return e;
+        if (base::Error e = build_vector(b, options.envp, envc, base_address, &header.envp);
+            e != base::Error::OK)
+            return e;
+        size = b.used();
+        header.size = uint32_t(size);
+    }
+    uint64_t block_address = TERN_STARTUP_STACK_TOP - base::align_up(size, size_t(16));
+
+    for (uint32_t i = 0; i < options.handle_count; ++i) {
+        const SpawnHandle& h = options.handles[i];
+        int64_t child = tern_sys_task_give_handle(guard.task, h.handle, h.rights);
+        if (child < 0)
+            return from(child);
+        header.handles[header.handle_count++] = {h.kind, tern_handle_t(child)};
+    }
+    __builtin_memcpy(buffer, &header, sizeof(header));
+    if (int64_t r = tern_sys_task_vm_write(guard.task, block_address, addr(buffer), size); r < 0)
+        return from(r);
+
+    // The first thread's stack starts below the block, 16-byte aligned as at a System V
+    // process entry.
+    int64_t thread = tern_sys_task_thread_create(guard.task, plan.entry, block_address - 16,
+                                                 block_address);
+    if (thread < 0)
+        return from(thread);
+    if (!options.start_stopped) {
+        if (int64_t r = tern_sys_thread_resume(uint64_t(thread)); r < 0) {
+            (void)tern_sys_handle_close(uint64_t(thread));
+            return from(r);
+        }
+    }
+    Spawned spawned{guard.task, tern_handle_t(thread)};
+    guard.task = TERN_INVALID_HANDLE;
+    return spawned;
+}
+
+} // namespace tern

@@ -1,0 +1,442 @@
+// The shell: reads command lines from the console, runs builtins and programs from the
+// boot file system, and reports exit statuses. Ctrl-C ends the foreground program (the
+// console server does it; the shell makes the program the foreground while it waits).
+#include <base/format.h>
+#include <base/string_view.h>
+#include <base/utility.h>
+#include <programs/shell/portable/command_line.h>
+#include <servers/bootfs/protocol.h>
+#include <servers/console/protocol.h>
+#include <servers/name/protocol.h>
+#include <servers/proc/protocol.h>
+#include <tern/print.h>
+#include <tern/runtime.h>
+#include <tern/services.h>
+#include <tern/startup.h>
+#include <tern/syscall.h>
+
+using namespace tern;
+
+namespace {
+
+ServiceHandle g_console{"console"};
+ServiceHandle g_bootfs{"bootfs"};
+int g_status = 0;
+
+base::Span<const uint8_t> bytes(const void* p, size_t n) {
+    return {static_cast<const uint8_t*>(p), n};
+}
+
+// Writes to the console server, looking it up again once if it restarted; without one
+// (it is down for good) the kernel console takes the text.
+void write_out(const char* text, size_t n) {
+    while (n > 0) {
+        size_t chunk = base::min<size_t>(n, tern::console::kMaxWrite);
+        bool done = false;
+        for (int attempt = 0; attempt < 2 && !done; ++attempt) {
+            auto console = g_console.get();
+            if (console.is_error())
+                break;
+            proto::CallParts parts;
+            parts.in_data = bytes(text, chunk);
+            auto r = proto::call<tern::console::Write>(console.value(), {}, parts);
+            if (r.ok())
+                done = true;
+            else if (r.error() == base::Error::PEER_CLOSED)
+                g_console.forget();
+            else
+                break;
+        }
+        if (!done)
+            tern::write_console(text, chunk);
+        text += chunk;
+        n -= chunk;
+    }
+}
+
+class ConsoleSink final : public base::FormatSink {
+public:
+    ~ConsoleSink() { flush(); }
+    void write(const char* s, size_t n) override {
+        while (n > 0) {
+            size_t take = base::min(n, sizeof(m_buffer) - m_used);
+            __builtin_memcpy(m_buffer + m_used, s, take);
+            m_used += take;
+            s += take;
+            n -= take;
+            if (m_used == sizeof(m_buffer))
+                flush();
+        }
+    }
+    void flush() {
+        if (m_used)
+            write_out(m_buffer, m_used);
+        m_used = 0;
+    }
+
+private:
+    char m_buffer[1024];
+    size_t m_used = 0;
+};
+
+template<typename... Args>
+void say(const char* format, const Args&... args) {
+    ConsoleSink sink;
+    base::format_to(sink, format, args...);
+    sink.put('\n');
+}
+
+// Reads one line. INTERRUPTED (Ctrl-C), or OK with eof set on Ctrl-D.
+base::Error read_line(char* line, size_t capacity, size_t* length, bool* eof) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        auto console = g_console.get(TERN_TIMEOUT_INFINITE);
+        if (console.is_error())
+            return console.error();
+        uint32_t size = 0;
+        proto::CallParts parts;
+        parts.out_data = {reinterpret_cast<uint8_t*>(line), capacity};
+        parts.out_data_size = &size;
+        auto r = proto::call<tern::console::Read>(console.value(), {0}, parts);
+        if (r.is_error()) {
+            if (r.error() == base::Error::PEER_CLOSED) {
+                g_console.forget();
+                continue;
+            }
+            return r.error();
+        }
+        *length = size;
+        *eof = r.value().end_of_file != 0;
+        return base::Error::OK;
+    }
+    return base::Error::PEER_CLOSED;
+}
+
+// Process ids print as node:serial.
+struct Pid {
+    uint64_t value;
+};
+
+void format_pid(base::FormatSink& sink, uint64_t pid) {
+    base::format_to(sink, "{}:{}", pid >> 32, pid & 0xFFFFFFFFu);
+}
+
+bool parse_u64(base::StringView s, uint64_t& out) {
+    if (s.empty())
+        return false;
+    out = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9' || out > (~0ull - 9) / 10)
+            return false;
+        out = out * 10 + uint64_t(c - '0');
+    }
+    return true;
+}
+
+// "node:serial", or a bare serial on this node.
+bool parse_pid(base::StringView s, uint64_t& pid) {
+    auto colon = s.find(':');
+    uint64_t node = uint64_t(tern_sys_node_id()), serial = 0;
+    if (colon.has_value()) {
+        if (!parse_u64(s.substr(0, *colon), node) || node > 0xFFFF)
+            return false;
+        s = s.substr(*colon + 1);
+    }
+    if (!parse_u64(s, serial) || serial > 0xFFFFFFFFu)
+        return false;
+    pid = (node << 32) | serial;
+    return true;
+}
+
+tern_handle_t proc_server() { return startup_handle(TERN_STARTUP_PROC_SERVER); }
+
+// ---- Builtins ----------------------------------------------------------------------------
+
+int builtin_help(const shell::ParsedCommand&) {
+    say("Tern shell. Builtins:\n"
+        "  help              this list\n"
+        "  echo [words]      print the words\n"
+        "  cat <file>...     print files of the boot file system\n"
+        "  ls [dir]          list a directory of the boot file system (default /bin)\n"
+        "  ps                list processes\n"
+        "  names             list registered names\n"
+        "  kill <pid> [status]  end a process (pid as node:serial or serial)\n"
+        "  exit [status]     leave the shell\n"
+        "Anything else runs /bin/<name> with the arguments; $? is the last exit status.\n"
+        "Ctrl-C ends the running program; Ctrl-D on an empty line ends the shell.");
+    return 0;
+}
+
+int builtin_echo(const shell::ParsedCommand& cmd) {
+    ConsoleSink sink;
+    for (size_t i = 1; i < cmd.argc(); ++i) {
+        if (i > 1)
+            sink.put(' ');
+        sink.write_view(cmd.arg(i));
+    }
+    sink.put('\n');
+    return 0;
+}
+
+int cat_one(base::StringView path) {
+    auto server = g_bootfs.get();
+    if (server.is_error()) {
+        say("cat: no boot file system: {}", base::error_name(server.error()));
+        return 1;
+    }
+    tern_handle_t memory = TERN_INVALID_HANDLE;
+    uint32_t count = 0;
+    proto::CallParts parts;
+    parts.in_data = bytes(path.data(), path.size());
+    parts.out_handles = &memory;
+    parts.out_handle_count = &count;
+    auto r = proto::call<tern::bootfs::Map>(server.value(), {}, parts);
+    if (r.is_error()) {
+        say("cat: {}: {}", path,
+            r.error() == base::Error::NOT_FOUND ? "no such file"
+            : r.error() == base::Error::INVALID_ARGUMENT
+                ? "not a file"
+                : base::error_description(r.error()));
+        return 1;
+    }
+    int64_t at = tern_sys_vm_map_memory(TERN_HANDLE_SELF, memory, 0, r.value().map_offset,
+                                        r.value().map_size, TERN_PROT_READ);
+    (void)tern_sys_handle_close(memory);
+    if (at < 0) {
+        say("cat: {}: cannot map: {}", path, base::error_name(base::Error(int32_t(-at))));
+        return 1;
+    }
+    write_out(reinterpret_cast<const char*>(at + r.value().data_offset), r.value().size);
+    (void)tern_sys_vm_free(uint64_t(at), r.value().map_size);
+    return 0;
+}
+
+int builtin_cat(const shell::ParsedCommand& cmd) {
+    if (cmd.argc() < 2) {
+        say("usage: cat <file>...");
+        return 2;
+    }
+    int status = 0;
+    for (size_t i = 1; i < cmd.argc(); ++i)
+        status |= cat_one(cmd.arg(i));
+    return status;
+}
+
+int builtin_ls(const shell::ParsedCommand& cmd) {
+    base::StringView dir = cmd.argc() > 1 ? cmd.arg(1) : base::StringView("/bin");
+    auto server = g_bootfs.get();
+    if (server.is_error())
+        return 1;
+    static char listing[16384];
+    uint32_t size = 0;
+    proto::CallParts parts;
+    parts.in_data = bytes(dir.data(), dir.size());
+    parts.out_data = {reinterpret_cast<uint8_t*>(listing), sizeof(listing)};
+    parts.out_data_size = &size;
+    auto r = proto::call<tern::bootfs::List>(server.value(), {}, parts);
+    if (r.is_error()) {
+        say("ls: {}: {}", dir, base::error_description(r.error()));
+        return 1;
+    }
+    write_out(listing, size);
+    return 0;
+}
+
+const char* state_name(uint32_t state) {
+    return state == tern::proc::kStateRunning ? "running" : "ended";
+}
+
+base::StringView name_of(const tern::proc::ProcessInfo& p) {
+    size_t n = 0;
+    while (n < sizeof(p.name) && p.name[n])
+        ++n;
+    return {p.name, n};
+}
+
+int builtin_ps(const shell::ParsedCommand&) {
+    static tern::proc::ProcessInfo infos[tern::proc::kMaxProcesses];
+    uint32_t size = 0;
+    proto::CallParts parts;
+    parts.out_data = {reinterpret_cast<uint8_t*>(infos), sizeof(infos)};
+    parts.out_data_size = &size;
+    auto r = proto::call<tern::proc::List>(proc_server(), {}, parts);
+    if (r.is_error() || size != r.value().count * sizeof(tern::proc::ProcessInfo)) {
+        say("ps: {}", base::error_name(r.is_error() ? r.error() : base::Error::CORRUPT));
+        return 1;
+    }
+    ConsoleSink sink;
+    base::format_to(sink, "{:<10} {:<10} {:<8} {:>8}  NAME\n", "PID", "PARENT", "STATE", "MEM KiB");
+    for (uint32_t i = 0; i < r.value().count; ++i) {
+        const auto& p = infos[i];
+        char pid[24], parent[24];
+        base::BufferSink a(pid, sizeof(pid)), b(parent, sizeof(parent));
+        format_pid(a, p.pid);
+        format_pid(b, p.parent);
+        base::format_to(sink, "{:<10} {:<10} {:<8} {:>8}  {}\n", a.view(), b.view(),
+                        state_name(p.state), p.memory_bytes / 1024,
+                        name_of(p));
+    }
+    return 0;
+}
+
+int builtin_names(const shell::ParsedCommand&) {
+    static char listing[tern::name::kListBytes];
+    uint32_t size = 0;
+    proto::CallParts parts;
+    parts.out_data = {reinterpret_cast<uint8_t*>(listing), sizeof(listing)};
+    parts.out_data_size = &size;
+    auto r = proto::call<tern::name::List>(name_server(), {}, parts);
+    if (r.is_error()) {
+        say("names: {}", base::error_name(r.error()));
+        return 1;
+    }
+    write_out(listing, size);
+    return 0;
+}
+
+int builtin_kill(const shell::ParsedCommand& cmd) {
+    uint64_t pid = 0, status = 0;
+    if (cmd.argc() < 2 || cmd.argc() > 3 || !parse_pid(cmd.arg(1), pid) ||
+        (cmd.argc() == 3 && (!parse_u64(cmd.arg(2), status) || status > 255))) {
+        say("usage: kill <pid> [status 0-255]");
+        return 2;
+    }
+    auto r = proto::call<tern::proc::Kill>(proc_server(), {pid, int64_t(status)});
+    if (r.is_error()) {
+        say("kill: {}: {}", cmd.arg(1),
+            r.error() == base::Error::NOT_FOUND ? "no such process"
+                                                : base::error_description(r.error()));
+        return 1;
+    }
+    return 0;
+}
+
+// ---- Programs ----------------------------------------------------------------------------
+
+int run_program(const shell::ParsedCommand& cmd) {
+    static char data[tern::proc::kMaxSpawnData];
+    static const char* const env[] = {"HOME=/", "PATH=/bin", "TERM=vt100", nullptr};
+    size_t used = 0;
+    auto put = [&](base::StringView s) {
+        if (used + s.size() + 1 > sizeof(data))
+            return false;
+        __builtin_memcpy(data + used, s.data(), s.size());
+        data[used + s.size()] = '\0';
+        used += s.size() + 1;
+        return true;
+    };
+    bool fits = put(cmd.arg(0));
+    for (size_t i = 0; fits && i < cmd.argc(); ++i)
+        fits = put(cmd.arg(i));
+    uint32_t envc = 0;
+    for (; fits && env[envc]; ++envc)
+        fits = put(env[envc]);
+    if (!fits) {
+        say("shell: arguments too long");
+        return 2;
+    }
+    tern::proc::SpawnRequest request = {};
+    request.argc = uint32_t(cmd.argc());
+    request.envc = envc;
+    proto::CallParts parts;
+    parts.in_data = bytes(data, used);
+    auto spawned = proto::call<tern::proc::Spawn>(proc_server(), request, parts);
+    if (spawned.is_error()) {
+        base::Error e = spawned.error();
+        if (e == base::Error::NOT_FOUND) {
+            say("shell: {}: command not found", cmd.arg(0));
+            return 127;
+        }
+        say("shell: {}: cannot run: {}", cmd.arg(0), base::error_description(e));
+        return 126;
+    }
+    uint64_t pid = spawned.value().pid;
+    if (auto console = g_console.get(); console.ok())
+        (void)proto::call<tern::console::SetForeground>(console.value(), {pid});
+    auto waited = proto::call<tern::proc::Wait>(proc_server(), {pid, 0});
+    if (auto console = g_console.get(); console.ok())
+        (void)proto::call<tern::console::SetForeground>(console.value(), {0});
+    if (waited.is_error()) {
+        say("shell: waiting for {}: {}", cmd.arg(0), base::error_name(waited.error()));
+        return 1;
+    }
+    int64_t status = waited.value().status;
+    if (status >= 256)
+        say("shell: {} ended by a CPU exception (vector {})", cmd.arg(0), status - 256);
+    else if (status == tern::proc::kInterruptedStatus)
+        say("shell: {} interrupted", cmd.arg(0));
+    return int(status > 255 ? 255 : status);
+}
+
+int run(const shell::ParsedCommand& cmd, bool* leave) {
+    base::StringView name = cmd.arg(0);
+    if (name == "help")
+        return builtin_help(cmd);
+    if (name == "echo")
+        return builtin_echo(cmd);
+    if (name == "cat")
+        return builtin_cat(cmd);
+    if (name == "ls")
+        return builtin_ls(cmd);
+    if (name == "ps")
+        return builtin_ps(cmd);
+    if (name == "names")
+        return builtin_names(cmd);
+    if (name == "kill")
+        return builtin_kill(cmd);
+    if (name == "exit") {
+        uint64_t status = 0;
+        if (cmd.argc() > 1 && (!parse_u64(cmd.arg(1), status) || status > 255)) {
+            say("usage: exit [status 0-255]");
+            return 2;
+        }
+        *leave = true;
+        return int(status);
+    }
+    return run_program(cmd);
+}
+
+} // namespace
+
+extern "C" int main(uint64_t) {
+    if (proc_server() == TERN_INVALID_HANDLE || name_server() == TERN_INVALID_HANDLE) {
+        tern::println("shell: must be started by proc (no proc or name server handle)");
+        return 2;
+    }
+    if (cat_one("/etc/motd") != 0)
+        say("Tern shell; type 'help'.");
+    static shell::ParsedCommand cmd;
+    static char line[tern::console::kMaxLine + 2];
+    for (;;) {
+        {
+            ConsoleSink prompt;
+            base::format_to(prompt, "tern:{}> ", g_status);
+        }
+        size_t length = 0;
+        bool eof = false;
+        base::Error e = read_line(line, sizeof(line), &length, &eof);
+        if (e == base::Error::INTERRUPTED)
+            continue;
+        if (e != base::Error::OK) {
+            tern::println("shell: cannot read the console: {}", base::error_name(e));
+            return 1;
+        }
+        if (eof) {
+            say("exit");
+            return 0;
+        }
+        base::StringView text(line, length);
+        if (text.ends_with('\n'))
+            text = text.substr(0, text.size() - 1);
+        if (auto r = shell::parse_command_line(text, cmd, g_status); r.is_error()) {
+            say("shell: {}", cmd.error_message());
+            g_status = 2;
+            continue;
+        }
+        if (cmd.argc() == 0)
+            continue;
+        bool leave = false;
+        g_status = run(cmd, &leave);
+        if (leave)
+            return g_status;
+    }
+}

@@ -1,0 +1,398 @@
+// init: the first task. It starts the core servers from the boot file system archive
+// itself (name, bootfs, proc: every other start goes through proc, which needs them),
+// hands them to proc's process table, then starts the services /etc/init.conf lists and
+// restarts those that end when their policy says so, logging why each time.
+#include <base/string_view.h>
+#include <base/utility.h>
+#include <servers/bootfs/portable/archive.h>
+#include <servers/proc/protocol.h>
+#include <tern/abi/message.h>
+#include <tern/print.h>
+#include <tern/runtime.h>
+#include <tern/services.h>
+#include <tern/spawn.h>
+#include <tern/syscall.h>
+
+using namespace tern;
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr size_t kMaxServices = 16;
+constexpr size_t kMaxArgs = 16;
+constexpr uint32_t kMaxRestarts = 5;
+constexpr uint64_t kRestartWindowNs = 60ull * 1000000000ull;
+constexpr uint32_t kReadyLabel = 1;
+
+struct Service {
+    char line[256];
+    const char* name = nullptr;
+    const char* program = nullptr;
+    const char* argv[kMaxArgs + 1] = {};
+    bool restart = false;
+    bool serial = false;
+    uint64_t pid = 0;
+    tern_handle_t task = TERN_INVALID_HANDLE;
+    uint32_t restarts = 0;
+    uint64_t window_start = 0;
+};
+
+struct State {
+    tern_handle_t port = TERN_INVALID_HANDLE;
+    uint64_t node = 0;
+    ::bootfs::Archive archive;
+    Service services[kMaxServices];
+    size_t service_count = 0;
+    tern_handle_t proc = TERN_INVALID_HANDLE;
+};
+
+State g_state;
+
+[[noreturn]] void fail(const char* what, base::Error e) {
+    tern::println("init: {}: {}; the system cannot come up", what, base::error_name(e));
+    // init must not exit: the kernel has nothing else to run. Sleep so the log stays.
+    for (;;)
+        tern_sys_thread_sleep(~0ull);
+}
+
+base::Error from(int64_t r) { return r < 0 ? base::Error(int32_t(-r)) : base::Error::OK; }
+
+uint64_t pid_of(uint64_t serial) { return (g_state.node << 32) | serial; }
+
+// The archive module from the bootstrap port; every other module handle is closed.
+struct ArchiveModule {
+    tern_handle_t memory = TERN_INVALID_HANDLE;
+    uint64_t offset = 0;
+    uint64_t size = 0;
+    const uint8_t* bytes = nullptr;
+};
+
+ArchiveModule receive_archive() {
+    ArchiveModule module;
+    for (;;) {
+        char name[64];
+        tern_msg msg = {};
+        msg.data = reinterpret_cast<uint64_t>(name);
+        msg.data_capacity = sizeof(name);
+        int64_t r = tern_sys_port_receive(TERN_HANDLE_BOOTSTRAP, reinterpret_cast<uint64_t>(&msg),
+                                          TERN_TIMEOUT_NONE);
+        if (r == -TERN_WOULD_BLOCK)
+            break;
+        if (r < 0)
+            fail("reading the boot modules", from(r));
+        if (msg.hdr.label != TERN_LABEL_BOOT_MODULE || msg.hdr.handle_count != 1)
+            continue;
+        if (base::StringView(name, msg.hdr.data_size) == base::StringView("bootfs") &&
+            module.memory == TERN_INVALID_HANDLE) {
+            module.memory = msg.handles[0];
+            module.size = msg.words[0];
+            module.offset = msg.words[1];
+        } else {
+            (void)tern_sys_handle_close(msg.handles[0]);
+        }
+    }
+    if (module.memory == TERN_INVALID_HANDLE)
+        fail("no 'bootfs' boot module", base::Error::NOT_FOUND);
+    int64_t at = tern_sys_vm_map_memory(TERN_HANDLE_SELF, module.memory, 0, 0,
+                                        base::align_up(module.offset + module.size, kPage),
+                                        TERN_PROT_READ);
+    if (at < 0)
+        fail("mapping the boot file system", from(at));
+    module.bytes = reinterpret_cast<const uint8_t*>(at) + module.offset;
+    return module;
+}
+
+base::Span<const uint8_t> program(base::StringView path) {
+    const ::bootfs::Entry* e = g_state.archive.find(path);
+    if (!e || e->is_directory)
+        fail("a core server is missing from the boot file system", base::Error::NOT_FOUND);
+    return e->data;
+}
+
+tern_handle_t duplicate(tern_handle_t h, tern_rights_t rights) {
+    int64_t r = tern_sys_handle_duplicate(h, rights);
+    if (r < 0)
+        fail("duplicating a handle", from(r));
+    return tern_handle_t(r);
+}
+
+constexpr tern_rights_t kSendRights = TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER | TERN_RIGHT_DUPLICATE;
+
+// Starts a core server straight from the archive.
+tern_handle_t start_core(const char* path, uint64_t serial, const char* const* argv,
+                         SpawnOptions& options) {
+    options.name = base::StringView(path).substr(5); // after "/bin/"
+    options.argv = argv;
+    options.pid = pid_of(serial);
+    auto spawned = spawn_image(program(path), options);
+    if (spawned.is_error())
+        fail(path, spawned.error());
+    (void)tern_sys_handle_close(spawned.value().thread);
+    tern::println("init: started {} ({:#x})", base::StringView(path), options.pid);
+    return spawned.value().task;
+}
+
+// proc knows about init and the core servers only from here.
+void adopt(tern_handle_t task, uint64_t serial, const char* name) {
+    tern_handle_t h = duplicate(task, TERN_RIGHT_CONTROL | TERN_RIGHT_READ | TERN_RIGHT_TRANSFER |
+                                          TERN_RIGHT_DUPLICATE);
+    proto::CallParts parts;
+    parts.in_data = {reinterpret_cast<const uint8_t*>(name), __builtin_strlen(name)};
+    parts.in_handles = {&h, 1};
+    auto r = proto::call<proc::Adopt>(g_state.proc, {pid_of(serial)}, parts);
+    if (r.is_error())
+        tern::println("init: proc did not adopt {}: {}", base::StringView(name),
+                      base::error_name(r.error()));
+}
+
+// ---- /etc/init.conf ---------------------------------------------------------------------
+
+bool is_space(char c) { return c == ' ' || c == '\t'; }
+
+// Splits one line in place into words; returns how many (at most max).
+size_t split(char* line, const char** words, size_t max) {
+    size_t n = 0;
+    char* p = line;
+    while (*p) {
+        while (is_space(*p))
+            *p++ = '\0';
+        if (!*p)
+            break;
+        if (n == max)
+            return max + 1;
+        words[n++] = p;
+        while (*p && !is_space(*p))
+            ++p;
+    }
+    return n;
+}
+
+void read_config() {
+    const ::bootfs::Entry* e = g_state.archive.find("etc/init.conf");
+    if (!e) {
+        tern::println("init: no /etc/init.conf; only the core servers run");
+        return;
+    }
+    base::StringView text(reinterpret_cast<const char*>(e->data.data()), e->data.size());
+    size_t line_number = 0;
+    while (!text.empty()) {
+        auto end = text.find('\n');
+        base::StringView line = end.has_value() ? text.substr(0, *end) : text;
+        text = end.has_value() ? text.substr(*end + 1) : base::StringView();
+        ++line_number;
+        if (line.empty() || line[0] == '#')
+            continue;
+        if (g_state.service_count == kMaxServices || line.size() >= sizeof(Service::line)) {
+            tern::println("init: /etc/init.conf:{}: too many services or too long; ignored",
+                          line_number);
+            continue;
+        }
+        Service& s = g_state.services[g_state.service_count];
+        __builtin_memcpy(s.line, line.data(), line.size());
+        s.line[line.size()] = '\0';
+        const char* words[kMaxArgs + 4];
+        size_t n = split(s.line, words, kMaxArgs + 3);
+        if (n == 0)
+            continue;
+        base::StringView policy = n > 1 ? base::StringView(words[1]) : base::StringView();
+        if (n < 3 || n > kMaxArgs + 3 || (policy != "restart" && policy != "once")) {
+            tern::println("init: /etc/init.conf:{}: expected '<name> restart|once <program> "
+                          "[+serial] [arguments]'; ignored",
+                          line_number);
+            continue;
+        }
+        s.name = words[0];
+        s.restart = policy == "restart";
+        s.program = words[2];
+        size_t argc = 0;
+        s.argv[argc++] = s.name;
+        for (size_t i = 3; i < n; ++i) {
+            if (base::StringView(words[i]) == "+serial")
+                s.serial = true;
+            else
+                s.argv[argc++] = words[i];
+        }
+        s.argv[argc] = nullptr;
+        ++g_state.service_count;
+    }
+}
+
+// Packs path, arguments and environment for proc's Spawn.
+size_t pack(char* out, size_t capacity, const char* path, const char* const* argv, uint32_t* argc) {
+    size_t used = 0;
+    auto put = [&](const char* s) {
+        size_t n = __builtin_strlen(s) + 1;
+        if (used + n > capacity)
+            return false;
+        __builtin_memcpy(out + used, s, n);
+        used += n;
+        return true;
+    };
+    if (!put(path))
+        return 0;
+    *argc = 0;
+    for (; argv[*argc]; ++*argc)
+        if (!put(argv[*argc]))
+            return 0;
+    return used;
+}
+
+void start_service(size_t index) {
+    Service& s = g_state.services[index];
+    static char data[proc::kMaxSpawnData];
+    proc::SpawnRequest request = {};
+    size_t size = pack(data, sizeof(data), s.program, s.argv, &request.argc);
+    if (!size) {
+        tern::println("init: {}: arguments too long", base::StringView(s.name));
+        return;
+    }
+    request.flags = proc::kSpawnReturnTask;
+    tern_handle_t handles[2];
+    uint32_t handle_count = 0;
+    if (s.serial) {
+        handles[0] = duplicate(TERN_HANDLE_IOPORT_RESOURCE, TERN_RIGHTS_SAME);
+        handles[1] = duplicate(TERN_HANDLE_IRQ_RESOURCE, TERN_RIGHTS_SAME);
+        request.handle_kinds[0] = TERN_STARTUP_PRIVATE;
+        request.handle_kinds[1] = TERN_STARTUP_PRIVATE + 1;
+        handle_count = 2;
+    }
+    tern_handle_t task = TERN_INVALID_HANDLE;
+    uint32_t task_count = 0;
+    proto::CallParts parts;
+    parts.in_data = {reinterpret_cast<const uint8_t*>(data), size};
+    parts.in_handles = {handles, handle_count};
+    parts.out_handles = &task;
+    parts.out_handle_count = &task_count;
+    auto r = proto::call<proc::Spawn>(g_state.proc, request, parts);
+    if (r.is_error()) {
+        for (uint32_t i = 0; i < handle_count; ++i)
+            (void)tern_sys_handle_close(handles[i]);
+        tern::println("init: starting {} ({}) failed: {}", base::StringView(s.name),
+                      base::StringView(s.program), base::error_name(r.error()));
+        return;
+    }
+    s.pid = r.value().pid;
+    s.task = task;
+    if (task_count != 1 || tern_sys_object_watch(task, g_state.port, index) < 0) {
+        tern::println("init: cannot watch {}; it will not be restarted", base::StringView(s.name));
+        return;
+    }
+    tern::println("init: started {} ({:#x})", base::StringView(s.name), s.pid);
+}
+
+void service_ended(size_t index, int64_t status) {
+    Service& s = g_state.services[index];
+    (void)tern_sys_handle_close(s.task);
+    s.task = TERN_INVALID_HANDLE;
+    if (!s.restart) {
+        tern::println("init: {} ({:#x}) ended with status {}", base::StringView(s.name), s.pid,
+                      status);
+        return;
+    }
+    uint64_t now = uint64_t(tern_sys_clock_monotonic());
+    if (s.restarts == 0 || now - s.window_start > kRestartWindowNs) {
+        s.window_start = now;
+        s.restarts = 0;
+    }
+    if (s.restarts >= kMaxRestarts) {
+        tern::println("init: {} ({:#x}) ended with status {}; it ended {} times within 60 s, "
+                      "so it is not restarted again",
+                      base::StringView(s.name), s.pid, status, s.restarts + 1);
+        return;
+    }
+    ++s.restarts;
+    tern::println("init: {} ({:#x}) ended with status {}; restarting it ({} of {})",
+                  base::StringView(s.name), s.pid, status, s.restarts, kMaxRestarts);
+    start_service(index);
+}
+
+} // namespace
+
+extern "C" int main(uint64_t) {
+    g_state.node = uint64_t(tern_sys_node_id());
+    int64_t port = tern_sys_port_create(16);
+    if (port < 0)
+        fail("creating init's port", from(port));
+    g_state.port = tern_handle_t(port);
+
+    ArchiveModule module = receive_archive();
+    if (auto r = g_state.archive.open({module.bytes, module.size}); r.is_error())
+        fail("the boot file system archive is unusable", r.error());
+
+    // 1. The name server tells init its port through a message on init's port.
+    SpawnOptions name_options;
+    name_options.handles[name_options.handle_count++] = {TERN_STARTUP_PRIVATE, g_state.port,
+                                                         kSendRights};
+    const char* name_argv[] = {"name", nullptr};
+    tern_handle_t name_task = start_core("/bin/name", 2, name_argv, name_options);
+    tern_msg ready = {};
+    int64_t r = tern_sys_port_receive(g_state.port, reinterpret_cast<uint64_t>(&ready),
+                                      5000000000ull);
+    if (r < 0 || ready.hdr.label != kReadyLabel || ready.hdr.handle_count != 1)
+        fail("the name server did not start", r < 0 ? from(r) : base::Error::CORRUPT);
+    tern_handle_t names = ready.handles[0];
+    set_name_server(names);
+
+    // 2. The boot file system, over the same archive.
+    char offset[24], size[24];
+    base::BufferSink offset_sink(offset, sizeof(offset)), size_sink(size, sizeof(size));
+    base::format_to(offset_sink, "{}", module.offset);
+    base::format_to(size_sink, "{}", module.size);
+    const char* bootfs_argv[] = {"bootfs", offset, size, nullptr};
+    SpawnOptions bootfs_options;
+    bootfs_options.handles[bootfs_options.handle_count++] = {TERN_STARTUP_NAME_SERVER, names,
+                                                             kSendRights};
+    bootfs_options.handles[bootfs_options.handle_count++] = {
+        TERN_STARTUP_PRIVATE, module.memory,
+        TERN_RIGHT_MAP | TERN_RIGHT_READ | TERN_RIGHT_TRANSFER | TERN_RIGHT_DUPLICATE};
+    tern_handle_t bootfs_task = start_core("/bin/bootfs", 3, bootfs_argv, bootfs_options);
+
+    // 3. proc, which starts everything else.
+    const char* proc_argv[] = {"proc", nullptr};
+    SpawnOptions proc_options;
+    proc_options.handles[proc_options.handle_count++] = {TERN_STARTUP_NAME_SERVER, names,
+                                                         kSendRights};
+    tern_handle_t proc_task = start_core("/bin/proc", 4, proc_argv, proc_options);
+    auto proc_port = lookup("proc", true, 5000000000ull);
+    if (proc_port.is_error())
+        fail("the proc server did not register", proc_port.error());
+    g_state.proc = proc_port.value();
+    adopt(TERN_HANDLE_SELF, 1, "init");
+    adopt(name_task, 2, "name");
+    adopt(bootfs_task, 3, "bootfs");
+    adopt(proc_task, 4, "proc");
+    // The core servers cannot be restarted: the name server's table and proc's process
+    // table would be lost. Their end is logged.
+    (void)tern_sys_object_watch(name_task, g_state.port, 1000 + 2);
+    (void)tern_sys_object_watch(bootfs_task, g_state.port, 1000 + 3);
+    (void)tern_sys_object_watch(proc_task, g_state.port, 1000 + 4);
+
+    // 4. The configured services.
+    read_config();
+    for (size_t i = 0; i < g_state.service_count; ++i)
+        start_service(i);
+
+    for (;;) {
+        tern_msg msg = {};
+        int64_t got = tern_sys_port_receive(g_state.port, reinterpret_cast<uint64_t>(&msg),
+                                            TERN_TIMEOUT_INFINITE);
+        if (got < 0) {
+            tern::println("init: receive failed: {}", base::error_name(from(got)));
+            continue;
+        }
+        for (uint32_t i = 0; i < msg.hdr.handle_count; ++i)
+            (void)tern_sys_handle_close(msg.handles[i]);
+        if (msg.reply_handle != TERN_INVALID_HANDLE)
+            (void)tern_sys_handle_close(msg.reply_handle);
+        if (msg.hdr.label != TERN_LABEL_OBJECT_GONE)
+            continue;
+        uint64_t cookie = msg.words[0];
+        if (cookie >= 1000) {
+            tern::println("init: core server {:#x} ended with status {}; it cannot be restarted",
+                          pid_of(cookie - 1000), int64_t(msg.words[1]));
+            continue;
+        }
+        if (cookie < g_state.service_count)
+            service_ended(size_t(cookie), int64_t(msg.words[1]));
+    }
+}

@@ -1,0 +1,473 @@
+// The process server: the node's process table, spawn, wait, kill and list
+// (servers/proc/protocol.h).
+//
+// Every process is a kernel task that proc holds a CONTROL handle to and watches with
+// object_watch, so its exit arrives here as a death notice carrying the exit status.
+// A process stays in the table as a zombie until its parent waits for it; one whose
+// parent is gone (or is init, which never waits) is reaped at once.
+#include <base/string_view.h>
+#include <base/utility.h>
+#include <servers/bootfs/protocol.h>
+#include <servers/proc/protocol.h>
+#include <tern/abi/task.h>
+#include <tern/print.h>
+#include <tern/runtime.h>
+#include <tern/services.h>
+#include <tern/spawn.h>
+#include <tern/startup.h>
+#include <tern/syscall.h>
+
+using namespace tern;
+
+namespace {
+
+constexpr uint64_t kPidSerialMask = 0xFFFFFFFFull;
+// Serials below this are init's: it numbers itself and the servers it starts itself.
+constexpr uint64_t kFirstSerial = 16;
+constexpr size_t kMaxWaiters = 64;
+
+struct Process {
+    bool used = false;
+    uint64_t pid = 0;
+    uint64_t parent = 0;
+    uint32_t state = 0;
+    int64_t status = 0;
+    tern_handle_t task = TERN_INVALID_HANDLE;
+    uint64_t task_id = 0;
+    uint32_t generation = 0;
+    char name[32] = {};
+};
+
+struct Waiter {
+    bool used = false;
+    uint64_t parent = 0; // who waits
+    uint64_t pid = 0;    // for whom (0: any child)
+    proto::PendingReply reply;
+};
+
+struct State {
+    Process table[proc::kMaxProcesses];
+    Waiter waiters[kMaxWaiters];
+    tern_handle_t port = TERN_INVALID_HANDLE;
+    uint64_t node = 0;
+    uint64_t next_serial = kFirstSerial;
+    uint64_t init_pid = 0;
+    ServiceHandle bootfs{"bootfs"};
+};
+
+State g_state;
+
+Process* by_pid(uint64_t pid) {
+    for (Process& p : g_state.table)
+        if (p.used && p.pid == pid)
+            return &p;
+    return nullptr;
+}
+
+Process* by_task_id(uint64_t id) {
+    for (Process& p : g_state.table)
+        if (p.used && p.task_id == id)
+            return &p;
+    return nullptr;
+}
+
+bool alive(uint64_t pid) {
+    Process* p = by_pid(pid);
+    return p && p->state == proc::kStateRunning;
+}
+
+Process* free_slot(size_t* index) {
+    for (size_t i = 0; i < proc::kMaxProcesses; ++i) {
+        if (!g_state.table[i].used) {
+            *index = i;
+            return &g_state.table[i];
+        }
+    }
+    return nullptr;
+}
+
+void copy_name(Process& p, base::StringView name) {
+    size_t n = base::min(name.size(), sizeof(p.name) - 1);
+    __builtin_memcpy(p.name, name.data(), n);
+    p.name[n] = '\0';
+}
+
+// Records a started task: watches it and gives it a slot. The caller has the slot.
+base::Error track(size_t index, tern_handle_t task, uint64_t pid, uint64_t parent,
+                  base::StringView name) {
+    Process& p = g_state.table[index];
+    uint32_t generation = p.generation + 1;
+    int64_t id = tern_sys_task_id_of(task);
+    if (id < 0)
+        return base::Error(int32_t(-id));
+    if (int64_t r = tern_sys_object_watch(task, g_state.port, (uint64_t(generation) << 32) | index);
+        r < 0)
+        return base::Error(int32_t(-r));
+    p = Process{};
+    p.used = true;
+    p.pid = pid;
+    p.parent = parent;
+    p.state = proc::kStateRunning;
+    p.task = task;
+    p.task_id = uint64_t(id);
+    p.generation = generation;
+    copy_name(p, name);
+    return base::Error::OK;
+}
+
+void reap(Process& p) {
+    uint32_t generation = p.generation;
+    p = Process{};
+    p.generation = generation;
+}
+
+bool waiter_matches(const Waiter& w, const Process& p) {
+    return w.used && p.parent == w.parent && (w.pid == 0 || w.pid == p.pid);
+}
+
+// A zombie: answer a waiting parent, or reap it when nobody ever will.
+void settle(Process& p) {
+    for (Waiter& w : g_state.waiters) {
+        if (waiter_matches(w, p)) {
+            (void)proto::reply_later<proc::Wait>(w.reply, base::Error::OK, {p.pid, p.status});
+            w = Waiter{};
+            reap(p);
+            return;
+        }
+    }
+    if (p.parent == g_state.init_pid || !alive(p.parent))
+        reap(p);
+}
+
+void on_exit(Process& p, int64_t status) {
+    p.state = proc::kStateZombie;
+    p.status = status;
+    (void)tern_sys_handle_close(p.task);
+    p.task = TERN_INVALID_HANDLE;
+    tern::println("proc: {} ({:#x}) exited with status {}", base::StringView(p.name), p.pid,
+                  status);
+    uint64_t pid = p.pid;
+    settle(p);
+    // Its children lose their parent: zombies among them go, and waits by it end.
+    for (Process& child : g_state.table)
+        if (child.used && child.parent == pid && child.state == proc::kStateZombie)
+            reap(child);
+    for (Waiter& w : g_state.waiters) {
+        if (w.used && w.parent == pid) {
+            (void)proto::reply_later<proc::Wait>(w.reply, base::Error::PEER_CLOSED, {});
+            w = Waiter{};
+        }
+    }
+}
+
+// ---- Spawn ----------------------------------------------------------------------------
+
+struct SpawnArgs {
+    const char* path;
+    const char* argv[65];
+    const char* envp[65];
+};
+
+// Splits the request data into NUL-terminated strings: path, argc arguments, envc
+// environment entries, and nothing after them.
+base::Error unpack(base::Span<const uint8_t> data, uint32_t argc, uint32_t envc, SpawnArgs& out) {
+    if (argc > 64 || envc > 64)
+        return base::Error::TOO_BIG;
+    const char* strings[1 + 64 + 64];
+    uint32_t wanted = 1 + argc + envc, found = 0;
+    size_t start = 0;
+    for (size_t i = 0; i < data.size(); ++i) {
+        if (data[i] != 0)
+            continue;
+        if (found == wanted)
+            return base::Error::INVALID_ARGUMENT;
+        strings[found++] = reinterpret_cast<const char*>(data.data() + start);
+        start = i + 1;
+    }
+    if (found != wanted || start != data.size() || strings[0][0] == '\0')
+        return base::Error::INVALID_ARGUMENT;
+    out.path = strings[0];
+    for (uint32_t i = 0; i < argc; ++i)
+        out.argv[i] = strings[1 + i];
+    out.argv[argc] = nullptr;
+    for (uint32_t i = 0; i < envc; ++i)
+        out.envp[i] = strings[1 + argc + i];
+    out.envp[envc] = nullptr;
+    return base::Error::OK;
+}
+
+// The program's bytes, mapped read-only from the boot file system.
+struct MappedFile {
+    uint64_t address = 0;
+    uint64_t map_size = 0;
+    tern_handle_t memory = TERN_INVALID_HANDLE;
+    base::Span<const uint8_t> bytes;
+    ~MappedFile() {
+        if (address)
+            (void)tern_sys_vm_free(address, map_size);
+        if (memory != TERN_INVALID_HANDLE)
+            (void)tern_sys_handle_close(memory);
+    }
+};
+
+base::Error map_program(base::StringView path, MappedFile& file) {
+    char full[bootfs::kMaxPath + 1];
+    base::BufferSink sink(full, sizeof(full));
+    if (!path.contains('/'))
+        base::format_to(sink, "/bin/{}", path);
+    else
+        base::format_to(sink, "{}", path);
+    if (sink.truncated())
+        return base::Error::INVALID_ARGUMENT;
+    base::Error e = base::Error::OK;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        auto server = g_state.bootfs.get();
+        if (server.is_error())
+            return server.error();
+        uint32_t count = 0;
+        proto::CallParts parts;
+        parts.in_data = {reinterpret_cast<const uint8_t*>(full), sink.written()};
+        parts.out_handles = &file.memory;
+        parts.out_handle_count = &count;
+        auto r = proto::call<bootfs::Map>(server.value(), {}, parts);
+        if (r.is_error()) {
+            e = r.error();
+            if (e == base::Error::PEER_CLOSED) { // bootfs restarted: look it up again
+                g_state.bootfs.forget();
+                continue;
+            }
+            return e;
+        }
+        int64_t at = tern_sys_vm_map_memory(TERN_HANDLE_SELF, file.memory, 0, r.value().map_offset,
+                                            r.value().map_size, TERN_PROT_READ);
+        if (at < 0)
+            return base::Error(int32_t(-at));
+        file.address = uint64_t(at);
+        file.map_size = r.value().map_size;
+        file.bytes = {reinterpret_cast<const uint8_t*>(at + r.value().data_offset),
+                      r.value().size};
+        return base::Error::OK;
+    }
+    return e;
+}
+
+base::StringView base_name(base::StringView path) {
+    auto slash = path.find_last('/');
+    return slash.has_value() ? path.substr(*slash + 1) : path;
+}
+
+base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest& in,
+                     proc::SpawnResponse& out, proto::Reply& reply, proto::PendingReply&) {
+    if ((in.flags & ~proc::kSpawnReturnTask) != 0)
+        return base::Error::INVALID_ARGUMENT;
+    static SpawnArgs args;
+    if (base::Error e = unpack(request.data(), in.argc, in.envc, args); e != base::Error::OK)
+        return e;
+    for (uint32_t i = 0; i < request.handle_count(); ++i) {
+        uint32_t kind = in.handle_kinds[i];
+        if (kind == TERN_STARTUP_NAME_SERVER || kind == TERN_STARTUP_PROC_SERVER || kind == 0)
+            return base::Error::INVALID_ARGUMENT;
+    }
+    Process* parent = by_task_id(request.badge());
+    size_t index = 0;
+    if (!free_slot(&index))
+        return base::Error::NO_SPACE;
+
+    MappedFile file;
+    if (base::Error e = map_program(args.path, file); e != base::Error::OK) {
+        tern::println("proc: spawn '{}': {}", base::StringView(args.path), base::error_name(e));
+        return e;
+    }
+    uint64_t pid = (s->node << 32) | (s->next_serial & kPidSerialMask);
+    SpawnOptions options;
+    base::StringView name = base_name(args.path);
+    options.name = name;
+    options.argv = args.argv;
+    options.envp = args.envp;
+    options.pid = pid;
+    options.handles[options.handle_count++] = {TERN_STARTUP_NAME_SERVER, name_server(),
+                                               TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER |
+                                                   TERN_RIGHT_DUPLICATE};
+    options.handles[options.handle_count++] = {TERN_STARTUP_PROC_SERVER, s->port,
+                                               TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER |
+                                                   TERN_RIGHT_DUPLICATE};
+    for (uint32_t i = 0; i < request.handle_count(); ++i)
+        options.handles[options.handle_count++] = {in.handle_kinds[i], request.take_handle(i),
+                                                   TERN_RIGHTS_SAME};
+    auto spawned = spawn_image(file.bytes, options);
+    // The child has copies of the handles the request carried; ours go.
+    for (uint32_t i = 2; i < options.handle_count; ++i)
+        (void)tern_sys_handle_close(options.handles[i].handle);
+    if (spawned.is_error()) {
+        tern::println("proc: spawn '{}': {}", base::StringView(args.path),
+                      base::error_name(spawned.error()));
+        return spawned.error();
+    }
+    (void)tern_sys_handle_close(spawned.value().thread);
+    tern_handle_t task = spawned.value().task;
+    if (base::Error e = track(index, task, pid, parent ? parent->pid : 0, name);
+        e != base::Error::OK) {
+        (void)tern_sys_task_kill(task, uint64_t(-1));
+        (void)tern_sys_handle_close(task);
+        return e;
+    }
+    ++s->next_serial;
+    if (in.flags & proc::kSpawnReturnTask) {
+        int64_t copy =
+            tern_sys_handle_duplicate(task, TERN_RIGHT_TRANSFER | TERN_RIGHT_DUPLICATE);
+        if (copy >= 0) {
+            reply.handles[0] = tern_handle_t(copy);
+            reply.handle_count = 1;
+        }
+    }
+    out.pid = pid;
+    return base::Error::OK;
+}
+
+// ---- Wait, kill, list, adopt ----------------------------------------------------------
+
+base::Error on_wait(State* s, proto::Request& request, const proc::WaitRequest& in,
+                    proc::WaitResponse& out, proto::Reply& reply, proto::PendingReply& pending) {
+    if ((in.flags & ~proc::kWaitNoHang) != 0)
+        return base::Error::INVALID_ARGUMENT;
+    Process* caller = by_task_id(request.badge());
+    if (!caller)
+        return base::Error::NOT_OWNER;
+    bool any_child = false;
+    for (Process& p : s->table) {
+        if (!p.used || p.parent != caller->pid || (in.pid && p.pid != in.pid))
+            continue;
+        any_child = true;
+        if (p.state == proc::kStateZombie) {
+            out.pid = p.pid;
+            out.status = p.status;
+            reap(p);
+            return base::Error::OK;
+        }
+    }
+    if (!any_child)
+        return in.pid && by_pid(in.pid) ? base::Error::NOT_OWNER : base::Error::NOT_FOUND;
+    if (in.flags & proc::kWaitNoHang)
+        return base::Error::WOULD_BLOCK;
+    for (Waiter& w : s->waiters) {
+        if (!w.used) {
+            w = Waiter{true, caller->pid, in.pid, pending};
+            reply.deferred = true;
+            return base::Error::OK;
+        }
+    }
+    return base::Error::NO_SPACE;
+}
+
+base::Error on_kill(State* s, proto::Request&, const proc::KillRequest& in, proto::Empty&,
+                    proto::Reply&, proto::PendingReply&) {
+    Process* p = by_pid(in.pid);
+    if (!p)
+        return base::Error::NOT_FOUND;
+    if (p->state != proc::kStateRunning)
+        return base::Error::BAD_STATE;
+    if (p->pid == s->init_pid || p->task_id == uint64_t(tern_sys_task_id()))
+        return base::Error::ACCESS_DENIED;
+    int64_t status = in.status ? in.status : proc::kKilledStatus;
+    if (int64_t r = tern_sys_task_kill(p->task, uint64_t(status)); r < 0)
+        return base::Error(int32_t(-r));
+    return base::Error::OK;
+}
+
+uint64_t resident_bytes(tern_handle_t task) {
+    static tern_mapping mappings[256];
+    int64_t n = tern_sys_task_mappings(task, reinterpret_cast<uint64_t>(mappings), 256);
+    if (n < 0)
+        return 0;
+    uint64_t pages = 0;
+    for (int64_t i = 0; i < base::min<int64_t>(n, 256); ++i)
+        pages += mappings[i].resident_pages;
+    return pages * 4096;
+}
+
+proc::ProcessInfo g_list[proc::kMaxProcesses];
+
+base::Error on_list(State* s, proto::Request&, const proto::Empty&, proc::ListResponse& out,
+                    proto::Reply& reply, proto::PendingReply&) {
+    uint32_t n = 0;
+    for (const Process& p : s->table) {
+        if (!p.used)
+            continue;
+        proc::ProcessInfo& info = g_list[n++];
+        info = {};
+        info.pid = p.pid;
+        info.parent = p.parent;
+        info.status = p.status;
+        info.state = p.state;
+        info.task_id = uint32_t(p.task_id);
+        info.memory_bytes = p.state == proc::kStateRunning
+                                ? (p.task_id == uint64_t(tern_sys_task_id())
+                                       ? resident_bytes(TERN_HANDLE_SELF)
+                                       : resident_bytes(p.task))
+                                : 0;
+        __builtin_memcpy(info.name, p.name, sizeof(info.name));
+    }
+    out.count = n;
+    reply.data = {reinterpret_cast<const uint8_t*>(g_list), n * sizeof(proc::ProcessInfo)};
+    return base::Error::OK;
+}
+
+base::Error on_adopt(State* s, proto::Request& request, const proc::AdoptRequest& in,
+                     proto::Empty&, proto::Reply&, proto::PendingReply&) {
+    if (request.handle_count() != 1 || (in.pid >> 32) != s->node ||
+        (in.pid & kPidSerialMask) >= kFirstSerial || by_pid(in.pid))
+        return base::Error::INVALID_ARGUMENT;
+    size_t index = 0;
+    if (!free_slot(&index))
+        return base::Error::NO_SPACE;
+    tern_handle_t task = request.take_handle(0);
+    base::StringView name(reinterpret_cast<const char*>(request.data().data()),
+                          request.data().size());
+    // init adopts itself first; every process it adopts after that is its child.
+    Process* adopter = by_task_id(request.badge());
+    if (base::Error e = track(index, task, in.pid, adopter ? adopter->pid : 0, name);
+        e != base::Error::OK) {
+        (void)tern_sys_handle_close(task);
+        return e;
+    }
+    if (!adopter)
+        s->init_pid = in.pid;
+    return base::Error::OK;
+}
+
+void on_event(void* context, const tern_msg& event, uint32_t) {
+    auto* s = static_cast<State*>(context);
+    if (event.hdr.label != TERN_LABEL_OBJECT_GONE)
+        return;
+    uint64_t index = event.words[0] & 0xFFFFFFFFu;
+    uint32_t generation = uint32_t(event.words[0] >> 32);
+    if (index >= proc::kMaxProcesses)
+        return;
+    Process& p = s->table[index];
+    if (p.used && p.generation == generation && p.state == proc::kStateRunning)
+        on_exit(p, int64_t(event.words[1]));
+}
+
+} // namespace
+
+extern "C" int main(uint64_t) {
+    int64_t port = tern_sys_port_create(64);
+    if (port < 0) {
+        tern::println("proc: cannot create a port: {}", port);
+        return 1;
+    }
+    g_state.port = tern_handle_t(port);
+    g_state.node = uint64_t(tern_sys_node_id());
+    proto::Server server("proc", g_state.port);
+    server.on<proc::Spawn>(&g_state, on_spawn);
+    server.on<proc::Wait>(&g_state, on_wait);
+    server.on<proc::Kill>(&g_state, on_kill);
+    server.on<proc::List>(&g_state, on_list);
+    server.on<proc::Adopt>(&g_state, on_adopt);
+    server.on_event(&g_state, on_event);
+    if (auto r = register_name("proc", g_state.port); r.is_error()) {
+        tern::println("proc: cannot register: {}", base::error_name(r.error()));
+        return 1;
+    }
+    server.run();
+}

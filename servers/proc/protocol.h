@@ -1,0 +1,86 @@
+#pragma once
+// The process server's protocol: spawn, wait, kill, list. Process ids are global:
+// home node << 32 | serial (docs/design.md section 3).
+#include <stdint.h>
+#include <tern/protocol.h>
+
+namespace tern::proc {
+
+inline constexpr uint32_t kMaxSpawnData = 8192;
+inline constexpr uint32_t kMaxProcesses = 256;
+// Exit status of a process ended by Ctrl-C, as a POSIX shell reports SIGINT.
+inline constexpr int64_t kInterruptedStatus = 130;
+// Exit status of a process ended by Kill without a status of its own (SIGTERM's).
+inline constexpr int64_t kKilledStatus = 143;
+
+// The reply carries a handle to the new task (TRANSFER, DUPLICATE: enough to watch it
+// with object_watch, not to control it). init uses it to restart services.
+inline constexpr uint32_t kSpawnReturnTask = 1;
+inline constexpr uint32_t kMaxSpawnHandles = 4;
+struct SpawnRequest {
+    uint32_t argc;  // strings after the path
+    uint32_t envc;  // strings after the arguments
+    uint32_t flags; // kSpawnReturnTask
+    // The startup kind (TERN_STARTUP_*) of each request handle, which the child gets.
+    uint32_t handle_kinds[kMaxSpawnHandles];
+};
+struct SpawnResponse {
+    uint64_t pid;
+};
+// data = path, argv[0..argc), envp[0..envc), each NUL-terminated; handles = up to
+// kMaxSpawnHandles handles for the child's startup block (kinds in handle_kinds). A path
+// without '/' is looked up in /bin. NOT_FOUND (no such program), CORRUPT or NOT_SUPPORTED
+// (not a program Tern can run), INVALID_ARGUMENT (badly packed data, a startup kind the
+// system sets itself), NO_SPACE (process table full).
+using Spawn = proto::Op<1, SpawnRequest, SpawnResponse,
+                        proto::Limits{.request_data = kMaxSpawnData,
+                                      .request_handles = kMaxSpawnHandles,
+                                      .response_handles = 1}>;
+
+inline constexpr uint32_t kWaitNoHang = 1;
+struct WaitRequest {
+    uint64_t pid; // a child of the caller
+    uint32_t flags;
+};
+struct WaitResponse {
+    uint64_t pid;
+    int64_t status; // as the program exited, or 256 + vector after a CPU fault
+};
+// Waits for a child of the caller to end and reaps it. NOT_FOUND (no such process),
+// NOT_OWNER (not the caller's child), WOULD_BLOCK (kWaitNoHang and still running).
+using Wait = proto::Op<2, WaitRequest, WaitResponse>;
+
+struct KillRequest {
+    uint64_t pid;
+    int64_t status; // the exit status it ends with (0: kKilledStatus)
+};
+// NOT_FOUND, BAD_STATE (already ended), ACCESS_DENIED (init and proc itself).
+using Kill = proto::Op<3, KillRequest, proto::Empty>;
+
+inline constexpr uint32_t kStateRunning = 1;
+inline constexpr uint32_t kStateZombie = 2; // ended, not yet waited for
+struct ProcessInfo {
+    uint64_t pid;
+    uint64_t parent;
+    int64_t status;
+    uint64_t memory_bytes; // resident, from the kernel's mappings
+    uint32_t state;
+    uint32_t task_id;
+    char name[32];
+};
+struct ListResponse {
+    uint32_t count;
+};
+// reply data: count ProcessInfo records.
+using List = proto::Op<4, proto::Empty, ListResponse,
+                       proto::Limits{.response_data = kMaxProcesses * sizeof(ProcessInfo)}>;
+
+// init hands over a process it started itself (the servers proc depends on), so the
+// process table holds every process: request handles[0] = the task (CONTROL), data = name.
+struct AdoptRequest {
+    uint64_t pid;
+};
+using Adopt = proto::Op<5, AdoptRequest, proto::Empty,
+                        proto::Limits{.request_data = 31, .request_handles = 1}>;
+
+} // namespace tern::proc
