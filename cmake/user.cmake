@@ -32,6 +32,7 @@ add_library(tern_user_rt STATIC
   ${TERN_ROOT}/libc/native/string.cpp
   ${TERN_ROOT}/libc/native/protocol_server.cpp
   ${TERN_ROOT}/libc/native/spawn.cpp
+  ${TERN_ROOT}/libc/native/process.cpp
   ${TERN_ROOT}/kernel/lib/elf.cpp
   ${TERN_NATIVE_SHARED_SOURCES}
   ${TERN_NATIVE_PORTABLE_SOURCES}
@@ -92,6 +93,14 @@ file(GLOB TERN_USER_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/user/*.cp
 foreach(source ${TERN_USER_TEST_PROGRAMS})
   get_filename_component(name ${source} NAME_WE)
   tern_user_program(${name} SOURCES ${source})
+endforeach()
+
+# Test programs that need the running system (proc, the name server): every
+# tests/programs/<name>.cpp, in the boot file system as /bin/<name>.
+file(GLOB TERN_SYSTEM_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/programs/*.cpp)
+foreach(source ${TERN_SYSTEM_TEST_PROGRAMS})
+  get_filename_component(name ${source} NAME_WE)
+  tern_user_program(${name} SOURCES ${source} BOOTFS)
 endforeach()
 
 # Servers (servers/<name>/main.cpp) and native programs (programs/<name>/main.cpp), each

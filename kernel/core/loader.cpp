@@ -111,7 +111,7 @@ int64_t run_to_exit(KTestContext& ktest_ctx, const char* module, uint64_t arg, u
 
 KTEST(user, hello_program_runs_and_exits_zero) {
     size_t pages_before = page_allocator().free_page_count();
-    int64_t status = run_to_exit(ktest_ctx, "hello", 42, 10000000000ull);
+    int64_t status = run_to_exit(ktest_ctx, "hello_native", 42, 10000000000ull);
     KEXPECT_EQ(status, int64_t(0));
     sleep_ns(2000000);
     // Everything the task had (page tables, stack, heap, thread) is back. The first run

@@ -7,6 +7,7 @@
 #include <kernel/arch/x86_64/serial.h>
 #include <kernel/core/clock.h>
 #include <kernel/core/log.h>
+#include <kernel/core/memory.h>
 #include <kernel/core/port.h>
 #include <kernel/core/syscalls.h>
 #include <kernel/core/task.h>
@@ -14,6 +15,7 @@
 #include <kernel/core/usercopy.h>
 #include <kernel/lib/cmdline.h>
 #include <tern/abi/syscalls.h>
+#include <tern/abi/task.h>
 
 extern "C" void syscall_entry();
 
@@ -124,6 +126,14 @@ int64_t sys_thread_id(const SyscallArgs&) { return int64_t(current_thread()->id(
 
 const BootOptions& boot_options();
 int64_t sys_node_id(const SyscallArgs&) { return int64_t(boot_options().node_id); }
+
+int64_t sys_memory_info(const SyscallArgs& a) {
+    MemoryStats stats = memory_stats();
+    tern_memory_info info = {stats.total_bytes, uint64_t(stats.total_pages) * 4096,
+                             uint64_t(stats.free_pages) * 4096, stats.heap_bytes_in_use};
+    auto r = copy_to_user(a.a0, info);
+    return r.is_error() ? err(r.error()) : 0;
+}
 
 int64_t sys_thread_set_fs_base(const SyscallArgs& a) {
     if (a.a0 != 0 && !is_user_address(a.a0))

@@ -57,7 +57,7 @@ void expect_kernel_healthy(KTestContext& ktest_ctx, size_t pages_before) {
         return;
     }
     int64_t status = -1;
-    if (!run_module(ktest_ctx, "hello", 7, 10 * kSecond, status))
+    if (!run_module(ktest_ctx, "hello_native", 7, 10 * kSecond, status))
         return;
     KEXPECT_EQ(status, int64_t(0));
 }
@@ -234,7 +234,7 @@ void run_leak_check(KTestContext& ktest_ctx, Attack attack) {
     }
     KEXPECT(leaked <= int64_t(kPageSlack));
     int64_t status = -1;
-    if (!run_module(ktest_ctx, "hello", 7, 10 * kSecond, status))
+    if (!run_module(ktest_ctx, "hello_native", 7, 10 * kSecond, status))
         return;
     KEXPECT_EQ(status, int64_t(0));
 }

@@ -10,6 +10,7 @@
 #include <servers/name/protocol.h>
 #include <servers/proc/protocol.h>
 #include <tern/print.h>
+#include <tern/process.h>
 #include <tern/runtime.h>
 #include <tern/services.h>
 #include <tern/startup.h>
@@ -146,8 +147,6 @@ bool parse_pid(base::StringView s, uint64_t& pid) {
     pid = (node << 32) | serial;
     return true;
 }
-
-tern_handle_t proc_server() { return startup_handle(TERN_STARTUP_PROC_SERVER); }
 
 // ---- Builtins ----------------------------------------------------------------------------
 
@@ -313,33 +312,8 @@ int builtin_kill(const shell::ParsedCommand& cmd) {
 // ---- Programs ----------------------------------------------------------------------------
 
 int run_program(const shell::ParsedCommand& cmd) {
-    static char data[tern::proc::kMaxSpawnData];
     static const char* const env[] = {"HOME=/", "PATH=/bin", "TERM=vt100", nullptr};
-    size_t used = 0;
-    auto put = [&](base::StringView s) {
-        if (used + s.size() + 1 > sizeof(data))
-            return false;
-        __builtin_memcpy(data + used, s.data(), s.size());
-        data[used + s.size()] = '\0';
-        used += s.size() + 1;
-        return true;
-    };
-    bool fits = put(cmd.arg(0));
-    for (size_t i = 0; fits && i < cmd.argc(); ++i)
-        fits = put(cmd.arg(i));
-    uint32_t envc = 0;
-    for (; fits && env[envc]; ++envc)
-        fits = put(env[envc]);
-    if (!fits) {
-        say("shell: arguments too long");
-        return 2;
-    }
-    tern::proc::SpawnRequest request = {};
-    request.argc = uint32_t(cmd.argc());
-    request.envc = envc;
-    proto::CallParts parts;
-    parts.in_data = bytes(data, used);
-    auto spawned = proto::call<tern::proc::Spawn>(proc_server(), request, parts);
+    auto spawned = spawn(cmd.arg(0), cmd.argv(), env);
     if (spawned.is_error()) {
         base::Error e = spawned.error();
         if (e == base::Error::NOT_FOUND) {
@@ -349,17 +323,17 @@ int run_program(const shell::ParsedCommand& cmd) {
         say("shell: {}: cannot run: {}", cmd.arg(0), base::error_description(e));
         return 126;
     }
-    uint64_t pid = spawned.value().pid;
+    uint64_t pid = spawned.value();
     if (auto console = g_console.get(); console.ok())
         (void)proto::call<tern::console::SetForeground>(console.value(), {pid});
-    auto waited = proto::call<tern::proc::Wait>(proc_server(), {pid, 0});
+    auto waited = wait(pid);
     if (auto console = g_console.get(); console.ok())
         (void)proto::call<tern::console::SetForeground>(console.value(), {0});
     if (waited.is_error()) {
         say("shell: waiting for {}: {}", cmd.arg(0), base::error_name(waited.error()));
         return 1;
     }
-    int64_t status = waited.value().status;
+    int64_t status = waited.value();
     if (status >= 256)
         say("shell: {} ended by a CPU exception (vector {})", cmd.arg(0), status - 256);
     else if (status == tern::proc::kInterruptedStatus)

@@ -8,6 +8,7 @@
 #include <servers/proc/protocol.h>
 #include <tern/abi/message.h>
 #include <tern/print.h>
+#include <tern/process.h>
 #include <tern/runtime.h>
 #include <tern/services.h>
 #include <tern/spawn.h>
@@ -217,63 +218,31 @@ void read_config() {
     }
 }
 
-// Packs path, arguments and environment for proc's Spawn.
-size_t pack(char* out, size_t capacity, const char* path, const char* const* argv, uint32_t* argc) {
-    size_t used = 0;
-    auto put = [&](const char* s) {
-        size_t n = __builtin_strlen(s) + 1;
-        if (used + n > capacity)
-            return false;
-        __builtin_memcpy(out + used, s, n);
-        used += n;
-        return true;
-    };
-    if (!put(path))
-        return 0;
-    *argc = 0;
-    for (; argv[*argc]; ++*argc)
-        if (!put(argv[*argc]))
-            return 0;
-    return used;
-}
-
 void start_service(size_t index) {
     Service& s = g_state.services[index];
-    static char data[proc::kMaxSpawnData];
-    proc::SpawnRequest request = {};
-    size_t size = pack(data, sizeof(data), s.program, s.argv, &request.argc);
-    if (!size) {
-        tern::println("init: {}: arguments too long", base::StringView(s.name));
-        return;
-    }
-    request.flags = proc::kSpawnReturnTask;
     tern_handle_t handles[2];
-    uint32_t handle_count = 0;
+    uint32_t kinds[2] = {TERN_STARTUP_PRIVATE, TERN_STARTUP_PRIVATE + 1};
+    SpawnExtras extras;
+    tern_handle_t task = TERN_INVALID_HANDLE;
+    extras.task = &task;
     if (s.serial) {
         handles[0] = duplicate(TERN_HANDLE_IOPORT_RESOURCE, TERN_RIGHTS_SAME);
         handles[1] = duplicate(TERN_HANDLE_IRQ_RESOURCE, TERN_RIGHTS_SAME);
-        request.handle_kinds[0] = TERN_STARTUP_PRIVATE;
-        request.handle_kinds[1] = TERN_STARTUP_PRIVATE + 1;
-        handle_count = 2;
+        extras.handles = handles;
+        extras.kinds = kinds;
+        extras.handle_count = 2;
     }
-    tern_handle_t task = TERN_INVALID_HANDLE;
-    uint32_t task_count = 0;
-    proto::CallParts parts;
-    parts.in_data = {reinterpret_cast<const uint8_t*>(data), size};
-    parts.in_handles = {handles, handle_count};
-    parts.out_handles = &task;
-    parts.out_handle_count = &task_count;
-    auto r = proto::call<proc::Spawn>(g_state.proc, request, parts);
-    if (r.is_error()) {
-        for (uint32_t i = 0; i < handle_count; ++i)
-            (void)tern_sys_handle_close(handles[i]);
+    auto pid = spawn(s.program, s.argv, nullptr, extras);
+    if (pid.is_error()) {
+        for (uint32_t i = 0; i < extras.handle_count; ++i)
+            (void)tern_sys_handle_close(handles[i]); // no-op when they went to proc
         tern::println("init: starting {} ({}) failed: {}", base::StringView(s.name),
-                      base::StringView(s.program), base::error_name(r.error()));
+                      base::StringView(s.program), base::error_name(pid.error()));
         return;
     }
-    s.pid = r.value().pid;
+    s.pid = pid.value();
     s.task = task;
-    if (task_count != 1 || tern_sys_object_watch(task, g_state.port, index) < 0) {
+    if (task == TERN_INVALID_HANDLE || tern_sys_object_watch(task, g_state.port, index) < 0) {
         tern::println("init: cannot watch {}; it will not be restarted", base::StringView(s.name));
         return;
     }
@@ -357,6 +326,7 @@ extern "C" int main(uint64_t) {
     if (proc_port.is_error())
         fail("the proc server did not register", proc_port.error());
     g_state.proc = proc_port.value();
+    set_proc_server(g_state.proc);
     adopt(TERN_HANDLE_SELF, 1, "init");
     adopt(name_task, 2, "name");
     adopt(bootfs_task, 3, "bootfs");

@@ -29,6 +29,7 @@ struct Waiter {
     bool used = false;
     char name[name::kMaxName + 1] = {};
     uint32_t name_length = 0;
+    uint64_t sequence = 0; // age, for making room
     proto::PendingReply reply;
 };
 
@@ -40,6 +41,7 @@ struct State {
     tern_handle_t port = TERN_INVALID_HANDLE;
     uint64_t node = 0;
     uint64_t next_serial = 1;
+    uint64_t waiter_sequence = 0;
 };
 
 State g_state;
@@ -150,17 +152,31 @@ base::Error on_lookup(State* s, proto::Request& request, const name::LookupReque
     }
     if (!(in.flags & name::kLookupWait))
         return base::Error::NOT_FOUND;
+    // The kernel does not tell a server when a caller gives up, so parked lookups are
+    // bounded: when all slots are taken, the oldest is answered TIMED_OUT to make room
+    // (its caller has most likely stopped waiting already).
+    Waiter* slot = nullptr;
     for (Waiter& w : s->waiters) {
         if (!w.used) {
-            w.used = true;
-            __builtin_memcpy(w.name, n.data(), n.size());
-            w.name_length = uint32_t(n.size());
-            w.reply = pending;
-            reply.deferred = true;
-            return base::Error::OK;
+            slot = &w;
+            break;
         }
     }
-    return base::Error::NO_SPACE;
+    if (!slot) {
+        slot = &s->waiters[0];
+        for (Waiter& w : s->waiters)
+            if (w.sequence < slot->sequence)
+                slot = &w;
+        (void)proto::reply_later<name::Lookup>(slot->reply, base::Error::TIMED_OUT, {});
+    }
+    *slot = Waiter{};
+    slot->used = true;
+    slot->sequence = ++s->waiter_sequence;
+    __builtin_memcpy(slot->name, n.data(), n.size());
+    slot->name_length = uint32_t(n.size());
+    slot->reply = pending;
+    reply.deferred = true;
+    return base::Error::OK;
 }
 
 void release(Entry& e, const char* why) {

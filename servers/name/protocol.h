@@ -34,7 +34,8 @@ struct LookupResponse {
     uint64_t port_id;
 };
 // data = the name; reply handles[0] = a SEND right to the port. NOT_FOUND (without
-// kLookupWait), INVALID_ARGUMENT, NO_SPACE (too many waiting lookups).
+// kLookupWait), INVALID_ARGUMENT, TIMED_OUT (at most 64 lookups wait at once: the oldest
+// is answered TIMED_OUT to make room for a new one).
 using Lookup = proto::Op<2, LookupRequest, LookupResponse,
                          proto::Limits{.request_data = kMaxName, .response_handles = 1}>;
 

@@ -8,6 +8,7 @@
 #include <base/string_view.h>
 #include <base/utility.h>
 #include <servers/bootfs/protocol.h>
+#include <libc/native/portable/spawn_data.h>
 #include <servers/proc/protocol.h>
 #include <tern/abi/task.h>
 #include <tern/print.h>
@@ -162,40 +163,6 @@ void on_exit(Process& p, int64_t status) {
 
 // ---- Spawn ----------------------------------------------------------------------------
 
-struct SpawnArgs {
-    const char* path;
-    const char* argv[65];
-    const char* envp[65];
-};
-
-// Splits the request data into NUL-terminated strings: path, argc arguments, envc
-// environment entries, and nothing after them.
-base::Error unpack(base::Span<const uint8_t> data, uint32_t argc, uint32_t envc, SpawnArgs& out) {
-    if (argc > 64 || envc > 64)
-        return base::Error::TOO_BIG;
-    const char* strings[1 + 64 + 64];
-    uint32_t wanted = 1 + argc + envc, found = 0;
-    size_t start = 0;
-    for (size_t i = 0; i < data.size(); ++i) {
-        if (data[i] != 0)
-            continue;
-        if (found == wanted)
-            return base::Error::INVALID_ARGUMENT;
-        strings[found++] = reinterpret_cast<const char*>(data.data() + start);
-        start = i + 1;
-    }
-    if (found != wanted || start != data.size() || strings[0][0] == '\0')
-        return base::Error::INVALID_ARGUMENT;
-    out.path = strings[0];
-    for (uint32_t i = 0; i < argc; ++i)
-        out.argv[i] = strings[1 + i];
-    out.argv[argc] = nullptr;
-    for (uint32_t i = 0; i < envc; ++i)
-        out.envp[i] = strings[1 + argc + i];
-    out.envp[envc] = nullptr;
-    return base::Error::OK;
-}
-
 // The program's bytes, mapped read-only from the boot file system.
 struct MappedFile {
     uint64_t address = 0;
@@ -260,8 +227,9 @@ base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest
                      proc::SpawnResponse& out, proto::Reply& reply, proto::PendingReply&) {
     if ((in.flags & ~proc::kSpawnReturnTask) != 0)
         return base::Error::INVALID_ARGUMENT;
-    static SpawnArgs args;
-    if (base::Error e = unpack(request.data(), in.argc, in.envc, args); e != base::Error::OK)
+    static proc_data::Unpacked args;
+    if (base::Error e = proc_data::unpack(request.data(), in.argc, in.envc, args);
+        e != base::Error::OK)
         return e;
     for (uint32_t i = 0; i < request.handle_count(); ++i) {
         uint32_t kind = in.handle_kinds[i];
@@ -380,8 +348,11 @@ uint64_t resident_bytes(tern_handle_t task) {
     if (n < 0)
         return 0;
     uint64_t pages = 0;
+    // Memory objects are shared (the boot file system archive, for one) and not counted
+    // against any one process.
     for (int64_t i = 0; i < base::min<int64_t>(n, 256); ++i)
-        pages += mappings[i].resident_pages;
+        if (mappings[i].kind != TERN_MAPPING_MEMORY)
+            pages += mappings[i].resident_pages;
     return pages * 4096;
 }
 

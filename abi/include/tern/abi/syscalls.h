@@ -232,7 +232,9 @@
     X(55, node_id, 0)                                                                              \
     /* task_id_of(task): the kernel id of the task behind a handle (any right), the value          \
        its messages carry as sender_badge. BAD_HANDLE, WRONG_TYPE. */                              \
-    X(56, task_id_of, 1)
+    X(56, task_id_of, 1)                                                                           \
+    /* memory_info(struct tern_memory_info* out): the node's memory figures. BAD_ADDRESS. */       \
+    X(57, memory_info, 1)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),

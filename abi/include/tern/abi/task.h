@@ -39,6 +39,15 @@ struct tern_mapping {
 #define TERN_MAPPING_IMAGE 2u
 #define TERN_MAPPING_STACK 3u
 #define TERN_MAPPING_PAGER 4u
+#define TERN_MAPPING_MEMORY 5u /* a mapping of a memory object (shared; see vm_map_memory) */
+
+/* What memory_info reports: the node's RAM and what the kernel's allocators hold. */
+struct tern_memory_info {
+    uint64_t total_bytes;     /* RAM the firmware reported */
+    uint64_t managed_bytes;   /* pages the page allocator manages */
+    uint64_t free_bytes;      /* of those, free */
+    uint64_t kernel_heap_bytes; /* in use by the kernel heap (inside managed - free) */
+};
 
 /* One handle of a task, as listed by task_handles. */
 struct tern_handle_info {

@@ -1,0 +1,46 @@
+#pragma once
+
+// Processes through the proc server (servers/proc/protocol.h): start a program from the
+// boot file system, wait for it, end it.
+//
+//     const char* argv[] = {"hello", "world", nullptr};
+//     auto pid = tern::spawn("hello", argv);
+//     if (pid.ok()) {
+//         auto status = tern::wait(pid.value());
+//     }
+
+#include <base/result.h>
+#include <base/string_view.h>
+#include <stdint.h>
+#include <tern/abi/rights.h>
+
+namespace tern {
+
+struct SpawnExtras {
+    // Handles for the child's startup block and their TERN_STARTUP_* kinds (at most 4);
+    // they move to proc, which gives them to the child.
+    const tern_handle_t* handles = nullptr;
+    const uint32_t* kinds = nullptr;
+    uint32_t handle_count = 0;
+    // Receives a handle to the new task (enough to watch it with object_watch).
+    tern_handle_t* task = nullptr;
+};
+
+// Starts `path` (a name without '/' is looked up in /bin) with argv and envp
+// (null-terminated, may be null). Returns the new process's global id. Errors as proc's
+// Spawn (NOT_FOUND, CORRUPT, ...), TOO_BIG when the strings do not fit one request,
+// BAD_HANDLE when this program has no proc server.
+base::Result<uint64_t> spawn(base::StringView path, const char* const* argv,
+                             const char* const* envp = nullptr, const SpawnExtras& extras = {});
+
+// Waits for a child to end (pid 0: any child) and returns its exit status.
+base::Result<int64_t> wait(uint64_t pid, uint64_t* which = nullptr);
+
+// Ends a process with status (0: the default 143).
+base::Result<void> kill(uint64_t pid, int64_t status = 0);
+
+// The proc server's port from the startup block (TERN_INVALID_HANDLE when none).
+tern_handle_t proc_server();
+void set_proc_server(tern_handle_t handle); // for init
+
+} // namespace tern

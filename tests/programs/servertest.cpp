@@ -1,0 +1,333 @@
+// servertest: the user-space servers end to end, from a program started by the shell:
+// names registered and looked up across processes and released when their owner dies,
+// a client killed in the middle of a call, and clients that break the servers' protocols
+// (unknown operations, oversized or malformed parts, forged or missing handles, plain
+// sends where a call is needed), after each of which the server must still serve.
+//
+//   servertest                 run every check; exit 0 when all pass
+//   servertest client <name>   (child) call Echo on <name>, exit 0 on the right answer
+//   servertest hang <name>     (child) call Hang on <name>, which never answers
+//   servertest register <name> (child) register a port under <name>, then exit
+#include <base/format.h>
+#include <base/string_view.h>
+#include <servers/bootfs/protocol.h>
+#include <servers/console/protocol.h>
+#include <servers/name/protocol.h>
+#include <servers/proc/protocol.h>
+#include <tern/print.h>
+#include <tern/process.h>
+#include <tern/protocol.h>
+#include <tern/services.h>
+#include <tern/startup.h>
+#include <tern/syscall.h>
+
+using namespace tern;
+
+namespace {
+
+struct EchoRequest {
+    uint64_t value;
+};
+struct EchoResponse {
+    uint64_t value;
+    uint64_t badge;
+};
+using Echo = proto::Op<1, EchoRequest, EchoResponse>;
+using Hang = proto::Op<2, EchoRequest, EchoResponse>;
+
+int g_checks = 0, g_failures = 0;
+
+void check(bool ok, const char* what, int64_t detail = 0) {
+    ++g_checks;
+    if (ok) {
+        tern::println("servertest: ok {}", what);
+    } else {
+        ++g_failures;
+        tern::println("servertest: FAILED {} (got {})", what, detail);
+    }
+}
+
+int64_t code(base::Error e) { return int64_t(e); }
+
+// ---- the children ------------------------------------------------------------------------
+
+int child_client(const char* name) {
+    auto port = lookup(name, true, 5000000000ull);
+    if (port.is_error())
+        return 10;
+    auto r = proto::call<Echo>(port.value(), {41}, {}, 5000000000ull);
+    return r.ok() && r.value().value == 42 ? 0 : 11;
+}
+
+int child_hang(const char* name) {
+    auto port = lookup(name, true, 5000000000ull);
+    if (port.is_error())
+        return 10;
+    (void)proto::call<Hang>(port.value(), {1});
+    return 7; // only reached if the call returns, which it must not
+}
+
+int child_register(const char* name) {
+    int64_t port = tern_sys_port_create(4);
+    if (port < 0 || register_name(name, tern_handle_t(port)).is_error())
+        return 10;
+    return 0; // exiting closes the port: the name must go with it
+}
+
+// ---- the test server ---------------------------------------------------------------------
+
+struct TestServer {
+    proto::PendingReply parked;
+    uint64_t echo_calls = 0;
+};
+
+base::Error on_echo(TestServer* s, proto::Request& request, const EchoRequest& in,
+                    EchoResponse& out, proto::Reply&, proto::PendingReply&) {
+    ++s->echo_calls;
+    out.value = in.value + 1;
+    out.badge = request.badge();
+    return base::Error::OK;
+}
+
+base::Error on_hang(TestServer* s, proto::Request&, const EchoRequest&, EchoResponse&,
+                    proto::Reply& reply, proto::PendingReply& pending) {
+    s->parked = pending;
+    reply.deferred = true;
+    return base::Error::OK;
+}
+
+uint64_t g_serial = 0;
+
+void make_name(char* out, size_t size, const char* what) {
+    base::BufferSink sink(out, size);
+    base::format_to(sink, "servertest.{}.{}", what, g_serial);
+}
+
+int64_t run_child(const char* mode, const char* name, uint64_t* pid_out = nullptr) {
+    const char* argv[] = {"servertest", mode, name, nullptr};
+    auto pid = spawn("servertest", argv);
+    if (pid.is_error())
+        return -1000 - code(pid.error());
+    if (pid_out) {
+        *pid_out = pid.value();
+        return 0;
+    }
+    auto status = wait(pid.value());
+    return status.is_error() ? -2000 - code(status.error()) : status.value();
+}
+
+void names_and_calls_across_processes() {
+    static TestServer state;
+    int64_t port = tern_sys_port_create(8);
+    check(port > 0, "port_create", port);
+    char name[64];
+    make_name(name, sizeof(name), "echo");
+    check(register_name(name, tern_handle_t(port)).ok(), "register_name");
+    check(register_name(name, tern_handle_t(port)).error() == base::Error::ALREADY_EXISTS,
+          "register_twice_refused");
+    proto::Server server("servertest", tern_handle_t(port));
+    server.on<Echo>(&state, on_echo);
+    server.on<Hang>(&state, on_hang);
+
+    // A child looks the name up and calls us.
+    uint64_t pid = 0;
+    check(run_child("client", name, &pid) == 0, "spawn_client");
+    check(server.serve_one(10000000000ull) == base::Error::OK && state.echo_calls == 1,
+          "served_child_call", int64_t(state.echo_calls));
+    auto status = wait(pid);
+    check(status.ok() && status.value() == 0, "child_got_answer",
+          status.ok() ? status.value() : -1);
+
+    // A child killed while its call is parked here: the late answer finds nobody, and
+    // the server goes on serving the next client.
+    check(run_child("hang", name, &pid) == 0, "spawn_hanging_client");
+    check(server.serve_one(10000000000ull) == base::Error::OK && state.parked.valid(),
+          "hang_call_parked");
+    check(kill(pid, 0).ok(), "kill_client_mid_call");
+    status = wait(pid);
+    check(status.ok() && status.value() == proc::kKilledStatus, "killed_client_status",
+          status.ok() ? status.value() : -1);
+    base::Error late = proto::reply_later<Hang>(state.parked, base::Error::OK, {0, 0});
+    check(late == base::Error::PEER_CLOSED, "late_reply_to_dead_client", code(late));
+    check(run_child("client", name, &pid) == 0, "spawn_next_client");
+    check(server.serve_one(10000000000ull) == base::Error::OK && state.echo_calls == 2,
+          "served_after_kill", int64_t(state.echo_calls));
+    status = wait(pid);
+    check(status.ok() && status.value() == 0, "next_client_answered",
+          status.ok() ? status.value() : -1);
+
+    // A name goes when its owner dies.
+    char gone[64];
+    make_name(gone, sizeof(gone), "gone");
+    check(run_child("register", gone) == 0, "child_registered_and_exited");
+    bool released = false;
+    for (int i = 0; i < 200 && !released; ++i) {
+        auto r = lookup(gone);
+        released = r.is_error() && r.error() == base::Error::NOT_FOUND;
+        if (!released) {
+            if (r.ok())
+                (void)tern_sys_handle_close(r.value());
+            tern_sys_thread_sleep(10000000);
+        }
+    }
+    check(released, "name_released_when_owner_died");
+    (void)tern_sys_handle_close(uint64_t(port));
+}
+
+// A raw call, for requests the typed layer would refuse to build.
+int64_t raw_call(tern_handle_t port, tern_msg& msg) {
+    return tern_sys_port_call(port, reinterpret_cast<uint64_t>(&msg), 5000000000ull);
+}
+
+void bad_clients_of_the_name_server() {
+    tern_handle_t names = name_server();
+    static char big[8192];
+    tern_msg msg = {};
+    msg.hdr.label = 99;
+    check(raw_call(names, msg) == 0 && msg.hdr.label == TERN_NOT_SUPPORTED, "name_unknown_op",
+          msg.hdr.label);
+
+    msg = {};
+    msg.hdr.label = name::Lookup::kLabel;
+    msg.data = reinterpret_cast<uint64_t>(big);
+    msg.hdr.data_size = 200;
+    check(raw_call(names, msg) == 0 && msg.hdr.label == TERN_TOO_BIG, "name_oversized_data",
+          msg.hdr.label);
+
+    msg = {};
+    msg.hdr.label = name::Register::kLabel;
+    msg.data = reinterpret_cast<uint64_t>("servertest.nohandle");
+    msg.hdr.data_size = 19;
+    check(raw_call(names, msg) == 0 && msg.hdr.label == TERN_INVALID_ARGUMENT,
+          "name_register_without_handle", msg.hdr.label);
+
+    int64_t memory = tern_sys_memory_create(4096, 0);
+    msg = {};
+    msg.hdr.label = name::Register::kLabel;
+    msg.data = reinterpret_cast<uint64_t>("servertest.memory");
+    msg.hdr.data_size = 17;
+    msg.hdr.handle_count = 1;
+    msg.handles[0] = tern_handle_t(memory);
+    check(raw_call(names, msg) == 0 && msg.hdr.label == TERN_INVALID_ARGUMENT,
+          "name_register_non_port", msg.hdr.label);
+
+    msg = {};
+    msg.hdr.label = name::Register::kLabel;
+    msg.hdr.handle_count = 1;
+    msg.handles[0] = 0x7FFF1234;
+    int64_t forged = raw_call(names, msg);
+    check(forged == -TERN_BAD_HANDLE, "name_forged_handle_refused_by_kernel", forged);
+
+    msg = {};
+    msg.hdr.label = name::Lookup::kLabel;
+    msg.data = reinterpret_cast<uint64_t>("a b");
+    msg.hdr.data_size = 3;
+    check(raw_call(names, msg) == 0 && msg.hdr.label == TERN_INVALID_ARGUMENT, "name_bad_name",
+          msg.hdr.label);
+
+    // A plain send where a call is needed: logged and dropped, the server goes on.
+    msg = {};
+    msg.hdr.label = name::Lookup::kLabel;
+    msg.data = reinterpret_cast<uint64_t>("proc");
+    msg.hdr.data_size = 4;
+    int64_t sent = tern_sys_port_send(names, reinterpret_cast<uint64_t>(&msg), 5000000000ull);
+    check(sent == 0, "name_plain_send_accepted_by_kernel", sent);
+
+    msg = {};
+    msg.hdr.label = name::Unregister::kLabel;
+    msg.data = reinterpret_cast<uint64_t>("proc");
+    msg.hdr.data_size = 4;
+    check(raw_call(names, msg) == 0 && msg.hdr.label == TERN_NOT_OWNER,
+          "name_unregister_others_refused", msg.hdr.label);
+
+    auto proc_port = lookup("proc");
+    check(proc_port.ok(), "name_server_still_serves");
+    if (proc_port.ok())
+        (void)tern_sys_handle_close(proc_port.value());
+}
+
+void bad_clients_of_proc_bootfs_console() {
+    const char* argv[] = {"x", nullptr};
+    auto missing = spawn("no_such_program", argv);
+    check(missing.is_error() && missing.error() == base::Error::NOT_FOUND, "spawn_missing",
+          missing.is_error() ? code(missing.error()) : 0);
+    auto corrupt = spawn("/etc/motd", argv);
+    check(corrupt.is_error() && corrupt.error() == base::Error::CORRUPT, "spawn_corrupt_elf",
+          corrupt.is_error() ? code(corrupt.error()) : 0);
+
+    tern_msg msg = {};
+    msg.hdr.label = proc::Spawn::kLabel;
+    msg.words[0] = 5; // argc 5, but only the path follows
+    msg.data = reinterpret_cast<uint64_t>("true");
+    msg.hdr.data_size = 5;
+    check(raw_call(proc_server(), msg) == 0 && msg.hdr.label == TERN_INVALID_ARGUMENT,
+          "spawn_badly_packed", msg.hdr.label);
+
+    uint64_t init_pid = (uint64_t(tern_sys_node_id()) << 32) | 1;
+    auto w = wait(init_pid);
+    check(w.is_error() && w.error() == base::Error::NOT_OWNER, "wait_not_a_child",
+          w.is_error() ? code(w.error()) : 0);
+    auto k = kill((uint64_t(tern_sys_node_id()) << 32) | 0xFFFFFF);
+    check(k.is_error() && k.error() == base::Error::NOT_FOUND, "kill_no_such_process",
+          k.is_error() ? code(k.error()) : 0);
+    k = kill(init_pid);
+    check(k.is_error() && k.error() == base::Error::ACCESS_DENIED, "kill_init_refused",
+          k.is_error() ? code(k.error()) : 0);
+
+    auto bootfs = lookup("bootfs");
+    check(bootfs.ok(), "bootfs_lookup");
+    if (bootfs.ok()) {
+        proto::CallParts parts;
+        parts.in_data = {reinterpret_cast<const uint8_t*>("/no/such"), 8};
+        tern_handle_t h = TERN_INVALID_HANDLE;
+        uint32_t n = 0;
+        parts.out_handles = &h;
+        parts.out_handle_count = &n;
+        auto r = proto::call<tern::bootfs::Map>(bootfs.value(), {}, parts);
+        check(r.is_error() && r.error() == base::Error::NOT_FOUND, "bootfs_map_missing");
+        parts.in_data = {reinterpret_cast<const uint8_t*>("/bin"), 4};
+        r = proto::call<tern::bootfs::Map>(bootfs.value(), {}, parts);
+        check(r.is_error() && r.error() == base::Error::INVALID_ARGUMENT, "bootfs_map_directory");
+        parts.in_data = {reinterpret_cast<const uint8_t*>("/bin/true"), 9};
+        auto st = proto::call<tern::bootfs::Stat>(bootfs.value(), {}, parts);
+        check(st.ok() && st.value().size > 0 && st.value().is_directory == 0, "bootfs_stat");
+        (void)tern_sys_handle_close(bootfs.value());
+    }
+
+    auto console = lookup("console");
+    check(console.ok(), "console_lookup");
+    if (console.ok()) {
+        static char big[5000];
+        msg = {};
+        msg.hdr.label = tern::console::Write::kLabel;
+        msg.data = reinterpret_cast<uint64_t>(big);
+        msg.hdr.data_size = sizeof(big);
+        check(raw_call(console.value(), msg) == 0 && msg.hdr.label == TERN_TOO_BIG,
+              "console_oversized_write", msg.hdr.label);
+        (void)tern_sys_handle_close(console.value());
+    }
+}
+
+} // namespace
+
+extern "C" int main(uint64_t) {
+    if (argc() == 3) {
+        base::StringView mode(argv()[1]);
+        if (mode == "client")
+            return child_client(argv()[2]);
+        if (mode == "hang")
+            return child_hang(argv()[2]);
+        if (mode == "register")
+            return child_register(argv()[2]);
+    }
+    if (argc() > 1) {
+        tern::println("usage: servertest [client|hang|register <name>]");
+        return 2;
+    }
+    g_serial = pid() & 0xFFFFFFFFu;
+    names_and_calls_across_processes();
+    bad_clients_of_the_name_server();
+    bad_clients_of_proc_bootfs_console();
+    tern::println("servertest: {} checks, {} failures", g_checks, g_failures);
+    return g_failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,59 @@
+// spawnbench [count]: spawn+wait of /bin/true through proc, `count` times (default 50),
+// printing the minimum and the median in rdtsc ticks, which are guest instructions under
+// QEMU's -icount (tools/bench.py runs it that way).
+#include <tern/print.h>
+#include <tern/process.h>
+#include <tern/startup.h>
+
+namespace {
+
+uint64_t rdtsc() {
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t(hi) << 32) | lo;
+}
+
+void sort(uint64_t* v, int n) {
+    for (int i = 1; i < n; ++i)
+        for (int j = i; j > 0 && v[j - 1] > v[j]; --j) {
+            uint64_t t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+}
+
+} // namespace
+
+extern "C" int main(uint64_t) {
+    int count = 50;
+    if (tern::argc() > 1) {
+        count = 0;
+        for (const char* p = tern::argv()[1]; *p; ++p)
+            count = count * 10 + (*p - '0');
+        if (count < 1 || count > 1000) {
+            tern::println("usage: spawnbench [1..1000]");
+            return 2;
+        }
+    }
+    static uint64_t samples[1000];
+    const char* argv[] = {"true", nullptr};
+    for (int i = 0; i < count; ++i) {
+        uint64_t t0 = rdtsc();
+        auto pid = tern::spawn("true", argv);
+        if (pid.is_error()) {
+            tern::println("spawnbench: spawn failed: {}", base::error_name(pid.error()));
+            return 1;
+        }
+        auto status = tern::wait(pid.value());
+        uint64_t t1 = rdtsc();
+        if (status.is_error() || status.value() != 0) {
+            tern::println("spawnbench: true did not exit 0");
+            return 1;
+        }
+        samples[i] = t1 - t0;
+    }
+    sort(samples, count);
+    tern::println("proc.spawn_wait_true.min: {} instructions", samples[0]);
+    tern::println("proc.spawn_wait_true.median: {} instructions", samples[count / 2]);
+    return 0;
+}
