@@ -17,6 +17,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULT = re.compile(r"^([a-z0-9_.]+): ([0-9]+(?:\.[0-9]+)?) ([A-Za-z/_%]+)$")
 
 
+def collect(output, results, name_filter):
+    """Appends every `name: value unit` line of a console transcript to results."""
+    for line in output.splitlines():
+        m = RESULT.match(line.strip())
+        if m and m.group(1).startswith(name_filter):
+            results.append({"name": m.group(1), "value": float(m.group(2)), "unit": m.group(3)})
+            print(line.strip(), flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--iso", default=os.path.join(ROOT, "build", "os", "tern.iso"))
@@ -37,14 +46,21 @@ def main():
           flush=True)
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     results = []
-    for line in proc.stdout.splitlines():
-        m = RESULT.match(line.strip())
-        if m:
-            results.append({"name": m.group(1), "value": float(m.group(2)), "unit": m.group(3)})
-            print(line.strip())
+    collect(proc.stdout, results, args.filter)
     if proc.returncode != 0:
         print(proc.stdout[-4000:], file=sys.stderr)
         print("bench: the bench run failed (see the console output above)", file=sys.stderr)
+        return 1
+    # User space: a normal boot to the shell, where the benchmark programs are typed.
+    print("bench: booting to the shell under -icount for the user-space figures", flush=True)
+    cmd = [sys.executable, os.path.join(ROOT, "tools", "console_session.py"), "--iso", args.iso,
+           "--icount", "--timeout", str(args.timeout), "--script",
+           os.path.join(ROOT, "tests", "system", "sessions", "bench_userspace.session")]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    collect(proc.stdout, results, args.filter)
+    if proc.returncode != 0:
+        print(proc.stdout[-4000:], file=sys.stderr)
+        print("bench: the user-space bench run failed (see above)", file=sys.stderr)
         return 1
     if args.json:
         with open(args.json, "w") as f:

@@ -48,18 +48,6 @@ int64_t sys_task_create(const SyscallArgs& a) {
     auto task = Task::create(name);
     if (task.is_error())
         return err(task.error());
-    // Every task finds itself at TERN_HANDLE_SELF, as boot-module tasks do. The reference
-    // is dropped with the task's handles when it exits (a creator that gives up before
-    // starting a thread kills it, which does the same).
-    task.value()->add_ref();
-    if (auto r = task.value()->handles().insert_at(
-            TERN_HANDLE_SELF, obj::Ref<obj::KObject>::adopt(task.value()),
-            TERN_RIGHTS_ALL & ~TERN_RIGHT_RECEIVE);
-        r.is_error()) {
-        task.value()->kill(-1, "create failed");
-        task.value()->release_ref();
-        return err(r.error());
-    }
     auto h = self_task().handles().insert(obj::Ref<obj::KObject>::adopt(task.value()),
                                           TERN_RIGHTS_ALL & ~TERN_RIGHT_RECEIVE);
     return h.is_error() ? err(h.error()) : int64_t(h.value());

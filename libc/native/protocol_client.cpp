@@ -29,6 +29,10 @@ base::Error call_raw(tern_handle_t port, uint32_t label, const void* request,
     if (parts.in_data.size() > limits.request_data ||
         parts.in_handles.size() > limits.request_handles)
         return base::Error::TOO_BIG;
+    // A reply's data part that does not fit is lost in the kernel (the call fails with
+    // NO_SPACE after the server acted), so the room is checked before anything happens.
+    if (parts.out_data.size() < limits.response_data)
+        return base::Error::INVALID_ARGUMENT;
     tern_msg msg = {};
     msg.hdr.label = label;
     __builtin_memcpy(msg.words, request, request_size);

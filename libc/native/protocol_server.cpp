@@ -1,8 +1,8 @@
 // The server side of the typed protocol layer (libc/native/include/tern/protocol.h).
+#include <base/assert.h>
 #include <base/utility.h>
 #include <tern/print.h>
 #include <tern/protocol.h>
-#include <tern/runtime.h>
 #include <tern/syscall.h>
 
 namespace tern::proto {
@@ -22,8 +22,8 @@ void Server::add(uint32_t label, uint32_t request_size, uint32_t response_size,
                  const Limits& limits, void* context, void* handler,
                  base::Error (*invoke)(void*, void*, Request&, const void*, void*, Reply&,
                                        PendingReply&)) {
-    if (m_op_count == kMaxOps)
-        tern::abort("proto: too many operations for one server");
+    // A server's operations are fixed when it is written, so this is a programming error.
+    TERN_VERIFY(m_op_count < kMaxOps);
     m_ops[m_op_count++] =
         Entry{label, request_size, response_size, limits, context, handler, invoke};
 }
@@ -99,7 +99,8 @@ void Server::run() {
         base::Error e = serve_one();
         if (e != base::Error::OK) {
             tern::println("{}: receive failed: {}; stopping", m_name, base::error_name(e));
-            tern::exit(1);
+            tern_sys_task_exit(1);
+            __builtin_trap();
         }
     }
 }

@@ -141,6 +141,14 @@ base::Result<Spawned> spawn_image(base::Span<const uint8_t> image, const SpawnOp
     }
     uint64_t block_address = TERN_STARTUP_STACK_TOP - base::align_up(size, size_t(16));
 
+    // The task's handle to itself. It is dropped with the task's other handles when it
+    // exits; until its thread starts, the guard's kill breaks the cycle on failure.
+    int64_t self = tern_sys_task_give_handle(guard.task, guard.task, TERN_RIGHTS_ALL & ~TERN_RIGHT_RECEIVE);
+    if (self < 0)
+        return from(self);
+    header.handles[header.handle_count++] = {TERN_STARTUP_SELF, tern_handle_t(self)};
+    if (options.handle_count > TERN_STARTUP_MAX_HANDLES - 1)
+        return base::Error::TOO_BIG;
     for (uint32_t i = 0; i < options.handle_count; ++i) {
         const SpawnHandle& h = options.handles[i];
         int64_t child = tern_sys_task_give_handle(guard.task, h.handle, h.rights);

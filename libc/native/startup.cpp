@@ -1,4 +1,5 @@
 // Reading the startup block (abi/include/tern/abi/startup.h).
+#include <tern/abi/syscalls.h>
 #include <tern/startup.h>
 
 namespace tern {
@@ -79,6 +80,11 @@ tern_handle_t startup_handle(uint32_t kind) {
         if (g_block->handles[i].kind == kind)
             return g_block->handles[i].handle;
     return TERN_INVALID_HANDLE;
+}
+
+tern_handle_t self() {
+    tern_handle_t h = startup_handle(TERN_STARTUP_SELF);
+    return h != TERN_INVALID_HANDLE ? h : TERN_HANDLE_SELF;
 }
 
 } // namespace tern

@@ -197,7 +197,7 @@ int cat_one(base::StringView path) {
                 : base::error_description(r.error()));
         return 1;
     }
-    int64_t at = tern_sys_vm_map_memory(TERN_HANDLE_SELF, memory, 0, r.value().map_offset,
+    int64_t at = tern_sys_vm_map_memory(tern::self(), memory, 0, r.value().map_offset,
                                         r.value().map_size, TERN_PROT_READ);
     (void)tern_sys_handle_close(memory);
     if (at < 0) {

@@ -135,7 +135,7 @@ extern "C" int main(uint64_t) {
         return 2;
     }
     uint64_t span = base::align_up(offset + size, kPage);
-    int64_t at = tern_sys_vm_map_memory(TERN_HANDLE_SELF, g_state.memory, 0, 0, span,
+    int64_t at = tern_sys_vm_map_memory(tern::self(), g_state.memory, 0, 0, span,
                                         TERN_PROT_READ);
     if (at < 0) {
         tern::println("bootfs: cannot map the archive: {}", base::error_name(base::Error(int32_t(-at))));

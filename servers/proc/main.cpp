@@ -205,7 +205,7 @@ base::Error map_program(base::StringView path, MappedFile& file) {
             }
             return e;
         }
-        int64_t at = tern_sys_vm_map_memory(TERN_HANDLE_SELF, file.memory, 0, r.value().map_offset,
+        int64_t at = tern_sys_vm_map_memory(tern::self(), file.memory, 0, r.value().map_offset,
                                             r.value().map_size, TERN_PROT_READ);
         if (at < 0)
             return base::Error(int32_t(-at));
@@ -373,7 +373,7 @@ base::Error on_list(State* s, proto::Request&, const proto::Empty&, proc::ListRe
         info.task_id = uint32_t(p.task_id);
         info.memory_bytes = p.state == proc::kStateRunning
                                 ? (p.task_id == uint64_t(tern_sys_task_id())
-                                       ? resident_bytes(TERN_HANDLE_SELF)
+                                       ? resident_bytes(tern::self())
                                        : resident_bytes(p.task))
                                 : 0;
         __builtin_memcpy(info.name, p.name, sizeof(info.name));

@@ -453,6 +453,4 @@ TEST_CASE("bootfs fuzz: seeded mutations never crash and every success keeps the
     CHECK(outcomes[int(Error::NOT_SUPPORTED)] > 0);
     CHECK(outcomes[int(Error::ALREADY_EXISTS)] > 0);
     CHECK(outcomes[int(Error::TOO_BIG)] > 0);
-    // Shown with -s, to see how the mutations spread over the verdicts.
-    SUCCEED(summary.str());
 }

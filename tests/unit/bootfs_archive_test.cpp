@@ -202,12 +202,12 @@ TEST_CASE("bootfs: a typical archive opens and every member is recorded") {
           == "\x7f"
              "ELF init");
     // The data is a view of the image itself, right after the header.
-    CHECK(init.data.data() == o.bytes.get() + 2 * 512);
+    CHECK(init.data.data() == o.bytes.get() + size_t(2 * 512));
 
     const Entry& sh = a.at(2);
     CHECK(sh.size == 700);
     CHECK(text(sh.data) == std::string(700, 's'));
-    CHECK(sh.data.data() == o.bytes.get() + 4 * 512);
+    CHECK(sh.data.data() == o.bytes.get() + size_t(4 * 512));
     CHECK(sh.mode == 0444);
 
     const Entry& bin = a.at(0);

@@ -82,8 +82,7 @@ base::Result<void> ParsedCommand::end_word() {
     return base::ok();
 }
 
-base::Result<void> parse_command_line(base::StringView line, ParsedCommand& out,
-                                      int last_status) {
+base::Result<void> parse_command_line(base::StringView line, ParsedCommand& out, int last_status) {
     out.clear();
 
     char status[12];

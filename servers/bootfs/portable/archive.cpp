@@ -6,9 +6,8 @@
 // can lead a read past either. Sizes are checked against the room left in the image
 // before they are rounded up or added to an offset, so no sum can wrap around and pass.
 
-// The sibling header is included by a relative name because this file is compiled with
-// three different include paths (host tests, the bootfs server, the freestanding check),
-// and only its own folder is common to all of them.
+// The sibling header is included by a relative name so that this file compiles with any
+// include path that reaches base/ and abi/, not only one that has the tree's root on it.
 #include "archive.h"
 
 #include <base/assert.h>

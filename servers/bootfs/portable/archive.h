@@ -23,8 +23,8 @@
 //
 // The end of the archive is the first all-zero block. The 512 bytes after it (or what is
 // left of the image, if less) must be zero as well; anything after two zero blocks is
-// ignored (tar pads archives to whole records). An image that ends right
-// after a member, with no zero block at all, is accepted too.
+// ignored (tar pads archives to whole records). An image that ends right after a member,
+// with no zero block at all, is accepted too.
 //
 // Errors. Each header is checked in the order below and the first failing rule of the
 // first failing header decides; the parent rule is checked once the walk is done.
@@ -59,9 +59,9 @@
 // point into the Archive itself, so it can be neither copied nor moved.
 //
 // Cost: open() keeps an index of the entries sorted by path, filled by binary insertion,
-// so duplicate detection, the parent check and find() take O(log n) path comparisons each
-// (about 2,000 for a full archive in total, not 256^2), plus O(n^2) two-byte moves in the
-// index. list() scans all entries once: O(n).
+// so the duplicate check and the parent check of each entry, and each find(), take at most
+// 9 path comparisons (about 4,600 for a full archive, against 32,640 for comparing every
+// pair), plus at most 32,640 two-byte moves in the index. list() scans every entry once.
 
 #include <base/result.h>
 #include <base/span.h>

@@ -41,7 +41,7 @@ constexpr char kBell = 0x07;
 
 bool is_printable(uint8_t byte) { return byte >= 0x20 && byte < 0x7F; }
 
-// Writes value in decimal to digits (at least 5 bytes) and returns the digit count.
+// Writes value in decimal to digits and returns the digit count.
 size_t format_decimal(size_t value, char* digits) {
     char reversed[20];
     size_t count = 0;
@@ -417,10 +417,12 @@ void LineEditor::show_cursor_move(Output& out, size_t from, size_t to) {
         show(out, "\b", 1);
         return;
     }
+    size_t distance = from > to ? from - to : to - from;
+    TERN_ASSERT(distance <= kMaxLineLength);
     char sequence[kMaxCursorMoveLength];
     sequence[0] = static_cast<char>(kEscape);
     sequence[1] = '[';
-    size_t length = 2 + format_decimal(from > to ? from - to : to - from, sequence + 2);
+    size_t length = 2 + format_decimal(distance, sequence + 2);
     sequence[length++] = from > to ? 'D' : 'C';
     show(out, sequence, length);
 }

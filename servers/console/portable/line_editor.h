@@ -45,8 +45,8 @@ inline constexpr size_t kMaxCursorMoveLength = 7;
 // history recall, a deletion or an insertion near the start): move the cursor back to
 // where the change starts, rewrite everything after it, erase the rest of the terminal
 // line (ESC [ K) and move the cursor back to where it belongs.
-inline constexpr size_t kMaxEchoLength = kMaxCursorMoveLength + kMaxLineLength + 3
-                                         + kMaxCursorMoveLength;
+inline constexpr size_t kMaxEchoLength =
+    kMaxCursorMoveLength + kMaxLineLength + 3 + kMaxCursorMoveLength;
 
 enum class LineEvent : uint8_t {
     kNone,

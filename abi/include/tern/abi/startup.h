@@ -11,7 +11,7 @@
  * programs) get a small integer in RDI instead; the runtime tells the two apart by the
  * address range and the magic.
  *
- * Every task also has TERN_HANDLE_SELF (syscalls.h): its own task handle.
+ * The spawner also gives the task a handle to itself (TERN_STARTUP_SELF).
  */
 #ifndef TERN_ABI_STARTUP_H
 #define TERN_ABI_STARTUP_H
@@ -31,6 +31,9 @@
 #define TERN_STARTUP_NAME_SERVER 1u /* SEND to the name server */
 #define TERN_STARTUP_PROC_SERVER 2u /* SEND to the proc server */
 #define TERN_STARTUP_CONSOLE 3u     /* SEND to the console server */
+/* The task itself (every right but RECEIVE): what TERN_HANDLE_SELF is for boot-module
+ * tasks. tern::self() (libc/native) returns whichever the program has. */
+#define TERN_STARTUP_SELF 4u
 /* Kinds from 16 up are private between a server and whoever starts it. */
 #define TERN_STARTUP_PRIVATE 16u
 

@@ -99,8 +99,7 @@
        handle. BAD_HANDLE, PEER_CLOSED (the caller gave up), BAD_ADDRESS, TOO_BIG. */              \
     X(17, port_reply, 2)                                                                           \
     /* task_create(const char* name, size_t len): a task with an empty address space and           \
-       no threads (but TERN_HANDLE_SELF); returns a handle with every task right. TOO_BIG:         \
-       len > 31. A creator that does not start it kills it (task_kill) to free it. */              \
+       no threads; returns a handle with every task right. TOO_BIG: len > 31. */                   \
     X(18, task_create, 2)                                                                          \
     /* task_vm_allocate(task, addr, size, prot): memory in another task (CONTROL|MAP);             \
        addr 0 lets the kernel choose. Errors as vm_allocate, plus ALREADY_EXISTS. */               \

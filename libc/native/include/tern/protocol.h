@@ -59,9 +59,10 @@ struct Op {
     static_assert(Label != 0 && Label < 0x7E000000u, "labels from 0x7E000000 are the kernel's");
 };
 
-// The variable parts of one call, as the client sees them. Reply data lands in out_data
-// (at most its size; the operation's response_data bound is the most a server may send);
-// reply handles in out_handles (room for Limits::response_handles).
+// The variable parts of one call, as the client sees them. Reply data lands in out_data,
+// which must hold the operation's response_data bound (the most a server may send);
+// reply handles in out_handles (room for Limits::response_handles), or nowhere when it is
+// null (a reply that carries some then fails with CORRUPT, its handles closed).
 struct CallParts {
     base::Span<const uint8_t> in_data;
     base::Span<const tern_handle_t> in_handles;
@@ -149,6 +150,9 @@ public:
     using EventHandler = void (*)(void* context, const tern_msg& event, uint32_t key);
 
     Server(const char* name, tern_handle_t port) : m_name(name), m_port(port) {}
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+    ~Server() { delete[] m_buffer; }
 
     template<typename O, typename Context>
     void on(Context* context,

@@ -25,6 +25,10 @@ uint64_t pid();
 // The first startup handle of `kind` (TERN_STARTUP_*), or TERN_INVALID_HANDLE.
 tern_handle_t startup_handle(uint32_t kind);
 
+// A handle to this task (for vm_map_memory and the other task_* calls on oneself): the
+// startup block's TERN_STARTUP_SELF, or TERN_HANDLE_SELF for boot-module tasks.
+tern_handle_t self();
+
 // Used by the runtime's start-up code: accepts `arg` as a startup block when it lies in
 // the stack area and carries the magic, and checks it thoroughly (a broken spawner must
 // not crash the program before main).
