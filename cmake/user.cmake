@@ -97,7 +97,10 @@ endforeach()
 
 # Test programs that need the running system (proc, the name server): every
 # tests/programs/<name>.cpp, in the boot file system as /bin/<name>.
-file(GLOB TERN_SYSTEM_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/programs/*.cpp)
+# The native API guide's examples (docs/examples/<name>.cpp) are built and shipped the
+# same way, so the guide's code always compiles and a session test runs it.
+file(GLOB TERN_SYSTEM_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/programs/*.cpp
+  ${TERN_ROOT}/docs/examples/*.cpp)
 foreach(source ${TERN_SYSTEM_TEST_PROGRAMS})
   get_filename_component(name ${source} NAME_WE)
   tern_user_program(${name} SOURCES ${source} BOOTFS)

@@ -7,7 +7,10 @@
  * Linux argument meanings, and must return what Linux would: a result >= 0 or a negated
  * Linux errno. The rules of the translation (errno table, protection bits, mmap checks)
  * are in portable/translate.cpp, where the host unit tests check them; this file performs
- * the calls. docs/libc.md lists what is supported and what is not.
+ * the calls. The console and the boot file system are servers, which services.cpp reaches
+ * through the native runtime (services.h is the interface); the rules for files (the
+ * descriptor table, lseek, paths, struct stat) are in portable/files.cpp. docs/libc.md
+ * lists what is supported and what is not.
  *
  * Everything that is not supported fails with ENOSYS, and the first failure of each
  * syscall number writes one line to the console ("libc: unsupported syscall N (name)"), so
@@ -18,10 +21,12 @@
  * object. It writes results through user pointers with plain stores: a bad pointer makes
  * the program fault instead of returning EFAULT.
  *
- * FIXME: the little state kept here (signal dispositions, the mask, the logged-once bits)
- * is not protected against concurrent threads; add locking when threads come.
+ * FIXME: the state kept here (signal dispositions, the mask, the logged-once bits, the
+ * descriptor table) is not protected against concurrent threads; add locking when threads
+ * come.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -34,8 +39,11 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <libc/musl/portable/files.h>
 #include <libc/musl/portable/translate.h>
+#include <libc/musl/services.h>
 #include <tern/syscall.h>
 
 /* Generated from musl's <bits/syscall.h> (libc/musl/syscall_names.cmake). */
@@ -69,8 +77,34 @@ _Static_assert(TERN_LINUX_CLOCK_REALTIME == CLOCK_REALTIME
                    && TERN_LINUX_CLOCK_MONOTONIC_COARSE == CLOCK_MONOTONIC_COARSE
                    && TERN_LINUX_CLOCK_BOOTTIME == CLOCK_BOOTTIME,
                "CLOCK_* differ from musl's");
-/* fstat fills the kernel's struct stat, which musl's x86-64 struct stat mirrors. */
-_Static_assert(sizeof(struct stat) == 144, "struct stat is not the x86-64 kernel layout");
+_Static_assert(TERN_LINUX_O_ACCMODE == (O_WRONLY | O_RDWR) && TERN_LINUX_O_RDONLY == O_RDONLY
+                   && TERN_LINUX_O_CREAT == O_CREAT && TERN_LINUX_O_TRUNC == O_TRUNC
+                   && TERN_LINUX_O_APPEND == O_APPEND && TERN_LINUX_O_DIRECTORY == O_DIRECTORY
+                   && TERN_LINUX_O_CLOEXEC == O_CLOEXEC
+                   && (TERN_LINUX_O_TMPFILE_ONLY | O_DIRECTORY) == O_TMPFILE
+                   && TERN_LINUX_AT_FDCWD == AT_FDCWD,
+               "O_* differ from musl's");
+_Static_assert(TERN_LINUX_SEEK_SET == SEEK_SET && TERN_LINUX_SEEK_CUR == SEEK_CUR
+                   && TERN_LINUX_SEEK_END == SEEK_END && TERN_LINUX_R_OK == R_OK
+                   && TERN_LINUX_W_OK == W_OK && TERN_LINUX_X_OK == X_OK
+                   && TERN_LINUX_DT_DIR == DT_DIR && TERN_LINUX_DT_REG == DT_REG,
+               "SEEK_*, *_OK or DT_* differ from musl's");
+_Static_assert(TERN_LINUX_S_IFCHR == S_IFCHR && TERN_LINUX_S_IFDIR == S_IFDIR
+                   && TERN_LINUX_S_IFREG == S_IFREG,
+               "S_IF* differ from musl's");
+/* fstat fills the kernel's struct stat, which musl's x86-64 struct stat mirrors, and
+ * portable/files.h spells out. */
+_Static_assert(sizeof(struct stat) == 144 && sizeof(struct stat) == sizeof(struct tern_linux_stat),
+               "struct stat is not the x86-64 kernel layout");
+_Static_assert(
+    offsetof(struct stat, st_ino) == offsetof(struct tern_linux_stat, st_ino)
+        && offsetof(struct stat, st_nlink) == offsetof(struct tern_linux_stat, st_nlink)
+        && offsetof(struct stat, st_mode) == offsetof(struct tern_linux_stat, st_mode)
+        && offsetof(struct stat, st_size) == offsetof(struct tern_linux_stat, st_size)
+        && offsetof(struct stat, st_blksize) == offsetof(struct tern_linux_stat, st_blksize)
+        && offsetof(struct stat, st_blocks) == offsetof(struct tern_linux_stat, st_blocks)
+        && offsetof(struct stat, st_mtim) == offsetof(struct tern_linux_stat, st_mtime_sec),
+    "struct stat fields differ from portable/files.h");
 
 /* arch_prctl codes (Linux asm/prctl.h; musl installs no asm headers). */
 enum {
@@ -93,9 +127,9 @@ enum {
 
 static int is_console_fd(long fd) { return fd >= 0 && fd <= 2; }
 
-/* Writes to the kernel console in chunks debug_write accepts. Returns the bytes written,
- * or a negated errno when nothing could be written. */
-static long console_write(const char* data, size_t length) {
+/* Writes to the kernel's debug console in chunks debug_write accepts. Returns the bytes
+ * written, or a negated errno when nothing could be written. */
+static long debug_write(const char* data, size_t length) {
     size_t done = 0;
     while (done < length) {
         size_t chunk = length - done < kConsoleChunk ? length - done : kConsoleChunk;
@@ -105,6 +139,18 @@ static long console_write(const char* data, size_t length) {
         done += chunk;
     }
     return (long)done;
+}
+
+/* What a program writes to fds 0-2: the console server's Write when the program has one
+ * (started by the proc server), else the kernel's debug console, as for programs the
+ * kernel starts. */
+static long console_write(const char* data, size_t length) {
+    if (length == 0)
+        return 0;
+    int64_t r = tern_libc_console_write(data, length);
+    if (r != TERN_LIBC_NO_SERVER)
+        return (long)r;
+    return debug_write(data, length);
 }
 
 /* ---- Logging each gap once ------------------------------------------------------------ */
@@ -155,7 +201,7 @@ static void log_unsupported(long n, const char* detail) {
         append_text(line, sizeof(line), &at, detail);
     }
     line[at++] = '\n';
-    (void)console_write(line, at);
+    (void)debug_write(line, at);
 }
 
 static long unsupported(long n, const char* detail) {
@@ -163,24 +209,254 @@ static long unsupported(long n, const char* detail) {
     return -ENOSYS;
 }
 
+/* ---- Files on the boot file system ------------------------------------------------------ *
+ * open maps a file through bootfs Map and reads are served from the mapping; an open
+ * directory holds bootfs's listing for getdents64. The process's working directory is
+ * "/", so relative paths start there (or at the directory an openat descriptor names).
+ */
+
+static struct tern_libc_fd_table g_files;
+
+/* Bytes a directory's listing may take: bootfs List's response bound. */
+enum {
+    kListingBytes = 16384,
+};
+
+/* The normalised path of (dirfd, path) in out, as openat resolves it. */
+static long resolve_path(long dirfd, const char* path, char* out, int* must_be_directory) {
+    const char* directory = "/";
+    if (path[0] != '/' && dirfd != AT_FDCWD) {
+        struct tern_libc_file* file = tern_libc_fd_get(&g_files, dirfd);
+        if (!file)
+            return is_console_fd(dirfd) ? -ENOTDIR : -EBADF;
+        if (file->kind != TERN_LIBC_FD_DIRECTORY)
+            return -ENOTDIR;
+        directory = file->path;
+    }
+    return tern_libc_normalize_path(directory, path, out, TERN_LIBC_PATH_BUFFER, must_be_directory);
+}
+
+/* Looks (dirfd, path) up: its normalised path in out and what bootfs says of it. */
+static long lookup_path(long dirfd, const char* path, char* out,
+                        struct tern_libc_bootfs_node* node) {
+    int must_be_directory = 0;
+    long r = resolve_path(dirfd, path, out, &must_be_directory);
+    if (r != 0)
+        return r;
+    r = tern_libc_bootfs_stat(out, node);
+    if (r != 0)
+        return r;
+    if (must_be_directory && !node->is_directory)
+        return -ENOTDIR;
+    return 0;
+}
+
+static void copy_path(char* to, const char* from) {
+    size_t i = 0;
+    for (; from[i] != '\0' && i + 1 < TERN_LIBC_PATH_BUFFER; ++i)
+        to[i] = from[i];
+    to[i] = '\0';
+}
+
+static long sys_openat(long dirfd, const char* path, long flags) {
+    long r = tern_libc_open_check_flags(flags);
+    if (r != 0)
+        return r;
+    char normalised[TERN_LIBC_PATH_BUFFER];
+    int must_be_directory = 0;
+    r = resolve_path(dirfd, path, normalised, &must_be_directory);
+    if (r != 0)
+        return r;
+    struct tern_libc_bootfs_node node;
+    r = tern_libc_bootfs_stat(normalised, &node);
+    if (r != 0)
+        return r;
+    r = tern_libc_open_check_type(flags, (int)node.is_directory, must_be_directory);
+    if (r != 0)
+        return r;
+    int fd = tern_libc_fd_allocate(&g_files,
+                                   node.is_directory ? TERN_LIBC_FD_DIRECTORY : TERN_LIBC_FD_FILE);
+    if (fd < 0)
+        return fd;
+    struct tern_libc_file* file = tern_libc_fd_get(&g_files, fd);
+    if (node.is_directory) {
+        int64_t buffer = tern_sys_vm_allocate(kListingBytes, TERN_PROT_READ | TERN_PROT_WRITE);
+        if (buffer < 0) {
+            tern_libc_fd_release(&g_files, fd);
+            return (long)tern_libc_vm_result(TERN_LIBC_VM_ALLOCATE, buffer);
+        }
+        int64_t size = tern_libc_bootfs_list(normalised, (char*)(uintptr_t)buffer, kListingBytes);
+        if (size < 0) {
+            (void)tern_sys_vm_free((uint64_t)buffer, kListingBytes);
+            tern_libc_fd_release(&g_files, fd);
+            return (long)size;
+        }
+        file->data = (const char*)(uintptr_t)buffer;
+        file->size = (uint64_t)size;
+        file->map_address = (uint64_t)buffer;
+        file->map_size = kListingBytes;
+        file->mode = node.mode;
+    } else {
+        struct tern_libc_bootfs_mapping mapping;
+        r = tern_libc_bootfs_map(normalised, &mapping);
+        if (r != 0) {
+            tern_libc_fd_release(&g_files, fd);
+            return r;
+        }
+        file->data = mapping.data;
+        file->size = mapping.size;
+        file->map_address = mapping.map_address;
+        file->map_size = mapping.map_size;
+        file->memory = mapping.memory;
+        file->mode = mapping.mode;
+    }
+    file->flags = (uint32_t)flags;
+    copy_path(file->path, normalised);
+    return fd;
+}
+
+static long sys_close(long fd) {
+    if (is_console_fd(fd))
+        return 0;
+    struct tern_libc_file* file = tern_libc_fd_get(&g_files, fd);
+    if (!file)
+        return -EBADF;
+    if (file->kind == TERN_LIBC_FD_DIRECTORY)
+        (void)tern_sys_vm_free(file->map_address, file->map_size);
+    else
+        tern_libc_bootfs_unmap(file->map_address, file->map_size, file->memory);
+    tern_libc_fd_release(&g_files, fd);
+    return 0;
+}
+
+/* Copies what a read of length bytes at position gets from a file into data. */
+static size_t file_copy(const struct tern_libc_file* file, uint64_t position, void* data,
+                        size_t length) {
+    uint64_t n = tern_libc_read_count(position, file->size, length);
+    if (n > 0)
+        memcpy(data, file->data + position, n);
+    return (size_t)n;
+}
+
+/* The file fd names for reading: EBADF for none, EISDIR for a directory. */
+static long readable_file(long fd, struct tern_libc_file** out) {
+    struct tern_libc_file* file = tern_libc_fd_get(&g_files, fd);
+    if (!file)
+        return -EBADF;
+    if (file->kind == TERN_LIBC_FD_DIRECTORY)
+        return -EISDIR;
+    *out = file;
+    return 0;
+}
+
+static long sys_lseek(long fd, long offset, long whence) {
+    if (is_console_fd(fd))
+        return -ESPIPE;
+    struct tern_libc_file* file = tern_libc_fd_get(&g_files, fd);
+    if (!file)
+        return -EBADF;
+    /* A directory's offsets count entries (seekdir and rewinddir use them). */
+    uint64_t end = file->kind == TERN_LIBC_FD_DIRECTORY
+                       ? tern_libc_listing_entries(file->data, file->size)
+                       : file->size;
+    uint64_t position = 0;
+    long r = tern_libc_lseek(file->position, end, offset, whence, &position);
+    if (r != 0)
+        return r;
+    file->position = position;
+    return (long)position;
+}
+
+static long sys_getdents64(long fd, void* buffer, size_t size) {
+    struct tern_libc_file* file = tern_libc_fd_get(&g_files, fd);
+    if (!file)
+        return is_console_fd(fd) ? -ENOTDIR : -EBADF;
+    if (file->kind != TERN_LIBC_FD_DIRECTORY)
+        return -ENOTDIR;
+    return (long)tern_libc_fill_dirents(file->data, file->size, file->path, &file->position, buffer,
+                                        size);
+}
+
+static long fill_stat(struct stat* st, enum tern_libc_node_type type, uint32_t mode, uint64_t size,
+                      const char* path) {
+    tern_libc_fill_stat((struct tern_linux_stat*)st, type, mode, size,
+                        path ? tern_libc_path_inode(path) : 0);
+    return 0;
+}
+
+static long sys_fstat(long fd, struct stat* st) {
+    /* The console is a character device; isatty() asks ioctl, not this. */
+    if (is_console_fd(fd))
+        return fill_stat(st, TERN_LIBC_NODE_CONSOLE, 0620, 0, 0);
+    struct tern_libc_file* file = tern_libc_fd_get(&g_files, fd);
+    if (!file)
+        return -EBADF;
+    if (file->kind == TERN_LIBC_FD_DIRECTORY)
+        return fill_stat(st, TERN_LIBC_NODE_DIRECTORY, file->mode, 0, file->path);
+    return fill_stat(st, TERN_LIBC_NODE_FILE, file->mode, file->size, file->path);
+}
+
+static long sys_fstatat(long dirfd, const char* path, struct stat* st, long flags) {
+    /* fstat(fd) arrives as fstatat(fd, "", st, AT_EMPTY_PATH) when SYS_fstat failed. */
+    if ((flags & AT_EMPTY_PATH) && path[0] == '\0')
+        return sys_fstat(dirfd, st);
+    char normalised[TERN_LIBC_PATH_BUFFER];
+    struct tern_libc_bootfs_node node;
+    long r = lookup_path(dirfd, path, normalised, &node);
+    if (r != 0)
+        return r;
+    return fill_stat(st, node.is_directory ? TERN_LIBC_NODE_DIRECTORY : TERN_LIBC_NODE_FILE,
+                     node.mode, node.is_directory ? 0 : node.size, normalised);
+}
+
+static long sys_faccessat(long dirfd, const char* path, long amode) {
+    if (amode & ~(long)(R_OK | W_OK | X_OK))
+        return -EINVAL;
+    char normalised[TERN_LIBC_PATH_BUFFER];
+    struct tern_libc_bootfs_node node;
+    long r = lookup_path(dirfd, path, normalised, &node);
+    if (r != 0)
+        return r;
+    return tern_libc_access_check(node.mode, (int)node.is_directory, amode);
+}
+
+static long sys_getcwd(char* buffer, size_t size) {
+    if (size < 2)
+        return -ERANGE;
+    buffer[0] = '/';
+    buffer[1] = '\0';
+    return 2; /* Linux returns the length with the NUL */
+}
+
 /* ---- Reading and writing --------------------------------------------------------------- */
 
-static long sys_read(long n, long fd) {
+static long sys_read(long fd, void* data, size_t length) {
+    /* Like a terminal opened for reading and writing, all three descriptors read. */
     if (is_console_fd(fd))
-        return unsupported(n, "console input needs the console server");
-    return -EBADF;
+        return (long)tern_libc_console_read(data, length, 1);
+    struct tern_libc_file* file = 0;
+    long r = readable_file(fd, &file);
+    if (r != 0)
+        return r;
+    size_t n = file_copy(file, file->position, data, length);
+    file->position += n;
+    return (long)n;
 }
 
-static long sys_write(long fd, const char* data, size_t length) {
-    /* Like a terminal opened for reading and writing, all three descriptors write. */
-    if (!is_console_fd(fd))
-        return -EBADF;
-    return console_write(data, length);
+static long sys_pread64(long fd, void* data, size_t length, long offset) {
+    if (is_console_fd(fd))
+        return -ESPIPE;
+    struct tern_libc_file* file = 0;
+    long r = readable_file(fd, &file);
+    if (r != 0)
+        return r;
+    if (offset < 0)
+        return -EINVAL;
+    return (long)file_copy(file, (uint64_t)offset, data, length);
 }
 
-static long sys_writev(long fd, const struct iovec* iov, long count) {
-    if (!is_console_fd(fd))
-        return -EBADF;
+/* The total length of an I/O vector, or -EINVAL as Linux checks it. */
+static long iovec_total(const struct iovec* iov, long count) {
     if (count < 0 || count > kIovMax)
         return -EINVAL;
     size_t total = 0;
@@ -189,6 +465,59 @@ static long sys_writev(long fd, const struct iovec* iov, long count) {
             return -EINVAL;
         total += iov[i].iov_len;
     }
+    return (long)total;
+}
+
+static long sys_readv(long fd, const struct iovec* iov, long count) {
+    long total = iovec_total(iov, count);
+    if (total < 0)
+        return total;
+    if (is_console_fd(fd)) {
+        /* One line at most: the first buffer waits for it, the rest take what is left. */
+        size_t done = 0;
+        int wait = 1;
+        for (long i = 0; i < count; ++i) {
+            if (iov[i].iov_len == 0)
+                continue;
+            int64_t r = tern_libc_console_read(iov[i].iov_base, iov[i].iov_len, wait);
+            if (r < 0)
+                return done > 0 ? (long)done : (long)r;
+            wait = 0;
+            done += (size_t)r;
+            if ((size_t)r < iov[i].iov_len)
+                break;
+        }
+        return (long)done;
+    }
+    struct tern_libc_file* file = 0;
+    long r = readable_file(fd, &file);
+    if (r != 0)
+        return r;
+    size_t done = 0;
+    for (long i = 0; i < count; ++i) {
+        size_t n = file_copy(file, file->position, iov[i].iov_base, iov[i].iov_len);
+        file->position += n;
+        done += n;
+        if (n < iov[i].iov_len)
+            break;
+    }
+    return (long)done;
+}
+
+static long sys_write(long fd, const char* data, size_t length) {
+    /* Like a terminal opened for reading and writing, all three descriptors write. */
+    if (is_console_fd(fd))
+        return console_write(data, length);
+    /* Files are read-only: a descriptor not open for writing is EBADF, as is none. */
+    return -EBADF;
+}
+
+static long sys_writev(long fd, const struct iovec* iov, long count) {
+    if (!is_console_fd(fd))
+        return -EBADF;
+    long total = iovec_total(iov, count);
+    if (total < 0)
+        return total;
     size_t done = 0;
     for (long i = 0; i < count; ++i) {
         if (iov[i].iov_len == 0)
@@ -203,29 +532,47 @@ static long sys_writev(long fd, const struct iovec* iov, long count) {
     return (long)done;
 }
 
-static long sys_fstat(long fd, struct stat* st) {
-    if (!is_console_fd(fd))
-        return -EBADF;
-    memset(st, 0, sizeof(*st));
-    /* The console is a character device; isatty() asks ioctl, not this. */
-    st->st_mode = S_IFCHR | 0620;
-    st->st_nlink = 1;
-    st->st_blksize = kConsoleChunk;
-    return 0;
-}
-
-static long sys_fcntl(long fd, long command) {
-    if (!is_console_fd(fd))
-        return -EBADF;
+static long sys_fcntl(long fd, long command, long argument) {
+    struct tern_libc_file* file = 0;
+    if (!is_console_fd(fd)) {
+        file = tern_libc_fd_get(&g_files, fd);
+        if (!file)
+            return -EBADF;
+    }
     switch (command) {
     case F_GETFD:
+        return file && (file->flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
     case F_SETFD:
+        /* There is no exec yet; the flag is only remembered. */
+        if (file)
+            file->flags = (argument & FD_CLOEXEC) ? file->flags | O_CLOEXEC
+                                                  : file->flags & ~(uint32_t)O_CLOEXEC;
         return 0;
     case F_GETFL:
-        return O_RDWR;
+        return file ? (long)(file->flags & (TERN_LINUX_O_ACCMODE | O_APPEND | O_NONBLOCK)) : O_RDWR;
+    case F_SETFL:
+        /* O_APPEND and O_NONBLOCK change nothing for the console or a read-only file. */
+        return 0;
     default:
         return -EINVAL;
     }
+}
+
+static long sys_ioctl(long fd, long request, long argument) {
+    if (!is_console_fd(fd))
+        return tern_libc_fd_get(&g_files, fd) ? -ENOTTY : -EBADF;
+    /* With a console server the console is a terminal: isatty() (which asks TIOCGWINSZ)
+     * is true and stdout line buffered. Without one it is the kernel's debug output and
+     * not a terminal, so stdout is fully buffered (stderr is unbuffered, as always). */
+    if (request == TIOCGWINSZ && tern_libc_console_present()) {
+        struct winsize* size = (struct winsize*)argument;
+        size->ws_row = 24;
+        size->ws_col = 80;
+        size->ws_xpixel = 0;
+        size->ws_ypixel = 0;
+        return 0;
+    }
+    return -ENOTTY;
 }
 
 /* ---- Memory ---------------------------------------------------------------------------- */
@@ -398,7 +745,7 @@ static void deliver(long signal) {
     append_text(line, sizeof(line), &at, "libc: terminated by signal ");
     append_decimal(line, &at, (unsigned long)signal);
     line[at++] = '\n';
-    (void)console_write(line, at);
+    (void)debug_write(line, at);
     tern_sys_task_exit(kSignalExitBase + signal);
 }
 
@@ -461,41 +808,59 @@ static long sys_rt_sigprocmask(long how, const uint64_t* set, uint64_t* old, lon
 
 /* ---- The entry point ------------------------------------------------------------------- */
 
+/* The process id programs see. A program the proc server started has a global id,
+ * home node << 32 | serial; pid_t has 32 bits, so getpid() reports the serial (the whole
+ * id is tern_global_pid() in <tern/libc.h>). A program the kernel started has none and
+ * reports its kernel task id, as before. */
+static long self_id(void) {
+    uint64_t pid = tern_libc_startup_pid();
+    int32_t serial = (int32_t)(uint32_t)pid;
+    if (pid != 0 && serial > 0)
+        return serial;
+    return (long)tern_sys_task_id();
+}
+
 long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6) {
     switch (n) {
-    /* Console and files. There is no file system yet: paths do not exist, and the only
-     * descriptors are the console's 0, 1 and 2. */
+    /* The console (fds 0-2) and read-only files on the boot file system. */
     case SYS_read:
+        return sys_read(a1, (void*)a2, (size_t)a3);
     case SYS_readv:
-        return sys_read(n, a1);
+        return sys_readv(a1, (const struct iovec*)a2, a3);
+    case SYS_pread64:
+        return sys_pread64(a1, (void*)a2, (size_t)a3, a4);
     case SYS_write:
         return sys_write(a1, (const char*)a2, (size_t)a3);
     case SYS_writev:
         return sys_writev(a1, (const struct iovec*)a2, a3);
     case SYS_open:
+        return sys_openat(AT_FDCWD, (const char*)a1, a2);
     case SYS_openat:
+        return sys_openat(a1, (const char*)a2, a3);
+    case SYS_close:
+        return sys_close(a1);
+    case SYS_lseek:
+        return sys_lseek(a1, a2, a3);
+    case SYS_getdents64:
+        return sys_getdents64(a1, (void*)a2, (size_t)a3);
     case SYS_stat:
     case SYS_lstat:
-    case SYS_access:
-    case SYS_faccessat:
-        return -ENOENT;
+        /* There are no symbolic links, so lstat is stat. */
+        return sys_fstatat(AT_FDCWD, (const char*)a1, (struct stat*)a2, 0);
     case SYS_newfstatat:
-        /* fstat(fd) arrives as fstatat(fd, "", st, AT_EMPTY_PATH) when SYS_fstat failed. */
-        if ((a4 & AT_EMPTY_PATH) && a2 && *(const char*)a2 == '\0')
-            return sys_fstat(a1, (struct stat*)a3);
-        return -ENOENT;
-    case SYS_close:
-        return is_console_fd(a1) ? 0 : -EBADF;
-    case SYS_lseek:
-        return is_console_fd(a1) ? -ESPIPE : -EBADF;
+        return sys_fstatat(a1, (const char*)a2, (struct stat*)a3, a4);
     case SYS_fstat:
         return sys_fstat(a1, (struct stat*)a2);
+    case SYS_access:
+        return sys_faccessat(AT_FDCWD, (const char*)a1, a2);
+    case SYS_faccessat:
+        return sys_faccessat(a1, (const char*)a2, a3);
+    case SYS_getcwd:
+        return sys_getcwd((char*)a1, (size_t)a2);
     case SYS_fcntl:
-        return sys_fcntl(a1, a2);
+        return sys_fcntl(a1, a2, a3);
     case SYS_ioctl:
-        /* The console is not a terminal until the console server exists: isatty() is
-         * false, and so stdout is fully buffered (stderr is unbuffered, as always). */
-        return is_console_fd(a1) ? -ENOTTY : -EBADF;
+        return sys_ioctl(a1, a2, a3);
 
     /* Process and thread lifetime. There is one thread per program until pthreads come,
      * so ending the thread ends the program. Linux keeps the low 8 bits of the status. */
@@ -503,12 +868,12 @@ long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6
     case SYS_exit_group:
         tern_sys_task_exit((uint64_t)(a1 & 0xff));
         return -ENOSYS; /* not reached */
-    /* Until the proc server assigns global process ids, a program's id is its kernel task
-     * id, and its one thread has the same id, as a Linux main thread does. */
+    /* The process id is the proc server's global id (self_id); the one thread shares it,
+     * as a Linux main thread does. The parent is not known. */
     case SYS_getpid:
     case SYS_gettid:
     case SYS_set_tid_address:
-        return (long)tern_sys_task_id();
+        return self_id();
     case SYS_getppid:
         return 0;
     case SYS_getuid:
@@ -556,12 +921,11 @@ long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6
     case SYS_rt_sigprocmask:
         return sys_rt_sigprocmask(a1, (const uint64_t*)a2, (uint64_t*)a3, a4);
     case SYS_tkill:
-        return a1 == (long)tern_sys_task_id() ? send_to_self(a2) : -ESRCH;
+        return a1 == self_id() ? send_to_self(a2) : -ESRCH;
     case SYS_tgkill:
-        return a1 == (long)tern_sys_task_id() && a2 == (long)tern_sys_task_id() ? send_to_self(a3)
-                                                                                : -ESRCH;
+        return a1 == self_id() && a2 == self_id() ? send_to_self(a3) : -ESRCH;
     case SYS_kill:
-        return a1 == (long)tern_sys_task_id() || a1 == 0 ? send_to_self(a2) : -ESRCH;
+        return a1 == self_id() || a1 == 0 ? send_to_self(a2) : -ESRCH;
 
     default:
         return unsupported(n, 0);

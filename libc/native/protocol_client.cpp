@@ -23,11 +23,11 @@ void close_handles(const tern_handle_t* handles, uint32_t count) {
 
 } // namespace
 
-base::Error call_raw(tern_handle_t port, uint32_t label, const void* request,
-                     size_t request_size, void* response, size_t response_size,
-                     const Limits& limits, const CallParts& parts, uint64_t timeout_ns) {
-    if (parts.in_data.size() > limits.request_data ||
-        parts.in_handles.size() > limits.request_handles)
+base::Error call_raw(tern_handle_t port, uint32_t label, const void* request, size_t request_size,
+                     void* response, size_t response_size, const Limits& limits,
+                     const CallParts& parts, uint64_t timeout_ns) {
+    if (parts.in_data.size() > limits.request_data
+        || parts.in_handles.size() > limits.request_handles)
         return base::Error::TOO_BIG;
     // A reply's data part that does not fit is lost in the kernel (the call fails with
     // NO_SPACE after the server acted), so the room is checked before anything happens.

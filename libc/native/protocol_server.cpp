@@ -67,8 +67,8 @@ base::Error Server::serve_one(uint64_t timeout_ns) {
         refuse(msg, base::Error::NOT_SUPPORTED, "unknown operation");
         return base::Error::OK;
     }
-    if (msg.hdr.data_size > op->limits.request_data ||
-        msg.hdr.handle_count > op->limits.request_handles) {
+    if (msg.hdr.data_size > op->limits.request_data
+        || msg.hdr.handle_count > op->limits.request_handles) {
         refuse(msg, base::Error::TOO_BIG, "parts over the operation's limits");
         return base::Error::OK;
     }
@@ -83,11 +83,10 @@ base::Error Server::serve_one(uint64_t timeout_ns) {
     ++m_served;
     if (reply.deferred)
         return base::Error::OK;
-    if (status == base::Error::OK &&
-        (reply.data.size() > op->limits.response_data ||
-         reply.handle_count > op->limits.response_handles)) {
-        tern::println("{}: BUG: reply to {:#x} over the operation's limits", m_name,
-                      msg.hdr.label);
+    if (status == base::Error::OK
+        && (reply.data.size() > op->limits.response_data
+            || reply.handle_count > op->limits.response_handles)) {
+        tern::println("{}: BUG: reply to {:#x} over the operation's limits", m_name, msg.hdr.label);
         status = base::Error::TOO_BIG;
     }
     (void)reply_raw(msg.reply_handle, status, out, op->response_size, reply);

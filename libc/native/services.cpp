@@ -46,8 +46,8 @@ base::Result<void> register_name(base::StringView name, tern_handle_t port) {
     tern_handle_t server = name_server();
     if (server == TERN_INVALID_HANDLE)
         return base::Error::BAD_HANDLE;
-    int64_t copy = tern_sys_handle_duplicate(port, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER |
-                                                       TERN_RIGHT_DUPLICATE);
+    int64_t copy = tern_sys_handle_duplicate(port, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER
+                                                       | TERN_RIGHT_DUPLICATE);
     if (copy < 0)
         return base::Error(int32_t(-copy));
     tern_handle_t h = tern_handle_t(copy);

@@ -143,7 +143,8 @@ base::Result<Spawned> spawn_image(base::Span<const uint8_t> image, const SpawnOp
 
     // The task's handle to itself. It is dropped with the task's other handles when it
     // exits; until its thread starts, the guard's kill breaks the cycle on failure.
-    int64_t self = tern_sys_task_give_handle(guard.task, guard.task, TERN_RIGHTS_ALL & ~TERN_RIGHT_RECEIVE);
+    int64_t self =
+        tern_sys_task_give_handle(guard.task, guard.task, TERN_RIGHTS_ALL & ~TERN_RIGHT_RECEIVE);
     if (self < 0)
         return from(self);
     header.handles[header.handle_count++] = {TERN_STARTUP_SELF, tern_handle_t(self)};
@@ -162,8 +163,8 @@ base::Result<Spawned> spawn_image(base::Span<const uint8_t> image, const SpawnOp
 
     // The first thread's stack starts below the block, 16-byte aligned as at a System V
     // process entry.
-    int64_t thread = tern_sys_task_thread_create(guard.task, plan.entry, block_address - 16,
-                                                 block_address);
+    int64_t thread =
+        tern_sys_task_thread_create(guard.task, plan.entry, block_address - 16, block_address);
     if (thread < 0)
         return from(thread);
     if (!options.start_stopped) {

@@ -45,9 +45,9 @@ void startup_init(uint64_t arg) {
     if (arg < kLow || arg > TERN_STARTUP_STACK_TOP - sizeof(tern_startup) || arg % 8)
         return;
     auto* block = reinterpret_cast<const tern_startup*>(arg);
-    if (block->magic != TERN_STARTUP_MAGIC || block->size < sizeof(tern_startup) ||
-        block->size > TERN_STARTUP_MAX_SIZE || arg + block->size > TERN_STARTUP_STACK_TOP ||
-        block->handle_count > TERN_STARTUP_MAX_HANDLES)
+    if (block->magic != TERN_STARTUP_MAGIC || block->size < sizeof(tern_startup)
+        || block->size > TERN_STARTUP_MAX_SIZE || arg + block->size > TERN_STARTUP_STACK_TOP
+        || block->handle_count > TERN_STARTUP_MAX_HANDLES)
         return;
     if (!vector_ok(block, block->argv, block->argc) || !vector_ok(block, block->envp, block->envc))
         return;

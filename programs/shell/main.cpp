@@ -191,10 +191,9 @@ int cat_one(base::StringView path) {
     auto r = proto::call<tern::bootfs::Map>(server.value(), {}, parts);
     if (r.is_error()) {
         say("cat: {}: {}", path,
-            r.error() == base::Error::NOT_FOUND ? "no such file"
-            : r.error() == base::Error::INVALID_ARGUMENT
-                ? "not a file"
-                : base::error_description(r.error()));
+            r.error() == base::Error::NOT_FOUND          ? "no such file"
+            : r.error() == base::Error::INVALID_ARGUMENT ? "not a file"
+                                                         : base::error_description(r.error()));
         return 1;
     }
     int64_t at = tern_sys_vm_map_memory(tern::self(), memory, 0, r.value().map_offset,
@@ -271,8 +270,7 @@ int builtin_ps(const shell::ParsedCommand&) {
         format_pid(a, p.pid);
         format_pid(b, p.parent);
         base::format_to(sink, "{:<10} {:<10} {:<8} {:>8}  {}\n", a.view(), b.view(),
-                        state_name(p.state), p.memory_bytes / 1024,
-                        name_of(p));
+                        state_name(p.state), p.memory_bytes / 1024, name_of(p));
     }
     return 0;
 }
@@ -294,8 +292,8 @@ int builtin_names(const shell::ParsedCommand&) {
 
 int builtin_kill(const shell::ParsedCommand& cmd) {
     uint64_t pid = 0, status = 0;
-    if (cmd.argc() < 2 || cmd.argc() > 3 || !parse_pid(cmd.arg(1), pid) ||
-        (cmd.argc() == 3 && (!parse_u64(cmd.arg(2), status) || status > 255))) {
+    if (cmd.argc() < 2 || cmd.argc() > 3 || !parse_pid(cmd.arg(1), pid)
+        || (cmd.argc() == 3 && (!parse_u64(cmd.arg(2), status) || status > 255))) {
         say("usage: kill <pid> [status 0-255]");
         return 2;
     }

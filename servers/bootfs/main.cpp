@@ -84,9 +84,8 @@ base::Error on_map(State* s, proto::Request& request, const proto::Empty&,
     uint64_t map_end = base::align_up(start + e->size, kPage);
     if (map_end == map_offset)
         map_end = map_offset + kPage; // an empty file still maps one page
-    int64_t copy = tern_sys_handle_duplicate(s->memory, TERN_RIGHT_MAP | TERN_RIGHT_READ |
-                                                            TERN_RIGHT_TRANSFER |
-                                                            TERN_RIGHT_DUPLICATE);
+    int64_t copy = tern_sys_handle_duplicate(
+        s->memory, TERN_RIGHT_MAP | TERN_RIGHT_READ | TERN_RIGHT_TRANSFER | TERN_RIGHT_DUPLICATE);
     if (copy < 0)
         return base::Error(int32_t(-copy));
     reply.handles[0] = tern_handle_t(copy);
@@ -127,18 +126,18 @@ base::Error on_list(State* s, proto::Request& request, const proto::Empty&,
 extern "C" int main(uint64_t) {
     uint64_t offset = 0, size = 0;
     g_state.memory = startup_handle(TERN_STARTUP_PRIVATE);
-    if (g_state.memory == TERN_INVALID_HANDLE || argc() != 3 || !parse_number(argv()[1], offset) ||
-        !parse_number(argv()[2], size) || offset >= kPage) {
+    if (g_state.memory == TERN_INVALID_HANDLE || argc() != 3 || !parse_number(argv()[1], offset)
+        || !parse_number(argv()[2], size) || offset >= kPage) {
         tern::println("bootfs: usage: bootfs <offset> <size>, with the archive as startup "
                       "handle {}",
                       TERN_STARTUP_PRIVATE);
         return 2;
     }
     uint64_t span = base::align_up(offset + size, kPage);
-    int64_t at = tern_sys_vm_map_memory(tern::self(), g_state.memory, 0, 0, span,
-                                        TERN_PROT_READ);
+    int64_t at = tern_sys_vm_map_memory(tern::self(), g_state.memory, 0, 0, span, TERN_PROT_READ);
     if (at < 0) {
-        tern::println("bootfs: cannot map the archive: {}", base::error_name(base::Error(int32_t(-at))));
+        tern::println("bootfs: cannot map the archive: {}",
+                      base::error_name(base::Error(int32_t(-at))));
         return 1;
     }
     g_state.mapping = reinterpret_cast<const uint8_t*>(at);

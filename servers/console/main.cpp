@@ -101,8 +101,8 @@ void deliver(const QueuedLine& line) {
 
 void interrupt() {
     for (size_t i = 0; i < g_state.reader_count; ++i)
-        (void)proto::reply_later<tern::console::Read>(g_state.readers[i],
-                                                      base::Error::INTERRUPTED, {});
+        (void)proto::reply_later<tern::console::Read>(g_state.readers[i], base::Error::INTERRUPTED,
+                                                      {});
     g_state.reader_count = 0;
     if (g_state.foreground == 0)
         return;
@@ -197,7 +197,8 @@ extern "C" int main(uint64_t) {
     if (port < 0)
         return 1;
     if (int64_t r = tern_sys_ioport_enable(io, kCom1, 8); r < 0) {
-        tern::println("console: COM1 ports refused: {}", base::error_name(base::Error(int32_t(-r))));
+        tern::println("console: COM1 ports refused: {}",
+                      base::error_name(base::Error(int32_t(-r))));
         return 1;
     }
     int64_t irq = tern_sys_irq_create(irqs, kIrqLine);

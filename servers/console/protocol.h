@@ -13,8 +13,7 @@ struct WriteResponse {
     uint64_t written;
 };
 // data = the bytes; "\n" is sent as "\r\n".
-using Write =
-    proto::Op<1, proto::Empty, WriteResponse, proto::Limits{.request_data = kMaxWrite}>;
+using Write = proto::Op<1, proto::Empty, WriteResponse, proto::Limits{.request_data = kMaxWrite}>;
 
 struct ReadRequest {
     uint32_t flags; // zero

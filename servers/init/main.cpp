@@ -83,8 +83,8 @@ ArchiveModule receive_archive() {
             fail("reading the boot modules", from(r));
         if (msg.hdr.label != TERN_LABEL_BOOT_MODULE || msg.hdr.handle_count != 1)
             continue;
-        if (base::StringView(name, msg.hdr.data_size) == base::StringView("bootfs") &&
-            module.memory == TERN_INVALID_HANDLE) {
+        if (base::StringView(name, msg.hdr.data_size) == base::StringView("bootfs")
+            && module.memory == TERN_INVALID_HANDLE) {
             module.memory = msg.handles[0];
             module.size = msg.words[0];
             module.offset = msg.words[1];
@@ -94,9 +94,9 @@ ArchiveModule receive_archive() {
     }
     if (module.memory == TERN_INVALID_HANDLE)
         fail("no 'bootfs' boot module", base::Error::NOT_FOUND);
-    int64_t at = tern_sys_vm_map_memory(TERN_HANDLE_SELF, module.memory, 0, 0,
-                                        base::align_up(module.offset + module.size, kPage),
-                                        TERN_PROT_READ);
+    int64_t at =
+        tern_sys_vm_map_memory(TERN_HANDLE_SELF, module.memory, 0, 0,
+                               base::align_up(module.offset + module.size, kPage), TERN_PROT_READ);
     if (at < 0)
         fail("mapping the boot file system", from(at));
     module.bytes = reinterpret_cast<const uint8_t*>(at) + module.offset;
@@ -135,8 +135,8 @@ tern_handle_t start_core(const char* path, uint64_t serial, const char* const* a
 
 // proc knows about init and the core servers only from here.
 void adopt(tern_handle_t task, uint64_t serial, const char* name) {
-    tern_handle_t h = duplicate(task, TERN_RIGHT_CONTROL | TERN_RIGHT_READ | TERN_RIGHT_TRANSFER |
-                                          TERN_RIGHT_DUPLICATE);
+    tern_handle_t h = duplicate(task, TERN_RIGHT_CONTROL | TERN_RIGHT_READ | TERN_RIGHT_TRANSFER
+                                          | TERN_RIGHT_DUPLICATE);
     proto::CallParts parts;
     parts.in_data = {reinterpret_cast<const uint8_t*>(name), __builtin_strlen(name)};
     parts.in_handles = {&h, 1};
@@ -295,8 +295,8 @@ extern "C" int main(uint64_t) {
     const char* name_argv[] = {"name", nullptr};
     tern_handle_t name_task = start_core("/bin/name", 2, name_argv, name_options);
     tern_msg ready = {};
-    int64_t r = tern_sys_port_receive(g_state.port, reinterpret_cast<uint64_t>(&ready),
-                                      5000000000ull);
+    int64_t r =
+        tern_sys_port_receive(g_state.port, reinterpret_cast<uint64_t>(&ready), 5000000000ull);
     if (r < 0 || ready.hdr.label != kReadyLabel || ready.hdr.handle_count != 1)
         fail("the name server did not start", r < 0 ? from(r) : base::Error::CORRUPT);
     tern_handle_t names = ready.handles[0];

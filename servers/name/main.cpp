@@ -50,8 +50,8 @@ bool valid_name(base::Span<const uint8_t> data) {
     if (data.empty() || data.size() > name::kMaxName)
         return false;
     for (uint8_t c : data) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '.' || c == '@' || c == '/' || c == '-';
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                  || c == '_' || c == '.' || c == '@' || c == '/' || c == '-';
         if (!ok)
             return false;
     }
@@ -71,8 +71,8 @@ Entry* find(base::StringView name) {
 
 // A SEND copy of the entry's port for a client.
 base::Result<tern_handle_t> copy_port(const Entry& e) {
-    int64_t h = tern_sys_handle_duplicate(e.port, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER |
-                                                      TERN_RIGHT_DUPLICATE);
+    int64_t h = tern_sys_handle_duplicate(e.port, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER
+                                                      | TERN_RIGHT_DUPLICATE);
     if (h < 0)
         return base::Error(int32_t(-h));
     return tern_handle_t(h);
@@ -209,8 +209,8 @@ base::Error on_list(State* s, proto::Request&, const proto::Empty&, name::ListRe
     for (const Entry& e : s->entries) {
         if (!e.used)
             continue;
-        base::format_to(sink, "{} {:#x} {}\n", base::StringView(e.name, e.name_length),
-                        e.port_id, e.owner);
+        base::format_to(sink, "{} {:#x} {}\n", base::StringView(e.name, e.name_length), e.port_id,
+                        e.owner);
         ++count;
     }
     out.count = count;
@@ -252,15 +252,15 @@ extern "C" int main(uint64_t) {
     server.on_event(&g_state, on_event);
     if (ready != TERN_INVALID_HANDLE) {
         // Hand init a SEND right to our port: it passes copies to every program.
-        int64_t copy = tern_sys_handle_duplicate(g_state.port, TERN_RIGHT_SEND |
-                                                                   TERN_RIGHT_TRANSFER |
-                                                                   TERN_RIGHT_DUPLICATE);
+        int64_t copy = tern_sys_handle_duplicate(g_state.port, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER
+                                                                   | TERN_RIGHT_DUPLICATE);
         tern_msg msg = {};
         msg.hdr.label = 1;
         msg.hdr.handle_count = 1;
         msg.handles[0] = tern_handle_t(copy);
-        if (copy < 0 || tern_sys_port_send(ready, reinterpret_cast<uint64_t>(&msg),
-                                           TERN_TIMEOUT_INFINITE) < 0) {
+        if (copy < 0
+            || tern_sys_port_send(ready, reinterpret_cast<uint64_t>(&msg), TERN_TIMEOUT_INFINITE)
+                   < 0) {
             tern::println("name: cannot reach init");
             return 1;
         }

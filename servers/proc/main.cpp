@@ -7,8 +7,8 @@
 // parent is gone (or is init, which never waits) is reaped at once.
 #include <base/string_view.h>
 #include <base/utility.h>
-#include <servers/bootfs/protocol.h>
 #include <libc/native/portable/spawn_data.h>
+#include <servers/bootfs/protocol.h>
 #include <servers/proc/protocol.h>
 #include <tern/abi/task.h>
 #include <tern/print.h>
@@ -211,8 +211,7 @@ base::Error map_program(base::StringView path, MappedFile& file) {
             return base::Error(int32_t(-at));
         file.address = uint64_t(at);
         file.map_size = r.value().map_size;
-        file.bytes = {reinterpret_cast<const uint8_t*>(at + r.value().data_offset),
-                      r.value().size};
+        file.bytes = {reinterpret_cast<const uint8_t*>(at + r.value().data_offset), r.value().size};
         return base::Error::OK;
     }
     return e;
@@ -254,11 +253,11 @@ base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest
     options.envp = args.envp;
     options.pid = pid;
     options.handles[options.handle_count++] = {TERN_STARTUP_NAME_SERVER, name_server(),
-                                               TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER |
-                                                   TERN_RIGHT_DUPLICATE};
+                                               TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER
+                                                   | TERN_RIGHT_DUPLICATE};
     options.handles[options.handle_count++] = {TERN_STARTUP_PROC_SERVER, s->port,
-                                               TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER |
-                                                   TERN_RIGHT_DUPLICATE};
+                                               TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER
+                                                   | TERN_RIGHT_DUPLICATE};
     for (uint32_t i = 0; i < request.handle_count(); ++i)
         options.handles[options.handle_count++] = {in.handle_kinds[i], request.take_handle(i),
                                                    TERN_RIGHTS_SAME};
@@ -281,8 +280,7 @@ base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest
     }
     ++s->next_serial;
     if (in.flags & proc::kSpawnReturnTask) {
-        int64_t copy =
-            tern_sys_handle_duplicate(task, TERN_RIGHT_TRANSFER | TERN_RIGHT_DUPLICATE);
+        int64_t copy = tern_sys_handle_duplicate(task, TERN_RIGHT_TRANSFER | TERN_RIGHT_DUPLICATE);
         if (copy >= 0) {
             reply.handles[0] = tern_handle_t(copy);
             reply.handle_count = 1;
@@ -371,11 +369,11 @@ base::Error on_list(State* s, proto::Request&, const proto::Empty&, proc::ListRe
         info.status = p.status;
         info.state = p.state;
         info.task_id = uint32_t(p.task_id);
-        info.memory_bytes = p.state == proc::kStateRunning
-                                ? (p.task_id == uint64_t(tern_sys_task_id())
-                                       ? resident_bytes(tern::self())
-                                       : resident_bytes(p.task))
-                                : 0;
+        info.memory_bytes =
+            p.state == proc::kStateRunning
+                ? (p.task_id == uint64_t(tern_sys_task_id()) ? resident_bytes(tern::self())
+                                                             : resident_bytes(p.task))
+                : 0;
         __builtin_memcpy(info.name, p.name, sizeof(info.name));
     }
     out.count = n;
@@ -383,10 +381,10 @@ base::Error on_list(State* s, proto::Request&, const proto::Empty&, proc::ListRe
     return base::Error::OK;
 }
 
-base::Error on_adopt(State* s, proto::Request& request, const proc::AdoptRequest& in,
-                     proto::Empty&, proto::Reply&, proto::PendingReply&) {
-    if (request.handle_count() != 1 || (in.pid >> 32) != s->node ||
-        (in.pid & kPidSerialMask) >= kFirstSerial || by_pid(in.pid))
+base::Error on_adopt(State* s, proto::Request& request, const proc::AdoptRequest& in, proto::Empty&,
+                     proto::Reply&, proto::PendingReply&) {
+    if (request.handle_count() != 1 || (in.pid >> 32) != s->node
+        || (in.pid & kPidSerialMask) >= kFirstSerial || by_pid(in.pid))
         return base::Error::INVALID_ARGUMENT;
     size_t index = 0;
     if (!free_slot(&index))

@@ -27,7 +27,11 @@ struct Queued {
 };
 
 struct Object {
-    enum Kind { Port, Reply, Other } kind;
+    enum Kind {
+        Port,
+        Reply,
+        Other
+    } kind;
     std::deque<Queued> queue;
     bool answered = false;
     bool abandoned = false;
@@ -162,8 +166,8 @@ FakeKernel* g_kernel = nullptr;
 
 } // namespace
 
-int64_t tern_fake_syscall(uint64_t num, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t,
-                          uint64_t, uint64_t) {
+int64_t tern_fake_syscall(uint64_t num, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t, uint64_t,
+                          uint64_t) {
     return g_kernel->syscall(num, a0, a1, a2);
 }
 
@@ -176,9 +180,10 @@ struct AddResponse {
     uint64_t sum;
     uint64_t bytes_seen;
 };
-using Add = tern::proto::Op<1, AddRequest, AddResponse,
-                            tern::proto::Limits{.request_data = 16, .response_data = 32,
-                                                .request_handles = 1, .response_handles = 1}>;
+using Add = tern::proto::Op<
+    1, AddRequest, AddResponse,
+    tern::proto::Limits{
+        .request_data = 16, .response_data = 32, .request_handles = 1, .response_handles = 1}>;
 using Park = tern::proto::Op<2, tern::proto::Empty, tern::proto::Empty>;
 
 struct Service {
@@ -286,15 +291,15 @@ TEST_CASE("the client refuses parts over the declared limits before sending") {
     parts = {};
     parts.in_data = {in, 8};
     parts.out_data = {small, sizeof(small)};
-    CHECK(tern::proto::call<Add>(f.client_port, {1, 1}, parts).error() ==
-          base::Error::INVALID_ARGUMENT);
+    CHECK(tern::proto::call<Add>(f.client_port, {1, 1}, parts).error()
+          == base::Error::INVALID_ARGUMENT);
     // Reply data needs room for the operation's whole bound, or the answer would be lost
     // after the server acted.
     uint8_t almost[31];
     parts = {};
     parts.out_data = {almost, sizeof(almost)};
-    CHECK(tern::proto::call<Add>(f.client_port, {1, 1}, parts).error() ==
-          base::Error::INVALID_ARGUMENT);
+    CHECK(tern::proto::call<Add>(f.client_port, {1, 1}, parts).error()
+          == base::Error::INVALID_ARGUMENT);
     CHECK(f.server.served() == 0);
 }
 
@@ -369,8 +374,8 @@ TEST_CASE("a deferred reply answers later; one to a caller that left fails clean
     auto r = tern::proto::call<Park>(f.client_port, {});
     CHECK(r.error() == base::Error::TIMED_OUT);
     REQUIRE(f.service.parked.valid());
-    CHECK(tern::proto::reply_later<Park>(f.service.parked, base::Error::OK, {}) ==
-          base::Error::PEER_CLOSED);
+    CHECK(tern::proto::reply_later<Park>(f.service.parked, base::Error::OK, {})
+          == base::Error::PEER_CLOSED);
     CHECK(!f.service.parked.valid());
 }
 

@@ -22,13 +22,13 @@ TEST_CASE("spawn data round-trips path, arguments and environment") {
     const char* envp[] = {"HOME=/", nullptr};
     size_t used = 0;
     uint32_t argc = 0, envc = 0;
-    REQUIRE(proc_data::pack({buffer, sizeof(buffer)}, "/bin/hello", argv, envp, &used, &argc,
-                            &envc) == base::Error::OK);
+    REQUIRE(proc_data::pack({buffer, sizeof(buffer)}, "/bin/hello", argv, envp, &used, &argc, &envc)
+            == base::Error::OK);
     CHECK(argc == 3);
     CHECK(envc == 1);
     proc_data::Unpacked out;
-    REQUIRE(proc_data::unpack({reinterpret_cast<const uint8_t*>(buffer), used}, argc, envc, out) ==
-            base::Error::OK);
+    REQUIRE(proc_data::unpack({reinterpret_cast<const uint8_t*>(buffer), used}, argc, envc, out)
+            == base::Error::OK);
     CHECK(std::string(out.path) == "/bin/hello");
     CHECK(std::string(out.argv[1]) == "a b");
     CHECK(std::string(out.argv[2]).empty());
@@ -42,29 +42,29 @@ TEST_CASE("spawn data packing refuses what does not fit") {
     const char* argv[] = {"0123456789", nullptr};
     size_t used;
     uint32_t argc, envc;
-    CHECK(proc_data::pack({buffer, sizeof(buffer)}, "p", argv, nullptr, &used, &argc, &envc) ==
-          base::Error::TOO_BIG);
-    CHECK(proc_data::pack({buffer, sizeof(buffer)}, "", nullptr, nullptr, &used, &argc, &envc) ==
-          base::Error::INVALID_ARGUMENT);
+    CHECK(proc_data::pack({buffer, sizeof(buffer)}, "p", argv, nullptr, &used, &argc, &envc)
+          == base::Error::TOO_BIG);
+    CHECK(proc_data::pack({buffer, sizeof(buffer)}, "", nullptr, nullptr, &used, &argc, &envc)
+          == base::Error::INVALID_ARGUMENT);
     std::vector<const char*> many(proc_data::kMaxStrings + 2, "x");
     many.back() = nullptr;
     static char large[4096];
-    CHECK(proc_data::pack({large, sizeof(large)}, "p", many.data(), nullptr, &used, &argc,
-                          &envc) == base::Error::TOO_BIG);
+    CHECK(proc_data::pack({large, sizeof(large)}, "p", many.data(), nullptr, &used, &argc, &envc)
+          == base::Error::TOO_BIG);
 }
 
 TEST_CASE("spawn data unpacking refuses every malformed request") {
     proc_data::Unpacked out;
     using std::string;
     CHECK(proc_data::unpack(bytes(string("p\0a\0", 4)), 1, 0, out) == base::Error::OK);
-    CHECK(proc_data::unpack(bytes(string("p\0a\0", 4)), 2, 0, out) ==
-          base::Error::INVALID_ARGUMENT); // too few strings
-    CHECK(proc_data::unpack(bytes(string("p\0a\0", 4)), 0, 0, out) ==
-          base::Error::INVALID_ARGUMENT); // too many
-    CHECK(proc_data::unpack(bytes(string("p\0a", 3)), 1, 0, out) ==
-          base::Error::INVALID_ARGUMENT); // last one not terminated
-    CHECK(proc_data::unpack(bytes(string("\0a\0", 3)), 1, 0, out) ==
-          base::Error::INVALID_ARGUMENT); // empty path
+    CHECK(proc_data::unpack(bytes(string("p\0a\0", 4)), 2, 0, out)
+          == base::Error::INVALID_ARGUMENT); // too few strings
+    CHECK(proc_data::unpack(bytes(string("p\0a\0", 4)), 0, 0, out)
+          == base::Error::INVALID_ARGUMENT); // too many
+    CHECK(proc_data::unpack(bytes(string("p\0a", 3)), 1, 0, out)
+          == base::Error::INVALID_ARGUMENT); // last one not terminated
+    CHECK(proc_data::unpack(bytes(string("\0a\0", 3)), 1, 0, out)
+          == base::Error::INVALID_ARGUMENT); // empty path
     CHECK(proc_data::unpack(bytes(string()), 0, 0, out) == base::Error::INVALID_ARGUMENT);
     CHECK(proc_data::unpack(bytes(string("p\0", 2)), 65, 0, out) == base::Error::TOO_BIG);
 }
@@ -83,8 +83,8 @@ TEST_CASE("spawn data unpacking survives random input") {
             for (uint32_t i = 0; i < argc; ++i) {
                 const char* s = out.argv[i];
                 REQUIRE(reinterpret_cast<const uint8_t*>(s) >= data.data());
-                REQUIRE(reinterpret_cast<const uint8_t*>(s) + std::strlen(s) <
-                        data.data() + data.size());
+                REQUIRE(reinterpret_cast<const uint8_t*>(s) + std::strlen(s)
+                        < data.data() + data.size());
             }
         }
     }

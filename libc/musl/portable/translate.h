@@ -24,6 +24,7 @@
     X(ESRCH, 3)                                                                                    \
     X(EINTR, 4)                                                                                    \
     X(EIO, 5)                                                                                      \
+    X(ENXIO, 6)                                                                                    \
     X(E2BIG, 7)                                                                                    \
     X(EBADF, 9)                                                                                    \
     X(EAGAIN, 11)                                                                                  \
@@ -33,12 +34,19 @@
     X(EBUSY, 16)                                                                                   \
     X(EEXIST, 17)                                                                                  \
     X(ENODEV, 19)                                                                                  \
+    X(ENOTDIR, 20)                                                                                 \
+    X(EISDIR, 21)                                                                                  \
     X(EINVAL, 22)                                                                                  \
+    X(EMFILE, 24)                                                                                  \
     X(ENOTTY, 25)                                                                                  \
     X(ESPIPE, 29)                                                                                  \
+    X(EROFS, 30)                                                                                   \
     X(EPIPE, 32)                                                                                   \
+    X(ERANGE, 34)                                                                                  \
+    X(ENAMETOOLONG, 36)                                                                            \
     X(ENOSYS, 38)                                                                                  \
     X(EBADMSG, 74)                                                                                 \
+    X(EOVERFLOW, 75)                                                                               \
     X(EOPNOTSUPP, 95)                                                                              \
     X(ENOBUFS, 105)                                                                                \
     X(ETIMEDOUT, 110)                                                                              \

@@ -43,14 +43,14 @@ struct tern_startup_handle {
 };
 
 struct tern_startup {
-    uint64_t magic;   /* TERN_STARTUP_MAGIC */
-    uint32_t size;    /* bytes of the block with its strings and arrays */
-    uint32_t flags;   /* zero */
-    uint64_t pid;     /* global process id: home node << 32 | serial */
+    uint64_t magic; /* TERN_STARTUP_MAGIC */
+    uint32_t size;  /* bytes of the block with its strings and arrays */
+    uint32_t flags; /* zero */
+    uint64_t pid;   /* global process id: home node << 32 | serial */
     uint32_t argc;
     uint32_t envc;
-    uint64_t argv;    /* char*[argc + 1], NULL-terminated */
-    uint64_t envp;    /* char*[envc + 1], NULL-terminated */
+    uint64_t argv; /* char*[argc + 1], NULL-terminated */
+    uint64_t envp; /* char*[envc + 1], NULL-terminated */
     uint32_t handle_count;
     uint32_t reserved;
     struct tern_startup_handle handles[TERN_STARTUP_MAX_HANDLES];

@@ -227,7 +227,7 @@
        SEND on port. BAD_HANDLE, WRONG_TYPE (neither task nor port), ACCESS_DENIED,                \
        NO_MEMORY, QUOTA_EXCEEDED (64 watches on one object). */                                    \
     X(54, object_watch, 3)                                                                         \
-    /* node_id(): this node's id in the cluster (1..65535, from the kernel command line). */      \
+    /* node_id(): this node's id in the cluster (1..65535, from the kernel command line). */       \
     X(55, node_id, 0)                                                                              \
     /* task_id_of(task): the kernel id of the task behind a handle (any right), the value          \
        its messages carry as sender_badge. BAD_HANDLE, WRONG_TYPE. */                              \

@@ -43,9 +43,9 @@ struct tern_mapping {
 
 /* What memory_info reports: the node's RAM and what the kernel's allocators hold. */
 struct tern_memory_info {
-    uint64_t total_bytes;     /* RAM the firmware reported */
-    uint64_t managed_bytes;   /* pages the page allocator manages */
-    uint64_t free_bytes;      /* of those, free */
+    uint64_t total_bytes;       /* RAM the firmware reported */
+    uint64_t managed_bytes;     /* pages the page allocator manages */
+    uint64_t free_bytes;        /* of those, free */
     uint64_t kernel_heap_bytes; /* in use by the kernel heap (inside managed - free) */
 };
 

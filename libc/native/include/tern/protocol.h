@@ -75,9 +75,9 @@ struct CallParts {
 // The untyped call underneath call<Op>: checks the bounds, makes the call, checks the
 // reply. Errors: the kernel's (BAD_HANDLE, PEER_CLOSED, TIMED_OUT, ...), the server's
 // status, TOO_BIG for parts over the limits, CORRUPT for a reply that breaks them.
-base::Error call_raw(tern_handle_t port, uint32_t label, const void* request,
-                     size_t request_size, void* response, size_t response_size,
-                     const Limits& limits, const CallParts& parts, uint64_t timeout_ns);
+base::Error call_raw(tern_handle_t port, uint32_t label, const void* request, size_t request_size,
+                     void* response, size_t response_size, const Limits& limits,
+                     const CallParts& parts, uint64_t timeout_ns);
 
 template<typename O>
 base::Result<typename O::Response> call(tern_handle_t port, const typename O::Request& request,
@@ -145,8 +145,8 @@ base::Error reply_raw(tern_handle_t reply_handle, base::Error status, const void
 class Server {
 public:
     static constexpr size_t kMaxOps = 32;
-    using RawHandler = base::Error (*)(void* context, Request& request, const void* in,
-                                       void* out, Reply& reply, PendingReply& pending);
+    using RawHandler = base::Error (*)(void* context, Request& request, const void* in, void* out,
+                                       Reply& reply, PendingReply& pending);
     using EventHandler = void (*)(void* context, const tern_msg& event, uint32_t key);
 
     Server(const char* name, tern_handle_t port) : m_name(name), m_port(port) {}
@@ -187,9 +187,10 @@ private:
     template<typename O, typename Context>
     static base::Error invoke(void* handler, void* context, Request& request, const void* in,
                               void* out, Reply& reply, PendingReply& pending) {
-        auto* typed = reinterpret_cast<base::Error (*)(
-            Context*, Request&, const typename O::Request&, typename O::Response&, Reply&,
-            PendingReply&)>(handler);
+        auto* typed =
+            reinterpret_cast<base::Error (*)(Context*, Request&, const typename O::Request&,
+                                             typename O::Response&, Reply&, PendingReply&)>(
+                handler);
         return typed(static_cast<Context*>(context), request,
                      *static_cast<const typename O::Request*>(in),
                      *static_cast<typename O::Response*>(out), reply, pending);

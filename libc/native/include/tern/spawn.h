@@ -21,7 +21,7 @@ struct SpawnHandle {
 };
 
 struct SpawnOptions {
-    base::StringView name; // the task's name (the first 31 bytes)
+    base::StringView name;             // the task's name (the first 31 bytes)
     const char* const* argv = nullptr; // null-terminated; null means none
     const char* const* envp = nullptr;
     uint64_t pid = 0;

@@ -1,0 +1,222 @@
+/*
+ * Tern's musl port: the pure rules behind files and the console.
+ *
+ * C programs read files from the boot file system (servers/bootfs/protocol.h): open maps
+ * the file through bootfs Map and reads are served from that mapping, so everything but
+ * the server calls is arithmetic on offsets, sizes and paths. That arithmetic is here,
+ * where the host unit tests (tests/unit/libc_files_test.cpp) check it: the descriptor
+ * table, lseek, path normalisation, struct stat, access(), the open flags, the bounds of
+ * a Map reply, getdents64 records and the console's line buffer. libc/musl/backend.c
+ * performs the calls.
+ *
+ * Valid C and C++; freestanding (it is compiled into the kernel with the other portable
+ * sources as well). The Linux values are the x86-64 ABI's; backend.c checks each against
+ * musl's headers and the unit tests against the host's.
+ */
+#ifndef TERN_LIBC_MUSL_FILES_H
+#define TERN_LIBC_MUSL_FILES_H
+
+#include <stdint.h>
+
+/* open() flags (x86-64 Linux values, octal as in the kernel's headers). */
+#define TERN_LINUX_O_ACCMODE 03
+#define TERN_LINUX_O_RDONLY 00
+#define TERN_LINUX_O_CREAT 0100
+#define TERN_LINUX_O_TRUNC 01000
+#define TERN_LINUX_O_APPEND 02000
+#define TERN_LINUX_O_DIRECTORY 0200000
+#define TERN_LINUX_O_CLOEXEC 02000000
+#define TERN_LINUX_O_TMPFILE_ONLY 020000000 /* O_TMPFILE without its O_DIRECTORY bit */
+
+#define TERN_LINUX_SEEK_SET 0
+#define TERN_LINUX_SEEK_CUR 1
+#define TERN_LINUX_SEEK_END 2
+
+#define TERN_LINUX_S_IFCHR 0020000u
+#define TERN_LINUX_S_IFDIR 0040000u
+#define TERN_LINUX_S_IFREG 0100000u
+
+#define TERN_LINUX_R_OK 4
+#define TERN_LINUX_W_OK 2
+#define TERN_LINUX_X_OK 1
+
+#define TERN_LINUX_DT_DIR 4
+#define TERN_LINUX_DT_REG 8
+
+#define TERN_LINUX_AT_FDCWD (-100)
+
+/* The longest path Linux accepts, with its NUL (PATH_MAX), and the longest component. */
+#define TERN_LINUX_PATH_MAX 4096
+#define TERN_LINUX_NAME_MAX 255
+
+/* A normalised path: "/" and at most 255 more bytes (bootfs's kMaxPath), and the NUL. */
+#define TERN_LIBC_PATH_BUFFER 257u
+
+/* File descriptors: 0-2 are the console's and stay reserved for it; files get 3 and up. */
+#define TERN_LIBC_MAX_FDS 64
+#define TERN_LIBC_FIRST_FILE_FD 3
+
+/* The block size stat reports (a page: reads are served from a mapping). */
+#define TERN_LIBC_BLOCK_SIZE 4096
+
+/* The x86-64 Linux struct stat, as fstat writes it (144 bytes). */
+struct tern_linux_stat {
+    uint64_t st_dev;
+    uint64_t st_ino;
+    uint64_t st_nlink;
+    uint32_t st_mode;
+    uint32_t st_uid;
+    uint32_t st_gid;
+    uint32_t pad0;
+    uint64_t st_rdev;
+    int64_t st_size;
+    int64_t st_blksize;
+    int64_t st_blocks;
+    int64_t st_atime_sec;
+    int64_t st_atime_nsec;
+    int64_t st_mtime_sec;
+    int64_t st_mtime_nsec;
+    int64_t st_ctime_sec;
+    int64_t st_ctime_nsec;
+    int64_t reserved[3];
+};
+
+/* What stat reports about an object. */
+enum tern_libc_node_type {
+    TERN_LIBC_NODE_FILE,
+    TERN_LIBC_NODE_DIRECTORY,
+    TERN_LIBC_NODE_CONSOLE,
+};
+
+enum tern_libc_fd_kind {
+    TERN_LIBC_FD_FREE = 0,
+    TERN_LIBC_FD_FILE,
+    TERN_LIBC_FD_DIRECTORY,
+};
+
+/* One open file or directory. A file's bytes are data[0, size) inside a read-only mapping
+ * of the bootfs archive (map_address, map_size) held through memory; position is the
+ * file offset. A directory holds bootfs's listing in data[0, size) (an anonymous buffer at
+ * map_address), and position is the index of the next entry ("." and ".." are 0 and 1). */
+struct tern_libc_file {
+    uint32_t kind;   /* enum tern_libc_fd_kind */
+    uint32_t mode;   /* permission bits */
+    uint32_t flags;  /* the open flags, for F_GETFL */
+    uint32_t memory; /* the memory object's handle, 0 for none */
+    uint64_t size;
+    uint64_t position;
+    const char* data;
+    uint64_t map_address;
+    uint64_t map_size;
+    char path[TERN_LIBC_PATH_BUFFER]; /* normalised, for openat and inode numbers */
+};
+
+struct tern_libc_fd_table {
+    struct tern_libc_file files[TERN_LIBC_MAX_FDS];
+};
+
+/* The console's pending input: what is left of the last line read when the reader asked
+ * for fewer bytes (console Read answers with a whole line, at most 1024 bytes and "\n"). */
+#define TERN_LIBC_LINE_BUFFER 1025u
+struct tern_libc_line_buffer {
+    uint32_t start;
+    uint32_t end;
+    char data[TERN_LIBC_LINE_BUFFER];
+};
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Descriptors ---- */
+
+/* The lowest free descriptor from TERN_LIBC_FIRST_FILE_FD, marked as kind (its other
+ * fields zeroed), or -EMFILE when the table is full. */
+int tern_libc_fd_allocate(struct tern_libc_fd_table* table, uint32_t kind);
+
+/* The open file or directory fd names, or 0 (EBADF): a console fd, a free one, or one
+ * outside the table. */
+struct tern_libc_file* tern_libc_fd_get(struct tern_libc_fd_table* table, int64_t fd);
+
+/* Marks fd free again (the caller has released what it held). */
+void tern_libc_fd_release(struct tern_libc_fd_table* table, int64_t fd);
+
+/* ---- Offsets ---- */
+
+/* lseek's arithmetic: the new offset in *result, from position, the end (size) and
+ * offset. -EINVAL for an unknown whence or a negative result; -EOVERFLOW for a result
+ * beyond INT64_MAX. Offsets past the end are allowed, as on Linux (reads there give 0). */
+int tern_libc_lseek(uint64_t position, uint64_t size, int64_t offset, int64_t whence,
+                    uint64_t* result);
+
+/* How many bytes a read of want bytes at position gets from a file of size bytes. */
+uint64_t tern_libc_read_count(uint64_t position, uint64_t size, uint64_t want);
+
+/* ---- Paths ---- */
+
+/* Resolves path against directory (a normalised absolute path; relative paths of the
+ * process resolve against "/", its only working directory) into out, a normalised
+ * absolute path: one "/" between components, no "." or "..", ".." at the root stays at
+ * the root, no trailing "/" except for the root itself. *must_be_directory is 1 when path
+ * ends in "/", "/." or "/.." (Linux then refuses a regular file with ENOTDIR).
+ * Errors: -ENOENT for an empty path; -ENAMETOOLONG when path has TERN_LINUX_PATH_MAX bytes
+ * or more, a component is longer than TERN_LINUX_NAME_MAX, or the result does not fit out
+ * (capacity bytes with the NUL). */
+int tern_libc_normalize_path(const char* directory, const char* path, char* out, uint64_t capacity,
+                             int* must_be_directory);
+
+/* A stable inode number for a normalised path (never 0). */
+uint64_t tern_libc_path_inode(const char* path);
+
+/* ---- stat, access, open ---- */
+
+/* Fills *st for an object: S_IFREG, S_IFDIR or S_IFCHR with the permission bits of
+ * mode, size, st_blksize TERN_LIBC_BLOCK_SIZE, st_blocks in 512-byte units, one link (two
+ * for a directory), owner root, times 0. */
+void tern_libc_fill_stat(struct tern_linux_stat* st, enum tern_libc_node_type type, uint32_t mode,
+                         uint64_t size, uint64_t inode);
+
+/* access()'s rule on the read-only boot file system: -EINVAL for bits other than R_OK,
+ * W_OK and X_OK; -EROFS for W_OK; -EACCES for R_OK or X_OK the mode does not grant to
+ * anybody (the program runs as root, so any class's bit will do, as for root on Linux:
+ * X_OK needs at least one execute bit; a directory is always searchable); else 0. */
+int tern_libc_access_check(uint32_t mode, int is_directory, int64_t amode);
+
+/* The open flags a read-only file system refuses before looking the path up: -EROFS for
+ * O_WRONLY, O_RDWR, O_CREAT, O_TRUNC or O_TMPFILE, -EINVAL for an access mode of 3. */
+int tern_libc_open_check_flags(int64_t flags);
+
+/* The rule once the path is known to exist: -ENOTDIR for a regular file opened with
+ * O_DIRECTORY or named with a trailing "/"; else 0. */
+int tern_libc_open_check_type(int64_t flags, int is_directory, int must_be_directory);
+
+/* Checks a bootfs Map reply before the client maps it: map_offset and map_size whole
+ * pages, data_offset + size inside map_size without overflow. 0 or -EBADMSG. */
+int tern_libc_check_map_reply(uint64_t size, uint64_t map_offset, uint64_t map_size,
+                              uint64_t data_offset);
+
+/* ---- Directories ---- */
+
+/* The entries of a bootfs List reply (one per line, a directory's name ending in "/"),
+ * plus "." and "..": what lseek(SEEK_END) counts from. Malformed lines (empty, a "/"
+ * inside the name, longer than NAME_MAX, a NUL) are skipped here and below. */
+uint64_t tern_libc_listing_entries(const char* listing, uint64_t size);
+
+/* Writes struct linux_dirent64 records (d_ino, d_off = the next index, d_reclen, d_type,
+ * d_name) for the entries of listing from *index on into out[0, capacity), 8-byte
+ * aligned, and advances *index. Entry 0 is ".", 1 is "..", then the listing's in its
+ * order. Returns the bytes written, 0 at the end, or -EINVAL when not even the next
+ * record fits. directory (normalised) gives the inode numbers. */
+int64_t tern_libc_fill_dirents(const char* listing, uint64_t size, const char* directory,
+                               uint64_t* index, void* out, uint64_t capacity);
+
+/* ---- The console's input ---- */
+
+/* Copies up to capacity pending bytes to out and returns how many. */
+uint64_t tern_libc_line_take(struct tern_libc_line_buffer* buffer, void* out, uint64_t capacity);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TERN_LIBC_MUSL_FILES_H */

@@ -1,0 +1,101 @@
+/*
+ * Tern's musl port: what the backend (backend.c, C) asks of the native runtime
+ * (services.cpp, C++): the startup block, and the console and boot file system servers,
+ * reached through the name server with the typed protocol layer
+ * (libc/native/include/tern/protocol.h).
+ *
+ * Every function returns a Linux result: >= 0, or a negated Linux errno, translated from
+ * Tern's statuses by the one table in portable/translate.cpp. None touches errno or any
+ * other thread-local object (the start calls them before musl sets up thread-local
+ * storage), none allocates, and none prints.
+ *
+ * FIXME: the cached server handles and the console's pending line are not protected
+ * against concurrent threads; add a lock when threads come.
+ */
+#ifndef TERN_LIBC_MUSL_SERVICES_H
+#define TERN_LIBC_MUSL_SERVICES_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- The startup block (abi/include/tern/abi/startup.h) ---- */
+
+struct tern_libc_startup_info {
+    uint64_t pid; /* the global process id */
+    const char* const* argv;
+    const char* const* envp;
+    uint32_t argc;
+    uint32_t envc;
+};
+
+/* Accepts arg (the first thread's RDI) as the startup block when it is one, checked
+ * thoroughly (tern::startup_init), and describes it in *info. Returns 1 for a block, 0
+ * for a program the kernel started with a plain start argument (*info is then zeroed). */
+int tern_libc_startup_init(uint64_t arg, struct tern_libc_startup_info* info);
+
+/* The global process id from the startup block; 0 for a program the kernel started. */
+uint64_t tern_libc_startup_pid(void);
+
+/* ---- The console server ("console", servers/console/protocol.h) ---- */
+
+/* What the console calls return when the program has no console server: it has no name
+ * server, or "console" was not registered within a few seconds, or it went away and a
+ * second lookup failed. The caller then falls back (kernel debug output; end of input). */
+#define TERN_LIBC_NO_SERVER (-19) /* -ENODEV */
+
+/* 1 when the program has a console server (looking it up the first time), else 0. */
+int tern_libc_console_present(void);
+
+/* Writes size bytes through console Write, in calls of at most 4096 bytes. Returns the
+ * bytes written (fewer when the server takes fewer: a short write), a negated errno when
+ * nothing was written, or TERN_LIBC_NO_SERVER. */
+int64_t tern_libc_console_write(const void* data, uint64_t size);
+
+/* Reads at most size bytes of console input: first what is left of the last line, else,
+ * when wait is 1, the next line (console Read; the reply is the line with its "\n").
+ * Returns the bytes read; 0 at end of input (Ctrl-D), without a console server, or when
+ * wait is 0 and nothing is pending; -EINTR when Ctrl-C interrupted the read. */
+int64_t tern_libc_console_read(void* out, uint64_t size, int wait);
+
+/* ---- The boot file system ("bootfs", servers/bootfs/protocol.h) ----
+ * Paths are normalised absolute paths (portable/files.h). Without a bootfs server every
+ * path is -ENOENT: there is no file system. */
+
+struct tern_libc_bootfs_node {
+    uint64_t size;
+    uint32_t mode; /* permission bits */
+    uint32_t is_directory;
+};
+
+/* bootfs Stat. The root "/" is a directory of its own (mode 0555) without a call. */
+int tern_libc_bootfs_stat(const char* path, struct tern_libc_bootfs_node* node);
+
+struct tern_libc_bootfs_mapping {
+    uint64_t map_address; /* 0 when nothing was mapped (an empty file) */
+    uint64_t map_size;
+    const char* data; /* the file's bytes, inside the mapping */
+    uint64_t size;
+    uint32_t memory; /* the memory object's handle */
+    uint32_t mode;
+};
+
+/* bootfs Map, then maps the reply's memory object read-only into this task (through
+ * tern::self(): the startup block's TERN_STARTUP_SELF, or TERN_HANDLE_SELF) after checking
+ * the reply's bounds (-EBADMSG). */
+int tern_libc_bootfs_map(const char* path, struct tern_libc_bootfs_mapping* mapping);
+
+/* Undoes tern_libc_bootfs_map: unmaps and closes the memory handle. */
+void tern_libc_bootfs_unmap(uint64_t map_address, uint64_t map_size, uint32_t memory);
+
+/* bootfs List of a directory into buffer (16384 bytes hold any reply); returns the
+ * listing's size. */
+int64_t tern_libc_bootfs_list(const char* path, char* buffer, uint64_t capacity);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TERN_LIBC_MUSL_SERVICES_H */
