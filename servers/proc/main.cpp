@@ -332,7 +332,9 @@ base::Error on_kill(State* s, proto::Request&, const proc::KillRequest& in, prot
         return base::Error::NOT_FOUND;
     if (p->state != proc::kStateRunning)
         return base::Error::BAD_STATE;
-    if (p->pid == s->init_pid || p->task_id == uint64_t(tern_sys_task_id()))
+    // init and the core servers it started (serials below kFirstSerial) hold state nothing
+    // can rebuild; ending them would take the node down.
+    if ((p->pid & kPidSerialMask) < kFirstSerial)
         return base::Error::ACCESS_DENIED;
     int64_t status = in.status ? in.status : proc::kKilledStatus;
     if (int64_t r = tern_sys_task_kill(p->task, uint64_t(status)); r < 0)
@@ -389,11 +391,18 @@ base::Error on_adopt(State* s, proto::Request& request, const proc::AdoptRequest
     size_t index = 0;
     if (!free_slot(&index))
         return base::Error::NO_SPACE;
+    // init adopts itself first (which makes it init); after that only init may adopt, and
+    // what it adopts are its children.
+    Process* adopter = by_task_id(request.badge());
+    if (s->init_pid ? !adopter || adopter->pid != s->init_pid : false)
+        return base::Error::ACCESS_DENIED;
     tern_handle_t task = request.take_handle(0);
+    if (!s->init_pid && tern_sys_task_id_of(task) != int64_t(request.badge())) {
+        (void)tern_sys_handle_close(task);
+        return base::Error::ACCESS_DENIED;
+    }
     base::StringView name(reinterpret_cast<const char*>(request.data().data()),
                           request.data().size());
-    // init adopts itself first; every process it adopts after that is its child.
-    Process* adopter = by_task_id(request.badge());
     if (base::Error e = track(index, task, in.pid, adopter ? adopter->pid : 0, name);
         e != base::Error::OK) {
         (void)tern_sys_handle_close(task);

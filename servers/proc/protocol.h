@@ -54,7 +54,8 @@ struct KillRequest {
     uint64_t pid;
     int64_t status; // the exit status it ends with (0: kKilledStatus)
 };
-// NOT_FOUND, BAD_STATE (already ended), ACCESS_DENIED (init and proc itself).
+// NOT_FOUND, BAD_STATE (already ended), ACCESS_DENIED (init and the core servers it
+// started itself: name, bootfs, proc).
 using Kill = proto::Op<3, KillRequest, proto::Empty>;
 
 inline constexpr uint32_t kStateRunning = 1;
@@ -77,6 +78,9 @@ using List = proto::Op<4, proto::Empty, ListResponse,
 
 // init hands over a process it started itself (the servers proc depends on), so the
 // process table holds every process: request handles[0] = the task (CONTROL), data = name.
+// The first Adopt must be the caller adopting itself, which makes it init; later ones are
+// accepted from init only (ACCESS_DENIED). INVALID_ARGUMENT: a pid that is not init's to
+// give (another node, a serial of 16 or more, one in use).
 struct AdoptRequest {
     uint64_t pid;
 };

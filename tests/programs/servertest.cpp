@@ -273,6 +273,17 @@ void bad_clients_of_proc_bootfs_console() {
     k = kill(init_pid);
     check(k.is_error() && k.error() == base::Error::ACCESS_DENIED, "kill_init_refused",
           k.is_error() ? code(k.error()) : 0);
+    k = kill(init_pid + 1); // the name server
+    check(k.is_error() && k.error() == base::Error::ACCESS_DENIED, "kill_core_server_refused",
+          k.is_error() ? code(k.error()) : 0);
+
+    // Only init adopts processes.
+    proto::CallParts adopt_parts;
+    tern_handle_t self_copy = tern_handle_t(tern_sys_handle_duplicate(self(), TERN_RIGHTS_SAME));
+    adopt_parts.in_handles = {&self_copy, 1};
+    auto adopted = proto::call<proc::Adopt>(proc_server(), {init_pid + 9}, adopt_parts);
+    check(adopted.is_error() && adopted.error() == base::Error::ACCESS_DENIED,
+          "adopt_refused_from_others", adopted.is_error() ? code(adopted.error()) : 0);
 
     auto bootfs = lookup("bootfs");
     check(bootfs.ok(), "bootfs_lookup");
