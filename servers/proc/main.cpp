@@ -145,8 +145,10 @@ void on_exit(Process& p, int64_t status) {
     p.status = status;
     (void)tern_sys_handle_close(p.task);
     p.task = TERN_INVALID_HANDLE;
-    tern::println("proc: {} ({:#x}) exited with status {}", base::StringView(p.name), p.pid,
-                  status);
+    // Ordinary exits are the parent's business (wait); a CPU fault is worth a line.
+    if (status >= 256 && status < 512)
+        tern::println("proc: {} ({:#x}) ended by a CPU exception (vector {})",
+                      base::StringView(p.name), p.pid, status - 256);
     uint64_t pid = p.pid;
     settle(p);
     // Its children lose their parent: zombies among them go, and waits by it end.
