@@ -866,6 +866,66 @@ KTEST(port, port_set_receives_for_members_round_robin) {
     KEXPECT_EQ(set->remove_member(*b).error(), base::Error::NOT_FOUND);
 }
 
+KTEST(port, death_notice_of_a_port_survives_a_full_queue) {
+    obj::Ref<Port> watcher = obj::Ref<Port>::adopt(Port::create(1));
+    obj::Ref<Port> watched = obj::Ref<Port>::adopt(Port::create(1));
+    KEXPECT_OK(watcher->send(make_message(5, 5), 0, false)); // now full
+    KEXPECT_OK(watched->watchers().add(watcher, 77, TERN_OBJ_PORT));
+    KEXPECT(!watcher->has_events());
+    watched->close_receiver();
+    KEXPECT(watcher->has_events());
+    auto n = watcher->receive(0, false);
+    KEXPECT_OK(n);
+    KEXPECT_EQ(n.value().header.label, uint32_t(TERN_LABEL_OBJECT_GONE));
+    KEXPECT_EQ(n.value().words[0], uint64_t(77));
+    KEXPECT_EQ(n.value().words[2], uint64_t(TERN_OBJ_PORT));
+    auto m = watcher->receive(0, false); // the queued message is still there, after it
+    KEXPECT_OK(m);
+    KEXPECT_EQ(m.value().header.label, 5u);
+    // A second close notifies nobody twice.
+    watched->close_receiver();
+    KEXPECT(!watcher->has_events());
+    watcher->close_receiver();
+}
+
+KTEST(port, death_notices_reach_a_port_set_and_die_with_a_closed_watcher) {
+    obj::Ref<Port> set = obj::Ref<Port>::adopt(Port::create(1));
+    obj::Ref<Port> member = obj::Ref<Port>::adopt(Port::create(1));
+    KEXPECT_OK(set->add_member(member, 3));
+    obj::Ref<Port> a = obj::Ref<Port>::adopt(Port::create(1));
+    obj::Ref<Port> b = obj::Ref<Port>::adopt(Port::create(1));
+    KEXPECT_OK(a->watchers().add(member, 1, TERN_OBJ_PORT));
+    KEXPECT_OK(b->watchers().add(member, 2, TERN_OBJ_PORT));
+    a->close_receiver();
+    uint32_t key = 0;
+    KEXPECT(set->ready_source(&key) == member.get());
+    KEXPECT_EQ(key, 3u);
+    obj::Message out;
+    KEXPECT_OK(member->take(out));
+    KEXPECT_EQ(out.words[0], uint64_t(1));
+    // The watcher goes first: b's notice is dropped when it fires, not leaked or delivered.
+    member->close_receiver();
+    b->close_receiver();
+    KEXPECT(!member->has_events());
+    set->close_receiver();
+}
+
+KTEST(port, watch_list_is_bounded) {
+    obj::Ref<Port> watcher = obj::Ref<Port>::adopt(Port::create(1));
+    obj::Ref<Port> watched = obj::Ref<Port>::adopt(Port::create(1));
+    for (size_t i = 0; i < WatchList::kMaxWatches; ++i)
+        KEXPECT_OK(watched->watchers().add(watcher, i, TERN_OBJ_PORT));
+    auto r = watched->watchers().add(watcher, 99, TERN_OBJ_PORT);
+    KEXPECT(r.is_error());
+    KEXPECT_EQ(r.error(), base::Error::QUOTA_EXCEEDED);
+    watched->close_receiver();
+    size_t notices = 0;
+    while (watcher->receive(0, false).ok())
+        ++notices;
+    KEXPECT_EQ(notices, WatchList::kMaxWatches);
+    watcher->close_receiver();
+}
+
 KTEST(port, queue_capture_and_recreate_keeps_order) {
     obj::Ref<Port> a = obj::Ref<Port>::adopt(Port::create(8));
     obj::Ref<Port> b = obj::Ref<Port>::adopt(Port::create(8));
