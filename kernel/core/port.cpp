@@ -533,7 +533,10 @@ int64_t sys_object_watch(const SyscallArgs& a) {
     Task& task = *current_thread()->task();
     if (a.a0 > 0xFFFFFFFFull)
         return err(base::Error::BAD_HANDLE);
-    auto port = port_from(task, a.a1, TERN_RIGHT_SEND);
+    // RECEIVE on the notice port: only its owner may ask for notices on it, or anyone who
+    // can send to a server could make the kernel deliver it genuine notices with made-up
+    // cookies.
+    auto port = port_from(task, a.a1, TERN_RIGHT_RECEIVE);
     if (port.is_error())
         return err(port.error());
     auto object = task.handles().get(tern_handle_t(a.a0), TERN_OBJ_ANY, 0, nullptr);

@@ -383,6 +383,10 @@ int64_t sys_task_give_handle(const SyscallArgs& a) {
     uint32_t rights = uint32_t(a.a2) == TERN_RIGHTS_SAME ? held : uint32_t(a.a2);
     if (rights & ~held)
         return err(base::Error::ACCESS_DENIED);
+    // A task's handle to itself is a reference cycle that only its exit breaks; a task
+    // without threads may never exit, so it must have one first.
+    if (object.value().get() == task.value().get() && task.value()->thread_count() == 0)
+        return err(base::Error::BAD_STATE);
     auto h = task.value()->handles().insert(object.release_value(), rights);
     if (h.is_error())
         return err(h.error());

@@ -20,18 +20,25 @@ void set_proc_server(tern_handle_t handle) { g_proc_override = handle; }
 
 base::Result<uint64_t> spawn(base::StringView path, const char* const* argv,
                              const char* const* envp, const SpawnExtras& extras) {
+    // The extra handles are the caller's no more, whatever happens: they go to proc with
+    // the request, or are closed here when it is not sent.
+    auto give_up = [&](base::Error e) {
+        for (uint32_t i = 0; i < extras.handle_count; ++i)
+            (void)tern_sys_handle_close(extras.handles[i]);
+        return e;
+    };
     tern_handle_t server = proc_server();
     if (server == TERN_INVALID_HANDLE)
-        return base::Error::BAD_HANDLE;
+        return give_up(base::Error::BAD_HANDLE);
     if (extras.handle_count > proc::kMaxSpawnHandles)
-        return base::Error::TOO_BIG;
+        return give_up(base::Error::TOO_BIG);
     static char data[proc::kMaxSpawnData];
     proc::SpawnRequest request = {};
     size_t used = 0;
     if (base::Error e = proc_data::pack({data, sizeof(data)}, path, argv, envp, &used,
                                         &request.argc, &request.envc);
         e != base::Error::OK)
-        return e;
+        return give_up(e);
     for (uint32_t i = 0; i < extras.handle_count; ++i)
         request.handle_kinds[i] = extras.kinds[i];
     if (extras.task)
@@ -43,8 +50,11 @@ base::Result<uint64_t> spawn(base::StringView path, const char* const* argv,
     parts.out_handles = extras.task;
     parts.out_handle_count = &task_count;
     auto r = proto::call<proc::Spawn>(server, request, parts);
-    if (r.is_error())
-        return r.error();
+    if (r.is_error()) {
+        // Closing is harmless when they went (a stale handle value is refused); it matters
+        // when the call failed before sending them.
+        return give_up(r.error());
+    }
     return r.value().pid;
 }
 

@@ -59,7 +59,8 @@ base::Error call_raw(tern_handle_t port, uint32_t label, const void* request, si
     if (r < 0)
         return base::Error(int32_t(-r));
     uint32_t room = parts.out_handles ? limits.response_handles : 0;
-    if (msg.hdr.label != 0 || msg.hdr.handle_count > room) {
+    if (msg.hdr.label != 0 || msg.hdr.handle_count > room
+        || msg.hdr.data_size > limits.response_data) {
         close_handles(msg.handles, msg.hdr.handle_count);
         return msg.hdr.label != 0 ? status_error(msg.hdr.label) : base::Error::CORRUPT;
     }

@@ -50,7 +50,11 @@ base::Error Server::serve_one(uint64_t timeout_ns) {
     int64_t key = tern_sys_port_receive(m_port, addr(&msg), timeout_ns);
     if (key < 0)
         return base::Error(int32_t(-key));
-    if (msg.hdr.label == TERN_LABEL_SIGNAL || msg.hdr.label == TERN_LABEL_OBJECT_GONE) {
+    // Kernel events carry badge 0; every message a task sends carries its (non-zero) task
+    // id, so a client cannot pass its message off as a signal or a death notice.
+    bool from_kernel = msg.hdr.sender_badge == 0;
+    if (from_kernel
+        && (msg.hdr.label == TERN_LABEL_SIGNAL || msg.hdr.label == TERN_LABEL_OBJECT_GONE)) {
         if (m_event_handler)
             m_event_handler(m_event_context, msg, uint32_t(key));
         return base::Error::OK;
@@ -96,11 +100,18 @@ base::Error Server::serve_one(uint64_t timeout_ns) {
 void Server::run() {
     for (;;) {
         base::Error e = serve_one();
-        if (e != base::Error::OK) {
-            tern::println("{}: receive failed: {}; stopping", m_name, base::error_name(e));
+        if (e == base::Error::OK)
+            continue;
+        if (e == base::Error::PEER_CLOSED || e == base::Error::BAD_HANDLE
+            || e == base::Error::ACCESS_DENIED || e == base::Error::WRONG_TYPE) {
+            tern::println("{}: its port is unusable ({}); stopping", m_name, base::error_name(e));
             tern_sys_task_exit(1);
             __builtin_trap();
         }
+        // Anything else (QUOTA_EXCEEDED with a full handle table, say) may pass; a server
+        // that others depend on keeps going rather than take the node down with it.
+        tern::println("{}: receive failed: {}", m_name, base::error_name(e));
+        tern_sys_thread_sleep(10000000);
     }
 }
 

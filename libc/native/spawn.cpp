@@ -83,7 +83,7 @@ base::Result<Spawned> spawn_image(base::Span<const uint8_t> image, const SpawnOp
     limits.user_end = TERN_STARTUP_STACK_TOP - TERN_STARTUP_STACK_SIZE - kPage;
     kernel::elf::LoadPlan plan;
     TRY(kernel::elf::parse(image, limits, plan));
-    if (options.handle_count > TERN_STARTUP_MAX_HANDLES)
+    if (options.handle_count > TERN_STARTUP_MAX_HANDLES - 1) // one slot is the task's own
         return base::Error::TOO_BIG;
 
     base::StringView name = options.name.substr(0, 31);
@@ -141,15 +141,27 @@ base::Result<Spawned> spawn_image(base::Span<const uint8_t> image, const SpawnOp
     }
     uint64_t block_address = TERN_STARTUP_STACK_TOP - base::align_up(size, size_t(16));
 
-    // The task's handle to itself. It is dropped with the task's other handles when it
-    // exits; until its thread starts, the guard's kill breaks the cycle on failure.
+    if (options.handle_count > TERN_STARTUP_MAX_HANDLES - 1)
+        return base::Error::TOO_BIG;
+    // The first thread, created stopped, with its stack below the block (16-byte aligned as
+    // at a System V process entry). It comes before the task's handle to itself, which the
+    // kernel refuses to a task without threads (the cycle would never be broken).
+    int64_t thread =
+        tern_sys_task_thread_create(guard.task, plan.entry, block_address - 16, block_address);
+    if (thread < 0)
+        return from(thread);
+    struct ThreadGuard {
+        tern_handle_t thread;
+        ~ThreadGuard() {
+            if (thread != TERN_INVALID_HANDLE)
+                (void)tern_sys_handle_close(thread);
+        }
+    } thread_guard{tern_handle_t(thread)};
     int64_t self =
         tern_sys_task_give_handle(guard.task, guard.task, TERN_RIGHTS_ALL & ~TERN_RIGHT_RECEIVE);
     if (self < 0)
         return from(self);
     header.handles[header.handle_count++] = {TERN_STARTUP_SELF, tern_handle_t(self)};
-    if (options.handle_count > TERN_STARTUP_MAX_HANDLES - 1)
-        return base::Error::TOO_BIG;
     for (uint32_t i = 0; i < options.handle_count; ++i) {
         const SpawnHandle& h = options.handles[i];
         int64_t child = tern_sys_task_give_handle(guard.task, h.handle, h.rights);
@@ -160,19 +172,11 @@ base::Result<Spawned> spawn_image(base::Span<const uint8_t> image, const SpawnOp
     __builtin_memcpy(buffer, &header, sizeof(header));
     if (int64_t r = tern_sys_task_vm_write(guard.task, block_address, addr(buffer), size); r < 0)
         return from(r);
-
-    // The first thread's stack starts below the block, 16-byte aligned as at a System V
-    // process entry.
-    int64_t thread =
-        tern_sys_task_thread_create(guard.task, plan.entry, block_address - 16, block_address);
-    if (thread < 0)
-        return from(thread);
     if (!options.start_stopped) {
-        if (int64_t r = tern_sys_thread_resume(uint64_t(thread)); r < 0) {
-            (void)tern_sys_handle_close(uint64_t(thread));
+        if (int64_t r = tern_sys_thread_resume(uint64_t(thread)); r < 0)
             return from(r);
-        }
     }
+    thread_guard.thread = TERN_INVALID_HANDLE;
     Spawned spawned{guard.task, tern_handle_t(thread)};
     guard.task = TERN_INVALID_HANDLE;
     return spawned;

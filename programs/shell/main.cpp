@@ -196,6 +196,13 @@ int cat_one(base::StringView path) {
                                                          : base::error_description(r.error()));
         return 1;
     }
+    const tern::bootfs::MapResponse& m = r.value();
+    if (count != 1 || m.data_offset > m.map_size || m.size > m.map_size - m.data_offset) {
+        say("cat: {}: the file server's answer is malformed", path);
+        if (count == 1)
+            (void)tern_sys_handle_close(memory);
+        return 1;
+    }
     int64_t at = tern_sys_vm_map_memory(tern::self(), memory, 0, r.value().map_offset,
                                         r.value().map_size, TERN_PROT_READ);
     (void)tern_sys_handle_close(memory);
@@ -378,6 +385,7 @@ extern "C" int main(uint64_t) {
         say("Tern shell; type 'help'.");
     static shell::ParsedCommand cmd;
     static char line[tern::console::kMaxLine + 2];
+    int read_failures = 0;
     for (;;) {
         {
             ConsoleSink prompt;
@@ -389,9 +397,15 @@ extern "C" int main(uint64_t) {
         if (e == base::Error::INTERRUPTED)
             continue;
         if (e != base::Error::OK) {
-            tern::println("shell: cannot read the console: {}", base::error_name(e));
-            return 1;
+            // The console may be restarting; give up only when it stays unreachable.
+            if (++read_failures == 50) {
+                tern::println("shell: cannot read the console: {}", base::error_name(e));
+                return 1;
+            }
+            tern_sys_thread_sleep(100000000);
+            continue;
         }
+        read_failures = 0;
         if (eof) {
             say("exit");
             return 0;

@@ -72,21 +72,30 @@ void uart_write(const uint8_t* bytes, size_t n, bool translate_newlines) {
     }
 }
 
-void answer(proto::PendingReply& reader, const QueuedLine& line) {
+// False when the reader gave up (timed out, or died) before the line came.
+bool answer(proto::PendingReply& reader, const QueuedLine& line) {
     tern::console::ReadResponse response{line.size, line.end_of_file ? 1u : 0u};
     proto::Reply parts;
     parts.data = {reinterpret_cast<const uint8_t*>(line.text), line.size};
-    (void)proto::reply_later<tern::console::Read>(reader, base::Error::OK, response, parts);
+    return proto::reply_later<tern::console::Read>(reader, base::Error::OK, response, parts)
+           == base::Error::OK;
+}
+
+proto::PendingReply take_oldest_reader() {
+    proto::PendingReply reader = g_state.readers[0];
+    for (size_t i = 1; i < g_state.reader_count; ++i)
+        g_state.readers[i - 1] = g_state.readers[i];
+    --g_state.reader_count;
+    return reader;
 }
 
 void deliver(const QueuedLine& line) {
-    if (g_state.reader_count > 0) {
-        proto::PendingReply reader = g_state.readers[0];
-        for (size_t i = 1; i < g_state.reader_count; ++i)
-            g_state.readers[i - 1] = g_state.readers[i];
-        --g_state.reader_count;
-        answer(reader, line);
-        return;
+    // The oldest reader still waiting gets the line; readers that left are skipped, so a
+    // line is never handed to nobody.
+    while (g_state.reader_count > 0) {
+        proto::PendingReply reader = take_oldest_reader();
+        if (answer(reader, line))
+            return;
     }
     if (g_state.line_count == kMaxQueuedLines) {
         // Nobody has read for 16 lines: the oldest goes, and that is logged.
@@ -165,14 +174,20 @@ base::Error on_read(State* s, proto::Request&, const tern::console::ReadRequest&
         return base::Error::INVALID_ARGUMENT;
     if (s->line_count > 0) {
         const QueuedLine& line = s->lines[s->line_head];
-        s->line_head = (s->line_head + 1) % kMaxQueuedLines;
-        --s->line_count;
-        answer(pending, line);
-        reply.deferred = true; // answered already, through the pending right
+        if (answer(pending, line)) { // answered through the pending right
+            s->line_head = (s->line_head + 1) % kMaxQueuedLines;
+            --s->line_count;
+        }
+        reply.deferred = true;
         return base::Error::OK;
     }
-    if (s->reader_count == kMaxReaders)
-        return base::Error::NO_SPACE;
+    // The kernel does not tell a server when a caller gives up, so when every slot is
+    // taken the oldest reader is answered INTERRUPTED to make room (it has most likely
+    // left already); a reader can never be refused.
+    if (s->reader_count == kMaxReaders) {
+        proto::PendingReply oldest = take_oldest_reader();
+        (void)proto::reply_later<tern::console::Read>(oldest, base::Error::INTERRUPTED, {});
+    }
     s->readers[s->reader_count++] = pending;
     reply.deferred = true;
     return base::Error::OK;

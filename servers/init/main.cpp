@@ -24,18 +24,20 @@ constexpr size_t kMaxArgs = 16;
 constexpr uint32_t kMaxRestarts = 5;
 constexpr uint64_t kRestartWindowNs = 60ull * 1000000000ull;
 constexpr uint32_t kReadyLabel = 1;
+constexpr uint64_t kRetryDelayNs = 1000000000ull;
 
 struct Service {
     char line[256];
     const char* name = nullptr;
     const char* program = nullptr;
-    const char* argv[kMaxArgs + 1] = {};
+    const char* argv[kMaxArgs + 2] = {}; // the name, the arguments, the null
     bool restart = false;
     bool serial = false;
     uint64_t pid = 0;
     tern_handle_t task = TERN_INVALID_HANDLE;
     uint32_t restarts = 0;
     uint64_t window_start = 0;
+    uint64_t retry_at = 0; // when a failed start is tried again (0: none pending)
 };
 
 struct State {
@@ -142,6 +144,8 @@ void adopt(tern_handle_t task, uint64_t serial, const char* name) {
     parts.in_handles = {&h, 1};
     auto r = proto::call<proc::Adopt>(g_state.proc, {pid_of(serial)}, parts);
     if (r.is_error())
+        (void)tern_sys_handle_close(h); // still ours when the call failed before sending
+    if (r.is_error())
         tern::println("init: proc did not adopt {}: {}", base::StringView(name),
                       base::error_name(r.error()));
 }
@@ -192,11 +196,11 @@ void read_config() {
         __builtin_memcpy(s.line, line.data(), line.size());
         s.line[line.size()] = '\0';
         const char* words[kMaxArgs + 4];
-        size_t n = split(s.line, words, kMaxArgs + 3);
+        size_t n = split(s.line, words, kMaxArgs + 2);
         if (n == 0)
             continue;
         base::StringView policy = n > 1 ? base::StringView(words[1]) : base::StringView();
-        if (n < 3 || n > kMaxArgs + 3 || (policy != "restart" && policy != "once")) {
+        if (n < 3 || n > kMaxArgs + 2 || (policy != "restart" && policy != "once")) {
             tern::println("init: /etc/init.conf:{}: expected '<name> restart|once <program> "
                           "[+serial] [arguments]'; ignored",
                           line_number);
@@ -218,8 +222,13 @@ void read_config() {
     }
 }
 
+bool restart_allowed(Service& s, const char* what, int64_t status);
+
+// Starts a service through proc and watches it. A start that fails is retried later
+// (retry_at), against the same restart budget as a service that ended.
 void start_service(size_t index) {
     Service& s = g_state.services[index];
+    s.retry_at = 0;
     tern_handle_t handles[2];
     uint32_t kinds[2] = {TERN_STARTUP_PRIVATE, TERN_STARTUP_PRIVATE + 1};
     SpawnExtras extras;
@@ -234,19 +243,42 @@ void start_service(size_t index) {
     }
     auto pid = spawn(s.program, s.argv, nullptr, extras);
     if (pid.is_error()) {
-        for (uint32_t i = 0; i < extras.handle_count; ++i)
-            (void)tern_sys_handle_close(handles[i]); // no-op when they went to proc
         tern::println("init: starting {} ({}) failed: {}", base::StringView(s.name),
                       base::StringView(s.program), base::error_name(pid.error()));
+        if (s.restart && restart_allowed(s, "could not start", 0))
+            s.retry_at = uint64_t(tern_sys_clock_monotonic()) + kRetryDelayNs;
         return;
     }
     s.pid = pid.value();
     s.task = task;
     if (task == TERN_INVALID_HANDLE || tern_sys_object_watch(task, g_state.port, index) < 0) {
         tern::println("init: cannot watch {}; it will not be restarted", base::StringView(s.name));
+        if (task != TERN_INVALID_HANDLE)
+            (void)tern_sys_handle_close(task);
+        s.task = TERN_INVALID_HANDLE;
         return;
     }
     tern::println("init: started {} ({:#x})", base::StringView(s.name), s.pid);
+}
+
+// Counts one restart against the budget (kMaxRestarts within kRestartWindowNs); false,
+// with the reason logged, when it is spent.
+bool restart_allowed(Service& s, const char* what, int64_t status) {
+    uint64_t now = uint64_t(tern_sys_clock_monotonic());
+    if (s.restarts == 0 || now - s.window_start > kRestartWindowNs) {
+        s.window_start = now;
+        s.restarts = 0;
+    }
+    if (s.restarts >= kMaxRestarts) {
+        tern::println("init: {} ({:#x}) {} (status {}) {} times within 60 s; it is not "
+                      "restarted again",
+                      base::StringView(s.name), s.pid, what, status, s.restarts + 1);
+        return false;
+    }
+    ++s.restarts;
+    tern::println("init: {} ({:#x}) {} (status {}); restarting it ({} of {})",
+                  base::StringView(s.name), s.pid, what, status, s.restarts, kMaxRestarts);
+    return true;
 }
 
 void service_ended(size_t index, int64_t status) {
@@ -258,21 +290,27 @@ void service_ended(size_t index, int64_t status) {
                       status);
         return;
     }
+    if (restart_allowed(s, "ended", status))
+        start_service(index);
+}
+
+// How long init may sleep before a retry is due (TERN_TIMEOUT_INFINITE: none pending).
+uint64_t next_timeout() {
     uint64_t now = uint64_t(tern_sys_clock_monotonic());
-    if (s.restarts == 0 || now - s.window_start > kRestartWindowNs) {
-        s.window_start = now;
-        s.restarts = 0;
+    uint64_t timeout = TERN_TIMEOUT_INFINITE;
+    for (size_t i = 0; i < g_state.service_count; ++i) {
+        uint64_t at = g_state.services[i].retry_at;
+        if (at)
+            timeout = base::min(timeout, at > now ? at - now : 1);
     }
-    if (s.restarts >= kMaxRestarts) {
-        tern::println("init: {} ({:#x}) ended with status {}; it ended {} times within 60 s, "
-                      "so it is not restarted again",
-                      base::StringView(s.name), s.pid, status, s.restarts + 1);
-        return;
-    }
-    ++s.restarts;
-    tern::println("init: {} ({:#x}) ended with status {}; restarting it ({} of {})",
-                  base::StringView(s.name), s.pid, status, s.restarts, kMaxRestarts);
-    start_service(index);
+    return timeout;
+}
+
+void run_retries() {
+    uint64_t now = uint64_t(tern_sys_clock_monotonic());
+    for (size_t i = 0; i < g_state.service_count; ++i)
+        if (g_state.services[i].retry_at && g_state.services[i].retry_at <= now)
+            start_service(i);
 }
 
 } // namespace
@@ -342,19 +380,29 @@ extern "C" int main(uint64_t) {
     for (size_t i = 0; i < g_state.service_count; ++i)
         start_service(i);
 
+    // Only the kernel's death notices are expected here; anything else is dropped whole
+    // (its data fits the buffer, its handles are closed).
+    static uint8_t scratch[TERN_MSG_MAX_DATA];
     for (;;) {
         tern_msg msg = {};
-        int64_t got = tern_sys_port_receive(g_state.port, reinterpret_cast<uint64_t>(&msg),
-                                            TERN_TIMEOUT_INFINITE);
+        msg.data = reinterpret_cast<uint64_t>(scratch);
+        msg.data_capacity = sizeof(scratch);
+        int64_t got =
+            tern_sys_port_receive(g_state.port, reinterpret_cast<uint64_t>(&msg), next_timeout());
+        if (got == -TERN_TIMED_OUT || got == -TERN_WOULD_BLOCK) {
+            run_retries();
+            continue;
+        }
         if (got < 0) {
             tern::println("init: receive failed: {}", base::error_name(from(got)));
+            tern_sys_thread_sleep(10000000);
             continue;
         }
         for (uint32_t i = 0; i < msg.hdr.handle_count; ++i)
             (void)tern_sys_handle_close(msg.handles[i]);
         if (msg.reply_handle != TERN_INVALID_HANDLE)
             (void)tern_sys_handle_close(msg.reply_handle);
-        if (msg.hdr.label != TERN_LABEL_OBJECT_GONE)
+        if (msg.hdr.label != TERN_LABEL_OBJECT_GONE || msg.hdr.sender_badge != 0)
             continue;
         uint64_t cookie = msg.words[0];
         if (cookie >= 1000) {
@@ -364,5 +412,6 @@ extern "C" int main(uint64_t) {
         }
         if (cookie < g_state.service_count)
             service_ended(size_t(cookie), int64_t(msg.words[1]));
+        run_retries();
     }
 }

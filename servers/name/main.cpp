@@ -34,6 +34,7 @@ struct Waiter {
 };
 
 constexpr size_t kMaxWaiters = 64;
+constexpr size_t kMaxNamesPerOwner = 32;
 
 struct State {
     Entry entries[name::kMaxNames];
@@ -108,13 +109,21 @@ base::Error on_register(State* s, proto::Request& request, const name::RegisterR
     }
     if (!slot)
         return base::Error::NO_SPACE;
+    // One task cannot take the whole table from everyone else.
+    size_t owned = 0;
+    for (const Entry& e : s->entries)
+        owned += e.used && e.owner == request.badge();
+    if (owned >= kMaxNamesPerOwner)
+        return base::Error::QUOTA_EXCEEDED;
     tern_handle_t port = request.take_handle(0);
     uint32_t generation = slot->generation + 1;
     uint64_t cookie = (uint64_t(generation) << 32) | index;
     if (int64_t r = tern_sys_object_watch(port, s->port, cookie); r < 0) {
         (void)tern_sys_handle_close(port);
-        // WRONG_TYPE: not a port (tasks are watchable too, but not registrable).
-        return base::Error::INVALID_ARGUMENT;
+        // WRONG_TYPE: not a port (tasks are watchable too, but not registrable);
+        // QUOTA_EXCEEDED: the port carries the kernel's most watches.
+        return r == -TERN_QUOTA_EXCEEDED ? base::Error::QUOTA_EXCEEDED
+                                         : base::Error::INVALID_ARGUMENT;
     }
     *slot = Entry{};
     slot->used = true;

@@ -22,7 +22,8 @@ struct RegisterResponse {
 };
 // data = the name; handles[0] = SEND (TRANSFER, DUPLICATE) right to the port.
 // ALREADY_EXISTS, INVALID_ARGUMENT (bad name or flags, handle missing or not a port),
-// NO_SPACE (kMaxNames).
+// NO_SPACE (kMaxNames), QUOTA_EXCEEDED (32 names per registering task, or the port
+// already has the kernel's 64 watches).
 using Register = proto::Op<1, RegisterRequest, RegisterResponse,
                            proto::Limits{.request_data = kMaxName, .request_handles = 1}>;
 

@@ -44,6 +44,7 @@ struct Waiter {
     uint64_t parent = 0; // who waits
     uint64_t pid = 0;    // for whom (0: any child)
     proto::PendingReply reply;
+    uint64_t sequence = 0; // age, for making room
 };
 
 struct State {
@@ -53,6 +54,7 @@ struct State {
     uint64_t node = 0;
     uint64_t next_serial = kFirstSerial;
     uint64_t init_pid = 0;
+    uint64_t waiter_sequence = 0;
     ServiceHandle bootfs{"bootfs"};
 };
 
@@ -128,16 +130,29 @@ bool waiter_matches(const Waiter& w, const Process& p) {
 
 // A zombie: answer a waiting parent, or reap it when nobody ever will.
 void settle(Process& p) {
+    bool delivered = false;
+    uint64_t pid = p.pid;
     for (Waiter& w : g_state.waiters) {
-        if (waiter_matches(w, p)) {
-            (void)proto::reply_later<proc::Wait>(w.reply, base::Error::OK, {p.pid, p.status});
-            w = Waiter{};
-            reap(p);
-            return;
+        if (!waiter_matches(w, p))
+            continue;
+        // A waiter that gave up (timed out, died) is skipped: the status goes to the next
+        // one, or stays with the zombie for a later Wait.
+        delivered = proto::reply_later<proc::Wait>(w.reply, base::Error::OK, {p.pid, p.status})
+                    == base::Error::OK;
+        w = Waiter{};
+        if (delivered)
+            break;
+    }
+    if (delivered || p.parent == g_state.init_pid || !alive(p.parent)) {
+        reap(p);
+        // Others waiting for this very process will never see it now.
+        for (Waiter& w : g_state.waiters) {
+            if (w.used && w.pid == pid) {
+                (void)proto::reply_later<proc::Wait>(w.reply, base::Error::NOT_FOUND, {});
+                w = Waiter{};
+            }
         }
     }
-    if (p.parent == g_state.init_pid || !alive(p.parent))
-        reap(p);
 }
 
 void on_exit(Process& p, int64_t status) {
@@ -207,6 +222,9 @@ base::Error map_program(base::StringView path, MappedFile& file) {
             }
             return e;
         }
+        const bootfs::MapResponse& m = r.value();
+        if (count != 1 || m.data_offset > m.map_size || m.size > m.map_size - m.data_offset)
+            return base::Error::CORRUPT; // not what bootfs answers: refuse to read past it
         int64_t at = tern_sys_vm_map_memory(tern::self(), file.memory, 0, r.value().map_offset,
                                             r.value().map_size, TERN_PROT_READ);
         if (at < 0)
@@ -234,7 +252,8 @@ base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest
         return e;
     for (uint32_t i = 0; i < request.handle_count(); ++i) {
         uint32_t kind = in.handle_kinds[i];
-        if (kind == TERN_STARTUP_NAME_SERVER || kind == TERN_STARTUP_PROC_SERVER || kind == 0)
+        if (kind == TERN_STARTUP_NAME_SERVER || kind == TERN_STARTUP_PROC_SERVER
+            || kind == TERN_STARTUP_SELF || kind == 0)
             return base::Error::INVALID_ARGUMENT;
     }
     Process* parent = by_task_id(request.badge());
@@ -317,18 +336,33 @@ base::Error on_wait(State* s, proto::Request& request, const proc::WaitRequest& 
         return in.pid && by_pid(in.pid) ? base::Error::NOT_OWNER : base::Error::NOT_FOUND;
     if (in.flags & proc::kWaitNoHang)
         return base::Error::WOULD_BLOCK;
+    // The kernel does not tell a server when a caller gives up, so when every slot is
+    // taken the oldest wait is answered TIMED_OUT to make room (its caller has most likely
+    // left); a Wait is never refused for lack of room.
+    Waiter* slot = nullptr;
     for (Waiter& w : s->waiters) {
         if (!w.used) {
-            w = Waiter{true, caller->pid, in.pid, pending};
-            reply.deferred = true;
-            return base::Error::OK;
+            slot = &w;
+            break;
         }
     }
-    return base::Error::NO_SPACE;
+    if (!slot) {
+        slot = &s->waiters[0];
+        for (Waiter& w : s->waiters)
+            if (w.sequence < slot->sequence)
+                slot = &w;
+        (void)proto::reply_later<proc::Wait>(slot->reply, base::Error::TIMED_OUT, {});
+    }
+    *slot = Waiter{true, caller->pid, in.pid, pending, ++s->waiter_sequence};
+    reply.deferred = true;
+    return base::Error::OK;
 }
 
 base::Error on_kill(State* s, proto::Request&, const proc::KillRequest& in, proto::Empty&,
                     proto::Reply&, proto::PendingReply&) {
+    // Statuses above 255 are the kernel's (CPU faults); a killer gives a plain one.
+    if (in.status < 0 || in.status > 255)
+        return base::Error::INVALID_ARGUMENT;
     Process* p = by_pid(in.pid);
     if (!p)
         return base::Error::NOT_FOUND;

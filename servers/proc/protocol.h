@@ -46,16 +46,19 @@ struct WaitResponse {
     uint64_t pid;
     int64_t status; // as the program exited, or 256 + vector after a CPU fault
 };
-// Waits for a child of the caller to end and reaps it. NOT_FOUND (no such process),
-// NOT_OWNER (not the caller's child), WOULD_BLOCK (kWaitNoHang and still running).
+// Waits for a child of the caller to end and reaps it. NOT_FOUND (no such process, or
+// another Wait reaped it first), NOT_OWNER (not the caller's child), WOULD_BLOCK
+// (kWaitNoHang and still running), TIMED_OUT (64 waits were parked and this, the oldest,
+// made room for a new one).
 using Wait = proto::Op<2, WaitRequest, WaitResponse>;
 
 struct KillRequest {
     uint64_t pid;
-    int64_t status; // the exit status it ends with (0: kKilledStatus)
+    int64_t status; // the exit status it ends with, 0..255 (0: kKilledStatus)
 };
-// NOT_FOUND, BAD_STATE (already ended), ACCESS_DENIED (init and the core servers it
-// started itself: name, bootfs, proc).
+// Any process may end any other (one user per node today), except: ACCESS_DENIED for init
+// and the core servers it started itself (name, bootfs, proc). NOT_FOUND, BAD_STATE
+// (already ended), INVALID_ARGUMENT (a status outside 0..255).
 using Kill = proto::Op<3, KillRequest, proto::Empty>;
 
 inline constexpr uint32_t kStateRunning = 1;

@@ -8,6 +8,7 @@
 //   servertest client <name>   (child) call Echo on <name>, exit 0 on the right answer
 //   servertest hang <name>     (child) call Hang on <name>, which never answers
 //   servertest register <name> (child) register a port under <name>, then exit
+//   servertest readers         call the console's Read 20 times with a 1 ms timeout
 #include <base/format.h>
 #include <base/string_view.h>
 #include <servers/bootfs/protocol.h>
@@ -65,6 +66,22 @@ int child_hang(const char* name) {
         return 10;
     (void)proto::call<Hang>(port.value(), {1});
     return 7; // only reached if the call returns, which it must not
+}
+
+// Reads from the console that give up after 1 ms, more than the console has reader
+// slots: the console must still serve the shell afterwards (tests/system/sessions).
+int abandoned_readers() {
+    auto console = lookup("console", true, 5000000000ull);
+    if (console.is_error())
+        return 10;
+    static char line[tern::console::kMaxLine + 1];
+    for (int i = 0; i < 20; ++i) {
+        proto::CallParts parts;
+        parts.out_data = {reinterpret_cast<uint8_t*>(line), sizeof(line)};
+        (void)proto::call<tern::console::Read>(console.value(), {0}, parts, 1000000);
+    }
+    tern::println("servertest: readers gave up");
+    return 0;
 }
 
 int child_register(const char* name) {
@@ -240,6 +257,21 @@ void bad_clients_of_the_name_server() {
     check(raw_call(names, msg) == 0 && msg.hdr.label == TERN_NOT_OWNER,
           "name_unregister_others_refused", msg.hdr.label);
 
+    // Forged kernel events: a client's message labelled as a death notice for the first
+    // slots (generation 1, the first registrations: bootfs, proc, console) is not taken
+    // for one, and the kernel does not deliver real notices to a port the caller does not
+    // own.
+    for (uint64_t slot = 0; slot < 8; ++slot) {
+        msg = {};
+        msg.hdr.label = TERN_LABEL_OBJECT_GONE;
+        msg.words[0] = (uint64_t(1) << 32) | slot;
+        (void)tern_sys_port_send(names, reinterpret_cast<uint64_t>(&msg), 5000000000ull);
+    }
+    int64_t own = tern_sys_port_create(1);
+    int64_t watched = tern_sys_object_watch(uint64_t(own), names, (uint64_t(1) << 32) | 1);
+    check(watched == -TERN_ACCESS_DENIED, "watch_needs_receive_on_the_notice_port", watched);
+    (void)tern_sys_handle_close(uint64_t(own));
+
     auto proc_port = lookup("proc");
     check(proc_port.ok(), "name_server_still_serves");
     if (proc_port.ok())
@@ -267,6 +299,9 @@ void bad_clients_of_proc_bootfs_console() {
     auto w = wait(init_pid);
     check(w.is_error() && w.error() == base::Error::NOT_OWNER, "wait_not_a_child",
           w.is_error() ? code(w.error()) : 0);
+    auto bad_status = kill((uint64_t(tern_sys_node_id()) << 32) | 0xFFFFFF, 300);
+    check(bad_status.is_error() && bad_status.error() == base::Error::INVALID_ARGUMENT,
+          "kill_status_out_of_range", bad_status.is_error() ? code(bad_status.error()) : 0);
     auto k = kill((uint64_t(tern_sys_node_id()) << 32) | 0xFFFFFF);
     check(k.is_error() && k.error() == base::Error::NOT_FOUND, "kill_no_such_process",
           k.is_error() ? code(k.error()) : 0);
@@ -331,8 +366,10 @@ extern "C" int main(uint64_t) {
         if (mode == "register")
             return child_register(argv()[2]);
     }
+    if (argc() == 2 && base::StringView(argv()[1]) == "readers")
+        return abandoned_readers();
     if (argc() > 1) {
-        tern::println("usage: servertest [client|hang|register <name>]");
+        tern::println("usage: servertest [readers | client|hang|register <name>]");
         return 2;
     }
     g_serial = pid() & 0xFFFFFFFFu;

@@ -163,7 +163,8 @@
     /* task_give_handle(task, handle, rights): copies a handle of the caller into the              \
        task (CONTROL on the task, TRANSFER on the handle; rights a subset or                       \
        TERN_RIGHTS_SAME; a RECEIVE right moves: the caller's handle is closed). Returns            \
-       the handle value in the target, the way a new task gets its first port. */                  \
+       the handle value in the target, the way a new task gets its first port. BAD_STATE:         \
+       a task's handle to itself while it has no thread (nothing would ever free it). */           \
     X(39, task_give_handle, 3)                                                                     \
     /* port_signal(port, uint64 bits): ORs bits into the port's signal word (SIGNAL                \
        right) and wakes its receiver. Signals never block and never take a queue slot:             \
@@ -224,8 +225,9 @@
        cookie, words[1] = the task's exit status (0 for a port), words[2] = the object type.       \
        It is allocated here and, like a signal, takes no queue slot, so it is never lost to        \
        a full queue; an object already gone is noticed at once. Any right on the object;           \
-       SEND on port. BAD_HANDLE, WRONG_TYPE (neither task nor port), ACCESS_DENIED,                \
-       NO_MEMORY, QUOTA_EXCEEDED (64 watches on one object). */                                    \
+       RECEIVE on port (only a port's owner asks for notices on it). BAD_HANDLE,                   \
+       WRONG_TYPE (neither task nor port), ACCESS_DENIED, NO_MEMORY, QUOTA_EXCEEDED (64            \
+       watches on one object). */                                                                  \
     X(54, object_watch, 3)                                                                         \
     /* node_id(): this node's id in the cluster (1..65535, from the kernel command line). */       \
     X(55, node_id, 0)                                                                              \

@@ -18,7 +18,8 @@ namespace tern {
 
 struct SpawnExtras {
     // Handles for the child's startup block and their TERN_STARTUP_* kinds (at most 4);
-    // they move to proc, which gives them to the child.
+    // they move to proc, which gives them to the child. They are the caller's no more
+    // either way: on failure they are closed.
     const tern_handle_t* handles = nullptr;
     const uint32_t* kinds = nullptr;
     uint32_t handle_count = 0;
