@@ -163,7 +163,7 @@
     /* task_give_handle(task, handle, rights): copies a handle of the caller into the              \
        task (CONTROL on the task, TRANSFER on the handle; rights a subset or                       \
        TERN_RIGHTS_SAME; a RECEIVE right moves: the caller's handle is closed). Returns            \
-       the handle value in the target, the way a new task gets its first port. BAD_STATE:         \
+       the handle value in the target, the way a new task gets its first port. BAD_STATE:          \
        a task's handle to itself while it has no thread (nothing would ever free it). */           \
     X(39, task_give_handle, 3)                                                                     \
     /* port_signal(port, uint64 bits): ORs bits into the port's signal word (SIGNAL                \
