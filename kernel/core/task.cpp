@@ -204,6 +204,7 @@ base::Result<void> Task::enable_io_ports(uint32_t base, uint32_t count) {
     PerCpu& cpu = this_cpu();
     __builtin_memcpy(cpu.io_bitmap, m_io_bitmap, 8192);
     cpu.io_owner = this;
+    cpu.tss.iomap_base = sizeof(x86_64::Tss);
     return {};
 }
 
@@ -501,10 +502,11 @@ void Task::destroy() {
     for (const obj::Region& r : m_regions.regions())
         unmap_range(r.start, r.end, r.kind != kRegionMemory);
     m_memories.clear();
-    if (this_cpu().io_owner == this) {
-        __builtin_memset(this_cpu().io_bitmap, 0xFF, 8192);
+    // The TSS copy may still hold this task's bitmap: forget whose it is, so the next
+    // driver copies its own in (nobody uses it meanwhile: iomap_base is off while a task
+    // without a bitmap runs).
+    if (this_cpu().io_owner == this)
         this_cpu().io_owner = nullptr;
-    }
     kfree(m_io_bitmap);
     if (read_cr3() == m_page_table.root_phys())
         write_cr3(kernel_page_table().root_phys());

@@ -227,15 +227,16 @@ void switch_to_next() {
     cpu.tss.rsp[0] = next->stack_top();
     if (prev->m_task != next->m_task && next->m_task) {
         next->m_task->activate();
-        // I/O permission follows the task; only driver tasks have a bitmap.
-        if (cpu.io_owner != next->m_task) {
-            if (const uint8_t* bitmap = next->m_task->io_bitmap()) {
+        // I/O permission follows the task; only driver tasks have a bitmap, and the copy
+        // in the TSS is refreshed only when another driver's is there (see PerCpu).
+        if (const uint8_t* bitmap = next->m_task->io_bitmap()) {
+            if (cpu.io_owner != next->m_task) {
                 __builtin_memcpy(cpu.io_bitmap, bitmap, 8192);
                 cpu.io_owner = next->m_task;
-            } else if (cpu.io_owner) {
-                __builtin_memset(cpu.io_bitmap, 0xFF, 8192);
-                cpu.io_owner = nullptr;
             }
+            cpu.tss.iomap_base = sizeof(x86_64::Tss);
+        } else {
+            cpu.tss.iomap_base = x86_64::kNoIoBitmap;
         }
     }
     asm volatile("fxsave64 %0" : "=m"(prev->m_fpu));

@@ -37,7 +37,7 @@ void percpu_init_boot_cpu() {
                  | (((limit >> 16) & 0xF) << 48) | (((tss >> 24) & 0xFF) << 56);
     cpu.gdt[6] = tss >> 32;
     cpu.tss = Tss{};
-    cpu.tss.iomap_base = sizeof(Tss);
+    cpu.tss.iomap_base = kNoIoBitmap;
     __builtin_memset(cpu.io_bitmap, 0xFF, sizeof(cpu.io_bitmap)); // every port denied
     cpu.io_owner = nullptr;
     for (int i = 0; i < 3; ++i)

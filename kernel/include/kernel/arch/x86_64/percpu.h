@@ -36,10 +36,16 @@ struct PerCpu {
     Tss tss;
     // The I/O permission bitmap follows the TSS directly (the CPU finds it at
     // tss.iomap_base); one bit per port, 1 = denied, plus the terminating 0xFF byte. It
-    // holds the running task's permissions; io_owner says whose.
+    // holds the permissions of io_owner, the last driver task that ran. While any other
+    // task runs, tss.iomap_base points past the TSS limit (kNoIoBitmap), which denies
+    // every port without touching the 8 KiB: switching to and from a driver costs a copy
+    // only when a different driver ran in between.
     uint8_t io_bitmap[8192 + 1];
     const void* io_owner;
 };
+
+// A tss.iomap_base beyond the TSS limit: no bitmap, so user code may use no I/O port.
+inline constexpr uint16_t kNoIoBitmap = 0xFFFF;
 
 inline constexpr uint16_t kKernelCs = 0x08;
 inline constexpr uint16_t kKernelDs = 0x10;
