@@ -6,12 +6,19 @@ using base::Error;
 using base::Result;
 
 HandleTable::HandleTable(base::Span<Slot> storage) : m_slots(storage) {
-    // The capacity is the kernel's own choice of quota, never a raw user value.
+    // The capacity is the kernel's own choice of quota, never a raw user value. Slots are
+    // initialised as they are first used (see m_fresh), so a table costs nothing to make
+    // and its task's death walks only the slots it ever used.
     TERN_VERIFY(storage.size() > 0 && storage.size() <= kMaxCapacity);
-    for (uint32_t index = 0; index < capacity(); ++index) {
-        m_slots[index].object = nullptr;
-        m_slots[index].generation = 1;
-        push_free(index);
+}
+
+void HandleTable::take_fresh_up_to(uint32_t index) {
+    // Slots below `index` that were never used join the free list in index order, as
+    // they would have stood in it had the whole table been initialised up front.
+    while (m_fresh < index) {
+        m_slots[m_fresh].object = nullptr;
+        m_slots[m_fresh].generation = 1;
+        push_free(m_fresh++);
     }
 }
 
@@ -30,6 +37,17 @@ Result<void> HandleTable::insert_at(tern_handle_t handle, Ref<KObject> object, u
     uint32_t generation = generation_of(handle);
     if (generation == 0 || index >= capacity())
         return Error::BAD_HANDLE;
+    if (index >= m_fresh) {
+        // A never-used slot: it is not on the free list, so there is nothing to unlink.
+        take_fresh_up_to(index);
+        Slot& slot = m_slots[index];
+        ++m_fresh;
+        slot.object = object.release();
+        slot.generation = generation;
+        slot.rights = rights;
+        ++m_count;
+        return base::ok();
+    }
     Slot& slot = m_slots[index];
     if (slot.object)
         return Error::ALREADY_EXISTS;
@@ -60,7 +78,7 @@ Result<void> HandleTable::insert_at(tern_handle_t handle, Ref<KObject> object, u
 
 HandleTable::Slot* HandleTable::lookup(tern_handle_t handle) const {
     uint32_t index = index_of(handle);
-    if (index >= capacity())
+    if (index >= m_fresh) // beyond the capacity, or never used
         return nullptr;
     Slot& slot = m_slots[index];
     // A free slot never matches: its object is null whatever the generation says, and
@@ -144,7 +162,7 @@ Result<void> HandleTable::close(tern_handle_t handle) {
 
 uint32_t HandleTable::clear() {
     uint32_t dropped = 0;
-    for (uint32_t index = 0; index < capacity(); ++index) {
+    for (uint32_t index = 0; index < m_fresh; ++index) {
         if (!m_slots[index].object)
             continue;
         vacate(index)->release_ref();
@@ -154,14 +172,22 @@ uint32_t HandleTable::clear() {
 }
 
 tern_handle_t HandleTable::occupy(KObject* object, uint32_t rights) {
-    TERN_ASSERT(m_free_head != kNoSlot);
     TERN_ASSERT(object);
-    uint32_t index = m_free_head;
+    // Never-used slots come first, then freed ones oldest first: a closed handle's slot
+    // is reused as late as possible, which keeps stale values stale the longest.
+    uint32_t index;
+    if (m_fresh < capacity()) {
+        index = m_fresh++;
+        m_slots[index].generation = 1;
+    } else {
+        TERN_ASSERT(m_free_head != kNoSlot);
+        index = m_free_head;
+        TERN_ASSERT(!m_slots[index].object);
+        m_free_head = m_slots[index].next_free;
+        if (m_free_head == kNoSlot)
+            m_free_tail = kNoSlot;
+    }
     Slot& slot = m_slots[index];
-    TERN_ASSERT(!slot.object);
-    m_free_head = slot.next_free;
-    if (m_free_head == kNoSlot)
-        m_free_tail = kNoSlot;
     slot.object = object;
     slot.rights = rights;
     ++m_count;

@@ -119,7 +119,7 @@ public:
     // order. The visitor must not change the table.
     template<typename Visitor>
     void for_each(Visitor&& visitor) const {
-        for (uint32_t index = 0; index < capacity(); ++index) {
+        for (uint32_t index = 0; index < m_fresh; ++index) {
             const Slot& slot = m_slots[index];
             if (slot.object)
                 visitor(encode(index, slot.generation), *slot.object, slot.rights);
@@ -150,9 +150,14 @@ private:
 
     void push_free(uint32_t index);
 
+    // Initialises the never-used slots below `index` and puts them on the free list.
+    void take_fresh_up_to(uint32_t index);
+
     base::Span<Slot> m_slots;
     uint32_t m_count{0};
-    // The free slots form a FIFO list threaded through Slot::next_free.
+    // Slots at m_fresh and above were never used; their storage is not initialised.
+    uint32_t m_fresh{0};
+    // The freed slots form a FIFO list threaded through Slot::next_free.
     uint32_t m_free_head{kNoSlot};
     uint32_t m_free_tail{kNoSlot};
 };
