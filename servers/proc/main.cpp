@@ -180,21 +180,34 @@ void on_exit(Process& p, int64_t status) {
 
 // ---- Spawn ----------------------------------------------------------------------------
 
-// The program's bytes, mapped read-only from the boot file system.
-struct MappedFile {
+// Program images, mapped read-only from the boot file system and kept: the archive is
+// immutable, so a mapping stays right for the life of the node, and starting the same
+// program again needs neither a Map call nor a map and unmap. (A writable file system
+// will need invalidation here.) The least recently used of kCachedPrograms goes.
+constexpr size_t kCachedPrograms = 8;
+
+struct CachedProgram {
+    char path[bootfs::kMaxPath + 1] = {};
+    size_t path_length = 0;
     uint64_t address = 0;
     uint64_t map_size = 0;
     tern_handle_t memory = TERN_INVALID_HANDLE;
     base::Span<const uint8_t> bytes;
-    ~MappedFile() {
-        if (address)
-            (void)tern_sys_vm_free(address, map_size);
-        if (memory != TERN_INVALID_HANDLE)
-            (void)tern_sys_handle_close(memory);
-    }
+    uint64_t last_used = 0;
 };
 
-base::Error map_program(base::StringView path, MappedFile& file) {
+CachedProgram g_programs[kCachedPrograms];
+uint64_t g_program_clock = 0;
+
+void forget(CachedProgram& c) {
+    if (c.address)
+        (void)tern_sys_vm_free(c.address, c.map_size);
+    if (c.memory != TERN_INVALID_HANDLE)
+        (void)tern_sys_handle_close(c.memory);
+    c = CachedProgram{};
+}
+
+base::Error map_program(base::StringView path, base::Span<const uint8_t>& image) {
     char full[bootfs::kMaxPath + 1];
     base::BufferSink sink(full, sizeof(full));
     if (!path.contains('/'))
@@ -203,15 +216,27 @@ base::Error map_program(base::StringView path, MappedFile& file) {
         base::format_to(sink, "{}", path);
     if (sink.truncated())
         return base::Error::INVALID_ARGUMENT;
+    base::StringView key = sink.view();
+    CachedProgram* victim = &g_programs[0];
+    for (CachedProgram& c : g_programs) {
+        if (c.address && base::StringView(c.path, c.path_length) == key) {
+            c.last_used = ++g_program_clock;
+            image = c.bytes;
+            return base::Error::OK;
+        }
+        if (c.last_used < victim->last_used)
+            victim = &c;
+    }
     base::Error e = base::Error::OK;
     for (int attempt = 0; attempt < 2; ++attempt) {
         auto server = g_state.bootfs.get();
         if (server.is_error())
             return server.error();
+        tern_handle_t memory = TERN_INVALID_HANDLE;
         uint32_t count = 0;
         proto::CallParts parts;
         parts.in_data = {reinterpret_cast<const uint8_t*>(full), sink.written()};
-        parts.out_handles = &file.memory;
+        parts.out_handles = &memory;
         parts.out_handle_count = &count;
         auto r = proto::call<bootfs::Map>(server.value(), {}, parts);
         if (r.is_error()) {
@@ -223,15 +248,26 @@ base::Error map_program(base::StringView path, MappedFile& file) {
             return e;
         }
         const bootfs::MapResponse& m = r.value();
-        if (count != 1 || m.data_offset > m.map_size || m.size > m.map_size - m.data_offset)
+        if (count != 1 || m.data_offset > m.map_size || m.size > m.map_size - m.data_offset) {
+            if (count == 1)
+                (void)tern_sys_handle_close(memory);
             return base::Error::CORRUPT; // not what bootfs answers: refuse to read past it
-        int64_t at = tern_sys_vm_map_memory(tern::self(), file.memory, 0, r.value().map_offset,
-                                            r.value().map_size, TERN_PROT_READ);
-        if (at < 0)
+        }
+        int64_t at = tern_sys_vm_map_memory(tern::self(), memory, 0, m.map_offset, m.map_size,
+                                            TERN_PROT_READ);
+        if (at < 0) {
+            (void)tern_sys_handle_close(memory);
             return base::Error(int32_t(-at));
-        file.address = uint64_t(at);
-        file.map_size = r.value().map_size;
-        file.bytes = {reinterpret_cast<const uint8_t*>(at + r.value().data_offset), r.value().size};
+        }
+        forget(*victim);
+        __builtin_memcpy(victim->path, key.data(), key.size());
+        victim->path_length = key.size();
+        victim->address = uint64_t(at);
+        victim->map_size = m.map_size;
+        victim->memory = memory;
+        victim->bytes = {reinterpret_cast<const uint8_t*>(at + m.data_offset), m.size};
+        victim->last_used = ++g_program_clock;
+        image = victim->bytes;
         return base::Error::OK;
     }
     return e;
@@ -261,8 +297,8 @@ base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest
     if (!free_slot(&index))
         return base::Error::NO_SPACE;
 
-    MappedFile file;
-    if (base::Error e = map_program(args.path, file); e != base::Error::OK) {
+    base::Span<const uint8_t> image;
+    if (base::Error e = map_program(args.path, image); e != base::Error::OK) {
         tern::println("proc: spawn '{}': {}", base::StringView(args.path), base::error_name(e));
         return e;
     }
@@ -282,7 +318,7 @@ base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest
     for (uint32_t i = 0; i < request.handle_count(); ++i)
         options.handles[options.handle_count++] = {in.handle_kinds[i], request.take_handle(i),
                                                    TERN_RIGHTS_SAME};
-    auto spawned = spawn_image(file.bytes, options);
+    auto spawned = spawn_image(image, options);
     // The child has copies of the handles the request carried; ours go.
     for (uint32_t i = 2; i < options.handle_count; ++i)
         (void)tern_sys_handle_close(options.handles[i].handle);
