@@ -42,16 +42,39 @@ get_property(TERN_BOOT_MODULE_TARGETS GLOBAL PROPERTY TERN_BOOT_MODULE_TARGETS)
 # programs too, so a shell session can run them) and etc/ under /etc, as one ustar archive
 # that GRUB loads as the module `bootfs` (tools/mkbootfs.py, servers/bootfs).
 find_package(Python3 REQUIRED COMPONENTS Interpreter)
+find_program(TERN_OBJCOPY NAMES llvm-objcopy llvm-objcopy-14 REQUIRED)
+
+# What goes into the image is stripped of debug information: it sits in RAM for the
+# node's life, and nothing there reads it. Debuggers use the unstripped ELF files in
+# ${TERN_USER_OUTPUT_DIR}. tern_stripped(<var> <program>) sets <var> to the stripped copy.
+set(TERN_IMAGE_DIR ${CMAKE_BINARY_DIR}/image)
+function(tern_stripped out program)
+  get_filename_component(file ${program} NAME)
+  set(stripped ${TERN_IMAGE_DIR}/${file})
+  add_custom_command(OUTPUT ${stripped}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${TERN_IMAGE_DIR}
+    COMMAND ${TERN_OBJCOPY} --strip-debug ${program} ${stripped}
+    DEPENDS ${program} ${TERN_BOOT_MODULE_TARGETS}
+    VERBATIM)
+  set(${out} ${stripped} PARENT_SCOPE)
+endfunction()
+
 set(TERN_BOOTFS ${CMAKE_BINARY_DIR}/bootfs.tar)
 set(TERN_BOOTFS_ARGS "")
 set(TERN_BOOTFS_INPUTS "")
+set(TERN_STRIPPED_MODULES "")
 foreach(program ${TERN_BOOTFS_PROGRAMS} ${TERN_BOOT_MODULES})
   get_filename_component(program_name ${program} NAME_WE)
+  tern_stripped(stripped ${program})
   if(NOT program_name STREQUAL "init")
-    list(APPEND TERN_BOOTFS_ARGS --file bin/${program_name}=${program})
-    list(APPEND TERN_BOOTFS_INPUTS ${program})
+    list(APPEND TERN_BOOTFS_ARGS --file bin/${program_name}=${stripped})
+    list(APPEND TERN_BOOTFS_INPUTS ${stripped})
+  endif()
+  if(program IN_LIST TERN_BOOT_MODULES)
+    list(APPEND TERN_STRIPPED_MODULES ${stripped})
   endif()
 endforeach()
+set(TERN_BOOT_MODULES ${TERN_STRIPPED_MODULES})
 file(GLOB TERN_ETC_FILES CONFIGURE_DEPENDS ${TERN_ROOT}/etc/*)
 foreach(etc_file ${TERN_ETC_FILES})
   get_filename_component(etc_name ${etc_file} NAME)
@@ -61,7 +84,7 @@ endforeach()
 add_custom_command(OUTPUT ${TERN_BOOTFS}
   COMMAND ${Python3_EXECUTABLE} ${TERN_ROOT}/tools/mkbootfs.py --output ${TERN_BOOTFS}
           ${TERN_BOOTFS_ARGS}
-  DEPENDS ${TERN_BOOTFS_INPUTS} ${TERN_BOOT_MODULE_TARGETS} ${TERN_ROOT}/tools/mkbootfs.py
+  DEPENDS ${TERN_BOOTFS_INPUTS} ${TERN_ROOT}/tools/mkbootfs.py
   COMMENT "Packing the boot file system"
   VERBATIM)
 list(APPEND TERN_BOOT_MODULES ${TERN_BOOTFS})

@@ -40,5 +40,10 @@ extern "C" int main(uint64_t) {
     tern::println("memory.kernel_heap: {} KiB", info.kernel_heap_bytes / 1024);
     tern::println("memory.in_use: {} KiB", in_use / 1024);
     tern::println("memory.managed: {} KiB", info.managed_bytes / 1024);
+    // Usable RAM the allocator does not manage: the kernel image, the boot modules (the
+    // boot file system archive among them) and the boot-time tables.
+    tern::println("memory.boot_image: {} KiB", (info.total_bytes - info.managed_bytes) / 1024);
+    tern::println("memory.node_total: {} KiB",
+                  (in_use + info.total_bytes - info.managed_bytes) / 1024);
     return 0;
 }
