@@ -122,15 +122,10 @@ void format_pid(base::FormatSink& sink, uint64_t pid) {
 }
 
 bool parse_u64(base::StringView s, uint64_t& out) {
-    if (s.empty())
-        return false;
-    out = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9' || out > (~0ull - 9) / 10)
-            return false;
-        out = out * 10 + uint64_t(c - '0');
-    }
-    return true;
+    auto value = base::parse_u64(s);
+    if (value.has_value())
+        out = *value;
+    return value.has_value();
 }
 
 // "node:serial", or a bare serial on this node.

@@ -5,16 +5,13 @@
 #include <tern/syscall.h>
 
 extern "C" int main(uint64_t) {
-    uint64_t seconds = 0;
-    bool ok = tern::argc() == 2;
-    for (const char* p = ok ? tern::argv()[1] : ""; ok && *p; ++p) {
-        ok = *p >= '0' && *p <= '9' && seconds < 1000000;
-        seconds = seconds * 10 + uint64_t(*p - '0');
-    }
-    if (!ok || tern::argv()[1][0] == '\0') {
-        tern::println("usage: sleep <seconds>");
+    base::Optional<uint64_t> seconds;
+    if (tern::argc() == 2)
+        seconds = base::parse_u64(tern::argv()[1]);
+    if (!seconds.has_value() || *seconds > 1000000) {
+        tern::println("usage: sleep <seconds, at most 1000000>");
         return 2;
     }
-    tern_sys_thread_sleep(seconds * 1000000000ull);
+    tern_sys_thread_sleep(*seconds * 1000000000ull);
     return 0;
 }

@@ -31,15 +31,10 @@ struct State {
 State g_state;
 
 bool parse_number(const char* s, uint64_t& out) {
-    if (!s || !*s)
-        return false;
-    out = 0;
-    for (; *s; ++s) {
-        if (*s < '0' || *s > '9' || out > (~0ull - 9) / 10)
-            return false;
-        out = out * 10 + uint64_t(*s - '0');
-    }
-    return true;
+    auto value = base::parse_u64(base::StringView(s));
+    if (value.has_value())
+        out = *value;
+    return value.has_value();
 }
 
 base::StringView path_of(proto::Request& request) {

@@ -117,7 +117,7 @@ base::Error on_register(State* s, proto::Request& request, const name::RegisterR
         return base::Error::QUOTA_EXCEEDED;
     tern_handle_t port = request.take_handle(0);
     uint32_t generation = slot->generation + 1;
-    uint64_t cookie = (uint64_t(generation) << 32) | index;
+    uint64_t cookie = proto::SlotCookie{uint32_t(index), generation}.value();
     if (int64_t r = tern_sys_object_watch(port, s->port, cookie); r < 0) {
         (void)tern_sys_handle_close(port);
         // WRONG_TYPE: not a port (tasks are watchable too, but not registrable);
@@ -161,26 +161,8 @@ base::Error on_lookup(State* s, proto::Request& request, const name::LookupReque
     }
     if (!(in.flags & name::kLookupWait))
         return base::Error::NOT_FOUND;
-    // The kernel does not tell a server when a caller gives up, so parked lookups are
-    // bounded: when all slots are taken, the oldest is answered TIMED_OUT to make room
-    // (its caller has most likely stopped waiting already).
-    Waiter* slot = nullptr;
-    for (Waiter& w : s->waiters) {
-        if (!w.used) {
-            slot = &w;
-            break;
-        }
-    }
-    if (!slot) {
-        slot = &s->waiters[0];
-        for (Waiter& w : s->waiters)
-            if (w.sequence < slot->sequence)
-                slot = &w;
-        (void)proto::reply_later<name::Lookup>(slot->reply, base::Error::TIMED_OUT, {});
-    }
-    *slot = Waiter{};
-    slot->used = true;
-    slot->sequence = ++s->waiter_sequence;
+    // Parked lookups are bounded; a full table answers its oldest TIMED_OUT (proto::park).
+    Waiter* slot = &proto::park<name::Lookup>(s->waiters, s->waiter_sequence);
     __builtin_memcpy(slot->name, n.data(), n.size());
     slot->name_length = uint32_t(n.size());
     slot->reply = pending;
@@ -231,12 +213,11 @@ void on_event(void* context, const tern_msg& event, uint32_t) {
     auto* s = static_cast<State*>(context);
     if (event.hdr.label != TERN_LABEL_OBJECT_GONE)
         return;
-    uint64_t index = event.words[0] & 0xFFFFFFFFu;
-    uint32_t generation = uint32_t(event.words[0] >> 32);
-    if (index >= name::kMaxNames)
+    auto cookie = proto::SlotCookie::from(event.words[0]);
+    if (cookie.index >= name::kMaxNames)
         return;
-    Entry& e = s->entries[index];
-    if (e.used && e.generation == generation)
+    Entry& e = s->entries[cookie.index];
+    if (e.used && e.generation == cookie.generation)
         release(e, "its port closed");
 }
 

@@ -103,7 +103,8 @@ base::Error track(size_t index, tern_handle_t task, uint64_t pid, uint64_t paren
     int64_t id = tern_sys_task_id_of(task);
     if (id < 0)
         return base::Error(int32_t(-id));
-    if (int64_t r = tern_sys_object_watch(task, g_state.port, (uint64_t(generation) << 32) | index);
+    if (int64_t r = tern_sys_object_watch(task, g_state.port,
+                                          proto::SlotCookie{uint32_t(index), generation}.value());
         r < 0)
         return base::Error(int32_t(-r));
     p = Process{};
@@ -372,24 +373,12 @@ base::Error on_wait(State* s, proto::Request& request, const proc::WaitRequest& 
         return in.pid && by_pid(in.pid) ? base::Error::NOT_OWNER : base::Error::NOT_FOUND;
     if (in.flags & proc::kWaitNoHang)
         return base::Error::WOULD_BLOCK;
-    // The kernel does not tell a server when a caller gives up, so when every slot is
-    // taken the oldest wait is answered TIMED_OUT to make room (its caller has most likely
-    // left); a Wait is never refused for lack of room.
-    Waiter* slot = nullptr;
-    for (Waiter& w : s->waiters) {
-        if (!w.used) {
-            slot = &w;
-            break;
-        }
-    }
-    if (!slot) {
-        slot = &s->waiters[0];
-        for (Waiter& w : s->waiters)
-            if (w.sequence < slot->sequence)
-                slot = &w;
-        (void)proto::reply_later<proc::Wait>(slot->reply, base::Error::TIMED_OUT, {});
-    }
-    *slot = Waiter{true, caller->pid, in.pid, pending, ++s->waiter_sequence};
+    // Parked waits are bounded; a full table answers its oldest TIMED_OUT (proto::park),
+    // so a Wait is never refused for lack of room.
+    Waiter& slot = proto::park<proc::Wait>(s->waiters, s->waiter_sequence);
+    slot.parent = caller->pid;
+    slot.pid = in.pid;
+    slot.reply = pending;
     reply.deferred = true;
     return base::Error::OK;
 }
@@ -489,12 +478,11 @@ void on_event(void* context, const tern_msg& event, uint32_t) {
     auto* s = static_cast<State*>(context);
     if (event.hdr.label != TERN_LABEL_OBJECT_GONE)
         return;
-    uint64_t index = event.words[0] & 0xFFFFFFFFu;
-    uint32_t generation = uint32_t(event.words[0] >> 32);
-    if (index >= proc::kMaxProcesses)
+    auto cookie = proto::SlotCookie::from(event.words[0]);
+    if (cookie.index >= proc::kMaxProcesses)
         return;
-    Process& p = s->table[index];
-    if (p.used && p.generation == generation && p.state == proc::kStateRunning)
+    Process& p = s->table[cookie.index];
+    if (p.used && p.generation == cookie.generation && p.state == proc::kStateRunning)
         on_exit(p, int64_t(event.words[1]));
 }
 

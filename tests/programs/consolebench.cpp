@@ -2,30 +2,15 @@
 // 16-byte Write (console.write_16) and of a call the server refuses without touching the
 // UART (console.set_foreground_call, the cheapest round trip), in rdtsc ticks: guest instructions
 // under QEMU's -icount.
+#include "bench_support.h"
 #include <servers/console/protocol.h>
 #include <tern/print.h>
 #include <tern/protocol.h>
 #include <tern/services.h>
 #include <tern/startup.h>
 
-namespace {
-
-uint64_t rdtsc() {
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return (uint64_t(hi) << 32) | lo;
-}
-
-void sort(uint64_t* v, int n) {
-    for (int i = 1; i < n; ++i)
-        for (int j = i; j > 0 && v[j - 1] > v[j]; --j) {
-            uint64_t t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-}
-
-} // namespace
+using bench::rdtsc;
+using bench::sort;
 
 extern "C" int main(uint64_t) {
     constexpr int kCount = 64;

@@ -191,6 +191,16 @@ void names_and_calls_across_processes() {
     (void)tern_sys_handle_close(uint64_t(port));
 }
 
+// A raw message with a label and an optional data part, for requests the typed layer
+// would refuse to build.
+tern_msg request(uint32_t label, const void* data = nullptr, uint32_t size = 0) {
+    tern_msg msg = {};
+    msg.hdr.label = label;
+    msg.data = reinterpret_cast<uint64_t>(data);
+    msg.hdr.data_size = size;
+    return msg;
+}
+
 // A raw call, for requests the typed layer would refuse to build.
 int64_t raw_call(tern_handle_t port, tern_msg& msg) {
     return tern_sys_port_call(port, reinterpret_cast<uint64_t>(&msg), 5000000000ull);
@@ -199,61 +209,41 @@ int64_t raw_call(tern_handle_t port, tern_msg& msg) {
 void bad_clients_of_the_name_server() {
     tern_handle_t names = name_server();
     static char big[8192];
-    tern_msg msg = {};
-    msg.hdr.label = 99;
+    tern_msg msg = request(99);
     check(raw_call(names, msg) == 0 && msg.hdr.label == TERN_NOT_SUPPORTED, "name_unknown_op",
           msg.hdr.label);
 
-    msg = {};
-    msg.hdr.label = name::Lookup::kLabel;
-    msg.data = reinterpret_cast<uint64_t>(big);
-    msg.hdr.data_size = 200;
+    msg = request(name::Lookup::kLabel, big, 200);
     check(raw_call(names, msg) == 0 && msg.hdr.label == TERN_TOO_BIG, "name_oversized_data",
           msg.hdr.label);
 
-    msg = {};
-    msg.hdr.label = name::Register::kLabel;
-    msg.data = reinterpret_cast<uint64_t>("servertest.nohandle");
-    msg.hdr.data_size = 19;
+    msg = request(name::Register::kLabel, "servertest.nohandle", 19);
     check(raw_call(names, msg) == 0 && msg.hdr.label == TERN_INVALID_ARGUMENT,
           "name_register_without_handle", msg.hdr.label);
 
     int64_t memory = tern_sys_memory_create(4096, 0);
-    msg = {};
-    msg.hdr.label = name::Register::kLabel;
-    msg.data = reinterpret_cast<uint64_t>("servertest.memory");
-    msg.hdr.data_size = 17;
+    msg = request(name::Register::kLabel, "servertest.memory", 17);
     msg.hdr.handle_count = 1;
     msg.handles[0] = tern_handle_t(memory);
     check(raw_call(names, msg) == 0 && msg.hdr.label == TERN_INVALID_ARGUMENT,
           "name_register_non_port", msg.hdr.label);
 
-    msg = {};
-    msg.hdr.label = name::Register::kLabel;
+    msg = request(name::Register::kLabel);
     msg.hdr.handle_count = 1;
     msg.handles[0] = 0x7FFF1234;
     int64_t forged = raw_call(names, msg);
     check(forged == -TERN_BAD_HANDLE, "name_forged_handle_refused_by_kernel", forged);
 
-    msg = {};
-    msg.hdr.label = name::Lookup::kLabel;
-    msg.data = reinterpret_cast<uint64_t>("a b");
-    msg.hdr.data_size = 3;
+    msg = request(name::Lookup::kLabel, "a b", 3);
     check(raw_call(names, msg) == 0 && msg.hdr.label == TERN_INVALID_ARGUMENT, "name_bad_name",
           msg.hdr.label);
 
     // A plain send where a call is needed: logged and dropped, the server goes on.
-    msg = {};
-    msg.hdr.label = name::Lookup::kLabel;
-    msg.data = reinterpret_cast<uint64_t>("proc");
-    msg.hdr.data_size = 4;
+    msg = request(name::Lookup::kLabel, "proc", 4);
     int64_t sent = tern_sys_port_send(names, reinterpret_cast<uint64_t>(&msg), 5000000000ull);
     check(sent == 0, "name_plain_send_accepted_by_kernel", sent);
 
-    msg = {};
-    msg.hdr.label = name::Unregister::kLabel;
-    msg.data = reinterpret_cast<uint64_t>("proc");
-    msg.hdr.data_size = 4;
+    msg = request(name::Unregister::kLabel, "proc", 4);
     check(raw_call(names, msg) == 0 && msg.hdr.label == TERN_NOT_OWNER,
           "name_unregister_others_refused", msg.hdr.label);
 
@@ -262,8 +252,7 @@ void bad_clients_of_the_name_server() {
     // for one, and the kernel does not deliver real notices to a port the caller does not
     // own.
     for (uint64_t slot = 0; slot < 8; ++slot) {
-        msg = {};
-        msg.hdr.label = TERN_LABEL_OBJECT_GONE;
+        msg = request(TERN_LABEL_OBJECT_GONE);
         msg.words[0] = (uint64_t(1) << 32) | slot;
         (void)tern_sys_port_send(names, reinterpret_cast<uint64_t>(&msg), 5000000000ull);
     }
@@ -287,11 +276,8 @@ void bad_clients_of_proc_bootfs_console() {
     check(corrupt.is_error() && corrupt.error() == base::Error::CORRUPT, "spawn_corrupt_elf",
           corrupt.is_error() ? code(corrupt.error()) : 0);
 
-    tern_msg msg = {};
-    msg.hdr.label = proc::Spawn::kLabel;
+    tern_msg msg = request(proc::Spawn::kLabel, "true", 5);
     msg.words[0] = 5; // argc 5, but only the path follows
-    msg.data = reinterpret_cast<uint64_t>("true");
-    msg.hdr.data_size = 5;
     check(raw_call(proc_server(), msg) == 0 && msg.hdr.label == TERN_INVALID_ARGUMENT,
           "spawn_badly_packed", msg.hdr.label);
 
@@ -344,10 +330,7 @@ void bad_clients_of_proc_bootfs_console() {
     check(console.ok(), "console_lookup");
     if (console.ok()) {
         static char big[5000];
-        msg = {};
-        msg.hdr.label = tern::console::Write::kLabel;
-        msg.data = reinterpret_cast<uint64_t>(big);
-        msg.hdr.data_size = sizeof(big);
+        msg = request(tern::console::Write::kLabel, big, sizeof(big));
         check(raw_call(console.value(), msg) == 0 && msg.hdr.label == TERN_TOO_BIG,
               "console_oversized_write", msg.hdr.label);
         (void)tern_sys_handle_close(console.value());

@@ -2,39 +2,24 @@
 // printing the first (proc maps the program then), the minimum and the median in rdtsc
 // ticks, which are guest instructions under QEMU's -icount (tools/bench.py runs it that
 // way).
+#include "bench_support.h"
+#include <base/string_view.h>
 #include <tern/print.h>
 #include <tern/process.h>
 #include <tern/startup.h>
 
-namespace {
-
-uint64_t rdtsc() {
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return (uint64_t(hi) << 32) | lo;
-}
-
-void sort(uint64_t* v, int n) {
-    for (int i = 1; i < n; ++i)
-        for (int j = i; j > 0 && v[j - 1] > v[j]; --j) {
-            uint64_t t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-}
-
-} // namespace
+using bench::rdtsc;
+using bench::sort;
 
 extern "C" int main(uint64_t) {
     int count = 50;
     if (tern::argc() > 1) {
-        count = 0;
-        for (const char* p = tern::argv()[1]; *p; ++p)
-            count = count * 10 + (*p - '0');
-        if (count < 1 || count > 1000) {
+        auto n = base::parse_u64(tern::argv()[1]);
+        if (!n.has_value() || *n < 1 || *n > 1000) {
             tern::println("usage: spawnbench [1..1000]");
             return 2;
         }
+        count = int(*n);
     }
     static uint64_t samples[1000];
     const char* argv[] = {"true", nullptr};

@@ -137,6 +137,46 @@ base::Error reply_later(PendingReply& pending, base::Error status,
 base::Error reply_raw(tern_handle_t reply_handle, base::Error status, const void* response,
                       size_t response_size, const Reply& parts);
 
+// The cookie a server gives object_watch for an object kept in slot `index` of a table:
+// the slot's generation rides along, so a notice about an earlier occupant of the slot
+// is recognised as stale.
+struct SlotCookie {
+    uint32_t index;
+    uint32_t generation;
+    uint64_t value() const { return (uint64_t(generation) << 32) | index; }
+    static SlotCookie from(uint64_t cookie) {
+        return {uint32_t(cookie & 0xFFFFFFFFu), uint32_t(cookie >> 32)};
+    }
+};
+
+// A slot for a parked call in a server's fixed table of them. The kernel does not tell a
+// server when a caller gives up, so a table of parked calls must make room rather than
+// refuse: when every slot is taken, the oldest call is answered TIMED_OUT (its caller has
+// most likely left) and its slot is reused. W is the server's slot type, with members
+// `bool used`, `uint64_t sequence` and `PendingReply reply`; the returned slot is reset,
+// marked used and stamped from `clock`, and the caller fills in the rest.
+template<typename O, typename W, size_t N>
+W& park(W (&slots)[N], uint64_t& clock) {
+    W* slot = nullptr;
+    for (W& w : slots) {
+        if (!w.used) {
+            slot = &w;
+            break;
+        }
+    }
+    if (!slot) {
+        slot = &slots[0];
+        for (W& w : slots)
+            if (w.sequence < slot->sequence)
+                slot = &w;
+        (void)reply_later<O>(slot->reply, base::Error::TIMED_OUT, {});
+    }
+    *slot = W{};
+    slot->used = true;
+    slot->sequence = ++clock;
+    return *slot;
+}
+
 // A request loop over one port (or port set). Handlers are registered per operation;
 // everything a client can get wrong (an unknown label, a fixed part of the wrong shape,
 // parts over the limits, a plain send where a call is needed) is answered with an error
