@@ -384,10 +384,10 @@ int64_t sys_port_send(const SyscallArgs& a) {
     auto port = port_from(task, a.a0, TERN_RIGHT_SEND);
     if (port.is_error())
         return err(port.error());
-    tern_msg um;
+    [[clang::uninitialized]] tern_msg um; // filled by the copy
     if (auto r = copy_from_user(um, a.a1); r.is_error())
         return err(r.error());
-    obj::Message m;
+    [[clang::uninitialized]] obj::Message m;
     if (auto r = build_message(task, um, m, TERN_MSG_MAX_HANDLES, port.value().get()); r.is_error())
         return err(r.error());
     if (auto r = port.value()->send(base::move(m), deadline_from_timeout(a.a2),
@@ -423,7 +423,7 @@ int64_t sys_port_receive(const SyscallArgs& a) {
                 if (task.handles().capacity() - task.handles().count() < head->header.handle_count)
                     return err(base::Error::QUOTA_EXCEEDED);
             }
-            obj::Message msg;
+            [[clang::uninitialized]] obj::Message msg;
             if (auto t = source->take(msg); t.is_error())
                 return err(t.error());
             auto r = deliver(task, msg, a.a1, um);
@@ -470,10 +470,10 @@ int64_t sys_port_call(const SyscallArgs& a) {
     auto port = port_from(task, a.a0, TERN_RIGHT_SEND);
     if (port.is_error())
         return err(port.error());
-    tern_msg um;
+    [[clang::uninitialized]] tern_msg um; // filled by the copy
     if (auto r = copy_from_user(um, a.a1); r.is_error())
         return err(r.error());
-    obj::Message m;
+    [[clang::uninitialized]] obj::Message m;
     if (auto r = build_message(task, um, m, TERN_MSG_MAX_HANDLES - 1, port.value().get());
         r.is_error())
         return err(r.error());
@@ -503,7 +503,7 @@ int64_t sys_port_call(const SyscallArgs& a) {
             return err(e);
         }
     }
-    obj::Message answer = base::move(self->m_reply);
+    [[clang::uninitialized]] obj::Message answer = base::move(self->m_reply);
     auto r = deliver(task, answer, a.a1, um);
     return r.is_error() ? err(r.error()) : 0;
 }
@@ -515,10 +515,10 @@ int64_t sys_port_reply(const SyscallArgs& a) {
     auto reply = task.handles().get_as<Reply>(tern_handle_t(a.a0), TERN_RIGHT_SEND);
     if (reply.is_error())
         return err(reply.error());
-    tern_msg um;
+    [[clang::uninitialized]] tern_msg um; // filled by the copy
     if (auto r = copy_from_user(um, a.a1); r.is_error())
         return err(r.error());
-    obj::Message m;
+    [[clang::uninitialized]] obj::Message m;
     if (auto r = build_message(task, um, m, TERN_MSG_MAX_HANDLES, nullptr); r.is_error())
         return err(r.error());
     // The reply right is consumed whether or not the caller is still there.

@@ -41,7 +41,11 @@ bool valid_prot(uint32_t prot) {
     return !((prot & TERN_PROT_WRITE) && (prot & TERN_PROT_EXEC));
 }
 
-bool nx_supported() { return cpuid(0x80000001).edx & (1u << 20); }
+bool nx_supported() {
+    // CPUID is slow (a VM exit under virtualization); the answer never changes.
+    static const bool supported = cpuid(0x80000001).edx & (1u << 20);
+    return supported;
+}
 
 } // namespace
 
@@ -384,6 +388,10 @@ base::Result<uint64_t> Task::map_pager(uint64_t address, uint64_t size, uint32_t
 }
 
 base::Result<void> Task::supply_page(uint64_t address, const uint8_t* bytes) {
+    // A task that has exited has no address space left to fill (its page would only
+    // wait for the task object to go).
+    if (m_exited)
+        return base::Error::BAD_STATE;
     const obj::Region* r = m_regions.find(address);
     if (!r || r->kind != kRegionPager)
         return base::Error::NOT_FOUND;

@@ -115,7 +115,6 @@ void reap_zombies() {
 
 } // namespace
 
-Thread* current_thread() { return static_cast<Thread*>(this_cpu().current); }
 
 Thread* Thread::create_kernel(const char* name, void (*fn)(void*), void* arg, uint8_t priority) {
     auto slot = alloc_stack_slot();

@@ -59,9 +59,13 @@ void Message::reset() {
     void* data = detach_data();
     if (data && release)
         release(data, size);
-    for (MessageHandle& handle : handles) {
-        handle.object.reset();
-        handle.rights = 0;
+    // Only counted slots can hold a reference: add_handle is the one writer, and
+    // validate() refuses anything else before a message is queued.
+    uint32_t count = header.handle_count < TERN_MSG_MAX_HANDLES ? header.handle_count
+                                                                : TERN_MSG_MAX_HANDLES;
+    for (uint32_t i = 0; i < count; ++i) {
+        handles[i].object.reset();
+        handles[i].rights = 0;
     }
     header = tern_msg_header{};
     for (uint64_t& word : words)
@@ -84,15 +88,14 @@ void Message::take_from(Message& other) {
                                                                       : TERN_MSG_MAX_HANDLES;
     for (size_t i = 0; i < count; ++i) {
         handles[i].object = base::move(other.handles[i].object);
-        handles[i].rights = base::exchange(other.handles[i].rights, 0u);
+        handles[i].rights = other.handles[i].rights;
     }
     m_data = base::exchange(other.m_data, nullptr);
     m_data_size = base::exchange(other.m_data_size, 0u);
     m_data_release = base::exchange(other.m_data_release, nullptr);
-    // The source is left empty, as a freshly constructed Message.
+    // The source owns nothing any more: no data part and no counted handle. Its words
+    // keep their values (they own nothing, and clearing them costs every move).
     other.header = tern_msg_header{};
-    for (uint64_t& word : other.words)
-        word = 0;
 }
 
 MessageQueue::MessageQueue(uint32_t capacity) : m_capacity(capacity) {

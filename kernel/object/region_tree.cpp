@@ -75,6 +75,8 @@ void RegionTree::insert_at_index(size_t index, const Region& region) {
         m_regions[i] = m_regions[i - 1];
     m_regions[index] = region;
     ++m_count;
+    if (region.protection == 0)
+        ++m_no_access;
 }
 
 void RegionTree::erase_indices(size_t first, size_t last) {
@@ -82,6 +84,9 @@ void RegionTree::erase_indices(size_t first, size_t last) {
     size_t removed = last - first;
     if (removed == 0)
         return;
+    for (size_t i = first; i < last; ++i)
+        if (m_regions[i].protection == 0)
+            --m_no_access;
     for (size_t i = last; i < m_count; ++i)
         m_regions[i - removed] = m_regions[i];
     m_count -= removed;
@@ -108,9 +113,16 @@ Result<void> RegionTree::insert(const Region& region) {
 }
 
 const Region* RegionTree::find(uint64_t address) const {
+    // Lookups cluster (a syscall's user copies hit the same stack or buffer region), so
+    // the last hit is tried first. Regions never overlap, so a hinted slot that contains
+    // the address is the answer whatever changed since; a stale hint only misses.
+    if (m_hint < m_count && m_regions[m_hint].contains(address))
+        return &m_regions[m_hint];
     size_t index = first_ending_after(address);
-    if (index < m_count && m_regions[index].start <= address)
+    if (index < m_count && m_regions[index].start <= address) {
+        m_hint = index;
         return &m_regions[index];
+    }
     return nullptr;
 }
 
@@ -210,8 +222,13 @@ Result<void> RegionTree::protect(uint64_t start, uint64_t end, uint32_t protecti
     }
     if (m_regions[last].end > end)
         split_index(last, end);
-    for (size_t i = first; i <= last; ++i)
+    for (size_t i = first; i <= last; ++i) {
+        if (m_regions[i].protection == 0)
+            --m_no_access;
+        if (protection == 0)
+            ++m_no_access;
         m_regions[i].protection = protection;
+    }
     return base::ok();
 }
 

@@ -383,7 +383,7 @@ base::Error on_wait(State* s, proto::Request& request, const proc::WaitRequest& 
     return base::Error::OK;
 }
 
-base::Error on_kill(State* s, proto::Request&, const proc::KillRequest& in, proto::Empty&,
+base::Error on_kill(State*, proto::Request&, const proc::KillRequest& in, proto::Empty&,
                     proto::Reply&, proto::PendingReply&) {
     // Statuses above 255 are the kernel's (CPU faults); a killer gives a plain one.
     if (in.status < 0 || in.status > 255)

@@ -91,7 +91,7 @@ struct FakeKernel {
         return 0;
     }
 
-    int64_t syscall(uint64_t num, uint64_t a0, uint64_t a1, uint64_t a2) {
+    int64_t syscall(uint64_t num, uint64_t a0, uint64_t a1, uint64_t) {
         switch (num) {
         case TERN_SYS_debug_write:
             console.append(reinterpret_cast<const char*>(a0), a1);

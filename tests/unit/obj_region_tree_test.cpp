@@ -572,8 +572,13 @@ TEST_CASE("random operations match a naive model of the region map") {
                 }
             }
 
-            // Same regions, same order, and every address resolves alike.
+            // Same regions, same order, the same count of no-access regions, and every
+            // address resolves alike (find() with its last-hit hint against a plain scan).
             REQUIRE(same_contents(model.regions, contents(f.tree)));
+            size_t no_access = 0;
+            for (const Region& r : model.regions)
+                no_access += r.protection == 0 ? 1 : 0;
+            REQUIRE(f.tree.no_access_count() == no_access);
             for (uint64_t a = 0; a < kSpace + 64; a += 7) {
                 const Region* expected = model.find(a);
                 const Region* actual = f.tree.find(a);

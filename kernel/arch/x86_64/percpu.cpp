@@ -14,12 +14,6 @@ struct [[gnu::packed]] DescriptorPointer {
 };
 } // namespace
 
-PerCpu& this_cpu() {
-    PerCpu* p;
-    asm volatile("movq %%gs:0, %0" : "=r"(p));
-    return *p;
-}
-
 void percpu_init_boot_cpu() {
     PerCpu& cpu = g_boot_cpu;
     cpu.self = &cpu;

@@ -5,50 +5,18 @@
 #include <kernel/core/thread.h>
 #include <kernel/core/usercopy.h>
 
+extern "C" int64_t kernel_user_copy(void* dst, const void* src, size_t n,
+                                    kernel::x86_64::RecoveryPoint* rp);
+
 namespace kernel {
 
 namespace {
 
-struct CopyRequest {
-    void* dst;
-    const void* src;
-    size_t n;
-};
-
-// Runs with a recovery point armed: a fault that the page-fault handler cannot resolve
-// (no region, wrong access) resumes in try_call with the vector.
-[[clang::no_builtin("memcpy")]] void do_copy(void* arg) {
-    auto* req = static_cast<CopyRequest*>(arg);
-    auto* d = static_cast<uint8_t*>(req->dst);
-    const auto* s = static_cast<const uint8_t*>(req->src);
-    size_t n = req->n;
-    // Whole words, then bytes (unaligned 8-byte moves are fine on x86). Every access
-    // happens in this function, under the recovery point.
-    for (; n >= 32; n -= 32, d += 32, s += 32) {
-        uint64_t w0, w1, w2, w3;
-        __builtin_memcpy(&w0, s, 8);
-        __builtin_memcpy(&w1, s + 8, 8);
-        __builtin_memcpy(&w2, s + 16, 8);
-        __builtin_memcpy(&w3, s + 24, 8);
-        __builtin_memcpy(d, &w0, 8);
-        __builtin_memcpy(d + 8, &w1, 8);
-        __builtin_memcpy(d + 16, &w2, 8);
-        __builtin_memcpy(d + 24, &w3, 8);
-    }
-    for (; n >= 8; n -= 8, d += 8, s += 8) {
-        uint64_t w;
-        __builtin_memcpy(&w, s, 8);
-        __builtin_memcpy(d, &w, 8);
-    }
-    for (; n; --n)
-        *d++ = *s++;
-}
 base::Result<void> guarded_copy(void* dst, const void* src, size_t n) {
-    CopyRequest req{dst, src, n};
     bool smap = smap_enabled();
     if (smap)
         asm volatile("stac" ::: "memory");
-    int64_t fault = x86_64::try_call(do_copy, &req);
+    int64_t fault = kernel_user_copy(dst, src, n, &x86_64::this_cpu().recovery);
     if (smap)
         asm volatile("clac" ::: "memory");
     if (fault >= 0)
@@ -77,7 +45,9 @@ namespace {
 // page stays present for the kernel).
 bool task_allows(uint64_t addr, size_t n, bool write) {
     Thread* t = current_thread();
-    return !t || !t->task() || t->task()->user_access_ok(addr, n, write);
+    if (!t || !t->task() || !t->task()->copies_need_region_check())
+        return true;
+    return t->task()->user_access_ok(addr, n, write);
 }
 } // namespace
 

@@ -146,7 +146,7 @@
     X(34, vm_map_pager, 5)                                                                         \
     /* vm_supply(task, addr, const void* page): maps a page with a copy of 4096 bytes at           \
        the pager-backed address and resumes threads waiting for it. ALREADY_EXISTS:                \
-       already present. NOT_FOUND: not a pager region. */                                          \
+       already present. NOT_FOUND: not a pager region. BAD_STATE: the task has exited. */          \
     X(35, vm_supply, 3)                                                                            \
     /* vm_refuse(task, addr): the pager cannot supply the page; the waiting threads take           \
        a page-fault exception (exception port or death). */                                        \

@@ -77,6 +77,12 @@ public:
     // True when every byte of [address, address+size) lies in a region that allows the
     // access (what the kernel checks before copying on the task's behalf).
     bool user_access_ok(uint64_t address, uint64_t size, bool write) const;
+
+    // True when a guarded copy needs user_access_ok first: only a no-access page can be
+    // present (for the kernel) while its region forbids access. Without one, an unmapped
+    // page or a write to a read-only page faults (CR0.WP) into handle_page_fault, which
+    // refuses what the region map refuses, and the copy fails with BAD_ADDRESS anyway.
+    bool copies_need_region_check() const { return m_regions.no_access_count() != 0; }
     // Resolves a user page fault at `address` (demand-zero pages). Fatal when the access
     // is not allowed; NeedPager when a pager must supply the page (see wait_for_pager).
     FaultResult handle_page_fault(uint64_t address, uint64_t error_code);

@@ -10,6 +10,7 @@
 #include <base/intrusive_list.h>
 #include <base/result.h>
 #include <kernel/arch/x86_64/cpu.h>
+#include <kernel/arch/x86_64/percpu.h>
 #include <kernel/arch/x86_64/trap.h>
 #include <kernel/object/kobject.h>
 #include <kernel/object/message_queue.h>
@@ -144,7 +145,7 @@ private:
     base::IntrusiveList<Thread, &Thread::run_link> m_waiters;
 };
 
-Thread* current_thread();
+inline Thread* current_thread() { return static_cast<Thread*>(x86_64::this_cpu().current); }
 // Ends a timed wait that expired (called from the timer path).
 void wait_timeout(Thread& t);
 void scheduler_init();

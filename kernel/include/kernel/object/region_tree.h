@@ -116,7 +116,13 @@ public:
     [[nodiscard]] bool is_empty() const { return m_count == 0; }
     [[nodiscard]] bool is_full() const { return m_count == m_regions.size(); }
 
-    void clear() { m_count = 0; }
+    void clear() {
+        m_count = 0;
+        m_no_access = 0;
+    }
+
+    // How many regions have protection 0 (no access at all).
+    [[nodiscard]] size_t no_access_count() const { return m_no_access; }
 
 private:
     using PieceCallback = void (*)(void* context, const Region& piece);
@@ -136,6 +142,8 @@ private:
 
     base::Span<Region> m_regions;
     size_t m_count{0};
+    mutable size_t m_hint{0}; // slot of the last region find() returned
+    size_t m_no_access{0};
 };
 
 } // namespace kernel::obj

@@ -55,7 +55,13 @@ inline constexpr uint16_t kTssSelector = 0x28;
 
 // Sets up the boot CPU's GDT, TSS (with IST stacks) and GS base.
 void percpu_init_boot_cpu();
-PerCpu& this_cpu();
+// The running CPU's PerCpu: one GS-relative load, inlined everywhere (the scheduler and
+// the IPC paths ask for it dozens of times per message).
+inline PerCpu& this_cpu() {
+    PerCpu* p;
+    asm volatile("movq %%gs:0, %0" : "=r"(p));
+    return *p;
+}
 
 extern "C" uint64_t kernel_try_call(void (*fn)(void*), void* arg, RecoveryPoint* rp);
 
