@@ -202,6 +202,12 @@ base::Result<void> Port::take(obj::Message& out) {
     return {};
 }
 
+void Port::drop_delivered() {
+    m_queue.drop_front();
+    if (!m_senders.is_empty())
+        m_senders.wake_one();
+}
+
 void Port::close_receiver() {
     m_queue.close();
     drop_notices();
@@ -320,14 +326,22 @@ void remove_sent_handles(Task& task, const tern_msg& um) {
         (void)task.handles().remove(um.handles[i], nullptr);
 }
 
+// True when the kernel may write a tern_msg back at user_msg. Checked before anything is
+// taken for delivery: once handles are in the table, their values must reach the task.
+// (Nothing else in the task runs until the syscall returns, so the check stays true.)
+bool message_writable(Task& task, uint64_t user_msg) {
+    return user_range_ok(user_msg, sizeof(tern_msg))
+           && task.user_access_ok(user_msg, sizeof(tern_msg), true);
+}
+
 // Writes a received message into the user's tern_msg (whose data/data_capacity say where
-// the data part goes). The caller has checked that the data fits.
-base::Result<void> deliver(Task& task, obj::Message& m, uint64_t user_msg, tern_msg& um) {
-    // Fail before anything moves when the caller's message cannot be written back: once
-    // handles are in the table, their values must reach the caller. (Nothing else in the
-    // task runs until this syscall returns, so the check stays true.)
-    if (!user_range_ok(user_msg, sizeof(um)) || !task.user_access_ok(user_msg, sizeof(um), true))
-        return base::Error::BAD_ADDRESS;
+// the data part goes); the caller has checked message_writable and that the data fits.
+// A failure before the handles move (the data buffer is bad, the handle table is full)
+// leaves `m` as it was, *consumed false; from then on the message is used up, and `m` is
+// left empty whatever happens.
+base::Result<void> deliver(Task& task, obj::Message& m, uint64_t user_msg, tern_msg& um,
+                           bool* consumed) {
+    *consumed = false;
     uint32_t count = m.header.handle_count;
     tern_handle_t reply = TERN_INVALID_HANDLE;
     bool is_call = m.header.flags & TERN_MSG_FLAG_CALL;
@@ -339,6 +353,7 @@ base::Result<void> deliver(Task& task, obj::Message& m, uint64_t user_msg, tern_
             return base::Error::NO_SPACE;
         TRY(copy_to_user(um.data, m.data(), m.data_size()));
     }
+    *consumed = true;
     um.hdr = m.header;
     um.hdr.handle_count = user_handles;
     for (int i = 0; i < TERN_MSG_INLINE_WORDS; ++i)
@@ -398,44 +413,79 @@ int64_t sys_port_send(const SyscallArgs& a) {
     return 0;
 }
 
-int64_t sys_port_receive(const SyscallArgs& a) {
-    Task& task = *current_thread()->task();
-    auto port = port_from(task, a.a0, TERN_RIGHT_RECEIVE);
+namespace {
+
+// port_receive(port, msg, timeout) for the calling task; also the second half of
+// port_reply_receive.
+int64_t receive_message(Task& task, uint64_t port_handle, uint64_t user_msg, uint64_t timeout) {
+    auto port = port_from(task, port_handle, TERN_RIGHT_RECEIVE);
     if (port.is_error())
         return err(port.error());
     // Only where the data part goes is read; deliver() writes the rest.
     tern_msg um = {};
-    if (auto r = copy_from_user(&um.data, a.a1 + __builtin_offsetof(tern_msg, data),
+    if (auto r = copy_from_user(&um.data, user_msg + __builtin_offsetof(tern_msg, data),
                                 sizeof(um.data) + sizeof(um.data_capacity));
         r.is_error())
         return err(r.error());
     Port& p = *port.value();
-    uint64_t deadline = deadline_from_timeout(a.a2);
+    uint64_t deadline = deadline_from_timeout(timeout);
     for (;;) {
         // Syscalls run with interrupts off on one CPU, so nothing changes between the
-        // checks and the take: a message that does not fit stays queued, in order.
+        // checks and the take: a message that cannot be delivered stays queued, in order.
         uint32_t key = 0;
         if (Port* source = p.ready_source(&key)) {
+            if (!message_writable(task, user_msg))
+                return err(base::Error::BAD_ADDRESS);
+            bool consumed = false;
             if (!source->has_events()) {
-                const obj::Message* head = source->queue().peek();
-                if (head->data_size() > um.data_capacity)
+                // Straight from the queue slot: no move of the message on the hot path.
+                obj::Message& head = *source->queue().front();
+                if (head.data_size() > um.data_capacity)
                     return err(base::Error::NO_SPACE);
-                if (task.handles().capacity() - task.handles().count() < head->header.handle_count)
-                    return err(base::Error::QUOTA_EXCEEDED);
+                auto r = deliver(task, head, user_msg, um, &consumed);
+                if (consumed)
+                    source->drop_delivered();
+                return r.is_error() ? err(r.error()) : int64_t(key);
             }
-            [[clang::uninitialized]] obj::Message msg;
-            if (auto t = source->take(msg); t.is_error())
+            [[clang::uninitialized]] obj::Message event;
+            if (auto t = source->take(event); t.is_error())
                 return err(t.error());
-            auto r = deliver(task, msg, a.a1, um);
+            auto r = deliver(task, event, user_msg, um, &consumed);
             return r.is_error() ? err(r.error()) : int64_t(key);
         }
         if (p.closed())
             return err(base::Error::PEER_CLOSED);
-        if (a.a2 == TERN_TIMEOUT_NONE)
+        if (timeout == TERN_TIMEOUT_NONE)
             return err(base::Error::WOULD_BLOCK);
         if (base::Error e = p.wait_for_message(deadline); e != base::Error::OK)
             return err(e);
     }
+}
+
+// The first half of port_reply and port_reply_receive: answers the call behind
+// reply_handle with the message at user_msg. On success the reply right and the handles
+// the message names are gone from the table. A refused message (BAD_HANDLE, BAD_ADDRESS,
+// INVALID_ARGUMENT, TOO_BIG, ...) changes nothing. PEER_CLOSED: the caller gave up; the
+// right is consumed and the handles stay, listed in *um.
+base::Result<void> send_reply(Task& task, uint64_t reply_handle, uint64_t user_msg,
+                              tern_msg& um) {
+    if (reply_handle > 0xFFFFFFFFull)
+        return base::Error::BAD_HANDLE;
+    auto reply = TRY(task.handles().get_as<Reply>(tern_handle_t(reply_handle), TERN_RIGHT_SEND));
+    TRY(copy_from_user(um, user_msg));
+    [[clang::uninitialized]] obj::Message m;
+    TRY(build_message(task, um, m, TERN_MSG_MAX_HANDLES, nullptr));
+    // The reply right is consumed whether or not the caller is still there.
+    (void)task.handles().remove(tern_handle_t(reply_handle), nullptr);
+    TRY(reply->answer(base::move(m)));
+    remove_sent_handles(task, um);
+    return {};
+}
+
+} // namespace
+
+int64_t sys_port_receive(const SyscallArgs& a) {
+    return receive_message(*current_thread()->task(), a.a0, a.a1, a.a2);
 }
 
 int64_t sys_port_set_add(const SyscallArgs& a) {
@@ -473,6 +523,10 @@ int64_t sys_port_call(const SyscallArgs& a) {
     [[clang::uninitialized]] tern_msg um; // filled by the copy
     if (auto r = copy_from_user(um, a.a1); r.is_error())
         return err(r.error());
+    // The answer comes back into the same tern_msg: refuse a read-only one before the
+    // server does any work.
+    if (!message_writable(task, a.a1))
+        return err(base::Error::BAD_ADDRESS);
     [[clang::uninitialized]] obj::Message m;
     if (auto r = build_message(task, um, m, TERN_MSG_MAX_HANDLES - 1, port.value().get());
         r.is_error())
@@ -503,30 +557,42 @@ int64_t sys_port_call(const SyscallArgs& a) {
             return err(e);
         }
     }
-    [[clang::uninitialized]] obj::Message answer = base::move(self->m_reply);
-    auto r = deliver(task, answer, a.a1, um);
-    return r.is_error() ? err(r.error()) : 0;
+    // Straight from the thread's answer slot; what a failed delivery leaves is released.
+    bool consumed = false;
+    auto r = deliver(task, self->m_reply, a.a1, um, &consumed);
+    if (r.is_error()) {
+        self->m_reply.reset();
+        return err(r.error());
+    }
+    return 0;
 }
 
 int64_t sys_port_reply(const SyscallArgs& a) {
+    [[clang::uninitialized]] tern_msg um; // filled by send_reply
+    auto r = send_reply(*current_thread()->task(), a.a0, a.a1, um);
+    return r.is_error() ? err(r.error()) : 0;
+}
+
+int64_t sys_port_reply_receive(const SyscallArgs& a) {
     Task& task = *current_thread()->task();
-    if (a.a0 > 0xFFFFFFFFull)
-        return err(base::Error::BAD_HANDLE);
-    auto reply = task.handles().get_as<Reply>(tern_handle_t(a.a0), TERN_RIGHT_SEND);
-    if (reply.is_error())
-        return err(reply.error());
-    [[clang::uninitialized]] tern_msg um; // filled by the copy
-    if (auto r = copy_from_user(um, a.a1); r.is_error())
-        return err(r.error());
-    [[clang::uninitialized]] obj::Message m;
-    if (auto r = build_message(task, um, m, TERN_MSG_MAX_HANDLES, nullptr); r.is_error())
-        return err(r.error());
-    // The reply right is consumed whether or not the caller is still there.
-    (void)task.handles().remove(tern_handle_t(a.a0), nullptr);
-    if (auto r = reply.value()->answer(base::move(m)); r.is_error())
-        return err(r.error());
-    remove_sent_handles(task, um);
-    return 0;
+    [[clang::uninitialized]] tern_msg um; // filled by send_reply
+    if (auto r = send_reply(task, a.a0, a.a1, um); r.is_error()) {
+        if (r.error() == base::Error::PEER_CLOSED) {
+            // The caller is gone: what the reply carried goes as it would have with it.
+            remove_sent_handles(task, um);
+        } else {
+            // The server's own bug. Its caller must not wait forever: dropping the right
+            // wakes it with PEER_CLOSED. The reply's handles stay with the server.
+            static uint32_t logged = 0;
+            if (logged++ < 16)
+                log::warn("task {} '{}': port_reply_receive: reply refused ({}); the caller "
+                          "gets PEER_CLOSED",
+                          task.id(), task.name(), base::error_name(r.error()));
+            if (a.a0 <= 0xFFFFFFFFull)
+                (void)task.handles().remove(tern_handle_t(a.a0), nullptr);
+        }
+    }
+    return receive_message(task, a.a2, a.a3, a.a4);
 }
 
 int64_t sys_object_watch(const SyscallArgs& a) {
@@ -621,8 +687,9 @@ int64_t sys_port_capture(const SyscallArgs& a) {
     scratch.drain([&](obj::Message&& m) {
         tern_msg um;
         uint64_t at = a.a1 + i * sizeof(tern_msg);
+        bool consumed = false;
         if (copy_from_user(um, at).ok())
-            (void)deliver(task, m, at, um);
+            (void)deliver(task, m, at, um, &consumed);
         ++i;
     });
     delete scratch_queue;

@@ -136,6 +136,21 @@ Result<void> MessageQueue::pop_into(Message& out) {
     return base::ok();
 }
 
+void MessageQueue::drop_front() {
+    TERN_ASSERT(m_size > 0);
+    Message& slot = m_slots[m_head];
+    if (++m_head == m_capacity)
+        m_head = 0;
+    --m_size;
+    // What the message still owns is released only after the queue is updated, and
+    // from outside the slot: a destroy() hook reached through a dropped handle may push
+    // to this queue, and the slot is the one a push into a nearly full queue reuses.
+    if (slot.owns_resources()) {
+        Message doomed = base::move(slot);
+        (void)doomed;
+    }
+}
+
 const Message* MessageQueue::peek() const { return m_size == 0 ? nullptr : &m_slots[m_head]; }
 
 uint32_t MessageQueue::close() {

@@ -665,6 +665,10 @@ void make_arguments(Call& c) {
     case TERN_SYS_port_reply:
         a[0] = handle_arg(TERN_OBJ_REPLY), a[1] = message_arg();
         break;
+    case TERN_SYS_port_reply_receive:
+        a[0] = handle_arg(TERN_OBJ_REPLY), a[1] = message_arg();
+        a[2] = handle_arg(TERN_OBJ_PORT), a[3] = message_arg();
+        break;
     case TERN_SYS_task_create:
         a[0] = pointer_arg(), a[1] = g.rng.percent(80) ? g.rng.below(34) : size_arg();
         break;
@@ -833,6 +837,15 @@ bool make_survivable(Call& c) {
         if (in_own_allocation(a[1]))
             a[1] = message_arg();
         sanitize_messages(a[1], 1);
+        break;
+    case TERN_SYS_port_reply_receive:
+        // Both halves' messages, and a bounded wait for the receive half.
+        for (int i = 1; i <= 3; i += 2) {
+            if (in_own_allocation(a[i]))
+                a[i] = message_arg();
+            sanitize_messages(a[i], 1);
+        }
+        a[4] = timeout_arg();
         break;
     case TERN_SYS_port_capture:
     case TERN_SYS_port_restore:

@@ -89,7 +89,8 @@
     X(14, port_send, 3)                                                                            \
     /* port_receive(port, struct tern_msg* msg, uint64 timeout): takes the oldest                  \
        message. ACCESS_DENIED (no RECEIVE), WOULD_BLOCK, TIMED_OUT, BAD_ADDRESS,                   \
-       NO_SPACE (data part larger than msg->data_capacity: the message stays queued). */           \
+       NO_SPACE (data part larger than msg->data_capacity), QUOTA_EXCEEDED (no room for            \
+       its handles); after any of the last three the message stays queued. */                      \
     X(15, port_receive, 3)                                                                         \
     /* port_call(port, struct tern_msg* msg, uint64 timeout): sends msg with a one-shot            \
        reply right and waits for the reply, which overwrites msg. Errors as port_send,             \
@@ -235,7 +236,14 @@
        its messages carry as sender_badge. BAD_HANDLE, WRONG_TYPE. */                              \
     X(56, task_id_of, 1)                                                                           \
     /* memory_info(struct tern_memory_info* out): the node's memory figures. BAD_ADDRESS. */       \
-    X(57, memory_info, 1)
+    X(57, memory_info, 1)                                                                          \
+    /* port_reply_receive(reply_handle, const struct tern_msg* reply, port, struct tern_msg*       \
+       msg, uint64 timeout): port_reply then port_receive in one syscall, a server loop's          \
+       fast path; returns what port_receive returns. The reply cannot fail the call: when          \
+       its caller is gone the reply's handles are closed; when the reply is refused (bad           \
+       handle, message or address) the right is dropped, so the caller gets PEER_CLOSED,           \
+       the reply's handles stay, and the kernel logs it. */                                        \
+    X(58, port_reply_receive, 5)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),

@@ -51,6 +51,9 @@ public:
     static Port* create(uint32_t capacity);
 
     obj::MessageQueue& queue() { return m_queue; }
+    // Removes the queue's oldest message once receive has delivered it in place, and
+    // lets a blocked sender in.
+    void drop_delivered();
     // Kernel-side send and receive (the syscalls and kernel servers use these).
     base::Result<void> send(obj::Message&& message, uint64_t deadline_ns, bool block);
     base::Result<obj::Message> receive(uint64_t deadline_ns, bool block);

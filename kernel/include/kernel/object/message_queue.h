@@ -76,6 +76,9 @@ public:
     // Frees the data part, drops every handle and clears header and words.
     void reset();
 
+    // True while the message holds a data part or a handle (what reset() releases).
+    [[nodiscard]] bool owns_resources() const { return m_data || header.handle_count; }
+
 private:
     void take_from(Message& other);
     void release_resources();
@@ -111,6 +114,14 @@ public:
 
     // The oldest message without removing it, or null when empty.
     [[nodiscard]] const Message* peek() const;
+
+    // The oldest message, in place: receive delivers straight from the slot and then
+    // calls drop_front(), which saves two moves of the message. Null when empty.
+    [[nodiscard]] Message* front() { return m_size == 0 ? nullptr : &m_slots[m_head]; }
+
+    // Removes the oldest message, releasing whatever it still owns; the queue must not
+    // be empty.
+    void drop_front();
 
     // Calls callback(Message&&) for every pending message, oldest first, removing each
     // before the call, and returns how many there were. Capturing a port's queue for
