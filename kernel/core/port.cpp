@@ -467,8 +467,7 @@ int64_t receive_message(Task& task, uint64_t port_handle, uint64_t user_msg, uin
 // the message names are gone from the table. A refused message (BAD_HANDLE, BAD_ADDRESS,
 // INVALID_ARGUMENT, TOO_BIG, ...) changes nothing. PEER_CLOSED: the caller gave up; the
 // right is consumed and the handles stay, listed in *um.
-base::Result<void> send_reply(Task& task, uint64_t reply_handle, uint64_t user_msg,
-                              tern_msg& um) {
+base::Result<void> send_reply(Task& task, uint64_t reply_handle, uint64_t user_msg, tern_msg& um) {
     if (reply_handle > 0xFFFFFFFFull)
         return base::Error::BAD_HANDLE;
     auto reply = TRY(task.handles().get_as<Reply>(tern_handle_t(reply_handle), TERN_RIGHT_SEND));

@@ -115,7 +115,6 @@ void reap_zombies() {
 
 } // namespace
 
-
 Thread* Thread::create_kernel(const char* name, void (*fn)(void*), void* arg, uint8_t priority) {
     auto slot = alloc_stack_slot();
     if (slot.is_error())

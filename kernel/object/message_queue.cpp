@@ -61,8 +61,8 @@ void Message::reset() {
         release(data, size);
     // Only counted slots can hold a reference: add_handle is the one writer, and
     // validate() refuses anything else before a message is queued.
-    uint32_t count = header.handle_count < TERN_MSG_MAX_HANDLES ? header.handle_count
-                                                                : TERN_MSG_MAX_HANDLES;
+    uint32_t count =
+        header.handle_count < TERN_MSG_MAX_HANDLES ? header.handle_count : TERN_MSG_MAX_HANDLES;
     for (uint32_t i = 0; i < count; ++i) {
         handles[i].object.reset();
         handles[i].rights = 0;

@@ -253,8 +253,7 @@ void ipc_server_reply_receive(const ThreadJob* job) {
         msg.hdr.handle_count = 0;
         msg.reply_handle = TERN_INVALID_HANDLE;
         // One tern_msg for both halves: the reply is read before the next message lands.
-        if (tern_sys_port_reply_receive(reply, addr(&msg), port, addr(&msg),
-                                        TERN_TIMEOUT_INFINITE)
+        if (tern_sys_port_reply_receive(reply, addr(&msg), port, addr(&msg), TERN_TIMEOUT_INFINITE)
             < 0)
             return;
     }

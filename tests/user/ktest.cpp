@@ -959,8 +959,7 @@ void test_port_data() {
         (void)send(p, m);
         expect_err(receive(p, r, 0, reinterpret_cast<void*>(b.address), 64), TERN_BAD_ADDRESS,
                    "data.receive_buffer_{}", b.name);
-        expect_eq(receive(p, r, 0, dst, 65536), 0, "data.message_kept_after_bad_buffer_{}",
-                  b.name);
+        expect_eq(receive(p, r, 0, dst, 65536), 0, "data.message_kept_after_bad_buffer_{}", b.name);
     }
     expect_err(receive(p, r, 0, const_cast<uint64_t*>(kReadOnlyWords), 512), TERN_WOULD_BLOCK,
                "data.queue_empty_after_bad_buffers");
@@ -1242,9 +1241,8 @@ void test_calls_in_task() {
         tern_msg big = make_msg(1);
         big.hdr.data_size = 65537;
         tern_msg next{};
-        expect_err(tern_sys_port_reply_receive(r.reply_handle, ptr(&big),
-                                               static_cast<uint64_t>(p), ptr(&next),
-                                               TERN_TIMEOUT_NONE),
+        expect_err(tern_sys_port_reply_receive(r.reply_handle, ptr(&big), static_cast<uint64_t>(p),
+                                               ptr(&next), TERN_TIMEOUT_NONE),
                    TERN_WOULD_BLOCK, "replyrecv.refused_reply_then_empty_queue");
         expect_true(join_job(caller), 0, "replyrecv.refused_caller_done");
         expect_eq(caller.result, -TERN_PEER_CLOSED, "replyrecv.caller_got_peer_closed");
@@ -1278,9 +1276,9 @@ void test_calls_in_task() {
         expect_eq(receive(p, r, kLong), 0, "replyrecv.receive_for_bad_port");
         tern_msg answer = make_msg(1, 97);
         tern_msg next{};
-        expect_err(tern_sys_port_reply_receive(r.reply_handle, ptr(&answer), 0x3FFF, ptr(&next),
-                                               kLong),
-                   TERN_BAD_HANDLE, "replyrecv.bad_port");
+        expect_err(
+            tern_sys_port_reply_receive(r.reply_handle, ptr(&answer), 0x3FFF, ptr(&next), kLong),
+            TERN_BAD_HANDLE, "replyrecv.bad_port");
         expect_true(join_job(caller), 0, "replyrecv.bad_port_caller_done");
         expect_eq(caller.result, 97, "replyrecv.reply_went_before_bad_port");
     }
