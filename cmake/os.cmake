@@ -81,6 +81,21 @@ foreach(etc_file ${TERN_ETC_FILES})
   list(APPEND TERN_BOOTFS_ARGS --file etc/${etc_name}=${etc_file})
   list(APPEND TERN_BOOTFS_INPUTS ${etc_file})
 endforeach()
+# Damaged copies of /bin/true under /test, for the loader's bad-input tests
+# (tools/mkbadelf.py names the defects).
+set(TERN_BAD_ELF_DIR ${CMAKE_BINARY_DIR}/bad-elf)
+set(TERN_BAD_ELF_NAMES truncated phnum wx-segment kernel-entry filesz)
+set(TERN_BAD_ELFS "")
+foreach(name ${TERN_BAD_ELF_NAMES})
+  list(APPEND TERN_BAD_ELFS ${TERN_BAD_ELF_DIR}/${name}.elf)
+  list(APPEND TERN_BOOTFS_ARGS --file test/${name}.elf=${TERN_BAD_ELF_DIR}/${name}.elf)
+endforeach()
+add_custom_command(OUTPUT ${TERN_BAD_ELFS}
+  COMMAND ${Python3_EXECUTABLE} ${TERN_ROOT}/tools/mkbadelf.py --input ${TERN_IMAGE_DIR}/true.elf
+          --output-dir ${TERN_BAD_ELF_DIR}
+  DEPENDS ${TERN_IMAGE_DIR}/true.elf ${TERN_ROOT}/tools/mkbadelf.py
+  VERBATIM)
+list(APPEND TERN_BOOTFS_INPUTS ${TERN_BAD_ELFS})
 add_custom_command(OUTPUT ${TERN_BOOTFS}
   COMMAND ${Python3_EXECUTABLE} ${TERN_ROOT}/tools/mkbootfs.py --output ${TERN_BOOTFS}
           ${TERN_BOOTFS_ARGS}
