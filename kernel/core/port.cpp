@@ -117,6 +117,8 @@ void Port::post_notice(Notice& notice) {
 
 base::Result<void> WatchList::add(obj::Ref<Port> port, uint64_t cookie, uint32_t type) {
     if (m_count >= kMaxWatches)
+        drop_dead_watchers();
+    if (m_count >= kMaxWatches)
         return base::Error::QUOTA_EXCEEDED;
     auto* notice = new (kNoThrow) Notice;
     if (!notice)
@@ -137,6 +139,32 @@ void WatchList::fire(int64_t status) {
         obj::Ref<Port> port = base::move(n->port);
         port->post_notice(*n);
     }
+}
+
+void WatchList::drop_dead_watchers() {
+    // A watch whose notice port has lost its receiver can never be read: it would only
+    // hold the port and a slot until the watched object goes.
+    for (Notice* n = m_list.front(); n;) {
+        Notice* next = m_list.next(*n);
+        if (n->port->closed()) {
+            m_list.remove(*n);
+            --m_count;
+            delete n;
+        }
+        n = next;
+    }
+}
+
+base::Result<void> WatchList::remove(Port& port, uint64_t cookie) {
+    for (Notice* n = m_list.front(); n; n = m_list.next(*n)) {
+        if (n->port.get() == &port && n->cookie == cookie) {
+            m_list.remove(*n);
+            --m_count;
+            delete n;
+            return {};
+        }
+    }
+    return base::Error::NOT_FOUND;
 }
 
 void WatchList::clear() {
@@ -663,6 +691,28 @@ int64_t sys_object_watch(const SyscallArgs& a) {
     return err(base::Error::WRONG_TYPE);
 }
 
+int64_t sys_object_unwatch(const SyscallArgs& a) {
+    Task& task = *current_thread()->task();
+    if (a.a0 > 0xFFFFFFFFull)
+        return err(base::Error::BAD_HANDLE);
+    // The same right as for watching: only the notice port's owner cancels its watches.
+    auto port = port_from(task, a.a1, TERN_RIGHT_RECEIVE);
+    if (port.is_error())
+        return err(port.error());
+    auto object = task.handles().get(tern_handle_t(a.a0), TERN_OBJ_ANY, 0, nullptr);
+    if (object.is_error())
+        return err(object.error());
+    obj::KObject* o = object.value().get();
+    WatchList* list = o->type() == TERN_OBJ_TASK   ? &static_cast<Task*>(o)->watchers()
+                      : o->type() == TERN_OBJ_PORT ? &static_cast<Port*>(o)->watchers()
+                                                   : nullptr;
+    if (!list)
+        return err(base::Error::WRONG_TYPE);
+    InterruptGuard guard;
+    auto r = list->remove(*port.value(), a.a2);
+    return r.is_error() ? err(r.error()) : 0;
+}
+
 int64_t sys_port_signal(const SyscallArgs& a) {
     Task& task = *current_thread()->task();
     auto port = port_from(task, a.a0, TERN_RIGHT_SIGNAL);
@@ -1016,6 +1066,39 @@ KTEST(port, death_notices_reach_a_port_set_and_die_with_a_closed_watcher) {
     b->close_receiver();
     KEXPECT(!member->has_events());
     set->close_receiver();
+}
+
+KTEST(port, unwatch_cancels_one_watch) {
+    obj::Ref<Port> watcher = obj::Ref<Port>::adopt(Port::create(4));
+    obj::Ref<Port> watched = obj::Ref<Port>::adopt(Port::create(1));
+    KEXPECT_OK(watched->watchers().add(watcher, 1, TERN_OBJ_PORT));
+    KEXPECT_OK(watched->watchers().add(watcher, 2, TERN_OBJ_PORT));
+    KEXPECT_OK(watched->watchers().remove(*watcher, 1));
+    auto again = watched->watchers().remove(*watcher, 1);
+    KEXPECT(again.is_error());
+    KEXPECT_EQ(again.error(), base::Error::NOT_FOUND);
+    watched->close_receiver();
+    auto n = watcher->receive(0, false);
+    KEXPECT_OK(n);
+    KEXPECT_EQ(n.value().words[0], uint64_t(2)); // only the watch that stayed fired
+    KEXPECT(!watcher->receive(0, false).ok());
+    watcher->close_receiver();
+}
+
+KTEST(port, a_full_watch_list_drops_watches_nobody_can_read) {
+    obj::Ref<Port> watched = obj::Ref<Port>::adopt(Port::create(1));
+    obj::Ref<Port> gone = obj::Ref<Port>::adopt(Port::create(1));
+    for (size_t i = 0; i < WatchList::kMaxWatches; ++i)
+        KEXPECT_OK(watched->watchers().add(gone, i, TERN_OBJ_PORT));
+    obj::Ref<Port> live = obj::Ref<Port>::adopt(Port::create(1));
+    KEXPECT(watched->watchers().add(live, 100, TERN_OBJ_PORT).is_error());
+    gone->close_receiver(); // its 64 watches can never be read now
+    KEXPECT_OK(watched->watchers().add(live, 101, TERN_OBJ_PORT));
+    watched->close_receiver();
+    auto n = live->receive(0, false);
+    KEXPECT_OK(n);
+    KEXPECT_EQ(n.value().words[0], uint64_t(101));
+    live->close_receiver();
 }
 
 KTEST(port, watch_list_is_bounded) {

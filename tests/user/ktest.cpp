@@ -2652,6 +2652,56 @@ struct Section {
     const char* name;
     void (*run)();
 };
+// ---- Death notices: object_watch and object_unwatch ------------------------------------
+
+void test_watches() {
+    int64_t notices = port_create(4);
+    int64_t watched = port_create(1);
+    if (!expect_ok(notices, "watch.notice_port") || !expect_ok(watched, "watch.watched_port"))
+        return;
+    int64_t watched_send = dup(watched, TERN_RIGHT_SEND);
+    expect_eq(tern_sys_object_watch(watched_send, notices, 11), 0, "watch.port");
+    expect_eq(tern_sys_object_watch(watched_send, notices, 12), 0, "watch.port_second_cookie");
+    expect_eq(tern_sys_object_unwatch(watched_send, notices, 11), 0, "unwatch.port");
+    expect_err(tern_sys_object_unwatch(watched_send, notices, 11), TERN_NOT_FOUND, "unwatch.twice");
+    expect_err(tern_sys_object_unwatch(watched_send, notices, 99), TERN_NOT_FOUND,
+               "unwatch.unknown_cookie");
+    int64_t notices_send = dup(notices, TERN_RIGHT_SEND);
+    expect_err(tern_sys_object_unwatch(watched_send, notices_send, 12), TERN_ACCESS_DENIED,
+               "unwatch.needs_receive_on_notice_port");
+    expect_err(tern_sys_object_unwatch(0x3FFF, notices, 12), TERN_BAD_HANDLE, "unwatch.bad_handle");
+    int64_t memory = tern_sys_memory_create(kPage, 0);
+    if (expect_ok(memory, "unwatch.memory_object")) {
+        expect_err(tern_sys_object_unwatch(memory, notices, 12), TERN_WRONG_TYPE,
+                   "unwatch.wrong_type");
+        close(memory);
+    }
+    close(watched);
+    tern_msg r{};
+    expect_eq(receive(notices, r), 0, "watch.notice_arrives");
+    expect_true(r.hdr.label == TERN_LABEL_OBJECT_GONE && r.words[0] == 12, r.words[0],
+                "watch.only_the_remaining_watch_fired");
+    expect_err(receive(notices, r), TERN_WOULD_BLOCK, "unwatch.cancelled_watch_is_silent");
+
+    // A task's watches likewise: the one left reports the exit status.
+    const char name[] = "watched";
+    int64_t task = tern_sys_task_create(ptr(name), sizeof(name) - 1);
+    if (expect_ok(task, "watch.task_create")) {
+        expect_eq(tern_sys_object_watch(task, notices, 31), 0, "watch.task");
+        expect_eq(tern_sys_object_watch(task, notices, 32), 0, "watch.task_second_cookie");
+        expect_eq(tern_sys_object_unwatch(task, notices, 31), 0, "unwatch.task");
+        expect_eq(tern_sys_task_kill(task, 5), 0, "watch.kill_task");
+        expect_eq(receive(notices, r, kLong), 0, "watch.task_notice_arrives");
+        expect_true(r.words[0] == 32 && r.words[1] == 5 && r.words[2] == TERN_OBJ_TASK, r.words[0],
+                    "watch.task_notice_has_cookie_and_status");
+        expect_err(receive(notices, r), TERN_WOULD_BLOCK, "unwatch.task_watch_is_silent");
+        close(task);
+    }
+    close(watched_send);
+    close(notices_send);
+    close(notices);
+}
+
 constexpr Section kSections[] = {
     {"basics", test_basics},
     {"handles", test_handles},
@@ -2672,6 +2722,7 @@ constexpr Section kSections[] = {
     {"signals_and_sets", test_signals_and_sets},
     {"memory_objects", test_memory_objects},
     {"self_handle", test_self_handle},
+    {"watches", test_watches},
 };
 
 } // namespace

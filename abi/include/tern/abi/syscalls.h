@@ -243,7 +243,12 @@
        its caller is gone the reply's handles are closed; when the reply is refused (bad           \
        handle, message or address) the right is dropped, so the caller gets PEER_CLOSED,           \
        the reply's handles stay, and the kernel logs it. */                                        \
-    X(58, port_reply_receive, 5)
+    X(58, port_reply_receive, 5)                                                                   \
+    /* object_unwatch(handle, port, cookie): cancels the object_watch that would send              \
+       `cookie` to `port` (RECEIVE needed on port). NOT_FOUND: no such watch (it may have          \
+       fired). WRONG_TYPE: neither task nor port. A watch whose port has lost its receiver         \
+       is dropped by the kernel when the object's 64 watches are full. */                          \
+    X(59, object_unwatch, 3)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),

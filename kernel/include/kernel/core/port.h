@@ -39,8 +39,13 @@ public:
     void fire(int64_t status);
     // Drops every watch without notice.
     void clear();
+    // Cancels the watch that would notify `port` with `cookie`. NOT_FOUND: none (it may
+    // have fired already).
+    base::Result<void> remove(Port& port, uint64_t cookie);
 
 private:
+    void drop_dead_watchers();
+
     base::IntrusiveList<Notice, &Notice::link> m_list;
     size_t m_count = 0;
 };

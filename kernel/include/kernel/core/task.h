@@ -100,6 +100,7 @@ public:
     obj::Ref<Port>& exception_port() { return m_exception_port; }
     // object_watch on this task. A task that has exited already is noticed at once.
     base::Result<void> watch(obj::Ref<Port> port, uint64_t cookie);
+    WatchList& watchers() { return m_watchers; }
 
     // Maps [offset, offset+size) of a memory object at address (0: kernel chooses).
     base::Result<uint64_t> map_memory(uint64_t address, obj::Ref<MemoryObject> memory,
