@@ -58,13 +58,15 @@ class Console:
         self.position = 0  # where the next expect starts searching
         self.echo = echo
         self.forbidden = []
+        # A UTF-8 character may straddle two reads; the decoder keeps the partial bytes.
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
 
     def pump(self, wait):
         if self.sel.select(timeout=wait):
             chunk = os.read(self.proc.stdout.fileno(), 65536)
             if not chunk:
                 return False
-            text = chunk.decode("utf-8", "replace")
+            text = self.decoder.decode(chunk)
             self.output += text
             if self.echo:
                 sys.stdout.write(text)

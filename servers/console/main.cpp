@@ -5,7 +5,7 @@
 // goes through the line editor (servers/console/portable/line_editor.h), whose echo goes
 // straight back to the terminal. Finished lines go to readers in the order they asked;
 // lines typed while nobody reads wait in a small queue. Ctrl-C ends the foreground
-// process through proc and interrupts every waiting read.
+// process through proc, interrupts every waiting read and discards the lines typed ahead.
 #include <base/string_view.h>
 #include <base/utility.h>
 #include <servers/console/portable/line_editor.h>
@@ -108,7 +108,15 @@ void deliver(const QueuedLine& line) {
     ++g_state.line_count;
 }
 
+// Ctrl-C: what was typed ahead was meant for the program being interrupted, or for the
+// shell after it in the belief that the program would finish; neither is true any more.
 void interrupt() {
+    if (g_state.line_count > 0) {
+        tern::println("console: Ctrl-C discarded {} {} typed ahead", g_state.line_count,
+                      base::StringView(g_state.line_count == 1 ? "line" : "lines"));
+        g_state.line_head = 0;
+        g_state.line_count = 0;
+    }
     for (size_t i = 0; i < g_state.reader_count; ++i)
         (void)proto::reply_later<tern::console::Read>(g_state.readers[i], base::Error::INTERRUPTED,
                                                       {});
@@ -147,6 +155,9 @@ void input(uint8_t byte) {
         break;
     case ::console::LineEvent::kInterrupt:
         interrupt();
+        break;
+    case ::console::LineEvent::kLineTooLong:
+        // The echo told the user; no reader gets any part of the line.
         break;
     }
 }

@@ -1,7 +1,7 @@
 // init: the first task. It starts the core servers from the boot file system archive
 // itself (name, bootfs, proc: every other start goes through proc, which needs them),
 // hands them to proc's process table, then starts the services /etc/init.conf lists and
-// restarts those that end when their policy says so, logging why each time.
+// restarts those that end when their policy says so, logging why and when each time.
 #include <base/string_view.h>
 #include <base/utility.h>
 #include <servers/bootfs/portable/archive.h>
@@ -21,10 +21,20 @@ namespace {
 constexpr uint64_t kPage = 4096;
 constexpr size_t kMaxServices = 16;
 constexpr size_t kMaxArgs = 16;
-constexpr uint32_t kMaxRestarts = 5;
-constexpr uint64_t kRestartWindowNs = 60ull * 1000000000ull;
 constexpr uint32_t kReadyLabel = 1;
-constexpr uint64_t kRetryDelayNs = 1000000000ull;
+constexpr uint64_t kSecondNs = 1000000000ull;
+
+// The restart policy of a `restart` service. It is started again at once after it ends,
+// unless it has ended kBurstEnds times within kBurstWindowNs: then init waits, first
+// kFirstBackoffNs and twice as long after each further end in such a burst, up to
+// kMaxBackoffNs, and starts it again. init never gives up on a service: a shell that the
+// user leaves again and again must still come back. A start that fails counts as an end
+// and is tried again after kRetryDelayNs at the least.
+constexpr size_t kBurstEnds = 6;
+constexpr uint64_t kBurstWindowNs = 60 * kSecondNs;
+constexpr uint64_t kFirstBackoffNs = 1 * kSecondNs;
+constexpr uint64_t kMaxBackoffNs = 30 * kSecondNs;
+constexpr uint64_t kRetryDelayNs = 1 * kSecondNs;
 
 struct Service {
     char line[256];
@@ -35,9 +45,13 @@ struct Service {
     bool serial = false;
     uint64_t pid = 0;
     tern_handle_t task = TERN_INVALID_HANDLE;
-    uint32_t restarts = 0;
-    uint64_t window_start = 0;
-    uint64_t retry_at = 0; // when a failed start is tried again (0: none pending)
+    // When the service last ended (or failed to start), the newest kBurstEnds of them in a
+    // ring: ends[next_end] is the oldest once end_count reaches kBurstEnds.
+    uint64_t ends[kBurstEnds] = {};
+    size_t end_count = 0;
+    size_t next_end = 0;
+    uint64_t backoff = kFirstBackoffNs; // the wait after the next end in a burst
+    uint64_t retry_at = 0;              // when the service is started again (0: not pending)
 };
 
 struct State {
@@ -222,10 +236,36 @@ void read_config() {
     }
 }
 
-bool restart_allowed(Service& s, const char* what, int64_t status);
+uint64_t now() { return uint64_t(tern_sys_clock_monotonic()); }
 
-// Starts a service through proc and watches it. A start that fails is retried later
-// (retry_at), against the same restart budget as a service that ended.
+// Records that the service ended (or failed to start) at `at`; returns how many of its
+// ends fell within the last kBurstWindowNs, this one included (at most kBurstEnds).
+size_t record_end(Service& s, uint64_t at) {
+    s.ends[s.next_end] = at;
+    s.next_end = (s.next_end + 1) % kBurstEnds;
+    if (s.end_count < kBurstEnds)
+        ++s.end_count;
+    size_t recent = 0;
+    for (size_t i = 0; i < s.end_count; ++i)
+        recent += at - s.ends[i] < kBurstWindowNs ? 1 : 0;
+    return recent;
+}
+
+// How long to wait before the service runs again after an end that made `recent` ends
+// within the window: nothing (or minimum) outside a burst, the backoff inside one, which
+// then doubles for the next end.
+uint64_t restart_delay(Service& s, size_t recent, uint64_t minimum) {
+    if (recent < kBurstEnds) {
+        s.backoff = kFirstBackoffNs;
+        return minimum;
+    }
+    uint64_t delay = base::max(s.backoff, minimum);
+    s.backoff = base::min(s.backoff * 2, kMaxBackoffNs);
+    return delay;
+}
+
+// Starts a service through proc and watches it. A start that fails is tried again later
+// (retry_at), under the same policy as an end.
 void start_service(size_t index) {
     Service& s = g_state.services[index];
     s.retry_at = 0;
@@ -243,10 +283,18 @@ void start_service(size_t index) {
     }
     auto pid = spawn(s.program, s.argv, nullptr, extras);
     if (pid.is_error()) {
-        tern::println("init: starting {} ({}) failed: {}", base::StringView(s.name),
-                      base::StringView(s.program), base::error_name(pid.error()));
-        if (s.restart && restart_allowed(s, "could not start", 0))
-            s.retry_at = uint64_t(tern_sys_clock_monotonic()) + kRetryDelayNs;
+        if (!s.restart) {
+            tern::println("init: starting {} ({}) failed: {}", base::StringView(s.name),
+                          base::StringView(s.program), base::error_name(pid.error()));
+            return;
+        }
+        uint64_t at = now();
+        size_t recent = record_end(s, at);
+        uint64_t delay = restart_delay(s, recent, kRetryDelayNs);
+        s.retry_at = at + delay;
+        tern::println("init: starting {} ({}) failed: {}; next try in {} s",
+                      base::StringView(s.name), base::StringView(s.program),
+                      base::error_name(pid.error()), delay / kSecondNs);
         return;
     }
     s.pid = pid.value();
@@ -261,26 +309,6 @@ void start_service(size_t index) {
     tern::println("init: started {} ({:#x})", base::StringView(s.name), s.pid);
 }
 
-// Counts one restart against the budget (kMaxRestarts within kRestartWindowNs); false,
-// with the reason logged, when it is spent.
-bool restart_allowed(Service& s, const char* what, int64_t status) {
-    uint64_t now = uint64_t(tern_sys_clock_monotonic());
-    if (s.restarts == 0 || now - s.window_start > kRestartWindowNs) {
-        s.window_start = now;
-        s.restarts = 0;
-    }
-    if (s.restarts >= kMaxRestarts) {
-        tern::println("init: {} ({:#x}) {} (status {}) {} times within 60 s; it is not "
-                      "restarted again",
-                      base::StringView(s.name), s.pid, what, status, s.restarts + 1);
-        return false;
-    }
-    ++s.restarts;
-    tern::println("init: {} ({:#x}) {} (status {}); restarting it ({} of {})",
-                  base::StringView(s.name), s.pid, what, status, s.restarts, kMaxRestarts);
-    return true;
-}
-
 void service_ended(size_t index, int64_t status) {
     Service& s = g_state.services[index];
     (void)tern_sys_handle_close(s.task);
@@ -290,26 +318,38 @@ void service_ended(size_t index, int64_t status) {
                       status);
         return;
     }
-    if (restart_allowed(s, "ended", status))
+    uint64_t at = now();
+    size_t recent = record_end(s, at);
+    uint64_t delay = restart_delay(s, recent, 0);
+    if (delay == 0) {
+        tern::println("init: {} ({:#x}) ended (status {}); restarting it ({} of {} within {} s)",
+                      base::StringView(s.name), s.pid, status, recent, kBurstEnds - 1,
+                      kBurstWindowNs / kSecondNs);
         start_service(index);
+        return;
+    }
+    s.retry_at = at + delay;
+    tern::println("init: {} ({:#x}) ended (status {}) {} times within {} s; next restart in {} s",
+                  base::StringView(s.name), s.pid, status, recent, kBurstWindowNs / kSecondNs,
+                  delay / kSecondNs);
 }
 
 // How long init may sleep before a retry is due (TERN_TIMEOUT_INFINITE: none pending).
 uint64_t next_timeout() {
-    uint64_t now = uint64_t(tern_sys_clock_monotonic());
+    uint64_t current = now();
     uint64_t timeout = TERN_TIMEOUT_INFINITE;
     for (size_t i = 0; i < g_state.service_count; ++i) {
         uint64_t at = g_state.services[i].retry_at;
         if (at)
-            timeout = base::min(timeout, at > now ? at - now : 1);
+            timeout = base::min(timeout, at > current ? at - current : 1);
     }
     return timeout;
 }
 
 void run_retries() {
-    uint64_t now = uint64_t(tern_sys_clock_monotonic());
+    uint64_t due = now();
     for (size_t i = 0; i < g_state.service_count; ++i)
-        if (g_state.services[i].retry_at && g_state.services[i].retry_at <= now)
+        if (g_state.services[i].retry_at && g_state.services[i].retry_at <= due)
             start_service(i);
 }
 

@@ -1,5 +1,5 @@
-// Host tests for the console's line editor: every key, the history, escape sequences, the
-// echo off mode and the bounds, plus a long random run. Every echo is played on a small
+// Host tests for the console's line editor: every key, the history, escape sequences, UTF-8,
+// the echo off mode and the bounds, plus a long random run. Every echo is played on a small
 // VT100 model of the terminal, which must then show exactly the editor's line with the
 // cursor in the same place: that is what "the redraw is correct" means.
 
@@ -23,9 +23,50 @@ using console::LineEvent;
 
 namespace {
 
-// The part of a VT100 the editor may use: printable bytes, BS, CR, LF, BEL, ESC [ n C,
-// ESC [ n D and ESC [ K, on a terminal wide enough that nothing wraps. Any other byte from
-// the editor fails the test.
+bool is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
+
+// Whether text is well-formed UTF-8 (RFC 3629) without control characters (C0, DEL, C1):
+// what a line of the editor must always be. Decodes each character in full, independently of the
+// editor.
+bool is_clean_utf8(const std::string& text) {
+    for (size_t i = 0; i < text.size();) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7F)
+                return false;
+            ++i;
+            continue;
+        }
+        size_t length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+        if (length == 0 || i + length > text.size())
+            return false;
+        uint32_t code_point = c & (0xFF >> (length + 1));
+        for (size_t k = 1; k < length; ++k) {
+            unsigned char next = static_cast<unsigned char>(text[i + k]);
+            if (!is_continuation(next))
+                return false;
+            code_point = (code_point << 6) | (next & 0x3F);
+        }
+        const uint32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (code_point < smallest[length] || code_point > 0x10FFFF
+            || (code_point >= 0xD800 && code_point <= 0xDFFF) || code_point < 0xA0)
+            return false;
+        i += length;
+    }
+    return true;
+}
+
+// Characters (terminal columns) in text.
+size_t count_characters(const std::string& text) {
+    return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+        return !is_continuation(static_cast<unsigned char>(c));
+    }));
+}
+
+// The part of a VT100 the editor may use: printable bytes, UTF-8 characters (one column
+// each), BS, CR, LF, BEL, ESC [ n C, ESC [ n D and ESC [ K, on a terminal wide enough that
+// nothing wraps. Any other byte from the editor fails the test, and so does a character
+// whose bytes do not all come in the same echo.
 class Screen {
 public:
     void play(const std::string& bytes) {
@@ -69,33 +110,49 @@ public:
                 ++m_bells;
             } else {
                 REQUIRE(c >= 0x20);
-                REQUIRE(c < 0x7F);
+                REQUIRE(c != 0x7F);
+                size_t length = 1;
+                while (c >= 0x80 && i + length < bytes.size()
+                       && is_continuation(static_cast<unsigned char>(bytes[i + length])))
+                    ++length;
+                std::string character = bytes.substr(i, length);
+                REQUIRE(is_clean_utf8(character));
+                i += length - 1;
                 if (row().size() < m_column)
-                    row().resize(m_column, ' ');
+                    row().resize(m_column, " ");
                 if (row().size() == m_column)
-                    row().push_back(static_cast<char>(c));
+                    row().push_back(character);
                 else
-                    row()[m_column] = static_cast<char>(c);
+                    row()[m_column] = character;
                 ++m_column;
             }
         }
     }
 
-    // The row being edited, with no trailing padding: a cursor moved right of the text
-    // must not have left blanks the line does not have.
-    const std::string& current_row() const { return m_rows.back(); }
+    // A row as text, with no trailing padding: a cursor moved right of the text must not
+    // have left blanks the line does not have.
+    std::string row_text(size_t index) const {
+        std::string text;
+        for (const std::string& cell : m_rows[index])
+            text += cell;
+        return text;
+    }
+    // The row being edited.
+    std::string current_row() const { return row_text(m_rows.size() - 1); }
+    size_t row_count() const { return m_rows.size(); }
     size_t column() const { return m_column; }
     size_t bells() const { return m_bells; }
-    const std::vector<std::string>& rows() const { return m_rows; }
     void new_row() {
         m_rows.emplace_back();
         m_column = 0;
     }
 
 private:
-    std::string& row() { return m_rows.back(); }
+    // One string per column: a character of one or more bytes.
+    using Row = std::vector<std::string>;
+    Row& row() { return m_rows.back(); }
 
-    std::vector<std::string> m_rows{1};
+    std::vector<Row> m_rows{1};
     size_t m_column = 0;
     size_t m_bells = 0;
 };
@@ -110,6 +167,7 @@ struct Harness {
     std::vector<std::string> lines;
     size_t interrupts = 0;
     size_t end_of_files = 0;
+    size_t too_long = 0;
     size_t largest_echo = 0;
     Screen screen;
     bool check_screen = true;
@@ -140,12 +198,16 @@ struct Harness {
             CHECK(out->line.is_empty());
             ++end_of_files;
             break;
+        case LineEvent::kLineTooLong:
+            CHECK(out->line.is_empty());
+            ++too_long;
+            break;
         }
         check_invariants();
         if (editor->echo_enabled() && check_screen) {
             screen.play(last_echo);
             REQUIRE(screen.current_row() == line());
-            REQUIRE(screen.column() == editor->cursor());
+            REQUIRE(screen.column() == cursor_column());
         }
     }
 
@@ -153,12 +215,13 @@ struct Harness {
         base::StringView current = editor->line();
         REQUIRE(current.length() <= kMaxLineLength);
         REQUIRE(editor->cursor() <= current.length());
-        // One assertion per check rather than per character keeps the random run fast.
-        bool printable = true;
-        for (char c : current)
-            printable = printable && static_cast<unsigned char>(c) >= 0x20
-                        && static_cast<unsigned char>(c) < 0x7F;
-        REQUIRE(printable);
+        REQUIRE(is_clean_utf8(line()));
+        // The cursor is on a character boundary.
+        if (editor->cursor() < current.length())
+            REQUIRE_FALSE(is_continuation(static_cast<unsigned char>(current[editor->cursor()])));
+        // Only a line that lost a key to the limit can have overflowed.
+        if (editor->overflowed())
+            REQUIRE_FALSE(current.is_empty());
         REQUIRE(editor->history_size() <= kHistoryDepth);
         bool history_ok = true;
         for (size_t i = 0; i < editor->history_size(); ++i) {
@@ -172,6 +235,8 @@ struct Harness {
 
     std::string line() const { return std::string(editor->line().data(), editor->line().length()); }
     size_t cursor() const { return editor->cursor(); }
+    // The column the cursor is in: one per character before it.
+    size_t cursor_column() const { return count_characters(line().substr(0, cursor())); }
     std::string take_echo() { return std::exchange(echo, std::string()); }
     std::string history(size_t i) const {
         base::StringView entry = editor->history_entry(i);
@@ -381,7 +446,7 @@ TEST_CASE("line editor: Ctrl-C discards the line", "[console]") {
     // With the cursor inside the line, ^C goes after the text rather than over it.
     h.feed("abcd" + kHome + kRight + "\x03");
     CHECK(h.last_echo == "\x1b[3C^C\r\n");
-    CHECK(h.screen.rows()[h.screen.rows().size() - 2] == "abcd^C");
+    CHECK(h.screen.row_text(h.screen.row_count() - 2) == "abcd^C");
 
     h.feed("\x03");
     CHECK(h.interrupts == 3);
@@ -407,13 +472,13 @@ TEST_CASE("line editor: Ctrl-D is end of input on an empty line only", "[console
     CHECK(h.end_of_files == 2);
 }
 
-TEST_CASE("line editor: other control bytes and non-ASCII are ignored", "[console]") {
+TEST_CASE("line editor: other control bytes are ignored", "[console]") {
     Harness h;
     h.feed("ab");
     h.take_echo();
     std::string ignored;
-    for (int c : {0x00, 0x07, 0x09, 0x0c, 0x0f, 0x11, 0x12, 0x13, 0x14, 0x16, 0x18,
-                  0x19, 0x1a, 0x1c, 0x1d, 0x1e, 0x1f, 0x80, 0x9b, 0xc3, 0xa9, 0xff})
+    for (int c : {0x00, 0x07, 0x09, 0x0c, 0x0f, 0x11, 0x12, 0x13, 0x14, 0x16, 0x18, 0x19, 0x1a,
+                  0x1c, 0x1d, 0x1e, 0x1f})
         ignored.push_back(static_cast<char>(c));
     h.feed(ignored);
     CHECK(h.line() == "ab");
@@ -422,6 +487,210 @@ TEST_CASE("line editor: other control bytes and non-ASCII are ignored", "[consol
     CHECK(h.lines.empty());
     CHECK(h.interrupts == 0);
     CHECK(h.end_of_files == 0);
+    CHECK(h.editor->invalid_byte_count() == 0);
+}
+
+TEST_CASE("line editor: a UTF-8 character is inserted whole", "[console][utf8]") {
+    Harness h;
+    h.feed("caf");
+    h.take_echo();
+    // Nothing happens until the character is complete.
+    h.feed_byte(0xC3);
+    CHECK(h.line() == "caf");
+    CHECK(h.last_echo.empty());
+    h.feed_byte(0xA9);
+    CHECK(h.line() == "caf\xC3\xA9");
+    CHECK(h.cursor() == 5);
+    CHECK(h.last_echo == "\xC3\xA9");
+    CHECK(h.screen.column() == 4);
+
+    // Three and four bytes (U+20AC, U+1D11E), and the smallest and largest of each length
+    // (the smallest of two bytes that is no C1 control character).
+    h.feed(" \xE2\x82\xAC\xF0\x9D\x84\x9E");
+    CHECK(h.line() == "caf\xC3\xA9 \xE2\x82\xAC\xF0\x9D\x84\x9E");
+    CHECK(h.cursor() == 13);
+    CHECK(h.screen.column() == 7);
+    h.feed("\x15\xC2\xA0\xDF\xBF\xE0\xA0\x80\xEF\xBF\xBF\xF0\x90\x80\x80\xF4\x8F\xBF\xBF");
+    CHECK(h.line() == "\xC2\xA0\xDF\xBF\xE0\xA0\x80\xEF\xBF\xBF\xF0\x90\x80\x80\xF4\x8F\xBF\xBF");
+    CHECK(h.screen.column() == 6);
+    CHECK(h.screen.bells() == 0);
+    CHECK(h.editor->invalid_byte_count() == 0);
+
+    // C1 control characters (U+0080 to U+009F) are ignored like the other control
+    // characters: a terminal may act on them.
+    h.take_echo();
+    h.feed("\xC2\x80\xC2\x9B\xC2\x9F");
+    CHECK(h.take_echo().empty());
+    CHECK(h.cursor() == 18);
+    CHECK(h.editor->invalid_byte_count() == 0);
+
+    // Inserted in the middle, the tail is redrawn and the cursor moves back by characters.
+    h.feed("\x15"
+           "a\xE2\x82\xAC"
+           "b"
+           + kLeft + kLeft);
+    h.take_echo();
+    h.feed("\xC3\xA9");
+    CHECK(h.line()
+          == "a\xC3\xA9\xE2\x82\xAC"
+             "b");
+    CHECK(h.cursor() == 3);
+    CHECK(h.last_echo
+          == "\xC3\xA9\xE2\x82\xAC"
+             "b\x1b[2D");
+
+    h.feed("\r");
+    REQUIRE(h.lines.size() == 1);
+    CHECK(h.lines[0]
+          == "a\xC3\xA9\xE2\x82\xAC"
+             "b");
+    CHECK(h.history(0) == h.lines[0]);
+}
+
+TEST_CASE("line editor: Backspace and Delete erase whole characters", "[console][utf8]") {
+    Harness h;
+    // a, U+00E9 (2 bytes), U+20AC (3 bytes), U+1D11E (4 bytes).
+    h.feed("a\xC3\xA9\xE2\x82\xAC\xF0\x9D\x84\x9E");
+    h.take_echo();
+    h.feed("\x7f");
+    CHECK(h.line() == "a\xC3\xA9\xE2\x82\xAC");
+    CHECK(h.last_echo == "\b\x1b[K");
+    h.feed("\x08");
+    CHECK(h.line() == "a\xC3\xA9");
+    h.feed("\x7f");
+    CHECK(h.line() == "a");
+    CHECK(h.cursor() == 1);
+
+    // In the middle the tail moves left by one column.
+    h.feed("\xE2\x82\xAC"
+           "bc"
+           + kLeft + kLeft + "\x7f");
+    CHECK(h.line() == "abc");
+    CHECK(h.cursor() == 1);
+    CHECK(h.last_echo == "\bbc\x1b[K\x1b[2D");
+
+    // Delete under the cursor.
+    h.feed("\x15\xC3\xA9\xF0\x9D\x84\x9Ex" + kHome + kDeleteKey);
+    CHECK(h.line() == "\xF0\x9D\x84\x9Ex");
+    CHECK(h.cursor() == 0);
+    CHECK(h.last_echo == "\xF0\x9D\x84\x9Ex\x1b[K\x1b[2D");
+    h.feed(kDeleteKey);
+    CHECK(h.line() == "x");
+
+    // Ctrl-W and Ctrl-K cut at character boundaries.
+    h.feed("\x15na\xC3\xAFve caf\xC3\xA9\x17");
+    CHECK(h.line() == "na\xC3\xAFve ");
+    h.feed(kHome + kRight + kRight + "\x0b");
+    CHECK(h.line() == "na");
+}
+
+TEST_CASE("line editor: cursor keys step over whole characters", "[console][utf8]") {
+    Harness h;
+    h.feed("a\xE2\x82\xAC\xF0\x9D\x84\x9E"
+           "b");
+    CHECK(h.cursor() == 9);
+    h.feed(kLeft);
+    CHECK(h.cursor() == 8);
+    CHECK(h.last_echo == "\b");
+    h.feed(kLeft);
+    CHECK(h.cursor() == 4);
+    h.feed("\x02");
+    CHECK(h.cursor() == 1);
+    h.feed(kLeft);
+    CHECK(h.cursor() == 0);
+    h.feed(kLeft);
+    CHECK(h.cursor() == 0);
+    CHECK(h.last_echo.empty());
+
+    h.feed(kRight);
+    CHECK(h.cursor() == 1);
+    h.feed("\x06");
+    CHECK(h.cursor() == 4);
+    CHECK(h.last_echo == "\x1b[1C");
+    // Home and End move by the number of characters, not bytes.
+    h.feed(kEnd);
+    CHECK(h.cursor() == 9);
+    CHECK(h.last_echo == "\x1b[2C");
+    h.feed(kHome);
+    CHECK(h.last_echo == "\x1b[4D");
+
+    // ^C goes after the last character.
+    h.feed(kRight + "\x03");
+    CHECK(h.last_echo == "\x1b[3C^C\r\n");
+    CHECK(h.screen.row_text(h.screen.row_count() - 2)
+          == "a\xE2\x82\xAC\xF0\x9D\x84\x9E"
+             "b^C");
+
+    // The history puts the cursor after the last character.
+    h.feed("\xC3\xA9t\xC3\xA9\r" + kUp);
+    CHECK(h.line() == "\xC3\xA9t\xC3\xA9");
+    CHECK(h.cursor() == 5);
+    h.feed(kLeft + kLeft + kUp + kDown);
+    CHECK(h.line().empty());
+}
+
+TEST_CASE("line editor: bytes that are no UTF-8 ring the bell and are dropped", "[console][utf8]") {
+    const std::vector<std::string> invalid = {
+        "\x80",             // a continuation byte with no character
+        "\xBF",             //
+        "\xC0\xAF",         // overlong forms of '/'
+        "\xC1\xBF",         //
+        "\xE0\x80\xAF",     //
+        "\xF0\x80\x80\xAF", //
+        "\xED\xA0\x80",     // a surrogate
+        "\xF4\x90\x80\x80", // above U+10FFFF
+        "\xF5",             // never in UTF-8
+        "\xFE",             //
+        "\xFF",             //
+    };
+    for (const std::string& bytes : invalid) {
+        INFO(bytes.size());
+        Harness h;
+        h.feed("ab");
+        h.take_echo();
+        h.feed(bytes);
+        CHECK(h.line() == "ab");
+        CHECK(h.cursor() == 2);
+        CHECK(h.editor->invalid_byte_count() == bytes.size());
+        CHECK(h.screen.bells() >= 1);
+        CHECK(h.take_echo().find_first_not_of('\a') == std::string::npos);
+        CHECK(h.lines.empty());
+    }
+
+    Harness h;
+    // A character cut short by another byte: its bytes go, the other byte counts as usual.
+    h.feed("\xC3x");
+    CHECK(h.line() == "x");
+    CHECK(h.take_echo() == "\ax");
+    CHECK(h.editor->invalid_byte_count() == 1);
+    h.feed("\xE2\x82\r");
+    CHECK(h.lines == std::vector<std::string>{"x"});
+    CHECK(h.take_echo() == "\a\r\n");
+    CHECK(h.editor->invalid_byte_count() == 3);
+    h.feed("ab\xF0\x9D\x84\x03");
+    CHECK(h.interrupts == 1);
+    CHECK(h.editor->invalid_byte_count() == 6);
+    h.feed("ab\xC3" + kLeft);
+    CHECK(h.cursor() == 1);
+    h.feed("\xC3\xC3\xA9");
+    CHECK(h.line()
+          == "a\xC3\xA9"
+             "b");
+    CHECK(h.editor->invalid_byte_count() == 8);
+
+    // A character after a half-typed escape sequence ends the sequence and is inserted.
+    h.feed("\x1b[\xC3\xA9");
+    CHECK(h.line()
+          == "a\xC3\xA9\xC3\xA9"
+             "b");
+
+    // A half-received character does not survive a reset.
+    h.feed("\xE2\x82");
+    h.editor->reset();
+    h.screen.new_row();
+    h.feed("\xAC");
+    CHECK(h.line().empty());
+    CHECK(h.editor->invalid_byte_count() == 9);
 }
 
 TEST_CASE("line editor: the history", "[console]") {
@@ -528,19 +797,11 @@ TEST_CASE("line editor: the line length limit", "[console]") {
     h.feed(full);
     CHECK(h.line() == full);
     CHECK(h.screen.bells() == 0);
+    CHECK_FALSE(h.editor->overflowed());
     h.take_echo();
 
-    h.feed("b");
-    CHECK(h.line() == full);
-    CHECK(h.last_echo == "\a");
-    h.feed(kHome + "c");
-    CHECK(h.line() == full);
-    CHECK(h.cursor() == 0);
-    CHECK(h.last_echo == "\a");
-    CHECK(h.screen.bells() == 2);
-
     // Deleting at the start of a full line redraws all of it.
-    h.feed(kDeleteKey);
+    h.feed(kHome + kDeleteKey);
     CHECK(h.line() == std::string(kMaxLineLength - 1, 'a'));
     CHECK(h.last_echo.size() == kMaxLineLength - 1 + 3 + 7);
     h.feed("z");
@@ -558,6 +819,90 @@ TEST_CASE("line editor: the line length limit", "[console]") {
     h.feed(kDown);
     CHECK(h.line() == std::string(kMaxLineLength, 'q'));
     CHECK(h.largest_echo <= kMaxEchoLength);
+}
+
+TEST_CASE("line editor: a line that overflowed is discarded whole", "[console]") {
+    const std::string message = std::string("\r\n") + console::kLineTooLongMessage + "\r\n";
+    CHECK(std::string(console::kLineTooLongMessage)
+          == "console: line too long (over 1023 bytes); discarded");
+    Harness h;
+    std::string full(kMaxLineLength, 'a');
+    h.feed(full);
+    h.take_echo();
+
+    h.feed("b");
+    CHECK(h.line() == full);
+    CHECK(h.last_echo == "\a");
+    CHECK(h.editor->overflowed());
+    h.feed(kHome + "c");
+    CHECK(h.line() == full);
+    CHECK(h.cursor() == 0);
+    CHECK(h.last_echo == "\a");
+    CHECK(h.screen.bells() == 2);
+    // Making room later does not bring the lost keys back: the line stays marked.
+    h.feed(kDeleteKey + kEnd);
+    CHECK(h.editor->overflowed());
+
+    h.feed_byte('\r');
+    CHECK(h.out->event == LineEvent::kLineTooLong);
+    CHECK(h.out->line.is_empty());
+    CHECK(h.last_echo == message);
+    CHECK(h.lines.empty());
+    CHECK(h.too_long == 1);
+    CHECK(h.line().empty());
+    CHECK_FALSE(h.editor->overflowed());
+    CHECK(h.editor->history_size() == 0);
+    CHECK(h.screen.row_text(h.screen.row_count() - 2) == console::kLineTooLongMessage);
+
+    // The next line is a line of its own again.
+    h.feed("ls\r");
+    CHECK(h.lines == std::vector<std::string>{"ls"});
+
+    // A character that does not fit whole overflows the line as well.
+    h.feed(std::string(kMaxLineLength - 1, 'e') + "\xC3\xA9");
+    CHECK(h.line() == std::string(kMaxLineLength - 1, 'e'));
+    CHECK(h.editor->overflowed());
+    h.feed("\n");
+    CHECK(h.too_long == 2);
+    CHECK(h.lines.size() == 1);
+
+    // Erasing the whole line, Ctrl-C or a reset forget the overflow.
+    for (const std::string& forget :
+         {std::string("\x15"), std::string("\x03"), std::string(kMaxLineLength, '\x7f')}) {
+        h.feed(full + "x");
+        CHECK(h.editor->overflowed());
+        h.feed(forget);
+        CHECK_FALSE(h.editor->overflowed());
+        h.feed("ok\r");
+        CHECK(h.lines.back() == "ok");
+        h.lines.clear();
+    }
+    h.feed(full + "x");
+    h.editor->reset();
+    CHECK_FALSE(h.editor->overflowed());
+    h.screen.new_row();
+
+    // A recalled history entry is whole; the user's own line is marked again when it comes
+    // back.
+    h.feed(full + "x" + kUp);
+    CHECK(h.line() == "ok");
+    CHECK_FALSE(h.editor->overflowed());
+    h.feed(kDown);
+    CHECK(h.line() == full);
+    CHECK(h.editor->overflowed());
+    h.feed(kUp + "\r");
+    CHECK(h.lines == std::vector<std::string>{"ok"});
+    h.feed(full + "x" + kUp + kDown + "\r");
+    CHECK(h.lines.size() == 1);
+    CHECK(h.too_long == 3);
+
+    // With echo off the line is still discarded, and the user still told.
+    h.editor->set_echo(false);
+    h.take_echo();
+    h.feed(full + "x\r");
+    CHECK(h.take_echo() == "\a" + message);
+    CHECK(h.too_long == 4);
+    CHECK(h.lines.size() == 1);
 }
 
 TEST_CASE("line editor: escape sequences arrive a byte at a time", "[console]") {
@@ -630,8 +975,8 @@ TEST_CASE("line editor: a control byte ends a half-typed sequence", "[console]")
            "A\x1b[1\x1a"
            "B");
     CHECK(h.line() == "xAB");
-    // A byte above ASCII cancels too and is itself dropped.
-    h.feed("\x1b[\xc3"
+    // A byte above ASCII cancels too; this one is no UTF-8 and is dropped.
+    h.feed("\x1b[\xff"
            "C");
     CHECK(h.line() == "xABC");
     CHECK(h.cursor() == 4);
@@ -711,11 +1056,19 @@ TEST_CASE("line editor: random input keeps every invariant", "[console][random]"
     // Bytes weighted towards what a terminal sends, with line ends rare enough that lines
     // regularly reach the length limit.
     const std::vector<std::string> pieces = {
-        "a",    "b",    " ",    "x",    "Z",    "0",    "~",    "[",     ";",
-        "\x7f", "\x08", "\x01", "\x02", "\x05", "\x06", "\x0b", "\x17",  "\x10",
-        "\x0e", "\x04", "\x1a", "\x09", "\x00", "\xff", "\x1b", "\x1b[", "\x1bO",
-        "O",    "A",    "B",    "C",    "D",    "H",    "F",    "1",     "3",
-        "4",    "?",    kLeft,  kRight, kUp,    kDown,  kHome,  kEnd,    kDeleteKey};
+        "a", "b", " ", "x", "Z", "0", "~", "[", ";", "\x7f", "\x08", "\x01", "\x02", "\x05", "\x06",
+        "\x0b", "\x17", "\x10", "\x0e", "\x04", "\x1a", "\x09", "\x00", "\xff", "\x1b", "\x1b[",
+        "\x1bO", "O", "A", "B", "C", "D", "H", "F", "1", "3", "4", "?", kLeft, kRight, kUp, kDown,
+        kHome, kEnd, kDeleteKey,
+        // UTF-8: characters of two, three and four bytes, a C1 control, and pieces of
+        // characters that other bytes cut short.
+        "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9D\x84\x9E", "\xC2\x9B", "\xC3", "\xE2\x82", "\x80",
+        "\xED\xA0\x80",
+        // Ctrl-D right after the line was erased.
+        "\x15\x04"};
+    // Printable ASCII and some UTF-8 characters, for plain typing.
+    const std::vector<std::string> characters = {"\xC3\xA9", "\xCE\xBB", "\xE2\x82\xAC",
+                                                 "\xF0\x9F\x99\x82"};
     std::uniform_int_distribution<size_t> pick(0, pieces.size() - 1);
     std::uniform_int_distribution<int> percent(0, 9999);
 
@@ -726,8 +1079,19 @@ TEST_CASE("line editor: random input keeps every invariant", "[console][random]"
         // Every other stretch of 5000 bytes is mostly plain typing, so that lines grow to
         // the limit between the stretches full of erasing keys.
         bool typing = (bytes / 5000) % 2 == 1;
+        bool typing_key = typing && roll >= 3 && roll < 9700;
         std::string piece;
-        if (typing && roll >= 33 && roll < 9700)
+        if (typing_key && h.line().size() == kMaxLineLength && !h.editor->overflowed()
+            && roll % 2 == 0)
+            // A line that just reached the limit is sometimes sent as it is, so that full
+            // lines reach the history and get recalled; one that overflowed is sent sooner
+            // or later too.
+            piece = "\r";
+        else if (typing_key && h.editor->overflowed() && roll % 64 == 0)
+            piece = "\r";
+        else if (typing_key && roll % 16 == 0)
+            piece = characters[random() % characters.size()];
+        else if (typing_key)
             piece = std::string(1, static_cast<char>(0x20 + random() % 0x5f));
         else if (roll < 15)
             piece = "\r";
@@ -753,19 +1117,27 @@ TEST_CASE("line editor: random input keeps every invariant", "[console][random]"
             h.screen.new_row();
         }
         // Keep the model's memory small: only the current row matters.
-        if (h.screen.rows().size() > 64) {
+        if (h.screen.row_count() > 64) {
             h.screen = Screen();
             if (h.editor->echo_enabled()) {
-                h.screen.play(std::string(h.line())
-                              + std::string(h.line().size() - h.cursor(), '\b'));
+                h.screen.play(h.line()
+                              + std::string(count_characters(h.line()) - h.cursor_column(), '\b'));
             }
         }
         h.echo.clear();
     }
-    for (const std::string& line : h.lines)
-        CHECK(line.size() <= kMaxLineLength);
+    bool lines_ok = true;
+    size_t lines_with_utf8 = 0;
+    for (const std::string& line : h.lines) {
+        lines_ok = lines_ok && line.size() <= kMaxLineLength && is_clean_utf8(line);
+        lines_with_utf8 += count_characters(line) < line.size() ? 1 : 0;
+    }
+    CHECK(lines_ok);
     // The run must actually have reached the corners it is meant to test.
     CHECK(longest_line == kMaxLineLength);
+    CHECK(lines_with_utf8 > 10);
+    CHECK(h.too_long > 5);
+    CHECK(h.editor->invalid_byte_count() > 100);
     CHECK(h.editor->history_size() == kHistoryDepth);
     CHECK(h.lines.size() > 50);
     CHECK(h.interrupts > 5);

@@ -2,15 +2,17 @@
 //
 // The bytes come from whoever sits at the serial line, so any sequence of them must leave
 // the editor consistent: the cursor within the line, the line within its buffer, and the
-// echo of one byte within kMaxEchoLength. The terminal is assumed to understand VT100:
+// echo of one byte within kMaxEchoLength, and the line well-formed UTF-8 with the cursor
+// on a character boundary. The terminal is assumed to understand VT100 and UTF-8:
 // backspace, ESC [ n C and ESC [ n D to move the cursor and ESC [ K to erase to the end of
-// its line.
+// its line. Cursor movements count characters, one column each.
 //
 // FIXME: The redraws assume that the prompt and the line fit on one terminal row. The editor
 // does not know the terminal's width, and a longer line wraps, after which moving the cursor
 // left stops at the row's first column and the display goes wrong until the line ends.
 //
-// FIXME: Only ASCII is edited; bytes above 0x7F (UTF-8 included) are dropped.
+// FIXME: A double-width character (most of CJK, many emoji) or a combining mark takes two
+// or no columns rather than one, so the cursor goes wrong on a line that holds one.
 
 #include <base/assert.h>
 #include <base/utility.h>
@@ -41,6 +43,44 @@ constexpr char kBell = 0x07;
 
 bool is_printable(uint8_t byte) { return byte >= 0x20 && byte < 0x7F; }
 
+bool is_continuation(uint8_t byte) { return (byte & 0xC0) == 0x80; }
+
+// How many bytes a UTF-8 character that starts with lead has (RFC 3629), or 0 when no
+// character starts with it: continuation bytes, the bytes C0 and C1 (which could only
+// start overlong forms of ASCII) and F5 to FF (which could only start code points beyond
+// U+10FFFF).
+size_t character_length(uint8_t lead) {
+    if (lead >= 0xC2 && lead <= 0xDF)
+        return 2;
+    if (lead >= 0xE0 && lead <= 0xEF)
+        return 3;
+    if (lead >= 0xF0 && lead <= 0xF4)
+        return 4;
+    return 0;
+}
+
+// Whether byte may follow the first `index` bytes of a character that starts with lead.
+// The second byte also rules out the overlong forms (E0, F0), the surrogates (ED) and the
+// code points above U+10FFFF (F4).
+bool continues_character(uint8_t lead, size_t index, uint8_t byte) {
+    if (!is_continuation(byte))
+        return false;
+    if (index != 1)
+        return true;
+    switch (lead) {
+    case 0xE0:
+        return byte >= 0xA0;
+    case 0xED:
+        return byte < 0xA0;
+    case 0xF0:
+        return byte >= 0x90;
+    case 0xF4:
+        return byte < 0x90;
+    default:
+        return true;
+    }
+}
+
 // Writes value in decimal to digits and returns the digit count.
 size_t format_decimal(size_t value, char* digits) {
     char reversed[20];
@@ -65,6 +105,25 @@ void LineEditor::feed(uint8_t byte, Output& out) {
     if (byte == kLineFeed && after_cr)
         return;
 
+    if (m_utf8_length > 0) {
+        if (continues_character(static_cast<uint8_t>(m_utf8[0]), m_utf8_length, byte)) {
+            m_utf8[m_utf8_length++] = static_cast<char>(byte);
+            if (m_utf8_length == m_utf8_expected) {
+                m_utf8_length = 0;
+                // C1 control characters (U+0080 to U+009F) are ignored like the C0 ones: a
+                // terminal may act on them when they are echoed.
+                bool is_c1_control = static_cast<uint8_t>(m_utf8[0]) == 0xC2
+                                     && static_cast<uint8_t>(m_utf8[1]) < 0xA0;
+                if (!is_c1_control)
+                    insert(m_utf8, m_utf8_expected, out);
+            }
+            return;
+        }
+        // The character was cut short: its bytes go, and this byte is taken on its own, so
+        // that Enter or Ctrl-C after a stray lead byte still works.
+        drop_invalid(base::exchange(m_utf8_length, size_t(0)), out);
+    }
+
     if (m_escape != EscapeState::kGround) {
         if (is_printable(byte)) {
             handle_sequence_byte(byte, out);
@@ -77,8 +136,10 @@ void LineEditor::feed(uint8_t byte, Output& out) {
         m_escape = EscapeState::kGround;
     }
 
-    if (is_printable(byte))
-        insert(static_cast<char>(byte), out);
+    if (byte >= 0x80)
+        take_utf8_byte(byte, out);
+    else if (is_printable(byte))
+        insert(reinterpret_cast<const char*>(&byte), 1, out);
     else if (byte == kDelete)
         handle_control(kBackspace, out);
     else if (byte == kEscape)
@@ -90,10 +151,13 @@ void LineEditor::feed(uint8_t byte, Output& out) {
 void LineEditor::reset() {
     m_length = 0;
     m_cursor = 0;
+    m_overflowed = false;
     m_after_cr = false;
     m_escape = EscapeState::kGround;
+    m_utf8_length = 0;
     m_browse = kNotBrowsing;
     m_saved_length = 0;
+    m_saved_overflowed = false;
 }
 
 void LineEditor::clear_history() {
@@ -105,6 +169,26 @@ void LineEditor::clear_history() {
 base::StringView LineEditor::history_entry(size_t index) const {
     const HistoryEntry& entry = history_at(index);
     return base::StringView(entry.text, entry.length);
+}
+
+// ---- UTF-8 ------------------------------------------------------------------------------
+
+// The first byte of a character above ASCII; feed() collects the rest.
+void LineEditor::take_utf8_byte(uint8_t byte, Output& out) {
+    size_t length = character_length(byte);
+    if (length == 0) {
+        drop_invalid(1, out);
+        return;
+    }
+    m_utf8[0] = static_cast<char>(byte);
+    m_utf8_length = 1;
+    m_utf8_expected = length;
+}
+
+void LineEditor::drop_invalid(size_t count, Output& out) {
+    m_invalid_bytes += count;
+    char bell = kBell;
+    emit(out, &bell, 1);
 }
 
 // ---- Escape sequences ------------------------------------------------------------------
@@ -198,7 +282,7 @@ void LineEditor::dispatch_sequence(uint8_t final_byte, bool is_csi, Output& out)
         else if (key == 4 || key == 8)
             handle_control(kCtrlE, out);
         else if (key == 3 && m_cursor < m_length)
-            erase_range(m_cursor, m_cursor + 1, out);
+            erase_range(m_cursor, next_character(m_cursor), out);
         break;
     }
     default:
@@ -215,7 +299,7 @@ void LineEditor::handle_control(uint8_t byte, Output& out) {
         break;
     case kCtrlB:
         if (m_cursor > 0)
-            move_cursor_to(m_cursor - 1, out);
+            move_cursor_to(previous_character(m_cursor), out);
         break;
     case kCtrlC:
         interrupt(out);
@@ -231,11 +315,11 @@ void LineEditor::handle_control(uint8_t byte, Output& out) {
         break;
     case kCtrlF:
         if (m_cursor < m_length)
-            move_cursor_to(m_cursor + 1, out);
+            move_cursor_to(next_character(m_cursor), out);
         break;
     case kBackspace:
         if (m_cursor > 0)
-            erase_range(m_cursor - 1, m_cursor, out);
+            erase_range(previous_character(m_cursor), m_cursor, out);
         break;
     case kLineFeed:
         finish_line(out);
@@ -271,61 +355,79 @@ void LineEditor::handle_control(uint8_t byte, Output& out) {
     }
 }
 
-void LineEditor::insert(char c, Output& out) {
-    if (m_length == kMaxLineLength) {
+// Inserts one character (count bytes) at the cursor.
+void LineEditor::insert(const char* bytes, size_t count, Output& out) {
+    if (m_length + count > kMaxLineLength) {
+        m_overflowed = true;
         char bell = kBell;
         emit(out, &bell, 1);
         return;
     }
     size_t at = m_cursor;
-    base::memmove(m_buffer + at + 1, m_buffer + at, m_length - at);
-    m_buffer[at] = c;
-    ++m_length;
-    ++m_cursor;
-    show_tail(out, at, at, false);
+    base::memmove(m_buffer + at + count, m_buffer + at, m_length - at);
+    base::memcpy(m_buffer + at, bytes, count);
+    m_length += count;
+    m_cursor += count;
+    show_tail(out, at, 0, false);
 }
 
+// Every caller erases at or left of the cursor, which is where the redraw starts from.
 void LineEditor::erase_range(size_t from, size_t to, Output& out) {
-    TERN_ASSERT(from <= to && to <= m_length);
+    TERN_ASSERT(from <= to && to <= m_length && from <= m_cursor);
     if (from == to)
         return;
-    size_t shown_cursor = m_cursor;
+    size_t columns_back = columns(from, m_cursor);
     size_t count = to - from;
     base::memmove(m_buffer + from, m_buffer + to, m_length - to);
     m_length -= count;
     if (m_cursor >= to)
         m_cursor -= count;
-    else if (m_cursor > from)
+    else
         m_cursor = from;
-    show_tail(out, from, shown_cursor, true);
+    // What was lost to the length limit went with the rest of the line.
+    if (m_length == 0)
+        m_overflowed = false;
+    show_tail(out, from, columns_back, true);
 }
 
 void LineEditor::move_cursor_to(size_t position, Output& out) {
     TERN_ASSERT(position <= m_length);
-    show_cursor_move(out, m_cursor, position);
+    if (position < m_cursor)
+        show_cursor_move(out, columns(position, m_cursor), 'D');
+    else
+        show_cursor_move(out, columns(m_cursor, position), 'C');
     m_cursor = position;
 }
 
 void LineEditor::finish_line(Output& out) {
     base::StringView line(m_buffer, m_length);
+    bool overflowed = base::exchange(m_overflowed, false);
+    m_length = 0;
+    m_cursor = 0;
+    m_browse = kNotBrowsing;
+    emit(out, "\r\n", 2);
+    if (overflowed) {
+        // Handing on the part that fitted could run a command the user never typed.
+        out.event = LineEvent::kLineTooLong;
+        emit(out, kLineTooLongMessage, sizeof(kLineTooLongMessage) - 1);
+        emit(out, "\r\n", 2);
+        return;
+    }
     if (m_echo && !line.is_empty())
         remember(line);
     // The bytes stay in m_buffer until the next feed(), which is as long as out.line is
     // promised to live.
     out.event = LineEvent::kLine;
     out.line = line;
-    m_length = 0;
-    m_cursor = 0;
-    m_browse = kNotBrowsing;
-    emit(out, "\r\n", 2);
 }
 
 void LineEditor::interrupt(Output& out) {
     // "^C" goes after the last character rather than over the ones right of the cursor,
     // so the abandoned line stays readable on the screen.
-    show_cursor_move(out, m_cursor, m_length);
+    show_cursor_move(out, columns(m_cursor, m_length), 'C');
     m_length = 0;
     m_cursor = 0;
+    m_overflowed = false;
     m_browse = kNotBrowsing;
     out.event = LineEvent::kInterrupt;
     emit(out, "^C\r\n", 4);
@@ -344,6 +446,7 @@ void LineEditor::history_up(Output& out) {
             return;
         base::memcpy(m_saved, m_buffer, m_length);
         m_saved_length = m_length;
+        m_saved_overflowed = m_overflowed;
         m_browse = 0;
     } else if (m_browse + 1 < m_history_count) {
         ++m_browse;
@@ -352,28 +455,33 @@ void LineEditor::history_up(Output& out) {
     }
     const HistoryEntry& entry = history_at(m_browse);
     replace_line(entry.text, entry.length, out);
+    m_overflowed = false;
 }
 
+// A history entry is whole; the user's own line may have overflowed, and is again when it
+// comes back.
 void LineEditor::history_down(Output& out) {
     if (!m_echo || m_browse == kNotBrowsing)
         return;
     if (m_browse == 0) {
         m_browse = kNotBrowsing;
         replace_line(m_saved, m_saved_length, out);
+        m_overflowed = m_saved_overflowed;
         return;
     }
     --m_browse;
     const HistoryEntry& entry = history_at(m_browse);
     replace_line(entry.text, entry.length, out);
+    m_overflowed = false;
 }
 
 void LineEditor::replace_line(const char* text, size_t length, Output& out) {
     TERN_ASSERT(length <= kMaxLineLength);
-    size_t shown_cursor = m_cursor;
+    size_t columns_back = columns(0, m_cursor);
     base::memcpy(m_buffer, text, length);
     m_length = length;
     m_cursor = length;
-    show_tail(out, 0, shown_cursor, true);
+    show_tail(out, 0, columns_back, true);
 }
 
 void LineEditor::remember(base::StringView line) {
@@ -393,6 +501,32 @@ const LineEditor::HistoryEntry& LineEditor::history_at(size_t index) const {
     return m_history[(m_history_next + kHistoryDepth - 1 - index) % kHistoryDepth];
 }
 
+// ---- Characters -------------------------------------------------------------------------
+
+size_t LineEditor::previous_character(size_t position) const {
+    TERN_ASSERT(position > 0 && position <= m_length);
+    do
+        --position;
+    while (position > 0 && is_continuation(static_cast<uint8_t>(m_buffer[position])));
+    return position;
+}
+
+size_t LineEditor::next_character(size_t position) const {
+    TERN_ASSERT(position < m_length);
+    do
+        ++position;
+    while (position < m_length && is_continuation(static_cast<uint8_t>(m_buffer[position])));
+    return position;
+}
+
+size_t LineEditor::columns(size_t from, size_t to) const {
+    TERN_ASSERT(from <= to && to <= m_length);
+    size_t count = 0;
+    for (size_t i = from; i < to; ++i)
+        count += is_continuation(static_cast<uint8_t>(m_buffer[i])) ? 0 : 1;
+    return count;
+}
+
 // ---- Terminal output --------------------------------------------------------------------
 
 void LineEditor::emit(Output& out, const char* bytes, size_t length) {
@@ -408,36 +542,35 @@ void LineEditor::show(Output& out, const char* bytes, size_t length) {
         emit(out, bytes, length);
 }
 
-// Moves the terminal's cursor between two positions of the line: at most
-// kMaxCursorMoveLength bytes.
-void LineEditor::show_cursor_move(Output& out, size_t from, size_t to) {
-    if (from == to)
+// Moves the terminal's cursor `columns` to the left (direction 'D') or to the right ('C'):
+// at most kMaxCursorMoveLength bytes.
+void LineEditor::show_cursor_move(Output& out, size_t columns, char direction) {
+    if (columns == 0)
         return;
-    if (to + 1 == from) {
+    if (columns == 1 && direction == 'D') {
         show(out, "\b", 1);
         return;
     }
-    size_t distance = from > to ? from - to : to - from;
-    TERN_ASSERT(distance <= kMaxLineLength);
+    TERN_ASSERT(columns <= kMaxLineLength);
     char sequence[kMaxCursorMoveLength];
     sequence[0] = static_cast<char>(kEscape);
     sequence[1] = '[';
-    size_t length = 2 + format_decimal(distance, sequence + 2);
-    sequence[length++] = from > to ? 'D' : 'C';
+    size_t length = 2 + format_decimal(columns, sequence + 2);
+    sequence[length++] = direction;
     show(out, sequence, length);
 }
 
-// Brings the terminal up to date after the line changed from position `from` on, while the
-// terminal's cursor is still at shown_cursor: rewrite the changed part, erase what is left
-// of a longer old line if erase_rest, and put the cursor where m_cursor says. At most
-// kMaxEchoLength bytes, which is where that bound comes from.
-void LineEditor::show_tail(Output& out, size_t from, size_t shown_cursor, bool erase_rest) {
+// Brings the terminal up to date after the line changed from byte `from` on, while the
+// terminal's cursor is columns_back columns right of where that byte is shown: rewrite the
+// changed part, erase what is left of a longer old line if erase_rest, and put the cursor
+// where m_cursor says. At most kMaxEchoLength bytes, which is where that bound comes from.
+void LineEditor::show_tail(Output& out, size_t from, size_t columns_back, bool erase_rest) {
     TERN_ASSERT(from <= m_length);
-    show_cursor_move(out, shown_cursor, from);
+    show_cursor_move(out, columns_back, 'D');
     show(out, m_buffer + from, m_length - from);
     if (erase_rest)
         show(out, "\x1b[K", 3);
-    show_cursor_move(out, m_length, m_cursor);
+    show_cursor_move(out, columns(m_cursor, m_length), 'D');
 }
 
 } // namespace console

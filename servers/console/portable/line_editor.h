@@ -2,11 +2,12 @@
 
 // console::LineEditor: the line discipline of the serial console server. It turns the bytes
 // that arrive from the UART, one at a time, into the bytes to echo back to the terminal and
-// into events: a finished line, an interrupt (Ctrl-C) or the end of input (Ctrl-D).
+// into events: a finished line, a line too long to hold, an interrupt (Ctrl-C) or the end
+// of input (Ctrl-D).
 //
 // Keys understood (everything else, including unknown escape sequences, is ignored):
 //
-//   printable ASCII          insert at the cursor
+//   printable ASCII, UTF-8   insert at the cursor
 //   Backspace (08), DEL (7F) erase left of the cursor
 //   Delete (ESC [ 3 ~)       erase under the cursor
 //   Ctrl-U                   erase the whole line
@@ -20,6 +21,15 @@
 //   Ctrl-C                   discard the line, echo "^C\r\n", report kInterrupt
 //   Ctrl-D                   on an empty line report kEndOfFile, otherwise ignored
 //
+// Text is UTF-8. A multi-byte character enters the line only once all of its bytes have
+// arrived, and the cursor keys, Backspace and Delete step over whole characters, each of
+// which is taken to fill one terminal column (double-width characters are not known). A
+// byte that cannot belong to well-formed UTF-8 (a stray continuation byte, an overlong
+// form, a surrogate, a code point above U+10FFFF, a character cut short by another byte)
+// rings the bell and is dropped, with the bytes of the unfinished character before it;
+// invalid_byte_count() counts them. The C1 control characters (U+0080 to U+009F) are
+// ignored like the other control characters.
+//
 // The editor is pure logic (no hardware, no allocation), so host tests drive it directly.
 
 #include <base/string_view.h>
@@ -28,8 +38,10 @@
 
 namespace console {
 
-// The longest line the editor holds; a key that would make the line longer rings the bell
-// (0x07) and is dropped.
+// The longest line the editor holds, in bytes. A key that would make the line longer rings
+// the bell (0x07) and is dropped, and the line is marked as overflowed: when it is finished
+// it is discarded whole (kLineTooLong) rather than handed on without its end. Erasing the
+// whole line, Ctrl-C and finishing the line clear the mark.
 inline constexpr size_t kMaxLineLength = 1023;
 
 // How many earlier lines the up arrow can recall.
@@ -44,9 +56,10 @@ inline constexpr size_t kMaxCursorMoveLength = 7;
 // keystroke's echo from a fixed buffer. The worst case is a redraw of the whole line (a
 // history recall, a deletion or an insertion near the start): move the cursor back to
 // where the change starts, rewrite everything after it, erase the rest of the terminal
-// line (ESC [ K) and move the cursor back to where it belongs.
+// line (ESC [ K) and move the cursor back to where it belongs. The byte that does it may
+// also cut short a UTF-8 character, whose bell comes first.
 inline constexpr size_t kMaxEchoLength =
-    kMaxCursorMoveLength + kMaxLineLength + 3 + kMaxCursorMoveLength;
+    1 + kMaxCursorMoveLength + kMaxLineLength + 3 + kMaxCursorMoveLength;
 
 enum class LineEvent : uint8_t {
     kNone,
@@ -56,7 +69,14 @@ enum class LineEvent : uint8_t {
     kInterrupt,
     // Ctrl-D on an empty line.
     kEndOfFile,
+    // A line was finished after a key had been dropped for want of room: the whole line is
+    // discarded and the echo tells the user so (kLineTooLongMessage).
+    kLineTooLong,
 };
+
+// What the echo says, on a line of its own, when a line that overflowed is discarded.
+inline constexpr char kLineTooLongMessage[] = "console: line too long (over 1023 bytes); discarded";
+static_assert(kMaxLineLength == 1023, "kLineTooLongMessage names the limit");
 
 // What one input byte produced. feed() overwrites all of it.
 struct LineEditorOutput {
@@ -82,8 +102,8 @@ public:
     // Processes one byte from the terminal; out receives the echo and the event, if any.
     void feed(uint8_t byte, Output& out);
 
-    // Forgets the line being edited and any half-received escape sequence, for example when
-    // a new session starts on the console. The history and the echo mode stay.
+    // Forgets the line being edited and any half-received escape sequence or character, for
+    // example when a new session starts on the console. The history and the echo mode stay.
     void reset();
 
     void clear_history();
@@ -96,9 +116,14 @@ public:
     void set_echo(bool enabled) { m_echo = enabled; }
     [[nodiscard]] bool echo_enabled() const { return m_echo; }
 
-    // The line as it is being edited.
+    // The line as it is being edited; the cursor is a byte offset into it, always at the
+    // start of a character.
     [[nodiscard]] base::StringView line() const { return base::StringView(m_buffer, m_length); }
     [[nodiscard]] size_t cursor() const { return m_cursor; }
+    // True once a key was dropped from this line because it was full.
+    [[nodiscard]] bool overflowed() const { return m_overflowed; }
+    // Bytes dropped so far because they were not well-formed UTF-8.
+    [[nodiscard]] uint64_t invalid_byte_count() const { return m_invalid_bytes; }
 
     [[nodiscard]] size_t history_size() const { return m_history_count; }
     // Entry 0 is the newest line; index must be below history_size().
@@ -130,7 +155,10 @@ private:
     void dispatch_sequence(uint8_t final_byte, bool is_csi, Output& out);
     void handle_control(uint8_t byte, Output& out);
 
-    void insert(char c, Output& out);
+    void take_utf8_byte(uint8_t byte, Output& out);
+    void drop_invalid(size_t count, Output& out);
+
+    void insert(const char* bytes, size_t count, Output& out);
     void erase_range(size_t from, size_t to, Output& out);
     void move_cursor_to(size_t position, Output& out);
     void finish_line(Output& out);
@@ -141,15 +169,22 @@ private:
     void remember(base::StringView line);
     [[nodiscard]] const HistoryEntry& history_at(size_t index) const;
 
+    // Positions in the line are byte offsets; these step over whole characters.
+    [[nodiscard]] size_t previous_character(size_t position) const;
+    [[nodiscard]] size_t next_character(size_t position) const;
+    // The terminal columns that the bytes [from, to) of the line take.
+    [[nodiscard]] size_t columns(size_t from, size_t to) const;
+
     // Terminal output. The show_* functions write only while echo is on.
     void emit(Output& out, const char* bytes, size_t length);
     void show(Output& out, const char* bytes, size_t length);
-    void show_cursor_move(Output& out, size_t from, size_t to);
-    void show_tail(Output& out, size_t from, size_t shown_cursor, bool erase_rest);
+    void show_cursor_move(Output& out, size_t columns, char direction);
+    void show_tail(Output& out, size_t from, size_t columns_back, bool erase_rest);
 
     char m_buffer[kMaxLineLength];
     size_t m_length = 0;
     size_t m_cursor = 0;
+    bool m_overflowed = false;
     bool m_echo = true;
     // Set after a CR so that the LF of a CRLF does not finish a second, empty line.
     bool m_after_cr = false;
@@ -159,6 +194,12 @@ private:
     size_t m_csi_param_count = 0;
     // A private marker, an intermediate byte or too many parameters: no key of ours.
     bool m_csi_unknown = false;
+
+    // The bytes of a UTF-8 character received so far, and how many it has in all.
+    char m_utf8[4] = {};
+    size_t m_utf8_length = 0;
+    size_t m_utf8_expected = 0;
+    uint64_t m_invalid_bytes = 0;
 
     HistoryEntry m_history[kHistoryDepth];
     size_t m_history_count = 0;
@@ -171,6 +212,7 @@ private:
     // The user's own line, kept while the history is shown in its place.
     char m_saved[kMaxLineLength];
     size_t m_saved_length = 0;
+    bool m_saved_overflowed = false;
 };
 
 } // namespace console
