@@ -28,10 +28,38 @@ void Server::add(uint32_t label, uint32_t request_size, uint32_t response_size,
         Entry{label, request_size, response_size, limits, context, handler, invoke};
 }
 
-void Server::refuse(tern_msg& msg, base::Error status, const char* why) {
+void Server::log_refusal(const tern_msg& msg, base::Error status, const char* why) {
     ++m_refused;
-    tern::println("{}: refused request {:#x} from task {}: {} ({})", m_name, msg.hdr.label,
-                  msg.hdr.sender_badge, why, base::error_name(status));
+    int64_t clock = tern_sys_clock_monotonic();
+    uint64_t now = clock > 0 ? uint64_t(clock) : 0;
+    if (m_window_refused == 0 || now - m_window_start >= kRefusalWindowNs) {
+        if (m_window_unlogged > 0)
+            tern::println("{}: {} refusals in the last minute were not logged", m_name,
+                          m_window_unlogged);
+        m_window_start = now;
+        m_window_refused = 0;
+        m_window_unlogged = 0;
+    }
+    uint64_t n = ++m_window_refused;
+    if (n < kLoggedRefusals) {
+        tern::println("{}: refused request {:#x} from task {}: {} ({})", m_name, msg.hdr.label,
+                      msg.hdr.sender_badge, why, base::error_name(status));
+    } else if (n == kLoggedRefusals) {
+        tern::println("{}: refused request {:#x} from task {}: {} ({}); 1 refusal in {} is "
+                      "logged for the rest of the minute",
+                      m_name, msg.hdr.label, msg.hdr.sender_badge, why, base::error_name(status),
+                      kRefusalLogInterval);
+    } else if (n % kRefusalLogInterval == 0) {
+        tern::println("{}: refused request {:#x} from task {}: {} ({}); {} refusals this minute",
+                      m_name, msg.hdr.label, msg.hdr.sender_badge, why, base::error_name(status),
+                      n);
+    } else {
+        ++m_window_unlogged;
+    }
+}
+
+void Server::refuse(tern_msg& msg, base::Error status, const char* why) {
+    log_refusal(msg, status, why);
     close_handles(msg.handles, msg.hdr.handle_count);
     if (msg.reply_handle != TERN_INVALID_HANDLE)
         (void)reply_raw(msg.reply_handle, status, nullptr, 0, Reply{});
@@ -87,6 +115,8 @@ base::Error Server::serve_one(uint64_t timeout_ns) {
     ++m_served;
     if (reply.deferred)
         return base::Error::OK;
+    if (is_refusal(status))
+        log_refusal(msg, status, request.refusal_reason());
     if (status == base::Error::OK
         && (reply.data.size() > op->limits.response_data
             || reply.handle_count > op->limits.response_handles)) {

@@ -50,14 +50,21 @@ base::Result<void> register_name(base::StringView name, tern_handle_t port) {
                                                        | TERN_RIGHT_DUPLICATE);
     if (copy < 0)
         return base::Error(int32_t(-copy));
-    tern_handle_t h = tern_handle_t(copy);
+    // The name server watches this task too, so our names go when we end.
+    int64_t task = tern_sys_handle_duplicate(self(), TERN_RIGHT_TRANSFER);
+    if (task < 0) {
+        (void)tern_sys_handle_close(tern_handle_t(copy));
+        return base::Error(int32_t(-task));
+    }
+    tern_handle_t handles[2] = {tern_handle_t(copy), tern_handle_t(task)};
     proto::CallParts parts;
     parts.in_data = bytes(name);
-    parts.in_handles = {&h, 1};
+    parts.in_handles = {handles, 2};
     auto r = proto::call<name::Register>(server, {0}, parts);
     if (r.is_error()) {
-        // A call that failed before sending leaves the copy with us.
-        (void)tern_sys_handle_close(h);
+        // A call that failed before sending leaves the copies with us.
+        (void)tern_sys_handle_close(handles[0]);
+        (void)tern_sys_handle_close(handles[1]);
         return r.error();
     }
     return {};

@@ -153,7 +153,8 @@ int builtin_help(const shell::ParsedCommand&) {
         "  ls [dir]          list a directory of the boot file system (default /bin)\n"
         "  ps                list processes\n"
         "  names             list registered names\n"
-        "  kill <pid> [status]  end a process (pid as node:serial or serial)\n"
+        "  kill <pid> [status]  end a process (pid as node:serial or serial); it exits\n"
+        "                    with status 1-255, or 143 when none or 0 is given\n"
         "  exit [status]     leave the shell\n"
         "Anything else runs /bin/<name> with the arguments; $? is the last exit status.\n"
         "Ctrl-C ends the running program; Ctrl-D on an empty line ends the shell.");
@@ -171,10 +172,27 @@ int builtin_echo(const shell::ParsedCommand& cmd) {
     return 0;
 }
 
+// What the boot file system says about path: NOT_FOUND, or whether it is a directory.
+base::Result<tern::bootfs::StatResponse> stat(tern_handle_t server, base::StringView path) {
+    proto::CallParts parts;
+    parts.in_data = bytes(path.data(), path.size());
+    return proto::call<tern::bootfs::Stat>(server, {}, parts);
+}
+
+const char* describe(base::Error e) {
+    return e == base::Error::NOT_FOUND ? "no such file or directory" : base::error_description(e);
+}
+
 int cat_one(base::StringView path) {
     auto server = g_bootfs.get();
     if (server.is_error()) {
         say("cat: no boot file system: {}", base::error_name(server.error()));
+        return 1;
+    }
+    // Asking first keeps a directory from reaching Map, which would refuse it.
+    auto st = stat(server.value(), path);
+    if (st.is_error() || st.value().is_directory) {
+        say("cat: {}: {}", path, st.is_error() ? describe(st.error()) : "is a directory");
         return 1;
     }
     tern_handle_t memory = TERN_INVALID_HANDLE;
@@ -185,10 +203,7 @@ int cat_one(base::StringView path) {
     parts.out_handle_count = &count;
     auto r = proto::call<tern::bootfs::Map>(server.value(), {}, parts);
     if (r.is_error()) {
-        say("cat: {}: {}", path,
-            r.error() == base::Error::NOT_FOUND          ? "no such file"
-            : r.error() == base::Error::INVALID_ARGUMENT ? "not a file"
-                                                         : base::error_description(r.error()));
+        say("cat: {}: {}", path, describe(r.error()));
         return 1;
     }
     const tern::bootfs::MapResponse& m = r.value();
@@ -224,8 +239,16 @@ int builtin_cat(const shell::ParsedCommand& cmd) {
 int builtin_ls(const shell::ParsedCommand& cmd) {
     base::StringView dir = cmd.argc() > 1 ? cmd.arg(1) : base::StringView("/bin");
     auto server = g_bootfs.get();
-    if (server.is_error())
+    if (server.is_error()) {
+        say("ls: no boot file system: {}", base::error_name(server.error()));
         return 1;
+    }
+    // Asking first keeps a file from reaching List, which would refuse it.
+    auto st = stat(server.value(), dir);
+    if (st.is_error() || !st.value().is_directory) {
+        say("ls: {}: {}", dir, st.is_error() ? describe(st.error()) : "not a directory");
+        return 1;
+    }
     static char listing[16384];
     uint32_t size = 0;
     proto::CallParts parts;
@@ -234,7 +257,7 @@ int builtin_ls(const shell::ParsedCommand& cmd) {
     parts.out_data_size = &size;
     auto r = proto::call<tern::bootfs::List>(server.value(), {}, parts);
     if (r.is_error()) {
-        say("ls: {}: {}", dir, base::error_description(r.error()));
+        say("ls: {}: {}", dir, describe(r.error()));
         return 1;
     }
     write_out(listing, size);
@@ -296,14 +319,17 @@ int builtin_kill(const shell::ParsedCommand& cmd) {
     uint64_t pid = 0, status = 0;
     if (cmd.argc() < 2 || cmd.argc() > 3 || !parse_pid(cmd.arg(1), pid)
         || (cmd.argc() == 3 && (!parse_u64(cmd.arg(2), status) || status > 255))) {
-        say("usage: kill <pid> [status 0-255]");
+        say("usage: kill <pid> [status 1-255, default 143]");
         return 2;
     }
     auto r = proto::call<tern::proc::Kill>(proc_server(), {pid, int64_t(status)});
     if (r.is_error()) {
+        base::Error e = r.error();
         say("kill: {}: {}", cmd.arg(1),
-            r.error() == base::Error::NOT_FOUND ? "no such process"
-                                                : base::error_description(r.error()));
+            e == base::Error::NOT_FOUND       ? "no such process"
+            : e == base::Error::ACCESS_DENIED ? "not permitted: init or a core server"
+            : e == base::Error::BAD_STATE     ? "already ended"
+                                              : base::error_description(e));
         return 1;
     }
     return 0;

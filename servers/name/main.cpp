@@ -2,8 +2,11 @@
 //
 // Names live in a fixed table. Each registration keeps a SEND right to the port and a
 // death-notice watch on it (object_watch), so when the port's receive right closes (its
-// owner exited or closed it) the notice arrives here and the name is released. Lookups
-// that ask to wait are parked until the name appears.
+// owner exited or closed it) the notice arrives here and the name is released. Each task
+// that registers has a record in a table of owners, made from the handle to itself it
+// sends with its first registration and watched once, so when the task ends its names
+// are released too, whichever port they point at. Lookups that ask to wait are parked
+// until the name appears.
 #include <base/string_view.h>
 #include <servers/name/protocol.h>
 #include <tern/print.h>
@@ -33,16 +36,34 @@ struct Waiter {
     proto::PendingReply reply;
 };
 
+// A task that registers names, or that proc vouched for (Trust).
+struct Owner {
+    bool used = false;
+    bool trusted = false; // may register system names
+    uint64_t task_id = 0;
+    tern_handle_t task = TERN_INVALID_HANDLE;
+    uint32_t generation = 0;
+};
+
 constexpr size_t kMaxWaiters = 64;
 constexpr size_t kMaxNamesPerOwner = 32;
+// A task holding a name has one record, so theirs always fit; when the table is full, a
+// record that holds no names and is not trusted gives way (add_owner).
+constexpr size_t kMaxOwners = name::kMaxNames;
+// Watch cookies for owner records carry their index from here, above those of entries.
+constexpr uint32_t kOwnerCookieBase = 0x10000;
 
 struct State {
     Entry entries[name::kMaxNames];
+    Owner owners[kMaxOwners];
     Waiter waiters[kMaxWaiters];
     tern_handle_t port = TERN_INVALID_HANDLE;
     uint64_t node = 0;
     uint64_t next_serial = 1;
     uint64_t waiter_sequence = 0;
+    // Until proc first vouches for a task, only init and the core servers run, and any of
+    // them may register a system name.
+    bool system_names_open = true;
 };
 
 State g_state;
@@ -91,10 +112,89 @@ void answer_lookup(proto::PendingReply& pending, const Entry& e) {
     (void)proto::reply_later<name::Lookup>(pending, base::Error::OK, {e.port_id}, parts);
 }
 
+size_t names_of(const State& s, uint64_t task_id) {
+    size_t n = 0;
+    for (const Entry& e : s.entries)
+        n += e.used && e.owner == task_id;
+    return n;
+}
+
+Owner* find_owner(State* s, uint64_t task_id) {
+    for (Owner& o : s->owners)
+        if (o.used && o.task_id == task_id)
+            return &o;
+    return nullptr;
+}
+
+void drop_owner(Owner& o) {
+    (void)tern_sys_handle_close(o.task);
+    uint32_t generation = o.generation;
+    o = Owner{};
+    o.generation = generation;
+}
+
+// A record for the task behind `task` (whose id is task_id), watched from now on; the
+// handle is the record's, or closed on failure. When the table is full, the record of a
+// task that holds no names and is not trusted makes room: its watch stays in the kernel
+// until that task ends, and the notice is then recognised as stale.
+base::Result<Owner*> add_owner(State* s, tern_handle_t task, uint64_t task_id, bool trusted) {
+    size_t index = kMaxOwners;
+    for (size_t i = 0; i < kMaxOwners && index == kMaxOwners; ++i)
+        if (!s->owners[i].used)
+            index = i;
+    for (size_t i = 0; i < kMaxOwners && index == kMaxOwners; ++i) {
+        const Owner& o = s->owners[i];
+        if (!o.trusted && names_of(*s, o.task_id) == 0) {
+            drop_owner(s->owners[i]);
+            index = i;
+        }
+    }
+    if (index == kMaxOwners) {
+        (void)tern_sys_handle_close(task);
+        return base::Error::NO_SPACE;
+    }
+    Owner& o = s->owners[index];
+    uint32_t generation = o.generation + 1;
+    uint64_t cookie = proto::SlotCookie{uint32_t(kOwnerCookieBase + index), generation}.value();
+    if (int64_t r = tern_sys_object_watch(task, s->port, cookie); r < 0) {
+        (void)tern_sys_handle_close(task);
+        return base::Error(int32_t(-r)); // QUOTA_EXCEEDED: the task has the most watches
+    }
+    o = Owner{};
+    o.used = true;
+    o.trusted = trusted;
+    o.task_id = task_id;
+    o.task = task;
+    o.generation = generation;
+    return &o;
+}
+
+// The record of the calling task, made from the handle to itself in request slot
+// `slot` when there is none yet. The handle must name the caller either way.
+base::Result<Owner*> caller(State* s, proto::Request& request, uint32_t slot) {
+    tern_handle_t task = request.take_handle(slot);
+    if (tern_sys_task_id_of(task) != int64_t(request.badge())) {
+        (void)tern_sys_handle_close(task);
+        request.set_refusal_reason("the handle is not the caller's task");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    if (Owner* o = find_owner(s, request.badge())) {
+        (void)tern_sys_handle_close(task);
+        return o;
+    }
+    return add_owner(s, task, request.badge(), s->system_names_open);
+}
+
 base::Error on_register(State* s, proto::Request& request, const name::RegisterRequest& in,
                         name::RegisterResponse& out, proto::Reply&, proto::PendingReply&) {
-    if (in.flags != 0 || !valid_name(request.data()) || request.handle_count() != 1)
+    if (in.flags != 0 || !valid_name(request.data())) {
+        request.set_refusal_reason("bad name or flags");
         return base::Error::INVALID_ARGUMENT;
+    }
+    if (request.handle_count() != 2) {
+        request.set_refusal_reason("needs the port and the caller's task");
+        return base::Error::INVALID_ARGUMENT;
+    }
     base::StringView n = view(request.data());
     if (find(n))
         return base::Error::ALREADY_EXISTS;
@@ -109,21 +209,33 @@ base::Error on_register(State* s, proto::Request& request, const name::RegisterR
     }
     if (!slot)
         return base::Error::NO_SPACE;
+    auto owner = caller(s, request, 1);
+    if (owner.is_error())
+        return owner.error();
+    if (name::is_system_name(n) && !owner.value()->trusted) {
+        request.set_refusal_reason("a system name, for the services init starts");
+        return base::Error::ACCESS_DENIED;
+    }
     // One task cannot take the whole table from everyone else.
-    size_t owned = 0;
-    for (const Entry& e : s->entries)
-        owned += e.used && e.owner == request.badge();
-    if (owned >= kMaxNamesPerOwner)
+    if (names_of(*s, request.badge()) >= kMaxNamesPerOwner)
         return base::Error::QUOTA_EXCEEDED;
     tern_handle_t port = request.take_handle(0);
     uint32_t generation = slot->generation + 1;
     uint64_t cookie = proto::SlotCookie{uint32_t(index), generation}.value();
+    // object_watch takes a task as readily as a port, so a task is refused here.
+    if (tern_sys_task_id_of(port) >= 0) {
+        (void)tern_sys_handle_close(port);
+        request.set_refusal_reason("not a port");
+        return base::Error::INVALID_ARGUMENT;
+    }
     if (int64_t r = tern_sys_object_watch(port, s->port, cookie); r < 0) {
         (void)tern_sys_handle_close(port);
-        // WRONG_TYPE: not a port (tasks are watchable too, but not registrable);
-        // QUOTA_EXCEEDED: the port carries the kernel's most watches.
-        return r == -TERN_QUOTA_EXCEEDED ? base::Error::QUOTA_EXCEEDED
-                                         : base::Error::INVALID_ARGUMENT;
+        // WRONG_TYPE: not a port; QUOTA_EXCEEDED: the port carries the kernel's most
+        // watches.
+        if (r == -TERN_QUOTA_EXCEEDED)
+            return base::Error::QUOTA_EXCEEDED;
+        request.set_refusal_reason("not a port");
+        return base::Error::INVALID_ARGUMENT;
     }
     *slot = Entry{};
     slot->used = true;
@@ -147,8 +259,10 @@ base::Error on_register(State* s, proto::Request& request, const name::RegisterR
 base::Error on_lookup(State* s, proto::Request& request, const name::LookupRequest& in,
                       name::LookupResponse& out, proto::Reply& reply,
                       proto::PendingReply& pending) {
-    if ((in.flags & ~name::kLookupWait) != 0 || !valid_name(request.data()))
+    if ((in.flags & ~name::kLookupWait) != 0 || !valid_name(request.data())) {
+        request.set_refusal_reason("bad name or flags");
         return base::Error::INVALID_ARGUMENT;
+    }
     base::StringView n = view(request.data());
     if (Entry* e = find(n)) {
         auto h = copy_port(*e);
@@ -180,13 +294,17 @@ void release(Entry& e, const char* why) {
 
 base::Error on_unregister(State*, proto::Request& request, const proto::Empty&, proto::Empty&,
                           proto::Reply&, proto::PendingReply&) {
-    if (!valid_name(request.data()))
+    if (!valid_name(request.data())) {
+        request.set_refusal_reason("bad name");
         return base::Error::INVALID_ARGUMENT;
+    }
     Entry* e = find(view(request.data()));
     if (!e)
         return base::Error::NOT_FOUND;
-    if (e->owner != request.badge())
+    if (e->owner != request.badge()) {
+        request.set_refusal_reason("another task's name");
         return base::Error::NOT_OWNER;
+    }
     release(*e, "unregistered");
     return base::Error::OK;
 }
@@ -209,11 +327,48 @@ base::Error on_list(State* s, proto::Request&, const proto::Empty&, name::ListRe
     return base::Error::OK;
 }
 
+base::Error on_trust(State* s, proto::Request& request, const proto::Empty&, proto::Empty&,
+                     proto::Reply&, proto::PendingReply&) {
+    const Entry* proc = find("proc");
+    if (!proc || proc->owner != request.badge()) {
+        request.set_refusal_reason("only proc vouches for tasks");
+        return base::Error::ACCESS_DENIED;
+    }
+    tern_handle_t task = request.take_handle(0);
+    int64_t id = tern_sys_task_id_of(task);
+    if (id <= 0) {
+        (void)tern_sys_handle_close(task);
+        request.set_refusal_reason("needs a task");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    s->system_names_open = false;
+    if (Owner* o = find_owner(s, uint64_t(id))) {
+        (void)tern_sys_handle_close(task);
+        o->trusted = true;
+        return base::Error::OK;
+    }
+    auto added = add_owner(s, task, uint64_t(id), true);
+    return added.is_error() ? added.error() : base::Error::OK;
+}
+
+void owner_ended(State* s, Owner& o) {
+    for (Entry& e : s->entries)
+        if (e.used && e.owner == o.task_id)
+            release(e, "its owner ended");
+    drop_owner(o);
+}
+
 void on_event(void* context, const tern_msg& event, uint32_t) {
     auto* s = static_cast<State*>(context);
     if (event.hdr.label != TERN_LABEL_OBJECT_GONE)
         return;
     auto cookie = proto::SlotCookie::from(event.words[0]);
+    if (cookie.index >= kOwnerCookieBase && cookie.index - kOwnerCookieBase < kMaxOwners) {
+        Owner& o = s->owners[cookie.index - kOwnerCookieBase];
+        if (o.used && o.generation == cookie.generation)
+            owner_ended(s, o);
+        return;
+    }
     if (cookie.index >= name::kMaxNames)
         return;
     Entry& e = s->entries[cookie.index];
@@ -239,6 +394,7 @@ extern "C" int main(uint64_t) {
     server.on<name::Lookup>(&g_state, on_lookup);
     server.on<name::Unregister>(&g_state, on_unregister);
     server.on<name::List>(&g_state, on_list);
+    server.on<name::Trust>(&g_state, on_trust);
     server.on_event(&g_state, on_event);
     if (ready != TERN_INVALID_HANDLE) {
         // Hand init a SEND right to our port: it passes copies to every program.

@@ -9,6 +9,7 @@
 #include <base/utility.h>
 #include <libc/native/portable/spawn_data.h>
 #include <servers/bootfs/protocol.h>
+#include <servers/name/protocol.h>
 #include <servers/proc/protocol.h>
 #include <tern/abi/task.h>
 #include <tern/print.h>
@@ -279,30 +280,67 @@ base::StringView base_name(base::StringView path) {
     return slash.has_value() ? path.substr(*slash + 1) : path;
 }
 
+// A failed spawn is one log line: the server's refusal line for a request that names no
+// program Tern can run (the reason given here), else this one, with the path.
+base::Error spawn_failed(proto::Request& request, base::StringView path, base::Error e) {
+    if (proto::is_refusal(e))
+        request.set_refusal_reason("not a program Tern can run");
+    else
+        tern::println("proc: spawn '{}': {}", path, base::error_name(e));
+    return e;
+}
+
+// Lets a service init starts register system names (servers/name/protocol.h, Trust).
+// The service has not run yet, so it cannot ask for its name before the name server
+// knows it.
+void vouch(tern_handle_t task, base::StringView name) {
+    int64_t copy = tern_sys_handle_duplicate(task, TERN_RIGHT_TRANSFER);
+    base::Error e = copy < 0 ? base::Error(int32_t(-copy)) : base::Error::OK;
+    if (e == base::Error::OK) {
+        tern_handle_t h = tern_handle_t(copy);
+        proto::CallParts parts;
+        parts.in_handles = {&h, 1};
+        auto r = proto::call<name::Trust>(name_server(), {}, parts);
+        if (r.is_error()) {
+            (void)tern_sys_handle_close(h);
+            e = r.error();
+        }
+    }
+    if (e != base::Error::OK)
+        tern::println("proc: the name server does not take {} as a service: {}", name,
+                      base::error_name(e));
+}
+
 base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest& in,
                      proc::SpawnResponse& out, proto::Reply& reply, proto::PendingReply&) {
-    if ((in.flags & ~proc::kSpawnReturnTask) != 0)
+    if ((in.flags & ~proc::kSpawnReturnTask) != 0) {
+        request.set_refusal_reason("unknown flags");
         return base::Error::INVALID_ARGUMENT;
+    }
     static proc_data::Unpacked args;
     if (base::Error e = proc_data::unpack(request.data(), in.argc, in.envc, args);
-        e != base::Error::OK)
+        e != base::Error::OK) {
+        request.set_refusal_reason("badly packed, or too many strings");
         return e;
+    }
     for (uint32_t i = 0; i < request.handle_count(); ++i) {
         uint32_t kind = in.handle_kinds[i];
         if (kind == TERN_STARTUP_NAME_SERVER || kind == TERN_STARTUP_PROC_SERVER
-            || kind == TERN_STARTUP_SELF || kind == 0)
+            || kind == TERN_STARTUP_SELF || kind == 0) {
+            request.set_refusal_reason("a startup handle kind proc sets itself");
             return base::Error::INVALID_ARGUMENT;
+        }
     }
     Process* parent = by_task_id(request.badge());
+    // init's children are the node's services, which may register system names.
+    bool service = parent && parent->pid == s->init_pid;
     size_t index = 0;
     if (!free_slot(&index))
         return base::Error::NO_SPACE;
 
     base::Span<const uint8_t> image;
-    if (base::Error e = map_program(args.path, image); e != base::Error::OK) {
-        tern::println("proc: spawn '{}': {}", base::StringView(args.path), base::error_name(e));
-        return e;
-    }
+    if (base::Error e = map_program(args.path, image); e != base::Error::OK)
+        return spawn_failed(request, args.path, e);
     uint64_t pid = (s->node << 32) | (s->next_serial & kPidSerialMask);
     SpawnOptions options;
     base::StringView name = base_name(args.path);
@@ -310,6 +348,7 @@ base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest
     options.argv = args.argv;
     options.envp = args.envp;
     options.pid = pid;
+    options.start_stopped = service;
     options.handles[options.handle_count++] = {TERN_STARTUP_NAME_SERVER, name_server(),
                                                TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER
                                                    | TERN_RIGHT_DUPLICATE};
@@ -323,20 +362,29 @@ base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest
     // The child has copies of the handles the request carried; ours go.
     for (uint32_t i = 2; i < options.handle_count; ++i)
         (void)tern_sys_handle_close(options.handles[i].handle);
-    if (spawned.is_error()) {
-        tern::println("proc: spawn '{}': {}", base::StringView(args.path),
-                      base::error_name(spawned.error()));
-        return spawned.error();
-    }
-    (void)tern_sys_handle_close(spawned.value().thread);
+    if (spawned.is_error())
+        return spawn_failed(request, args.path, spawned.error());
     tern_handle_t task = spawned.value().task;
+    tern_handle_t thread = spawned.value().thread;
     if (base::Error e = track(index, task, pid, parent ? parent->pid : 0, name);
         e != base::Error::OK) {
         (void)tern_sys_task_kill(task, uint64_t(-1));
+        (void)tern_sys_handle_close(thread);
         (void)tern_sys_handle_close(task);
         return e;
     }
     ++s->next_serial;
+    if (service) {
+        vouch(task, name);
+        int64_t resumed = tern_sys_thread_resume(thread);
+        if (resumed < 0) {
+            // Tracked already: its death notice reaps it.
+            (void)tern_sys_task_kill(task, uint64_t(-1));
+            (void)tern_sys_handle_close(thread);
+            return base::Error(int32_t(-resumed));
+        }
+    }
+    (void)tern_sys_handle_close(thread);
     if (in.flags & proc::kSpawnReturnTask) {
         int64_t copy = tern_sys_handle_duplicate(task, TERN_RIGHT_TRANSFER | TERN_RIGHT_DUPLICATE);
         if (copy >= 0) {
@@ -352,11 +400,15 @@ base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest
 
 base::Error on_wait(State* s, proto::Request& request, const proc::WaitRequest& in,
                     proc::WaitResponse& out, proto::Reply& reply, proto::PendingReply& pending) {
-    if ((in.flags & ~proc::kWaitNoHang) != 0)
+    if ((in.flags & ~proc::kWaitNoHang) != 0) {
+        request.set_refusal_reason("unknown flags");
         return base::Error::INVALID_ARGUMENT;
+    }
     Process* caller = by_task_id(request.badge());
-    if (!caller)
+    if (!caller) {
+        request.set_refusal_reason("the caller is not a process");
         return base::Error::NOT_OWNER;
+    }
     bool any_child = false;
     for (Process& p : s->table) {
         if (!p.used || p.parent != caller->pid || (in.pid && p.pid != in.pid))
@@ -369,8 +421,12 @@ base::Error on_wait(State* s, proto::Request& request, const proc::WaitRequest& 
             return base::Error::OK;
         }
     }
-    if (!any_child)
-        return in.pid && by_pid(in.pid) ? base::Error::NOT_OWNER : base::Error::NOT_FOUND;
+    if (!any_child) {
+        if (!in.pid || !by_pid(in.pid))
+            return base::Error::NOT_FOUND;
+        request.set_refusal_reason("not the caller's child");
+        return base::Error::NOT_OWNER;
+    }
     if (in.flags & proc::kWaitNoHang)
         return base::Error::WOULD_BLOCK;
     // Parked waits are bounded; a full table answers its oldest TIMED_OUT (proto::park),
@@ -383,11 +439,13 @@ base::Error on_wait(State* s, proto::Request& request, const proc::WaitRequest& 
     return base::Error::OK;
 }
 
-base::Error on_kill(State*, proto::Request&, const proc::KillRequest& in, proto::Empty&,
+base::Error on_kill(State*, proto::Request& request, const proc::KillRequest& in, proto::Empty&,
                     proto::Reply&, proto::PendingReply&) {
     // Statuses above 255 are the kernel's (CPU faults); a killer gives a plain one.
-    if (in.status < 0 || in.status > 255)
+    if (in.status < 0 || in.status > 255) {
+        request.set_refusal_reason("status outside 0..255");
         return base::Error::INVALID_ARGUMENT;
+    }
     Process* p = by_pid(in.pid);
     if (!p)
         return base::Error::NOT_FOUND;
@@ -395,8 +453,10 @@ base::Error on_kill(State*, proto::Request&, const proc::KillRequest& in, proto:
         return base::Error::BAD_STATE;
     // init and the core servers it started (serials below kFirstSerial) hold state nothing
     // can rebuild; ending them would take the node down.
-    if ((p->pid & kPidSerialMask) < kFirstSerial)
+    if ((p->pid & kPidSerialMask) < kFirstSerial) {
+        request.set_refusal_reason("init and the core servers cannot be killed");
         return base::Error::ACCESS_DENIED;
+    }
     int64_t status = in.status ? in.status : proc::kKilledStatus;
     if (int64_t r = tern_sys_task_kill(p->task, uint64_t(status)); r < 0)
         return base::Error(int32_t(-r));
@@ -447,19 +507,24 @@ base::Error on_list(State* s, proto::Request&, const proto::Empty&, proc::ListRe
 base::Error on_adopt(State* s, proto::Request& request, const proc::AdoptRequest& in, proto::Empty&,
                      proto::Reply&, proto::PendingReply&) {
     if (request.handle_count() != 1 || (in.pid >> 32) != s->node
-        || (in.pid & kPidSerialMask) >= kFirstSerial || by_pid(in.pid))
+        || (in.pid & kPidSerialMask) >= kFirstSerial || by_pid(in.pid)) {
+        request.set_refusal_reason("no task, or a pid that is not init's to give");
         return base::Error::INVALID_ARGUMENT;
+    }
     size_t index = 0;
     if (!free_slot(&index))
         return base::Error::NO_SPACE;
     // init adopts itself first (which makes it init); after that only init may adopt, and
     // what it adopts are its children.
     Process* adopter = by_task_id(request.badge());
-    if (s->init_pid ? !adopter || adopter->pid != s->init_pid : false)
+    if (s->init_pid ? !adopter || adopter->pid != s->init_pid : false) {
+        request.set_refusal_reason("only init adopts");
         return base::Error::ACCESS_DENIED;
+    }
     tern_handle_t task = request.take_handle(0);
     if (!s->init_pid && tern_sys_task_id_of(task) != int64_t(request.badge())) {
         (void)tern_sys_handle_close(task);
+        request.set_refusal_reason("the first adoption must be of the caller itself");
         return base::Error::ACCESS_DENIED;
     }
     base::StringView name(reinterpret_cast<const char*>(request.data().data()),

@@ -31,7 +31,9 @@ struct SpawnResponse {
 // kMaxSpawnHandles handles for the child's startup block (kinds in handle_kinds). A path
 // without '/' is looked up in /bin. NOT_FOUND (no such program), CORRUPT or NOT_SUPPORTED
 // (not a program Tern can run), INVALID_ARGUMENT (badly packed data, a startup kind the
-// system sets itself), NO_SPACE (process table full).
+// system sets itself), TOO_BIG (more than 256 arguments or environment entries), NO_SPACE
+// (process table full). A child of init is a service: proc vouches for it with the name
+// server (name::Trust) before it runs, so it may register a system name.
 using Spawn = proto::Op<1, SpawnRequest, SpawnResponse,
                         proto::Limits{.request_data = kMaxSpawnData,
                                       .request_handles = kMaxSpawnHandles,
@@ -54,11 +56,12 @@ using Wait = proto::Op<2, WaitRequest, WaitResponse>;
 
 struct KillRequest {
     uint64_t pid;
-    int64_t status; // the exit status it ends with, 0..255 (0: kKilledStatus)
+    int64_t status; // the exit status it ends with, 1..255, or 0 for kKilledStatus
 };
 // Any process may end any other (one user per node today), except: ACCESS_DENIED for init
 // and the core servers it started itself (name, bootfs, proc). NOT_FOUND, BAD_STATE
-// (already ended), INVALID_ARGUMENT (a status outside 0..255).
+// (already ended), INVALID_ARGUMENT (a status outside 0..255). A killed process never
+// ends with status 0: 0 asks for kKilledStatus.
 using Kill = proto::Op<3, KillRequest, proto::Empty>;
 
 inline constexpr uint32_t kStateRunning = 1;

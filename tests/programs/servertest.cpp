@@ -8,6 +8,8 @@
 //   servertest client <name>   (child) call Echo on <name>, exit 0 on the right answer
 //   servertest hang <name>     (child) call Hang on <name>, which never answers
 //   servertest register <name> (child) register a port under <name>, then exit
+//   servertest alias <name>    (child) register the port <name> names (someone else's)
+//                              as <name>.alias, then exit
 //   servertest readers         call the console's Read 20 times with a 1 ms timeout
 #include <base/format.h>
 #include <base/string_view.h>
@@ -89,6 +91,31 @@ int child_register(const char* name) {
     if (port < 0 || register_name(name, tern_handle_t(port)).is_error())
         return 10;
     return 0; // exiting closes the port: the name must go with it
+}
+
+int child_alias(const char* name) {
+    auto port = lookup(name);
+    if (port.is_error())
+        return 10;
+    char alias[64];
+    base::BufferSink sink(alias, sizeof(alias));
+    base::format_to(sink, "{}.alias", base::StringView(name));
+    if (sink.truncated() || register_name(sink.view(), port.value()).is_error())
+        return 11;
+    return 0; // the port lives on with its owner; the name must go with this task
+}
+
+// Polls until `name` is gone (about 2 s at most).
+bool released(const char* name) {
+    for (int i = 0; i < 200; ++i) {
+        auto r = lookup(name);
+        if (r.is_error() && r.error() == base::Error::NOT_FOUND)
+            return true;
+        if (r.ok())
+            (void)tern_sys_handle_close(r.value());
+        tern_sys_thread_sleep(10000000);
+    }
+    return false;
 }
 
 // ---- the test server ---------------------------------------------------------------------
@@ -177,17 +204,19 @@ void names_and_calls_across_processes() {
     char gone[64];
     make_name(gone, sizeof(gone), "gone");
     check(run_child("register", gone) == 0, "child_registered_and_exited");
-    bool released = false;
-    for (int i = 0; i < 200 && !released; ++i) {
-        auto r = lookup(gone);
-        released = r.is_error() && r.error() == base::Error::NOT_FOUND;
-        if (!released) {
-            if (r.ok())
-                (void)tern_sys_handle_close(r.value());
-            tern_sys_thread_sleep(10000000);
-        }
-    }
-    check(released, "name_released_when_owner_died");
+    check(released(gone), "name_released_when_owner_died");
+
+    // Also when the port it names lives on: a child registers our port under another
+    // name and exits; that name goes, ours stays.
+    char alias[80];
+    base::BufferSink alias_sink(alias, sizeof(alias));
+    base::format_to(alias_sink, "{}.alias", base::StringView(name));
+    check(run_child("alias", name) == 0, "child_registered_our_port_and_exited");
+    check(released(alias), "name_released_when_registering_task_died");
+    auto ours = lookup(name);
+    check(ours.ok(), "our_name_stays");
+    if (ours.ok())
+        (void)tern_sys_handle_close(ours.value());
     (void)tern_sys_handle_close(uint64_t(port));
 }
 
@@ -221,12 +250,61 @@ void bad_clients_of_the_name_server() {
     check(raw_call(names, msg) == 0 && msg.hdr.label == TERN_INVALID_ARGUMENT,
           "name_register_without_handle", msg.hdr.label);
 
+    auto own_task = [] {
+        return tern_handle_t(tern_sys_handle_duplicate(self(), TERN_RIGHT_TRANSFER));
+    };
     int64_t memory = tern_sys_memory_create(4096, 0);
     msg = request(name::Register::kLabel, "servertest.memory", 17);
-    msg.hdr.handle_count = 1;
+    msg.hdr.handle_count = 2;
     msg.handles[0] = tern_handle_t(memory);
+    msg.handles[1] = own_task();
     check(raw_call(names, msg) == 0 && msg.hdr.label == TERN_INVALID_ARGUMENT,
           "name_register_non_port", msg.hdr.label);
+
+    msg = request(name::Register::kLabel, "servertest.task", 15);
+    msg.hdr.handle_count = 2;
+    msg.handles[0] = own_task();
+    msg.handles[1] = own_task();
+    check(raw_call(names, msg) == 0 && msg.hdr.label == TERN_INVALID_ARGUMENT,
+          "name_register_task_as_port", msg.hdr.label);
+
+    // A registration must come with the caller's own task, which the server watches.
+    int64_t spare = tern_sys_port_create(1);
+    auto port_copy = [&] {
+        return tern_handle_t(tern_sys_handle_duplicate(
+            uint64_t(spare), TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER | TERN_RIGHT_DUPLICATE));
+    };
+    msg = request(name::Register::kLabel, "servertest.notask", 17);
+    msg.hdr.handle_count = 1;
+    msg.handles[0] = port_copy();
+    check(raw_call(names, msg) == 0 && msg.hdr.label == TERN_INVALID_ARGUMENT,
+          "name_register_without_task", msg.hdr.label);
+    const char* argv[] = {"true", nullptr};
+    tern_handle_t other = TERN_INVALID_HANDLE;
+    SpawnExtras extras;
+    extras.task = &other;
+    auto child = spawn("true", argv, nullptr, extras);
+    check(child.ok() && other != TERN_INVALID_HANDLE, "spawn_true_with_task");
+    msg = request(name::Register::kLabel, "servertest.othertask", 20);
+    msg.hdr.handle_count = 2;
+    msg.handles[0] = port_copy();
+    msg.handles[1] = other;
+    check(raw_call(names, msg) == 0 && msg.hdr.label == TERN_INVALID_ARGUMENT,
+          "name_register_with_another_task", msg.hdr.label);
+    if (child.ok())
+        (void)wait(child.value());
+
+    // Names without a '.' are for the services init starts.
+    auto reserved = register_name("servertest", tern_handle_t(spare));
+    check(reserved.is_error() && reserved.error() == base::Error::ACCESS_DENIED,
+          "name_system_name_refused", reserved.is_error() ? code(reserved.error()) : 0);
+    tern_handle_t me = own_task();
+    proto::CallParts trust_parts;
+    trust_parts.in_handles = {&me, 1};
+    auto trusted = proto::call<name::Trust>(names, {}, trust_parts);
+    check(trusted.is_error() && trusted.error() == base::Error::ACCESS_DENIED,
+          "name_trust_only_from_proc", trusted.is_error() ? code(trusted.error()) : 0);
+    (void)tern_sys_handle_close(uint64_t(spare));
 
     msg = request(name::Register::kLabel);
     msg.hdr.handle_count = 1;
@@ -348,11 +426,13 @@ extern "C" int main(uint64_t) {
             return child_hang(argv()[2]);
         if (mode == "register")
             return child_register(argv()[2]);
+        if (mode == "alias")
+            return child_alias(argv()[2]);
     }
     if (argc() == 2 && base::StringView(argv()[1]) == "readers")
         return abandoned_readers();
     if (argc() > 1) {
-        tern::println("usage: servertest [readers | client|hang|register <name>]");
+        tern::println("usage: servertest [readers | client|hang|register|alias <name>]");
         return 2;
     }
     g_serial = pid() & 0xFFFFFFFFu;

@@ -38,12 +38,16 @@ struct Object {
     Queued answer;
 };
 
+// The badge the fake kernel stamps on calls: the calling task's id.
+constexpr uint64_t kClientTask = 7;
+
 struct FakeKernel {
     std::map<uint32_t, Object> objects;
     std::map<uint32_t, uint32_t> handles; // handle value -> object id
     uint32_t next_object = 1, next_handle = 0x100;
     std::function<void()> server_pump; // runs the server while a call waits
     std::string console;
+    int64_t clock_ns = 1000;
 
     uint32_t new_object(Object::Kind kind) {
         objects[next_object] = Object{kind, {}, false, false, {}};
@@ -93,6 +97,8 @@ struct FakeKernel {
 
     int64_t syscall(uint64_t num, uint64_t a0, uint64_t a1, uint64_t) {
         switch (num) {
+        case TERN_SYS_clock_monotonic:
+            return clock_ns;
         case TERN_SYS_debug_write:
             console.append(reinterpret_cast<const char*>(a0), a1);
             return int64_t(a1);
@@ -119,6 +125,7 @@ struct FakeKernel {
             uint32_t reply = new_object(Object::Reply);
             q.reply_object = reply;
             q.msg.hdr.flags = TERN_MSG_FLAG_CALL;
+            q.msg.hdr.sender_badge = kClientTask;
             port->queue.push_back(q);
             server_pump();
             Object& r = objects[reply];
@@ -199,6 +206,12 @@ base::Error on_add(Service* s, tern::proto::Request& request, const AddRequest& 
     out.bytes_seen = request.data().size();
     if (in.a == 13)
         return base::Error::NOT_OWNER;
+    if (in.a == 14)
+        return base::Error::NOT_FOUND;
+    if (in.a == 15) {
+        request.set_refusal_reason("a is 15");
+        return base::Error::INVALID_ARGUMENT;
+    }
     reply.data = {reinterpret_cast<const uint8_t*>(text), s->reply_too_much ? 35u : 5u};
     if (request.handle_count() == 1) {
         // Echo the handle back.
@@ -308,6 +321,78 @@ TEST_CASE("a handler's error status reaches the client with nothing else") {
     auto r = tern::proto::call<Add>(f.client_port, {13, 0}, room());
     REQUIRE(r.is_error());
     CHECK(r.error() == base::Error::NOT_OWNER);
+}
+
+size_t occurrences(const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+        ++n;
+    return n;
+}
+
+TEST_CASE("a handler's refusal is logged once, with server, operation, task and error") {
+    Fixture f;
+    auto r = tern::proto::call<Add>(f.client_port, {13, 0}, room());
+    CHECK(r.error() == base::Error::NOT_OWNER);
+    CHECK(occurrences(f.kernel.console,
+                      "test: refused request 0x1 from task 7: refused by the handler (NOT_OWNER)\n")
+          == 1);
+    CHECK(occurrences(f.kernel.console, "\n") == 1);
+    CHECK(f.server.refused() == 1);
+    r = tern::proto::call<Add>(f.client_port, {15, 0}, room());
+    CHECK(r.error() == base::Error::INVALID_ARGUMENT);
+    CHECK(occurrences(f.kernel.console,
+                      "test: refused request 0x1 from task 7: a is 15 (INVALID_ARGUMENT)\n")
+          == 1);
+    CHECK(f.server.refused() == 2);
+}
+
+TEST_CASE("ordinary answers and successes are not logged as refusals") {
+    Fixture f;
+    CHECK(tern::proto::call<Add>(f.client_port, {14, 0}, room()).error() == base::Error::NOT_FOUND);
+    CHECK(tern::proto::call<Add>(f.client_port, {1, 2}, room()).ok());
+    CHECK(f.kernel.console.empty());
+    CHECK(f.server.refused() == 0);
+    CHECK(!tern::proto::is_refusal(base::Error::WOULD_BLOCK));
+    CHECK(!tern::proto::is_refusal(base::Error::ALREADY_EXISTS));
+    CHECK(!tern::proto::is_refusal(base::Error::NO_MEMORY));
+    CHECK(tern::proto::is_refusal(base::Error::ACCESS_DENIED));
+    CHECK(tern::proto::is_refusal(base::Error::CORRUPT));
+}
+
+TEST_CASE("a client that keeps sending bad requests cannot flood the log") {
+    Fixture f;
+    constexpr int kCalls = 5000;
+    for (int i = 0; i < kCalls; ++i)
+        REQUIRE(tern::proto::call<Add>(f.client_port, {13, 0}, room()).error()
+                == base::Error::NOT_OWNER);
+    CHECK(f.server.refused() == kCalls);
+    // The first 32, then the 1000th, 2000th, ... with the count.
+    CHECK(occurrences(f.kernel.console, "\n")
+          == tern::proto::Server::kLoggedRefusals
+                 + kCalls / tern::proto::Server::kRefusalLogInterval);
+    CHECK(occurrences(f.kernel.console, "; 1 refusal in 1000 is logged for the rest of the minute")
+          == 1);
+    CHECK(occurrences(f.kernel.console, "; 5000 refusals this minute\n") == 1);
+    // The layer's own refusals share the budget.
+    tern_msg m = {};
+    m.hdr.label = 77;
+    REQUIRE(tern_sys_port_call(f.client_port, reinterpret_cast<uint64_t>(&m), 0) == 0);
+    CHECK(m.hdr.label == TERN_NOT_SUPPORTED);
+    CHECK(occurrences(f.kernel.console, "unknown operation") == 0);
+    CHECK(f.server.refused() == kCalls + 1);
+    // A minute on, refusals are logged again, after a count of those that were not.
+    f.kernel.clock_ns += 59'000'000'000;
+    REQUIRE(tern::proto::call<Add>(f.client_port, {13, 0}, room()).error()
+            == base::Error::NOT_OWNER);
+    CHECK(occurrences(f.kernel.console, "not logged") == 0);
+    f.kernel.clock_ns += 1'000'000'000;
+    f.kernel.console.clear();
+    REQUIRE(tern::proto::call<Add>(f.client_port, {13, 0}, room()).error()
+            == base::Error::NOT_OWNER);
+    CHECK(f.kernel.console
+          == "test: 4965 refusals in the last minute were not logged\n"
+             "test: refused request 0x1 from task 7: refused by the handler (NOT_OWNER)\n");
 }
 
 TEST_CASE("the server answers protocol violations and keeps serving") {

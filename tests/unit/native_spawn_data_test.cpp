@@ -37,6 +37,28 @@ TEST_CASE("spawn data round-trips path, arguments and environment") {
     CHECK(out.envp[1] == nullptr);
 }
 
+TEST_CASE("spawn data carries 200 arguments, as many as the shell takes") {
+    std::vector<std::string> words;
+    std::vector<const char*> argv;
+    for (int i = 0; i < 200; ++i)
+        words.push_back("w" + std::to_string(i));
+    for (const std::string& w : words)
+        argv.push_back(w.c_str());
+    argv.push_back(nullptr);
+    static char buffer[8192]; // proc::kMaxSpawnData
+    size_t used = 0;
+    uint32_t argc = 0, envc = 0;
+    REQUIRE(
+        proc_data::pack({buffer, sizeof(buffer)}, "args", argv.data(), nullptr, &used, &argc, &envc)
+        == base::Error::OK);
+    CHECK(argc == 200);
+    static proc_data::Unpacked out;
+    REQUIRE(proc_data::unpack({reinterpret_cast<const uint8_t*>(buffer), used}, argc, envc, out)
+            == base::Error::OK);
+    CHECK(std::string(out.argv[199]) == "w199");
+    CHECK(out.argv[200] == nullptr);
+}
+
 TEST_CASE("spawn data packing refuses what does not fit") {
     char buffer[8];
     const char* argv[] = {"0123456789", nullptr};
@@ -66,7 +88,8 @@ TEST_CASE("spawn data unpacking refuses every malformed request") {
     CHECK(proc_data::unpack(bytes(string("\0a\0", 3)), 1, 0, out)
           == base::Error::INVALID_ARGUMENT); // empty path
     CHECK(proc_data::unpack(bytes(string()), 0, 0, out) == base::Error::INVALID_ARGUMENT);
-    CHECK(proc_data::unpack(bytes(string("p\0", 2)), 65, 0, out) == base::Error::TOO_BIG);
+    CHECK(proc_data::unpack(bytes(string("p\0", 2)), proc_data::kMaxStrings + 1, 0, out)
+          == base::Error::TOO_BIG);
 }
 
 TEST_CASE("spawn data unpacking survives random input") {

@@ -10,7 +10,9 @@
 
 namespace proc_data {
 
-inline constexpr uint32_t kMaxStrings = 64; // arguments, and environment entries, each
+// Arguments, and environment entries, each: as many words as the shell takes
+// (programs/shell/portable/command_line.h). The bytes are bounded by proc::kMaxSpawnData.
+inline constexpr uint32_t kMaxStrings = 256;
 
 // Packs path, argv[0..) and envp[0..) (null-terminated; null means none) into out.
 // Returns the bytes used; TOO_BIG when they do not fit or there are too many strings,

@@ -11,8 +11,8 @@ namespace shell {
 namespace {
 
 // The messages spell the limits out; keep them in step.
-static_assert(kMaxArgs == 32 && kMaxArgBytes == 2048);
-constexpr const char* kTooManyWords = "too many words (at most 32)";
+static_assert(kMaxArgs == 256 && kMaxArgBytes == 2048);
+constexpr const char* kTooManyWords = "too many words (at most 256)";
 constexpr const char* kTooLong = "words too long (at most 2048 bytes in all)";
 
 // Writes value in decimal and returns the length; INT_MIN included.

@@ -21,8 +21,9 @@
 
 namespace shell {
 
-// The most words a command can have.
-inline constexpr size_t kMaxArgs = 32;
+// The most words a command can have (proc takes as many arguments:
+// libc/native/portable/spawn_data.h).
+inline constexpr size_t kMaxArgs = 256;
 
 // The most bytes of words a command can have, counting the NUL that ends each word, as
 // ARG_MAX does.

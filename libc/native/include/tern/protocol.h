@@ -106,11 +106,39 @@ public:
     // The handle in slot i, now owned by the caller; TERN_INVALID_HANDLE when absent or
     // taken already.
     tern_handle_t take_handle(uint32_t i);
+    // What the server's log line says when the handler refuses the request (a status for
+    // which is_refusal() holds); `why` must outlive the request (a string literal).
+    void set_refusal_reason(const char* why) { m_refusal_reason = why; }
+    const char* refusal_reason() const { return m_refusal_reason; }
     explicit Request(tern_msg* msg) : m_msg(msg) {}
 
 private:
     tern_msg* m_msg;
+    const char* m_refusal_reason = "refused by the handler";
 };
+
+// Whether a handler's status says the request itself was bad (malformed, not permitted,
+// naming the wrong object) rather than giving an ordinary answer (NOT_FOUND,
+// WOULD_BLOCK, ALREADY_EXISTS, ...) or reporting the server's own trouble (NO_MEMORY,
+// NO_SPACE, ...). The server logs a handler's refusals as it logs its own.
+constexpr bool is_refusal(base::Error e) {
+    switch (e) {
+    case base::Error::INVALID_ARGUMENT:
+    case base::Error::BAD_HANDLE:
+    case base::Error::ACCESS_DENIED:
+    case base::Error::WRONG_TYPE:
+    case base::Error::BAD_ADDRESS:
+    case base::Error::OUT_OF_RANGE:
+    case base::Error::CORRUPT:
+    case base::Error::DOUBLE_FREE:
+    case base::Error::MISALIGNED:
+    case base::Error::NOT_OWNER:
+    case base::Error::TOO_BIG:
+        return true;
+    default:
+        return false;
+    }
+}
 
 // What a handler answers with besides its Response struct. Data is copied at reply time
 // from the span; handles move to the client.
@@ -180,11 +208,22 @@ W& park(W (&slots)[N], uint64_t& clock) {
 // A request loop over one port (or port set). Handlers are registered per operation;
 // everything a client can get wrong (an unknown label, a fixed part of the wrong shape,
 // parts over the limits, a plain send where a call is needed) is answered with an error
-// and logged, and the loop goes on. Kernel events (signals, death notices) go to the
+// and logged, and the loop goes on; so is a request its handler refuses (is_refusal).
+// Each refusal is one line:
+//
+//     <server>: refused request <label> from task <id>: <why> (<error name>)
+//
+// Within a minute from its first refusal a server logs kLoggedRefusals of them, then one
+// in kRefusalLogInterval with the count so far, so a client that keeps sending bad
+// requests cannot flood the log; the first refusal after that minute says how many went
+// unlogged and starts the next one. Kernel events (signals, death notices) go to the
 // event handler.
 class Server {
 public:
     static constexpr size_t kMaxOps = 32;
+    static constexpr uint64_t kLoggedRefusals = 32;
+    static constexpr uint64_t kRefusalLogInterval = 1000;
+    static constexpr uint64_t kRefusalWindowNs = 60ull * 1000000000ull;
     using RawHandler = base::Error (*)(void* context, Request& request, const void* in, void* out,
                                        Reply& reply, PendingReply& pending);
     using EventHandler = void (*)(void* context, const tern_msg& event, uint32_t key);
@@ -209,7 +248,8 @@ public:
     // error (TIMED_OUT, WOULD_BLOCK, ...) or OK.
     base::Error serve_one(uint64_t timeout_ns = TERN_TIMEOUT_INFINITE);
     [[noreturn]] void run();
-    // Counters for tests and diagnostics.
+    // Counters for tests and diagnostics: requests that reached a handler, and refusals
+    // (the layer's and the handlers', logged or not).
     uint64_t served() const { return m_served; }
     uint64_t refused() const { return m_refused; }
 
@@ -240,6 +280,7 @@ private:
              base::Error (*invoke)(void*, void*, Request&, const void*, void*, Reply&,
                                    PendingReply&));
     void refuse(tern_msg& msg, base::Error status, const char* why);
+    void log_refusal(const tern_msg& msg, base::Error status, const char* why);
 
     const char* m_name;
     tern_handle_t m_port;
@@ -249,6 +290,9 @@ private:
     EventHandler m_event_handler = nullptr;
     uint64_t m_served = 0;
     uint64_t m_refused = 0;
+    uint64_t m_window_start = 0;    // when the current minute of refusals began
+    uint64_t m_window_refused = 0;  // refusals in it
+    uint64_t m_window_unlogged = 0; // of which not logged
     size_t m_buffer_size = 0;
     uint8_t* m_buffer = nullptr;
 };

@@ -26,8 +26,10 @@ void set_name_server(tern_handle_t handle);
 base::Result<tern_handle_t> lookup(base::StringView name, bool wait = false,
                                    uint64_t timeout_ns = TERN_TIMEOUT_INFINITE);
 
-// Registers `port` (the caller keeps its handle; a SEND copy goes to the name server).
-// ALREADY_EXISTS, INVALID_ARGUMENT.
+// Registers `port` (the caller keeps its handle; a SEND copy goes to the name server,
+// with a handle to the calling task, so the name goes when the task ends or the port
+// closes). ALREADY_EXISTS, INVALID_ARGUMENT, ACCESS_DENIED (a name without a '.' from a
+// program that is not one of init's services).
 base::Result<void> register_name(base::StringView name, tern_handle_t port);
 
 // A cached lookup of a well-known server for the process's lifetime: the first call
