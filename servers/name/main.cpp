@@ -286,6 +286,11 @@ base::Error on_lookup(State* s, proto::Request& request, const name::LookupReque
 
 void release(Entry& e, const char* why) {
     tern::println("name: '{}' released ({})", base::StringView(e.name, e.name_length), why);
+    // The port's watch goes with the name (NOT_FOUND when it has fired): a port registered
+    // and unregistered again and again must not fill its 64 watch slots.
+    uint32_t index = uint32_t(&e - g_state.entries);
+    uint64_t cookie = proto::SlotCookie{index, e.generation}.value();
+    (void)tern_sys_object_unwatch(e.port, g_state.port, cookie);
     (void)tern_sys_handle_close(e.port);
     uint32_t generation = e.generation;
     e = Entry{};

@@ -339,6 +339,30 @@ void bad_clients_of_the_name_server() {
     check(watched == -TERN_ACCESS_DENIED, "watch_needs_receive_on_the_notice_port", watched);
     (void)tern_sys_handle_close(uint64_t(own));
 
+    // Registering and unregistering one port again and again: each name's watch on the
+    // port goes with the name, so the port's 64 watch slots never fill.
+    int64_t cycled = tern_sys_port_create(1);
+    char cycle_name[64];
+    make_name(cycle_name, sizeof(cycle_name), "cycle");
+    int cycles = 0;
+    int64_t cycle_error = 0;
+    for (; cycles < 70; ++cycles) {
+        // register_name sends its own copy of the handle each time.
+        if (auto r = register_name(cycle_name, tern_handle_t(cycled)); r.is_error()) {
+            cycle_error = -1000 - code(r.error());
+            break;
+        }
+        msg = request(name::Unregister::kLabel, cycle_name, uint32_t(__builtin_strlen(cycle_name)));
+        if (int64_t r = raw_call(names, msg); r != 0 || msg.hdr.label != 0) {
+            cycle_error = r != 0 ? -2000 + r : -3000 - int64_t(msg.hdr.label);
+            break;
+        }
+    }
+    if (cycles != 70)
+        tern::println("servertest: cycle {} failed: {}", cycles, cycle_error);
+    check(cycles == 70, "name_register_unregister_70_times", cycles);
+    (void)tern_sys_handle_close(uint64_t(cycled));
+
     auto proc_port = lookup("proc");
     check(proc_port.ok(), "name_server_still_serves");
     if (proc_port.ok())
