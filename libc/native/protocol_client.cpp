@@ -80,9 +80,9 @@ tern_handle_t Request::take_handle(uint32_t i) {
     return base::exchange(m_msg->handles[i], TERN_INVALID_HANDLE);
 }
 
-base::Error reply_raw(tern_handle_t reply_handle, base::Error status, const void* response,
-                      size_t response_size, const Reply& parts) {
-    tern_msg msg = {};
+void build_reply(tern_msg& msg, base::Error status, const void* response, size_t response_size,
+                 const Reply& parts) {
+    msg = {};
     msg.hdr.label = uint32_t(status);
     if (status == base::Error::OK) {
         __builtin_memcpy(msg.words, response, response_size);
@@ -94,6 +94,12 @@ base::Error reply_raw(tern_handle_t reply_handle, base::Error status, const void
     } else {
         close_handles(parts.handles, parts.handle_count);
     }
+}
+
+base::Error reply_raw(tern_handle_t reply_handle, base::Error status, const void* response,
+                      size_t response_size, const Reply& parts) {
+    tern_msg msg;
+    build_reply(msg, status, response, response_size, parts);
     int64_t r = tern_sys_port_reply(reply_handle, addr(&msg));
     if (r < 0) {
         // Handles that did not go stay ours; nobody else will close them.

@@ -75,7 +75,16 @@ base::Error Server::serve_one(uint64_t timeout_ns) {
     tern_msg msg = {};
     msg.data = addr(m_buffer);
     msg.data_capacity = uint32_t(m_buffer_size);
-    int64_t key = tern_sys_port_receive(m_port, addr(&msg), timeout_ns);
+    int64_t key;
+    if (m_held_reply != TERN_INVALID_HANDLE) {
+        // The last answer and this wait, in one syscall. Its reply half cannot fail it:
+        // the kernel drops what a vanished caller would have got.
+        key = tern_sys_port_reply_receive(m_held_reply, addr(&m_held_msg), m_port, addr(&msg),
+                                          timeout_ns);
+        m_held_reply = TERN_INVALID_HANDLE;
+    } else {
+        key = tern_sys_port_receive(m_port, addr(&msg), timeout_ns);
+    }
     if (key < 0)
         return base::Error(int32_t(-key));
     // Kernel events carry badge 0; every message a task sends carries its (non-zero) task
@@ -123,11 +132,17 @@ base::Error Server::serve_one(uint64_t timeout_ns) {
         tern::println("{}: BUG: reply to {:#x} over the operation's limits", m_name, msg.hdr.label);
         status = base::Error::TOO_BIG;
     }
+    if (m_batch_replies) {
+        build_reply(m_held_msg, status, out, op->response_size, reply);
+        m_held_reply = msg.reply_handle;
+        return base::Error::OK;
+    }
     (void)reply_raw(msg.reply_handle, status, out, op->response_size, reply);
     return base::Error::OK;
 }
 
 void Server::run() {
+    m_batch_replies = true;
     for (;;) {
         base::Error e = serve_one();
         if (e == base::Error::OK)

@@ -164,6 +164,10 @@ base::Error reply_later(PendingReply& pending, base::Error status,
                         const typename O::Response& response, const Reply& parts = {});
 base::Error reply_raw(tern_handle_t reply_handle, base::Error status, const void* response,
                       size_t response_size, const Reply& parts);
+// The reply message reply_raw sends: the status in the label, the response in the words,
+// and on success the parts (on an error status their handles are closed here).
+void build_reply(tern_msg& msg, base::Error status, const void* response, size_t response_size,
+                 const Reply& parts);
 
 // The cookie a server gives object_watch for an object kept in slot `index` of a table:
 // the slot's generation rides along, so a notice about an earlier occupant of the slot
@@ -247,6 +251,9 @@ public:
     // Receives and dispatches one message (waiting up to timeout_ns). Returns the receive
     // error (TIMED_OUT, WOULD_BLOCK, ...) or OK.
     base::Error serve_one(uint64_t timeout_ns = TERN_TIMEOUT_INFINITE);
+    // Serves for ever. Each answer goes out with the wait for the next request, in one
+    // port_reply_receive; a reply the kernel refuses ends the call with PEER_CLOSED for
+    // its caller and a kernel log line.
     [[noreturn]] void run();
     // Counters for tests and diagnostics: requests that reached a handler, and refusals
     // (the layer's and the handlers', logged or not).
@@ -295,6 +302,10 @@ private:
     uint64_t m_window_unlogged = 0; // of which not logged
     size_t m_buffer_size = 0;
     uint8_t* m_buffer = nullptr;
+    // run() holds each answer back to send it with the next receive.
+    bool m_batch_replies = false;
+    tern_handle_t m_held_reply = TERN_INVALID_HANDLE;
+    tern_msg m_held_msg = {};
 };
 
 template<typename O>
