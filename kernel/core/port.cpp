@@ -661,55 +661,59 @@ int64_t sys_port_reply_receive(const SyscallArgs& a) {
     return receive_message(task, a.a2, a.a3, a.a4);
 }
 
-int64_t sys_object_watch(const SyscallArgs& a) {
-    Task& task = *current_thread()->task();
-    if (a.a0 > 0xFFFFFFFFull)
-        return err(base::Error::BAD_HANDLE);
-    // RECEIVE on the notice port: only its owner may ask for notices on it, or anyone who
-    // can send to a server could make the kernel deliver it genuine notices with made-up
-    // cookies.
-    auto port = port_from(task, a.a1, TERN_RIGHT_RECEIVE);
-    if (port.is_error())
-        return err(port.error());
-    auto object = task.handles().get(tern_handle_t(a.a0), TERN_OBJ_ANY, 0, nullptr);
-    if (object.is_error())
-        return err(object.error());
-    obj::KObject* o = object.value().get();
-    if (o->type() == TERN_OBJ_TASK) {
-        auto r = static_cast<Task*>(o)->watch(port.release_value(), a.a2);
-        return r.is_error() ? err(r.error()) : 0;
-    }
-    if (o->type() == TERN_OBJ_PORT) {
-        Port* watched = static_cast<Port*>(o);
-        auto r = watched->watchers().add(port.release_value(), a.a2, TERN_OBJ_PORT);
-        if (r.is_error())
-            return err(r.error());
-        if (watched->closed())
-            watched->watchers().fire(0);
-        return 0;
-    }
-    return err(base::Error::WRONG_TYPE);
-}
+namespace {
 
-int64_t sys_object_unwatch(const SyscallArgs& a) {
-    Task& task = *current_thread()->task();
+// The arguments of object_watch and object_unwatch: the watched object (a task or a
+// port, any right) and the notice port, on which the caller needs RECEIVE: only its owner
+// may ask for notices on it or cancel them, or anyone who can send to a server could make
+// the kernel deliver it genuine notices with made-up cookies.
+struct WatchArgs {
+    obj::Ref<obj::KObject> object;
+    obj::Ref<Port> port;
+    WatchList* list;
+};
+
+base::Result<WatchArgs> watch_args(Task& task, const SyscallArgs& a) {
     if (a.a0 > 0xFFFFFFFFull)
-        return err(base::Error::BAD_HANDLE);
-    // The same right as for watching: only the notice port's owner cancels its watches.
-    auto port = port_from(task, a.a1, TERN_RIGHT_RECEIVE);
-    if (port.is_error())
-        return err(port.error());
-    auto object = task.handles().get(tern_handle_t(a.a0), TERN_OBJ_ANY, 0, nullptr);
-    if (object.is_error())
-        return err(object.error());
-    obj::KObject* o = object.value().get();
+        return base::Error::BAD_HANDLE;
+    auto port = TRY(port_from(task, a.a1, TERN_RIGHT_RECEIVE));
+    auto object = TRY(task.handles().get(tern_handle_t(a.a0), TERN_OBJ_ANY, 0, nullptr));
+    obj::KObject* o = object.get();
     WatchList* list = o->type() == TERN_OBJ_TASK   ? &static_cast<Task*>(o)->watchers()
                       : o->type() == TERN_OBJ_PORT ? &static_cast<Port*>(o)->watchers()
                                                    : nullptr;
     if (!list)
-        return err(base::Error::WRONG_TYPE);
+        return base::Error::WRONG_TYPE;
+    return WatchArgs{base::move(object), base::move(port), list};
+}
+
+} // namespace
+
+int64_t sys_object_watch(const SyscallArgs& a) {
+    Task& task = *current_thread()->task();
+    auto args = watch_args(task, a);
+    if (args.is_error())
+        return err(args.error());
+    obj::KObject* o = args.value().object.get();
+    if (o->type() == TERN_OBJ_TASK) {
+        auto r = static_cast<Task*>(o)->watch(base::move(args.value().port), a.a2);
+        return r.is_error() ? err(r.error()) : 0;
+    }
+    Port* watched = static_cast<Port*>(o);
+    auto r = watched->watchers().add(base::move(args.value().port), a.a2, TERN_OBJ_PORT);
+    if (r.is_error())
+        return err(r.error());
+    if (watched->closed())
+        watched->watchers().fire(0);
+    return 0;
+}
+
+int64_t sys_object_unwatch(const SyscallArgs& a) {
+    auto args = watch_args(*current_thread()->task(), a);
+    if (args.is_error())
+        return err(args.error());
     InterruptGuard guard;
-    auto r = list->remove(*port.value(), a.a2);
+    auto r = args.value().list->remove(*args.value().port, a.a2);
     return r.is_error() ? err(r.error()) : 0;
 }
 
