@@ -68,7 +68,7 @@ base::Result<int64_t> wait(uint64_t pid, uint64_t* which) {
 }
 
 base::Result<void> kill(uint64_t pid, int64_t status) {
-    auto r = proto::call<proc::Kill>(proc_server(), {pid, status});
+    auto r = proto::call<proc::Kill>(proc_server(), {pid, status, 0});
     if (r.is_error())
         return r.error();
     return {};

@@ -322,7 +322,7 @@ int builtin_kill(const shell::ParsedCommand& cmd) {
         say("usage: kill <pid> [status 1-255, default 143]");
         return 2;
     }
-    auto r = proto::call<tern::proc::Kill>(proc_server(), {pid, int64_t(status)});
+    auto r = proto::call<tern::proc::Kill>(proc_server(), {pid, int64_t(status), 0});
     if (r.is_error()) {
         base::Error e = r.error();
         say("kill: {}: {}", cmd.arg(1),

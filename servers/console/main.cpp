@@ -127,7 +127,8 @@ void interrupt() {
     auto proc = g_state.proc.get();
     if (proc.is_error())
         return;
-    auto r = proto::call<tern::proc::Kill>(proc.value(), {pid, tern::proc::kInterruptedStatus});
+    auto r = proto::call<tern::proc::Kill>(
+        proc.value(), {pid, tern::proc::kInterruptedStatus, tern::proc::kKillDescendants});
     if (r.is_error() && r.error() != base::Error::BAD_STATE && r.error() != base::Error::NOT_FOUND)
         tern::println("console: Ctrl-C could not end {:#x}: {}", pid, base::error_name(r.error()));
 }

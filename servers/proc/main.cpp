@@ -441,6 +441,10 @@ base::Error on_wait(State* s, proto::Request& request, const proc::WaitRequest& 
 
 base::Error on_kill(State*, proto::Request& request, const proc::KillRequest& in, proto::Empty&,
                     proto::Reply&, proto::PendingReply&) {
+    if (in.flags & ~proc::kKillDescendants) {
+        request.set_refusal_reason("unknown flags");
+        return base::Error::INVALID_ARGUMENT;
+    }
     // Statuses above 255 are the kernel's (CPU faults); a killer gives a plain one.
     if (in.status < 0 || in.status > 255) {
         request.set_refusal_reason("status outside 0..255");
@@ -458,6 +462,32 @@ base::Error on_kill(State*, proto::Request& request, const proc::KillRequest& in
         return base::Error::ACCESS_DENIED;
     }
     int64_t status = in.status ? in.status : proc::kKilledStatus;
+    if (in.flags & proc::kKillDescendants) {
+        // Every running descendant is found first (a zombie in the chain still links its
+        // children to it), then each is ended. Core servers are never among them.
+        static bool doomed[proc::kMaxProcesses];
+        for (size_t i = 0; i < proc::kMaxProcesses; ++i)
+            doomed[i] = &g_state.table[i] == p;
+        for (bool grew = true; grew;) {
+            grew = false;
+            for (size_t i = 0; i < proc::kMaxProcesses; ++i) {
+                Process& q = g_state.table[i];
+                if (doomed[i] || !q.used)
+                    continue;
+                Process* parent = by_pid(q.parent);
+                if (parent && doomed[parent - g_state.table]
+                    && (q.pid & kPidSerialMask) >= kFirstSerial) {
+                    doomed[i] = true;
+                    grew = true;
+                }
+            }
+        }
+        for (size_t i = 0; i < proc::kMaxProcesses; ++i) {
+            Process& q = g_state.table[i];
+            if (doomed[i] && &q != p && q.state == proc::kStateRunning)
+                (void)tern_sys_task_kill(q.task, uint64_t(status));
+        }
+    }
     if (int64_t r = tern_sys_task_kill(p->task, uint64_t(status)); r < 0)
         return base::Error(int32_t(-r));
     return base::Error::OK;

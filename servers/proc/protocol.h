@@ -54,9 +54,13 @@ struct WaitResponse {
 // made room for a new one).
 using Wait = proto::Op<2, WaitRequest, WaitResponse>;
 
+// KillRequest.flags: end every descendant of the process too (all with the same status),
+// as Ctrl-C does for the terminal's foreground program.
+inline constexpr uint64_t kKillDescendants = 1;
 struct KillRequest {
     uint64_t pid;
     int64_t status; // the exit status it ends with, 1..255, or 0 for kKilledStatus
+    uint64_t flags; // kKillDescendants or 0; other bits: INVALID_ARGUMENT
 };
 // Any process may end any other (one user per node today), except: ACCESS_DENIED for init
 // and the core servers it started itself (name, bootfs, proc). NOT_FOUND, BAD_STATE

@@ -393,6 +393,9 @@ void bad_clients_of_proc_bootfs_console() {
     auto k = kill((uint64_t(tern_sys_node_id()) << 32) | 0xFFFFFF);
     check(k.is_error() && k.error() == base::Error::NOT_FOUND, "kill_no_such_process",
           k.is_error() ? code(k.error()) : 0);
+    auto unknown_flags = proto::call<proc::Kill>(proc_server(), {tern::pid(), 0, 0x80});
+    check(unknown_flags.is_error() && unknown_flags.error() == base::Error::INVALID_ARGUMENT,
+          "kill_unknown_flags_refused", unknown_flags.is_error() ? code(unknown_flags.error()) : 0);
     k = kill(init_pid);
     check(k.is_error() && k.error() == base::Error::ACCESS_DENIED, "kill_init_refused",
           k.is_error() ? code(k.error()) : 0);
