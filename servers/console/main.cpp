@@ -50,6 +50,7 @@ struct State {
     QueuedLine lines[kMaxQueuedLines];
     size_t line_head = 0, line_count = 0;
     uint64_t foreground = 0;
+    uint64_t foreground_setter = 0; // task id of the parent that set it
     tern_handle_t irq = TERN_INVALID_HANDLE;
     ServiceHandle proc{"proc"};
     uint64_t dropped_lines = 0;
@@ -124,6 +125,7 @@ void interrupt() {
     if (g_state.foreground == 0)
         return;
     uint64_t pid = base::exchange(g_state.foreground, uint64_t(0));
+    g_state.foreground_setter = 0;
     auto proc = g_state.proc.get();
     if (proc.is_error())
         return;
@@ -205,9 +207,32 @@ base::Error on_read(State* s, proto::Request&, const tern::console::ReadRequest&
     return base::Error::OK;
 }
 
-base::Error on_foreground(State* s, proto::Request&, const tern::console::ForegroundRequest& in,
-                          proto::Empty&, proto::Reply&, proto::PendingReply&) {
+base::Error on_foreground(State* s, proto::Request& request,
+                          const tern::console::ForegroundRequest& in, proto::Empty&, proto::Reply&,
+                          proto::PendingReply&) {
+    // Ctrl-C ends the foreground and its descendants, so only a process's parent may put
+    // it there, and only that parent may take it away again.
+    if (in.pid == 0) {
+        if (s->foreground != 0 && request.badge() != s->foreground_setter) {
+            request.set_refusal_reason("the foreground is another task's");
+            return base::Error::ACCESS_DENIED;
+        }
+        s->foreground = 0;
+        s->foreground_setter = 0;
+        return base::Error::OK;
+    }
+    auto proc = s->proc.get();
+    if (proc.is_error())
+        return proc.error();
+    auto parent = proto::call<tern::proc::Parent>(proc.value(), {in.pid});
+    if (parent.is_error())
+        return parent.error();
+    if (parent.value().parent_task != request.badge()) {
+        request.set_refusal_reason("only a process's parent may make it the foreground");
+        return base::Error::ACCESS_DENIED;
+    }
     s->foreground = in.pid;
+    s->foreground_setter = request.badge();
     return base::Error::OK;
 }
 

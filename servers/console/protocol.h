@@ -30,8 +30,10 @@ using Read = proto::Op<2, ReadRequest, ReadResponse, proto::Limits{.response_dat
 struct ForegroundRequest {
     uint64_t pid; // 0: none
 };
-// Ctrl-C ends the foreground process (through proc's Kill, status 130) and interrupts
-// every waiting read.
+// Ctrl-C ends the foreground process and its descendants (through proc's Kill, status
+// 130) and interrupts every waiting read. Only a process's parent may make it the
+// foreground, and only that parent may set 0 again: ACCESS_DENIED. NOT_FOUND: no such
+// process.
 using SetForeground = proto::Op<3, ForegroundRequest, proto::Empty>;
 
 } // namespace tern::console

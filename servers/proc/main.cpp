@@ -493,6 +493,18 @@ base::Error on_kill(State*, proto::Request& request, const proc::KillRequest& in
     return base::Error::OK;
 }
 
+base::Error on_parent(State*, proto::Request&, const proc::ParentRequest& in,
+                      proc::ParentResponse& out, proto::Reply&, proto::PendingReply&) {
+    Process* p = by_pid(in.pid);
+    if (!p)
+        return base::Error::NOT_FOUND;
+    out.parent = p->parent;
+    Process* parent = by_pid(p->parent);
+    out.parent_task =
+        parent && parent->state == proc::kStateRunning ? parent->task_id : uint64_t(0);
+    return base::Error::OK;
+}
+
 uint64_t resident_bytes(tern_handle_t task) {
     static tern_mapping mappings[256];
     int64_t n = tern_sys_task_mappings(task, reinterpret_cast<uint64_t>(mappings), 256);
@@ -597,6 +609,7 @@ extern "C" int main(uint64_t) {
     server.on<proc::Kill>(&g_state, on_kill);
     server.on<proc::List>(&g_state, on_list);
     server.on<proc::Adopt>(&g_state, on_adopt);
+    server.on<proc::Parent>(&g_state, on_parent);
     server.on_event(&g_state, on_event);
     if (auto r = register_name("proc", g_state.port); r.is_error()) {
         tern::println("proc: cannot register: {}", base::error_name(r.error()));

@@ -97,4 +97,16 @@ struct AdoptRequest {
 using Adopt = proto::Op<5, AdoptRequest, proto::Empty,
                         proto::Limits{.request_data = 31, .request_handles = 1}>;
 
+// Who a process's parent is, by pid and by task id (the badge its messages carry): how
+// the console checks that only a process's parent makes it the terminal's foreground.
+// NOT_FOUND: no such process.
+struct ParentRequest {
+    uint64_t pid;
+};
+struct ParentResponse {
+    uint64_t parent;      // the parent's pid
+    uint64_t parent_task; // the parent's kernel task id, 0 when it has ended
+};
+using Parent = proto::Op<6, ParentRequest, ParentResponse>;
+
 } // namespace tern::proc

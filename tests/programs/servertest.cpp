@@ -438,6 +438,17 @@ void bad_clients_of_proc_bootfs_console() {
         msg = request(tern::console::Write::kLabel, big, sizeof(big));
         check(raw_call(console.value(), msg) == 0 && msg.hdr.label == TERN_TOO_BIG,
               "console_oversized_write", msg.hdr.label);
+        // Only a process's parent makes it the foreground (Ctrl-C ends it and its
+        // descendants), and only that parent clears it: the shell set us.
+        uint64_t init_pid = (uint64_t(tern_sys_node_id()) << 32) | 1;
+        auto others = proto::call<tern::console::SetForeground>(console.value(), {init_pid});
+        check(others.is_error() && others.error() == base::Error::ACCESS_DENIED,
+              "console_foreground_of_a_stranger_refused",
+              others.is_error() ? code(others.error()) : 0);
+        auto clear = proto::call<tern::console::SetForeground>(console.value(), {0});
+        check(clear.is_error() && clear.error() == base::Error::ACCESS_DENIED,
+              "console_foreground_cleared_only_by_its_setter",
+              clear.is_error() ? code(clear.error()) : 0);
         (void)tern_sys_handle_close(console.value());
     }
 }
