@@ -168,10 +168,17 @@ void input(uint8_t byte) {
 void on_event(void*, const tern_msg& event, uint32_t) {
     if (event.hdr.label != TERN_LABEL_SIGNAL || !(event.words[0] & kIrqBit))
         return;
-    // Line status bit 0: a received byte is waiting.
-    for (int n = 0; n < 4096 && (inb(kCom1 + 5) & 1); ++n)
-        input(inb(kCom1));
-    (void)tern_sys_irq_ack(g_state.irq);
+    // Line status bit 0: a received byte is waiting. The line is edge-triggered and
+    // masked until the ack: a byte that arrives after the last check but before the ack
+    // raises the UART's line while masked, and no new edge would ever come. So after the
+    // ack, look again, and drain until the UART is empty with the line unmasked.
+    for (int round = 0; round < 64; ++round) {
+        for (int n = 0; n < 4096 && (inb(kCom1 + 5) & 1); ++n)
+            input(inb(kCom1));
+        (void)tern_sys_irq_ack(g_state.irq);
+        if (!(inb(kCom1 + 5) & 1))
+            return;
+    }
 }
 
 base::Error on_write(State*, proto::Request& request, const proto::Empty&,
