@@ -124,18 +124,6 @@ Result<Message> MessageQueue::pop() {
     return take_front();
 }
 
-Result<void> MessageQueue::pop_into(Message& out) {
-    if (m_closed)
-        return Error::PEER_CLOSED;
-    if (m_size == 0)
-        return Error::WOULD_BLOCK;
-    out = base::move(m_slots[m_head]);
-    if (++m_head == m_capacity)
-        m_head = 0;
-    --m_size;
-    return base::ok();
-}
-
 void MessageQueue::drop_front() {
     TERN_ASSERT(m_size > 0);
     Message& slot = m_slots[m_head];

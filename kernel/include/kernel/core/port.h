@@ -62,8 +62,9 @@ public:
     // Kernel-side send and receive (the syscalls and kernel servers use these).
     base::Result<void> send(obj::Message&& message, uint64_t deadline_ns, bool block);
     base::Result<obj::Message> receive(uint64_t deadline_ns, bool block);
-    // Takes the next signal or message into `out` without blocking (the syscall path).
-    base::Result<void> take(obj::Message& out);
+    // Takes the pending signal bits or the oldest death notice into `out` (a fresh
+    // Message), as receive returns them before queued messages; false when there is none.
+    bool take_event(obj::Message& out);
     // The receive right was closed: pending messages are released, blocked and later
     // senders get PEER_CLOSED.
     void close_receiver();

@@ -108,10 +108,6 @@ public:
     // was closed (it is then always empty).
     [[nodiscard]] base::Result<Message> pop();
 
-    // Moves the oldest message into `out` (which must be empty) without the temporaries
-    // pop() needs: the hot path of receive. Same errors as pop().
-    [[nodiscard]] base::Result<void> pop_into(Message& out);
-
     // The oldest message without removing it, or null when empty.
     [[nodiscard]] const Message* peek() const;
 
