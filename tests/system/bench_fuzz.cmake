@@ -17,3 +17,9 @@ tern_system_test(bench_smoke 120 --cmdline "mode=bench log=warn" --icount
   --expect "^ipc\\.ratio_call_reply_to_null_syscall: [0-9]+\\.[0-9][0-9] ratio"
   --expect "^libc\\.malloc_free_64: [0-9]+ instructions"
   --expect "^BENCH DONE" --expect-status 33)
+
+# Every benchmark figure against the committed baseline (bench/baseline.txt): a figure
+# worse than its tolerance, or one that is no longer printed, fails. About 10 s.
+add_test(NAME bench.check COMMAND ${Python3_EXECUTABLE} ${TERN_ROOT}/tools/bench.py
+  --iso ${TERN_ISO} --check)
+set_tests_properties(bench.check PROPERTIES LABELS bench TIMEOUT 300)
