@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tern's lint: the checks every change must pass before it is committed.
 #
-#   tools/lint.sh          formatting, registry host names, shellcheck, file sizes
+#   tools/lint.sh          formatting, registry host names, shellcheck, file sizes,
+#                          commit subject lengths
 #   tools/lint.sh --tidy   also clang-tidy over the host build's compile_commands.json (slow)
 #   tools/lint.sh --fix    reformat the offending files instead of only reporting them
 #
@@ -126,7 +127,28 @@ else
     pass "no file over 1 MiB"
 fi
 
-# 5. clang-tidy, on request: it compiles every file again, which takes minutes.
+# 5. Commit subjects: at most 72 characters, `Area: what changed`, the detail in the body.
+# Checked from the commit after kSubjectRuleSince (history before it is left as it is);
+# a shallow clone without that commit checks HEAD alone.
+readonly kMaxSubject=72
+readonly kSubjectRuleSince=eae22db
+if git rev-parse -q --verify "$kSubjectRuleSince^{commit}" >/dev/null 2>&1; then
+    range=("$kSubjectRuleSince..HEAD")
+else
+    range=(-1 HEAD)
+fi
+long=()
+while IFS= read -r subject; do
+    if ((${#subject} > kMaxSubject)); then long+=("${#subject}: $subject"); fi
+done < <(git log --no-merges --format=%s "${range[@]}")
+if ((${#long[@]})); then
+    fail "commit subjects over $kMaxSubject characters (put the detail in the body):"
+    printf '    %s\n' "${long[@]}" >&2
+else
+    pass "commit subjects within $kMaxSubject characters"
+fi
+
+# 6. clang-tidy, on request: it compiles every file again, which takes minutes.
 if ((run_tidy)); then
     db=$build_dir/compile_commands.json
     if ! command -v clang-tidy >/dev/null 2>&1; then
