@@ -20,6 +20,7 @@ target_include_directories(tern_portable PUBLIC
 target_compile_definitions(tern_portable PUBLIC TERN_HOST_TEST=1)
 
 add_subdirectory(tests/unit)
+add_subdirectory(tools/hub)
 
 if(NOT TERN_HOST_ONLY)
   include(ExternalProject)
@@ -36,3 +37,4 @@ if(NOT TERN_HOST_ONLY)
     USES_TERMINAL_BUILD ON)
   add_subdirectory(tests/system)
 endif()
+add_subdirectory(tests/cluster)
