@@ -94,7 +94,7 @@ base::Result<int64_t> run_module_to_exit(const char* name, uint64_t arg, uint64_
 } // namespace kernel
 
 // ---- Self-tests -----------------------------------------------------------------------
-#include <kernel/core/ktest.h>
+#include <kernel/test/ktest.h>
 
 namespace kernel {
 namespace {

@@ -3,8 +3,8 @@
 // may be handed out), IRQ objects that turn interrupts into port signals, per-task I/O
 // port permission, and memory objects (shared pages, DMA-able contiguous ranges).
 #include <base/result.h>
-#include <kernel/core/port.h>
 #include <kernel/object/kobject.h>
+#include <kernel/object/port.h>
 #include <tern/abi/rights.h>
 
 namespace kernel {

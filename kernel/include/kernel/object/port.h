@@ -3,9 +3,9 @@
 // objects for port_call. See abi/include/tern/abi/syscalls.h for the calls' contracts.
 #include <base/fixed_vector.h>
 #include <base/result.h>
-#include <kernel/core/thread.h>
+#include <kernel/containers/message_queue.h>
 #include <kernel/object/kobject.h>
-#include <kernel/object/message_queue.h>
+#include <kernel/object/thread.h>
 #include <tern/abi/message.h>
 #include <tern/abi/rights.h>
 

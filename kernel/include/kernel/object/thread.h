@@ -12,8 +12,8 @@
 #include <kernel/arch/x86_64/cpu.h>
 #include <kernel/arch/x86_64/percpu.h>
 #include <kernel/arch/x86_64/trap.h>
+#include <kernel/containers/message_queue.h>
 #include <kernel/object/kobject.h>
-#include <kernel/object/message_queue.h>
 #include <stdint.h>
 #include <tern/abi/rights.h>
 

@@ -1,4 +1,4 @@
-#include <kernel/object/message_queue.h>
+#include <kernel/containers/message_queue.h>
 
 namespace kernel::obj {
 

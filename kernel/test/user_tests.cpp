@@ -6,12 +6,12 @@
 // used are back in the page allocator (within a small slack for heap slabs the kernel
 // keeps), and a fresh program still starts and exits cleanly.
 #include <kernel/core/clock.h>
-#include <kernel/core/ktest.h>
 #include <kernel/core/loader.h>
 #include <kernel/core/log.h>
 #include <kernel/core/memory.h>
-#include <kernel/core/task.h>
-#include <kernel/core/thread.h>
+#include <kernel/object/task.h>
+#include <kernel/object/thread.h>
+#include <kernel/test/ktest.h>
 #include <tern/abi/errors.h>
 #include <tests/user/hostile_attacks.h>
 

@@ -4,14 +4,14 @@
 // repeats run to run; each is the minimum over several rounds, which discards rounds
 // that a timer interrupt landed in.
 #include <kernel/arch/x86_64/cpu.h>
-#include <kernel/core/bench.h>
 #include <kernel/core/boot.h>
 #include <kernel/core/loader.h>
 #include <kernel/core/log.h>
 #include <kernel/core/memory.h>
 #include <kernel/core/panic.h>
-#include <kernel/core/port.h>
-#include <kernel/core/thread.h>
+#include <kernel/object/port.h>
+#include <kernel/object/thread.h>
+#include <kernel/test/bench.h>
 
 namespace kernel {
 

@@ -5,10 +5,10 @@
 #include <kernel/arch/x86_64/percpu.h>
 #include <kernel/core/clock.h>
 #include <kernel/core/memory.h>
-#include <kernel/core/port.h>
-#include <kernel/core/syscalls.h>
-#include <kernel/core/task.h>
 #include <kernel/core/usercopy.h>
+#include <kernel/object/port.h>
+#include <kernel/object/task.h>
+#include <kernel/syscalls/dispatch.h>
 #include <tern/abi/message.h>
 #include <tern/abi/syscalls.h>
 #include <tern/abi/task.h>

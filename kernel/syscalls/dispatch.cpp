@@ -8,12 +8,12 @@
 #include <kernel/core/clock.h>
 #include <kernel/core/log.h>
 #include <kernel/core/memory.h>
-#include <kernel/core/port.h>
-#include <kernel/core/syscalls.h>
-#include <kernel/core/task.h>
-#include <kernel/core/thread.h>
 #include <kernel/core/usercopy.h>
 #include <kernel/lib/cmdline.h>
+#include <kernel/object/port.h>
+#include <kernel/object/task.h>
+#include <kernel/object/thread.h>
+#include <kernel/syscalls/dispatch.h>
 #include <tern/abi/syscalls.h>
 #include <tern/abi/task.h>
 

@@ -1,13 +1,13 @@
 #include <kernel/arch/x86_64/apic.h>
 #include <kernel/arch/x86_64/cpu.h>
 #include <kernel/arch/x86_64/trap.h>
-#include <kernel/core/device.h>
 #include <kernel/core/log.h>
 #include <kernel/core/memory.h>
-#include <kernel/core/syscalls.h>
-#include <kernel/core/task.h>
 #include <kernel/core/usercopy.h>
 #include <kernel/lib/multiboot2.h>
+#include <kernel/object/memory_object.h>
+#include <kernel/object/task.h>
+#include <kernel/syscalls/dispatch.h>
 #include <tern/abi/syscalls.h>
 
 namespace kernel {
@@ -376,7 +376,7 @@ int64_t sys_ioport_enable(const SyscallArgs& a) {
 
 // ---- Self-tests -----------------------------------------------------------------------
 #include <kernel/core/clock.h>
-#include <kernel/core/ktest.h>
+#include <kernel/test/ktest.h>
 
 namespace kernel {
 namespace {

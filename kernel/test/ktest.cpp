@@ -1,6 +1,6 @@
 #include <kernel/core/clock.h>
-#include <kernel/core/ktest.h>
 #include <kernel/core/log.h>
+#include <kernel/test/ktest.h>
 
 extern "C" const kernel::KTest __ktests_start[];
 extern "C" const kernel::KTest __ktests_end[];

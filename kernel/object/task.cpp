@@ -6,8 +6,8 @@
 #include <kernel/core/log.h>
 #include <kernel/core/memory.h>
 #include <kernel/core/panic.h>
-#include <kernel/core/port.h>
-#include <kernel/core/task.h>
+#include <kernel/object/port.h>
+#include <kernel/object/task.h>
 #include <tern/abi/syscalls.h>
 #include <tern/abi/task.h>
 
@@ -553,7 +553,7 @@ base::Result<Thread*> thread_create_user(Task& task, uint64_t entry, uint64_t st
 } // namespace kernel
 
 // ---- Self-tests -----------------------------------------------------------------------
-#include <kernel/core/ktest.h>
+#include <kernel/test/ktest.h>
 
 namespace kernel {
 namespace {

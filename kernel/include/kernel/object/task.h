@@ -5,12 +5,12 @@
 #include <base/result.h>
 #include <base/span.h>
 #include <kernel/arch/x86_64/page_table.h>
-#include <kernel/core/device.h>
-#include <kernel/core/port.h>
-#include <kernel/core/thread.h>
-#include <kernel/object/handle_table.h>
+#include <kernel/containers/handle_table.h>
+#include <kernel/containers/region_tree.h>
 #include <kernel/object/kobject.h>
-#include <kernel/object/region_tree.h>
+#include <kernel/object/memory_object.h>
+#include <kernel/object/port.h>
+#include <kernel/object/thread.h>
 #include <stdint.h>
 
 namespace kernel {

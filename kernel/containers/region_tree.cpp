@@ -1,4 +1,4 @@
-#include <kernel/object/region_tree.h>
+#include <kernel/containers/region_tree.h>
 
 namespace kernel::obj {
 

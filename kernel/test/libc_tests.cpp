@@ -1,10 +1,10 @@
 // Self-tests that run C programs built on musl (tests/cuser/, docs/libc.md): the C library
 // and its Tern backend checked end to end from ring 3.
 #include <kernel/core/clock.h>
-#include <kernel/core/ktest.h>
 #include <kernel/core/loader.h>
-#include <kernel/core/task.h>
-#include <kernel/core/thread.h>
+#include <kernel/object/task.h>
+#include <kernel/object/thread.h>
+#include <kernel/test/ktest.h>
 
 namespace kernel {
 namespace {

@@ -1,13 +1,13 @@
 // Threads, the scheduler, wait queues and timed waits.
 #include <base/bitmap.h>
 #include <kernel/arch/x86_64/percpu.h>
+#include <kernel/containers/run_queue.h>
 #include <kernel/core/clock.h>
 #include <kernel/core/log.h>
 #include <kernel/core/memory.h>
 #include <kernel/core/panic.h>
-#include <kernel/core/task.h>
-#include <kernel/core/thread.h>
-#include <kernel/object/run_queue.h>
+#include <kernel/object/task.h>
+#include <kernel/object/thread.h>
 
 extern "C" void switch_context(uint64_t* save_rsp, uint64_t next_rsp);
 extern "C" void thread_trampoline();
@@ -530,7 +530,7 @@ SchedulerStats scheduler_stats() { return SchedulerStats{g_switches, g_alive, g_
 } // namespace kernel
 
 // ---- Self-tests -----------------------------------------------------------------------
-#include <kernel/core/ktest.h>
+#include <kernel/test/ktest.h>
 
 namespace kernel {
 namespace {

@@ -2,10 +2,10 @@
 #include <kernel/core/clock.h>
 #include <kernel/core/log.h>
 #include <kernel/core/memory.h>
-#include <kernel/core/port.h>
-#include <kernel/core/syscalls.h>
-#include <kernel/core/task.h>
 #include <kernel/core/usercopy.h>
+#include <kernel/object/port.h>
+#include <kernel/object/task.h>
+#include <kernel/syscalls/dispatch.h>
 
 namespace kernel {
 
@@ -856,7 +856,7 @@ int64_t sys_port_restore(const SyscallArgs& a) {
 } // namespace kernel
 
 // ---- Self-tests -----------------------------------------------------------------------
-#include <kernel/core/ktest.h>
+#include <kernel/test/ktest.h>
 
 namespace kernel {
 namespace {

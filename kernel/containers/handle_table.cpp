@@ -1,4 +1,4 @@
-#include <kernel/object/handle_table.h>
+#include <kernel/containers/handle_table.h>
 
 namespace kernel::obj {
 
