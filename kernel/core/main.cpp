@@ -14,7 +14,7 @@
 #include <kernel/core/symbols.h>
 #include <kernel/lib/cmdline.h>
 #include <kernel/lib/multiboot2.h>
-#include <kernel/object/memory_object.h>
+#include <kernel/object/irq.h>
 #include <kernel/object/thread.h>
 #include <kernel/syscalls/dispatch.h>
 #include <kernel/test/bench.h>
@@ -114,7 +114,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys) {
 
     x86_64::lapic_init(map_mmio(x86_64::lapic_phys_base(), 4096));
     x86_64::lapic_timer_calibrate();
-    ioapic_init();
+    irq_init();
     syscall_init();
     scheduler_init();
     x86_64::timer_start_periodic(kTimerHz);

@@ -16,6 +16,9 @@ namespace kernel {
 
 using namespace x86_64;
 
+bool g_need_resched = false;
+size_t g_orphan_count = 0;
+
 namespace {
 
 // Kernel stacks live in their own part of the kernel half: each slot is 32 KiB, the top
@@ -35,7 +38,6 @@ base::IntrusiveList<Thread, &Thread::run_link> g_zombies;
 base::IntrusiveList<Thread, &Thread::all_link> g_all_threads;
 Thread* g_idle = nullptr;
 Thread* g_boot_thread = nullptr;
-bool g_need_resched = false;
 bool g_started = false;
 uint64_t g_next_id = 1;
 uint64_t g_switches = 0;
@@ -97,7 +99,6 @@ void timed_insert(Thread& t) {
 // reference taken in unshared() until process_orphans() deals with them.
 constexpr size_t kMaxOrphans = 256;
 Thread* g_orphans[kMaxOrphans];
-size_t g_orphan_count = 0;
 
 void reap_zombies() {
     while (Thread* z = g_zombies.pop_front()) {
@@ -150,6 +151,12 @@ Thread* Thread::create_kernel(const char* name, void (*fn)(void*), void* arg, ui
     ++g_alive;
     g_all_threads.push_back(*t);
     return t;
+}
+
+void Thread::set_user_fs_base(uint64_t base) {
+    m_user_fs_base = base;
+    if (this == current_thread())
+        wrmsr(kMsrFsBase, base);
 }
 
 void Thread::destroy() {
@@ -264,8 +271,6 @@ void yield() {
     }
     switch_to_next();
 }
-
-bool need_resched() { return g_need_resched; }
 
 void scheduler_tick() {
     if (!g_started)
@@ -475,7 +480,7 @@ void process_orphans() {
     }
 }
 
-void on_return_to_user() {
+void on_return_to_user_slow() {
     if (g_orphan_count)
         process_orphans();
     Thread* t = current_thread();
@@ -527,144 +532,4 @@ void scheduler_start() { g_started = true; }
 
 SchedulerStats scheduler_stats() { return SchedulerStats{g_switches, g_alive, g_idle_ticks}; }
 
-} // namespace kernel
-
-// ---- Self-tests -----------------------------------------------------------------------
-#include <kernel/test/ktest.h>
-
-namespace kernel {
-namespace {
-
-struct SpinState {
-    volatile uint64_t count = 0;
-    volatile bool stop = false;
-    volatile bool done = false;
-};
-
-void spinner(void* arg) {
-    auto* s = static_cast<SpinState*>(arg);
-    while (!s->stop)
-        s->count = s->count + 1;
-    s->done = true;
-}
-
-KTEST(sched, preemption_is_fair_between_busy_threads) {
-    static SpinState a, b;
-    a = SpinState{};
-    b = SpinState{};
-    Thread* ta = Thread::create_kernel("spin-a", spinner, &a, Thread::kDefaultPriority);
-    Thread* tb = Thread::create_kernel("spin-b", spinner, &b, Thread::kDefaultPriority);
-    KEXPECT(ta && tb);
-    make_ready(*ta);
-    make_ready(*tb);
-    sleep_ns(300000000ull); // 300 ms: many time slices each
-    a.stop = true;
-    b.stop = true;
-    while (!a.done || !b.done)
-        sleep_ns(1000000);
-    KEXPECT(a.count > 0 && b.count > 0);
-    uint64_t lo = base::min(a.count, b.count), hi = base::max(a.count, b.count);
-    KEXPECT(hi < lo * 3);
-}
-
-KTEST(sched, sleep_lasts_at_least_the_request) {
-    uint64_t start = monotonic_ns();
-    sleep_ns(30000000ull);
-    uint64_t elapsed = monotonic_ns() - start;
-    KEXPECT(elapsed >= 30000000ull);
-    KEXPECT(elapsed < 500000000ull);
-}
-
-KTEST(sched, wait_queue_times_out) {
-    WaitQueue q;
-    uint64_t start = monotonic_ns();
-    base::Error e = q.wait(start + 20000000ull);
-    KEXPECT_EQ(e, base::Error::TIMED_OUT);
-    KEXPECT(monotonic_ns() - start >= 20000000ull);
-    KEXPECT(q.is_empty());
-}
-
-struct WakeState {
-    WaitQueue queue;
-    volatile int order[4] = {};
-    volatile int next = 0;
-    volatile base::Error results[4] = {};
-};
-struct Waiter {
-    WakeState* state;
-    int index;
-};
-
-void waiter_fn(void* arg) {
-    auto* w = static_cast<Waiter*>(arg);
-    base::Error e = w->state->queue.wait(0);
-    w->state->results[w->index] = e;
-    w->state->order[w->state->next] = w->index;
-    w->state->next = w->state->next + 1;
-}
-
-KTEST(sched, wait_queue_wakes_in_fifo_order_with_results) {
-    static WakeState s;
-    static Waiter w[3];
-    s.next = 0;
-    for (int i = 0; i < 3; ++i) {
-        w[i] = Waiter{&s, i};
-        Thread* t = Thread::create_kernel("waiter", waiter_fn, &w[i], Thread::kDefaultPriority);
-        KEXPECT(t != nullptr);
-        make_ready(*t);
-        sleep_ns(2000000); // let it block, in order
-    }
-    KEXPECT(s.queue.wake_one(base::Error::OK) != nullptr);
-    KEXPECT(s.queue.wake_one(base::Error::PEER_CLOSED) != nullptr);
-    KEXPECT_EQ(s.queue.wake_all(base::Error::INTERRUPTED), size_t(1));
-    while (s.next < 3)
-        sleep_ns(1000000);
-    KEXPECT_EQ(s.order[0], 0);
-    KEXPECT_EQ(s.order[1], 1);
-    KEXPECT_EQ(s.order[2], 2);
-    KEXPECT_EQ(s.results[1], base::Error::PEER_CLOSED);
-    KEXPECT_EQ(s.results[2], base::Error::INTERRUPTED);
-}
-
-void quick(void* arg) { *static_cast<volatile int*>(arg) = 1; }
-
-void run_quick_threads(KTestContext& ktest_ctx, volatile int* flags, int n) {
-    for (int i = 0; i < n; ++i) {
-        flags[i] = 0;
-        Thread* t = Thread::create_kernel("quick", quick, const_cast<int*>(&flags[i]),
-                                          Thread::kDefaultPriority);
-        KEXPECT(t != nullptr);
-        make_ready(*t);
-    }
-    sleep_ns(20000000);
-    for (int i = 0; i < n; ++i)
-        KEXPECT_EQ(flags[i], 1);
-    yield(); // the reaper runs after a switch
-}
-
-KTEST(sched, exited_threads_are_reaped) {
-    // Stacks and thread objects return to the allocator once the threads are gone. A
-    // first round warms the heap's slab caches so the second can be compared exactly.
-    static volatile int flags[20];
-    run_quick_threads(ktest_ctx, flags, 20);
-    size_t pages_before = page_allocator().free_page_count();
-    uint64_t alive_before = scheduler_stats().threads_alive;
-    run_quick_threads(ktest_ctx, flags, 20);
-    KEXPECT_EQ(scheduler_stats().threads_alive, alive_before);
-    KEXPECT_EQ(page_allocator().free_page_count(), pages_before);
-}
-
-KTEST(sched, higher_priority_thread_runs_first) {
-    static volatile int ran = 0;
-    ran = 0;
-    Thread* t = Thread::create_kernel("urgent", quick, const_cast<int*>(&ran), 20);
-    KEXPECT(t != nullptr);
-    make_ready(*t);
-    // A more urgent thread became ready: the next preemption point switches to it.
-    if (need_resched())
-        yield();
-    KEXPECT_EQ(ran, 1);
-}
-
-} // namespace
 } // namespace kernel

@@ -1,21 +1,16 @@
-// System call entry: the dispatch table generated from the ABI's syscall list, and the
-// handlers. Every handler takes its raw arguments and returns a value >= 0 or a negated
-// tern_status; pointers from user space are only touched through usercopy.
+// System call entry: the dispatch generated from the ABI's syscall table. Each call's
+// registers are decoded into its handler's parameter types (kernel/syscalls/arguments.h)
+// here, once; the handler's result becomes RAX here, the one place where an error turns
+// into the negative status of the ABI.
 #include <base/error.h>
 #include <kernel/arch/x86_64/cpu.h>
 #include <kernel/arch/x86_64/percpu.h>
-#include <kernel/arch/x86_64/serial.h>
-#include <kernel/core/clock.h>
 #include <kernel/core/log.h>
-#include <kernel/core/memory.h>
-#include <kernel/core/usercopy.h>
-#include <kernel/lib/cmdline.h>
-#include <kernel/object/port.h>
 #include <kernel/object/task.h>
 #include <kernel/object/thread.h>
 #include <kernel/syscalls/dispatch.h>
+#include <kernel/syscalls/handlers.h>
 #include <tern/abi/syscalls.h>
-#include <tern/abi/task.h>
 
 extern "C" void syscall_entry();
 
@@ -28,147 +23,96 @@ namespace {
 uint64_t g_syscall_counts[TERN_SYSCALL_COUNT];
 uint64_t g_unknown_syscalls = 0;
 
-int64_t err(base::Error e) { return syscall_error(e); }
-template<typename T>
-int64_t ret(const base::Result<T>& r) {
-    if (r.is_error())
-        return err(r.error());
-    return int64_t(r.value());
+// Argument register i of a syscall (RDI, RSI, RDX, R10, R8, R9). Each is read only by
+// the calls that take it.
+template<size_t I>
+[[gnu::always_inline]] inline uint64_t argument_register(const TrapFrame* f) {
+    static_assert(I < 6, "a syscall has at most six argument registers");
+    if constexpr (I == 0)
+        return f->rdi;
+    else if constexpr (I == 1)
+        return f->rsi;
+    else if constexpr (I == 2)
+        return f->rdx;
+    else if constexpr (I == 3)
+        return f->r10;
+    else if constexpr (I == 4)
+        return f->r8;
+    else
+        return f->r9;
 }
-int64_t ret(const base::Result<void>& r) { return r.is_error() ? err(r.error()) : 0; }
 
-Task& current_task() { return *current_thread()->task(); }
+// The registers [I, I + N) of a call, for an argument type that takes N of them.
+template<size_t I, size_t N>
+struct Registers {
+    uint64_t values[N];
+    [[gnu::always_inline]] explicit Registers(const TrapFrame* f) { fill<0>(f); }
+    template<size_t K>
+    [[gnu::always_inline]] void fill(const TrapFrame* f) {
+        if constexpr (K < N) {
+            values[K] = argument_register<I + K>(f);
+            fill<K + 1>(f);
+        }
+    }
+};
+
+// Decodes the parameters of a handler from consecutive registers, left to right, and
+// calls it; the first argument that does not decode is the call's error.
+template<size_t I, typename... Params>
+struct Decoder;
+
+template<size_t I>
+struct Decoder<I> {
+    static constexpr size_t kRegisters = 0;
+    template<typename Handler, typename... Decoded>
+    [[gnu::always_inline]] static SyscallResult call(Handler handler, const TrapFrame*,
+                                                     Decoded&&... decoded) {
+        return handler(static_cast<Decoded&&>(decoded)...);
+    }
+};
+
+template<size_t I, typename First, typename... Rest>
+struct Decoder<I, First, Rest...> {
+    using Argument = SyscallArgument<base::remove_cvref_t<First>>;
+    using Next = Decoder<I + Argument::kRegisters, Rest...>;
+    static constexpr size_t kRegisters = Argument::kRegisters + Next::kRegisters;
+    template<typename Handler, typename... Decoded>
+    [[gnu::always_inline]] static SyscallResult call(Handler handler, const TrapFrame* f,
+                                                     Decoded&&... decoded) {
+        Registers<I, Argument::kRegisters> registers(f);
+        auto value = Argument::decode(registers.values);
+        if (value.is_error()) [[unlikely]]
+            return value.error();
+        return Next::call(handler, f, static_cast<Decoded&&>(decoded)..., value.release_value());
+    }
+};
+
+template<typename... Params>
+constexpr size_t registers_of(SyscallResult (*)(Params...)) {
+    return Decoder<0, Params...>::kRegisters;
+}
+
+// The value RAX carries back: the result, or the negated status of its error.
+[[gnu::always_inline]] inline int64_t to_rax(const SyscallResult& result) {
+    if (result.is_error()) [[unlikely]]
+        return base::to_syscall_return(result.error());
+    return int64_t(result.value());
+}
+
+template<typename... Params>
+[[gnu::always_inline]] inline int64_t invoke(SyscallResult (*handler)(Params...),
+                                             const TrapFrame* f) {
+    return to_rax(Decoder<0, Params...>::call(handler, f));
+}
+
+// The table's argument counts and the handlers' parameters must agree.
+#define TERN_X_SYSCALL_CHECK(num, name, argc)                                                      \
+    static_assert(registers_of(&sys_##name) == (argc),                                             \
+                  "sys_" #name ": its parameters do not take the table's argument count");
+TERN_ENUMERATE_SYSCALLS(TERN_X_SYSCALL_CHECK)
+#undef TERN_X_SYSCALL_CHECK
 
 } // namespace
-
-int64_t sys_null(const SyscallArgs&) { return 0; }
-
-int64_t sys_debug_write(const SyscallArgs& a) {
-    uint64_t buf = a.a0, len = a.a1;
-    if (len > 4096)
-        return err(base::Error::TOO_BIG);
-    if (!user_range_ok(buf, len) && len != 0)
-        return err(base::Error::BAD_ADDRESS);
-    char chunk[256];
-    for (uint64_t done = 0; done < len;) {
-        size_t n = base::min<uint64_t>(sizeof(chunk), len - done);
-        if (auto r = copy_from_user(chunk, buf + done, n); r.is_error())
-            return err(r.error());
-        com1().write(chunk, n);
-        done += n;
-    }
-    return int64_t(len);
-}
-
-// Exit statuses are the low 31 bits of what a program passes, so task_wait can never
-// return a value that reads as an error code.
-int64_t exit_status_from(uint64_t value) { return int64_t(value & 0x7FFFFFFF); }
-
-int64_t sys_thread_exit(const SyscallArgs& a) {
-    current_task().set_exit_status(exit_status_from(a.a0));
-    thread_exit_current();
-}
-
-int64_t sys_task_exit(const SyscallArgs& a) {
-    Task& task = current_task();
-    task.set_exit_status(exit_status_from(a.a0));
-    task.kill(exit_status_from(a.a0), nullptr);
-    thread_exit_current();
-}
-
-int64_t sys_thread_yield(const SyscallArgs&) {
-    yield();
-    return 0;
-}
-
-int64_t sys_clock_monotonic(const SyscallArgs&) { return int64_t(monotonic_ns()); }
-
-int64_t sys_thread_sleep(const SyscallArgs& a) {
-    sleep_ns(a.a0 > (1ull << 62) ? (1ull << 62) : a.a0);
-    return 0;
-}
-
-int64_t sys_vm_allocate(const SyscallArgs& a) {
-    if (a.a1 > 0xFFFFFFFFull)
-        return err(base::Error::INVALID_ARGUMENT);
-    return ret(current_task().vm_allocate(a.a0, uint32_t(a.a1)));
-}
-
-int64_t sys_vm_free(const SyscallArgs& a) { return ret(current_task().vm_free(a.a0, a.a1)); }
-
-int64_t sys_vm_protect(const SyscallArgs& a) {
-    if (a.a2 > 0xFFFFFFFFull)
-        return err(base::Error::INVALID_ARGUMENT);
-    return ret(current_task().vm_protect(a.a0, a.a1, uint32_t(a.a2)));
-}
-
-int64_t sys_thread_create(const SyscallArgs& a) {
-    Task& task = current_task();
-    if (a.a3 > 31)
-        return err(base::Error::INVALID_ARGUMENT);
-    auto t = thread_create_user(task, a.a0, a.a1, a.a2, uint8_t(a.a3));
-    if (t.is_error())
-        return err(t.error());
-    Thread* thread = t.value();
-    auto h = task.handles().insert(obj::Ref<obj::KObject>::retain(thread),
-                                   TERN_RIGHT_CONTROL | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER
-                                       | TERN_RIGHT_READ);
-    if (h.is_error()) {
-        thread_kill(*thread);
-        return err(h.error());
-    }
-    make_ready(*thread);
-    return int64_t(h.value());
-}
-
-int64_t sys_task_id(const SyscallArgs&) { return int64_t(current_task().id()); }
-int64_t sys_thread_id(const SyscallArgs&) { return int64_t(current_thread()->id()); }
-
-const BootOptions& boot_options();
-int64_t sys_node_id(const SyscallArgs&) { return int64_t(boot_options().node_id); }
-
-int64_t sys_memory_info(const SyscallArgs& a) {
-    MemoryStats stats = memory_stats();
-    tern_memory_info info = {stats.total_bytes, uint64_t(stats.total_pages) * 4096,
-                             uint64_t(stats.free_pages) * 4096, stats.heap_bytes_in_use};
-    auto r = copy_to_user(a.a0, info);
-    return r.is_error() ? err(r.error()) : 0;
-}
-
-int64_t sys_thread_set_fs_base(const SyscallArgs& a) {
-    if (a.a0 != 0 && !is_user_address(a.a0))
-        return err(base::Error::INVALID_ARGUMENT);
-    current_thread()->m_user_fs_base = a.a0;
-    wrmsr(kMsrFsBase, a.a0);
-    return 0;
-}
-
-int64_t sys_handle_close(const SyscallArgs& a) {
-    if (a.a0 > 0xFFFFFFFFull)
-        return err(base::Error::BAD_HANDLE);
-    return ret(handle_close(current_task(), tern_handle_t(a.a0)));
-}
-
-int64_t sys_handle_duplicate(const SyscallArgs& a) {
-    if (a.a0 > 0xFFFFFFFFull || a.a1 > 0xFFFFFFFFull)
-        return err(a.a0 > 0xFFFFFFFFull ? base::Error::BAD_HANDLE : base::Error::INVALID_ARGUMENT);
-    // A port has exactly one receive right: it can be moved, never duplicated.
-    uint32_t held = 0;
-    auto object = current_task().handles().get(tern_handle_t(a.a0), TERN_OBJ_ANY, 0, &held);
-    if (object.is_error())
-        return err(object.error());
-    uint32_t wanted = uint32_t(a.a1) == TERN_RIGHTS_SAME ? held : uint32_t(a.a1);
-    if (wanted & TERN_RIGHT_RECEIVE)
-        return err(base::Error::ACCESS_DENIED);
-    return ret(current_task().handles().duplicate(tern_handle_t(a.a0), wanted));
-}
-
-uint64_t deadline_from_timeout(uint64_t timeout) {
-    if (timeout == TERN_TIMEOUT_INFINITE)
-        return 0;
-    uint64_t now = monotonic_ns();
-    return timeout > ~0ull - now ? 0 : now + timeout;
-}
 
 void syscall_init() {
     wrmsr(kMsrEfer, rdmsr(kMsrEfer) | 1); // SCE
@@ -187,21 +131,21 @@ uint64_t syscall_count(uint32_t number) {
 using namespace kernel;
 
 extern "C" uint64_t syscall_dispatch(TrapFrame* f) {
-    SyscallArgs a{f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9, f};
     uint64_t number = f->rax;
     int64_t result;
     switch (number) {
 #define TERN_X_SYSCALL_CASE(num, name, argc)                                                       \
     case num:                                                                                      \
         ++g_syscall_counts[num];                                                                   \
-        result = sys_##name(a);                                                                    \
+        result = invoke(&sys_##name, f);                                                           \
         break;
         TERN_ENUMERATE_SYSCALLS(TERN_X_SYSCALL_CASE)
 #undef TERN_X_SYSCALL_CASE
     default:
         if (g_unknown_syscalls++ < 8)
-            log::warn("syscall: task {} called unknown syscall {}", current_task().id(), number);
-        result = err(base::Error::NOT_SUPPORTED);
+            log::warn("syscall: task {} called unknown syscall {}", current_thread()->task()->id(),
+                      number);
+        result = base::to_syscall_return(base::Error::NOT_SUPPORTED);
         break;
     }
     f->rax = uint64_t(result);

@@ -1,54 +1,17 @@
 #pragma once
-// Ports: one receiver, any number of senders, a bounded queue; and one-shot reply
-// objects for port_call. See abi/include/tern/abi/syscalls.h for the calls' contracts.
+// A port: one receiver, any number of senders, a bounded queue, a signal word and pending
+// death notices; a port can also be a set that receives for member ports. See
+// abi/include/tern/abi/syscalls.h for the calls' contracts.
 #include <base/fixed_vector.h>
 #include <base/result.h>
 #include <kernel/containers/message_queue.h>
 #include <kernel/object/kobject.h>
 #include <kernel/object/thread.h>
+#include <kernel/object/watch_list.h>
 #include <tern/abi/message.h>
 #include <tern/abi/rights.h>
 
 namespace kernel {
-
-class Task;
-class Port;
-
-// A death notice (object_watch): made when an object is watched, kept on the watched
-// object's WatchList, and moved onto the watching port's pending list when the object
-// goes away. Allocating it up front is what makes delivery unable to fail.
-struct Notice {
-    base::ListNode link;
-    obj::Ref<Port> port; // the port to notify; cleared once the notice is pending there
-    uint64_t cookie = 0;
-    int64_t status = 0;
-    uint32_t type = 0;
-};
-
-// The watches on one task or port.
-class WatchList {
-public:
-    static constexpr size_t kMaxWatches = 64;
-    WatchList() = default;
-    WatchList(const WatchList&) = delete;
-    WatchList& operator=(const WatchList&) = delete;
-    ~WatchList() { clear(); }
-    // NO_MEMORY, QUOTA_EXCEEDED.
-    base::Result<void> add(obj::Ref<Port> port, uint64_t cookie, uint32_t type);
-    // The object went away: every notice goes to its port with this status.
-    void fire(int64_t status);
-    // Drops every watch without notice.
-    void clear();
-    // Cancels the watch that would notify `port` with `cookie`. NOT_FOUND: none (it may
-    // have fired already).
-    base::Result<void> remove(Port& port, uint64_t cookie);
-
-private:
-    void drop_dead_watchers();
-
-    base::IntrusiveList<Notice, &Notice::link> m_list;
-    size_t m_count = 0;
-};
 
 class Port final : public obj::KObject {
 public:
@@ -111,35 +74,30 @@ private:
     Port* m_set = nullptr; // the set this port belongs to (which holds a reference to it)
 };
 
-class Reply final : public obj::KObject {
-public:
-    static constexpr uint32_t kType = TERN_OBJ_REPLY;
-    // Reply objects are made and dropped once per call, so they are recycled through a
-    // small pool rather than the heap.
-    static Reply* create(Thread* caller);
-    explicit Reply(Thread* caller)
-        : obj::KObject(kType), m_caller(obj::Ref<Thread>::retain(caller)) {}
-    // Delivers the answer to the waiting caller. PEER_CLOSED when it gave up.
-    base::Result<void> answer(obj::Message&& message);
-    // The caller stopped waiting (timeout); a later answer is refused.
-    void abandon() { m_caller.reset(); }
-    WaitQueue& waiter() { return m_waiter; }
+// ready_source and drop_delivered are on every receive; they are inline so the syscall
+// path does not pay a call for each.
+inline Port* Port::ready_source(uint32_t* key) {
+    if (has_events() || !m_queue.is_empty()) {
+        *key = 0;
+        return this;
+    }
+    size_t n = m_members.size();
+    for (size_t i = 0; i < n; ++i) {
+        size_t index = (m_next_member + i) % n;
+        Port* p = m_members[index].port.get();
+        if (p->has_events() || !p->m_queue.is_empty()) {
+            m_next_member = uint32_t((index + 1) % n);
+            *key = m_members[index].key;
+            return p;
+        }
+    }
+    return nullptr;
+}
 
-protected:
-    void destroy() override;
-    // The caller holds one reference for the whole call; when the other (the server's
-    // handle or the queued message) goes without an answer, the caller is told.
-    void unshared() override;
-
-private:
-    obj::Ref<Thread> m_caller;
-    bool m_answered = false;
-    WaitQueue m_waiter;
-};
-
-// Closes a handle, telling a port when its receive right goes away.
-base::Result<void> handle_close(Task& task, tern_handle_t handle);
-// Drops every handle of a dying task the same way.
-void release_all_handles(Task& task);
+inline void Port::drop_delivered() {
+    m_queue.drop_front();
+    if (!m_senders.is_empty())
+        m_senders.wake_one();
+}
 
 } // namespace kernel

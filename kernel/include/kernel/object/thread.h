@@ -67,6 +67,10 @@ public:
         return *reinterpret_cast<x86_64::TrapFrame*>(m_stack_top - sizeof(x86_64::TrapFrame));
     }
     uint64_t stack_top() const { return m_stack_top; }
+    // The FS base (thread-local storage) the thread runs with in user mode.
+    uint64_t user_fs_base() const { return m_user_fs_base; }
+    // Sets it; for the running thread the CPU's FS base changes at once.
+    void set_user_fs_base(uint64_t base);
 
     // Scheduler state: public for the scheduler and wait queues, which are one unit.
     base::ListNode run_link;   // run queue or wait queue
@@ -158,8 +162,11 @@ void yield();
 void schedule();
 // Called from the timer interrupt.
 void scheduler_tick();
+// Set when the current thread should be preempted at the next safe point (the scheduler
+// owns it; read on every return to user mode, so it is inline).
+extern bool g_need_resched;
 // True when the current thread should be preempted at the next safe point.
-bool need_resched();
+inline bool need_resched() { return g_need_resched; }
 // Sleeps the current thread at least ns.
 void sleep_ns(uint64_t ns);
 [[noreturn]] void thread_exit_current();
@@ -171,8 +178,18 @@ void thread_interrupt(Thread& t);
 void stop_current();
 // Makes a stopped thread runnable again. BAD_STATE unless stopped.
 base::Result<void> thread_resume(Thread& t);
-// Checks run on every return to user mode: deferred exits and stop requests.
-void on_return_to_user();
+// Threads waiting for process_orphans (see Thread::unshared); nonzero sends every return
+// to user mode through on_return_to_user_slow.
+extern size_t g_orphan_count;
+// The work of on_return_to_user when there is any.
+void on_return_to_user_slow();
+// Checks run on every return to user mode: orphans, deferred exits and stop requests.
+// Inline because it runs after every syscall and nearly always finds nothing to do.
+inline void on_return_to_user() {
+    Thread* t = current_thread();
+    if (g_orphan_count || t->m_exit_requested || t->m_stop_requested) [[unlikely]]
+        on_return_to_user_slow();
+}
 // Ends unstarted threads and resumes stopped ones that nothing can reach any more (see
 // Thread::unshared); runs at safe points.
 void process_orphans();
