@@ -95,10 +95,18 @@ void timed_insert(Thread& t) {
     g_timed.push_back(t);
 }
 
-// Threads whose last handle went away while they were unstarted or stopped; they hold a
-// reference taken in unshared() until process_orphans() deals with them.
-constexpr size_t kMaxOrphans = 256;
-Thread* g_orphans[kMaxOrphans];
+// Threads whose last handle went away while they were unstarted or stopped; each holds a
+// reference taken in unshared() until process_orphans() deals with it. An embryo or
+// stopped thread is on no run or wait queue, so the list uses its run_link and has no
+// bound: however many threads a task orphans at once, each is ended or resumed.
+base::IntrusiveList<Thread, &Thread::run_link> g_orphans;
+
+// Takes a thread off the orphan list; the caller drops the list's reference.
+void unlink_orphan(Thread& t) {
+    g_orphans.remove(t);
+    --g_orphan_count;
+    t.m_orphaned = false;
+}
 
 void reap_zombies() {
     while (Thread* z = g_zombies.pop_front()) {
@@ -384,6 +392,7 @@ void sleep_ns(uint64_t ns) {
 
 void thread_kill(Thread& t) {
     InterruptGuard guard;
+    bool orphan_reference = false;
     switch (t.m_state) {
     case ThreadState::Ready:
         g_ready.dequeue(t);
@@ -396,6 +405,12 @@ void thread_kill(Thread& t) {
         return;
     case ThreadState::Stopped:
     case ThreadState::Embryo:
+        if (t.m_orphaned) {
+            // Its task dies before process_orphans came to it: it goes to the zombies
+            // (through the same link) and the list's reference is dropped below.
+            unlink_orphan(t);
+            orphan_reference = true;
+        }
         break;
     case ThreadState::Running:
         // The current thread: it exits when it next leaves the kernel.
@@ -410,6 +425,8 @@ void thread_kill(Thread& t) {
     if (t.m_task)
         t.m_task->thread_exited(t);
     g_zombies.push_back(t);
+    if (orphan_reference)
+        t.release_ref(); // the scheduler's reference keeps it until it is reaped
 }
 
 void thread_interrupt(Thread& t) {
@@ -453,10 +470,12 @@ void Thread::unshared() {
     if (!m_task || (m_state != ThreadState::Embryo && m_state != ThreadState::Stopped))
         return;
     InterruptGuard guard;
-    if (g_orphan_count == kMaxOrphans)
-        return; // FIXME: the thread stays stopped; a bigger table or a list would fix it.
+    if (m_orphaned)
+        return;
     add_ref();
-    g_orphans[g_orphan_count++] = this;
+    m_orphaned = true;
+    g_orphans.push_back(*this);
+    ++g_orphan_count;
 }
 
 void dump_threads() {
@@ -470,8 +489,8 @@ void dump_threads() {
 
 void process_orphans() {
     InterruptGuard guard;
-    while (g_orphan_count > 0) {
-        Thread* t = g_orphans[--g_orphan_count];
+    while (Thread* t = g_orphans.front()) {
+        unlink_orphan(*t);
         if (t->m_state == ThreadState::Embryo)
             thread_kill(*t);
         else if (t->m_state == ThreadState::Stopped)

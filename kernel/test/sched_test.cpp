@@ -1,6 +1,7 @@
 // Self-tests of the scheduler: preemption, sleeps, wait queues, reaping, priorities.
 #include <kernel/core/clock.h>
 #include <kernel/core/memory.h>
+#include <kernel/object/task.h>
 #include <kernel/object/thread.h>
 #include <kernel/test/ktest.h>
 
@@ -136,6 +137,36 @@ KTEST(sched, higher_priority_thread_runs_first) {
     if (need_resched())
         yield();
     KEXPECT_EQ(ran, 1);
+}
+
+// A thread whose last handle goes while it is unstarted (or stopped) is ended (or
+// resumed) by process_orphans, however many there are at once: a fixed table of 256 left
+// the rest unstarted for ever, and their tasks with them.
+KTEST(sched, every_orphaned_thread_is_ended) {
+    constexpr int kTasks = 5;
+    constexpr int kThreadsPerTask = 60; // 300 in all, within each task's thread quota
+    obj::Ref<Task> tasks[kTasks];
+    uint64_t alive_before = scheduler_stats().threads_alive;
+    for (auto& task : tasks) {
+        auto created = Task::create("orphans");
+        KEXPECT_OK(created);
+        task = obj::Ref<Task>::adopt(created.value());
+        for (int i = 0; i < kThreadsPerTask; ++i) {
+            auto thread =
+                thread_create_user(*task, 0x400000, 0x800000, 0, Thread::kDefaultPriority);
+            KEXPECT_OK(thread);
+            // The reference a handle would hold, dropped: only the scheduler's is left.
+            obj::Ref<Thread>::retain(thread.value()).reset();
+        }
+    }
+    sleep_ns(2000000); // orphans are dealt with at the next switch
+    bool all_exited = true;
+    for (auto& task : tasks) {
+        all_exited &= task->exited();
+        task.reset();
+    }
+    KEXPECT(all_exited);
+    KEXPECT_EQ(scheduler_stats().threads_alive, alive_before);
 }
 
 } // namespace

@@ -89,6 +89,7 @@ public:
     uint64_t m_user_fs_base = 0;
     alignas(16) uint8_t m_fpu[512];
     bool m_exit_requested = false;
+    bool m_orphaned = false; // on the orphan list (see Thread::unshared)
     bool m_stack_freed = false;
     obj::Message m_reply; // where a reply to this thread's port_call lands
     bool m_stop_requested = false;
