@@ -61,9 +61,11 @@ uint64_t MemoryObject::page_phys(uint64_t index) const {
     return m_contiguous ? m_base + index * 4096 : m_page_list[index];
 }
 
-void MemoryObject::charge_to(Task& task) {
+base::Result<void> MemoryObject::charge_to(Task& task) {
+    m_quota_charge = TRY(QuotaCharge::take(task.account(), QuotaKind::kMemoryObjects));
     task.charge_memory(size());
     m_charged = obj::Ref<Task>::retain(&task);
+    return {};
 }
 
 void MemoryObject::destroy() {

@@ -81,9 +81,15 @@ void Task::flush_range(uint64_t virt, uint64_t size, void* ctx) {
 void Task::release_handles() { release_all_handles(*this); }
 
 base::Result<Task*> Task::create(const char* name, const TaskQuotas& quotas) {
-    Task* task = new (kNoThrow) Task(quotas);
-    if (!task)
+    KernelAccount* account = KernelAccount::create(quotas.kernel);
+    if (!account)
         return base::Error::NO_MEMORY;
+    Task* task = new (kNoThrow) Task(quotas);
+    if (!task) {
+        account->release_ref();
+        return base::Error::NO_MEMORY;
+    }
+    task->m_account = account;
     PageTableEnv env = kernel_page_table_env();
     env.ctx = task;
     env.alloc_table_page = alloc_table_page;
@@ -91,6 +97,7 @@ base::Result<Task*> Task::create(const char* name, const TaskQuotas& quotas) {
     env.flush_range = flush_range;
     auto pt = PageTable::create_address_space(env, kernel_page_table());
     if (pt.is_error()) {
+        account->release_ref();
         delete task;
         return pt.error();
     }
@@ -482,8 +489,8 @@ void Task::finish_exit() {
     m_watchers.fire(m_exit_status);
 }
 
-base::Result<void> Task::watch(obj::Ref<Port> port, uint64_t cookie) {
-    TRY(m_watchers.add(base::move(port), cookie, TERN_OBJ_TASK));
+base::Result<void> Task::watch(obj::Ref<Port> port, uint64_t cookie, KernelAccount* account) {
+    TRY(m_watchers.add(base::move(port), cookie, TERN_OBJ_TASK, account));
     if (m_exited)
         m_watchers.fire(m_exit_status);
     return {};
@@ -521,6 +528,8 @@ void Task::destroy() {
         write_cr3(kernel_page_table().root_phys());
     if (m_page_table.root_phys())
         m_page_table.destroy();
+    if (m_account)
+        m_account->release_ref();
     delete this;
 }
 

@@ -5,14 +5,17 @@
 
 namespace kernel {
 
-base::Result<void> WatchList::add(obj::Ref<Port> port, uint64_t cookie, uint32_t type) {
+base::Result<void> WatchList::add(obj::Ref<Port> port, uint64_t cookie, uint32_t type,
+                                  KernelAccount* account) {
     if (m_count >= kMaxWatches)
         drop_dead_watchers();
     if (m_count >= kMaxWatches)
         return base::Error::QUOTA_EXCEEDED;
+    QuotaCharge charge = TRY(QuotaCharge::take(account, QuotaKind::kWatches));
     auto* notice = new (kNoThrow) Notice;
     if (!notice)
         return base::Error::NO_MEMORY;
+    notice->charge = base::move(charge);
     notice->port = base::move(port);
     notice->cookie = cookie;
     notice->type = type;

@@ -38,11 +38,4 @@ SyscallResult sys_memory_info(UserPtr<tern_memory_info> out) {
     return 0;
 }
 
-uint64_t Timeout::deadline() const {
-    if (m_ns == TERN_TIMEOUT_INFINITE)
-        return 0;
-    uint64_t now = monotonic_ns();
-    return m_ns > ~0ull - now ? 0 : now + m_ns;
-}
-
 } // namespace kernel

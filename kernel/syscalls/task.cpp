@@ -28,9 +28,12 @@ SyscallResult sys_task_create(UserBuffer name) {
     if (name.size() > 31)
         return base::Error::TOO_BIG;
     TRY(name.read(0, text, name.size()));
+    Task& self = self_task();
+    QuotaCharge charge = TRY(QuotaCharge::take(self.account(), QuotaKind::kTasks));
     Task* task = TRY(Task::create(text));
-    return TRY(self_task().handles().insert(obj::Ref<obj::KObject>::adopt(task),
-                                            TERN_RIGHTS_ALL & ~TERN_RIGHT_RECEIVE));
+    task->set_quota_charge(base::move(charge));
+    return TRY(self.handles().insert(obj::Ref<obj::KObject>::adopt(task),
+                                     TERN_RIGHTS_ALL & ~TERN_RIGHT_RECEIVE));
 }
 
 SyscallResult sys_task_id() { return self_task().id(); }

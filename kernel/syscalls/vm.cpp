@@ -63,13 +63,13 @@ SyscallResult sys_memory_create(uint64_t size, uint32_t flags) {
     if (size
         > task.quotas().memory_bytes - base::min(task.quotas().memory_bytes, task.memory_used()))
         return base::Error::QUOTA_EXCEEDED;
-    MemoryObject* memory = TRY(MemoryObject::create(size, flags & TERN_MEMORY_CONTIGUOUS));
+    obj::Ref<MemoryObject> memory = obj::Ref<MemoryObject>::adopt(
+        TRY(MemoryObject::create(size, flags & TERN_MEMORY_CONTIGUOUS)));
     // The creator pays for the pages for as long as the object lives.
-    memory->charge_to(task);
-    return TRY(task.handles().insert(obj::Ref<obj::KObject>::adopt(memory),
-                                     TERN_RIGHT_MAP | TERN_RIGHT_READ | TERN_RIGHT_WRITE
-                                         | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER
-                                         | TERN_RIGHT_CONTROL));
+    TRY(memory->charge_to(task));
+    return TRY(task.handles().insert(
+        base::move(memory), TERN_RIGHT_MAP | TERN_RIGHT_READ | TERN_RIGHT_WRITE
+                                | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER | TERN_RIGHT_CONTROL));
 }
 
 SyscallResult sys_vm_map_memory(Handle handle, Handle memory_handle, uint64_t address,

@@ -252,20 +252,17 @@ KTEST(user, hostile_exit_with_blocked_threads) {
 } // namespace
 } // namespace kernel
 
-// ---- Known kernel bug, kept out of the normal run -------------------------------------
-// Queued message data is kernel heap that no per-task quota bounds (1023 ports x 64
-// messages x 64 KiB), so one task can empty the heap; the next kernel allocation that uses
-// operator new (task_create, port_create) then panics instead of failing with NO_MEMORY.
-// The test expects the kernel to survive. It is registered under crash.*, which the
-// self-test runs only when named (selftest_filter=crash.user_kernel_heap_exhaustion),
-// because today it ends the boot; move it back to user.* once the kernel bounds message
-// data per task or fails those allocations cleanly.
+// ---- Kernel heap ------------------------------------------------------------------------
+// Queued message data once had no per-task bound (1023 ports x 64 messages x 64 KiB), so
+// one task could take all of memory into the kernel heap. Every kernel object and every
+// data part a task makes is now charged to its account (kernel/object/quota.h): the
+// attack must meet QUOTA_EXCEEDED, and the kernel must give everything back.
 namespace kernel {
 namespace {
 
-KTEST(crash, user_kernel_heap_exhaustion) {
+KTEST(user, hostile_kernel_heap_exhaustion) {
     run_attack(ktest_ctx,
-               AttackSpec{kKernelHeapExhaustion, kQuotaReached, kQuotaReached, 60 * kSecond});
+               AttackSpec{kKernelHeapExhaustion, kQuotaReached, kQuotaReached, 60 * kSecond, true});
 }
 
 } // namespace

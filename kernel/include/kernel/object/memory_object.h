@@ -3,6 +3,7 @@
 // physically contiguous for DMA, or a device's registers (MMIO).
 #include <base/result.h>
 #include <kernel/object/kobject.h>
+#include <kernel/object/quota.h>
 #include <stdint.h>
 #include <tern/abi/rights.h>
 
@@ -17,7 +18,9 @@ public:
     // A memory object over existing physical pages it does not own (boot modules).
     static MemoryObject* wrap_physical(uint64_t base, uint64_t pages, bool uncached = false);
     bool uncached() const { return m_uncached; }
-    void charge_to(Task& task);
+    // Charges the pages to the task's memory quota and the object to its account, for as
+    // long as the object lives. QUOTA_EXCEEDED: the account's memory-object limit.
+    [[nodiscard]] base::Result<void> charge_to(Task& task);
     uint64_t size() const { return m_pages * 4096; }
     uint64_t page_phys(uint64_t index) const;
 
@@ -30,7 +33,8 @@ private:
     bool m_contiguous = false;
     bool m_owned = true;
     bool m_uncached = false;
-    obj::Ref<Task> m_charged;        // the task whose memory quota pays for the pages
+    obj::Ref<Task> m_charged; // the task whose memory quota pays for the pages
+    QuotaCharge m_quota_charge;
     uint64_t m_base = 0;             // contiguous: first page
     uint64_t* m_page_list = nullptr; // otherwise: one physical address per page
 };

@@ -6,6 +6,7 @@
 #include <base/result.h>
 #include <kernel/containers/message_queue.h>
 #include <kernel/object/kobject.h>
+#include <kernel/object/quota.h>
 #include <kernel/object/thread.h>
 #include <kernel/object/watch_list.h>
 #include <tern/abi/message.h>
@@ -40,6 +41,8 @@ public:
     // A watched object went away: queue its notice (never fails; dropped when closed).
     void post_notice(Notice& notice);
     WatchList& watchers() { return m_watchers; }
+    // The charge to the account of the task that created the port, if any.
+    void set_quota_charge(QuotaCharge&& charge) { m_quota_charge = base::move(charge); }
     // Port sets: the set is an ordinary port that also receives for its members.
     base::Result<void> add_member(obj::Ref<Port> member, uint32_t key);
     base::Result<void> remove_member(Port& member);
@@ -57,6 +60,7 @@ protected:
 
 private:
     explicit Port(uint32_t capacity) : obj::KObject(kType), m_queue(capacity) {}
+    QuotaCharge m_quota_charge;
     obj::MessageQueue m_queue;
     WaitQueue m_receivers;
     WaitQueue m_senders;

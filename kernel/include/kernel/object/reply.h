@@ -3,6 +3,7 @@
 #include <base/result.h>
 #include <kernel/containers/message_queue.h>
 #include <kernel/object/kobject.h>
+#include <kernel/object/quota.h>
 #include <kernel/object/thread.h>
 #include <tern/abi/rights.h>
 
@@ -21,6 +22,8 @@ public:
     // The caller stopped waiting (timeout); a later answer is refused.
     void abandon() { m_caller.reset(); }
     WaitQueue& waiter() { return m_waiter; }
+    // The charge to the calling task's account.
+    QuotaCharge& quota_charge() { return m_quota_charge; }
 
 protected:
     void destroy() override;
@@ -32,6 +35,7 @@ private:
     obj::Ref<Thread> m_caller;
     bool m_answered = false;
     WaitQueue m_waiter;
+    QuotaCharge m_quota_charge;
 };
 
 // On every call's answer; inline so the reply path does not pay a call for it.

@@ -10,6 +10,7 @@
 #include <kernel/object/kobject.h>
 #include <kernel/object/memory_object.h>
 #include <kernel/object/port.h>
+#include <kernel/object/quota.h>
 #include <kernel/object/thread.h>
 #include <stdint.h>
 
@@ -19,6 +20,8 @@ struct TaskQuotas {
     uint32_t handles = obj::HandleTable::kDefaultQuota;
     uint32_t threads = 64;
     uint64_t memory_bytes = 256ull << 20;
+    // Kernel objects and message data the task may have alive at once (quota.h).
+    KernelQuotas kernel;
 };
 
 enum RegionKind : uint32_t {
@@ -49,6 +52,10 @@ public:
     obj::HandleTable& handles() { return m_handles; }
     const obj::RegionTree& regions() const { return m_regions; }
     const TaskQuotas& quotas() const { return m_quotas; }
+    // What the kernel objects this task makes are charged to.
+    KernelAccount* account() const { return m_account; }
+    // The charge to the account of the task that created this one, if any.
+    void set_quota_charge(QuotaCharge&& charge) { m_quota_charge = base::move(charge); }
     uint64_t memory_used() const { return m_memory_used; }
     void charge_memory(uint64_t bytes) { m_memory_used += bytes; }
     void uncharge_memory(uint64_t bytes) {
@@ -99,7 +106,7 @@ public:
 
     obj::Ref<Port>& exception_port() { return m_exception_port; }
     // object_watch on this task. A task that has exited already is noticed at once.
-    base::Result<void> watch(obj::Ref<Port> port, uint64_t cookie);
+    base::Result<void> watch(obj::Ref<Port> port, uint64_t cookie, KernelAccount* account);
     WatchList& watchers() { return m_watchers; }
 
     // Maps [offset, offset+size) of a memory object at address (0: kernel chooses).
@@ -139,6 +146,8 @@ private:
     obj::RegionTree m_regions;
     obj::InlineHandleTable<> m_handles;
     TaskQuotas m_quotas;
+    KernelAccount* m_account = nullptr; // one reference, dropped in destroy()
+    QuotaCharge m_quota_charge;
     uint64_t m_memory_used = 0;
     uint32_t m_thread_count = 0;
     base::IntrusiveList<Thread, &Thread::task_link> m_threads;

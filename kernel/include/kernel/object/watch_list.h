@@ -4,6 +4,7 @@
 #include <base/intrusive_list.h>
 #include <base/result.h>
 #include <kernel/object/kobject.h>
+#include <kernel/object/quota.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,7 @@ struct Notice {
     uint64_t cookie = 0;
     int64_t status = 0;
     uint32_t type = 0;
+    QuotaCharge charge; // to the account of the task that asked for the watch
 };
 
 // The watches on one task or port.
@@ -30,8 +32,10 @@ public:
     WatchList(const WatchList&) = delete;
     WatchList& operator=(const WatchList&) = delete;
     ~WatchList() { clear(); }
-    // NO_MEMORY, QUOTA_EXCEEDED.
-    base::Result<void> add(obj::Ref<Port> port, uint64_t cookie, uint32_t type);
+    // Charged to `account` (the watcher's) while the notice exists. NO_MEMORY,
+    // QUOTA_EXCEEDED (this list's bound or the account's watch limit).
+    base::Result<void> add(obj::Ref<Port> port, uint64_t cookie, uint32_t type,
+                           KernelAccount* account = nullptr);
     // The object went away: every notice goes to its port with this status.
     void fire(int64_t status);
     // Drops every watch without notice.

@@ -11,6 +11,7 @@
 // or an error) and the dispatcher alone turns an error into the ABI's negative status.
 #include <base/error.h>
 #include <base/result.h>
+#include <kernel/core/clock.h>
 #include <kernel/core/usercopy.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,8 +49,13 @@ public:
     constexpr explicit Timeout(uint64_t ns) : m_ns(ns) {}
     [[nodiscard]] constexpr bool blocks() const { return m_ns != TERN_TIMEOUT_NONE; }
     // The absolute deadline: 0 (none) for TERN_TIMEOUT_INFINITE or when now + timeout
-    // would overflow.
-    [[nodiscard]] uint64_t deadline() const;
+    // would overflow. Inline: every blocking call asks, most often for no deadline.
+    [[nodiscard]] uint64_t deadline() const {
+        if (m_ns == TERN_TIMEOUT_INFINITE)
+            return 0;
+        uint64_t now = monotonic_ns();
+        return m_ns > ~0ull - now ? 0 : now + m_ns;
+    }
     [[nodiscard]] constexpr uint64_t nanoseconds() const { return m_ns; }
 
 private:
