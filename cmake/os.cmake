@@ -7,8 +7,13 @@ include(${TERN_ROOT}/cmake/portable_sources.cmake)
 set(TERN_ISO_ROOT ${CMAKE_BINARY_DIR}/isoroot)
 file(GLOB TERN_KERNEL_SOURCES CONFIGURE_DEPENDS
   ${TERN_ROOT}/kernel/core/*.cpp
+  ${TERN_ROOT}/kernel/object/*.cpp
+  ${TERN_ROOT}/kernel/syscalls/*.cpp
+  ${TERN_ROOT}/kernel/test/*.cpp
   ${TERN_ROOT}/kernel/arch/x86_64/*.cpp
   ${TERN_ROOT}/kernel/arch/x86_64/*.S)
+# The portable ones come in once, through TERN_PORTABLE_SOURCES.
+list(REMOVE_ITEM TERN_KERNEL_SOURCES ${TERN_KERNEL_PORTABLE_SOURCES})
 
 add_executable(kernel.elf
   ${TERN_ROOT}/boot/x86_64/multiboot2.S

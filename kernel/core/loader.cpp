@@ -1,5 +1,6 @@
 #include <base/utility.h>
 #include <kernel/core/boot.h>
+#include <kernel/core/boot_grants.h>
 #include <kernel/core/clock.h>
 #include <kernel/core/loader.h>
 #include <kernel/core/log.h>
@@ -8,8 +9,6 @@
 #include <kernel/lib/multiboot2.h>
 
 namespace kernel {
-
-const mb2::BootInfo& boot_info();
 
 base::Span<const uint8_t> find_boot_module(base::StringView name) {
     const mb2::BootInfo& info = boot_info();
@@ -94,7 +93,7 @@ base::Result<int64_t> run_module_to_exit(const char* name, uint64_t arg, uint64_
 } // namespace kernel
 
 // ---- Self-tests -----------------------------------------------------------------------
-#include <kernel/core/ktest.h>
+#include <kernel/test/ktest.h>
 
 namespace kernel {
 namespace {

@@ -5,20 +5,20 @@
 #include <kernel/arch/x86_64/percpu.h>
 #include <kernel/arch/x86_64/serial.h>
 #include <kernel/arch/x86_64/trap.h>
-#include <kernel/core/bench.h>
 #include <kernel/core/boot.h>
 #include <kernel/core/clock.h>
-#include <kernel/core/device.h>
-#include <kernel/core/ktest.h>
 #include <kernel/core/loader.h>
 #include <kernel/core/log.h>
 #include <kernel/core/memory.h>
 #include <kernel/core/panic.h>
 #include <kernel/core/symbols.h>
-#include <kernel/core/syscalls.h>
-#include <kernel/core/thread.h>
 #include <kernel/lib/cmdline.h>
 #include <kernel/lib/multiboot2.h>
+#include <kernel/object/irq.h>
+#include <kernel/object/thread.h>
+#include <kernel/syscalls/dispatch.h>
+#include <kernel/test/bench.h>
+#include <kernel/test/ktest.h>
 
 extern "C" void (*__init_array_start[])();
 extern "C" void (*__init_array_end[])();
@@ -114,7 +114,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys) {
 
     x86_64::lapic_init(map_mmio(x86_64::lapic_phys_base(), 4096));
     x86_64::lapic_timer_calibrate();
-    ioapic_init();
+    irq_init();
     syscall_init();
     scheduler_init();
     x86_64::timer_start_periodic(kTimerHz);

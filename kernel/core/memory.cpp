@@ -293,7 +293,7 @@ void operator delete[](void* p, size_t) noexcept { kernel::kfree(p); }
 // ---- Self-tests -----------------------------------------------------------------------
 #include <kernel/arch/x86_64/percpu.h>
 #include <kernel/arch/x86_64/trap.h>
-#include <kernel/core/ktest.h>
+#include <kernel/test/ktest.h>
 
 namespace kernel {
 namespace {

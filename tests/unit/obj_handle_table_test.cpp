@@ -1,7 +1,7 @@
 // Tests for KObject reference counting, Ref<T> and the per-task HandleTable.
 
 #include <catch2/catch.hpp>
-#include <kernel/object/handle_table.h>
+#include <kernel/containers/handle_table.h>
 #include <kernel/object/kobject.h>
 
 #include <map>

@@ -2,7 +2,7 @@
 // handles, drain/restore for migration and close.
 
 #include <catch2/catch.hpp>
-#include <kernel/object/message_queue.h>
+#include <kernel/containers/message_queue.h>
 
 #include <cstdlib>
 #include <cstring>

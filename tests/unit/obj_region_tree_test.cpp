@@ -3,7 +3,7 @@
 // deliberately naive model.
 
 #include <catch2/catch.hpp>
-#include <kernel/object/region_tree.h>
+#include <kernel/containers/region_tree.h>
 
 #include <algorithm>
 #include <map>

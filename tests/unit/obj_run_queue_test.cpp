@@ -1,7 +1,7 @@
 // Tests for the priority round-robin RunQueue.
 
 #include <catch2/catch.hpp>
-#include <kernel/object/run_queue.h>
+#include <kernel/containers/run_queue.h>
 
 #include <deque>
 #include <map>

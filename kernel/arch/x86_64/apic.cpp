@@ -3,7 +3,7 @@
 #include <kernel/arch/x86_64/trap.h>
 #include <kernel/core/clock.h>
 #include <kernel/core/log.h>
-#include <kernel/core/thread.h>
+#include <kernel/object/thread.h>
 
 namespace kernel::x86_64 {
 
@@ -158,7 +158,7 @@ uint64_t timer_ticks() { return x86_64::g_ticks; }
 } // namespace kernel
 
 // ---- Self-tests -----------------------------------------------------------------------
-#include <kernel/core/ktest.h>
+#include <kernel/test/ktest.h>
 
 namespace {
 

@@ -4,8 +4,8 @@
 #include <kernel/arch/x86_64/trap.h>
 #include <kernel/core/log.h>
 #include <kernel/core/panic.h>
-#include <kernel/core/task.h>
-#include <kernel/core/thread.h>
+#include <kernel/object/task.h>
+#include <kernel/object/thread.h>
 #include <tern/abi/task.h>
 
 extern "C" char trap_stubs[];
@@ -239,8 +239,8 @@ extern "C" void trap_dispatch(TrapFrame* frame) {
 }
 
 // ---- Self-tests -----------------------------------------------------------------------
-#include <kernel/core/ktest.h>
 #include <kernel/core/symbols.h>
+#include <kernel/test/ktest.h>
 
 namespace {
 

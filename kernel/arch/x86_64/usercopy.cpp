@@ -1,9 +1,9 @@
 #include <kernel/arch/x86_64/cpu.h>
 #include <kernel/arch/x86_64/page_table.h>
 #include <kernel/arch/x86_64/percpu.h>
-#include <kernel/core/task.h>
-#include <kernel/core/thread.h>
 #include <kernel/core/usercopy.h>
+#include <kernel/object/task.h>
+#include <kernel/object/thread.h>
 
 extern "C" int64_t kernel_user_copy(void* dst, const void* src, size_t n,
                                     kernel::x86_64::RecoveryPoint* rp);

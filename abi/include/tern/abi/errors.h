@@ -46,14 +46,11 @@ enum tern_status {
     TERN_ERROR_COUNT_
 };
 
-#endif /* TERN_ABI_ERRORS_H */
-
-#ifndef TERN_ABI_EXIT_H
-#define TERN_ABI_EXIT_H
 /* Exit statuses are 0..0x7FFFFFFF. A task killed by a CPU exception exits with
  * TERN_EXIT_FAULT_BASE + the vector number (for example 0x10E for a page fault); a task
  * killed with task_kill exits with the status its killer gave; TERN_EXIT_KILLED is the
  * conventional one. */
 #define TERN_EXIT_FAULT_BASE 0x100
 #define TERN_EXIT_KILLED 0x200
-#endif
+
+#endif /* TERN_ABI_ERRORS_H */

@@ -13,6 +13,7 @@
 #define TERN_ABI_MESSAGE_H
 
 #include <stdint.h>
+#include <tern/abi/rights.h>
 
 /* 64-bit words of inline payload every message carries (zero-filled when unused). */
 #define TERN_MSG_INLINE_WORDS 8
@@ -42,8 +43,6 @@ static_assert(sizeof(struct tern_msg_header) == 24, "tern_msg_header is ABI");
 _Static_assert(sizeof(struct tern_msg_header) == 24, "tern_msg_header is ABI");
 #endif
 
-#endif /* TERN_ABI_MESSAGE_H */
-
 /* header.flags, set by the kernel on delivery: the message came from port_call and
  * msg.reply_handle answers it. A call carries at most TERN_MSG_MAX_HANDLES - 1 handles. */
 #define TERN_MSG_FLAG_CALL 1u
@@ -55,10 +54,6 @@ _Static_assert(sizeof(struct tern_msg_header) == 24, "tern_msg_header is ABI");
 #define TERN_LABEL_OBJECT_GONE 0x7E000005u
 /* label of the boot-module messages on init's bootstrap port (see syscalls.h). */
 #define TERN_LABEL_BOOT_MODULE 0x7E000004u
-
-#ifndef TERN_ABI_MESSAGE_USER_H
-#define TERN_ABI_MESSAGE_USER_H
-#include <tern/abi/rights.h>
 
 /* The message as user space passes it to port_send, port_receive, port_call and
  * port_reply. On send, data/hdr.data_size name the data part and handles[0..count) the
@@ -75,4 +70,4 @@ struct tern_msg {
     tern_handle_t reply_handle;
     uint32_t reserved2;
 };
-#endif
+#endif /* TERN_ABI_MESSAGE_H */

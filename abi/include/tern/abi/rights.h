@@ -72,11 +72,11 @@ typedef uint32_t tern_rights_t;
 #define TERN_OBJ_IRQ ((uint32_t)5)
 /* A range of x86 I/O ports a driver may access. */
 #define TERN_OBJ_IOPORT ((uint32_t)6)
-/* One past the largest type code, for tables indexed by type. */
 /* A one-shot right to answer one port_call; consumed by port_reply. */
 #define TERN_OBJ_REPLY ((uint32_t)7)
-/* A range of device resources (IRQ lines or I/O ports) that may be handed out. */
+/* A range of device resources (IRQ lines, I/O ports or MMIO) that may be handed out. */
 #define TERN_OBJ_RESOURCE ((uint32_t)8)
+/* One past the largest type code, for tables indexed by type. */
 #define TERN_OBJ_TYPE_COUNT ((uint32_t)9)
 
 #endif /* TERN_ABI_RIGHTS_H */

@@ -3,7 +3,7 @@
 #include <base/result.h>
 #include <base/span.h>
 #include <base/string_view.h>
-#include <kernel/core/task.h>
+#include <kernel/object/task.h>
 #include <stdint.h>
 
 namespace kernel {

@@ -1,0 +1,107 @@
+#pragma once
+// A port: one receiver, any number of senders, a bounded queue, a signal word and pending
+// death notices; a port can also be a set that receives for member ports. See
+// abi/include/tern/abi/syscalls.h for the calls' contracts.
+#include <base/fixed_vector.h>
+#include <base/result.h>
+#include <kernel/containers/message_queue.h>
+#include <kernel/object/kobject.h>
+#include <kernel/object/quota.h>
+#include <kernel/object/thread.h>
+#include <kernel/object/watch_list.h>
+#include <tern/abi/message.h>
+#include <tern/abi/rights.h>
+
+namespace kernel {
+
+class Port final : public obj::KObject {
+public:
+    static constexpr uint32_t kType = TERN_OBJ_PORT;
+    static Port* create(uint32_t capacity);
+
+    obj::MessageQueue& queue() { return m_queue; }
+    // Removes the queue's oldest message once receive has delivered it in place, and
+    // lets a blocked sender in.
+    void drop_delivered();
+    // Kernel-side send and receive (the syscalls and kernel servers use these).
+    base::Result<void> send(obj::Message&& message, uint64_t deadline_ns, bool block);
+    base::Result<obj::Message> receive(uint64_t deadline_ns, bool block);
+    // Takes the pending signal bits or the oldest death notice into `out` (a fresh
+    // Message), as receive returns them before queued messages; false when there is none.
+    bool take_event(obj::Message& out);
+    // The receive right was closed: pending messages are released, blocked and later
+    // senders get PEER_CLOSED.
+    void close_receiver();
+    bool closed() const { return m_queue.is_closed(); }
+    // ORs bits into the signal word and wakes the receiver; safe from interrupt handlers.
+    base::Result<void> signal(uint64_t bits);
+    bool has_signals() const { return m_signals != 0; }
+    // Signals or death notices: what port_receive returns before queued messages.
+    bool has_events() const { return m_signals != 0 || !m_notices.is_empty(); }
+    // A watched object went away: queue its notice (never fails; dropped when closed).
+    void post_notice(Notice& notice);
+    WatchList& watchers() { return m_watchers; }
+    // The charge to the account of the task that created the port, if any.
+    void set_quota_charge(QuotaCharge&& charge) { m_quota_charge = base::move(charge); }
+    // Port sets: the set is an ordinary port that also receives for its members.
+    base::Result<void> add_member(obj::Ref<Port> member, uint32_t key);
+    base::Result<void> remove_member(Port& member);
+    // The port (this one or a member) whose signal or message is next, and its key; null
+    // when nothing is pending. Round-robin over members.
+    Port* ready_source(uint32_t* key);
+    // Blocks until something may be pending here or in a member.
+    base::Error wait_for_message(uint64_t deadline_ns) { return m_receivers.wait(deadline_ns); }
+    // Wake waiters after the queue changed behind send/receive (capture, restore).
+    void queue_space_freed();
+    void queue_filled();
+
+protected:
+    void destroy() override;
+
+private:
+    explicit Port(uint32_t capacity) : obj::KObject(kType), m_queue(capacity) {}
+    QuotaCharge m_quota_charge;
+    obj::MessageQueue m_queue;
+    WaitQueue m_receivers;
+    WaitQueue m_senders;
+    uint64_t m_signals = 0;
+    base::IntrusiveList<Notice, &Notice::link> m_notices;
+    WatchList m_watchers;
+    void drop_notices();
+    struct Member {
+        obj::Ref<Port> port;
+        uint32_t key;
+    };
+    void wake_receiver();
+    base::FixedVector<Member, 32> m_members;
+    uint32_t m_next_member = 0;
+    Port* m_set = nullptr; // the set this port belongs to (which holds a reference to it)
+};
+
+// ready_source and drop_delivered are on every receive; they are inline so the syscall
+// path does not pay a call for each.
+inline Port* Port::ready_source(uint32_t* key) {
+    if (has_events() || !m_queue.is_empty()) {
+        *key = 0;
+        return this;
+    }
+    size_t n = m_members.size();
+    for (size_t i = 0; i < n; ++i) {
+        size_t index = (m_next_member + i) % n;
+        Port* p = m_members[index].port.get();
+        if (p->has_events() || !p->m_queue.is_empty()) {
+            m_next_member = uint32_t((index + 1) % n);
+            *key = m_members[index].key;
+            return p;
+        }
+    }
+    return nullptr;
+}
+
+inline void Port::drop_delivered() {
+    m_queue.drop_front();
+    if (!m_senders.is_empty())
+        m_senders.wake_one();
+}
+
+} // namespace kernel

@@ -1,0 +1,174 @@
+#pragma once
+// A task: an address space, a handle table, threads, and the quotas that bound them.
+#include <base/fixed_vector.h>
+#include <base/intrusive_list.h>
+#include <base/result.h>
+#include <base/span.h>
+#include <kernel/arch/x86_64/page_table.h>
+#include <kernel/containers/handle_table.h>
+#include <kernel/containers/region_tree.h>
+#include <kernel/object/kobject.h>
+#include <kernel/object/memory_object.h>
+#include <kernel/object/port.h>
+#include <kernel/object/quota.h>
+#include <kernel/object/thread.h>
+#include <stdint.h>
+
+namespace kernel {
+
+struct TaskQuotas {
+    uint32_t handles = obj::HandleTable::kDefaultQuota;
+    uint32_t threads = 64;
+    uint64_t memory_bytes = 256ull << 20;
+    // Kernel objects and message data the task may have alive at once (quota.h).
+    KernelQuotas kernel;
+};
+
+enum RegionKind : uint32_t {
+    kRegionAnonymous = 1, // demand-zero memory
+    kRegionImage = 2,     // loaded from an ELF image (pages present from the start)
+    kRegionStack = 3,     // demand-zero, with an unmapped guard below
+    kRegionPager = 4,     // pages supplied by a pager port (cookie = pager index + 1)
+    kRegionMemory = 5,    // pages of a memory object (cookie = index + 1), never freed here
+};
+
+enum class FaultResult {
+    Resolved,
+    NeedPager,
+    Fatal
+};
+
+class Task final : public obj::KObject {
+public:
+    static constexpr uint32_t kType = TERN_OBJ_TASK;
+    static constexpr size_t kMaxRegions = 256;
+
+    // A task with an empty user address space. The caller owns the initial reference.
+    static base::Result<Task*> create(const char* name, const TaskQuotas& quotas = {});
+
+    uint64_t id() const { return m_id; }
+    const char* name() const { return m_name; }
+    x86_64::PageTable& page_table() { return m_page_table; }
+    obj::HandleTable& handles() { return m_handles; }
+    const obj::RegionTree& regions() const { return m_regions; }
+    const TaskQuotas& quotas() const { return m_quotas; }
+    // What the kernel objects this task makes are charged to.
+    KernelAccount* account() const { return m_account; }
+    // The charge to the account of the task that created this one, if any.
+    void set_quota_charge(QuotaCharge&& charge) { m_quota_charge = base::move(charge); }
+    uint64_t memory_used() const { return m_memory_used; }
+    void charge_memory(uint64_t bytes) { m_memory_used += bytes; }
+    void uncharge_memory(uint64_t bytes) {
+        m_memory_used -= bytes < m_memory_used ? bytes : m_memory_used;
+    }
+    uint32_t thread_count() const { return m_thread_count; }
+    bool exited() const { return m_exited; }
+    int64_t exit_status() const { return m_exit_status; }
+    // Faults and kills are logged with this reason; empty for a normal exit.
+    const char* kill_reason() const { return m_kill_reason; }
+
+    // Loads this task's page table into CR3.
+    void activate();
+
+    // Memory. prot is TERN_PROT_*; W and X together are refused.
+    base::Result<uint64_t> vm_allocate(uint64_t size, uint32_t prot,
+                                       uint32_t kind = kRegionAnonymous, uint64_t fixed_address = 0,
+                                       uint64_t cookie = 0);
+    base::Result<void> vm_free(uint64_t address, uint64_t size);
+    base::Result<void> vm_protect(uint64_t address, uint64_t size, uint32_t prot);
+    // Copies bytes into the task's memory through the direct map (mapping demand-zero
+    // pages as needed); used by the loader and by task control.
+    base::Result<void> write_memory(uint64_t address, base::Span<const uint8_t> bytes);
+    base::Result<void> read_memory(uint64_t address, base::Span<uint8_t> out);
+
+    // True when every byte of [address, address+size) lies in a region that allows the
+    // access (what the kernel checks before copying on the task's behalf).
+    bool user_access_ok(uint64_t address, uint64_t size, bool write) const;
+
+    // True when a guarded copy needs user_access_ok first: only a no-access page can be
+    // present (for the kernel) while its region forbids access. Without one, an unmapped
+    // page or a write to a read-only page faults (CR0.WP) into handle_page_fault, which
+    // refuses what the region map refuses, and the copy fails with BAD_ADDRESS anyway.
+    bool copies_need_region_check() const { return m_regions.no_access_count() != 0; }
+    // Resolves a user page fault at `address` (demand-zero pages). Fatal when the access
+    // is not allowed; NeedPager when a pager must supply the page (see wait_for_pager).
+    FaultResult handle_page_fault(uint64_t address, uint64_t error_code);
+    // Sends a page-fault message to the region's pager and blocks the current thread
+    // until the page is supplied (OK) or refused (ACCESS_DENIED), or the pager is gone.
+    base::Error wait_for_pager(uint64_t address, uint64_t error_code);
+    // Pager-backed memory.
+    base::Result<uint64_t> map_pager(uint64_t address, uint64_t size, uint32_t prot,
+                                     obj::Ref<Port> pager);
+    base::Result<void> supply_page(uint64_t address, const uint8_t* bytes);
+    base::Result<void> refuse_page(uint64_t address);
+    // Resident pages in [start, end).
+    uint64_t resident_pages(uint64_t start, uint64_t end);
+
+    obj::Ref<Port>& exception_port() { return m_exception_port; }
+    // object_watch on this task. A task that has exited already is noticed at once.
+    base::Result<void> watch(obj::Ref<Port> port, uint64_t cookie, KernelAccount* account);
+    WatchList& watchers() { return m_watchers; }
+
+    // Maps [offset, offset+size) of a memory object at address (0: kernel chooses).
+    base::Result<uint64_t> map_memory(uint64_t address, obj::Ref<MemoryObject> memory,
+                                      uint64_t offset, uint64_t size, uint32_t prot);
+    // I/O port permission (ports [base, base+count) become usable with IN/OUT).
+    base::Result<void> enable_io_ports(uint32_t base, uint32_t count);
+    const uint8_t* io_bitmap() const { return m_io_bitmap; }
+
+    // Ends every thread; the task's exit status becomes `status`.
+    void kill(int64_t status, const char* reason);
+    // Blocks until the task has exited; returns its status or TIMED_OUT.
+    base::Result<int64_t> wait_exit(uint64_t deadline_ns);
+
+    // Called by the scheduler when one of this task's threads dies.
+    void thread_exited(Thread& t);
+    base::Result<void> add_thread(Thread& t);
+    // Records the status a normal exit reports (the last thread's, or task_exit's).
+    void set_exit_status(int64_t status);
+    bool dying() const { return m_dying; }
+
+protected:
+    void destroy() override;
+
+private:
+    explicit Task(const TaskQuotas& quotas);
+    base::Result<void> map_zero_page(uint64_t page, uint32_t prot);
+    void unmap_range(uint64_t start, uint64_t end, bool owns_pages = true);
+    void release_handles();
+    void finish_exit();
+    static void flush_range(uint64_t virt, uint64_t size, void* ctx);
+
+    uint64_t m_id;
+    char m_name[32] = {};
+    x86_64::PageTable m_page_table;
+    obj::Region m_region_storage[kMaxRegions];
+    obj::RegionTree m_regions;
+    obj::InlineHandleTable<> m_handles;
+    TaskQuotas m_quotas;
+    KernelAccount* m_account = nullptr; // one reference, dropped in destroy()
+    QuotaCharge m_quota_charge;
+    uint64_t m_memory_used = 0;
+    uint32_t m_thread_count = 0;
+    base::IntrusiveList<Thread, &Thread::task_link> m_threads;
+    bool m_exited = false;
+    bool m_dying = false;
+    int64_t m_exit_status = 0;
+    const char* m_kill_reason = "";
+    WaitQueue m_exit_waiters;
+    WatchList m_watchers; // object_watch: notices sent when the task exits
+    obj::Ref<Port> m_exception_port;
+    base::FixedVector<obj::Ref<Port>, 16> m_pagers;
+    WaitQueue m_pager_waiters;
+    base::FixedVector<obj::Ref<MemoryObject>, 32> m_memories;
+    uint8_t* m_io_bitmap = nullptr;
+};
+
+// A user thread in `task` that starts at `entry` with RSP = stack_top and RDI = arg.
+base::Result<Thread*> thread_create_user(Task& task, uint64_t entry, uint64_t stack_top,
+                                         uint64_t arg, uint8_t priority);
+
+// Converts TERN_PROT_* into leaf page flags for a user page.
+x86_64::PageFlags user_page_flags(uint32_t prot);
+
+} // namespace kernel

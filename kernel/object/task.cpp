@@ -1,0 +1,563 @@
+// Tasks: address spaces with demand-zero memory, handle tables, threads, quotas.
+#include <base/utility.h>
+#include <kernel/arch/x86_64/cpu.h>
+#include <kernel/arch/x86_64/percpu.h>
+#include <kernel/core/clock.h>
+#include <kernel/core/log.h>
+#include <kernel/core/memory.h>
+#include <kernel/core/panic.h>
+#include <kernel/object/handles.h>
+#include <kernel/object/port.h>
+#include <kernel/object/task.h>
+#include <tern/abi/syscalls.h>
+#include <tern/abi/task.h>
+
+namespace kernel {
+
+using namespace x86_64;
+
+namespace {
+
+uint64_t g_next_task_id = 1;
+// Anonymous memory is placed from here up; the ELF image and stack live elsewhere.
+constexpr uint64_t kMmapBase = 0x0000100000000000ull;
+
+base::Result<uint64_t> alloc_table_page(void*) { return page_allocator().alloc_page(); }
+void free_table_page(uint64_t phys, void*) {
+    if (auto r = page_allocator().free_page(phys); r.is_error())
+        log::error("task: freeing a page-table page {:#x}: {}", phys, r.error());
+}
+extern "C" [[noreturn]] void enter_user_frame(TrapFrame* frame);
+
+// The kernel half of every user thread: leave for ring 3 through the frame that
+// thread_create_user prepared at the top of the kernel stack.
+void user_thread_start(void*) {
+    x86_64::cli();
+    enter_user_frame(&current_thread()->user_frame());
+}
+
+bool valid_prot(uint32_t prot) {
+    if (prot & ~(TERN_PROT_READ | TERN_PROT_WRITE | TERN_PROT_EXEC))
+        return false;
+    return !((prot & TERN_PROT_WRITE) && (prot & TERN_PROT_EXEC));
+}
+
+bool nx_supported() {
+    // CPUID is slow (a VM exit under virtualization); the answer never changes.
+    static const bool supported = cpuid(0x80000001).edx & (1u << 20);
+    return supported;
+}
+
+} // namespace
+
+PageFlags user_page_flags(uint32_t prot) {
+    // A page with no access stays present for the kernel (its contents are kept) but is
+    // not a user page, so any access from ring 3 faults.
+    PageFlags f = PageFlags::Present | (prot ? PageFlags::User : PageFlags::None);
+    if (prot & TERN_PROT_WRITE)
+        f |= PageFlags::Writable;
+    if (!(prot & TERN_PROT_EXEC) && nx_supported())
+        f |= PageFlags::NoExecute;
+    return f;
+}
+
+Task::Task(const TaskQuotas& quotas)
+    : obj::KObject(kType), m_id(g_next_task_id++), m_page_table(0, kernel_page_table_env()),
+      m_regions(base::Span<obj::Region>(m_region_storage, kMaxRegions)), m_quotas(quotas) {}
+
+void Task::flush_range(uint64_t virt, uint64_t size, void* ctx) {
+    // Without PCIDs only the active address space can have TLB entries.
+    auto* task = static_cast<Task*>(ctx);
+    if (read_cr3() != task->m_page_table.root_phys())
+        return;
+    if (size > 64 * kPageSize) {
+        write_cr3(read_cr3());
+        return;
+    }
+    for (uint64_t v = virt; v < virt + size; v += kPageSize)
+        invlpg(v);
+}
+
+void Task::release_handles() { release_all_handles(*this); }
+
+base::Result<Task*> Task::create(const char* name, const TaskQuotas& quotas) {
+    KernelAccount* account = KernelAccount::create(quotas.kernel);
+    if (!account)
+        return base::Error::NO_MEMORY;
+    Task* task = new (kNoThrow) Task(quotas);
+    if (!task) {
+        account->release_ref();
+        return base::Error::NO_MEMORY;
+    }
+    task->m_account = account;
+    PageTableEnv env = kernel_page_table_env();
+    env.ctx = task;
+    env.alloc_table_page = alloc_table_page;
+    env.free_table_page = free_table_page;
+    env.flush_range = flush_range;
+    auto pt = PageTable::create_address_space(env, kernel_page_table());
+    if (pt.is_error()) {
+        account->release_ref();
+        delete task;
+        return pt.error();
+    }
+    task->m_page_table = pt.release_value();
+    size_t i = 0;
+    for (; name && name[i] && i + 1 < sizeof(task->m_name); ++i)
+        task->m_name[i] = name[i];
+    task->m_name[i] = 0;
+    return task;
+}
+
+void Task::activate() { write_cr3(m_page_table.root_phys()); }
+
+base::Result<void> Task::map_zero_page(uint64_t page, uint32_t prot) {
+    uint64_t phys = TRY(page_allocator().alloc_page());
+    __builtin_memset(phys_to_virt(phys), 0, kPageSize);
+    if (auto r = m_page_table.map(page, phys, kPageSize, user_page_flags(prot)); r.is_error()) {
+        (void)page_allocator().free_page(phys);
+        return r.error();
+    }
+    return {};
+}
+
+base::Result<uint64_t> Task::vm_allocate(uint64_t size, uint32_t prot, uint32_t kind,
+                                         uint64_t fixed_address, uint64_t cookie) {
+    if (size == 0 || !base::is_aligned(size, kPageSize) || !valid_prot(prot))
+        return base::Error::INVALID_ARGUMENT;
+    if (size > kUserSpaceEnd - kUserSpaceStart)
+        return base::Error::INVALID_ARGUMENT;
+    if (m_memory_used + size > m_quotas.memory_bytes)
+        return base::Error::QUOTA_EXCEEDED;
+    uint64_t address = fixed_address;
+    if (address) {
+        if (!base::is_aligned(address, kPageSize))
+            return base::Error::MISALIGNED;
+        if (address < kUserSpaceStart || address > kUserSpaceEnd - size)
+            return base::Error::INVALID_ARGUMENT;
+    } else if (kind == kRegionAnonymous) {
+        // Anonymous memory goes in the lowest gap and joins an anonymous region of the
+        // same protection that ends right there, as mmap does: an allocator that maps
+        // many small pieces would otherwise use up the task's region slots.
+        address = TRY(m_regions.find_gap(size, kPageSize, kMmapBase, kUserSpaceEnd));
+        const obj::Region* below = m_regions.find(address - 1);
+        if (below && below->kind == kRegionAnonymous && below->protection == prot
+            && below->end == address && below->cookie == 0) {
+            obj::Region merged = *below;
+            merged.end = address + size;
+            obj::Region original = TRY(m_regions.remove(below->start, below->end));
+            if (auto r = m_regions.insert(merged); r.is_error()) {
+                (void)m_regions.insert(original);
+                return r.error();
+            }
+            m_memory_used += size;
+            return address;
+        }
+    } else {
+        // One unmapped page below every other region keeps runaway accesses from sliding
+        // into the neighbour.
+        address = TRY(m_regions.find_gap(size + kPageSize, kPageSize, kMmapBase, kUserSpaceEnd))
+                  + kPageSize;
+    }
+    obj::Region region{address, address + size, prot, kind, cookie, 0};
+    TRY(m_regions.insert(region));
+    m_memory_used += size;
+    return address;
+}
+
+void Task::unmap_range(uint64_t start, uint64_t end, bool owns_pages) {
+    for (uint64_t v = start; v < end; v += kPageSize) {
+        auto t = m_page_table.translate(v);
+        if (!t.has_value())
+            continue;
+        uint64_t phys = t->page_phys;
+        if (m_page_table.unmap(v, kPageSize).ok() && owns_pages)
+            (void)page_allocator().free_page(phys);
+    }
+}
+
+base::Result<uint64_t> Task::map_memory(uint64_t address, obj::Ref<MemoryObject> memory,
+                                        uint64_t offset, uint64_t size, uint32_t prot) {
+    size_t index = m_memories.size();
+    for (size_t i = 0; i < m_memories.size(); ++i)
+        if (m_memories[i].get() == memory.get())
+            index = i;
+    MemoryObject* object = memory.get();
+    if (index == m_memories.size())
+        TRY(m_memories.push_back(base::move(memory)));
+    // Shared pages do not count against the memory quota a second time.
+    uint64_t at = TRY(vm_allocate(size, prot, kRegionMemory, address, index + 1));
+    m_memory_used -= size;
+    for (uint64_t off = 0; off < size; off += kPageSize) {
+        uint64_t phys = object->page_phys((offset + off) / kPageSize);
+        PageFlags flags = user_page_flags(prot);
+        if (object->uncached())
+            flags |= PageFlags::CacheDisable | PageFlags::WriteThrough;
+        if (auto r = m_page_table.map(at + off, phys, kPageSize, flags); r.is_error()) {
+            unmap_range(at, at + off, false);
+            m_memory_used += size;
+            (void)vm_free(at, size);
+            return r.error();
+        }
+    }
+    return at;
+}
+
+base::Result<void> Task::enable_io_ports(uint32_t base, uint32_t count) {
+    if (!m_io_bitmap) {
+        m_io_bitmap = static_cast<uint8_t*>(kmalloc(8192 + 1));
+        if (!m_io_bitmap)
+            return base::Error::NO_MEMORY;
+        __builtin_memset(m_io_bitmap, 0xFF, 8192 + 1);
+    }
+    for (uint32_t port = base; port < base + count; ++port)
+        m_io_bitmap[port / 8] &= uint8_t(~(1u << (port % 8)));
+    // The running task's bitmap is live in the TSS: refresh it now.
+    PerCpu& cpu = this_cpu();
+    __builtin_memcpy(cpu.io_bitmap, m_io_bitmap, 8192);
+    cpu.io_owner = this;
+    cpu.tss.iomap_base = sizeof(x86_64::Tss);
+    return {};
+}
+
+base::Result<void> Task::vm_free(uint64_t address, uint64_t size) {
+    if (!base::is_aligned(address, kPageSize) || !base::is_aligned(size, kPageSize))
+        return base::Error::MISALIGNED;
+    if (size == 0 || address < kUserSpaceStart || address >= kUserSpaceEnd
+        || size > kUserSpaceEnd - address)
+        return base::Error::INVALID_ARGUMENT;
+    uint64_t end = address + size;
+    if (!m_regions.find_first_overlap(address, end))
+        return base::Error::NOT_FOUND;
+    uint64_t freed = 0;
+    auto on_removed = [&](const obj::Region& r) {
+        bool shared = r.kind == kRegionMemory;
+        if (!shared)
+            freed += r.size();
+        unmap_range(r.start, r.end, !shared);
+    };
+    TRY(m_regions.remove_range(address, end, on_removed));
+    m_memory_used -= base::min(freed, m_memory_used);
+    return {};
+}
+
+base::Result<void> Task::vm_protect(uint64_t address, uint64_t size, uint32_t prot) {
+    if (!valid_prot(prot))
+        return base::Error::INVALID_ARGUMENT;
+    if (!base::is_aligned(address, kPageSize) || !base::is_aligned(size, kPageSize))
+        return base::Error::MISALIGNED;
+    if (size == 0 || address < kUserSpaceStart || address >= kUserSpaceEnd
+        || size > kUserSpaceEnd - address)
+        return base::Error::INVALID_ARGUMENT;
+    uint64_t end = address + size;
+    // Every page of the range must belong to some region.
+    for (uint64_t v = address; v < end;) {
+        const obj::Region* r = m_regions.find(v);
+        if (!r)
+            return base::Error::NOT_FOUND;
+        v = r->end;
+    }
+    TRY(m_regions.protect(address, end, prot));
+    for (uint64_t v = address; v < end; v += kPageSize) {
+        if (m_page_table.translate(v).has_value())
+            TRY(m_page_table.protect(v, kPageSize, user_page_flags(prot)));
+    }
+    return {};
+}
+
+base::Result<void> Task::write_memory(uint64_t address, base::Span<const uint8_t> bytes) {
+    size_t done = 0;
+    while (done < bytes.size()) {
+        uint64_t v = address + done;
+        const obj::Region* r = m_regions.find(v);
+        if (!r)
+            return base::Error::BAD_ADDRESS;
+        uint64_t page = base::align_down(v, kPageSize);
+        auto t = m_page_table.translate(v);
+        if (!t.has_value()) {
+            TRY(map_zero_page(page, r->protection));
+            t = m_page_table.translate(v);
+        }
+        size_t chunk = base::min<size_t>(bytes.size() - done, page + kPageSize - v);
+        __builtin_memcpy(phys_to_virt(t->phys), bytes.data() + done, chunk);
+        done += chunk;
+    }
+    return {};
+}
+
+base::Result<void> Task::read_memory(uint64_t address, base::Span<uint8_t> out) {
+    size_t done = 0;
+    while (done < out.size()) {
+        uint64_t v = address + done;
+        if (!m_regions.find(v))
+            return base::Error::BAD_ADDRESS;
+        uint64_t page = base::align_down(v, kPageSize);
+        size_t chunk = base::min<size_t>(out.size() - done, page + kPageSize - v);
+        auto t = m_page_table.translate(v);
+        if (t.has_value())
+            __builtin_memcpy(out.data() + done, phys_to_virt(t->phys), chunk);
+        else
+            __builtin_memset(out.data() + done, 0, chunk); // demand-zero, not yet touched
+        done += chunk;
+    }
+    return {};
+}
+
+bool Task::user_access_ok(uint64_t address, uint64_t size, bool write) const {
+    uint64_t end = address + size;
+    for (uint64_t v = address; v < end;) {
+        const obj::Region* r = m_regions.find(v);
+        if (!r)
+            return false;
+        uint32_t need =
+            write ? TERN_PROT_WRITE : (TERN_PROT_READ | TERN_PROT_WRITE | TERN_PROT_EXEC);
+        if (!(r->protection & need))
+            return false;
+        v = r->end;
+    }
+    return true;
+}
+
+FaultResult Task::handle_page_fault(uint64_t address, uint64_t error_code) {
+    const obj::Region* r = m_regions.find(address);
+    if (!r)
+        return FaultResult::Fatal;
+    bool present = error_code & 1, write = error_code & 2, fetch = error_code & 16;
+    if (present)
+        return FaultResult::Fatal; // a protection violation, not a missing page
+    if (write && !(r->protection & TERN_PROT_WRITE))
+        return FaultResult::Fatal;
+    if (fetch && !(r->protection & TERN_PROT_EXEC))
+        return FaultResult::Fatal;
+    if (!write && !fetch && !(r->protection & (TERN_PROT_READ | TERN_PROT_WRITE | TERN_PROT_EXEC)))
+        return FaultResult::Fatal;
+    if (r->kind == kRegionPager)
+        return FaultResult::NeedPager;
+    if (auto res = map_zero_page(base::align_down(address, kPageSize), r->protection);
+        res.is_error()) {
+        log::warn("task {} '{}': no memory for a page at {:#x}: {}", m_id, m_name, address,
+                  res.error());
+        return FaultResult::Fatal;
+    }
+    return FaultResult::Resolved;
+}
+
+base::Error Task::wait_for_pager(uint64_t address, uint64_t error_code) {
+    const obj::Region* r = m_regions.find(address);
+    if (!r || r->kind != kRegionPager || r->cookie == 0 || r->cookie > m_pagers.size())
+        return base::Error::NOT_FOUND;
+    Port& pager = *m_pagers[r->cookie - 1];
+    uint64_t page = base::align_down(address, kPageSize);
+    Thread* self = current_thread();
+    obj::Message m;
+    m.header.label = TERN_LABEL_PAGE_FAULT;
+    m.header.sender_badge = m_id;
+    m.words[0] = address;
+    m.words[1] = (error_code & 16)  ? TERN_PROT_EXEC
+                 : (error_code & 2) ? TERN_PROT_WRITE
+                                    : TERN_PROT_READ;
+    m.words[2] = m_id;
+    m.words[3] = self->id();
+    add_ref();
+    if (auto h =
+            m.add_handle(obj::Ref<obj::KObject>::adopt(this), TERN_RIGHT_CONTROL | TERN_RIGHT_MAP);
+        h.is_error())
+        return h.error();
+    InterruptGuard guard;
+    // Never block the faulting thread on a full pager queue: a pager that cannot keep up
+    // is treated like one that refused.
+    if (auto s = pager.send(base::move(m), 0, false); s.is_error())
+        return s.error();
+    self->m_fault_page = page;
+    // The pager's receive right may go away without answering; look again every 50 ms.
+    base::Error e;
+    for (;;) {
+        e = m_pager_waiters.wait(monotonic_ns() + 50000000ull);
+        if (e != base::Error::TIMED_OUT)
+            break;
+        if (pager.closed()) {
+            e = base::Error::PEER_CLOSED;
+            break;
+        }
+    }
+    self->m_fault_page = 0;
+    return e;
+}
+
+base::Result<uint64_t> Task::map_pager(uint64_t address, uint64_t size, uint32_t prot,
+                                       obj::Ref<Port> pager) {
+    size_t index = m_pagers.size();
+    for (size_t i = 0; i < m_pagers.size(); ++i)
+        if (m_pagers[i].get() == pager.get())
+            index = i;
+    if (index == m_pagers.size())
+        TRY(m_pagers.push_back(base::move(pager)));
+    return vm_allocate(size, prot, kRegionPager, address, index + 1);
+}
+
+base::Result<void> Task::supply_page(uint64_t address, const uint8_t* bytes) {
+    // A task that has exited has no address space left to fill (its page would only
+    // wait for the task object to go).
+    if (m_exited)
+        return base::Error::BAD_STATE;
+    const obj::Region* r = m_regions.find(address);
+    if (!r || r->kind != kRegionPager)
+        return base::Error::NOT_FOUND;
+    uint64_t page = base::align_down(address, kPageSize);
+    if (m_page_table.translate(page).has_value())
+        return base::Error::ALREADY_EXISTS;
+    uint64_t phys = TRY(page_allocator().alloc_page());
+    __builtin_memcpy(phys_to_virt(phys), bytes, kPageSize);
+    if (auto m = m_page_table.map(page, phys, kPageSize, user_page_flags(r->protection));
+        m.is_error()) {
+        (void)page_allocator().free_page(phys);
+        return m.error();
+    }
+    m_pager_waiters.wake_matching([page](Thread& t) { return t.m_fault_page == page; },
+                                  base::Error::OK);
+    return {};
+}
+
+base::Result<void> Task::refuse_page(uint64_t address) {
+    const obj::Region* r = m_regions.find(address);
+    if (!r || r->kind != kRegionPager)
+        return base::Error::NOT_FOUND;
+    uint64_t page = base::align_down(address, kPageSize);
+    m_pager_waiters.wake_matching([page](Thread& t) { return t.m_fault_page == page; },
+                                  base::Error::ACCESS_DENIED);
+    return {};
+}
+
+uint64_t Task::resident_pages(uint64_t start, uint64_t end) {
+    uint64_t n = 0;
+    for (uint64_t v = start; v < end; v += kPageSize)
+        n += m_page_table.translate(v).has_value() ? 1 : 0;
+    return n;
+}
+
+base::Result<void> Task::add_thread(Thread& t) {
+    if (m_exited || m_dying)
+        return base::Error::BAD_STATE;
+    if (m_thread_count >= m_quotas.threads)
+        return base::Error::QUOTA_EXCEEDED;
+    m_threads.push_back(t);
+    ++m_thread_count;
+    return {};
+}
+
+void Task::kill(int64_t status, const char* reason) {
+    InterruptGuard guard;
+    if (m_exited || m_dying)
+        return;
+    m_dying = true;
+    m_exit_status = status;
+    m_kill_reason = reason ? reason : "";
+    // thread_kill may call back into thread_exited and unlink the thread, so advance first.
+    for (Thread* t = m_threads.front(); t;) {
+        Thread* next = m_threads.next(*t);
+        thread_kill(*t);
+        t = next;
+    }
+    if (m_thread_count == 0)
+        finish_exit();
+}
+
+void Task::thread_exited(Thread& t) {
+    if (t.task_link.is_linked()) {
+        m_threads.remove(t);
+        --m_thread_count;
+    }
+    if (m_thread_count == 0)
+        finish_exit();
+}
+
+void Task::finish_exit() {
+    if (m_exited)
+        return;
+    m_dying = true;
+    m_exited = true;
+    // Drop every handle (ports learn that their receiver is gone) and the memory.
+    release_handles();
+    for (const obj::Region& r : m_regions.regions())
+        unmap_range(r.start, r.end, r.kind != kRegionMemory);
+    m_memory_used = 0;
+    m_exception_port.reset();
+    m_memories.clear();
+    m_pagers.clear();
+    m_pager_waiters.wake_all(base::Error::PEER_CLOSED);
+    m_exit_waiters.wake_all(base::Error::OK);
+    m_watchers.fire(m_exit_status);
+}
+
+base::Result<void> Task::watch(obj::Ref<Port> port, uint64_t cookie, KernelAccount* account) {
+    TRY(m_watchers.add(base::move(port), cookie, TERN_OBJ_TASK, account));
+    if (m_exited)
+        m_watchers.fire(m_exit_status);
+    return {};
+}
+
+void Task::set_exit_status(int64_t status) {
+    if (!m_dying)
+        m_exit_status = status;
+}
+
+base::Result<int64_t> Task::wait_exit(uint64_t deadline_ns) {
+    while (!m_exited) {
+        base::Error e = m_exit_waiters.wait(deadline_ns);
+        if (e != base::Error::OK)
+            return e; // timed out, or interrupted (the waiter is being stopped or killed)
+    }
+    return m_exit_status;
+}
+
+void Task::destroy() {
+    TERN_VERIFY(m_thread_count == 0);
+    // A task that never ran still tells its watchers it is gone.
+    m_watchers.fire(m_exit_status);
+    release_handles();
+    for (const obj::Region& r : m_regions.regions())
+        unmap_range(r.start, r.end, r.kind != kRegionMemory);
+    m_memories.clear();
+    // The TSS copy may still hold this task's bitmap: forget whose it is, so the next
+    // driver copies its own in (nobody uses it meanwhile: iomap_base is off while a task
+    // without a bitmap runs).
+    if (this_cpu().io_owner == this)
+        this_cpu().io_owner = nullptr;
+    kfree(m_io_bitmap);
+    if (read_cr3() == m_page_table.root_phys())
+        write_cr3(kernel_page_table().root_phys());
+    if (m_page_table.root_phys())
+        m_page_table.destroy();
+    if (m_account)
+        m_account->release_ref();
+    delete this;
+}
+
+base::Result<Thread*> thread_create_user(Task& task, uint64_t entry, uint64_t stack_top,
+                                         uint64_t arg, uint8_t priority) {
+    if (!is_user_address(entry) || stack_top <= kUserSpaceStart || stack_top > kUserSpaceEnd
+        || (stack_top & 15) != 0)
+        return base::Error::INVALID_ARGUMENT;
+    if (priority > 31)
+        return base::Error::INVALID_ARGUMENT;
+    Thread* t = Thread::create_kernel(task.name(), user_thread_start, nullptr, priority);
+    if (!t)
+        return base::Error::NO_MEMORY;
+    if (auto r = task.add_thread(*t); r.is_error()) {
+        t->release_ref();
+        return r.error();
+    }
+    task.add_ref();
+    t->m_task = &task;
+    TrapFrame& f = t->user_frame();
+    __builtin_memset(&f, 0, sizeof(f));
+    f.rip = entry;
+    f.cs = kUserCs;
+    f.rflags = 0x202; // IF
+    f.rsp = stack_top;
+    f.ss = kUserDs;
+    f.rdi = arg;
+    return t;
+}
+
+} // namespace kernel

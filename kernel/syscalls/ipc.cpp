@@ -1,0 +1,512 @@
+// Messages: ports, port sets, calls and replies, signals, death notices, and the capture
+// and restore of a port's queue (the migration path).
+#include <kernel/core/log.h>
+#include <kernel/core/memory.h>
+#include <kernel/object/message_data.h>
+#include <kernel/object/port.h>
+#include <kernel/object/reply.h>
+#include <kernel/object/task.h>
+#include <kernel/object/thread.h>
+#include <kernel/syscalls/handlers.h>
+
+namespace kernel {
+
+namespace {
+
+// Builds a kernel message from the user's tern_msg: copies the data part and takes
+// references to the handles to move (they leave the sender's table only once the send
+// has succeeded, so a failed send loses nothing).
+base::Result<void> build_message(Task& task, const tern_msg& um, obj::Message& out,
+                                 uint32_t max_handles, Port* target) {
+    if (um.hdr.flags != 0 || um.reserved != 0)
+        return base::Error::INVALID_ARGUMENT;
+    if (um.hdr.data_size > TERN_MSG_MAX_DATA || um.hdr.handle_count > max_handles)
+        return base::Error::TOO_BIG;
+    out.header.label = um.hdr.label;
+    out.header.sender_badge = task.id();
+    for (int i = 0; i < TERN_MSG_INLINE_WORDS; ++i)
+        out.words[i] = um.words[i];
+    if (um.hdr.data_size) {
+        base::Error error = base::Error::OK;
+        void* buffer = alloc_message_data(um.hdr.data_size, task.account(), &error);
+        if (!buffer)
+            return error;
+        if (auto r = UserBuffer(um.data, um.hdr.data_size).read(0, buffer, um.hdr.data_size);
+            r.is_error()) {
+            free_message_data(buffer, um.hdr.data_size);
+            return r.error();
+        }
+        out.attach_data(buffer, um.hdr.data_size, free_message_data);
+    }
+    for (uint32_t i = 0; i < um.hdr.handle_count; ++i) {
+        uint32_t rights = 0;
+        auto object =
+            TRY(task.handles().get(um.handles[i], TERN_OBJ_ANY, TERN_RIGHT_TRANSFER, &rights));
+        // A receive right moves only with its task (migration); a port must not carry a
+        // handle to itself, or nobody could ever receive it.
+        if ((rights & TERN_RIGHT_RECEIVE) || object.get() == target)
+            return base::Error::ACCESS_DENIED;
+        for (uint32_t j = 0; j < i; ++j)
+            if (um.handles[j] == um.handles[i])
+                return base::Error::INVALID_ARGUMENT;
+        TRY(out.add_handle(base::move(object), rights));
+    }
+    return {};
+}
+
+void remove_sent_handles(Task& task, const tern_msg& um) {
+    for (uint32_t i = 0; i < um.hdr.handle_count; ++i)
+        (void)task.handles().remove(um.handles[i], nullptr);
+}
+
+// True when the kernel may write a tern_msg back at msg. Checked before anything is
+// taken for delivery: once handles are in the table, their values must reach the task.
+// (Nothing else in the task runs until the syscall returns, so the check stays true.)
+bool message_writable(Task& task, UserPtr<tern_msg> msg) {
+    return user_range_ok(msg.address(), sizeof(tern_msg))
+           && task.user_access_ok(msg.address(), sizeof(tern_msg), true);
+}
+
+// Writes a received message into the user's tern_msg (whose data/data_capacity say where
+// the data part goes); the caller has checked message_writable and that the data fits.
+// A failure before the handles move (the data buffer is bad, the handle table is full)
+// leaves `m` as it was, *consumed false; from then on the message is used up, and `m` is
+// left empty whatever happens.
+base::Result<void> deliver(Task& task, obj::Message& m, UserPtr<tern_msg> msg, tern_msg& um,
+                           bool* consumed) {
+    *consumed = false;
+    uint32_t count = m.header.handle_count;
+    tern_handle_t reply = TERN_INVALID_HANDLE;
+    bool is_call = m.header.flags & TERN_MSG_FLAG_CALL;
+    uint32_t user_handles = is_call ? count - 1 : count;
+    if (task.handles().capacity() - task.handles().count() < count)
+        return base::Error::QUOTA_EXCEEDED;
+    if (m.data_size()) {
+        if (m.data_size() > um.data_capacity)
+            return base::Error::NO_SPACE;
+        TRY(UserBuffer(um.data, um.data_capacity).write(0, m.data(), m.data_size()));
+    }
+    *consumed = true;
+    um.hdr = m.header;
+    um.hdr.handle_count = user_handles;
+    for (int i = 0; i < TERN_MSG_INLINE_WORDS; ++i)
+        um.words[i] = m.words[i];
+    for (uint32_t i = 0; i < TERN_MSG_MAX_HANDLES; ++i)
+        um.handles[i] = TERN_INVALID_HANDLE;
+    for (uint32_t i = 0; i < count; ++i) {
+        auto h = task.handles().insert(base::move(m.handles[i].object), m.handles[i].rights);
+        TERN_VERIFY(h.ok()); // room was checked above
+        if (is_call && i == count - 1)
+            reply = h.value();
+        else
+            um.handles[i] = h.value();
+    }
+    um.reply_handle = reply;
+    m.reset();
+    return msg.write(um);
+}
+
+base::Result<obj::Ref<Port>> port_from(Task& task, Handle handle, uint32_t rights) {
+    return task.handles().get_as<Port>(handle.value(), rights);
+}
+
+Task& self_task() { return *current_thread()->task(); }
+
+// port_receive(port, msg, timeout) for the calling task; also the second half of
+// port_reply_receive.
+SyscallResult receive_message(Task& task, Handle port_handle, UserPtr<tern_msg> msg,
+                              Timeout timeout) {
+    auto port = TRY(port_from(task, port_handle, TERN_RIGHT_RECEIVE));
+    // Only where the data part goes is read; deliver() writes the rest.
+    struct DataDescriptor {
+        uint64_t data;
+        uint32_t data_capacity;
+    };
+    static_assert(__builtin_offsetof(tern_msg, data_capacity)
+                  == __builtin_offsetof(tern_msg, data) + sizeof(uint64_t));
+    // deliver() writes every other field but the reserved ones, which are zeroed here
+    // rather than the whole message (a 144-byte memset on every receive).
+    [[clang::uninitialized]] tern_msg um;
+    DataDescriptor descriptor;
+    TRY(msg.member<DataDescriptor>(__builtin_offsetof(tern_msg, data)).read(descriptor));
+    um.data = descriptor.data;
+    um.data_capacity = descriptor.data_capacity;
+    um.reserved = 0;
+    um.reserved2 = 0;
+    Port& p = *port;
+    uint64_t deadline = timeout.deadline();
+    for (;;) {
+        // Syscalls run with interrupts off on one CPU, so nothing changes between the
+        // checks and the take: a message that cannot be delivered stays queued, in order.
+        uint32_t key = 0;
+        if (Port* source = p.ready_source(&key)) {
+            if (!message_writable(task, msg))
+                return base::Error::BAD_ADDRESS;
+            bool consumed = false;
+            if (!source->has_events()) {
+                // Straight from the queue slot: no move of the message on the hot path.
+                obj::Message& head = *source->queue().front();
+                if (head.data_size() > um.data_capacity)
+                    return base::Error::NO_SPACE;
+                auto r = deliver(task, head, msg, um, &consumed);
+                if (consumed)
+                    source->drop_delivered();
+                TRY(r);
+                return key;
+            }
+            [[clang::uninitialized]] obj::Message event;
+            (void)source->take_event(event); // has_events() said there is one
+            TRY(deliver(task, event, msg, um, &consumed));
+            return key;
+        }
+        if (p.closed())
+            return base::Error::PEER_CLOSED;
+        if (!timeout.blocks())
+            return base::Error::WOULD_BLOCK;
+        if (base::Error e = p.wait_for_message(deadline); e != base::Error::OK)
+            return e;
+    }
+}
+
+// The first half of port_reply and port_reply_receive: answers the call behind
+// reply_handle with the message at msg. On success the reply right and the handles the
+// message names are gone from the table. A refused message (BAD_HANDLE, BAD_ADDRESS,
+// INVALID_ARGUMENT, TOO_BIG, ...) changes nothing. PEER_CLOSED: the caller gave up; the
+// right is consumed and the handles stay, listed in *um.
+base::Result<void> send_reply(Task& task, Handle reply_handle, UserPtr<tern_msg> msg,
+                              tern_msg& um) {
+    auto reply = TRY(task.handles().get_as<Reply>(reply_handle.value(), TERN_RIGHT_SEND));
+    TRY(msg.read(um));
+    [[clang::uninitialized]] obj::Message m;
+    TRY(build_message(task, um, m, TERN_MSG_MAX_HANDLES, nullptr));
+    // The reply right is consumed whether or not the caller is still there.
+    (void)task.handles().remove(reply_handle.value(), nullptr);
+    TRY(reply->answer(base::move(m)));
+    remove_sent_handles(task, um);
+    return {};
+}
+
+} // namespace
+
+SyscallResult sys_port_create(uint32_t capacity) {
+    if (capacity == 0 || capacity > obj::MessageQueue::kMaxCapacity)
+        return base::Error::INVALID_ARGUMENT;
+    Task& task = self_task();
+    QuotaCharge charge = TRY(QuotaCharge::take(task.account(), QuotaKind::kPorts));
+    Port* port = Port::create(capacity);
+    if (!port)
+        return base::Error::NO_MEMORY;
+    port->set_quota_charge(base::move(charge));
+    return TRY(task.handles().insert(obj::Ref<obj::KObject>::adopt(port), TERN_RIGHTS_ALL));
+}
+
+SyscallResult sys_port_send(Handle port_handle, UserPtr<tern_msg> msg, Timeout timeout) {
+    Task& task = self_task();
+    auto port = TRY(port_from(task, port_handle, TERN_RIGHT_SEND));
+    [[clang::uninitialized]] tern_msg um; // filled by the copy
+    TRY(msg.read(um));
+    [[clang::uninitialized]] obj::Message m;
+    TRY(build_message(task, um, m, TERN_MSG_MAX_HANDLES, port.get()));
+    TRY(port->send(base::move(m), timeout.deadline(), timeout.blocks()));
+    remove_sent_handles(task, um);
+    return 0;
+}
+
+SyscallResult sys_port_receive(Handle port, UserPtr<tern_msg> msg, Timeout timeout) {
+    return receive_message(self_task(), port, msg, timeout);
+}
+
+SyscallResult sys_port_set_add(Handle set_handle, Handle member_handle, uint32_t key) {
+    Task& task = self_task();
+    auto set = TRY(port_from(task, set_handle, TERN_RIGHT_RECEIVE));
+    auto member = TRY(port_from(task, member_handle, TERN_RIGHT_RECEIVE));
+    if (key == 0)
+        return base::Error::INVALID_ARGUMENT;
+    TRY(set->add_member(base::move(member), key));
+    return 0;
+}
+
+SyscallResult sys_port_set_remove(Handle set_handle, Handle member_handle) {
+    Task& task = self_task();
+    auto set = TRY(port_from(task, set_handle, TERN_RIGHT_RECEIVE));
+    auto member = TRY(port_from(task, member_handle, TERN_RIGHT_RECEIVE));
+    TRY(set->remove_member(*member));
+    return 0;
+}
+
+SyscallResult sys_port_call(Handle port_handle, UserPtr<tern_msg> msg, Timeout timeout) {
+    Thread* self = current_thread();
+    Task& task = *self->task();
+    auto port = TRY(port_from(task, port_handle, TERN_RIGHT_SEND));
+    [[clang::uninitialized]] tern_msg um; // filled by the copy
+    TRY(msg.read(um));
+    // The answer comes back into the same tern_msg: refuse a read-only one before the
+    // server does any work.
+    if (!message_writable(task, msg))
+        return base::Error::BAD_ADDRESS;
+    [[clang::uninitialized]] obj::Message m;
+    TRY(build_message(task, um, m, TERN_MSG_MAX_HANDLES - 1, port.get()));
+    // The caller keeps a reference until the call is over; the message carries the
+    // other. When that one goes unanswered, Reply::unshared wakes the caller.
+    obj::Ref<Reply> reply = obj::Ref<Reply>::adopt(Reply::create(self));
+    if (!reply)
+        return base::Error::NO_MEMORY;
+    if (!reply->quota_charge().take_from(*task.account(), QuotaKind::kReplies))
+        return base::Error::QUOTA_EXCEEDED;
+    TRY(m.add_handle(obj::Ref<obj::KObject>::retain(reply.get()),
+                     TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER));
+    m.header.flags |= TERN_MSG_FLAG_CALL;
+    uint64_t deadline = timeout.deadline();
+    Reply* pending = reply.get();
+    {
+        InterruptGuard guard;
+        TRY(port->send(base::move(m), deadline, timeout.blocks()));
+        remove_sent_handles(task, um);
+        base::Error e = pending->waiter().wait(deadline);
+        if (e != base::Error::OK) {
+            // Timed out, interrupted (stop, kill) or the server is gone: a late answer
+            // must not land in a later call.
+            pending->abandon();
+            return e;
+        }
+    }
+    // Straight from the thread's answer slot; what a failed delivery leaves is released.
+    bool consumed = false;
+    auto r = deliver(task, self->m_reply, msg, um, &consumed);
+    if (r.is_error()) {
+        self->m_reply.reset();
+        return r.error();
+    }
+    return 0;
+}
+
+SyscallResult sys_port_reply(Handle reply, UserPtr<tern_msg> msg) {
+    [[clang::uninitialized]] tern_msg um; // filled by send_reply
+    TRY(send_reply(self_task(), reply, msg, um));
+    return 0;
+}
+
+SyscallResult sys_port_reply_receive(uint64_t reply, UserPtr<tern_msg> reply_msg, Handle port,
+                                     UserPtr<tern_msg> msg, Timeout timeout) {
+    Task& task = self_task();
+    [[clang::uninitialized]] tern_msg um; // filled by send_reply
+    // The reply half cannot fail the call, so its handle is decoded here rather than at
+    // dispatch: a bad one is refused like any other bad reply.
+    auto reply_handle = Handle::from(reply);
+    base::Result<void> sent = reply_handle.is_error()
+                                  ? base::Result<void>(reply_handle.error())
+                                  : send_reply(task, reply_handle.value(), reply_msg, um);
+    if (sent.is_error()) {
+        if (sent.error() == base::Error::PEER_CLOSED) {
+            // The caller is gone: what the reply carried goes as it would have with it.
+            remove_sent_handles(task, um);
+        } else {
+            // The server's own bug. Its caller must not wait forever: dropping the right
+            // wakes it with PEER_CLOSED. The reply's handles stay with the server.
+            static uint32_t logged = 0;
+            if (logged++ < 16)
+                log::warn("task {} '{}': port_reply_receive: reply refused ({}); the caller "
+                          "gets PEER_CLOSED",
+                          task.id(), task.name(), base::error_name(sent.error()));
+            if (reply_handle.ok())
+                (void)task.handles().remove(reply_handle.value().value(), nullptr);
+        }
+    }
+    return receive_message(task, port, msg, timeout);
+}
+
+namespace {
+
+// The arguments of object_watch and object_unwatch: the watched object (a task or a
+// port, any right) and the notice port, on which the caller needs RECEIVE: only its owner
+// may ask for notices on it or cancel them, or anyone who can send to a server could make
+// the kernel deliver it genuine notices with made-up cookies.
+struct WatchArgs {
+    obj::Ref<obj::KObject> object;
+    obj::Ref<Port> port;
+    WatchList* list;
+};
+
+base::Result<WatchArgs> watch_args(Task& task, Handle object_handle, Handle port_handle) {
+    auto port = TRY(port_from(task, port_handle, TERN_RIGHT_RECEIVE));
+    auto object = TRY(task.handles().get(object_handle.value(), TERN_OBJ_ANY, 0, nullptr));
+    obj::KObject* o = object.get();
+    WatchList* list = o->type() == TERN_OBJ_TASK   ? &static_cast<Task*>(o)->watchers()
+                      : o->type() == TERN_OBJ_PORT ? &static_cast<Port*>(o)->watchers()
+                                                   : nullptr;
+    if (!list)
+        return base::Error::WRONG_TYPE;
+    return WatchArgs{base::move(object), base::move(port), list};
+}
+
+} // namespace
+
+SyscallResult sys_object_watch(Handle object, Handle port, uint64_t cookie) {
+    WatchArgs args = TRY(watch_args(self_task(), object, port));
+    obj::KObject* o = args.object.get();
+    if (o->type() == TERN_OBJ_TASK) {
+        TRY(static_cast<Task*>(o)->watch(base::move(args.port), cookie, self_task().account()));
+        return 0;
+    }
+    Port* watched = static_cast<Port*>(o);
+    TRY(watched->watchers().add(base::move(args.port), cookie, TERN_OBJ_PORT,
+                                self_task().account()));
+    if (watched->closed())
+        watched->watchers().fire(0);
+    return 0;
+}
+
+SyscallResult sys_object_unwatch(Handle object, Handle port, uint64_t cookie) {
+    WatchArgs args = TRY(watch_args(self_task(), object, port));
+    InterruptGuard guard;
+    TRY(args.list->remove(*args.port, cookie));
+    return 0;
+}
+
+SyscallResult sys_port_signal(Handle port_handle, uint64_t bits) {
+    auto port = TRY(port_from(self_task(), port_handle, TERN_RIGHT_SIGNAL));
+    if (bits == 0)
+        return base::Error::INVALID_ARGUMENT;
+    TRY(port->signal(bits));
+    return 0;
+}
+
+SyscallResult sys_port_capture(Handle port_handle, UserArray<tern_msg> out) {
+    Task& task = self_task();
+    auto port = TRY(port_from(task, port_handle, TERN_RIGHT_RECEIVE));
+    obj::MessageQueue& q = port->queue();
+    uint64_t n = q.size();
+    if (n > out.count())
+        return base::Error::NO_SPACE;
+    if (n && !out.in_user_space(n))
+        return base::Error::BAD_ADDRESS;
+    // Check that everything fits before taking anything.
+    uint64_t handles = 0;
+    uint32_t i = 0;
+    // Staging on the heap: a full queue is far bigger than a kernel stack.
+    auto* scratch_queue = new (kNoThrow) obj::MessageQueue(obj::MessageQueue::kMaxCapacity);
+    if (!scratch_queue)
+        return base::Error::NO_MEMORY;
+    obj::MessageQueue& scratch = *scratch_queue;
+    base::Error failure = base::Error::OK;
+    q.drain([&](obj::Message&& m) {
+        tern_msg um;
+        if (failure == base::Error::OK) {
+            UserPtr<tern_msg> at = out.at(i);
+            if (auto c = at.read(um); c.is_error())
+                failure = c.error();
+            else if (m.data_size() > um.data_capacity)
+                failure = base::Error::NO_SPACE;
+            else if (auto w = at.write(um); w.is_error())
+                failure = w.error();
+            else if (m.data_size()
+                     && (!user_range_ok(um.data, m.data_size())
+                         || !task.user_access_ok(um.data, m.data_size(), true)))
+                failure = base::Error::BAD_ADDRESS;
+        }
+        handles += m.header.handle_count;
+        ++i;
+        (void)scratch.push(base::move(m));
+    });
+    if (failure == base::Error::OK && task.handles().capacity() - task.handles().count() < handles)
+        failure = base::Error::QUOTA_EXCEEDED;
+    if (failure != base::Error::OK) {
+        scratch.drain([&](obj::Message&& m) { (void)q.restore(base::move(m)); });
+        delete scratch_queue;
+        return failure;
+    }
+    i = 0;
+    scratch.drain([&](obj::Message&& m) {
+        tern_msg um;
+        UserPtr<tern_msg> at = out.at(i);
+        bool consumed = false;
+        if (at.read(um).ok())
+            (void)deliver(task, m, at, um, &consumed);
+        ++i;
+    });
+    delete scratch_queue;
+    port->queue_space_freed();
+    return n;
+}
+
+SyscallResult sys_port_restore(Handle port_handle, UserArray<tern_msg> msgs) {
+    Task& task = self_task();
+    auto port = TRY(port_from(task, port_handle, TERN_RIGHT_SEND | TERN_RIGHT_RECEIVE));
+    obj::MessageQueue& q = port->queue();
+    uint64_t n = msgs.count();
+    if (n > obj::MessageQueue::kMaxCapacity || q.capacity() - q.size() < n)
+        return base::Error::WOULD_BLOCK;
+    auto* staged = new (kNoThrow) obj::MessageQueue(obj::MessageQueue::kMaxCapacity);
+    auto* sent = new (kNoThrow) tern_msg[obj::MessageQueue::kMaxCapacity];
+    if (!staged || !sent) {
+        delete staged;
+        delete[] sent;
+        return base::Error::NO_MEMORY;
+    }
+    base::Error failure = base::Error::OK;
+    for (uint64_t i = 0; i < n && failure == base::Error::OK; ++i) {
+        tern_msg& um = sent[i];
+        if (auto c = msgs.at(i).read(um); c.is_error()) {
+            failure = c.error();
+            break;
+        }
+        // Each handle moves once: the same handle in two messages would copy it without
+        // the DUPLICATE right.
+        for (uint64_t j = 0; j < i && failure == base::Error::OK; ++j) {
+            for (uint32_t x = 0; x <= um.hdr.handle_count && x < TERN_MSG_MAX_HANDLES + 1; ++x) {
+                tern_handle_t h = x < um.hdr.handle_count && x < TERN_MSG_MAX_HANDLES
+                                      ? um.handles[x]
+                                      : um.reply_handle;
+                if (h == TERN_INVALID_HANDLE)
+                    continue;
+                for (uint32_t y = 0; y < sent[j].hdr.handle_count && y < TERN_MSG_MAX_HANDLES; ++y)
+                    if (sent[j].handles[y] == h)
+                        failure = base::Error::INVALID_ARGUMENT;
+                if (sent[j].reply_handle == h)
+                    failure = base::Error::INVALID_ARGUMENT;
+            }
+        }
+        if (failure != base::Error::OK)
+            break;
+        obj::Message m;
+        uint32_t max = um.reply_handle ? TERN_MSG_MAX_HANDLES - 1 : TERN_MSG_MAX_HANDLES;
+        tern_msg plain = um;
+        plain.hdr.flags = 0;
+        if (auto b = build_message(task, plain, m, max, port.get()); b.is_error()) {
+            failure = b.error();
+            break;
+        }
+        m.header.label = um.hdr.label;
+        m.header.sender_badge = um.hdr.sender_badge;
+        if (um.reply_handle) {
+            auto reply = task.handles().get(um.reply_handle, TERN_OBJ_REPLY, TERN_RIGHT_TRANSFER);
+            if (reply.is_error()) {
+                failure = reply.error();
+                break;
+            }
+            if (auto h = m.add_handle(reply.release_value(), TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER);
+                h.is_error()) {
+                failure = h.error();
+                break;
+            }
+            m.header.flags |= TERN_MSG_FLAG_CALL;
+        }
+        (void)staged->push(base::move(m));
+    }
+    if (failure == base::Error::OK) {
+        staged->drain([&](obj::Message&& m) { (void)q.push(base::move(m)); });
+        for (uint64_t i = 0; i < n; ++i) {
+            remove_sent_handles(task, sent[i]);
+            if (sent[i].reply_handle)
+                (void)task.handles().remove(sent[i].reply_handle, nullptr);
+        }
+        port->queue_filled();
+    }
+    delete staged;
+    delete[] sent;
+    if (failure != base::Error::OK)
+        return failure;
+    return n;
+}
+
+} // namespace kernel

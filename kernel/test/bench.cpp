@@ -1,0 +1,163 @@
+// Bench mode (`mode=bench`): in-kernel micro-benchmarks, then the user-space bench
+// programs, each printing `name: value unit` lines. Under QEMU -icount shift=0 the TSC
+// counts retired guest instructions, so each figure is instructions per operation and
+// repeats run to run; each is the minimum over several rounds, which discards rounds
+// that a timer interrupt landed in.
+#include <kernel/arch/x86_64/cpu.h>
+#include <kernel/core/boot.h>
+#include <kernel/core/loader.h>
+#include <kernel/core/log.h>
+#include <kernel/core/memory.h>
+#include <kernel/core/panic.h>
+#include <kernel/object/port.h>
+#include <kernel/object/thread.h>
+#include <kernel/test/bench.h>
+
+namespace kernel {
+
+namespace {
+
+constexpr int kRounds = 7;
+
+template<typename Fn>
+uint64_t min_per_op(uint64_t ops, Fn fn) {
+    uint64_t best = ~0ull;
+    for (int r = 0; r < kRounds; ++r) {
+        uint64_t t0 = x86_64::rdtsc();
+        fn();
+        uint64_t t1 = x86_64::rdtsc();
+        best = base::min(best, (t1 - t0) / ops);
+    }
+    return best;
+}
+
+struct PingPong {
+    volatile uint64_t remaining;
+};
+
+void yielder(void* arg) {
+    auto* p = static_cast<PingPong*>(arg);
+    while (p->remaining > 0) {
+        p->remaining = p->remaining - 1;
+        yield();
+    }
+}
+
+uint64_t bench_context_switch() {
+    // Two kernel threads at a priority above the bench thread hand the CPU back and forth
+    // with yield(); every yield is one switch.
+    constexpr uint64_t kSwitches = 2000;
+    uint64_t best = ~0ull;
+    for (int r = 0; r < kRounds; ++r) {
+        static PingPong state;
+        state.remaining = kSwitches;
+        Thread* a = Thread::create_kernel("ping", yielder, &state, Thread::kDefaultPriority + 1);
+        Thread* b = Thread::create_kernel("pong", yielder, &state, Thread::kDefaultPriority + 1);
+        if (!a || !b)
+            panic("bench: cannot create threads");
+        uint64_t t0 = x86_64::rdtsc();
+        make_ready(*a);
+        make_ready(*b);
+        yield(); // both run to completion before this thread is picked again
+        uint64_t t1 = x86_64::rdtsc();
+        best = base::min(best, (t1 - t0) / kSwitches);
+        sleep_ns(1000000); // let the reaper free them
+    }
+    return best;
+}
+
+void run_kernel_benches() {
+    print("kernel.context_switch: {} instructions\n", bench_context_switch());
+
+    obj::Ref<Port> port = obj::Ref<Port>::adopt(Port::create(4));
+    uint64_t send_receive = min_per_op(1000, [&] {
+        for (int i = 0; i < 1000; ++i) {
+            obj::Message m;
+            m.words[0] = uint64_t(i);
+            (void)port->send(base::move(m), 0, false);
+            (void)port->receive(0, false);
+        }
+    });
+    print("kernel.port_send_receive: {} instructions\n", send_receive);
+
+    // The cost of a page depends on the free block it comes from: with no free single
+    // page the allocator splits a larger block and the free merges it back, through as
+    // many orders as the allocator's state happens to need. Holding one page while
+    // measuring leaves its buddy as a free single page, so the figure is the same
+    // order-0 path whatever ran before.
+    auto held = page_allocator().alloc_page();
+    if (held.is_error())
+        panic("bench: no page to hold");
+    uint64_t page = min_per_op(1000, [] {
+        for (int i = 0; i < 1000; ++i) {
+            auto p = page_allocator().alloc_page();
+            (void)page_allocator().free_page(p.value());
+        }
+    });
+    (void)page_allocator().free_page(held.value());
+    print("kernel.page_alloc_free: {} instructions\n", page);
+
+    uint64_t heap = min_per_op(1000, [] {
+        for (int i = 0; i < 1000; ++i)
+            kfree(kmalloc(64));
+    });
+    print("kernel.heap_alloc_free_64: {} instructions\n", heap);
+}
+
+} // namespace
+
+namespace {
+
+// Runs a boot module to its exit; its status, or -1 (logged) when it could not run.
+int64_t run_module(const char* name, uint64_t arg) {
+    auto status = run_module_to_exit(name, arg, 0);
+    if (status.is_error()) {
+        log::error("{}: running the program failed: {}", name, status.error());
+        return -1;
+    }
+    return status.value();
+}
+
+} // namespace
+
+void run_benchmarks() {
+    run_kernel_benches();
+    // The user-space benchmarks measure syscalls, IPC and pager faults from ring 3 and
+    // print their own lines.
+    int64_t code = run_module("bench", 0);
+    if (code != 0) {
+        log::error("bench: the bench program exited with status {}", code);
+        machine_stop(false);
+    }
+    // musl's malloc/free over Tern's memory calls.
+    int64_t libc_code = run_module("libc_bench", 0);
+    if (libc_code != 0) {
+        log::error("bench: the libc_bench program exited with status {}", libc_code);
+        machine_stop(false);
+    }
+    print("BENCH DONE\n");
+    machine_stop(true);
+}
+
+void run_fuzzer(uint64_t iterations) {
+    // The fuzzer issues random syscalls from an unprivileged task; the kernel passes when
+    // it survives and the fuzzer reports its counts.
+    uint64_t free_before = page_allocator().free_page_count();
+    int64_t code = run_module("fuzz", iterations);
+    sleep_ns(10000000); // reap
+    print("fuzz: exit status {}, free pages before {} after {}\n", code, free_before,
+          page_allocator().free_page_count());
+    print("fuzz: live objects: tasks {} threads {} ports {} memory {} replies {}\n",
+          obj::KObject::live_count(TERN_OBJ_TASK), obj::KObject::live_count(TERN_OBJ_THREAD),
+          obj::KObject::live_count(TERN_OBJ_PORT), obj::KObject::live_count(TERN_OBJ_MEMORY),
+          obj::KObject::live_count(TERN_OBJ_REPLY));
+    dump_threads();
+    if (code != 0) {
+        log::error("fuzz: the fuzzer exited with status {}", code);
+        machine_stop(false);
+    }
+    print("FUZZ DONE\n");
+    machine_stop(true);
+}
+
+} // namespace kernel
