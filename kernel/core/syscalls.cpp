@@ -130,7 +130,8 @@ int64_t sys_node_id(const SyscallArgs&) { return int64_t(boot_options().node_id)
 int64_t sys_memory_info(const SyscallArgs& a) {
     MemoryStats stats = memory_stats();
     tern_memory_info info = {stats.total_bytes, uint64_t(stats.total_pages) * 4096,
-                             uint64_t(stats.free_pages) * 4096, stats.heap_bytes_in_use};
+                             uint64_t(stats.free_pages) * 4096, stats.heap_bytes_in_use,
+                             obj::KObject::live_total()};
     auto r = copy_to_user(a.a0, info);
     return r.is_error() ? err(r.error()) : 0;
 }
