@@ -415,7 +415,7 @@ KTEST(vm, kernel_text_is_read_only) {
 
 KTEST(vm, data_is_not_executable) {
     if (!g_nx)
-        return;                       // Without NX the CPU cannot enforce it.
+        KSKIP("the CPU has no NX bit, so it cannot enforce this");
     static uint8_t code[16] = {0xC3}; // ret
     KEXPECT_EQ(x86_64::try_call(execute, code), int64_t(kVecPageFault));
     KEXPECT_EQ(x86_64::try_call(execute, phys_to_virt(0x200000)), int64_t(kVecPageFault));
