@@ -139,7 +139,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys) {
     case BootMode::Bench:
         run_benchmarks();
     case BootMode::Fuzz:
-        run_fuzzer(g_options.fuzz_iterations);
+        run_fuzzer(g_options.fuzz_iterations, g_options.fuzz_seed);
     case BootMode::Normal:
         break;
     }

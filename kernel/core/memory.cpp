@@ -246,8 +246,13 @@ bool is_managed_ram(uint64_t phys, uint64_t size) {
 }
 
 MemoryStats memory_stats() {
-    return MemoryStats{g_total_bytes, g_usable_bytes, g_pages.total_page_count(),
-                       g_pages.free_page_count(), g_heap.bytes_in_use()};
+    mm::Heap::Stats heap = g_heap.stats();
+    return MemoryStats{g_total_bytes,
+                       g_usable_bytes,
+                       g_pages.total_page_count(),
+                       g_pages.free_page_count(),
+                       g_heap.bytes_in_use(),
+                       heap.slab_pages + heap.metadata_pages + heap.large_pages};
 }
 
 uint64_t map_mmio(uint64_t phys, size_t size) {

@@ -36,10 +36,16 @@
 //
 // Output: progress every 10%, then `fuzz.calls: N calls`, one `fuzz.result.<ERROR>: N
 // calls` line per error seen, `fuzz.ok: N calls`, and `fuzz.ok.<syscall>: N calls` for
-// each syscall, which shows how deep the run got. A negative result that is no error code
-// is printed with the call that produced it. The start argument's low 32 bits
-// are the iteration count; bits 32..62, when not zero, replace the fixed PRNG seed, and
-// bit 63 prints every call before it is made (to find the call that hurt the kernel).
+// each syscall, which shows how deep the run got. The start argument's low 32 bits are
+// the iteration count; bits 32..62, when not zero, replace the fixed PRNG seed (the
+// kernel's fuzz_seed option; `./tern fuzz --seed S --calls N`), and bit 63 prints every
+// call before it is made (to find the call that hurt the kernel).
+//
+// The oracle: every result is an error code, or a value of the kind the call returns (a
+// handle of the right type that is in the table, a page-aligned user address, 0, a
+// length, an id); anything else is printed with the call and makes the exit status 3.
+// After the fuzzer and every task it made have died, the kernel checks that no kernel
+// object and no page is left (kernel/core/bench.cpp).
 
 #include <base/error.h>
 #include <base/utility.h>
