@@ -1,5 +1,5 @@
 #pragma once
-// The attacks of tests/user/hostile.cpp, selected by its start argument. Shared with the
+// The attacks of tests/hostile/hostile.cpp, selected by its start argument. Shared with the
 // kernel's launcher (kernel/core/user_tests.cpp), which expects each one's exit status.
 #include <stdint.h>
 
