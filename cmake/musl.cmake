@@ -174,9 +174,10 @@ function(tern_c_program name)
   set_property(GLOBAL APPEND PROPERTY TERN_BOOT_MODULE_TARGETS ${target})
 endfunction()
 
-# Test and benchmark programs: every tests/cuser/<name>.c is one program, loaded as the
-# boot module <name>.
-file(GLOB TERN_C_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/cuser/*.c)
+# Test and benchmark programs on the C library: every tests/libc/<name>.c, and
+# tests/bench/libc_bench.c, is one program, loaded as the boot module <name>.
+file(GLOB TERN_C_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/libc/*.c)
+list(APPEND TERN_C_TEST_PROGRAMS ${TERN_ROOT}/tests/bench/libc_bench.c)
 foreach(source ${TERN_C_TEST_PROGRAMS})
   get_filename_component(name ${source} NAME_WE)
   tern_c_program(${name} SOURCES ${source})

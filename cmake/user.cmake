@@ -87,20 +87,34 @@ function(tern_user_program name)
   set_property(GLOBAL APPEND PROPERTY TERN_BOOT_MODULE_TARGETS ${target})
 endfunction()
 
-# Test and benchmark programs: every tests/user/<name>.cpp is one program, loaded as the
-# boot module <name>.
-file(GLOB TERN_USER_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/user/*.cpp)
+# Test and benchmark programs the kernel loads as boot modules (its self-tests and the
+# bench and fuzz modes run them):
+# - tests/kernel-abi/<family>.cpp: the syscall contract of one family, checked from ring 3
+#   on the shared harness; boot module abi_<family>.
+# - tests/hostile/, tests/runtime/ and tests/bench/bench.cpp: attacks and the fuzzer, the
+#   native runtime, the IPC benchmark; each file is the boot module of its name.
+file(GLOB TERN_KERNEL_ABI_TESTS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/kernel-abi/*.cpp)
+list(REMOVE_ITEM TERN_KERNEL_ABI_TESTS ${TERN_ROOT}/tests/kernel-abi/harness.cpp)
+foreach(source ${TERN_KERNEL_ABI_TESTS})
+  get_filename_component(name ${source} NAME_WE)
+  tern_user_program(abi_${name} SOURCES ${source} ${TERN_ROOT}/tests/kernel-abi/harness.cpp)
+endforeach()
+file(GLOB TERN_USER_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/hostile/*.cpp
+  ${TERN_ROOT}/tests/runtime/*.cpp)
+list(APPEND TERN_USER_TEST_PROGRAMS ${TERN_ROOT}/tests/bench/bench.cpp)
 foreach(source ${TERN_USER_TEST_PROGRAMS})
   get_filename_component(name ${source} NAME_WE)
   tern_user_program(${name} SOURCES ${source})
 endforeach()
 
-# Test programs that need the running system (proc, the name server): every
-# tests/programs/<name>.cpp, in the boot file system as /bin/<name>.
+# Test programs that need the running system (proc, the name server), in the boot file
+# system as /bin/<name>: tests/servers/<name>.cpp and the benchmarks of servers and spawn.
 # The native API guide's examples (docs/examples/<name>.cpp) are built and shipped the
 # same way, so the guide's code always compiles and a session test runs it.
-file(GLOB TERN_SYSTEM_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/programs/*.cpp
+file(GLOB TERN_SYSTEM_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/servers/*.cpp
   ${TERN_ROOT}/docs/examples/*.cpp)
+list(APPEND TERN_SYSTEM_TEST_PROGRAMS ${TERN_ROOT}/tests/bench/consolebench.cpp
+  ${TERN_ROOT}/tests/bench/spawnbench.cpp)
 foreach(source ${TERN_SYSTEM_TEST_PROGRAMS})
   get_filename_component(name ${source} NAME_WE)
   tern_user_program(${name} SOURCES ${source} BOOTFS)

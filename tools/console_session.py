@@ -15,7 +15,9 @@ order against the console's byte stream:
 
 Bytes are typed one at a time a few milliseconds apart, as a UART would deliver them.
 The whole run is bounded by --timeout; QEMU (started here, ended by its pid) never
-outlives it. Exit status 0 when every step passed.
+outlives it. A `KERNEL PANIC` line fails the session at once, whatever step is running,
+and so does QEMU exiting on its own (a normal boot never ends QEMU; its exit status is
+reported). Exit status 0 when every step passed.
 """
 import argparse
 import codecs
@@ -56,6 +58,8 @@ class Console:
         self.sel.register(proc.stdout, selectors.EVENT_READ)
         self.output = ""
         self.position = 0  # where the next expect starts searching
+        self.panic_scanned = 0  # output before this has been searched for a panic line
+        self.panic = None
         self.echo = echo
         self.forbidden = []
         # A UTF-8 character may straddle two reads; the decoder keeps the partial bytes.
@@ -72,6 +76,21 @@ class Console:
                 sys.stdout.write(text)
                 sys.stdout.flush()
         return self.proc.poll() is None or self.sel.select(timeout=0)
+
+    def problem(self):
+        """A kernel panic in the output or QEMU gone: the session cannot go on."""
+        if self.panic is None:
+            m = qemu_run.PANIC_REGEX.search(self.output, max(0, self.panic_scanned - 16))
+            self.panic_scanned = len(self.output)
+            if m:
+                end = self.output.find("\n", m.start())
+                self.panic = self.output[m.start():end if end >= 0 else None].rstrip("\r")
+        if self.panic is not None:
+            return "kernel panic: %r" % self.panic
+        status = self.proc.poll()
+        if status is not None:
+            return "QEMU exited with status %d" % status
+        return None
 
     def check_forbidden(self):
         for start, pattern in self.forbidden:
@@ -91,7 +110,11 @@ class Console:
             remaining = limit - time.monotonic()
             if remaining <= 0:
                 return "timed out waiting for %r" % pattern
-            if not self.pump(min(remaining, 0.2)):
+            alive = self.pump(min(remaining, 0.2))
+            trouble = self.problem()
+            if trouble and not regex.search(self.output, self.position):
+                return "%s (while waiting for %r)" % (trouble, pattern)
+            if not alive:
                 m = regex.search(self.output, self.position)
                 if m:
                     self.position = m.end()
@@ -143,7 +166,7 @@ def main():
                 step_timeout = float(arg)
             elif verb == "sleep":
                 end = time.monotonic() + float(arg)
-                while time.monotonic() < end:
+                while time.monotonic() < end and not console.problem():
                     console.pump(min(0.1, max(0.0, end - time.monotonic())))
             elif verb == "expect":
                 error = console.expect(arg, step_timeout, deadline)
@@ -153,13 +176,13 @@ def main():
                 console.type(arg.encode() + b"\r")
             elif verb == "type":
                 console.type(codecs.decode(arg, "unicode_escape").encode("latin-1"))
-            error = error or console.check_forbidden()
+            error = error or console.check_forbidden() or console.problem()
             if error:
                 error = "%s:%d: %s" % (args.script, number, error)
                 break
         if not error:
             console.pump(0.2)
-            error = console.check_forbidden()
+            error = console.check_forbidden() or console.problem()
     finally:
         if proc and proc.poll() is None:
             proc.send_signal(signal.SIGKILL)

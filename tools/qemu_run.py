@@ -6,7 +6,11 @@ command line reaches GRUB through a small FAT disk holding /tern/node.cfg, so on
 serves every test and every cluster node.
 
 Every run is bounded by --timeout: on expiry QEMU (the process this script started, by its
-pid) is killed and the run fails. Exit status 0 means every check passed.
+pid) is killed and the run fails. A `KERNEL PANIC` line ends the run at once (after a
+moment to collect the registers and backtrace) and fails it, unless --expect-panic says
+the panic is the point. Every run checks how QEMU ended: the status given by
+--expect-status (or the self-test pass status), or, with --stop-on, that QEMU was still
+running when the pattern appeared. Exit status 0 means every check passed.
 """
 import argparse
 import os
@@ -21,6 +25,9 @@ import time
 
 PASS_STATUS = 33  # isa-debug-exit: (0x10 << 1) | 1
 FAIL_STATUS = 35  # (0x11 << 1) | 1
+PANIC_REGEX = re.compile(r"KERNEL PANIC")
+# After a panic line, how long to keep reading for the registers and backtrace.
+PANIC_GRACE_SECONDS = 2.0
 
 
 def make_config_disk(path, cmdline):
@@ -68,10 +75,12 @@ def run(args):
         buf = b""
         deadline = start + args.timeout
         stopped_by_pattern = False
+        exited_before_stop = None
+        panic_line = None
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                timed_out = True
+                timed_out = panic_line is None or args.expect_panic
                 break
             if not sel.select(timeout=min(remaining, 0.5)):
                 if proc.poll() is not None:
@@ -90,18 +99,25 @@ def run(args):
                 last_line_at = now
                 lines.append(line)
                 print(line, flush=True)
+                if panic_line is None and PANIC_REGEX.search(line):
+                    panic_line = line
+                    if not args.expect_panic:
+                        deadline = min(deadline, time.monotonic() + PANIC_GRACE_SECONDS)
                 if stop_regex and stop_regex.search(line):
                     stopped_by_pattern = True
                     break
             if stopped_by_pattern:
                 break
+        if stopped_by_pattern:
+            exited_before_stop = proc.poll()
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
         status = proc.wait()
         if buf:
             lines.append(buf.decode("utf-8", "replace"))
             print(lines[-1], flush=True)
-        return lines, status, timed_out, stopped_by_pattern, first_line_at, last_line_at
+        return (lines, status, timed_out, stopped_by_pattern, exited_before_stop, panic_line,
+                first_line_at, last_line_at)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -122,8 +138,14 @@ def main():
     p.add_argument("--expect", action="append", default=[], help="regex some line must match")
     p.add_argument("--forbid", action="append", default=[], help="regex no line may match")
     p.add_argument("--selftest", action="store_true",
-                   help="require PASS/FAIL lines, a summary with 0 failures, and status 33")
-    p.add_argument("--min-tests", type=int, default=1)
+                   help="require a PASS line for every test the image plans to run, no FAIL or "
+                   "SKIP line, a matching summary, and status 33")
+    p.add_argument("--min-tests", type=int, default=1,
+                   help="with --selftest: the image must plan at least this many tests")
+    p.add_argument("--allow-skip", action="store_true",
+                   help="with --selftest: tests the machine cannot run may be skipped")
+    p.add_argument("--expect-panic", action="store_true",
+                   help="a KERNEL PANIC line is expected (the panic path is under test)")
     p.add_argument("--stop-on", help="regex: end the run (kill QEMU) once a line matches")
     p.add_argument("--qemu-arg", action="append", default=[])
     p.add_argument("-v", "--verbose", action="store_true")
@@ -132,28 +154,59 @@ def main():
         print("qemu_run: image %s does not exist; build first" % args.iso, file=sys.stderr)
         return 2
 
-    lines, status, timed_out, stopped, first_at, last_at = run(args)
+    if not (args.selftest or args.stop_on or args.expect_status is not None):
+        print("qemu_run: say how the run must end: --selftest, --expect-status or --stop-on",
+              file=sys.stderr)
+        return 2
+
+    (lines, status, timed_out, stopped, exited_before_stop, panic_line, first_at,
+     last_at) = run(args)
     errors = []
     if timed_out:
         errors.append("timed out after %.0f s" % args.timeout)
+    if panic_line is not None and not args.expect_panic:
+        errors.append("kernel panic: " + panic_line)
+    if args.expect_panic and panic_line is None:
+        errors.append("no KERNEL PANIC line")
     if args.selftest:
         passed = [l for l in lines if l.startswith("PASS ")]
         failed = [l for l in lines if l.startswith("FAIL ")]
+        skipped = [l for l in lines if l.startswith("SKIP ")]
+        plans = [l for l in lines if l.startswith("SELFTEST PLAN:")]
         summary = [l for l in lines if l.startswith("SELFTEST SUMMARY:")]
+        planned = None
+        if len(plans) != 1:
+            errors.append("expected one SELFTEST PLAN line, saw %d" % len(plans))
+        else:
+            m = re.fullmatch(r"SELFTEST PLAN: (\d+) tests", plans[0])
+            planned = int(m.group(1)) if m else None
+            if planned is None:
+                errors.append("malformed plan line: " + plans[0])
         if failed:
             errors.append("%d self-tests failed" % len(failed))
+        if skipped and not args.allow_skip:
+            errors.append("%d self-tests skipped (this machine must run them all): %s"
+                          % (len(skipped), skipped[0]))
+        if planned is not None:
+            reported = len(passed) + len(failed) + len(skipped)
+            if reported != planned:
+                errors.append("the image planned %d self-tests, %d reported a result"
+                              % (planned, reported))
+            if planned < args.min_tests:
+                errors.append("the image plans only %d self-tests, expected at least %d"
+                              % (planned, args.min_tests))
         if not summary:
             errors.append("no self-test summary line")
         else:
-            m = re.match(r"SELFTEST SUMMARY: (\d+) passed, (\d+) failed", summary[-1])
-            if not m or int(m.group(1)) != len(passed) or int(m.group(2)) != len(failed):
-                errors.append("summary does not match the PASS/FAIL lines: " + summary[-1])
-        if len(passed) < args.min_tests:
-            errors.append("only %d self-tests passed, expected at least %d"
-                          % (len(passed), args.min_tests))
+            m = re.match(r"SELFTEST SUMMARY: (\d+) passed, (\d+) failed, (\d+) skipped",
+                         summary[-1])
+            if (not m or int(m.group(1)) != len(passed) or int(m.group(2)) != len(failed)
+                    or int(m.group(3)) != len(skipped)):
+                errors.append("summary does not match the PASS/FAIL/SKIP lines: " + summary[-1])
         if args.expect_status is None:
             args.expect_status = PASS_STATUS
-        print("qemu_run: self-tests: %d passed, %d failed" % (len(passed), len(failed)))
+        print("qemu_run: self-tests: %s planned, %d passed, %d failed, %d skipped"
+              % (planned, len(passed), len(failed), len(skipped)))
     for pattern in args.expect:
         if not any(re.search(pattern, l) for l in lines):
             errors.append("no line matches %r" % pattern)
@@ -161,7 +214,13 @@ def main():
         bad = [l for l in lines if re.search(pattern, l)]
         if bad:
             errors.append("line matches forbidden %r: %s" % (pattern, bad[0]))
-    if args.expect_status is not None and not stopped and status != args.expect_status:
+    if stopped:
+        if exited_before_stop is not None:
+            errors.append("QEMU had already exited (status %d) when the stop pattern appeared"
+                          % exited_before_stop)
+    elif args.stop_on and not timed_out:
+        errors.append("QEMU exited (status %d) before a line matched %r" % (status, args.stop_on))
+    elif args.expect_status is not None and status != args.expect_status:
         errors.append("QEMU exit status %d, expected %d" % (status, args.expect_status))
     if first_at is not None:
         print("qemu_run: first serial line after %.2f s, last line after %.2f s (QEMU start = 0)"

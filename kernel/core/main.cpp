@@ -139,7 +139,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys) {
     case BootMode::Bench:
         run_benchmarks();
     case BootMode::Fuzz:
-        run_fuzzer(g_options.fuzz_iterations);
+        run_fuzzer(g_options.fuzz_iterations, g_options.fuzz_seed);
     case BootMode::Normal:
         break;
     }
@@ -153,6 +153,15 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys) {
 // ---- Self-tests -----------------------------------------------------------------------
 namespace kernel {
 namespace {
+
+// A namespace-scope object whose constructor cannot run at compile time (it writes a
+// volatile member), so it is built only through .init_array at boot; without that it
+// stays zero in .bss.
+struct ConstructorProbe {
+    volatile int value;
+    ConstructorProbe() { value = 42; }
+};
+ConstructorProbe g_constructor_probe;
 
 KTEST(boot, information_block_parsed) {
     KEXPECT(g_boot_info.has_memory_map);
@@ -168,13 +177,47 @@ KTEST(boot, symbols_module_loaded) {
     KEXPECT(symbols_loaded());
 }
 
+// The options in force against the command line the loader gave, read here token by
+// token without the kernel's parser, so the test holds the parser and apply_options() to
+// what the system test wrote (tests/system: `node=`, `log=`, `selftest_filter=`; a node
+// out of range keeps the default; the last valid value wins).
 KTEST(boot, options_match_command_line) {
-    // Re-parsing the command line the loader gave yields the options in force.
-    static CmdlineResult again;
-    parse_cmdline(g_boot_info.cmdline, again);
-    KEXPECT_EQ(again.options.node_id, g_options.node_id);
-    KEXPECT(again.options.mode == g_boot_mode);
+    base::StringView line = g_boot_info.cmdline;
+    uint32_t node = kDefaultNodeId;
+    LogLevel level = LogLevel::Info;
+    base::StringView filter;
+    bool selftest = false;
+    constexpr base::StringView kLevels[] = {"error", "warn", "info", "debug"};
+    for (base::StringView token : line.split(' ')) {
+        auto cut = token.find('=');
+        if (!cut.has_value())
+            continue;
+        base::StringView key = token.substr(0, *cut);
+        base::StringView value = token.substr(*cut + 1);
+        if (key == base::StringView("node")) {
+            uint32_t n = 0;
+            bool digits = !value.empty() && value.length() <= 5;
+            for (char c : value) {
+                digits &= c >= '0' && c <= '9';
+                n = n * 10 + uint32_t(c - '0');
+            }
+            if (digits && n >= 1 && n <= 65535)
+                node = n;
+        } else if (key == base::StringView("mode")) {
+            selftest = value == base::StringView("selftest");
+        } else if (key == base::StringView("log")) {
+            for (size_t i = 0; i < 4; ++i)
+                if (value == kLevels[i])
+                    level = LogLevel(i);
+        } else if (key == base::StringView("selftest_filter")) {
+            filter = value;
+        }
+    }
+    KEXPECT(selftest);
     KEXPECT(g_boot_mode == BootMode::SelfTest);
+    KEXPECT_EQ(uint32_t(g_options.node_id), node);
+    KEXPECT_EQ(uint32_t(g_options.log_level), uint32_t(level));
+    KEXPECT(g_options.selftest_filter_view() == filter);
 }
 
 KTEST(boot, stack_protector_guard_randomized) {
@@ -182,12 +225,8 @@ KTEST(boot, stack_protector_guard_randomized) {
 }
 
 KTEST(boot, global_constructors_ran) {
-    struct Probe {
-        int value;
-        Probe() : value(42) {}
-    };
-    static Probe probe; // function-local: constructed on first use
-    KEXPECT_EQ(probe.value, 42);
+    // Set only by the constructor run_global_constructors() calls through .init_array.
+    KEXPECT_EQ(g_constructor_probe.value, 42);
 }
 
 } // namespace

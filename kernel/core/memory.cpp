@@ -246,8 +246,13 @@ bool is_managed_ram(uint64_t phys, uint64_t size) {
 }
 
 MemoryStats memory_stats() {
-    return MemoryStats{g_total_bytes, g_usable_bytes, g_pages.total_page_count(),
-                       g_pages.free_page_count(), g_heap.bytes_in_use()};
+    mm::Heap::Stats heap = g_heap.stats();
+    return MemoryStats{g_total_bytes,
+                       g_usable_bytes,
+                       g_pages.total_page_count(),
+                       g_pages.free_page_count(),
+                       g_heap.bytes_in_use(),
+                       heap.slab_pages + heap.metadata_pages + heap.large_pages};
 }
 
 uint64_t map_mmio(uint64_t phys, size_t size) {
@@ -415,7 +420,7 @@ KTEST(vm, kernel_text_is_read_only) {
 
 KTEST(vm, data_is_not_executable) {
     if (!g_nx)
-        return;                       // Without NX the CPU cannot enforce it.
+        KSKIP("the CPU has no NX bit, so it cannot enforce this");
     static uint8_t code[16] = {0xC3}; // ret
     KEXPECT_EQ(x86_64::try_call(execute, code), int64_t(kVecPageFault));
     KEXPECT_EQ(x86_64::try_call(execute, phys_to_virt(0x200000)), int64_t(kVecPageFault));

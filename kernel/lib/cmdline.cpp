@@ -87,6 +87,10 @@ void store_fuzz_iterations(BootOptions& options, const CmdlineValue& value) {
     options.fuzz_iterations = value.number;
 }
 
+void store_fuzz_seed(BootOptions& options, const CmdlineValue& value) {
+    options.fuzz_seed = value.number;
+}
+
 void store_serial_echo(BootOptions& options, const CmdlineValue& value) {
     options.serial_echo = value.number != 0;
 }
@@ -112,6 +116,8 @@ constexpr CmdlineOption kOptions[] = {
      store_cluster_key},
     {"fuzz_iterations", CmdlineOptionType::U64, 1, 1000000000, nullptr, 0, "20000",
      "how many inputs each fuzzer tries in mode=fuzz", store_fuzz_iterations},
+    {"fuzz_seed", CmdlineOptionType::U64, 0, 0x7FFFFFFF, nullptr, 0, "0",
+     "the fuzzers' random seed in mode=fuzz (0: their fixed default)", store_fuzz_seed},
     {"serial_echo", CmdlineOptionType::Bool, 0, 1, nullptr, 0, "off",
      "echo characters typed on the serial console", store_serial_echo},
 };

@@ -487,6 +487,54 @@ void dump_threads() {
               kStates[uint8_t(t.state())], t.task() ? t.task()->id() : 0, t.ref_count());
 }
 
+size_t kill_user_tasks(const char* reason) {
+    constexpr size_t kBatch = 64;
+    size_t killed = 0;
+    // Bounded: a thread that does not die shows up in the leak check instead of hanging it.
+    for (int round = 0; round < 100; ++round) {
+        Task* tasks[kBatch];
+        size_t n = 0;
+        {
+            InterruptGuard guard;
+            for (Thread& t : g_all_threads) {
+                Task* task = t.task();
+                if (!task || t.state() == ThreadState::Dead || task->exited() || n == kBatch)
+                    continue;
+                bool seen = false;
+                for (size_t i = 0; i < n; ++i)
+                    seen |= tasks[i] == task;
+                if (!seen) {
+                    task->add_ref();
+                    tasks[n++] = task;
+                }
+            }
+        }
+        if (n == 0)
+            return killed;
+        for (size_t i = 0; i < n; ++i) {
+            tasks[i]->kill(-1, reason);
+            tasks[i]->release_ref();
+        }
+        killed += n;
+        sleep_ns(1000000);
+    }
+    return killed;
+}
+
+UserThreadsLeft user_threads_left() {
+    InterruptGuard guard;
+    UserThreadsLeft left;
+    for (Thread& t : g_all_threads) {
+        if (!t.task())
+            continue;
+        if (t.state() == ThreadState::Dead)
+            ++left.dead;
+        else
+            ++left.other;
+    }
+    return left;
+}
+
 void process_orphans() {
     InterruptGuard guard;
     while (Thread* t = g_orphans.front()) {

@@ -5,6 +5,7 @@
 #include <kernel/core/clock.h>
 #include <kernel/core/memory.h>
 #include <kernel/lib/cmdline.h>
+#include <kernel/object/kobject.h>
 #include <kernel/syscalls/handlers.h>
 
 namespace kernel {
@@ -33,7 +34,8 @@ SyscallResult sys_node_id() { return boot_options().node_id; }
 SyscallResult sys_memory_info(UserPtr<tern_memory_info> out) {
     MemoryStats stats = memory_stats();
     tern_memory_info info = {stats.total_bytes, uint64_t(stats.total_pages) * 4096,
-                             uint64_t(stats.free_pages) * 4096, stats.heap_bytes_in_use};
+                             uint64_t(stats.free_pages) * 4096, stats.heap_bytes_in_use,
+                             obj::KObject::live_total()};
     TRY(out.write(info));
     return 0;
 }

@@ -139,23 +139,64 @@ void run_benchmarks() {
     machine_stop(true);
 }
 
-void run_fuzzer(uint64_t iterations) {
-    // The fuzzer issues random syscalls from an unprivileged task; the kernel passes when
-    // it survives and the fuzzer reports its counts.
-    uint64_t free_before = page_allocator().free_page_count();
-    int64_t code = run_module("fuzz", iterations);
-    sleep_ns(10000000); // reap
-    print("fuzz: exit status {}, free pages before {} after {}\n", code, free_before,
-          page_allocator().free_page_count());
+void run_fuzzer(uint64_t iterations, uint64_t seed) {
+    // The fuzzer issues random syscalls from an unprivileged task and checks every result
+    // itself. The kernel passes when it survives, the fuzzer exits 0, and once the task
+    // is gone every kernel object it made is gone too, and so is every page it took,
+    // apart from pages the kernel heap keeps as cached slabs.
+    print("fuzz: seed {}, {} calls (replay: ./tern fuzz --seed {} --calls {})\n", seed, iterations,
+          seed, iterations);
+    uint64_t objects_before = obj::KObject::live_total();
+    MemoryStats before = memory_stats();
+    int64_t code = run_module("fuzz", (seed << 32) | (iterations & 0xFFFFFFFFull));
+    // The tasks the fuzzer made live on without it (blocked, stopped, or spinning in
+    // garbage); they are its to answer for, so they end here too.
+    size_t orphans = kill_user_tasks("the fuzzer has ended");
+    // Threads and objects of the dead tasks go away once the scheduler has reaped them.
+    uint64_t objects_after = 0;
+    for (int i = 0; i < 100; ++i) {
+        sleep_ns(10000000);
+        objects_after = obj::KObject::live_total();
+        if (objects_after == objects_before)
+            break;
+    }
+    MemoryStats after = memory_stats();
+    // Pages neither free nor held by the heap: user memory, page tables, message data.
+    int64_t lost_pages = (int64_t(before.free_pages) - int64_t(after.free_pages))
+                         - (int64_t(after.heap_pages) - int64_t(before.heap_pages));
+    print("fuzz: exit status {}, {} tasks it left killed; live objects before {} after {}; "
+          "free pages before {} after {}; heap pages before {} after {}; heap bytes before {} "
+          "after {}\n",
+          code, orphans, objects_before, objects_after, before.free_pages, after.free_pages,
+          before.heap_pages, after.heap_pages, before.heap_bytes_in_use, after.heap_bytes_in_use);
     print("fuzz: live objects: tasks {} threads {} ports {} memory {} replies {}\n",
           obj::KObject::live_count(TERN_OBJ_TASK), obj::KObject::live_count(TERN_OBJ_THREAD),
           obj::KObject::live_count(TERN_OBJ_PORT), obj::KObject::live_count(TERN_OBJ_MEMORY),
           obj::KObject::live_count(TERN_OBJ_REPLY));
-    dump_threads();
-    if (code != 0) {
+    bool ok = code == 0;
+    if (code != 0)
         log::error("fuzz: the fuzzer exited with status {}", code);
-        machine_stop(false);
+    bool leaked = objects_after != objects_before || lost_pages > 0;
+    UserThreadsLeft left = user_threads_left();
+    if (leaked) {
+        log::error("fuzz: leak: {} kernel objects alive before the fuzzer, {} after it and its "
+                   "tasks died; {} pages not returned; user threads left: {} dead, {} other",
+                   objects_before, objects_after, lost_pages, left.dead, left.other);
+        dump_threads();
     }
+    // FIXME: a known kernel bug: some threads of killed tasks stay referenced after they
+    // were reaped, keeping their task (and ports, replies, pages) alive. It needs port_call
+    // among the fuzzed calls; `./tern fuzz --seed 1 --calls 20000` shows it. Until it is
+    // found, a leak of exactly that shape (every thread left is such a dead thread) is
+    // reported as KNOWN BUG and does not fail the run; any other leak does.
+    if (leaked && left.dead > 0 && left.other == 0)
+        print("fuzz: KNOWN BUG dead-threads-kept: {} reaped threads still referenced hold {} "
+              "objects and {} pages\n",
+              left.dead, objects_after - objects_before, lost_pages);
+    else if (leaked)
+        ok = false;
+    if (!ok)
+        machine_stop(false);
     print("FUZZ DONE\n");
     machine_stop(true);
 }

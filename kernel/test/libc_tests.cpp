@@ -1,4 +1,4 @@
-// Self-tests that run C programs built on musl (tests/cuser/, docs/libc.md): the C library
+// Self-tests that run C programs built on musl (tests/libc/, docs/libc.md): the C library
 // and its Tern backend checked end to end from ring 3.
 #include <kernel/core/clock.h>
 #include <kernel/core/loader.h>

@@ -1,5 +1,6 @@
-// Self-tests that run user programs: the system call contract checked from ring 3
-// (tests/user/ktest.cpp) and attacks the kernel must survive (tests/user/hostile.cpp).
+// Self-tests that run user programs: the system call contract checked from ring 3, one
+// program per syscall family (tests/kernel-abi/<family>.cpp, boot module abi_<family>),
+// and attacks the kernel must survive (tests/hostile/hostile.cpp).
 //
 // Each hostile attack runs in a task of its own and must end with the status the attack
 // is documented to produce. Afterwards the kernel has to be as it was: the pages the task
@@ -13,7 +14,7 @@
 #include <kernel/object/thread.h>
 #include <kernel/test/ktest.h>
 #include <tern/abi/errors.h>
-#include <tests/user/hostile_attacks.h>
+#include <tests/hostile/hostile_attacks.h>
 
 namespace kernel {
 namespace {
@@ -62,23 +63,35 @@ void expect_kernel_healthy(KTestContext& ktest_ctx, size_t pages_before) {
     KEXPECT_EQ(status, int64_t(0));
 }
 
-// ktest's start argument selects sections by bit (0: all); bit 11 is its handle-quota
-// section, which makes a thousand ports and so warms the kernel heap's bookkeeping (see
-// kPageSlack) before the measured run.
-constexpr uint64_t kKtestHandleQuotaSection = 1ull << 11;
-
-KTEST(user, ktest_suite) {
+// Runs the kernel-ABI test program of one syscall family, which exits 0 iff every check
+// passed. A family that makes thousands of kernel objects (the handle quota) runs once
+// before the measured run to warm the kernel heap's bookkeeping (see kPageSlack).
+void run_abi_family(KTestContext& ktest_ctx, const char* module, bool warm_up = false) {
     int64_t status = -1;
-    if (!run_module(ktest_ctx, "ktest", kKtestHandleQuotaSection, 10 * kSecond, status))
-        return;
-    KEXPECT_EQ(status, int64_t(0));
-    settle();
+    if (warm_up) {
+        if (!run_module(ktest_ctx, module, 0, 30 * kSecond, status))
+            return;
+        KEXPECT_EQ(status, int64_t(0));
+        settle();
+    }
     size_t pages_before = page_allocator().free_page_count();
-    if (!run_module(ktest_ctx, "ktest", 0, 60 * kSecond, status))
+    if (!run_module(ktest_ctx, module, 0, 30 * kSecond, status))
         return;
     KEXPECT_EQ(status, int64_t(0));
     expect_kernel_healthy(ktest_ctx, pages_before);
 }
+
+KTEST(user, abi_handle) { run_abi_family(ktest_ctx, "abi_handle", true); }
+KTEST(user, abi_basic) { run_abi_family(ktest_ctx, "abi_basic"); }
+KTEST(user, abi_port) { run_abi_family(ktest_ctx, "abi_port"); }
+KTEST(user, abi_call) { run_abi_family(ktest_ctx, "abi_call"); }
+KTEST(user, abi_vm) { run_abi_family(ktest_ctx, "abi_vm"); }
+KTEST(user, abi_memory) { run_abi_family(ktest_ctx, "abi_memory"); }
+KTEST(user, abi_thread) { run_abi_family(ktest_ctx, "abi_thread"); }
+KTEST(user, abi_task) { run_abi_family(ktest_ctx, "abi_task"); }
+KTEST(user, abi_task_control) { run_abi_family(ktest_ctx, "abi_task_control"); }
+KTEST(user, abi_pager) { run_abi_family(ktest_ctx, "abi_pager"); }
+KTEST(user, abi_device) { run_abi_family(ktest_ctx, "abi_device"); }
 
 // ---- Hostile programs -------------------------------------------------------------------
 

@@ -349,6 +349,16 @@ TEST_CASE("cmdline: selftest filter strings", "[cmdline]") {
     CHECK(p.message(0).find("keeping the earlier value") != std::string::npos);
 }
 
+TEST_CASE("cmdline: fuzz seed", "[cmdline]") {
+    CHECK(parse("").options().fuzz_seed == 0);
+    CHECK(parse("fuzz_seed=1").options().fuzz_seed == 1);
+    CHECK(parse("fuzz_seed=0x7fffffff").options().fuzz_seed == 0x7FFFFFFF);
+    auto p = parse("fuzz_seed=0x80000000");
+    CHECK(p.options().fuzz_seed == 0);
+    CHECK(p.message(0)
+          == "cmdline: fuzz_seed=0x80000000 out of range 0..2147483647, using default 0");
+}
+
 TEST_CASE("cmdline: fuzz iterations", "[cmdline]") {
     CHECK(parse("fuzz_iterations=1").options().fuzz_iterations == 1);
     CHECK(parse("fuzz_iterations=1000000000").options().fuzz_iterations == 1000000000);
@@ -482,7 +492,7 @@ TEST_CASE("cmdline: parsing again resets the result", "[cmdline]") {
 
 TEST_CASE("cmdline: the option table and help text", "[cmdline]") {
     auto options = kernel::cmdline_options();
-    CHECK(options.size() == 9);
+    CHECK(options.size() == 10);
     std::vector<std::string> names;
     for (const auto& option : options) {
         names.push_back(option.name);
@@ -495,7 +505,7 @@ TEST_CASE("cmdline: the option table and help text", "[cmdline]") {
         CHECK(std::string(line).rfind(option.name, 0) == 0);
     }
     for (const char* name : {"node", "mode", "log", "selftest_filter", "ip", "gw", "cluster_key",
-                             "fuzz_iterations", "serial_echo"})
+                             "fuzz_iterations", "fuzz_seed", "serial_echo"})
         CHECK(std::find(names.begin(), names.end(), name) != names.end());
     CHECK(kernel::find_cmdline_option("nope") == nullptr);
     CHECK(kernel::find_cmdline_option("") == nullptr);

@@ -47,6 +47,7 @@ struct tern_memory_info {
     uint64_t managed_bytes;     /* pages the page allocator manages */
     uint64_t free_bytes;        /* of those, free */
     uint64_t kernel_heap_bytes; /* in use by the kernel heap (inside managed - free) */
+    uint64_t live_objects;      /* kernel objects (tasks, threads, ports, ...) alive now */
 };
 
 /* One handle of a task, as listed by task_handles. */

@@ -20,6 +20,9 @@ struct MemoryStats {
     size_t total_pages;    // pages managed by the page allocator
     size_t free_pages;
     size_t heap_bytes_in_use;
+    // Pages the kernel heap holds: slabs (cached empty ones included), its metadata and
+    // large blocks. Cached slabs are not leaks, so leak checks count these apart.
+    size_t heap_pages;
 };
 
 // Builds the kernel's page tables, switches to them and starts the page allocator and the

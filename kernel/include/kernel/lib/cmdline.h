@@ -69,6 +69,8 @@ struct BootOptions {
     uint8_t cluster_key[kClusterKeyMaxBytes]{};
     size_t cluster_key_length{0};
     uint64_t fuzz_iterations{kDefaultFuzzIterations};
+    // fuzz_seed: the fuzzers' seed (0: their fixed default), printed by every run.
+    uint64_t fuzz_seed{0};
     // serial_echo: echo characters typed on the serial console.
     bool serial_echo{false};
 

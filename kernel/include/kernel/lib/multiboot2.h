@@ -13,7 +13,9 @@ inline constexpr uint32_t kBootloaderMagic = 0x36D76289;
 // An information block larger than this is rejected as corrupt.
 inline constexpr uint32_t kMaxInfoSize = 1u << 20;
 inline constexpr size_t kMaxMemoryEntries = 128;
-inline constexpr size_t kMaxModules = 16;
+// The image carries the kernel's symbols, init, the boot file system and the programs the
+// self-tests and benchmarks run (about 25 today); the rest is dropped and counted.
+inline constexpr size_t kMaxModules = 32;
 
 struct MemoryEntry {
     uint64_t base;

@@ -98,6 +98,12 @@ public:
     // Live objects per type, for leak checks in tests and the kernel's statistics.
     static constexpr uint32_t kCountedTypes = 16;
     static uint64_t live_count(uint32_t type) { return type < kCountedTypes ? s_live[type] : 0; }
+    static uint64_t live_total() {
+        uint64_t total = 0;
+        for (uint64_t n : s_live)
+            total += n;
+        return total;
+    }
 
 protected:
     static inline uint64_t s_live[kCountedTypes] = {};

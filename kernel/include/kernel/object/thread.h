@@ -196,6 +196,15 @@ inline void on_return_to_user() {
 void process_orphans();
 // Prints every thread that has not been reaped (id, name, state, task, references).
 void dump_threads();
+// Kills every task that still has a thread (for the fuzz mode's leak check, which needs
+// the fuzzer's descendants gone too); returns how many it killed.
+size_t kill_user_tasks(const char* reason);
+// User threads not yet destroyed: dead ones (reaped, yet still referenced) and others.
+struct UserThreadsLeft {
+    size_t dead = 0;
+    size_t other = 0;
+};
+UserThreadsLeft user_threads_left();
 
 struct SchedulerStats {
     uint64_t context_switches;

@@ -7,8 +7,10 @@
 //   }
 //
 // The self-test boot mode (`mode=selftest` on the kernel command line) runs every test
-// (or those whose name starts with `selftest_filter=`), prints `PASS name` or
-// `FAIL name: reason` per test and a summary line, and exits QEMU with a status.
+// (or those whose name starts with `selftest_filter=`): it prints how many it will run
+// (`SELFTEST PLAN: N tests`), then `PASS name`, `FAIL name: reason` or `SKIP name: reason`
+// (KSKIP: the machine lacks what the test needs) per test and a summary line, and exits
+// QEMU with a status.
 #include <base/format.h>
 #include <base/string_view.h>
 
@@ -17,7 +19,12 @@ namespace kernel {
 class KTestContext {
 public:
     bool failed() const { return m_failed; }
+    bool skipped() const { return m_skipped; }
     const char* reason() const { return m_reason; }
+    void skip(base::StringView why) {
+        m_skipped = true;
+        base::format(m_reason, sizeof(m_reason), "{}", why);
+    }
     template<typename... Args>
     void fail(const char* file, int line, base::StringView fmt, const Args&... args) {
         if (m_failed)
@@ -30,6 +37,7 @@ public:
 
 private:
     bool m_failed = false;
+    bool m_skipped = false;
     char m_reason[256] = {};
 };
 
@@ -49,6 +57,14 @@ int ktest_run_all(base::StringView filter);
       gnu::section(".ktests")]] static const ::kernel::KTest ktest_reg_##group##_##name = {        \
         #group "." #name, ktest_fn_##group##_##name};                                              \
     static void ktest_fn_##group##_##name([[maybe_unused]] ::kernel::KTestContext& ktest_ctx)
+
+// Ends the test as skipped: it cannot run on this machine (the reason says why). The
+// self-test runner counts skips apart; the system tests allow none.
+#define KSKIP(why)                                                                                 \
+    do {                                                                                           \
+        ktest_ctx.skip(why);                                                                       \
+        return;                                                                                    \
+    } while (0)
 
 #define KEXPECT(cond)                                                                              \
     do {                                                                                           \

@@ -1,6 +1,6 @@
 #pragma once
-// The attacks of tests/user/hostile.cpp, selected by its start argument. Shared with the
-// kernel's launcher (kernel/core/user_tests.cpp), which expects each one's exit status.
+// The attacks of tests/hostile/hostile.cpp, selected by its start argument. Shared with the
+// kernel's launcher (kernel/test/user_tests.cpp), which expects each one's exit status.
 #include <stdint.h>
 
 namespace tern_test {

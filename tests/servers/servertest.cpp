@@ -428,6 +428,37 @@ void bad_clients_of_proc_bootfs_console() {
         parts.in_data = {reinterpret_cast<const uint8_t*>("/bin/true"), 9};
         auto st = proto::call<tern::bootfs::Stat>(bootfs.value(), {}, parts);
         check(st.ok() && st.value().size > 0 && st.value().is_directory == 0, "bootfs_stat");
+
+        // Bad input: an unknown operation, a path over the limit, garbage paths. Each is
+        // answered with an error (and logged by the server), and it goes on serving.
+        msg = request(99);
+        check(raw_call(bootfs.value(), msg) == 0 && msg.hdr.label == TERN_NOT_SUPPORTED,
+              "bootfs_unknown_op", msg.hdr.label);
+        static char long_path[tern::bootfs::kMaxPath + 2];
+        for (char& c : long_path)
+            c = 'a';
+        long_path[0] = '/';
+        msg = request(tern::bootfs::Stat::kLabel, long_path, sizeof(long_path));
+        check(raw_call(bootfs.value(), msg) == 0 && msg.hdr.label == TERN_TOO_BIG,
+              "bootfs_oversized_path", msg.hdr.label);
+        static const char kNul[] = {'/', 'b', 'i', 'n', '\0', 't', 'r', 'u', 'e'};
+        parts.in_data = {reinterpret_cast<const uint8_t*>(kNul), sizeof(kNul)};
+        r = proto::call<tern::bootfs::Map>(bootfs.value(), {}, parts);
+        check(r.is_error() && r.error() == base::Error::INVALID_ARGUMENT, "bootfs_path_with_nul",
+              r.is_error() ? code(r.error()) : 0);
+        static const char* const kGarbage[] = {"\xff\xfe\x01", "../../../etc/init.conf", "///",
+                                               "bin/../bin/true/", "\x1b[2J"};
+        for (const char* g : kGarbage) {
+            parts.in_data = {reinterpret_cast<const uint8_t*>(g), base::StringView(g).length()};
+            r = proto::call<tern::bootfs::Map>(bootfs.value(), {}, parts);
+            check(r.is_error()
+                      && (r.error() == base::Error::NOT_FOUND
+                          || r.error() == base::Error::INVALID_ARGUMENT),
+                  "bootfs_garbage_path_refused", r.is_error() ? code(r.error()) : 0);
+        }
+        parts.in_data = {reinterpret_cast<const uint8_t*>("/bin/true"), 9};
+        st = proto::call<tern::bootfs::Stat>(bootfs.value(), {}, parts);
+        check(st.ok() && st.value().size > 0, "bootfs_still_serving");
         (void)tern_sys_handle_close(bootfs.value());
     }
 
@@ -438,6 +469,13 @@ void bad_clients_of_proc_bootfs_console() {
         msg = request(tern::console::Write::kLabel, big, sizeof(big));
         check(raw_call(console.value(), msg) == 0 && msg.hdr.label == TERN_TOO_BIG,
               "console_oversized_write", msg.hdr.label);
+        msg = request(99);
+        check(raw_call(console.value(), msg) == 0 && msg.hdr.label == TERN_NOT_SUPPORTED,
+              "console_unknown_op", msg.hdr.label);
+        static const char kStill[] = "servertest: console still serving\n";
+        msg = request(tern::console::Write::kLabel, kStill, sizeof(kStill) - 1);
+        check(raw_call(console.value(), msg) == 0 && msg.hdr.label == 0, "console_still_serving",
+              msg.hdr.label);
         // Only a process's parent makes it the foreground (Ctrl-C ends it and its
         // descendants), and only that parent clears it: the shell set us.
         uint64_t init_pid = (uint64_t(tern_sys_node_id()) << 32) | 1;

@@ -1,6 +1,6 @@
 // User-space benchmarks: the cost of the kernel paths a program sees from ring 3.
 //
-// The kernel runs this program in bench mode (kernel/core/bench.cpp) after its own
+// The kernel runs this program in bench mode (kernel/test/bench.cpp) after its own
 // micro-benchmarks. Each figure is printed as one machine-readable line
 //
 //     <name>: <value> <unit>
@@ -214,79 +214,166 @@ uint64_t bench_null_syscall() {
     return best;
 }
 
-// The IPC server: answers every call with a message of the same data size (an echo), so
-// the data part crosses the kernel in both directions. It ends when its port closes or
-// its task is killed.
+// ---- The IPC echo protocol ----------------------------------------------------------
+//
+// Every call and every reply is checked, so a figure can only come from round trips that
+// really moved their data. A call carries label kLabelCall, its sequence number in
+// words[0] and a data part filled with the request pattern; the server answers from a
+// buffer of its own (never the one it received into) with label kLabelReply, the
+// sequence number xor kReplyMark, and as many bytes of the reply pattern, the sequence
+// number in its first 8 bytes. A reply that did not arrive leaves the request
+// pattern in the caller's buffer, which fails the check. The server checks only the
+// request's label and sequence words (constant work inside the measured round trip); the
+// caller checks the whole reply outside it.
+
+constexpr uint32_t kLabelCall = 0x45434831u;  // "ECH1"
+constexpr uint32_t kLabelReply = 0x45434832u; // "ECH2"
+constexpr uint32_t kLabelBadCall = 0x45434833u;
+constexpr uint64_t kReplyMark = 0x5E9A1ED0C0FFEE00ull;
+constexpr uint32_t kMaxIpcBytes = 4096;
+
+uint8_t request_byte(uint64_t i) { return uint8_t(0x3C + i * 13); }
+uint8_t reply_byte(uint64_t i) { return uint8_t(0xA5 ^ (i * 7)); }
+
+void put_word(uint8_t* p, uint64_t v) { __builtin_memcpy(p, &v, 8); }
+uint64_t get_word(const uint8_t* p) {
+    uint64_t v;
+    __builtin_memcpy(&v, p, 8);
+    return v;
+}
+
+// The sequence number where a data part of `bytes` carries it: its first 8 bytes (the
+// same place for every size, so the server's reply buffer keeps its pattern elsewhere).
+void stamp(uint8_t* data, uint32_t bytes, uint64_t seq) {
+    if (bytes >= 8)
+        put_word(data, seq);
+}
+bool stamped(const uint8_t* data, uint32_t bytes, uint64_t seq) {
+    return bytes < 8 || get_word(data) == seq;
+}
+
+// Turns the received call `in` into its reply in `out`, whose data part is `reply_buffer`.
+void make_reply(const tern_msg& in, const uint8_t* received, tern_msg& out, uint8_t* reply_buffer) {
+    uint64_t seq = in.words[0];
+    uint32_t bytes = in.hdr.data_size;
+    bool good = in.hdr.label == kLabelCall && stamped(received, bytes, seq);
+    stamp(reply_buffer, bytes, seq);
+    out.hdr.label = good ? kLabelReply : kLabelBadCall;
+    out.hdr.flags = 0;
+    out.hdr.handle_count = 0;
+    out.hdr.data_size = bytes;
+    out.words[0] = seq ^ kReplyMark;
+    out.data = addr(reply_buffer);
+    out.data_capacity = 0;
+    out.reserved = 0;
+    out.reply_handle = TERN_INVALID_HANDLE;
+}
+
+void fill_reply_pattern(uint8_t* buffer) {
+    for (uint32_t i = 0; i < kMaxIpcBytes; ++i)
+        buffer[i] = reply_byte(i);
+}
+
+// The IPC server: answers every call as the echo protocol says. It ends when its port
+// closes or its task is killed.
 void ipc_server(const ThreadJob* job) {
     tern_handle_t port = tern_handle_t(job->a);
-    alignas(16) uint8_t buffer[4096];
+    alignas(16) uint8_t received[kMaxIpcBytes];
+    alignas(16) uint8_t reply_buffer[kMaxIpcBytes];
+    fill_reply_pattern(reply_buffer);
     tern_msg msg{};
+    tern_msg answer{};
     for (;;) {
-        msg.data = addr(buffer);
-        msg.data_capacity = sizeof(buffer);
+        msg.data = addr(received);
+        msg.data_capacity = sizeof(received);
         msg.reserved = 0;
         if (tern_sys_port_receive(port, addr(&msg), TERN_TIMEOUT_INFINITE) < 0)
             return;
-        tern_handle_t reply = msg.reply_handle;
-        // The received header says "call"; a reply must carry no flags. data_size stays
-        // as received, which makes the answer an echo.
-        msg.hdr.flags = 0;
-        msg.hdr.handle_count = 0;
-        msg.reply_handle = TERN_INVALID_HANDLE;
-        (void)tern_sys_port_reply(reply, addr(&msg));
+        make_reply(msg, received, answer, reply_buffer);
+        (void)tern_sys_port_reply(msg.reply_handle, addr(&answer));
     }
 }
 
-// The same echo server on the fast path real servers use (tern::proto::Server::run):
-// each answer and the wait for the next call are one port_reply_receive.
+// The same server on the fast path real servers use (tern::proto::Server::run): each
+// answer and the wait for the next call are one port_reply_receive.
 void ipc_server_reply_receive(const ThreadJob* job) {
     tern_handle_t port = tern_handle_t(job->a);
-    alignas(16) uint8_t buffer[4096];
+    alignas(16) uint8_t received[kMaxIpcBytes];
+    alignas(16) uint8_t reply_buffer[kMaxIpcBytes];
+    fill_reply_pattern(reply_buffer);
     tern_msg msg{};
-    msg.data = addr(buffer);
-    msg.data_capacity = sizeof(buffer);
+    tern_msg answer{};
+    msg.data = addr(received);
+    msg.data_capacity = sizeof(received);
     if (tern_sys_port_receive(port, addr(&msg), TERN_TIMEOUT_INFINITE) < 0)
         return;
     for (;;) {
+        make_reply(msg, received, answer, reply_buffer);
         tern_handle_t reply = msg.reply_handle;
-        msg.hdr.flags = 0;
-        msg.hdr.handle_count = 0;
-        msg.reply_handle = TERN_INVALID_HANDLE;
-        // One tern_msg for both halves: the reply is read before the next message lands.
-        if (tern_sys_port_reply_receive(reply, addr(&msg), port, addr(&msg), TERN_TIMEOUT_INFINITE)
+        msg.data = addr(received);
+        msg.data_capacity = sizeof(received);
+        msg.reserved = 0;
+        if (tern_sys_port_reply_receive(reply, addr(&answer), port, addr(&msg),
+                                        TERN_TIMEOUT_INFINITE)
             < 0)
             return;
     }
 }
 
+// Checks one reply of the echo protocol; prints what is wrong and returns false.
+bool reply_ok(const tern_msg& msg, const uint8_t* data, uint32_t bytes, uint64_t seq) {
+    const char* wrong = nullptr;
+    if (msg.hdr.label != kLabelReply)
+        wrong = msg.hdr.label == kLabelBadCall ? "the server saw a bad call" : "wrong label";
+    else if (msg.words[0] != (seq ^ kReplyMark))
+        wrong = "wrong sequence word";
+    else if (msg.hdr.data_size != bytes)
+        wrong = "wrong data size";
+    else if (!stamped(data, bytes, seq))
+        wrong = "wrong sequence number in the data";
+    for (uint32_t i = bytes >= 8 ? 8 : 0; !wrong && i < bytes; ++i)
+        if (data[i] != reply_byte(i))
+            wrong = "wrong data byte";
+    if (wrong)
+        tern::println("bench: error: reply {} of a {}-byte call: {} (label {:#x}, {} bytes)", seq,
+                      bytes, wrong, msg.hdr.label, msg.hdr.data_size);
+    return wrong == nullptr;
+}
+
 // Round trips of port_call on `port` with a data part of `bytes` in both directions;
-// returns instructions per round trip, or 0 when a call failed.
+// returns instructions per round trip, or 0 when a call failed or a reply was wrong. Only
+// the port_call itself is timed: filling the request and checking the reply are not.
 uint64_t bench_call_reply(tern_handle_t port, uint32_t bytes) {
     constexpr uint64_t kCalls = 1000;
-    alignas(16) static uint8_t buffer[4096];
+    alignas(16) static uint8_t buffer[kMaxIpcBytes];
+    static uint64_t seq = 0;
     tern_msg msg{};
     uint64_t best = ~0ull;
     for (int r = 0; r < kRounds; ++r) {
-        uint64_t t0 = read_tsc();
+        uint64_t total = 0;
         for (uint64_t i = 0; i < kCalls; ++i) {
+            ++seq;
+            for (uint32_t b = 0; b < bytes; ++b)
+                buffer[b] = request_byte(b);
+            stamp(buffer, bytes, seq);
             // The reply overwrites the header, so the request is set up afresh each time.
-            msg.hdr.label = 1;
+            msg.hdr.label = kLabelCall;
             msg.hdr.data_size = bytes;
             msg.hdr.handle_count = 0;
             msg.hdr.flags = 0;
+            msg.words[0] = seq;
             msg.data = addr(buffer);
             msg.data_capacity = sizeof(buffer);
+            uint64_t t0 = read_tsc();
             int64_t result = tern_sys_port_call(port, addr(&msg), TERN_TIMEOUT_INFINITE);
-            if (!check(result, "port_call") || msg.hdr.data_size != bytes) {
-                if (result >= 0)
-                    tern::println("bench: error: reply carried {} bytes, expected {}",
-                                  msg.hdr.data_size, bytes);
+            uint64_t t1 = read_tsc();
+            total += t1 - t0;
+            if (!check(result, "port_call") || !reply_ok(msg, buffer, bytes, seq)) {
                 g_failed = true;
                 return 0;
             }
         }
-        uint64_t t1 = read_tsc();
-        best = base::min(best, (t1 - t0) / kCalls);
+        best = base::min(best, total / kCalls);
     }
     return best;
 }

@@ -6,7 +6,7 @@
  *
  * Prints "libc_smoke: ok <check>" or "libc_smoke: FAIL <check>: <why>" per check and
  * exits 0 only when every check passed. Run by the kernel self-test user.libc_smoke
- * (kernel/core/libc_tests.cpp).
+ * (kernel/test/libc_tests.cpp).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -5,7 +5,7 @@
 // ends with kQuotaReached once the kernel has said no; an attack that probes the syscall
 // layer ends with 0 when every call was refused and with the number of calls that were
 // wrongly accepted otherwise. kUnexpected means the forbidden operation simply worked.
-// The launcher, kernel/core/user_tests.cpp, runs each attack in a task of its own and
+// The launcher, kernel/test/user_tests.cpp, runs each attack in a task of its own and
 // checks the status and that the kernel gives back every page afterwards; it mirrors the
 // attack numbers below, so the two lists must change together.
 //

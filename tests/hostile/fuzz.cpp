@@ -1,5 +1,5 @@
 // The syscall fuzzer: random system calls with hostile arguments from an unprivileged
-// task. The kernel runs it in fuzz mode (kernel/core/bench.cpp) with the iteration count
+// task. The kernel runs it in fuzz mode (kernel/test/bench.cpp) with the iteration count
 // as its start argument; the kernel passes when it survives and the fuzzer exits 0.
 //
 // Each iteration picks a syscall number (mostly valid ones, some just past the table,
@@ -36,10 +36,16 @@
 //
 // Output: progress every 10%, then `fuzz.calls: N calls`, one `fuzz.result.<ERROR>: N
 // calls` line per error seen, `fuzz.ok: N calls`, and `fuzz.ok.<syscall>: N calls` for
-// each syscall, which shows how deep the run got. A negative result that is no error code
-// is printed with the call that produced it. The start argument's low 32 bits
-// are the iteration count; bits 32..62, when not zero, replace the fixed PRNG seed, and
-// bit 63 prints every call before it is made (to find the call that hurt the kernel).
+// each syscall, which shows how deep the run got. The start argument's low 32 bits are
+// the iteration count; bits 32..62, when not zero, replace the fixed PRNG seed (the
+// kernel's fuzz_seed option; `./tern fuzz --seed S --calls N`), and bit 63 prints every
+// call before it is made (to find the call that hurt the kernel).
+//
+// The oracle: every result is an error code, or a value of the kind the call returns (a
+// handle of the right type that is in the table, a page-aligned user address, 0, a
+// length, an id); anything else is printed with the call and makes the exit status 3.
+// After the fuzzer and every task it made have died, the kernel checks that no kernel
+// object and no page is left (kernel/test/bench.cpp).
 
 #include <base/error.h>
 #include <base/utility.h>
@@ -181,6 +187,8 @@ struct State {
     uint64_t ok = 0;
     uint64_t errors[base::kErrorCount] = {};
     uint64_t unknown_errors = 0;
+    // Results that are no error code and not a value of the kind the call returns.
+    uint64_t bad_results = 0;
     // Successful calls per syscall number: the coverage the run reached.
     uint64_t ok_by_syscall[TERN_SYSCALL_COUNT] = {};
 };
@@ -963,12 +971,112 @@ void observe(const Call& c, int64_t result) {
 
 void trace(const Call& c);
 
+// The type of handle h in this task's table (TERN_OBJ_ANY when it cannot be listed: the
+// fuzzer has closed its handle to itself), or TERN_OBJ_TYPE_COUNT when h is not in it.
+tern_handle_info g_handle_infos[1200];
+uint32_t handle_type_in_table(uint64_t h) {
+    if (!g.self)
+        return TERN_OBJ_ANY;
+    int64_t n =
+        tern_sys_task_handles(g.self, addr(g_handle_infos), base::array_size(g_handle_infos));
+    if (n < 0 || uint64_t(n) > base::array_size(g_handle_infos))
+        return TERN_OBJ_ANY;
+    for (int64_t i = 0; i < n; ++i)
+        if (g_handle_infos[i].handle == h)
+            return g_handle_infos[i].type;
+    return TERN_OBJ_TYPE_COUNT;
+}
+
+// A new handle in this task: a valid handle value, in the table, of the expected type
+// (TERN_OBJ_ANY: any type). Returns what is wrong, or nullptr.
+const char* check_new_handle(int64_t result, uint32_t expected) {
+    if (result <= 0 || result > 0xFFFFFFFFll)
+        return "not a handle value";
+    uint32_t type = handle_type_in_table(uint64_t(result));
+    if (type == TERN_OBJ_TYPE_COUNT)
+        return "a handle that is not in the table";
+    if (expected != TERN_OBJ_ANY && type != TERN_OBJ_ANY && type != expected)
+        return "a handle of the wrong type";
+    return nullptr;
+}
+
+const char* check_address(int64_t result, uint64_t size) {
+    uint64_t a = uint64_t(result);
+    if (a % kPageSize != 0 || a < kUserStart || a >= kUserEnd || size > kUserEnd - a)
+        return "not a page-aligned user address with room for the size";
+    return nullptr;
+}
+
+// The oracle for a call that did not fail: its result must be a value of the kind the
+// call documents (<tern/abi/syscalls.h>). Returns what is wrong, or nullptr.
+const char* check_success(const Call& c, int64_t result) {
+    switch (c.number) {
+    case TERN_SYS_null:
+    case TERN_SYS_thread_yield:
+    case TERN_SYS_thread_sleep:
+    case TERN_SYS_handle_close:
+    case TERN_SYS_vm_free:
+    case TERN_SYS_vm_protect:
+    case TERN_SYS_thread_resume:
+    case TERN_SYS_port_signal:
+    case TERN_SYS_port_set_add:
+    case TERN_SYS_port_set_remove:
+    case TERN_SYS_thread_set_fs_base:
+        return result == 0 ? nullptr : "not 0";
+    case TERN_SYS_debug_write:
+        return uint64_t(result) == c.a[1] ? nullptr : "not the length written";
+    case TERN_SYS_clock_monotonic:
+    case TERN_SYS_task_id:
+    case TERN_SYS_thread_id:
+    case TERN_SYS_task_id_of:
+        return result > 0 ? nullptr : "not a positive id or time";
+    case TERN_SYS_node_id:
+        return result >= 1 && result <= 65535 ? nullptr : "not a node id";
+    case TERN_SYS_thread_create:
+    case TERN_SYS_task_thread_create:
+        return check_new_handle(result, TERN_OBJ_THREAD);
+    case TERN_SYS_port_create:
+        return check_new_handle(result, TERN_OBJ_PORT);
+    case TERN_SYS_task_create:
+        return check_new_handle(result, TERN_OBJ_TASK);
+    case TERN_SYS_memory_create:
+    case TERN_SYS_memory_create_physical:
+        return check_new_handle(result, TERN_OBJ_MEMORY);
+    case TERN_SYS_handle_duplicate: {
+        uint32_t source = handle_type_in_table(c.a[0]);
+        return check_new_handle(result, source == TERN_OBJ_TYPE_COUNT ? TERN_OBJ_ANY : source);
+    }
+    case TERN_SYS_task_give_handle:
+        if (is_self(c.a[0]))
+            return check_new_handle(result, tracked_type(c.a[1]));
+        return result > 0 && result <= 0xFFFFFFFFll ? nullptr : "not a handle value";
+    case TERN_SYS_vm_allocate:
+        return check_address(result, c.a[0]);
+    case TERN_SYS_task_vm_allocate:
+    case TERN_SYS_vm_map_pager:
+        return check_address(result, c.a[2]);
+    case TERN_SYS_vm_map_memory:
+        return check_address(result, c.a[4]);
+    case TERN_SYS_port_capture:
+        return uint64_t(result) <= c.a[2] ? nullptr : "more messages than asked for";
+    default:
+        return nullptr;
+    }
+}
+
 void count(const Call& c, int64_t result) {
     ++g.calls;
     if (result >= 0) {
         ++g.ok;
         if (c.number < TERN_SYSCALL_COUNT)
             ++g.ok_by_syscall[c.number];
+        if (const char* wrong = check_success(c, result)) {
+            ++g.bad_results;
+            end_console_line();
+            trace(c);
+            tern::println("fuzz: the call above returned {} ({:#x}): {}", result, uint64_t(result),
+                          wrong);
+        }
         return;
     }
     int64_t code = -result;
@@ -977,6 +1085,7 @@ void count(const Call& c, int64_t result) {
     else {
         // No syscall documents a negative result that is not an error code.
         ++g.unknown_errors;
+        end_console_line();
         trace(c);
         tern::println("fuzz: the call above returned {}, which is no error code", result);
     }
@@ -1129,9 +1238,18 @@ extern "C" int main(uint64_t arg) {
                           g.errors[code]);
     if (g.unknown_errors)
         tern::println("fuzz.result.UNKNOWN_ERROR: {} calls", g.unknown_errors);
+    if (g.bad_results)
+        tern::println("fuzz.result.BAD_VALUE: {} calls", g.bad_results);
     tern::println("fuzz.ok: {} calls", g.ok);
     for (uint32_t n = 0; n < TERN_SYSCALL_COUNT; ++n)
         if (n != TERN_SYS_thread_exit && n != TERN_SYS_task_exit)
             tern::println("fuzz.ok.{}: {} calls", kSyscallNames[n], g.ok_by_syscall[n]);
+    // The oracle: every result was an error code or a value of the right kind.
+    if (g.unknown_errors || g.bad_results) {
+        tern::println("fuzz: FAILED: {} results were no error code, {} were not a value of "
+                      "the kind the call returns (seed {:#x})",
+                      g.unknown_errors, g.bad_results, seed);
+        return 3;
+    }
     return 0;
 }

@@ -1,0 +1,240 @@
+// Tasks: task_create, task_vm_allocate/write/read, task_thread_create, task_kill,
+// task_wait, task_mappings, task_handles and task_give_handle.
+//
+// Part of the kernel-ABI tests (harness.h): the kernel runs this program as the boot
+// module abi_task from its self-test user.abi_task.
+#include "harness.h"
+
+using namespace abi;
+
+namespace {
+
+// ---- Tasks --------------------------------------------------------------------------
+
+void test_tasks() {
+    expect_err(tern_sys_task_create(ptr("0123456789012345678901234567890123"), 32), TERN_TOO_BIG,
+               "task.create_name_32_too_big");
+    for (const BadPointer& b : kBadPointers)
+        expect_err(tern_sys_task_create(b.address, 5), TERN_BAD_ADDRESS, "task.create_name_{}",
+                   b.name);
+    int64_t t = tern_sys_task_create(0, 0);
+    expect_ok(t, "task.create_empty_name");
+    int64_t t31 = tern_sys_task_create(ptr("0123456789012345678901234567890"), 31);
+    expect_ok(t31, "task.create_name_31");
+    close(t31);
+    if (t < 0)
+        return;
+
+    // A task with no threads: waiting would block; killing it finishes it at once.
+    expect_err(tern_sys_task_wait(t, 0), TERN_WOULD_BLOCK, "task.wait_empty_task_would_block");
+    uint64_t start = now_ns();
+    expect_err(tern_sys_task_wait(t, 20 * kMs), TERN_TIMED_OUT, "task.wait_timed_out");
+    expect_true(now_ns() - start >= 20 * kMs, static_cast<int64_t>(now_ns() - start),
+                "task.wait_timeout_duration");
+
+    // Memory in another task.
+    constexpr uint32_t kRw = TERN_PROT_READ | TERN_PROT_WRITE;
+    constexpr uint64_t kAt = 0x10000000;
+    expect_eq(tern_sys_task_vm_allocate(t, kAt, 2 * kPage, kRw), kAt, "task.vm_allocate_fixed");
+    expect_err(tern_sys_task_vm_allocate(t, kAt + kPage, kPage, kRw), TERN_ALREADY_EXISTS,
+               "task.vm_allocate_overlap");
+    expect_err(tern_sys_task_vm_allocate(t, kAt + 1, kPage, kRw), TERN_MISALIGNED,
+               "task.vm_allocate_misaligned");
+    expect_err(tern_sys_task_vm_allocate(t, 0xFFFF800000000000ull, kPage, kRw),
+               TERN_INVALID_ARGUMENT, "task.vm_allocate_kernel_address");
+    expect_err(tern_sys_task_vm_allocate(t, 0x00007FFFFFFFF000ull, kPage, kRw),
+               TERN_INVALID_ARGUMENT, "task.vm_allocate_past_user_end");
+    expect_err(tern_sys_task_vm_allocate(t, 0, kPage, kRw | TERN_PROT_EXEC), TERN_INVALID_ARGUMENT,
+               "task.vm_allocate_wx");
+    expect_err(tern_sys_task_vm_allocate(t, 0, 0, kRw), TERN_INVALID_ARGUMENT,
+               "task.vm_allocate_size_0");
+    expect_err(tern_sys_task_vm_allocate(t, 0, kPage, kRw | (1ull << 32)), TERN_INVALID_ARGUMENT,
+               "task.vm_allocate_prot_over_32_bits");
+    int64_t anywhere = tern_sys_task_vm_allocate(t, 0, kPage, TERN_PROT_READ);
+    expect_ok(anywhere, "task.vm_allocate_anywhere");
+
+    static uint8_t pattern[300], back[300];
+    for (uint32_t i = 0; i < sizeof(pattern); ++i)
+        pattern[i] = static_cast<uint8_t>(i * 13);
+    expect_eq(tern_sys_task_vm_write(t, kAt + kPage - 100, ptr(pattern), sizeof(pattern)),
+              sizeof(pattern), "task.vm_write_across_pages");
+    expect_eq(tern_sys_task_vm_read(t, kAt + kPage - 100, ptr(back), sizeof(back)), sizeof(back),
+              "task.vm_read_across_pages");
+    bool same = true;
+    for (uint32_t i = 0; i < sizeof(pattern); ++i)
+        same = same && back[i] == pattern[i];
+    expect_true(same, 0, "task.vm_read_matches_write");
+    if (anywhere > 0) {
+        // Task control writes into read-only memory of the target (the loader's case).
+        expect_eq(tern_sys_task_vm_write(t, anywhere, ptr(pattern), 8), 8,
+                  "task.vm_write_into_readonly_region");
+    }
+    expect_eq(tern_sys_task_vm_read(t, kAt + kPage + 500, ptr(back), 8), 8,
+              "task.vm_read_untouched_page");
+    expect_true(back[0] == 0 && back[7] == 0, back[0], "task.untouched_page_reads_zero");
+    expect_err(tern_sys_task_vm_write(t, 0x20000000, ptr(pattern), 8), TERN_BAD_ADDRESS,
+               "task.vm_write_unmapped_target");
+    expect_err(tern_sys_task_vm_read(t, 0x20000000, ptr(back), 8), TERN_BAD_ADDRESS,
+               "task.vm_read_unmapped_target");
+    expect_err(tern_sys_task_vm_write(t, kAt + 2 * kPage - 4, ptr(pattern), 8), TERN_BAD_ADDRESS,
+               "task.vm_write_runs_off_region");
+    expect_err(tern_sys_task_vm_write(t, 0xFFFF800000000000ull, ptr(pattern), 8), TERN_BAD_ADDRESS,
+               "task.vm_write_kernel_target");
+    expect_err(tern_sys_task_vm_write(t, kAt, ptr(pattern), kMaxTransfer + 1), TERN_TOO_BIG,
+               "task.vm_write_too_big");
+    expect_err(tern_sys_task_vm_read(t, kAt, ptr(back), kMaxTransfer + 1), TERN_TOO_BIG,
+               "task.vm_read_too_big");
+    for (const BadPointer& b : kBadPointers) {
+        expect_err(tern_sys_task_vm_write(t, kAt, b.address, 8), TERN_BAD_ADDRESS,
+                   "task.vm_write_buf_{}", b.name);
+        expect_err(tern_sys_task_vm_read(t, kAt, b.address, 8), TERN_BAD_ADDRESS,
+                   "task.vm_read_buf_{}", b.name);
+    }
+    expect_err(tern_sys_task_vm_read(t, kAt, ptr(kReadOnlyWords), 8), TERN_BAD_ADDRESS,
+               "task.vm_read_into_readonly_buffer");
+
+    // Listings.
+    static tern_mapping maps[8];
+    int64_t count = tern_sys_task_mappings(t, ptr(maps), 8);
+    expect_eq(count, 2, "task.mappings_count");
+    expect_true(maps[0].start == kAt && maps[0].end == kAt + 2 * kPage && maps[0].prot == kRw
+                    && maps[0].kind == TERN_MAPPING_ANONYMOUS && maps[0].resident_pages == 2,
+                static_cast<int64_t>(maps[0].resident_pages), "task.mappings_entry");
+    expect_eq(tern_sys_task_mappings(t, 0, 0), 2, "task.mappings_count_only");
+    maps[1] = tern_mapping{};
+    expect_eq(tern_sys_task_mappings(t, ptr(maps), 1), 2, "task.mappings_truncated");
+    expect_true(maps[1].start == 0, static_cast<int64_t>(maps[1].start),
+                "task.mappings_writes_only_max");
+    for (const BadPointer& b : kBadPointers)
+        expect_err(tern_sys_task_mappings(t, b.address, 8), TERN_BAD_ADDRESS,
+                   "task.mappings_out_{}", b.name);
+    expect_eq(tern_sys_task_handles(t, 0, 0), 0, "task.handles_none");
+
+    // Giving handles.
+    int64_t p = port_create(2);
+    int64_t ps = dup(p, TERN_RIGHT_SEND);
+    expect_err(tern_sys_task_give_handle(t, ps, TERN_RIGHTS_SAME), TERN_ACCESS_DENIED,
+               "task.give_without_transfer");
+    int64_t pt = dup(p, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER);
+    expect_err(tern_sys_task_give_handle(t, pt, TERN_RIGHT_SEND | TERN_RIGHT_RECEIVE),
+               TERN_ACCESS_DENIED, "task.give_more_rights");
+    expect_err(tern_sys_task_give_handle(t, 0x3FFF, TERN_RIGHTS_SAME), TERN_BAD_HANDLE,
+               "task.give_bad_handle");
+    expect_err(tern_sys_task_give_handle(t, pt, 1ull << 32), TERN_INVALID_ARGUMENT,
+               "task.give_rights_over_32_bits");
+    int64_t given = tern_sys_task_give_handle(t, pt, TERN_RIGHT_SEND);
+    expect_ok(given, "task.give_send");
+    expect_ok(send_label(pt, 1), "task.given_handle_still_ours");
+    static tern_handle_info infos[4];
+    expect_eq(tern_sys_task_handles(t, ptr(infos), 4), 1, "task.handles_count");
+    expect_true(infos[0].handle == static_cast<tern_handle_t>(given)
+                    && infos[0].type == TERN_OBJ_PORT && infos[0].rights == TERN_RIGHT_SEND,
+                infos[0].rights, "task.handles_entry");
+    for (const BadPointer& b : kBadPointers)
+        expect_err(tern_sys_task_handles(t, b.address, 4), TERN_BAD_ADDRESS, "task.handles_out_{}",
+                   b.name);
+    int64_t moved = tern_sys_task_give_handle(t, p, TERN_RIGHTS_SAME);
+    expect_ok(moved, "task.give_receive_right");
+    expect_err(tern_sys_handle_close(p), TERN_BAD_HANDLE, "task.receive_right_moved");
+    expect_eq(tern_sys_task_handles(t, ptr(infos), 4), 2, "task.handles_after_move");
+
+    // Rights on the task handle itself.
+    int64_t no_map = dup(t, TERN_RIGHTS_ALL & ~TERN_RIGHT_MAP & ~TERN_RIGHT_RECEIVE);
+    int64_t no_control = dup(t, TERN_RIGHT_READ | TERN_RIGHT_MAP);
+    int64_t no_read = dup(t, TERN_RIGHT_CONTROL | TERN_RIGHT_MAP);
+    expect_true(no_map > 0 && no_control > 0 && no_read > 0, no_map, "task.duplicates");
+    expect_err(tern_sys_task_vm_allocate(no_map, 0, kPage, kRw), TERN_ACCESS_DENIED,
+               "task.vm_allocate_needs_map");
+    expect_err(tern_sys_task_vm_write(no_control, kAt, ptr(pattern), 8), TERN_ACCESS_DENIED,
+               "task.vm_write_needs_control");
+    expect_err(tern_sys_task_vm_read(no_control, kAt, ptr(back), 8), TERN_ACCESS_DENIED,
+               "task.vm_read_needs_control");
+    expect_err(tern_sys_task_kill(no_control, 1), TERN_ACCESS_DENIED, "task.kill_needs_control");
+    expect_err(tern_sys_task_thread_create(no_control, kAt, kAt + kPage, 0), TERN_ACCESS_DENIED,
+               "task.thread_create_needs_control");
+    expect_err(tern_sys_task_give_handle(no_control, ps, TERN_RIGHTS_SAME), TERN_ACCESS_DENIED,
+               "task.give_needs_control");
+    expect_err(tern_sys_task_wait(no_read, 0), TERN_ACCESS_DENIED, "task.wait_needs_read");
+    expect_err(tern_sys_task_mappings(no_read, ptr(maps), 8), TERN_ACCESS_DENIED,
+               "task.mappings_needs_read");
+    expect_err(tern_sys_task_handles(no_read, ptr(infos), 4), TERN_ACCESS_DENIED,
+               "task.handles_needs_read");
+    expect_err(tern_sys_task_set_exception_port(no_control, pt), TERN_ACCESS_DENIED,
+               "task.exception_port_needs_control");
+    expect_err(tern_sys_vm_map_pager(no_map, 0, kPage, TERN_PROT_READ, pt), TERN_ACCESS_DENIED,
+               "task.map_pager_needs_map");
+
+    // task_thread_create: argument checks, and a new thread is stopped with the state given.
+    expect_err(tern_sys_task_thread_create(t, 0xFFFFFFFF80000000ull, kAt + kPage, 0),
+               TERN_INVALID_ARGUMENT, "task.thread_create_entry_kernel");
+    expect_err(tern_sys_task_thread_create(t, kAt, kAt + kPage + 8, 0), TERN_INVALID_ARGUMENT,
+               "task.thread_create_stack_misaligned");
+    int64_t th = tern_sys_task_thread_create(t, kAt, kAt + kPage, 0xABCD);
+    if (expect_ok(th, "task.thread_create")) {
+        tern_regs regs{};
+        expect_eq(tern_sys_thread_get_regs(th, ptr(&regs)), 0, "task.new_thread_is_stopped");
+        expect_true(regs.rip == kAt && regs.rsp == kAt + kPage && regs.rdi == 0xABCD
+                        && (regs.rflags & 0x200),
+                    static_cast<int64_t>(regs.rip), "task.new_thread_registers");
+        // It would run at kAt, where only data lives: it dies on the first fetch.
+    }
+    expect_eq(tern_sys_task_kill(t, 0x55), 0, "task.kill");
+    expect_eq(tern_sys_task_wait(t, 0), 0x55, "task.wait_after_kill");
+    expect_eq(tern_sys_task_wait(t, kLong), 0x55, "task.wait_again");
+    expect_eq(tern_sys_task_kill(t, 0x66), 0, "task.kill_dead_task");
+    expect_eq(tern_sys_task_wait(t, 0), 0x55, "task.status_kept_after_second_kill");
+    if (th > 0) {
+        tern_regs regs{};
+        expect_err(tern_sys_thread_get_regs(th, ptr(&regs)), TERN_BAD_STATE,
+                   "task.dead_thread_get_regs");
+        expect_err(tern_sys_thread_resume(th), TERN_BAD_STATE, "task.dead_thread_resume");
+        expect_err(tern_sys_thread_stop(th, 0), TERN_BAD_STATE, "task.dead_thread_stop");
+    }
+    // Not documented either way: a dead task still accepts new memory from its controller.
+    int64_t late = tern_sys_task_vm_allocate(t, 0, kPage, kRw);
+    if (late >= 0)
+        tern::println("ktest: note: task_vm_allocate into an exited task succeeded");
+    close(th);
+    close(no_map);
+    close(no_control);
+    close(no_read);
+    close(ps);
+    close(pt);
+    close(t);
+
+    // Real children: exit status, faults, and waiting.
+    Child c;
+    CloneOptions o;
+    o.mode = kChildExitParam;
+    o.param = 0x2A;
+    if (clone_child(c, "exit_status", o)) {
+        expect_eq(wait_child(c), 0x2A, "task.child_exit_status");
+        release_child(c);
+    }
+    o.mode = kChildProtectWrite;
+    if (clone_child(c, "protect_write", o)) {
+        expect_eq(wait_child(c), kPageFaultExit, "task.child_write_to_readonly_page_faults");
+        release_child(c);
+    }
+    o.mode = kChildFreeTouch;
+    if (clone_child(c, "free_touch", o)) {
+        expect_eq(wait_child(c), kPageFaultExit, "task.child_touch_freed_page_faults");
+        release_child(c);
+    }
+    o.mode = kChildSleep;
+    if (clone_child(c, "sleeper", o)) {
+        expect_err(wait_child(c, 0), TERN_WOULD_BLOCK, "task.wait_running_would_block");
+        expect_err(wait_child(c, 20 * kMs), TERN_TIMED_OUT, "task.wait_running_timed_out");
+        expect_eq(tern_sys_task_kill(c.task, TERN_EXIT_KILLED), 0, "task.kill_sleeper");
+        expect_eq(wait_child(c), TERN_EXIT_KILLED, "task.killed_status");
+        release_child(c);
+    }
+}
+
+} // namespace
+
+extern "C" int main(uint64_t) {
+    begin("abi_task");
+    test_tasks();
+    return finish();
+}
