@@ -1,6 +1,6 @@
 // Reaching servers by name (libc/native/include/tern/services.h). Linked into native
 // programs and C programs on musl alike, so it neither allocates nor prints.
-#include <servers/name/protocol.h>
+#include <tern/protocols/name.h>
 #include <tern/services.h>
 #include <tern/startup.h>
 #include <tern/syscall.h>

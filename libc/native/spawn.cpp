@@ -1,6 +1,6 @@
 // Starting a program from an ELF image in memory (libc/native/include/tern/spawn.h).
 #include <base/utility.h>
-#include <kernel/lib/elf.h>
+#include <lib/elf.h>
 #include <tern/spawn.h>
 #include <tern/syscall.h>
 
@@ -79,10 +79,10 @@ base::Error from(int64_t r) { return r < 0 ? base::Error(int32_t(-r)) : base::Er
 } // namespace
 
 base::Result<Spawned> spawn_image(base::Span<const uint8_t> image, const SpawnOptions& options) {
-    kernel::elf::LoadLimits limits;
+    elf::LoadLimits limits;
     limits.user_end = TERN_STARTUP_STACK_TOP - TERN_STARTUP_STACK_SIZE - kPage;
-    kernel::elf::LoadPlan plan;
-    TRY(kernel::elf::parse(image, limits, plan));
+    elf::LoadPlan plan;
+    TRY(elf::parse(image, limits, plan));
     if (options.handle_count > TERN_STARTUP_MAX_HANDLES - 1) // one slot is the task's own
         return base::Error::TOO_BIG;
 
@@ -93,7 +93,7 @@ base::Result<Spawned> spawn_image(base::Span<const uint8_t> image, const SpawnOp
     TaskGuard guard{tern_handle_t(t)};
 
     for (size_t i = 0; i < plan.segment_count; ++i) {
-        const kernel::elf::Segment& s = plan.segments[i];
+        const elf::Segment& s = plan.segments[i];
         uint64_t start = base::align_down(s.vaddr, kPage);
         uint64_t end = base::align_up(s.vaddr + s.memsz, kPage);
         if (int64_t r = tern_sys_task_vm_allocate(guard.task, start, end - start, s.prot); r < 0)

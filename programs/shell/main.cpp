@@ -5,12 +5,12 @@
 #include <base/string_view.h>
 #include <base/utility.h>
 #include <programs/shell/portable/command_line.h>
-#include <servers/bootfs/protocol.h>
-#include <servers/console/protocol.h>
-#include <servers/name/protocol.h>
-#include <servers/proc/protocol.h>
 #include <tern/print.h>
 #include <tern/process.h>
+#include <tern/protocols/bootfs.h>
+#include <tern/protocols/console.h>
+#include <tern/protocols/name.h>
+#include <tern/protocols/proc.h>
 #include <tern/runtime.h>
 #include <tern/services.h>
 #include <tern/startup.h>

@@ -1,5 +1,5 @@
 // The console server: line I/O on the node's serial port (COM1) for any number of
-// programs (servers/console/protocol.h).
+// programs (tern/protocols/console.h).
 //
 // Input arrives as interrupts (IRQ 4, bound to the server's port as a signal); each byte
 // goes through the line editor (servers/console/portable/line_editor.h), whose echo goes
@@ -9,9 +9,9 @@
 #include <base/string_view.h>
 #include <base/utility.h>
 #include <servers/console/portable/line_editor.h>
-#include <servers/console/protocol.h>
-#include <servers/proc/protocol.h>
 #include <tern/print.h>
+#include <tern/protocols/console.h>
+#include <tern/protocols/proc.h>
 #include <tern/runtime.h>
 #include <tern/services.h>
 #include <tern/startup.h>
@@ -43,8 +43,8 @@ struct QueuedLine {
 };
 
 struct State {
-    ::console::LineEditor editor;
-    ::console::LineEditorOutput out;
+    ::terminal::LineEditor editor;
+    ::terminal::LineEditorOutput out;
     proto::PendingReply readers[kMaxReaders];
     size_t reader_count = 0;
     QueuedLine lines[kMaxQueuedLines];
@@ -140,9 +140,9 @@ void input(uint8_t byte) {
     uart_write(g_state.out.echo, g_state.out.echo_length, false);
     static QueuedLine line;
     switch (g_state.out.event) {
-    case ::console::LineEvent::kNone:
+    case ::terminal::LineEvent::kNone:
         break;
-    case ::console::LineEvent::kLine: {
+    case ::terminal::LineEvent::kLine: {
         size_t n = base::min<size_t>(g_state.out.line.size(), tern::console::kMaxLine);
         __builtin_memcpy(line.text, g_state.out.line.data(), n);
         line.text[n] = '\n';
@@ -151,15 +151,15 @@ void input(uint8_t byte) {
         deliver(line);
         break;
     }
-    case ::console::LineEvent::kEndOfFile:
+    case ::terminal::LineEvent::kEndOfFile:
         line.size = 0;
         line.end_of_file = true;
         deliver(line);
         break;
-    case ::console::LineEvent::kInterrupt:
+    case ::terminal::LineEvent::kInterrupt:
         interrupt();
         break;
-    case ::console::LineEvent::kLineTooLong:
+    case ::terminal::LineEvent::kLineTooLong:
         // The echo told the user; no reader gets any part of the line.
         break;
     }

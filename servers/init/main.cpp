@@ -4,11 +4,11 @@
 // restarts those that end when their policy says so, logging why and when each time.
 #include <base/string_view.h>
 #include <base/utility.h>
-#include <servers/bootfs/portable/archive.h>
-#include <servers/proc/protocol.h>
+#include <lib/ustar.h>
 #include <tern/abi/message.h>
 #include <tern/print.h>
 #include <tern/process.h>
+#include <tern/protocols/proc.h>
 #include <tern/runtime.h>
 #include <tern/services.h>
 #include <tern/spawn.h>
@@ -57,7 +57,7 @@ struct Service {
 struct State {
     tern_handle_t port = TERN_INVALID_HANDLE;
     uint64_t node = 0;
-    ::bootfs::Archive archive;
+    ::ustar::Archive archive;
     Service services[kMaxServices];
     size_t service_count = 0;
     tern_handle_t proc = TERN_INVALID_HANDLE;
@@ -120,7 +120,7 @@ ArchiveModule receive_archive() {
 }
 
 base::Span<const uint8_t> program(base::StringView path) {
-    const ::bootfs::Entry* e = g_state.archive.find(path);
+    const ::ustar::Entry* e = g_state.archive.find(path);
     if (!e || e->is_directory)
         fail("a core server is missing from the boot file system", base::Error::NOT_FOUND);
     return e->data;
@@ -187,7 +187,7 @@ size_t split(char* line, const char** words, size_t max) {
 }
 
 void read_config() {
-    const ::bootfs::Entry* e = g_state.archive.find("etc/init.conf");
+    const ::ustar::Entry* e = g_state.archive.find("etc/init.conf");
     if (!e) {
         tern::println("init: no /etc/init.conf; only the core servers run");
         return;

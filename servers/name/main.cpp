@@ -1,4 +1,4 @@
-// The name server: string names for ports (servers/name/protocol.h).
+// The name server: string names for ports (tern/protocols/name.h).
 //
 // Names live in a fixed table. Each registration keeps a SEND right to the port and a
 // death-notice watch on it (object_watch), so when the port's receive right closes (its
@@ -8,8 +8,8 @@
 // are released too, whichever port they point at. Lookups that ask to wait are parked
 // until the name appears.
 #include <base/string_view.h>
-#include <servers/name/protocol.h>
 #include <tern/print.h>
+#include <tern/protocols/name.h>
 #include <tern/runtime.h>
 #include <tern/startup.h>
 #include <tern/syscall.h>

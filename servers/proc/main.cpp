@@ -1,5 +1,5 @@
 // The process server: the node's process table, spawn, wait, kill and list
-// (servers/proc/protocol.h).
+// (tern/protocols/proc.h).
 //
 // Every process is a kernel task that proc holds a CONTROL handle to and watches with
 // object_watch, so its exit arrives here as a death notice carrying the exit status.
@@ -7,12 +7,12 @@
 // parent is gone (or is init, which never waits) is reaped at once.
 #include <base/string_view.h>
 #include <base/utility.h>
-#include <libc/native/portable/spawn_data.h>
-#include <servers/bootfs/protocol.h>
-#include <servers/name/protocol.h>
-#include <servers/proc/protocol.h>
+#include <lib/spawn_data.h>
 #include <tern/abi/task.h>
 #include <tern/print.h>
+#include <tern/protocols/bootfs.h>
+#include <tern/protocols/name.h>
+#include <tern/protocols/proc.h>
 #include <tern/runtime.h>
 #include <tern/services.h>
 #include <tern/spawn.h>
@@ -290,7 +290,7 @@ base::Error spawn_failed(proto::Request& request, base::StringView path, base::E
     return e;
 }
 
-// Lets a service init starts register system names (servers/name/protocol.h, Trust).
+// Lets a service init starts register system names (tern/protocols/name.h, Trust).
 // The service has not run yet, so it cannot ask for its name before the name server
 // knows it.
 void vouch(tern_handle_t task, base::StringView name) {
