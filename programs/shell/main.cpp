@@ -14,7 +14,7 @@
 #include <tern/runtime.h>
 #include <tern/services.h>
 #include <tern/startup.h>
-#include <tern/syscall.h>
+#include <tern/syscall_result.h>
 
 using namespace tern;
 
@@ -217,7 +217,7 @@ int cat_one(base::StringView path) {
                                         r.value().map_size, TERN_PROT_READ);
     (void)tern_sys_handle_close(memory);
     if (at < 0) {
-        say("cat: {}: cannot map: {}", path, base::error_name(base::Error(int32_t(-at))));
+        say("cat: {}: cannot map: {}", path, base::error_name(tern::sys_status(at)));
         return 1;
     }
     write_out(reinterpret_cast<const char*>(at + r.value().data_offset), r.value().size);

@@ -13,7 +13,7 @@
 #include <tern/runtime.h>
 #include <tern/services.h>
 #include <tern/startup.h>
-#include <tern/syscall.h>
+#include <tern/syscall_result.h>
 
 using namespace tern;
 
@@ -82,7 +82,7 @@ base::Error on_map(State* s, proto::Request& request, const proto::Empty&,
     int64_t copy = tern_sys_handle_duplicate(
         s->memory, TERN_RIGHT_MAP | TERN_RIGHT_READ | TERN_RIGHT_TRANSFER | TERN_RIGHT_DUPLICATE);
     if (copy < 0)
-        return base::Error(int32_t(-copy));
+        return tern::sys_status(copy);
     reply.handles[0] = tern_handle_t(copy);
     reply.handle_count = 1;
     out.size = e->size;
@@ -131,8 +131,7 @@ extern "C" int main(uint64_t) {
     uint64_t span = base::align_up(offset + size, kPage);
     int64_t at = tern_sys_vm_map_memory(tern::self(), g_state.memory, 0, 0, span, TERN_PROT_READ);
     if (at < 0) {
-        tern::println("bootfs: cannot map the archive: {}",
-                      base::error_name(base::Error(int32_t(-at))));
+        tern::println("bootfs: cannot map the archive: {}", base::error_name(tern::sys_status(at)));
         return 1;
     }
     g_state.mapping = reinterpret_cast<const uint8_t*>(at);

@@ -15,7 +15,7 @@
 #include <tern/runtime.h>
 #include <tern/services.h>
 #include <tern/startup.h>
-#include <tern/syscall.h>
+#include <tern/syscall_result.h>
 
 using namespace tern;
 
@@ -256,8 +256,7 @@ extern "C" int main(uint64_t) {
     if (port < 0)
         return 1;
     if (int64_t r = tern_sys_ioport_enable(io, kCom1, 8); r < 0) {
-        tern::println("console: COM1 ports refused: {}",
-                      base::error_name(base::Error(int32_t(-r))));
+        tern::println("console: COM1 ports refused: {}", base::error_name(tern::sys_status(r)));
         return 1;
     }
     int64_t irq = tern_sys_irq_create(irqs, kIrqLine);

@@ -12,7 +12,7 @@
 #include <tern/runtime.h>
 #include <tern/services.h>
 #include <tern/spawn.h>
-#include <tern/syscall.h>
+#include <tern/syscall_result.h>
 
 using namespace tern;
 
@@ -72,8 +72,6 @@ State g_state;
         tern_sys_thread_sleep(~0ull);
 }
 
-base::Error from(int64_t r) { return r < 0 ? base::Error(int32_t(-r)) : base::Error::OK; }
-
 uint64_t pid_of(uint64_t serial) { return (g_state.node << 32) | serial; }
 
 // The archive module from the bootstrap port; every other module handle is closed.
@@ -96,7 +94,7 @@ ArchiveModule receive_archive() {
         if (r == -TERN_WOULD_BLOCK)
             break;
         if (r < 0)
-            fail("reading the boot modules", from(r));
+            fail("reading the boot modules", tern::sys_status(r));
         if (msg.hdr.label != TERN_LABEL_BOOT_MODULE || msg.hdr.handle_count != 1)
             continue;
         if (base::StringView(name, msg.hdr.data_size) == base::StringView("bootfs")
@@ -114,7 +112,7 @@ ArchiveModule receive_archive() {
         tern_sys_vm_map_memory(TERN_HANDLE_SELF, module.memory, 0, 0,
                                base::align_up(module.offset + module.size, kPage), TERN_PROT_READ);
     if (at < 0)
-        fail("mapping the boot file system", from(at));
+        fail("mapping the boot file system", tern::sys_status(at));
     module.bytes = reinterpret_cast<const uint8_t*>(at) + module.offset;
     return module;
 }
@@ -129,7 +127,7 @@ base::Span<const uint8_t> program(base::StringView path) {
 tern_handle_t duplicate(tern_handle_t h, tern_rights_t rights) {
     int64_t r = tern_sys_handle_duplicate(h, rights);
     if (r < 0)
-        fail("duplicating a handle", from(r));
+        fail("duplicating a handle", tern::sys_status(r));
     return tern_handle_t(r);
 }
 
@@ -359,7 +357,7 @@ extern "C" int main(uint64_t) {
     g_state.node = uint64_t(tern_sys_node_id());
     int64_t port = tern_sys_port_create(16);
     if (port < 0)
-        fail("creating init's port", from(port));
+        fail("creating init's port", tern::sys_status(port));
     g_state.port = tern_handle_t(port);
 
     ArchiveModule module = receive_archive();
@@ -376,7 +374,7 @@ extern "C" int main(uint64_t) {
     int64_t r =
         tern_sys_port_receive(g_state.port, reinterpret_cast<uint64_t>(&ready), 5000000000ull);
     if (r < 0 || ready.hdr.label != kReadyLabel || ready.hdr.handle_count != 1)
-        fail("the name server did not start", r < 0 ? from(r) : base::Error::CORRUPT);
+        fail("the name server did not start", r < 0 ? tern::sys_status(r) : base::Error::CORRUPT);
     tern_handle_t names = ready.handles[0];
     set_name_server(names);
 
@@ -434,7 +432,7 @@ extern "C" int main(uint64_t) {
             continue;
         }
         if (got < 0) {
-            tern::println("init: receive failed: {}", base::error_name(from(got)));
+            tern::println("init: receive failed: {}", base::error_name(tern::sys_status(got)));
             tern_sys_thread_sleep(10000000);
             continue;
         }

@@ -17,7 +17,7 @@
 #include <tern/services.h>
 #include <tern/spawn.h>
 #include <tern/startup.h>
-#include <tern/syscall.h>
+#include <tern/syscall_result.h>
 
 using namespace tern;
 
@@ -103,11 +103,11 @@ base::Error track(size_t index, tern_handle_t task, uint64_t pid, uint64_t paren
     uint32_t generation = p.generation + 1;
     int64_t id = tern_sys_task_id_of(task);
     if (id < 0)
-        return base::Error(int32_t(-id));
+        return tern::sys_status(id);
     if (int64_t r = tern_sys_object_watch(task, g_state.port,
                                           proto::SlotCookie{uint32_t(index), generation}.value());
         r < 0)
-        return base::Error(int32_t(-r));
+        return tern::sys_status(r);
     p = Process{};
     p.used = true;
     p.pid = pid;
@@ -259,7 +259,7 @@ base::Error map_program(base::StringView path, base::Span<const uint8_t>& image)
                                             TERN_PROT_READ);
         if (at < 0) {
             (void)tern_sys_handle_close(memory);
-            return base::Error(int32_t(-at));
+            return tern::sys_status(at);
         }
         forget(*victim);
         __builtin_memcpy(victim->path, key.data(), key.size());
@@ -295,7 +295,7 @@ base::Error spawn_failed(proto::Request& request, base::StringView path, base::E
 // knows it.
 void vouch(tern_handle_t task, base::StringView name) {
     int64_t copy = tern_sys_handle_duplicate(task, TERN_RIGHT_TRANSFER);
-    base::Error e = copy < 0 ? base::Error(int32_t(-copy)) : base::Error::OK;
+    base::Error e = tern::sys_status(copy);
     if (e == base::Error::OK) {
         tern_handle_t h = tern_handle_t(copy);
         proto::CallParts parts;
@@ -381,7 +381,7 @@ base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest
             // Tracked already: its death notice reaps it.
             (void)tern_sys_task_kill(task, uint64_t(-1));
             (void)tern_sys_handle_close(thread);
-            return base::Error(int32_t(-resumed));
+            return tern::sys_status(resumed);
         }
     }
     (void)tern_sys_handle_close(thread);
@@ -489,7 +489,7 @@ base::Error on_kill(State*, proto::Request& request, const proc::KillRequest& in
         }
     }
     if (int64_t r = tern_sys_task_kill(p->task, uint64_t(status)); r < 0)
-        return base::Error(int32_t(-r));
+        return tern::sys_status(r);
     return base::Error::OK;
 }
 
