@@ -1,7 +1,9 @@
 // init: the first task. It starts the core servers from the boot file system archive
 // itself (name, bootfs, proc: every other start goes through proc, which needs them),
-// hands them to proc's process table, then starts the services /etc/init.conf lists and
-// restarts those that end when their policy says so, logging why and when each time.
+// hands them to proc's process table, then starts the drivers /etc/init.conf lists
+// (straight from the archive too, each waited for until it has registered its name), then
+// the services it lists, and restarts those that end when their policy says so, logging
+// why and when each time.
 #include <base/string_view.h>
 #include <base/utility.h>
 #include <lib/ustar.h>
@@ -23,6 +25,11 @@ constexpr size_t kMaxServices = 16;
 constexpr size_t kMaxArgs = 16;
 constexpr uint32_t kReadyLabel = 1;
 constexpr uint64_t kSecondNs = 1000000000ull;
+// Serials below proc's first (16) belong to init and the processes it starts itself: the
+// core servers (2..4) and the drivers (from 5).
+constexpr uint64_t kFirstDriverSerial = 5;
+constexpr uint64_t kLastDriverSerial = 15;
+constexpr uint64_t kDriverWaitNs = 5 * kSecondNs;
 
 // The restart policy of a `restart` service. It is started again at once after it ends,
 // unless it has ended kBurstEnds times within kBurstWindowNs: then init waits, first
@@ -42,6 +49,7 @@ struct Service {
     const char* program = nullptr;
     const char* argv[kMaxArgs + 2] = {}; // the name, the arguments, the null
     bool restart = false;
+    bool driver = false; // policy `driver`: started by init itself, before the services
     bool serial = false;
     uint64_t pid = 0;
     tern_handle_t task = TERN_INVALID_HANDLE;
@@ -61,6 +69,8 @@ struct State {
     Service services[kMaxServices];
     size_t service_count = 0;
     tern_handle_t proc = TERN_INVALID_HANDLE;
+    tern_handle_t names = TERN_INVALID_HANDLE;
+    uint64_t next_driver_serial = kFirstDriverSerial;
 };
 
 State g_state;
@@ -212,14 +222,16 @@ void read_config() {
         if (n == 0)
             continue;
         base::StringView policy = n > 1 ? base::StringView(words[1]) : base::StringView();
-        if (n < 3 || n > kMaxArgs + 2 || (policy != "restart" && policy != "once")) {
-            tern::println("init: /etc/init.conf:{}: expected '<name> restart|once <program> "
-                          "[+serial] [arguments]'; ignored",
+        if (n < 3 || n > kMaxArgs + 2
+            || (policy != "restart" && policy != "once" && policy != "driver")) {
+            tern::println("init: /etc/init.conf:{}: expected '<name> restart|once|driver "
+                          "<program> [+serial] [arguments]'; ignored",
                           line_number);
             continue;
         }
         s.name = words[0];
         s.restart = policy == "restart";
+        s.driver = policy == "driver";
         s.program = words[2];
         size_t argc = 0;
         s.argv[argc++] = s.name;
@@ -260,6 +272,58 @@ uint64_t restart_delay(Service& s, size_t recent, uint64_t minimum) {
     uint64_t delay = base::max(s.backoff, minimum);
     s.backoff = base::min(s.backoff * 2, kMaxBackoffNs);
     return delay;
+}
+
+// Starts a driver straight from the archive, as init starts the core servers, and waits
+// until it has registered its name (the service's name), so the services that use it find
+// it, and it registers while system names are still open (proc vouches only for the
+// services it starts). A driver is never restarted: like a core server it holds state no
+// restart could bring back (a device mid-operation), and it cannot be killed; its end is
+// logged.
+void start_driver(Service& s) {
+    if (g_state.next_driver_serial > kLastDriverSerial) {
+        tern::println("init: no pid left for driver {}; not started", base::StringView(s.name));
+        return;
+    }
+    const ::ustar::Entry* e = g_state.archive.find(s.program);
+    if (!e || e->is_directory) {
+        tern::println("init: driver {}: no program {}", base::StringView(s.name),
+                      base::StringView(s.program));
+        return;
+    }
+    uint64_t serial = g_state.next_driver_serial++;
+    SpawnOptions options;
+    options.name = base::StringView(s.name);
+    options.argv = s.argv;
+    options.pid = pid_of(serial);
+    options.handles[options.handle_count++] = {TERN_STARTUP_NAME_SERVER, g_state.names,
+                                               kSendRights};
+    if (s.serial) {
+        // The COM1 I/O ports and interrupt line, as a `+serial` service gets them.
+        options.handles[options.handle_count++] = {TERN_STARTUP_PRIVATE,
+                                                   TERN_HANDLE_IOPORT_RESOURCE, TERN_RIGHTS_SAME};
+        options.handles[options.handle_count++] = {TERN_STARTUP_PRIVATE + 1,
+                                                   TERN_HANDLE_IRQ_RESOURCE, TERN_RIGHTS_SAME};
+    }
+    auto spawned = spawn_image(e->data, options);
+    if (spawned.is_error()) {
+        tern::println("init: starting driver {} ({}) failed: {}", base::StringView(s.name),
+                      base::StringView(s.program), base::error_name(spawned.error()));
+        return;
+    }
+    (void)tern_sys_handle_close(spawned.value().thread);
+    tern_handle_t task = spawned.value().task;
+    tern::println("init: started {} ({:#x})", base::StringView(s.name), options.pid);
+    adopt(task, serial, s.name);
+    (void)tern_sys_object_watch(task, g_state.port, 1000 + serial);
+    s.pid = options.pid;
+    auto port = lookup(s.name, true, kDriverWaitNs);
+    if (port.is_error()) {
+        tern::println("init: driver {} did not register: {}", base::StringView(s.name),
+                      base::error_name(port.error()));
+        return;
+    }
+    (void)tern_sys_handle_close(port.value());
 }
 
 // Starts a service through proc and watches it. A start that fails is tried again later
@@ -376,6 +440,7 @@ extern "C" int main(uint64_t) {
     if (r < 0 || ready.hdr.label != kReadyLabel || ready.hdr.handle_count != 1)
         fail("the name server did not start", r < 0 ? tern::sys_status(r) : base::Error::CORRUPT);
     tern_handle_t names = ready.handles[0];
+    g_state.names = names;
     set_name_server(names);
 
     // 2. The boot file system, over the same archive.
@@ -413,10 +478,14 @@ extern "C" int main(uint64_t) {
     (void)tern_sys_object_watch(bootfs_task, g_state.port, 1000 + 3);
     (void)tern_sys_object_watch(proc_task, g_state.port, 1000 + 4);
 
-    // 4. The configured services.
+    // 4. The configured drivers, then the configured services.
     read_config();
     for (size_t i = 0; i < g_state.service_count; ++i)
-        start_service(i);
+        if (g_state.services[i].driver)
+            start_driver(g_state.services[i]);
+    for (size_t i = 0; i < g_state.service_count; ++i)
+        if (!g_state.services[i].driver)
+            start_service(i);
 
     // Only the kernel's death notices are expected here; anything else is dropped whole
     // (its data fits the buffer, its handles are closed).
