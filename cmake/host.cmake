@@ -16,7 +16,8 @@ add_link_options(${TERN_SANITIZE})
 include(${TERN_ROOT}/cmake/portable_sources.cmake)
 add_library(tern_portable STATIC ${TERN_PORTABLE_SOURCES} ${TERN_USER_PORTABLE_SOURCES})
 target_include_directories(tern_portable PUBLIC
-  ${TERN_ROOT}/abi/include ${TERN_ROOT}/base/include ${TERN_ROOT}/kernel/include ${TERN_ROOT})
+  ${TERN_ROOT}/abi/include ${TERN_ROOT}/base/include ${TERN_ROOT}/kernel/include ${TERN_ROOT}/lib/include
+  ${TERN_ROOT})
 target_compile_definitions(tern_portable PUBLIC TERN_HOST_TEST=1)
 
 add_subdirectory(tests/unit)

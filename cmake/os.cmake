@@ -20,7 +20,8 @@ add_executable(kernel.elf
   ${TERN_KERNEL_SOURCES}
   ${TERN_PORTABLE_SOURCES})
 target_include_directories(kernel.elf PRIVATE
-  ${TERN_ROOT}/abi/include ${TERN_ROOT}/base/include ${TERN_ROOT}/kernel/include ${TERN_ROOT})
+  ${TERN_ROOT}/abi/include ${TERN_ROOT}/base/include ${TERN_ROOT}/kernel/include ${TERN_ROOT}/lib/include
+  ${TERN_ROOT})
 target_compile_options(kernel.elf PRIVATE $<$<COMPILE_LANGUAGE:CXX,C>:${TERN_KERNEL_FLAGS}>)
 target_compile_definitions(kernel.elf PRIVATE TERN_KERNEL=1)
 set(TERN_KERNEL_LD ${TERN_ROOT}/boot/x86_64/linker.ld)

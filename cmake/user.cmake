@@ -17,7 +17,6 @@ set(TERN_USER_FLAGS -O2 -g -ffunction-sections -fdata-sections
 
 file(GLOB TERN_BASE_SOURCES CONFIGURE_DEPENDS ${TERN_ROOT}/base/src/*.cpp)
 
-file(GLOB TERN_NATIVE_PORTABLE_SOURCES CONFIGURE_DEPENDS ${TERN_ROOT}/libc/native/portable/*.cpp)
 # The parts of the native runtime that C programs on musl link too (cmake/musl.cmake):
 # the startup block, the protocol client and the name lookups.
 set(TERN_NATIVE_SHARED_SOURCES
@@ -33,15 +32,15 @@ add_library(tern_user_rt STATIC
   ${TERN_ROOT}/libc/native/protocol_server.cpp
   ${TERN_ROOT}/libc/native/spawn.cpp
   ${TERN_ROOT}/libc/native/process.cpp
-  ${TERN_ROOT}/kernel/lib/elf.cpp
   ${TERN_NATIVE_SHARED_SOURCES}
-  ${TERN_NATIVE_PORTABLE_SOURCES}
+  ${TERN_LIB_SOURCES}
   ${TERN_BASE_SOURCES})
-# TERN_ROOT: server protocols are included as <servers/<name>/protocol.h>; kernel/include
-# for the ELF validator the loader shares with the kernel.
+# Server protocols are <tern/protocols/<name>.h> in the native include root; lib/include
+# holds what user space shares with the kernel (the ELF validator, the ustar reader, the
+# spawn data); TERN_ROOT reaches each program's own portable/ folder.
 target_include_directories(tern_user_rt PUBLIC
   ${TERN_ROOT}/abi/include ${TERN_ROOT}/base/include ${TERN_ROOT}/libc/native/include
-  ${TERN_ROOT} ${TERN_ROOT}/kernel/include)
+  ${TERN_ROOT}/lib/include ${TERN_ROOT})
 target_compile_options(tern_user_rt PUBLIC $<$<COMPILE_LANGUAGE:CXX,C>:${TERN_USER_FLAGS}>)
 target_compile_definitions(tern_user_rt PUBLIC TERN_USER=1)
 set_target_properties(tern_user_rt PROPERTIES
@@ -130,10 +129,26 @@ foreach(source ${TERN_SYSTEM_PROGRAMS})
   get_filename_component(name ${dir} NAME)
   file(GLOB program_sources CONFIGURE_DEPENDS ${dir}/*.cpp ${dir}/portable/*.cpp)
   if(name STREQUAL "init")
-    # init reads the boot file system archive itself to start the bootfs server.
-    file(GLOB archive_sources CONFIGURE_DEPENDS ${TERN_ROOT}/servers/bootfs/portable/*.cpp)
-    tern_user_program(${name} SOURCES ${program_sources} ${archive_sources})
+    tern_user_program(${name} SOURCES ${program_sources})
   else()
     tern_user_program(${name} SOURCES ${program_sources} BOOTFS)
   endif()
+endforeach()
+
+# Drivers (drivers/<name>/main.cpp, with the rest of their folder), in the boot file system
+# as /bin/<name> like the servers, on the driver library (drivers/lib: port I/O, MMIO,
+# DMA memory, the IRQ loop; included as <driver/...>).
+file(GLOB TERN_DRIVER_LIB_SOURCES CONFIGURE_DEPENDS ${TERN_ROOT}/drivers/lib/*.cpp)
+add_library(tern_driver_lib STATIC ${TERN_DRIVER_LIB_SOURCES})
+target_link_libraries(tern_driver_lib PUBLIC tern_user_rt)
+target_include_directories(tern_driver_lib PUBLIC ${TERN_ROOT}/drivers/lib/include)
+set_target_properties(tern_driver_lib PROPERTIES
+  ARCHIVE_OUTPUT_DIRECTORY ${TERN_USER_OUTPUT_DIR}/lib)
+file(GLOB TERN_DRIVERS CONFIGURE_DEPENDS ${TERN_ROOT}/drivers/*/main.cpp)
+foreach(source ${TERN_DRIVERS})
+  get_filename_component(dir ${source} DIRECTORY)
+  get_filename_component(name ${dir} NAME)
+  file(GLOB driver_sources CONFIGURE_DEPENDS ${dir}/*.cpp)
+  tern_user_program(${name} SOURCES ${driver_sources} BOOTFS)
+  target_link_libraries(${name}.elf PRIVATE tern_driver_lib)
 endforeach()

@@ -2,10 +2,10 @@
 // one binary. Run `greeter` at the shell: it registers a port under a name, starts a copy
 // of itself as the client (`greeter client <name>`), answers its call and waits for it.
 #include <base/format.h>
-#include <servers/name/protocol.h>
 #include <tern/print.h>
 #include <tern/process.h>
 #include <tern/protocol.h>
+#include <tern/protocols/name.h>
 #include <tern/services.h>
 #include <tern/startup.h>
 #include <tern/syscall.h>

@@ -5,8 +5,8 @@
 #include <kernel/core/loader.h>
 #include <kernel/core/log.h>
 #include <kernel/core/memory.h>
-#include <kernel/lib/elf.h>
 #include <kernel/lib/multiboot2.h>
+#include <lib/elf.h>
 
 namespace kernel {
 

@@ -7,8 +7,8 @@
 #include <libc/musl/portable/files.h>
 #include <libc/musl/portable/translate.h>
 #include <libc/musl/services.h>
-#include <servers/bootfs/protocol.h>
-#include <servers/console/protocol.h>
+#include <tern/protocols/bootfs.h>
+#include <tern/protocols/console.h>
 #include <tern/services.h>
 #include <tern/startup.h>
 #include <tern/syscall.h>

@@ -39,7 +39,7 @@ int tern_libc_startup_init(uint64_t arg, struct tern_libc_startup_info* info);
 /* The global process id from the startup block; 0 for a program the kernel started. */
 uint64_t tern_libc_startup_pid(void);
 
-/* ---- The console server ("console", servers/console/protocol.h) ---- */
+/* ---- The console server ("console", tern/protocols/console.h) ---- */
 
 /* What the console calls return when the program has no console server: it has no name
  * server, or "console" was not registered within a few seconds, or it went away and a
@@ -60,7 +60,7 @@ int64_t tern_libc_console_write(const void* data, uint64_t size);
  * wait is 0 and nothing is pending; -EINTR when Ctrl-C interrupted the read. */
 int64_t tern_libc_console_read(void* out, uint64_t size, int wait);
 
-/* ---- The boot file system ("bootfs", servers/bootfs/protocol.h) ----
+/* ---- The boot file system ("bootfs", tern/protocols/bootfs.h) ----
  * Paths are normalised absolute paths (portable/files.h). Without a bootfs server every
  * path is -ENOENT: there is no file system. */
 

@@ -1,7 +1,7 @@
 // Processes through the proc server (libc/native/include/tern/process.h).
-#include <libc/native/portable/spawn_data.h>
-#include <servers/proc/protocol.h>
+#include <lib/spawn_data.h>
 #include <tern/process.h>
+#include <tern/protocols/proc.h>
 #include <tern/startup.h>
 #include <tern/syscall.h>
 

@@ -2,7 +2,7 @@
 // also linked into C programs on musl. It never allocates and never prints.
 #include <base/utility.h>
 #include <tern/protocol.h>
-#include <tern/syscall.h>
+#include <tern/syscall_result.h>
 
 namespace tern::proto {
 namespace {
@@ -57,7 +57,7 @@ base::Error call_raw(tern_handle_t port, uint32_t label, const void* request, si
         msg.handles[i] = parts.in_handles[i];
     int64_t r = tern_sys_port_call(port, addr(&msg), timeout_ns);
     if (r < 0)
-        return base::Error(int32_t(-r));
+        return tern::sys_status(r);
     uint32_t room = parts.out_handles ? limits.response_handles : 0;
     if (msg.hdr.label != 0 || msg.hdr.handle_count > room
         || msg.hdr.data_size > limits.response_data) {
@@ -105,7 +105,7 @@ base::Error reply_raw(tern_handle_t reply_handle, base::Error status, const void
         // Handles that did not go stay ours; nobody else will close them.
         close_handles(msg.handles, msg.hdr.handle_count);
         (void)tern_sys_handle_close(reply_handle); // no-op when consumed
-        return base::Error(int32_t(-r));
+        return tern::sys_status(r);
     }
     return base::Error::OK;
 }

@@ -3,7 +3,7 @@
 #include <base/utility.h>
 #include <tern/print.h>
 #include <tern/protocol.h>
-#include <tern/syscall.h>
+#include <tern/syscall_result.h>
 
 namespace tern::proto {
 namespace {
@@ -86,7 +86,7 @@ base::Error Server::serve_one(uint64_t timeout_ns) {
         key = tern_sys_port_receive(m_port, addr(&msg), timeout_ns);
     }
     if (key < 0)
-        return base::Error(int32_t(-key));
+        return tern::sys_status(key);
     // Kernel events carry badge 0; every message a task sends carries its (non-zero) task
     // id, so a client cannot pass its message off as a signal or a death notice.
     bool from_kernel = msg.hdr.sender_badge == 0;

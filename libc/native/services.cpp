@@ -1,9 +1,9 @@
 // Reaching servers by name (libc/native/include/tern/services.h). Linked into native
 // programs and C programs on musl alike, so it neither allocates nor prints.
-#include <servers/name/protocol.h>
+#include <tern/protocols/name.h>
 #include <tern/services.h>
 #include <tern/startup.h>
-#include <tern/syscall.h>
+#include <tern/syscall_result.h>
 
 namespace tern {
 namespace {
@@ -49,12 +49,12 @@ base::Result<void> register_name(base::StringView name, tern_handle_t port) {
     int64_t copy = tern_sys_handle_duplicate(port, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER
                                                        | TERN_RIGHT_DUPLICATE);
     if (copy < 0)
-        return base::Error(int32_t(-copy));
+        return tern::sys_status(copy);
     // The name server watches this task too, so our names go when we end.
     int64_t task = tern_sys_handle_duplicate(self(), TERN_RIGHT_TRANSFER);
     if (task < 0) {
         (void)tern_sys_handle_close(tern_handle_t(copy));
-        return base::Error(int32_t(-task));
+        return tern::sys_status(task);
     }
     tern_handle_t handles[2] = {tern_handle_t(copy), tern_handle_t(task)};
     proto::CallParts parts;

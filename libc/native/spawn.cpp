@@ -1,8 +1,8 @@
 // Starting a program from an ELF image in memory (libc/native/include/tern/spawn.h).
 #include <base/utility.h>
-#include <kernel/lib/elf.h>
+#include <lib/elf.h>
 #include <tern/spawn.h>
-#include <tern/syscall.h>
+#include <tern/syscall_result.h>
 
 namespace tern {
 namespace {
@@ -74,37 +74,35 @@ struct TaskGuard {
     }
 };
 
-base::Error from(int64_t r) { return r < 0 ? base::Error(int32_t(-r)) : base::Error::OK; }
-
 } // namespace
 
 base::Result<Spawned> spawn_image(base::Span<const uint8_t> image, const SpawnOptions& options) {
-    kernel::elf::LoadLimits limits;
+    elf::LoadLimits limits;
     limits.user_end = TERN_STARTUP_STACK_TOP - TERN_STARTUP_STACK_SIZE - kPage;
-    kernel::elf::LoadPlan plan;
-    TRY(kernel::elf::parse(image, limits, plan));
+    elf::LoadPlan plan;
+    TRY(elf::parse(image, limits, plan));
     if (options.handle_count > TERN_STARTUP_MAX_HANDLES - 1) // one slot is the task's own
         return base::Error::TOO_BIG;
 
     base::StringView name = options.name.substr(0, 31);
     int64_t t = tern_sys_task_create(addr(name.data()), name.size());
     if (t < 0)
-        return from(t);
+        return tern::sys_status(t);
     TaskGuard guard{tern_handle_t(t)};
 
     for (size_t i = 0; i < plan.segment_count; ++i) {
-        const kernel::elf::Segment& s = plan.segments[i];
+        const elf::Segment& s = plan.segments[i];
         uint64_t start = base::align_down(s.vaddr, kPage);
         uint64_t end = base::align_up(s.vaddr + s.memsz, kPage);
         if (int64_t r = tern_sys_task_vm_allocate(guard.task, start, end - start, s.prot); r < 0)
-            return from(r);
+            return tern::sys_status(r);
         // task_vm_write moves at most 1 MiB per call.
         for (uint64_t done = 0; done < s.filesz;) {
             uint64_t n = base::min<uint64_t>(s.filesz - done, 1u << 20);
             if (int64_t r = tern_sys_task_vm_write(guard.task, s.vaddr + done,
                                                    addr(image.data() + s.file_offset + done), n);
                 r < 0)
-                return from(r);
+                return tern::sys_status(r);
             done += n;
         }
     }
@@ -113,7 +111,7 @@ base::Result<Spawned> spawn_image(base::Span<const uint8_t> image, const SpawnOp
     if (int64_t r = tern_sys_task_vm_allocate(guard.task, kStackBottom, TERN_STARTUP_STACK_SIZE,
                                               TERN_PROT_READ | TERN_PROT_WRITE);
         r < 0)
-        return from(r);
+        return tern::sys_status(r);
 
     // The block is built for the largest size first and placed at the top afterwards, so
     // the child addresses depend on the final size: lay out with a provisional base of
@@ -149,7 +147,7 @@ base::Result<Spawned> spawn_image(base::Span<const uint8_t> image, const SpawnOp
     int64_t thread =
         tern_sys_task_thread_create(guard.task, plan.entry, block_address - 16, block_address);
     if (thread < 0)
-        return from(thread);
+        return tern::sys_status(thread);
     struct ThreadGuard {
         tern_handle_t thread;
         ~ThreadGuard() {
@@ -160,21 +158,21 @@ base::Result<Spawned> spawn_image(base::Span<const uint8_t> image, const SpawnOp
     int64_t self =
         tern_sys_task_give_handle(guard.task, guard.task, TERN_RIGHTS_ALL & ~TERN_RIGHT_RECEIVE);
     if (self < 0)
-        return from(self);
+        return tern::sys_status(self);
     header.handles[header.handle_count++] = {TERN_STARTUP_SELF, tern_handle_t(self)};
     for (uint32_t i = 0; i < options.handle_count; ++i) {
         const SpawnHandle& h = options.handles[i];
         int64_t child = tern_sys_task_give_handle(guard.task, h.handle, h.rights);
         if (child < 0)
-            return from(child);
+            return tern::sys_status(child);
         header.handles[header.handle_count++] = {h.kind, tern_handle_t(child)};
     }
     __builtin_memcpy(buffer, &header, sizeof(header));
     if (int64_t r = tern_sys_task_vm_write(guard.task, block_address, addr(buffer), size); r < 0)
-        return from(r);
+        return tern::sys_status(r);
     if (!options.start_stopped) {
         if (int64_t r = tern_sys_thread_resume(uint64_t(thread)); r < 0)
-            return from(r);
+            return tern::sys_status(r);
     }
     thread_guard.thread = TERN_INVALID_HANDLE;
     Spawned spawned{guard.task, tern_handle_t(thread)};

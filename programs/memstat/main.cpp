@@ -2,10 +2,10 @@
 // hand out in all, what each process holds privately (from proc's table), and the kernel's
 // share (the rest). Shared memory objects (the boot file system archive) are not counted
 // against processes; the boot modules themselves sit outside the managed pages.
-#include <servers/proc/protocol.h>
 #include <tern/abi/task.h>
 #include <tern/print.h>
 #include <tern/process.h>
+#include <tern/protocols/proc.h>
 #include <tern/syscall.h>
 
 using namespace tern;

@@ -5,16 +5,16 @@
 #include <base/string_view.h>
 #include <base/utility.h>
 #include <programs/shell/portable/command_line.h>
-#include <servers/bootfs/protocol.h>
-#include <servers/console/protocol.h>
-#include <servers/name/protocol.h>
-#include <servers/proc/protocol.h>
 #include <tern/print.h>
 #include <tern/process.h>
+#include <tern/protocols/bootfs.h>
+#include <tern/protocols/console.h>
+#include <tern/protocols/name.h>
+#include <tern/protocols/proc.h>
 #include <tern/runtime.h>
 #include <tern/services.h>
 #include <tern/startup.h>
-#include <tern/syscall.h>
+#include <tern/syscall_result.h>
 
 using namespace tern;
 
@@ -217,7 +217,7 @@ int cat_one(base::StringView path) {
                                         r.value().map_size, TERN_PROT_READ);
     (void)tern_sys_handle_close(memory);
     if (at < 0) {
-        say("cat: {}: cannot map: {}", path, base::error_name(base::Error(int32_t(-at))));
+        say("cat: {}: cannot map: {}", path, base::error_name(tern::sys_status(at)));
         return 1;
     }
     write_out(reinterpret_cast<const char*>(at + r.value().data_offset), r.value().size);

@@ -1,5 +1,5 @@
 // The boot file system server: the files of the archive the build packs
-// (tools/mkbootfs.py), read-only, by path (servers/bootfs/protocol.h).
+// (tools/mkbootfs.py), read-only, by path (tern/protocols/bootfs.h).
 //
 // init hands over the archive's read-only memory object (startup handle
 // TERN_STARTUP_PRIVATE) with argv[1] = the offset of the archive's first byte in it and
@@ -7,13 +7,13 @@
 // server with a log line rather than serving half of it.
 #include <base/string_view.h>
 #include <base/utility.h>
-#include <servers/bootfs/portable/archive.h>
-#include <servers/bootfs/protocol.h>
+#include <lib/ustar.h>
 #include <tern/print.h>
+#include <tern/protocols/bootfs.h>
 #include <tern/runtime.h>
 #include <tern/services.h>
 #include <tern/startup.h>
-#include <tern/syscall.h>
+#include <tern/syscall_result.h>
 
 using namespace tern;
 
@@ -22,7 +22,7 @@ namespace {
 constexpr uint64_t kPage = 4096;
 
 struct State {
-    ::bootfs::Archive archive;
+    ::ustar::Archive archive;
     tern_handle_t memory = TERN_INVALID_HANDLE;
     const uint8_t* mapping = nullptr; // the memory object's first page
     uint64_t archive_offset = 0;      // where the archive starts in the object
@@ -57,7 +57,7 @@ base::Error on_stat(State* s, proto::Request& request, const proto::Empty&,
         out = {0, 0555, 1};
         return base::Error::OK;
     }
-    const ::bootfs::Entry* e = s->archive.find(path);
+    const ::ustar::Entry* e = s->archive.find(path);
     if (!e)
         return base::Error::NOT_FOUND;
     out = {e->size, e->mode, e->is_directory ? 1u : 0u};
@@ -69,7 +69,7 @@ base::Error on_map(State* s, proto::Request& request, const proto::Empty&,
     base::StringView path = path_of(request);
     if (!path_ok(path))
         return base::Error::INVALID_ARGUMENT;
-    const ::bootfs::Entry* e = s->archive.find(path);
+    const ::ustar::Entry* e = s->archive.find(path);
     if (!e)
         return base::Error::NOT_FOUND;
     if (e->is_directory)
@@ -82,7 +82,7 @@ base::Error on_map(State* s, proto::Request& request, const proto::Empty&,
     int64_t copy = tern_sys_handle_duplicate(
         s->memory, TERN_RIGHT_MAP | TERN_RIGHT_READ | TERN_RIGHT_TRANSFER | TERN_RIGHT_DUPLICATE);
     if (copy < 0)
-        return base::Error(int32_t(-copy));
+        return tern::sys_status(copy);
     reply.handles[0] = tern_handle_t(copy);
     reply.handle_count = 1;
     out.size = e->size;
@@ -101,7 +101,7 @@ base::Error on_list(State* s, proto::Request& request, const proto::Empty&,
     if (!path_ok(path))
         return base::Error::INVALID_ARGUMENT;
     base::BufferSink sink(g_listing, sizeof(g_listing));
-    auto n = s->archive.list(path, [&](const ::bootfs::Entry& e) {
+    auto n = s->archive.list(path, [&](const ::ustar::Entry& e) {
         base::StringView p = e.path;
         auto slash = p.find_last('/');
         base::StringView leaf = slash.has_value() ? p.substr(*slash + 1) : p;
@@ -131,8 +131,7 @@ extern "C" int main(uint64_t) {
     uint64_t span = base::align_up(offset + size, kPage);
     int64_t at = tern_sys_vm_map_memory(tern::self(), g_state.memory, 0, 0, span, TERN_PROT_READ);
     if (at < 0) {
-        tern::println("bootfs: cannot map the archive: {}",
-                      base::error_name(base::Error(int32_t(-at))));
+        tern::println("bootfs: cannot map the archive: {}", base::error_name(tern::sys_status(at)));
         return 1;
     }
     g_state.mapping = reinterpret_cast<const uint8_t*>(at);

@@ -1,40 +1,35 @@
-// The console server: line I/O on the node's serial port (COM1) for any number of
-// programs (servers/console/protocol.h).
+// The console server: the node's terminal. Line I/O for any number of programs
+// (<tern/protocols/console.h>) over the serial port, which it reaches through the UART
+// driver's character device (drivers/uart, <tern/protocols/chardev.h>).
 //
-// Input arrives as interrupts (IRQ 4, bound to the server's port as a signal); each byte
-// goes through the line editor (servers/console/portable/line_editor.h), whose echo goes
-// straight back to the terminal. Finished lines go to readers in the order they asked;
+// The driver signals the console when received bytes wait and the console Reads them;
+// each byte goes through the line editor (servers/console/portable/line_editor.h), whose
+// echo goes back to the device. Finished lines go to readers in the order they asked;
 // lines typed while nobody reads wait in a small queue. Ctrl-C ends the foreground
 // process through proc, interrupts every waiting read and discards the lines typed ahead.
+// Program output is written to the device with "\n" as "\r\n".
 #include <base/string_view.h>
 #include <base/utility.h>
 #include <servers/console/portable/line_editor.h>
-#include <servers/console/protocol.h>
-#include <servers/proc/protocol.h>
 #include <tern/print.h>
+#include <tern/protocols/chardev.h>
+#include <tern/protocols/console.h>
+#include <tern/protocols/proc.h>
 #include <tern/runtime.h>
 #include <tern/services.h>
 #include <tern/startup.h>
-#include <tern/syscall.h>
+#include <tern/syscall_result.h>
 
 using namespace tern;
 
 namespace {
 
-constexpr uint16_t kCom1 = 0x3F8;
-constexpr uint32_t kIrqLine = 4;
-constexpr uint64_t kIrqBit = 1;
+constexpr uint64_t kInputBit = 1;
 constexpr size_t kMaxReaders = 16;
 constexpr size_t kMaxQueuedLines = 16;
-
-inline void outb(uint16_t port, uint8_t value) {
-    __asm__ volatile("outb %0, %1" : : "a"(value), "Nd"(port));
-}
-inline uint8_t inb(uint16_t port) {
-    uint8_t value;
-    __asm__ volatile("inb %1, %0" : "=a"(value) : "Nd"(port));
-    return value;
-}
+// How long the console waits for the UART driver to register, at start and after losing
+// it. init starts the driver and waits for it before it starts the console.
+constexpr uint64_t kDeviceWaitNs = 5000000000ull;
 
 struct QueuedLine {
     char text[tern::console::kMaxLine + 1];
@@ -43,34 +38,86 @@ struct QueuedLine {
 };
 
 struct State {
-    ::console::LineEditor editor;
-    ::console::LineEditorOutput out;
+    ::terminal::LineEditor editor;
+    ::terminal::LineEditorOutput out;
     proto::PendingReply readers[kMaxReaders];
     size_t reader_count = 0;
     QueuedLine lines[kMaxQueuedLines];
     size_t line_head = 0, line_count = 0;
     uint64_t foreground = 0;
     uint64_t foreground_setter = 0; // task id of the parent that set it
-    tern_handle_t irq = TERN_INVALID_HANDLE;
+    tern_handle_t port = TERN_INVALID_HANDLE;
+    tern_handle_t device = TERN_INVALID_HANDLE; // the UART driver, attached
     ServiceHandle proc{"proc"};
     uint64_t dropped_lines = 0;
+    // Bytes on their way to the device: echo and program output are gathered here and
+    // sent in one Write (flush) before anything else can reach the serial port: before
+    // the console logs, before a reader gets its line, before a request is answered.
+    uint8_t output[chardev::kMaxWrite];
+    size_t output_size = 0;
 };
 
 State g_state;
 
-void uart_put(uint8_t c) {
-    // Transmit holding register empty (LSR bit 5); bounded so a dead UART cannot hang us.
-    for (int spins = 0; spins < 100000 && !(inb(kCom1 + 5) & 0x20); ++spins)
-        __builtin_ia32_pause();
-    outb(kCom1, c);
+// The UART driver's port, attached for input; looked up (and attached) again after the
+// console lost it.
+base::Result<tern_handle_t> device() {
+    if (g_state.device != TERN_INVALID_HANDLE)
+        return g_state.device;
+    tern_handle_t port = TRY(lookup("uart", true, kDeviceWaitNs));
+    auto signal = sys_result<tern_handle_t>(
+        tern_sys_handle_duplicate(g_state.port, TERN_RIGHT_SIGNAL | TERN_RIGHT_TRANSFER));
+    if (signal.is_error()) {
+        (void)tern_sys_handle_close(port);
+        return signal.error();
+    }
+    proto::CallParts parts;
+    parts.in_handles = {&signal.value(), 1};
+    if (auto r = proto::call<chardev::Attach>(port, {kInputBit}, parts); r.is_error()) {
+        (void)tern_sys_handle_close(signal.value()); // still ours when the call failed early
+        (void)tern_sys_handle_close(port);
+        return r.error();
+    }
+    g_state.device = port;
+    return port;
 }
 
-void uart_write(const uint8_t* bytes, size_t n, bool translate_newlines) {
-    for (size_t i = 0; i < n; ++i) {
-        if (translate_newlines && bytes[i] == '\n')
-            uart_put('\r');
-        uart_put(bytes[i]);
+void lost_device(base::Error why) {
+    tern::println("console: the UART driver failed: {}; looking it up again",
+                  base::error_name(why));
+    (void)tern_sys_handle_close(g_state.device);
+    g_state.device = TERN_INVALID_HANDLE;
+}
+
+base::Error flush() {
+    if (g_state.output_size == 0)
+        return base::Error::OK;
+    size_t n = base::exchange(g_state.output_size, size_t(0));
+    auto port = device();
+    if (port.is_error())
+        return port.error();
+    proto::CallParts parts;
+    parts.in_data = {g_state.output, n};
+    auto r = proto::call<chardev::Write>(port.value(), {}, parts);
+    if (r.is_error()) {
+        lost_device(r.error());
+        return r.error();
     }
+    return base::Error::OK;
+}
+
+base::Error output(const uint8_t* bytes, size_t n, bool translate_newlines) {
+    base::Error status = base::Error::OK;
+    for (size_t i = 0; i < n; ++i) {
+        // Room for "\r\n" at the least.
+        if (g_state.output_size + 2 > sizeof(g_state.output))
+            if (base::Error e = flush(); e != base::Error::OK)
+                status = e;
+        if (translate_newlines && bytes[i] == '\n')
+            g_state.output[g_state.output_size++] = '\r';
+        g_state.output[g_state.output_size++] = bytes[i];
+    }
+    return status;
 }
 
 // False when the reader gave up (timed out, or died) before the line came.
@@ -91,6 +138,7 @@ proto::PendingReply take_oldest_reader() {
 }
 
 void deliver(const QueuedLine& line) {
+    (void)flush(); // the echo of the line's end comes before anything its reader writes
     // The oldest reader still waiting gets the line; readers that left are skipped, so a
     // line is never handed to nobody.
     while (g_state.reader_count > 0) {
@@ -112,6 +160,7 @@ void deliver(const QueuedLine& line) {
 // Ctrl-C: what was typed ahead was meant for the program being interrupted, or for the
 // shell after it in the belief that the program would finish; neither is true any more.
 void interrupt() {
+    (void)flush();
     if (g_state.line_count > 0) {
         tern::println("console: Ctrl-C discarded {} {} typed ahead", g_state.line_count,
                       base::StringView(g_state.line_count == 1 ? "line" : "lines"));
@@ -137,12 +186,12 @@ void interrupt() {
 
 void input(uint8_t byte) {
     g_state.editor.feed(byte, g_state.out);
-    uart_write(g_state.out.echo, g_state.out.echo_length, false);
+    (void)output(g_state.out.echo, g_state.out.echo_length, false);
     static QueuedLine line;
     switch (g_state.out.event) {
-    case ::console::LineEvent::kNone:
+    case ::terminal::LineEvent::kNone:
         break;
-    case ::console::LineEvent::kLine: {
+    case ::terminal::LineEvent::kLine: {
         size_t n = base::min<size_t>(g_state.out.line.size(), tern::console::kMaxLine);
         __builtin_memcpy(line.text, g_state.out.line.data(), n);
         line.text[n] = '\n';
@@ -151,39 +200,67 @@ void input(uint8_t byte) {
         deliver(line);
         break;
     }
-    case ::console::LineEvent::kEndOfFile:
+    case ::terminal::LineEvent::kEndOfFile:
         line.size = 0;
         line.end_of_file = true;
         deliver(line);
         break;
-    case ::console::LineEvent::kInterrupt:
+    case ::terminal::LineEvent::kInterrupt:
         interrupt();
         break;
-    case ::console::LineEvent::kLineTooLong:
+    case ::terminal::LineEvent::kLineTooLong:
         // The echo told the user; no reader gets any part of the line.
         break;
     }
 }
 
+// The driver raises kInputBit while received bytes wait; take them all.
 void on_event(void*, const tern_msg& event, uint32_t) {
-    if (event.hdr.label != TERN_LABEL_SIGNAL || !(event.words[0] & kIrqBit))
+    if (event.hdr.label != TERN_LABEL_SIGNAL || !(event.words[0] & kInputBit))
         return;
-    // Line status bit 0: a received byte is waiting. The line is edge-triggered and
-    // masked until the ack: a byte that arrives after the last check but before the ack
-    // raises the UART's line while masked, and no new edge would ever come. So after the
-    // ack, look again, and drain until the UART is empty with the line unmasked.
-    for (int round = 0; round < 64; ++round) {
-        for (int n = 0; n < 4096 && (inb(kCom1 + 5) & 1); ++n)
-            input(inb(kCom1));
-        (void)tern_sys_irq_ack(g_state.irq);
-        if (!(inb(kCom1 + 5) & 1))
+    static uint8_t bytes[chardev::kMaxRead];
+    for (;;) {
+        auto port = device();
+        if (port.is_error()) {
+            tern::println("console: no UART driver: {}", base::error_name(port.error()));
             return;
+        }
+        uint32_t size = 0;
+        proto::CallParts parts;
+        parts.out_data = {bytes, sizeof(bytes)};
+        parts.out_data_size = &size;
+        auto r = proto::call<chardev::Read>(port.value(), {0}, parts);
+        if (r.is_error()) {
+            lost_device(r.error());
+            return;
+        }
+        if (r.value().dropped > 0) {
+            (void)flush();
+            tern::println("console: {} typed bytes were lost (the UART driver's buffer was full)",
+                          r.value().dropped);
+        }
+        for (uint32_t i = 0; i < size; ++i)
+            input(bytes[i]);
+        if (r.value().pending == 0)
+            break;
     }
+    (void)flush();
 }
 
 base::Error on_write(State*, proto::Request& request, const proto::Empty&,
                      tern::console::WriteResponse& out, proto::Reply&, proto::PendingReply&) {
-    uart_write(request.data().data(), request.data().size(), true);
+    // Echo still held goes first; the bytes are taken as written once the device has them.
+    // An empty Write (the cheapest round trip, which a client uses to see the console is
+    // there) has nothing to send.
+    if (request.data().empty() && g_state.output_size == 0) {
+        out.written = 0;
+        return base::Error::OK;
+    }
+    base::Error status = output(request.data().data(), request.data().size(), true);
+    if (base::Error e = flush(); status == base::Error::OK)
+        status = e;
+    if (status != base::Error::OK)
+        return status;
     out.written = request.data().size();
     return base::Error::OK;
 }
@@ -246,41 +323,23 @@ base::Error on_foreground(State* s, proto::Request& request,
 } // namespace
 
 extern "C" int main(uint64_t) {
-    tern_handle_t io = startup_handle(TERN_STARTUP_PRIVATE);
-    tern_handle_t irqs = startup_handle(TERN_STARTUP_PRIVATE + 1);
-    if (io == TERN_INVALID_HANDLE || irqs == TERN_INVALID_HANDLE) {
-        tern::println("console: needs the I/O port and IRQ resources (init.conf: +serial)");
-        return 2;
-    }
-    int64_t port = tern_sys_port_create(64);
-    if (port < 0)
-        return 1;
-    if (int64_t r = tern_sys_ioport_enable(io, kCom1, 8); r < 0) {
-        tern::println("console: COM1 ports refused: {}",
-                      base::error_name(base::Error(int32_t(-r))));
+    auto port = sys_result<tern_handle_t>(tern_sys_port_create(64));
+    if (port.is_error()) {
+        tern::println("console: no port: {}", base::error_name(port.error()));
         return 1;
     }
-    int64_t irq = tern_sys_irq_create(irqs, kIrqLine);
-    if (irq < 0 || tern_sys_irq_bind(irq, port, kIrqBit) < 0) {
-        tern::println("console: IRQ {} unavailable: {}", kIrqLine,
-                      base::error_name(base::Error(int32_t(irq < 0 ? -irq : 0))));
+    g_state.port = port.value();
+    if (auto r = device(); r.is_error()) {
+        tern::println("console: no UART driver: {}", base::error_name(r.error()));
         return 1;
     }
-    g_state.irq = tern_handle_t(irq);
-    (void)tern_sys_handle_close(io);
-    (void)tern_sys_handle_close(irqs);
-    // Interrupt on received data (IER bit 0); OUT2 (MCR bit 3) lets the UART's interrupt
-    // reach the interrupt controller. Bytes typed before now are read at the first signal.
-    outb(kCom1 + 1, 0x01);
-    outb(kCom1 + 4, 0x0B);
-    (void)tern_sys_port_signal(port, kIrqBit);
 
-    proto::Server server("console", tern_handle_t(port));
+    proto::Server server("console", g_state.port);
     server.on<tern::console::Write>(&g_state, on_write);
     server.on<tern::console::Read>(&g_state, on_read);
     server.on<tern::console::SetForeground>(&g_state, on_foreground);
     server.on_event(&g_state, on_event);
-    if (auto r = register_name("console", tern_handle_t(port)); r.is_error()) {
+    if (auto r = register_name("console", g_state.port); r.is_error()) {
         tern::println("console: cannot register: {}", base::error_name(r.error()));
         return 1;
     }

@@ -1,18 +1,20 @@
 // init: the first task. It starts the core servers from the boot file system archive
 // itself (name, bootfs, proc: every other start goes through proc, which needs them),
-// hands them to proc's process table, then starts the services /etc/init.conf lists and
-// restarts those that end when their policy says so, logging why and when each time.
+// hands them to proc's process table, then starts the drivers /etc/init.conf lists
+// (straight from the archive too, each waited for until it has registered its name), then
+// the services it lists, and restarts those that end when their policy says so, logging
+// why and when each time.
 #include <base/string_view.h>
 #include <base/utility.h>
-#include <servers/bootfs/portable/archive.h>
-#include <servers/proc/protocol.h>
+#include <lib/ustar.h>
 #include <tern/abi/message.h>
 #include <tern/print.h>
 #include <tern/process.h>
+#include <tern/protocols/proc.h>
 #include <tern/runtime.h>
 #include <tern/services.h>
 #include <tern/spawn.h>
-#include <tern/syscall.h>
+#include <tern/syscall_result.h>
 
 using namespace tern;
 
@@ -23,6 +25,11 @@ constexpr size_t kMaxServices = 16;
 constexpr size_t kMaxArgs = 16;
 constexpr uint32_t kReadyLabel = 1;
 constexpr uint64_t kSecondNs = 1000000000ull;
+// Serials below proc's first (16) belong to init and the processes it starts itself: the
+// core servers (2..4) and the drivers (from 5).
+constexpr uint64_t kFirstDriverSerial = 5;
+constexpr uint64_t kLastDriverSerial = 15;
+constexpr uint64_t kDriverWaitNs = 5 * kSecondNs;
 
 // The restart policy of a `restart` service. It is started again at once after it ends,
 // unless it has ended kBurstEnds times within kBurstWindowNs: then init waits, first
@@ -42,6 +49,7 @@ struct Service {
     const char* program = nullptr;
     const char* argv[kMaxArgs + 2] = {}; // the name, the arguments, the null
     bool restart = false;
+    bool driver = false; // policy `driver`: started by init itself, before the services
     bool serial = false;
     uint64_t pid = 0;
     tern_handle_t task = TERN_INVALID_HANDLE;
@@ -57,10 +65,12 @@ struct Service {
 struct State {
     tern_handle_t port = TERN_INVALID_HANDLE;
     uint64_t node = 0;
-    ::bootfs::Archive archive;
+    ::ustar::Archive archive;
     Service services[kMaxServices];
     size_t service_count = 0;
     tern_handle_t proc = TERN_INVALID_HANDLE;
+    tern_handle_t names = TERN_INVALID_HANDLE;
+    uint64_t next_driver_serial = kFirstDriverSerial;
 };
 
 State g_state;
@@ -71,8 +81,6 @@ State g_state;
     for (;;)
         tern_sys_thread_sleep(~0ull);
 }
-
-base::Error from(int64_t r) { return r < 0 ? base::Error(int32_t(-r)) : base::Error::OK; }
 
 uint64_t pid_of(uint64_t serial) { return (g_state.node << 32) | serial; }
 
@@ -96,7 +104,7 @@ ArchiveModule receive_archive() {
         if (r == -TERN_WOULD_BLOCK)
             break;
         if (r < 0)
-            fail("reading the boot modules", from(r));
+            fail("reading the boot modules", tern::sys_status(r));
         if (msg.hdr.label != TERN_LABEL_BOOT_MODULE || msg.hdr.handle_count != 1)
             continue;
         if (base::StringView(name, msg.hdr.data_size) == base::StringView("bootfs")
@@ -114,13 +122,13 @@ ArchiveModule receive_archive() {
         tern_sys_vm_map_memory(TERN_HANDLE_SELF, module.memory, 0, 0,
                                base::align_up(module.offset + module.size, kPage), TERN_PROT_READ);
     if (at < 0)
-        fail("mapping the boot file system", from(at));
+        fail("mapping the boot file system", tern::sys_status(at));
     module.bytes = reinterpret_cast<const uint8_t*>(at) + module.offset;
     return module;
 }
 
 base::Span<const uint8_t> program(base::StringView path) {
-    const ::bootfs::Entry* e = g_state.archive.find(path);
+    const ::ustar::Entry* e = g_state.archive.find(path);
     if (!e || e->is_directory)
         fail("a core server is missing from the boot file system", base::Error::NOT_FOUND);
     return e->data;
@@ -129,7 +137,7 @@ base::Span<const uint8_t> program(base::StringView path) {
 tern_handle_t duplicate(tern_handle_t h, tern_rights_t rights) {
     int64_t r = tern_sys_handle_duplicate(h, rights);
     if (r < 0)
-        fail("duplicating a handle", from(r));
+        fail("duplicating a handle", tern::sys_status(r));
     return tern_handle_t(r);
 }
 
@@ -187,7 +195,7 @@ size_t split(char* line, const char** words, size_t max) {
 }
 
 void read_config() {
-    const ::bootfs::Entry* e = g_state.archive.find("etc/init.conf");
+    const ::ustar::Entry* e = g_state.archive.find("etc/init.conf");
     if (!e) {
         tern::println("init: no /etc/init.conf; only the core servers run");
         return;
@@ -214,14 +222,16 @@ void read_config() {
         if (n == 0)
             continue;
         base::StringView policy = n > 1 ? base::StringView(words[1]) : base::StringView();
-        if (n < 3 || n > kMaxArgs + 2 || (policy != "restart" && policy != "once")) {
-            tern::println("init: /etc/init.conf:{}: expected '<name> restart|once <program> "
-                          "[+serial] [arguments]'; ignored",
+        if (n < 3 || n > kMaxArgs + 2
+            || (policy != "restart" && policy != "once" && policy != "driver")) {
+            tern::println("init: /etc/init.conf:{}: expected '<name> restart|once|driver "
+                          "<program> [+serial] [arguments]'; ignored",
                           line_number);
             continue;
         }
         s.name = words[0];
         s.restart = policy == "restart";
+        s.driver = policy == "driver";
         s.program = words[2];
         size_t argc = 0;
         s.argv[argc++] = s.name;
@@ -262,6 +272,58 @@ uint64_t restart_delay(Service& s, size_t recent, uint64_t minimum) {
     uint64_t delay = base::max(s.backoff, minimum);
     s.backoff = base::min(s.backoff * 2, kMaxBackoffNs);
     return delay;
+}
+
+// Starts a driver straight from the archive, as init starts the core servers, and waits
+// until it has registered its name (the service's name), so the services that use it find
+// it, and it registers while system names are still open (proc vouches only for the
+// services it starts). A driver is never restarted: like a core server it holds state no
+// restart could bring back (a device mid-operation), and it cannot be killed; its end is
+// logged.
+void start_driver(Service& s) {
+    if (g_state.next_driver_serial > kLastDriverSerial) {
+        tern::println("init: no pid left for driver {}; not started", base::StringView(s.name));
+        return;
+    }
+    const ::ustar::Entry* e = g_state.archive.find(s.program);
+    if (!e || e->is_directory) {
+        tern::println("init: driver {}: no program {}", base::StringView(s.name),
+                      base::StringView(s.program));
+        return;
+    }
+    uint64_t serial = g_state.next_driver_serial++;
+    SpawnOptions options;
+    options.name = base::StringView(s.name);
+    options.argv = s.argv;
+    options.pid = pid_of(serial);
+    options.handles[options.handle_count++] = {TERN_STARTUP_NAME_SERVER, g_state.names,
+                                               kSendRights};
+    if (s.serial) {
+        // The COM1 I/O ports and interrupt line, as a `+serial` service gets them.
+        options.handles[options.handle_count++] = {TERN_STARTUP_PRIVATE,
+                                                   TERN_HANDLE_IOPORT_RESOURCE, TERN_RIGHTS_SAME};
+        options.handles[options.handle_count++] = {TERN_STARTUP_PRIVATE + 1,
+                                                   TERN_HANDLE_IRQ_RESOURCE, TERN_RIGHTS_SAME};
+    }
+    auto spawned = spawn_image(e->data, options);
+    if (spawned.is_error()) {
+        tern::println("init: starting driver {} ({}) failed: {}", base::StringView(s.name),
+                      base::StringView(s.program), base::error_name(spawned.error()));
+        return;
+    }
+    (void)tern_sys_handle_close(spawned.value().thread);
+    tern_handle_t task = spawned.value().task;
+    tern::println("init: started {} ({:#x})", base::StringView(s.name), options.pid);
+    adopt(task, serial, s.name);
+    (void)tern_sys_object_watch(task, g_state.port, 1000 + serial);
+    s.pid = options.pid;
+    auto port = lookup(s.name, true, kDriverWaitNs);
+    if (port.is_error()) {
+        tern::println("init: driver {} did not register: {}", base::StringView(s.name),
+                      base::error_name(port.error()));
+        return;
+    }
+    (void)tern_sys_handle_close(port.value());
 }
 
 // Starts a service through proc and watches it. A start that fails is tried again later
@@ -359,7 +421,7 @@ extern "C" int main(uint64_t) {
     g_state.node = uint64_t(tern_sys_node_id());
     int64_t port = tern_sys_port_create(16);
     if (port < 0)
-        fail("creating init's port", from(port));
+        fail("creating init's port", tern::sys_status(port));
     g_state.port = tern_handle_t(port);
 
     ArchiveModule module = receive_archive();
@@ -376,8 +438,9 @@ extern "C" int main(uint64_t) {
     int64_t r =
         tern_sys_port_receive(g_state.port, reinterpret_cast<uint64_t>(&ready), 5000000000ull);
     if (r < 0 || ready.hdr.label != kReadyLabel || ready.hdr.handle_count != 1)
-        fail("the name server did not start", r < 0 ? from(r) : base::Error::CORRUPT);
+        fail("the name server did not start", r < 0 ? tern::sys_status(r) : base::Error::CORRUPT);
     tern_handle_t names = ready.handles[0];
+    g_state.names = names;
     set_name_server(names);
 
     // 2. The boot file system, over the same archive.
@@ -415,10 +478,14 @@ extern "C" int main(uint64_t) {
     (void)tern_sys_object_watch(bootfs_task, g_state.port, 1000 + 3);
     (void)tern_sys_object_watch(proc_task, g_state.port, 1000 + 4);
 
-    // 4. The configured services.
+    // 4. The configured drivers, then the configured services.
     read_config();
     for (size_t i = 0; i < g_state.service_count; ++i)
-        start_service(i);
+        if (g_state.services[i].driver)
+            start_driver(g_state.services[i]);
+    for (size_t i = 0; i < g_state.service_count; ++i)
+        if (!g_state.services[i].driver)
+            start_service(i);
 
     // Only the kernel's death notices are expected here; anything else is dropped whole
     // (its data fits the buffer, its handles are closed).
@@ -434,7 +501,7 @@ extern "C" int main(uint64_t) {
             continue;
         }
         if (got < 0) {
-            tern::println("init: receive failed: {}", base::error_name(from(got)));
+            tern::println("init: receive failed: {}", base::error_name(tern::sys_status(got)));
             tern_sys_thread_sleep(10000000);
             continue;
         }

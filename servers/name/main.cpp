@@ -1,4 +1,4 @@
-// The name server: string names for ports (servers/name/protocol.h).
+// The name server: string names for ports (tern/protocols/name.h).
 //
 // Names live in a fixed table. Each registration keeps a SEND right to the port and a
 // death-notice watch on it (object_watch), so when the port's receive right closes (its
@@ -8,11 +8,11 @@
 // are released too, whichever port they point at. Lookups that ask to wait are parked
 // until the name appears.
 #include <base/string_view.h>
-#include <servers/name/protocol.h>
 #include <tern/print.h>
+#include <tern/protocols/name.h>
 #include <tern/runtime.h>
 #include <tern/startup.h>
-#include <tern/syscall.h>
+#include <tern/syscall_result.h>
 
 using namespace tern;
 
@@ -96,7 +96,7 @@ base::Result<tern_handle_t> copy_port(const Entry& e) {
     int64_t h = tern_sys_handle_duplicate(e.port, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER
                                                       | TERN_RIGHT_DUPLICATE);
     if (h < 0)
-        return base::Error(int32_t(-h));
+        return tern::sys_status(h);
     return tern_handle_t(h);
 }
 
@@ -158,7 +158,7 @@ base::Result<Owner*> add_owner(State* s, tern_handle_t task, uint64_t task_id, b
     uint64_t cookie = proto::SlotCookie{uint32_t(kOwnerCookieBase + index), generation}.value();
     if (int64_t r = tern_sys_object_watch(task, s->port, cookie); r < 0) {
         (void)tern_sys_handle_close(task);
-        return base::Error(int32_t(-r)); // QUOTA_EXCEEDED: the task has the most watches
+        return tern::sys_status(r); // QUOTA_EXCEEDED: the task has the most watches
     }
     o = Owner{};
     o.used = true;

@@ -1,5 +1,5 @@
 // The process server: the node's process table, spawn, wait, kill and list
-// (servers/proc/protocol.h).
+// (tern/protocols/proc.h).
 //
 // Every process is a kernel task that proc holds a CONTROL handle to and watches with
 // object_watch, so its exit arrives here as a death notice carrying the exit status.
@@ -7,17 +7,17 @@
 // parent is gone (or is init, which never waits) is reaped at once.
 #include <base/string_view.h>
 #include <base/utility.h>
-#include <libc/native/portable/spawn_data.h>
-#include <servers/bootfs/protocol.h>
-#include <servers/name/protocol.h>
-#include <servers/proc/protocol.h>
+#include <lib/spawn_data.h>
 #include <tern/abi/task.h>
 #include <tern/print.h>
+#include <tern/protocols/bootfs.h>
+#include <tern/protocols/name.h>
+#include <tern/protocols/proc.h>
 #include <tern/runtime.h>
 #include <tern/services.h>
 #include <tern/spawn.h>
 #include <tern/startup.h>
-#include <tern/syscall.h>
+#include <tern/syscall_result.h>
 
 using namespace tern;
 
@@ -103,11 +103,11 @@ base::Error track(size_t index, tern_handle_t task, uint64_t pid, uint64_t paren
     uint32_t generation = p.generation + 1;
     int64_t id = tern_sys_task_id_of(task);
     if (id < 0)
-        return base::Error(int32_t(-id));
+        return tern::sys_status(id);
     if (int64_t r = tern_sys_object_watch(task, g_state.port,
                                           proto::SlotCookie{uint32_t(index), generation}.value());
         r < 0)
-        return base::Error(int32_t(-r));
+        return tern::sys_status(r);
     p = Process{};
     p.used = true;
     p.pid = pid;
@@ -259,7 +259,7 @@ base::Error map_program(base::StringView path, base::Span<const uint8_t>& image)
                                             TERN_PROT_READ);
         if (at < 0) {
             (void)tern_sys_handle_close(memory);
-            return base::Error(int32_t(-at));
+            return tern::sys_status(at);
         }
         forget(*victim);
         __builtin_memcpy(victim->path, key.data(), key.size());
@@ -290,12 +290,12 @@ base::Error spawn_failed(proto::Request& request, base::StringView path, base::E
     return e;
 }
 
-// Lets a service init starts register system names (servers/name/protocol.h, Trust).
+// Lets a service init starts register system names (tern/protocols/name.h, Trust).
 // The service has not run yet, so it cannot ask for its name before the name server
 // knows it.
 void vouch(tern_handle_t task, base::StringView name) {
     int64_t copy = tern_sys_handle_duplicate(task, TERN_RIGHT_TRANSFER);
-    base::Error e = copy < 0 ? base::Error(int32_t(-copy)) : base::Error::OK;
+    base::Error e = tern::sys_status(copy);
     if (e == base::Error::OK) {
         tern_handle_t h = tern_handle_t(copy);
         proto::CallParts parts;
@@ -381,7 +381,7 @@ base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest
             // Tracked already: its death notice reaps it.
             (void)tern_sys_task_kill(task, uint64_t(-1));
             (void)tern_sys_handle_close(thread);
-            return base::Error(int32_t(-resumed));
+            return tern::sys_status(resumed);
         }
     }
     (void)tern_sys_handle_close(thread);
@@ -489,7 +489,7 @@ base::Error on_kill(State*, proto::Request& request, const proc::KillRequest& in
         }
     }
     if (int64_t r = tern_sys_task_kill(p->task, uint64_t(status)); r < 0)
-        return base::Error(int32_t(-r));
+        return tern::sys_status(r);
     return base::Error::OK;
 }
 

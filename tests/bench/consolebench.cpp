@@ -3,9 +3,9 @@
 // (console.empty_write_call, the cheapest round trip), in rdtsc ticks: guest instructions
 // under QEMU's -icount.
 #include "bench_support.h"
-#include <servers/console/protocol.h>
 #include <tern/print.h>
 #include <tern/protocol.h>
+#include <tern/protocols/console.h>
 #include <tern/services.h>
 #include <tern/startup.h>
 

@@ -13,13 +13,13 @@
 //   servertest readers         call the console's Read 20 times with a 1 ms timeout
 #include <base/format.h>
 #include <base/string_view.h>
-#include <servers/bootfs/protocol.h>
-#include <servers/console/protocol.h>
-#include <servers/name/protocol.h>
-#include <servers/proc/protocol.h>
 #include <tern/print.h>
 #include <tern/process.h>
 #include <tern/protocol.h>
+#include <tern/protocols/bootfs.h>
+#include <tern/protocols/console.h>
+#include <tern/protocols/name.h>
+#include <tern/protocols/proc.h>
 #include <tern/services.h>
 #include <tern/startup.h>
 #include <tern/syscall.h>

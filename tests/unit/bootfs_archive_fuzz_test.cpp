@@ -12,7 +12,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <servers/bootfs/portable/archive.h>
+#include <lib/ustar.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -27,8 +27,8 @@
 #include <vector>
 
 using base::Error;
-using bootfs::Archive;
-using bootfs::Entry;
+using ustar::Archive;
+using ustar::Entry;
 
 namespace {
 
@@ -314,7 +314,7 @@ bool documented(Error e) {
 }
 
 bool valid_path(const std::string& path) {
-    if (path.empty() || path.size() > bootfs::kMaxPathLength)
+    if (path.empty() || path.size() > ustar::kMaxPathLength)
         return false;
     size_t start = 0;
     for (;;) {
@@ -332,7 +332,7 @@ bool valid_path(const std::string& path) {
 // The reader's promises (archive.h), checked from first principles. Returns a description
 // of the first broken one, or nullptr.
 const char* check_invariants(const uint8_t* image, size_t size, const Archive& archive) {
-    if (archive.count() > bootfs::kMaxEntries)
+    if (archive.count() > ustar::kMaxEntries)
         return "more than kMaxEntries entries";
     std::map<std::string, const Entry*> by_path;
     for (size_t i = 0; i < archive.count(); ++i) {

@@ -10,7 +10,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <servers/bootfs/portable/archive.h>
+#include <lib/ustar.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -22,8 +22,8 @@
 #include <vector>
 
 using base::Error;
-using bootfs::Archive;
-using bootfs::Entry;
+using ustar::Archive;
+using ustar::Entry;
 
 namespace {
 
@@ -307,7 +307,7 @@ TEST_CASE("bootfs: the ustar prefix is joined to the name") {
     CHECK(text(a.at(4).path) == long_prefix);
     CHECK(a.at(4).is_directory);
     std::string full = long_prefix + "/" + long_name;
-    REQUIRE(full.size() == bootfs::kMaxPathLength);
+    REQUIRE(full.size() == ustar::kMaxPathLength);
     e = a.find(sv(full));
     REQUIRE(e != nullptr);
     CHECK(text(e->path) == full);
@@ -623,7 +623,7 @@ TEST_CASE("bootfs: duplicate names are ALREADY_EXISTS") {
 }
 
 TEST_CASE("bootfs: at most kMaxEntries entries") {
-    REQUIRE(bootfs::kMaxEntries == 256);
+    REQUIRE(ustar::kMaxEntries == 256);
     std::vector<Member> members;
     // Long names sharing a long prefix make each comparison as slow as it can be.
     std::string stem(90, 's');

@@ -14,12 +14,12 @@
 #include <utility>
 #include <vector>
 
-using console::kHistoryDepth;
-using console::kMaxEchoLength;
-using console::kMaxLineLength;
-using console::LineEditor;
-using console::LineEditorOutput;
-using console::LineEvent;
+using terminal::kHistoryDepth;
+using terminal::kMaxEchoLength;
+using terminal::kMaxLineLength;
+using terminal::LineEditor;
+using terminal::LineEditorOutput;
+using terminal::LineEvent;
 
 namespace {
 
@@ -822,8 +822,8 @@ TEST_CASE("line editor: the line length limit", "[console]") {
 }
 
 TEST_CASE("line editor: a line that overflowed is discarded whole", "[console]") {
-    const std::string message = std::string("\r\n") + console::kLineTooLongMessage + "\r\n";
-    CHECK(std::string(console::kLineTooLongMessage)
+    const std::string message = std::string("\r\n") + terminal::kLineTooLongMessage + "\r\n";
+    CHECK(std::string(terminal::kLineTooLongMessage)
           == "console: line too long (over 1023 bytes); discarded");
     Harness h;
     std::string full(kMaxLineLength, 'a');
@@ -852,7 +852,7 @@ TEST_CASE("line editor: a line that overflowed is discarded whole", "[console]")
     CHECK(h.line().empty());
     CHECK_FALSE(h.editor->overflowed());
     CHECK(h.editor->history_size() == 0);
-    CHECK(h.screen.row_text(h.screen.row_count() - 2) == console::kLineTooLongMessage);
+    CHECK(h.screen.row_text(h.screen.row_count() - 2) == terminal::kLineTooLongMessage);
 
     // The next line is a line of its own again.
     h.feed("ls\r");

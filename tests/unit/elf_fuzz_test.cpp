@@ -10,7 +10,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <kernel/lib/elf.h>
+#include <lib/elf.h>
 
 #include <cstdint>
 #include <cstring>
@@ -21,9 +21,9 @@
 #include <vector>
 
 using base::Error;
-using kernel::elf::LoadLimits;
-using kernel::elf::LoadPlan;
-using kernel::elf::Segment;
+using elf::LoadLimits;
+using elf::LoadPlan;
+using elf::Segment;
 
 namespace {
 
@@ -302,7 +302,7 @@ const char* check_invariants(const std::vector<uint8_t>& image, const LoadLimits
     if (tls_count != (plan.has_tls ? 1 : 0))
         return "TLS presence does not match the file";
 
-    if (plan.segment_count == 0 || plan.segment_count > kernel::elf::kMaxSegments)
+    if (plan.segment_count == 0 || plan.segment_count > elf::kMaxSegments)
         return "segment count out of bounds";
     uint64_t total = 0;
     bool entry_ok = false;
@@ -373,9 +373,8 @@ TEST_CASE("elf fuzz: seeded mutations never crash and every success keeps the in
     // The seeds themselves must be valid, or the fuzzer would only ever test rejection.
     for (const auto& image : images) {
         LoadPlan plan{};
-        REQUIRE(kernel::elf::parse(base::Span<const uint8_t>(image.data(), image.size()), defaults,
-                                   plan)
-                    .ok());
+        REQUIRE(
+            elf::parse(base::Span<const uint8_t>(image.data(), image.size()), defaults, plan).ok());
         REQUIRE(check_invariants(image, defaults, plan) == nullptr);
     }
 
@@ -410,7 +409,7 @@ TEST_CASE("elf fuzz: seeded mutations never crash and every success keeps the in
             memcpy(exact.get(), image.data(), image.size());
         memset(&plan, 0x5A, sizeof(plan));
         auto result =
-            kernel::elf::parse(base::Span<const uint8_t>(exact.get(), image.size()), limits, plan);
+            elf::parse(base::Span<const uint8_t>(exact.get(), image.size()), limits, plan);
 
         if (result.ok()) {
             ++outcomes[0];

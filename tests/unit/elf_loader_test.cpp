@@ -7,7 +7,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <kernel/lib/elf.h>
+#include <lib/elf.h>
 
 #include <cstdint>
 #include <cstring>
@@ -16,9 +16,9 @@
 #include <vector>
 
 using base::Error;
-using kernel::elf::LoadLimits;
-using kernel::elf::LoadPlan;
-using kernel::elf::parse;
+using elf::LoadLimits;
+using elf::LoadPlan;
+using elf::parse;
 
 namespace {
 

@@ -1,4 +1,4 @@
-// Packing and unpacking proc's Spawn data (libc/native/portable/spawn_data.h).
+// Packing and unpacking proc's Spawn data (lib/include/lib/spawn_data.h).
 #include <catch2/catch.hpp>
 
 #include <cstring>
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include <libc/native/portable/spawn_data.h>
+#include <lib/spawn_data.h>
 
 namespace {
 

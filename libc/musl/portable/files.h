@@ -1,7 +1,7 @@
 /*
  * Tern's musl port: the pure rules behind files and the console.
  *
- * C programs read files from the boot file system (servers/bootfs/protocol.h): open maps
+ * C programs read files from the boot file system (tern/protocols/bootfs.h): open maps
  * the file through bootfs Map and reads are served from that mapping, so everything but
  * the server calls is arithmetic on offsets, sizes and paths. That arithmetic is here,
  * where the host unit tests (tests/unit/libc_files_test.cpp) check it: the descriptor

@@ -22,7 +22,7 @@
 namespace shell {
 
 // The most words a command can have (proc takes as many arguments:
-// libc/native/portable/spawn_data.h).
+// lib/include/lib/spawn_data.h).
 inline constexpr size_t kMaxArgs = 256;
 
 // The most bytes of words a command can have, counting the NUL that ends each word, as

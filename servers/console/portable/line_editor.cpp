@@ -18,7 +18,7 @@
 #include <base/utility.h>
 #include <servers/console/portable/line_editor.h>
 
-namespace console {
+namespace terminal {
 
 namespace {
 
@@ -573,4 +573,4 @@ void LineEditor::show_tail(Output& out, size_t from, size_t columns_back, bool e
     show_cursor_move(out, columns(m_cursor, m_length), 'D');
 }
 
-} // namespace console
+} // namespace terminal

@@ -1,6 +1,6 @@
 #pragma once
 
-// console::LineEditor: the line discipline of the serial console server. It turns the bytes
+// terminal::LineEditor: the line discipline of the serial console server. It turns the bytes
 // that arrive from the UART, one at a time, into the bytes to echo back to the terminal and
 // into events: a finished line, a line too long to hold, an interrupt (Ctrl-C) or the end
 // of input (Ctrl-D).
@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-namespace console {
+namespace terminal {
 
 // The longest line the editor holds, in bytes. A key that would make the line longer rings
 // the bell (0x07) and is dropped, and the line is marked as overflowed: when it is finished
@@ -215,4 +215,4 @@ private:
     bool m_saved_overflowed = false;
 };
 
-} // namespace console
+} // namespace terminal

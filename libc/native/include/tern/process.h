@@ -1,6 +1,6 @@
 #pragma once
 
-// Processes through the proc server (servers/proc/protocol.h): start a program from the
+// Processes through the proc server (tern/protocols/proc.h): start a program from the
 // boot file system, wait for it, end it.
 //
 //     const char* argv[] = {"hello", "world", nullptr};

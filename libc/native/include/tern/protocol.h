@@ -3,7 +3,7 @@
 // The typed protocol layer: every server protocol is declared once, as a list of
 // operations, and both the client and the server use that declaration.
 //
-//     // servers/name/protocol.h
+//     // tern/protocols/name.h
 //     struct LookupRequest { uint32_t flags; };
 //     struct LookupResponse { uint64_t port_id; };
 //     using Lookup = tern::proto::Op<2, LookupRequest, LookupResponse,

@@ -1,5 +1,5 @@
 #pragma once
-// The data part of proc's Spawn request (servers/proc/protocol.h): the path, the
+// The data part of proc's Spawn request (tern/protocols/proc.h): the path, the
 // arguments and the environment as consecutive NUL-terminated strings. Packed by every
 // client (libc/native/process.cpp) and unpacked by proc, which trusts nothing in it.
 #include <base/error.h>

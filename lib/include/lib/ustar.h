@@ -69,7 +69,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-namespace bootfs {
+namespace ustar {
 
 inline constexpr size_t kBlockSize = 512;
 // Bounds the tables inside Archive and the work open() does on a hostile image.
@@ -144,4 +144,4 @@ private:
     size_t m_names_used = 0;
 };
 
-} // namespace bootfs
+} // namespace ustar

@@ -1,5 +1,5 @@
 // Packing and unpacking proc's Spawn data (spawn_data.h).
-#include <libc/native/portable/spawn_data.h>
+#include <lib/spawn_data.h>
 
 namespace proc_data {
 

@@ -8,12 +8,12 @@
 
 // The sibling header is included by a relative name so that this file compiles with any
 // include path that reaches base/ and abi/, not only one that has the tree's root on it.
-#include "archive.h"
+#include <lib/ustar.h>
 
 #include <base/assert.h>
 #include <base/utility.h>
 
-namespace bootfs {
+namespace ustar {
 
 namespace {
 
@@ -313,4 +313,4 @@ bool Archive::is_direct_child(StringView path, StringView dir) {
     return !path.substr(dir.length() + 1).contains('/');
 }
 
-} // namespace bootfs
+} // namespace ustar

@@ -62,7 +62,7 @@
 #include <stdint.h>
 #include <tern/abi/syscalls.h>
 
-namespace kernel::elf {
+namespace elf {
 
 // The granule of W^X and of every placement check. Tern maps user memory in 4 KiB pages.
 inline constexpr uint64_t kPageSize = 4096;
@@ -139,4 +139,4 @@ struct LoadPlan {
 [[nodiscard]] base::Result<void> parse(base::Span<const uint8_t> image, const LoadLimits& limits,
                                        LoadPlan& out);
 
-} // namespace kernel::elf
+} // namespace elf

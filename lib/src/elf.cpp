@@ -5,9 +5,9 @@
 // is compared, so that no image can make a range check wrap around and pass.
 
 #include <base/utility.h>
-#include <kernel/lib/elf.h>
+#include <lib/elf.h>
 
-namespace kernel::elf {
+namespace elf {
 
 namespace {
 
@@ -320,4 +320,4 @@ Result<void> parse(base::Span<const uint8_t> image, const LoadLimits& limits, Lo
     return result;
 }
 
-} // namespace kernel::elf
+} // namespace elf
