@@ -40,6 +40,7 @@ add_custom_command(OUTPUT ${TERN_KERNEL_SYM}
 # User programs (boot modules): the native runtime and every program it registers.
 include(${TERN_ROOT}/cmake/user.cmake)
 include(${TERN_ROOT}/cmake/musl.cmake)
+include(${TERN_ROOT}/cmake/lwip.cmake)
 get_property(TERN_BOOT_MODULES GLOBAL PROPERTY TERN_BOOT_MODULES)
 get_property(TERN_BOOTFS_PROGRAMS GLOBAL PROPERTY TERN_BOOTFS_PROGRAMS)
 get_property(TERN_BOOT_MODULE_TARGETS GLOBAL PROPERTY TERN_BOOT_MODULE_TARGETS)

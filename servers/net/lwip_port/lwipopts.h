@@ -1,0 +1,76 @@
+/*
+ * lwIP's configuration in Tern's network server (servers/net).
+ *
+ * NO_SYS=1: lwIP runs in one thread, the server's event loop, over the raw (callback)
+ * API; there is no sys_arch, no mailbox, no lock. The loop calls sys_check_timeouts()
+ * and polls the loopback interface, and waits for messages no longer than
+ * sys_timeouts_sleeptime() says (servers/net/main.cpp).
+ */
+#ifndef TERN_LWIP_LWIPOPTS_H
+#define TERN_LWIP_LWIPOPTS_H
+
+#define NO_SYS 1
+#define LWIP_TIMERS 1
+#define SYS_LIGHTWEIGHT_PROT 0
+#define LWIP_NETCONN 0
+#define LWIP_SOCKET 0
+
+/* Protocols: IPv4 with ICMP (echo), ARP and Ethernet for the NICs, UDP, TCP, and the
+ * DHCP client; the loopback interface 127.0.0.1 with loopback delivery for traffic a
+ * node sends to one of its own addresses. */
+#define LWIP_IPV4 1
+#define LWIP_IPV6 0
+#define LWIP_ARP 1
+#define LWIP_ETHERNET 1
+#define LWIP_ICMP 1
+#define LWIP_UDP 1
+#define LWIP_TCP 1
+#define LWIP_DHCP 1
+#define LWIP_AUTOIP 0
+#define LWIP_IGMP 0
+#define LWIP_DNS 0
+#define LWIP_RAW 0
+#define LWIP_HAVE_LOOPIF 1
+#define LWIP_NETIF_LOOPBACK 1
+#define LWIP_LOOPBACK_MAX_PBUFS 256
+#define LWIP_SINGLE_NETIF 0
+#define LWIP_NETIF_STATUS_CALLBACK 1
+#define LWIP_NETIF_LINK_CALLBACK 1
+#define LWIP_NETIF_HOSTNAME 0
+#define IP_REASSEMBLY 1
+#define IP_FRAG 1
+#define SO_REUSE 1
+#define LWIP_TCP_KEEPALIVE 1
+
+/* Memory: lwIP's own heap and pools, static in the server's image (the heap's pages
+ * are touched only as it grows). */
+#define MEM_LIBC_MALLOC 0
+#define MEMP_MEM_MALLOC 0
+#define MEM_ALIGNMENT 8
+#define MEM_SIZE (256 * 1024)
+#define MEMP_NUM_PBUF 64
+#define MEMP_NUM_UDP_PCB 32
+#define MEMP_NUM_TCP_PCB 32
+#define MEMP_NUM_TCP_PCB_LISTEN 16
+#define MEMP_NUM_TCP_SEG 128
+#define MEMP_NUM_REASSDATA 8
+#define MEMP_NUM_FRAG_PBUF 16
+#define MEMP_NUM_ARP_QUEUE 32
+#define PBUF_POOL_SIZE 32
+#define PBUF_POOL_BUFSIZE 1536
+
+/* TCP: full-size Ethernet segments; a window and send buffer of 16 segments. */
+#define TCP_MSS 1460
+#define TCP_WND (16 * TCP_MSS)
+#define TCP_SND_BUF (16 * TCP_MSS)
+#define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
+#define TCP_LISTEN_BACKLOG 0
+#define LWIP_TCP_TIMESTAMPS 0
+
+/* Counters: lwIP's protocol statistics, and the per-interface MIB-II counters the
+ * server reports for each interface (Interfaces in servers/net/protocol.h). */
+#define LWIP_STATS 1
+#define LWIP_STATS_DISPLAY 0
+#define MIB2_STATS 1
+
+#endif /* TERN_LWIP_LWIPOPTS_H */

@@ -1,0 +1,157 @@
+// The network server: lwIP (NO_SYS, raw API) in one event loop, serving sockets to
+// programs (servers/net/protocol.h) and interfaces to NIC drivers
+// (servers/net/nic_protocol.h), registered as "net".
+//
+// The loop: run lwIP's due timers, deliver what the loopback interface queued, then wait
+// for the next message no longer than lwIP's next timer. Everything lwIP does happens in
+// this thread, in a handler or a timer, so nothing needs a lock. While no NIC is
+// attached and no TCP connection needs its timer, the Ethernet timers (ARP, DHCP,
+// reassembly) have nothing to do and the loop sleeps until a message comes, so an idle
+// node without a NIC pays nothing for the server.
+#include "server.h"
+
+#include <servers/net/protocol.h>
+#include <tern/print.h>
+#include <tern/runtime.h>
+#include <tern/services.h>
+#include <tern/syscall.h>
+
+#include "lwip/init.h"
+#include "lwip/netif.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/timeouts.h"
+
+namespace netsrv {
+
+tern_handle_t g_port = TERN_INVALID_HANDLE;
+
+namespace {
+
+using namespace tern;
+using base::Error;
+
+// Loopback delivery queues a packet on the loopback interface; netif_poll hands the
+// queue to lwIP's input, whose answers (an echo, an ACK) queue again. A bound on the
+// rounds keeps a flood of traffic to oneself from starving the message loop.
+void poll_loopback() {
+    for (int round = 0; round < 64; ++round) {
+        bool queued = false;
+        struct netif* netif;
+        NETIF_FOREACH(netif) {
+            if (netif->loop_first)
+                queued = true;
+        }
+        if (!queued)
+            return;
+        netif_poll_all();
+    }
+}
+
+uint64_t next_wait_ns() {
+    if (!nics_attached() && !tcp_active_pcbs && !tcp_tw_pcbs)
+        return TERN_TIMEOUT_INFINITE;
+    u32_t ms = sys_timeouts_sleeptime();
+    if (ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE)
+        return TERN_TIMEOUT_INFINITE;
+    return uint64_t(ms) * 1000000ull;
+}
+
+void on_event(void*, const tern_msg& event, uint32_t) {
+    if (event.hdr.label != TERN_LABEL_OBJECT_GONE)
+        return;
+    uint64_t cookie = event.words[0];
+    if (cookie & kNicCookieBit)
+        nic_gone(cookie);
+    else
+        client_gone(cookie);
+}
+
+void fill_interface(const struct netif* netif, net::InterfaceInfo& info) {
+    info = {};
+    interface_name(netif, info.name);
+    __builtin_memcpy(info.mac, netif->hwaddr, sizeof(info.mac));
+    info.mtu = netif->mtu;
+    info.flags = (netif_is_up(netif) ? net::kInterfaceUp : 0)
+                 | (netif_is_link_up(netif) ? net::kInterfaceLinkUp : 0)
+                 | (netif->name[0] == 'l' && netif->name[1] == 'o' ? net::kInterfaceLoopback : 0);
+    info.ip = lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(netif)));
+    info.netmask = lwip_ntohl(ip4_addr_get_u32(netif_ip4_netmask(netif)));
+    info.gateway = lwip_ntohl(ip4_addr_get_u32(netif_ip4_gw(netif)));
+    const stats_mib2_netif_ctrs& c = netif->mib2_counters;
+    info.rx_packets = uint64_t(c.ifinucastpkts) + c.ifinnucastpkts;
+    info.rx_bytes = c.ifinoctets;
+    info.rx_errors = c.ifinerrors;
+    info.rx_drops = c.ifindiscards;
+    info.tx_packets = uint64_t(c.ifoutucastpkts) + c.ifoutnucastpkts;
+    info.tx_bytes = c.ifoutoctets;
+    info.tx_errors = c.ifouterrors;
+    info.tx_drops = c.ifoutdiscards;
+    DeviceView device;
+    if (nic_device_view(netif, device)) {
+        info.device_rx_frames = device.rx_frames;
+        info.device_tx_frames = device.tx_frames;
+        info.device_errors = device.errors;
+        info.device_drops = device.drops;
+    }
+}
+
+Error on_interfaces(void*, proto::Request&, const proto::Empty&, net::InterfacesResponse& out,
+                    proto::Reply& reply, proto::PendingReply&) {
+    static net::InterfaceInfo infos[net::kMaxInterfaces];
+    uint32_t n = 0;
+    struct netif* netif;
+    NETIF_FOREACH(netif) {
+        if (n == net::kMaxInterfaces)
+            break;
+        fill_interface(netif, infos[n++]);
+    }
+    out.count = n;
+    reply.data = {reinterpret_cast<const uint8_t*>(infos), n * sizeof(net::InterfaceInfo)};
+    return Error::OK;
+}
+
+} // namespace
+
+void register_views(proto::Server& server) {
+    server.on<net::Interfaces>(static_cast<void*>(nullptr), on_interfaces);
+}
+
+} // namespace netsrv
+
+extern "C" int main(uint64_t) {
+    using namespace netsrv;
+    int64_t port = tern_sys_port_create(64);
+    if (port < 0) {
+        tern::println("net: no port: {}", base::error_name(base::Error(int32_t(-port))));
+        return 1;
+    }
+    g_port = tern_handle_t(port);
+    lwip_init(); // brings up the loopback interface, 127.0.0.1/8
+
+    tern::proto::Server server("net", g_port);
+    register_sockets(server);
+    register_nics(server);
+    register_views(server);
+    server.on_event(nullptr, on_event);
+    if (auto r = tern::register_name("net", g_port); r.is_error()) {
+        tern::println("net: cannot register: {}", base::error_name(r.error()));
+        return 1;
+    }
+    // FIXME: the node's address (ip= and gw= on the kernel command line) has no path to
+    // user space yet; interfaces of NICs ask DHCP until it has.
+    tern::println("net: lwIP {} serving; loopback 127.0.0.1", LWIP_VERSION_STRING);
+    for (;;) {
+        sys_check_timeouts();
+        poll_loopback();
+        base::Error e = server.serve_one(next_wait_ns());
+        if (e == base::Error::OK || e == base::Error::TIMED_OUT)
+            continue;
+        if (e == base::Error::PEER_CLOSED || e == base::Error::BAD_HANDLE
+            || e == base::Error::ACCESS_DENIED || e == base::Error::WRONG_TYPE) {
+            tern::println("net: its port is unusable ({}); stopping", base::error_name(e));
+            return 1;
+        }
+        tern::println("net: receive failed: {}", base::error_name(e));
+        tern_sys_thread_sleep(10000000);
+    }
+}

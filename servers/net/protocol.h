@@ -1,0 +1,216 @@
+#pragma once
+// The network server's protocol for programs: UDP and TCP sockets over IPv4, and the
+// views of the interfaces and sockets that ifconfig and netstat print (docs/network.md).
+// The server registers as "net"; NIC drivers use the same port (servers/net/nic_protocol.h).
+//
+// A socket is named by a 32-bit id the server hands out; it belongs to the task that
+// created it, and any other task naming it gets BAD_HANDLE, as does an id that was never
+// handed out or was closed. Calls that wait (Accept, Connect, Recv, a Send with no room)
+// are parked by the server and answered when they can be; with kNonBlocking they answer
+// WOULD_BLOCK instead. One call of each kind may wait per socket (BUSY for a second).
+//
+// Errors, and what a C library maps them to:
+//   BAD_HANDLE        no such socket for this caller (EBADF)
+//   TOO_BIG           data over kMaxData (EMSGSIZE)
+//   INVALID_ARGUMENT  bad type, flags or address, or the socket's state does not allow
+//                     the call: bind twice, listen on UDP, accept on a socket that is not
+//                     listening, recv on an unbound UDP socket, send or recv on a TCP
+//                     socket that is not connected (EINVAL, ENOTCONN, EISCONN)
+//   ALREADY_EXISTS    the local address is in use (EADDRINUSE)
+//   NOT_FOUND         connection refused: nothing listens there (ECONNREFUSED)
+//   PEER_CLOSED       the connection was reset or aborted (ECONNRESET, EPIPE)
+//   TIMED_OUT         the connection attempt or the connection timed out (ETIMEDOUT)
+//   WOULD_BLOCK       kNonBlocking and nothing to do yet (EAGAIN)
+//   NO_SPACE          the server's tables or buffers are full (ENOBUFS)
+//   QUOTA_EXCEEDED    the caller holds kMaxSocketsPerTask sockets (EMFILE)
+// Requests refused as bad input (BAD_HANDLE, TOO_BIG, INVALID_ARGUMENT) are logged by the
+// protocol layer, one line each, at a limited rate.
+#include <stdint.h>
+#include <tern/protocol.h>
+
+namespace tern::net {
+
+// Bytes in one Send or Recv: one datagram, or one piece of a stream.
+inline constexpr uint32_t kMaxData = 8192;
+inline constexpr uint32_t kMaxSockets = 128;
+inline constexpr uint32_t kMaxSocketsPerTask = 64;
+inline constexpr uint32_t kMaxInterfaces = 8;
+
+// An IPv4 address and port. The address is a number in host order: 127.0.0.1 is
+// 0x7F000001. Address 0 and port 0 mean "any" where a call allows it.
+struct Address {
+    uint32_t ip;
+    uint16_t port;
+    uint16_t reserved; // zero
+};
+inline constexpr uint32_t ipv4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+    return (uint32_t(a) << 24) | (uint32_t(b) << 16) | (uint32_t(c) << 8) | d;
+}
+inline constexpr uint32_t kLoopback = ipv4(127, 0, 0, 1);
+
+enum class SocketType : uint32_t {
+    kUdp = 1,
+    kTcp = 2
+};
+// Flags of the calls that may wait.
+inline constexpr uint32_t kNonBlocking = 1;
+
+struct SocketRequest {
+    SocketType type;
+    uint32_t flags; // zero
+};
+struct SocketResponse {
+    uint32_t socket;
+};
+// handles[0] = a handle to the calling task itself (tern::self() duplicated), which the
+// server watches so that a program's sockets are closed when it ends. INVALID_ARGUMENT
+// (type, flags, or the handle is not the caller's task), NO_SPACE, QUOTA_EXCEEDED.
+using Socket = proto::Op<1, SocketRequest, SocketResponse, proto::Limits{.request_handles = 1}>;
+
+struct BindRequest {
+    uint32_t socket;
+    Address local; // ip 0: any; port 0: the server picks one
+};
+struct AddressResponse {
+    Address address;
+};
+// Answers the address bound. ALREADY_EXISTS, INVALID_ARGUMENT (bound already, or not a
+// local address).
+using Bind = proto::Op<2, BindRequest, AddressResponse>;
+
+struct ListenRequest {
+    uint32_t socket;
+    uint32_t backlog; // 1..kMaxBacklog (0 means kMaxBacklog)
+};
+inline constexpr uint32_t kMaxBacklog = 16;
+// TCP only; binds to an ephemeral port if unbound. INVALID_ARGUMENT (UDP, connected).
+using Listen = proto::Op<3, ListenRequest, proto::Empty>;
+
+struct AcceptRequest {
+    uint32_t socket;
+    uint32_t flags; // kNonBlocking
+};
+struct AcceptResponse {
+    uint32_t socket; // the new connection's socket, the caller's
+    Address peer;
+};
+// Waits for a connection. INVALID_ARGUMENT (not listening), WOULD_BLOCK, QUOTA_EXCEEDED.
+using Accept = proto::Op<4, AcceptRequest, AcceptResponse>;
+
+struct ConnectRequest {
+    uint32_t socket;
+    uint32_t flags; // kNonBlocking: answer WOULD_BLOCK at once while TCP connects
+    Address remote;
+};
+// TCP: connects, waiting for the handshake; answers the local address. UDP: sets the
+// peer Send uses and Recv accepts. NOT_FOUND (refused), TIMED_OUT, INVALID_ARGUMENT
+// (address 0 or port 0, connected already, listening).
+using Connect = proto::Op<5, ConnectRequest, AddressResponse>;
+
+struct SendRequest {
+    uint32_t socket;
+    uint32_t flags; // kNonBlocking
+    Address to;     // UDP without a peer: where the datagram goes; otherwise zero
+};
+struct SendResponse {
+    uint32_t sent; // bytes taken: a whole datagram, or a part of the data for TCP
+};
+// data = the bytes (1..kMaxData; UDP also 0). TCP takes what fits in its send buffer,
+// waiting for room only when none is left. INVALID_ARGUMENT (no destination, TCP not
+// connected or shut down for writing), PEER_CLOSED, WOULD_BLOCK.
+using Send = proto::Op<6, SendRequest, SendResponse, proto::Limits{.request_data = kMaxData}>;
+
+struct RecvRequest {
+    uint32_t socket;
+    uint32_t flags; // kNonBlocking
+    uint32_t max;   // 1..kMaxData bytes wanted
+};
+struct RecvResponse {
+    uint32_t size;          // bytes in the reply data
+    uint32_t end_of_stream; // TCP: the peer closed its side and everything was read
+    uint32_t truncated;     // UDP: the datagram was longer than max; the rest is gone
+    Address from;
+};
+// Waits for data. reply data = the bytes. INVALID_ARGUMENT (UDP not bound, TCP not
+// connected, max out of range), PEER_CLOSED (reset), WOULD_BLOCK.
+using Recv = proto::Op<7, RecvRequest, RecvResponse, proto::Limits{.response_data = kMaxData}>;
+
+struct CloseRequest {
+    uint32_t socket;
+};
+// Closes the socket (TCP sends its FIN; data not yet read is dropped and the connection
+// reset). Calls parked on it are answered PEER_CLOSED.
+using Close = proto::Op<8, CloseRequest, proto::Empty>;
+
+inline constexpr uint32_t kShutdownRead = 1;
+inline constexpr uint32_t kShutdownWrite = 2;
+struct ShutdownRequest {
+    uint32_t socket;
+    uint32_t how; // kShutdownRead | kShutdownWrite, at least one
+};
+// TCP only. INVALID_ARGUMENT (how, not connected, UDP).
+using Shutdown = proto::Op<9, ShutdownRequest, proto::Empty>;
+
+struct NameRequest {
+    uint32_t socket;
+};
+// The local address (zero while unbound).
+using SockName = proto::Op<10, NameRequest, AddressResponse>;
+// The peer's address. INVALID_ARGUMENT: not connected.
+using PeerName = proto::Op<11, NameRequest, AddressResponse>;
+
+// ---- Views -------------------------------------------------------------------------------
+
+inline constexpr uint32_t kInterfaceUp = 1;
+inline constexpr uint32_t kInterfaceLinkUp = 2;
+inline constexpr uint32_t kInterfaceLoopback = 4;
+struct InterfaceInfo {
+    char name[16];
+    uint8_t mac[6];
+    uint16_t mtu;
+    uint32_t flags; // kInterface*
+    uint32_t ip;
+    uint32_t netmask;
+    uint32_t gateway;
+    // At the stack (lwIP's per-interface counters).
+    uint64_t rx_packets, rx_bytes, rx_errors, rx_drops;
+    uint64_t tx_packets, tx_bytes, tx_errors, tx_drops;
+    // At the device, as the driver last reported (zero for loopback).
+    uint64_t device_rx_frames, device_tx_frames, device_errors, device_drops;
+};
+struct InterfacesResponse {
+    uint32_t count;
+};
+// reply data = count InterfaceInfo records.
+using Interfaces =
+    proto::Op<12, proto::Empty, InterfacesResponse,
+              proto::Limits{.response_data = kMaxInterfaces * sizeof(InterfaceInfo)}>;
+
+enum class SocketState : uint32_t {
+    kClosed = 0, // created, not bound
+    kBound,
+    kListening,
+    kConnecting,
+    kConnected,
+    kClosing, // shut down for writing, or the peer closed
+    kError,   // reset, refused or timed out
+};
+struct SocketInfo {
+    uint32_t socket;
+    SocketType type;
+    SocketState state;
+    uint32_t reserved;
+    uint64_t owner; // task id
+    Address local;
+    Address remote;
+    uint32_t rx_queued; // bytes waiting to be read
+    uint32_t tx_queued; // bytes sent but not yet acknowledged (TCP)
+};
+struct SocketsResponse {
+    uint32_t count;
+};
+// reply data = count SocketInfo records, every socket of the node.
+using Sockets = proto::Op<13, proto::Empty, SocketsResponse,
+                          proto::Limits{.response_data = kMaxSockets * sizeof(SocketInfo)}>;
+
+} // namespace tern::net

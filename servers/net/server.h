@@ -1,0 +1,36 @@
+#pragma once
+// The network server's parts (servers/net): the socket table (sockets.cpp), the NIC
+// interfaces (nic.cpp) and the event loop that drives them and lwIP (main.cpp).
+#include <stdint.h>
+#include <tern/protocol.h>
+
+struct netif;
+
+namespace netsrv {
+
+// The server's port, where death notices for watched clients and drivers arrive.
+extern tern_handle_t g_port;
+
+// Death-notice cookies: the top bit tells a NIC driver's port from a client task.
+inline constexpr uint64_t kNicCookieBit = 1ull << 63;
+
+void register_sockets(tern::proto::Server& server);
+void register_nics(tern::proto::Server& server);
+void register_views(tern::proto::Server& server);
+
+// A watched client task ended: its sockets close.
+void client_gone(uint64_t cookie);
+// A driver's port closed: its interface goes.
+void nic_gone(uint64_t cookie);
+// Whether any NIC is attached (the Ethernet timers are needed only then).
+bool nics_attached();
+// The name ifconfig shows for an interface lwIP knows.
+void interface_name(const struct netif* netif, char (&name)[16]);
+// For the views: the driver-reported counters and link of a NIC's interface (false for
+// an interface that is not a NIC).
+struct DeviceView {
+    uint64_t rx_frames, tx_frames, errors, drops;
+};
+bool nic_device_view(const struct netif* netif, DeviceView& out);
+
+} // namespace netsrv
