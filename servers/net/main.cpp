@@ -1,6 +1,6 @@
 // The network server: lwIP (NO_SYS, raw API) in one event loop, serving sockets to
-// programs (servers/net/protocol.h) and interfaces to NIC drivers
-// (servers/net/nic_protocol.h), registered as "net".
+// programs (<tern/protocols/net.h>) and interfaces to NIC drivers
+// (<tern/protocols/nic.h>), registered as "net".
 //
 // The loop: run lwIP's due timers, deliver what the loopback interface queued, then wait
 // for the next message no longer than lwIP's next timer. Everything lwIP does happens in
@@ -10,11 +10,12 @@
 // node without a NIC pays nothing for the server.
 #include "server.h"
 
-#include <servers/net/protocol.h>
+#include <tern/protocols/net.h>
 #include <tern/print.h>
 #include <tern/runtime.h>
 #include <tern/services.h>
 #include <tern/syscall.h>
+#include <tern/syscall_result.h>
 
 #include "lwip/init.h"
 #include "lwip/netif.h"
@@ -122,7 +123,7 @@ extern "C" int main(uint64_t) {
     using namespace netsrv;
     int64_t port = tern_sys_port_create(64);
     if (port < 0) {
-        tern::println("net: no port: {}", base::error_name(base::Error(int32_t(-port))));
+        tern::println("net: no port: {}", base::error_name(tern::sys_status(port)));
         return 1;
     }
     g_port = tern_handle_t(port);

@@ -1,4 +1,4 @@
-// The network server's side of the NIC protocol (servers/net/nic_protocol.h): each
+// The network server's side of the NIC protocol (<tern/protocols/nic.h>): each
 // attached driver is one lwIP Ethernet interface whose frames move through the driver's
 // buffer area. The stack sees only lwIP's netif; which device is underneath is the
 // driver's business.
@@ -14,11 +14,12 @@
 #include "server.h"
 
 #include <base/utility.h>
-#include <servers/net/nic_protocol.h>
-#include <servers/net/protocol.h>
+#include <tern/protocols/nic.h>
+#include <tern/protocols/net.h>
 #include <tern/print.h>
 #include <tern/startup.h>
 #include <tern/syscall.h>
+#include <tern/syscall_result.h>
 
 #include "lwip/dhcp.h"
 #include "lwip/etharp.h"
@@ -189,7 +190,7 @@ Error on_attach(void*, proto::Request& request, const nic::AttachRequest& in,
         (void)tern_sys_handle_close(area);
         (void)tern_sys_handle_close(port);
         request.set_refusal_reason("the buffer area cannot be mapped at its size");
-        Error e = Error(int32_t(-at));
+        Error e = tern::sys_status(at);
         return proto::is_refusal(e) ? e : Error::INVALID_ARGUMENT;
     }
     proto::SlotCookie cookie{uint32_t(&n - g_nics), generation};

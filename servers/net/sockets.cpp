@@ -1,4 +1,4 @@
-// The network server's sockets: UDP and TCP over lwIP's raw API (servers/net/protocol.h).
+// The network server's sockets: UDP and TCP over lwIP's raw API (<tern/protocols/net.h>).
 //
 // Every socket lives in a fixed table and is named by index and generation, so a stale or
 // made-up id is recognised. lwIP calls back into this file (data arrived, room to send,
@@ -9,7 +9,7 @@
 #include "server.h"
 
 #include <base/utility.h>
-#include <servers/net/protocol.h>
+#include <tern/protocols/net.h>
 #include <tern/new.h>
 #include <tern/print.h>
 #include <tern/syscall.h>

@@ -2,11 +2,12 @@
 // What the network server's test programs share: typed calls to the server, each
 // bounded in time, so a test that goes wrong fails instead of hanging.
 #include <base/result.h>
-#include <servers/net/protocol.h>
+#include <tern/protocols/net.h>
 #include <tern/protocol.h>
 #include <tern/services.h>
 #include <tern/startup.h>
 #include <tern/syscall.h>
+#include <tern/syscall_result.h>
 
 namespace nettest {
 
@@ -26,7 +27,7 @@ struct Client {
     base::Result<uint32_t> socket(tern::net::SocketType type) {
         int64_t task = tern_sys_handle_duplicate(tern::self(), TERN_RIGHT_TRANSFER);
         if (task < 0)
-            return base::Error(int32_t(-task));
+            return tern::sys_status(task);
         tern_handle_t handle = tern_handle_t(task);
         tern::proto::CallParts parts;
         parts.in_handles = {&handle, 1};

@@ -7,7 +7,7 @@
 //
 //   netbench [count]        measure (count 16..256, default 64)
 //   netbench echo <port>    (child) echo datagrams to 127.0.0.1:<port> until "quit"
-#include "../programs/bench_support.h"
+#include "../bench/bench_support.h"
 #include "net_client.h"
 
 #include <base/string_view.h>

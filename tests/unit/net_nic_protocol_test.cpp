@@ -1,11 +1,11 @@
-// Host tests for the NIC protocol (servers/net/nic_protocol.h): the descriptor codec both
+// Host tests for the NIC protocol (<tern/protocols/nic.h>): the descriptor codec both
 // ways, the checks of a peer's counts, the buffer ledger's every transfer and refusal, and
 // a long random exchange between a simulated driver and server over one ledger, where
 // every buffer must always have exactly one owner and no frame may be lost or duplicated.
 
 #include <catch2/catch.hpp>
 
-#include <servers/net/nic_protocol.h>
+#include <tern/protocols/nic.h>
 
 #include <deque>
 #include <memory>

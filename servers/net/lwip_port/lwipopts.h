@@ -68,7 +68,7 @@
 #define LWIP_TCP_TIMESTAMPS 0
 
 /* Counters: lwIP's protocol statistics, and the per-interface MIB-II counters the
- * server reports for each interface (Interfaces in servers/net/protocol.h). */
+ * server reports for each interface (Interfaces in <tern/protocols/net.h>). */
 #define LWIP_STATS 1
 #define LWIP_STATS_DISPLAY 0
 #define MIB2_STATS 1

@@ -1,7 +1,7 @@
 #pragma once
 // The network server's protocol for programs: UDP and TCP sockets over IPv4, and the
 // views of the interfaces and sockets that ifconfig and netstat print (docs/network.md).
-// The server registers as "net"; NIC drivers use the same port (servers/net/nic_protocol.h).
+// The server registers as "net"; NIC drivers use the same port (<tern/protocols/nic.h>).
 //
 // A socket is named by a 32-bit id the server hands out; it belongs to the task that
 // created it, and any other task naming it gets BAD_HANDLE, as does an id that was never
