@@ -35,6 +35,14 @@ BASELINE = os.path.join(ROOT, "bench", "baseline.txt")
 DEFAULT_TOLERANCE = "1%"
 
 
+def default_tolerance(name, unit):
+    """A new figure's tolerance: memory sizes and derived ratios are recorded, not gated
+    (they move with every program added to the image); instruction counts get 1%."""
+    if name.startswith("memory.") or unit == "ratio":
+        return "info"
+    return DEFAULT_TOLERANCE
+
+
 def read_baseline(path):
     """Returns [(name, value, unit, tolerance)] in file order; tolerance is "N%" or "info"."""
     entries = []
@@ -104,7 +112,7 @@ def update_baseline(results, path):
     with open(path, "w") as f:
         f.writelines(header)
         for r in results:
-            tolerance = old.get(r["name"], DEFAULT_TOLERANCE)
+            tolerance = old.get(r["name"], default_tolerance(r["name"], r["unit"]))
             value = ("%d" % r["value"]) if r["value"] == int(r["value"]) else ("%.2f" % r["value"])
             f.write("%s %s %s %s\n" % (r["name"], value, r["unit"], tolerance))
     print("bench: wrote %d figures to %s" % (len(results), os.path.relpath(path, ROOT)))
