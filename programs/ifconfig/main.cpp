@@ -1,9 +1,9 @@
 // ifconfig: the node's network interfaces as the network server sees them (address,
 // MAC, MTU, state) with their counters at the stack and, for a NIC, at the device.
 #include <base/format.h>
-#include <tern/protocols/net.h>
 #include <tern/print.h>
 #include <tern/protocol.h>
+#include <tern/protocols/net.h>
 #include <tern/services.h>
 
 using namespace tern;

@@ -1,9 +1,9 @@
 // netstat: every socket of the node: protocol, state, local and remote address, the
 // owning task and the bytes queued each way.
 #include <base/format.h>
-#include <tern/protocols/net.h>
 #include <tern/print.h>
 #include <tern/protocol.h>
+#include <tern/protocols/net.h>
 #include <tern/services.h>
 
 using namespace tern;

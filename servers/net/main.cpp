@@ -10,8 +10,8 @@
 // node without a NIC pays nothing for the server.
 #include "server.h"
 
-#include <tern/protocols/net.h>
 #include <tern/print.h>
+#include <tern/protocols/net.h>
 #include <tern/runtime.h>
 #include <tern/services.h>
 #include <tern/syscall.h>

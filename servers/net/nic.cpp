@@ -14,9 +14,9 @@
 #include "server.h"
 
 #include <base/utility.h>
-#include <tern/protocols/nic.h>
-#include <tern/protocols/net.h>
 #include <tern/print.h>
+#include <tern/protocols/net.h>
+#include <tern/protocols/nic.h>
 #include <tern/startup.h>
 #include <tern/syscall.h>
 #include <tern/syscall_result.h>

@@ -9,9 +9,9 @@
 #include "server.h"
 
 #include <base/utility.h>
-#include <tern/protocols/net.h>
 #include <tern/new.h>
 #include <tern/print.h>
+#include <tern/protocols/net.h>
 #include <tern/syscall.h>
 
 #include "lwip/ip_addr.h"

@@ -2,8 +2,8 @@
 // What the network server's test programs share: typed calls to the server, each
 // bounded in time, so a test that goes wrong fails instead of hanging.
 #include <base/result.h>
-#include <tern/protocols/net.h>
 #include <tern/protocol.h>
+#include <tern/protocols/net.h>
 #include <tern/services.h>
 #include <tern/startup.h>
 #include <tern/syscall.h>
