@@ -23,6 +23,8 @@ void HandleTable::take_fresh_up_to(uint32_t index) {
 }
 
 Result<tern_handle_t> HandleTable::insert(Ref<KObject> object, uint32_t rights) {
+    if (m_sealed)
+        return Error::BAD_STATE;
     if (!object || (rights & ~TERN_RIGHTS_ALL) != 0)
         return Error::INVALID_ARGUMENT;
     if (is_full())
@@ -31,6 +33,8 @@ Result<tern_handle_t> HandleTable::insert(Ref<KObject> object, uint32_t rights) 
 }
 
 Result<void> HandleTable::insert_at(tern_handle_t handle, Ref<KObject> object, uint32_t rights) {
+    if (m_sealed)
+        return Error::BAD_STATE;
     if (!object || (rights & ~TERN_RIGHTS_ALL) != 0)
         return Error::INVALID_ARGUMENT;
     uint32_t index = index_of(handle);

@@ -14,6 +14,7 @@ base::Result<void> handle_close(Task& task, tern_handle_t handle) {
 }
 
 void release_all_handles(Task& task) {
+    task.handles().seal();
     task.handles().for_each([](tern_handle_t, obj::KObject& object, uint32_t rights) {
         if (Port* port = object.as<Port>(); port && (rights & TERN_RIGHT_RECEIVE))
             port->close_receiver();

@@ -200,16 +200,7 @@ void run_fuzzer(uint64_t iterations, uint64_t seed) {
                    objects_before, objects_after, lost_pages, left.dead, left.other);
         dump_threads();
     }
-    // FIXME: a known kernel bug: some threads of killed tasks stay referenced after they
-    // were reaped, keeping their task (and ports, replies, pages) alive. It needs port_call
-    // among the fuzzed calls; `./tern fuzz --seed 1 --calls 20000` shows it. Until it is
-    // found, a leak of exactly that shape (every thread left is such a dead thread) is
-    // reported as KNOWN BUG and does not fail the run; any other leak does.
-    if (leaked && left.dead > 0 && left.other == 0)
-        print("fuzz: KNOWN BUG dead-threads-kept: {} reaped threads still referenced hold {} "
-              "objects and {} pages\n",
-              left.dead, objects_after - objects_before, lost_pages);
-    else if (leaked)
+    if (leaked)
         ok = false;
     if (!ok)
         machine_stop(false);

@@ -183,6 +183,16 @@ void test_tasks() {
     expect_eq(tern_sys_task_wait(t, kLong), 0x55, "task.wait_again");
     expect_eq(tern_sys_task_kill(t, 0x66), 0, "task.kill_dead_task");
     expect_eq(tern_sys_task_wait(t, 0), 0x55, "task.status_kept_after_second_kill");
+    {
+        // An exited task takes no more handles: a port whose queue holds a handle to the
+        // task, given to it, would keep both alive for ever. The port stays ours.
+        int64_t q = port_create(2);
+        expect_err(tern_sys_task_give_handle(t, q, TERN_RIGHTS_SAME), TERN_BAD_STATE,
+                   "task.give_to_exited_task");
+        expect_ok(send_label(q, 7), "task.refused_gift_still_ours");
+        expect_eq(tern_sys_task_handles(t, 0, 0), 0, "task.exited_task_has_no_handles");
+        close(q);
+    }
     if (th > 0) {
         tern_regs regs{};
         expect_err(tern_sys_thread_get_regs(th, ptr(&regs)), TERN_BAD_STATE,

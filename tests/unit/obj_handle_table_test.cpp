@@ -430,6 +430,22 @@ TEST_CASE("clear drops every reference and leaves old handles stale") {
     CHECK(table.clear() == 0);
 }
 
+TEST_CASE("a sealed table takes no new handle") {
+    Port kept, offered, at;
+    InlineHandleTable<8> table;
+    auto handle = table.insert(Ref<KObject>::adopt(&kept), kAll);
+    REQUIRE(handle.ok());
+    table.seal();
+    CHECK(table.is_sealed());
+    CHECK(table.clear() == 1);
+    CHECK(kept.destroyed == 1);
+    CHECK_ERROR(table.insert(Ref<KObject>::adopt(&offered), kAll), Error::BAD_STATE);
+    CHECK(offered.destroyed == 1); // the refused reference is dropped, not kept
+    CHECK_ERROR(table.insert_at(handle.value(), Ref<KObject>::adopt(&at), kAll), Error::BAD_STATE);
+    CHECK(at.destroyed == 1);
+    CHECK(table.count() == 0);
+}
+
 TEST_CASE("the destructor releases what the table still holds") {
     Port port;
     {

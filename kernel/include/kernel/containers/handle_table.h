@@ -111,6 +111,13 @@ public:
     // value issued so far stays stale afterwards.
     uint32_t clear();
 
+    // From now on the table takes no new handle: insert and insert_at fail with BAD_STATE
+    // (once cleared, no handle is left to duplicate or replace). A task that has exited seals its
+    // table before clearing it, so nothing handed to it afterwards (a port whose queue holds a
+    // handle to the task, say) can form a reference cycle that no exit will ever break.
+    void seal() { m_sealed = true; }
+    [[nodiscard]] bool is_sealed() const { return m_sealed; }
+
     [[nodiscard]] uint32_t count() const { return m_count; }
     [[nodiscard]] uint32_t capacity() const { return static_cast<uint32_t>(m_slots.size()); }
     [[nodiscard]] bool is_full() const { return m_count == capacity(); }
@@ -154,6 +161,7 @@ private:
     void take_fresh_up_to(uint32_t index);
 
     base::Span<Slot> m_slots;
+    bool m_sealed = false;
     uint32_t m_count{0};
     // Slots at m_fresh and above were never used; their storage is not initialised.
     uint32_t m_fresh{0};
