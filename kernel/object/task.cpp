@@ -33,6 +33,8 @@ extern "C" [[noreturn]] void enter_user_frame(TrapFrame* frame);
 // thread_create_user prepared at the top of the kernel stack.
 void user_thread_start(void*) {
     x86_64::cli();
+    // Killed or stopped before it first ran: that happens here, not in ring 3.
+    on_return_to_user();
     enter_user_frame(&current_thread()->user_frame());
 }
 

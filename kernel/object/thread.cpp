@@ -395,6 +395,15 @@ void thread_kill(Thread& t) {
     bool orphan_reference = false;
     switch (t.m_state) {
     case ThreadState::Ready:
+        if (t.m_task) {
+            // A user thread that is ready may be on its way back from a wait inside a
+            // syscall, its kernel stack holding references (the reply of a call that was
+            // just answered, the port it called): ending it here would leak them. It
+            // exits when it next leaves the kernel, as a running thread does; one that
+            // never ran exits before it first enters user mode.
+            t.m_exit_requested = true;
+            return;
+        }
         g_ready.dequeue(t);
         break;
     case ThreadState::Blocked:
