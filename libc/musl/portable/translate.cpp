@@ -42,7 +42,8 @@ namespace {
     X(DOUBLE_FREE, TERN_LINUX_EINVAL)                                                              \
     X(MISALIGNED, TERN_LINUX_EINVAL)                                                               \
     X(NOT_OWNER, TERN_LINUX_EPERM)                                                                 \
-    X(TOO_BIG, TERN_LINUX_E2BIG)
+    X(TOO_BIG, TERN_LINUX_E2BIG)                                                                   \
+    X(NODE_DOWN, TERN_LINUX_EHOSTDOWN)
 
 struct ErrnoRow {
     int status;

@@ -50,6 +50,7 @@
     X(EOPNOTSUPP, 95)                                                                              \
     X(ENOBUFS, 105)                                                                                \
     X(ETIMEDOUT, 110)                                                                              \
+    X(EHOSTDOWN, 112)                                                                              \
     X(EDQUOT, 122)
 
 enum tern_linux_errno {

@@ -37,7 +37,8 @@
     X(DOUBLE_FREE, 20, "object was already freed")                                                 \
     X(MISALIGNED, 21, "address or size is not suitably aligned")                                   \
     X(NOT_OWNER, 22, "caller does not own this object")                                            \
-    X(TOO_BIG, 23, "size exceeds the documented bound")
+    X(TOO_BIG, 23, "size exceeds the documented bound")                                            \
+    X(NODE_DOWN, 24, "the node holding the object is down or unreachable")
 
 enum tern_status {
 #define TERN_X_ERROR_ENUM(name, value, desc) TERN_##name = (value),
