@@ -21,6 +21,7 @@ target_include_directories(tern_portable PUBLIC
 target_compile_definitions(tern_portable PUBLIC TERN_HOST_TEST=1)
 
 add_subdirectory(tests/unit)
+add_subdirectory(tests/sim)
 add_subdirectory(tools/hub)
 
 if(NOT TERN_HOST_ONLY)

@@ -21,7 +21,7 @@
 TERN_PACKAGES=(
     clang lld llvm cmake ninja-build
     qemu-system-x86 grub-pc-bin grub-common xorriso mtools
-    catch2 python3 gdb dpkg-dev make
+    catch2 python3 gdb dpkg-dev make libsodium-dev
     clang-format clang-tidy shellcheck git
 )
 
