@@ -7,6 +7,7 @@
 #include <base/string_view.h>
 #include <base/utility.h>
 #include <lib/ustar.h>
+#include <servers/init/portable/config.h>
 #include <tern/abi/message.h>
 #include <tern/print.h>
 #include <tern/process.h>
@@ -21,8 +22,7 @@ using namespace tern;
 namespace {
 
 constexpr uint64_t kPage = 4096;
-constexpr size_t kMaxServices = 16;
-constexpr size_t kMaxArgs = 16;
+using initconf::kMaxServices;
 constexpr uint32_t kReadyLabel = 1;
 constexpr uint64_t kSecondNs = 1000000000ull;
 // Serials below proc's first (16) belong to init and the processes it starts itself: the
@@ -43,14 +43,7 @@ constexpr uint64_t kFirstBackoffNs = 1 * kSecondNs;
 constexpr uint64_t kMaxBackoffNs = 30 * kSecondNs;
 constexpr uint64_t kRetryDelayNs = 1 * kSecondNs;
 
-struct Service {
-    char line[256];
-    const char* name = nullptr;
-    const char* program = nullptr;
-    const char* argv[kMaxArgs + 2] = {}; // the name, the arguments, the null
-    bool restart = false;
-    bool driver = false; // policy `driver`: started by init itself, before the services
-    bool serial = false;
+struct Service : initconf::ServiceSpec {
     uint64_t pid = 0;
     tern_handle_t task = TERN_INVALID_HANDLE;
     // When the service last ended (or failed to start), the newest kBurstEnds of them in a
@@ -174,26 +167,6 @@ void adopt(tern_handle_t task, uint64_t serial, const char* name) {
 
 // ---- /etc/init.conf ---------------------------------------------------------------------
 
-bool is_space(char c) { return c == ' ' || c == '\t'; }
-
-// Splits one line in place into words; returns how many (at most max).
-size_t split(char* line, const char** words, size_t max) {
-    size_t n = 0;
-    char* p = line;
-    while (*p) {
-        while (is_space(*p))
-            *p++ = '\0';
-        if (!*p)
-            break;
-        if (n == max)
-            return max + 1;
-        words[n++] = p;
-        while (*p && !is_space(*p))
-            ++p;
-    }
-    return n;
-}
-
 void read_config() {
     const ::ustar::Entry* e = g_state.archive.find("etc/init.conf");
     if (!e) {
@@ -201,49 +174,11 @@ void read_config() {
         return;
     }
     base::StringView text(reinterpret_cast<const char*>(e->data.data()), e->data.size());
-    size_t line_number = 0;
-    while (!text.empty()) {
-        auto end = text.find('\n');
-        base::StringView line = end.has_value() ? text.substr(0, *end) : text;
-        text = end.has_value() ? text.substr(*end + 1) : base::StringView();
-        ++line_number;
-        if (line.empty() || line[0] == '#')
-            continue;
-        if (g_state.service_count == kMaxServices || line.size() >= sizeof(Service::line)) {
-            tern::println("init: /etc/init.conf:{}: too many services or too long; ignored",
-                          line_number);
-            continue;
-        }
-        Service& s = g_state.services[g_state.service_count];
-        __builtin_memcpy(s.line, line.data(), line.size());
-        s.line[line.size()] = '\0';
-        const char* words[kMaxArgs + 4];
-        size_t n = split(s.line, words, kMaxArgs + 2);
-        if (n == 0)
-            continue;
-        base::StringView policy = n > 1 ? base::StringView(words[1]) : base::StringView();
-        if (n < 3 || n > kMaxArgs + 2
-            || (policy != "restart" && policy != "once" && policy != "driver")) {
-            tern::println("init: /etc/init.conf:{}: expected '<name> restart|once|driver "
-                          "<program> [+serial] [arguments]'; ignored",
-                          line_number);
-            continue;
-        }
-        s.name = words[0];
-        s.restart = policy == "restart";
-        s.driver = policy == "driver";
-        s.program = words[2];
-        size_t argc = 0;
-        s.argv[argc++] = s.name;
-        for (size_t i = 3; i < n; ++i) {
-            if (base::StringView(words[i]) == "+serial")
-                s.serial = true;
-            else
-                s.argv[argc++] = words[i];
-        }
-        s.argv[argc] = nullptr;
-        ++g_state.service_count;
-    }
+    g_state.service_count = initconf::parse_config(
+        text, [](size_t i) -> initconf::ServiceSpec& { return g_state.services[i]; },
+        [](size_t line, const char* what) {
+            tern::println("init: /etc/init.conf:{}: {}", line, what);
+        });
 }
 
 uint64_t now() { return uint64_t(tern_sys_clock_monotonic()); }
