@@ -31,14 +31,14 @@ Padding compute_padding(const FormatSpec& spec, size_t length, FormatAlign defau
     if (spec.width <= length)
         return {0, 0};
     size_t pad = spec.width - length;
-    FormatAlign align = spec.align == FormatAlign::Default ? default_align : spec.align;
+    FormatAlign align = spec.align == FormatAlign::kDefault ? default_align : spec.align;
     switch (align) {
-    case FormatAlign::Left:
+    case FormatAlign::kLeft:
         return {0, pad};
-    case FormatAlign::Center:
+    case FormatAlign::kCenter:
         return {pad / 2, pad - pad / 2};
-    case FormatAlign::Right:
-    case FormatAlign::Default:
+    case FormatAlign::kRight:
+    case FormatAlign::kDefault:
         break;
     }
     return {pad, 0};
@@ -82,13 +82,13 @@ void parse_field(StringView field, bool& has_index, size_t& index, FormatSpec& s
     auto align_of = [](char c, FormatAlign& align) {
         switch (c) {
         case '<':
-            align = FormatAlign::Left;
+            align = FormatAlign::kLeft;
             return true;
         case '>':
-            align = FormatAlign::Right;
+            align = FormatAlign::kRight;
             return true;
         case '^':
-            align = FormatAlign::Center;
+            align = FormatAlign::kCenter;
             return true;
         default:
             return false;
@@ -214,7 +214,7 @@ void write_integer(FormatSink& sink, const FormatSpec& spec, uint64_t magnitude,
         sign = "+";
 
     size_t length = sign.length() + prefix.length() + digit_text.length();
-    if (spec.zero_pad && spec.align == FormatAlign::Default) {
+    if (spec.zero_pad && spec.align == FormatAlign::kDefault) {
         // Zero padding goes between the sign or prefix and the digits: -0x00ff.
         sink.write_view(sign);
         sink.write_view(prefix);
@@ -223,7 +223,7 @@ void write_integer(FormatSink& sink, const FormatSpec& spec, uint64_t magnitude,
         sink.write_view(digit_text);
         return;
     }
-    Padding padding = compute_padding(spec, length, FormatAlign::Right);
+    Padding padding = compute_padding(spec, length, FormatAlign::kRight);
     write_fill(sink, spec.fill, padding.before);
     sink.write_view(sign);
     sink.write_view(prefix);
@@ -233,7 +233,7 @@ void write_integer(FormatSink& sink, const FormatSpec& spec, uint64_t magnitude,
 
 void FormatArg::format(FormatSink& sink, const FormatSpec& spec) const {
     switch (m_kind) {
-    case Kind::Signed: {
+    case Kind::kSigned: {
         if (spec.type == 'c') {
             char c = static_cast<char>(m_value.i);
             write_padded(sink, spec, StringView(&c, 1));
@@ -247,7 +247,7 @@ void FormatArg::format(FormatSink& sink, const FormatSpec& spec) const {
         write_integer(sink, spec, magnitude, negative);
         return;
     }
-    case Kind::Unsigned:
+    case Kind::kUnsigned:
         if (spec.type == 'c') {
             char c = static_cast<char>(m_value.u);
             write_padded(sink, spec, StringView(&c, 1));
@@ -255,27 +255,27 @@ void FormatArg::format(FormatSink& sink, const FormatSpec& spec) const {
         }
         write_integer(sink, spec, m_value.u, false);
         return;
-    case Kind::Bool:
+    case Kind::kBool:
         if (is_integer_type(spec.type)) {
             write_integer(sink, spec, m_value.b ? 1 : 0, false);
             return;
         }
         write_padded(sink, spec, m_value.b ? "true" : "false");
         return;
-    case Kind::Char:
+    case Kind::kChar:
         if (is_integer_type(spec.type)) {
             write_integer(sink, spec, static_cast<unsigned char>(m_value.c), false);
             return;
         }
         write_padded(sink, spec, StringView(&m_value.c, 1));
         return;
-    case Kind::CString:
+    case Kind::kCString:
         write_padded(sink, spec, m_value.s ? StringView(m_value.s) : StringView("(null)"));
         return;
-    case Kind::String:
+    case Kind::kString:
         write_padded(sink, spec, StringView(m_value.view.data, m_value.view.length));
         return;
-    case Kind::Pointer: {
+    case Kind::kPointer: {
         uint64_t address = reinterpret_cast<uintptr_t>(m_value.p);
         if (is_integer_type(spec.type)) {
             write_integer(sink, spec, address, false);
@@ -291,17 +291,17 @@ void FormatArg::format(FormatSink& sink, const FormatSpec& spec) const {
         digits_spec.zero_pad = true;
         digits_spec.width = 18;
         write_integer(buffer, digits_spec, address, false);
-        write_padded(sink, spec, buffer.view(), FormatAlign::Right);
+        write_padded(sink, spec, buffer.view(), FormatAlign::kRight);
         return;
     }
-    case Kind::Error:
+    case Kind::kError:
         if (is_integer_type(spec.type)) {
             FormatArg(static_cast<int32_t>(m_value.error)).format(sink, spec);
             return;
         }
         write_padded(sink, spec, error_name(m_value.error));
         return;
-    case Kind::ByteSize: {
+    case Kind::kByteSize: {
         if (is_integer_type(spec.type)) {
             write_integer(sink, spec, m_value.u, false);
             return;
@@ -309,10 +309,10 @@ void FormatArg::format(FormatSink& sink, const FormatSpec& spec) const {
         char text[32];
         size_t length = render_byte_size(text, sizeof(text), m_value.u);
         StringView rendered(text, length < sizeof(text) ? length : sizeof(text) - 1);
-        write_padded(sink, spec, rendered, FormatAlign::Right);
+        write_padded(sink, spec, rendered, FormatAlign::kRight);
         return;
     }
-    case Kind::Custom:
+    case Kind::kCustom:
         m_value.custom.format(sink, spec, m_value.custom.object);
         return;
     }

@@ -17,11 +17,11 @@ namespace kernel {
 base::Result<void> grant_device_resources(Task& task) {
     // MMIO: any physical address the CPU can reach; RAM is refused per request.
     obj::Ref<obj::KObject> irq = obj::Ref<obj::KObject>::adopt(
-        new (kNoThrow) Resource(Resource::Kind::Irq, 0, x86_64::kIoApicLines));
+        new (kNoThrow) Resource(Resource::Kind::kIrq, 0, x86_64::kIoApicLines));
     obj::Ref<obj::KObject> io =
-        obj::Ref<obj::KObject>::adopt(new (kNoThrow) Resource(Resource::Kind::IoPort, 0, 65536));
-    obj::Ref<obj::KObject> mmio =
-        obj::Ref<obj::KObject>::adopt(new (kNoThrow) Resource(Resource::Kind::Mmio, 0, 1ull << 52));
+        obj::Ref<obj::KObject>::adopt(new (kNoThrow) Resource(Resource::Kind::kIoPort, 0, 65536));
+    obj::Ref<obj::KObject> mmio = obj::Ref<obj::KObject>::adopt(
+        new (kNoThrow) Resource(Resource::Kind::kMmio, 0, 1ull << 52));
     if (!irq || !io || !mmio)
         return base::Error::NO_MEMORY;
     uint32_t rights = TERN_RIGHT_READ | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER;

@@ -7,7 +7,7 @@ namespace kernel {
 
 namespace {
 ConsoleSink g_console_sink;
-LogLevel g_level = LogLevel::Info;
+LogLevel g_level = LogLevel::kInfo;
 constexpr const char* kLevelTag[] = {"E", "W", "I", "D"};
 } // namespace
 

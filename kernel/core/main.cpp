@@ -27,7 +27,7 @@ extern "C" uintptr_t __stack_chk_guard;
 namespace kernel {
 
 namespace {
-BootMode g_boot_mode = BootMode::Normal;
+BootMode g_boot_mode = BootMode::kNormal;
 mb2::BootInfo g_boot_info;
 BootOptions g_options;
 
@@ -132,15 +132,15 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys) {
     print("\n");
 
     switch (boot_mode()) {
-    case BootMode::SelfTest: {
+    case BootMode::kSelfTest: {
         int failed = ktest_run_all(g_options.selftest_filter_view());
         machine_stop(failed == 0);
     }
-    case BootMode::Bench:
+    case BootMode::kBench:
         run_benchmarks();
-    case BootMode::Fuzz:
+    case BootMode::kFuzz:
         run_fuzzer(g_options.fuzz_iterations, g_options.fuzz_seed);
-    case BootMode::Normal:
+    case BootMode::kNormal:
         break;
     }
     log::info("boot: kernel up");
@@ -184,7 +184,7 @@ KTEST(boot, symbols_module_loaded) {
 KTEST(boot, options_match_command_line) {
     base::StringView line = g_boot_info.cmdline;
     uint32_t node = kDefaultNodeId;
-    LogLevel level = LogLevel::Info;
+    LogLevel level = LogLevel::kInfo;
     base::StringView filter;
     bool selftest = false;
     constexpr base::StringView kLevels[] = {"error", "warn", "info", "debug"};
@@ -214,7 +214,7 @@ KTEST(boot, options_match_command_line) {
         }
     }
     KEXPECT(selftest);
-    KEXPECT(g_boot_mode == BootMode::SelfTest);
+    KEXPECT(g_boot_mode == BootMode::kSelfTest);
     KEXPECT_EQ(uint32_t(g_options.node_id), node);
     KEXPECT_EQ(uint32_t(g_options.log_level), uint32_t(level));
     KEXPECT(g_options.selftest_filter_view() == filter);

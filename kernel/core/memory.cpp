@@ -67,7 +67,7 @@ void flush_range(uint64_t virt, uint64_t size, void*) {
         invlpg(v);
 }
 
-PageFlags nx() { return g_nx ? PageFlags::NoExecute : PageFlags::None; }
+PageFlags nx() { return g_nx ? PageFlags::kNoExecute : PageFlags::kNone; }
 
 // Maps [phys, phys+size) at virt with 2 MiB pages where alignment allows, 4 KiB elsewhere.
 void map_mixed(PageTable& pt, uint64_t virt, uint64_t phys, uint64_t size, PageFlags flags) {
@@ -76,7 +76,7 @@ void map_mixed(PageTable& pt, uint64_t virt, uint64_t phys, uint64_t size, PageF
         bool large = (phys % kLargePageSize) == 0 && (virt % kLargePageSize) == 0
                      && end - phys >= kLargePageSize;
         uint64_t step = large ? kLargePageSize : kPageSize;
-        auto r = pt.map(virt, phys, step, flags, large ? PageSize::Size2M : PageSize::Size4K);
+        auto r = pt.map(virt, phys, step, flags, large ? PageSize::kSize2M : PageSize::kSize4K);
         if (r.is_error())
             panic("vm: mapping {:#x} -> {:#x}: {}", virt, phys, r.error());
         virt += step;
@@ -201,7 +201,7 @@ void memory_init(const mb2::BootInfo& info, uint64_t info_phys) {
                                 {}, base::Span<mm::PhysRange>(ram, kMaxRanges), ram_stats);
     if (nram.is_error())
         panic("memory: building the direct map: {}", nram.error());
-    PageFlags rw = PageFlags::Present | PageFlags::Writable | PageFlags::Global | nx();
+    PageFlags rw = PageFlags::kPresent | PageFlags::kWritable | PageFlags::kGlobal | nx();
     g_ram_count = nram.value();
     for (size_t i = 0; i < nram.value(); ++i)
         map_mixed(pt, kDirectMapBase + ram[i].base, ram[i].base, ram[i].length, rw);
@@ -209,7 +209,7 @@ void memory_init(const mb2::BootInfo& info, uint64_t info_phys) {
     // on some loaders; the first MiB is mapped read-only so it can be inspected.
     // The kernel image: text read-only and executable, rodata read-only, data and bss
     // read-write; the guard page below the boot stack stays unmapped.
-    PageFlags base_flags = PageFlags::Present | PageFlags::Global;
+    PageFlags base_flags = PageFlags::kPresent | PageFlags::kGlobal;
     map_image_section(pt, __text_start, __text_end, base_flags);
     map_image_section(pt, __rodata_start, __rodata_end, base_flags | nx());
     uint64_t guard = reinterpret_cast<uint64_t>(boot_stack_bottom);
@@ -262,8 +262,8 @@ uint64_t map_mmio(uint64_t phys, size_t size) {
     if (g_mmio_next + length > kMmioWindowEnd)
         panic("vm: MMIO window exhausted mapping {:#x}", phys);
     uint64_t virt = g_mmio_next;
-    PageFlags flags = PageFlags::Present | PageFlags::Writable | PageFlags::CacheDisable
-                      | PageFlags::WriteThrough | PageFlags::Global | nx();
+    PageFlags flags = PageFlags::kPresent | PageFlags::kWritable | PageFlags::kCacheDisable
+                      | PageFlags::kWriteThrough | PageFlags::kGlobal | nx();
     if (auto r = g_kernel_pt->map(virt, base, length, flags); r.is_error())
         panic("vm: mapping MMIO {:#x}: {}", phys, r.error());
     g_mmio_next += length + kPageSize; // an unmapped page between windows
@@ -403,7 +403,7 @@ KTEST(vm, map_access_unmap_faults) {
     auto page = g_pages.alloc_page();
     KEXPECT_OK(page);
     uint64_t virt = kMmioWindowBase - (16ull << 20); // an unused kernel-half address
-    PageFlags flags = PageFlags::Present | PageFlags::Writable | nx();
+    PageFlags flags = PageFlags::kPresent | PageFlags::kWritable | nx();
     KEXPECT_OK(g_kernel_pt->map(virt, page.value(), kPageSize, flags));
     KEXPECT_EQ(x86_64::try_call(touch, reinterpret_cast<void*>(virt)), int64_t(-1));
     KEXPECT_EQ(*phys_to_virt<uint64_t>(page.value()), uint64_t(1));
@@ -443,7 +443,7 @@ KTEST(vm, mmio_window_mapping) {
     auto t = g_kernel_pt->translate(v);
     KEXPECT(t.has_value());
     KEXPECT_EQ(t->phys, x86_64::lapic_phys_base());
-    KEXPECT(has_flag(t->flags, PageFlags::CacheDisable));
+    KEXPECT(has_flag(t->flags, PageFlags::kCacheDisable));
 }
 
 } // namespace

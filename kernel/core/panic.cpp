@@ -54,7 +54,7 @@ void print_backtrace(uint64_t rip, uint64_t rbp) {
 }
 
 [[noreturn]] void machine_stop(bool success) {
-    if (boot_mode() != BootMode::Normal)
+    if (boot_mode() != BootMode::kNormal)
         x86_64::outb(x86_64::kDebugExitPort,
                      success ? x86_64::kDebugExitPass : x86_64::kDebugExitFail);
     x86_64::halt_forever();

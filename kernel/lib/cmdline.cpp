@@ -19,14 +19,15 @@ using base::StringView;
 constexpr const char* kBootModeNames[] = {"normal", "selftest", "bench", "fuzz"};
 constexpr const char* kLogLevelNames[] = {"error", "warn", "info", "debug"};
 
-static_assert(static_cast<size_t>(BootMode::Normal) == 0
-                  && static_cast<size_t>(BootMode::SelfTest) == 1
-                  && static_cast<size_t>(BootMode::Bench) == 2
-                  && static_cast<size_t>(BootMode::Fuzz) == 3,
+static_assert(static_cast<size_t>(BootMode::kNormal) == 0
+                  && static_cast<size_t>(BootMode::kSelfTest) == 1
+                  && static_cast<size_t>(BootMode::kBench) == 2
+                  && static_cast<size_t>(BootMode::kFuzz) == 3,
               "kBootModeNames must follow BootMode's values");
-static_assert(static_cast<size_t>(LogLevel::Error) == 0 && static_cast<size_t>(LogLevel::Warn) == 1
-                  && static_cast<size_t>(LogLevel::Info) == 2
-                  && static_cast<size_t>(LogLevel::Debug) == 3,
+static_assert(static_cast<size_t>(LogLevel::kError) == 0
+                  && static_cast<size_t>(LogLevel::kWarn) == 1
+                  && static_cast<size_t>(LogLevel::kInfo) == 2
+                  && static_cast<size_t>(LogLevel::kDebug) == 3,
               "kLogLevelNames must follow LogLevel's values");
 
 void store_node(BootOptions& options, const CmdlineValue& value) {
@@ -98,27 +99,27 @@ void store_serial_echo(BootOptions& options, const CmdlineValue& value) {
 // The one table. Ranges and defaults here are the only place they are written down; the
 // messages and the help text are built from them.
 constexpr CmdlineOption kOptions[] = {
-    {"node", CmdlineOptionType::U64, 1, 65535, nullptr, 0, "1", "this node's id in the cluster",
+    {"node", CmdlineOptionType::kU64, 1, 65535, nullptr, 0, "1", "this node's id in the cluster",
      store_node},
-    {"mode", CmdlineOptionType::Enum, 0, 0, kBootModeNames, base::array_size(kBootModeNames),
+    {"mode", CmdlineOptionType::kEnum, 0, 0, kBootModeNames, base::array_size(kBootModeNames),
      "normal", "what this boot does: run normally, run the self-tests, benchmarks or fuzzers",
      store_mode},
-    {"log", CmdlineOptionType::Enum, 0, 0, kLogLevelNames, base::array_size(kLogLevelNames), "info",
-     "the least severe log level printed", store_log},
-    {"selftest_filter", CmdlineOptionType::String, 0, kSelftestFilterMaxLength, nullptr, 0, nullptr,
-     "run only the self-tests whose name starts with this", store_selftest_filter},
-    {"ip", CmdlineOptionType::Ipv4Prefix, 1, 32, nullptr, 0, nullptr,
+    {"log", CmdlineOptionType::kEnum, 0, 0, kLogLevelNames, base::array_size(kLogLevelNames),
+     "info", "the least severe log level printed", store_log},
+    {"selftest_filter", CmdlineOptionType::kString, 0, kSelftestFilterMaxLength, nullptr, 0,
+     nullptr, "run only the self-tests whose name starts with this", store_selftest_filter},
+    {"ip", CmdlineOptionType::kIpv4Prefix, 1, 32, nullptr, 0, nullptr,
      "this node's address and subnet on the cluster network", store_ip},
-    {"gw", CmdlineOptionType::Ipv4, 0, 0, nullptr, 0, nullptr,
+    {"gw", CmdlineOptionType::kIpv4, 0, 0, nullptr, 0, nullptr,
      "the default gateway of the cluster network", store_gateway},
-    {"cluster_key", CmdlineOptionType::HexKey, kClusterKeyMinHexDigits, kClusterKeyMaxHexDigits,
+    {"cluster_key", CmdlineOptionType::kHexKey, kClusterKeyMinHexDigits, kClusterKeyMaxHexDigits,
      nullptr, 0, nullptr, "the secret that authenticates frames between nodes (never printed)",
      store_cluster_key},
-    {"fuzz_iterations", CmdlineOptionType::U64, 1, 1000000000, nullptr, 0, "20000",
+    {"fuzz_iterations", CmdlineOptionType::kU64, 1, 1000000000, nullptr, 0, "20000",
      "how many inputs each fuzzer tries in mode=fuzz", store_fuzz_iterations},
-    {"fuzz_seed", CmdlineOptionType::U64, 0, 0x7FFFFFFF, nullptr, 0, "0",
+    {"fuzz_seed", CmdlineOptionType::kU64, 0, 0x7FFFFFFF, nullptr, 0, "0",
      "the fuzzers' random seed in mode=fuzz (0: their fixed default)", store_fuzz_seed},
-    {"serial_echo", CmdlineOptionType::Bool, 0, 1, nullptr, 0, "off",
+    {"serial_echo", CmdlineOptionType::kBool, 0, 1, nullptr, 0, "off",
      "echo characters typed on the serial console", store_serial_echo},
 };
 
@@ -161,7 +162,7 @@ struct ShownValue {
 };
 
 void format_value(base::FormatSink& sink, const base::FormatSpec& spec, const ShownValue& shown) {
-    if (shown.option->type == CmdlineOptionType::HexKey) {
+    if (shown.option->type == CmdlineOptionType::kHexKey) {
         base::format_to(sink, "<{} chars hidden>", shown.text.length());
         return;
     }
@@ -176,13 +177,13 @@ struct Syntax {
 void format_value(base::FormatSink& sink, const base::FormatSpec&, const Syntax& syntax) {
     const CmdlineOption& option = *syntax.option;
     switch (option.type) {
-    case CmdlineOptionType::U64:
+    case CmdlineOptionType::kU64:
         base::format_to(sink, "<{}..{}>", option.min, option.max);
         return;
-    case CmdlineOptionType::Bool:
+    case CmdlineOptionType::kBool:
         sink.write_view("<on|off>");
         return;
-    case CmdlineOptionType::Enum:
+    case CmdlineOptionType::kEnum:
         sink.put('<');
         for (size_t i = 0; i < option.choice_count; ++i) {
             if (i > 0)
@@ -191,16 +192,16 @@ void format_value(base::FormatSink& sink, const base::FormatSpec&, const Syntax&
         }
         sink.put('>');
         return;
-    case CmdlineOptionType::Ipv4:
+    case CmdlineOptionType::kIpv4:
         sink.write_view("<a.b.c.d>");
         return;
-    case CmdlineOptionType::Ipv4Prefix:
+    case CmdlineOptionType::kIpv4Prefix:
         base::format_to(sink, "<a.b.c.d/{}..{}>", option.min, option.max);
         return;
-    case CmdlineOptionType::HexKey:
+    case CmdlineOptionType::kHexKey:
         base::format_to(sink, "<{}..{} hex digits>", option.min, option.max);
         return;
-    case CmdlineOptionType::String:
+    case CmdlineOptionType::kString:
         base::format_to(sink, "<up to {} characters>", option.max);
         return;
     }
@@ -275,12 +276,12 @@ ValueCheck check_u64(const CmdlineOption& option, StringView text, CmdlineValue&
         // All digits but no value means it overflowed 64 bits: too large, not malformed.
         bool hex = text.length() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
         if (all_digits(hex ? text.substr(2) : text, hex))
-            return refused(CmdlineProblem::OutOfRange, "out of range {}..{}", option.min,
+            return refused(CmdlineProblem::kOutOfRange, "out of range {}..{}", option.min,
                            option.max);
-        return refused(CmdlineProblem::Malformed, "is not a number");
+        return refused(CmdlineProblem::kMalformed, "is not a number");
     }
     if (*number < option.min || *number > option.max)
-        return refused(CmdlineProblem::OutOfRange, "out of range {}..{}", option.min, option.max);
+        return refused(CmdlineProblem::kOutOfRange, "out of range {}..{}", option.min, option.max);
     value.number = *number;
     return accepted();
 }
@@ -300,7 +301,7 @@ ValueCheck check_bool(StringView text, CmdlineValue& value) {
             return accepted();
         }
     }
-    return refused(CmdlineProblem::Malformed, "is not one of on|off|yes|no|true|false|1|0");
+    return refused(CmdlineProblem::kMalformed, "is not one of on|off|yes|no|true|false|1|0");
 }
 
 ValueCheck check_enum(const CmdlineOption& option, StringView text, CmdlineValue& value) {
@@ -310,13 +311,13 @@ ValueCheck check_enum(const CmdlineOption& option, StringView text, CmdlineValue
             return accepted();
         }
     }
-    return refused(CmdlineProblem::Malformed, "is not one of {}", Syntax{&option});
+    return refused(CmdlineProblem::kMalformed, "is not one of {}", Syntax{&option});
 }
 
 ValueCheck check_ipv4(StringView text, CmdlineValue& value) {
     base::Optional<Ipv4Address> address = parse_ipv4(text);
     if (!address.has_value())
-        return refused(CmdlineProblem::Malformed, "is not an IPv4 address (a.b.c.d)");
+        return refused(CmdlineProblem::kMalformed, "is not an IPv4 address (a.b.c.d)");
     value.address = *address;
     return accepted();
 }
@@ -325,13 +326,13 @@ ValueCheck check_ipv4_prefix(const CmdlineOption& option, StringView text, Cmdli
     base::StringViewCut cut = text.cut('/');
     base::Optional<Ipv4Address> address = parse_ipv4(cut.head);
     if (!address.has_value() || !cut.found)
-        return refused(CmdlineProblem::Malformed,
+        return refused(CmdlineProblem::kMalformed,
                        "is not an IPv4 address with prefix length (a.b.c.d/n)");
     base::Optional<uint64_t> length = parse_plain_decimal(cut.tail, 2);
     if (!length.has_value())
-        return refused(CmdlineProblem::Malformed, "has no valid prefix length (a.b.c.d/n)");
+        return refused(CmdlineProblem::kMalformed, "has no valid prefix length (a.b.c.d/n)");
     if (*length < option.min || *length > option.max)
-        return refused(CmdlineProblem::OutOfRange, "prefix length out of range {}..{}", option.min,
+        return refused(CmdlineProblem::kOutOfRange, "prefix length out of range {}..{}", option.min,
                        option.max);
     value.prefix = Ipv4Prefix{*address, static_cast<uint8_t>(*length)};
     return accepted();
@@ -339,23 +340,23 @@ ValueCheck check_ipv4_prefix(const CmdlineOption& option, StringView text, Cmdli
 
 ValueCheck check_hex_key(const CmdlineOption& option, StringView text, CmdlineValue& value) {
     if (!all_digits(text, true))
-        return refused(CmdlineProblem::Malformed, "is not all hex digits");
+        return refused(CmdlineProblem::kMalformed, "is not all hex digits");
     if (text.length() < option.min || text.length() > option.max)
-        return refused(CmdlineProblem::OutOfRange, "has {} hex digits, needs {}..{}", text.length(),
-                       option.min, option.max);
+        return refused(CmdlineProblem::kOutOfRange, "has {} hex digits, needs {}..{}",
+                       text.length(), option.min, option.max);
     if (text.length() % 2 != 0)
-        return refused(CmdlineProblem::Malformed, "has an odd number of hex digits");
+        return refused(CmdlineProblem::kMalformed, "has an odd number of hex digits");
     value.text = text;
     return accepted();
 }
 
 ValueCheck check_string(const CmdlineOption& option, StringView text, CmdlineValue& value) {
     if (text.length() > option.max)
-        return refused(CmdlineProblem::TooLong, "is longer than {} characters", option.max);
+        return refused(CmdlineProblem::kTooLong, "is longer than {} characters", option.max);
     for (char c : text) {
         unsigned char u = static_cast<unsigned char>(c);
         if (u < 0x21 || u > 0x7E)
-            return refused(CmdlineProblem::Malformed, "contains unprintable characters");
+            return refused(CmdlineProblem::kMalformed, "contains unprintable characters");
     }
     value.text = text;
     return accepted();
@@ -363,22 +364,22 @@ ValueCheck check_string(const CmdlineOption& option, StringView text, CmdlineVal
 
 ValueCheck check_value(const CmdlineOption& option, StringView text, CmdlineValue& value) {
     switch (option.type) {
-    case CmdlineOptionType::U64:
+    case CmdlineOptionType::kU64:
         return check_u64(option, text, value);
-    case CmdlineOptionType::Bool:
+    case CmdlineOptionType::kBool:
         return check_bool(text, value);
-    case CmdlineOptionType::Enum:
+    case CmdlineOptionType::kEnum:
         return check_enum(option, text, value);
-    case CmdlineOptionType::Ipv4:
+    case CmdlineOptionType::kIpv4:
         return check_ipv4(text, value);
-    case CmdlineOptionType::Ipv4Prefix:
+    case CmdlineOptionType::kIpv4Prefix:
         return check_ipv4_prefix(option, text, value);
-    case CmdlineOptionType::HexKey:
+    case CmdlineOptionType::kHexKey:
         return check_hex_key(option, text, value);
-    case CmdlineOptionType::String:
+    case CmdlineOptionType::kString:
         return check_string(option, text, value);
     }
-    return refused(CmdlineProblem::Malformed, "has an unknown type");
+    return refused(CmdlineProblem::kMalformed, "has an unknown type");
 }
 
 // ---- The parser -----------------------------------------------------------------------
@@ -391,23 +392,23 @@ public:
         base::StringViewCut cut = token.cut('=');
         StringView key = cut.head;
         if (key.is_empty()) {
-            report(CmdlineProblem::Malformed, nullptr,
+            report(CmdlineProblem::kMalformed, nullptr,
                    "cmdline: malformed token '{}' has no option name (ignored)", Shown{token});
             return;
         }
         const CmdlineOption* option = find_cmdline_option(key);
         if (!option) {
-            report(CmdlineProblem::UnknownOption, nullptr, "cmdline: unknown option '{}' (ignored)",
-                   Shown{key});
+            report(CmdlineProblem::kUnknownOption, nullptr,
+                   "cmdline: unknown option '{}' (ignored)", Shown{key});
             return;
         }
 
         CmdlineValue value;
-        if (!cut.found && option->type == CmdlineOptionType::Bool) {
+        if (!cut.found && option->type == CmdlineOptionType::kBool) {
             // A bare flag switches the option on.
             value.number = 1;
         } else if (cut.tail.is_empty()) {
-            report(CmdlineProblem::MissingValue, option, "cmdline: {} needs a value {}, {}",
+            report(CmdlineProblem::kMissingValue, option, "cmdline: {} needs a value {}, {}",
                    option->name, Syntax{option}, Fallback{this, option});
             return;
         } else {
@@ -423,11 +424,11 @@ public:
         uint64_t bit = 1ull << index_of(option);
         if (m_seen & bit) {
             if (cut.found)
-                report(CmdlineProblem::Duplicate, option,
+                report(CmdlineProblem::kDuplicate, option,
                        "cmdline: {} given more than once, the last one ({}={}) wins", option->name,
                        option->name, ShownValue{option, cut.tail});
             else
-                report(CmdlineProblem::Duplicate, option,
+                report(CmdlineProblem::kDuplicate, option,
                        "cmdline: {} given more than once, the last one wins", option->name);
         }
         m_seen |= bit;
@@ -500,7 +501,7 @@ const CmdlineOption* find_cmdline_option(base::StringView name) {
 
 size_t format_cmdline_option_help(const CmdlineOption& option, char* buffer, size_t size) {
     base::BufferSink sink(buffer, size);
-    if (option.type == CmdlineOptionType::Bool)
+    if (option.type == CmdlineOptionType::kBool)
         base::format_to(sink, "{}[={}]: {}", option.name, Syntax{&option}, option.help);
     else
         base::format_to(sink, "{}={}: {}", option.name, Syntax{&option}, option.help);

@@ -26,9 +26,9 @@ constexpr bool wraps(uint64_t base, uint64_t length) {
 }
 
 enum class EntryKind {
-    Ignored,
-    Available,
-    Reserved
+    kIgnored,
+    kAvailable,
+    kReserved
 };
 
 // Normalises one firmware entry. Available memory that is malformed is dropped, since
@@ -37,15 +37,15 @@ enum class EntryKind {
 // too much only costs memory.
 EntryKind classify(const FirmwareRange& entry, Interval& interval) {
     if (entry.length == 0 || entry.base >= kPhysAddressLimit)
-        return EntryKind::Ignored;
+        return EntryKind::kIgnored;
     bool wrapping = wraps(entry.base, entry.length);
     if (entry.type == kFirmwareAvailable && wrapping)
-        return EntryKind::Ignored;
+        return EntryKind::kIgnored;
     uint64_t end = (wrapping || entry.length > kPhysAddressLimit - entry.base)
                        ? kPhysAddressLimit
                        : entry.base + entry.length;
     interval = {entry.base, end};
-    return entry.type == kFirmwareAvailable ? EntryKind::Available : EntryKind::Reserved;
+    return entry.type == kFirmwareAvailable ? EntryKind::kAvailable : EntryKind::kReserved;
 }
 
 bool classify_reserved(const PhysRange& range, Interval& interval) {
@@ -69,7 +69,7 @@ public:
         bool found = false;
         for (const FirmwareRange& entry : m_firmware) {
             Interval interval;
-            if (classify(entry, interval) != EntryKind::Available || interval.end <= cursor)
+            if (classify(entry, interval) != EntryKind::kAvailable || interval.end <= cursor)
                 continue;
             uint64_t candidate = base::max(interval.start, cursor);
             if (!found || candidate < address) {
@@ -92,7 +92,7 @@ public:
         };
         for (const FirmwareRange& entry : m_firmware) {
             Interval interval;
-            if (classify(entry, interval) == EntryKind::Reserved)
+            if (classify(entry, interval) == EntryKind::kReserved)
                 consider(interval);
         }
         for (const PhysRange& range : m_reserved) {
@@ -111,7 +111,7 @@ public:
             uint64_t reach = end;
             for (const FirmwareRange& entry : m_firmware) {
                 Interval interval;
-                if (classify(entry, interval) == EntryKind::Available && interval.start <= end
+                if (classify(entry, interval) == EntryKind::kAvailable && interval.start <= end
                     && interval.end > reach)
                     reach = interval.end;
             }
@@ -126,7 +126,7 @@ public:
         uint64_t next = kPhysAddressLimit;
         for (const FirmwareRange& entry : m_firmware) {
             Interval interval;
-            if (classify(entry, interval) == EntryKind::Reserved && interval.start > address)
+            if (classify(entry, interval) == EntryKind::kReserved && interval.start > address)
                 next = base::min(next, interval.start);
         }
         for (const PhysRange& range : m_reserved) {
@@ -170,9 +170,9 @@ void count_input(base::Span<const FirmwareRange> firmware, base::Span<const Phys
 
         Interval interval;
         EntryKind kind = classify(entry, interval);
-        if (kind == EntryKind::Ignored)
+        if (kind == EntryKind::kIgnored)
             continue;
-        if (kind == EntryKind::Reserved) {
+        if (kind == EntryKind::kReserved) {
             ++stats.reserved_entries;
             continue;
         }
@@ -181,9 +181,9 @@ void count_input(base::Span<const FirmwareRange> firmware, base::Span<const Phys
         for (size_t j = 0; j < firmware.size(); ++j) {
             Interval other;
             EntryKind other_kind = classify(firmware[j], other);
-            if (j == i || other_kind == EntryKind::Ignored || !overlaps(interval, other))
+            if (j == i || other_kind == EntryKind::kIgnored || !overlaps(interval, other))
                 continue;
-            if (other_kind == EntryKind::Reserved)
+            if (other_kind == EntryKind::kReserved)
                 conflict = true;
             else if (j > i)
                 ++stats.overlapping_available;

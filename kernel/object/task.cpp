@@ -55,11 +55,11 @@ bool nx_supported() {
 PageFlags user_page_flags(uint32_t prot) {
     // A page with no access stays present for the kernel (its contents are kept) but is
     // not a user page, so any access from ring 3 faults.
-    PageFlags f = PageFlags::Present | (prot ? PageFlags::User : PageFlags::None);
+    PageFlags f = PageFlags::kPresent | (prot ? PageFlags::kUser : PageFlags::kNone);
     if (prot & TERN_PROT_WRITE)
-        f |= PageFlags::Writable;
+        f |= PageFlags::kWritable;
     if (!(prot & TERN_PROT_EXEC) && nx_supported())
-        f |= PageFlags::NoExecute;
+        f |= PageFlags::kNoExecute;
     return f;
 }
 
@@ -194,7 +194,7 @@ base::Result<uint64_t> Task::map_memory(uint64_t address, obj::Ref<MemoryObject>
         uint64_t phys = object->page_phys((offset + off) / kPageSize);
         PageFlags flags = user_page_flags(prot);
         if (object->uncached())
-            flags |= PageFlags::CacheDisable | PageFlags::WriteThrough;
+            flags |= PageFlags::kCacheDisable | PageFlags::kWriteThrough;
         if (auto r = m_page_table.map(at + off, phys, kPageSize, flags); r.is_error()) {
             unmap_range(at, at + off, false);
             m_memory_used += size;
@@ -323,25 +323,25 @@ bool Task::user_access_ok(uint64_t address, uint64_t size, bool write) const {
 FaultResult Task::handle_page_fault(uint64_t address, uint64_t error_code) {
     const obj::Region* r = m_regions.find(address);
     if (!r)
-        return FaultResult::Fatal;
+        return FaultResult::kFatal;
     bool present = error_code & 1, write = error_code & 2, fetch = error_code & 16;
     if (present)
-        return FaultResult::Fatal; // a protection violation, not a missing page
+        return FaultResult::kFatal; // a protection violation, not a missing page
     if (write && !(r->protection & TERN_PROT_WRITE))
-        return FaultResult::Fatal;
+        return FaultResult::kFatal;
     if (fetch && !(r->protection & TERN_PROT_EXEC))
-        return FaultResult::Fatal;
+        return FaultResult::kFatal;
     if (!write && !fetch && !(r->protection & (TERN_PROT_READ | TERN_PROT_WRITE | TERN_PROT_EXEC)))
-        return FaultResult::Fatal;
+        return FaultResult::kFatal;
     if (r->kind == kRegionPager)
-        return FaultResult::NeedPager;
+        return FaultResult::kNeedPager;
     if (auto res = map_zero_page(base::align_down(address, kPageSize), r->protection);
         res.is_error()) {
         log::warn("task {} '{}': no memory for a page at {:#x}: {}", m_id, m_name, address,
                   res.error());
-        return FaultResult::Fatal;
+        return FaultResult::kFatal;
     }
-    return FaultResult::Resolved;
+    return FaultResult::kResolved;
 }
 
 base::Error Task::wait_for_pager(uint64_t address, uint64_t error_code) {

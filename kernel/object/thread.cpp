@@ -55,9 +55,9 @@ base::Result<uint64_t> alloc_stack_slot() {
     uint64_t stack_base = base + kStackSlotSize - Thread::kStackSize;
     auto pages = TRY(page_allocator().alloc_pages(2)); // 4 pages = 16 KiB
     auto flags =
-        PageFlags::Present | PageFlags::Writable | PageFlags::Global | PageFlags::NoExecute;
+        PageFlags::kPresent | PageFlags::kWritable | PageFlags::kGlobal | PageFlags::kNoExecute;
     if (!(cpuid(0x80000001).edx & (1u << 20)))
-        flags = flags & ~PageFlags::NoExecute;
+        flags = flags & ~PageFlags::kNoExecute;
     if (auto r = kernel_page_table().map(stack_base, pages, Thread::kStackSize, flags);
         r.is_error()) {
         (void)page_allocator().free_pages(pages, 2);
@@ -169,10 +169,10 @@ void Thread::set_user_fs_base(uint64_t base) {
 
 void Thread::destroy() {
     // The last reference to a dead thread: its stack was freed by the reaper.
-    TERN_VERIFY(m_state == ThreadState::Dead || m_state == ThreadState::Embryo);
+    TERN_VERIFY(m_state == ThreadState::kDead || m_state == ThreadState::kEmbryo);
     if (!m_stack_freed)
         free_stack_slot(m_stack_slot);
-    if (m_state == ThreadState::Embryo) {
+    if (m_state == ThreadState::kEmbryo) {
         InterruptGuard guard;
         --g_alive;
     }
@@ -197,8 +197,8 @@ void note_handoff(Thread& woken) {
 
 void make_ready(Thread& t) {
     InterruptGuard guard;
-    TERN_VERIFY(t.m_state != ThreadState::Dead && t.m_state != ThreadState::Running);
-    t.m_state = ThreadState::Ready;
+    TERN_VERIFY(t.m_state != ThreadState::kDead && t.m_state != ThreadState::kRunning);
+    t.m_state = ThreadState::kReady;
     g_ready.enqueue(t);
     Thread* cur = current_thread();
     if (cur && t.m_priority > cur->m_priority)
@@ -215,7 +215,7 @@ void switch_to_next() {
     // Direct hand-off to the thread prev just woke, unless something more urgent waits.
     if (prev->m_handoff) {
         Thread* hint = prev->m_handoff.get();
-        if (hint != prev && hint->m_state == ThreadState::Ready
+        if (hint != prev && hint->m_state == ThreadState::kReady
             && !g_ready.has_higher_than(hint->m_priority)) {
             g_ready.dequeue(*hint);
             next = hint;
@@ -228,10 +228,10 @@ void switch_to_next() {
         next = g_idle;
     g_need_resched = false;
     if (next == prev) {
-        prev->m_state = ThreadState::Running;
+        prev->m_state = ThreadState::kRunning;
         return;
     }
-    next->m_state = ThreadState::Running;
+    next->m_state = ThreadState::kRunning;
     next->m_quantum_ticks = kQuantumTicks;
     ++g_switches;
     PerCpu& cpu = this_cpu();
@@ -274,7 +274,7 @@ void yield() {
     InterruptGuard guard;
     Thread* cur = current_thread();
     if (cur != g_idle) {
-        cur->m_state = ThreadState::Ready;
+        cur->m_state = ThreadState::kReady;
         g_ready.enqueue(*cur);
     }
     switch_to_next();
@@ -313,7 +313,7 @@ void wait_timeout(Thread& t) {
     } else {
         t.m_wait_result = base::Error::OK; // a plain sleep
     }
-    t.m_state = ThreadState::Ready;
+    t.m_state = ThreadState::kReady;
     g_ready.enqueue(t);
     g_need_resched = true;
 }
@@ -321,7 +321,7 @@ void wait_timeout(Thread& t) {
 base::Error WaitQueue::wait(uint64_t deadline_ns) {
     InterruptGuard guard;
     Thread* cur = current_thread();
-    cur->m_state = ThreadState::Blocked;
+    cur->m_state = ThreadState::kBlocked;
     cur->m_waiting_on = this;
     cur->m_wait_result = base::Error::OK;
     m_waiters.push_back(*cur);
@@ -370,7 +370,7 @@ size_t WaitQueue::wake_all(base::Error result) {
 void sleep_ns(uint64_t ns) {
     InterruptGuard guard;
     Thread* cur = current_thread();
-    cur->m_state = ThreadState::Blocked;
+    cur->m_state = ThreadState::kBlocked;
     cur->m_wake_at = monotonic_ns() + (ns ? ns : 1);
     timed_insert(*cur);
     switch_to_next();
@@ -380,7 +380,7 @@ void sleep_ns(uint64_t ns) {
     x86_64::cli();
     Thread* cur = current_thread();
     TERN_VERIFY(cur != g_idle && cur != g_boot_thread);
-    cur->m_state = ThreadState::Dead;
+    cur->m_state = ThreadState::kDead;
     --g_alive;
     cur->m_handoff.reset();
     if (cur->m_task)
@@ -394,7 +394,7 @@ void thread_kill(Thread& t) {
     InterruptGuard guard;
     bool orphan_reference = false;
     switch (t.m_state) {
-    case ThreadState::Ready:
+    case ThreadState::kReady:
         if (t.m_task) {
             // A user thread that is ready may be on its way back from a wait inside a
             // syscall, its kernel stack holding references (the reply of a call that was
@@ -406,14 +406,14 @@ void thread_kill(Thread& t) {
         }
         g_ready.dequeue(t);
         break;
-    case ThreadState::Blocked:
+    case ThreadState::kBlocked:
         // Its kernel stack holds references (the port it waits on, a reply, ...): let
         // the syscall unwind with INTERRUPTED and exit on the way back to user mode.
         t.m_exit_requested = true;
         thread_interrupt(t);
         return;
-    case ThreadState::Stopped:
-    case ThreadState::Embryo:
+    case ThreadState::kStopped:
+    case ThreadState::kEmbryo:
         if (t.m_orphaned) {
             // Its task dies before process_orphans came to it: it goes to the zombies
             // (through the same link) and the list's reference is dropped below.
@@ -421,14 +421,14 @@ void thread_kill(Thread& t) {
             orphan_reference = true;
         }
         break;
-    case ThreadState::Running:
+    case ThreadState::kRunning:
         // The current thread: it exits when it next leaves the kernel.
         t.m_exit_requested = true;
         return;
-    case ThreadState::Dead:
+    case ThreadState::kDead:
         return;
     }
-    t.m_state = ThreadState::Dead;
+    t.m_state = ThreadState::kDead;
     --g_alive;
     t.m_handoff.reset();
     if (t.m_task)
@@ -440,7 +440,7 @@ void thread_kill(Thread& t) {
 
 void thread_interrupt(Thread& t) {
     InterruptGuard guard;
-    if (t.m_state != ThreadState::Blocked)
+    if (t.m_state != ThreadState::kBlocked)
         return;
     if (t.m_waiting_on) {
         t.m_waiting_on->wake_specific(t, base::Error::INTERRUPTED);
@@ -458,7 +458,7 @@ void stop_current() {
     InterruptGuard guard;
     Thread* cur = current_thread();
     cur->m_stop_requested = false;
-    cur->m_state = ThreadState::Stopped;
+    cur->m_state = ThreadState::kStopped;
     if (cur->m_stopped_waiters)
         cur->m_stopped_waiters->wake_all(base::Error::OK);
     switch_to_next();
@@ -466,7 +466,7 @@ void stop_current() {
 
 base::Result<void> thread_resume(Thread& t) {
     InterruptGuard guard;
-    if (t.m_state != ThreadState::Stopped && t.m_state != ThreadState::Embryo)
+    if (t.m_state != ThreadState::kStopped && t.m_state != ThreadState::kEmbryo)
         return base::Error::BAD_STATE;
     t.m_stop_requested = false;
     make_ready(t);
@@ -476,7 +476,7 @@ base::Result<void> thread_resume(Thread& t) {
 void Thread::unshared() {
     // Only the scheduler's reference is left: no handle, message or caller can start or
     // resume this thread any more.
-    if (!m_task || (m_state != ThreadState::Embryo && m_state != ThreadState::Stopped))
+    if (!m_task || (m_state != ThreadState::kEmbryo && m_state != ThreadState::kStopped))
         return;
     InterruptGuard guard;
     if (m_orphaned)
@@ -507,7 +507,7 @@ size_t kill_user_tasks(const char* reason) {
             InterruptGuard guard;
             for (Thread& t : g_all_threads) {
                 Task* task = t.task();
-                if (!task || t.state() == ThreadState::Dead || task->exited() || n == kBatch)
+                if (!task || t.state() == ThreadState::kDead || task->exited() || n == kBatch)
                     continue;
                 bool seen = false;
                 for (size_t i = 0; i < n; ++i)
@@ -536,7 +536,7 @@ UserThreadsLeft user_threads_left() {
     for (Thread& t : g_all_threads) {
         if (!t.task())
             continue;
-        if (t.state() == ThreadState::Dead)
+        if (t.state() == ThreadState::kDead)
             ++left.dead;
         else
             ++left.other;
@@ -548,9 +548,9 @@ void process_orphans() {
     InterruptGuard guard;
     while (Thread* t = g_orphans.front()) {
         unlink_orphan(*t);
-        if (t->m_state == ThreadState::Embryo)
+        if (t->m_state == ThreadState::kEmbryo)
             thread_kill(*t);
-        else if (t->m_state == ThreadState::Stopped)
+        else if (t->m_state == ThreadState::kStopped)
             (void)thread_resume(*t);
         t->release_ref();
     }
@@ -591,7 +591,7 @@ void scheduler_init() {
 
     Thread* boot = new (g_boot_thread_storage) Thread();
     boot->m_id = g_next_id++;
-    boot->m_state = ThreadState::Running;
+    boot->m_state = ThreadState::kRunning;
     boot->m_priority = Thread::kDefaultPriority;
     boot->m_quantum_ticks = kQuantumTicks;
     copy_name(boot->m_name, sizeof(boot->m_name), "boot");
@@ -601,7 +601,7 @@ void scheduler_init() {
     g_idle = Thread::create_kernel("idle", idle_loop, nullptr, Thread::kIdlePriority);
     if (!g_idle)
         panic("scheduler: cannot create the idle thread");
-    g_idle->m_state = ThreadState::Ready;
+    g_idle->m_state = ThreadState::kReady;
 }
 
 void scheduler_start() { g_started = true; }

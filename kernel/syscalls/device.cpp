@@ -27,7 +27,7 @@ SyscallResult sys_memory_create_physical(Handle resource, uint64_t phys, uint64_
     if (size == 0 || size > (1ull << 30) || phys + size < phys)
         return base::Error::INVALID_ARGUMENT;
     auto range = TRY(resource_arg(resource));
-    if (!range->covers(Resource::Kind::Mmio, phys, size))
+    if (!range->covers(Resource::Kind::kMmio, phys, size))
         return base::Error::ACCESS_DENIED;
     // Handing out RAM the page allocator manages would let a task read other tasks' pages.
     if (is_managed_ram(phys, size))
@@ -43,7 +43,7 @@ SyscallResult sys_memory_create_physical(Handle resource, uint64_t phys, uint64_
 
 SyscallResult sys_irq_create(Handle resource, uint32_t line) {
     auto range = TRY(resource_arg(resource));
-    if (!range->covers(Resource::Kind::Irq, line, 1))
+    if (!range->covers(Resource::Kind::kIrq, line, 1))
         return base::Error::ACCESS_DENIED;
     Irq* irq = TRY(Irq::create(line));
     return TRY(self_task().handles().insert(obj::Ref<obj::KObject>::adopt(irq),
@@ -74,7 +74,7 @@ SyscallResult sys_ioport_enable(Handle resource, uint32_t base, uint32_t count) 
     if (base > 0xFFFF || count == 0 || count > 0x10000 || base + count > 0x10000)
         return base::Error::INVALID_ARGUMENT;
     auto range = TRY(resource_arg(resource));
-    if (!range->covers(Resource::Kind::IoPort, base, count))
+    if (!range->covers(Resource::Kind::kIoPort, base, count))
         return base::Error::ACCESS_DENIED;
     TRY(self_task().enable_io_ports(base, count));
     return 0;

@@ -77,7 +77,7 @@ SyscallResult sys_task_thread_create(Handle task_handle, uint64_t entry, uint64_
     auto task = TRY(self_task().handles().get_as<Task>(task_handle.value(), TERN_RIGHT_CONTROL));
     Thread* thread =
         TRY(thread_create_user(*task, entry, stack_top, arg, Thread::kDefaultPriority));
-    thread->m_state = ThreadState::Stopped;
+    thread->m_state = ThreadState::kStopped;
     auto h = self_task().handles().insert(obj::Ref<obj::KObject>::retain(thread),
                                           TERN_RIGHT_CONTROL | TERN_RIGHT_READ
                                               | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER);
@@ -91,12 +91,12 @@ SyscallResult sys_task_thread_create(Handle task_handle, uint64_t entry, uint64_
 SyscallResult sys_thread_stop(Handle handle, Timeout timeout) {
     auto t = TRY(thread_arg(handle, TERN_RIGHT_CONTROL));
     Thread& thread = *t;
-    if (&thread == current_thread() || thread.state() == ThreadState::Dead || !thread.task())
+    if (&thread == current_thread() || thread.state() == ThreadState::kDead || !thread.task())
         return base::Error::BAD_STATE;
     if (thread.task() == current_thread()->task())
         return base::Error::BAD_STATE; // a task does not stop its own threads (yet)
     InterruptGuard guard;
-    if (thread.state() == ThreadState::Stopped || thread.state() == ThreadState::Embryo)
+    if (thread.state() == ThreadState::kStopped || thread.state() == ThreadState::kEmbryo)
         return 0;
     thread.m_stop_requested = true;
     thread_interrupt(thread);
@@ -104,7 +104,7 @@ SyscallResult sys_thread_stop(Handle handle, Timeout timeout) {
     thread.m_stopped_waiters = &waiters;
     uint64_t deadline = timeout.deadline();
     base::Error e = base::Error::OK;
-    while (thread.state() != ThreadState::Stopped && thread.state() != ThreadState::Dead) {
+    while (thread.state() != ThreadState::kStopped && thread.state() != ThreadState::kDead) {
         if (!timeout.blocks()) {
             e = base::Error::WOULD_BLOCK;
             break;
@@ -114,9 +114,9 @@ SyscallResult sys_thread_stop(Handle handle, Timeout timeout) {
             break;
     }
     thread.m_stopped_waiters = nullptr;
-    if (thread.state() == ThreadState::Dead)
+    if (thread.state() == ThreadState::kDead)
         return base::Error::BAD_STATE;
-    if (thread.state() == ThreadState::Stopped)
+    if (thread.state() == ThreadState::kStopped)
         return 0;
     return e;
 }
@@ -130,7 +130,7 @@ SyscallResult sys_thread_resume(Handle handle) {
 SyscallResult sys_thread_get_regs(Handle handle, UserPtr<tern_regs> out) {
     auto t = TRY(thread_arg(handle, TERN_RIGHT_CONTROL));
     Thread& thread = *t;
-    if (thread.state() != ThreadState::Stopped || !thread.task())
+    if (thread.state() != ThreadState::kStopped || !thread.task())
         return base::Error::BAD_STATE;
     const TrapFrame& f = thread.user_frame();
     tern_regs r{f.rax,
@@ -160,7 +160,7 @@ SyscallResult sys_thread_get_regs(Handle handle, UserPtr<tern_regs> out) {
 SyscallResult sys_thread_set_regs(Handle handle, UserPtr<tern_regs> regs) {
     auto t = TRY(thread_arg(handle, TERN_RIGHT_CONTROL));
     Thread& thread = *t;
-    if (thread.state() != ThreadState::Stopped || !thread.task())
+    if (thread.state() != ThreadState::kStopped || !thread.task())
         return base::Error::BAD_STATE;
     tern_regs r;
     TRY(regs.read(r));
@@ -182,7 +182,7 @@ SyscallResult sys_thread_set_regs(Handle handle, UserPtr<tern_regs> regs) {
 SyscallResult sys_thread_get_fpu(Handle handle, UserPtr<tern_fpu_state> out) {
     auto t = TRY(thread_arg(handle, TERN_RIGHT_CONTROL));
     Thread& thread = *t;
-    if (thread.state() != ThreadState::Stopped)
+    if (thread.state() != ThreadState::kStopped)
         return base::Error::BAD_STATE;
     static_assert(sizeof(tern_fpu_state) == sizeof(thread.m_fpu));
     tern_fpu_state state;
@@ -194,7 +194,7 @@ SyscallResult sys_thread_get_fpu(Handle handle, UserPtr<tern_fpu_state> out) {
 SyscallResult sys_thread_set_fpu(Handle handle, UserPtr<tern_fpu_state> state) {
     auto t = TRY(thread_arg(handle, TERN_RIGHT_CONTROL));
     Thread& thread = *t;
-    if (thread.state() != ThreadState::Stopped)
+    if (thread.state() != ThreadState::kStopped)
         return base::Error::BAD_STATE;
     alignas(16) tern_fpu_state image_state;
     TRY(state.read(image_state));

@@ -54,13 +54,13 @@ KTEST(device, mmio_object_refuses_ram) {
 }
 
 KTEST(device, resource_ranges) {
-    Resource r(Resource::Kind::IoPort, 0x3F8, 8);
-    KEXPECT(r.covers(Resource::Kind::IoPort, 0x3F8, 8));
-    KEXPECT(r.covers(Resource::Kind::IoPort, 0x3FA, 2));
-    KEXPECT(!r.covers(Resource::Kind::IoPort, 0x3FA, 7));
-    KEXPECT(!r.covers(Resource::Kind::IoPort, 0x3F7, 1));
-    KEXPECT(!r.covers(Resource::Kind::Irq, 0x3F8, 1));
-    KEXPECT(!r.covers(Resource::Kind::IoPort, 0xFFFFFFFF, 2));
+    Resource r(Resource::Kind::kIoPort, 0x3F8, 8);
+    KEXPECT(r.covers(Resource::Kind::kIoPort, 0x3F8, 8));
+    KEXPECT(r.covers(Resource::Kind::kIoPort, 0x3FA, 2));
+    KEXPECT(!r.covers(Resource::Kind::kIoPort, 0x3FA, 7));
+    KEXPECT(!r.covers(Resource::Kind::kIoPort, 0x3F7, 1));
+    KEXPECT(!r.covers(Resource::Kind::kIrq, 0x3F8, 1));
+    KEXPECT(!r.covers(Resource::Kind::kIoPort, 0xFFFFFFFF, 2));
 }
 
 } // namespace

@@ -109,7 +109,7 @@ Result<void> check_path(StringView path) {
     if (path.is_empty())
         return Error::CORRUPT;
     // A leading "/" or a doubled or trailing one shows up as an empty component.
-    for (StringView component : path.split('/', base::KeepEmpty::Yes)) {
+    for (StringView component : path.split('/', base::KeepEmpty::kYes)) {
         if (component.is_empty() || component == "." || component == "..")
             return Error::CORRUPT;
     }

@@ -23,8 +23,8 @@ std::string fmt(base::StringView f, const Args&... args) {
 }
 
 enum class Color : uint8_t {
-    Red = 1,
-    Blue = 7
+    kRed = 1,
+    kBlue = 7
 };
 
 struct Point {
@@ -165,7 +165,7 @@ TEST_CASE("format: errors, enums, byte sizes and custom types", "[base][format]"
     REQUIRE(fmt("{:d}", Error::NO_MEMORY) == "1");
     REQUIRE(fmt("[{:12}]", Error::BUSY) == "[BUSY        ]");
     REQUIRE(fmt("{}", static_cast<Error>(777)) == "UNKNOWN_ERROR");
-    REQUIRE(fmt("{} {}", Color::Red, Color::Blue) == "1 7");
+    REQUIRE(fmt("{} {}", Color::kRed, Color::kBlue) == "1 7");
     REQUIRE(fmt("{}", base::ByteSize{0}) == "0 B");
     REQUIRE(fmt("{}", base::ByteSize{1023}) == "1023 B");
     REQUIRE(fmt("{}", base::ByteSize{4096}) == "4 KiB");

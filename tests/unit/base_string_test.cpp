@@ -10,7 +10,7 @@ using base::StringView;
 namespace {
 
 std::vector<std::string> fields(StringView text, char sep,
-                                base::KeepEmpty keep = base::KeepEmpty::No) {
+                                base::KeepEmpty keep = base::KeepEmpty::kNo) {
     std::vector<std::string> out;
     for (StringView part : text.split(sep, keep))
         out.emplace_back(part.data(), part.length());
@@ -96,9 +96,9 @@ TEST_CASE("StringView split", "[base][string]") {
     using V = std::vector<std::string>;
     REQUIRE(fields("a,b,c", ',') == V{"a", "b", "c"});
     REQUIRE(fields("/usr//bin/", '/') == V{"usr", "bin"});
-    REQUIRE(fields("/usr//bin/", '/', base::KeepEmpty::Yes) == V{"", "usr", "", "bin", ""});
+    REQUIRE(fields("/usr//bin/", '/', base::KeepEmpty::kYes) == V{"", "usr", "", "bin", ""});
     REQUIRE(fields("", ',').empty());
-    REQUIRE(fields("", ',', base::KeepEmpty::Yes) == V{""});
+    REQUIRE(fields("", ',', base::KeepEmpty::kYes) == V{""});
     REQUIRE(fields(",,,", ',').empty());
     REQUIRE(fields("single", ',') == V{"single"});
     REQUIRE(fields("console=serial loglevel=3", ' ') == V{"console=serial", "loglevel=3"});

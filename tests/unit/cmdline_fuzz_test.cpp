@@ -98,8 +98,8 @@ TEST_CASE("cmdline fuzz: 100k random lines never break the invariants", "[cmdlin
 
         const kernel::BootOptions& o = result->options;
         REQUIRE(o.node_id >= 1);
-        REQUIRE(static_cast<int>(o.mode) <= static_cast<int>(kernel::BootMode::Fuzz));
-        REQUIRE(static_cast<int>(o.log_level) <= static_cast<int>(kernel::LogLevel::Debug));
+        REQUIRE(static_cast<int>(o.mode) <= static_cast<int>(kernel::BootMode::kFuzz));
+        REQUIRE(static_cast<int>(o.log_level) <= static_cast<int>(kernel::LogLevel::kDebug));
         REQUIRE(o.selftest_filter_length <= kernel::kSelftestFilterMaxLength);
         REQUIRE(o.selftest_filter[o.selftest_filter_length] == '\0');
         REQUIRE(printable(o.selftest_filter));

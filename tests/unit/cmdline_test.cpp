@@ -44,8 +44,8 @@ Parsed parse(const std::string& line) {
 
 void check_defaults(const BootOptions& o) {
     CHECK(o.node_id == 1);
-    CHECK(o.mode == BootMode::Normal);
-    CHECK(o.log_level == LogLevel::Info);
+    CHECK(o.mode == BootMode::kNormal);
+    CHECK(o.log_level == LogLevel::kInfo);
     CHECK(o.selftest_filter_length == 0);
     CHECK(o.selftest_filter[0] == '\0');
     CHECK_FALSE(o.has_ip);
@@ -78,8 +78,8 @@ TEST_CASE("cmdline: a full line", "[cmdline]") {
     CHECK(p.count() == 0);
     const BootOptions& o = p.options();
     CHECK(o.node_id == 3);
-    CHECK(o.mode == BootMode::SelfTest);
-    CHECK(o.log_level == LogLevel::Debug);
+    CHECK(o.mode == BootMode::kSelfTest);
+    CHECK(o.log_level == LogLevel::kDebug);
     REQUIRE(o.has_ip);
     CHECK(o.ip.address.value == ip(10, 0, 0, 3));
     CHECK(o.ip.length == 24);
@@ -101,8 +101,8 @@ TEST_CASE("cmdline: tabs and newlines separate tokens too", "[cmdline]") {
     auto p = parse("\tnode=7\nmode=bench\r\nlog=warn  ");
     CHECK(p.count() == 0);
     CHECK(p.options().node_id == 7);
-    CHECK(p.options().mode == BootMode::Bench);
-    CHECK(p.options().log_level == LogLevel::Warn);
+    CHECK(p.options().mode == BootMode::kBench);
+    CHECK(p.options().log_level == LogLevel::kWarn);
 }
 
 TEST_CASE("cmdline: node boundaries and number syntax", "[cmdline]") {
@@ -115,7 +115,7 @@ TEST_CASE("cmdline: node boundaries and number syntax", "[cmdline]") {
         auto p = parse("node=70000");
         CHECK(p.options().node_id == 1);
         REQUIRE(p.count() == 1);
-        CHECK(p.problem(0) == CmdlineProblem::OutOfRange);
+        CHECK(p.problem(0) == CmdlineProblem::kOutOfRange);
         CHECK(p.message(0) == "cmdline: node=70000 out of range 1..65535, using default 1");
         CHECK(p.result->diagnostics[0].option == kernel::find_cmdline_option("node"));
     }
@@ -127,14 +127,14 @@ TEST_CASE("cmdline: node boundaries and number syntax", "[cmdline]") {
     {
         auto p = parse("node=65536");
         CHECK(p.options().node_id == 1);
-        CHECK(p.problem(0) == CmdlineProblem::OutOfRange);
+        CHECK(p.problem(0) == CmdlineProblem::kOutOfRange);
     }
     {
         // Beyond 64 bits is still "out of range", not "not a number".
         auto p = parse("node=999999999999999999999999999");
-        CHECK(p.problem(0) == CmdlineProblem::OutOfRange);
+        CHECK(p.problem(0) == CmdlineProblem::kOutOfRange);
         auto q = parse("node=0xFFFFFFFFFFFFFFFFFFFF");
-        CHECK(q.problem(0) == CmdlineProblem::OutOfRange);
+        CHECK(q.problem(0) == CmdlineProblem::kOutOfRange);
     }
     for (const char* bad :
          {"node=abc", "node=-1", "node=+3", "node=3x", "node=0x", "node=1.5", "node=3=4"}) {
@@ -142,28 +142,28 @@ TEST_CASE("cmdline: node boundaries and number syntax", "[cmdline]") {
         INFO(bad);
         CHECK(p.options().node_id == 1);
         REQUIRE(p.count() == 1);
-        CHECK(p.problem(0) == CmdlineProblem::Malformed);
+        CHECK(p.problem(0) == CmdlineProblem::kMalformed);
     }
     CHECK(parse("node=abc").message(0) == "cmdline: node=abc is not a number, using default 1");
 
     // A space after '=' splits the token: "node=" lacks a value and "3" is no option.
     auto p = parse("node= 3");
     REQUIRE(p.count() == 2);
-    CHECK(p.problem(0) == CmdlineProblem::MissingValue);
-    CHECK(p.problem(1) == CmdlineProblem::UnknownOption);
+    CHECK(p.problem(0) == CmdlineProblem::kMissingValue);
+    CHECK(p.problem(1) == CmdlineProblem::kUnknownOption);
 }
 
 TEST_CASE("cmdline: missing values", "[cmdline]") {
     {
         auto p = parse("node");
         REQUIRE(p.count() == 1);
-        CHECK(p.problem(0) == CmdlineProblem::MissingValue);
+        CHECK(p.problem(0) == CmdlineProblem::kMissingValue);
         CHECK(p.message(0) == "cmdline: node needs a value <1..65535>, using default 1");
     }
     {
         auto p = parse("node=");
         REQUIRE(p.count() == 1);
-        CHECK(p.problem(0) == CmdlineProblem::MissingValue);
+        CHECK(p.problem(0) == CmdlineProblem::kMissingValue);
     }
     {
         auto p = parse("mode");
@@ -177,24 +177,24 @@ TEST_CASE("cmdline: missing values", "[cmdline]") {
     }
     {
         auto p = parse("serial_echo=");
-        CHECK(p.problem(0) == CmdlineProblem::MissingValue);
+        CHECK(p.problem(0) == CmdlineProblem::kMissingValue);
         CHECK_FALSE(p.options().serial_echo);
     }
 }
 
 TEST_CASE("cmdline: enums", "[cmdline]") {
-    CHECK(parse("mode=normal").options().mode == BootMode::Normal);
-    CHECK(parse("mode=selftest").options().mode == BootMode::SelfTest);
-    CHECK(parse("mode=bench").options().mode == BootMode::Bench);
-    CHECK(parse("mode=fuzz").options().mode == BootMode::Fuzz);
-    CHECK(parse("log=error").options().log_level == LogLevel::Error);
-    CHECK(parse("log=warn").options().log_level == LogLevel::Warn);
-    CHECK(parse("log=info").options().log_level == LogLevel::Info);
-    CHECK(parse("log=debug").options().log_level == LogLevel::Debug);
+    CHECK(parse("mode=normal").options().mode == BootMode::kNormal);
+    CHECK(parse("mode=selftest").options().mode == BootMode::kSelfTest);
+    CHECK(parse("mode=bench").options().mode == BootMode::kBench);
+    CHECK(parse("mode=fuzz").options().mode == BootMode::kFuzz);
+    CHECK(parse("log=error").options().log_level == LogLevel::kError);
+    CHECK(parse("log=warn").options().log_level == LogLevel::kWarn);
+    CHECK(parse("log=info").options().log_level == LogLevel::kInfo);
+    CHECK(parse("log=debug").options().log_level == LogLevel::kDebug);
 
     auto p = parse("mode=turbo");
-    CHECK(p.options().mode == BootMode::Normal);
-    CHECK(p.problem(0) == CmdlineProblem::Malformed);
+    CHECK(p.options().mode == BootMode::kNormal);
+    CHECK(p.problem(0) == CmdlineProblem::kMalformed);
     CHECK(
         p.message(0)
         == "cmdline: mode=turbo is not one of <normal|selftest|bench|fuzz>, using default normal");
@@ -202,11 +202,11 @@ TEST_CASE("cmdline: enums", "[cmdline]") {
     // Words match exactly: no case folding, no prefixes.
     for (const char* bad : {"mode=Normal", "mode=self", "mode=selftestx", "log=DEBUG", "log=0"}) {
         INFO(bad);
-        CHECK(parse(bad).problem(0) == CmdlineProblem::Malformed);
+        CHECK(parse(bad).problem(0) == CmdlineProblem::kMalformed);
     }
 
-    CHECK(std::string(kernel::boot_mode_name(BootMode::Fuzz)) == "fuzz");
-    CHECK(std::string(kernel::log_level_name(LogLevel::Warn)) == "warn");
+    CHECK(std::string(kernel::boot_mode_name(BootMode::kFuzz)) == "fuzz");
+    CHECK(std::string(kernel::log_level_name(LogLevel::kWarn)) == "warn");
     CHECK(std::string(kernel::boot_mode_name(static_cast<BootMode>(99))) == "unknown");
 }
 
@@ -219,11 +219,11 @@ TEST_CASE("cmdline: booleans", "[cmdline]") {
          {"serial_echo=0", "serial_echo=no", "serial_echo=off", "serial_echo=false"}) {
         auto p = parse(std::string("serial_echo ") + off);
         CHECK_FALSE(p.options().serial_echo);
-        CHECK(p.problem(0) == CmdlineProblem::Duplicate);
+        CHECK(p.problem(0) == CmdlineProblem::kDuplicate);
     }
     auto p = parse("serial_echo=maybe");
     CHECK_FALSE(p.options().serial_echo);
-    CHECK(p.problem(0) == CmdlineProblem::Malformed);
+    CHECK(p.problem(0) == CmdlineProblem::kMalformed);
     CHECK(p.message(0)
           == "cmdline: serial_echo=maybe is not one of on|off|yes|no|true|false|1|0, using default "
              "off");
@@ -248,7 +248,7 @@ TEST_CASE("cmdline: IPv4 addresses and prefixes", "[cmdline]") {
         INFO(bad);
         CHECK_FALSE(p.options().has_gateway);
         REQUIRE(p.count() == 1);
-        CHECK(p.problem(0) == CmdlineProblem::Malformed);
+        CHECK(p.problem(0) == CmdlineProblem::kMalformed);
     }
     CHECK(parse("gw=10.0.0").message(0)
           == "cmdline: gw=10.0.0 is not an IPv4 address (a.b.c.d), ignored");
@@ -259,13 +259,13 @@ TEST_CASE("cmdline: IPv4 addresses and prefixes", "[cmdline]") {
         INFO(bad);
         CHECK_FALSE(p.options().has_ip);
         REQUIRE(p.count() == 1);
-        CHECK(p.problem(0) == CmdlineProblem::Malformed);
+        CHECK(p.problem(0) == CmdlineProblem::kMalformed);
     }
     for (const char* bad : {"ip=10.0.0.3/0", "ip=10.0.0.3/33", "ip=10.0.0.3/99"}) {
         auto p = parse(bad);
         INFO(bad);
         CHECK_FALSE(p.options().has_ip);
-        CHECK(p.problem(0) == CmdlineProblem::OutOfRange);
+        CHECK(p.problem(0) == CmdlineProblem::kOutOfRange);
     }
     CHECK(parse("ip=10.0.0.3/33").message(0)
           == "cmdline: ip=10.0.0.3/33 prefix length out of range 1..32, ignored");
@@ -296,11 +296,11 @@ TEST_CASE("cmdline: cluster keys", "[cmdline]") {
         CmdlineProblem problem;
     };
     for (const Case& c : std::vector<Case>{
-             {std::string(14, '1'), CmdlineProblem::OutOfRange},
-             {std::string(66, '1'), CmdlineProblem::OutOfRange},
-             {std::string(17, '1'), CmdlineProblem::Malformed}, // odd
-             {std::string(15, '1') + "g", CmdlineProblem::Malformed},
-             {"0x" + std::string(16, '1'), CmdlineProblem::Malformed},
+             {std::string(14, '1'), CmdlineProblem::kOutOfRange},
+             {std::string(66, '1'), CmdlineProblem::kOutOfRange},
+             {std::string(17, '1'), CmdlineProblem::kMalformed}, // odd
+             {std::string(15, '1') + "g", CmdlineProblem::kMalformed},
+             {"0x" + std::string(16, '1'), CmdlineProblem::kMalformed},
          }) {
         auto p = parse("cluster_key=" + c.value);
         INFO(c.value);
@@ -317,7 +317,7 @@ TEST_CASE("cmdline: cluster keys", "[cmdline]") {
     auto p = parse("cluster_key=" + sixty_four + " cluster_key=" + sixteen);
     REQUIRE(p.options().cluster_key_length == 8);
     CHECK(p.options().cluster_key[8] == 0);
-    CHECK(p.problem(0) == CmdlineProblem::Duplicate);
+    CHECK(p.problem(0) == CmdlineProblem::kDuplicate);
     CHECK(p.message(0).find(sixteen) == std::string::npos);
 }
 
@@ -333,13 +333,13 @@ TEST_CASE("cmdline: selftest filter strings", "[cmdline]") {
         auto p = parse("selftest_filter=" + max + "y");
         CHECK(p.options().selftest_filter_length == 0);
         REQUIRE(p.count() == 1);
-        CHECK(p.problem(0) == CmdlineProblem::TooLong);
+        CHECK(p.problem(0) == CmdlineProblem::kTooLong);
         CHECK(p.message(0).find("is longer than 63 characters, ignored") != std::string::npos);
     }
     {
         auto p = parse(std::string("selftest_filter=mm\x01x"));
         CHECK(p.options().selftest_filter_length == 0);
-        CHECK(p.problem(0) == CmdlineProblem::Malformed);
+        CHECK(p.problem(0) == CmdlineProblem::kMalformed);
         CHECK(p.message(0)
               == "cmdline: selftest_filter=mm\\x01x contains unprintable characters, ignored");
     }
@@ -372,21 +372,21 @@ TEST_CASE("cmdline: unknown options and odd tokens", "[cmdline]") {
     {
         auto p = parse("foo");
         REQUIRE(p.count() == 1);
-        CHECK(p.problem(0) == CmdlineProblem::UnknownOption);
+        CHECK(p.problem(0) == CmdlineProblem::kUnknownOption);
         CHECK(p.message(0) == "cmdline: unknown option 'foo' (ignored)");
         CHECK(p.result->diagnostics[0].option == nullptr);
     }
     CHECK(parse("foo=bar").message(0) == "cmdline: unknown option 'foo' (ignored)");
-    CHECK(parse("Node=3").problem(0) == CmdlineProblem::UnknownOption);
-    CHECK(parse("nodes=3").problem(0) == CmdlineProblem::UnknownOption);
-    CHECK(parse("nod=3").problem(0) == CmdlineProblem::UnknownOption);
+    CHECK(parse("Node=3").problem(0) == CmdlineProblem::kUnknownOption);
+    CHECK(parse("nodes=3").problem(0) == CmdlineProblem::kUnknownOption);
+    CHECK(parse("nod=3").problem(0) == CmdlineProblem::kUnknownOption);
 
     for (const char* odd : {"=", "==", "=3", "=node"}) {
         auto p = parse(odd);
         INFO(odd);
         check_defaults(p.options());
         REQUIRE(p.count() == 1);
-        CHECK(p.problem(0) == CmdlineProblem::Malformed);
+        CHECK(p.problem(0) == CmdlineProblem::kMalformed);
     }
     CHECK(parse("=3").message(0) == "cmdline: malformed token '=3' has no option name (ignored)");
 
@@ -401,7 +401,7 @@ TEST_CASE("cmdline: duplicates, the last valid value wins", "[cmdline]") {
         auto p = parse("node=3 node=5");
         CHECK(p.options().node_id == 5);
         REQUIRE(p.count() == 1);
-        CHECK(p.problem(0) == CmdlineProblem::Duplicate);
+        CHECK(p.problem(0) == CmdlineProblem::kDuplicate);
         CHECK(p.message(0) == "cmdline: node given more than once, the last one (node=5) wins");
     }
     {
@@ -416,7 +416,7 @@ TEST_CASE("cmdline: duplicates, the last valid value wins", "[cmdline]") {
         auto p = parse("node=abc node=9");
         CHECK(p.options().node_id == 9);
         REQUIRE(p.count() == 1);
-        CHECK(p.problem(0) == CmdlineProblem::Malformed);
+        CHECK(p.problem(0) == CmdlineProblem::kMalformed);
     }
     {
         auto p = parse("serial_echo serial_echo");
@@ -429,7 +429,7 @@ TEST_CASE("cmdline: a kernel path in front is skipped", "[cmdline]") {
     CHECK(p.count() == 0);
     CHECK(p.options().node_id == 2);
     // Only in front: elsewhere a path is an unknown option.
-    CHECK(parse("node=2 /boot/tern.elf").problem(0) == CmdlineProblem::UnknownOption);
+    CHECK(parse("node=2 /boot/tern.elf").problem(0) == CmdlineProblem::kUnknownOption);
 }
 
 TEST_CASE("cmdline: hostile text is escaped and shortened in messages", "[cmdline]") {
@@ -486,8 +486,8 @@ TEST_CASE("cmdline: parsing again resets the result", "[cmdline]") {
     kernel::parse_cmdline("log=error", *p.result);
     CHECK(p.count() == 0);
     CHECK(p.options().node_id == 1);
-    CHECK(p.options().mode == BootMode::Normal);
-    CHECK(p.options().log_level == LogLevel::Error);
+    CHECK(p.options().mode == BootMode::kNormal);
+    CHECK(p.options().log_level == LogLevel::kError);
 }
 
 TEST_CASE("cmdline: the option table and help text", "[cmdline]") {

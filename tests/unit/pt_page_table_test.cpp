@@ -130,11 +130,11 @@ struct FakeMemory {
     }
 };
 
-constexpr PageFlags RW = PageFlags::Writable;
-constexpr PageFlags URW = PageFlags::User | PageFlags::Writable;
-constexpr PageFlags kSettableMask = PageFlags::Writable | PageFlags::User | PageFlags::WriteThrough
-                                    | PageFlags::CacheDisable | PageFlags::Global
-                                    | PageFlags::NoExecute;
+constexpr PageFlags RW = PageFlags::kWritable;
+constexpr PageFlags URW = PageFlags::kUser | PageFlags::kWritable;
+constexpr PageFlags kSettableMask = PageFlags::kWritable | PageFlags::kUser
+                                    | PageFlags::kWriteThrough | PageFlags::kCacheDisable
+                                    | PageFlags::kGlobal | PageFlags::kNoExecute;
 
 PageTable make_table(FakeMemory& mem) {
     auto r = PageTable::create(mem.env());
@@ -183,14 +183,14 @@ TEST_CASE("pt: map, translate, unmap a 4 KiB page", "[pt]") {
     auto t = pt.translate(0x400123);
     REQUIRE(t.has_value());
     CHECK(t->phys == 0x1234123);
-    CHECK(t->page_size == PageSize::Size4K);
+    CHECK(t->page_size == PageSize::kSize4K);
     CHECK(t->page_virt == 0x400000);
     CHECK(t->page_phys == 0x1234000);
-    CHECK(has_flag(t->flags, PageFlags::Present));
-    CHECK(has_flag(t->flags, PageFlags::User));
-    CHECK(has_flag(t->flags, PageFlags::Writable));
-    CHECK_FALSE(has_flag(t->flags, PageFlags::NoExecute));
-    CHECK_FALSE(has_flag(t->flags, PageFlags::Huge));
+    CHECK(has_flag(t->flags, PageFlags::kPresent));
+    CHECK(has_flag(t->flags, PageFlags::kUser));
+    CHECK(has_flag(t->flags, PageFlags::kWritable));
+    CHECK_FALSE(has_flag(t->flags, PageFlags::kNoExecute));
+    CHECK_FALSE(has_flag(t->flags, PageFlags::kHuge));
 
     CHECK_FALSE(pt.translate(0x401000).has_value());
     CHECK_FALSE(pt.translate(0x3FF000).has_value());
@@ -223,27 +223,27 @@ TEST_CASE("pt: map, translate, unmap a 4 KiB page", "[pt]") {
 TEST_CASE("pt: NX, User and caching flags are visible in translate", "[pt]") {
     FakeMemory mem;
     PageTable pt = make_table(mem);
-    REQUIRE(pt.map(0x10000, 0x5000, K4, PageFlags::User | PageFlags::NoExecute).ok());
+    REQUIRE(pt.map(0x10000, 0x5000, K4, PageFlags::kUser | PageFlags::kNoExecute).ok());
     REQUIRE(pt.map(0x11000, 0x6000, K4,
-                   PageFlags::Writable | PageFlags::CacheDisable | PageFlags::WriteThrough)
+                   PageFlags::kWritable | PageFlags::kCacheDisable | PageFlags::kWriteThrough)
                 .ok());
-    REQUIRE(pt.map(0x12000, 0x7000, K4, PageFlags::None).ok());
+    REQUIRE(pt.map(0x12000, 0x7000, K4, PageFlags::kNone).ok());
 
     auto a = pt.translate(0x10000);
     REQUIRE(a);
-    CHECK(has_flag(a->flags, PageFlags::User));
-    CHECK(has_flag(a->flags, PageFlags::NoExecute));
-    CHECK_FALSE(has_flag(a->flags, PageFlags::Writable));
+    CHECK(has_flag(a->flags, PageFlags::kUser));
+    CHECK(has_flag(a->flags, PageFlags::kNoExecute));
+    CHECK_FALSE(has_flag(a->flags, PageFlags::kWritable));
 
     auto b = pt.translate(0x11FFF);
     REQUIRE(b);
     CHECK(b->phys == 0x6FFF);
     CHECK((b->flags & kSettableMask)
-          == (PageFlags::Writable | PageFlags::CacheDisable | PageFlags::WriteThrough));
+          == (PageFlags::kWritable | PageFlags::kCacheDisable | PageFlags::kWriteThrough));
 
     auto c = pt.translate(0x12000);
     REQUIRE(c);
-    CHECK(c->flags == PageFlags::Present);
+    CHECK(c->flags == PageFlags::kPresent);
 
     // Accessed and Dirty are set by the CPU; simulate it and see translate report them
     // and protect keep them.
@@ -254,12 +254,12 @@ TEST_CASE("pt: NX, User and caching flags are visible in translate", "[pt]") {
     ptab[0x10] |= 0x60;
     auto d = pt.translate(0x10000);
     REQUIRE(d);
-    CHECK(has_flag(d->flags, PageFlags::Accessed | PageFlags::Dirty));
-    REQUIRE(pt.protect(0x10000, K4, PageFlags::User | PageFlags::Writable).ok());
+    CHECK(has_flag(d->flags, PageFlags::kAccessed | PageFlags::kDirty));
+    REQUIRE(pt.protect(0x10000, K4, PageFlags::kUser | PageFlags::kWritable).ok());
     auto e = pt.translate(0x10000);
     REQUIRE(e);
-    CHECK(has_flag(e->flags, PageFlags::Accessed | PageFlags::Dirty | PageFlags::Writable));
-    CHECK_FALSE(has_flag(e->flags, PageFlags::NoExecute));
+    CHECK(has_flag(e->flags, PageFlags::kAccessed | PageFlags::kDirty | PageFlags::kWritable));
+    CHECK_FALSE(has_flag(e->flags, PageFlags::kNoExecute));
 
     REQUIRE(pt.unmap(0x10000, 3 * K4).ok());
     CHECK(mem.live.size() == 1);
@@ -312,33 +312,33 @@ TEST_CASE("pt: multi-page ranges across table boundaries", "[pt]") {
 TEST_CASE("pt: 2 MiB pages", "[pt]") {
     FakeMemory mem;
     PageTable pt = make_table(mem);
-    REQUIRE(
-        pt.map(0x40000000, 0x80000000, 2 * M2, URW | PageFlags::NoExecute, PageSize::Size2M).ok());
+    REQUIRE(pt.map(0x40000000, 0x80000000, 2 * M2, URW | PageFlags::kNoExecute, PageSize::kSize2M)
+                .ok());
     CHECK(mem.live.size() == 3); // no page table level needed
 
     auto t = pt.translate(0x40000000 + M2 + 0x12345);
     REQUIRE(t);
     CHECK(t->phys == 0x80000000 + M2 + 0x12345);
-    CHECK(t->page_size == PageSize::Size2M);
+    CHECK(t->page_size == PageSize::kSize2M);
     CHECK(t->page_virt == 0x40000000 + M2);
     CHECK(t->page_phys == 0x80000000 + M2);
-    CHECK(has_flag(t->flags, PageFlags::Huge | PageFlags::User | PageFlags::NoExecute));
+    CHECK(has_flag(t->flags, PageFlags::kHuge | PageFlags::kUser | PageFlags::kNoExecute));
 
     auto all = list(pt);
     REQUIRE(all.size() == 2);
-    CHECK(all[0].page_size == PageSize::Size2M);
+    CHECK(all[0].page_size == PageSize::kSize2M);
     CHECK(all[1].virt == 0x40000000 + M2);
 
     // Huge with a 4 KiB size is contradictory.
-    CHECK(err(pt.map(0x1000000, 0x1000000, K4, RW | PageFlags::Huge)) == Error::INVALID_ARGUMENT);
+    CHECK(err(pt.map(0x1000000, 0x1000000, K4, RW | PageFlags::kHuge)) == Error::INVALID_ARGUMENT);
     // Huge flag with a 2 MiB size is fine.
-    REQUIRE(pt.map(0x1000000, 0x1000000, M2, RW | PageFlags::Huge, PageSize::Size2M).ok());
+    REQUIRE(pt.map(0x1000000, 0x1000000, M2, RW | PageFlags::kHuge, PageSize::kSize2M).ok());
 
     // Misaligned for the large size.
-    CHECK(err(pt.map(0x40000000 + 4 * M2 + K4, 0x0, M2, RW, PageSize::Size2M))
+    CHECK(err(pt.map(0x40000000 + 4 * M2 + K4, 0x0, M2, RW, PageSize::kSize2M))
           == Error::MISALIGNED);
-    CHECK(err(pt.map(0x40000000 + 4 * M2, K4, M2, RW, PageSize::Size2M)) == Error::MISALIGNED);
-    CHECK(err(pt.map(0x40000000 + 4 * M2, 0, M2 + K4, RW, PageSize::Size2M)) == Error::MISALIGNED);
+    CHECK(err(pt.map(0x40000000 + 4 * M2, K4, M2, RW, PageSize::kSize2M)) == Error::MISALIGNED);
+    CHECK(err(pt.map(0x40000000 + 4 * M2, 0, M2 + K4, RW, PageSize::kSize2M)) == Error::MISALIGNED);
 
     REQUIRE(pt.unmap(0x40000000, 2 * M2).ok());
     REQUIRE(pt.unmap(0x1000000, M2).ok());
@@ -350,12 +350,12 @@ TEST_CASE("pt: 2 MiB pages", "[pt]") {
 TEST_CASE("pt: 1 GiB pages", "[pt]") {
     FakeMemory mem;
     PageTable pt = make_table(mem);
-    REQUIRE(pt.map(4 * G1, 2 * G1, G1, RW, PageSize::Size1G).ok());
+    REQUIRE(pt.map(4 * G1, 2 * G1, G1, RW, PageSize::kSize1G).ok());
     CHECK(mem.live.size() == 2);
     auto t = pt.translate(4 * G1 + 0x1234567);
     REQUIRE(t);
     CHECK(t->phys == 2 * G1 + 0x1234567);
-    CHECK(t->page_size == PageSize::Size1G);
+    CHECK(t->page_size == PageSize::kSize1G);
 
     // Unmapping one 4 KiB page in the middle splits 1 GiB -> 2 MiB -> 4 KiB.
     uint64_t hole = 4 * G1 + 5 * M2 + 7 * K4;
@@ -366,11 +366,11 @@ TEST_CASE("pt: 1 GiB pages", "[pt]") {
     auto before = pt.translate(hole - K4);
     REQUIRE(before);
     CHECK(before->phys == 2 * G1 + 5 * M2 + 6 * K4);
-    CHECK(before->page_size == PageSize::Size4K);
+    CHECK(before->page_size == PageSize::kSize4K);
     auto far = pt.translate(4 * G1 + 100 * M2 + 5);
     REQUIRE(far);
     CHECK(far->phys == 2 * G1 + 100 * M2 + 5);
-    CHECK(far->page_size == PageSize::Size2M);
+    CHECK(far->page_size == PageSize::kSize2M);
     // The whole 1 GiB changed page size, so all of it is flushed.
     bool whole = false;
     for (auto& f : mem.flushes)
@@ -379,7 +379,7 @@ TEST_CASE("pt: 1 GiB pages", "[pt]") {
 
     size_t count4k = 0, count2m = 0;
     pt.for_each_mapping(
-        [&](const Mapping& m) { (m.page_size == PageSize::Size4K ? count4k : count2m)++; });
+        [&](const Mapping& m) { (m.page_size == PageSize::kSize4K ? count4k : count2m)++; });
     CHECK(count4k == 511);
     CHECK(count2m == 511);
 
@@ -393,7 +393,7 @@ TEST_CASE("pt: 1 GiB pages", "[pt]") {
 TEST_CASE("pt: unmapping part of a 2 MiB page splits it", "[pt]") {
     FakeMemory mem;
     PageTable pt = make_table(mem);
-    REQUIRE(pt.map(0x200000, 0x600000, M2, URW, PageSize::Size2M).ok());
+    REQUIRE(pt.map(0x200000, 0x600000, M2, URW, PageSize::kSize2M).ok());
     size_t tables = mem.live.size();
 
     mem.flushes.clear();
@@ -404,9 +404,9 @@ TEST_CASE("pt: unmapping part of a 2 MiB page splits it", "[pt]") {
     auto a = pt.translate(0x200010);
     REQUIRE(a);
     CHECK(a->phys == 0x600010);
-    CHECK(a->page_size == PageSize::Size4K);
-    CHECK(has_flag(a->flags, PageFlags::User | PageFlags::Writable));
-    CHECK_FALSE(has_flag(a->flags, PageFlags::Huge));
+    CHECK(a->page_size == PageSize::kSize4K);
+    CHECK(has_flag(a->flags, PageFlags::kUser | PageFlags::kWritable));
+    CHECK_FALSE(has_flag(a->flags, PageFlags::kHuge));
     auto b = pt.translate(0x3FF000);
     REQUIRE(b);
     CHECK(b->phys == 0x7FF000);
@@ -428,22 +428,22 @@ TEST_CASE("pt: unmapping part of a 2 MiB page splits it", "[pt]") {
 TEST_CASE("pt: protect changes flags, splitting large pages at the edges", "[pt]") {
     FakeMemory mem;
     PageTable pt = make_table(mem);
-    REQUIRE(pt.map(0x200000, 0x600000, 2 * M2, URW, PageSize::Size2M).ok());
+    REQUIRE(pt.map(0x200000, 0x600000, 2 * M2, URW, PageSize::kSize2M).ok());
 
     // Whole large page: stays large.
-    REQUIRE(pt.protect(0x200000, M2, PageFlags::User | PageFlags::NoExecute).ok());
+    REQUIRE(pt.protect(0x200000, M2, PageFlags::kUser | PageFlags::kNoExecute).ok());
     auto a = pt.translate(0x300000);
     REQUIRE(a);
-    CHECK(a->page_size == PageSize::Size2M);
-    CHECK(has_flag(a->flags, PageFlags::NoExecute));
-    CHECK_FALSE(has_flag(a->flags, PageFlags::Writable));
+    CHECK(a->page_size == PageSize::kSize2M);
+    CHECK(has_flag(a->flags, PageFlags::kNoExecute));
+    CHECK_FALSE(has_flag(a->flags, PageFlags::kWritable));
 
     // Part of the second: split.
-    REQUIRE(pt.protect(0x400000 + 16 * K4, K4, PageFlags::User).ok());
+    REQUIRE(pt.protect(0x400000 + 16 * K4, K4, PageFlags::kUser).ok());
     auto b = pt.translate(0x400000 + 16 * K4);
     REQUIRE(b);
-    CHECK(b->page_size == PageSize::Size4K);
-    CHECK((b->flags & kSettableMask) == PageFlags::User);
+    CHECK(b->page_size == PageSize::kSize4K);
+    CHECK((b->flags & kSettableMask) == PageFlags::kUser);
     auto c = pt.translate(0x400000 + 17 * K4);
     REQUIRE(c);
     CHECK((c->flags & kSettableMask) == URW);
@@ -451,7 +451,7 @@ TEST_CASE("pt: protect changes flags, splitting large pages at the edges", "[pt]
 
     // Protect with the flags already there reports no flush.
     mem.flushes.clear();
-    REQUIRE(pt.protect(0x400000 + 16 * K4, K4, PageFlags::User).ok());
+    REQUIRE(pt.protect(0x400000 + 16 * K4, K4, PageFlags::kUser).ok());
     CHECK(mem.flushes.empty());
     // Present/Huge/Accessed/Dirty in the input are ignored, so translate output round-trips.
     REQUIRE(pt.protect(0x200000, M2, a->flags).ok());
@@ -464,7 +464,7 @@ TEST_CASE("pt: protect changes flags, splitting large pages at the edges", "[pt]
     // Protect over a hole fails with nothing changed.
     REQUIRE(pt.unmap(0x400000 + 100 * K4, K4).ok());
     size_t tables = mem.live.size();
-    CHECK(err(pt.protect(0x200000, 2 * M2, PageFlags::User)) == Error::NOT_FOUND);
+    CHECK(err(pt.protect(0x200000, 2 * M2, PageFlags::kUser)) == Error::NOT_FOUND);
     CHECK(mem.live.size() == tables);
     auto d = pt.translate(0x400000);
     REQUIRE(d);
@@ -473,7 +473,7 @@ TEST_CASE("pt: protect changes flags, splitting large pages at the edges", "[pt]
     // Unknown bits and half-specific rules.
     CHECK(err(pt.protect(0x400000, K4, static_cast<PageFlags>(1ull << 40)))
           == Error::INVALID_ARGUMENT);
-    CHECK(err(pt.protect(0x400000, K4, PageFlags::Global)) == Error::INVALID_ARGUMENT);
+    CHECK(err(pt.protect(0x400000, K4, PageFlags::kGlobal)) == Error::INVALID_ARGUMENT);
 
     REQUIRE(pt.unmap(0x200000, M2).ok());
     REQUIRE(pt.unmap(0x400000, 100 * K4).ok());
@@ -487,7 +487,7 @@ TEST_CASE("pt: overlapping map is refused with nothing changed", "[pt]") {
     FakeMemory mem;
     PageTable pt = make_table(mem);
     REQUIRE(pt.map(0x10000, 0x1000000, 4 * K4, RW).ok());
-    REQUIRE(pt.map(0x40000000, 0x2000000, M2, RW, PageSize::Size2M).ok());
+    REQUIRE(pt.map(0x40000000, 0x2000000, M2, RW, PageSize::kSize2M).ok());
     auto before = list(pt);
     size_t tables = mem.live.size();
     size_t allocations = mem.total_allocations;
@@ -502,10 +502,10 @@ TEST_CASE("pt: overlapping map is refused with nothing changed", "[pt]") {
     // 4 KiB inside a 2 MiB page.
     CHECK(err(pt.map(0x40001000, 0x5000000, K4, RW)) == Error::ALREADY_EXISTS);
     // 2 MiB over 4 KiB pages.
-    CHECK(err(pt.map(0, 0x5000000, M2, RW, PageSize::Size2M)) == Error::ALREADY_EXISTS);
+    CHECK(err(pt.map(0, 0x5000000, M2, RW, PageSize::kSize2M)) == Error::ALREADY_EXISTS);
     // 1 GiB over both.
-    CHECK(err(pt.map(0, 0x40000000, G1, RW, PageSize::Size1G)) == Error::ALREADY_EXISTS);
-    CHECK(err(pt.map(G1, 0x40000000, G1, RW, PageSize::Size1G)) == Error::ALREADY_EXISTS);
+    CHECK(err(pt.map(0, 0x40000000, G1, RW, PageSize::kSize1G)) == Error::ALREADY_EXISTS);
+    CHECK(err(pt.map(G1, 0x40000000, G1, RW, PageSize::kSize1G)) == Error::ALREADY_EXISTS);
 
     auto after = list(pt);
     REQUIRE(after.size() == before.size());
@@ -543,14 +543,14 @@ TEST_CASE("pt: a 2 MiB map replaces an empty page table", "[pt]") {
 
     mem.flushes.clear();
     mem.events.clear();
-    REQUIRE(pt.map(0x200000, 0x400000, M2, RW, PageSize::Size2M).ok());
+    REQUIRE(pt.map(0x200000, 0x400000, M2, RW, PageSize::kSize2M).ok());
     CHECK(mem.events == "FX");
     CHECK(mem.live.size() == tables - 1);
     CHECK(mem.live.count(empty) == 0);
     CHECK_FALSE(mem.flushes.empty());
     auto t = pt.translate(0x200000);
     REQUIRE(t);
-    CHECK(t->page_size == PageSize::Size2M);
+    CHECK(t->page_size == PageSize::kSize2M);
 
     REQUIRE(pt.unmap(0x200000, M2).ok());
     REQUIRE(pt.unmap(0x800000, K4).ok());
@@ -592,7 +592,7 @@ TEST_CASE("pt: invalid arguments", "[pt]") {
     CHECK(err(pt.map(0x1000, 0, K4, RW, static_cast<PageSize>(8192))) == Error::INVALID_ARGUMENT);
     CHECK(err(pt.map(0x1000, 0, K4, static_cast<PageFlags>(1ull << 9))) == Error::INVALID_ARGUMENT);
     CHECK(err(pt.map(0xFFFF800000000000ull, 0, K4, URW)) == Error::INVALID_ARGUMENT);
-    CHECK(err(pt.map(0x1000, 0, K4, RW | PageFlags::Global)) == Error::INVALID_ARGUMENT);
+    CHECK(err(pt.map(0x1000, 0, K4, RW | PageFlags::kGlobal)) == Error::INVALID_ARGUMENT);
 
     // Unmapping or protecting something unmapped.
     CHECK(err(pt.unmap(0x1000, K4)) == Error::NOT_FOUND);
@@ -611,11 +611,11 @@ TEST_CASE("pt: invalid arguments", "[pt]") {
 TEST_CASE("pt: the top page of the address space", "[pt]") {
     FakeMemory mem;
     PageTable pt = make_table(mem);
-    REQUIRE(pt.map(0xFFFFFFFFFFFFF000ull, 0x9000, K4, RW | PageFlags::Global).ok());
+    REQUIRE(pt.map(0xFFFFFFFFFFFFF000ull, 0x9000, K4, RW | PageFlags::kGlobal).ok());
     auto t = pt.translate(0xFFFFFFFFFFFFFFFFull);
     REQUIRE(t);
     CHECK(t->phys == 0x9FFF);
-    CHECK(has_flag(t->flags, PageFlags::Global));
+    CHECK(has_flag(t->flags, PageFlags::kGlobal));
     auto all = list(pt);
     REQUIRE(all.size() == 1);
     CHECK(all[0].virt == 0xFFFFFFFFFFFFF000ull);
@@ -668,13 +668,13 @@ TEST_CASE("pt: table exhaustion mid-map gives NO_MEMORY with no partial mapping"
     mem.limit = SIZE_MAX;
 
     // A split needs a table too: exhaustion leaves the large page whole.
-    REQUIRE(pt.map(0x40000000, 0x40000000, M2, RW, PageSize::Size2M).ok());
+    REQUIRE(pt.map(0x40000000, 0x40000000, M2, RW, PageSize::kSize2M).ok());
     mem.limit = mem.live.size();
     CHECK(err(pt.unmap(0x40001000, K4)) == Error::NO_MEMORY);
-    CHECK(err(pt.protect(0x40001000, K4, PageFlags::None)) == Error::NO_MEMORY);
+    CHECK(err(pt.protect(0x40001000, K4, PageFlags::kNone)) == Error::NO_MEMORY);
     auto t = pt.translate(0x40001000);
     REQUIRE(t);
-    CHECK(t->page_size == PageSize::Size2M);
+    CHECK(t->page_size == PageSize::kSize2M);
     CHECK((t->flags & kSettableMask) == RW);
     mem.limit = SIZE_MAX;
 
@@ -690,8 +690,8 @@ TEST_CASE("pt: destroy frees all user-half tables even with mappings left", "[pt
     FakeMemory mem;
     PageTable pt = make_table(mem);
     REQUIRE(pt.map(0x1000, 0x1000, 64 * K4, URW).ok());
-    REQUIRE(pt.map(0x7F0000000000ull, 0x200000, M2, URW, PageSize::Size2M).ok());
-    REQUIRE(pt.map(0x200000000ull, 0, G1, URW, PageSize::Size1G).ok());
+    REQUIRE(pt.map(0x7F0000000000ull, 0x200000, M2, URW, PageSize::kSize2M).ok());
+    REQUIRE(pt.map(0x200000000ull, 0, G1, URW, PageSize::kSize1G).ok());
     CHECK(mem.live.size() > 1);
     pt.destroy();
     CHECK(mem.live.empty());
@@ -707,7 +707,7 @@ TEST_CASE("pt: kernel half is shared between address spaces", "[pt]") {
     REQUIRE(kernel.populate_kernel_half().ok());
     CHECK(mem.live.size() == 1 + 256);
 
-    REQUIRE(kernel.map(kernel::x86_64::kKernelImageBase, 0x100000, 16 * K4, RW | PageFlags::Global)
+    REQUIRE(kernel.map(kernel::x86_64::kKernelImageBase, 0x100000, 16 * K4, RW | PageFlags::kGlobal)
                 .ok());
     size_t kernel_tables = mem.live.size();
 
@@ -719,8 +719,8 @@ TEST_CASE("pt: kernel half is shared between address spaces", "[pt]") {
     // Existing and later kernel mappings are visible through the new space.
     CHECK(space.translate(kernel::x86_64::kKernelImageBase + 0x3000)->phys == 0x103000);
     REQUIRE(kernel
-                .map(kernel::x86_64::kDirectMapBase, 0, 4 * M2, RW | PageFlags::NoExecute,
-                     PageSize::Size2M)
+                .map(kernel::x86_64::kDirectMapBase, 0, 4 * M2, RW | PageFlags::kNoExecute,
+                     PageSize::kSize2M)
                 .ok());
     auto dm = space.translate(kernel::x86_64::kDirectMapBase + M2 + 5);
     REQUIRE(dm);
@@ -752,7 +752,7 @@ TEST_CASE("pt: for_each_mapping over a range and early stop", "[pt]") {
     FakeMemory mem;
     PageTable pt = make_table(mem);
     REQUIRE(pt.map(0x1000, 0x1000, 8 * K4, RW).ok());
-    REQUIRE(pt.map(0x200000, 0x200000, M2, RW, PageSize::Size2M).ok());
+    REQUIRE(pt.map(0x200000, 0x200000, M2, RW, PageSize::kSize2M).ok());
     REQUIRE(pt.map(0xFFFF800000001000ull, 0x1000, K4, RW).ok());
 
     std::vector<uint64_t> seen;
@@ -799,9 +799,9 @@ TEST_CASE("pt: random map/unmap/protect against a reference model", "[pt]") {
     };
     const uint64_t kWindowSize = 16 * M2;
     const PageFlags flag_choices[] = {
-        PageFlags::None,         RW,
-        PageFlags::NoExecute,    RW | PageFlags::NoExecute,
-        PageFlags::WriteThrough, PageFlags::CacheDisable | RW,
+        PageFlags::kNone,         RW,
+        PageFlags::kNoExecute,    RW | PageFlags::kNoExecute,
+        PageFlags::kWriteThrough, PageFlags::kCacheDisable | RW,
     };
 
     for (uint64_t window : windows) {
@@ -819,9 +819,9 @@ TEST_CASE("pt: random map/unmap/protect against a reference model", "[pt]") {
             auto pick_flags = [&] {
                 PageFlags f = flag_choices[rng() % std::size(flag_choices)];
                 if (user && (rng() & 1))
-                    f |= PageFlags::User;
+                    f |= PageFlags::kUser;
                 if (!user && (rng() & 1))
-                    f |= PageFlags::Global;
+                    f |= PageFlags::kGlobal;
                 return f;
             };
 
@@ -849,7 +849,7 @@ TEST_CASE("pt: random map/unmap/protect against a reference model", "[pt]") {
                     uint64_t phys = base::align_down(rng() % (1ull << 40), granule);
                     PageFlags f = pick_flags();
                     auto r =
-                        pt.map(virt, phys, size, f, large ? PageSize::Size2M : PageSize::Size4K);
+                        pt.map(virt, phys, size, f, large ? PageSize::kSize2M : PageSize::kSize4K);
                     REQUIRE(r.ok() == all_free);
                     if (!r.ok()) {
                         CHECK(r.error() == Error::ALREADY_EXISTS);

@@ -64,16 +64,16 @@ private:
 };
 
 enum class FormatAlign : uint8_t {
-    Default,
-    Left,
-    Right,
-    Center
+    kDefault,
+    kLeft,
+    kRight,
+    kCenter
 };
 
 // The parsed ":spec" of one replacement field, also handed to custom formatters.
 struct FormatSpec {
     char fill{' '};
-    FormatAlign align{FormatAlign::Default};
+    FormatAlign align{FormatAlign::kDefault};
     bool plus_sign{false};
     bool alternate{false};
     bool zero_pad{false};
@@ -92,7 +92,7 @@ struct ByteSize {
 // Writes text padded to spec.width with spec.fill, honouring spec.align (or
 // default_align when the spec names none). Custom formatters use this for strings.
 void write_padded(FormatSink& sink, const FormatSpec& spec, StringView text,
-                  FormatAlign default_align = FormatAlign::Left);
+                  FormatAlign default_align = FormatAlign::kLeft);
 
 // Writes an integer given as magnitude and sign under spec (type, '#', '+', '0', width).
 void write_integer(FormatSink& sink, const FormatSpec& spec, uint64_t magnitude, bool negative);
@@ -107,29 +107,29 @@ concept CustomFormattable = requires(FormatSink& sink, const FormatSpec& spec, c
 class FormatArg {
 public:
     enum class Kind : uint8_t {
-        Signed,
-        Unsigned,
-        Bool,
-        Char,
-        CString,
-        String,
-        Pointer,
-        Error,
-        ByteSize,
-        Custom,
+        kSigned,
+        kUnsigned,
+        kBool,
+        kChar,
+        kCString,
+        kString,
+        kPointer,
+        kError,
+        kByteSize,
+        kCustom,
     };
 
     template<typename T>
     requires(is_integral_v<T>&& is_signed_v<T> && !is_same_v<T, char> && !is_same_v<T, bool>)
         FormatArg(T value)
-        : m_kind(Kind::Signed) {
+        : m_kind(Kind::kSigned) {
         m_value.i = static_cast<int64_t>(value);
     }
 
     template<typename T>
     requires(is_integral_v<T> && !is_signed_v<T> && !is_same_v<T, char> && !is_same_v<T, bool>)
         FormatArg(T value)
-        : m_kind(Kind::Unsigned) {
+        : m_kind(Kind::kUnsigned) {
         m_value.u = static_cast<uint64_t>(value);
     }
 
@@ -141,28 +141,28 @@ public:
     // bool and char take exactly their own type, so that nothing else (a pointer, or a
     // floating-point value, which Tern code must not format) slips in by conversion.
     template<typename T>
-    requires(is_same_v<T, bool>) FormatArg(T value) : m_kind(Kind::Bool) { m_value.b = value; }
+    requires(is_same_v<T, bool>) FormatArg(T value) : m_kind(Kind::kBool) { m_value.b = value; }
 
     template<typename T>
-    requires(is_same_v<T, char>) FormatArg(T value) : m_kind(Kind::Char) { m_value.c = value; }
-    FormatArg(const char* value) : m_kind(Kind::CString) { m_value.s = value; }
-    FormatArg(StringView value) : m_kind(Kind::String) {
+    requires(is_same_v<T, char>) FormatArg(T value) : m_kind(Kind::kChar) { m_value.c = value; }
+    FormatArg(const char* value) : m_kind(Kind::kCString) { m_value.s = value; }
+    FormatArg(StringView value) : m_kind(Kind::kString) {
         m_value.view.data = value.data();
         m_value.view.length = value.length();
     }
-    FormatArg(base::Error value) : m_kind(Kind::Error) { m_value.error = value; }
-    FormatArg(base::ByteSize value) : m_kind(Kind::ByteSize) { m_value.u = value.bytes; }
-    FormatArg(decltype(nullptr)) : m_kind(Kind::Pointer) { m_value.p = nullptr; }
+    FormatArg(base::Error value) : m_kind(Kind::kError) { m_value.error = value; }
+    FormatArg(base::ByteSize value) : m_kind(Kind::kByteSize) { m_value.u = value.bytes; }
+    FormatArg(decltype(nullptr)) : m_kind(Kind::kPointer) { m_value.p = nullptr; }
 
     // Any pointer other than a C string prints as an address.
     template<typename T>
-    requires(!is_same_v<remove_cv_t<T>, char>) FormatArg(T* value) : m_kind(Kind::Pointer) {
+    requires(!is_same_v<remove_cv_t<T>, char>) FormatArg(T* value) : m_kind(Kind::kPointer) {
         m_value.p = reinterpret_cast<const volatile void*>(value);
     }
 
     // The FormatArg refers to value, which must outlive it; format_to guarantees that.
     template<typename T>
-    requires(CustomFormattable<T>) FormatArg(const T& value) : m_kind(Kind::Custom) {
+    requires(CustomFormattable<T>) FormatArg(const T& value) : m_kind(Kind::kCustom) {
         m_value.custom.object = &value;
         m_value.custom.format = [](FormatSink& sink, const FormatSpec& spec, const void* object) {
             format_value(sink, spec, *static_cast<const T*>(object));

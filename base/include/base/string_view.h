@@ -13,8 +13,8 @@ namespace base {
 
 // Whether split() reports empty fields ("a,,b" yields "a", "", "b") or skips them.
 enum class KeepEmpty : bool {
-    No,
-    Yes
+    kNo,
+    kYes
 };
 
 struct StringViewCut;
@@ -138,9 +138,9 @@ public:
     [[nodiscard]] StringViewCut cut(char sep) const;
 
     // Iterates the fields between separators: `for (StringView part : path.split('/'))`.
-    // Empty fields are skipped unless keep is KeepEmpty::Yes; with KeepEmpty::Yes an empty
+    // Empty fields are skipped unless keep is KeepEmpty::kYes; with KeepEmpty::kYes an empty
     // view yields one empty field, as "a" yields one field "a".
-    [[nodiscard]] StringViewSplit split(char sep, KeepEmpty keep = KeepEmpty::No) const;
+    [[nodiscard]] StringViewSplit split(char sep, KeepEmpty keep = KeepEmpty::kNo) const;
 
 private:
     const char* m_data{""};
@@ -188,7 +188,7 @@ private:
             m_rest = c.tail;
             if (!c.found)
                 m_exhausted = true;
-            if (m_keep == KeepEmpty::Yes || !m_current.is_empty())
+            if (m_keep == KeepEmpty::kYes || !m_current.is_empty())
                 return;
         }
     }

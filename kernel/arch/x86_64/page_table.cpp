@@ -35,12 +35,12 @@ constexpr uint64_t kTableAddressMask = 0x000FFFFFFFFFF000ull;
 
 // Bits a caller chooses for a leaf through map() and protect().
 constexpr uint64_t kSettableBits =
-    static_cast<uint64_t>(PageFlags::Writable | PageFlags::User | PageFlags::WriteThrough
-                          | PageFlags::CacheDisable | PageFlags::Global | PageFlags::NoExecute);
+    static_cast<uint64_t>(PageFlags::kWritable | PageFlags::kUser | PageFlags::kWriteThrough
+                          | PageFlags::kCacheDisable | PageFlags::kGlobal | PageFlags::kNoExecute);
 // Bits a leaf reports as PageFlags (Huge is added from the level, not read from bit 7,
 // because bit 7 of a 4 KiB entry is PAT).
 constexpr uint64_t kReportedBits =
-    static_cast<uint64_t>(PageFlags::Present | PageFlags::Accessed | PageFlags::Dirty)
+    static_cast<uint64_t>(PageFlags::kPresent | PageFlags::kAccessed | PageFlags::kDirty)
     | kSettableBits;
 
 constexpr int kTopLevel = 4;
@@ -69,18 +69,18 @@ constexpr bool is_leaf(uint64_t entry, int level) {
 
 constexpr int leaf_level_of(PageSize size) {
     switch (size) {
-    case PageSize::Size4K:
+    case PageSize::kSize4K:
         return 1;
-    case PageSize::Size2M:
+    case PageSize::kSize2M:
         return 2;
-    case PageSize::Size1G:
+    case PageSize::kSize1G:
         return 3;
     }
     return 0;
 }
 
 constexpr PageSize page_size_of_level(int level) {
-    return level == 1 ? PageSize::Size4K : (level == 2 ? PageSize::Size2M : PageSize::Size1G);
+    return level == 1 ? PageSize::kSize4K : (level == 2 ? PageSize::kSize2M : PageSize::kSize1G);
 }
 
 // Intermediate entries are as permissive as possible so the leaf alone decides access.
@@ -92,7 +92,7 @@ constexpr uint64_t intermediate_bits(uint64_t virt) {
 constexpr PageFlags flags_of_leaf(uint64_t entry, int level) {
     PageFlags flags = static_cast<PageFlags>(entry & kReportedBits);
     if (level > 1)
-        flags |= PageFlags::Huge;
+        flags |= PageFlags::kHuge;
     return flags;
 }
 
@@ -295,9 +295,9 @@ Result<uint64_t> leaf_bits_from_flags(PageFlags flags, uint64_t virt) {
     uint64_t raw = static_cast<uint64_t>(flags);
     if ((raw & ~static_cast<uint64_t>(kAllPageFlags)) != 0)
         return Error::INVALID_ARGUMENT;
-    if (is_kernel_half(virt) && has_flag(flags, PageFlags::User))
+    if (is_kernel_half(virt) && has_flag(flags, PageFlags::kUser))
         return Error::INVALID_ARGUMENT;
-    if (!is_kernel_half(virt) && has_flag(flags, PageFlags::Global))
+    if (!is_kernel_half(virt) && has_flag(flags, PageFlags::kGlobal))
         return Error::INVALID_ARGUMENT;
     return raw & kSettableBits;
 }
@@ -584,7 +584,7 @@ Result<void> PageTable::map(uint64_t virt, uint64_t phys, size_t size, PageFlags
         return Error::MISALIGNED;
     if (phys > kMaxPhysicalAddress || size - 1 > kMaxPhysicalAddress - phys)
         return Error::OUT_OF_RANGE;
-    if (page_size == PageSize::Size4K && has_flag(flags, PageFlags::Huge))
+    if (page_size == PageSize::kSize4K && has_flag(flags, PageFlags::kHuge))
         return Error::INVALID_ARGUMENT;
     uint64_t leaf_bits = TRY(leaf_bits_from_flags(flags, virt)) | kEntryPresent;
     if (leaf_level > 1)

@@ -138,11 +138,11 @@ bool resolve_user_page_fault(TrapFrame& frame, uint64_t address) {
     if (!frame.from_user() && this_cpu().recovery.rip == 0)
         return false;
     switch (t->task()->handle_page_fault(address, frame.error_code)) {
-    case FaultResult::Resolved:
+    case FaultResult::kResolved:
         return true;
-    case FaultResult::Fatal:
+    case FaultResult::kFatal:
         return false;
-    case FaultResult::NeedPager: {
+    case FaultResult::kNeedPager: {
         // The recovery point belongs to this thread's user copy; keep it across the wait.
         RecoveryPoint saved = this_cpu().recovery;
         base::Error e;

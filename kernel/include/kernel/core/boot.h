@@ -9,10 +9,10 @@ struct BootInfo;
 struct BootOptions;
 
 enum class BootMode {
-    Normal,
-    SelfTest,
-    Bench,
-    Fuzz
+    kNormal,
+    kSelfTest,
+    kBench,
+    kFuzz
 };
 BootMode boot_mode();
 void set_boot_mode(BootMode);

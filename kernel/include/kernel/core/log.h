@@ -7,10 +7,10 @@
 namespace kernel {
 
 enum class LogLevel : uint8_t {
-    Error = 0,
-    Warn = 1,
-    Info = 2,
-    Debug = 3
+    kError = 0,
+    kWarn = 1,
+    kInfo = 2,
+    kDebug = 3
 };
 
 class ConsoleSink final : public base::FormatSink {
@@ -52,19 +52,19 @@ void at(LogLevel level, base::StringView fmt, const Args&... args) {
 }
 template<typename... Args>
 void error(base::StringView fmt, const Args&... args) {
-    at(LogLevel::Error, fmt, args...);
+    at(LogLevel::kError, fmt, args...);
 }
 template<typename... Args>
 void warn(base::StringView fmt, const Args&... args) {
-    at(LogLevel::Warn, fmt, args...);
+    at(LogLevel::kWarn, fmt, args...);
 }
 template<typename... Args>
 void info(base::StringView fmt, const Args&... args) {
-    at(LogLevel::Info, fmt, args...);
+    at(LogLevel::kInfo, fmt, args...);
 }
 template<typename... Args>
 void debug(base::StringView fmt, const Args&... args) {
-    at(LogLevel::Debug, fmt, args...);
+    at(LogLevel::kDebug, fmt, args...);
 }
 } // namespace log
 

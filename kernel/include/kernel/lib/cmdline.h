@@ -53,8 +53,8 @@ inline constexpr size_t kClusterKeyMaxBytes = kClusterKeyMaxHexDigits / 2;
 struct BootOptions {
     // node: this node's id in the cluster, the prefix of every global id it creates.
     uint16_t node_id{kDefaultNodeId};
-    BootMode mode{BootMode::Normal};
-    LogLevel log_level{LogLevel::Info};
+    BootMode mode{BootMode::kNormal};
+    LogLevel log_level{LogLevel::kInfo};
     // selftest_filter: run only the self-tests whose name starts with this; empty runs all.
     char selftest_filter[kSelftestFilterMaxLength + 1]{};
     size_t selftest_filter_length{0};
@@ -86,19 +86,19 @@ struct BootOptions {
 
 enum class CmdlineOptionType : uint8_t {
     // A number in decimal or 0x-hex within [min, max].
-    U64,
+    kU64,
     // A bare flag means true; also accepts 1/0, yes/no, on/off, true/false.
-    Bool,
+    kBool,
     // One word from choices; the value stored is its index.
-    Enum,
+    kEnum,
     // a.b.c.d in decimal, no leading zeros.
-    Ipv4,
+    kIpv4,
     // a.b.c.d/n with n in [min, max].
-    Ipv4Prefix,
+    kIpv4Prefix,
     // An even number of hex digits, between min and max digits.
-    HexKey,
+    kHexKey,
     // Printable characters, at most max of them.
-    String,
+    kString,
 };
 
 // A value that passed its option's checks, handed to the option's store function.
@@ -141,12 +141,12 @@ size_t format_cmdline_option_help(const CmdlineOption& option, char* buffer, siz
 // ---- Parsing --------------------------------------------------------------------------
 
 enum class CmdlineProblem : uint8_t {
-    UnknownOption, // the key is not in the table; the token is ignored
-    MissingValue,  // `key` or `key=` for an option that needs a value
-    Malformed,     // the value does not have the option's syntax
-    OutOfRange,    // a number, prefix length or key length outside its bounds
-    TooLong,       // a string value longer than the option allows
-    Duplicate,     // a valid value for a key already set; the new one wins
+    kUnknownOption, // the key is not in the table; the token is ignored
+    kMissingValue,  // `key` or `key=` for an option that needs a value
+    kMalformed,     // the value does not have the option's syntax
+    kOutOfRange,    // a number, prefix length or key length outside its bounds
+    kTooLong,       // a string value longer than the option allows
+    kDuplicate,     // a valid value for a key already set; the new one wins
 };
 
 inline constexpr size_t kMaxCmdlineDiagnostics = 16;

@@ -40,7 +40,7 @@ private:
 
 // On every call's answer; inline so the reply path does not pay a call for it.
 inline base::Result<void> Reply::answer(obj::Message&& message) {
-    if (!m_caller || m_answered || m_caller->state() == ThreadState::Dead)
+    if (!m_caller || m_answered || m_caller->state() == ThreadState::kDead)
         return base::Error::PEER_CLOSED;
     m_answered = true;
     m_caller->m_reply = base::move(message);

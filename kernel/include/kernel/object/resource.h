@@ -11,9 +11,9 @@ class Resource final : public obj::KObject {
 public:
     static constexpr uint32_t kType = TERN_OBJ_RESOURCE;
     enum class Kind : uint8_t {
-        Irq,
-        IoPort,
-        Mmio
+        kIrq,
+        kIoPort,
+        kMmio
     };
     Resource(Kind kind, uint64_t base, uint64_t count)
         : obj::KObject(kType), m_kind(kind), m_base(base), m_count(count) {}

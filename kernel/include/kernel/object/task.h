@@ -33,9 +33,9 @@ enum RegionKind : uint32_t {
 };
 
 enum class FaultResult {
-    Resolved,
-    NeedPager,
-    Fatal
+    kResolved,
+    kNeedPager,
+    kFatal
 };
 
 class Task final : public obj::KObject {

@@ -22,12 +22,12 @@ namespace kernel {
 class Task;
 
 enum class ThreadState : uint8_t {
-    Embryo,
-    Ready,
-    Running,
-    Blocked,
-    Stopped,
-    Dead
+    kEmbryo,
+    kReady,
+    kRunning,
+    kBlocked,
+    kStopped,
+    kDead
 };
 
 class InterruptGuard {
@@ -78,7 +78,7 @@ public:
     base::ListNode task_link;  // the owning task's thread list
     base::ListNode all_link;   // every thread, for diagnostics
     uint8_t m_priority = kDefaultPriority;
-    ThreadState m_state = ThreadState::Embryo;
+    ThreadState m_state = ThreadState::kEmbryo;
     uint64_t m_saved_rsp = 0;
     uint64_t m_wake_at = 0; // deadline of a timed wait, 0 if none
     WaitQueue* m_waiting_on = nullptr;

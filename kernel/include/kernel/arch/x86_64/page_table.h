@@ -72,19 +72,19 @@ constexpr bool is_kernel_half(uint64_t addr) { return addr >= kKernelHalfStart; 
 // The values are the hardware bit positions, so converting to and from entries is a mask.
 
 enum class PageFlags : uint64_t {
-    None = 0,
-    Present = 1ull << 0,
-    Writable = 1ull << 1,
-    User = 1ull << 2,
-    WriteThrough = 1ull << 3,
-    CacheDisable = 1ull << 4,
+    kNone = 0,
+    kPresent = 1ull << 0,
+    kWritable = 1ull << 1,
+    kUser = 1ull << 2,
+    kWriteThrough = 1ull << 3,
+    kCacheDisable = 1ull << 4,
     // Set by the CPU; reported by translate() and for_each_mapping(), ignored on input.
-    Accessed = 1ull << 5,
-    Dirty = 1ull << 6,
+    kAccessed = 1ull << 5,
+    kDirty = 1ull << 6,
     // A 2 MiB or 1 GiB leaf. Reported on output; on input the PageSize argument decides.
-    Huge = 1ull << 7,
-    Global = 1ull << 8,
-    NoExecute = 1ull << 63,
+    kHuge = 1ull << 7,
+    kGlobal = 1ull << 8,
+    kNoExecute = 1ull << 63,
 };
 
 constexpr PageFlags operator|(PageFlags a, PageFlags b) {
@@ -100,19 +100,19 @@ constexpr PageFlags& operator|=(PageFlags& a, PageFlags b) { return a = a | b; }
 constexpr PageFlags& operator&=(PageFlags& a, PageFlags b) { return a = a & b; }
 constexpr bool has_flag(PageFlags set, PageFlags flag) { return (set & flag) == flag; }
 constexpr bool has_any_flag(PageFlags set, PageFlags flags) {
-    return (set & flags) != PageFlags::None;
+    return (set & flags) != PageFlags::kNone;
 }
 
 // Every flag with a meaning here; any other bit in an input is INVALID_ARGUMENT.
 inline constexpr PageFlags kAllPageFlags =
-    PageFlags::Present | PageFlags::Writable | PageFlags::User | PageFlags::WriteThrough
-    | PageFlags::CacheDisable | PageFlags::Accessed | PageFlags::Dirty | PageFlags::Huge
-    | PageFlags::Global | PageFlags::NoExecute;
+    PageFlags::kPresent | PageFlags::kWritable | PageFlags::kUser | PageFlags::kWriteThrough
+    | PageFlags::kCacheDisable | PageFlags::kAccessed | PageFlags::kDirty | PageFlags::kHuge
+    | PageFlags::kGlobal | PageFlags::kNoExecute;
 
 enum class PageSize : uint64_t {
-    Size4K = kPageSize,
-    Size2M = kLargePageSize,
-    Size1G = kHugePageSize,
+    kSize4K = kPageSize,
+    kSize2M = kLargePageSize,
+    kSize1G = kHugePageSize,
 };
 
 constexpr uint64_t page_size_bytes(PageSize size) { return static_cast<uint64_t>(size); }
@@ -212,7 +212,7 @@ public:
     //   ALREADY_EXISTS    any page of the range is already mapped;
     //   NO_MEMORY         the table pages the mapping needs could not all be allocated.
     [[nodiscard]] base::Result<void> map(uint64_t virt, uint64_t phys, size_t size, PageFlags flags,
-                                         PageSize page_size = PageSize::Size4K);
+                                         PageSize page_size = PageSize::kSize4K);
 
     // Removes every mapping in [virt, virt + size). Large leaves only partly inside the
     // range are split and the rest stays mapped. Tables left empty are freed (except the
