@@ -241,8 +241,9 @@
        msg, uint64 timeout): port_reply then port_receive in one syscall, a server loop's          \
        fast path; returns what port_receive returns. The reply cannot fail the call: when          \
        its caller is gone the reply's handles are closed; when the reply is refused (bad           \
-       handle, message or address) the right is dropped, so the caller gets PEER_CLOSED,           \
-       the reply's handles stay, and the kernel logs it. */                                        \
+       message or address, a reply right without SEND) the right is dropped, so the caller         \
+       gets PEER_CLOSED, the reply's handles stay, and the kernel logs it; a reply_handle          \
+       that names no reply object is logged and left in the table as it is. */                     \
     X(58, port_reply_receive, 5)                                                                   \
     /* object_unwatch(handle, port, cookie): cancels the object_watch that would send              \
        `cookie` to `port` (RECEIVE needed on port). NOT_FOUND: no such watch (it may have          \
