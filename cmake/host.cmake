@@ -18,6 +18,9 @@ add_library(tern_portable STATIC ${TERN_PORTABLE_SOURCES} ${TERN_USER_PORTABLE_S
 target_include_directories(tern_portable PUBLIC
   ${TERN_ROOT}/abi/include ${TERN_ROOT}/base/include ${TERN_ROOT}/kernel/include ${TERN_ROOT}/lib/include
   ${TERN_ROOT})
+# Portable driver and server code speaks the protocols (<tern/protocols/...>), declared in
+# the native runtime's include tree; last, so a test's fakes still come first.
+target_include_directories(tern_portable PUBLIC ${TERN_ROOT}/libc/native/include)
 target_compile_definitions(tern_portable PUBLIC TERN_HOST_TEST=1)
 
 add_subdirectory(tests/unit)

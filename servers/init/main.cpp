@@ -240,6 +240,12 @@ void start_driver(Service& s) {
         options.handles[options.handle_count++] = {TERN_STARTUP_PRIVATE + 1,
                                                    TERN_HANDLE_IRQ_RESOURCE, TERN_RIGHTS_SAME};
     }
+    if (s.pci && !s.serial) {
+        // The configuration ports live in the I/O port space. FIXME: the whole I/O
+        // resource until the kernel can hand out a sub-range of it.
+        options.handles[options.handle_count++] = {TERN_STARTUP_PRIVATE,
+                                                   TERN_HANDLE_IOPORT_RESOURCE, TERN_RIGHTS_SAME};
+    }
     auto spawned = spawn_image(e->data, options);
     if (spawned.is_error()) {
         tern::println("init: starting driver {} ({}) failed: {}", base::StringView(s.name),
