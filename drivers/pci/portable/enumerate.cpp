@@ -1,182 +1,266 @@
-// PCI enumeration (enumerate.h).
+// Enumeration and header parsing (see enumerate.h).
 #include "enumerate.h"
 
-namespace pcibus {
-
+namespace pci {
 namespace {
 
-using tern::pci::Bar;
-using tern::pci::BarKind;
-using tern::pci::DeviceInfo;
+constexpr uint32_t kBuses = 256;
+constexpr uint32_t kDevicesPerBus = 32;
+constexpr uint32_t kFunctionsPerDevice = 8;
 
-constexpr uint16_t kVendorDevice = 0x00;
-constexpr uint16_t kCommandStatus = 0x04;
-constexpr uint16_t kClassRevision = 0x08;
-constexpr uint16_t kHeaderType = 0x0C; // byte 2 of the dword
-constexpr uint16_t kBar0 = 0x10;
-constexpr uint16_t kSubsystem = 0x2C;
-constexpr uint16_t kCapabilities = 0x34;
-constexpr uint16_t kInterrupt = 0x3C;
-constexpr uint16_t kBridgeBuses = 0x18;
-constexpr uint32_t kStatusCapabilities = 1u << 20;
-constexpr uint16_t kDecodeBits = 0x3; // I/O and memory space enable
-constexpr uint8_t kCapMsi = 0x05;
-constexpr uint8_t kCapMsix = 0x11;
+uint8_t read8(ConfigSpace& c, Address a, uint16_t offset) { return uint8_t(c.read(a, offset, 1)); }
+uint16_t read16(ConfigSpace& c, Address a, uint16_t offset) {
+    return uint16_t(c.read(a, offset, 2));
+}
+uint32_t read32(ConfigSpace& c, Address a, uint16_t offset) { return c.read(a, offset, 4); }
 
-void read_bars(ConfigSpace& c, uint8_t b, uint8_t d, uint8_t f, DeviceInfo& info, int count,
-               EnumerationStats& stats) {
-    uint32_t command = c.read32(b, d, f, kCommandStatus);
-    // Decoding off while the BARs hold all-ones, so the device answers no stray cycles.
-    c.write32(b, d, f, kCommandStatus, command & ~uint32_t(kDecodeBits) & 0xFFFF);
-    for (int i = 0; i < count; ++i) {
-        uint16_t reg = uint16_t(kBar0 + 4 * i);
-        uint32_t original = c.read32(b, d, f, reg);
-        c.write32(b, d, f, reg, 0xFFFFFFFF);
-        uint32_t probe = c.read32(b, d, f, reg);
-        c.write32(b, d, f, reg, original);
-        Bar& bar = info.bars[i];
-        if (probe == 0 || (probe == 0xFFFFFFFF && original == 0xFFFFFFFF))
-            continue;
-        if (original & 1) {
-            uint32_t mask = probe & 0xFFFFFFFC;
-            bar.kind = BarKind::kIo;
-            bar.base = original & 0xFFFFFFFC;
-            bar.size = (~(mask | 0xFFFF0000u) + 1) & 0xFFFF;
-            continue;
-        }
-        uint32_t type = (original >> 1) & 3;
-        uint32_t mask = probe & 0xFFFFFFF0;
-        bar.prefetchable = (original >> 3) & 1;
-        bar.base = original & 0xFFFFFFF0;
-        bar.size = ~mask + 1;
-        bar.kind = BarKind::kMemory32;
-        if (type == 2) {
-            if (i + 1 >= count) {
-                ++stats.bad_bars; // a 64-bit BAR in the last slot has no upper half
-                bar = Bar{};
-                continue;
-            }
-            uint16_t high_reg = uint16_t(reg + 4);
-            uint32_t high_original = c.read32(b, d, f, high_reg);
-            c.write32(b, d, f, high_reg, 0xFFFFFFFF);
-            uint32_t high_probe = c.read32(b, d, f, high_reg);
-            c.write32(b, d, f, high_reg, high_original);
-            bar.kind = BarKind::kMemory64;
-            bar.base |= uint64_t(high_original) << 32;
-            if (high_probe != 0xFFFFFFFF) {
-                ++stats.bad_bars; // larger than 4 GiB: not handed out
-                bar = Bar{};
-            }
-            ++i; // the upper half is not a BAR of its own
-        } else if (type != 0) {
-            ++stats.bad_bars; // reserved type
-            bar = Bar{};
-        }
+// Writes all ones to a BAR register and reads back which bits stick, restoring the
+// register afterwards.
+uint32_t probe(ConfigSpace& c, Address a, uint16_t offset, uint32_t original) {
+    c.write(a, offset, 4, 0xFFFFFFFFu);
+    uint32_t value = read32(c, a, offset);
+    c.write(a, offset, 4, original);
+    return value;
+}
+
+bool power_of_two(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+// Parses BAR `index`; returns how many BAR slots it took (2 for a 64-bit BAR).
+uint32_t parse_bar(ConfigSpace& c, Address a, uint32_t index, uint32_t count, Bar& bar,
+                   Diagnostics& d) {
+    bar = {};
+    uint16_t offset = uint16_t(kBar0 + 4 * index);
+    uint32_t original = read32(c, a, offset);
+    uint32_t sticky = probe(c, a, offset, original);
+    if (original & 1) {
+        // I/O: bits 31..2 hold the address; devices may implement only the low 16.
+        uint32_t mask = sticky & ~0x3u;
         if (mask == 0)
-            bar = Bar{};
+            return 1;
+        if ((mask >> 16) == 0)
+            mask |= 0xFFFF0000u;
+        uint64_t size = uint64_t(uint32_t(~mask)) + 1;
+        uint64_t base = original & ~0x3u;
+        if (!power_of_two(size) || base % size != 0 || base + size > 0x10000) {
+            d.report(a, "I/O BAR has a bad size or base; ignored", offset);
+            return 1;
+        }
+        if (base == 0) {
+            d.report(a, "I/O BAR was not assigned by firmware; ignored", offset);
+            return 1;
+        }
+        bar.kind = BarKind::kIo;
+        bar.base = base;
+        bar.size = uint32_t(size);
+        return 1;
     }
-    c.write32(b, d, f, kCommandStatus, command & 0xFFFF);
+    uint32_t type = (original >> 1) & 0x3;
+    bool prefetchable = original & 0x8;
+    uint64_t base = original & ~0xFu;
+    uint64_t mask = sticky & ~0xFu;
+    uint32_t taken = 1;
+    if (type == 2) {
+        if (index + 1 >= count) {
+            d.report(a, "64-bit BAR in the last slot; ignored", offset);
+            return 1;
+        }
+        uint32_t high = read32(c, a, uint16_t(offset + 4));
+        uint32_t high_sticky = probe(c, a, uint16_t(offset + 4), high);
+        base |= uint64_t(high) << 32;
+        mask |= uint64_t(high_sticky) << 32;
+        taken = 2;
+        if (mask == 0)
+            return taken;
+    } else if (type == 1 || type == 3) {
+        d.report(a, "memory BAR of a reserved type; ignored", offset);
+        return 1;
+    } else {
+        if (mask == 0)
+            return 1;
+        mask |= 0xFFFFFFFF00000000ull;
+    }
+    uint64_t size = ~mask + 1;
+    if (size == 0 || size > 0xFFFFFFFFull) {
+        d.report(a, "memory BAR over 4 GiB; ignored", offset);
+        return taken;
+    }
+    if (!power_of_two(size) || base % size != 0) {
+        d.report(a, "memory BAR has a bad size or base; ignored", offset);
+        return taken;
+    }
+    if (base == 0) {
+        d.report(a, "memory BAR was not assigned by firmware; ignored", offset);
+        return taken;
+    }
+    bar.kind = type == 2 ? BarKind::kMemory64 : BarKind::kMemory32;
+    bar.base = base;
+    bar.size = uint32_t(size);
+    bar.prefetchable = prefetchable ? 1 : 0;
+    return taken;
 }
 
-void read_capabilities(ConfigSpace& c, uint8_t b, uint8_t d, uint8_t f, DeviceInfo& info,
-                       EnumerationStats& stats) {
-    if (!(c.read32(b, d, f, kCommandStatus) & kStatusCapabilities))
+void parse_capabilities(ConfigSpace& c, Address a, DeviceInfo& info, Diagnostics& d) {
+    if (!(read16(c, a, kStatus) & kStatusCapabilities))
         return;
-    uint8_t at = uint8_t(c.read32(b, d, f, kCapabilities) & 0xFC);
-    // At most 48 capabilities fit between 0x40 and 0x100: more means a loop.
-    for (int n = 0; at != 0; ++n) {
-        if (n == 48 || at < 0x40) {
-            ++stats.bad_capabilities;
+    // One bit per dword of the 256-byte space: a pointer seen twice is a loop.
+    uint64_t seen[4] = {};
+    uint16_t at = read8(c, a, kCapabilities) & 0xFC;
+    while (at != 0) {
+        if (at < 0x40 || at > 0xFC) {
+            d.report(a, "capability pointer out of range; list ends here", at);
             return;
         }
-        uint32_t header = c.read32(b, d, f, at);
-        uint8_t id = uint8_t(header & 0xFF);
-        if (id == kCapMsi)
-            info.msi_offset = at;
-        if (id == kCapMsix) {
-            info.msix_offset = at;
-            info.msix_entries = uint16_t(((header >> 16) & 0x7FF) + 1);
+        uint32_t dword = at / 4;
+        if (seen[dword / 64] & (1ull << (dword % 64))) {
+            d.report(a, "capability list loops; list ends here", at);
+            return;
         }
-        at = uint8_t((header >> 8) & 0xFC);
+        seen[dword / 64] |= 1ull << (dword % 64);
+        uint8_t id = read8(c, a, at);
+        if (id == kCapabilityMsi && info.msi_offset == 0) {
+            info.msi_offset = at;
+        } else if (id == kCapabilityMsix && info.msix_offset == 0) {
+            if (at + 12 > 0x100) {
+                d.report(a, "MSI-X capability runs past the header; ignored", at);
+            } else {
+                info.msix_offset = at;
+                info.msix_entries = uint16_t((read16(c, a, uint16_t(at + 2)) & 0x7FF) + 1);
+            }
+        }
+        at = read8(c, a, uint16_t(at + 1)) & 0xFC;
     }
 }
-
-struct Walker {
-    ConfigSpace& config;
-    DeviceInfo* out;
-    size_t max;
-    size_t count = 0;
-    EnumerationStats& stats;
-    bool seen[256] = {};
-
-    void scan_bus(uint8_t bus, int depth) {
-        if (seen[bus] || depth > 32)
-            return;
-        seen[bus] = true;
-        ++stats.buses;
-        for (uint8_t d = 0; d < 32; ++d) {
-            uint32_t id0 = config.read32(bus, d, 0, kVendorDevice);
-            if ((id0 & 0xFFFF) == 0xFFFF)
-                continue;
-            bool multi = (config.read32(bus, d, 0, kHeaderType) >> 16) & 0x80;
-            for (uint8_t f = 0; f < (multi ? 8 : 1); ++f)
-                scan_function(bus, d, f, depth);
-        }
-    }
-
-    void scan_function(uint8_t bus, uint8_t d, uint8_t f, int depth) {
-        uint32_t id = config.read32(bus, d, f, kVendorDevice);
-        if ((id & 0xFFFF) == 0xFFFF)
-            return;
-        ++stats.functions;
-        uint8_t header_type = uint8_t((config.read32(bus, d, f, kHeaderType) >> 16) & 0x7F);
-        uint8_t secondary = 0;
-        if (header_type == 1)
-            secondary = uint8_t((config.read32(bus, d, f, kBridgeBuses) >> 8) & 0xFF);
-        if (count < max) {
-            DeviceInfo& info = out[count++];
-            info = DeviceInfo{};
-            info.address = {bus, d, f, 0};
-            info.vendor_id = uint16_t(id & 0xFFFF);
-            info.device_id = uint16_t(id >> 16);
-            uint32_t cls = config.read32(bus, d, f, kClassRevision);
-            info.revision = uint8_t(cls & 0xFF);
-            info.prog_if = uint8_t((cls >> 8) & 0xFF);
-            info.subclass = uint8_t((cls >> 16) & 0xFF);
-            info.class_code = uint8_t(cls >> 24);
-            info.header_type = header_type;
-            uint32_t irq = config.read32(bus, d, f, kInterrupt);
-            info.interrupt_line = uint8_t(irq & 0xFF);
-            info.interrupt_pin = uint8_t((irq >> 8) & 0xFF);
-            // Which IOAPIC input INTx reaches depends on the chipset's routing (on q35,
-            // PIRQ A-H on GSIs 16-23; see docs/kernel.md): the server works it out when it
-            // hands interrupts to drivers. Until then it is unknown.
-            info.gsi = ~0u;
-            if (header_type == 0) {
-                uint32_t sub = config.read32(bus, d, f, kSubsystem);
-                info.subsystem_vendor_id = uint16_t(sub & 0xFFFF);
-                info.subsystem_id = uint16_t(sub >> 16);
-                read_bars(config, bus, d, f, info, 6, stats);
-            } else if (header_type == 1) {
-                read_bars(config, bus, d, f, info, 2, stats);
-            }
-            read_capabilities(config, bus, d, f, info, stats);
-        } else {
-            ++stats.truncated;
-        }
-        if (header_type == 1 && secondary != 0)
-            scan_bus(secondary, depth + 1);
-    }
-};
 
 } // namespace
 
-size_t enumerate(ConfigSpace& config, tern::pci::DeviceInfo* out, size_t max,
-                 EnumerationStats& stats) {
-    stats = EnumerationStats{};
-    Walker w{config, out, max, 0, stats};
-    w.scan_bus(0, 0);
-    return w.count;
+DeviceInfo parse_function(ConfigSpace& c, Address a, Diagnostics& d) {
+    DeviceInfo info = {};
+    info.address = a;
+    info.gsi = kNoGsi;
+    info.vendor_id = read16(c, a, kVendorId);
+    info.device_id = read16(c, a, kVendorId + 2);
+    uint32_t class_word = read32(c, a, kRevision);
+    info.revision = uint8_t(class_word);
+    info.prog_if = uint8_t(class_word >> 8);
+    info.subclass = uint8_t(class_word >> 16);
+    info.class_code = uint8_t(class_word >> 24);
+    info.header_type = read8(c, a, kHeaderType);
+    uint8_t layout = info.header_type & 0x7F;
+    uint32_t bar_count = 0;
+    if (layout == 0) {
+        bar_count = tern::pci::kBarCount;
+        info.subsystem_vendor_id = read16(c, a, kSubsystemVendorId);
+        info.subsystem_id = read16(c, a, kSubsystemVendorId + 2);
+    } else if (layout == 1) {
+        bar_count = 2;
+    } else {
+        d.report(a, "unknown header layout; only its identity is used", layout);
+        return info;
+    }
+    // Decoding off while the BARs hold all ones, so the probe never makes the function
+    // answer at a bogus address; the command register comes back as it was.
+    uint16_t command = read16(c, a, kCommand);
+    c.write(a, kCommand, 2, command & ~(kCommandIo | kCommandMemory));
+    for (uint32_t i = 0; i < bar_count;)
+        i += parse_bar(c, a, i, bar_count, info.bars[i], d);
+    c.write(a, kCommand, 2, command);
+
+    uint8_t pin = read8(c, a, kInterruptPin);
+    uint8_t line = read8(c, a, kInterruptLine);
+    if (pin > 4) {
+        d.report(a, "interrupt pin out of range; no interrupt", pin);
+        pin = 0;
+    }
+    info.interrupt_pin = pin;
+    info.interrupt_line = line;
+    // Firmware (SeaBIOS on both QEMU machines) writes the IOAPIC input it routed INTx to,
+    // and builds its MP table the same way; 0xFF means it routed nothing.
+    if (pin != 0 && line < kIoApicInputs)
+        info.gsi = line;
+    parse_capabilities(c, a, info, d);
+    return info;
 }
 
-} // namespace pcibus
+Enumeration enumerate(ConfigSpace& c, base::Span<DeviceInfo> out, Diagnostics& d) {
+    Enumeration result;
+    bool queued[kBuses] = {};
+    uint8_t queue[kBuses];
+    uint32_t head = 0, tail = 0;
+    queue[tail++] = 0;
+    queued[0] = true;
+    while (head < tail) {
+        uint8_t bus = queue[head++];
+        ++result.buses;
+        for (uint8_t device = 0; device < kDevicesPerBus; ++device) {
+            Address first{bus, device, 0, 0};
+            if (read16(c, first, kVendorId) == 0xFFFF)
+                continue;
+            uint32_t functions = (read8(c, first, kHeaderType) & 0x80) ? kFunctionsPerDevice : 1;
+            for (uint8_t function = 0; function < functions; ++function) {
+                Address a{bus, device, function, 0};
+                uint16_t vendor = read16(c, a, kVendorId);
+                if (vendor == 0xFFFF)
+                    continue;
+                if (vendor == 0) {
+                    d.report(a, "vendor id 0; function ignored", 0);
+                    continue;
+                }
+                DeviceInfo info = parse_function(c, a, d);
+                if ((info.header_type & 0x7F) == 1) {
+                    uint8_t secondary = read8(c, a, kSecondaryBus);
+                    if (secondary == 0 || queued[secondary])
+                        d.report(a, "bridge leads to a bus already scanned; not followed",
+                                 secondary);
+                    else {
+                        queued[secondary] = true;
+                        queue[tail++] = secondary;
+                    }
+                }
+                if (result.count < out.size())
+                    out[result.count++] = info;
+                else
+                    ++result.dropped;
+            }
+        }
+    }
+    if (result.dropped)
+        d.report({0, 0, 0, 0}, "more functions than the table holds; the rest are not listed",
+                 result.dropped);
+    return result;
+}
+
+base::Error check_config_access(uint16_t offset, uint8_t width, bool write, uint16_t limit,
+                                uint8_t header_type) {
+    if ((width != 1 && width != 2 && width != 4) || offset % width != 0
+        || uint32_t(offset) + width > limit)
+        return base::Error::INVALID_ARGUMENT;
+    if (!write)
+        return base::Error::OK;
+    auto overlaps = [&](uint32_t first, uint32_t end) {
+        return offset < end && uint32_t(offset) + width > first;
+    };
+    // The BARs, and the expansion ROM (0x30 in a type 0 header, 0x38 in a bridge's).
+    if (overlaps(0x10, 0x34))
+        return base::Error::ACCESS_DENIED;
+    if ((header_type & 0x7F) != 0 && overlaps(0x38, 0x3C))
+        return base::Error::ACCESS_DENIED;
+    return base::Error::OK;
+}
+
+base::Error check_driver_access(const DeviceInfo& info, uint16_t offset, uint8_t width, bool write,
+                                uint16_t limit) {
+    base::Error e = check_config_access(offset, width, write, limit, info.header_type);
+    if (e != base::Error::OK || !write)
+        return e;
+    auto overlaps = [&](uint32_t first, uint32_t end) {
+        return offset < end && uint32_t(offset) + width > first;
+    };
+    // MSI: control, address (low and high) and data in either layout end by +14.
+    if (info.msi_offset && overlaps(info.msi_offset + 2u, info.msi_offset + 14u))
+        return base::Error::ACCESS_DENIED;
+    if (info.msix_offset && overlaps(info.msix_offset + 2u, info.msix_offset + 4u))
+        return base::Error::ACCESS_DENIED;
+    return base::Error::OK;
+}
+
+} // namespace pci
