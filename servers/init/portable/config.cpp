@@ -40,7 +40,8 @@ const char* line_result_message(LineResult result) {
     case LineResult::kTooLong:
         return "line too long; ignored";
     case LineResult::kBadSyntax:
-        return "expected '<name> restart|once|driver <program> [+serial] [+pci] [arguments]'; "
+        return "expected '<name> restart|once|driver <program> [+serial] [+pci] [+config] "
+               "[arguments]'; "
                "ignored";
     case LineResult::kBadName:
         return "a name is 1-31 letters, digits, '.', '-' or '_'; ignored";
@@ -86,6 +87,8 @@ LineResult parse_line(base::StringView line, ServiceSpec& out) {
             out.serial = true;
         else if (base::StringView(words[i]) == "+pci")
             out.pci = true;
+        else if (base::StringView(words[i]) == "+config")
+            out.config = true;
         else
             out.argv[argc++] = words[i];
     }
