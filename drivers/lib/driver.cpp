@@ -39,6 +39,15 @@ base::Result<Mmio> Mmio::map(tern_handle_t resource, uint64_t physical, uint64_t
     return Mmio(memory, base, size);
 }
 
+base::Result<Mmio> Mmio::map_memory(tern_handle_t memory, uint64_t size) {
+    if (size == 0)
+        return base::Error::INVALID_ARGUMENT;
+    uint64_t length = base::align_up(size, kPage);
+    auto at = TRY(tern::sys_result<uint64_t>(tern_sys_vm_map_memory(
+        tern::self(), memory, 0, 0, length, TERN_PROT_READ | TERN_PROT_WRITE)));
+    return Mmio(memory, reinterpret_cast<volatile uint8_t*>(at), size);
+}
+
 base::Result<DmaBuffer> DmaBuffer::allocate(uint64_t size) {
     if (size == 0 || size > (uint64_t(4) << 20))
         return base::Error::INVALID_ARGUMENT;
@@ -70,6 +79,13 @@ base::Result<Irq> Irq::bind(tern_handle_t resource, uint32_t line, tern_handle_t
         (void)tern_sys_handle_close(irq);
         return r.error();
     }
+    return Irq(irq, port, line, bit);
+}
+
+base::Result<Irq> Irq::adopt(tern_handle_t irq, uint32_t line, tern_handle_t port, uint64_t bit) {
+    if (bit == 0)
+        return base::Error::INVALID_ARGUMENT;
+    TRY(tern::sys_result<void>(tern_sys_irq_bind(irq, port, bit)));
     return Irq(irq, port, line, bit);
 }
 
