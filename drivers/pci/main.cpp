@@ -32,6 +32,8 @@ namespace {
 
 constexpr uint16_t kConfigAddress = 0xCF8;
 constexpr uint16_t kConfigPorts = 8;
+// The most IRQ objects one Interrupt reply carries (pci::Interrupt's response_handles).
+constexpr uint32_t kMaxVectors = 4;
 constexpr uint32_t kMaxTrusted = 4;
 constexpr uint64_t kPage = 4096;
 
@@ -87,6 +89,12 @@ struct Device {
     tern_handle_t port = TERN_INVALID_HANDLE;    // the device port's receive right, if claimed
     tern_handle_t irq = TERN_INVALID_HANDLE;     // the INTx line's IRQ object, once made
     tern_handle_t msi_irq = TERN_INVALID_HANDLE; // its MSI vector, once made
+    // Its MSI-X vectors (entries 0..msix_count-1 of the table), once made, and the table,
+    // mapped into the server when MSI-X is first set up.
+    tern_handle_t msix_irqs[kMaxVectors] = {};
+    tern_msi_message msix_messages[kMaxVectors] = {};
+    uint32_t msix_count = 0;
+    volatile uint32_t* msix_table = nullptr;
 };
 
 struct State {
@@ -140,6 +148,8 @@ void quiesce(Device& d) {
         (void)tern_sys_irq_bind(d.irq, 0, 0);
     if (d.msi_irq != TERN_INVALID_HANDLE)
         (void)tern_sys_irq_bind(d.msi_irq, 0, 0);
+    for (uint32_t i = 0; i < d.msix_count; ++i)
+        (void)tern_sys_irq_bind(d.msix_irqs[i], 0, 0);
 }
 
 void revoke(Device& d) {
@@ -373,8 +383,94 @@ Error setup_msi(State& s, Device& d, tern::pci::InterruptResponse& out, proto::R
     return Error::OK;
 }
 
-Error on_interrupt(State* s, proto::Request& request, const tern::pci::InterruptRequest& in,
-                   tern::pci::InterruptResponse& out, proto::Reply& reply, proto::PendingReply&) {
+// Maps the function's MSI-X table into the server, once.
+Error map_msix_table(State& s, Device& d) {
+    if (d.msix_table)
+        return Error::OK;
+    char name[16];
+    put_address(name, d.info.address);
+    uint32_t where = s.config.read(d.info.address, uint16_t(d.info.msix_offset + 4), 4);
+    pci::MsixTable table;
+    if (pci::locate_msix_table(d.info, where, table) != Error::OK) {
+        println("pci: {}: the MSI-X table ({:#x}) is not inside a memory BAR; no MSI-X",
+                base::StringView(name), where);
+        return Error::NOT_SUPPORTED;
+    }
+    uint64_t first = base::align_down(table.physical, kPage);
+    uint64_t length = base::align_up(table.physical + table.bytes, kPage) - first;
+    auto memory =
+        sys_result<tern_handle_t>(tern_sys_memory_create_physical(s.mmio_resource, first, length));
+    if (memory.is_error()) {
+        println("pci: {}: the MSI-X table at {:#x} cannot be mapped: {}", base::StringView(name),
+                table.physical, base::error_name(memory.error()));
+        return Error::NOT_SUPPORTED;
+    }
+    auto at = sys_result<uint64_t>(tern_sys_vm_map_memory(
+        tern::self(), memory.value(), 0, 0, length, TERN_PROT_READ | TERN_PROT_WRITE));
+    (void)tern_sys_handle_close(memory.value());
+    if (at.is_error())
+        return at.error() == Error::NO_MEMORY ? Error::NO_MEMORY : Error::NOT_SUPPORTED;
+    d.msix_table = reinterpret_cast<volatile uint32_t*>(at.value() + (table.physical - first));
+    return Error::OK;
+}
+
+// MSI-X: up to `count` vectors (at most kMaxVectors and the table's size), each from the
+// kernel, written into table entries 0..n-1 and unmasked; the other entries stay masked,
+// INTx is turned off. The vectors are kept across claims and Interrupt calls (their table
+// entries are written again each time, as a driver with the BAR mapped may have touched
+// them); the reply may carry fewer than asked when the kernel runs out.
+Error setup_msix(State& s, Device& d, uint32_t count, tern::pci::InterruptResponse& out,
+                 proto::Reply& reply) {
+    if (Error e = map_msix_table(s, d); e != Error::OK)
+        return e;
+    uint32_t want = base::min(base::min(count, kMaxVectors), uint32_t(d.info.msix_entries));
+    pci::Address a = d.info.address;
+    uint16_t control_at = uint16_t(d.info.msix_offset + 2);
+    // Function mask on while the table changes; memory decoding on, so the table answers.
+    s.config.write(a, control_at, 2, uint16_t(s.config.read(a, control_at, 2) | 0x4000u));
+    set_command(d, uint16_t(command_of(d) | pci::kCommandMemory | pci::kCommandIntxDisable));
+    for (uint32_t i = 0; i < d.info.msix_entries; ++i)
+        d.msix_table[4 * i + 3] = 1;
+    while (d.msix_count < want) {
+        tern_msi_message message = {};
+        auto irq = sys_result<tern_handle_t>(
+            tern_sys_irq_create_msi(s.msi_resource, reinterpret_cast<uint64_t>(&message)));
+        if (irq.is_error()) {
+            if (d.msix_count == 0)
+                return irq.error() == Error::NO_SPACE ? Error::NO_SPACE : Error::NOT_SUPPORTED;
+            break;
+        }
+        d.msix_irqs[d.msix_count] = irq.value();
+        d.msix_messages[d.msix_count] = message;
+        ++d.msix_count;
+    }
+    uint32_t n = base::min(want, d.msix_count);
+    for (uint32_t i = 0; i < n; ++i) {
+        (void)tern_sys_irq_bind(d.msix_irqs[i], 0, 0);
+        auto copy =
+            sys_result<tern_handle_t>(tern_sys_handle_duplicate(d.msix_irqs[i], TERN_RIGHTS_SAME));
+        if (copy.is_error()) {
+            for (uint32_t j = 0; j < i; ++j)
+                (void)tern_sys_handle_close(reply.handles[j]);
+            return copy.error();
+        }
+        reply.handles[i] = copy.value();
+        volatile uint32_t* entry = d.msix_table + 4 * i;
+        entry[0] = uint32_t(d.msix_messages[i].address);
+        entry[1] = uint32_t(d.msix_messages[i].address >> 32);
+        entry[2] = d.msix_messages[i].data;
+        entry[3] = 0; // unmasked
+    }
+    s.config.write(a, control_at, 2,
+                   uint16_t((s.config.read(a, control_at, 2) | 0x8000u) & ~0x4000u));
+    reply.handle_count = n;
+    out.kind = tern::pci::InterruptKind::kMsix;
+    out.count = n;
+    return Error::OK;
+}
+
+Error set_up_interrupt(State* s, proto::Request& request, const tern::pci::InterruptRequest& in,
+                       tern::pci::InterruptResponse& out, proto::Reply& reply) {
     using tern::pci::InterruptKind;
     Device* d = device_of(request);
     if (!d)
@@ -383,10 +479,15 @@ Error on_interrupt(State* s, proto::Request& request, const tern::pci::Interrupt
         request.set_refusal_reason("count 0 or an unknown kind");
         return Error::INVALID_ARGUMENT;
     }
-    // FIXME: MSI-X needs its table (in a BAR) programmed; until it is, kMsix is refused
-    // and kAny gives a function with MSI-X its MSI or INTx.
-    if (in.kind == InterruptKind::kMsix)
+    if (in.kind == InterruptKind::kMsix && d->info.msix_offset == 0)
         return Error::NOT_SUPPORTED;
+    if (d->info.msix_offset != 0
+        && (in.kind == InterruptKind::kMsix || in.kind == InterruptKind::kAny)) {
+        Error e = setup_msix(*s, *d, in.count, out, reply);
+        if (e == Error::OK || in.kind == InterruptKind::kMsix)
+            return e;
+        // kAny: a function whose MSI-X cannot be used falls back to MSI or INTx.
+    }
     if (in.kind == InterruptKind::kMsi && d->info.msi_offset == 0)
         return Error::NOT_SUPPORTED;
     if (d->info.msi_offset != 0 && in.kind != InterruptKind::kIntx)
@@ -421,6 +522,22 @@ Error on_interrupt(State* s, proto::Request& request, const tern::pci::Interrupt
     reply.handles[0] = copy.value();
     reply.handle_count = 1;
     return Error::OK;
+}
+
+Error on_interrupt(State* s, proto::Request& request, const tern::pci::InterruptRequest& in,
+                   tern::pci::InterruptResponse& out, proto::Reply& reply, proto::PendingReply&) {
+    Error e = set_up_interrupt(s, request, in, out, reply);
+    if (e == Error::OK) {
+        Device* d = device_of(request);
+        char name[16];
+        put_address(name, d->info.address);
+        const char* kinds[] = {"any", "MSI-X", "MSI", "INTx"};
+        println("pci: {}: {} interrupt{}, {} vector{}", base::StringView(name),
+                base::StringView(kinds[uint32_t(out.kind) & 3]),
+                base::StringView(out.kind == tern::pci::InterruptKind::kIntx ? " (level)" : ""),
+                out.count, base::StringView(out.count == 1 ? "" : "s"));
+    }
+    return e;
 }
 
 } // namespace

@@ -340,3 +340,30 @@ TEST_CASE("a driver may not write the interrupt capabilities the server programs
     info.msi_offset = info.msix_offset = 0;
     CHECK(pci::check_driver_access(info, 0x52, 2, true, 256) == Error::OK);
 }
+
+TEST_CASE("the MSI-X table is found in its memory BAR; tables outside it are refused") {
+    using base::Error;
+    DeviceInfo info = {};
+    info.msix_offset = 0x70;
+    info.msix_entries = 3;
+    info.bars[1] = {0xFEB00000, 0x1000, BarKind::kMemory32, 0, 0};
+    info.bars[2] = {0xC000, 0x40, BarKind::kIo, 0, 0};
+    info.bars[4] = {0x800000000ull, 0x4000, BarKind::kMemory64, 1, 0};
+    pci::MsixTable t;
+    REQUIRE(pci::locate_msix_table(info, 0x1, t) == Error::OK);
+    CHECK(t.physical == 0xFEB00000);
+    CHECK(t.bytes == 48);
+    CHECK(t.bar == 1);
+    REQUIRE(pci::locate_msix_table(info, 0x3004, t) == Error::OK);
+    CHECK(t.physical == 0x800003000ull);
+    CHECK(t.bar == 4);
+    CHECK(pci::locate_msix_table(info, 0x1 | 0xFD0, t) == Error::OK); // ends at 0x1000
+    CHECK(pci::locate_msix_table(info, 0x1 | 0xFD8, t) == Error::INVALID_ARGUMENT); // past it
+    CHECK(pci::locate_msix_table(info, 0x2, t) == Error::INVALID_ARGUMENT);         // an I/O BAR
+    CHECK(pci::locate_msix_table(info, 0x0, t) == Error::INVALID_ARGUMENT);         // unused
+    CHECK(pci::locate_msix_table(info, 0x6, t) == Error::INVALID_ARGUMENT);         // BIR 6
+    CHECK(pci::locate_msix_table(info, 0x7, t) == Error::INVALID_ARGUMENT);
+    CHECK(pci::locate_msix_table(info, 0xFFFFFFF9u, t) == Error::INVALID_ARGUMENT); // huge
+    info.msix_entries = 0;
+    CHECK(pci::locate_msix_table(info, 0x1, t) == Error::INVALID_ARGUMENT);
+}

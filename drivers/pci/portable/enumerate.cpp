@@ -263,4 +263,22 @@ base::Error check_driver_access(const DeviceInfo& info, uint16_t offset, uint8_t
     return base::Error::OK;
 }
 
+base::Error locate_msix_table(const DeviceInfo& info, uint32_t table_register, MsixTable& out) {
+    out = {};
+    uint32_t bir = table_register & 7;
+    uint64_t offset = table_register & ~7u;
+    uint64_t bytes = uint64_t(info.msix_entries) * 16;
+    if (info.msix_offset == 0 || info.msix_entries == 0 || bir >= tern::pci::kBarCount)
+        return base::Error::INVALID_ARGUMENT;
+    const Bar& bar = info.bars[bir];
+    if (bar.kind != BarKind::kMemory32 && bar.kind != BarKind::kMemory64)
+        return base::Error::INVALID_ARGUMENT;
+    if (offset + bytes > bar.size)
+        return base::Error::INVALID_ARGUMENT;
+    out.physical = bar.base + offset;
+    out.bytes = bytes;
+    out.bar = bir;
+    return base::Error::OK;
+}
+
 } // namespace pci

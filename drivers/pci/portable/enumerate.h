@@ -105,4 +105,15 @@ base::Error check_config_access(uint16_t offset, uint8_t width, bool write, uint
 base::Error check_driver_access(const DeviceInfo& info, uint16_t offset, uint8_t width, bool write,
                                 uint16_t limit);
 
+// Where a function's MSI-X table lies: `table_register` is the capability's dword at +4
+// (BAR indicator in bits 0-2, offset in the rest). The table's msix_entries 16-byte
+// entries must lie within a memory BAR; INVALID_ARGUMENT (logged by the caller) for a
+// BAR indicator over 5, an I/O or unused BAR, or a table that runs past its BAR.
+struct MsixTable {
+    uint64_t physical; // bus address of entry 0
+    uint64_t bytes;    // msix_entries * 16
+    uint32_t bar;
+};
+base::Error locate_msix_table(const DeviceInfo& info, uint32_t table_register, MsixTable& out);
+
 } // namespace pci
