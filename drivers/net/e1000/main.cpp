@@ -40,6 +40,11 @@ constexpr uint32_t kEeprom = 0x0014; // EERD
 constexpr uint32_t kIcr = 0x00C0;
 constexpr uint32_t kIms = 0x00D0;
 constexpr uint32_t kImc = 0x00D8;
+constexpr uint32_t kIvar = 0x00E4; // 82574 only
+constexpr uint32_t kIvarAllToVector0 = 0x00088888;
+// With MSI-X the 82574 reports queue causes (receive queue 0, transmit queue 0, other) that
+// the IVAR routes; they must be enabled in IMS too.
+constexpr uint32_t kIntMsixQueues = (1u << 20) | (1u << 22) | (1u << 24);
 constexpr uint32_t kRctl = 0x0100;
 constexpr uint32_t kTctl = 0x0400;
 constexpr uint32_t kTipg = 0x0410;
@@ -112,10 +117,17 @@ struct Device {
     uint16_t sent[kTxBuffers];
     uint32_t sent_count = 0;
 
-    // driver::Irq::serve: take what the rings hold; reading ICR clears the causes and
-    // lowers the line.
+    // The interrupt causes, cleared by writing them back: reading clears them on the
+    // 82540EM, but not on the 82574 with MSI-X enabled, and writing ones clears on both.
+    uint32_t take_causes() {
+        uint32_t now = regs.read32(kIcr);
+        if (now)
+            regs.write32(kIcr, now);
+        return now;
+    }
+    // driver::Irq::serve: take what the rings hold; taking the causes lowers the line.
     void drain() {
-        causes |= regs.read32(kIcr);
+        causes |= take_causes();
         if (causes & kIntLinkChange) {
             bool up = regs.read32(kStatus) & kStatusLinkUp;
             link_changed |= up != link;
@@ -128,7 +140,7 @@ struct Device {
             uint32_t(tx.reclaim({sent + sent_count, kTxBuffers - sent_count}, tx_counters));
     }
     bool pending() {
-        causes |= regs.read32(kIcr);
+        causes |= take_causes();
         return (causes & kInterrupts) != 0 || (rx.ready() && received_count < kRxBuffers);
     }
 };
@@ -392,9 +404,14 @@ void setup(State& s, tern_handle_t device) {
                     "asking for the interrupt");
     if (got.count != 1 || handle_count != 1)
         stop("the bus server's interrupt answer is malformed", Error::CORRUPT);
+    if (got.kind == pci::InterruptKind::kMsix) {
+        // The 82574 (e1000e) routes each cause to an MSI-X vector through IVAR: receive,
+        // transmit and other causes all to vector 0, each with its valid bit.
+        regs.write32(kIvar, kIvarAllToVector0);
+    }
     s.irq = must(driver::Irq::adopt(irq, info.gsi, s.port, kIrqBit), "binding the interrupt");
     s.dev.link = regs.read32(kStatus) & kStatusLinkUp;
-    regs.write32(kIms, kInterrupts);
+    regs.write32(kIms, kInterrupts | (got.kind == pci::InterruptKind::kMsix ? kIntMsixQueues : 0));
 
     s.net = must(lookup("net", true, 10 * kSecondNs), "finding the network server");
     nic::AttachRequest attach = {};
