@@ -58,9 +58,11 @@ def run(args, c):
         sent = after[("port", node)]["rx_frames"] - before.get(("port", node), {}).get(
             "rx_frames", 0)
         check(sent >= 20, "node %d sent %d frames to the hub during the echo" % (node, sent))
-    m = re.search(r"netecho: 20 of 20 echoed by 10\.0\.0\.2:7, median (\d+) us",
-                  log_text(c, 1))
-    print("e1000_test: 20 UDP echoes node 1 -> node 2, median %s us" % (m.group(1) if m else "?"))
+    # The console answers "echoed by" before the rest of the line reaches the log.
+    median = r"netecho: 20 of 20 echoed by 10\.0\.0\.2:7, median (\d+) us"
+    wait_for(c, 1, median, deadline, "median round trip")
+    m = re.search(median, log_text(c, 1))
+    print("e1000_test: 20 UDP echoes node 1 -> node 2, median %s us" % m.group(1))
     console_command(c, 1, "ifconfig", "errors 0 dropped 0\r\n    device rx frames")
     print("e1000_test: %.1f s in all" % (time.monotonic() - start))
 
