@@ -37,13 +37,47 @@ constexpr uint32_t kMaxVectors = 4;
 constexpr uint32_t kMaxTrusted = 4;
 constexpr uint64_t kPage = 4096;
 
-// Configuration mechanism #1: an address dword at 0xCF8 selects bus, device, function
-// and dword; 0xCFC..0xCFF is the data.
-class PortConfig final : public pci::ConfigSpace {
+// Configuration space: ECAM when the firmware's MCFG gives a window for segment 0 (each
+// function's 4 KiB are memory, mapped one bus (1 MiB) at a time as enumeration reaches
+// it), else mechanism #1, where an address dword at 0xCF8 selects bus, device, function
+// and dword and 0xCFC..0xCFF is the data. A bus outside the ECAM window is reached
+// through the ports, for its first 256 bytes; beyond them it reads as all ones.
+class Config final : public pci::ConfigSpace {
 public:
     driver::IoPorts io;
 
+    // Uses the ECAM window [base, ...) for buses start..end; false (ports stay) when the
+    // window is unusable.
+    bool use_ecam(tern_handle_t mmio, uint64_t base, uint32_t start, uint32_t end) {
+        if (start > end || end > 255 || base % kPage != 0)
+            return false;
+        m_mmio = mmio;
+        m_ecam_base = base;
+        m_start = start;
+        m_end = end;
+        m_ecam = true;
+        // Bus `start` must map, or ECAM is no use.
+        if (!bus_window(uint8_t(start))) {
+            m_ecam = false;
+            return false;
+        }
+        return true;
+    }
+    bool ecam() const { return m_ecam; }
+
     uint32_t read(pci::Address a, uint16_t offset, uint8_t width) override {
+        if (volatile uint8_t* at = ecam_at(a, offset)) {
+            switch (width) {
+            case 1:
+                return *at;
+            case 2:
+                return *reinterpret_cast<volatile uint16_t*>(at);
+            default:
+                return *reinterpret_cast<volatile uint32_t*>(at);
+            }
+        }
+        if (offset >= 256)
+            return width == 4 ? 0xFFFFFFFFu : (1u << (8 * width)) - 1;
         select(a, offset);
         switch (width) {
         case 1:
@@ -55,6 +89,22 @@ public:
         }
     }
     void write(pci::Address a, uint16_t offset, uint8_t width, uint32_t value) override {
+        if (volatile uint8_t* at = ecam_at(a, offset)) {
+            switch (width) {
+            case 1:
+                *at = uint8_t(value);
+                break;
+            case 2:
+                *reinterpret_cast<volatile uint16_t*>(at) = uint16_t(value);
+                break;
+            default:
+                *reinterpret_cast<volatile uint32_t*>(at) = value;
+                break;
+            }
+            return;
+        }
+        if (offset >= 256)
+            return;
         select(a, offset);
         switch (width) {
         case 1:
@@ -68,13 +118,55 @@ public:
             break;
         }
     }
-    uint16_t limit() const override { return 256; }
+    uint16_t limit() const override { return m_ecam ? 4096 : 256; }
 
 private:
+    static constexpr uint64_t kBusBytes = 1 << 20;
+
     void select(pci::Address a, uint16_t offset) {
         io.out32(0, 0x80000000u | (uint32_t(a.bus) << 16) | (uint32_t(a.device & 31) << 11)
                         | (uint32_t(a.function & 7) << 8) | (offset & 0xFC));
     }
+    // The bus's 1 MiB of ECAM, mapped on first use; nullptr when it cannot be (logged
+    // once per bus; that bus then goes through the ports).
+    volatile uint8_t* bus_window(uint8_t bus) {
+        if (m_bus[bus] || m_failed[bus])
+            return m_bus[bus];
+        uint64_t phys = m_ecam_base + uint64_t(bus) * kBusBytes;
+        int64_t memory = tern_sys_memory_create_physical(m_mmio, phys, kBusBytes);
+        int64_t at = memory < 0
+                         ? memory
+                         : tern_sys_vm_map_memory(tern::self(), tern_handle_t(memory), 0, 0,
+                                                  kBusBytes, TERN_PROT_READ | TERN_PROT_WRITE);
+        if (memory >= 0)
+            (void)tern_sys_handle_close(tern_handle_t(memory));
+        if (at < 0) {
+            m_failed[bus] = true;
+            println("pci: ECAM for bus {} at {:#x} cannot be mapped: {}; ports instead", bus, phys,
+                    base::error_name(sys_status(at)));
+            return nullptr;
+        }
+        m_bus[bus] = reinterpret_cast<volatile uint8_t*>(at);
+        return m_bus[bus];
+    }
+    volatile uint8_t* ecam_at(pci::Address a, uint16_t offset) {
+        if (!m_ecam || a.bus < m_start || a.bus > m_end)
+            return nullptr;
+        volatile uint8_t* window = bus_window(a.bus);
+        if (!window)
+            return nullptr;
+        return window
+               + ((uint32_t(a.device & 31) << 15) | (uint32_t(a.function & 7) << 12)
+                  | (offset & 0xFFF));
+    }
+
+    bool m_ecam = false;
+    tern_handle_t m_mmio = TERN_INVALID_HANDLE;
+    uint64_t m_ecam_base = 0;
+    uint32_t m_start = 0;
+    uint32_t m_end = 0;
+    volatile uint8_t* m_bus[256] = {};
+    bool m_failed[256] = {};
 };
 
 struct Log final : pci::Diagnostics {
@@ -103,7 +195,7 @@ struct State {
     tern_handle_t irq_resource = TERN_INVALID_HANDLE;
     tern_handle_t mmio_resource = TERN_INVALID_HANDLE;
     tern_handle_t msi_resource = TERN_INVALID_HANDLE;
-    PortConfig config;
+    Config config;
     Device devices[tern::pci::kMaxDevices];
     pci::DeviceInfo infos[tern::pci::kMaxDevices];
     uint32_t count = 0;
@@ -176,7 +268,7 @@ Error on_list(State* s, proto::Request&, const proto::Empty&, tern::pci::ListRes
     for (uint32_t i = 0; i < s->count; ++i)
         s->infos[i] = s->devices[i].info;
     out.count = s->count;
-    out.method = 1;
+    out.method = s->config.ecam() ? 2 : 1;
     reply.data = {reinterpret_cast<const uint8_t*>(s->infos), s->count * sizeof(pci::DeviceInfo)};
     return Error::OK;
 }
@@ -560,6 +652,17 @@ extern "C" int main(uint64_t) {
         return 1;
     }
     g_state.config.io = ports.value();
+    // ECAM when MCFG describes segment 0 (q35); the ports otherwise (pc has no MCFG).
+    static tern_firmware_info firmware;
+    if (tern_sys_firmware_info(reinterpret_cast<uint64_t>(&firmware)) >= 0
+        && (firmware.flags & TERN_FIRMWARE_MCFG)) {
+        for (uint32_t i = 0; i < firmware.ecam_count && i < TERN_FIRMWARE_MAX_ECAM; ++i) {
+            const tern_firmware_ecam& w = firmware.ecam[i];
+            if (w.segment == 0
+                && g_state.config.use_ecam(g_state.mmio_resource, w.base, w.start_bus, w.end_bus))
+                break;
+        }
+    }
     auto port = sys_result<tern_handle_t>(tern_sys_port_create(32));
     if (port.is_error()) {
         println("pci: no port: {}", base::error_name(port.error()));
@@ -573,7 +676,10 @@ extern "C" int main(uint64_t) {
     g_state.count = e.count;
     for (uint32_t i = 0; i < e.count; ++i)
         g_state.devices[i].info = g_state.infos[i];
-    println("pci: {} functions on {} buses (configuration ports 0xcf8)", e.count, e.buses);
+    if (g_state.config.ecam())
+        println("pci: {} functions on {} buses (ECAM)", e.count, e.buses);
+    else
+        println("pci: {} functions on {} buses (configuration ports 0xcf8)", e.count, e.buses);
 
     proto::Server server("pci", g_state.port);
     server.on<tern::pci::List>(&g_state, on_list);
