@@ -33,5 +33,7 @@ list(APPEND TERN_PORTABLE_SOURCES ${TERN_LIB_KERNEL_SOURCES})
 file(GLOB TERN_USER_PORTABLE_SOURCES CONFIGURE_DEPENDS
   ${TERN_ROOT}/libc/musl/portable/*.cpp
   ${TERN_ROOT}/servers/*/portable/*.cpp
-  ${TERN_ROOT}/programs/*/portable/*.cpp)
+  ${TERN_ROOT}/programs/*/portable/*.cpp
+  ${TERN_ROOT}/drivers/*/portable/*.cpp
+  ${TERN_ROOT}/drivers/net/*/portable/*.cpp)
 list(APPEND TERN_USER_PORTABLE_SOURCES ${TERN_LIB_USER_ONLY_SOURCES})
