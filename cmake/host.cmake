@@ -19,6 +19,9 @@ target_include_directories(tern_portable PUBLIC
   ${TERN_ROOT}/abi/include ${TERN_ROOT}/base/include ${TERN_ROOT}/kernel/include ${TERN_ROOT}/lib/include
   ${TERN_ROOT})
 target_compile_definitions(tern_portable PUBLIC TERN_HOST_TEST=1)
+# Portable driver code speaks the NIC protocol (<tern/protocols/nic.h>), whose header is in
+# the native runtime's include root.
+target_include_directories(tern_portable PRIVATE ${TERN_ROOT}/libc/native/include)
 
 add_subdirectory(tests/unit)
 add_subdirectory(tests/sim)
