@@ -18,10 +18,10 @@ add_library(tern_portable STATIC ${TERN_PORTABLE_SOURCES} ${TERN_USER_PORTABLE_S
 target_include_directories(tern_portable PUBLIC
   ${TERN_ROOT}/abi/include ${TERN_ROOT}/base/include ${TERN_ROOT}/kernel/include ${TERN_ROOT}/lib/include
   ${TERN_ROOT})
+# Portable driver and server code speaks the protocols (<tern/protocols/...>), declared in
+# the native runtime's include tree; last, so a test's fakes still come first.
+target_include_directories(tern_portable PUBLIC ${TERN_ROOT}/libc/native/include)
 target_compile_definitions(tern_portable PUBLIC TERN_HOST_TEST=1)
-# Portable driver code speaks the NIC protocol (<tern/protocols/nic.h>), whose header is in
-# the native runtime's include root.
-target_include_directories(tern_portable PRIVATE ${TERN_ROOT}/libc/native/include)
 
 add_subdirectory(tests/unit)
 add_subdirectory(tests/sim)

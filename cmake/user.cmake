@@ -147,6 +147,8 @@ target_link_libraries(tern_driver_lib PUBLIC tern_user_rt)
 target_include_directories(tern_driver_lib PUBLIC ${TERN_ROOT}/drivers/lib/include)
 set_target_properties(tern_driver_lib PROPERTIES
   ARCHIVE_OUTPUT_DIRECTORY ${TERN_USER_OUTPUT_DIR}/lib)
+# Bus and device drivers sit in drivers/<name>/, NIC drivers in drivers/net/<name>/; each
+# with its portable/ part, which the host tests build too.
 file(GLOB TERN_DRIVERS CONFIGURE_DEPENDS ${TERN_ROOT}/drivers/*/main.cpp
   ${TERN_ROOT}/drivers/net/*/main.cpp)
 foreach(source ${TERN_DRIVERS})

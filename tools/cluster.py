@@ -272,7 +272,7 @@ class Cluster:
                                     stderr=subprocess.STDOUT, start_new_session=True)
         self.state["hub"] = {"pid": proc.pid, "control": control, "argv": argv}
         self.save()
-        listing = self.wait_for_hub(hub_timeout)
+        listing = self.wait_for_hub(hub_timeout, proc)
         hub_ports = {}
         for line in listing.splitlines():
             words = line.split()
@@ -291,15 +291,23 @@ class Cluster:
         for node in range(1, nodes + 1):
             self.start_node(node)
 
-    def wait_for_hub(self, timeout):
+    def wait_for_hub(self, timeout, proc):
+        # Whether the hub still runs is asked of its Popen object: until the child has
+        # exec'd the hub, /proc shows the forked Python's command line, and hub_alive()
+        # would call a hub that is just starting dead.
         deadline = time.monotonic() + timeout
         while True:
             try:
                 return self.hub_command("nodes", timeout=1.0)
             except (OSError, ClusterError) as e:
-                if not self.hub_alive():
-                    raise ClusterError("the hub exited at start; see %s"
-                                       % self.path("hub.log")) from e
+                if proc.poll() is not None:
+                    try:
+                        with open(self.path("hub.log"), errors="replace") as f:
+                            log = f.read()[-2000:].strip()
+                    except OSError:
+                        log = "(no log)"
+                    raise ClusterError("the hub exited at start (status %s): %s"
+                                       % (proc.returncode, log)) from e
                 if time.monotonic() > deadline:
                     raise ClusterError("the hub did not answer within %.0f s" % timeout) from e
                 time.sleep(0.05)

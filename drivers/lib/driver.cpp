@@ -4,6 +4,7 @@
 #include <driver/io_ports.h>
 #include <driver/irq.h>
 #include <driver/mmio.h>
+#include <tern/abi/firmware.h>
 #include <tern/startup.h>
 #include <tern/syscall_result.h>
 
@@ -38,6 +39,15 @@ base::Result<Mmio> Mmio::map(tern_handle_t resource, uint64_t physical, uint64_t
     return Mmio(memory, base, size);
 }
 
+base::Result<Mmio> Mmio::map_memory(tern_handle_t memory, uint64_t size) {
+    if (size == 0)
+        return base::Error::INVALID_ARGUMENT;
+    uint64_t length = base::align_up(size, kPage);
+    auto at = TRY(tern::sys_result<uint64_t>(tern_sys_vm_map_memory(
+        tern::self(), memory, 0, 0, length, TERN_PROT_READ | TERN_PROT_WRITE)));
+    return Mmio(memory, reinterpret_cast<volatile uint8_t*>(at), size);
+}
+
 base::Result<DmaBuffer> DmaBuffer::allocate(uint64_t size) {
     if (size == 0 || size > (uint64_t(4) << 20))
         return base::Error::INVALID_ARGUMENT;
@@ -63,7 +73,8 @@ base::Result<Irq> Irq::bind(tern_handle_t resource, uint32_t line, tern_handle_t
                             uint64_t bit) {
     if (bit == 0)
         return base::Error::INVALID_ARGUMENT;
-    auto irq = TRY(tern::sys_result<tern_handle_t>(tern_sys_irq_create(resource, line)));
+    auto irq =
+        TRY(tern::sys_result<tern_handle_t>(tern_sys_irq_create(resource, line, TERN_IRQ_ISA)));
     if (auto r = tern::sys_result<void>(tern_sys_irq_bind(irq, port, bit)); r.is_error()) {
         (void)tern_sys_handle_close(irq);
         return r.error();
@@ -71,7 +82,21 @@ base::Result<Irq> Irq::bind(tern_handle_t resource, uint32_t line, tern_handle_t
     return Irq(irq, port, line, bit);
 }
 
-base::Result<void> Irq::ack() const { return tern::sys_result<void>(tern_sys_irq_ack(m_irq)); }
+base::Result<Irq> Irq::adopt(tern_handle_t irq, uint32_t line, tern_handle_t port, uint64_t bit) {
+    if (bit == 0)
+        return base::Error::INVALID_ARGUMENT;
+    TRY(tern::sys_result<void>(tern_sys_irq_bind(irq, port, bit)));
+    return Irq(irq, port, line, bit);
+}
+
+base::Result<void> Irq::ack() const {
+    // serve() acks once per round and after a poke(); the kernel answers BAD_STATE when
+    // the line has not fired since the last ack, which leaves it unmasked as wanted.
+    auto r = tern::sys_result<void>(tern_sys_irq_ack(m_irq));
+    if (r.is_error() && r.error() == base::Error::BAD_STATE)
+        return base::ok();
+    return r;
+}
 
 base::Result<void> Irq::poke() const {
     return tern::sys_result<void>(tern_sys_port_signal(m_port, m_bit));

@@ -15,19 +15,26 @@
 namespace kernel {
 
 base::Result<void> grant_device_resources(Task& task) {
-    // MMIO: any physical address the CPU can reach; RAM is refused per request.
+    // IRQs: every GSI with an I/O APIC input. MMIO: any physical address the CPU can reach
+    // (RAM is refused per request). MSI: every vector the kernel sets aside for MSIs.
     obj::Ref<obj::KObject> irq = obj::Ref<obj::KObject>::adopt(
-        new (kNoThrow) Resource(Resource::Kind::kIrq, 0, x86_64::kIoApicLines));
+        new (kNoThrow) Resource(Resource::Kind::kIrq, 0, x86_64::ioapic_gsi_count()));
     obj::Ref<obj::KObject> io =
         obj::Ref<obj::KObject>::adopt(new (kNoThrow) Resource(Resource::Kind::kIoPort, 0, 65536));
     obj::Ref<obj::KObject> mmio = obj::Ref<obj::KObject>::adopt(
         new (kNoThrow) Resource(Resource::Kind::kMmio, 0, 1ull << 52));
-    if (!irq || !io || !mmio)
+    obj::Ref<obj::KObject> msi = obj::Ref<obj::KObject>::adopt(new (kNoThrow) Resource(
+        Resource::Kind::kMsi, x86_64::kMsiVectorBase, x86_64::kMsiVectorCount));
+    obj::Ref<obj::KObject> config =
+        obj::Ref<obj::KObject>::adopt(new (kNoThrow) Resource(Resource::Kind::kConfig, 0, 0));
+    if (!irq || !io || !mmio || !msi || !config)
         return base::Error::NO_MEMORY;
     uint32_t rights = TERN_RIGHT_READ | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER;
     TRY(task.handles().insert_at(TERN_HANDLE_IRQ_RESOURCE, base::move(irq), rights));
     TRY(task.handles().insert_at(TERN_HANDLE_IOPORT_RESOURCE, base::move(io), rights));
     TRY(task.handles().insert_at(TERN_HANDLE_MMIO_RESOURCE, base::move(mmio), rights));
+    TRY(task.handles().insert_at(TERN_HANDLE_MSI_RESOURCE, base::move(msi), rights));
+    TRY(task.handles().insert_at(TERN_HANDLE_CONFIG, base::move(config), rights));
     return {};
 }
 

@@ -2,11 +2,13 @@
 // or continue to the normal boot.
 #include <kernel/arch/x86_64/apic.h>
 #include <kernel/arch/x86_64/cpu.h>
+#include <kernel/arch/x86_64/ioapic.h>
 #include <kernel/arch/x86_64/percpu.h>
 #include <kernel/arch/x86_64/serial.h>
 #include <kernel/arch/x86_64/trap.h>
 #include <kernel/core/boot.h>
 #include <kernel/core/clock.h>
+#include <kernel/core/firmware.h>
 #include <kernel/core/loader.h>
 #include <kernel/core/log.h>
 #include <kernel/core/memory.h>
@@ -110,11 +112,16 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys) {
             symbols_init(reinterpret_cast<const char*>(kDirectMapBase + m.start), m.end - m.start);
     }
 
+    // Before memory_init: the ACPI tables are read through the boot mapping of the first
+    // 4 GiB, which the kernel's own direct map covers only where there is RAM.
+    firmware_init(g_boot_info);
     memory_init(g_boot_info, info_phys);
 
     x86_64::lapic_init(map_mmio(x86_64::lapic_phys_base(), 4096));
     x86_64::lapic_timer_calibrate();
+    x86_64::ioapic_init(firmware_tables());
     irq_init();
+    firmware_report();
     syscall_init();
     scheduler_init();
     x86_64::timer_start_periodic(kTimerHz);

@@ -11,6 +11,8 @@ enum TagType : uint32_t {
     kTagModule = 3,
     kTagBasicMemInfo = 4,
     kTagMemoryMap = 6,
+    kTagAcpiOldRsdp = 14,
+    kTagAcpiNewRsdp = 15,
 };
 
 uint32_t read32(const uint8_t* p) {
@@ -112,6 +114,15 @@ base::Result<void> parse(const uint8_t* info, size_t available, BootInfo& out) {
             break;
         case kTagMemoryMap:
             parse_memory_map(tag, size, out);
+            break;
+        case kTagAcpiOldRsdp:
+        case kTagAcpiNewRsdp:
+            // A copy of the RSDP; the ACPI parser checks it. The 2.0 one wins.
+            if (type == kTagAcpiNewRsdp || !out.rsdp) {
+                out.rsdp = tag + 8;
+                out.rsdp_size = size - 8;
+                out.rsdp_new = type == kTagAcpiNewRsdp;
+            }
             break;
         default:
             ++out.skipped_tags;

@@ -388,6 +388,9 @@ base::Error Task::wait_for_pager(uint64_t address, uint64_t error_code) {
 
 base::Result<uint64_t> Task::map_pager(uint64_t address, uint64_t size, uint32_t prot,
                                        obj::Ref<Port> pager) {
+    // An exited task keeps no references: its pager list went with its memory.
+    if (m_exited)
+        return base::Error::BAD_STATE;
     size_t index = m_pagers.size();
     for (size_t i = 0; i < m_pagers.size(); ++i)
         if (m_pagers[i].get() == pager.get())

@@ -321,6 +321,10 @@ void wait_timeout(Thread& t) {
 base::Error WaitQueue::wait(uint64_t deadline_ns) {
     InterruptGuard guard;
     Thread* cur = current_thread();
+    // A thread told to exit while it was not blocked (ready, or running in the kernel)
+    // must not block again on its way out: nothing would wake it.
+    if (cur->m_exit_requested)
+        return base::Error::INTERRUPTED;
     cur->m_state = ThreadState::kBlocked;
     cur->m_waiting_on = this;
     cur->m_wait_result = base::Error::OK;
@@ -370,6 +374,8 @@ size_t WaitQueue::wake_all(base::Error result) {
 void sleep_ns(uint64_t ns) {
     InterruptGuard guard;
     Thread* cur = current_thread();
+    if (cur->m_exit_requested)
+        return;
     cur->m_state = ThreadState::kBlocked;
     cur->m_wake_at = monotonic_ns() + (ns ? ns : 1);
     timed_insert(*cur);
@@ -457,6 +463,10 @@ void thread_interrupt(Thread& t) {
 void stop_current() {
     InterruptGuard guard;
     Thread* cur = current_thread();
+    // A thread told to exit does not stop on its way out: its task's kill has already
+    // happened and would not come back for a stopped thread.
+    if (cur->m_exit_requested)
+        return;
     cur->m_stop_requested = false;
     cur->m_state = ThreadState::kStopped;
     if (cur->m_stopped_waiters)

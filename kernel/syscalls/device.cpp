@@ -1,6 +1,13 @@
-// Device access for user-space drivers: IRQ lines, I/O ports and device registers, each
-// claimed through a resource handle that covers it.
+// Device access for user-space drivers: IRQ lines, MSI vectors, I/O ports and device
+// registers, each claimed through a resource handle that covers it; what the firmware
+// says about the machine; the boot options system tasks may read.
+#include <kernel/arch/x86_64/apic.h>
+#include <kernel/arch/x86_64/ioapic.h>
+#include <kernel/core/boot.h>
+#include <kernel/core/firmware.h>
+#include <kernel/core/log.h>
 #include <kernel/core/memory.h>
+#include <kernel/lib/cmdline.h>
 #include <kernel/object/irq.h>
 #include <kernel/object/memory_object.h>
 #include <kernel/object/port.h>
@@ -41,14 +48,95 @@ SyscallResult sys_memory_create_physical(Handle resource, uint64_t phys, uint64_
                                                 | TERN_RIGHT_CONTROL));
 }
 
-SyscallResult sys_irq_create(Handle resource, uint32_t line) {
+SyscallResult sys_irq_create(Handle resource, uint32_t line, uint32_t flags) {
+    if (flags & ~TERN_IRQ_FLAGS_ALL)
+        return base::Error::INVALID_ARGUMENT;
+    bool is_gsi = flags & TERN_IRQ_GSI;
+    // An ISA IRQ's trigger and polarity come from the firmware, not the caller.
+    if (!is_gsi && flags != TERN_IRQ_ISA)
+        return base::Error::INVALID_ARGUMENT;
+    if (!is_gsi && line >= x86_64::kIsaIrqs)
+        return base::Error::OUT_OF_RANGE;
     auto range = TRY(resource_arg(resource));
-    if (!range->covers(Resource::Kind::kIrq, line, 1))
+    uint32_t gsi = is_gsi ? line : x86_64::ioapic_isa_route(line).gsi;
+    if (gsi >= x86_64::ioapic_gsi_count())
+        return base::Error::OUT_OF_RANGE;
+    if (!range->covers(Resource::Kind::kIrq, gsi, 1))
         return base::Error::ACCESS_DENIED;
-    Irq* irq = TRY(Irq::create(line));
+    Irq* irq =
+        TRY(is_gsi ? Irq::create_gsi(line, flags & TERN_IRQ_LEVEL, flags & TERN_IRQ_ACTIVE_LOW)
+                   : Irq::create_isa(line));
     return TRY(self_task().handles().insert(obj::Ref<obj::KObject>::adopt(irq),
                                             TERN_RIGHT_CONTROL | TERN_RIGHT_DUPLICATE
                                                 | TERN_RIGHT_TRANSFER));
+}
+
+SyscallResult sys_irq_create_msi(Handle resource, UserPtr<tern_msi_message> out) {
+    auto range = TRY(resource_arg(resource));
+    if (range->kind() != Resource::Kind::kMsi)
+        return base::Error::ACCESS_DENIED;
+    Irq* irq = TRY(Irq::create_msi(range->base(), range->count()));
+    obj::Ref<obj::KObject> ref = obj::Ref<obj::KObject>::adopt(irq);
+    tern_msi_message message{};
+    x86_64::msi_compose(irq->vector(), message.address, message.data);
+    message.vector = irq->vector();
+    // Written before the handle exists, so a bad pointer leaves nothing behind.
+    TRY(out.write(message));
+    return TRY(self_task().handles().insert(
+        base::move(ref), TERN_RIGHT_CONTROL | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER));
+}
+
+SyscallResult sys_resource_split(Handle resource, uint64_t base, uint64_t count) {
+    uint32_t held = 0;
+    auto range = TRY(self_task().handles().get_as<Resource>(
+        resource.value(), TERN_RIGHT_READ | TERN_RIGHT_DUPLICATE, &held));
+    if (count == 0 || base + count < base || range->kind() == Resource::Kind::kConfig)
+        return base::Error::INVALID_ARGUMENT;
+    if (!range->covers(range->kind(), base, count))
+        return base::Error::ACCESS_DENIED;
+    auto* part = new (kNoThrow) Resource(range->kind(), base, count);
+    if (!part)
+        return base::Error::NO_MEMORY;
+    return TRY(self_task().handles().insert(
+        obj::Ref<obj::KObject>::adopt(part),
+        held & (TERN_RIGHT_READ | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER)));
+}
+
+SyscallResult sys_firmware_info(UserPtr<tern_firmware_info> out) {
+    tern_firmware_info info;
+    firmware_fill_info(info);
+    TRY(out.write(info));
+    return 0;
+}
+
+SyscallResult sys_boot_option(Handle config, UserBuffer name, UserBuffer value) {
+    auto range = TRY(resource_arg(config));
+    if (range->kind() != Resource::Kind::kConfig)
+        return base::Error::ACCESS_DENIED;
+    char key[33];
+    if (name.size() == 0 || name.size() >= sizeof(key))
+        return base::Error::INVALID_ARGUMENT;
+    TRY(name.read(0, key, name.size()));
+    // Long enough for every option's value (the longest is a 63-character filter).
+    char text[80];
+    auto result = format_cmdline_option_value(base::StringView(key, name.size()), boot_options(),
+                                              text, sizeof(text));
+    switch (result.status) {
+    case CmdlineValueStatus::kUnknown:
+        return base::Error::INVALID_ARGUMENT;
+    case CmdlineValueStatus::kUnset:
+        return base::Error::NOT_FOUND;
+    case CmdlineValueStatus::kSecret:
+        log::warn("boot_option: task {} asked for the secret option '{}'; refused",
+                  self_task().id(), base::StringView(key, name.size()));
+        return base::Error::ACCESS_DENIED;
+    case CmdlineValueStatus::kOk:
+        break;
+    }
+    if (result.length > value.size())
+        return base::Error::NO_SPACE;
+    TRY(value.write(0, text, result.length));
+    return result.length;
 }
 
 SyscallResult sys_irq_bind(Handle handle, Handle port, uint64_t bits) {
@@ -66,7 +154,7 @@ SyscallResult sys_irq_bind(Handle handle, Handle port, uint64_t bits) {
 }
 
 SyscallResult sys_irq_ack(Handle handle) {
-    TRY(self_task().handles().get_as<Irq>(handle.value(), TERN_RIGHT_CONTROL))->ack();
+    TRY(TRY(self_task().handles().get_as<Irq>(handle.value(), TERN_RIGHT_CONTROL))->ack());
     return 0;
 }
 

@@ -302,13 +302,20 @@ SyscallResult sys_port_reply_receive(uint64_t reply, UserPtr<tern_msg> reply_msg
             remove_sent_handles(task, um);
         } else {
             // The server's own bug. Its caller must not wait forever: dropping the right
-            // wakes it with PEER_CLOSED. The reply's handles stay with the server.
+            // wakes it with PEER_CLOSED. The reply's handles stay with the server. Only a
+            // reply right is dropped: a handle of another kind named in its place stays as
+            // it is, since removing it here would bypass what closing it does (a port's
+            // receive right taken this way left the port open with nobody to receive, and
+            // its queued messages and whatever they hold alive for good).
+            bool is_reply =
+                reply_handle.ok()
+                && task.handles().get(reply_handle.value().value(), TERN_OBJ_REPLY, 0).ok();
             static uint32_t logged = 0;
             if (logged++ < 16)
-                log::warn("task {} '{}': port_reply_receive: reply refused ({}); the caller "
-                          "gets PEER_CLOSED",
-                          task.id(), task.name(), base::error_name(sent.error()));
-            if (reply_handle.ok())
+                log::warn("task {} '{}': port_reply_receive: reply refused ({}); {}", task.id(),
+                          task.name(), base::error_name(sent.error()),
+                          is_reply ? "the caller gets PEER_CLOSED" : "no reply right named");
+            if (is_reply)
                 (void)task.handles().remove(reply_handle.value().value(), nullptr);
         }
     }

@@ -126,6 +126,9 @@ SyscallResult sys_task_set_exception_port(Handle handle, Handle port) {
         task->exception_port().reset();
         return 0;
     }
+    // An exited task holds no references (a port here could be what keeps it alive).
+    if (task->exited())
+        return base::Error::BAD_STATE;
     task->exception_port() = TRY(self_task().handles().get_as<Port>(port.value(), TERN_RIGHT_SEND));
     return 0;
 }

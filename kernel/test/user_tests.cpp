@@ -92,6 +92,15 @@ KTEST(user, abi_task) { run_abi_family(ktest_ctx, "abi_task"); }
 KTEST(user, abi_task_control) { run_abi_family(ktest_ctx, "abi_task_control"); }
 KTEST(user, abi_pager) { run_abi_family(ktest_ctx, "abi_pager"); }
 KTEST(user, abi_device) { run_abi_family(ktest_ctx, "abi_device"); }
+// The same program holding the root device resources a system task gets (argument 1).
+KTEST(user, abi_device_granted) {
+    size_t pages_before = page_allocator().free_page_count();
+    auto status = run_module_to_exit("abi_device", 1, 30 * kSecond, true);
+    KEXPECT_OK(status);
+    if (status.ok())
+        KEXPECT_EQ(status.value(), int64_t(0));
+    expect_kernel_healthy(ktest_ctx, pages_before);
+}
 
 // ---- Hostile programs -------------------------------------------------------------------
 

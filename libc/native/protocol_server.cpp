@@ -116,7 +116,7 @@ base::Error Server::serve_one(uint64_t timeout_ns) {
     uint64_t in[TERN_MSG_INLINE_WORDS];
     uint64_t out[TERN_MSG_INLINE_WORDS] = {};
     __builtin_memcpy(in, msg.words, sizeof(in));
-    Request request(&msg);
+    Request request(&msg, uint32_t(key));
     Reply reply;
     PendingReply pending{msg.reply_handle};
     base::Error status = op->invoke(op->handler, op->context, request, in, out, reply, pending);

@@ -8,9 +8,11 @@
 #include <base/utility.h>
 #include <lib/ustar.h>
 #include <servers/init/portable/config.h>
+#include <servers/init/portable/drivers_table.h>
 #include <tern/abi/message.h>
 #include <tern/print.h>
 #include <tern/process.h>
+#include <tern/protocols/pci.h>
 #include <tern/protocols/proc.h>
 #include <tern/runtime.h>
 #include <tern/services.h>
@@ -22,7 +24,8 @@ using namespace tern;
 namespace {
 
 constexpr uint64_t kPage = 4096;
-using initconf::kMaxServices;
+// The services of /etc/init.conf, then the PCI drivers /etc/drivers.conf matches.
+constexpr size_t kMaxServices = initconf::kMaxServices + 8;
 constexpr uint32_t kReadyLabel = 1;
 constexpr uint64_t kSecondNs = 1000000000ull;
 // Serials below proc's first (16) belong to init and the processes it starts itself: the
@@ -44,6 +47,8 @@ constexpr uint64_t kMaxBackoffNs = 30 * kSecondNs;
 constexpr uint64_t kRetryDelayNs = 1 * kSecondNs;
 
 struct Service : initconf::ServiceSpec {
+    bool pci_device = false; // a PCI driver: claims `address` before each start
+    pci::Address address = {};
     uint64_t pid = 0;
     tern_handle_t task = TERN_INVALID_HANDLE;
     // When the service last ended (or failed to start), the newest kBurstEnds of them in a
@@ -64,6 +69,7 @@ struct State {
     tern_handle_t proc = TERN_INVALID_HANDLE;
     tern_handle_t names = TERN_INVALID_HANDLE;
     uint64_t next_driver_serial = kFirstDriverSerial;
+    tern_handle_t pci = TERN_INVALID_HANDLE; // the PCI bus server, once it is up
 };
 
 State g_state;
@@ -240,6 +246,17 @@ void start_driver(Service& s) {
         options.handles[options.handle_count++] = {TERN_STARTUP_PRIVATE + 1,
                                                    TERN_HANDLE_IRQ_RESOURCE, TERN_RIGHTS_SAME};
     }
+    if (s.pci && !s.serial) {
+        // Every device resource: the bus server hands each driver its part of them.
+        options.handles[options.handle_count++] = {TERN_STARTUP_PRIVATE,
+                                                   TERN_HANDLE_IOPORT_RESOURCE, TERN_RIGHTS_SAME};
+        options.handles[options.handle_count++] = {TERN_STARTUP_PRIVATE + 1,
+                                                   TERN_HANDLE_IRQ_RESOURCE, TERN_RIGHTS_SAME};
+        options.handles[options.handle_count++] = {TERN_STARTUP_PRIVATE + 2,
+                                                   TERN_HANDLE_MMIO_RESOURCE, TERN_RIGHTS_SAME};
+        options.handles[options.handle_count++] = {TERN_STARTUP_PRIVATE + 3,
+                                                   TERN_HANDLE_MSI_RESOURCE, TERN_RIGHTS_SAME};
+    }
     auto spawned = spawn_image(e->data, options);
     if (spawned.is_error()) {
         tern::println("init: starting driver {} ({}) failed: {}", base::StringView(s.name),
@@ -261,23 +278,155 @@ void start_driver(Service& s) {
     (void)tern_sys_handle_close(port.value());
 }
 
+// ---- PCI drivers (/etc/drivers.conf) ----------------------------------------------------
+
+// A device port for the function at `address`, from the bus server.
+base::Result<tern_handle_t> claim(pci::Address address) {
+    if (g_state.pci == TERN_INVALID_HANDLE)
+        return base::Error::NOT_FOUND;
+    tern_handle_t device = TERN_INVALID_HANDLE;
+    uint32_t count = 0;
+    proto::CallParts parts;
+    parts.out_handles = &device;
+    parts.out_handle_count = &count;
+    TRY(proto::call<pci::Claim>(g_state.pci, {address}, parts, 5 * kSecondNs));
+    if (count != 1)
+        return base::Error::CORRUPT;
+    return device;
+}
+
+void start_service(size_t index);
+
+// Lists the PCI functions and starts the driver the table names for each, as a `restart`
+// service. Functions without a driver are named once, in one line.
+void start_pci_drivers() {
+    auto bus = lookup("pci");
+    if (bus.is_error()) {
+        tern::println("init: no PCI bus server ({}); no PCI drivers started",
+                      base::error_name(bus.error()));
+        return;
+    }
+    g_state.pci = bus.value();
+    tern_handle_t self = duplicate(TERN_HANDLE_SELF, TERN_RIGHT_READ | TERN_RIGHT_TRANSFER);
+    proto::CallParts trust_parts;
+    trust_parts.in_handles = {&self, 1};
+    if (auto r = proto::call<pci::Trust>(g_state.pci, {}, trust_parts, 5 * kSecondNs);
+        r.is_error()) {
+        tern::println("init: the PCI bus server does not trust init: {}",
+                      base::error_name(r.error()));
+        return;
+    }
+    static pci::DeviceInfo infos[pci::kMaxDevices];
+    uint32_t size = 0;
+    proto::CallParts list_parts;
+    list_parts.out_data = {reinterpret_cast<uint8_t*>(infos), sizeof(infos)};
+    list_parts.out_data_size = &size;
+    auto listed = proto::call<pci::List>(g_state.pci, {}, list_parts, 5 * kSecondNs);
+    if (listed.is_error() || size != listed.value().count * sizeof(pci::DeviceInfo)) {
+        tern::println("init: listing PCI functions failed: {}",
+                      base::error_name(listed.is_error() ? listed.error() : base::Error::CORRUPT));
+        return;
+    }
+    static initconf::DriverTable table;
+    if (const ::ustar::Entry* e = g_state.archive.find("etc/drivers.conf")) {
+        base::StringView text(reinterpret_cast<const char*>(e->data.data()), e->data.size());
+        initconf::parse_driver_table(text, table, [](size_t line, const char* what) {
+            tern::println("init: /etc/drivers.conf:{}: {}", line, what);
+        });
+    }
+    char unmatched[512];
+    base::BufferSink sink(unmatched, sizeof(unmatched));
+    size_t unmatched_count = 0;
+    for (uint32_t i = 0; i < listed.value().count; ++i) {
+        const pci::DeviceInfo& d = infos[i];
+        const initconf::DriverRule* match =
+            table.match(d.vendor_id, d.device_id, d.class_code, d.subclass);
+        if (!match) {
+            base::format_to(sink, "{}{:02x}:{:02x}.{} {:04x}:{:04x}",
+                            base::StringView(unmatched_count ? ", " : ""), d.address.bus,
+                            d.address.device, d.address.function, d.vendor_id, d.device_id);
+            ++unmatched_count;
+            continue;
+        }
+        if (g_state.service_count == kMaxServices) {
+            tern::println("init: no room for the driver of PCI {:02x}:{:02x}.{}", d.address.bus,
+                          d.address.device, d.address.function);
+            continue;
+        }
+        // The service's line holds its strings: the program, its name, and the function's
+        // address as its argument.
+        Service& s = g_state.services[g_state.service_count];
+        base::StringView program(match->program);
+        size_t slash = 0;
+        for (size_t k = 0; k < program.size(); ++k)
+            if (program[k] == '/')
+                slash = k + 1;
+        base::StringView base_name = program.substr(slash);
+        char address[16];
+        base::BufferSink address_sink(address, sizeof(address));
+        base::format_to(address_sink, "{:02x}:{:02x}.{}", d.address.bus, d.address.device,
+                        d.address.function);
+        char* at = s.line;
+        auto put = [&at](base::StringView text) {
+            char* start = at;
+            __builtin_memcpy(at, text.data(), text.size());
+            at[text.size()] = '\0';
+            at += text.size() + 1;
+            return start;
+        };
+        s.program = put(program);
+        s.name = put(base_name);
+        s.argv[0] = s.name;
+        s.argv[1] = put(address_sink.view());
+        s.argv[2] = nullptr;
+        s.restart = true;
+        s.pci_device = true;
+        s.address = d.address;
+        start_service(g_state.service_count++);
+    }
+    if (unmatched_count)
+        tern::println("init: PCI functions without a driver: {}", sink.view());
+}
+
 // Starts a service through proc and watches it. A start that fails is tried again later
 // (retry_at), under the same policy as an end.
 void start_service(size_t index) {
     Service& s = g_state.services[index];
     s.retry_at = 0;
-    tern_handle_t handles[2];
-    uint32_t kinds[2] = {TERN_STARTUP_PRIVATE, TERN_STARTUP_PRIVATE + 1};
+    // Startup handles go to TERN_STARTUP_PRIVATE, +1, ... in the order added below.
+    tern_handle_t handles[4];
+    uint32_t kinds[4] = {TERN_STARTUP_PRIVATE, TERN_STARTUP_PRIVATE + 1, TERN_STARTUP_PRIVATE + 2,
+                         TERN_STARTUP_PRIVATE + 3};
+    uint32_t count = 0;
     SpawnExtras extras;
     tern_handle_t task = TERN_INVALID_HANDLE;
     extras.task = &task;
     if (s.serial) {
-        handles[0] = duplicate(TERN_HANDLE_IOPORT_RESOURCE, TERN_RIGHTS_SAME);
-        handles[1] = duplicate(TERN_HANDLE_IRQ_RESOURCE, TERN_RIGHTS_SAME);
-        extras.handles = handles;
-        extras.kinds = kinds;
-        extras.handle_count = 2;
+        handles[count++] = duplicate(TERN_HANDLE_IOPORT_RESOURCE, TERN_RIGHTS_SAME);
+        handles[count++] = duplicate(TERN_HANDLE_IRQ_RESOURCE, TERN_RIGHTS_SAME);
     }
+    if (s.config) {
+        // Read access to the boot options (ip=, gw=), which is all the config resource
+        // gives; the cluster key stays the kernel's.
+        handles[count++] = duplicate(TERN_HANDLE_CONFIG, TERN_RIGHTS_SAME);
+    }
+    if (s.pci_device) {
+        // Each start claims the function afresh: the bus server revokes the device port a
+        // dead driver held and turns the function's DMA and interrupts off.
+        auto device = claim(s.address);
+        if (device.is_error()) {
+            tern::println("init: {}: claiming PCI {:02x}:{:02x}.{} failed: {}",
+                          base::StringView(s.name), s.address.bus, s.address.device,
+                          s.address.function, base::error_name(device.error()));
+            for (uint32_t i = 0; i < count; ++i)
+                (void)tern_sys_handle_close(handles[i]);
+            return;
+        }
+        handles[count++] = device.value();
+    }
+    extras.handles = handles;
+    extras.kinds = kinds;
+    extras.handle_count = count;
     auto pid = spawn(s.program, s.argv, nullptr, extras);
     if (pid.is_error()) {
         if (!s.restart) {
@@ -418,9 +567,11 @@ extern "C" int main(uint64_t) {
     for (size_t i = 0; i < g_state.service_count; ++i)
         if (g_state.services[i].driver)
             start_driver(g_state.services[i]);
-    for (size_t i = 0; i < g_state.service_count; ++i)
+    size_t configured = g_state.service_count;
+    for (size_t i = 0; i < configured; ++i)
         if (!g_state.services[i].driver)
             start_service(i);
+    start_pci_drivers();
 
     // Only the kernel's death notices are expected here; anything else is dropped whole
     // (its data fits the buffer, its handles are closed).

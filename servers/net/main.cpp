@@ -8,12 +8,14 @@
 // attached and no TCP connection needs its timer, the Ethernet timers (ARP, DHCP,
 // reassembly) have nothing to do and the loop sleeps until a message comes, so an idle
 // node without a NIC pays nothing for the server.
+#include "portable/address.h"
 #include "server.h"
 
 #include <tern/print.h>
 #include <tern/protocols/net.h>
 #include <tern/runtime.h>
 #include <tern/services.h>
+#include <tern/startup.h>
 #include <tern/syscall.h>
 #include <tern/syscall_result.h>
 
@@ -25,6 +27,7 @@
 namespace netsrv {
 
 tern_handle_t g_port = TERN_INVALID_HANDLE;
+StaticAddress g_static;
 
 namespace {
 
@@ -55,6 +58,41 @@ uint64_t next_wait_ns() {
     if (ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE)
         return TERN_TIMEOUT_INFINITE;
     return uint64_t(ms) * 1000000ull;
+}
+
+// One boot option's value; empty when it is not set or cannot be read.
+base::StringView boot_option(tern_handle_t config, const char* name, char (&buffer)[64]) {
+    int64_t n =
+        tern_sys_boot_option(config, reinterpret_cast<uint64_t>(name), __builtin_strlen(name),
+                             reinterpret_cast<uint64_t>(buffer), sizeof(buffer));
+    if (n < 0) {
+        if (n != -TERN_NOT_FOUND)
+            tern::println("net: boot option {} unreadable: {}", base::StringView(name),
+                          base::error_name(tern::sys_status(n)));
+        return {};
+    }
+    return base::StringView(buffer, size_t(n));
+}
+
+void read_static_address() {
+    tern_handle_t config = tern::startup_handle(TERN_STARTUP_PRIVATE);
+    if (config == TERN_INVALID_HANDLE)
+        return;
+    char ip[64], gw[64];
+    base::StringView ip_text = boot_option(config, "ip", ip);
+    base::StringView gw_text = boot_option(config, "gw", gw);
+    (void)tern_sys_handle_close(config);
+    if (ip_text.empty())
+        return;
+    StaticAddress a;
+    if (!parse_ipv4_prefix(ip_text, a.ip, a.netmask)) {
+        tern::println("net: ip={} is not a.b.c.d/len; interfaces use DHCP", ip_text);
+        return;
+    }
+    if (!gw_text.empty() && !parse_ipv4(gw_text, a.gateway))
+        tern::println("net: gw={} is not a.b.c.d; no gateway", gw_text);
+    a.set = true;
+    g_static = a;
 }
 
 void on_event(void*, const tern_msg& event, uint32_t) {
@@ -138,8 +176,7 @@ extern "C" int main(uint64_t) {
         tern::println("net: cannot register: {}", base::error_name(r.error()));
         return 1;
     }
-    // FIXME: the node's address (ip= and gw= on the kernel command line) has no path to
-    // user space yet; interfaces of NICs ask DHCP until it has.
+    read_static_address();
     tern::println("net: lwIP {} serving; loopback 127.0.0.1", LWIP_VERSION_STRING);
     for (;;) {
         sys_check_timeouts();

@@ -226,9 +226,19 @@ Error on_attach(void*, proto::Request& request, const nic::AttachRequest& in,
     netif_set_up(&n.netif);
     if (in.flags & nic::kLinkUp)
         netif_set_link_up(&n.netif);
-    // FIXME: the node's static address (ip= on the kernel command line) does not reach
-    // user space yet; until it does, an interface asks DHCP for its address.
-    (void)dhcp_start(&n.netif);
+    // FIXME: with more than one NIC every interface gets the node's one static address;
+    // per-interface settings come with the node configuration's interfaces.
+    if (g_static.set) {
+        ip4_addr_t ip, mask, gw;
+        ip4_addr_set_u32(&ip, lwip_htonl(g_static.ip));
+        ip4_addr_set_u32(&mask, lwip_htonl(g_static.netmask));
+        ip4_addr_set_u32(&gw, lwip_htonl(g_static.gateway));
+        netif_set_addr(&n.netif, &ip, &mask, &gw);
+        if (!netif_default)
+            netif_set_default(&n.netif);
+    } else {
+        (void)dhcp_start(&n.netif);
+    }
     println("net: {}: attached, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, MTU {}, {}+{} "
             "buffers",
             base::StringView(n.name), in.mac[0], in.mac[1], in.mac[2], in.mac[3], in.mac[4],

@@ -11,6 +11,17 @@ namespace netsrv {
 // The server's port, where death notices for watched clients and drivers arrive.
 extern tern_handle_t g_port;
 
+// The node's static IPv4 settings (ip= and gw= among the boot options, which init lets
+// the server read: init.conf +config), host byte order. Without them a NIC's interface
+// asks DHCP for its address.
+struct StaticAddress {
+    bool set = false;
+    uint32_t ip = 0;
+    uint32_t netmask = 0;
+    uint32_t gateway = 0;
+};
+extern StaticAddress g_static;
+
 // Death-notice cookies: the top bit tells a NIC driver's port from a client task.
 inline constexpr uint64_t kNicCookieBit = 1ull << 63;
 

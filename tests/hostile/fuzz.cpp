@@ -752,7 +752,17 @@ void make_arguments(Call& c) {
         break;
     case TERN_SYS_irq_create:
         a[0] = handle_arg(TERN_OBJ_RESOURCE),
-        a[1] = g.rng.percent(80) ? g.rng.below(20) : any_value();
+        a[1] = g.rng.percent(80) ? g.rng.below(70) : any_value(),
+        a[2] = g.rng.percent(80) ? g.rng.below(8) : any_value();
+        break;
+    case TERN_SYS_irq_create_msi:
+        a[0] = handle_arg(TERN_OBJ_RESOURCE);
+        break;
+    case TERN_SYS_resource_split:
+        a[0] = handle_arg(TERN_OBJ_RESOURCE), a[1] = g.rng.below(0x10000), a[2] = size_arg();
+        break;
+    case TERN_SYS_boot_option:
+        a[0] = handle_arg(TERN_OBJ_RESOURCE), a[2] = g.rng.below(40), a[4] = size_arg();
         break;
     case TERN_SYS_irq_bind:
         a[0] = handle_arg(TERN_OBJ_IRQ), a[1] = g.rng.percent(20) ? 0 : handle_arg(TERN_OBJ_PORT);
@@ -788,9 +798,14 @@ int written_argument(uint64_t number) {
     case TERN_SYS_task_mappings:
     case TERN_SYS_task_handles:
     case TERN_SYS_port_capture:
+    case TERN_SYS_irq_create_msi:
         return 1;
     case TERN_SYS_task_vm_read:
         return 2;
+    case TERN_SYS_firmware_info:
+        return 0;
+    case TERN_SYS_boot_option:
+        return 3;
     default:
         return -1;
     }

@@ -201,6 +201,51 @@ void test_calls_in_task() {
     close(p);
 }
 
+// A handle that names no reply object, passed to port_reply_receive as the reply right,
+// is refused and stays in the table with what it does. Two ports that each hold a send
+// right to the other in their queues lose both references for good if their receive
+// rights go without closing the ports (the queues stay open with nobody to receive):
+// every object must be gone once the handles are closed.
+void test_reply_receive_keeps_other_handles() {
+    tern_memory_info before{}, after{};
+    expect_eq(tern_sys_memory_info(ptr(&before)), 0, "replyrecv.memory_info");
+    int64_t q = port_create(1);
+    int64_t r = port_create(1);
+    int64_t empty = port_create(1);
+    if (!expect_ok(q, "replyrecv.cycle_port_q") || !expect_ok(r, "replyrecv.cycle_port_r")
+        || !expect_ok(empty, "replyrecv.empty_port"))
+        return;
+    int64_t q_send = dup(q, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER);
+    int64_t r_send = dup(r, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER);
+    tern_msg to_q = make_msg(70);
+    to_q.hdr.handle_count = 1;
+    to_q.handles[0] = static_cast<tern_handle_t>(r_send);
+    expect_eq(send(q, to_q), 0, "replyrecv.send_r_to_q");
+    tern_msg to_r = make_msg(71);
+    to_r.hdr.handle_count = 1;
+    to_r.handles[0] = static_cast<tern_handle_t>(q_send);
+    expect_eq(send(r, to_r), 0, "replyrecv.send_q_to_r");
+    // Both send rights now live only in the queues.
+    const int64_t receivers[] = {q, r};
+    for (int i = 0; i < 2; ++i) {
+        int64_t port = receivers[i];
+        tern_msg answer = make_msg(72);
+        tern_msg next{};
+        expect_err(tern_sys_port_reply_receive(static_cast<uint64_t>(port), ptr(&answer),
+                                               static_cast<uint64_t>(empty), ptr(&next),
+                                               TERN_TIMEOUT_NONE),
+                   TERN_WOULD_BLOCK, "replyrecv.port_as_reply_handle_{}", i);
+    }
+    expect_eq(tern_sys_handle_close(static_cast<uint64_t>(q)), 0,
+              "replyrecv.port_as_reply_handle_kept_q");
+    expect_eq(tern_sys_handle_close(static_cast<uint64_t>(r)), 0,
+              "replyrecv.port_as_reply_handle_kept_r");
+    close(empty);
+    expect_eq(tern_sys_memory_info(ptr(&after)), 0, "replyrecv.memory_info_after");
+    expect_eq(int64_t(after.live_objects), int64_t(before.live_objects),
+              "replyrecv.port_as_reply_handle_leaves_no_object");
+}
+
 void test_calls_between_tasks() {
     // The child calls us.
     int64_t p = port_create(4);
@@ -417,6 +462,9 @@ void test_capture_restore() {
 
 extern "C" int main(uint64_t) {
     begin("abi_call");
+    // First, while no thread of an earlier check can still be on its way out (the live
+    // object count must move only with what the check makes).
+    test_reply_receive_keeps_other_handles();
     test_calls_in_task();
     test_calls_between_tasks();
     test_capture_restore();

@@ -524,3 +524,33 @@ TEST_CASE("cmdline: the option table and help text", "[cmdline]") {
     CHECK(full > sizeof(tiny));
     CHECK(std::strlen(tiny) == sizeof(tiny) - 1);
 }
+
+TEST_CASE("cmdline: option values as the boot_option call gives them", "[cmdline]") {
+    auto result = std::make_unique<CmdlineResult>();
+    kernel::parse_cmdline("node=3 ip=10.0.0.3/24 mode=selftest cluster_key=00112233445566778899",
+                          *result);
+    const BootOptions& options = result->options;
+    char buffer[32];
+    auto v = kernel::format_cmdline_option_value("ip", options, buffer, sizeof(buffer));
+    CHECK(v.status == kernel::CmdlineValueStatus::kOk);
+    CHECK(std::string(buffer, v.length) == "10.0.0.3/24");
+    v = kernel::format_cmdline_option_value("node", options, buffer, sizeof(buffer));
+    CHECK(std::string(buffer, v.length) == "3");
+    v = kernel::format_cmdline_option_value("mode", options, buffer, sizeof(buffer));
+    CHECK(std::string(buffer, v.length) == "selftest");
+    // Defaults count as set; options without one do not.
+    v = kernel::format_cmdline_option_value("log", options, buffer, sizeof(buffer));
+    CHECK(std::string(buffer, v.length) == "info");
+    CHECK(kernel::format_cmdline_option_value("gw", options, buffer, sizeof(buffer)).status
+          == kernel::CmdlineValueStatus::kUnset);
+    CHECK(kernel::format_cmdline_option_value("bogus", options, buffer, sizeof(buffer)).status
+          == kernel::CmdlineValueStatus::kUnknown);
+    // The cluster key never leaves the kernel.
+    CHECK(kernel::format_cmdline_option_value("cluster_key", options, buffer, sizeof(buffer)).status
+          == kernel::CmdlineValueStatus::kSecret);
+    // A short buffer: the full length comes back.
+    char tiny[4];
+    v = kernel::format_cmdline_option_value("ip", options, tiny, sizeof(tiny));
+    CHECK(v.status == kernel::CmdlineValueStatus::kOk);
+    CHECK(v.length == 11);
+}

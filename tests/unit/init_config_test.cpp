@@ -47,6 +47,18 @@ TEST_CASE("init.conf: services, policies, arguments and +serial") {
     CHECK(p.specs[2].argv[3] == nullptr);
 }
 
+TEST_CASE("init.conf: +pci and +config are flags, not arguments") {
+    Parsed p = parse("pci driver /bin/pci +pci\nnet restart /bin/net +config -v\n");
+    REQUIRE(p.count == 2);
+    CHECK(p.specs[0].pci);
+    CHECK_FALSE(p.specs[0].config);
+    CHECK(p.specs[0].argv[1] == nullptr);
+    CHECK(p.specs[1].config);
+    CHECK_FALSE(p.specs[1].pci);
+    CHECK(std::string(p.specs[1].argv[1]) == "-v");
+    CHECK(p.specs[1].argv[2] == nullptr);
+}
+
 TEST_CASE("init.conf: bad lines are reported by number and skipped") {
     std::string long_line = "a restart /bin/a " + std::string(300, 'x') + "\n";
     std::string many_args = "b restart /bin/b";

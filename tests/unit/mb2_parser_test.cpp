@@ -213,3 +213,27 @@ TEST_CASE("mb2: random damage never crashes the parser") {
         CHECK(info.memory_count <= kMaxMemoryEntries);
     }
 }
+
+TEST_CASE("mb2: ACPI RSDP tags: the 2.0 copy wins whatever the order") {
+    Builder b;
+    const char v2[] = "RSD PTR v2-copy-36-bytes-long-......";
+    const char v1[] = "RSD PTR v1-copy-20by";
+    b.string_tag(15, v2);
+    b.string_tag(14, v1);
+    b.end();
+    auto block = b.finish();
+    BootInfo info;
+    REQUIRE(parse(p(block), block.size() * 8, info).ok());
+    REQUIRE(info.rsdp != nullptr);
+    CHECK(info.rsdp_new);
+    CHECK(info.rsdp_size == sizeof(v2));
+    CHECK(memcmp(info.rsdp, v2, sizeof(v2)) == 0);
+
+    Builder old_only;
+    old_only.string_tag(14, v1);
+    old_only.end();
+    auto block2 = old_only.finish();
+    REQUIRE(parse(p(block2), block2.size() * 8, info).ok());
+    CHECK_FALSE(info.rsdp_new);
+    CHECK(info.rsdp_size == sizeof(v1));
+}

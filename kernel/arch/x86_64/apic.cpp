@@ -13,6 +13,8 @@ enum LapicReg : uint32_t {
     kRegId = 0x20,
     kRegTpr = 0x80,
     kRegEoi = 0xB0,
+    kRegIcrLow = 0x300,
+    kRegIcrHigh = 0x310,
     kRegSvr = 0xF0,
     kRegLvtTimer = 0x320,
     kRegTimerInitial = 0x380,
@@ -74,6 +76,21 @@ uint32_t lapic_id() { return g_lapic ? read(kRegId) >> 24 : 0; }
 void lapic_eoi() {
     if (g_lapic)
         write(kRegEoi, 0);
+}
+
+void lapic_self_ipi(uint8_t vector) {
+    constexpr uint32_t kShorthandSelf = 1u << 18;
+    if (!g_lapic)
+        return;
+    write(kRegIcrHigh, 0);
+    write(kRegIcrLow, kShorthandSelf | vector);
+}
+
+void msi_compose(uint8_t vector, uint64_t& address, uint32_t& data) {
+    // Address: 0xFEE in bits 31..20, the destination APIC id in 19..12, redirection hint
+    // and destination mode 0. Data: the vector, fixed delivery, edge.
+    address = 0xFEE00000ull | (uint64_t(lapic_id() & 0xFF) << 12);
+    data = vector;
 }
 
 bool tsc_calibrate() {

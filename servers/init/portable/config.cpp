@@ -40,7 +40,9 @@ const char* line_result_message(LineResult result) {
     case LineResult::kTooLong:
         return "line too long; ignored";
     case LineResult::kBadSyntax:
-        return "expected '<name> restart|once|driver <program> [+serial] [arguments]'; ignored";
+        return "expected '<name> restart|once|driver <program> [+serial] [+pci] [+config] "
+               "[arguments]'; "
+               "ignored";
     case LineResult::kBadName:
         return "a name is 1-31 letters, digits, '.', '-' or '_'; ignored";
     }
@@ -83,6 +85,10 @@ LineResult parse_line(base::StringView line, ServiceSpec& out) {
     for (size_t i = 3; i < n; ++i) {
         if (base::StringView(words[i]) == "+serial")
             out.serial = true;
+        else if (base::StringView(words[i]) == "+pci")
+            out.pci = true;
+        else if (base::StringView(words[i]) == "+config")
+            out.config = true;
         else
             out.argv[argc++] = words[i];
     }

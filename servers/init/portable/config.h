@@ -1,7 +1,7 @@
 #pragma once
 // /etc/init.conf: the drivers and services init starts, one per line:
 //
-//   <name> restart|once|driver <program> [+serial] [arguments...]
+//   <name> restart|once|driver <program> [+serial] [+pci] [+config] [arguments...]
 //
 // Blank lines and lines starting with '#' are skipped. A line that is too long, has too
 // few or too many words, an unknown policy, a name with other characters than letters,
@@ -26,6 +26,8 @@ struct ServiceSpec {
     bool restart = false;
     bool driver = false; // policy `driver`: started by init itself, before the services
     bool serial = false; // `+serial`: gets the COM1 ports and interrupt line
+    bool pci = false;    // `+pci`: gets the device resources (the PCI bus server)
+    bool config = false; // `+config`: may read the boot options (the node's address)
 };
 
 enum class LineResult : uint8_t {

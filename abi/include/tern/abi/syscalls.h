@@ -33,6 +33,10 @@
 #define TERN_HANDLE_IRQ_RESOURCE ((uint32_t)((1u << 14) | 1u))
 #define TERN_HANDLE_IOPORT_RESOURCE ((uint32_t)((1u << 14) | 2u))
 #define TERN_HANDLE_MMIO_RESOURCE ((uint32_t)((1u << 14) | 4u))
+/* MSI vectors (irq_create_msi), and the right to read boot options (boot_option): also
+ * given to the system tasks the kernel starts from boot modules. */
+#define TERN_HANDLE_MSI_RESOURCE ((uint32_t)((1u << 14) | 5u))
+#define TERN_HANDLE_CONFIG ((uint32_t)((1u << 14) | 6u))
 
 /* init's bootstrap port: one TERN_LABEL_BOOT_MODULE message per boot module (data = its
  * name, words[0] = size in bytes, words[1] = offset of the first byte in the first page,
@@ -187,14 +191,22 @@
     /* memory_physical(memory, uint64 offset): the physical address of the page at offset          \
        (for DMA; CONTROL on the memory object). OUT_OF_RANGE. */                                   \
     X(43, memory_physical, 2)                                                                      \
-    /* irq_create(resource, uint32 line): an IRQ object for an ISA interrupt line (0-15)           \
-       routed through the IOAPIC; the resource must be an IRQ resource covering line.              \
-       BUSY: another IRQ object owns the line. */                                                  \
-    X(44, irq_create, 2)                                                                           \
-    /* irq_bind(irq, port, uint64 bits): each interrupt masks the line and signals the             \
-       port with bits (SIGNAL right on the port); port 0 unbinds. */                               \
+    /* irq_create(resource, uint32 line, uint32 flags): an IRQ object for an I/O APIC              \
+       input (tern/abi/firmware.h): flags TERN_IRQ_ISA (0): line is an ISA IRQ (0-15),             \
+       routed as the MADT's overrides say (GSI, trigger, polarity); TERN_IRQ_GSI: line is          \
+       a GSI, with TERN_IRQ_LEVEL and TERN_IRQ_ACTIVE_LOW (PCI INTx: both). The resource           \
+       must be an IRQ resource (READ) covering the GSI. Created masked; irq_bind unmasks.          \
+       INVALID_ARGUMENT: unknown flags, or LEVEL/ACTIVE_LOW with TERN_IRQ_ISA.                     \
+       OUT_OF_RANGE: no such ISA IRQ or no I/O APIC input with that GSI. ACCESS_DENIED:            \
+       not covered. BUSY: another IRQ object owns the input. */                                    \
+    X(44, irq_create, 3)                                                                           \
+    /* irq_bind(irq, port, uint64 bits): each interrupt signals the port with bits (SIGNAL         \
+       right on the port) and, for an I/O APIC input, masks it; binding unmasks it and             \
+       clears a pending interrupt; port 0 unbinds (masked). */                                     \
     X(45, irq_bind, 3)                                                                             \
-    /* irq_ack(irq): unmasks the line after the driver has handled the device. */                  \
+    /* irq_ack(irq): the driver has drained the device: unmasks the input (MSI: clears the         \
+       pending state). BAD_STATE: nothing fired since the last bind or ack (a double               \
+       ack). */                                                                                    \
     X(46, irq_ack, 1)                                                                              \
     /* ioport_enable(resource, uint32 base, uint32 count): lets the calling task use IN            \
        and OUT on [base, base+count); the resource must be an I/O resource covering it.            \
@@ -241,14 +253,41 @@
        msg, uint64 timeout): port_reply then port_receive in one syscall, a server loop's          \
        fast path; returns what port_receive returns. The reply cannot fail the call: when          \
        its caller is gone the reply's handles are closed; when the reply is refused (bad           \
-       handle, message or address) the right is dropped, so the caller gets PEER_CLOSED,           \
-       the reply's handles stay, and the kernel logs it. */                                        \
+       message or address, a reply right without SEND) the right is dropped, so the caller         \
+       gets PEER_CLOSED, the reply's handles stay, and the kernel logs it; a reply_handle          \
+       that names no reply object is logged and left in the table as it is. */                     \
     X(58, port_reply_receive, 5)                                                                   \
     /* object_unwatch(handle, port, cookie): cancels the object_watch that would send              \
        `cookie` to `port` (RECEIVE needed on port). NOT_FOUND: no such watch (it may have          \
        fired). WRONG_TYPE: neither task nor port. A watch whose port has lost its receiver         \
        is dropped by the kernel when the object's 64 watches are full. */                          \
-    X(59, object_unwatch, 3)
+    X(59, object_unwatch, 3)                                                                       \
+    /* irq_create_msi(resource, struct tern_msi_message* out): allocates an MSI vector from        \
+       an MSI resource (READ) and returns an IRQ object bound to it (irq_bind, irq_ack as          \
+       for a GSI); out gets the address/data pair the driver writes into the device's MSI          \
+       capability or MSI-X table entry. ACCESS_DENIED: not an MSI resource, or no READ.            \
+       NO_SPACE: every vector of the resource is taken. BAD_ADDRESS: out (nothing kept). */        \
+    X(60, irq_create_msi, 2)                                                                       \
+    /* resource_split(resource, uint64 base, uint64 count): a new resource of the same kind        \
+       over [base, base+count), which must lie inside the given one (READ and DUPLICATE            \
+       needed; the new handle has READ, DUPLICATE and TRANSFER as far as the source had            \
+       them): how a bus server gives a driver only its device's BARs, ports, GSI or MSI            \
+       vectors. INVALID_ARGUMENT: count 0, base + count overflows, or a config resource.           \
+       ACCESS_DENIED: outside the resource, or missing rights. */                                  \
+    X(61, resource_split, 3)                                                                       \
+    /* firmware_info(struct tern_firmware_info* out): the interrupt routing and PCI                \
+       configuration windows the firmware described (tern/abi/firmware.h). Needs no                \
+       handle: it describes hardware, and claiming any of it needs a resource.                     \
+       BAD_ADDRESS. */                                                                             \
+    X(62, firmware_info, 1)                                                                        \
+    /* boot_option(config, const char* name, size_t name_len, char* buf, size_t cap): the          \
+       value in force for one kernel command-line option ("ip" gives e.g. "10.0.0.3/24"),          \
+       not NUL-terminated; returns its length. Needs a config resource with READ                   \
+       (TERN_HANDLE_CONFIG). INVALID_ARGUMENT: no such option (or name_len > 32).                  \
+       NOT_FOUND: an option without a default that the command line did not set.                   \
+       ACCESS_DENIED: a secret (cluster_key; no task can read it) or the wrong handle.             \
+       NO_SPACE: cap smaller than the value (nothing written). BAD_ADDRESS. */                     \
+    X(63, boot_option, 5)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),

@@ -36,6 +36,10 @@ public:
     // bound to signal `bit` on `port`. BUSY: another driver owns the line.
     [[nodiscard]] static base::Result<Irq> bind(tern_handle_t resource, uint32_t line,
                                                 tern_handle_t port, uint64_t bit);
+    // An IRQ object made elsewhere (the PCI bus server's Interrupt), bound to signal `bit`
+    // on `port`; the object is kept. `line` only names it in log lines.
+    [[nodiscard]] static base::Result<Irq> adopt(tern_handle_t irq, uint32_t line,
+                                                 tern_handle_t port, uint64_t bit);
 
     uint32_t line() const { return m_line; }
     // Whether a message received on the port is this line's signal.

@@ -21,6 +21,10 @@ public:
     // ACCESS_DENIED (not covered), INVALID_ARGUMENT (RAM, or size 0), NO_MEMORY.
     [[nodiscard]] static base::Result<Mmio> map(tern_handle_t resource, uint64_t physical,
                                                 uint64_t size);
+    // Maps the first `size` bytes of a memory object over device registers, as the PCI
+    // bus server's MapBar hands out; the object is kept. INVALID_ARGUMENT (size 0), the
+    // kernel's errors for the mapping.
+    [[nodiscard]] static base::Result<Mmio> map_memory(tern_handle_t memory, uint64_t size);
 
     uint64_t size() const { return m_size; }
     tern_handle_t memory() const { return m_memory; }

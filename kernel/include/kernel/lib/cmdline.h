@@ -135,6 +135,22 @@ struct CmdlineOption {
 // Returns the length the full line would have (as base::format does).
 size_t format_cmdline_option_help(const CmdlineOption& option, char* buffer, size_t size);
 
+// The value in force for one option, as the command line spells it ("10.0.0.3/24",
+// "selftest", "1"), for the boot_option syscall.
+enum class CmdlineValueStatus : uint8_t {
+    kOk,      // `length` characters (and a NUL, when they fit) went to the buffer
+    kUnknown, // no option of that name
+    kUnset,   // an option without a default that the command line did not set
+    kSecret,  // never given out (cluster_key)
+};
+struct CmdlineValueText {
+    CmdlineValueStatus status;
+    size_t length; // with Ok: the full length, which may be >= size (then truncated)
+};
+[[nodiscard]] CmdlineValueText format_cmdline_option_value(base::StringView name,
+                                                           const BootOptions& options, char* buffer,
+                                                           size_t size);
+
 [[nodiscard]] const char* boot_mode_name(BootMode mode);
 [[nodiscard]] const char* log_level_name(LogLevel level);
 

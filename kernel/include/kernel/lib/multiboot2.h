@@ -40,6 +40,11 @@ struct BootInfo {
     bool has_memory_map = false;
     uint32_t basic_mem_lower_kib = 0;
     uint32_t basic_mem_upper_kib = 0;
+    // The boot loader's copy of the ACPI RSDP (the 2.0 one when both are given), inside
+    // the block and unchecked: acpi::parse_rsdp checks it.
+    const uint8_t* rsdp = nullptr;
+    size_t rsdp_size = 0;
+    bool rsdp_new = false;
     // Problems found while parsing; the kernel logs each.
     uint32_t skipped_tags = 0;    // unknown tag types (normal; not an error)
     uint32_t malformed_tags = 0;  // sizes that do not fit, truncated entries, no end tag

@@ -4,6 +4,7 @@
 // call's registers into these parameter types and checks at compile time that they use
 // exactly the registers the table gives the call; the contracts are in the table.
 #include <kernel/syscalls/arguments.h>
+#include <tern/abi/firmware.h>
 #include <tern/abi/message.h>
 #include <tern/abi/task.h>
 
@@ -82,7 +83,11 @@ SyscallResult sys_memory_physical(Handle memory, uint64_t offset);
 
 // device.cpp: device access for drivers.
 SyscallResult sys_memory_create_physical(Handle resource, uint64_t phys, uint64_t size);
-SyscallResult sys_irq_create(Handle resource, uint32_t line);
+SyscallResult sys_irq_create(Handle resource, uint32_t line, uint32_t flags);
+SyscallResult sys_irq_create_msi(Handle resource, UserPtr<tern_msi_message> out);
+SyscallResult sys_resource_split(Handle resource, uint64_t base, uint64_t count);
+SyscallResult sys_firmware_info(UserPtr<tern_firmware_info> out);
+SyscallResult sys_boot_option(Handle config, UserBuffer name, UserBuffer value);
 SyscallResult sys_irq_bind(Handle irq, Handle port, uint64_t bits);
 SyscallResult sys_irq_ack(Handle irq);
 SyscallResult sys_ioport_enable(Handle resource, uint32_t base, uint32_t count);

@@ -110,10 +110,15 @@ public:
     // which is_refusal() holds); `why` must outlive the request (a string literal).
     void set_refusal_reason(const char* why) { m_refusal_reason = why; }
     const char* refusal_reason() const { return m_refusal_reason; }
-    explicit Request(tern_msg* msg) : m_msg(msg) {}
+    // Which member of a port set the request came through (the key given to
+    // port_set_add; 0 for the port the server was made with), so one loop can serve a
+    // port per object it hands out.
+    uint32_t key() const { return m_key; }
+    explicit Request(tern_msg* msg, uint32_t key = 0) : m_msg(msg), m_key(key) {}
 
 private:
     tern_msg* m_msg;
+    uint32_t m_key;
     const char* m_refusal_reason = "refused by the handler";
 };
 

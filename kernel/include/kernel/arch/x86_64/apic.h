@@ -12,6 +12,11 @@ void lapic_init(uint64_t mmio);
 uint64_t lapic_phys_base();
 uint32_t lapic_id();
 void lapic_eoi();
+// Sends `vector` to this CPU, as a device's MSI would arrive (self-tests).
+void lapic_self_ipi(uint8_t vector);
+// The MSI message that delivers `vector` to this CPU: fixed delivery, edge, physical
+// destination mode.
+void msi_compose(uint8_t vector, uint64_t& address, uint32_t& data);
 // Measures the TSC frequency against PIT channel 2 and starts the monotonic clock;
 // returns false (and assumes 1 GHz) when the PIT does not answer.
 bool tsc_calibrate();

@@ -12,11 +12,12 @@
 //       the driver it starts for the device (TERN_STARTUP_PRIVATE), so a driver holds
 //       exactly one device and the server checks every access against it.
 //
-// A function has one claimant at a time: Claim answers BUSY while the device port of an
-// earlier claim lives (the server watches it). When the driver dies and init closes its
-// copy, the device is free again and a restarted driver claims it afresh; the server
-// then disables bus mastering and the function's interrupts before handing it out, so a
-// new driver never sees DMA or interrupts set up by the dead one.
+// A function has one device port at a time. Only trusted tasks (init) claim, and init
+// claims a function again only after its driver ended, so a second Claim revokes the
+// earlier device port (its holders get PEER_CLOSED; the kernel cannot tell the server
+// when the last send right of a port goes). Before handing the function out, the server
+// disables bus mastering and the function's interrupts (INTx, MSI, MSI-X), so a new
+// driver never sees DMA or interrupts set up by the dead one.
 #include <stdint.h>
 #include <tern/protocol.h>
 
@@ -84,8 +85,9 @@ using List = proto::Op<1, proto::Empty, ListResponse,
 struct ClaimRequest {
     Address address;
 };
-// reply handles[0] = the device port (SEND). NOT_FOUND: no such function; BUSY: claimed;
-// ACCESS_DENIED: the caller is not trusted (only init claims).
+// reply handles[0] = the device port (SEND); an earlier claim's port is revoked.
+// NOT_FOUND: no such function; ACCESS_DENIED: the caller is not trusted (only init
+// claims); NO_SPACE: the server serves as many device ports as it can.
 using Claim = proto::Op<2, ClaimRequest, proto::Empty, proto::Limits{.response_handles = 1}>;
 
 // The server trusts the task in handles[0] to Claim; the first Trust is open, later ones
@@ -109,7 +111,8 @@ struct ConfigResponse {
 };
 // INVALID_ARGUMENT: bad width, misaligned or out-of-range offset.
 using ConfigRead = proto::Op<17, ConfigRequest, ConfigResponse>;
-// ACCESS_DENIED for the BARs and the expansion ROM (0x10-0x33), which the server owns;
+// ACCESS_DENIED for the BARs and the expansion ROM (0x10-0x33) and the MSI and MSI-X
+// control, address and data registers, which the server owns (it programs interrupts);
 // the command register's bus-master and memory/I-O enable bits and device registers are
 // the driver's.
 using ConfigWrite = proto::Op<18, ConfigRequest, proto::Empty>;
