@@ -29,7 +29,7 @@ base::Result<NetCore::Kick> NetCore::start(virtio::SplitQueue& receive,
     for (uint16_t i = 0; i < g.rx_count; ++i)
         if (Error e = post_receive(i); e != Error::OK)
             return e;
-    return Kick{true, false};
+    return Kick{m_rx->publish(), false};
 }
 
 Error NetCore::post_receive(uint16_t buffer) {

@@ -67,8 +67,8 @@ public:
         bool transmit;
     };
 
-    // Posts every receive buffer. INVALID_ARGUMENT: a queue holds fewer two-part chains
-    // than its direction has buffers, or a bad geometry or frame size.
+    // Posts every receive buffer and makes them visible to the device. INVALID_ARGUMENT: a queue
+    // holds fewer two-part chains than its direction has buffers, or a bad geometry or frame size.
     [[nodiscard]] base::Result<Kick> start(virtio::SplitQueue& receive,
                                            virtio::SplitQueue& transmit, const Memory& memory);
 
