@@ -14,6 +14,8 @@ namespace {
 constexpr uint16_t kPciCommand = 0x04;
 constexpr uint32_t kCommandBusMaster = 1u << 2;
 constexpr uint64_t kPage = 4096;
+// The PCI bus server answers at once; no answer in this time means it is stuck or gone.
+constexpr uint64_t kCallTimeoutNs = 5000000000ull;
 
 } // namespace
 
@@ -23,7 +25,7 @@ base::Result<pci::DeviceInfo> PciFunction::info() {
     proto::CallParts parts{};
     parts.out_data = {reinterpret_cast<uint8_t*>(&out), sizeof(out)};
     parts.out_data_size = &size;
-    TRY(proto::call<pci::Info>(m_device, {}, parts));
+    TRY(proto::call<pci::Info>(m_device, {}, parts, kCallTimeoutNs));
     if (size != sizeof(out))
         return base::Error::CORRUPT;
     return out;
@@ -31,13 +33,13 @@ base::Result<pci::DeviceInfo> PciFunction::info() {
 
 base::Result<uint32_t> PciFunction::read(uint16_t offset, uint8_t width) {
     pci::ConfigRequest request{offset, width, 0, 0};
-    auto response = TRY(proto::call<pci::ConfigRead>(m_device, request));
+    auto response = TRY(proto::call<pci::ConfigRead>(m_device, request, {}, kCallTimeoutNs));
     return response.value;
 }
 
 base::Result<void> PciFunction::write(uint16_t offset, uint8_t width, uint32_t value) {
     pci::ConfigRequest request{offset, width, 0, value};
-    TRY(proto::call<pci::ConfigWrite>(m_device, request));
+    TRY(proto::call<pci::ConfigWrite>(m_device, request, {}, kCallTimeoutNs));
     return base::ok();
 }
 
@@ -58,7 +60,7 @@ base::Result<volatile uint8_t*> PciFunction::map_bar(uint32_t index) {
     proto::CallParts parts{};
     parts.out_handles = &memory;
     parts.out_handle_count = &handle_count;
-    auto bar = TRY(proto::call<pci::MapBar>(m_device, {index}, parts));
+    auto bar = TRY(proto::call<pci::MapBar>(m_device, {index}, parts, kCallTimeoutNs));
     if (handle_count != 1) {
         if (handle_count)
             (void)tern_sys_handle_close(memory);
@@ -88,7 +90,7 @@ base::Result<Interrupts> PciFunction::interrupts(uint32_t count) {
         parts.out_handles = out.irqs;
         parts.out_handle_count = &handle_count;
         uint32_t wanted = kind == pci::InterruptKind::kMsix ? count : 1;
-        auto r = proto::call<pci::Interrupt>(m_device, {kind, wanted}, parts);
+        auto r = proto::call<pci::Interrupt>(m_device, {kind, wanted}, parts, kCallTimeoutNs);
         if (r.is_error()) {
             if (r.error() == base::Error::NOT_SUPPORTED)
                 continue;

@@ -12,6 +12,7 @@
 //
 // The driver ends (and init starts it again, which resets the device) when the device
 // breaks a queue or asks for a reset, or when the network server goes away.
+#include <base/format.h>
 #include <base/utility.h>
 #include <driver/dma.h>
 #include <drivers/net/virtio_net/portable/net_core.h>
@@ -41,6 +42,9 @@ constexpr uint16_t kQueueVector = 1;
 constexpr uint64_t kStatusPeriodNs = 1000000000ull;
 // Refusals of the server's descriptors are logged this many times, then counted.
 constexpr uint64_t kLoggedRefusals = 8;
+// The network server never waits for a driver, so a call it does not answer in this time
+// means it is stuck or gone.
+constexpr uint64_t kCallTimeoutNs = 5000000000ull;
 
 struct Driver {
     virtio::PciFunction* function = nullptr;
@@ -54,7 +58,8 @@ struct Driver {
     tern_handle_t port = TERN_INVALID_HANDLE;
     tern_handle_t server = TERN_INVALID_HANDLE;
     uint32_t nic = 0;
-    char name[8] = "virtio0";
+    char name[16] = {};
+    size_t name_length = 0;
     uint64_t logged_refusals = 0;
     nic::Counters reported{};
     uint64_t last_status_ns = 0;
@@ -188,10 +193,11 @@ base::Result<void> start_device(Driver& d) {
         r.physical() + headers_at,
         uint32_t(kMtu + nic::kEthernetHeader),
     };
-    TRY(d.core.start(d.rx, d.tx, memory));
+    auto posted = TRY(d.core.start(d.rx, d.tx, memory));
     TRY(d.function->enable_bus_master());
     t.driver_ok();
-    t.notify(virtio_net::kReceiveQueue);
+    if (posted.receive)
+        t.notify(virtio_net::kReceiveQueue);
 
     // The buffer area goes to the server: MAP, READ and WRITE, and TRANSFER to send it.
     uint8_t mac[6] = {0x02, 0, 0, 0, 0, 1};
@@ -217,50 +223,44 @@ base::Result<void> start_device(Driver& d) {
         return server.error();
     }
     d.server = server.value();
-    for (int attempt = 0; attempt < 4; ++attempt) {
-        d.name[6] = char('0' + attempt);
-        auto area_copy = sys_result<tern_handle_t>(tern_sys_handle_duplicate(
-            area.value().memory(),
-            TERN_RIGHT_MAP | TERN_RIGHT_READ | TERN_RIGHT_WRITE | TERN_RIGHT_TRANSFER));
-        auto port_copy = sys_result<tern_handle_t>(
-            tern_sys_handle_duplicate(d.port, TERN_RIGHT_SIGNAL | TERN_RIGHT_TRANSFER));
-        if (area_copy.is_error() || port_copy.is_error())
-            return Error::NO_MEMORY;
-        tern_handle_t handles[2] = {area_copy.value(), port_copy.value()};
-        proto::CallParts parts{};
-        parts.in_data = {reinterpret_cast<const uint8_t*>(d.name), 7};
-        parts.in_handles = {handles, 2};
-        nic::AttachRequest request{};
-        __builtin_memcpy(request.mac, mac, 6);
-        request.mtu = kMtu;
-        request.flags = d.link_up ? nic::kLinkUp : 0;
-        request.rx_count = geometry.rx_count;
-        request.tx_count = geometry.tx_count;
-        request.buffer_size = nic::kBufferSize;
-        auto attached = proto::call<nic::Attach>(d.server, request, parts);
-        if (attached.ok()) {
-            d.nic = attached.value().nic;
-            println("virtio-net: {} attached: MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, "
-                    "link {}, {} interrupts, queues {}+{}",
-                    base::StringView(d.name, 7), mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
-                    base::StringView(d.link_up ? "up" : "down"),
-                    base::StringView(msix ? "MSI-X" : "INTx"), rx_size, tx_size);
-            return base::ok();
-        }
-        if (attached.error() != Error::ALREADY_EXISTS) {
-            log_error("attach to the network server", attached.error());
-            return attached.error();
-        }
+    auto area_copy = sys_result<tern_handle_t>(tern_sys_handle_duplicate(
+        area.value().memory(),
+        TERN_RIGHT_MAP | TERN_RIGHT_READ | TERN_RIGHT_WRITE | TERN_RIGHT_TRANSFER));
+    auto port_copy = sys_result<tern_handle_t>(
+        tern_sys_handle_duplicate(d.port, TERN_RIGHT_SIGNAL | TERN_RIGHT_TRANSFER));
+    if (area_copy.is_error() || port_copy.is_error())
+        return Error::NO_MEMORY;
+    tern_handle_t handles[2] = {area_copy.value(), port_copy.value()};
+    proto::CallParts parts{};
+    parts.in_data = {reinterpret_cast<const uint8_t*>(d.name), d.name_length};
+    parts.in_handles = {handles, 2};
+    nic::AttachRequest request{};
+    __builtin_memcpy(request.mac, mac, 6);
+    request.mtu = kMtu;
+    request.flags = d.link_up ? nic::kLinkUp : 0;
+    request.rx_count = geometry.rx_count;
+    request.tx_count = geometry.tx_count;
+    request.buffer_size = nic::kBufferSize;
+    auto attached = proto::call<nic::Attach>(d.server, request, parts, kCallTimeoutNs);
+    if (attached.is_error()) {
+        log_error("attach to the network server", attached.error());
+        return attached.error();
     }
-    println("virtio-net: names virtio0..virtio3 are all taken");
-    return Error::ALREADY_EXISTS;
+    d.nic = attached.value().nic;
+    println("virtio-net: {}: {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, link {}, {} interrupts, "
+            "queues {}+{}",
+            base::StringView(d.name, d.name_length), mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
+            base::StringView(d.link_up ? "up" : "down"), base::StringView(msix ? "MSI-X" : "INTx"),
+            rx_size, tx_size);
+    return base::ok();
 }
 
 void send_status(Driver& d) {
     nic::Counters c = d.core.counters();
     proto::CallParts parts{};
     parts.in_data = {reinterpret_cast<const uint8_t*>(&c), sizeof(c)};
-    auto r = proto::call<nic::Status>(d.server, {d.nic, d.link_up ? nic::kLinkUp : 0u}, parts);
+    auto r = proto::call<nic::Status>(d.server, {d.nic, d.link_up ? nic::kLinkUp : 0u}, parts,
+                                      kCallTimeoutNs);
     if (r.is_error())
         log_error("status to the network server", r.error());
     d.reported = c;
@@ -281,7 +281,7 @@ base::Result<void> exchange(Driver& d, bool server_rang) {
     while (more || d.core.has_news()) {
         nic::SyncRequest request;
         d.core.fill_sync(request, d.nic);
-        auto reply = proto::call<nic::Sync>(d.server, request);
+        auto reply = proto::call<nic::Sync>(d.server, request, {}, kCallTimeoutNs);
         if (reply.is_error())
             return reply.error();
         d.core.sync_done(request);
@@ -305,7 +305,7 @@ void check_link(Driver& d) {
     bool up = (status.value() & virtio_net::kStatusLinkUp) != 0;
     if (up != d.link_up) {
         d.link_up = up;
-        println("virtio-net: {} link {}", base::StringView(d.name, 7),
+        println("virtio-net: {} link {}", base::StringView(d.name, d.name_length),
                 base::StringView(up ? "up" : "down"));
         send_status(d);
     }
@@ -399,6 +399,12 @@ extern "C" int main(uint64_t) {
                 i.device_id);
         return 2;
     }
+    // Named by where it sits, as Linux names predictably: enp<bus>s<slot>[f<function>].
+    base::BufferSink name(d.name, sizeof(d.name));
+    base::format_to(name, "enp{}s{}", i.address.bus, i.address.device);
+    if (i.address.function)
+        base::format_to(name, "f{}", i.address.function);
+    d.name_length = name.written();
     auto port = sys_result<tern_handle_t>(tern_sys_port_create(16));
     if (port.is_error()) {
         log_error("no port", port.error());
