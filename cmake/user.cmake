@@ -135,10 +135,13 @@ foreach(source ${TERN_SYSTEM_PROGRAMS})
   endif()
 endforeach()
 
-# Drivers (drivers/<name>/main.cpp, with the rest of their folder), in the boot file system
-# as /bin/<name> like the servers, on the driver library (drivers/lib: port I/O, MMIO,
-# DMA memory, the IRQ loop; included as <driver/...>).
-file(GLOB TERN_DRIVER_LIB_SOURCES CONFIGURE_DEPENDS ${TERN_ROOT}/drivers/lib/*.cpp)
+# Drivers (drivers/<name>/main.cpp, or drivers/net/<name>/main.cpp for network cards, with
+# the rest of their folder and its portable/ part), in the boot file system as /bin/<name>
+# like the servers, on the driver library (drivers/lib: port I/O, MMIO, DMA memory, the
+# IRQ loop; included as <driver/...>) and the virtio library (drivers/virtio: the PCI
+# transport and split virtqueues; included as <drivers/virtio/...>).
+file(GLOB TERN_DRIVER_LIB_SOURCES CONFIGURE_DEPENDS ${TERN_ROOT}/drivers/lib/*.cpp
+  ${TERN_ROOT}/drivers/virtio/*.cpp ${TERN_ROOT}/drivers/virtio/portable/*.cpp)
 add_library(tern_driver_lib STATIC ${TERN_DRIVER_LIB_SOURCES})
 target_link_libraries(tern_driver_lib PUBLIC tern_user_rt)
 target_include_directories(tern_driver_lib PUBLIC ${TERN_ROOT}/drivers/lib/include)

@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""Two Tern nodes with e1000 NICs on the cluster hub reach each other through the whole
-stack: the PCI bus server, init's driver table, the e1000 driver, the NIC protocol, lwIP
-with each node's static address from its node.cfg (ip=10.0.0.N/24), and UDP sockets.
+"""Two Tern nodes with e1000 (or virtio-net) NICs on the cluster hub reach each other through
+the whole stack: the PCI bus server, init's driver table, the NIC's driver, the NIC
+protocol, lwIP with each node's static address from its node.cfg (ip=10.0.0.N/24), and
+UDP sockets.
 
-- both nodes boot, their e1000 drivers attach with the link up, and ifconfig on node 1
+- both nodes boot, their drivers attach with the link up, and ifconfig on node 1
   shows 10.0.0.1/24 on enp0s2;
 - node 2 serves a UDP echo (netecho serve), node 1 sends it 20 datagrams (netecho), and
   every one comes back intact; the hub counts frames both ways;
 - node 1's ifconfig then shows frames at the device and no errors.
 
     e1000_test.py --iso build/os/tern.iso --hub build/tools/hub/tern-hub [--timeout 150]
+                  [--nic e1000|virtio]
 """
 import argparse
 import os
@@ -28,7 +30,10 @@ sys.dont_write_bytecode = True  # importing cluster_test must leave nothing in t
 import cluster  # noqa: E402
 from cluster_test import Failure, check, console_command, log_text, wait_for_boot  # noqa: E402
 
-ATTACHED = re.compile(r"e1000: enp0s2: [0-9a-f:]{17}, link up, IRQ \d+")
+ATTACHED = {
+    "e1000": re.compile(r"e1000: enp0s2: [0-9a-f:]{17}, link up, IRQ \d+"),
+    "virtio": re.compile(r"virtio-net: enp0s2: [0-9a-f:]{17}, link up, (MSI-X|INTx) interrupts"),
+}
 
 
 def wait_for(c, node, pattern, deadline, what):
@@ -42,11 +47,12 @@ def wait_for(c, node, pattern, deadline, what):
 def run(args, c):
     start = time.monotonic()
     deadline = start + args.timeout
-    c.up(2, ["e1000", "e1000"], args.iso, args.hub, seed=1)
+    c.up(2, [args.nic, args.nic], args.iso, args.hub, seed=1)
     for node in (1, 2):
         wait_for_boot(c, node, deadline)
-        wait_for(c, node, ATTACHED, deadline, "attached e1000 driver")
-    print("e1000_test: both drivers attached after %.1f s" % (time.monotonic() - start))
+        wait_for(c, node, ATTACHED[args.nic], deadline, "attached %s driver" % args.nic)
+    print("e1000_test: both %s drivers attached after %.1f s"
+          % (args.nic, time.monotonic() - start))
     console_command(c, 1, "ifconfig", "inet 10.0.0.1/24")
     before = c.hub_stats()
     console_command(c, 2, "netecho serve 7 20", "netecho: serving UDP port 7 for 20")
@@ -73,6 +79,7 @@ def main():
     p.add_argument("--hub", required=True)
     p.add_argument("--timeout", type=float, default=150)
     p.add_argument("--keep", action="store_true", help="keep the state directory")
+    p.add_argument("--nic", default="e1000", choices=sorted(ATTACHED))
     args = p.parse_args()
     state = tempfile.mkdtemp(prefix="tern-e1000-")
     c = cluster.Cluster(state)
