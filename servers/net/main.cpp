@@ -10,8 +10,8 @@
 // node without a NIC pays nothing for the server.
 #include "server.h"
 
-#include <tern/protocols/net.h>
 #include <tern/print.h>
+#include <tern/protocols/net.h>
 #include <tern/runtime.h>
 #include <tern/services.h>
 #include <tern/syscall.h>
@@ -48,13 +48,24 @@ void poll_loopback() {
     }
 }
 
-uint64_t next_wait_ns() {
+uint64_t lwip_wait_ns() {
     if (!nics_attached() && !tcp_active_pcbs && !tcp_tw_pcbs)
         return TERN_TIMEOUT_INFINITE;
     u32_t ms = sys_timeouts_sleeptime();
     if (ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE)
         return TERN_TIMEOUT_INFINITE;
     return uint64_t(ms) * 1000000ull;
+}
+
+// The wait is bounded by lwIP's next timer and by the first parked Poll to expire.
+uint64_t next_wait_ns() {
+    uint64_t wait = lwip_wait_ns();
+    uint64_t deadline = next_poll_deadline();
+    if (deadline == net::kPollForever)
+        return wait;
+    uint64_t now = uint64_t(tern_sys_clock_monotonic());
+    uint64_t until = deadline > now ? deadline - now : 0;
+    return until < wait ? until : wait;
 }
 
 void on_event(void*, const tern_msg& event, uint32_t) {
@@ -144,8 +155,9 @@ extern "C" int main(uint64_t) {
     for (;;) {
         sys_check_timeouts();
         poll_loopback();
+        check_polls();
         base::Error e = server.serve_one(next_wait_ns());
-        if (e == base::Error::OK || e == base::Error::TIMED_OUT)
+        if (e == base::Error::OK || e == base::Error::TIMED_OUT || e == base::Error::WOULD_BLOCK)
             continue;
         if (e == base::Error::PEER_CLOSED || e == base::Error::BAD_HANDLE
             || e == base::Error::ACCESS_DENIED || e == base::Error::WRONG_TYPE) {
