@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libc/musl/backend.h>
 #include <libc/musl/portable/files.h>
 #include <libc/musl/portable/translate.h>
 #include <libc/musl/services.h>
@@ -126,6 +127,8 @@ enum {
 /* ---- The console: file descriptors 0, 1 and 2 ---------------------------------------- */
 
 static int is_console_fd(long fd) { return fd >= 0 && fd <= 2; }
+
+int tern_libc_is_console_fd(long fd) { return is_console_fd(fd); }
 
 /* Writes to the kernel's debug console in chunks debug_write accepts. Returns the bytes
  * written, or a negated errno when nothing could be written. */
@@ -216,6 +219,10 @@ static long unsupported(long n, const char* detail) {
  */
 
 static struct tern_libc_fd_table g_files;
+
+struct tern_libc_fd_table* tern_libc_fds(void) {
+    return &g_files;
+}
 
 /* Bytes a directory's listing may take: bootfs List's response bound. */
 enum {
@@ -321,7 +328,9 @@ static long sys_close(long fd) {
     struct tern_libc_file* file = tern_libc_fd_get(&g_files, fd);
     if (!file)
         return -EBADF;
-    if (file->kind == TERN_LIBC_FD_DIRECTORY)
+    if (file->kind == TERN_LIBC_FD_SOCKET)
+        tern_libc_socket_close(file);
+    else if (file->kind == TERN_LIBC_FD_DIRECTORY)
         (void)tern_sys_vm_free(file->map_address, file->map_size);
     else
         tern_libc_bootfs_unmap(file->map_address, file->map_size, file->memory);
@@ -345,6 +354,8 @@ static long readable_file(long fd, struct tern_libc_file** out) {
         return -EBADF;
     if (file->kind == TERN_LIBC_FD_DIRECTORY)
         return -EISDIR;
+    if (file->kind == TERN_LIBC_FD_SOCKET)
+        return -ESPIPE; /* pread and preadv; read and readv take sockets first */
     *out = file;
     return 0;
 }
@@ -355,6 +366,8 @@ static long sys_lseek(long fd, long offset, long whence) {
     struct tern_libc_file* file = tern_libc_fd_get(&g_files, fd);
     if (!file)
         return -EBADF;
+    if (file->kind == TERN_LIBC_FD_SOCKET)
+        return -ESPIPE;
     /* A directory's offsets count entries (seekdir and rewinddir use them). */
     uint64_t end = file->kind == TERN_LIBC_FD_DIRECTORY
                        ? tern_libc_listing_entries(file->data, file->size)
@@ -391,6 +404,8 @@ static long sys_fstat(long fd, struct stat* st) {
     struct tern_libc_file* file = tern_libc_fd_get(&g_files, fd);
     if (!file)
         return -EBADF;
+    if (file->kind == TERN_LIBC_FD_SOCKET)
+        return fill_stat(st, TERN_LIBC_NODE_SOCKET, 0777, 0, 0);
     if (file->kind == TERN_LIBC_FD_DIRECTORY)
         return fill_stat(st, TERN_LIBC_NODE_DIRECTORY, file->mode, 0, file->path);
     return fill_stat(st, TERN_LIBC_NODE_FILE, file->mode, file->size, file->path);
@@ -434,6 +449,9 @@ static long sys_read(long fd, void* data, size_t length) {
     /* Like a terminal opened for reading and writing, all three descriptors read. */
     if (is_console_fd(fd))
         return (long)tern_libc_console_read(data, length, 1);
+    struct tern_libc_file* socket = tern_libc_fd_get(&g_files, fd);
+    if (socket && socket->kind == TERN_LIBC_FD_SOCKET)
+        return tern_libc_socket_read(socket, data, length);
     struct tern_libc_file* file = 0;
     long r = readable_file(fd, &file);
     if (r != 0)
@@ -489,6 +507,14 @@ static long sys_readv(long fd, const struct iovec* iov, long count) {
         }
         return (long)done;
     }
+    struct tern_libc_file* socket = tern_libc_fd_get(&g_files, fd);
+    if (socket && socket->kind == TERN_LIBC_FD_SOCKET) {
+        /* One receive into the first buffer with room (recvmsg scatters). */
+        for (long i = 0; i < count; ++i)
+            if (iov[i].iov_len > 0)
+                return tern_libc_socket_read(socket, iov[i].iov_base, iov[i].iov_len);
+        return 0;
+    }
     struct tern_libc_file* file = 0;
     long r = readable_file(fd, &file);
     if (r != 0)
@@ -508,12 +534,17 @@ static long sys_write(long fd, const char* data, size_t length) {
     /* Like a terminal opened for reading and writing, all three descriptors write. */
     if (is_console_fd(fd))
         return console_write(data, length);
+    struct tern_libc_file* socket = tern_libc_fd_get(&g_files, fd);
+    if (socket && socket->kind == TERN_LIBC_FD_SOCKET)
+        return tern_libc_socket_write(socket, data, length);
     /* Files are read-only: a descriptor not open for writing is EBADF, as is none. */
     return -EBADF;
 }
 
 static long sys_writev(long fd, const struct iovec* iov, long count) {
-    if (!is_console_fd(fd))
+    struct tern_libc_file* socket = tern_libc_fd_get(&g_files, fd);
+    int is_socket = socket && socket->kind == TERN_LIBC_FD_SOCKET;
+    if (!is_console_fd(fd) && !is_socket)
         return -EBADF;
     long total = iovec_total(iov, count);
     if (total < 0)
@@ -522,7 +553,8 @@ static long sys_writev(long fd, const struct iovec* iov, long count) {
     for (long i = 0; i < count; ++i) {
         if (iov[i].iov_len == 0)
             continue;
-        long r = console_write(iov[i].iov_base, iov[i].iov_len);
+        long r = is_socket ? tern_libc_socket_write(socket, iov[i].iov_base, iov[i].iov_len)
+                           : console_write(iov[i].iov_base, iov[i].iov_len);
         if (r < 0)
             return done > 0 ? (long)done : r;
         done += (size_t)r;
@@ -551,7 +583,11 @@ static long sys_fcntl(long fd, long command, long argument) {
     case F_GETFL:
         return file ? (long)(file->flags & (TERN_LINUX_O_ACCMODE | O_APPEND | O_NONBLOCK)) : O_RDWR;
     case F_SETFL:
-        /* O_APPEND and O_NONBLOCK change nothing for the console or a read-only file. */
+        /* A socket's O_NONBLOCK makes its calls return EAGAIN instead of waiting; O_APPEND
+         * and O_NONBLOCK change nothing for the console or a read-only file. */
+        if (file && file->kind == TERN_LIBC_FD_SOCKET)
+            file->flags = (argument & O_NONBLOCK) ? file->flags | O_NONBLOCK
+                                                  : file->flags & ~(uint32_t)O_NONBLOCK;
         return 0;
     default:
         return -EINVAL;
@@ -757,6 +793,10 @@ static void deliver_pending(void) {
     }
 }
 
+static long send_to_self(long signal);
+
+long tern_libc_raise(long signal) { return send_to_self(signal); }
+
 static long send_to_self(long signal) {
     if (signal == 0)
         return 0;
@@ -927,7 +967,11 @@ long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6
     case SYS_kill:
         return a1 == self_id() || a1 == 0 ? send_to_self(a2) : -ESRCH;
 
-    default:
-        return unsupported(n, 0);
+    default: {
+        /* Sockets, poll and select (backend_sockets.c). */
+        int handled = 0;
+        long r = tern_libc_socket_syscall(n, a1, a2, a3, a4, a5, a6, &handled);
+        return handled ? r : unsupported(n, 0);
+    }
     }
 }

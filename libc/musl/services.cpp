@@ -92,6 +92,8 @@ private:
 constinit Service g_console("console", TERN_STARTUP_CONSOLE);
 constinit Service g_bootfs("bootfs", 0);
 constinit tern_libc_line_buffer g_line = {};
+// End of input (Ctrl-D) that a wait for input saw: the next read returns 0.
+constinit bool g_input_ended = false;
 
 // Sends a bootfs path without its leading "/" (bootfs takes either, and its bound,
 // kMaxPath, counts the bytes sent); the root is "".
@@ -190,6 +192,10 @@ int64_t tern_libc_console_read(void* out, uint64_t size, int wait) {
     uint64_t n = tern_libc_line_take(&g_line, out, size);
     if (n > 0 || !wait)
         return int64_t(n);
+    if (g_input_ended) {
+        g_input_ended = false;
+        return 0;
+    }
     tern::console::ReadResponse response = {};
     uint32_t received = 0;
     base::Error e = g_console.call([&](tern_handle_t console) {
@@ -211,6 +217,54 @@ int64_t tern_libc_console_read(void* out, uint64_t size, int wait) {
     g_line.start = 0;
     g_line.end = received < sizeof(g_line.data) ? received : uint32_t(sizeof(g_line.data));
     return int64_t(tern_libc_line_take(&g_line, out, size));
+}
+
+int tern_libc_console_wait(uint64_t timeout_ns) {
+    if (g_line.start < g_line.end || g_input_ended)
+        return 1;
+    if (g_console.get() == TERN_INVALID_HANDLE)
+        return 1; // end of input at once
+    if (timeout_ns == 0)
+        return 0;
+    // The console has no readiness call: a Read that gives up when the time is over. The
+    // console server skips a reader that left, so a line typed later is not lost.
+    tern::console::ReadResponse response = {};
+    uint32_t received = 0;
+    base::Error e = g_console.call([&](tern_handle_t console) {
+        tern::proto::CallParts parts;
+        parts.out_data = {reinterpret_cast<uint8_t*>(g_line.data), sizeof(g_line.data)};
+        parts.out_data_size = &received;
+        auto r = tern::proto::call<tern::console::Read>(console, {0}, parts, timeout_ns);
+        if (r.is_error())
+            return r.error();
+        response = r.value();
+        return base::Error::OK;
+    });
+    if (e == base::Error::TIMED_OUT)
+        return 0;
+    if (e != base::Error::OK)
+        return 1; // a read now meets the failure (Ctrl-C, no console) at once
+    if (response.end_of_file) {
+        g_input_ended = true;
+        return 1;
+    }
+    g_line.start = 0;
+    g_line.end = received < sizeof(g_line.data) ? received : uint32_t(sizeof(g_line.data));
+    return 1;
+}
+
+int tern_libc_copy_in(void* to, const void* user, uint64_t size) {
+    if (size == 0)
+        return 0;
+    int64_t r = tern_sys_task_vm_read(tern::self(), address(user), address(to), size);
+    return r < 0 ? -TERN_LINUX_EFAULT : 0;
+}
+
+int tern_libc_copy_out(void* user, const void* from, uint64_t size) {
+    if (size == 0)
+        return 0;
+    int64_t r = tern_sys_task_vm_write(tern::self(), address(user), address(from), size);
+    return r < 0 ? -TERN_LINUX_EFAULT : 0;
 }
 
 int tern_libc_bootfs_stat(const char* path, struct tern_libc_bootfs_node* node) {

@@ -94,6 +94,69 @@ void tern_libc_bootfs_unmap(uint64_t map_address, uint64_t map_size, uint32_t me
  * listing's size. */
 int64_t tern_libc_bootfs_list(const char* path, char* buffer, uint64_t capacity);
 
+/* ---- The network server ("net", tern/protocols/net.h; net_client.cpp) ----
+ * Each call returns >= 0 on success or a Tern status negated (-TERN_*, not an errno: the
+ * same status means different errnos to different socket calls, which portable/sockets.cpp
+ * decides). TERN_LIBC_NET_NO_SERVER when the program has no network server. Calls that
+ * wait (accept, connect, send, recv without nonblocking) wait as long as the server does. */
+#define TERN_LIBC_NET_NO_SERVER (-1000)
+
+struct tern_libc_net_address {
+    uint32_t ip; /* host order */
+    uint16_t port;
+    uint16_t reserved;
+};
+
+struct tern_libc_net_received {
+    uint32_t size;
+    uint32_t end_of_stream;
+    uint32_t truncated;
+    struct tern_libc_net_address from;
+};
+
+/* One socket of a Poll: socket and events (TERN_NET_POLL_*) in, events, error (a Tern
+ * status) and the server's state out. The layout of net::PollResult. */
+struct tern_libc_net_poll {
+    uint32_t socket;
+    uint32_t events;
+    int32_t error;
+    uint32_t state;
+};
+#define TERN_LIBC_NET_MAX_POLL 64
+#define TERN_LIBC_NET_MAX_DATA 8192
+#define TERN_LIBC_NET_FOREVER (~(uint64_t)0)
+
+int64_t tern_libc_net_socket(int stream);
+int tern_libc_net_bind(uint32_t id, uint32_t ip, uint16_t port,
+                       struct tern_libc_net_address* bound);
+int tern_libc_net_listen(uint32_t id, uint32_t backlog);
+int tern_libc_net_accept(uint32_t id, int nonblocking, uint32_t* accepted,
+                         struct tern_libc_net_address* peer);
+int tern_libc_net_connect(uint32_t id, int nonblocking, uint32_t ip, uint16_t port);
+/* to may be 0 (the connected peer). size <= TERN_LIBC_NET_MAX_DATA. */
+int64_t tern_libc_net_send(uint32_t id, int nonblocking, const struct tern_libc_net_address* to,
+                           const void* data, uint32_t size);
+/* buffer: room for TERN_LIBC_NET_MAX_DATA bytes; max 1..TERN_LIBC_NET_MAX_DATA. */
+int tern_libc_net_recv(uint32_t id, int nonblocking, void* buffer, uint32_t max,
+                       struct tern_libc_net_received* out);
+int tern_libc_net_close(uint32_t id);
+int tern_libc_net_shutdown(uint32_t id, uint32_t how);
+int tern_libc_net_name(uint32_t id, int peer, struct tern_libc_net_address* out);
+int tern_libc_net_set_option(uint32_t id, uint32_t option, uint32_t value);
+/* Waits until one of entries is ready or timeout_ns passes (0: at once;
+ * TERN_LIBC_NET_FOREVER: no limit); fills every entry's results and returns how many are
+ * ready. */
+int64_t tern_libc_net_poll(struct tern_libc_net_poll* entries, uint32_t count, uint64_t timeout_ns);
+
+/* Console input for poll: 1 when a read of fd 0 would not wait (a line is pending, end of
+ * input, or no console server), after waiting up to timeout_ns for a line; else 0. */
+int tern_libc_console_wait(uint64_t timeout_ns);
+
+/* Copies between this task's memory and a pointer a program passed, through the kernel,
+ * so that a bad pointer is an error (-EFAULT) instead of a fault. */
+int tern_libc_copy_in(void* to, const void* user, uint64_t size);
+int tern_libc_copy_out(void* user, const void* from, uint64_t size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -51,7 +51,7 @@ void poll_loopback() {
     }
 }
 
-uint64_t next_wait_ns() {
+uint64_t lwip_wait_ns() {
     if (!nics_attached() && !tcp_active_pcbs && !tcp_tw_pcbs)
         return TERN_TIMEOUT_INFINITE;
     u32_t ms = sys_timeouts_sleeptime();
@@ -93,6 +93,17 @@ void read_static_address() {
         tern::println("net: gw={} is not a.b.c.d; no gateway", gw_text);
     a.set = true;
     g_static = a;
+}
+
+// The wait is bounded by lwIP's next timer and by the first parked Poll to expire.
+uint64_t next_wait_ns() {
+    uint64_t wait = lwip_wait_ns();
+    uint64_t deadline = next_poll_deadline();
+    if (deadline == net::kPollForever)
+        return wait;
+    uint64_t now = uint64_t(tern_sys_clock_monotonic());
+    uint64_t until = deadline > now ? deadline - now : 0;
+    return until < wait ? until : wait;
 }
 
 void on_event(void*, const tern_msg& event, uint32_t) {
@@ -181,8 +192,9 @@ extern "C" int main(uint64_t) {
     for (;;) {
         sys_check_timeouts();
         poll_loopback();
+        check_polls();
         base::Error e = server.serve_one(next_wait_ns());
-        if (e == base::Error::OK || e == base::Error::TIMED_OUT)
+        if (e == base::Error::OK || e == base::Error::TIMED_OUT || e == base::Error::WOULD_BLOCK)
             continue;
         if (e == base::Error::PEER_CLOSED || e == base::Error::BAD_HANDLE
             || e == base::Error::ACCESS_DENIED || e == base::Error::WRONG_TYPE) {

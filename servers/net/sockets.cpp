@@ -74,6 +74,11 @@ struct Client {
     uint64_t task_id = 0;
     tern_handle_t task = TERN_INVALID_HANDLE;
     uint32_t sockets = 0;
+    // A parked Poll: its entries and when it expires (kPollForever: never).
+    proto::PendingReply poll;
+    uint64_t poll_deadline = 0;
+    uint32_t poll_count = 0;
+    net::PollEntry poll_entries[net::kMaxPoll] = {};
 };
 
 // Sockets are allocated the first time their slot is used and kept for reuse, so the
@@ -441,7 +446,11 @@ Error on_socket(void*, proto::Request& request, const net::SocketRequest& in,
             return Error::NO_SPACE;
         }
         uint32_t generation = c->generation + 1;
-        *c = Client{true, generation, request.badge(), task, 0};
+        *c = Client{};
+        c->used = true;
+        c->generation = generation;
+        c->task_id = request.badge();
+        c->task = task;
         proto::SlotCookie cookie{uint32_t(c - g_clients), generation};
         if (tern_sys_object_watch(task, g_port, cookie.value()) < 0) {
             (void)tern_sys_handle_close(task);
@@ -802,6 +811,165 @@ Error on_peername(void*, proto::Request& request, const net::NameRequest& in,
     return Error::INVALID_ARGUMENT;
 }
 
+// ---- Readiness --------------------------------------------------------------------------
+
+// What a socket is ready for now (net::kPoll*), whether asked or not; the caller masks.
+uint32_t readiness(const Socket& s) {
+    uint32_t events = 0;
+    if (s.type == SocketType::kUdp) {
+        events |= net::kPollWritable;
+        if (s.datagram_count > 0)
+            events |= net::kPollReadable;
+        return events;
+    }
+    switch (s.state) {
+    case SocketState::kListening:
+        if (s.accept_count > 0)
+            events |= net::kPollReadable;
+        break;
+    case SocketState::kConnected:
+    case SocketState::kClosing:
+        if (s.rx || s.peer_closed || s.shut_read)
+            events |= net::kPollReadable;
+        if (s.shut_write
+            || (s.tcp && tcp_sndbuf(s.tcp) > 0 && tcp_sndqueuelen(s.tcp) < TCP_SND_QUEUELEN))
+            events |= net::kPollWritable;
+        if (s.peer_closed && s.shut_write)
+            events |= net::kPollHangUp;
+        break;
+    case SocketState::kError:
+        events |= net::kPollReadable | net::kPollWritable | net::kPollError | net::kPollHangUp;
+        break;
+    case SocketState::kClosed:
+    case SocketState::kBound:
+        // A TCP socket that never connected: nothing will ever come (Linux says POLLOUT
+        // and POLLHUP of such a socket).
+        events |= net::kPollWritable | net::kPollHangUp;
+        break;
+    case SocketState::kConnecting:
+        break;
+    }
+    return events;
+}
+
+constexpr uint32_t kAlwaysReported = net::kPollError | net::kPollHangUp | net::kPollInvalid;
+
+// Fills results for entries; returns how many have an event.
+uint32_t poll_results(uint64_t owner, const net::PollEntry* entries, uint32_t count,
+                      net::PollResult* results) {
+    uint32_t ready = 0;
+    for (uint32_t i = 0; i < count; ++i) {
+        net::PollResult& r = results[i];
+        r = {entries[i].socket, 0, 0, SocketState::kClosed};
+        uint32_t index = entries[i].socket & 0xFFFF;
+        Socket* s = index < net::kMaxSockets ? g_sockets[index] : nullptr;
+        if (!s || !s->used || s->generation != (entries[i].socket >> 16) || s->owner != owner
+            || s->awaiting_accept) {
+            r.events = net::kPollInvalid;
+        } else {
+            r.events = readiness(*s) & (entries[i].events | kAlwaysReported);
+            r.state = s->state;
+            r.error = s->state == SocketState::kError ? int32_t(s->error) : 0;
+        }
+        if (r.events != 0)
+            ++ready;
+    }
+    return ready;
+}
+
+net::PollResult g_poll_results[net::kMaxPoll];
+uint32_t g_parked_polls = 0;
+
+void answer_poll(Client& c) {
+    net::PollResponse out{poll_results(c.task_id, c.poll_entries, c.poll_count, g_poll_results),
+                          c.poll_count};
+    proto::Reply parts;
+    parts.data = {reinterpret_cast<const uint8_t*>(g_poll_results),
+                  c.poll_count * sizeof(net::PollResult)};
+    (void)proto::reply_later<net::Poll>(c.poll, Error::OK, out, parts);
+    --g_parked_polls;
+}
+
+Error on_poll(void*, proto::Request& request, const net::PollRequest& in, net::PollResponse& out,
+              proto::Reply& reply, proto::PendingReply& pending) {
+    base::Span<const uint8_t> data = request.data();
+    if (in.count == 0 || in.count > net::kMaxPoll || in.flags != 0
+        || data.size() != in.count * sizeof(net::PollEntry)) {
+        request.set_refusal_reason("poll needs 1..kMaxPoll entries and no flags");
+        return Error::INVALID_ARGUMENT;
+    }
+    Client* c = client_of(request.badge());
+    if (c && c->poll.valid())
+        answer_poll(*c);
+    net::PollEntry entries[net::kMaxPoll];
+    __builtin_memcpy(entries, data.data(), data.size());
+    out.count = in.count;
+    out.ready = poll_results(request.badge(), entries, in.count, g_poll_results);
+    // A task that never made a socket has nothing to wait for: every entry is invalid.
+    if (out.ready > 0 || in.timeout_ns == 0 || !c) {
+        reply.data = {reinterpret_cast<const uint8_t*>(g_poll_results),
+                      in.count * sizeof(net::PollResult)};
+        return Error::OK;
+    }
+    __builtin_memcpy(c->poll_entries, entries, data.size());
+    c->poll_count = in.count;
+    uint64_t now = uint64_t(tern_sys_clock_monotonic());
+    c->poll_deadline = in.timeout_ns >= ~now ? net::kPollForever : now + in.timeout_ns;
+    c->poll = pending;
+    ++g_parked_polls;
+    reply.deferred = true;
+    return Error::OK;
+}
+
+Error on_set_option(void*, proto::Request& request, const net::SetOptionRequest& in, proto::Empty&,
+                    proto::Reply&, proto::PendingReply&) {
+    Socket* s = find(request, in.socket);
+    if (!s)
+        return Error::BAD_HANDLE;
+    if (in.value > 1 || in.reserved != 0) {
+        request.set_refusal_reason("option value must be 0 or 1");
+        return Error::INVALID_ARGUMENT;
+    }
+    bool on = in.value != 0;
+    switch (in.option) {
+    case net::SocketOption::kReuseAddress:
+        if (s->udp) {
+            if (on)
+                ip_set_option(s->udp, SOF_REUSEADDR);
+            else
+                ip_reset_option(s->udp, SOF_REUSEADDR);
+        } else if (s->tcp) {
+            if (on)
+                ip_set_option(s->tcp, SOF_REUSEADDR);
+            else
+                ip_reset_option(s->tcp, SOF_REUSEADDR);
+        }
+        return Error::OK;
+    case net::SocketOption::kNoDelay:
+    case net::SocketOption::kKeepAlive:
+        if (s->type != SocketType::kTcp) {
+            request.set_refusal_reason("a TCP option on a UDP socket");
+            return Error::INVALID_ARGUMENT;
+        }
+        // A listening pcb has neither; the option is the C library's to remember then.
+        if (!s->tcp || s->state == SocketState::kListening)
+            return Error::OK;
+        if (in.option == net::SocketOption::kNoDelay) {
+            if (on)
+                tcp_nagle_disable(s->tcp);
+            else
+                tcp_nagle_enable(s->tcp);
+        } else if (on) {
+            ip_set_option(s->tcp, SOF_KEEPALIVE);
+        } else {
+            ip_reset_option(s->tcp, SOF_KEEPALIVE);
+        }
+        return Error::OK;
+    }
+    request.set_refusal_reason("unknown option");
+    return Error::INVALID_ARGUMENT;
+}
+
 Error on_sockets(void*, proto::Request&, const proto::Empty&, net::SocketsResponse& out,
                  proto::Reply& reply, proto::PendingReply&) {
     static net::SocketInfo infos[net::kMaxSockets];
@@ -851,6 +1019,10 @@ void client_gone(uint64_t cookie) {
         if (s && s->used && s->owner == c.task_id && !s->awaiting_accept)
             release(*s);
     // Connections still waiting in a listener's queue went with the listener.
+    if (c.poll.valid()) {
+        (void)tern_sys_handle_close(base::exchange(c.poll.reply, TERN_INVALID_HANDLE));
+        --g_parked_polls;
+    }
     (void)tern_sys_handle_close(c.task);
     c.used = false;
 }
@@ -868,6 +1040,31 @@ void register_sockets(proto::Server& server) {
     server.on<net::SockName>(static_cast<void*>(nullptr), on_sockname);
     server.on<net::PeerName>(static_cast<void*>(nullptr), on_peername);
     server.on<net::Sockets>(static_cast<void*>(nullptr), on_sockets);
+    server.on<net::Poll>(static_cast<void*>(nullptr), on_poll);
+    server.on<net::SetOption>(static_cast<void*>(nullptr), on_set_option);
+}
+
+void check_polls() {
+    if (g_parked_polls == 0)
+        return;
+    uint64_t now = uint64_t(tern_sys_clock_monotonic());
+    for (Client& c : g_clients) {
+        if (!c.used || !c.poll.valid())
+            continue;
+        if (now >= c.poll_deadline
+            || poll_results(c.task_id, c.poll_entries, c.poll_count, g_poll_results) > 0)
+            answer_poll(c);
+    }
+}
+
+uint64_t next_poll_deadline() {
+    uint64_t deadline = net::kPollForever;
+    if (g_parked_polls == 0)
+        return deadline;
+    for (const Client& c : g_clients)
+        if (c.used && c.poll.valid() && c.poll_deadline < deadline)
+            deadline = c.poll_deadline;
+    return deadline;
 }
 
 } // namespace netsrv

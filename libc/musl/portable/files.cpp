@@ -233,6 +233,8 @@ void tern_libc_fill_stat(struct tern_linux_stat* st, enum tern_libc_node_type ty
         format = TERN_LINUX_S_IFDIR;
     else if (type == TERN_LIBC_NODE_CONSOLE)
         format = TERN_LINUX_S_IFCHR;
+    else if (type == TERN_LIBC_NODE_SOCKET)
+        format = TERN_LINUX_S_IFSOCK;
     st->st_dev = 1;
     st->st_ino = inode;
     st->st_nlink = type == TERN_LIBC_NODE_DIRECTORY ? 2 : 1;

@@ -18,6 +18,8 @@
 
 #include <stdint.h>
 
+#include <libc/musl/portable/sockets.h>
+
 /* open() flags (x86-64 Linux values, octal as in the kernel's headers). */
 #define TERN_LINUX_O_ACCMODE 03
 #define TERN_LINUX_O_RDONLY 00
@@ -33,6 +35,7 @@
 #define TERN_LINUX_SEEK_END 2
 
 #define TERN_LINUX_S_IFCHR 0020000u
+#define TERN_LINUX_S_IFSOCK 0140000u
 #define TERN_LINUX_S_IFDIR 0040000u
 #define TERN_LINUX_S_IFREG 0100000u
 
@@ -86,12 +89,14 @@ enum tern_libc_node_type {
     TERN_LIBC_NODE_FILE,
     TERN_LIBC_NODE_DIRECTORY,
     TERN_LIBC_NODE_CONSOLE,
+    TERN_LIBC_NODE_SOCKET,
 };
 
 enum tern_libc_fd_kind {
     TERN_LIBC_FD_FREE = 0,
     TERN_LIBC_FD_FILE,
     TERN_LIBC_FD_DIRECTORY,
+    TERN_LIBC_FD_SOCKET, /* a network server's socket: `socket` holds its state */
 };
 
 /* One open file or directory. A file's bytes are data[0, size) inside a read-only mapping
@@ -109,6 +114,7 @@ struct tern_libc_file {
     uint64_t map_address;
     uint64_t map_size;
     char path[TERN_LIBC_PATH_BUFFER]; /* normalised, for openat and inode numbers */
+    struct tern_libc_socket socket;   /* TERN_LIBC_FD_SOCKET */
 };
 
 struct tern_libc_fd_table {

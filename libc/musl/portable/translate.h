@@ -42,15 +42,31 @@
     X(ESPIPE, 29)                                                                                  \
     X(EROFS, 30)                                                                                   \
     X(EPIPE, 32)                                                                                   \
+    X(EDOM, 33)                                                                                    \
     X(ERANGE, 34)                                                                                  \
     X(ENAMETOOLONG, 36)                                                                            \
     X(ENOSYS, 38)                                                                                  \
     X(EBADMSG, 74)                                                                                 \
     X(EOVERFLOW, 75)                                                                               \
+    X(ENOTSOCK, 88)                                                                                \
+    X(EDESTADDRREQ, 89)                                                                            \
+    X(EMSGSIZE, 90)                                                                                \
+    X(ENOPROTOOPT, 92)                                                                             \
+    X(EPROTONOSUPPORT, 93)                                                                         \
     X(EOPNOTSUPP, 95)                                                                              \
+    X(EAFNOSUPPORT, 97)                                                                            \
+    X(EADDRINUSE, 98)                                                                              \
+    X(EADDRNOTAVAIL, 99)                                                                           \
+    X(ECONNABORTED, 103)                                                                           \
+    X(ECONNRESET, 104)                                                                             \
     X(ENOBUFS, 105)                                                                                \
+    X(EISCONN, 106)                                                                                \
+    X(ENOTCONN, 107)                                                                               \
     X(ETIMEDOUT, 110)                                                                              \
+    X(ECONNREFUSED, 111)                                                                           \
     X(EHOSTDOWN, 112)                                                                              \
+    X(EALREADY, 114)                                                                               \
+    X(EINPROGRESS, 115)                                                                            \
     X(EDQUOT, 122)
 
 enum tern_linux_errno {

@@ -159,6 +159,76 @@ using SockName = proto::Op<10, NameRequest, AddressResponse>;
 // The peer's address. INVALID_ARGUMENT: not connected.
 using PeerName = proto::Op<11, NameRequest, AddressResponse>;
 
+// A socket's state, as Poll and the Sockets view report it.
+enum class SocketState : uint32_t {
+    kClosed = 0, // created, not bound
+    kBound,
+    kListening,
+    kConnecting,
+    kConnected,
+    kClosing, // shut down for writing, or the peer closed
+    kError,   // reset, refused or timed out
+};
+
+// ---- Readiness and options ----------------------------------------------------------------
+
+// What Poll reports of a socket. kPollReadable: Recv (or Accept) would not wait: data, a
+// datagram, a connection to accept, the end of the stream, or an error. kPollWritable:
+// Send would not wait (TCP: connected with room in its send buffer, or failed; UDP:
+// always). kPollError: the connection failed or was reset (the status is in `error`).
+// kPollHangUp: nothing more will come either way. kPollInvalid: no such socket.
+inline constexpr uint32_t kPollReadable = 1;
+inline constexpr uint32_t kPollWritable = 2;
+inline constexpr uint32_t kPollError = 4;
+inline constexpr uint32_t kPollHangUp = 8;
+inline constexpr uint32_t kPollInvalid = 16;
+inline constexpr uint32_t kMaxPoll = 64;
+// Poll's timeout that never expires.
+inline constexpr uint64_t kPollForever = ~uint64_t(0);
+
+struct PollEntry {
+    uint32_t socket;
+    uint32_t events; // kPollReadable | kPollWritable; errors and hang-ups are always reported
+};
+struct PollResult {
+    uint32_t socket;
+    uint32_t events; // what is ready now: a subset of the asked events, plus kPollError,
+                     // kPollHangUp, kPollInvalid whether asked or not
+    int32_t error;   // the failed connection's status (base::Error), or OK
+    SocketState state;
+};
+struct PollRequest {
+    uint64_t timeout_ns; // 0: answer at once; kPollForever: until a socket is ready
+    uint32_t count;      // entries in the request data, 1..kMaxPoll
+    uint32_t flags;      // zero
+};
+struct PollResponse {
+    uint32_t ready; // results with any event
+    uint32_t count; // results in the reply data, one per entry, in the same order
+};
+// request data = count PollEntry; reply data = count PollResult. Answers as soon as one of
+// the sockets is ready, or when the timeout expires (ready 0); the server keeps the
+// deadline, so a caller waits without a timeout of its own. One Poll of a task waits at a
+// time: a second one answers the first at once with what is ready then. INVALID_ARGUMENT
+// (count, flags, data size).
+using Poll = proto::Op<14, PollRequest, PollResponse,
+                       proto::Limits{.request_data = kMaxPoll * sizeof(PollEntry),
+                                     .response_data = kMaxPoll * sizeof(PollResult)}>;
+
+enum class SocketOption : uint32_t {
+    kReuseAddress = 1, // bind beside connections in TIME_WAIT (SO_REUSEADDR)
+    kNoDelay = 2,      // TCP: send small segments at once (no Nagle; TCP_NODELAY)
+    kKeepAlive = 3,    // TCP: probe an idle connection (SO_KEEPALIVE)
+};
+struct SetOptionRequest {
+    uint32_t socket;
+    SocketOption option;
+    uint32_t value; // 0 or 1
+    uint32_t reserved;
+};
+// INVALID_ARGUMENT (unknown option, value not 0 or 1, a TCP option on UDP).
+using SetOption = proto::Op<15, SetOptionRequest, proto::Empty>;
+
 // ---- Views -------------------------------------------------------------------------------
 
 inline constexpr uint32_t kInterfaceUp = 1;
@@ -186,15 +256,6 @@ using Interfaces =
     proto::Op<12, proto::Empty, InterfacesResponse,
               proto::Limits{.response_data = kMaxInterfaces * sizeof(InterfaceInfo)}>;
 
-enum class SocketState : uint32_t {
-    kClosed = 0, // created, not bound
-    kBound,
-    kListening,
-    kConnecting,
-    kConnected,
-    kClosing, // shut down for writing, or the peer closed
-    kError,   // reset, refused or timed out
-};
 struct SocketInfo {
     uint32_t socket;
     SocketType type;
