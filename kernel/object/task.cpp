@@ -268,6 +268,10 @@ base::Result<void> Task::vm_protect(uint64_t address, uint64_t size, uint32_t pr
 }
 
 base::Result<void> Task::write_memory(uint64_t address, base::Span<const uint8_t> bytes) {
+    // An exited task's regions stay in its tree but lost their pages: a write would map
+    // fresh pages that nothing frees where the region belonged to a memory object.
+    if (m_exited)
+        return base::Error::BAD_STATE;
     size_t done = 0;
     while (done < bytes.size()) {
         uint64_t v = address + done;
@@ -288,6 +292,8 @@ base::Result<void> Task::write_memory(uint64_t address, base::Span<const uint8_t
 }
 
 base::Result<void> Task::read_memory(uint64_t address, base::Span<uint8_t> out) {
+    if (m_exited)
+        return base::Error::BAD_STATE; // its memory is gone (see write_memory)
     size_t done = 0;
     while (done < out.size()) {
         uint64_t v = address + done;

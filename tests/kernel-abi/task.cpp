@@ -184,6 +184,15 @@ void test_tasks() {
     expect_eq(tern_sys_task_kill(t, 0x66), 0, "task.kill_dead_task");
     expect_eq(tern_sys_task_wait(t, 0), 0x55, "task.status_kept_after_second_kill");
     {
+        // An exited task's memory is gone: copies to or from it are refused, not turned
+        // into fresh pages of a region that no longer owns any.
+        uint64_t word = 0x1234;
+        expect_err(tern_sys_task_vm_write(t, kAt, ptr(&word), sizeof(word)), TERN_BAD_STATE,
+                   "task.vm_write_exited_task");
+        expect_err(tern_sys_task_vm_read(t, kAt, ptr(&word), sizeof(word)), TERN_BAD_STATE,
+                   "task.vm_read_exited_task");
+    }
+    {
         // An exited task takes no more handles: a port whose queue holds a handle to the
         // task, given to it, would keep both alive for ever. The port stays ours.
         int64_t q = port_create(2);

@@ -111,7 +111,8 @@
     X(19, task_vm_allocate, 4)                                                                     \
     /* task_vm_write(task, addr, const void* buf, len) / task_vm_read(task, addr, buf,             \
        len): copy to or from the task's memory (CONTROL). BAD_ADDRESS: a page of the               \
-       target range is not in a region, or buf is bad. TOO_BIG: len > 1 MiB. */                    \
+       target range is not in a region, or buf is bad. TOO_BIG: len > 1 MiB. BAD_STATE:            \
+       the task has exited (its memory is gone). */                                                \
     X(20, task_vm_write, 4)                                                                        \
     X(21, task_vm_read, 4)                                                                         \
     /* task_thread_create(task, entry, stack_top, arg): a stopped thread in the task;              \
