@@ -29,6 +29,10 @@ add_subdirectory(tools/hub)
 
 if(NOT TERN_HOST_ONLY)
   include(ExternalProject)
+  # A tree configured before libsodium joined the source packages finds it in the cache.
+  if(NOT TERN_SODIUM_DIR AND TERN_SOURCE_CACHE)
+    set(TERN_SODIUM_DIR ${TERN_SOURCE_CACHE}/libsodium-1.0.18)
+  endif()
   set(TERN_OS_BINARY_DIR ${CMAKE_BINARY_DIR}/os)
   ExternalProject_Add(tern_os
     SOURCE_DIR ${TERN_ROOT}
@@ -38,6 +42,7 @@ if(NOT TERN_HOST_ONLY)
                -DCMAKE_BUILD_TYPE=RelWithDebInfo
                -DTERN_MUSL_DIR=${TERN_MUSL_DIR}
                -DTERN_LWIP_DIR=${TERN_LWIP_DIR}
+               -DTERN_SODIUM_DIR=${TERN_SODIUM_DIR}
     INSTALL_COMMAND ""
     BUILD_ALWAYS ON
     USES_TERMINAL_BUILD ON)

@@ -41,6 +41,7 @@ add_custom_command(OUTPUT ${TERN_KERNEL_SYM}
 include(${TERN_ROOT}/cmake/user.cmake)
 include(${TERN_ROOT}/cmake/musl.cmake)
 include(${TERN_ROOT}/cmake/lwip.cmake)
+include(${TERN_ROOT}/cmake/sodium.cmake)
 get_property(TERN_BOOT_MODULES GLOBAL PROPERTY TERN_BOOT_MODULES)
 get_property(TERN_BOOTFS_PROGRAMS GLOBAL PROPERTY TERN_BOOTFS_PROGRAMS)
 get_property(TERN_BOOT_MODULE_TARGETS GLOBAL PROPERTY TERN_BOOT_MODULE_TARGETS)

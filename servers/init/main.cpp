@@ -410,6 +410,16 @@ void start_service(size_t index) {
         // gives; the cluster key stays the kernel's.
         handles[count++] = duplicate(TERN_HANDLE_CONFIG, TERN_RIGHTS_SAME);
     }
+    if (s.rtc) {
+        // The CMOS clock's index and data ports and nothing else: the network server
+        // reads the time of day from it to number this boot (docs/bus.md).
+        int64_t rtc = tern_sys_resource_split(TERN_HANDLE_IOPORT_RESOURCE, 0x70, 2);
+        if (rtc < 0)
+            tern::println("init: {}: no CMOS clock ports: {}", base::StringView(s.name),
+                          base::error_name(tern::sys_status(rtc)));
+        else
+            handles[count++] = tern_handle_t(rtc);
+    }
     if (s.pci_device) {
         // Each start claims the function afresh: the bus server revokes the device port a
         // dead driver held and turns the function's DMA and interrupts off.

@@ -11,6 +11,8 @@
 #include "portable/address.h"
 #include "server.h"
 
+#include <servers/bus/bus.h>
+
 #include <tern/print.h>
 #include <tern/protocols/net.h>
 #include <tern/runtime.h>
@@ -95,15 +97,20 @@ void read_static_address() {
     g_static = a;
 }
 
-// The wait is bounded by lwIP's next timer and by the first parked Poll to expire.
+// The wait is bounded by lwIP's next timer, by the first parked Poll to expire and by the
+// bus's next retransmission, heartbeat or failure check.
 uint64_t next_wait_ns() {
     uint64_t wait = lwip_wait_ns();
-    uint64_t deadline = next_poll_deadline();
-    if (deadline == net::kPollForever)
-        return wait;
     uint64_t now = uint64_t(tern_sys_clock_monotonic());
-    uint64_t until = deadline > now ? deadline - now : 0;
-    return until < wait ? until : wait;
+    const uint64_t deadlines[] = {next_poll_deadline(), tern::bus::next_deadline()};
+    for (uint64_t deadline : deadlines) {
+        if (deadline == net::kPollForever)
+            continue;
+        uint64_t until = deadline > now ? deadline - now : 0;
+        if (until < wait)
+            wait = until;
+    }
+    return wait;
 }
 
 void on_event(void*, const tern_msg& event, uint32_t) {
@@ -189,10 +196,13 @@ extern "C" int main(uint64_t) {
     }
     read_static_address();
     tern::println("net: lwIP {} serving; loopback 127.0.0.1", LWIP_VERSION_STRING);
+    tern::bus::register_protocol(server, g_port);
+    tern::bus::start(tern::startup_handle(TERN_STARTUP_PRIVATE + 1));
     for (;;) {
         sys_check_timeouts();
         poll_loopback();
         check_polls();
+        tern::bus::run(uint64_t(tern_sys_clock_monotonic()));
         base::Error e = server.serve_one(next_wait_ns());
         if (e == base::Error::OK || e == base::Error::TIMED_OUT || e == base::Error::WOULD_BLOCK)
             continue;

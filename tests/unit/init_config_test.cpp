@@ -57,6 +57,13 @@ TEST_CASE("init.conf: +pci and +config are flags, not arguments") {
     CHECK_FALSE(p.specs[1].pci);
     CHECK(std::string(p.specs[1].argv[1]) == "-v");
     CHECK(p.specs[1].argv[2] == nullptr);
+    CHECK_FALSE(p.specs[1].rtc);
+
+    Parsed q = parse("net restart /bin/net +config +rtc\n");
+    REQUIRE(q.count == 1);
+    CHECK(q.specs[0].rtc);
+    CHECK(q.specs[0].config);
+    CHECK(q.specs[0].argv[1] == nullptr);
 }
 
 TEST_CASE("init.conf: bad lines are reported by number and skipped") {

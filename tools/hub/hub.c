@@ -156,6 +156,22 @@ int hub_port_index(const struct Hub* hub, unsigned node) {
     return -1;
 }
 
+bool hub_inject(struct Hub* hub, unsigned to, const unsigned char* frame, size_t length) {
+    struct HubPort* port = &hub->ports[to];
+    ssize_t sent = sendto(port->fd, frame, length, MSG_DONTWAIT | MSG_NOSIGNAL,
+                          (const struct sockaddr*)&port->peer, sizeof(port->peer));
+    if (sent != (ssize_t)length) {
+        ++port->tx_errors;
+        return false;
+    }
+    ++port->tx_frames;
+    port->tx_bytes += length;
+    if (hub->trace) {
+        logf_("frame inject>%u len=%zu injected", port->node, length);
+    }
+    return true;
+}
+
 // --- MAC learning ---------------------------------------------------------------------
 
 static uint64_t mac_of(const unsigned char* bytes) {

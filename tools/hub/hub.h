@@ -98,6 +98,9 @@ uint64_t hub_now_ns(void);
 void hub_seed_links(struct Hub* hub, uint64_t seed);
 void hub_reset_counters(struct Hub* hub);
 int hub_port_index(const struct Hub* hub, unsigned node);
+// Sends one Ethernet frame to the node at port index `to` as if it came off the wire
+// (counted in that port's tx counters, on no link); false when the send failed.
+bool hub_inject(struct Hub* hub, unsigned to, const unsigned char* frame, size_t length);
 
 // The control language (hub_control.c). Runs one command line (`length` bytes, then a NUL
 // the caller put there) and appends its reply to `out`; the reply's last line is "ok" or

@@ -40,7 +40,7 @@ const char* line_result_message(LineResult result) {
     case LineResult::kTooLong:
         return "line too long; ignored";
     case LineResult::kBadSyntax:
-        return "expected '<name> restart|once|driver <program> [+serial] [+pci] [+config] "
+        return "expected '<name> restart|once|driver <program> [+serial] [+pci] [+config] [+rtc] "
                "[arguments]'; "
                "ignored";
     case LineResult::kBadName:
@@ -89,6 +89,8 @@ LineResult parse_line(base::StringView line, ServiceSpec& out) {
             out.pci = true;
         else if (base::StringView(words[i]) == "+config")
             out.config = true;
+        else if (base::StringView(words[i]) == "+rtc")
+            out.rtc = true;
         else
             out.argv[argc++] = words[i];
     }

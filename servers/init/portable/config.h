@@ -1,7 +1,7 @@
 #pragma once
 // /etc/init.conf: the drivers and services init starts, one per line:
 //
-//   <name> restart|once|driver <program> [+serial] [+pci] [+config] [arguments...]
+//   <name> restart|once|driver <program> [+serial] [+pci] [+config] [+rtc] [arguments...]
 //
 // Blank lines and lines starting with '#' are skipped. A line that is too long, has too
 // few or too many words, an unknown policy, a name with other characters than letters,
@@ -28,6 +28,7 @@ struct ServiceSpec {
     bool serial = false; // `+serial`: gets the COM1 ports and interrupt line
     bool pci = false;    // `+pci`: gets the device resources (the PCI bus server)
     bool config = false; // `+config`: may read the boot options (the node's address)
+    bool rtc = false;    // `+rtc`: gets the CMOS clock's two I/O ports (0x70, 0x71)
 };
 
 enum class LineResult : uint8_t {

@@ -1,0 +1,28 @@
+#pragma once
+// The message bus inside the network server (docs/bus.md): the transport between nodes
+// (portable/transport.h) on one lwIP raw UDP port, membership with heartbeats
+// (portable/membership.h), and the "bus" protocol (<tern/protocols/bus.h>) on the network
+// server's port. Everything runs in the server's one event loop: lwIP's receive callback
+// feeds frames in, the loop's timeout drives the timers, so a frame costs no message
+// between processes on either side.
+#include <stdint.h>
+#include <tern/protocol.h>
+
+namespace tern::bus {
+
+inline constexpr uint16_t kUdpPort = 7400;
+
+// Starts the bus when the node has a static address (ip=): reads the peers from
+// /etc/hosts, numbers this life from the CMOS clock (rtc: its ports' resource, or
+// TERN_INVALID_HANDLE), opens the UDP port. Without an address the bus stays off and
+// says so.
+void start(tern_handle_t rtc);
+// Registers the "bus" protocol's operations on the server and the name "bus" for its
+// port (answered with NOT_FOUND while the bus is off).
+void register_protocol(proto::Server& server, tern_handle_t port);
+// Runs what is due at now (monotonic ns): retransmissions, heartbeats, failure detection.
+void run(uint64_t now);
+// The monotonic time run() next has work, or UINT64_MAX.
+uint64_t next_deadline();
+
+} // namespace tern::bus
