@@ -25,6 +25,8 @@
 
 namespace tern::bus {
 
+bool g_on = false;
+
 namespace {
 
 using base::Error;
@@ -45,7 +47,6 @@ constexpr size_t kMaxPeers = Membership::kMaxMembers;
 constexpr int kMaxFramesPerRound = 256;
 
 struct State {
-    bool on = false;
     uint16_t self = 0;
     uint32_t incarnation = 0;
     udp_pcb* pcb = nullptr;
@@ -298,7 +299,7 @@ void on_udp(void*, udp_pcb*, pbuf* p, const ip_addr_t*, u16_t) {
 
 Error on_nodes(void*, proto::Request&, const proto::Empty&, NodesResponse& out, proto::Reply& reply,
                proto::PendingReply&) {
-    if (!g.on)
+    if (!g_on)
         return Error::NOT_FOUND;
     static NodeInfo infos[kMaxNodes];
     uint64_t now = now_ns();
@@ -331,7 +332,7 @@ Error on_nodes(void*, proto::Request&, const proto::Empty&, NodesResponse& out, 
 
 Error on_stats(void*, proto::Request&, const proto::Empty&, StatsResponse& out, proto::Reply& reply,
                proto::PendingReply&) {
-    if (!g.on)
+    if (!g_on)
         return Error::NOT_FOUND;
     static StatsInfo s;
     const TransportCounters& c = g.transport->counters();
@@ -388,7 +389,7 @@ void start(tern_handle_t rtc) {
     for (size_t i = 0; i < g.peer_count; ++i)
         (void)g.members->add_peer(g.peers[i].node, now);
     udp_recv(g.pcb, on_udp, nullptr);
-    g.on = true;
+    g_on = true;
     tern::println("bus: node {} incarnation {} on UDP port {}, {} peers, down after {} ms", g.self,
                   g.incarnation, kUdpPort, g.peer_count, config.down_ns / 1'000'000);
 }
@@ -400,9 +401,10 @@ void register_protocol(proto::Server& server, tern_handle_t port) {
         tern::println("bus: cannot register the name: {}", base::error_name(r.error()));
 }
 
-void run(uint64_t now) {
-    if (!g.on)
+void run() {
+    if (!g_on)
         return;
+    uint64_t now = now_ns();
     if (g.transport->next_deadline() <= now)
         g.transport->on_tick(now);
     g.members->on_tick(now);
@@ -413,7 +415,7 @@ void run(uint64_t now) {
 }
 
 uint64_t next_deadline() {
-    if (!g.on)
+    if (!g_on)
         return UINT64_MAX;
     uint64_t t = g.transport->next_deadline();
     uint64_t m = g.members->next_deadline();

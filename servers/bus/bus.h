@@ -20,9 +20,13 @@ void start(tern_handle_t rtc);
 // Registers the "bus" protocol's operations on the server and the name "bus" for its
 // port (answered with NOT_FOUND while the bus is off).
 void register_protocol(proto::Server& server, tern_handle_t port);
-// Runs what is due at now (monotonic ns): retransmissions, heartbeats, failure detection.
-void run(uint64_t now);
-// The monotonic time run() next has work, or UINT64_MAX.
+// Whether the bus runs on this node. The loop asks before calling run() and
+// next_deadline(), so a node without the bus pays one load and test per round.
+extern bool g_on;
+inline bool is_on() { return g_on; }
+// Runs what is due now: retransmissions, heartbeats, failure detection.
+void run();
+// The monotonic time (ns) run() next has work, or UINT64_MAX.
 uint64_t next_deadline();
 
 } // namespace tern::bus

@@ -101,16 +101,14 @@ void read_static_address() {
 // bus's next retransmission, heartbeat or failure check.
 uint64_t next_wait_ns() {
     uint64_t wait = lwip_wait_ns();
+    uint64_t poll = next_poll_deadline();
+    uint64_t bus = tern::bus::is_on() ? tern::bus::next_deadline() : UINT64_MAX;
+    uint64_t deadline = poll < bus ? poll : bus;
+    if (deadline == net::kPollForever)
+        return wait;
     uint64_t now = uint64_t(tern_sys_clock_monotonic());
-    const uint64_t deadlines[] = {next_poll_deadline(), tern::bus::next_deadline()};
-    for (uint64_t deadline : deadlines) {
-        if (deadline == net::kPollForever)
-            continue;
-        uint64_t until = deadline > now ? deadline - now : 0;
-        if (until < wait)
-            wait = until;
-    }
-    return wait;
+    uint64_t until = deadline > now ? deadline - now : 0;
+    return until < wait ? until : wait;
 }
 
 void on_event(void*, const tern_msg& event, uint32_t) {
@@ -202,7 +200,8 @@ extern "C" int main(uint64_t) {
         sys_check_timeouts();
         poll_loopback();
         check_polls();
-        tern::bus::run(uint64_t(tern_sys_clock_monotonic()));
+        if (tern::bus::is_on())
+            tern::bus::run();
         base::Error e = server.serve_one(next_wait_ns());
         if (e == base::Error::OK || e == base::Error::TIMED_OUT || e == base::Error::WOULD_BLOCK)
             continue;

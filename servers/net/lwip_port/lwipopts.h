@@ -21,6 +21,12 @@
 #define LWIP_IPV4 1
 #define LWIP_IPV6 0
 #define LWIP_ARP 1
+/* Packets to a neighbour whose address is being resolved wait in a queue of 4 rather
+ * than one slot the newest packet overwrites: the bus and a program often send to the
+ * same node in the same moment, and the program's first datagram must not be lost to
+ * the bus's. Queued packets come from MEMP_NUM_ARP_QUEUE below. */
+#define ARP_QUEUEING 1
+#define ARP_QUEUE_LEN 4
 #define LWIP_ETHERNET 1
 #define LWIP_ICMP 1
 #define LWIP_UDP 1

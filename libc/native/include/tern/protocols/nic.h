@@ -220,9 +220,11 @@ public:
         for (uint32_t i = 0; i < geometry.rx_count; ++i)
             m_rx[i] = Owner::kDriver;
         m_free_tx_count = 0;
+        for (uint32_t i = 0; i < kMaxBuffersPerDirection; ++i)
+            m_free_at[i] = kNotFree;
         for (uint32_t i = 0; i < geometry.tx_count; ++i) {
             m_tx[i] = Owner::kServer;
-            m_free_tx[m_free_tx_count++] = uint16_t(geometry.tx_count - 1 - i);
+            push_free(uint16_t(geometry.tx_count - 1 - i));
         }
         return base::Error::OK;
     }
@@ -249,24 +251,29 @@ public:
     base::Result<uint16_t> take_tx() {
         if (m_free_tx_count == 0)
             return base::Error::NO_SPACE;
-        return m_free_tx[--m_free_tx_count];
+        uint16_t index = m_free_tx[--m_free_tx_count];
+        m_free_at[index] = kNotFree;
+        return index;
     }
-    // The server hands the filled buffer to the driver.
+    // The server hands the filled buffer to the driver. A driver's ledger never takes
+    // buffers, so the buffer leaves the free list here too: otherwise every tx_done would
+    // add it once more and the list would outgrow its array.
     base::Error frame_sent(Descriptor d) {
         if (d.index >= m_geometry.tx_count || m_tx[d.index] != Owner::kServer
             || d.length < kMinFrame || d.length > m_max_frame)
             return base::Error::CORRUPT;
         m_tx[d.index] = Owner::kDriver;
+        remove_free(d.index);
         return base::Error::OK;
     }
     // The server gives back a buffer it took but did not send.
-    void untake_tx(uint16_t index) { m_free_tx[m_free_tx_count++] = index; }
+    void untake_tx(uint16_t index) { push_free(index); }
     // The driver is done with transmit buffer `index`.
     base::Error tx_done(uint16_t index) {
         if (index >= m_geometry.tx_count || m_tx[index] != Owner::kDriver)
             return base::Error::CORRUPT;
         m_tx[index] = Owner::kServer;
-        m_free_tx[m_free_tx_count++] = index;
+        push_free(index);
         return base::Error::OK;
     }
     uint32_t free_tx() const { return m_free_tx_count; }
@@ -274,11 +281,30 @@ public:
     Owner tx_owner(uint16_t index) const { return m_tx[index]; }
 
 private:
+    static constexpr uint16_t kNotFree = 0xFFFF;
+    // The free list holds each buffer at most once; m_free_at says where.
+    void push_free(uint16_t index) {
+        if (m_free_at[index] != kNotFree)
+            return;
+        m_free_at[index] = uint16_t(m_free_tx_count);
+        m_free_tx[m_free_tx_count++] = index;
+    }
+    void remove_free(uint16_t index) {
+        uint16_t at = m_free_at[index];
+        if (at == kNotFree)
+            return;
+        uint16_t last = m_free_tx[--m_free_tx_count];
+        m_free_tx[at] = last;
+        m_free_at[last] = at;
+        m_free_at[index] = kNotFree;
+    }
+
     Geometry m_geometry{};
     uint32_t m_max_frame = 0;
     Owner m_rx[kMaxBuffersPerDirection] = {};
     Owner m_tx[kMaxBuffersPerDirection] = {};
     uint16_t m_free_tx[kMaxBuffersPerDirection] = {};
+    uint16_t m_free_at[kMaxBuffersPerDirection] = {};
     uint32_t m_free_tx_count = 0;
 };
 
