@@ -24,6 +24,8 @@ void Server::add(uint32_t label, uint32_t request_size, uint32_t response_size,
                                        PendingReply&)) {
     // A server's operations are fixed when it is written, so this is a programming error.
     TERN_VERIFY(m_op_count < kMaxOps);
+    for (size_t i = 0; i < m_op_count; ++i)
+        TERN_VERIFY(m_ops[i].label != label); // one handler per label: dispatch takes the first
     m_ops[m_op_count++] =
         Entry{label, request_size, response_size, limits, context, handler, invoke};
 }
@@ -102,8 +104,10 @@ base::Error Server::serve_one(uint64_t timeout_ns) {
     }
     const Entry* op = nullptr;
     for (size_t i = 0; i < m_op_count; ++i)
-        if (m_ops[i].label == msg.hdr.label)
+        if (m_ops[i].label == msg.hdr.label) {
             op = &m_ops[i];
+            break;
+        }
     if (!op) {
         refuse(msg, base::Error::NOT_SUPPORTED, "unknown operation");
         return base::Error::OK;
