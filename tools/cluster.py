@@ -25,6 +25,8 @@ import argparse
 import json
 import os
 import random
+import re
+import secrets
 import select
 import shutil
 import signal
@@ -63,9 +65,12 @@ def node_mac(node):
     return "52:54:00:00:%02x:%02x" % (node >> 8, node & 0xFF)
 
 
-def node_cmdline(node, extra=""):
-    """The kernel command line of a node: its id and its address on the cluster's /24."""
+def node_cmdline(node, extra="", key=None):
+    """The kernel command line of a node: its id, its address on the cluster's /24 and the
+    cluster's key (hex), which the bus authenticates frames with."""
     words = ["node=%d" % node, "ip=10.0.0.%d/24" % node]
+    if key:
+        words.append("cluster_key=%s" % key)
     if extra:
         words.append(extra)
     return " ".join(words)
@@ -255,6 +260,9 @@ class Cluster:
                 os.unlink(self.path(name))
         if seed is None:
             seed = random.SystemRandom().getrandbits(63)
+        # One fresh key per cluster unless the caller gives one: frames from another
+        # cluster, or forged at the hub, fail the bus's MAC.
+        key = None if "cluster_key=" in cmdline else secrets.token_hex(32)
         ports = {}
         for node in range(1, nodes + 1):
             port = free_udp_port()
@@ -283,7 +291,7 @@ class Cluster:
                 raise ClusterError("the hub did not report a port for node %d" % node)
             self.state["nodes"][str(node)] = {
                 "pid": 0, "nic": nics[node - 1], "mac": node_mac(node),
-                "cmdline": node_cmdline(node, cmdline), "qemu_port": ports[node],
+                "cmdline": node_cmdline(node, cmdline, key), "qemu_port": ports[node],
                 "hub_port": hub_ports[node], "starts": 0}
             qemu_run.make_config_disk(self.node_path(node, "img"),
                                       self.state["nodes"][str(node)]["cmdline"])
@@ -414,7 +422,8 @@ class Cluster:
                     state = "running (monitor: %s)" % e
             lines.append("node %d: %s (pid %d) nic %s mac %s, cmdline '%s', log %s"
                          % (node, state, entry["pid"], entry["nic"], entry["mac"],
-                            entry["cmdline"], self.node_path(node, "log")))
+                            re.sub(r"cluster_key=\S+", "cluster_key=(secret)", entry["cmdline"]),
+                            self.node_path(node, "log")))
         return "\n".join(lines)
 
     def down(self):

@@ -34,7 +34,9 @@ base::Result<void> grant_device_resources(Task& task) {
     TRY(task.handles().insert_at(TERN_HANDLE_IOPORT_RESOURCE, base::move(io), rights));
     TRY(task.handles().insert_at(TERN_HANDLE_MMIO_RESOURCE, base::move(mmio), rights));
     TRY(task.handles().insert_at(TERN_HANDLE_MSI_RESOURCE, base::move(msi), rights));
-    TRY(task.handles().insert_at(TERN_HANDLE_CONFIG, base::move(config), rights));
+    // CONTROL on the config resource reads secret options too (the cluster key).
+    TRY(task.handles().insert_at(TERN_HANDLE_CONFIG, base::move(config),
+                                 rights | TERN_RIGHT_CONTROL));
     return {};
 }
 

@@ -92,6 +92,10 @@ void store_fuzz_seed(BootOptions& options, const CmdlineValue& value) {
     options.fuzz_seed = value.number;
 }
 
+void store_bus_down_ms(BootOptions& options, const CmdlineValue& value) {
+    options.bus_down_ms = value.number;
+}
+
 void store_serial_echo(BootOptions& options, const CmdlineValue& value) {
     options.serial_echo = value.number != 0;
 }
@@ -121,6 +125,8 @@ constexpr CmdlineOption kOptions[] = {
      "the fuzzers' random seed in mode=fuzz (0: their fixed default)", store_fuzz_seed},
     {"serial_echo", CmdlineOptionType::kBool, 0, 1, nullptr, 0, "off",
      "echo characters typed on the serial console", store_serial_echo},
+    {"bus_down_ms", CmdlineOptionType::kU64, 500, 600000, nullptr, 0, "3000",
+     "milliseconds of silence after which the bus declares a node down", store_bus_down_ms},
 };
 
 constexpr size_t kOptionCount = base::array_size(kOptions);
@@ -511,7 +517,7 @@ size_t format_cmdline_option_help(const CmdlineOption& option, char* buffer, siz
 }
 
 CmdlineValueText format_cmdline_option_value(base::StringView name, const BootOptions& options,
-                                             char* buffer, size_t size) {
+                                             char* buffer, size_t size, bool secrets) {
     const CmdlineOption* option = find_cmdline_option(name);
     if (!option)
         return {CmdlineValueStatus::kUnknown, 0};
@@ -541,9 +547,19 @@ CmdlineValueText format_cmdline_option_value(base::StringView name, const BootOp
         base::format_to(sink, "{}", options.fuzz_seed);
     } else if (key == StringView("serial_echo")) {
         base::format_to(sink, "{}", options.serial_echo ? "on" : "off");
+    } else if (key == StringView("bus_down_ms")) {
+        base::format_to(sink, "{}", options.bus_down_ms);
+    } else if (key == StringView("cluster_key") && secrets) {
+        if (!options.has_cluster_key)
+            return {CmdlineValueStatus::kUnset, 0};
+        static constexpr char kHex[] = "0123456789abcdef";
+        for (size_t i = 0; i < options.cluster_key_length; ++i) {
+            sink.put(kHex[options.cluster_key[i] >> 4]);
+            sink.put(kHex[options.cluster_key[i] & 15]);
+        }
     } else {
-        // cluster_key, and any option added later until it is listed above: a secret
-        // stays in the kernel unless someone decides otherwise.
+        // cluster_key without the right to secrets, and any option added later until it
+        // is listed above: whether it is even set is not told.
         return {CmdlineValueStatus::kSecret, 0};
     }
     return {CmdlineValueStatus::kOk, sink.length()};

@@ -113,6 +113,12 @@ SyscallResult sys_boot_option(Handle config, UserBuffer name, UserBuffer value) 
     auto range = TRY(resource_arg(config));
     if (range->kind() != Resource::Kind::kConfig)
         return base::Error::ACCESS_DENIED;
+    // Secrets (the cluster key) need CONTROL beside READ: init hands them only to the
+    // network server, whose bus authenticates frames with the key.
+    bool secrets = self_task()
+                       .handles()
+                       .get_as<Resource>(config.value(), TERN_RIGHT_READ | TERN_RIGHT_CONTROL)
+                       .ok();
     char key[33];
     if (name.size() == 0 || name.size() >= sizeof(key))
         return base::Error::INVALID_ARGUMENT;
@@ -120,7 +126,7 @@ SyscallResult sys_boot_option(Handle config, UserBuffer name, UserBuffer value) 
     // Long enough for every option's value (the longest is a 63-character filter).
     char text[80];
     auto result = format_cmdline_option_value(base::StringView(key, name.size()), boot_options(),
-                                              text, sizeof(text));
+                                              text, sizeof(text), secrets);
     switch (result.status) {
     case CmdlineValueStatus::kUnknown:
         return base::Error::INVALID_ARGUMENT;

@@ -34,9 +34,7 @@ using base::Error;
 // The key every node uses when the configuration gives none, so that `./tern run --nodes
 // N` works out of the box. Anyone with the image knows it: a cluster on a network others
 // can reach needs its own key.
-// FIXME: The kernel keeps the cluster_key boot option to itself (boot_option answers
-// ACCESS_DENIED to every task); until it hands the key to the network server, every
-// cluster runs on this default.
+// A node configured with cluster_key= (read through init's +key grant) uses that.
 constexpr uint8_t kDefaultKey[32] = {
     0x54, 0x65, 0x72, 0x6e, 0x20, 0x64, 0x65, 0x66, 0x61, 0x75, 0x6c, 0x74, 0x20, 0x62, 0x75, 0x73,
     0x20, 0x6b, 0x65, 0x79, 0x3a, 0x20, 0x6e, 0x6f, 0x74, 0x20, 0x73, 0x65, 0x63, 0x72, 0x65, 0x74};
@@ -358,7 +356,7 @@ Error on_stats(void*, proto::Request&, const proto::Empty&, StatsResponse& out, 
 
 } // namespace
 
-void start(tern_handle_t rtc) {
+void start(tern_handle_t rtc, const Settings& settings) {
     if (!netsrv::g_static.set) {
         if (rtc != TERN_INVALID_HANDLE)
             (void)tern_sys_handle_close(rtc);
@@ -380,10 +378,19 @@ void start(tern_handle_t rtc) {
         g.pcb = nullptr;
         return;
     }
-    tern::println("bus: authenticating frames with the built-in default key");
-    g.auth = new HmacAuth(base::Span<const uint8_t>(kDefaultKey, sizeof(kDefaultKey)));
+    if (settings.key_length > 0) {
+        tern::println("bus: authenticating frames with the cluster key ({} bytes)",
+                      settings.key_length);
+        g.auth = new HmacAuth(base::Span<const uint8_t>(settings.key, settings.key_length));
+    } else {
+        tern::println("bus: authenticating frames with the built-in default key (no "
+                      "cluster_key=): anyone with the image can forge frames");
+        g.auth = new HmacAuth(base::Span<const uint8_t>(kDefaultKey, sizeof(kDefaultKey)));
+    }
     g.transport = new Transport(g.self, g.incarnation, *g.auth);
     MembershipConfig config;
+    if (settings.down_ms > 0)
+        config.down_ns = settings.down_ms * 1'000'000;
     g.members = new Membership(g.self, config);
     uint64_t now = now_ns();
     for (size_t i = 0; i < g.peer_count; ++i)

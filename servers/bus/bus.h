@@ -16,7 +16,13 @@ inline constexpr uint16_t kUdpPort = 7400;
 // /etc/hosts, numbers this life from the CMOS clock (rtc: its ports' resource, or
 // TERN_INVALID_HANDLE), opens the UDP port. Without an address the bus stays off and
 // says so.
-void start(tern_handle_t rtc);
+// settings: from the boot options; an empty key means the built-in default key.
+struct Settings {
+    uint8_t key[32] = {};
+    size_t key_length = 0; // bytes of key, 8-32; 0: none configured
+    uint64_t down_ms = 0;  // 0: the membership's default
+};
+void start(tern_handle_t rtc, const Settings& settings);
 // Registers the "bus" protocol's operations on the server and the name "bus" for its
 // port (answered with NOT_FOUND while the bus is off).
 void register_protocol(proto::Server& server, tern_handle_t port);

@@ -406,9 +406,11 @@ void start_service(size_t index) {
         handles[count++] = duplicate(TERN_HANDLE_IRQ_RESOURCE, TERN_RIGHTS_SAME);
     }
     if (s.config) {
-        // Read access to the boot options (ip=, gw=), which is all the config resource
-        // gives; the cluster key stays the kernel's.
-        handles[count++] = duplicate(TERN_HANDLE_CONFIG, TERN_RIGHTS_SAME);
+        // Read access to the boot options (ip=, gw=); CONTROL too with +key, which
+        // reads the secret ones (the cluster key).
+        handles[count++] = duplicate(TERN_HANDLE_CONFIG, TERN_RIGHT_READ | TERN_RIGHT_DUPLICATE
+                                                             | TERN_RIGHT_TRANSFER
+                                                             | (s.key ? TERN_RIGHT_CONTROL : 0));
     }
     if (s.rtc) {
         // The CMOS clock's index and data ports and nothing else: the network server

@@ -76,13 +76,55 @@ base::StringView boot_option(tern_handle_t config, const char* name, char (&buff
     return base::StringView(buffer, size_t(n));
 }
 
-void read_static_address() {
+int hex_value(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+// The bus's settings: cluster_key= (hex; the kernel checked its digits and length) and
+// bus_down_ms=.
+void read_bus_settings(tern_handle_t config, tern::bus::Settings& out) {
+    char text[64];
+    base::StringView key = boot_option(config, "cluster_key", text);
+    if (key.size() % 2 == 0 && key.size() / 2 <= sizeof(out.key)) {
+        size_t n = key.size() / 2;
+        for (size_t i = 0; i < n; ++i) {
+            int high = hex_value(key[2 * i]), low = hex_value(key[2 * i + 1]);
+            if (high < 0 || low < 0) {
+                n = 0;
+                break;
+            }
+            out.key[i] = uint8_t(high << 4 | low);
+        }
+        out.key_length = n;
+    } else {
+        tern::println("net: cluster_key of {} digits not understood; default key", key.size());
+    }
+    base::StringView down = boot_option(config, "bus_down_ms", text);
+    uint64_t ms = 0;
+    for (char c : down) {
+        if (c < '0' || c > '9' || ms > 1'000'000'000) {
+            ms = 0;
+            break;
+        }
+        ms = ms * 10 + uint64_t(c - '0');
+    }
+    out.down_ms = ms;
+}
+
+void read_boot_settings(tern::bus::Settings& bus_settings) {
     tern_handle_t config = tern::startup_handle(TERN_STARTUP_PRIVATE);
     if (config == TERN_INVALID_HANDLE)
         return;
     char ip[64], gw[64];
     base::StringView ip_text = boot_option(config, "ip", ip);
     base::StringView gw_text = boot_option(config, "gw", gw);
+    read_bus_settings(config, bus_settings);
     (void)tern_sys_handle_close(config);
     if (ip_text.empty())
         return;
@@ -192,10 +234,11 @@ extern "C" int main(uint64_t) {
         tern::println("net: cannot register: {}", base::error_name(r.error()));
         return 1;
     }
-    read_static_address();
+    tern::bus::Settings bus_settings;
+    read_boot_settings(bus_settings);
     tern::println("net: lwIP {} serving; loopback 127.0.0.1", LWIP_VERSION_STRING);
     tern::bus::register_protocol(server, g_port);
-    tern::bus::start(tern::startup_handle(TERN_STARTUP_PRIVATE + 1));
+    tern::bus::start(tern::startup_handle(TERN_STARTUP_PRIVATE + 1), bus_settings);
     for (;;) {
         sys_check_timeouts();
         poll_loopback();

@@ -146,6 +146,11 @@ def run(args, c):
                                lambda: incarnation_in_log(c, node), deadline)
     print("bus_test: three nodes with their bus up after %.1f s: incarnations %s"
           % (time.monotonic() - start, lives))
+    # The cluster runner gives every node the cluster's own key, which the network
+    # server reads through init's +key grant: no node falls back to the default key.
+    for node in (1, 2, 3):
+        check("authenticating frames with the cluster key (32 bytes)" in log_text(c, node),
+              "node %d's bus uses the configured cluster key" % node)
 
     # Everyone sees everyone, with the incarnation each announced.
     for node in (1, 2, 3):

@@ -492,7 +492,7 @@ TEST_CASE("cmdline: parsing again resets the result", "[cmdline]") {
 
 TEST_CASE("cmdline: the option table and help text", "[cmdline]") {
     auto options = kernel::cmdline_options();
-    CHECK(options.size() == 10);
+    CHECK(options.size() == 11);
     std::vector<std::string> names;
     for (const auto& option : options) {
         names.push_back(option.name);
@@ -505,7 +505,7 @@ TEST_CASE("cmdline: the option table and help text", "[cmdline]") {
         CHECK(std::string(line).rfind(option.name, 0) == 0);
     }
     for (const char* name : {"node", "mode", "log", "selftest_filter", "ip", "gw", "cluster_key",
-                             "fuzz_iterations", "fuzz_seed", "serial_echo"})
+                             "fuzz_iterations", "fuzz_seed", "serial_echo", "bus_down_ms"})
         CHECK(std::find(names.begin(), names.end(), name) != names.end());
     CHECK(kernel::find_cmdline_option("nope") == nullptr);
     CHECK(kernel::find_cmdline_option("") == nullptr);
@@ -548,6 +548,13 @@ TEST_CASE("cmdline: option values as the boot_option call gives them", "[cmdline
     // The cluster key never leaves the kernel.
     CHECK(kernel::format_cmdline_option_value("cluster_key", options, buffer, sizeof(buffer)).status
           == kernel::CmdlineValueStatus::kSecret);
+    // With the right to secrets: the key as lowercase hex, as the command line gave it.
+    char key[80];
+    v = kernel::format_cmdline_option_value("cluster_key", options, key, sizeof(key), true);
+    CHECK(v.status == kernel::CmdlineValueStatus::kOk);
+    CHECK(std::string(key, v.length) == "00112233445566778899");
+    v = kernel::format_cmdline_option_value("bus_down_ms", options, buffer, sizeof(buffer));
+    CHECK(std::string(buffer, v.length) == "3000");
     // A short buffer: the full length comes back.
     char tiny[4];
     v = kernel::format_cmdline_option_value("ip", options, tiny, sizeof(tiny));

@@ -63,7 +63,15 @@ TEST_CASE("init.conf: +pci and +config are flags, not arguments") {
     REQUIRE(q.count == 1);
     CHECK(q.specs[0].rtc);
     CHECK(q.specs[0].config);
+    CHECK_FALSE(q.specs[0].key);
     CHECK(q.specs[0].argv[1] == nullptr);
+
+    // +key is +config with the secret options.
+    Parsed k = parse("net restart /bin/net +key\n");
+    REQUIRE(k.count == 1);
+    CHECK(k.specs[0].key);
+    CHECK(k.specs[0].config);
+    CHECK(k.specs[0].argv[1] == nullptr);
 }
 
 TEST_CASE("init.conf: bad lines are reported by number and skipped") {

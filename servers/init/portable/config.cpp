@@ -40,7 +40,8 @@ const char* line_result_message(LineResult result) {
     case LineResult::kTooLong:
         return "line too long; ignored";
     case LineResult::kBadSyntax:
-        return "expected '<name> restart|once|driver <program> [+serial] [+pci] [+config] [+rtc] "
+        return "expected '<name> restart|once|driver <program> [+serial] [+pci] [+config] [+key] "
+               "[+rtc] "
                "[arguments]'; "
                "ignored";
     case LineResult::kBadName:
@@ -89,6 +90,8 @@ LineResult parse_line(base::StringView line, ServiceSpec& out) {
             out.pci = true;
         else if (base::StringView(words[i]) == "+config")
             out.config = true;
+        else if (base::StringView(words[i]) == "+key")
+            out.config = out.key = true;
         else if (base::StringView(words[i]) == "+rtc")
             out.rtc = true;
         else

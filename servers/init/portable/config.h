@@ -28,6 +28,7 @@ struct ServiceSpec {
     bool serial = false; // `+serial`: gets the COM1 ports and interrupt line
     bool pci = false;    // `+pci`: gets the device resources (the PCI bus server)
     bool config = false; // `+config`: may read the boot options (the node's address)
+    bool key = false;    // `+key`: may read the secret boot options too (the cluster key)
     bool rtc = false;    // `+rtc`: gets the CMOS clock's two I/O ports (0x70, 0x71)
 };
 

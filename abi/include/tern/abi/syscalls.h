@@ -286,7 +286,8 @@
        not NUL-terminated; returns its length. Needs a config resource with READ                   \
        (TERN_HANDLE_CONFIG). INVALID_ARGUMENT: no such option (or name_len > 32).                  \
        NOT_FOUND: an option without a default that the command line did not set.                   \
-       ACCESS_DENIED: a secret (cluster_key; no task can read it) or the wrong handle.             \
+       ACCESS_DENIED: a secret (cluster_key, as hex digits) read without CONTROL on the            \
+       resource (whether it is set is not told), or the wrong handle.                              \
        NO_SPACE: cap smaller than the value (nothing written). BAD_ADDRESS. */                     \
     X(63, boot_option, 5)
 

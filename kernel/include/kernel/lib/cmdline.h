@@ -50,6 +50,8 @@ inline constexpr size_t kClusterKeyMaxHexDigits = 64;
 inline constexpr size_t kClusterKeyMaxBytes = kClusterKeyMaxHexDigits / 2;
 
 // Everything the command line configures. The member initialisers are the defaults.
+inline constexpr uint64_t kDefaultBusDownMs = 3000;
+
 struct BootOptions {
     // node: this node's id in the cluster, the prefix of every global id it creates.
     uint16_t node_id{kDefaultNodeId};
@@ -71,6 +73,8 @@ struct BootOptions {
     uint64_t fuzz_iterations{kDefaultFuzzIterations};
     // fuzz_seed: the fuzzers' seed (0: their fixed default), printed by every run.
     uint64_t fuzz_seed{0};
+    // bus_down_ms: how long a silent node may stay quiet before the bus declares it down.
+    uint64_t bus_down_ms{kDefaultBusDownMs};
     // serial_echo: echo characters typed on the serial console.
     bool serial_echo{false};
 
@@ -141,15 +145,16 @@ enum class CmdlineValueStatus : uint8_t {
     kOk,      // `length` characters (and a NUL, when they fit) went to the buffer
     kUnknown, // no option of that name
     kUnset,   // an option without a default that the command line did not set
-    kSecret,  // never given out (cluster_key)
+    kSecret,  // a secret (cluster_key) and the caller may not read secrets
 };
 struct CmdlineValueText {
     CmdlineValueStatus status;
     size_t length; // with Ok: the full length, which may be >= size (then truncated)
 };
+// `secrets`: the caller may read secret options (the config resource's CONTROL right).
 [[nodiscard]] CmdlineValueText format_cmdline_option_value(base::StringView name,
                                                            const BootOptions& options, char* buffer,
-                                                           size_t size);
+                                                           size_t size, bool secrets = false);
 
 [[nodiscard]] const char* boot_mode_name(BootMode mode);
 [[nodiscard]] const char* log_level_name(LogLevel level);
