@@ -98,7 +98,7 @@ void Message::take_from(Message& other) {
     other.header = tern_msg_header{};
 }
 
-MessageQueue::MessageQueue(uint32_t capacity) : m_capacity(capacity) {
+MessageQueue::MessageQueue(uint32_t capacity) : m_capacity(capacity), m_limit(capacity) {
     TERN_VERIFY(capacity > 0 && capacity <= kMaxCapacity);
 }
 
@@ -114,6 +114,30 @@ Result<void> MessageQueue::push(Message&& message) {
     m_slots[tail] = base::move(message);
     ++m_size;
     return base::ok();
+}
+
+Result<void> MessageQueue::reserve() {
+    if (m_closed)
+        return Error::PEER_CLOSED;
+    if (is_full())
+        return Error::WOULD_BLOCK;
+    --m_limit;
+    return base::ok();
+}
+
+void MessageQueue::unreserve() {
+    TERN_ASSERT(m_limit < m_capacity);
+    ++m_limit;
+}
+
+Result<void> MessageQueue::push_reserved(Message&& message) {
+    unreserve();
+    if (m_closed)
+        return Error::PEER_CLOSED;
+    // The slot given back above is free: the queue held at most m_limit - 1 messages.
+    auto r = push(base::move(message));
+    TERN_ASSERT(r.ok() || r.error() != Error::WOULD_BLOCK);
+    return r;
 }
 
 Result<Message> MessageQueue::pop() {

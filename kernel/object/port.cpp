@@ -75,6 +75,15 @@ base::Result<void> Port::send(obj::Message&& message, uint64_t deadline_ns, bool
     }
 }
 
+void Port::post_reserved(obj::Message&& message) {
+    InterruptGuard guard;
+    if (m_queue.push_reserved(base::move(message)).ok()) {
+        wake_receiver();
+        return;
+    }
+    message.reset();
+}
+
 base::Result<void> Port::signal(uint64_t bits) {
     InterruptGuard guard;
     if (m_queue.is_closed())

@@ -1,6 +1,8 @@
-// Reply objects: one per port_call, recycled through a small pool.
+// Reply objects: one per port_call or port_call_async, recycled through a small pool.
 #include <kernel/core/memory.h>
+#include <kernel/object/port.h>
 #include <kernel/object/reply.h>
+#include <tern/abi/errors.h>
 
 namespace kernel {
 
@@ -17,12 +19,62 @@ Reply* Reply::create(Thread* caller) {
     return new (kNoThrow) Reply(caller);
 }
 
+Reply* Reply::create_async(Port& reply_port, uint64_t cookie) {
+    Reply* reply = create(nullptr);
+    if (!reply)
+        return nullptr;
+    reply->m_flags = kAsync;
+    reply_port.add_ref();
+    reply->m_reply_port = &reply_port;
+    reply->m_cookie = cookie;
+    return reply;
+}
+
+void Reply::cancel_async() {
+    TERN_ASSERT((m_flags & (kAsync | kAnswered)) == kAsync);
+    m_reply_port->queue().unreserve();
+    m_flags |= kAnswered;
+}
+
+base::Result<void> Reply::answer_without_caller(obj::Message&& message) {
+    // A synchronous call whose caller gave up or died, or an answer already given.
+    if ((m_flags & (kAsync | kAnswered)) != kAsync)
+        return base::Error::PEER_CLOSED;
+    m_flags |= kAnswered;
+    message.header.flags = TERN_MSG_FLAG_ASYNC_REPLY;
+    message.header.sender_badge = m_cookie;
+    // Queued into the slot reserved at the call; when the reply port has lost its
+    // receiver the answer is dropped there, which is no error of the server's.
+    m_reply_port->post_reserved(base::move(message));
+    return {};
+}
+
 void Reply::unshared() {
-    if (m_caller && !m_answered)
+    if (m_caller && !(m_flags & kAnswered))
         m_waiter.wake_one(base::Error::PEER_CLOSED);
 }
 
+void Reply::finish_without_caller() {
+    if (!(m_flags & kAsync))
+        return;
+    if (!(m_flags & kAnswered)) {
+        // The right went unanswered: the caller learns it from its reply port.
+        m_flags |= kAnswered;
+        obj::Message failed;
+        failed.header.label = TERN_LABEL_CALL_FAILED;
+        failed.header.flags = TERN_MSG_FLAG_ASYNC_REPLY;
+        failed.header.sender_badge = m_cookie;
+        failed.words[0] = TERN_PEER_CLOSED;
+        m_reply_port->post_reserved(base::move(failed));
+    }
+    m_reply_port->release_ref();
+}
+
 void Reply::destroy() {
+    // Only a reply without a waiting caller has more to do; testing the caller here lets
+    // the destructor's own test of it serve both, so a port_call pays nothing for this.
+    if (!m_caller) [[unlikely]]
+        finish_without_caller();
     this->~Reply();
     InterruptGuard guard;
     if (g_reply_pool_size < kReplyPoolMax)

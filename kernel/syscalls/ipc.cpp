@@ -280,6 +280,45 @@ SyscallResult sys_port_call(Handle port_handle, UserPtr<tern_msg> msg, Timeout t
     return 0;
 }
 
+SyscallResult sys_port_call_async(Handle port_handle, UserPtr<tern_msg> msg,
+                                  Handle reply_port_handle, uint64_t cookie) {
+    Task& task = self_task();
+    auto port = TRY(port_from(task, port_handle, TERN_RIGHT_SEND));
+    auto reply_port = TRY(port_from(task, reply_port_handle, TERN_RIGHT_SEND));
+    [[clang::uninitialized]] tern_msg um; // filled by the copy
+    TRY(msg.read(um));
+    [[clang::uninitialized]] obj::Message m;
+    TRY(build_message(task, um, m, TERN_MSG_MAX_HANDLES - 1, port.get()));
+    // The answer's slot is set aside now, so that no answer is ever lost for want of
+    // room; the reply object takes the reservation over, and the message carries the
+    // only reference to it.
+    TRY(reply_port->queue().reserve());
+    obj::Ref<Reply> reply = obj::Ref<Reply>::adopt(Reply::create_async(*reply_port, cookie));
+    if (!reply) {
+        reply_port->queue().unreserve();
+        return base::Error::NO_MEMORY;
+    }
+    base::Error error = base::Error::OK;
+    if (!reply->quota_charge().take_from(*task.account(), QuotaKind::kReplies))
+        error = base::Error::QUOTA_EXCEEDED;
+    else if (auto r = m.add_handle(obj::Ref<obj::KObject>::retain(reply.get()),
+                                   TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER);
+             r.is_error())
+        error = r.error();
+    if (error == base::Error::OK) {
+        m.header.flags |= TERN_MSG_FLAG_CALL;
+        if (auto r = port->send(base::move(m), 0, false); r.is_error())
+            error = r.error();
+    }
+    if (error != base::Error::OK) {
+        // Never sent: no answer is owed, and the slot goes back.
+        reply->cancel_async();
+        return error;
+    }
+    remove_sent_handles(task, um);
+    return 0;
+}
+
 SyscallResult sys_port_reply(Handle reply, UserPtr<tern_msg> msg) {
     [[clang::uninitialized]] tern_msg um; // filled by send_reply
     TRY(send_reply(self_task(), reply, msg, um));
@@ -382,6 +421,10 @@ SyscallResult sys_port_capture(Handle port_handle, UserArray<tern_msg> out) {
     Task& task = self_task();
     auto port = TRY(port_from(task, port_handle, TERN_RIGHT_RECEIVE));
     obj::MessageQueue& q = port->queue();
+    // Answers still owed to asynchronous calls would land in the old queue after the
+    // capture: a port with reserved slots cannot be moved yet.
+    if (q.reserved())
+        return base::Error::BAD_STATE;
     uint64_t n = q.size();
     if (n > out.count())
         return base::Error::NO_SPACE;
@@ -441,7 +484,7 @@ SyscallResult sys_port_restore(Handle port_handle, UserArray<tern_msg> msgs) {
     auto port = TRY(port_from(task, port_handle, TERN_RIGHT_SEND | TERN_RIGHT_RECEIVE));
     obj::MessageQueue& q = port->queue();
     uint64_t n = msgs.count();
-    if (n > obj::MessageQueue::kMaxCapacity || q.capacity() - q.size() < n)
+    if (n > obj::MessageQueue::kMaxCapacity || q.free_slots() < n)
         return base::Error::WOULD_BLOCK;
     auto* staged = new (kNoThrow) obj::MessageQueue(obj::MessageQueue::kMaxCapacity);
     auto* sent = new (kNoThrow) tern_msg[obj::MessageQueue::kMaxCapacity];
@@ -498,6 +541,9 @@ SyscallResult sys_port_restore(Handle port_handle, UserArray<tern_msg> msgs) {
             }
             m.header.flags |= TERN_MSG_FLAG_CALL;
         }
+        // A captured answer to an asynchronous call goes back as one (its badge, the
+        // cookie, is restored like any other).
+        m.header.flags |= um.hdr.flags & TERN_MSG_FLAG_ASYNC_REPLY;
         (void)staged->push(base::move(m));
     }
     if (failure == base::Error::OK) {

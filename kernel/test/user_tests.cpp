@@ -85,6 +85,8 @@ KTEST(user, abi_handle) { run_abi_family(ktest_ctx, "abi_handle", true); }
 KTEST(user, abi_basic) { run_abi_family(ktest_ctx, "abi_basic"); }
 KTEST(user, abi_port) { run_abi_family(ktest_ctx, "abi_port"); }
 KTEST(user, abi_call) { run_abi_family(ktest_ctx, "abi_call"); }
+// A thousand asynchronous calls at once: warmed up like abi_handle.
+KTEST(user, abi_async) { run_abi_family(ktest_ctx, "abi_async", true); }
 KTEST(user, abi_vm) { run_abi_family(ktest_ctx, "abi_vm"); }
 KTEST(user, abi_memory) { run_abi_family(ktest_ctx, "abi_memory"); }
 KTEST(user, abi_thread) { run_abi_family(ktest_ctx, "abi_thread"); }

@@ -378,6 +378,51 @@ uint64_t bench_call_reply(tern_handle_t port, uint32_t bytes) {
     return best;
 }
 
+// Empty asynchronous calls on `port` whose answers come back on `reply_port` (which this
+// task receives on); returns instructions from the port_call_async to the answer taken
+// with port_receive, or 0 when a call failed or an answer was wrong.
+uint64_t bench_call_async(tern_handle_t port, tern_handle_t reply_port) {
+    constexpr uint64_t kCalls = 1000;
+    static uint64_t seq = 0;
+    tern_msg msg{};
+    tern_msg answer{};
+    uint64_t best = ~0ull;
+    for (int r = 0; r < kRounds; ++r) {
+        uint64_t total = 0;
+        for (uint64_t i = 0; i < kCalls; ++i) {
+            ++seq;
+            msg.hdr.label = kLabelCall;
+            msg.words[0] = seq;
+            answer.data = 0;
+            answer.data_capacity = 0;
+            answer.reserved = 0;
+            uint64_t t0 = read_tsc();
+            int64_t sent = tern_sys_port_call_async(port, addr(&msg), reply_port, seq);
+            int64_t received =
+                tern_sys_port_receive(reply_port, addr(&answer), TERN_TIMEOUT_INFINITE);
+            uint64_t t1 = read_tsc();
+            total += t1 - t0;
+            if (!check(sent, "port_call_async") || !check(received, "port_receive")) {
+                g_failed = true;
+                return 0;
+            }
+            if (answer.hdr.flags != TERN_MSG_FLAG_ASYNC_REPLY || answer.hdr.sender_badge != seq) {
+                tern::println("bench: error: answer {} of an asynchronous call: flags {:#x}, "
+                              "cookie {}",
+                              seq, answer.hdr.flags, answer.hdr.sender_badge);
+                g_failed = true;
+                return 0;
+            }
+            if (!reply_ok(answer, nullptr, 0, seq)) {
+                g_failed = true;
+                return 0;
+            }
+        }
+        best = base::min(best, total / kCalls);
+    }
+    return best;
+}
+
 constexpr uint32_t kIpcSizes[] = {0, 64, 4096};
 
 // Call/reply with the server thread in this task.
@@ -428,6 +473,14 @@ uint64_t bench_ipc_cross_task(bool fast) {
                     empty = cost;
                 tern::println("ipc.cross_task.call_{}_{}: {} instructions",
                               fast ? "replyrecv" : "reply", bytes, cost);
+            }
+            // The same server answering asynchronous calls, on a port of the caller's.
+            int64_t reply_port = fast && !g_failed ? tern_sys_port_create(4) : -1;
+            if (fast && !g_failed && check(reply_port, "port_create")) {
+                uint64_t cost = bench_call_async(tern_handle_t(send), tern_handle_t(reply_port));
+                if (!g_failed)
+                    tern::println("ipc.cross_task.call_async_0: {} instructions", cost);
+                (void)tern_sys_handle_close(uint64_t(reply_port));
             }
             (void)tern_sys_handle_close(uint64_t(thread));
         }

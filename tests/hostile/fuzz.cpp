@@ -673,6 +673,9 @@ void make_arguments(Call& c) {
     case TERN_SYS_port_reply:
         a[0] = handle_arg(TERN_OBJ_REPLY), a[1] = message_arg();
         break;
+    case TERN_SYS_port_call_async:
+        a[0] = handle_arg(TERN_OBJ_PORT), a[1] = message_arg(), a[2] = handle_arg(TERN_OBJ_PORT);
+        break;
     case TERN_SYS_port_reply_receive:
         a[0] = handle_arg(TERN_OBJ_REPLY), a[1] = message_arg();
         a[2] = handle_arg(TERN_OBJ_PORT), a[3] = message_arg();
@@ -857,6 +860,7 @@ bool make_survivable(Call& c) {
         a[2] = timeout_arg();
         break;
     case TERN_SYS_port_reply:
+    case TERN_SYS_port_call_async:
         if (in_own_allocation(a[1]))
             a[1] = message_arg();
         sanitize_messages(a[1], 1);
@@ -1037,6 +1041,7 @@ const char* check_success(const Call& c, int64_t result) {
     case TERN_SYS_port_set_add:
     case TERN_SYS_port_set_remove:
     case TERN_SYS_thread_set_fs_base:
+    case TERN_SYS_port_call_async:
         return result == 0 ? nullptr : "not 0";
     case TERN_SYS_debug_write:
         return uint64_t(result) == c.a[1] ? nullptr : "not the length written";

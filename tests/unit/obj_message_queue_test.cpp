@@ -430,3 +430,73 @@ TEST_CASE("random pushes and pops match a model FIFO") {
     CHECK(port.ref_count() == 1);
     CHECK(g_freed_buffers == data_attached);
 }
+
+TEST_CASE("reserved slots count as taken for push and are filled by push_reserved") {
+    MessageQueue queue(3);
+    REQUIRE(queue.push(make_message(1)).ok());
+    REQUIRE(queue.reserve().ok());
+    REQUIRE(queue.reserve().ok());
+    CHECK(queue.reserved() == 2);
+    CHECK(queue.free_slots() == 0);
+    CHECK(queue.is_full());
+    // A full queue refuses both another push and another reservation.
+    Message refused = make_message(2);
+    CHECK_ERROR(queue.push(base::move(refused)), Error::WOULD_BLOCK);
+    CHECK(has_words_of(refused, 2));
+    CHECK_ERROR(queue.reserve(), Error::WOULD_BLOCK);
+    CHECK(queue.size() == 1);
+
+    // Filling a reserved slot always finds room, and keeps FIFO order with pushes.
+    REQUIRE(queue.push_reserved(make_message(3)).ok());
+    CHECK(queue.reserved() == 1);
+    CHECK(queue.size() == 2);
+    CHECK(queue.is_full());
+    // A reservation given back unused frees its slot for push.
+    queue.unreserve();
+    CHECK(queue.reserved() == 0);
+    REQUIRE(queue.push(make_message(4)).ok());
+    for (uint32_t label : {1u, 3u, 4u}) {
+        auto m = queue.pop();
+        REQUIRE(m.ok());
+        CHECK(has_words_of(m.value(), label));
+    }
+    CHECK(queue.is_empty());
+}
+
+TEST_CASE("a reservation on a closed queue fails, and filling one gives it back") {
+    MessageQueue queue(2);
+    REQUIRE(queue.reserve().ok());
+    queue.close();
+    CHECK_ERROR(queue.reserve(), Error::PEER_CLOSED);
+    Message late = make_message(5);
+    CHECK_ERROR(queue.push_reserved(base::move(late)), Error::PEER_CLOSED);
+    // The message stays with the caller, and the reservation is gone.
+    CHECK(has_words_of(late, 5));
+    CHECK(queue.reserved() == 0);
+}
+
+TEST_CASE("reservations survive the ring wrapping around") {
+    MessageQueue queue(4);
+    uint32_t next_in = 0, next_out = 0;
+    for (int round = 0; round < 50; ++round) {
+        REQUIRE(queue.reserve().ok());
+        REQUIRE(queue.push(make_message(++next_in)).ok());
+        REQUIRE(queue.push(make_message(++next_in)).ok());
+        REQUIRE(queue.push(make_message(++next_in)).ok());
+        Message extra = make_message(999);
+        CHECK_ERROR(queue.push(base::move(extra)), Error::WOULD_BLOCK);
+        for (int i = 0; i < 2; ++i) {
+            auto m = queue.pop();
+            REQUIRE(m.ok());
+            CHECK(has_words_of(m.value(), ++next_out));
+        }
+        REQUIRE(queue.push_reserved(make_message(++next_in)).ok());
+        CHECK(queue.size() == 2);
+        while (!queue.is_empty()) {
+            auto m = queue.pop();
+            REQUIRE(m.ok());
+            CHECK(has_words_of(m.value(), ++next_out));
+        }
+    }
+    CHECK(queue.reserved() == 0);
+}

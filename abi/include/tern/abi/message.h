@@ -46,6 +46,12 @@ _Static_assert(sizeof(struct tern_msg_header) == 24, "tern_msg_header is ABI");
 /* header.flags, set by the kernel on delivery: the message came from port_call and
  * msg.reply_handle answers it. A call carries at most TERN_MSG_MAX_HANDLES - 1 handles. */
 #define TERN_MSG_FLAG_CALL 1u
+/* header.flags, set by the kernel on delivery: the answer to a port_call_async, queued on
+ * the reply port the caller named; header.sender_badge is the caller's cookie (written by
+ * the kernel, so the receiver can trust it). Either the server's reply (its label, words,
+ * data part and handles) or, when the reply right went unanswered, a message with label
+ * TERN_LABEL_CALL_FAILED. */
+#define TERN_MSG_FLAG_ASYNC_REPLY 2u
 
 /* label of the message port_receive makes from pending signal bits (port_signal). */
 #define TERN_LABEL_SIGNAL 0x7E000003u
@@ -54,6 +60,11 @@ _Static_assert(sizeof(struct tern_msg_header) == 24, "tern_msg_header is ABI");
 #define TERN_LABEL_OBJECT_GONE 0x7E000005u
 /* label of the boot-module messages on init's bootstrap port (see syscalls.h). */
 #define TERN_LABEL_BOOT_MODULE 0x7E000004u
+/* label of the answer to a port_call_async whose reply right was dropped unanswered (the
+ * server closed it, the server task died, or the call was still queued when its port
+ * lost its receiver): words[0] = TERN_PEER_CLOSED, flags TERN_MSG_FLAG_ASYNC_REPLY,
+ * sender_badge = the cookie. */
+#define TERN_LABEL_CALL_FAILED 0x7E000006u
 
 /* The message as user space passes it to port_send, port_receive, port_call and
  * port_reply. On send, data/hdr.data_size name the data part and handles[0..count) the

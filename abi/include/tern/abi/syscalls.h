@@ -160,11 +160,13 @@
     /* port_capture(port, struct tern_msg* out, max): drains the queue (RECEIVE needed)            \
        into out[0..n) in order, moving carried handles into the caller's table; data               \
        parts go to each out[i].data (capacity out[i].data_capacity). Returns n. NO_SPACE:          \
-       a data part does not fit (nothing is taken). */                                             \
+       a data part does not fit (nothing is taken). BAD_STATE: the port has slots reserved         \
+       for answers to port_call_async still owed (capture it once they have arrived). */           \
     X(37, port_capture, 3)                                                                         \
     /* port_restore(port, const struct tern_msg* msgs, n): queues n messages in order              \
        (SEND and RECEIVE needed), moving their handles. WOULD_BLOCK if they do not all             \
-       fit (nothing is queued). */                                                                 \
+       fit beside the queued messages and reserved slots (nothing is queued). A message            \
+       flagged TERN_MSG_FLAG_ASYNC_REPLY keeps that flag. */                                       \
     X(38, port_restore, 3)                                                                         \
     /* task_give_handle(task, handle, rights): copies a handle of the caller into the              \
        task (CONTROL on the task, TRANSFER on the handle; rights a subset or                       \
@@ -289,7 +291,21 @@
        ACCESS_DENIED: a secret (cluster_key, as hex digits) read without CONTROL on the            \
        resource (whether it is set is not told), or the wrong handle.                              \
        NO_SPACE: cap smaller than the value (nothing written). BAD_ADDRESS. */                     \
-    X(63, boot_option, 5)
+    X(63, boot_option, 5)                                                                          \
+    /* port_call_async(port, const struct tern_msg* msg, reply_port, uint64 cookie): sends         \
+       msg as a call (the server sees TERN_MSG_FLAG_CALL and a reply_handle, as for                \
+       port_call) and returns 0 without waiting; the answer arrives later on reply_port as         \
+       a message with TERN_MSG_FLAG_ASYNC_REPLY and sender_badge = cookie: the server's            \
+       reply, or label TERN_LABEL_CALL_FAILED with words[0] = TERN_PEER_CLOSED when the            \
+       reply right is dropped unanswered. One slot of reply_port's queue is reserved for           \
+       the answer until it is queued, so it is never lost for lack of room; answers to a           \
+       reply_port that has lost its receiver are discarded (their handles closed) and the          \
+       server's reply still succeeds. SEND on port and on reply_port. Errors as port_send          \
+       with timeout 0 (WOULD_BLOCK: port is full, nothing queued; TOO_BIG: more than               \
+       TERN_MSG_MAX_HANDLES - 1 handles), plus, for reply_port: WOULD_BLOCK (its queue,            \
+       counting reserved slots, is full), PEER_CLOSED (no receiver), QUOTA_EXCEEDED (the           \
+       caller's reply objects, shared with port_call), NO_MEMORY. Never blocks. */                 \
+    X(64, port_call_async, 4)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),

@@ -14,6 +14,10 @@
 // queue (the receiver is gone) releases what is pending and makes later pushes fail with
 // PEER_CLOSED. No locking and no blocking here; the kernel does both around it.
 //
+// A slot can also be reserved ahead of the message that will fill it (the answer to an
+// asynchronous call): a reserved slot counts as taken for push(), and push_reserved()
+// later fills it, which cannot fail for lack of room.
+//
 // A port must not carry a handle to itself in its own queue: that reference would keep
 // the port alive with nobody left to receive it. The port layer refuses such sends.
 
@@ -104,6 +108,16 @@ public:
     // closed. WOULD_BLOCK: the queue is full.
     [[nodiscard]] base::Result<void> push(Message&& message);
 
+    // Sets one slot aside for push_reserved(). WOULD_BLOCK: every slot is taken or
+    // reserved. PEER_CLOSED: the queue was closed.
+    [[nodiscard]] base::Result<void> reserve();
+    // Gives a reserved slot back unused.
+    void unreserve();
+    // Fills a reserved slot (which it gives up either way) with `message`. PEER_CLOSED:
+    // the queue was closed; the message is left with the caller untouched. TOO_BIG,
+    // INVALID_ARGUMENT: see Message::validate.
+    [[nodiscard]] base::Result<void> push_reserved(Message&& message);
+
     // Removes the oldest message. WOULD_BLOCK: the queue is empty. PEER_CLOSED: the queue
     // was closed (it is then always empty).
     [[nodiscard]] base::Result<Message> pop();
@@ -147,7 +161,11 @@ public:
     [[nodiscard]] uint32_t size() const { return m_size; }
     [[nodiscard]] uint32_t capacity() const { return m_capacity; }
     [[nodiscard]] bool is_empty() const { return m_size == 0; }
-    [[nodiscard]] bool is_full() const { return m_size == m_capacity; }
+    // Full for push(): every slot is taken or reserved.
+    [[nodiscard]] bool is_full() const { return m_size >= m_limit; }
+    // Slots push() can still fill.
+    [[nodiscard]] uint32_t free_slots() const { return m_limit - m_size; }
+    [[nodiscard]] uint32_t reserved() const { return m_capacity - m_limit; }
     [[nodiscard]] bool is_closed() const { return m_closed; }
 
 private:
@@ -156,6 +174,9 @@ private:
 
     Message m_slots[kMaxCapacity];
     uint32_t m_capacity;
+    // m_capacity less the reserved slots: what push() may fill. Kept rather than the
+    // reserved count so that the check on every push costs what it did without them.
+    uint32_t m_limit;
     uint32_t m_head{0}; // slot of the oldest message
     uint32_t m_size{0};
     bool m_closed{false};

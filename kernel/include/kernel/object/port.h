@@ -23,6 +23,10 @@ public:
     // Removes the queue's oldest message once receive has delivered it in place, and
     // lets a blocked sender in.
     void drop_delivered();
+    // Queues the answer to an asynchronous call into the slot its reply reserved on this
+    // port (see MessageQueue::reserve) and wakes the receiver; once the port has lost
+    // its receiver the answer is released instead, with the handles it carries.
+    void post_reserved(obj::Message&& message);
     // Kernel-side send and receive (the syscalls and kernel servers use these).
     base::Result<void> send(obj::Message&& message, uint64_t deadline_ns, bool block);
     base::Result<obj::Message> receive(uint64_t deadline_ns, bool block);

@@ -1,5 +1,12 @@
 #pragma once
-// A reply object: the one-shot right to answer one port_call.
+// A reply object: the one-shot right to answer one call.
+//
+// For port_call the caller's thread waits on it and the answer lands in the thread. For
+// port_call_async nobody waits: the reply holds a reference to the reply port the caller
+// named, one slot of whose queue it reserved, and the answer (or, when the right is
+// dropped unanswered, a TERN_LABEL_CALL_FAILED message) is queued into that slot, marked
+// TERN_MSG_FLAG_ASYNC_REPLY and badged with the caller's cookie. The server cannot tell
+// the two kinds apart.
 #include <base/result.h>
 #include <kernel/containers/message_queue.h>
 #include <kernel/object/kobject.h>
@@ -9,18 +16,28 @@
 
 namespace kernel {
 
+class Port;
+
 class Reply final : public obj::KObject {
 public:
     static constexpr uint32_t kType = TERN_OBJ_REPLY;
     // Reply objects are made and dropped once per call, so they are recycled through a
     // small pool rather than the heap.
     static Reply* create(Thread* caller);
+    // A reply for port_call_async whose answer goes to the slot the caller has reserved
+    // on `reply_port` (the reply takes over the reservation). Null when memory is short;
+    // the reservation is then still the caller's.
+    static Reply* create_async(Port& reply_port, uint64_t cookie);
     explicit Reply(Thread* caller)
         : obj::KObject(kType), m_caller(obj::Ref<Thread>::retain(caller)) {}
-    // Delivers the answer to the waiting caller. PEER_CLOSED when it gave up.
+    // Delivers the answer to the waiting caller, or queues it on the reply port of an
+    // asynchronous call. PEER_CLOSED when the caller gave up.
     base::Result<void> answer(obj::Message&& message);
     // The caller stopped waiting (timeout); a later answer is refused.
     void abandon() { m_caller.reset(); }
+    // An asynchronous call that was never sent: gives the reserved slot back, and no
+    // answer will be queued.
+    void cancel_async();
     WaitQueue& waiter() { return m_waiter; }
     // The charge to the calling task's account.
     QuotaCharge& quota_charge() { return m_quota_charge; }
@@ -32,17 +49,29 @@ protected:
     void unshared() override;
 
 private:
+    static constexpr uint8_t kAnswered = 1;
+    static constexpr uint8_t kAsync = 2;
+    // answer() and destroy() without a waiting caller: an abandoned call or an
+    // asynchronous one. Out of line, so the synchronous path pays nothing for them.
+    base::Result<void> answer_without_caller(obj::Message&& message);
+    void finish_without_caller();
+
     obj::Ref<Thread> m_caller;
-    bool m_answered = false;
+    uint8_t m_flags = 0; // kAnswered, kAsync
     WaitQueue m_waiter;
     QuotaCharge m_quota_charge;
+    // Set only with kAsync (the synchronous constructor leaves them as they are): the
+    // reply port, on which the reply holds a reference and one reserved slot until its
+    // answer is queued, and the caller's cookie.
+    Port* m_reply_port;
+    uint64_t m_cookie;
 };
 
 // On every call's answer; inline so the reply path does not pay a call for it.
 inline base::Result<void> Reply::answer(obj::Message&& message) {
-    if (!m_caller || m_answered || m_caller->state() == ThreadState::kDead)
-        return base::Error::PEER_CLOSED;
-    m_answered = true;
+    if (!m_caller || (m_flags & kAnswered) || m_caller->state() == ThreadState::kDead) [[unlikely]]
+        return answer_without_caller(base::move(message));
+    m_flags |= kAnswered;
     m_caller->m_reply = base::move(message);
     m_waiter.wake_one(base::Error::OK);
     return {};
