@@ -17,6 +17,8 @@ QEMU machine with the same -icount flags, and prints `<figure>.linux` (the Linux
 a Tern figure) and `<figure>.ratio` (Tern / Linux) lines. They are recorded as `info`,
 never gated: the Linux kernel is whatever Debian ships for the release. --no-linux skips
 that run.
+
+`bench.py net` runs the network benchmarks instead (tools/bench_net.py).
 """
 import argparse
 import json
@@ -289,4 +291,7 @@ def main():
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["net"]:
+        import bench_net  # noqa: E402
+        sys.exit(bench_net.main(sys.argv[2:]))
     sys.exit(main())
