@@ -26,6 +26,7 @@ target_compile_definitions(tern_portable PUBLIC TERN_HOST_TEST=1)
 add_subdirectory(tests/unit)
 add_subdirectory(tests/sim)
 add_subdirectory(tools/hub)
+add_subdirectory(bench)
 
 if(NOT TERN_HOST_ONLY)
   include(ExternalProject)

@@ -189,6 +189,10 @@ foreach(source ${TERN_C_TEST_PROGRAMS})
   tern_c_program(${name} SOURCES ${source})
 endforeach()
 
+# The network benchmark's TCP program: the same source runs in the Linux peer VMs
+# (tools/linux_vm.py), so `./tern bench net` compares the systems with one program.
+tern_c_program(tcpbench SOURCES ${TERN_ROOT}/bench/net/tcpbench.c BOOTFS)
+
 # C programs of the system (programs/<name>/main.c, with the other .c files of their
 # folder): each goes into the boot file system as /bin/<name>.
 file(GLOB TERN_C_SYSTEM_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/programs/*/main.c)

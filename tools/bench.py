@@ -10,15 +10,29 @@ With --check it compares every figure with the committed baseline (bench/baselin
 and fails when a figure got worse than its stated tolerance, or when a figure the
 baseline names was not printed at all. --update-baseline rewrites the values of that file
 from this run, keeping each line's tolerance.
+
+Beside Tern, the same run boots Debian's Linux kernel (./tern setup fetches it) with an
+initramfs of the project's static programs (tools/linux_vm.py, bench/linux/) on the same
+QEMU machine with the same -icount flags, and prints `<figure>.linux` (the Linux peer of
+a Tern figure) and `<figure>.ratio` (Tern / Linux) lines. They are recorded as `info`,
+never gated: the Linux kernel is whatever Debian ships for the release. --no-linux skips
+that run.
+
+`bench.py net` runs the network benchmarks instead (tools/bench_net.py).
 """
 import argparse
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import linux_vm  # noqa: E402
+import qemu_run  # noqa: E402
 RESULT = re.compile(r"^([a-z0-9_.]+): ([0-9]+(?:\.[0-9]+)?) ([A-Za-z/_%]+)$")
 
 
@@ -36,11 +50,84 @@ DEFAULT_TOLERANCE = "1%"
 
 
 def default_tolerance(name, unit):
-    """A new figure's tolerance: memory sizes and derived ratios are recorded, not gated
-    (they move with every program added to the image); instruction counts get 1%."""
-    if name.startswith("memory.") or unit == "ratio":
+    """A new figure's tolerance: memory sizes, derived ratios and Linux's figures are
+    recorded, not gated (sizes move with every program added to the image, and Linux is
+    not Tern's to regress); instruction counts get 1%."""
+    if name.startswith("memory.") or unit == "ratio" or name.endswith(".linux"):
         return "info"
     return DEFAULT_TOLERANCE
+
+
+# Tern's figure, and the Linux figure bench/linux/ measures for the same work. A 0-byte
+# pipe write wakes nobody, so the 0-byte message's peer moves one byte.
+LINUX_PEERS = [
+    ("user.null_syscall", "linux.null_syscall"),
+    ("ipc.cross_task.call_reply_0", "linux.pipe_round_trip_1"),
+    ("ipc.cross_task.call_replyrecv_0", "linux.pipe_round_trip_1"),
+    ("ipc.cross_task.call_reply_4096", "linux.pipe_round_trip_4096"),
+    ("ipc.cross_task.call_replyrecv_4096", "linux.pipe_round_trip_4096"),
+    ("proc.spawn_wait_true.first", "linux.fork_exec_wait.first"),
+    ("proc.spawn_wait_true.min", "linux.fork_exec_wait.min"),
+    ("proc.spawn_wait_true.median", "linux.fork_exec_wait.median"),
+    ("vm.pager_fault", "linux.anon_fault"),
+    ("vm.demand_zero_fault", "linux.anon_fault"),
+    ("boot.to_prompt_ms", "linux.boot_to_init_ms"),
+]
+
+
+def start_linux(args):
+    """Starts the Linux peer run (it runs while Tern's do); returns (process, command)."""
+    build_dir = os.path.dirname(os.path.dirname(os.path.abspath(args.iso)))
+    cmd = [sys.executable, os.path.join(ROOT, "tools", "qemu_run.py"), "--icount",
+           "--timeout", str(args.timeout), "--qemu-arg=-nic", "--qemu-arg=none",
+           "--expect", "^init: microbench done", "--expect-status", "0"]
+    cmd += linux_vm.qemu_run_args(build_dir, "bench", quiet=True)
+    # The console goes to a file, not a pipe nobody reads while Tern's runs go on. The run
+    # ends by itself (power-off) or at its own --timeout.
+    log = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True)
+    proc.log = log
+    return proc, cmd
+
+
+def finish_linux(proc, cmd, results):
+    """Waits for the Linux run and prints each peer figure and its ratio to Tern's."""
+    proc.wait()
+    proc.log.seek(0)
+    output = proc.log.read()
+    proc.log.close()
+    if proc.returncode != 0:
+        print(output[-4000:], file=sys.stderr)
+        print("bench: the Linux run failed (see its console above)", file=sys.stderr)
+        return 1
+    linux = {}
+    for line in output.splitlines():
+        m = RESULT.match(line.strip())
+        if m and m.group(1).startswith("linux."):
+            linux[m.group(1)] = (float(m.group(2)), m.group(3))
+    print("bench: Linux %s under the same machine and flags: %s" % (
+        linux_vm.linux_release(),
+        " ".join(shlex.quote(a) for a in ["-machine", "q35", "-cpu", "max", "-m", "256M",
+                                          "-smp", "1", "-nic", "none"]
+                 + qemu_run.ICOUNT_ARGS + ["-append", cmd[-1]])), flush=True)
+    tern = {r["name"]: r for r in results}
+    missing = 0
+    for figure, peer in LINUX_PEERS:
+        if peer not in linux:
+            print("bench: the Linux run printed no %s" % peer, file=sys.stderr)
+            missing += 1
+            continue
+        value, unit = linux[peer]
+        text = ("%d" % value) if value == int(value) else ("%.3f" % value)
+        line = "%s.linux: %s %s" % (figure, text, unit)
+        print(line, flush=True)
+        results.append({"name": figure + ".linux", "value": value, "unit": unit})
+        if figure in tern and value > 0:
+            ratio = tern[figure]["value"] / value
+            print("%s.ratio: %.2f ratio" % (figure, ratio), flush=True)
+            results.append({"name": figure + ".ratio", "value": round(ratio, 2),
+                            "unit": "ratio"})
+    return 1 if missing else 0
 
 
 def read_baseline(path):
@@ -59,11 +146,19 @@ def read_baseline(path):
     return entries
 
 
-def check(results, path):
-    """Compares results with the baseline; every gated figure is better when lower."""
+def linux_figure(name):
+    """True for the lines the Linux peer run adds (`<figure>.linux`, `<figure>.ratio`)."""
+    return any(name in (figure + ".linux", figure + ".ratio") for figure, _ in LINUX_PEERS)
+
+
+def check(results, path, with_linux=True):
+    """Compares results with the baseline; every gated figure is better when lower. Without
+    the Linux run, its lines in the baseline are not required."""
     measured = {r["name"]: r for r in results}
     failures = 0
     for name, base, unit, tolerance in read_baseline(path):
+        if not with_linux and linux_figure(name):
+            continue
         r = measured.get(name)
         if r is None:
             print("bench: FAIL %s: in the baseline but not printed by this run" % name)
@@ -129,7 +224,12 @@ def main():
     p.add_argument("--update-baseline", action="store_true",
                    help="write this run's figures into the baseline file")
     p.add_argument("--baseline", default=BASELINE, help="baseline file (default bench/baseline.txt)")
+    p.add_argument("--no-linux", action="store_true",
+                   help="skip the Linux peer run (no .linux and .ratio lines)")
     args = p.parse_args()
+    if args.update_baseline and args.no_linux:
+        print("bench: --update-baseline needs the whole run (no --no-linux)", file=sys.stderr)
+        return 2
     if (args.check or args.update_baseline) and args.filter:
         print("bench: --check and --update-baseline need the whole run (no --filter)",
               file=sys.stderr)
@@ -137,6 +237,15 @@ def main():
     if not os.path.exists(args.iso):
         print("bench: %s does not exist; run ./tern build first" % args.iso, file=sys.stderr)
         return 2
+    linux = None
+    if not args.no_linux and any(f.startswith(args.filter) for f, _ in LINUX_PEERS):
+        try:
+            linux = start_linux(args)
+        except linux_vm.LinuxVmError as e:
+            print("bench: %s" % e, file=sys.stderr)
+            return 2
+        print("bench: booting Linux %s with bench/linux/ under the same -icount flags"
+              % linux_vm.linux_release(), flush=True)
     cmdline = "mode=bench log=warn"
     if args.filter:
         cmdline += " selftest_filter=" + args.filter
@@ -151,6 +260,8 @@ def main():
     if proc.returncode != 0:
         print(proc.stdout[-4000:], file=sys.stderr)
         print("bench: the bench run failed (see the console output above)", file=sys.stderr)
+        if linux:
+            finish_linux(linux[0], linux[1], [])
         return 1
     # User space: a normal boot to the shell, where the benchmark programs are typed. No NIC:
     # the figures are the node's own (the loopback echo, the processes' memory), not those
@@ -164,6 +275,10 @@ def main():
     if proc.returncode != 0:
         print(proc.stdout[-4000:], file=sys.stderr)
         print("bench: the user-space bench run failed (see above)", file=sys.stderr)
+        if linux:
+            finish_linux(linux[0], linux[1], [])
+        return 1
+    if linux and finish_linux(linux[0], linux[1], results) != 0:
         return 1
     if args.json:
         with open(args.json, "w") as f:
@@ -171,9 +286,12 @@ def main():
     if args.update_baseline:
         update_baseline(results, args.baseline)
     if args.check:
-        return check(results, args.baseline)
+        return check(results, args.baseline, with_linux=linux is not None)
     return 0
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["net"]:
+        import bench_net  # noqa: E402
+        sys.exit(bench_net.main(sys.argv[2:]))
     sys.exit(main())

@@ -17,12 +17,26 @@
 #                 this script need to change it.
 
 # Debian packages the build, the QEMU runs, the debugger and the linter need. clang-format,
-# clang-tidy, shellcheck and git are here because `./tern lint` uses them.
+# clang-tidy, shellcheck and git are here because `./tern lint` uses them; libc6-dev gives
+# the static C library the Linux benchmark programs link (bench/linux).
 TERN_PACKAGES=(
     clang lld llvm cmake ninja-build
     qemu-system-x86 grub-pc-bin grub-common xorriso mtools
-    catch2 python3 gdb dpkg-dev make libsodium-dev
+    catch2 python3 gdb dpkg-dev make libsodium-dev libc6-dev
     clang-format clang-tidy shellcheck git
+)
+
+# The Linux kernel `./tern bench` runs beside Tern: Debian's linux-image-amd64 of the
+# machine's release (it depends on exactly one versioned image package), unpacked into
+# $TERN_CACHE/linux. Only vmlinuz, its config and the modules the benchmark VMs load are
+# kept: the NIC drivers (virtio-net and e1000 are modules in Debian's build) and what
+# they depend on, in load order.
+TERN_LINUX_META=linux-image-amd64
+TERN_LINUX_MODULES=(
+    drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev
+    drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci net/core/failover
+    drivers/net/net_failover drivers/net/virtio_net
+    drivers/net/ethernet/intel/e1000/e1000
 )
 
 # Source packages as name:upstream-version. The version is pinned so that every machine
@@ -82,9 +96,14 @@ tern_missing_sources() {
     done
 }
 
+# Where the Linux kernel for the benchmarks is unpacked; .tern-linux is written last.
+tern_linux_dir() { printf '%s/linux\n' "$(tern_cache_dir)"; }
+
+tern_linux_complete() { [[ -f "$(tern_linux_dir)/.tern-linux" ]]; }
+
 # Succeeds when nothing is missing. It is cheap enough to run before every build.
 tern_setup_complete() {
-    [[ -z "$(tern_missing_packages)" && -z "$(tern_missing_sources)" ]]
+    [[ -z "$(tern_missing_packages)" && -z "$(tern_missing_sources)" ]] && tern_linux_complete
 }
 
 # Lists the apt entries configured on this machine, one line per (type, URI, suite):
@@ -368,6 +387,55 @@ tern_install_packages() {
         apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+# Downloads the kernel image package that linux-image-amd64 names for this release with
+# the machine's own apt configuration (apt checks the file against the signed index) and
+# keeps vmlinuz, its config and the modules in TERN_LINUX_MODULES.
+tern_fetch_linux() {
+    local cache=$1
+    local image
+    image=$(apt-cache show --no-all-versions "$TERN_LINUX_META" 2>/dev/null |
+        awk -F': ' '/^Depends:/ { n = split($2, d, /, */); for (i = 1; i <= n; i++)
+            if (d[i] ~ /^linux-image-[0-9]/) { split(d[i], w, / /); print w[1]; exit } }')
+    [[ -n $image ]] || tern_die "apt knows no $TERN_LINUX_META depending on a linux-image-<version> package"
+    local download_dir=$cache/downloads
+    mkdir -p "$download_dir"
+    tern_log "fetching the Linux kernel package $image (for ./tern bench)"
+    local -a opts=(-q)
+    if ((EUID == 0)); then opts+=(-o "APT::Sandbox::User=root"); fi
+    (cd "$download_dir" && apt-get "${opts[@]}" download "$image") ||
+        tern_die "apt-get download $image failed"
+    local deb
+    deb=$(find "$download_dir" -maxdepth 1 -name "${image}_*_amd64.deb" -printf '%T@ %p\n' |
+        sort -n | tail -n 1 | cut -d' ' -f2-)
+    [[ -n $deb && -f $deb ]] || tern_die "apt-get download left no ${image}_*.deb in $download_dir"
+    local tmp dest
+    dest=$(tern_linux_dir)
+    tmp=$(mktemp -d "$cache/.unpack-linux-XXXXXX")
+    dpkg-deb -x "$deb" "$tmp/root" || {
+        rm -rf "$tmp"
+        tern_die "cannot unpack $deb"
+    }
+    local release
+    release=$(find "$tmp/root/boot" -name 'vmlinuz-*' -printf '%f\n' | head -n 1)
+    release=${release#vmlinuz-}
+    [[ -n $release ]] || tern_die "$deb holds no /boot/vmlinuz-*"
+    mkdir -p "$tmp/out/modules"
+    cp "$tmp/root/boot/vmlinuz-$release" "$tmp/out/vmlinuz"
+    cp "$tmp/root/boot/config-$release" "$tmp/out/config"
+    local module ko
+    for module in "${TERN_LINUX_MODULES[@]}"; do
+        ko=$tmp/root/lib/modules/$release/kernel/$module.ko
+        [[ -f $ko ]] || tern_die "$deb has no module $module.ko (is it built in now? then drop it from TERN_LINUX_MODULES)"
+        cp "$ko" "$tmp/out/modules/"
+    done
+    printf 'package=%s\nrelease=%s\ndeb=%s\nsha256=%s\n' "$image" "$release" \
+        "$(basename "$deb")" "$(sha256sum "$deb" | cut -d' ' -f1)" >"$tmp/out/.tern-linux"
+    rm -rf "$dest"
+    mv "$tmp/out" "$dest"
+    rm -rf "$tmp"
+    tern_log "Linux $release unpacked into $dest"
+}
+
 tern_setup() {
     local -a missing_packages missing_sources
     local entry
@@ -376,11 +444,12 @@ tern_setup() {
     local cache
     cache=$(tern_cache_dir)
 
-    if ((${#missing_packages[@]} == 0 && ${#missing_sources[@]} == 0)); then
+    if ((${#missing_packages[@]} == 0 && ${#missing_sources[@]} == 0)) && tern_linux_complete; then
         local names=()
         for entry in "${TERN_SOURCE_PACKAGES[@]}"; do names+=("${entry%%:*} ${entry#*:}"); done
         tern_log "set-up complete: ${#TERN_PACKAGES[@]} Debian packages installed;" \
-            "$(printf '%s, ' "${names[@]}" | sed 's/, $//') unpacked in $cache/src"
+            "$(printf '%s, ' "${names[@]}" | sed 's/, $//') unpacked in $cache/src;" \
+            "Linux $(sed -n 's/^release=//p' "$(tern_linux_dir)/.tern-linux") in $(tern_linux_dir)"
         return 0
     fi
 
@@ -399,6 +468,10 @@ tern_setup() {
         for entry in "${missing_sources[@]}"; do
             tern_fetch_source "${entry%%:*}" "${entry#*:}" "$cache" "${apt_opts[@]}"
         done
+    fi
+
+    if ! tern_linux_complete; then
+        tern_fetch_linux "$cache"
     fi
 
     tern_setup_complete || tern_die "set-up finished but something is still missing: $(tern_missing_packages) $(tern_missing_sources)"

@@ -1,0 +1,184 @@
+/*
+ * microbench: the Linux peers of Tern's kernel-path figures, run by /init in
+ * tern.mode=bench under the same QEMU machine and -icount flags as Tern's bench run.
+ *
+ * Under -icount shift=0 the TSC advances by one per retired guest instruction, so every
+ * figure is instructions per operation, measured the way tests/bench/bench.cpp measures
+ * Tern's: the minimum over several rounds of the mean over many operations (a round that
+ * a timer interrupt landed in is dropped). Each figure is one `name: value unit` line
+ * that tools/bench.py pairs with its Tern figure:
+ *
+ *   linux.null_syscall             getppid through the syscall instruction
+ *   linux.pipe_round_trip_1        1 byte there and back between two processes on two
+ *                                  pipes (a 0-byte pipe write wakes nobody)
+ *   linux.pipe_round_trip_4096     the same with 4096 bytes each way
+ *   linux.fork_exec_wait.*         fork, execve of the static /bin/true, waitpid: the
+ *                                  first, the minimum and the median of 30
+ *   linux.anon_fault               a write fault on fresh private anonymous memory (no
+ *                                  huge pages), one zeroed 4 KiB page mapped
+ *
+ * Exits 0 when every benchmark ran, 1 (with a message) on the first failure.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum {
+    kRounds = 7,
+    kPageSize = 4096,
+    kFaultPages = 200,
+    kSpawns = 30
+};
+
+static uint64_t read_tsc(void) { return __builtin_ia32_rdtsc(); }
+
+static void fail(const char* what) {
+    perror(what);
+    exit(1);
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+/* A system call that does nothing but enter and leave the kernel, with no libc around it. */
+static long raw_getppid(void) {
+    long ret;
+    __asm__ volatile("syscall" : "=a"(ret) : "a"((long)SYS_getppid) : "rcx", "r11", "memory");
+    return ret;
+}
+
+static uint64_t bench_null_syscall(void) {
+    enum {
+        kCalls = 10000
+    };
+    uint64_t best = ~0ull;
+    for (int r = 0; r < kRounds; ++r) {
+        uint64_t t0 = read_tsc();
+        for (int i = 0; i < kCalls; ++i)
+            (void)raw_getppid();
+        best = min_u64(best, (read_tsc() - t0) / kCalls);
+    }
+    return best;
+}
+
+static void full_io(int fd, char* buffer, size_t size, int writing) {
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n =
+            writing ? write(fd, buffer + done, size - done) : read(fd, buffer + done, size - done);
+        if (n <= 0)
+            fail(writing ? "pipe write" : "pipe read");
+        done += (size_t)n;
+    }
+}
+
+/* Round trips of `size` bytes: the parent writes, the child reads and writes back. */
+static uint64_t bench_pipe_round_trip(size_t size) {
+    enum {
+        kTrips = 1000
+    };
+    static char buffer[4096];
+    int there[2], back[2];
+    if (pipe(there) != 0 || pipe(back) != 0)
+        fail("pipe");
+    pid_t child = fork();
+    if (child < 0)
+        fail("fork");
+    if (child == 0) {
+        for (int i = 0; i < kRounds * kTrips; ++i) {
+            full_io(there[0], buffer, size, 0);
+            full_io(back[1], buffer, size, 1);
+        }
+        _exit(0);
+    }
+    uint64_t best = ~0ull;
+    memset(buffer, 0x5a, sizeof buffer);
+    for (int r = 0; r < kRounds; ++r) {
+        uint64_t t0 = read_tsc();
+        for (int i = 0; i < kTrips; ++i) {
+            full_io(there[1], buffer, size, 1);
+            full_io(back[0], buffer, size, 0);
+        }
+        best = min_u64(best, (read_tsc() - t0) / kTrips);
+    }
+    int status = 0;
+    if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail("pipe child");
+    close(there[0]);
+    close(there[1]);
+    close(back[0]);
+    close(back[1]);
+    return best;
+}
+
+static int compare_u64(const void* a, const void* b) {
+    uint64_t x = *(const uint64_t*)a, y = *(const uint64_t*)b;
+    return x < y ? -1 : x > y;
+}
+
+static void bench_fork_exec_wait(void) {
+    uint64_t samples[kSpawns];
+    for (int i = 0; i < kSpawns; ++i) {
+        uint64_t t0 = read_tsc();
+        pid_t child = fork();
+        if (child < 0)
+            fail("fork");
+        if (child == 0) {
+            char* argv[] = {"true", NULL};
+            char* envp[] = {NULL};
+            execve("/bin/true", argv, envp);
+            _exit(127);
+        }
+        int status = 0;
+        if (waitpid(child, &status, 0) != child)
+            fail("waitpid");
+        samples[i] = read_tsc() - t0;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            fprintf(stderr, "microbench: /bin/true exited with status %#x\n", status);
+            exit(1);
+        }
+    }
+    printf("linux.fork_exec_wait.first: %llu instructions\n", (unsigned long long)samples[0]);
+    qsort(samples, kSpawns, sizeof samples[0], compare_u64);
+    printf("linux.fork_exec_wait.min: %llu instructions\n", (unsigned long long)samples[0]);
+    printf("linux.fork_exec_wait.median: %llu instructions\n",
+           (unsigned long long)samples[kSpawns / 2]);
+}
+
+static uint64_t bench_anon_fault(void) {
+    uint64_t best = ~0ull;
+    for (int r = 0; r < kRounds; ++r) {
+        size_t size = (size_t)kFaultPages * kPageSize;
+        volatile char* p =
+            mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            fail("mmap");
+        /* One 4 KiB page per fault, as Tern's demand-zero fault maps. */
+        if (madvise((void*)p, size, MADV_NOHUGEPAGE) != 0)
+            fail("madvise");
+        uint64_t t0 = read_tsc();
+        for (int i = 0; i < kFaultPages; ++i)
+            p[(size_t)i * kPageSize] = 1;
+        best = min_u64(best, (read_tsc() - t0) / kFaultPages);
+        if (munmap((void*)p, size) != 0)
+            fail("munmap");
+    }
+    return best;
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    printf("linux.null_syscall: %llu instructions\n", (unsigned long long)bench_null_syscall());
+    printf("linux.pipe_round_trip_1: %llu instructions\n",
+           (unsigned long long)bench_pipe_round_trip(1));
+    printf("linux.pipe_round_trip_4096: %llu instructions\n",
+           (unsigned long long)bench_pipe_round_trip(4096));
+    bench_fork_exec_wait();
+    printf("linux.anon_fault: %llu instructions\n", (unsigned long long)bench_anon_fault());
+    return 0;
+}
