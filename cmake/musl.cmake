@@ -110,6 +110,7 @@ add_library(tern_musl_rt STATIC
   ${TERN_ROOT}/libc/musl/start.c
   ${TERN_ROOT}/libc/musl/backend.c
   ${TERN_ROOT}/libc/musl/backend_sockets.c
+  ${TERN_ROOT}/libc/musl/backend_pipes.c
   ${TERN_ROOT}/libc/musl/services.cpp
   ${TERN_ROOT}/libc/musl/net_client.cpp
   ${TERN_MUSL_PORTABLE_SOURCES}
@@ -178,11 +179,14 @@ endfunction()
 
 # Test and benchmark programs on the C library: every tests/libc/<name>.c, and
 # tests/bench/libc_bench.c, is one program, loaded as the boot module <name>; the socket
-# test needs the network server, which runs only in a booted system, so it goes into the
-# boot file system as /bin/sockets for a shell session to run.
+# and descriptor tests need the network server and the console, which run only in a
+# booted system, so they go into the boot file system as /bin/sockets and /bin/posix_fds
+# for a shell session to run.
 file(GLOB TERN_C_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/libc/*.c)
-list(REMOVE_ITEM TERN_C_TEST_PROGRAMS ${TERN_ROOT}/tests/libc/sockets.c)
-tern_c_program(sockets SOURCES ${TERN_ROOT}/tests/libc/sockets.c BOOTFS)
+foreach(name sockets posix_fds)
+  list(REMOVE_ITEM TERN_C_TEST_PROGRAMS ${TERN_ROOT}/tests/libc/${name}.c)
+  tern_c_program(${name} SOURCES ${TERN_ROOT}/tests/libc/${name}.c BOOTFS)
+endforeach()
 list(APPEND TERN_C_TEST_PROGRAMS ${TERN_ROOT}/tests/bench/libc_bench.c)
 foreach(source ${TERN_C_TEST_PROGRAMS})
   get_filename_component(name ${source} NAME_WE)

@@ -126,7 +126,7 @@ enum {
 
 /* ---- The console: file descriptors 0, 1 and 2 ---------------------------------------- */
 
-static int is_console_fd(long fd) { return fd >= 0 && fd <= 2; }
+static int is_console_fd(long fd);
 
 int tern_libc_is_console_fd(long fd) { return is_console_fd(fd); }
 
@@ -218,10 +218,20 @@ static long unsupported(long n, const char* detail) {
  * "/", so relative paths start there (or at the directory an openat descriptor names).
  */
 
+/* The process's one descriptor table (portable/files.h): files, directories, sockets,
+ * pipes and the console. It is set up on first use, with 0-2 on the console. */
 static struct tern_libc_fd_table g_files;
 
 struct tern_libc_fd_table* tern_libc_fds(void) {
+    if (!g_files.initialised)
+        tern_libc_fd_table_init(&g_files);
     return &g_files;
+}
+
+/* 1 when fd is open on the console. */
+static int is_console_fd(long fd) {
+    struct tern_libc_file* file = tern_libc_fd_lookup(tern_libc_fds(), fd);
+    return file && file->kind == TERN_LIBC_FD_CONSOLE;
 }
 
 /* Bytes a directory's listing may take: bootfs List's response bound. */
@@ -233,7 +243,7 @@ enum {
 static long resolve_path(long dirfd, const char* path, char* out, int* must_be_directory) {
     const char* directory = "/";
     if (path[0] != '/' && dirfd != AT_FDCWD) {
-        struct tern_libc_file* file = tern_libc_fd_get(&g_files, dirfd);
+        struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), dirfd);
         if (!file)
             return is_console_fd(dirfd) ? -ENOTDIR : -EBADF;
         if (file->kind != TERN_LIBC_FD_DIRECTORY)
@@ -281,21 +291,21 @@ static long sys_openat(long dirfd, const char* path, long flags) {
     r = tern_libc_open_check_type(flags, (int)node.is_directory, must_be_directory);
     if (r != 0)
         return r;
-    int fd = tern_libc_fd_allocate(&g_files,
+    int fd = tern_libc_fd_allocate(tern_libc_fds(),
                                    node.is_directory ? TERN_LIBC_FD_DIRECTORY : TERN_LIBC_FD_FILE);
     if (fd < 0)
         return fd;
-    struct tern_libc_file* file = tern_libc_fd_get(&g_files, fd);
+    struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), fd);
     if (node.is_directory) {
         int64_t buffer = tern_sys_vm_allocate(kListingBytes, TERN_PROT_READ | TERN_PROT_WRITE);
         if (buffer < 0) {
-            tern_libc_fd_release(&g_files, fd);
+            tern_libc_fd_release(tern_libc_fds(), fd);
             return (long)tern_libc_vm_result(TERN_LIBC_VM_ALLOCATE, buffer);
         }
         int64_t size = tern_libc_bootfs_list(normalised, (char*)(uintptr_t)buffer, kListingBytes);
         if (size < 0) {
             (void)tern_sys_vm_free((uint64_t)buffer, kListingBytes);
-            tern_libc_fd_release(&g_files, fd);
+            tern_libc_fd_release(tern_libc_fds(), fd);
             return (long)size;
         }
         file->data = (const char*)(uintptr_t)buffer;
@@ -307,7 +317,7 @@ static long sys_openat(long dirfd, const char* path, long flags) {
         struct tern_libc_bootfs_mapping mapping;
         r = tern_libc_bootfs_map(normalised, &mapping);
         if (r != 0) {
-            tern_libc_fd_release(&g_files, fd);
+            tern_libc_fd_release(tern_libc_fds(), fd);
             return r;
         }
         file->data = mapping.data;
@@ -317,25 +327,52 @@ static long sys_openat(long dirfd, const char* path, long flags) {
         file->memory = mapping.memory;
         file->mode = mapping.mode;
     }
-    file->flags = (uint32_t)flags;
+    file->flags = (uint32_t)flags & ~(uint32_t)O_CLOEXEC;
+    if (flags & O_CLOEXEC)
+        (void)tern_libc_fd_set_flags(tern_libc_fds(), fd, FD_CLOEXEC);
     copy_path(file->path, normalised);
     return fd;
 }
 
-static long sys_close(long fd) {
-    if (is_console_fd(fd))
-        return 0;
-    struct tern_libc_file* file = tern_libc_fd_get(&g_files, fd);
-    if (!file)
-        return -EBADF;
-    if (file->kind == TERN_LIBC_FD_SOCKET)
+/* Releases what a description holds once its last descriptor is closed. */
+static void release_description(struct tern_libc_file* file) {
+    switch (file->kind) {
+    case TERN_LIBC_FD_SOCKET:
         tern_libc_socket_close(file);
-    else if (file->kind == TERN_LIBC_FD_DIRECTORY)
+        break;
+    case TERN_LIBC_FD_DIRECTORY:
         (void)tern_sys_vm_free(file->map_address, file->map_size);
-    else
+        break;
+    case TERN_LIBC_FD_FILE:
         tern_libc_bootfs_unmap(file->map_address, file->map_size, file->memory);
-    tern_libc_fd_release(&g_files, fd);
+        break;
+    case TERN_LIBC_FD_PIPE_READ:
+    case TERN_LIBC_FD_PIPE_WRITE:
+        tern_libc_pipe_close(file);
+        break;
+    default:
+        break; /* the console holds nothing of its own */
+    }
+    tern_libc_file_free(file);
+}
+
+static long sys_close(long fd) {
+    if (!tern_libc_fd_lookup(tern_libc_fds(), fd))
+        return -EBADF;
+    struct tern_libc_file* last = tern_libc_fd_release(tern_libc_fds(), fd);
+    if (last)
+        release_description(last);
     return 0;
+}
+
+static long sys_dup(long fd) { return tern_libc_fd_dup_from(tern_libc_fds(), fd, 0, 0); }
+
+static long sys_dup3(long fd, long target, long flags) {
+    struct tern_libc_file* displaced = 0;
+    long r = tern_libc_fd_dup_to(tern_libc_fds(), fd, target, flags, &displaced);
+    if (displaced)
+        release_description(displaced);
+    return r;
 }
 
 /* Copies what a read of length bytes at position gets from a file into data. */
@@ -347,15 +384,19 @@ static size_t file_copy(const struct tern_libc_file* file, uint64_t position, vo
     return (size_t)n;
 }
 
+static int is_pipe(const struct tern_libc_file* file) {
+    return file->kind == TERN_LIBC_FD_PIPE_READ || file->kind == TERN_LIBC_FD_PIPE_WRITE;
+}
+
 /* The file fd names for reading: EBADF for none, EISDIR for a directory. */
 static long readable_file(long fd, struct tern_libc_file** out) {
-    struct tern_libc_file* file = tern_libc_fd_get(&g_files, fd);
+    struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), fd);
     if (!file)
         return -EBADF;
     if (file->kind == TERN_LIBC_FD_DIRECTORY)
         return -EISDIR;
-    if (file->kind == TERN_LIBC_FD_SOCKET)
-        return -ESPIPE; /* pread and preadv; read and readv take sockets first */
+    if (file->kind == TERN_LIBC_FD_SOCKET || is_pipe(file))
+        return -ESPIPE; /* pread and preadv; read and readv take these first */
     *out = file;
     return 0;
 }
@@ -363,10 +404,10 @@ static long readable_file(long fd, struct tern_libc_file** out) {
 static long sys_lseek(long fd, long offset, long whence) {
     if (is_console_fd(fd))
         return -ESPIPE;
-    struct tern_libc_file* file = tern_libc_fd_get(&g_files, fd);
+    struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), fd);
     if (!file)
         return -EBADF;
-    if (file->kind == TERN_LIBC_FD_SOCKET)
+    if (file->kind == TERN_LIBC_FD_SOCKET || is_pipe(file))
         return -ESPIPE;
     /* A directory's offsets count entries (seekdir and rewinddir use them). */
     uint64_t end = file->kind == TERN_LIBC_FD_DIRECTORY
@@ -381,7 +422,7 @@ static long sys_lseek(long fd, long offset, long whence) {
 }
 
 static long sys_getdents64(long fd, void* buffer, size_t size) {
-    struct tern_libc_file* file = tern_libc_fd_get(&g_files, fd);
+    struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), fd);
     if (!file)
         return is_console_fd(fd) ? -ENOTDIR : -EBADF;
     if (file->kind != TERN_LIBC_FD_DIRECTORY)
@@ -401,11 +442,13 @@ static long sys_fstat(long fd, struct stat* st) {
     /* The console is a character device; isatty() asks ioctl, not this. */
     if (is_console_fd(fd))
         return fill_stat(st, TERN_LIBC_NODE_CONSOLE, 0620, 0, 0);
-    struct tern_libc_file* file = tern_libc_fd_get(&g_files, fd);
+    struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), fd);
     if (!file)
         return -EBADF;
     if (file->kind == TERN_LIBC_FD_SOCKET)
         return fill_stat(st, TERN_LIBC_NODE_SOCKET, 0777, 0, 0);
+    if (is_pipe(file))
+        return fill_stat(st, TERN_LIBC_NODE_PIPE, 0600, 0, 0);
     if (file->kind == TERN_LIBC_FD_DIRECTORY)
         return fill_stat(st, TERN_LIBC_NODE_DIRECTORY, file->mode, 0, file->path);
     return fill_stat(st, TERN_LIBC_NODE_FILE, file->mode, file->size, file->path);
@@ -449,9 +492,11 @@ static long sys_read(long fd, void* data, size_t length) {
     /* Like a terminal opened for reading and writing, all three descriptors read. */
     if (is_console_fd(fd))
         return (long)tern_libc_console_read(data, length, 1);
-    struct tern_libc_file* socket = tern_libc_fd_get(&g_files, fd);
+    struct tern_libc_file* socket = tern_libc_fd_get(tern_libc_fds(), fd);
     if (socket && socket->kind == TERN_LIBC_FD_SOCKET)
         return tern_libc_socket_read(socket, data, length);
+    if (socket && is_pipe(socket))
+        return tern_libc_pipe_read(socket, data, length);
     struct tern_libc_file* file = 0;
     long r = readable_file(fd, &file);
     if (r != 0)
@@ -507,12 +552,14 @@ static long sys_readv(long fd, const struct iovec* iov, long count) {
         }
         return (long)done;
     }
-    struct tern_libc_file* socket = tern_libc_fd_get(&g_files, fd);
-    if (socket && socket->kind == TERN_LIBC_FD_SOCKET) {
+    struct tern_libc_file* socket = tern_libc_fd_get(tern_libc_fds(), fd);
+    if (socket && (socket->kind == TERN_LIBC_FD_SOCKET || is_pipe(socket))) {
         /* One receive into the first buffer with room (recvmsg scatters). */
         for (long i = 0; i < count; ++i)
             if (iov[i].iov_len > 0)
-                return tern_libc_socket_read(socket, iov[i].iov_base, iov[i].iov_len);
+                return is_pipe(socket)
+                           ? tern_libc_pipe_read(socket, iov[i].iov_base, iov[i].iov_len)
+                           : tern_libc_socket_read(socket, iov[i].iov_base, iov[i].iov_len);
         return 0;
     }
     struct tern_libc_file* file = 0;
@@ -534,17 +581,20 @@ static long sys_write(long fd, const char* data, size_t length) {
     /* Like a terminal opened for reading and writing, all three descriptors write. */
     if (is_console_fd(fd))
         return console_write(data, length);
-    struct tern_libc_file* socket = tern_libc_fd_get(&g_files, fd);
+    struct tern_libc_file* socket = tern_libc_fd_get(tern_libc_fds(), fd);
     if (socket && socket->kind == TERN_LIBC_FD_SOCKET)
         return tern_libc_socket_write(socket, data, length);
+    if (socket && is_pipe(socket))
+        return tern_libc_pipe_write(socket, data, length);
     /* Files are read-only: a descriptor not open for writing is EBADF, as is none. */
     return -EBADF;
 }
 
 static long sys_writev(long fd, const struct iovec* iov, long count) {
-    struct tern_libc_file* socket = tern_libc_fd_get(&g_files, fd);
+    struct tern_libc_file* socket = tern_libc_fd_get(tern_libc_fds(), fd);
     int is_socket = socket && socket->kind == TERN_LIBC_FD_SOCKET;
-    if (!is_console_fd(fd) && !is_socket)
+    int pipe_end = socket && is_pipe(socket);
+    if (!is_console_fd(fd) && !is_socket && !pipe_end)
         return -EBADF;
     long total = iovec_total(iov, count);
     if (total < 0)
@@ -553,8 +603,9 @@ static long sys_writev(long fd, const struct iovec* iov, long count) {
     for (long i = 0; i < count; ++i) {
         if (iov[i].iov_len == 0)
             continue;
-        long r = is_socket ? tern_libc_socket_write(socket, iov[i].iov_base, iov[i].iov_len)
-                           : console_write(iov[i].iov_base, iov[i].iov_len);
+        long r = is_socket  ? tern_libc_socket_write(socket, iov[i].iov_base, iov[i].iov_len)
+                 : pipe_end ? tern_libc_pipe_write(socket, iov[i].iov_base, iov[i].iov_len)
+                            : console_write(iov[i].iov_base, iov[i].iov_len);
         if (r < 0)
             return done > 0 ? (long)done : r;
         done += (size_t)r;
@@ -565,29 +616,26 @@ static long sys_writev(long fd, const struct iovec* iov, long count) {
 }
 
 static long sys_fcntl(long fd, long command, long argument) {
-    struct tern_libc_file* file = 0;
-    if (!is_console_fd(fd)) {
-        file = tern_libc_fd_get(&g_files, fd);
-        if (!file)
-            return -EBADF;
-    }
+    struct tern_libc_file* file = tern_libc_fd_lookup(tern_libc_fds(), fd);
+    if (!file)
+        return -EBADF;
     switch (command) {
+    case F_DUPFD:
+        return tern_libc_fd_dup_from(tern_libc_fds(), fd, argument, 0);
+    case F_DUPFD_CLOEXEC:
+        return tern_libc_fd_dup_from(tern_libc_fds(), fd, argument, 1);
     case F_GETFD:
-        return file && (file->flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
+        return tern_libc_fd_get_flags(tern_libc_fds(), fd);
     case F_SETFD:
-        /* There is no exec yet; the flag is only remembered. */
-        if (file)
-            file->flags = (argument & FD_CLOEXEC) ? file->flags | O_CLOEXEC
-                                                  : file->flags & ~(uint32_t)O_CLOEXEC;
-        return 0;
+        /* Kept for exec, which closes the descriptors that have it. */
+        return tern_libc_fd_set_flags(tern_libc_fds(), fd, argument);
     case F_GETFL:
-        return file ? (long)(file->flags & (TERN_LINUX_O_ACCMODE | O_APPEND | O_NONBLOCK)) : O_RDWR;
+        return (long)(file->flags & (TERN_LINUX_O_ACCMODE | O_APPEND | O_NONBLOCK));
     case F_SETFL:
-        /* A socket's O_NONBLOCK makes its calls return EAGAIN instead of waiting; O_APPEND
-         * and O_NONBLOCK change nothing for the console or a read-only file. */
-        if (file && file->kind == TERN_LIBC_FD_SOCKET)
-            file->flags = (argument & O_NONBLOCK) ? file->flags | O_NONBLOCK
-                                                  : file->flags & ~(uint32_t)O_NONBLOCK;
+        /* O_NONBLOCK makes a socket's or a pipe's calls return EAGAIN instead of waiting
+         * (the console's reads wait for a line regardless); O_APPEND is kept. Both belong
+         * to the description, so every duplicate sees them. */
+        file->flags = tern_libc_status_flags_set(file->flags, argument);
         return 0;
     default:
         return -EINVAL;
@@ -596,7 +644,7 @@ static long sys_fcntl(long fd, long command, long argument) {
 
 static long sys_ioctl(long fd, long request, long argument) {
     if (!is_console_fd(fd))
-        return tern_libc_fd_get(&g_files, fd) ? -ENOTTY : -EBADF;
+        return tern_libc_fd_get(tern_libc_fds(), fd) ? -ENOTTY : -EBADF;
     /* With a console server the console is a terminal: isatty() (which asks TIOCGWINSZ)
      * is true and stdout line buffered. Without one it is the kernel's debug output and
      * not a terminal, so stdout is fully buffered (stderr is unbuffered, as always). */
@@ -846,6 +894,13 @@ static long sys_rt_sigprocmask(long how, const uint64_t* set, uint64_t* old, lon
     return 0;
 }
 
+static long sys_rt_sigpending(uint64_t* set, long sigset_size) {
+    if (sigset_size != kSigsetSize)
+        return -EINVAL;
+    uint64_t pending = g_pending & g_blocked;
+    return tern_libc_copy_out(set, &pending, sizeof(pending)) != 0 ? -EFAULT : 0;
+}
+
 /* ---- The entry point ------------------------------------------------------------------- */
 
 /* The process id programs see. A program the proc server started has a global id,
@@ -879,6 +934,12 @@ long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6
         return sys_openat(a1, (const char*)a2, a3);
     case SYS_close:
         return sys_close(a1);
+    case SYS_dup:
+        return sys_dup(a1);
+    case SYS_dup2:
+        return sys_dup3(a1, a2, -1);
+    case SYS_dup3:
+        return sys_dup3(a1, a2, a3);
     case SYS_lseek:
         return sys_lseek(a1, a2, a3);
     case SYS_getdents64:
@@ -960,6 +1021,8 @@ long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6
         return sys_rt_sigaction(a1, (const struct k_sigaction*)a2, (struct k_sigaction*)a3, a4);
     case SYS_rt_sigprocmask:
         return sys_rt_sigprocmask(a1, (const uint64_t*)a2, (uint64_t*)a3, a4);
+    case SYS_rt_sigpending:
+        return sys_rt_sigpending((uint64_t*)a1, a2);
     case SYS_tkill:
         return a1 == self_id() ? send_to_self(a2) : -ESRCH;
     case SYS_tgkill:
@@ -968,9 +1031,12 @@ long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6
         return a1 == self_id() || a1 == 0 ? send_to_self(a2) : -ESRCH;
 
     default: {
-        /* Sockets, poll and select (backend_sockets.c). */
+        /* Pipes (backend_pipes.c); sockets, poll and select (backend_sockets.c). */
         int handled = 0;
-        long r = tern_libc_socket_syscall(n, a1, a2, a3, a4, a5, a6, &handled);
+        long r = tern_libc_pipe_syscall(n, a1, a2, &handled);
+        if (handled)
+            return r;
+        r = tern_libc_socket_syscall(n, a1, a2, a3, a4, a5, a6, &handled);
         return handled ? r : unsupported(n, 0);
     }
     }

@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include <libc/musl/backend.h>
+#include <libc/musl/portable/pipe.h>
 #include <libc/musl/portable/sockets.h>
 #include <libc/musl/portable/translate.h>
 #include <libc/musl/services.h>
@@ -155,8 +156,9 @@ static long new_socket_fd(uint32_t id, uint32_t type, uint32_t state, uint32_t e
         return fd;
     }
     struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), fd);
-    file->flags = O_RDWR | ((extra & SOCK_NONBLOCK) ? O_NONBLOCK : 0)
-                  | ((extra & SOCK_CLOEXEC) ? O_CLOEXEC : 0);
+    file->flags = O_RDWR | ((extra & SOCK_NONBLOCK) ? O_NONBLOCK : 0);
+    if (extra & SOCK_CLOEXEC)
+        (void)tern_libc_fd_set_flags(tern_libc_fds(), fd, FD_CLOEXEC);
     file->socket.id = id;
     file->socket.type = type;
     file->socket.state = state;
@@ -663,9 +665,10 @@ static long sys_getsockopt(long fd, long level, long name, void* value, socklen_
 
 /* What one descriptor is ready for at once without asking a server, for descriptors that
  * are not sockets: the console writes at once and reads when a line is pending (or there
- * is no console server: end of input); a file is always ready; a descriptor that is not
- * open is POLLNVAL. *console_wait is set when console input is asked for and not ready. */
-static uint32_t local_events(long fd, uint32_t asked, int* console_wait) {
+ * is no console server: end of input); a pipe end as its ring says (portable/pipe.h); a
+ * file is always ready; a descriptor that is not open is POLLNVAL. *console_wait is set
+ * when console input is asked for and not ready, *pipe_wait when a pipe is not. */
+static uint32_t local_events(long fd, uint32_t asked, int* console_wait, int* pipe_wait) {
     const uint32_t in = POLLIN | POLLRDNORM, out = POLLOUT | POLLWRNORM;
     if (tern_libc_is_console_fd(fd)) {
         uint32_t events = asked & out;
@@ -680,6 +683,13 @@ static uint32_t local_events(long fd, uint32_t asked, int* console_wait) {
     struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), fd);
     if (!file)
         return POLLNVAL;
+    if (file->kind == TERN_LIBC_FD_PIPE_READ || file->kind == TERN_LIBC_FD_PIPE_WRITE) {
+        uint32_t events =
+            tern_libc_pipe_poll(file->pipe.ring, file->kind == TERN_LIBC_FD_PIPE_WRITE, asked);
+        if (!events)
+            *pipe_wait = 1;
+        return events;
+    }
     return asked & (in | out);
 }
 
@@ -695,6 +705,7 @@ static long poll_fds(struct pollfd* fds, size_t count, uint64_t timeout_ns) {
         long ready = 0;
         uint32_t sockets = 0;
         int console_wait = 0;
+        int pipe_wait = 0;
         for (size_t i = 0; i < count; ++i) {
             fds[i].revents = 0;
             if (fds[i].fd < 0)
@@ -709,7 +720,7 @@ static long poll_fds(struct pollfd* fds, size_t count, uint64_t timeout_ns) {
                 entry_fd[sockets++] = (uint32_t)i;
                 continue;
             }
-            fds[i].revents = (short)local_events(fds[i].fd, asked, &console_wait);
+            fds[i].revents = (short)local_events(fds[i].fd, asked, &console_wait, &pipe_wait);
             if (fds[i].revents)
                 ++ready;
         }
@@ -739,10 +750,13 @@ static long poll_fds(struct pollfd* fds, size_t count, uint64_t timeout_ns) {
         if (ready > 0 || left == 0)
             return ready;
         if (console_wait) {
-            uint64_t slice = sockets > 0 ? 1000000 : left;
+            uint64_t slice = sockets > 0 || pipe_wait ? 1000000 : left;
             if (slice > left)
                 slice = left;
             (void)tern_libc_console_wait(slice);
+        } else if (pipe_wait && sockets == 0) {
+            /* Only pipes to wait for: sleep until one of the process's pipes changes. */
+            (void)tern_libc_pipe_wait(left);
         }
     }
 }
@@ -804,7 +818,7 @@ static long select_core(long nfds, fd_set* rd, fd_set* wr, fd_set* ex, uint64_t 
             events |= POLLPRI;
         if (!events)
             continue;
-        if (!tern_libc_is_console_fd(fd) && !tern_libc_fd_get(tern_libc_fds(), fd))
+        if (!tern_libc_fd_lookup(tern_libc_fds(), fd))
             return -EBADF;
         fds[count++] = (struct pollfd){(int)fd, events, 0};
     }

@@ -253,6 +253,25 @@ int tern_libc_console_wait(uint64_t timeout_ns) {
     return 1;
 }
 
+int tern_libc_memory_share(uint64_t size, struct tern_libc_shared_memory* out) {
+    int64_t memory = tern_sys_memory_create(size, 0);
+    if (memory < 0)
+        return static_cast<int>(tern_libc_vm_result(TERN_LIBC_VM_ALLOCATE, memory));
+    int64_t mapped = tern_sys_vm_map_memory(tern::self(), static_cast<uint32_t>(memory), 0, 0, size,
+                                            TERN_PROT_READ | TERN_PROT_WRITE);
+    if (mapped < 0) {
+        (void)tern_sys_handle_close(static_cast<uint32_t>(memory));
+        return static_cast<int>(tern_libc_vm_result(TERN_LIBC_VM_ALLOCATE, mapped));
+    }
+    *out = {static_cast<uint64_t>(mapped), size, static_cast<uint32_t>(memory)};
+    return 0;
+}
+
+void tern_libc_memory_unshare(const struct tern_libc_shared_memory* memory) {
+    (void)tern_sys_vm_free(memory->address, memory->size);
+    (void)tern_sys_handle_close(memory->handle);
+}
+
 int tern_libc_copy_in(void* to, const void* user, uint64_t size) {
     if (size == 0)
         return 0;

@@ -152,6 +152,18 @@ int64_t tern_libc_net_poll(struct tern_libc_net_poll* entries, uint32_t count, u
  * input, or no console server), after waiting up to timeout_ns for a line; else 0. */
 int tern_libc_console_wait(uint64_t timeout_ns);
 
+/* A memory object of size bytes (whole pages) mapped read-write into this task: what a
+ * pipe's ring lives in. 0, or -ENOMEM / -EDQUOT as memory_create and vm_map_memory fail. */
+struct tern_libc_shared_memory {
+    uint64_t address;
+    uint64_t size;
+    uint32_t handle;
+};
+int tern_libc_memory_share(uint64_t size, struct tern_libc_shared_memory* out);
+
+/* Unmaps and closes what tern_libc_memory_share made. */
+void tern_libc_memory_unshare(const struct tern_libc_shared_memory* memory);
+
 /* Copies between this task's memory and a pointer a program passed, through the kernel,
  * so that a bad pointer is an error (-EFAULT) instead of a fault. */
 int tern_libc_copy_in(void* to, const void* user, uint64_t size);

@@ -9,6 +9,9 @@
  *                             free empties the size's group, which mallocng takes apart
  *                             and the next malloc builds again (and now and then returns
  *                             to the kernel with munmap and maps anew).
+ *   libc.pipe_rt_4096         write(4096 bytes) to a pipe + read(4096) back, in one
+ *                             process: the pipe's ring (libc/musl/backend_pipes.c), two
+ *                             copies through the kernel and two wake signals.
  *
  * Under QEMU -icount shift=0 the time stamp counter counts retired guest instructions, so
  * each figure is instructions per operation; it is the minimum over several rounds, which
@@ -17,6 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 enum {
     kRounds = 7,
@@ -51,6 +55,29 @@ static uint64_t bench_malloc_free(size_t size) {
     return best;
 }
 
+/* Instructions per 4 KiB write + read round through a pipe; 0 when a call fails. */
+static uint64_t bench_pipe_round(void) {
+    int fds[2];
+    if (pipe(fds) != 0)
+        return 0;
+    static char block[4096], back[4096];
+    uint64_t best = UINT64_MAX;
+    for (int round = 0; round <= kRounds; ++round) {
+        uint64_t start = rdtsc();
+        for (int i = 0; i < kPairs / 10; ++i) {
+            if (write(fds[1], block, sizeof(block)) != (long)sizeof(block)
+                || read(fds[0], back, sizeof(back)) != (long)sizeof(back))
+                return 0;
+        }
+        uint64_t cost = (rdtsc() - start) / (kPairs / 10);
+        if (round > 0 && cost < best)
+            best = cost;
+    }
+    close(fds[0]);
+    close(fds[1]);
+    return best;
+}
+
 int main(void) {
     uint64_t lone = bench_malloc_free(64);
     void* volatile neighbour = malloc(64);
@@ -62,5 +89,11 @@ int main(void) {
     }
     printf("libc.malloc_free_64: %llu instructions\n", (unsigned long long)steady);
     printf("libc.malloc_free_64_lone: %llu instructions\n", (unsigned long long)lone);
+    uint64_t pipe_round = bench_pipe_round();
+    if (pipe_round == 0) {
+        printf("libc_bench: error: the pipe round failed\n");
+        return 1;
+    }
+    printf("libc.pipe_rt_4096: %llu instructions\n", (unsigned long long)pipe_round);
     return 0;
 }

@@ -1,5 +1,5 @@
 // The rules behind files and the console in Tern's musl port (libc/musl/portable/files.h):
-// the descriptor table, lseek, paths, struct stat, access(), open flags, bootfs Map
+// lseek, paths, struct stat, access(), open flags, bootfs Map
 // replies, getdents64 records and the console's line buffer.
 #include <catch2/catch.hpp>
 
@@ -95,44 +95,6 @@ std::vector<std::string> read_all_names(const std::string& listing, const char* 
 }
 
 } // namespace
-
-TEST_CASE("descriptors: the lowest free one from 3, EMFILE when full, reuse after release") {
-    static tern_libc_fd_table table{};
-    table = {};
-    CHECK(tern_libc_fd_allocate(&table, TERN_LIBC_FD_FILE) == 3);
-    CHECK(tern_libc_fd_allocate(&table, TERN_LIBC_FD_DIRECTORY) == 4);
-    CHECK(tern_libc_fd_allocate(&table, TERN_LIBC_FD_FILE) == 5);
-    REQUIRE(tern_libc_fd_get(&table, 4) != nullptr);
-    CHECK(tern_libc_fd_get(&table, 4)->kind == TERN_LIBC_FD_DIRECTORY);
-    tern_libc_fd_get(&table, 4)->position = 99;
-    tern_libc_fd_release(&table, 4);
-    CHECK(tern_libc_fd_get(&table, 4) == nullptr);
-    // The freed slot comes back, cleared.
-    CHECK(tern_libc_fd_allocate(&table, TERN_LIBC_FD_FILE) == 4);
-    CHECK(tern_libc_fd_get(&table, 4)->position == 0);
-    CHECK(tern_libc_fd_get(&table, 4)->kind == TERN_LIBC_FD_FILE);
-
-    int opened = 3;
-    while (tern_libc_fd_allocate(&table, TERN_LIBC_FD_FILE) >= 0)
-        ++opened;
-    CHECK(opened == TERN_LIBC_MAX_FDS - TERN_LIBC_FIRST_FILE_FD);
-    CHECK(tern_libc_fd_allocate(&table, TERN_LIBC_FD_FILE) == -EMFILE);
-    tern_libc_fd_release(&table, 40);
-    CHECK(tern_libc_fd_allocate(&table, TERN_LIBC_FD_FILE) == 40);
-}
-
-TEST_CASE("descriptors: console, negative and out-of-range fds are not files") {
-    static tern_libc_fd_table table{};
-    table = {};
-    for (int64_t fd : {int64_t(-100), int64_t(-1), int64_t(0), int64_t(1), int64_t(2), int64_t(3),
-                       int64_t(63), int64_t(64), int64_t(1000), INT64_MAX, INT64_MIN})
-        CHECK(tern_libc_fd_get(&table, fd) == nullptr);
-    // Releasing what is not a file's descriptor is harmless.
-    tern_libc_fd_release(&table, 1);
-    tern_libc_fd_release(&table, -5);
-    tern_libc_fd_release(&table, 64);
-    CHECK(tern_libc_fd_allocate(&table, TERN_LIBC_FD_FILE) == 3);
-}
 
 TEST_CASE("lseek: SEEK_SET, SEEK_CUR and SEEK_END, past the end allowed") {
     uint64_t at = 12345;

@@ -92,28 +92,139 @@ void store_u64(uint8_t* at, uint64_t value) {
 
 extern "C" {
 
-int tern_libc_fd_allocate(struct tern_libc_fd_table* table, uint32_t kind) {
-    for (int fd = TERN_LIBC_FIRST_FILE_FD; fd < TERN_LIBC_MAX_FDS; ++fd) {
-        struct tern_libc_file* file = &table->files[fd];
-        if (file->kind == TERN_LIBC_FD_FREE) {
-            *file = {};
-            file->kind = kind;
-            return fd;
-        }
-    }
+void tern_libc_fd_table_init(struct tern_libc_fd_table* table) {
+    *table = {};
+    table->initialised = 1;
+    struct tern_libc_file* console = &table->files[0];
+    console->kind = TERN_LIBC_FD_CONSOLE;
+    console->flags = 02; // O_RDWR
+    console->references = 3;
+    for (int fd = 0; fd < 3; ++fd)
+        table->fds[fd] = {1, 0};
+}
+
+namespace {
+
+int lowest_free_fd(const struct tern_libc_fd_table* table, int64_t from) {
+    for (int64_t fd = from; fd < TERN_LIBC_MAX_FDS; ++fd)
+        if (table->fds[fd].file == 0)
+            return static_cast<int>(fd);
     return -TERN_LINUX_EMFILE;
 }
 
-struct tern_libc_file* tern_libc_fd_get(struct tern_libc_fd_table* table, int64_t fd) {
-    if (fd < TERN_LIBC_FIRST_FILE_FD || fd >= TERN_LIBC_MAX_FDS)
-        return nullptr;
-    struct tern_libc_file* file = &table->files[fd];
-    return file->kind == TERN_LIBC_FD_FREE ? nullptr : file;
+struct tern_libc_file* free_description(struct tern_libc_fd_table* table) {
+    for (auto& file : table->files)
+        if (file.kind == TERN_LIBC_FD_FREE)
+            return &file;
+    return nullptr; // unreachable: descriptions never outnumber descriptors
 }
 
-void tern_libc_fd_release(struct tern_libc_fd_table* table, int64_t fd) {
-    if (fd >= TERN_LIBC_FIRST_FILE_FD && fd < TERN_LIBC_MAX_FDS)
-        table->files[fd] = {};
+uint16_t description_number(const struct tern_libc_fd_table* table,
+                            const struct tern_libc_file* file) {
+    return static_cast<uint16_t>(file - table->files + 1);
+}
+
+bool valid_fd(int64_t fd) { return fd >= 0 && fd < TERN_LIBC_MAX_FDS; }
+
+} // namespace
+
+int tern_libc_fd_allocate(struct tern_libc_fd_table* table, uint32_t kind) {
+    int fd = lowest_free_fd(table, 0);
+    if (fd < 0)
+        return fd;
+    struct tern_libc_file* file = free_description(table);
+    if (!file)
+        return -TERN_LINUX_EMFILE;
+    *file = {};
+    file->kind = kind;
+    file->references = 1;
+    table->fds[fd] = {description_number(table, file), 0};
+    return fd;
+}
+
+struct tern_libc_file* tern_libc_fd_lookup(struct tern_libc_fd_table* table, int64_t fd) {
+    if (!valid_fd(fd) || table->fds[fd].file == 0)
+        return nullptr;
+    return &table->files[table->fds[fd].file - 1];
+}
+
+struct tern_libc_file* tern_libc_fd_get(struct tern_libc_fd_table* table, int64_t fd) {
+    struct tern_libc_file* file = tern_libc_fd_lookup(table, fd);
+    return file && file->kind != TERN_LIBC_FD_CONSOLE ? file : nullptr;
+}
+
+struct tern_libc_file* tern_libc_fd_release(struct tern_libc_fd_table* table, int64_t fd) {
+    struct tern_libc_file* file = tern_libc_fd_lookup(table, fd);
+    if (!file)
+        return nullptr;
+    table->fds[fd] = {};
+    return --file->references == 0 ? file : nullptr;
+}
+
+void tern_libc_file_free(struct tern_libc_file* file) { *file = {}; }
+
+int tern_libc_fd_dup_from(struct tern_libc_fd_table* table, int64_t fd, int64_t minimum,
+                          int cloexec) {
+    struct tern_libc_file* file = tern_libc_fd_lookup(table, fd);
+    if (!file)
+        return -TERN_LINUX_EBADF;
+    if (!valid_fd(minimum))
+        return -TERN_LINUX_EINVAL;
+    int target = lowest_free_fd(table, minimum);
+    if (target < 0)
+        return target;
+    ++file->references;
+    table->fds[target] = {description_number(table, file),
+                          static_cast<uint16_t>(cloexec ? TERN_LINUX_FD_CLOEXEC : 0)};
+    return target;
+}
+
+int tern_libc_fd_dup_to(struct tern_libc_fd_table* table, int64_t fd, int64_t target, int64_t flags,
+                        struct tern_libc_file** displaced) {
+    *displaced = nullptr;
+    bool is_dup3 = flags != -1;
+    if (is_dup3 && (flags & ~static_cast<int64_t>(TERN_LINUX_O_CLOEXEC)) != 0)
+        return -TERN_LINUX_EINVAL;
+    struct tern_libc_file* file = tern_libc_fd_lookup(table, fd);
+    if (!file)
+        return -TERN_LINUX_EBADF;
+    if (!valid_fd(target))
+        return -TERN_LINUX_EBADF;
+    if (fd == target)
+        return is_dup3 ? -TERN_LINUX_EINVAL : static_cast<int>(target);
+    ++file->references; // before the release: target may be file's other descriptor
+    *displaced = tern_libc_fd_release(table, target);
+    table->fds[target] = {description_number(table, file),
+                          static_cast<uint16_t>(is_dup3 && (flags & TERN_LINUX_O_CLOEXEC)
+                                                    ? TERN_LINUX_FD_CLOEXEC
+                                                    : 0)};
+    return static_cast<int>(target);
+}
+
+int tern_libc_fd_get_flags(struct tern_libc_fd_table* table, int64_t fd) {
+    if (!tern_libc_fd_lookup(table, fd))
+        return -TERN_LINUX_EBADF;
+    return table->fds[fd].flags;
+}
+
+int tern_libc_fd_set_flags(struct tern_libc_fd_table* table, int64_t fd, int64_t flags) {
+    if (!tern_libc_fd_lookup(table, fd))
+        return -TERN_LINUX_EBADF;
+    table->fds[fd].flags = static_cast<uint16_t>(flags & TERN_LINUX_FD_CLOEXEC);
+    return 0;
+}
+
+uint32_t tern_libc_status_flags_set(uint32_t current, int64_t flags) {
+    constexpr uint32_t kChangeable = TERN_LINUX_O_APPEND | TERN_LINUX_O_NONBLOCK;
+    return (current & ~kChangeable) | (static_cast<uint32_t>(flags) & kChangeable);
+}
+
+int tern_libc_fd_cloexec_list(const struct tern_libc_fd_table* table, int fds[TERN_LIBC_MAX_FDS]) {
+    int count = 0;
+    for (int fd = 0; fd < TERN_LIBC_MAX_FDS; ++fd)
+        if (table->fds[fd].file != 0 && (table->fds[fd].flags & TERN_LINUX_FD_CLOEXEC))
+            fds[count++] = fd;
+    return count;
 }
 
 int tern_libc_lseek(uint64_t position, uint64_t size, int64_t offset, int64_t whence,
@@ -235,6 +346,8 @@ void tern_libc_fill_stat(struct tern_linux_stat* st, enum tern_libc_node_type ty
         format = TERN_LINUX_S_IFCHR;
     else if (type == TERN_LIBC_NODE_SOCKET)
         format = TERN_LINUX_S_IFSOCK;
+    else if (type == TERN_LIBC_NODE_PIPE)
+        format = TERN_LINUX_S_IFIFO;
     st->st_dev = 1;
     st->st_ino = inode;
     st->st_nlink = type == TERN_LIBC_NODE_DIRECTORY ? 2 : 1;

@@ -36,6 +36,7 @@
 
 #define TERN_LINUX_S_IFCHR 0020000u
 #define TERN_LINUX_S_IFSOCK 0140000u
+#define TERN_LINUX_S_IFIFO 0010000u
 #define TERN_LINUX_S_IFDIR 0040000u
 #define TERN_LINUX_S_IFREG 0100000u
 
@@ -55,9 +56,19 @@
 /* A normalised path: "/" and at most 255 more bytes (bootfs's kMaxPath), and the NUL. */
 #define TERN_LIBC_PATH_BUFFER 257u
 
-/* File descriptors: 0-2 are the console's and stay reserved for it; files get 3 and up. */
+/* File descriptors: 0-63. A new table has 0, 1 and 2 open on the console (one open file
+ * description, as a terminal opened once for reading and writing and duplicated); every
+ * descriptor can be closed, duplicated or replaced like any other. */
 #define TERN_LIBC_MAX_FDS 64
-#define TERN_LIBC_FIRST_FILE_FD 3
+
+/* The descriptor flag fcntl(F_GETFD) reports (Linux FD_CLOEXEC) and the fcntl commands. */
+#define TERN_LINUX_FD_CLOEXEC 1
+#define TERN_LINUX_F_DUPFD 0
+#define TERN_LINUX_F_GETFD 1
+#define TERN_LINUX_F_SETFD 2
+#define TERN_LINUX_F_GETFL 3
+#define TERN_LINUX_F_SETFL 4
+#define TERN_LINUX_F_DUPFD_CLOEXEC 1030
 
 /* The block size stat reports (a page: reads are served from a mapping). */
 #define TERN_LIBC_BLOCK_SIZE 4096
@@ -90,24 +101,43 @@ enum tern_libc_node_type {
     TERN_LIBC_NODE_DIRECTORY,
     TERN_LIBC_NODE_CONSOLE,
     TERN_LIBC_NODE_SOCKET,
+    TERN_LIBC_NODE_PIPE,
 };
 
 enum tern_libc_fd_kind {
     TERN_LIBC_FD_FREE = 0,
     TERN_LIBC_FD_FILE,
     TERN_LIBC_FD_DIRECTORY,
-    TERN_LIBC_FD_SOCKET, /* a network server's socket: `socket` holds its state */
+    TERN_LIBC_FD_SOCKET,     /* a network server's socket: `socket` holds its state */
+    TERN_LIBC_FD_CONSOLE,    /* the console server (or the kernel's debug console) */
+    TERN_LIBC_FD_PIPE_READ,  /* the read end of a pipe: `pipe` */
+    TERN_LIBC_FD_PIPE_WRITE, /* the write end of a pipe: `pipe` */
 };
 
-/* One open file or directory. A file's bytes are data[0, size) inside a read-only mapping
+struct tern_libc_pipe_ring; /* portable/pipe.h */
+
+/* A pipe end: the ring (portable/pipe.h) in a memory object mapped at ring, and the
+ * memory object's handle. */
+struct tern_libc_pipe_end {
+    struct tern_libc_pipe_ring* ring;
+    uint64_t map_size;
+    uint32_t memory;
+    uint32_t reserved;
+};
+
+/* One open file description: what open, socket or pipe made, shared by every descriptor
+ * dup, dup2, dup3 and F_DUPFD made from it (the offset and the status flags are shared;
+ * close-on-exec is the descriptor's). A file's bytes are data[0, size) inside a read-only mapping
  * of the bootfs archive (map_address, map_size) held through memory; position is the
  * file offset. A directory holds bootfs's listing in data[0, size) (an anonymous buffer at
  * map_address), and position is the index of the next entry ("." and ".." are 0 and 1). */
 struct tern_libc_file {
-    uint32_t kind;   /* enum tern_libc_fd_kind */
-    uint32_t mode;   /* permission bits */
-    uint32_t flags;  /* the open flags, for F_GETFL */
-    uint32_t memory; /* the memory object's handle, 0 for none */
+    uint32_t kind;       /* enum tern_libc_fd_kind */
+    uint32_t mode;       /* permission bits */
+    uint32_t flags;      /* the open flags, for F_GETFL (never O_CLOEXEC: see fd_slot) */
+    uint32_t memory;     /* the memory object's handle, 0 for none */
+    uint32_t references; /* descriptors naming this description */
+    uint32_t reserved;
     uint64_t size;
     uint64_t position;
     const char* data;
@@ -115,9 +145,25 @@ struct tern_libc_file {
     uint64_t map_size;
     char path[TERN_LIBC_PATH_BUFFER]; /* normalised, for openat and inode numbers */
     struct tern_libc_socket socket;   /* TERN_LIBC_FD_SOCKET */
+    struct tern_libc_pipe_end pipe;   /* TERN_LIBC_FD_PIPE_READ, TERN_LIBC_FD_PIPE_WRITE */
 };
 
+/* A descriptor: which description it names (index + 1; 0 for a free descriptor) and its
+ * own flags (TERN_LINUX_FD_CLOEXEC). */
+struct tern_libc_fd_slot {
+    uint16_t file;
+    uint16_t flags;
+};
+
+/* A process's descriptors, all of them: the one place that holds every open file, pipe,
+ * socket and the console, so that fork, exec and migration have one thing to copy. Every
+ * description has at least one descriptor, so there are never more descriptions than
+ * descriptors and allocation cannot run out of descriptions. A zeroed table is not yet set
+ * up (initialised 0); tern_libc_fd_table_init opens 0-2 on the console. */
 struct tern_libc_fd_table {
+    uint32_t initialised;
+    uint32_t reserved;
+    struct tern_libc_fd_slot fds[TERN_LIBC_MAX_FDS];
     struct tern_libc_file files[TERN_LIBC_MAX_FDS];
 };
 
@@ -136,16 +182,55 @@ extern "C" {
 
 /* ---- Descriptors ---- */
 
-/* The lowest free descriptor from TERN_LIBC_FIRST_FILE_FD, marked as kind (its other
- * fields zeroed), or -EMFILE when the table is full. */
+/* Empties table and opens descriptors 0, 1 and 2 on one console description (O_RDWR). */
+void tern_libc_fd_table_init(struct tern_libc_fd_table* table);
+
+/* The lowest free descriptor, naming a new description of kind (its other fields zeroed,
+ * one reference), without close-on-exec; -EMFILE when every descriptor is open. */
 int tern_libc_fd_allocate(struct tern_libc_fd_table* table, uint32_t kind);
 
-/* The open file or directory fd names, or 0 (EBADF): a console fd, a free one, or one
- * outside the table. */
+/* The description fd names, of any kind, or 0 when fd is not open (EBADF). */
+struct tern_libc_file* tern_libc_fd_lookup(struct tern_libc_fd_table* table, int64_t fd);
+
+/* The description fd names unless it is the console's: the calls on files, directories,
+ * sockets and pipes use it, and treat the console first. 0 when fd is not open or names
+ * the console. */
 struct tern_libc_file* tern_libc_fd_get(struct tern_libc_fd_table* table, int64_t fd);
 
-/* Marks fd free again (the caller has released what it held). */
-void tern_libc_fd_release(struct tern_libc_fd_table* table, int64_t fd);
+/* Closes descriptor fd. Returns its description when this was the description's last
+ * descriptor (the caller releases what it holds, then tern_libc_file_free), else 0; also 0
+ * for a descriptor that is not open. */
+struct tern_libc_file* tern_libc_fd_release(struct tern_libc_fd_table* table, int64_t fd);
+
+/* Marks a description the caller has released free for reuse. */
+void tern_libc_file_free(struct tern_libc_file* file);
+
+/* fcntl(F_DUPFD) and F_DUPFD_CLOEXEC: the lowest free descriptor >= minimum naming fd's
+ * description. -EBADF (fd not open), -EINVAL (minimum negative or >= TERN_LIBC_MAX_FDS,
+ * as Linux for >= RLIMIT_NOFILE), -EMFILE (none free). */
+int tern_libc_fd_dup_from(struct tern_libc_fd_table* table, int64_t fd, int64_t minimum,
+                          int cloexec);
+
+/* dup2 (flags -1) and dup3 (flags 0 or TERN_LINUX_O_CLOEXEC): makes target name fd's
+ * description, closing what target named first; *displaced gets that description when
+ * target was its last descriptor (the caller releases it), else 0. Returns target, or
+ * -EBADF (fd not open, target outside 0..TERN_LIBC_MAX_FDS-1), -EINVAL (dup3 with
+ * fd == target or other flags). dup2 of an open fd onto itself returns it unchanged. */
+int tern_libc_fd_dup_to(struct tern_libc_fd_table* table, int64_t fd, int64_t target, int64_t flags,
+                        struct tern_libc_file** displaced);
+
+/* F_GETFD: the descriptor's flags (TERN_LINUX_FD_CLOEXEC), or -EBADF. */
+int tern_libc_fd_get_flags(struct tern_libc_fd_table* table, int64_t fd);
+
+/* F_SETFD: keeps only TERN_LINUX_FD_CLOEXEC of flags, as Linux does. 0 or -EBADF. */
+int tern_libc_fd_set_flags(struct tern_libc_fd_table* table, int64_t fd, int64_t flags);
+
+/* F_SETFL's rule: the status flags a description keeps after setting flags (only
+ * O_APPEND and O_NONBLOCK change; the access mode and creation flags are ignored). */
+uint32_t tern_libc_status_flags_set(uint32_t current, int64_t flags);
+
+/* The descriptors exec would close (close-on-exec set): fills fds[] and returns how many. */
+int tern_libc_fd_cloexec_list(const struct tern_libc_fd_table* table, int fds[TERN_LIBC_MAX_FDS]);
 
 /* ---- Offsets ---- */
 

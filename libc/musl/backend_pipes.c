@@ -1,0 +1,187 @@
+/*
+ * Tern's musl backend: pipes.
+ *
+ * A pipe is a ring in a memory object (portable/pipe.h) mapped into the process; both
+ * ends are descriptions in the process's one descriptor table (portable/files.h), kinds
+ * TERN_LIBC_FD_PIPE_READ and TERN_LIBC_FD_PIPE_WRITE, and point at the same mapping. A
+ * write copies the program's bytes into the ring and a read copies them out, through the
+ * kernel (tern_libc_copy_in/out), so a bad buffer is EFAULT; no server is involved. The
+ * memory object is what a pipe end will be handed to another task as.
+ *
+ * A call that must wait (a blocking read of an empty pipe, a blocking write to a full one)
+ * waits on the process's pipe port, which every change to one of its pipes signals, and
+ * looks again. poll and select (backend_sockets.c) ask tern_libc_pipe_poll and wait on the
+ * same port.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#include <libc/musl/backend.h>
+#include <libc/musl/portable/pipe.h>
+#include <libc/musl/portable/translate.h>
+#include <libc/musl/services.h>
+#include <tern/abi/message.h>
+#include <tern/syscall.h>
+
+_Static_assert(TERN_LINUX_PIPE_BUF == PIPE_BUF, "PIPE_BUF differs from musl's");
+_Static_assert((TERN_LIBC_PIPE_CAPACITY & (TERN_LIBC_PIPE_CAPACITY - 1)) == 0,
+               "the ring's capacity is a power of two");
+
+/* The port the process's pipe waits sleep on: created with the first pipe. */
+static uint32_t g_wake_port;
+
+/* Wakes whoever waits for any pipe of this process. */
+static void wake(void) {
+    if (g_wake_port != 0)
+        (void)tern_sys_port_signal(g_wake_port, 1);
+}
+
+int tern_libc_pipe_wait(uint64_t timeout_ns) {
+    if (g_wake_port == 0)
+        return 0;
+    struct tern_msg message;
+    memset(&message, 0, sizeof(message));
+    int64_t r = tern_sys_port_receive(g_wake_port, (uint64_t)(uintptr_t)&message, timeout_ns);
+    return r < 0 ? 0 : 1;
+}
+
+static long sys_pipe2(int* user_fds, long flags) {
+    long r = tern_libc_pipe_check_flags(flags);
+    if (r != 0)
+        return r;
+    if (g_wake_port == 0) {
+        int64_t port = tern_sys_port_create(1);
+        if (port < 0)
+            return port == -TERN_QUOTA_EXCEEDED ? -ENFILE : tern_libc_linux_result(port);
+        g_wake_port = (uint32_t)port;
+    }
+    struct tern_libc_shared_memory memory;
+    r = tern_libc_memory_share(TERN_LIBC_PIPE_OBJECT_SIZE, &memory);
+    if (r != 0)
+        return r;
+    struct tern_libc_pipe_ring* ring = (struct tern_libc_pipe_ring*)(uintptr_t)memory.address;
+    tern_libc_pipe_init(ring, TERN_LIBC_PIPE_CAPACITY);
+    struct tern_libc_fd_table* table = tern_libc_fds();
+    int fds[2] = {-1, -1};
+    static const uint32_t kinds[2] = {TERN_LIBC_FD_PIPE_READ, TERN_LIBC_FD_PIPE_WRITE};
+    for (int end = 0; end < 2; ++end) {
+        fds[end] = tern_libc_fd_allocate(table, kinds[end]);
+        if (fds[end] < 0) {
+            r = fds[end];
+            break;
+        }
+        struct tern_libc_file* file = tern_libc_fd_get(table, fds[end]);
+        file->flags = (end == 0 ? O_RDONLY : O_WRONLY) | (uint32_t)(flags & O_NONBLOCK);
+        file->pipe.ring = ring;
+        file->pipe.map_size = memory.size;
+        file->pipe.memory = memory.handle;
+        if (flags & O_CLOEXEC)
+            (void)tern_libc_fd_set_flags(table, fds[end], FD_CLOEXEC);
+    }
+    if (r == 0 && tern_libc_copy_out(user_fds, fds, sizeof(fds)) != 0)
+        r = -EFAULT;
+    if (r != 0) {
+        for (int end = 0; end < 2; ++end)
+            if (fds[end] >= 0)
+                tern_libc_file_free(tern_libc_fd_release(table, fds[end]));
+        tern_libc_memory_unshare(&memory);
+        return r;
+    }
+    return 0;
+}
+
+void tern_libc_pipe_close(struct tern_libc_file* file) {
+    struct tern_libc_pipe_ring* ring = file->pipe.ring;
+    if (file->kind == TERN_LIBC_FD_PIPE_READ)
+        --ring->readers;
+    else
+        --ring->writers;
+    wake();
+    if (ring->readers == 0 && ring->writers == 0) {
+        struct tern_libc_shared_memory memory = {(uint64_t)(uintptr_t)ring, file->pipe.map_size,
+                                                 file->pipe.memory};
+        tern_libc_memory_unshare(&memory);
+    }
+}
+
+long tern_libc_pipe_read(struct tern_libc_file* file, void* data, size_t length) {
+    if (file->kind != TERN_LIBC_FD_PIPE_READ)
+        return -EBADF;
+    if (length == 0)
+        return 0;
+    struct tern_libc_pipe_ring* ring = file->pipe.ring;
+    for (;;) {
+        int64_t count = tern_libc_pipe_read_count(ring, length);
+        if (count == -EAGAIN) {
+            if (file->flags & O_NONBLOCK)
+                return -EAGAIN;
+            (void)tern_libc_pipe_wait(TERN_LIBC_NET_FOREVER);
+            continue;
+        }
+        if (count <= 0)
+            return (long)count;
+        struct tern_libc_pipe_span span = tern_libc_pipe_read_span(ring);
+        uint64_t first = (uint64_t)count < span.first_size ? (uint64_t)count : span.first_size;
+        if (tern_libc_copy_out(data, span.first, first) != 0
+            || tern_libc_copy_out((uint8_t*)data + first, span.second, (uint64_t)count - first)
+                   != 0)
+            return -EFAULT;
+        tern_libc_pipe_commit_read(ring, (uint64_t)count);
+        wake();
+        return (long)count;
+    }
+}
+
+long tern_libc_pipe_write(struct tern_libc_file* file, const void* data, size_t length) {
+    if (file->kind != TERN_LIBC_FD_PIPE_WRITE)
+        return -EBADF;
+    if (length == 0)
+        return 0;
+    struct tern_libc_pipe_ring* ring = file->pipe.ring;
+    int atomic = length <= TERN_LINUX_PIPE_BUF;
+    size_t done = 0;
+    while (done < length) {
+        int64_t count = tern_libc_pipe_write_count(ring, length - done, atomic);
+        if (count == -EPIPE) {
+            if (done > 0)
+                return (long)done;
+            (void)tern_libc_raise(SIGPIPE);
+            return -EPIPE;
+        }
+        if (count == -EAGAIN) {
+            if (file->flags & O_NONBLOCK)
+                return done > 0 ? (long)done : -EAGAIN;
+            (void)tern_libc_pipe_wait(TERN_LIBC_NET_FOREVER);
+            continue;
+        }
+        struct tern_libc_pipe_span span = tern_libc_pipe_write_span(ring);
+        uint64_t first = (uint64_t)count < span.first_size ? (uint64_t)count : span.first_size;
+        const uint8_t* from = (const uint8_t*)data + done;
+        if (tern_libc_copy_in(span.first, from, first) != 0
+            || tern_libc_copy_in(span.second, from + first, (uint64_t)count - first) != 0)
+            return done > 0 ? (long)done : -EFAULT;
+        tern_libc_pipe_commit_write(ring, (uint64_t)count);
+        done += (size_t)count;
+        wake();
+    }
+    return (long)done;
+}
+
+long tern_libc_pipe_syscall(long n, long a1, long a2, int* handled) {
+    *handled = 1;
+    switch (n) {
+    case SYS_pipe:
+        return sys_pipe2((int*)a1, 0);
+    case SYS_pipe2:
+        return sys_pipe2((int*)a1, a2);
+    default:
+        *handled = 0;
+        return -ENOSYS;
+    }
+}

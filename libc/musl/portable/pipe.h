@@ -1,0 +1,89 @@
+/*
+ * Tern's musl port: the ring behind a pipe.
+ *
+ * A pipe is a ring of bytes in a memory object: the header below, then capacity bytes.
+ * Both ends map the same object, so a write is a copy into the ring and a read a copy out
+ * of it, with no server between them; a memory object can be handed to another task with
+ * its handle, which is how a pipe will reach a child. The counters are totals since the
+ * pipe was made (written - read bytes are in the ring), and readers/writers count the open
+ * descriptions of each end: no writers is end of file for a reader, no readers is EPIPE
+ * for a writer.
+ *
+ * The rules (how much a write may put now under the PIPE_BUF atomicity rule, what a read
+ * gets, poll's events) are here, where the host tests (tests/unit/libc_pipe_test.cpp)
+ * check them; libc/musl/backend_pipes.c makes the calls. Valid C and C++, freestanding.
+ */
+#ifndef TERN_LIBC_MUSL_PIPE_H
+#define TERN_LIBC_MUSL_PIPE_H
+
+#include <stdint.h>
+
+/* POSIX PIPE_BUF on Linux: writes of at most this many bytes are atomic. */
+#define TERN_LINUX_PIPE_BUF 4096
+/* The bytes a pipe holds (Linux's default pipe size), and the header before them. */
+#define TERN_LIBC_PIPE_CAPACITY 65536u
+#define TERN_LIBC_PIPE_HEADER 64u
+/* The memory object of one pipe: the header and the ring, in whole pages. */
+#define TERN_LIBC_PIPE_OBJECT_SIZE (TERN_LIBC_PIPE_CAPACITY + 4096u)
+
+struct tern_libc_pipe_ring {
+    uint64_t written;  /* bytes ever written */
+    uint64_t read;     /* bytes ever read */
+    uint32_t readers;  /* open read-end descriptions */
+    uint32_t writers;  /* open write-end descriptions */
+    uint32_t capacity; /* ring bytes after the header: a power of two */
+    uint32_t reserved;
+    uint64_t padding[4];
+};
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A new pipe with one reader and one writer, empty; capacity must be a power of two. */
+void tern_libc_pipe_init(struct tern_libc_pipe_ring* ring, uint32_t capacity);
+
+/* Bytes waiting to be read; room for more. */
+uint64_t tern_libc_pipe_available(const struct tern_libc_pipe_ring* ring);
+uint64_t tern_libc_pipe_space(const struct tern_libc_pipe_ring* ring);
+
+/* How many of length (> 0) bytes a write may put in the ring now: -EPIPE without readers;
+ * an atomic write (the whole write was at most PIPE_BUF bytes) all or, without room for
+ * all, -EAGAIN; any other as many as fit, -EAGAIN when the ring is full. */
+int64_t tern_libc_pipe_write_count(const struct tern_libc_pipe_ring* ring, uint64_t length,
+                                   int atomic);
+
+/* What a read of length (> 0) bytes gets now: the bytes available up to length; 0 (end
+ * of file) when the ring is empty and no writer is left; -EAGAIN when it is empty and a
+ * writer could still write. */
+int64_t tern_libc_pipe_read_count(const struct tern_libc_pipe_ring* ring, uint64_t length);
+
+/* The ring's bytes as two pieces: a read of count bytes takes [first, first + first_size)
+ * then [second, second + count - first_size); a write of count puts them likewise. */
+struct tern_libc_pipe_span {
+    uint8_t* first;
+    uint64_t first_size;
+    uint8_t* second;
+};
+struct tern_libc_pipe_span tern_libc_pipe_read_span(struct tern_libc_pipe_ring* ring);
+struct tern_libc_pipe_span tern_libc_pipe_write_span(struct tern_libc_pipe_ring* ring);
+
+/* Marks count bytes written (after copying them to the write span) or read. */
+void tern_libc_pipe_commit_write(struct tern_libc_pipe_ring* ring, uint64_t count);
+void tern_libc_pipe_commit_read(struct tern_libc_pipe_ring* ring, uint64_t count);
+
+/* poll's events (TERN_LINUX_POLL*) for one end given the events asked: the read end is
+ * POLLIN/POLLRDNORM with bytes waiting and POLLHUP without writers; the write end is
+ * POLLOUT/POLLWRNORM with room for PIPE_BUF bytes and POLLERR without readers. POLLHUP
+ * and POLLERR are reported whether asked or not, as Linux does. */
+uint32_t tern_libc_pipe_poll(const struct tern_libc_pipe_ring* ring, int write_end, uint32_t asked);
+
+/* pipe2's flags: 0 or -EINVAL for anything but O_CLOEXEC and O_NONBLOCK (O_DIRECT's
+ * packet mode is not provided). */
+int tern_libc_pipe_check_flags(int64_t flags);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TERN_LIBC_MUSL_PIPE_H */
