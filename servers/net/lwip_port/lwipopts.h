@@ -17,7 +17,8 @@
 
 /* Protocols: IPv4 with ICMP (echo), ARP and Ethernet for the NICs, UDP, TCP, and the
  * DHCP client; the loopback interface 127.0.0.1 with loopback delivery for traffic a
- * node sends to one of its own addresses. */
+ * node sends to one of its own addresses. Raw pcbs carry the echo requests the server
+ * sends for programs (servers/net/ping.cpp). */
 #define LWIP_IPV4 1
 #define LWIP_IPV6 0
 #define LWIP_ARP 1
@@ -29,7 +30,7 @@
 #define LWIP_AUTOIP 0
 #define LWIP_IGMP 0
 #define LWIP_DNS 0
-#define LWIP_RAW 0
+#define LWIP_RAW 1
 #define LWIP_HAVE_LOOPIF 1
 #define LWIP_NETIF_LOOPBACK 1
 #define LWIP_LOOPBACK_MAX_PBUFS 256
