@@ -67,6 +67,13 @@
 #define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
 #define TCP_LISTEN_BACKLOG 0
 #define LWIP_TCP_TIMESTAMPS 0
+/* lwIP's TCP timers tick every 50 ms (fast: delayed ACKs) and 100 ms (slow:
+ * retransmissions) instead of 250 and 500. Its RTT estimator keeps the retransmission
+ * timeout at 3 slow ticks or more even when the round trip is far below one tick, as it
+ * is between nodes on one Ethernet, so the tick sets the floor: 300 ms instead of 1.5 s,
+ * which a lost segment the fast retransmit cannot recover costs each time (docs/network.md,
+ * figures). The loop wakes for these timers only while a TCP connection needs them. */
+#define TCP_TMR_INTERVAL 50
 
 /* Counters: lwIP's protocol statistics, and the per-interface MIB-II counters the
  * server reports for each interface (Interfaces in <tern/protocols/net.h>). */
