@@ -254,7 +254,14 @@ def run(args, c):
              "node 3's reset")
     steps.done("reset mid-transfer gives ECONNRESET")
 
-    # 7. Node 3 goes away and comes back.
+    # 7. Node 3 goes away and comes back. Node 2's console is still serving: Ctrl-C ends it.
+    at = log_size(c, 2)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(2)
+    s.connect(c.node_path(2, "console"))
+    s.sendall(b"\x03")
+    s.close()
+    wait_log(c, 2, r"tern:130> ", at, 10, "prompt after Ctrl-C")
     c.kill_node(3)
     for node in (1, 2):
         ping(c, node, 3, 2, False)
