@@ -5,7 +5,7 @@
 #
 # lwIP is compiled straight from the tree `./tern setup` unpacks into the cache
 # (TERN_LWIP_DIR), never copied into Tern's tree, with an explicit list of the files the
-# server uses: the core, IPv4 (with ICMP, ARP and the DHCP client), UDP, TCP, Ethernet
+# server uses: the core, IPv4 (with ICMP, ARP and the DHCP client), raw pcbs, UDP, TCP, Ethernet
 # framing and the loopback interface (part of netif.c). The port is servers/net/lwip_port:
 # arch/cc.h and lwipopts.h (NO_SYS=1, so no sys_arch), port.cpp (clock, random numbers,
 # diagnostics to the log) and libc/, the few C headers lwIP includes that the freestanding
@@ -27,6 +27,7 @@ add_library(tern_lwip STATIC
   ${TERN_LWIP_SRC}/core/memp.c
   ${TERN_LWIP_SRC}/core/netif.c
   ${TERN_LWIP_SRC}/core/pbuf.c
+  ${TERN_LWIP_SRC}/core/raw.c
   ${TERN_LWIP_SRC}/core/stats.c
   ${TERN_LWIP_SRC}/core/tcp.c
   ${TERN_LWIP_SRC}/core/tcp_in.c

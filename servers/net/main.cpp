@@ -54,7 +54,7 @@ void poll_loopback() {
 }
 
 uint64_t lwip_wait_ns() {
-    if (!nics_attached() && !tcp_active_pcbs && !tcp_tw_pcbs)
+    if (!nics_attached() && !tcp_active_pcbs && !tcp_tw_pcbs && !pings_waiting())
         return TERN_TIMEOUT_INFINITE;
     u32_t ms = sys_timeouts_sleeptime();
     if (ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE)
@@ -229,6 +229,7 @@ extern "C" int main(uint64_t) {
     register_sockets(server);
     register_nics(server);
     register_views(server);
+    register_pings(server);
     server.on_event(nullptr, on_event);
     if (auto r = tern::register_name("net", g_port); r.is_error()) {
         tern::println("net: cannot register: {}", base::error_name(r.error()));

@@ -28,6 +28,7 @@ inline constexpr uint64_t kNicCookieBit = 1ull << 63;
 void register_sockets(tern::proto::Server& server);
 void register_nics(tern::proto::Server& server);
 void register_views(tern::proto::Server& server);
+void register_pings(tern::proto::Server& server);
 
 // Answers every parked Poll whose sockets became ready or whose time is up; the loop
 // calls it after each round, since any message or timer may have changed a socket.
@@ -40,6 +41,8 @@ void client_gone(uint64_t cookie);
 void nic_gone(uint64_t cookie);
 // Whether any NIC is attached (the Ethernet timers are needed only then).
 bool nics_attached();
+// Whether a Ping waits for its reply (its timeout is an lwIP timer; ping.cpp).
+bool pings_waiting();
 // The name ifconfig shows for an interface lwIP knows.
 void interface_name(const struct netif* netif, char (&name)[16]);
 // For the views: the driver-reported counters and link of a NIC's interface (false for

@@ -273,7 +273,7 @@ void sync(State& s) {
         for (uint32_t i = 0; i < packed.first; ++i)
             (void)s.ledger.frame_received(d.received[i]); // harvested frames are in range
         for (uint32_t i = 0; i < packed.second; ++i)
-            (void)s.ledger.tx_done(d.sent[i]);
+            (void)s.ledger.tx_released(d.sent[i]);
         auto r = proto::call<nic::Sync>(s.net, request, {}, kCallTimeoutNs);
         if (r.is_error())
             stop("the network server refused a sync", r.error());

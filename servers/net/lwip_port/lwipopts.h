@@ -17,7 +17,8 @@
 
 /* Protocols: IPv4 with ICMP (echo), ARP and Ethernet for the NICs, UDP, TCP, and the
  * DHCP client; the loopback interface 127.0.0.1 with loopback delivery for traffic a
- * node sends to one of its own addresses. */
+ * node sends to one of its own addresses. Raw pcbs carry the echo requests the server
+ * sends for programs (servers/net/ping.cpp). */
 #define LWIP_IPV4 1
 #define LWIP_IPV6 0
 #define LWIP_ARP 1
@@ -35,7 +36,7 @@
 #define LWIP_AUTOIP 0
 #define LWIP_IGMP 0
 #define LWIP_DNS 0
-#define LWIP_RAW 0
+#define LWIP_RAW 1
 #define LWIP_HAVE_LOOPIF 1
 #define LWIP_NETIF_LOOPBACK 1
 #define LWIP_LOOPBACK_MAX_PBUFS 256
@@ -72,6 +73,13 @@
 #define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
 #define TCP_LISTEN_BACKLOG 0
 #define LWIP_TCP_TIMESTAMPS 0
+/* lwIP's TCP timers tick every 50 ms (fast: delayed ACKs) and 100 ms (slow:
+ * retransmissions) instead of 250 and 500. Its RTT estimator keeps the retransmission
+ * timeout at 3 slow ticks or more even when the round trip is far below one tick, as it
+ * is between nodes on one Ethernet, so the tick sets the floor: 300 ms instead of 1.5 s,
+ * which a lost segment the fast retransmit cannot recover costs each time (docs/network.md,
+ * figures). The loop wakes for these timers only while a TCP connection needs them. */
+#define TCP_TMR_INTERVAL 50
 
 /* Counters: lwIP's protocol statistics, and the per-interface MIB-II counters the
  * server reports for each interface (Interfaces in <tern/protocols/net.h>). */

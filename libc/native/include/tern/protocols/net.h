@@ -229,6 +229,35 @@ struct SetOptionRequest {
 // INVALID_ARGUMENT (unknown option, value not 0 or 1, a TCP option on UDP).
 using SetOption = proto::Op<15, SetOptionRequest, proto::Empty>;
 
+// ---- ICMP echo -------------------------------------------------------------------------------
+
+// Payload bytes of one echo request, after the 8-byte ICMP header: enough for a full
+// Ethernet frame without fragmenting.
+inline constexpr uint32_t kMaxPingSize = 1472;
+// How long the server waits for the reply to one echo request at most.
+inline constexpr uint64_t kMaxPingTimeoutNs = 60'000'000'000ull;
+// Echo requests the server waits for at once (the whole node's).
+inline constexpr uint32_t kMaxPings = 16;
+
+struct PingRequest {
+    uint32_t ip;         // the address to ping, host order; not 0
+    uint32_t size;       // payload bytes, 0..kMaxPingSize
+    uint64_t timeout_ns; // 1 ms .. kMaxPingTimeoutNs
+};
+struct PingResponse {
+    uint64_t rtt_ns;   // from the request leaving the server to the reply reaching it
+    uint32_t from;     // who answered, host order
+    uint16_t sequence; // the request's ICMP sequence number
+    uint8_t ttl;       // the reply's IP time to live
+    uint8_t reserved;
+};
+// Sends one ICMP echo request and answers when its reply comes (with the payload
+// intact) or the timeout passes; the server's loop does not wait for it. TIMED_OUT (no
+// reply in time), NOT_FOUND (no interface routes to the address), INVALID_ARGUMENT
+// (ip 0, size or timeout out of range), NO_SPACE (kMaxPings requests are waiting already,
+// or lwIP has no buffer for the frame).
+using Ping = proto::Op<16, PingRequest, PingResponse>;
+
 // ---- Views -------------------------------------------------------------------------------
 
 inline constexpr uint32_t kInterfaceUp = 1;

@@ -268,7 +268,17 @@ public:
     }
     // The server gives back a buffer it took but did not send.
     void untake_tx(uint16_t index) { push_free(index); }
-    // The driver is done with transmit buffer `index`.
+    // The driver hands transmit buffer `index` back: the driver's own ledger. It keeps no
+    // free list, since only the server takes transmit buffers (take_tx); tx_done would
+    // grow the driver's list by one for every frame sent.
+    base::Error tx_released(uint16_t index) {
+        if (index >= m_geometry.tx_count || m_tx[index] != Owner::kDriver)
+            return base::Error::CORRUPT;
+        m_tx[index] = Owner::kServer;
+        return base::Error::OK;
+    }
+    // The driver is done with transmit buffer `index`: the server's ledger, which puts it
+    // back on the free list.
     base::Error tx_done(uint16_t index) {
         if (index >= m_geometry.tx_count || m_tx[index] != Owner::kDriver)
             return base::Error::CORRUPT;
