@@ -1,0 +1,172 @@
+// rpcecho: an echo service and its client, to exercise calls across nodes.
+//
+//   rpcecho serve <seconds>       registers "echo.rpc" on this node and answers calls for
+//                                 that long (each answer: seq back, x transformed, the
+//                                 data part reversed)
+//   rpcecho call <node> <count>   reaches node's name server through the bus (its root
+//                                 export), looks up "echo.rpc" there and calls it count
+//                                 times, checking every answer; stops at the first
+//                                 failure and says how long that call took
+#include <base/format.h>
+#include <base/string_view.h>
+#include <tern/print.h>
+#include <tern/protocol.h>
+#include <tern/protocols/bus.h>
+#include <tern/protocols/name.h>
+#include <tern/runtime.h>
+#include <tern/services.h>
+#include <tern/startup.h>
+#include <tern/syscall.h>
+#include <tern/syscall_result.h>
+
+using namespace tern;
+
+namespace {
+
+struct EchoRequest {
+    uint64_t seq;
+    uint64_t x;
+};
+struct EchoResponse {
+    uint64_t seq;
+    uint64_t y;
+};
+inline constexpr uint32_t kEchoData = 256;
+using Echo = proto::Op<0x4501, EchoRequest, EchoResponse,
+                       proto::Limits{.request_data = kEchoData, .response_data = kEchoData}>;
+
+constexpr char kName[] = "echo.rpc";
+constexpr uint64_t kTimeoutNs = 10'000'000'000ull;
+
+uint64_t transform(uint64_t x) { return (x ^ 0x5A5A5A5A5A5A5A5Aull) * 3 + 1; }
+
+uint64_t now_ns() { return uint64_t(tern_sys_clock_monotonic()); }
+
+bool parse_number(const char* s, uint64_t& out) {
+    out = 0;
+    if (!s || !*s)
+        return false;
+    for (; *s; ++s) {
+        if (*s < '0' || *s > '9' || out > UINT64_MAX / 10)
+            return false;
+        out = out * 10 + uint64_t(*s - '0');
+    }
+    return true;
+}
+
+uint8_t g_echo_data[kEchoData];
+
+base::Error on_echo(void*, proto::Request& request, const EchoRequest& in, EchoResponse& out,
+                    proto::Reply& reply, proto::PendingReply&) {
+    base::Span<const uint8_t> data = request.data();
+    for (size_t i = 0; i < data.size(); ++i)
+        g_echo_data[i] = data[data.size() - 1 - i];
+    out.seq = in.seq;
+    out.y = transform(in.x);
+    reply.data = {g_echo_data, data.size()};
+    return base::Error::OK;
+}
+
+int serve(uint64_t seconds) {
+    int64_t port = tern_sys_port_create(64);
+    if (port < 0) {
+        println("rpcecho: no port: {}", base::error_name(sys_status(port)));
+        return 1;
+    }
+    if (auto r = register_name(kName, tern_handle_t(port)); r.is_error()) {
+        println("rpcecho: cannot register {}: {}", kName, base::error_name(r.error()));
+        return 1;
+    }
+    proto::Server server("rpcecho", tern_handle_t(port));
+    server.on<Echo>(static_cast<void*>(nullptr), on_echo);
+    println("rpcecho: serving {} for {} s", kName, seconds);
+    uint64_t end = now_ns() + seconds * 1'000'000'000ull;
+    for (uint64_t t = now_ns(); t < end; t = now_ns())
+        (void)server.serve_one(end - t);
+    println("rpcecho: served {} calls", server.served());
+    return 0;
+}
+
+int call(uint64_t node, uint64_t count) {
+    auto bus_port = lookup("bus", true, 5'000'000'000ull);
+    if (bus_port.is_error()) {
+        println("rpcecho: no bus: {}", base::error_name(bus_port.error()));
+        return 1;
+    }
+    tern_handle_t name = TERN_INVALID_HANDLE;
+    uint32_t count_out = 0;
+    proto::CallParts root_parts;
+    root_parts.out_handles = &name;
+    root_parts.out_handle_count = &count_out;
+    auto root =
+        proto::call<bus::RemoteRoot>(bus_port.value(), {uint32_t(node), 1}, root_parts, kTimeoutNs);
+    if (root.is_error() || count_out != 1) {
+        println("rpcecho: no name server of node {}: {}", node,
+                root.is_error() ? base::error_name(root.error()) : "no handle");
+        return 1;
+    }
+    tern_handle_t echo = TERN_INVALID_HANDLE;
+    count_out = 0;
+    proto::CallParts lookup_parts;
+    lookup_parts.in_data = {reinterpret_cast<const uint8_t*>(kName), sizeof(kName) - 1};
+    lookup_parts.out_handles = &echo;
+    lookup_parts.out_handle_count = &count_out;
+    auto found = proto::call<name::Lookup>(name, {0}, lookup_parts, kTimeoutNs);
+    if (found.is_error() || count_out != 1) {
+        println("rpcecho: {}@{}: {}", kName, node,
+                found.is_error() ? base::error_name(found.error()) : "no handle");
+        return 1;
+    }
+    println("rpcecho: {}@{} is {:#x}; calling it {} times", kName, node, found.value().port_id,
+            count);
+    uint8_t data[64];
+    uint8_t back[kEchoData];
+    uint64_t start = now_ns();
+    for (uint64_t i = 0; i < count; ++i) {
+        size_t n = 1 + i % sizeof(data);
+        for (size_t j = 0; j < n; ++j)
+            data[j] = uint8_t(i * 31 + j);
+        uint32_t back_size = 0;
+        proto::CallParts parts;
+        parts.in_data = {data, n};
+        parts.out_data = {back, sizeof(back)};
+        parts.out_data_size = &back_size;
+        uint64_t before = now_ns();
+        uint64_t x = i * 0x9E3779B97F4A7C15ull;
+        auto r = proto::call<Echo>(echo, {i, x}, parts, kTimeoutNs);
+        if (r.is_error()) {
+            println("rpcecho: call {} failed: {} after {} ms", i, base::error_name(r.error()),
+                    (now_ns() - before) / 1'000'000);
+            return 2;
+        }
+        bool ok = r.value().seq == i && r.value().y == transform(x) && back_size == n;
+        for (size_t j = 0; ok && j < n; ++j)
+            ok = back[j] == data[n - 1 - j];
+        if (!ok) {
+            println("rpcecho: call {}: wrong answer (seq {}, {} bytes)", i, r.value().seq,
+                    back_size);
+            return 3;
+        }
+        if ((i + 1) % 1000 == 0)
+            println("rpcecho: {} calls ok", i + 1);
+    }
+    uint64_t ms = (now_ns() - start) / 1'000'000;
+    println("rpcecho: {} calls checked in {} ms", count, ms);
+    return 0;
+}
+
+} // namespace
+
+extern "C" int main(uint64_t) {
+    int argc = tern::argc();
+    char* const* args = tern::argv();
+    uint64_t a = 0;
+    uint64_t b = 0;
+    if (argc == 3 && base::StringView(args[1]) == "serve" && parse_number(args[2], a))
+        return serve(a);
+    if (argc == 4 && base::StringView(args[1]) == "call" && parse_number(args[2], a)
+        && parse_number(args[3], b) && a > 0 && a <= UINT16_MAX)
+        return call(a, b);
+    println("usage: rpcecho serve <seconds> | rpcecho call <node> <count>");
+    return 1;
+}
