@@ -3,10 +3,10 @@
 //   rpcecho serve <seconds>       registers "echo.rpc" on this node and answers calls for
 //                                 that long (each answer: seq back, x transformed, the
 //                                 data part reversed)
-//   rpcecho call <node> <count>   reaches node's name server through the bus (its root
-//                                 export), looks up "echo.rpc" there and calls it count
-//                                 times, checking every answer; stops at the first
-//                                 failure and says how long that call took
+//   rpcecho call <node> <count>   looks up "echo.rpc@<node>" (node's name server answers
+//                                 through the bus) and calls it count times, checking
+//                                 every answer; stops at the first failure and says
+//                                 how long that call took
 #include <base/format.h>
 #include <base/string_view.h>
 #include <tern/print.h>
@@ -88,37 +88,17 @@ int serve(uint64_t seconds) {
 }
 
 int call(uint64_t node, uint64_t count) {
-    auto bus_port = lookup("bus", true, 5'000'000'000ull);
-    if (bus_port.is_error()) {
-        println("rpcecho: no bus: {}", base::error_name(bus_port.error()));
+    // "echo.rpc@N": the name server asks node N's name server through the bus.
+    char full[32];
+    base::BufferSink sink(full, sizeof(full));
+    base::format_to(sink, "{}@{}", kName, node);
+    auto echo_port = lookup(sink.view(), false, kTimeoutNs);
+    if (echo_port.is_error()) {
+        println("rpcecho: {}@{}: {}", kName, node, base::error_name(echo_port.error()));
         return 1;
     }
-    tern_handle_t name = TERN_INVALID_HANDLE;
-    uint32_t count_out = 0;
-    proto::CallParts root_parts;
-    root_parts.out_handles = &name;
-    root_parts.out_handle_count = &count_out;
-    auto root =
-        proto::call<bus::RemoteRoot>(bus_port.value(), {uint32_t(node), 1}, root_parts, kTimeoutNs);
-    if (root.is_error() || count_out != 1) {
-        println("rpcecho: no name server of node {}: {}", node,
-                root.is_error() ? base::error_name(root.error()) : "no handle");
-        return 1;
-    }
-    tern_handle_t echo = TERN_INVALID_HANDLE;
-    count_out = 0;
-    proto::CallParts lookup_parts;
-    lookup_parts.in_data = {reinterpret_cast<const uint8_t*>(kName), sizeof(kName) - 1};
-    lookup_parts.out_handles = &echo;
-    lookup_parts.out_handle_count = &count_out;
-    auto found = proto::call<name::Lookup>(name, {0}, lookup_parts, kTimeoutNs);
-    if (found.is_error() || count_out != 1) {
-        println("rpcecho: {}@{}: {}", kName, node,
-                found.is_error() ? base::error_name(found.error()) : "no handle");
-        return 1;
-    }
-    println("rpcecho: {}@{} is {:#x}; calling it {} times", kName, node, found.value().port_id,
-            count);
+    tern_handle_t echo = echo_port.value();
+    println("rpcecho: {} found; calling it {} times", sink.view(), count);
     uint8_t data[64];
     uint8_t back[kEchoData];
     uint64_t start = now_ns();

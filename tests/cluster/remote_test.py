@@ -2,9 +2,9 @@
 """Calls across nodes through the bus's proxies (docs/bus.md, "Remote ports"), on three
 QEMU nodes:
 
-- node 3 serves echo.rpc (`rpcecho serve`); node 1 reaches node 3's name server through
-  the bus's root export, looks echo.rpc up there (the answer's port right crosses the bus
-  and becomes a proxy) and calls it 10,000 times, checking every answer;
+- node 3 serves echo.rpc (`rpcecho serve`); node 1 looks up echo.rpc@3 (node 1's name
+  server asks node 3's through the bus's root export; the answer's port right crosses
+  the bus and becomes a proxy) and calls it 10,000 times, checking every answer;
 - again with 5 % of frames dropped and 5 % duplicated by the hub in both directions;
 - node 1 calls again, node 3 is killed mid-stream: the call in flight fails with
   NODE_DOWN (or PEER_CLOSED) within the bus's silence bound, never hangs; node 3
@@ -32,7 +32,7 @@ import cluster  # noqa: E402
 DOWN_MS = 3000
 CALLS = 10000
 ENDED = r"rpcecho: (\d+ calls checked in \d+ ms|call \d+ failed: \w+ after \d+ ms|" \
-        r"call \d+: wrong answer[^\n]*|no [^\n]*|echo\.rpc@\d+: \w+)"
+        r"call \d+: wrong answer[^\n]*|no [^\n]*|echo\.rpc@\d+: \w+)\r?\n"
 
 
 def calls(c, count, limit):
@@ -65,6 +65,11 @@ def run(args, c):
     ms = calls(c, CALLS, 180)
     print("remote_test: %d calls from node 1 to node 3 checked in %d ms (%.0f us/call)"
           % (CALLS, ms, ms * 1000.0 / CALLS))
+
+    text = console(c, 1, "rpcecho call 2 1", ENDED, limit=30)
+    check("rpcecho: echo.rpc@2: NOT_FOUND" in text,
+          "a name node 2 does not have is NOT_FOUND there: %r" % text[-300:])
+    print("remote_test: echo.rpc@2 is NOT_FOUND (node 2 has no such name)")
 
     for rule in ("drop 5% link 1 3", "dup 5% link 1 3"):
         reply = c.hub_command(rule)
