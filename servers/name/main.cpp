@@ -160,8 +160,21 @@ base::Result<tern_handle_t> node_proxy(uint16_t node) {
 // Sends the lookup of local on node; the answer arrives on the reply port.
 base::Error lookup_remote(base::StringView local, uint16_t node, uint32_t flags,
                           proto::PendingReply pending) {
-    if (g_reply_port == TERN_INVALID_HANDLE)
-        return base::Error::NOT_SUPPORTED;
+    if (g_reply_port == TERN_INVALID_HANDLE) {
+        // Made at the first remote lookup: a port set with a member costs every receive a
+        // little, which a node that never looks across the cluster need not pay.
+        int64_t port = tern_sys_port_create(kMaxRemoteLookups);
+        if (port < 0)
+            return tern::sys_status(port);
+        if (int64_t r = tern_sys_port_set_add(g_state.port, tern_handle_t(port), kReplyPortKey);
+            r < 0) {
+            (void)tern_sys_handle_close(tern_handle_t(port));
+            tern::println("name: no reply port for lookups on other nodes: {}",
+                          base::error_name(tern::sys_status(r)));
+            return tern::sys_status(r);
+        }
+        g_reply_port = tern_handle_t(port);
+    }
     RemoteLookup* slot = nullptr;
     for (RemoteLookup& r : g_remote)
         if (!r.used) {
@@ -578,12 +591,6 @@ extern "C" int main(uint64_t) {
     server.on<name::Trust>(&g_state, on_trust);
     server.on_event(&g_state, on_event);
     server.on_member(nullptr, on_remote_answer);
-    if (int64_t reply = tern_sys_port_create(kMaxRemoteLookups); reply >= 0) {
-        if (tern_sys_port_set_add(g_state.port, tern_handle_t(reply), kReplyPortKey) >= 0)
-            g_reply_port = tern_handle_t(reply);
-    }
-    if (g_reply_port == TERN_INVALID_HANDLE)
-        tern::println("name: no reply port: names on other nodes cannot be looked up");
     if (ready != TERN_INVALID_HANDLE) {
         // Hand init a SEND right to our port: it passes copies to every program.
         int64_t copy = tern_sys_handle_duplicate(g_state.port, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER
