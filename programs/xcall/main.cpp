@@ -1,9 +1,9 @@
-// rpcecho: an echo service and its client, to exercise calls across nodes.
+// xcall: an echo service and its client, to exercise calls across nodes.
 //
-//   rpcecho serve <seconds>       registers "echo.rpc" on this node and answers calls for
+//   xcall serve <seconds>         registers "echo.rpc" on this node and answers calls for
 //                                 that long (each answer: seq back, x transformed, the
 //                                 data part reversed)
-//   rpcecho call <node> <count>   looks up "echo.rpc@<node>" (node's name server answers
+//   xcall call <node> <count>     looks up "echo.rpc@<node>" (node's name server answers
 //                                 through the bus) and calls it count times, checking
 //                                 every answer; stops at the first failure and says
 //                                 how long that call took
@@ -70,20 +70,20 @@ base::Error on_echo(void*, proto::Request& request, const EchoRequest& in, EchoR
 int serve(uint64_t seconds) {
     int64_t port = tern_sys_port_create(64);
     if (port < 0) {
-        println("rpcecho: no port: {}", base::error_name(sys_status(port)));
+        println("xcall: no port: {}", base::error_name(sys_status(port)));
         return 1;
     }
     if (auto r = register_name(kName, tern_handle_t(port)); r.is_error()) {
-        println("rpcecho: cannot register {}: {}", kName, base::error_name(r.error()));
+        println("xcall: cannot register {}: {}", kName, base::error_name(r.error()));
         return 1;
     }
-    proto::Server server("rpcecho", tern_handle_t(port));
+    proto::Server server("xcall", tern_handle_t(port));
     server.on<Echo>(static_cast<void*>(nullptr), on_echo);
-    println("rpcecho: serving {} for {} s", kName, seconds);
+    println("xcall: serving {} for {} s", kName, seconds);
     uint64_t end = now_ns() + seconds * 1'000'000'000ull;
     for (uint64_t t = now_ns(); t < end; t = now_ns())
         (void)server.serve_one(end - t);
-    println("rpcecho: served {} calls", server.served());
+    println("xcall: served {} calls", server.served());
     return 0;
 }
 
@@ -94,11 +94,11 @@ int call(uint64_t node, uint64_t count) {
     base::format_to(sink, "{}@{}", kName, node);
     auto echo_port = lookup(sink.view(), false, kTimeoutNs);
     if (echo_port.is_error()) {
-        println("rpcecho: {}@{}: {}", kName, node, base::error_name(echo_port.error()));
+        println("xcall: {}@{}: {}", kName, node, base::error_name(echo_port.error()));
         return 1;
     }
     tern_handle_t echo = echo_port.value();
-    println("rpcecho: {} found; calling it {} times", sink.view(), count);
+    println("xcall: {} found; calling it {} times", sink.view(), count);
     uint8_t data[64];
     uint8_t back[kEchoData];
     uint64_t start = now_ns();
@@ -115,7 +115,7 @@ int call(uint64_t node, uint64_t count) {
         uint64_t x = i * 0x9E3779B97F4A7C15ull;
         auto r = proto::call<Echo>(echo, {i, x}, parts, kTimeoutNs);
         if (r.is_error()) {
-            println("rpcecho: call {} failed: {} after {} ms", i, base::error_name(r.error()),
+            println("xcall: call {} failed: {} after {} ms", i, base::error_name(r.error()),
                     (now_ns() - before) / 1'000'000);
             return 2;
         }
@@ -123,15 +123,14 @@ int call(uint64_t node, uint64_t count) {
         for (size_t j = 0; ok && j < n; ++j)
             ok = back[j] == data[n - 1 - j];
         if (!ok) {
-            println("rpcecho: call {}: wrong answer (seq {}, {} bytes)", i, r.value().seq,
-                    back_size);
+            println("xcall: call {}: wrong answer (seq {}, {} bytes)", i, r.value().seq, back_size);
             return 3;
         }
         if ((i + 1) % 1000 == 0)
-            println("rpcecho: {} calls ok", i + 1);
+            println("xcall: {} calls ok", i + 1);
     }
     uint64_t ms = (now_ns() - start) / 1'000'000;
-    println("rpcecho: {} calls checked in {} ms", count, ms);
+    println("xcall: {} calls checked in {} ms", count, ms);
     return 0;
 }
 
@@ -147,6 +146,6 @@ extern "C" int main(uint64_t) {
     if (argc == 4 && base::StringView(args[1]) == "call" && parse_number(args[2], a)
         && parse_number(args[3], b) && a > 0 && a <= UINT16_MAX)
         return call(a, b);
-    println("usage: rpcecho serve <seconds> | rpcecho call <node> <count>");
+    println("usage: xcall serve <seconds> | xcall call <node> <count>");
     return 1;
 }

@@ -2,7 +2,7 @@
 """Calls across nodes through the bus's proxies (docs/bus.md, "Remote ports"), on three
 QEMU nodes:
 
-- node 3 serves echo.rpc (`rpcecho serve`); node 1 looks up echo.rpc@3 (node 1's name
+- node 3 serves echo.rpc (`xcall serve`); node 1 looks up echo.rpc@3 (node 1's name
   server asks node 3's through the bus's root export; the answer's port right crosses
   the bus and becomes a proxy) and calls it 10,000 times, checking every answer;
 - again with 5 % of frames dropped and 5 % duplicated by the hub in both directions;
@@ -31,20 +31,20 @@ import cluster  # noqa: E402
 
 DOWN_MS = 3000
 CALLS = 10000
-ENDED = r"rpcecho: (\d+ calls checked in \d+ ms|call \d+ failed: \w+ after \d+ ms|" \
+ENDED = r"xcall: (\d+ calls checked in \d+ ms|call \d+ failed: \w+ after \d+ ms|" \
         r"call \d+: wrong answer[^\n]*|no [^\n]*|echo\.rpc@\d+: \w+)\r?\n"
 
 
 def calls(c, count, limit):
-    text = console(c, 1, "rpcecho call 3 %d" % count, ENDED, limit=limit)
-    m = re.search(r"rpcecho: (\d+) calls checked in (\d+) ms", text)
+    text = console(c, 1, "xcall call 3 %d" % count, ENDED, limit=limit)
+    m = re.search(r"xcall: (\d+) calls checked in (\d+) ms", text)
     check(m and int(m.group(1)) == count, "node 1 made %d checked calls: %r"
           % (count, text[-600:]))
     return int(m.group(2))
 
 
 def serve(c, seconds):
-    console(c, 3, "rpcecho serve %d" % seconds, r"rpcecho: serving echo\.rpc", limit=30)
+    console(c, 3, "xcall serve %d" % seconds, r"xcall: serving echo\.rpc", limit=30)
 
 
 def run(args, c):
@@ -66,8 +66,8 @@ def run(args, c):
     print("remote_test: %d calls from node 1 to node 3 checked in %d ms (%.0f us/call)"
           % (CALLS, ms, ms * 1000.0 / CALLS))
 
-    text = console(c, 1, "rpcecho call 2 1", ENDED, limit=30)
-    check("rpcecho: echo.rpc@2: NOT_FOUND" in text,
+    text = console(c, 1, "xcall call 2 1", ENDED, limit=30)
+    check("xcall: echo.rpc@2: NOT_FOUND" in text,
           "a name node 2 does not have is NOT_FOUND there: %r" % text[-300:])
     print("remote_test: echo.rpc@2 is NOT_FOUND (node 2 has no such name)")
 
@@ -93,16 +93,16 @@ def run(args, c):
     mark = len(log_text(c, 1))
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(c.node_path(1, "console"))
-    for byte in b"rpcecho call 3 100000000\r":
+    for byte in b"xcall call 3 100000000\r":
         s.sendall(bytes([byte]))
         time.sleep(0.004)
     s.close()
-    wait_for("node 1 to be calling", lambda: "rpcecho: 1000 calls ok"
+    wait_for("node 1 to be calling", lambda: "xcall: 1000 calls ok"
              in log_text(c, 1)[mark:], deadline, step=0.1)
     killed_at = time.monotonic()
     c.kill_node(3)
     failed = wait_for("node 1's call to fail",
-                      lambda: re.search(r"rpcecho: call \d+ failed: (\w+) after (\d+) ms",
+                      lambda: re.search(r"xcall: call \d+ failed: (\w+) after (\d+) ms",
                                         log_text(c, 1)[mark:]),
                       min(deadline, killed_at + (DOWN_MS + 750) / 1000.0 + 10), step=0.1)
     took = time.monotonic() - killed_at
