@@ -89,6 +89,10 @@ base::Error Server::serve_one(uint64_t timeout_ns) {
     }
     if (key < 0)
         return tern::sys_status(key);
+    if (key != 0 && m_member_handler) {
+        m_member_handler(m_member_context, msg, uint32_t(key));
+        return base::Error::OK;
+    }
     // Kernel events carry badge 0; every message a task sends carries its (non-zero) task
     // id, so a client cannot pass its message off as a signal or a death notice.
     bool from_kernel = msg.hdr.sender_badge == 0;

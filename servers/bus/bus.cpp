@@ -6,7 +6,9 @@
 #include "portable/incarnation.h"
 #include "portable/membership.h"
 #include "portable/peers.h"
+#include "portable/remote.h"
 #include "portable/transport.h"
+#include "remote_glue.h"
 
 #include <servers/net/server.h>
 #include <tern/abi/task.h>
@@ -54,6 +56,7 @@ struct State {
     PeerAddress peers[kMaxPeers];
     size_t peer_count = 0;
     StatsInfo extra = {}; // the bus's own counters (unroutable, send_errors, ...)
+    tern_handle_t port = TERN_INVALID_HANDLE; // the server's port: the remote ports' set
 };
 State g;
 
@@ -222,10 +225,14 @@ void take_events(uint64_t now) {
         switch (e.kind) {
         case EventKind::kDelivered: {
             Heartbeat hb;
-            if (e.data.size() > 0 && e.data[0] == uint8_t(BusMessageKind::kHeartbeat)
-                && decode_heartbeat(e.data, hb)) {
+            uint8_t kind = e.data.size() > 0 ? e.data[0] : 0;
+            if (kind == uint8_t(BusMessageKind::kHeartbeat) && decode_heartbeat(e.data, hb)) {
                 if (!g.members->on_heartbeat(e.node, hb, now))
                     ++g.extra.unknown_senders;
+            } else if (kind >= uint8_t(BusMessageKind::kSend)
+                       && kind <= uint8_t(BusMessageKind::kPortGone) && g.members->find(e.node)) {
+                g.members->on_heard(e.node, now);
+                remote::on_message(e.node, e.data);
             } else {
                 // Authenticated, so from a node with the key: a newer Tern or a bug, not
                 // an attack. Counted and dropped.
@@ -238,10 +245,14 @@ void take_events(uint64_t now) {
         }
         case EventKind::kPeerDown:
             g.members->on_peer_down(e.node);
+            remote::on_node_lost(e.node);
+            break;
+        case EventKind::kPeerRestarted:
+            // Its exports and calls died with its last life.
+            remote::on_node_lost(e.node);
             break;
         case EventKind::kSendFailed:
         case EventKind::kPeerUp:
-        case EventKind::kPeerRestarted:
             // A heartbeat that failed is replaced by the next one; sessions are the
             // transport's business; membership follows the heartbeats.
             break;
@@ -252,6 +263,8 @@ void take_events(uint64_t now) {
 void log_changes() {
     MembershipChange c;
     while (g.members->pop_change(c)) {
+        if (c.state == MemberState::kDown || c.previous_incarnation != 0)
+            remote::on_node_lost(c.node);
         if (c.state == MemberState::kUp && c.previous_incarnation == 0)
             tern::println("bus: node {} up (incarnation {})", c.node, c.incarnation);
         else if (c.state == MemberState::kUp)
@@ -354,7 +367,35 @@ Error on_stats(void*, proto::Request&, const proto::Empty&, StatsResponse& out, 
     return Error::OK;
 }
 
+Error on_remote_root(void*, proto::Request&, const RemoteRootRequest& in, RemoteRootResponse& out,
+                     proto::Reply& reply, proto::PendingReply&) {
+    if (!g_on)
+        return Error::NOT_FOUND;
+    if (in.node > UINT16_MAX || !g.members->find(uint16_t(in.node)))
+        return in.node == g.self ? Error::INVALID_ARGUMENT : Error::NOT_FOUND;
+    tern_handle_t proxy = TERN_INVALID_HANDLE;
+    Error e = remote::root_proxy(uint16_t(in.node), in.serial, proxy);
+    if (e != Error::OK)
+        return e;
+    out.port_id = global_port_id(uint16_t(in.node), in.serial);
+    reply.handles[0] = proxy;
+    reply.handle_count = 1;
+    return Error::OK;
+}
+
 } // namespace
+
+Error send_bus_message(uint16_t node, base::Span<const uint8_t> bytes) {
+    if (!g_on)
+        return Error::NOT_FOUND;
+    auto r = g.transport->send(node, bytes, now_ns());
+    return r.ok() ? Error::OK : r.error();
+}
+
+bool node_up(uint16_t node) {
+    const Member* m = g_on ? g.members->find(node) : nullptr;
+    return m && m->state == MemberState::kUp;
+}
 
 void start(tern_handle_t rtc, const Settings& settings) {
     if (!netsrv::g_static.set) {
@@ -397,6 +438,7 @@ void start(tern_handle_t rtc, const Settings& settings) {
         (void)g.members->add_peer(g.peers[i].node, now);
     udp_recv(g.pcb, on_udp, nullptr);
     g_on = true;
+    remote::start(g.self, g.port);
     tern::println("bus: node {} incarnation {} on UDP port {}, {} peers, down after {} ms", g.self,
                   g.incarnation, kUdpPort, g.peer_count, config.down_ns / 1'000'000);
 }
@@ -404,6 +446,9 @@ void start(tern_handle_t rtc, const Settings& settings) {
 void register_protocol(proto::Server& server, tern_handle_t port) {
     server.on<Nodes>(static_cast<void*>(nullptr), on_nodes);
     server.on<Stats>(static_cast<void*>(nullptr), on_stats);
+    server.on<RemoteRoot>(static_cast<void*>(nullptr), on_remote_root);
+    server.on_member(nullptr, remote::on_member);
+    g.port = port;
     if (auto r = tern::register_name("bus", port); r.is_error())
         tern::println("bus: cannot register the name: {}", base::error_name(r.error()));
 }

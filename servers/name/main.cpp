@@ -8,7 +8,9 @@
 // are released too, whichever port they point at. Lookups that ask to wait are parked
 // until the name appears.
 #include <base/string_view.h>
+#include <tern/async_call.h>
 #include <tern/print.h>
+#include <tern/protocols/bus.h>
 #include <tern/protocols/name.h>
 #include <tern/runtime.h>
 #include <tern/startup.h>
@@ -67,6 +69,179 @@ struct State {
 };
 
 State g_state;
+
+// ---- Names on other nodes ---------------------------------------------------------------
+//
+// "x@N" is x in node N's name space: the lookup goes to node N's name server through the
+// bus (its root export, a proxy from bus.RemoteRoot), asynchronously, and its answer (a
+// proxy for the port) is passed on. "x@N" with N this node is x here. A name whose
+// suffix is not a node number is an ordinary name.
+
+Entry* find(base::StringView name);
+
+constexpr size_t kMaxRemoteLookups = 64; // the reply port's queue: one slot each
+constexpr size_t kMaxNodeProxies = 16;
+constexpr uint32_t kReplyPortKey = 1;
+
+struct RemoteLookup {
+    bool used = false;
+    uint32_t generation = 0;
+    uint16_t node = 0;
+    proto::PendingReply reply;
+};
+
+struct NodeProxy {
+    uint16_t node = 0; // 0: free
+    tern_handle_t port = TERN_INVALID_HANDLE;
+};
+
+RemoteLookup g_remote[kMaxRemoteLookups];
+NodeProxy g_node_proxies[kMaxNodeProxies];
+tern_handle_t g_reply_port = TERN_INVALID_HANDLE;
+
+// Splits "x@N" into x and N; false when the name has no "@<node>" suffix.
+bool split_node(base::StringView n, base::StringView& local, uint16_t& node) {
+    size_t at = n.size();
+    while (at > 0 && n[at - 1] >= '0' && n[at - 1] <= '9')
+        --at;
+    if (at == n.size() || at < 2 || n[at - 1] != '@' || n.size() - at > 5)
+        return false;
+    uint32_t value = 0;
+    for (size_t i = at; i < n.size(); ++i)
+        value = value * 10 + uint32_t(n[i] - '0');
+    if (value == 0 || value > UINT16_MAX)
+        return false;
+    local = base::StringView(n.data(), at - 1);
+    node = uint16_t(value);
+    return true;
+}
+
+void forget_node_proxy(uint16_t node) {
+    for (NodeProxy& p : g_node_proxies) {
+        if (p.node == node) {
+            (void)tern_sys_handle_close(p.port);
+            p = NodeProxy{};
+        }
+    }
+}
+
+// A SEND right to node's name server through the bus (kept for the next lookups).
+base::Result<tern_handle_t> node_proxy(uint16_t node) {
+    for (const NodeProxy& p : g_node_proxies)
+        if (p.node == node)
+            return p.port;
+    // The bus is registered here, by the network server.
+    Entry* bus = find("bus");
+    if (!bus)
+        return base::Error::NOT_FOUND;
+    tern_handle_t proxy = TERN_INVALID_HANDLE;
+    uint32_t count = 0;
+    proto::CallParts parts;
+    parts.out_handles = &proxy;
+    parts.out_handle_count = &count;
+    // Bounded: the network server may itself be calling this server (while it starts).
+    auto r = proto::call<bus::RemoteRoot>(bus->port, {node, 1}, parts, 1'000'000'000ull);
+    if (r.is_error())
+        return r.error();
+    if (count != 1)
+        return base::Error::CORRUPT;
+    for (NodeProxy& p : g_node_proxies) {
+        if (p.node == 0) {
+            p = {node, proxy};
+            return proxy;
+        }
+    }
+    // The cache is full: replace its first entry.
+    (void)tern_sys_handle_close(g_node_proxies[0].port);
+    g_node_proxies[0] = {node, proxy};
+    return proxy;
+}
+
+// Sends the lookup of local on node; the answer arrives on the reply port.
+base::Error lookup_remote(base::StringView local, uint16_t node, uint32_t flags,
+                          proto::PendingReply pending) {
+    if (g_reply_port == TERN_INVALID_HANDLE) {
+        // Made at the first remote lookup: a port set with a member costs every receive a
+        // little, which a node that never looks across the cluster need not pay.
+        int64_t port = tern_sys_port_create(kMaxRemoteLookups);
+        if (port < 0)
+            return tern::sys_status(port);
+        if (int64_t r = tern_sys_port_set_add(g_state.port, tern_handle_t(port), kReplyPortKey);
+            r < 0) {
+            (void)tern_sys_handle_close(tern_handle_t(port));
+            tern::println("name: no reply port for lookups on other nodes: {}",
+                          base::error_name(tern::sys_status(r)));
+            return tern::sys_status(r);
+        }
+        g_reply_port = tern_handle_t(port);
+    }
+    RemoteLookup* slot = nullptr;
+    for (RemoteLookup& r : g_remote)
+        if (!r.used) {
+            slot = &r;
+            break;
+        }
+    if (!slot)
+        return base::Error::NO_SPACE;
+    name::LookupRequest request = {flags};
+    tern_msg msg = {};
+    msg.hdr.label = name::Lookup::kLabel;
+    __builtin_memcpy(msg.words, &request, sizeof(request));
+    msg.data = reinterpret_cast<uint64_t>(local.data());
+    msg.hdr.data_size = uint32_t(local.size());
+    uint64_t cookie = proto::SlotCookie{uint32_t(slot - g_remote), slot->generation}.value();
+    // A proxy the bus closed (its node was down) is fetched again once.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        auto proxy = node_proxy(node);
+        if (proxy.is_error())
+            return proxy.error();
+        auto sent = call_async(proxy.value(), msg, g_reply_port, cookie);
+        if (sent.ok()) {
+            slot->used = true;
+            slot->node = node;
+            slot->reply = pending;
+            return base::Error::OK;
+        }
+        if (sent.error() != base::Error::PEER_CLOSED)
+            return sent.error();
+        forget_node_proxy(node);
+    }
+    return base::Error::NODE_DOWN;
+}
+
+// The answer of another node's name server: passed on to the client as it came.
+void on_remote_answer(void*, tern_msg& msg, uint32_t key) {
+    proto::SlotCookie c = proto::SlotCookie::from(msg.hdr.sender_badge);
+    bool known = key == kReplyPortKey && is_async_answer(msg) && c.index < kMaxRemoteLookups
+                 && g_remote[c.index].used && g_remote[c.index].generation == c.generation;
+    if (!known) {
+        for (uint32_t i = 0; i < msg.hdr.handle_count; ++i)
+            (void)tern_sys_handle_close(msg.handles[i]);
+        if (msg.reply_handle != TERN_INVALID_HANDLE)
+            (void)tern_sys_handle_close(msg.reply_handle);
+        return;
+    }
+    RemoteLookup& r = g_remote[c.index];
+    proto::PendingReply pending = r.reply;
+    if (async_answer_status(msg) != base::Error::OK) {
+        forget_node_proxy(r.node);
+        (void)proto::reply_later<name::Lookup>(pending, base::Error::NODE_DOWN, {});
+    } else {
+        // The remote server's reply (status in the label, the response in the words, the
+        // port's proxy in handles[0]) goes on unchanged.
+        msg.hdr.flags = 0;
+        msg.hdr.sender_badge = 0;
+        msg.data = 0;
+        msg.hdr.data_size = 0;
+        msg.reply_handle = 0;
+        if (tern_sys_port_reply(pending.reply, reinterpret_cast<uint64_t>(&msg)) < 0) {
+            for (uint32_t i = 0; i < msg.hdr.handle_count; ++i)
+                (void)tern_sys_handle_close(msg.handles[i]);
+        }
+    }
+    r.used = false;
+    ++r.generation;
+}
 
 bool valid_name(base::Span<const uint8_t> data) {
     if (data.empty() || data.size() > name::kMaxName)
@@ -264,6 +439,20 @@ base::Error on_lookup(State* s, proto::Request& request, const name::LookupReque
         return base::Error::INVALID_ARGUMENT;
     }
     base::StringView n = view(request.data());
+    base::StringView local;
+    uint16_t node = 0;
+    if (split_node(n, local, node)) {
+        if (node != s->node) {
+            base::Error e = lookup_remote(local, node, in.flags, pending);
+            if (e != base::Error::OK) {
+                request.set_refusal_reason("lookup on another node");
+                return e;
+            }
+            reply.deferred = true;
+            return base::Error::OK;
+        }
+        n = local;
+    }
     if (Entry* e = find(n)) {
         auto h = copy_port(*e);
         if (h.is_error())
@@ -401,6 +590,7 @@ extern "C" int main(uint64_t) {
     server.on<name::List>(&g_state, on_list);
     server.on<name::Trust>(&g_state, on_trust);
     server.on_event(&g_state, on_event);
+    server.on_member(nullptr, on_remote_answer);
     if (ready != TERN_INVALID_HANDLE) {
         // Hand init a SEND right to our port: it passes copies to every program.
         int64_t copy = tern_sys_handle_duplicate(g_state.port, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER

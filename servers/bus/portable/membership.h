@@ -21,8 +21,13 @@
 namespace tern::bus {
 
 // The first byte of every message the bus carries on the transport.
+// Remote port messages (kSend .. kPortGone) are laid out in remote.h.
 enum class BusMessageKind : uint8_t {
     kHeartbeat = 1,
+    kSend = 2,     // a message for an exported port, no answer expected
+    kCall = 3,     // a call to an exported port; answered by a kReply with its call id
+    kReply = 4,    // the answer to a kCall (or its failure)
+    kPortGone = 5, // an exported port died: the receiver closes its proxy
 };
 
 // A heartbeat on the wire: 16 bytes, little-endian.

@@ -253,6 +253,14 @@ public:
         m_event_context = context;
         m_event_handler = handler;
     }
+    // When set, every message received through a member of the port set (key >= 1) goes
+    // to this handler whole instead of the operations: the handler owns its handles and
+    // its reply right. A server that forwards messages (the bus's proxies) uses it.
+    using MemberHandler = void (*)(void* context, tern_msg& msg, uint32_t key);
+    void on_member(void* context, MemberHandler handler) {
+        m_member_context = context;
+        m_member_handler = handler;
+    }
     // Receives and dispatches one message (waiting up to timeout_ns). Returns the receive
     // error (TIMED_OUT, WOULD_BLOCK, ...) or OK.
     base::Error serve_one(uint64_t timeout_ns = TERN_TIMEOUT_INFINITE);
@@ -299,6 +307,8 @@ private:
     Entry m_ops[kMaxOps];
     size_t m_op_count = 0;
     void* m_event_context = nullptr;
+    MemberHandler m_member_handler = nullptr;
+    void* m_member_context = nullptr;
     EventHandler m_event_handler = nullptr;
     uint64_t m_served = 0;
     uint64_t m_refused = 0;

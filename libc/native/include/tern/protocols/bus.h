@@ -67,4 +67,18 @@ struct StatsResponse {
 using Stats = proto::Op<0x4202, proto::Empty, StatsResponse,
                         proto::Limits{.response_data = sizeof(StatsInfo)}>;
 
+// A SEND right to a root export of another node through this node's bus: its name
+// server (serial 1) or proc (serial 2), as a proxy the bus forwards to that node.
+// NOT_FOUND: the bus is off or node is not a peer; NODE_DOWN: node is not up;
+// INVALID_ARGUMENT: another serial, or this node; NO_SPACE: the bus's proxies are full.
+struct RemoteRootRequest {
+    uint32_t node;
+    uint32_t serial;
+};
+struct RemoteRootResponse {
+    uint64_t port_id; // node << 48 | serial
+};
+using RemoteRoot =
+    proto::Op<0x4203, RemoteRootRequest, RemoteRootResponse, proto::Limits{.response_handles = 1}>;
+
 } // namespace tern::bus

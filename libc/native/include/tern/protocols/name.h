@@ -1,6 +1,9 @@
 #pragma once
-// The name server's protocol: string names for ports, one name space per node today and
-// cluster-wide once the bus spans nodes (docs/design.md section 3).
+// The name server's protocol: string names for ports, one name space per node
+// (docs/design.md section 3). "x@N" names x in node N's name space: a Lookup of it is
+// answered by node N's name server through the bus (a proxy for the port; NODE_DOWN when
+// N cannot be reached); "x@N" with N this node is x here. Register, Unregister and a
+// bare name stay on this node.
 //
 // A name is 1..kMaxName bytes of [A-Za-z0-9_.@/-]. A registration holds a SEND right to
 // the port and belongs to the task that registered it; it is released when that task

@@ -1,0 +1,187 @@
+#include "remote_ports.h"
+
+namespace tern::bus {
+
+using base::Error;
+
+base::Result<uint64_t> RemotePorts::set_root(uint64_t serial, uint64_t object, uint32_t handle) {
+    if (serial != kRootNameSerial && serial != kRootProcSerial)
+        return Error::INVALID_ARGUMENT;
+    uint64_t id = global_port_id(m_self, serial);
+    if (find_export(id))
+        return Error::ALREADY_EXISTS;
+    if (m_export_count == kMaxExports)
+        return Error::NO_SPACE;
+    m_exports[m_export_count++] = {id, object, handle};
+    return id;
+}
+
+base::Result<uint64_t> RemotePorts::export_port(uint64_t object, uint32_t handle, bool& created) {
+    created = false;
+    for (size_t i = 0; i < m_export_count; ++i) {
+        if (m_exports[i].object == object)
+            return m_exports[i].id;
+    }
+    if (m_export_count == kMaxExports || m_next_serial > kSerialMask)
+        return Error::NO_SPACE;
+    uint64_t id = global_port_id(m_self, m_next_serial++);
+    m_exports[m_export_count++] = {id, object, handle};
+    created = true;
+    return id;
+}
+
+const RemotePorts::Export* RemotePorts::find_export(uint64_t id) const {
+    for (size_t i = 0; i < m_export_count; ++i) {
+        if (m_exports[i].id == id)
+            return &m_exports[i];
+    }
+    return nullptr;
+}
+
+uint32_t RemotePorts::remove_export(uint64_t id) {
+    uint64_t serial = port_id_serial(id);
+    if (port_id_node(id) != m_self || serial == kRootNameSerial || serial == kRootProcSerial)
+        return 0;
+    for (size_t i = 0; i < m_export_count; ++i) {
+        if (m_exports[i].id == id) {
+            uint32_t handle = m_exports[i].handle;
+            m_exports[i] = m_exports[--m_export_count];
+            m_exports[m_export_count] = {};
+            return handle;
+        }
+    }
+    return 0;
+}
+
+const RemotePorts::Proxy* RemotePorts::find_proxy(uint64_t id) const {
+    if (id == 0)
+        return nullptr;
+    for (const Proxy& p : m_proxies) {
+        if (p.id == id)
+            return &p;
+    }
+    return nullptr;
+}
+
+const RemotePorts::Proxy* RemotePorts::proxy_at_key(uint32_t key) const {
+    if (key < kProxyKeyBase || key - kProxyKeyBase >= kMaxProxies)
+        return nullptr;
+    const Proxy& p = m_proxies[key - kProxyKeyBase];
+    return p.id ? &p : nullptr;
+}
+
+base::Result<uint32_t> RemotePorts::add_proxy(uint64_t id, uint32_t handle) {
+    if (!is_valid_port_id(id) || port_id_node(id) == m_self)
+        return Error::INVALID_ARGUMENT;
+    if (find_proxy(id))
+        return Error::ALREADY_EXISTS;
+    for (size_t i = 0; i < kMaxProxies; ++i) {
+        if (m_proxies[i].id == 0) {
+            m_proxies[i] = {id, handle};
+            ++m_proxy_count;
+            return uint32_t(kProxyKeyBase + i);
+        }
+    }
+    return Error::NO_SPACE;
+}
+
+uint32_t RemotePorts::remove_proxy(uint64_t id) {
+    for (Proxy& p : m_proxies) {
+        if (id != 0 && p.id == id) {
+            uint32_t handle = p.handle;
+            p = {};
+            --m_proxy_count;
+            return handle;
+        }
+    }
+    return 0;
+}
+
+size_t RemotePorts::remove_proxies_of(uint16_t node, base::Span<uint32_t> out) {
+    size_t n = 0;
+    for (Proxy& p : m_proxies) {
+        if (p.id != 0 && port_id_node(p.id) == node && n < out.size()) {
+            out[n++] = p.handle;
+            p = {};
+            --m_proxy_count;
+        }
+    }
+    return n;
+}
+
+base::Result<uint64_t> RemotePorts::add_forwarded(uint16_t node, uint32_t reply) {
+    for (ForwardedCall& c : m_forwarded) {
+        if (c.call_id == 0) {
+            c = {m_next_call_id++, node, reply};
+            ++m_forwarded_count;
+            return c.call_id;
+        }
+    }
+    return Error::NO_SPACE;
+}
+
+uint32_t RemotePorts::take_forwarded(uint16_t node, uint64_t call_id) {
+    if (call_id == 0)
+        return 0;
+    for (ForwardedCall& c : m_forwarded) {
+        if (c.call_id == call_id && c.node == node) {
+            uint32_t reply = c.reply;
+            c = {};
+            --m_forwarded_count;
+            return reply;
+        }
+    }
+    return 0;
+}
+
+size_t RemotePorts::take_forwarded_of(uint16_t node, base::Span<uint32_t> out) {
+    size_t n = 0;
+    for (ForwardedCall& c : m_forwarded) {
+        if (c.call_id != 0 && c.node == node && n < out.size()) {
+            out[n++] = c.reply;
+            c = {};
+            --m_forwarded_count;
+        }
+    }
+    return n;
+}
+
+base::Result<RemotePorts::Slot> RemotePorts::add_served(uint16_t node, uint64_t call_id) {
+    for (size_t port = 0; port < kReplyPorts; ++port) {
+        if (m_served_per_port[port] == kCallsPerReplyPort)
+            continue;
+        for (size_t i = port * kCallsPerReplyPort; i < (port + 1) * kCallsPerReplyPort; ++i) {
+            if (!m_served[i].used) {
+                m_served[i] = {true, node, call_id};
+                ++m_served_per_port[port];
+                ++m_served_count;
+                return Slot{uint64_t(i), port};
+            }
+        }
+    }
+    return Error::NO_SPACE;
+}
+
+bool RemotePorts::take_served(uint64_t cookie, ServedCall& out) {
+    if (cookie >= kMaxServedCalls || !m_served[cookie].used)
+        return false;
+    out = m_served[cookie];
+    m_served[cookie] = {};
+    --m_served_per_port[cookie / kCallsPerReplyPort];
+    --m_served_count;
+    return true;
+}
+
+size_t RemotePorts::orphan_served_of(uint16_t node) {
+    size_t n = 0;
+    for (ServedCall& c : m_served) {
+        if (c.used && c.node == node && node != 0) {
+            // Node 0 is no node: the answer is dropped when it comes.
+            c.node = 0;
+            ++n;
+        }
+    }
+    return n;
+}
+
+} // namespace tern::bus

@@ -1,0 +1,140 @@
+#pragma once
+// The bus's tables for remote ports (docs/bus.md, "Remote ports"): a pure state machine
+// over handle values and ids, like the transport, so the host tests run it as the
+// network server does.
+//
+// - Exports: ports of this node that other nodes may address. Each holds a SEND right
+//   the bus keeps (a handle value here) under a global id node << 48 | serial. The root
+//   exports (serials 1 and 2: the name server and proc) are fixed; the bus numbers the
+//   others from kFirstSerial. An export is found again by its id (a message for it) or
+//   by the identity of its kernel object (a second export of the same port reuses the
+//   id); the owner supplies that identity.
+// - Proxies: a local port for each remote id this node learned. The bus keeps the
+//   receive right in its port set under the key kProxyKeyBase + the proxy's index and
+//   hands out SEND rights to it; a message received there goes to the exporting node.
+//   When that node is declared down or the remote port dies, the proxy is closed.
+// - Forwarded calls (this node called a proxy): the caller's reply right waits under a
+//   call id until the exporting node answers, or fails when it goes down.
+// - Served calls (another node called one of our exports): each takes a slot of one of
+//   the reply ports port_call_async answers on (kCallsPerReplyPort each, the kernel's
+//   reservation per 64-message queue); the cookie is the slot, which remembers the
+//   calling node and its call id.
+#include "remote.h"
+
+#include <base/result.h>
+#include <base/span.h>
+#include <stddef.h>
+#include <stdint.h>
+
+namespace tern::bus {
+
+class RemotePorts {
+public:
+    static constexpr size_t kMaxExports = 256;
+    // A port set has at most 32 members; the bus's own port and its reply ports take
+    // the rest.
+    static constexpr size_t kMaxProxies = 28;
+    static constexpr size_t kMaxForwardedCalls = 256;
+    static constexpr size_t kReplyPorts = 3;
+    static constexpr size_t kCallsPerReplyPort = 64;
+    static constexpr size_t kMaxServedCalls = kReplyPorts * kCallsPerReplyPort;
+    // Port set keys: 1..kReplyPorts are the reply ports, proxies follow.
+    static constexpr uint32_t kProxyKeyBase = 1 + kReplyPorts;
+
+    struct Export {
+        uint64_t id = 0;
+        uint64_t object = 0; // the kernel object's identity, as the owner gave it
+        uint32_t handle = 0; // the SEND right the bus keeps
+    };
+    struct Proxy {
+        uint64_t id = 0;     // the remote port's global id; 0: a free slot
+        uint32_t handle = 0; // the receive right, a member of the bus's port set
+    };
+    struct ForwardedCall {
+        uint64_t call_id = 0; // 0: a free slot
+        uint16_t node = 0;    // the node the call went to
+        uint32_t reply = 0;   // the caller's reply right
+    };
+    struct ServedCall {
+        bool used = false;
+        uint16_t node = 0;    // the calling node
+        uint64_t call_id = 0; // its call id
+    };
+
+    explicit RemotePorts(uint16_t self) : m_self(self) {}
+
+    uint16_t self() const { return m_self; }
+
+    // ---- Exports
+    // A root export (serial kRootNameSerial or kRootProcSerial) of handle. INVALID_ARGUMENT
+    // for another serial, ALREADY_EXISTS when set already.
+    base::Result<uint64_t> set_root(uint64_t serial, uint64_t object, uint32_t handle);
+    // The id of object's export, made with handle if it has none; created says which
+    // (when false the owner closes its handle, the table kept the first). NO_SPACE: the
+    // table is full.
+    base::Result<uint64_t> export_port(uint64_t object, uint32_t handle, bool& created);
+    const Export* find_export(uint64_t id) const;
+    // Removes the export (its port died); returns its handle for the owner to close, or
+    // 0 when there was none. Root exports stay.
+    uint32_t remove_export(uint64_t id);
+    size_t export_count() const { return m_export_count; }
+
+    // ---- Proxies
+    // The proxy for a remote id, or nullptr.
+    const Proxy* find_proxy(uint64_t id) const;
+    // The proxy received on port set key, or nullptr.
+    const Proxy* proxy_at_key(uint32_t key) const;
+    // Records a new proxy whose receive right is handle; returns its port set key.
+    // INVALID_ARGUMENT: the id is this node's or no valid id; ALREADY_EXISTS; NO_SPACE.
+    base::Result<uint32_t> add_proxy(uint64_t id, uint32_t handle);
+    // Removes the proxy for id; returns its receive right (for the owner to close, which
+    // fails local senders with PEER_CLOSED and fires their object_watch), or 0.
+    uint32_t remove_proxy(uint64_t id);
+    // Removes every proxy of node (declared down); writes their receive rights to out
+    // and returns how many. out must hold kMaxProxies.
+    size_t remove_proxies_of(uint16_t node, base::Span<uint32_t> out);
+    size_t proxy_count() const { return m_proxy_count; }
+
+    // ---- Calls this node forwarded
+    // Keeps reply under a new call id. NO_SPACE when kMaxForwardedCalls wait.
+    base::Result<uint64_t> add_forwarded(uint16_t node, uint32_t reply);
+    // Takes the reply right of call_id from node (0: no such call, or from another node,
+    // which a peer with the key cannot make us answer).
+    uint32_t take_forwarded(uint16_t node, uint64_t call_id);
+    // Takes every reply right waiting on node (down): the owner fails them.
+    size_t take_forwarded_of(uint16_t node, base::Span<uint32_t> out);
+    size_t forwarded_count() const { return m_forwarded_count; }
+
+    // ---- Calls this node serves for others
+    // A slot for node's call_id: its cookie (slot index) and which reply port to give
+    // port_call_async (0..kReplyPorts-1). NO_SPACE when every reply port is full
+    // (the owner answers the caller WOULD_BLOCK).
+    struct Slot {
+        uint64_t cookie;
+        size_t reply_port;
+    };
+    base::Result<Slot> add_served(uint16_t node, uint64_t call_id);
+    // Frees the slot named by cookie and returns who waits for the answer; false for a
+    // cookie that is not in use.
+    bool take_served(uint64_t cookie, ServedCall& out);
+    // Forgets node's calls (down): their answers, when they come, have no one to go to.
+    // Returns how many. The slots stay reserved until the kernel's answer frees them.
+    size_t orphan_served_of(uint16_t node);
+    size_t served_count() const { return m_served_count; }
+
+private:
+    uint16_t m_self;
+    uint64_t m_next_serial = kFirstSerial;
+    uint64_t m_next_call_id = 1;
+    Export m_exports[kMaxExports];
+    size_t m_export_count = 0;
+    Proxy m_proxies[kMaxProxies];
+    size_t m_proxy_count = 0;
+    ForwardedCall m_forwarded[kMaxForwardedCalls];
+    size_t m_forwarded_count = 0;
+    ServedCall m_served[kMaxServedCalls];
+    size_t m_served_count = 0;
+    size_t m_served_per_port[kReplyPorts] = {};
+};
+
+} // namespace tern::bus

@@ -1,0 +1,30 @@
+#pragma once
+// Remote ports in the network server (docs/bus.md, "Remote ports"): the kernel side of
+// the tables in portable/remote_ports.h. bus.cpp feeds it remote messages and node
+// losses; the protocol server hands it what arrives on the bus's proxies and reply ports.
+#include <base/error.h>
+#include <base/span.h>
+#include <stdint.h>
+#include <tern/abi/message.h>
+#include <tern/protocol.h>
+
+namespace tern::bus {
+
+// From bus.cpp: queue a bus message for node (OK, or why not), and whether node is up.
+base::Error send_bus_message(uint16_t node, base::Span<const uint8_t> bytes);
+bool node_up(uint16_t node);
+
+namespace remote {
+// Makes the reply ports (members of set) and the root exports.
+void start(uint16_t self, tern_handle_t set);
+// A remote port message (kinds kSend..kPortGone) from node.
+void on_message(uint16_t node, base::Span<const uint8_t> bytes);
+// node is down or restarted: its proxies close, calls to it fail, its calls are orphaned.
+void on_node_lost(uint16_t node);
+// A message on a member of the bus's port set: a proxy or a reply port.
+void on_member(void* context, tern_msg& msg, uint32_t key);
+// The proxy SEND right for node's root export serial (bus::RemoteRoot).
+base::Error root_proxy(uint16_t node, uint64_t serial, tern_handle_t& out);
+} // namespace remote
+
+} // namespace tern::bus

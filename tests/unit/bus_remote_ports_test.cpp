@@ -1,0 +1,142 @@
+// The bus's remote port tables (servers/bus/portable/remote_ports.h): exports keep one id
+// per kernel object, proxies map ids to port set keys and go with their node, forwarded
+// calls fail with their node, served calls fill reply ports 64 at a time.
+#include <catch2/catch.hpp>
+#include <servers/bus/portable/remote_ports.h>
+
+#include <set>
+
+using namespace tern::bus;
+using base::Error;
+
+TEST_CASE("root exports have fixed ids; others are numbered once per object") {
+    RemotePorts t(3);
+    auto name = t.set_root(kRootNameSerial, 0x1000, 11);
+    REQUIRE(name.ok());
+    CHECK(name.value() == (uint64_t(3) << 48 | 1));
+    REQUIRE(t.set_root(kRootProcSerial, 0x2000, 12).ok());
+    CHECK(t.set_root(kRootProcSerial, 0x2000, 12).error() == Error::ALREADY_EXISTS);
+    CHECK(t.set_root(7, 0x3000, 13).error() == Error::INVALID_ARGUMENT);
+
+    bool created = false;
+    auto a = t.export_port(0xA, 20, created);
+    REQUIRE(a.ok());
+    CHECK(created);
+    CHECK(a.value() == global_port_id(3, kFirstSerial));
+    auto again = t.export_port(0xA, 21, created);
+    REQUIRE(again.ok());
+    CHECK_FALSE(created); // the owner closes handle 21
+    CHECK(again.value() == a.value());
+    CHECK(t.find_export(a.value())->handle == 20);
+    auto b = t.export_port(0xB, 22, created);
+    CHECK(b.value() == global_port_id(3, kFirstSerial + 1));
+    // The name server re-exported is its root id.
+    CHECK(t.export_port(0x1000, 23, created).value() == name.value());
+    CHECK_FALSE(created);
+
+    CHECK(t.remove_export(a.value()) == 20);
+    CHECK(t.find_export(a.value()) == nullptr);
+    CHECK(t.remove_export(a.value()) == 0);
+    CHECK(t.remove_export(name.value()) == 0); // roots stay
+    CHECK(t.find_export(b.value())->handle == 22);
+    // A removed id is never given again.
+    CHECK(t.export_port(0xA, 24, created).value() == global_port_id(3, kFirstSerial + 2));
+}
+
+TEST_CASE("the export table refuses when full") {
+    RemotePorts t(1);
+    bool created;
+    for (size_t i = 0; i < RemotePorts::kMaxExports; ++i)
+        REQUIRE(t.export_port(100 + i, uint32_t(i + 1), created).ok());
+    CHECK(t.export_port(99, 5, created).error() == Error::NO_SPACE);
+    CHECK(t.export_port(100, 5, created).ok()); // a known object still resolves
+}
+
+TEST_CASE("proxies get port set keys and go with their node") {
+    RemotePorts t(1);
+    uint64_t p3a = global_port_id(3, 1);
+    uint64_t p3b = global_port_id(3, 40);
+    uint64_t p2 = global_port_id(2, 2);
+    CHECK(t.add_proxy(global_port_id(1, 1), 5).error() == Error::INVALID_ARGUMENT); // ours
+    CHECK(t.add_proxy(0, 5).error() == Error::INVALID_ARGUMENT);
+    auto k1 = t.add_proxy(p3a, 50);
+    auto k2 = t.add_proxy(p3b, 51);
+    auto k3 = t.add_proxy(p2, 52);
+    REQUIRE((k1.ok() && k2.ok() && k3.ok()));
+    CHECK(k1.value() == RemotePorts::kProxyKeyBase);
+    CHECK(t.add_proxy(p3a, 53).error() == Error::ALREADY_EXISTS);
+    CHECK(t.proxy_at_key(k2.value())->id == p3b);
+    CHECK(t.proxy_at_key(0) == nullptr);
+    CHECK(t.proxy_at_key(1) == nullptr); // a reply port's key
+    CHECK(t.find_proxy(p2)->handle == 52);
+
+    uint32_t closed[RemotePorts::kMaxProxies];
+    size_t n = t.remove_proxies_of(3, base::Span<uint32_t>(closed, RemotePorts::kMaxProxies));
+    REQUIRE(n == 2);
+    CHECK(std::set<uint32_t>{closed[0], closed[1]} == std::set<uint32_t>{50, 51});
+    CHECK(t.find_proxy(p3a) == nullptr);
+    CHECK(t.proxy_at_key(k1.value()) == nullptr);
+    CHECK(t.proxy_count() == 1);
+    CHECK(t.remove_proxy(p2) == 52);
+    CHECK(t.remove_proxy(p2) == 0);
+
+    for (size_t i = 0; i < RemotePorts::kMaxProxies; ++i)
+        REQUIRE(t.add_proxy(global_port_id(4, 100 + i), uint32_t(200 + i)).ok());
+    CHECK(t.add_proxy(global_port_id(4, 99), 9).error() == Error::NO_SPACE);
+}
+
+TEST_CASE("forwarded calls are answered once, by their node, or failed with it") {
+    RemotePorts t(1);
+    auto c1 = t.add_forwarded(3, 70);
+    auto c2 = t.add_forwarded(3, 71);
+    auto c3 = t.add_forwarded(2, 72);
+    REQUIRE((c1.ok() && c2.ok() && c3.ok()));
+    CHECK(c1.value() != c2.value());
+    CHECK(t.take_forwarded(2, c1.value()) == 0); // node 2 cannot answer node 3's call
+    CHECK(t.take_forwarded(3, c1.value()) == 70);
+    CHECK(t.take_forwarded(3, c1.value()) == 0); // a duplicate answer
+    uint32_t failed[RemotePorts::kMaxForwardedCalls];
+    size_t n =
+        t.take_forwarded_of(3, base::Span<uint32_t>(failed, RemotePorts::kMaxForwardedCalls));
+    REQUIRE(n == 1);
+    CHECK(failed[0] == 71);
+    CHECK(t.forwarded_count() == 1);
+    CHECK(t.take_forwarded(2, c3.value()) == 72);
+    for (size_t i = 0; i < RemotePorts::kMaxForwardedCalls; ++i)
+        REQUIRE(t.add_forwarded(2, uint32_t(i + 1)).ok());
+    CHECK(t.add_forwarded(2, 9).error() == Error::NO_SPACE);
+}
+
+TEST_CASE("served calls fill each reply port up to 64 and orphan with their node") {
+    RemotePorts t(3);
+    size_t per_port[RemotePorts::kReplyPorts] = {};
+    std::set<uint64_t> cookies;
+    for (size_t i = 0; i < RemotePorts::kMaxServedCalls; ++i) {
+        auto s = t.add_served(uint16_t(1 + i % 2), 1000 + i);
+        REQUIRE(s.ok());
+        REQUIRE(s.value().reply_port < RemotePorts::kReplyPorts);
+        ++per_port[s.value().reply_port];
+        cookies.insert(s.value().cookie);
+    }
+    CHECK(cookies.size() == RemotePorts::kMaxServedCalls);
+    for (size_t n : per_port)
+        CHECK(n == RemotePorts::kCallsPerReplyPort);
+    CHECK(t.add_served(1, 5).error() == Error::NO_SPACE);
+
+    RemotePorts::ServedCall c;
+    REQUIRE(t.take_served(7, c));
+    CHECK(c.node == 2);
+    CHECK(c.call_id == 1007);
+    CHECK_FALSE(t.take_served(7, c)); // answered once
+    CHECK_FALSE(t.take_served(RemotePorts::kMaxServedCalls, c));
+    auto s = t.add_served(1, 5); // the freed slot, on its reply port
+    REQUIRE(s.ok());
+    CHECK(s.value().cookie == 7);
+    CHECK(s.value().reply_port == 0);
+
+    // Half were node 2's, less slot 7, answered and given to node 1.
+    CHECK(t.orphan_served_of(2) == RemotePorts::kMaxServedCalls / 2 - 1);
+    REQUIRE(t.take_served(9, c));
+    CHECK(c.node == 0); // node 2 went down: the answer is dropped
+    CHECK(t.served_count() == RemotePorts::kMaxServedCalls - 1);
+}
