@@ -1,0 +1,3 @@
+# The harnesses, one source file <name>.cpp each; read by this project and by tests.cmake.
+set(TERN_FUZZ_HARNESSES
+  fuzz_bus_frame)
