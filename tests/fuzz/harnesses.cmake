@@ -3,4 +3,5 @@ set(TERN_FUZZ_HARNESSES
   fuzz_bus_frame
   fuzz_nic_ledger
   fuzz_e1000_rings
-  fuzz_virtqueue)
+  fuzz_virtqueue
+  fuzz_libc_sockets)

@@ -4,7 +4,7 @@
 # report makes libFuzzer exit non-zero and fails the test.
 # TERN_FUZZ_BINARY_DIR: where the fuzz project built the harnesses.
 include(${CMAKE_CURRENT_LIST_DIR}/harnesses.cmake)
-set(TERN_FUZZ_SECONDS 12 CACHE STRING "Seconds each fuzz test runs its harness")
+set(TERN_FUZZ_SECONDS 10 CACHE STRING "Seconds each fuzz test runs its harness")
 foreach(name ${TERN_FUZZ_HARNESSES})
   set(corpus ${CMAKE_BINARY_DIR}/fuzz-corpus/${name})
   add_test(NAME fuzz.${name}
