@@ -28,8 +28,21 @@ add_subdirectory(tests/sim)
 add_subdirectory(tools/hub)
 add_subdirectory(bench)
 
+# libFuzzer harnesses (tests/fuzz): their own CMake project, configured with clang++ since
+# libFuzzer comes with clang, whatever compiler this build uses.
+find_program(TERN_FUZZ_CXX NAMES clang++ REQUIRED)
+include(ExternalProject)
+set(TERN_FUZZ_BINARY_DIR ${CMAKE_BINARY_DIR}/fuzz)
+ExternalProject_Add(tern_fuzz
+  SOURCE_DIR ${TERN_ROOT}/tests/fuzz
+  BINARY_DIR ${TERN_FUZZ_BINARY_DIR}
+  CMAKE_GENERATOR ${CMAKE_GENERATOR}
+  CMAKE_ARGS -DCMAKE_CXX_COMPILER=${TERN_FUZZ_CXX} -DCMAKE_BUILD_TYPE=
+  INSTALL_COMMAND ""
+  BUILD_ALWAYS ON)
+include(${TERN_ROOT}/tests/fuzz/tests.cmake)
+
 if(NOT TERN_HOST_ONLY)
-  include(ExternalProject)
   # A tree configured before libsodium joined the source packages finds it in the cache.
   if(NOT TERN_SODIUM_DIR AND TERN_SOURCE_CACHE)
     set(TERN_SODIUM_DIR ${TERN_SOURCE_CACHE}/libsodium-1.0.18)
