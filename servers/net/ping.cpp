@@ -21,6 +21,10 @@
 #include "lwip/prot/ip4.h"
 #include "lwip/raw.h"
 #include "lwip/timeouts.h"
+#include "netif/ppp/ppp_opts.h" // PPP_NUM_TIMEOUTS, part of lwIP's internal timeout count
+
+static_assert(MEMP_NUM_SYS_TIMEOUT >= LWIP_NUM_SYS_TIMEOUT_INTERNAL + tern::net::kMaxPings,
+              "every held Ping needs a timeout of its own");
 
 namespace netsrv {
 

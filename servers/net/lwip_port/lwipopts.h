@@ -37,6 +37,10 @@
 #define LWIP_IGMP 0
 #define LWIP_DNS 0
 #define LWIP_RAW 1
+// lwIP sizes its timeout pool for its own timers only; every Ping the server holds
+// (net::kMaxPings, 16) waits on one more, and DHCP on each NIC takes its own. Without the
+// margin a ping with every internal timer armed asserted in sys_timeout.
+#define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 16 + 8)
 #define LWIP_HAVE_LOOPIF 1
 #define LWIP_NETIF_LOOPBACK 1
 #define LWIP_LOOPBACK_MAX_PBUFS 256
