@@ -5,6 +5,8 @@
 #include <driver/irq.h>
 #include <driver/mmio.h>
 #include <tern/abi/firmware.h>
+#include <tern/protocol.h>
+#include <tern/protocols/pci.h>
 #include <tern/startup.h>
 #include <tern/syscall_result.h>
 
@@ -12,6 +14,8 @@ namespace driver {
 namespace {
 
 constexpr uint64_t kPage = 4096;
+// The PCI bus server answers at once; no answer in this time means it is stuck or gone.
+constexpr uint64_t kPciCallTimeoutNs = 5000000000ull;
 
 } // namespace
 
@@ -67,6 +71,17 @@ base::Result<DmaBuffer> DmaBuffer::allocate(uint64_t size) {
         return physical.error();
     }
     return DmaBuffer(memory, reinterpret_cast<uint8_t*>(at.value()), size, physical.value());
+}
+
+base::Result<void> DmaBuffer::pin_for(tern_handle_t device) const {
+    auto copy =
+        TRY(tern::sys_result<tern_handle_t>(tern_sys_handle_duplicate(m_memory, TERN_RIGHTS_SAME)));
+    tern::proto::CallParts parts{};
+    parts.in_handles = {&copy, 1};
+    auto r = tern::proto::call<tern::pci::PinDma>(device, {}, parts, kPciCallTimeoutNs);
+    if (r.is_error())
+        return r.error();
+    return {};
 }
 
 base::Result<Irq> Irq::bind(tern_handle_t resource, uint32_t line, tern_handle_t port,

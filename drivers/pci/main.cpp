@@ -187,6 +187,10 @@ struct Device {
     tern_msi_message msix_messages[kMaxVectors] = {};
     uint32_t msix_count = 0;
     volatile uint32_t* msix_table = nullptr;
+    // DMA memory objects the claimant pinned (PinDma), released by quiesce().
+    tern_handle_t pinned[tern::pci::kMaxPinned] = {};
+    uint64_t pinned_bytes[tern::pci::kMaxPinned] = {};
+    uint32_t pinned_count = 0;
 };
 
 struct State {
@@ -238,6 +242,22 @@ void quiesce(Device& d) {
     }
     if (d.irq != TERN_INVALID_HANDLE)
         (void)tern_sys_irq_bind(d.irq, 0, 0);
+    // The device can no longer master the bus (the read flushes the command write): the
+    // memory the last claimant pinned for it can go back to the page allocator.
+    (void)command_of(d);
+    if (d.pinned_count > 0) {
+        uint64_t bytes = 0;
+        for (uint32_t i = 0; i < d.pinned_count; ++i) {
+            bytes += d.pinned_bytes[i];
+            (void)tern_sys_handle_close(d.pinned[i]);
+            d.pinned[i] = TERN_INVALID_HANDLE;
+        }
+        char name[16];
+        put_address(name, a);
+        println("pci: {}: bus mastering off; {} DMA buffers ({} KiB) released",
+                base::StringView(name), d.pinned_count, bytes / 1024);
+        d.pinned_count = 0;
+    }
     if (d.msi_irq != TERN_INVALID_HANDLE)
         (void)tern_sys_irq_bind(d.msi_irq, 0, 0);
     for (uint32_t i = 0; i < d.msix_count; ++i)
@@ -632,6 +652,49 @@ Error on_interrupt(State* s, proto::Request& request, const tern::pci::Interrupt
     return e;
 }
 
+Error on_pin_dma(State*, proto::Request& request, const proto::Empty&,
+                 tern::pci::PinDmaResponse& out, proto::Reply&, proto::PendingReply&) {
+    Device* d = device_of(request);
+    if (!d)
+        return Error::INVALID_ARGUMENT;
+    tern_handle_t memory = request.take_handle(0);
+    char name[16];
+    put_address(name, d->info.address);
+    // memory_physical answers only for a memory object held with CONTROL.
+    int64_t physical = tern_sys_memory_physical(memory, 0);
+    if (physical < 0) {
+        Error e = sys_status(physical);
+        println("pci: {}: PinDma refused: handles[0] is not a memory object with every "
+                "right ({})",
+                base::StringView(name), base::error_name(e));
+        (void)tern_sys_handle_close(memory);
+        request.set_refusal_reason("handles[0] must be a DMA memory object with CONTROL");
+        return Error::WRONG_TYPE;
+    }
+    if (d->pinned_count == tern::pci::kMaxPinned) {
+        println("pci: {}: PinDma refused: {} buffers pinned already", base::StringView(name),
+                d->pinned_count);
+        (void)tern_sys_handle_close(memory);
+        return Error::NO_SPACE;
+    }
+    // Its size, for the log: the number of pages memory_physical answers for, found by
+    // bisection (DMA buffers are at most 4 MiB).
+    uint64_t lo = 1, hi = (uint64_t(4) << 20) / 4096;
+    while (lo < hi) {
+        uint64_t mid = (lo + hi + 1) / 2;
+        if (tern_sys_memory_physical(memory, (mid - 1) * 4096) >= 0)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    uint64_t size = lo * 4096;
+    d->pinned[d->pinned_count] = memory;
+    d->pinned_bytes[d->pinned_count] = size;
+    ++d->pinned_count;
+    out.pinned = d->pinned_count;
+    return Error::OK;
+}
+
 } // namespace
 
 extern "C" int main(uint64_t) {
@@ -690,6 +753,7 @@ extern "C" int main(uint64_t) {
     server.on<tern::pci::ConfigWrite>(&g_state, on_config_write);
     server.on<tern::pci::MapBar>(&g_state, on_map_bar);
     server.on<tern::pci::Interrupt>(&g_state, on_interrupt);
+    server.on<tern::pci::PinDma>(&g_state, on_pin_dma);
     if (auto r = register_name("pci", g_state.port); r.is_error()) {
         println("pci: cannot register: {}", base::error_name(r.error()));
         return 1;

@@ -43,6 +43,8 @@ class PciFunction final : public ConfigSpace {
 public:
     explicit PciFunction(tern_handle_t device) : m_device(device) {}
 
+    // The device port (for calls the library does not wrap, e.g. DmaBuffer::pin_for).
+    tern_handle_t device() const { return m_device; }
     // The function as enumeration found it.
     [[nodiscard]] base::Result<tern::pci::DeviceInfo> info();
     [[nodiscard]] base::Result<uint32_t> read(uint16_t offset, uint8_t width) override;

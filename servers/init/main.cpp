@@ -490,6 +490,17 @@ void service_ended(size_t index, int64_t status) {
     tern::println("init: {} ({:#x}) ended (status {}) {} times within {} s; next restart in {} s",
                   base::StringView(s.name), s.pid, status, recent, kBurstWindowNs / kSecondNs,
                   delay / kSecondNs);
+    if (s.pci_device) {
+        // A claim quiesces the function now (bus mastering and interrupts off, the dead
+        // driver's pinned DMA memory released) rather than when the restart is due.
+        auto device = claim(s.address);
+        if (device.is_error())
+            tern::println("init: {}: quiescing PCI {:02x}:{:02x}.{} failed: {}",
+                          base::StringView(s.name), s.address.bus, s.address.device,
+                          s.address.function, base::error_name(device.error()));
+        else
+            (void)tern_sys_handle_close(device.value());
+    }
 }
 
 // How long init may sleep before a retry is due (TERN_TIMEOUT_INFINITE: none pending).

@@ -225,9 +225,15 @@ def run(args, c):
     driver = DRIVER[args.nic]
     attaches = len(re.findall(attached, log_text(c, 1)))
     delay_ms = max(200, int(clean_seconds * 1000 / 3))
+    before_kill = log_size(c, 1)
     ok, result, line = transfer(c, 4, 150, prefix="netfault %d %s " % (delay_ms, driver),
                                 expect_ok=False)
     wait_log(c, 1, r"netfault: killed %s \(pid" % driver, 0, 10, "the driver's kill")
+    # The dead driver's rings and buffers stay pinned at the bus server until the
+    # function's bus mastering is off, then go back: two buffers, none of them empty.
+    m = wait_log(c, 1, r"pci: [0-9a-f:.]+: bus mastering off; (\d+) DMA buffers \((\d+) KiB\)"
+                 r" released", before_kill, 10, "the dead driver's DMA memory released")
+    check(m.group(1) == "2" and int(m.group(2)) > 0, "released: %s" % m.group(0))
     deadline_attach = time.monotonic() + 30
     while len(re.findall(attached, log_text(c, 1))) <= attaches:
         check(time.monotonic() < deadline_attach, "node 1's driver did not attach again")

@@ -369,6 +369,10 @@ void setup(State& s, tern_handle_t device) {
     s.rings = must(driver::DmaBuffer::allocate(2 * kRingSize * 16), "allocating the rings");
     nic::Geometry geometry{kRxBuffers, kTxBuffers};
     s.area = must(driver::DmaBuffer::allocate(geometry.area_size()), "allocating the buffers");
+    // Pinned at the bus server before the device sees an address: if this task dies, the
+    // pages stay out of the allocator until the function's bus mastering is off.
+    must(s.rings.pin_for(device), "pinning the rings");
+    must(s.area.pin_for(device), "pinning the buffers");
     auto* rx_ring = reinterpret_cast<e1000::RxDescriptor*>(s.rings.data());
     auto* tx_ring = reinterpret_cast<e1000::TxDescriptor*>(s.rings.data() + kRingSize * 16);
     if (!s.dev.rx.init(rx_ring, kRingSize, s.area.physical(), kMaxFrame)

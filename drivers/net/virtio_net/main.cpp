@@ -170,6 +170,15 @@ base::Result<void> start_device(Driver& d) {
         log_error("no DMA memory for the buffer area", area.error());
         return area.error();
     }
+    // Pinned at the bus server before the device sees an address: if this task dies, the
+    // pages stay out of the allocator until the function's bus mastering is off.
+    const driver::DmaBuffer* dma[] = {&rings.value(), &area.value()};
+    for (const driver::DmaBuffer* b : dma) {
+        if (auto pinned = b->pin_for(d.function->device()); pinned.is_error()) {
+            log_error("the bus server did not pin the DMA memory", pinned.error());
+            return pinned.error();
+        }
+    }
     const driver::DmaBuffer& r = rings.value();
     TRY(d.rx.init(r.data(), r.physical(), rx_size));
     TRY(d.tx.init(r.data() + tx_at, r.physical() + tx_at, tx_size));

@@ -25,6 +25,12 @@ public:
     // The memory object, to hand to another task that shares the buffer.
     tern_handle_t memory() const { return m_memory; }
 
+    // Hands the PCI bus server a reference to the memory for the function behind
+    // `device` (a device port), so the pages outlive this task until the function's bus
+    // mastering is off (tern::pci::PinDma). Call it before the device learns physical().
+    // WRONG_TYPE, NO_SPACE (the server's limit), or the call's error.
+    [[nodiscard]] base::Result<void> pin_for(tern_handle_t device) const;
+
 private:
     DmaBuffer(tern_handle_t memory, uint8_t* data, uint64_t size, uint64_t physical)
         : m_memory(memory), m_data(data), m_size(size), m_physical(physical) {}

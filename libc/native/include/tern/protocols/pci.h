@@ -154,4 +154,19 @@ struct InterruptResponse {
 using Interrupt =
     proto::Op<20, InterruptRequest, InterruptResponse, proto::Limits{.response_handles = 4}>;
 
+// The most DMA memory objects one device port holds pinned.
+inline constexpr uint32_t kMaxPinned = 8;
+struct PinDmaResponse {
+    uint32_t pinned; // memory objects the device port now holds
+    uint32_t reserved;
+};
+// handles[0] = a memory object the device reads or writes by itself (rings, buffers),
+// with every right (TERN_RIGHTS_SAME). The server keeps it until the function is
+// quiesced at the next Claim, so the pages cannot go back to the allocator while the
+// device may still master the bus: a driver that dies leaves its DMA memory to the
+// server, not to whatever the allocator hands the pages to next. Pin every DMA buffer
+// before the device learns its address. WRONG_TYPE: not a physically backed memory
+// object with CONTROL; NO_SPACE: kMaxPinned already held.
+using PinDma = proto::Op<21, proto::Empty, PinDmaResponse, proto::Limits{.request_handles = 1}>;
+
 } // namespace tern::pci
