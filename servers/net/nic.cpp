@@ -9,6 +9,11 @@
 // transmit buffer and queues its descriptor; the driver's port is rung when the queue
 // goes from empty to not empty, and the driver fetches the queue with its next Sync.
 //
+// A driver that dies (its port closes) leaves its interface behind, link down, with its
+// addresses: frames to it are dropped as on a cable pulled out, TCP retransmits, and when
+// a driver attaches again under the same name and MAC address it takes the interface
+// over, so connections through it survive a driver restart. Detach removes it for good.
+//
 // FIXME: received frames are copied once into lwIP's pool; handing lwIP the buffer itself
 // (a custom pbuf returned to the driver when freed) would save the copy.
 #include "server.h"
@@ -41,6 +46,7 @@ constexpr uint64_t kLoggedCorruptions = 8;
 
 struct Nic {
     bool used = false;
+    bool orphan = false;     // its driver died; the interface waits for a new one
     uint16_t generation = 0; // bumped (never to 0) each time the slot is taken
     char name[16] = {};
     uint64_t owner = 0; // the driver's task id
@@ -66,7 +72,7 @@ Nic* find(proto::Request& request, uint32_t id) {
     uint32_t index = id & 0xFFFF;
     if (index < kMaxNics) {
         Nic& n = g_nics[index];
-        if (n.used && n.generation == (id >> 16) && n.owner == request.badge())
+        if (n.used && !n.orphan && n.generation == (id >> 16) && n.owner == request.badge())
             return &n;
     }
     request.set_refusal_reason("no such NIC for this driver");
@@ -128,17 +134,39 @@ err_t netif_setup(struct netif* netif) {
     return ERR_OK;
 }
 
+// Lets go of the driver's buffer area and port; the interface stays.
+void release_driver(Nic& n) {
+    (void)tern_sys_vm_free(reinterpret_cast<uint64_t>(n.area), n.area_size);
+    (void)tern_sys_handle_close(n.area_handle);
+    (void)tern_sys_handle_close(n.doorbell);
+    n.area = nullptr;
+    n.area_size = 0;
+    n.area_handle = TERN_INVALID_HANDLE;
+    n.doorbell = TERN_INVALID_HANDLE;
+    n.owner = 0;
+    n.tx_queue.clear();
+}
+
 void detach(Nic& n) {
     dhcp_stop(&n.netif);
     dhcp_cleanup(&n.netif);
     netif_remove(&n.netif);
-    (void)tern_sys_vm_free(reinterpret_cast<uint64_t>(n.area), n.area_size);
-    (void)tern_sys_handle_close(n.area_handle);
-    (void)tern_sys_handle_close(n.doorbell);
+    if (!n.orphan)
+        release_driver(n);
     println("net: {}: detached", base::StringView(n.name));
     n.used = false;
+    n.orphan = false;
     --g_attached;
-    n.tx_queue.clear();
+}
+
+// The driver is gone but the interface stays, link down, for the next driver.
+void orphan(Nic& n) {
+    release_driver(n);
+    n.orphan = true;
+    netif_set_link_down(&n.netif);
+    println("net: {}: link down until a driver attaches again (addresses and connections "
+            "kept)",
+            base::StringView(n.name));
 }
 
 bool valid_name(base::Span<const uint8_t> name) {
@@ -170,14 +198,21 @@ Error on_attach(void*, proto::Request& request, const nic::AttachRequest& in,
                           request.data().size());
     Nic* slot = nullptr;
     for (Nic& n : g_nics) {
-        if (n.used && base::StringView(n.name) == name)
-            return Error::ALREADY_EXISTS;
+        if (n.used && base::StringView(n.name) == name) {
+            // The same device back under a new driver takes its interface over; anything
+            // else under a name in use is refused.
+            if (!n.orphan || __builtin_memcmp(n.netif.hwaddr, in.mac, ETH_HWADDR_LEN) != 0)
+                return Error::ALREADY_EXISTS;
+            slot = &n;
+            break;
+        }
         if (!n.used && !slot)
             slot = &n;
     }
     if (!slot)
         return Error::NO_SPACE;
     Nic& n = *slot;
+    bool rebind = n.used && n.orphan;
     uint16_t generation = uint16_t(n.generation + 1 == 0 ? 1 : n.generation + 1);
     n.generation = generation;
     if (n.ledger.reset(geometry, in.mtu + nic::kEthernetHeader) != Error::OK)
@@ -211,6 +246,17 @@ Error on_attach(void*, proto::Request& request, const nic::AttachRequest& in,
     n.device = {};
     n.corrupt = 0;
     n.tx_queue.clear();
+    if (rebind) {
+        n.orphan = false;
+        n.netif.mtu = in.mtu;
+        if (in.flags & nic::kLinkUp)
+            netif_set_link_up(&n.netif);
+        println("net: {}: a new driver took the interface over, MTU {}, {}+{} buffers, link {}",
+                base::StringView(n.name), in.mtu, in.rx_count, in.tx_count,
+                base::StringView((in.flags & nic::kLinkUp) ? "up" : "down"));
+        out.nic = nic_id(n);
+        return Error::OK;
+    }
     n.netif = {};
     if (!netif_add(&n.netif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4, &n, netif_setup,
                    ethernet_input)) {
@@ -341,7 +387,7 @@ void nic_gone(uint64_t cookie) {
     if (!n.used || n.generation != slot.generation)
         return;
     println("net: {}: the driver's port closed", base::StringView(n.name));
-    detach(n);
+    orphan(n);
 }
 
 bool nics_attached() { return g_attached > 0; }
