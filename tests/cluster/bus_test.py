@@ -14,24 +14,16 @@
 
 Exit status 0 when every check passed.
 """
-import argparse
 import os
 import re
-import shutil
-import signal
-import socket
 import struct
 import sys
-import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import cluster  # noqa: E402
-from cluster_test import Failure, check, log_text, wait_for_boot  # noqa: E402
-
-PROMPT = re.compile(r"tern:\d+> ")
+sys.dont_write_bytecode = True  # importing harness must leave nothing in the tree
+import harness  # noqa: E402
+from harness import check, console, log_text, wait_for, wait_for_boot  # noqa: E402,F401
 STARTED = re.compile(r"bus: node (\d+) incarnation (\d+) on UDP port 7400")
 DOWN_MS = 3000
 # Counters that count refused input: a forged frame may move bad_tag and none of these.
@@ -39,34 +31,6 @@ DOWN_MS = 3000
 # late (a loaded host) moves them with honest traffic.
 REFUSALS = ("malformed", "stale", "misdirected", "bad_fragments", "bad_messages",
             "unknown_senders", "unroutable")
-
-
-def console(c, node, command, done, limit=30.0):
-    """Types command at node's console; returns what it printed up to the regex `done`."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(0.2)
-    s.connect(c.node_path(node, "console"))
-    try:
-        for byte in command.encode() + b"\r":
-            s.sendall(bytes([byte]))
-            time.sleep(0.004)
-        output = b""
-        deadline = time.monotonic() + limit
-        while True:
-            text = output.decode("utf-8", "replace")
-            m = re.search(done, text)
-            if m:
-                return text[:m.end()]
-            check(time.monotonic() < deadline, "node %d did not answer %r; it printed %r"
-                  % (node, command, text[-800:]))
-            try:
-                chunk = s.recv(4096)
-            except socket.timeout:
-                continue
-            check(chunk, "node %d closed its console" % node)
-            output += chunk
-    finally:
-        s.close()
 
 
 def nodes_table(c, node):
@@ -98,15 +62,6 @@ def incarnation_in_log(c, node, after=0):
     for m in STARTED.finditer(log_text(c, node)[after:]):
         pass
     return int(m.group(2)) if m and int(m.group(1)) == node else None
-
-
-def wait_for(what, condition, deadline, step=0.5):
-    while True:
-        value = condition()
-        if value:
-            return value
-        check(time.monotonic() < deadline, "timed out waiting for " + what)
-        time.sleep(step)
 
 
 def checksum(data):
@@ -221,46 +176,5 @@ def run(args, c):
           % (new_life, lives[2], time.monotonic() - start))
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--iso", required=True)
-    p.add_argument("--hub", required=True)
-    p.add_argument("--timeout", type=float, default=240)
-    p.add_argument("--keep", action="store_true", help="keep the state directory")
-    args = p.parse_args()
-    state = tempfile.mkdtemp(prefix="tern-bus-")
-    c = cluster.Cluster(state)
-
-    def on_alarm(number, frame):
-        raise Failure("timed out after %.0f s" % args.timeout)
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(int(args.timeout) + 10)
-    error = None
-    try:
-        run(args, c)
-    except (Failure, cluster.ClusterError, OSError) as e:
-        error = e
-    finally:
-        signal.alarm(0)
-        try:
-            c.down()
-        except cluster.ClusterError as e:
-            error = error or e
-        if error:
-            for node in (1, 2, 3):
-                path = c.node_path(node, "log")
-                if os.path.exists(path):
-                    print("--- node %d log (end) ---" % node)
-                    print(log_text(c, node)[-2500:])
-        if not args.keep:
-            shutil.rmtree(state, ignore_errors=True)
-    if error:
-        print("bus_test: FAIL: %s" % error)
-        return 1
-    print("bus_test: OK")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main("bus_test", __doc__, run, nodes=(1, 2, 3), timeout=240))

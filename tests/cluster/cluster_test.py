@@ -16,87 +16,20 @@
 The cluster lives in a fresh temporary directory, so a user's own cluster (in
 build/cluster) and parallel tests are untouched. Exit status 0 when every check passed.
 """
-import argparse
 import os
-import re
-import shutil
-import signal
-import socket
 import sys
-import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-import cluster  # noqa: E402
-
-PROMPT = re.compile(r"tern:\d+> ")
-
-
-class Failure(Exception):
-    pass
-
-
-def check(condition, message):
-    if not condition:
-        raise Failure(message)
-
-
-def log_text(c, node):
-    with open(c.node_path(node, "log"), "rb") as f:
-        return f.read().decode("utf-8", "replace")
-
-
-def wait_for_boot(c, node, deadline, after=0):
-    """Waits until node's log, from offset `after`, shows its banner and a prompt."""
-    banner = re.compile(r"Tern \u2014 node %d\r?$" % node, re.MULTILINE)
-    while True:
-        text = log_text(c, node)[after:]
-        m = banner.search(text)
-        if m and PROMPT.search(text, m.end()):
-            return
-        check(c.node_alive(node), "node %d's QEMU ended while booting:\n%s"
-              % (node, text[-2000:]))
-        check(time.monotonic() < deadline,
-              "node %d did not reach its prompt in time; its log ends:\n%s"
-              % (node, text[-2000:]))
-        time.sleep(0.2)
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # importing harness must leave nothing in the tree
+import harness  # noqa: E402
+from harness import (Failure, check, cluster, console_command, log_text,  # noqa: E402,F401
+                     wait_for_boot, wait_until)
 
 
 def port_rx(c, node):
     return c.hub_stats()[("port", node)]["rx_frames"]
-
-
-def wait_until(condition, what, limit=10.0):
-    deadline = time.monotonic() + limit
-    while not condition():
-        check(time.monotonic() < deadline, "timed out waiting for " + what)
-        time.sleep(0.05)
-
-
-def console_command(c, node, command, expect, limit=20.0):
-    """Types a command at a node's console socket and waits for `expect` in the answer."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(0.2)
-    s.connect(c.node_path(node, "console"))
-    try:
-        # Bytes are typed a few milliseconds apart, as a UART would deliver them.
-        for byte in command.encode() + b"\r":
-            s.sendall(bytes([byte]))
-            time.sleep(0.004)
-        output = b""
-        deadline = time.monotonic() + limit
-        while expect not in output.decode("utf-8", "replace"):
-            check(time.monotonic() < deadline, "node %d did not answer %r; it printed %r"
-                  % (node, command, output[-500:]))
-            try:
-                chunk = s.recv(4096)
-            except socket.timeout:
-                continue
-            check(chunk, "node %d closed its console" % node)
-            output += chunk
-    finally:
-        s.close()
 
 
 def run(args, c):
@@ -164,46 +97,6 @@ def run(args, c):
           % (time.monotonic() - down_start, time.monotonic() - start))
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--iso", required=True)
-    p.add_argument("--hub", required=True)
-    p.add_argument("--timeout", type=float, default=150)
-    p.add_argument("--keep", action="store_true", help="keep the state directory")
-    args = p.parse_args()
-    state = tempfile.mkdtemp(prefix="tern-cluster-")
-    c = cluster.Cluster(state)
-
-    def on_alarm(number, frame):
-        raise Failure("timed out after %.0f s" % args.timeout)
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(int(args.timeout) + 10)
-    error = None
-    try:
-        run(args, c)
-    except (Failure, cluster.ClusterError, OSError) as e:
-        error = e
-    finally:
-        signal.alarm(0)
-        try:
-            c.down()
-        except cluster.ClusterError as e:
-            error = error or e
-        if error:
-            for node in (1, 2, 3):
-                path = c.node_path(node, "log")
-                if os.path.exists(path):
-                    print("--- node %d log (end) ---" % node)
-                    print(log_text(c, node)[-1500:])
-        if not args.keep:
-            shutil.rmtree(state, ignore_errors=True)
-    if error:
-        print("cluster_test: FAIL: %s" % error)
-        return 1
-    print("cluster_test: OK")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main("cluster_test", __doc__, run, nodes=(1, 2, 3), timeout=150,
+                          tail=1500))

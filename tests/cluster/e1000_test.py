@@ -13,22 +13,16 @@ UDP sockets.
     e1000_test.py --iso build/os/tern.iso --hub build/tools/hub/tern-hub [--timeout 150]
                   [--nic e1000|virtio]
 """
-import argparse
 import os
 import re
-import shutil
-import signal
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, HERE)
-sys.dont_write_bytecode = True  # importing cluster_test must leave nothing in the tree
-import cluster  # noqa: E402
-from cluster_test import Failure, check, console_command, log_text, wait_for_boot  # noqa: E402
+sys.dont_write_bytecode = True  # importing harness must leave nothing in the tree
+import harness  # noqa: E402
+from harness import check, console_command, log_text, wait_for_boot  # noqa: E402
 
 ATTACHED = {
     "e1000": re.compile(r"e1000: enp0s2: [0-9a-f:]{17}, link up, IRQ \d+"),
@@ -73,47 +67,10 @@ def run(args, c):
     print("e1000_test: %.1f s in all" % (time.monotonic() - start))
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--iso", required=True)
-    p.add_argument("--hub", required=True)
-    p.add_argument("--timeout", type=float, default=150)
-    p.add_argument("--keep", action="store_true", help="keep the state directory")
+def add_arguments(p):
     p.add_argument("--nic", default="e1000", choices=sorted(ATTACHED))
-    args = p.parse_args()
-    state = tempfile.mkdtemp(prefix="tern-e1000-")
-    c = cluster.Cluster(state)
-
-    def on_alarm(number, frame):
-        raise Failure("timed out after %.0f s" % args.timeout)
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(int(args.timeout) + 10)
-    error = None
-    try:
-        run(args, c)
-    except (Failure, cluster.ClusterError, OSError) as e:
-        error = e
-    finally:
-        signal.alarm(0)
-        try:
-            c.down()
-        except cluster.ClusterError as e:
-            error = error or e
-        if error:
-            for node in (1, 2):
-                path = c.node_path(node, "log")
-                if os.path.exists(path):
-                    print("--- node %d log (end) ---" % node)
-                    print(log_text(c, node)[-2500:])
-        if not args.keep:
-            shutil.rmtree(state, ignore_errors=True)
-    if error:
-        print("e1000_test: FAIL: %s" % error)
-        return 1
-    print("e1000_test: OK")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main("e1000_test", __doc__, run, nodes=(1, 2), timeout=150,
+                          add_arguments=add_arguments))

@@ -24,24 +24,19 @@ of each step.
     net_test.py --iso build/os/tern.iso --hub build/tools/hub/tern-hub --nic e1000|virtio
                 [--timeout 420]
 """
-import argparse
 import os
 import re
-import shutil
-import signal
 import socket
 import statistics
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, HERE)
-sys.dont_write_bytecode = True  # importing cluster_test must leave nothing in the tree
-import cluster  # noqa: E402
-from cluster_test import Failure, check, console_command, log_text, wait_for_boot  # noqa: E402
+sys.dont_write_bytecode = True  # importing harness must leave nothing in the tree
+import harness  # noqa: E402
+from harness import (check, console_command, log_size, log_text, type_line,  # noqa: E402
+                     wait_for_boot, wait_log)
 
 ATTACHED = {
     "e1000": r"e1000: enp0s2: [0-9a-f:]{17}, link up, IRQ \d+",
@@ -60,49 +55,6 @@ RECEIVED = re.compile(r"netxfer: received (\d+) bytes from [0-9.:]+, checksum (0
 FAILED = re.compile(r"netxfer: [a-z0-9/ ]+: [^\r\n]* \((E[A-Z]+|errno)\)")
 PING_SUMMARY = re.compile(r"(\d+) packets transmitted, (\d+) received")
 PING_RTT = re.compile(r"rtt min/median/max = ([0-9.]+)/([0-9.]+)/([0-9.]+) ms")
-
-
-def type_line(c, node, command):
-    """Types a command at a node's console without waiting for its answer."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(2)
-    s.connect(c.node_path(node, "console"))
-    try:
-        for byte in command.encode() + b"\r":
-            s.sendall(bytes([byte]))
-            time.sleep(0.004)
-    finally:
-        s.close()
-
-
-def wait_log(c, node, pattern, after, limit, what):
-    """Waits for a regex in node's log past offset `after`; returns the match."""
-    deadline = time.monotonic() + limit
-    while True:
-        text = log_text(c, node)
-        m = re.compile(pattern).search(text, after)
-        if m:
-            return m
-        check(c.node_alive(node), "node %d's QEMU ended" % node)
-        check(time.monotonic() < deadline, "node %d: no %s within %.0f s; its log ends:\n%s"
-              % (node, what, limit, text[-2500:]))
-        time.sleep(0.1)
-
-
-def log_size(c, node):
-    return len(log_text(c, node))
-
-
-class Steps:
-    def __init__(self):
-        self.start = time.monotonic()
-        self.last = self.start
-
-    def done(self, what):
-        now = time.monotonic()
-        print("net_test: %-44s %5.1f s (at %5.1f s)" % (what, now - self.last, now - self.start))
-        sys.stdout.flush()
-        self.last = now
 
 
 def ping(c, node, target, count, expect_replies):
@@ -167,7 +119,7 @@ def wait_bytes(c, a, b, base, amount, limit, what):
 
 
 def run(args, c):
-    steps = Steps()
+    steps = harness.Steps("net_test")
     deadline = time.monotonic() + args.timeout
     attached = ATTACHED[args.nic]
     c.up(len(NODES), [args.nic], args.iso, args.hub, seed=args.seed)
@@ -284,48 +236,11 @@ def run(args, c):
     print("net_test: %.1f s in all" % (time.monotonic() - steps.start))
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--iso", required=True)
-    p.add_argument("--hub", required=True)
+def add_arguments(p):
     p.add_argument("--nic", required=True, choices=sorted(ATTACHED))
-    p.add_argument("--timeout", type=float, default=420)
     p.add_argument("--seed", type=int, default=1, help="the hub's fault seed")
-    p.add_argument("--keep", action="store_true", help="keep the state directory")
-    args = p.parse_args()
-    state = tempfile.mkdtemp(prefix="tern-net-")
-    c = cluster.Cluster(state)
-
-    def on_alarm(number, frame):
-        raise Failure("timed out after %.0f s" % args.timeout)
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(int(args.timeout))
-    error = None
-    try:
-        run(args, c)
-    except (Failure, cluster.ClusterError, OSError) as e:
-        error = e
-    finally:
-        signal.alarm(0)
-        try:
-            c.down()
-        except cluster.ClusterError as e:
-            error = error or e
-        if error:
-            for node in NODES:
-                path = c.node_path(node, "log")
-                if os.path.exists(path):
-                    print("--- node %d log (end) ---" % node)
-                    print(log_text(c, node)[-3000:])
-        if not args.keep:
-            shutil.rmtree(state, ignore_errors=True)
-    if error:
-        print("net_test: FAIL: %s" % error)
-        return 1
-    print("net_test: OK")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main("net_test", __doc__, run, nodes=NODES, timeout=420,
+                          add_arguments=add_arguments, tail=3000, slack=0))
