@@ -225,8 +225,14 @@ extern "C" int main(uint64_t) {
                 println("no reply from {}: icmp_seq={}", base::StringView(host), n + 1);
                 continue;
             }
+            if (e == base::Error::NOT_FOUND) {
+                // No route now (the interface's link is down, e.g. while its driver
+                // restarts): this echo is lost, the next may go.
+                println("no route to {}: icmp_seq={}", base::StringView(host), n + 1);
+                continue;
+            }
             println("ping: {}: {}", base::StringView(host), base::error_name(e));
-            if (e == base::Error::NOT_FOUND || e == base::Error::INVALID_ARGUMENT)
+            if (e == base::Error::INVALID_ARGUMENT)
                 return 2;
             continue;
         }
