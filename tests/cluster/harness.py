@@ -88,13 +88,39 @@ def _type(s, command):
         time.sleep(0.004)
 
 
-def type_line(c, node, command):
-    """Types a command at a node's console without waiting for its answer."""
+def _echoed(output, command):
+    """Whether the console echoed every character of command, then a line end; other
+    output may come in between (the shell echoes as it reads)."""
+    at = 0
+    for ch in command:
+        at = output.find(ch, at)
+        if at < 0:
+            return False
+        at += 1
+    return "\n" in output[at:]
+
+
+def type_line(c, node, command, limit=10.0):
+    """Types a command at a node's console and waits for its echo, not for its answer.
+
+    The socket stays open until the line is echoed: QEMU drops what it has not read yet
+    from a console socket whose client hung up, and a loaded guest reads slowly."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(2)
+    s.settimeout(0.2)
     s.connect(c.node_path(node, "console"))
     try:
         _type(s, command)
+        output = ""
+        deadline = time.monotonic() + limit
+        while not _echoed(output, command):
+            check(time.monotonic() < deadline, "node %d did not echo %r; it printed %r"
+                  % (node, command, output[-500:]))
+            try:
+                chunk = s.recv(4096)
+            except socket.timeout:
+                continue
+            check(chunk, "node %d closed its console" % node)
+            output += chunk.decode("utf-8", "replace")
     finally:
         s.close()
 
