@@ -53,6 +53,8 @@ struct Nic {
     nic::DescriptorQueue tx_queue;
     nic::Counters device = {};
     uint64_t corrupt = 0;
+    uint64_t syncs = 0;     // Sync calls served
+    uint64_t doorbells = 0; // doorbells rung
 };
 
 Nic g_nics[kMaxNics];
@@ -83,7 +85,10 @@ void corrupt(Nic& n, const char* what, uint32_t index, uint32_t length) {
             base::StringView(n.corrupt == kLoggedCorruptions ? "; further ones are counted" : ""));
 }
 
-void ring(Nic& n) { (void)tern_sys_port_signal(n.doorbell, nic::kDoorbell); }
+void ring(Nic& n) {
+    ++n.doorbells;
+    (void)tern_sys_port_signal(n.doorbell, nic::kDoorbell);
+}
 
 err_t link_output(struct netif* netif, struct pbuf* p) {
     Nic& n = *static_cast<Nic*>(netif->state);
@@ -210,6 +215,8 @@ Error on_attach(void*, proto::Request& request, const nic::AttachRequest& in,
     n.doorbell = port;
     n.device = {};
     n.corrupt = 0;
+    n.syncs = 0;
+    n.doorbells = 0;
     n.tx_queue.clear();
     n.netif = {};
     if (!netif_add(&n.netif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4, &n, netif_setup,
@@ -253,6 +260,7 @@ Error on_sync(void*, proto::Request& request, const nic::SyncRequest& in, nic::S
     if (!found)
         return Error::BAD_HANDLE;
     Nic& n = *found;
+    ++n.syncs;
     if (nic::check_sync(in) != Error::OK) {
         request.set_refusal_reason("descriptor counts over kSyncEntries, or flags set");
         return Error::INVALID_ARGUMENT;
@@ -366,8 +374,11 @@ bool nic_device_view(const struct netif* netif, DeviceView& out) {
         if (g_attached == 0)
             break;
         if (n.used && &n.netif == netif) {
-            out = {n.device.rx_frames, n.device.tx_frames, n.device.rx_errors + n.device.tx_errors,
-                   n.device.rx_drops + n.device.tx_drops};
+            out = {n.device.rx_frames, n.device.tx_frames,
+                   n.device.rx_errors + n.device.tx_errors,
+                   n.device.rx_drops + n.device.tx_drops,
+                   n.syncs,
+                   n.doorbells};
             return true;
         }
     }

@@ -49,6 +49,7 @@ void interface_name(const struct netif* netif, char (&name)[16]);
 // an interface that is not a NIC).
 struct DeviceView {
     uint64_t rx_frames, tx_frames, errors, drops;
+    uint64_t syncs, doorbells;
 };
 bool nic_device_view(const struct netif* netif, DeviceView& out);
 

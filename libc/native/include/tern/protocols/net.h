@@ -276,6 +276,9 @@ struct InterfaceInfo {
     uint64_t tx_packets, tx_bytes, tx_errors, tx_drops;
     // At the device, as the driver last reported (zero for loopback).
     uint64_t device_rx_frames, device_tx_frames, device_errors, device_drops;
+    // The NIC protocol's traffic (zero for loopback): Sync calls the driver made, and
+    // doorbells the server rang (each wakes the driver once).
+    uint64_t syncs, doorbells;
 };
 struct InterfacesResponse {
     uint32_t count;
