@@ -30,10 +30,12 @@ void register_nics(tern::proto::Server& server);
 void register_views(tern::proto::Server& server);
 void register_pings(tern::proto::Server& server);
 
-// Answers every parked Poll whose sockets became ready or whose time is up; the loop
-// calls it after each round, since any message or timer may have changed a socket.
+// Answers every parked Poll whose sockets became ready or whose time is up, and every
+// parked Recv or Send whose wait ran out (WOULD_BLOCK); the loop calls it after each
+// round, since any message or timer may have changed a socket.
 void check_polls();
-// The earliest deadline of a parked Poll (monotonic ns), or net::kPollForever.
+// The earliest deadline of a parked Poll, Recv or Send (monotonic ns), or
+// net::kPollForever.
 uint64_t next_poll_deadline();
 // A watched client task ended: its sockets close.
 void client_gone(uint64_t cookie);

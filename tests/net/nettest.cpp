@@ -269,7 +269,7 @@ void bad_inputs() {
                 "send with no destination");
     // An oversized send, past the client's own check: the server refuses it.
     static uint8_t big[net::kMaxData + 1];
-    net::SendRequest request{u.value(), 0, loopback(9)};
+    net::SendRequest request{u.value(), 0, loopback(9), 0};
     net::SendResponse response{};
     proto::CallParts parts;
     parts.in_data = {big, sizeof(big)};

@@ -111,19 +111,24 @@ struct SendRequest {
     uint32_t socket;
     uint32_t flags; // kNonBlocking
     Address to;     // UDP without a peer: where the datagram goes; otherwise zero
+    uint64_t wait_ns; // how long a Send that waits for room may wait (0: without limit)
 };
 struct SendResponse {
     uint32_t sent; // bytes taken: a whole datagram, or a part of the data for TCP
 };
 // data = the bytes (1..kMaxData; UDP also 0). TCP takes what fits in its send buffer,
-// waiting for room only when none is left. INVALID_ARGUMENT (no destination, TCP not
-// connected or shut down for writing), PEER_CLOSED, WOULD_BLOCK.
+// waiting for room only when none is left, and no longer than wait_ns: a wait that runs
+// out answers WOULD_BLOCK, so a program's send timeout (SO_SNDTIMEO) costs no call of its
+// own. INVALID_ARGUMENT (no destination, TCP not connected or shut down for writing),
+// PEER_CLOSED, WOULD_BLOCK.
 using Send = proto::Op<6, SendRequest, SendResponse, proto::Limits{.request_data = kMaxData}>;
 
 struct RecvRequest {
     uint32_t socket;
-    uint32_t flags; // kNonBlocking
-    uint32_t max;   // 1..kMaxData bytes wanted
+    uint32_t flags;   // kNonBlocking
+    uint32_t max;     // 1..kMaxData bytes wanted
+    uint32_t reserved; // zero
+    uint64_t wait_ns; // how long a Recv that waits for data may wait (0: without limit)
 };
 struct RecvResponse {
     uint32_t size;          // bytes in the reply data
@@ -131,8 +136,9 @@ struct RecvResponse {
     uint32_t truncated;     // UDP: the datagram was longer than max; the rest is gone
     Address from;
 };
-// Waits for data. reply data = the bytes. INVALID_ARGUMENT (UDP not bound, TCP not
-// connected, max out of range), PEER_CLOSED (reset), WOULD_BLOCK.
+// Waits for data, no longer than wait_ns (then WOULD_BLOCK, as SO_RCVTIMEO wants).
+// reply data = the bytes. INVALID_ARGUMENT (UDP not bound, TCP not connected, max out of
+// range, reserved set), PEER_CLOSED (reset), WOULD_BLOCK.
 using Recv = proto::Op<7, RecvRequest, RecvResponse, proto::Limits{.response_data = kMaxData}>;
 
 struct CloseRequest {
