@@ -55,6 +55,9 @@ struct Nic {
     uint64_t corrupt = 0;
     uint64_t syncs = 0;     // Sync calls served
     uint64_t doorbells = 0; // doorbells rung
+    // While the driver's Sync is being served: frames lwIP sends meanwhile (the ACKs and
+    // segments the received frames call for) go back in its reply, so they ring nothing.
+    bool in_sync = false;
 };
 
 Nic g_nics[kMaxNics];
@@ -118,7 +121,7 @@ err_t link_output(struct netif* netif, struct pbuf* p) {
     (void)n.tx_queue.push({index, length});
     MIB2_STATS_NETIF_ADD(netif, ifoutoctets, length);
     MIB2_STATS_NETIF_INC(netif, ifoutucastpkts);
-    if (was_empty)
+    if (was_empty && !n.in_sync)
         ring(n);
     return ERR_OK;
 }
@@ -289,6 +292,7 @@ Error on_sync(void*, proto::Request& request, const nic::SyncRequest& in, nic::S
         frames[returned_count] = p;
         returned[returned_count++] = d.index;
     }
+    n.in_sync = true;
     for (uint32_t i = 0; i < returned_count; ++i) {
         (void)n.ledger.rx_returned(returned[i]);
         pbuf* p = frames[i];
@@ -299,6 +303,7 @@ Error on_sync(void*, proto::Request& request, const nic::SyncRequest& in, nic::S
         if (n.netif.input(p, &n.netif) != ERR_OK)
             pbuf_free(p);
     }
+    n.in_sync = false;
     nic::Descriptor tx[nic::kSyncEntries];
     size_t tx_count = n.tx_queue.peek({tx, nic::kSyncEntries - returned_count});
     nic::Packed packed = nic::encode_sync(out, {returned, returned_count}, {tx, tx_count});
