@@ -67,6 +67,7 @@ struct Socket {
     uint64_t recv_deadline = net::kPollForever;
     uint64_t send_deadline = net::kPollForever;
     uint32_t recv_max = 0;
+    bool delivery_due = false; // TCP data came for a parked Recv: answered by deliver_due()
     uint8_t* send_buffer = nullptr; // kMaxData bytes, allocated the first time a send waits
     uint32_t send_size = 0;
 };
@@ -93,6 +94,8 @@ uint8_t g_scratch[net::kMaxData];
 // At least the number of parked Recv and Send calls with a deadline; the loop looks for
 // expired ones only while it is not zero (expire_waits sets it to the exact count).
 uint32_t g_timed_calls = 0;
+// TCP sockets whose parked Recv has data to answer with (delivery_due).
+uint32_t g_deliveries_due = 0;
 
 // The deadline of a call that may wait wait_ns (0: without limit).
 uint64_t deadline_after(uint64_t wait_ns) {
@@ -339,7 +342,12 @@ err_t on_tcp_recv(void* arg, tcp_pcb* pcb, pbuf* p, err_t err) {
     } else {
         s.rx = p;
     }
-    deliver_recv(s);
+    // Answered when the message or timer round that brought the segment ends, so that
+    // the segments of one Sync from a driver go to the program in one answer.
+    if (s.recv.valid() && !s.delivery_due) {
+        s.delivery_due = true;
+        ++g_deliveries_due;
+    }
     return ERR_OK;
 }
 
@@ -1063,6 +1071,19 @@ void register_sockets(proto::Server& server) {
     server.on<net::Sockets>(static_cast<void*>(nullptr), on_sockets);
     server.on<net::Poll>(static_cast<void*>(nullptr), on_poll);
     server.on<net::SetOption>(static_cast<void*>(nullptr), on_set_option);
+}
+
+void deliver_due() {
+    if (g_deliveries_due == 0)
+        return;
+    for (Socket* s : g_sockets) {
+        if (!s || !s->delivery_due)
+            continue;
+        s->delivery_due = false;
+        if (s->used)
+            deliver_recv(*s);
+    }
+    g_deliveries_due = 0;
 }
 
 // Answers WOULD_BLOCK to each parked Recv and Send whose wait ran out, and counts the
