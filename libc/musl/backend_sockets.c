@@ -64,6 +64,7 @@ _Static_assert(sizeof(struct sockaddr_in) == TERN_LINUX_SOCKADDR_IN_SIZE
 
 enum {
     kMaxData = TERN_LIBC_NET_MAX_DATA,
+    kMaxDatagram = TERN_LIBC_NET_MAX_DATAGRAM,
     /* How often poll looks at the console while it also waits for sockets. */
     kConsoleSliceNs = 20000000,
     kMaxPollFds = 1024,
@@ -309,7 +310,7 @@ static long socket_send(struct tern_libc_file* file, const void* data, size_t le
         return r;
     int nb = nonblocking(file, flags);
     if (s->type == SOCK_DGRAM) {
-        if (length > kMaxData)
+        if (length > kMaxDatagram)
             return -EMSGSIZE;
         int64_t sent = tern_libc_net_send(s->id, nb, 0, to, data, (uint32_t)length);
         if (sent < 0)
@@ -504,9 +505,9 @@ static long sys_sendmsg(long fd, const struct msghdr* user, long flags) {
         to.ip = 0x7F000001;
     if (file->socket.type == SOCK_DGRAM) {
         /* One datagram: the pieces are gathered first. */
-        if (m.total > kMaxData)
+        if (m.total > kMaxDatagram)
             return -EMSGSIZE;
-        static uint8_t gathered[kMaxData];
+        static uint8_t gathered[kMaxDatagram];
         size_t at = 0;
         for (size_t i = 0; i < (size_t)m.header.msg_iovlen; ++i) {
             if (tern_libc_copy_in(gathered + at, m.iov[i].iov_base, m.iov[i].iov_len) != 0)

@@ -123,7 +123,8 @@ struct tern_libc_net_poll {
     uint32_t state;
 };
 #define TERN_LIBC_NET_MAX_POLL 64
-#define TERN_LIBC_NET_MAX_DATA 8192
+#define TERN_LIBC_NET_MAX_DATA 32768
+#define TERN_LIBC_NET_MAX_DATAGRAM 8192
 #define TERN_LIBC_NET_FOREVER (~(uint64_t)0)
 
 int64_t tern_libc_net_socket(int stream);
@@ -133,7 +134,8 @@ int tern_libc_net_listen(uint32_t id, uint32_t backlog);
 int tern_libc_net_accept(uint32_t id, int nonblocking, uint32_t* accepted,
                          struct tern_libc_net_address* peer);
 int tern_libc_net_connect(uint32_t id, int nonblocking, uint32_t ip, uint16_t port);
-/* to may be 0 (the connected peer). size <= TERN_LIBC_NET_MAX_DATA. A blocking send waits
+/* to may be 0 (the connected peer). size <= TERN_LIBC_NET_MAX_DATA, and
+ * <= TERN_LIBC_NET_MAX_DATAGRAM for a datagram. A blocking send waits
  * for room no longer than wait_ns (0: without limit), then fails with TERN_WOULD_BLOCK. */
 int64_t tern_libc_net_send(uint32_t id, int nonblocking, uint64_t wait_ns,
                            const struct tern_libc_net_address* to, const void* data,

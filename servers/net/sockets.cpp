@@ -662,6 +662,10 @@ Error on_send(void*, proto::Request& request, const net::SendRequest& in, net::S
     }
     base::Span<const uint8_t> data = request.data();
     if (s->type == SocketType::kUdp) {
+        if (data.size() > net::kMaxDatagram) {
+            request.set_refusal_reason("a datagram over kMaxDatagram");
+            return Error::TOO_BIG;
+        }
         bool addressed = in.to.ip != 0 || in.to.port != 0;
         if (!addressed && !s->udp_connected) {
             request.set_refusal_reason("no destination: not connected and no address");

@@ -11,7 +11,7 @@
 //
 // Errors, and what a C library maps them to:
 //   BAD_HANDLE        no such socket for this caller (EBADF)
-//   TOO_BIG           data over kMaxData (EMSGSIZE)
+//   TOO_BIG           data over kMaxData, or a datagram over kMaxDatagram (EMSGSIZE)
 //   INVALID_ARGUMENT  bad type, flags or address, or the socket's state does not allow
 //                     the call: bind twice, listen on UDP, accept on a socket that is not
 //                     listening, recv on an unbound UDP socket, send or recv on a TCP
@@ -30,8 +30,11 @@
 
 namespace tern::net {
 
-// Bytes in one Send or Recv: one datagram, or one piece of a stream.
-inline constexpr uint32_t kMaxData = 8192;
+// Bytes in one Send or Recv: one piece of a stream, or one datagram. A datagram is at
+// most kMaxDatagram bytes; a stream moves in pieces of up to kMaxData, half the TCP send
+// buffer, so a program's next piece finds room while the last one is on its way.
+inline constexpr uint32_t kMaxData = 32768;
+inline constexpr uint32_t kMaxDatagram = 8192;
 inline constexpr uint32_t kMaxSockets = 128;
 inline constexpr uint32_t kMaxSocketsPerTask = 64;
 inline constexpr uint32_t kMaxInterfaces = 8;
@@ -116,7 +119,8 @@ struct SendRequest {
 struct SendResponse {
     uint32_t sent; // bytes taken: a whole datagram, or a part of the data for TCP
 };
-// data = the bytes (1..kMaxData; UDP also 0). TCP takes what fits in its send buffer,
+// data = the bytes (TCP 1..kMaxData; UDP 0..kMaxDatagram, TOO_BIG over that). TCP takes
+// what fits in its send buffer,
 // waiting for room only when none is left, and no longer than wait_ns: a wait that runs
 // out answers WOULD_BLOCK, so a program's send timeout (SO_SNDTIMEO) costs no call of its
 // own. INVALID_ARGUMENT (no destination, TCP not connected or shut down for writing),
