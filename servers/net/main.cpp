@@ -248,7 +248,6 @@ extern "C" int main(uint64_t) {
         check_polls();
         if (tern::bus::is_on())
             tern::bus::run();
-        deliver_due();
         base::Error e = server.serve_one(next_wait_ns());
         if (e == base::Error::OK || e == base::Error::TIMED_OUT || e == base::Error::WOULD_BLOCK)
             continue;

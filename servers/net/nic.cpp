@@ -293,6 +293,7 @@ Error on_sync(void*, proto::Request& request, const nic::SyncRequest& in, nic::S
         returned[returned_count++] = d.index;
     }
     n.in_sync = true;
+    hold_deliveries();
     for (uint32_t i = 0; i < returned_count; ++i) {
         (void)n.ledger.rx_returned(returned[i]);
         pbuf* p = frames[i];
@@ -303,6 +304,8 @@ Error on_sync(void*, proto::Request& request, const nic::SyncRequest& in, nic::S
         if (n.netif.input(p, &n.netif) != ERR_OK)
             pbuf_free(p);
     }
+    // Answering the programs' Recvs may open windows: the updates go in this reply too.
+    deliver_held();
     n.in_sync = false;
     nic::Descriptor tx[nic::kSyncEntries];
     size_t tx_count = n.tx_queue.peek({tx, nic::kSyncEntries - returned_count});

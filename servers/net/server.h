@@ -34,10 +34,11 @@ void register_pings(tern::proto::Server& server);
 // parked Recv or Send whose wait ran out (WOULD_BLOCK); the loop calls it after each
 // round, since any message or timer may have changed a socket.
 void check_polls();
-// Answers the parked Recv of every TCP socket that received data since the last call:
-// lwIP's callbacks only mark them, so the segments of one Sync go out in one answer. The
-// loop calls it before it waits.
-void deliver_due();
+// Between the two, TCP data lwIP hands over only marks its socket; deliver_held then
+// answers each marked socket's parked Recv, so the segments of one Sync from a driver
+// go to the program in one answer rather than one each.
+void hold_deliveries();
+void deliver_held();
 // The earliest deadline of a parked Poll, Recv or Send (monotonic ns), or
 // net::kPollForever.
 uint64_t next_poll_deadline();

@@ -67,7 +67,7 @@ struct Socket {
     uint64_t recv_deadline = net::kPollForever;
     uint64_t send_deadline = net::kPollForever;
     uint32_t recv_max = 0;
-    bool delivery_due = false; // TCP data came for a parked Recv: answered by deliver_due()
+    bool delivery_due = false; // TCP data came for a parked Recv: answered by deliver_held()
     uint8_t* send_buffer = nullptr; // kMaxData bytes, allocated the first time a send waits
     uint32_t send_size = 0;
 };
@@ -94,7 +94,9 @@ uint8_t g_scratch[net::kMaxData];
 // At least the number of parked Recv and Send calls with a deadline; the loop looks for
 // expired ones only while it is not zero (expire_waits sets it to the exact count).
 uint32_t g_timed_calls = 0;
-// TCP sockets whose parked Recv has data to answer with (delivery_due).
+// While a driver's Sync is served, TCP data is only marked (delivery_due) and the parked
+// Recvs are answered when the Sync's frames are all in; g_deliveries_due counts the marks.
+bool g_holding = false;
 uint32_t g_deliveries_due = 0;
 
 // The deadline of a call that may wait wait_ns (0: without limit).
@@ -342,9 +344,10 @@ err_t on_tcp_recv(void* arg, tcp_pcb* pcb, pbuf* p, err_t err) {
     } else {
         s.rx = p;
     }
-    // Answered when the message or timer round that brought the segment ends, so that
-    // the segments of one Sync from a driver go to the program in one answer.
-    if (s.recv.valid() && !s.delivery_due) {
+    if (!g_holding) {
+        deliver_recv(s);
+    } else if (s.recv.valid() && !s.delivery_due) {
+        // Answered when the rest of the Sync's frames are in, in one answer.
         s.delivery_due = true;
         ++g_deliveries_due;
     }
@@ -1077,7 +1080,10 @@ void register_sockets(proto::Server& server) {
     server.on<net::SetOption>(static_cast<void*>(nullptr), on_set_option);
 }
 
-void deliver_due() {
+void hold_deliveries() { g_holding = true; }
+
+void deliver_held() {
+    g_holding = false;
     if (g_deliveries_due == 0)
         return;
     for (Socket* s : g_sockets) {
