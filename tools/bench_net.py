@@ -249,7 +249,9 @@ def hub_latency(args):
 def loopback_insns(args):
     """net.loopback.udp_echo_insns: one node under -icount, netbench typed at its shell."""
     with tempfile.NamedTemporaryFile("w", suffix=".session", delete=False) as f:
-        f.write("forbid KERNEL PANIC\nexpect tern:0> \ntimeout 120\nsend netbench\n"
+        # The timeout comes first: it covers the boot, which under -icount on a loaded
+        # machine takes longer than the session's default wait.
+        f.write("timeout 120\nforbid KERNEL PANIC\nexpect tern:0> \nsend netbench\n"
                 "expect net.loopback.udp_echo_insns: [0-9]+ instructions\nexpect tern:0> \n")
         session = f.name
     try:
