@@ -333,8 +333,8 @@ static long socket_send(struct tern_libc_file* file, const void* data, size_t le
             wait = deadline - now;
         }
         size_t chunk = length - done < kMaxData ? length - done : kMaxData;
-        int64_t sent = tern_libc_net_send(s->id, nb, wait, 0, (const uint8_t*)data + done,
-                                          (uint32_t)chunk);
+        int64_t sent =
+            tern_libc_net_send(s->id, nb, wait, 0, (const uint8_t*)data + done, (uint32_t)chunk);
         if (sent == -TERN_WOULD_BLOCK && timeout)
             return done > 0 ? (long)done : -EAGAIN;
         if (sent < 0) {
@@ -390,8 +390,7 @@ static long socket_recv(struct tern_libc_file* file, void* data, size_t length, 
         size_t want = length - done < kMaxData ? length - done : kMaxData;
         uint8_t* direct = want == kMaxData ? (uint8_t*)data + done : 0;
         struct tern_libc_net_received got = {0};
-        r = tern_libc_net_recv(s->id, nb, wait, direct ? direct : g_staging, (uint32_t)want,
-                               &got);
+        r = tern_libc_net_recv(s->id, nb, wait, direct ? direct : g_staging, (uint32_t)want, &got);
         if (r == -TERN_WOULD_BLOCK && timeout)
             return done > 0 ? (long)done : -EAGAIN;
         if (r < 0) {

@@ -121,8 +121,8 @@ int64_t tern_libc_net_send(uint32_t id, int nonblocking, uint64_t wait_ns,
     return r < 0 ? int64_t(r) : int64_t(out.sent);
 }
 
-int tern_libc_net_recv(uint32_t id, int nonblocking, uint64_t wait_ns, void* buffer,
-                       uint32_t max, struct tern_libc_net_received* out) {
+int tern_libc_net_recv(uint32_t id, int nonblocking, uint64_t wait_ns, void* buffer, uint32_t max,
+                       struct tern_libc_net_received* out) {
     tern::net::RecvResponse response{};
     uint32_t received = 0;
     tern::proto::CallParts parts;

@@ -138,13 +138,12 @@ int tern_libc_net_connect(uint32_t id, int nonblocking, uint32_t ip, uint16_t po
  * <= TERN_LIBC_NET_MAX_DATAGRAM for a datagram. A blocking send waits
  * for room no longer than wait_ns (0: without limit), then fails with TERN_WOULD_BLOCK. */
 int64_t tern_libc_net_send(uint32_t id, int nonblocking, uint64_t wait_ns,
-                           const struct tern_libc_net_address* to, const void* data,
-                           uint32_t size);
+                           const struct tern_libc_net_address* to, const void* data, uint32_t size);
 /* buffer: room for TERN_LIBC_NET_MAX_DATA bytes; max 1..TERN_LIBC_NET_MAX_DATA. A blocking
  * receive waits no longer than wait_ns (0: without limit), then fails with
  * TERN_WOULD_BLOCK. */
-int tern_libc_net_recv(uint32_t id, int nonblocking, uint64_t wait_ns, void* buffer,
-                       uint32_t max, struct tern_libc_net_received* out);
+int tern_libc_net_recv(uint32_t id, int nonblocking, uint64_t wait_ns, void* buffer, uint32_t max,
+                       struct tern_libc_net_received* out);
 int tern_libc_net_close(uint32_t id);
 int tern_libc_net_shutdown(uint32_t id, uint32_t how);
 int tern_libc_net_name(uint32_t id, int peer, struct tern_libc_net_address* out);

@@ -382,7 +382,8 @@ bool nic_device_view(const struct netif* netif, DeviceView& out) {
         if (g_attached == 0)
             break;
         if (n.used && &n.netif == netif) {
-            out = {n.device.rx_frames, n.device.tx_frames,
+            out = {n.device.rx_frames,
+                   n.device.tx_frames,
                    n.device.rx_errors + n.device.tx_errors,
                    n.device.rx_drops + n.device.tx_drops,
                    n.syncs,

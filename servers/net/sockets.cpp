@@ -67,7 +67,7 @@ struct Socket {
     uint64_t recv_deadline = net::kPollForever;
     uint64_t send_deadline = net::kPollForever;
     uint32_t recv_max = 0;
-    bool delivery_due = false; // TCP data came for a parked Recv: answered by deliver_held()
+    bool delivery_due = false;      // TCP data came for a parked Recv: answered by deliver_held()
     uint8_t* send_buffer = nullptr; // kMaxData bytes, allocated the first time a send waits
     uint32_t send_size = 0;
 };

@@ -71,8 +71,7 @@ struct Client {
         tern::proto::CallParts parts;
         parts.out_data = {buffer, tern::net::kMaxData};
         parts.out_data_size = &size;
-        return tern::proto::call<tern::net::Recv>(port, {s, flags, max, 0, 0}, parts,
-                                                  kCallTimeout);
+        return tern::proto::call<tern::net::Recv>(port, {s, flags, max, 0, 0}, parts, kCallTimeout);
     }
     base::Error close(uint32_t s) {
         auto r = tern::proto::call<tern::net::Close>(port, {s}, {}, kCallTimeout);

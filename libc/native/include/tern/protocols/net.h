@@ -112,8 +112,8 @@ using Connect = proto::Op<5, ConnectRequest, AddressResponse>;
 
 struct SendRequest {
     uint32_t socket;
-    uint32_t flags; // kNonBlocking
-    Address to;     // UDP without a peer: where the datagram goes; otherwise zero
+    uint32_t flags;   // kNonBlocking
+    Address to;       // UDP without a peer: where the datagram goes; otherwise zero
     uint64_t wait_ns; // how long a Send that waits for room may wait (0: without limit)
 };
 struct SendResponse {
@@ -129,10 +129,10 @@ using Send = proto::Op<6, SendRequest, SendResponse, proto::Limits{.request_data
 
 struct RecvRequest {
     uint32_t socket;
-    uint32_t flags;   // kNonBlocking
-    uint32_t max;     // 1..kMaxData bytes wanted
+    uint32_t flags;    // kNonBlocking
+    uint32_t max;      // 1..kMaxData bytes wanted
     uint32_t reserved; // zero
-    uint64_t wait_ns; // how long a Recv that waits for data may wait (0: without limit)
+    uint64_t wait_ns;  // how long a Recv that waits for data may wait (0: without limit)
 };
 struct RecvResponse {
     uint32_t size;          // bytes in the reply data
