@@ -142,6 +142,18 @@ def run_pair(c, server, client, serve_cmd, serving, client_cmd, result, expected
     return m
 
 
+# A loaded machine's UART now and then repeats a character of the console's output.
+SYNC_COUNTERS = re.compile(r"d+r+i+v+e+r+ +s+y+n+c+s+ +(\d+) +d+o+o+r+b+e+l+l+s+ +(\d+)")
+
+
+def nic_counters(c, node, deadline):
+    """The NIC protocol's counters of node's NIC (ifconfig): (syncs, doorbells)."""
+    at = type_line(c, node, "ifconfig")
+    m = wait_log(c, node, SYNC_COUNTERS.pattern, at, deadline, "ifconfig's counters")
+    wait_log(c, node, TERN_PROMPT.pattern, m.end(), deadline, "prompt after ifconfig")
+    return int(m.group(1)), int(m.group(2))
+
+
 def console_tail(c, nodes):
     return "".join("\n--- node %d console (end) ---\n%s" % (n, log_text(c, n)[-1200:])
                    for n in nodes)
@@ -199,10 +211,22 @@ def bench_nic(args, nic, kernel, initrd, state_dir):
                     continue
                 kind, serve_cmd, serving, client_cmd, result, expected = steps[system][index]
                 server, client = pairs[system]
+                counting = args.counters and system == "tern" and kind == "tcp_mibs"
                 try:
+                    if counting:
+                        deadline = time.monotonic() + args.step_timeout
+                        before = [nic_counters(c, node, deadline) for node in (client, server)]
                     m = run_pair(c, server, client, serve_cmd, serving, client_cmd, result,
                                  expected, args.step_timeout)
                     figures["%s.%s" % (kind, system)] = float(m.group(2))
+                    if counting:
+                        deadline = time.monotonic() + args.step_timeout
+                        after = [nic_counters(c, node, deadline) for node in (client, server)]
+                        mib = b * runs / float(1 << 20)
+                        for side, (was, now) in zip(("sender", "receiver"), zip(before, after)):
+                            print("bench: %s: Tern TCP %s: %.1f Syncs and %.1f doorbells per "
+                                  "MiB" % (nic, side, (now[0] - was[0]) / mib,
+                                           (now[1] - was[1]) / mib), flush=True)
                 except (BenchError, cluster.ClusterError, OSError) as e:
                     broken.add(system)
                     failures.append("net.%s.%s.%s: %s%s" % (nic, kind, system, e,
@@ -225,7 +249,9 @@ def hub_latency(args):
 def loopback_insns(args):
     """net.loopback.udp_echo_insns: one node under -icount, netbench typed at its shell."""
     with tempfile.NamedTemporaryFile("w", suffix=".session", delete=False) as f:
-        f.write("forbid KERNEL PANIC\nexpect tern:0> \ntimeout 120\nsend netbench\n"
+        # The timeout comes first: it covers the boot, which under -icount on a loaded
+        # machine takes longer than the session's default wait.
+        f.write("timeout 120\nforbid KERNEL PANIC\nexpect tern:0> \nsend netbench\n"
                 "expect net.loopback.udp_echo_insns: [0-9]+ instructions\nexpect tern:0> \n")
         session = f.name
     try:
@@ -256,6 +282,8 @@ def main(argv):
     p.add_argument("--tcp-runs", type=int, default=5)
     p.add_argument("--boot-timeout", type=float, default=240)
     p.add_argument("--step-timeout", type=float, default=300)
+    p.add_argument("--counters", action="store_true",
+                   help="also print the Tern nodes' NIC Syncs and doorbells per MiB of TCP")
     args = p.parse_args(argv)
     for path in (args.iso, args.hub):
         if not os.path.exists(path):

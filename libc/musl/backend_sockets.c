@@ -64,6 +64,7 @@ _Static_assert(sizeof(struct sockaddr_in) == TERN_LINUX_SOCKADDR_IN_SIZE
 
 enum {
     kMaxData = TERN_LIBC_NET_MAX_DATA,
+    kMaxDatagram = TERN_LIBC_NET_MAX_DATAGRAM,
     /* How often poll looks at the console while it also waits for sockets. */
     kConsoleSliceNs = 20000000,
     kMaxPollFds = 1024,
@@ -309,30 +310,33 @@ static long socket_send(struct tern_libc_file* file, const void* data, size_t le
         return r;
     int nb = nonblocking(file, flags);
     if (s->type == SOCK_DGRAM) {
-        if (length > kMaxData)
+        if (length > kMaxDatagram)
             return -EMSGSIZE;
-        int64_t sent = tern_libc_net_send(s->id, nb, to, data, (uint32_t)length);
+        int64_t sent = tern_libc_net_send(s->id, nb, 0, to, data, (uint32_t)length);
         if (sent < 0)
             return net_error(file, TERN_LIBC_OP_SEND, sent);
         if (s->state == TERN_LIBC_SOCKET_CREATED)
             s->state = TERN_LIBC_SOCKET_BOUND;
         return (long)sent;
     }
+    /* A send timeout travels with each call: the server gives up a wait for room when it
+     * runs out (WOULD_BLOCK), so a timed send costs no Poll of its own. */
     uint64_t timeout = nb ? 0 : s->send_timeout_ns;
     uint64_t deadline = timeout ? now_ns() + timeout : 0;
     size_t done = 0;
     while (done < length || length == 0) {
+        uint64_t wait = 0;
         if (timeout) {
             uint64_t now = now_ns();
-            r = now >= deadline ? 0 : wait_ready(file, TERN_NET_POLL_WRITABLE, deadline - now);
-            if (r <= 0)
-                return done > 0 ? (long)done : r < 0 ? r : -EAGAIN;
+            if (now >= deadline)
+                return done > 0 ? (long)done : -EAGAIN;
+            wait = deadline - now;
         }
         size_t chunk = length - done < kMaxData ? length - done : kMaxData;
-        int64_t sent = tern_libc_net_send(s->id, nb || timeout, 0, (const uint8_t*)data + done,
-                                          (uint32_t)chunk);
+        int64_t sent =
+            tern_libc_net_send(s->id, nb, wait, 0, (const uint8_t*)data + done, (uint32_t)chunk);
         if (sent == -TERN_WOULD_BLOCK && timeout)
-            continue;
+            return done > 0 ? (long)done : -EAGAIN;
         if (sent < 0) {
             if (done > 0)
                 return (long)done;
@@ -370,24 +374,25 @@ static long socket_recv(struct tern_libc_file* file, void* data, size_t length, 
     }
     if (length == 0)
         return 0;
+    /* As with send, the receive timeout travels with each call. */
     uint64_t timeout = nb ? 0 : s->receive_timeout_ns;
     uint64_t deadline = timeout ? now_ns() + timeout : 0;
     int wait_all = (flags & MSG_WAITALL) && s->type == SOCK_STREAM && !nb;
     size_t done = 0;
     while (done < length) {
+        uint64_t wait = 0;
         if (timeout) {
             uint64_t now = now_ns();
-            r = now >= deadline ? 0 : wait_ready(file, TERN_NET_POLL_READABLE, deadline - now);
-            if (r <= 0)
-                return done > 0 ? (long)done : r < 0 ? r : -EAGAIN;
+            if (now >= deadline)
+                return done > 0 ? (long)done : -EAGAIN;
+            wait = deadline - now;
         }
         size_t want = length - done < kMaxData ? length - done : kMaxData;
         uint8_t* direct = want == kMaxData ? (uint8_t*)data + done : 0;
         struct tern_libc_net_received got = {0};
-        r = tern_libc_net_recv(s->id, nb || timeout, direct ? direct : g_staging, (uint32_t)want,
-                               &got);
+        r = tern_libc_net_recv(s->id, nb, wait, direct ? direct : g_staging, (uint32_t)want, &got);
         if (r == -TERN_WOULD_BLOCK && timeout)
-            continue;
+            return done > 0 ? (long)done : -EAGAIN;
         if (r < 0) {
             if (done > 0)
                 return (long)done;
@@ -499,9 +504,9 @@ static long sys_sendmsg(long fd, const struct msghdr* user, long flags) {
         to.ip = 0x7F000001;
     if (file->socket.type == SOCK_DGRAM) {
         /* One datagram: the pieces are gathered first. */
-        if (m.total > kMaxData)
+        if (m.total > kMaxDatagram)
             return -EMSGSIZE;
-        static uint8_t gathered[kMaxData];
+        static uint8_t gathered[kMaxDatagram];
         size_t at = 0;
         for (size_t i = 0; i < (size_t)m.header.msg_iovlen; ++i) {
             if (tern_libc_copy_in(gathered + at, m.iov[i].iov_base, m.iov[i].iov_len) != 0)

@@ -110,24 +110,25 @@ int tern_libc_net_connect(uint32_t id, int nonblocking, uint32_t ip, uint16_t po
     return call<tern::net::Connect>({id, flags_of(nonblocking), {ip, port, 0}}, nullptr);
 }
 
-int64_t tern_libc_net_send(uint32_t id, int nonblocking, const struct tern_libc_net_address* to,
-                           const void* data, uint32_t size) {
+int64_t tern_libc_net_send(uint32_t id, int nonblocking, uint64_t wait_ns,
+                           const struct tern_libc_net_address* to, const void* data,
+                           uint32_t size) {
     tern::net::SendResponse out{};
     tern::proto::CallParts parts;
     parts.in_data = {static_cast<const uint8_t*>(data), size};
     Address address = to ? Address{to->ip, to->port, 0} : Address{};
-    int r = call<tern::net::Send>({id, flags_of(nonblocking), address}, &out, parts);
+    int r = call<tern::net::Send>({id, flags_of(nonblocking), address, wait_ns}, &out, parts);
     return r < 0 ? int64_t(r) : int64_t(out.sent);
 }
 
-int tern_libc_net_recv(uint32_t id, int nonblocking, void* buffer, uint32_t max,
+int tern_libc_net_recv(uint32_t id, int nonblocking, uint64_t wait_ns, void* buffer, uint32_t max,
                        struct tern_libc_net_received* out) {
     tern::net::RecvResponse response{};
     uint32_t received = 0;
     tern::proto::CallParts parts;
     parts.out_data = {static_cast<uint8_t*>(buffer), TERN_LIBC_NET_MAX_DATA};
     parts.out_data_size = &received;
-    int r = call<tern::net::Recv>({id, flags_of(nonblocking), max}, &response, parts);
+    int r = call<tern::net::Recv>({id, flags_of(nonblocking), max, 0, wait_ns}, &response, parts);
     if (r < 0)
         return r;
     out->size = received < response.size ? received : response.size;

@@ -123,7 +123,8 @@ struct tern_libc_net_poll {
     uint32_t state;
 };
 #define TERN_LIBC_NET_MAX_POLL 64
-#define TERN_LIBC_NET_MAX_DATA 8192
+#define TERN_LIBC_NET_MAX_DATA 32768
+#define TERN_LIBC_NET_MAX_DATAGRAM 8192
 #define TERN_LIBC_NET_FOREVER (~(uint64_t)0)
 
 int64_t tern_libc_net_socket(int stream);
@@ -133,11 +134,15 @@ int tern_libc_net_listen(uint32_t id, uint32_t backlog);
 int tern_libc_net_accept(uint32_t id, int nonblocking, uint32_t* accepted,
                          struct tern_libc_net_address* peer);
 int tern_libc_net_connect(uint32_t id, int nonblocking, uint32_t ip, uint16_t port);
-/* to may be 0 (the connected peer). size <= TERN_LIBC_NET_MAX_DATA. */
-int64_t tern_libc_net_send(uint32_t id, int nonblocking, const struct tern_libc_net_address* to,
-                           const void* data, uint32_t size);
-/* buffer: room for TERN_LIBC_NET_MAX_DATA bytes; max 1..TERN_LIBC_NET_MAX_DATA. */
-int tern_libc_net_recv(uint32_t id, int nonblocking, void* buffer, uint32_t max,
+/* to may be 0 (the connected peer). size <= TERN_LIBC_NET_MAX_DATA, and
+ * <= TERN_LIBC_NET_MAX_DATAGRAM for a datagram. A blocking send waits
+ * for room no longer than wait_ns (0: without limit), then fails with TERN_WOULD_BLOCK. */
+int64_t tern_libc_net_send(uint32_t id, int nonblocking, uint64_t wait_ns,
+                           const struct tern_libc_net_address* to, const void* data, uint32_t size);
+/* buffer: room for TERN_LIBC_NET_MAX_DATA bytes; max 1..TERN_LIBC_NET_MAX_DATA. A blocking
+ * receive waits no longer than wait_ns (0: without limit), then fails with
+ * TERN_WOULD_BLOCK. */
+int tern_libc_net_recv(uint32_t id, int nonblocking, uint64_t wait_ns, void* buffer, uint32_t max,
                        struct tern_libc_net_received* out);
 int tern_libc_net_close(uint32_t id);
 int tern_libc_net_shutdown(uint32_t id, uint32_t how);

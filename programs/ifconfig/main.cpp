@@ -69,6 +69,8 @@ extern "C" int main(uint64_t) {
             base::format_to(out, "    device rx frames {} tx frames {} errors {} dropped {}\n",
                             f.device_rx_frames, f.device_tx_frames, f.device_errors,
                             f.device_drops);
+        if (!(f.flags & net::kInterfaceLoopback))
+            base::format_to(out, "    driver syncs {} doorbells {}\n", f.syncs, f.doorbells);
     }
     return 0;
 }

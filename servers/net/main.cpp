@@ -189,6 +189,8 @@ void fill_interface(const struct netif* netif, net::InterfaceInfo& info) {
         info.device_tx_frames = device.tx_frames;
         info.device_errors = device.errors;
         info.device_drops = device.drops;
+        info.syncs = device.syncs;
+        info.doorbells = device.doorbells;
     }
 }
 

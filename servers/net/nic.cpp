@@ -59,6 +59,11 @@ struct Nic {
     nic::DescriptorQueue tx_queue;
     nic::Counters device = {};
     uint64_t corrupt = 0;
+    uint64_t syncs = 0;     // Sync calls served
+    uint64_t doorbells = 0; // doorbells rung
+    // While the driver's Sync is being served: frames lwIP sends meanwhile (the ACKs and
+    // segments the received frames call for) go back in its reply, so they ring nothing.
+    bool in_sync = false;
 };
 
 Nic g_nics[kMaxNics];
@@ -89,7 +94,10 @@ void corrupt(Nic& n, const char* what, uint32_t index, uint32_t length) {
             base::StringView(n.corrupt == kLoggedCorruptions ? "; further ones are counted" : ""));
 }
 
-void ring(Nic& n) { (void)tern_sys_port_signal(n.doorbell, nic::kDoorbell); }
+void ring(Nic& n) {
+    ++n.doorbells;
+    (void)tern_sys_port_signal(n.doorbell, nic::kDoorbell);
+}
 
 err_t link_output(struct netif* netif, struct pbuf* p) {
     Nic& n = *static_cast<Nic*>(netif->state);
@@ -119,7 +127,7 @@ err_t link_output(struct netif* netif, struct pbuf* p) {
     (void)n.tx_queue.push({index, length});
     MIB2_STATS_NETIF_ADD(netif, ifoutoctets, length);
     MIB2_STATS_NETIF_INC(netif, ifoutucastpkts);
-    if (was_empty)
+    if (was_empty && !n.in_sync)
         ring(n);
     return ERR_OK;
 }
@@ -245,6 +253,8 @@ Error on_attach(void*, proto::Request& request, const nic::AttachRequest& in,
     n.doorbell = port;
     n.device = {};
     n.corrupt = 0;
+    n.syncs = 0;
+    n.doorbells = 0;
     n.tx_queue.clear();
     if (rebind) {
         n.orphan = false;
@@ -299,6 +309,7 @@ Error on_sync(void*, proto::Request& request, const nic::SyncRequest& in, nic::S
     if (!found)
         return Error::BAD_HANDLE;
     Nic& n = *found;
+    ++n.syncs;
     if (nic::check_sync(in) != Error::OK) {
         request.set_refusal_reason("descriptor counts over kSyncEntries, or flags set");
         return Error::INVALID_ARGUMENT;
@@ -327,6 +338,8 @@ Error on_sync(void*, proto::Request& request, const nic::SyncRequest& in, nic::S
         frames[returned_count] = p;
         returned[returned_count++] = d.index;
     }
+    n.in_sync = true;
+    hold_deliveries();
     for (uint32_t i = 0; i < returned_count; ++i) {
         (void)n.ledger.rx_returned(returned[i]);
         pbuf* p = frames[i];
@@ -337,6 +350,9 @@ Error on_sync(void*, proto::Request& request, const nic::SyncRequest& in, nic::S
         if (n.netif.input(p, &n.netif) != ERR_OK)
             pbuf_free(p);
     }
+    // Answering the programs' Recvs may open windows: the updates go in this reply too.
+    deliver_held();
+    n.in_sync = false;
     nic::Descriptor tx[nic::kSyncEntries];
     size_t tx_count = n.tx_queue.peek({tx, nic::kSyncEntries - returned_count});
     nic::Packed packed = nic::encode_sync(out, {returned, returned_count}, {tx, tx_count});
@@ -412,8 +428,12 @@ bool nic_device_view(const struct netif* netif, DeviceView& out) {
         if (g_attached == 0)
             break;
         if (n.used && &n.netif == netif) {
-            out = {n.device.rx_frames, n.device.tx_frames, n.device.rx_errors + n.device.tx_errors,
-                   n.device.rx_drops + n.device.tx_drops};
+            out = {n.device.rx_frames,
+                   n.device.tx_frames,
+                   n.device.rx_errors + n.device.tx_errors,
+                   n.device.rx_drops + n.device.tx_drops,
+                   n.syncs,
+                   n.doorbells};
             return true;
         }
     }

@@ -30,10 +30,17 @@ void register_nics(tern::proto::Server& server);
 void register_views(tern::proto::Server& server);
 void register_pings(tern::proto::Server& server);
 
-// Answers every parked Poll whose sockets became ready or whose time is up; the loop
-// calls it after each round, since any message or timer may have changed a socket.
+// Answers every parked Poll whose sockets became ready or whose time is up, and every
+// parked Recv or Send whose wait ran out (WOULD_BLOCK); the loop calls it after each
+// round, since any message or timer may have changed a socket.
 void check_polls();
-// The earliest deadline of a parked Poll (monotonic ns), or net::kPollForever.
+// Between the two, TCP data lwIP hands over only marks its socket; deliver_held then
+// answers each marked socket's parked Recv, so the segments of one Sync from a driver
+// go to the program in one answer rather than one each.
+void hold_deliveries();
+void deliver_held();
+// The earliest deadline of a parked Poll, Recv or Send (monotonic ns), or
+// net::kPollForever.
 uint64_t next_poll_deadline();
 // A watched client task ended: its sockets close.
 void client_gone(uint64_t cookie);
@@ -49,6 +56,7 @@ void interface_name(const struct netif* netif, char (&name)[16]);
 // an interface that is not a NIC).
 struct DeviceView {
     uint64_t rx_frames, tx_frames, errors, drops;
+    uint64_t syncs, doorbells;
 };
 bool nic_device_view(const struct netif* netif, DeviceView& out);
 

@@ -63,7 +63,11 @@ struct Socket {
     uint32_t accept_count = 0;
     // Parked calls.
     proto::PendingReply recv, send, accept, connect;
+    // When a parked Recv or Send gives up (net::kPollForever: never).
+    uint64_t recv_deadline = net::kPollForever;
+    uint64_t send_deadline = net::kPollForever;
     uint32_t recv_max = 0;
+    bool delivery_due = false;      // TCP data came for a parked Recv: answered by deliver_held()
     uint8_t* send_buffer = nullptr; // kMaxData bytes, allocated the first time a send waits
     uint32_t send_size = 0;
 };
@@ -87,6 +91,21 @@ Socket* g_sockets[net::kMaxSockets];
 Client g_clients[kMaxClients];
 // Data for a reply is gathered here from a pbuf chain; one reply is built at a time.
 uint8_t g_scratch[net::kMaxData];
+// At least the number of parked Recv and Send calls with a deadline; the loop looks for
+// expired ones only while it is not zero (expire_waits sets it to the exact count).
+uint32_t g_timed_calls = 0;
+// While a driver's Sync is served, TCP data is only marked (delivery_due) and the parked
+// Recvs are answered when the Sync's frames are all in; g_deliveries_due counts the marks.
+bool g_holding = false;
+uint32_t g_deliveries_due = 0;
+
+// The deadline of a call that may wait wait_ns (0: without limit).
+uint64_t deadline_after(uint64_t wait_ns) {
+    if (wait_ns == 0)
+        return net::kPollForever;
+    uint64_t now = uint64_t(tern_sys_clock_monotonic());
+    return wait_ns >= net::kPollForever - now ? net::kPollForever : now + wait_ns;
+}
 
 uint32_t socket_id(const Socket& s) { return (uint32_t(s.generation) << 16) | s.index; }
 
@@ -325,7 +344,13 @@ err_t on_tcp_recv(void* arg, tcp_pcb* pcb, pbuf* p, err_t err) {
     } else {
         s.rx = p;
     }
-    deliver_recv(s);
+    if (!g_holding) {
+        deliver_recv(s);
+    } else if (s.recv.valid() && !s.delivery_due) {
+        // Answered when the rest of the Sync's frames are in, in one answer.
+        s.delivery_due = true;
+        ++g_deliveries_due;
+    }
     return ERR_OK;
 }
 
@@ -640,6 +665,10 @@ Error on_send(void*, proto::Request& request, const net::SendRequest& in, net::S
     }
     base::Span<const uint8_t> data = request.data();
     if (s->type == SocketType::kUdp) {
+        if (data.size() > net::kMaxDatagram) {
+            request.set_refusal_reason("a datagram over kMaxDatagram");
+            return Error::TOO_BIG;
+        }
         bool addressed = in.to.ip != 0 || in.to.port != 0;
         if (!addressed && !s->udp_connected) {
             request.set_refusal_reason("no destination: not connected and no address");
@@ -698,6 +727,9 @@ Error on_send(void*, proto::Request& request, const net::SendRequest& in, net::S
     __builtin_memcpy(s->send_buffer, data.data(), data.size());
     s->send_size = uint32_t(data.size());
     s->send = pending;
+    s->send_deadline = deadline_after(in.wait_ns);
+    if (s->send_deadline != net::kPollForever)
+        ++g_timed_calls;
     reply.deferred = true;
     return Error::OK;
 }
@@ -707,8 +739,9 @@ Error on_recv(void*, proto::Request& request, const net::RecvRequest& in, net::R
     Socket* s = find(request, in.socket);
     if (!s)
         return Error::BAD_HANDLE;
-    if (in.max == 0 || in.max > net::kMaxData || (in.flags & ~net::kNonBlocking) != 0) {
-        request.set_refusal_reason("max outside 1..kMaxData, or unknown flags");
+    if (in.max == 0 || in.max > net::kMaxData || (in.flags & ~net::kNonBlocking) != 0
+        || in.reserved != 0) {
+        request.set_refusal_reason("max outside 1..kMaxData, unknown flags, or reserved set");
         return Error::INVALID_ARGUMENT;
     }
     if (s->type == SocketType::kUdp && s->udp->local_port == 0) {
@@ -735,6 +768,9 @@ Error on_recv(void*, proto::Request& request, const net::RecvRequest& in, net::R
         return Error::BUSY;
     s->recv = pending;
     s->recv_max = in.max;
+    s->recv_deadline = deadline_after(in.wait_ns);
+    if (s->recv_deadline != net::kPollForever)
+        ++g_timed_calls;
     reply.deferred = true;
     return Error::OK;
 }
@@ -1044,10 +1080,54 @@ void register_sockets(proto::Server& server) {
     server.on<net::SetOption>(static_cast<void*>(nullptr), on_set_option);
 }
 
+void hold_deliveries() { g_holding = true; }
+
+void deliver_held() {
+    g_holding = false;
+    if (g_deliveries_due == 0)
+        return;
+    for (Socket* s : g_sockets) {
+        if (!s || !s->delivery_due)
+            continue;
+        s->delivery_due = false;
+        if (s->used)
+            deliver_recv(*s);
+    }
+    g_deliveries_due = 0;
+}
+
+// Answers WOULD_BLOCK to each parked Recv and Send whose wait ran out, and counts the
+// timed ones still parked.
+void expire_waits(uint64_t now) {
+    uint32_t timed = 0;
+    for (Socket* slot : g_sockets) {
+        if (!slot || !slot->used)
+            continue;
+        Socket& s = *slot;
+        if (s.recv.valid() && s.recv_deadline != net::kPollForever) {
+            if (now >= s.recv_deadline)
+                fail_parked(s.recv, Error::WOULD_BLOCK);
+            else
+                ++timed;
+        }
+        if (s.send.valid() && s.send_deadline != net::kPollForever) {
+            if (now >= s.send_deadline)
+                fail_parked(s.send, Error::WOULD_BLOCK);
+            else
+                ++timed;
+        }
+    }
+    g_timed_calls = timed;
+}
+
 void check_polls() {
-    if (g_parked_polls == 0)
+    if (g_parked_polls == 0 && g_timed_calls == 0)
         return;
     uint64_t now = uint64_t(tern_sys_clock_monotonic());
+    if (g_timed_calls > 0)
+        expire_waits(now);
+    if (g_parked_polls == 0)
+        return;
     for (Client& c : g_clients) {
         if (!c.used || !c.poll.valid())
             continue;
@@ -1059,6 +1139,16 @@ void check_polls() {
 
 uint64_t next_poll_deadline() {
     uint64_t deadline = net::kPollForever;
+    if (g_timed_calls > 0) {
+        for (const Socket* s : g_sockets) {
+            if (!s || !s->used)
+                continue;
+            if (s->recv.valid() && s->recv_deadline < deadline)
+                deadline = s->recv_deadline;
+            if (s->send.valid() && s->send_deadline < deadline)
+                deadline = s->send_deadline;
+        }
+    }
     if (g_parked_polls == 0)
         return deadline;
     for (const Client& c : g_clients)

@@ -59,7 +59,7 @@ struct Client {
                                 tern::net::Address to = {}, uint32_t flags = 0) {
         tern::proto::CallParts parts;
         parts.in_data = {static_cast<const uint8_t*>(data), size};
-        auto r = tern::proto::call<tern::net::Send>(port, {s, flags, to}, parts, kCallTimeout);
+        auto r = tern::proto::call<tern::net::Send>(port, {s, flags, to, 0}, parts, kCallTimeout);
         if (r.is_error())
             return r.error();
         return r.value().sent;
@@ -71,7 +71,7 @@ struct Client {
         tern::proto::CallParts parts;
         parts.out_data = {buffer, tern::net::kMaxData};
         parts.out_data_size = &size;
-        return tern::proto::call<tern::net::Recv>(port, {s, flags, max}, parts, kCallTimeout);
+        return tern::proto::call<tern::net::Recv>(port, {s, flags, max, 0, 0}, parts, kCallTimeout);
     }
     base::Error close(uint32_t s) {
         auto r = tern::proto::call<tern::net::Close>(port, {s}, {}, kCallTimeout);

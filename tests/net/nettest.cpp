@@ -269,7 +269,7 @@ void bad_inputs() {
                 "send with no destination");
     // An oversized send, past the client's own check: the server refuses it.
     static uint8_t big[net::kMaxData + 1];
-    net::SendRequest request{u.value(), 0, loopback(9)};
+    net::SendRequest request{u.value(), 0, loopback(9), 0};
     net::SendResponse response{};
     proto::CallParts parts;
     parts.in_data = {big, sizeof(big)};
@@ -277,6 +277,9 @@ void bad_inputs() {
                               sizeof(response), proto::Limits{.request_data = sizeof(big)}, parts,
                               nettest::kCallTimeout);
     check_error(e, Error::TOO_BIG, "send of kMaxData + 1 bytes");
+    // Within kMaxData but over a datagram's limit: the server's own check refuses it.
+    check_error(error_of(g_net.send(u.value(), big, net::kMaxDatagram + 1, loopback(9))),
+                Error::TOO_BIG, "a datagram of kMaxDatagram + 1 bytes");
     check_error(error_of(g_net.bind(u.value(), loopback(kUdpPort))), Error::OK,
                 "bind the UDP socket");
     auto u2 = g_net.socket(SocketType::kUdp);

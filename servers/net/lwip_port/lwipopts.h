@@ -63,17 +63,22 @@
 #define MEMP_NUM_UDP_PCB 32
 #define MEMP_NUM_TCP_PCB 32
 #define MEMP_NUM_TCP_PCB_LISTEN 16
-#define MEMP_NUM_TCP_SEG 128
+#define MEMP_NUM_TCP_SEG 256
 #define MEMP_NUM_REASSDATA 8
 #define MEMP_NUM_FRAG_PBUF 16
 #define MEMP_NUM_ARP_QUEUE 32
-#define PBUF_POOL_SIZE 32
+#define PBUF_POOL_SIZE 64
 #define PBUF_POOL_BUFSIZE 1536
 
-/* TCP: full-size Ethernet segments; a window and send buffer of 16 segments. */
+/* TCP: full-size Ethernet segments; a window and send buffer of 44 segments, the most
+ * that fit the 16-bit window without window scaling (64,240 bytes). A sender may have a
+ * window's worth in flight before it waits for an ACK; between nodes whose round trip
+ * is a few hundred microseconds of emulated time, 16 segments (23 KB) were not enough to
+ * keep the link busy. Received segments wait in PBUF_POOL buffers until read, so the
+ * pool holds a full window and then some for the bus and other sockets. */
 #define TCP_MSS 1460
-#define TCP_WND (16 * TCP_MSS)
-#define TCP_SND_BUF (16 * TCP_MSS)
+#define TCP_WND (44 * TCP_MSS)
+#define TCP_SND_BUF (44 * TCP_MSS)
 #define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
 #define TCP_LISTEN_BACKLOG 0
 #define LWIP_TCP_TIMESTAMPS 0

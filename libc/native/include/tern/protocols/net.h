@@ -11,7 +11,7 @@
 //
 // Errors, and what a C library maps them to:
 //   BAD_HANDLE        no such socket for this caller (EBADF)
-//   TOO_BIG           data over kMaxData (EMSGSIZE)
+//   TOO_BIG           data over kMaxData, or a datagram over kMaxDatagram (EMSGSIZE)
 //   INVALID_ARGUMENT  bad type, flags or address, or the socket's state does not allow
 //                     the call: bind twice, listen on UDP, accept on a socket that is not
 //                     listening, recv on an unbound UDP socket, send or recv on a TCP
@@ -30,8 +30,11 @@
 
 namespace tern::net {
 
-// Bytes in one Send or Recv: one datagram, or one piece of a stream.
-inline constexpr uint32_t kMaxData = 8192;
+// Bytes in one Send or Recv: one piece of a stream, or one datagram. A datagram is at
+// most kMaxDatagram bytes; a stream moves in pieces of up to kMaxData, half the TCP send
+// buffer, so a program's next piece finds room while the last one is on its way.
+inline constexpr uint32_t kMaxData = 32768;
+inline constexpr uint32_t kMaxDatagram = 8192;
 inline constexpr uint32_t kMaxSockets = 128;
 inline constexpr uint32_t kMaxSocketsPerTask = 64;
 inline constexpr uint32_t kMaxInterfaces = 8;
@@ -109,21 +112,27 @@ using Connect = proto::Op<5, ConnectRequest, AddressResponse>;
 
 struct SendRequest {
     uint32_t socket;
-    uint32_t flags; // kNonBlocking
-    Address to;     // UDP without a peer: where the datagram goes; otherwise zero
+    uint32_t flags;   // kNonBlocking
+    Address to;       // UDP without a peer: where the datagram goes; otherwise zero
+    uint64_t wait_ns; // how long a Send that waits for room may wait (0: without limit)
 };
 struct SendResponse {
     uint32_t sent; // bytes taken: a whole datagram, or a part of the data for TCP
 };
-// data = the bytes (1..kMaxData; UDP also 0). TCP takes what fits in its send buffer,
-// waiting for room only when none is left. INVALID_ARGUMENT (no destination, TCP not
-// connected or shut down for writing), PEER_CLOSED, WOULD_BLOCK.
+// data = the bytes (TCP 1..kMaxData; UDP 0..kMaxDatagram, TOO_BIG over that). TCP takes
+// what fits in its send buffer,
+// waiting for room only when none is left, and no longer than wait_ns: a wait that runs
+// out answers WOULD_BLOCK, so a program's send timeout (SO_SNDTIMEO) costs no call of its
+// own. INVALID_ARGUMENT (no destination, TCP not connected or shut down for writing),
+// PEER_CLOSED, WOULD_BLOCK.
 using Send = proto::Op<6, SendRequest, SendResponse, proto::Limits{.request_data = kMaxData}>;
 
 struct RecvRequest {
     uint32_t socket;
-    uint32_t flags; // kNonBlocking
-    uint32_t max;   // 1..kMaxData bytes wanted
+    uint32_t flags;    // kNonBlocking
+    uint32_t max;      // 1..kMaxData bytes wanted
+    uint32_t reserved; // zero
+    uint64_t wait_ns;  // how long a Recv that waits for data may wait (0: without limit)
 };
 struct RecvResponse {
     uint32_t size;          // bytes in the reply data
@@ -131,8 +140,9 @@ struct RecvResponse {
     uint32_t truncated;     // UDP: the datagram was longer than max; the rest is gone
     Address from;
 };
-// Waits for data. reply data = the bytes. INVALID_ARGUMENT (UDP not bound, TCP not
-// connected, max out of range), PEER_CLOSED (reset), WOULD_BLOCK.
+// Waits for data, no longer than wait_ns (then WOULD_BLOCK, as SO_RCVTIMEO wants).
+// reply data = the bytes. INVALID_ARGUMENT (UDP not bound, TCP not connected, max out of
+// range, reserved set), PEER_CLOSED (reset), WOULD_BLOCK.
 using Recv = proto::Op<7, RecvRequest, RecvResponse, proto::Limits{.response_data = kMaxData}>;
 
 struct CloseRequest {
@@ -276,6 +286,9 @@ struct InterfaceInfo {
     uint64_t tx_packets, tx_bytes, tx_errors, tx_drops;
     // At the device, as the driver last reported (zero for loopback).
     uint64_t device_rx_frames, device_tx_frames, device_errors, device_drops;
+    // The NIC protocol's traffic (zero for loopback): Sync calls the driver made, and
+    // doorbells the server rang (each wakes the driver once).
+    uint64_t syncs, doorbells;
 };
 struct InterfacesResponse {
     uint32_t count;
