@@ -19,6 +19,29 @@ Reply* Reply::create(Thread* caller) {
     return new (kNoThrow) Reply(caller);
 }
 
+base::Result<Reply*> Reply::for_call(Thread& caller, KernelAccount& account) {
+    if (obj::KObject* held = caller.m_reply_slot.get(); held && held->ref_count() == 1) {
+        // Answered (or given up) and let go of by every server: as good as new.
+        Reply* reply = static_cast<Reply*>(held);
+        TERN_ASSERT(reply->m_waiter.is_empty() && !(reply->m_flags & kAsync));
+        reply->m_flags = 0;
+        if (!reply->m_caller)
+            reply->m_caller = obj::Ref<Thread>::retain(&caller);
+        return reply;
+    }
+    Reply* reply = create(&caller);
+    if (!reply)
+        return base::Error::NO_MEMORY;
+    if (!reply->quota_charge().take_from(account, QuotaKind::kReplies)) {
+        reply->release_ref();
+        return base::Error::QUOTA_EXCEEDED;
+    }
+    // A reply still held elsewhere (a server that has not closed it yet, a call that
+    // timed out) lives on with that holder alone.
+    caller.m_reply_slot = obj::Ref<obj::KObject>::adopt(reply);
+    return reply;
+}
+
 Reply* Reply::create_async(Port& reply_port, uint64_t cookie) {
     Reply* reply = create(nullptr);
     if (!reply)

@@ -305,7 +305,10 @@
        TERN_MSG_MAX_HANDLES - 1 handles), plus, for reply_port: WOULD_BLOCK (its queue,            \
        counting reserved slots, is full), PEER_CLOSED (no receiver), QUOTA_EXCEEDED (the           \
        caller's reply objects, shared with port_call), NO_MEMORY. Never blocks. */                 \
-    X(64, port_call_async, 4)
+    X(64, port_call_async, 4)                                                                      \
+    /* ipc_stats(struct tern_ipc_stats* out): the node's fast-path counters of port_call and       \
+       port_reply_receive (tern/abi/message.h). Needs no handle. BAD_ADDRESS. */                   \
+    X(65, ipc_stats, 1)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),
