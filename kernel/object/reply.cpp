@@ -72,6 +72,24 @@ base::Result<void> Reply::answer_without_caller(obj::Message&& message) {
     return {};
 }
 
+base::Result<void> Reply::fail(base::Error status) {
+    if (!m_caller || (m_flags & kAnswered) || m_caller->state() == ThreadState::kDead) {
+        if ((m_flags & (kAsync | kAnswered)) != kAsync)
+            return base::Error::PEER_CLOSED;
+        m_flags |= kAnswered;
+        obj::Message failed;
+        failed.header.label = TERN_LABEL_CALL_FAILED;
+        failed.header.flags = TERN_MSG_FLAG_ASYNC_REPLY;
+        failed.header.sender_badge = m_cookie;
+        failed.words[0] = uint64_t(status);
+        m_reply_port->post_reserved(base::move(failed));
+        return {};
+    }
+    m_flags |= kAnswered;
+    m_waiter.wake_one(status);
+    return {};
+}
+
 void Reply::unshared() {
     if (m_caller && !(m_flags & kAnswered))
         m_waiter.wake_one(base::Error::PEER_CLOSED);

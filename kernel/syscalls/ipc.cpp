@@ -500,6 +500,35 @@ SyscallResult sys_port_reply_receive(uint64_t reply, UserPtr<tern_msg> reply_msg
     return receive_message(task, port, msg, timeout);
 }
 
+SyscallResult sys_port_reply_error(Handle reply_handle, uint64_t status) {
+    Task& task = self_task();
+    auto reply = TRY(task.handles().get_as<Reply>(reply_handle.value(), TERN_RIGHT_SEND));
+    // Only what a call can fail with for reasons on the far side: a status about the
+    // caller's own arguments or thread (BAD_HANDLE, BAD_ADDRESS, INTERRUPTED, ...) would
+    // be a lie, and OK is no failure.
+    switch (status) {
+    case TERN_NODE_DOWN:
+    case TERN_PEER_CLOSED:
+    case TERN_TIMED_OUT:
+    case TERN_WOULD_BLOCK:
+    case TERN_TOO_BIG:
+    case TERN_NO_MEMORY:
+    case TERN_QUOTA_EXCEEDED:
+        break;
+    default: {
+        static uint32_t logged = 0;
+        if (logged++ < 16)
+            log::warn("task {} '{}': port_reply_error: status {} is not one a call can fail with",
+                      task.id(), task.name(), status);
+        return base::Error::INVALID_ARGUMENT;
+    }
+    }
+    // The reply right is consumed whether or not the caller is still there.
+    (void)task.handles().remove(reply_handle.value(), nullptr);
+    TRY(reply->fail(base::Error(int32_t(status))));
+    return 0;
+}
+
 SyscallResult sys_ipc_stats(UserPtr<tern_ipc_stats> out) {
     TRY(out.write(g_ipc_stats));
     return 0;

@@ -747,6 +747,81 @@ void test_fast_path() {
     close(p);
 }
 
+// ---- port_reply_error ------------------------------------------------------------------
+
+void test_reply_error() {
+    int64_t p = port_create(4);
+    if (!expect_ok(p, "replyerr.port"))
+        return;
+    int64_t s = dup(p, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER);
+    Job caller;
+    caller.a = 20;
+    caller.b = static_cast<uint64_t>(s);
+    if (expect_ok(start_job(caller, job_caller), "replyerr.caller")) {
+        tern_msg r{};
+        expect_eq(receive(p, r, kLong), 0, "replyerr.receive_call");
+        // Statuses a call cannot fail with on the far side are refused; the right stays.
+        const int64_t refused[] = {
+            0,    TERN_BAD_HANDLE, TERN_BAD_ADDRESS, TERN_INTERRUPTED, TERN_ERROR_COUNT_,
+            9999, -TERN_NODE_DOWN, 1ll << 40};
+        for (int64_t status : refused)
+            expect_err(tern_sys_port_reply_error(r.reply_handle, uint64_t(status)),
+                       TERN_INVALID_ARGUMENT, "replyerr.status_{}_refused", status);
+        expect_err(tern_sys_port_reply_error(0x3FFF, TERN_NODE_DOWN), TERN_BAD_HANDLE,
+                   "replyerr.bad_handle");
+        expect_err(tern_sys_port_reply_error(p, TERN_NODE_DOWN), TERN_WRONG_TYPE,
+                   "replyerr.port_handle");
+        expect_eq(tern_sys_port_reply_error(r.reply_handle, TERN_NODE_DOWN), 0,
+                  "replyerr.node_down");
+        expect_err(tern_sys_port_reply_error(r.reply_handle, TERN_NODE_DOWN), TERN_BAD_HANDLE,
+                   "replyerr.right_consumed");
+        expect_true(join_job(caller), 0, "replyerr.caller_done");
+        expect_err(caller.result, TERN_NODE_DOWN, "replyerr.caller_got_node_down");
+    }
+    // Every status that is allowed reaches the caller as it is.
+    const int64_t allowed[] = {TERN_PEER_CLOSED, TERN_TIMED_OUT, TERN_WOULD_BLOCK,
+                               TERN_TOO_BIG,     TERN_NO_MEMORY, TERN_QUOTA_EXCEEDED};
+    for (int64_t status : allowed) {
+        if (!expect_ok(start_job(caller, job_caller), "replyerr.caller_{}", status))
+            continue;
+        tern_msg r{};
+        expect_eq(receive(p, r, kLong), 0, "replyerr.receive_{}", status);
+        expect_eq(tern_sys_port_reply_error(r.reply_handle, uint64_t(status)), 0,
+                  "replyerr.answer_{}", status);
+        expect_true(join_job(caller), 0, "replyerr.caller_{}_done", status);
+        expect_err(caller.result, int(status), "replyerr.caller_got_{}", status);
+    }
+    // The caller gave up: PEER_CLOSED, and the right is gone.
+    tern_msg m = make_msg(21, 1);
+    expect_err(call(s, m, 10 * kMs), TERN_TIMED_OUT, "replyerr.abandoned_call");
+    tern_msg r{};
+    expect_eq(receive(p, r), 0, "replyerr.receive_abandoned");
+    expect_err(tern_sys_port_reply_error(r.reply_handle, TERN_NODE_DOWN), TERN_PEER_CLOSED,
+               "replyerr.caller_gone");
+    expect_err(tern_sys_handle_close(r.reply_handle), TERN_BAD_HANDLE,
+               "replyerr.gone_callers_right_consumed");
+    // An asynchronous call: the answer is TERN_LABEL_CALL_FAILED with the status.
+    int64_t rp = port_create(2);
+    if (expect_ok(rp, "replyerr.reply_port")) {
+        int64_t rps = dup(rp, TERN_RIGHT_SEND);
+        tern_msg a = make_msg(22, 5);
+        expect_eq(tern_sys_port_call_async(s, ptr(&a), rps, 77), 0, "replyerr.async_call");
+        expect_eq(receive(p, r), 0, "replyerr.receive_async");
+        expect_eq(tern_sys_port_reply_error(r.reply_handle, TERN_NODE_DOWN), 0,
+                  "replyerr.async_node_down");
+        tern_msg answer{};
+        expect_eq(receive(rp, answer), 0, "replyerr.async_answer");
+        expect_true(answer.hdr.label == TERN_LABEL_CALL_FAILED
+                        && answer.hdr.flags == TERN_MSG_FLAG_ASYNC_REPLY
+                        && answer.hdr.sender_badge == 77 && answer.words[0] == TERN_NODE_DOWN,
+                    int64_t(answer.words[0]), "replyerr.async_answer_is_call_failed");
+        close(rps);
+        close(rp);
+    }
+    close(s);
+    close(p);
+}
+
 } // namespace
 
 extern "C" int main(uint64_t) {
@@ -758,5 +833,6 @@ extern "C" int main(uint64_t) {
     test_calls_between_tasks();
     test_capture_restore();
     test_fast_path();
+    test_reply_error();
     return finish();
 }

@@ -39,6 +39,11 @@ public:
     // Delivers the answer to the waiting caller, or queues it on the reply port of an
     // asynchronous call. PEER_CLOSED when the caller gave up.
     base::Result<void> answer(obj::Message&& message);
+    // Answers the call with a status instead of a message (port_reply_error): the
+    // caller's port_call returns it, or, for an asynchronous call, the answer is a
+    // TERN_LABEL_CALL_FAILED message with words[0] = the status. PEER_CLOSED when the
+    // caller gave up.
+    base::Result<void> fail(base::Error status);
     // The caller stopped waiting (timeout); a later answer is refused.
     void abandon() { m_caller.reset(); }
     // An asynchronous call that was never sent: gives the reserved slot back, and no
