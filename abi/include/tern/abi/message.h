@@ -90,8 +90,8 @@ struct tern_msg {
  * thread, which runs next. */
 struct tern_ipc_stats {
     uint64_t fast_calls;   /* port_call handed straight to a waiting server */
-    uint64_t slow_calls;   /* port_call queued */
+    uint64_t slow_calls;   /* the other port_call syscalls (queued, or refused) */
     uint64_t fast_replies; /* port_reply_receive answers handed straight to the caller */
-    uint64_t slow_replies; /* the other port_reply_receive answers */
+    uint64_t slow_replies; /* the other port_reply_receive syscalls */
 };
 #endif /* TERN_ABI_MESSAGE_H */
