@@ -120,7 +120,7 @@ void reap_zombies() {
         // possibly this thread itself, alive.
         z->m_reply.reset();
         z->m_handoff.reset();
-        z->m_reply_slot.reset(); // its reply holds a reference to the thread
+        z->m_reply_slot.reset(); // the reply object of its calls
         free_stack_slot(z->stack_slot());
         z->m_stack_freed = true;
         z->release_ref(); // the scheduler's reference; handles may keep the object

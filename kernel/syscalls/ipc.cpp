@@ -343,20 +343,28 @@ SyscallResult sys_port_call(Handle port_handle, UserPtr<tern_msg> msg, Timeout t
         // (and after, for the next call); the message carries the other. When that one
         // goes unanswered, Reply::unshared wakes the caller.
         pending = TRY(Reply::for_call(*self, *task.account()));
-        TRY(m.add_handle(obj::Ref<obj::KObject>::retain(pending),
-                         TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER));
-        m.header.flags |= TERN_MSG_FLAG_CALL;
         InterruptGuard guard;
-        TRY(port->send(base::move(m), deadline, timeout.blocks()));
+        if (auto added = m.add_handle(obj::Ref<obj::KObject>::retain(pending),
+                                      TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER);
+            added.is_error()) {
+            pending->abandon();
+            return added.error();
+        }
+        m.header.flags |= TERN_MSG_FLAG_CALL;
+        if (auto sent = port->send(base::move(m), deadline, timeout.blocks()); sent.is_error()) {
+            pending->abandon(); // never sent: the reply goes back to the slot unused
+            return sent.error();
+        }
         remove_sent_handles(task, um);
         e = pending->waiter().wait(deadline);
     }
-    if (e != base::Error::OK) {
-        // Timed out, interrupted (stop, kill), the server is gone or answered with an
-        // error: a late answer must not land in a later call.
-        pending->abandon();
+    // The call is over either way. The reply in the slot lets go of this thread, so an
+    // idle one keeps no reference to it (Thread::unshared must still see the last handle
+    // go); after a timeout, an interruption or the server's error status, a late answer
+    // is refused rather than landing in a later call.
+    pending->abandon();
+    if (e != base::Error::OK)
         return e;
-    }
     // Straight from the thread's answer slot; what a failed delivery leaves is released.
     bool consumed = false;
     auto r = deliver(task, self->m_reply, msg, um, &consumed);

@@ -44,7 +44,8 @@ public:
     // TERN_LABEL_CALL_FAILED message with words[0] = the status. PEER_CLOSED when the
     // caller gave up.
     base::Result<void> fail(base::Error status);
-    // The caller stopped waiting (timeout); a later answer is refused.
+    // The caller stopped waiting (the call is over: answered, timed out, interrupted);
+    // a later answer is refused, and the reply keeps no reference to the thread.
     void abandon() { m_caller.reset(); }
     // An asynchronous call that was never sent: gives the reserved slot back, and no
     // answer will be queued.
