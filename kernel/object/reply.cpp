@@ -19,6 +19,28 @@ Reply* Reply::create(Thread* caller) {
     return new (kNoThrow) Reply(caller);
 }
 
+base::Result<Reply*> Reply::for_call(Thread& caller, KernelAccount& account) {
+    if (obj::KObject* held = caller.m_reply_slot.get(); held && held->ref_count() == 1) {
+        // Answered (or given up) and let go of by every server: as good as new.
+        Reply* reply = static_cast<Reply*>(held);
+        TERN_ASSERT(reply->m_waiter.is_empty() && !(reply->m_flags & kAsync));
+        reply->m_flags = 0;
+        reply->m_caller = obj::Ref<Thread>::retain(&caller); // let go of when the call ends
+        return reply;
+    }
+    Reply* reply = create(&caller);
+    if (!reply)
+        return base::Error::NO_MEMORY;
+    if (!reply->quota_charge().take_from(account, QuotaKind::kReplies)) {
+        reply->release_ref();
+        return base::Error::QUOTA_EXCEEDED;
+    }
+    // A reply still held elsewhere (a server that has not closed it yet, a call that
+    // timed out) lives on with that holder alone.
+    caller.m_reply_slot = obj::Ref<obj::KObject>::adopt(reply);
+    return reply;
+}
+
 Reply* Reply::create_async(Port& reply_port, uint64_t cookie) {
     Reply* reply = create(nullptr);
     if (!reply)
@@ -46,6 +68,24 @@ base::Result<void> Reply::answer_without_caller(obj::Message&& message) {
     // Queued into the slot reserved at the call; when the reply port has lost its
     // receiver the answer is dropped there, which is no error of the server's.
     m_reply_port->post_reserved(base::move(message));
+    return {};
+}
+
+base::Result<void> Reply::fail(base::Error status) {
+    if (!m_caller || (m_flags & kAnswered) || m_caller->state() == ThreadState::kDead) {
+        if ((m_flags & (kAsync | kAnswered)) != kAsync)
+            return base::Error::PEER_CLOSED;
+        m_flags |= kAnswered;
+        obj::Message failed;
+        failed.header.label = TERN_LABEL_CALL_FAILED;
+        failed.header.flags = TERN_MSG_FLAG_ASYNC_REPLY;
+        failed.header.sender_badge = m_cookie;
+        failed.words[0] = uint64_t(status);
+        m_reply_port->post_reserved(base::move(failed));
+        return {};
+    }
+    m_flags |= kAnswered;
+    m_waiter.wake_one(status);
     return {};
 }
 

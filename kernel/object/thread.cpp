@@ -16,6 +16,10 @@ namespace kernel {
 
 using namespace x86_64;
 
+// Threads come from the kernel heap's 1 KiB class; a larger one would double what every
+// thread's allocation and free cost (the heap poisons and checks whole slots).
+static_assert(sizeof(Thread) <= 1024, "Thread outgrew the kernel heap's 1 KiB class");
+
 bool g_need_resched = false;
 size_t g_orphan_count = 0;
 
@@ -116,6 +120,7 @@ void reap_zombies() {
         // possibly this thread itself, alive.
         z->m_reply.reset();
         z->m_handoff.reset();
+        z->m_reply_slot.reset(); // the reply object of its calls
         free_stack_slot(z->stack_slot());
         z->m_stack_freed = true;
         z->release_ref(); // the scheduler's reference; handles may keep the object
@@ -207,6 +212,8 @@ void make_ready(Thread& t) {
 
 namespace {
 
+[[gnu::always_inline]] inline void switch_to(Thread* prev, Thread* next);
+
 // Picks the next thread and switches to it. The caller has set the current thread's
 // state (and queued it if it stays ready). Interrupts are off.
 void switch_to_next() {
@@ -231,6 +238,12 @@ void switch_to_next() {
         prev->m_state = ThreadState::kRunning;
         return;
     }
+    switch_to(prev, next);
+}
+
+// Runs `next` (not prev, not on the ready queue) in place of prev, whose state the
+// caller has set. Inline in both callers: it is the context switch itself.
+[[gnu::always_inline]] inline void switch_to(Thread* prev, Thread* next) {
     next->m_state = ThreadState::kRunning;
     next->m_quantum_ticks = kQuantumTicks;
     ++g_switches;
@@ -334,6 +347,32 @@ base::Error WaitQueue::wait(uint64_t deadline_ns) {
         timed_insert(*cur);
     }
     switch_to_next();
+    return cur->m_wait_result;
+}
+
+bool can_hand_off_to(const Thread& next) { return !g_ready.has_higher_than(next.m_priority); }
+
+base::Error WaitQueue::wait_switching_to(Thread& next, uint64_t deadline_ns) {
+    Thread* cur = current_thread();
+    TERN_ASSERT(next.m_state == ThreadState::kBlocked && next.m_waiting_on && &next != cur);
+    next.m_waiting_on->m_waiters.remove(next);
+    if (next.timer_link.is_linked())
+        g_timed.remove(next);
+    next.m_wake_at = 0;
+    next.m_waiting_on = nullptr;
+    next.m_wait_result = base::Error::OK;
+    next.m_wait_token = 0;
+    cur->m_state = ThreadState::kBlocked;
+    cur->m_waiting_on = this;
+    cur->m_wait_result = base::Error::OK;
+    m_waiters.push_back(*cur);
+    if (deadline_ns) {
+        cur->m_wake_at = deadline_ns;
+        timed_insert(*cur);
+    }
+    cur->m_handoff.reset();
+    g_need_resched = false;
+    switch_to(cur, &next);
     return cur->m_wait_result;
 }
 

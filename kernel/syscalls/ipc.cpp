@@ -7,6 +7,7 @@
 #include <kernel/object/reply.h>
 #include <kernel/object/task.h>
 #include <kernel/object/thread.h>
+#include <kernel/syscalls/dispatch.h>
 #include <kernel/syscalls/handlers.h>
 
 namespace kernel {
@@ -112,11 +113,31 @@ base::Result<obj::Ref<Port>> port_from(Task& task, Handle handle, uint32_t right
 
 Task& self_task() { return *current_thread()->task(); }
 
+// A call the fast path put in this thread's m_reply while it waited on `port`: it is
+// delivered as if it had been queued (the caller checked that it fits). Should the
+// delivery fail all the same, the message goes to the port's queue, or, when that is
+// full or closed, is dropped: its reply right goes with it and the caller gets
+// PEER_CLOSED rather than waiting for an answer that cannot come.
+SyscallResult receive_direct(Task& task, Port& port, UserPtr<tern_msg> msg, tern_msg& um) {
+    Thread& self = *current_thread();
+    self.m_direct = false;
+    bool consumed = false;
+    auto r = deliver(task, self.m_reply, msg, um, &consumed);
+    if (r.is_error()) {
+        if (!consumed && port.queue().push(base::move(self.m_reply)).is_error())
+            self.m_reply.reset();
+        return r.error();
+    }
+    return 0;
+}
+
 // port_receive(port, msg, timeout) for the calling task; also the second half of
-// port_reply_receive.
-SyscallResult receive_message(Task& task, Handle port_handle, UserPtr<tern_msg> msg,
-                              Timeout timeout) {
-    auto port = TRY(port_from(task, port_handle, TERN_RIGHT_RECEIVE));
+// port_reply_receive (receive_message looks the port up first). With handoff and
+// *handoff (the caller a fast reply has just answered), the first wait runs that
+// thread at once, and *handoff becomes null; when nothing waits, *handoff is left for the
+// caller of this function to wake.
+[[gnu::always_inline]] inline SyscallResult receive_on(Task& task, Port& p, UserPtr<tern_msg> msg,
+                                                       Timeout timeout, Thread** handoff) {
     // Only where the data part goes is read; deliver() writes the rest.
     struct DataDescriptor {
         uint64_t data;
@@ -133,7 +154,6 @@ SyscallResult receive_message(Task& task, Handle port_handle, UserPtr<tern_msg> 
     um.data_capacity = descriptor.data_capacity;
     um.reserved = 0;
     um.reserved2 = 0;
-    Port& p = *port;
     uint64_t deadline = timeout.deadline();
     for (;;) {
         // Syscalls run with interrupts off on one CPU, so nothing changes between the
@@ -163,27 +183,50 @@ SyscallResult receive_message(Task& task, Handle port_handle, UserPtr<tern_msg> 
             return base::Error::PEER_CLOSED;
         if (!timeout.blocks())
             return base::Error::WOULD_BLOCK;
-        if (base::Error e = p.wait_for_message(deadline); e != base::Error::OK)
+        Thread& self = *current_thread();
+        self.m_receive_msg = msg.address();
+        base::Error e;
+        if (handoff && *handoff)
+            e = p.wait_for_message_switching_to(*base::exchange(*handoff, nullptr), deadline);
+        else
+            e = p.wait_for_message(deadline);
+        self.m_receive_msg = 0;
+        if (self.m_direct)
+            return receive_direct(task, p, msg, um);
+        if (e != base::Error::OK)
             return e;
     }
 }
 
+SyscallResult receive_message(Task& task, Handle port_handle, UserPtr<tern_msg> msg,
+                              Timeout timeout) {
+    auto port = TRY(port_from(task, port_handle, TERN_RIGHT_RECEIVE));
+    return receive_on(task, *port, msg, timeout, nullptr);
+}
+
 // The first half of port_reply and port_reply_receive: answers the call behind
-// reply_handle with the message at msg. On success the reply right and the handles the
-// message names are gone from the table. A refused message (BAD_HANDLE, BAD_ADDRESS,
-// INVALID_ARGUMENT, TOO_BIG, ...) changes nothing. PEER_CLOSED: the caller gave up; the
-// right is consumed and the handles stay, listed in *um.
-base::Result<void> send_reply(Task& task, Handle reply_handle, UserPtr<tern_msg> msg,
-                              tern_msg& um) {
-    auto reply = TRY(task.handles().get_as<Reply>(reply_handle.value(), TERN_RIGHT_SEND));
-    TRY(msg.read(um));
+// reply_handle (naming `reply`) with `um`, the message the server wrote. On success the
+// reply right and the handles the message names are gone from the table. A refused
+// message (INVALID_ARGUMENT, TOO_BIG, BAD_ADDRESS of its data, ...) changes nothing.
+// PEER_CLOSED: the caller gave up; the right is consumed and the handles stay, listed
+// in um.
+base::Result<void> answer_call(Task& task, Handle reply_handle, Reply& reply, const tern_msg& um) {
     [[clang::uninitialized]] obj::Message m;
     TRY(build_message(task, um, m, TERN_MSG_MAX_HANDLES, nullptr));
     // The reply right is consumed whether or not the caller is still there.
     (void)task.handles().remove(reply_handle.value(), nullptr);
-    TRY(reply->answer(base::move(m)));
+    TRY(reply.answer(base::move(m)));
     remove_sent_handles(task, um);
     return {};
+}
+
+// The same, reading the message at msg into um first; BAD_HANDLE, BAD_ADDRESS, ...
+// change nothing.
+base::Result<void> send_reply(Task& task, Handle reply_handle, UserPtr<tern_msg> msg,
+                              tern_msg& um) {
+    auto reply = TRY(task.handles().get_as<Reply>(reply_handle.value(), TERN_RIGHT_SEND));
+    TRY(msg.read(um));
+    return answer_call(task, reply_handle, *reply, um);
 }
 
 } // namespace
@@ -234,6 +277,35 @@ SyscallResult sys_port_set_remove(Handle set_handle, Handle member_handle) {
     return 0;
 }
 
+namespace {
+
+// The fast path's counters (tern_ipc_stats, read with ipc_stats); the slow ones are the
+// dispatch's count of the syscall less these, so the slow path pays nothing for them.
+tern_ipc_stats g_ipc_stats;
+
+// A call the fast path can take: inline words only (no data part, no handles), to a port
+// with nothing pending whose receiver is already waiting on it in port_receive (or
+// port_reply_receive), where the message can be delivered at once, and with nothing more
+// urgent than that thread ready to run. Returns that thread, or null (the slow path).
+Thread* fast_call_target(Thread& self, Port& port, const tern_msg& um, Timeout timeout) {
+    if (um.hdr.data_size != 0 || um.hdr.handle_count != 0 || um.hdr.flags != 0 || um.reserved != 0
+        || !timeout.blocks() || self.m_exit_requested)
+        return nullptr;
+    if (!port.queue().is_empty() || port.has_events() || port.closed())
+        return nullptr;
+    Thread* server = port.waiting_receiver();
+    if (!server || !server->m_receive_msg)
+        return nullptr;
+    Task& peer = *server->task();
+    if (peer.handles().count() >= peer.handles().capacity()
+        || !message_writable(peer, UserPtr<tern_msg>(server->m_receive_msg))
+        || !can_hand_off_to(*server))
+        return nullptr;
+    return server;
+}
+
+} // namespace
+
 SyscallResult sys_port_call(Handle port_handle, UserPtr<tern_msg> msg, Timeout timeout) {
     Thread* self = current_thread();
     Task& task = *self->task();
@@ -244,32 +316,55 @@ SyscallResult sys_port_call(Handle port_handle, UserPtr<tern_msg> msg, Timeout t
     // server does any work.
     if (!message_writable(task, msg))
         return base::Error::BAD_ADDRESS;
-    [[clang::uninitialized]] obj::Message m;
-    TRY(build_message(task, um, m, TERN_MSG_MAX_HANDLES - 1, port.get()));
-    // The caller keeps a reference until the call is over; the message carries the
-    // other. When that one goes unanswered, Reply::unshared wakes the caller.
-    obj::Ref<Reply> reply = obj::Ref<Reply>::adopt(Reply::create(self));
-    if (!reply)
-        return base::Error::NO_MEMORY;
-    if (!reply->quota_charge().take_from(*task.account(), QuotaKind::kReplies))
-        return base::Error::QUOTA_EXCEEDED;
-    TRY(m.add_handle(obj::Ref<obj::KObject>::retain(reply.get()),
-                     TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER));
-    m.header.flags |= TERN_MSG_FLAG_CALL;
     uint64_t deadline = timeout.deadline();
-    Reply* pending = reply.get();
-    {
+    Reply* pending;
+    base::Error e;
+    if (Thread* server = fast_call_target(*self, *port, um, timeout)) {
+        // The fast path: the call goes straight into the waiting server's slot, with the
+        // reply right it will find in reply_handle, and the CPU goes to the server.
+        pending = TRY(Reply::for_call(*self, *task.account()));
+        obj::Message& m = server->m_reply;
+        TERN_ASSERT(!m.owns_resources() && m.data_size() == 0);
+        m.header.label = um.hdr.label;
+        m.header.flags = TERN_MSG_FLAG_CALL;
+        m.header.sender_badge = task.id();
+        for (int i = 0; i < TERN_MSG_INLINE_WORDS; ++i)
+            m.words[i] = um.words[i];
+        TERN_VERIFY(m.add_handle(obj::Ref<obj::KObject>::retain(pending),
+                                 TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER)
+                        .ok()); // the slot was empty
+        server->m_direct = true;
+        ++g_ipc_stats.fast_calls;
+        e = pending->waiter().wait_switching_to(*server, deadline);
+    } else {
+        [[clang::uninitialized]] obj::Message m;
+        TRY(build_message(task, um, m, TERN_MSG_MAX_HANDLES - 1, port.get()));
+        // The thread's reply slot holds the caller's reference until the call is over
+        // (and after, for the next call); the message carries the other. When that one
+        // goes unanswered, Reply::unshared wakes the caller.
+        pending = TRY(Reply::for_call(*self, *task.account()));
         InterruptGuard guard;
-        TRY(port->send(base::move(m), deadline, timeout.blocks()));
-        remove_sent_handles(task, um);
-        base::Error e = pending->waiter().wait(deadline);
-        if (e != base::Error::OK) {
-            // Timed out, interrupted (stop, kill) or the server is gone: a late answer
-            // must not land in a later call.
+        if (auto added = m.add_handle(obj::Ref<obj::KObject>::retain(pending),
+                                      TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER);
+            added.is_error()) {
             pending->abandon();
-            return e;
+            return added.error();
         }
+        m.header.flags |= TERN_MSG_FLAG_CALL;
+        if (auto sent = port->send(base::move(m), deadline, timeout.blocks()); sent.is_error()) {
+            pending->abandon(); // never sent: the reply goes back to the slot unused
+            return sent.error();
+        }
+        remove_sent_handles(task, um);
+        e = pending->waiter().wait(deadline);
     }
+    // The call is over either way. The reply in the slot lets go of this thread, so an
+    // idle one keeps no reference to it (Thread::unshared must still see the last handle
+    // go); after a timeout, an interruption or the server's error status, a late answer
+    // is refused rather than landing in a later call.
+    pending->abandon();
+    if (e != base::Error::OK)
+        return e;
     // Straight from the thread's answer slot; what a failed delivery leaves is released.
     bool consumed = false;
     auto r = deliver(task, self->m_reply, msg, um, &consumed);
@@ -325,16 +420,68 @@ SyscallResult sys_port_reply(Handle reply, UserPtr<tern_msg> msg) {
     return 0;
 }
 
+namespace {
+
+// The fast reply of port_reply_receive: an answer of inline words only to a caller
+// waiting in port_call, from a server whose receive will wait (nothing is pending on its
+// port), with nothing more urgent than the caller ready. Returns the caller, or null
+// (the slow path).
+Thread* fast_reply_target(Task& task, Reply& reply, const tern_msg& um, Handle port_handle,
+                          Timeout timeout, obj::Ref<Port>& port_out) {
+    Thread* caller = reply.waiting_caller();
+    if (!caller || um.hdr.data_size != 0 || um.hdr.handle_count != 0 || um.hdr.flags != 0
+        || um.reserved != 0 || !timeout.blocks() || current_thread()->m_exit_requested
+        || !can_hand_off_to(*caller))
+        return nullptr;
+    auto port = port_from(task, port_handle, TERN_RIGHT_RECEIVE);
+    uint32_t key = 0;
+    if (port.is_error() || port.value()->closed() || port.value()->ready_source(&key))
+        return nullptr;
+    port_out = port.release_value();
+    return caller;
+}
+
+} // namespace
+
 SyscallResult sys_port_reply_receive(uint64_t reply, UserPtr<tern_msg> reply_msg, Handle port,
                                      UserPtr<tern_msg> msg, Timeout timeout) {
     Task& task = self_task();
-    [[clang::uninitialized]] tern_msg um; // filled by send_reply
+    [[clang::uninitialized]] tern_msg um; // filled by the copy
     // The reply half cannot fail the call, so its handle is decoded here rather than at
     // dispatch: a bad one is refused like any other bad reply.
     auto reply_handle = Handle::from(reply);
-    base::Result<void> sent = reply_handle.is_error()
-                                  ? base::Result<void>(reply_handle.error())
-                                  : send_reply(task, reply_handle.value(), reply_msg, um);
+    obj::Ref<Port> receive_port; // set by fast_reply_target
+    base::Result<void> sent = {};
+    if (reply_handle.is_error()) {
+        sent = reply_handle.error();
+    } else if (auto object =
+                   task.handles().get_as<Reply>(reply_handle.value().value(), TERN_RIGHT_SEND);
+               object.is_error()) {
+        sent = object.error();
+    } else if (auto read = reply_msg.read(um); read.is_error()) {
+        sent = read.error();
+    } else if (Thread* caller =
+                   fast_reply_target(task, *object.value(), um, port, timeout, receive_port)) {
+        // The answer goes straight into the caller's answer slot, the reply right leaves
+        // the table, and the receive runs the caller as it waits.
+        obj::Message& m = caller->m_reply;
+        TERN_ASSERT(!m.owns_resources() && m.data_size() == 0);
+        m.header.label = um.hdr.label;
+        m.header.flags = 0;
+        m.header.sender_badge = task.id();
+        for (int i = 0; i < TERN_MSG_INLINE_WORDS; ++i)
+            m.words[i] = um.words[i];
+        object.value()->mark_answered();
+        (void)task.handles().remove(reply_handle.value().value(), nullptr);
+        ++g_ipc_stats.fast_replies;
+        Thread* handoff = caller;
+        auto r = receive_on(task, *receive_port, msg, timeout, &handoff);
+        if (handoff) // the receive did not wait (its buffer is bad): wake the caller
+            caller->m_waiting_on->wake_specific(*caller, base::Error::OK);
+        return r;
+    } else {
+        sent = answer_call(task, reply_handle.value(), *object.value(), um);
+    }
     if (sent.is_error()) {
         if (sent.error() == base::Error::PEER_CLOSED) {
             // The caller is gone: what the reply carried goes as it would have with it.
@@ -359,6 +506,43 @@ SyscallResult sys_port_reply_receive(uint64_t reply, UserPtr<tern_msg> reply_msg
         }
     }
     return receive_message(task, port, msg, timeout);
+}
+
+SyscallResult sys_port_reply_error(Handle reply_handle, uint64_t status) {
+    Task& task = self_task();
+    auto reply = TRY(task.handles().get_as<Reply>(reply_handle.value(), TERN_RIGHT_SEND));
+    // Only what a call can fail with for reasons on the far side: a status about the
+    // caller's own arguments or thread (BAD_HANDLE, BAD_ADDRESS, INTERRUPTED, ...) would
+    // be a lie, and OK is no failure.
+    switch (status) {
+    case TERN_NODE_DOWN:
+    case TERN_PEER_CLOSED:
+    case TERN_TIMED_OUT:
+    case TERN_WOULD_BLOCK:
+    case TERN_TOO_BIG:
+    case TERN_NO_MEMORY:
+    case TERN_QUOTA_EXCEEDED:
+        break;
+    default: {
+        static uint32_t logged = 0;
+        if (logged++ < 16)
+            log::warn("task {} '{}': port_reply_error: status {} is not one a call can fail with",
+                      task.id(), task.name(), status);
+        return base::Error::INVALID_ARGUMENT;
+    }
+    }
+    // The reply right is consumed whether or not the caller is still there.
+    (void)task.handles().remove(reply_handle.value(), nullptr);
+    TRY(reply->fail(base::Error(int32_t(status))));
+    return 0;
+}
+
+SyscallResult sys_ipc_stats(UserPtr<tern_ipc_stats> out) {
+    tern_ipc_stats stats = g_ipc_stats;
+    stats.slow_calls = syscall_count(TERN_SYS_port_call) - stats.fast_calls;
+    stats.slow_replies = syscall_count(TERN_SYS_port_reply_receive) - stats.fast_replies;
+    TRY(out.write(stats));
+    return 0;
 }
 
 namespace {

@@ -458,6 +458,370 @@ void test_capture_restore() {
     close(a);
 }
 
+// ---- The fast path --------------------------------------------------------------------
+
+tern_ipc_stats ipc_stats() {
+    tern_ipc_stats st{};
+    (void)tern_sys_ipc_stats(ptr(&st));
+    return st;
+}
+
+// How the fast path's counters moved between two readings.
+struct StatsDelta {
+    int64_t fast_calls, slow_calls, fast_replies, slow_replies;
+};
+StatsDelta delta(const tern_ipc_stats& a, const tern_ipc_stats& b) {
+    return StatsDelta{int64_t(b.fast_calls - a.fast_calls), int64_t(b.slow_calls - a.slow_calls),
+                      int64_t(b.fast_replies - a.fast_replies),
+                      int64_t(b.slow_replies - a.slow_replies)};
+}
+
+// Serves calls on port a with port_reply_receive until c calls are answered (the last
+// with port_reply): label + 1, words[0] = 3 * words[0] + 1, words[1] = the sender badge,
+// words[2] = the number of handles received (closed) and words[3] = how many signal
+// messages came before this call. Each receive waits at most kLong.
+int64_t job_fast_server(Job& j) {
+    uint8_t buffer[64];
+    tern_msg m{};
+    m.data = ptr(buffer);
+    m.data_capacity = sizeof(buffer);
+    uint64_t signals = 0;
+    j.started = 1;
+    int64_t r = tern_sys_port_receive(j.a, ptr(&m), kLong);
+    for (uint64_t answered = 0; r >= 0;) {
+        if (m.hdr.label == TERN_LABEL_SIGNAL) {
+            ++signals;
+            m = tern_msg{};
+            m.data = ptr(buffer);
+            m.data_capacity = sizeof(buffer);
+            r = tern_sys_port_receive(j.a, ptr(&m), kLong);
+            continue;
+        }
+        if (!(m.hdr.flags & TERN_MSG_FLAG_CALL) || m.reply_handle == 0)
+            return -TERN_CORRUPT;
+        for (uint32_t i = 0; i < m.hdr.handle_count; ++i)
+            close(m.handles[i]);
+        tern_msg answer = make_msg(m.hdr.label + 1, m.words[0] * 3 + 1, m.hdr.sender_badge);
+        answer.words[2] = m.hdr.handle_count;
+        answer.words[3] = signals;
+        if (++answered == j.c)
+            return tern_sys_port_reply(m.reply_handle, ptr(&answer));
+        tern_handle_t reply = m.reply_handle;
+        m = tern_msg{};
+        m.data = ptr(buffer);
+        m.data_capacity = sizeof(buffer);
+        r = tern_sys_port_reply_receive(reply, ptr(&answer), j.a, ptr(&m), kLong);
+    }
+    return r;
+}
+
+// Receives one call on port a (waiting at most kLong), holds it for b ms, then answers
+// it (c == 0) or closes its reply handle (c == 1); returns the reply's result.
+int64_t job_slow_answer(Job& j) {
+    tern_msg m{};
+    j.started = 1;
+    int64_t r = tern_sys_port_receive(j.a, ptr(&m), kLong);
+    if (r < 0)
+        return r;
+    if (j.b)
+        sleep_ms(j.b);
+    if (j.c == 1)
+        return tern_sys_handle_close(m.reply_handle);
+    return reply_word(m.reply_handle, 1);
+}
+
+// Lets a job that set `started` reach the receive it waits in (one CPU: it runs as soon
+// as this thread sleeps, and blocks within microseconds).
+void let_block(Job& j) {
+    for (int i = 0; i < 500 && !j.started; ++i)
+        sleep_ms(1);
+    sleep_ms(10);
+}
+
+void test_fast_path() {
+    int64_t p = port_create(4);
+    if (!expect_ok(p, "fast.port"))
+        return;
+    int64_t s = dup(p, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER | TERN_RIGHT_SIGNAL);
+    int64_t self_id = tern_sys_task_id();
+
+    // A server waiting in port_receive, then in port_reply_receive: every call and every
+    // answer but the last (a plain port_reply) goes the fast way.
+    Job server;
+    server.a = static_cast<uint64_t>(p);
+    server.c = 5;
+    if (expect_ok(start_job(server, job_fast_server), "fast.server_thread")) {
+        let_block(server);
+        tern_ipc_stats before = ipc_stats();
+        for (uint64_t i = 0; i < 5; ++i) {
+            tern_msg m = make_msg(40, 100 + i);
+            m.words[7] = 0x5A5A;
+            expect_eq(call(s, m), 0, "fast.call_{}", i);
+            expect_true(m.hdr.label == 41 && m.words[0] == (100 + i) * 3 + 1
+                            && int64_t(m.words[1]) == self_id && m.words[2] == 0
+                            && m.hdr.handle_count == 0 && m.reply_handle == 0 && m.hdr.flags == 0
+                            && m.hdr.data_size == 0 && int64_t(m.hdr.sender_badge) == self_id,
+                        int64_t(m.words[0]), "fast.reply_contents_and_badges_{}", i);
+        }
+        StatsDelta d = delta(before, ipc_stats());
+        expect_eq(d.fast_calls, 5, "fast.calls_took_the_fast_path");
+        expect_eq(d.slow_calls, 0, "fast.no_call_took_the_slow_path");
+        expect_eq(d.fast_replies, 4, "fast.replies_took_the_fast_path");
+        expect_eq(d.slow_replies, 0, "fast.no_reply_took_the_slow_path");
+        expect_true(join_job(server), 0, "fast.server_done");
+        expect_eq(server.result, 0, "fast.server_result");
+    }
+
+    // Each condition of the fast path that fails sends the call the slow way, with the
+    // same result.
+    static uint8_t bytes[16] = {1, 2, 3};
+    for (int kind = 0; kind < 2; ++kind) {
+        server.c = 1;
+        if (!expect_ok(start_job(server, job_fast_server), "slow.server_thread_{}", kind))
+            continue;
+        let_block(server);
+        tern_ipc_stats before = ipc_stats();
+        tern_msg m = make_msg(40, 7);
+        int64_t gift = -1;
+        if (kind == 0) { // a data part
+            m.hdr.data_size = sizeof(bytes);
+            m.data = ptr(bytes);
+        } else { // a handle
+            gift = port_create(1);
+            m.hdr.handle_count = 1;
+            m.handles[0] =
+                static_cast<tern_handle_t>(dup(gift, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER));
+        }
+        expect_eq(call(s, m), 0, "slow.call_{}", kind);
+        expect_true(m.hdr.label == 41 && m.words[0] == 22 && int64_t(m.words[1]) == self_id
+                        && m.words[2] == uint64_t(kind),
+                    int64_t(m.words[0]), "slow.reply_contents_{}", kind);
+        StatsDelta d = delta(before, ipc_stats());
+        expect_true(d.slow_calls == 1 && d.fast_calls == 0, d.fast_calls,
+                    "slow.{}_takes_the_slow_path", kind == 0 ? "data_part" : "handle");
+        expect_true(join_job(server), 0, "slow.server_done_{}", kind);
+        close(gift);
+    }
+
+    // Nobody waits yet: the call is queued.
+    {
+        Job caller;
+        caller.a = 30;
+        caller.b = static_cast<uint64_t>(s);
+        tern_ipc_stats before = ipc_stats();
+        if (expect_ok(start_job(caller, job_caller), "slow.queued_caller")) {
+            tern_msg r{};
+            sleep_ms(10);
+            expect_eq(receive(p, r, kLong), 0, "slow.receive_queued_call");
+            expect_eq(reply_word(r.reply_handle, 31), 0, "slow.answer_queued_call");
+            expect_true(join_job(caller), 0, "slow.queued_caller_done");
+            expect_eq(caller.result, 31, "slow.queued_caller_got_reply");
+            StatsDelta d = delta(before, ipc_stats());
+            expect_true(d.slow_calls == 1 && d.fast_calls == 0, d.fast_calls,
+                        "slow.no_receiver_takes_the_slow_path");
+        }
+    }
+
+    // A signal is pending: the call is queued behind it, and the server sees the signal
+    // first.
+    server.c = 1;
+    if (expect_ok(start_job(server, job_fast_server), "slow.signal_server")) {
+        let_block(server);
+        tern_ipc_stats before = ipc_stats();
+        expect_eq(tern_sys_port_signal(s, 4), 0, "slow.signal");
+        tern_msg m = make_msg(40, 3);
+        expect_eq(call(s, m), 0, "slow.call_after_signal");
+        expect_true(m.words[0] == 10 && m.words[3] == 1, int64_t(m.words[3]),
+                    "slow.signal_received_before_the_call");
+        StatsDelta d = delta(before, ipc_stats());
+        expect_true(d.slow_calls == 1 && d.fast_calls == 0, d.fast_calls,
+                    "slow.pending_signal_takes_the_slow_path");
+        expect_true(join_job(server), 0, "slow.signal_server_done");
+    }
+
+    // The receiver waits on a port set the port belongs to, not on the port.
+    int64_t set = port_create(1);
+    if (expect_ok(set, "slow.set")
+        && expect_eq(tern_sys_port_set_add(set, p, 9), 0, "slow.set_add")) {
+        server.a = static_cast<uint64_t>(set);
+        server.c = 1;
+        if (expect_ok(start_job(server, job_fast_server), "slow.set_server")) {
+            let_block(server);
+            tern_ipc_stats before = ipc_stats();
+            tern_msg m = make_msg(40, 4);
+            expect_eq(call(s, m), 0, "slow.call_through_set");
+            expect_eq(int64_t(m.words[0]), 13, "slow.set_reply");
+            StatsDelta d = delta(before, ipc_stats());
+            expect_true(d.slow_calls == 1 && d.fast_calls == 0, d.fast_calls,
+                        "slow.set_receiver_takes_the_slow_path");
+            expect_true(join_job(server), 0, "slow.set_server_done");
+        }
+        expect_eq(tern_sys_port_set_remove(set, p), 0, "slow.set_remove");
+        server.a = static_cast<uint64_t>(p);
+    }
+    close(set);
+
+    // The server has a call pending, or answers with a handle: the answer goes the slow
+    // way, and arrives all the same.
+    {
+        Job callers[2];
+        for (Job& c : callers) {
+            c.a = 60;
+            c.b = static_cast<uint64_t>(s);
+        }
+        if (expect_ok(start_job(callers[0], job_caller), "slowreply.caller_0")
+            && expect_ok(start_job(callers[1], job_caller), "slowreply.caller_1")) {
+            tern_msg r{};
+            sleep_ms(10);
+            expect_eq(receive(p, r, kLong), 0, "slowreply.receive_0");
+            tern_ipc_stats before = ipc_stats();
+            // A call is still queued: the receive will not wait.
+            tern_msg answer = make_msg(1, 61);
+            tern_msg next{};
+            expect_eq(
+                tern_sys_port_reply_receive(r.reply_handle, ptr(&answer), p, ptr(&next), kLong), 0,
+                "slowreply.reply_receive_with_call_pending");
+            StatsDelta d = delta(before, ipc_stats());
+            expect_true(d.slow_replies == 1 && d.fast_replies == 0, d.fast_replies,
+                        "slowreply.pending_call_takes_the_slow_path");
+            // An answer that carries a handle.
+            before = ipc_stats();
+            answer = make_msg(1, 62);
+            int64_t gift = port_create(1);
+            answer.hdr.handle_count = 1;
+            answer.handles[0] =
+                static_cast<tern_handle_t>(dup(gift, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER));
+            r = tern_msg{};
+            expect_eq(
+                tern_sys_port_reply_receive(next.reply_handle, ptr(&answer), p, ptr(&r), 20 * kMs),
+                -TERN_TIMED_OUT, "slowreply.reply_receive_with_data");
+            d = delta(before, ipc_stats());
+            expect_true(d.slow_replies == 1 && d.fast_replies == 0, d.fast_replies,
+                        "slowreply.handle_takes_the_slow_path");
+            close(gift);
+            expect_true(join_job(callers[0]) && join_job(callers[1]), 0, "slowreply.callers_done");
+            expect_true(callers[0].result + callers[1].result == 61 + 62, callers[0].result,
+                        "slowreply.callers_got_their_answers");
+        }
+    }
+
+    // The fast path keeps a call's timeout: the server holds the call past it.
+    Job holder;
+    holder.a = static_cast<uint64_t>(p);
+    holder.b = 60;
+    if (expect_ok(start_job(holder, job_slow_answer), "fast.holding_server")) {
+        let_block(holder);
+        tern_ipc_stats before = ipc_stats();
+        tern_msg m = make_msg(40, 1);
+        uint64_t start = now_ns();
+        expect_err(call(s, m, 20 * kMs), TERN_TIMED_OUT, "fast.call_times_out");
+        expect_true(now_ns() - start >= 20 * kMs, int64_t(now_ns() - start),
+                    "fast.timeout_duration");
+        expect_eq(delta(before, ipc_stats()).fast_calls, 1, "fast.timed_out_call_was_fast");
+        expect_true(join_job(holder), 0, "fast.holding_server_done");
+        expect_err(holder.result, TERN_PEER_CLOSED, "fast.late_answer_refused");
+        // The next call works (on the reply object the server has let go of).
+        server.c = 1;
+        if (expect_ok(start_job(server, job_fast_server), "fast.server_after_timeout")) {
+            let_block(server);
+            m = make_msg(40, 2);
+            expect_eq(call(s, m), 0, "fast.call_after_timeout");
+            expect_eq(int64_t(m.words[0]), 7, "fast.reply_after_timeout");
+            expect_true(join_job(server), 0, "fast.server_after_timeout_done");
+        }
+    }
+
+    // A server that drops the reply right of a fast call: PEER_CLOSED.
+    holder.b = 0;
+    holder.c = 1;
+    if (expect_ok(start_job(holder, job_slow_answer), "fast.dropping_server")) {
+        let_block(holder);
+        tern_ipc_stats before = ipc_stats();
+        tern_msg m = make_msg(40, 1);
+        expect_err(call(s, m), TERN_PEER_CLOSED, "fast.dropped_reply_right");
+        expect_eq(delta(before, ipc_stats()).fast_calls, 1, "fast.dropped_call_was_fast");
+        expect_true(join_job(holder), 0, "fast.dropping_server_done");
+    }
+
+    close(s);
+    close(p);
+}
+
+// ---- port_reply_error ------------------------------------------------------------------
+
+void test_reply_error() {
+    int64_t p = port_create(4);
+    if (!expect_ok(p, "replyerr.port"))
+        return;
+    int64_t s = dup(p, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER);
+    Job caller;
+    caller.a = 20;
+    caller.b = static_cast<uint64_t>(s);
+    if (expect_ok(start_job(caller, job_caller), "replyerr.caller")) {
+        tern_msg r{};
+        expect_eq(receive(p, r, kLong), 0, "replyerr.receive_call");
+        // Statuses a call cannot fail with on the far side are refused; the right stays.
+        const int64_t refused[] = {
+            0,    TERN_BAD_HANDLE, TERN_BAD_ADDRESS, TERN_INTERRUPTED, TERN_ERROR_COUNT_,
+            9999, -TERN_NODE_DOWN, 1ll << 40};
+        for (int64_t status : refused)
+            expect_err(tern_sys_port_reply_error(r.reply_handle, uint64_t(status)),
+                       TERN_INVALID_ARGUMENT, "replyerr.status_{}_refused", status);
+        expect_err(tern_sys_port_reply_error(0x3FFF, TERN_NODE_DOWN), TERN_BAD_HANDLE,
+                   "replyerr.bad_handle");
+        expect_err(tern_sys_port_reply_error(p, TERN_NODE_DOWN), TERN_WRONG_TYPE,
+                   "replyerr.port_handle");
+        expect_eq(tern_sys_port_reply_error(r.reply_handle, TERN_NODE_DOWN), 0,
+                  "replyerr.node_down");
+        expect_err(tern_sys_port_reply_error(r.reply_handle, TERN_NODE_DOWN), TERN_BAD_HANDLE,
+                   "replyerr.right_consumed");
+        expect_true(join_job(caller), 0, "replyerr.caller_done");
+        expect_err(caller.result, TERN_NODE_DOWN, "replyerr.caller_got_node_down");
+    }
+    // Every status that is allowed reaches the caller as it is.
+    const int64_t allowed[] = {TERN_PEER_CLOSED, TERN_TIMED_OUT, TERN_WOULD_BLOCK,
+                               TERN_TOO_BIG,     TERN_NO_MEMORY, TERN_QUOTA_EXCEEDED};
+    for (int64_t status : allowed) {
+        if (!expect_ok(start_job(caller, job_caller), "replyerr.caller_{}", status))
+            continue;
+        tern_msg r{};
+        expect_eq(receive(p, r, kLong), 0, "replyerr.receive_{}", status);
+        expect_eq(tern_sys_port_reply_error(r.reply_handle, uint64_t(status)), 0,
+                  "replyerr.answer_{}", status);
+        expect_true(join_job(caller), 0, "replyerr.caller_{}_done", status);
+        expect_err(caller.result, int(status), "replyerr.caller_got_{}", status);
+    }
+    // The caller gave up: PEER_CLOSED, and the right is gone.
+    tern_msg m = make_msg(21, 1);
+    expect_err(call(s, m, 10 * kMs), TERN_TIMED_OUT, "replyerr.abandoned_call");
+    tern_msg r{};
+    expect_eq(receive(p, r), 0, "replyerr.receive_abandoned");
+    expect_err(tern_sys_port_reply_error(r.reply_handle, TERN_NODE_DOWN), TERN_PEER_CLOSED,
+               "replyerr.caller_gone");
+    expect_err(tern_sys_handle_close(r.reply_handle), TERN_BAD_HANDLE,
+               "replyerr.gone_callers_right_consumed");
+    // An asynchronous call: the answer is TERN_LABEL_CALL_FAILED with the status.
+    int64_t rp = port_create(2);
+    if (expect_ok(rp, "replyerr.reply_port")) {
+        int64_t rps = dup(rp, TERN_RIGHT_SEND);
+        tern_msg a = make_msg(22, 5);
+        expect_eq(tern_sys_port_call_async(s, ptr(&a), rps, 77), 0, "replyerr.async_call");
+        expect_eq(receive(p, r), 0, "replyerr.receive_async");
+        expect_eq(tern_sys_port_reply_error(r.reply_handle, TERN_NODE_DOWN), 0,
+                  "replyerr.async_node_down");
+        tern_msg answer{};
+        expect_eq(receive(rp, answer), 0, "replyerr.async_answer");
+        expect_true(answer.hdr.label == TERN_LABEL_CALL_FAILED
+                        && answer.hdr.flags == TERN_MSG_FLAG_ASYNC_REPLY
+                        && answer.hdr.sender_badge == 77 && answer.words[0] == TERN_NODE_DOWN,
+                    int64_t(answer.words[0]), "replyerr.async_answer_is_call_failed");
+        close(rps);
+        close(rp);
+    }
+    close(s);
+    close(p);
+}
+
 } // namespace
 
 extern "C" int main(uint64_t) {
@@ -468,5 +832,7 @@ extern "C" int main(uint64_t) {
     test_calls_in_task();
     test_calls_between_tasks();
     test_capture_restore();
+    test_fast_path();
+    test_reply_error();
     return finish();
 }

@@ -81,4 +81,17 @@ struct tern_msg {
     tern_handle_t reply_handle;
     uint32_t reserved2;
 };
+
+/* What ipc_stats reports: how this node's calls and replies went since boot. A call
+ * takes the fast path when it carries inline words only (no data part, no handles) and
+ * the port's receiver already waits on that port itself; an answer from
+ * port_reply_receive takes it when it carries inline words only, its caller waits, and
+ * the receive that follows will wait. Either way the message goes straight to the other
+ * thread, which runs next. */
+struct tern_ipc_stats {
+    uint64_t fast_calls;   /* port_call handed straight to a waiting server */
+    uint64_t slow_calls;   /* the other port_call syscalls (queued, or refused) */
+    uint64_t fast_replies; /* port_reply_receive answers handed straight to the caller */
+    uint64_t slow_replies; /* the other port_reply_receive syscalls */
+};
 #endif /* TERN_ABI_MESSAGE_H */

@@ -305,7 +305,19 @@
        TERN_MSG_MAX_HANDLES - 1 handles), plus, for reply_port: WOULD_BLOCK (its queue,            \
        counting reserved slots, is full), PEER_CLOSED (no receiver), QUOTA_EXCEEDED (the           \
        caller's reply objects, shared with port_call), NO_MEMORY. Never blocks. */                 \
-    X(64, port_call_async, 4)
+    X(64, port_call_async, 4)                                                                      \
+    /* ipc_stats(struct tern_ipc_stats* out): the node's fast-path counters of port_call and       \
+       port_reply_receive (tern/abi/message.h). Needs no handle. BAD_ADDRESS. */                   \
+    X(65, ipc_stats, 1)                                                                            \
+    /* port_reply_error(reply_handle, uint64 status): answers a call with a status instead of      \
+       a message, as a server that relays calls does when it cannot deliver one (the bus,          \
+       for a node that went down): the caller's port_call returns -status, as if the call          \
+       had failed locally; the answer to a port_call_async is TERN_LABEL_CALL_FAILED with          \
+       words[0] = status. status is one a call can fail with on the far side: NODE_DOWN,           \
+       PEER_CLOSED, TIMED_OUT, WOULD_BLOCK, TOO_BIG, NO_MEMORY, QUOTA_EXCEEDED (anything           \
+       else is INVALID_ARGUMENT, logged, and the right stays). Consumes the reply handle.          \
+       BAD_HANDLE, WRONG_TYPE, ACCESS_DENIED (no SEND), PEER_CLOSED (the caller gave up). */       \
+    X(66, port_reply_error, 2)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),

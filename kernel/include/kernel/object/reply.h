@@ -24,6 +24,12 @@ public:
     // Reply objects are made and dropped once per call, so they are recycled through a
     // small pool rather than the heap.
     static Reply* create(Thread* caller);
+    // The reply for a port_call by `caller` (the current thread), kept in its
+    // m_reply_slot: the one already there when nothing else holds it any more (the
+    // common case: no allocation), else a new one, charged to `account`, that takes the
+    // slot. The slot's reference is the caller's for the whole call. NO_MEMORY,
+    // QUOTA_EXCEEDED.
+    static base::Result<Reply*> for_call(Thread& caller, KernelAccount& account);
     // A reply for port_call_async whose answer goes to the slot the caller has reserved
     // on `reply_port` (the reply takes over the reservation). Null when memory is short;
     // the reservation is then still the caller's.
@@ -33,12 +39,29 @@ public:
     // Delivers the answer to the waiting caller, or queues it on the reply port of an
     // asynchronous call. PEER_CLOSED when the caller gave up.
     base::Result<void> answer(obj::Message&& message);
-    // The caller stopped waiting (timeout); a later answer is refused.
+    // Answers the call with a status instead of a message (port_reply_error): the
+    // caller's port_call returns it, or, for an asynchronous call, the answer is a
+    // TERN_LABEL_CALL_FAILED message with words[0] = the status. PEER_CLOSED when the
+    // caller gave up.
+    base::Result<void> fail(base::Error status);
+    // The caller stopped waiting (the call is over: answered, timed out, interrupted);
+    // a later answer is refused, and the reply keeps no reference to the thread.
     void abandon() { m_caller.reset(); }
     // An asynchronous call that was never sent: gives the reserved slot back, and no
     // answer will be queued.
     void cancel_async();
     WaitQueue& waiter() { return m_waiter; }
+    // The IPC fast path's answer: the caller of an unanswered synchronous call while it
+    // waits for the answer, else null.
+    Thread* waiting_caller() {
+        Thread* caller = m_caller.get();
+        if (!caller || (m_flags & (kAnswered | kAsync)) || caller->m_waiting_on != &m_waiter)
+            return nullptr;
+        return caller;
+    }
+    // Marks the call answered; the answer is already in the caller's m_reply, and the
+    // caller is then switched to (the fast path) or woken.
+    void mark_answered() { m_flags |= kAnswered; }
     // The charge to the calling task's account.
     QuotaCharge& quota_charge() { return m_quota_charge; }
 

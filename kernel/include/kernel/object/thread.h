@@ -83,22 +83,34 @@ public:
     uint64_t m_wake_at = 0; // deadline of a timed wait, 0 if none
     WaitQueue* m_waiting_on = nullptr;
     base::Error m_wait_result = base::Error::OK;
-    uint64_t m_wait_token = 0; // a value handed over by the waker
-    uint32_t m_quantum_ticks = 0;
+    uint32_t m_quantum_ticks = 0; // beside m_wait_result: no padding between them
+    uint64_t m_wait_token = 0;    // a value handed over by the waker
     uint64_t m_cpu_ticks = 0;
     uint64_t m_user_fs_base = 0;
     alignas(16) uint8_t m_fpu[512];
     bool m_exit_requested = false;
     bool m_orphaned = false; // on the orphan list (see Thread::unshared)
     bool m_stack_freed = false;
-    obj::Message m_reply; // where a reply to this thread's port_call lands
     bool m_stop_requested = false;
-    bool m_force_iret = false;              // registers were set by a controller: return with IRETQ
+    bool m_force_iret = false; // registers were set by a controller: return with IRETQ
+    bool m_direct = false;     // a call was handed over in m_reply (see m_receive_msg)
+    // Where a reply to this thread's port_call lands, and where the IPC fast path hands
+    // a call to it while it waits in a receive.
+    obj::Message m_reply;
     uint64_t m_fault_page = 0;              // the page a pager is being asked for
     WaitQueue* m_stopped_waiters = nullptr; // controllers waiting for this thread to stop
     // The thread this one woke last: when this one blocks, the CPU goes straight to it
     // (if nothing more urgent is ready), so a call or reply hands the CPU to its peer.
     obj::Ref<Thread> m_handoff;
+    // The IPC fast path (kernel/syscalls/ipc.cpp). While the thread waits in port_receive
+    // (or the receive half of port_reply_receive) directly on a port's queue, the user
+    // address of its tern_msg, else 0: a caller may then hand it a call in m_reply
+    // rather than queue it, and set m_direct.
+    uint64_t m_receive_msg = 0;
+    // The reply object this thread's port_calls reuse (a Reply; see reply.h): its
+    // reference is the caller's for the whole call, and once the server has let go of
+    // it, it serves the next call without an allocation.
+    obj::Ref<obj::KObject> m_reply_slot;
 
     Task* m_task = nullptr; // counted reference for user threads
 
@@ -143,6 +155,13 @@ public:
         return n;
     }
     void wake_specific(Thread& t, base::Error result);
+    // The oldest waiter, left waiting; null when none.
+    Thread* front() { return m_waiters.front(); }
+    // The IPC fast path: blocks the current thread on this queue (until woken or
+    // `deadline_ns`, as wait) and runs `next` at once, without the scheduler's pick.
+    // `next` must be blocked on a wait queue; its wait ends with OK. The caller has
+    // checked can_hand_off_to(next) and that the current thread may block.
+    base::Error wait_switching_to(Thread& next, uint64_t deadline_ns);
 
 private:
     friend void wait_timeout(Thread&);
@@ -157,6 +176,9 @@ void scheduler_init();
 // Starts scheduling: the boot thread becomes a normal thread; idle runs when nothing else.
 void scheduler_start();
 void make_ready(Thread& t);
+// True when the CPU may go straight to `next` as the current thread blocks: nothing of
+// higher priority is ready, so the scheduler's pick would choose no one more urgent.
+bool can_hand_off_to(const Thread& next);
 // Gives the CPU to the next ready thread (the current one stays ready).
 void yield();
 // Switches away from the current thread, which must already be Blocked, Stopped or Dead.
