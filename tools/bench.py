@@ -18,7 +18,8 @@ a Tern figure) and `<figure>.ratio` (Tern / Linux) lines. They are recorded as `
 never gated: the Linux kernel is whatever Debian ships for the release. --no-linux skips
 that run.
 
-`bench.py net` runs the network benchmarks instead (tools/bench_net.py).
+`bench.py net` runs the network benchmarks instead (tools/bench_net.py), `bench.py bus`
+the bus's (tools/bench_bus.py).
 """
 import argparse
 import json
@@ -294,4 +295,7 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["net"]:
         import bench_net  # noqa: E402
         sys.exit(bench_net.main(sys.argv[2:]))
+    if sys.argv[1:2] == ["bus"]:
+        import bench_bus  # noqa: E402
+        sys.exit(bench_bus.main(sys.argv[2:]))
     sys.exit(main())

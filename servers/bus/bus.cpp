@@ -229,8 +229,8 @@ void take_events(uint64_t now) {
             if (kind == uint8_t(BusMessageKind::kHeartbeat) && decode_heartbeat(e.data, hb)) {
                 if (!g.members->on_heartbeat(e.node, hb, now))
                     ++g.extra.unknown_senders;
-            } else if (kind >= uint8_t(BusMessageKind::kSend)
-                       && kind <= uint8_t(BusMessageKind::kPortGone) && g.members->find(e.node)) {
+            } else if (kind >= uint8_t(BusMessageKind::kSend) && kind <= uint8_t(remote::kLastKind)
+                       && g.members->find(e.node)) {
                 g.members->on_heard(e.node, now);
                 remote::on_message(e.node, e.data);
             } else {
@@ -303,6 +303,7 @@ void on_udp(void*, udp_pcb*, pbuf* p, const ip_addr_t*, u16_t) {
     g.transport->on_frame(base::Span<const uint8_t>(g_frame, n), now);
     take_events(now);
     log_changes();
+    remote::run();
     flush_frames();
 }
 
@@ -463,6 +464,7 @@ void run() {
     send_heartbeats(now);
     take_events(now);
     log_changes();
+    remote::run();
     flush_frames();
 }
 
@@ -471,6 +473,9 @@ uint64_t next_deadline() {
         return UINT64_MAX;
     uint64_t t = g.transport->next_deadline();
     uint64_t m = g.members->next_deadline();
+    uint64_t r = remote::next_deadline(now_ns());
+    if (r < t)
+        t = r;
     return m < t ? m : t;
 }
 

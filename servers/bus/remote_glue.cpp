@@ -20,6 +20,8 @@ namespace {
 
 using base::Error;
 
+static_assert(kLastKind == uint8_t(kCreditKind), "the bus hands kinds up to kLastKind here");
+
 // The queue of each proxy: what local senders may have queued before the bus forwards.
 constexpr uint32_t kProxyQueue = 64;
 
@@ -105,8 +107,54 @@ Error right_for(uint64_t id, tern_handle_t& out) {
     return Error::OK;
 }
 
-// The local message for a remote one: words, data and rights for its port ids. On an
-// error every right made so far is closed.
+constexpr uint64_t kPage = 4096;
+
+// A new memory object with contents (a whole number of pages, as copy_memory makes them).
+Error memory_for(base::Span<const uint8_t> contents, tern_handle_t& out) {
+    if (contents.size() % kPage != 0)
+        return Error::CORRUPT;
+    int64_t m = tern_sys_memory_create(contents.size(), 0);
+    if (m < 0)
+        return tern::sys_status(m);
+    int64_t at = tern_sys_vm_map_memory(tern::self(), tern_handle_t(m), 0, 0, contents.size(),
+                                        TERN_PROT_READ | TERN_PROT_WRITE);
+    if (at < 0) {
+        close_handle(tern_handle_t(m));
+        return tern::sys_status(at);
+    }
+    __builtin_memcpy(reinterpret_cast<void*>(at), contents.data(), contents.size());
+    (void)tern_sys_vm_free(uint64_t(at), contents.size());
+    out = tern_handle_t(m);
+    return Error::OK;
+}
+
+// Copies a memory object's pages to out, page by page (the kernel says no object's size:
+// the first offset that does not map is its end). TOO_BIG when it does not fit out.
+base::Result<size_t> copy_memory(tern_handle_t memory, base::Span<uint8_t> out) {
+    size_t n = 0;
+    for (;; n += kPage) {
+        int64_t at = tern_sys_vm_map_memory(tern::self(), memory, 0, n, kPage, TERN_PROT_READ);
+        if (at < 0) {
+            Error e = tern::sys_status(at);
+            if (e == Error::OUT_OF_RANGE && n > 0)
+                return n;
+            return e;
+        }
+        bool fits = n + kPage <= out.size();
+        if (fits)
+            __builtin_memcpy(out.data() + n, reinterpret_cast<const void*>(at), kPage);
+        (void)tern_sys_vm_free(uint64_t(at), kPage);
+        if (!fits)
+            return Error::TOO_BIG;
+    }
+}
+
+// The staging buffer for the memory contents of the message being encoded.
+uint8_t g_memory[kMaxMessage];
+
+// The local message for a remote one: words, data and rights for its port ids, new
+// memory objects for its memory contents. On an error every handle made so far is
+// closed.
 Error to_local(const RemoteMessage& m, tern_msg& out) {
     out = {};
     out.hdr.label = m.label;
@@ -117,7 +165,7 @@ Error to_local(const RemoteMessage& m, tern_msg& out) {
     for (uint32_t i = 0; i < m.handle_count; ++i) {
         Error e = m.handles[i].kind == RemoteHandleKind::kPort
                       ? right_for(m.handles[i].port_id, out.handles[i])
-                      : Error::NOT_SUPPORTED; // memory across nodes: not carried yet
+                      : memory_for(m.handles[i].contents, out.handles[i]);
         if (e != Error::OK) {
             close_all(out.handles, i);
             return e;
@@ -128,8 +176,8 @@ Error to_local(const RemoteMessage& m, tern_msg& out) {
 }
 
 // The remote form of a local message's parts. Port rights become exports (the table
-// keeps them); anything else fails the message. On an error, the message's handles that
-// were not exported are closed.
+// keeps them); memory objects are copied (into g_memory, and closed); anything else
+// fails the message. On an error, the message's handles that were not taken are closed.
 Error to_remote(tern_msg& msg, RemoteMessage& out) {
     out.label = msg.hdr.label;
     for (size_t i = 0; i < kRemoteWords; ++i)
@@ -137,11 +185,35 @@ Error to_remote(tern_msg& msg, RemoteMessage& out) {
     out.data =
         base::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(msg.data), msg.hdr.data_size);
     out.handle_count = 0;
+    // What the message may carry of memory: the bus message's room after the header, the
+    // handle entries and the data part.
+    size_t fixed =
+        kRemoteHeaderSize + msg.hdr.handle_count * kRemoteHandleEntrySize + msg.hdr.data_size;
+    size_t room = fixed < kMaxMessage ? kMaxMessage - fixed : 0;
+    size_t used = 0;
     for (uint32_t i = 0; i < msg.hdr.handle_count; ++i) {
         uint32_t type = 0;
-        if (!handle_type(msg.handles[i], type) || type != TERN_OBJ_PORT) {
+        bool known = handle_type(msg.handles[i], type);
+        if (known && type == TERN_OBJ_MEMORY) {
+            auto n = copy_memory(msg.handles[i], base::Span<uint8_t>(g_memory + used, room - used));
+            if (!n.ok()) {
+                log_limited("bus: a memory object cannot go to another node: {} (a message "
+                            "carries at most {} bytes of memory beside its {}-byte data part)",
+                            base::error_name(n.error()), room, msg.hdr.data_size);
+                close_all(msg.handles + i, msg.hdr.handle_count - i);
+                return n.error();
+            }
+            close_handle(msg.handles[i]);
+            out.handles[i].kind = RemoteHandleKind::kMemory;
+            out.handles[i].port_id = 0;
+            out.handles[i].contents = base::Span<const uint8_t>(g_memory + used, n.value());
+            used += n.value();
+            out.handle_count = i + 1;
+            continue;
+        }
+        if (!known || type != TERN_OBJ_PORT) {
             log_limited("bus: a message for another node carries a handle of type {}: only "
-                        "port rights cross nodes",
+                        "port rights and memory objects cross nodes",
                         type);
             close_all(msg.handles + i, msg.hdr.handle_count - i);
             return Error::NOT_SUPPORTED;
@@ -154,8 +226,14 @@ Error to_remote(tern_msg& msg, RemoteMessage& out) {
             close_all(msg.handles + i, msg.hdr.handle_count - i);
             return id.error();
         }
-        if (!created)
+        if (!created) {
             close_handle(msg.handles[i]);
+        } else if (int64_t w = tern_sys_object_watch(msg.handles[i], g_reply_ports[0], id.value());
+                   w < 0) {
+            // Without a notice the export goes when a message finds its port dead.
+            log_limited("bus: no death notice for export {:#x}: {}", id.value(),
+                        base::error_name(tern::sys_status(w)));
+        }
         out.handles[i].kind = RemoteHandleKind::kPort;
         out.handles[i].port_id = id.value();
         out.handle_count = i + 1;
@@ -178,6 +256,33 @@ void send_failed_reply(uint16_t node, uint64_t call_id, Error status) {
     if (Error e = send_remote(node, r); e != Error::OK)
         log_limited("bus: cannot answer call {} of node {}: {}", call_id, node,
                     base::error_name(e));
+}
+
+// A send forwarded through proxy took one of its credits: with none left the proxy
+// leaves the port set, so its queue fills and its senders wait (flow control).
+void take_credit(const RemotePorts::Proxy& proxy) {
+    auto left = g_table->take_send_credit(proxy.id);
+    if (left.ok() && left.value() == 0)
+        (void)tern_sys_port_set_remove(g_set, proxy.handle);
+}
+
+// Credits for sends to our proxy for id came back: a proxy that had none rejoins the set.
+void on_credit(uint16_t node, const RemoteMessage& m) {
+    if (port_id_node(m.target) != node)
+        return;
+    auto before = g_table->add_send_credit(m.target, uint32_t(m.words[0]));
+    if (!before.ok()) {
+        if (before.error() != Error::NOT_FOUND)
+            log_limited("bus: node {} returned {} credits for {:#x}, more than were taken", node,
+                        m.words[0], m.target);
+        return;
+    }
+    if (before.value() != 0)
+        return;
+    const RemotePorts::Proxy* p = g_table->find_proxy(m.target);
+    if (int64_t r = tern_sys_port_set_add(g_set, p->handle, g_table->key_of(m.target)); r < 0)
+        log_limited("bus: cannot put the proxy for {:#x} back in the set: {}", m.target,
+                    base::error_name(tern::sys_status(r)));
 }
 
 // A call or send a local program made on a proxy: forward it to the exporting node.
@@ -206,6 +311,8 @@ void forward(const RemotePorts::Proxy& proxy, tern_msg& msg) {
         if (e != Error::OK && call)
             (void)g_table->take_forwarded(node, m.call_id);
     }
+    if (e == Error::OK && !call)
+        take_credit(proxy);
     if (e == Error::OK)
         return;
     // The exports this message made stay until their ports die; the caller's reply
@@ -244,23 +351,113 @@ void on_answer(tern_msg& msg) {
         send_failed_reply(c.node, c.call_id, s);
 }
 
-void on_call_or_send(uint16_t node, const RemoteMessage& m) {
-    const RemotePorts::Export* target = g_table->find_export(m.target);
-    bool call = m.kind == BusMessageKind::kCall;
-    if (!target || port_id_node(m.target) != g_table->self()) {
-        log_limited("bus: node {} addressed {:#x}, which is not exported here", node, m.target);
-        if (call)
-            send_failed_reply(node, m.call_id, Error::PEER_CLOSED);
+// ---- Flow control on the exporting side (docs/bus.md, "Flow control")
+//
+// A send or call whose port's queue is full is held here, in arrival order, and put in
+// the queue when it has room (tried again every kHoldRetryNs while any is held); a
+// message for a port that has held messages waits behind them. Each node has at most
+// kSendWindow sends on their way per proxy, so what is held is bounded; the hard limits
+// below only stop a node that ignores its credits.
+
+constexpr uint64_t kHoldRetryNs = 1'000'000;
+constexpr size_t kMaxHeld = 4096;
+constexpr size_t kMaxHeldBytes = 16u << 20;
+
+struct Held {
+    Held* next = nullptr;
+    uint16_t node = 0; // the sending node; 0 once it was lost (no credit is owed)
+    uint64_t target = 0;
+    size_t size = 0;
+    uint8_t* bytes = nullptr;
+};
+
+Held* g_held_head = nullptr;
+Held* g_held_tail = nullptr;
+size_t g_held_count = 0;
+size_t g_held_bytes = 0;
+
+// Credits owed per (node, export), returned kCreditBatch at a time.
+struct Owed {
+    uint16_t node = 0;
+    uint64_t target = 0;
+    uint32_t count = 0;
+};
+constexpr size_t kMaxOwed = 1024;
+Owed g_owed[kMaxOwed];
+
+void send_credit(uint16_t node, uint64_t target, uint32_t count) {
+    RemoteMessage c;
+    c.kind = kCreditKind;
+    c.target = target;
+    c.words[0] = count;
+    if (Error e = send_remote(node, c); e != Error::OK)
+        log_limited("bus: cannot return {} credits for {:#x} to node {}: {}", count, target, node,
+                    base::error_name(e));
+}
+
+// A send from node for target left the bus (queued, or failed): one credit is owed.
+void owe_credit(uint16_t node, uint64_t target) {
+    if (node == 0)
         return;
+    Owed* free_slot = nullptr;
+    for (Owed& o : g_owed) {
+        if (o.count != 0 && o.node == node && o.target == target) {
+            if (++o.count == kCreditBatch) {
+                send_credit(node, target, o.count);
+                o = {};
+            }
+            return;
+        }
+        if (o.count == 0 && !free_slot)
+            free_slot = &o;
     }
+    if (free_slot)
+        *free_slot = {node, target, 1};
+    else
+        send_credit(node, target, 1); // no room to gather: return it at once
+}
+
+bool held_for(uint64_t target) {
+    for (Held* h = g_held_head; h; h = h->next) {
+        if (h->target == target)
+            return true;
+    }
+    return false;
+}
+
+bool hold(uint16_t node, uint64_t target, base::Span<const uint8_t> bytes) {
+    if (g_held_count >= kMaxHeld || g_held_bytes + bytes.size() > kMaxHeldBytes)
+        return false;
+    Held* h = new Held;
+    h->bytes = new uint8_t[bytes.size()];
+    for (size_t i = 0; i < bytes.size(); ++i)
+        h->bytes[i] = bytes[i];
+    h->size = bytes.size();
+    h->node = node;
+    h->target = target;
+    if (g_held_tail)
+        g_held_tail->next = h;
+    else
+        g_held_head = h;
+    g_held_tail = h;
+    ++g_held_count;
+    g_held_bytes += bytes.size();
+    return true;
+}
+
+// Puts a send or call in its export's queue. WOULD_BLOCK: the queue is full (nothing
+// kept; the caller holds the message). Any other error is final.
+Error deliver(uint16_t node, const RemoteMessage& m, const RemotePorts::Export& target) {
     tern_msg local;
     Error e = to_local(m, local);
-    if (e == Error::OK && call) {
+    if (e != Error::OK)
+        return e;
+    if (m.kind == BusMessageKind::kCall) {
         auto slot = g_table->add_served(node, m.call_id);
         if (!slot.ok()) {
-            e = Error::WOULD_BLOCK;
+            e = Error::WOULD_BLOCK; // every reply port slot is taken: wait like a full queue
         } else {
-            auto r = call_async(target->handle, local, g_reply_ports[slot.value().reply_port],
+            auto r = call_async(target.handle, local, g_reply_ports[slot.value().reply_port],
                                 slot.value().cookie);
             if (!r.ok()) {
                 RemotePorts::ServedCall unused;
@@ -268,26 +465,126 @@ void on_call_or_send(uint16_t node, const RemoteMessage& m) {
                 e = r.error();
             }
         }
-    } else if (e == Error::OK) {
-        int64_t r = tern_sys_port_send(target->handle, addr(&local), TERN_TIMEOUT_NONE);
+    } else {
+        int64_t r = tern_sys_port_send(target.handle, addr(&local), TERN_TIMEOUT_NONE);
         e = r < 0 ? tern::sys_status(r) : Error::OK;
     }
+    if (e != Error::OK)
+        close_all(local.handles, local.hdr.handle_count);
+    return e;
+}
+
+// What follows a send or call that left the bus with status e: the credit of a send, and
+// for a failure the caller's answer or a log line.
+void finish(uint16_t node, const RemoteMessage& m, Error e) {
+    bool call = m.kind == BusMessageKind::kCall;
+    if (!call)
+        owe_credit(node, m.target);
     if (e == Error::OK)
         return;
-    close_all(local.handles, local.hdr.handle_count);
-    if (e == Error::PEER_CLOSED) {
+    if (e == Error::PEER_CLOSED && g_table->find_export(m.target)) {
         // The exported port died: tell the node, so its proxy closes.
-        RemoteMessage gone;
-        gone.kind = BusMessageKind::kPortGone;
-        gone.target = m.target;
-        (void)send_remote(node, gone);
+        if (node != 0) {
+            RemoteMessage gone;
+            gone.kind = BusMessageKind::kPortGone;
+            gone.target = m.target;
+            (void)send_remote(node, gone);
+        }
         close_handle(g_table->remove_export(m.target));
     }
-    if (call)
+    if (call && node != 0)
         send_failed_reply(node, m.call_id, e);
-    else
+    else if (!call)
         log_limited("bus: a message from node {} for {:#x} was dropped: {}", node, m.target,
                     base::error_name(e));
+}
+
+// An exported port died (its death notice): the export goes, so the table holds only
+// live ports. Nodes that hold a proxy for it learn it at their next message (kPortGone);
+// messages held for it fail when next tried.
+void on_export_gone(uint64_t id) {
+    if (port_id_node(id) != g_table->self() || port_id_serial(id) < kFirstSerial)
+        return;
+    close_handle(g_table->remove_export(id));
+}
+
+void on_call_or_send(uint16_t node, const RemoteMessage& m, base::Span<const uint8_t> bytes) {
+    const RemotePorts::Export* target = g_table->find_export(m.target);
+    bool call = m.kind == BusMessageKind::kCall;
+    if (!target || port_id_node(m.target) != g_table->self()) {
+        log_limited("bus: node {} addressed {:#x}, which is not exported here", node, m.target);
+        if (port_id_node(m.target) == g_table->self()) {
+            // Ours once (serials are never reused), so its port died: the proxy closes.
+            RemoteMessage gone;
+            gone.kind = BusMessageKind::kPortGone;
+            gone.target = m.target;
+            (void)send_remote(node, gone);
+        }
+        if (call)
+            send_failed_reply(node, m.call_id, Error::PEER_CLOSED);
+        else
+            owe_credit(node, m.target);
+        return;
+    }
+    Error e = held_for(m.target) ? Error::WOULD_BLOCK : deliver(node, m, *target);
+    if (e == Error::WOULD_BLOCK) {
+        if (hold(node, m.target, bytes))
+            return;
+        log_limited("bus: node {} sent more than its credits allow ({} messages held)", node,
+                    g_held_count);
+    }
+    finish(node, m, e);
+}
+
+// Tries the held messages in order; a port whose first held message still does not fit
+// keeps the rest of its messages too.
+void retry_held() {
+    constexpr size_t kBlockedMax = 64;
+    uint64_t blocked[kBlockedMax];
+    size_t blocked_count = 0;
+    Held* previous = nullptr;
+    for (Held* h = g_held_head; h;) {
+        bool skip = false;
+        for (size_t i = 0; i < blocked_count && !skip; ++i)
+            skip = blocked[i] == h->target;
+        if (skip) {
+            previous = h;
+            h = h->next;
+            continue;
+        }
+        RemoteMessage m;
+        const RemotePorts::Export* target = g_table->find_export(h->target);
+        Error e = Error::PEER_CLOSED;
+        if (decode_remote(base::Span<const uint8_t>(h->bytes, h->size), m).ok() && target)
+            e = deliver(h->node, m, *target);
+        if (e == Error::WOULD_BLOCK) {
+            if (blocked_count == kBlockedMax)
+                return;
+            blocked[blocked_count++] = h->target;
+            previous = h;
+            h = h->next;
+            continue;
+        }
+        // Unlinked before finish(), which may remove the export.
+        Held* next = h->next;
+        if (previous)
+            previous->next = next;
+        else
+            g_held_head = next;
+        if (g_held_tail == h)
+            g_held_tail = previous;
+        --g_held_count;
+        g_held_bytes -= h->size;
+        if (target)
+            finish(h->node, m, e);
+        else if (m.kind != BusMessageKind::kCall)
+            owe_credit(h->node, h->target); // its proxy closes with the port's death
+        else if (h->node != 0)
+            send_failed_reply(h->node, m.call_id, Error::PEER_CLOSED);
+        delete[] h->bytes;
+        delete h;
+        h = next;
+    }
 }
 
 void on_reply(uint16_t node, const RemoteMessage& m) {
@@ -342,7 +639,7 @@ void on_message(uint16_t node, base::Span<const uint8_t> bytes) {
     switch (m.kind) {
     case BusMessageKind::kSend:
     case BusMessageKind::kCall:
-        on_call_or_send(node, m);
+        on_call_or_send(node, m, bytes);
         break;
     case BusMessageKind::kReply:
         on_reply(node, m);
@@ -352,6 +649,8 @@ void on_message(uint16_t node, base::Span<const uint8_t> bytes) {
             close_handle(g_table->remove_proxy(m.target));
         break;
     default:
+        if (m.kind == kCreditKind)
+            on_credit(node, m);
         break;
     }
 }
@@ -369,6 +668,16 @@ void on_node_lost(uint16_t node) {
     for (size_t i = 0; i < proxies; ++i)
         close_handle(handles[i]);
     size_t orphaned = g_table->orphan_served_of(node);
+    // Its held messages are still delivered (it sent them), but its next life's proxies
+    // start with full windows: nothing is owed to it any more.
+    for (Held* h = g_held_head; h; h = h->next) {
+        if (h->node == node)
+            h->node = 0;
+    }
+    for (Owed& o : g_owed) {
+        if (o.node == node)
+            o = {};
+    }
     if (n || proxies || orphaned)
         tern::println("bus: node {} lost: {} calls failed with NODE_DOWN, {} proxies closed, {} "
                       "calls from it orphaned",
@@ -382,7 +691,13 @@ void on_member(void*, tern_msg& msg, uint32_t key) {
         return;
     }
     if (key >= 1 && key <= RemotePorts::kReplyPorts) {
-        on_answer(msg);
+        // Only the kernel sends to the reply ports: answers, and on the first one the
+        // death notices of exported ports.
+        if (!is_async_answer(msg) && msg.hdr.label == TERN_LABEL_OBJECT_GONE
+            && msg.hdr.sender_badge == 0)
+            on_export_gone(msg.words[0]);
+        else
+            on_answer(msg);
         return;
     }
     const RemotePorts::Proxy* p = g_table->proxy_at_key(key);
@@ -394,6 +709,13 @@ void on_member(void*, tern_msg& msg, uint32_t key) {
     RemotePorts::Proxy copy = *p;
     forward(copy, msg);
 }
+
+void run() {
+    if (g_table && g_held_head)
+        retry_held();
+}
+
+uint64_t next_deadline(uint64_t now) { return g_held_head ? now + kHoldRetryNs : UINT64_MAX; }
 
 Error root_proxy(uint16_t node, uint64_t serial, tern_handle_t& out) {
     if (!g_table)

@@ -15,12 +15,17 @@ base::Error send_bus_message(uint16_t node, base::Span<const uint8_t> bytes);
 bool node_up(uint16_t node);
 
 namespace remote {
+// The last bus message kind the remote layer takes (remote.h: kCreditKind).
+inline constexpr uint8_t kLastKind = 6;
 // Makes the reply ports (members of set) and the root exports.
 void start(uint16_t self, tern_handle_t set);
 // A remote port message (kinds kSend..kPortGone) from node.
 void on_message(uint16_t node, base::Span<const uint8_t> bytes);
 // node is down or restarted: its proxies close, calls to it fail, its calls are orphaned.
 void on_node_lost(uint16_t node);
+// Tries again the messages held for full ports (flow control), and when it next must.
+void run();
+uint64_t next_deadline(uint64_t now);
 // A message on a member of the bus's port set: a proxy or a reply port.
 void on_member(void* context, tern_msg& msg, uint32_t key);
 // The proxy SEND right for node's root export serial (bus::RemoteRoot).

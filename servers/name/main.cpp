@@ -7,6 +7,7 @@
 // sends with its first registration and watched once, so when the task ends its names
 // are released too, whichever port they point at. Lookups that ask to wait are parked
 // until the name appears.
+#include <base/format.h>
 #include <base/string_view.h>
 #include <tern/async_call.h>
 #include <tern/print.h>
@@ -76,6 +77,13 @@ State g_state;
 // bus (its root export, a proxy from bus.RemoteRoot), asynchronously, and its answer (a
 // proxy for the port) is passed on. "x@N" with N this node is x here. A name whose
 // suffix is not a node number is an ordinary name.
+//
+// A bare name x that is not registered here, looked up without waiting, is asked of
+// every other node the bus has up, as "x@M" (so node M answers from its own names and
+// asks no further): registered on exactly one of them, its proxy is the answer; on two
+// or more, AMBIGUOUS; on none, NOT_FOUND. A name registered here always wins. A lookup
+// that waits is answered from this node's names only, as is any lookup the network
+// server itself makes (it answers the bus's questions and must not wait on them).
 
 Entry* find(base::StringView name);
 
@@ -83,10 +91,24 @@ constexpr size_t kMaxRemoteLookups = 64; // the reply port's queue: one slot eac
 constexpr size_t kMaxNodeProxies = 16;
 constexpr uint32_t kReplyPortKey = 1;
 
+constexpr size_t kMaxBareLookups = 16;
+constexpr uint32_t kNoBareLookup = UINT32_MAX;
+
 struct RemoteLookup {
     bool used = false;
     uint32_t generation = 0;
     uint16_t node = 0;
+    uint32_t bare = kNoBareLookup; // the bare lookup it is part of, an index of g_bare
+    proto::PendingReply reply;
+};
+
+// A bare name asked of every other node: the answers gathered so far.
+struct BareLookup {
+    bool used = false;
+    uint32_t outstanding = 0;                 // nodes that have not answered
+    uint32_t found = 0;                       // nodes that have the name
+    tern_handle_t port = TERN_INVALID_HANDLE; // the first one's proxy
+    uint64_t port_id = 0;
     proto::PendingReply reply;
 };
 
@@ -97,6 +119,7 @@ struct NodeProxy {
 
 RemoteLookup g_remote[kMaxRemoteLookups];
 NodeProxy g_node_proxies[kMaxNodeProxies];
+BareLookup g_bare[kMaxBareLookups];
 tern_handle_t g_reply_port = TERN_INVALID_HANDLE;
 
 // Splits "x@N" into x and N; false when the name has no "@<node>" suffix.
@@ -157,9 +180,10 @@ base::Result<tern_handle_t> node_proxy(uint16_t node) {
     return proxy;
 }
 
-// Sends the lookup of local on node; the answer arrives on the reply port.
-base::Error lookup_remote(base::StringView local, uint16_t node, uint32_t flags,
-                          proto::PendingReply pending) {
+// Sends the lookup of name ("x@node", which node answers from its own names) to node;
+// the answer arrives on the reply port.
+base::Error lookup_remote(base::StringView name, uint16_t node, uint32_t flags,
+                          proto::PendingReply pending, uint32_t bare = kNoBareLookup) {
     if (g_reply_port == TERN_INVALID_HANDLE) {
         // Made at the first remote lookup: a port set with a member costs every receive a
         // little, which a node that never looks across the cluster need not pay.
@@ -187,8 +211,8 @@ base::Error lookup_remote(base::StringView local, uint16_t node, uint32_t flags,
     tern_msg msg = {};
     msg.hdr.label = name::Lookup::kLabel;
     __builtin_memcpy(msg.words, &request, sizeof(request));
-    msg.data = reinterpret_cast<uint64_t>(local.data());
-    msg.hdr.data_size = uint32_t(local.size());
+    msg.data = reinterpret_cast<uint64_t>(name.data());
+    msg.hdr.data_size = uint32_t(name.size());
     uint64_t cookie = proto::SlotCookie{uint32_t(slot - g_remote), slot->generation}.value();
     // A proxy the bus closed (its node was down) is fetched again once.
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -199,6 +223,7 @@ base::Error lookup_remote(base::StringView local, uint16_t node, uint32_t flags,
         if (sent.ok()) {
             slot->used = true;
             slot->node = node;
+            slot->bare = bare;
             slot->reply = pending;
             return base::Error::OK;
         }
@@ -207,6 +232,89 @@ base::Error lookup_remote(base::StringView local, uint16_t node, uint32_t flags,
         forget_node_proxy(node);
     }
     return base::Error::NODE_DOWN;
+}
+
+// The bare lookup is complete: one node's proxy, AMBIGUOUS or NOT_FOUND.
+void finish_bare(BareLookup& b) {
+    if (b.found == 1) {
+        proto::Reply parts;
+        parts.handles[0] = b.port;
+        parts.handle_count = 1;
+        (void)proto::reply_later<name::Lookup>(b.reply, base::Error::OK, {b.port_id}, parts);
+    } else {
+        if (b.port != TERN_INVALID_HANDLE)
+            (void)tern_sys_handle_close(b.port);
+        (void)proto::reply_later<name::Lookup>(
+            b.reply, b.found > 1 ? base::Error::AMBIGUOUS : base::Error::NOT_FOUND, {});
+    }
+    b = BareLookup{};
+}
+
+// One node's answer to a bare lookup. A node that failed to answer (down meanwhile)
+// counts as one without the name.
+void bare_answer(BareLookup& b, uint16_t node, tern_msg& msg) {
+    bool found = async_answer_status(msg) == base::Error::OK && msg.hdr.label == 0
+                 && msg.hdr.handle_count == 1;
+    if (async_answer_status(msg) != base::Error::OK)
+        forget_node_proxy(node);
+    if (found && b.found == 0) {
+        b.port = msg.handles[0];
+        b.port_id = msg.words[0];
+    } else {
+        for (uint32_t i = 0; i < msg.hdr.handle_count; ++i)
+            (void)tern_sys_handle_close(msg.handles[i]);
+    }
+    b.found += found ? 1 : 0;
+    if (--b.outstanding == 0)
+        finish_bare(b);
+}
+
+// Asks every other node that is up for the bare name n; OK when the answer will come
+// later (reply deferred), NOT_FOUND when there is no one to ask.
+base::Error lookup_everywhere(State* s, base::StringView n, uint64_t badge,
+                              proto::PendingReply pending) {
+    Entry* bus = find("bus");
+    // "x@65535" must still be a valid name; the network server's own lookups stay here.
+    if (!bus || bus->owner == badge || n.size() + 6 > name::kMaxName)
+        return base::Error::NOT_FOUND;
+    static bus::NodeInfo nodes[bus::kMaxNodes];
+    uint32_t size = 0;
+    proto::CallParts parts;
+    parts.out_data = {reinterpret_cast<uint8_t*>(nodes), sizeof(nodes)};
+    parts.out_data_size = &size;
+    // Bounded, as node_proxy's call: the network server may be calling us meanwhile.
+    auto r = proto::call<bus::Nodes>(bus->port, {}, parts, 1'000'000'000ull);
+    if (r.is_error())
+        return base::Error::NOT_FOUND;
+    BareLookup* b = nullptr;
+    for (BareLookup& x : g_bare) {
+        if (!x.used) {
+            b = &x;
+            break;
+        }
+    }
+    if (!b)
+        return base::Error::NO_SPACE;
+    b->used = true;
+    b->reply = pending;
+    uint32_t index = uint32_t(b - g_bare);
+    for (size_t i = 0; i < size / sizeof(bus::NodeInfo) && i < bus::kMaxNodes; ++i) {
+        if (nodes[i].state != bus::kNodeUp || nodes[i].node == s->node)
+            continue;
+        char full[name::kMaxName + 1];
+        base::BufferSink sink(full, sizeof(full));
+        base::format_to(sink, "{}@{}", n, nodes[i].node);
+        // Counted first: an answer cannot come before this returns, but the count must
+        // never reach 0 while lookups are still being sent.
+        ++b->outstanding;
+        if (lookup_remote(sink.view(), nodes[i].node, 0, pending, index) != base::Error::OK)
+            --b->outstanding;
+    }
+    if (b->outstanding == 0) {
+        *b = BareLookup{};
+        return base::Error::NOT_FOUND;
+    }
+    return base::Error::OK;
 }
 
 // The answer of another node's name server: passed on to the client as it came.
@@ -223,7 +331,9 @@ void on_remote_answer(void*, tern_msg& msg, uint32_t key) {
     }
     RemoteLookup& r = g_remote[c.index];
     proto::PendingReply pending = r.reply;
-    if (async_answer_status(msg) != base::Error::OK) {
+    if (r.bare != kNoBareLookup) {
+        bare_answer(g_bare[r.bare], r.node, msg);
+    } else if (async_answer_status(msg) != base::Error::OK) {
         forget_node_proxy(r.node);
         (void)proto::reply_later<name::Lookup>(pending, base::Error::NODE_DOWN, {});
     } else {
@@ -443,7 +553,7 @@ base::Error on_lookup(State* s, proto::Request& request, const name::LookupReque
     uint16_t node = 0;
     if (split_node(n, local, node)) {
         if (node != s->node) {
-            base::Error e = lookup_remote(local, node, in.flags, pending);
+            base::Error e = lookup_remote(n, node, in.flags, pending);
             if (e != base::Error::OK) {
                 request.set_refusal_reason("lookup on another node");
                 return e;
@@ -462,8 +572,15 @@ base::Error on_lookup(State* s, proto::Request& request, const name::LookupReque
         out.port_id = e->port_id;
         return base::Error::OK;
     }
-    if (!(in.flags & name::kLookupWait))
-        return base::Error::NOT_FOUND;
+    if (!(in.flags & name::kLookupWait)) {
+        if (node != 0) // "x@N" with N this node: this node's names only
+            return base::Error::NOT_FOUND;
+        base::Error e = lookup_everywhere(s, n, request.badge(), pending);
+        if (e != base::Error::OK)
+            return e;
+        reply.deferred = true;
+        return base::Error::OK;
+    }
     // Parked lookups are bounded; a full table answers its oldest TIMED_OUT (proto::park).
     Waiter* slot = &proto::park<name::Lookup>(s->waiters, s->waiter_sequence);
     __builtin_memcpy(slot->name, n.data(), n.size());

@@ -2,13 +2,22 @@
 """Calls across nodes through the bus's proxies (docs/bus.md, "Remote ports"), on three
 QEMU nodes:
 
+- flow control: node 3 receives on bench.sink, a 4-message port, sleeping 20 ms after
+  each message (`busbench sink`); node 1 sends it 400 numbered messages as fast as they
+  go (`busbench flood`): every one arrives, in order and intact, and the sender waits
+  while the port is full (no message is dropped on node 3);
 - node 3 serves echo.rpc (`xcall serve`); node 1 looks up echo.rpc@3 (node 1's name
   server asks node 3's through the bus's root export; the answer's port right crosses
   the bus and becomes a proxy) and calls it 10,000 times, checking every answer;
 - again with 5 % of frames dropped and 5 % duplicated by the hub in both directions;
 - node 1 calls again, node 3 is killed mid-stream: the call in flight fails with
   NODE_DOWN (or PEER_CLOSED) within the bus's silence bound, never hangs; node 3
-  restarts and node 1 sees it up again.
+  restarts and node 1 sees it up again, and calls bench.echo@3 (`busbench serve`);
+- memory objects: a 64 KiB one crosses in a call (the server checks its size and
+  contents); a 128 KiB one fails on node 1 with TOO_BIG;
+- bare names: node 1 finds bench.echo, registered on node 3 only, as `bench.echo` and
+  calls it; node 2 registers bench.echo too and its own lookup of the bare name still
+  finds its own; node 1's lookup is then AMBIGUOUS.
 
     remote_test.py --iso build/os/tern.iso --hub build/tools/hub/tern-hub [--timeout 420]
 
@@ -31,6 +40,8 @@ import cluster  # noqa: E402
 
 DOWN_MS = 3000
 CALLS = 10000
+FLOOD = 400
+SINK_MS = 20
 ENDED = r"xcall: (\d+ calls checked in \d+ ms|call \d+ failed: \w+ after \d+ ms|" \
         r"call \d+: wrong answer[^\n]*|no [^\n]*|echo\.rpc@\d+: \w+)\r?\n"
 
@@ -47,6 +58,67 @@ def serve(c, seconds):
     console(c, 3, "xcall serve %d" % seconds, r"xcall: serving echo\.rpc", limit=30)
 
 
+BUSBENCH_ENDED = r"busbench: (\d+ of \d+ calls[^\n]*|call \d+ failed[^\n]*|" \
+    r"call \d+: wrong[^\n]*|[\w.@]+: \w+)\r?\n"
+
+
+def flow_control(c):
+    """A slow receiver on node 3, a fast sender on node 1: nothing lost, all in order."""
+    mark3 = len(log_text(c, 3))
+    console(c, 3, "busbench sink %d %d" % (FLOOD, SINK_MS), r"busbench: sink receiving", limit=30)
+    text = console(c, 1, "busbench flood 3 %d" % FLOOD,
+                   r"busbench: (flood sent[^\n]*|flood: [^\n]*|bench\.sink@3: \w+)\r?\n",
+                   limit=120)
+    m = re.search(r"flood sent (\d+) messages in (\d+) ms \(longest wait (\d+) ms\)", text)
+    check(m and int(m.group(1)) == FLOOD, "node 1 sent %d messages: %r" % (FLOOD, text[-400:]))
+    done = wait_for("node 3's sink to finish",
+                    lambda: re.search(r"busbench: sink(?: got|:)[^\n]*", log_text(c, 3)[mark3:]),
+                    time.monotonic() + 120, step=0.2)
+    check(re.match(r"busbench: sink got %d of %d messages in order" % (FLOOD, FLOOD),
+                   done.group(0)), "node 3 received all in order: %s" % done.group(0))
+    check("dropped" not in log_text(c, 3)[mark3:], "node 3 dropped nothing: %r"
+          % log_text(c, 3)[mark3:][-600:])
+    # The sender ran ahead by at most its window, the proxy's queue and the port's: the
+    # rest of the time it waited for the slow receiver.
+    at_least = (FLOOD - 16 - 64 - 4) * SINK_MS
+    check(int(m.group(2)) >= at_least * 0.9, "the sender waited for the receiver: %s ms, "
+          "expected at least %d" % (m.group(2), at_least))
+    print("remote_test: flow control: %d messages to a slow receiver on node 3 arrived in "
+          "order; the sender took %s ms (longest wait %s ms)"
+          % (FLOOD, m.group(2), m.group(3)))
+
+
+def memory_objects(c):
+    """A 64 KiB memory object crosses in a call; a 128 KiB one fails on the sender."""
+    ended = r"busbench: (memory of \d+ bytes[^\n]*|[\w.@]+: \w+)\r?\n"
+    text = console(c, 1, "busbench mem 3 65536", ended, limit=60)
+    check("busbench: memory of 65536 bytes to bench.echo@3: checked" in text,
+          "a 64 KiB memory object crossed with its contents: %r" % text[-400:])
+    text = console(c, 1, "busbench mem 3 131072", ended, limit=60)
+    check("busbench: memory of 131072 bytes to bench.echo@3: TOO_BIG" in text,
+          "a 128 KiB memory object fails with TOO_BIG: %r" % text[-400:])
+    check("bus: a memory object cannot go to another node: TOO_BIG" in log_text(c, 1),
+          "node 1 logged why")
+    print("remote_test: memory objects: 64 KiB crossed with its contents; 128 KiB failed "
+          "on node 1 with TOO_BIG")
+
+
+def bare_names(c):
+    """bench.echo on node 3 only is found from node 1 as bench.echo; on two nodes it is
+    AMBIGUOUS, except on a node that has it itself."""
+    text = console(c, 1, "busbench call 0 0 100", BUSBENCH_ENDED, limit=60)
+    check(re.search(r"busbench: 100 of 100 calls of 0 bytes to bench\.echo,", text),
+          "node 1 called bench.echo (node 3's) by its bare name: %r" % text[-400:])
+    text = console(c, 2, "busbench serve 600", r"busbench: serving bench\.echo", limit=30)
+    check("busbench: bench.echo looked up here: OK" in text,
+          "node 2's own bench.echo wins on node 2: %r" % text[-400:])
+    text = console(c, 1, "busbench call 0 0 1", BUSBENCH_ENDED, limit=60)
+    check("busbench: bench.echo: AMBIGUOUS" in text,
+          "bench.echo on nodes 2 and 3 is AMBIGUOUS from node 1: %r" % text[-400:])
+    print("remote_test: bare names: bench.echo found on node 3 from node 1; with node 2's "
+          "too, node 2 finds its own and node 1 gets AMBIGUOUS")
+
+
 def run(args, c):
     start = time.monotonic()
     deadline = start + args.timeout
@@ -61,6 +133,7 @@ def run(args, c):
                  lambda: re.search(r"bus: node %d up" % other, log_text(c, node)), deadline)
     print("remote_test: cluster up after %.1f s" % (time.monotonic() - start))
 
+    flow_control(c)
     serve(c, 600)
     ms = calls(c, CALLS, 180)
     print("remote_test: %d calls from node 1 to node 3 checked in %d ms (%.0f us/call)"
@@ -119,9 +192,13 @@ def run(args, c):
     wait_for("node 1 to see node 3 back",
              lambda: "bus: node 3 up (incarnation %d" % new_life in log_text(c, 1)[mark:],
              deadline)
-    serve(c, 600)
-    calls(c, 100, 60)
+    console(c, 3, "busbench serve 600", r"busbench: serving bench\.echo", limit=30)
+    text = console(c, 1, "busbench call 3 0 100", BUSBENCH_ENDED, limit=60)
+    check(re.search(r"busbench: 100 of 100 calls of 0 bytes to bench\.echo@3,", text),
+          "node 1 called node 3 again: %r" % text[-400:])
     print("remote_test: node 3 back (incarnation %d); 100 calls checked again" % new_life)
+    memory_objects(c)
+    bare_names(c)
 
 
 def main():

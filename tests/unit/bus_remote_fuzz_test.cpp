@@ -22,8 +22,9 @@ uint64_t random_port(std::mt19937_64& rng) {
 std::vector<uint8_t> valid_message(std::mt19937_64& rng) {
     RemoteMessage m;
     static const BusMessageKind kKinds[] = {BusMessageKind::kSend, BusMessageKind::kCall,
-                                            BusMessageKind::kReply, BusMessageKind::kPortGone};
-    m.kind = kKinds[rng() % 4];
+                                            BusMessageKind::kReply, BusMessageKind::kPortGone,
+                                            kCreditKind};
+    m.kind = kKinds[rng() % 5];
     m.label = uint32_t(rng());
     for (uint64_t& w : m.words)
         w = rng() % 3 == 0 ? 0 : rng();
@@ -48,6 +49,12 @@ std::vector<uint8_t> valid_message(std::mt19937_64& rng) {
     default:
         m.target = random_port(rng);
         carries = false;
+        if (m.kind == kCreditKind) {
+            m.label = 0;
+            for (uint64_t& w : m.words)
+                w = 0;
+            m.words[0] = 1 + rng() % kSendWindow;
+        }
         break;
     }
     if (carries) {

@@ -69,6 +69,8 @@ TEST_CASE("proxies get port set keys and go with their node") {
     CHECK(t.proxy_at_key(0) == nullptr);
     CHECK(t.proxy_at_key(1) == nullptr); // a reply port's key
     CHECK(t.find_proxy(p2)->handle == 52);
+    CHECK(t.key_of(p2) == k3.value());
+    CHECK(t.key_of(global_port_id(3, 2)) == 0);
 
     uint32_t closed[RemotePorts::kMaxProxies];
     size_t n = t.remove_proxies_of(3, base::Span<uint32_t>(closed, RemotePorts::kMaxProxies));
@@ -83,6 +85,30 @@ TEST_CASE("proxies get port set keys and go with their node") {
     for (size_t i = 0; i < RemotePorts::kMaxProxies; ++i)
         REQUIRE(t.add_proxy(global_port_id(4, 100 + i), uint32_t(200 + i)).ok());
     CHECK(t.add_proxy(global_port_id(4, 99), 9).error() == Error::NO_SPACE);
+}
+
+TEST_CASE("a proxy's send credits run out and come back") {
+    RemotePorts t(1);
+    uint64_t id = global_port_id(3, 40);
+    CHECK(t.take_send_credit(id).error() == Error::NOT_FOUND);
+    CHECK(t.add_send_credit(id, 1).error() == Error::NOT_FOUND);
+    REQUIRE(t.add_proxy(id, 50).ok());
+    CHECK(t.find_proxy(id)->credits == kSendWindow);
+    CHECK(t.add_send_credit(id, 1).error() == Error::INVALID_ARGUMENT); // none taken
+    for (uint32_t i = 1; i <= kSendWindow; ++i)
+        CHECK(t.take_send_credit(id).value() == kSendWindow - i);
+    CHECK(t.take_send_credit(id).error() == Error::WOULD_BLOCK);
+    CHECK(t.add_send_credit(id, 0).error() == Error::INVALID_ARGUMENT);
+    CHECK(t.add_send_credit(id, kCreditBatch).value() == 0);
+    CHECK(t.add_send_credit(id, kSendWindow).error() == Error::INVALID_ARGUMENT); // too many
+    CHECK(t.add_send_credit(id, kSendWindow - kCreditBatch).value() == kCreditBatch);
+    CHECK(t.find_proxy(id)->credits == kSendWindow);
+    // A proxy made again after its node was lost starts with a full window.
+    uint32_t closed[RemotePorts::kMaxProxies];
+    (void)t.take_send_credit(id);
+    CHECK(t.remove_proxies_of(3, base::Span<uint32_t>(closed, RemotePorts::kMaxProxies)) == 1);
+    REQUIRE(t.add_proxy(id, 51).ok());
+    CHECK(t.find_proxy(id)->credits == kSendWindow);
 }
 
 TEST_CASE("forwarded calls are answered once, by their node, or failed with it") {

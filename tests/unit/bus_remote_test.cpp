@@ -184,6 +184,47 @@ TEST_CASE("encode refuses what decode would refuse and a short buffer") {
     CHECK(encode_remote(heartbeat, o).error() == Error::INVALID_ARGUMENT);
 }
 
+TEST_CASE("a credit carries a target and a count and nothing else") {
+    RemoteMessage credit;
+    credit.kind = kCreditKind;
+    credit.target = global_port_id(3, kFirstSerial);
+    credit.words[0] = kCreditBatch;
+    RemoteMessage d;
+    const std::vector<uint8_t> good = encode(credit);
+    REQUIRE(decode(good, d) == Error::OK);
+    CHECK(d.kind == kCreditKind);
+    CHECK(d.target == credit.target);
+    CHECK(d.words[0] == kCreditBatch);
+    credit.words[0] = kSendWindow;
+    CHECK(decode(encode(credit), d) == Error::OK);
+
+    std::vector<uint8_t> out(kMaxMessage);
+    auto refused = [&](auto change) {
+        RemoteMessage m = credit;
+        change(m);
+        bool encode_refused = !encode_remote(m, base::Span<uint8_t>(out.data(), out.size())).ok();
+        return encode_refused;
+    };
+    CHECK(refused([](RemoteMessage& m) { m.words[0] = 0; }));
+    CHECK(refused([](RemoteMessage& m) { m.words[0] = kSendWindow + 1; }));
+    CHECK(refused([](RemoteMessage& m) { m.words[1] = 1; }));
+    CHECK(refused([](RemoteMessage& m) { m.label = 1; }));
+    CHECK(refused([](RemoteMessage& m) { m.target = 0; }));
+    CHECK(refused([](RemoteMessage& m) { m.call_id = 1; }));
+    CHECK(refused([](RemoteMessage& m) { m.status = Error::NODE_DOWN; }));
+
+    auto corrupt = [&](size_t at, uint8_t value) {
+        std::vector<uint8_t> b = good;
+        b[at] = value;
+        return decode(b, d) == Error::CORRUPT;
+    };
+    CHECK(corrupt(32, 0));               // count 0
+    CHECK(corrupt(32, kSendWindow + 1)); // more than a window
+    CHECK(corrupt(40, 1));               // words[1]
+    CHECK(corrupt(4, 1));                // label
+    CHECK(corrupt(16, 1));               // call id
+}
+
 TEST_CASE("decode refuses every malformed field") {
     std::vector<uint8_t> data, memory;
     RemoteMessage m = call_with_everything(data, memory);
@@ -195,7 +236,8 @@ TEST_CASE("decode refuses every malformed field") {
         return decode(b, d) == Error::CORRUPT;
     };
     CHECK(refused([](auto& b) { b[0] = uint8_t(BusMessageKind::kHeartbeat); }));
-    CHECK(refused([](auto& b) { b[0] = 6; }));
+    CHECK(refused([](auto& b) { b[0] = 6; })); // a credit carries no call id or handles
+    CHECK(refused([](auto& b) { b[0] = 7; }));
     CHECK(refused([](auto& b) { b[1] = 2; })); // version
     CHECK(refused([](auto& b) { b[2] = 3; })); // handle count
     CHECK(refused([](auto& b) { b[2] = 9; }));

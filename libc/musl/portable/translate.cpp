@@ -43,7 +43,8 @@ namespace {
     X(MISALIGNED, TERN_LINUX_EINVAL)                                                               \
     X(NOT_OWNER, TERN_LINUX_EPERM)                                                                 \
     X(TOO_BIG, TERN_LINUX_E2BIG)                                                                   \
-    X(NODE_DOWN, TERN_LINUX_EHOSTDOWN)
+    X(NODE_DOWN, TERN_LINUX_EHOSTDOWN)                                                             \
+    X(AMBIGUOUS, TERN_LINUX_ENOTUNIQ)
 
 struct ErrnoRow {
     int status;

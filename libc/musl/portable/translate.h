@@ -48,6 +48,7 @@
     X(ENOSYS, 38)                                                                                  \
     X(EBADMSG, 74)                                                                                 \
     X(EOVERFLOW, 75)                                                                               \
+    X(ENOTUNIQ, 76)                                                                                \
     X(ENOTSOCK, 88)                                                                                \
     X(EDESTADDRREQ, 89)                                                                            \
     X(EMSGSIZE, 90)                                                                                \

@@ -45,6 +45,16 @@ bool fields_valid(const RemoteMessage& m) {
     case BusMessageKind::kHeartbeat:
         break;
     }
+    if (m.kind == kCreditKind) {
+        // One spelling: everything but the target and the count is zero.
+        for (size_t i = 1; i < kRemoteWords; ++i) {
+            if (m.words[i] != 0)
+                return false;
+        }
+        return is_valid_port_id(m.target) && m.call_id == 0 && m.status == Error::OK && m.label == 0
+               && m.handle_count == 0 && m.data.size() == 0 && m.words[0] >= 1
+               && m.words[0] <= kSendWindow;
+    }
     return false;
 }
 

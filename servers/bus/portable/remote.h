@@ -12,7 +12,7 @@
 // starts with (membership.h):
 //
 //   offset size field
-//        0    1 kind: kSend, kCall, kReply, kPortGone
+//        0    1 kind: kSend, kCall, kReply, kPortGone, kCreditKind
 //        1    1 version (1)
 //        2    1 handle count (at most 8; a call at most 7)
 //        3    1 zero
@@ -26,6 +26,10 @@
 //                kPort:   size 0, value = the port's global id (a SEND right)
 //                kMemory: size = bytes of the memory's contents, value 0
 //     96+16h    the data part, then each memory handle's contents in handle order
+//
+// A credit (kCreditKind) returns send credits to the node holding a proxy for target
+// (docs/bus.md, "Flow control"): words[0] is the number, 1..kSendWindow; it carries no
+// label, call id, status, other words, handles or data.
 //
 // The whole message is at most kMaxMessage bytes (the transport's limit), which is also
 // the limit on memory contents carried: data part and memory together fit in it.
@@ -48,6 +52,14 @@ inline constexpr size_t kRemoteHandleEntrySize = 16;
 inline constexpr uint32_t kRemoteMaxHandles = 8;  // TERN_MSG_MAX_HANDLES
 inline constexpr uint32_t kRemoteMaxData = 65536; // TERN_MSG_MAX_DATA
 inline constexpr size_t kRemoteWords = 8;         // TERN_MSG_INLINE_WORDS
+
+// Bus message kind 6, after membership.h's five: a credit for sends to a proxy.
+inline constexpr BusMessageKind kCreditKind = BusMessageKind(6);
+// The sends a node may have on its way to one exported port (per proxy) before the
+// exporting node has put them in the port's queue and returned their credits; and how
+// many the exporting node gathers before it returns them in one credit message.
+inline constexpr uint32_t kSendWindow = 16;
+inline constexpr uint32_t kCreditBatch = 8;
 
 // Global port ids.
 inline constexpr uint64_t kSerialMask = (uint64_t(1) << 48) - 1;

@@ -63,6 +63,11 @@ const RemotePorts::Proxy* RemotePorts::find_proxy(uint64_t id) const {
     return nullptr;
 }
 
+uint32_t RemotePorts::key_of(uint64_t id) const {
+    const Proxy* p = find_proxy(id);
+    return p ? uint32_t(kProxyKeyBase + size_t(p - m_proxies)) : 0;
+}
+
 const RemotePorts::Proxy* RemotePorts::proxy_at_key(uint32_t key) const {
     if (key < kProxyKeyBase || key - kProxyKeyBase >= kMaxProxies)
         return nullptr;
@@ -77,7 +82,7 @@ base::Result<uint32_t> RemotePorts::add_proxy(uint64_t id, uint32_t handle) {
         return Error::ALREADY_EXISTS;
     for (size_t i = 0; i < kMaxProxies; ++i) {
         if (m_proxies[i].id == 0) {
-            m_proxies[i] = {id, handle};
+            m_proxies[i] = {id, handle, kSendWindow};
             ++m_proxy_count;
             return uint32_t(kProxyKeyBase + i);
         }
@@ -107,6 +112,34 @@ size_t RemotePorts::remove_proxies_of(uint16_t node, base::Span<uint32_t> out) {
         }
     }
     return n;
+}
+
+RemotePorts::Proxy* RemotePorts::proxy_of(uint64_t id) {
+    for (Proxy& p : m_proxies) {
+        if (id != 0 && p.id == id)
+            return &p;
+    }
+    return nullptr;
+}
+
+base::Result<uint32_t> RemotePorts::take_send_credit(uint64_t id) {
+    Proxy* p = proxy_of(id);
+    if (!p)
+        return Error::NOT_FOUND;
+    if (p->credits == 0)
+        return Error::WOULD_BLOCK;
+    return --p->credits;
+}
+
+base::Result<uint32_t> RemotePorts::add_send_credit(uint64_t id, uint32_t count) {
+    Proxy* p = proxy_of(id);
+    if (!p)
+        return Error::NOT_FOUND;
+    if (count == 0 || count > kSendWindow - p->credits)
+        return Error::INVALID_ARGUMENT;
+    uint32_t before = p->credits;
+    p->credits += count;
+    return before;
 }
 
 base::Result<uint64_t> RemotePorts::add_forwarded(uint16_t node, uint32_t reply) {

@@ -49,6 +49,10 @@ public:
     struct Proxy {
         uint64_t id = 0;     // the remote port's global id; 0: a free slot
         uint32_t handle = 0; // the receive right, a member of the bus's port set
+        // Sends the bus may still forward before the exporting node returns credits
+        // (kSendWindow at first). At 0 the owner takes the proxy out of its port set, so
+        // its queue fills and local senders wait as on a full local port.
+        uint32_t credits = kSendWindow;
     };
     struct ForwardedCall {
         uint64_t call_id = 0; // 0: a free slot
@@ -82,6 +86,8 @@ public:
     // ---- Proxies
     // The proxy for a remote id, or nullptr.
     const Proxy* find_proxy(uint64_t id) const;
+    // The port set key of id's proxy (0: none).
+    uint32_t key_of(uint64_t id) const;
     // The proxy received on port set key, or nullptr.
     const Proxy* proxy_at_key(uint32_t key) const;
     // Records a new proxy whose receive right is handle; returns its port set key.
@@ -94,6 +100,14 @@ public:
     // and returns how many. out must hold kMaxProxies.
     size_t remove_proxies_of(uint16_t node, base::Span<uint32_t> out);
     size_t proxy_count() const { return m_proxy_count; }
+    // Takes one send credit of id's proxy and returns how many are left. NOT_FOUND: no
+    // proxy; WOULD_BLOCK: none left (the owner should have stopped receiving on it).
+    base::Result<uint32_t> take_send_credit(uint64_t id);
+    // Returns count credits to id's proxy (a credit message from its node); the result
+    // is the number it had before (0: the owner puts the proxy back in its port set).
+    // NOT_FOUND: no proxy (closed meanwhile); INVALID_ARGUMENT: more than were taken,
+    // which a node that keeps the protocol never sends.
+    base::Result<uint32_t> add_send_credit(uint64_t id, uint32_t count);
 
     // ---- Calls this node forwarded
     // Keeps reply under a new call id. NO_SPACE when kMaxForwardedCalls wait.
@@ -123,6 +137,8 @@ public:
     size_t served_count() const { return m_served_count; }
 
 private:
+    Proxy* proxy_of(uint64_t id);
+
     uint16_t m_self;
     uint64_t m_next_serial = kFirstSerial;
     uint64_t m_next_call_id = 1;

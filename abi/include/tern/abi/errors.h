@@ -38,7 +38,8 @@
     X(MISALIGNED, 21, "address or size is not suitably aligned")                                   \
     X(NOT_OWNER, 22, "caller does not own this object")                                            \
     X(TOO_BIG, 23, "size exceeds the documented bound")                                            \
-    X(NODE_DOWN, 24, "the node holding the object is down or unreachable")
+    X(NODE_DOWN, 24, "the node holding the object is down or unreachable")                         \
+    X(AMBIGUOUS, 25, "the name is registered on more than one node")
 
 enum tern_status {
 #define TERN_X_ERROR_ENUM(name, value, desc) TERN_##name = (value),

@@ -2,8 +2,10 @@
 // The name server's protocol: string names for ports, one name space per node
 // (docs/design.md section 3). "x@N" names x in node N's name space: a Lookup of it is
 // answered by node N's name server through the bus (a proxy for the port; NODE_DOWN when
-// N cannot be reached); "x@N" with N this node is x here. Register, Unregister and a
-// bare name stay on this node.
+// N cannot be reached); "x@N" with N this node is x here. Register and Unregister stay
+// on this node. A bare name registered here is this node's; one that is not, looked up
+// without kLookupWait, is asked of every other node that is up: found on one, its proxy;
+// on two or more, AMBIGUOUS (docs/bus.md, "Names").
 //
 // A name is 1..kMaxName bytes of [A-Za-z0-9_.@/-]. A registration holds a SEND right to
 // the port and belongs to the task that registered it; it is released when that task
@@ -48,8 +50,8 @@ struct LookupResponse {
     uint64_t port_id;
 };
 // data = the name; reply handles[0] = a SEND right to the port. NOT_FOUND (without
-// kLookupWait), INVALID_ARGUMENT, TIMED_OUT (at most 64 lookups wait at once: the oldest
-// is answered TIMED_OUT to make room for a new one).
+// kLookupWait), AMBIGUOUS (a bare name on several other nodes), INVALID_ARGUMENT, TIMED_OUT (at
+// most 64 lookups wait at once: the oldest is answered TIMED_OUT to make room for a new one).
 using Lookup = proto::Op<2, LookupRequest, LookupResponse,
                          proto::Limits{.request_data = kMaxName, .response_handles = 1}>;
 
