@@ -248,6 +248,30 @@ Error send_remote(uint16_t node, const RemoteMessage& m) {
     return send_bus_message(node, base::Span<const uint8_t>(g_out, n.value()));
 }
 
+// Fails a local caller's call the way a local failure would: for the statuses that
+// describe the far side (NODE_DOWN, PEER_CLOSED, TIMED_OUT, ...) the kernel makes the
+// caller's port_call return the status itself (port_reply_error); anything else is
+// answered as the protocol's status in a reply.
+void fail_call(tern_handle_t reply, Error status) {
+    switch (status) {
+    case Error::NODE_DOWN:
+    case Error::PEER_CLOSED:
+    case Error::TIMED_OUT:
+    case Error::WOULD_BLOCK:
+    case Error::TOO_BIG:
+    case Error::NO_MEMORY:
+    case Error::QUOTA_EXCEEDED:
+        // Refused only as INVALID_ARGUMENT, which leaves the right for the reply below.
+        if (int64_t r = tern_sys_port_reply_error(reply, uint64_t(status));
+            r >= 0 || tern::sys_status(r) != Error::INVALID_ARGUMENT)
+            return;
+        break;
+    default:
+        break;
+    }
+    (void)proto::reply_raw(reply, status, nullptr, 0, proto::Reply{});
+}
+
 void send_failed_reply(uint16_t node, uint64_t call_id, Error status) {
     RemoteMessage r;
     r.kind = BusMessageKind::kReply;
@@ -315,11 +339,11 @@ void forward(const RemotePorts::Proxy& proxy, tern_msg& msg) {
         take_credit(proxy);
     if (e == Error::OK)
         return;
-    // The exports this message made stay until their ports die; the caller's reply
-    // right is answered with the error in the protocol's form.
+    // The exports this message made stay until their ports die; the caller's call fails
+    // with the error.
     log_limited("bus: cannot forward to {:#x} on node {}: {}", id, node, base::error_name(e));
     if (call)
-        (void)proto::reply_raw(reply, e, nullptr, 0, proto::Reply{});
+        fail_call(reply, e);
 }
 
 // The answer to a call another node made, from one of our reply ports.
@@ -594,13 +618,13 @@ void on_reply(uint16_t node, const RemoteMessage& m) {
         return;
     }
     if (m.status != Error::OK) {
-        (void)proto::reply_raw(reply, m.status, nullptr, 0, proto::Reply{});
+        fail_call(reply, m.status);
         return;
     }
     tern_msg local;
     Error e = to_local(m, local);
     if (e != Error::OK) {
-        (void)proto::reply_raw(reply, e, nullptr, 0, proto::Reply{});
+        fail_call(reply, e);
         return;
     }
     // A caller that gave up drops what it would have got.
@@ -662,7 +686,7 @@ void on_node_lost(uint16_t node) {
     size_t n = g_table->take_forwarded_of(
         node, base::Span<uint32_t>(handles, RemotePorts::kMaxForwardedCalls));
     for (size_t i = 0; i < n; ++i)
-        (void)proto::reply_raw(handles[i], Error::NODE_DOWN, nullptr, 0, proto::Reply{});
+        fail_call(handles[i], Error::NODE_DOWN);
     size_t proxies =
         g_table->remove_proxies_of(node, base::Span<uint32_t>(handles, RemotePorts::kMaxProxies));
     for (size_t i = 0; i < proxies; ++i)

@@ -37,10 +37,17 @@ namespace tern {
     return (msg.hdr.flags & TERN_MSG_FLAG_ASYNC_REPLY) != 0;
 }
 
-// OK for the server's reply; PEER_CLOSED when the call failed because its reply right was
-// dropped unanswered (label TERN_LABEL_CALL_FAILED; the message carries nothing else).
+// OK for the server's reply; for a call that failed (label TERN_LABEL_CALL_FAILED) the
+// status in words[0]: PEER_CLOSED when its reply right was dropped unanswered, or what
+// the server gave port_reply_error (NODE_DOWN from the bus, ...); PEER_CLOSED for a
+// code outside the table.
 [[nodiscard]] constexpr base::Error async_answer_status(const tern_msg& msg) {
-    return msg.hdr.label == TERN_LABEL_CALL_FAILED ? base::Error::PEER_CLOSED : base::Error::OK;
+    if (msg.hdr.label != TERN_LABEL_CALL_FAILED)
+        return base::Error::OK;
+    uint64_t status = msg.words[0];
+    if (status == 0 || !base::is_known_error(int64_t(status)))
+        return base::Error::PEER_CLOSED;
+    return static_cast<base::Error>(int32_t(status));
 }
 
 } // namespace tern
