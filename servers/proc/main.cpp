@@ -79,6 +79,16 @@ struct State {
 
 State g_state;
 
+// Consoles of other nodes kept for their children (kRemoteConsoleAttached), one per node,
+// each watched so that it is dropped when its proxy closes.
+constexpr uint32_t kConsoleCookieBase = 0x10000;
+struct KeptConsole {
+    uint16_t node = 0; // 0: free
+    uint32_t generation = 0;
+    tern_handle_t port = TERN_INVALID_HANDLE;
+};
+KeptConsole g_consoles[bus::kMaxNodes];
+
 Process* by_pid(uint64_t pid) {
     for (Process& p : g_state.table)
         if (p.used && p.pid == pid)
@@ -348,8 +358,8 @@ void vouch(tern_handle_t task, base::StringView name) {
 }
 
 // The startup handle kinds a request may give the child: none proc sets itself.
-bool kinds_valid(proto::Request& request, const uint32_t* kinds) {
-    for (uint32_t i = 0; i < request.handle_count(); ++i) {
+bool kinds_valid(proto::Request& request, const uint32_t* kinds, uint32_t count) {
+    for (uint32_t i = 0; i < count; ++i) {
         uint32_t kind = kinds[i];
         if (kind == TERN_STARTUP_NAME_SERVER || kind == TERN_STARTUP_PROC_SERVER
             || kind == TERN_STARTUP_SELF || kind == 0) {
@@ -361,10 +371,12 @@ bool kinds_valid(proto::Request& request, const uint32_t* kinds) {
 }
 
 // Starts a program here for `parent` (a pid here, one of another node, or 0) with the
-// request's handles. The reply's task handle when flags ask for it.
+// request's first `count` handles and, when valid, `console` (a right of proc's own the
+// child gets a copy of). The reply's task handle when flags ask for it.
 base::Error start_here(State* s, proto::Request& request, const proc_data::Unpacked& args,
-                       const uint32_t* kinds, uint64_t parent, bool service, uint32_t flags,
-                       proto::Reply& reply, uint64_t& pid_out) {
+                       const uint32_t* kinds, uint32_t count, tern_handle_t console,
+                       uint64_t parent, bool service, uint32_t flags, proto::Reply& reply,
+                       uint64_t& pid_out) {
     size_t index = 0;
     if (!free_slot(&index))
         return base::Error::NO_SPACE;
@@ -386,12 +398,17 @@ base::Error start_here(State* s, proto::Request& request, const proc_data::Unpac
     options.handles[options.handle_count++] = {TERN_STARTUP_PROC_SERVER, s->port,
                                                TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER
                                                    | TERN_RIGHT_DUPLICATE};
-    for (uint32_t i = 0; i < request.handle_count(); ++i)
+    for (uint32_t i = 0; i < count; ++i)
         options.handles[options.handle_count++] = {kinds[i], request.take_handle(i),
                                                    TERN_RIGHTS_SAME};
+    uint32_t taken = options.handle_count;
+    if (console != TERN_INVALID_HANDLE)
+        options.handles[options.handle_count++] = {TERN_STARTUP_CONSOLE, console,
+                                                   TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER
+                                                       | TERN_RIGHT_DUPLICATE};
     auto spawned = spawn_image(image, options);
     // The child has copies of the handles the request carried; ours go.
-    for (uint32_t i = 2; i < options.handle_count; ++i)
+    for (uint32_t i = 2; i < taken; ++i)
         (void)tern_sys_handle_close(options.handles[i].handle);
     if (spawned.is_error())
         return spawn_failed(request, args.path, spawned.error());
@@ -432,7 +449,7 @@ base::Error spawn_remote(State* s, proto::Request& request, const proc::SpawnReq
 
 base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest& in,
                      proc::SpawnResponse& out, proto::Reply& reply, proto::PendingReply& pending) {
-    if ((in.flags & ~proc::kSpawnReturnTask) != 0) {
+    if ((in.flags & ~(proc::kSpawnReturnTask | proc::kSpawnConsoleHere)) != 0) {
         request.set_refusal_reason("unknown flags");
         return base::Error::INVALID_ARGUMENT;
     }
@@ -442,33 +459,98 @@ base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest
         request.set_refusal_reason("badly packed, or too many strings");
         return e;
     }
-    if (!kinds_valid(request, in.handle_kinds))
+    if (!kinds_valid(request, in.handle_kinds, request.handle_count()))
         return base::Error::INVALID_ARGUMENT;
+    if (in.flags & proc::kSpawnConsoleHere) {
+        for (uint32_t i = 0; i < request.handle_count(); ++i) {
+            if (in.handle_kinds[i] == TERN_STARTUP_CONSOLE) {
+                request.set_refusal_reason("a console handle and kSpawnConsoleHere");
+                return base::Error::INVALID_ARGUMENT;
+            }
+        }
+    }
     if (in.node != 0 && in.node != s->node)
         return spawn_remote(s, request, in, args, reply, pending);
     Process* parent = by_task_id(request.badge());
     // init's children are the node's services, which may register system names.
     bool service = parent && parent->pid == s->init_pid;
-    return start_here(s, request, args, in.handle_kinds, parent ? parent->pid : 0, service,
-                      in.flags, reply, out.pid);
+    return start_here(s, request, args, in.handle_kinds, request.handle_count(),
+                      TERN_INVALID_HANDLE, parent ? parent->pid : 0, service, in.flags, reply,
+                      out.pid);
+}
+
+// The console of another node, kept for its children: replaces an earlier one and is
+// watched, so that it goes when its proxy closes (that node down, or its console gone).
+void keep_console(State* s, uint16_t node, tern_handle_t port) {
+    KeptConsole* slot = nullptr;
+    for (KeptConsole& k : g_consoles) {
+        if (k.node == node) {
+            slot = &k;
+            break;
+        }
+        if (!slot && k.node == 0)
+            slot = &k;
+    }
+    if (!slot)
+        slot = &g_consoles[0];
+    if (slot->port != TERN_INVALID_HANDLE)
+        (void)tern_sys_handle_close(slot->port);
+    uint32_t generation = slot->generation + 1;
+    *slot = KeptConsole{node, generation, port};
+    uint32_t index = kConsoleCookieBase + uint32_t(slot - g_consoles);
+    if (int64_t r =
+            tern_sys_object_watch(port, s->port, proto::SlotCookie{index, generation}.value());
+        r < 0) {
+        // Unwatched it could outlive its proxy; better to ask for it again.
+        tern::println("proc: cannot watch the console of node {}: {}", node,
+                      base::error_name(tern::sys_status(r)));
+        (void)tern_sys_handle_close(port);
+        *slot = KeptConsole{0, generation, TERN_INVALID_HANDLE};
+    }
+}
+
+tern_handle_t kept_console(uint16_t node) {
+    for (const KeptConsole& k : g_consoles)
+        if (k.node == node)
+            return k.port;
+    return TERN_INVALID_HANDLE;
 }
 
 base::Error on_remote_spawn(State* s, proto::Request& request, const proc::RemoteSpawnRequest& in,
                             proc::SpawnResponse& out, proto::Reply& reply, proto::PendingReply&) {
-    if (!on_other_node(in.parent)) {
+    if (!on_other_node(in.parent) || node_of(in.parent) > UINT16_MAX) {
         request.set_refusal_reason("the parent is not of another node");
         return base::Error::INVALID_ARGUMENT;
     }
+    uint32_t count = request.handle_count();
+    bool attached = in.flags == proc::kRemoteConsoleAttached;
+    if ((in.flags != 0 && !attached && in.flags != proc::kRemoteConsoleKept)
+        || (attached ? count == 0 : count > proc::kMaxSpawnHandles)) {
+        request.set_refusal_reason("unknown flags, or handles that do not match them");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    uint16_t node = uint16_t(node_of(in.parent));
+    if (attached)
+        keep_console(s, node, request.take_handle(--count));
     static proc_data::Unpacked args;
     if (base::Error e = proc_data::unpack(request.data(), in.argc, in.envc, args);
         e != base::Error::OK) {
         request.set_refusal_reason("badly packed, or too many strings");
         return e;
     }
-    if (!kinds_valid(request, in.handle_kinds))
+    if (!kinds_valid(request, in.handle_kinds, count))
         return base::Error::INVALID_ARGUMENT;
-    base::Error e =
-        start_here(s, request, args, in.handle_kinds, in.parent, false, 0, reply, out.pid);
+    tern_handle_t console = TERN_INVALID_HANDLE;
+    if (in.flags != 0) {
+        console = kept_console(node);
+        if (console == TERN_INVALID_HANDLE) {
+            tern::println("proc: spawn '{}' for node {}: no console of that node is kept",
+                          base::StringView(args.path), node);
+            return base::Error::BAD_STATE;
+        }
+    }
+    base::Error e = start_here(s, request, args, in.handle_kinds, count, console, in.parent, false,
+                               0, reply, out.pid);
     if (e == base::Error::OK)
         tern::println("proc: started {} ({:#x}) for {:#x} on node {}", base_name(args.path),
                       out.pid, in.parent, node_of(in.parent));
@@ -503,6 +585,8 @@ struct RemoteCall {
 struct NodeProxy {
     uint16_t node = 0; // 0: free
     tern_handle_t port = TERN_INVALID_HANDLE;
+    // This node's console went to that node's proc through this proxy (it keeps it).
+    bool console_sent = false;
 };
 
 RemoteCall g_calls[kMaxRemoteCalls];
@@ -520,10 +604,10 @@ void forget_node_proxy(uint16_t node) {
 
 // A SEND right to node's proc through the bus, kept for later calls. OUT_OF_RANGE: no
 // such member (or the bus is off); NODE_DOWN: it is not up.
-base::Result<tern_handle_t> node_proxy(uint16_t node) {
-    for (const NodeProxy& p : g_node_proxies)
+base::Result<NodeProxy*> node_proxy(uint16_t node) {
+    for (NodeProxy& p : g_node_proxies)
         if (p.node == node)
-            return p.port;
+            return &p;
     auto bus = lookup("bus");
     if (bus.is_error())
         return bus.error() == base::Error::NOT_FOUND ? base::Error::OUT_OF_RANGE : bus.error();
@@ -541,13 +625,13 @@ base::Result<tern_handle_t> node_proxy(uint16_t node) {
         return base::Error::CORRUPT;
     for (NodeProxy& p : g_node_proxies) {
         if (p.node == 0) {
-            p = {node, proxy};
-            return proxy;
+            p = {node, proxy, false};
+            return &p;
         }
     }
     (void)tern_sys_handle_close(g_node_proxies[0].port);
-    g_node_proxies[0] = {node, proxy};
-    return proxy;
+    g_node_proxies[0] = {node, proxy, false};
+    return &g_node_proxies[0];
 }
 
 RemoteCall* free_call() {
@@ -564,7 +648,10 @@ void release_call(RemoteCall& c) {
 }
 
 // Sends msg to node's proc as call slot c (its handles move, or are closed on failure).
-base::Error send_call(RemoteCall& c, uint16_t node, tern_msg& msg) {
+// With spawn set (a RemoteSpawn whose child gets this node's console) the console is
+// attached when this proxy has not carried it yet, else the kept one is named.
+base::Error send_call(RemoteCall& c, uint16_t node, tern_msg& msg,
+                      proc::RemoteSpawnRequest* spawn = nullptr) {
     base::Error e = base::Error::OK;
     if (g_reply_port == TERN_INVALID_HANDLE) {
         // Made at the first call to another node: a member costs every receive a little,
@@ -583,6 +670,8 @@ base::Error send_call(RemoteCall& c, uint16_t node, tern_msg& msg) {
             tern::println("proc: no reply port for calls to other nodes: {}", base::error_name(e));
     }
     uint64_t cookie = proto::SlotCookie{uint32_t(&c - g_calls), c.generation}.value();
+    uint32_t handles = msg.hdr.handle_count;
+    tern_handle_t console = TERN_INVALID_HANDLE;
     // A proxy the bus closed (its node was down for a while) is fetched again once.
     for (int attempt = 0; attempt < 2 && e == base::Error::OK; ++attempt) {
         auto proxy = node_proxy(node);
@@ -590,8 +679,30 @@ base::Error send_call(RemoteCall& c, uint16_t node, tern_msg& msg) {
             e = proxy.error();
             break;
         }
-        auto sent = call_async(proxy.value(), msg, g_reply_port, cookie);
+        NodeProxy& entry = *proxy.value();
+        msg.hdr.handle_count = handles;
+        if (spawn) {
+            spawn->flags = proc::kRemoteConsoleKept;
+            if (!entry.console_sent) {
+                if (console == TERN_INVALID_HANDLE) {
+                    auto found = lookup("console");
+                    if (found.is_error()) {
+                        e = found.error();
+                        tern::println("proc: no console to give a child on node {}: {}", node,
+                                      base::error_name(e));
+                        break;
+                    }
+                    console = found.value();
+                }
+                spawn->flags = proc::kRemoteConsoleAttached;
+                msg.handles[msg.hdr.handle_count++] = console;
+            }
+            __builtin_memcpy(msg.words, spawn, sizeof(*spawn));
+        }
+        auto sent = call_async(entry.port, msg, g_reply_port, cookie);
         if (sent.ok()) {
+            if (spawn && spawn->flags == proc::kRemoteConsoleAttached)
+                entry.console_sent = true;
             c.node = node;
             return base::Error::OK;
         }
@@ -601,8 +712,10 @@ base::Error send_call(RemoteCall& c, uint16_t node, tern_msg& msg) {
             break;
         e = attempt == 0 ? base::Error::OK : base::Error::NODE_DOWN;
     }
-    for (uint32_t i = 0; i < msg.hdr.handle_count; ++i)
+    for (uint32_t i = 0; i < handles; ++i)
         (void)tern_sys_handle_close(msg.handles[i]);
+    if (console != TERN_INVALID_HANDLE)
+        (void)tern_sys_handle_close(console);
     return e;
 }
 
@@ -630,6 +743,7 @@ base::Error spawn_remote(State* s, proto::Request& request, const proc::SpawnReq
         request.set_refusal_reason("a task handle does not cross nodes");
         return base::Error::INVALID_ARGUMENT;
     }
+    bool console_here = (in.flags & proc::kSpawnConsoleHere) != 0;
     if (in.node > UINT16_MAX) {
         tern::println("proc: spawn '{}' on node {}: no such node", base::StringView(args.path),
                       in.node);
@@ -649,7 +763,7 @@ base::Error spawn_remote(State* s, proto::Request& request, const proc::SpawnReq
     }
     tern_msg msg = {};
     msg.hdr.label = proc::RemoteSpawn::kLabel;
-    proc::RemoteSpawnRequest forward = {parent->pid, in.argc, in.envc, {}};
+    proc::RemoteSpawnRequest forward = {parent->pid, in.argc, in.envc, {}, 0};
     for (uint32_t i = 0; i < proc::kMaxSpawnHandles; ++i)
         forward.handle_kinds[i] = in.handle_kinds[i];
     __builtin_memcpy(msg.words, &forward, sizeof(forward));
@@ -661,7 +775,8 @@ base::Error spawn_remote(State* s, proto::Request& request, const proc::SpawnReq
     msg.hdr.handle_count = handles;
     c->kind = CallKind::kSpawn;
     c->process = uint32_t(index);
-    if (base::Error e = send_call(*c, uint16_t(in.node), msg); e != base::Error::OK) {
+    if (base::Error e = send_call(*c, uint16_t(in.node), msg, console_here ? &forward : nullptr);
+        e != base::Error::OK) {
         release_call(*c);
         tern::println("proc: spawn '{}' on node {}: {}", base::StringView(args.path), in.node,
                       base::error_name(e));
@@ -1042,6 +1157,14 @@ void on_event(void* context, const tern_msg& event, uint32_t) {
     if (event.hdr.label != TERN_LABEL_OBJECT_GONE)
         return;
     auto cookie = proto::SlotCookie::from(event.words[0]);
+    if (cookie.index >= kConsoleCookieBase && cookie.index - kConsoleCookieBase < bus::kMaxNodes) {
+        KeptConsole& k = g_consoles[cookie.index - kConsoleCookieBase];
+        if (k.node != 0 && k.generation == cookie.generation) {
+            (void)tern_sys_handle_close(k.port);
+            k = KeptConsole{0, k.generation, TERN_INVALID_HANDLE};
+        }
+        return;
+    }
     if (cookie.index >= proc::kMaxProcesses)
         return;
     Process& p = s->table[cookie.index];

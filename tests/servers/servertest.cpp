@@ -422,7 +422,7 @@ void bad_clients_of_proc_bootfs_console() {
     check(k.is_error() && k.error() == base::Error::OUT_OF_RANGE, "kill_on_no_such_node",
           k.is_error() ? code(k.error()) : 0);
     msg = request(proc::RemoteSpawn::kLabel, "true", 5);
-    proc::RemoteSpawnRequest own_parent = {tern::pid(), 0, 0, {}};
+    proc::RemoteSpawnRequest own_parent = {tern::pid(), 0, 0, {}, 0};
     __builtin_memcpy(msg.words, &own_parent, sizeof(own_parent));
     check(raw_call(proc_server(), msg) == 0 && msg.hdr.label == TERN_INVALID_ARGUMENT,
           "remote_spawn_for_a_local_parent_refused", msg.hdr.label);

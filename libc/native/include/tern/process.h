@@ -29,6 +29,9 @@ struct SpawnExtras {
     // The node to start it on (0: this one). The child's pid is that node's; wait and kill
     // work on it as on a local child, and wait fails with NODE_DOWN if its node goes down.
     uint32_t node = 0;
+    // The child's console is this node's console server (proc::kSpawnConsoleHere): how a
+    // child on another node writes to the parent's terminal.
+    bool console_here = false;
 };
 
 // Starts `path` (a name without '/' is looked up in /bin) with argv and envp

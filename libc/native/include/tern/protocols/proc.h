@@ -16,11 +16,17 @@ inline constexpr int64_t kKilledStatus = 143;
 // The reply carries a handle to the new task (TRANSFER, DUPLICATE: enough to watch it
 // with object_watch, not to control it). init uses it to restart services.
 inline constexpr uint32_t kSpawnReturnTask = 1;
+// The child's console (TERN_STARTUP_CONSOLE) is the console server of the caller's node,
+// wherever the child runs: on this node it finds it by name anyway; on another node it
+// gets a proxy for it that that node's proc keeps for every child from this node, so
+// starting many programs elsewhere costs the bus one proxy, not one each. A request
+// handle of kind TERN_STARTUP_CONSOLE beside it is INVALID_ARGUMENT.
+inline constexpr uint32_t kSpawnConsoleHere = 2;
 inline constexpr uint32_t kMaxSpawnHandles = 4;
 struct SpawnRequest {
     uint32_t argc;  // strings after the path
     uint32_t envc;  // strings after the arguments
-    uint32_t flags; // kSpawnReturnTask
+    uint32_t flags; // kSpawnReturnTask, kSpawnConsoleHere
     // The startup kind (TERN_STARTUP_*) of each request handle, which the child gets.
     uint32_t handle_kinds[kMaxSpawnHandles];
     // The node to start it on: 0 or this node's id for here, else another member of the
@@ -133,16 +139,24 @@ using Parent = proto::Op<6, ParentRequest, ParentResponse>;
 // parent's global pid, which must be of another node (INVALID_ARGUMENT). The child's
 // record keeps that parent; its ended state stays until RemoteWait collects it (the
 // oldest of more than kMaxUnclaimed such is dropped with a log line).
+//
+// Consoles: with kRemoteConsoleAttached the last request handle is the console of the
+// parent's node, which this proc keeps (one per node, replacing an earlier one, dropped
+// when the proxy closes); with it or kRemoteConsoleKept the child gets the kept console
+// as TERN_STARTUP_CONSOLE. BAD_STATE: kRemoteConsoleKept and none is kept.
 inline constexpr uint32_t kMaxUnclaimed = 32;
+inline constexpr uint32_t kRemoteConsoleAttached = 1;
+inline constexpr uint32_t kRemoteConsoleKept = 2;
 struct RemoteSpawnRequest {
     uint64_t parent;
     uint32_t argc;
     uint32_t envc;
     uint32_t handle_kinds[kMaxSpawnHandles];
+    uint32_t flags; // kRemoteConsole*
 };
-using RemoteSpawn =
-    proto::Op<7, RemoteSpawnRequest, SpawnResponse,
-              proto::Limits{.request_data = kMaxSpawnData, .request_handles = kMaxSpawnHandles}>;
+using RemoteSpawn = proto::Op<7, RemoteSpawnRequest, SpawnResponse,
+                              proto::Limits{.request_data = kMaxSpawnData,
+                                            .request_handles = kMaxSpawnHandles + 1}>;
 
 // Waits for a process here whose parent is the given pid of another node, and reaps it.
 // NOT_FOUND (no such process with that parent), TIMED_OUT (made room for a newer wait;
