@@ -330,6 +330,8 @@ int ps_all() {
     for (uint32_t i = 0; i < count; ++i) {
         if (nodes[i].state != tern::bus::kNodeUp)
             continue;
+        // What is listed so far shows while the next node is asked.
+        sink.flush();
         char label[16];
         base::BufferSink l(label, sizeof(label));
         base::format_to(l, "node {}", nodes[i].node);
@@ -411,22 +413,9 @@ int run_program(const char* const* argv, uint32_t node, bool background) {
     base::StringView name(argv[0]);
     SpawnExtras extras;
     extras.node = node;
-    // A program on another node writes to this node's console: it gets a right to it,
-    // which the bus carries as a proxy.
-    tern_handle_t console_copy = TERN_INVALID_HANDLE;
-    uint32_t console_kind = TERN_STARTUP_CONSOLE;
-    if (node != 0) {
-        if (auto console = g_console.get(); console.ok()) {
-            int64_t copy = tern_sys_handle_duplicate(
-                console.value(), TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER | TERN_RIGHT_DUPLICATE);
-            if (copy >= 0) {
-                console_copy = tern_handle_t(copy);
-                extras.handles = &console_copy;
-                extras.kinds = &console_kind;
-                extras.handle_count = 1;
-            }
-        }
-    }
+    // A program on another node writes to this node's console (its proc keeps a proxy
+    // for it).
+    extras.console_here = node != 0;
     auto spawned = spawn(name, argv, env, extras);
     if (spawned.is_error()) {
         base::Error e = spawned.error();

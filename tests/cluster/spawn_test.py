@@ -4,7 +4,8 @@ nodes"), on three QEMU nodes, every command typed at node 1's shell:
 
 - `nodes` shows nodes 2 and 3 up, with an incarnation and a load;
 - `on 3 hello` prints hello's greeting (with node 3's pid) on node 1's console and ends
-  with status 0; `on 2 exit 7` ends with status 7;
+  with status 0; `on 3 true` 40 times (more than the bus's 28 proxies per node: node 3's
+  proc keeps node 1's console) all end with 0; `on 2 exit 7` ends with status 7;
 - `on 3 sleep 600 &` starts a long child: `ps -a` on node 1 lists it in node 3's rows
   with node 1's shell as its parent; `kill` from node 1 ends it and `wait` on node 1
   reports 143;
@@ -38,6 +39,8 @@ PROMPT = r"tern:(\d+)> "
 # The longest a wait may take to fail after its node is killed: the bus's down time
 # (3 s) plus a heartbeat period, well inside the 6 s bound.
 NODE_DOWN_LIMIT = 6.0
+# More remote spawns than the bus has proxies per node (28), each with the console.
+RUNS = 40
 
 
 def command(c, node, text, limit=20):
@@ -94,6 +97,13 @@ def run(args, c):
           "on 3 hello printed its greeting with a pid of node 3 on node 1: %r" % out)
     check(status == 0, "on 3 hello ended with status 0, not %d" % status)
     print("spawn_test: on 3 hello printed on node 1 (pid %s), status 0" % m.group(1))
+
+    # More programs than the bus has proxies (28 per node): the console crosses once.
+    for i in range(RUNS):
+        out, status = command(c, 1, "on 3 true")
+        check(status == 0, "on 3 true, run %d of %d, ended with 0, not %d: %r"
+              % (i + 1, RUNS, status, out))
+    print("spawn_test: on 3 true ran %d times with status 0" % RUNS)
 
     out, status = command(c, 1, "on 2 exit 7")
     check(status == 7, "on 2 exit 7 ended with status 7, not %d: %r" % (status, out))
