@@ -634,6 +634,36 @@ base::Result<NodeProxy*> node_proxy(uint16_t node) {
     return &g_node_proxies[0];
 }
 
+// This node's console, looked up once and watched: when it goes (the console server
+// restarted), no other node keeps it any more, so it is sent again with the next spawn.
+constexpr uint32_t kOwnConsoleCookie = kConsoleCookieBase + bus::kMaxNodes;
+tern_handle_t g_own_console = TERN_INVALID_HANDLE;
+uint32_t g_own_console_generation = 0;
+
+void own_console_gone() {
+    if (g_own_console != TERN_INVALID_HANDLE)
+        (void)tern_sys_handle_close(g_own_console);
+    g_own_console = TERN_INVALID_HANDLE;
+    ++g_own_console_generation;
+    for (NodeProxy& p : g_node_proxies)
+        p.console_sent = false;
+}
+
+// A copy of this node's console right, to send.
+base::Result<tern_handle_t> own_console() {
+    if (g_own_console == TERN_INVALID_HANDLE) {
+        tern_handle_t found = TRY(lookup("console"));
+        uint64_t cookie = proto::SlotCookie{kOwnConsoleCookie, g_own_console_generation}.value();
+        if (int64_t r = tern_sys_object_watch(found, g_state.port, cookie); r < 0) {
+            (void)tern_sys_handle_close(found);
+            return tern::sys_status(r);
+        }
+        g_own_console = found;
+    }
+    return tern::sys_result<tern_handle_t>(tern_sys_handle_duplicate(
+        g_own_console, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER | TERN_RIGHT_DUPLICATE));
+}
+
 RemoteCall* free_call() {
     for (RemoteCall& c : g_calls)
         if (c.kind == CallKind::kFree)
@@ -685,7 +715,7 @@ base::Error send_call(RemoteCall& c, uint16_t node, tern_msg& msg,
             spawn->flags = proc::kRemoteConsoleKept;
             if (!entry.console_sent) {
                 if (console == TERN_INVALID_HANDLE) {
-                    auto found = lookup("console");
+                    auto found = own_console();
                     if (found.is_error()) {
                         e = found.error();
                         tern::println("proc: no console to give a child on node {}: {}", node,
@@ -818,6 +848,12 @@ void on_remote_answer(void*, tern_msg& msg, uint32_t key) {
     uint16_t node = c.node;
     if (status == base::Error::NODE_DOWN || status == base::Error::PEER_CLOSED)
         forget_node_proxy(node);
+    if (status == base::Error::BAD_STATE && c.kind == CallKind::kSpawn) {
+        // That node no longer keeps this node's console: the next spawn sends it.
+        for (NodeProxy& n : g_node_proxies)
+            if (n.node == node)
+                n.console_sent = false;
+    }
     Process& p = g_state.table[c.process];
     switch (c.kind) {
     case CallKind::kSpawn: {
@@ -1157,6 +1193,11 @@ void on_event(void* context, const tern_msg& event, uint32_t) {
     if (event.hdr.label != TERN_LABEL_OBJECT_GONE)
         return;
     auto cookie = proto::SlotCookie::from(event.words[0]);
+    if (cookie.index == kOwnConsoleCookie) {
+        if (cookie.generation == g_own_console_generation)
+            own_console_gone();
+        return;
+    }
     if (cookie.index >= kConsoleCookieBase && cookie.index - kConsoleCookieBase < bus::kMaxNodes) {
         KeptConsole& k = g_consoles[cookie.index - kConsoleCookieBase];
         if (k.node != 0 && k.generation == cookie.generation) {
