@@ -43,6 +43,9 @@ base::Result<uint64_t> spawn(base::StringView path, const char* const* argv,
         request.handle_kinds[i] = extras.kinds[i];
     if (extras.task)
         request.flags |= proc::kSpawnReturnTask;
+    request.node = extras.node;
+    if (extras.console_here)
+        request.flags |= proc::kSpawnConsoleHere;
     uint32_t task_count = 0;
     proto::CallParts parts;
     parts.in_data = {reinterpret_cast<const uint8_t*>(data), used};

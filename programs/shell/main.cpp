@@ -8,6 +8,7 @@
 #include <tern/print.h>
 #include <tern/process.h>
 #include <tern/protocols/bootfs.h>
+#include <tern/protocols/bus.h>
 #include <tern/protocols/console.h>
 #include <tern/protocols/name.h>
 #include <tern/protocols/proc.h>
@@ -151,12 +152,15 @@ int builtin_help(const shell::ParsedCommand&) {
         "  echo [words]      print the words\n"
         "  cat <file>...     print files of the boot file system\n"
         "  ls [dir]          list a directory of the boot file system (default /bin)\n"
-        "  ps                list processes\n"
+        "  ps [-a]           list processes (-a: of every node that is up)\n"
         "  names             list registered names\n"
         "  kill <pid> [status]  end a process (pid as node:serial or serial); it exits\n"
         "                    with status 1-255, or 143 when none or 0 is given\n"
         "  exit [status]     leave the shell\n"
+        "  on <node> <program> [args]  run a program on another node, its output here\n"
+        "  wait <pid>        wait for a program started with a final & and print its status\n"
         "Anything else runs /bin/<name> with the arguments; $? is the last exit status.\n"
+        "A final & word runs the program in the background and prints its pid.\n"
         "Ctrl-C ends the running program; Ctrl-D on an empty line ends the shell.");
     return 0;
 }
@@ -275,29 +279,94 @@ base::StringView name_of(const tern::proc::ProcessInfo& p) {
     return {p.name, n};
 }
 
-int builtin_ps(const shell::ParsedCommand&) {
+// One node's processes, from its proc (this node's, or another's through the bus).
+// The heading is printed by the caller; with_node adds the NODE column.
+bool list_processes(ConsoleSink& sink, tern_handle_t proc, uint64_t node, bool with_node,
+                    base::StringView label) {
     static tern::proc::ProcessInfo infos[tern::proc::kMaxProcesses];
     uint32_t size = 0;
     proto::CallParts parts;
     parts.out_data = {reinterpret_cast<uint8_t*>(infos), sizeof(infos)};
     parts.out_data_size = &size;
-    auto r = proto::call<tern::proc::List>(proc_server(), {}, parts);
+    // Another node's proc answers within the bus's down time or its node is declared down.
+    auto r = proto::call<tern::proc::List>(proc, {}, parts, 10'000'000'000ull);
     if (r.is_error() || size != r.value().count * sizeof(tern::proc::ProcessInfo)) {
-        say("ps: {}", base::error_name(r.is_error() ? r.error() : base::Error::CORRUPT));
-        return 1;
+        base::format_to(sink, "ps: {}: {}\n", label,
+                        base::error_name(r.is_error() ? r.error() : base::Error::CORRUPT));
+        return false;
     }
-    ConsoleSink sink;
-    base::format_to(sink, "{:<10} {:<10} {:<8} {:>8}  NAME\n", "PID", "PARENT", "STATE", "MEM KiB");
     for (uint32_t i = 0; i < r.value().count; ++i) {
         const auto& p = infos[i];
         char pid[24], parent[24];
         base::BufferSink a(pid, sizeof(pid)), b(parent, sizeof(parent));
         format_pid(a, p.pid);
         format_pid(b, p.parent);
+        if (with_node)
+            base::format_to(sink, "{:<5} ", node);
         base::format_to(sink, "{:<10} {:<10} {:<8} {:>8}  {}\n", a.view(), b.view(),
                         state_name(p.state), p.memory_bytes / 1024, name_of(p));
     }
-    return 0;
+    return true;
+}
+
+// ps -a: this node's processes, then each other node's that the bus has up.
+int ps_all() {
+    static tern::bus::NodeInfo nodes[tern::bus::kMaxNodes];
+    uint32_t size = 0;
+    uint32_t count = 0;
+    auto bus = lookup("bus");
+    if (bus.ok()) {
+        proto::CallParts parts;
+        parts.out_data = {reinterpret_cast<uint8_t*>(nodes), sizeof(nodes)};
+        parts.out_data_size = &size;
+        auto r = proto::call<tern::bus::Nodes>(bus.value(), {}, parts);
+        if (r.ok() && size == r.value().count * sizeof(tern::bus::NodeInfo))
+            count = r.value().count;
+    }
+    ConsoleSink sink;
+    base::format_to(sink, "{:<5} {:<10} {:<10} {:<8} {:>8}  NAME\n", "NODE", "PID", "PARENT",
+                    "STATE", "MEM KiB");
+    int status = list_processes(sink, proc_server(), tern_sys_node_id(), true, "this node") ? 0 : 1;
+    for (uint32_t i = 0; i < count; ++i) {
+        if (nodes[i].state != tern::bus::kNodeUp)
+            continue;
+        // What is listed so far shows while the next node is asked.
+        sink.flush();
+        char label[16];
+        base::BufferSink l(label, sizeof(label));
+        base::format_to(l, "node {}", nodes[i].node);
+        tern_handle_t proc = TERN_INVALID_HANDLE;
+        uint32_t handles = 0;
+        proto::CallParts parts;
+        parts.out_handles = &proc;
+        parts.out_handle_count = &handles;
+        auto r = proto::call<tern::bus::RemoteRoot>(bus.value(), {nodes[i].node, 2}, parts,
+                                                    2'000'000'000ull);
+        if (r.is_error() || handles != 1) {
+            base::format_to(sink, "ps: {}: {}\n", l.view(),
+                            base::error_name(r.is_error() ? r.error() : base::Error::CORRUPT));
+            status = 1;
+            continue;
+        }
+        if (!list_processes(sink, proc, nodes[i].node, true, l.view()))
+            status = 1;
+        (void)tern_sys_handle_close(proc);
+    }
+    if (bus.ok())
+        (void)tern_sys_handle_close(bus.value());
+    return status;
+}
+
+int builtin_ps(const shell::ParsedCommand& cmd) {
+    if (cmd.argc() == 2 && cmd.arg(1) == "-a")
+        return ps_all();
+    if (cmd.argc() != 1) {
+        say("usage: ps [-a]");
+        return 2;
+    }
+    ConsoleSink sink;
+    base::format_to(sink, "{:<10} {:<10} {:<8} {:>8}  NAME\n", "PID", "PARENT", "STATE", "MEM KiB");
+    return list_processes(sink, proc_server(), tern_sys_node_id(), false, "this node") ? 0 : 1;
 }
 
 int builtin_names(const shell::ParsedCommand&) {
@@ -337,38 +406,92 @@ int builtin_kill(const shell::ParsedCommand& cmd) {
 
 // ---- Programs ----------------------------------------------------------------------------
 
-int run_program(const shell::ParsedCommand& cmd) {
+// Runs argv[0] (on node, 0 for this one) in the foreground and returns its status as $?,
+// or in the background (its pid printed; `wait` collects it).
+int run_program(const char* const* argv, uint32_t node, bool background) {
     static const char* const env[] = {"HOME=/", "PATH=/bin", "TERM=vt100", nullptr};
-    auto spawned = spawn(cmd.arg(0), cmd.argv(), env);
+    base::StringView name(argv[0]);
+    SpawnExtras extras;
+    extras.node = node;
+    // A program on another node writes to this node's console (its proc keeps a proxy
+    // for it).
+    extras.console_here = node != 0;
+    auto spawned = spawn(name, argv, env, extras);
     if (spawned.is_error()) {
         base::Error e = spawned.error();
         if (e == base::Error::NOT_FOUND) {
-            say("shell: {}: command not found", cmd.arg(0));
+            if (node != 0)
+                say("shell: {}: command not found on node {}", name, node);
+            else
+                say("shell: {}: command not found", name);
             return 127;
         }
-        say("shell: {}: cannot run: {}", cmd.arg(0), base::error_description(e));
+        if (e == base::Error::OUT_OF_RANGE && node != 0)
+            say("shell: on: node {} is not a member of the cluster", node);
+        else if (e == base::Error::NODE_DOWN)
+            say("shell: on: node {} is down (NODE_DOWN)", node);
+        else
+            say("shell: {}: cannot run: {}", name, base::error_description(e));
         return 126;
     }
     uint64_t pid = spawned.value();
+    if (background) {
+        ConsoleSink sink;
+        sink.put('[');
+        format_pid(sink, pid);
+        sink.write_view("]\n");
+        return 0;
+    }
     if (auto console = g_console.get(); console.ok())
         (void)proto::call<tern::console::SetForeground>(console.value(), {pid});
     auto waited = wait(pid);
     if (auto console = g_console.get(); console.ok())
         (void)proto::call<tern::console::SetForeground>(console.value(), {0});
     if (waited.is_error()) {
-        say("shell: waiting for {}: {}", cmd.arg(0), base::error_name(waited.error()));
+        say("shell: waiting for {}: {}", name, base::error_name(waited.error()));
         return 1;
     }
     int64_t status = waited.value();
     if (status >= 256)
-        say("shell: {} ended by a CPU exception (vector {})", cmd.arg(0), status - 256);
+        say("shell: {} ended by a CPU exception (vector {})", name, status - 256);
     else if (status == tern::proc::kInterruptedStatus)
-        say("shell: {} interrupted", cmd.arg(0));
+        say("shell: {} interrupted", name);
     return int(status > 255 ? 255 : status);
 }
 
-int run(const shell::ParsedCommand& cmd, bool* leave) {
+// on <node> <program> [args]: the program runs on that node, in the foreground here.
+int builtin_on(const shell::ParsedCommand& cmd, bool background) {
+    uint64_t node = 0;
+    if (cmd.argc() < 3 || !parse_u64(cmd.arg(1), node) || node == 0 || node > 0xFFFF) {
+        say("usage: on <node 1-65535> <program> [args]");
+        return 2;
+    }
+    return run_program(cmd.argv() + 2, node == uint64_t(tern_sys_node_id()) ? 0 : uint32_t(node),
+                       background);
+}
+
+// wait <pid>: the status of a program started in the background.
+int builtin_wait(const shell::ParsedCommand& cmd) {
+    uint64_t pid = 0;
+    if (cmd.argc() != 2 || !parse_pid(cmd.arg(1), pid)) {
+        say("usage: wait <pid>");
+        return 2;
+    }
+    auto waited = wait(pid);
+    if (waited.is_error()) {
+        say("wait: {}: {}", cmd.arg(1), base::error_name(waited.error()));
+        return 1;
+    }
+    say("shell: {} exited with status {}", cmd.arg(1), waited.value());
+    return int(waited.value() > 255 ? 255 : waited.value());
+}
+
+int run(shell::ParsedCommand& cmd, bool* leave) {
     base::StringView name = cmd.arg(0);
+    // A final "&" runs the program in the background.
+    bool background = cmd.argc() > 1 && cmd.arg(cmd.argc() - 1) == "&";
+    if (background)
+        cmd.drop_last();
     if (name == "help")
         return builtin_help(cmd);
     if (name == "echo")
@@ -383,6 +506,10 @@ int run(const shell::ParsedCommand& cmd, bool* leave) {
         return builtin_names(cmd);
     if (name == "kill")
         return builtin_kill(cmd);
+    if (name == "on")
+        return builtin_on(cmd, background);
+    if (name == "wait")
+        return builtin_wait(cmd);
     if (name == "exit") {
         uint64_t status = 0;
         if (cmd.argc() > 1 && (!parse_u64(cmd.arg(1), status) || status > 255)) {
@@ -392,7 +519,7 @@ int run(const shell::ParsedCommand& cmd, bool* leave) {
         *leave = true;
         return int(status);
     }
-    return run_program(cmd);
+    return run_program(cmd.argv(), 0, background);
 }
 
 } // namespace

@@ -5,12 +5,21 @@
 // object_watch, so its exit arrives here as a death notice carrying the exit status.
 // A process stays in the table as a zombie until its parent waits for it; one whose
 // parent is gone (or is init, which never waits) is reaped at once.
+//
+// A child on another node (Spawn with a node) is started by that node's proc, reached
+// through the bus's root export; this proc keeps a record of it (its pid is that node's)
+// with one asynchronous RemoteWait outstanding for it, so waits, kills and Ctrl-C work
+// as for a local child and the loop never blocks on another node. A process started here
+// for a parent on another node keeps its ended state until that parent's RemoteWait
+// collects it.
 #include <base/string_view.h>
 #include <base/utility.h>
 #include <lib/spawn_data.h>
 #include <tern/abi/task.h>
+#include <tern/async_call.h>
 #include <tern/print.h>
 #include <tern/protocols/bootfs.h>
+#include <tern/protocols/bus.h>
 #include <tern/protocols/name.h>
 #include <tern/protocols/proc.h>
 #include <tern/runtime.h>
@@ -37,8 +46,16 @@ struct Process {
     tern_handle_t task = TERN_INVALID_HANDLE;
     uint64_t task_id = 0;
     uint32_t generation = 0;
+    // A child on another node (its pid's node is not this one) whose node was lost before
+    // it ended: what its parent's wait answers instead of a status.
+    base::Error lost = base::Error::OK;
+    uint64_t ended = 0; // when it became a zombie (an order, not a time)
     char name[32] = {};
 };
+
+// A record reserved for a child being started on another node: no pid yet, not listed.
+constexpr uint32_t kStateStarting = 0;
+constexpr uint64_t kStartingPid = ~0ull;
 
 struct Waiter {
     bool used = false;
@@ -56,10 +73,21 @@ struct State {
     uint64_t next_serial = kFirstSerial;
     uint64_t init_pid = 0;
     uint64_t waiter_sequence = 0;
+    uint64_t end_sequence = 0;
     ServiceHandle bootfs{"bootfs"};
 };
 
 State g_state;
+
+// Consoles of other nodes kept for their children (kRemoteConsoleAttached), one per node,
+// each watched so that it is dropped when its proxy closes.
+constexpr uint32_t kConsoleCookieBase = 0x10000;
+struct KeptConsole {
+    uint16_t node = 0; // 0: free
+    uint32_t generation = 0;
+    tern_handle_t port = TERN_INVALID_HANDLE;
+};
+KeptConsole g_consoles[bus::kMaxNodes];
 
 Process* by_pid(uint64_t pid) {
     for (Process& p : g_state.table)
@@ -74,6 +102,10 @@ Process* by_task_id(uint64_t id) {
             return &p;
     return nullptr;
 }
+
+uint64_t node_of(uint64_t pid) { return pid >> 32; }
+
+bool on_other_node(uint64_t pid) { return pid != 0 && node_of(pid) != g_state.node; }
 
 bool alive(uint64_t pid) {
     Process* p = by_pid(pid);
@@ -131,6 +163,8 @@ bool waiter_matches(const Waiter& w, const Process& p) {
 }
 
 // A zombie: answer a waiting parent, or reap it when nobody ever will.
+void drop_unclaimed();
+
 void settle(Process& p) {
     bool delivered = false;
     uint64_t pid = p.pid;
@@ -138,12 +172,22 @@ void settle(Process& p) {
         if (!waiter_matches(w, p))
             continue;
         // A waiter that gave up (timed out, died) is skipped: the status goes to the next
-        // one, or stays with the zombie for a later Wait.
-        delivered = proto::reply_later<proc::Wait>(w.reply, base::Error::OK, {p.pid, p.status})
-                    == base::Error::OK;
+        // one, or stays with the zombie for a later Wait. A child whose node was lost
+        // answers that error instead of a status.
+        delivered =
+            (p.lost != base::Error::OK
+                 ? proto::reply_later<proc::Wait>(w.reply, p.lost, {})
+                 : proto::reply_later<proc::Wait>(w.reply, base::Error::OK, {p.pid, p.status}))
+            == base::Error::OK;
         w = Waiter{};
         if (delivered)
             break;
+    }
+    if (!delivered && on_other_node(p.parent)) {
+        // Its parent's proc collects it with RemoteWait; a parent whose node is gone never
+        // will, so only the newest kMaxUnclaimed such stay.
+        drop_unclaimed();
+        return;
     }
     if (delivered || p.parent == g_state.init_pid || !alive(p.parent)) {
         reap(p);
@@ -160,7 +204,9 @@ void settle(Process& p) {
 void on_exit(Process& p, int64_t status) {
     p.state = proc::kStateZombie;
     p.status = status;
-    (void)tern_sys_handle_close(p.task);
+    p.ended = ++g_state.end_sequence;
+    if (p.task != TERN_INVALID_HANDLE)
+        (void)tern_sys_handle_close(p.task);
     p.task = TERN_INVALID_HANDLE;
     // Ordinary exits are the parent's business (wait); a CPU fault is worth a line.
     if (status >= 256 && status < 512)
@@ -311,29 +357,26 @@ void vouch(tern_handle_t task, base::StringView name) {
                       base::error_name(e));
 }
 
-base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest& in,
-                     proc::SpawnResponse& out, proto::Reply& reply, proto::PendingReply&) {
-    if ((in.flags & ~proc::kSpawnReturnTask) != 0) {
-        request.set_refusal_reason("unknown flags");
-        return base::Error::INVALID_ARGUMENT;
-    }
-    static proc_data::Unpacked args;
-    if (base::Error e = proc_data::unpack(request.data(), in.argc, in.envc, args);
-        e != base::Error::OK) {
-        request.set_refusal_reason("badly packed, or too many strings");
-        return e;
-    }
-    for (uint32_t i = 0; i < request.handle_count(); ++i) {
-        uint32_t kind = in.handle_kinds[i];
+// The startup handle kinds a request may give the child: none proc sets itself.
+bool kinds_valid(proto::Request& request, const uint32_t* kinds, uint32_t count) {
+    for (uint32_t i = 0; i < count; ++i) {
+        uint32_t kind = kinds[i];
         if (kind == TERN_STARTUP_NAME_SERVER || kind == TERN_STARTUP_PROC_SERVER
             || kind == TERN_STARTUP_SELF || kind == 0) {
             request.set_refusal_reason("a startup handle kind proc sets itself");
-            return base::Error::INVALID_ARGUMENT;
+            return false;
         }
     }
-    Process* parent = by_task_id(request.badge());
-    // init's children are the node's services, which may register system names.
-    bool service = parent && parent->pid == s->init_pid;
+    return true;
+}
+
+// Starts a program here for `parent` (a pid here, one of another node, or 0) with the
+// request's first `count` handles and, when valid, `console` (a right of proc's own the
+// child gets a copy of). The reply's task handle when flags ask for it.
+base::Error start_here(State* s, proto::Request& request, const proc_data::Unpacked& args,
+                       const uint32_t* kinds, uint32_t count, tern_handle_t console,
+                       uint64_t parent, bool service, uint32_t flags, proto::Reply& reply,
+                       uint64_t& pid_out) {
     size_t index = 0;
     if (!free_slot(&index))
         return base::Error::NO_SPACE;
@@ -355,19 +398,23 @@ base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest
     options.handles[options.handle_count++] = {TERN_STARTUP_PROC_SERVER, s->port,
                                                TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER
                                                    | TERN_RIGHT_DUPLICATE};
-    for (uint32_t i = 0; i < request.handle_count(); ++i)
-        options.handles[options.handle_count++] = {in.handle_kinds[i], request.take_handle(i),
+    for (uint32_t i = 0; i < count; ++i)
+        options.handles[options.handle_count++] = {kinds[i], request.take_handle(i),
                                                    TERN_RIGHTS_SAME};
+    uint32_t taken = options.handle_count;
+    if (console != TERN_INVALID_HANDLE)
+        options.handles[options.handle_count++] = {TERN_STARTUP_CONSOLE, console,
+                                                   TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER
+                                                       | TERN_RIGHT_DUPLICATE};
     auto spawned = spawn_image(image, options);
     // The child has copies of the handles the request carried; ours go.
-    for (uint32_t i = 2; i < options.handle_count; ++i)
+    for (uint32_t i = 2; i < taken; ++i)
         (void)tern_sys_handle_close(options.handles[i].handle);
     if (spawned.is_error())
         return spawn_failed(request, args.path, spawned.error());
     tern_handle_t task = spawned.value().task;
     tern_handle_t thread = spawned.value().thread;
-    if (base::Error e = track(index, task, pid, parent ? parent->pid : 0, name);
-        e != base::Error::OK) {
+    if (base::Error e = track(index, task, pid, parent, name); e != base::Error::OK) {
         (void)tern_sys_task_kill(task, uint64_t(-1));
         (void)tern_sys_handle_close(thread);
         (void)tern_sys_handle_close(task);
@@ -385,15 +432,535 @@ base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest
         }
     }
     (void)tern_sys_handle_close(thread);
-    if (in.flags & proc::kSpawnReturnTask) {
+    if (flags & proc::kSpawnReturnTask) {
         int64_t copy = tern_sys_handle_duplicate(task, TERN_RIGHT_TRANSFER | TERN_RIGHT_DUPLICATE);
         if (copy >= 0) {
             reply.handles[0] = tern_handle_t(copy);
             reply.handle_count = 1;
         }
     }
-    out.pid = pid;
+    pid_out = pid;
     return base::Error::OK;
+}
+
+base::Error spawn_remote(State* s, proto::Request& request, const proc::SpawnRequest& in,
+                         const proc_data::Unpacked& args, proto::Reply& reply,
+                         proto::PendingReply& pending);
+
+base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest& in,
+                     proc::SpawnResponse& out, proto::Reply& reply, proto::PendingReply& pending) {
+    if ((in.flags & ~(proc::kSpawnReturnTask | proc::kSpawnConsoleHere)) != 0) {
+        request.set_refusal_reason("unknown flags");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    static proc_data::Unpacked args;
+    if (base::Error e = proc_data::unpack(request.data(), in.argc, in.envc, args);
+        e != base::Error::OK) {
+        request.set_refusal_reason("badly packed, or too many strings");
+        return e;
+    }
+    if (!kinds_valid(request, in.handle_kinds, request.handle_count()))
+        return base::Error::INVALID_ARGUMENT;
+    if (in.flags & proc::kSpawnConsoleHere) {
+        for (uint32_t i = 0; i < request.handle_count(); ++i) {
+            if (in.handle_kinds[i] == TERN_STARTUP_CONSOLE) {
+                request.set_refusal_reason("a console handle and kSpawnConsoleHere");
+                return base::Error::INVALID_ARGUMENT;
+            }
+        }
+    }
+    if (in.node != 0 && in.node != s->node)
+        return spawn_remote(s, request, in, args, reply, pending);
+    Process* parent = by_task_id(request.badge());
+    // init's children are the node's services, which may register system names.
+    bool service = parent && parent->pid == s->init_pid;
+    return start_here(s, request, args, in.handle_kinds, request.handle_count(),
+                      TERN_INVALID_HANDLE, parent ? parent->pid : 0, service, in.flags, reply,
+                      out.pid);
+}
+
+// The console of another node, kept for its children: replaces an earlier one and is
+// watched, so that it goes when its proxy closes (that node down, or its console gone).
+void keep_console(State* s, uint16_t node, tern_handle_t port) {
+    KeptConsole* slot = nullptr;
+    for (KeptConsole& k : g_consoles) {
+        if (k.node == node) {
+            slot = &k;
+            break;
+        }
+        if (!slot && k.node == 0)
+            slot = &k;
+    }
+    if (!slot)
+        slot = &g_consoles[0];
+    if (slot->port != TERN_INVALID_HANDLE)
+        (void)tern_sys_handle_close(slot->port);
+    uint32_t generation = slot->generation + 1;
+    *slot = KeptConsole{node, generation, port};
+    uint32_t index = kConsoleCookieBase + uint32_t(slot - g_consoles);
+    if (int64_t r =
+            tern_sys_object_watch(port, s->port, proto::SlotCookie{index, generation}.value());
+        r < 0) {
+        // Unwatched it could outlive its proxy; better to ask for it again.
+        tern::println("proc: cannot watch the console of node {}: {}", node,
+                      base::error_name(tern::sys_status(r)));
+        (void)tern_sys_handle_close(port);
+        *slot = KeptConsole{0, generation, TERN_INVALID_HANDLE};
+    }
+}
+
+tern_handle_t kept_console(uint16_t node) {
+    for (const KeptConsole& k : g_consoles)
+        if (k.node == node)
+            return k.port;
+    return TERN_INVALID_HANDLE;
+}
+
+base::Error on_remote_spawn(State* s, proto::Request& request, const proc::RemoteSpawnRequest& in,
+                            proc::SpawnResponse& out, proto::Reply& reply, proto::PendingReply&) {
+    if (!on_other_node(in.parent) || node_of(in.parent) > UINT16_MAX) {
+        request.set_refusal_reason("the parent is not of another node");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    uint32_t count = request.handle_count();
+    bool attached = in.flags == proc::kRemoteConsoleAttached;
+    if ((in.flags != 0 && !attached && in.flags != proc::kRemoteConsoleKept)
+        || (attached ? count == 0 : count > proc::kMaxSpawnHandles)) {
+        request.set_refusal_reason("unknown flags, or handles that do not match them");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    uint16_t node = uint16_t(node_of(in.parent));
+    if (attached)
+        keep_console(s, node, request.take_handle(--count));
+    static proc_data::Unpacked args;
+    if (base::Error e = proc_data::unpack(request.data(), in.argc, in.envc, args);
+        e != base::Error::OK) {
+        request.set_refusal_reason("badly packed, or too many strings");
+        return e;
+    }
+    if (!kinds_valid(request, in.handle_kinds, count))
+        return base::Error::INVALID_ARGUMENT;
+    tern_handle_t console = TERN_INVALID_HANDLE;
+    if (in.flags != 0) {
+        console = kept_console(node);
+        if (console == TERN_INVALID_HANDLE) {
+            tern::println("proc: spawn '{}' for node {}: no console of that node is kept",
+                          base::StringView(args.path), node);
+            return base::Error::BAD_STATE;
+        }
+    }
+    base::Error e = start_here(s, request, args, in.handle_kinds, count, console, in.parent, false,
+                               0, reply, out.pid);
+    if (e == base::Error::OK)
+        tern::println("proc: started {} ({:#x}) for {:#x} on node {}", base_name(args.path),
+                      out.pid, in.parent, node_of(in.parent));
+    return e;
+}
+
+// ---- Children on other nodes ----------------------------------------------------------
+//
+// Each call to another node's proc is asynchronous, its answer arriving on a reply port
+// that is a member of the server's port (key kReplyPortKey) with a RemoteCall slot as its
+// cookie. A remote child holds one slot for its RemoteWait while it runs.
+
+constexpr uint32_t kReplyPortKey = 1;
+constexpr size_t kMaxRemoteCalls = 64; // the reply port's queue: one slot each
+constexpr size_t kMaxNodeProxies = 16;
+
+enum class CallKind : uint8_t {
+    kFree,
+    kSpawn,
+    kWait,
+    kKill
+};
+
+struct RemoteCall {
+    CallKind kind = CallKind::kFree;
+    uint32_t generation = 0;
+    uint16_t node = 0;
+    uint32_t process = 0;      // table index of the child's record (spawn, wait)
+    proto::PendingReply reply; // the local caller's (spawn, kill)
+};
+
+struct NodeProxy {
+    uint16_t node = 0; // 0: free
+    tern_handle_t port = TERN_INVALID_HANDLE;
+    // This node's console went to that node's proc through this proxy (it keeps it).
+    bool console_sent = false;
+};
+
+RemoteCall g_calls[kMaxRemoteCalls];
+NodeProxy g_node_proxies[kMaxNodeProxies];
+tern_handle_t g_reply_port = TERN_INVALID_HANDLE;
+
+void forget_node_proxy(uint16_t node) {
+    for (NodeProxy& p : g_node_proxies) {
+        if (p.node == node) {
+            (void)tern_sys_handle_close(p.port);
+            p = NodeProxy{};
+        }
+    }
+}
+
+// A SEND right to node's proc through the bus, kept for later calls. OUT_OF_RANGE: no
+// such member (or the bus is off); NODE_DOWN: it is not up.
+base::Result<NodeProxy*> node_proxy(uint16_t node) {
+    for (NodeProxy& p : g_node_proxies)
+        if (p.node == node)
+            return &p;
+    auto bus = lookup("bus");
+    if (bus.is_error())
+        return bus.error() == base::Error::NOT_FOUND ? base::Error::OUT_OF_RANGE : bus.error();
+    tern_handle_t proxy = TERN_INVALID_HANDLE;
+    uint32_t count = 0;
+    proto::CallParts parts;
+    parts.out_handles = &proxy;
+    parts.out_handle_count = &count;
+    // A local call the network server answers from its own tables; bounded all the same.
+    auto r = proto::call<bus::RemoteRoot>(bus.value(), {node, 2}, parts, 1'000'000'000ull);
+    (void)tern_sys_handle_close(bus.value());
+    if (r.is_error())
+        return r.error() == base::Error::NOT_FOUND ? base::Error::OUT_OF_RANGE : r.error();
+    if (count != 1)
+        return base::Error::CORRUPT;
+    for (NodeProxy& p : g_node_proxies) {
+        if (p.node == 0) {
+            p = {node, proxy, false};
+            return &p;
+        }
+    }
+    (void)tern_sys_handle_close(g_node_proxies[0].port);
+    g_node_proxies[0] = {node, proxy, false};
+    return &g_node_proxies[0];
+}
+
+// This node's console, looked up once and watched: when it goes (the console server
+// restarted), no other node keeps it any more, so it is sent again with the next spawn.
+constexpr uint32_t kOwnConsoleCookie = kConsoleCookieBase + bus::kMaxNodes;
+tern_handle_t g_own_console = TERN_INVALID_HANDLE;
+uint32_t g_own_console_generation = 0;
+
+void own_console_gone() {
+    if (g_own_console != TERN_INVALID_HANDLE)
+        (void)tern_sys_handle_close(g_own_console);
+    g_own_console = TERN_INVALID_HANDLE;
+    ++g_own_console_generation;
+    for (NodeProxy& p : g_node_proxies)
+        p.console_sent = false;
+}
+
+// A copy of this node's console right, to send.
+base::Result<tern_handle_t> own_console() {
+    if (g_own_console == TERN_INVALID_HANDLE) {
+        tern_handle_t found = TRY(lookup("console"));
+        uint64_t cookie = proto::SlotCookie{kOwnConsoleCookie, g_own_console_generation}.value();
+        if (int64_t r = tern_sys_object_watch(found, g_state.port, cookie); r < 0) {
+            (void)tern_sys_handle_close(found);
+            return tern::sys_status(r);
+        }
+        g_own_console = found;
+    }
+    return tern::sys_result<tern_handle_t>(tern_sys_handle_duplicate(
+        g_own_console, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER | TERN_RIGHT_DUPLICATE));
+}
+
+RemoteCall* free_call() {
+    for (RemoteCall& c : g_calls)
+        if (c.kind == CallKind::kFree)
+            return &c;
+    return nullptr;
+}
+
+void release_call(RemoteCall& c) {
+    uint32_t generation = c.generation + 1;
+    c = RemoteCall{};
+    c.generation = generation;
+}
+
+// Sends msg to node's proc as call slot c (its handles move, or are closed on failure).
+// With spawn set (a RemoteSpawn whose child gets this node's console) the console is
+// attached when this proxy has not carried it yet, else the kept one is named.
+base::Error send_call(RemoteCall& c, uint16_t node, tern_msg& msg,
+                      proc::RemoteSpawnRequest* spawn = nullptr) {
+    base::Error e = base::Error::OK;
+    if (g_reply_port == TERN_INVALID_HANDLE) {
+        // Made at the first call to another node: a member costs every receive a little,
+        // which a node that never spawns across the cluster need not pay.
+        int64_t port = tern_sys_port_create(kMaxRemoteCalls);
+        e = tern::sys_status(port);
+        if (port >= 0) {
+            int64_t r = tern_sys_port_set_add(g_state.port, tern_handle_t(port), kReplyPortKey);
+            e = tern::sys_status(r);
+            if (r < 0)
+                (void)tern_sys_handle_close(tern_handle_t(port));
+            else
+                g_reply_port = tern_handle_t(port);
+        }
+        if (e != base::Error::OK)
+            tern::println("proc: no reply port for calls to other nodes: {}", base::error_name(e));
+    }
+    uint64_t cookie = proto::SlotCookie{uint32_t(&c - g_calls), c.generation}.value();
+    uint32_t handles = msg.hdr.handle_count;
+    tern_handle_t console = TERN_INVALID_HANDLE;
+    // A proxy the bus closed (its node was down for a while) is fetched again once.
+    for (int attempt = 0; attempt < 2 && e == base::Error::OK; ++attempt) {
+        auto proxy = node_proxy(node);
+        if (proxy.is_error()) {
+            e = proxy.error();
+            break;
+        }
+        NodeProxy& entry = *proxy.value();
+        msg.hdr.handle_count = handles;
+        if (spawn) {
+            spawn->flags = proc::kRemoteConsoleKept;
+            if (!entry.console_sent) {
+                if (console == TERN_INVALID_HANDLE) {
+                    auto found = own_console();
+                    if (found.is_error()) {
+                        e = found.error();
+                        tern::println("proc: no console to give a child on node {}: {}", node,
+                                      base::error_name(e));
+                        break;
+                    }
+                    console = found.value();
+                }
+                spawn->flags = proc::kRemoteConsoleAttached;
+                msg.handles[msg.hdr.handle_count++] = console;
+            }
+            __builtin_memcpy(msg.words, spawn, sizeof(*spawn));
+        }
+        auto sent = call_async(entry.port, msg, g_reply_port, cookie);
+        if (sent.ok()) {
+            if (spawn && spawn->flags == proc::kRemoteConsoleAttached)
+                entry.console_sent = true;
+            c.node = node;
+            return base::Error::OK;
+        }
+        e = sent.error();
+        forget_node_proxy(node);
+        if (e != base::Error::PEER_CLOSED)
+            break;
+        e = attempt == 0 ? base::Error::OK : base::Error::NODE_DOWN;
+    }
+    for (uint32_t i = 0; i < handles; ++i)
+        (void)tern_sys_handle_close(msg.handles[i]);
+    if (console != TERN_INVALID_HANDLE)
+        (void)tern_sys_handle_close(console);
+    return e;
+}
+
+// Asks the child's node for its end; the slot stays with it until the answer comes.
+void send_wait(RemoteCall& c, Process& p) {
+    tern_msg msg = {};
+    msg.hdr.label = proc::RemoteWait::kLabel;
+    proc::RemoteWaitRequest request = {p.parent, p.pid};
+    __builtin_memcpy(msg.words, &request, sizeof(request));
+    c.kind = CallKind::kWait;
+    c.process = uint32_t(&p - g_state.table);
+    if (base::Error e = send_call(c, uint16_t(node_of(p.pid)), msg); e != base::Error::OK) {
+        tern::println("proc: lost {} ({:#x}) on node {}: {}", base::StringView(p.name), p.pid,
+                      node_of(p.pid), base::error_name(e));
+        release_call(c);
+        p.lost = e == base::Error::PEER_CLOSED ? base::Error::NODE_DOWN : e;
+        on_exit(p, 0);
+    }
+}
+
+base::Error spawn_remote(State* s, proto::Request& request, const proc::SpawnRequest& in,
+                         const proc_data::Unpacked& args, proto::Reply& reply,
+                         proto::PendingReply& pending) {
+    if (in.flags & proc::kSpawnReturnTask) {
+        request.set_refusal_reason("a task handle does not cross nodes");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    bool console_here = (in.flags & proc::kSpawnConsoleHere) != 0;
+    if (in.node > UINT16_MAX) {
+        tern::println("proc: spawn '{}' on node {}: no such node", base::StringView(args.path),
+                      in.node);
+        return base::Error::OUT_OF_RANGE;
+    }
+    Process* parent = by_task_id(request.badge());
+    if (!parent) {
+        request.set_refusal_reason("the caller is not a process");
+        return base::Error::NOT_OWNER;
+    }
+    size_t index = 0;
+    RemoteCall* c = free_call();
+    if (!free_slot(&index) || !c) {
+        tern::println("proc: spawn '{}' on node {}: no room for another remote child",
+                      base::StringView(args.path), in.node);
+        return base::Error::NO_SPACE;
+    }
+    tern_msg msg = {};
+    msg.hdr.label = proc::RemoteSpawn::kLabel;
+    proc::RemoteSpawnRequest forward = {parent->pid, in.argc, in.envc, {}, 0};
+    for (uint32_t i = 0; i < proc::kMaxSpawnHandles; ++i)
+        forward.handle_kinds[i] = in.handle_kinds[i];
+    __builtin_memcpy(msg.words, &forward, sizeof(forward));
+    msg.data = reinterpret_cast<uint64_t>(request.data().data());
+    msg.hdr.data_size = uint32_t(request.data().size());
+    uint32_t handles = request.handle_count();
+    for (uint32_t i = 0; i < handles; ++i)
+        msg.handles[i] = request.take_handle(i);
+    msg.hdr.handle_count = handles;
+    c->kind = CallKind::kSpawn;
+    c->process = uint32_t(index);
+    if (base::Error e = send_call(*c, uint16_t(in.node), msg, console_here ? &forward : nullptr);
+        e != base::Error::OK) {
+        release_call(*c);
+        tern::println("proc: spawn '{}' on node {}: {}", base::StringView(args.path), in.node,
+                      base::error_name(e));
+        return e;
+    }
+    // The record is reserved now, so the answer always finds room.
+    Process& p = s->table[index];
+    uint32_t generation = p.generation;
+    p = Process{};
+    p.used = true;
+    p.generation = generation;
+    p.pid = kStartingPid;
+    p.parent = parent->pid;
+    p.state = kStateStarting;
+    copy_name(p, base_name(args.path));
+    c->reply = pending;
+    reply.deferred = true;
+    return base::Error::OK;
+}
+
+// The answer of another node's proc to call c: the protocol status in the label, the
+// response in the words; PEER_CLOSED when the bus dropped the call.
+void on_remote_answer(void*, tern_msg& msg, uint32_t key) {
+    proto::SlotCookie cookie = proto::SlotCookie::from(msg.hdr.sender_badge);
+    for (uint32_t i = 0; i < msg.hdr.handle_count; ++i)
+        (void)tern_sys_handle_close(msg.handles[i]);
+    if (msg.reply_handle != TERN_INVALID_HANDLE)
+        (void)tern_sys_handle_close(msg.reply_handle);
+    if (key != kReplyPortKey || !is_async_answer(msg) || cookie.index >= kMaxRemoteCalls
+        || g_calls[cookie.index].kind == CallKind::kFree
+        || g_calls[cookie.index].generation != cookie.generation)
+        return;
+    RemoteCall& c = g_calls[cookie.index];
+    base::Error status = async_answer_status(msg);
+    if (status == base::Error::OK && msg.hdr.label != 0)
+        status = msg.hdr.label <= uint32_t(base::Error::NODE_DOWN)
+                     ? base::Error(int32_t(msg.hdr.label))
+                     : base::Error::CORRUPT;
+    uint16_t node = c.node;
+    if (status == base::Error::NODE_DOWN || status == base::Error::PEER_CLOSED)
+        forget_node_proxy(node);
+    if (status == base::Error::BAD_STATE && c.kind == CallKind::kSpawn) {
+        // That node no longer keeps this node's console: the next spawn sends it.
+        for (NodeProxy& n : g_node_proxies)
+            if (n.node == node)
+                n.console_sent = false;
+    }
+    Process& p = g_state.table[c.process];
+    switch (c.kind) {
+    case CallKind::kSpawn: {
+        proc::SpawnResponse response;
+        __builtin_memcpy(&response, msg.words, sizeof(response));
+        proto::PendingReply pending = c.reply;
+        if (status == base::Error::OK && node_of(response.pid) != node) {
+            tern::println("proc: node {} answered a spawn with pid {:#x}, not one of its own", node,
+                          response.pid);
+            status = base::Error::CORRUPT;
+        }
+        if (status != base::Error::OK) {
+            tern::println("proc: spawn '{}' on node {}: {}", base::StringView(p.name), node,
+                          base::error_name(status));
+            reap(p);
+            release_call(c);
+            (void)proto::reply_later<proc::Spawn>(pending, status, {});
+            return;
+        }
+        p.pid = response.pid;
+        p.state = proc::kStateRunning;
+        // The same slot now waits for the child's end.
+        ++c.generation;
+        c.reply = {};
+        (void)proto::reply_later<proc::Spawn>(pending, base::Error::OK, {response.pid});
+        send_wait(c, p);
+        return;
+    }
+    case CallKind::kWait: {
+        proc::WaitResponse response;
+        __builtin_memcpy(&response, msg.words, sizeof(response));
+        if (status == base::Error::TIMED_OUT) {
+            // That node's proc made room for a newer wait: ask again.
+            ++c.generation;
+            send_wait(c, p);
+            return;
+        }
+        release_call(c);
+        if (p.state != proc::kStateRunning)
+            return;
+        if (status == base::Error::OK && response.pid != p.pid)
+            status = base::Error::CORRUPT;
+        if (status != base::Error::OK) {
+            tern::println("proc: lost {} ({:#x}) on node {}: {}", base::StringView(p.name), p.pid,
+                          node, base::error_name(status));
+            p.lost = status == base::Error::PEER_CLOSED ? base::Error::NODE_DOWN : status;
+            on_exit(p, 0);
+            return;
+        }
+        on_exit(p, response.status);
+        return;
+    }
+    case CallKind::kKill: {
+        proto::PendingReply pending = c.reply;
+        release_call(c);
+        if (pending.valid())
+            (void)proto::reply_later<proc::Kill>(pending, status, {});
+        return;
+    }
+    case CallKind::kFree:
+        return;
+    }
+}
+
+// Forwards a Kill to pid's node. With a pending reply the caller is answered when that
+// node has; without one (a descendant of a local process) nobody waits for the answer.
+base::Error forward_kill(uint64_t pid, int64_t status, uint64_t flags,
+                         proto::PendingReply* pending) {
+    uint64_t node = node_of(pid);
+    if (node == 0 || node > UINT16_MAX)
+        return base::Error::NOT_FOUND;
+    RemoteCall* c = free_call();
+    if (!c) {
+        tern::println("proc: kill {:#x} on node {}: no room for another remote call", pid, node);
+        return base::Error::NO_SPACE;
+    }
+    tern_msg msg = {};
+    msg.hdr.label = proc::Kill::kLabel;
+    proc::KillRequest request = {pid, status, flags};
+    __builtin_memcpy(msg.words, &request, sizeof(request));
+    c->kind = CallKind::kKill;
+    if (base::Error e = send_call(*c, uint16_t(node), msg); e != base::Error::OK) {
+        release_call(*c);
+        tern::println("proc: kill {:#x} on node {}: {}", pid, node, base::error_name(e));
+        return e;
+    }
+    if (pending)
+        c->reply = *pending;
+    return base::Error::OK;
+}
+
+// Zombies kept for parents on other nodes: beyond kMaxUnclaimed, the oldest goes.
+void drop_unclaimed() {
+    size_t count = 0;
+    Process* oldest = nullptr;
+    for (Process& p : g_state.table) {
+        if (!p.used || p.state != proc::kStateZombie || !on_other_node(p.parent))
+            continue;
+        ++count;
+        if (!oldest || p.ended < oldest->ended)
+            oldest = &p;
+    }
+    if (count > proc::kMaxUnclaimed && oldest) {
+        tern::println("proc: dropping the end of {} ({:#x}): its parent {:#x} never collected it",
+                      base::StringView(oldest->name), oldest->pid, oldest->parent);
+        reap(*oldest);
+    }
 }
 
 // ---- Wait, kill, list, adopt ----------------------------------------------------------
@@ -415,10 +982,11 @@ base::Error on_wait(State* s, proto::Request& request, const proc::WaitRequest& 
             continue;
         any_child = true;
         if (p.state == proc::kStateZombie) {
+            base::Error lost = p.lost;
             out.pid = p.pid;
             out.status = p.status;
             reap(p);
-            return base::Error::OK;
+            return lost;
         }
     }
     if (!any_child) {
@@ -439,8 +1007,32 @@ base::Error on_wait(State* s, proto::Request& request, const proc::WaitRequest& 
     return base::Error::OK;
 }
 
+base::Error on_remote_wait(State* s, proto::Request& request, const proc::RemoteWaitRequest& in,
+                           proc::WaitResponse& out, proto::Reply& reply,
+                           proto::PendingReply& pending) {
+    if (!on_other_node(in.parent)) {
+        request.set_refusal_reason("the parent is not of another node");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    Process* p = by_pid(in.pid);
+    if (!p || p->parent != in.parent || on_other_node(p->pid))
+        return base::Error::NOT_FOUND;
+    if (p->state == proc::kStateZombie) {
+        out.pid = p->pid;
+        out.status = p->status;
+        reap(*p);
+        return base::Error::OK;
+    }
+    Waiter& slot = proto::park<proc::Wait>(s->waiters, s->waiter_sequence);
+    slot.parent = in.parent;
+    slot.pid = in.pid;
+    slot.reply = pending;
+    reply.deferred = true;
+    return base::Error::OK;
+}
+
 base::Error on_kill(State*, proto::Request& request, const proc::KillRequest& in, proto::Empty&,
-                    proto::Reply&, proto::PendingReply&) {
+                    proto::Reply& reply, proto::PendingReply& pending) {
     if (in.flags & ~proc::kKillDescendants) {
         request.set_refusal_reason("unknown flags");
         return base::Error::INVALID_ARGUMENT;
@@ -451,6 +1043,16 @@ base::Error on_kill(State*, proto::Request& request, const proc::KillRequest& in
         return base::Error::INVALID_ARGUMENT;
     }
     Process* p = by_pid(in.pid);
+    if (on_other_node(in.pid)) {
+        // A child's record here knows it has ended; anything else is that node's to say.
+        if (p && p->state != proc::kStateRunning)
+            return base::Error::BAD_STATE;
+        if (base::Error e = forward_kill(in.pid, in.status, in.flags, &pending);
+            e != base::Error::OK)
+            return e;
+        reply.deferred = true;
+        return base::Error::OK;
+    }
     if (!p)
         return base::Error::NOT_FOUND;
     if (p->state != proc::kStateRunning)
@@ -484,7 +1086,11 @@ base::Error on_kill(State*, proto::Request& request, const proc::KillRequest& in
         }
         for (size_t i = 0; i < proc::kMaxProcesses; ++i) {
             Process& q = g_state.table[i];
-            if (doomed[i] && &q != p && q.state == proc::kStateRunning)
+            if (!doomed[i] || &q == p || q.state != proc::kStateRunning)
+                continue;
+            if (on_other_node(q.pid))
+                (void)forward_kill(q.pid, status, proc::kKillDescendants, nullptr);
+            else
                 (void)tern_sys_task_kill(q.task, uint64_t(status));
         }
     }
@@ -525,7 +1131,8 @@ base::Error on_list(State* s, proto::Request&, const proto::Empty&, proc::ListRe
                     proto::Reply& reply, proto::PendingReply&) {
     uint32_t n = 0;
     for (const Process& p : s->table) {
-        if (!p.used)
+        // Children on other nodes are that node's to list.
+        if (!p.used || p.state == kStateStarting || on_other_node(p.pid))
             continue;
         proc::ProcessInfo& info = g_list[n++];
         info = {};
@@ -586,6 +1193,19 @@ void on_event(void* context, const tern_msg& event, uint32_t) {
     if (event.hdr.label != TERN_LABEL_OBJECT_GONE)
         return;
     auto cookie = proto::SlotCookie::from(event.words[0]);
+    if (cookie.index == kOwnConsoleCookie) {
+        if (cookie.generation == g_own_console_generation)
+            own_console_gone();
+        return;
+    }
+    if (cookie.index >= kConsoleCookieBase && cookie.index - kConsoleCookieBase < bus::kMaxNodes) {
+        KeptConsole& k = g_consoles[cookie.index - kConsoleCookieBase];
+        if (k.node != 0 && k.generation == cookie.generation) {
+            (void)tern_sys_handle_close(k.port);
+            k = KeptConsole{0, k.generation, TERN_INVALID_HANDLE};
+        }
+        return;
+    }
     if (cookie.index >= proc::kMaxProcesses)
         return;
     Process& p = s->table[cookie.index];
@@ -610,6 +1230,9 @@ extern "C" int main(uint64_t) {
     server.on<proc::List>(&g_state, on_list);
     server.on<proc::Adopt>(&g_state, on_adopt);
     server.on<proc::Parent>(&g_state, on_parent);
+    server.on<proc::RemoteSpawn>(&g_state, on_remote_spawn);
+    server.on<proc::RemoteWait>(&g_state, on_remote_wait);
+    server.on_member(nullptr, on_remote_answer);
     server.on_event(&g_state, on_event);
     if (auto r = register_name("proc", g_state.port); r.is_error()) {
         tern::println("proc: cannot register: {}", base::error_name(r.error()));

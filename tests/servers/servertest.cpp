@@ -403,6 +403,38 @@ void bad_clients_of_proc_bootfs_console() {
     check(k.is_error() && k.error() == base::Error::ACCESS_DENIED, "kill_core_server_refused",
           k.is_error() ? code(k.error()) : 0);
 
+    // Children on other nodes. This node runs alone (no bus), so no other node is a member.
+    uint32_t node = uint32_t(tern_sys_node_id());
+    SpawnExtras here;
+    here.node = node; // this node's own id: an ordinary local spawn
+    auto local = spawn("true", argv, nullptr, here);
+    auto local_status = local.ok() ? wait(local.value()) : base::Result<int64_t>(local.error());
+    check(local.ok() && (local.value() >> 32) == node && local_status.ok()
+              && local_status.value() == 0,
+          "spawn_on_own_node_is_local", local_status.is_error() ? code(local_status.error()) : 0);
+    SpawnExtras elsewhere;
+    elsewhere.node = node + 8;
+    auto remote = spawn("true", argv, nullptr, elsewhere);
+    check(remote.is_error() && remote.error() == base::Error::OUT_OF_RANGE, "spawn_on_no_such_node",
+          remote.is_error() ? code(remote.error()) : 0);
+    uint64_t other_pid = (uint64_t(node + 8) << 32) | 20;
+    k = kill(other_pid);
+    check(k.is_error() && k.error() == base::Error::OUT_OF_RANGE, "kill_on_no_such_node",
+          k.is_error() ? code(k.error()) : 0);
+    msg = request(proc::RemoteSpawn::kLabel, "true", 5);
+    proc::RemoteSpawnRequest own_parent = {tern::pid(), 0, 0, {}, 0};
+    __builtin_memcpy(msg.words, &own_parent, sizeof(own_parent));
+    check(raw_call(proc_server(), msg) == 0 && msg.hdr.label == TERN_INVALID_ARGUMENT,
+          "remote_spawn_for_a_local_parent_refused", msg.hdr.label);
+    auto remote_wait = proto::call<proc::RemoteWait>(proc_server(), {tern::pid(), init_pid});
+    check(remote_wait.is_error() && remote_wait.error() == base::Error::INVALID_ARGUMENT,
+          "remote_wait_for_a_local_parent_refused",
+          remote_wait.is_error() ? code(remote_wait.error()) : 0);
+    remote_wait = proto::call<proc::RemoteWait>(proc_server(), {other_pid, init_pid});
+    check(remote_wait.is_error() && remote_wait.error() == base::Error::NOT_FOUND,
+          "remote_wait_not_that_parents_child",
+          remote_wait.is_error() ? code(remote_wait.error()) : 0);
+
     // Only init adopts processes.
     proto::CallParts adopt_parts;
     tern_handle_t self_copy = tern_handle_t(tern_sys_handle_duplicate(self(), TERN_RIGHTS_SAME));

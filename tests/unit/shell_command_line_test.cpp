@@ -322,3 +322,22 @@ TEST_CASE("command line: random lines never break the result", "[shell][random]"
     CHECK(ok > 1000);
     CHECK(failed > 1000);
 }
+
+TEST_CASE("command line: drop_last removes the final word (the shell's &)", "[shell]") {
+    ParsedCommand command;
+    REQUIRE(shell::parse_command_line("on 3 sleep 600 &", command, 0).ok());
+    REQUIRE(command.argc() == 5);
+    command.drop_last();
+    check_shape(command, true);
+    REQUIRE(command.argc() == 4);
+    REQUIRE(command.arg(3) == "600");
+    command.drop_last();
+    command.drop_last();
+    command.drop_last();
+    command.drop_last();
+    check_shape(command, true);
+    REQUIRE(command.argc() == 0);
+    command.drop_last(); // nothing left: stays empty
+    REQUIRE(command.argc() == 0);
+    REQUIRE(command.argv()[0] == nullptr);
+}

@@ -56,6 +56,14 @@ public:
     // Word index (below argc()) without its NUL.
     [[nodiscard]] base::StringView arg(size_t index) const;
 
+    // Removes the last word (the shell's final "&"); nothing when there are none.
+    void drop_last() {
+        if (m_argc == 0)
+            return;
+        --m_argc;
+        m_argv[m_argc] = nullptr;
+    }
+
     // Why the last parse failed, for the user; empty after a successful parse.
     [[nodiscard]] const char* error_message() const { return m_error_message; }
     // Where in the line the problem starts: the opening quote, the backslash, or the word

@@ -23,14 +23,22 @@ struct SpawnExtras {
     const tern_handle_t* handles = nullptr;
     const uint32_t* kinds = nullptr;
     uint32_t handle_count = 0;
-    // Receives a handle to the new task (enough to watch it with object_watch).
+    // Receives a handle to the new task (enough to watch it with object_watch); this
+    // node only.
     tern_handle_t* task = nullptr;
+    // The node to start it on (0: this one). The child's pid is that node's; wait and kill
+    // work on it as on a local child, and wait fails with NODE_DOWN if its node goes down.
+    uint32_t node = 0;
+    // The child's console is this node's console server (proc::kSpawnConsoleHere): how a
+    // child on another node writes to the parent's terminal.
+    bool console_here = false;
 };
 
 // Starts `path` (a name without '/' is looked up in /bin) with argv and envp
 // (null-terminated, may be null). Returns the new process's global id. Errors as proc's
-// Spawn (NOT_FOUND, CORRUPT, ...), TOO_BIG when the strings do not fit one request,
-// BAD_HANDLE when this program has no proc server.
+// Spawn (NOT_FOUND, CORRUPT, ...; for another node also OUT_OF_RANGE and NODE_DOWN),
+// TOO_BIG when the strings do not fit one request, BAD_HANDLE when this program has no
+// proc server.
 base::Result<uint64_t> spawn(base::StringView path, const char* const* argv,
                              const char* const* envp = nullptr, const SpawnExtras& extras = {});
 

@@ -16,13 +16,22 @@ inline constexpr int64_t kKilledStatus = 143;
 // The reply carries a handle to the new task (TRANSFER, DUPLICATE: enough to watch it
 // with object_watch, not to control it). init uses it to restart services.
 inline constexpr uint32_t kSpawnReturnTask = 1;
+// The child's console (TERN_STARTUP_CONSOLE) is the console server of the caller's node,
+// wherever the child runs: on this node it finds it by name anyway; on another node it
+// gets a proxy for it that that node's proc keeps for every child from this node, so
+// starting many programs elsewhere costs the bus one proxy, not one each. A request
+// handle of kind TERN_STARTUP_CONSOLE beside it is INVALID_ARGUMENT.
+inline constexpr uint32_t kSpawnConsoleHere = 2;
 inline constexpr uint32_t kMaxSpawnHandles = 4;
 struct SpawnRequest {
     uint32_t argc;  // strings after the path
     uint32_t envc;  // strings after the arguments
-    uint32_t flags; // kSpawnReturnTask
+    uint32_t flags; // kSpawnReturnTask, kSpawnConsoleHere
     // The startup kind (TERN_STARTUP_*) of each request handle, which the child gets.
     uint32_t handle_kinds[kMaxSpawnHandles];
+    // The node to start it on: 0 or this node's id for here, else another member of the
+    // cluster, whose proc starts it (RemoteSpawn below).
+    uint32_t node;
 };
 struct SpawnResponse {
     uint64_t pid;
@@ -34,6 +43,17 @@ struct SpawnResponse {
 // system sets itself), TOO_BIG (more than 256 arguments or environment entries), NO_SPACE
 // (process table full). A child of init is a service: proc vouches for it with the name
 // server (name::Trust) before it runs, so it may register a system name.
+//
+// With another node in `node`, this node's proc forwards the request to that node's proc
+// through the bus (RemoteSpawn) and answers when it has: the pid is then that node's
+// (node << 32 | serial), and the request's handles cross as the bus carries them (a port
+// becomes a proxy there, so a console handle takes the child's output to the caller's
+// console). The caller waits for the child and kills it as for a local one; this proc
+// keeps its record. More errors then: OUT_OF_RANGE (node is not a member of the
+// cluster, or the bus is off), NODE_DOWN (node is not up, or went down before it
+// answered), INVALID_ARGUMENT (kSpawnReturnTask: a task handle cannot cross nodes),
+// NOT_OWNER (the caller is not a process), NO_SPACE (this proc's table of remote children
+// or calls is full), and the other node's errors (NOT_FOUND: no such program there).
 using Spawn = proto::Op<1, SpawnRequest, SpawnResponse,
                         proto::Limits{.request_data = kMaxSpawnData,
                                       .request_handles = kMaxSpawnHandles,
@@ -52,6 +72,8 @@ struct WaitResponse {
 // another Wait reaped it first), NOT_OWNER (not the caller's child), WOULD_BLOCK
 // (kWaitNoHang and still running), TIMED_OUT (64 waits were parked and this, the oldest,
 // made room for a new one).
+// A child on another node is waited for the same way; its wait fails with NODE_DOWN
+// (within the bus's down time) when its node goes down or restarts before it ends.
 using Wait = proto::Op<2, WaitRequest, WaitResponse>;
 
 // KillRequest.flags: end every descendant of the process too (all with the same status),
@@ -65,7 +87,8 @@ struct KillRequest {
 // Any process may end any other (one user per node today), except: ACCESS_DENIED for init
 // and the core servers it started itself (name, bootfs, proc). NOT_FOUND, BAD_STATE
 // (already ended), INVALID_ARGUMENT (a status outside 0..255). A killed process never
-// ends with status 0: 0 asks for kKilledStatus.
+// ends with status 0: 0 asks for kKilledStatus. A pid of another node is forwarded to
+// that node's proc (OUT_OF_RANGE, NODE_DOWN as for Spawn).
 using Kill = proto::Op<3, KillRequest, proto::Empty>;
 
 inline constexpr uint32_t kStateRunning = 1;
@@ -82,7 +105,8 @@ struct ProcessInfo {
 struct ListResponse {
     uint32_t count;
 };
-// reply data: count ProcessInfo records.
+// reply data: count ProcessInfo records, the processes of this node (a child this node
+// started on another node is listed there). `ps -a` asks every node's proc.
 using List = proto::Op<4, proto::Empty, ListResponse,
                        proto::Limits{.response_data = kMaxProcesses * sizeof(ProcessInfo)}>;
 
@@ -108,5 +132,39 @@ struct ParentResponse {
     uint64_t parent_task; // the parent's kernel task id, 0 when it has ended
 };
 using Parent = proto::Op<6, ParentRequest, ParentResponse>;
+
+// ---- Between the proc servers of two nodes (through the bus's root export, serial 2) ----
+
+// Starts a program here for a parent on another node: the request of Spawn with the
+// parent's global pid, which must be of another node (INVALID_ARGUMENT). The child's
+// record keeps that parent; its ended state stays until RemoteWait collects it (the
+// oldest of more than kMaxUnclaimed such is dropped with a log line).
+//
+// Consoles: with kRemoteConsoleAttached the last request handle is the console of the
+// parent's node, which this proc keeps (one per node, replacing an earlier one, dropped
+// when the proxy closes); with it or kRemoteConsoleKept the child gets the kept console
+// as TERN_STARTUP_CONSOLE. BAD_STATE: kRemoteConsoleKept and none is kept.
+inline constexpr uint32_t kMaxUnclaimed = 32;
+inline constexpr uint32_t kRemoteConsoleAttached = 1;
+inline constexpr uint32_t kRemoteConsoleKept = 2;
+struct RemoteSpawnRequest {
+    uint64_t parent;
+    uint32_t argc;
+    uint32_t envc;
+    uint32_t handle_kinds[kMaxSpawnHandles];
+    uint32_t flags; // kRemoteConsole*
+};
+using RemoteSpawn = proto::Op<7, RemoteSpawnRequest, SpawnResponse,
+                              proto::Limits{.request_data = kMaxSpawnData,
+                                            .request_handles = kMaxSpawnHandles + 1}>;
+
+// Waits for a process here whose parent is the given pid of another node, and reaps it.
+// NOT_FOUND (no such process with that parent), TIMED_OUT (made room for a newer wait;
+// the caller asks again), INVALID_ARGUMENT (a parent of this node).
+struct RemoteWaitRequest {
+    uint64_t parent;
+    uint64_t pid;
+};
+using RemoteWait = proto::Op<8, RemoteWaitRequest, WaitResponse>;
 
 } // namespace tern::proc
