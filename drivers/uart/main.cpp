@@ -25,9 +25,14 @@ constexpr uint16_t kPortCount = 8;
 constexpr uint32_t kIrqLine = 4;
 constexpr uint64_t kIrqBit = 1;
 constexpr size_t kInputSize = 4096;
-// A dead or absent UART never says it is ready; a send gives up on a byte after this many
-// polls rather than hang the driver and, through it, the console.
-constexpr int kTransmitSpins = 100000;
+// The transmitter is polled this many times before the driver sleeps between polls: a
+// host that drains the line slowly (QEMU's chardev on a loaded machine) keeps the
+// holding register full for milliseconds, and a byte written over it is lost.
+constexpr int kTransmitSpins = 2000;
+constexpr uint64_t kTransmitNapNs = 1'000'000;
+// A dead or absent UART never says it is ready: after this long without room a byte is
+// dropped (counted, logged once) rather than hang the driver and, through it, the console.
+constexpr uint64_t kTransmitGiveUpNs = 2'000'000'000;
 
 // 16550 registers, by offset from the base port.
 constexpr uint16_t kData = 0;            // receive buffer / transmit holding
@@ -43,6 +48,8 @@ struct Uart {
     size_t head = 0, count = 0;
     uint64_t dropped = 0; // since the client's last Read
     bool overflow_logged = false;
+    uint64_t transmit_dropped = 0; // output bytes the transmitter never took
+    bool transmit_stuck = false;
 
     bool pending() const { return io.in8(kLineStatus) & kDataReady; }
 
@@ -60,10 +67,31 @@ struct Uart {
         }
     }
 
+    bool transmit_empty() const { return io.in8(kLineStatus) & kTransmitEmpty; }
+
     void put(uint8_t byte) {
-        for (int spins = 0; spins < kTransmitSpins && !(io.in8(kLineStatus) & kTransmitEmpty);
-             ++spins)
+        bool ready = transmit_empty();
+        for (int spins = 0; !ready && spins < kTransmitSpins; ++spins) {
             __builtin_ia32_pause();
+            ready = transmit_empty();
+        }
+        for (uint64_t waited = 0; !ready && !transmit_stuck && waited < kTransmitGiveUpNs;
+             waited += kTransmitNapNs) {
+            drain(); // input keeps arriving meanwhile; the FIFO holds only 16 bytes
+            (void)tern_sys_thread_sleep(kTransmitNapNs);
+            ready = transmit_empty();
+        }
+        if (!ready) {
+            // Once stuck, later bytes do not wait again until the line moves.
+            ++transmit_dropped;
+            if (!transmit_stuck)
+                tern::println("uart: the transmitter has not been ready for {} ms; output is "
+                              "dropped until it is",
+                              kTransmitGiveUpNs / 1'000'000);
+            transmit_stuck = true;
+            return;
+        }
+        transmit_stuck = false;
         io.out8(kData, byte);
     }
 };
