@@ -23,20 +23,16 @@ QEMU nodes:
 
 Exit status 0 when every check passed.
 """
-import argparse
 import os
 import re
-import shutil
-import signal
-import socket
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bus_test import console, incarnation_in_log, wait_for  # noqa: E402
-from cluster_test import Failure, check, log_text, wait_for_boot  # noqa: E402
-import cluster  # noqa: E402
+sys.dont_write_bytecode = True  # importing harness must leave nothing in the tree
+import harness  # noqa: E402
+from bus_test import incarnation_in_log  # noqa: E402
+from harness import check, console, log_text, type_line, wait_for, wait_for_boot  # noqa: E402
 
 DOWN_MS = 3000
 CALLS = 10000
@@ -164,12 +160,7 @@ def run(args, c):
 
     # Node 3 killed while node 1 calls it: the call in flight must fail, not hang.
     mark = len(log_text(c, 1))
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(c.node_path(1, "console"))
-    for byte in b"xcall call 3 100000000\r":
-        s.sendall(bytes([byte]))
-        time.sleep(0.004)
-    s.close()
+    type_line(c, 1, "xcall call 3 100000000")
     wait_for("node 1 to be calling", lambda: "xcall: 1000 calls ok"
              in log_text(c, 1)[mark:], deadline, step=0.1)
     killed_at = time.monotonic()
@@ -201,46 +192,5 @@ def run(args, c):
     bare_names(c)
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--iso", required=True)
-    p.add_argument("--hub", required=True)
-    p.add_argument("--timeout", type=float, default=420)
-    p.add_argument("--keep", action="store_true", help="keep the state directory")
-    args = p.parse_args()
-    state = tempfile.mkdtemp(prefix="tern-remote-")
-    c = cluster.Cluster(state)
-
-    def on_alarm(number, frame):
-        raise Failure("timed out after %.0f s" % args.timeout)
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(int(args.timeout) + 10)
-    error = None
-    try:
-        run(args, c)
-    except (Failure, cluster.ClusterError, OSError) as e:
-        error = e
-    finally:
-        signal.alarm(0)
-        try:
-            c.down()
-        except cluster.ClusterError as e:
-            error = error or e
-        if error:
-            for node in (1, 2, 3):
-                path = c.node_path(node, "log")
-                if os.path.exists(path):
-                    print("--- node %d log (end) ---" % node)
-                    print(log_text(c, node)[-2500:])
-        if not args.keep:
-            shutil.rmtree(state, ignore_errors=True)
-    if error:
-        print("remote_test: FAIL: %s" % error)
-        return 1
-    print("remote_test: OK")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main("remote_test", __doc__, run, nodes=(1, 2, 3), timeout=420, slack=10))

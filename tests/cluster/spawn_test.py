@@ -20,20 +20,16 @@ nodes"), on three QEMU nodes, every command typed at node 1's shell:
 
 Exit status 0 when every check passed.
 """
-import argparse
 import os
 import re
-import shutil
-import signal
-import socket
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bus_test import console, incarnation_in_log, wait_for  # noqa: E402
-from cluster_test import Failure, check, log_text, wait_for_boot  # noqa: E402
-import cluster  # noqa: E402
+sys.dont_write_bytecode = True  # importing harness must leave nothing in the tree
+import harness  # noqa: E402
+from bus_test import incarnation_in_log  # noqa: E402
+from harness import check, console, log_text, type_line, wait_for, wait_for_boot  # noqa: E402
 
 PROMPT = r"tern:(\d+)> "
 # The longest a wait may take to fail after its node is killed: the bus's down time
@@ -48,15 +44,6 @@ def command(c, node, text, limit=20):
     out = console(c, node, text, r"[\s\S]*?\n[\s\S]*?" + PROMPT, limit=limit)
     status = int(re.findall(PROMPT, out)[-1])
     return out, status
-
-
-def type_keys(c, node, keys):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(c.node_path(node, "console"))
-    for byte in keys:
-        s.sendall(bytes([byte]))
-        time.sleep(0.004)
-    s.close()
 
 
 def started_on(c, node, program, after):
@@ -137,7 +124,7 @@ def run(args, c):
     print("spawn_test: kill %s from node 1; its wait reported 143" % child)
 
     mark = len(log_text(c, 3))
-    type_keys(c, 1, b"on 3 sleep 600\r")
+    type_line(c, 1, "on 3 sleep 600")
     wait_for("node 3 to start the foreground child",
              lambda: started_on(c, 3, "sleep", mark), deadline, step=0.1)
     # Node 3's answer still has to reach node 1 and the shell make the child the
@@ -161,7 +148,7 @@ def run(args, c):
 
     mark = len(log_text(c, 3))
     mark1 = len(log_text(c, 1))
-    type_keys(c, 1, b"on 3 sleep 600\r")
+    type_line(c, 1, "on 3 sleep 600")
     wait_for("node 3 to start the child", lambda: started_on(c, 3, "sleep", mark), deadline,
              step=0.1)
     time.sleep(0.5)  # node 3's answer reaches node 1, whose shell then waits
@@ -180,46 +167,5 @@ def run(args, c):
     print("spawn_test: done in %.1f s" % (time.monotonic() - start))
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--iso", required=True)
-    p.add_argument("--hub", required=True)
-    p.add_argument("--timeout", type=float, default=120)
-    p.add_argument("--keep", action="store_true", help="keep the state directory")
-    args = p.parse_args()
-    state = tempfile.mkdtemp(prefix="tern-spawn-")
-    c = cluster.Cluster(state)
-
-    def on_alarm(number, frame):
-        raise Failure("timed out after %.0f s" % args.timeout)
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(int(args.timeout) + 5)
-    error = None
-    try:
-        run(args, c)
-    except (Failure, cluster.ClusterError, OSError) as e:
-        error = e
-    finally:
-        signal.alarm(0)
-        try:
-            c.down()
-        except cluster.ClusterError as e:
-            error = error or e
-        if error:
-            for node in (1, 2, 3):
-                path = c.node_path(node, "log")
-                if os.path.exists(path):
-                    print("--- node %d log (end) ---" % node)
-                    print(log_text(c, node)[-2500:])
-        if not args.keep:
-            shutil.rmtree(state, ignore_errors=True)
-    if error:
-        print("spawn_test: FAIL: %s" % error)
-        return 1
-    print("spawn_test: OK")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main("spawn_test", __doc__, run, nodes=(1, 2, 3), timeout=120, slack=5))
