@@ -695,8 +695,8 @@ def run_console(cluster):
     signal.signal(signal.SIGHUP, on_signal)
     leave = "quit"
     count = len(cluster.state["nodes"])
-    print("tern cluster: %d nodes booting; on node 1 try `nodes` (the members the bus sees) "
-          "and `busstat`; from another terminal `./tern console 2`, or `./tern cluster "
+    print("tern cluster: %d nodes booting; on node 1 try `nodes` (the members the bus sees), "
+          "`on 3 hello` (a program on node 3), `ps -a` and `busstat`; from another terminal `./tern console 2`, or `./tern cluster "
           "kill 2` and `./tern cluster restart 2` and watch `nodes` follow" % count)
     try:
         leave = attach_console(cluster, 1, keys="Ctrl-A X ends the cluster, Ctrl-A D leaves it "
