@@ -312,6 +312,31 @@ void test_calls_between_tasks() {
         close(first.reply_handle);
         release_child(c);
     }
+
+    // A thread that made a call, got its answer and was then stopped must run on when its
+    // last handle goes (nobody could resume it any more): the reply object it keeps for
+    // its next call must not hold it.
+    o = CloneOptions{};
+    o.mode = kChildCallSleepCall;
+    o.param = 200; // ms between its calls
+    o.give = static_cast<uint64_t>(s);
+    o.give_rights = TERN_RIGHT_SEND;
+    if (clone_child(c, "orphaned_caller", o)) {
+        tern_msg first{}, second{};
+        expect_eq(receive(p, first, kLong), 0, "xcall.orphan_first_call");
+        expect_eq(reply_word(first.reply_handle, 100), 0, "xcall.orphan_answer_first_call");
+        sleep_ms(20); // it sleeps between its calls now
+        expect_eq(tern_sys_thread_stop(c.thread, kLong), 0, "xcall.orphan_stop_caller");
+        close(c.thread);
+        c.thread = 0;
+        // Only the closed handle could have resumed it: the kernel does, and the thread
+        // makes its second call.
+        expect_eq(receive(p, second, kLong), 0, "xcall.orphan_resumed_and_called_again");
+        expect_eq(static_cast<int64_t>(second.words[0]), 2, "xcall.orphan_second_call_contents");
+        expect_eq(reply_word(second.reply_handle, 300), 0, "xcall.orphan_answer_second_call");
+        expect_eq(wait_child(c), 300, "xcall.orphan_exits_with_its_reply");
+        release_child(c);
+    }
     close(s);
     close(p);
 }

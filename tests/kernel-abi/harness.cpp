@@ -234,6 +234,16 @@ int64_t child_run(uint32_t mode, uint64_t h, uint64_t param) {
         int64_t r = tern_sys_port_call(h, ptr(&m), TERN_TIMEOUT_INFINITE);
         return r < 0 ? 0x300 - r : static_cast<int64_t>(m.words[0]);
     }
+    case kChildCallSleepCall: {
+        tern_msg m = make_msg(1, 1);
+        int64_t r = tern_sys_port_call(h, ptr(&m), TERN_TIMEOUT_INFINITE);
+        if (r < 0)
+            return 0x700 - r;
+        sleep_ms(param);
+        m = make_msg(2, 2);
+        r = tern_sys_port_call(h, ptr(&m), TERN_TIMEOUT_INFINITE);
+        return r < 0 ? 0x780 - r : static_cast<int64_t>(m.words[0]);
+    }
     case kChildCallTwice: {
         tern_msg m = make_msg(1, 1);
         int64_t r = tern_sys_port_call(h, ptr(&m), TERN_TIMEOUT_INFINITE);

@@ -248,17 +248,19 @@ int64_t job_caller(Job& j);
 extern volatile uint64_t g_child_param;
 
 enum ChildMode : uint32_t {
-    kChildExitParam = 1,     // exit with g_child_param
-    kChildCall = 2,          // port_call(handle, words[0] = param); exit with the reply
-    kChildCallTwice = 3,     // a call that must be INTERRUPTED, then a second call
-    kChildServe = 4,         // answer calls on handle with 2x+1 until label 0 arrives
-    kChildReadParam = 5,     // exit with the low 31 bits of the word at address param
-    kChildProtectWrite = 6,  // write a page, make it read-only, write again
-    kChildFreeTouch = 7,     // write a page, free it, read it again
-    kChildHold = 8,          // receive one message on handle, then sleep forever
-    kChildSleep = 9,         // sleep forever
-    kChildServeReverse = 10, // take param calls on handle, then answer them last first
-                             // (label + 1, 3x+1); exit with the number answered
+    kChildExitParam = 1,      // exit with g_child_param
+    kChildCall = 2,           // port_call(handle, words[0] = param); exit with the reply
+    kChildCallTwice = 3,      // a call that must be INTERRUPTED, then a second call
+    kChildServe = 4,          // answer calls on handle with 2x+1 until label 0 arrives
+    kChildReadParam = 5,      // exit with the low 31 bits of the word at address param
+    kChildProtectWrite = 6,   // write a page, make it read-only, write again
+    kChildFreeTouch = 7,      // write a page, free it, read it again
+    kChildHold = 8,           // receive one message on handle, then sleep forever
+    kChildSleep = 9,          // sleep forever
+    kChildServeReverse = 10,  // take param calls on handle, then answer them last first
+                              // (label + 1, 3x+1); exit with the number answered
+    kChildCallSleepCall = 11, // call handle (words[0] = 1), sleep param ms, call again
+                              // (words[0] = 2); exit with the second reply
 };
 
 struct Child {
