@@ -43,15 +43,10 @@ uint64_t transform(uint64_t x) { return (x ^ 0x5A5A5A5A5A5A5A5Aull) * 3 + 1; }
 uint64_t now_ns() { return uint64_t(tern_sys_clock_monotonic()); }
 
 bool parse_number(const char* s, uint64_t& out) {
-    out = 0;
-    if (!s || !*s)
-        return false;
-    for (; *s; ++s) {
-        if (*s < '0' || *s > '9' || out > UINT64_MAX / 10)
-            return false;
-        out = out * 10 + uint64_t(*s - '0');
-    }
-    return true;
+    auto value = base::parse_u64(base::StringView(s ? s : ""));
+    if (value.has_value())
+        out = *value;
+    return value.has_value();
 }
 
 uint8_t g_echo_data[kEchoData];
