@@ -10,16 +10,21 @@ void Port::destroy() {
     m_queue.close();
     drop_notices();
     m_watchers.fire(0);
-    for (Member& m : m_members)
-        m.port->m_set = nullptr;
-    m_members.clear();
+    release_members();
     delete this;
+}
+
+void Port::note_pending() {
+    if (m_set && !m_ready_link.is_linked())
+        m_set->m_ready.push_back(*this);
 }
 
 void Port::wake_receiver() {
     m_receivers.wake_one();
-    if (m_set)
+    if (m_set) {
+        note_pending();
         m_set->m_receivers.wake_one();
+    }
 }
 
 base::Result<void> Port::add_member(obj::Ref<Port> member, uint32_t key) {
@@ -27,23 +32,50 @@ base::Result<void> Port::add_member(obj::Ref<Port> member, uint32_t key) {
         return base::Error::INVALID_ARGUMENT;
     if (member->m_set)
         return base::Error::BUSY;
-    Port* raw = member.get();
-    TRY(m_members.push_back(Member{base::move(member), key}));
+    Port* raw = member.release(); // the set's reference, dropped by unlink_member
     raw->m_set = this;
-    if (raw->has_events() || !raw->m_queue.is_empty())
+    raw->m_member_key = key;
+    m_members.push_back(*raw);
+    if (raw->pending()) {
+        m_ready.push_back(*raw);
         m_receivers.wake_one();
+    }
     return {};
 }
 
+void Port::unlink_member(Port& member) {
+    member.m_set = nullptr;
+    member.m_member_key = 0;
+    m_members.remove(member);
+    if (member.m_ready_link.is_linked())
+        m_ready.remove(member);
+    obj::Ref<Port>::adopt(&member).reset(); // may destroy it
+}
+
 base::Result<void> Port::remove_member(Port& member) {
-    for (size_t i = 0; i < m_members.size(); ++i) {
-        if (m_members[i].port.get() == &member) {
-            member.m_set = nullptr;
-            m_members.erase(i);
-            return {};
+    if (member.m_set != this)
+        return base::Error::NOT_FOUND;
+    unlink_member(member);
+    return {};
+}
+
+void Port::release_members() {
+    while (Port* member = m_members.front())
+        unlink_member(*member);
+}
+
+// The first member on the ready list that has something pending goes to the back (so
+// members take turns) and is returned; members found drained are dropped from the list.
+// Each element was put there by one wake, so the loop is O(1) amortized.
+Port* Port::next_ready_member(uint32_t* key) {
+    while (Port* p = m_ready.pop_front()) {
+        if (p->pending()) {
+            m_ready.push_back(*p);
+            *key = p->m_member_key;
+            return p;
         }
     }
-    return base::Error::NOT_FOUND;
+    return nullptr;
 }
 
 void Port::drop_notices() {
@@ -114,7 +146,13 @@ base::Result<obj::Message> Port::receive(uint64_t deadline_ns, bool block) {
 }
 
 void Port::queue_space_freed() { m_senders.wake_all(base::Error::OK); }
-void Port::queue_filled() { m_receivers.wake_all(base::Error::OK); }
+void Port::queue_filled() {
+    if (!m_queue.is_empty())
+        note_pending();
+    m_receivers.wake_all(base::Error::OK);
+    if (m_set)
+        m_set->m_receivers.wake_one();
+}
 
 bool Port::take_event(obj::Message& out) {
     if (m_signals) {
@@ -140,9 +178,7 @@ void Port::close_receiver() {
     if (m_set)
         (void)m_set->remove_member(*this);
     // A set that loses its receiver lets its members go.
-    for (Member& m : m_members)
-        m.port->m_set = nullptr;
-    m_members.clear();
+    release_members();
     m_senders.wake_all(base::Error::PEER_CLOSED);
     m_receivers.wake_all(base::Error::PEER_CLOSED);
 }

@@ -124,8 +124,12 @@ SyscallResult receive_direct(Task& task, Port& port, UserPtr<tern_msg> msg, tern
     bool consumed = false;
     auto r = deliver(task, self.m_reply, msg, um, &consumed);
     if (r.is_error()) {
-        if (!consumed && port.queue().push(base::move(self.m_reply)).is_error())
-            self.m_reply.reset();
+        if (!consumed) {
+            if (port.queue().push(base::move(self.m_reply)).is_error())
+                self.m_reply.reset();
+            else
+                port.note_pending();
+        }
         return r.error();
     }
     return 0;

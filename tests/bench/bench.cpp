@@ -619,6 +619,50 @@ bool bench_demand_zero_fault() {
     return true;
 }
 
+// A send to one member of a port set and the receive on the set, with 1 and with 512
+// members (the message goes to a member in the middle): the set keeps its pending
+// members on a list, so the two figures should be the same.
+bool bench_port_set(uint32_t members) {
+    constexpr uint32_t kMaxMembers = 512;
+    constexpr uint64_t kMessages = 1000;
+    static int64_t ports[kMaxMembers];
+    int64_t set = tern_sys_port_create(4);
+    if (!check(set, "port_create(set)"))
+        return false;
+    bool ok = true;
+    uint32_t made = 0;
+    for (; made < members && ok; ++made) {
+        ports[made] = tern_sys_port_create(4);
+        ok = check(ports[made], "port_create(member)")
+             && check(tern_sys_port_set_add(uint64_t(set), uint64_t(ports[made]), made + 1),
+                      "port_set_add");
+    }
+    uint32_t target = members / 2;
+    uint64_t best = ~0ull;
+    for (int r = 0; r < kRounds && ok; ++r) {
+        uint64_t t0 = read_tsc();
+        for (uint64_t i = 0; i < kMessages && ok; ++i) {
+            tern_msg msg{};
+            msg.hdr.label = kLabelCall;
+            ok = check(tern_sys_port_send(uint64_t(ports[target]), addr(&msg), 0), "port_send");
+            tern_msg in{};
+            int64_t key = tern_sys_port_receive(uint64_t(set), addr(&in), 0);
+            ok = ok && check(key, "port_receive(set)") && key == target + 1
+                 && in.hdr.label == kLabelCall;
+        }
+        uint64_t t1 = read_tsc();
+        best = base::min(best, (t1 - t0) / kMessages);
+    }
+    for (uint32_t i = 0; i < made; ++i)
+        (void)tern_sys_handle_close(uint64_t(ports[i]));
+    (void)tern_sys_handle_close(uint64_t(set));
+    if (ok)
+        tern::println("ipc.port_set.send_receive_{}: {} instructions", members, best);
+    else
+        tern::println("bench: port set of {} members: a message came back wrong", members);
+    return ok;
+}
+
 } // namespace
 
 extern "C" int main(uint64_t) {
@@ -629,7 +673,7 @@ extern "C" int main(uint64_t) {
     uint64_t cross = ok ? bench_ipc_cross_task(false) : 0;
     uint64_t fast = cross ? bench_ipc_cross_task(true) : 0;
     ok = ok && cross != 0 && fast != 0 && bench_yield_switch() && bench_pager_fault()
-         && bench_demand_zero_fault();
+         && bench_demand_zero_fault() && bench_port_set(1) && bench_port_set(512);
     if (!ok) {
         tern::println("bench: stopped after a failure");
         return 1;

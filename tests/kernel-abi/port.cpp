@@ -410,21 +410,38 @@ void test_signals_and_sets() {
     expect_err(receive(set, r), TERN_WOULD_BLOCK, "set.removed_member_not_seen");
     expect_eq(receive(m1, r), 0, "set.removed_member_receives_itself");
     expect_eq(tern_sys_port_set_add(other, m1, 5), 0, "set.removed_member_joins_another");
-    // Thirty-two members at most.
-    static int64_t extra[40];
-    int added = 1; // m2
-    int64_t last = 0;
+    // Any number of members: 600 (the task's handle table holds 1,024), each received
+    // under its own key, in the order their messages came.
+    constexpr int kMany = 600;
+    static int64_t extra[kMany];
     int made = 0;
-    for (; made < 40; ++made) {
+    bool added_all = true;
+    for (; made < kMany; ++made) {
         extra[made] = port_create(1);
-        last = tern_sys_port_set_add(set, extra[made], 100 + static_cast<uint64_t>(made));
-        if (last < 0)
+        if (extra[made] < 0
+            || tern_sys_port_set_add(set, extra[made], 100 + static_cast<uint64_t>(made)) != 0) {
+            added_all = false;
             break;
-        ++added;
+        }
     }
-    expect_err(last, TERN_NO_SPACE, "set.member_limit");
-    expect_eq(added, 32, "set.member_limit_is_32");
-    for (int i = 0; i <= made && i < 40; ++i)
+    expect_true(added_all, made, "set.many_members_added");
+    if (added_all) {
+        const int order[] = {kMany - 1, 0, 300, 17, kMany - 2};
+        for (int index : order)
+            expect_eq(send_label(extra[index], 1000 + static_cast<uint32_t>(index)), 0,
+                      "set.many_send");
+        for (int index : order) {
+            int64_t key = receive(set, r);
+            expect_true(key == 100 + index && r.hdr.label == 1000u + static_cast<uint32_t>(index),
+                        key, "set.many_member_key_and_order");
+        }
+        expect_err(receive(set, r), TERN_WOULD_BLOCK, "set.many_drained");
+        // A member removed from the middle leaves the rest working.
+        expect_eq(tern_sys_port_set_remove(set, extra[300]), 0, "set.many_remove_middle");
+        expect_eq(send_label(extra[301], 7), 0, "set.many_send_after_remove");
+        expect_eq(receive(set, r), 100 + 301, "set.many_key_after_remove");
+    }
+    for (int i = 0; i < made && i < kMany; ++i)
         close(extra[i]);
     // Closing the set's receive right frees its members for another set.
     close(set);

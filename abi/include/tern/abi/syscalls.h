@@ -219,7 +219,8 @@
        both): port_receive on the set then also takes member's messages and signals,               \
        round-robin, and returns key (>= 1; 0 means the set's own queue). A port belongs            \
        to at most one set (BUSY); INVALID_ARGUMENT: key 0, set == member, or the set is            \
-       itself a member. NO_SPACE: 32 members. */                                                   \
+       itself a member. A set has no member limit: the next pending member is found                \
+       in the same time among 3 members or 3,000. */                                               \
     X(48, port_set_add, 3)                                                                         \
     /* port_set_remove(set, member): NOT_FOUND unless member is in the set. */                     \
     X(49, port_set_remove, 2)                                                                      \

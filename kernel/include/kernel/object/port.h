@@ -2,7 +2,7 @@
 // A port: one receiver, any number of senders, a bounded queue, a signal word and pending
 // death notices; a port can also be a set that receives for member ports. See
 // abi/include/tern/abi/syscalls.h for the calls' contracts.
-#include <base/fixed_vector.h>
+#include <base/intrusive_list.h>
 #include <base/result.h>
 #include <kernel/containers/message_queue.h>
 #include <kernel/object/kobject.h>
@@ -47,12 +47,18 @@ public:
     WatchList& watchers() { return m_watchers; }
     // The charge to the account of the task that created the port, if any.
     void set_quota_charge(QuotaCharge&& charge) { m_quota_charge = base::move(charge); }
-    // Port sets: the set is an ordinary port that also receives for its members.
+    // Port sets: the set is an ordinary port that also receives for its members. A set
+    // has any number of members; it keeps the members that may have something pending
+    // on a ready list, so finding the next one costs the same with 3 members or 3,000.
     base::Result<void> add_member(obj::Ref<Port> member, uint32_t key);
     base::Result<void> remove_member(Port& member);
+    size_t member_count() const { return m_members.size(); }
     // The port (this one or a member) whose signal or message is next, and its key; null
-    // when nothing is pending. Round-robin over members.
+    // when nothing is pending. Round-robin over the members with something pending.
     Port* ready_source(uint32_t* key);
+    // A message went into the queue behind send's back (receive_direct's fallback):
+    // the set this port belongs to learns that it has something pending.
+    void note_pending();
     // Blocks until something may be pending here or in a member.
     base::Error wait_for_message(uint64_t deadline_ns) { return m_receivers.wait(deadline_ns); }
     // The same, running `next` at once (the IPC fast path; see WaitQueue::wait_switching_to).
@@ -79,34 +85,34 @@ private:
     base::IntrusiveList<Notice, &Notice::link> m_notices;
     WatchList m_watchers;
     void drop_notices();
-    struct Member {
-        obj::Ref<Port> port;
-        uint32_t key;
-    };
     void wake_receiver();
-    base::FixedVector<Member, 32> m_members;
-    uint32_t m_next_member = 0;
+    // Unlinks every member (dropping the set's references) when the set goes away.
+    void release_members();
+    void unlink_member(Port& member);
+    Port* next_ready_member(uint32_t* key);
+    bool pending() const { return has_events() || !m_queue.is_empty(); }
+
+    // Membership. A member is on its set's m_members (the set holds a reference) and,
+    // while something may be pending on it, on the set's m_ready too. A member that
+    // drained since is taken off m_ready lazily, by the next ready_source.
+    base::ListNode m_member_link;
+    base::ListNode m_ready_link;
+    base::IntrusiveList<Port, &Port::m_member_link> m_members;
+    base::IntrusiveList<Port, &Port::m_ready_link> m_ready;
+    uint32_t m_member_key = 0;
     Port* m_set = nullptr; // the set this port belongs to (which holds a reference to it)
 };
 
 // ready_source and drop_delivered are on every receive; they are inline so the syscall
 // path does not pay a call for each.
 inline Port* Port::ready_source(uint32_t* key) {
-    if (has_events() || !m_queue.is_empty()) {
+    if (pending()) {
         *key = 0;
         return this;
     }
-    size_t n = m_members.size();
-    for (size_t i = 0; i < n; ++i) {
-        size_t index = (m_next_member + i) % n;
-        Port* p = m_members[index].port.get();
-        if (p->has_events() || !p->m_queue.is_empty()) {
-            m_next_member = uint32_t((index + 1) % n);
-            *key = m_members[index].key;
-            return p;
-        }
-    }
-    return nullptr;
+    if (m_ready.is_empty())
+        return nullptr;
+    return next_ready_member(key);
 }
 
 inline void Port::drop_delivered() {
