@@ -22,6 +22,11 @@
 //   busbench flood <node> <count>         sends count numbered messages to
 //                                         "bench.sink@<node>" as fast as the port takes
 //                                         them, each send waiting while the port is full
+//   busbench ports <node> <count>         asks bench.echo@<node> for count ports of its
+//                                         own (each a new member of the server's port
+//                                         set, so each is a proxy here), then calls each
+//                                         of them in turn, twice, and checks that the
+//                                         port it reached is the one it asked for
 //
 // A 64 KiB call is one message with a 64 KiB data part, the largest the native API
 // carries in one message; the bus fragments it into frames and reassembles it.
@@ -59,6 +64,16 @@ struct MemResponse {
     uint64_t sum;
 };
 using MemSum = proto::Op<0x4504, MemRequest, MemResponse, proto::Limits{.request_handles = 1}>;
+
+// A new port of the server's (handles[0] of the answer): calls to it are answered by
+// the member handler with the port's index.
+struct OpenRequest {
+    uint64_t index;
+};
+using OpenPort = proto::Op<0x4505, OpenRequest, proto::Empty, proto::Limits{.response_handles = 1}>;
+constexpr uint32_t kLabelWhich = 0x4506;
+constexpr uint64_t kWhichMark = 0x5EED0000ull;
+constexpr uint64_t kMaxPorts = 400;
 
 constexpr uint64_t kPage = 4096;
 
@@ -118,6 +133,45 @@ base::Error on_mem(void*, proto::Request& request, const MemRequest& in, MemResp
     return e;
 }
 
+struct PortsServed {
+    tern_handle_t set;
+    uint64_t opened;
+};
+
+base::Error on_open(PortsServed* served, proto::Request&, const OpenRequest& in, proto::Empty&,
+                    proto::Reply& reply, proto::PendingReply&) {
+    if (served->opened >= kMaxPorts || in.index != served->opened)
+        return base::Error::INVALID_ARGUMENT;
+    int64_t port = tern_sys_port_create(4);
+    if (port < 0)
+        return sys_status(port);
+    int64_t added = tern_sys_port_set_add(served->set, tern_handle_t(port), uint32_t(in.index + 1));
+    int64_t send = added < 0 ? added
+                             : tern_sys_handle_duplicate(tern_handle_t(port),
+                                                         TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER);
+    if (send < 0) {
+        (void)tern_sys_handle_close(tern_handle_t(port));
+        return sys_status(send);
+    }
+    ++served->opened; // the receive right stays open (and in the set) until the program ends
+    reply.handles[0] = tern_handle_t(send);
+    reply.handle_count = 1;
+    return base::Error::OK;
+}
+
+// A call to one of the opened ports: answered with the port's index, from its key.
+void on_which(void*, tern_msg& msg, uint32_t key) {
+    for (uint32_t i = 0; i < msg.hdr.handle_count; ++i)
+        (void)tern_sys_handle_close(msg.handles[i]);
+    if (msg.reply_handle == TERN_INVALID_HANDLE)
+        return;
+    tern_msg out = {};
+    out.hdr.label = kLabelWhich;
+    out.words[0] = msg.hdr.label == kLabelWhich ? kWhichMark + key - 1 : 0;
+    out.words[1] = msg.words[0];
+    (void)tern_sys_port_reply(msg.reply_handle, reinterpret_cast<uint64_t>(&out));
+}
+
 int serve(uint64_t seconds, const char* name) {
     int64_t port = tern_sys_port_create(64);
     if (port < 0) {
@@ -137,6 +191,9 @@ int serve(uint64_t seconds, const char* name) {
     proto::Server server("busbench", tern_handle_t(port));
     server.on<Echo>(static_cast<void*>(nullptr), on_echo);
     server.on<MemSum>(static_cast<void*>(nullptr), on_mem);
+    PortsServed served = {tern_handle_t(port), 0};
+    server.on<OpenPort>(&served, on_open);
+    server.on_member(nullptr, on_which);
     println("busbench: serving {} for {} s", name, seconds);
     uint64_t end = now_ns() + seconds * 1'000'000'000ull;
     for (uint64_t t = now_ns(); t < end; t = now_ns())
@@ -351,6 +408,56 @@ int flood(uint64_t node, uint64_t count) {
     return 0;
 }
 
+tern_handle_t g_ports[kMaxPorts];
+
+int ports(uint64_t node, uint64_t count) {
+    char full[32];
+    base::BufferSink name(full, sizeof(full));
+    base::format_to(name, "{}@{}", kName, node);
+    auto found = lookup(name.view(), false, kTimeoutNs);
+    if (found.is_error()) {
+        println("busbench: {}: {}", name.view(), base::error_name(found.error()));
+        return 1;
+    }
+    uint64_t opened = 0;
+    for (; opened < count; ++opened) {
+        uint32_t got = 0;
+        proto::CallParts parts;
+        parts.out_handles = &g_ports[opened];
+        parts.out_handle_count = &got;
+        auto r = proto::call<OpenPort>(found.value(), {opened}, parts, kTimeoutNs);
+        if (r.is_error() || got != 1) {
+            println("busbench: port {} of {}: {}", opened, count,
+                    base::error_name(r.is_error() ? r.error() : base::Error::CORRUPT));
+            return 2;
+        }
+    }
+    uint64_t start = now_ns();
+    uint64_t calls = 0;
+    for (int round = 0; round < 2; ++round) {
+        for (uint64_t i = 0; i < count; ++i) {
+            tern_msg msg = {};
+            msg.hdr.label = kLabelWhich;
+            msg.words[0] = i * 3 + uint64_t(round);
+            int64_t r =
+                tern_sys_port_call(g_ports[i], reinterpret_cast<uint64_t>(&msg), kTimeoutNs);
+            if (r < 0 || msg.words[0] != kWhichMark + i
+                || msg.words[1] != i * 3 + uint64_t(round)) {
+                println("busbench: call to port {} (round {}): {} (answer {} {})", i, round,
+                        base::error_name(r < 0 ? sys_status(r) : base::Error::CORRUPT),
+                        msg.words[0], msg.words[1]);
+                return 3;
+            }
+            ++calls;
+        }
+    }
+    println("busbench: {} ports of {}: {} calls each reached its own port in {} ms", count,
+            name.view(), calls, (now_ns() - start) / 1'000'000);
+    for (uint64_t i = 0; i < count; ++i)
+        (void)tern_sys_handle_close(g_ports[i]);
+    return 0;
+}
+
 } // namespace
 
 extern "C" int main(uint64_t) {
@@ -374,7 +481,11 @@ extern "C" int main(uint64_t) {
     if (argc == 4 && verb == "flood" && parse_number(args[2], a) && parse_number(args[3], b)
         && a > 0 && a <= UINT16_MAX && b > 0)
         return flood(a, b);
+    if (argc == 4 && verb == "ports" && parse_number(args[2], a) && parse_number(args[3], b)
+        && a > 0 && a <= UINT16_MAX && b > 0 && b <= kMaxPorts)
+        return ports(a, b);
     println("usage: busbench serve <seconds> [name] | call <node> <bytes <= 65536> "
-            "<count <= 100000> | mem <node> <bytes> | sink <count> <ms> | flood <node> <count>");
+            "<count <= 100000> | mem <node> <bytes> | sink <count> <ms> | flood <node> <count> | "
+            "ports <node> <count <= 400>");
     return 1;
 }

@@ -15,6 +15,9 @@ QEMU nodes:
   restarts and node 1 sees it up again, and calls bench.echo@3 (`busbench serve`);
 - memory objects: a 64 KiB one crosses in a call (the server checks its size and
   contents); a 128 KiB one fails on node 1 with TOO_BIG;
+- many remote ports: node 1 asks bench.echo@3 for 200 ports of its own (200 exports on
+  node 3, 200 proxies in node 1's port set) and calls each twice, every answer naming
+  the port it was sent to;
 - bare names: node 1 finds bench.echo, registered on node 3 only, as `bench.echo` and
   calls it; node 2 registers bench.echo too and its own lookup of the bare name still
   finds its own; node 1's lookup is then AMBIGUOUS.
@@ -97,6 +100,22 @@ def memory_objects(c):
           "node 1 logged why")
     print("remote_test: memory objects: 64 KiB crossed with its contents; 128 KiB failed "
           "on node 1 with TOO_BIG")
+
+
+PORTS = 200
+
+
+def many_ports(c):
+    """PORTS distinct ports of node 3, each a proxy on node 1, each reached by its calls."""
+    ended = r"busbench: (\d+ ports of [^\n]*|port \d+ of [^\n]*|call to port [^\n]*|" \
+            r"[\w.@]+: \w+)\r?\n"
+    text = console(c, 1, "busbench ports 3 %d" % PORTS, ended, limit=90)
+    m = re.search(r"busbench: %d ports of bench\.echo@3: (\d+) calls each reached its own "
+                  r"port in (\d+) ms" % PORTS, text)
+    check(m and int(m.group(1)) == 2 * PORTS,
+          "%d proxies on node 1, each calling its own port on node 3: %r" % (PORTS, text[-400:]))
+    print("remote_test: many ports: %d proxies on node 1, %s calls each reached its own port "
+          "on node 3 in %s ms" % (PORTS, m.group(1), m.group(2)))
 
 
 def bare_names(c):
@@ -189,6 +208,7 @@ def run(args, c):
           "node 1 called node 3 again: %r" % text[-400:])
     print("remote_test: node 3 back (incarnation %d); 100 calls checked again" % new_life)
     memory_objects(c)
+    many_ports(c)
     bare_names(c)
 
 

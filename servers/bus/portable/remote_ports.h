@@ -31,9 +31,9 @@ namespace tern::bus {
 class RemotePorts {
 public:
     static constexpr size_t kMaxExports = 256;
-    // A port set has at most 32 members; the bus's own port and its reply ports take
-    // the rest.
-    static constexpr size_t kMaxProxies = 28;
+    // Each proxy is a receive right in the network server's handle table (1,024
+    // handles: the exports, the proxies, the reply ports and the server's own).
+    static constexpr size_t kMaxProxies = 512;
     static constexpr size_t kMaxForwardedCalls = 256;
     static constexpr size_t kReplyPorts = 3;
     static constexpr size_t kCallsPerReplyPort = 64;
