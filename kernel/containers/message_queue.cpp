@@ -51,6 +51,8 @@ Result<void> Message::validate() const {
     return base::ok();
 }
 
+ReceiveRightDropped g_receive_right_dropped = nullptr;
+
 void Message::reset() {
     // Take the buffer out before calling the release function so the message is already
     // empty if the release function looks at it.
@@ -64,6 +66,9 @@ void Message::reset() {
     uint32_t count =
         header.handle_count < TERN_MSG_MAX_HANDLES ? header.handle_count : TERN_MSG_MAX_HANDLES;
     for (uint32_t i = 0; i < count; ++i) {
+        if ((handles[i].rights & TERN_RIGHT_RECEIVE) && !handles[i].object.is_null()
+            && g_receive_right_dropped)
+            g_receive_right_dropped(*handles[i].object);
         handles[i].object.reset();
         handles[i].rights = 0;
     }
@@ -177,6 +182,22 @@ uint32_t MessageQueue::close() {
         ++released;
     }
     return released;
+}
+
+bool MessageQueue::carries(uint32_t rights) const {
+    for (uint32_t n = 0; n < m_size; ++n) {
+        uint32_t at = m_head + n;
+        if (at >= m_capacity)
+            at -= m_capacity;
+        const Message& m = m_slots[at];
+        uint32_t count = m.header.handle_count < TERN_MSG_MAX_HANDLES ? m.header.handle_count
+                                                                      : TERN_MSG_MAX_HANDLES;
+        for (uint32_t i = 0; i < count; ++i) {
+            if ((m.handles[i].rights & rights) == rights)
+                return true;
+        }
+    }
+    return false;
 }
 
 Message MessageQueue::take_front() {

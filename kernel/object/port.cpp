@@ -4,7 +4,41 @@
 
 namespace kernel {
 
-Port* Port::create(uint32_t capacity) { return new (kNoThrow) Port(capacity); }
+namespace {
+
+void close_dropped_receiver(obj::KObject& object) {
+    if (Port* port = object.as<Port>())
+        port->receive_right_dropped();
+}
+
+} // namespace
+
+Port* Port::create(uint32_t capacity) {
+    // Before any message can hold a port's receive right, one must exist.
+    obj::g_receive_right_dropped = close_dropped_receiver;
+    return new (kNoThrow) Port(capacity);
+}
+
+base::Error Port::can_move_receive_right() const {
+    if (!m_members.is_empty())
+        return base::Error::ACCESS_DENIED; // a set moves only with its task
+    if (m_queue.carries(TERN_RIGHT_RECEIVE))
+        return base::Error::BUSY;
+    return base::Error::OK;
+}
+
+void Port::receive_right_left_task() {
+    m_receive_in_flight = true;
+    if (m_set)
+        (void)m_set->remove_member(*this); // the caller holds a reference
+}
+
+void Port::receive_right_dropped() {
+    if (!base::exchange(m_receive_in_flight, false))
+        return; // a failed send: the sender still holds the right
+    if (!m_queue.is_closed())
+        close_receiver();
+}
 
 void Port::destroy() {
     m_queue.close();

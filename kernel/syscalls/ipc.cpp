@@ -43,10 +43,16 @@ base::Result<void> build_message(Task& task, const tern_msg& um, obj::Message& o
         uint32_t rights = 0;
         auto object =
             TRY(task.handles().get(um.handles[i], TERN_OBJ_ANY, TERN_RIGHT_TRANSFER, &rights));
-        // A receive right moves only with its task (migration); a port must not carry a
-        // handle to itself, or nobody could ever receive it.
-        if ((rights & TERN_RIGHT_RECEIVE) || object.get() == target)
+        // A port must not carry a handle to itself, or nobody could ever receive it; a
+        // receive right moves only when no cycle can follow (Port::can_move_receive_right).
+        if (object.get() == target)
             return base::Error::ACCESS_DENIED;
+        if (rights & TERN_RIGHT_RECEIVE) {
+            Port* port = object->as<Port>();
+            if (base::Error e = port ? port->can_move_receive_right() : base::Error::OK;
+                e != base::Error::OK)
+                return e;
+        }
         for (uint32_t j = 0; j < i; ++j)
             if (um.handles[j] == um.handles[i])
                 return base::Error::INVALID_ARGUMENT;
@@ -56,8 +62,13 @@ base::Result<void> build_message(Task& task, const tern_msg& um, obj::Message& o
 }
 
 void remove_sent_handles(Task& task, const tern_msg& um) {
-    for (uint32_t i = 0; i < um.hdr.handle_count; ++i)
-        (void)task.handles().remove(um.handles[i], nullptr);
+    for (uint32_t i = 0; i < um.hdr.handle_count; ++i) {
+        uint32_t rights = 0;
+        auto object = task.handles().remove(um.handles[i], &rights);
+        if (object.ok() && (rights & TERN_RIGHT_RECEIVE))
+            if (Port* port = object.value()->as<Port>())
+                port->receive_right_left_task();
+    }
 }
 
 // True when the kernel may write a tern_msg back at msg. Checked before anything is
@@ -95,6 +106,9 @@ base::Result<void> deliver(Task& task, obj::Message& m, UserPtr<tern_msg> msg, t
     for (uint32_t i = 0; i < TERN_MSG_MAX_HANDLES; ++i)
         um.handles[i] = TERN_INVALID_HANDLE;
     for (uint32_t i = 0; i < count; ++i) {
+        if (m.handles[i].rights & TERN_RIGHT_RECEIVE)
+            if (Port* port = m.handles[i].object->as<Port>())
+                port->receive_right_reached_task();
         auto h = task.handles().insert(base::move(m.handles[i].object), m.handles[i].rights);
         TERN_VERIFY(h.ok()); // room was checked above
         if (is_call && i == count - 1)

@@ -505,8 +505,8 @@ void test_bad_arguments() {
     expect_err(call_async(p, m, r, 1), TERN_INVALID_ARGUMENT, "bad.flags");
     m = make_msg(98);
     m.hdr.handle_count = 1;
-    m.handles[0] = static_cast<tern_handle_t>(r); // a receive right never travels
-    expect_err(call_async(p, m, r, 1), TERN_ACCESS_DENIED, "bad.carries_receive_right");
+    m.handles[0] = static_cast<tern_handle_t>(p); // the target's own receive right
+    expect_err(call_async(p, m, r, 1), TERN_ACCESS_DENIED, "bad.carries_target_itself");
     // None of these queued a call or kept the reply port's only slot.
     tern_msg in{};
     expect_err(receive(p, in), TERN_WOULD_BLOCK, "bad.nothing_queued");

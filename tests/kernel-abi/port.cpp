@@ -255,8 +255,16 @@ void test_port_handles() {
     m.hdr.handle_count = 1;
     m.handles[0] = static_cast<tern_handle_t>(plain);
     expect_err(send(p, m), TERN_ACCESS_DENIED, "xfer.without_transfer_right");
-    m.handles[0] = static_cast<tern_handle_t>(q);
-    expect_err(send(p, m), TERN_ACCESS_DENIED, "xfer.receive_right_cannot_move");
+    {
+        // A set with members moves only with its task.
+        int64_t set = port_create(2);
+        int64_t member = port_create(2);
+        expect_eq(tern_sys_port_set_add(set, member, 1), 0, "xfer.set_made");
+        m.handles[0] = static_cast<tern_handle_t>(set);
+        expect_err(send(p, m), TERN_ACCESS_DENIED, "xfer.set_with_members_cannot_move");
+        close(member);
+        close(set);
+    }
     int64_t self = dup(p, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER);
     m.handles[0] = static_cast<tern_handle_t>(self);
     expect_err(send(p, m), TERN_ACCESS_DENIED, "xfer.port_cannot_carry_itself");
@@ -453,6 +461,67 @@ void test_signals_and_sets() {
     close(other);
 }
 
+// A receive right travels in a message: the port moves with it, queue and all; what
+// could make a cycle is refused, and a right dropped in flight closes its port.
+void test_receive_right_moves() {
+    int64_t carrier = port_create(4);
+    int64_t moving = port_create(4);
+    int64_t moving_send = dup(moving, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER);
+    expect_eq(send_label(moving_send, 31, 3131), 0, "move.queued_before");
+    tern_msg m = make_msg(30);
+    m.hdr.handle_count = 1;
+    m.handles[0] = static_cast<tern_handle_t>(moving);
+    expect_eq(send(carrier, m), 0, "move.receive_right_sent");
+    expect_err(tern_sys_handle_close(moving), TERN_BAD_HANDLE, "move.sender_lost_receive_right");
+    expect_eq(send_label(moving_send, 32, 3232), 0, "move.senders_keep_sending");
+    tern_msg r{};
+    expect_eq(receive(carrier, r), 0, "move.carrier_received");
+    int64_t moved = r.hdr.handle_count == 1 ? r.handles[0] : -1;
+    expect_eq(receive(moved, r), 0, "move.new_holder_receives");
+    expect_true(r.hdr.label == 31 && r.words[0] == 3131, r.hdr.label, "move.queue_came_along");
+    expect_eq(receive(moved, r), 0, "move.new_holder_receives_later");
+    expect_true(r.hdr.label == 32, r.hdr.label, "move.later_message_arrived");
+
+    // No cycles: a port whose queue carries a receive right stays where it is.
+    int64_t inner = port_create(2);
+    m.handles[0] = static_cast<tern_handle_t>(inner);
+    expect_eq(send(moved, m), 0, "move.inner_into_moved");
+    m.handles[0] = static_cast<tern_handle_t>(moved);
+    expect_err(send(carrier, m), TERN_BUSY, "move.holder_of_a_receive_right_cannot_move");
+    expect_eq(receive(moved, r), 0, "move.inner_taken_out");
+    int64_t inner_back = r.hdr.handle_count == 1 ? r.handles[0] : -1;
+    expect_eq(send(carrier, m), 0, "move.moves_once_it_holds_none");
+    expect_eq(receive(carrier, r), 0, "move.taken_again");
+    moved = r.hdr.handle_count == 1 ? r.handles[0] : -1;
+
+    // Dropped in flight (its carrier closed): the port closes, its senders learn it.
+    int64_t doomed_carrier = port_create(2);
+    m.handles[0] = static_cast<tern_handle_t>(moved);
+    expect_eq(send(doomed_carrier, m), 0, "move.into_doomed_carrier");
+    close(doomed_carrier);
+    expect_err(send_label(moving_send, 33), TERN_PEER_CLOSED, "move.dropped_in_flight_closes");
+
+    // A member of a set leaves the set when its receive right leaves the task.
+    int64_t set = port_create(2);
+    int64_t member = port_create(2);
+    int64_t member_send = dup(member, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER);
+    expect_eq(tern_sys_port_set_add(set, member, 7), 0, "move.member_added");
+    m.handles[0] = static_cast<tern_handle_t>(member);
+    expect_eq(send(carrier, m), 0, "move.member_sent");
+    expect_eq(send_label(member_send, 34), 0, "move.send_to_moved_member");
+    expect_err(receive(set, r), TERN_WOULD_BLOCK, "move.old_set_sees_nothing");
+    expect_eq(receive(carrier, r), 0, "move.member_received");
+    int64_t member_moved = r.hdr.handle_count == 1 ? r.handles[0] : -1;
+    expect_eq(receive(member_moved, r), 0, "move.moved_member_receives");
+    expect_true(r.hdr.label == 34, r.hdr.label, "move.moved_member_message");
+    close(member_moved);
+    close(member_send);
+    close(set);
+    close(inner_back);
+    close(moving_send);
+    close(carrier);
+}
+
 } // namespace
 
 extern "C" int main(uint64_t) {
@@ -462,5 +531,6 @@ extern "C" int main(uint64_t) {
     test_port_data();
     test_port_handles();
     test_signals_and_sets();
+    test_receive_right_moves();
     return finish();
 }

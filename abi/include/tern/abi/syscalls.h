@@ -89,7 +89,11 @@
     /* port_send(port, struct tern_msg* msg, uint64 timeout): queues a message.                    \
        BAD_HANDLE, WRONG_TYPE, ACCESS_DENIED (no SEND), BAD_ADDRESS, TOO_BIG,                      \
        WOULD_BLOCK (full, timeout 0), TIMED_OUT (full until timeout), PEER_CLOSED (the             \
-       receiver is gone). Handles listed in msg move to the receiver (TRANSFER needed). */         \
+       receiver is gone). Handles listed in msg move to the receiver (TRANSFER needed).            \
+       A RECEIVE right moves too (the port goes with its queue; a member leaves its                \
+       set), except the target's own or a set's with members (ACCESS_DENIED) and that              \
+       of a port whose queue carries a receive right (BUSY): no port can end up inside             \
+       its own queue. A receive right dropped in flight closes its port. */                        \
     X(14, port_send, 3)                                                                            \
     /* port_receive(port, struct tern_msg* msg, uint64 timeout): takes the oldest                  \
        message. ACCESS_DENIED (no RECEIVE), WOULD_BLOCK, TIMED_OUT, BAD_ADDRESS,                   \

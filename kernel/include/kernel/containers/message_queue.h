@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <tern/abi/message.h>
+#include <tern/abi/rights.h>
 
 namespace kernel::obj {
 
@@ -37,6 +38,11 @@ struct MessageHandle {
 
 // Frees a message's data part. The kernel passes its heap's free; tests pass a counter.
 using DataRelease = void (*)(void* data, uint32_t size);
+
+// Called when a message is released still holding a RECEIVE right (its receiver is gone:
+// the port layer closes the port if the right had left every task). Null: nothing.
+using ReceiveRightDropped = void (*)(KObject& object);
+extern ReceiveRightDropped g_receive_right_dropped;
 
 class Message {
 public:
@@ -167,6 +173,8 @@ public:
     [[nodiscard]] uint32_t free_slots() const { return m_limit - m_size; }
     [[nodiscard]] uint32_t reserved() const { return m_capacity - m_limit; }
     [[nodiscard]] bool is_closed() const { return m_closed; }
+    // True when a pending message carries a handle with every right in `rights`.
+    [[nodiscard]] bool carries(uint32_t rights) const;
 
 private:
     // Removes the oldest message; the queue must not be empty.

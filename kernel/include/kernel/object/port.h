@@ -56,6 +56,16 @@ public:
     // The port (this one or a member) whose signal or message is next, and its key; null
     // when nothing is pending. Round-robin over the members with something pending.
     Port* ready_source(uint32_t* key);
+    // The receive right travels in messages (Mach's rule, made safe against cycles): a
+    // port whose queue carries a receive right cannot itself move, nor can a set with
+    // members, so no port's receive right can ever end up inside its own queue, however
+    // indirectly. While the right is in a message and in no task (in flight), releasing
+    // that message closes the port like closing the right would.
+    base::Error can_move_receive_right() const;
+    void receive_right_left_task(); // sent: in flight; leaves the set it was in
+    void receive_right_reached_task() { m_receive_in_flight = false; }
+    // A message that held the in-flight receive right was released (g_receive_right_dropped).
+    void receive_right_dropped();
     // A message went into the queue behind send's back (receive_direct's fallback):
     // the set this port belongs to learns that it has something pending.
     void note_pending();
@@ -100,6 +110,7 @@ private:
     base::IntrusiveList<Port, &Port::m_member_link> m_members;
     base::IntrusiveList<Port, &Port::m_ready_link> m_ready;
     uint32_t m_member_key = 0;
+    bool m_receive_in_flight = false;
     Port* m_set = nullptr; // the set this port belongs to (which holds a reference to it)
 };
 
