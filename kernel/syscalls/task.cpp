@@ -109,7 +109,7 @@ SyscallResult sys_task_handles(Handle handle, UserArray<tern_handle_info> out) {
     base::Error failure = base::Error::OK;
     task->handles().for_each([&](tern_handle_t h, obj::KObject& object, uint32_t rights) {
         if (n < out.count() && failure == base::Error::OK) {
-            tern_handle_info info{h, object.type(), rights, 0};
+            tern_handle_info info{h, object.type(), rights, 0, object.object_id()};
             if (auto c = out.at(n).write(info); c.is_error())
                 failure = c.error();
         }

@@ -168,6 +168,25 @@ void test_self_handle() {
                 || (infos[i].handle == TERN_HANDLE_SELF && infos[i].type == TERN_OBJ_TASK
                     && infos[i].rights == (TERN_RIGHTS_ALL & ~TERN_RIGHT_RECEIVE));
     expect_true(found, n, "self.handle_listed_with_rights");
+    // Every handle to one object reports the same object id; another object another.
+    int64_t a = port_create(1);
+    int64_t a_send = dup(a, TERN_RIGHT_SEND);
+    int64_t b = port_create(1);
+    uint64_t ids[3] = {};
+    n = tern_sys_task_handles(TERN_HANDLE_SELF, ptr(infos), 64);
+    for (int64_t i = 0; i < n && i < 64; ++i) {
+        if (infos[i].handle == tern_handle_t(a))
+            ids[0] = infos[i].object;
+        else if (infos[i].handle == tern_handle_t(a_send))
+            ids[1] = infos[i].object;
+        else if (infos[i].handle == tern_handle_t(b))
+            ids[2] = infos[i].object;
+    }
+    expect_true(ids[0] != 0 && ids[0] == ids[1], ids[1], "self.same_object_same_id");
+    expect_true(ids[2] != 0 && ids[2] != ids[0], ids[2], "self.other_object_other_id");
+    close(a_send);
+    close(a);
+    close(b);
     static tern_mapping maps[64];
     n = tern_sys_task_mappings(TERN_HANDLE_SELF, ptr(maps), 64);
     bool text = false, stack = false;

@@ -72,6 +72,10 @@ public:
 
     // The object as a T when its type tag matches T::kType, else nullptr. This replaces
     // dynamic_cast, which the kernel cannot use without RTTI.
+    // The object's id (task_handles reports it): counts up from 1 at boot, never reused,
+    // so "same object" is "same id" for as long as the node runs.
+    [[nodiscard]] uint64_t object_id() const { return m_object_id; }
+
     template<typename T>
     [[nodiscard]] T* as() {
         return m_type == T::kType ? static_cast<T*>(this) : nullptr;
@@ -83,7 +87,7 @@ public:
 
 protected:
     // Starts with the creator's reference, which Ref<T>::adopt takes over.
-    explicit KObject(uint32_t type) : m_type(type) {
+    explicit KObject(uint32_t type) : m_object_id(++s_last_id), m_type(type) {
         if (type < kCountedTypes)
             ++s_live[type];
     }
@@ -107,6 +111,7 @@ public:
 
 protected:
     static inline uint64_t s_live[kCountedTypes] = {};
+    static inline uint64_t s_last_id = 0;
 
     // Runs once, when the last reference is dropped. Every concrete object overrides it
     // to release what it holds and free its memory. The body here only catches a type
@@ -118,6 +123,7 @@ protected:
     virtual void unshared() {}
 
 private:
+    uint64_t m_object_id;
     uint32_t m_type;
     uint32_t m_ref_count{1};
 };
