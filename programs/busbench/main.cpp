@@ -27,6 +27,16 @@
 //                                         set, so each is a proxy here), then calls each
 //                                         of them in turn, twice, and checks that the
 //                                         port it reached is the one it asked for
+//   busbench adopt <seconds>              registers "bench.adopt" and waits for a port
+//                                         (a RECEIVE right) sent to it, then answers
+//                                         calls on that port for that long
+//   busbench park <calls> <node>          registers "bench.park" on a new port, answers
+//                                         calls to it, and after <calls> of them sends
+//                                         the port itself to bench.adopt@<node>: the
+//                                         port moves there with its queue and its id
+//   busbench where <node> <count> <ms>    calls bench.park@<node> count times, ms apart,
+//                                         checking each answer, and says how many each
+//                                         node answered
 //
 // A 64 KiB call is one message with a 64 KiB data part, the largest the native API
 // carries in one message; the bus fragments it into frames and reassembles it.
@@ -408,6 +418,144 @@ int flood(uint64_t node, uint64_t count) {
     return 0;
 }
 
+// ---- A port that moves (adopt, park, where). Calls carry a sequence number in
+// words[0]; the answer carries the answering node in words[0] and the number in words[1].
+
+constexpr char kAdoptName[] = "bench.adopt";
+constexpr char kParkName[] = "bench.park";
+constexpr uint32_t kLabelWhere = 0x4507;
+constexpr uint32_t kLabelAdopt = 0x4508;
+
+// Answers one call on port with this node's id; false when the wait ends without one.
+bool answer_where(tern_handle_t port, uint64_t timeout_ns) {
+    tern_msg msg = {};
+    int64_t r = tern_sys_port_receive(port, reinterpret_cast<uint64_t>(&msg), timeout_ns);
+    if (r < 0)
+        return false;
+    for (uint32_t i = 0; i < msg.hdr.handle_count; ++i)
+        (void)tern_sys_handle_close(msg.handles[i]);
+    if (msg.reply_handle == TERN_INVALID_HANDLE)
+        return true;
+    tern_msg out = {};
+    out.hdr.label = kLabelWhere;
+    out.words[0] = msg.hdr.label == kLabelWhere ? uint64_t(tern_sys_node_id()) : 0;
+    out.words[1] = msg.words[0];
+    (void)tern_sys_port_reply(msg.reply_handle, reinterpret_cast<uint64_t>(&out));
+    return true;
+}
+
+int adopt(uint64_t seconds) {
+    int64_t port = tern_sys_port_create(4);
+    if (port < 0 || register_name(kAdoptName, tern_handle_t(port)).is_error()) {
+        println("busbench: cannot register {}", kAdoptName);
+        return 1;
+    }
+    println("busbench: adopt waiting on {}", kAdoptName);
+    uint64_t end = now_ns() + seconds * 1'000'000'000ull;
+    tern_handle_t moved = TERN_INVALID_HANDLE;
+    while (moved == TERN_INVALID_HANDLE && now_ns() < end) {
+        tern_msg msg = {};
+        if (tern_sys_port_receive(tern_handle_t(port), reinterpret_cast<uint64_t>(&msg),
+                                  end - now_ns())
+            < 0)
+            break;
+        if (msg.hdr.label == kLabelAdopt && msg.hdr.handle_count == 1)
+            moved = msg.handles[0];
+        else
+            for (uint32_t i = 0; i < msg.hdr.handle_count; ++i)
+                (void)tern_sys_handle_close(msg.handles[i]);
+    }
+    if (moved == TERN_INVALID_HANDLE) {
+        println("busbench: adopt: no port came");
+        return 2;
+    }
+    println("busbench: adopt got a port; answering its calls");
+    uint64_t answered = 0;
+    for (uint64_t t = now_ns(); t < end; t = now_ns())
+        answered += answer_where(moved, end - t) ? 1 : 0;
+    println("busbench: adopt answered {} calls", answered);
+    return 0;
+}
+
+int park(uint64_t calls, uint64_t node) {
+    int64_t port = tern_sys_port_create(64);
+    if (port < 0 || register_name(kParkName, tern_handle_t(port)).is_error()) {
+        println("busbench: cannot register {}", kParkName);
+        return 1;
+    }
+    char full[32];
+    base::BufferSink name(full, sizeof(full));
+    base::format_to(name, "{}@{}", kAdoptName, node);
+    auto to = lookup(name.view(), false, kTimeoutNs);
+    if (to.is_error()) {
+        println("busbench: {}: {}", name.view(), base::error_name(to.error()));
+        return 1;
+    }
+    println("busbench: parked {}; moving it to node {} after {} calls", kParkName, node, calls);
+    uint64_t answered = 0;
+    while (answered < calls) {
+        if (!answer_where(tern_handle_t(port), 600'000'000'000ull)) {
+            println("busbench: park: no call came");
+            return 2;
+        }
+        ++answered;
+    }
+    tern_msg msg = {};
+    msg.hdr.label = kLabelAdopt;
+    msg.hdr.handle_count = 1;
+    msg.handles[0] = tern_handle_t(port);
+    if (int64_t r = tern_sys_port_send(to.value(), reinterpret_cast<uint64_t>(&msg), kTimeoutNs);
+        r < 0) {
+        println("busbench: park: cannot send the port: {}", base::error_name(sys_status(r)));
+        return 3;
+    }
+    println("busbench: moved {} to node {} after {} calls", kParkName, node, answered);
+    return 0;
+}
+
+int where(uint64_t node, uint64_t count, uint64_t ms) {
+    char full[32];
+    base::BufferSink name(full, sizeof(full));
+    base::format_to(name, "{}@{}", kParkName, node);
+    auto found = lookup(name.view(), false, kTimeoutNs);
+    if (found.is_error()) {
+        println("busbench: {}: {}", name.view(), base::error_name(found.error()));
+        return 1;
+    }
+    constexpr size_t kNodes = 8;
+    uint64_t by[kNodes + 1] = {};
+    uint64_t longest = 0;
+    for (uint64_t i = 0; i < count; ++i) {
+        tern_msg msg = {};
+        msg.hdr.label = kLabelWhere;
+        msg.words[0] = i;
+        uint64_t before = now_ns();
+        int64_t r = tern_sys_port_call(found.value(), reinterpret_cast<uint64_t>(&msg), kTimeoutNs);
+        uint64_t took = now_ns() - before;
+        if (took > longest)
+            longest = took;
+        if (r < 0 || msg.words[1] != i || msg.words[0] == 0) {
+            println("busbench: where: call {} failed: {} (answer {} {})", i,
+                    base::error_name(r < 0 ? sys_status(r) : base::Error::CORRUPT), msg.words[0],
+                    msg.words[1]);
+            return 2;
+        }
+        ++by[msg.words[0] > kNodes ? 0 : msg.words[0]];
+        if (ms)
+            (void)tern_sys_thread_sleep(ms * 1'000'000ull);
+    }
+    char line[256];
+    base::BufferSink out(line, sizeof(line));
+    base::format_to(out, "busbench: where: {} calls checked (longest {} ms):", count,
+                    longest / 1'000'000);
+    for (size_t n = 1; n <= kNodes; ++n) {
+        if (by[n])
+            base::format_to(out, " node {} answered {}", n, by[n]);
+    }
+    println("{}", out.view());
+    return 0;
+}
+
 tern_handle_t g_ports[kMaxPorts];
 
 int ports(uint64_t node, uint64_t count) {
@@ -484,8 +632,17 @@ extern "C" int main(uint64_t) {
     if (argc == 4 && verb == "ports" && parse_number(args[2], a) && parse_number(args[3], b)
         && a > 0 && a <= UINT16_MAX && b > 0 && b <= kMaxPorts)
         return ports(a, b);
+    if (argc == 3 && verb == "adopt" && parse_number(args[2], a))
+        return adopt(a);
+    if (argc == 4 && verb == "park" && parse_number(args[2], a) && parse_number(args[3], b) && a > 0
+        && b > 0 && b <= UINT16_MAX)
+        return park(a, b);
+    if (argc == 5 && verb == "where" && parse_number(args[2], a) && parse_number(args[3], b)
+        && parse_number(args[4], c) && a > 0 && a <= UINT16_MAX && b > 0 && c <= 10'000)
+        return where(a, b, c);
     println("usage: busbench serve <seconds> [name] | call <node> <bytes <= 65536> "
             "<count <= 100000> | mem <node> <bytes> | sink <count> <ms> | flood <node> <count> | "
-            "ports <node> <count <= 400>");
+            "ports <node> <count <= 400> | adopt <seconds> | park <calls> <node> | "
+            "where <node> <count> <ms>");
     return 1;
 }

@@ -53,6 +53,11 @@ extern "C" int main(uint64_t) {
         {"send_errors", s.send_errors},
         {"bad_messages", s.bad_messages},
         {"unknown_senders", s.unknown_senders},
+        {"ports_moved_out", s.ports_moved_out},
+        {"ports_moved_in", s.ports_moved_in},
+        {"location_hints", s.location_hints},
+        {"redirects", s.redirects},
+        {"via_home", s.via_home},
     };
     DebugSink out;
     for (const auto& row : rows)

@@ -363,6 +363,12 @@ Error on_stats(void*, proto::Request&, const proto::Empty&, StatsResponse& out, 
     s.sent_messages = c.sent_messages;
     s.failed_messages = c.failed_messages;
     s.acked_messages = c.acked_messages;
+    const remote::MoveCounters& moves = remote::move_counters();
+    s.ports_moved_out = moves.moved;
+    s.ports_moved_in = moves.arrived;
+    s.location_hints = moves.hints_sent;
+    s.redirects = moves.redirected;
+    s.via_home = moves.via_home;
     out.size = sizeof(s);
     reply.data = {reinterpret_cast<const uint8_t*>(&s), sizeof(s)};
     return Error::OK;

@@ -20,7 +20,7 @@ namespace {
 
 using base::Error;
 
-static_assert(kLastKind == uint8_t(kCreditKind), "the bus hands kinds up to kLastKind here");
+static_assert(kLastKind == uint8_t(kMovedKind), "the bus hands kinds up to kLastKind here");
 
 // The queue of each proxy: what local senders may have queued before the bus forwards.
 constexpr uint32_t kProxyQueue = 64;
@@ -32,6 +32,7 @@ tern_handle_t g_set = TERN_INVALID_HANDLE;
 tern_handle_t g_reply_ports[RemotePorts::kReplyPorts] = {};
 uint64_t g_logged = 0;
 uint8_t g_out[kMaxMessage];
+MoveCounters g_moves;
 
 template<typename... Args>
 void log_limited(const char* format, const Args&... args) {
@@ -50,26 +51,40 @@ void close_all(const tern_handle_t* handles, uint32_t count) {
         close_handle(handles[i]);
 }
 
-// The type of each handle of this task, looked up when a message carries handles.
-bool handle_type(tern_handle_t h, uint32_t& type) {
-    static tern_handle_info infos[512];
-    int64_t n = tern_sys_task_handles(tern::self(), addr(infos), 512);
+// The type, rights and kernel object id of each handle of this task, looked up when a
+// message carries handles.
+bool handle_type(tern_handle_t h, uint32_t& type, uint32_t& rights, uint64_t& object) {
+    static tern_handle_info infos[1024];
+    int64_t n = tern_sys_task_handles(tern::self(), addr(infos), 1024);
     if (n < 0)
         return false;
-    for (int64_t i = 0; i < n && i < 512; ++i) {
+    for (int64_t i = 0; i < n && i < 1024; ++i) {
         if (infos[i].handle == h) {
             type = infos[i].type;
+            rights = infos[i].rights;
+            object = infos[i].object;
             return true;
         }
     }
     return false;
 }
 
+// Asks for a death notice of an export's port (on the first reply port, cookie = its id),
+// so the table holds only live ports.
+void watch_export(tern_handle_t handle, uint64_t id) {
+    if (int64_t w = tern_sys_object_watch(handle, g_reply_ports[0], id); w < 0) {
+        // Without a notice the export goes when a message finds its port dead.
+        log_limited("bus: no death notice for export {:#x}: {}", id,
+                    base::error_name(tern::sys_status(w)));
+    }
+}
+
 // A SEND right a local program may hold for the global id: a proxy (made when new) or,
 // for an id of this node, a duplicate of the export's right.
 Error right_for(uint64_t id, tern_handle_t& out) {
-    if (port_id_node(id) == g_table->self()) {
-        const RemotePorts::Export* e = g_table->find_export(id);
+    // A port that lives here (exported here, or moved here) is handed out directly.
+    const RemotePorts::Export* e = g_table->find_export(id);
+    if (e || port_id_node(id) == g_table->self()) {
         if (!e)
             return Error::NOT_FOUND;
         int64_t d = tern_sys_handle_duplicate(e->handle, TERN_RIGHTS_SAME);
@@ -152,6 +167,44 @@ base::Result<size_t> copy_memory(tern_handle_t memory, base::Span<uint8_t> out) 
 // The staging buffer for the memory contents of the message being encoded.
 uint8_t g_memory[kMaxMessage];
 
+// A port moved here with id (a kReceive entry): a new port takes the id, exported here
+// under it, and its RECEIVE right goes to the message's receiver. Messages for the id
+// that reach the node it left are forwarded here by that node's bus (its old port is now
+// a proxy for this node).
+Error receive_for(uint64_t id, tern_handle_t& out) {
+    int64_t port = tern_sys_port_create(kProxyQueue);
+    if (port < 0)
+        return tern::sys_status(port);
+    int64_t send = tern_sys_handle_duplicate(
+        tern_handle_t(port), TERN_RIGHT_SEND | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER);
+    if (send < 0) {
+        close_handle(tern_handle_t(port));
+        return tern::sys_status(send);
+    }
+    uint32_t type = 0;
+    uint32_t rights = 0;
+    uint64_t object = 0;
+    if (!handle_type(tern_handle_t(send), type, rights, object)) {
+        close_handle(tern_handle_t(send));
+        close_handle(tern_handle_t(port));
+        return Error::NO_SPACE;
+    }
+    auto before = g_table->adopt_export(id, object, tern_handle_t(send));
+    if (!before.ok()) {
+        close_handle(tern_handle_t(send));
+        close_handle(tern_handle_t(port));
+        return before.error();
+    }
+    // A port that comes back to a node it lived on replaces the right kept for it; the
+    // proxy it left here still forwards what its old holders send (through the node it
+    // came from, which forwards it back).
+    close_handle(before.value());
+    watch_export(tern_handle_t(send), id);
+    ++g_moves.arrived;
+    out = tern_handle_t(port);
+    return Error::OK;
+}
+
 // The local message for a remote one: words, data and rights for its port ids, new
 // memory objects for its memory contents. On an error every handle made so far is
 // closed.
@@ -165,6 +218,8 @@ Error to_local(const RemoteMessage& m, tern_msg& out) {
     for (uint32_t i = 0; i < m.handle_count; ++i) {
         Error e = m.handles[i].kind == RemoteHandleKind::kPort
                       ? right_for(m.handles[i].port_id, out.handles[i])
+                  : m.handles[i].kind == RemoteHandleKind::kReceive
+                      ? receive_for(m.handles[i].port_id, out.handles[i])
                       : memory_for(m.handles[i].contents, out.handles[i]);
         if (e != Error::OK) {
             close_all(out.handles, i);
@@ -175,10 +230,50 @@ Error to_local(const RemoteMessage& m, tern_msg& out) {
     return Error::OK;
 }
 
-// The remote form of a local message's parts. Port rights become exports (the table
-// keeps them); memory objects are copied (into g_memory, and closed); anything else
-// fails the message. On an error, the message's handles that were not taken are closed.
-Error to_remote(tern_msg& msg, RemoteMessage& out) {
+// A RECEIVE right going to node: the port moves there. It is exported here under a new
+// id (the id it keeps), and its receive right stays here as a proxy for that id on node,
+// so what its local senders send, what other nodes send here for it and what was
+// already queued in it follows it, in order, behind the message that moves it.
+// A port already exported keeps its id (the table finds it by the kernel object's id), so
+// the nodes that hold proxies for it are redirected (hint_location) to where it went.
+base::Result<uint64_t> move_port(tern_handle_t port, uint64_t object, uint16_t node) {
+    if (node == g_table->self())
+        return Error::INVALID_ARGUMENT;
+    int64_t send = tern_sys_handle_duplicate(port, TERN_RIGHT_SEND | TERN_RIGHT_DUPLICATE
+                                                       | TERN_RIGHT_TRANSFER);
+    if (send < 0)
+        return tern::sys_status(send);
+    bool created = false;
+    auto id = g_table->export_port(object, tern_handle_t(send), created);
+    if (!id.ok()) {
+        close_handle(tern_handle_t(send));
+        return id.error();
+    }
+    if (!created)
+        close_handle(tern_handle_t(send)); // the export keeps the right it has
+    auto key = g_table->add_proxy(id.value(), port, node);
+    if (!key.ok()) {
+        if (created)
+            close_handle(g_table->remove_export(id.value()));
+        return key.error();
+    }
+    if (int64_t r = tern_sys_port_set_add(g_set, port, key.value()); r < 0) {
+        (void)g_table->remove_proxy(id.value());
+        if (created)
+            close_handle(g_table->remove_export(id.value()));
+        return tern::sys_status(r);
+    }
+    if (created)
+        watch_export(tern_handle_t(send), id.value());
+    ++g_moves.moved;
+    return id.value();
+}
+
+// The remote form of a local message's parts, for node. SEND rights become exports (the
+// table keeps them), RECEIVE rights move their port to node (move_port); memory objects
+// are copied (into g_memory, and closed); anything else fails the message. On an error,
+// the message's handles that were not taken are closed.
+Error to_remote(tern_msg& msg, RemoteMessage& out, uint16_t node) {
     out.label = msg.hdr.label;
     for (size_t i = 0; i < kRemoteWords; ++i)
         out.words[i] = msg.words[i];
@@ -193,7 +288,9 @@ Error to_remote(tern_msg& msg, RemoteMessage& out) {
     size_t used = 0;
     for (uint32_t i = 0; i < msg.hdr.handle_count; ++i) {
         uint32_t type = 0;
-        bool known = handle_type(msg.handles[i], type);
+        uint32_t rights = 0;
+        uint64_t object = 0;
+        bool known = handle_type(msg.handles[i], type, rights, object);
         if (known && type == TERN_OBJ_MEMORY) {
             auto n = copy_memory(msg.handles[i], base::Span<uint8_t>(g_memory + used, room - used));
             if (!n.ok()) {
@@ -218,22 +315,31 @@ Error to_remote(tern_msg& msg, RemoteMessage& out) {
             close_all(msg.handles + i, msg.hdr.handle_count - i);
             return Error::NOT_SUPPORTED;
         }
-        // The kernel gives no identity of a right's object, so each right the bus
-        // receives is a new export (docs/bus.md).
+        if ((rights & TERN_RIGHT_RECEIVE) != 0) {
+            auto id = move_port(msg.handles[i], object, node);
+            if (!id.ok()) {
+                log_limited("bus: a port cannot move to node {}: {}", node,
+                            base::error_name(id.error()));
+                close_all(msg.handles + i, msg.hdr.handle_count - i);
+                return id.error();
+            }
+            out.handles[i].kind = RemoteHandleKind::kReceive;
+            out.handles[i].port_id = id.value();
+            out.handle_count = i + 1;
+            continue;
+        }
+        // A port exported before gets the id it has (the table knows it by the kernel's
+        // object id), however many rights to it the bus receives.
         bool created = false;
-        auto id = g_table->export_port(msg.handles[i], msg.handles[i], created);
+        auto id = g_table->export_port(object, msg.handles[i], created);
         if (!id.ok()) {
             close_all(msg.handles + i, msg.hdr.handle_count - i);
             return id.error();
         }
-        if (!created) {
+        if (!created)
             close_handle(msg.handles[i]);
-        } else if (int64_t w = tern_sys_object_watch(msg.handles[i], g_reply_ports[0], id.value());
-                   w < 0) {
-            // Without a notice the export goes when a message finds its port dead.
-            log_limited("bus: no death notice for export {:#x}: {}", id.value(),
-                        base::error_name(tern::sys_status(w)));
-        }
+        else
+            watch_export(msg.handles[i], id.value());
         out.handles[i].kind = RemoteHandleKind::kPort;
         out.handles[i].port_id = id.value();
         out.handle_count = i + 1;
@@ -292,8 +398,8 @@ void take_credit(const RemotePorts::Proxy& proxy) {
 
 // Credits for sends to our proxy for id came back: a proxy that had none rejoins the set.
 void on_credit(uint16_t node, const RemoteMessage& m) {
-    if (port_id_node(m.target) != node)
-        return;
+    // From the node the port lives on, or one it left (for sends it forwarded): any node,
+    // as the window bounds what can come back.
     auto before = g_table->add_send_credit(m.target, uint32_t(m.words[0]));
     if (!before.ok()) {
         if (before.error() != Error::NOT_FOUND)
@@ -312,7 +418,7 @@ void on_credit(uint16_t node, const RemoteMessage& m) {
 // A call or send a local program made on a proxy: forward it to the exporting node.
 void forward(const RemotePorts::Proxy& proxy, tern_msg& msg) {
     uint64_t id = proxy.id;
-    uint16_t node = port_id_node(id);
+    uint16_t node = proxy.node;
     bool call = (msg.hdr.flags & TERN_MSG_FLAG_CALL) != 0;
     tern_handle_t reply = call ? msg.reply_handle : TERN_INVALID_HANDLE;
     RemoteMessage m;
@@ -320,7 +426,7 @@ void forward(const RemotePorts::Proxy& proxy, tern_msg& msg) {
     m.target = id;
     Error e = node_up(node) ? Error::OK : Error::NODE_DOWN;
     if (e == Error::OK)
-        e = to_remote(msg, m);
+        e = to_remote(msg, m, node);
     else
         close_all(msg.handles, msg.hdr.handle_count);
     if (e == Error::OK && call) {
@@ -364,7 +470,7 @@ void on_answer(tern_msg& msg) {
     r.call_id = c.call_id;
     Error e = async_answer_status(msg);
     if (e == Error::OK)
-        e = to_remote(msg, r);
+        e = to_remote(msg, r, c.node);
     else
         close_all(msg.handles, msg.hdr.handle_count);
     if (e != Error::OK) {
@@ -527,18 +633,52 @@ void finish(uint16_t node, const RemoteMessage& m, Error e) {
 // live ports. Nodes that hold a proxy for it learn it at their next message (kPortGone);
 // messages held for it fail when next tried.
 void on_export_gone(uint64_t id) {
-    if (port_id_node(id) != g_table->self() || port_id_serial(id) < kFirstSerial)
+    if (port_id_serial(id) < kFirstSerial)
         return;
     close_handle(g_table->remove_export(id));
+}
+
+// A message for a port of another node that does not live here, from a node that is not
+// its home: the port is on its way here (the hint that sent the message here can beat
+// the message that moves the port) or moved on. It goes to the port's home node through
+// a proxy, like a local sender's; the home node forwards it to where the port lives.
+void via_home(uint16_t node, const RemoteMessage& m) {
+    tern_handle_t send = TERN_INVALID_HANDLE;
+    Error e = right_for(m.target, send);
+    if (e == Error::OK) {
+        RemotePorts::Export through = {m.target, 0, send};
+        e = deliver(node, m, through);
+        close_handle(send);
+    }
+    ++g_moves.via_home;
+    finish(node, m, e);
+}
+
+// A message delivered here for a port that has moved on: tell its sender where it lives.
+void hint_location(uint16_t node, uint64_t id) {
+    const RemotePorts::Proxy* p = g_table->find_proxy(id);
+    if (!p || p->node == node || node == 0)
+        return;
+    RemoteMessage hint;
+    hint.kind = kMovedKind;
+    hint.target = id;
+    hint.words[0] = p->node;
+    if (send_remote(node, hint) == Error::OK)
+        ++g_moves.hints_sent;
 }
 
 void on_call_or_send(uint16_t node, const RemoteMessage& m, base::Span<const uint8_t> bytes) {
     const RemotePorts::Export* target = g_table->find_export(m.target);
     bool call = m.kind == BusMessageKind::kCall;
-    if (!target || port_id_node(m.target) != g_table->self()) {
+    if (!target && port_id_node(m.target) != g_table->self() && port_id_node(m.target) != node) {
+        via_home(node, m);
+        return;
+    }
+    if (!target) {
         log_limited("bus: node {} addressed {:#x}, which is not exported here", node, m.target);
-        if (port_id_node(m.target) == g_table->self()) {
-            // Ours once (serials are never reused), so its port died: the proxy closes.
+        {
+            // Ours once (serials are never reused), or a port its home forwarded here that
+            // is gone from here: the sender's proxy closes.
             RemoteMessage gone;
             gone.kind = BusMessageKind::kPortGone;
             gone.target = m.target;
@@ -550,6 +690,7 @@ void on_call_or_send(uint16_t node, const RemoteMessage& m, base::Span<const uin
             owe_credit(node, m.target);
         return;
     }
+    hint_location(node, m.target);
     Error e = held_for(m.target) ? Error::WOULD_BLOCK : deliver(node, m, *target);
     if (e == Error::WOULD_BLOCK) {
         if (hold(node, m.target, bytes))
@@ -669,12 +810,20 @@ void on_message(uint16_t node, base::Span<const uint8_t> bytes) {
         on_reply(node, m);
         break;
     case BusMessageKind::kPortGone:
-        if (port_id_node(m.target) == node)
+        // From the node the port lived on, or its home.
+        if (const RemotePorts::Proxy* p = g_table->find_proxy(m.target);
+            p && (p->node == node || port_id_node(m.target) == node))
             close_handle(g_table->remove_proxy(m.target));
         break;
     default:
-        if (m.kind == kCreditKind)
+        if (m.kind == kCreditKind) {
             on_credit(node, m);
+        } else if (m.kind == kMovedKind) {
+            // Only the node a proxy sends to can redirect it.
+            const RemotePorts::Proxy* p = g_table->find_proxy(m.target);
+            if (p && p->node == node && g_table->move_proxy(m.target, uint16_t(m.words[0])))
+                ++g_moves.redirected;
+        }
         break;
     }
 }
@@ -740,6 +889,8 @@ void run() {
 }
 
 uint64_t next_deadline(uint64_t now) { return g_held_head ? now + kHoldRetryNs : UINT64_MAX; }
+
+const MoveCounters& move_counters() { return g_moves; }
 
 Error root_proxy(uint16_t node, uint64_t serial, tern_handle_t& out) {
     if (!g_table)

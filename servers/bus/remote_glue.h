@@ -15,8 +15,16 @@ base::Error send_bus_message(uint16_t node, base::Span<const uint8_t> bytes);
 bool node_up(uint16_t node);
 
 namespace remote {
-// The last bus message kind the remote layer takes (remote.h: kCreditKind).
-inline constexpr uint8_t kLastKind = 6;
+// The last bus message kind the remote layer takes (remote.h: kMovedKind).
+inline constexpr uint8_t kLastKind = 7;
+// Ports that moved between nodes (docs/bus.md, "Ports that move").
+struct MoveCounters {
+    uint64_t moved = 0;      // ports that left this node (a RECEIVE right sent away)
+    uint64_t arrived = 0;    // ports that came here
+    uint64_t hints_sent = 0; // senders told where a port that left lives now
+    uint64_t redirected = 0; // proxies here pointed at a port's new node by a hint
+    uint64_t via_home = 0;   // messages for a port not here sent on through its home
+};
 // Makes the reply ports (members of set) and the root exports.
 void start(uint16_t self, tern_handle_t set);
 // A remote port message (kinds kSend..kPortGone) from node.
@@ -28,6 +36,7 @@ void run();
 uint64_t next_deadline(uint64_t now);
 // A message on a member of the bus's port set: a proxy or a reply port.
 void on_member(void* context, tern_msg& msg, uint32_t key);
+const MoveCounters& move_counters();
 // The proxy SEND right for node's root export serial (bus::RemoteRoot).
 base::Error root_proxy(uint16_t node, uint64_t serial, tern_handle_t& out);
 } // namespace remote

@@ -18,6 +18,10 @@ QEMU nodes:
 - many remote ports: node 1 asks bench.echo@3 for 200 ports of its own (200 exports on
   node 3, 200 proxies in node 1's port set) and calls each twice, every answer naming
   the port it was sent to;
+- a port that moves: node 1 answers calls on bench.park, then sends the port itself
+  (its RECEIVE right) to a program on node 3; node 2, calling bench.park@1 all along,
+  gets every answer, first from node 1, then from node 3, and its bus is redirected to
+  node 3 by node 1's location hint;
 - bare names: node 1 finds bench.echo, registered on node 3 only, as `bench.echo` and
   calls it; node 2 registers bench.echo too and its own lookup of the bare name still
   finds its own; node 1's lookup is then AMBIGUOUS.
@@ -118,6 +122,39 @@ def many_ports(c):
           "on node 3 in %s ms" % (PORTS, m.group(1), m.group(2)))
 
 
+PARK_CALLS = 50
+WHERE_CALLS = 300
+
+
+def moving_port(c):
+    """bench.park moves from node 1 to node 3 while node 2 calls it."""
+    console(c, 3, "busbench adopt 600 &", r"busbench: adopt waiting", limit=30)
+    console(c, 1, "busbench park %d 3" % PARK_CALLS, r"busbench: (parked|cannot)[^\n]*\n",
+            limit=30)
+    mark1 = len(log_text(c, 1))
+    text = console(c, 2, "busbench where 1 %d 5" % WHERE_CALLS,
+                   r"busbench: (where: [^\n]*|[\w.@]+: \w+)\r?\n", limit=120)
+    m = re.search(r"busbench: where: (\d+) calls checked \(longest (\d+) ms\): node 1 answered "
+                  r"(\d+) node 3 answered (\d+)", text)
+    check(m and int(m.group(3)) == PARK_CALLS and int(m.group(4)) == WHERE_CALLS - PARK_CALLS,
+          "node 2's calls were answered by node 1, then by node 3: %r" % text[-400:])
+    check("busbench: moved bench.park to node 3 after %d calls" % PARK_CALLS
+          in log_text(c, 1)[mark1:], "node 1 sent the port away")
+    counters = {}
+    for node in (1, 2, 3):
+        out = console(c, node, "busstat", r"via_home \d+\r?\n", limit=30)
+        counters[node] = {k: int(v) for k, v in re.findall(r"(\w+) (\d+)\r?\n", out)}
+    check(counters[1].get("ports_moved_out", 0) >= 1 and counters[3].get("ports_moved_in", 0) >= 1,
+          "node 1 counts a port moved out, node 3 one moved in: %s" % counters)
+    check(counters[1].get("location_hints", 0) >= 1 and counters[2].get("redirects", 0) >= 1,
+          "node 1 told node 2 where the port went, and node 2's proxy was redirected: %s"
+          % counters)
+    print("remote_test: a port that moves: %d calls from node 2 checked (longest %s ms), "
+          "%s answered on node 1 and %s on node 3 after the move; hints %d, redirects %d"
+          % (WHERE_CALLS, m.group(2), m.group(3), m.group(4), counters[1]["location_hints"],
+             counters[2]["redirects"]))
+
+
 def bare_names(c):
     """bench.echo on node 3 only is found from node 1 as bench.echo; on two nodes it is
     AMBIGUOUS, except on a node that has it itself."""
@@ -209,6 +246,7 @@ def run(args, c):
     print("remote_test: node 3 back (incarnation %d); 100 calls checked again" % new_life)
     memory_objects(c)
     many_ports(c)
+    moving_port(c)
     bare_names(c)
 
 

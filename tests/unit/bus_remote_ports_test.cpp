@@ -166,3 +166,45 @@ TEST_CASE("served calls fill each reply port up to 64 and orphan with their node
     CHECK(c.node == 0); // node 2 went down: the answer is dropped
     CHECK(t.served_count() == RemotePorts::kMaxServedCalls - 1);
 }
+
+TEST_CASE("a port that moves keeps its id: adopted exports and redirected proxies") {
+    // Node 1 exported a port as 1:16 and moved it to node 3: its old port is now a proxy
+    // for its own id, living on node 3.
+    RemotePorts one(1);
+    bool created = false;
+    auto id = one.export_port(0xA, 20, created);
+    REQUIRE(id.ok());
+    CHECK(one.add_proxy(id.value(), 21).error() == Error::INVALID_ARGUMENT); // lives here
+    auto key = one.add_proxy(id.value(), 21, 3);
+    REQUIRE(key.ok());
+    CHECK(one.find_proxy(id.value())->node == 3);
+    CHECK(one.find_export(id.value())->handle == 20); // other nodes' messages still land
+    // A hint redirects a proxy, but never to this node or to no node.
+    CHECK(one.move_proxy(id.value(), 5));
+    CHECK(one.find_proxy(id.value())->node == 5);
+    CHECK_FALSE(one.move_proxy(id.value(), 1));
+    CHECK_FALSE(one.move_proxy(id.value(), 0));
+    CHECK_FALSE(one.move_proxy(global_port_id(2, 99), 5));
+    // The proxies that go with a lost node are those of ports living there.
+    uint32_t closed[RemotePorts::kMaxProxies];
+    CHECK(one.remove_proxies_of(3, base::Span<uint32_t>(closed, RemotePorts::kMaxProxies)) == 0);
+    CHECK(one.remove_proxies_of(5, base::Span<uint32_t>(closed, RemotePorts::kMaxProxies)) == 1);
+    CHECK(closed[0] == 21);
+
+    // Node 3 adopts it: exported there under node 1's id, found by its own object id.
+    RemotePorts three(3);
+    auto before = three.adopt_export(id.value(), 0xB, 30);
+    REQUIRE(before.ok());
+    CHECK(before.value() == 0);
+    CHECK(three.find_export(id.value())->handle == 30);
+    CHECK(three.export_port(0xB, 31, created).value() == id.value());
+    CHECK_FALSE(created);
+    // Back again: the new right replaces the old, which the owner closes.
+    auto again = three.adopt_export(id.value(), 0xC, 32);
+    REQUIRE(again.ok());
+    CHECK(again.value() == 30);
+    CHECK(three.remove_export(id.value()) == 32);
+    CHECK(three.adopt_export(global_port_id(1, kRootProcSerial), 0xD, 33).error()
+          == Error::INVALID_ARGUMENT);
+    CHECK(three.adopt_export(0, 0xD, 33).error() == Error::INVALID_ARGUMENT);
+}

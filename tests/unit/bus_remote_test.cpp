@@ -225,6 +225,38 @@ TEST_CASE("a credit carries a target and a count and nothing else") {
     CHECK(corrupt(16, 1));               // call id
 }
 
+TEST_CASE("a moving port's receive right and a location hint round trip") {
+    RemoteMessage m;
+    m.kind = BusMessageKind::kSend;
+    m.target = global_port_id(3, kFirstSerial);
+    m.label = 7;
+    m.handle_count = 1;
+    m.handles[0].kind = RemoteHandleKind::kReceive;
+    m.handles[0].port_id = global_port_id(1, kFirstSerial + 4);
+    RemoteMessage d;
+    REQUIRE(decode(encode(m), d) == Error::OK);
+    CHECK(d.handles[0].kind == RemoteHandleKind::kReceive);
+    CHECK(d.handles[0].port_id == m.handles[0].port_id);
+    std::vector<uint8_t> out(kMaxMessage);
+    m.handles[0].port_id = 0;
+    CHECK_FALSE(encode_remote(m, base::Span<uint8_t>(out.data(), out.size())).ok());
+
+    RemoteMessage hint;
+    hint.kind = kMovedKind;
+    hint.target = global_port_id(1, kFirstSerial);
+    hint.words[0] = 3;
+    REQUIRE(decode(encode(hint), d) == Error::OK);
+    CHECK(d.kind == kMovedKind);
+    CHECK(d.words[0] == 3);
+    hint.words[0] = 0;
+    CHECK_FALSE(encode_remote(hint, base::Span<uint8_t>(out.data(), out.size())).ok());
+    hint.words[0] = 65536;
+    CHECK_FALSE(encode_remote(hint, base::Span<uint8_t>(out.data(), out.size())).ok());
+    hint.words[0] = 3;
+    hint.words[1] = 1;
+    CHECK_FALSE(encode_remote(hint, base::Span<uint8_t>(out.data(), out.size())).ok());
+}
+
 TEST_CASE("decode refuses every malformed field") {
     std::vector<uint8_t> data, memory;
     RemoteMessage m = call_with_everything(data, memory);
@@ -247,7 +279,7 @@ TEST_CASE("decode refuses every malformed field") {
     CHECK(refused([](auto& b) { b[24] = 9; }));                 // status in a call
     CHECK(refused([](auto& b) { b[28] ^= 1; }));                // data size
     CHECK(refused([](auto& b) { b[31] = 0x80; }));
-    CHECK(refused([](auto& b) { b[96] = 3; }));                      // handle kind
+    CHECK(refused([](auto& b) { b[96] = 4; }));                      // handle kind
     CHECK(refused([](auto& b) { b[97] = 1; }));                      // entry padding
     CHECK(refused([](auto& b) { b[100] = 1; }));                     // a port with contents
     CHECK(refused([](auto& b) { std::memset(&b[104], 0, 8); }));     // port id 0

@@ -45,21 +45,22 @@ bool fields_valid(const RemoteMessage& m) {
     case BusMessageKind::kHeartbeat:
         break;
     }
-    if (m.kind == kCreditKind) {
-        // One spelling: everything but the target and the count is zero.
+    if (m.kind == kCreditKind || m.kind == kMovedKind) {
+        // One spelling: everything but the target and words[0] is zero.
         for (size_t i = 1; i < kRemoteWords; ++i) {
             if (m.words[i] != 0)
                 return false;
         }
+        bool word_valid = m.kind == kCreditKind ? m.words[0] >= 1 && m.words[0] <= kSendWindow
+                                                : m.words[0] >= 1 && m.words[0] <= UINT16_MAX;
         return is_valid_port_id(m.target) && m.call_id == 0 && m.status == Error::OK && m.label == 0
-               && m.handle_count == 0 && m.data.size() == 0 && m.words[0] >= 1
-               && m.words[0] <= kSendWindow;
+               && m.handle_count == 0 && m.data.size() == 0 && word_valid;
     }
     return false;
 }
 
 bool handle_valid(const RemoteHandle& h) {
-    if (h.kind == RemoteHandleKind::kPort)
+    if (h.kind == RemoteHandleKind::kPort || h.kind == RemoteHandleKind::kReceive)
         return is_valid_port_id(h.port_id) && h.contents.size() == 0;
     if (h.kind == RemoteHandleKind::kMemory)
         return h.port_id == 0 && h.contents.size() > 0 && h.contents.size() <= kMaxMessage;

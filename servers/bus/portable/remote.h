@@ -12,7 +12,7 @@
 // starts with (membership.h):
 //
 //   offset size field
-//        0    1 kind: kSend, kCall, kReply, kPortGone, kCreditKind
+//        0    1 kind: kSend, kCall, kReply, kPortGone, kCreditKind, kMovedKind
 //        1    1 version (1)
 //        2    1 handle count (at most 8; a call at most 7)
 //        3    1 zero
@@ -23,13 +23,18 @@
 //       28    4 data size (at most 65,536)
 //       32   64 the eight inline words
 //       96 16*h handle entries: kind (1), zero (3), size (4), value (8)
-//                kPort:   size 0, value = the port's global id (a SEND right)
-//                kMemory: size = bytes of the memory's contents, value 0
+//                kPort:    size 0, value = the port's global id (a SEND right)
+//                kMemory:  size = bytes of the memory's contents, value 0
+//                kReceive: size 0, value = the port's global id (its RECEIVE right:
+//                          the port moves to the receiving node)
 //     96+16h    the data part, then each memory handle's contents in handle order
 //
 // A credit (kCreditKind) returns send credits to the node holding a proxy for target
 // (docs/bus.md, "Flow control"): words[0] is the number, 1..kSendWindow; it carries no
 // label, call id, status, other words, handles or data.
+//
+// A location hint (kMovedKind) tells a node that sent a message for target to a node the
+// port has left that it lives on node words[0] now; laid out like a credit.
 //
 // The whole message is at most kMaxMessage bytes (the transport's limit), which is also
 // the limit on memory contents carried: data part and memory together fit in it.
@@ -53,8 +58,10 @@ inline constexpr uint32_t kRemoteMaxHandles = 8;  // TERN_MSG_MAX_HANDLES
 inline constexpr uint32_t kRemoteMaxData = 65536; // TERN_MSG_MAX_DATA
 inline constexpr size_t kRemoteWords = 8;         // TERN_MSG_INLINE_WORDS
 
-// Bus message kind 6, after membership.h's five: a credit for sends to a proxy.
+// Bus message kind 6, after membership.h's five: a credit for sends to a proxy; 7: where a
+// port that moved lives now.
 inline constexpr BusMessageKind kCreditKind = BusMessageKind(6);
+inline constexpr BusMessageKind kMovedKind = BusMessageKind(7);
 // The sends a node may have on its way to one exported port (per proxy) before the
 // exporting node has put them in the port's queue and returned their credits; and how
 // many the exporting node gathers before it returns them in one credit message.
@@ -77,8 +84,9 @@ constexpr bool is_valid_port_id(uint64_t id) {
 }
 
 enum class RemoteHandleKind : uint8_t {
-    kPort = 1,   // a SEND right: the receiver hands out a proxy for the global id
-    kMemory = 2, // a memory object: the receiver makes a new one with these contents
+    kPort = 1,    // a SEND right: the receiver hands out a proxy for the global id
+    kMemory = 2,  // a memory object: the receiver makes a new one with these contents
+    kReceive = 3, // a RECEIVE right: the port moves to the receiving node, keeping its id
 };
 
 struct RemoteHandle {

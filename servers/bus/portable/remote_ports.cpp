@@ -38,9 +38,26 @@ const RemotePorts::Export* RemotePorts::find_export(uint64_t id) const {
     return nullptr;
 }
 
+base::Result<uint32_t> RemotePorts::adopt_export(uint64_t id, uint64_t object, uint32_t handle) {
+    uint64_t serial = port_id_serial(id);
+    if (!is_valid_port_id(id) || serial == kRootNameSerial || serial == kRootProcSerial)
+        return Error::INVALID_ARGUMENT;
+    for (size_t i = 0; i < m_export_count; ++i) {
+        if (m_exports[i].id == id) {
+            uint32_t before = m_exports[i].handle;
+            m_exports[i] = {id, object, handle};
+            return before;
+        }
+    }
+    if (m_export_count == kMaxExports)
+        return Error::NO_SPACE;
+    m_exports[m_export_count++] = {id, object, handle};
+    return uint32_t(0);
+}
+
 uint32_t RemotePorts::remove_export(uint64_t id) {
     uint64_t serial = port_id_serial(id);
-    if (port_id_node(id) != m_self || serial == kRootNameSerial || serial == kRootProcSerial)
+    if (port_id_node(id) == m_self && (serial == kRootNameSerial || serial == kRootProcSerial))
         return 0;
     for (size_t i = 0; i < m_export_count; ++i) {
         if (m_exports[i].id == id) {
@@ -75,14 +92,16 @@ const RemotePorts::Proxy* RemotePorts::proxy_at_key(uint32_t key) const {
     return p.id ? &p : nullptr;
 }
 
-base::Result<uint32_t> RemotePorts::add_proxy(uint64_t id, uint32_t handle) {
-    if (!is_valid_port_id(id) || port_id_node(id) == m_self)
+base::Result<uint32_t> RemotePorts::add_proxy(uint64_t id, uint32_t handle, uint16_t node) {
+    if (node == 0)
+        node = port_id_node(id);
+    if (!is_valid_port_id(id) || node == m_self)
         return Error::INVALID_ARGUMENT;
     if (find_proxy(id))
         return Error::ALREADY_EXISTS;
     for (size_t i = 0; i < kMaxProxies; ++i) {
         if (m_proxies[i].id == 0) {
-            m_proxies[i] = {id, handle, kSendWindow};
+            m_proxies[i] = {id, handle, node, kSendWindow};
             ++m_proxy_count;
             return uint32_t(kProxyKeyBase + i);
         }
@@ -102,10 +121,18 @@ uint32_t RemotePorts::remove_proxy(uint64_t id) {
     return 0;
 }
 
+bool RemotePorts::move_proxy(uint64_t id, uint16_t node) {
+    Proxy* p = proxy_of(id);
+    if (!p || node == 0 || node == m_self)
+        return false;
+    p->node = node;
+    return true;
+}
+
 size_t RemotePorts::remove_proxies_of(uint16_t node, base::Span<uint32_t> out) {
     size_t n = 0;
     for (Proxy& p : m_proxies) {
-        if (p.id != 0 && port_id_node(p.id) == node && n < out.size()) {
+        if (p.id != 0 && p.node == node && n < out.size()) {
             out[n++] = p.handle;
             p = {};
             --m_proxy_count;

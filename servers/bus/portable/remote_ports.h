@@ -49,6 +49,7 @@ public:
     struct Proxy {
         uint64_t id = 0;     // the remote port's global id; 0: a free slot
         uint32_t handle = 0; // the receive right, a member of the bus's port set
+        uint16_t node = 0;   // where the port lives now: its id's node, until it moves
         // Sends the bus may still forward before the exporting node returns credits
         // (kSendWindow at first). At 0 the owner takes the proxy out of its port set, so
         // its queue fills and local senders wait as on a full local port.
@@ -82,6 +83,10 @@ public:
     // 0 when there was none. Root exports stay.
     uint32_t remove_export(uint64_t id);
     size_t export_count() const { return m_export_count; }
+    // A port that moved here from another node keeps its global id: exports it under id
+    // (any node's, not a root) with handle. Returns the handle the id had here before, for
+    // the owner to close (0: none). INVALID_ARGUMENT: a root or invalid id; NO_SPACE.
+    base::Result<uint32_t> adopt_export(uint64_t id, uint64_t object, uint32_t handle);
 
     // ---- Proxies
     // The proxy for a remote id, or nullptr.
@@ -90,13 +95,18 @@ public:
     uint32_t key_of(uint64_t id) const;
     // The proxy received on port set key, or nullptr.
     const Proxy* proxy_at_key(uint32_t key) const;
-    // Records a new proxy whose receive right is handle; returns its port set key.
-    // INVALID_ARGUMENT: the id is this node's or no valid id; ALREADY_EXISTS; NO_SPACE.
-    base::Result<uint32_t> add_proxy(uint64_t id, uint32_t handle);
+    // Records a new proxy whose receive right is handle, for a port that lives on node (0:
+    // its id's node); returns its port set key. INVALID_ARGUMENT: no valid id, or a port
+    // that lives here; ALREADY_EXISTS; NO_SPACE.
+    base::Result<uint32_t> add_proxy(uint64_t id, uint32_t handle, uint16_t node = 0);
+    // id's port now lives on node (a move, or a hint from the node it lived on): later
+    // messages go there. false: no proxy, or node is 0 or this one.
+    bool move_proxy(uint64_t id, uint16_t node);
     // Removes the proxy for id; returns its receive right (for the owner to close, which
     // fails local senders with PEER_CLOSED and fires their object_watch), or 0.
     uint32_t remove_proxy(uint64_t id);
-    // Removes every proxy of node (declared down); writes their receive rights to out
+    // Removes every proxy of a port that lives on node (declared down); writes their
+    // receive rights to out
     // and returns how many. out must hold kMaxProxies.
     size_t remove_proxies_of(uint16_t node, base::Span<uint32_t> out);
     size_t proxy_count() const { return m_proxy_count; }
