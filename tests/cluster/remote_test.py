@@ -239,7 +239,7 @@ def run(args, c):
     wait_for("node 1 to see node 3 back",
              lambda: "bus: node 3 up (incarnation %d" % new_life in log_text(c, 1)[mark:],
              deadline)
-    console(c, 3, "busbench serve 600", r"busbench: serving bench\.echo", limit=30)
+    console(c, 3, "busbench serve 600 &", r"busbench: serving bench\.echo", limit=30)
     text = console(c, 1, "busbench call 3 0 100", BUSBENCH_ENDED, limit=60)
     check(re.search(r"busbench: 100 of 100 calls of 0 bytes to bench\.echo@3,", text),
           "node 1 called node 3 again: %r" % text[-400:])
