@@ -88,6 +88,18 @@ Error right_for(uint64_t id, tern_handle_t& out) {
             return tern::sys_status(created);
         port = tern_handle_t(created);
         auto key = g_table->add_proxy(id, port);
+        if (!key.ok() && key.error() == Error::PEER_CLOSED) {
+            // Its node said the port died: the receiver gets a right to a closed port,
+            // as for a local port that died on the way (senders get PEER_CLOSED, a watch
+            // fires at once).
+            int64_t d = tern_sys_handle_duplicate(port, TERN_RIGHT_SEND | TERN_RIGHT_DUPLICATE
+                                                            | TERN_RIGHT_TRANSFER);
+            close_handle(port);
+            if (d < 0)
+                return tern::sys_status(d);
+            out = tern_handle_t(d);
+            return Error::OK;
+        }
         if (!key.ok()) {
             close_handle(port);
             return key.error();
@@ -175,10 +187,11 @@ Error to_local(const RemoteMessage& m, tern_msg& out) {
     return Error::OK;
 }
 
-// The remote form of a local message's parts. Port rights become exports (the table
-// keeps them); memory objects are copied (into g_memory, and closed); anything else
-// fails the message. On an error, the message's handles that were not taken are closed.
-Error to_remote(tern_msg& msg, RemoteMessage& out) {
+// The remote form of a local message's parts, for node `to`. Port rights become exports
+// (the table keeps them, with `to` as a holder to tell when the port dies); memory
+// objects are copied (into g_memory, and closed); anything else fails the message. On an
+// error, the message's handles that were not taken are closed.
+Error to_remote(tern_msg& msg, RemoteMessage& out, uint16_t to) {
     out.label = msg.hdr.label;
     for (size_t i = 0; i < kRemoteWords; ++i)
         out.words[i] = msg.words[i];
@@ -234,6 +247,10 @@ Error to_remote(tern_msg& msg, RemoteMessage& out) {
             log_limited("bus: no death notice for export {:#x}: {}", id.value(),
                         base::error_name(tern::sys_status(w)));
         }
+        if (!g_table->add_holder(id.value(), to))
+            log_limited("bus: export {:#x} has {} holders; node {} learns of its death only "
+                        "when it next addresses it",
+                        id.value(), RemotePorts::kMaxHolders, to);
         out.handles[i].kind = RemoteHandleKind::kPort;
         out.handles[i].port_id = id.value();
         out.handle_count = i + 1;
@@ -320,7 +337,7 @@ void forward(const RemotePorts::Proxy& proxy, tern_msg& msg) {
     m.target = id;
     Error e = node_up(node) ? Error::OK : Error::NODE_DOWN;
     if (e == Error::OK)
-        e = to_remote(msg, m);
+        e = to_remote(msg, m, node);
     else
         close_all(msg.handles, msg.hdr.handle_count);
     if (e == Error::OK && call) {
@@ -364,7 +381,7 @@ void on_answer(tern_msg& msg) {
     r.call_id = c.call_id;
     Error e = async_answer_status(msg);
     if (e == Error::OK)
-        e = to_remote(msg, r);
+        e = to_remote(msg, r, c.node);
     else
         close_all(msg.handles, msg.hdr.handle_count);
     if (e != Error::OK) {
@@ -498,6 +515,27 @@ Error deliver(uint16_t node, const RemoteMessage& m, const RemotePorts::Export& 
     return e;
 }
 
+// Sends the kPortGone notices the table queued (an export died: each node it was sent to
+// closes its proxy at once). A full transport queue keeps the rest for the next run();
+// a node that is not up is skipped (its proxies close when it is declared down).
+void send_notices() {
+    RemotePorts::GoneNotice n;
+    while (g_table->next_notice(n)) {
+        if (node_up(n.node)) {
+            RemoteMessage gone;
+            gone.kind = BusMessageKind::kPortGone;
+            gone.target = n.id;
+            Error e = send_remote(n.node, gone);
+            if (e == Error::WOULD_BLOCK)
+                return;
+            if (e != Error::OK)
+                log_limited("bus: cannot tell node {} that {:#x} is gone: {}", n.node, n.id,
+                            base::error_name(e));
+        }
+        g_table->pop_notice();
+    }
+}
+
 // What follows a send or call that left the bus with status e: the credit of a send, and
 // for a failure the caller's answer or a log line.
 void finish(uint16_t node, const RemoteMessage& m, Error e) {
@@ -507,14 +545,12 @@ void finish(uint16_t node, const RemoteMessage& m, Error e) {
     if (e == Error::OK)
         return;
     if (e == Error::PEER_CLOSED && g_table->find_export(m.target)) {
-        // The exported port died: tell the node, so its proxy closes.
-        if (node != 0) {
-            RemoteMessage gone;
-            gone.kind = BusMessageKind::kPortGone;
-            gone.target = m.target;
-            (void)send_remote(node, gone);
-        }
+        // The exported port died before its death notice came: its holders are told
+        // (the sender among them when it is one), so their proxies close.
+        if (node != 0)
+            (void)g_table->add_holder(m.target, node);
         close_handle(g_table->remove_export(m.target));
+        send_notices();
     }
     if (call && node != 0)
         send_failed_reply(node, m.call_id, e);
@@ -524,12 +560,13 @@ void finish(uint16_t node, const RemoteMessage& m, Error e) {
 }
 
 // An exported port died (its death notice): the export goes, so the table holds only
-// live ports. Nodes that hold a proxy for it learn it at their next message (kPortGone);
-// messages held for it fail when next tried.
+// live ports, and every node it was sent to is told at once (kPortGone), so its proxy
+// closes and watches on it fire; messages held for it fail when next tried.
 void on_export_gone(uint64_t id) {
     if (port_id_node(id) != g_table->self() || port_id_serial(id) < kFirstSerial)
         return;
     close_handle(g_table->remove_export(id));
+    send_notices();
 }
 
 void on_call_or_send(uint16_t node, const RemoteMessage& m, base::Span<const uint8_t> bytes) {
@@ -669,8 +706,10 @@ void on_message(uint16_t node, base::Span<const uint8_t> bytes) {
         on_reply(node, m);
         break;
     case BusMessageKind::kPortGone:
+        // Closing the receive right fails local senders with PEER_CLOSED and fires their
+        // watches; the id is remembered, so no proxy for it is made again.
         if (port_id_node(m.target) == node)
-            close_handle(g_table->remove_proxy(m.target));
+            close_handle(g_table->port_gone(m.target));
         break;
     default:
         if (m.kind == kCreditKind)
@@ -692,6 +731,8 @@ void on_node_lost(uint16_t node) {
     for (size_t i = 0; i < proxies; ++i)
         close_handle(handles[i]);
     size_t orphaned = g_table->orphan_served_of(node);
+    // Its proxies went with it: none of our exports is held there any more.
+    (void)g_table->forget_holder(node);
     // Its held messages are still delivered (it sent them), but its next life's proxies
     // start with full windows: nothing is owed to it any more.
     for (Held* h = g_held_head; h; h = h->next) {
@@ -737,9 +778,14 @@ void on_member(void*, tern_msg& msg, uint32_t key) {
 void run() {
     if (g_table && g_held_head)
         retry_held();
+    if (g_table && g_table->notice_count())
+        send_notices();
 }
 
-uint64_t next_deadline(uint64_t now) { return g_held_head ? now + kHoldRetryNs : UINT64_MAX; }
+uint64_t next_deadline(uint64_t now) {
+    bool pending = g_held_head || (g_table && g_table->notice_count());
+    return pending ? now + kHoldRetryNs : UINT64_MAX;
+}
 
 Error root_proxy(uint16_t node, uint64_t serial, tern_handle_t& out) {
     if (!g_table)
