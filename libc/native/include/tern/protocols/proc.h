@@ -51,9 +51,13 @@ struct SpawnResponse {
 // console). The caller waits for the child and kills it as for a local one; this proc
 // keeps its record. More errors then: OUT_OF_RANGE (node is not a member of the
 // cluster, or the bus is off), NODE_DOWN (node is not up, or went down before it
-// answered), INVALID_ARGUMENT (kSpawnReturnTask: a task handle cannot cross nodes),
-// NOT_OWNER (the caller is not a process), NO_SPACE (this proc's table of remote children
-// or calls is full), and the other node's errors (NOT_FOUND: no such program there).
+// answered), NOT_OWNER (the caller is not a process), NO_SPACE (this proc's table of
+// remote children or calls is full), and the other node's errors (NOT_FOUND: no such
+// program there). With kSpawnReturnTask the reply's handle is then no task handle but a
+// SEND right to a port of that node's proc, which it closes when the child ends, seen
+// here through the bus as a proxy: object_watch on it fires when the child ends or its
+// node is lost (the notice's words[1] is 0 and words[2] TERN_OBJ_PORT; Wait tells the
+// status, or NODE_DOWN). It holds one of the bus's proxies until then.
 using Spawn = proto::Op<1, SpawnRequest, SpawnResponse,
                         proto::Limits{.request_data = kMaxSpawnData,
                                       .request_handles = kMaxSpawnHandles,
@@ -147,16 +151,20 @@ using Parent = proto::Op<6, ParentRequest, ParentResponse>;
 inline constexpr uint32_t kMaxUnclaimed = 32;
 inline constexpr uint32_t kRemoteConsoleAttached = 1;
 inline constexpr uint32_t kRemoteConsoleKept = 2;
+// Beside either (or neither) of those: the answer carries a SEND right to a port this proc
+// closes when the child ends (kSpawnReturnTask across nodes).
+inline constexpr uint32_t kRemoteReturnTask = 4;
 struct RemoteSpawnRequest {
     uint64_t parent;
     uint32_t argc;
     uint32_t envc;
     uint32_t handle_kinds[kMaxSpawnHandles];
-    uint32_t flags; // kRemoteConsole*
+    uint32_t flags; // kRemoteConsole*, kRemoteReturnTask
 };
 using RemoteSpawn = proto::Op<7, RemoteSpawnRequest, SpawnResponse,
                               proto::Limits{.request_data = kMaxSpawnData,
-                                            .request_handles = kMaxSpawnHandles + 1}>;
+                                            .request_handles = kMaxSpawnHandles + 1,
+                                            .response_handles = 1}>;
 
 // Waits for a process here whose parent is the given pid of another node, and reaps it.
 // NOT_FOUND (no such process with that parent), TIMED_OUT (made room for a newer wait;
