@@ -683,10 +683,14 @@ void start(uint16_t self, tern_handle_t set) {
     }
     if (auto r = g_table->set_root(kRootNameSerial, 1, tern::name_server()); !r.ok())
         tern::println("bus: cannot export the name server: {}", base::error_name(r.error()));
-    ServiceHandle proc{"proc"};
-    auto p = proc.get();
-    if (!p.ok() || !g_table->set_root(kRootProcSerial, 2, p.value()).ok())
-        tern::println("bus: cannot export proc");
+    // proc's root export is its port for the bus, which init hands this server alone
+    // (init.conf +bus): proc takes RemoteSpawn and RemoteWait only from there.
+    tern_handle_t proc = tern::startup_handle(TERN_STARTUP_PROC_BUS);
+    if (proc == TERN_INVALID_HANDLE)
+        tern::println("bus: no port of proc's for the bus (init.conf: +bus); other nodes "
+                      "cannot reach this node's proc");
+    else if (auto r = g_table->set_root(kRootProcSerial, 2, proc); !r.ok())
+        tern::println("bus: cannot export proc: {}", base::error_name(r.error()));
 }
 
 void on_message(uint16_t node, base::Span<const uint8_t> bytes) {

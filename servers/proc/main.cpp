@@ -12,6 +12,10 @@
 // as for a local child and the loop never blocks on another node. A process started here
 // for a parent on another node keeps its ended state until that parent's RemoteWait
 // collects it.
+//
+// Requests from other nodes come through the bus on a port of their own (key
+// kBusPortKey), whose only SEND right the network server holds (init.conf +bus):
+// RemoteSpawn and RemoteWait are taken there only.
 #include <base/string_view.h>
 #include <base/utility.h>
 #include <lib/spawn_data.h>
@@ -36,7 +40,9 @@ constexpr uint64_t kPidSerialMask = 0xFFFFFFFFull;
 // Serials below this are init's: it numbers itself and the servers it starts itself.
 constexpr uint64_t kFirstSerial = 16;
 constexpr size_t kMaxWaiters = 64;
-// start_here's flag beside proc::kSpawnReturnTask: the child gets an
+// The port set key of proc's port for the bus (TERN_STARTUP_PROC_BUS).
+constexpr uint32_t kBusPortKey = 2;
+// start_here's flag beside proc::kSpawnReturnTask and kSpawnBusPort: the child gets an
 // end port, a SEND right to which the reply carries (a task handle across nodes).
 constexpr uint32_t kReturnEndPort = 1u << 31;
 
@@ -75,6 +81,7 @@ struct State {
     Process table[proc::kMaxProcesses];
     Waiter waiters[kMaxWaiters];
     tern_handle_t port = TERN_INVALID_HANDLE;
+    tern_handle_t bus_port = TERN_INVALID_HANDLE; // for other nodes' requests (kBusPortKey)
     uint64_t node = 0;
     uint64_t next_serial = kFirstSerial;
     uint64_t init_pid = 0;
@@ -377,7 +384,7 @@ bool kinds_valid(proto::Request& request, const uint32_t* kinds, uint32_t count)
     for (uint32_t i = 0; i < count; ++i) {
         uint32_t kind = kinds[i];
         if (kind == TERN_STARTUP_NAME_SERVER || kind == TERN_STARTUP_PROC_SERVER
-            || kind == TERN_STARTUP_SELF || kind == 0) {
+            || kind == TERN_STARTUP_SELF || kind == TERN_STARTUP_PROC_BUS || kind == 0) {
             request.set_refusal_reason("a startup handle kind proc sets itself");
             return false;
         }
@@ -388,7 +395,8 @@ bool kinds_valid(proto::Request& request, const uint32_t* kinds, uint32_t count)
 // Starts a program here for `parent` (a pid here, one of another node, or 0) with the
 // request's first `count` handles and, when valid, `console` (a right of proc's own the
 // child gets a copy of). The reply's task handle when flags ask for it (kSpawnReturnTask),
-// or a SEND right to the child's end port (kReturnEndPort).
+// or a SEND right to the child's end port (kReturnEndPort); the bus port for the child
+// with kSpawnBusPort.
 base::Error start_here(State* s, proto::Request& request, const proc_data::Unpacked& args,
                        const uint32_t* kinds, uint32_t count, tern_handle_t console,
                        uint64_t parent, bool service, uint32_t flags, proto::Reply& reply,
@@ -420,6 +428,10 @@ base::Error start_here(State* s, proto::Request& request, const proc_data::Unpac
     uint32_t taken = options.handle_count;
     if (console != TERN_INVALID_HANDLE)
         options.handles[options.handle_count++] = {TERN_STARTUP_CONSOLE, console,
+                                                   TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER
+                                                       | TERN_RIGHT_DUPLICATE};
+    if ((flags & proc::kSpawnBusPort) && s->bus_port != TERN_INVALID_HANDLE)
+        options.handles[options.handle_count++] = {TERN_STARTUP_PROC_BUS, s->bus_port,
                                                    TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER
                                                        | TERN_RIGHT_DUPLICATE};
     auto spawned = spawn_image(image, options);
@@ -484,9 +496,18 @@ base::Error spawn_remote(State* s, proto::Request& request, const proc::SpawnReq
 
 base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest& in,
                      proc::SpawnResponse& out, proto::Reply& reply, proto::PendingReply& pending) {
-    if ((in.flags & ~(proc::kSpawnReturnTask | proc::kSpawnConsoleHere)) != 0) {
+    if ((in.flags & ~(proc::kSpawnReturnTask | proc::kSpawnConsoleHere | proc::kSpawnBusPort))
+        != 0) {
         request.set_refusal_reason("unknown flags");
         return base::Error::INVALID_ARGUMENT;
+    }
+    Process* parent = by_task_id(request.badge());
+    // init's children are the node's services, which may register system names.
+    bool service = parent && parent->pid == s->init_pid;
+    if ((in.flags & proc::kSpawnBusPort)
+        && (!service || request.key() != 0 || (in.node != 0 && in.node != s->node))) {
+        request.set_refusal_reason("only init gives a service here the bus port");
+        return base::Error::ACCESS_DENIED;
     }
     static proc_data::Unpacked args;
     if (base::Error e = proc_data::unpack(request.data(), in.argc, in.envc, args);
@@ -506,9 +527,6 @@ base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest
     }
     if (in.node != 0 && in.node != s->node)
         return spawn_remote(s, request, in, args, reply, pending);
-    Process* parent = by_task_id(request.badge());
-    // init's children are the node's services, which may register system names.
-    bool service = parent && parent->pid == s->init_pid;
     return start_here(s, request, args, in.handle_kinds, request.handle_count(),
                       TERN_INVALID_HANDLE, parent ? parent->pid : 0, service, in.flags, reply,
                       out.pid);
@@ -553,6 +571,10 @@ tern_handle_t kept_console(uint16_t node) {
 
 base::Error on_remote_spawn(State* s, proto::Request& request, const proc::RemoteSpawnRequest& in,
                             proc::SpawnResponse& out, proto::Reply& reply, proto::PendingReply&) {
+    if (request.key() != kBusPortKey) {
+        request.set_refusal_reason("RemoteSpawn is taken only from the bus");
+        return base::Error::ACCESS_DENIED;
+    }
     if (!on_other_node(in.parent) || node_of(in.parent) > UINT16_MAX) {
         request.set_refusal_reason("the parent is not of another node");
         return base::Error::INVALID_ARGUMENT;
@@ -1067,6 +1089,10 @@ base::Error on_wait(State* s, proto::Request& request, const proc::WaitRequest& 
 base::Error on_remote_wait(State* s, proto::Request& request, const proc::RemoteWaitRequest& in,
                            proc::WaitResponse& out, proto::Reply& reply,
                            proto::PendingReply& pending) {
+    if (request.key() != kBusPortKey) {
+        request.set_refusal_reason("RemoteWait is taken only from the bus");
+        return base::Error::ACCESS_DENIED;
+    }
     if (!on_other_node(in.parent)) {
         request.set_refusal_reason("the parent is not of another node");
         return base::Error::INVALID_ARGUMENT;
@@ -1291,6 +1317,21 @@ extern "C" int main(uint64_t) {
     server.on<proc::RemoteWait>(&g_state, on_remote_wait);
     server.on_member(nullptr, on_remote_answer);
     server.on_event(&g_state, on_event);
+    // Other nodes' requests come through the bus on a port of their own, which init hands
+    // the network server alone (+bus); RemoteSpawn and RemoteWait are taken only there.
+    int64_t bus_port = tern_sys_port_create(64);
+    int64_t added = bus_port < 0
+                        ? bus_port
+                        : tern_sys_port_set_add(g_state.port, tern_handle_t(bus_port), kBusPortKey);
+    if (added < 0) {
+        tern::println("proc: no port for the bus (other nodes cannot reach this one): {}",
+                      base::error_name(tern::sys_status(added)));
+        if (bus_port >= 0)
+            (void)tern_sys_handle_close(tern_handle_t(bus_port));
+    } else {
+        g_state.bus_port = tern_handle_t(bus_port);
+        server.requests_on_member(kBusPortKey);
+    }
     if (auto r = register_name("proc", g_state.port); r.is_error()) {
         tern::println("proc: cannot register: {}", base::error_name(r.error()));
         return 1;

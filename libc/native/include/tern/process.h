@@ -35,6 +35,8 @@ struct SpawnExtras {
     // The child's console is this node's console server (proc::kSpawnConsoleHere): how a
     // child on another node writes to the parent's terminal.
     bool console_here = false;
+    // The child gets proc's port for the bus (TERN_STARTUP_PROC_BUS); init only.
+    bool bus_port = false;
 };
 
 // Starts `path` (a name without '/' is looked up in /bin) with argv and envp

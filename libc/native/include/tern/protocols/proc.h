@@ -22,11 +22,15 @@ inline constexpr uint32_t kSpawnReturnTask = 1;
 // starting many programs elsewhere costs the bus one proxy, not one each. A request
 // handle of kind TERN_STARTUP_CONSOLE beside it is INVALID_ARGUMENT.
 inline constexpr uint32_t kSpawnConsoleHere = 2;
+// The child gets proc's port for the bus (TERN_STARTUP_PROC_BUS), through which proc
+// takes RemoteSpawn and RemoteWait. Only init may ask (ACCESS_DENIED otherwise), for a
+// service init.conf marks +bus: the network server.
+inline constexpr uint32_t kSpawnBusPort = 4;
 inline constexpr uint32_t kMaxSpawnHandles = 4;
 struct SpawnRequest {
     uint32_t argc;  // strings after the path
     uint32_t envc;  // strings after the arguments
-    uint32_t flags; // kSpawnReturnTask, kSpawnConsoleHere
+    uint32_t flags; // kSpawnReturnTask, kSpawnConsoleHere, kSpawnBusPort
     // The startup kind (TERN_STARTUP_*) of each request handle, which the child gets.
     uint32_t handle_kinds[kMaxSpawnHandles];
     // The node to start it on: 0 or this node's id for here, else another member of the
@@ -138,6 +142,11 @@ struct ParentResponse {
 using Parent = proto::Op<6, ParentRequest, ParentResponse>;
 
 // ---- Between the proc servers of two nodes (through the bus's root export, serial 2) ----
+//
+// The bus's root export for proc is proc's port for the bus (TERN_STARTUP_PROC_BUS),
+// which only the network server holds; RemoteSpawn and RemoteWait that come any other
+// way are ACCESS_DENIED (and logged), so a local program cannot pass itself off as
+// another node's proc. The other operations are served on both ports.
 
 // Starts a program here for a parent on another node: the request of Spawn with the
 // parent's global pid, which must be of another node (INVALID_ARGUMENT). The child's
