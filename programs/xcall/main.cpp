@@ -263,6 +263,10 @@ int watch_child(uint64_t node, uint64_t seconds) {
     println("xcall: watching sleep {:#x} on node {}", pid.value(), node);
     uint64_t from = now_ns();
     if (seconds == 0) {
+        // The handle is for watching: a call through it is refused on the child's node.
+        auto r = proto::call<Quit>(task, {}, {}, kTimeoutNs);
+        println("xcall: a call on the handle: {}",
+                r.is_error() ? base::error_name(r.error()) : "OK");
         if (auto k = kill(pid.value()); k.is_error()) {
             println("xcall: kill {:#x}: {}", pid.value(), base::error_name(k.error()));
             return 1;

@@ -468,12 +468,14 @@ base::Error start_here(State* s, proto::Request& request, const proc_data::Unpac
         }
     }
     if (flags & kReturnEndPort) {
-        // A queue of one: nothing is ever received there; only its end matters.
+        // Nothing is ever received there; only its end matters. The right given out
+        // cannot send (enough to watch, like a task handle), so nothing can fill its
+        // queue: the bus drops what a parent sends its proxy, ACCESS_DENIED.
         int64_t port = tern_sys_port_create(1);
-        int64_t copy = port < 0 ? port
-                                : tern_sys_handle_duplicate(tern_handle_t(port),
-                                                            TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER
-                                                                | TERN_RIGHT_DUPLICATE);
+        int64_t copy = port < 0
+                           ? port
+                           : tern_sys_handle_duplicate(tern_handle_t(port),
+                                                       TERN_RIGHT_TRANSFER | TERN_RIGHT_DUPLICATE);
         if (copy < 0) {
             // The child runs; its parent gets no handle to watch (and says so).
             tern::println("proc: no end port for {} ({:#x}): {}", name, pid,

@@ -184,6 +184,8 @@ def run(args, c):
                   r"wait: status 143", out)
     check(m and status == 0 and int(m.group(1), 16) >> 32 == 3,
           "xcall child 3 0 got the notice of its killed child on node 3: %r" % out)
+    check("xcall: a call on the handle: ACCESS_DENIED" in out,
+          "a call on a remote task handle was refused: %r" % out)
     check(int(m.group(2)) < WATCH_LIMIT_US, "the notice came %s us after the kill (bound %d us)"
           % (m.group(2), WATCH_LIMIT_US))
     print("spawn_test: a child on node 3 watched through its task handle: notice %s us after "
