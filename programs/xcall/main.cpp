@@ -303,11 +303,19 @@ int forge() {
     auto s = proto::call<proc::RemoteSpawn>(proc_server(), spawn_request, parts, kTimeoutNs);
     auto w =
         proto::call<proc::RemoteWait>(proc_server(), {(uint64_t(9) << 32) | 99, 1}, {}, kTimeoutNs);
-    println("xcall: a local RemoteSpawn: {}; a local RemoteWait: {}",
+    // Nor may it ask for proc's port for the bus for a child (init alone may).
+    const char* argv[] = {"true", nullptr};
+    SpawnExtras extras;
+    extras.bus_port = true;
+    auto b = spawn("true", argv, nullptr, extras);
+    println("xcall: a local RemoteSpawn: {}; a local RemoteWait: {}; a spawn with the bus "
+            "port: {}",
             s.is_error() ? base::error_name(s.error()) : "OK",
-            w.is_error() ? base::error_name(w.error()) : "OK");
+            w.is_error() ? base::error_name(w.error()) : "OK",
+            b.is_error() ? base::error_name(b.error()) : "OK");
     bool denied = s.is_error() && s.error() == base::Error::ACCESS_DENIED && w.is_error()
-                  && w.error() == base::Error::ACCESS_DENIED;
+                  && w.error() == base::Error::ACCESS_DENIED && b.is_error()
+                  && b.error() == base::Error::ACCESS_DENIED;
     return denied ? 0 : 1;
 }
 

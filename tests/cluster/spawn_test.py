@@ -157,12 +157,14 @@ def run(args, c):
     print("spawn_test: on 9 hello and on 2 nosuchprog failed with their messages")
 
     out, status = command(c, 1, "xcall forge")
-    check("a local RemoteSpawn: ACCESS_DENIED; a local RemoteWait: ACCESS_DENIED" in out
-          and status == 0, "proc refused a local RemoteSpawn and RemoteWait: %r" % out)
+    check("a local RemoteSpawn: ACCESS_DENIED; a local RemoteWait: ACCESS_DENIED; a spawn "
+          "with the bus port: ACCESS_DENIED" in out and status == 0,
+          "proc refused a local RemoteSpawn, RemoteWait and bus port: %r" % out)
     check(re.search(r"proc: refused request 0x7 from task \d+: RemoteSpawn is taken only from "
                     r"the bus \(ACCESS_DENIED\)", log_text(c, 1)),
           "node 1's proc logged the refused RemoteSpawn")
-    print("spawn_test: a local RemoteSpawn and RemoteWait were ACCESS_DENIED")
+    print("spawn_test: a local RemoteSpawn, RemoteWait and spawn with the bus port were "
+          "ACCESS_DENIED")
 
     # A program started in the background writes to its own node's console.
     mark = len(log_text(c, 3))
