@@ -14,7 +14,9 @@
 //                                 with 0, `sleep 600` killed at once. Says when the
 //                                 notice came and what wait() then answers
 //   xcall forge                   sends this node's proc a RemoteSpawn and a RemoteWait
-//                                 as a local program (proc takes them only from the bus)
+//                                 as a local program (proc takes them only from the
+//                                 bus), and asks for a child with proc's bus port
+//                                 (init only)
 #include <base/format.h>
 #include <base/string_view.h>
 #include <tern/print.h>

@@ -14,11 +14,13 @@ nodes"), on three QEMU nodes, every command typed at node 1's shell:
 - `on 9 hello` (no such member) and `on 2 nosuchprog` (no such program there) fail with
   their own messages and statuses (126, 127);
 - death notices across nodes: `xcall forge` on node 1 sends its proc a RemoteSpawn and a
-  RemoteWait as a local program: both ACCESS_DENIED, and proc logs the refusal; `xcall
+  RemoteWait as a local program, and asks for a child with proc's bus port: all
+  ACCESS_DENIED, and proc logs the refusal; `xcall
   watch 3` on node 1 watches a proxy for echo.rpc on node 3 (`xcall serve` started
   there with `on 3`), asks it to end, and gets the notice within WATCH_LIMIT_US;
   `xcall child 3 0` watches a child it started on node 3 through its task handle, kills
-  it, and gets the notice within WATCH_LIMIT_US, its wait then giving 143;
+  it, and gets the notice within WATCH_LIMIT_US, its wait then giving 143 (a call on
+  that handle is ACCESS_DENIED);
 - node 3 killed while node 1 waits for a child there: the wait fails with NODE_DOWN in
   less than 6 s, and `xcall child 3 600`, watching another child there, gets its notice
   within the same bound (its wait gives NODE_DOWN).

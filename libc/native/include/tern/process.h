@@ -24,10 +24,10 @@ struct SpawnExtras {
     const uint32_t* kinds = nullptr;
     uint32_t handle_count = 0;
     // Receives a handle to watch the new task with object_watch. On this node a task
-    // handle (the notice carries the exit status). On another node a SEND right to a port
-    // that node's proc closes when the child ends, seen here as a bus proxy: its notice
-    // (words[1] 0, words[2] TERN_OBJ_PORT) comes when the child ends or its node is lost;
-    // wait() tells which (the status, or NODE_DOWN).
+    // handle (the notice carries the exit status). On another node a proxy for a port
+    // that node's proc closes when the child ends: its notice (words[1] 0, words[2]
+    // TERN_OBJ_PORT) comes when the child ends or its node is lost; wait() tells which
+    // (the status, or NODE_DOWN). A message sent through it fails (ACCESS_DENIED).
     tern_handle_t* task = nullptr;
     // The node to start it on (0: this one). The child's pid is that node's; wait and kill
     // work on it as on a local child, and wait fails with NODE_DOWN if its node goes down.

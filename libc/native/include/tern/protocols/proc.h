@@ -58,8 +58,8 @@ struct SpawnResponse {
 // answered), NOT_OWNER (the caller is not a process), NO_SPACE (this proc's table of
 // remote children or calls is full), and the other node's errors (NOT_FOUND: no such
 // program there). With kSpawnReturnTask the reply's handle is then no task handle but a
-// SEND right to a port of that node's proc, which it closes when the child ends, seen
-// here through the bus as a proxy: object_watch on it fires when the child ends or its
+// right to a port of that node's proc (no SEND), which it closes when the child ends,
+// seen here through the bus as a proxy: object_watch on it fires when the child ends or its
 // node is lost (the notice's words[1] is 0 and words[2] TERN_OBJ_PORT; Wait tells the
 // status, or NODE_DOWN). It holds one of the bus's proxies until then.
 using Spawn = proto::Op<1, SpawnRequest, SpawnResponse,
@@ -160,8 +160,9 @@ using Parent = proto::Op<6, ParentRequest, ParentResponse>;
 inline constexpr uint32_t kMaxUnclaimed = 32;
 inline constexpr uint32_t kRemoteConsoleAttached = 1;
 inline constexpr uint32_t kRemoteConsoleKept = 2;
-// Beside either (or neither) of those: the answer carries a SEND right to a port this proc
-// closes when the child ends (kSpawnReturnTask across nodes).
+// Beside either (or neither) of those: the answer carries a right to a port this proc
+// closes when the child ends (TRANSFER and DUPLICATE only: for watching; kSpawnReturnTask
+// across nodes).
 inline constexpr uint32_t kRemoteReturnTask = 4;
 struct RemoteSpawnRequest {
     uint64_t parent;
