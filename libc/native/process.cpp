@@ -46,6 +46,8 @@ base::Result<uint64_t> spawn(base::StringView path, const char* const* argv,
     request.node = extras.node;
     if (extras.console_here)
         request.flags |= proc::kSpawnConsoleHere;
+    if (extras.bus_port)
+        request.flags |= proc::kSpawnBusPort;
     uint32_t task_count = 0;
     proto::CallParts parts;
     parts.in_data = {reinterpret_cast<const uint8_t*>(data), used};

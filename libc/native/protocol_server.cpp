@@ -89,7 +89,7 @@ base::Error Server::serve_one(uint64_t timeout_ns) {
     }
     if (key < 0)
         return tern::sys_status(key);
-    if (key != 0 && m_member_handler) {
+    if (key != 0 && m_member_handler && uint32_t(key) != m_request_key) {
         m_member_handler(m_member_context, msg, uint32_t(key));
         return base::Error::OK;
     }

@@ -103,6 +103,18 @@ Error right_for(uint64_t id, tern_handle_t& out) {
             return tern::sys_status(created);
         port = tern_handle_t(created);
         auto key = g_table->add_proxy(id, port);
+        if (!key.ok() && key.error() == Error::PEER_CLOSED) {
+            // Its node said the port died: the receiver gets a right to a closed port,
+            // as for a local port that died on the way (senders get PEER_CLOSED, a watch
+            // fires at once).
+            int64_t d = tern_sys_handle_duplicate(port, TERN_RIGHT_SEND | TERN_RIGHT_DUPLICATE
+                                                            | TERN_RIGHT_TRANSFER);
+            close_handle(port);
+            if (d < 0)
+                return tern::sys_status(d);
+            out = tern_handle_t(d);
+            return Error::OK;
+        }
         if (!key.ok()) {
             close_handle(port);
             return key.error();
@@ -171,7 +183,7 @@ uint8_t g_memory[kMaxMessage];
 // under it, and its RECEIVE right goes to the message's receiver. Messages for the id
 // that reach the node it left are forwarded here by that node's bus (its old port is now
 // a proxy for this node).
-Error receive_for(uint64_t id, tern_handle_t& out) {
+Error receive_for(uint64_t id, uint16_t from, tern_handle_t& out) {
     int64_t port = tern_sys_port_create(kProxyQueue);
     if (port < 0)
         return tern::sys_status(port);
@@ -200,6 +212,8 @@ Error receive_for(uint64_t id, tern_handle_t& out) {
     // came from, which forwards it back).
     close_handle(before.value());
     watch_export(tern_handle_t(send), id);
+    // The node it came from keeps a proxy for it: told at once when it dies here.
+    (void)g_table->add_holder(id, from);
     ++g_moves.arrived;
     out = tern_handle_t(port);
     return Error::OK;
@@ -208,7 +222,7 @@ Error receive_for(uint64_t id, tern_handle_t& out) {
 // The local message for a remote one: words, data and rights for its port ids, new
 // memory objects for its memory contents. On an error every handle made so far is
 // closed.
-Error to_local(const RemoteMessage& m, tern_msg& out) {
+Error to_local(const RemoteMessage& m, uint16_t from, tern_msg& out) {
     out = {};
     out.hdr.label = m.label;
     for (size_t i = 0; i < kRemoteWords; ++i)
@@ -219,7 +233,7 @@ Error to_local(const RemoteMessage& m, tern_msg& out) {
         Error e = m.handles[i].kind == RemoteHandleKind::kPort
                       ? right_for(m.handles[i].port_id, out.handles[i])
                   : m.handles[i].kind == RemoteHandleKind::kReceive
-                      ? receive_for(m.handles[i].port_id, out.handles[i])
+                      ? receive_for(m.handles[i].port_id, from, out.handles[i])
                       : memory_for(m.handles[i].contents, out.handles[i]);
         if (e != Error::OK) {
             close_all(out.handles, i);
@@ -269,11 +283,12 @@ base::Result<uint64_t> move_port(tern_handle_t port, uint64_t object, uint16_t n
     return id.value();
 }
 
-// The remote form of a local message's parts, for node. SEND rights become exports (the
-// table keeps them), RECEIVE rights move their port to node (move_port); memory objects
-// are copied (into g_memory, and closed); anything else fails the message. On an error,
-// the message's handles that were not taken are closed.
-Error to_remote(tern_msg& msg, RemoteMessage& out, uint16_t node) {
+// The remote form of a local message's parts, for node `to`. SEND rights become exports
+// (the table keeps them, with `to` as a holder to tell when the port dies), RECEIVE
+// rights move their port to `to` (move_port); memory objects are copied (into g_memory,
+// and closed); anything else fails the message. On an error, the message's handles that
+// were not taken are closed.
+Error to_remote(tern_msg& msg, RemoteMessage& out, uint16_t to) {
     out.label = msg.hdr.label;
     for (size_t i = 0; i < kRemoteWords; ++i)
         out.words[i] = msg.words[i];
@@ -316,9 +331,9 @@ Error to_remote(tern_msg& msg, RemoteMessage& out, uint16_t node) {
             return Error::NOT_SUPPORTED;
         }
         if ((rights & TERN_RIGHT_RECEIVE) != 0) {
-            auto id = move_port(msg.handles[i], object, node);
+            auto id = move_port(msg.handles[i], object, to);
             if (!id.ok()) {
-                log_limited("bus: a port cannot move to node {}: {}", node,
+                log_limited("bus: a port cannot move to node {}: {}", to,
                             base::error_name(id.error()));
                 close_all(msg.handles + i, msg.hdr.handle_count - i);
                 return id.error();
@@ -340,6 +355,10 @@ Error to_remote(tern_msg& msg, RemoteMessage& out, uint16_t node) {
             close_handle(msg.handles[i]);
         else
             watch_export(msg.handles[i], id.value());
+        if (!g_table->add_holder(id.value(), to))
+            log_limited("bus: export {:#x} has {} holders; node {} learns of its death only "
+                        "when it next addresses it",
+                        id.value(), RemotePorts::kMaxHolders, to);
         out.handles[i].kind = RemoteHandleKind::kPort;
         out.handles[i].port_id = id.value();
         out.handle_count = i + 1;
@@ -579,7 +598,7 @@ bool hold(uint16_t node, uint64_t target, base::Span<const uint8_t> bytes) {
 // kept; the caller holds the message). Any other error is final.
 Error deliver(uint16_t node, const RemoteMessage& m, const RemotePorts::Export& target) {
     tern_msg local;
-    Error e = to_local(m, local);
+    Error e = to_local(m, node, local);
     if (e != Error::OK)
         return e;
     if (m.kind == BusMessageKind::kCall) {
@@ -604,6 +623,27 @@ Error deliver(uint16_t node, const RemoteMessage& m, const RemotePorts::Export& 
     return e;
 }
 
+// Sends the kPortGone notices the table queued (an export died: each node it was sent to
+// closes its proxy at once). A full transport queue keeps the rest for the next run();
+// a node that is not up is skipped (its proxies close when it is declared down).
+void send_notices() {
+    RemotePorts::GoneNotice n;
+    while (g_table->next_notice(n)) {
+        if (node_up(n.node)) {
+            RemoteMessage gone;
+            gone.kind = BusMessageKind::kPortGone;
+            gone.target = n.id;
+            Error e = send_remote(n.node, gone);
+            if (e == Error::WOULD_BLOCK)
+                return;
+            if (e != Error::OK)
+                log_limited("bus: cannot tell node {} that {:#x} is gone: {}", n.node, n.id,
+                            base::error_name(e));
+        }
+        g_table->pop_notice();
+    }
+}
+
 // What follows a send or call that left the bus with status e: the credit of a send, and
 // for a failure the caller's answer or a log line.
 void finish(uint16_t node, const RemoteMessage& m, Error e) {
@@ -613,14 +653,12 @@ void finish(uint16_t node, const RemoteMessage& m, Error e) {
     if (e == Error::OK)
         return;
     if (e == Error::PEER_CLOSED && g_table->find_export(m.target)) {
-        // The exported port died: tell the node, so its proxy closes.
-        if (node != 0) {
-            RemoteMessage gone;
-            gone.kind = BusMessageKind::kPortGone;
-            gone.target = m.target;
-            (void)send_remote(node, gone);
-        }
+        // The exported port died before its death notice came: its holders are told
+        // (the sender among them when it is one), so their proxies close.
+        if (node != 0)
+            (void)g_table->add_holder(m.target, node);
         close_handle(g_table->remove_export(m.target));
+        send_notices();
     }
     if (call && node != 0)
         send_failed_reply(node, m.call_id, e);
@@ -630,12 +668,13 @@ void finish(uint16_t node, const RemoteMessage& m, Error e) {
 }
 
 // An exported port died (its death notice): the export goes, so the table holds only
-// live ports. Nodes that hold a proxy for it learn it at their next message (kPortGone);
-// messages held for it fail when next tried.
+// live ports, and every node it was sent to is told at once (kPortGone), so its proxy
+// closes and watches on it fire; messages held for it fail when next tried.
 void on_export_gone(uint64_t id) {
     if (port_id_serial(id) < kFirstSerial)
         return;
     close_handle(g_table->remove_export(id));
+    send_notices();
 }
 
 // A message for a port of another node that does not live here, from a node that is not
@@ -691,6 +730,10 @@ void on_call_or_send(uint16_t node, const RemoteMessage& m, base::Span<const uin
         return;
     }
     hint_location(node, m.target);
+    // A port that moved here: the nodes that address it here hold proxies for it, to be
+    // told at once when it dies (its own ids' holders are those it was sent to).
+    if (port_id_node(m.target) != g_table->self())
+        (void)g_table->add_holder(m.target, node);
     Error e = held_for(m.target) ? Error::WOULD_BLOCK : deliver(node, m, *target);
     if (e == Error::WOULD_BLOCK) {
         if (hold(node, m.target, bytes))
@@ -763,7 +806,7 @@ void on_reply(uint16_t node, const RemoteMessage& m) {
         return;
     }
     tern_msg local;
-    Error e = to_local(m, local);
+    Error e = to_local(m, node, local);
     if (e != Error::OK) {
         fail_call(reply, e);
         return;
@@ -787,10 +830,14 @@ void start(uint16_t self, tern_handle_t set) {
     }
     if (auto r = g_table->set_root(kRootNameSerial, 1, tern::name_server()); !r.ok())
         tern::println("bus: cannot export the name server: {}", base::error_name(r.error()));
-    ServiceHandle proc{"proc"};
-    auto p = proc.get();
-    if (!p.ok() || !g_table->set_root(kRootProcSerial, 2, p.value()).ok())
-        tern::println("bus: cannot export proc");
+    // proc's root export is its port for the bus, which init hands this server alone
+    // (init.conf +bus): proc takes RemoteSpawn and RemoteWait only from there.
+    tern_handle_t proc = tern::startup_handle(TERN_STARTUP_PROC_BUS);
+    if (proc == TERN_INVALID_HANDLE)
+        tern::println("bus: no port of proc's for the bus (init.conf: +bus); other nodes "
+                      "cannot reach this node's proc");
+    else if (auto r = g_table->set_root(kRootProcSerial, 2, proc); !r.ok())
+        tern::println("bus: cannot export proc: {}", base::error_name(r.error()));
 }
 
 void on_message(uint16_t node, base::Span<const uint8_t> bytes) {
@@ -810,10 +857,12 @@ void on_message(uint16_t node, base::Span<const uint8_t> bytes) {
         on_reply(node, m);
         break;
     case BusMessageKind::kPortGone:
-        // From the node the port lived on, or its home.
+        // From the port's home node, or the node it lives on: closing the receive right
+        // fails local senders with PEER_CLOSED and fires their watches; the id is
+        // remembered, so no proxy for it is made again.
         if (const RemotePorts::Proxy* p = g_table->find_proxy(m.target);
-            p && (p->node == node || port_id_node(m.target) == node))
-            close_handle(g_table->remove_proxy(m.target));
+            port_id_node(m.target) == node || (p && p->node == node))
+            close_handle(g_table->port_gone(m.target));
         break;
     default:
         if (m.kind == kCreditKind) {
@@ -841,6 +890,8 @@ void on_node_lost(uint16_t node) {
     for (size_t i = 0; i < proxies; ++i)
         close_handle(handles[i]);
     size_t orphaned = g_table->orphan_served_of(node);
+    // Its proxies went with it: none of our exports is held there any more.
+    (void)g_table->forget_holder(node);
     // Its held messages are still delivered (it sent them), but its next life's proxies
     // start with full windows: nothing is owed to it any more.
     for (Held* h = g_held_head; h; h = h->next) {
@@ -886,9 +937,14 @@ void on_member(void*, tern_msg& msg, uint32_t key) {
 void run() {
     if (g_table && g_held_head)
         retry_held();
+    if (g_table && g_table->notice_count())
+        send_notices();
 }
 
-uint64_t next_deadline(uint64_t now) { return g_held_head ? now + kHoldRetryNs : UINT64_MAX; }
+uint64_t next_deadline(uint64_t now) {
+    bool pending = g_held_head || (g_table && g_table->notice_count());
+    return pending ? now + kHoldRetryNs : UINT64_MAX;
+}
 
 const MoveCounters& move_counters() { return g_moves; }
 

@@ -401,6 +401,8 @@ void start_service(size_t index) {
     SpawnExtras extras;
     tern_handle_t task = TERN_INVALID_HANDLE;
     extras.task = &task;
+    // proc's port for the bus: the network server's alone (docs/bus.md, "Root exports").
+    extras.bus_port = s.bus;
     if (s.serial) {
         handles[count++] = duplicate(TERN_HANDLE_IOPORT_RESOURCE, TERN_RIGHTS_SAME);
         handles[count++] = duplicate(TERN_HANDLE_IRQ_RESOURCE, TERN_RIGHTS_SAME);

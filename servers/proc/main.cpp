@@ -12,6 +12,10 @@
 // as for a local child and the loop never blocks on another node. A process started here
 // for a parent on another node keeps its ended state until that parent's RemoteWait
 // collects it.
+//
+// Requests from other nodes come through the bus on a port of their own (key
+// kBusPortKey), whose only SEND right the network server holds (init.conf +bus):
+// RemoteSpawn and RemoteWait are taken there only.
 #include <base/string_view.h>
 #include <base/utility.h>
 #include <lib/spawn_data.h>
@@ -36,6 +40,11 @@ constexpr uint64_t kPidSerialMask = 0xFFFFFFFFull;
 // Serials below this are init's: it numbers itself and the servers it starts itself.
 constexpr uint64_t kFirstSerial = 16;
 constexpr size_t kMaxWaiters = 64;
+// The port set key of proc's port for the bus (TERN_STARTUP_PROC_BUS).
+constexpr uint32_t kBusPortKey = 2;
+// start_here's flag beside proc::kSpawnReturnTask and kSpawnBusPort: the child gets an
+// end port, a SEND right to which the reply carries (a task handle across nodes).
+constexpr uint32_t kReturnEndPort = 1u << 31;
 
 struct Process {
     bool used = false;
@@ -49,6 +58,9 @@ struct Process {
     // A child on another node (its pid's node is not this one) whose node was lost before
     // it ended: what its parent's wait answers instead of a status.
     base::Error lost = base::Error::OK;
+    // A child started for a parent on another node that asked for a task handle: a port
+    // whose receive right is closed when it ends; the parent watches its proxy.
+    tern_handle_t end_port = TERN_INVALID_HANDLE;
     uint64_t ended = 0; // when it became a zombie (an order, not a time)
     char name[32] = {};
 };
@@ -69,6 +81,7 @@ struct State {
     Process table[proc::kMaxProcesses];
     Waiter waiters[kMaxWaiters];
     tern_handle_t port = TERN_INVALID_HANDLE;
+    tern_handle_t bus_port = TERN_INVALID_HANDLE; // for other nodes' requests (kBusPortKey)
     uint64_t node = 0;
     uint64_t next_serial = kFirstSerial;
     uint64_t init_pid = 0;
@@ -152,7 +165,14 @@ base::Error track(size_t index, tern_handle_t task, uint64_t pid, uint64_t paren
     return base::Error::OK;
 }
 
+void close_end_port(Process& p) {
+    if (p.end_port != TERN_INVALID_HANDLE)
+        (void)tern_sys_handle_close(p.end_port);
+    p.end_port = TERN_INVALID_HANDLE;
+}
+
 void reap(Process& p) {
+    close_end_port(p);
     uint32_t generation = p.generation;
     p = Process{};
     p.generation = generation;
@@ -208,6 +228,8 @@ void on_exit(Process& p, int64_t status) {
     if (p.task != TERN_INVALID_HANDLE)
         (void)tern_sys_handle_close(p.task);
     p.task = TERN_INVALID_HANDLE;
+    // A watcher on another node learns of the end through the bus (its proxy closes).
+    close_end_port(p);
     // Ordinary exits are the parent's business (wait); a CPU fault is worth a line.
     if (status >= 256 && status < 512)
         tern::println("proc: {} ({:#x}) ended by a CPU exception (vector {})",
@@ -362,7 +384,7 @@ bool kinds_valid(proto::Request& request, const uint32_t* kinds, uint32_t count)
     for (uint32_t i = 0; i < count; ++i) {
         uint32_t kind = kinds[i];
         if (kind == TERN_STARTUP_NAME_SERVER || kind == TERN_STARTUP_PROC_SERVER
-            || kind == TERN_STARTUP_SELF || kind == 0) {
+            || kind == TERN_STARTUP_SELF || kind == TERN_STARTUP_PROC_BUS || kind == 0) {
             request.set_refusal_reason("a startup handle kind proc sets itself");
             return false;
         }
@@ -372,7 +394,9 @@ bool kinds_valid(proto::Request& request, const uint32_t* kinds, uint32_t count)
 
 // Starts a program here for `parent` (a pid here, one of another node, or 0) with the
 // request's first `count` handles and, when valid, `console` (a right of proc's own the
-// child gets a copy of). The reply's task handle when flags ask for it.
+// child gets a copy of). The reply's task handle when flags ask for it (kSpawnReturnTask),
+// or a SEND right to the child's end port (kReturnEndPort); the bus port for the child
+// with kSpawnBusPort.
 base::Error start_here(State* s, proto::Request& request, const proc_data::Unpacked& args,
                        const uint32_t* kinds, uint32_t count, tern_handle_t console,
                        uint64_t parent, bool service, uint32_t flags, proto::Reply& reply,
@@ -404,6 +428,10 @@ base::Error start_here(State* s, proto::Request& request, const proc_data::Unpac
     uint32_t taken = options.handle_count;
     if (console != TERN_INVALID_HANDLE)
         options.handles[options.handle_count++] = {TERN_STARTUP_CONSOLE, console,
+                                                   TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER
+                                                       | TERN_RIGHT_DUPLICATE};
+    if ((flags & proc::kSpawnBusPort) && s->bus_port != TERN_INVALID_HANDLE)
+        options.handles[options.handle_count++] = {TERN_STARTUP_PROC_BUS, s->bus_port,
                                                    TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER
                                                        | TERN_RIGHT_DUPLICATE};
     auto spawned = spawn_image(image, options);
@@ -439,6 +467,27 @@ base::Error start_here(State* s, proto::Request& request, const proc_data::Unpac
             reply.handle_count = 1;
         }
     }
+    if (flags & kReturnEndPort) {
+        // Nothing is ever received there; only its end matters. The right given out
+        // cannot send (enough to watch, like a task handle), so nothing can fill its
+        // queue: the bus drops what a parent sends its proxy, ACCESS_DENIED.
+        int64_t port = tern_sys_port_create(1);
+        int64_t copy = port < 0
+                           ? port
+                           : tern_sys_handle_duplicate(tern_handle_t(port),
+                                                       TERN_RIGHT_TRANSFER | TERN_RIGHT_DUPLICATE);
+        if (copy < 0) {
+            // The child runs; its parent gets no handle to watch (and says so).
+            tern::println("proc: no end port for {} ({:#x}): {}", name, pid,
+                          base::error_name(tern::sys_status(copy)));
+            if (port >= 0)
+                (void)tern_sys_handle_close(tern_handle_t(port));
+        } else {
+            g_state.table[index].end_port = tern_handle_t(port);
+            reply.handles[0] = tern_handle_t(copy);
+            reply.handle_count = 1;
+        }
+    }
     pid_out = pid;
     return base::Error::OK;
 }
@@ -449,9 +498,18 @@ base::Error spawn_remote(State* s, proto::Request& request, const proc::SpawnReq
 
 base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest& in,
                      proc::SpawnResponse& out, proto::Reply& reply, proto::PendingReply& pending) {
-    if ((in.flags & ~(proc::kSpawnReturnTask | proc::kSpawnConsoleHere)) != 0) {
+    if ((in.flags & ~(proc::kSpawnReturnTask | proc::kSpawnConsoleHere | proc::kSpawnBusPort))
+        != 0) {
         request.set_refusal_reason("unknown flags");
         return base::Error::INVALID_ARGUMENT;
+    }
+    Process* parent = by_task_id(request.badge());
+    // init's children are the node's services, which may register system names.
+    bool service = parent && parent->pid == s->init_pid;
+    if ((in.flags & proc::kSpawnBusPort)
+        && (!service || request.key() != 0 || (in.node != 0 && in.node != s->node))) {
+        request.set_refusal_reason("only init gives a service here the bus port");
+        return base::Error::ACCESS_DENIED;
     }
     static proc_data::Unpacked args;
     if (base::Error e = proc_data::unpack(request.data(), in.argc, in.envc, args);
@@ -471,9 +529,6 @@ base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest
     }
     if (in.node != 0 && in.node != s->node)
         return spawn_remote(s, request, in, args, reply, pending);
-    Process* parent = by_task_id(request.badge());
-    // init's children are the node's services, which may register system names.
-    bool service = parent && parent->pid == s->init_pid;
     return start_here(s, request, args, in.handle_kinds, request.handle_count(),
                       TERN_INVALID_HANDLE, parent ? parent->pid : 0, service, in.flags, reply,
                       out.pid);
@@ -518,13 +573,18 @@ tern_handle_t kept_console(uint16_t node) {
 
 base::Error on_remote_spawn(State* s, proto::Request& request, const proc::RemoteSpawnRequest& in,
                             proc::SpawnResponse& out, proto::Reply& reply, proto::PendingReply&) {
+    if (request.key() != kBusPortKey) {
+        request.set_refusal_reason("RemoteSpawn is taken only from the bus");
+        return base::Error::ACCESS_DENIED;
+    }
     if (!on_other_node(in.parent) || node_of(in.parent) > UINT16_MAX) {
         request.set_refusal_reason("the parent is not of another node");
         return base::Error::INVALID_ARGUMENT;
     }
     uint32_t count = request.handle_count();
-    bool attached = in.flags == proc::kRemoteConsoleAttached;
-    if ((in.flags != 0 && !attached && in.flags != proc::kRemoteConsoleKept)
+    uint32_t console_flags = in.flags & ~proc::kRemoteReturnTask;
+    bool attached = console_flags == proc::kRemoteConsoleAttached;
+    if ((console_flags != 0 && !attached && console_flags != proc::kRemoteConsoleKept)
         || (attached ? count == 0 : count > proc::kMaxSpawnHandles)) {
         request.set_refusal_reason("unknown flags, or handles that do not match them");
         return base::Error::INVALID_ARGUMENT;
@@ -541,7 +601,7 @@ base::Error on_remote_spawn(State* s, proto::Request& request, const proc::Remot
     if (!kinds_valid(request, in.handle_kinds, count))
         return base::Error::INVALID_ARGUMENT;
     tern_handle_t console = TERN_INVALID_HANDLE;
-    if (in.flags != 0) {
+    if (console_flags != 0) {
         console = kept_console(node);
         if (console == TERN_INVALID_HANDLE) {
             tern::println("proc: spawn '{}' for node {}: no console of that node is kept",
@@ -549,8 +609,9 @@ base::Error on_remote_spawn(State* s, proto::Request& request, const proc::Remot
             return base::Error::BAD_STATE;
         }
     }
-    base::Error e = start_here(s, request, args, in.handle_kinds, count, console, in.parent, false,
-                               0, reply, out.pid);
+    base::Error e =
+        start_here(s, request, args, in.handle_kinds, count, console, in.parent, false,
+                   (in.flags & proc::kRemoteReturnTask) ? kReturnEndPort : 0, reply, out.pid);
     if (e == base::Error::OK)
         tern::println("proc: started {} ({:#x}) for {:#x} on node {}", base_name(args.path),
                       out.pid, in.parent, node_of(in.parent));
@@ -580,6 +641,7 @@ struct RemoteCall {
     uint16_t node = 0;
     uint32_t process = 0;      // table index of the child's record (spawn, wait)
     proto::PendingReply reply; // the local caller's (spawn, kill)
+    bool want_task = false;    // spawn: the caller asked for a handle to watch
 };
 
 struct NodeProxy {
@@ -712,7 +774,8 @@ base::Error send_call(RemoteCall& c, uint16_t node, tern_msg& msg,
         NodeProxy& entry = *proxy.value();
         msg.hdr.handle_count = handles;
         if (spawn) {
-            spawn->flags = proc::kRemoteConsoleKept;
+            uint32_t task = spawn->flags & proc::kRemoteReturnTask;
+            spawn->flags = proc::kRemoteConsoleKept | task;
             if (!entry.console_sent) {
                 if (console == TERN_INVALID_HANDLE) {
                     auto found = own_console();
@@ -724,14 +787,14 @@ base::Error send_call(RemoteCall& c, uint16_t node, tern_msg& msg,
                     }
                     console = found.value();
                 }
-                spawn->flags = proc::kRemoteConsoleAttached;
+                spawn->flags = proc::kRemoteConsoleAttached | task;
                 msg.handles[msg.hdr.handle_count++] = console;
             }
             __builtin_memcpy(msg.words, spawn, sizeof(*spawn));
         }
         auto sent = call_async(entry.port, msg, g_reply_port, cookie);
         if (sent.ok()) {
-            if (spawn && spawn->flags == proc::kRemoteConsoleAttached)
+            if (spawn && (spawn->flags & ~proc::kRemoteReturnTask) == proc::kRemoteConsoleAttached)
                 entry.console_sent = true;
             c.node = node;
             return base::Error::OK;
@@ -769,10 +832,6 @@ void send_wait(RemoteCall& c, Process& p) {
 base::Error spawn_remote(State* s, proto::Request& request, const proc::SpawnRequest& in,
                          const proc_data::Unpacked& args, proto::Reply& reply,
                          proto::PendingReply& pending) {
-    if (in.flags & proc::kSpawnReturnTask) {
-        request.set_refusal_reason("a task handle does not cross nodes");
-        return base::Error::INVALID_ARGUMENT;
-    }
     bool console_here = (in.flags & proc::kSpawnConsoleHere) != 0;
     if (in.node > UINT16_MAX) {
         tern::println("proc: spawn '{}' on node {}: no such node", base::StringView(args.path),
@@ -793,7 +852,9 @@ base::Error spawn_remote(State* s, proto::Request& request, const proc::SpawnReq
     }
     tern_msg msg = {};
     msg.hdr.label = proc::RemoteSpawn::kLabel;
-    proc::RemoteSpawnRequest forward = {parent->pid, in.argc, in.envc, {}, 0};
+    // A task handle across nodes is a proxy for an end port of that node's proc.
+    uint32_t forward_flags = (in.flags & proc::kSpawnReturnTask) ? proc::kRemoteReturnTask : 0;
+    proc::RemoteSpawnRequest forward = {parent->pid, in.argc, in.envc, {}, forward_flags};
     for (uint32_t i = 0; i < proc::kMaxSpawnHandles; ++i)
         forward.handle_kinds[i] = in.handle_kinds[i];
     __builtin_memcpy(msg.words, &forward, sizeof(forward));
@@ -805,6 +866,7 @@ base::Error spawn_remote(State* s, proto::Request& request, const proc::SpawnReq
     msg.hdr.handle_count = handles;
     c->kind = CallKind::kSpawn;
     c->process = uint32_t(index);
+    c->want_task = forward_flags != 0;
     if (base::Error e = send_call(*c, uint16_t(in.node), msg, console_here ? &forward : nullptr);
         e != base::Error::OK) {
         release_call(*c);
@@ -831,7 +893,16 @@ base::Error spawn_remote(State* s, proto::Request& request, const proc::SpawnReq
 // response in the words; PEER_CLOSED when the bus dropped the call.
 void on_remote_answer(void*, tern_msg& msg, uint32_t key) {
     proto::SlotCookie cookie = proto::SlotCookie::from(msg.hdr.sender_badge);
-    for (uint32_t i = 0; i < msg.hdr.handle_count; ++i)
+    // The first handle may be a spawned child's end port, for its parent; the rest go, and
+    // so does that one unless it is passed on.
+    struct Kept {
+        tern_handle_t handle;
+        ~Kept() {
+            if (handle != TERN_INVALID_HANDLE)
+                (void)tern_sys_handle_close(handle);
+        }
+    } first{msg.hdr.handle_count ? msg.handles[0] : TERN_INVALID_HANDLE};
+    for (uint32_t i = 1; i < msg.hdr.handle_count; ++i)
         (void)tern_sys_handle_close(msg.handles[i]);
     if (msg.reply_handle != TERN_INVALID_HANDLE)
         (void)tern_sys_handle_close(msg.reply_handle);
@@ -875,10 +946,20 @@ void on_remote_answer(void*, tern_msg& msg, uint32_t key) {
         }
         p.pid = response.pid;
         p.state = proc::kStateRunning;
+        proto::Reply parts;
+        if (c.want_task && first.handle != TERN_INVALID_HANDLE && msg.hdr.handle_count == 1) {
+            parts.handles[0] = first.handle;
+            parts.handle_count = 1;
+            first.handle = TERN_INVALID_HANDLE;
+        } else if (c.want_task) {
+            tern::println("proc: node {} gave no handle to watch {} ({:#x})", node,
+                          base::StringView(p.name), p.pid);
+        }
         // The same slot now waits for the child's end.
         ++c.generation;
         c.reply = {};
-        (void)proto::reply_later<proc::Spawn>(pending, base::Error::OK, {response.pid});
+        c.want_task = false;
+        (void)proto::reply_later<proc::Spawn>(pending, base::Error::OK, {response.pid}, parts);
         send_wait(c, p);
         return;
     }
@@ -1010,6 +1091,10 @@ base::Error on_wait(State* s, proto::Request& request, const proc::WaitRequest& 
 base::Error on_remote_wait(State* s, proto::Request& request, const proc::RemoteWaitRequest& in,
                            proc::WaitResponse& out, proto::Reply& reply,
                            proto::PendingReply& pending) {
+    if (request.key() != kBusPortKey) {
+        request.set_refusal_reason("RemoteWait is taken only from the bus");
+        return base::Error::ACCESS_DENIED;
+    }
     if (!on_other_node(in.parent)) {
         request.set_refusal_reason("the parent is not of another node");
         return base::Error::INVALID_ARGUMENT;
@@ -1234,6 +1319,21 @@ extern "C" int main(uint64_t) {
     server.on<proc::RemoteWait>(&g_state, on_remote_wait);
     server.on_member(nullptr, on_remote_answer);
     server.on_event(&g_state, on_event);
+    // Other nodes' requests come through the bus on a port of their own, which init hands
+    // the network server alone (+bus); RemoteSpawn and RemoteWait are taken only there.
+    int64_t bus_port = tern_sys_port_create(64);
+    int64_t added = bus_port < 0
+                        ? bus_port
+                        : tern_sys_port_set_add(g_state.port, tern_handle_t(bus_port), kBusPortKey);
+    if (added < 0) {
+        tern::println("proc: no port for the bus (other nodes cannot reach this one): {}",
+                      base::error_name(tern::sys_status(added)));
+        if (bus_port >= 0)
+            (void)tern_sys_handle_close(tern_handle_t(bus_port));
+    } else {
+        g_state.bus_port = tern_handle_t(bus_port);
+        server.requests_on_member(kBusPortKey);
+    }
     if (auto r = register_name("proc", g_state.port); r.is_error()) {
         tern::println("proc: cannot register: {}", base::error_name(r.error()));
         return 1;

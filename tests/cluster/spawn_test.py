@@ -13,10 +13,19 @@ nodes"), on three QEMU nodes, every command typed at node 1's shell:
   and the shell reports it interrupted (130);
 - `on 9 hello` (no such member) and `on 2 nosuchprog` (no such program there) fail with
   their own messages and statuses (126, 127);
+- death notices across nodes: `xcall forge` on node 1 sends its proc a RemoteSpawn and a
+  RemoteWait as a local program, and asks for a child with proc's bus port: all
+  ACCESS_DENIED, and proc logs the refusal; `xcall
+  watch 3` on node 1 watches a proxy for echo.rpc on node 3 (`xcall serve` started
+  there with `on 3`), asks it to end, and gets the notice within WATCH_LIMIT_US;
+  `xcall child 3 0` watches a child it started on node 3 through its task handle, kills
+  it, and gets the notice within WATCH_LIMIT_US, its wait then giving 143 (a call on
+  that handle is ACCESS_DENIED);
 - node 3 killed while node 1 waits for a child there: the wait fails with NODE_DOWN in
-  less than 6 s.
+  less than 6 s, and `xcall child 3 600`, watching another child there, gets its notice
+  within the same bound (its wait gives NODE_DOWN).
 
-    spawn_test.py --iso build/os/tern.iso --hub build/tools/hub/tern-hub [--timeout 120]
+    spawn_test.py --iso build/os/tern.iso --hub build/tools/hub/tern-hub [--timeout 180]
 
 Exit status 0 when every check passed.
 """
@@ -37,6 +46,9 @@ PROMPT = r"tern:(\d+)> "
 NODE_DOWN_LIMIT = 6.0
 # More remote spawns than the bus has proxies per node (28), each with the console.
 RUNS = 40
+# The most a death notice across nodes may take after the remote side's end: about one
+# round trip on an idle cluster (a few ms); generous for two shared, loaded cores.
+WATCH_LIMIT_US = 1_000_000
 
 
 def command(c, node, text, limit=20):
@@ -146,6 +158,50 @@ def run(args, c):
           "on 2 nosuchprog failed clearly: %r" % out)
     print("spawn_test: on 9 hello and on 2 nosuchprog failed with their messages")
 
+    out, status = command(c, 1, "xcall forge")
+    check("a local RemoteSpawn: ACCESS_DENIED; a local RemoteWait: ACCESS_DENIED; a spawn "
+          "with the bus port: ACCESS_DENIED" in out and status == 0,
+          "proc refused a local RemoteSpawn, RemoteWait and bus port: %r" % out)
+    check(re.search(r"proc: refused request 0x7 from task \d+: RemoteSpawn is taken only from "
+                    r"the bus \(ACCESS_DENIED\)", log_text(c, 1)),
+          "node 1's proc logged the refused RemoteSpawn")
+    print("spawn_test: a local RemoteSpawn, RemoteWait and spawn with the bus port were "
+          "ACCESS_DENIED")
+
+    # A program started in the background writes to its own node's console.
+    mark = len(log_text(c, 3))
+    out, status = command(c, 1, "on 3 xcall serve 120 &")
+    check(status == 0 and re.search(r"\[3:\d+\]", out), "on 3 xcall serve 120 &: %r" % out)
+    wait_for("echo.rpc on node 3", lambda: "xcall: serving echo.rpc" in log_text(c, 3)[mark:],
+             deadline, step=0.1)
+    out, status = command(c, 1, "xcall watch 3")
+    m = re.search(r"death notice for echo.rpc@3: (\d+) us after the quit was answered \((\d+) "
+                  r"us after it was asked; status 0, type 3\); a call now: PEER_CLOSED", out)
+    check(m and status == 0, "xcall watch 3 got the proxy's death notice: %r" % out)
+    check(int(m.group(1)) < WATCH_LIMIT_US, "the notice came %s us after the server's end "
+          "(bound %d us)" % (m.group(1), WATCH_LIMIT_US))
+    print("spawn_test: a proxy for a port on node 3 was noticed dead %s us after its server "
+          "answered its last call (%s us after the request)" % (m.group(1), m.group(2)))
+
+    out, status = command(c, 1, "xcall child 3 0")
+    m = re.search(r"death notice for (0x[0-9a-f]+) (\d+) us after the kill \(status 0, type 3\); "
+                  r"wait: status 143", out)
+    check(m and status == 0 and int(m.group(1), 16) >> 32 == 3,
+          "xcall child 3 0 got the notice of its killed child on node 3: %r" % out)
+    check("xcall: a call on the handle: ACCESS_DENIED" in out,
+          "a call on a remote task handle was refused: %r" % out)
+    check(int(m.group(2)) < WATCH_LIMIT_US, "the notice came %s us after the kill (bound %d us)"
+          % (m.group(2), WATCH_LIMIT_US))
+    print("spawn_test: a child on node 3 watched through its task handle: notice %s us after "
+          "its kill" % m.group(2))
+
+    mark1 = len(log_text(c, 1))
+    out, status = command(c, 1, "xcall child 3 600 &")
+    check(status == 0, "xcall child 3 600 & started: %r" % out)
+    wait_for("xcall to watch its child on node 3",
+             lambda: re.search(r"xcall: watching sleep 0x3", log_text(c, 1)[mark1:]), deadline,
+             step=0.1)
+
     mark = len(log_text(c, 3))
     mark1 = len(log_text(c, 1))
     type_line(c, 1, "on 3 sleep 600")
@@ -164,8 +220,19 @@ def run(args, c):
     check(took < NODE_DOWN_LIMIT, "the wait failed %.1f s after the kill (bound %.0f s)"
           % (took, NODE_DOWN_LIMIT))
     print("spawn_test: node 3 killed; node 1's wait failed with NODE_DOWN %.1f s later" % took)
+    noticed = wait_for("the watch on the child on node 3 to fire",
+                       lambda: re.search(r"death notice for (0x3[0-9a-f]+) \d+ us after it "
+                                         r"started \(status 0, type 3\); wait: (\w+)",
+                                         log_text(c, 1)),
+                       min(deadline, killed_at + NODE_DOWN_LIMIT + 2), step=0.05)
+    took = time.monotonic() - killed_at
+    check(noticed.group(2) == "NODE_DOWN", "the watched child's wait gave NODE_DOWN: %s"
+          % noticed.group(0))
+    check(took < NODE_DOWN_LIMIT, "the watch fired %.1f s after the kill (bound %.0f s)"
+          % (took, NODE_DOWN_LIMIT))
+    print("spawn_test: node 3 killed; the watch on a child there fired %.1f s later" % took)
     print("spawn_test: done in %.1f s" % (time.monotonic() - start))
 
 
 if __name__ == "__main__":
-    sys.exit(harness.main("spawn_test", __doc__, run, nodes=(1, 2, 3), timeout=120, slack=5))
+    sys.exit(harness.main("spawn_test", __doc__, run, nodes=(1, 2, 3), timeout=180, slack=5))

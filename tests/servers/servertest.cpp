@@ -421,19 +421,28 @@ void bad_clients_of_proc_bootfs_console() {
     k = kill(other_pid);
     check(k.is_error() && k.error() == base::Error::OUT_OF_RANGE, "kill_on_no_such_node",
           k.is_error() ? code(k.error()) : 0);
+    // RemoteSpawn and RemoteWait come only from other nodes' proc servers, through the
+    // bus's port of proc's: from a local program, whatever they say, they are refused.
     msg = request(proc::RemoteSpawn::kLabel, "true", 5);
     proc::RemoteSpawnRequest own_parent = {tern::pid(), 0, 0, {}, 0};
     __builtin_memcpy(msg.words, &own_parent, sizeof(own_parent));
-    check(raw_call(proc_server(), msg) == 0 && msg.hdr.label == TERN_INVALID_ARGUMENT,
-          "remote_spawn_for_a_local_parent_refused", msg.hdr.label);
-    auto remote_wait = proto::call<proc::RemoteWait>(proc_server(), {tern::pid(), init_pid});
-    check(remote_wait.is_error() && remote_wait.error() == base::Error::INVALID_ARGUMENT,
-          "remote_wait_for_a_local_parent_refused",
+    check(raw_call(proc_server(), msg) == 0 && msg.hdr.label == TERN_ACCESS_DENIED,
+          "remote_spawn_from_a_local_program_refused", msg.hdr.label);
+    msg = request(proc::RemoteSpawn::kLabel, "true", 5);
+    proc::RemoteSpawnRequest other_parent = {other_pid, 0, 0, {}, 0};
+    __builtin_memcpy(msg.words, &other_parent, sizeof(other_parent));
+    check(raw_call(proc_server(), msg) == 0 && msg.hdr.label == TERN_ACCESS_DENIED,
+          "remote_spawn_for_another_node_from_a_local_program_refused", msg.hdr.label);
+    auto remote_wait = proto::call<proc::RemoteWait>(proc_server(), {other_pid, init_pid});
+    check(remote_wait.is_error() && remote_wait.error() == base::Error::ACCESS_DENIED,
+          "remote_wait_from_a_local_program_refused",
           remote_wait.is_error() ? code(remote_wait.error()) : 0);
-    remote_wait = proto::call<proc::RemoteWait>(proc_server(), {other_pid, init_pid});
-    check(remote_wait.is_error() && remote_wait.error() == base::Error::NOT_FOUND,
-          "remote_wait_not_that_parents_child",
-          remote_wait.is_error() ? code(remote_wait.error()) : 0);
+    // Nor may it give a child proc's port for the bus (init alone may).
+    SpawnExtras with_bus_port;
+    with_bus_port.bus_port = true;
+    auto bus_child = spawn("true", argv, nullptr, with_bus_port);
+    check(bus_child.is_error() && bus_child.error() == base::Error::ACCESS_DENIED,
+          "spawn_with_the_bus_port_refused", bus_child.is_error() ? code(bus_child.error()) : 0);
 
     // Only init adopts processes.
     proto::CallParts adopt_parts;

@@ -167,6 +167,157 @@ TEST_CASE("served calls fill each reply port up to 64 and orphan with their node
     CHECK(t.served_count() == RemotePorts::kMaxServedCalls - 1);
 }
 
+TEST_CASE("an export's holders are told when it dies") {
+    RemotePorts t(3);
+    REQUIRE(t.set_root(kRootProcSerial, 0x2000, 12).ok());
+    bool created = false;
+    uint64_t a = t.export_port(0xA, 20, created).value();
+    uint64_t b = t.export_port(0xB, 21, created).value();
+    CHECK(t.add_holder(a, 1));
+    CHECK(t.add_holder(a, 1)); // once per node
+    CHECK(t.add_holder(a, 2));
+    CHECK(t.add_holder(b, 1));
+    CHECK_FALSE(t.add_holder(a, 3));                            // this node
+    CHECK_FALSE(t.add_holder(a, 0));                            // no node
+    CHECK_FALSE(t.add_holder(global_port_id(3, 99), 1));        // no such export
+    CHECK(t.add_holder(global_port_id(3, kRootProcSerial), 1)); // roots never die
+    CHECK(t.find_export(a)->holder_count == 2);
+
+    RemotePorts::GoneNotice n;
+    CHECK_FALSE(t.next_notice(n));
+    CHECK(t.remove_export(a) == 20);
+    REQUIRE(t.notice_count() == 2);
+    REQUIRE(t.next_notice(n));
+    CHECK((n.id == a && n.node == 1));
+    t.pop_notice();
+    REQUIRE(t.next_notice(n));
+    CHECK((n.id == a && n.node == 2));
+    t.pop_notice();
+    CHECK_FALSE(t.next_notice(n));
+    t.pop_notice(); // nothing to drop: harmless
+    CHECK(t.notice_count() == 0);
+    // A root is never removed, so it never queues a notice.
+    CHECK(t.remove_export(global_port_id(3, kRootProcSerial)) == 0);
+    CHECK(t.notice_count() == 0);
+    CHECK(t.remove_export(b) == 21);
+    CHECK(t.notice_count() == 1);
+}
+
+TEST_CASE("holders are bounded per export") {
+    RemotePorts t(1);
+    bool created = false;
+    uint64_t a = t.export_port(0xA, 20, created).value();
+    for (uint16_t node = 2; node < 2 + RemotePorts::kMaxHolders; ++node)
+        CHECK(t.add_holder(a, node));
+    CHECK_FALSE(t.add_holder(a, 100)); // learns lazily, at its next message
+    CHECK(t.add_holder(a, 2));         // one already there still is
+    t.remove_export(a);
+    CHECK(t.notice_count() == RemotePorts::kMaxHolders);
+}
+
+TEST_CASE("a lost node is no holder and gets no notice") {
+    RemotePorts t(1);
+    bool created = false;
+    uint64_t a = t.export_port(0xA, 20, created).value();
+    uint64_t b = t.export_port(0xB, 21, created).value();
+    uint64_t c = t.export_port(0xC, 22, created).value();
+    t.add_holder(a, 2);
+    t.add_holder(a, 3);
+    t.add_holder(b, 2);
+    t.add_holder(b, 4);
+    t.add_holder(c, 2);
+    t.remove_export(a);
+    t.remove_export(b);
+    CHECK(t.notice_count() == 4);
+    CHECK(t.forget_holder(2) == 2);
+    CHECK(t.find_export(c)->holder_count == 0);
+    RemotePorts::GoneNotice n;
+    REQUIRE(t.next_notice(n));
+    CHECK((n.id == a && n.node == 3)); // the order of the rest is kept
+    t.pop_notice();
+    REQUIRE(t.next_notice(n));
+    CHECK((n.id == b && n.node == 4));
+    t.pop_notice();
+    CHECK_FALSE(t.next_notice(n));
+    t.remove_export(c);
+    CHECK(t.notice_count() == 0);
+}
+
+TEST_CASE("the notice queue wraps and counts what did not fit") {
+    RemotePorts t(1);
+    bool created = false;
+    // Rounds of 800 notices, each sent before the next, so the ring's head wraps.
+    uint64_t object = 1;
+    size_t sent = 0;
+    for (int round = 0; round < 3; ++round) {
+        for (size_t i = 0; i < 200; ++i) {
+            uint64_t id = t.export_port(object++, 7, created).value();
+            for (uint16_t node = 2; node < 6; ++node)
+                t.add_holder(id, node);
+            t.remove_export(id);
+        }
+        RemotePorts::GoneNotice n;
+        uint64_t last = 0;
+        for (; t.next_notice(n); ++sent) {
+            CHECK(n.id >= last); // in the order the exports died
+            last = n.id;
+            t.pop_notice();
+        }
+    }
+    CHECK(sent == 3 * 200 * 4);
+    CHECK(t.notices_dropped() == 0);
+    // Exactly a full queue, then one more.
+    for (size_t i = 0; i < RemotePorts::kMaxGoneNotices / 4; ++i) {
+        uint64_t id = t.export_port(object++, 7, created).value();
+        for (uint16_t node = 2; node < 6; ++node)
+            t.add_holder(id, node);
+        t.remove_export(id);
+    }
+    CHECK(t.notice_count() == RemotePorts::kMaxGoneNotices);
+    CHECK(t.notices_dropped() == 0);
+    uint64_t extra = t.export_port(object++, 7, created).value();
+    t.add_holder(extra, 9);
+    t.remove_export(extra);
+    CHECK(t.notices_dropped() == 1);
+    CHECK(t.notice_count() == RemotePorts::kMaxGoneNotices);
+}
+
+TEST_CASE("no proxy is made for an id its node said was gone") {
+    RemotePorts t(1);
+    uint64_t x = global_port_id(3, 40);
+    uint64_t y = global_port_id(3, 41);
+    REQUIRE(t.add_proxy(x, 50).ok());
+    CHECK(t.port_gone(x) == 50);
+    CHECK(t.find_proxy(x) == nullptr);
+    CHECK(t.is_gone(x));
+    CHECK(t.add_proxy(x, 51).error() == Error::PEER_CLOSED);
+    // A notice that comes before the proxy (none was made yet) refuses it too.
+    CHECK(t.port_gone(y) == 0);
+    CHECK(t.add_proxy(y, 52).error() == Error::PEER_CLOSED);
+    // Ours, moved away and gone where it went: no proxy now, and none made again.
+    CHECK(t.port_gone(global_port_id(1, 40)) == 0);
+    CHECK(t.is_gone(global_port_id(1, 40)));
+    CHECK(t.add_proxy(global_port_id(1, 40), 54, 3).error() == Error::PEER_CLOSED);
+    CHECK_FALSE(t.is_gone(0));
+    // The node's next life numbers its ports afresh: the ids are usable again.
+    uint32_t out[RemotePorts::kMaxProxies];
+    CHECK(t.remove_proxies_of(3, base::Span<uint32_t>(out, RemotePorts::kMaxProxies)) == 0);
+    CHECK_FALSE(t.is_gone(x));
+    CHECK(t.add_proxy(x, 53).ok());
+}
+
+TEST_CASE("gone ids are remembered up to the limit, oldest forgotten first") {
+    RemotePorts t(1);
+    for (uint64_t s = 100; s < 100 + RemotePorts::kGoneMemory + 1; ++s)
+        t.port_gone(global_port_id(2, s));
+    CHECK_FALSE(t.is_gone(global_port_id(2, 100)));
+    CHECK(t.is_gone(global_port_id(2, 101)));
+    CHECK(t.is_gone(global_port_id(2, 100 + RemotePorts::kGoneMemory)));
+    // The same id twice takes one place.
+    t.port_gone(global_port_id(2, 101));
+    CHECK(t.is_gone(global_port_id(2, 102)));
+}
+
 TEST_CASE("a port that moves keeps its id: adopted exports and redirected proxies") {
     // Node 1 exported a port as 1:16 and moved it to node 3: its old port is now a proxy
     // for its own id, living on node 3.

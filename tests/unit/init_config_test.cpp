@@ -64,7 +64,16 @@ TEST_CASE("init.conf: +pci and +config are flags, not arguments") {
     CHECK(q.specs[0].rtc);
     CHECK(q.specs[0].config);
     CHECK_FALSE(q.specs[0].key);
+    CHECK_FALSE(q.specs[0].bus);
     CHECK(q.specs[0].argv[1] == nullptr);
+
+    // +bus: proc's port for the bus, a flag like the others.
+    Parsed b = parse("net restart /bin/net +bus +rtc -x\n");
+    REQUIRE(b.count == 1);
+    CHECK(b.specs[0].bus);
+    CHECK(b.specs[0].rtc);
+    CHECK(std::string(b.specs[0].argv[1]) == "-x");
+    CHECK(b.specs[0].argv[2] == nullptr);
 
     // +key is +config with the secret options.
     Parsed k = parse("net restart /bin/net +key\n");

@@ -24,6 +24,7 @@ struct Queued {
     std::vector<uint8_t> data;
     std::vector<uint32_t> objects; // handle payload: object ids
     uint32_t reply_object = 0;
+    uint32_t key = 0; // the port set key receive returns (the member it came through)
 };
 
 struct Object {
@@ -48,6 +49,7 @@ struct FakeKernel {
     std::function<void()> server_pump; // runs the server while a call waits
     std::string console;
     int64_t clock_ns = 1000;
+    uint32_t call_key = 0; // the member the next calls arrive through (0: the port itself)
 
     uint32_t new_object(Object::Kind kind) {
         objects[next_object] = Object{kind, {}, false, false, {}};
@@ -126,6 +128,7 @@ struct FakeKernel {
             q.reply_object = reply;
             q.msg.hdr.flags = TERN_MSG_FLAG_CALL;
             q.msg.hdr.sender_badge = kClientTask;
+            q.key = call_key;
             port->queue.push_back(q);
             server_pump();
             Object& r = objects[reply];
@@ -146,7 +149,8 @@ struct FakeKernel {
                 return -TERN_NO_SPACE;
             Queued q = port->queue.front();
             port->queue.pop_front();
-            return deliver(q, m);
+            int64_t r = deliver(q, m);
+            return r < 0 ? r : int64_t(q.key);
         }
         case TERN_SYS_port_reply: {
             auto it = handles.find(uint32_t(a0));
@@ -197,6 +201,7 @@ struct Service {
     tern::proto::PendingReply parked;
     uint32_t handles_taken = 0;
     bool reply_too_much = false;
+    uint32_t last_key = ~0u; // the member the last Add came through
 };
 
 base::Error on_add(Service* s, tern::proto::Request& request, const AddRequest& in,
@@ -204,6 +209,7 @@ base::Error on_add(Service* s, tern::proto::Request& request, const AddRequest& 
     static const char text[] = "0123456789abcdef0123456789abcdefXYZ";
     out.sum = in.a + in.b;
     out.bytes_seen = request.data().size();
+    s->last_key = request.key();
     if (in.a == 13)
         return base::Error::NOT_OWNER;
     if (in.a == 14)
@@ -475,4 +481,42 @@ TEST_CASE("a reply with more handles than the client expects is refused and clos
     REQUIRE(r.is_error());
     CHECK(r.error() == base::Error::CORRUPT);
     CHECK(f.kernel.handles.size() == before - 1); // the sent one moved and came back closed
+}
+
+TEST_CASE("a member marked for requests reaches the operations; other members the handler") {
+    Fixture f;
+    static uint32_t member_key;
+    static int member_messages;
+    member_key = 0;
+    member_messages = 0;
+    f.server.on_member(nullptr, [](void*, tern_msg& msg, uint32_t key) {
+        member_key = key;
+        ++member_messages;
+        (void)tern_sys_handle_close(msg.reply_handle); // owned here: never answered
+    });
+    // Through member 2 before it is marked: the member handler takes it.
+    f.kernel.call_key = 2;
+    auto r = tern::proto::call<Add>(f.client_port, {2, 3}, room());
+    CHECK(r.error() == base::Error::TIMED_OUT);
+    CHECK(member_messages == 1);
+    CHECK(member_key == 2);
+
+    f.server.requests_on_member(2);
+    r = tern::proto::call<Add>(f.client_port, {2, 3}, room());
+    REQUIRE(r.ok());
+    CHECK(r.value().sum == 5);
+    CHECK(f.service.last_key == 2); // the handler sees where it came from
+    CHECK(member_messages == 1);
+
+    // Another member still goes to the member handler; the port itself to the operations.
+    f.kernel.call_key = 1;
+    r = tern::proto::call<Add>(f.client_port, {4, 4}, room());
+    CHECK(r.error() == base::Error::TIMED_OUT);
+    CHECK(member_messages == 2);
+    CHECK(member_key == 1);
+    f.kernel.call_key = 0;
+    r = tern::proto::call<Add>(f.client_port, {4, 5}, room());
+    REQUIRE(r.ok());
+    CHECK(r.value().sum == 9);
+    CHECK(f.service.last_key == 0);
 }

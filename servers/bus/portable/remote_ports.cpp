@@ -12,7 +12,7 @@ base::Result<uint64_t> RemotePorts::set_root(uint64_t serial, uint64_t object, u
         return Error::ALREADY_EXISTS;
     if (m_export_count == kMaxExports)
         return Error::NO_SPACE;
-    m_exports[m_export_count++] = {id, object, handle};
+    m_exports[m_export_count++] = {id, object, handle, {}, 0};
     return id;
 }
 
@@ -25,7 +25,7 @@ base::Result<uint64_t> RemotePorts::export_port(uint64_t object, uint32_t handle
     if (m_export_count == kMaxExports || m_next_serial > kSerialMask)
         return Error::NO_SPACE;
     uint64_t id = global_port_id(m_self, m_next_serial++);
-    m_exports[m_export_count++] = {id, object, handle};
+    m_exports[m_export_count++] = {id, object, handle, {}, 0};
     created = true;
     return id;
 }
@@ -62,12 +62,85 @@ uint32_t RemotePorts::remove_export(uint64_t id) {
     for (size_t i = 0; i < m_export_count; ++i) {
         if (m_exports[i].id == id) {
             uint32_t handle = m_exports[i].handle;
+            for (uint32_t h = 0; h < m_exports[i].holder_count; ++h)
+                queue_notice(id, m_exports[i].holders[h]);
             m_exports[i] = m_exports[--m_export_count];
             m_exports[m_export_count] = {};
             return handle;
         }
     }
     return 0;
+}
+
+bool RemotePorts::add_holder(uint64_t id, uint16_t node) {
+    if (node == 0 || node == m_self)
+        return false;
+    for (size_t i = 0; i < m_export_count; ++i) {
+        Export& e = m_exports[i];
+        if (e.id != id)
+            continue;
+        uint64_t serial = port_id_serial(id);
+        if (serial == kRootNameSerial || serial == kRootProcSerial)
+            return true;
+        for (uint32_t h = 0; h < e.holder_count; ++h) {
+            if (e.holders[h] == node)
+                return true;
+        }
+        if (e.holder_count == kMaxHolders)
+            return false;
+        e.holders[e.holder_count++] = node;
+        return true;
+    }
+    return false;
+}
+
+void RemotePorts::queue_notice(uint64_t id, uint16_t node) {
+    if (m_notice_count == kMaxGoneNotices) {
+        ++m_notices_dropped;
+        return;
+    }
+    m_notices[(m_notice_head + m_notice_count++) % kMaxGoneNotices] = {id, node};
+}
+
+bool RemotePorts::next_notice(GoneNotice& out) const {
+    if (m_notice_count == 0)
+        return false;
+    out = m_notices[m_notice_head];
+    return true;
+}
+
+void RemotePorts::pop_notice() {
+    if (m_notice_count == 0)
+        return;
+    m_notices[m_notice_head] = {};
+    m_notice_head = (m_notice_head + 1) % kMaxGoneNotices;
+    --m_notice_count;
+}
+
+size_t RemotePorts::forget_holder(uint16_t node) {
+    for (size_t i = 0; i < m_export_count; ++i) {
+        Export& e = m_exports[i];
+        for (uint32_t h = 0; h < e.holder_count;) {
+            if (e.holders[h] == node)
+                e.holders[h] = e.holders[--e.holder_count];
+            else
+                ++h;
+        }
+    }
+    // The queue is compacted in order, without node's notices.
+    size_t kept = 0;
+    size_t dropped = 0;
+    for (size_t i = 0; i < m_notice_count; ++i) {
+        GoneNotice n = m_notices[(m_notice_head + i) % kMaxGoneNotices];
+        if (n.node == node)
+            ++dropped;
+        else
+            m_notices[(m_notice_head + kept++) % kMaxGoneNotices] = n;
+    }
+    for (size_t i = kept; i < m_notice_count; ++i)
+        m_notices[(m_notice_head + i) % kMaxGoneNotices] = {};
+    m_notice_count = kept;
+    return dropped;
 }
 
 const RemotePorts::Proxy* RemotePorts::find_proxy(uint64_t id) const {
@@ -99,6 +172,8 @@ base::Result<uint32_t> RemotePorts::add_proxy(uint64_t id, uint32_t handle, uint
         return Error::INVALID_ARGUMENT;
     if (find_proxy(id))
         return Error::ALREADY_EXISTS;
+    if (is_gone(id))
+        return Error::PEER_CLOSED;
     for (size_t i = 0; i < kMaxProxies; ++i) {
         if (m_proxies[i].id == 0) {
             m_proxies[i] = {id, handle, node, kSendWindow};
@@ -129,7 +204,33 @@ bool RemotePorts::move_proxy(uint64_t id, uint16_t node) {
     return true;
 }
 
+uint32_t RemotePorts::port_gone(uint64_t id) {
+    // Our own id too: a port of ours that moved away and died where it went.
+    if (!is_valid_port_id(id))
+        return 0;
+    if (!is_gone(id)) {
+        m_gone[m_gone_next] = id;
+        m_gone_next = (m_gone_next + 1) % kGoneMemory;
+    }
+    return remove_proxy(id);
+}
+
+bool RemotePorts::is_gone(uint64_t id) const {
+    if (id == 0)
+        return false;
+    for (uint64_t g : m_gone) {
+        if (g == id)
+            return true;
+    }
+    return false;
+}
+
 size_t RemotePorts::remove_proxies_of(uint16_t node, base::Span<uint32_t> out) {
+    // Its next life numbers its exports afresh: ids of this one are no longer known gone.
+    for (uint64_t& g : m_gone) {
+        if (g != 0 && port_id_node(g) == node)
+            g = 0;
+    }
     size_t n = 0;
     for (Proxy& p : m_proxies) {
         if (p.id != 0 && p.node == node && n < out.size()) {

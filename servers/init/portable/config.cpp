@@ -41,7 +41,7 @@ const char* line_result_message(LineResult result) {
         return "line too long; ignored";
     case LineResult::kBadSyntax:
         return "expected '<name> restart|once|driver <program> [+serial] [+pci] [+config] [+key] "
-               "[+rtc] "
+               "[+rtc] [+bus] "
                "[arguments]'; "
                "ignored";
     case LineResult::kBadName:
@@ -94,6 +94,8 @@ LineResult parse_line(base::StringView line, ServiceSpec& out) {
             out.config = out.key = true;
         else if (base::StringView(words[i]) == "+rtc")
             out.rtc = true;
+        else if (base::StringView(words[i]) == "+bus")
+            out.bus = true;
         else
             out.argv[argc++] = words[i];
     }

@@ -1,7 +1,7 @@
 #pragma once
 // /etc/init.conf: the drivers and services init starts, one per line:
 //
-//   <name> restart|once|driver <program> [+serial] [+pci] [+config] [+rtc] [arguments...]
+//   <name> restart|once|driver <program> [+serial] [+pci] [+config] [+rtc] [+bus] [arguments...]
 //
 // Blank lines and lines starting with '#' are skipped. A line that is too long, has too
 // few or too many words, an unknown policy, a name with other characters than letters,
@@ -30,6 +30,7 @@ struct ServiceSpec {
     bool config = false; // `+config`: may read the boot options (the node's address)
     bool key = false;    // `+key`: may read the secret boot options too (the cluster key)
     bool rtc = false;    // `+rtc`: gets the CMOS clock's two I/O ports (0x70, 0x71)
+    bool bus = false;    // `+bus`: gets proc's port for the bus (the network server)
 };
 
 enum class LineResult : uint8_t {

@@ -34,6 +34,10 @@
 /* The task itself (every right but RECEIVE): what TERN_HANDLE_SELF is for boot-module
  * tasks. tern::self() (libc/native) returns whichever the program has. */
 #define TERN_STARTUP_SELF 4u
+/* SEND to proc's port for the bus: the one through which proc accepts the requests of
+ * other nodes' proc servers (RemoteSpawn, RemoteWait). proc gives it only to a service
+ * init starts with +bus (the network server). */
+#define TERN_STARTUP_PROC_BUS 5u
 /* Kinds from 16 up are private between a server and whoever starts it. */
 #define TERN_STARTUP_PRIVATE 16u
 

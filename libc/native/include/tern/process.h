@@ -23,8 +23,11 @@ struct SpawnExtras {
     const tern_handle_t* handles = nullptr;
     const uint32_t* kinds = nullptr;
     uint32_t handle_count = 0;
-    // Receives a handle to the new task (enough to watch it with object_watch); this
-    // node only.
+    // Receives a handle to watch the new task with object_watch. On this node a task
+    // handle (the notice carries the exit status). On another node a proxy for a port
+    // that node's proc closes when the child ends: its notice (words[1] 0, words[2]
+    // TERN_OBJ_PORT) comes when the child ends or its node is lost; wait() tells which
+    // (the status, or NODE_DOWN). A message sent through it fails (ACCESS_DENIED).
     tern_handle_t* task = nullptr;
     // The node to start it on (0: this one). The child's pid is that node's; wait and kill
     // work on it as on a local child, and wait fails with NODE_DOWN if its node goes down.
@@ -32,6 +35,8 @@ struct SpawnExtras {
     // The child's console is this node's console server (proc::kSpawnConsoleHere): how a
     // child on another node writes to the parent's terminal.
     bool console_here = false;
+    // The child gets proc's port for the bus (TERN_STARTUP_PROC_BUS); init only.
+    bool bus_port = false;
 };
 
 // Starts `path` (a name without '/' is looked up in /bin) with argv and envp

@@ -261,6 +261,10 @@ public:
         m_member_context = context;
         m_member_handler = handler;
     }
+    // Messages through member `key` are requests for the operations all the same, even
+    // with a member handler set; Request::key() tells a handler where one came from (proc
+    // serves the bus's requests on a port of their own).
+    void requests_on_member(uint32_t key) { m_request_key = key; }
     // Receives and dispatches one message (waiting up to timeout_ns). Returns the receive
     // error (TIMED_OUT, WOULD_BLOCK, ...) or OK.
     base::Error serve_one(uint64_t timeout_ns = TERN_TIMEOUT_INFINITE);
@@ -308,6 +312,7 @@ private:
     size_t m_op_count = 0;
     void* m_event_context = nullptr;
     MemberHandler m_member_handler = nullptr;
+    uint32_t m_request_key = 0; // 0: none (key 0 is the port's own queue)
     void* m_member_context = nullptr;
     EventHandler m_event_handler = nullptr;
     uint64_t m_served = 0;

@@ -22,11 +22,15 @@ inline constexpr uint32_t kSpawnReturnTask = 1;
 // starting many programs elsewhere costs the bus one proxy, not one each. A request
 // handle of kind TERN_STARTUP_CONSOLE beside it is INVALID_ARGUMENT.
 inline constexpr uint32_t kSpawnConsoleHere = 2;
+// The child gets proc's port for the bus (TERN_STARTUP_PROC_BUS), through which proc
+// takes RemoteSpawn and RemoteWait. Only init may ask (ACCESS_DENIED otherwise), for a
+// service init.conf marks +bus: the network server.
+inline constexpr uint32_t kSpawnBusPort = 4;
 inline constexpr uint32_t kMaxSpawnHandles = 4;
 struct SpawnRequest {
     uint32_t argc;  // strings after the path
     uint32_t envc;  // strings after the arguments
-    uint32_t flags; // kSpawnReturnTask, kSpawnConsoleHere
+    uint32_t flags; // kSpawnReturnTask, kSpawnConsoleHere, kSpawnBusPort
     // The startup kind (TERN_STARTUP_*) of each request handle, which the child gets.
     uint32_t handle_kinds[kMaxSpawnHandles];
     // The node to start it on: 0 or this node's id for here, else another member of the
@@ -51,9 +55,13 @@ struct SpawnResponse {
 // console). The caller waits for the child and kills it as for a local one; this proc
 // keeps its record. More errors then: OUT_OF_RANGE (node is not a member of the
 // cluster, or the bus is off), NODE_DOWN (node is not up, or went down before it
-// answered), INVALID_ARGUMENT (kSpawnReturnTask: a task handle cannot cross nodes),
-// NOT_OWNER (the caller is not a process), NO_SPACE (this proc's table of remote children
-// or calls is full), and the other node's errors (NOT_FOUND: no such program there).
+// answered), NOT_OWNER (the caller is not a process), NO_SPACE (this proc's table of
+// remote children or calls is full), and the other node's errors (NOT_FOUND: no such
+// program there). With kSpawnReturnTask the reply's handle is then no task handle but a
+// right to a port of that node's proc (no SEND), which it closes when the child ends,
+// seen here through the bus as a proxy: object_watch on it fires when the child ends or its
+// node is lost (the notice's words[1] is 0 and words[2] TERN_OBJ_PORT; Wait tells the
+// status, or NODE_DOWN). It holds one of the bus's proxies until then.
 using Spawn = proto::Op<1, SpawnRequest, SpawnResponse,
                         proto::Limits{.request_data = kMaxSpawnData,
                                       .request_handles = kMaxSpawnHandles,
@@ -134,6 +142,11 @@ struct ParentResponse {
 using Parent = proto::Op<6, ParentRequest, ParentResponse>;
 
 // ---- Between the proc servers of two nodes (through the bus's root export, serial 2) ----
+//
+// The bus's root export for proc is proc's port for the bus (TERN_STARTUP_PROC_BUS),
+// which only the network server holds; RemoteSpawn and RemoteWait that come any other
+// way are ACCESS_DENIED (and logged), so a local program cannot pass itself off as
+// another node's proc. The other operations are served on both ports.
 
 // Starts a program here for a parent on another node: the request of Spawn with the
 // parent's global pid, which must be of another node (INVALID_ARGUMENT). The child's
@@ -147,16 +160,21 @@ using Parent = proto::Op<6, ParentRequest, ParentResponse>;
 inline constexpr uint32_t kMaxUnclaimed = 32;
 inline constexpr uint32_t kRemoteConsoleAttached = 1;
 inline constexpr uint32_t kRemoteConsoleKept = 2;
+// Beside either (or neither) of those: the answer carries a right to a port this proc
+// closes when the child ends (TRANSFER and DUPLICATE only: for watching; kSpawnReturnTask
+// across nodes).
+inline constexpr uint32_t kRemoteReturnTask = 4;
 struct RemoteSpawnRequest {
     uint64_t parent;
     uint32_t argc;
     uint32_t envc;
     uint32_t handle_kinds[kMaxSpawnHandles];
-    uint32_t flags; // kRemoteConsole*
+    uint32_t flags; // kRemoteConsole*, kRemoteReturnTask
 };
 using RemoteSpawn = proto::Op<7, RemoteSpawnRequest, SpawnResponse,
                               proto::Limits{.request_data = kMaxSpawnData,
-                                            .request_handles = kMaxSpawnHandles + 1}>;
+                                            .request_handles = kMaxSpawnHandles + 1,
+                                            .response_handles = 1}>;
 
 // Waits for a process here whose parent is the given pid of another node, and reaps it.
 // NOT_FOUND (no such process with that parent), TIMED_OUT (made room for a newer wait;
