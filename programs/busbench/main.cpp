@@ -26,7 +26,9 @@
 //                                         own (each a new member of the server's port
 //                                         set, so each is a proxy here), then calls each
 //                                         of them in turn, twice, and checks that the
-//                                         port it reached is the one it asked for
+//                                         port it reached is the one it asked for; then
+//                                         signals each (port_signal on the proxy) and
+//                                         checks that the port got exactly those bits
 //   busbench adopt <seconds>              registers "bench.adopt" and waits for a port
 //                                         (a RECEIVE right) sent to it, then answers
 //                                         calls on that port for that long
@@ -156,9 +158,11 @@ base::Error on_open(PortsServed* served, proto::Request&, const OpenRequest& in,
     if (port < 0)
         return sys_status(port);
     int64_t added = tern_sys_port_set_add(served->set, tern_handle_t(port), uint32_t(in.index + 1));
-    int64_t send = added < 0 ? added
-                             : tern_sys_handle_duplicate(tern_handle_t(port),
-                                                         TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER);
+    int64_t send =
+        added < 0
+            ? added
+            : tern_sys_handle_duplicate(tern_handle_t(port),
+                                        TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER | TERN_RIGHT_SIGNAL);
     if (send < 0) {
         (void)tern_sys_handle_close(tern_handle_t(port));
         return sys_status(send);
@@ -169,16 +173,24 @@ base::Error on_open(PortsServed* served, proto::Request&, const OpenRequest& in,
     return base::Error::OK;
 }
 
-// A call to one of the opened ports: answered with the port's index, from its key.
+// The signal bits each opened port has received.
+uint64_t g_signalled[kMaxPorts];
+
+// A call to one of the opened ports: answered with the port's index, from its key, and
+// the signal bits the port has had; a signal (from the kernel: badge 0) is added up.
 void on_which(void*, tern_msg& msg, uint32_t key) {
     for (uint32_t i = 0; i < msg.hdr.handle_count; ++i)
         (void)tern_sys_handle_close(msg.handles[i]);
+    if (msg.hdr.label == TERN_LABEL_SIGNAL && msg.hdr.sender_badge == 0 && key >= 1
+        && key <= kMaxPorts)
+        g_signalled[key - 1] |= msg.words[0];
     if (msg.reply_handle == TERN_INVALID_HANDLE)
         return;
     tern_msg out = {};
     out.hdr.label = kLabelWhich;
     out.words[0] = msg.hdr.label == kLabelWhich ? kWhichMark + key - 1 : 0;
     out.words[1] = msg.words[0];
+    out.words[2] = key >= 1 && key <= kMaxPorts ? g_signalled[key - 1] : 0;
     (void)tern_sys_port_reply(msg.reply_handle, reinterpret_cast<uint64_t>(&out));
 }
 
@@ -601,6 +613,26 @@ int ports(uint64_t node, uint64_t count) {
     }
     println("busbench: {} ports of {}: {} calls each reached its own port in {} ms", count,
             name.view(), calls, (now_ns() - start) / 1'000'000);
+    // Signals: each port gets its own bits; a call behind them (same order) sees them.
+    for (uint64_t i = 0; i < count; ++i) {
+        if (int64_t r = tern_sys_port_signal(g_ports[i], i + 1); r < 0) {
+            println("busbench: signal to port {}: {}", i, base::error_name(sys_status(r)));
+            return 4;
+        }
+    }
+    for (uint64_t i = 0; i < count; ++i) {
+        tern_msg msg = {};
+        msg.hdr.label = kLabelWhich;
+        msg.words[0] = i;
+        int64_t r = tern_sys_port_call(g_ports[i], reinterpret_cast<uint64_t>(&msg), kTimeoutNs);
+        if (r < 0 || msg.words[0] != kWhichMark + i || msg.words[2] != i + 1) {
+            println("busbench: port {} after its signal: {} (bits {:#x}, expected {:#x})", i,
+                    base::error_name(r < 0 ? sys_status(r) : base::Error::CORRUPT), msg.words[2],
+                    i + 1);
+            return 5;
+        }
+    }
+    println("busbench: {} ports of {}: each got exactly its signal bits", count, name.view());
     for (uint64_t i = 0; i < count; ++i)
         (void)tern_sys_handle_close(g_ports[i]);
     return 0;

@@ -58,6 +58,7 @@ extern "C" int main(uint64_t) {
         {"location_hints", s.location_hints},
         {"redirects", s.redirects},
         {"via_home", s.via_home},
+        {"signals_forwarded", s.signals_forwarded},
     };
     DebugSink out;
     for (const auto& row : rows)

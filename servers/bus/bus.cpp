@@ -369,6 +369,7 @@ Error on_stats(void*, proto::Request&, const proto::Empty&, StatsResponse& out, 
     s.location_hints = moves.hints_sent;
     s.redirects = moves.redirected;
     s.via_home = moves.via_home;
+    s.signals_forwarded = moves.signals;
     out.size = sizeof(s);
     reply.data = {reinterpret_cast<const uint8_t*>(&s), sizeof(s)};
     return Error::OK;

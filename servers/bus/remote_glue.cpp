@@ -20,7 +20,7 @@ namespace {
 
 using base::Error;
 
-static_assert(kLastKind == uint8_t(kMovedKind), "the bus hands kinds up to kLastKind here");
+static_assert(kLastKind == uint8_t(kSignalKind), "the bus hands kinds up to kLastKind here");
 
 // The queue of each proxy: what local senders may have queued before the bus forwards.
 constexpr uint32_t kProxyQueue = 64;
@@ -81,13 +81,18 @@ void watch_export(tern_handle_t handle, uint64_t id) {
 
 // A SEND right a local program may hold for the global id: a proxy (made when new) or,
 // for an id of this node, a duplicate of the export's right.
-Error right_for(uint64_t id, tern_handle_t& out) {
+// With signal, the right may port_signal too (the sender's right could).
+Error right_for(uint64_t id, tern_handle_t& out, bool signal = false) {
+    uint32_t rights = TERN_RIGHT_SEND | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER
+                      | (signal ? TERN_RIGHT_SIGNAL : 0);
     // A port that lives here (exported here, or moved here) is handed out directly.
     const RemotePorts::Export* e = g_table->find_export(id);
     if (e || port_id_node(id) == g_table->self()) {
         if (!e)
             return Error::NOT_FOUND;
-        int64_t d = tern_sys_handle_duplicate(e->handle, TERN_RIGHTS_SAME);
+        int64_t d = tern_sys_handle_duplicate(e->handle, rights);
+        if (d < 0 && signal) // the export's own right cannot signal: nor can this one
+            d = tern_sys_handle_duplicate(e->handle, rights & ~TERN_RIGHT_SIGNAL);
         if (d < 0)
             return tern::sys_status(d);
         out = tern_handle_t(d);
@@ -126,8 +131,7 @@ Error right_for(uint64_t id, tern_handle_t& out) {
             return tern::sys_status(r);
         }
     }
-    int64_t d = tern_sys_handle_duplicate(port, TERN_RIGHT_SEND | TERN_RIGHT_DUPLICATE
-                                                    | TERN_RIGHT_TRANSFER);
+    int64_t d = tern_sys_handle_duplicate(port, rights);
     if (d < 0)
         return tern::sys_status(d);
     out = tern_handle_t(d);
@@ -179,6 +183,15 @@ base::Result<size_t> copy_memory(tern_handle_t memory, base::Span<uint8_t> out) 
 // The staging buffer for the memory contents of the message being encoded.
 uint8_t g_memory[kMaxMessage];
 
+// Whether the right kept for export id may port_signal.
+bool can_signal(uint64_t id) {
+    const RemotePorts::Export* e = g_table->find_export(id);
+    uint32_t type = 0;
+    uint32_t rights = 0;
+    uint64_t object = 0;
+    return e && handle_type(e->handle, type, rights, object) && (rights & TERN_RIGHT_SIGNAL);
+}
+
 // A port moved here with id (a kReceive entry): a new port takes the id, exported here
 // under it, and its RECEIVE right goes to the message's receiver. Messages for the id
 // that reach the node it left are forwarded here by that node's bus (its old port is now
@@ -187,8 +200,9 @@ Error receive_for(uint64_t id, uint16_t from, tern_handle_t& out) {
     int64_t port = tern_sys_port_create(kProxyQueue);
     if (port < 0)
         return tern::sys_status(port);
-    int64_t send = tern_sys_handle_duplicate(
-        tern_handle_t(port), TERN_RIGHT_SEND | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER);
+    int64_t send = tern_sys_handle_duplicate(tern_handle_t(port),
+                                             TERN_RIGHT_SEND | TERN_RIGHT_DUPLICATE
+                                                 | TERN_RIGHT_TRANSFER | TERN_RIGHT_SIGNAL);
     if (send < 0) {
         close_handle(tern_handle_t(port));
         return tern::sys_status(send);
@@ -231,7 +245,8 @@ Error to_local(const RemoteMessage& m, uint16_t from, tern_msg& out) {
     out.hdr.data_size = uint32_t(m.data.size());
     for (uint32_t i = 0; i < m.handle_count; ++i) {
         Error e = m.handles[i].kind == RemoteHandleKind::kPort
-                      ? right_for(m.handles[i].port_id, out.handles[i])
+                      ? right_for(m.handles[i].port_id, out.handles[i],
+                                  m.handles[i].rights == kRemoteRightSignal)
                   : m.handles[i].kind == RemoteHandleKind::kReceive
                       ? receive_for(m.handles[i].port_id, from, out.handles[i])
                       : memory_for(m.handles[i].contents, out.handles[i]);
@@ -254,7 +269,7 @@ base::Result<uint64_t> move_port(tern_handle_t port, uint64_t object, uint16_t n
     if (node == g_table->self())
         return Error::INVALID_ARGUMENT;
     int64_t send = tern_sys_handle_duplicate(port, TERN_RIGHT_SEND | TERN_RIGHT_DUPLICATE
-                                                       | TERN_RIGHT_TRANSFER);
+                                                       | TERN_RIGHT_TRANSFER | TERN_RIGHT_SIGNAL);
     if (send < 0)
         return tern::sys_status(send);
     bool created = false;
@@ -351,15 +366,20 @@ Error to_remote(tern_msg& msg, RemoteMessage& out, uint16_t to) {
             close_all(msg.handles + i, msg.hdr.handle_count - i);
             return id.error();
         }
-        if (!created)
-            close_handle(msg.handles[i]);
-        else
+        if (created) {
             watch_export(msg.handles[i], id.value());
+        } else if ((rights & TERN_RIGHT_SIGNAL) != 0 && !can_signal(id.value())) {
+            // This right can signal and the one kept cannot: keep this one.
+            close_handle(g_table->replace_export_handle(id.value(), msg.handles[i]));
+        } else {
+            close_handle(msg.handles[i]);
+        }
         if (!g_table->add_holder(id.value(), to))
             log_limited("bus: export {:#x} has {} holders; node {} learns of its death only "
                         "when it next addresses it",
                         id.value(), RemotePorts::kMaxHolders, to);
         out.handles[i].kind = RemoteHandleKind::kPort;
+        out.handles[i].rights = (rights & TERN_RIGHT_SIGNAL) != 0 ? kRemoteRightSignal : 0;
         out.handles[i].port_id = id.value();
         out.handle_count = i + 1;
     }
@@ -469,6 +489,23 @@ void forward(const RemotePorts::Proxy& proxy, tern_msg& msg) {
     log_limited("bus: cannot forward to {:#x} on node {}: {}", id, node, base::error_name(e));
     if (call)
         fail_call(reply, e);
+}
+
+// Signal bits a local program gave a proxy (port_signal; the kernel hands them to the
+// bus as one event): they go to the node the port lives on, which signals the port.
+// Signals never wait and never fail their sender, so a node that is down loses them,
+// with a log line, as a port that died would.
+void forward_signal(const RemotePorts::Proxy& proxy, uint64_t bits) {
+    RemoteMessage m;
+    m.kind = kSignalKind;
+    m.target = proxy.id;
+    m.words[0] = bits;
+    Error e = node_up(proxy.node) ? send_remote(proxy.node, m) : Error::NODE_DOWN;
+    if (e == Error::OK)
+        ++g_moves.signals;
+    else
+        log_limited("bus: signal {:#x} for {:#x} not sent to node {}: {}", bits, proxy.id,
+                    proxy.node, base::error_name(e));
 }
 
 // The answer to a call another node made, from one of our reply ports.
@@ -706,6 +743,32 @@ void hint_location(uint16_t node, uint64_t id) {
         ++g_moves.hints_sent;
 }
 
+// Signal bits from node for a port here, or for one that is not here yet or moved on
+// (through its home node, as via_home does for messages).
+void on_signal(uint16_t node, const RemoteMessage& m) {
+    const RemotePorts::Export* e = g_table->find_export(m.target);
+    tern_handle_t through = TERN_INVALID_HANDLE;
+    if (!e && port_id_node(m.target) != g_table->self() && port_id_node(m.target) != node)
+        (void)right_for(m.target, through, true);
+    tern_handle_t port = e ? e->handle : through;
+    Error status = Error::PEER_CLOSED;
+    if (port != TERN_INVALID_HANDLE) {
+        int64_t r = tern_sys_port_signal(port, m.words[0]);
+        status = r < 0 ? tern::sys_status(r) : Error::OK;
+    }
+    close_handle(through);
+    if (status == Error::OK)
+        return;
+    log_limited("bus: signal {:#x} from node {} for {:#x}: {}", m.words[0], node, m.target,
+                base::error_name(status));
+    if (status == Error::PEER_CLOSED) {
+        RemoteMessage gone;
+        gone.kind = BusMessageKind::kPortGone;
+        gone.target = m.target;
+        (void)send_remote(node, gone);
+    }
+}
+
 void on_call_or_send(uint16_t node, const RemoteMessage& m, base::Span<const uint8_t> bytes) {
     const RemotePorts::Export* target = g_table->find_export(m.target);
     bool call = m.kind == BusMessageKind::kCall;
@@ -867,6 +930,8 @@ void on_message(uint16_t node, base::Span<const uint8_t> bytes) {
     default:
         if (m.kind == kCreditKind) {
             on_credit(node, m);
+        } else if (m.kind == kSignalKind) {
+            on_signal(node, m);
         } else if (m.kind == kMovedKind) {
             // Only the node a proxy sends to can redirect it.
             const RemotePorts::Proxy* p = g_table->find_proxy(m.target);
@@ -931,6 +996,11 @@ void on_member(void*, tern_msg& msg, uint32_t key) {
         return;
     }
     RemotePorts::Proxy copy = *p;
+    // Signal bits on a proxy come from the kernel (badge 0), not from a sender.
+    if (msg.hdr.label == TERN_LABEL_SIGNAL && msg.hdr.sender_badge == 0 && !is_async_answer(msg)) {
+        forward_signal(copy, msg.words[0]);
+        return;
+    }
     forward(copy, msg);
 }
 

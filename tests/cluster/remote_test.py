@@ -17,7 +17,8 @@ QEMU nodes:
   contents); a 128 KiB one fails on node 1 with TOO_BIG;
 - many remote ports: node 1 asks bench.echo@3 for 200 ports of its own (200 exports on
   node 3, 200 proxies in node 1's port set) and calls each twice, every answer naming
-  the port it was sent to;
+  the port it was sent to; then signals each proxy (port_signal) and checks that each
+  port on node 3 got exactly its own bits;
 - a port that moves: node 1 answers calls on bench.park, then sends the port itself
   (its RECEIVE right) to a program on node 3; node 2, calling bench.park@1 all along,
   gets every answer, first from node 1, then from node 3, and its bus is redirected to
@@ -111,15 +112,18 @@ PORTS = 200
 
 def many_ports(c):
     """PORTS distinct ports of node 3, each a proxy on node 1, each reached by its calls."""
-    ended = r"busbench: (\d+ ports of [^\n]*|port \d+ of [^\n]*|call to port [^\n]*|" \
-            r"[\w.@]+: \w+)\r?\n"
+    ended = r"busbench: (\d+ ports of [^\n]*signal bits|port \d+ [^\n]*|call to port [^\n]*|" \
+            r"signal to port [^\n]*|[\w.@]+: \w+)\r?\n"
     text = console(c, 1, "busbench ports 3 %d" % PORTS, ended, limit=90)
     m = re.search(r"busbench: %d ports of bench\.echo@3: (\d+) calls each reached its own "
                   r"port in (\d+) ms" % PORTS, text)
     check(m and int(m.group(1)) == 2 * PORTS,
           "%d proxies on node 1, each calling its own port on node 3: %r" % (PORTS, text[-400:]))
+    check("busbench: %d ports of bench.echo@3: each got exactly its signal bits" % PORTS in text,
+          "port_signal on each proxy reached its port on node 3: %r" % text[-400:])
     print("remote_test: many ports: %d proxies on node 1, %s calls each reached its own port "
-          "on node 3 in %s ms" % (PORTS, m.group(1), m.group(2)))
+          "on node 3 in %s ms; a signal to each proxy reached its port" % (PORTS, m.group(1),
+                                                                           m.group(2)))
 
 
 PARK_CALLS = 50
@@ -142,7 +146,7 @@ def moving_port(c):
           in log_text(c, 1)[mark1:], "node 1 sent the port away")
     counters = {}
     for node in (1, 2, 3):
-        out = console(c, node, "busstat", r"via_home \d+\r?\n", limit=30)
+        out = console(c, node, "busstat", r"signals_forwarded \d+\r?\n", limit=30)
         counters[node] = {k: int(v) for k, v in re.findall(r"(\w+) (\d+)\r?\n", out)}
     check(counters[1].get("ports_moved_out", 0) >= 1 and counters[3].get("ports_moved_in", 0) >= 1,
           "node 1 counts a port moved out, node 3 one moved in: %s" % counters)

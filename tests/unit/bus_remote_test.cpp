@@ -257,6 +257,34 @@ TEST_CASE("a moving port's receive right and a location hint round trip") {
     CHECK_FALSE(encode_remote(hint, base::Span<uint8_t>(out.data(), out.size())).ok());
 }
 
+TEST_CASE("signals and a port right's signal bit round trip") {
+    RemoteMessage sig;
+    sig.kind = kSignalKind;
+    sig.target = global_port_id(3, kFirstSerial);
+    sig.words[0] = 0x8000000000000001ull;
+    RemoteMessage d;
+    REQUIRE(decode(encode(sig), d) == Error::OK);
+    CHECK(d.kind == kSignalKind);
+    CHECK(d.words[0] == sig.words[0]);
+    std::vector<uint8_t> out(kMaxMessage);
+    sig.words[0] = 0;
+    CHECK_FALSE(encode_remote(sig, base::Span<uint8_t>(out.data(), out.size())).ok());
+
+    RemoteMessage m;
+    m.kind = BusMessageKind::kSend;
+    m.target = global_port_id(3, kFirstSerial);
+    m.handle_count = 1;
+    m.handles[0].port_id = global_port_id(2, kFirstSerial);
+    m.handles[0].rights = kRemoteRightSignal;
+    std::vector<uint8_t> good = encode(m);
+    REQUIRE(decode(good, d) == Error::OK);
+    CHECK(d.handles[0].rights == kRemoteRightSignal);
+    good[97] = 2; // no other right
+    CHECK(decode(good, d) == Error::CORRUPT);
+    m.handles[0].kind = RemoteHandleKind::kReceive; // only a SEND right has the bit
+    CHECK_FALSE(encode_remote(m, base::Span<uint8_t>(out.data(), out.size())).ok());
+}
+
 TEST_CASE("decode refuses every malformed field") {
     std::vector<uint8_t> data, memory;
     RemoteMessage m = call_with_everything(data, memory);
@@ -280,7 +308,8 @@ TEST_CASE("decode refuses every malformed field") {
     CHECK(refused([](auto& b) { b[28] ^= 1; }));                // data size
     CHECK(refused([](auto& b) { b[31] = 0x80; }));
     CHECK(refused([](auto& b) { b[96] = 4; }));                      // handle kind
-    CHECK(refused([](auto& b) { b[97] = 1; }));                      // entry padding
+    CHECK(refused([](auto& b) { b[97] = 2; }));                      // an unknown right
+    CHECK(refused([](auto& b) { b[98] = 1; }));                      // entry padding
     CHECK(refused([](auto& b) { b[100] = 1; }));                     // a port with contents
     CHECK(refused([](auto& b) { std::memset(&b[104], 0, 8); }));     // port id 0
     CHECK(refused([](auto& b) { b[112 + 4] ^= 1; }));                // memory size

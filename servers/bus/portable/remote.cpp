@@ -45,14 +45,15 @@ bool fields_valid(const RemoteMessage& m) {
     case BusMessageKind::kHeartbeat:
         break;
     }
-    if (m.kind == kCreditKind || m.kind == kMovedKind) {
+    if (m.kind == kCreditKind || m.kind == kMovedKind || m.kind == kSignalKind) {
         // One spelling: everything but the target and words[0] is zero.
         for (size_t i = 1; i < kRemoteWords; ++i) {
             if (m.words[i] != 0)
                 return false;
         }
-        bool word_valid = m.kind == kCreditKind ? m.words[0] >= 1 && m.words[0] <= kSendWindow
-                                                : m.words[0] >= 1 && m.words[0] <= UINT16_MAX;
+        bool word_valid = m.kind == kCreditKind  ? m.words[0] >= 1 && m.words[0] <= kSendWindow
+                          : m.kind == kMovedKind ? m.words[0] >= 1 && m.words[0] <= UINT16_MAX
+                                                 : m.words[0] != 0;
         return is_valid_port_id(m.target) && m.call_id == 0 && m.status == Error::OK && m.label == 0
                && m.handle_count == 0 && m.data.size() == 0 && word_valid;
     }
@@ -60,7 +61,12 @@ bool fields_valid(const RemoteMessage& m) {
 }
 
 bool handle_valid(const RemoteHandle& h) {
-    if (h.kind == RemoteHandleKind::kPort || h.kind == RemoteHandleKind::kReceive)
+    if (h.kind == RemoteHandleKind::kPort)
+        return is_valid_port_id(h.port_id) && h.contents.size() == 0
+               && (h.rights == 0 || h.rights == kRemoteRightSignal);
+    if (h.rights != 0)
+        return false;
+    if (h.kind == RemoteHandleKind::kReceive)
         return is_valid_port_id(h.port_id) && h.contents.size() == 0;
     if (h.kind == RemoteHandleKind::kMemory)
         return h.port_id == 0 && h.contents.size() > 0 && h.contents.size() <= kMaxMessage;
@@ -111,7 +117,8 @@ base::Result<size_t> encode_remote(const RemoteMessage& message, base::Span<uint
         const RemoteHandle& h = message.handles[i];
         uint8_t* e = p + at;
         e[0] = uint8_t(h.kind);
-        e[1] = e[2] = e[3] = 0;
+        e[1] = h.rights;
+        e[2] = e[3] = 0;
         put32(e + 4, uint32_t(h.contents.size()));
         put64(e + 8, h.port_id);
         at += kRemoteHandleEntrySize;
@@ -163,10 +170,11 @@ base::Result<void> decode_remote(base::Span<const uint8_t> bytes, RemoteMessage&
                                        data_size);
     for (uint32_t i = 0; i < m.handle_count; ++i) {
         const uint8_t* e = p + at + size_t(i) * kRemoteHandleEntrySize;
-        if (e[1] || e[2] || e[3])
+        if (e[2] || e[3])
             return Error::CORRUPT;
         RemoteHandle& h = m.handles[i];
         h.kind = RemoteHandleKind(e[0]);
+        h.rights = e[1];
         uint32_t size = get32(e + 4);
         h.port_id = get64(e + 8);
         if (size > left)

@@ -22,8 +22,9 @@
 //       24    4 status (reply: OK or the error the call failed with; 0 otherwise)
 //       28    4 data size (at most 65,536)
 //       32   64 the eight inline words
-//       96 16*h handle entries: kind (1), zero (3), size (4), value (8)
-//                kPort:    size 0, value = the port's global id (a SEND right)
+//       96 16*h handle entries: kind (1), rights (1), zero (2), size (4), value (8)
+//                kPort:    size 0, value = the port's global id (a SEND right);
+//                          rights: kRemoteRightSignal when the right may port_signal
 //                kMemory:  size = bytes of the memory's contents, value 0
 //                kReceive: size 0, value = the port's global id (its RECEIVE right:
 //                          the port moves to the receiving node)
@@ -34,7 +35,9 @@
 // label, call id, status, other words, handles or data.
 //
 // A location hint (kMovedKind) tells a node that sent a message for target to a node the
-// port has left that it lives on node words[0] now; laid out like a credit.
+// port has left that it lives on node words[0] now; laid out like a credit. A signal
+// (kSignalKind) carries the bits a local program gave port_signal on a proxy for target
+// in words[0] (non-zero), laid out the same way.
 //
 // The whole message is at most kMaxMessage bytes (the transport's limit), which is also
 // the limit on memory contents carried: data part and memory together fit in it.
@@ -62,6 +65,10 @@ inline constexpr size_t kRemoteWords = 8;         // TERN_MSG_INLINE_WORDS
 // port that moved lives now.
 inline constexpr BusMessageKind kCreditKind = BusMessageKind(6);
 inline constexpr BusMessageKind kMovedKind = BusMessageKind(7);
+// 8: signal bits for a port (port_signal on a proxy).
+inline constexpr BusMessageKind kSignalKind = BusMessageKind(8);
+// A kPort entry's rights byte: the SEND right carries TERN_RIGHT_SIGNAL too.
+inline constexpr uint8_t kRemoteRightSignal = 1;
 // The sends a node may have on its way to one exported port (per proxy) before the
 // exporting node has put them in the port's queue and returned their credits; and how
 // many the exporting node gathers before it returns them in one credit message.
@@ -91,6 +98,7 @@ enum class RemoteHandleKind : uint8_t {
 
 struct RemoteHandle {
     RemoteHandleKind kind = RemoteHandleKind::kPort;
+    uint8_t rights = 0;                 // kPort: 0 or kRemoteRightSignal
     uint64_t port_id = 0;               // kPort
     base::Span<const uint8_t> contents; // kMemory
 };

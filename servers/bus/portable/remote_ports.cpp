@@ -1,5 +1,7 @@
 #include "remote_ports.h"
 
+#include <base/utility.h>
+
 namespace tern::bus {
 
 using base::Error;
@@ -44,15 +46,23 @@ base::Result<uint32_t> RemotePorts::adopt_export(uint64_t id, uint64_t object, u
         return Error::INVALID_ARGUMENT;
     for (size_t i = 0; i < m_export_count; ++i) {
         if (m_exports[i].id == id) {
-            uint32_t before = m_exports[i].handle;
-            m_exports[i] = {id, object, handle};
-            return before;
+            // Its holders stay: they hold proxies for the id wherever it lives.
+            m_exports[i].object = object;
+            return base::exchange(m_exports[i].handle, handle);
         }
     }
     if (m_export_count == kMaxExports)
         return Error::NO_SPACE;
     m_exports[m_export_count++] = {id, object, handle};
     return uint32_t(0);
+}
+
+uint32_t RemotePorts::replace_export_handle(uint64_t id, uint32_t handle) {
+    for (size_t i = 0; i < m_export_count; ++i) {
+        if (m_exports[i].id == id)
+            return base::exchange(m_exports[i].handle, handle);
+    }
+    return 0;
 }
 
 uint32_t RemotePorts::remove_export(uint64_t id) {

@@ -108,6 +108,10 @@ public:
     // (any node's, not a root) with handle. Returns the handle the id had here before, for
     // the owner to close (0: none). INVALID_ARGUMENT: a root or invalid id; NO_SPACE.
     base::Result<uint32_t> adopt_export(uint64_t id, uint64_t object, uint32_t handle);
+    // Keeps handle for id's export instead of the one it had (a right with more rights
+    // to the same port), which it returns for the owner to close; 0 (nothing changed)
+    // when there is no such export.
+    uint32_t replace_export_handle(uint64_t id, uint32_t handle);
     // Records that node was sent id (an export of this node). true when node is a
     // holder now (or id is a root export, which never dies); false for an unknown id,
     // node 0 or this node, or an export with kMaxHolders holders already.

@@ -60,11 +60,12 @@ struct StatsInfo {
     uint64_t bad_messages;    // delivered messages the bus could not decode, dropped
     uint64_t unknown_senders; // heartbeats from nodes that are not configured peers
     // Ports that move between nodes (docs/bus.md, "Ports that move").
-    uint64_t ports_moved_out; // RECEIVE rights sent to another node
-    uint64_t ports_moved_in;  // ports that came here
-    uint64_t location_hints;  // senders told where a port that left lives now
-    uint64_t redirects;       // proxies here redirected by such a hint
-    uint64_t via_home;        // messages for a port not (yet) here, sent on via its home
+    uint64_t ports_moved_out;   // RECEIVE rights sent to another node
+    uint64_t ports_moved_in;    // ports that came here
+    uint64_t location_hints;    // senders told where a port that left lives now
+    uint64_t redirects;         // proxies here redirected by such a hint
+    uint64_t via_home;          // messages for a port not (yet) here, sent on via its home
+    uint64_t signals_forwarded; // port_signal on a proxy here, sent to the port's node
 };
 struct StatsResponse {
     uint32_t size; // sizeof(StatsInfo) in the reply data
