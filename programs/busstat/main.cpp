@@ -59,6 +59,7 @@ extern "C" int main(uint64_t) {
         {"redirects", s.redirects},
         {"via_home", s.via_home},
         {"signals_forwarded", s.signals_forwarded},
+        {"unknown_targets", s.unknown_targets},
     };
     DebugSink out;
     for (const auto& row : rows)

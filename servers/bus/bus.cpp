@@ -370,6 +370,7 @@ Error on_stats(void*, proto::Request&, const proto::Empty&, StatsResponse& out, 
     s.redirects = moves.redirected;
     s.via_home = moves.via_home;
     s.signals_forwarded = moves.signals;
+    s.unknown_targets = moves.unknown_targets;
     out.size = sizeof(s);
     reply.data = {reinterpret_cast<const uint8_t*>(&s), sizeof(s)};
     return Error::OK;

@@ -777,6 +777,7 @@ void on_call_or_send(uint16_t node, const RemoteMessage& m, base::Span<const uin
         return;
     }
     if (!target) {
+        ++g_moves.unknown_targets;
         log_limited("bus: node {} addressed {:#x}, which is not exported here", node, m.target);
         {
             // Ours once (serials are never reused), or a port its home forwarded here that

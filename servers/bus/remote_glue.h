@@ -19,12 +19,13 @@ namespace remote {
 inline constexpr uint8_t kLastKind = 8;
 // Ports that moved between nodes (docs/bus.md, "Ports that move").
 struct MoveCounters {
-    uint64_t moved = 0;      // ports that left this node (a RECEIVE right sent away)
-    uint64_t arrived = 0;    // ports that came here
-    uint64_t hints_sent = 0; // senders told where a port that left lives now
-    uint64_t redirected = 0; // proxies here pointed at a port's new node by a hint
-    uint64_t via_home = 0;   // messages for a port not here sent on through its home
-    uint64_t signals = 0;    // signals forwarded from a proxy here to another node
+    uint64_t moved = 0;           // ports that left this node (a RECEIVE right sent away)
+    uint64_t arrived = 0;         // ports that came here
+    uint64_t hints_sent = 0;      // senders told where a port that left lives now
+    uint64_t redirected = 0;      // proxies here pointed at a port's new node by a hint
+    uint64_t via_home = 0;        // messages for a port not here sent on through its home
+    uint64_t signals = 0;         // signals forwarded from a proxy here to another node
+    uint64_t unknown_targets = 0; // messages for a port that is gone: dropped, never delivered
 };
 // Makes the reply ports (members of set) and the root exports.
 void start(uint16_t self, tern_handle_t set);

@@ -146,7 +146,7 @@ def moving_port(c):
           in log_text(c, 1)[mark1:], "node 1 sent the port away")
     counters = {}
     for node in (1, 2, 3):
-        out = console(c, node, "busstat", r"signals_forwarded \d+\r?\n", limit=30)
+        out = console(c, node, "busstat", r"unknown_targets \d+\r?\n", limit=30)
         counters[node] = {k: int(v) for k, v in re.findall(r"(\w+) (\d+)\r?\n", out)}
     check(counters[1].get("ports_moved_out", 0) >= 1 and counters[3].get("ports_moved_in", 0) >= 1,
           "node 1 counts a port moved out, node 3 one moved in: %s" % counters)

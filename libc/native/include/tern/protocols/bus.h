@@ -66,6 +66,7 @@ struct StatsInfo {
     uint64_t redirects;         // proxies here redirected by such a hint
     uint64_t via_home;          // messages for a port not (yet) here, sent on via its home
     uint64_t signals_forwarded; // port_signal on a proxy here, sent to the port's node
+    uint64_t unknown_targets;   // messages for a port no longer here: refused, never delivered
 };
 struct StatsResponse {
     uint32_t size; // sizeof(StatsInfo) in the reply data
