@@ -56,7 +56,8 @@ struct tern_handle_info {
     uint32_t type;   /* TERN_OBJ_* */
     uint32_t rights; /* TERN_RIGHT_* */
     uint32_t reserved;
-    uint64_t object; /* the object's id: the same for every handle to it, never reused */
+    uint64_t object; /* the object's id: the same for every handle to it, unique among
+                        live objects (it may come back once the object is gone) */
 };
 
 /* Messages the kernel sends. label identifies them; words[] carry the details. */

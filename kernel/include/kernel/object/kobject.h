@@ -72,9 +72,12 @@ public:
 
     // The object as a T when its type tag matches T::kType, else nullptr. This replaces
     // dynamic_cast, which the kernel cannot use without RTTI.
-    // The object's id (task_handles reports it): counts up from 1 at boot, never reused,
-    // so "same object" is "same id" for as long as the node runs.
-    [[nodiscard]] uint64_t object_id() const { return m_object_id; }
+    // The object's id (task_handles reports it): the same for every handle to it, and
+    // different from every other live object's (a bijection of its address, so it costs
+    // no storage; an id may come back once its object is gone).
+    [[nodiscard]] uint64_t object_id() const {
+        return uint64_t(reinterpret_cast<uintptr_t>(this)) * 0x9E3779B97F4A7C15ull;
+    }
 
     template<typename T>
     [[nodiscard]] T* as() {
@@ -87,7 +90,7 @@ public:
 
 protected:
     // Starts with the creator's reference, which Ref<T>::adopt takes over.
-    explicit KObject(uint32_t type) : m_object_id(++s_last_id), m_type(type) {
+    explicit KObject(uint32_t type) : m_type(type) {
         if (type < kCountedTypes)
             ++s_live[type];
     }
@@ -111,7 +114,6 @@ public:
 
 protected:
     static inline uint64_t s_live[kCountedTypes] = {};
-    static inline uint64_t s_last_id = 0;
 
     // Runs once, when the last reference is dropped. Every concrete object overrides it
     // to release what it holds and free its memory. The body here only catches a type
@@ -123,7 +125,6 @@ protected:
     virtual void unshared() {}
 
 private:
-    uint64_t m_object_id;
     uint32_t m_type;
     uint32_t m_ref_count{1};
 };
