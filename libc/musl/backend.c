@@ -289,6 +289,32 @@ static int is_mount_point(const struct place* p) {
     return strcmp(mounts()->mounts[p->mount].prefix, p->path) == 0;
 }
 
+/* Replaces the link that ends at server_path[link_end] (a "/" follows) by its target:
+ * p->path becomes the target, resolved from the link's directory, followed by the rest. */
+static long follow_inner_link(struct place* p, uint32_t link_end) {
+    p->server_path[link_end] = '\0'; /* the link's path, for a moment */
+    int64_t n =
+        tern_libc_fs_readlink(p->server, p->server_path, g_link_target, sizeof(g_link_target));
+    /* The link's own path in this process (p->path is rebuilt below, so it holds it). */
+    long r = n < 0 ? (long)n
+                   : tern_libc_mount_global_path(mounts(), p->mount, p->server_path, p->path,
+                                                 sizeof(p->path));
+    p->server_path[link_end] = '/';
+    if (r != 0)
+        return r;
+    int must_be_directory = 0;
+    r = tern_libc_link_target_path(p->path, g_link_target, (uint64_t)n, g_link_path,
+                                   sizeof(g_link_path), &must_be_directory);
+    if (r != 0)
+        return r;
+    /* The rest after the link's name (never empty: the server's path is normalised),
+     * relative to where the target leads; a trailing "/" of the original path stays in
+     * p->must_be_directory. */
+    const char* rest = p->server_path + link_end + 1;
+    int ignored = 0;
+    return tern_libc_normalize_path(g_link_path, rest, p->path, sizeof(p->path), &ignored);
+}
+
 /* Finds p->path's server and looks it up there, following a final symbolic link when
  * follow is set (or the path ends in "/"). Returns 0 with p->error saying whether
  * something is there, or an error of the resolution itself (ELOOP, ENAMETOOLONG). */
@@ -309,7 +335,17 @@ static long place_lookup(struct place* p, int follow) {
             if (p->error == 0)
                 p->mode = (p->node.is_directory ? S_IFDIR : S_IFREG) | (p->node.mode & 07777);
         } else {
-            p->error = tern_libc_fs_lookup(p->server, p->server_path, &p->attr);
+            uint32_t link_end = 0;
+            p->error = tern_libc_fs_lookup(p->server, p->server_path, &p->attr, &link_end);
+            if (p->error == TERN_LIBC_FS_LINK_IN_PATH) {
+                /* A link before the last component: its target takes its place. */
+                if (links >= kMaxLinks)
+                    return -ELOOP;
+                r = follow_inner_link(p, link_end);
+                if (r != 0)
+                    return r;
+                continue;
+            }
             if (p->error == -ENODEV)
                 p->error = -ENOENT; /* no such server: nothing is there */
             if (p->error == 0)

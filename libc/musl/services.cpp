@@ -478,11 +478,22 @@ int64_t tern_libc_bootfs_list(const char* path, char* buffer, uint64_t capacity)
 
 // ---- Writable file servers --------------------------------------------------------------
 
-int tern_libc_fs_lookup(uint32_t server, const char* path, struct tern_libc_file_attr* attr) {
+int tern_libc_fs_lookup(uint32_t server, const char* path, struct tern_libc_file_attr* attr,
+                        uint32_t* link_end) {
     tern::file::AttrResponse response = {};
     int r = file_call<tern::file::Lookup>(server, {}, response, [&](tern::proto::CallParts& parts) {
         parts.in_data = text_bytes(path);
     });
+    *link_end = 0;
+    if (r == 0 && response.error == tern::file::kLinkInPath) {
+        // A link's name ends inside the path, after its first "/" and before its end.
+        size_t length = text_length(path);
+        if (response.link_end < 2 || response.link_end >= length || path[response.link_end] != '/')
+            return -TERN_LINUX_EIO;
+        *link_end = response.link_end;
+        copy_attr(attr, response.attr);
+        return TERN_LIBC_FS_LINK_IN_PATH;
+    }
     return attr_result(r, response, attr);
 }
 

@@ -128,7 +128,12 @@ struct tern_libc_file_statfs {
 #define TERN_LIBC_FS_TRUNCATE 4u
 #define TERN_LIBC_FS_DIRECTORY 8u
 
-int tern_libc_fs_lookup(uint32_t server, const char* path, struct tern_libc_file_attr* attr);
+/* Lookup. Returns TERN_LIBC_FS_LINK_IN_PATH when a symbolic link stands before the last
+ * component: *link_end is the length of path up to the end of the link's name (the
+ * caller reads it and looks again). */
+#define TERN_LIBC_FS_LINK_IN_PATH 1
+int tern_libc_fs_lookup(uint32_t server, const char* path, struct tern_libc_file_attr* attr,
+                        uint32_t* link_end);
 int tern_libc_fs_open(uint32_t server, const char* path, uint32_t flags, uint32_t mode,
                       struct tern_libc_file_attr* attr);
 int tern_libc_fs_getattr(uint32_t server, uint64_t inode, struct tern_libc_file_attr* attr);

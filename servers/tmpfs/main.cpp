@@ -83,7 +83,13 @@ base::Error on_lookup(State* s, proto::Request& request, const file::PathRequest
     if (!path_ok(request, path))
         return base::Error::INVALID_ARGUMENT;
     tmpfs::Node* node = nullptr;
-    return answer(s->tree->lookup(path, &node), node, out);
+    size_t link_end = 0;
+    answer(s->tree->lookup_through(path, &node, &link_end), node, out);
+    if (out.error == 0 && link_end != 0) {
+        out.error = file::kLinkInPath;
+        out.link_end = uint32_t(link_end);
+    }
+    return base::Error::OK;
 }
 
 base::Error on_open(State* s, proto::Request& request, const file::OpenRequest& in,

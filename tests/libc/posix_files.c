@@ -307,8 +307,28 @@ static void test_links(void) {
     check(lstat(at(2, "dangling"), &st) == 0 && S_ISLNK(st.st_mode), "lstat of a dangling link");
     /* An absolute link to a directory, used as one. */
     check(symlink(g_base, at(2, "self")) == 0, "a link to the directory");
-    check(stat(at(2, "self/target"), &st) == 0 || errno == ENOTDIR,
+    check(stat(at(2, "self/target"), &st) == 0 && st.st_size == 7,
           "a path through a link to a directory");
+    check(mkdir(at(2, "real"), 0755) == 0 && symlink("real", at(3, "rl")) == 0,
+          "a relative link to a directory");
+    fd = open(at(2, "rl/inner"), O_CREAT | O_WRONLY, 0644);
+    check(fd >= 0 && write(fd, "in", 2) == 2, "create through the link");
+    close(fd);
+    check(stat(at(2, "real/inner"), &st) == 0 && st.st_size == 2, "the file is in the target");
+    check(symlink("../real/", at(2, "real/up")) == 0
+              && stat(at(3, "real/up/up/up/inner"), &st) == 0,
+          "links through links");
+    check(symlink("loop2", at(2, "loop1")) == 0 && symlink("loop1", at(3, "loop2")) == 0,
+          "two links to each other");
+    check_errno(stat(at(2, "loop1"), &st), ELOOP, "stat of a link loop");
+    check_errno(stat(at(2, "loop1/x"), &st), ELOOP, "a path through a link loop");
+    check(rename(at(2, "rl/inner"), at(3, "rl/inner2")) == 0
+              && stat(at(2, "real/inner2"), &st) == 0,
+          "rename through a link to a directory");
+    check(unlink(at(2, "rl/inner2")) == 0 && unlink(at(2, "real/up")) == 0
+              && rmdir(at(3, "real")) == 0 && unlink(at(2, "rl")) == 0
+              && unlink(at(3, "loop1")) == 0 && unlink(at(2, "loop2")) == 0,
+          "unlink through links, then the links");
     check(unlink(link) == 0 && unlink(at(2, "dangling")) == 0 && unlink(at(2, "self")) == 0,
           "unlink removes links, not targets");
     check(stat(target, &st) == 0, "the target is still there");

@@ -99,6 +99,37 @@ TEST_CASE("mounts: the longest prefix wins and roots are joined") {
     CHECK(tern_libc_mount_find(&empty, "/x") == -ENOENT);
 }
 
+TEST_CASE("mounts: server paths map back to the process's paths") {
+    tern_libc_mount_table table = {};
+    REQUIRE(tern_libc_mount_add(&table, "/", "/", TERN_LIBC_SERVER_BOOTFS, 1) == 0);
+    REQUIRE(tern_libc_mount_add(&table, "/net", "/", TERN_LIBC_SERVER_TMPFS, 0) == 0);
+    REQUIRE(tern_libc_mount_add(&table, "/tmp", "/tmp", TERN_LIBC_SERVER_TMPFS, 0) == 0);
+    REQUIRE(tern_libc_mount_add(&table, "/deep/er", "/r", TERN_LIBC_SERVER_TMPFS, 0) == 0);
+    auto back = [&](int index, const char* server_path) -> std::string {
+        char out[TERN_LIBC_PATH_BUFFER];
+        int r = tern_libc_mount_global_path(&table, index, server_path, out, sizeof(out));
+        return r == 0 ? std::string(out) : "E" + std::to_string(-r);
+    };
+    CHECK(back(0, "/bin/x") == "/bin/x");
+    CHECK(back(0, "/") == "/");
+    CHECK(back(1, "/") == "/net");
+    CHECK(back(1, "/a/b") == "/net/a/b");
+    CHECK(back(2, "/tmp") == "/tmp");
+    CHECK(back(2, "/tmp/l") == "/tmp/l");
+    CHECK(back(3, "/r") == "/deep/er");
+    CHECK(back(3, "/r/x") == "/deep/er/x");
+    CHECK(back(3, "/rx") == "E" + std::to_string(EINVAL));
+    CHECK(back(2, "/home/x") == "E" + std::to_string(EINVAL));
+    CHECK(back(1, "relative") == "E" + std::to_string(EINVAL));
+    // Every server path of a mount goes there and back unchanged.
+    for (const char* path : {"/net", "/net/a", "/tmp", "/tmp/a/b", "/deep/er", "/deep/er/z"}) {
+        int m = tern_libc_mount_find(&table, path);
+        char server[TERN_LIBC_PATH_BUFFER];
+        REQUIRE(tern_libc_mount_server_path(&table, m, path, server, sizeof(server)) == 0);
+        CHECK(back(m, server) == path);
+    }
+}
+
 TEST_CASE("mounts: relative paths resolve from the working directory") {
     char out[TERN_LIBC_PATH_BUFFER];
     int dir = 0;

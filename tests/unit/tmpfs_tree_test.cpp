@@ -186,6 +186,19 @@ TEST_CASE("tmpfs: symbolic links are kept, not followed") {
     CHECK(n->size == 9);
     // A link in the middle of a path is not a directory here.
     CHECK(t.lookup("/d/l/x", &n) == -kENOTDIR);
+    // lookup_through says where such a link ends, for the client to follow it.
+    size_t link_end = 99;
+    REQUIRE(t.lookup_through("/d/l/x/y", &n, &link_end) == 0);
+    CHECK(n == link);
+    CHECK(link_end == 4);
+    REQUIRE(t.lookup_through("/d/l", &n, &link_end) == 0);
+    CHECK(n == link);
+    CHECK(link_end == 0); // the last component: the link itself
+    CHECK(t.lookup_through("/d/missing/x", &n, &link_end) == -kENOENT);
+    // Other operations meet it as ENOTDIR, and a later lookup is not confused by it.
+    CHECK(t.mkdir("/d/l/x", 0755, 0, &n) == -kENOTDIR);
+    REQUIRE(t.lookup_through("/d", &n, &link_end) == 0);
+    CHECK(link_end == 0);
     uint8_t b[4];
     uint64_t count = 0;
     CHECK(t.read(link, 0, 4, b, &count, 0) == -kEINVAL);

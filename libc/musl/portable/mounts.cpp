@@ -142,6 +142,41 @@ int tern_libc_mount_server_path(const struct tern_libc_mount_table* table, int i
     return 0;
 }
 
+int tern_libc_mount_global_path(const struct tern_libc_mount_table* table, int index,
+                                const char* server_path, char* out, uint64_t capacity) {
+    const tern_libc_mount& m = table->mounts[index];
+    uint64_t root = text_length(m.root);
+    const char* rest = server_path;
+    if (root > 1) {
+        int64_t n = match(m.root, server_path);
+        if (n < 0)
+            return -TERN_LINUX_EINVAL;
+        rest = server_path + n; // "" or "/..."
+    } else if (server_path[0] != '/') {
+        return -TERN_LINUX_EINVAL;
+    }
+    uint64_t prefix = text_length(m.prefix);
+    bool prefix_is_slash = prefix == 1;
+    uint64_t rest_length = text_length(rest);
+    if (rest_length == 1 && rest[0] == '/') // the server's "/" is the prefix itself
+        rest_length = 0;
+    uint64_t total = (prefix_is_slash ? 0 : prefix) + rest_length;
+    if (total == 0)
+        total = 1; // "/"
+    if (total + 1 > capacity)
+        return -TERN_LINUX_ENAMETOOLONG;
+    uint64_t at = 0;
+    if (!prefix_is_slash)
+        for (uint64_t i = 0; i < prefix; ++i)
+            out[at++] = m.prefix[i];
+    for (uint64_t i = 0; i < rest_length; ++i)
+        out[at++] = rest[i];
+    if (at == 0)
+        out[at++] = '/';
+    out[at] = '\0';
+    return 0;
+}
+
 int tern_libc_link_target_path(const char* link, const char* target, uint64_t target_length,
                                char* out, uint64_t capacity, int* must_be_directory) {
     *must_be_directory = 0;

@@ -65,6 +65,12 @@ int tern_libc_mount_find(const struct tern_libc_mount_table* table, const char* 
 int tern_libc_mount_server_path(const struct tern_libc_mount_table* table, int index,
                                 const char* path, char* out, uint64_t capacity);
 
+/* The inverse: the path of this process for a server path on mount index (the prefix
+ * and what follows the mount's root). -EINVAL when server_path is not under the root,
+ * -ENAMETOOLONG when the result does not fit. */
+int tern_libc_mount_global_path(const struct tern_libc_mount_table* table, int index,
+                                const char* server_path, char* out, uint64_t capacity);
+
 /* The path a symbolic link leads to: target when absolute, else target after the
  * directory holding the link (link is a normalised absolute path), into out as
  * tern_libc_normalize_path makes it. -ENOENT for an empty target, -ENAMETOOLONG. */

@@ -160,6 +160,13 @@ int Tree::resolve_parent(base::StringView path, Parent* out) {
             Node* c = child(directory, component);
             if (!c)
                 return -kENOENT;
+            if (c->is_symlink()) {
+                // The client follows it; where it ends in path tells the client what to
+                // read and what is left (lookup_through).
+                m_link = c;
+                m_link_end = size_t(component.data() + component.size() - path.data());
+                return -kENOTDIR;
+            }
             if (!c->is_directory())
                 return -kENOTDIR;
             directory = c;
@@ -167,6 +174,18 @@ int Tree::resolve_parent(base::StringView path, Parent* out) {
         component = next;
         rest = after;
     }
+}
+
+int Tree::lookup_through(base::StringView path, Node** out, size_t* link_end) {
+    m_link = nullptr;
+    int r = lookup(path, out);
+    *link_end = 0;
+    if (r == -kENOTDIR && m_link) {
+        *out = m_link;
+        *link_end = m_link_end;
+        return 0;
+    }
+    return r;
 }
 
 int Tree::lookup(base::StringView path, Node** out) {

@@ -8,8 +8,8 @@
 // Paths are the protocol's: absolute within the tree ("/tmp/a/b"; repeated "/" are one,
 // "." stays and ".." goes up, never above the root). Symbolic links are never followed
 // here: the client follows them, because a link may point into another file server. A
-// link met before the last component is ENOTDIR (the client resolves links of the final
-// component only).
+// link met before the last component is ENOTDIR, except to lookup_through, which says
+// where it is so that the client can follow it too.
 //
 // Errors are Linux errno numbers (the file protocol's), returned negated; 0 is success.
 //
@@ -104,6 +104,11 @@ public:
 
     // The node at path (not following a final link).
     int lookup(base::StringView path, Node** out);
+    // lookup, except that a symbolic link met before the last component is not ENOTDIR:
+    // *out is the link and *link_end the length of the path up to the end of its name
+    // (the client reads it, puts the target in its place and looks again). *link_end is
+    // 0 when the whole path was resolved.
+    int lookup_through(base::StringView path, Node** out, size_t* link_end);
     // The node with this inode number, or nullptr.
     Node* find(uint64_t inode);
 
@@ -159,6 +164,8 @@ private:
     static constexpr size_t kBuckets = 1024;
     Limits m_limits;
     Node* m_root = nullptr;
+    Node* m_link = nullptr; // the last link resolve_parent met before the last component
+    size_t m_link_end = 0;
     Node* m_buckets[kBuckets] = {};
     uint64_t m_next_inode = 1;
     uint64_t m_bytes = 0;

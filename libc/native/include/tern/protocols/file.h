@@ -7,7 +7,8 @@
 // Paths are absolute within the server ("/tmp/a/b"), at most kMaxPath bytes, names at
 // most kMaxName. The server never follows symbolic links: Lookup and Open answer with the
 // link itself and the client reads it (Readlink) and resolves the target, which may lie on
-// another server. A link before the last component is ENOTDIR.
+// another server. A link before the last component is Lookup's kLinkInPath answer, and
+// ENOTDIR to every other operation (a client looks a path up before changing it).
 //
 // Every open file is named by its node number (Attr::inode), which the server never
 // reuses while it runs, so a client keeps no handle or session and a process can move to
@@ -44,9 +45,15 @@ struct Attr {
     uint32_t gid;
 };
 
+// Lookup's answer when a symbolic link stands before the last component of the path:
+// attr is the link's and link_end the length of the path up to the end of its name. The
+// client reads the link (Readlink of that part), puts the target in its place and looks
+// the result up, which may be on another server.
+inline constexpr int32_t kLinkInPath = -1;
+
 struct AttrResponse {
-    int32_t error; // a Linux errno, 0 for success; attr is valid only then
-    uint32_t reserved;
+    int32_t error;     // a Linux errno, 0 for success, kLinkInPath; attr is valid only then
+    uint32_t link_end; // with kLinkInPath (Lookup only)
     Attr attr;
 };
 static_assert(sizeof(AttrResponse) == 64);
@@ -60,7 +67,7 @@ struct PathRequest {
     uint32_t reserved;
 };
 
-// data = path. The node at path, a final link not followed.
+// data = path. The node at path, a final link not followed; kLinkInPath for one before.
 using Lookup = proto::Op<1, PathRequest, AttrResponse, proto::Limits{.request_data = kMaxPath}>;
 
 inline constexpr uint32_t kOpenCreate = 1;    // make a regular file with `mode` if missing
