@@ -431,7 +431,9 @@ static long open_bootfs(struct place* p, long flags) {
             return (long)size;
         }
         file->data = (const char*)(uintptr_t)buffer;
-        file->size = (uint64_t)size;
+        /* "/" lists "tmp" and "home", which are other servers' and not in bootfs. */
+        file->size = tern_libc_add_mount_points(mounts(), p->path, (char*)(uintptr_t)buffer,
+                                                (uint64_t)size, kListingBytes);
         file->map_address = (uint64_t)buffer;
         file->map_size = kListingBytes;
         file->mode = p->node.mode;

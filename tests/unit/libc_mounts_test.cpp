@@ -130,6 +130,25 @@ TEST_CASE("mounts: server paths map back to the process's paths") {
     }
 }
 
+TEST_CASE("mounts: readdir of a bootfs directory shows the mount points in it") {
+    Table t;
+    char listing[64] = "bin/\netc/\n";
+    uint64_t size = tern_libc_add_mount_points(&t.table, "/", listing, 10, sizeof(listing));
+    CHECK(std::string(listing, size) == "bin/\netc/\ntmp/\nhome/\n");
+    // Not twice, not in other directories, not past the buffer.
+    CHECK(tern_libc_add_mount_points(&t.table, "/", listing, size, sizeof(listing)) == size);
+    CHECK(tern_libc_add_mount_points(&t.table, "/etc", listing, 10, sizeof(listing)) == 10);
+    CHECK(tern_libc_add_mount_points(&t.table, "/", listing, 10, 15) == 15);
+    CHECK(std::string(listing, 15) == "bin/\netc/\ntmp/\n");
+    tern_libc_mount_table table = {};
+    REQUIRE(tern_libc_mount_add(&table, "/", "/", TERN_LIBC_SERVER_BOOTFS, 1) == 0);
+    REQUIRE(tern_libc_mount_add(&table, "/a/b", "/", TERN_LIBC_SERVER_TMPFS, 0) == 0);
+    REQUIRE(tern_libc_mount_add(&table, "/a/b/c", "/", TERN_LIBC_SERVER_TMPFS, 0) == 0);
+    size = tern_libc_add_mount_points(&table, "/a", listing, 0, sizeof(listing));
+    CHECK(std::string(listing, size) == "b/\n");
+    CHECK(tern_libc_add_mount_points(&table, "/", listing, 0, sizeof(listing)) == 0);
+}
+
 TEST_CASE("mounts: relative paths resolve from the working directory") {
     char out[TERN_LIBC_PATH_BUFFER];
     int dir = 0;

@@ -142,6 +142,50 @@ int tern_libc_mount_server_path(const struct tern_libc_mount_table* table, int i
     return 0;
 }
 
+uint64_t tern_libc_add_mount_points(const struct tern_libc_mount_table* table,
+                                    const char* directory, char* listing, uint64_t size,
+                                    uint64_t capacity) {
+    uint64_t directory_length = text_length(directory);
+    bool root = directory_length == 1;
+    for (uint32_t i = 0; i < table->count && i < TERN_LIBC_MAX_MOUNTS; ++i) {
+        const char* prefix = table->mounts[i].prefix;
+        int64_t n = root ? (prefix[1] != '\0' ? 1 : -1) : match(directory, prefix);
+        if (n < 0 || (!root && prefix[n] != '/'))
+            continue;
+        const char* leaf = prefix + n + (root ? 0 : 1);
+        uint64_t leaf_length = text_length(leaf);
+        bool nested = false;
+        for (uint64_t j = 0; j < leaf_length; ++j)
+            nested = nested || leaf[j] == '/';
+        if (leaf_length == 0 || nested)
+            continue;
+        // Already listed (as a directory or not)?
+        bool listed = false;
+        for (uint64_t at = 0; at < size && !listed;) {
+            uint64_t end = at;
+            while (end < size && listing[end] != '\n')
+                ++end;
+            uint64_t length = end - at;
+            if (length > 0 && listing[end - 1] == '/')
+                --length;
+            if (length == leaf_length) {
+                bool same = true;
+                for (uint64_t j = 0; j < length; ++j)
+                    same = same && listing[at + j] == leaf[j];
+                listed = same;
+            }
+            at = end + 1;
+        }
+        if (listed || size + leaf_length + 2 > capacity)
+            continue;
+        for (uint64_t j = 0; j < leaf_length; ++j)
+            listing[size++] = leaf[j];
+        listing[size++] = '/';
+        listing[size++] = '\n';
+    }
+    return size;
+}
+
 int tern_libc_mount_global_path(const struct tern_libc_mount_table* table, int index,
                                 const char* server_path, char* out, uint64_t capacity) {
     const tern_libc_mount& m = table->mounts[index];

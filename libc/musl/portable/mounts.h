@@ -65,6 +65,14 @@ int tern_libc_mount_find(const struct tern_libc_mount_table* table, const char* 
 int tern_libc_mount_server_path(const struct tern_libc_mount_table* table, int index,
                                 const char* path, char* out, uint64_t capacity);
 
+/* Adds the mount points directly inside directory (a normalised path) to a bootfs
+ * listing (one "name/" line each) unless the listing has them already, so that readdir
+ * of "/" shows "tmp" and "home". listing holds size bytes in capacity; returns the new
+ * size (mount points that do not fit are left out). */
+uint64_t tern_libc_add_mount_points(const struct tern_libc_mount_table* table,
+                                    const char* directory, char* listing, uint64_t size,
+                                    uint64_t capacity);
+
 /* The inverse: the path of this process for a server path on mount index (the prefix
  * and what follows the mount's root). -EINVAL when server_path is not under the root,
  * -ENAMETOOLONG when the result does not fit. */
