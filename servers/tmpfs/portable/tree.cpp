@@ -15,17 +15,15 @@ namespace {
 // A file's buffer grows by doubling up to this step, then by it.
 constexpr uint64_t kGrowthStep = 1ull << 20;
 
+// The runtime's word-at-a-time memcpy and memset (the compiler may call them for these).
 void copy_bytes(void* to, const void* from, uint64_t n) {
-    auto* t = static_cast<uint8_t*>(to);
-    const auto* f = static_cast<const uint8_t*>(from);
-    for (uint64_t i = 0; i < n; ++i)
-        t[i] = f[i];
+    if (n > 0)
+        __builtin_memcpy(to, from, n);
 }
 
 void zero_bytes(void* to, uint64_t n) {
-    auto* t = static_cast<uint8_t*>(to);
-    for (uint64_t i = 0; i < n; ++i)
-        t[i] = 0;
+    if (n > 0)
+        __builtin_memset(to, 0, n);
 }
 
 // Checks the bytes of a path: no NUL, at most kMaxPath bytes, no component over kMaxName.
