@@ -527,6 +527,8 @@ static int on_file_server(const struct tern_libc_file* file) {
     return file->server != TERN_LIBC_SERVER_BOOTFS;
 }
 
+static int node_open_here(uint32_t server, uint64_t inode, const struct tern_libc_file* except);
+
 /* Releases what a description holds once its last descriptor is closed. */
 static void release_description(struct tern_libc_file* file) {
     switch (file->kind) {
@@ -538,9 +540,12 @@ static void release_description(struct tern_libc_file* file) {
             (void)tern_sys_vm_free(file->map_address, file->map_size);
         break;
     case TERN_LIBC_FD_FILE:
-        /* A file server's file holds nothing: the server keeps no state per client. */
+        /* A file server's file holds nothing: the server keeps no state per client. One
+         * unlinked while open goes with its last description. */
         if (!on_file_server(file))
             tern_libc_bootfs_unmap(file->map_address, file->map_size, file->memory);
+        else if (file->unlinked && !node_open_here(file->server, file->inode, file))
+            (void)tern_libc_fs_unlink(file->server, file->path);
         break;
     case TERN_LIBC_FD_PIPE_READ:
     case TERN_LIBC_FD_PIPE_WRITE:
@@ -862,6 +867,57 @@ static long sys_rmdir_at(long dirfd, const char* path) {
     return tern_libc_fs_rmdir(p->server, p->server_path);
 }
 
+/* The descriptions of this process open on a file server's node. */
+static int node_open_here(uint32_t server, uint64_t inode, const struct tern_libc_file* except) {
+    struct tern_libc_fd_table* table = tern_libc_fds();
+    for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        const struct tern_libc_file* f = &table->files[i];
+        if (f != except && f->kind == TERN_LIBC_FD_FILE && f->server == server && f->inode == inode)
+            return 1;
+    }
+    return 0;
+}
+
+/* Unlinking a file this process has open: the server keeps nothing per client, so
+ * instead of removing it the library renames it to a hidden name in the same directory,
+ * ".tern-unlinked-<node>", and removes that when the last description on it closes (as
+ * NFS clients do). Its descriptors go on working; the name shows in readdir until then. */
+static long unlink_open_file(struct place* p) {
+    char* hidden = g_link_path;
+    size_t length = strlen(p->server_path);
+    while (length > 0 && p->server_path[length - 1] != '/')
+        --length;
+    if (length + 40 > sizeof(g_link_path))
+        return -ENAMETOOLONG;
+    memcpy(hidden, p->server_path, length);
+    size_t at = length;
+    const char* stem = ".tern-unlinked-";
+    memcpy(hidden + at, stem, strlen(stem));
+    at += strlen(stem);
+    char digits[24];
+    size_t n = 0;
+    uint64_t inode = p->attr.inode;
+    do {
+        digits[n++] = (char)('0' + inode % 10);
+        inode /= 10;
+    } while (inode != 0);
+    while (n > 0)
+        hidden[at++] = digits[--n];
+    hidden[at] = '\0';
+    long r = tern_libc_fs_rename(p->server, p->server_path, hidden);
+    if (r != 0)
+        return r;
+    struct tern_libc_fd_table* table = tern_libc_fds();
+    for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        struct tern_libc_file* f = &table->files[i];
+        if (f->kind == TERN_LIBC_FD_FILE && f->server == p->server && f->inode == p->attr.inode) {
+            f->unlinked = 1;
+            copy_path(f->path, hidden);
+        }
+    }
+    return 0;
+}
+
 static long sys_unlinkat(long dirfd, const char* path, long flags) {
     if (flags & ~(long)AT_REMOVEDIR)
         return -EINVAL;
@@ -877,6 +933,8 @@ static long sys_unlinkat(long dirfd, const char* path, long flags) {
         return read_only_error(p, 1);
     if (p->error != 0)
         return p->error;
+    if (!is_link_mode(p->mode) && node_open_here(p->server, p->attr.inode, 0))
+        return unlink_open_file(p);
     return tern_libc_fs_unlink(p->server, p->server_path);
 }
 

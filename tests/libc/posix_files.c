@@ -141,6 +141,44 @@ static void test_open_read_write(void) {
     check_errno(open(name, O_RDWR | O_CREAT, 0644), ENAMETOOLONG, "a name of 256 bytes");
 }
 
+/* A file unlinked while open stays readable and writable through its descriptors until
+ * the last one closes (tmpfile() depends on it). */
+static void test_unlink_open(void) {
+    const char* path = at(0, "open-unlinked");
+    int fd = open(path, O_CREAT | O_RDWR, 0644);
+    check(fd >= 0 && write(fd, "kept", 4) == 4, "a file to unlink while open");
+    int copy = dup(fd);
+    int second = open(path, O_RDONLY);
+    check(unlink(path) == 0, "unlink it while open");
+    struct stat st;
+    check_errno(stat(path, &st), ENOENT, "its name is gone");
+    char buffer[16] = {0};
+    check(pread(fd, buffer, sizeof(buffer), 0) == 4 && memcmp(buffer, "kept", 4) == 0,
+          "still readable");
+    check(write(fd, "+more", 5) == 5 && fstat(fd, &st) == 0 && st.st_size == 9, "still writable");
+    check(close(fd) == 0 && pread(copy, buffer, 9, 0) == 9, "a duplicate outlives the close");
+    check(close(copy) == 0 && pread(second, buffer, 9, 0) == 9
+              && memcmp(buffer, "kept+more", 9) == 0,
+          "another open description outlives both");
+    check(close(second) == 0, "the last close");
+    FILE* f = tmpfile();
+    char line[32] = {0};
+    check(f && fputs("tmpfile line\n", f) >= 0 && fflush(f) == 0 && fseek(f, 0, SEEK_SET) == 0
+              && fgets(line, sizeof(line), f) && strcmp(line, "tmpfile line\n") == 0,
+          "tmpfile() writes and reads back");
+    if (f)
+        fclose(f);
+    /* Nothing is left behind in the directory. */
+    DIR* dir = opendir(g_base);
+    int hidden = 0;
+    struct dirent* e;
+    while (dir && (e = readdir(dir)) != 0)
+        hidden += strncmp(e->d_name, ".tern-unlinked-", 15) == 0;
+    if (dir)
+        closedir(dir);
+    check(hidden == 0, "no hidden names are left after the last close");
+}
+
 static void test_truncate(void) {
     const char* path = at(0, "t.bin");
     int fd = open(path, O_CREAT | O_RDWR, 0644);
@@ -558,6 +596,7 @@ int main(void) {
     }
     test_open_read_write();
     test_truncate();
+    test_unlink_open();
     test_directories();
     test_rename();
     test_links();

@@ -144,7 +144,7 @@ struct tern_libc_file {
     uint32_t flags;      /* the open flags, for F_GETFL (never O_CLOEXEC: see fd_slot) */
     uint32_t memory;     /* the memory object's handle, 0 for none */
     uint32_t references; /* descriptors naming this description */
-    uint32_t reserved;
+    uint32_t unlinked;   /* unlinked while open: path is its hidden name on the server */
     uint64_t size;
     uint64_t position;
     const char* data;
