@@ -12,7 +12,8 @@ namespace tmpfs {
 
 namespace {
 
-// A file's buffer grows by doubling up to this step, then by it.
+// A file's buffer doubles up to this size, then grows by a quarter: copying stays linear
+// in the file's size, and at most a quarter of a large file's buffer is unused.
 constexpr uint64_t kGrowthStep = 1ull << 20;
 
 // The runtime's word-at-a-time memcpy and memset (the compiler may call them for these).
@@ -257,23 +258,23 @@ int Tree::make_node(Node* directory, base::StringView leaf, uint32_t mode, int64
     return 0;
 }
 
+bool Tree::room_for(const Node* node, uint64_t size) const {
+    return size <= node->size || size - node->size <= m_limits.max_bytes - m_bytes;
+}
+
 int Tree::reserve(Node* node, uint64_t size) {
     if (size <= node->capacity)
         return 0;
     uint64_t grown =
-        node->capacity < kGrowthStep ? node->capacity * 2 : node->capacity + kGrowthStep;
+        node->capacity < kGrowthStep ? node->capacity * 2 : node->capacity + node->capacity / 4;
     uint64_t capacity = size > grown ? size : grown;
-    uint64_t room = m_limits.max_bytes - m_bytes + node->capacity;
-    if (capacity > room)
-        capacity = size; // the exact size may still fit
-    if (capacity > room)
-        return -kENOSPC;
     auto* data = new (std::nothrow) uint8_t[capacity];
+    if (!data && capacity > size)
+        data = new (std::nothrow) uint8_t[capacity = size];
     if (!data)
         return -kENOSPC;
     copy_bytes(data, node->data, node->size);
     delete[] node->data;
-    m_bytes = m_bytes - node->capacity + capacity;
     node->data = data;
     node->capacity = capacity;
     return 0;
@@ -343,13 +344,17 @@ int Tree::write(Node* node, uint64_t offset, const uint8_t* data, uint64_t lengt
     if (length == 0)
         return 0;
     uint64_t end = offset + length;
+    if (!room_for(node, end))
+        return -kENOSPC;
     if (int r = reserve(node, end); r != 0)
         return r;
     if (offset > node->size)
         zero_bytes(node->data + node->size, offset - node->size);
     copy_bytes(node->data + offset, data, length);
-    if (end > node->size)
+    if (end > node->size) {
+        m_bytes += end - node->size;
         node->size = end;
+    }
     node->mtime_ns = node->ctime_ns = now_ns;
     return 0;
 }
@@ -362,16 +367,18 @@ int Tree::truncate(Node* node, uint64_t size, int64_t now_ns) {
     if (size > kMaxFileSize)
         return -kEFBIG;
     if (size > node->size) {
+        if (!room_for(node, size))
+            return -kENOSPC;
         if (int r = reserve(node, size); r != 0)
             return r;
         zero_bytes(node->data + node->size, size - node->size);
     } else if (size == 0 && node->data) {
         // An emptied file gives its memory back.
         delete[] node->data;
-        m_bytes -= node->capacity;
         node->data = nullptr;
         node->capacity = 0;
     }
+    m_bytes = m_bytes - node->size + size;
     node->size = size;
     node->mtime_ns = node->ctime_ns = now_ns;
     return 0;
@@ -429,7 +436,7 @@ int Tree::unlink(base::StringView path, int64_t now_ns) {
     detach(node);
     hash_remove(node);
     p.directory->mtime_ns = p.directory->ctime_ns = now_ns;
-    m_bytes -= node->capacity;
+    m_bytes -= node->size; // a file's or a link's bytes
     destroy(node);
     --m_nodes;
     return 0;
@@ -457,6 +464,7 @@ int Tree::symlink(base::StringView target, base::StringView path, int64_t now_ns
     }
     copy_bytes(node->data, target.data(), target.size());
     node->size = target.size();
+    m_bytes += node->size;
     *out = node;
     return 0;
 }
@@ -492,7 +500,8 @@ int Tree::rename(base::StringView from, base::StringView to, int64_t now_ns) {
             return -kENOTEMPTY;
         detach(existing);
         hash_remove(existing);
-        m_bytes -= existing->capacity;
+        if (!existing->is_directory())
+            m_bytes -= existing->size;
         destroy(existing);
         --m_nodes;
     }

@@ -47,6 +47,8 @@ inline constexpr uint32_t kPermissionMask = 07777;
 // The largest file: what an int64_t offset holds (Linux's limit on a 64-bit system).
 inline constexpr uint64_t kMaxFileSize = uint64_t(INT64_MAX);
 
+// The byte limit counts the bytes files and links hold (their sizes, as tmpfs on Linux
+// counts pages); a file's buffer may be up to a quarter (or, under 1 MiB, all) larger.
 struct Limits {
     uint64_t max_bytes = 64ull << 20; // file data and link targets, together
     uint64_t max_nodes = 65536;       // directories, files and links, the root included
@@ -157,6 +159,9 @@ private:
     void attach(Node* directory, Node* node);
     void detach(Node* node);
     void destroy(Node* node);
+    // Whether node may grow to size bytes within the byte limit.
+    bool room_for(const Node* node, uint64_t size) const;
+    // Makes node's buffer hold size bytes (ENOSPC when memory runs out).
     int reserve(Node* node, uint64_t size);
     void hash_insert(Node* node);
     void hash_remove(Node* node);
