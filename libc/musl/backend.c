@@ -7,10 +7,10 @@
  * Linux argument meanings, and must return what Linux would: a result >= 0 or a negated
  * Linux errno. The rules of the translation (errno table, protection bits, mmap checks)
  * are in portable/translate.cpp, where the host unit tests check them; this file performs
- * the calls. The console and the boot file system are servers, which services.cpp reaches
- * through the native runtime (services.h is the interface); the rules for files (the
- * descriptor table, lseek, paths, struct stat) are in portable/files.cpp. docs/libc.md
- * lists what is supported and what is not.
+ * the calls. The console, the boot file system and tmpfs are servers, which services.cpp
+ * reaches through the native runtime (services.h is the interface); the rules for files
+ * (the descriptor table, lseek, paths, struct stat) are in portable/files.cpp, the mount
+ * table's in portable/mounts.cpp. docs/libc.md lists what is supported and what is not.
  *
  * Everything that is not supported fails with ENOSYS, and the first failure of each
  * syscall number writes one line to the console ("libc: unsupported syscall N (name)"), so

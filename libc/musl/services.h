@@ -1,7 +1,7 @@
 /*
  * Tern's musl port: what the backend (backend.c, C) asks of the native runtime
- * (services.cpp, C++): the startup block, and the console and boot file system servers,
- * reached through the name server with the typed protocol layer
+ * (services.cpp, C++): the startup block, and the console, the boot file system and the
+ * writable file servers (tmpfs), reached through the name server with the typed protocol layer
  * (libc/native/include/tern/protocol.h).
  *
  * Every function returns a Linux result: >= 0, or a negated Linux errno, translated from
