@@ -181,9 +181,10 @@ endfunction()
 # tests/bench/libc_bench.c, is one program, loaded as the boot module <name>; the socket
 # and descriptor tests need the network server and the console, which run only in a
 # booted system, so they go into the boot file system as /bin/sockets and /bin/posix_fds
-# for a shell session to run.
+# for a shell session to run; so does the file test, which needs the tmpfs server
+# (/bin/posix_files).
 file(GLOB TERN_C_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/libc/*.c)
-foreach(name sockets posix_fds)
+foreach(name sockets posix_fds posix_files)
   list(REMOVE_ITEM TERN_C_TEST_PROGRAMS ${TERN_ROOT}/tests/libc/${name}.c)
   tern_c_program(${name} SOURCES ${TERN_ROOT}/tests/libc/${name}.c BOOTFS)
 endforeach()

@@ -106,6 +106,8 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys) {
                   g_boot_info.malformed_tags, g_boot_info.dropped_memory,
                   g_boot_info.dropped_modules);
 
+    wall_clock_init();
+
     for (size_t i = 0; i < g_boot_info.module_count; ++i) {
         const auto& m = g_boot_info.modules[i];
         if (m.name == base::StringView("symbols"))

@@ -29,6 +29,8 @@ SyscallResult sys_debug_write(UserBuffer text) {
 
 SyscallResult sys_clock_monotonic() { return monotonic_ns(); }
 
+SyscallResult sys_clock_realtime() { return realtime_ns(); }
+
 SyscallResult sys_node_id() { return boot_options().node_id; }
 
 SyscallResult sys_memory_info(UserPtr<tern_memory_info> out) {

@@ -7,10 +7,10 @@
  * Linux argument meanings, and must return what Linux would: a result >= 0 or a negated
  * Linux errno. The rules of the translation (errno table, protection bits, mmap checks)
  * are in portable/translate.cpp, where the host unit tests check them; this file performs
- * the calls. The console and the boot file system are servers, which services.cpp reaches
- * through the native runtime (services.h is the interface); the rules for files (the
- * descriptor table, lseek, paths, struct stat) are in portable/files.cpp. docs/libc.md
- * lists what is supported and what is not.
+ * the calls. The console, the boot file system and tmpfs are servers, which services.cpp
+ * reaches through the native runtime (services.h is the interface); the rules for files
+ * (the descriptor table, lseek, paths, struct stat) are in portable/files.cpp, the mount
+ * table's in portable/mounts.cpp. docs/libc.md lists what is supported and what is not.
  *
  * Everything that is not supported fails with ENOSYS, and the first failure of each
  * syscall number writes one line to the console ("libc: unsupported syscall N (name)"), so
@@ -36,6 +36,8 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -43,6 +45,7 @@
 
 #include <libc/musl/backend.h>
 #include <libc/musl/portable/files.h>
+#include <libc/musl/portable/mounts.h>
 #include <libc/musl/portable/translate.h>
 #include <libc/musl/services.h>
 #include <tern/syscall.h>
@@ -212,10 +215,15 @@ static long unsupported(long n, const char* detail) {
     return -ENOSYS;
 }
 
-/* ---- Files on the boot file system ------------------------------------------------------ *
- * open maps a file through bootfs Map and reads are served from the mapping; an open
- * directory holds bootfs's listing for getdents64. The process's working directory is
- * "/", so relative paths start there (or at the directory an openat descriptor names).
+/* ---- Files: the mount table, the working directory and the file servers --------------- *
+ * Every path is resolved against the working directory (or the directory an *at()
+ * descriptor names) into a normalised absolute path, which the mount table
+ * (portable/mounts.h) sends to a server: "/" to bootfs (read-only: open maps a file
+ * through bootfs Map and reads are served from the mapping; an open directory holds
+ * bootfs's listing), "/tmp" and "/home" to tmpfs (the file protocol: reads and writes go
+ * to the server by node number, in pieces). Symbolic links are followed here, since a
+ * link may lead to another server. The table, the working directory and the umask are the
+ * process's own, like the descriptor table.
  */
 
 /* The process's one descriptor table (portable/files.h): files, directories, sockets,
@@ -228,20 +236,147 @@ struct tern_libc_fd_table* tern_libc_fds(void) {
     return &g_files;
 }
 
+static struct tern_libc_mount_table g_mounts;
+static int g_mounts_ready;
+static char g_cwd[TERN_LIBC_PATH_BUFFER] = "/";
+static unsigned g_umask = 022;
+
+static struct tern_libc_mount_table* mounts(void) {
+    if (!g_mounts_ready) {
+        tern_libc_mounts_init(&g_mounts);
+        g_mounts_ready = 1;
+    }
+    return &g_mounts;
+}
+
 /* 1 when fd is open on the console. */
 static int is_console_fd(long fd) {
     struct tern_libc_file* file = tern_libc_fd_lookup(tern_libc_fds(), fd);
     return file && file->kind == TERN_LIBC_FD_CONSOLE;
 }
 
-/* Bytes a directory's listing may take: bootfs List's response bound. */
 enum {
+    /* Bytes a bootfs directory's listing may take: bootfs List's response bound. */
     kListingBytes = 16384,
+    /* Symbolic links followed in one lookup before ELOOP (Linux's MAXSYMLINKS). */
+    kMaxLinks = 40,
 };
 
-/* The normalised path of (dirfd, path) in out, as openat resolves it. */
-static long resolve_path(long dirfd, const char* path, char* out, int* must_be_directory) {
-    const char* directory = "/";
+/* A path resolved to a server: where it is and what is there. */
+struct place {
+    char path[TERN_LIBC_PATH_BUFFER];        /* normalised absolute */
+    char server_path[TERN_LIBC_PATH_BUFFER]; /* the server's path */
+    int mount;
+    uint32_t server; /* TERN_LIBC_SERVER_* */
+    int read_only;
+    int must_be_directory;             /* named with a trailing "/" */
+    int error;                         /* what the lookup found: 0, -ENOENT, -ENOTDIR, ... */
+    uint32_t mode;                     /* S_IFMT and permission bits, when error is 0 */
+    struct tern_libc_file_attr attr;   /* a file server's node */
+    struct tern_libc_bootfs_node node; /* bootfs's */
+};
+
+/* Two places at most are in use at once (rename); the backend is single-threaded. */
+static struct place g_place_a, g_place_b;
+static char g_link_target[TERN_LIBC_PATH_BUFFER];
+static char g_link_path[TERN_LIBC_PATH_BUFFER];
+
+static int is_directory_mode(uint32_t mode) { return (mode & S_IFMT) == S_IFDIR; }
+static int is_link_mode(uint32_t mode) { return (mode & S_IFMT) == S_IFLNK; }
+
+/* 1 when the place is the directory a mount is made on ("/tmp" itself). */
+static int is_mount_point(const struct place* p) {
+    return strcmp(mounts()->mounts[p->mount].prefix, p->path) == 0;
+}
+
+/* Replaces the link that ends at server_path[link_end] (a "/" follows) by its target:
+ * p->path becomes the target, resolved from the link's directory, followed by the rest. */
+static long follow_inner_link(struct place* p, uint32_t link_end) {
+    p->server_path[link_end] = '\0'; /* the link's path, for a moment */
+    int64_t n =
+        tern_libc_fs_readlink(p->server, p->server_path, g_link_target, sizeof(g_link_target));
+    /* The link's own path in this process (p->path is rebuilt below, so it holds it). */
+    long r = n < 0 ? (long)n
+                   : tern_libc_mount_global_path(mounts(), p->mount, p->server_path, p->path,
+                                                 sizeof(p->path));
+    p->server_path[link_end] = '/';
+    if (r != 0)
+        return r;
+    int must_be_directory = 0;
+    r = tern_libc_link_target_path(p->path, g_link_target, (uint64_t)n, g_link_path,
+                                   sizeof(g_link_path), &must_be_directory);
+    if (r != 0)
+        return r;
+    /* The rest after the link's name (never empty: the server's path is normalised),
+     * relative to where the target leads; a trailing "/" of the original path stays in
+     * p->must_be_directory. */
+    const char* rest = p->server_path + link_end + 1;
+    int ignored = 0;
+    return tern_libc_normalize_path(g_link_path, rest, p->path, sizeof(p->path), &ignored);
+}
+
+/* Finds p->path's server and looks it up there, following a final symbolic link when
+ * follow is set (or the path ends in "/"). Returns 0 with p->error saying whether
+ * something is there, or an error of the resolution itself (ELOOP, ENAMETOOLONG). */
+static long place_lookup(struct place* p, int follow) {
+    for (int links = 0;; ++links) {
+        int m = tern_libc_mount_find(mounts(), p->path);
+        if (m < 0)
+            return m;
+        p->mount = m;
+        p->server = mounts()->mounts[m].server;
+        p->read_only = (int)mounts()->mounts[m].read_only;
+        long r = tern_libc_mount_server_path(mounts(), m, p->path, p->server_path,
+                                             sizeof(p->server_path));
+        if (r != 0)
+            return r;
+        if (p->server == TERN_LIBC_SERVER_BOOTFS) {
+            p->error = tern_libc_bootfs_stat(p->server_path, &p->node);
+            if (p->error == 0)
+                p->mode = (p->node.is_directory ? S_IFDIR : S_IFREG) | (p->node.mode & 07777);
+        } else {
+            uint32_t link_end = 0;
+            p->error = tern_libc_fs_lookup(p->server, p->server_path, &p->attr, &link_end);
+            if (p->error == TERN_LIBC_FS_LINK_IN_PATH) {
+                /* A link before the last component: its target takes its place. */
+                if (links >= kMaxLinks)
+                    return -ELOOP;
+                r = follow_inner_link(p, link_end);
+                if (r != 0)
+                    return r;
+                continue;
+            }
+            if (p->error == -ENODEV)
+                p->error = -ENOENT; /* no such server: nothing is there */
+            if (p->error == 0)
+                p->mode = p->attr.mode;
+        }
+        if (p->error != 0 || !is_link_mode(p->mode) || !(follow || p->must_be_directory))
+            break;
+        if (links >= kMaxLinks)
+            return -ELOOP;
+        int64_t n =
+            tern_libc_fs_readlink(p->server, p->server_path, g_link_target, sizeof(g_link_target));
+        if (n < 0)
+            return (long)n;
+        int must_be_directory = 0;
+        r = tern_libc_link_target_path(p->path, g_link_target, (uint64_t)n, g_link_path,
+                                       sizeof(g_link_path), &must_be_directory);
+        if (r != 0)
+            return r;
+        memcpy(p->path, g_link_path, strlen(g_link_path) + 1);
+        p->must_be_directory |= must_be_directory;
+    }
+    if (p->error == 0 && p->must_be_directory && !is_directory_mode(p->mode)
+        && !(is_link_mode(p->mode) && !follow))
+        p->error = -ENOTDIR;
+    return 0;
+}
+
+/* Resolves (dirfd, path) against the working directory or dirfd's directory into p and
+ * looks it up (place_lookup). */
+static long resolve(long dirfd, const char* path, int follow, struct place* p) {
+    const char* directory = g_cwd;
     if (path[0] != '/' && dirfd != AT_FDCWD) {
         struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), dirfd);
         if (!file)
@@ -250,22 +385,14 @@ static long resolve_path(long dirfd, const char* path, char* out, int* must_be_d
             return -ENOTDIR;
         directory = file->path;
     }
-    return tern_libc_normalize_path(directory, path, out, TERN_LIBC_PATH_BUFFER, must_be_directory);
-}
-
-/* Looks (dirfd, path) up: its normalised path in out and what bootfs says of it. */
-static long lookup_path(long dirfd, const char* path, char* out,
-                        struct tern_libc_bootfs_node* node) {
-    int must_be_directory = 0;
-    long r = resolve_path(dirfd, path, out, &must_be_directory);
+    p->must_be_directory = 0;
+    p->error = -ENOENT;
+    p->mode = 0;
+    long r =
+        tern_libc_normalize_path(directory, path, p->path, sizeof(p->path), &p->must_be_directory);
     if (r != 0)
         return r;
-    r = tern_libc_bootfs_stat(out, node);
-    if (r != 0)
-        return r;
-    if (must_be_directory && !node->is_directory)
-        return -ENOTDIR;
-    return 0;
+    return place_lookup(p, follow);
 }
 
 static void copy_path(char* to, const char* from) {
@@ -275,47 +402,44 @@ static void copy_path(char* to, const char* from) {
     to[i] = '\0';
 }
 
-static long sys_openat(long dirfd, const char* path, long flags) {
+/* Opens a bootfs file or directory that p found. */
+static long open_bootfs(struct place* p, long flags) {
     long r = tern_libc_open_check_flags(flags);
     if (r != 0)
         return r;
-    char normalised[TERN_LIBC_PATH_BUFFER];
-    int must_be_directory = 0;
-    r = resolve_path(dirfd, path, normalised, &must_be_directory);
+    if (p->error != 0)
+        return p->error;
+    r = tern_libc_open_check_type(flags, (int)p->node.is_directory, p->must_be_directory);
     if (r != 0)
         return r;
-    struct tern_libc_bootfs_node node;
-    r = tern_libc_bootfs_stat(normalised, &node);
-    if (r != 0)
-        return r;
-    r = tern_libc_open_check_type(flags, (int)node.is_directory, must_be_directory);
-    if (r != 0)
-        return r;
-    int fd = tern_libc_fd_allocate(tern_libc_fds(),
-                                   node.is_directory ? TERN_LIBC_FD_DIRECTORY : TERN_LIBC_FD_FILE);
+    int fd = tern_libc_fd_allocate(tern_libc_fds(), p->node.is_directory ? TERN_LIBC_FD_DIRECTORY
+                                                                         : TERN_LIBC_FD_FILE);
     if (fd < 0)
         return fd;
     struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), fd);
-    if (node.is_directory) {
+    if (p->node.is_directory) {
         int64_t buffer = tern_sys_vm_allocate(kListingBytes, TERN_PROT_READ | TERN_PROT_WRITE);
         if (buffer < 0) {
             tern_libc_fd_release(tern_libc_fds(), fd);
             return (long)tern_libc_vm_result(TERN_LIBC_VM_ALLOCATE, buffer);
         }
-        int64_t size = tern_libc_bootfs_list(normalised, (char*)(uintptr_t)buffer, kListingBytes);
+        int64_t size =
+            tern_libc_bootfs_list(p->server_path, (char*)(uintptr_t)buffer, kListingBytes);
         if (size < 0) {
             (void)tern_sys_vm_free((uint64_t)buffer, kListingBytes);
             tern_libc_fd_release(tern_libc_fds(), fd);
             return (long)size;
         }
         file->data = (const char*)(uintptr_t)buffer;
-        file->size = (uint64_t)size;
+        /* "/" lists "tmp" and "home", which are other servers' and not in bootfs. */
+        file->size = tern_libc_add_mount_points(mounts(), p->path, (char*)(uintptr_t)buffer,
+                                                (uint64_t)size, kListingBytes);
         file->map_address = (uint64_t)buffer;
         file->map_size = kListingBytes;
-        file->mode = node.mode;
+        file->mode = p->node.mode;
     } else {
         struct tern_libc_bootfs_mapping mapping;
-        r = tern_libc_bootfs_map(normalised, &mapping);
+        r = tern_libc_bootfs_map(p->server_path, &mapping);
         if (r != 0) {
             tern_libc_fd_release(tern_libc_fds(), fd);
             return r;
@@ -327,12 +451,83 @@ static long sys_openat(long dirfd, const char* path, long flags) {
         file->memory = mapping.memory;
         file->mode = mapping.mode;
     }
-    file->flags = (uint32_t)flags & ~(uint32_t)O_CLOEXEC;
-    if (flags & O_CLOEXEC)
-        (void)tern_libc_fd_set_flags(tern_libc_fds(), fd, FD_CLOEXEC);
-    copy_path(file->path, normalised);
     return fd;
 }
+
+/* Opens (or makes) a file server's file or directory. */
+static long open_node(struct place* p, long flags, long mode) {
+    long access = flags & O_ACCMODE;
+    if (flags & TERN_LINUX_O_TMPFILE_ONLY)
+        return -EOPNOTSUPP;
+    if (p->error == 0 && is_link_mode(p->mode)) /* not followed: O_NOFOLLOW or O_EXCL */
+        return (flags & O_CREAT) && (flags & O_EXCL) ? -EEXIST : -ELOOP;
+    if (p->error == 0) {
+        if ((flags & O_CREAT) && (flags & O_EXCL))
+            return -EEXIST;
+        if (is_directory_mode(p->mode)) {
+            if (access != O_RDONLY || (flags & (O_TRUNC | O_CREAT)))
+                return -EISDIR;
+        } else if ((flags & O_DIRECTORY) || p->must_be_directory) {
+            return -ENOTDIR;
+        }
+        if ((flags & O_TRUNC) && !is_directory_mode(p->mode) && p->attr.size > 0) {
+            long r = tern_libc_fs_truncate(p->server, p->attr.inode, 0);
+            if (r != 0)
+                return r;
+        }
+    } else {
+        if (p->error != -ENOENT || !(flags & O_CREAT))
+            return p->error;
+        if (p->must_be_directory)
+            return -EISDIR;
+        if (flags & O_DIRECTORY)
+            return -EINVAL;
+        uint32_t permissions = (uint32_t)mode & 07777 & ~g_umask;
+        long r = tern_libc_fs_open(p->server, p->server_path, TERN_LIBC_FS_CREATE, permissions,
+                                   &p->attr);
+        if (r != 0)
+            return r;
+        p->mode = p->attr.mode;
+    }
+    int fd = tern_libc_fd_allocate(
+        tern_libc_fds(), is_directory_mode(p->mode) ? TERN_LIBC_FD_DIRECTORY : TERN_LIBC_FD_FILE);
+    if (fd < 0)
+        return fd;
+    struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), fd);
+    file->inode = p->attr.inode;
+    file->mode = p->mode & 07777;
+    return fd;
+}
+
+static long sys_openat(long dirfd, const char* path, long flags, long mode) {
+    if ((flags & O_ACCMODE) == O_ACCMODE)
+        return -EINVAL;
+    struct place* p = &g_place_a;
+    /* A final link is followed unless O_NOFOLLOW, or O_CREAT | O_EXCL (which must make
+     * the name itself). */
+    int follow = !(flags & O_NOFOLLOW) && !((flags & O_CREAT) && (flags & O_EXCL));
+    long r = resolve(dirfd, path, follow, p);
+    if (r != 0)
+        return r;
+    long fd =
+        p->server == TERN_LIBC_SERVER_BOOTFS ? open_bootfs(p, flags) : open_node(p, flags, mode);
+    if (fd < 0)
+        return fd;
+    struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), fd);
+    file->flags = (uint32_t)flags & ~(uint32_t)(O_CLOEXEC | O_CREAT | O_EXCL | O_TRUNC);
+    file->server = p->server;
+    file->device = (uint32_t)p->mount + 1;
+    if (flags & O_CLOEXEC)
+        (void)tern_libc_fd_set_flags(tern_libc_fds(), fd, FD_CLOEXEC);
+    copy_path(file->path, p->path);
+    return fd;
+}
+
+static int on_file_server(const struct tern_libc_file* file) {
+    return file->server != TERN_LIBC_SERVER_BOOTFS;
+}
+
+static int node_open_here(uint32_t server, uint64_t inode, const struct tern_libc_file* except);
 
 /* Releases what a description holds once its last descriptor is closed. */
 static void release_description(struct tern_libc_file* file) {
@@ -341,10 +536,16 @@ static void release_description(struct tern_libc_file* file) {
         tern_libc_socket_close(file);
         break;
     case TERN_LIBC_FD_DIRECTORY:
-        (void)tern_sys_vm_free(file->map_address, file->map_size);
+        if (!on_file_server(file))
+            (void)tern_sys_vm_free(file->map_address, file->map_size);
         break;
     case TERN_LIBC_FD_FILE:
-        tern_libc_bootfs_unmap(file->map_address, file->map_size, file->memory);
+        /* A file server's file holds nothing: the server keeps no state per client. One
+         * unlinked while open goes with its last description. */
+        if (!on_file_server(file))
+            tern_libc_bootfs_unmap(file->map_address, file->map_size, file->memory);
+        else if (file->unlinked && !node_open_here(file->server, file->inode, file))
+            (void)tern_libc_fs_unlink(file->server, file->path);
         break;
     case TERN_LIBC_FD_PIPE_READ:
     case TERN_LIBC_FD_PIPE_WRITE:
@@ -375,20 +576,27 @@ static long sys_dup3(long fd, long target, long flags) {
     return r;
 }
 
-/* Copies what a read of length bytes at position gets from a file into data. */
-static size_t file_copy(const struct tern_libc_file* file, uint64_t position, void* data,
-                        size_t length) {
+/* Copies what a read of length bytes at position gets from a file into data: from the
+ * mapping of a bootfs file, from the server for the others. */
+static long file_copy(const struct tern_libc_file* file, uint64_t position, void* data,
+                      size_t length) {
+    if (on_file_server(file)) {
+        if (length == 0)
+            return 0;
+        return (long)tern_libc_fs_read(file->server, file->inode, position, data, length);
+    }
     uint64_t n = tern_libc_read_count(position, file->size, length);
     if (n > 0)
         memcpy(data, file->data + position, n);
-    return (size_t)n;
+    return (long)n;
 }
 
 static int is_pipe(const struct tern_libc_file* file) {
     return file->kind == TERN_LIBC_FD_PIPE_READ || file->kind == TERN_LIBC_FD_PIPE_WRITE;
 }
 
-/* The file fd names for reading: EBADF for none, EISDIR for a directory. */
+/* The file fd names for reading: EBADF for none or one open only for writing, EISDIR for
+ * a directory. */
 static long readable_file(long fd, struct tern_libc_file** out) {
     struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), fd);
     if (!file)
@@ -397,7 +605,46 @@ static long readable_file(long fd, struct tern_libc_file** out) {
         return -EISDIR;
     if (file->kind == TERN_LIBC_FD_SOCKET || is_pipe(file))
         return -ESPIPE; /* pread and preadv; read and readv take these first */
+    if ((file->flags & O_ACCMODE) == O_WRONLY)
+        return -EBADF;
     *out = file;
+    return 0;
+}
+
+/* The file fd names for writing: EBADF for none or one not open for writing. */
+static long writable_file(long fd, struct tern_libc_file** out) {
+    struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), fd);
+    if (!file || file->kind != TERN_LIBC_FD_FILE || (file->flags & O_ACCMODE) == O_RDONLY)
+        return -EBADF;
+    *out = file;
+    return 0;
+}
+
+/* Writes to a file server's file at its position (or its end with O_APPEND). */
+static long file_write(struct tern_libc_file* file, const void* data, size_t length) {
+    if (length == 0)
+        return 0;
+    uint64_t end = 0;
+    int64_t n = tern_libc_fs_write(file->server, file->inode, file->position, data, length,
+                                   (file->flags & O_APPEND) != 0, &end);
+    if (n > 0)
+        file->position = end;
+    return (long)n;
+}
+
+/* The end lseek counts from: a directory's entry count, a file's size. */
+static long seek_end(struct tern_libc_file* file, uint64_t* end) {
+    if (!on_file_server(file)) {
+        *end = file->kind == TERN_LIBC_FD_DIRECTORY
+                   ? tern_libc_listing_entries(file->data, file->size)
+                   : file->size;
+        return 0;
+    }
+    struct tern_libc_file_attr attr;
+    long r = tern_libc_fs_getattr(file->server, file->inode, &attr);
+    if (r != 0)
+        return r;
+    *end = file->kind == TERN_LIBC_FD_DIRECTORY ? attr.size + 2 : attr.size;
     return 0;
 }
 
@@ -410,9 +657,12 @@ static long sys_lseek(long fd, long offset, long whence) {
     if (file->kind == TERN_LIBC_FD_SOCKET || is_pipe(file))
         return -ESPIPE;
     /* A directory's offsets count entries (seekdir and rewinddir use them). */
-    uint64_t end = file->kind == TERN_LIBC_FD_DIRECTORY
-                       ? tern_libc_listing_entries(file->data, file->size)
-                       : file->size;
+    uint64_t end = 0;
+    if (whence == SEEK_END) {
+        long r = seek_end(file, &end);
+        if (r != 0)
+            return r;
+    }
     uint64_t position = 0;
     long r = tern_libc_lseek(file->position, end, offset, whence, &position);
     if (r != 0)
@@ -421,12 +671,54 @@ static long sys_lseek(long fd, long offset, long whence) {
     return (long)position;
 }
 
+/* Entries of a file server's directory: "." and "..", then the server's List from index
+ * position - 2. */
+static long node_dirents(struct tern_libc_file* file, void* buffer, size_t size) {
+    static uint64_t listing[TERN_LIBC_FS_LIST_BYTES / 8];
+    uint64_t used = 0;
+    while (file->position < 2) {
+        const char* name = file->position == 0 ? "." : "..";
+        uint64_t inode = file->inode; /* ".." of a mount's root is shown as itself */
+        if (!tern_libc_put_dirent(buffer, size, &used, inode, file->position + 1, S_IFDIR, name,
+                                  (uint32_t)strlen(name)))
+            return used > 0 ? (long)used : -EINVAL;
+        ++file->position;
+    }
+    for (;;) {
+        uint64_t next = 0;
+        int done = 0;
+        int64_t n =
+            tern_libc_fs_list(file->server, file->inode, file->position - 2, listing, &next, &done);
+        if (n < 0)
+            return used > 0 ? (long)used : (long)n;
+        uint64_t at = 0;
+        uint64_t inode = 0;
+        uint32_t mode = 0, name_length = 0;
+        const char* name = 0;
+        int got = 0;
+        while ((got = tern_libc_list_entry(listing, (uint64_t)n, &at, &inode, &mode, &name,
+                                           &name_length))
+               == 1) {
+            if (!tern_libc_put_dirent(buffer, size, &used, inode, file->position + 1, mode, name,
+                                      name_length))
+                return used > 0 ? (long)used : -EINVAL;
+            ++file->position;
+        }
+        if (got < 0)
+            return used > 0 ? (long)used : got;
+        if (done || n == 0)
+            return (long)used;
+    }
+}
+
 static long sys_getdents64(long fd, void* buffer, size_t size) {
     struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), fd);
     if (!file)
         return is_console_fd(fd) ? -ENOTDIR : -EBADF;
     if (file->kind != TERN_LIBC_FD_DIRECTORY)
         return -ENOTDIR;
+    if (on_file_server(file))
+        return node_dirents(file, buffer, size);
     return (long)tern_libc_fill_dirents(file->data, file->size, file->path, &file->position, buffer,
                                         size);
 }
@@ -435,6 +727,14 @@ static long fill_stat(struct stat* st, enum tern_libc_node_type type, uint32_t m
                       const char* path) {
     tern_libc_fill_stat((struct tern_linux_stat*)st, type, mode, size,
                         path ? tern_libc_path_inode(path) : 0);
+    return 0;
+}
+
+static long fill_stat_attr(struct stat* st, uint32_t device,
+                           const struct tern_libc_file_attr* attr) {
+    tern_libc_fill_stat_node((struct tern_linux_stat*)st, device, attr->inode, attr->mode,
+                             attr->size, attr->nlink, attr->uid, attr->gid, attr->atime_ns,
+                             attr->mtime_ns, attr->ctime_ns);
     return 0;
 }
 
@@ -449,6 +749,13 @@ static long sys_fstat(long fd, struct stat* st) {
         return fill_stat(st, TERN_LIBC_NODE_SOCKET, 0777, 0, 0);
     if (is_pipe(file))
         return fill_stat(st, TERN_LIBC_NODE_PIPE, 0600, 0, 0);
+    if (on_file_server(file)) {
+        struct tern_libc_file_attr attr;
+        long r = tern_libc_fs_getattr(file->server, file->inode, &attr);
+        if (r != 0)
+            return r;
+        return fill_stat_attr(st, file->device, &attr);
+    }
     if (file->kind == TERN_LIBC_FD_DIRECTORY)
         return fill_stat(st, TERN_LIBC_NODE_DIRECTORY, file->mode, 0, file->path);
     return fill_stat(st, TERN_LIBC_NODE_FILE, file->mode, file->size, file->path);
@@ -458,32 +765,349 @@ static long sys_fstatat(long dirfd, const char* path, struct stat* st, long flag
     /* fstat(fd) arrives as fstatat(fd, "", st, AT_EMPTY_PATH) when SYS_fstat failed. */
     if ((flags & AT_EMPTY_PATH) && path[0] == '\0')
         return sys_fstat(dirfd, st);
-    char normalised[TERN_LIBC_PATH_BUFFER];
-    struct tern_libc_bootfs_node node;
-    long r = lookup_path(dirfd, path, normalised, &node);
+    struct place* p = &g_place_a;
+    long r = resolve(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), p);
     if (r != 0)
         return r;
-    return fill_stat(st, node.is_directory ? TERN_LIBC_NODE_DIRECTORY : TERN_LIBC_NODE_FILE,
-                     node.mode, node.is_directory ? 0 : node.size, normalised);
+    if (p->error != 0)
+        return p->error;
+    if (p->server != TERN_LIBC_SERVER_BOOTFS)
+        return fill_stat_attr(st, (uint32_t)p->mount + 1, &p->attr);
+    return fill_stat(st, p->node.is_directory ? TERN_LIBC_NODE_DIRECTORY : TERN_LIBC_NODE_FILE,
+                     p->node.mode, p->node.is_directory ? 0 : p->node.size, p->path);
 }
 
 static long sys_faccessat(long dirfd, const char* path, long amode) {
     if (amode & ~(long)(R_OK | W_OK | X_OK))
         return -EINVAL;
-    char normalised[TERN_LIBC_PATH_BUFFER];
-    struct tern_libc_bootfs_node node;
-    long r = lookup_path(dirfd, path, normalised, &node);
+    struct place* p = &g_place_a;
+    long r = resolve(dirfd, path, 1, p);
     if (r != 0)
         return r;
-    return tern_libc_access_check(node.mode, (int)node.is_directory, amode);
+    if (p->error != 0)
+        return p->error;
+    if (p->read_only)
+        return tern_libc_access_check(p->node.mode, (int)p->node.is_directory, amode);
+    /* Writable: the program runs as root, so W_OK holds; R_OK and X_OK as on bootfs. */
+    return tern_libc_access_check(p->mode & 07777, is_directory_mode(p->mode), amode & ~W_OK);
 }
 
 static long sys_getcwd(char* buffer, size_t size) {
-    if (size < 2)
+    size_t length = strlen(g_cwd) + 1;
+    if (size < length)
         return -ERANGE;
-    buffer[0] = '/';
-    buffer[1] = '\0';
-    return 2; /* Linux returns the length with the NUL */
+    memcpy(buffer, g_cwd, length);
+    return (long)length; /* Linux returns the length with the NUL */
+}
+
+static long sys_chdir(const char* path) {
+    struct place* p = &g_place_a;
+    long r = resolve(AT_FDCWD, path, 1, p);
+    if (r != 0)
+        return r;
+    if (p->error != 0)
+        return p->error;
+    if (!is_directory_mode(p->mode))
+        return -ENOTDIR;
+    copy_path(g_cwd, p->path);
+    return 0;
+}
+
+static long sys_fchdir(long fd) {
+    struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), fd);
+    if (!file)
+        return is_console_fd(fd) ? -ENOTDIR : -EBADF;
+    if (file->kind != TERN_LIBC_FD_DIRECTORY)
+        return -ENOTDIR;
+    copy_path(g_cwd, file->path);
+    return 0;
+}
+
+static long sys_umask(long mask) {
+    long old = (long)g_umask;
+    g_umask = (unsigned)mask & 0777;
+    return old;
+}
+
+/* The error a change to a read-only file system gets: what the lookup found wrong, or
+ * EROFS. */
+static long read_only_error(const struct place* p, int must_exist) {
+    if (must_exist && p->error != 0)
+        return p->error;
+    return -EROFS;
+}
+
+static long sys_mkdirat(long dirfd, const char* path, long mode) {
+    struct place* p = &g_place_a;
+    long r = resolve(dirfd, path, 0, p);
+    if (r != 0)
+        return r;
+    if (p->error == 0)
+        return -EEXIST;
+    if (p->error != -ENOENT && p->error != -ENOTDIR)
+        return p->error;
+    if (p->read_only)
+        return p->error == -ENOENT ? -EROFS : p->error;
+    return tern_libc_fs_mkdir(p->server, p->server_path, (uint32_t)mode & 07777 & ~g_umask);
+}
+
+static long sys_rmdir_at(long dirfd, const char* path) {
+    struct place* p = &g_place_a;
+    long r = resolve(dirfd, path, 0, p);
+    if (r != 0)
+        return r;
+    if (p->read_only)
+        return read_only_error(p, 1);
+    if (p->error != 0)
+        return p->error;
+    if (!is_directory_mode(p->mode))
+        return -ENOTDIR;
+    if (is_mount_point(p))
+        return -EBUSY;
+    return tern_libc_fs_rmdir(p->server, p->server_path);
+}
+
+/* The descriptions of this process open on a file server's node. */
+static int node_open_here(uint32_t server, uint64_t inode, const struct tern_libc_file* except) {
+    struct tern_libc_fd_table* table = tern_libc_fds();
+    for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        const struct tern_libc_file* f = &table->files[i];
+        if (f != except && f->kind == TERN_LIBC_FD_FILE && f->server == server && f->inode == inode)
+            return 1;
+    }
+    return 0;
+}
+
+/* Unlinking a file this process has open: the server keeps nothing per client, so
+ * instead of removing it the library renames it to a hidden name in the same directory,
+ * ".tern-unlinked-<node>", and removes that when the last description on it closes (as
+ * NFS clients do). Its descriptors go on working; the name shows in readdir until then. */
+static long unlink_open_file(struct place* p) {
+    char* hidden = g_link_path;
+    size_t length = strlen(p->server_path);
+    while (length > 0 && p->server_path[length - 1] != '/')
+        --length;
+    if (length + 40 > sizeof(g_link_path))
+        return -ENAMETOOLONG;
+    memcpy(hidden, p->server_path, length);
+    size_t at = length;
+    const char* stem = ".tern-unlinked-";
+    memcpy(hidden + at, stem, strlen(stem));
+    at += strlen(stem);
+    char digits[24];
+    size_t n = 0;
+    uint64_t inode = p->attr.inode;
+    do {
+        digits[n++] = (char)('0' + inode % 10);
+        inode /= 10;
+    } while (inode != 0);
+    while (n > 0)
+        hidden[at++] = digits[--n];
+    hidden[at] = '\0';
+    long r = tern_libc_fs_rename(p->server, p->server_path, hidden);
+    if (r != 0)
+        return r;
+    struct tern_libc_fd_table* table = tern_libc_fds();
+    for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        struct tern_libc_file* f = &table->files[i];
+        if (f->kind == TERN_LIBC_FD_FILE && f->server == p->server && f->inode == p->attr.inode) {
+            f->unlinked = 1;
+            copy_path(f->path, hidden);
+        }
+    }
+    return 0;
+}
+
+static long sys_unlinkat(long dirfd, const char* path, long flags) {
+    if (flags & ~(long)AT_REMOVEDIR)
+        return -EINVAL;
+    if (flags & AT_REMOVEDIR)
+        return sys_rmdir_at(dirfd, path);
+    struct place* p = &g_place_a;
+    long r = resolve(dirfd, path, 0, p);
+    if (r != 0)
+        return r;
+    if (p->error == 0 && is_directory_mode(p->mode))
+        return -EISDIR;
+    if (p->read_only)
+        return read_only_error(p, 1);
+    if (p->error != 0)
+        return p->error;
+    if (!is_link_mode(p->mode) && node_open_here(p->server, p->attr.inode, 0))
+        return unlink_open_file(p);
+    return tern_libc_fs_unlink(p->server, p->server_path);
+}
+
+static long sys_renameat2(long old_dirfd, const char* old_path, long new_dirfd,
+                          const char* new_path, long flags) {
+    if (flags != 0)
+        return -EINVAL; /* RENAME_NOREPLACE, RENAME_EXCHANGE: not yet */
+    struct place* from = &g_place_a;
+    struct place* to = &g_place_b;
+    long r = resolve(old_dirfd, old_path, 0, from);
+    if (r != 0)
+        return r;
+    r = resolve(new_dirfd, new_path, 0, to);
+    if (r != 0)
+        return r;
+    if (from->error != 0)
+        return from->error;
+    if (from->mount != to->mount)
+        return -EXDEV;
+    if (from->read_only)
+        return -EROFS;
+    if (is_mount_point(from) || is_mount_point(to))
+        return -EBUSY;
+    return tern_libc_fs_rename(from->server, from->server_path, to->server_path);
+}
+
+static long sys_symlinkat(const char* target, long dirfd, const char* path) {
+    size_t length = strnlen(target, TERN_LINUX_PATH_MAX);
+    if (length == 0)
+        return -ENOENT;
+    if (length >= TERN_LINUX_PATH_MAX)
+        return -ENAMETOOLONG;
+    struct place* p = &g_place_a;
+    long r = resolve(dirfd, path, 0, p);
+    if (r != 0)
+        return r;
+    if (p->error == 0)
+        return -EEXIST;
+    if (p->read_only)
+        return p->error == -ENOENT ? -EROFS : p->error;
+    if (p->error != -ENOENT)
+        return p->error;
+    return tern_libc_fs_symlink(p->server, target, p->server_path);
+}
+
+static long sys_readlinkat(long dirfd, const char* path, char* buffer, long size) {
+    if (size <= 0)
+        return -EINVAL;
+    struct place* p = &g_place_a;
+    long r = resolve(dirfd, path, 0, p);
+    if (r != 0)
+        return r;
+    if (p->error != 0)
+        return p->error;
+    if (!is_link_mode(p->mode))
+        return -EINVAL;
+    return (long)tern_libc_fs_readlink(p->server, p->server_path, buffer, (uint64_t)size);
+}
+
+static long sys_truncate(const char* path, long length) {
+    if (length < 0)
+        return -EINVAL;
+    struct place* p = &g_place_a;
+    long r = resolve(AT_FDCWD, path, 1, p);
+    if (r != 0)
+        return r;
+    if (p->error != 0)
+        return p->error;
+    if (is_directory_mode(p->mode))
+        return -EISDIR;
+    if (p->read_only)
+        return -EROFS;
+    return tern_libc_fs_truncate(p->server, p->attr.inode, (uint64_t)length);
+}
+
+static long sys_ftruncate(long fd, long length) {
+    struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), fd);
+    if (!file)
+        return is_console_fd(fd) ? -EINVAL : -EBADF;
+    if (length < 0 || file->kind != TERN_LIBC_FD_FILE || (file->flags & O_ACCMODE) == O_RDONLY)
+        return -EINVAL;
+    return tern_libc_fs_truncate(file->server, file->inode, (uint64_t)length);
+}
+
+static long sys_fsync(long fd) {
+    struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), fd);
+    if (!file)
+        return is_console_fd(fd) ? -EINVAL : -EBADF;
+    /* A file server holds every write the moment it answers: there is nothing to flush. */
+    if (file->kind == TERN_LIBC_FD_FILE || file->kind == TERN_LIBC_FD_DIRECTORY)
+        return 0;
+    return -EINVAL;
+}
+
+static long sys_fchmodat(long dirfd, const char* path, long mode, long flags) {
+    if (flags & ~(long)AT_SYMLINK_NOFOLLOW)
+        return -EINVAL;
+    if (flags & AT_SYMLINK_NOFOLLOW)
+        return -EOPNOTSUPP; /* as Linux: a link's own mode cannot change */
+    struct place* p = &g_place_a;
+    long r = resolve(dirfd, path, 1, p);
+    if (r != 0)
+        return r;
+    if (p->error != 0)
+        return p->error;
+    if (p->read_only)
+        return -EROFS;
+    return tern_libc_fs_chmod(p->server, p->attr.inode, (uint32_t)mode & 07777);
+}
+
+static long sys_fchmod(long fd, long mode) {
+    struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), fd);
+    if (!file)
+        return is_console_fd(fd) ? -EPERM : -EBADF;
+    if (file->kind != TERN_LIBC_FD_FILE && file->kind != TERN_LIBC_FD_DIRECTORY)
+        return -EINVAL;
+    if (!on_file_server(file))
+        return -EROFS;
+    return tern_libc_fs_chmod(file->server, file->inode, (uint32_t)mode & 07777);
+}
+
+/* Linux's magic numbers (f_type) for the two kinds of file system. */
+enum {
+    kTmpfsMagic = 0x01021994,
+    kRamfsMagic = (int)0x858458f6,
+};
+
+static long fill_statfs(struct statfs* out, uint32_t server, uint32_t device) {
+    memset(out, 0, sizeof(*out));
+    out->f_namelen = TERN_LINUX_NAME_MAX;
+    out->f_fsid.__val[0] = (int)device;
+    if (server == TERN_LIBC_SERVER_BOOTFS) {
+        /* The archive: read-only and full. */
+        out->f_type = kRamfsMagic;
+        out->f_bsize = TERN_LIBC_BLOCK_SIZE;
+        out->f_frsize = TERN_LIBC_BLOCK_SIZE;
+        out->f_flags = ST_RDONLY;
+        return 0;
+    }
+    struct tern_libc_file_statfs fs;
+    long r = tern_libc_fs_statfs(server, &fs);
+    if (r != 0)
+        return r;
+    uint64_t block = fs.block_size ? fs.block_size : TERN_LIBC_BLOCK_SIZE;
+    out->f_type = kTmpfsMagic;
+    out->f_bsize = (long)block;
+    out->f_frsize = (long)block;
+    out->f_blocks = fs.total_bytes / block;
+    out->f_bfree = fs.free_bytes / block;
+    out->f_bavail = fs.free_bytes / block;
+    out->f_files = fs.total_nodes;
+    out->f_ffree = fs.free_nodes;
+    out->f_namelen = (long)fs.name_max;
+    return 0;
+}
+
+static long sys_statfs(const char* path, struct statfs* out) {
+    struct place* p = &g_place_a;
+    long r = resolve(AT_FDCWD, path, 1, p);
+    if (r != 0)
+        return r;
+    if (p->error != 0)
+        return p->error;
+    return fill_statfs(out, p->server, (uint32_t)p->mount + 1);
+}
+
+static long sys_fstatfs(long fd, struct statfs* out) {
+    struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), fd);
+    if (!file)
+        return is_console_fd(fd) ? -ENOSYS : -EBADF;
+    if (file->kind != TERN_LIBC_FD_FILE && file->kind != TERN_LIBC_FD_DIRECTORY)
+        return -ENOSYS;
+    return fill_statfs(out, file->server, file->device);
 }
 
 /* ---- Reading and writing --------------------------------------------------------------- */
@@ -501,9 +1125,10 @@ static long sys_read(long fd, void* data, size_t length) {
     long r = readable_file(fd, &file);
     if (r != 0)
         return r;
-    size_t n = file_copy(file, file->position, data, length);
-    file->position += n;
-    return (long)n;
+    long n = file_copy(file, file->position, data, length);
+    if (n > 0)
+        file->position += (uint64_t)n;
+    return n;
 }
 
 static long sys_pread64(long fd, void* data, size_t length, long offset) {
@@ -515,7 +1140,26 @@ static long sys_pread64(long fd, void* data, size_t length, long offset) {
         return r;
     if (offset < 0)
         return -EINVAL;
-    return (long)file_copy(file, (uint64_t)offset, data, length);
+    return file_copy(file, (uint64_t)offset, data, length);
+}
+
+static long sys_pwrite64(long fd, const void* data, size_t length, long offset) {
+    if (is_console_fd(fd))
+        return -ESPIPE;
+    struct tern_libc_file* any = tern_libc_fd_get(tern_libc_fds(), fd);
+    if (any && (any->kind == TERN_LIBC_FD_SOCKET || is_pipe(any)))
+        return -ESPIPE;
+    struct tern_libc_file* file = 0;
+    long r = writable_file(fd, &file);
+    if (r != 0)
+        return r;
+    if (offset < 0)
+        return -EINVAL;
+    if (length == 0)
+        return 0;
+    uint64_t end = 0;
+    return (long)tern_libc_fs_write(file->server, file->inode, (uint64_t)offset, data, length, 0,
+                                    &end);
 }
 
 /* The total length of an I/O vector, or -EINVAL as Linux checks it. */
@@ -568,10 +1212,12 @@ static long sys_readv(long fd, const struct iovec* iov, long count) {
         return r;
     size_t done = 0;
     for (long i = 0; i < count; ++i) {
-        size_t n = file_copy(file, file->position, iov[i].iov_base, iov[i].iov_len);
-        file->position += n;
-        done += n;
-        if (n < iov[i].iov_len)
+        long n = file_copy(file, file->position, iov[i].iov_base, iov[i].iov_len);
+        if (n < 0)
+            return done > 0 ? (long)done : n;
+        file->position += (uint64_t)n;
+        done += (size_t)n;
+        if ((size_t)n < iov[i].iov_len)
             break;
     }
     return (long)done;
@@ -586,15 +1232,20 @@ static long sys_write(long fd, const char* data, size_t length) {
         return tern_libc_socket_write(socket, data, length);
     if (socket && is_pipe(socket))
         return tern_libc_pipe_write(socket, data, length);
-    /* Files are read-only: a descriptor not open for writing is EBADF, as is none. */
-    return -EBADF;
+    /* A descriptor not open for writing is EBADF, as is none (bootfs files never are). */
+    struct tern_libc_file* file = 0;
+    long r = writable_file(fd, &file);
+    if (r != 0)
+        return r;
+    return file_write(file, data, length);
 }
 
 static long sys_writev(long fd, const struct iovec* iov, long count) {
     struct tern_libc_file* socket = tern_libc_fd_get(tern_libc_fds(), fd);
     int is_socket = socket && socket->kind == TERN_LIBC_FD_SOCKET;
     int pipe_end = socket && is_pipe(socket);
-    if (!is_console_fd(fd) && !is_socket && !pipe_end)
+    struct tern_libc_file* file = 0;
+    if (!is_console_fd(fd) && !is_socket && !pipe_end && writable_file(fd, &file) != 0)
         return -EBADF;
     long total = iovec_total(iov, count);
     if (total < 0)
@@ -605,6 +1256,7 @@ static long sys_writev(long fd, const struct iovec* iov, long count) {
             continue;
         long r = is_socket  ? tern_libc_socket_write(socket, iov[i].iov_base, iov[i].iov_len)
                  : pipe_end ? tern_libc_pipe_write(socket, iov[i].iov_base, iov[i].iov_len)
+                 : file     ? file_write(file, iov[i].iov_base, iov[i].iov_len)
                             : console_write(iov[i].iov_base, iov[i].iov_len);
         if (r < 0)
             return done > 0 ? (long)done : r;
@@ -725,9 +1377,11 @@ static long sys_madvise(long addr, long length, long advice) {
 static long sys_clock_gettime(long clock, struct timespec* ts) {
     if (!tern_libc_clock_supported(clock))
         return -EINVAL;
-    /* FIXME: CLOCK_REALTIME is the monotonic clock (time since boot) until the kernel
-     * keeps a wall-clock offset. */
-    uint64_t now = (uint64_t)tern_sys_clock_monotonic();
+    /* The wall clock is the kernel's (the CMOS clock read at boot); the others count
+     * from boot. */
+    uint64_t now = clock == CLOCK_REALTIME || clock == CLOCK_REALTIME_COARSE
+                       ? (uint64_t)tern_sys_clock_realtime()
+                       : (uint64_t)tern_sys_clock_monotonic();
     ts->tv_sec = (time_t)(now / 1000000000u);
     ts->tv_nsec = (long)(now % 1000000000u);
     return 0;
@@ -751,7 +1405,8 @@ static long sys_clock_nanosleep(long clock, long flags, const struct timespec* r
     if (r != 0)
         return r;
     if (flags & TIMER_ABSTIME) {
-        uint64_t now = (uint64_t)tern_sys_clock_monotonic();
+        uint64_t now = clock == CLOCK_REALTIME ? (uint64_t)tern_sys_clock_realtime()
+                                               : (uint64_t)tern_sys_clock_monotonic();
         if (ns <= now)
             return 0;
         ns -= now;
@@ -929,9 +1584,13 @@ long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6
     case SYS_writev:
         return sys_writev(a1, (const struct iovec*)a2, a3);
     case SYS_open:
-        return sys_openat(AT_FDCWD, (const char*)a1, a2);
+        return sys_openat(AT_FDCWD, (const char*)a1, a2, a3);
     case SYS_openat:
-        return sys_openat(a1, (const char*)a2, a3);
+        return sys_openat(a1, (const char*)a2, a3, a4);
+    case SYS_creat:
+        return sys_openat(AT_FDCWD, (const char*)a1, O_CREAT | O_WRONLY | O_TRUNC, a2);
+    case SYS_pwrite64:
+        return sys_pwrite64(a1, (const void*)a2, (size_t)a3, a4);
     case SYS_close:
         return sys_close(a1);
     case SYS_dup:
@@ -945,9 +1604,9 @@ long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6
     case SYS_getdents64:
         return sys_getdents64(a1, (void*)a2, (size_t)a3);
     case SYS_stat:
-    case SYS_lstat:
-        /* There are no symbolic links, so lstat is stat. */
         return sys_fstatat(AT_FDCWD, (const char*)a1, (struct stat*)a2, 0);
+    case SYS_lstat:
+        return sys_fstatat(AT_FDCWD, (const char*)a1, (struct stat*)a2, AT_SYMLINK_NOFOLLOW);
     case SYS_newfstatat:
         return sys_fstatat(a1, (const char*)a2, (struct stat*)a3, a4);
     case SYS_fstat:
@@ -958,6 +1617,53 @@ long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6
         return sys_faccessat(a1, (const char*)a2, a3);
     case SYS_getcwd:
         return sys_getcwd((char*)a1, (size_t)a2);
+    case SYS_chdir:
+        return sys_chdir((const char*)a1);
+    case SYS_fchdir:
+        return sys_fchdir(a1);
+    case SYS_umask:
+        return sys_umask(a1);
+    case SYS_mkdir:
+        return sys_mkdirat(AT_FDCWD, (const char*)a1, a2);
+    case SYS_mkdirat:
+        return sys_mkdirat(a1, (const char*)a2, a3);
+    case SYS_rmdir:
+        return sys_rmdir_at(AT_FDCWD, (const char*)a1);
+    case SYS_unlink:
+        return sys_unlinkat(AT_FDCWD, (const char*)a1, 0);
+    case SYS_unlinkat:
+        return sys_unlinkat(a1, (const char*)a2, a3);
+    case SYS_rename:
+        return sys_renameat2(AT_FDCWD, (const char*)a1, AT_FDCWD, (const char*)a2, 0);
+    case SYS_renameat:
+        return sys_renameat2(a1, (const char*)a2, a3, (const char*)a4, 0);
+    case SYS_renameat2:
+        return sys_renameat2(a1, (const char*)a2, a3, (const char*)a4, a5);
+    case SYS_symlink:
+        return sys_symlinkat((const char*)a1, AT_FDCWD, (const char*)a2);
+    case SYS_symlinkat:
+        return sys_symlinkat((const char*)a1, a2, (const char*)a3);
+    case SYS_readlink:
+        return sys_readlinkat(AT_FDCWD, (const char*)a1, (char*)a2, a3);
+    case SYS_readlinkat:
+        return sys_readlinkat(a1, (const char*)a2, (char*)a3, a4);
+    case SYS_truncate:
+        return sys_truncate((const char*)a1, a2);
+    case SYS_ftruncate:
+        return sys_ftruncate(a1, a2);
+    case SYS_fsync:
+    case SYS_fdatasync:
+        return sys_fsync(a1);
+    case SYS_chmod:
+        return sys_fchmodat(AT_FDCWD, (const char*)a1, a2, 0);
+    case SYS_fchmodat:
+        return sys_fchmodat(a1, (const char*)a2, a3, 0);
+    case SYS_fchmod:
+        return sys_fchmod(a1, a2);
+    case SYS_statfs:
+        return sys_statfs((const char*)a1, (struct statfs*)a2);
+    case SYS_fstatfs:
+        return sys_fstatfs(a1, (struct statfs*)a2);
     case SYS_fcntl:
         return sys_fcntl(a1, a2, a3);
     case SYS_ioctl:

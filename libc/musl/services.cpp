@@ -5,10 +5,12 @@
 #include <base/assert.h>
 #include <libc/musl/include/tern/libc.h>
 #include <libc/musl/portable/files.h>
+#include <libc/musl/portable/mounts.h>
 #include <libc/musl/portable/translate.h>
 #include <libc/musl/services.h>
 #include <tern/protocols/bootfs.h>
 #include <tern/protocols/console.h>
+#include <tern/protocols/file.h>
 #include <tern/services.h>
 #include <tern/startup.h>
 #include <tern/syscall.h>
@@ -91,6 +93,7 @@ private:
 
 constinit Service g_console("console", TERN_STARTUP_CONSOLE);
 constinit Service g_bootfs("bootfs", 0);
+constinit Service g_tmpfs("tmpfs", 0);
 constinit tern_libc_line_buffer g_line = {};
 // End of input (Ctrl-D) that a wait for input saw: the next read returns 0.
 constinit bool g_input_ended = false;
@@ -107,6 +110,89 @@ base::Span<const uint8_t> bootfs_path(const char* path) {
 }
 
 bool is_root(const char* path) { return path[0] == '/' && path[1] == '\0'; }
+
+// A path longer than any the boot file system holds (kMaxPath after the leading "/").
+bool beyond_bootfs(const char* path) {
+    size_t length = 0;
+    while (path[length] != '\0' && length <= tern::bootfs::kMaxPath + 1)
+        ++length;
+    return length > tern::bootfs::kMaxPath + 1;
+}
+
+// The file servers the mount table names (portable/mounts.h); nullptr for another number.
+Service* file_server(uint32_t server) {
+    switch (server) {
+    case TERN_LIBC_SERVER_TMPFS:
+        return &g_tmpfs;
+    default:
+        return nullptr;
+    }
+}
+
+size_t text_length(const char* s) {
+    size_t n = 0;
+    while (s[n] != '\0')
+        ++n;
+    return n;
+}
+
+base::Span<const uint8_t> text_bytes(const char* s) {
+    return {reinterpret_cast<const uint8_t*>(s), text_length(s)};
+}
+
+// Makes one file protocol call: op's request, the parts make_parts fills, the response in
+// out. Returns 0, the translated status, or -ENODEV without the server; the response's
+// own error is the caller's.
+template<typename O, typename MakeParts>
+int file_call(uint32_t server, const typename O::Request& request, typename O::Response& out,
+              MakeParts&& make_parts) {
+    Service* service = file_server(server);
+    if (!service)
+        return -TERN_LINUX_ENODEV;
+    base::Error e = service->call([&](tern_handle_t port) {
+        tern::proto::CallParts parts;
+        make_parts(parts);
+        auto r = tern::proto::call<O>(port, request, parts);
+        if (r.is_error())
+            return r.error();
+        out = r.value();
+        return base::Error::OK;
+    });
+    if (e == Service::kNoServer)
+        return -TERN_LINUX_ENODEV;
+    if (e != base::Error::OK)
+        return int(linux_error(e));
+    return 0;
+}
+
+// The server's errno, when it is one a file call may answer with; EIO for anything else.
+int server_errno(int32_t error) {
+    if (error < 0 || error > 4095)
+        return -TERN_LINUX_EIO;
+    return -error;
+}
+
+void copy_attr(struct tern_libc_file_attr* to, const tern::file::Attr& from) {
+    to->inode = from.inode;
+    to->size = from.size;
+    to->atime_ns = from.atime_ns;
+    to->mtime_ns = from.mtime_ns;
+    to->ctime_ns = from.ctime_ns;
+    to->mode = from.mode;
+    to->nlink = from.nlink;
+    to->uid = from.uid;
+    to->gid = from.gid;
+}
+
+int attr_result(int r, const tern::file::AttrResponse& response, struct tern_libc_file_attr* attr) {
+    if (r != 0)
+        return r;
+    if (response.error != 0)
+        return server_errno(response.error);
+    if (attr)
+        copy_attr(attr, response.attr);
+    return 0;
+}
 
 } // namespace
 
@@ -287,6 +373,8 @@ int tern_libc_copy_out(void* user, const void* from, uint64_t size) {
 }
 
 int tern_libc_bootfs_stat(const char* path, struct tern_libc_bootfs_node* node) {
+    if (beyond_bootfs(path))
+        return -TERN_LINUX_ENOENT;
     if (is_root(path)) {
         *node = {0, 0555, 1};
         return 0;
@@ -313,6 +401,8 @@ int tern_libc_bootfs_stat(const char* path, struct tern_libc_bootfs_node* node) 
 
 int tern_libc_bootfs_map(const char* path, struct tern_libc_bootfs_mapping* mapping) {
     *mapping = {};
+    if (beyond_bootfs(path))
+        return -TERN_LINUX_ENOENT;
     tern::bootfs::MapResponse response = {};
     tern_handle_t memory = TERN_INVALID_HANDLE;
     uint32_t handle_count = 0;
@@ -368,6 +458,8 @@ void tern_libc_bootfs_unmap(uint64_t map_address, uint64_t map_size, uint32_t me
 }
 
 int64_t tern_libc_bootfs_list(const char* path, char* buffer, uint64_t capacity) {
+    if (beyond_bootfs(path))
+        return -TERN_LINUX_ENOENT;
     uint32_t received = 0;
     base::Error e = g_bootfs.call([&](tern_handle_t bootfs) {
         tern::proto::CallParts parts;
@@ -382,6 +474,236 @@ int64_t tern_libc_bootfs_list(const char* path, char* buffer, uint64_t capacity)
     if (e != base::Error::OK)
         return linux_error(e);
     return received < capacity ? int64_t(received) : int64_t(capacity);
+}
+
+// ---- Writable file servers --------------------------------------------------------------
+
+int tern_libc_fs_lookup(uint32_t server, const char* path, struct tern_libc_file_attr* attr,
+                        uint32_t* link_end) {
+    tern::file::AttrResponse response = {};
+    int r = file_call<tern::file::Lookup>(server, {}, response, [&](tern::proto::CallParts& parts) {
+        parts.in_data = text_bytes(path);
+    });
+    *link_end = 0;
+    if (r == 0 && response.error == tern::file::kLinkInPath) {
+        // A link's name ends inside the path, after its first "/" and before its end.
+        size_t length = text_length(path);
+        if (response.link_end < 2 || response.link_end >= length || path[response.link_end] != '/')
+            return -TERN_LINUX_EIO;
+        *link_end = response.link_end;
+        copy_attr(attr, response.attr);
+        return TERN_LIBC_FS_LINK_IN_PATH;
+    }
+    return attr_result(r, response, attr);
+}
+
+int tern_libc_fs_open(uint32_t server, const char* path, uint32_t flags, uint32_t mode,
+                      struct tern_libc_file_attr* attr) {
+    static_assert(TERN_LIBC_FS_CREATE == tern::file::kOpenCreate
+                  && TERN_LIBC_FS_EXCLUSIVE == tern::file::kOpenExclusive
+                  && TERN_LIBC_FS_TRUNCATE == tern::file::kOpenTruncate
+                  && TERN_LIBC_FS_DIRECTORY == tern::file::kOpenDirectory);
+    tern::file::AttrResponse response = {};
+    int r = file_call<tern::file::Open>(
+        server, {flags, mode}, response,
+        [&](tern::proto::CallParts& parts) { parts.in_data = text_bytes(path); });
+    return attr_result(r, response, attr);
+}
+
+int tern_libc_fs_getattr(uint32_t server, uint64_t inode, struct tern_libc_file_attr* attr) {
+    tern::file::AttrResponse response = {};
+    int r =
+        file_call<tern::file::GetAttr>(server, {inode}, response, [](tern::proto::CallParts&) {});
+    return attr_result(r, response, attr);
+}
+
+int64_t tern_libc_fs_read(uint32_t server, uint64_t inode, uint64_t offset, void* data,
+                          uint64_t size) {
+    // The reply lands in the caller's buffer when it has room for a whole reply, else in
+    // this one (a call's reply buffer must hold the operation's largest reply).
+    static uint8_t bounce[tern::file::kMaxIo];
+    auto* bytes = static_cast<uint8_t*>(data);
+    uint64_t done = 0;
+    while (done < size) {
+        uint32_t piece =
+            size - done < tern::file::kMaxIo ? uint32_t(size - done) : tern::file::kMaxIo;
+        uint8_t* into = piece == tern::file::kMaxIo ? bytes + done : bounce;
+        tern::file::ReadResponse response = {};
+        uint32_t received = 0;
+        int r = file_call<tern::file::Read>(server, {inode, offset + done, piece, 0}, response,
+                                            [&](tern::proto::CallParts& parts) {
+                                                parts.out_data = {into, tern::file::kMaxIo};
+                                                parts.out_data_size = &received;
+                                            });
+        if (r == 0 && response.error != 0)
+            r = server_errno(response.error);
+        if (r != 0)
+            return done > 0 ? int64_t(done) : r;
+        if (received > piece)
+            received = piece;
+        if (into == bounce)
+            __builtin_memcpy(bytes + done, bounce, received);
+        done += received;
+        if (received < piece)
+            break; // the end of the file
+    }
+    return int64_t(done);
+}
+
+int64_t tern_libc_fs_write(uint32_t server, uint64_t inode, uint64_t offset, const void* data,
+                           uint64_t size, int append, uint64_t* end) {
+    const auto* bytes = static_cast<const uint8_t*>(data);
+    uint64_t done = 0;
+    *end = offset;
+    do {
+        uint32_t piece =
+            size - done < tern::file::kMaxIo ? uint32_t(size - done) : tern::file::kMaxIo;
+        tern::file::WriteResponse response = {};
+        uint32_t flags = append ? tern::file::kWriteAppend : 0u;
+        int r = file_call<tern::file::Write>(server, {inode, offset + done, flags, 0}, response,
+                                             [&](tern::proto::CallParts& parts) {
+                                                 parts.in_data = {bytes + done, piece};
+                                             });
+        if (r == 0 && response.error != 0)
+            r = server_errno(response.error);
+        if (r == 0 && response.written != piece)
+            r = -TERN_LINUX_EIO;
+        if (r != 0)
+            return done > 0 ? int64_t(done) : r;
+        done += piece;
+        *end = response.offset + piece;
+    } while (done < size);
+    return int64_t(done);
+}
+
+int tern_libc_fs_truncate(uint32_t server, uint64_t inode, uint64_t size) {
+    tern::file::AttrResponse response = {};
+    int r = file_call<tern::file::Truncate>(server, {inode, size}, response,
+                                            [](tern::proto::CallParts&) {});
+    return attr_result(r, response, nullptr);
+}
+
+int tern_libc_fs_chmod(uint32_t server, uint64_t inode, uint32_t mode) {
+    tern::file::AttrResponse response = {};
+    int r = file_call<tern::file::Chmod>(server, {inode, mode, 0}, response,
+                                         [](tern::proto::CallParts&) {});
+    return attr_result(r, response, nullptr);
+}
+
+} // extern "C"
+
+namespace {
+
+// Sends two paths in one data part: first, then second.
+template<typename O>
+int two_path_call(uint32_t server, const char* first, const char* second,
+                  typename O::Response& response) {
+    static char buffer[2 * tern::file::kMaxPath];
+    size_t a = text_length(first), b = text_length(second);
+    if (a > tern::file::kMaxPath || b > tern::file::kMaxPath)
+        return -TERN_LINUX_ENAMETOOLONG;
+    __builtin_memcpy(buffer, first, a);
+    __builtin_memcpy(buffer + a, second, b);
+    return file_call<O>(server, {uint32_t(a), 0}, response, [&](tern::proto::CallParts& parts) {
+        parts.in_data = {reinterpret_cast<const uint8_t*>(buffer), a + b};
+    });
+}
+
+template<typename O>
+int path_call(uint32_t server, const char* path) {
+    tern::file::ErrorResponse response = {};
+    int r = file_call<O>(server, {}, response,
+                         [&](tern::proto::CallParts& parts) { parts.in_data = text_bytes(path); });
+    if (r == 0 && response.error != 0)
+        r = server_errno(response.error);
+    return r;
+}
+
+} // namespace
+
+extern "C" {
+
+int tern_libc_fs_rename(uint32_t server, const char* from, const char* to) {
+    tern::file::ErrorResponse response = {};
+    int r = two_path_call<tern::file::Rename>(server, from, to, response);
+    if (r == 0 && response.error != 0)
+        r = server_errno(response.error);
+    return r;
+}
+
+int tern_libc_fs_unlink(uint32_t server, const char* path) {
+    return path_call<tern::file::Unlink>(server, path);
+}
+
+int tern_libc_fs_rmdir(uint32_t server, const char* path) {
+    return path_call<tern::file::Rmdir>(server, path);
+}
+
+int tern_libc_fs_mkdir(uint32_t server, const char* path, uint32_t mode) {
+    tern::file::AttrResponse response = {};
+    int r = file_call<tern::file::Mkdir>(
+        server, {mode, 0}, response,
+        [&](tern::proto::CallParts& parts) { parts.in_data = text_bytes(path); });
+    return attr_result(r, response, nullptr);
+}
+
+int tern_libc_fs_symlink(uint32_t server, const char* target, const char* path) {
+    tern::file::AttrResponse response = {};
+    int r = two_path_call<tern::file::Symlink>(server, target, path, response);
+    return attr_result(r, response, nullptr);
+}
+
+int64_t tern_libc_fs_readlink(uint32_t server, const char* path, char* buffer, uint64_t capacity) {
+    static char target[tern::file::kMaxPath];
+    tern::file::ReadlinkResponse response = {};
+    uint32_t received = 0;
+    int r =
+        file_call<tern::file::Readlink>(server, {}, response, [&](tern::proto::CallParts& parts) {
+            parts.in_data = text_bytes(path);
+            parts.out_data = {reinterpret_cast<uint8_t*>(target), sizeof(target)};
+            parts.out_data_size = &received;
+        });
+    if (r == 0 && response.error != 0)
+        r = server_errno(response.error);
+    if (r != 0)
+        return r;
+    uint64_t n = received < capacity ? received : capacity;
+    __builtin_memcpy(buffer, target, n);
+    return int64_t(n);
+}
+
+int64_t tern_libc_fs_list(uint32_t server, uint64_t inode, uint64_t start, void* buffer,
+                          uint64_t* next, int* done) {
+    tern::file::ListResponse response = {};
+    uint32_t received = 0;
+    int r = file_call<tern::file::List>(
+        server, {inode, start}, response, [&](tern::proto::CallParts& parts) {
+            parts.out_data = {static_cast<uint8_t*>(buffer), TERN_LIBC_FS_LIST_BYTES};
+            parts.out_data_size = &received;
+        });
+    if (r == 0 && response.error != 0)
+        r = server_errno(response.error);
+    if (r != 0)
+        return r;
+    *next = response.next;
+    *done = response.done != 0;
+    return received < TERN_LIBC_FS_LIST_BYTES ? int64_t(received) : TERN_LIBC_FS_LIST_BYTES;
+}
+
+int tern_libc_fs_statfs(uint32_t server, struct tern_libc_file_statfs* out) {
+    tern::file::StatFsResponse response = {};
+    int r = file_call<tern::file::StatFs>(server, {}, response, [](tern::proto::CallParts&) {});
+    if (r == 0 && response.error != 0)
+        r = server_errno(response.error);
+    if (r != 0)
+        return r;
+    out->block_size = response.block_size;
+    out->total_bytes = response.total_bytes;
+    out->free_bytes = response.free_bytes;
+    out->total_nodes = response.total_nodes;
+    out->free_nodes = response.free_nodes;
+    out->name_max = response.name_max;
+    return 0;
 }
 
 } // extern "C"

@@ -1,7 +1,7 @@
 /*
  * Tern's musl port: what the backend (backend.c, C) asks of the native runtime
- * (services.cpp, C++): the startup block, and the console and boot file system servers,
- * reached through the name server with the typed protocol layer
+ * (services.cpp, C++): the startup block, and the console, the boot file system and the
+ * writable file servers (tmpfs), reached through the name server with the typed protocol layer
  * (libc/native/include/tern/protocol.h).
  *
  * Every function returns a Linux result: >= 0, or a negated Linux errno, translated from
@@ -93,6 +93,73 @@ void tern_libc_bootfs_unmap(uint64_t map_address, uint64_t map_size, uint32_t me
 /* bootfs List of a directory into buffer (16384 bytes hold any reply); returns the
  * listing's size. */
 int64_t tern_libc_bootfs_list(const char* path, char* buffer, uint64_t capacity);
+
+/* ---- Writable file servers (tern/protocols/file.h): tmpfs, later the distributed file
+ * system client ----
+ * server names one (TERN_LIBC_SERVER_*, from the mount table, portable/mounts.h); paths
+ * are the server's (absolute). Each call returns 0 (or a count) or a negated errno: the
+ * server's answer, a status translated by portable/translate.cpp, or -ENODEV when the
+ * program has no such server. Calls that move data split it into the protocol's pieces. */
+
+struct tern_libc_file_attr {
+    uint64_t inode;
+    uint64_t size;
+    int64_t atime_ns;
+    int64_t mtime_ns;
+    int64_t ctime_ns;
+    uint32_t mode; /* S_IFMT type bits and permission bits */
+    uint32_t nlink;
+    uint32_t uid;
+    uint32_t gid;
+};
+
+struct tern_libc_file_statfs {
+    uint64_t block_size;
+    uint64_t total_bytes;
+    uint64_t free_bytes;
+    uint64_t total_nodes;
+    uint64_t free_nodes;
+    uint64_t name_max;
+};
+
+/* The file protocol's open flags (Open). */
+#define TERN_LIBC_FS_CREATE 1u
+#define TERN_LIBC_FS_EXCLUSIVE 2u
+#define TERN_LIBC_FS_TRUNCATE 4u
+#define TERN_LIBC_FS_DIRECTORY 8u
+
+/* Lookup. Returns TERN_LIBC_FS_LINK_IN_PATH when a symbolic link stands before the last
+ * component: *link_end is the length of path up to the end of the link's name (the
+ * caller reads it and looks again). */
+#define TERN_LIBC_FS_LINK_IN_PATH 1
+int tern_libc_fs_lookup(uint32_t server, const char* path, struct tern_libc_file_attr* attr,
+                        uint32_t* link_end);
+int tern_libc_fs_open(uint32_t server, const char* path, uint32_t flags, uint32_t mode,
+                      struct tern_libc_file_attr* attr);
+int tern_libc_fs_getattr(uint32_t server, uint64_t inode, struct tern_libc_file_attr* attr);
+/* Reads up to size bytes at offset (in pieces); the bytes read, fewer at the end. */
+int64_t tern_libc_fs_read(uint32_t server, uint64_t inode, uint64_t offset, void* data,
+                          uint64_t size);
+/* Writes size bytes at offset, or at the end with append; *end gets the offset after the
+ * last byte written. The bytes written (fewer when a later piece failed). */
+int64_t tern_libc_fs_write(uint32_t server, uint64_t inode, uint64_t offset, const void* data,
+                           uint64_t size, int append, uint64_t* end);
+int tern_libc_fs_truncate(uint32_t server, uint64_t inode, uint64_t size);
+int tern_libc_fs_chmod(uint32_t server, uint64_t inode, uint32_t mode);
+int tern_libc_fs_rename(uint32_t server, const char* from, const char* to);
+int tern_libc_fs_unlink(uint32_t server, const char* path);
+int tern_libc_fs_mkdir(uint32_t server, const char* path, uint32_t mode);
+int tern_libc_fs_rmdir(uint32_t server, const char* path);
+int tern_libc_fs_symlink(uint32_t server, const char* target, const char* path);
+/* The link's target into buffer (not NUL-terminated); its length. */
+int64_t tern_libc_fs_readlink(uint32_t server, const char* path, char* buffer, uint64_t capacity);
+/* List of a directory's entries from index start into buffer (TERN_LIBC_FS_LIST_BYTES
+ * bytes of tern::file::ListEntry records); the bytes filled, *next the index after the
+ * last, *done 1 when none follows. */
+#define TERN_LIBC_FS_LIST_BYTES 16384
+int64_t tern_libc_fs_list(uint32_t server, uint64_t inode, uint64_t start, void* buffer,
+                          uint64_t* next, int* done);
+int tern_libc_fs_statfs(uint32_t server, struct tern_libc_file_statfs* out);
 
 /* ---- The network server ("net", tern/protocols/net.h; net_client.cpp) ----
  * Each call returns >= 0 on success or a Tern status negated (-TERN_*, not an errno: the

@@ -84,35 +84,9 @@ uint8_t cmos_read(uint8_t reg) {
     return value;
 }
 
-bool cmos_updating() { return cmos_read(0x0A) & 0x80; }
+void cmos_pause() { tern_sys_thread_yield(); }
 
-bool read_clock(ClockTime& out) {
-    // The registers are consistent only outside an update cycle; reading twice and
-    // comparing catches an update that began between the check and the reads.
-    for (int attempt = 0; attempt < 8; ++attempt) {
-        while (cmos_updating())
-            tern_sys_thread_yield();
-        uint8_t raw[6] = {cmos_read(0x00), cmos_read(0x02), cmos_read(0x04),
-                          cmos_read(0x07), cmos_read(0x08), cmos_read(0x09)};
-        uint8_t again[6] = {cmos_read(0x00), cmos_read(0x02), cmos_read(0x04),
-                            cmos_read(0x07), cmos_read(0x08), cmos_read(0x09)};
-        if (__builtin_memcmp(raw, again, sizeof(raw)) != 0)
-            continue;
-        uint8_t status_b = cmos_read(0x0B);
-        bool binary = status_b & 0x04;
-        bool twenty_four = status_b & 0x02;
-        out.second = cmos_value(raw[0], binary);
-        out.minute = cmos_value(raw[1], binary);
-        out.hour = cmos_hour(raw[2], binary, twenty_four);
-        out.day = cmos_value(raw[3], binary);
-        out.month = cmos_value(raw[4], binary);
-        // The century register is not at a fixed place on every machine; Tern's clock
-        // years are 2000..2099.
-        out.year = 2000u + cmos_value(raw[5], binary);
-        return true;
-    }
-    return false;
-}
+bool read_clock(ClockTime& out) { return base::cmos_read_time(cmos_read, cmos_pause, out); }
 
 // This life's number: the clock right after its seconds tick (incarnation.h says why).
 uint32_t read_incarnation(tern_handle_t rtc) {

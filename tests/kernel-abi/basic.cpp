@@ -1,5 +1,5 @@
-// The basic calls: null, clock_monotonic, thread_yield, thread_sleep (and its accuracy),
-// debug_write with every kind of bad pointer, and unknown syscall numbers.
+// The basic calls: null, clock_monotonic, clock_realtime, thread_yield, thread_sleep (and its
+// accuracy), debug_write with every kind of bad pointer, and unknown syscall numbers.
 //
 // Part of the kernel-ABI tests (harness.h): the kernel runs this program as the boot
 // module abi_basic from its self-test user.abi_basic.
@@ -16,6 +16,18 @@ void test_basics() {
     int64_t t0 = tern_sys_clock_monotonic();
     int64_t t1 = tern_sys_clock_monotonic();
     expect_true(t0 > 0 && t1 >= t0, t1 - t0, "basic.clock_monotonic_increases");
+    // The wall clock: after 2024-01-01 (QEMU's CMOS clock is the host's), and it moves
+    // with the monotonic clock: over a 10 ms sleep both advance by the same amount.
+    constexpr int64_t k2024 = 1704067200ll * 1000000000ll;
+    int64_t r0 = tern_sys_clock_realtime();
+    int64_t m0 = tern_sys_clock_monotonic();
+    tern_sys_thread_sleep(10 * kMs);
+    int64_t r1 = tern_sys_clock_realtime();
+    int64_t m1 = tern_sys_clock_monotonic();
+    expect_true(r0 > k2024, r0 / 1000000000, "basic.clock_realtime_after_2024");
+    int64_t skew = (r1 - r0) - (m1 - m0);
+    expect_true(r1 - r0 >= int64_t(10 * kMs) && skew > -int64_t(kMs) && skew < int64_t(kMs), skew,
+                "basic.clock_realtime_advances_with_monotonic");
     expect_eq(tern_sys_thread_yield(), 0, "basic.thread_yield");
 
     static const char kLine[] = "ktest: (debug_write test line)\n";

@@ -317,9 +317,8 @@ int tern_libc_normalize_path(const char* directory, const char* path, char* out,
         }
         if (component > TERN_LINUX_NAME_MAX)
             return -TERN_LINUX_ENAMETOOLONG;
-        // No path that long exists on the boot file system (and nothing can be created).
         if (at + 1 + component + 1 > capacity)
-            return -TERN_LINUX_ENOENT;
+            return -TERN_LINUX_ENAMETOOLONG;
         out[at++] = '/';
         for (uint64_t j = 0; j < component; ++j)
             out[at++] = name[j];
@@ -334,6 +333,34 @@ int tern_libc_normalize_path(const char* directory, const char* path, char* out,
 
 uint64_t tern_libc_path_inode(const char* path) {
     return nonzero(fnv(kFnvBasis, path, string_length(path)));
+}
+
+void tern_libc_fill_stat_node(struct tern_linux_stat* st, uint64_t device, uint64_t inode,
+                              uint32_t mode, uint64_t size, uint32_t nlink, uint32_t uid,
+                              uint32_t gid, int64_t atime_ns, int64_t mtime_ns, int64_t ctime_ns) {
+    *st = {};
+    st->st_dev = device;
+    st->st_ino = inode;
+    st->st_nlink = nlink;
+    st->st_mode = mode;
+    st->st_uid = uid;
+    st->st_gid = gid;
+    st->st_size = int64_t(size);
+    st->st_blksize = TERN_LIBC_BLOCK_SIZE;
+    st->st_blocks = int64_t((size + 511) / 512);
+    auto split = [](int64_t ns, int64_t* sec, int64_t* nsec) {
+        int64_t s = ns / 1000000000;
+        int64_t n = ns % 1000000000;
+        if (n < 0) {
+            n += 1000000000;
+            --s;
+        }
+        *sec = s;
+        *nsec = n;
+    };
+    split(atime_ns, &st->st_atime_sec, &st->st_atime_nsec);
+    split(mtime_ns, &st->st_mtime_sec, &st->st_mtime_nsec);
+    split(ctime_ns, &st->st_ctime_sec, &st->st_ctime_nsec);
 }
 
 void tern_libc_fill_stat(struct tern_linux_stat* st, enum tern_libc_node_type type, uint32_t mode,

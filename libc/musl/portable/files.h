@@ -23,6 +23,10 @@
 /* open() flags (x86-64 Linux values, octal as in the kernel's headers). */
 #define TERN_LINUX_O_ACCMODE 03
 #define TERN_LINUX_O_RDONLY 00
+#define TERN_LINUX_O_WRONLY 01
+#define TERN_LINUX_O_RDWR 02
+#define TERN_LINUX_O_EXCL 0200
+#define TERN_LINUX_O_NOFOLLOW 0400000
 #define TERN_LINUX_O_CREAT 0100
 #define TERN_LINUX_O_TRUNC 01000
 #define TERN_LINUX_O_APPEND 02000
@@ -39,6 +43,8 @@
 #define TERN_LINUX_S_IFIFO 0010000u
 #define TERN_LINUX_S_IFDIR 0040000u
 #define TERN_LINUX_S_IFREG 0100000u
+#define TERN_LINUX_S_IFLNK 0120000u
+#define TERN_LINUX_S_IFMT 0170000u
 
 #define TERN_LINUX_R_OK 4
 #define TERN_LINUX_W_OK 2
@@ -46,6 +52,7 @@
 
 #define TERN_LINUX_DT_DIR 4
 #define TERN_LINUX_DT_REG 8
+#define TERN_LINUX_DT_LNK 10
 
 #define TERN_LINUX_AT_FDCWD (-100)
 
@@ -53,8 +60,8 @@
 #define TERN_LINUX_PATH_MAX 4096
 #define TERN_LINUX_NAME_MAX 255
 
-/* A normalised path: "/" and at most 255 more bytes (bootfs's kMaxPath), and the NUL. */
-#define TERN_LIBC_PATH_BUFFER 257u
+/* A normalised path with its NUL: at most PATH_MAX bytes in all. */
+#define TERN_LIBC_PATH_BUFFER 4096u
 
 /* File descriptors: 0-63. A new table has 0, 1 and 2 open on the console (one open file
  * description, as a terminal opened once for reading and writing and duplicated); every
@@ -137,13 +144,16 @@ struct tern_libc_file {
     uint32_t flags;      /* the open flags, for F_GETFL (never O_CLOEXEC: see fd_slot) */
     uint32_t memory;     /* the memory object's handle, 0 for none */
     uint32_t references; /* descriptors naming this description */
-    uint32_t reserved;
+    uint32_t unlinked;   /* unlinked while open: path is its hidden name on the server */
     uint64_t size;
     uint64_t position;
     const char* data;
     uint64_t map_address;
     uint64_t map_size;
-    char path[TERN_LIBC_PATH_BUFFER]; /* normalised, for openat and inode numbers */
+    uint32_t server;                  /* where it lives (mounts.h TERN_LIBC_SERVER_*) */
+    uint32_t device;                  /* its mount's index + 1: st_dev */
+    uint64_t inode;                   /* a file server's node (not bootfs's) */
+    char path[TERN_LIBC_PATH_BUFFER]; /* normalised, for openat, fchdir and inode numbers */
     struct tern_libc_socket socket;   /* TERN_LIBC_FD_SOCKET */
     struct tern_libc_pipe_end pipe;   /* TERN_LIBC_FD_PIPE_READ, TERN_LIBC_FD_PIPE_WRITE */
 };
@@ -266,6 +276,13 @@ uint64_t tern_libc_path_inode(const char* path);
  * for a directory), owner root, times 0. */
 void tern_libc_fill_stat(struct tern_linux_stat* st, enum tern_libc_node_type type, uint32_t mode,
                          uint64_t size, uint64_t inode);
+
+/* What a file protocol server says of a node, as struct stat: its type and permission
+ * bits (mode), size, links, owner and times (nanoseconds since 1970); st_dev is device,
+ * st_blocks the size in 512-byte units rounded up. */
+void tern_libc_fill_stat_node(struct tern_linux_stat* st, uint64_t device, uint64_t inode,
+                              uint32_t mode, uint64_t size, uint32_t nlink, uint32_t uid,
+                              uint32_t gid, int64_t atime_ns, int64_t mtime_ns, int64_t ctime_ns);
 
 /* access()'s rule on the read-only boot file system: -EINVAL for bits other than R_OK,
  * W_OK and X_OK; -EROFS for W_OK; -EACCES for R_OK or X_OK the mode does not grant to

@@ -33,12 +33,15 @@
     X(EFAULT, 14)                                                                                  \
     X(EBUSY, 16)                                                                                   \
     X(EEXIST, 17)                                                                                  \
+    X(EXDEV, 18)                                                                                   \
     X(ENODEV, 19)                                                                                  \
     X(ENOTDIR, 20)                                                                                 \
     X(EISDIR, 21)                                                                                  \
     X(EINVAL, 22)                                                                                  \
     X(EMFILE, 24)                                                                                  \
     X(ENOTTY, 25)                                                                                  \
+    X(EFBIG, 27)                                                                                   \
+    X(ENOSPC, 28)                                                                                  \
     X(ESPIPE, 29)                                                                                  \
     X(EROFS, 30)                                                                                   \
     X(EPIPE, 32)                                                                                   \
@@ -46,6 +49,8 @@
     X(ERANGE, 34)                                                                                  \
     X(ENAMETOOLONG, 36)                                                                            \
     X(ENOSYS, 38)                                                                                  \
+    X(ENOTEMPTY, 39)                                                                               \
+    X(ELOOP, 40)                                                                                   \
     X(EBADMSG, 74)                                                                                 \
     X(EOVERFLOW, 75)                                                                               \
     X(ENOTUNIQ, 76)                                                                                \

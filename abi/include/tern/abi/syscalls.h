@@ -322,7 +322,11 @@
        PEER_CLOSED, TIMED_OUT, WOULD_BLOCK, TOO_BIG, NO_MEMORY, QUOTA_EXCEEDED (anything           \
        else is INVALID_ARGUMENT, logged, and the right stays). Consumes the reply handle.          \
        BAD_HANDLE, WRONG_TYPE, ACCESS_DENIED (no SEND), PEER_CLOSED (the caller gave up). */       \
-    X(66, port_reply_error, 2)
+    X(66, port_reply_error, 2)                                                                     \
+    /* clock_realtime(): nanoseconds since 1970-01-01 00:00:00 UTC: the CMOS clock read at         \
+       boot, advanced by the monotonic clock. Before 1970 (a clock that was not readable or        \
+       not valid) it is the monotonic clock's value. */                                            \
+    X(67, clock_realtime, 0)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),

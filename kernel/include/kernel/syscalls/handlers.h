@@ -14,6 +14,7 @@ namespace kernel {
 SyscallResult sys_null();
 SyscallResult sys_debug_write(UserBuffer text);
 SyscallResult sys_clock_monotonic();
+SyscallResult sys_clock_realtime();
 SyscallResult sys_node_id();
 SyscallResult sys_memory_info(UserPtr<tern_memory_info> out);
 

@@ -1,0 +1,192 @@
+#pragma once
+// The file protocol: a writable file server's tree, by path and by node, with nothing
+// kept per client. The RAM file system (servers/tmpfs, registered as "tmpfs") serves it,
+// and a distributed file system client is meant to serve the same protocol, so the C
+// library's mount table (libc/musl/portable/mounts.h) plugs either in by name.
+//
+// Paths are absolute within the server ("/tmp/a/b"), at most kMaxPath bytes, names at
+// most kMaxName. The server never follows symbolic links: Lookup and Open answer with the
+// link itself and the client reads it (Readlink) and resolves the target, which may lie on
+// another server. A link before the last component is Lookup's kLinkInPath answer, and
+// ENOTDIR to every other operation (a client looks a path up before changing it).
+//
+// Every open file is named by its node number (Attr::inode), which the server never
+// reuses while it runs, so a client keeps no handle or session and a process can move to
+// another node with its descriptors. A node that was removed is ENOENT.
+//
+// Statuses: a malformed request (a path with a NUL byte, parts over their bounds) is
+// refused with INVALID_ARGUMENT or TOO_BIG and a log line; every file system outcome
+// arrives with status OK and the Linux errno in the response's `error` (0 for success),
+// because POSIX's errors (ENOTDIR, EISDIR, ENOTEMPTY, ENAMETOOLONG, ENOSPC, ...) have no
+// Tern status of their own.
+#include <stdint.h>
+#include <tern/protocol.h>
+
+namespace tern::file {
+
+inline constexpr uint32_t kMaxPath = 4096;
+inline constexpr uint32_t kMaxName = 255;
+// The most bytes one Read or Write carries; larger I/O is split by the client.
+inline constexpr uint32_t kMaxIo = 32768;
+// The most bytes of entries one List reply carries.
+inline constexpr uint32_t kMaxList = 16384;
+
+// What stat reports of a node. mode holds the Linux S_IFMT type bits and the permission
+// bits; times are nanoseconds since 1970 (the kernel's wall clock).
+struct Attr {
+    uint64_t inode;
+    uint64_t size; // a file's bytes, a link's target length, a directory's entries
+    int64_t atime_ns;
+    int64_t mtime_ns;
+    int64_t ctime_ns;
+    uint32_t mode;
+    uint32_t nlink;
+    uint32_t uid;
+    uint32_t gid;
+};
+
+// Lookup's answer when a symbolic link stands before the last component of the path:
+// attr is the link's and link_end the length of the path up to the end of its name. The
+// client reads the link (Readlink of that part), puts the target in its place and looks
+// the result up, which may be on another server.
+inline constexpr int32_t kLinkInPath = -1;
+
+struct AttrResponse {
+    int32_t error;     // a Linux errno, 0 for success, kLinkInPath; attr is valid only then
+    uint32_t link_end; // with kLinkInPath (Lookup only)
+    Attr attr;
+};
+static_assert(sizeof(AttrResponse) == 64);
+
+struct ErrorResponse {
+    int32_t error;
+    uint32_t reserved;
+};
+
+struct PathRequest {
+    uint32_t reserved;
+};
+
+// data = path. The node at path, a final link not followed; kLinkInPath for one before.
+using Lookup = proto::Op<1, PathRequest, AttrResponse, proto::Limits{.request_data = kMaxPath}>;
+
+inline constexpr uint32_t kOpenCreate = 1;    // make a regular file with `mode` if missing
+inline constexpr uint32_t kOpenExclusive = 2; // with kOpenCreate: EEXIST if present
+inline constexpr uint32_t kOpenTruncate = 4;  // a regular file becomes empty
+inline constexpr uint32_t kOpenDirectory = 8; // ENOTDIR unless a directory
+
+struct OpenRequest {
+    uint32_t flags; // kOpen*
+    uint32_t mode;  // permission bits of a new file (the client applied its umask)
+};
+// data = path. A final link is answered as itself (and nothing is created or truncated).
+using Open = proto::Op<2, OpenRequest, AttrResponse, proto::Limits{.request_data = kMaxPath}>;
+
+struct NodeRequest {
+    uint64_t inode;
+};
+using GetAttr = proto::Op<3, NodeRequest, AttrResponse>;
+
+struct ReadRequest {
+    uint64_t inode;
+    uint64_t offset;
+    uint32_t length; // at most kMaxIo
+    uint32_t reserved;
+};
+struct ReadResponse {
+    int32_t error;
+    uint32_t count; // bytes in the reply's data; fewer than asked at the end of the file
+};
+using Read = proto::Op<4, ReadRequest, ReadResponse, proto::Limits{.response_data = kMaxIo}>;
+
+inline constexpr uint32_t kWriteAppend = 1;
+struct WriteRequest {
+    uint64_t inode;
+    uint64_t offset; // ignored with kWriteAppend: the end of the file
+    uint32_t flags;
+    uint32_t reserved;
+};
+struct WriteResponse {
+    int32_t error;
+    uint32_t written;
+    uint64_t offset; // where the data went
+    uint64_t size;   // the file's size after the write
+};
+// data = the bytes (at most kMaxIo), all written or none (ENOSPC, EFBIG).
+using Write = proto::Op<5, WriteRequest, WriteResponse, proto::Limits{.request_data = kMaxIo}>;
+
+struct TruncateRequest {
+    uint64_t inode;
+    uint64_t size;
+};
+using Truncate = proto::Op<6, TruncateRequest, AttrResponse>;
+
+struct ChmodRequest {
+    uint64_t inode;
+    uint32_t mode; // the permission bits (07777)
+    uint32_t reserved;
+};
+using Chmod = proto::Op<7, ChmodRequest, AttrResponse>;
+
+struct TwoPathRequest {
+    uint32_t first_length; // data = first path, then the second
+    uint32_t reserved;
+};
+// data = old path, new path (first_length splits them).
+using Rename =
+    proto::Op<8, TwoPathRequest, ErrorResponse, proto::Limits{.request_data = 2 * kMaxPath}>;
+// data = path. A file or link; EISDIR for a directory.
+using Unlink = proto::Op<9, PathRequest, ErrorResponse, proto::Limits{.request_data = kMaxPath}>;
+
+struct MkdirRequest {
+    uint32_t mode;
+    uint32_t reserved;
+};
+using Mkdir = proto::Op<10, MkdirRequest, AttrResponse, proto::Limits{.request_data = kMaxPath}>;
+using Rmdir = proto::Op<11, PathRequest, ErrorResponse, proto::Limits{.request_data = kMaxPath}>;
+// data = target, link path (first_length is the target's).
+using Symlink =
+    proto::Op<12, TwoPathRequest, AttrResponse, proto::Limits{.request_data = 2 * kMaxPath}>;
+
+struct ReadlinkResponse {
+    int32_t error;
+    uint32_t length;
+};
+// data = path; reply data = the target. EINVAL when path is not a link.
+using Readlink = proto::Op<13, PathRequest, ReadlinkResponse,
+                           proto::Limits{.request_data = kMaxPath, .response_data = kMaxPath}>;
+
+struct ListRequest {
+    uint64_t inode; // a directory
+    uint64_t start; // the index of the first entry wanted
+};
+struct ListResponse {
+    int32_t error;
+    uint32_t count; // entries in the reply
+    uint64_t next;  // the index after the last one sent
+    uint32_t done;  // 1 when no entry follows next
+    uint32_t reserved;
+};
+// One entry of a List reply: this header, then name_length bytes of name, then padding
+// to a multiple of 8 bytes. "." and ".." are not listed.
+struct ListEntry {
+    uint64_t inode;
+    uint32_t mode; // the S_IFMT type bits
+    uint16_t name_length;
+    uint16_t reserved;
+};
+using List = proto::Op<14, ListRequest, ListResponse, proto::Limits{.response_data = kMaxList}>;
+
+struct StatFsResponse {
+    int32_t error;
+    uint32_t block_size;
+    uint64_t total_bytes;
+    uint64_t free_bytes;
+    uint64_t total_nodes;
+    uint64_t free_nodes;
+    uint32_t name_max;
+    uint32_t reserved;
+};
+using StatFs = proto::Op<15, PathRequest, StatFsResponse>;
+
+} // namespace tern::file

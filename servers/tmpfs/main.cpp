@@ -1,0 +1,353 @@
+// The RAM file system server: a writable tree of directories, files and symbolic links
+// in this server's memory (portable/tree.h), served over the file protocol
+// (<tern/protocols/file.h>) under the name "tmpfs". init starts it; the C library's mount
+// table sends /tmp and /home here, which the server makes at start (mode 1777 and 0755).
+//
+// Usage: tmpfs [max-bytes] — the bytes of file data and link targets the tree may hold
+// (default 64 MiB); writes past it are ENOSPC. Nodes are bounded too (65536).
+//
+// Nothing is kept per client: files are named by node number, so a client that moves to
+// another node, or restarts, still names the same file. What the tree holds is lost when
+// the server ends (init restarts it empty).
+#include <base/string_view.h>
+#include <base/utility.h>
+#include <servers/tmpfs/portable/tree.h>
+#include <tern/print.h>
+#include <tern/protocols/file.h>
+#include <tern/runtime.h>
+#include <tern/services.h>
+#include <tern/startup.h>
+#include <tern/syscall_result.h>
+
+using namespace tern;
+
+namespace {
+
+constexpr uint32_t kBlockSize = 4096;
+
+struct State {
+    tmpfs::Tree* tree = nullptr;
+};
+
+State g_state;
+uint8_t g_io[file::kMaxIo];
+alignas(8) uint8_t g_list[file::kMaxList];
+char g_link[file::kMaxPath];
+
+// File times: the kernel's wall clock (CLOCK_REALTIME).
+int64_t now() { return tern_sys_clock_realtime(); }
+
+base::StringView path_of(proto::Request& request) {
+    return {reinterpret_cast<const char*>(request.data().data()), request.data().size()};
+}
+
+// A path the protocol accepts: absolute, no NUL (lengths are the tree's errors).
+bool path_ok(proto::Request& request, base::StringView path) {
+    for (char c : path) {
+        if (c == '\0') {
+            request.set_refusal_reason("a NUL byte in a path");
+            return false;
+        }
+    }
+    if (!path.starts_with('/')) {
+        request.set_refusal_reason("a path not starting with /");
+        return false;
+    }
+    return true;
+}
+
+void fill(file::Attr& a, const tmpfs::Node* n) {
+    a.inode = n->inode;
+    a.size = n->size;
+    a.atime_ns = n->atime_ns;
+    a.mtime_ns = n->mtime_ns;
+    a.ctime_ns = n->ctime_ns;
+    a.mode = n->mode;
+    a.nlink = n->nlink;
+    a.uid = n->uid;
+    a.gid = n->gid;
+}
+
+// Answers with the node's attributes, or the tree's errno.
+base::Error answer(int r, const tmpfs::Node* node, file::AttrResponse& out) {
+    out = {};
+    out.error = -r;
+    if (r == 0)
+        fill(out.attr, node);
+    return base::Error::OK;
+}
+
+base::Error on_lookup(State* s, proto::Request& request, const file::PathRequest&,
+                      file::AttrResponse& out, proto::Reply&, proto::PendingReply&) {
+    base::StringView path = path_of(request);
+    if (!path_ok(request, path))
+        return base::Error::INVALID_ARGUMENT;
+    tmpfs::Node* node = nullptr;
+    size_t link_end = 0;
+    answer(s->tree->lookup_through(path, &node, &link_end), node, out);
+    if (out.error == 0 && link_end != 0) {
+        out.error = file::kLinkInPath;
+        out.link_end = uint32_t(link_end);
+    }
+    return base::Error::OK;
+}
+
+base::Error on_open(State* s, proto::Request& request, const file::OpenRequest& in,
+                    file::AttrResponse& out, proto::Reply&, proto::PendingReply&) {
+    base::StringView path = path_of(request);
+    if (!path_ok(request, path))
+        return base::Error::INVALID_ARGUMENT;
+    static_assert(tmpfs::kOpenCreate == file::kOpenCreate
+                  && tmpfs::kOpenExclusive == file::kOpenExclusive
+                  && tmpfs::kOpenTruncate == file::kOpenTruncate
+                  && tmpfs::kOpenDirectory == file::kOpenDirectory);
+    if (in.flags
+        & ~uint32_t(file::kOpenCreate | file::kOpenExclusive | file::kOpenTruncate
+                    | file::kOpenDirectory)) {
+        request.set_refusal_reason("unknown open flags");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    tmpfs::Node* node = nullptr;
+    return answer(s->tree->open(path, in.flags, in.mode, now(), &node), node, out);
+}
+
+// The node a request names; ENOENT (in the reply) for one that is gone.
+tmpfs::Node* node_of(State* s, uint64_t inode) { return s->tree->find(inode); }
+
+base::Error on_get_attr(State* s, proto::Request&, const file::NodeRequest& in,
+                        file::AttrResponse& out, proto::Reply&, proto::PendingReply&) {
+    tmpfs::Node* node = node_of(s, in.inode);
+    return answer(node ? 0 : -tmpfs::kENOENT, node, out);
+}
+
+base::Error on_read(State* s, proto::Request& request, const file::ReadRequest& in,
+                    file::ReadResponse& out, proto::Reply& reply, proto::PendingReply&) {
+    if (in.length > file::kMaxIo) {
+        request.set_refusal_reason("a read longer than kMaxIo");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    out = {};
+    tmpfs::Node* node = node_of(s, in.inode);
+    if (!node) {
+        out.error = tmpfs::kENOENT;
+        return base::Error::OK;
+    }
+    uint64_t count = 0;
+    out.error = -s->tree->read(node, in.offset, in.length, g_io, &count, now());
+    out.count = uint32_t(count);
+    reply.data = {g_io, size_t(count)};
+    return base::Error::OK;
+}
+
+base::Error on_write(State* s, proto::Request& request, const file::WriteRequest& in,
+                     file::WriteResponse& out, proto::Reply&, proto::PendingReply&) {
+    out = {};
+    tmpfs::Node* node = node_of(s, in.inode);
+    if (!node) {
+        out.error = tmpfs::kENOENT;
+        return base::Error::OK;
+    }
+    auto data = request.data();
+    uint64_t at = 0;
+    out.error = -s->tree->write(node, in.offset, data.data(), data.size(),
+                                (in.flags & file::kWriteAppend) != 0, &at, now());
+    if (out.error == 0)
+        out.written = uint32_t(data.size());
+    out.offset = at;
+    out.size = node->size;
+    return base::Error::OK;
+}
+
+base::Error on_truncate(State* s, proto::Request&, const file::TruncateRequest& in,
+                        file::AttrResponse& out, proto::Reply&, proto::PendingReply&) {
+    tmpfs::Node* node = node_of(s, in.inode);
+    if (!node)
+        return answer(-tmpfs::kENOENT, nullptr, out);
+    return answer(s->tree->truncate(node, in.size, now()), node, out);
+}
+
+base::Error on_chmod(State* s, proto::Request&, const file::ChmodRequest& in,
+                     file::AttrResponse& out, proto::Reply&, proto::PendingReply&) {
+    tmpfs::Node* node = node_of(s, in.inode);
+    if (!node)
+        return answer(-tmpfs::kENOENT, nullptr, out);
+    return answer(s->tree->chmod(node, in.mode, now()), node, out);
+}
+
+// Splits a two-path request's data at first_length; false (refused) when it does not fit.
+bool two_paths(proto::Request& request, const file::TwoPathRequest& in, base::StringView& first,
+               base::StringView& second) {
+    base::StringView all = path_of(request);
+    if (in.first_length > all.size()) {
+        request.set_refusal_reason("first_length beyond the data");
+        return false;
+    }
+    first = all.substr(0, in.first_length);
+    second = all.substr(in.first_length);
+    for (char c : all) {
+        if (c == '\0') {
+            request.set_refusal_reason("a NUL byte in a path");
+            return false;
+        }
+    }
+    return true;
+}
+
+base::Error on_rename(State* s, proto::Request& request, const file::TwoPathRequest& in,
+                      file::ErrorResponse& out, proto::Reply&, proto::PendingReply&) {
+    base::StringView from, to;
+    if (!two_paths(request, in, from, to) || !path_ok(request, from) || !path_ok(request, to))
+        return base::Error::INVALID_ARGUMENT;
+    out = {-s->tree->rename(from, to, now()), 0};
+    return base::Error::OK;
+}
+
+base::Error on_unlink(State* s, proto::Request& request, const file::PathRequest&,
+                      file::ErrorResponse& out, proto::Reply&, proto::PendingReply&) {
+    base::StringView path = path_of(request);
+    if (!path_ok(request, path))
+        return base::Error::INVALID_ARGUMENT;
+    out = {-s->tree->unlink(path, now()), 0};
+    return base::Error::OK;
+}
+
+base::Error on_mkdir(State* s, proto::Request& request, const file::MkdirRequest& in,
+                     file::AttrResponse& out, proto::Reply&, proto::PendingReply&) {
+    base::StringView path = path_of(request);
+    if (!path_ok(request, path))
+        return base::Error::INVALID_ARGUMENT;
+    tmpfs::Node* node = nullptr;
+    return answer(s->tree->mkdir(path, in.mode, now(), &node), node, out);
+}
+
+base::Error on_rmdir(State* s, proto::Request& request, const file::PathRequest&,
+                     file::ErrorResponse& out, proto::Reply&, proto::PendingReply&) {
+    base::StringView path = path_of(request);
+    if (!path_ok(request, path))
+        return base::Error::INVALID_ARGUMENT;
+    out = {-s->tree->rmdir(path, now()), 0};
+    return base::Error::OK;
+}
+
+base::Error on_symlink(State* s, proto::Request& request, const file::TwoPathRequest& in,
+                       file::AttrResponse& out, proto::Reply&, proto::PendingReply&) {
+    base::StringView target, path;
+    if (!two_paths(request, in, target, path) || !path_ok(request, path))
+        return base::Error::INVALID_ARGUMENT;
+    tmpfs::Node* node = nullptr;
+    return answer(s->tree->symlink(target, path, now(), &node), node, out);
+}
+
+base::Error on_readlink(State* s, proto::Request& request, const file::PathRequest&,
+                        file::ReadlinkResponse& out, proto::Reply& reply, proto::PendingReply&) {
+    base::StringView path = path_of(request);
+    if (!path_ok(request, path))
+        return base::Error::INVALID_ARGUMENT;
+    out = {};
+    tmpfs::Node* node = nullptr;
+    int r = s->tree->lookup(path, &node);
+    if (r == 0 && !node->is_symlink())
+        r = -tmpfs::kEINVAL;
+    out.error = -r;
+    if (r == 0) {
+        size_t n = node->size < sizeof(g_link) ? size_t(node->size) : sizeof(g_link);
+        for (size_t i = 0; i < n; ++i)
+            g_link[i] = char(node->data[i]);
+        out.length = uint32_t(n);
+        reply.data = {reinterpret_cast<const uint8_t*>(g_link), n};
+    }
+    return base::Error::OK;
+}
+
+base::Error on_list(State* s, proto::Request&, const file::ListRequest& in, file::ListResponse& out,
+                    proto::Reply& reply, proto::PendingReply&) {
+    out = {};
+    tmpfs::Node* directory = node_of(s, in.inode);
+    if (!directory || !directory->is_directory()) {
+        out.error = directory ? tmpfs::kENOTDIR : tmpfs::kENOENT;
+        return base::Error::OK;
+    }
+    size_t used = 0;
+    uint64_t index = in.start;
+    tmpfs::Node* entry = s->tree->entry(directory, index);
+    for (; entry; entry = entry->next_sibling, ++index) {
+        size_t record = base::align_up(sizeof(file::ListEntry) + entry->name_length, size_t(8));
+        if (used + record > sizeof(g_list))
+            break;
+        file::ListEntry header = {entry->inode, entry->mode & tmpfs::kTypeMask, entry->name_length,
+                                  0};
+        __builtin_memcpy(g_list + used, &header, sizeof(header));
+        __builtin_memcpy(g_list + used + sizeof(header), entry->name, entry->name_length);
+        for (size_t i = sizeof(header) + entry->name_length; i < record; ++i)
+            g_list[used + i] = 0;
+        used += record;
+        ++out.count;
+    }
+    out.next = index;
+    out.done = entry == nullptr;
+    reply.data = {g_list, used};
+    return base::Error::OK;
+}
+
+base::Error on_statfs(State* s, proto::Request&, const file::PathRequest&,
+                      file::StatFsResponse& out, proto::Reply&, proto::PendingReply&) {
+    tmpfs::Usage usage = s->tree->usage();
+    const tmpfs::Limits& limits = s->tree->limits();
+    out = {};
+    out.block_size = kBlockSize;
+    out.total_bytes = limits.max_bytes;
+    out.free_bytes = limits.max_bytes - usage.bytes;
+    out.total_nodes = limits.max_nodes;
+    out.free_nodes = limits.max_nodes - usage.nodes;
+    out.name_max = file::kMaxName;
+    return base::Error::OK;
+}
+
+} // namespace
+
+extern "C" int main(uint64_t) {
+    tmpfs::Limits limits;
+    if (argc() > 2 || (argc() == 2 && !base::parse_u64(base::StringView(argv()[1])).has_value())) {
+        tern::println("tmpfs: usage: tmpfs [max-bytes]");
+        return 2;
+    }
+    if (argc() == 2)
+        limits.max_bytes = *base::parse_u64(base::StringView(argv()[1]));
+    static tmpfs::Tree tree(limits, now());
+    if (!tree.ready()) {
+        tern::println("tmpfs: no memory for the root");
+        return 1;
+    }
+    g_state.tree = &tree;
+    tmpfs::Node* made = nullptr;
+    if (tree.mkdir("/tmp", 01777, now(), &made) != 0
+        || tree.mkdir("/home", 0755, now(), &made) != 0) {
+        tern::println("tmpfs: cannot make /tmp and /home");
+        return 1;
+    }
+    int64_t port = tern_sys_port_create(64);
+    if (port < 0)
+        return 1;
+    proto::Server server("tmpfs", tern_handle_t(port));
+    server.on<file::Lookup>(&g_state, on_lookup);
+    server.on<file::Open>(&g_state, on_open);
+    server.on<file::GetAttr>(&g_state, on_get_attr);
+    server.on<file::Read>(&g_state, on_read);
+    server.on<file::Write>(&g_state, on_write);
+    server.on<file::Truncate>(&g_state, on_truncate);
+    server.on<file::Chmod>(&g_state, on_chmod);
+    server.on<file::Rename>(&g_state, on_rename);
+    server.on<file::Unlink>(&g_state, on_unlink);
+    server.on<file::Mkdir>(&g_state, on_mkdir);
+    server.on<file::Rmdir>(&g_state, on_rmdir);
+    server.on<file::Symlink>(&g_state, on_symlink);
+    server.on<file::Readlink>(&g_state, on_readlink);
+    server.on<file::List>(&g_state, on_list);
+    server.on<file::StatFs>(&g_state, on_statfs);
+    if (auto r = register_name("tmpfs", tern_handle_t(port)); r.is_error()) {
+        tern::println("tmpfs: cannot register: {}", base::error_name(r.error()));
+        return 1;
+    }
+    tern::println("tmpfs: serving /tmp and /home ({} bytes at most)", limits.max_bytes);
+    server.run();
+}
