@@ -640,6 +640,31 @@ Result<void> PageTable::protect(uint64_t virt, size_t size, PageFlags flags) {
     return base::ok();
 }
 
+Result<void> PageTable::replace_page(uint64_t virt, uint64_t phys, PageFlags flags) {
+    TERN_ASSERT(m_root != 0);
+    TRY(check_virtual_range(virt, kPageSize, kPageSize));
+    if (!base::is_aligned(phys, kPageSize))
+        return Error::MISALIGNED;
+    if (phys > kMaxPhysicalAddress)
+        return Error::OUT_OF_RANGE;
+    uint64_t bits = TRY(leaf_bits_from_flags(flags, virt));
+    uint64_t table_phys = m_root;
+    for (int level = kTopLevel; level > 1; --level) {
+        uint64_t entry = table_at(m_env, table_phys)[level_index(virt, level)];
+        if (!is_present(entry) || is_leaf(entry, level))
+            return Error::NOT_FOUND;
+        table_phys = entry & kTableAddressMask;
+    }
+    uint64_t& leaf = table_at(m_env, table_phys)[level_index(virt, 1)];
+    if (!is_present(leaf))
+        return Error::NOT_FOUND;
+    // Keep the PAT bit, as protect() does; the caller chooses the rest.
+    leaf = phys | kEntryPresent | bits | (leaf & kEntryPat4K);
+    FlushBatch flush(m_env);
+    flush.add(virt, virt + (kPageSize - 1));
+    return base::ok();
+}
+
 base::Optional<Translation> PageTable::translate(uint64_t virt) const {
     TERN_ASSERT(m_root != 0);
     if (!is_canonical(virt))

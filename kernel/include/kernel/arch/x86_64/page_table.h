@@ -228,6 +228,14 @@ public:
     // user half.
     [[nodiscard]] base::Result<void> protect(uint64_t virt, size_t size, PageFlags flags);
 
+    // Points the 4 KiB leaf that maps virt at another frame, with new flags (as for map),
+    // in one entry write: the copy-on-write fault's "this page is now a private copy",
+    // which must not leave a moment without a mapping or need a table page. The old
+    // translation is flushed. Errors, with nothing changed: INVALID_ARGUMENT and
+    // MISALIGNED as for map; OUT_OF_RANGE for phys; NOT_FOUND when virt is not mapped by
+    // a 4 KiB leaf.
+    [[nodiscard]] base::Result<void> replace_page(uint64_t virt, uint64_t phys, PageFlags flags);
+
     // The translation of one address, or nothing if it is unmapped or not canonical.
     [[nodiscard]] base::Optional<Translation> translate(uint64_t virt) const;
 
