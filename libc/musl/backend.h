@@ -39,4 +39,23 @@ long tern_libc_pipe_write(struct tern_libc_file* file, const void* data, size_t 
 void tern_libc_pipe_close(struct tern_libc_file* file);
 int tern_libc_pipe_wait(uint64_t timeout_ns);
 
+/* Around fork (backend_pipes.c): prepare counts the child's copies of the process's pipe
+ * ends in their rings (undo takes them back when the fork fails); fork_child drops the
+ * parent's wait port, which the child does not have. */
+void tern_libc_pipe_fork_prepare(void);
+void tern_libc_pipe_fork_undo(void);
+void tern_libc_pipe_fork_child(void);
+
+/* A forked child starts with no pending signals (backend.c). */
+void tern_libc_signals_fork_child(void);
+
+/* Writes "libc: unsupported syscall N (name): detail" once per call number (backend.c). */
+void tern_libc_log_unsupported(long n, const char* detail);
+
+/* Processes (backend_process.c): fork, vfork, wait4, waitid (*handled is 0 for other
+ * calls); kill of another process; getppid. */
+long tern_libc_process_syscall(long n, long a1, long a2, long a3, long a4, int* handled);
+long tern_libc_kill_other(long pid, long signal);
+long tern_libc_getppid(void);
+
 #endif /* TERN_LIBC_MUSL_BACKEND_H */

@@ -36,6 +36,12 @@ _Static_assert((TERN_LIBC_PIPE_CAPACITY & (TERN_LIBC_PIPE_CAPACITY - 1)) == 0,
 /* The port the process's pipe waits sleep on: created with the first pipe. */
 static uint32_t g_wake_port;
 
+/* Set once a fork shared this process's pipes with another process: that process's
+ * changes signal its own wait port, not this one's, so waits here look again every
+ * kSharedPollNs. */
+static int g_shared;
+static const uint64_t kSharedPollNs = 1000000;
+
 /* Wakes whoever waits for any pipe of this process. */
 static void wake(void) {
     if (g_wake_port != 0)
@@ -43,8 +49,14 @@ static void wake(void) {
 }
 
 int tern_libc_pipe_wait(uint64_t timeout_ns) {
-    if (g_wake_port == 0)
-        return 0;
+    if (g_shared && timeout_ns > kSharedPollNs)
+        timeout_ns = kSharedPollNs;
+    if (g_wake_port == 0) {
+        /* A forked child before its first pipe of its own: nothing signals it. */
+        if (g_shared && timeout_ns > 0)
+            (void)tern_sys_thread_sleep(timeout_ns);
+        return g_shared;
+    }
     struct tern_msg message;
     memset(&message, 0, sizeof(message));
     int64_t r = tern_sys_port_receive(g_wake_port, (uint64_t)(uintptr_t)&message, timeout_ns);
@@ -98,10 +110,11 @@ static long sys_pipe2(int* user_fds, long flags) {
 
 void tern_libc_pipe_close(struct tern_libc_file* file) {
     struct tern_libc_pipe_ring* ring = file->pipe.ring;
+    /* Atomic: after a fork, another process may change the counts at the same time. */
     if (file->kind == TERN_LIBC_FD_PIPE_READ)
-        --ring->readers;
+        __atomic_fetch_sub(&ring->readers, 1, __ATOMIC_SEQ_CST);
     else
-        --ring->writers;
+        __atomic_fetch_sub(&ring->writers, 1, __ATOMIC_SEQ_CST);
     wake();
     if (ring->readers == 0 && ring->writers == 0) {
         struct tern_libc_shared_memory memory = {(uint64_t)(uintptr_t)ring, file->pipe.map_size,
@@ -184,4 +197,35 @@ long tern_libc_pipe_syscall(long n, long a1, long a2, int* handled) {
         *handled = 0;
         return -ENOSYS;
     }
+}
+
+/* Adds (delta 1) or takes back (-1) the child's copy of every pipe end in the table. */
+static int count_pipe_ends(int delta) {
+    struct tern_libc_fd_table* table = tern_libc_fds();
+    int ends = 0;
+    for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        struct tern_libc_file* file = &table->files[i];
+        if (file->references == 0 || !file->pipe.ring)
+            continue;
+        if (file->kind == TERN_LIBC_FD_PIPE_READ)
+            __atomic_fetch_add(&file->pipe.ring->readers, (uint32_t)delta, __ATOMIC_SEQ_CST);
+        else if (file->kind == TERN_LIBC_FD_PIPE_WRITE)
+            __atomic_fetch_add(&file->pipe.ring->writers, (uint32_t)delta, __ATOMIC_SEQ_CST);
+        else
+            continue;
+        ++ends;
+    }
+    return ends;
+}
+
+void tern_libc_pipe_fork_prepare(void) {
+    if (count_pipe_ends(1) > 0)
+        g_shared = 1;
+}
+
+void tern_libc_pipe_fork_undo(void) { (void)count_pipe_ends(-1); }
+
+void tern_libc_pipe_fork_child(void) {
+    /* The parent's receive right was not copied; the next pipe makes a port of its own. */
+    g_wake_port = 0;
 }
