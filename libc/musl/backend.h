@@ -46,6 +46,10 @@ void tern_libc_pipe_fork_prepare(void);
 void tern_libc_pipe_fork_undo(void);
 void tern_libc_pipe_fork_child(void);
 
+/* A forked child's copies of its parent's sockets are marked so that closing them (or
+ * the child's exit) does not close the parent's sockets (backend_sockets.c). */
+void tern_libc_socket_fork_child(void);
+
 /* A forked child starts with no pending signals (backend.c). */
 void tern_libc_signals_fork_child(void);
 

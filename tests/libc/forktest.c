@@ -6,7 +6,8 @@
  * unchanged and waitpid reports WEXITSTATUS 7; WNOHANG before the child ends returns 0;
  * getppid in the child equals the parent's pid; 100 fork+wait in a loop; a child killed
  * with SIGKILL reports WIFSIGNALED; 256 KiB through a pipe from a child, with end of file
- * once it is gone; waits for no child are ECHILD.
+ * once it is gone; a socket the child closes stays open for the parent; waits for no
+ * child are ECHILD.
  *
  * The same source builds and runs on the host's Linux (unit.libc_forktest_on_host), so
  * every expectation is what Linux does. Prints "forktest: ok ..." per check,
@@ -15,13 +16,17 @@
  * for a child is for one that is known to end.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -203,6 +208,38 @@ static void pipe_from_child(void) {
     close(fds[0]);
 }
 
+/* A child that closes its copy of a socket (and exits) leaves the parent's open. */
+static void socket_survives_child(void) {
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in address;
+    memset(&address, 0, sizeof(address));
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    if (s < 0 || bind(s, (struct sockaddr*)&address, sizeof(address)) != 0
+        || getsockname(s, (struct sockaddr*)&address, &length) != 0) {
+        check(0, "a UDP socket for the child to close");
+        if (s >= 0)
+            close(s);
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(s);
+        _exit(0);
+    }
+    int status = -1;
+    check(waitpid(pid, &status, 0) == pid, "the child closed its copy of the socket");
+    check(sendto(s, "ping", 4, 0, (struct sockaddr*)&address, sizeof(address)) == 4,
+          "the parent's socket still sends");
+    struct pollfd p = {s, POLLIN, 0};
+    char buffer[8];
+    check(poll(&p, 1, 2000) == 1 && recv(s, buffer, sizeof(buffer), 0) == 4
+              && memcmp(buffer, "ping", 4) == 0,
+          "the parent's socket still receives");
+    close(s);
+}
+
 static void other_waits(void) {
     pid_t pid = fork();
     if (pid == 0)
@@ -234,6 +271,7 @@ int main(void) {
     many_children();
     killed_child();
     pipe_from_child();
+    socket_survives_child();
     other_waits();
     printf("forktest: %d checks, %d failures\n", g_checks, g_failures);
     return g_failures == 0 ? 0 : 1;
