@@ -45,6 +45,12 @@ int tern_libc_pipe_wait(uint64_t timeout_ns);
 void tern_libc_pipe_fork_prepare(void);
 void tern_libc_pipe_fork_undo(void);
 void tern_libc_pipe_fork_child(void);
+/* The parent records (delta 1) the ends a child got at fork under the child's pid in each
+ * ring's holder table, or takes the record back (-1) when the child never ran. */
+void tern_libc_pipe_hold_for_child(uint64_t child, int delta);
+/* pid has ended and been reaped: what it still held of this process's pipes (it was
+ * killed, or its ends were never closed) stops counting. */
+void tern_libc_pipe_forget_process(uint64_t pid);
 
 /* A forked child's copies of its parent's sockets are marked so that closing them (or
  * the child's exit) does not close the parent's sockets (backend_sockets.c). */

@@ -79,6 +79,8 @@ static long sys_pipe2(int* user_fds, long flags) {
         return r;
     struct tern_libc_pipe_ring* ring = (struct tern_libc_pipe_ring*)(uintptr_t)memory.address;
     tern_libc_pipe_init(ring, TERN_LIBC_PIPE_CAPACITY);
+    (void)tern_libc_pipe_hold(tern_libc_pipe_holders(ring), TERN_LIBC_PIPE_HOLDERS,
+                              tern_libc_startup_pid(), 1, 1);
     struct tern_libc_fd_table* table = tern_libc_fds();
     int fds[2] = {-1, -1};
     static const uint32_t kinds[2] = {TERN_LIBC_FD_PIPE_READ, TERN_LIBC_FD_PIPE_WRITE};
@@ -111,7 +113,10 @@ static long sys_pipe2(int* user_fds, long flags) {
 void tern_libc_pipe_close(struct tern_libc_file* file) {
     struct tern_libc_pipe_ring* ring = file->pipe.ring;
     /* Atomic: after a fork, another process may change the counts at the same time. */
-    if (file->kind == TERN_LIBC_FD_PIPE_READ)
+    int reader = file->kind == TERN_LIBC_FD_PIPE_READ;
+    (void)tern_libc_pipe_hold(tern_libc_pipe_holders(ring), TERN_LIBC_PIPE_HOLDERS,
+                              tern_libc_startup_pid(), reader ? -1 : 0, reader ? 0 : -1);
+    if (reader)
         __atomic_fetch_sub(&ring->readers, 1, __ATOMIC_SEQ_CST);
     else
         __atomic_fetch_sub(&ring->writers, 1, __ATOMIC_SEQ_CST);
@@ -228,4 +233,34 @@ void tern_libc_pipe_fork_undo(void) { (void)count_pipe_ends(-1); }
 void tern_libc_pipe_fork_child(void) {
     /* The parent's receive right was not copied; the next pipe makes a port of its own. */
     g_wake_port = 0;
+}
+
+void tern_libc_pipe_hold_for_child(uint64_t child, int delta) {
+    struct tern_libc_fd_table* table = tern_libc_fds();
+    for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        struct tern_libc_file* file = &table->files[i];
+        if (file->references == 0 || !file->pipe.ring)
+            continue;
+        int reader = file->kind == TERN_LIBC_FD_PIPE_READ;
+        if (!reader && file->kind != TERN_LIBC_FD_PIPE_WRITE)
+            continue;
+        (void)tern_libc_pipe_hold(tern_libc_pipe_holders(file->pipe.ring), TERN_LIBC_PIPE_HOLDERS,
+                                  child, reader ? delta : 0, reader ? 0 : delta);
+    }
+}
+
+void tern_libc_pipe_forget_process(uint64_t pid) {
+    struct tern_libc_fd_table* table = tern_libc_fds();
+    uint32_t taken = 0;
+    for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        struct tern_libc_file* file = &table->files[i];
+        if (file->references == 0 || !file->pipe.ring
+            || (file->kind != TERN_LIBC_FD_PIPE_READ && file->kind != TERN_LIBC_FD_PIPE_WRITE))
+            continue;
+        /* A ring both of whose ends are here is found twice; the second finds no entry. */
+        taken += tern_libc_pipe_forget(file->pipe.ring, tern_libc_pipe_holders(file->pipe.ring),
+                                       TERN_LIBC_PIPE_HOLDERS, pid);
+    }
+    if (taken > 0)
+        wake();
 }

@@ -98,6 +98,7 @@ static long sys_fork(void) {
     uint64_t pid = 0;
     int64_t r = for_proc < 0 ? for_proc : tern_libc_proc_fork((uint32_t)for_proc, &pid);
     if (r == 0) {
+        tern_libc_pipe_hold_for_child(pid, 1);
         /* The child learns who it is before it runs. */
         uint64_t ids[2] = {pid, self};
         if ((r = tern_sys_task_vm_write((uint64_t)task, (uint64_t)(uintptr_t)&tern_libc_fork_pid,
@@ -110,8 +111,10 @@ static long sys_fork(void) {
             r = tern_sys_thread_resume(thread);
     }
     if (r < 0) {
-        /* Never ran: end it (proc, if it took it, reaps it as an orphan's zombie). */
+        /* Never ran: end it (proc, if it took it, keeps it as a zombie for a wait). */
         (void)tern_sys_task_kill((uint64_t)task, 128 + SIGKILL);
+        if (pid != 0)
+            tern_libc_pipe_hold_for_child(pid, -1);
         tern_libc_pipe_fork_undo();
     }
     (void)tern_sys_handle_close(thread);
@@ -139,8 +142,11 @@ static long wait_target(uint64_t self, long pid, uint64_t* target) {
  * else a negated errno. */
 static long wait_one(uint64_t target, int nohang, uint64_t* which, int64_t* status) {
     int64_t r = tern_libc_proc_wait(target, nohang, which, status);
-    if (r == 0)
+    if (r == 0) {
+        /* A child that was killed could not close its pipe ends: they stop counting now. */
+        tern_libc_pipe_forget_process(*which);
         return 0;
+    }
     if (r == -TERN_WOULD_BLOCK)
         return 1;
     if (r == -TERN_NOT_FOUND || r == -TERN_NOT_OWNER)

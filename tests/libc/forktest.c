@@ -133,20 +133,22 @@ static void many_children(void) {
 }
 
 static void killed_child(void) {
-    int hold[2];
-    if (pipe(hold) != 0) {
-        check(0, "a pipe for the killed child");
+    int hold[2], out[2];
+    if (pipe(hold) != 0 || pipe(out) != 0) {
+        check(0, "pipes for the killed child");
         return;
     }
     pid_t pid = fork();
     if (pid == 0) {
         close(hold[1]);
+        close(out[0]); /* keeps the write end of out until it dies */
         char c;
         /* Blocks: the parent keeps the write end open and never writes. */
         (void)!read(hold[0], &c, 1);
         _exit(30);
     }
     close(hold[0]);
+    close(out[1]);
     int status = -1;
     check(waitpid(pid, &status, WNOHANG) == 0, "the child to kill is running");
     check(kill(pid, SIGKILL) == 0, "kill(child, SIGKILL)");
@@ -154,6 +156,12 @@ static void killed_child(void) {
     check(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
           "a killed child reports WIFSIGNALED with SIGKILL");
     check(kill(pid, 0) == -1 && errno == ESRCH, "a reaped child is gone (ESRCH)");
+    /* The killed child's write end no longer counts: end of file. */
+    struct pollfd p = {out[0], POLLIN, 0};
+    char c;
+    check(poll(&p, 1, 2000) == 1 && (p.revents & POLLHUP) && read(out[0], &c, 1) == 0,
+          "a pipe whose writer was killed reads end of file");
+    close(out[0]);
     close(hold[1]);
 }
 
