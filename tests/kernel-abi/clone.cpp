@@ -209,6 +209,40 @@ void test_errors() {
                TERN_INVALID_ARGUMENT, "clone.stack_misaligned");
 }
 
+// Clones held at once count against the caller's task quota (256): the 257th is refused
+// with nothing made, and ending them all gives everything back (user.abi_clone checks the
+// pages afterwards).
+void test_quota() {
+    static int64_t tasks[300];
+    static uint64_t threads[300];
+    int made = 0;
+    int64_t refused = 0;
+    for (; made < 300; ++made) {
+        int64_t t =
+            tern_sys_task_clone(TERN_HANDLE_SELF, ptr(reinterpret_cast<void*>(&clone_child_start)),
+                                uint64_t(child_stack_top), kExit, ptr(&threads[made]));
+        if (t < 0) {
+            refused = t;
+            break;
+        }
+        tasks[made] = t;
+    }
+    expect_eq(made, 256, "clone.quota_allows_256_tasks");
+    expect_err(refused, TERN_QUOTA_EXCEEDED, "clone.quota_257th_refused");
+    int ended = 0;
+    for (int i = 0; i < made; ++i) {
+        ended += tern_sys_task_kill(uint64_t(tasks[i]), 9) == 0
+                 && tern_sys_task_wait(uint64_t(tasks[i]), kLong) == 9;
+        close(int64_t(threads[i]));
+        close(tasks[i]);
+    }
+    expect_eq(ended, made, "clone.quota_clones_all_end");
+    // The quota is back once the scheduler has reaped the dead threads (each holds its
+    // task until then): one more clone runs to its end.
+    sleep_ms(20);
+    expect_eq(run_clone(kExit), 7, "clone.quota_returned");
+}
+
 void test_many() {
     // A hundred clones, each waited for: every one exits 7 (the kernel's self-test checks
     // afterwards that no page is lost).
@@ -257,6 +291,7 @@ extern "C" int main(uint64_t) {
     test_memory();
     test_handles();
     test_errors();
+    test_quota();
     test_many();
     measure();
     return finish();
