@@ -40,11 +40,14 @@ void tern_libc_pipe_close(struct tern_libc_file* file);
 int tern_libc_pipe_wait(uint64_t timeout_ns);
 
 /* Around fork (backend_pipes.c): prepare counts the child's copies of the process's pipe
- * ends in their rings (undo takes them back when the fork fails); fork_child drops the
- * parent's wait port, which the child does not have. */
+ * ends in their rings (undo takes them back when the fork fails) and makes the right
+ * to this process's wait port that the child inherits; fork_child, in the child, makes its
+ * own port and tells the processes it shares pipes with. */
 void tern_libc_pipe_fork_prepare(void);
 void tern_libc_pipe_fork_undo(void);
 void tern_libc_pipe_fork_child(void);
+/* In the parent once the clone exists (or failed): drops the right made for it. */
+void tern_libc_pipe_fork_done(void);
 /* The parent records (delta 1) the ends a child got at fork under the child's pid in each
  * ring's holder table, or takes the record back (-1) when the child never ran. */
 void tern_libc_pipe_hold_for_child(uint64_t child, int delta);

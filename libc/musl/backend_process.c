@@ -89,6 +89,7 @@ static long sys_fork(void) {
         tern_sys_task_clone(tern_libc_self_task(), (uint64_t)(uintptr_t)&tern_fork_child_start,
                             (uint64_t)(uintptr_t)(g_child_stack + sizeof(g_child_stack)),
                             (uint64_t)(uintptr_t)&context, (uint64_t)(uintptr_t)&thread);
+    tern_libc_pipe_fork_done();
     if (task < 0) {
         tern_libc_pipe_fork_undo();
         /* Out of memory, tasks or handles: what Linux reports for a fork it cannot do. */

@@ -216,6 +216,53 @@ static void pipe_from_child(void) {
     close(fds[0]);
 }
 
+/* Bytes back and forth between parent and child: each side waits for the other's write,
+ * which must wake it (the time is printed, not checked). */
+static void ping_pong(void) {
+    int to_child[2], to_parent[2];
+    if (pipe(to_child) != 0 || pipe(to_parent) != 0) {
+        check(0, "pipes for ping-pong");
+        return;
+    }
+    enum {
+        kRounds = 500
+    };
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(to_child[1]);
+        close(to_parent[0]);
+        unsigned char c;
+        for (int i = 0; i < kRounds; ++i) {
+            if (read(to_child[0], &c, 1) != 1)
+                _exit(50);
+            c = (unsigned char)(c + 1);
+            if (write(to_parent[1], &c, 1) != 1)
+                _exit(51);
+        }
+        _exit(0);
+    }
+    close(to_child[0]);
+    close(to_parent[1]);
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int good = 0;
+    for (int i = 0; i < kRounds; ++i) {
+        unsigned char c = (unsigned char)i, back = 0;
+        if (write(to_child[1], &c, 1) != 1 || read(to_parent[0], &back, 1) != 1)
+            break;
+        good += back == (unsigned char)(i + 1);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    int status = -1;
+    check(good == kRounds && waitpid(pid, &status, 0) == pid && WIFEXITED(status)
+              && WEXITSTATUS(status) == 0,
+          "500 round trips through pipes between parent and child");
+    long us = (long)((end.tv_sec - start.tv_sec) * 1000000 + (end.tv_nsec - start.tv_nsec) / 1000);
+    printf("forktest: %d pipe round trips between processes in %ld us\n", kRounds, us);
+    close(to_child[1]);
+    close(to_parent[0]);
+}
+
 /* A child that closes its copy of a socket (and exits) leaves the parent's open. */
 static void socket_survives_child(void) {
     int s = socket(AF_INET, SOCK_DGRAM, 0);
@@ -279,6 +326,7 @@ int main(void) {
     many_children();
     killed_child();
     pipe_from_child();
+    ping_pong();
     socket_survives_child();
     other_waits();
     printf("forktest: %d checks, %d failures\n", g_checks, g_failures);
