@@ -842,6 +842,7 @@ static void deliver(long signal) {
     append_decimal(line, &at, (unsigned long)signal);
     line[at++] = '\n';
     (void)debug_write(line, at);
+    close_all(); /* as exit does: the other ends of its pipes see it gone */
     tern_sys_task_exit(kSignalExitBase + signal);
 }
 

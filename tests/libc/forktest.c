@@ -165,6 +165,32 @@ static void killed_child(void) {
     close(hold[1]);
 }
 
+/* A child that ends by a signal's default action (abort) reports WIFSIGNALED with it, and
+ * the pipe it wrote to ends at once, before anyone waits for it. */
+static void aborted_child(void) {
+    int fds[2];
+    if (pipe(fds) != 0) {
+        check(0, "a pipe for the aborting child");
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        (void)!write(fds[1], "a", 1);
+        abort();
+    }
+    close(fds[1]);
+    char buffer[2];
+    struct pollfd p = {fds[0], POLLIN, 0};
+    int got = poll(&p, 1, 2000) == 1 ? (int)read(fds[0], buffer, sizeof(buffer)) : -1;
+    int eof = got == 1 && poll(&p, 1, 2000) == 1 && read(fds[0], buffer, 1) == 0;
+    check(got == 1 && eof, "an aborted child's pipe gives its byte, then end of file");
+    int status = -1;
+    check(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+          "an aborted child reports WIFSIGNALED with SIGABRT");
+    close(fds[0]);
+}
+
 /* 256 KiB from a child through a pipe, with a checksum, then end of file. */
 static void pipe_from_child(void) {
     int fds[2];
@@ -325,6 +351,7 @@ int main(void) {
     child_and_parent_memory();
     many_children();
     killed_child();
+    aborted_child();
     pipe_from_child();
     ping_pong();
     socket_survives_child();
