@@ -123,6 +123,47 @@ KTEST(clone, memory_objects_stay_shared) {
     parent->kill(0, nullptr);
 }
 
+// A copy-on-write fault without a free page fails (the trap handler then kills only the
+// faulting task) and leaves both tasks' memory as it was; with memory back it succeeds.
+KTEST(clone, copy_without_memory_fails_alone) {
+    auto created = Task::create("cow-oom");
+    KEXPECT_OK(created);
+    obj::Ref<Task> parent = obj::Ref<Task>::adopt(created.value());
+    auto at = parent->vm_allocate(kPageSize, kRw);
+    KEXPECT_OK(at);
+    uint64_t page = at.value();
+    write_byte(*parent, page, 7);
+    auto cloned = Task::clone(*parent);
+    KEXPECT_OK(cloned);
+    obj::Ref<Task> child = obj::Ref<Task>::adopt(cloned.value());
+    uint64_t frame = frame_of(*parent, page);
+    // Take every free page, chaining them through their first word.
+    uint64_t taken = 0, head = 0;
+    for (;;) {
+        auto p = page_allocator().alloc_page();
+        if (p.is_error())
+            break;
+        *phys_to_virt<uint64_t>(p.value()) = head;
+        head = p.value();
+        ++taken;
+    }
+    FaultResult starved = child->handle_page_fault(page, 1 | 2 | 4);
+    while (head) {
+        uint64_t next = *phys_to_virt<uint64_t>(head);
+        (void)page_allocator().free_page(head);
+        head = next;
+    }
+    KEXPECT(taken > 0);
+    KEXPECT(starved == FaultResult::kFatal);
+    KEXPECT_EQ(frame_of(*child, page), frame);
+    KEXPECT_EQ(page_shares().holders(frame), 2u);
+    KEXPECT_EQ(read_byte(*parent, page), uint8_t(7));
+    KEXPECT(child->handle_page_fault(page, 1 | 2 | 4) == FaultResult::kResolved);
+    KEXPECT(frame_of(*child, page) != frame);
+    child->kill(0, nullptr);
+    parent->kill(0, nullptr);
+}
+
 // A thousand clones of a task with touched memory, each written to and ended, give every
 // page back.
 KTEST(clone, thousand_clones_leak_no_page) {
