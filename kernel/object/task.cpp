@@ -54,12 +54,6 @@ void* page_shares_allocate(size_t bytes) { return kmalloc(bytes); }
 void page_shares_release(void* memory) { kfree(memory); }
 constinit mm::PageShares g_page_shares(page_shares_allocate, page_shares_release);
 
-// Leaf flags a page keeps when it is copied into another page table: the CPU's own bits
-// (Accessed, Dirty) and the size bit are not the caller's to give.
-PageFlags settable_flags(PageFlags flags) {
-    return flags & ~(PageFlags::kAccessed | PageFlags::kDirty | PageFlags::kHuge);
-}
-
 } // namespace
 
 mm::PageShares& page_shares() { return g_page_shares; }
@@ -191,35 +185,18 @@ base::Result<void> Task::clone_memory_into(Task& child) {
     for (const obj::Region& r : m_regions.regions())
         TRY(child.m_regions.insert(r));
     child.m_memory_used = m_memory_used;
-    base::Error failure = base::Error::OK;
+    // Memory objects' pages are copied as they are; private pages become shared, counted,
+    // and write-protected in both tasks.
+    auto copy_shared = [](const Mapping&, PageFlags*, PageFlags*, void*) {};
+    auto copy_private = [](const Mapping& leaf, PageFlags* copy, PageFlags* source, void*) {
+        page_shares().share(leaf.phys);
+        *copy &= ~PageFlags::kWritable;
+        *source &= ~PageFlags::kWritable;
+    };
     for (const obj::Region& r : m_regions.regions()) {
         bool shared = r.kind == kRegionMemory;
-        m_page_table.for_each_mapping(r.start, r.size(), [&](const Mapping& m) {
-            if (m.page_size != PageSize::kSize4K) {
-                failure = base::Error::BAD_STATE; // user memory is mapped in 4 KiB pages
-                return false;
-            }
-            PageFlags flags = settable_flags(m.flags);
-            if (!shared)
-                flags &= ~PageFlags::kWritable;
-            if (auto e = child.m_page_table.map(m.virt, m.phys, kPageSize, flags); e.is_error()) {
-                failure = e.error();
-                return false;
-            }
-            if (shared)
-                return true;
-            page_shares().share(m.phys);
-            // Changes this leaf only, never the tables the walk is in.
-            if (has_flag(m.flags, PageFlags::kWritable)) {
-                if (auto e = m_page_table.protect(m.virt, kPageSize, flags); e.is_error()) {
-                    failure = e.error();
-                    return false;
-                }
-            }
-            return true;
-        });
-        if (failure != base::Error::OK)
-            return failure;
+        TRY(child.m_page_table.copy_leaves_from(m_page_table, r.start, r.size(),
+                                                shared ? +copy_shared : +copy_private, nullptr));
     }
     return {};
 }
