@@ -1202,9 +1202,18 @@ base::Error on_fork(State* s, proto::Request& request, const proto::Empty&, proc
     size_t index = 0;
     if (!free_slot(&index))
         return base::Error::NO_SPACE;
-    tern_handle_t task = request.take_handle(0);
-    // A process already (or a handle that names no task, or one without control): one
-    // record per task, and proc must be able to end what it lists.
+    tern_handle_t given = request.take_handle(0);
+    // proc must be able to end and list what it records: the handle it keeps has CONTROL
+    // and READ, which only a handle that has them (and DUPLICATE) can give.
+    int64_t kept = tern_sys_handle_duplicate(given, TERN_RIGHT_CONTROL | TERN_RIGHT_READ);
+    (void)tern_sys_handle_close(given);
+    if (kept < 0) {
+        request.set_refusal_reason("not a task handle with CONTROL, READ and DUPLICATE");
+        return kept == -TERN_ACCESS_DENIED ? base::Error::ACCESS_DENIED
+                                           : base::Error::INVALID_ARGUMENT;
+    }
+    tern_handle_t task = tern_handle_t(kept);
+    // One record per task, of a task that runs.
     int64_t id = tern_sys_task_id_of(task);
     int64_t ended = tern_sys_task_wait(task, 0);
     if (id < 0 || by_task_id(uint64_t(id)) || ended != -TERN_WOULD_BLOCK) {

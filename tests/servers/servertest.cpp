@@ -571,6 +571,13 @@ void forked_children() {
     auto twice = proto::call<proc::Fork>(proc_server(), {}, parts);
     check(twice.is_error() && twice.error() == base::Error::INVALID_ARGUMENT,
           "fork: a process cannot be adopted twice", twice.ok() ? 0 : code(twice.error()));
+    // A handle that could not end the task is refused.
+    int64_t weak = tern_sys_handle_duplicate(uint64_t(task), TERN_RIGHT_READ | TERN_RIGHT_TRANSFER);
+    handles[0] = tern_handle_t(weak);
+    auto powerless = proto::call<proc::Fork>(proc_server(), {}, parts);
+    check(powerless.is_error() && powerless.error() == base::Error::ACCESS_DENIED,
+          "fork: a task handle without CONTROL is ACCESS_DENIED",
+          powerless.ok() ? 0 : code(powerless.error()));
     auto none = proto::call<proc::Fork>(proc_server(), {});
     check(none.is_error() && none.error() == base::Error::INVALID_ARGUMENT,
           "fork: no task is INVALID_ARGUMENT", none.ok() ? 0 : code(none.error()));
