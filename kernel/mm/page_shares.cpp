@@ -31,23 +31,23 @@ PageShares::Entry* PageShares::find(uint64_t pfn) const {
         return nullptr;
     for (size_t i = slot_of(pfn);; i = (i + 1) & (m_capacity - 1)) {
         Entry& e = m_table[i];
-        if (e.pfn_plus_one == 0)
+        if (e.key() == 0)
             return nullptr;
-        if (e.pfn_plus_one == pfn + 1)
+        if (e.key() == pfn + 1)
             return &e;
     }
 }
 
 uint32_t PageShares::holders(uint64_t phys) const {
     const Entry* e = find(pfn_of(phys));
-    return e ? uint32_t(e->holders) : 1u;
+    return e ? uint32_t(e->holders()) : 1u;
 }
 
 void PageShares::insert(Entry* table, size_t capacity, uint64_t pfn, uint64_t holders) {
     size_t i = size_t((pfn * 0x9E3779B97F4A7C15ull) >> 17) & (capacity - 1);
-    while (table[i].pfn_plus_one != 0)
+    while (table[i].key() != 0)
         i = (i + 1) & (capacity - 1);
-    table[i] = Entry{pfn + 1, holders};
+    table[i].set(pfn + 1, holders);
 }
 
 base::Result<void> PageShares::reserve(size_t more) {
@@ -66,10 +66,10 @@ base::Result<void> PageShares::reserve(size_t more) {
     if (!table)
         return base::Error::NO_MEMORY;
     for (size_t i = 0; i < capacity; ++i)
-        table[i] = Entry{0, 0};
+        table[i].m_bits = 0;
     for (size_t i = 0; i < m_capacity; ++i)
-        if (m_table[i].pfn_plus_one != 0)
-            insert(table, capacity, m_table[i].pfn_plus_one - 1, m_table[i].holders);
+        if (m_table[i].key() != 0)
+            insert(table, capacity, m_table[i].key() - 1, m_table[i].holders());
     if (m_table)
         m_release(m_table);
     m_table = table;
@@ -87,7 +87,7 @@ void PageShares::end_reservation() {
 void PageShares::share(uint64_t phys) {
     uint64_t pfn = pfn_of(phys);
     if (Entry* e = find(pfn)) {
-        ++e->holders;
+        e->set(e->key(), e->holders() + 1);
         return;
     }
     TERN_ASSERT(m_reserved > 0);
@@ -102,9 +102,9 @@ void PageShares::erase(Entry* entry) {
     size_t hole = size_t(entry - m_table);
     for (size_t i = (hole + 1) & (m_capacity - 1);; i = (i + 1) & (m_capacity - 1)) {
         Entry& e = m_table[i];
-        if (e.pfn_plus_one == 0)
+        if (e.key() == 0)
             break;
-        size_t home = slot_of(e.pfn_plus_one - 1);
+        size_t home = slot_of(e.key() - 1);
         // e may fill the hole unless its home lies cyclically in (hole, i].
         bool stays = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i);
         if (!stays) {
@@ -112,7 +112,7 @@ void PageShares::erase(Entry* entry) {
             hole = i;
         }
     }
-    m_table[hole] = Entry{0, 0};
+    m_table[hole].m_bits = 0;
     --m_count;
     if (m_count == 0 && m_reserved == 0) {
         m_release(m_table);
@@ -125,7 +125,8 @@ uint32_t PageShares::release(uint64_t phys) {
     Entry* e = find(pfn_of(phys));
     if (!e)
         return 0;
-    uint64_t left = --e->holders;
+    uint64_t left = e->holders() - 1;
+    e->set(e->key(), left);
     if (left == 1)
         erase(e);
     return uint32_t(left);

@@ -14,8 +14,10 @@ namespace {
 
 int g_live_blocks = 0;
 bool g_fail_next = false;
+size_t g_last_bytes = 0;
 
 void* test_allocate(size_t bytes) {
+    g_last_bytes = bytes;
     if (g_fail_next) {
         g_fail_next = false;
         return nullptr;
@@ -122,5 +124,27 @@ TEST_CASE("random shares and releases agree with a model", "[page_shares]") {
         while (holders-- > 1)
             shares.release(page(pfn));
     CHECK(shares.shared_pages() == 0);
+    CHECK(g_live_blocks == 0);
+}
+
+TEST_CASE("many holders of one frame, and 128 Ki frames in a 2 MiB table", "[page_shares]") {
+    PageShares shares(test_allocate, test_release);
+    REQUIRE(shares.reserve(1).ok());
+    for (int i = 0; i < 1000; ++i)
+        shares.share(page(3));
+    shares.end_reservation();
+    CHECK(shares.holders(page(3)) == 1001);
+    for (uint32_t left = 1000; left >= 1; --left)
+        REQUIRE(shares.release(page(3)) == left);
+    CHECK(g_live_blocks == 0);
+    // What the kernel heap's largest block (just under 4 MiB) allows.
+    REQUIRE(shares.reserve(128 * 1024).ok());
+    CHECK(g_last_bytes == 2u << 20);
+    CHECK(shares.capacity() == 256u * 1024);
+    // Frames far up in physical memory keep their numbers.
+    shares.share(page((1ull << 39) - 5));
+    shares.end_reservation();
+    CHECK(shares.holders(page((1ull << 39) - 5)) == 2);
+    CHECK(shares.release(page((1ull << 39) - 5)) == 1);
     CHECK(g_live_blocks == 0);
 }

@@ -60,9 +60,14 @@ public:
     [[nodiscard]] size_t capacity() const { return m_capacity; }
 
 private:
+    // One slot: the frame number + 1 in the low 40 bits (0: empty; physical addresses have
+    // at most 52 bits) and the holders in the high 24 (far more than tasks can exist).
     struct Entry {
-        uint64_t pfn_plus_one; // 0: empty
-        uint64_t holders;
+        uint64_t m_bits;
+        static constexpr uint64_t kKeyMask = (1ull << 40) - 1;
+        uint64_t key() const { return m_bits & kKeyMask; }
+        uint64_t holders() const { return m_bits >> 40; }
+        void set(uint64_t key, uint64_t holders) { m_bits = key | (holders << 40); }
     };
 
     [[nodiscard]] size_t slot_of(uint64_t pfn) const;
