@@ -237,7 +237,7 @@ long tern_libc_kill_other(long pid, long signal) {
     if (target == 0)
         return -ESRCH; /* -1 (every process) and other groups are not served */
     uint64_t parent = 0;
-    int64_t r = tern_libc_proc_parent(target, &parent);
+    int64_t r = tern_libc_proc_parent(target, &parent, 0);
     if (r == -TERN_NOT_FOUND)
         return -ESRCH;
     if (action == TERN_LIBC_KILL_STOP)
@@ -254,14 +254,18 @@ long tern_libc_kill_other(long pid, long signal) {
     return errno_of(r);
 }
 
+/* The parent as proc knows it. Once it has ended, the process reads as init's (pid 1), as
+ * on Linux, where an orphan is given to init; a parent on another node cannot be seen
+ * from here and is reported as it is. */
 long tern_libc_getppid(void) {
-    if (tern_libc_fork_parent != 0)
-        return serial_of(tern_libc_fork_parent);
     uint64_t self = tern_libc_startup_pid();
-    uint64_t parent = 0;
-    if (self == 0 || tern_libc_proc_parent(self, &parent) != 0)
-        return 0;
-    return serial_of(parent);
+    uint64_t parent = 0, parent_task = 0;
+    if (self != 0 && tern_libc_proc_parent(self, &parent, &parent_task) == 0) {
+        if (parent_task == 0 && parent >> 32 == self >> 32)
+            return 1;
+        return serial_of(parent);
+    }
+    return serial_of(tern_libc_fork_parent);
 }
 
 long tern_libc_process_syscall(long n, long a1, long a2, long a3, long a4, int* handled) {

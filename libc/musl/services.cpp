@@ -203,7 +203,7 @@ int64_t tern_libc_proc_kill(uint64_t pid, int64_t status) {
     return r.is_error() ? -int64_t(r.error()) : 0;
 }
 
-int64_t tern_libc_proc_parent(uint64_t pid, uint64_t* parent) {
+int64_t tern_libc_proc_parent(uint64_t pid, uint64_t* parent, uint64_t* parent_task) {
     tern_handle_t server = tern::startup_handle(TERN_STARTUP_PROC_SERVER);
     if (server == TERN_INVALID_HANDLE)
         return -TERN_NOT_FOUND;
@@ -211,6 +211,8 @@ int64_t tern_libc_proc_parent(uint64_t pid, uint64_t* parent) {
     if (r.is_error())
         return -int64_t(r.error());
     *parent = r.value().parent;
+    if (parent_task)
+        *parent_task = r.value().parent_task;
     return 0;
 }
 

@@ -60,8 +60,9 @@ int64_t tern_libc_proc_fork(uint32_t task, uint64_t* pid);
 int64_t tern_libc_proc_wait(uint64_t pid, int nohang, uint64_t* which, int64_t* status);
 /* proc Kill: pid ends with status (1..255). */
 int64_t tern_libc_proc_kill(uint64_t pid, int64_t status);
-/* proc Parent: *parent = the pid's parent. */
-int64_t tern_libc_proc_parent(uint64_t pid, uint64_t* parent);
+/* proc Parent: *parent = the pid's parent; *parent_task (when not null) its kernel task
+ * id, 0 when the parent has ended (or is not of this node). */
+int64_t tern_libc_proc_parent(uint64_t pid, uint64_t* parent, uint64_t* parent_task);
 
 /* ---- The console server ("console", tern/protocols/console.h) ---- */
 

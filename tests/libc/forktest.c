@@ -118,6 +118,54 @@ static void child_and_parent_memory(void) {
     free(heap);
 }
 
+/* A grandchild whose parent has ended sees getppid change (to init's pid). */
+static void orphan(void) {
+    int report[2];
+    if (pipe(report) != 0) {
+        check(0, "a pipe for the orphan");
+        return;
+    }
+    pid_t child = fork();
+    if (child == 0) {
+        pid_t me = getpid();
+        int ready[2];
+        if (pipe(ready) != 0)
+            _exit(2);
+        pid_t grandchild = fork();
+        if (grandchild == 0) {
+            close(report[0]);
+            close(ready[0]);
+            int seen_parent = getppid() == me;
+            /* Only now may the parent end. */
+            (void)!write(ready[1], "r", 1);
+            close(ready[1]);
+            int changed = 0;
+            for (int i = 0; i < 2000 && !changed; ++i) {
+                changed = getppid() != me;
+                if (!changed) {
+                    struct timespec ms = {0, 1000000};
+                    nanosleep(&ms, NULL);
+                }
+            }
+            char result = seen_parent && changed ? 'y' : 'n';
+            (void)!write(report[1], &result, 1);
+            _exit(0);
+        }
+        close(ready[1]);
+        char r = 0;
+        _exit(grandchild > 0 && read(ready[0], &r, 1) == 1 ? 0 : 1);
+    }
+    close(report[1]);
+    int status = -1;
+    check(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "a child forks a grandchild and ends");
+    char result = 0;
+    struct pollfd p = {report[0], POLLIN, 0};
+    check(poll(&p, 1, 5000) == 1 && read(report[0], &result, 1) == 1 && result == 'y',
+          "an orphan's getppid changes once its parent has ended");
+    close(report[0]);
+}
+
 static void many_children(void) {
     int good = 0;
     struct timespec start, end;
@@ -356,6 +404,7 @@ static void other_waits(void) {
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     child_and_parent_memory();
+    orphan();
     many_children();
     killed_child();
     aborted_child();
