@@ -50,7 +50,13 @@ bool nx_supported() {
     return supported;
 }
 
+void* page_shares_allocate(size_t bytes) { return kmalloc(bytes); }
+void page_shares_release(void* memory) { kfree(memory); }
+constinit mm::PageShares g_page_shares(page_shares_allocate, page_shares_release);
+
 } // namespace
+
+mm::PageShares& page_shares() { return g_page_shares; }
 
 PageFlags user_page_flags(uint32_t prot) {
     // A page with no access stays present for the kernel (its contents are kept) but is
@@ -123,6 +129,116 @@ base::Result<void> Task::map_zero_page(uint64_t page, uint32_t prot) {
     return {};
 }
 
+base::Result<void> Task::make_private(uint64_t page, uint32_t prot) {
+    auto t = m_page_table.translate(page);
+    if (!t.has_value())
+        return base::Error::NOT_FOUND;
+    uint64_t shared = t->page_phys;
+    if (page_shares().holders(shared) == 1) {
+        // The last holder writes in place.
+        return m_page_table.protect(page, kPageSize, user_page_flags(prot));
+    }
+    uint64_t copy = TRY(page_allocator().alloc_page());
+    __builtin_memcpy(phys_to_virt(copy), phys_to_virt(shared), kPageSize);
+    if (auto r = m_page_table.replace_page(page, copy, user_page_flags(prot)); r.is_error()) {
+        (void)page_allocator().free_page(copy);
+        return r.error();
+    }
+    (void)page_shares().release(shared);
+    return {};
+}
+
+base::Result<Task*> Task::clone(Task& source) {
+    if (source.m_exited || source.m_dying)
+        return base::Error::BAD_STATE;
+    Task* child = TRY(Task::create(source.m_name, source.m_quotas));
+    base::Result<void> copied = source.clone_memory_into(*child);
+    if (copied.ok())
+        copied = source.clone_handles_into(*child);
+    page_shares().end_reservation();
+    if (copied.is_error()) {
+        // It may already hold a handle to itself: ending it drops its handles.
+        child->kill(0, "clone failed");
+        child->release_ref();
+        return copied.error();
+    }
+    return child;
+}
+
+base::Result<void> Task::clone_memory_into(Task& child) {
+    // Room for every page this clone will share for the first time, so that recording
+    // them cannot fail half-way.
+    size_t first_shares = 0;
+    for (const obj::Region& r : m_regions.regions()) {
+        if (r.kind == kRegionMemory)
+            continue;
+        m_page_table.for_each_mapping(r.start, r.size(), [&](const Mapping& m) {
+            if (page_shares().holders(m.phys) == 1)
+                ++first_shares;
+        });
+    }
+    TRY(page_shares().reserve(first_shares));
+    for (const obj::Ref<MemoryObject>& memory : m_memories)
+        TRY(child.m_memories.push_back(obj::Ref<MemoryObject>::retain(memory.get())));
+    for (const obj::Ref<Port>& pager : m_pagers)
+        TRY(child.m_pagers.push_back(obj::Ref<Port>::retain(pager.get())));
+    for (const obj::Region& r : m_regions.regions())
+        TRY(child.m_regions.insert(r));
+    child.m_memory_used = m_memory_used;
+    // Memory objects' pages are copied as they are; private pages become shared, counted,
+    // and write-protected in both tasks.
+    auto copy_shared = [](const Mapping&, PageFlags*, PageFlags*, void*) {};
+    auto copy_private = [](const Mapping& leaf, PageFlags* copy, PageFlags* source, void*) {
+        page_shares().share(leaf.phys);
+        *copy &= ~PageFlags::kWritable;
+        *source &= ~PageFlags::kWritable;
+    };
+    for (const obj::Region& r : m_regions.regions()) {
+        bool shared = r.kind == kRegionMemory;
+        TRY(child.m_page_table.copy_leaves_from(m_page_table, r.start, r.size(),
+                                                shared ? +copy_shared : +copy_private, nullptr));
+    }
+    return {};
+}
+
+base::Result<void> Task::clone_handles_into(Task& child) {
+    base::Error failure = base::Error::OK;
+    bool names_self = false;
+    tern_handle_t self_values[8] = {};
+    uint32_t self_rights[8] = {};
+    size_t self_count = 0;
+    m_handles.for_each([&](tern_handle_t h, obj::KObject& object, uint32_t rights) {
+        if (failure != base::Error::OK || (rights & TERN_RIGHT_RECEIVE))
+            return;
+        uint32_t type = object.type();
+        if (type == TERN_OBJ_TASK && &object == this) {
+            // Inserted last: until then a failure must be able to drop the child.
+            if (self_count == sizeof(self_values) / sizeof(self_values[0])) {
+                failure = base::Error::QUOTA_EXCEEDED;
+                return;
+            }
+            names_self = true;
+            self_values[self_count] = h;
+            self_rights[self_count++] = rights;
+            return;
+        }
+        if (type != TERN_OBJ_PORT && type != TERN_OBJ_MEMORY && type != TERN_OBJ_TASK
+            && type != TERN_OBJ_RESOURCE)
+            return;
+        if (auto r = child.m_handles.insert_at(h, obj::Ref<obj::KObject>::retain(&object), rights);
+            r.is_error())
+            failure = r.error();
+    });
+    if (failure != base::Error::OK)
+        return failure;
+    for (size_t i = 0; names_self && i < self_count; ++i) {
+        child.add_ref();
+        TRY(child.m_handles.insert_at(self_values[i], obj::Ref<obj::KObject>::adopt(&child),
+                                      self_rights[i]));
+    }
+    return {};
+}
+
 base::Result<uint64_t> Task::vm_allocate(uint64_t size, uint32_t prot, uint32_t kind,
                                          uint64_t fixed_address, uint64_t cookie) {
     if (size == 0 || !base::is_aligned(size, kPageSize) || !valid_prot(prot))
@@ -173,7 +289,8 @@ void Task::unmap_range(uint64_t start, uint64_t end, bool owns_pages) {
         if (!t.has_value())
             continue;
         uint64_t phys = t->page_phys;
-        if (m_page_table.unmap(v, kPageSize).ok() && owns_pages)
+        // A page shared with a clone goes to its other holders; the last one frees it.
+        if (m_page_table.unmap(v, kPageSize).ok() && owns_pages && page_shares().release(phys) == 0)
             (void)page_allocator().free_page(phys);
     }
 }
@@ -261,8 +378,14 @@ base::Result<void> Task::vm_protect(uint64_t address, uint64_t size, uint32_t pr
     }
     TRY(m_regions.protect(address, end, prot));
     for (uint64_t v = address; v < end; v += kPageSize) {
-        if (m_page_table.translate(v).has_value())
-            TRY(m_page_table.protect(v, kPageSize, user_page_flags(prot)));
+        auto t = m_page_table.translate(v);
+        if (!t.has_value())
+            continue;
+        PageFlags flags = user_page_flags(prot);
+        // A page shared with a clone stays write-protected: its first write copies it.
+        if (page_shares().holders(t->page_phys) > 1)
+            flags &= ~PageFlags::kWritable;
+        TRY(m_page_table.protect(v, kPageSize, flags));
     }
     return {};
 }
@@ -282,6 +405,10 @@ base::Result<void> Task::write_memory(uint64_t address, base::Span<const uint8_t
         auto t = m_page_table.translate(v);
         if (!t.has_value()) {
             TRY(map_zero_page(page, r->protection));
+            t = m_page_table.translate(v);
+        } else if (page_shares().holders(t->page_phys) > 1) {
+            // Shared with a clone: write into a copy of this task's own.
+            TRY(make_private(page, r->protection));
             t = m_page_table.translate(v);
         }
         size_t chunk = base::min<size_t>(bytes.size() - done, page + kPageSize - v);
@@ -331,10 +458,25 @@ FaultResult Task::handle_page_fault(uint64_t address, uint64_t error_code) {
     if (!r)
         return FaultResult::kFatal;
     bool present = error_code & 1, write = error_code & 2, fetch = error_code & 16;
-    if (present)
-        return FaultResult::kFatal; // a protection violation, not a missing page
     if (write && !(r->protection & TERN_PROT_WRITE))
         return FaultResult::kFatal;
+    if (present) {
+        // A write the region allows to a present page: a page shared copy-on-write with a
+        // clone (or one that was, whose other holders have gone). Anything else is a
+        // protection violation, not a missing page.
+        if (!write || fetch || r->kind == kRegionMemory)
+            return FaultResult::kFatal;
+        uint64_t page = base::align_down(address, kPageSize);
+        auto t = m_page_table.translate(page);
+        if (!t.has_value() || has_flag(t->flags, PageFlags::kWritable))
+            return FaultResult::kFatal;
+        if (auto res = make_private(page, r->protection); res.is_error()) {
+            log::warn("task {} '{}': no memory to copy a shared page at {:#x}: {}", m_id, m_name,
+                      address, res.error());
+            return FaultResult::kFatal;
+        }
+        return FaultResult::kResolved;
+    }
     if (fetch && !(r->protection & TERN_PROT_EXEC))
         return FaultResult::kFatal;
     if (!write && !fetch && !(r->protection & (TERN_PROT_READ | TERN_PROT_WRITE | TERN_PROT_EXEC)))

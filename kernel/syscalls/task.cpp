@@ -36,6 +36,54 @@ SyscallResult sys_task_create(UserBuffer name) {
                                      TERN_RIGHTS_ALL & ~TERN_RIGHT_RECEIVE));
 }
 
+SyscallResult sys_task_clone(Handle handle, uint64_t entry, uint64_t stack_top, uint64_t arg,
+                             UserPtr<tern_handle_t> thread_out) {
+    auto source = TRY(task_arg(handle, TERN_RIGHT_CONTROL));
+    Task& self = self_task();
+    Thread* caller = current_thread();
+    // Checked before anything is made, so that a bad pointer costs nothing.
+    TRY(thread_out.write(TERN_INVALID_HANDLE));
+    QuotaCharge charge = TRY(QuotaCharge::take(self.account(), QuotaKind::kTasks));
+    Task* child = TRY(Task::clone(*source));
+    child->set_quota_charge(base::move(charge));
+    auto drop = [child](base::Error e) -> SyscallResult {
+        child->kill(0, "clone failed");
+        child->release_ref();
+        return e;
+    };
+    bool same = source.get() == &self;
+    auto made = thread_create_user(*child, entry, stack_top, arg,
+                                   same ? caller->priority() : Thread::kDefaultPriority);
+    if (made.is_error())
+        return drop(made.error());
+    Thread* thread = made.value();
+    thread->m_state = ThreadState::kStopped;
+    if (same)
+        thread->set_user_fs_base(caller->user_fs_base());
+    auto thread_handle = self.handles().insert(obj::Ref<obj::KObject>::retain(thread),
+                                               TERN_RIGHT_CONTROL | TERN_RIGHT_READ
+                                                   | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER);
+    if (thread_handle.is_error()) {
+        thread_kill(*thread);
+        return drop(thread_handle.error());
+    }
+    auto task_handle = self.handles().insert(obj::Ref<obj::KObject>::retain(child),
+                                             TERN_RIGHTS_ALL & ~TERN_RIGHT_RECEIVE);
+    if (task_handle.is_error()) {
+        (void)self.handles().close(thread_handle.value());
+        thread_kill(*thread);
+        return drop(task_handle.error());
+    }
+    child->release_ref(); // the handle holds it now
+    if (auto w = thread_out.write(thread_handle.value()); w.is_error()) {
+        child->kill(0, "clone failed");
+        (void)self.handles().close(thread_handle.value());
+        (void)self.handles().close(task_handle.value());
+        return w.error();
+    }
+    return task_handle.value();
+}
+
 SyscallResult sys_task_id() { return self_task().id(); }
 
 SyscallResult sys_task_id_of(Handle handle) { return TRY(task_arg(handle, 0))->id(); }

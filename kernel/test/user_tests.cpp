@@ -92,6 +92,8 @@ KTEST(user, abi_memory) { run_abi_family(ktest_ctx, "abi_memory"); }
 KTEST(user, abi_thread) { run_abi_family(ktest_ctx, "abi_thread"); }
 KTEST(user, abi_task) { run_abi_family(ktest_ctx, "abi_task"); }
 KTEST(user, abi_task_control) { run_abi_family(ktest_ctx, "abi_task_control"); }
+// Copy-on-write clones: warmed up so that the share table and the heap have their size.
+KTEST(user, abi_clone) { run_abi_family(ktest_ctx, "abi_clone", true); }
 KTEST(user, abi_pager) { run_abi_family(ktest_ctx, "abi_pager"); }
 KTEST(user, abi_device) { run_abi_family(ktest_ctx, "abi_device"); }
 // The same program holding the root device resources a system task gets (argument 1).

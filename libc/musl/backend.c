@@ -210,6 +210,8 @@ static void log_unsupported(long n, const char* detail) {
     (void)debug_write(line, at);
 }
 
+void tern_libc_log_unsupported(long n, const char* detail) { log_unsupported(n, detail); }
+
 static long unsupported(long n, const char* detail) {
     log_unsupported(n, detail);
     return -ENOSYS;
@@ -564,6 +566,16 @@ static long sys_close(long fd) {
     if (last)
         release_description(last);
     return 0;
+}
+
+/* At exit every descriptor is closed, as Linux does: above all, a pipe end held by this
+ * process stops counting, so the process at the other end sees end of file or EPIPE. */
+static void close_all(void) {
+    if (!g_files.initialised)
+        return;
+    for (long fd = 0; fd < TERN_LIBC_MAX_FDS; ++fd)
+        if (tern_libc_fd_lookup(tern_libc_fds(), fd))
+            (void)sys_close(fd);
 }
 
 static long sys_dup(long fd) { return tern_libc_fd_dup_from(tern_libc_fds(), fd, 0, 0); }
@@ -1485,6 +1497,7 @@ static void deliver(long signal) {
     append_decimal(line, &at, (unsigned long)signal);
     line[at++] = '\n';
     (void)debug_write(line, at);
+    close_all(); /* as exit does: the other ends of its pipes see it gone */
     tern_sys_task_exit(kSignalExitBase + signal);
 }
 
@@ -1495,6 +1508,8 @@ static void deliver_pending(void) {
         deliver(signal);
     }
 }
+
+void tern_libc_signals_fork_child(void) { g_pending = 0; }
 
 static long send_to_self(long signal);
 
@@ -1673,16 +1688,18 @@ long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6
      * so ending the thread ends the program. Linux keeps the low 8 bits of the status. */
     case SYS_exit:
     case SYS_exit_group:
+        close_all();
         tern_sys_task_exit((uint64_t)(a1 & 0xff));
         return -ENOSYS; /* not reached */
     /* The process id is the proc server's global id (self_id); the one thread shares it,
-     * as a Linux main thread does. The parent is not known. */
+     * as a Linux main thread does. The parent is the one fork or proc knows
+     * (backend_process.c). */
     case SYS_getpid:
     case SYS_gettid:
     case SYS_set_tid_address:
         return self_id();
     case SYS_getppid:
-        return 0;
+        return tern_libc_getppid();
     case SYS_getuid:
     case SYS_geteuid:
     case SYS_getgid:
@@ -1734,12 +1751,15 @@ long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6
     case SYS_tgkill:
         return a1 == self_id() && a2 == self_id() ? send_to_self(a3) : -ESRCH;
     case SYS_kill:
-        return a1 == self_id() || a1 == 0 ? send_to_self(a2) : -ESRCH;
+        return a1 == self_id() || a1 == 0 ? send_to_self(a2) : tern_libc_kill_other(a1, a2);
 
     default: {
         /* Pipes (backend_pipes.c); sockets, poll and select (backend_sockets.c). */
         int handled = 0;
         long r = tern_libc_pipe_syscall(n, a1, a2, &handled);
+        if (handled)
+            return r;
+        r = tern_libc_process_syscall(n, a1, a2, a3, a4, &handled);
         if (handled)
             return r;
         r = tern_libc_socket_syscall(n, a1, a2, a3, a4, a5, a6, &handled);

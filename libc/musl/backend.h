@@ -39,4 +39,36 @@ long tern_libc_pipe_write(struct tern_libc_file* file, const void* data, size_t 
 void tern_libc_pipe_close(struct tern_libc_file* file);
 int tern_libc_pipe_wait(uint64_t timeout_ns);
 
+/* Around fork (backend_pipes.c): prepare counts the child's copies of the process's pipe
+ * ends in their rings (undo takes them back when the fork fails) and makes the right
+ * to this process's wait port that the child inherits; fork_child, in the child, makes its
+ * own port and tells the processes it shares pipes with. */
+void tern_libc_pipe_fork_prepare(void);
+void tern_libc_pipe_fork_undo(void);
+void tern_libc_pipe_fork_child(void);
+/* In the parent once the clone exists (or failed): drops the right made for it. */
+void tern_libc_pipe_fork_done(void);
+/* The parent records (delta 1) the ends a child got at fork under the child's pid in each
+ * ring's holder table, or takes the record back (-1) when the child never ran. */
+void tern_libc_pipe_hold_for_child(uint64_t child, int delta);
+/* pid has ended and been reaped: what it still held of this process's pipes (it was
+ * killed, or its ends were never closed) stops counting. */
+void tern_libc_pipe_forget_process(uint64_t pid);
+
+/* A forked child's copies of its parent's sockets are marked so that closing them (or
+ * the child's exit) does not close the parent's sockets (backend_sockets.c). */
+void tern_libc_socket_fork_child(void);
+
+/* A forked child starts with no pending signals (backend.c). */
+void tern_libc_signals_fork_child(void);
+
+/* Writes "libc: unsupported syscall N (name): detail" once per call number (backend.c). */
+void tern_libc_log_unsupported(long n, const char* detail);
+
+/* Processes (backend_process.c): fork, vfork, wait4, waitid (*handled is 0 for other
+ * calls); kill of another process; getppid. */
+long tern_libc_process_syscall(long n, long a1, long a2, long a3, long a4, int* handled);
+long tern_libc_kill_other(long pid, long signal);
+long tern_libc_getppid(void);
+
 #endif /* TERN_LIBC_MUSL_BACKEND_H */

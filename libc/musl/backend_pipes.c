@@ -27,46 +27,133 @@
 #include <libc/musl/portable/translate.h>
 #include <libc/musl/services.h>
 #include <tern/abi/message.h>
+#include <tern/abi/rights.h>
 #include <tern/syscall.h>
 
 _Static_assert(TERN_LINUX_PIPE_BUF == PIPE_BUF, "PIPE_BUF differs from musl's");
 _Static_assert((TERN_LIBC_PIPE_CAPACITY & (TERN_LIBC_PIPE_CAPACITY - 1)) == 0,
                "the ring's capacity is a power of two");
 
-/* The port the process's pipe waits sleep on: created with the first pipe. */
+/* The port the process's pipe waits sleep on: created with the first pipe, or, in a forked
+ * child that holds pipes, at the fork. */
 static uint32_t g_wake_port;
 
-/* Wakes whoever waits for any pipe of this process. */
+/* Pipes across processes. Set once a fork shared this process's pipes with another
+ * process. The processes holding a pipe wake each other through their wait ports: each
+ * keeps send and signal rights to the others' ports (g_peers) and signals them all
+ * whenever one of its pipes changes. A child inherits its parent's peers (the clone copies
+ * handles without RECEIVE) plus such a right to the parent's own port, made before the
+ * clone; it then makes its own port and sends such a right to it to every peer
+ * (TERN_LIBC_PIPE_PEER_LABEL), which each takes in when it next looks at its port. Until
+ * then, and should a peer's queue be full, waits on a shared pipe also look again every
+ * kSharedPollNs. */
+static int g_shared;
+static const uint64_t kSharedPollNs = 5000000;
+#define TERN_LIBC_PIPE_PEER_LABEL 0x50495045u /* "PIPE" */
+#define MAX_PEERS 32
+static uint32_t g_peers[MAX_PEERS];
+static uint32_t g_peer_count;
+/* The send and signal right to this process's port the child being forked inherits. */
+static uint32_t g_port_for_child;
+
+static void add_peer(uint32_t handle) {
+    for (uint32_t i = 0; i < g_peer_count; ++i)
+        if (g_peers[i] == handle)
+            return;
+    if (g_peer_count == MAX_PEERS) {
+        (void)tern_sys_handle_close(handle); /* waits fall back to looking again */
+        return;
+    }
+    g_peers[g_peer_count++] = handle;
+}
+
+/* Takes in what peers sent (their ports) and returns 1 when a signal was among them. */
+static int take_message(const struct tern_msg* message) {
+    if (message->hdr.label == TERN_LABEL_SIGNAL)
+        return 1;
+    for (uint32_t i = 0; i < message->hdr.handle_count && i < TERN_MSG_MAX_HANDLES; ++i) {
+        if (message->hdr.label == TERN_LIBC_PIPE_PEER_LABEL)
+            add_peer(message->handles[i]);
+        else
+            (void)tern_sys_handle_close(message->handles[i]);
+    }
+    return 0;
+}
+
+/* Wakes whoever waits for any pipe of this process, here and in its peers. */
 static void wake(void) {
     if (g_wake_port != 0)
         (void)tern_sys_port_signal(g_wake_port, 1);
+    if (!g_shared)
+        return;
+    if (g_wake_port != 0) {
+        /* New peers first, so that they are woken too; the signal just sent may be taken
+         * with them and is sent again below. */
+        struct tern_msg message;
+        int signalled = 0;
+        for (;;) {
+            memset(&message, 0, sizeof(message));
+            if (tern_sys_port_receive(g_wake_port, (uint64_t)(uintptr_t)&message, 0) < 0)
+                break;
+            signalled |= take_message(&message);
+        }
+        if (signalled)
+            (void)tern_sys_port_signal(g_wake_port, 1);
+    }
+    for (uint32_t i = 0; i < g_peer_count;) {
+        if (tern_sys_port_signal(g_peers[i], 1) == -TERN_PEER_CLOSED) {
+            /* That process has ended. */
+            (void)tern_sys_handle_close(g_peers[i]);
+            g_peers[i] = g_peers[--g_peer_count];
+            continue;
+        }
+        ++i;
+    }
 }
 
 int tern_libc_pipe_wait(uint64_t timeout_ns) {
-    if (g_wake_port == 0)
-        return 0;
+    if (g_shared && timeout_ns > kSharedPollNs)
+        timeout_ns = kSharedPollNs;
+    if (g_wake_port == 0) {
+        /* Only a forked child whose port could not be made: nothing signals it. */
+        if (g_shared && timeout_ns > 0)
+            (void)tern_sys_thread_sleep(timeout_ns);
+        return g_shared;
+    }
     struct tern_msg message;
     memset(&message, 0, sizeof(message));
     int64_t r = tern_sys_port_receive(g_wake_port, (uint64_t)(uintptr_t)&message, timeout_ns);
+    if (r >= 0)
+        (void)take_message(&message);
     return r < 0 ? 0 : 1;
+}
+
+static long make_wake_port(void) {
+    if (g_wake_port != 0)
+        return 0;
+    /* Room for the peers' ports beside the signal word. */
+    int64_t port = tern_sys_port_create(16);
+    if (port < 0)
+        return port == -TERN_QUOTA_EXCEEDED ? -ENFILE : tern_libc_linux_result(port);
+    g_wake_port = (uint32_t)port;
+    return 0;
 }
 
 static long sys_pipe2(int* user_fds, long flags) {
     long r = tern_libc_pipe_check_flags(flags);
     if (r != 0)
         return r;
-    if (g_wake_port == 0) {
-        int64_t port = tern_sys_port_create(1);
-        if (port < 0)
-            return port == -TERN_QUOTA_EXCEEDED ? -ENFILE : tern_libc_linux_result(port);
-        g_wake_port = (uint32_t)port;
-    }
+    r = make_wake_port();
+    if (r != 0)
+        return r;
     struct tern_libc_shared_memory memory;
     r = tern_libc_memory_share(TERN_LIBC_PIPE_OBJECT_SIZE, &memory);
     if (r != 0)
         return r;
     struct tern_libc_pipe_ring* ring = (struct tern_libc_pipe_ring*)(uintptr_t)memory.address;
     tern_libc_pipe_init(ring, TERN_LIBC_PIPE_CAPACITY);
+    (void)tern_libc_pipe_hold(tern_libc_pipe_holders(ring), TERN_LIBC_PIPE_HOLDERS,
+                              tern_libc_startup_pid(), 1, 1);
     struct tern_libc_fd_table* table = tern_libc_fds();
     int fds[2] = {-1, -1};
     static const uint32_t kinds[2] = {TERN_LIBC_FD_PIPE_READ, TERN_LIBC_FD_PIPE_WRITE};
@@ -98,10 +185,14 @@ static long sys_pipe2(int* user_fds, long flags) {
 
 void tern_libc_pipe_close(struct tern_libc_file* file) {
     struct tern_libc_pipe_ring* ring = file->pipe.ring;
-    if (file->kind == TERN_LIBC_FD_PIPE_READ)
-        --ring->readers;
+    /* Atomic: after a fork, another process may change the counts at the same time. */
+    int reader = file->kind == TERN_LIBC_FD_PIPE_READ;
+    (void)tern_libc_pipe_hold(tern_libc_pipe_holders(ring), TERN_LIBC_PIPE_HOLDERS,
+                              tern_libc_startup_pid(), reader ? -1 : 0, reader ? 0 : -1);
+    if (reader)
+        __atomic_fetch_sub(&ring->readers, 1, __ATOMIC_SEQ_CST);
     else
-        --ring->writers;
+        __atomic_fetch_sub(&ring->writers, 1, __ATOMIC_SEQ_CST);
     wake();
     if (ring->readers == 0 && ring->writers == 0) {
         struct tern_libc_shared_memory memory = {(uint64_t)(uintptr_t)ring, file->pipe.map_size,
@@ -184,4 +275,100 @@ long tern_libc_pipe_syscall(long n, long a1, long a2, int* handled) {
         *handled = 0;
         return -ENOSYS;
     }
+}
+
+/* Adds (delta 1) or takes back (-1) the child's copy of every pipe end in the table. */
+static int count_pipe_ends(int delta) {
+    struct tern_libc_fd_table* table = tern_libc_fds();
+    int ends = 0;
+    for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        struct tern_libc_file* file = &table->files[i];
+        if (file->references == 0 || !file->pipe.ring)
+            continue;
+        if (file->kind == TERN_LIBC_FD_PIPE_READ)
+            __atomic_fetch_add(&file->pipe.ring->readers, (uint32_t)delta, __ATOMIC_SEQ_CST);
+        else if (file->kind == TERN_LIBC_FD_PIPE_WRITE)
+            __atomic_fetch_add(&file->pipe.ring->writers, (uint32_t)delta, __ATOMIC_SEQ_CST);
+        else
+            continue;
+        ++ends;
+    }
+    return ends;
+}
+
+void tern_libc_pipe_fork_prepare(void) {
+    g_port_for_child = 0;
+    if (count_pipe_ends(1) == 0)
+        return;
+    g_shared = 1;
+    /* The child inherits a right to this process's port (and the peers' ones). */
+    if (g_wake_port != 0) {
+        int64_t send = tern_sys_handle_duplicate(g_wake_port, TERN_RIGHT_SEND | TERN_RIGHT_SIGNAL);
+        if (send > 0)
+            g_port_for_child = (uint32_t)send;
+    }
+}
+
+void tern_libc_pipe_fork_undo(void) { (void)count_pipe_ends(-1); }
+
+void tern_libc_pipe_fork_done(void) {
+    if (g_port_for_child != 0)
+        (void)tern_sys_handle_close(g_port_for_child);
+    g_port_for_child = 0;
+}
+
+void tern_libc_pipe_fork_child(void) {
+    /* The parent's receive right was not copied. */
+    g_wake_port = 0;
+    if (!g_shared)
+        return;
+    if (g_port_for_child != 0)
+        add_peer(g_port_for_child);
+    g_port_for_child = 0;
+    if (make_wake_port() != 0)
+        return;
+    /* Every peer learns this process's port. */
+    for (uint32_t i = 0; i < g_peer_count; ++i) {
+        int64_t send = tern_sys_handle_duplicate(g_wake_port, TERN_RIGHT_SEND | TERN_RIGHT_SIGNAL
+                                                                  | TERN_RIGHT_TRANSFER);
+        if (send < 0)
+            break;
+        struct tern_msg message;
+        memset(&message, 0, sizeof(message));
+        message.hdr.label = TERN_LIBC_PIPE_PEER_LABEL;
+        message.hdr.handle_count = 1;
+        message.handles[0] = (uint32_t)send;
+        if (tern_sys_port_send(g_peers[i], (uint64_t)(uintptr_t)&message, 0) < 0)
+            (void)tern_sys_handle_close((uint64_t)send);
+    }
+}
+
+void tern_libc_pipe_hold_for_child(uint64_t child, int delta) {
+    struct tern_libc_fd_table* table = tern_libc_fds();
+    for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        struct tern_libc_file* file = &table->files[i];
+        if (file->references == 0 || !file->pipe.ring)
+            continue;
+        int reader = file->kind == TERN_LIBC_FD_PIPE_READ;
+        if (!reader && file->kind != TERN_LIBC_FD_PIPE_WRITE)
+            continue;
+        (void)tern_libc_pipe_hold(tern_libc_pipe_holders(file->pipe.ring), TERN_LIBC_PIPE_HOLDERS,
+                                  child, reader ? delta : 0, reader ? 0 : delta);
+    }
+}
+
+void tern_libc_pipe_forget_process(uint64_t pid) {
+    struct tern_libc_fd_table* table = tern_libc_fds();
+    uint32_t taken = 0;
+    for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        struct tern_libc_file* file = &table->files[i];
+        if (file->references == 0 || !file->pipe.ring
+            || (file->kind != TERN_LIBC_FD_PIPE_READ && file->kind != TERN_LIBC_FD_PIPE_WRITE))
+            continue;
+        /* A ring both of whose ends are here is found twice; the second finds no entry. */
+        taken += tern_libc_pipe_forget(file->pipe.ring, tern_libc_pipe_holders(file->pipe.ring),
+                                       TERN_LIBC_PIPE_HOLDERS, pid);
+    }
+    if (taken > 0)
+        wake();
 }

@@ -424,7 +424,18 @@ long tern_libc_socket_write(struct tern_libc_file* file, const void* data, size_
 }
 
 void tern_libc_socket_close(struct tern_libc_file* file) {
+    if (file->socket.flags & TERN_LIBC_SOCKET_FORKED_COPY)
+        return; /* the parent's socket: it stays open for the parent */
     (void)tern_libc_net_close(file->socket.id);
+}
+
+void tern_libc_socket_fork_child(void) {
+    struct tern_libc_fd_table* table = tern_libc_fds();
+    for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        struct tern_libc_file* file = &table->files[i];
+        if (file->references != 0 && file->kind == TERN_LIBC_FD_SOCKET)
+            file->socket.flags |= TERN_LIBC_SOCKET_FORKED_COPY;
+    }
 }
 
 static long sys_sendto(long fd, const void* data, size_t length, long flags, const void* addr,

@@ -11,6 +11,7 @@
 #include <tern/protocols/bootfs.h>
 #include <tern/protocols/console.h>
 #include <tern/protocols/file.h>
+#include <tern/protocols/proc.h>
 #include <tern/services.h>
 #include <tern/startup.h>
 #include <tern/syscall.h>
@@ -232,9 +233,74 @@ int tern_libc_startup_init(uint64_t arg, struct tern_libc_startup_info* info) {
     return 1;
 }
 
-uint64_t tern_libc_startup_pid(void) { return tern::pid(); }
+volatile uint64_t tern_libc_fork_pid = 0;
+volatile uint64_t tern_libc_fork_parent = 0;
 
-unsigned long tern_global_pid(void) { return tern::pid(); }
+uint64_t tern_libc_startup_pid(void) {
+    return tern_libc_fork_pid != 0 ? tern_libc_fork_pid : tern::pid();
+}
+
+unsigned long tern_global_pid(void) { return tern_libc_startup_pid(); }
+
+uint32_t tern_libc_self_task(void) { return tern::self(); }
+
+int64_t tern_libc_proc_fork(uint32_t task, uint64_t* pid) {
+    tern_handle_t server = tern::startup_handle(TERN_STARTUP_PROC_SERVER);
+    if (server == TERN_INVALID_HANDLE) {
+        (void)tern_sys_handle_close(task);
+        return -TERN_NOT_SUPPORTED;
+    }
+    tern_handle_t handles[1] = {task};
+    tern::proto::CallParts parts;
+    parts.in_handles = {handles, 1};
+    auto r = tern::proto::call<tern::proc::Fork>(server, {}, parts);
+    if (r.is_error()) {
+        // Harmless when it went with the call (the value is stale then).
+        (void)tern_sys_handle_close(task);
+        return -int64_t(r.error());
+    }
+    *pid = r.value().pid;
+    return 0;
+}
+
+int64_t tern_libc_proc_wait(uint64_t pid, int nohang, uint64_t* which, int64_t* status) {
+    tern_handle_t server = tern::startup_handle(TERN_STARTUP_PROC_SERVER);
+    if (server == TERN_INVALID_HANDLE)
+        return -TERN_NOT_FOUND;
+    for (;;) {
+        auto r = tern::proto::call<tern::proc::Wait>(server,
+                                                     {pid, nohang ? tern::proc::kWaitNoHang : 0u});
+        // proc answers its oldest parked wait TIMED_OUT to make room for a new one: ask again.
+        if (r.is_error() && r.error() == base::Error::TIMED_OUT)
+            continue;
+        if (r.is_error())
+            return -int64_t(r.error());
+        *which = r.value().pid;
+        *status = r.value().status;
+        return 0;
+    }
+}
+
+int64_t tern_libc_proc_kill(uint64_t pid, int64_t status) {
+    tern_handle_t server = tern::startup_handle(TERN_STARTUP_PROC_SERVER);
+    if (server == TERN_INVALID_HANDLE)
+        return -TERN_NOT_FOUND;
+    auto r = tern::proto::call<tern::proc::Kill>(server, {pid, status, 0});
+    return r.is_error() ? -int64_t(r.error()) : 0;
+}
+
+int64_t tern_libc_proc_parent(uint64_t pid, uint64_t* parent, uint64_t* parent_task) {
+    tern_handle_t server = tern::startup_handle(TERN_STARTUP_PROC_SERVER);
+    if (server == TERN_INVALID_HANDLE)
+        return -TERN_NOT_FOUND;
+    auto r = tern::proto::call<tern::proc::Parent>(server, {pid});
+    if (r.is_error())
+        return -int64_t(r.error());
+    *parent = r.value().parent;
+    if (parent_task)
+        *parent_task = r.value().parent_task;
+    return 0;
+}
 
 int tern_libc_console_present(void) { return g_console.get() != TERN_INVALID_HANDLE; }
 

@@ -39,6 +39,31 @@ int tern_libc_startup_init(uint64_t arg, struct tern_libc_startup_info* info);
 /* The global process id from the startup block; 0 for a program the kernel started. */
 uint64_t tern_libc_startup_pid(void);
 
+/* ---- The process server ("proc", tern/protocols/proc.h; fork in backend_process.c) ----
+ * Each returns 0 or a Tern status negated (-TERN_*); -TERN_NOT_FOUND (or NOT_SUPPORTED for
+ * fork) when the program has no proc server (the kernel started it). */
+
+/* A forked child's own global pid and its parent's: 0 in a process that was not forked
+ * (the startup block's pid holds then). The parent writes them into the child's memory
+ * with task_vm_write before the child runs. */
+extern volatile uint64_t tern_libc_fork_pid;
+extern volatile uint64_t tern_libc_fork_parent;
+
+/* This task's handle to itself (tern::self()). */
+uint32_t tern_libc_self_task(void);
+
+/* proc Fork: makes task (a clone of this process; the handle goes to proc) a child
+ * process; *pid its global pid. */
+int64_t tern_libc_proc_fork(uint32_t task, uint64_t* pid);
+/* proc Wait for the child pid (global; 0: any child), or kWaitNoHang with nohang
+ * (-TERN_WOULD_BLOCK while it runs). */
+int64_t tern_libc_proc_wait(uint64_t pid, int nohang, uint64_t* which, int64_t* status);
+/* proc Kill: pid ends with status (1..255). */
+int64_t tern_libc_proc_kill(uint64_t pid, int64_t status);
+/* proc Parent: *parent = the pid's parent; *parent_task (when not null) its kernel task
+ * id, 0 when the parent has ended (or is not of this node). */
+int64_t tern_libc_proc_parent(uint64_t pid, uint64_t* parent, uint64_t* parent_task);
+
 /* ---- The console server ("console", tern/protocols/console.h) ---- */
 
 /* What the console calls return when the program has no console server: it has no name

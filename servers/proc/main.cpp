@@ -1273,6 +1273,50 @@ base::Error on_adopt(State* s, proto::Request& request, const proc::AdoptRequest
     return base::Error::OK;
 }
 
+base::Error on_fork(State* s, proto::Request& request, const proto::Empty&, proc::ForkResponse& out,
+                    proto::Reply&, proto::PendingReply&) {
+    Process* parent = by_task_id(request.badge());
+    if (!parent || parent->state != proc::kStateRunning) {
+        request.set_refusal_reason("the caller is not a process");
+        return base::Error::NOT_OWNER;
+    }
+    if (request.handle_count() != 1) {
+        request.set_refusal_reason("no task");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    size_t index = 0;
+    if (!free_slot(&index))
+        return base::Error::NO_SPACE;
+    tern_handle_t given = request.take_handle(0);
+    // proc must be able to end and list what it records: the handle it keeps has CONTROL
+    // and READ, which only a handle that has them (and DUPLICATE) can give.
+    int64_t kept = tern_sys_handle_duplicate(given, TERN_RIGHT_CONTROL | TERN_RIGHT_READ);
+    (void)tern_sys_handle_close(given);
+    if (kept < 0) {
+        request.set_refusal_reason("not a task handle with CONTROL, READ and DUPLICATE");
+        return kept == -TERN_ACCESS_DENIED ? base::Error::ACCESS_DENIED
+                                           : base::Error::INVALID_ARGUMENT;
+    }
+    tern_handle_t task = tern_handle_t(kept);
+    // One record per task, of a task that runs.
+    int64_t id = tern_sys_task_id_of(task);
+    int64_t ended = tern_sys_task_wait(task, 0);
+    if (id < 0 || by_task_id(uint64_t(id)) || ended != -TERN_WOULD_BLOCK) {
+        (void)tern_sys_handle_close(task);
+        request.set_refusal_reason("not a running task that is not a process yet");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    uint64_t pid = (s->node << 32) | (s->next_serial & kPidSerialMask);
+    if (base::Error e = track(index, task, pid, parent->pid, base::StringView(parent->name));
+        e != base::Error::OK) {
+        (void)tern_sys_handle_close(task);
+        return e;
+    }
+    ++s->next_serial;
+    out.pid = pid;
+    return base::Error::OK;
+}
+
 void on_event(void* context, const tern_msg& event, uint32_t) {
     auto* s = static_cast<State*>(context);
     if (event.hdr.label != TERN_LABEL_OBJECT_GONE)
@@ -1315,6 +1359,7 @@ extern "C" int main(uint64_t) {
     server.on<proc::List>(&g_state, on_list);
     server.on<proc::Adopt>(&g_state, on_adopt);
     server.on<proc::Parent>(&g_state, on_parent);
+    server.on<proc::Fork>(&g_state, on_fork);
     server.on<proc::RemoteSpawn>(&g_state, on_remote_spawn);
     server.on<proc::RemoteWait>(&g_state, on_remote_wait);
     server.on_member(nullptr, on_remote_answer);

@@ -532,6 +532,106 @@ void bad_clients_of_proc_bootfs_console() {
     }
 }
 
+// ---- proc Fork ---------------------------------------------------------------------------
+
+static_assert(TERN_SYS_task_exit == 3, "the child below exits with syscall 3");
+asm(R"(
+    .text
+    .globl servertest_fork_child
+    .type servertest_fork_child, @function
+servertest_fork_child:
+    movl $42, %edi
+    movl $3, %eax
+    syscall
+    ud2
+    .size servertest_fork_child, . - servertest_fork_child
+)");
+extern "C" void servertest_fork_child();
+
+alignas(16) uint8_t g_fork_stack[4096];
+
+// A clone of this program (task_clone) made its child process with proc Fork: listed with
+// its parent, waited for with its status, killable like a spawned child.
+void forked_children() {
+    auto clone = [](uint64_t* thread) {
+        return tern_sys_task_clone(tern::self(), reinterpret_cast<uint64_t>(&servertest_fork_child),
+                                   reinterpret_cast<uint64_t>(g_fork_stack + sizeof(g_fork_stack)),
+                                   0, reinterpret_cast<uint64_t>(thread));
+    };
+    uint64_t thread = 0;
+    int64_t task = clone(&thread);
+    check(task >= 0, "fork: task_clone", task);
+    if (task < 0)
+        return;
+    int64_t copy = tern_sys_handle_duplicate(uint64_t(task), TERN_RIGHTS_SAME);
+    tern_handle_t handles[1] = {tern_handle_t(copy)};
+    proto::CallParts parts;
+    parts.in_handles = {handles, 1};
+    auto forked = proto::call<proc::Fork>(proc_server(), {}, parts);
+    check(forked.ok(), "fork: proc adopts the clone", forked.ok() ? 0 : code(forked.error()));
+    if (forked.is_error())
+        return;
+    uint64_t child = forked.value().pid;
+    check(child >> 32 == tern::pid() >> 32 && child != tern::pid(), "fork: a pid of this node",
+          int64_t(child));
+    // The same task again: it is a process already.
+    int64_t again = tern_sys_handle_duplicate(uint64_t(task), TERN_RIGHTS_SAME);
+    handles[0] = tern_handle_t(again);
+    auto twice = proto::call<proc::Fork>(proc_server(), {}, parts);
+    check(twice.is_error() && twice.error() == base::Error::INVALID_ARGUMENT,
+          "fork: a process cannot be adopted twice", twice.ok() ? 0 : code(twice.error()));
+    // A handle that could not end the task is refused.
+    int64_t weak = tern_sys_handle_duplicate(uint64_t(task), TERN_RIGHT_READ | TERN_RIGHT_TRANSFER);
+    handles[0] = tern_handle_t(weak);
+    auto powerless = proto::call<proc::Fork>(proc_server(), {}, parts);
+    check(powerless.is_error() && powerless.error() == base::Error::ACCESS_DENIED,
+          "fork: a task handle without CONTROL is ACCESS_DENIED",
+          powerless.ok() ? 0 : code(powerless.error()));
+    auto none = proto::call<proc::Fork>(proc_server(), {});
+    check(none.is_error() && none.error() == base::Error::INVALID_ARGUMENT,
+          "fork: no task is INVALID_ARGUMENT", none.ok() ? 0 : code(none.error()));
+    // Listed, with this program as its parent and its name.
+    static uint8_t list[proc::kMaxProcesses * sizeof(proc::ProcessInfo)];
+    uint32_t size = 0;
+    proto::CallParts list_parts;
+    list_parts.out_data = {list, sizeof(list)};
+    list_parts.out_data_size = &size;
+    auto listed = proto::call<proc::List>(proc_server(), {}, list_parts);
+    bool found = false;
+    for (uint32_t i = 0; listed.ok() && i < listed.value().count; ++i) {
+        proc::ProcessInfo info;
+        __builtin_memcpy(&info, list + i * sizeof(info), sizeof(info));
+        if (info.pid == child)
+            found = info.parent == tern::pid() && info.state == proc::kStateRunning
+                    && base::StringView(info.name) == base::StringView("servertest");
+    }
+    check(found, "fork: ps lists the child under its parent");
+    check(tern_sys_thread_resume(thread) == 0, "fork: the child starts");
+    (void)tern_sys_handle_close(thread);
+    (void)tern_sys_handle_close(uint64_t(task));
+    auto waited = proto::call<proc::Wait>(proc_server(), {child, 0});
+    check(waited.ok() && waited.value().pid == child && waited.value().status == 42,
+          "fork: wait reports the child's exit status",
+          waited.ok() ? waited.value().status : code(waited.error()));
+
+    // A forked child killed through proc ends with the killer's status.
+    task = clone(&thread);
+    if (task < 0)
+        return;
+    handles[0] = tern_handle_t(task); // the handle goes to proc
+    forked = proto::call<proc::Fork>(proc_server(), {}, parts);
+    check(forked.ok(), "fork: a second child", forked.ok() ? 0 : code(forked.error()));
+    if (forked.ok()) {
+        child = forked.value().pid;
+        auto killed = proto::call<proc::Kill>(proc_server(), {child, 137, 0});
+        check(killed.ok(), "fork: kill the child", killed.ok() ? 0 : code(killed.error()));
+        waited = proto::call<proc::Wait>(proc_server(), {child, 0});
+        check(waited.ok() && waited.value().status == 137, "fork: a killed child's status",
+              waited.ok() ? waited.value().status : code(waited.error()));
+    }
+    (void)tern_sys_handle_close(thread);
+}
+
 } // namespace
 
 extern "C" int main(uint64_t) {
@@ -556,6 +656,7 @@ extern "C" int main(uint64_t) {
     names_and_calls_across_processes();
     bad_clients_of_the_name_server();
     bad_clients_of_proc_bootfs_console();
+    forked_children();
     tern::println("servertest: {} checks, {} failures", g_checks, g_failures);
     return g_failures == 0 ? 0 : 1;
 }

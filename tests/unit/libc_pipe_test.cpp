@@ -159,3 +159,52 @@ TEST_CASE("pipe: pipe2 takes O_CLOEXEC and O_NONBLOCK only") {
     CHECK(tern_libc_pipe_check_flags(O_APPEND) == -EINVAL);
     CHECK(tern_libc_pipe_check_flags(-1) == -EINVAL);
 }
+
+TEST_CASE("the holder table records each process's ends and forgets a dead one", "[pipe]") {
+    SmallPipe pipe;
+    tern_libc_pipe_ring* ring = pipe.ring();
+    tern_libc_pipe_holder table[4] = {};
+    constexpr uint64_t kParent = (1ull << 32) | 20, kChild = (1ull << 32) | 21;
+    REQUIRE(tern_libc_pipe_hold(table, 4, kParent, 1, 1) == 0);
+    // A fork: the child gets copies of both ends.
+    ring->readers += 1;
+    ring->writers += 1;
+    REQUIRE(tern_libc_pipe_hold(table, 4, kChild, 1, 1) == 0);
+    // The child closes its read end, then is killed holding the write end.
+    ring->readers -= 1;
+    REQUIRE(tern_libc_pipe_hold(table, 4, kChild, -1, 0) == 0);
+    CHECK(ring->writers == 2);
+    // The parent closes its write end: a writer is still counted, so no end of file.
+    ring->writers -= 1;
+    REQUIRE(tern_libc_pipe_hold(table, 4, kParent, 0, -1) == 0);
+    CHECK(tern_libc_pipe_read_count(ring, 1) == -EAGAIN);
+    // The parent reaps the killed child: its write end goes.
+    CHECK(tern_libc_pipe_forget(ring, table, 4, kChild) == 1);
+    CHECK(ring->writers == 0);
+    CHECK(ring->readers == 1);
+    CHECK(tern_libc_pipe_read_count(ring, 1) == 0);
+    // Forgotten once only; a process that closed everything has no entry left.
+    CHECK(tern_libc_pipe_forget(ring, table, 4, kChild) == 0);
+    REQUIRE(tern_libc_pipe_hold(table, 4, kParent, -1, 0) == 0);
+    for (const auto& entry : table)
+        CHECK(entry.pid == 0);
+}
+
+TEST_CASE("a full holder table refuses a new process, and pid 0 is not recorded", "[pipe]") {
+    tern_libc_pipe_holder table[2] = {};
+    CHECK(tern_libc_pipe_hold(table, 2, 1, 1, 0) == 0);
+    CHECK(tern_libc_pipe_hold(table, 2, 2, 0, 1) == 0);
+    CHECK(tern_libc_pipe_hold(table, 2, 3, 1, 0) == -1);
+    CHECK(tern_libc_pipe_hold(table, 2, 1, 1, 0) == 0); // an existing entry still grows
+    CHECK(table[0].readers == 2);
+    CHECK(tern_libc_pipe_hold(table, 2, 0, 1, 1) == 0);
+    CHECK(table[0].pid == 1);
+    CHECK(table[1].pid == 2);
+}
+
+TEST_CASE("the holder table fits in the pipe object's last page", "[pipe]") {
+    CHECK(TERN_LIBC_PIPE_HEADER + TERN_LIBC_PIPE_CAPACITY
+              + TERN_LIBC_PIPE_HOLDERS * sizeof(tern_libc_pipe_holder)
+          <= TERN_LIBC_PIPE_OBJECT_SIZE);
+    CHECK(TERN_LIBC_PIPE_HOLDERS >= 200);
+}

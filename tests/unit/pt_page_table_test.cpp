@@ -932,3 +932,69 @@ TEST_CASE("pt: random map/unmap/protect against a reference model", "[pt]") {
         }
     }
 }
+
+TEST_CASE("pt: copy_leaves_from copies leaves and changes the source as told", "[pt]") {
+    FakeMemory mem;
+    PageTable source = make_table(mem);
+    PageTable copy = make_table(mem);
+    // Three pages across a page-table boundary, one read-only, and one outside the range.
+    REQUIRE(source.map(0x1FE000, 0x10000000, 2 * K4, URW).ok());
+    REQUIRE(source.map(0x200000, 0x10005000, K4, PageFlags::kUser | PageFlags::kNoExecute).ok());
+    REQUIRE(source.map(0x400000, 0x10009000, K4, URW).ok());
+    mem.flushes.clear();
+    struct Seen {
+        std::vector<uint64_t> frames;
+    } seen;
+    auto copier = [](const Mapping& leaf, PageFlags* to, PageFlags* from, void* ctx) {
+        static_cast<Seen*>(ctx)->frames.push_back(leaf.phys);
+        *to &= ~PageFlags::kWritable;
+        *from &= ~PageFlags::kWritable;
+    };
+    REQUIRE(copy.copy_leaves_from(source, 0x100000, 0x200000, copier, &seen).ok());
+    CHECK(seen.frames == std::vector<uint64_t>{0x10000000, 0x10001000, 0x10005000});
+    for (uint64_t v : {0x1FE000ull, 0x1FF000ull, 0x200000ull}) {
+        auto s = source.translate(v);
+        auto c = copy.translate(v);
+        REQUIRE(s.has_value());
+        REQUIRE(c.has_value());
+        CHECK(c->page_phys == s->page_phys);
+        CHECK_FALSE(has_flag(s->flags, PageFlags::kWritable));
+        CHECK_FALSE(has_flag(c->flags, PageFlags::kWritable));
+        CHECK(has_flag(c->flags, PageFlags::kUser));
+    }
+    CHECK(has_flag(copy.translate(0x200000)->flags, PageFlags::kNoExecute));
+    CHECK_FALSE(copy.translate(0x400000).has_value());
+    CHECK(has_flag(source.translate(0x400000)->flags, PageFlags::kWritable));
+    // The two changed source leaves are flushed together; the read-only one was unchanged.
+    REQUIRE(mem.flushes.size() == 1);
+    CHECK(mem.flushes[0] == std::make_pair(uint64_t(0x1FE000), uint64_t(2 * K4)));
+    CHECK(mem.reachable_tables(copy.root_phys()) == 5); // PML4, PDPT, PD, two PTs
+    // A second copy over the same range finds the pages there.
+    CHECK(err(copy.copy_leaves_from(source, 0x1FE000, K4, copier, &seen)) == Error::ALREADY_EXISTS);
+    CHECK(err(copy.copy_leaves_from(source, 0xFFFF800000000000ull, K4, copier, &seen))
+          == Error::INVALID_ARGUMENT);
+    CHECK(err(copy.copy_leaves_from(source, 0x1000, 100, copier, &seen)) == Error::MISALIGNED);
+    copy.destroy();
+    source.destroy();
+    CHECK(mem.live.empty());
+}
+
+TEST_CASE("pt: copy_leaves_from refuses large leaves and runs out of tables cleanly", "[pt]") {
+    FakeMemory mem;
+    PageTable source = make_table(mem);
+    PageTable copy = make_table(mem);
+    auto keep = [](const Mapping&, PageFlags*, PageFlags*, void*) {};
+    REQUIRE(source.map(0x40000000, 0x80000000, M2, URW, PageSize::kSize2M).ok());
+    CHECK(err(copy.copy_leaves_from(source, 0x40000000, M2, keep, nullptr))
+          == Error::NOT_SUPPORTED);
+    REQUIRE(source.map(0x10000, 0x20000000, K4, URW).ok());
+    mem.limit = mem.live.size() + 1; // room for one table of the three the copy needs
+    CHECK(err(copy.copy_leaves_from(source, 0x10000, K4, keep, nullptr)) == Error::NO_MEMORY);
+    CHECK_FALSE(copy.translate(0x10000).has_value());
+    mem.limit = SIZE_MAX;
+    REQUIRE(copy.copy_leaves_from(source, 0x10000, K4, keep, nullptr).ok());
+    CHECK(copy.translate(0x10000)->page_phys == 0x20000000);
+    copy.destroy();
+    source.destroy();
+    CHECK(mem.live.empty());
+}

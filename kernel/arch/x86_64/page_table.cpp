@@ -640,6 +640,106 @@ Result<void> PageTable::protect(uint64_t virt, size_t size, PageFlags flags) {
     return base::ok();
 }
 
+namespace {
+
+struct CopyContext {
+    const PageTableEnv& source_env;
+    const PageTableEnv& env;
+    FlushBatch& flush;
+    PageTable::LeafCopier copier;
+    void* ctx;
+    Error error;
+};
+
+bool copy_tables(CopyContext& c, uint64_t source_phys, uint64_t phys, int level, uint64_t start,
+                 uint64_t last) {
+    uint64_t* source = table_at(c.source_env, source_phys);
+    uint64_t* table = table_at(c.env, phys);
+    return for_each_slot(
+        level, start, last, [&](size_t index, uint64_t slot_start, uint64_t slot_last) {
+            uint64_t entry = source[index];
+            if (!is_present(entry))
+                return true;
+            if (level == 1) {
+                if (is_present(table[index])) {
+                    c.error = Error::ALREADY_EXISTS;
+                    return false;
+                }
+                uint64_t frame = entry & leaf_address_mask(1);
+                Mapping leaf{slot_start, frame, PageSize::kSize4K, flags_of_leaf(entry, 1)};
+                PageFlags copy = leaf.flags, kept = leaf.flags;
+                c.copier(leaf, &copy, &kept, c.ctx);
+                table[index] = frame | kEntryPresent | (static_cast<uint64_t>(copy) & kSettableBits)
+                               | (entry & kEntryPat4K);
+                uint64_t changed =
+                    (entry & ~kSettableBits) | (static_cast<uint64_t>(kept) & kSettableBits);
+                if (changed != entry) {
+                    source[index] = changed;
+                    c.flush.add(slot_start, slot_last);
+                }
+                return true;
+            }
+            if (is_leaf(entry, level)) {
+                c.error = Error::NOT_SUPPORTED;
+                return false;
+            }
+            uint64_t& own = table[index];
+            if (!is_present(own)) {
+                auto page = c.env.alloc_table_page(c.env.ctx);
+                if (page.is_error()) {
+                    c.error = Error::NO_MEMORY;
+                    return false;
+                }
+                base::memset(table_at(c.env, page.value()), 0, kPageSize);
+                own = page.value() | intermediate_bits(slot_start);
+            } else if (is_leaf(own, level)) {
+                c.error = Error::ALREADY_EXISTS;
+                return false;
+            }
+            return copy_tables(c, entry & kTableAddressMask, own & kTableAddressMask, level - 1,
+                               slot_start, slot_last);
+        });
+}
+
+} // namespace
+
+Result<void> PageTable::copy_leaves_from(PageTable& source, uint64_t virt, size_t size,
+                                         LeafCopier copier, void* ctx) {
+    TERN_ASSERT(m_root != 0 && source.m_root != 0);
+    uint64_t last = TRY(check_virtual_range(virt, size, kPageSize));
+    if (is_kernel_half(virt))
+        return Error::INVALID_ARGUMENT;
+    FlushBatch flush(source.m_env);
+    CopyContext c{source.m_env, m_env, flush, copier, ctx, Error::OK};
+    copy_tables(c, source.m_root, m_root, kTopLevel, virt, last);
+    return c.error;
+}
+
+Result<void> PageTable::replace_page(uint64_t virt, uint64_t phys, PageFlags flags) {
+    TERN_ASSERT(m_root != 0);
+    TRY(check_virtual_range(virt, kPageSize, kPageSize));
+    if (!base::is_aligned(phys, kPageSize))
+        return Error::MISALIGNED;
+    if (phys > kMaxPhysicalAddress)
+        return Error::OUT_OF_RANGE;
+    uint64_t bits = TRY(leaf_bits_from_flags(flags, virt));
+    uint64_t table_phys = m_root;
+    for (int level = kTopLevel; level > 1; --level) {
+        uint64_t entry = table_at(m_env, table_phys)[level_index(virt, level)];
+        if (!is_present(entry) || is_leaf(entry, level))
+            return Error::NOT_FOUND;
+        table_phys = entry & kTableAddressMask;
+    }
+    uint64_t& leaf = table_at(m_env, table_phys)[level_index(virt, 1)];
+    if (!is_present(leaf))
+        return Error::NOT_FOUND;
+    // Keep the PAT bit, as protect() does; the caller chooses the rest.
+    leaf = phys | kEntryPresent | bits | (leaf & kEntryPat4K);
+    FlushBatch flush(m_env);
+    flush.add(virt, virt + (kPageSize - 1));
+    return base::ok();
+}
+
 base::Optional<Translation> PageTable::translate(uint64_t virt) const {
     TERN_ASSERT(m_root != 0);
     if (!is_canonical(virt))

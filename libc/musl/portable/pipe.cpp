@@ -94,3 +94,57 @@ int tern_libc_pipe_check_flags(int64_t flags) {
 }
 
 } // extern "C"
+
+extern "C" {
+
+struct tern_libc_pipe_holder* tern_libc_pipe_holders(struct tern_libc_pipe_ring* ring) {
+    return reinterpret_cast<tern_libc_pipe_holder*>(reinterpret_cast<uint8_t*>(ring)
+                                                    + TERN_LIBC_PIPE_HEADER + ring->capacity);
+}
+
+int tern_libc_pipe_hold(struct tern_libc_pipe_holder* table, uint32_t count, uint64_t pid,
+                        int32_t readers, int32_t writers) {
+    if (pid == 0)
+        return 0;
+    tern_libc_pipe_holder* entry = nullptr;
+    for (uint32_t i = 0; i < count && !entry; ++i)
+        if (__atomic_load_n(&table[i].pid, __ATOMIC_ACQUIRE) == pid)
+            entry = &table[i];
+    for (uint32_t i = 0; i < count && !entry; ++i) {
+        uint64_t expected = 0;
+        if (__atomic_compare_exchange_n(&table[i].pid, &expected, pid, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+            table[i].readers = 0;
+            table[i].writers = 0;
+            entry = &table[i];
+        }
+    }
+    if (!entry)
+        return -1;
+    entry->readers = uint32_t(int64_t(entry->readers) + readers);
+    entry->writers = uint32_t(int64_t(entry->writers) + writers);
+    if (entry->readers == 0 && entry->writers == 0)
+        __atomic_store_n(&entry->pid, uint64_t(0), __ATOMIC_RELEASE);
+    return 0;
+}
+
+uint32_t tern_libc_pipe_forget(struct tern_libc_pipe_ring* ring,
+                               struct tern_libc_pipe_holder* table, uint32_t count, uint64_t pid) {
+    if (pid == 0)
+        return 0;
+    for (uint32_t i = 0; i < count; ++i) {
+        tern_libc_pipe_holder& entry = table[i];
+        if (__atomic_load_n(&entry.pid, __ATOMIC_ACQUIRE) != pid)
+            continue;
+        uint32_t readers = entry.readers, writers = entry.writers;
+        __atomic_fetch_sub(&ring->readers, readers, __ATOMIC_SEQ_CST);
+        __atomic_fetch_sub(&ring->writers, writers, __ATOMIC_SEQ_CST);
+        entry.readers = 0;
+        entry.writers = 0;
+        __atomic_store_n(&entry.pid, uint64_t(0), __ATOMIC_RELEASE);
+        return readers + writers;
+    }
+    return 0;
+}
+
+} // extern "C"

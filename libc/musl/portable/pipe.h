@@ -78,6 +78,35 @@ void tern_libc_pipe_commit_read(struct tern_libc_pipe_ring* ring, uint64_t count
  * and POLLERR are reported whether asked or not, as Linux does. */
 uint32_t tern_libc_pipe_poll(const struct tern_libc_pipe_ring* ring, int write_end, uint32_t asked);
 
+/* Which processes hold a pipe's ends, for fork: one entry per process (its global pid)
+ * with the open descriptions of each end it holds. The table lies after the ring, in the
+ * rest of the memory object's last page (tern_libc_pipe_holders), so every process that
+ * maps the pipe sees it. Each process changes its own entry; a parent writes its child's
+ * before the child runs and takes it back when it has reaped the child: a child that was
+ * killed could not close its ends, and without this the other end would never see end of
+ * file or EPIPE. An entry is claimed atomically (pid 0 marks a free one). */
+struct tern_libc_pipe_holder {
+    uint64_t pid;
+    uint32_t readers;
+    uint32_t writers;
+};
+#define TERN_LIBC_PIPE_HOLDERS ((4096u - TERN_LIBC_PIPE_HEADER) / 16u)
+
+/* The holder table of a ring of the standard layout (TERN_LIBC_PIPE_OBJECT_SIZE). */
+struct tern_libc_pipe_holder* tern_libc_pipe_holders(struct tern_libc_pipe_ring* ring);
+
+/* Adds readers and writers (either may be negative) to pid's entry, claiming a free one
+ * first; an entry back at 0 and 0 is freed. -1 when a new entry finds the table full (the
+ * pipe works on; only a killed holder is then never taken back), else 0. pid 0 is ignored
+ * (a program the kernel started has no pid and never forks). */
+int tern_libc_pipe_hold(struct tern_libc_pipe_holder* table, uint32_t count, uint64_t pid,
+                        int32_t readers, int32_t writers);
+
+/* Takes pid's ends out of the ring's counts and frees its entry: pid has ended. Returns
+ * how many descriptions it still held. */
+uint32_t tern_libc_pipe_forget(struct tern_libc_pipe_ring* ring,
+                               struct tern_libc_pipe_holder* table, uint32_t count, uint64_t pid);
+
 /* pipe2's flags: 0 or -EINVAL for anything but O_CLOEXEC and O_NONBLOCK (O_DIRECT's
  * packet mode is not provided). */
 int tern_libc_pipe_check_flags(int64_t flags);

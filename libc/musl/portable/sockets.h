@@ -86,6 +86,9 @@ enum tern_libc_socket_state {
 /* A non-blocking connect said EINPROGRESS and no connect call has seen how it ended: the
  * next one reports it (0 or the error), as Linux's does, before EISCONN. */
 #define TERN_LIBC_SOCKET_CONNECT_UNREPORTED 128u
+/* A copy a forked child got of its parent's socket: the network server knows only the
+ * parent's, so the child's close drops the descriptor and leaves the socket open. */
+#define TERN_LIBC_SOCKET_FORKED_COPY 256u
 
 struct tern_libc_socket {
     uint32_t id;    /* the network server's socket id */

@@ -326,7 +326,22 @@
     /* clock_realtime(): nanoseconds since 1970-01-01 00:00:00 UTC: the CMOS clock read at         \
        boot, advanced by the monotonic clock. Before 1970 (a clock that was not readable or        \
        not valid) it is the monotonic clock's value. */                                            \
-    X(67, clock_realtime, 0)
+    X(67, clock_realtime, 0)                                                                       \
+    /* task_clone(task, entry, stack_top, arg, tern_handle_t* thread_out): a copy-on-write         \
+       clone of the task (CONTROL): a new task with the same name, quotas and regions whose        \
+       private pages are shared with the source until either side writes one (then that            \
+       side gets a copy); memory objects stay shared. Handles are copied at the same values        \
+       with the same rights: ports without RECEIVE, memory objects, tasks and resources; the       \
+       source's handles to itself name the clone. RECEIVE rights, reply rights, threads and        \
+       IRQs are not copied. The clone gets one stopped thread at entry with RSP = stack_top        \
+       and RDI = arg (FS base and priority the calling thread's when the source is the             \
+       caller's task), whose handle (CONTROL, READ, DUPLICATE, TRANSFER) goes to *thread_out;      \
+       resume it with thread_resume. Returns a handle to the clone with every task right but       \
+       RECEIVE. The pages a clone may copy count against its memory quota from the start.          \
+       INVALID_ARGUMENT: entry or stack as for thread_create. BAD_STATE: the task has              \
+       exited. BAD_ADDRESS: thread_out (nothing is made). NO_MEMORY, QUOTA_EXCEEDED (the           \
+       caller's tasks or handles). */                                                              \
+    X(68, task_clone, 5)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),

@@ -7,6 +7,7 @@
 #include <kernel/arch/x86_64/page_table.h>
 #include <kernel/containers/handle_table.h>
 #include <kernel/containers/region_tree.h>
+#include <kernel/mm/page_shares.h>
 #include <kernel/object/kobject.h>
 #include <kernel/object/memory_object.h>
 #include <kernel/object/port.h>
@@ -45,6 +46,18 @@ public:
 
     // A task with an empty user address space. The caller owns the initial reference.
     static base::Result<Task*> create(const char* name, const TaskQuotas& quotas = {});
+
+    // A copy-on-write clone of source (docs/kernel.md, "Copy-on-write clones"): a task
+    // with the same name and quotas, the same regions, and every present page of
+    // source's private regions shared with it write-protected in both (the first write
+    // on either side copies the page, unless that side is the last holder); memory
+    // objects stay shared. Handles are copied at the same values: ports without RECEIVE,
+    // memory objects, tasks and resources, with source's handles to itself naming the
+    // clone; RECEIVE rights, reply rights, threads and IRQs are not. No thread. The caller
+    // owns the initial reference; a clone that will not run is ended with kill() first
+    // (it may hold a handle to itself). BAD_STATE: source has exited. NO_MEMORY,
+    // QUOTA_EXCEEDED (handles).
+    static base::Result<Task*> clone(Task& source);
 
     uint64_t id() const { return m_id; }
     const char* name() const { return m_name; }
@@ -134,6 +147,11 @@ protected:
 private:
     explicit Task(const TaskQuotas& quotas);
     base::Result<void> map_zero_page(uint64_t page, uint32_t prot);
+    // Gives the task a page of its own at `page` (present): a copy when the frame is
+    // shared with other tasks, else the frame itself; mapped with prot.
+    base::Result<void> make_private(uint64_t page, uint32_t prot);
+    base::Result<void> clone_memory_into(Task& child);
+    base::Result<void> clone_handles_into(Task& child);
     void unmap_range(uint64_t start, uint64_t end, bool owns_pages = true);
     void release_handles();
     void finish_exit();
@@ -167,6 +185,9 @@ private:
 // A user thread in `task` that starts at `entry` with RSP = stack_top and RDI = arg.
 base::Result<Thread*> thread_create_user(Task& task, uint64_t entry, uint64_t stack_top,
                                          uint64_t arg, uint8_t priority);
+
+// Holders of every shared physical page of user memory (copy-on-write clones).
+mm::PageShares& page_shares();
 
 // Converts TERN_PROT_* into leaf page flags for a user page.
 x86_64::PageFlags user_page_flags(uint32_t prot);

@@ -56,6 +56,8 @@ SyscallResult sys_task_mappings(Handle task, UserArray<tern_mapping> out);
 SyscallResult sys_task_handles(Handle task, UserArray<tern_handle_info> out);
 SyscallResult sys_task_set_exception_port(Handle task, Handle port);
 SyscallResult sys_task_give_handle(Handle task, Handle handle, uint32_t rights);
+SyscallResult sys_task_clone(Handle task, uint64_t entry, uint64_t stack_top, uint64_t arg,
+                             UserPtr<tern_handle_t> thread_out);
 
 // thread.cpp: threads of the calling task and thread control.
 SyscallResult sys_thread_exit(uint64_t status);

@@ -228,6 +228,32 @@ public:
     // user half.
     [[nodiscard]] base::Result<void> protect(uint64_t virt, size_t size, PageFlags flags);
 
+    // Points the 4 KiB leaf that maps virt at another frame, with new flags (as for map),
+    // in one entry write: the copy-on-write fault's "this page is now a private copy",
+    // which must not leave a moment without a mapping or need a table page. The old
+    // translation is flushed. Errors, with nothing changed: INVALID_ARGUMENT and
+    // MISALIGNED as for map; OUT_OF_RANGE for phys; NOT_FOUND when virt is not mapped by
+    // a 4 KiB leaf.
+    [[nodiscard]] base::Result<void> replace_page(uint64_t virt, uint64_t phys, PageFlags flags);
+
+    // Decides, for one 4 KiB leaf of the source of copy_leaves_from, the flags its copy
+    // gets (*copy) and the source leaf's own from now on (*source); both start as the
+    // leaf's flags, and only the bits map() takes count.
+    using LeafCopier = void (*)(const Mapping& leaf, PageFlags* copy, PageFlags* source, void* ctx);
+
+    // Maps every 4 KiB leaf of source in [virt, virt + size) of the user half into this
+    // table at the same address and frame, with the flags copier gives, and changes the
+    // source's leaves as it says (their old translations are flushed together, at the
+    // end): a copy-on-write clone of an address space in one walk, creating only the
+    // tables the copies need. Errors: INVALID_ARGUMENT and MISALIGNED as for unmap, and
+    // for a range in the kernel half; NOT_SUPPORTED for a large leaf in the source;
+    // ALREADY_EXISTS where this table maps a page already; NO_MEMORY for a table page.
+    // Unlike map(), an error leaves what was copied before it in place (the leaves
+    // before it in address order), with the copier's changes: it is meant for a table
+    // being built, which is dropped whole when its copy fails.
+    [[nodiscard]] base::Result<void> copy_leaves_from(PageTable& source, uint64_t virt, size_t size,
+                                                      LeafCopier copier, void* ctx);
+
     // The translation of one address, or nothing if it is unmapped or not canonical.
     [[nodiscard]] base::Optional<Translation> translate(uint64_t virt) const;
 

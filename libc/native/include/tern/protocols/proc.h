@@ -141,6 +141,18 @@ struct ParentResponse {
 };
 using Parent = proto::Op<6, ParentRequest, ParentResponse>;
 
+// Makes a task the caller made (a copy-on-write clone of itself, task_clone: how the C
+// library's fork() works) a process: its child, with a pid of this node, waited for,
+// killed and listed exactly like a spawned child, under the caller's name. Request
+// handles[0] = the task (CONTROL, READ and DUPLICATE; proc keeps it). The caller starts
+// the task's thread once it has the pid. NOT_OWNER (the caller is not a process),
+// INVALID_ARGUMENT (no task handle, or a task that is a process already or has ended),
+// ACCESS_DENIED (a handle without those rights), NO_SPACE (process table full).
+struct ForkResponse {
+    uint64_t pid;
+};
+using Fork = proto::Op<9, proto::Empty, ForkResponse, proto::Limits{.request_handles = 1}>;
+
 // ---- Between the proc servers of two nodes (through the bus's root export, serial 2) ----
 //
 // The bus's root export for proc is proc's port for the bus (TERN_STARTUP_PROC_BUS),

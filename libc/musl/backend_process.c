@@ -1,0 +1,285 @@
+/*
+ * Tern's musl backend: processes. fork (and vfork, which musl makes a fork), wait4,
+ * waitid, kill of another process and getppid, on the kernel's copy-on-write task_clone
+ * and the proc server (docs/libc.md, "Processes").
+ *
+ * fork: the calling thread saves its registers (setjmp) in a context on its stack and
+ * clones its task (task_clone): the child gets a copy-on-write copy of all the memory,
+ * this context included, and one stopped thread that starts on a small stack of its own
+ * (in the copied .bss) and jumps into the saved context (longjmp), so that in the child
+ * the same fork call returns, on the same stack, with 0. Before the child runs, the parent
+ * asks proc to make it its child process (proc Fork, which gives the pid), writes the
+ * child's pid and its own into the child's memory (task_vm_write) and then starts it. All
+ * the per-process state is in the process's memory and so is the child's from the start:
+ * the descriptor table, the signal state, the console's pending input, musl's own.
+ *
+ * The handles the clone keeps are the ones the kernel copies (ports without RECEIVE,
+ * memory objects, tasks, resources): the servers' ports (console, bootfs, proc, net, the
+ * name server) and the memory objects of open files and pipes. The receive rights are
+ * not: the only one the C library holds, the pipe wait port, is made afresh in the child.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <libc/musl/backend.h>
+#include <libc/musl/portable/process.h>
+#include <libc/musl/portable/translate.h>
+#include <libc/musl/services.h>
+#include <tern/abi/errors.h>
+#include <tern/abi/rights.h>
+#include <tern/abi/syscalls.h>
+#include <tern/syscall.h>
+
+_Static_assert(SIGKILL == 9 && SIGSEGV == 11 && SIGCHLD == 17 && SIGSTOP == 19,
+               "portable/process.cpp spells out Linux's signal numbers");
+
+/* What the child resumes from: saved by the parent's fork before the clone. */
+struct fork_context {
+    jmp_buf registers;
+};
+
+/* The child's first thread starts here, on this stack (the child's own copy). */
+static uint8_t g_child_stack[4096] __attribute__((aligned(16)));
+
+void tern_fork_child_start(void);
+__attribute__((used, noreturn)) void tern_fork_child_main(struct fork_context* context) {
+    longjmp(context->registers, 1);
+}
+
+/* A thread starts with RSP 16-byte aligned and no return address; the call restores the
+ * alignment a C function expects. */
+__asm__(".text\n"
+        ".globl tern_fork_child_start\n"
+        ".type tern_fork_child_start, @function\n"
+        "tern_fork_child_start:\n"
+        "    xorl %ebp, %ebp\n"
+        "    call tern_fork_child_main\n"
+        "    ud2\n"
+        ".size tern_fork_child_start, . - tern_fork_child_start\n");
+
+static long errno_of(int64_t status) {
+    return -(long)tern_libc_errno_from_status((int32_t)-status);
+}
+
+/* The serial of a global pid, as pid_t reports it. */
+static long serial_of(uint64_t pid) { return (long)(int32_t)(uint32_t)pid; }
+
+static long sys_fork(void) {
+    uint64_t self = tern_libc_startup_pid();
+    if (self == 0)
+        return -ENOSYS; /* no proc server to make the child a process (a boot module) */
+    struct fork_context context;
+    tern_libc_pipe_fork_prepare();
+    if (setjmp(context.registers) != 0) {
+        /* The child, in the clone, on the parent's stack as it was. */
+        tern_libc_pipe_fork_child();
+        tern_libc_socket_fork_child();
+        tern_libc_signals_fork_child();
+        return 0;
+    }
+    uint64_t thread = 0;
+    int64_t task =
+        tern_sys_task_clone(tern_libc_self_task(), (uint64_t)(uintptr_t)&tern_fork_child_start,
+                            (uint64_t)(uintptr_t)(g_child_stack + sizeof(g_child_stack)),
+                            (uint64_t)(uintptr_t)&context, (uint64_t)(uintptr_t)&thread);
+    tern_libc_pipe_fork_done();
+    if (task < 0) {
+        tern_libc_pipe_fork_undo();
+        /* Out of memory, tasks or handles: what Linux reports for a fork it cannot do. */
+        return task == -TERN_NO_MEMORY ? -ENOMEM : -EAGAIN;
+    }
+    int64_t for_proc = tern_sys_handle_duplicate((uint64_t)task, TERN_RIGHTS_SAME);
+    uint64_t pid = 0;
+    int64_t r = for_proc < 0 ? for_proc : tern_libc_proc_fork((uint32_t)for_proc, &pid);
+    if (r == 0) {
+        tern_libc_pipe_hold_for_child(pid, 1);
+        /* The child learns who it is before it runs. */
+        uint64_t ids[2] = {pid, self};
+        if ((r = tern_sys_task_vm_write((uint64_t)task, (uint64_t)(uintptr_t)&tern_libc_fork_pid,
+                                        (uint64_t)(uintptr_t)&ids[0], sizeof(ids[0])))
+                >= 0
+            && (r = tern_sys_task_vm_write((uint64_t)task,
+                                           (uint64_t)(uintptr_t)&tern_libc_fork_parent,
+                                           (uint64_t)(uintptr_t)&ids[1], sizeof(ids[1])))
+                   >= 0)
+            r = tern_sys_thread_resume(thread);
+    }
+    if (r < 0) {
+        /* Never ran: end it (proc, if it took it, keeps it as a zombie for a wait). */
+        (void)tern_sys_task_kill((uint64_t)task, 128 + SIGKILL);
+        if (pid != 0)
+            tern_libc_pipe_hold_for_child(pid, -1);
+        tern_libc_pipe_fork_undo();
+    }
+    (void)tern_sys_handle_close(thread);
+    (void)tern_sys_handle_close((uint64_t)task);
+    if (r < 0)
+        return r == -TERN_NO_SPACE ? -EAGAIN : errno_of(r);
+    return serial_of(pid);
+}
+
+/* Which children a wait covers: a global pid, or 0 for any. -ECHILD for a pid that
+ * cannot be a child. There are no process groups: the caller and its children form one,
+ * so 0 and -(the caller's pid) mean any child as -1 does. */
+static long wait_target(uint64_t self, long pid, uint64_t* target) {
+    if (pid == -1 || pid == 0 || (pid < -1 && -pid == serial_of(self))) {
+        *target = 0;
+        return 0;
+    }
+    if (pid < -1)
+        return -ECHILD;
+    *target = tern_libc_global_pid(self, pid);
+    return 0;
+}
+
+/* One wait: 0 and *which, *status for a child that ended; 1 when nohang and none has;
+ * else a negated errno. */
+static long wait_one(uint64_t target, int nohang, uint64_t* which, int64_t* status) {
+    int64_t r = tern_libc_proc_wait(target, nohang, which, status);
+    if (r == 0) {
+        /* A child that was killed could not close its pipe ends: they stop counting now. */
+        tern_libc_pipe_forget_process(*which);
+        return 0;
+    }
+    if (r == -TERN_WOULD_BLOCK)
+        return 1;
+    if (r == -TERN_NOT_FOUND || r == -TERN_NOT_OWNER)
+        return -ECHILD;
+    return errno_of(r);
+}
+
+static long sys_wait4(long pid, int* user_status, long options, struct rusage* usage) {
+    if (options & ~(long)(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE))
+        return -EINVAL;
+    uint64_t self = tern_libc_startup_pid();
+    if (self == 0)
+        return -ECHILD;
+    uint64_t target = 0;
+    long r = wait_target(self, pid, &target);
+    if (r != 0)
+        return r;
+    uint64_t which = 0;
+    int64_t status = 0;
+    r = wait_one(target, (options & WNOHANG) != 0, &which, &status);
+    if (r < 0)
+        return r;
+    if (r == 1)
+        return 0;
+    int linux_status = tern_libc_wait_status(status);
+    if (user_status && tern_libc_copy_out(user_status, &linux_status, sizeof(linux_status)) != 0)
+        return -EFAULT;
+    if (usage) {
+        struct rusage zero;
+        memset(&zero, 0, sizeof(zero));
+        if (tern_libc_copy_out(usage, &zero, sizeof(zero)) != 0)
+            return -EFAULT;
+    }
+    return serial_of(which);
+}
+
+static long sys_waitid(long type, long id, siginfo_t* info, long options) {
+    if (!(options & WEXITED) || (options & ~(long)(WEXITED | WNOHANG | WSTOPPED | WCONTINUED)))
+        return -EINVAL;
+    if (options & WNOWAIT)
+        return -EINVAL;
+    uint64_t self = tern_libc_startup_pid();
+    if (self == 0)
+        return -ECHILD;
+    uint64_t target = 0;
+    if (type == P_ALL || (type == P_PGID && (id == 0 || id == serial_of(self))))
+        target = 0;
+    else if (type == P_PID && id > 0)
+        target = tern_libc_global_pid(self, id);
+    else if (type == P_PID || type == P_PGID)
+        return -ECHILD;
+    else
+        return -EINVAL;
+    uint64_t which = 0;
+    int64_t status = 0;
+    long r = wait_one(target, (options & WNOHANG) != 0, &which, &status);
+    if (r < 0)
+        return r;
+    siginfo_t out;
+    memset(&out, 0, sizeof(out));
+    if (r == 0) {
+        int linux_status = tern_libc_wait_status(status);
+        out.si_signo = SIGCHLD;
+        out.si_pid = (pid_t)serial_of(which);
+        if (WIFEXITED(linux_status)) {
+            out.si_code = CLD_EXITED;
+            out.si_status = WEXITSTATUS(linux_status);
+        } else {
+            out.si_code = CLD_KILLED;
+            out.si_status = WTERMSIG(linux_status);
+        }
+    }
+    /* With WNOHANG and no child ended, Linux zeroes si_pid (the whole record here). */
+    if (info && tern_libc_copy_out(info, &out, sizeof(out)) != 0)
+        return -EFAULT;
+    return 0;
+}
+
+long tern_libc_kill_other(long pid, long signal) {
+    int action = tern_libc_kill_action(signal);
+    if (action == TERN_LIBC_KILL_INVALID)
+        return -EINVAL;
+    uint64_t self = tern_libc_startup_pid();
+    if (pid < -1 && -pid == serial_of(self))
+        return tern_libc_raise(signal); /* its own group: itself (no groups yet) */
+    uint64_t target = self != 0 ? tern_libc_global_pid(self, pid) : 0;
+    if (target == 0)
+        return -ESRCH; /* -1 (every process) and other groups are not served */
+    uint64_t parent = 0;
+    int64_t r = tern_libc_proc_parent(target, &parent, 0);
+    if (r == -TERN_NOT_FOUND)
+        return -ESRCH;
+    if (action == TERN_LIBC_KILL_STOP)
+        tern_libc_log_unsupported(SYS_kill, "stopping a process");
+    if (action != TERN_LIBC_KILL_END)
+        return 0;
+    r = tern_libc_proc_kill(target, tern_libc_kill_status(signal));
+    if (r == 0 || r == -TERN_BAD_STATE)
+        return 0; /* already ended: a zombie takes a signal without effect */
+    if (r == -TERN_NOT_FOUND)
+        return -ESRCH;
+    if (r == -TERN_ACCESS_DENIED)
+        return -EPERM;
+    return errno_of(r);
+}
+
+/* The parent as proc knows it. Once it has ended, the process reads as init's (pid 1), as
+ * on Linux, where an orphan is given to init; a parent on another node cannot be seen
+ * from here and is reported as it is. */
+long tern_libc_getppid(void) {
+    uint64_t self = tern_libc_startup_pid();
+    uint64_t parent = 0, parent_task = 0;
+    if (self != 0 && tern_libc_proc_parent(self, &parent, &parent_task) == 0) {
+        if (parent_task == 0 && parent >> 32 == self >> 32)
+            return 1;
+        return serial_of(parent);
+    }
+    return serial_of(tern_libc_fork_parent);
+}
+
+long tern_libc_process_syscall(long n, long a1, long a2, long a3, long a4, int* handled) {
+    *handled = 1;
+    switch (n) {
+    case SYS_fork:
+    case SYS_vfork:
+        return sys_fork();
+    case SYS_wait4:
+        return sys_wait4(a1, (int*)a2, a3, (struct rusage*)a4);
+    case SYS_waitid:
+        return sys_waitid(a1, a2, (siginfo_t*)a3, a4);
+    default:
+        *handled = 0;
+        return -ENOSYS;
+    }
+}
