@@ -39,4 +39,7 @@ long tern_libc_pipe_write(struct tern_libc_file* file, const void* data, size_t 
 void tern_libc_pipe_close(struct tern_libc_file* file);
 int tern_libc_pipe_wait(uint64_t timeout_ns);
 
+/* System V IPC (backend_sysv.c): shm*, sem*, msg* (*handled is 0 for other calls). */
+long tern_libc_sysv_syscall(long n, long a1, long a2, long a3, long a4, long a5, int* handled);
+
 #endif /* TERN_LIBC_MUSL_BACKEND_H */
