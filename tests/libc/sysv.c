@@ -16,6 +16,9 @@
  *                        removes, and waits to be killed (Ctrl-C)
  *   sysv after_kill      the semaphore is back and the segment is gone
  *   sysv leave           leaves one object of each kind under key 0x7e57 (for ipcs)
+ *   sysv bench           the cost of a semop, a msgsnd + msgrcv pair and a shmat + shmdt
+ *                        pair: the median of 201 rounds in time-stamp counter ticks (under
+ *                        QEMU's -icount, guest instructions)
  *
  * The one-process part builds and runs on the host's Linux too (unit.libc_sysv_on_host),
  * so every expectation is what Linux does. Prints "sysv: ok ..." per check, "sysv: FAILED
@@ -456,6 +459,60 @@ static int leave(void) {
     return g_failures == 0 ? 0 : 1;
 }
 
+/* ---- Figures ------------------------------------------------------------------------- */
+
+enum {
+    kRounds = 201
+};
+
+static int compare_u64(const void* a, const void* b) {
+    uint64_t x = *(const uint64_t*)a, y = *(const uint64_t*)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t median(uint64_t* samples) {
+    qsort(samples, kRounds, sizeof(samples[0]), compare_u64);
+    return samples[kRounds / 2];
+}
+
+static int bench(void) {
+    static uint64_t samples[kRounds];
+    int sem = semget(IPC_PRIVATE, 1, 0600);
+    int queue = msgget(IPC_PRIVATE, 0600);
+    int shm = shmget(IPC_PRIVATE, 4096, 0600);
+    if (sem < 0 || queue < 0 || shm < 0) {
+        printf("sysv: FAILED bench objects (errno %d)\n", errno);
+        return 1;
+    }
+    struct sembuf up = {0, 1, 0};
+    for (int i = 0; i < kRounds; ++i) {
+        uint64_t t0 = __builtin_ia32_rdtsc();
+        semop(sem, &up, 1);
+        samples[i] = __builtin_ia32_rdtsc() - t0;
+    }
+    printf("sysv: bench sysv.semop %llu\n", (unsigned long long)median(samples));
+    struct message m = {1, "sixty-four bytes of text, or close enough to sixty-four."};
+    for (int i = 0; i < kRounds; ++i) {
+        uint64_t t0 = __builtin_ia32_rdtsc();
+        msgsnd(queue, &m, 64, 0);
+        msgrcv(queue, &m, 64, 0, 0);
+        samples[i] = __builtin_ia32_rdtsc() - t0;
+    }
+    printf("sysv: bench sysv.msgsnd_msgrcv_64 %llu\n", (unsigned long long)median(samples));
+    for (int i = 0; i < kRounds; ++i) {
+        uint64_t t0 = __builtin_ia32_rdtsc();
+        volatile char* p = shmat(shm, NULL, 0);
+        p[0] = 1;
+        shmdt((void*)p);
+        samples[i] = __builtin_ia32_rdtsc() - t0;
+    }
+    printf("sysv: bench sysv.shmat_touch_shmdt %llu\n", (unsigned long long)median(samples));
+    semctl(sem, 0, IPC_RMID);
+    msgctl(queue, IPC_RMID, NULL);
+    shmctl(shm, IPC_RMID, NULL);
+    return 0;
+}
+
 int main(int argc, char** argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc > 1) {
@@ -469,7 +526,9 @@ int main(int argc, char** argv) {
             return after_kill();
         if (!strcmp(argv[1], "leave"))
             return leave();
-        printf("usage: sysv [waiter|poster|hold|after_kill|leave]\n");
+        if (!strcmp(argv[1], "bench"))
+            return bench();
+        printf("usage: sysv [waiter|poster|hold|after_kill|leave|bench]\n");
         return 2;
     }
     test_ftok();
