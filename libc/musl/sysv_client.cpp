@@ -25,6 +25,9 @@ constexpr uint64_t kLookupTimeoutNs = 3000000000ull;
 
 tern_handle_t g_ipc = TERN_INVALID_HANDLE;
 bool g_absent = false;
+// Why the last Hello failed: the server is there but would not take this task (ENOSPC
+// when it has as many clients as it can watch).
+long g_hello_error = -TERN_LINUX_ENOSYS;
 
 long linux_error(base::Error e) { return -tern_libc_errno_from_status(int32_t(e)); }
 
@@ -58,6 +61,8 @@ tern_handle_t server() {
     auto hello = tern::proto::call<ipc::Hello>(r.value(), {own_pid(), 0, 0}, parts);
     if (hello.is_error()) {
         (void)tern_sys_handle_close(r.value());
+        g_hello_error = hello.error() == base::Error::NO_SPACE ? -long(ipc::kENOSPC)
+                                                               : linux_error(hello.error());
         return TERN_INVALID_HANDLE;
     }
     g_ipc = r.value();
@@ -70,7 +75,7 @@ long call(Call&& make_call) {
     for (int attempt = 0;; ++attempt) {
         tern_handle_t s = server();
         if (s == TERN_INVALID_HANDLE)
-            return -TERN_LINUX_ENOSYS;
+            return g_absent ? -TERN_LINUX_ENOSYS : g_hello_error;
         base::Error e = make_call(s);
         if (e == base::Error::PEER_CLOSED && attempt == 0) {
             (void)tern_sys_handle_close(g_ipc);
