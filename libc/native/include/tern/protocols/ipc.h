@@ -6,10 +6,11 @@
 // Objects and ids. Every object has an owner node, the node whose server holds it, and an
 // id that says which node that is: id = node << 15 | slot << 8 | sequence (slot <
 // kMaxObjects, sequence 0..255, bumped each time the slot is reused), a positive int as
-// System V wants, unique in the cluster. A call names the object by id alone, so a client
-// can route it to the owner node's server ("ipc@N") without asking anyone; this server
-// answers EINVAL for ids of other nodes. Keys are resolved by the node the call is made
-// on.
+// System V wants, unique in the cluster. A call names the object by id alone, so a server
+// can route it to the owner node's server ("ipc@N") without asking anyone. A client always
+// calls its own node's server, which watches it (a task handle does not cross nodes) and
+// will forward calls for other nodes' ids with the client's end; today it answers EINVAL
+// for them. Keys are resolved by the node the call is made on.
 //
 // Errors. The System V calls are defined with Linux's errnos, so every response carries
 // `error`: 0 or a Linux errno (the k* values below). The reply's status is OK for every
