@@ -12,6 +12,8 @@
  *                        posts it, answers on another, then sends messages of types 3,1,2
  *   sysv poster          posts once the waiter waits (GETNCNT), takes the answer, and
  *                        receives the waiter's messages by type
+ *   sysv waiter_gone     after a waiter was killed in semop (Ctrl-C): nobody waits any
+ *                        more (GETNCNT 0), and the set still works
  *   sysv hold            takes a semaphore with SEM_UNDO and attaches a segment it then
  *                        removes, and waits to be killed (Ctrl-C)
  *   sysv after_kill      the semaphore is back and the segment is gone
@@ -401,6 +403,25 @@ static int poster(void) {
     return g_failures == 0 ? 0 : 1;
 }
 
+static int waiter_gone(void) {
+    int sem, queue;
+    check(handoff_objects(&sem, &queue), "waiter_gone: the set and the queue");
+    int n = -1;
+    for (int i = 0; i < 100 && n != 0; ++i) {
+        n = semctl(sem, 0, GETNCNT);
+        if (n != 0)
+            sleep_ms(50);
+    }
+    check(n == 0, "waiter_gone: the killed waiter no longer waits (GETNCNT 0)");
+    struct sembuf post = {0, 1, 0}, take = {0, -1, IPC_NOWAIT};
+    check(semop(sem, &post, 1) == 0 && semop(sem, &take, 1) == 0,
+          "waiter_gone: its post stayed for this process");
+    check(semctl(sem, 0, IPC_RMID) == 0 && msgctl(queue, IPC_RMID, NULL) == 0,
+          "waiter_gone: removed both");
+    printf("sysv: waiter_gone: %d checks, %d failures\n", g_checks, g_failures);
+    return g_failures == 0 ? 0 : 1;
+}
+
 static int hold(void) {
     clear_key(kHoldKey);
     int sem = semget(kHoldKey, 1, IPC_CREAT | 0600);
@@ -520,6 +541,8 @@ int main(int argc, char** argv) {
             return waiter();
         if (!strcmp(argv[1], "poster"))
             return poster();
+        if (!strcmp(argv[1], "waiter_gone"))
+            return waiter_gone();
         if (!strcmp(argv[1], "hold"))
             return hold();
         if (!strcmp(argv[1], "after_kill"))
@@ -528,7 +551,7 @@ int main(int argc, char** argv) {
             return leave();
         if (!strcmp(argv[1], "bench"))
             return bench();
-        printf("usage: sysv [waiter|poster|hold|after_kill|leave|bench]\n");
+        printf("usage: sysv [waiter|poster|waiter_gone|hold|after_kill|leave|bench]\n");
         return 2;
     }
     test_ftok();
