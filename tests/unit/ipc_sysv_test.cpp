@@ -241,6 +241,9 @@ TEST_CASE("SEM_UNDO is applied when the task ends; SETVAL clears it") {
     CHECK(f.done[0].token == 200);
     CHECK(f.getval(s, 0) == 0);
     CHECK(f.getval(s, 1) == 0);
+    int64_t pid = 0;
+    CHECK(f.ctl(f.a, kSem, s, kGetPid, 1, 0, &pid) == 0);
+    CHECK(pid == f.b.pid); // the ended task's, as on Linux
     // Clamped at 0: a takes 2 with undo, someone else drains it, a ends.
     CHECK(f.ctl(f.a, kSem, s, kSetVal, 1, 0) == 0);
     CHECK(f.op(f.a, s, {{1, 2, int16_t(kSemUndo)}}) == 0);

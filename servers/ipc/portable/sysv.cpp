@@ -432,10 +432,10 @@ int32_t Store::control_shm(const Caller& c, int32_t id, int32_t command, const v
     }
 }
 
-Store::Undo* Store::find_undo(uint64_t task, int32_t id, bool make, uint32_t nsems) {
+Store::Undo* Store::find_undo(const Caller& c, int32_t id, bool make, uint32_t nsems) {
     Undo* free_undo = nullptr;
     for (Undo& u : m_undo) {
-        if (u.used && u.task == task && u.id == id)
+        if (u.used && u.task == c.task && u.id == id)
             return &u;
         if (!u.used && !free_undo)
             free_undo = &u;
@@ -449,7 +449,8 @@ Store::Undo* Store::find_undo(uint64_t task, int32_t id, bool make, uint32_t nse
     for (uint32_t i = 0; i < nsems; ++i)
         free_undo->adjust[i] = 0;
     free_undo->used = true;
-    free_undo->task = task;
+    free_undo->task = c.task;
+    free_undo->pid = c.pid;
     free_undo->id = id;
     return free_undo;
 }
@@ -640,7 +641,7 @@ int32_t Store::try_semop(Object& o, int32_t id, const Caller& c, const SemOp* op
     bool undo = false;
     for (size_t i = 0; i < count; ++i)
         undo |= (ops[i].flags & kSemUndo) != 0;
-    Undo* record = undo ? find_undo(c.task, id, false, o.nsems) : nullptr;
+    Undo* record = undo ? find_undo(c, id, false, o.nsems) : nullptr;
     for (uint32_t i = 0; i < o.nsems; ++i) {
         values[i] = o.values[i];
         adjust[i] = record ? record->adjust[i] : 0;
@@ -670,7 +671,7 @@ int32_t Store::try_semop(Object& o, int32_t id, const Caller& c, const SemOp* op
         values[op.num] = uint16_t(result);
     }
     if (undo && !record) {
-        record = find_undo(c.task, id, true, o.nsems);
+        record = find_undo(c, id, true, o.nsems);
         if (!record)
             return kENOMEM;
     }
@@ -1012,6 +1013,7 @@ void Store::task_ended(uint64_t task, void (*freed)(void* context, int32_t slot)
                 int32_t v = int32_t(o->values[i]) + u.adjust[i];
                 v = v < 0 ? 0 : v > kSemVmx ? kSemVmx : v;
                 o->values[i] = uint16_t(v);
+                o->pids[i] = u.pid; // Linux: the exiting task's
                 changed = true;
             }
             if (changed) {

@@ -142,6 +142,7 @@ private:
     struct Undo {
         bool used = false;
         uint64_t task = 0;
+        uint32_t pid = 0; // the task's, for GETPID after its adjustments are applied
         int32_t id = 0;
         int16_t* adjust = nullptr; // nsems
     };
@@ -187,7 +188,7 @@ private:
     void destroy(Kind kind, Object& o);
     void remove_sem(Object& o, int32_t id);
     void remove_msg(Object& o, int32_t id);
-    Undo* find_undo(uint64_t task, int32_t id, bool make, uint32_t nsems);
+    Undo* find_undo(const Caller& c, int32_t id, bool make, uint32_t nsems);
     void clear_adjustments(int32_t id, int32_t semnum);
     int32_t try_semop(Object& o, int32_t id, const Caller& c, const SemOp* ops, size_t count,
                       int32_t* blocking, bool* for_zero);
