@@ -1763,6 +1763,10 @@ long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6
         if (handled)
             return r;
         r = tern_libc_socket_syscall(n, a1, a2, a3, a4, a5, a6, &handled);
+        if (handled)
+            return r;
+        /* System V IPC (backend_sysv.c). */
+        r = tern_libc_sysv_syscall(n, a1, a2, a3, a4, a5, &handled);
         return handled ? r : unsupported(n, 0);
     }
     }

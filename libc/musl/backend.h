@@ -70,5 +70,7 @@ void tern_libc_log_unsupported(long n, const char* detail);
 long tern_libc_process_syscall(long n, long a1, long a2, long a3, long a4, int* handled);
 long tern_libc_kill_other(long pid, long signal);
 long tern_libc_getppid(void);
+/* System V IPC (backend_sysv.c): shm*, sem*, msg* (*handled is 0 for other calls). */
+long tern_libc_sysv_syscall(long n, long a1, long a2, long a3, long a4, long a5, int* handled);
 
 #endif /* TERN_LIBC_MUSL_BACKEND_H */

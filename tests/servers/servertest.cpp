@@ -18,6 +18,7 @@
 #include <tern/protocol.h>
 #include <tern/protocols/bootfs.h>
 #include <tern/protocols/console.h>
+#include <tern/protocols/ipc.h>
 #include <tern/protocols/name.h>
 #include <tern/protocols/proc.h>
 #include <tern/services.h>
@@ -632,6 +633,58 @@ void forked_children() {
     (void)tern_sys_handle_close(thread);
 }
 
+// The ipc server: requests before Hello, a Hello without the caller's task, semops that
+// are not whole operations or too many, unknown kinds; refused or answered EINVAL, and it
+// goes on serving.
+void bad_clients_of_the_ipc_server() {
+    auto server = lookup("ipc", true, 5000000000ull);
+    check(server.ok(), "ipc_lookup", server.ok() ? 0 : code(server.error()));
+    if (!server.ok())
+        return;
+    tern_handle_t s = server.value();
+    tern_msg msg = request(99);
+    check(raw_call(s, msg) == 0 && msg.hdr.label == TERN_NOT_SUPPORTED, "ipc_unknown_op",
+          msg.hdr.label);
+    ipc::GetRequest get = {ipc::kMsg, ipc::kIpcPrivate, 0600, 0, 0};
+    auto early = proto::call<ipc::Get>(s, get);
+    check(early.is_error() && early.error() == base::Error::INVALID_ARGUMENT,
+          "ipc_get_before_hello", early.is_error() ? code(early.error()) : 0);
+    auto no_task = proto::call<ipc::Hello>(s, {1, 0, 0});
+    check(no_task.is_error() && no_task.error() == base::Error::INVALID_ARGUMENT,
+          "ipc_hello_without_task", no_task.is_error() ? code(no_task.error()) : 0);
+    tern_handle_t task[1] = {tern_handle_t(tern_sys_handle_duplicate(self(), TERN_RIGHT_TRANSFER))};
+    proto::CallParts parts;
+    parts.in_handles = {task, 1};
+    auto hello = proto::call<ipc::Hello>(s, {uint32_t(g_serial), 0, 0}, parts);
+    check(hello.ok(), "ipc_hello", hello.ok() ? 0 : code(hello.error()));
+    static uint8_t ops[(ipc::kSemOpm + 1) * sizeof(ipc::SemOp)];
+    ipc::SemOpRequest op = {1, 0, ipc::kForever};
+    msg = request(ipc::SemOperate::kLabel, ops, 7);
+    __builtin_memcpy(msg.words, &op, sizeof(op));
+    check(raw_call(s, msg) == 0 && msg.hdr.label == TERN_INVALID_ARGUMENT,
+          "ipc_semop_partial_operation", msg.hdr.label);
+    msg = request(ipc::SemOperate::kLabel, ops, sizeof(ops));
+    __builtin_memcpy(msg.words, &op, sizeof(op));
+    check(raw_call(s, msg) == 0 && msg.hdr.label == TERN_TOO_BIG, "ipc_semop_too_many",
+          msg.hdr.label);
+    auto kind = proto::call<ipc::Get>(s, {9, 5, ipc::kIpcCreat, 0, 0});
+    check(kind.ok() && kind.value().error == ipc::kEINVAL, "ipc_get_unknown_kind");
+    static uint8_t control_out[ipc::kControlData];
+    proto::CallParts control_parts;
+    control_parts.out_data = {control_out, sizeof(control_out)};
+    auto control = proto::call<ipc::Control>(s, {9, 0, ipc::kIpcStat, 0, 0}, control_parts);
+    check(control.ok() && control.value().error == ipc::kEINVAL, "ipc_control_unknown_kind",
+          control.ok() ? control.value().error : code(control.error()));
+    auto attach = proto::call<ipc::Attach>(s, {-5, 0});
+    check(attach.ok() && attach.value().error == ipc::kEINVAL, "ipc_attach_bad_id");
+    auto made = proto::call<ipc::Get>(s, get);
+    check(made.ok() && made.value().error == 0 && made.value().id > 0, "ipc_still_serving");
+    if (made.ok() && made.value().error == 0)
+        (void)proto::call<ipc::Control>(s, {ipc::kMsg, made.value().id, ipc::kIpcRmid, 0, 0},
+                                        control_parts);
+    (void)tern_sys_handle_close(s);
+}
+
 } // namespace
 
 extern "C" int main(uint64_t) {
@@ -657,6 +710,7 @@ extern "C" int main(uint64_t) {
     bad_clients_of_the_name_server();
     bad_clients_of_proc_bootfs_console();
     forked_children();
+    bad_clients_of_the_ipc_server();
     tern::println("servertest: {} checks, {} failures", g_checks, g_failures);
     return g_failures == 0 ? 0 : 1;
 }

@@ -1,0 +1,210 @@
+// Tern's musl port: the ipc server's calls for the System V functions (sysv_client.h).
+#include <libc/musl/portable/translate.h>
+#include <libc/musl/services.h>
+#include <libc/musl/sysv_client.h>
+#include <stddef.h>
+#include <tern/protocols/ipc.h>
+#include <tern/services.h>
+#include <tern/startup.h>
+#include <tern/syscall.h>
+
+namespace ipc = tern::ipc;
+
+static_assert(sizeof(tern_libc_ipc_stat) == sizeof(ipc::ObjectStat)
+              && offsetof(tern_libc_ipc_stat, qbytes) == offsetof(ipc::ObjectStat, qbytes)
+              && offsetof(tern_libc_ipc_stat, ctime) == offsetof(ipc::ObjectStat, ctime));
+static_assert(sizeof(tern_libc_ipc_set) == sizeof(ipc::ObjectSet));
+static_assert(sizeof(tern_libc_ipc_usage) == sizeof(ipc::Usage));
+static_assert(TERN_LIBC_IPC_CONTROL_DATA == ipc::kControlData);
+static_assert(TERN_LIBC_IPC_MSGMAX == ipc::kMsgMax && TERN_LIBC_IPC_SEMOPM == ipc::kSemOpm);
+static_assert(TERN_LIBC_IPC_FOREVER == ipc::kForever);
+
+namespace {
+
+constexpr uint64_t kLookupTimeoutNs = 3000000000ull;
+
+tern_handle_t g_ipc = TERN_INVALID_HANDLE;
+bool g_absent = false;
+// Why the last Hello failed: the server is there but would not take this task (ENOSPC
+// when it has as many clients as it can watch).
+long g_hello_error = -TERN_LINUX_ENOSYS;
+
+long linux_error(base::Error e) { return -tern_libc_errno_from_status(int32_t(e)); }
+
+uint32_t own_pid() {
+    uint64_t pid = tern_libc_startup_pid();
+    int32_t serial = int32_t(uint32_t(pid));
+    return pid != 0 && serial > 0 ? uint32_t(serial) : uint32_t(tern_sys_task_id());
+}
+
+// The server, looked up and greeted on first use.
+tern_handle_t server() {
+    if (g_ipc != TERN_INVALID_HANDLE || g_absent)
+        return g_ipc;
+    if (tern::name_server() == TERN_INVALID_HANDLE) {
+        g_absent = true;
+        return TERN_INVALID_HANDLE;
+    }
+    auto r = tern::lookup("ipc", true, kLookupTimeoutNs);
+    if (r.is_error()) {
+        g_absent = true;
+        return TERN_INVALID_HANDLE;
+    }
+    int64_t task = tern_sys_handle_duplicate(tern::self(), TERN_RIGHT_TRANSFER);
+    if (task < 0) {
+        (void)tern_sys_handle_close(r.value());
+        return TERN_INVALID_HANDLE;
+    }
+    tern_handle_t handles[1] = {tern_handle_t(task)};
+    tern::proto::CallParts parts;
+    parts.in_handles = {handles, 1};
+    auto hello = tern::proto::call<ipc::Hello>(r.value(), {own_pid(), 0, 0}, parts);
+    if (hello.is_error()) {
+        (void)tern_sys_handle_close(r.value());
+        g_hello_error = hello.error() == base::Error::NO_SPACE ? -long(ipc::kENOSPC)
+                                                               : linux_error(hello.error());
+        return TERN_INVALID_HANDLE;
+    }
+    g_ipc = r.value();
+    return g_ipc;
+}
+
+// One call; when the server has gone (restarted), found and greeted again once.
+template<typename Call>
+long call(Call&& make_call) {
+    for (int attempt = 0;; ++attempt) {
+        tern_handle_t s = server();
+        if (s == TERN_INVALID_HANDLE)
+            return g_absent ? -TERN_LINUX_ENOSYS : g_hello_error;
+        base::Error e = make_call(s);
+        if (e == base::Error::PEER_CLOSED && attempt == 0) {
+            (void)tern_sys_handle_close(g_ipc);
+            g_ipc = TERN_INVALID_HANDLE;
+            continue;
+        }
+        return e == base::Error::OK ? 0 : linux_error(e);
+    }
+}
+
+long result(long call_status, const ipc::Answer& a, long value) {
+    if (call_status < 0)
+        return call_status;
+    return a.error != 0 ? -long(a.error) : value;
+}
+
+} // namespace
+
+extern "C" {
+
+long tern_libc_ipc_get(uint32_t kind, int32_t key, uint32_t flags, uint64_t size) {
+    ipc::Answer a = {};
+    long r = call([&](tern_handle_t s) {
+        auto x = tern::proto::call<ipc::Get>(s, {kind, key, flags, 0, size});
+        if (x.ok())
+            a = x.value();
+        return x.ok() ? base::Error::OK : x.error();
+    });
+    return result(r, a, a.id);
+}
+
+long tern_libc_ipc_attach(int32_t id, uint32_t flags, uint32_t* memory, uint64_t* size) {
+    ipc::Answer a = {};
+    tern_handle_t handle = TERN_INVALID_HANDLE;
+    uint32_t count = 0;
+    long r = call([&](tern_handle_t s) {
+        tern::proto::CallParts parts;
+        parts.out_handles = &handle;
+        parts.out_handle_count = &count;
+        auto x = tern::proto::call<ipc::Attach>(s, {id, flags}, parts);
+        if (x.ok())
+            a = x.value();
+        return x.ok() ? base::Error::OK : x.error();
+    });
+    r = result(r, a, 0);
+    if (r == 0 && count != 1)
+        r = -TERN_LINUX_EBADMSG;
+    if (r < 0) {
+        if (count == 1)
+            (void)tern_sys_handle_close(handle);
+        return r;
+    }
+    *memory = handle;
+    *size = uint64_t(a.value);
+    return 0;
+}
+
+long tern_libc_ipc_detach(int32_t id) {
+    ipc::Answer a = {};
+    long r = call([&](tern_handle_t s) {
+        auto x = tern::proto::call<ipc::Detach>(s, {id});
+        if (x.ok())
+            a = x.value();
+        return x.ok() ? base::Error::OK : x.error();
+    });
+    return result(r, a, 0);
+}
+
+long tern_libc_ipc_control(uint32_t kind, int32_t id, int32_t command, int32_t semnum,
+                           int64_t value, const void* in, uint32_t in_size, void* out,
+                           uint32_t* out_size, int64_t* value_out) {
+    ipc::Answer a = {};
+    *out_size = 0;
+    long r = call([&](tern_handle_t s) {
+        tern::proto::CallParts parts;
+        parts.in_data = {static_cast<const uint8_t*>(in), in_size};
+        parts.out_data = {static_cast<uint8_t*>(out), TERN_LIBC_IPC_CONTROL_DATA};
+        parts.out_data_size = out_size;
+        auto x = tern::proto::call<ipc::Control>(s, {kind, id, command, semnum, value}, parts);
+        if (x.ok())
+            a = x.value();
+        return x.ok() ? base::Error::OK : x.error();
+    });
+    *value_out = a.value;
+    return result(r, a, 0);
+}
+
+long tern_libc_ipc_semop(int32_t id, const void* ops, uint32_t count, uint64_t timeout_ns) {
+    ipc::Answer a = {};
+    long r = call([&](tern_handle_t s) {
+        tern::proto::CallParts parts;
+        parts.in_data = {static_cast<const uint8_t*>(ops), count * sizeof(ipc::SemOp)};
+        auto x = tern::proto::call<ipc::SemOperate>(s, {id, 0, timeout_ns}, parts);
+        if (x.ok())
+            a = x.value();
+        return x.ok() ? base::Error::OK : x.error();
+    });
+    return result(r, a, 0);
+}
+
+long tern_libc_ipc_msgsnd(int32_t id, int64_t type, const void* text, uint32_t size,
+                          uint32_t flags) {
+    ipc::Answer a = {};
+    long r = call([&](tern_handle_t s) {
+        tern::proto::CallParts parts;
+        parts.in_data = {static_cast<const uint8_t*>(text), size};
+        auto x = tern::proto::call<ipc::MsgSend>(s, {id, flags, type}, parts);
+        if (x.ok())
+            a = x.value();
+        return x.ok() ? base::Error::OK : x.error();
+    });
+    return result(r, a, 0);
+}
+
+long tern_libc_ipc_msgrcv(int32_t id, int64_t type, uint64_t max, uint32_t flags, void* text,
+                          int64_t* got_type) {
+    ipc::Answer a = {};
+    uint32_t size = 0;
+    long r = call([&](tern_handle_t s) {
+        tern::proto::CallParts parts;
+        parts.out_data = {static_cast<uint8_t*>(text), TERN_LIBC_IPC_MSGMAX};
+        parts.out_data_size = &size;
+        auto x = tern::proto::call<ipc::MsgReceive>(s, {id, flags, type, max}, parts);
+        if (x.ok())
+            a = x.value();
+        return x.ok() ? base::Error::OK : x.error();
+    });
+    *got_type = a.value;
+    return result(r, a, long(size));
+}
+
+} // extern "C"

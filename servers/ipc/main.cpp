@@ -1,0 +1,439 @@
+// The ipc server: System V shared memory, semaphores and message queues of this node
+// (tern/protocols/ipc.h; the rules are servers/ipc/portable/sysv.h's).
+//
+// The objects live in an ::ipc::Store; this file gives it I/O. A segment is a memory
+// object the server makes at shmget and hands to each shmat (the client maps it, so the
+// data never passes through here). Calls that wait (semop, msgsnd, msgrcv) keep their
+// reply right in a table of parked calls with a deadline (semtimedop), and the loop's
+// receive timeout is the nearest deadline. Each client says Hello once with a handle to
+// its own task; the server watches the task (object_watch), so when it ends, however it
+// ends, its SEM_UNDO adjustments are applied, its attaches dropped (a removed segment is
+// freed at its last detach) and its parked calls dropped.
+#include <servers/ipc/portable/sysv.h>
+#include <tern/print.h>
+#include <tern/protocols/ipc.h>
+#include <tern/services.h>
+#include <tern/syscall_result.h>
+
+using namespace tern;
+
+namespace {
+
+struct Client {
+    bool used = false;
+    uint32_t generation = 0;
+    tern_handle_t task = TERN_INVALID_HANDLE;
+    ::ipc::Caller caller;
+};
+
+struct Parked {
+    bool used = false;
+    uint32_t generation = 0;
+    uint32_t label = 0;
+    uint64_t task = 0;
+    uint64_t deadline = TERN_TIMEOUT_INFINITE; // monotonic ns
+    proto::PendingReply reply;
+};
+
+struct State {
+    explicit State(uint32_t node) : store(node) {}
+    ::ipc::Store store;
+    tern_handle_t port = TERN_INVALID_HANDLE;
+    Client clients[::ipc::kMaxClients];
+    Parked parked[::ipc::kMaxWaiters];
+    tern_handle_t memory[::ipc::kMaxObjects] = {};
+};
+
+State* g_state = nullptr;
+
+uint64_t now_ns() { return uint64_t(tern_sys_clock_monotonic()); }
+
+void update_clock(State* s) { s->store.set_now(int64_t(now_ns() / 1000000000ull)); }
+
+Client* find_client(State* s, uint64_t task) {
+    for (Client& c : s->clients)
+        if (c.used && c.caller.task == task)
+            return &c;
+    return nullptr;
+}
+
+// The calling client, or null with the request refused (it has not said Hello).
+Client* caller(State* s, proto::Request& request) {
+    Client* c = find_client(s, request.badge());
+    if (!c)
+        request.set_refusal_reason("Hello first");
+    return c;
+}
+
+void release_memory(State* s, int32_t slot) {
+    if (slot < 0 || uint32_t(slot) >= ::ipc::kMaxObjects)
+        return;
+    if (s->memory[slot] != TERN_INVALID_HANDLE)
+        (void)tern_sys_handle_close(s->memory[slot]);
+    s->memory[slot] = TERN_INVALID_HANDLE;
+}
+
+// A free slot for a call that may wait, and its token; null when all are taken (the
+// store's table of waiters is as large, so a call is then never parked there).
+Parked* reserve(State* s, uint64_t* token) {
+    for (uint32_t i = 0; i < ::ipc::kMaxWaiters; ++i) {
+        Parked& p = s->parked[i];
+        if (!p.used) {
+            *token = proto::SlotCookie{i, p.generation + 1}.value();
+            return &p;
+        }
+    }
+    *token = 0;
+    return nullptr;
+}
+
+void park(Parked* p, uint64_t token, uint32_t label, uint64_t task, uint64_t deadline,
+          proto::PendingReply pending) {
+    p->used = true;
+    p->generation = proto::SlotCookie::from(token).generation;
+    p->label = label;
+    p->task = task;
+    p->deadline = deadline;
+    p->reply = pending;
+}
+
+Parked* parked_of(State* s, uint64_t token) {
+    auto cookie = proto::SlotCookie::from(token);
+    if (cookie.index >= ::ipc::kMaxWaiters)
+        return nullptr;
+    Parked& p = s->parked[cookie.index];
+    return p.used && p.generation == cookie.generation ? &p : nullptr;
+}
+
+void answer(Parked& p, int32_t error, const ::ipc::Message* m) {
+    ::ipc::Answer a = {error, 0, 0};
+    proto::Reply parts;
+    if (m && error == 0) {
+        a.value = m->type;
+        parts.data = {m->text, m->size};
+    }
+    switch (p.label) {
+    case ::ipc::SemOperate::kLabel:
+        (void)proto::reply_later<::ipc::SemOperate>(p.reply, base::Error::OK, a);
+        break;
+    case ::ipc::MsgSend::kLabel:
+        (void)proto::reply_later<::ipc::MsgSend>(p.reply, base::Error::OK, a);
+        break;
+    default:
+        (void)proto::reply_later<::ipc::MsgReceive>(p.reply, base::Error::OK, a, parts);
+        break;
+    }
+    p.used = false;
+}
+
+// The store's answer to a parked call.
+void on_completion(void* context, uint64_t token, int32_t error, const ::ipc::Message* m) {
+    auto* s = static_cast<State*>(context);
+    if (Parked* p = parked_of(s, token))
+        answer(*p, error, m);
+}
+
+base::Error on_hello(State* s, proto::Request& request, const ::ipc::HelloRequest& in,
+                     proto::Empty&, proto::Reply&, proto::PendingReply&) {
+    tern_handle_t task = request.take_handle(0);
+    if (tern_sys_task_id_of(task) != int64_t(request.badge())) {
+        (void)tern_sys_handle_close(task);
+        request.set_refusal_reason("the handle is not the caller's task");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    if (Client* c = find_client(s, request.badge())) {
+        (void)tern_sys_handle_close(task);
+        c->caller.pid = in.pid;
+        c->caller.uid = in.uid;
+        c->caller.gid = in.gid;
+        return base::Error::OK;
+    }
+    for (uint32_t i = 0; i < ::ipc::kMaxClients; ++i) {
+        Client& c = s->clients[i];
+        if (c.used)
+            continue;
+        uint32_t generation = c.generation + 1;
+        uint64_t cookie = proto::SlotCookie{i, generation}.value();
+        if (int64_t r = tern_sys_object_watch(task, s->port, cookie); r < 0) {
+            (void)tern_sys_handle_close(task);
+            return tern::sys_status(r);
+        }
+        c.used = true;
+        c.generation = generation;
+        c.task = task;
+        c.caller = {request.badge(), in.pid, in.uid, in.gid};
+        return base::Error::OK;
+    }
+    (void)tern_sys_handle_close(task);
+    return base::Error::NO_SPACE;
+}
+
+base::Error on_get(State* s, proto::Request& request, const ::ipc::GetRequest& in,
+                   ::ipc::Answer& out, proto::Reply&, proto::PendingReply&) {
+    Client* c = caller(s, request);
+    if (!c)
+        return base::Error::INVALID_ARGUMENT;
+    update_clock(s);
+    bool created = false;
+    out.error =
+        s->store.get(c->caller, ::ipc::Kind(in.kind), in.key, in.flags, in.size, &out.id, &created);
+    if (out.error == 0 && created) {
+        // The segment's pages: zeroed, whole pages, made now so shmat cannot fail for
+        // want of memory later.
+        uint64_t size = (in.size + ::ipc::kPageSize - 1) & ~(::ipc::kPageSize - 1);
+        int64_t memory = tern_sys_memory_create(size, 0);
+        if (memory < 0) {
+            tern::println("ipc: no memory for a segment of {} bytes: {}", in.size,
+                          base::error_name(tern::sys_status(memory)));
+            s->store.shm_abandon(out.id);
+            out.error = ::ipc::kENOMEM;
+            out.id = 0;
+            return base::Error::OK;
+        }
+        int32_t slot = s->store.shm_slot(out.id);
+        release_memory(s, slot);
+        s->memory[slot] = tern_handle_t(memory);
+    }
+    return base::Error::OK;
+}
+
+base::Error on_attach(State* s, proto::Request& request, const ::ipc::AttachRequest& in,
+                      ::ipc::Answer& out, proto::Reply& reply, proto::PendingReply&) {
+    Client* c = caller(s, request);
+    if (!c)
+        return base::Error::INVALID_ARGUMENT;
+    update_clock(s);
+    int32_t slot = s->store.shm_slot(in.id);
+    if (slot < 0 || s->memory[slot] == TERN_INVALID_HANDLE) {
+        out.error = ::ipc::kEINVAL;
+        return base::Error::OK;
+    }
+    bool read_only = (in.flags & ::ipc::kShmRdonly) != 0;
+    tern_rights_t rights = TERN_RIGHT_MAP | TERN_RIGHT_READ | TERN_RIGHT_TRANSFER;
+    if (!read_only)
+        rights |= TERN_RIGHT_WRITE;
+    uint64_t size = 0;
+    out.error = s->store.shm_attach(c->caller, in.id, in.flags, &size);
+    if (out.error != 0)
+        return base::Error::OK;
+    int64_t copy = tern_sys_handle_duplicate(s->memory[slot], rights);
+    if (copy < 0) {
+        int32_t freed = -1;
+        (void)s->store.shm_detach(c->caller, in.id, &freed);
+        release_memory(s, freed);
+        out.error = ::ipc::kENOMEM;
+        return base::Error::OK;
+    }
+    out.value = int64_t(size);
+    reply.handles[0] = tern_handle_t(copy);
+    reply.handle_count = 1;
+    return base::Error::OK;
+}
+
+base::Error on_detach(State* s, proto::Request& request, const ::ipc::DetachRequest& in,
+                      ::ipc::Answer& out, proto::Reply&, proto::PendingReply&) {
+    Client* c = caller(s, request);
+    if (!c)
+        return base::Error::INVALID_ARGUMENT;
+    update_clock(s);
+    int32_t freed = -1;
+    out.error = s->store.shm_detach(c->caller, in.id, &freed);
+    release_memory(s, freed);
+    return base::Error::OK;
+}
+
+uint8_t g_control_out[::ipc::kControlData];
+
+base::Error on_control(State* s, proto::Request& request, const ::ipc::ControlRequest& in,
+                       ::ipc::Answer& out, proto::Reply& reply, proto::PendingReply&) {
+    Client* c = caller(s, request);
+    if (!c)
+        return base::Error::INVALID_ARGUMENT;
+    update_clock(s);
+    size_t out_size = 0;
+    int32_t freed = -1;
+    out.error = s->store.control(c->caller, ::ipc::Kind(in.kind), in.id, in.command, in.semnum,
+                                 in.value, request.data().data(), request.data().size(),
+                                 g_control_out, &out_size, &out.value, &freed);
+    release_memory(s, freed);
+    if (out.error == 0)
+        reply.data = {g_control_out, out_size};
+    return base::Error::OK;
+}
+
+uint64_t deadline_after(uint64_t timeout_ns) {
+    if (timeout_ns == ::ipc::kForever)
+        return TERN_TIMEOUT_INFINITE;
+    uint64_t now = now_ns();
+    return timeout_ns > TERN_TIMEOUT_INFINITE - now - 1 ? TERN_TIMEOUT_INFINITE - 1
+                                                        : now + timeout_ns;
+}
+
+base::Error on_semop(State* s, proto::Request& request, const ::ipc::SemOpRequest& in,
+                     ::ipc::Answer& out, proto::Reply& reply, proto::PendingReply& pending) {
+    Client* c = caller(s, request);
+    if (!c)
+        return base::Error::INVALID_ARGUMENT;
+    if (request.data().size() % sizeof(::ipc::SemOp) != 0) {
+        request.set_refusal_reason("not a whole number of operations");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    update_clock(s);
+    ::ipc::SemOp ops[::ipc::kSemOpm];
+    size_t count = request.data().size() / sizeof(::ipc::SemOp);
+    __builtin_memcpy(ops, request.data().data(), request.data().size());
+    uint64_t token = 0;
+    Parked* p = reserve(s, &token);
+    out.error = s->store.semop(c->caller, in.id, ops, count, token);
+    if (out.error == ::ipc::kBlocked && !p) {
+        (void)s->store.cancel(token);
+        out.error = ::ipc::kENOMEM;
+    }
+    if (out.error == ::ipc::kBlocked) {
+        // A zero timeout that must wait fails at once, as on Linux.
+        if (in.timeout_ns == 0) {
+            (void)s->store.cancel(token);
+            out.error = ::ipc::kEAGAIN;
+            return base::Error::OK;
+        }
+        park(p, token, ::ipc::SemOperate::kLabel, c->caller.task, deadline_after(in.timeout_ns),
+             pending);
+        reply.deferred = true;
+    }
+    return base::Error::OK;
+}
+
+base::Error on_msgsnd(State* s, proto::Request& request, const ::ipc::SendRequest& in,
+                      ::ipc::Answer& out, proto::Reply& reply, proto::PendingReply& pending) {
+    Client* c = caller(s, request);
+    if (!c)
+        return base::Error::INVALID_ARGUMENT;
+    update_clock(s);
+    uint64_t token = 0;
+    Parked* p = reserve(s, &token);
+    out.error = s->store.msgsnd(c->caller, in.id, in.type, request.data().data(),
+                                request.data().size(), in.flags, token);
+    if (out.error == ::ipc::kBlocked && !p) {
+        (void)s->store.cancel(token);
+        out.error = ::ipc::kENOMEM;
+    }
+    if (out.error == ::ipc::kBlocked) {
+        park(p, token, ::ipc::MsgSend::kLabel, c->caller.task, TERN_TIMEOUT_INFINITE, pending);
+        reply.deferred = true;
+    }
+    return base::Error::OK;
+}
+
+base::Error on_msgrcv(State* s, proto::Request& request, const ::ipc::ReceiveRequest& in,
+                      ::ipc::Answer& out, proto::Reply& reply, proto::PendingReply& pending) {
+    static uint8_t text[::ipc::kMsgMax];
+    Client* c = caller(s, request);
+    if (!c)
+        return base::Error::INVALID_ARGUMENT;
+    update_clock(s);
+    uint64_t token = 0;
+    Parked* p = reserve(s, &token);
+    ::ipc::Message* m = nullptr;
+    // The reply carries at most kMsgMax bytes, as many as a message has.
+    uint64_t max = in.max > ::ipc::kMsgMax && int64_t(in.max) >= 0 ? ::ipc::kMsgMax : in.max;
+    out.error = s->store.msgrcv(c->caller, in.id, in.type, max, in.flags, token, &m);
+    if (out.error == ::ipc::kBlocked && !p) {
+        (void)s->store.cancel(token);
+        out.error = ::ipc::kENOMEM;
+    }
+    if (out.error == ::ipc::kBlocked) {
+        park(p, token, ::ipc::MsgReceive::kLabel, c->caller.task, TERN_TIMEOUT_INFINITE, pending);
+        reply.deferred = true;
+        return base::Error::OK;
+    }
+    if (m) {
+        __builtin_memcpy(text, m->text, m->size);
+        out.value = m->type;
+        reply.data = {text, m->size};
+        ::ipc::Store::free_message(m);
+    }
+    return base::Error::OK;
+}
+
+void freed_slot(void* context, int32_t slot) { release_memory(static_cast<State*>(context), slot); }
+
+// A client's task ended: its parked calls go (their callers are gone), then the store
+// applies its undo records and drops its attaches.
+void client_ended(State* s, Client& c) {
+    update_clock(s);
+    for (uint32_t i = 0; i < ::ipc::kMaxWaiters; ++i) {
+        Parked& p = s->parked[i];
+        if (p.used && p.task == c.caller.task) {
+            (void)tern_sys_handle_close(p.reply.reply);
+            p.used = false;
+        }
+    }
+    s->store.task_ended(c.caller.task, freed_slot, s);
+    (void)tern_sys_handle_close(c.task);
+    uint32_t generation = c.generation;
+    c = Client{};
+    c.generation = generation;
+}
+
+void on_event(void* context, const tern_msg& event, uint32_t) {
+    auto* s = static_cast<State*>(context);
+    if (event.hdr.label != TERN_LABEL_OBJECT_GONE)
+        return;
+    auto cookie = proto::SlotCookie::from(event.words[0]);
+    if (cookie.index >= ::ipc::kMaxClients)
+        return;
+    Client& c = s->clients[cookie.index];
+    if (c.used && c.generation == cookie.generation)
+        client_ended(s, c);
+}
+
+// Parked calls whose deadline passed are answered EAGAIN (semtimedop's timeout); returns
+// how long until the next deadline.
+uint64_t expire(State* s) {
+    uint64_t now = now_ns();
+    uint64_t next = TERN_TIMEOUT_INFINITE;
+    for (uint32_t i = 0; i < ::ipc::kMaxWaiters; ++i) {
+        Parked& p = s->parked[i];
+        if (!p.used || p.deadline == TERN_TIMEOUT_INFINITE)
+            continue;
+        if (p.deadline <= now) {
+            (void)s->store.cancel(proto::SlotCookie{i, p.generation}.value());
+            answer(p, ::ipc::kEAGAIN, nullptr);
+        } else if (p.deadline - now < next) {
+            next = p.deadline - now;
+        }
+    }
+    return next;
+}
+
+} // namespace
+
+extern "C" int main(uint64_t) {
+    int64_t port = tern_sys_port_create(64);
+    if (port < 0) {
+        tern::println("ipc: cannot create a port: {}", port);
+        return 1;
+    }
+    g_state = new State(uint32_t(tern_sys_node_id()));
+    State& state = *g_state;
+    state.port = tern_handle_t(port);
+    state.store.set_completion(&state, on_completion);
+    proto::Server server("ipc", state.port);
+    server.on<::ipc::Hello>(&state, on_hello);
+    server.on<::ipc::Get>(&state, on_get);
+    server.on<::ipc::Attach>(&state, on_attach);
+    server.on<::ipc::Detach>(&state, on_detach);
+    server.on<::ipc::Control>(&state, on_control);
+    server.on<::ipc::SemOperate>(&state, on_semop);
+    server.on<::ipc::MsgSend>(&state, on_msgsnd);
+    server.on<::ipc::MsgReceive>(&state, on_msgrcv);
+    server.on_event(&state, on_event);
+    if (auto r = tern::register_name("ipc", state.port); r.is_error()) {
+        tern::println("ipc: cannot register: {}", base::error_name(r.error()));
+        return 1;
+    }
+    for (;;) {
+        uint64_t wait = expire(&state);
+        (void)server.serve_one(wait);
+    }
+}
