@@ -62,6 +62,10 @@ void tern_libc_socket_fork_child(void);
 /* A forked child starts with no pending signals (backend.c). */
 void tern_libc_signals_fork_child(void);
 
+/* A forked child becomes a System V IPC client of its own, its attaches counted
+ * (backend_sysv.c). */
+void tern_libc_sysv_fork_child(void);
+
 /* Writes "libc: unsupported syscall N (name): detail" once per call number (backend.c). */
 void tern_libc_log_unsupported(long n, const char* detail);
 

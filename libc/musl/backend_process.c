@@ -82,6 +82,7 @@ static long sys_fork(void) {
         tern_libc_pipe_fork_child();
         tern_libc_socket_fork_child();
         tern_libc_signals_fork_child();
+        tern_libc_sysv_fork_child();
         return 0;
     }
     uint64_t thread = 0;

@@ -60,6 +60,7 @@ struct attach {
     uint64_t length;
     uint32_t memory;
     int32_t id;
+    uint32_t flags; /* shmat's, for a forked child's own attach */
 };
 
 /* FIXME: not protected against concurrent threads, like the rest of the backend. */
@@ -265,7 +266,26 @@ static long sys_shmat(long id, uint64_t address, long flags) {
     slot->length = length;
     slot->memory = memory;
     slot->id = (int32_t)id;
+    slot->flags = (uint32_t)flags;
     return (long)mapped;
+}
+
+/* A forked child inherits its parent's attaches (the clone maps the same memory objects):
+ * it greets the ipc server as a process of its own and attaches each segment once more,
+ * so shm_nattch counts it and its shmdt and exit detach it, as on Linux. A segment removed
+ * meanwhile stays mapped, uncounted. Undo records are not inherited (Linux clears semadj
+ * in the child). */
+void tern_libc_sysv_fork_child(void) {
+    tern_libc_ipc_forget_server();
+    for (int i = 0; i < kMaxAttaches; ++i) {
+        struct attach* a = &g_attaches[i];
+        if (a->address == 0)
+            continue;
+        uint32_t memory = 0;
+        uint64_t size = 0;
+        if (tern_libc_ipc_attach(a->id, a->flags, &memory, &size) == 0)
+            (void)tern_sys_handle_close(memory); /* the inherited handle is mapped already */
+    }
 }
 
 static long sys_shmdt(uint64_t address) {

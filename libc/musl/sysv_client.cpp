@@ -96,6 +96,14 @@ long result(long call_status, const ipc::Answer& a, long value) {
 
 extern "C" {
 
+void tern_libc_ipc_forget_server(void) {
+    if (g_ipc != TERN_INVALID_HANDLE)
+        (void)tern_sys_handle_close(g_ipc);
+    g_ipc = TERN_INVALID_HANDLE;
+    g_absent = false;
+    g_hello_error = -TERN_LINUX_ENOSYS;
+}
+
 long tern_libc_ipc_get(uint32_t kind, int32_t key, uint32_t flags, uint64_t size) {
     ipc::Answer a = {};
     long r = call([&](tern_handle_t s) {

@@ -63,6 +63,8 @@ long tern_libc_ipc_get(uint32_t kind, int32_t key, uint32_t flags, uint64_t size
 /* shmat's call: *memory = the segment's memory object (the caller maps and owns it),
  * *size = its size in bytes. */
 long tern_libc_ipc_attach(int32_t id, uint32_t flags, uint32_t* memory, uint64_t* size);
+/* A forked child is a client of its own: the next call greets the server again. */
+void tern_libc_ipc_forget_server(void);
 long tern_libc_ipc_detach(int32_t id);
 /* shmctl, semctl, msgctl: *result = the command's value; out (TERN_LIBC_IPC_CONTROL_DATA
  * bytes) gets the reply data, *out_size its size. */

@@ -48,7 +48,11 @@ State* g_state = nullptr;
 
 uint64_t now_ns() { return uint64_t(tern_sys_clock_monotonic()); }
 
-void update_clock(State* s) { s->store.set_now(int64_t(now_ns() / 1000000000ull)); }
+// Object times (shm_atime, sem_otime, ...) are wall-clock seconds, as on Linux; deadlines
+// use the monotonic clock.
+void update_clock(State* s) {
+    s->store.set_now(int64_t(uint64_t(tern_sys_clock_realtime()) / 1000000000ull));
+}
 
 Client* find_client(State* s, uint64_t task) {
     for (Client& c : s->clients)

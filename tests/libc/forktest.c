@@ -25,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ipc.h>
 #include <sys/resource.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -401,6 +403,55 @@ static void other_waits(void) {
     check_errno(waitpid(1, &status, 0), ECHILD, "waitpid of a process that is not a child");
 }
 
+/* A System V segment attached before fork: the child has it too, counted as an attach of
+ * its own (shm_nattch 2 once the child runs; on Tern the child registers its inherited
+ * attaches before fork returns in it), writes through it, detaches; the parent sees the
+ * write. */
+static void shared_segment(void) {
+    int id = shmget(IPC_PRIVATE, 8192, IPC_CREAT | 0600);
+    check(id >= 0, "shmget before fork");
+    if (id < 0)
+        return;
+    volatile char* seg = shmat(id, NULL, 0);
+    check(seg != (void*)-1, "shmat before fork");
+    int go[2], ready[2];
+    if (seg == (void*)-1 || pipe(go) != 0 || pipe(ready) != 0) {
+        shmctl(id, IPC_RMID, NULL);
+        return;
+    }
+    seg[0] = 'p';
+    pid_t pid = fork();
+    if (pid == 0) {
+        char c = 0;
+        close(go[1]);
+        close(ready[0]);
+        if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+            _exit(2);
+        seg[0] = 'c';
+        seg[8191] = 'c';
+        _exit(shmdt((const void*)seg) == 0 ? 0 : 3);
+    }
+    check(pid > 0, "fork with a segment attached");
+    close(go[0]);
+    close(ready[1]);
+    char c = 0;
+    check(read(ready[0], &c, 1) == 1 && c == 'r', "the child with the segment runs");
+    struct shmid_ds ds;
+    check(shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_nattch == 2,
+          "the child's inherited attach counts (shm_nattch 2)");
+    check(write(go[1], "g", 1) == 1, "the parent lets the child write");
+    int status = 0;
+    check(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "the child wrote through the segment and detached it");
+    check(seg[0] == 'c' && seg[8191] == 'c', "the parent sees the child's writes");
+    check(shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_nattch == 1,
+          "after the child's shmdt only the parent's attach is left");
+    close(go[1]);
+    close(ready[0]);
+    shmdt((const void*)seg);
+    shmctl(id, IPC_RMID, NULL);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     child_and_parent_memory();
@@ -412,6 +463,7 @@ int main(void) {
     ping_pong();
     socket_survives_child();
     other_waits();
+    shared_segment();
     printf("forktest: %d checks, %d failures\n", g_checks, g_failures);
     return g_failures == 0 ? 0 : 1;
 }
