@@ -103,6 +103,19 @@ bool parse_number(const char* s, uint64_t& out) {
     return value.has_value();
 }
 
+// name@node (node 0: the bare name, wherever it is) looked up, its spelling left in out;
+// a failure is said on the console.
+base::Result<tern_handle_t> find(base::StringView name, uint64_t node, base::BufferSink& out) {
+    if (node == 0)
+        base::format_to(out, "{}", name);
+    else
+        base::format_to(out, "{}@{}", name, node);
+    auto found = lookup(out.view(), false, kTimeoutNs);
+    if (found.is_error())
+        println("busbench: {}: {}", out.view(), base::error_name(found.error()));
+    return found;
+}
+
 uint8_t g_echo[kMaxBytes];
 
 base::Error on_echo(void*, proto::Request& request, const EchoRequest& in, EchoResponse& out,
@@ -245,15 +258,9 @@ uint8_t g_back[kMaxBytes];
 int call(uint64_t node, uint64_t bytes, uint64_t count) {
     char full[32];
     base::BufferSink sink(full, sizeof(full));
-    if (node == 0)
-        base::format_to(sink, "{}", kName);
-    else
-        base::format_to(sink, "{}@{}", kName, node);
-    auto found = lookup(sink.view(), false, kTimeoutNs);
-    if (found.is_error()) {
-        println("busbench: {}: {}", sink.view(), base::error_name(found.error()));
+    auto found = find(base::StringView(kName), node, sink);
+    if (found.is_error())
         return 1;
-    }
     tern_handle_t echo = found.value();
     uint64_t done = 0;
     for (uint64_t i = 0; i < kWarmUp + count; ++i) {
@@ -296,12 +303,9 @@ int call(uint64_t node, uint64_t bytes, uint64_t count) {
 int mem(uint64_t node, uint64_t bytes) {
     char full[32];
     base::BufferSink name(full, sizeof(full));
-    base::format_to(name, "{}@{}", kName, node);
-    auto found = lookup(name.view(), false, kTimeoutNs);
-    if (found.is_error()) {
-        println("busbench: {}: {}", name.view(), base::error_name(found.error()));
+    auto found = find(base::StringView(kName), node, name);
+    if (found.is_error())
         return 1;
-    }
     int64_t memory = tern_sys_memory_create(bytes, 0);
     if (memory < 0) {
         println("busbench: no memory object: {}", base::error_name(sys_status(memory)));
@@ -398,12 +402,9 @@ int sink(uint64_t count, uint64_t ms) {
 int flood(uint64_t node, uint64_t count) {
     char full[32];
     base::BufferSink name(full, sizeof(full));
-    base::format_to(name, "{}@{}", kSinkName, node);
-    auto found = lookup(name.view(), false, kTimeoutNs);
-    if (found.is_error()) {
-        println("busbench: {}: {}", name.view(), base::error_name(found.error()));
+    auto found = find(base::StringView(kSinkName), node, name);
+    if (found.is_error())
         return 1;
-    }
     uint8_t data[kSinkData];
     uint64_t start = now_ns();
     uint64_t longest = 0;
@@ -497,12 +498,9 @@ int park(uint64_t calls, uint64_t node) {
     }
     char full[32];
     base::BufferSink name(full, sizeof(full));
-    base::format_to(name, "{}@{}", kAdoptName, node);
-    auto to = lookup(name.view(), false, kTimeoutNs);
-    if (to.is_error()) {
-        println("busbench: {}: {}", name.view(), base::error_name(to.error()));
+    auto to = find(base::StringView(kAdoptName), node, name);
+    if (to.is_error())
         return 1;
-    }
     println("busbench: parked {}; moving it to node {} after {} calls", kParkName, node, calls);
     uint64_t answered = 0;
     while (answered < calls) {
@@ -528,12 +526,9 @@ int park(uint64_t calls, uint64_t node) {
 int where(uint64_t node, uint64_t count, uint64_t ms) {
     char full[32];
     base::BufferSink name(full, sizeof(full));
-    base::format_to(name, "{}@{}", kParkName, node);
-    auto found = lookup(name.view(), false, kTimeoutNs);
-    if (found.is_error()) {
-        println("busbench: {}: {}", name.view(), base::error_name(found.error()));
+    auto found = find(base::StringView(kParkName), node, name);
+    if (found.is_error())
         return 1;
-    }
     constexpr size_t kNodes = 8;
     uint64_t by[kNodes + 1] = {};
     uint64_t longest = 0;
@@ -573,12 +568,9 @@ tern_handle_t g_ports[kMaxPorts];
 int ports(uint64_t node, uint64_t count) {
     char full[32];
     base::BufferSink name(full, sizeof(full));
-    base::format_to(name, "{}@{}", kName, node);
-    auto found = lookup(name.view(), false, kTimeoutNs);
-    if (found.is_error()) {
-        println("busbench: {}: {}", name.view(), base::error_name(found.error()));
+    auto found = find(base::StringView(kName), node, name);
+    if (found.is_error())
         return 1;
-    }
     uint64_t opened = 0;
     for (; opened < count; ++opened) {
         uint32_t got = 0;
