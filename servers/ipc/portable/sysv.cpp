@@ -304,6 +304,17 @@ void Store::fill_stat(Kind kind, const Object& o, ObjectStat& s) const {
     }
 }
 
+int32_t Store::stat_into(const Caller& c, Kind kind, const Object& o, bool check, void* out,
+                         size_t* out_size) const {
+    if (check && !permitted(c, o.perm, false))
+        return kEACCES;
+    ObjectStat s;
+    fill_stat(kind, o, s);
+    copy_bytes(out, &s, sizeof(s));
+    *out_size = sizeof(s);
+    return 0;
+}
+
 int32_t Store::info(Kind kind, void* out, size_t* out_size, int64_t* value) const {
     Usage u = {};
     int64_t highest = -1;
@@ -369,14 +380,10 @@ int32_t Store::control(const Caller& c, Kind kind, int32_t id, int32_t command, 
         if (id < 0 || uint32_t(id) >= kMaxObjects || !m_objects[kind][id].used)
             return kEINVAL;
         const Object& o = m_objects[kind][id];
-        if (!any && !permitted(c, o.perm, false))
-            return kEACCES;
-        ObjectStat s;
-        fill_stat(kind, o, s);
-        copy_bytes(out, &s, sizeof(s));
-        *out_size = sizeof(s);
-        *value = s.id;
-        return 0;
+        int32_t r = stat_into(c, kind, o, !any, out, out_size);
+        if (r == 0)
+            *value = id_of(kind, &o);
+        return r;
     }
     switch (kind) {
     case kShm:
@@ -401,15 +408,8 @@ int32_t Store::control_shm(const Caller& c, int32_t id, int32_t command, const v
     if (!o)
         return kEINVAL;
     switch (command) {
-    case kIpcStat: {
-        if (!permitted(c, o->perm, false))
-            return kEACCES;
-        ObjectStat s;
-        fill_stat(kShm, *o, s);
-        copy_bytes(out, &s, sizeof(s));
-        *out_size = sizeof(s);
-        return 0;
-    }
+    case kIpcStat:
+        return stat_into(c, kShm, *o, true, out, out_size);
     case kIpcSet:
         return set_perm(c, kShm, *o, in, in_size);
     case kIpcRmid:
@@ -517,15 +517,8 @@ int32_t Store::control_sem(const Caller& c, int32_t id, int32_t command, int32_t
     if (!o)
         return kEINVAL;
     switch (command) {
-    case kIpcStat: {
-        if (!permitted(c, o->perm, false))
-            return kEACCES;
-        ObjectStat s;
-        fill_stat(kSem, *o, s);
-        copy_bytes(out, &s, sizeof(s));
-        *out_size = sizeof(s);
-        return 0;
-    }
+    case kIpcStat:
+        return stat_into(c, kSem, *o, true, out, out_size);
     case kIpcSet:
         return set_perm(c, kSem, *o, in, in_size);
     case kIpcRmid:
@@ -610,15 +603,8 @@ int32_t Store::control_msg(const Caller& c, int32_t id, int32_t command, const v
     if (!o)
         return kEINVAL;
     switch (command) {
-    case kIpcStat: {
-        if (!permitted(c, o->perm, false))
-            return kEACCES;
-        ObjectStat s;
-        fill_stat(kMsg, *o, s);
-        copy_bytes(out, &s, sizeof(s));
-        *out_size = sizeof(s);
-        return 0;
-    }
+    case kIpcStat:
+        return stat_into(c, kMsg, *o, true, out, out_size);
     case kIpcSet:
         return set_perm(c, kMsg, *o, in, in_size);
     default:

@@ -185,6 +185,9 @@ private:
     bool permitted(const Caller& c, const Perm& p, bool write) const;
     bool owner(const Caller& c, const Perm& p) const;
     void fill_stat(Kind kind, const Object& o, ObjectStat& s) const;
+    // IPC_STAT and *_STAT: o's record in out (EACCES when check and c may not read it).
+    int32_t stat_into(const Caller& c, Kind kind, const Object& o, bool check, void* out,
+                      size_t* out_size) const;
     void destroy(Kind kind, Object& o);
     void remove_sem(Object& o, int32_t id);
     void remove_msg(Object& o, int32_t id);
