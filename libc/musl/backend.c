@@ -397,6 +397,12 @@ static long resolve(long dirfd, const char* path, int follow, struct place* p) {
     return place_lookup(p, follow);
 }
 
+/* resolve, and then what the server said of the path (0 when it exists). */
+static long resolve_found(long dirfd, const char* path, int follow, struct place* p) {
+    long r = resolve(dirfd, path, follow, p);
+    return r != 0 ? r : p->error;
+}
+
 static void copy_path(char* to, const char* from) {
     size_t i = 0;
     for (; from[i] != '\0' && i + 1 < TERN_LIBC_PATH_BUFFER; ++i)
@@ -778,11 +784,9 @@ static long sys_fstatat(long dirfd, const char* path, struct stat* st, long flag
     if ((flags & AT_EMPTY_PATH) && path[0] == '\0')
         return sys_fstat(dirfd, st);
     struct place* p = &g_place_a;
-    long r = resolve(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), p);
+    long r = resolve_found(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), p);
     if (r != 0)
         return r;
-    if (p->error != 0)
-        return p->error;
     if (p->server != TERN_LIBC_SERVER_BOOTFS)
         return fill_stat_attr(st, (uint32_t)p->mount + 1, &p->attr);
     return fill_stat(st, p->node.is_directory ? TERN_LIBC_NODE_DIRECTORY : TERN_LIBC_NODE_FILE,
@@ -793,11 +797,9 @@ static long sys_faccessat(long dirfd, const char* path, long amode) {
     if (amode & ~(long)(R_OK | W_OK | X_OK))
         return -EINVAL;
     struct place* p = &g_place_a;
-    long r = resolve(dirfd, path, 1, p);
+    long r = resolve_found(dirfd, path, 1, p);
     if (r != 0)
         return r;
-    if (p->error != 0)
-        return p->error;
     if (p->read_only)
         return tern_libc_access_check(p->node.mode, (int)p->node.is_directory, amode);
     /* Writable: the program runs as root, so W_OK holds; R_OK and X_OK as on bootfs. */
@@ -814,11 +816,9 @@ static long sys_getcwd(char* buffer, size_t size) {
 
 static long sys_chdir(const char* path) {
     struct place* p = &g_place_a;
-    long r = resolve(AT_FDCWD, path, 1, p);
+    long r = resolve_found(AT_FDCWD, path, 1, p);
     if (r != 0)
         return r;
-    if (p->error != 0)
-        return p->error;
     if (!is_directory_mode(p->mode))
         return -ENOTDIR;
     copy_path(g_cwd, p->path);
@@ -996,11 +996,9 @@ static long sys_readlinkat(long dirfd, const char* path, char* buffer, long size
     if (size <= 0)
         return -EINVAL;
     struct place* p = &g_place_a;
-    long r = resolve(dirfd, path, 0, p);
+    long r = resolve_found(dirfd, path, 0, p);
     if (r != 0)
         return r;
-    if (p->error != 0)
-        return p->error;
     if (!is_link_mode(p->mode))
         return -EINVAL;
     return (long)tern_libc_fs_readlink(p->server, p->server_path, buffer, (uint64_t)size);
@@ -1010,11 +1008,9 @@ static long sys_truncate(const char* path, long length) {
     if (length < 0)
         return -EINVAL;
     struct place* p = &g_place_a;
-    long r = resolve(AT_FDCWD, path, 1, p);
+    long r = resolve_found(AT_FDCWD, path, 1, p);
     if (r != 0)
         return r;
-    if (p->error != 0)
-        return p->error;
     if (is_directory_mode(p->mode))
         return -EISDIR;
     if (p->read_only)
@@ -1047,11 +1043,9 @@ static long sys_fchmodat(long dirfd, const char* path, long mode, long flags) {
     if (flags & AT_SYMLINK_NOFOLLOW)
         return -EOPNOTSUPP; /* as Linux: a link's own mode cannot change */
     struct place* p = &g_place_a;
-    long r = resolve(dirfd, path, 1, p);
+    long r = resolve_found(dirfd, path, 1, p);
     if (r != 0)
         return r;
-    if (p->error != 0)
-        return p->error;
     if (p->read_only)
         return -EROFS;
     return tern_libc_fs_chmod(p->server, p->attr.inode, (uint32_t)mode & 07777);
@@ -1105,11 +1099,9 @@ static long fill_statfs(struct statfs* out, uint32_t server, uint32_t device) {
 
 static long sys_statfs(const char* path, struct statfs* out) {
     struct place* p = &g_place_a;
-    long r = resolve(AT_FDCWD, path, 1, p);
+    long r = resolve_found(AT_FDCWD, path, 1, p);
     if (r != 0)
         return r;
-    if (p->error != 0)
-        return p->error;
     return fill_statfs(out, p->server, (uint32_t)p->mount + 1);
 }
 
