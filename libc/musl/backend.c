@@ -1759,6 +1759,10 @@ long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6
             return r;
         /* System V IPC (backend_sysv.c). */
         r = tern_libc_sysv_syscall(n, a1, a2, a3, a4, a5, &handled);
+        if (handled)
+            return r;
+        /* uname, getrandom (backend_system.c). */
+        r = tern_libc_system_syscall(n, a1, a2, a3, &handled);
         return handled ? r : unsupported(n, 0);
     }
     }

@@ -74,6 +74,9 @@ void tern_libc_log_unsupported(long n, const char* detail);
 long tern_libc_process_syscall(long n, long a1, long a2, long a3, long a4, int* handled);
 long tern_libc_kill_other(long pid, long signal);
 long tern_libc_getppid(void);
+/* uname and getrandom (backend_system.c; *handled is 0 for other calls). */
+long tern_libc_system_syscall(long n, long a1, long a2, long a3, int* handled);
+
 /* System V IPC (backend_sysv.c): shm*, sem*, msg* (*handled is 0 for other calls). */
 long tern_libc_sysv_syscall(long n, long a1, long a2, long a3, long a4, long a5, int* handled);
 

@@ -1,8 +1,8 @@
 /*
  * libc_smoke: the first C program on musl. Checks that the C library works on Tern end to
  * end: start-up (argv, auxiliary vector, thread-local storage), formatted output, number
- * parsing, the allocator on both of its paths, sorting, strings, the clock, errno, and
- * exit through a return from main.
+ * parsing, the allocator on both of its paths, sorting, strings, the clock, errno, uname
+ * and getrandom, and exit through a return from main.
  *
  * Prints "libc_smoke: ok <check>" or "libc_smoke: FAIL <check>: <why>" per check and
  * exits 0 only when every check passed. Run by the kernel self-test user.libc_smoke
@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -332,6 +334,41 @@ static void check_tls(void) {
     ok("tls");
 }
 
+/* uname names Tern, the node and the machine; getrandom gives bytes that differ call to
+ * call, refuses unknown flags and bad buffers as Linux does. */
+static void check_system(void) {
+    struct utsname u;
+    if (uname(&u) != 0 || strcmp(u.sysname, "Tern") != 0 || strcmp(u.machine, "x86_64") != 0
+        || strncmp(u.nodename, "node", 4) != 0 || u.nodename[4] < '0' || u.nodename[4] > '9')
+        fail("uname", "%s / %s / %s", u.sysname, u.nodename, u.machine);
+    else
+        ok("uname");
+    unsigned char a[40], b[40];
+    memset(a, 0, sizeof(a));
+    memset(b, 0, sizeof(b));
+    ssize_t na = getrandom(a, sizeof(a), 0);
+    ssize_t nb = getrandom(b, sizeof(b), GRND_NONBLOCK);
+    int zero_tail = 1;
+    for (int i = 32; i < 40; ++i)
+        zero_tail = zero_tail && a[i] == 0;
+    if (na != (ssize_t)sizeof(a) || nb != (ssize_t)sizeof(b) || memcmp(a, b, sizeof(a)) == 0
+        || zero_tail)
+        fail("getrandom", "%ld and %ld bytes, same: %d", (long)na, (long)nb,
+             memcmp(a, b, sizeof(a)) == 0);
+    else
+        ok("getrandom");
+    errno = 0;
+    long r = getrandom(a, sizeof(a), 0x80);
+    int e1 = errno;
+    errno = 0;
+    long r2 = getrandom((void*)8, 16, 0);
+    int e2 = errno;
+    if (r != -1 || e1 != EINVAL || r2 != -1 || e2 != EFAULT || getrandom(a, 0, 0) != 0)
+        fail("getrandom_refusals", "%ld/%d %ld/%d", r, e1, r2, e2);
+    else
+        ok("getrandom_refusals");
+}
+
 int main(int argc, char** argv) {
     /* The console is not a terminal yet, so stdout would be fully buffered; line buffering
      * keeps each result on the console even if a later check crashes. */
@@ -346,6 +383,7 @@ int main(int argc, char** argv) {
     check_clock();
     check_errno();
     check_tls();
+    check_system();
     if (g_failures) {
         printf("libc_smoke: %d checks failed\n", g_failures);
         return 1;
