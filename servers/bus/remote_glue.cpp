@@ -32,7 +32,7 @@ tern_handle_t g_set = TERN_INVALID_HANDLE;
 tern_handle_t g_reply_ports[RemotePorts::kReplyPorts] = {};
 uint64_t g_logged = 0;
 uint8_t g_out[kMaxMessage];
-MoveCounters g_moves;
+RemoteCounters g_counters;
 
 template<typename... Args>
 void log_limited(const char* format, const Args&... args) {
@@ -228,7 +228,7 @@ Error receive_for(uint64_t id, uint16_t from, tern_handle_t& out) {
     watch_export(tern_handle_t(send), id);
     // The node it came from keeps a proxy for it: told at once when it dies here.
     (void)g_table->add_holder(id, from);
-    ++g_moves.arrived;
+    ++g_counters.arrived;
     out = tern_handle_t(port);
     return Error::OK;
 }
@@ -294,7 +294,7 @@ base::Result<uint64_t> move_port(tern_handle_t port, uint64_t object, uint16_t n
     }
     if (created)
         watch_export(tern_handle_t(send), id.value());
-    ++g_moves.moved;
+    ++g_counters.moved;
     return id.value();
 }
 
@@ -502,7 +502,7 @@ void forward_signal(const RemotePorts::Proxy& proxy, uint64_t bits) {
     m.words[0] = bits;
     Error e = node_up(proxy.node) ? send_remote(proxy.node, m) : Error::NODE_DOWN;
     if (e == Error::OK)
-        ++g_moves.signals;
+        ++g_counters.signals;
     else
         log_limited("bus: signal {:#x} for {:#x} not sent to node {}: {}", bits, proxy.id,
                     proxy.node, base::error_name(e));
@@ -726,7 +726,7 @@ void via_home(uint16_t node, const RemoteMessage& m) {
         e = deliver(node, m, through);
         close_handle(send);
     }
-    ++g_moves.via_home;
+    ++g_counters.via_home;
     finish(node, m, e);
 }
 
@@ -740,7 +740,7 @@ void hint_location(uint16_t node, uint64_t id) {
     hint.target = id;
     hint.words[0] = p->node;
     if (send_remote(node, hint) == Error::OK)
-        ++g_moves.hints_sent;
+        ++g_counters.hints_sent;
 }
 
 // Signal bits from node for a port here, or for one that is not here yet or moved on
@@ -777,7 +777,7 @@ void on_call_or_send(uint16_t node, const RemoteMessage& m, base::Span<const uin
         return;
     }
     if (!target) {
-        ++g_moves.unknown_targets;
+        ++g_counters.unknown_targets;
         log_limited("bus: node {} addressed {:#x}, which is not exported here", node, m.target);
         {
             // Ours once (serials are never reused), or a port its home forwarded here that
@@ -937,7 +937,7 @@ void on_message(uint16_t node, base::Span<const uint8_t> bytes) {
             // Only the node a proxy sends to can redirect it.
             const RemotePorts::Proxy* p = g_table->find_proxy(m.target);
             if (p && p->node == node && g_table->move_proxy(m.target, uint16_t(m.words[0])))
-                ++g_moves.redirected;
+                ++g_counters.redirected;
         }
         break;
     }
@@ -1017,7 +1017,7 @@ uint64_t next_deadline(uint64_t now) {
     return pending ? now + kHoldRetryNs : UINT64_MAX;
 }
 
-const MoveCounters& move_counters() { return g_moves; }
+const RemoteCounters& remote_counters() { return g_counters; }
 
 Error root_proxy(uint16_t node, uint64_t serial, tern_handle_t& out) {
     if (!g_table)

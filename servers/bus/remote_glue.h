@@ -17,8 +17,9 @@ bool node_up(uint16_t node);
 namespace remote {
 // The last bus message kind the remote layer takes (remote.h: kSignalKind).
 inline constexpr uint8_t kLastKind = 8;
-// Ports that moved between nodes (docs/bus.md, "Ports that move").
-struct MoveCounters {
+// The remote layer's counters for busstat: ports that move (docs/bus.md, "Ports that
+// move"), signals forwarded and messages for ports that are gone.
+struct RemoteCounters {
     uint64_t moved = 0;           // ports that left this node (a RECEIVE right sent away)
     uint64_t arrived = 0;         // ports that came here
     uint64_t hints_sent = 0;      // senders told where a port that left lives now
@@ -38,7 +39,7 @@ void run();
 uint64_t next_deadline(uint64_t now);
 // A message on a member of the bus's port set: a proxy or a reply port.
 void on_member(void* context, tern_msg& msg, uint32_t key);
-const MoveCounters& move_counters();
+const RemoteCounters& remote_counters();
 // The proxy SEND right for node's root export serial (bus::RemoteRoot).
 base::Error root_proxy(uint16_t node, uint64_t serial, tern_handle_t& out);
 } // namespace remote
