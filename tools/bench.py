@@ -104,45 +104,43 @@ def median(values):
     return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
 
 
+def boot_figures(cmd, what, wanted):
+    """Runs one boot to its end; returns (console output, {name: value} of the wanted lines)."""
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if out.returncode != 0:
+        raise RuntimeError("the %s without -icount failed:\n%s" % (what, out.stdout[-3000:]))
+    figures = {}
+    for line in out.stdout.splitlines():
+        m = RESULT.match(line.strip())
+        if m and wanted(m.group(1)):
+            figures[m.group(1)] = float(m.group(2))
+    return out.stdout, figures
+
+
 def wall_round(args, with_linux):
     """One boot of each system without -icount: ({figure: ticks}, {peer: ticks}, TSC MHz)."""
-    tern, linux = {}, {}
-    cmd = [sys.executable, os.path.join(ROOT, "tools", "qemu_run.py"), "--iso", args.iso,
-           "--cmdline", "mode=bench log=warn", "--timeout", str(args.timeout),
-           "--expect", "^BENCH DONE", "--expect-status", "33"]
-    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if out.returncode != 0:
-        raise RuntimeError("the bench-mode boot without -icount failed:\n" + out.stdout[-3000:])
-    mhz = TSC_MHZ.search(out.stdout)
+    tools = os.path.join(ROOT, "tools")
+    output, tern = boot_figures(
+        [sys.executable, os.path.join(tools, "qemu_run.py"), "--iso", args.iso,
+         "--cmdline", "mode=bench log=warn", "--timeout", str(args.timeout),
+         "--expect", "^BENCH DONE", "--expect-status", "33"],
+        "bench-mode boot", lambda name: name in WALL_FIGURES)
+    mhz = TSC_MHZ.search(output)
     if not mhz or int(mhz.group(1)) == 0:
         raise RuntimeError("the kernel's banner gave no TSC rate")
-    for line in out.stdout.splitlines():
-        m = RESULT.match(line.strip())
-        if m and m.group(1) in WALL_FIGURES:
-            tern[m.group(1)] = float(m.group(2))
-    cmd = [sys.executable, os.path.join(ROOT, "tools", "console_session.py"), "--iso", args.iso,
-           "--timeout", str(args.timeout), "--qemu-arg=-nic", "--qemu-arg=none",
-           "--script", os.path.join(ROOT, "tests", "system", "sessions", "bench_wall.session")]
-    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if out.returncode != 0:
-        raise RuntimeError("the spawn boot without -icount failed:\n" + out.stdout[-3000:])
-    for line in out.stdout.splitlines():
-        m = RESULT.match(line.strip())
-        if m and m.group(1) in WALL_FIGURES:
-            tern[m.group(1)] = float(m.group(2))
+    tern.update(boot_figures(
+        [sys.executable, os.path.join(tools, "console_session.py"), "--iso", args.iso,
+         "--timeout", str(args.timeout), "--qemu-arg=-nic", "--qemu-arg=none",
+         "--script", os.path.join(ROOT, "tests", "system", "sessions", "bench_wall.session")],
+        "spawn boot", lambda name: name in WALL_FIGURES)[1])
+    linux = {}
     if with_linux:
         build_dir = os.path.dirname(os.path.dirname(os.path.abspath(args.iso)))
-        cmd = [sys.executable, os.path.join(ROOT, "tools", "qemu_run.py"),
-               "--timeout", str(args.timeout), "--qemu-arg=-nic", "--qemu-arg=none",
-               "--expect", "^init: microbench done", "--expect-status", "0"]
-        cmd += linux_vm.qemu_run_args(build_dir, "bench", quiet=True)
-        out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if out.returncode != 0:
-            raise RuntimeError("the Linux boot without -icount failed:\n" + out.stdout[-3000:])
-        for line in out.stdout.splitlines():
-            m = RESULT.match(line.strip())
-            if m and m.group(1).startswith("linux."):
-                linux[m.group(1)] = float(m.group(2))
+        linux = boot_figures(
+            [sys.executable, os.path.join(tools, "qemu_run.py"), "--timeout", str(args.timeout),
+             "--qemu-arg=-nic", "--qemu-arg=none", "--expect", "^init: microbench done",
+             "--expect-status", "0"] + linux_vm.qemu_run_args(build_dir, "bench", quiet=True),
+            "Linux boot", lambda name: name.startswith("linux."))[1]
     return tern, linux, int(mhz.group(1))
 
 
@@ -162,31 +160,28 @@ def wall(args, results, with_linux):
     print("bench: wall time from the TSC at %d MHz (the kernel's calibration, median)" % mhz,
           flush=True)
     peers = dict(LINUX_PEERS)
-
-    def emit(name, value):
-        print("%s: %.1f ns" % (name, value), flush=True)
-        results.append({"name": name, "value": round(value, 1), "unit": "ns"})
-
     missing = 0
-    for figure in WALL_FIGURES:
-        ticks = [r[0][figure] for r in rounds if figure in r[0]]
+
+    def emit(name, side, key):
+        """Prints the median over the rounds of rounds[i][side][key] in ns, or None."""
+        nonlocal missing
+        ticks = [r[side][key] for r in rounds if key in r[side]]
         if len(ticks) != len(rounds):
-            print("bench: the boots without -icount printed no %s" % figure, file=sys.stderr)
+            print("bench: the boots without -icount printed no %s" % key, file=sys.stderr)
             missing += 1
-            continue
+            return None
         ns = median(ticks) * 1000.0 / mhz
-        emit(figure + ".wall_ns", ns)
+        print("%s: %.1f ns" % (name, ns), flush=True)
+        results.append({"name": name, "value": round(ns, 1), "unit": "ns"})
+        return ns
+
+    for figure in WALL_FIGURES:
+        ns = emit(figure + ".wall_ns", 0, figure)
         peer = peers.get(figure)
-        if not with_linux or peer is None:
+        if ns is None or not with_linux or peer is None:
             continue
-        peer_ticks = [r[1][peer] for r in rounds if peer in r[1]]
-        if len(peer_ticks) != len(rounds):
-            print("bench: the Linux boots printed no %s" % peer, file=sys.stderr)
-            missing += 1
-            continue
-        linux_ns = median(peer_ticks) * 1000.0 / mhz
-        emit(figure + ".linux.wall_ns", linux_ns)
-        if linux_ns > 0:
+        linux_ns = emit(figure + ".linux.wall_ns", 1, peer)
+        if linux_ns:
             print("%s.wall_ratio: %.2f ratio" % (figure, ns / linux_ns), flush=True)
             results.append({"name": figure + ".wall_ratio", "value": round(ns / linux_ns, 2),
                             "unit": "ratio"})
