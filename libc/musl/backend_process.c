@@ -79,6 +79,7 @@ static long sys_fork(void) {
     tern_libc_pipe_fork_prepare();
     if (setjmp(context.registers) != 0) {
         /* The child, in the clone, on the parent's stack as it was. */
+        tern_libc_threads_fork_child();
         tern_libc_pipe_fork_child();
         tern_libc_socket_fork_child();
         tern_libc_signals_fork_child();
