@@ -9,10 +9,13 @@ namespace {
 
 constexpr uint32_t kKnownFlags = TERN_FUTEX_SHARED | TERN_FUTEX_COMPARE;
 
-// The futex a user address names: 4-byte aligned, in a readable region of the caller.
+// The futex a user address names: 4-byte aligned (INVALID_ARGUMENT), in a readable region
+// of the caller (BAD_ADDRESS).
 base::Result<obj::FutexKey> key_of(uint64_t address, uint32_t flags) {
-    if ((address & 3) != 0 || !x86_64::is_user_address(address))
+    if ((address & 3) != 0)
         return base::Error::INVALID_ARGUMENT;
+    if (!x86_64::is_user_address(address))
+        return base::Error::BAD_ADDRESS;
     return current_thread()->task()->futex_key(address, (flags & TERN_FUTEX_SHARED) != 0);
 }
 
