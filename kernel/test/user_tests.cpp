@@ -90,6 +90,7 @@ KTEST(user, abi_async) { run_abi_family(ktest_ctx, "abi_async", true); }
 KTEST(user, abi_vm) { run_abi_family(ktest_ctx, "abi_vm"); }
 KTEST(user, abi_memory) { run_abi_family(ktest_ctx, "abi_memory"); }
 KTEST(user, abi_thread) { run_abi_family(ktest_ctx, "abi_thread"); }
+KTEST(user, abi_futex) { run_abi_family(ktest_ctx, "abi_futex"); }
 KTEST(user, abi_task) { run_abi_family(ktest_ctx, "abi_task"); }
 KTEST(user, abi_task_control) { run_abi_family(ktest_ctx, "abi_task_control"); }
 // Copy-on-write clones: warmed up so that the share table and the heap have their size.
