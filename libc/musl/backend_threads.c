@@ -53,7 +53,8 @@
 struct thread_slot {
     uint64_t id; /* the kernel thread id; 0 for a free slot */
     uint64_t robust_head;
-    int reserved; /* taken by clone before the thread exists */
+    int reserved; /* taken by clone until thread_spawn has answered */
+    int ended;    /* the thread ended while the slot was still reserved */
 };
 
 static struct thread_slot g_slots[MAX_THREADS];
@@ -169,11 +170,25 @@ void tern_libc_threads_fork_child(void) {
     for (int i = 0; i < MAX_THREADS; ++i) {
         g_slots[i].id = 0;
         g_slots[i].reserved = 0;
+        g_slots[i].ended = 0;
         g_slots[i].robust_head = 0;
     }
     g_main_robust_head = 0;
     g_slots_lock = 0;
     g_thread_count = 1;
+}
+
+/* Frees the slot of a thread that is ending. */
+static void release_slot(uint64_t id) {
+    word_lock(&g_slots_lock);
+    struct thread_slot* slot = slot_of(id);
+    if (slot) {
+        slot->id = 0;
+        slot->robust_head = 0;
+        if (slot->reserved)
+            slot->ended = 1; /* clone must not record the id after this */
+    }
+    word_unlock(&g_slots_lock);
 }
 
 /* ---- clone ----------------------------------------------------------------------------- */
@@ -191,7 +206,9 @@ __attribute__((used, noreturn)) void tern_libc_thread_begin(struct thread_start*
     struct thread_start s = *start;
     uint64_t id = (uint64_t)tern_sys_thread_id();
     /* The parent writes these too, but the thread may run first. */
+    word_lock(&g_slots_lock);
     g_slots[s.slot].id = id;
+    word_unlock(&g_slots_lock);
     if (s.ptid)
         __atomic_store_n(s.ptid, (int)id, __ATOMIC_RELAXED);
     int status = s.func(s.arg);
@@ -233,6 +250,7 @@ long __tern_clone(int (*func)(void*), void* stack, int flags, void* arg, int* pt
             slot = i;
     if (slot >= 0) {
         g_slots[slot].reserved = 1;
+        g_slots[slot].ended = 0;
         g_slots[slot].robust_head = 0;
     }
     word_unlock(&g_slots_lock);
@@ -252,8 +270,10 @@ long __tern_clone(int (*func)(void*), void* stack, int flags, void* arg, int* pt
         tern_sys_thread_spawn((uint64_t)(uintptr_t)&__tern_thread_entry, top, 0, fs_base, clear);
     word_lock(&g_slots_lock);
     g_slots[slot].reserved = 0;
-    if (id > 0)
+    /* A thread that has already ended left its slot free. */
+    if (id > 0 && !g_slots[slot].ended)
         g_slots[slot].id = (uint64_t)id;
+    g_slots[slot].ended = 0;
     word_unlock(&g_slots_lock);
     if (id < 0) {
         __atomic_sub_fetch(&g_thread_count, 1, __ATOMIC_SEQ_CST);
@@ -272,13 +292,7 @@ static long thread_exit(long status) {
         return tern_libc_dispatch(SYS_exit_group, status, 0, 0, 0, 0, 0);
     }
     uint64_t id = (uint64_t)tern_sys_thread_id();
-    word_lock(&g_slots_lock);
-    struct thread_slot* slot = slot_of(id);
-    if (slot) {
-        slot->id = 0;
-        slot->robust_head = 0;
-    }
-    word_unlock(&g_slots_lock);
+    release_slot(id);
     for (;;)
         (void)tern_sys_thread_exit((uint64_t)(status & 0xff));
 }
@@ -289,13 +303,7 @@ static long thread_exit(long status) {
  * lock (a global, not on the stack): that releases the lock pthread_exit took. */
 _Noreturn void __tern_unmapself(void* base, size_t size) {
     uint64_t id = (uint64_t)tern_sys_thread_id();
-    word_lock(&g_slots_lock);
-    struct thread_slot* slot = slot_of(id);
-    if (slot) {
-        slot->id = 0;
-        slot->robust_head = 0;
-    }
-    word_unlock(&g_slots_lock);
+    release_slot(id);
     /* A detached thread is never the last (musl's pthread_exit calls exit then). */
     __atomic_sub_fetch(&g_thread_count, 1, __ATOMIC_SEQ_CST);
     __asm__ volatile("mov %[free], %%eax\n"
