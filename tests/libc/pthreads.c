@@ -590,6 +590,44 @@ static void process_shared(void) {
     shmdt(block);
 }
 
+/* ---- A thread waiting for a child does not hold up the others ------------------------- */
+
+static pid_t g_child;
+static volatile int g_child_status = -1;
+
+static void* wait_for_child(void* arg) {
+    (void)arg;
+    int status = 0;
+    if (waitpid(g_child, &status, 0) == g_child)
+        g_child_status = status;
+    return 0;
+}
+
+static void blocked_wait(void) {
+    int go[2];
+    if (pipe(go) != 0) {
+        check(0, "pipe for the waiting-thread test");
+        return;
+    }
+    g_child = fork();
+    if (g_child == 0) {
+        char c = 0;
+        /* Ends once the parent's main thread has written (while its other thread waits). */
+        _exit(read(go[0], &c, 1) == 1 && c == 'x' ? 5 : 6);
+    }
+    pthread_t waiter;
+    pthread_create(&waiter, 0, wait_for_child, 0);
+    usleep(20000); /* the waiter is in waitpid by now */
+    /* A system call of this thread while the other one waits in waitpid: it must not
+     * wait for the child, which ends only after this write. */
+    check_value(write(go[1], "x", 1), 1, "a write while another thread waits in waitpid");
+    pthread_join(waiter, 0);
+    check(g_child_status >= 0 && WIFEXITED(g_child_status) && WEXITSTATUS(g_child_status) == 5,
+          "the waiting thread reaped the child");
+    close(go[0]);
+    close(go[1]);
+}
+
 int main(int argc, char** argv) {
     setvbuf(stdout, 0, _IOLBF, 0);
     int with_fork = !(argc > 1 && strcmp(argv[1], "nofork") == 0);
@@ -603,8 +641,10 @@ int main(int argc, char** argv) {
     robust();
     lifetimes();
     futex_calls();
-    if (with_fork)
+    if (with_fork) {
         process_shared();
+        blocked_wait();
+    }
     printf("pthreads: %d checks, %d failures\n", g_checks, g_failures);
     return g_failures == 0 ? 0 : 1;
 }
