@@ -158,6 +158,17 @@ void test_spawn() {
     vm_free(stack, kJobStack);
 }
 
+// A thread left waiting when the task ends: the kernel's self-test checks afterwards
+// that its record left the futex table (user.abi_futex).
+void leave_a_waiter() {
+    static Job waiter;
+    g_words[3] = 9;
+    waiter.a = word(3), waiter.b = 9, waiter.c = 0;
+    expect_ok(start_job(waiter, job_futex_wait), "futex.waiter_left_at_exit");
+    sleep_ms(5);
+    expect_true(!job_done(waiter), 0, "futex.waiter_still_waiting_at_exit");
+}
+
 } // namespace
 
 extern "C" int main(uint64_t) {
@@ -166,5 +177,6 @@ extern "C" int main(uint64_t) {
     test_wake_and_requeue();
     test_shared();
     test_spawn();
+    leave_a_waiter();
     return finish();
 }
