@@ -338,10 +338,11 @@
        with the same rights: ports without RECEIVE, memory objects, tasks and resources; the       \
        source's handles to itself name the clone. RECEIVE rights, reply rights, threads and        \
        IRQs are not copied. The clone gets one stopped thread at entry with RSP = stack_top        \
-       and RDI = arg (FS base and priority the calling thread's when the source is the             \
-       caller's task), whose handle (CONTROL, READ, DUPLICATE, TRANSFER) goes to *thread_out;      \
-       resume it with thread_resume. Returns a handle to the clone with every task right but       \
-       RECEIVE. The pages a clone may copy count against its memory quota from the start.          \
+       and RDI = arg (FS base, priority and clear-tid word (thread_spawn) the calling thread's     \
+       when the source is the caller's task), whose handle (CONTROL, READ, DUPLICATE,              \
+       TRANSFER) goes to *thread_out; resume it with thread_resume. Returns a handle to            \
+       the clone with every task right but RECEIVE. The pages a clone may copy count               \
+       against its memory quota from the start.                                                    \
        INVALID_ARGUMENT: entry or stack as for thread_create. BAD_STATE: the task has              \
        exited. BAD_ADDRESS: thread_out (nothing is made). NO_MEMORY, QUOTA_EXCEEDED (the           \
        caller's tasks or handles). */                                                              \
