@@ -628,6 +628,44 @@ static void blocked_wait(void) {
     close(go[1]);
 }
 
+/* ---- The main thread ends first ------------------------------------------------------- */
+
+static int g_report_fd;
+
+static void* outlive_main(void* arg) {
+    (void)arg;
+    usleep(20000); /* the main thread has ended by now */
+    char c = 'm';
+    write(g_report_fd, &c, 1);
+    return 0; /* the last thread: the process ends, status 0 */
+}
+
+static void main_thread_exits_first(void) {
+    int report[2];
+    if (pipe(report) != 0) {
+        check(0, "pipe for the main-thread-exit test");
+        return;
+    }
+    pid_t child = fork();
+    if (child == 0) {
+        close(report[0]);
+        g_report_fd = report[1];
+        pthread_t t;
+        if (pthread_create(&t, 0, outlive_main, 0) != 0)
+            _exit(3);
+        pthread_exit(0);
+    }
+    close(report[1]);
+    char c = 0;
+    check_value(read(report[0], &c, 1) == 1 && c == 'm', 1,
+                "a thread outlives the main thread's pthread_exit");
+    int status = -1;
+    waitpid(child, &status, 0);
+    check(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "the process ends with its last thread, status 0");
+    close(report[0]);
+}
+
 int main(int argc, char** argv) {
     setvbuf(stdout, 0, _IOLBF, 0);
     int with_fork = !(argc > 1 && strcmp(argv[1], "nofork") == 0);
@@ -644,6 +682,7 @@ int main(int argc, char** argv) {
     if (with_fork) {
         process_shared();
         blocked_wait();
+        main_thread_exits_first();
     }
     printf("pthreads: %d checks, %d failures\n", g_checks, g_failures);
     return g_failures == 0 ? 0 : 1;
