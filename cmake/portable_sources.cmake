@@ -20,6 +20,7 @@ set(TERN_KERNEL_PORTABLE_SOURCES
   ${TERN_ROOT}/kernel/mm/memory_map.cpp
   ${TERN_ROOT}/kernel/mm/page_allocator.cpp
   ${TERN_ROOT}/kernel/mm/page_shares.cpp
+  ${TERN_ROOT}/kernel/containers/futex_table.cpp
   ${TERN_ROOT}/kernel/containers/handle_table.cpp
   ${TERN_ROOT}/kernel/containers/message_queue.cpp
   ${TERN_ROOT}/kernel/containers/region_tree.cpp

@@ -82,6 +82,9 @@ LINUX_PEERS = [
     ("vm.pager_fault", "linux.anon_fault"),
     ("vm.demand_zero_fault", "linux.anon_fault"),
     ("boot.to_prompt_ms", "linux.boot_to_init_ms"),
+    ("posix.mutex_uncontended", "linux.mutex_uncontended"),
+    ("posix.futex_wake_rt", "linux.futex_wake_rt"),
+    ("posix.thread_create_join", "linux.thread_create_join"),
 ]
 
 

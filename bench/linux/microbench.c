@@ -16,10 +16,17 @@
  *                                  first, the minimum and the median of 30
  *   linux.anon_fault               a write fault on fresh private anonymous memory (no
  *                                  huge pages), one zeroed 4 KiB page mapped
+ *   linux.mutex_uncontended        pthread_mutex_lock + unlock of a free mutex
+ *   linux.futex_wake_rt            a round trip between two threads through one futex
+ *                                  word (two FUTEX_WAKE, two FUTEX_WAIT, two switches)
+ *   linux.thread_create_join       pthread_create of a thread that returns at once +
+ *                                  pthread_join
+ * (the last three as tests/bench/libc_bench.c measures Tern's posix.* figures).
  *
  * Exits 0 when every benchmark ran, 1 (with a message) on the first failure.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +178,86 @@ static uint64_t bench_anon_fault(void) {
     return best;
 }
 
+static uint64_t bench_mutex(void) {
+    enum {
+        kPairs = 1000
+    };
+    static pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
+    uint64_t best = ~0ull;
+    for (int r = 0; r < kRounds; ++r) {
+        uint64_t t0 = read_tsc();
+        for (int i = 0; i < kPairs; ++i) {
+            pthread_mutex_lock(&mutex);
+            pthread_mutex_unlock(&mutex);
+        }
+        best = min_u64(best, (read_tsc() - t0) / kPairs);
+    }
+    return best;
+}
+
+enum {
+    kFutexWait = 0 | 128, /* FUTEX_WAIT | FUTEX_PRIVATE_FLAG */
+    kFutexWake = 1 | 128,
+    kFutexTrips = 1000
+};
+static volatile int g_turn; /* 0: the main thread's, 1: the partner's, 2: stop */
+
+static void* futex_partner(void* arg) {
+    (void)arg;
+    for (;;) {
+        int t = g_turn;
+        if (t == 2)
+            return 0;
+        if (t == 0) {
+            syscall(SYS_futex, &g_turn, kFutexWait, 0, 0, 0, 0);
+            continue;
+        }
+        g_turn = 0;
+        syscall(SYS_futex, &g_turn, kFutexWake, 1, 0, 0, 0);
+    }
+}
+
+static uint64_t bench_futex_round_trip(void) {
+    pthread_t partner;
+    g_turn = 0;
+    if (pthread_create(&partner, 0, futex_partner, 0) != 0)
+        fail("pthread_create");
+    uint64_t best = ~0ull;
+    for (int r = 0; r < kRounds; ++r) {
+        uint64_t t0 = read_tsc();
+        for (int i = 0; i < kFutexTrips; ++i) {
+            g_turn = 1;
+            syscall(SYS_futex, &g_turn, kFutexWake, 1, 0, 0, 0);
+            while (g_turn == 1)
+                syscall(SYS_futex, &g_turn, kFutexWait, 1, 0, 0, 0);
+        }
+        best = min_u64(best, (read_tsc() - t0) / kFutexTrips);
+    }
+    g_turn = 2;
+    syscall(SYS_futex, &g_turn, kFutexWake, 1, 0, 0, 0);
+    pthread_join(partner, 0);
+    return best;
+}
+
+static void* return_at_once(void* arg) { return arg; }
+
+static uint64_t bench_thread_create_join(void) {
+    enum {
+        kThreads = 100
+    };
+    uint64_t best = ~0ull;
+    for (int r = 0; r < kRounds; ++r) {
+        uint64_t t0 = read_tsc();
+        for (int i = 0; i < kThreads; ++i) {
+            pthread_t t;
+            if (pthread_create(&t, 0, return_at_once, 0) != 0 || pthread_join(t, 0) != 0)
+                fail("pthread_create");
+        }
+        best = min_u64(best, (read_tsc() - t0) / kThreads);
+    }
+    return best;
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("linux.null_syscall: %llu instructions\n", (unsigned long long)bench_null_syscall());
@@ -180,5 +267,10 @@ int main(void) {
            (unsigned long long)bench_pipe_round_trip(4096));
     bench_fork_exec_wait();
     printf("linux.anon_fault: %llu instructions\n", (unsigned long long)bench_anon_fault());
+    printf("linux.mutex_uncontended: %llu instructions\n", (unsigned long long)bench_mutex());
+    printf("linux.futex_wake_rt: %llu instructions\n",
+           (unsigned long long)bench_futex_round_trip());
+    printf("linux.thread_create_join: %llu instructions\n",
+           (unsigned long long)bench_thread_create_join());
     return 0;
 }

@@ -295,6 +295,20 @@ void Task::unmap_range(uint64_t start, uint64_t end, bool owns_pages) {
     }
 }
 
+base::Result<obj::FutexKey> Task::futex_key(uint64_t address, bool shared) const {
+    const obj::Region* r = m_regions.find(address);
+    if (!r || !(r->protection & TERN_PROT_READ))
+        return base::Error::BAD_ADDRESS;
+    if (shared && r->kind == kRegionMemory && r->cookie >= 1 && r->cookie <= m_memories.size()) {
+        // A memory object's pages are mapped when it is and never move, so the physical
+        // address of the word is the same in every task that maps it, at any offset.
+        auto t = m_page_table.translate(address);
+        if (t.has_value())
+            return obj::FutexKey{uintptr_t(m_memories[r->cookie - 1].get()), t->phys};
+    }
+    return obj::FutexKey{uintptr_t(this), address};
+}
+
 base::Result<uint64_t> Task::map_memory(uint64_t address, obj::Ref<MemoryObject> memory,
                                         uint64_t offset, uint64_t size, uint32_t prot) {
     size_t index = m_memories.size();

@@ -58,8 +58,12 @@ SyscallResult sys_task_clone(Handle handle, uint64_t entry, uint64_t stack_top, 
         return drop(made.error());
     Thread* thread = made.value();
     thread->m_state = ThreadState::kStopped;
-    if (same)
+    if (same) {
         thread->set_user_fs_base(caller->user_fs_base());
+        // The clone's thread ends as the caller would (its memory is a copy of the
+        // caller's): a C library's fork child keeps its thread-exit protocol.
+        thread->m_clear_tid = caller->m_clear_tid;
+    }
     auto thread_handle = self.handles().insert(obj::Ref<obj::KObject>::retain(thread),
                                                TERN_RIGHT_CONTROL | TERN_RIGHT_READ
                                                    | TERN_RIGHT_DUPLICATE | TERN_RIGHT_TRANSFER);

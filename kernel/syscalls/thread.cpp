@@ -1,6 +1,8 @@
 // Threads: of the calling task, and thread control (stop, resume, registers) on threads
 // of other tasks through a handle with TERN_RIGHT_CONTROL.
 #include <kernel/arch/x86_64/cpu.h>
+#include <kernel/core/usercopy.h>
+#include <kernel/object/futex.h>
 #include <kernel/object/task.h>
 #include <kernel/object/thread.h>
 #include <kernel/syscalls/handlers.h>
@@ -25,7 +27,19 @@ int64_t exit_status_from(uint64_t value) { return int64_t(value & 0x7FFFFFFF); }
 } // namespace
 
 SyscallResult sys_thread_exit(uint64_t status) {
-    self_task().set_exit_status(exit_status_from(status));
+    Task& task = self_task();
+    task.set_exit_status(exit_status_from(status));
+    // The thread runs no more user code: clearing its word now lets a joiner free the
+    // stack the thread ran on (CLONE_CHILD_CLEARTID). A word that is gone is ignored.
+    Thread* cur = current_thread();
+    if (uint64_t word = cur->m_clear_tid) {
+        cur->m_clear_tid = 0;
+        uint32_t zero = 0;
+        if (copy_to_user(word, &zero, sizeof(zero)).ok()) {
+            if (auto key = task.futex_key(word, true); key.ok())
+                futex_wake(key.value(), 1);
+        }
+    }
     thread_exit_current();
 }
 
@@ -64,6 +78,33 @@ SyscallResult sys_thread_create(uint64_t entry, uint64_t stack_top, uint64_t arg
 }
 
 SyscallResult sys_thread_id() { return current_thread()->id(); }
+
+namespace {
+bool valid_clear_tid(uint64_t word) {
+    return word == 0 || ((word & 3) == 0 && is_user_address(word) && is_user_address(word + 3));
+}
+} // namespace
+
+SyscallResult sys_thread_spawn(uint64_t entry, uint64_t stack_top, uint64_t arg, uint64_t fs_base,
+                               uint64_t clear_tid) {
+    if ((fs_base != 0 && !is_user_address(fs_base)) || !valid_clear_tid(clear_tid))
+        return base::Error::INVALID_ARGUMENT;
+    Thread* cur = current_thread();
+    Thread* thread = TRY(thread_create_user(self_task(), entry, stack_top, arg, cur->priority()));
+    thread->set_user_fs_base(fs_base);
+    thread->m_clear_tid = clear_tid;
+    uint64_t id = thread->id();
+    // No handle: the scheduler's reference keeps the thread until it ends.
+    make_ready(*thread);
+    return id;
+}
+
+SyscallResult sys_thread_set_clear_tid(uint64_t clear_tid) {
+    if (!valid_clear_tid(clear_tid))
+        return base::Error::INVALID_ARGUMENT;
+    current_thread()->m_clear_tid = clear_tid;
+    return 0;
+}
 
 SyscallResult sys_thread_set_fs_base(uint64_t base) {
     if (base != 0 && !is_user_address(base))

@@ -10,6 +10,7 @@
 #include <kernel/core/loader.h>
 #include <kernel/core/log.h>
 #include <kernel/core/memory.h>
+#include <kernel/object/futex.h>
 #include <kernel/object/task.h>
 #include <kernel/object/thread.h>
 #include <kernel/test/ktest.h>
@@ -90,6 +91,12 @@ KTEST(user, abi_async) { run_abi_family(ktest_ctx, "abi_async", true); }
 KTEST(user, abi_vm) { run_abi_family(ktest_ctx, "abi_vm"); }
 KTEST(user, abi_memory) { run_abi_family(ktest_ctx, "abi_memory"); }
 KTEST(user, abi_thread) { run_abi_family(ktest_ctx, "abi_thread"); }
+// The program ends with a thread still waiting on a futex: killing it must take its
+// record (on its kernel stack) off the node's futex table.
+KTEST(user, abi_futex) {
+    run_abi_family(ktest_ctx, "abi_futex");
+    KEXPECT_EQ(futex_waiters(), size_t(0));
+}
 KTEST(user, abi_task) { run_abi_family(ktest_ctx, "abi_task"); }
 KTEST(user, abi_task_control) { run_abi_family(ktest_ctx, "abi_task_control"); }
 // Copy-on-write clones: warmed up so that the share table and the heap have their size.

@@ -21,9 +21,8 @@
  * object. It writes results through user pointers with plain stores: a bad pointer makes
  * the program fault instead of returning EFAULT.
  *
- * FIXME: the state kept here (signal dispositions, the mask, the logged-once bits, the
- * descriptor table) is not protected against concurrent threads; add locking when threads
- * come.
+ * With more than one thread, every call served here runs under the backend lock
+ * (backend_threads.c, which receives the calls first and serves the threads' own).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -1569,7 +1568,7 @@ static long sys_rt_sigpending(uint64_t* set, long sigset_size) {
  * home node << 32 | serial; pid_t has 32 bits, so getpid() reports the serial (the whole
  * id is tern_global_pid() in <tern/libc.h>). A program the kernel started has none and
  * reports its kernel task id, as before. */
-static long self_id(void) {
+long tern_libc_pid(void) {
     uint64_t pid = tern_libc_startup_pid();
     int32_t serial = (int32_t)(uint32_t)pid;
     if (pid != 0 && serial > 0)
@@ -1577,7 +1576,7 @@ static long self_id(void) {
     return (long)tern_sys_task_id();
 }
 
-long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6) {
+long tern_libc_dispatch(long n, long a1, long a2, long a3, long a4, long a5, long a6) {
     switch (n) {
     /* The console (fds 0-2) and read-only files on the boot file system. */
     case SYS_read:
@@ -1689,7 +1688,7 @@ long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6
     case SYS_getpid:
     case SYS_gettid:
     case SYS_set_tid_address:
-        return self_id();
+        return tern_libc_pid();
     case SYS_getppid:
         return tern_libc_getppid();
     case SYS_getuid:
@@ -1738,12 +1737,15 @@ long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6
         return sys_rt_sigprocmask(a1, (const uint64_t*)a2, (uint64_t*)a3, a4);
     case SYS_rt_sigpending:
         return sys_rt_sigpending((uint64_t*)a1, a2);
+    /* A thread of the process: the signal acts on the process (backend_threads.c). */
     case SYS_tkill:
-        return a1 == self_id() ? send_to_self(a2) : -ESRCH;
+        return a1 == tern_libc_pid() || tern_libc_thread_is_ours(a1) ? send_to_self(a2) : -ESRCH;
     case SYS_tgkill:
-        return a1 == self_id() && a2 == self_id() ? send_to_self(a3) : -ESRCH;
+        return a1 == tern_libc_pid() && (a2 == tern_libc_pid() || tern_libc_thread_is_ours(a2))
+                   ? send_to_self(a3)
+                   : -ESRCH;
     case SYS_kill:
-        return a1 == self_id() || a1 == 0 ? send_to_self(a2) : tern_libc_kill_other(a1, a2);
+        return a1 == tern_libc_pid() || a1 == 0 ? send_to_self(a2) : tern_libc_kill_other(a1, a2);
 
     default: {
         /* Pipes (backend_pipes.c); sockets, poll and select (backend_sockets.c). */

@@ -80,4 +80,23 @@ long tern_libc_system_syscall(long n, long a1, long a2, long a3, int* handled);
 /* System V IPC (backend_sysv.c): shm*, sem*, msg* (*handled is 0 for other calls). */
 long tern_libc_sysv_syscall(long n, long a1, long a2, long a3, long a4, long a5, int* handled);
 
+/* Every call but a thread's own (backend.c): what __tern_syscall (backend_threads.c)
+ * passes on, under the backend lock once there are threads. */
+long tern_libc_dispatch(long n, long a1, long a2, long a3, long a4, long a5, long a6);
+/* The process id programs see (the main thread's id too). */
+long tern_libc_pid(void);
+
+/* Threads (backend_threads.c). The backend lock: tern_libc_lock returns 1 when it took it
+ * (0 while the process has one thread), to pass to tern_libc_unlock. A call that waits
+ * (for a pipe) lets it go with tern_libc_lock_release, which returns what
+ * tern_libc_lock_reacquire takes back (0 when the caller did not hold it). */
+int tern_libc_lock(void);
+void tern_libc_unlock(int locked);
+unsigned tern_libc_lock_release(void);
+void tern_libc_lock_reacquire(unsigned depth);
+/* 1 when tid names a thread of this process other than the main one. */
+int tern_libc_thread_is_ours(long tid);
+/* A forked child has one thread, its main one. */
+void tern_libc_threads_fork_child(void);
+
 #endif /* TERN_LIBC_MUSL_BACKEND_H */

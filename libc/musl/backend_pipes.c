@@ -122,7 +122,10 @@ int tern_libc_pipe_wait(uint64_t timeout_ns) {
     }
     struct tern_msg message;
     memset(&message, 0, sizeof(message));
+    /* Other threads may use the backend (and change the pipe) meanwhile. */
+    unsigned depth = tern_libc_lock_release();
     int64_t r = tern_sys_port_receive(g_wake_port, (uint64_t)(uintptr_t)&message, timeout_ns);
+    tern_libc_lock_reacquire(depth);
     if (r >= 0)
         (void)take_message(&message);
     return r < 0 ? 0 : 1;

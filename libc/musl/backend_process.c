@@ -79,6 +79,7 @@ static long sys_fork(void) {
     tern_libc_pipe_fork_prepare();
     if (setjmp(context.registers) != 0) {
         /* The child, in the clone, on the parent's stack as it was. */
+        tern_libc_threads_fork_child();
         tern_libc_pipe_fork_child();
         tern_libc_socket_fork_child();
         tern_libc_signals_fork_child();
@@ -143,7 +144,11 @@ static long wait_target(uint64_t self, long pid, uint64_t* target) {
 /* One wait: 0 and *which, *status for a child that ended; 1 when nohang and none has;
  * else a negated errno. */
 static long wait_one(uint64_t target, int nohang, uint64_t* which, int64_t* status) {
+    /* The wait uses nothing of the backend's but proc's handle from the startup block:
+     * the other threads may use the backend meanwhile (backend_threads.c). */
+    unsigned depth = tern_libc_lock_release();
     int64_t r = tern_libc_proc_wait(target, nohang, which, status);
+    tern_libc_lock_reacquire(depth);
     if (r == 0) {
         /* A child that was killed could not close its pipe ends: they stop counting now. */
         tern_libc_pipe_forget_process(*which);

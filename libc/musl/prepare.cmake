@@ -19,9 +19,9 @@ cmake_minimum_required(VERSION 3.20)
 # syscall_arch.h and so reaches Tern's backend:
 #   __set_thread_area.s  arch_prctl(ARCH_SET_FS); the generic one uses set_thread_area,
 #                        which the backend maps to thread_set_fs_base;
-#   __unmapself.s        munmap + exit of a detached thread's last act;
-#   clone.s              thread creation (the generic one fails with ENOSYS until Tern's
-#                        pthreads exist);
+#   __unmapself.s        munmap + exit of a detached thread's last act, and
+#   clone.s              thread creation: the overlay's __unmapself.c and clone.c beside
+#                        them take their place and call the backend (backend_threads.c);
 #   vfork.s              vfork (the generic one calls fork, which is ENOSYS);
 #   restore.s            the signal-return trampoline (Tern runs no signal handlers yet).
 # syscall_cp.s, the cancellation-point call, is replaced by the overlay's version instead:

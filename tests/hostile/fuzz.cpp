@@ -656,6 +656,26 @@ void make_arguments(Call& c) {
         a[1] = g.rng.percent(50) ? scratch_pointer() & ~15ull : address_arg();
         a[3] = g.rng.percent(80) ? g.rng.below(34) : any_value();
         break;
+    case TERN_SYS_thread_spawn:
+        a[1] = g.rng.percent(50) ? scratch_pointer() & ~15ull : address_arg();
+        a[3] = g.rng.percent(50) ? 0 : address_arg();
+        a[4] = g.rng.percent(50) ? scratch_pointer() & ~3ull : pointer_arg();
+        break;
+    case TERN_SYS_thread_set_clear_tid:
+        a[0] = g.rng.percent(50) ? scratch_pointer() & ~3ull : pointer_arg();
+        break;
+    case TERN_SYS_futex_wait:
+    case TERN_SYS_futex_wake:
+    case TERN_SYS_futex_requeue:
+        a[0] = g.rng.percent(60) ? scratch_pointer() & ~3ull : pointer_arg();
+        a[1] = g.rng.percent(50) ? g.rng.below(4) : any_value();
+        a[2] = g.rng.percent(60) ? scratch_pointer() & ~3ull : pointer_arg();
+        a[3] = g.rng.percent(80) ? g.rng.below(4) : any_value();
+        a[4] = g.rng.below(4);
+        a[5] = g.rng.percent(80) ? g.rng.below(4) : any_value();
+        if (c.number == TERN_SYS_futex_wake)
+            a[2] = g.rng.percent(80) ? g.rng.below(4) : any_value();
+        break;
     case TERN_SYS_handle_close:
         a[0] = handle_arg();
         break;
@@ -809,6 +829,10 @@ int written_argument(uint64_t number) {
         return 0;
     case TERN_SYS_boot_option:
         return 3;
+    case TERN_SYS_thread_spawn:
+        return 4; // the clear-tid word, written when the thread ends
+    case TERN_SYS_thread_set_clear_tid:
+        return 0;
     default:
         return -1;
     }
@@ -837,6 +861,15 @@ bool make_survivable(Call& c) {
         break;
     case TERN_SYS_thread_sleep:
         a[0] = timeout_arg();
+        break;
+    case TERN_SYS_futex_wait:
+        a[2] = timeout_arg(); // a wait nobody ends: bounded like every other
+        break;
+    case TERN_SYS_thread_spawn:
+        // As thread_create: a thread of this task starts in a stub or not at all.
+        if (a[0] >= kUserStart && a[0] < kUserEnd)
+            a[0] = g.rng.percent(50) ? addr(reinterpret_cast<const void*>(&fuzz_thread_exit_stub))
+                                     : addr(reinterpret_cast<const void*>(&fuzz_thread_nap_stub));
         break;
     case TERN_SYS_vm_free:
     case TERN_SYS_vm_protect:
@@ -1042,7 +1075,17 @@ const char* check_success(const Call& c, int64_t result) {
     case TERN_SYS_port_set_remove:
     case TERN_SYS_thread_set_fs_base:
     case TERN_SYS_port_call_async:
+    case TERN_SYS_futex_wait:
+    case TERN_SYS_thread_set_clear_tid:
         return result == 0 ? nullptr : "not 0";
+    case TERN_SYS_futex_wake:
+        return uint64_t(result) <= uint32_t(c.a[1]) ? nullptr : "woke more than asked for";
+    case TERN_SYS_futex_requeue:
+        return uint64_t(result) <= uint64_t(uint32_t(c.a[1])) + uint32_t(c.a[3])
+                   ? nullptr
+                   : "woke and moved more than asked for";
+    case TERN_SYS_thread_spawn:
+        return result > 0 ? nullptr : "not a positive id";
     case TERN_SYS_debug_write:
         return uint64_t(result) == c.a[1] ? nullptr : "not the length written";
     case TERN_SYS_clock_monotonic:

@@ -439,6 +439,7 @@ int syscall_fuzz() {
         case TERN_SYS_thread_sleep:
         case TERN_SYS_debug_write:
         case TERN_SYS_thread_create:
+        case TERN_SYS_thread_spawn:
             continue;
         case TERN_SYS_vm_free:
         case TERN_SYS_vm_protect:
@@ -452,6 +453,9 @@ int syscall_fuzz() {
         case TERN_SYS_thread_stop:
         case TERN_SYS_task_wait:
             a[1] = next() % 2 ? 0 : 100000;
+            break;
+        case TERN_SYS_futex_wait:
+            a[2] = next() % 2 ? 0 : 100000;
             break;
         default:
             break;

@@ -45,6 +45,10 @@
 
 #define TERN_MEMORY_CONTIGUOUS 1u
 
+/* futex_* flags. */
+#define TERN_FUTEX_SHARED 1u  /* keyed by memory object and offset where there is one */
+#define TERN_FUTEX_COMPARE 2u /* futex_requeue: only when *addr == expected */
+
 /* X(number, name, argc) */
 #define TERN_ENUMERATE_SYSCALLS(X)                                                                 \
     /* null(): returns 0. The cheapest round trip, for measurement. */                             \
@@ -334,14 +338,45 @@
        with the same rights: ports without RECEIVE, memory objects, tasks and resources; the       \
        source's handles to itself name the clone. RECEIVE rights, reply rights, threads and        \
        IRQs are not copied. The clone gets one stopped thread at entry with RSP = stack_top        \
-       and RDI = arg (FS base and priority the calling thread's when the source is the             \
-       caller's task), whose handle (CONTROL, READ, DUPLICATE, TRANSFER) goes to *thread_out;      \
-       resume it with thread_resume. Returns a handle to the clone with every task right but       \
-       RECEIVE. The pages a clone may copy count against its memory quota from the start.          \
+       and RDI = arg (FS base, priority and clear-tid word (thread_spawn) the calling thread's     \
+       when the source is the caller's task), whose handle (CONTROL, READ, DUPLICATE,              \
+       TRANSFER) goes to *thread_out; resume it with thread_resume. Returns a handle to            \
+       the clone with every task right but RECEIVE. The pages a clone may copy count               \
+       against its memory quota from the start.                                                    \
        INVALID_ARGUMENT: entry or stack as for thread_create. BAD_STATE: the task has              \
        exited. BAD_ADDRESS: thread_out (nothing is made). NO_MEMORY, QUOTA_EXCEEDED (the           \
        caller's tasks or handles). */                                                              \
-    X(68, task_clone, 5)
+    X(68, task_clone, 5)                                                                           \
+    /* futex_wait(uint32* addr, uint32 expected, uint64 timeout, uint32 flags): blocks while       \
+       *addr == expected until a futex_wake or futex_requeue on the same futex picks it, the       \
+       timeout (nanoseconds; TERN_TIMEOUT_NONE does not block) runs out, or the thread is          \
+       stopped or killed. A futex is the task and address, or with TERN_FUTEX_SHARED the           \
+       memory object and offset when addr lies in a mapped memory object (tasks mapping the        \
+       same object meet there; elsewhere SHARED is the task and address too). Returns 0 when       \
+       woken. WOULD_BLOCK: *addr != expected. TIMED_OUT. INTERRUPTED. INVALID_ARGUMENT: addr       \
+       not 4-byte aligned, unknown flags. BAD_ADDRESS: addr not readable user memory. */           \
+    X(69, futex_wait, 4)                                                                           \
+    /* futex_wake(uint32* addr, uint32 count, uint32 flags): wakes up to count waiters of the      \
+       futex, oldest first; returns how many. Errors as futex_wait's for addr and flags. */        \
+    X(70, futex_wake, 3)                                                                           \
+    /* futex_requeue(uint32* addr, uint32 wake, uint32* addr2, uint32 move, uint32 expected,       \
+       uint32 flags): wakes up to wake waiters of addr's futex and moves up to move of the         \
+       rest, in order, to addr2's futex; returns how many were woken and moved. With               \
+       TERN_FUTEX_COMPARE, WOULD_BLOCK unless *addr == expected (nothing is done). Errors as       \
+       futex_wait's for both addresses. */                                                         \
+    X(71, futex_requeue, 6)                                                                        \
+    /* thread_spawn(entry, stack_top, arg, uint64 fs_base, uint32* clear_tid): a thread in the     \
+       caller's task starting at entry with RSP = stack_top, RDI = arg and the given FS base,      \
+       at the caller's priority; when it ends with thread_exit, the kernel writes 0 to             \
+       *clear_tid (0: nothing) and wakes one waiter of that futex (TERN_FUTEX_SHARED), after       \
+       the thread last ran user code. Returns its thread id (thread_id). No handle is made.        \
+       INVALID_ARGUMENT: entry, stack, fs_base or clear_tid outside user space, stack_top not      \
+       16-byte aligned, clear_tid not 4-byte aligned. QUOTA_EXCEEDED: the thread quota.            \
+       NO_MEMORY. */                                                                               \
+    X(72, thread_spawn, 5)                                                                         \
+    /* thread_set_clear_tid(uint32* clear_tid): sets the calling thread's clear_tid (as            \
+       thread_spawn's; 0 removes it); returns 0. INVALID_ARGUMENT as for thread_spawn. */          \
+    X(73, thread_set_clear_tid, 1)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),

@@ -5,6 +5,7 @@
 #include <base/result.h>
 #include <base/span.h>
 #include <kernel/arch/x86_64/page_table.h>
+#include <kernel/containers/futex_table.h>
 #include <kernel/containers/handle_table.h>
 #include <kernel/containers/region_tree.h>
 #include <kernel/mm/page_shares.h>
@@ -116,6 +117,12 @@ public:
     base::Result<void> refuse_page(uint64_t address);
     // Resident pages in [start, end).
     uint64_t resident_pages(uint64_t start, uint64_t end);
+
+    // The futex a user address names (docs/kernel.md, "Futexes"): with `shared` and the
+    // address in a mapped memory object, that object and the physical address of the
+    // word, which every task mapping the object agrees on; otherwise this task and the
+    // address. BAD_ADDRESS: no readable region there.
+    base::Result<obj::FutexKey> futex_key(uint64_t address, bool shared) const;
 
     obj::Ref<Port>& exception_port() { return m_exception_port; }
     // object_watch on this task. A task that has exited already is noticed at once.

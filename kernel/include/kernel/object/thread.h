@@ -97,7 +97,10 @@ public:
     // Where a reply to this thread's port_call lands, and where the IPC fast path hands
     // a call to it while it waits in a receive.
     obj::Message m_reply;
-    uint64_t m_fault_page = 0;              // the page a pager is being asked for
+    uint64_t m_fault_page = 0; // the page a pager is being asked for
+    // A 32-bit user word the kernel clears, waking one waiter of its futex, when the
+    // thread ends with thread_exit (thread_spawn, thread_set_clear_tid); 0 for none.
+    uint64_t m_clear_tid = 0;
     WaitQueue* m_stopped_waiters = nullptr; // controllers waiting for this thread to stop
     // The thread this one woke last: when this one blocks, the CPU goes straight to it
     // (if nothing more urgent is ready), so a call or reply hands the CPU to its peer.

@@ -59,6 +59,12 @@ SyscallResult sys_task_give_handle(Handle task, Handle handle, uint32_t rights);
 SyscallResult sys_task_clone(Handle task, uint64_t entry, uint64_t stack_top, uint64_t arg,
                              UserPtr<tern_handle_t> thread_out);
 
+// futex.cpp: waiting on user addresses.
+SyscallResult sys_futex_wait(uint64_t addr, uint32_t expected, Timeout timeout, uint32_t flags);
+SyscallResult sys_futex_wake(uint64_t addr, uint32_t count, uint32_t flags);
+SyscallResult sys_futex_requeue(uint64_t addr, uint32_t wake, uint64_t addr2, uint32_t move,
+                                uint32_t expected, uint32_t flags);
+
 // thread.cpp: threads of the calling task and thread control.
 SyscallResult sys_thread_exit(uint64_t status);
 SyscallResult sys_thread_yield();
@@ -67,6 +73,9 @@ SyscallResult sys_thread_create(uint64_t entry, uint64_t stack_top, uint64_t arg
                                 uint32_t priority);
 SyscallResult sys_thread_id();
 SyscallResult sys_thread_set_fs_base(uint64_t base);
+SyscallResult sys_thread_spawn(uint64_t entry, uint64_t stack_top, uint64_t arg, uint64_t fs_base,
+                               uint64_t clear_tid);
+SyscallResult sys_thread_set_clear_tid(uint64_t clear_tid);
 SyscallResult sys_task_thread_create(Handle task, uint64_t entry, uint64_t stack_top, uint64_t arg);
 SyscallResult sys_thread_stop(Handle thread, Timeout timeout);
 SyscallResult sys_thread_resume(Handle thread);
