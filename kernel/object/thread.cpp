@@ -121,6 +121,7 @@ void reap_zombies() {
         z->m_reply.reset();
         z->m_handoff.reset();
         z->m_reply_slot.reset(); // the reply object of its calls
+        z->m_held_reply.reset();
         free_stack_slot(z->stack_slot());
         z->m_stack_freed = true;
         z->release_ref(); // the scheduler's reference; handles may keep the object
@@ -428,6 +429,8 @@ void sleep_ns(uint64_t ns) {
     cur->m_state = ThreadState::kDead;
     --g_alive;
     cur->m_handoff.reset();
+    // A call it received in registers and never answered: its caller gets PEER_CLOSED.
+    cur->m_held_reply.reset();
     if (cur->m_task)
         cur->m_task->thread_exited(*cur);
     g_zombies.push_back(*cur);
@@ -476,6 +479,7 @@ void thread_kill(Thread& t) {
     t.m_state = ThreadState::kDead;
     --g_alive;
     t.m_handoff.reset();
+    t.m_held_reply.reset();
     if (t.m_task)
         t.m_task->thread_exited(t);
     g_zombies.push_back(t);

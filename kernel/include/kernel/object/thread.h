@@ -111,6 +111,14 @@ public:
     // reference is the caller's for the whole call, and once the server has let go of
     // it, it serves the next call without an allocation.
     obj::Ref<obj::KObject> m_reply_slot;
+    // Register IPC (port_call_regs, port_reply_receive_regs). The reply right of the call
+    // this thread received last in registers, held here instead of in the handle table
+    // until its next port_reply_receive_regs answers it (dropped unanswered when the
+    // thread ends, which gives the caller PEER_CLOSED).
+    obj::Ref<obj::KObject> m_held_reply;
+    bool m_receive_regs = false;    // waits in port_reply_receive_regs on a port's own queue
+    bool m_call_regs = false;       // waits in port_call_regs for its answer
+    bool m_answer_in_frame = false; // the fast path wrote the answer into its user registers
 
     Task* m_task = nullptr; // counted reference for user threads
 
