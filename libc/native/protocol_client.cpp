@@ -57,9 +57,11 @@ base::Error call_raw(tern_handle_t port, uint32_t label, const void* request, si
     for (size_t i = 0; i < parts.in_handles.size(); ++i)
         msg.handles[i] = parts.in_handles[i];
     int64_t r;
-    if (parts.in_data.empty() && parts.in_handles.empty()) {
-        // Inline words only: the call goes in registers (the IPC fast path); an answer
-        // with a data part or handles lands in msg as port_call would leave it.
+    if (parts.in_data.empty() && parts.in_handles.empty() && limits.response_data == 0
+        && limits.response_handles == 0) {
+        // Inline words only both ways: the call goes in registers (the IPC fast path).
+        // An answer with a data part or handles all the same (a server's bug) lands in
+        // msg as port_call would have left it, and is refused below.
         tern_reg_msg m;
         m.label = label;
         __builtin_memcpy(m.words, msg.words, sizeof(m.words));
