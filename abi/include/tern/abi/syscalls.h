@@ -365,7 +365,12 @@
        half cannot fail the call (a caller that gave up loses the answer). INVALID_ARGUMENT:       \
        label above 32 bits (nothing done). Other errors as port_receive; on an error only          \
        RAX changes. */                                                                             \
-    X(70, port_reply_receive_regs, 3)
+    X(70, port_reply_receive_regs, 3)                                                              \
+    /* vm_supply_batch(task, addr, const void* pages, uint64 count): vm_supply for count           \
+       (1..64) consecutive pages from the page holding addr, from count * 4096 bytes at            \
+       pages; all or nothing (errors as vm_supply; INVALID_ARGUMENT: count 0 or over 64,           \
+       or the range leaves user space). Returns count. For prefetching around a fault. */          \
+    X(71, vm_supply_batch, 4)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),
