@@ -515,15 +515,23 @@ base::Error Task::wait_for_pager(uint64_t address, uint64_t error_code) {
         h.is_error())
         return h.error();
     InterruptGuard guard;
-    // Never block the faulting thread on a full pager queue: a pager that cannot keep up
-    // is treated like one that refused.
-    if (auto s = pager.send(base::move(m), 0, false); s.is_error())
-        return s.error();
+    // A pager already waiting for faults gets this one straight away, and the CPU with
+    // it (the IPC fast path's hand-over); else the message is queued. Never block the
+    // faulting thread on a full pager queue: a pager that cannot keep up is treated like
+    // one that refused.
+    Thread* pager_thread = hand_to_waiting_receiver(pager, m);
+    if (!pager_thread)
+        if (auto s = pager.send(base::move(m), 0, false); s.is_error())
+            return s.error();
     self->m_fault_page = page;
     // The pager's receive right may go away without answering; look again every 50 ms.
     base::Error e;
     for (;;) {
-        e = m_pager_waiters.wait(monotonic_ns() + 50000000ull);
+        uint64_t deadline = monotonic_ns() + 50000000ull;
+        // (hand_to_waiting_receiver checked that the pager thread may run next.)
+        e = pager_thread ? m_pager_waiters.wait_switching_to(*base::exchange(pager_thread, nullptr),
+                                                             deadline)
+                         : m_pager_waiters.wait(deadline);
         if (e != base::Error::TIMED_OUT)
             break;
         if (pager.closed()) {

@@ -391,6 +391,19 @@ Thread* fast_call_target(Thread& self, Port& port, const tern_msg& um, Timeout t
 
 } // namespace
 
+Thread* hand_to_waiting_receiver(Port& port, obj::Message& m) {
+    if (!port.queue().is_empty() || port.has_events() || port.closed())
+        return nullptr;
+    Thread* server = fast_receiver(port);
+    // A register receiver cannot take a message with handles in its registers.
+    if (!server || server->m_receive_regs || m.header.handle_count > 1)
+        return nullptr;
+    TERN_ASSERT(!server->m_reply.owns_resources() && server->m_reply.data_size() == 0);
+    server->m_reply = base::move(m);
+    server->m_direct = true;
+    return server;
+}
+
 SyscallResult sys_port_call(Handle port_handle, UserPtr<tern_msg> msg, Timeout timeout) {
     Thread* self = current_thread();
     Task& task = *self->task();
