@@ -565,8 +565,14 @@ base::Result<void> Task::supply_pages(uint64_t address, uint64_t count, uint64_t
     TERN_ASSERT(count >= 1 && count <= kMaxSupplyPages);
     uint64_t first = base::align_down(address, kPageSize);
     // Every page is checked before anything is allocated: a batch is all or nothing.
+    // (One page needs no look ahead: mapping it finds a page already there.)
     const obj::Region* r = nullptr;
-    for (uint64_t i = 0; i < count; ++i) {
+    if (count == 1) {
+        r = m_regions.find(first);
+        if (!r || r->kind != kRegionPager)
+            return base::Error::NOT_FOUND;
+    }
+    for (uint64_t i = 0; count > 1 && i < count; ++i) {
         uint64_t page = first + i * kPageSize;
         if (!r || page >= r->end) {
             r = m_regions.find(page);
@@ -597,9 +603,13 @@ base::Result<void> Task::supply_pages(uint64_t address, uint64_t count, uint64_t
     }
     for (uint64_t i = 0; failure == base::Error::OK && i < count; ++i) {
         uint64_t page = first + i * kPageSize;
-        r = m_regions.find(page);
-        if (auto m = m_page_table.map(page, frames[i], kPageSize, user_page_flags(r->protection));
-            m.is_error()) {
+        if (!r->contains(page))
+            r = m_regions.find(page);
+        x86_64::PageFlags flags = user_page_flags(r->protection);
+        auto m = m_page_table.map_page(page, frames[i], flags);
+        if (m.is_error() && m.error() == base::Error::NOT_FOUND) // a table to make first
+            m = m_page_table.map(page, frames[i], kPageSize, flags);
+        if (m.is_error()) {
             // Unmap what this batch mapped: the frames go back below.
             for (uint64_t j = 0; j < i; ++j)
                 (void)m_page_table.unmap(first + j * kPageSize, kPageSize);
