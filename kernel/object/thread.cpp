@@ -6,6 +6,7 @@
 #include <kernel/core/log.h>
 #include <kernel/core/memory.h>
 #include <kernel/core/panic.h>
+#include <kernel/mm/heap.h>
 #include <kernel/object/task.h>
 #include <kernel/object/thread.h>
 
@@ -129,6 +130,10 @@ void reap_zombies() {
 }
 
 } // namespace
+
+// A thread is one slot of the heap's 1 KiB class (its 8-byte redzone included): one
+// byte more doubles what every thread costs to allocate and free.
+static_assert(sizeof(Thread) + mm::Heap::kRedzoneBytes <= 1024, "Thread outgrew its heap class");
 
 Thread* Thread::create_kernel(const char* name, void (*fn)(void*), void* arg, uint8_t priority) {
     auto slot = alloc_stack_slot();

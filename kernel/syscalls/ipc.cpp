@@ -773,7 +773,7 @@ SyscallResult sys_port_call_regs(Handle port_handle, uint64_t label, Timeout tim
     self->m_call_regs = false;
     // As port_call: a late answer is refused from here on.
     pending->abandon();
-    bool in_frame = base::exchange(self->m_answer_in_frame, false);
+    bool in_frame = base::exchange(self->m_direct, false);
     if (e != base::Error::OK)
         return e;
     if (in_frame)
@@ -828,7 +828,7 @@ SyscallResult sys_port_reply_receive_regs(Handle port_handle, uint64_t label, Ti
             // a port_call), and the receive below runs the caller as it waits.
             if (caller->m_call_regs) {
                 message_to_frame(caller->user_frame(), uint32_t(label), task.id(), 0, words);
-                caller->m_answer_in_frame = true;
+                caller->m_direct = true;
             } else {
                 obj::Message& m = caller->m_reply;
                 TERN_ASSERT(!m.owns_resources() && m.data_size() == 0);
