@@ -341,6 +341,42 @@ void test_answer_with_data() {
     close(p);
 }
 
+// A register call interrupted by thread_stop returns INTERRUPTED; the server's answer
+// to it, held meanwhile, is dropped rather than taken for the answer to the next call.
+void test_interrupted_register_call() {
+    int64_t p = port_create(4);
+    if (!expect_ok(p, "intr.port"))
+        return;
+    int64_t s = dup(p, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER);
+    CloneOptions o;
+    o.mode = kChildCallRegsTwice;
+    o.give = static_cast<uint64_t>(s);
+    o.give_rights = TERN_RIGHT_SEND;
+    Child c;
+    if (clone_child(c, "regs_interrupted_caller", o)) {
+        tern_reg_msg m{};
+        expect_eq(tern_reply_receive_regs(p, &m, kLong, nullptr), 0, "intr.first_call");
+        expect_true(m.label == 1 && m.words[0] == 1 && m.flags == TERN_MSG_FLAG_CALL,
+                    int64_t(m.words[0]), "intr.first_call_contents");
+        expect_eq(tern_sys_thread_stop(c.thread, kLong), 0, "intr.stop_blocked_caller");
+        expect_eq(tern_sys_thread_resume(c.thread), 0, "intr.resume_caller");
+        // This answers the first call, whose caller gave up, and takes the second.
+        m.label = 0;
+        m.words[0] = 100;
+        expect_eq(tern_reply_receive_regs(p, &m, kLong, nullptr), 0, "intr.second_call");
+        expect_true(m.label == 2 && m.words[0] == 2, int64_t(m.words[0]),
+                    "intr.second_call_contents");
+        m.label = 0;
+        m.words[0] = 200;
+        expect_err(tern_reply_receive_regs(p, &m, TERN_TIMEOUT_NONE, nullptr), TERN_WOULD_BLOCK,
+                   "intr.answer_second_call");
+        expect_eq(wait_child(c), 200, "intr.caller_got_its_own_answer");
+        release_child(c);
+    }
+    close(s);
+    close(p);
+}
+
 } // namespace
 
 extern "C" int main(uint64_t) {
@@ -349,5 +385,6 @@ extern "C" int main(uint64_t) {
     test_struct_call_to_register_server();
     test_receive_cases();
     test_answer_with_data();
+    test_interrupted_register_call();
     return finish();
 }
