@@ -22,6 +22,7 @@ file(GLOB TERN_BASE_SOURCES CONFIGURE_DEPENDS ${TERN_ROOT}/base/src/*.cpp)
 set(TERN_NATIVE_SHARED_SOURCES
   ${TERN_ROOT}/libc/native/startup.cpp
   ${TERN_ROOT}/libc/native/protocol_client.cpp
+  ${TERN_ROOT}/libc/native/ipc_regs.S
   ${TERN_ROOT}/libc/native/services.cpp)
 add_library(tern_user_rt STATIC
   ${TERN_ROOT}/libc/native/crt0.S

@@ -6,6 +6,7 @@
 #include <kernel/core/log.h>
 #include <kernel/core/memory.h>
 #include <kernel/core/panic.h>
+#include <kernel/core/usercopy.h>
 #include <kernel/object/handles.h>
 #include <kernel/object/port.h>
 #include <kernel/object/task.h>
@@ -528,15 +529,23 @@ base::Error Task::wait_for_pager(uint64_t address, uint64_t error_code) {
         h.is_error())
         return h.error();
     InterruptGuard guard;
-    // Never block the faulting thread on a full pager queue: a pager that cannot keep up
-    // is treated like one that refused.
-    if (auto s = pager.send(base::move(m), 0, false); s.is_error())
-        return s.error();
+    // A pager already waiting for faults gets this one straight away, and the CPU with
+    // it (the IPC fast path's hand-over); else the message is queued. Never block the
+    // faulting thread on a full pager queue: a pager that cannot keep up is treated like
+    // one that refused.
+    Thread* pager_thread = hand_to_waiting_receiver(pager, m);
+    if (!pager_thread)
+        if (auto s = pager.send(base::move(m), 0, false); s.is_error())
+            return s.error();
     self->m_fault_page = page;
     // The pager's receive right may go away without answering; look again every 50 ms.
     base::Error e;
     for (;;) {
-        e = m_pager_waiters.wait(monotonic_ns() + 50000000ull);
+        uint64_t deadline = monotonic_ns() + 50000000ull;
+        // (hand_to_waiting_receiver checked that the pager thread may run next.)
+        e = pager_thread ? m_pager_waiters.wait_switching_to(*base::exchange(pager_thread, nullptr),
+                                                             deadline)
+                         : m_pager_waiters.wait(deadline);
         if (e != base::Error::TIMED_OUT)
             break;
         if (pager.closed()) {
@@ -562,26 +571,74 @@ base::Result<uint64_t> Task::map_pager(uint64_t address, uint64_t size, uint32_t
     return vm_allocate(size, prot, kRegionPager, address, index + 1);
 }
 
-base::Result<void> Task::supply_page(uint64_t address, const uint8_t* bytes) {
+base::Result<void> Task::supply_pages(uint64_t address, uint64_t count, uint64_t source) {
     // A task that has exited has no address space left to fill (its page would only
     // wait for the task object to go).
     if (m_exited)
         return base::Error::BAD_STATE;
-    const obj::Region* r = m_regions.find(address);
-    if (!r || r->kind != kRegionPager)
-        return base::Error::NOT_FOUND;
-    uint64_t page = base::align_down(address, kPageSize);
-    if (m_page_table.translate(page).has_value())
-        return base::Error::ALREADY_EXISTS;
-    uint64_t phys = TRY(page_allocator().alloc_page());
-    __builtin_memcpy(phys_to_virt(phys), bytes, kPageSize);
-    if (auto m = m_page_table.map(page, phys, kPageSize, user_page_flags(r->protection));
-        m.is_error()) {
-        (void)page_allocator().free_page(phys);
-        return m.error();
+    TERN_ASSERT(count >= 1 && count <= kMaxSupplyPages);
+    uint64_t first = base::align_down(address, kPageSize);
+    // Every page is checked before anything is allocated: a batch is all or nothing.
+    // (One page needs no look ahead: mapping it finds a page already there.)
+    const obj::Region* r = nullptr;
+    if (count == 1) {
+        r = m_regions.find(first);
+        if (!r || r->kind != kRegionPager)
+            return base::Error::NOT_FOUND;
     }
-    m_pager_waiters.wake_matching([page](Thread& t) { return t.m_fault_page == page; },
-                                  base::Error::OK);
+    for (uint64_t i = 0; count > 1 && i < count; ++i) {
+        uint64_t page = first + i * kPageSize;
+        if (!r || page >= r->end) {
+            r = m_regions.find(page);
+            if (!r || r->kind != kRegionPager)
+                return base::Error::NOT_FOUND;
+        }
+        if (m_page_table.translate(page).has_value())
+            return base::Error::ALREADY_EXISTS;
+    }
+    uint64_t frames[kMaxSupplyPages];
+    base::Error failure = base::Error::OK;
+    uint64_t made = 0;
+    for (; made < count; ++made) {
+        auto phys = page_allocator().alloc_page();
+        if (phys.is_error()) {
+            failure = phys.error();
+            break;
+        }
+        frames[made] = phys.value();
+        // Straight from the pager's memory into the frame: the only copy of the page.
+        if (auto c =
+                copy_from_user(phys_to_virt(frames[made]), source + made * kPageSize, kPageSize);
+            c.is_error()) {
+            failure = c.error();
+            ++made;
+            break;
+        }
+    }
+    for (uint64_t i = 0; failure == base::Error::OK && i < count; ++i) {
+        uint64_t page = first + i * kPageSize;
+        if (!r->contains(page))
+            r = m_regions.find(page);
+        x86_64::PageFlags flags = user_page_flags(r->protection);
+        auto m = m_page_table.map_page(page, frames[i], flags);
+        if (m.is_error() && m.error() == base::Error::NOT_FOUND) // a table to make first
+            m = m_page_table.map(page, frames[i], kPageSize, flags);
+        if (m.is_error()) {
+            // Unmap what this batch mapped: the frames go back below.
+            for (uint64_t j = 0; j < i; ++j)
+                (void)m_page_table.unmap(first + j * kPageSize, kPageSize);
+            failure = m.error();
+        }
+    }
+    if (failure != base::Error::OK) {
+        for (uint64_t i = 0; i < made; ++i)
+            (void)page_allocator().free_page(frames[i]);
+        return failure;
+    }
+    uint64_t end = first + count * kPageSize;
+    m_pager_waiters.wake_matching(
+        [first, end](Thread& t) { return t.m_fault_page >= first && t.m_fault_page < end; },
+        base::Error::OK);
     return {};
 }
 

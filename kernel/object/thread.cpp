@@ -6,6 +6,7 @@
 #include <kernel/core/log.h>
 #include <kernel/core/memory.h>
 #include <kernel/core/panic.h>
+#include <kernel/mm/heap.h>
 #include <kernel/object/task.h>
 #include <kernel/object/thread.h>
 
@@ -121,6 +122,7 @@ void reap_zombies() {
         z->m_reply.reset();
         z->m_handoff.reset();
         z->m_reply_slot.reset(); // the reply object of its calls
+        z->m_held_reply.reset();
         free_stack_slot(z->stack_slot());
         z->m_stack_freed = true;
         z->release_ref(); // the scheduler's reference; handles may keep the object
@@ -128,6 +130,10 @@ void reap_zombies() {
 }
 
 } // namespace
+
+// A thread is one slot of the heap's 1 KiB class (its 8-byte redzone included): one
+// byte more doubles what every thread costs to allocate and free.
+static_assert(sizeof(Thread) + mm::Heap::kRedzoneBytes <= 1024, "Thread outgrew its heap class");
 
 Thread* Thread::create_kernel(const char* name, void (*fn)(void*), void* arg, uint8_t priority) {
     auto slot = alloc_stack_slot();
@@ -428,6 +434,8 @@ void sleep_ns(uint64_t ns) {
     cur->m_state = ThreadState::kDead;
     --g_alive;
     cur->m_handoff.reset();
+    // A call it received in registers and never answered: its caller gets PEER_CLOSED.
+    cur->m_held_reply.reset();
     if (cur->m_task)
         cur->m_task->thread_exited(*cur);
     g_zombies.push_back(*cur);
@@ -476,6 +484,7 @@ void thread_kill(Thread& t) {
     t.m_state = ThreadState::kDead;
     --g_alive;
     t.m_handoff.reset();
+    t.m_held_reply.reset();
     if (t.m_task)
         t.m_task->thread_exited(t);
     g_zombies.push_back(t);

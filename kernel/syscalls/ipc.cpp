@@ -301,6 +301,81 @@ namespace {
 // dispatch's count of the syscall less these, so the slow path pays nothing for them.
 tern_ipc_stats g_ipc_stats;
 
+// The thread a fast call on `port` (inline words only, nothing pending there) goes to:
+// its receiver, waiting on the port itself in a register receive, or in a receive whose
+// tern_msg is writable with room for the reply right in its table; and nothing more
+// urgent than it ready. Null: the slow path.
+Thread* fast_receiver(Port& port) {
+    Thread* server = port.waiting_receiver();
+    if (!server)
+        return nullptr;
+    if (!server->m_receive_regs) {
+        if (!server->m_receive_msg)
+            return nullptr;
+        Task& peer = *server->task();
+        if (peer.handles().count() >= peer.handles().capacity()
+            || !message_writable(peer, UserPtr<tern_msg>(server->m_receive_msg)))
+            return nullptr;
+    }
+    if (!can_hand_off_to(*server))
+        return nullptr;
+    return server;
+}
+
+// The words of a register message, in the order the ABI gives them (syscalls.h,
+// port_call_regs): R10, R8, R9, R12, R13, R14, R15, RBX.
+[[gnu::always_inline]] inline void words_from_frame(const x86_64::TrapFrame& f, uint64_t* w) {
+    w[0] = f.r10;
+    w[1] = f.r8;
+    w[2] = f.r9;
+    w[3] = f.r12;
+    w[4] = f.r13;
+    w[5] = f.r14;
+    w[6] = f.r15;
+    w[7] = f.rbx;
+}
+
+// Writes a message into a thread's user registers, which its syscall's return restores.
+[[gnu::always_inline]] inline void message_to_frame(x86_64::TrapFrame& f, uint32_t label,
+                                                    uint64_t badge, uint32_t flags,
+                                                    const uint64_t* w) {
+    f.rsi = label;
+    f.rdx = badge;
+    f.rdi = flags;
+    f.r10 = w[0];
+    f.r8 = w[1];
+    f.r9 = w[2];
+    f.r12 = w[3];
+    f.r13 = w[4];
+    f.r14 = w[5];
+    f.r15 = w[6];
+    f.rbx = w[7];
+}
+
+// The fast path's hand-over of a call to `server` (from fast_receiver): a register
+// receiver gets it in its registers with the reply right held by the thread, any other in
+// its message slot with the right it will find in reply_handle. The server's wait ends
+// with m_direct set.
+[[gnu::always_inline]] inline void hand_call(Thread& server, uint32_t label, uint64_t badge,
+                                             const uint64_t* words, Reply* pending) {
+    if (server.m_receive_regs) {
+        message_to_frame(server.user_frame(), label, badge, TERN_MSG_FLAG_CALL, words);
+        server.m_held_reply = obj::Ref<obj::KObject>::retain(pending);
+    } else {
+        obj::Message& m = server.m_reply;
+        TERN_ASSERT(!m.owns_resources() && m.data_size() == 0);
+        m.header.label = label;
+        m.header.flags = TERN_MSG_FLAG_CALL;
+        m.header.sender_badge = badge;
+        for (int i = 0; i < TERN_MSG_INLINE_WORDS; ++i)
+            m.words[i] = words[i];
+        TERN_VERIFY(m.add_handle(obj::Ref<obj::KObject>::retain(pending),
+                                 TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER)
+                        .ok()); // the slot was empty
+    }
+    server.m_direct = true;
+}
+
 // A call the fast path can take: inline words only (no data part, no handles), to a port
 // with nothing pending whose receiver is already waiting on it in port_receive (or
 // port_reply_receive), where the message can be delivered at once, and with nothing more
@@ -311,18 +386,23 @@ Thread* fast_call_target(Thread& self, Port& port, const tern_msg& um, Timeout t
         return nullptr;
     if (!port.queue().is_empty() || port.has_events() || port.closed())
         return nullptr;
-    Thread* server = port.waiting_receiver();
-    if (!server || !server->m_receive_msg)
-        return nullptr;
-    Task& peer = *server->task();
-    if (peer.handles().count() >= peer.handles().capacity()
-        || !message_writable(peer, UserPtr<tern_msg>(server->m_receive_msg))
-        || !can_hand_off_to(*server))
-        return nullptr;
-    return server;
+    return fast_receiver(port);
 }
 
 } // namespace
+
+Thread* hand_to_waiting_receiver(Port& port, obj::Message& m) {
+    if (!port.queue().is_empty() || port.has_events() || port.closed())
+        return nullptr;
+    Thread* server = fast_receiver(port);
+    // A register receiver cannot take a message with handles in its registers.
+    if (!server || server->m_receive_regs || m.header.handle_count > 1)
+        return nullptr;
+    TERN_ASSERT(!server->m_reply.owns_resources() && server->m_reply.data_size() == 0);
+    server->m_reply = base::move(m);
+    server->m_direct = true;
+    return server;
+}
 
 SyscallResult sys_port_call(Handle port_handle, UserPtr<tern_msg> msg, Timeout timeout) {
     Thread* self = current_thread();
@@ -341,17 +421,7 @@ SyscallResult sys_port_call(Handle port_handle, UserPtr<tern_msg> msg, Timeout t
         // The fast path: the call goes straight into the waiting server's slot, with the
         // reply right it will find in reply_handle, and the CPU goes to the server.
         pending = TRY(Reply::for_call(*self, *task.account()));
-        obj::Message& m = server->m_reply;
-        TERN_ASSERT(!m.owns_resources() && m.data_size() == 0);
-        m.header.label = um.hdr.label;
-        m.header.flags = TERN_MSG_FLAG_CALL;
-        m.header.sender_badge = task.id();
-        for (int i = 0; i < TERN_MSG_INLINE_WORDS; ++i)
-            m.words[i] = um.words[i];
-        TERN_VERIFY(m.add_handle(obj::Ref<obj::KObject>::retain(pending),
-                                 TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER)
-                        .ok()); // the slot was empty
-        server->m_direct = true;
+        hand_call(*server, um.hdr.label, task.id(), um.words, pending);
         ++g_ipc_stats.fast_calls;
         e = pending->waiter().wait_switching_to(*server, deadline);
     } else {
@@ -559,8 +629,240 @@ SyscallResult sys_ipc_stats(UserPtr<tern_ipc_stats> out) {
     tern_ipc_stats stats = g_ipc_stats;
     stats.slow_calls = syscall_count(TERN_SYS_port_call) - stats.fast_calls;
     stats.slow_replies = syscall_count(TERN_SYS_port_reply_receive) - stats.fast_replies;
+    stats.slow_reg_calls = syscall_count(TERN_SYS_port_call_regs) - stats.fast_reg_calls;
+    stats.slow_reg_replies =
+        syscall_count(TERN_SYS_port_reply_receive_regs) - stats.fast_reg_replies;
     TRY(out.write(stats));
     return 0;
+}
+
+namespace {
+
+// Register IPC: port_call_regs and port_reply_receive_regs carry a message of inline
+// words in the user registers (syscalls.h gives the layout), so the fast path copies
+// nothing through user memory, and the server's reply right stays in its thread
+// (Thread::m_held_reply) rather than entering and leaving its handle table.
+
+// True when a message fits the registers: no data part, and no handle but a call's
+// reply right.
+[[gnu::always_inline]] inline bool fits_registers(const obj::Message& m) {
+    uint32_t rights = (m.header.flags & TERN_MSG_FLAG_CALL) ? 1 : 0;
+    return m.data_size() == 0 && m.header.handle_count == rights;
+}
+
+// Delivers such a message into the current thread's registers; a call's reply right
+// stays with the thread. `m` is left empty.
+void message_to_registers(Thread& self, obj::Message& m) {
+    if (m.header.flags & TERN_MSG_FLAG_CALL) {
+        self.m_held_reply = base::move(m.handles[0].object);
+        m.handles[0].rights = 0;
+        m.header.handle_count = 0;
+    }
+    message_to_frame(self.user_frame(), m.header.label, m.header.sender_badge, m.header.flags,
+                     m.words);
+    m.reset();
+}
+
+// The tern_msg at RBP, for a message that does not fit the registers. BAD_ADDRESS: not
+// writable user memory; NO_SPACE: RBP is 0.
+base::Result<UserPtr<tern_msg>> register_overflow_buffer(Task& task, Thread& self) {
+    uint64_t at = self.user_frame().rbp;
+    if (at == 0)
+        return base::Error::NO_SPACE;
+    UserPtr<tern_msg> msg(at);
+    if (!message_writable(task, msg))
+        return base::Error::BAD_ADDRESS;
+    return msg;
+}
+
+// The receive half of port_reply_receive_regs: as receive_on, into registers.
+SyscallResult receive_regs(Task& task, Thread& self, Port& p, Timeout timeout, Thread** handoff) {
+    uint64_t deadline = timeout.deadline();
+    for (;;) {
+        uint32_t key = 0;
+        if (Port* source = p.ready_source(&key)) {
+            if (!source->has_events()) {
+                obj::Message& head = *source->queue().front();
+                if (!fits_registers(head)) {
+                    // A data part or handles: the whole message goes to the tern_msg at
+                    // RBP, as port_receive would deliver it (it stays queued otherwise).
+                    auto buffer = TRY(register_overflow_buffer(task, self));
+                    SyscallResult r = receive_on(task, p, buffer, Timeout(0), nullptr);
+                    if (r.ok())
+                        self.user_frame().rdi = TERN_MSG_FLAG_IN_BUFFER;
+                    return r;
+                }
+                message_to_registers(self, head);
+                source->drop_delivered();
+                return key;
+            }
+            [[clang::uninitialized]] obj::Message event;
+            (void)source->take_event(event); // has_events() said there is one
+            message_to_registers(self, event);
+            return key;
+        }
+        if (p.closed())
+            return base::Error::PEER_CLOSED;
+        if (!timeout.blocks())
+            return base::Error::WOULD_BLOCK;
+        self.m_receive_regs = true;
+        base::Error e;
+        if (*handoff)
+            e = p.wait_for_message_switching_to(*base::exchange(*handoff, nullptr), deadline);
+        else
+            e = p.wait_for_message(deadline);
+        self.m_receive_regs = false;
+        if (self.m_direct) {
+            // A fast call is in the registers already, its reply right held (hand_call).
+            self.m_direct = false;
+            return 0;
+        }
+        if (e != base::Error::OK)
+            return e;
+    }
+}
+
+} // namespace
+
+SyscallResult sys_port_call_regs(Handle port_handle, uint64_t label, Timeout timeout) {
+    Thread* self = current_thread();
+    Task& task = *self->task();
+    if (label >> 32)
+        return base::Error::INVALID_ARGUMENT;
+    auto port = TRY(port_from(task, port_handle, TERN_RIGHT_SEND));
+    x86_64::TrapFrame& f = self->user_frame();
+    uint64_t words[TERN_MSG_INLINE_WORDS];
+    words_from_frame(f, words);
+    uint64_t deadline = timeout.deadline();
+    Reply* pending = TRY(Reply::for_call(*self, *task.account()));
+    base::Error e;
+    Thread* server = nullptr;
+    if (timeout.blocks() && !self->m_exit_requested && port->queue().is_empty()
+        && !port->has_events() && !port->closed())
+        server = fast_receiver(*port);
+    self->m_call_regs = true;
+    if (server) {
+        // The fast path: the call goes straight to the waiting server and the CPU with it.
+        hand_call(*server, uint32_t(label), task.id(), words, pending);
+        ++g_ipc_stats.fast_reg_calls;
+        e = pending->waiter().wait_switching_to(*server, deadline);
+    } else {
+        [[clang::uninitialized]] obj::Message m;
+        m.header.label = uint32_t(label);
+        m.header.data_size = 0;
+        m.header.handle_count = 0;
+        m.header.flags = TERN_MSG_FLAG_CALL;
+        m.header.sender_badge = task.id();
+        for (int i = 0; i < TERN_MSG_INLINE_WORDS; ++i)
+            m.words[i] = words[i];
+        InterruptGuard guard;
+        if (auto added = m.add_handle(obj::Ref<obj::KObject>::retain(pending),
+                                      TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER);
+            added.is_error()) {
+            self->m_call_regs = false;
+            pending->abandon();
+            return added.error();
+        }
+        if (auto sent = port->send(base::move(m), deadline, timeout.blocks()); sent.is_error()) {
+            self->m_call_regs = false;
+            pending->abandon(); // never sent: the reply goes back to the slot unused
+            return sent.error();
+        }
+        e = pending->waiter().wait(deadline);
+    }
+    self->m_call_regs = false;
+    // As port_call: a late answer is refused from here on.
+    pending->abandon();
+    bool in_frame = base::exchange(self->m_direct, false);
+    if (e != base::Error::OK)
+        return e;
+    if (in_frame)
+        return 0; // the fast reply wrote the registers
+    obj::Message& answer = self->m_reply;
+    if (fits_registers(answer)) {
+        message_to_frame(f, answer.header.label, answer.header.sender_badge, answer.header.flags,
+                         answer.words);
+        answer.reset();
+        return 0;
+    }
+    auto buffer = register_overflow_buffer(task, *self);
+    if (buffer.is_error()) {
+        answer.reset();
+        return buffer.error();
+    }
+    [[clang::uninitialized]] tern_msg um;
+    if (auto r = buffer.value().read(um); r.is_error()) {
+        answer.reset();
+        return r.error();
+    }
+    um.reserved = 0;
+    um.reserved2 = 0;
+    bool consumed = false;
+    if (auto r = deliver(task, answer, buffer.value(), um, &consumed); r.is_error()) {
+        answer.reset();
+        return r.error();
+    }
+    message_to_frame(f, um.hdr.label, um.hdr.sender_badge, TERN_MSG_FLAG_IN_BUFFER, um.words);
+    return 0;
+}
+
+SyscallResult sys_port_reply_receive_regs(Handle port_handle, uint64_t label, Timeout timeout) {
+    Thread& self = *current_thread();
+    Task& task = *self.task();
+    if (label >> 32)
+        return base::Error::INVALID_ARGUMENT;
+    // The receive port is looked up first (the fast reply needs to know that the receive
+    // will wait), but a bad one fails the call only after the answer has gone.
+    auto port = port_from(task, port_handle, TERN_RIGHT_RECEIVE);
+    Thread* handoff = nullptr;
+    if (self.m_held_reply) {
+        Reply& reply = *static_cast<Reply*>(self.m_held_reply.get());
+        x86_64::TrapFrame& f = self.user_frame();
+        uint64_t words[TERN_MSG_INLINE_WORDS];
+        words_from_frame(f, words);
+        Thread* caller = reply.waiting_caller();
+        uint32_t key = 0;
+        if (caller && timeout.blocks() && !self.m_exit_requested && can_hand_off_to(*caller)
+            && port.ok() && !port.value()->closed() && !port.value()->ready_source(&key)) {
+            // The fast reply: straight into the caller's registers (or its answer slot, for
+            // a port_call), and the receive below runs the caller as it waits.
+            if (caller->m_call_regs) {
+                message_to_frame(caller->user_frame(), uint32_t(label), task.id(), 0, words);
+                caller->m_direct = true;
+            } else {
+                obj::Message& m = caller->m_reply;
+                TERN_ASSERT(!m.owns_resources() && m.data_size() == 0);
+                m.header.label = uint32_t(label);
+                m.header.flags = 0;
+                m.header.sender_badge = task.id();
+                for (int i = 0; i < TERN_MSG_INLINE_WORDS; ++i)
+                    m.words[i] = words[i];
+            }
+            reply.mark_answered();
+            handoff = caller;
+            ++g_ipc_stats.fast_reg_replies;
+        } else {
+            [[clang::uninitialized]] obj::Message m;
+            m.header.label = uint32_t(label);
+            m.header.data_size = 0;
+            m.header.handle_count = 0;
+            m.header.flags = 0;
+            m.header.sender_badge = task.id();
+            for (int i = 0; i < TERN_MSG_INLINE_WORDS; ++i)
+                m.words[i] = words[i];
+            (void)reply.answer(base::move(m)); // PEER_CLOSED: the caller gave up
+        }
+        self.m_held_reply.reset();
+    }
+    if (port.is_error()) {
+        if (handoff)
+            handoff->m_waiting_on->wake_specific(*handoff, base::Error::OK);
+        return port.error();
+    }
+    auto r = receive_regs(task, self, *port.value(), timeout, &handoff);
+    if (handoff) // the receive did not wait: wake the caller
+        handoff->m_waiting_on->wake_specific(*handoff, base::Error::OK);
+    return r;
 }
 
 namespace {

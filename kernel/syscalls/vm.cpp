@@ -44,10 +44,18 @@ SyscallResult sys_vm_supply(Handle handle, uint64_t address, UserPtr<uint8_t[409
     auto task = TRY(task_arg(handle, TERN_RIGHT_CONTROL | TERN_RIGHT_MAP));
     if (!x86_64::is_user_address(address))
         return base::Error::INVALID_ARGUMENT;
-    static uint8_t bytes[4096]; // one CPU, syscalls not preempted: a static bounce buffer
-    TRY(page.read(bytes));
-    TRY(task->supply_page(address, bytes));
+    TRY(task->supply_pages(address, 1, page.address()));
     return 0;
+}
+
+SyscallResult sys_vm_supply_batch(Handle handle, uint64_t address, uint64_t pages, uint64_t count) {
+    auto task = TRY(task_arg(handle, TERN_RIGHT_CONTROL | TERN_RIGHT_MAP));
+    uint64_t first = base::align_down(address, uint64_t(4096));
+    if (count == 0 || count > Task::kMaxSupplyPages || !x86_64::is_user_address(first)
+        || !x86_64::is_user_address(first + count * 4096 - 1))
+        return base::Error::INVALID_ARGUMENT;
+    TRY(task->supply_pages(first, count, pages));
+    return count;
 }
 
 SyscallResult sys_vm_refuse(Handle handle, uint64_t address) {

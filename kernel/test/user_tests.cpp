@@ -86,6 +86,7 @@ KTEST(user, abi_handle) { run_abi_family(ktest_ctx, "abi_handle", true); }
 KTEST(user, abi_basic) { run_abi_family(ktest_ctx, "abi_basic"); }
 KTEST(user, abi_port) { run_abi_family(ktest_ctx, "abi_port"); }
 KTEST(user, abi_call) { run_abi_family(ktest_ctx, "abi_call"); }
+KTEST(user, abi_fastpath) { run_abi_family(ktest_ctx, "abi_fastpath"); }
 // A thousand asynchronous calls at once: warmed up like abi_handle.
 KTEST(user, abi_async) { run_abi_family(ktest_ctx, "abi_async", true); }
 KTEST(user, abi_vm) { run_abi_family(ktest_ctx, "abi_vm"); }

@@ -1,6 +1,7 @@
 // The client side of the typed protocol layer (libc/native/include/tern/protocol.h),
 // also linked into C programs on musl. It never allocates and never prints.
 #include <base/utility.h>
+#include <tern/ipc_regs.h>
 #include <tern/protocol.h>
 #include <tern/syscall_result.h>
 
@@ -55,7 +56,25 @@ base::Error call_raw(tern_handle_t port, uint32_t label, const void* request, si
     msg.hdr.handle_count = uint32_t(parts.in_handles.size());
     for (size_t i = 0; i < parts.in_handles.size(); ++i)
         msg.handles[i] = parts.in_handles[i];
-    int64_t r = tern_sys_port_call(port, addr(&msg), timeout_ns);
+    int64_t r;
+    if (parts.in_data.empty() && parts.in_handles.empty() && limits.response_data == 0
+        && limits.response_handles == 0) {
+        // Inline words only both ways: the call goes in registers (the IPC fast path).
+        // An answer with a data part or handles all the same (a server's bug) lands in
+        // msg as port_call would have left it, and is refused below.
+        tern_reg_msg m;
+        m.label = label;
+        __builtin_memcpy(m.words, msg.words, sizeof(m.words));
+        r = tern_call_regs(port, &m, timeout_ns, &msg);
+        if (r >= 0 && !(m.flags & TERN_MSG_FLAG_IN_BUFFER)) {
+            msg.hdr.label = uint32_t(m.label);
+            msg.hdr.data_size = 0;
+            msg.hdr.handle_count = 0;
+            __builtin_memcpy(msg.words, m.words, sizeof(msg.words));
+        }
+    } else {
+        r = tern_sys_port_call(port, addr(&msg), timeout_ns);
+    }
     if (r < 0)
         return tern::sys_status(r);
     uint32_t room = parts.out_handles ? limits.response_handles : 0;

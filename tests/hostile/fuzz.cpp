@@ -56,6 +56,7 @@
 #include <tern/abi/rights.h>
 #include <tern/abi/syscalls.h>
 #include <tern/abi/task.h>
+#include <tern/ipc_regs.h>
 #include <tern/print.h>
 #include <tern/syscall.h>
 
@@ -700,6 +701,10 @@ void make_arguments(Call& c) {
         a[0] = handle_arg(TERN_OBJ_REPLY), a[1] = message_arg();
         a[2] = handle_arg(TERN_OBJ_PORT), a[3] = message_arg();
         break;
+    case TERN_SYS_port_call_regs:
+    case TERN_SYS_port_reply_receive_regs:
+        a[0] = handle_arg(TERN_OBJ_PORT), a[1] = g.rng.percent(80) ? g.rng.below(64) : any_value();
+        break;
     case TERN_SYS_task_create:
         a[0] = pointer_arg(), a[1] = g.rng.percent(80) ? g.rng.below(34) : size_arg();
         break;
@@ -898,6 +903,10 @@ bool make_survivable(Call& c) {
             a[1] = message_arg();
         sanitize_messages(a[1], 1);
         break;
+    case TERN_SYS_port_call_regs:
+    case TERN_SYS_port_reply_receive_regs:
+        a[2] = timeout_arg();
+        break;
     case TERN_SYS_port_reply_receive:
         // Both halves' messages, and a bounded wait for the receive half.
         for (int i = 1; i <= 3; i += 2) {
@@ -954,6 +963,15 @@ bool make_survivable(Call& c) {
 }
 
 int64_t raw_syscall(const Call& c) {
+    if (c.number == TERN_SYS_port_call_regs || c.number == TERN_SYS_port_reply_receive_regs) {
+        // Their answers come back in registers the compiler keeps its own values in, and
+        // RBP names an overflow buffer: through the runtime's wrapper, without one.
+        tern_reg_msg m{};
+        m.label = c.a[1];
+        for (int i = 0; i < TERN_MSG_INLINE_WORDS; ++i)
+            m.words[i] = c.a[(3 + i) % 6];
+        return tern_ipc_regs(c.number, c.a[0], c.a[2], &m, nullptr);
+    }
     return tern_syscall_6(c.number, c.a[0], c.a[1], c.a[2], c.a[3], c.a[4], c.a[5]);
 }
 

@@ -20,6 +20,7 @@
 #include <tern/abi/rights.h>
 #include <tern/abi/syscalls.h>
 #include <tern/abi/task.h>
+#include <tern/ipc_regs.h>
 #include <tern/print.h>
 #include <tern/runtime.h>
 #include <tern/syscall.h>
@@ -457,6 +458,19 @@ int syscall_fuzz() {
         case TERN_SYS_futex_wait:
             a[2] = next() % 2 ? 0 : 100000;
             break;
+        case TERN_SYS_port_call_regs:
+        case TERN_SYS_port_reply_receive_regs: {
+            // Through the runtime's wrapper: their answers come back in registers the
+            // compiler keeps its own values in, and RBP names the overflow buffer.
+            tern_reg_msg m{};
+            m.label = a[1];
+            for (uint64_t& w : m.words)
+                w = value();
+            (void)tern_ipc_regs(n, a[0], next() % 2 ? 0 : 100000, &m,
+                                next() % 2 ? nullptr : reinterpret_cast<tern_msg*>(a[3]));
+            ++calls;
+            continue;
+        }
         default:
             break;
         }

@@ -1,6 +1,8 @@
 // The kernel-ABI test harness (harness.h): reporting, jobs and child tasks.
 #include "harness.h"
 
+#include <tern/ipc_regs.h>
+
 static_assert(TERN_SYS_task_exit == 3, "the assembly entry points below exit with syscall 3");
 
 asm(R"(
@@ -251,6 +253,19 @@ int64_t child_run(uint32_t mode, uint64_t h, uint64_t param) {
             return 0x400 + (r < 0 ? -r : 0x80);
         m = make_msg(2, 2);
         r = tern_sys_port_call(h, ptr(&m), TERN_TIMEOUT_INFINITE);
+        return r < 0 ? 0x500 - r : static_cast<int64_t>(m.words[0]);
+    }
+    case kChildCallRegsTwice: {
+        tern_reg_msg m{};
+        m.label = 1;
+        m.words[0] = 1;
+        int64_t r = tern_call_regs(h, &m, TERN_TIMEOUT_INFINITE, nullptr);
+        if (r != -TERN_INTERRUPTED)
+            return 0x400 + (r < 0 ? -r : 0x80);
+        m = tern_reg_msg{};
+        m.label = 2;
+        m.words[0] = 2;
+        r = tern_call_regs(h, &m, TERN_TIMEOUT_INFINITE, nullptr);
         return r < 0 ? 0x500 - r : static_cast<int64_t>(m.words[0]);
     }
     case kChildServe: {

@@ -261,6 +261,7 @@ enum ChildMode : uint32_t {
                               // (label + 1, 3x+1); exit with the number answered
     kChildCallSleepCall = 11, // call handle (words[0] = 1), sleep param ms, call again
                               // (words[0] = 2); exit with the second reply
+    kChildCallRegsTwice = 12, // kChildCallTwice with port_call_regs
 };
 
 struct Child {

@@ -214,10 +214,101 @@ void test_pager() {
     close(pp);
 }
 
+alignas(4096) uint8_t g_pages[4][4096];
+
+uint64_t resident(int64_t task, uint64_t start) {
+    static tern_mapping maps[16];
+    int64_t n = tern_sys_task_mappings(task, ptr(maps), 16);
+    for (int64_t i = 0; i < n && i < 16; ++i)
+        if (maps[i].start == start)
+            return maps[i].resident_pages;
+    return ~0ull;
+}
+
+// vm_supply_batch: several pages in one call, all or nothing, and the waiting thread
+// resumed by a batch that covers its page.
+void test_supply_batch() {
+    int64_t pp = port_create(4);
+    if (!expect_ok(pp, "batch.port"))
+        return;
+    int64_t pp_send = dup(pp, TERN_RIGHT_SEND);
+    constexpr uint64_t kPattern = 0x5EED0000;
+    for (uint64_t i = 0; i < 4; ++i) {
+        __builtin_memset(g_pages[i], 0, kPage);
+        uint64_t w = kPattern + i;
+        __builtin_memcpy(g_pages[i] + 8, &w, 8);
+    }
+    PagerChild pc;
+    if (!make_pager_child(pc, "batch", static_cast<uint64_t>(pp_send))) {
+        close(pp_send);
+        close(pp);
+        return;
+    }
+    int64_t t = pc.child.task;
+    int64_t big = tern_sys_vm_map_pager(t, 0, 8 * kPage, TERN_PROT_READ, pp_send);
+    if (expect_ok(big, "batch.map")) {
+        uint64_t b = static_cast<uint64_t>(big);
+        expect_err(tern_sys_vm_supply_batch(t, b, ptr(g_pages), 0), TERN_INVALID_ARGUMENT,
+                   "batch.count_0");
+        expect_err(tern_sys_vm_supply_batch(t, b, ptr(g_pages), 65), TERN_INVALID_ARGUMENT,
+                   "batch.count_65");
+        expect_err(tern_sys_vm_supply_batch(t, 0x00007FFFFFFFF000ull, ptr(g_pages), 2),
+                   TERN_INVALID_ARGUMENT, "batch.range_leaves_user_space");
+        expect_err(tern_sys_vm_supply_batch(t, 0xFFFF800000000000ull, ptr(g_pages), 1),
+                   TERN_INVALID_ARGUMENT, "batch.kernel_address");
+        int64_t no_map = dup(t, TERN_RIGHT_CONTROL);
+        expect_err(tern_sys_vm_supply_batch(no_map, b, ptr(g_pages), 1), TERN_ACCESS_DENIED,
+                   "batch.needs_map_right");
+        close(no_map);
+        expect_err(tern_sys_vm_supply_batch(pp, b, ptr(g_pages), 1), TERN_WRONG_TYPE,
+                   "batch.wrong_type");
+        // Past the region's end: nothing is mapped.
+        expect_err(tern_sys_vm_supply_batch(t, b + 6 * kPage, ptr(g_pages), 4), TERN_NOT_FOUND,
+                   "batch.past_region_end");
+        for (const BadPointer& bad : kBadPointers)
+            expect_err(tern_sys_vm_supply_batch(t, b, bad.address, 2), TERN_BAD_ADDRESS,
+                       "batch.source_{}", bad.name);
+        // A source whose last page is unreadable: nothing is mapped either.
+        int64_t one = vm_allocate(kPage);
+        if (one > 0)
+            expect_err(tern_sys_vm_supply_batch(t, b, static_cast<uint64_t>(one), 2),
+                       TERN_BAD_ADDRESS, "batch.source_ends_early");
+        vm_free(one, kPage);
+        expect_eq(static_cast<int64_t>(resident(t, b)), 0, "batch.failures_mapped_nothing");
+        expect_eq(tern_sys_vm_supply_batch(t, b + kPage + 123, ptr(g_pages[1]), 3), 3,
+                  "batch.three_pages");
+        expect_eq(static_cast<int64_t>(resident(t, b)), 3, "batch.three_resident");
+        for (uint64_t i = 1; i < 4; ++i) {
+            uint64_t w = 0;
+            expect_eq(tern_sys_task_vm_read(t, b + i * kPage + 8, ptr(&w), 8), 8,
+                      "batch.read_page_{}", i);
+            expect_eq(static_cast<int64_t>(w), static_cast<int64_t>(kPattern + i),
+                      "batch.page_{}_contents", i);
+        }
+        // One page of the batch is present already: nothing more is mapped.
+        expect_err(tern_sys_vm_supply_batch(t, b, ptr(g_pages), 2), TERN_ALREADY_EXISTS,
+                   "batch.overlaps_present_page");
+        expect_eq(static_cast<int64_t>(resident(t, b)), 3, "batch.overlap_mapped_nothing");
+    }
+    // The child faults on the first page of its small region; a batch of both pages
+    // resumes it.
+    expect_eq(tern_sys_thread_resume(pc.child.thread), 0, "batch.start_child");
+    tern_msg m{};
+    expect_eq(receive(pp, m, kLong), 0, "batch.fault_arrives");
+    expect_eq(tern_sys_vm_supply_batch(m.handles[0], pc.region, ptr(g_pages), 2), 2,
+              "batch.supply_fault_page_and_next");
+    expect_eq(wait_child(pc.child), static_cast<int64_t>(kPattern), "batch.child_saw_first_page");
+    close(m.handles[0]);
+    release_child(pc.child);
+    close(pp_send);
+    close(pp);
+}
+
 } // namespace
 
 extern "C" int main(uint64_t) {
     begin("abi_pager");
     test_pager();
+    test_supply_batch();
     return finish();
 }

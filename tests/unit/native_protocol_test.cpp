@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include <tern/ipc_regs.h>
 #include <tern/print.h>
 #include <tern/protocol.h>
 #include <tern/syscall.h>
@@ -180,6 +181,37 @@ FakeKernel* g_kernel = nullptr;
 int64_t tern_fake_syscall(uint64_t num, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t, uint64_t,
                           uint64_t) {
     return g_kernel->syscall(num, a0, a1, a2);
+}
+
+// port_call_regs as the kernel serves it, over the model's port_call: the call's words
+// go as a message of inline words only, and the answer comes back in m, or whole in
+// overflow when it has a data part or handles.
+extern "C" int64_t tern_ipc_regs(uint64_t number, uint64_t port, uint64_t timeout, tern_reg_msg* m,
+                                 tern_msg* overflow) {
+    if (number != TERN_SYS_port_call_regs)
+        return -TERN_NOT_SUPPORTED;
+    tern_msg msg{};
+    if (overflow) {
+        msg.data = overflow->data;
+        msg.data_capacity = overflow->data_capacity;
+    }
+    msg.hdr.label = uint32_t(m->label);
+    std::memcpy(msg.words, m->words, sizeof(msg.words));
+    int64_t r =
+        g_kernel->syscall(TERN_SYS_port_call, port, reinterpret_cast<uint64_t>(&msg), timeout);
+    if (r < 0)
+        return r;
+    m->flags = 0;
+    if (msg.hdr.data_size || msg.hdr.handle_count) {
+        if (!overflow)
+            return -TERN_NO_SPACE;
+        *overflow = msg;
+        m->flags = TERN_MSG_FLAG_IN_BUFFER;
+    }
+    m->label = msg.hdr.label;
+    m->badge = msg.hdr.sender_badge;
+    std::memcpy(m->words, msg.words, sizeof(m->words));
+    return 0;
 }
 
 namespace {

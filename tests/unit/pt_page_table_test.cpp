@@ -220,6 +220,39 @@ TEST_CASE("pt: map, translate, unmap a 4 KiB page", "[pt]") {
     CHECK(mem.live.empty());
 }
 
+TEST_CASE("pt: map_page maps one page where its tables exist, without a flush", "[pt]") {
+    FakeMemory mem;
+    PageTable pt = make_table(mem);
+    // No tables on the way yet: NOT_FOUND, nothing made.
+    CHECK(pt.map_page(0x400000, 0x1234000, URW).error() == Error::NOT_FOUND);
+    CHECK(mem.live.size() == 1);
+    REQUIRE(pt.map(0x401000, 0x2000000, K4, URW).ok());
+    size_t tables = mem.live.size();
+    mem.flushes.clear();
+    REQUIRE(pt.map_page(0x400000, 0x1234000, URW).ok());
+    CHECK(mem.live.size() == tables);
+    CHECK(mem.flushes.empty());
+    auto t = pt.translate(0x400123);
+    REQUIRE(t.has_value());
+    CHECK(t->phys == 0x1234123);
+    CHECK(has_flag(t->flags, PageFlags::kUser));
+    CHECK(has_flag(t->flags, PageFlags::kWritable));
+    // Mapped already (by map_page or map): nothing changes.
+    CHECK(pt.map_page(0x400000, 0x5000000, URW).error() == Error::ALREADY_EXISTS);
+    CHECK(pt.map_page(0x401000, 0x5000000, URW).error() == Error::ALREADY_EXISTS);
+    CHECK(pt.translate(0x400000)->phys == 0x1234000);
+    CHECK(pt.translate(0x401000)->phys == 0x2000000);
+    // Bad arguments as for map.
+    CHECK(pt.map_page(0x402001, 0x1000, URW).error() == Error::MISALIGNED);
+    CHECK(pt.map_page(0x402000, 0x1001, URW).error() == Error::MISALIGNED);
+    CHECK(pt.map_page(0x0000800000000000ull, 0x1000, URW).error() == Error::INVALID_ARGUMENT);
+    // Under a 2 MiB leaf: mapped already.
+    REQUIRE(pt.map(0x40000000, 0x40000000, 0x200000, URW, PageSize::kSize2M).ok());
+    CHECK(pt.map_page(0x40001000, 0x1000, URW).error() == Error::ALREADY_EXISTS);
+    pt.destroy();
+    CHECK(mem.live.empty());
+}
+
 TEST_CASE("pt: NX, User and caching flags are visible in translate", "[pt]") {
     FakeMemory mem;
     PageTable pt = make_table(mem);

@@ -715,6 +715,30 @@ Result<void> PageTable::copy_leaves_from(PageTable& source, uint64_t virt, size_
     return c.error;
 }
 
+Result<void> PageTable::map_page(uint64_t virt, uint64_t phys, PageFlags flags) {
+    TERN_ASSERT(m_root != 0);
+    TRY(check_virtual_range(virt, kPageSize, kPageSize));
+    if (!base::is_aligned(phys, kPageSize))
+        return Error::MISALIGNED;
+    if (phys > kMaxPhysicalAddress)
+        return Error::OUT_OF_RANGE;
+    uint64_t bits = TRY(leaf_bits_from_flags(flags, virt));
+    uint64_t table_phys = m_root;
+    for (int level = kTopLevel; level > 1; --level) {
+        uint64_t entry = table_at(m_env, table_phys)[level_index(virt, level)];
+        if (!is_present(entry))
+            return Error::NOT_FOUND;
+        if (is_leaf(entry, level))
+            return Error::ALREADY_EXISTS;
+        table_phys = entry & kTableAddressMask;
+    }
+    uint64_t& leaf = table_at(m_env, table_phys)[level_index(virt, 1)];
+    if (is_present(leaf))
+        return Error::ALREADY_EXISTS;
+    leaf = phys | kEntryPresent | bits;
+    return base::ok();
+}
+
 Result<void> PageTable::replace_page(uint64_t virt, uint64_t phys, PageFlags flags) {
     TERN_ASSERT(m_root != 0);
     TRY(check_virtual_range(virt, kPageSize, kPageSize));

@@ -52,6 +52,9 @@ _Static_assert(sizeof(struct tern_msg_header) == 24, "tern_msg_header is ABI");
  * data part and handles) or, when the reply right went unanswered, a message with label
  * TERN_LABEL_CALL_FAILED. */
 #define TERN_MSG_FLAG_ASYNC_REPLY 2u
+/* Returned in RDI by port_call_regs and port_reply_receive_regs (never in a header): the
+ * message has a data part or handles and was written whole to the struct tern_msg at RBP. */
+#define TERN_MSG_FLAG_IN_BUFFER 0x100u
 
 /* label of the message port_receive makes from pending signal bits (port_signal). */
 #define TERN_LABEL_SIGNAL 0x7E000003u
@@ -93,5 +96,11 @@ struct tern_ipc_stats {
     uint64_t slow_calls;   /* the other port_call syscalls (queued, or refused) */
     uint64_t fast_replies; /* port_reply_receive answers handed straight to the caller */
     uint64_t slow_replies; /* the other port_reply_receive syscalls */
+    /* The same for the register calls, port_call_regs and port_reply_receive_regs (whose
+     * answer or call went into the other thread's registers). */
+    uint64_t fast_reg_calls;
+    uint64_t slow_reg_calls;
+    uint64_t fast_reg_replies;
+    uint64_t slow_reg_replies; /* including those that held no call to answer */
 };
 #endif /* TERN_ABI_MESSAGE_H */

@@ -376,7 +376,36 @@
     X(72, thread_spawn, 5)                                                                         \
     /* thread_set_clear_tid(uint32* clear_tid): sets the calling thread's clear_tid (as            \
        thread_spawn's; 0 removes it); returns 0. INVALID_ARGUMENT as for thread_spawn. */          \
-    X(73, thread_set_clear_tid, 1)
+    X(73, thread_set_clear_tid, 1)                                                                 \
+    /* port_call_regs(port, uint64 label, uint64 timeout): port_call with the message in           \
+       registers (the IPC fast path): label in RSI (upper half zero), words[0..7] in R10,          \
+       R8, R9, R12, R13, R14, R15, RBX; the server sees an ordinary call without data or           \
+       handles. On success RAX = 0 and the answer is in registers: RSI its label, RDX its          \
+       sender_badge, RDI its flags, words in the same eight registers. An answer with a            \
+       data part or handles is written whole to the struct tern_msg at RBP (data/                  \
+       data_capacity name its buffer, as for port_call) and RDI gets                               \
+       TERN_MSG_FLAG_IN_BUFFER; with RBP = 0 it is dropped, NO_SPACE. Errors as port_call          \
+       (INVALID_ARGUMENT: label above 32 bits). On an error only RAX changes.                      \
+       Use tern_ipc_regs() (tern/ipc_regs.h), which saves what the ABI clobbers. */                \
+    X(74, port_call_regs, 3)                                                                       \
+    /* port_reply_receive_regs(port, uint64 label, uint64 timeout): answers the call this          \
+       thread last received with this syscall, if it holds one, with label (RSI) and the           \
+       eight words (registers as for port_call_regs), then receives on port as port_receive        \
+       does, into registers (RSI label, RDX sender_badge, RDI flags, the eight words; RAX          \
+       the key). A call's reply right stays with the thread (no handle) for the next               \
+       port_reply_receive_regs to answer; a thread that ends holding one gives its caller          \
+       PEER_CLOSED. A message with a data part or handles is written whole to the                  \
+       struct tern_msg at RBP (its reply right then in reply_handle, as port_receive) and          \
+       RDI = TERN_MSG_FLAG_IN_BUFFER; with RBP = 0 it stays queued, NO_SPACE. The reply            \
+       half cannot fail the call (a caller that gave up loses the answer). INVALID_ARGUMENT:       \
+       label above 32 bits (nothing done). Other errors as port_receive; on an error only          \
+       RAX changes. */                                                                             \
+    X(75, port_reply_receive_regs, 3)                                                              \
+    /* vm_supply_batch(task, addr, const void* pages, uint64 count): vm_supply for count           \
+       (1..64) consecutive pages from the page holding addr, from count * 4096 bytes at            \
+       pages; all or nothing (errors as vm_supply; INVALID_ARGUMENT: count 0 or over 64,           \
+       or the range leaves user space). Returns count. For prefetching around a fault. */          \
+    X(76, vm_supply_batch, 4)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),

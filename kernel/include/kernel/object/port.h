@@ -114,6 +114,13 @@ private:
     Port* m_set = nullptr; // the set this port belongs to (which holds a reference to it)
 };
 
+// For a message the kernel sends (a page fault to its pager): when the port's receiver
+// already waits on it in port_receive with room for the message's one handle, and
+// nothing is pending there, `m` goes straight into that thread's message slot as a fast
+// call would (kernel/syscalls/ipc.cpp) and the thread is returned for the sender to
+// switch to; else null, and `m` is left as it was.
+Thread* hand_to_waiting_receiver(Port& port, obj::Message& m);
+
 // ready_source and drop_delivered are on every receive; they are inline so the syscall
 // path does not pay a call for each.
 inline Port* Port::ready_source(uint32_t* key) {

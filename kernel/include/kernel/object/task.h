@@ -113,7 +113,13 @@ public:
     // Pager-backed memory.
     base::Result<uint64_t> map_pager(uint64_t address, uint64_t size, uint32_t prot,
                                      obj::Ref<Port> pager);
-    base::Result<void> supply_page(uint64_t address, const uint8_t* bytes);
+    // Maps `count` (1..kMaxSupplyPages) consecutive pages from the page holding
+    // `address`, each a copy of 4096 bytes read straight from the calling task's memory at
+    // `source` (one copy, into the new frame), and resumes the threads waiting for them.
+    // All or nothing: NOT_FOUND (a page outside a pager region), ALREADY_EXISTS (one is
+    // present), BAD_ADDRESS (the source), NO_MEMORY, BAD_STATE (the task has exited).
+    static constexpr uint64_t kMaxSupplyPages = 64;
+    base::Result<void> supply_pages(uint64_t address, uint64_t count, uint64_t source);
     base::Result<void> refuse_page(uint64_t address);
     // Resident pages in [start, end).
     uint64_t resident_pages(uint64_t start, uint64_t end);

@@ -93,7 +93,11 @@ public:
     bool m_stack_freed = false;
     bool m_stop_requested = false;
     bool m_force_iret = false; // registers were set by a controller: return with IRETQ
-    bool m_direct = false;     // a call was handed over in m_reply (see m_receive_msg)
+    // A call was handed over in m_reply or in the user registers (see m_receive_msg);
+    // for a thread in port_call_regs, its answer was written into its user registers.
+    bool m_direct = false;
+    bool m_receive_regs = false; // waits in port_reply_receive_regs on a port's own queue
+    bool m_call_regs = false;    // waits in port_call_regs for its answer
     // Where a reply to this thread's port_call lands, and where the IPC fast path hands
     // a call to it while it waits in a receive.
     obj::Message m_reply;
@@ -114,6 +118,11 @@ public:
     // reference is the caller's for the whole call, and once the server has let go of
     // it, it serves the next call without an allocation.
     obj::Ref<obj::KObject> m_reply_slot;
+    // Register IPC (port_call_regs, port_reply_receive_regs). The reply right of the call
+    // this thread received last in registers, held here instead of in the handle table
+    // until its next port_reply_receive_regs answers it (dropped unanswered when the
+    // thread ends, which gives the caller PEER_CLOSED).
+    obj::Ref<obj::KObject> m_held_reply;
 
     Task* m_task = nullptr; // counted reference for user threads
 

@@ -236,6 +236,13 @@ public:
     // a 4 KiB leaf.
     [[nodiscard]] base::Result<void> replace_page(uint64_t virt, uint64_t phys, PageFlags flags);
 
+    // Maps one 4 KiB page where its tables exist already, in one walk and one entry
+    // write (a page a pager supplies): map()'s work without its planning pass. No flush
+    // is needed, as the entry was not present. Errors, with nothing changed:
+    // INVALID_ARGUMENT, MISALIGNED and OUT_OF_RANGE as for map; ALREADY_EXISTS when
+    // virt is mapped; NOT_FOUND when a table on the way is missing (map() makes it).
+    [[nodiscard]] base::Result<void> map_page(uint64_t virt, uint64_t phys, PageFlags flags);
+
     // Decides, for one 4 KiB leaf of the source of copy_leaves_from, the flags its copy
     // gets (*copy) and the source leaf's own from now on (*source); both start as the
     // leaf's flags, and only the bits map() takes count.
