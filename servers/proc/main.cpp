@@ -460,9 +460,6 @@ base::Error start_here(State* s, proto::Request& request, const proc_data::Unpac
         return e;
     }
     ++s->next_serial;
-    int64_t kept_thread = tern_sys_handle_duplicate(thread, TERN_RIGHTS_SAME);
-    if (kept_thread >= 0)
-        proc_signals::set_thread(index, tern_handle_t(kept_thread));
     if (service) {
         vouch(task, name);
         int64_t resumed = tern_sys_thread_resume(thread);
@@ -473,7 +470,8 @@ base::Error start_here(State* s, proto::Request& request, const proc_data::Unpac
             return tern::sys_status(resumed);
         }
     }
-    (void)tern_sys_handle_close(thread);
+    // proc keeps the thread: signals are delivered on it.
+    proc_signals::set_thread(index, thread);
     if (flags & proc::kSpawnReturnTask) {
         int64_t copy = tern_sys_handle_duplicate(task, TERN_RIGHT_TRANSFER | TERN_RIGHT_DUPLICATE);
         if (copy >= 0) {

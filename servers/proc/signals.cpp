@@ -39,6 +39,16 @@ struct Record {
 };
 
 Record g_records[proc::kMaxProcesses];
+// Processes with an entry: while there are none (native programs only), an ending child
+// costs its parent's lookup nothing.
+size_t g_with_entry = 0;
+
+void set_entry(Record& r, uint64_t entry, uint64_t ignored) {
+    if ((r.entry != 0) != (entry != 0))
+        entry != 0 ? ++g_with_entry : --g_with_entry;
+    r.entry = entry;
+    r.ignored = ignored;
+}
 
 bool privileged(uint64_t pid) {
     return (pid & kPidSerialMask) < kFirstSerial && (pid >> 32) == this_node();
@@ -205,8 +215,7 @@ base::Error on_entry(void*, proto::Request& request, const proc::SignalEntryRequ
     }
     if (g_records[index].thread == TERN_INVALID_HANDLE)
         return base::Error::BAD_STATE;
-    g_records[index].entry = in.entry;
-    g_records[index].ignored = in.ignored;
+    set_entry(g_records[index], in.entry, in.ignored);
     return base::Error::OK;
 }
 
@@ -379,11 +388,14 @@ base::Error on_setsid(void*, proto::Request& request, const proto::Empty&,
 void track(size_t index, uint64_t parent) {
     Record& r = g_records[index];
     close_thread(r);
+    set_entry(r, 0, 0);
     r = Record{};
     ProcessView v;
     (void)view(index, v);
-    size_t pi = parent ? index_of_pid(parent) : kNone;
-    if (pi != kNone && parent != init_pid() && (parent >> 32) == this_node()) {
+    size_t pi = parent && parent != init_pid() && (parent >> 32) == this_node()
+                    ? index_of_pid(parent)
+                    : kNone;
+    if (pi != kNone) {
         r.pgid = g_records[pi].pgid;
         r.sid = g_records[pi].sid;
     } else {
@@ -398,22 +410,23 @@ void set_thread(size_t index, tern_handle_t thread) {
 }
 
 void inherit_entry(size_t index, size_t parent_index) {
-    g_records[index].entry = g_records[parent_index].entry;
-    g_records[index].ignored = g_records[parent_index].ignored;
+    set_entry(g_records[index], g_records[parent_index].entry, g_records[parent_index].ignored);
 }
 
 void ended(size_t index) {
     close_thread(g_records[index]);
-    g_records[index].entry = 0;
-    g_records[index].ignored = 0;
+    set_entry(g_records[index], 0, 0);
 }
 
 void forget(size_t index) {
     close_thread(g_records[index]);
+    set_entry(g_records[index], 0, 0);
     g_records[index] = Record{};
 }
 
 void child_ended(uint64_t parent, uint64_t child, int64_t status) {
+    if (g_with_entry == 0 || (parent >> 32) != this_node() || privileged(parent))
+        return;
     size_t index = index_of_pid(parent);
     if (index == kNone || (parent >> 32) != this_node() || privileged(parent))
         return;
