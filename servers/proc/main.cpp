@@ -1397,7 +1397,9 @@ uint64_t init_pid() { return g_state.init_pid; }
 
 uint64_t this_node() { return g_state.node; }
 
-void kill_remote(uint64_t pid, int64_t status) { (void)forward_kill(pid, status, 0, nullptr); }
+void kill_remote(uint64_t pid, int64_t status, bool descendants) {
+    (void)forward_kill(pid, status, descendants ? proc::kKillDescendants : 0, nullptr);
+}
 
 } // namespace proc_signals
 

@@ -248,7 +248,7 @@ base::Error on_signal(void*, proto::Request& request, const proc::SignalRequest&
                 return base::Error::OK;
             if (default_action(in.signo) < 0)
                 return base::Error::NOT_SUPPORTED;
-            kill_remote(pid, ending_status(in.signo));
+            kill_remote(pid, ending_status(in.signo), false);
             out.count = 1;
             return base::Error::OK;
         }
@@ -298,7 +298,7 @@ base::Error on_signal(void*, proto::Request& request, const proc::SignalRequest&
         }
         if ((v.pid >> 32) != this_node()) {
             if (v.running && in.signo != 0 && default_action(in.signo) > 0)
-                kill_remote(v.pid, ending_status(in.signo));
+                kill_remote(v.pid, ending_status(in.signo), (kind & proc::kSignalForeground) != 0);
             ++members;
             continue;
         }

@@ -28,8 +28,9 @@ size_t index_of_pid(uint64_t pid);
 size_t index_of_task(uint64_t task_id);
 uint64_t init_pid();
 uint64_t this_node();
-// Ends a child of this node's record that runs on another node (proc's Kill there).
-void kill_remote(uint64_t pid, int64_t status);
+// Ends a child of this node's record that runs on another node (proc's Kill there),
+// with its descendants there too when asked (the terminal's foreground).
+void kill_remote(uint64_t pid, int64_t status, bool descendants);
 
 // ---- Provided by signals.cpp ----
 // A slot now holds a new process whose parent is `parent` (a pid, 0 for none): it joins
