@@ -115,7 +115,9 @@ add_library(tern_musl_rt STATIC
   ${TERN_ROOT}/libc/musl/backend_sysv.c
   ${TERN_ROOT}/libc/musl/backend_system.c
   ${TERN_ROOT}/libc/musl/backend_threads.c
+  ${TERN_ROOT}/libc/musl/backend_signal.c
   ${TERN_ROOT}/libc/musl/sysv_client.cpp
+  ${TERN_ROOT}/libc/musl/signal_client.cpp
   ${TERN_ROOT}/libc/musl/services.cpp
   ${TERN_ROOT}/libc/musl/net_client.cpp
   ${TERN_MUSL_PORTABLE_SOURCES}
@@ -189,9 +191,10 @@ endfunction()
 # for a shell session to run; so do the file test, which needs the tmpfs server
 # (/bin/posix_files), the fork test, whose children are processes of the proc server
 # (/bin/forktest), the System V IPC test (/bin/sysv), which needs the ipc server, and the
-# threads test (/bin/pthreads), which forks too.
+# threads test (/bin/pthreads), which forks too, and the signal test (/bin/posix_signals),
+# whose signals go through proc.
 file(GLOB TERN_C_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/libc/*.c)
-foreach(name sockets posix_fds posix_files forktest sysv pthreads)
+foreach(name sockets posix_fds posix_files forktest sysv pthreads posix_signals)
   list(REMOVE_ITEM TERN_C_TEST_PROGRAMS ${TERN_ROOT}/tests/libc/${name}.c)
   tern_c_program(${name} SOURCES ${TERN_ROOT}/tests/libc/${name}.c BOOTFS)
 endforeach()

@@ -47,6 +47,7 @@
 #include <libc/musl/portable/mounts.h>
 #include <libc/musl/portable/translate.h>
 #include <libc/musl/services.h>
+#include <tern/abi/errors.h>
 #include <tern/syscall.h>
 
 /* Generated from musl's <bits/syscall.h> (libc/musl/syscall_names.cmake). */
@@ -119,9 +120,6 @@ enum {
     kConsoleChunk = 4096,
     /* POSIX IOV_MAX on Linux. */
     kIovMax = 1024,
-    /* The size of a Linux sigset_t as the kernel interface passes it (64 signals). */
-    kSigsetSize = 8,
-    kSignalCount = 64,
     /* Exit status of a program ended by a signal, as shells report it: 128 + signal. */
     kSignalExitBase = 128,
 };
@@ -1117,8 +1115,16 @@ static long sys_fstatfs(long fd, struct statfs* out) {
 
 static long sys_read(long fd, void* data, size_t length) {
     /* Like a terminal opened for reading and writing, all three descriptors read. */
-    if (is_console_fd(fd))
-        return (long)tern_libc_console_read(data, length, 1);
+    if (is_console_fd(fd)) {
+        /* A read cut short by a signal (or by Ctrl-C) starts again unless a handler
+         * without SA_RESTART ran. */
+        uint64_t mark = tern_libc_signal_mark();
+        for (;;) {
+            long r = (long)tern_libc_console_read(data, length, 1);
+            if (r != -EINTR || tern_libc_signal_interrupts(mark, 1))
+                return r;
+        }
+    }
     struct tern_libc_file* socket = tern_libc_fd_get(tern_libc_fds(), fd);
     if (socket && socket->kind == TERN_LIBC_FD_SOCKET)
         return tern_libc_socket_read(socket, data, length);
@@ -1303,6 +1309,8 @@ static long sys_ioctl(long fd, long request, long argument) {
     /* With a console server the console is a terminal: isatty() (which asks TIOCGWINSZ)
      * is true and stdout line buffered. Without one it is the kernel's debug output and
      * not a terminal, so stdout is fully buffered (stderr is unbuffered, as always). */
+    if ((request == TIOCSPGRP || request == TIOCGPGRP) && tern_libc_console_present())
+        return tern_libc_signal_ioctl(request, argument);
     if (request == TIOCGWINSZ && tern_libc_console_present()) {
         struct winsize* size = (struct winsize*)argument;
         size->ws_row = 24;
@@ -1400,7 +1408,8 @@ static long sys_clock_getres(long clock, struct timespec* res) {
     return 0;
 }
 
-static long sys_clock_nanosleep(long clock, long flags, const struct timespec* request) {
+static long sys_clock_nanosleep(long clock, long flags, const struct timespec* request,
+                                struct timespec* remaining) {
     if (!tern_libc_clock_supported(clock))
         return -EINVAL;
     uint64_t ns = 0;
@@ -1414,9 +1423,29 @@ static long sys_clock_nanosleep(long clock, long flags, const struct timespec* r
             return 0;
         ns -= now;
     }
-    /* Tern's sleeps are not interrupted (there are no signals), so the remaining time is
-     * never needed: Linux writes it only when a signal cuts the sleep short. */
-    return (long)tern_libc_linux_result(tern_sys_thread_sleep(ns));
+    /* A signal cuts the sleep short (the kernel ends it when proc stops the thread, and
+     * thread_sleep still returns 0): once a handler has run it ends with EINTR and, for a
+     * relative sleep, the time left; otherwise (an ignored or blocked signal) it sleeps on
+     * to the end. */
+    uint64_t mark = tern_libc_signal_mark();
+    uint64_t end = (uint64_t)tern_sys_clock_monotonic() + ns;
+    for (;;) {
+        int64_t r = tern_sys_thread_sleep(ns);
+        if (r < 0 && r != -TERN_INTERRUPTED)
+            return (long)tern_libc_linux_result(r);
+        uint64_t now = (uint64_t)tern_sys_clock_monotonic();
+        ns = now < end ? end - now : 0;
+        if (ns == 0)
+            return 0;
+        if (tern_libc_signal_interrupts(mark, 0)) {
+            if (remaining && !(flags & TIMER_ABSTIME)) {
+                struct timespec left = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
+                if (tern_libc_copy_out(remaining, &left, sizeof(left)) != 0)
+                    return -EFAULT;
+            }
+            return -EINTR;
+        }
+    }
 }
 
 /* ---- Threads and thread-local storage -------------------------------------------------- */
@@ -1432,56 +1461,11 @@ static long sys_arch_prctl(long code, long address) {
 }
 
 /* ---- Signals --------------------------------------------------------------------------- *
- * Tern has no signals yet. The backend keeps what a program asks for (dispositions, the
- * mask) so sigaction and sigprocmask answer consistently, and acts on the one kind of
- * signal a process can receive without the kernel: one it sends to itself (raise, abort,
- * kill(getpid(), ...)). Such a signal takes its default action at once, or stays pending
- * while blocked. Handlers are recorded but never run (FIXME: run them, on a signal frame,
- * once the kernel delivers signals).
+ * backend_signal.c serves the signal calls; a signal's default action that ends the
+ * program comes here, to end it as exit does.
  */
 
-/* The kernel's struct k_sigaction, as rt_sigaction passes it. */
-struct k_sigaction {
-    uintptr_t handler;
-    unsigned long flags;
-    uintptr_t restorer;
-    uint64_t mask;
-};
-
-static struct k_sigaction g_actions[kSignalCount + 1];
-static uint64_t g_blocked;
-static uint64_t g_pending;
-
-static uint64_t signal_bit(long signal) { return (uint64_t)1 << (signal - 1); }
-
-static int valid_signal(long signal) { return signal >= 1 && signal <= kSignalCount; }
-
-/* Signals that can be neither caught, blocked nor ignored. */
-static uint64_t unblockable(void) { return signal_bit(SIGKILL) | signal_bit(SIGSTOP); }
-
-static void deliver(long signal) {
-    uintptr_t handler = g_actions[signal].handler;
-    if (signal != SIGKILL && handler == (uintptr_t)SIG_IGN)
-        return;
-    if (signal != SIGKILL && handler != (uintptr_t)SIG_DFL) {
-        log_unsupported(SYS_rt_sigaction, "signal handlers are not run yet");
-        return;
-    }
-    switch (signal) {
-    case SIGCHLD:
-    case SIGCONT:
-    case SIGURG:
-    case SIGWINCH:
-        return; /* ignored by default */
-    case SIGSTOP:
-    case SIGTSTP:
-    case SIGTTIN:
-    case SIGTTOU:
-        log_unsupported(SYS_kill, "stopping a process");
-        return;
-    default:
-        break;
-    }
+void tern_libc_exit_by_signal(long signal) {
     char line[48];
     size_t at = 0;
     append_text(line, sizeof(line), &at, "libc: terminated by signal ");
@@ -1489,77 +1473,9 @@ static void deliver(long signal) {
     line[at++] = '\n';
     (void)debug_write(line, at);
     close_all(); /* as exit does: the other ends of its pipes see it gone */
-    tern_sys_task_exit(kSignalExitBase + signal);
-}
-
-static void deliver_pending(void) {
-    while (g_pending & ~g_blocked) {
-        long signal = __builtin_ctzll(g_pending & ~g_blocked) + 1;
-        g_pending &= ~signal_bit(signal);
-        deliver(signal);
-    }
-}
-
-void tern_libc_signals_fork_child(void) { g_pending = 0; }
-
-static long send_to_self(long signal);
-
-long tern_libc_raise(long signal) { return send_to_self(signal); }
-
-static long send_to_self(long signal) {
-    if (signal == 0)
-        return 0;
-    if (!valid_signal(signal))
-        return -EINVAL;
-    g_pending |= signal_bit(signal);
-    deliver_pending();
-    return 0;
-}
-
-static long sys_rt_sigaction(long signal, const struct k_sigaction* action, struct k_sigaction* old,
-                             long sigset_size) {
-    if (sigset_size != kSigsetSize || !valid_signal(signal))
-        return -EINVAL;
-    if (action && (signal_bit(signal) & unblockable()))
-        return -EINVAL;
-    if (old)
-        *old = g_actions[signal];
-    if (action)
-        g_actions[signal] = *action;
-    return 0;
-}
-
-static long sys_rt_sigprocmask(long how, const uint64_t* set, uint64_t* old, long sigset_size) {
-    if (sigset_size != kSigsetSize)
-        return -EINVAL;
-    uint64_t previous = g_blocked;
-    if (set) {
-        switch (how) {
-        case SIG_BLOCK:
-            g_blocked |= *set;
-            break;
-        case SIG_UNBLOCK:
-            g_blocked &= ~*set;
-            break;
-        case SIG_SETMASK:
-            g_blocked = *set;
-            break;
-        default:
-            return -EINVAL;
-        }
-        g_blocked &= ~unblockable();
-    }
-    if (old)
-        *old = previous;
-    deliver_pending();
-    return 0;
-}
-
-static long sys_rt_sigpending(uint64_t* set, long sigset_size) {
-    if (sigset_size != kSigsetSize)
-        return -EINVAL;
-    uint64_t pending = g_pending & g_blocked;
-    return tern_libc_copy_out(set, &pending, sizeof(pending)) != 0 ? -EFAULT : 0;
+    /* 128 + N reads as signalled (portable/process.h); real-time signals as SIGKILL. */
+    tern_sys_task_exit(kSignalExitBase + (signal <= 31 ? signal : SIGKILL));
+    __builtin_unreachable();
 }
 
 /* ---- The entry point ------------------------------------------------------------------- */
@@ -1719,9 +1635,10 @@ long tern_libc_dispatch(long n, long a1, long a2, long a3, long a4, long a5, lon
     case SYS_clock_getres:
         return sys_clock_getres(a1, (struct timespec*)a2);
     case SYS_nanosleep:
-        return sys_clock_nanosleep(CLOCK_REALTIME, 0, (const struct timespec*)a1);
+        return sys_clock_nanosleep(CLOCK_REALTIME, 0, (const struct timespec*)a1,
+                                   (struct timespec*)a2);
     case SYS_clock_nanosleep:
-        return sys_clock_nanosleep(a1, a2, (const struct timespec*)a3);
+        return sys_clock_nanosleep(a1, a2, (const struct timespec*)a3, (struct timespec*)a4);
 
     /* Thread-local storage: musl's generic __set_thread_area passes the thread pointer
      * through set_thread_area; arch_prctl(ARCH_SET_FS) is the x86-64 Linux way. */
@@ -1730,23 +1647,6 @@ long tern_libc_dispatch(long n, long a1, long a2, long a3, long a4, long a5, lon
     case SYS_arch_prctl:
         return sys_arch_prctl(a1, a2);
 
-    /* Signals (see above). */
-    case SYS_rt_sigaction:
-        return sys_rt_sigaction(a1, (const struct k_sigaction*)a2, (struct k_sigaction*)a3, a4);
-    case SYS_rt_sigprocmask:
-        return sys_rt_sigprocmask(a1, (const uint64_t*)a2, (uint64_t*)a3, a4);
-    case SYS_rt_sigpending:
-        return sys_rt_sigpending((uint64_t*)a1, a2);
-    /* A thread of the process: the signal acts on the process (backend_threads.c). */
-    case SYS_tkill:
-        return a1 == tern_libc_pid() || tern_libc_thread_is_ours(a1) ? send_to_self(a2) : -ESRCH;
-    case SYS_tgkill:
-        return a1 == tern_libc_pid() && (a2 == tern_libc_pid() || tern_libc_thread_is_ours(a2))
-                   ? send_to_self(a3)
-                   : -ESRCH;
-    case SYS_kill:
-        return a1 == tern_libc_pid() || a1 == 0 ? send_to_self(a2) : tern_libc_kill_other(a1, a2);
-
     default: {
         /* Pipes (backend_pipes.c); sockets, poll and select (backend_sockets.c). */
         int handled = 0;
@@ -1754,6 +1654,10 @@ long tern_libc_dispatch(long n, long a1, long a2, long a3, long a4, long a5, lon
         if (handled)
             return r;
         r = tern_libc_process_syscall(n, a1, a2, a3, a4, &handled);
+        if (handled)
+            return r;
+        /* Signals, groups and sessions (backend_signal.c). */
+        r = tern_libc_signal_syscall(n, a1, a2, a3, a4, &handled);
         if (handled)
             return r;
         r = tern_libc_socket_syscall(n, a1, a2, a3, a4, a5, a6, &handled);

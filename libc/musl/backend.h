@@ -59,8 +59,22 @@ void tern_libc_pipe_forget_process(uint64_t pid);
  * the child's exit) does not close the parent's sockets (backend_sockets.c). */
 void tern_libc_socket_fork_child(void);
 
-/* A forked child starts with no pending signals (backend.c). */
+/* Signals (backend_signal.c): the signal, group, session and timer calls (*handled is 0
+ * for other calls). A forked child starts without its parent's pending signals (prepare
+ * notes them before the clone) and with no timer. */
+long tern_libc_signal_syscall(long n, long a1, long a2, long a3, long a4, int* handled);
+void tern_libc_signals_fork_prepare(void);
 void tern_libc_signals_fork_child(void);
+/* TIOCSPGRP and TIOCGPGRP on a console descriptor (tcsetpgrp, tcgetpgrp). */
+long tern_libc_signal_ioctl(long request, long argument);
+/* A blocking call takes a mark before it waits; when its wait was cut short,
+ * interrupts(mark, restartable) says whether to end with EINTR: restartable calls (read,
+ * write, wait4) when a handler without SA_RESTART ran since, the others (nanosleep,
+ * sigsuspend) when any handler ran. Otherwise the call goes on waiting. */
+uint64_t tern_libc_signal_mark(void);
+int tern_libc_signal_interrupts(uint64_t mark, int restartable);
+/* A default action that ends the program: a line, every descriptor closed, 128 + N. */
+__attribute__((noreturn)) void tern_libc_exit_by_signal(long signal);
 
 /* A forked child becomes a System V IPC client of its own, its attaches counted
  * (backend_sysv.c). */
@@ -72,7 +86,6 @@ void tern_libc_log_unsupported(long n, const char* detail);
 /* Processes (backend_process.c): fork, vfork, wait4, waitid (*handled is 0 for other
  * calls); kill of another process; getppid. */
 long tern_libc_process_syscall(long n, long a1, long a2, long a3, long a4, int* handled);
-long tern_libc_kill_other(long pid, long signal);
 long tern_libc_getppid(void);
 /* uname and getrandom (backend_system.c; *handled is 0 for other calls). */
 long tern_libc_system_syscall(long n, long a1, long a2, long a3, int* handled);

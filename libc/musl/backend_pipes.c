@@ -210,11 +210,15 @@ long tern_libc_pipe_read(struct tern_libc_file* file, void* data, size_t length)
     if (length == 0)
         return 0;
     struct tern_libc_pipe_ring* ring = file->pipe.ring;
+    uint64_t mark = tern_libc_signal_mark();
     for (;;) {
         int64_t count = tern_libc_pipe_read_count(ring, length);
         if (count == -EAGAIN) {
             if (file->flags & O_NONBLOCK)
                 return -EAGAIN;
+            /* A handler without SA_RESTART ends the wait (EINTR); others go on. */
+            if (tern_libc_signal_interrupts(mark, 1))
+                return -EINTR;
             (void)tern_libc_pipe_wait(TERN_LIBC_NET_FOREVER);
             continue;
         }
@@ -240,6 +244,7 @@ long tern_libc_pipe_write(struct tern_libc_file* file, const void* data, size_t 
     struct tern_libc_pipe_ring* ring = file->pipe.ring;
     int atomic = length <= TERN_LINUX_PIPE_BUF;
     size_t done = 0;
+    uint64_t mark = tern_libc_signal_mark();
     while (done < length) {
         int64_t count = tern_libc_pipe_write_count(ring, length - done, atomic);
         if (count == -EPIPE) {
@@ -251,6 +256,8 @@ long tern_libc_pipe_write(struct tern_libc_file* file, const void* data, size_t 
         if (count == -EAGAIN) {
             if (file->flags & O_NONBLOCK)
                 return done > 0 ? (long)done : -EAGAIN;
+            if (tern_libc_signal_interrupts(mark, 1))
+                return done > 0 ? (long)done : -EINTR;
             (void)tern_libc_pipe_wait(TERN_LIBC_NET_FOREVER);
             continue;
         }

@@ -1,6 +1,6 @@
 /*
  * Tern's musl backend: processes. fork (and vfork, which musl makes a fork), wait4,
- * waitid, kill of another process and getppid, on the kernel's copy-on-write task_clone
+ * waitid and getppid, on the kernel's copy-on-write task_clone
  * and the proc server (docs/libc.md, "Processes").
  *
  * fork: the calling thread saves its registers (setjmp) in a context on its stack and
@@ -77,6 +77,7 @@ static long sys_fork(void) {
         return -ENOSYS; /* no proc server to make the child a process (a boot module) */
     struct fork_context context;
     tern_libc_pipe_fork_prepare();
+    tern_libc_signals_fork_prepare();
     if (setjmp(context.registers) != 0) {
         /* The child, in the clone, on the parent's stack as it was. */
         tern_libc_threads_fork_child();
@@ -98,8 +99,15 @@ static long sys_fork(void) {
         return task == -TERN_NO_MEMORY ? -ENOMEM : -EAGAIN;
     }
     int64_t for_proc = tern_sys_handle_duplicate((uint64_t)task, TERN_RIGHTS_SAME);
+    /* proc keeps the child's thread to deliver its signals (a child without it still
+     * runs: proc then applies the default actions itself). */
+    int64_t thread_for_proc = tern_sys_handle_duplicate(thread, TERN_RIGHTS_SAME);
     uint64_t pid = 0;
-    int64_t r = for_proc < 0 ? for_proc : tern_libc_proc_fork((uint32_t)for_proc, &pid);
+    int64_t r =
+        for_proc < 0
+            ? for_proc
+            : tern_libc_proc_fork((uint32_t)for_proc,
+                                  thread_for_proc < 0 ? 0 : (uint32_t)thread_for_proc, &pid);
     if (r == 0) {
         tern_libc_pipe_hold_for_child(pid, 1);
         /* The child learns who it is before it runs. */
@@ -127,28 +135,47 @@ static long sys_fork(void) {
     return serial_of(pid);
 }
 
-/* Which children a wait covers: a global pid, or 0 for any. -ECHILD for a pid that
- * cannot be a child. There are no process groups: the caller and its children form one,
- * so 0 and -(the caller's pid) mean any child as -1 does. */
-static long wait_target(uint64_t self, long pid, uint64_t* target) {
-    if (pid == -1 || pid == 0 || (pid < -1 && -pid == serial_of(self))) {
+/* Which children a wait covers: a global pid, or 0 for any; *group set when target is
+ * a process group (0: the caller's). */
+static long wait_target(uint64_t self, long pid, uint64_t* target, int* group) {
+    *group = 0;
+    if (pid == -1) {
         *target = 0;
         return 0;
     }
-    if (pid < -1)
-        return -ECHILD;
+    if (pid == 0) {
+        *target = 0;
+        *group = 1;
+        return 0;
+    }
+    if (pid < -1) {
+        if (pid == -2147483648L)
+            return -ECHILD;
+        *target = tern_libc_global_pid(self, -pid);
+        *group = 1;
+        return 0;
+    }
     *target = tern_libc_global_pid(self, pid);
     return 0;
 }
 
 /* One wait: 0 and *which, *status for a child that ended; 1 when nohang and none has;
- * else a negated errno. */
-static long wait_one(uint64_t target, int nohang, uint64_t* which, int64_t* status) {
-    /* The wait uses nothing of the backend's but proc's handle from the startup block:
-     * the other threads may use the backend meanwhile (backend_threads.c). */
-    unsigned depth = tern_libc_lock_release();
-    int64_t r = tern_libc_proc_wait(target, nohang, which, status);
-    tern_libc_lock_reacquire(depth);
+/* One wait: 0 and *which, *status for a child that ended; 1 when nohang and none has;
+ * else a negated errno. A wait a signal cut short goes on unless a handler without
+ * SA_RESTART ran (EINTR). The wait uses nothing of the backend's but proc's handle from
+ * the startup block: the other threads may use the backend meanwhile (backend_threads.c). */
+static long wait_one(uint64_t target, int group, int nohang, uint64_t* which, int64_t* status) {
+    uint64_t mark = tern_libc_signal_mark();
+    int64_t r;
+    for (;;) {
+        unsigned depth = tern_libc_lock_release();
+        r = tern_libc_proc_wait(target, group, nohang, which, status);
+        tern_libc_lock_reacquire(depth);
+        if (r != -TERN_INTERRUPTED)
+            break;
+        if (tern_libc_signal_interrupts(mark, 1))
+            return -EINTR;
+    }
     if (r == 0) {
         /* A child that was killed could not close its pipe ends: they stop counting now. */
         tern_libc_pipe_forget_process(*which);
@@ -168,12 +195,13 @@ static long sys_wait4(long pid, int* user_status, long options, struct rusage* u
     if (self == 0)
         return -ECHILD;
     uint64_t target = 0;
-    long r = wait_target(self, pid, &target);
+    int group = 0;
+    long r = wait_target(self, pid, &target, &group);
     if (r != 0)
         return r;
     uint64_t which = 0;
     int64_t status = 0;
-    r = wait_one(target, (options & WNOHANG) != 0, &which, &status);
+    r = wait_one(target, group, (options & WNOHANG) != 0, &which, &status);
     if (r < 0)
         return r;
     if (r == 1)
@@ -199,17 +227,20 @@ static long sys_waitid(long type, long id, siginfo_t* info, long options) {
     if (self == 0)
         return -ECHILD;
     uint64_t target = 0;
-    if (type == P_ALL || (type == P_PGID && (id == 0 || id == serial_of(self))))
+    int group = 0;
+    if (type == P_ALL) {
         target = 0;
-    else if (type == P_PID && id > 0)
+    } else if (type == P_PGID && id >= 0) {
+        target = id == 0 ? 0 : tern_libc_global_pid(self, id);
+        group = 1;
+    } else if (type == P_PID && id > 0) {
         target = tern_libc_global_pid(self, id);
-    else if (type == P_PID || type == P_PGID)
-        return -ECHILD;
-    else
+    } else {
         return -EINVAL;
+    }
     uint64_t which = 0;
     int64_t status = 0;
-    long r = wait_one(target, (options & WNOHANG) != 0, &which, &status);
+    long r = wait_one(target, group, (options & WNOHANG) != 0, &which, &status);
     if (r < 0)
         return r;
     siginfo_t out;
@@ -230,34 +261,6 @@ static long sys_waitid(long type, long id, siginfo_t* info, long options) {
     if (info && tern_libc_copy_out(info, &out, sizeof(out)) != 0)
         return -EFAULT;
     return 0;
-}
-
-long tern_libc_kill_other(long pid, long signal) {
-    int action = tern_libc_kill_action(signal);
-    if (action == TERN_LIBC_KILL_INVALID)
-        return -EINVAL;
-    uint64_t self = tern_libc_startup_pid();
-    if (pid < -1 && -pid == serial_of(self))
-        return tern_libc_raise(signal); /* its own group: itself (no groups yet) */
-    uint64_t target = self != 0 ? tern_libc_global_pid(self, pid) : 0;
-    if (target == 0)
-        return -ESRCH; /* -1 (every process) and other groups are not served */
-    uint64_t parent = 0;
-    int64_t r = tern_libc_proc_parent(target, &parent, 0);
-    if (r == -TERN_NOT_FOUND)
-        return -ESRCH;
-    if (action == TERN_LIBC_KILL_STOP)
-        tern_libc_log_unsupported(SYS_kill, "stopping a process");
-    if (action != TERN_LIBC_KILL_END)
-        return 0;
-    r = tern_libc_proc_kill(target, tern_libc_kill_status(signal));
-    if (r == 0 || r == -TERN_BAD_STATE)
-        return 0; /* already ended: a zombie takes a signal without effect */
-    if (r == -TERN_NOT_FOUND)
-        return -ESRCH;
-    if (r == -TERN_ACCESS_DENIED)
-        return -EPERM;
-    return errno_of(r);
 }
 
 /* The parent as proc knows it. Once it has ended, the process reads as init's (pid 1), as

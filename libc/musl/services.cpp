@@ -244,32 +244,37 @@ unsigned long tern_global_pid(void) { return tern_libc_startup_pid(); }
 
 uint32_t tern_libc_self_task(void) { return tern::self(); }
 
-int64_t tern_libc_proc_fork(uint32_t task, uint64_t* pid) {
+int64_t tern_libc_proc_fork(uint32_t task, uint32_t thread, uint64_t* pid) {
     tern_handle_t server = tern::startup_handle(TERN_STARTUP_PROC_SERVER);
     if (server == TERN_INVALID_HANDLE) {
         (void)tern_sys_handle_close(task);
+        if (thread)
+            (void)tern_sys_handle_close(thread);
         return -TERN_NOT_SUPPORTED;
     }
-    tern_handle_t handles[1] = {task};
+    tern_handle_t handles[2] = {task, thread};
     tern::proto::CallParts parts;
-    parts.in_handles = {handles, 1};
+    parts.in_handles = {handles, thread ? 2u : 1u};
     auto r = tern::proto::call<tern::proc::Fork>(server, {}, parts);
     if (r.is_error()) {
-        // Harmless when it went with the call (the value is stale then).
+        // Harmless when they went with the call (the values are stale then).
         (void)tern_sys_handle_close(task);
+        if (thread)
+            (void)tern_sys_handle_close(thread);
         return -int64_t(r.error());
     }
     *pid = r.value().pid;
     return 0;
 }
 
-int64_t tern_libc_proc_wait(uint64_t pid, int nohang, uint64_t* which, int64_t* status) {
+int64_t tern_libc_proc_wait(uint64_t pid, int group, int nohang, uint64_t* which, int64_t* status) {
     tern_handle_t server = tern::startup_handle(TERN_STARTUP_PROC_SERVER);
     if (server == TERN_INVALID_HANDLE)
         return -TERN_NOT_FOUND;
     for (;;) {
-        auto r = tern::proto::call<tern::proc::Wait>(server,
-                                                     {pid, nohang ? tern::proc::kWaitNoHang : 0u});
+        uint32_t flags =
+            (nohang ? tern::proc::kWaitNoHang : 0u) | (group ? tern::proc::kWaitGroup : 0u);
+        auto r = tern::proto::call<tern::proc::Wait>(server, {pid, flags});
         // proc answers its oldest parked wait TIMED_OUT to make room for a new one: ask again.
         if (r.is_error() && r.error() == base::Error::TIMED_OUT)
             continue;
@@ -304,6 +309,8 @@ int64_t tern_libc_proc_parent(uint64_t pid, uint64_t* parent, uint64_t* parent_t
 
 int tern_libc_console_present(void) { return g_console.get() != TERN_INVALID_HANDLE; }
 
+uint32_t tern_libc_console_port(void) { return g_console.get(); }
+
 int64_t tern_libc_console_write(const void* data, uint64_t size) {
     const auto* bytes = static_cast<const uint8_t*>(data);
     uint64_t done = 0;
@@ -315,6 +322,12 @@ int64_t tern_libc_console_write(const void* data, uint64_t size) {
             tern::proto::CallParts parts;
             parts.in_data = {bytes + done, size_t(chunk)};
             auto r = tern::proto::call<tern::console::Write>(console, {}, parts);
+            if (r.is_error() && r.error() == base::Error::INTERRUPTED) {
+                // A signal cut the wait for the answer short; the request stays with the
+                // console, which writes it (its answer is refused): it is written.
+                written = chunk;
+                return base::Error::OK;
+            }
             if (r.is_error())
                 return r.error();
             written = r.value().written;

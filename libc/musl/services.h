@@ -53,11 +53,13 @@ extern volatile uint64_t tern_libc_fork_parent;
 uint32_t tern_libc_self_task(void);
 
 /* proc Fork: makes task (a clone of this process; the handle goes to proc) a child
- * process; *pid its global pid. */
-int64_t tern_libc_proc_fork(uint32_t task, uint64_t* pid);
-/* proc Wait for the child pid (global; 0: any child), or kWaitNoHang with nohang
- * (-TERN_WOULD_BLOCK while it runs). */
-int64_t tern_libc_proc_wait(uint64_t pid, int nohang, uint64_t* which, int64_t* status);
+ * process; *pid its global pid. thread (0: none), the clone's thread, goes to proc too:
+ * its signals are delivered on it. */
+int64_t tern_libc_proc_fork(uint32_t task, uint32_t thread, uint64_t* pid);
+/* proc Wait for the child pid (global; 0: any child), or with group for any child in the
+ * process group pid (0: the caller's); kWaitNoHang with nohang (-TERN_WOULD_BLOCK while
+ * it runs). -TERN_INTERRUPTED when a signal cut the wait short. */
+int64_t tern_libc_proc_wait(uint64_t pid, int group, int nohang, uint64_t* which, int64_t* status);
 /* proc Kill: pid ends with status (1..255). */
 int64_t tern_libc_proc_kill(uint64_t pid, int64_t status);
 /* proc Parent: *parent = the pid's parent; *parent_task (when not null) its kernel task
@@ -73,6 +75,8 @@ int64_t tern_libc_proc_parent(uint64_t pid, uint64_t* parent, uint64_t* parent_t
 
 /* 1 when the program has a console server (looking it up the first time), else 0. */
 int tern_libc_console_present(void);
+/* The console server's port (found on first use), or TERN_INVALID_HANDLE. */
+uint32_t tern_libc_console_port(void);
 
 /* Writes size bytes through console Write, in calls of at most 4096 bytes. Returns the
  * bytes written (fewer when the server takes fewer: a short write), a negated errno when

@@ -5,8 +5,9 @@
 // The driver signals the console when received bytes wait and the console Reads them;
 // each byte goes through the line editor (servers/console/portable/line_editor.h), whose
 // echo goes back to the device. Finished lines go to readers in the order they asked;
-// lines typed while nobody reads wait in a small queue. Ctrl-C ends the foreground
-// process through proc, interrupts every waiting read and discards the lines typed ahead.
+// lines typed while nobody reads wait in a small queue. Ctrl-C (Ctrl-\, Ctrl-Z) sends
+// SIGINT (SIGQUIT, SIGTSTP) to the foreground through proc, interrupts every waiting read
+// and discards the lines typed ahead.
 // Program output is written to the device with "\n" as "\r\n".
 #include <base/string_view.h>
 #include <base/utility.h>
@@ -25,6 +26,8 @@ using namespace tern;
 namespace {
 
 constexpr uint64_t kInputBit = 1;
+// The signals the control characters send (Linux's numbers, as programs know them).
+constexpr uint32_t kSigInt = 2, kSigQuit = 3, kSigTstp = 20;
 constexpr size_t kMaxReaders = 16;
 constexpr size_t kMaxQueuedLines = 16;
 // How long the console waits for the UART driver to register, at start and after losing
@@ -157,9 +160,10 @@ void deliver(const QueuedLine& line) {
     ++g_state.line_count;
 }
 
-// Ctrl-C: what was typed ahead was meant for the program being interrupted, or for the
-// shell after it in the belief that the program would finish; neither is true any more.
-void interrupt() {
+// Ctrl-C, Ctrl-\, Ctrl-Z: what was typed ahead was meant for the program being
+// interrupted, or for the shell after it in the belief that the program would finish;
+// neither is true any more. The foreground gets the signal (SIGINT, SIGQUIT, SIGTSTP).
+void interrupt(uint32_t signo) {
     (void)flush();
     if (g_state.line_count > 0) {
         tern::println("console: Ctrl-C discarded {} {} typed ahead", g_state.line_count,
@@ -173,15 +177,15 @@ void interrupt() {
     g_state.reader_count = 0;
     if (g_state.foreground == 0)
         return;
-    uint64_t pid = base::exchange(g_state.foreground, uint64_t(0));
-    g_state.foreground_setter = 0;
+    uint64_t pid = g_state.foreground;
     auto proc = g_state.proc.get();
     if (proc.is_error())
         return;
-    auto r = proto::call<tern::proc::Kill>(
-        proc.value(), {pid, tern::proc::kInterruptedStatus, tern::proc::kKillDescendants});
-    if (r.is_error() && r.error() != base::Error::BAD_STATE && r.error() != base::Error::NOT_FOUND)
-        tern::println("console: Ctrl-C could not end {:#x}: {}", pid, base::error_name(r.error()));
+    auto r =
+        proto::call<tern::proc::Signal>(proc.value(), {pid, signo, tern::proc::kSignalForeground});
+    if (r.is_error() && r.error() != base::Error::NOT_FOUND)
+        tern::println("console: signal {} to the foreground {:#x}: {}", signo, pid,
+                      base::error_name(r.error()));
 }
 
 void input(uint8_t byte) {
@@ -206,7 +210,13 @@ void input(uint8_t byte) {
         deliver(line);
         break;
     case ::terminal::LineEvent::kInterrupt:
-        interrupt();
+        interrupt(kSigInt);
+        break;
+    case ::terminal::LineEvent::kQuit:
+        interrupt(kSigQuit);
+        break;
+    case ::terminal::LineEvent::kSuspend:
+        interrupt(kSigTstp);
         break;
     case ::terminal::LineEvent::kLineTooLong:
         // The echo told the user; no reader gets any part of the line.
@@ -320,6 +330,32 @@ base::Error on_foreground(State* s, proto::Request& request,
     return base::Error::OK;
 }
 
+base::Error on_foreground_group(State* s, proto::Request& request,
+                                const tern::console::ForegroundGroupRequest& in, proto::Empty&,
+                                proto::Reply&, proto::PendingReply&) {
+    auto proc = s->proc.get();
+    if (proc.is_error())
+        return proc.error();
+    // The caller and the group's leader must be of one session.
+    auto caller = proto::call<tern::proc::GetPgid>(proc.value(), {0, request.badge()});
+    auto leader = proto::call<tern::proc::GetPgid>(proc.value(), {in.pgid, 0});
+    if (caller.is_error() || leader.is_error() || in.pgid == 0 || leader.value().pgid != in.pgid
+        || leader.value().sid != caller.value().sid) {
+        request.set_refusal_reason("not a group of the caller's session");
+        return base::Error::ACCESS_DENIED;
+    }
+    s->foreground = in.pgid;
+    s->foreground_setter = request.badge();
+    return base::Error::OK;
+}
+
+base::Error on_get_foreground(State* s, proto::Request&, const proto::Empty&,
+                              tern::console::ForegroundResponse& out, proto::Reply&,
+                              proto::PendingReply&) {
+    out.pgid = s->foreground;
+    return base::Error::OK;
+}
+
 } // namespace
 
 extern "C" int main(uint64_t) {
@@ -338,6 +374,8 @@ extern "C" int main(uint64_t) {
     server.on<tern::console::Write>(&g_state, on_write);
     server.on<tern::console::Read>(&g_state, on_read);
     server.on<tern::console::SetForeground>(&g_state, on_foreground);
+    server.on<tern::console::SetForegroundGroup>(&g_state, on_foreground_group);
+    server.on<tern::console::GetForeground>(&g_state, on_get_foreground);
     server.on_event(&g_state, on_event);
     if (auto r = register_name("console", g_state.port); r.is_error()) {
         tern::println("console: cannot register: {}", base::error_name(r.error()));

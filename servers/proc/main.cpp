@@ -32,6 +32,8 @@
 #include <tern/startup.h>
 #include <tern/syscall_result.h>
 
+#include "signals.h"
+
 using namespace tern;
 
 namespace {
@@ -73,6 +75,7 @@ struct Waiter {
     bool used = false;
     uint64_t parent = 0; // who waits
     uint64_t pid = 0;    // for whom (0: any child)
+    uint64_t pgid = 0;   // or any child in this group (proc::kWaitGroup)
     proto::PendingReply reply;
     uint64_t sequence = 0; // age, for making room
 };
@@ -162,6 +165,7 @@ base::Error track(size_t index, tern_handle_t task, uint64_t pid, uint64_t paren
     p.task_id = uint64_t(id);
     p.generation = generation;
     copy_name(p, name);
+    proc_signals::track(index, parent);
     return base::Error::OK;
 }
 
@@ -172,6 +176,7 @@ void close_end_port(Process& p) {
 }
 
 void reap(Process& p) {
+    proc_signals::forget(size_t(&p - g_state.table));
     close_end_port(p);
     uint32_t generation = p.generation;
     p = Process{};
@@ -179,6 +184,9 @@ void reap(Process& p) {
 }
 
 bool waiter_matches(const Waiter& w, const Process& p) {
+    if (w.pgid != 0)
+        return w.used && p.parent == w.parent
+               && proc_signals::pgid_of(size_t(&p - g_state.table)) == w.pgid;
     return w.used && p.parent == w.parent && (w.pid == 0 || w.pid == p.pid);
 }
 
@@ -228,6 +236,7 @@ void on_exit(Process& p, int64_t status) {
     if (p.task != TERN_INVALID_HANDLE)
         (void)tern_sys_handle_close(p.task);
     p.task = TERN_INVALID_HANDLE;
+    proc_signals::ended(size_t(&p - g_state.table));
     // A watcher on another node learns of the end through the bus (its proxy closes).
     close_end_port(p);
     // Ordinary exits are the parent's business (wait); a CPU fault is worth a line.
@@ -235,6 +244,7 @@ void on_exit(Process& p, int64_t status) {
         tern::println("proc: {} ({:#x}) ended by a CPU exception (vector {})",
                       base::StringView(p.name), p.pid, status - 256);
     uint64_t pid = p.pid;
+    uint64_t parent = p.parent;
     settle(p);
     // Its children lose their parent: zombies among them go, and waits by it end.
     for (Process& child : g_state.table)
@@ -246,6 +256,7 @@ void on_exit(Process& p, int64_t status) {
             w = Waiter{};
         }
     }
+    proc_signals::child_ended(parent, pid, status);
 }
 
 // ---- Spawn ----------------------------------------------------------------------------
@@ -459,7 +470,8 @@ base::Error start_here(State* s, proto::Request& request, const proc_data::Unpac
             return tern::sys_status(resumed);
         }
     }
-    (void)tern_sys_handle_close(thread);
+    // proc keeps the thread: signals are delivered on it.
+    proc_signals::set_thread(index, thread);
     if (flags & proc::kSpawnReturnTask) {
         int64_t copy = tern_sys_handle_duplicate(task, TERN_RIGHT_TRANSFER | TERN_RIGHT_DUPLICATE);
         if (copy >= 0) {
@@ -1048,7 +1060,7 @@ void drop_unclaimed() {
 
 base::Error on_wait(State* s, proto::Request& request, const proc::WaitRequest& in,
                     proc::WaitResponse& out, proto::Reply& reply, proto::PendingReply& pending) {
-    if ((in.flags & ~proc::kWaitNoHang) != 0) {
+    if ((in.flags & ~(proc::kWaitNoHang | proc::kWaitGroup)) != 0) {
         request.set_refusal_reason("unknown flags");
         return base::Error::INVALID_ARGUMENT;
     }
@@ -1058,8 +1070,12 @@ base::Error on_wait(State* s, proto::Request& request, const proc::WaitRequest& 
         return base::Error::NOT_OWNER;
     }
     bool any_child = false;
+    uint64_t pgid = 0;
+    if (in.flags & proc::kWaitGroup)
+        pgid = in.pid ? in.pid : proc_signals::pgid_of(size_t(caller - s->table));
     for (Process& p : s->table) {
-        if (!p.used || p.parent != caller->pid || (in.pid && p.pid != in.pid))
+        if (!p.used || p.parent != caller->pid || (!pgid && in.pid && p.pid != in.pid)
+            || (pgid && proc_signals::pgid_of(size_t(&p - s->table)) != pgid))
             continue;
         any_child = true;
         if (p.state == proc::kStateZombie) {
@@ -1071,7 +1087,7 @@ base::Error on_wait(State* s, proto::Request& request, const proc::WaitRequest& 
         }
     }
     if (!any_child) {
-        if (!in.pid || !by_pid(in.pid))
+        if (!in.pid || pgid || !by_pid(in.pid))
             return base::Error::NOT_FOUND;
         request.set_refusal_reason("not the caller's child");
         return base::Error::NOT_OWNER;
@@ -1082,7 +1098,8 @@ base::Error on_wait(State* s, proto::Request& request, const proc::WaitRequest& 
     // so a Wait is never refused for lack of room.
     Waiter& slot = proto::park<proc::Wait>(s->waiters, s->waiter_sequence);
     slot.parent = caller->pid;
-    slot.pid = in.pid;
+    slot.pid = pgid ? 0 : in.pid;
+    slot.pgid = pgid;
     slot.reply = pending;
     reply.deferred = true;
     return base::Error::OK;
@@ -1280,7 +1297,7 @@ base::Error on_fork(State* s, proto::Request& request, const proto::Empty&, proc
         request.set_refusal_reason("the caller is not a process");
         return base::Error::NOT_OWNER;
     }
-    if (request.handle_count() != 1) {
+    if (request.handle_count() < 1) {
         request.set_refusal_reason("no task");
         return base::Error::INVALID_ARGUMENT;
     }
@@ -1313,6 +1330,10 @@ base::Error on_fork(State* s, proto::Request& request, const proto::Empty&, proc
         return e;
     }
     ++s->next_serial;
+    if (request.handle_count() > 1) {
+        proc_signals::set_thread(index, request.take_handle(1));
+        proc_signals::inherit_entry(index, size_t(parent - s->table));
+    }
     out.pid = pid;
     return base::Error::OK;
 }
@@ -1344,6 +1365,44 @@ void on_event(void* context, const tern_msg& event, uint32_t) {
 
 } // namespace
 
+// What signals.cpp sees of the table (signals.h).
+namespace proc_signals {
+
+bool view(size_t index, ProcessView& out) {
+    if (index >= proc::kMaxProcesses)
+        return false;
+    const Process& p = g_state.table[index];
+    if (!p.used || p.state == kStateStarting)
+        return false;
+    out.pid = p.pid;
+    out.parent = p.parent;
+    out.task = p.task;
+    out.task_id = p.task_id;
+    out.running = p.state == proc::kStateRunning;
+    out.name = p.name;
+    return true;
+}
+
+size_t index_of_pid(uint64_t pid) {
+    Process* p = pid ? by_pid(pid) : nullptr;
+    return p ? size_t(p - g_state.table) : kNone;
+}
+
+size_t index_of_task(uint64_t task_id) {
+    Process* p = task_id ? by_task_id(task_id) : nullptr;
+    return p ? size_t(p - g_state.table) : kNone;
+}
+
+uint64_t init_pid() { return g_state.init_pid; }
+
+uint64_t this_node() { return g_state.node; }
+
+void kill_remote(uint64_t pid, int64_t status, bool descendants) {
+    (void)forward_kill(pid, status, descendants ? proc::kKillDescendants : 0, nullptr);
+}
+
+} // namespace proc_signals
+
 extern "C" int main(uint64_t) {
     int64_t port = tern_sys_port_create(64);
     if (port < 0) {
@@ -1360,6 +1419,7 @@ extern "C" int main(uint64_t) {
     server.on<proc::Adopt>(&g_state, on_adopt);
     server.on<proc::Parent>(&g_state, on_parent);
     server.on<proc::Fork>(&g_state, on_fork);
+    proc_signals::serve(server);
     server.on<proc::RemoteSpawn>(&g_state, on_remote_spawn);
     server.on<proc::RemoteWait>(&g_state, on_remote_wait);
     server.on_member(nullptr, on_remote_answer);

@@ -166,6 +166,8 @@ struct Harness {
     std::string last_echo; // the echo of the last byte
     std::vector<std::string> lines;
     size_t interrupts = 0;
+    size_t quits = 0;
+    size_t suspends = 0;
     size_t end_of_files = 0;
     size_t too_long = 0;
     size_t largest_echo = 0;
@@ -193,6 +195,14 @@ struct Harness {
         case LineEvent::kInterrupt:
             CHECK(out->line.is_empty());
             ++interrupts;
+            break;
+        case LineEvent::kQuit:
+            CHECK(out->line.is_empty());
+            ++quits;
+            break;
+        case LineEvent::kSuspend:
+            CHECK(out->line.is_empty());
+            ++suspends;
             break;
         case LineEvent::kEndOfFile:
             CHECK(out->line.is_empty());
@@ -453,6 +463,24 @@ TEST_CASE("line editor: Ctrl-C discards the line", "[console]") {
     CHECK(h.last_echo == "^C\r\n");
 }
 
+TEST_CASE("line editor: Ctrl-\\ and Ctrl-Z discard the line like Ctrl-C", "[console]") {
+    Harness h;
+    h.feed("abc");
+    h.feed_byte(0x1c);
+    CHECK(h.out->event == LineEvent::kQuit);
+    CHECK(h.last_echo == "^\\\r\n");
+    CHECK(h.line().empty());
+    CHECK(h.quits == 1);
+    h.feed("xyz" + kHome + "\x1a");
+    CHECK(h.out->event == LineEvent::kSuspend);
+    CHECK(h.last_echo == "\x1b[3C^Z\r\n");
+    CHECK(h.line().empty());
+    CHECK(h.suspends == 1);
+    CHECK(h.interrupts == 0);
+    CHECK(h.lines.empty());
+    CHECK(h.editor->history_size() == 0);
+}
+
 TEST_CASE("line editor: Ctrl-D is end of input on an empty line only", "[console]") {
     Harness h;
     h.feed_byte(0x04);
@@ -477,8 +505,8 @@ TEST_CASE("line editor: other control bytes are ignored", "[console]") {
     h.feed("ab");
     h.take_echo();
     std::string ignored;
-    for (int c : {0x00, 0x07, 0x09, 0x0c, 0x0f, 0x11, 0x12, 0x13, 0x14, 0x16, 0x18, 0x19, 0x1a,
-                  0x1c, 0x1d, 0x1e, 0x1f})
+    for (int c :
+         {0x00, 0x07, 0x09, 0x0c, 0x0f, 0x11, 0x12, 0x13, 0x14, 0x16, 0x18, 0x19, 0x1d, 0x1e, 0x1f})
         ignored.push_back(static_cast<char>(c));
     h.feed(ignored);
     CHECK(h.line() == "ab");

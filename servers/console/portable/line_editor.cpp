@@ -36,6 +36,9 @@ constexpr uint8_t kCtrlN = 0x0E;
 constexpr uint8_t kCtrlP = 0x10;
 constexpr uint8_t kCtrlU = 0x15;
 constexpr uint8_t kCtrlW = 0x17;
+constexpr uint8_t kCancel = 0x18;
+constexpr uint8_t kCtrlZ = 0x1A;
+constexpr uint8_t kCtrlBackslash = 0x1C;
 constexpr uint8_t kEscape = 0x1B;
 constexpr uint8_t kDelete = 0x7F;
 
@@ -132,8 +135,10 @@ void LineEditor::feed(uint8_t byte, Output& out) {
         // A terminal never puts a control byte (or a byte above ASCII) inside the sequence
         // of a key, so the sequence was typed by hand or cut short. Dropping it and taking
         // the byte as a key of its own keeps Enter, Ctrl-C and Backspace working after a
-        // stray ESC.
+        // stray ESC. CAN and SUB (Ctrl-Z) only cancel it, as on a terminal.
         m_escape = EscapeState::kGround;
+        if (byte == kCancel || byte == kCtrlZ)
+            return;
     }
 
     if (byte >= 0x80)
@@ -302,7 +307,13 @@ void LineEditor::handle_control(uint8_t byte, Output& out) {
             move_cursor_to(previous_character(m_cursor), out);
         break;
     case kCtrlC:
-        interrupt(out);
+        interrupt(out, 'C', LineEvent::kInterrupt);
+        break;
+    case kCtrlBackslash:
+        interrupt(out, '\\', LineEvent::kQuit);
+        break;
+    case kCtrlZ:
+        interrupt(out, 'Z', LineEvent::kSuspend);
         break;
     case kCtrlD:
         if (m_length == 0) {
@@ -421,7 +432,7 @@ void LineEditor::finish_line(Output& out) {
     out.line = line;
 }
 
-void LineEditor::interrupt(Output& out) {
+void LineEditor::interrupt(Output& out, char letter, LineEvent event) {
     // "^C" goes after the last character rather than over the ones right of the cursor,
     // so the abandoned line stays readable on the screen.
     show_cursor_move(out, columns(m_cursor, m_length), 'C');
@@ -429,8 +440,9 @@ void LineEditor::interrupt(Output& out) {
     m_cursor = 0;
     m_overflowed = false;
     m_browse = kNotBrowsing;
-    out.event = LineEvent::kInterrupt;
-    emit(out, "^C\r\n", 4);
+    out.event = event;
+    const char echo[4] = {'^', letter, '\r', '\n'};
+    emit(out, echo, 4);
 }
 
 // ---- History ----------------------------------------------------------------------------

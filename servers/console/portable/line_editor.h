@@ -19,6 +19,7 @@
 //   Ctrl-P, Ctrl-N, arrows   walk the history (ESC [ A, ESC [ B, ESC O A, ESC O B)
 //   CR, LF, CRLF             finish the line (a LF right after a CR is swallowed)
 //   Ctrl-C                   discard the line, echo "^C\r\n", report kInterrupt
+//   Ctrl-\, Ctrl-Z           likewise, echo "^\\\r\n" or "^Z\r\n", report kQuit or kSuspend
 //   Ctrl-D                   on an empty line report kEndOfFile, otherwise ignored
 //
 // Text is UTF-8. A multi-byte character enters the line only once all of its bytes have
@@ -67,6 +68,9 @@ enum class LineEvent : uint8_t {
     kLine,
     // Ctrl-C: the line was discarded.
     kInterrupt,
+    // Ctrl-\ and Ctrl-Z: the line was discarded, as for Ctrl-C.
+    kQuit,
+    kSuspend,
     // Ctrl-D on an empty line.
     kEndOfFile,
     // A line was finished after a key had been dropped for want of room: the whole line is
@@ -162,7 +166,7 @@ private:
     void erase_range(size_t from, size_t to, Output& out);
     void move_cursor_to(size_t position, Output& out);
     void finish_line(Output& out);
-    void interrupt(Output& out);
+    void interrupt(Output& out, char letter, LineEvent event);
     void history_up(Output& out);
     void history_down(Output& out);
     void replace_line(const char* text, size_t length, Output& out);

@@ -30,10 +30,24 @@ using Read = proto::Op<2, ReadRequest, ReadResponse, proto::Limits{.response_dat
 struct ForegroundRequest {
     uint64_t pid; // 0: none
 };
-// Ctrl-C ends the foreground process and its descendants (through proc's Kill, status
-// 130) and interrupts every waiting read. Only a process's parent may make it the
-// foreground, and only that parent may set 0 again: ACCESS_DENIED. NOT_FOUND: no such
-// process.
+// Ctrl-C, Ctrl-\ and Ctrl-Z send SIGINT, SIGQUIT and SIGTSTP to the foreground (proc's
+// Signal with kSignalForeground: its process group when it leads one, else it and its
+// descendants; a program that does not catch SIGINT ends with status 130) and interrupt
+// every waiting read. Only a process's parent may make it the foreground, and only that
+// parent may set 0 again: ACCESS_DENIED. NOT_FOUND: no such process.
 using SetForeground = proto::Op<3, ForegroundRequest, proto::Empty>;
+
+// tcsetpgrp: the foreground becomes process group pgid. The caller must be a process of
+// the group's session (ACCESS_DENIED otherwise, or when no process leads that group).
+struct ForegroundGroupRequest {
+    uint64_t pgid;
+};
+using SetForegroundGroup = proto::Op<4, ForegroundGroupRequest, proto::Empty>;
+
+// tcgetpgrp: the foreground (a group or a process, 0 for none).
+struct ForegroundResponse {
+    uint64_t pgid;
+};
+using GetForeground = proto::Op<5, proto::Empty, ForegroundResponse>;
 
 } // namespace tern::console

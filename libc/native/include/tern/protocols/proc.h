@@ -8,7 +8,8 @@ namespace tern::proc {
 
 inline constexpr uint32_t kMaxSpawnData = 8192;
 inline constexpr uint32_t kMaxProcesses = 256;
-// Exit status of a process ended by Ctrl-C, as a POSIX shell reports SIGINT.
+// Exit status of a process ended by Ctrl-C (SIGINT's default action), as a POSIX shell
+// reports SIGINT.
 inline constexpr int64_t kInterruptedStatus = 130;
 // Exit status of a process ended by Kill without a status of its own (SIGTERM's).
 inline constexpr int64_t kKilledStatus = 143;
@@ -68,6 +69,8 @@ using Spawn = proto::Op<1, SpawnRequest, SpawnResponse,
                                       .response_handles = 1}>;
 
 inline constexpr uint32_t kWaitNoHang = 1;
+// pid is a process group (0: the caller's): any child of the caller in it.
+inline constexpr uint32_t kWaitGroup = 2;
 struct WaitRequest {
     uint64_t pid; // a child of the caller
     uint32_t flags;
@@ -84,8 +87,8 @@ struct WaitResponse {
 // (within the bus's down time) when its node goes down or restarts before it ends.
 using Wait = proto::Op<2, WaitRequest, WaitResponse>;
 
-// KillRequest.flags: end every descendant of the process too (all with the same status),
-// as Ctrl-C does for the terminal's foreground program.
+// KillRequest.flags: end every descendant of the process too (all with the same status);
+// a process of another node forwards it so.
 inline constexpr uint64_t kKillDescendants = 1;
 struct KillRequest {
     uint64_t pid;
@@ -151,7 +154,102 @@ using Parent = proto::Op<6, ParentRequest, ParentResponse>;
 struct ForkResponse {
     uint64_t pid;
 };
-using Fork = proto::Op<9, proto::Empty, ForkResponse, proto::Limits{.request_handles = 1}>;
+// handles[1], when given, is the clone's thread (CONTROL): proc keeps it to deliver
+// signals (SignalEntry below), and the child starts with its parent's signal entry.
+using Fork = proto::Op<9, proto::Empty, ForkResponse, proto::Limits{.request_handles = 2}>;
+
+// ---- Signals, process groups and sessions (servers/proc/signals.cpp) ----------------
+//
+// proc keeps no signal state of a process (dispositions, mask, pending set: all in the
+// process's memory). It knows a process's group and session (pgid and sid, global pids,
+// inherited over Fork and Spawn; a child of init starts a session of its own) and where
+// its C library takes signals: an entry point, registered with SignalEntry. To deliver
+// one, proc stops the process's thread (a blocked call returns INTERRUPTED), reads its
+// registers, writes a SignalFrame below the red zone of its stack, and resumes it at the
+// entry with RSP and RDI at the frame. The entry restores every register from the frame
+// itself (popfq, the general registers, then `ret 128` to the saved RIP). A process
+// without an entry (native programs, a C program that never set a handler or a mask)
+// gets the default action from proc: terminating signals end it with 128 + N, SIGCHLD,
+// SIGCONT, SIGURG and SIGWINCH nothing, stop signals are logged and ignored. SIGKILL is
+// never delivered: proc ends the process (137); SIGSTOP is logged and ignored.
+inline constexpr uint32_t kSignalCount = 64;
+inline constexpr uint64_t kRedZone = 128;
+struct SignalFrame {
+    uint64_t signo;
+    int64_t code;    // si_code: SI_USER 0, SI_KERNEL 0x80 (the terminal), CLD_* (SIGCHLD)
+    uint64_t sender; // global pid of the sender (SIGCHLD: the child), 0 for the terminal
+    int64_t status;  // SIGCHLD: the child's exit status as Wait reports it
+    uint64_t rsp;    // the interrupted stack pointer
+    uint64_t reserved;
+    // Popped in this order by the entry; rip ends kRedZone + 8 below the interrupted RSP.
+    uint64_t rflags;
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    uint64_t rip;
+};
+static_assert(sizeof(SignalFrame) == 184);
+inline constexpr uint64_t kSignalFrameRestore = 48; // offset of rflags
+
+// The caller's C library takes signals at `entry` (0: it no longer does; proc acts on
+// defaults again). `ignored` is the address of a 64-bit mask in its memory of the signals
+// it ignores and does not block (bit N - 1 for signal N), which proc reads before it
+// interrupts the thread: an ignored signal is dropped there, as Linux drops it when it is
+// sent, so it cuts no call short (0: none). NOT_OWNER: not a process; INVALID_ARGUMENT: an
+// address outside user space; BAD_STATE: proc holds no thread of it (adopted by init).
+struct SignalEntryRequest {
+    uint64_t entry;
+    uint64_t ignored;
+};
+using SignalEntry = proto::Op<10, SignalEntryRequest, proto::Empty>;
+
+// Sends signal `signo` (1..64; 0 checks only) to a process, a group or every process.
+inline constexpr uint32_t kSignalGroup = 1; // target is a pgid (0: the caller's group)
+// Every process but init, the core servers, the services init started, and the caller.
+inline constexpr uint32_t kSignalAll = 2;
+// The terminal's foreground: target's group when it leads one, else target and its
+// descendants (a native shell's child); code SI_KERNEL, sender 0.
+inline constexpr uint32_t kSignalForeground = 4;
+// Beside the others: the caller is a target like any other process (a helper thread of
+// its C library asks, for alarm's SIGALRM, and proc interrupts the main thread).
+inline constexpr uint32_t kSignalIncludeCaller = 8;
+struct SignalRequest {
+    uint64_t target;
+    uint32_t signo;
+    uint32_t flags;
+};
+struct SignalResponse {
+    uint32_t count;      // processes it went to (the caller included)
+    uint32_t caller_too; // the caller is among them: its C library raises it itself
+};
+// NOT_FOUND (no such process or group), ACCESS_DENIED (init, a core server, or only such
+// in the group), INVALID_ARGUMENT (a bad number or flags). A process of another node gets
+// a terminating signal as a Kill with 128 + N; other signals to it are NOT_SUPPORTED.
+using Signal = proto::Op<11, SignalRequest, SignalResponse>;
+
+// setpgid: pid 0 is the caller, pgid 0 is pid. NOT_FOUND (not the caller or its child),
+// ACCESS_DENIED (a session leader, a child of another session, a group of another
+// session), INVALID_ARGUMENT.
+struct SetPgidRequest {
+    uint64_t pid;
+    uint64_t pgid;
+};
+using SetPgid = proto::Op<12, SetPgidRequest, proto::Empty>;
+
+// getpgid and getsid: pid 0 is the caller, or (with pid 0) the process whose task id is
+// task_id (how the console checks the caller of a foreground change). NOT_FOUND.
+struct GetPgidRequest {
+    uint64_t pid;
+    uint64_t task_id;
+};
+struct GetPgidResponse {
+    uint64_t pid;
+    uint64_t pgid;
+    uint64_t sid;
+};
+using GetPgid = proto::Op<13, GetPgidRequest, GetPgidResponse>;
+
+// setsid: the caller leads a new session and group. ACCESS_DENIED when some process's
+// group is the caller's pid already (as Linux's EPERM).
+using SetSid = proto::Op<14, proto::Empty, GetPgidResponse>;
 
 // ---- Between the proc servers of two nodes (through the bus's root export, serial 2) ----
 //

@@ -1,0 +1,838 @@
+/*
+ * Tern's musl backend: signals, process groups and sessions (docs/libc.md, "Signals").
+ *
+ * Every piece of a process's signal state is here, in its own memory: the dispositions,
+ * the mask, the pending set with each signal's siginfo, the alternate stack, the timer.
+ * proc knows only the process's group and session and where its signals enter
+ * (tern/protocols/proc.h, "Signals"): once the program sets a handler, ignores a signal or
+ * blocks one, this file registers tern_signal_entry with proc (SignalEntry). From then on
+ * proc delivers a signal from another process (kill), the terminal (Ctrl-C) or itself
+ * (SIGCHLD) by stopping the thread and resuming it at the entry on a frame below the
+ * stack's red zone that holds every general register; a call the thread was blocked in
+ * returns INTERRUPTED. The entry saves the FPU state, marks the signal pending and takes
+ * every pending signal that is not blocked (handler, ignore, or the default action), then
+ * restores the FPU and every register from the frame itself (popfq, the registers, and
+ * `ret $128` to the saved RIP, so nothing in the red zone is touched and a signal that
+ * comes during the restore nests below it).
+ *
+ * A blocking call the signal cut short looks at two counters: handlers run, and handlers
+ * run without SA_RESTART. read, write (pipes, the console) and wait4 restart unless a
+ * handler without SA_RESTART ran since they began; nanosleep, sigsuspend, pause and
+ * sigtimedwait end with EINTR once any handler ran; an ignored or blocked signal restarts
+ * everything. Signals a process sends itself (raise, abort, kill of its own pid, SIGPIPE)
+ * are taken at once, the same way, without proc.
+ *
+ * alarm and setitimer(ITIMER_REAL) run a helper thread (started at the first timer),
+ * which waits for the deadline and asks proc to signal this process with SIGALRM.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <libc/musl/backend.h>
+#include <libc/musl/portable/process.h>
+#include <libc/musl/portable/signals.h>
+#include <libc/musl/portable/translate.h>
+#include <libc/musl/services.h>
+#include <libc/musl/signal_client.h>
+#include <tern/abi/errors.h>
+#include <tern/abi/message.h>
+#include <tern/abi/syscalls.h>
+#include <tern/syscall.h>
+
+_Static_assert(SIGKILL == 9 && SIGCHLD == 17 && SIGSTOP == 19 && SIGALRM == 14 && SIGINT == 2,
+               "portable/signals.cpp spells out Linux's signal numbers");
+_Static_assert(SA_NODEFER == 0x40000000 && SA_RESETHAND == 0x80000000,
+               "portable/signals.cpp spells out Linux's flags");
+_Static_assert(SIG_BLOCK == 0 && SIG_UNBLOCK == 1 && SIG_SETMASK == 2,
+               "portable/signals.cpp spells out sigprocmask's how");
+
+enum {
+    kSigsetSize = 8,
+    kSiKernel = 0x80,
+    kSiTkill = -6,
+};
+
+/* The kernel's struct k_sigaction, as rt_sigaction passes it. */
+struct k_sigaction {
+    uintptr_t handler;
+    unsigned long flags;
+    uintptr_t restorer;
+    uint64_t mask;
+};
+
+struct signal_info {
+    int code;
+    uint64_t sender;
+    int64_t status;
+};
+
+static struct k_sigaction g_actions[TERN_LIBC_SIGNAL_COUNT + 1];
+static struct signal_info g_info[TERN_LIBC_SIGNAL_COUNT + 1];
+static uint64_t g_blocked;
+static uint64_t g_pending;
+/* Handlers run, and of those without SA_RESTART: what an interrupted call looks at. */
+static volatile uint64_t g_handled;
+static volatile uint64_t g_unrestarted;
+/* The signals ignored and not blocked, which proc reads (SignalEntry) and drops without
+ * interrupting the thread. */
+static volatile uint64_t g_ignored __attribute__((aligned(8)));
+/* 1 once proc has the entry, -1 when it cannot (no proc server). */
+static int g_registered;
+/* A port whose signal bit each delivery sets: sigsuspend, pause and sigtimedwait wait on
+ * it, so a signal that comes just before they wait is not missed. */
+static uint32_t g_wake_port;
+static stack_t g_altstack = {.ss_flags = SS_DISABLE};
+static int g_on_altstack;
+
+void tern_signal_entry(void);
+void tern_signal_call_on(uintptr_t stack_top, uintptr_t handler, long signal, void* info,
+                         void* context);
+
+/* The entry proc resumes a thread at, RSP and RDI at the frame (16-byte aligned below). */
+__asm__(".text\n"
+        ".globl tern_signal_entry\n"
+        ".type tern_signal_entry, @function\n"
+        "tern_signal_entry:\n"
+        "    cld\n"
+        "    movq %rsp, %r12\n"
+        "    andq $-16, %rsp\n"
+        "    subq $512, %rsp\n"
+        "    fxsave64 (%rsp)\n"
+        "    movq %r12, %rdi\n"
+        "    call tern_signal_deliver\n"
+        "    fxrstor64 (%rsp)\n"
+        "    leaq 48(%r12), %rsp\n"
+        "    popfq\n"
+        "    popq %r15\n"
+        "    popq %r14\n"
+        "    popq %r13\n"
+        "    popq %r12\n"
+        "    popq %r11\n"
+        "    popq %r10\n"
+        "    popq %r9\n"
+        "    popq %r8\n"
+        "    popq %rbp\n"
+        "    popq %rdi\n"
+        "    popq %rsi\n"
+        "    popq %rdx\n"
+        "    popq %rcx\n"
+        "    popq %rbx\n"
+        "    popq %rax\n"
+        "    ret $128\n"
+        ".size tern_signal_entry, . - tern_signal_entry\n"
+        /* tern_signal_call_on(stack_top, handler, signal, info, context): the handler on
+         * another stack (sigaltstack). */
+        ".globl tern_signal_call_on\n"
+        ".type tern_signal_call_on, @function\n"
+        "tern_signal_call_on:\n"
+        "    pushq %rbp\n"
+        "    movq %rsp, %rbp\n"
+        "    andq $-16, %rdi\n"
+        "    movq %rdi, %rsp\n"
+        "    movq %rsi, %rax\n"
+        "    movq %rdx, %rdi\n"
+        "    movq %rcx, %rsi\n"
+        "    movq %r8, %rdx\n"
+        "    call *%rax\n"
+        "    movq %rbp, %rsp\n"
+        "    popq %rbp\n"
+        "    ret\n"
+        ".size tern_signal_call_on, . - tern_signal_call_on\n");
+
+_Static_assert(TERN_LIBC_SIGNAL_FRAME_RESTORE == 48, "the entry pops from offset 48");
+
+static long serial_of(uint64_t pid) { return (long)(int32_t)(uint32_t)pid; }
+
+static uint64_t self_pid(void) { return tern_libc_startup_pid(); }
+
+static long self_serial(void) {
+    uint64_t pid = self_pid();
+    return pid != 0 && serial_of(pid) > 0 ? serial_of(pid) : (long)tern_sys_task_id();
+}
+
+static int ignores(long signal) {
+    uintptr_t handler = g_actions[signal].handler;
+    return handler == (uintptr_t)SIG_IGN
+           || (handler == (uintptr_t)SIG_DFL
+               && tern_libc_signal_default(signal) == TERN_LIBC_SIGNAL_IGNORE);
+}
+
+/* After a change of a disposition or the mask: what proc may drop. */
+static void update_ignored(void) {
+    uint64_t mask = 0;
+    for (long signal = 1; signal <= TERN_LIBC_SIGNAL_COUNT; ++signal)
+        if (ignores(signal))
+            mask |= tern_libc_signal_bit(signal);
+    __atomic_store_n(&g_ignored, mask & ~g_blocked, __ATOMIC_SEQ_CST);
+}
+
+static void ensure_registered(void) {
+    if (g_registered != 0)
+        return;
+    update_ignored();
+    g_registered = tern_libc_proc_signal_entry((uint64_t)(uintptr_t)&tern_signal_entry,
+                                               (uint64_t)(uintptr_t)&g_ignored)
+                           == 0
+                       ? 1
+                       : -1;
+}
+
+static void wake(void) {
+    if (g_wake_port != 0)
+        (void)tern_sys_port_signal(g_wake_port, 1);
+}
+
+/* Waits until a signal arrives (or timeout_ns passes). */
+static void wait_for_signal(uint64_t timeout_ns) {
+    if (g_wake_port == 0) {
+        int64_t port = tern_sys_port_create(1);
+        if (port < 0) {
+            (void)tern_sys_thread_sleep(timeout_ns < 10000000 ? timeout_ns : 10000000);
+            return;
+        }
+        g_wake_port = (uint32_t)port;
+    }
+    struct tern_msg message;
+    memset(&message, 0, sizeof(message));
+    (void)tern_sys_port_receive(g_wake_port, (uint64_t)(uintptr_t)&message, timeout_ns);
+}
+
+uint64_t tern_libc_signal_mark(void) { return (g_handled & 0xffffffffu) | (g_unrestarted << 32); }
+
+int tern_libc_signal_interrupts(uint64_t mark, int restartable) {
+    if (restartable)
+        return (g_unrestarted & 0xffffffffu) != (mark >> 32);
+    return (g_handled & 0xffffffffu) != (mark & 0xffffffffu);
+}
+
+static void run_handler(long signal, struct k_sigaction* action, ucontext_t* context) {
+    siginfo_t info;
+    memset(&info, 0, sizeof(info));
+    info.si_signo = (int)signal;
+    info.si_code = g_info[signal].code;
+    info.si_pid = (pid_t)serial_of(g_info[signal].sender);
+    info.si_uid = 0;
+    if (signal == SIGCHLD && g_info[signal].code == CLD_EXITED) {
+        /* From proc when a child ended: its status tells how. */
+        int code = 0, status = 0;
+        tern_libc_signal_child_info(g_info[signal].status, &code, &status);
+        info.si_code = code;
+        info.si_status = status;
+    }
+    ucontext_t local;
+    if (!context) {
+        memset(&local, 0, sizeof(local));
+        context = &local;
+    }
+    uint64_t old = g_blocked;
+    memcpy(&context->uc_sigmask, &old, sizeof(old));
+    uintptr_t handler = action->handler;
+    unsigned long flags = action->flags;
+    g_blocked = tern_libc_signal_handler_mask(old, action->mask, flags, signal);
+    if (tern_libc_signal_resets(flags)) {
+        action->handler = (uintptr_t)SIG_DFL;
+        action->flags &= ~(unsigned long)(SA_SIGINFO | SA_RESETHAND);
+    }
+    ++g_handled;
+    if (!(flags & SA_RESTART))
+        ++g_unrestarted;
+    int on_alt = (flags & SA_ONSTACK) && !(g_altstack.ss_flags & SS_DISABLE) && !g_on_altstack;
+    if (on_alt) {
+        g_on_altstack = 1;
+        tern_signal_call_on((uintptr_t)g_altstack.ss_sp + g_altstack.ss_size, handler, signal,
+                            &info, context);
+        g_on_altstack = 0;
+    } else if (flags & SA_SIGINFO) {
+        ((void (*)(int, siginfo_t*, void*))handler)((int)signal, &info, context);
+    } else {
+        ((void (*)(int))handler)((int)signal);
+    }
+    uint64_t restored = 0;
+    memcpy(&restored, &context->uc_sigmask, sizeof(restored));
+    g_blocked = restored & ~tern_libc_signal_unblockable();
+}
+
+static void take(long signal, ucontext_t* context) {
+    struct k_sigaction* action = &g_actions[signal];
+    if (action->handler == (uintptr_t)SIG_IGN)
+        return;
+    if (action->handler != (uintptr_t)SIG_DFL) {
+        run_handler(signal, action, context);
+        return;
+    }
+    switch (tern_libc_signal_default(signal)) {
+    case TERN_LIBC_SIGNAL_IGNORE:
+    case TERN_LIBC_SIGNAL_CONTINUE:
+        return;
+    case TERN_LIBC_SIGNAL_STOP:
+        tern_libc_log_unsupported(SYS_kill, "stopping a process");
+        return;
+    default:
+        tern_libc_exit_by_signal(signal);
+    }
+}
+
+static void take_pending(ucontext_t* context) {
+    long signal;
+    while ((signal = tern_libc_signal_next(g_pending, g_blocked)) != 0) {
+        g_pending &= ~tern_libc_signal_bit(signal);
+        take(signal, context);
+    }
+}
+
+static void make_pending(long signal, int code, uint64_t sender, int64_t status) {
+    /* A signal that is ignored is dropped at once, even while blocked (POSIX). */
+    if (ignores(signal))
+        return;
+    g_pending |= tern_libc_signal_bit(signal);
+    g_info[signal].code = code;
+    g_info[signal].sender = sender;
+    g_info[signal].status = status;
+}
+
+static void context_from_frame(ucontext_t* uc, const struct tern_libc_signal_frame* f) {
+    memset(uc, 0, sizeof(*uc));
+    greg_t* g = uc->uc_mcontext.gregs;
+    g[REG_R8] = (greg_t)f->r8;
+    g[REG_R9] = (greg_t)f->r9;
+    g[REG_R10] = (greg_t)f->r10;
+    g[REG_R11] = (greg_t)f->r11;
+    g[REG_R12] = (greg_t)f->r12;
+    g[REG_R13] = (greg_t)f->r13;
+    g[REG_R14] = (greg_t)f->r14;
+    g[REG_R15] = (greg_t)f->r15;
+    g[REG_RDI] = (greg_t)f->rdi;
+    g[REG_RSI] = (greg_t)f->rsi;
+    g[REG_RBP] = (greg_t)f->rbp;
+    g[REG_RBX] = (greg_t)f->rbx;
+    g[REG_RDX] = (greg_t)f->rdx;
+    g[REG_RAX] = (greg_t)f->rax;
+    g[REG_RCX] = (greg_t)f->rcx;
+    g[REG_RSP] = (greg_t)f->rsp;
+    g[REG_RIP] = (greg_t)f->rip;
+    g[REG_EFL] = (greg_t)f->rflags;
+}
+
+/* A handler may change the registers it returns to (not RSP: the frame sits below it). */
+static void context_to_frame(struct tern_libc_signal_frame* f, const ucontext_t* uc) {
+    const greg_t* g = uc->uc_mcontext.gregs;
+    f->r8 = (uint64_t)g[REG_R8];
+    f->r9 = (uint64_t)g[REG_R9];
+    f->r10 = (uint64_t)g[REG_R10];
+    f->r11 = (uint64_t)g[REG_R11];
+    f->r12 = (uint64_t)g[REG_R12];
+    f->r13 = (uint64_t)g[REG_R13];
+    f->r14 = (uint64_t)g[REG_R14];
+    f->r15 = (uint64_t)g[REG_R15];
+    f->rdi = (uint64_t)g[REG_RDI];
+    f->rsi = (uint64_t)g[REG_RSI];
+    f->rbp = (uint64_t)g[REG_RBP];
+    f->rbx = (uint64_t)g[REG_RBX];
+    f->rdx = (uint64_t)g[REG_RDX];
+    f->rax = (uint64_t)g[REG_RAX];
+    f->rcx = (uint64_t)g[REG_RCX];
+    f->rip = (uint64_t)g[REG_RIP];
+    f->rflags = (uint64_t)g[REG_EFL];
+}
+
+/* Called by tern_signal_entry with the frame proc wrote. */
+__attribute__((used)) void tern_signal_deliver(struct tern_libc_signal_frame* frame) {
+    long signal = (long)frame->signo;
+    if (signal >= 1 && signal <= TERN_LIBC_SIGNAL_COUNT) {
+        make_pending(signal, (int)frame->code, frame->sender, frame->status);
+        ucontext_t context;
+        context_from_frame(&context, frame);
+        take_pending(&context);
+        context_to_frame(frame, &context);
+    }
+    wake();
+}
+
+/* ---- Sending --------------------------------------------------------------------------- */
+
+static long send_to_self(long signal, int code) {
+    if (signal == 0)
+        return 0;
+    if (!tern_libc_signal_bit(signal))
+        return -EINVAL;
+    make_pending(signal, code, self_pid(), 0);
+    take_pending(0);
+    return 0;
+}
+
+long tern_libc_raise(long signal) { return send_to_self(signal, SI_USER); }
+
+static long errno_of_proc(int64_t r) {
+    if (r == -TERN_NOT_FOUND || r == -TERN_NOT_OWNER)
+        return -ESRCH;
+    if (r == -TERN_ACCESS_DENIED)
+        return -EPERM;
+    if (r == -TERN_INVALID_ARGUMENT)
+        return -EINVAL;
+    return -(long)tern_libc_errno_from_status((int32_t)-r);
+}
+
+static long sys_kill(long pid, long signal) {
+    if (signal < 0 || signal > TERN_LIBC_SIGNAL_COUNT)
+        return -EINVAL;
+    uint64_t self = self_pid();
+    if (pid == self_serial())
+        return send_to_self(signal, SI_USER);
+    if (self == 0)
+        return pid == 0 ? send_to_self(signal, SI_USER) : -ESRCH;
+    uint64_t target = 0;
+    uint32_t flags = 0;
+    if (pid == 0) {
+        flags = TERN_LIBC_SIGNAL_GROUP;
+    } else if (pid == -1) {
+        flags = TERN_LIBC_SIGNAL_ALL;
+    } else if (pid < -1) {
+        if (pid == -2147483648L)
+            return -ESRCH;
+        flags = TERN_LIBC_SIGNAL_GROUP;
+        target = tern_libc_global_pid(self, -pid);
+    } else {
+        target = tern_libc_global_pid(self, pid);
+    }
+    int caller_too = 0;
+    int64_t r = tern_libc_proc_signal(target, (uint32_t)signal, flags, &caller_too);
+    /* A signal to this process cut the wait for proc's answer short: the request stays
+     * with proc, which carries it out (Linux's kill never fails with EINTR). */
+    if (r == -TERN_INTERRUPTED)
+        return 0;
+    if (r == -TERN_NOT_SUPPORTED)
+        return flags ? -ESRCH : -EPERM;
+    if (r < 0)
+        return errno_of_proc(r);
+    if (caller_too)
+        return send_to_self(signal, SI_USER);
+    return 0;
+}
+
+/* ---- Dispositions and the mask ---------------------------------------------------------- */
+
+static long sys_rt_sigaction(long signal, const struct k_sigaction* action, struct k_sigaction* old,
+                             long sigset_size) {
+    if (sigset_size != kSigsetSize || !tern_libc_signal_bit(signal))
+        return -EINVAL;
+    if (action && (tern_libc_signal_bit(signal) & tern_libc_signal_unblockable()))
+        return -EINVAL;
+    struct k_sigaction previous = g_actions[signal];
+    if (action) {
+        struct k_sigaction next;
+        if (tern_libc_copy_in(&next, action, sizeof(next)) != 0)
+            return -EFAULT;
+        next.mask &= ~tern_libc_signal_unblockable();
+        g_actions[signal] = next;
+        if (next.handler != (uintptr_t)SIG_DFL)
+            ensure_registered();
+        /* Setting SIG_IGN (or a default that ignores) discards a pending one. */
+        if (ignores(signal))
+            g_pending &= ~tern_libc_signal_bit(signal);
+        update_ignored();
+    }
+    if (old && tern_libc_copy_out(old, &previous, sizeof(previous)) != 0)
+        return -EFAULT;
+    return 0;
+}
+
+static long sys_rt_sigprocmask(long how, const uint64_t* set, uint64_t* old, long sigset_size) {
+    if (sigset_size != kSigsetSize)
+        return -EINVAL;
+    uint64_t previous = g_blocked;
+    if (set) {
+        uint64_t wanted = 0, next = 0;
+        if (tern_libc_copy_in(&wanted, set, sizeof(wanted)) != 0)
+            return -EFAULT;
+        if (tern_libc_signal_mask((int)how, previous, wanted, &next) != 0)
+            return -EINVAL;
+        if (next != 0)
+            ensure_registered();
+        g_blocked = next;
+        update_ignored();
+    }
+    if (old && tern_libc_copy_out(old, &previous, sizeof(previous)) != 0)
+        return -EFAULT;
+    take_pending(0);
+    return 0;
+}
+
+static long sys_rt_sigpending(uint64_t* set, long sigset_size) {
+    if (sigset_size != kSigsetSize)
+        return -EINVAL;
+    uint64_t pending = g_pending & g_blocked;
+    return tern_libc_copy_out(set, &pending, sizeof(pending)) != 0 ? -EFAULT : 0;
+}
+
+/* ---- Waiting for signals ---------------------------------------------------------------- */
+
+static long suspend(uint64_t mask) {
+    ensure_registered();
+    uint64_t old = g_blocked;
+    uint64_t mark = tern_libc_signal_mark();
+    g_blocked = mask & ~tern_libc_signal_unblockable();
+    for (;;) {
+        take_pending(0);
+        if (tern_libc_signal_interrupts(mark, 0))
+            break;
+        wait_for_signal(TERN_TIMEOUT_INFINITE);
+    }
+    g_blocked = old;
+    take_pending(0);
+    return -EINTR;
+}
+
+static long sys_rt_sigsuspend(const uint64_t* set, long sigset_size) {
+    if (sigset_size != kSigsetSize)
+        return -EINVAL;
+    uint64_t mask = 0;
+    if (tern_libc_copy_in(&mask, set, sizeof(mask)) != 0)
+        return -EFAULT;
+    return suspend(mask);
+}
+
+static long sys_rt_sigtimedwait(const uint64_t* set, siginfo_t* user_info,
+                                const struct timespec* timeout, long sigset_size) {
+    if (sigset_size != kSigsetSize)
+        return -EINVAL;
+    uint64_t wanted = 0;
+    if (tern_libc_copy_in(&wanted, set, sizeof(wanted)) != 0)
+        return -EFAULT;
+    wanted &= ~tern_libc_signal_unblockable();
+    uint64_t deadline = TERN_TIMEOUT_INFINITE;
+    if (timeout) {
+        struct timespec t;
+        uint64_t ns = 0;
+        if (tern_libc_copy_in(&t, timeout, sizeof(t)) != 0)
+            return -EFAULT;
+        int r = tern_libc_timespec_to_ns(t.tv_sec, t.tv_nsec, &ns);
+        if (r != 0)
+            return r;
+        deadline = (uint64_t)tern_sys_clock_monotonic() + ns;
+    }
+    ensure_registered();
+    uint64_t mark = tern_libc_signal_mark();
+    for (;;) {
+        long signal = tern_libc_signal_next(g_pending & wanted, 0);
+        if (signal != 0) {
+            g_pending &= ~tern_libc_signal_bit(signal);
+            siginfo_t info;
+            memset(&info, 0, sizeof(info));
+            info.si_signo = (int)signal;
+            info.si_code = g_info[signal].code;
+            info.si_pid = (pid_t)serial_of(g_info[signal].sender);
+            if (user_info && tern_libc_copy_out(user_info, &info, sizeof(info)) != 0)
+                return -EFAULT;
+            return signal;
+        }
+        if (tern_libc_signal_interrupts(mark, 0))
+            return -EINTR;
+        uint64_t now = (uint64_t)tern_sys_clock_monotonic();
+        if (deadline != TERN_TIMEOUT_INFINITE && now >= deadline)
+            return -EAGAIN;
+        wait_for_signal(deadline == TERN_TIMEOUT_INFINITE ? deadline : deadline - now);
+    }
+}
+
+static long sys_sigaltstack(const stack_t* next, stack_t* old) {
+    stack_t previous = g_altstack;
+    if (g_on_altstack)
+        previous.ss_flags |= SS_ONSTACK;
+    if (next) {
+        stack_t s;
+        if (tern_libc_copy_in(&s, next, sizeof(s)) != 0)
+            return -EFAULT;
+        if (g_on_altstack)
+            return -EPERM;
+        if (s.ss_flags & ~SS_DISABLE)
+            return -EINVAL;
+        if (s.ss_flags & SS_DISABLE) {
+            g_altstack.ss_flags = SS_DISABLE;
+            g_altstack.ss_sp = 0;
+            g_altstack.ss_size = 0;
+        } else {
+            if (s.ss_size < (size_t)MINSIGSTKSZ)
+                return -ENOMEM;
+            g_altstack = s;
+        }
+    }
+    if (old && tern_libc_copy_out(old, &previous, sizeof(previous)) != 0)
+        return -EFAULT;
+    return 0;
+}
+
+/* ---- alarm and setitimer(ITIMER_REAL) ------------------------------------------------------ */
+
+static volatile uint64_t g_alarm_deadline; /* monotonic ns; 0: none */
+static volatile uint64_t g_alarm_interval;
+static uint32_t g_alarm_port;
+static int g_alarm_started;
+static uint8_t g_alarm_stack[16384] __attribute__((aligned(16)));
+
+void tern_alarm_thread_start(void);
+__attribute__((used, noreturn)) void tern_alarm_thread_main(void) {
+    for (;;) {
+        uint64_t deadline = __atomic_load_n(&g_alarm_deadline, __ATOMIC_SEQ_CST);
+        uint64_t now = (uint64_t)tern_sys_clock_monotonic();
+        if (deadline != 0 && now >= deadline) {
+            uint64_t interval = __atomic_load_n(&g_alarm_interval, __ATOMIC_SEQ_CST);
+            uint64_t next = interval ? now + interval : 0;
+            if (__atomic_compare_exchange_n(&g_alarm_deadline, &deadline, next, 0, __ATOMIC_SEQ_CST,
+                                            __ATOMIC_SEQ_CST)) {
+                int caller_too = 0;
+                (void)tern_libc_proc_signal(self_pid(), SIGALRM, TERN_LIBC_SIGNAL_INCLUDE_CALLER,
+                                            &caller_too);
+            }
+            continue;
+        }
+        struct tern_msg message;
+        memset(&message, 0, sizeof(message));
+        (void)tern_sys_port_receive(g_alarm_port, (uint64_t)(uintptr_t)&message,
+                                    deadline ? deadline - now : TERN_TIMEOUT_INFINITE);
+    }
+}
+
+__asm__(".text\n"
+        ".globl tern_alarm_thread_start\n"
+        ".type tern_alarm_thread_start, @function\n"
+        "tern_alarm_thread_start:\n"
+        "    xorl %ebp, %ebp\n"
+        "    call tern_alarm_thread_main\n"
+        "    ud2\n"
+        ".size tern_alarm_thread_start, . - tern_alarm_thread_start\n");
+
+static long start_alarm_thread(void) {
+    if (g_alarm_started)
+        return 0;
+    if (self_pid() == 0)
+        return -ENOSYS; /* no proc server to send SIGALRM */
+    int64_t port = tern_sys_port_create(1);
+    if (port < 0)
+        return -EAGAIN;
+    g_alarm_port = (uint32_t)port;
+    int64_t thread =
+        tern_sys_thread_create((uint64_t)(uintptr_t)&tern_alarm_thread_start,
+                               (uint64_t)(uintptr_t)(g_alarm_stack + sizeof(g_alarm_stack)), 0, 10);
+    if (thread < 0) {
+        (void)tern_sys_handle_close(g_alarm_port);
+        g_alarm_port = 0;
+        return -EAGAIN;
+    }
+    (void)tern_sys_handle_close((uint64_t)thread);
+    g_alarm_started = 1;
+    return 0;
+}
+
+static uint64_t timeval_ns(const struct timeval* t) {
+    return (uint64_t)t->tv_sec * 1000000000ull + (uint64_t)t->tv_usec * 1000ull;
+}
+
+static void ns_timeval(uint64_t ns, struct timeval* t) {
+    t->tv_sec = (time_t)(ns / 1000000000ull);
+    t->tv_usec = (suseconds_t)((ns % 1000000000ull + 999) / 1000);
+    if (t->tv_usec >= 1000000) {
+        t->tv_sec += 1;
+        t->tv_usec -= 1000000;
+    }
+}
+
+static void current_timer(struct itimerval* out) {
+    uint64_t deadline = __atomic_load_n(&g_alarm_deadline, __ATOMIC_SEQ_CST);
+    uint64_t now = (uint64_t)tern_sys_clock_monotonic();
+    ns_timeval(deadline > now ? deadline - now : 0, &out->it_value);
+    ns_timeval(deadline ? g_alarm_interval : 0, &out->it_interval);
+}
+
+static long sys_setitimer(long which, const struct itimerval* next, struct itimerval* old) {
+    if (which != ITIMER_REAL) {
+        if (which == ITIMER_VIRTUAL || which == ITIMER_PROF) {
+            tern_libc_log_unsupported(SYS_setitimer, "only ITIMER_REAL");
+            return -ENOSYS;
+        }
+        return -EINVAL;
+    }
+    struct itimerval wanted, previous;
+    if (next && tern_libc_copy_in(&wanted, next, sizeof(wanted)) != 0)
+        return -EFAULT;
+    if (next
+        && (wanted.it_value.tv_usec < 0 || wanted.it_value.tv_usec >= 1000000
+            || wanted.it_interval.tv_usec < 0 || wanted.it_interval.tv_usec >= 1000000
+            || wanted.it_value.tv_sec < 0 || wanted.it_interval.tv_sec < 0))
+        return -EINVAL;
+    current_timer(&previous);
+    if (next) {
+        uint64_t value = timeval_ns(&wanted.it_value);
+        if (value != 0) {
+            ensure_registered();
+            long r = start_alarm_thread();
+            if (r != 0)
+                return r;
+        }
+        __atomic_store_n(&g_alarm_interval, timeval_ns(&wanted.it_interval), __ATOMIC_SEQ_CST);
+        __atomic_store_n(&g_alarm_deadline,
+                         value ? (uint64_t)tern_sys_clock_monotonic() + value : 0,
+                         __ATOMIC_SEQ_CST);
+        if (g_alarm_port != 0)
+            (void)tern_sys_port_signal(g_alarm_port, 1);
+    }
+    if (old && tern_libc_copy_out(old, &previous, sizeof(previous)) != 0)
+        return -EFAULT;
+    return 0;
+}
+
+static long sys_getitimer(long which, struct itimerval* out) {
+    if (which != ITIMER_REAL)
+        return which == ITIMER_VIRTUAL || which == ITIMER_PROF ? -ENOSYS : -EINVAL;
+    struct itimerval now;
+    current_timer(&now);
+    return tern_libc_copy_out(out, &now, sizeof(now)) != 0 ? -EFAULT : 0;
+}
+
+static long sys_alarm(long seconds) {
+    struct itimerval next, old;
+    memset(&next, 0, sizeof(next));
+    next.it_value.tv_sec = (time_t)(unsigned)seconds;
+    long r = sys_setitimer(ITIMER_REAL, &next, &old);
+    if (r != 0)
+        return r;
+    /* Linux rounds to the nearest second, and never reports a pending alarm as 0. */
+    long left = (long)old.it_value.tv_sec + (old.it_value.tv_usec >= 500000);
+    return left == 0 && old.it_value.tv_usec > 0 ? 1 : left;
+}
+
+/* ---- Groups and sessions ---------------------------------------------------------------- */
+
+static long sys_setpgid(long pid, long pgid) {
+    if (pgid < 0)
+        return -EINVAL;
+    if (pid < 0)
+        return -ESRCH;
+    uint64_t self = self_pid();
+    if (self == 0)
+        return pid == 0 || pid == self_serial() ? -EPERM : -ESRCH;
+    int64_t r = tern_libc_proc_setpgid(pid ? tern_libc_global_pid(self, pid) : 0,
+                                       pgid ? tern_libc_global_pid(self, pgid) : 0);
+    return r < 0 ? errno_of_proc(r) : 0;
+}
+
+static long get_ids(long pid, int session) {
+    if (pid < 0)
+        return -ESRCH;
+    uint64_t self = self_pid();
+    if (self == 0)
+        return pid == 0 || pid == self_serial() ? self_serial() : -ESRCH;
+    uint64_t pgid = 0, sid = 0;
+    int64_t r = tern_libc_proc_getpgid(pid ? tern_libc_global_pid(self, pid) : 0, &pgid, &sid);
+    if (r < 0)
+        return errno_of_proc(r);
+    return serial_of(session ? sid : pgid);
+}
+
+static long sys_setsid(void) {
+    if (self_pid() == 0)
+        return -EPERM;
+    uint64_t sid = 0;
+    int64_t r = tern_libc_proc_setsid(&sid);
+    return r < 0 ? errno_of_proc(r) : serial_of(sid);
+}
+
+/* tcsetpgrp and tcgetpgrp on the console: its foreground group. With none set (a program
+ * a native shell started, which is its foreground as a process), the caller's own group. */
+long tern_libc_signal_ioctl(long request, long argument) {
+    uint64_t self = self_pid();
+    if (request == TIOCSPGRP) {
+        int pgid = 0;
+        if (tern_libc_copy_in(&pgid, (const void*)argument, sizeof(pgid)) != 0)
+            return -EFAULT;
+        if (pgid < 0)
+            return -EINVAL;
+        if (self == 0)
+            return -ENOTTY;
+        int64_t r = tern_libc_console_set_foreground_group(tern_libc_global_pid(self, pgid));
+        return r == -TERN_NOT_SUPPORTED ? -ENOTTY : r < 0 ? -EPERM : 0;
+    }
+    uint64_t pgid = 0;
+    if (self == 0 || tern_libc_console_foreground(&pgid) != 0)
+        return -ENOTTY;
+    int out = pgid ? (int)serial_of(pgid) : (int)get_ids(0, 0);
+    return tern_libc_copy_out((void*)argument, &out, sizeof(out)) != 0 ? -EFAULT : 0;
+}
+
+/* ---- What the rest of the backend uses -------------------------------------------------- */
+
+/* What was pending in the parent when it cloned itself: the child does not inherit it,
+ * but it keeps what was sent to it since (proc may deliver to it before it first runs). */
+static uint64_t g_pending_at_fork;
+
+void tern_libc_signals_fork_prepare(void) { g_pending_at_fork = g_pending; }
+
+void tern_libc_signals_fork_child(void) {
+    g_pending &= ~g_pending_at_fork;
+    /* Neither the wake port's receive right nor the timer thread came with the clone;
+     * POSIX clears a child's timers anyway. */
+    g_wake_port = 0;
+    g_alarm_port = 0;
+    g_alarm_started = 0;
+    g_alarm_deadline = 0;
+    g_alarm_interval = 0;
+}
+
+long tern_libc_signal_syscall(long n, long a1, long a2, long a3, long a4, int* handled) {
+    *handled = 1;
+    switch (n) {
+    case SYS_rt_sigaction:
+        return sys_rt_sigaction(a1, (const struct k_sigaction*)a2, (struct k_sigaction*)a3, a4);
+    case SYS_rt_sigprocmask:
+        return sys_rt_sigprocmask(a1, (const uint64_t*)a2, (uint64_t*)a3, a4);
+    case SYS_rt_sigpending:
+        return sys_rt_sigpending((uint64_t*)a1, a2);
+    case SYS_rt_sigsuspend:
+        return sys_rt_sigsuspend((const uint64_t*)a1, a2);
+    case SYS_pause:
+        return suspend(g_blocked);
+    case SYS_rt_sigtimedwait:
+        return sys_rt_sigtimedwait((const uint64_t*)a1, (siginfo_t*)a2, (const struct timespec*)a3,
+                                   a4);
+    case SYS_sigaltstack:
+        return sys_sigaltstack((const stack_t*)a1, (stack_t*)a2);
+    /* A thread of the process: the signal acts on the process (backend_threads.c). */
+    case SYS_tkill:
+        return a1 == self_serial() || tern_libc_thread_is_ours(a1) ? send_to_self(a2, kSiTkill)
+                                                                   : -ESRCH;
+    case SYS_tgkill:
+        return a1 == self_serial() && (a2 == self_serial() || tern_libc_thread_is_ours(a2))
+                   ? send_to_self(a3, kSiTkill)
+                   : -ESRCH;
+    case SYS_kill:
+        return sys_kill(a1, a2);
+    case SYS_alarm:
+        return sys_alarm(a1);
+    case SYS_setitimer:
+        return sys_setitimer(a1, (const struct itimerval*)a2, (struct itimerval*)a3);
+    case SYS_getitimer:
+        return sys_getitimer(a1, (struct itimerval*)a2);
+    case SYS_setpgid:
+        return sys_setpgid(a1, a2);
+    case SYS_getpgid:
+        return get_ids(a1, 0);
+    case SYS_getpgrp:
+        return get_ids(0, 0);
+    case SYS_getsid:
+        return get_ids(a1, 1);
+    case SYS_setsid:
+        return sys_setsid();
+    default:
+        *handled = 0;
+        return -ENOSYS;
+    }
+}

@@ -1,0 +1,102 @@
+// Tern's musl port: the proc server's signal, group and session calls (signal_client.h).
+#include <libc/musl/portable/signals.h>
+#include <libc/musl/services.h>
+#include <libc/musl/signal_client.h>
+#include <stddef.h>
+#include <tern/protocols/console.h>
+#include <tern/protocols/proc.h>
+#include <tern/startup.h>
+#include <tern/syscall.h>
+
+namespace proc = tern::proc;
+
+static_assert(sizeof(tern_libc_signal_frame) == sizeof(proc::SignalFrame));
+static_assert(offsetof(tern_libc_signal_frame, rflags) == offsetof(proc::SignalFrame, rflags)
+              && offsetof(tern_libc_signal_frame, rax) == offsetof(proc::SignalFrame, rax)
+              && offsetof(tern_libc_signal_frame, rip) == offsetof(proc::SignalFrame, rip)
+              && offsetof(tern_libc_signal_frame, status) == offsetof(proc::SignalFrame, status));
+static_assert(TERN_LIBC_SIGNAL_FRAME_RESTORE == proc::kSignalFrameRestore
+              && TERN_LIBC_RED_ZONE == proc::kRedZone);
+static_assert(TERN_LIBC_SIGNAL_GROUP == proc::kSignalGroup
+              && TERN_LIBC_SIGNAL_ALL == proc::kSignalAll
+              && TERN_LIBC_SIGNAL_INCLUDE_CALLER == proc::kSignalIncludeCaller);
+
+namespace {
+
+tern_handle_t server() { return tern::startup_handle(TERN_STARTUP_PROC_SERVER); }
+
+} // namespace
+
+extern "C" {
+
+int64_t tern_libc_proc_signal_entry(uint64_t entry, uint64_t ignored) {
+    tern_handle_t s = server();
+    if (s == TERN_INVALID_HANDLE)
+        return -TERN_NOT_SUPPORTED;
+    auto r = tern::proto::call<proc::SignalEntry>(s, {entry, ignored});
+    return r.is_error() ? -int64_t(r.error()) : 0;
+}
+
+int64_t tern_libc_proc_signal(uint64_t target, uint32_t signo, uint32_t flags, int* caller_too) {
+    tern_handle_t s = server();
+    *caller_too = 0;
+    if (s == TERN_INVALID_HANDLE)
+        return -TERN_NOT_SUPPORTED;
+    auto r = tern::proto::call<proc::Signal>(s, {target, signo, flags});
+    if (r.is_error())
+        return -int64_t(r.error());
+    *caller_too = r.value().caller_too != 0;
+    return 0;
+}
+
+int64_t tern_libc_proc_setpgid(uint64_t pid, uint64_t pgid) {
+    tern_handle_t s = server();
+    if (s == TERN_INVALID_HANDLE)
+        return -TERN_NOT_SUPPORTED;
+    auto r = tern::proto::call<proc::SetPgid>(s, {pid, pgid});
+    return r.is_error() ? -int64_t(r.error()) : 0;
+}
+
+int64_t tern_libc_proc_getpgid(uint64_t pid, uint64_t* pgid, uint64_t* sid) {
+    tern_handle_t s = server();
+    if (s == TERN_INVALID_HANDLE)
+        return -TERN_NOT_SUPPORTED;
+    auto r = tern::proto::call<proc::GetPgid>(s, {pid, 0});
+    if (r.is_error())
+        return -int64_t(r.error());
+    *pgid = r.value().pgid;
+    *sid = r.value().sid;
+    return 0;
+}
+
+int64_t tern_libc_proc_setsid(uint64_t* sid) {
+    tern_handle_t s = server();
+    if (s == TERN_INVALID_HANDLE)
+        return -TERN_NOT_SUPPORTED;
+    auto r = tern::proto::call<proc::SetSid>(s, {});
+    if (r.is_error())
+        return -int64_t(r.error());
+    *sid = r.value().sid;
+    return 0;
+}
+
+int64_t tern_libc_console_set_foreground_group(uint64_t pgid) {
+    tern_handle_t console = tern_libc_console_port();
+    if (console == TERN_INVALID_HANDLE)
+        return -TERN_NOT_SUPPORTED;
+    auto r = tern::proto::call<tern::console::SetForegroundGroup>(console, {pgid});
+    return r.is_error() ? -int64_t(r.error()) : 0;
+}
+
+int64_t tern_libc_console_foreground(uint64_t* pgid) {
+    tern_handle_t console = tern_libc_console_port();
+    if (console == TERN_INVALID_HANDLE)
+        return -TERN_NOT_SUPPORTED;
+    auto r = tern::proto::call<tern::console::GetForeground>(console, {});
+    if (r.is_error())
+        return -int64_t(r.error());
+    *pgid = r.value().pgid;
+    return 0;
+}
+
+} // extern "C"

@@ -1,0 +1,39 @@
+/*
+ * Tern's musl port: the proc server's signal, group and session calls
+ * (tern/protocols/proc.h, "Signals") for backend_signal.c, made by signal_client.cpp on
+ * the native runtime. Every function returns 0 or a negated Tern status (TERN_*);
+ * -TERN_NOT_SUPPORTED when the program has no proc server (the kernel started it).
+ */
+#ifndef TERN_LIBC_MUSL_SIGNAL_CLIENT_H
+#define TERN_LIBC_MUSL_SIGNAL_CLIENT_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* proc::Signal's flags. */
+#define TERN_LIBC_SIGNAL_GROUP 1u
+#define TERN_LIBC_SIGNAL_ALL 2u
+#define TERN_LIBC_SIGNAL_INCLUDE_CALLER 8u
+
+/* SignalEntry: signals to this process go to entry (0: proc's defaults again); proc drops
+ * the ones set in the mask at `ignored` without interrupting the process. */
+int64_t tern_libc_proc_signal_entry(uint64_t entry, uint64_t ignored);
+/* Signal: target a global pid, or a pgid with TERN_LIBC_SIGNAL_GROUP (0: own group);
+ * *caller_too is set when this process is among the targets and was left to raise it. */
+int64_t tern_libc_proc_signal(uint64_t target, uint32_t signo, uint32_t flags, int* caller_too);
+/* SetPgid, GetPgid (pid 0: the caller), SetSid. */
+int64_t tern_libc_proc_setpgid(uint64_t pid, uint64_t pgid);
+int64_t tern_libc_proc_getpgid(uint64_t pid, uint64_t* pgid, uint64_t* sid);
+int64_t tern_libc_proc_setsid(uint64_t* sid);
+/* The console's foreground (tern/protocols/console.h): tcsetpgrp and tcgetpgrp. */
+int64_t tern_libc_console_set_foreground_group(uint64_t pgid);
+int64_t tern_libc_console_foreground(uint64_t* pgid);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TERN_LIBC_MUSL_SIGNAL_CLIENT_H */

@@ -1,0 +1,449 @@
+// Signals, process groups and sessions in the process server (signals.h; the protocol in
+// tern/protocols/proc.h, "Signals").
+//
+// proc keeps no signal state of a process: dispositions, the mask and the pending set are
+// in the process's own memory, where its C library keeps them (so a process can be
+// captured whole). What proc knows is who is related to whom (the group and the session),
+// the thread to interrupt and the entry its C library registered. Delivering a signal is
+// what a kernel would do, from user space with task control: stop the thread, read its
+// registers, write a frame below its red zone, resume it at the entry.
+#include "signals.h"
+
+#include <base/utility.h>
+#include <tern/abi/task.h>
+#include <tern/print.h>
+#include <tern/protocols/proc.h>
+#include <tern/syscall_result.h>
+
+using namespace tern;
+
+namespace proc_signals {
+namespace {
+
+constexpr uint64_t kPidSerialMask = 0xFFFFFFFFull;
+constexpr uint64_t kFirstSerial = 16; // below: init and the core servers (main.cpp)
+constexpr uint64_t kStopTimeoutNs = 1000000000ull;
+constexpr uint64_t kUserTop = 0x0000800000000000ull;
+
+// Linux's numbers: what the C library and programs use.
+constexpr uint32_t kSigKill = 9, kSigSegv = 11, kSigChld = 17, kSigCont = 18, kSigStop = 19,
+                   kSigTstp = 20, kSigTtin = 21, kSigTtou = 22, kSigUrg = 23, kSigWinch = 28;
+constexpr int64_t kSiUser = 0, kSiKernel = 0x80, kCldExited = 1;
+
+struct Record {
+    uint64_t pgid = 0;
+    uint64_t sid = 0;
+    tern_handle_t thread = TERN_INVALID_HANDLE;
+    uint64_t entry = 0;
+    uint64_t ignored = 0; // address of the process's mask of ignored signals
+};
+
+Record g_records[proc::kMaxProcesses];
+// Processes with an entry: while there are none (native programs only), an ending child
+// costs its parent's lookup nothing.
+size_t g_with_entry = 0;
+
+void set_entry(Record& r, uint64_t entry, uint64_t ignored) {
+    if ((r.entry != 0) != (entry != 0))
+        entry != 0 ? ++g_with_entry : --g_with_entry;
+    r.entry = entry;
+    r.ignored = ignored;
+}
+
+bool privileged(uint64_t pid) {
+    return (pid & kPidSerialMask) < kFirstSerial && (pid >> 32) == this_node();
+}
+
+void close_thread(Record& r) {
+    if (r.thread != TERN_INVALID_HANDLE)
+        (void)tern_sys_handle_close(r.thread);
+    r.thread = TERN_INVALID_HANDLE;
+}
+
+// The action of a signal nobody catches: 1 ends the process, 0 does nothing, -1 stops it.
+int default_action(uint32_t signo) {
+    switch (signo) {
+    case kSigChld:
+    case kSigCont:
+    case kSigUrg:
+    case kSigWinch:
+        return 0;
+    case kSigStop:
+    case kSigTstp:
+    case kSigTtin:
+    case kSigTtou:
+        return -1;
+    default:
+        return 1;
+    }
+}
+
+int64_t ending_status(uint32_t signo) { return signo <= 31 ? 128 + signo : 128 + kSigKill; }
+
+void log_stop_once() {
+    static bool logged = false;
+    if (!logged)
+        tern::println("proc: stop signals are not supported; ignored");
+    logged = true;
+}
+
+// Delivers signo to the process in `index` (running, of this node).
+base::Error deliver(size_t index, uint32_t signo, int64_t code, uint64_t sender, int64_t status) {
+    ProcessView p;
+    if (!view(index, p) || !p.running)
+        return base::Error::OK; // a zombie takes a signal without effect
+    if (signo == 0)
+        return base::Error::OK;
+    Record& r = g_records[index];
+    if (signo == kSigKill)
+        return tern::sys_status(tern_sys_task_kill(p.task, uint64_t(ending_status(kSigKill))));
+    if (signo == kSigStop || r.entry == 0 || r.thread == TERN_INVALID_HANDLE) {
+        int action = signo == kSigStop ? -1 : default_action(signo);
+        if (action < 0)
+            log_stop_once();
+        if (action <= 0)
+            return base::Error::OK;
+        return tern::sys_status(tern_sys_task_kill(p.task, uint64_t(ending_status(signo))));
+    }
+    if (r.ignored != 0) {
+        // What the process ignores is dropped here, without interrupting it.
+        uint64_t ignored = 0;
+        if (tern_sys_task_vm_read(p.task, r.ignored, uint64_t(&ignored), sizeof(ignored)) >= 0
+            && (ignored >> (signo - 1)) & 1)
+            return base::Error::OK;
+    }
+    if (int64_t s = tern_sys_thread_stop(r.thread, kStopTimeoutNs); s < 0) {
+        base::Error e = tern::sys_status(s);
+        if (e == base::Error::BAD_STATE) // its thread has ended: so is the process, nearly
+            return base::Error::OK;
+        tern::println("proc: cannot stop {} ({:#x}) for signal {}: {}", p.name, p.pid, signo,
+                      base::error_name(e));
+        return e;
+    }
+    tern_regs regs;
+    base::Error e = tern::sys_status(tern_sys_thread_get_regs(r.thread, uint64_t(&regs)));
+    uint64_t at = regs.rsp - proc::kRedZone - sizeof(proc::SignalFrame);
+    if (e == base::Error::OK) {
+        proc::SignalFrame f = {};
+        f.signo = signo;
+        f.code = code;
+        f.sender = sender;
+        f.status = status;
+        f.rsp = regs.rsp;
+        f.rflags = regs.rflags;
+        f.r15 = regs.r15;
+        f.r14 = regs.r14;
+        f.r13 = regs.r13;
+        f.r12 = regs.r12;
+        f.r11 = regs.r11;
+        f.r10 = regs.r10;
+        f.r9 = regs.r9;
+        f.r8 = regs.r8;
+        f.rbp = regs.rbp;
+        f.rdi = regs.rdi;
+        f.rsi = regs.rsi;
+        f.rdx = regs.rdx;
+        f.rcx = regs.rcx;
+        f.rbx = regs.rbx;
+        f.rax = regs.rax;
+        f.rip = regs.rip;
+        e = regs.rsp < 4096 + sizeof(f) + proc::kRedZone
+                ? base::Error::BAD_ADDRESS
+                : tern::sys_status(tern_sys_task_vm_write(p.task, at, uint64_t(&f), sizeof(f)));
+        if (e == base::Error::BAD_ADDRESS) {
+            // No room for the frame: as Linux does, the process ends with SIGSEGV.
+            tern::println("proc: no stack for signal {} in {} ({:#x}); ending it", signo, p.name,
+                          p.pid);
+            (void)tern_sys_task_kill(p.task, uint64_t(ending_status(kSigSegv)));
+            (void)tern_sys_thread_resume(r.thread);
+            return base::Error::OK;
+        }
+    }
+    if (e == base::Error::OK) {
+        regs.rsp = at;
+        regs.rdi = at;
+        regs.rip = r.entry;
+        e = tern::sys_status(tern_sys_thread_set_regs(r.thread, uint64_t(&regs)));
+    }
+    (void)tern_sys_thread_resume(r.thread);
+    if (e != base::Error::OK)
+        tern::println("proc: signal {} to {} ({:#x}): {}", signo, p.name, p.pid,
+                      base::error_name(e));
+    return e;
+}
+
+// Whether the process in `index` is among a Signal's targets.
+bool in_group(size_t index, uint64_t pgid) { return g_records[index].pgid == pgid; }
+
+bool group_exists(uint64_t pgid) {
+    ProcessView v;
+    for (size_t i = 0; i < proc::kMaxProcesses; ++i)
+        if (view(i, v) && g_records[i].pgid == pgid)
+            return true;
+    return false;
+}
+
+// Marks the process at `root` and every descendant of it (by the parent links).
+void mark_descendants(size_t root, bool* marked) {
+    for (size_t i = 0; i < proc::kMaxProcesses; ++i)
+        marked[i] = i == root;
+    ProcessView v;
+    for (bool grew = true; grew;) {
+        grew = false;
+        for (size_t i = 0; i < proc::kMaxProcesses; ++i) {
+            if (marked[i] || !view(i, v))
+                continue;
+            size_t pi = index_of_pid(v.parent);
+            if (pi != kNone && marked[pi] && !privileged(v.pid)) {
+                marked[i] = true;
+                grew = true;
+            }
+        }
+    }
+}
+
+base::Error on_entry(void*, proto::Request& request, const proc::SignalEntryRequest& in,
+                     proto::Empty&, proto::Reply&, proto::PendingReply&) {
+    size_t index = index_of_task(request.badge());
+    if (index == kNone) {
+        request.set_refusal_reason("the caller is not a process");
+        return base::Error::NOT_OWNER;
+    }
+    if (in.entry >= kUserTop || in.ignored >= kUserTop || in.ignored % 8 != 0) {
+        request.set_refusal_reason("an address outside user space");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    if (g_records[index].thread == TERN_INVALID_HANDLE)
+        return base::Error::BAD_STATE;
+    set_entry(g_records[index], in.entry, in.ignored);
+    return base::Error::OK;
+}
+
+base::Error on_signal(void*, proto::Request& request, const proc::SignalRequest& in,
+                      proc::SignalResponse& out, proto::Reply&, proto::PendingReply&) {
+    uint32_t kind = in.flags & ~proc::kSignalIncludeCaller;
+    if (in.signo > proc::kSignalCount
+        || (kind & ~(proc::kSignalGroup | proc::kSignalAll | proc::kSignalForeground))
+        || __builtin_popcount(kind) > 1) {
+        request.set_refusal_reason("a bad signal number or flags");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    size_t caller = index_of_task(request.badge());
+    // The caller's own thread is interrupted only when it asks (from a helper thread):
+    // otherwise it waits in this very call, and its C library raises the signal itself.
+    size_t skip = in.flags & proc::kSignalIncludeCaller ? kNone : caller;
+    ProcessView cv;
+    uint64_t sender = caller != kNone && view(caller, cv) ? cv.pid : 0;
+    int64_t code = in.flags & proc::kSignalForeground ? kSiKernel : kSiUser;
+    if (in.flags & proc::kSignalForeground)
+        sender = 0;
+    if (kind == 0) {
+        uint64_t pid = in.target;
+        size_t index = index_of_pid(pid);
+        if ((pid >> 32) != this_node() && pid != 0) {
+            if (index == kNone)
+                return base::Error::NOT_FOUND;
+            // A child of this node's running elsewhere: ended through its node's proc.
+            if (in.signo == 0 || default_action(in.signo) == 0)
+                return base::Error::OK;
+            if (default_action(in.signo) < 0)
+                return base::Error::NOT_SUPPORTED;
+            kill_remote(pid, ending_status(in.signo), false);
+            out.count = 1;
+            return base::Error::OK;
+        }
+        if (index == kNone)
+            return base::Error::NOT_FOUND;
+        if (privileged(pid)) {
+            request.set_refusal_reason("init and the core servers take no signals");
+            return base::Error::ACCESS_DENIED;
+        }
+        out.count = 1;
+        if (index == skip) {
+            out.caller_too = 1;
+            return base::Error::OK;
+        }
+        return deliver(index, in.signo, code, sender, 0);
+    }
+    // Several processes: a group, the foreground, or all.
+    static bool marked[proc::kMaxProcesses];
+    if (kind & proc::kSignalAll) {
+        for (size_t i = 0; i < proc::kMaxProcesses; ++i)
+            marked[i] = true;
+    } else {
+        uint64_t pgid = in.target;
+        if (pgid == 0 && caller != kNone)
+            pgid = g_records[caller].pgid;
+        if ((in.flags & proc::kSignalForeground) && !group_exists(pgid)) {
+            size_t root = index_of_pid(pgid);
+            if (root == kNone)
+                return base::Error::NOT_FOUND;
+            mark_descendants(root, marked);
+        } else {
+            for (size_t i = 0; i < proc::kMaxProcesses; ++i)
+                marked[i] = in_group(i, pgid) && pgid != 0;
+        }
+    }
+    uint32_t members = 0, denied = 0;
+    ProcessView v;
+    for (size_t i = 0; i < proc::kMaxProcesses; ++i) {
+        if (!marked[i] || !view(i, v))
+            continue;
+        // kill(-1) spares init, the core servers and the services init started (the
+        // node's servers and the shell): a program cannot take the node down with it.
+        if (privileged(v.pid)
+            || ((kind & proc::kSignalAll) && (v.parent == init_pid() || v.pid == init_pid()))) {
+            ++denied;
+            continue;
+        }
+        if ((v.pid >> 32) != this_node()) {
+            if (v.running && in.signo != 0 && default_action(in.signo) > 0)
+                kill_remote(v.pid, ending_status(in.signo), (kind & proc::kSignalForeground) != 0);
+            ++members;
+            continue;
+        }
+        ++members;
+        if (i == skip) {
+            if (!(kind & proc::kSignalAll))
+                out.caller_too = 1;
+            else
+                --members; // kill(-1) spares the caller
+            continue;
+        }
+        (void)deliver(i, in.signo, code, sender, 0);
+    }
+    out.count = members;
+    if (members == 0)
+        return denied ? base::Error::ACCESS_DENIED : base::Error::NOT_FOUND;
+    return base::Error::OK;
+}
+
+base::Error on_setpgid(void*, proto::Request& request, const proc::SetPgidRequest& in,
+                       proto::Empty&, proto::Reply&, proto::PendingReply&) {
+    size_t caller = index_of_task(request.badge());
+    ProcessView cv;
+    if (caller == kNone || !view(caller, cv)) {
+        request.set_refusal_reason("the caller is not a process");
+        return base::Error::NOT_OWNER;
+    }
+    uint64_t pid = in.pid ? in.pid : cv.pid;
+    uint64_t pgid = in.pgid ? in.pgid : pid;
+    size_t index = index_of_pid(pid);
+    ProcessView v;
+    if (index == kNone || !view(index, v) || !v.running || (index != caller && v.parent != cv.pid))
+        return base::Error::NOT_FOUND;
+    Record& r = g_records[index];
+    const Record& c = g_records[caller];
+    // A session leader stays in its group; a child of another session cannot be moved.
+    if (r.sid == v.pid || r.sid != c.sid) {
+        request.set_refusal_reason("a session leader, or a child of another session");
+        return base::Error::ACCESS_DENIED;
+    }
+    if (pgid != pid) {
+        // Only into a group of the same session that exists.
+        bool found = false;
+        ProcessView m;
+        for (size_t i = 0; i < proc::kMaxProcesses && !found; ++i)
+            found = view(i, m) && g_records[i].pgid == pgid && g_records[i].sid == c.sid;
+        if (!found) {
+            request.set_refusal_reason("no such group in the session");
+            return base::Error::ACCESS_DENIED;
+        }
+    }
+    r.pgid = pgid;
+    return base::Error::OK;
+}
+
+base::Error on_getpgid(void*, proto::Request& request, const proc::GetPgidRequest& in,
+                       proc::GetPgidResponse& out, proto::Reply&, proto::PendingReply&) {
+    size_t index =
+        in.pid ? index_of_pid(in.pid) : index_of_task(in.task_id ? in.task_id : request.badge());
+    ProcessView v;
+    if (index == kNone || !view(index, v))
+        return base::Error::NOT_FOUND;
+    out.pid = v.pid;
+    out.pgid = g_records[index].pgid;
+    out.sid = g_records[index].sid;
+    return base::Error::OK;
+}
+
+base::Error on_setsid(void*, proto::Request& request, const proto::Empty&,
+                      proc::GetPgidResponse& out, proto::Reply&, proto::PendingReply&) {
+    size_t caller = index_of_task(request.badge());
+    ProcessView cv;
+    if (caller == kNone || !view(caller, cv)) {
+        request.set_refusal_reason("the caller is not a process");
+        return base::Error::NOT_OWNER;
+    }
+    if (group_exists(cv.pid))
+        return base::Error::ACCESS_DENIED; // it leads a group already (Linux's EPERM)
+    g_records[caller].pgid = cv.pid;
+    g_records[caller].sid = cv.pid;
+    out = {cv.pid, cv.pid, cv.pid};
+    return base::Error::OK;
+}
+
+} // namespace
+
+void track(size_t index, uint64_t parent) {
+    Record& r = g_records[index];
+    close_thread(r);
+    set_entry(r, 0, 0);
+    r = Record{};
+    ProcessView v;
+    (void)view(index, v);
+    size_t pi = parent && parent != init_pid() && (parent >> 32) == this_node()
+                    ? index_of_pid(parent)
+                    : kNone;
+    if (pi != kNone) {
+        r.pgid = g_records[pi].pgid;
+        r.sid = g_records[pi].sid;
+    } else {
+        r.pgid = v.pid;
+        r.sid = v.pid;
+    }
+}
+
+void set_thread(size_t index, tern_handle_t thread) {
+    close_thread(g_records[index]);
+    g_records[index].thread = thread;
+}
+
+void inherit_entry(size_t index, size_t parent_index) {
+    set_entry(g_records[index], g_records[parent_index].entry, g_records[parent_index].ignored);
+}
+
+void ended(size_t index) {
+    close_thread(g_records[index]);
+    set_entry(g_records[index], 0, 0);
+}
+
+void forget(size_t index) {
+    close_thread(g_records[index]);
+    set_entry(g_records[index], 0, 0);
+    g_records[index] = Record{};
+}
+
+void child_ended(uint64_t parent, uint64_t child, int64_t status) {
+    if (g_with_entry == 0 || (parent >> 32) != this_node() || privileged(parent))
+        return;
+    size_t index = index_of_pid(parent);
+    if (index == kNone || (parent >> 32) != this_node() || privileged(parent))
+        return;
+    // Default: ignored; so only a process whose C library takes signals sees it.
+    if (g_records[index].entry == 0)
+        return;
+    (void)deliver(index, kSigChld, kCldExited, child, status);
+}
+
+uint64_t pgid_of(size_t index) { return index < proc::kMaxProcesses ? g_records[index].pgid : 0; }
+
+void serve(proto::Server& server) {
+    server.on<proc::SignalEntry>(static_cast<void*>(nullptr), on_entry);
+    server.on<proc::Signal>(static_cast<void*>(nullptr), on_signal);
+    server.on<proc::SetPgid>(static_cast<void*>(nullptr), on_setpgid);
+    server.on<proc::GetPgid>(static_cast<void*>(nullptr), on_getpgid);
+    server.on<proc::SetSid>(static_cast<void*>(nullptr), on_setsid);
+}
+
+} // namespace proc_signals

@@ -1,0 +1,53 @@
+#pragma once
+// Signals, process groups and sessions in the process server (tern/protocols/proc.h,
+// "Signals"). main.cpp owns the process table; this part keeps, beside each slot, the
+// process's group, session, thread and signal entry, and delivers signals.
+#include <base/error.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <tern/protocol.h>
+
+namespace proc_signals {
+
+inline constexpr size_t kNone = ~size_t(0);
+
+// What main.cpp tells of a slot of its table.
+struct ProcessView {
+    uint64_t pid = 0;
+    uint64_t parent = 0;
+    tern_handle_t task = TERN_INVALID_HANDLE;
+    uint64_t task_id = 0;
+    bool running = false;
+    const char* name = "";
+};
+
+// ---- Provided by main.cpp ----
+// False for a free slot (or one reserved for a child being started elsewhere).
+bool view(size_t index, ProcessView& out);
+size_t index_of_pid(uint64_t pid);
+size_t index_of_task(uint64_t task_id);
+uint64_t init_pid();
+uint64_t this_node();
+// Ends a child of this node's record that runs on another node (proc's Kill there),
+// with its descendants there too when asked (the terminal's foreground).
+void kill_remote(uint64_t pid, int64_t status, bool descendants);
+
+// ---- Provided by signals.cpp ----
+// A slot now holds a new process whose parent is `parent` (a pid, 0 for none): it joins
+// the parent's group and session, or leads its own when the parent is init, of another
+// node or none.
+void track(size_t index, uint64_t parent);
+// The process's thread (proc takes the handle) and, for a fork, its parent's entry.
+void set_thread(size_t index, tern_handle_t thread);
+void inherit_entry(size_t index, size_t parent_index);
+// The process ended (its thread goes) / its slot is free again.
+void ended(size_t index);
+void forget(size_t index);
+// SIGCHLD to `parent` for its child `child` that ended with `status`.
+void child_ended(uint64_t parent, uint64_t child, int64_t status);
+// The process group of a slot's process (0 for none).
+uint64_t pgid_of(size_t index);
+// The signal operations (SignalEntry, Signal, SetPgid, GetPgid, SetSid).
+void serve(tern::proto::Server& server);
+
+} // namespace proc_signals
