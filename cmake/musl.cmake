@@ -114,6 +114,7 @@ add_library(tern_musl_rt STATIC
   ${TERN_ROOT}/libc/musl/backend_process.c
   ${TERN_ROOT}/libc/musl/backend_sysv.c
   ${TERN_ROOT}/libc/musl/backend_system.c
+  ${TERN_ROOT}/libc/musl/backend_limits.c
   ${TERN_ROOT}/libc/musl/sysv_client.cpp
   ${TERN_ROOT}/libc/musl/services.cpp
   ${TERN_ROOT}/libc/musl/net_client.cpp

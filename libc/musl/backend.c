@@ -1763,6 +1763,10 @@ long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6
             return r;
         /* uname, getrandom (backend_system.c). */
         r = tern_libc_system_syscall(n, a1, a2, a3, &handled);
+        if (handled)
+            return r;
+        /* Limits, ids, times (backend_limits.c). */
+        r = tern_libc_limits_syscall(n, a1, a2, a3, a4, &handled);
         return handled ? r : unsupported(n, 0);
     }
     }

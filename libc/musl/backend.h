@@ -66,6 +66,13 @@ void tern_libc_signals_fork_child(void);
  * (backend_sysv.c). */
 void tern_libc_sysv_fork_child(void);
 
+/* Resource limits, sched_getaffinity, times, getrusage, gettimeofday, sysinfo and the uid
+ * family (backend_limits.c; *handled is 0 for other calls); the process's limits, which
+ * fork copies and exec carries (portable/rlimits.h, TERN_LIBC_RLIMIT_COUNT of them). */
+struct tern_libc_rlimit;
+long tern_libc_limits_syscall(long n, long a1, long a2, long a3, long a4, int* handled);
+struct tern_libc_rlimit* tern_libc_rlimits(void);
+
 /* Writes "libc: unsupported syscall N (name): detail" once per call number (backend.c). */
 void tern_libc_log_unsupported(long n, const char* detail);
 
