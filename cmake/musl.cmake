@@ -115,6 +115,10 @@ add_library(tern_musl_rt STATIC
   ${TERN_ROOT}/libc/musl/backend_sysv.c
   ${TERN_ROOT}/libc/musl/backend_system.c
   ${TERN_ROOT}/libc/musl/backend_limits.c
+  ${TERN_ROOT}/libc/musl/backend_exec.c
+  ${TERN_ROOT}/libc/musl/exec_client.cpp
+  ${TERN_ROOT}/libc/native/spawn.cpp
+  ${TERN_LIB_KERNEL_SOURCES}
   ${TERN_ROOT}/libc/musl/sysv_client.cpp
   ${TERN_ROOT}/libc/musl/services.cpp
   ${TERN_ROOT}/libc/musl/net_client.cpp
@@ -126,7 +130,7 @@ add_dependencies(tern_musl_rt tern_musl)
 target_include_directories(tern_musl_rt
   PUBLIC ${TERN_ROOT}/libc/musl/include
   PRIVATE ${TERN_ROOT} ${TERN_ROOT}/abi/include ${TERN_ROOT}/base/include
-          ${TERN_ROOT}/libc/native/include ${TERN_MUSL_GENERATED})
+          ${TERN_ROOT}/libc/native/include ${TERN_ROOT}/lib/include ${TERN_MUSL_GENERATED})
 target_compile_options(tern_musl_rt PRIVATE
   $<$<COMPILE_LANGUAGE:C>:${TERN_MUSL_C_FLAGS}>
   $<$<COMPILE_LANGUAGE:CXX>:-O2 -g -ffunction-sections -fdata-sections

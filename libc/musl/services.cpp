@@ -304,6 +304,8 @@ int64_t tern_libc_proc_parent(uint64_t pid, uint64_t* parent, uint64_t* parent_t
 
 int tern_libc_console_present(void) { return g_console.get() != TERN_INVALID_HANDLE; }
 
+uint32_t tern_libc_console_handle(void) { return g_console.get(); }
+
 int64_t tern_libc_console_write(const void* data, uint64_t size) {
     const auto* bytes = static_cast<const uint8_t*>(data);
     uint64_t done = 0;

@@ -74,6 +74,9 @@ int64_t tern_libc_proc_parent(uint64_t pid, uint64_t* parent, uint64_t* parent_t
 /* 1 when the program has a console server (looking it up the first time), else 0. */
 int tern_libc_console_present(void);
 
+/* The console server's handle (what exec hands the new image), 0 without one. */
+uint32_t tern_libc_console_handle(void);
+
 /* Writes size bytes through console Write, in calls of at most 4096 bytes. Returns the
  * bytes written (fewer when the server takes fewer: a short write), a negated errno when
  * nothing was written, or TERN_LIBC_NO_SERVER. */
