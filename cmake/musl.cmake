@@ -192,9 +192,10 @@ endfunction()
 # booted system, so they go into the boot file system as /bin/sockets and /bin/posix_fds
 # for a shell session to run; so do the file test, which needs the tmpfs server
 # (/bin/posix_files), the fork test, whose children are processes of the proc server
-# (/bin/forktest), and the System V IPC test (/bin/sysv), which needs the ipc server.
+# (/bin/forktest), the System V IPC test (/bin/sysv), which needs the ipc server, and the
+# exec test (/bin/posix_exec), which execs itself from /bin.
 file(GLOB TERN_C_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/libc/*.c)
-foreach(name sockets posix_fds posix_files forktest sysv)
+foreach(name sockets posix_fds posix_files forktest sysv posix_exec)
   list(REMOVE_ITEM TERN_C_TEST_PROGRAMS ${TERN_ROOT}/tests/libc/${name}.c)
   tern_c_program(${name} SOURCES ${TERN_ROOT}/tests/libc/${name}.c BOOTFS)
 endforeach()
