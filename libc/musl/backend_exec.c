@@ -11,9 +11,9 @@
  * the kept descriptors need (pipe rings' memory objects, the pipe peers' wait ports), and
  * packs the state that crosses into a memory object the new image finds in its startup
  * block (portable/exec_state.h). Then proc's Exec moves the process record onto the new
- * task and starts it; only now does the old image close its close-on-exec descriptors and
- * sockets (so their other ends see them gone) and end, without flushing stdio, and its
- * end reports no exit.
+ * task; only now does the old image close its close-on-exec descriptors and sockets (so
+ * their other ends see them gone), start the new task's thread and end, without flushing
+ * stdio; its end reports no exit.
  *
  * The new image's start (tern_libc_exec_restore, from start.c) unpacks the block before
  * main: descriptors, pipe rings mapped again, bootfs files mapped again by path, working
@@ -235,12 +235,18 @@ static uint64_t state_bound(void) {
     return bytes;
 }
 
-/* After proc took the new image: the old one closes what does not cross and ends. */
-static _Noreturn void leave(void) {
+/* After proc took the new image: the old one closes what does not cross, starts the new
+ * one and ends. The closes come first, so that whatever the new image does (it may end at
+ * once and be reaped) comes after them: a waiting parent takes what a reaped child still
+ * held off its pipes' counts, and a close after that would count twice. */
+static _Noreturn void leave(const struct tern_libc_exec_child* child) {
     struct tern_libc_fd_table* table = tern_libc_fds();
     for (int fd = 0; fd < TERN_LIBC_MAX_FDS; ++fd)
         if (tern_libc_fd_lookup(table, fd) && !tern_libc_exec_keeps(table, fd))
             (void)__tern_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
+    /* A thread that cannot start would leave the process stuck: it ends, as if killed. */
+    if (tern_sys_thread_resume(child->thread) < 0)
+        (void)tern_sys_task_kill(child->task, 128 + SIGKILL);
     /* The status goes nowhere: proc no longer watches this task. */
     tern_sys_task_exit(0);
     __builtin_trap();
@@ -316,7 +322,7 @@ static long exec_path(long dirfd, const char* path, long flags, size_t argc, siz
         tern_libc_exec_discard(&child);
         return r;
     }
-    leave();
+    leave(&child);
 }
 
 static long sys_execveat(long dirfd, const char* user_path, char* const* argv, char* const* envp,

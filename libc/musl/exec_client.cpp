@@ -103,25 +103,19 @@ int64_t tern_libc_exec_give(const struct tern_libc_exec_child* child, uint32_t h
 
 int64_t tern_libc_exec_commit(struct tern_libc_exec_child* child, const char* name) {
     tern_handle_t proc = tern::startup_handle(TERN_STARTUP_PROC_SERVER);
-    // The handles go with the call; this process keeps its own to end the task on failure.
+    // The handle goes with the call; this process keeps its own to end the task on failure.
     int64_t task = tern_sys_handle_duplicate(child->task, TERN_RIGHTS_SAME);
     if (task < 0)
         return linux_error(base::Error(-task));
-    int64_t thread = tern_sys_handle_duplicate(child->thread, TERN_RIGHTS_SAME);
-    if (thread < 0) {
-        (void)tern_sys_handle_close(uint64_t(task));
-        return linux_error(base::Error(-thread));
-    }
-    tern_handle_t handles[2] = {tern_handle_t(task), tern_handle_t(thread)};
+    tern_handle_t handles[1] = {tern_handle_t(task)};
     base::StringView program(name);
     tern::proto::CallParts parts;
-    parts.in_handles = {handles, 2};
+    parts.in_handles = {handles, 1};
     parts.in_data = {reinterpret_cast<const uint8_t*>(program.data()),
                      program.size() < 31 ? program.size() : 31};
     auto r = tern::proto::call<tern::proc::Exec>(proc, {}, parts);
     if (r.is_error()) {
         (void)tern_sys_handle_close(handles[0]);
-        (void)tern_sys_handle_close(handles[1]);
         base::Error e = r.error();
         return e == base::Error::NO_MEMORY || e == base::Error::QUOTA_EXCEEDED ? -TERN_LINUX_ENOMEM
                                                                                : -TERN_LINUX_EAGAIN;

@@ -42,8 +42,8 @@ int64_t tern_libc_exec_give(const struct tern_libc_exec_child* child, uint32_t h
 /* Ends what tern_libc_exec_build made (a failed exec). */
 void tern_libc_exec_discard(struct tern_libc_exec_child* child);
 
-/* proc Exec: the process goes on in the new task, which starts. 0, or -EAGAIN/-ENOMEM
- * with nothing changed. */
+/* proc Exec: the process goes on in the new task, whose thread the caller then starts
+ * (thread_resume of child->thread). 0, or -EAGAIN/-ENOMEM with nothing changed. */
 int64_t tern_libc_exec_commit(struct tern_libc_exec_child* child, const char* name);
 
 /* In a new image: the exec state memory its startup block carries, 0 when none. */

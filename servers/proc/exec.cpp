@@ -3,30 +3,26 @@
 // the pid, the parent, the children and their waits stay as they were.
 #include "exec.h"
 
-#include <tern/print.h>
 #include <tern/syscall_result.h>
 
 namespace proc_exec {
 
 base::Result<NewImage> take(tern::proto::Request& request, bool (*is_process)(uint64_t task_id)) {
-    if (request.handle_count() != 2) {
-        request.set_refusal_reason("no task and thread");
+    if (request.handle_count() != 1) {
+        request.set_refusal_reason("no task");
         return base::Error::INVALID_ARGUMENT;
     }
     tern_handle_t given = request.take_handle(0);
-    tern_handle_t thread = request.take_handle(1);
     // As for Fork: proc keeps CONTROL (to kill) and READ (to list) on what it records.
     int64_t kept = tern_sys_handle_duplicate(given, TERN_RIGHT_CONTROL | TERN_RIGHT_READ);
     (void)tern_sys_handle_close(given);
     if (kept < 0) {
-        (void)tern_sys_handle_close(thread);
         request.set_refusal_reason("not a task handle with CONTROL, READ and DUPLICATE");
         return kept == -TERN_ACCESS_DENIED ? base::Error::ACCESS_DENIED
                                            : base::Error::INVALID_ARGUMENT;
     }
     NewImage image;
     image.task = tern_handle_t(kept);
-    image.thread = thread;
     int64_t id = tern_sys_task_id_of(image.task);
     int64_t ended = tern_sys_task_wait(image.task, 0);
     if (id < 0 || is_process(uint64_t(id)) || ended != -TERN_WOULD_BLOCK) {
@@ -40,21 +36,9 @@ base::Result<NewImage> take(tern::proto::Request& request, bool (*is_process)(ui
     return image;
 }
 
-void start(NewImage& image) {
-    if (int64_t r = tern_sys_thread_resume(image.thread); r < 0) {
-        tern::println("proc: exec: the new image's thread does not start: {}",
-                      base::error_name(tern::sys_status(r)));
-        (void)tern_sys_task_kill(image.task, uint64_t(-1));
-    }
-    (void)tern_sys_handle_close(image.thread);
-    image.thread = TERN_INVALID_HANDLE;
-}
-
 void discard(NewImage& image) {
     if (image.task != TERN_INVALID_HANDLE)
         (void)tern_sys_handle_close(image.task);
-    if (image.thread != TERN_INVALID_HANDLE)
-        (void)tern_sys_handle_close(image.thread);
     image = NewImage{};
 }
 

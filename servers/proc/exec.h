@@ -10,18 +10,13 @@ namespace proc_exec {
 struct NewImage {
     tern_handle_t task = TERN_INVALID_HANDLE; // CONTROL and READ, kept for the record
     uint64_t task_id = 0;
-    tern_handle_t thread = TERN_INVALID_HANDLE; // its first thread, stopped
-    base::StringView name;                      // the request's data: the program's name
+    base::StringView name; // the request's data: the program's name
 };
 
-// Takes an Exec request's handles: a running task that no record holds yet
-// (is_process(task id) false) and its stopped thread. INVALID_ARGUMENT, ACCESS_DENIED
-// with the request's refusal reason; nothing is kept then.
+// Takes an Exec request's handle: a running task that no record holds yet
+// (is_process(task id) false). INVALID_ARGUMENT, ACCESS_DENIED with the request's refusal
+// reason; nothing is kept then.
 base::Result<NewImage> take(tern::proto::Request& request, bool (*is_process)(uint64_t task_id));
-
-// Starts the new image once its record holds it, and drops the thread handle. A thread
-// that cannot be resumed ends the task (its death notice then ends the process).
-void start(NewImage& image);
 
 // Drops what take() kept (an Exec that failed later).
 void discard(NewImage& image);

@@ -1347,8 +1347,7 @@ base::Error on_exec(State* s, proto::Request& request, const proto::Empty&, prot
     p->generation = generation;
     if (!image.name.empty())
         copy_name(*p, image.name);
-    proc_exec::start(image); // the record owns image.task now
-    return base::Error::OK;
+    return base::Error::OK; // the caller starts the new task's thread
 }
 
 void on_event(void* context, const tern_msg& event, uint32_t) {
