@@ -72,6 +72,7 @@ void tern_libc_sysv_fork_child(void);
  * again by its path in the new image (backend.c), and the pipes' peers (backend_pipes.c:
  * the wait ports of the processes this one shares pipes with, *shared whether a fork
  * shared them; exec_start makes the new image's own port and tells them). */
+struct tern_libc_fd_table* tern_libc_fds_unset(void);
 char* tern_libc_cwd(void);
 unsigned* tern_libc_umask(void);
 void tern_libc_signals_exec_save(uint64_t* mask, uint64_t* ignored);

@@ -369,7 +369,7 @@ void tern_libc_exec_restore(void) {
                      ? -1
                      : tern_sys_vm_map_memory(self, memory, 0, 0, map_size, TERN_PROT_READ);
     static struct tern_libc_exec_process process;
-    struct tern_libc_fd_table* table = tern_libc_fds();
+    struct tern_libc_fd_table* table = tern_libc_fds_unset();
     if (at < 0 || tern_libc_exec_unpack((const void*)(uintptr_t)at, size, table, &process) != 0) {
         static const char line[] = "libc: the state exec carried is unreadable; starting afresh\n";
         (void)tern_sys_debug_write((uint64_t)(uintptr_t)line, sizeof(line) - 1);

@@ -13,18 +13,9 @@ uint64_t string_length(const char* s, uint64_t capacity) {
     return n;
 }
 
-void copy_bytes(void* to, const void* from, uint64_t n) {
-    auto* t = static_cast<uint8_t*>(to);
-    const auto* f = static_cast<const uint8_t*>(from);
-    for (uint64_t i = 0; i < n; ++i)
-        t[i] = f[i];
-}
+void copy_bytes(void* to, const void* from, uint64_t n) { __builtin_memcpy(to, from, n); }
 
-void zero_bytes(void* to, uint64_t n) {
-    auto* t = static_cast<uint8_t*>(to);
-    for (uint64_t i = 0; i < n; ++i)
-        t[i] = 0;
-}
+void zero_bytes(void* to, uint64_t n) { __builtin_memset(to, 0, n); }
 
 bool kind_crosses(uint32_t kind) {
     return kind == TERN_LIBC_FD_FILE || kind == TERN_LIBC_FD_DIRECTORY
@@ -178,8 +169,13 @@ int tern_libc_exec_unpack(const void* block, uint64_t size, struct tern_libc_fd_
         if (references[r] == 0)
             return -TERN_LINUX_EINVAL; // a description no descriptor names
 
-    zero_bytes(table, sizeof(*table));
+    // Only what is in use is cleared: the table of a new image is zero already, and
+    // clearing all of its 64 descriptions (280 KiB) would cost more than the exec.
     table->initialised = 1;
+    for (uint32_t i = 0; i < TERN_LIBC_MAX_FDS; ++i)
+        if (i < header.record_count || table->files[i].kind != TERN_LIBC_FD_FREE
+            || table->files[i].references != 0)
+            zero_bytes(&table->files[i], sizeof(table->files[i]));
     for (uint32_t r = 0; r < header.record_count; ++r) {
         tern_libc_exec_record record;
         copy_bytes(&record, bytes + record_at[r], sizeof(record));
