@@ -485,6 +485,17 @@ static void test_spawn(void) {
     posix_spawnattr_destroy(&attr);
 }
 
+static void test_many_spawns(void) {
+    /* Each posix_spawn makes and closes a pipe: 100 of them in a row. */
+    char* args[] = {"posix_exec", "exit", "0", 0};
+    int ok = 1;
+    for (int i = 0; i < 100 && ok; ++i) {
+        pid_t pid;
+        ok = posix_spawn(&pid, g_self, 0, 0, args, environ) == 0 && wait_status(pid) == 0;
+    }
+    check(ok, "100 posix_spawn and waitpid in a row");
+}
+
 static void test_vfork(void) {
     fflush(stdout);
     char* args[] = {"posix_exec", "exit", "46", 0};
@@ -711,6 +722,7 @@ int main(int argc, char** argv) {
     test_errors();
     test_copy_in_tmp();
     test_spawn();
+    test_many_spawns();
     test_vfork();
     test_limits();
     test_system();
