@@ -658,24 +658,32 @@ static int bench(void) {
                 execv(child, argv);
                 _exit(99);
             }
-            if (wait_status(pid) != 0)
+            int status = wait_status(pid);
+            if (status != 0) {
+                printf("posix_exec: FAILED fork and exec of %s: status %d\n", child, status);
                 return 1;
+            }
         }
         uint64_t t = (now_ns() - start) / kRuns;
         best_fork = t < best_fork ? t : best_fork;
         start = now_ns();
         for (int i = 0; i < kRuns; ++i) {
             pid_t pid;
-            if (posix_spawn(&pid, child, 0, 0, argv, environ) != 0 || wait_status(pid) != 0)
+            int r = posix_spawn(&pid, child, 0, 0, argv, environ);
+            if (r != 0 || wait_status(pid) != 0) {
+                printf("posix_exec: FAILED posix_spawn of %s: %d\n", child, r);
                 return 1;
+            }
         }
         t = (now_ns() - start) / kRuns;
         best_spawn = t < best_spawn ? t : best_spawn;
     }
     uint64_t rt1 = pipe_round_trip(1, kRounds, 100);
     uint64_t rt4096 = pipe_round_trip(4096, kRounds, 100);
-    if (rt1 == 0 || rt4096 == 0)
+    if (rt1 == 0 || rt4096 == 0) {
+        printf("posix_exec: FAILED pipe round trips\n");
         return 1;
+    }
     printf("posix.fork_exec_wait: %llu instructions\n", (unsigned long long)best_fork);
     printf("posix.spawn_wait: %llu instructions\n", (unsigned long long)best_spawn);
     printf("posix.pipe_rt_1: %llu instructions\n", (unsigned long long)rt1);
