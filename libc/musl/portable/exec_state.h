@@ -113,9 +113,9 @@ int64_t tern_libc_exec_pack(const struct tern_libc_fd_table* table,
                             uint64_t capacity);
 
 /* Checks and unpacks a block into table (any state: what it held is replaced without
- * being released; descriptions at the indexes of the records, the references counted, pipe rings not yet mapped: pipe.ring 0 and pipe.memory the handle;
- * bootfs files not yet mapped) and process. 0, or -EINVAL for a bad block (table and
- * process are then untouched). */
+ * being released; descriptions at the indexes of the records, the references counted, pipe rings
+ * not yet mapped: pipe.ring 0 and pipe.memory the handle; bootfs files not yet mapped) and process.
+ * 0, or -EINVAL for a bad block (table and process are then untouched). */
 int tern_libc_exec_unpack(const void* block, uint64_t size, struct tern_libc_fd_table* table,
                           struct tern_libc_exec_process* process);
 
