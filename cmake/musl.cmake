@@ -116,6 +116,11 @@ add_library(tern_musl_rt STATIC
   ${TERN_ROOT}/libc/musl/backend_system.c
   ${TERN_ROOT}/libc/musl/backend_threads.c
   ${TERN_ROOT}/libc/musl/backend_signal.c
+  ${TERN_ROOT}/libc/musl/backend_limits.c
+  ${TERN_ROOT}/libc/musl/backend_exec.c
+  ${TERN_ROOT}/libc/musl/exec_client.cpp
+  ${TERN_ROOT}/libc/native/spawn.cpp
+  ${TERN_LIB_KERNEL_SOURCES}
   ${TERN_ROOT}/libc/musl/sysv_client.cpp
   ${TERN_ROOT}/libc/musl/signal_client.cpp
   ${TERN_ROOT}/libc/musl/services.cpp
@@ -128,7 +133,7 @@ add_dependencies(tern_musl_rt tern_musl)
 target_include_directories(tern_musl_rt
   PUBLIC ${TERN_ROOT}/libc/musl/include
   PRIVATE ${TERN_ROOT} ${TERN_ROOT}/abi/include ${TERN_ROOT}/base/include
-          ${TERN_ROOT}/libc/native/include ${TERN_MUSL_GENERATED})
+          ${TERN_ROOT}/libc/native/include ${TERN_ROOT}/lib/include ${TERN_MUSL_GENERATED})
 target_compile_options(tern_musl_rt PRIVATE
   $<$<COMPILE_LANGUAGE:C>:${TERN_MUSL_C_FLAGS}>
   $<$<COMPILE_LANGUAGE:CXX>:-O2 -g -ffunction-sections -fdata-sections
@@ -191,10 +196,11 @@ endfunction()
 # for a shell session to run; so do the file test, which needs the tmpfs server
 # (/bin/posix_files), the fork test, whose children are processes of the proc server
 # (/bin/forktest), the System V IPC test (/bin/sysv), which needs the ipc server, and the
-# threads test (/bin/pthreads), which forks too, and the signal test (/bin/posix_signals),
-# whose signals go through proc.
+# threads test (/bin/pthreads), which forks too, the signal test (/bin/posix_signals),
+# whose signals go through proc, and the exec test (/bin/posix_exec), which execs itself
+# from /bin.
 file(GLOB TERN_C_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/libc/*.c)
-foreach(name sockets posix_fds posix_files forktest sysv pthreads posix_signals)
+foreach(name sockets posix_fds posix_files forktest sysv pthreads posix_signals posix_exec)
   list(REMOVE_ITEM TERN_C_TEST_PROGRAMS ${TERN_ROOT}/tests/libc/${name}.c)
   tern_c_program(${name} SOURCES ${TERN_ROOT}/tests/libc/${name}.c BOOTFS)
 endforeach()

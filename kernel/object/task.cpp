@@ -313,12 +313,20 @@ base::Result<obj::FutexKey> Task::futex_key(uint64_t address, bool shared) const
 base::Result<uint64_t> Task::map_memory(uint64_t address, obj::Ref<MemoryObject> memory,
                                         uint64_t offset, uint64_t size, uint32_t prot) {
     size_t index = m_memories.size();
-    for (size_t i = 0; i < m_memories.size(); ++i)
+    size_t empty = m_memories.size();
+    for (size_t i = 0; i < m_memories.size(); ++i) {
         if (m_memories[i].get() == memory.get())
             index = i;
+        else if (!m_memories[i] && empty == m_memories.size())
+            empty = i;
+    }
     MemoryObject* object = memory.get();
-    if (index == m_memories.size())
+    if (index == m_memories.size() && empty < m_memories.size()) {
+        index = empty;
+        m_memories[index] = base::move(memory);
+    } else if (index == m_memories.size()) {
         TRY(m_memories.push_back(base::move(memory)));
+    }
     // Shared pages do not count against the memory quota a second time.
     uint64_t at = TRY(vm_allocate(size, prot, kRegionMemory, address, index + 1));
     m_memory_used -= size;
@@ -364,15 +372,31 @@ base::Result<void> Task::vm_free(uint64_t address, uint64_t size) {
     if (!m_regions.find_first_overlap(address, end))
         return base::Error::NOT_FOUND;
     uint64_t freed = 0;
+    bool memory_unmapped = false;
     auto on_removed = [&](const obj::Region& r) {
         bool shared = r.kind == kRegionMemory;
         if (!shared)
             freed += r.size();
+        memory_unmapped |= shared;
         unmap_range(r.start, r.end, !shared);
     };
     TRY(m_regions.remove_range(address, end, on_removed));
     m_memory_used -= base::min(freed, m_memory_used);
+    if (memory_unmapped)
+        drop_unmapped_memories();
     return {};
+}
+
+void Task::drop_unmapped_memories() {
+    for (size_t i = 0; i < m_memories.size(); ++i) {
+        if (!m_memories[i])
+            continue;
+        bool mapped = false;
+        for (const obj::Region& r : m_regions.regions())
+            mapped |= r.kind == kRegionMemory && r.cookie == i + 1;
+        if (!mapped)
+            m_memories[i].reset();
+    }
 }
 
 base::Result<void> Task::vm_protect(uint64_t address, uint64_t size, uint32_t prot) {

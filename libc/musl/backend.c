@@ -235,6 +235,12 @@ struct tern_libc_fd_table* tern_libc_fds(void) {
     return &g_files;
 }
 
+/* The table as it is, set up or not: what a new image's start fills from exec's block
+ * (clearing it first would touch all its pages for nothing). */
+struct tern_libc_fd_table* tern_libc_fds_unset(void) {
+    return &g_files;
+}
+
 static struct tern_libc_mount_table g_mounts;
 static int g_mounts_ready;
 static char g_cwd[TERN_LIBC_PATH_BUFFER] = "/";
@@ -247,6 +253,10 @@ static struct tern_libc_mount_table* mounts(void) {
     }
     return &g_mounts;
 }
+
+/* What exec carries (backend_exec.c): the working directory and the umask. */
+char* tern_libc_cwd(void) { return g_cwd; }
+unsigned* tern_libc_umask(void) { return &g_umask; }
 
 /* 1 when fd is open on the console. */
 static int is_console_fd(long fd) {
@@ -407,6 +417,52 @@ static void copy_path(char* to, const char* from) {
     to[i] = '\0';
 }
 
+/* Maps (lists) a bootfs file (directory) at path into file: at open, and again in a new
+ * image after exec (the mapping does not cross). */
+static long fill_bootfs(struct tern_libc_file* file, const char* path, const char* server_path,
+                        int is_directory) {
+    if (is_directory) {
+        int64_t buffer = tern_sys_vm_allocate(kListingBytes, TERN_PROT_READ | TERN_PROT_WRITE);
+        if (buffer < 0)
+            return (long)tern_libc_vm_result(TERN_LIBC_VM_ALLOCATE, buffer);
+        int64_t size = tern_libc_bootfs_list(server_path, (char*)(uintptr_t)buffer, kListingBytes);
+        if (size < 0) {
+            (void)tern_sys_vm_free((uint64_t)buffer, kListingBytes);
+            return (long)size;
+        }
+        file->data = (const char*)(uintptr_t)buffer;
+        /* "/" lists "tmp" and "home", which are other servers' and not in bootfs. */
+        file->size = tern_libc_add_mount_points(mounts(), path, (char*)(uintptr_t)buffer,
+                                                (uint64_t)size, kListingBytes);
+        file->map_address = (uint64_t)buffer;
+        file->map_size = kListingBytes;
+        return 0;
+    }
+    struct tern_libc_bootfs_mapping mapping;
+    long r = tern_libc_bootfs_map(server_path, &mapping);
+    if (r != 0)
+        return r;
+    file->data = mapping.data;
+    file->size = mapping.size;
+    file->map_address = mapping.map_address;
+    file->map_size = mapping.map_size;
+    file->memory = mapping.memory;
+    file->mode = mapping.mode;
+    return 0;
+}
+
+long tern_libc_bootfs_reopen(struct tern_libc_file* file) {
+    static char server_path[TERN_LIBC_PATH_BUFFER];
+    int mount = tern_libc_mount_find(mounts(), file->path);
+    if (mount < 0)
+        return mount;
+    long r =
+        tern_libc_mount_server_path(mounts(), mount, file->path, server_path, sizeof(server_path));
+    if (r != 0)
+        return r;
+    return fill_bootfs(file, file->path, server_path, file->kind == TERN_LIBC_FD_DIRECTORY);
+}
+
 /* Opens a bootfs file or directory that p found. */
 static long open_bootfs(struct place* p, long flags) {
     long r = tern_libc_open_check_flags(flags);
@@ -422,40 +478,13 @@ static long open_bootfs(struct place* p, long flags) {
     if (fd < 0)
         return fd;
     struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), fd);
-    if (p->node.is_directory) {
-        int64_t buffer = tern_sys_vm_allocate(kListingBytes, TERN_PROT_READ | TERN_PROT_WRITE);
-        if (buffer < 0) {
-            tern_libc_fd_release(tern_libc_fds(), fd);
-            return (long)tern_libc_vm_result(TERN_LIBC_VM_ALLOCATE, buffer);
-        }
-        int64_t size =
-            tern_libc_bootfs_list(p->server_path, (char*)(uintptr_t)buffer, kListingBytes);
-        if (size < 0) {
-            (void)tern_sys_vm_free((uint64_t)buffer, kListingBytes);
-            tern_libc_fd_release(tern_libc_fds(), fd);
-            return (long)size;
-        }
-        file->data = (const char*)(uintptr_t)buffer;
-        /* "/" lists "tmp" and "home", which are other servers' and not in bootfs. */
-        file->size = tern_libc_add_mount_points(mounts(), p->path, (char*)(uintptr_t)buffer,
-                                                (uint64_t)size, kListingBytes);
-        file->map_address = (uint64_t)buffer;
-        file->map_size = kListingBytes;
-        file->mode = p->node.mode;
-    } else {
-        struct tern_libc_bootfs_mapping mapping;
-        r = tern_libc_bootfs_map(p->server_path, &mapping);
-        if (r != 0) {
-            tern_libc_fd_release(tern_libc_fds(), fd);
-            return r;
-        }
-        file->data = mapping.data;
-        file->size = mapping.size;
-        file->map_address = mapping.map_address;
-        file->map_size = mapping.map_size;
-        file->memory = mapping.memory;
-        file->mode = mapping.mode;
+    r = fill_bootfs(file, p->path, p->server_path, (int)p->node.is_directory);
+    if (r != 0) {
+        tern_libc_fd_release(tern_libc_fds(), fd);
+        return r;
     }
+    if (p->node.is_directory)
+        file->mode = p->node.mode;
     return fd;
 }
 
@@ -1669,6 +1698,14 @@ long tern_libc_dispatch(long n, long a1, long a2, long a3, long a4, long a5, lon
             return r;
         /* uname, getrandom (backend_system.c). */
         r = tern_libc_system_syscall(n, a1, a2, a3, &handled);
+        if (handled)
+            return r;
+        /* Limits, ids, times (backend_limits.c). */
+        r = tern_libc_limits_syscall(n, a1, a2, a3, a4, &handled);
+        if (handled)
+            return r;
+        /* execve, execveat (backend_exec.c). */
+        r = tern_libc_exec_syscall(n, a1, a2, a3, a4, a5, &handled);
         return handled ? r : unsupported(n, 0);
     }
     }

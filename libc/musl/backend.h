@@ -80,6 +80,33 @@ __attribute__((noreturn)) void tern_libc_exit_by_signal(long signal);
  * (backend_sysv.c). */
 void tern_libc_sysv_fork_child(void);
 
+/* What exec carries (backend_exec.c, which reads and sets them through these): the
+ * working directory and umask (backend.c), the signal mask and ignored signals (backend.c;
+ * handled signals go back to their default), a bootfs file or directory mapped (listed)
+ * again by its path in the new image (backend.c), and the pipes' peers (backend_pipes.c:
+ * the wait ports of the processes this one shares pipes with, *shared whether a fork
+ * shared them; exec_start makes the new image's own port and tells them). */
+struct tern_libc_fd_table* tern_libc_fds_unset(void);
+char* tern_libc_cwd(void);
+unsigned* tern_libc_umask(void);
+void tern_libc_signals_exec_save(uint64_t* mask, uint64_t* ignored);
+void tern_libc_signals_exec_restore(uint64_t mask, uint64_t ignored);
+long tern_libc_bootfs_reopen(struct tern_libc_file* file);
+uint32_t tern_libc_pipe_exec_peers(uint32_t* out, uint32_t max, uint32_t* shared);
+void tern_libc_pipe_exec_start(const uint32_t* peers, uint32_t count, int shared);
+
+/* execve and execveat (backend_exec.c; *handled is 0 for other calls), and the new
+ * image's start from the state exec carried (called by start.c before main). */
+long tern_libc_exec_syscall(long n, long a1, long a2, long a3, long a4, long a5, int* handled);
+void tern_libc_exec_restore(void);
+
+/* Resource limits, sched_getaffinity, times, getrusage, gettimeofday, sysinfo and the uid
+ * family (backend_limits.c; *handled is 0 for other calls); the process's limits, which
+ * fork copies and exec carries (portable/rlimits.h, TERN_LIBC_RLIMIT_COUNT of them). */
+struct tern_libc_rlimit;
+long tern_libc_limits_syscall(long n, long a1, long a2, long a3, long a4, int* handled);
+struct tern_libc_rlimit* tern_libc_rlimits(void);
+
 /* Writes "libc: unsupported syscall N (name): detail" once per call number (backend.c). */
 void tern_libc_log_unsupported(long n, const char* detail);
 

@@ -313,7 +313,9 @@ void tern_libc_pipe_fork_prepare(void) {
     g_shared = 1;
     /* The child inherits a right to this process's port (and the peers' ones). */
     if (g_wake_port != 0) {
-        int64_t send = tern_sys_handle_duplicate(g_wake_port, TERN_RIGHT_SEND | TERN_RIGHT_SIGNAL);
+        /* TRANSFER: an exec in the child hands it on to its new image. */
+        int64_t send = tern_sys_handle_duplicate(g_wake_port, TERN_RIGHT_SEND | TERN_RIGHT_SIGNAL
+                                                                  | TERN_RIGHT_TRANSFER);
         if (send > 0)
             g_port_for_child = (uint32_t)send;
     }
@@ -327,14 +329,8 @@ void tern_libc_pipe_fork_done(void) {
     g_port_for_child = 0;
 }
 
-void tern_libc_pipe_fork_child(void) {
-    /* The parent's receive right was not copied. */
-    g_wake_port = 0;
-    if (!g_shared)
-        return;
-    if (g_port_for_child != 0)
-        add_peer(g_port_for_child);
-    g_port_for_child = 0;
+/* Makes this process's own wait port and sends a right to it to every peer. */
+static void announce_port(void) {
     if (make_wake_port() != 0)
         return;
     /* Every peer learns this process's port. */
@@ -351,6 +347,35 @@ void tern_libc_pipe_fork_child(void) {
         if (tern_sys_port_send(g_peers[i], (uint64_t)(uintptr_t)&message, 0) < 0)
             (void)tern_sys_handle_close((uint64_t)send);
     }
+}
+
+void tern_libc_pipe_fork_child(void) {
+    /* The parent's receive right was not copied. */
+    g_wake_port = 0;
+    if (!g_shared)
+        return;
+    if (g_port_for_child != 0)
+        add_peer(g_port_for_child);
+    g_port_for_child = 0;
+    announce_port();
+}
+
+uint32_t tern_libc_pipe_exec_peers(uint32_t* out, uint32_t max, uint32_t* shared) {
+    *shared = (uint32_t)g_shared;
+    uint32_t n = g_peer_count < max ? g_peer_count : max;
+    for (uint32_t i = 0; i < n; ++i)
+        out[i] = g_peers[i];
+    return n;
+}
+
+void tern_libc_pipe_exec_start(const uint32_t* peers, uint32_t count, int shared) {
+    g_shared = shared;
+    for (uint32_t i = 0; i < count; ++i)
+        add_peer(peers[i]);
+    if (g_shared)
+        announce_port();
+    else
+        (void)make_wake_port();
 }
 
 void tern_libc_pipe_hold_for_child(uint64_t child, int delta) {

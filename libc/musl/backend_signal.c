@@ -787,6 +787,29 @@ void tern_libc_signals_fork_child(void) {
     g_alarm_interval = 0;
 }
 
+/* exec (backend_exec.c): the mask and the ignored signals cross; handled ones go back to
+ * their default, as POSIX says, and pending ones are dropped (the new image starts
+ * without). The hook for more signal state is portable/exec_state.h's signal_words. */
+void tern_libc_signals_exec_save(uint64_t* mask, uint64_t* ignored) {
+    *mask = g_blocked;
+    *ignored = 0;
+    for (long signal = 1; signal <= TERN_LIBC_SIGNAL_COUNT; ++signal)
+        if (g_actions[signal].handler == (uintptr_t)SIG_IGN)
+            *ignored |= tern_libc_signal_bit(signal);
+}
+
+void tern_libc_signals_exec_restore(uint64_t mask, uint64_t ignored) {
+    g_blocked = mask & ~tern_libc_signal_unblockable();
+    for (long signal = 1; signal <= TERN_LIBC_SIGNAL_COUNT; ++signal)
+        if ((ignored & tern_libc_signal_bit(signal))
+            && !(tern_libc_signal_bit(signal) & tern_libc_signal_unblockable()))
+            g_actions[signal].handler = (uintptr_t)SIG_IGN;
+    /* proc must know at once what this image ignores or blocks: without an entry it
+     * applies default actions itself. */
+    if (ignored != 0 || g_blocked != 0)
+        ensure_registered();
+}
+
 long tern_libc_signal_syscall(long n, long a1, long a2, long a3, long a4, int* handled) {
     *handled = 1;
     switch (n) {

@@ -22,6 +22,7 @@
 #include <elf.h>
 #include <stdint.h>
 
+#include <libc/musl/backend.h>
 #include <libc/musl/portable/entry.h>
 #include <libc/musl/services.h>
 
@@ -40,6 +41,9 @@ int __libc_start_main(int (*main)(), int argc, char** argv, void (*init)(void), 
 _Noreturn void __tern_start(uint64_t arg, const void* random) {
     struct tern_libc_startup_info info;
     int has_block = tern_libc_startup_init(arg, &info);
+    /* After an execve: the descriptors, directory and the rest the old image carried. */
+    if (has_block)
+        tern_libc_exec_restore();
     const char* name = __tern_program_name ? __tern_program_name : "program";
 
     struct tern_libc_entry_args args;

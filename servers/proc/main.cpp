@@ -16,6 +16,8 @@
 // Requests from other nodes come through the bus on a port of their own (key
 // kBusPortKey), whose only SEND right the network server holds (init.conf +bus):
 // RemoteSpawn and RemoteWait are taken there only.
+#include "exec.h"
+
 #include <base/string_view.h>
 #include <base/utility.h>
 #include <lib/spawn_data.h>
@@ -1338,6 +1340,41 @@ base::Error on_fork(State* s, proto::Request& request, const proto::Empty&, proc
     return base::Error::OK;
 }
 
+// Exec (servers/proc/exec.cpp): the record goes on in the new task under a new generation,
+// so the old task's death notice matches nothing and its end reports no exit. A hook for
+// what else a process keeps over exec (process group, session) belongs here.
+base::Error on_exec(State* s, proto::Request& request, const proto::Empty&, proto::Empty&,
+                    proto::Reply&, proto::PendingReply&) {
+    Process* p = by_task_id(request.badge());
+    if (!p || p->state != proc::kStateRunning || on_other_node(p->pid)) {
+        request.set_refusal_reason("the caller is not a process");
+        return base::Error::NOT_OWNER;
+    }
+    auto taken = proc_exec::take(request, [](uint64_t id) { return by_task_id(id) != nullptr; });
+    if (taken.is_error())
+        return taken.error();
+    proc_exec::NewImage image = taken.value();
+    uint32_t index = uint32_t(p - s->table);
+    uint32_t generation = p->generation + 1;
+    if (int64_t r = tern_sys_object_watch(image.task, s->port,
+                                          proto::SlotCookie{index, generation}.value());
+        r < 0) {
+        proc_exec::discard(image);
+        return tern::sys_status(r);
+    }
+    (void)tern_sys_handle_close(p->task);
+    p->task = image.task;
+    p->task_id = image.task_id;
+    p->generation = generation;
+    // The old image's thread and signal entry went with it; the group and session stay.
+    proc_signals::ended(index);
+    if (image.thread != TERN_INVALID_HANDLE)
+        proc_signals::set_thread(index, image.thread);
+    if (!image.name.empty())
+        copy_name(*p, image.name);
+    return base::Error::OK; // the caller starts the new task's thread
+}
+
 void on_event(void* context, const tern_msg& event, uint32_t) {
     auto* s = static_cast<State*>(context);
     if (event.hdr.label != TERN_LABEL_OBJECT_GONE)
@@ -1420,6 +1457,7 @@ extern "C" int main(uint64_t) {
     server.on<proc::Parent>(&g_state, on_parent);
     server.on<proc::Fork>(&g_state, on_fork);
     proc_signals::serve(server);
+    server.on<proc::Exec>(&g_state, on_exec);
     server.on<proc::RemoteSpawn>(&g_state, on_remote_spawn);
     server.on<proc::RemoteWait>(&g_state, on_remote_wait);
     server.on_member(nullptr, on_remote_answer);

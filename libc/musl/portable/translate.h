@@ -26,6 +26,7 @@
     X(EIO, 5)                                                                                      \
     X(ENXIO, 6)                                                                                    \
     X(E2BIG, 7)                                                                                    \
+    X(ENOEXEC, 8)                                                                                  \
     X(EBADF, 9)                                                                                    \
     X(EAGAIN, 11)                                                                                  \
     X(ENOMEM, 12)                                                                                  \

@@ -38,6 +38,11 @@
  * other nodes' proc servers (RemoteSpawn, RemoteWait). proc gives it only to a service
  * init starts with +bus (the network server). */
 #define TERN_STARTUP_PROC_BUS 5u
+/* MAP and READ on a memory object holding the process state an execve carries into the
+ * new image (the C library's descriptors, working directory, umask, limits and signal
+ * state: libc/musl/portable/exec_state.h); the new image maps it, reads it and closes
+ * the handle before main. */
+#define TERN_STARTUP_EXEC_STATE 6u
 /* Kinds from 16 up are private between a server and whoever starts it. */
 #define TERN_STARTUP_PRIVATE 16u
 

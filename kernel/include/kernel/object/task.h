@@ -166,6 +166,8 @@ private:
     base::Result<void> clone_memory_into(Task& child);
     base::Result<void> clone_handles_into(Task& child);
     void unmap_range(uint64_t start, uint64_t end, bool owns_pages = true);
+    // Lets go of the memory objects no region maps any more, so their slots serve again.
+    void drop_unmapped_memories();
     void release_handles();
     void finish_exit();
     static void flush_range(uint64_t virt, uint64_t size, void* ctx);
@@ -191,6 +193,8 @@ private:
     obj::Ref<Port> m_exception_port;
     base::FixedVector<obj::Ref<Port>, 16> m_pagers;
     WaitQueue m_pager_waiters;
+    // The memory objects mapped here (a memory region's cookie is its index + 1); a slot
+    // whose object no region maps any more is empty and taken by the next map.
     base::FixedVector<obj::Ref<MemoryObject>, 32> m_memories;
     uint8_t* m_io_bitmap = nullptr;
 };

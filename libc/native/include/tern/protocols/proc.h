@@ -251,6 +251,21 @@ using GetPgid = proto::Op<13, GetPgidRequest, GetPgidResponse>;
 // group is the caller's pid already (as Linux's EPERM).
 using SetSid = proto::Op<14, proto::Empty, GetPgidResponse>;
 
+// execve: the caller's process goes on in a task the caller made and loaded with the new
+// program (task_create, spawn_image), keeping its pid, parent, children and everything
+// else proc records. Request handles[0] = the new task (CONTROL, READ and DUPLICATE; proc
+// keeps it), its thread not started yet; handles[1], optional = that thread (proc keeps
+// it to deliver signals, as for Fork); data = the program's name (for List, at most 31
+// bytes). proc puts the new task in the caller's record (watched from now on; the old
+// task's end is not reported to the parent). The caller then closes what does not cross
+// the exec, starts the new task's thread and ends itself (its end is not an exit of the
+// process; a kill meanwhile ends the new task, as the process). NOT_OWNER (the caller is
+// not a running process here), INVALID_ARGUMENT (no task, a task that is a process already
+// or has ended), ACCESS_DENIED (a handle without those rights). On an error nothing has
+// changed.
+using Exec = proto::Op<10, proto::Empty, proto::Empty,
+                       proto::Limits{.request_data = 31, .request_handles = 1}>;
+
 // ---- Between the proc servers of two nodes (through the bus's root export, serial 2) ----
 //
 // The bus's root export for proc is proc's port for the bus (TERN_STARTUP_PROC_BUS),

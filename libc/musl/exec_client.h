@@ -1,0 +1,56 @@
+/*
+ * Tern's musl port: what backend_exec.c (C) asks of the native runtime for execve
+ * (exec_client.cpp, C++): checking an ELF image, loading it into a new task with the
+ * startup block and handles the process keeps, and proc's Exec. Each returns 0 (or a
+ * handle) or a negated Linux errno.
+ */
+#ifndef TERN_LIBC_MUSL_EXEC_CLIENT_H
+#define TERN_LIBC_MUSL_EXEC_CLIENT_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* -ENOEXEC unless image is an ELF program Tern can load. */
+int tern_libc_exec_check_image(const void* image, uint64_t size);
+
+/* The new image, loaded and stopped, and the state memory it gets (mapped here at
+ * state_address for the caller to fill). */
+struct tern_libc_exec_child {
+    uint32_t task;
+    uint32_t thread;
+    uint32_t state_memory;
+    uint32_t reserved;
+    uint64_t state_address;
+    uint64_t state_size;
+};
+
+/* Loads image into a new task with argv and envp, this process's pid, the name server,
+ * proc and console handles and a memory object of state_size bytes for the exec state
+ * (TERN_STARTUP_EXEC_STATE). -ENOEXEC (not a program Tern runs), -E2BIG (arguments and
+ * environment do not fit), -ENOMEM, -ENOSYS (no proc server). */
+int64_t tern_libc_exec_build(const void* image, uint64_t size, const char* name,
+                             const char* const* argv, const char* const* envp, uint64_t state_size,
+                             struct tern_libc_exec_child* child);
+
+/* Gives the new task a copy of handle with rights; returns its value there. */
+int64_t tern_libc_exec_give(const struct tern_libc_exec_child* child, uint32_t handle,
+                            uint32_t rights);
+
+/* Ends what tern_libc_exec_build made (a failed exec). */
+void tern_libc_exec_discard(struct tern_libc_exec_child* child);
+
+/* proc Exec: the process goes on in the new task, whose thread the caller then starts
+ * (thread_resume of child->thread). 0, or -EAGAIN/-ENOMEM with nothing changed. */
+int64_t tern_libc_exec_commit(struct tern_libc_exec_child* child, const char* name);
+
+/* In a new image: the exec state memory its startup block carries, 0 when none. */
+uint32_t tern_libc_exec_state_handle(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TERN_LIBC_MUSL_EXEC_CLIENT_H */
