@@ -114,6 +114,7 @@ add_library(tern_musl_rt STATIC
   ${TERN_ROOT}/libc/musl/backend_process.c
   ${TERN_ROOT}/libc/musl/backend_sysv.c
   ${TERN_ROOT}/libc/musl/backend_system.c
+  ${TERN_ROOT}/libc/musl/backend_misc.c
   ${TERN_ROOT}/libc/musl/sysv_client.cpp
   ${TERN_ROOT}/libc/musl/services.cpp
   ${TERN_ROOT}/libc/musl/net_client.cpp
@@ -187,9 +188,10 @@ endfunction()
 # booted system, so they go into the boot file system as /bin/sockets and /bin/posix_fds
 # for a shell session to run; so do the file test, which needs the tmpfs server
 # (/bin/posix_files), the fork test, whose children are processes of the proc server
-# (/bin/forktest), and the System V IPC test (/bin/sysv), which needs the ipc server.
+# (/bin/forktest), the System V IPC test (/bin/sysv), which needs the ipc server, and the
+# test of times, owners and CPU clocks (/bin/posix_misc), which needs tmpfs.
 file(GLOB TERN_C_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/libc/*.c)
-foreach(name sockets posix_fds posix_files forktest sysv)
+foreach(name sockets posix_fds posix_files forktest sysv posix_misc)
   list(REMOVE_ITEM TERN_C_TEST_PROGRAMS ${TERN_ROOT}/tests/libc/${name}.c)
   tern_c_program(${name} SOURCES ${TERN_ROOT}/tests/libc/${name}.c BOOTFS)
 endforeach()

@@ -22,6 +22,7 @@
 #include <elf.h>
 #include <stdint.h>
 
+#include <libc/musl/backend.h>
 #include <libc/musl/portable/entry.h>
 #include <libc/musl/services.h>
 
@@ -38,6 +39,7 @@ int __libc_start_main(int (*main)(), int argc, char** argv, void (*init)(void), 
                       void (*ldso)(void));
 
 _Noreturn void __tern_start(uint64_t arg, const void* random) {
+    tern_libc_note_start(); /* the CPU-time clocks count from here (backend_misc.c) */
     struct tern_libc_startup_info info;
     int has_block = tern_libc_startup_init(arg, &info);
     const char* name = __tern_program_name ? __tern_program_name : "program";
