@@ -13,6 +13,9 @@
  *   UTIME_OMIT; EROFS on the boot file system.
  * - sync, syncfs: nothing to do, as for fsync (a file server holds each write once it
  *   answers).
+ * - prctl's PR_SET_NAME and PR_GET_NAME (BusyBox names its process after the applet):
+ *   the name is kept here, in the process's memory, and read back; it is not shown to
+ *   other processes. Other options are EINVAL.
  *
  * The file checks go through the backend's own stat and access (__tern_syscall), so the
  * path rules are backend.c's.
@@ -21,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -148,6 +152,27 @@ static long sys_utimensat(long dirfd, const char* path, const struct timespec* t
     return tern_libc_fs_set_times(server, inode, atime, mtime);
 }
 
+/* The thread's name (Linux's comm: 15 bytes and a NUL). */
+static char g_name[16];
+
+static long sys_prctl(long option, long arg) {
+    switch (option) {
+    case PR_SET_NAME: {
+        const char* name = (const char*)arg;
+        size_t n = 0;
+        while (n + 1 < sizeof(g_name) && name[n] != '\0')
+            ++n;
+        for (size_t i = 0; i < sizeof(g_name); ++i)
+            g_name[i] = i < n ? name[i] : '\0';
+        return 0;
+    }
+    case PR_GET_NAME:
+        return tern_libc_copy_out((void*)arg, g_name, sizeof(g_name));
+    default:
+        return -EINVAL;
+    }
+}
+
 long tern_libc_misc_syscall(long n, long a1, long a2, long a3, long a4, long a5, int* handled) {
     *handled = 1;
     switch (n) {
@@ -161,6 +186,8 @@ long tern_libc_misc_syscall(long n, long a1, long a2, long a3, long a4, long a5,
         return sys_fchown(a1, a2, a3);
     case SYS_utimensat:
         return sys_utimensat(a1, (const char*)a2, (const struct timespec*)a3, a4);
+    case SYS_prctl:
+        return sys_prctl(a1, a2);
     case SYS_sync:
         return 0;
     case SYS_syncfs: {

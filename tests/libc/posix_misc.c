@@ -2,7 +2,8 @@
  * posix_misc: the calls ported programs (Lua, BusyBox) need beside files and processes:
  * the CPU-time clocks and clock(); utimensat, futimens, utimes and utime with explicit
  * times, UTIME_NOW and UTIME_OMIT, on files, directories and links; chown, fchown,
- * lchown and fchownat to root's ids; sync and syncfs; each refusal with Linux's errno.
+ * lchown and fchownat to root's ids; sync and syncfs; prctl's PR_SET_NAME and PR_GET_NAME;
+ * each refusal with Linux's errno.
  *
  * It works in a new directory under /tmp (mkdtemp), so the same source builds and runs on
  * the host's Linux (unit.libc_posix_misc_on_host) and every expectation is Linux's; what
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
@@ -173,6 +175,14 @@ static void test_owners(void) {
     close(fd);
 }
 
+static void test_process_name(void) {
+    char name[16] = "x";
+    check(prctl(PR_SET_NAME, "posix-misc-a-long-name", 0, 0, 0) == 0, "prctl(PR_SET_NAME)");
+    check(prctl(PR_GET_NAME, name, 0, 0, 0) == 0 && strcmp(name, "posix-misc-a-lo") == 0,
+          "prctl(PR_GET_NAME) gives the name cut to 15 bytes");
+    check_errno(prctl(9999, 0, 0, 0, 0), EINVAL, "prctl with an unknown option");
+}
+
 static void test_tern_only(void) {
     if (!ON_TERN)
         return;
@@ -195,6 +205,7 @@ int main(void) {
     test_cpu_clocks();
     test_times();
     test_owners();
+    test_process_name();
     test_tern_only();
     unlink(at(0, "f"));
     check(rmdir(g_base) == 0, "the test directory is empty at the end");
