@@ -50,8 +50,10 @@ endif()
 if(NOT TERN_BUSYBOX_DIR AND TERN_SOURCE_CACHE)
   set(TERN_BUSYBOX_DIR ${TERN_SOURCE_CACHE}/busybox-1.35.0)
 endif()
-# Lua built for the host, running the scripts of tests/lua (unit.lua_on_host).
+# Lua built for the host, running the scripts of tests/lua (unit.lua_on_host), and
+# BusyBox built for the host, running its own test suite (unit.busybox_testsuite_on_host).
 include(${TERN_ROOT}/cmake/lua.cmake)
+include(${TERN_ROOT}/cmake/busybox.cmake)
 
 if(NOT TERN_HOST_ONLY)
   # A tree configured before libsodium joined the source packages finds it in the cache.
