@@ -42,6 +42,19 @@ ExternalProject_Add(tern_fuzz
   BUILD_ALWAYS ON)
 include(${TERN_ROOT}/tests/fuzz/tests.cmake)
 
+# A tree configured before Lua and BusyBox joined the source packages finds them in the
+# cache.
+if(NOT TERN_LUA_DIR AND TERN_SOURCE_CACHE)
+  set(TERN_LUA_DIR ${TERN_SOURCE_CACHE}/lua5.4-5.4.4)
+endif()
+if(NOT TERN_BUSYBOX_DIR AND TERN_SOURCE_CACHE)
+  set(TERN_BUSYBOX_DIR ${TERN_SOURCE_CACHE}/busybox-1.35.0)
+endif()
+# Lua built for the host, running the scripts of tests/lua (unit.lua_on_host), and
+# BusyBox built for the host, running its own test suite (unit.busybox_testsuite_on_host).
+include(${TERN_ROOT}/cmake/lua.cmake)
+include(${TERN_ROOT}/cmake/busybox.cmake)
+
 if(NOT TERN_HOST_ONLY)
   # A tree configured before libsodium joined the source packages finds it in the cache.
   if(NOT TERN_SODIUM_DIR AND TERN_SOURCE_CACHE)
@@ -57,6 +70,8 @@ if(NOT TERN_HOST_ONLY)
                -DTERN_MUSL_DIR=${TERN_MUSL_DIR}
                -DTERN_LWIP_DIR=${TERN_LWIP_DIR}
                -DTERN_SODIUM_DIR=${TERN_SODIUM_DIR}
+               -DTERN_LUA_DIR=${TERN_LUA_DIR}
+               -DTERN_BUSYBOX_DIR=${TERN_BUSYBOX_DIR}
     INSTALL_COMMAND ""
     BUILD_ALWAYS ON
     USES_TERMINAL_BUILD ON)

@@ -121,6 +121,7 @@ add_library(tern_musl_rt STATIC
   ${TERN_ROOT}/libc/musl/exec_client.cpp
   ${TERN_ROOT}/libc/native/spawn.cpp
   ${TERN_LIB_KERNEL_SOURCES}
+  ${TERN_ROOT}/libc/musl/backend_misc.c
   ${TERN_ROOT}/libc/musl/sysv_client.cpp
   ${TERN_ROOT}/libc/musl/signal_client.cpp
   ${TERN_ROOT}/libc/musl/services.cpp
@@ -197,10 +198,12 @@ endfunction()
 # (/bin/posix_files), the fork test, whose children are processes of the proc server
 # (/bin/forktest), the System V IPC test (/bin/sysv), which needs the ipc server, and the
 # threads test (/bin/pthreads), which forks too, the signal test (/bin/posix_signals),
-# whose signals go through proc, and the exec test (/bin/posix_exec), which execs itself
-# from /bin.
+# whose signals go through proc, the exec test (/bin/posix_exec), which execs itself
+# from /bin, and the test of times, owners and CPU clocks (/bin/posix_misc), which needs
+# tmpfs.
 file(GLOB TERN_C_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/libc/*.c)
-foreach(name sockets posix_fds posix_files forktest sysv pthreads posix_signals posix_exec)
+foreach(name sockets posix_fds posix_files forktest sysv pthreads posix_signals posix_exec
+             posix_misc)
   list(REMOVE_ITEM TERN_C_TEST_PROGRAMS ${TERN_ROOT}/tests/libc/${name}.c)
   tern_c_program(${name} SOURCES ${TERN_ROOT}/tests/libc/${name}.c BOOTFS)
 endforeach()

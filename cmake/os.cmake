@@ -42,6 +42,8 @@ include(${TERN_ROOT}/cmake/user.cmake)
 include(${TERN_ROOT}/cmake/musl.cmake)
 include(${TERN_ROOT}/cmake/lwip.cmake)
 include(${TERN_ROOT}/cmake/sodium.cmake)
+include(${TERN_ROOT}/cmake/lua.cmake)
+include(${TERN_ROOT}/cmake/busybox.cmake)
 get_property(TERN_BOOT_MODULES GLOBAL PROPERTY TERN_BOOT_MODULES)
 get_property(TERN_BOOTFS_PROGRAMS GLOBAL PROPERTY TERN_BOOTFS_PROGRAMS)
 get_property(TERN_BOOT_MODULE_TARGETS GLOBAL PROPERTY TERN_BOOT_MODULE_TARGETS)
@@ -88,6 +90,14 @@ foreach(etc_file ${TERN_ETC_FILES})
   get_filename_component(etc_name ${etc_file} NAME)
   list(APPEND TERN_BOOTFS_ARGS --file etc/${etc_name}=${etc_file})
   list(APPEND TERN_BOOTFS_INPUTS ${etc_file})
+endforeach()
+# Data files of ported programs and their tests (property TERN_BOOTFS_FILES, entries
+# <archive path>=<host file>, e.g. the Lua test scripts under share/lua).
+get_property(TERN_BOOTFS_FILES GLOBAL PROPERTY TERN_BOOTFS_FILES)
+foreach(entry ${TERN_BOOTFS_FILES})
+  string(REGEX REPLACE "^[^=]*=" "" host_file "${entry}")
+  list(APPEND TERN_BOOTFS_ARGS --file ${entry})
+  list(APPEND TERN_BOOTFS_INPUTS ${host_file})
 endforeach()
 # Damaged copies of /bin/true under /test, for the loader's bad-input tests
 # (tools/mkbadelf.py names the defects).

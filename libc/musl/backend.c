@@ -410,6 +410,18 @@ static long resolve_found(long dirfd, const char* path, int follow, struct place
     return r != 0 ? r : p->error;
 }
 
+long tern_libc_find_node(long dirfd, const char* path, int follow, uint32_t* server,
+                         uint64_t* inode, int* read_only) {
+    struct place* p = &g_place_a;
+    long r = resolve_found(dirfd, path, follow, p);
+    if (r != 0)
+        return r;
+    *server = p->server;
+    *inode = p->attr.inode;
+    *read_only = p->read_only;
+    return 0;
+}
+
 static void copy_path(char* to, const char* from) {
     size_t i = 0;
     for (; from[i] != '\0' && i + 1 < TERN_LIBC_PATH_BUFFER; ++i)
@@ -1416,7 +1428,7 @@ static long sys_madvise(long addr, long length, long advice) {
 
 static long sys_clock_gettime(long clock, struct timespec* ts) {
     if (!tern_libc_clock_supported(clock))
-        return -EINVAL;
+        return tern_libc_cpu_clock(clock, ts, 0);
     /* The wall clock is the kernel's (the CMOS clock read at boot); the others count
      * from boot. */
     uint64_t now = clock == CLOCK_REALTIME || clock == CLOCK_REALTIME_COARSE
@@ -1429,7 +1441,7 @@ static long sys_clock_gettime(long clock, struct timespec* ts) {
 
 static long sys_clock_getres(long clock, struct timespec* res) {
     if (!tern_libc_clock_supported(clock))
-        return -EINVAL;
+        return tern_libc_cpu_clock(clock, res, 1);
     if (res) {
         res->tv_sec = 0;
         res->tv_nsec = 1;
@@ -1706,6 +1718,10 @@ long tern_libc_dispatch(long n, long a1, long a2, long a3, long a4, long a5, lon
             return r;
         /* execve, execveat (backend_exec.c). */
         r = tern_libc_exec_syscall(n, a1, a2, a3, a4, a5, &handled);
+        if (handled)
+            return r;
+        /* chown and its family, sync (backend_misc.c). */
+        r = tern_libc_misc_syscall(n, a1, a2, a3, a4, a5, &handled);
         return handled ? r : unsupported(n, 0);
     }
     }

@@ -117,6 +117,19 @@ long tern_libc_getppid(void);
 /* uname and getrandom (backend_system.c; *handled is 0 for other calls). */
 long tern_libc_system_syscall(long n, long a1, long a2, long a3, int* handled);
 
+/* backend_misc.c: chown and its family, sync and syncfs (*handled is 0 for other calls);
+ * the CPU-time clocks (clock_gettime, or clock_getres when resolution is 1; EINVAL for
+ * other clocks); and the start time those clocks count from, noted by start.c. */
+/* Finds (dirfd, path) as the path calls do (the final link followed when follow): 0 with
+ * the server holding it, its node there (file servers) and whether it is read-only, or a
+ * negated errno (backend.c). */
+long tern_libc_find_node(long dirfd, const char* path, int follow, uint32_t* server,
+                         uint64_t* inode, int* read_only);
+long tern_libc_misc_syscall(long n, long a1, long a2, long a3, long a4, long a5, int* handled);
+struct timespec;
+long tern_libc_cpu_clock(long clock, struct timespec* ts, int resolution);
+void tern_libc_note_start(void);
+
 /* System V IPC (backend_sysv.c): shm*, sem*, msg* (*handled is 0 for other calls). */
 long tern_libc_sysv_syscall(long n, long a1, long a2, long a3, long a4, long a5, int* handled);
 

@@ -669,6 +669,15 @@ int tern_libc_fs_chmod(uint32_t server, uint64_t inode, uint32_t mode) {
     return attr_result(r, response, nullptr);
 }
 
+int tern_libc_fs_set_times(uint32_t server, uint64_t inode, int64_t atime_ns, int64_t mtime_ns) {
+    static_assert(TERN_LIBC_TIME_NOW == tern::file::kTimeNow
+                  && TERN_LIBC_TIME_OMIT == tern::file::kTimeOmit);
+    tern::file::AttrResponse response = {};
+    int r = file_call<tern::file::SetTimes>(server, {inode, atime_ns, mtime_ns}, response,
+                                            [](tern::proto::CallParts&) {});
+    return attr_result(r, response, nullptr);
+}
+
 } // extern "C"
 
 namespace {

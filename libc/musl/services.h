@@ -175,6 +175,11 @@ int64_t tern_libc_fs_write(uint32_t server, uint64_t inode, uint64_t offset, con
                            uint64_t size, int append, uint64_t* end);
 int tern_libc_fs_truncate(uint32_t server, uint64_t inode, uint64_t size);
 int tern_libc_fs_chmod(uint32_t server, uint64_t inode, uint32_t mode);
+/* Sets a node's access and modification times in nanoseconds since 1970, or
+ * TERN_LIBC_TIME_NOW / TERN_LIBC_TIME_OMIT (the file protocol's kTimeNow, kTimeOmit). */
+#define TERN_LIBC_TIME_NOW INT64_MIN
+#define TERN_LIBC_TIME_OMIT (INT64_MIN + 1)
+int tern_libc_fs_set_times(uint32_t server, uint64_t inode, int64_t atime_ns, int64_t mtime_ns);
 int tern_libc_fs_rename(uint32_t server, const char* from, const char* to);
 int tern_libc_fs_unlink(uint32_t server, const char* path);
 int tern_libc_fs_mkdir(uint32_t server, const char* path, uint32_t mode);

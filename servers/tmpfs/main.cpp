@@ -174,6 +174,21 @@ base::Error on_chmod(State* s, proto::Request&, const file::ChmodRequest& in,
     return answer(s->tree->chmod(node, in.mode, now()), node, out);
 }
 
+// kTimeNow stands for the server's clock and kTimeOmit for "unchanged"; any other time,
+// before 1970 included, is kept as given.
+base::Error on_set_times(State* s, proto::Request&, const file::SetTimesRequest& in,
+                         file::AttrResponse& out, proto::Reply&, proto::PendingReply&) {
+    tmpfs::Node* node = node_of(s, in.inode);
+    if (!node)
+        return answer(-tmpfs::kENOENT, nullptr, out);
+    int64_t t = now();
+    return answer(s->tree->set_times(node, in.atime_ns != file::kTimeOmit,
+                                     in.atime_ns == file::kTimeNow ? t : in.atime_ns,
+                                     in.mtime_ns != file::kTimeOmit,
+                                     in.mtime_ns == file::kTimeNow ? t : in.mtime_ns, t),
+                  node, out);
+}
+
 // Splits a two-path request's data at first_length; false (refused) when it does not fit.
 bool two_paths(proto::Request& request, const file::TwoPathRequest& in, base::StringView& first,
                base::StringView& second) {
@@ -336,6 +351,7 @@ extern "C" int main(uint64_t) {
     server.on<file::Write>(&g_state, on_write);
     server.on<file::Truncate>(&g_state, on_truncate);
     server.on<file::Chmod>(&g_state, on_chmod);
+    server.on<file::SetTimes>(&g_state, on_set_times);
     server.on<file::Rename>(&g_state, on_rename);
     server.on<file::Unlink>(&g_state, on_unlink);
     server.on<file::Mkdir>(&g_state, on_mkdir);

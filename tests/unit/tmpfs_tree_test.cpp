@@ -369,3 +369,24 @@ TEST_CASE("tmpfs: a random run agrees with a model") {
     CHECK(t.usage().bytes == bytes);
     CHECK(t.usage().nodes == model.size() + 2);
 }
+
+TEST_CASE("tmpfs: set_times sets what it is given and the change time with it") {
+    Tree t({}, 0);
+    Node* f = make_file(t, "/f", 0644);
+    REQUIRE(t.set_times(f, true, -5, false, 999, 7) == 0);
+    CHECK(f->atime_ns == -5);
+    CHECK(f->mtime_ns == 0);
+    CHECK(f->ctime_ns == 7);
+    REQUIRE(t.set_times(f, false, 1, true, 1234567890123456789, 8) == 0);
+    CHECK(f->atime_ns == -5);
+    CHECK(f->mtime_ns == 1234567890123456789);
+    CHECK(f->ctime_ns == 8);
+    // Neither time given: nothing changes, not even the change time.
+    REQUIRE(t.set_times(f, false, 1, false, 2, 9) == 0);
+    CHECK(f->atime_ns == -5);
+    CHECK(f->ctime_ns == 8);
+    Node* d = nullptr;
+    REQUIRE(t.mkdir("/d", 0755, 0, &d) == 0);
+    REQUIRE(t.set_times(d, true, 11, true, 12, 13) == 0);
+    CHECK((d->atime_ns == 11 && d->mtime_ns == 12 && d->ctime_ns == 13));
+}

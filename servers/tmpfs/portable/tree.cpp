@@ -390,6 +390,17 @@ int Tree::chmod(Node* node, uint32_t mode, int64_t now_ns) {
     return 0;
 }
 
+int Tree::set_times(Node* node, bool set_atime, int64_t atime_ns, bool set_mtime, int64_t mtime_ns,
+                    int64_t now_ns) {
+    if (set_atime)
+        node->atime_ns = atime_ns;
+    if (set_mtime)
+        node->mtime_ns = mtime_ns;
+    if (set_atime || set_mtime)
+        node->ctime_ns = now_ns;
+    return 0;
+}
+
 int Tree::mkdir(base::StringView path, uint32_t mode, int64_t now_ns, Node** out) {
     Parent p;
     if (int r = resolve_parent(path, &p); r != 0)

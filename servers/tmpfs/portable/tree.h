@@ -132,6 +132,10 @@ public:
     int truncate(Node* node, uint64_t size, int64_t now_ns);
     // Sets the permission bits (07777) of any node.
     int chmod(Node* node, uint32_t mode, int64_t now_ns);
+    // Sets the access and modification times of any node (each only when its set_ flag
+    // is true); the change time becomes now_ns when either is set.
+    int set_times(Node* node, bool set_atime, int64_t atime_ns, bool set_mtime, int64_t mtime_ns,
+                  int64_t now_ns);
 
     int mkdir(base::StringView path, uint32_t mode, int64_t now_ns, Node** out);
     int rmdir(base::StringView path, int64_t now_ns);

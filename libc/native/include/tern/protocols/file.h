@@ -128,6 +128,17 @@ struct ChmodRequest {
 };
 using Chmod = proto::Op<7, ChmodRequest, AttrResponse>;
 
+// SetTimes: a node's access and modification times (nanoseconds since 1970), or one of
+// these in their place; the change time becomes the server's clock unless both are
+// kTimeOmit (utimensat's rules).
+inline constexpr int64_t kTimeNow = INT64_MIN;      // the server's clock
+inline constexpr int64_t kTimeOmit = INT64_MIN + 1; // left as it is
+struct SetTimesRequest {
+    uint64_t inode;
+    int64_t atime_ns;
+    int64_t mtime_ns;
+};
+
 struct TwoPathRequest {
     uint32_t first_length; // data = first path, then the second
     uint32_t reserved;
@@ -188,5 +199,6 @@ struct StatFsResponse {
     uint32_t reserved;
 };
 using StatFs = proto::Op<15, PathRequest, StatFsResponse>;
+using SetTimes = proto::Op<16, SetTimesRequest, AttrResponse>;
 
 } // namespace tern::file

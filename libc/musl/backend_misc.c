@@ -1,0 +1,201 @@
+/*
+ * Tern's musl backend: the calls ported programs (Lua, BusyBox) meet that need no server
+ * of their own.
+ *
+ * - The CPU-time clocks (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID, so clock()):
+ *   the kernel keeps no CPU time per task yet, so they count the monotonic time since the
+ *   program started (start.c notes it), an upper bound of the CPU time it used. clock()
+ *   and Lua's os.clock() then advance with work instead of failing.
+ * - chown, fchown, lchown, fchownat: there are no users yet and everything belongs to
+ *   root, so an owner and group of 0 (or -1, "unchanged") succeed once the file is found
+ *   (EROFS on the boot file system, as for chmod); any other id is EPERM.
+ * - utimensat (so futimens, utimes, utime): tmpfs's SetTimes, with UTIME_NOW and
+ *   UTIME_OMIT; EROFS on the boot file system.
+ * - sync, syncfs: nothing to do, as for fsync (a file server holds each write once it
+ *   answers).
+ * - prctl's PR_SET_NAME and PR_GET_NAME (BusyBox names its process after the applet):
+ *   the name is kept here, in the process's memory, and read back; it is not shown to
+ *   other processes. Other options are EINVAL.
+ *
+ * The file checks go through the backend's own stat and access (__tern_syscall), so the
+ * path rules are backend.c's.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libc/musl/backend.h>
+#include <libc/musl/portable/mounts.h>
+#include <libc/musl/services.h>
+#include <tern/syscall.h>
+
+long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6);
+
+/* The monotonic clock when the program started; a forked child keeps its parent's. */
+static uint64_t g_start_ns;
+
+void tern_libc_note_start(void) { g_start_ns = (uint64_t)tern_sys_clock_monotonic(); }
+
+long tern_libc_cpu_clock(long clock, struct timespec* ts, int resolution) {
+    if (clock != CLOCK_PROCESS_CPUTIME_ID && clock != CLOCK_THREAD_CPUTIME_ID)
+        return -EINVAL;
+    uint64_t ns = 1;
+    if (!resolution) {
+        uint64_t now = (uint64_t)tern_sys_clock_monotonic();
+        ns = now > g_start_ns ? now - g_start_ns : 0;
+    } else if (!ts) {
+        return 0;
+    }
+    ts->tv_sec = (time_t)(ns / 1000000000u);
+    ts->tv_nsec = (long)(ns % 1000000000u);
+    return 0;
+}
+
+/* Only root's ids (or -1, which keeps the current one) can be given. */
+static int root_ids(long uid, long gid) {
+    return ((uid_t)uid == 0 || (uid_t)uid == (uid_t)-1)
+           && ((gid_t)gid == 0 || (gid_t)gid == (gid_t)-1);
+}
+
+static long sys_fchownat(long dirfd, const char* path, long uid, long gid, long flags) {
+    if (flags & ~(long)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+        return -EINVAL;
+    struct stat st;
+    long r = __tern_syscall(SYS_newfstatat, dirfd, (long)path, (long)&st, flags, 0, 0);
+    if (r != 0)
+        return r;
+    if (!root_ids(uid, gid))
+        return -EPERM;
+    if (S_ISLNK(st.st_mode))
+        return 0; /* a link on tmpfs: it has no owner of its own to change */
+    if (path[0] == '\0')
+        return 0; /* AT_EMPTY_PATH: dirfd itself, which fstat found */
+    r = __tern_syscall(SYS_faccessat, dirfd, (long)path, W_OK, 0, 0, 0);
+    return r == -EROFS ? r : 0;
+}
+
+static long sys_fchown(long fd, long uid, long gid) {
+    struct stat st;
+    long r = __tern_syscall(SYS_fstat, fd, (long)&st, 0, 0, 0, 0);
+    if (r != 0)
+        return r;
+    return root_ids(uid, gid) ? 0 : -EPERM;
+}
+
+/* One of utimensat's times as the file protocol's: UTIME_NOW, UTIME_OMIT, or a time whose
+ * nanoseconds lie in 0-999,999,999 (EINVAL otherwise); seconds beyond what 64 bits of
+ * nanoseconds hold are clamped, as Linux clamps to a file system's range. */
+static long protocol_time(const struct timespec* t, int64_t* out) {
+    if (t->tv_nsec == UTIME_NOW) {
+        *out = TERN_LIBC_TIME_NOW;
+        return 0;
+    }
+    if (t->tv_nsec == UTIME_OMIT) {
+        *out = TERN_LIBC_TIME_OMIT;
+        return 0;
+    }
+    if (t->tv_nsec < 0 || t->tv_nsec >= 1000000000)
+        return -EINVAL;
+    const int64_t limit = INT64_MAX / 1000000000 - 1;
+    if (t->tv_sec > limit)
+        *out = INT64_MAX;
+    else if (t->tv_sec < -limit)
+        *out = TERN_LIBC_TIME_OMIT + 1;
+    else
+        *out = (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+    return 0;
+}
+
+/* path 0 is futimens: dirfd is the file. */
+static long sys_utimensat(long dirfd, const char* path, const struct timespec* times, long flags) {
+    if (flags & ~(long)AT_SYMLINK_NOFOLLOW)
+        return -EINVAL;
+    int64_t atime = TERN_LIBC_TIME_NOW, mtime = TERN_LIBC_TIME_NOW;
+    if (times) {
+        long r = protocol_time(&times[0], &atime);
+        if (r == 0)
+            r = protocol_time(&times[1], &mtime);
+        if (r != 0)
+            return r;
+    }
+    uint32_t server = 0;
+    uint64_t inode = 0;
+    int read_only = 0;
+    if (!path) {
+        if (flags)
+            return -EINVAL;
+        struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), dirfd);
+        if (!file)
+            return tern_libc_is_console_fd(dirfd) ? -EROFS : -EBADF;
+        /* The console, pipes and sockets keep no times. */
+        if (file->kind != TERN_LIBC_FD_FILE && file->kind != TERN_LIBC_FD_DIRECTORY)
+            return -EROFS;
+        server = file->server;
+        inode = file->inode;
+        read_only = server == TERN_LIBC_SERVER_BOOTFS;
+    } else {
+        long r = tern_libc_find_node(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &server, &inode,
+                                     &read_only);
+        if (r != 0)
+            return r;
+    }
+    if (read_only)
+        return -EROFS;
+    if (atime == TERN_LIBC_TIME_OMIT && mtime == TERN_LIBC_TIME_OMIT)
+        return 0;
+    return tern_libc_fs_set_times(server, inode, atime, mtime);
+}
+
+/* The thread's name (Linux's comm: 15 bytes and a NUL). */
+static char g_name[16];
+
+static long sys_prctl(long option, long arg) {
+    switch (option) {
+    case PR_SET_NAME: {
+        const char* name = (const char*)arg;
+        size_t n = 0;
+        while (n + 1 < sizeof(g_name) && name[n] != '\0')
+            ++n;
+        for (size_t i = 0; i < sizeof(g_name); ++i)
+            g_name[i] = i < n ? name[i] : '\0';
+        return 0;
+    }
+    case PR_GET_NAME:
+        return tern_libc_copy_out((void*)arg, g_name, sizeof(g_name));
+    default:
+        return -EINVAL;
+    }
+}
+
+long tern_libc_misc_syscall(long n, long a1, long a2, long a3, long a4, long a5, int* handled) {
+    *handled = 1;
+    switch (n) {
+    case SYS_chown:
+        return sys_fchownat(AT_FDCWD, (const char*)a1, a2, a3, 0);
+    case SYS_lchown:
+        return sys_fchownat(AT_FDCWD, (const char*)a1, a2, a3, AT_SYMLINK_NOFOLLOW);
+    case SYS_fchownat:
+        return sys_fchownat(a1, (const char*)a2, a3, a4, a5);
+    case SYS_fchown:
+        return sys_fchown(a1, a2, a3);
+    case SYS_utimensat:
+        return sys_utimensat(a1, (const char*)a2, (const struct timespec*)a3, a4);
+    case SYS_prctl:
+        return sys_prctl(a1, a2);
+    case SYS_sync:
+        return 0;
+    case SYS_syncfs: {
+        struct stat st;
+        return __tern_syscall(SYS_fstat, a1, (long)&st, 0, 0, 0, 0);
+    }
+    default:
+        *handled = 0;
+        return -ENOSYS;
+    }
+}

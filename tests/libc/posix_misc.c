@@ -1,0 +1,214 @@
+/*
+ * posix_misc: the calls ported programs (Lua, BusyBox) need beside files and processes:
+ * the CPU-time clocks and clock(); utimensat, futimens, utimes and utime with explicit
+ * times, UTIME_NOW and UTIME_OMIT, on files, directories and links; chown, fchown,
+ * lchown and fchownat to root's ids; sync and syncfs; prctl's PR_SET_NAME and PR_GET_NAME;
+ * each refusal with Linux's errno.
+ *
+ * It works in a new directory under /tmp (mkdtemp), so the same source builds and runs on
+ * the host's Linux (unit.libc_posix_misc_on_host) and every expectation is Linux's; what
+ * only Tern has (EROFS on the boot file system, EPERM for an id other than root's) is
+ * checked only there. Prints "posix_misc: ok ..." per check, "posix_misc: FAILED ..." for
+ * a failure and "posix_misc: N checks, M failures"; exits 0 only when nothing failed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include <utime.h>
+
+#if __has_include(<tern/libc.h>)
+#define ON_TERN 1
+#else
+#define ON_TERN 0
+#endif
+
+static int g_checks, g_failures;
+static char g_base[64];
+
+static void check(int ok, const char* what) {
+    ++g_checks;
+    if (ok) {
+        printf("posix_misc: ok %s\n", what);
+    } else {
+        ++g_failures;
+        printf("posix_misc: FAILED %s (errno %d: %s)\n", what, errno, strerror(errno));
+    }
+}
+
+/* A call that must fail with errno `want`. */
+static void check_errno(long r, int want, const char* what) {
+    ++g_checks;
+    if (r == -1 && errno == want) {
+        printf("posix_misc: ok %s: %s\n", what, strerror(want));
+    } else {
+        ++g_failures;
+        printf("posix_misc: FAILED %s: got %ld errno %d (%s), expected %d (%s)\n", what, r,
+               r == -1 ? errno : 0, r == -1 ? strerror(errno) : "-", want, strerror(want));
+    }
+}
+
+static const char* at(int slot, const char* name) {
+    static char paths[4][512];
+    snprintf(paths[slot], sizeof(paths[slot]), "%s/%s", g_base, name);
+    return paths[slot];
+}
+
+static int64_t ns_of(struct timespec t) { return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec; }
+
+static int64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return ns_of(t);
+}
+
+static void test_cpu_clocks(void) {
+    struct timespec a, b, res;
+    check(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a) == 0 && a.tv_sec >= 0 && a.tv_nsec >= 0,
+          "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+    clock_t c0 = clock();
+    volatile uint64_t x = 0;
+    for (uint64_t i = 0; i < 20000000; ++i)
+        x += i % 7;
+    check(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b) == 0 && ns_of(b) > ns_of(a),
+          "the process CPU clock advances with work");
+    clock_t c1 = clock();
+    check(c0 != (clock_t)-1 && c1 != (clock_t)-1 && c1 > c0 && x > 0, "clock() advances with work");
+    check(clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a) == 0,
+          "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    check(clock_getres(CLOCK_PROCESS_CPUTIME_ID, &res) == 0 && res.tv_sec == 0 && res.tv_nsec > 0,
+          "clock_getres(CLOCK_PROCESS_CPUTIME_ID)");
+    check_errno(clock_gettime((clockid_t)99, &a), EINVAL, "clock_gettime of clock 99");
+}
+
+static void test_times(void) {
+    const char* file = at(0, "f");
+    int fd = open(file, O_CREAT | O_WRONLY, 0644);
+    check(fd >= 0, "create a file");
+    struct timespec set[2] = {{1000000000, 123456789}, {1200000000, 987654321}};
+    check(utimensat(AT_FDCWD, file, set, 0) == 0, "utimensat with two times");
+    struct stat st;
+    check(stat(file, &st) == 0 && ns_of(st.st_atim) == 1000000000123456789
+              && ns_of(st.st_mtim) == 1200000000987654321,
+          "stat reports the times set, to the nanosecond");
+    int64_t before = now_ns();
+    check(st.st_ctim.tv_sec >= before / 1000000000 - 5, "the change time is now");
+    struct timespec omit_now[2] = {{0, UTIME_OMIT}, {0, UTIME_NOW}};
+    check(utimensat(AT_FDCWD, file, omit_now, 0) == 0, "utimensat with UTIME_OMIT, UTIME_NOW");
+    check(stat(file, &st) == 0 && ns_of(st.st_atim) == 1000000000123456789
+              && st.st_mtim.tv_sec >= before / 1000000000 - 1,
+          "UTIME_OMIT keeps the access time, UTIME_NOW sets the modification time");
+    struct timespec old[2] = {{5, 0}, {6, 0}};
+    check(futimens(fd, old) == 0, "futimens");
+    check(fstat(fd, &st) == 0 && st.st_atim.tv_sec == 5 && st.st_mtim.tv_sec == 6,
+          "fstat reports futimens's times");
+    check(futimens(fd, NULL) == 0 && fstat(fd, &st) == 0
+              && st.st_mtim.tv_sec >= before / 1000000000 - 1,
+          "futimens(NULL) sets both to now");
+    struct timeval tv[2] = {{7, 500000}, {8, 250000}};
+    check(utimes(file, tv) == 0 && stat(file, &st) == 0 && ns_of(st.st_atim) == 7500000000
+              && ns_of(st.st_mtim) == 8250000000,
+          "utimes in microseconds");
+    struct utimbuf ub = {9, 10};
+    check(utime(file, &ub) == 0 && stat(file, &st) == 0 && st.st_atime == 9 && st.st_mtime == 10,
+          "utime in seconds");
+    struct timespec bad[2] = {{0, 1000000000}, {0, 0}};
+    check_errno(utimensat(AT_FDCWD, file, bad, 0), EINVAL, "utimensat with 10^9 nanoseconds");
+    bad[0].tv_nsec = -1;
+    check_errno(utimensat(AT_FDCWD, file, bad, 0), EINVAL, "utimensat with -1 nanoseconds");
+    check_errno(utimensat(AT_FDCWD, file, set, 0x8000), EINVAL, "utimensat with a bad flag");
+    check_errno(utimensat(AT_FDCWD, at(1, "missing"), set, 0), ENOENT,
+                "utimensat of a missing file");
+    check_errno(futimens(999, set), EBADF, "futimens of a closed descriptor");
+    close(fd);
+
+    check(utimensat(AT_FDCWD, g_base, set, 0) == 0 && stat(g_base, &st) == 0
+              && ns_of(st.st_mtim) == 1200000000987654321,
+          "utimensat of a directory");
+    const char* link = at(1, "l");
+    check(symlink("f", link) == 0, "symlink to the file");
+    struct timespec link_times[2] = {{11, 0}, {12, 0}};
+    check(utimensat(AT_FDCWD, link, link_times, AT_SYMLINK_NOFOLLOW) == 0,
+          "utimensat(AT_SYMLINK_NOFOLLOW) of a link");
+    struct stat lst;
+    check(lstat(link, &lst) == 0 && lst.st_mtim.tv_sec == 12 && stat(file, &st) == 0
+              && st.st_mtim.tv_sec == 10,
+          "the link's own times changed, not its target's");
+    check(utimensat(AT_FDCWD, link, set, 0) == 0 && stat(file, &st) == 0
+              && ns_of(st.st_mtim) == 1200000000987654321,
+          "utimensat through a link sets the target's times");
+    int dir = open(g_base, O_RDONLY | O_DIRECTORY);
+    check(dir >= 0 && utimensat(dir, "f", old, 0) == 0 && stat(file, &st) == 0
+              && st.st_mtim.tv_sec == 6,
+          "utimensat relative to a directory descriptor");
+    close(dir);
+    unlink(link);
+}
+
+static void test_owners(void) {
+    const char* file = at(0, "f");
+    struct stat st;
+    check(stat(file, &st) == 0, "stat the file");
+    check(chown(file, (uid_t)-1, (gid_t)-1) == 0, "chown(-1, -1) changes nothing");
+    if (geteuid() == 0) {
+        check(chown(file, 0, 0) == 0, "chown to root");
+        check(lchown(file, 0, (gid_t)-1) == 0, "lchown to root");
+        check(fchownat(AT_FDCWD, file, 0, 0, AT_SYMLINK_NOFOLLOW) == 0, "fchownat to root");
+    }
+    int fd = open(file, O_RDONLY);
+    check(fd >= 0 && fchown(fd, (uid_t)-1, (gid_t)-1) == 0, "fchown(-1, -1)");
+    check(stat(file, &st) == 0 && st.st_uid == geteuid(), "the owner is unchanged");
+    check_errno(chown(at(1, "missing"), 0, 0), ENOENT, "chown of a missing file");
+    check_errno(fchown(999, 0, 0), EBADF, "fchown of a closed descriptor");
+    check_errno(fchownat(AT_FDCWD, file, 0, 0, 0x8000), EINVAL, "fchownat with a bad flag");
+    sync();
+    check(syncfs(fd) == 0, "sync and syncfs");
+    check_errno(syncfs(999), EBADF, "syncfs of a closed descriptor");
+    close(fd);
+}
+
+static void test_process_name(void) {
+    char name[16] = "x";
+    check(prctl(PR_SET_NAME, "posix-misc-a-long-name", 0, 0, 0) == 0, "prctl(PR_SET_NAME)");
+    check(prctl(PR_GET_NAME, name, 0, 0, 0) == 0 && strcmp(name, "posix-misc-a-lo") == 0,
+          "prctl(PR_GET_NAME) gives the name cut to 15 bytes");
+    check_errno(prctl(9999, 0, 0, 0, 0), EINVAL, "prctl with an unknown option");
+}
+
+static void test_tern_only(void) {
+    if (!ON_TERN)
+        return;
+    struct timespec set[2] = {{1, 0}, {2, 0}};
+    check_errno(utimensat(AT_FDCWD, "/bin/true", set, 0), EROFS,
+                "utimensat on the boot file system");
+    check_errno(chown("/bin/true", 0, 0), EROFS, "chown on the boot file system");
+    check_errno(chown(at(0, "f"), 1000, (gid_t)-1), EPERM, "chown to a user other than root");
+    check_errno(fchown(0, 0, 5), EPERM, "fchown to a group other than root's");
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    snprintf(g_base, sizeof(g_base), "/tmp/posix_misc.XXXXXX");
+    if (!mkdtemp(g_base)) {
+        printf("posix_misc: FAILED mkdtemp (errno %d: %s)\n", errno, strerror(errno));
+        printf("posix_misc: 1 checks, 1 failures\n");
+        return 1;
+    }
+    test_cpu_clocks();
+    test_times();
+    test_owners();
+    test_process_name();
+    test_tern_only();
+    unlink(at(0, "f"));
+    check(rmdir(g_base) == 0, "the test directory is empty at the end");
+    printf("posix_misc: %d checks, %d failures\n", g_checks, g_failures);
+    return g_failures == 0 ? 0 : 1;
+}
