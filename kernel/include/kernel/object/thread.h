@@ -77,8 +77,6 @@ public:
     base::ListNode timer_link; // timed waits
     base::ListNode task_link;  // the owning task's thread list
     base::ListNode all_link;   // every thread, for diagnostics
-    uint8_t m_priority = kDefaultPriority;
-    ThreadState m_state = ThreadState::kEmbryo;
     uint64_t m_saved_rsp = 0;
     uint64_t m_wake_at = 0; // deadline of a timed wait, 0 if none
     WaitQueue* m_waiting_on = nullptr;
@@ -87,10 +85,18 @@ public:
     uint64_t m_wait_token = 0;    // a value handed over by the waker
     uint64_t m_cpu_ticks = 0;
     uint64_t m_user_fs_base = 0;
+    // A 32-bit user word the kernel clears, waking one waiter of its futex, when the
+    // thread ends with thread_exit (thread_spawn, thread_set_clear_tid); 0 for none.
+    // Here it fills what m_fpu's alignment would leave empty.
+    uint64_t m_clear_tid = 0;
     alignas(16) uint8_t m_fpu[512];
-    bool m_exit_requested = false;
-    bool m_orphaned = false; // on the orphan list (see Thread::unshared)
-    bool m_stack_freed = false;
+    // The state, the priority and the flags share the 8 bytes after m_fpu (the Thread
+    // must stay within the heap's 1 KiB class: see thread.cpp).
+    uint8_t m_priority = kDefaultPriority;
+    ThreadState m_state = ThreadState::kEmbryo;
+    bool m_exit_requested : 1 = false;
+    bool m_orphaned : 1 = false; // on the orphan list (see Thread::unshared)
+    bool m_stack_freed : 1 = false;
     bool m_stop_requested = false;
     bool m_force_iret = false; // registers were set by a controller: return with IRETQ
     // A call was handed over in m_reply or in the user registers (see m_receive_msg);
@@ -102,9 +108,6 @@ public:
     // a call to it while it waits in a receive.
     obj::Message m_reply;
     uint64_t m_fault_page = 0; // the page a pager is being asked for
-    // A 32-bit user word the kernel clears, waking one waiter of its futex, when the
-    // thread ends with thread_exit (thread_spawn, thread_set_clear_tid); 0 for none.
-    uint64_t m_clear_tid = 0;
     WaitQueue* m_stopped_waiters = nullptr; // controllers waiting for this thread to stop
     // The thread this one woke last: when this one blocks, the CPU goes straight to it
     // (if nothing more urgent is ready), so a call or reply hands the CPU to its peer.
