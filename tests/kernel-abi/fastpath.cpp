@@ -341,6 +341,153 @@ void test_answer_with_data() {
     close(p);
 }
 
+// One copy of a data part: port_call with a data part to a server waiting in
+// port_reply_receive goes straight into the server's buffer, and its answer straight
+// into the caller's (ipc_stats counts both as fast). The same calls to a server that only
+// polls take the queued way; the results must be the same: the data both ways, a data
+// part bigger than the server's capacity (NO_SPACE to the server, the call left queued and
+// then answered by a receive with room), and a caller's bad data buffer (BAD_ADDRESS, no
+// message).
+constexpr uint32_t kDataServerCapacity = 6000;
+constexpr uint32_t kLabelData = 70;
+
+// Serves kLabelData calls with port_reply_receive: the answer is as long as the call's
+// data part, each byte the call's plus one; a call too big for its buffer is taken again
+// with a bigger one. b == 1: polls, as job_regs_server. Ends on a signal (0).
+int64_t job_data_server(Job& j) {
+    static uint8_t in[TERN_MSG_MAX_DATA];
+    static uint8_t out[TERN_MSG_MAX_DATA];
+    bool slow = j.b == 1;
+    tern_msg m{};
+    tern_msg answer{};
+    uint64_t reply = TERN_INVALID_HANDLE;
+    j.started = 1;
+    for (;;) {
+        m = tern_msg{};
+        m.data = ptr(in);
+        m.data_capacity = kDataServerCapacity;
+        int64_t r;
+        if (reply != TERN_INVALID_HANDLE)
+            r = tern_sys_port_reply_receive(reply, ptr(&answer), j.a, ptr(&m),
+                                            slow ? TERN_TIMEOUT_NONE : kLong);
+        else
+            r = tern_sys_port_receive(j.a, ptr(&m), slow ? TERN_TIMEOUT_NONE : kLong);
+        reply = TERN_INVALID_HANDLE;
+        if (r == -TERN_NO_SPACE) {
+            ++j.c; // counts the refusals
+            m.data_capacity = sizeof(in);
+            r = tern_sys_port_receive(j.a, ptr(&m), TERN_TIMEOUT_NONE);
+        }
+        if (slow && r == -TERN_WOULD_BLOCK) {
+            sleep_ms(1);
+            continue;
+        }
+        if (r < 0)
+            return r;
+        if (m.hdr.label == TERN_LABEL_SIGNAL)
+            return 0;
+        for (uint32_t i = 0; i < m.hdr.data_size; ++i)
+            out[i] = uint8_t(in[i] + 1);
+        answer = make_msg(m.hdr.label + 1, m.hdr.data_size);
+        answer.hdr.data_size = m.hdr.data_size;
+        answer.data = ptr(out);
+        reply = m.reply_handle;
+    }
+}
+
+struct DataOutcome {
+    int64_t status;
+    uint64_t label, size, word;
+    bool bytes_ok;
+};
+
+// One call with `bytes` of data (at `data`, or the caller's buffer) whose answer goes to
+// a buffer of `capacity`.
+DataOutcome data_call(uint64_t port, uint32_t bytes, uint32_t capacity, uint64_t data = 0) {
+    static uint8_t buffer[TERN_MSG_MAX_DATA];
+    for (uint32_t i = 0; i < bytes; ++i)
+        buffer[i] = uint8_t(i * 7 + bytes);
+    tern_msg m = make_msg(kLabelData, 1);
+    m.hdr.data_size = bytes;
+    m.data = data ? data : ptr(buffer);
+    m.data_capacity = capacity;
+    DataOutcome o{};
+    o.status = call(port, m);
+    o.label = m.hdr.label;
+    o.size = m.hdr.data_size;
+    o.word = m.words[0];
+    o.bytes_ok = true;
+    if (o.status == 0)
+        for (uint32_t i = 0; i < m.hdr.data_size; ++i)
+            if (buffer[i] != uint8_t(uint8_t(i * 7 + bytes) + 1))
+                o.bytes_ok = false;
+    return o;
+}
+
+constexpr int kDataSteps = 6;
+
+void run_data_sequence(int64_t p, int64_t s, bool slow, DataOutcome* out, tern_ipc_stats& d,
+                       uint64_t& refusals) {
+    Job server;
+    server.a = static_cast<uint64_t>(p);
+    server.b = slow ? 1 : 0;
+    const char* path = slow ? "queued" : "direct";
+    if (!expect_ok(start_job(server, job_data_server), "data.server_{}", path))
+        return;
+    let_block(server);
+    // Touch every page first: the direct copy is taken only where both buffers are mapped.
+    (void)data_call(s, TERN_MSG_MAX_DATA, TERN_MSG_MAX_DATA);
+    tern_ipc_stats before = ipc_stats();
+    out[0] = data_call(s, 4096, TERN_MSG_MAX_DATA);
+    out[1] = data_call(s, 100, TERN_MSG_MAX_DATA);
+    out[2] = data_call(s, 5000, 4096);                    // the answer does not fit: NO_SPACE
+    out[3] = data_call(s, 16384, TERN_MSG_MAX_DATA);      // beyond the server's capacity
+    out[4] = data_call(s, 4096, TERN_MSG_MAX_DATA, 0x10); // a bad data buffer
+    out[5] = data_call(s, kDataServerCapacity, kDataServerCapacity);
+    tern_ipc_stats after = ipc_stats();
+    d.fast_calls = after.fast_calls - before.fast_calls;
+    d.fast_replies = after.fast_replies - before.fast_replies;
+    expect_eq(tern_sys_port_signal(p, 1), 0, "data.end_signal_{}", path);
+    expect_true(join_job(server), 0, "data.server_done_{}", path);
+    expect_eq(server.result, 0, "data.server_result_{}", path);
+    refusals = server.c;
+}
+
+void test_data_direct_and_queued() {
+    int64_t p = port_create(4);
+    if (!expect_ok(p, "data.port"))
+        return;
+    int64_t s = dup(p, TERN_RIGHT_SEND);
+    DataOutcome direct[kDataSteps] = {}, queued[kDataSteps] = {};
+    tern_ipc_stats dd{}, dq{};
+    uint64_t direct_refusals = 0, queued_refusals = 0;
+    run_data_sequence(p, s, false, direct, dd, direct_refusals);
+    run_data_sequence(p, s, true, queued, dq, queued_refusals);
+    const int64_t want[kDataSteps] = {0, 0, -TERN_NO_SPACE, 0, -TERN_BAD_ADDRESS, 0};
+    for (int i = 0; i < kDataSteps; ++i) {
+        expect_eq(direct[i].status, want[i], "data.step_{}_status", i);
+        expect_eq(queued[i].status, direct[i].status, "data.step_{}_same_status", i);
+        expect_eq(queued[i].label, direct[i].label, "data.step_{}_same_label", i);
+        expect_eq(queued[i].size, direct[i].size, "data.step_{}_same_size", i);
+        expect_eq(queued[i].word, direct[i].word, "data.step_{}_same_word", i);
+        expect_true(direct[i].bytes_ok && queued[i].bytes_ok, i, "data.step_{}_bytes", i);
+    }
+    expect_eq(direct[0].size, 4096, "data.answer_size");
+    expect_eq(direct[0].label, kLabelData + 1, "data.answer_label");
+    // The warm-up call and step 3 are each refused once for the server's capacity.
+    expect_eq(direct_refusals, 2, "data.direct_too_big_refused");
+    expect_eq(queued_refusals, 2, "data.queued_too_big_refused");
+    // Direct: the calls of 4096, 100, 5000 and 6000 bytes, and the answers of 4096, 100
+    // and 6000 (5000 bytes do not fit the caller's buffer; the 16384-byte call went
+    // through the queue, its answer straight back).
+    expect_eq(int64_t(dd.fast_calls), 4, "data.direct_calls");
+    expect_eq(int64_t(dd.fast_replies), 4, "data.direct_answers");
+    expect_eq(int64_t(dq.fast_calls), 0, "data.queued_calls");
+    expect_eq(int64_t(dq.fast_replies), 0, "data.queued_answers");
+    close(s);
+    close(p);
+}
+
 // A register call interrupted by thread_stop returns INTERRUPTED; the server's answer
 // to it, held meanwhile, is dropped rather than taken for the answer to the next call.
 void test_interrupted_register_call() {
@@ -385,6 +532,7 @@ extern "C" int main(uint64_t) {
     test_struct_call_to_register_server();
     test_receive_cases();
     test_answer_with_data();
+    test_data_direct_and_queued();
     test_interrupted_register_call();
     return finish();
 }
