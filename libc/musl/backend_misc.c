@@ -11,6 +11,9 @@
  *   (EROFS on the boot file system, as for chmod); any other id is EPERM.
  * - utimensat (so futimens, utimes, utime): tmpfs's SetTimes, with UTIME_NOW and
  *   UTIME_OMIT; EROFS on the boot file system.
+ * - link, linkat: tmpfs has no hard links, so once the source is found and the new name
+ *   is free (ENOENT, EEXIST as Linux checks them) the answer is EPERM, as Linux gives for
+ *   a file system without hard links; EROFS on the boot file system.
  * - sync, syncfs: nothing to do, as for fsync (a file server holds each write once it
  *   answers).
  * - prctl's PR_SET_NAME and PR_GET_NAME (BusyBox names its process after the applet):
@@ -152,6 +155,25 @@ static long sys_utimensat(long dirfd, const char* path, const struct timespec* t
     return tern_libc_fs_set_times(server, inode, atime, mtime);
 }
 
+static long sys_linkat(long old_dirfd, const char* old_path, long new_dirfd, const char* new_path,
+                       long flags) {
+    if (flags & ~(long)(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
+        return -EINVAL;
+    uint32_t server = 0;
+    uint64_t inode = 0;
+    int read_only = 0, new_read_only = 0;
+    long r = tern_libc_find_node(old_dirfd, old_path, (flags & AT_SYMLINK_FOLLOW) != 0, &server,
+                                 &inode, &read_only);
+    if (r != 0)
+        return r;
+    r = tern_libc_find_node(new_dirfd, new_path, 0, &server, &inode, &new_read_only);
+    if (r == 0)
+        return -EEXIST;
+    if (r != -ENOENT)
+        return r;
+    return read_only ? -EROFS : -EPERM;
+}
+
 /* The thread's name (Linux's comm: 15 bytes and a NUL). */
 static char g_name[16];
 
@@ -188,6 +210,10 @@ long tern_libc_misc_syscall(long n, long a1, long a2, long a3, long a4, long a5,
         return sys_utimensat(a1, (const char*)a2, (const struct timespec*)a3, a4);
     case SYS_prctl:
         return sys_prctl(a1, a2);
+    case SYS_link:
+        return sys_linkat(AT_FDCWD, (const char*)a1, AT_FDCWD, (const char*)a2, 0);
+    case SYS_linkat:
+        return sys_linkat(a1, (const char*)a2, a3, (const char*)a4, a5);
     case SYS_sync:
         return 0;
     case SYS_syncfs: {

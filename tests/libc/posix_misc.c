@@ -3,7 +3,7 @@
  * the CPU-time clocks and clock(); utimensat, futimens, utimes and utime with explicit
  * times, UTIME_NOW and UTIME_OMIT, on files, directories and links; chown, fchown,
  * lchown and fchownat to root's ids; sync and syncfs; prctl's PR_SET_NAME and PR_GET_NAME;
- * each refusal with Linux's errno.
+ * link's refusals; each refusal with Linux's errno.
  *
  * It works in a new directory under /tmp (mkdtemp), so the same source builds and runs on
  * the host's Linux (unit.libc_posix_misc_on_host) and every expectation is Linux's; what
@@ -175,6 +175,18 @@ static void test_owners(void) {
     close(fd);
 }
 
+static void test_links(void) {
+    const char* file = at(0, "f");
+    check_errno(link(at(1, "missing"), at(2, "new")), ENOENT, "link of a missing file");
+    check_errno(link(file, file), EEXIST, "link onto an existing name");
+    check_errno(linkat(AT_FDCWD, file, AT_FDCWD, at(1, "new"), 0x8000), EINVAL,
+                "linkat with a bad flag");
+    if (ON_TERN) {
+        check_errno(link(file, at(1, "new")), EPERM, "link on tmpfs, which has no hard links");
+        check_errno(link("/bin/true", "/bin/true2"), EROFS, "link on the boot file system");
+    }
+}
+
 static void test_process_name(void) {
     char name[16] = "x";
     check(prctl(PR_SET_NAME, "posix-misc-a-long-name", 0, 0, 0) == 0, "prctl(PR_SET_NAME)");
@@ -206,6 +218,7 @@ int main(void) {
     test_times();
     test_owners();
     test_process_name();
+    test_links();
     test_tern_only();
     unlink(at(0, "f"));
     check(rmdir(g_base) == 0, "the test directory is empty at the end");
