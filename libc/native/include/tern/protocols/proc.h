@@ -263,8 +263,8 @@ using SetSid = proto::Op<14, proto::Empty, GetPgidResponse>;
 // not a running process here), INVALID_ARGUMENT (no task, a task that is a process already
 // or has ended), ACCESS_DENIED (a handle without those rights). On an error nothing has
 // changed.
-using Exec = proto::Op<10, proto::Empty, proto::Empty,
-                       proto::Limits{.request_data = 31, .request_handles = 1}>;
+using Exec = proto::Op<15, proto::Empty, proto::Empty,
+                       proto::Limits{.request_data = 31, .request_handles = 2}>;
 
 // ---- Between the proc servers of two nodes (through the bus's root export, serial 2) ----
 //
