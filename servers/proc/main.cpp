@@ -1309,8 +1309,11 @@ base::Error on_fork(State* s, proto::Request& request, const proto::Empty&, proc
         return base::Error::INVALID_ARGUMENT;
     }
     uint64_t pid = (s->node << 32) | (s->next_serial & kPidSerialMask);
-    if (base::Error e = track(index, task, pid, parent->pid, base::StringView(parent->name));
-        e != base::Error::OK) {
+    base::StringView name(parent->name);
+    if (!request.data().empty())
+        name = base::StringView(reinterpret_cast<const char*>(request.data().data()),
+                                request.data().size());
+    if (base::Error e = track(index, task, pid, parent->pid, name); e != base::Error::OK) {
         (void)tern_sys_handle_close(task);
         return e;
     }

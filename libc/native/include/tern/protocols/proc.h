@@ -148,10 +148,14 @@ using Parent = proto::Op<6, ParentRequest, ParentResponse>;
 // the task's thread once it has the pid. NOT_OWNER (the caller is not a process),
 // INVALID_ARGUMENT (no task handle, or a task that is a process already or has ended),
 // ACCESS_DENIED (a handle without those rights), NO_SPACE (process table full).
+// posix_spawn makes its child the same way from a task it loaded with another program
+// (not started yet): data then names that program (for List, at most 31 bytes); without
+// data the child is listed under the caller's name.
 struct ForkResponse {
     uint64_t pid;
 };
-using Fork = proto::Op<9, proto::Empty, ForkResponse, proto::Limits{.request_handles = 1}>;
+using Fork = proto::Op<9, proto::Empty, ForkResponse,
+                       proto::Limits{.request_data = 31, .request_handles = 1}>;
 
 // execve: the caller's process goes on in a task the caller made and loaded with the new
 // program (task_create, spawn_image), keeping its pid, parent, children and everything
