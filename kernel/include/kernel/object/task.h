@@ -153,6 +153,7 @@ private:
     base::Result<void> clone_memory_into(Task& child);
     base::Result<void> clone_handles_into(Task& child);
     void unmap_range(uint64_t start, uint64_t end, bool owns_pages = true);
+    void unmap_page(uint64_t v, bool owns_pages);
     // Lets go of the memory objects no region maps any more, so their slots serve again.
     void drop_unmapped_memories();
     void release_handles();
