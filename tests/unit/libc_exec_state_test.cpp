@@ -57,7 +57,8 @@ struct Fixture {
 
 } // namespace
 
-TEST_CASE("the exec state round-trips descriptors, directory, umask, pid, limits, signals", "[exec]") {
+TEST_CASE("the exec state round-trips descriptors, directory, umask, pid, limits, signals",
+          "[exec]") {
     Fixture f;
     int file = f.open_file(TERN_LIBC_FD_FILE, "/tmp/work/data", 1234);
     int pipe_read = tern_libc_fd_allocate(f.table.get(), TERN_LIBC_FD_PIPE_READ);
