@@ -488,6 +488,34 @@ base::Result<void> Task::write_memory(uint64_t address, base::Span<const uint8_t
     return {};
 }
 
+base::Result<void> Task::write_new_page(uint64_t address, PageFiller fill, void* ctx) {
+    if (m_exited)
+        return base::Error::BAD_STATE; // as for write_memory
+    if (!base::is_aligned(address, kPageSize))
+        return base::Error::MISALIGNED;
+    if (!m_regions.find(address))
+        return base::Error::BAD_ADDRESS;
+    if (m_page_table.translate(address).has_value())
+        return base::Error::ALREADY_EXISTS;
+    // Filled before it is mapped: nobody sees the page's old bytes, and a fill that fails
+    // (or waits on a fault) leaves the task as it was.
+    uint64_t phys = TRY(page_allocator().alloc_page());
+    if (auto f = fill(static_cast<uint8_t*>(phys_to_virt(phys)), ctx); f.is_error()) {
+        (void)page_allocator().free_page(phys);
+        return f.error();
+    }
+    // The fill may have waited: look again.
+    const obj::Region* r = m_exited ? nullptr : m_regions.find(address);
+    base::Result<void> mapped = base::Error::BAD_ADDRESS;
+    if (r && !m_page_table.translate(address).has_value())
+        mapped = m_page_table.map(address, phys, kPageSize, user_page_flags(r->protection));
+    else if (r)
+        mapped = base::Error::ALREADY_EXISTS;
+    if (mapped.is_error())
+        (void)page_allocator().free_page(phys);
+    return mapped;
+}
+
 base::Result<void> Task::read_memory(uint64_t address, base::Span<uint8_t> out) {
     if (m_exited)
         return base::Error::BAD_STATE; // its memory is gone (see write_memory)
