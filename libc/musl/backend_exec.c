@@ -428,6 +428,10 @@ long tern_libc_spawn(const char* user_path, char* const* argv, char* const* envp
     struct tern_libc_fd_table* table = tern_libc_fds();
     static struct tern_libc_fd_slot saved[TERN_LIBC_MAX_FDS];
     memcpy(saved, table->fds, sizeof(saved));
+    if (fd >= 0) { /* the program's file, opened here: not the caller's to name */
+        table->fds[fd].file = 0;
+        table->fds[fd].flags = 0;
+    }
     if (r == 0)
         r = apply_slot_ops(table, ops, op_count);
     for (int i = 0; r == 0 && i < TERN_LIBC_MAX_FDS; ++i) {
