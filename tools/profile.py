@@ -127,6 +127,9 @@ def main():
     p.add_argument("--stop", required=True, help="regex: stop at this line")
     p.add_argument("--elf", action="append", default=[],
                    help="ELF whose symbols name user addresses (the kernel is always read)")
+    p.add_argument("--send", action="append", default=[],
+                   help="line typed at the shell's prompt before the window (repeatable)")
+    p.add_argument("--prompt", default="tern:0> ", help="the prompt --send waits for")
     p.add_argument("--top", type=int, default=30)
     p.add_argument("--timeout", type=float, default=300)
     args = p.parse_args()
@@ -144,7 +147,7 @@ def main():
                             qemu_arg=["-d", "in_asm,nochain", "-D", log])
     cmd = qemu_run.qemu_command(ns, disk)
     cmd[cmd.index("-monitor") + 1] = "unix:%s,server,nowait" % sock
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     start_re, stop_re = re.compile(args.start), re.compile(args.stop)
     deadline = time.monotonic() + args.timeout
@@ -165,6 +168,12 @@ def main():
                 print("profile: QEMU ended before the stop line", file=sys.stderr)
                 return 1
             buf += chunk
+            if args.send and args.prompt.encode() in buf:
+                buf = buf.replace(args.prompt.encode(), b"\n", 1)
+                for byte in (args.send.pop(0) + "\r").encode():
+                    proc.stdin.write(bytes([byte]))
+                    proc.stdin.flush()
+                    time.sleep(0.01)
             while b"\n" in buf and state != "done":
                 raw, buf = buf.split(b"\n", 1)
                 line = raw.decode("utf-8", "replace").rstrip("\r")

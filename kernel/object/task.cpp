@@ -284,15 +284,61 @@ base::Result<uint64_t> Task::vm_allocate(uint64_t size, uint32_t prot, uint32_t 
     return address;
 }
 
+void Task::unmap_page(uint64_t v, bool owns_pages) {
+    auto t = m_page_table.translate(v);
+    if (!t.has_value())
+        return;
+    uint64_t phys = t->page_phys;
+    // A page shared with a clone goes to its other holders; the last one frees it.
+    if (m_page_table.unmap(v, kPageSize).ok() && owns_pages && page_shares().release(phys) == 0)
+        (void)page_allocator().free_page(phys);
+}
+
 void Task::unmap_range(uint64_t start, uint64_t end, bool owns_pages) {
-    for (uint64_t v = start; v < end; v += kPageSize) {
-        auto t = m_page_table.translate(v);
-        if (!t.has_value())
-            continue;
-        uint64_t phys = t->page_phys;
-        // A page shared with a clone goes to its other holders; the last one frees it.
-        if (m_page_table.unmap(v, kPageSize).ok() && owns_pages && page_shares().release(phys) == 0)
-            (void)page_allocator().free_page(phys);
+    // Only the pages that are mapped, found by walking the tables a batch at a time (the
+    // walk cannot change what it walks), each run of adjacent 4 KiB leaves unmapped in one
+    // call: a region is mostly untouched (a stack, a .bss), and asking for each of its
+    // pages whether it is mapped, then unmapping pages one walk each, cost more than the
+    // rest of a short process's life.
+    constexpr size_t kBatch = 64;
+    struct Leaf {
+        uint64_t virt;
+        uint64_t phys;
+        uint64_t size;
+    };
+    uint64_t from = start;
+    while (from < end) {
+        Leaf leaves[kBatch];
+        size_t count = 0;
+        m_page_table.for_each_mapping(from, end - from, [&](const Mapping& m) {
+            if (count == kBatch)
+                return false;
+            leaves[count++] = {m.virt, m.phys, uint64_t(m.page_size)};
+            return true;
+        });
+        for (size_t i = 0; i < count;) {
+            if (leaves[i].size != kPageSize) {
+                // A large leaf: page by page, as before (the first unmap splits it).
+                uint64_t last = base::min(leaves[i].virt + leaves[i].size, end);
+                for (uint64_t v = base::max(leaves[i].virt, from); v < last; v += kPageSize)
+                    unmap_page(v, owns_pages);
+                ++i;
+                continue;
+            }
+            size_t j = i + 1;
+            while (j < count && leaves[j].size == kPageSize
+                   && leaves[j].virt == leaves[j - 1].virt + kPageSize)
+                ++j;
+            if (m_page_table.unmap(leaves[i].virt, (j - i) * kPageSize).ok() && owns_pages) {
+                for (size_t k = i; k < j; ++k)
+                    if (page_shares().release(leaves[k].phys) == 0)
+                        (void)page_allocator().free_page(leaves[k].phys);
+            }
+            i = j;
+        }
+        if (count < kBatch)
+            break;
+        from = leaves[count - 1].virt + leaves[count - 1].size;
     }
 }
 
@@ -455,6 +501,34 @@ base::Result<void> Task::write_memory(uint64_t address, base::Span<const uint8_t
         done += chunk;
     }
     return {};
+}
+
+base::Result<void> Task::write_new_page(uint64_t address, PageFiller fill, void* ctx) {
+    if (m_exited)
+        return base::Error::BAD_STATE; // as for write_memory
+    if (!base::is_aligned(address, kPageSize))
+        return base::Error::MISALIGNED;
+    if (!m_regions.find(address))
+        return base::Error::BAD_ADDRESS;
+    if (m_page_table.translate(address).has_value())
+        return base::Error::ALREADY_EXISTS;
+    // Filled before it is mapped: nobody sees the page's old bytes, and a fill that fails
+    // (or waits on a fault) leaves the task as it was.
+    uint64_t phys = TRY(page_allocator().alloc_page());
+    if (auto f = fill(static_cast<uint8_t*>(phys_to_virt(phys)), ctx); f.is_error()) {
+        (void)page_allocator().free_page(phys);
+        return f.error();
+    }
+    // The fill may have waited: look again.
+    const obj::Region* r = m_exited ? nullptr : m_regions.find(address);
+    base::Result<void> mapped = base::Error::BAD_ADDRESS;
+    if (r && !m_page_table.translate(address).has_value())
+        mapped = m_page_table.map(address, phys, kPageSize, user_page_flags(r->protection));
+    else if (r)
+        mapped = base::Error::ALREADY_EXISTS;
+    if (mapped.is_error())
+        (void)page_allocator().free_page(phys);
+    return mapped;
 }
 
 base::Result<void> Task::read_memory(uint64_t address, base::Span<uint8_t> out) {

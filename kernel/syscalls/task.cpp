@@ -101,8 +101,31 @@ SyscallResult sys_task_vm_write(Handle handle, uint64_t address, UserBuffer byte
     auto task = TRY(task_arg(handle, TERN_RIGHT_CONTROL));
     if (bytes.size() > kMaxTransfer)
         return base::Error::TOO_BIG;
+    struct Fill {
+        const UserBuffer* bytes;
+        uint64_t done;
+    };
     uint8_t chunk[512];
     for (uint64_t done = 0; done < bytes.size();) {
+        uint64_t v = address + done;
+        if (base::is_aligned(v, x86_64::kPageSize) && bytes.size() - done >= x86_64::kPageSize) {
+            // A whole page not mapped yet (a program being loaded): straight from the
+            // caller into a new page, not zeroed first nor copied twice.
+            Fill fill{&bytes, done};
+            auto r = task->write_new_page(
+                v,
+                [](uint8_t* page, void* ctx) {
+                    auto* f = static_cast<Fill*>(ctx);
+                    return f->bytes->read(f->done, page, x86_64::kPageSize);
+                },
+                &fill);
+            if (r.ok()) {
+                done += x86_64::kPageSize;
+                continue;
+            }
+            if (r.error() != base::Error::ALREADY_EXISTS)
+                return r.error();
+        }
         size_t n = base::min<uint64_t>(sizeof(chunk), bytes.size() - done);
         TRY(bytes.read(done, chunk, n));
         TRY(task->write_memory(address + done, base::Span<const uint8_t>(chunk, n)));

@@ -100,6 +100,25 @@ void tern_libc_pipe_exec_start(const uint32_t* peers, uint32_t count, int shared
 long tern_libc_exec_syscall(long n, long a1, long a2, long a3, long a4, long a5, int* handled);
 void tern_libc_exec_restore(void);
 
+/* posix_spawn without a fork (backend_exec.c; musl's overlay posix_spawn.c declares the
+ * same, as musl is built without Tern's headers): the program at path is loaded into a
+ * new task here, made this process's child by proc, given the state an execve would carry
+ * with the close and dup2 actions applied (and the signal mask *mask when not null, the
+ * signals in defaults no longer ignored), and started. 0 with *pid, a negated errno for
+ * posix_spawn to return, or TERN_LIBC_SPAWN_FORK when the case needs a fork and exec in
+ * the child (no proc, a script, a pipe the child would keep). */
+#define TERN_LIBC_SPAWN_FORK 1
+#define TERN_LIBC_SPAWN_CLOSE 1
+#define TERN_LIBC_SPAWN_DUP2 2
+struct tern_libc_spawn_op {
+    int cmd; /* TERN_LIBC_SPAWN_CLOSE or _DUP2 */
+    int fd;
+    int source; /* dup2's */
+};
+long tern_libc_spawn(const char* path, char* const* argv, char* const* envp,
+                     const struct tern_libc_spawn_op* ops, int op_count, const uint64_t* mask,
+                     uint64_t defaults, long* pid);
+
 /* Resource limits, sched_getaffinity, times, getrusage, gettimeofday, sysinfo and the uid
  * family (backend_limits.c; *handled is 0 for other calls); the process's limits, which
  * fork copies and exec carries (portable/rlimits.h, TERN_LIBC_RLIMIT_COUNT of them). */

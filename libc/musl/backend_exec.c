@@ -309,7 +309,8 @@ static long exec_path(long dirfd, const char* path, long flags, size_t argc, siz
     memset(&child, 0, sizeof(child));
     if (r == 0)
         r = tern_libc_exec_build(image.data, image.size, base_name(path), g_vector,
-                                 g_vector + argc + 1, state_bound(), &child);
+                                 g_vector + argc + 1, tern_libc_startup_pid(), state_bound(),
+                                 &child);
     image_free(&image);
     if (fd >= 0)
         (void)__tern_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
@@ -351,6 +352,141 @@ static long sys_execveat(long dirfd, const char* user_path, char* const* argv, c
     return exec_path(dirfd, path, flags, argc, envc, &s, 0);
 }
 
+/* ---- posix_spawn without a fork ---- */
+
+/* Copies the caller's path, arguments and environment into g_strings and g_vector; the
+ * counts of arguments and environment strings. */
+static long copy_call(const char* user_path, char* const* argv, char* const* envp, char* path,
+                      size_t path_size, struct strings* s, size_t* argc, size_t* envc) {
+    long n = copy_string(user_path, path, path_size);
+    if (n == -E2BIG)
+        return -ENAMETOOLONG;
+    if (n < 0)
+        return n;
+    if (n == 0)
+        return -ENOENT;
+    long r = add_vector(s, argv);
+    if (r != 0)
+        return r;
+    *argc = s->count;
+    g_vector[s->count++] = 0;
+    r = add_vector(s, envp);
+    if (r != 0)
+        return r;
+    *envc = s->count - *argc - 1;
+    g_vector[s->count++] = 0;
+    return 0;
+}
+
+/* Applies close and dup2 actions to the descriptor slots alone (nothing is released or
+ * counted: the slots are put back once the state is packed). -EBADF for a dup2 of a
+ * descriptor that is not open, or a target outside the table. */
+static long apply_slot_ops(struct tern_libc_fd_table* table, const struct tern_libc_spawn_op* ops,
+                           int count) {
+    for (int i = 0; i < count; ++i) {
+        int fd = ops[i].fd;
+        if (fd < 0 || fd >= TERN_LIBC_MAX_FDS)
+            return -EBADF;
+        if (ops[i].cmd == TERN_LIBC_SPAWN_CLOSE) {
+            table->fds[fd].file = 0; /* closing what is not open is no error, as on Linux */
+            table->fds[fd].flags = 0;
+            continue;
+        }
+        int from = ops[i].source;
+        if (from < 0 || from >= TERN_LIBC_MAX_FDS || table->fds[from].file == 0)
+            return -EBADF;
+        table->fds[fd].file = table->fds[from].file;
+        table->fds[fd].flags = 0; /* dup2, also onto itself, clears close-on-exec */
+    }
+    return 0;
+}
+
+long tern_libc_spawn(const char* user_path, char* const* argv, char* const* envp,
+                     const struct tern_libc_spawn_op* ops, int op_count, const uint64_t* mask,
+                     uint64_t defaults, long* pid_out) {
+    uint64_t self = tern_libc_startup_pid();
+    if (self == 0)
+        return TERN_LIBC_SPAWN_FORK; /* fork's ENOSYS, as before */
+    static char path[TERN_LIBC_PATH_BUFFER];
+    struct strings s = {0, 0};
+    size_t argc = 0, envc = 0;
+    long r = copy_call(user_path, argv, envp, path, sizeof(path), &s, &argc, &envc);
+    if (r != 0)
+        return r;
+    struct image image;
+    memset(&image, 0, sizeof(image));
+    int fd = -1;
+    r = load_file(AT_FDCWD, path, 0, &image, &fd);
+    if (r == 0 && image.size >= 2 && image.data[0] == '#' && image.data[1] == '!')
+        r = TERN_LIBC_SPAWN_FORK; /* a script: exec finds its interpreter */
+    else if (r == 0 && (image.size < 4 || memcmp(image.data, "\177ELF", 4) != 0))
+        r = -ENOEXEC;
+    if (r == 0)
+        r = tern_libc_exec_check_image(image.data, image.size);
+    /* From here to the start the descriptor slots show the child's view; nothing between
+     * opens or closes a descriptor. */
+    struct tern_libc_fd_table* table = tern_libc_fds();
+    static struct tern_libc_fd_slot saved[TERN_LIBC_MAX_FDS];
+    memcpy(saved, table->fds, sizeof(saved));
+    if (fd >= 0) { /* the program's file, opened here: not the caller's to name */
+        table->fds[fd].file = 0;
+        table->fds[fd].flags = 0;
+    }
+    if (r == 0)
+        r = apply_slot_ops(table, ops, op_count);
+    for (int i = 0; r == 0 && i < TERN_LIBC_MAX_FDS; ++i) {
+        if (!tern_libc_exec_keeps(table, i))
+            continue;
+        uint32_t kind = table->files[table->fds[i].file - 1].kind;
+        if (kind == TERN_LIBC_FD_PIPE_READ || kind == TERN_LIBC_FD_PIPE_WRITE)
+            r = TERN_LIBC_SPAWN_FORK; /* a kept pipe is counted by fork's path */
+    }
+    struct tern_libc_exec_child child;
+    memset(&child, 0, sizeof(child));
+    if (r == 0)
+        r = tern_libc_exec_build(image.data, image.size, base_name(path), g_vector,
+                                 g_vector + argc + 1, 0, state_bound(), &child);
+    uint64_t pid = 0;
+    if (r == 0) {
+        r = tern_libc_exec_adopt(&child, base_name(path), &pid);
+        if (r != 0)
+            tern_libc_exec_discard(&child);
+    }
+    if (r == 0) {
+        static struct tern_libc_exec_process process;
+        memset(&process, 0, sizeof(process));
+        process.umask = *tern_libc_umask();
+        memcpy(process.cwd, tern_libc_cwd(), sizeof(process.cwd));
+        process.cwd[sizeof(process.cwd) - 1] = '\0';
+        memcpy(process.rlimits, tern_libc_rlimits(), sizeof(process.rlimits));
+        tern_libc_signals_exec_save(&process.signal_mask, &process.signal_ignored);
+        if (mask)
+            process.signal_mask = *mask;
+        process.signal_ignored &= ~defaults;
+        process.pid = pid;
+        process.parent = self;
+        static uint32_t handles[TERN_LIBC_MAX_FDS]; /* no pipe crosses: all 0 */
+        int64_t size = tern_libc_exec_pack(table, &process, handles,
+                                           (void*)(uintptr_t)child.state_address, child.state_size);
+        r = size < 0 ? size : tern_libc_exec_start(&child);
+        if (r != 0) {
+            /* Never ran: end it and reap it (proc took it). */
+            (void)tern_sys_task_kill(child.task, 128 + SIGKILL);
+            tern_libc_exec_discard(&child);
+            uint64_t which = 0;
+            int64_t status = 0;
+            (void)tern_libc_proc_wait(pid, 0, &which, &status);
+        }
+    }
+    memcpy(table->fds, saved, sizeof(saved));
+    image_free(&image);
+    if (fd >= 0)
+        (void)__tern_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
+    if (r == 0)
+        *pid_out = (long)(int32_t)(uint32_t)pid;
+    return r;
+}
+
 /* ---- The new image's start ---- */
 
 void tern_libc_exec_restore(void) {
@@ -380,6 +516,10 @@ void tern_libc_exec_restore(void) {
     }
     (void)tern_sys_vm_free((uint64_t)at, map_size);
     (void)tern_sys_handle_close(memory);
+    if (process.pid != 0) { /* a new process (posix_spawn): who it is and its parent */
+        tern_libc_fork_pid = process.pid;
+        tern_libc_fork_parent = process.parent;
+    }
 
     int pipes = 0;
     for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {

@@ -33,8 +33,8 @@ int tern_libc_exec_check_image(const void* image, uint64_t size) {
 }
 
 int64_t tern_libc_exec_build(const void* image, uint64_t size, const char* name,
-                             const char* const* argv, const char* const* envp, uint64_t state_size,
-                             struct tern_libc_exec_child* child) {
+                             const char* const* argv, const char* const* envp, uint64_t pid,
+                             uint64_t state_size, struct tern_libc_exec_child* child) {
     *child = {};
     tern_handle_t proc = tern::startup_handle(TERN_STARTUP_PROC_SERVER);
     if (proc == TERN_INVALID_HANDLE)
@@ -47,7 +47,7 @@ int64_t tern_libc_exec_build(const void* image, uint64_t size, const char* name,
     options.name = base::StringView(name);
     options.argv = argv;
     options.envp = envp;
-    options.pid = tern_libc_startup_pid();
+    options.pid = pid;
     options.start_stopped = true;
     constexpr tern_rights_t kForward = TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER | TERN_RIGHT_DUPLICATE;
     if (tern::name_server() != TERN_INVALID_HANDLE)
@@ -127,6 +127,48 @@ int64_t tern_libc_exec_commit(struct tern_libc_exec_child* child, const char* na
         return e == base::Error::NO_MEMORY || e == base::Error::QUOTA_EXCEEDED ? -TERN_LINUX_ENOMEM
                                                                                : -TERN_LINUX_EAGAIN;
     }
+    return 0;
+}
+
+int64_t tern_libc_exec_adopt(struct tern_libc_exec_child* child, const char* name, uint64_t* pid) {
+    tern_handle_t proc = tern::startup_handle(TERN_STARTUP_PROC_SERVER);
+    int64_t task = tern_sys_handle_duplicate(child->task, TERN_RIGHTS_SAME);
+    if (task < 0)
+        return linux_error(base::Error(-task));
+    // With its thread, so that proc can deliver the child's signals.
+    int64_t thread = tern_sys_handle_duplicate(child->thread, TERN_RIGHTS_SAME);
+    if (thread < 0) {
+        (void)tern_sys_handle_close(tern_handle_t(task));
+        return linux_error(base::Error(-thread));
+    }
+    tern_handle_t handles[2] = {tern_handle_t(task), tern_handle_t(thread)};
+    base::StringView program(name);
+    tern::proto::CallParts parts;
+    parts.in_handles = {handles, 2};
+    parts.in_data = {reinterpret_cast<const uint8_t*>(program.data()),
+                     program.size() < 31 ? program.size() : 31};
+    auto r = tern::proto::call<tern::proc::Fork>(proc, {}, parts);
+    if (r.is_error()) {
+        (void)tern_sys_handle_close(handles[0]);
+        (void)tern_sys_handle_close(handles[1]);
+        base::Error e = r.error();
+        return e == base::Error::NO_MEMORY || e == base::Error::QUOTA_EXCEEDED ? -TERN_LINUX_ENOMEM
+                                                                               : -TERN_LINUX_EAGAIN;
+    }
+    *pid = r.value().pid;
+    return 0;
+}
+
+int64_t tern_libc_exec_start(struct tern_libc_exec_child* child) {
+    int64_t r = tern_sys_thread_resume(child->thread);
+    if (r < 0)
+        return linux_error(base::Error(-r));
+    (void)tern_sys_handle_close(child->thread);
+    (void)tern_sys_handle_close(child->task);
+    struct tern_libc_shared_memory state = {child->state_address, child->state_size,
+                                            child->state_memory};
+    tern_libc_memory_unshare(&state);
+    *child = {};
     return 0;
 }
 

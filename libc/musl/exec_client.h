@@ -27,13 +27,14 @@ struct tern_libc_exec_child {
     uint64_t state_size;
 };
 
-/* Loads image into a new task with argv and envp, this process's pid, the name server,
+/* Loads image into a new task with argv and envp, pid (this process's for an execve, 0 for
+ * a new process, which learns its pid from the exec state), the name server,
  * proc and console handles and a memory object of state_size bytes for the exec state
  * (TERN_STARTUP_EXEC_STATE). -ENOEXEC (not a program Tern runs), -E2BIG (arguments and
  * environment do not fit), -ENOMEM, -ENOSYS (no proc server). */
 int64_t tern_libc_exec_build(const void* image, uint64_t size, const char* name,
-                             const char* const* argv, const char* const* envp, uint64_t state_size,
-                             struct tern_libc_exec_child* child);
+                             const char* const* argv, const char* const* envp, uint64_t pid,
+                             uint64_t state_size, struct tern_libc_exec_child* child);
 
 /* Gives the new task a copy of handle with rights; returns its value there. */
 int64_t tern_libc_exec_give(const struct tern_libc_exec_child* child, uint32_t handle,
@@ -45,6 +46,15 @@ void tern_libc_exec_discard(struct tern_libc_exec_child* child);
 /* proc Exec: the process goes on in the new task, whose thread the caller then starts
  * (thread_resume of child->thread). 0, or -EAGAIN/-ENOMEM with nothing changed. */
 int64_t tern_libc_exec_commit(struct tern_libc_exec_child* child, const char* name);
+
+/* posix_spawn: proc Fork makes the new task (its thread not started) a child process of
+ * this one, listed under name; *pid its pid. 0, or -EAGAIN/-ENOMEM with nothing changed. */
+int64_t tern_libc_exec_adopt(struct tern_libc_exec_child* child, const char* name, uint64_t* pid);
+
+/* posix_spawn, once the state is packed: starts the new task's thread and lets go of
+ * the task, its thread and the state memory here. 0, or the resume's error (then nothing
+ * is let go: the caller discards the child). */
+int64_t tern_libc_exec_start(struct tern_libc_exec_child* child);
 
 /* In a new image: the exec state memory its startup block carries, 0 when none. */
 uint32_t tern_libc_exec_state_handle(void);

@@ -1326,15 +1326,21 @@ base::Error on_fork(State* s, proto::Request& request, const proto::Empty&, proc
         return base::Error::INVALID_ARGUMENT;
     }
     uint64_t pid = (s->node << 32) | (s->next_serial & kPidSerialMask);
-    if (base::Error e = track(index, task, pid, parent->pid, base::StringView(parent->name));
-        e != base::Error::OK) {
+    base::StringView name(parent->name);
+    if (!request.data().empty())
+        name = base::StringView(reinterpret_cast<const char*>(request.data().data()),
+                                request.data().size());
+    if (base::Error e = track(index, task, pid, parent->pid, name); e != base::Error::OK) {
         (void)tern_sys_handle_close(task);
         return e;
     }
     ++s->next_serial;
     if (request.handle_count() > 1) {
         proc_signals::set_thread(index, request.take_handle(1));
-        proc_signals::inherit_entry(index, size_t(parent - s->table));
+        // A named Fork is a new program (posix_spawn's image, not a clone): its C
+        // library registers an entry of its own.
+        if (request.data().empty())
+            proc_signals::inherit_entry(index, size_t(parent - s->table));
     }
     out.pid = pid;
     return base::Error::OK;

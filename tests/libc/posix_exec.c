@@ -206,6 +206,23 @@ static int role_spawned(void) {
     return 44;
 }
 
+static int role_direct(int argc, char** argv) {
+    /* stdout is a dup2 of the parent's file; fd 7 closed; its parent the pid in argv[2]. */
+    if (argc != 3 || fcntl(7, F_GETFD) != -1 || errno != EBADF)
+        return 3;
+    if (getppid() != (pid_t)atol(argv[2]))
+        return 4;
+    sigset_t mask;
+    if (sigprocmask(SIG_SETMASK, 0, &mask) != 0 || sigismember(&mask, SIGUSR1) != 1)
+        return 5;
+    struct sigaction action;
+    if (sigaction(SIGUSR2, 0, &action) != 0 || action.sa_handler != SIG_DFL)
+        return 6;
+    printf("pid %ld\n", (long)getpid());
+    fflush(stdout);
+    return 46;
+}
+
 static int role_script(int argc, char** argv) {
     /* [interpreter, "script", script path, "x"] */
     if (argc != 4 || strstr(argv[2], "script.sh") == 0 || strcmp(argv[3], "x") != 0)
@@ -485,6 +502,54 @@ static void test_spawn(void) {
     posix_spawnattr_destroy(&attr);
 }
 
+/* Only dup2 and close actions and the signal attributes (on Tern the spawn that makes no
+ * fork): the child sees them, knows its pid and its parent, and reports its pid. */
+static void test_spawn_direct(void) {
+    char out[160], parent[24], expect[32];
+    snprintf(out, sizeof(out), "%s/direct-out", g_dir);
+    snprintf(parent, sizeof(parent), "%ld", (long)getpid());
+    int file = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int seven = file >= 0 ? dup2(file, 7) : -1;
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_adddup2(&actions, file, 1);
+    posix_spawn_file_actions_addclose(&actions, 7);
+    sigset_t mask, def;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGUSR1);
+    sigemptyset(&def);
+    sigaddset(&def, SIGUSR2);
+    signal(SIGUSR2, SIG_IGN);
+    posix_spawnattr_setsigmask(&attr, &mask);
+    posix_spawnattr_setsigdefault(&attr, &def);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    char* args[] = {"posix_exec", "direct", parent, 0};
+    pid_t pid = -1;
+    int r = posix_spawn(&pid, g_self, &actions, &attr, args, environ);
+    signal(SIGUSR2, SIG_DFL);
+    close(seven);
+    close(file);
+    check(file >= 0 && seven == 7 && r == 0 && pid > 0, "posix_spawn with dup2 and close only");
+    check(wait_status(pid) == 46, "the child saw its actions, signals and parent: status 46");
+    char text[32] = {0};
+    int fd = open(out, O_RDONLY);
+    snprintf(expect, sizeof(expect), "pid %ld\n", (long)pid);
+    check(fd >= 0 && read(fd, text, sizeof(text) - 1) > 0 && strcmp(text, expect) == 0,
+          "its getpid() is the pid posix_spawn returned");
+    if (fd >= 0)
+        close(fd);
+    unlink(out);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, 40, 1);
+    r = posix_spawn(&pid, g_self, &actions, 0, args, environ);
+    check(r == EBADF, "a dup2 action of a closed descriptor makes posix_spawn return EBADF");
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+}
+
 static void test_many_spawns(void) {
     /* Each posix_spawn makes and closes a pipe: 100 of them in a row. */
     char* args[] = {"posix_exec", "exit", "0", 0};
@@ -709,6 +774,8 @@ int main(int argc, char** argv) {
             return role_state(argc, argv);
         if (strcmp(argv[1], "limits") == 0)
             return role_limits(argc, argv);
+        if (strcmp(argv[1], "direct") == 0)
+            return role_direct(argc, argv);
         if (strcmp(argv[1], "spawned") == 0)
             return role_spawned();
         if (strcmp(argv[1], "script") == 0)
@@ -730,6 +797,7 @@ int main(int argc, char** argv) {
     test_errors();
     test_copy_in_tmp();
     test_spawn();
+    test_spawn_direct();
     test_many_spawns();
     test_vfork();
     test_limits();

@@ -21,6 +21,8 @@ struct Fixture {
         tern_libc_fd_table_init(table.get());
         std::memset(process.get(), 0, sizeof(*process));
         process->umask = 027;
+        process->pid = (uint64_t(3) << 32) | 17;
+        process->parent = (uint64_t(3) << 32) | 5;
         std::strcpy(process->cwd, "/tmp/work");
         tern_libc_rlimits_init(process->rlimits, 256 * 1024);
         process->signal_mask = 0x4001;
@@ -55,7 +57,8 @@ struct Fixture {
 
 } // namespace
 
-TEST_CASE("the exec state round-trips descriptors, directory, umask, limits, signals", "[exec]") {
+TEST_CASE("the exec state round-trips descriptors, directory, umask, pid, limits, signals",
+          "[exec]") {
     Fixture f;
     int file = f.open_file(TERN_LIBC_FD_FILE, "/tmp/work/data", 1234);
     int pipe_read = tern_libc_fd_allocate(f.table.get(), TERN_LIBC_FD_PIPE_READ);
@@ -73,6 +76,8 @@ TEST_CASE("the exec state round-trips descriptors, directory, umask, limits, sig
 
     CHECK(std::strcmp(process->cwd, "/tmp/work") == 0);
     CHECK(process->umask == 027);
+    CHECK(process->pid == ((uint64_t(3) << 32) | 17));
+    CHECK(process->parent == ((uint64_t(3) << 32) | 5));
     CHECK(process->signal_mask == 0x4001);
     CHECK(process->signal_ignored == 0x2);
     CHECK(process->peer_count == 2);

@@ -63,6 +63,8 @@ int64_t tern_libc_exec_pack(const struct tern_libc_fd_table* table,
     header.version = TERN_LIBC_EXEC_VERSION;
     header.umask = process->umask & 0777;
     header.pipes_shared = process->pipes_shared ? 1 : 0;
+    header.pid = process->pid;
+    header.parent = process->parent;
     header.signal_mask = process->signal_mask;
     header.signal_ignored = process->signal_ignored;
     for (uint32_t i = 0; i < TERN_LIBC_EXEC_SIGNAL_WORDS; ++i)
@@ -203,6 +205,8 @@ int tern_libc_exec_unpack(const void* block, uint64_t size, struct tern_libc_fd_
     zero_bytes(process, sizeof(*process));
     process->umask = header.umask & 0777;
     process->pipes_shared = header.pipes_shared;
+    process->pid = header.pid;
+    process->parent = header.parent;
     process->signal_mask = header.signal_mask;
     process->signal_ignored = header.signal_ignored;
     for (uint32_t i = 0; i < TERN_LIBC_EXEC_SIGNAL_WORDS; ++i)

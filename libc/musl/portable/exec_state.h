@@ -35,7 +35,7 @@
 #include <libc/musl/portable/rlimits.h>
 
 #define TERN_LIBC_EXEC_MAGIC 0x3163657845726554ull /* "TerExec1" */
-#define TERN_LIBC_EXEC_VERSION 1u
+#define TERN_LIBC_EXEC_VERSION 2u
 /* Processes this one shares pipes with (backend_pipes.c's peers) whose wait ports cross. */
 #define TERN_LIBC_EXEC_MAX_PEERS 32u
 /* Words kept for the signal state beyond the mask and the ignored set (handled signals
@@ -47,7 +47,11 @@
 /* The state besides descriptors. */
 struct tern_libc_exec_process {
     uint32_t umask;
-    uint32_t pipes_shared;   /* a fork shared this process's pipes (backend_pipes.c) */
+    uint32_t pipes_shared; /* a fork shared this process's pipes (backend_pipes.c) */
+    /* A new process (posix_spawn): its pid and its parent's, which its startup block does
+     * not carry; 0 after an execve (the pid stays the startup block's). */
+    uint64_t pid;
+    uint64_t parent;
     uint64_t signal_mask;    /* blocked signals: bit N-1 for signal N */
     uint64_t signal_ignored; /* signals set to SIG_IGN */
     /* For the signal state that crosses besides (pending signals, process group hooks):
@@ -65,6 +69,8 @@ struct tern_libc_exec_header {
     uint32_t size; /* bytes of the whole block */
     uint32_t umask;
     uint32_t pipes_shared;
+    uint64_t pid;
+    uint64_t parent;
     uint64_t signal_mask;
     uint64_t signal_ignored;
     uint64_t signal_words[TERN_LIBC_EXEC_SIGNAL_WORDS];

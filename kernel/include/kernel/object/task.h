@@ -93,6 +93,11 @@ public:
     // Copies bytes into the task's memory through the direct map (mapping demand-zero
     // pages as needed); used by the loader and by task control.
     base::Result<void> write_memory(uint64_t address, base::Span<const uint8_t> bytes);
+    // Maps a new page at address (page-aligned, in a region, not mapped yet: else
+    // ALREADY_EXISTS) whose 4 KiB fill writes first, without zeroing it: task_vm_write's
+    // whole pages. Errors as for write_memory, and fill's, with nothing mapped.
+    using PageFiller = base::Result<void> (*)(uint8_t* page, void* ctx);
+    base::Result<void> write_new_page(uint64_t address, PageFiller fill, void* ctx);
     base::Result<void> read_memory(uint64_t address, base::Span<uint8_t> out);
 
     // True when every byte of [address, address+size) lies in a region that allows the
@@ -166,6 +171,7 @@ private:
     base::Result<void> clone_memory_into(Task& child);
     base::Result<void> clone_handles_into(Task& child);
     void unmap_range(uint64_t start, uint64_t end, bool owns_pages = true);
+    void unmap_page(uint64_t v, bool owns_pages);
     // Lets go of the memory objects no region maps any more, so their slots serve again.
     void drop_unmapped_memories();
     void release_handles();

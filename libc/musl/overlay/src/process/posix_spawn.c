@@ -2,19 +2,25 @@
  * Tern's posix_spawn (an overlay of musl's src/process/posix_spawn.c, written for Tern).
  *
  * musl makes the child with clone(CLONE_VM | CLONE_VFORK), which Tern does not have (no
- * task shares another's address space), so the child here is a fork: a copy-on-write
- * clone, cheap on Tern (docs/libc.md, "Processes"). In the child the attributes and the
- * file actions are applied in POSIX's order, then the program is exec'd (execve, or
- * execvpe for posix_spawnp, which passes it in the attributes as musl does). A failure
- * before the exec is sent to the parent as its errno through a close-on-exec pipe, and
- * the child exits 127 and is reaped here; a successful exec closes the pipe, so the
- * parent's read sees end of file and posix_spawn returns 0 with the pid.
+ * task shares another's address space). The common case needs no child code at all: the
+ * parent loads the program into a new task, has proc make it its child (proc Fork), and
+ * hands it the state an execve would carry, with the close and dup2 actions and the
+ * signal attributes applied (tern_libc_spawn, libc/musl/backend_exec.c): one proc call
+ * and the child's start, no copy of this process. Everything else (posix_spawnp's search,
+ * open, chdir and fchdir actions, a pipe the child would keep, a script, the session and
+ * group attributes) goes the general way: a fork, where the child applies the attributes
+ * and the file actions in POSIX's order and execs (execve, or execvpe for posix_spawnp,
+ * which passes it in the attributes as musl does). A failure before the exec is sent to
+ * the parent as its errno through a close-on-exec pipe, and the child exits 127 and is
+ * reaped here; a successful exec closes the pipe, so the parent's read sees end of file
+ * and posix_spawn returns 0 with the pid.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -111,9 +117,68 @@ static int prepare_child(const posix_spawn_file_actions_t* fa, const posix_spawn
     return 0;
 }
 
+/* Tern's C library backend (libc/musl/backend.h, declared there the same way). */
+#define TERN_LIBC_SPAWN_FORK 1
+#define TERN_LIBC_SPAWN_CLOSE 1
+#define TERN_LIBC_SPAWN_DUP2 2
+struct tern_libc_spawn_op {
+    int cmd;
+    int fd;
+    int source;
+};
+long tern_libc_spawn(const char* path, char* const* argv, char* const* envp,
+                     const struct tern_libc_spawn_op* ops, int op_count, const uint64_t* mask,
+                     uint64_t defaults, long* pid);
+
+/* The first 64 signals of a set, bit N-1 for signal N. */
+static uint64_t low_signals(const sigset_t* set) {
+    uint64_t bits = 0;
+    for (int signal = 1; signal <= 64 && signal < _NSIG; ++signal)
+        if (sigismember(set, signal) == 1)
+            bits |= (uint64_t)1 << (signal - 1);
+    return bits;
+}
+
+/* Without a fork, when nothing needs the child's own calls: the path is the program's
+ * (not a posix_spawnp search), the attributes ask for no session or group, and the
+ * actions only close and dup2 (an open, chdir or fchdir runs in a forked child).
+ * TERN_LIBC_SPAWN_FORK when the case is not one of those. */
+static long spawn_direct(pid_t* res, const char* path, const posix_spawn_file_actions_t* fa,
+                         const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
+    enum {
+        kMaxOps = 64
+    };
+    short flags = attr ? (short)attr->__flags : 0;
+    if ((attr && attr->__fn) || (flags & (POSIX_SPAWN_SETSID | POSIX_SPAWN_SETPGROUP)))
+        return TERN_LIBC_SPAWN_FORK;
+    struct tern_libc_spawn_op ops[kMaxOps];
+    int count = 0;
+    for (const struct fdop* op = oldest(fa); op; op = op->prev) {
+        if (count == kMaxOps || (op->cmd != FDOP_CLOSE && op->cmd != FDOP_DUP2))
+            return TERN_LIBC_SPAWN_FORK;
+        ops[count].cmd = op->cmd == FDOP_CLOSE ? TERN_LIBC_SPAWN_CLOSE : TERN_LIBC_SPAWN_DUP2;
+        ops[count].fd = op->fd;
+        ops[count].source = op->srcfd;
+        ++count;
+    }
+    uint64_t mask = 0;
+    if (flags & POSIX_SPAWN_SETSIGMASK)
+        mask = low_signals(&attr->__mask);
+    uint64_t defaults = (flags & POSIX_SPAWN_SETSIGDEF) ? low_signals(&attr->__def) : 0;
+    long pid = 0;
+    long r = tern_libc_spawn(path, argv, envp, ops, count,
+                             (flags & POSIX_SPAWN_SETSIGMASK) ? &mask : 0, defaults, &pid);
+    if (r == 0 && res)
+        *res = (pid_t)pid;
+    return r;
+}
+
 int posix_spawn(pid_t* restrict res, const char* restrict path,
                 const posix_spawn_file_actions_t* fa, const posix_spawnattr_t* restrict attr,
                 char* const argv[restrict], char* const envp[restrict]) {
+    long direct = spawn_direct(res, path, fa, attr, argv, envp);
+    if (direct != TERN_LIBC_SPAWN_FORK)
+        return (int)-direct;
     exec_function exec = attr && attr->__fn ? (exec_function)attr->__fn : execve;
     int report[2];
     if (pipe2(report, O_CLOEXEC) < 0)

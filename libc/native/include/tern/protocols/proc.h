@@ -151,12 +151,18 @@ using Parent = proto::Op<6, ParentRequest, ParentResponse>;
 // the task's thread once it has the pid. NOT_OWNER (the caller is not a process),
 // INVALID_ARGUMENT (no task handle, or a task that is a process already or has ended),
 // ACCESS_DENIED (a handle without those rights), NO_SPACE (process table full).
+// posix_spawn makes its child the same way from a task it loaded with another program
+// (not started yet): data then names that program (for List, at most 31 bytes); without
+// data the child is listed under the caller's name.
 struct ForkResponse {
     uint64_t pid;
 };
 // handles[1], when given, is the clone's thread (CONTROL): proc keeps it to deliver
-// signals (SignalEntry below), and the child starts with its parent's signal entry.
-using Fork = proto::Op<9, proto::Empty, ForkResponse, proto::Limits{.request_handles = 2}>;
+// signals (SignalEntry below), and the child starts with its parent's signal entry,
+// unless the request names the child (data: a program's name, posix_spawn's new image,
+// which registers an entry of its own).
+using Fork = proto::Op<9, proto::Empty, ForkResponse,
+                       proto::Limits{.request_data = 31, .request_handles = 2}>;
 
 // ---- Signals, process groups and sessions (servers/proc/signals.cpp) ----------------
 //
