@@ -475,7 +475,7 @@ long tern_libc_spawn(const char* user_path, char* const* argv, char* const* envp
             tern_libc_exec_discard(&child);
             uint64_t which = 0;
             int64_t status = 0;
-            (void)tern_libc_proc_wait(pid, 0, &which, &status);
+            (void)tern_libc_proc_wait(pid, 0, 0, &which, &status);
         }
     }
     memcpy(table->fds, saved, sizeof(saved));
