@@ -13,8 +13,8 @@ base::Result<NewImage> take(tern::proto::Request& request, bool (*is_process)(ui
         return base::Error::INVALID_ARGUMENT;
     }
     tern_handle_t given = request.take_handle(0);
-    tern_handle_t thread = request.handle_count() == 2 ? request.take_handle(1)
-                                                       : TERN_INVALID_HANDLE;
+    tern_handle_t thread =
+        request.handle_count() == 2 ? request.take_handle(1) : TERN_INVALID_HANDLE;
     // As for Fork: proc keeps CONTROL (to kill) and READ (to list) on what it records.
     int64_t kept = tern_sys_handle_duplicate(given, TERN_RIGHT_CONTROL | TERN_RIGHT_READ);
     (void)tern_sys_handle_close(given);

@@ -11,7 +11,7 @@ struct NewImage {
     tern_handle_t task = TERN_INVALID_HANDLE; // CONTROL and READ, kept for the record
     uint64_t task_id = 0;
     tern_handle_t thread = TERN_INVALID_HANDLE; // its thread, for signals (optional)
-    base::StringView name; // the request's data: the program's name
+    base::StringView name;                      // the request's data: the program's name
 };
 
 // Takes an Exec request's handles: a running task that no record holds yet and,

@@ -107,7 +107,7 @@ public:
     // Where a reply to this thread's port_call lands, and where the IPC fast path hands
     // a call to it while it waits in a receive.
     obj::Message m_reply;
-    uint64_t m_fault_page = 0; // the page a pager is being asked for
+    uint64_t m_fault_page = 0;              // the page a pager is being asked for
     WaitQueue* m_stopped_waiters = nullptr; // controllers waiting for this thread to stop
     // The thread this one woke last: when this one blocks, the CPU goes straight to it
     // (if nothing more urgent is ready), so a call or reply hands the CPU to its peer.
