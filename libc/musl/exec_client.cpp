@@ -101,17 +101,27 @@ int64_t tern_libc_exec_give(const struct tern_libc_exec_child* child, uint32_t h
     return r < 0 ? linux_error(base::Error(-r)) : r;
 }
 
-int64_t tern_libc_exec_commit(struct tern_libc_exec_child* child, const char* name) {
+} // extern "C"
+
+namespace {
+
+// Hands the child's task and thread (duplicates: this process keeps its own, to end the
+// task on failure) to proc with the program's name, as Op (Exec or Fork); proc keeps the
+// thread to deliver the process's signals. Its answer, or a negated errno.
+template<typename Op>
+base::Result<typename Op::Response> hand_to_proc(const struct tern_libc_exec_child* child,
+                                                 const char* name, int64_t* error) {
     tern_handle_t proc = tern::startup_handle(TERN_STARTUP_PROC_SERVER);
-    // The handle goes with the call; this process keeps its own to end the task on failure.
     int64_t task = tern_sys_handle_duplicate(child->task, TERN_RIGHTS_SAME);
-    if (task < 0)
-        return linux_error(base::Error(-task));
-    // With the new image's thread, so that proc can deliver signals to it.
+    if (task < 0) {
+        *error = linux_error(base::Error(-task));
+        return base::Error(-task);
+    }
     int64_t thread = tern_sys_handle_duplicate(child->thread, TERN_RIGHTS_SAME);
     if (thread < 0) {
         (void)tern_sys_handle_close(tern_handle_t(task));
-        return linux_error(base::Error(-thread));
+        *error = linux_error(base::Error(-thread));
+        return base::Error(-thread);
     }
     tern_handle_t handles[2] = {tern_handle_t(task), tern_handle_t(thread)};
     base::StringView program(name);
@@ -119,42 +129,33 @@ int64_t tern_libc_exec_commit(struct tern_libc_exec_child* child, const char* na
     parts.in_handles = {handles, 2};
     parts.in_data = {reinterpret_cast<const uint8_t*>(program.data()),
                      program.size() < 31 ? program.size() : 31};
-    auto r = tern::proto::call<tern::proc::Exec>(proc, {}, parts);
+    auto r = tern::proto::call<Op>(proc, {}, parts);
     if (r.is_error()) {
         (void)tern_sys_handle_close(handles[0]);
         (void)tern_sys_handle_close(handles[1]);
         base::Error e = r.error();
-        return e == base::Error::NO_MEMORY || e == base::Error::QUOTA_EXCEEDED ? -TERN_LINUX_ENOMEM
-                                                                               : -TERN_LINUX_EAGAIN;
+        *error = e == base::Error::NO_MEMORY || e == base::Error::QUOTA_EXCEEDED
+                     ? -TERN_LINUX_ENOMEM
+                     : -TERN_LINUX_EAGAIN;
     }
-    return 0;
+    return r;
+}
+
+} // namespace
+
+extern "C" {
+
+int64_t tern_libc_exec_commit(struct tern_libc_exec_child* child, const char* name) {
+    int64_t error = 0;
+    auto r = hand_to_proc<tern::proc::Exec>(child, name, &error);
+    return r.is_error() ? error : 0;
 }
 
 int64_t tern_libc_exec_adopt(struct tern_libc_exec_child* child, const char* name, uint64_t* pid) {
-    tern_handle_t proc = tern::startup_handle(TERN_STARTUP_PROC_SERVER);
-    int64_t task = tern_sys_handle_duplicate(child->task, TERN_RIGHTS_SAME);
-    if (task < 0)
-        return linux_error(base::Error(-task));
-    // With its thread, so that proc can deliver the child's signals.
-    int64_t thread = tern_sys_handle_duplicate(child->thread, TERN_RIGHTS_SAME);
-    if (thread < 0) {
-        (void)tern_sys_handle_close(tern_handle_t(task));
-        return linux_error(base::Error(-thread));
-    }
-    tern_handle_t handles[2] = {tern_handle_t(task), tern_handle_t(thread)};
-    base::StringView program(name);
-    tern::proto::CallParts parts;
-    parts.in_handles = {handles, 2};
-    parts.in_data = {reinterpret_cast<const uint8_t*>(program.data()),
-                     program.size() < 31 ? program.size() : 31};
-    auto r = tern::proto::call<tern::proc::Fork>(proc, {}, parts);
-    if (r.is_error()) {
-        (void)tern_sys_handle_close(handles[0]);
-        (void)tern_sys_handle_close(handles[1]);
-        base::Error e = r.error();
-        return e == base::Error::NO_MEMORY || e == base::Error::QUOTA_EXCEEDED ? -TERN_LINUX_ENOMEM
-                                                                               : -TERN_LINUX_EAGAIN;
-    }
+    int64_t error = 0;
+    auto r = hand_to_proc<tern::proc::Fork>(child, name, &error);
+    if (r.is_error())
+        return error;
     *pid = r.value().pid;
     return 0;
 }
