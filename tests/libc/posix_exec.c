@@ -704,6 +704,34 @@ static uint64_t pipe_round_trip(size_t size, int rounds, int runs) {
 /* The figures of docs/libc.md: fork + execve of a small static C program that exits
  * (/bin/exit on Tern, this program on Linux) + waitpid; posix_spawn + waitpid of the same;
  * pipe round trips. Each the best of 5 rounds. */
+/* posix_spawn with POSIX_SPAWN_SETPGROUP (group 0: the child's own) and
+ * POSIX_SPAWN_SETSID: the child checks what it leads and exits 0. */
+static void test_spawn_groups(void) {
+    static const struct {
+        short flag;
+        const char* role;
+        const char* what;
+    } cases[] = {
+        {POSIX_SPAWN_SETPGROUP, "group", "posix_spawn with SETPGROUP 0: the child leads a group"},
+        {POSIX_SPAWN_SETSID, "session", "posix_spawn with SETSID: the child leads a session"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+        posix_spawnattr_t attr;
+        posix_spawnattr_init(&attr);
+        posix_spawnattr_setflags(&attr, cases[i].flag);
+        posix_spawnattr_setpgroup(&attr, 0);
+        char* args[] = {"posix_exec", (char*)cases[i].role, 0};
+        pid_t pid = -1;
+        fflush(stdout);
+        int r = posix_spawn(&pid, g_self, 0, &attr, args, environ);
+        int status = -1;
+        check(r == 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)
+                  && WEXITSTATUS(status) == 0,
+              cases[i].what);
+        posix_spawnattr_destroy(&attr);
+    }
+}
+
 static int bench(void) {
     enum {
         kRounds = 5,
@@ -782,6 +810,12 @@ int main(int argc, char** argv) {
             return role_script(argc, argv);
         if (strcmp(argv[1], "exit") == 0 && argc == 3)
             return atoi(argv[2]);
+        /* posix_spawn's SETPGROUP and SETSID: 0 when this process leads a group / a
+         * session of its own. */
+        if (strcmp(argv[1], "group") == 0)
+            return getpgid(0) == getpid() && getsid(0) != getpid() ? 0 : 3;
+        if (strcmp(argv[1], "session") == 0)
+            return getsid(0) == getpid() && getpgid(0) == getpid() ? 0 : 3;
         if (strcmp(argv[1], "bench") == 0)
             return bench();
         return 2;
@@ -797,6 +831,7 @@ int main(int argc, char** argv) {
     test_errors();
     test_copy_in_tmp();
     test_spawn();
+    test_spawn_groups();
     test_spawn_direct();
     test_many_spawns();
     test_vfork();
