@@ -715,46 +715,51 @@ Result<void> PageTable::copy_leaves_from(PageTable& source, uint64_t virt, size_
     return c.error;
 }
 
-Result<void> PageTable::map_page(uint64_t virt, uint64_t phys, PageFlags flags) {
-    TERN_ASSERT(m_root != 0);
+namespace {
+
+// The 4 KiB leaf entry for virt in the tables under root, and the leaf bits flags give
+// phys there. NOT_FOUND when a table on the way is missing, ALREADY_EXISTS when a large
+// page maps virt; the argument checks' errors as map() gives them.
+[[gnu::always_inline]] inline Result<uint64_t*> leaf_entry(const PageTableEnv& env, uint64_t root,
+                                                           uint64_t virt, uint64_t phys,
+                                                           PageFlags flags, uint64_t* bits) {
     TRY(check_virtual_range(virt, kPageSize, kPageSize));
     if (!base::is_aligned(phys, kPageSize))
         return Error::MISALIGNED;
     if (phys > kMaxPhysicalAddress)
         return Error::OUT_OF_RANGE;
-    uint64_t bits = TRY(leaf_bits_from_flags(flags, virt));
-    uint64_t table_phys = m_root;
+    *bits = TRY(leaf_bits_from_flags(flags, virt));
+    uint64_t table_phys = root;
     for (int level = kTopLevel; level > 1; --level) {
-        uint64_t entry = table_at(m_env, table_phys)[level_index(virt, level)];
+        uint64_t entry = table_at(env, table_phys)[level_index(virt, level)];
         if (!is_present(entry))
             return Error::NOT_FOUND;
         if (is_leaf(entry, level))
             return Error::ALREADY_EXISTS;
         table_phys = entry & kTableAddressMask;
     }
-    uint64_t& leaf = table_at(m_env, table_phys)[level_index(virt, 1)];
-    if (is_present(leaf))
+    return &table_at(env, table_phys)[level_index(virt, 1)];
+}
+
+} // namespace
+
+Result<void> PageTable::map_page(uint64_t virt, uint64_t phys, PageFlags flags) {
+    TERN_ASSERT(m_root != 0);
+    uint64_t bits = 0;
+    uint64_t* leaf = TRY(leaf_entry(m_env, m_root, virt, phys, flags, &bits));
+    if (is_present(*leaf))
         return Error::ALREADY_EXISTS;
-    leaf = phys | kEntryPresent | bits;
+    *leaf = phys | kEntryPresent | bits;
     return base::ok();
 }
 
 Result<void> PageTable::replace_page(uint64_t virt, uint64_t phys, PageFlags flags) {
     TERN_ASSERT(m_root != 0);
-    TRY(check_virtual_range(virt, kPageSize, kPageSize));
-    if (!base::is_aligned(phys, kPageSize))
-        return Error::MISALIGNED;
-    if (phys > kMaxPhysicalAddress)
-        return Error::OUT_OF_RANGE;
-    uint64_t bits = TRY(leaf_bits_from_flags(flags, virt));
-    uint64_t table_phys = m_root;
-    for (int level = kTopLevel; level > 1; --level) {
-        uint64_t entry = table_at(m_env, table_phys)[level_index(virt, level)];
-        if (!is_present(entry) || is_leaf(entry, level))
-            return Error::NOT_FOUND;
-        table_phys = entry & kTableAddressMask;
-    }
-    uint64_t& leaf = table_at(m_env, table_phys)[level_index(virt, 1)];
+    uint64_t bits = 0;
+    auto found = leaf_entry(m_env, m_root, virt, phys, flags, &bits);
+    if (found.is_error())
+        return found.error() == Error::ALREADY_EXISTS ? Error::NOT_FOUND : found.error();
+    uint64_t& leaf = *found.value();
     if (!is_present(leaf))
         return Error::NOT_FOUND;
     // Keep the PAT bit, as protect() does; the caller chooses the rest.
