@@ -328,7 +328,9 @@ SyscallResult receive_message(Task& task, Handle port_handle, UserPtr<tern_msg> 
 // in um.
 base::Result<void> answer_call(Task& task, Handle reply_handle, Reply& reply, const tern_msg& um) {
     [[clang::uninitialized]] obj::Message m;
-    TRY(build_message(task, um, m, TERN_MSG_MAX_HANDLES, nullptr));
+    // An asynchronous call's answer is queued on the caller's reply port, so it is held
+    // to the rules of a send there: no handle to that port itself.
+    TRY(build_message(task, um, m, TERN_MSG_MAX_HANDLES, reply.answer_port()));
     // The reply right is consumed whether or not the caller is still there.
     (void)task.handles().remove(reply_handle.value(), nullptr);
     TRY(reply.answer(base::move(m)));

@@ -46,6 +46,45 @@ int64_t reply_handles_of(uint64_t task) {
     return replies;
 }
 
+// ---- An answer may not carry its own reply port --------------------------------------
+
+// The answer to an asynchronous call is queued on the reply port, so a handle to that port
+// in it would sit in the queue it keeps alive: with the receive right, the port and all it
+// holds could never be freed. The answer is refused and the server keeps what it named.
+void test_answer_carries_reply_port() {
+    int64_t p = port_create(4);
+    int64_t r = port_create(4);
+    if (!expect_ok(p, "async.self.port") || !expect_ok(r, "async.self.reply_port"))
+        return;
+    tern_msg m = make_msg(80);
+    uint64_t cookie = 0xC0FFEE0000000080ull;
+    expect_eq(call_async(p, m, r, cookie), 0, "async.self.call_queued");
+    tern_msg in{};
+    expect_eq(receive(p, in), 0, "async.self.server_receives");
+    tern_msg out = make_msg(81);
+    out.hdr.handle_count = 1;
+    out.handles[0] = static_cast<tern_handle_t>(r); // the receive right of the reply port
+    expect_err(tern_sys_port_reply(in.reply_handle, ptr(&out)), TERN_ACCESS_DENIED,
+               "async.self.receive_right_refused");
+    expect_eq(handle_type(static_cast<uint64_t>(r)), TERN_OBJ_PORT, "async.self.right_kept");
+    // A send right to it is refused the same way.
+    int64_t send = dup(r, TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER);
+    out.handles[0] = static_cast<tern_handle_t>(send);
+    expect_err(tern_sys_port_reply(in.reply_handle, ptr(&out)), TERN_ACCESS_DENIED,
+               "async.self.send_right_refused");
+    // A refused answer changes nothing: the reply right is still the server's, and an
+    // answer without the handle goes through.
+    out.hdr.handle_count = 0;
+    expect_eq(tern_sys_port_reply(in.reply_handle, ptr(&out)), 0, "async.self.plain_answer");
+    tern_msg a{};
+    expect_eq(receive(r, a), 0, "async.self.answer_arrives");
+    expect_true(a.hdr.label == 81 && a.hdr.sender_badge == cookie && a.hdr.handle_count == 0,
+                a.hdr.label, "async.self.answer_is_the_plain_one");
+    close(send);
+    close(p);
+    close(r);
+}
+
 // ---- The answer carries the server's reply ---------------------------------------------
 
 void test_reply_payload() {
@@ -520,6 +559,7 @@ void test_bad_arguments() {
 extern "C" int main(uint64_t) {
     begin("abi_async");
     test_reply_payload();
+    test_answer_carries_reply_port();
     test_dropped_reply_right();
     test_server_killed();
     test_full_target();

@@ -109,7 +109,8 @@
        plus PEER_CLOSED when the server drops the reply right unanswered. */                       \
     X(16, port_call, 3)                                                                            \
     /* port_reply(reply_handle, struct tern_msg* msg): answers a call; consumes the reply          \
-       handle. BAD_HANDLE, PEER_CLOSED (the caller gave up), BAD_ADDRESS, TOO_BIG. */              \
+       handle. BAD_HANDLE, PEER_CLOSED (the caller gave up), BAD_ADDRESS, TOO_BIG;                 \
+       ACCESS_DENIED: the answer to a port_call_async carries a handle to its reply port. */       \
     X(17, port_reply, 2)                                                                           \
     /* task_create(const char* name, size_t len): a task with an empty address space and           \
        no threads; returns a handle with every task right. TOO_BIG: len > 31. */                   \

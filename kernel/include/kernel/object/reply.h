@@ -51,6 +51,9 @@ public:
     // answer will be queued.
     void cancel_async();
     WaitQueue& waiter() { return m_waiter; }
+    // The port an asynchronous call's answer is queued on, else null: an answer must not
+    // carry a handle to it (it would sit in the queue it keeps alive).
+    Port* answer_port() const { return (m_flags & kAsync) ? m_reply_port : nullptr; }
     // The IPC fast path's answer: the caller of an unanswered synchronous call while it
     // waits for the answer, else null.
     Thread* waiting_caller() {
