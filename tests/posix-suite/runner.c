@@ -8,8 +8,9 @@
  *
  *     posixsuite [-t seconds] [-o output-file] [-f list-file] [-l] [pattern...]
  *
- * A pattern selects the tests whose name starts with it ("pthread_mutex_lock/" or
- * "sem_open/1-1"); -f reads patterns from a file, one a line; no pattern selects all.
+ * A pattern selects one test ("sem_open/1-1") or, ending in '/', every test whose name
+ * starts with it ("pthread_mutex_lock/"); -f reads patterns from a file, one a line (a
+ * '#' starts a comment); no pattern selects all.
  * -l lists the selected names. Each test runs in a child process of its own process
  * group, with default signal dispositions and an empty signal mask, its output sent to
  * the output file; a test still running after the time limit (default 20 s) is killed
@@ -56,7 +57,9 @@ static int selected(const char* name) {
         return 1;
     }
     for (int i = 0; i < pattern_count; i++) {
-        if (strncmp(name, patterns[i], strlen(patterns[i])) == 0) {
+        size_t len = strlen(patterns[i]);
+        int prefix = len > 0 && patterns[i][len - 1] == '/';
+        if (prefix ? strncmp(name, patterns[i], len) == 0 : strcmp(name, patterns[i]) == 0) {
             return 1;
         }
     }
