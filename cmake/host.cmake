@@ -50,6 +50,9 @@ endif()
 if(NOT TERN_BUSYBOX_DIR AND TERN_SOURCE_CACHE)
   set(TERN_BUSYBOX_DIR ${TERN_SOURCE_CACHE}/busybox-1.35.0)
 endif()
+if(NOT TERN_POSIX_SUITE_DIR AND TERN_SOURCE_CACHE)
+  set(TERN_POSIX_SUITE_DIR ${TERN_SOURCE_CACHE}/posixtestsuite-1.5.2)
+endif()
 # Lua built for the host, running the scripts of tests/lua (unit.lua_on_host), and
 # BusyBox built for the host, running its own test suite (unit.busybox_testsuite_on_host).
 include(${TERN_ROOT}/cmake/lua.cmake)
@@ -72,9 +75,12 @@ if(NOT TERN_HOST_ONLY)
                -DTERN_SODIUM_DIR=${TERN_SODIUM_DIR}
                -DTERN_LUA_DIR=${TERN_LUA_DIR}
                -DTERN_BUSYBOX_DIR=${TERN_BUSYBOX_DIR}
+               -DTERN_POSIX_SUITE_DIR=${TERN_POSIX_SUITE_DIR}
     INSTALL_COMMAND ""
     BUILD_ALWAYS ON
     USES_TERMINAL_BUILD ON)
   add_subdirectory(tests/system)
+  # The Open POSIX Test Suite on Tern and on the host (./tern posix-suite, posix.suite).
+  include(${TERN_ROOT}/tests/posix-suite/host.cmake)
 endif()
 add_subdirectory(tests/cluster)

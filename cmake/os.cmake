@@ -146,3 +146,6 @@ add_custom_command(OUTPUT ${TERN_ISO}
   DEPENDS kernel.elf ${TERN_KERNEL_SYM} ${TERN_GRUB_CFG} ${TERN_BOOT_MODULES}
   COMMENT "Building the GRUB ISO")
 add_custom_target(image ALL DEPENDS ${TERN_ISO})
+
+# The Open POSIX Test Suite's program and its images, built only on request.
+include(${TERN_ROOT}/tests/posix-suite/os.cmake)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tern set-up: Debian packages for building, running and testing Tern, and the upstream
-# sources of lwIP, musl, libsodium, Lua and BusyBox taken from Debian's source packages.
+# sources of lwIP, musl, libsodium, Lua, BusyBox and the Open POSIX Test Suite taken from
+# Debian's source packages.
 #
 # This file is a library: ./tern and tools/lint.sh source it. Run directly, it performs
 # the set-up, exactly like `./tern setup`.
@@ -40,13 +41,15 @@ TERN_LINUX_MODULES=(
 )
 
 # Source packages as name:upstream-version. The version is pinned so that every machine
-# builds the same lwIP, musl, libsodium, Lua and BusyBox; Debian 12 ships exactly these.
+# builds the same lwIP, musl, libsodium, Lua, BusyBox and Open POSIX Test Suite; Debian 12
+# ships exactly these.
 TERN_SOURCE_PACKAGES=(
     lwip:2.1.3
     musl:1.2.3
     libsodium:1.0.18
     lua5.4:5.4.4
     busybox:1.35.0
+    posixtestsuite:1.5.2
 )
 
 tern_log() { printf 'tern: %s\n' "$*"; }
