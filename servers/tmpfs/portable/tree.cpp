@@ -66,7 +66,7 @@ bool is_ancestor(const Node* ancestor, const Node* node) {
 
 } // namespace
 
-Tree::Tree(Limits limits, int64_t now_ns) : m_limits(limits) {
+Tree::Tree(Limits limits, int64_t now_ns, Backing* backing) : m_limits(limits), m_backing(backing) {
     Node* root = new (std::nothrow) Node;
     if (!root)
         return;
@@ -89,7 +89,7 @@ void Tree::destroy(Node* node) {
         node->first_child = c->next_sibling;
         destroy(c);
     }
-    delete[] node->data;
+    release_data(node);
     delete node;
 }
 
@@ -262,12 +262,67 @@ bool Tree::room_for(const Node* node, uint64_t size) const {
     return size <= node->size || size - node->size <= m_limits.max_bytes - m_bytes;
 }
 
+void Tree::release_data(Node* node) {
+    if (node->memory)
+        m_backing->drop(node->memory, node->data, node->capacity);
+    else
+        delete[] node->data;
+    node->memory = 0;
+    node->data = nullptr;
+    node->capacity = 0;
+}
+
+int Tree::move_to_object(Node* node, uint64_t capacity) {
+    uint64_t memory = 0;
+    uint8_t* data = nullptr;
+    if (!m_backing->make(capacity, &memory, &data))
+        return -kENOMEM;
+    copy_bytes(data, node->data, node->size);
+    release_data(node);
+    node->memory = memory;
+    node->data = data;
+    node->capacity = capacity;
+    return 0;
+}
+
+int Tree::map(Node* node, uint64_t end, uint64_t* memory, uint64_t* size) {
+    if (node->is_directory())
+        return -kEISDIR;
+    if (!node->is_regular() || end > kMaxFileSize)
+        return -kEINVAL;
+    if (!m_backing)
+        return -kENODEV;
+    // Pages past the end of the file cost memory too: no more than the byte limit has left.
+    if (end > node->size && end - node->size > m_limits.max_bytes - m_bytes)
+        return -kENOMEM;
+    uint64_t want = end > node->size ? end : node->size;
+    if (want == 0)
+        want = 1;
+    if (want > kMaxFileSize - (kPageSize - 1))
+        return -kEINVAL;
+    want = (want + kPageSize - 1) & ~(kPageSize - 1);
+    if (!node->memory || want > node->capacity) {
+        if (int r = move_to_object(node, want); r != 0)
+            return r;
+    }
+    *memory = node->memory;
+    *size = node->capacity;
+    return 0;
+}
+
 int Tree::reserve(Node* node, uint64_t size) {
     if (size <= node->capacity)
         return 0;
     uint64_t grown =
         node->capacity < kGrowthStep ? node->capacity * 2 : node->capacity + node->capacity / 4;
     uint64_t capacity = size > grown ? size : grown;
+    if (node->memory) {
+        // A mapped file stays in an object: whole pages, grown as the heap buffer grows.
+        if (capacity > kMaxFileSize - (kPageSize - 1))
+            capacity = size;
+        capacity = (capacity + kPageSize - 1) & ~(kPageSize - 1);
+        return move_to_object(node, capacity) == 0 ? 0 : -kENOSPC;
+    }
     auto* data = new (std::nothrow) uint8_t[capacity];
     if (!data && capacity > size)
         data = new (std::nothrow) uint8_t[capacity = size];
@@ -372,11 +427,10 @@ int Tree::truncate(Node* node, uint64_t size, int64_t now_ns) {
         if (int r = reserve(node, size); r != 0)
             return r;
         zero_bytes(node->data + node->size, size - node->size);
-    } else if (size == 0 && node->data) {
-        // An emptied file gives its memory back.
-        delete[] node->data;
-        node->data = nullptr;
-        node->capacity = 0;
+    } else if (size == 0 && node->data && !node->memory) {
+        // An emptied file gives its memory back (a mapped one keeps its object, which
+        // clients may have mapped).
+        release_data(node);
     }
     m_bytes = m_bytes - node->size + size;
     node->size = size;
