@@ -316,6 +316,15 @@ base::Error on_symlink(State* s, proto::Request& request, const file::TwoPathReq
     return answer(s->tree->symlink(target, path, now(), &node), node, out);
 }
 
+base::Error on_link(State* s, proto::Request& request, const file::TwoPathRequest& in,
+                    file::AttrResponse& out, proto::Reply&, proto::PendingReply&) {
+    base::StringView from, to;
+    if (!two_paths(request, in, from, to) || !path_ok(request, from) || !path_ok(request, to))
+        return base::Error::INVALID_ARGUMENT;
+    tmpfs::Node* node = nullptr;
+    return answer(s->tree->link(from, to, now(), &node), node, out);
+}
+
 base::Error on_readlink(State* s, proto::Request& request, const file::PathRequest&,
                         file::ReadlinkResponse& out, proto::Reply& reply, proto::PendingReply&) {
     base::StringView path = path_of(request);
@@ -425,6 +434,7 @@ extern "C" int main(uint64_t) {
     server.on<file::List>(&g_state, on_list);
     server.on<file::StatFs>(&g_state, on_statfs);
     server.on<file::Map>(&g_state, on_map);
+    server.on<file::Link>(&g_state, on_link);
     if (auto r = register_name("tmpfs", tern_handle_t(port)); r.is_error()) {
         tern::println("tmpfs: cannot register: {}", base::error_name(r.error()));
         return 1;

@@ -500,3 +500,65 @@ TEST_CASE("tmpfs: map moves a file into an object that read and write share") {
     CHECK(bounded.map(b, 3 * kPageSize, &memory, &size) == 0);
     CHECK(bounded.map(b, 3 * kPageSize + 1, &memory, &size) == -kENOMEM);
 }
+
+TEST_CASE("tmpfs: hard links share a file until its last name goes") {
+    HeapBacking backing;
+    Tree t({}, 0, &backing);
+    Node* d = nullptr;
+    REQUIRE(t.mkdir("/d", 0755, 0, &d) == 0);
+    Node* f = make_file(t, "/tmp-1");
+    REQUIRE(write_text(t, f, 0, "sem") == 0);
+    uint64_t memory = 0, size = 0;
+    REQUIRE(t.map(f, 16, &memory, &size) == 0);
+    Node* linked = nullptr;
+    REQUIRE(t.link("/tmp-1", "/d/name", 7, &linked) == 0);
+    CHECK(linked == f);
+    CHECK(f->nlink == 2);
+    CHECK(f->ctime_ns == 7);
+    Node* n = nullptr;
+    REQUIRE(t.lookup("/d/name", &n) == 0);
+    CHECK(n == f);
+    REQUIRE(t.open("/d/name", 0, 0, 0, &n) == 0);
+    CHECK(n == f);
+    CHECK(names(t, d) == std::vector<std::string>{"name"});
+    CHECK(t.usage().nodes == 4);
+    // Errors: an existing name, a directory, a missing file.
+    CHECK(t.link("/tmp-1", "/d/name", 0, &n) == -kEEXIST);
+    CHECK(t.link("/d", "/d2", 0, &n) == -kEPERM);
+    CHECK(t.link("/missing", "/x", 0, &n) == -kENOENT);
+    CHECK(t.link("/tmp-1", "/missing/x", 0, &n) == -kENOENT);
+    // The first name goes (what sem_open does): the file lives on under the other, with
+    // its inode, bytes and object.
+    REQUIRE(t.unlink("/tmp-1", 0) == 0);
+    CHECK(t.lookup("/tmp-1", &n) == -kENOENT);
+    REQUIRE(t.lookup("/d/name", &n) == 0);
+    CHECK(n == f);
+    CHECK(f->nlink == 1);
+    CHECK(f->parent == d);
+    CHECK(f->leaf() == base::StringView("name"));
+    CHECK(t.find(f->inode) == f);
+    CHECK(read_all(t, f) == "sem");
+    CHECK(f->memory == memory);
+    CHECK(t.usage().nodes == 3);
+    CHECK(t.usage().bytes == 3);
+    // A link's own name going leaves the file.
+    REQUIRE(t.link("/d/name", "/other", 0, &n) == 0);
+    REQUIRE(t.unlink("/other", 0) == 0);
+    CHECK(f->nlink == 1);
+    CHECK(t.lookup("/d/name", &n) == 0);
+    // rename between two names of one file does nothing; over another file it replaces.
+    REQUIRE(t.link("/d/name", "/again", 0, &n) == 0);
+    CHECK(t.rename("/again", "/d/name", 0) == 0);
+    CHECK(f->nlink == 2);
+    Node* g = make_file(t, "/g");
+    REQUIRE(t.rename("/g", "/again", 0) == 0);
+    CHECK(f->nlink == 1);
+    REQUIRE(t.lookup("/again", &n) == 0);
+    CHECK(n == g);
+    // The last name takes the file and its object.
+    uint64_t inode = f->inode;
+    REQUIRE(t.unlink("/d/name", 0) == 0);
+    CHECK(t.find(inode) == nullptr);
+    CHECK(backing.live.empty());
+    CHECK(t.usage().bytes == 0);
+}

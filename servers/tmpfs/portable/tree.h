@@ -11,6 +11,10 @@
 // link met before the last component is ENOTDIR, except to lookup_through, which says
 // where it is so that the client can follow it too.
 //
+// Hard links (link()): a regular file may have several names, each a directory entry
+// of its own; the file keeps its inode number, its bytes and its attributes (nlink
+// counts the names) until the last name goes, whichever name that is.
+//
 // Mappable files: a regular file's bytes live in the server's heap until a client asks to
 // map it (map()); from then on they live in a memory object the Backing makes, which the
 // server maps into itself, so that the file's data IS the object's pages and read, write
@@ -34,6 +38,7 @@ inline constexpr size_t kMaxPath = 4096;
 inline constexpr size_t kMaxName = 255;
 
 // The Linux errno values the tree answers with.
+inline constexpr int kEPERM = 1;
 inline constexpr int kENOENT = 2;
 inline constexpr int kEEXIST = 17;
 inline constexpr int kENOTDIR = 20;
@@ -81,6 +86,10 @@ struct Node {
     uint8_t* data = nullptr;   // files and links: size bytes of capacity
     uint64_t capacity = 0;
     uint64_t memory = 0; // a Backing's object holding data (capacity bytes), 0 for the heap
+    // Hard links: every further name of a regular file is an entry node whose file is the
+    // node holding the bytes (the same inode number); the file lists its entries.
+    Node* file = nullptr;
+    Node* next_link = nullptr;
     uint16_t name_length = 0;
     char name[kMaxName + 1] = {};
 
@@ -175,6 +184,11 @@ public:
     // part of the file (the file's size does not change).
     int map(Node* node, uint64_t end, uint64_t* memory, uint64_t* size);
 
+    // A new name to for the regular file at from (a final link is not followed). EEXIST
+    // when to exists, EPERM for a directory or a symbolic link, ENOSPC past the node
+    // limit; *out is the file.
+    int link(base::StringView from, base::StringView to, int64_t now_ns, Node** out);
+
     int mkdir(base::StringView path, uint32_t mode, int64_t now_ns, Node** out);
     int rmdir(base::StringView path, int64_t now_ns);
     // Removes a file or a link; EISDIR for a directory.
@@ -201,6 +215,9 @@ private:
     void attach(Node* directory, Node* node);
     void detach(Node* node);
     void destroy(Node* node);
+    // Removes a file's or a link's directory entry (detached already by the caller's
+    // rules): the node goes with its last name.
+    void remove_entry(Node* entry);
     // Whether node may grow to size bytes within the byte limit.
     bool room_for(const Node* node, uint64_t size) const;
     // Makes node's buffer hold size bytes (ENOSPC when memory runs out).

@@ -201,6 +201,12 @@ struct StatFsResponse {
 using StatFs = proto::Op<15, PathRequest, StatFsResponse>;
 using SetTimes = proto::Op<16, SetTimesRequest, AttrResponse>;
 
+// data = existing path, new path (first_length is the existing path's): a new name for a
+// regular file (link()); the answer is the file's attributes (nlink counts its names).
+// EEXIST, EPERM for a directory or a symbolic link (not followed), ENOENT, ENOSPC.
+using Link =
+    proto::Op<18, TwoPathRequest, AttrResponse, proto::Limits{.request_data = 2 * kMaxPath}>;
+
 // Map: a memory object holding a regular file's bytes, for a shared mapping (mmap
 // MAP_SHARED). The object covers at least [0, end) and the whole file, in whole pages;
 // the client maps the part it wants. Every Map of the file gives the same object while
