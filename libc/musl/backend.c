@@ -1011,6 +1011,29 @@ static long sys_renameat2(long old_dirfd, const char* old_path, long new_dirfd,
     return tern_libc_fs_rename(from->server, from->server_path, to->server_path);
 }
 
+long tern_libc_link(long old_dirfd, const char* old_path, long new_dirfd, const char* new_path,
+                    int follow) {
+    struct place* from = &g_place_a;
+    struct place* to = &g_place_b;
+    long r = resolve(old_dirfd, old_path, follow, from);
+    if (r != 0)
+        return r;
+    if (from->error != 0)
+        return from->error;
+    r = resolve(new_dirfd, new_path, 0, to);
+    if (r != 0)
+        return r;
+    if (to->error == 0)
+        return -EEXIST;
+    if (to->error != -ENOENT)
+        return to->error;
+    if (from->mount != to->mount)
+        return -EXDEV;
+    if (from->read_only)
+        return -EROFS;
+    return tern_libc_fs_link(from->server, from->server_path, to->server_path);
+}
+
 static long sys_symlinkat(const char* target, long dirfd, const char* path) {
     size_t length = strnlen(target, TERN_LINUX_PATH_MAX);
     if (length == 0)

@@ -741,6 +741,12 @@ int tern_libc_fs_symlink(uint32_t server, const char* target, const char* path) 
     return attr_result(r, response, nullptr);
 }
 
+int tern_libc_fs_link(uint32_t server, const char* existing, const char* path) {
+    tern::file::AttrResponse response = {};
+    int r = two_path_call<tern::file::Link>(server, existing, path, response);
+    return attr_result(r, response, nullptr);
+}
+
 int64_t tern_libc_fs_readlink(uint32_t server, const char* path, char* buffer, uint64_t capacity) {
     static char target[tern::file::kMaxPath];
     tern::file::ReadlinkResponse response = {};

@@ -185,6 +185,8 @@ int tern_libc_fs_unlink(uint32_t server, const char* path);
 int tern_libc_fs_mkdir(uint32_t server, const char* path, uint32_t mode);
 int tern_libc_fs_rmdir(uint32_t server, const char* path);
 int tern_libc_fs_symlink(uint32_t server, const char* target, const char* path);
+/* A new name (path) for the regular file at existing (link()). */
+int tern_libc_fs_link(uint32_t server, const char* existing, const char* path);
 /* The link's target into buffer (not NUL-terminated); its length. */
 int64_t tern_libc_fs_readlink(uint32_t server, const char* path, char* buffer, uint64_t capacity);
 /* List of a directory's entries from index start into buffer (TERN_LIBC_FS_LIST_BYTES
