@@ -196,6 +196,11 @@ int64_t tern_libc_fs_readlink(uint32_t server, const char* path, char* buffer, u
 int64_t tern_libc_fs_list(uint32_t server, uint64_t inode, uint64_t start, void* buffer,
                           uint64_t* next, int* done);
 int tern_libc_fs_statfs(uint32_t server, struct tern_libc_file_statfs* out);
+/* Map: a handle to the memory object holding a file's bytes in *memory (with WRITE only
+ * when write), covering at least [0, end); *size its size. The caller maps it and closes
+ * the handle. */
+int tern_libc_fs_map(uint32_t server, uint64_t inode, uint64_t end, int write, uint32_t* memory,
+                     uint64_t* size);
 
 /* ---- The network server ("net", tern/protocols/net.h; net_client.cpp) ----
  * Each call returns >= 0 on success or a Tern status negated (-TERN_*, not an errno: the
