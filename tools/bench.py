@@ -89,6 +89,7 @@ LINUX_PEERS = [
     ("posix.mutex_uncontended", "linux.mutex_uncontended"),
     ("posix.futex_wake_rt", "linux.futex_wake_rt"),
     ("posix.thread_create_join", "linux.thread_create_join"),
+    ("posix.shm_attach_detach", "linux.shm_attach_detach"),
 ]
 
 

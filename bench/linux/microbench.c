@@ -21,20 +21,29 @@
  *                                  word (two FUTEX_WAKE, two FUTEX_WAIT, two switches)
  *   linux.thread_create_join       pthread_create of a thread that returns at once +
  *                                  pthread_join
- * (the last three as tests/bench/libc_bench.c measures Tern's posix.* figures).
+ * (the last three as tests/bench/libc_bench.c measures Tern's posix.* figures), and
+ *   linux.shm_attach_detach        shm_open + mmap + munmap + close of an existing POSIX
+ *                                  shared memory object: the code Tern's posix_shm runs
+ *                                  (tests/bench/shm_attach_detach.h), on a tmpfs this
+ *                                  program mounts at /dev/shm.
  *
  * Exits 0 when every benchmark ran, 1 (with a message) on the first failure.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "../../tests/bench/shm_attach_detach.h"
 
 enum {
     kRounds = 7,
@@ -258,6 +267,19 @@ static uint64_t bench_thread_create_join(void) {
     return best;
 }
 
+static uint64_t bench_shm_attach_detach(void) {
+    /* The initramfs's /dev (devtmpfs) has no /dev/shm: a tmpfs there, as distributions
+     * mount it. */
+    if (mkdir("/dev/shm", 01777) != 0 && errno != EEXIST)
+        fail("mkdir /dev/shm");
+    if (mount("tmpfs", "/dev/shm", "tmpfs", 0, NULL) != 0 && errno != EBUSY)
+        fail("mount /dev/shm");
+    uint64_t median = 0;
+    if (shm_attach_detach_median("/microbench.shm", &median) != 0)
+        fail("shm_attach_detach");
+    return median;
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("linux.null_syscall: %llu instructions\n", (unsigned long long)bench_null_syscall());
@@ -272,5 +294,7 @@ int main(void) {
            (unsigned long long)bench_futex_round_trip());
     printf("linux.thread_create_join: %llu instructions\n",
            (unsigned long long)bench_thread_create_join());
+    printf("linux.shm_attach_detach: %llu instructions\n",
+           (unsigned long long)bench_shm_attach_detach());
     return 0;
 }

@@ -48,6 +48,7 @@
 #include <libc/musl/portable/translate.h>
 #include <libc/musl/services.h>
 #include <tern/abi/errors.h>
+#include <tern/abi/task.h>
 #include <tern/syscall.h>
 
 /* Generated from musl's <bits/syscall.h> (libc/musl/syscall_names.cmake). */
@@ -1011,6 +1012,29 @@ static long sys_renameat2(long old_dirfd, const char* old_path, long new_dirfd,
     return tern_libc_fs_rename(from->server, from->server_path, to->server_path);
 }
 
+long tern_libc_link(long old_dirfd, const char* old_path, long new_dirfd, const char* new_path,
+                    int follow) {
+    struct place* from = &g_place_a;
+    struct place* to = &g_place_b;
+    long r = resolve(old_dirfd, old_path, follow, from);
+    if (r != 0)
+        return r;
+    if (from->error != 0)
+        return from->error;
+    r = resolve(new_dirfd, new_path, 0, to);
+    if (r != 0)
+        return r;
+    if (to->error == 0)
+        return -EEXIST;
+    if (to->error != -ENOENT)
+        return to->error;
+    if (from->mount != to->mount)
+        return -EXDEV;
+    if (from->read_only)
+        return -EROFS;
+    return tern_libc_fs_link(from->server, from->server_path, to->server_path);
+}
+
 static long sys_symlinkat(const char* target, long dirfd, const char* path) {
     size_t length = strnlen(target, TERN_LINUX_PATH_MAX);
     if (length == 0)
@@ -1368,21 +1392,99 @@ static long sys_ioctl(long fd, long request, long argument) {
 /* The end of the loaded image (libc/musl/musl.ld). */
 extern char __user_image_end[];
 
+/* Places anonymous zeroed memory as the plan says (prot: TERN_PROT_*). */
+static long map_anonymous(const struct tern_libc_mmap_plan* plan, uint32_t prot) {
+    if (plan->fixed == TERN_LIBC_MAP_ANYWHERE)
+        return (long)tern_libc_vm_result(TERN_LIBC_VM_ALLOCATE,
+                                         tern_sys_vm_allocate(plan->size, prot));
+    if (plan->fixed == TERN_LIBC_MAP_REPLACE)
+        (void)tern_sys_vm_free(plan->address, plan->size);
+    int64_t at = tern_sys_task_vm_allocate(TERN_HANDLE_SELF, plan->address, plan->size, prot);
+    if (at == -(int64_t)TERN_ALREADY_EXISTS)
+        return -EEXIST;
+    if (at == -(int64_t)TERN_INVALID_ARGUMENT)
+        return -ENOMEM; /* outside user space, as Linux for an address past TASK_SIZE */
+    return (long)tern_libc_vm_result(TERN_LIBC_VM_ALLOCATE, at);
+}
+
+/* Maps [offset, offset + size) of a memory object as the plan says; the handle stays the
+ * caller's (the mapping holds the object). */
+static long map_object(const struct tern_libc_mmap_plan* plan, uint32_t memory, uint64_t offset) {
+    if (plan->fixed == TERN_LIBC_MAP_REPLACE)
+        (void)tern_sys_vm_free(plan->address, plan->size);
+    int64_t at = tern_sys_vm_map_memory(TERN_HANDLE_SELF, memory, plan->address, offset, plan->size,
+                                        plan->prot);
+    if (at == -(int64_t)TERN_ALREADY_EXISTS)
+        return -EEXIST;
+    if (at == -(int64_t)TERN_INVALID_ARGUMENT && plan->fixed != TERN_LIBC_MAP_ANYWHERE)
+        return -ENOMEM;
+    return (long)tern_libc_vm_result(TERN_LIBC_VM_ALLOCATE, at);
+}
+
+/* A private mapping of a file (or a shared one of a file nobody can change): the bytes
+ * at the offset read into new private memory, zeros past the end of the file. */
+static long map_copy(const struct tern_libc_mmap_plan* plan, const struct tern_libc_file* file) {
+    long at = map_anonymous(plan, TERN_PROT_READ | TERN_PROT_WRITE);
+    if (at < 0)
+        return at;
+    long n = file_copy(file, plan->offset, (void*)at, plan->size);
+    if (n < 0) {
+        (void)tern_sys_vm_free((uint64_t)at, plan->size);
+        return n;
+    }
+    if (plan->prot != (TERN_PROT_READ | TERN_PROT_WRITE)) {
+        int64_t r = tern_sys_vm_protect((uint64_t)at, plan->size, plan->prot);
+        if (r < 0) {
+            (void)tern_sys_vm_free((uint64_t)at, plan->size);
+            return (long)tern_libc_vm_result(TERN_LIBC_VM_PROTECT, r);
+        }
+    }
+    return at;
+}
+
+/* mmap: anonymous memory (private, or a memory object of its own when shared, which fork
+ * keeps shared), a file's bytes copied (private mappings), or a file server's memory
+ * object for the file (shared mappings of tmpfs files: every process mapping the file and
+ * every read and write see the same pages). Nothing is kept per mapping: the kernel's
+ * regions are the record, so munmap, fork and exec need nothing more. */
 static long sys_mmap(long n, long addr, long length, long prot, long flags, long fd, long offset) {
     struct tern_libc_mmap_plan plan;
     int r = tern_libc_plan_mmap((uint64_t)addr, (uint64_t)length, (uint64_t)prot, (uint64_t)flags,
                                 fd, (uint64_t)offset, &plan);
     if (r != 0) {
-        if ((flags & MAP_TYPE) != MAP_PRIVATE && (flags & MAP_TYPE) != 0)
-            log_unsupported(n, "only private mappings");
-        else if (!(flags & MAP_ANONYMOUS))
-            log_unsupported(n, "only anonymous mappings");
-        else if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE))
-            log_unsupported(n, "MAP_FIXED");
+        if (flags & (MAP_GROWSDOWN | MAP_HUGETLB | MAP_32BIT | MAP_SYNC))
+            log_unsupported(n, "MAP_GROWSDOWN, MAP_HUGETLB, MAP_32BIT or MAP_SYNC");
         return r;
     }
-    return (long)tern_libc_vm_result(TERN_LIBC_VM_ALLOCATE,
-                                     tern_sys_vm_allocate(plan.size, plan.prot));
+    if (!plan.file && !plan.shared)
+        return map_anonymous(&plan, plan.prot);
+    if (!plan.file) {
+        int64_t memory = tern_sys_memory_create(plan.size, 0);
+        if (memory < 0)
+            return (long)tern_libc_vm_result(TERN_LIBC_VM_ALLOCATE, memory);
+        long at = map_object(&plan, (uint32_t)memory, 0);
+        (void)tern_sys_handle_close((uint32_t)memory);
+        return at;
+    }
+    struct tern_libc_file* file = tern_libc_fd_lookup(tern_libc_fds(), fd);
+    if (!file)
+        return -EBADF;
+    uint32_t how = 0;
+    r = tern_libc_mmap_source(file->kind, file->kind == TERN_LIBC_FD_FILE && on_file_server(file),
+                              file->flags, (int)plan.shared, (uint64_t)prot, &how);
+    if (r != 0)
+        return r;
+    if (how == TERN_LIBC_MAP_COPY)
+        return map_copy(&plan, file);
+    uint32_t memory = 0;
+    uint64_t size = 0;
+    r = tern_libc_fs_map(file->server, file->inode, plan.offset + plan.size,
+                         (prot & PROT_WRITE) != 0, &memory, &size);
+    if (r != 0)
+        return r == -ENOSPC ? -ENOMEM : r;
+    long at = map_object(&plan, memory, plan.offset);
+    (void)tern_sys_handle_close(memory);
+    return at;
 }
 
 static long sys_munmap(long addr, long length) {
@@ -1391,6 +1493,36 @@ static long sys_munmap(long addr, long length) {
     if (r != 0)
         return r;
     return (long)tern_libc_vm_result(TERN_LIBC_VM_FREE, tern_sys_vm_free((uint64_t)addr, size));
+}
+
+/* msync: a shared mapping is the file's own pages (the server reads and writes them), and
+ * nothing is ever written back anywhere, so every flag is served by doing nothing once the
+ * range is known to be mapped (ENOMEM otherwise, as Linux). */
+static long sys_msync(long addr, long length, long flags) {
+    int r = tern_libc_msync_check((uint64_t)addr, (uint64_t)flags);
+    if (r != 0)
+        return r;
+    if (length == 0)
+        return 0;
+    uint64_t size = 0;
+    r = tern_libc_page_range((uint64_t)addr, (uint64_t)length, &size);
+    if (r != 0)
+        return r;
+    /* Every page of the range in a region: vm_protect's rule, asked of the region list. */
+    static struct tern_mapping regions[256];
+    int64_t count = tern_sys_task_mappings(TERN_HANDLE_SELF, (uint64_t)regions, 256);
+    if (count < 0 || count > 256)
+        return 0; /* too many regions to check: the flags are served all the same */
+    uint64_t at = (uint64_t)addr, end = (uint64_t)addr + size;
+    while (at < end) {
+        int64_t i = 0;
+        while (i < count && !(regions[i].start <= at && at < regions[i].end))
+            ++i;
+        if (i == count)
+            return -ENOMEM;
+        at = regions[i].end;
+    }
+    return 0;
 }
 
 static long sys_mprotect(long addr, long length, long prot) {
@@ -1662,6 +1794,8 @@ long tern_libc_dispatch(long n, long a1, long a2, long a3, long a4, long a5, lon
         return sys_mmap(n, a1, a2, a3, a4, a5, a6);
     case SYS_munmap:
         return sys_munmap(a1, a2);
+    case SYS_msync:
+        return sys_msync(a1, a2, a3);
     case SYS_mprotect:
         return sys_mprotect(a1, a2, a3);
     case SYS_madvise:

@@ -142,6 +142,10 @@ long tern_libc_system_syscall(long n, long a1, long a2, long a3, int* handled);
 /* Finds (dirfd, path) as the path calls do (the final link followed when follow): 0 with
  * the server holding it, its node there (file servers) and whether it is read-only, or a
  * negated errno (backend.c). */
+/* linkat: a new name on the same file server for the file at (old_dirfd, old_path),
+ * following a final symbolic link when follow. */
+long tern_libc_link(long old_dirfd, const char* old_path, long new_dirfd, const char* new_path,
+                    int follow);
 long tern_libc_find_node(long dirfd, const char* path, int follow, uint32_t* server,
                          uint64_t* inode, int* read_only);
 long tern_libc_misc_syscall(long n, long a1, long a2, long a3, long a4, long a5, int* handled);

@@ -159,19 +159,8 @@ static long sys_linkat(long old_dirfd, const char* old_path, long new_dirfd, con
                        long flags) {
     if (flags & ~(long)(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
         return -EINVAL;
-    uint32_t server = 0;
-    uint64_t inode = 0;
-    int read_only = 0, new_read_only = 0;
-    long r = tern_libc_find_node(old_dirfd, old_path, (flags & AT_SYMLINK_FOLLOW) != 0, &server,
-                                 &inode, &read_only);
-    if (r != 0)
-        return r;
-    r = tern_libc_find_node(new_dirfd, new_path, 0, &server, &inode, &new_read_only);
-    if (r == 0)
-        return -EEXIST;
-    if (r != -ENOENT)
-        return r;
-    return read_only ? -EROFS : -EPERM;
+    return tern_libc_link(old_dirfd, old_path, new_dirfd, new_path,
+                          (flags & AT_SYMLINK_FOLLOW) != 0);
 }
 
 /* The thread's name (Linux's comm: 15 bytes and a NUL). */

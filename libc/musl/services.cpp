@@ -741,6 +741,12 @@ int tern_libc_fs_symlink(uint32_t server, const char* target, const char* path) 
     return attr_result(r, response, nullptr);
 }
 
+int tern_libc_fs_link(uint32_t server, const char* existing, const char* path) {
+    tern::file::AttrResponse response = {};
+    int r = two_path_call<tern::file::Link>(server, existing, path, response);
+    return attr_result(r, response, nullptr);
+}
+
 int64_t tern_libc_fs_readlink(uint32_t server, const char* path, char* buffer, uint64_t capacity) {
     static char target[tern::file::kMaxPath];
     tern::file::ReadlinkResponse response = {};
@@ -776,6 +782,30 @@ int64_t tern_libc_fs_list(uint32_t server, uint64_t inode, uint64_t start, void*
     *next = response.next;
     *done = response.done != 0;
     return received < TERN_LIBC_FS_LIST_BYTES ? int64_t(received) : TERN_LIBC_FS_LIST_BYTES;
+}
+
+int tern_libc_fs_map(uint32_t server, uint64_t inode, uint64_t end, int write, uint32_t* memory,
+                     uint64_t* size) {
+    tern::file::MapResponse response = {};
+    tern_handle_t handle = TERN_INVALID_HANDLE;
+    uint32_t count = 0;
+    int r = file_call<tern::file::Map>(server, {inode, end, write ? tern::file::kMapWrite : 0u, 0},
+                                       response, [&](tern::proto::CallParts& parts) {
+                                           parts.out_handles = &handle;
+                                           parts.out_handle_count = &count;
+                                       });
+    if (r == 0 && response.error != 0)
+        r = server_errno(response.error);
+    if (r == 0 && (count != 1 || response.size < end))
+        r = -TERN_LINUX_EBADMSG;
+    if (r != 0) {
+        if (count == 1)
+            (void)tern_sys_handle_close(handle);
+        return r;
+    }
+    *memory = handle;
+    *size = response.size;
+    return 0;
 }
 
 int tern_libc_fs_statfs(uint32_t server, struct tern_libc_file_statfs* out) {

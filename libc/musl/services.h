@@ -185,6 +185,8 @@ int tern_libc_fs_unlink(uint32_t server, const char* path);
 int tern_libc_fs_mkdir(uint32_t server, const char* path, uint32_t mode);
 int tern_libc_fs_rmdir(uint32_t server, const char* path);
 int tern_libc_fs_symlink(uint32_t server, const char* target, const char* path);
+/* A new name (path) for the regular file at existing (link()). */
+int tern_libc_fs_link(uint32_t server, const char* existing, const char* path);
 /* The link's target into buffer (not NUL-terminated); its length. */
 int64_t tern_libc_fs_readlink(uint32_t server, const char* path, char* buffer, uint64_t capacity);
 /* List of a directory's entries from index start into buffer (TERN_LIBC_FS_LIST_BYTES
@@ -194,6 +196,11 @@ int64_t tern_libc_fs_readlink(uint32_t server, const char* path, char* buffer, u
 int64_t tern_libc_fs_list(uint32_t server, uint64_t inode, uint64_t start, void* buffer,
                           uint64_t* next, int* done);
 int tern_libc_fs_statfs(uint32_t server, struct tern_libc_file_statfs* out);
+/* Map: a handle to the memory object holding a file's bytes in *memory (with WRITE only
+ * when write), covering at least [0, end); *size its size. The caller maps it and closes
+ * the handle. */
+int tern_libc_fs_map(uint32_t server, uint64_t inode, uint64_t end, int write, uint32_t* memory,
+                     uint64_t* size);
 
 /* ---- The network server ("net", tern/protocols/net.h; net_client.cpp) ----
  * Each call returns >= 0 on success or a Tern status negated (-TERN_*, not an errno: the

@@ -1,7 +1,10 @@
 // The RAM file system server: a writable tree of directories, files and symbolic links
 // in this server's memory (portable/tree.h), served over the file protocol
 // (<tern/protocols/file.h>) under the name "tmpfs". init starts it; the C library's mount
-// table sends /tmp and /home here, which the server makes at start (mode 1777 and 0755).
+// table sends /tmp, /home and /dev/shm here, which the server makes at start (mode 1777,
+// 0755 and 1777; /dev/shm is where musl's shm_open and sem_open keep their objects).
+// A file a client maps shared (file::Map) moves into a kernel memory object the server
+// maps into itself, so its reads and writes and every client's mapping share its pages.
 //
 // Usage: tmpfs [max-bytes] — the bytes of file data and link targets the tree may hold
 // (default 64 MiB); writes past it are ENOSPC. Nodes are bounded too (65536).
@@ -29,6 +32,35 @@ struct State {
     tmpfs::Tree* tree = nullptr;
 };
 
+// Mapped files' bytes: kernel memory objects, mapped here readable and writable.
+class ObjectBacking final : public tmpfs::Backing {
+public:
+    bool make(uint64_t size, uint64_t* memory, uint8_t** data) override {
+        int64_t handle = tern_sys_memory_create(size, 0);
+        if (handle < 0) {
+            tern::println("tmpfs: no memory object of {} bytes: {}", size,
+                          base::error_name(tern::sys_status(handle)));
+            return false;
+        }
+        int64_t at = tern_sys_vm_map_memory(TERN_HANDLE_SELF, tern_handle_t(handle), 0, 0, size,
+                                            TERN_PROT_READ | TERN_PROT_WRITE);
+        if (at < 0) {
+            tern::println("tmpfs: cannot map a memory object of {} bytes: {}", size,
+                          base::error_name(tern::sys_status(at)));
+            (void)tern_sys_handle_close(tern_handle_t(handle));
+            return false;
+        }
+        *memory = uint64_t(handle);
+        *data = reinterpret_cast<uint8_t*>(at);
+        return true;
+    }
+    void drop(uint64_t memory, uint8_t* data, uint64_t size) override {
+        (void)tern_sys_vm_free(reinterpret_cast<uint64_t>(data), size);
+        (void)tern_sys_handle_close(tern_handle_t(memory));
+    }
+};
+
+ObjectBacking g_backing;
 State g_state;
 uint8_t g_io[file::kMaxIo];
 alignas(8) uint8_t g_list[file::kMaxList];
@@ -166,6 +198,37 @@ base::Error on_truncate(State* s, proto::Request&, const file::TruncateRequest& 
     return answer(s->tree->truncate(node, in.size, now()), node, out);
 }
 
+base::Error on_map(State* s, proto::Request& request, const file::MapRequest& in,
+                   file::MapResponse& out, proto::Reply& reply, proto::PendingReply&) {
+    if (in.flags & ~file::kMapWrite) {
+        request.set_refusal_reason("unknown map flags");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    out = {};
+    tmpfs::Node* node = node_of(s, in.inode);
+    if (!node) {
+        out.error = tmpfs::kENOENT;
+        return base::Error::OK;
+    }
+    uint64_t memory = 0;
+    uint64_t size = 0;
+    out.error = -s->tree->map(node, in.end, &memory, &size);
+    if (out.error != 0)
+        return base::Error::OK;
+    tern_rights_t rights = TERN_RIGHT_MAP | TERN_RIGHT_READ | TERN_RIGHT_TRANSFER;
+    if (in.flags & file::kMapWrite)
+        rights |= TERN_RIGHT_WRITE;
+    int64_t copy = tern_sys_handle_duplicate(tern_handle_t(memory), rights);
+    if (copy < 0) {
+        out.error = tmpfs::kENOMEM;
+        return base::Error::OK;
+    }
+    out.size = size;
+    reply.handles[0] = tern_handle_t(copy);
+    reply.handle_count = 1;
+    return base::Error::OK;
+}
+
 base::Error on_chmod(State* s, proto::Request&, const file::ChmodRequest& in,
                      file::AttrResponse& out, proto::Reply&, proto::PendingReply&) {
     tmpfs::Node* node = node_of(s, in.inode);
@@ -253,6 +316,15 @@ base::Error on_symlink(State* s, proto::Request& request, const file::TwoPathReq
     return answer(s->tree->symlink(target, path, now(), &node), node, out);
 }
 
+base::Error on_link(State* s, proto::Request& request, const file::TwoPathRequest& in,
+                    file::AttrResponse& out, proto::Reply&, proto::PendingReply&) {
+    base::StringView from, to;
+    if (!two_paths(request, in, from, to) || !path_ok(request, from) || !path_ok(request, to))
+        return base::Error::INVALID_ARGUMENT;
+    tmpfs::Node* node = nullptr;
+    return answer(s->tree->link(from, to, now(), &node), node, out);
+}
+
 base::Error on_readlink(State* s, proto::Request& request, const file::PathRequest&,
                         file::ReadlinkResponse& out, proto::Reply& reply, proto::PendingReply&) {
     base::StringView path = path_of(request);
@@ -328,16 +400,17 @@ extern "C" int main(uint64_t) {
     }
     if (argc() == 2)
         limits.max_bytes = *base::parse_u64(base::StringView(argv()[1]));
-    static tmpfs::Tree tree(limits, now());
+    static tmpfs::Tree tree(limits, now(), &g_backing);
     if (!tree.ready()) {
         tern::println("tmpfs: no memory for the root");
         return 1;
     }
     g_state.tree = &tree;
     tmpfs::Node* made = nullptr;
-    if (tree.mkdir("/tmp", 01777, now(), &made) != 0
-        || tree.mkdir("/home", 0755, now(), &made) != 0) {
-        tern::println("tmpfs: cannot make /tmp and /home");
+    if (tree.mkdir("/tmp", 01777, now(), &made) != 0 || tree.mkdir("/home", 0755, now(), &made) != 0
+        || tree.mkdir("/dev", 0755, now(), &made) != 0
+        || tree.mkdir("/dev/shm", 01777, now(), &made) != 0) {
+        tern::println("tmpfs: cannot make /tmp, /home and /dev/shm");
         return 1;
     }
     int64_t port = tern_sys_port_create(64);
@@ -360,10 +433,12 @@ extern "C" int main(uint64_t) {
     server.on<file::Readlink>(&g_state, on_readlink);
     server.on<file::List>(&g_state, on_list);
     server.on<file::StatFs>(&g_state, on_statfs);
+    server.on<file::Map>(&g_state, on_map);
+    server.on<file::Link>(&g_state, on_link);
     if (auto r = register_name("tmpfs", tern_handle_t(port)); r.is_error()) {
         tern::println("tmpfs: cannot register: {}", base::error_name(r.error()));
         return 1;
     }
-    tern::println("tmpfs: serving /tmp and /home ({} bytes at most)", limits.max_bytes);
+    tern::println("tmpfs: serving /tmp, /home and /dev/shm ({} bytes at most)", limits.max_bytes);
     server.run();
 }

@@ -222,10 +222,17 @@ static void check_mmap(void) {
         fail("mmap", "munmap: %s", strerror(errno));
         return;
     }
-    void* fixed =
-        mmap((void*)0x10000000, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-    if (fixed != MAP_FAILED || errno != EINVAL) {
-        fail("mmap", "MAP_FIXED was not refused with EINVAL");
+    /* MAP_FIXED where the pages just were: placed there, zeroed. */
+    unsigned char* fixed = mmap(p + 4096, 4096, PROT_READ | PROT_WRITE,
+                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (fixed != p + 4096 || fixed[0] != 0) {
+        fail("mmap", "MAP_FIXED was not placed at its address");
+        return;
+    }
+    munmap(fixed, 4096);
+    if (mmap(p + 1, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED
+        || errno != EINVAL) {
+        fail("mmap", "MAP_FIXED at an unaligned address was not refused with EINVAL");
         return;
     }
     ok("mmap");

@@ -3,7 +3,7 @@
  * the CPU-time clocks and clock(); utimensat, futimens, utimes and utime with explicit
  * times, UTIME_NOW and UTIME_OMIT, on files, directories and links; chown, fchown,
  * lchown and fchownat to root's ids; sync and syncfs; prctl's PR_SET_NAME and PR_GET_NAME;
- * link's refusals; each refusal with Linux's errno.
+ * hard links and link's refusals; each refusal with Linux's errno.
  *
  * It works in a new directory under /tmp (mkdtemp), so the same source builds and runs on
  * the host's Linux (unit.libc_posix_misc_on_host) and every expectation is Linux's; what
@@ -181,10 +181,18 @@ static void test_links(void) {
     check_errno(link(file, file), EEXIST, "link onto an existing name");
     check_errno(linkat(AT_FDCWD, file, AT_FDCWD, at(1, "new"), 0x8000), EINVAL,
                 "linkat with a bad flag");
-    if (ON_TERN) {
-        check_errno(link(file, at(1, "new")), EPERM, "link on tmpfs, which has no hard links");
+    check_errno(link(g_base, at(1, "new")), EPERM, "link of a directory");
+    check(link(file, at(1, "new")) == 0, "link: a second name for a file");
+    struct stat first, second;
+    check(stat(file, &first) == 0 && stat(at(1, "new"), &second) == 0
+              && first.st_ino == second.st_ino && first.st_nlink == 2 && second.st_nlink == 2,
+          "both names are one file with two links");
+    check(unlink(file) == 0 && stat(at(1, "new"), &second) == 0 && second.st_nlink == 1
+              && second.st_ino == first.st_ino,
+          "the file outlives its first name");
+    check(rename(at(1, "new"), file) == 0, "and takes it back by rename");
+    if (ON_TERN)
         check_errno(link("/bin/true", "/bin/true2"), EROFS, "link on the boot file system");
-    }
 }
 
 static void test_process_name(void) {

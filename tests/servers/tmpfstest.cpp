@@ -3,13 +3,14 @@
 // protocol (a NUL in a path, a relative path, unknown open flags, a bad split of two
 // paths, a read longer than kMaxIo, parts over the limits) and file system errors
 // (a name over 255 bytes, a node that is gone, List of a file), after each of which the
-// server must still serve.
+// server must still serve; Map's memory object and Link's second name.
 //
 //   tmpfstest    run every check; exit 0 when all pass
 #include <tern/print.h>
 #include <tern/protocol.h>
 #include <tern/protocols/file.h>
 #include <tern/services.h>
+#include <tern/syscall.h>
 
 using namespace tern;
 
@@ -113,6 +114,48 @@ extern "C" int main(uint64_t) {
     auto list = proto::call<file::List>(port, {inode, 0}, parts, 5000000000ull);
     check(list.ok() && list.value().error == 20, "List of a file: ENOTDIR",
           list.ok() ? list.value().error : -1);
+
+    // Map: a memory object holding the file's bytes, read-only without kMapWrite.
+    tern_handle_t memory = TERN_INVALID_HANDLE;
+    uint32_t handles = 0;
+    proto::CallParts map_parts;
+    map_parts.out_handles = &memory;
+    map_parts.out_handle_count = &handles;
+    auto mapped = proto::call<file::Map>(port, {inode, 100, 0, 0}, map_parts, 5000000000ull);
+    check(mapped.ok() && mapped.value().error == 0 && mapped.value().size == 4096 && handles == 1,
+          "Map gives a one-page memory object", mapped.ok() ? mapped.value().error : -1);
+    if (handles == 1) {
+        int64_t at = tern_sys_vm_map_memory(TERN_HANDLE_SELF, memory, 0, 0, 4096, TERN_PROT_READ);
+        check(at > 0 && reinterpret_cast<const char*>(at)[1] == 'b',
+              "the object holds the file's bytes", at);
+        int64_t writable = tern_sys_vm_map_memory(TERN_HANDLE_SELF, memory, 0, 0, 4096,
+                                                  TERN_PROT_READ | TERN_PROT_WRITE);
+        check(writable < 0, "and cannot be mapped writable without kMapWrite", writable);
+        if (at > 0)
+            (void)tern_sys_vm_free(uint64_t(at), 4096);
+        (void)tern_sys_handle_close(memory);
+    }
+    auto bad_map = proto::call<file::Map>(port, {inode, 1, 0x10, 0}, {}, 5000000000ull);
+    check(!bad_map.ok() && bad_map.error() == base::Error::INVALID_ARGUMENT, "unknown map flags",
+          bad_map.ok() ? 0 : code(bad_map.error()));
+    auto tmp = call_with<file::Lookup>(port, {}, text("/tmp"));
+    uint64_t tmp_inode = tmp.ok() ? tmp.value().attr.inode : 0;
+    auto map_dir = proto::call<file::Map>(port, {tmp_inode, 1, 0, 0}, {}, 5000000000ull);
+    check(map_dir.ok() && map_dir.value().error == 21, "Map of a directory: EISDIR",
+          map_dir.ok() ? map_dir.value().error : -1);
+    // Link: a second name for the file; the file outlives its first name.
+    static const char kLinkPaths[] = "/tmp/tmpfstest/dev/shm/tmpfstest.link";
+    auto linked = call_with<file::Link>(port, {14, 0}, bytes(kLinkPaths, sizeof(kLinkPaths) - 1));
+    check(linked.ok() && linked.value().error == 0 && linked.value().attr.nlink == 2
+              && linked.value().attr.inode == inode,
+          "Link gives the file a second name", linked.ok() ? linked.value().error : -1);
+    auto linked_again =
+        call_with<file::Link>(port, {14, 0}, bytes(kLinkPaths, sizeof(kLinkPaths) - 1));
+    check(linked_again.ok() && linked_again.value().error == 17, "Link to a taken name: EEXIST",
+          linked_again.ok() ? linked_again.value().error : -1);
+    auto dropped = call_with<file::Unlink>(port, {}, text("/dev/shm/tmpfstest.link"));
+    check(dropped.ok() && dropped.value().error == 0, "Unlink of the second name");
+
     auto removed = call_with<file::Unlink>(port, {}, text("/tmp/tmpfstest"));
     check(removed.ok() && removed.value().error == 0, "Unlink");
     auto gone = proto::call<file::GetAttr>(port, {inode}, {}, 5000000000ull);

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libc/musl/portable/files.h>
 #include <libc/musl/portable/translate.h>
 #include <sys/mman.h>
 #include <tern/abi/errors.h>
@@ -16,6 +18,8 @@ TERN_ENUMERATE_LINUX_ERRNOS(TERN_X_CHECK_HOST_ERRNO)
 #undef TERN_X_CHECK_HOST_ERRNO
 static_assert(TERN_LINUX_MAP_ANONYMOUS == MAP_ANONYMOUS && TERN_LINUX_MAP_FIXED == MAP_FIXED
               && TERN_LINUX_MAP_PRIVATE == MAP_PRIVATE && TERN_LINUX_MAP_SHARED == MAP_SHARED);
+static_assert(TERN_LINUX_MS_ASYNC == MS_ASYNC && TERN_LINUX_MS_SYNC == MS_SYNC
+              && TERN_LINUX_MS_INVALIDATE == MS_INVALIDATE);
 static_assert(TERN_LINUX_CLOCK_MONOTONIC == CLOCK_MONOTONIC
               && TERN_LINUX_CLOCK_PROCESS_CPUTIME_ID == CLOCK_PROCESS_CPUTIME_ID);
 
@@ -127,24 +131,49 @@ TEST_CASE("mmap: private anonymous requests are planned in whole pages") {
           == 0);
 }
 
+TEST_CASE("mmap: shared, file and fixed requests are planned") {
+    struct tern_libc_mmap_plan plan {};
+    REQUIRE(tern_libc_plan_mmap(0, 100, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0, &plan) == 0);
+    CHECK(plan.shared == 1);
+    CHECK(plan.file == 0);
+    CHECK(plan.fixed == TERN_LIBC_MAP_ANYWHERE);
+    CHECK(plan.offset == 0);
+    REQUIRE(
+        tern_libc_plan_mmap(0, 4096, PROT_READ, MAP_SHARED_VALIDATE | MAP_ANONYMOUS, -1, 0, &plan)
+        == 0);
+    CHECK(plan.shared == 1);
+    REQUIRE(tern_libc_plan_mmap(0, 5000, PROT_READ | PROT_WRITE, MAP_SHARED, 3, 8192, &plan) == 0);
+    CHECK(plan.file == 1);
+    CHECK(plan.shared == 1);
+    CHECK(plan.offset == 8192);
+    CHECK(plan.size == 8192);
+    REQUIRE(tern_libc_plan_mmap(0, 4096, PROT_READ, MAP_PRIVATE, 3, 0, &plan) == 0);
+    CHECK(plan.file == 1);
+    CHECK(plan.shared == 0);
+    REQUIRE(tern_libc_plan_mmap(0x10000000, 4096, PROT_READ, kAnonPrivate | MAP_FIXED, -1, 0, &plan)
+            == 0);
+    CHECK(plan.fixed == TERN_LIBC_MAP_REPLACE);
+    CHECK(plan.address == 0x10000000);
+    REQUIRE(tern_libc_plan_mmap(0x10000000, 4096, PROT_READ, kAnonPrivate | MAP_FIXED_NOREPLACE, -1,
+                                0, &plan)
+            == 0);
+    CHECK(plan.fixed == TERN_LIBC_MAP_NOREPLACE);
+    // A hint without MAP_FIXED is not an address to keep.
+    REQUIRE(tern_libc_plan_mmap(0x10000000, 4096, PROT_READ, kAnonPrivate, -1, 0, &plan) == 0);
+    CHECK(plan.address == 0);
+}
+
 TEST_CASE("mmap: what Tern cannot serve is refused with the POSIX errno") {
     struct tern_libc_mmap_plan plan {};
     CHECK(tern_libc_plan_mmap(0, 0, PROT_READ, kAnonPrivate, -1, 0, &plan) == -EINVAL);
     CHECK(tern_libc_plan_mmap(0, 4096, PROT_READ, kAnonPrivate, -1, 100, &plan) == -EINVAL);
-    CHECK(tern_libc_plan_mmap(0, 4096, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0, &plan)
-          == -EINVAL);
-    CHECK(tern_libc_plan_mmap(0, 4096, PROT_READ, MAP_SHARED_VALIDATE | MAP_ANONYMOUS, -1, 0, &plan)
-          == -EINVAL);
+    CHECK(tern_libc_plan_mmap(0, 4096, PROT_READ, MAP_PRIVATE, 3, 100, &plan) == -EINVAL);
     CHECK(tern_libc_plan_mmap(0, 4096, PROT_READ, MAP_ANONYMOUS, -1, 0, &plan) == -EINVAL);
-    // File mappings: no files exist yet; the console cannot be mapped.
-    CHECK(tern_libc_plan_mmap(0, 4096, PROT_READ, MAP_PRIVATE, 5, 0, &plan) == -EBADF);
-    CHECK(tern_libc_plan_mmap(0, 4096, PROT_READ, MAP_PRIVATE, -1, 0, &plan) == -EBADF);
-    CHECK(tern_libc_plan_mmap(0, 4096, PROT_READ, MAP_PRIVATE, 1, 0, &plan) == -ENODEV);
-    CHECK(tern_libc_plan_mmap(0x10000000, 4096, PROT_READ, kAnonPrivate | MAP_FIXED, -1, 0, &plan)
+    CHECK(tern_libc_plan_mmap(0, 4096, PROT_READ, 0x0f | MAP_ANONYMOUS, -1, 0, &plan) == -EINVAL);
+    CHECK(tern_libc_plan_mmap(0x10000100, 4096, PROT_READ, kAnonPrivate | MAP_FIXED, -1, 0, &plan)
           == -EINVAL);
-    CHECK(tern_libc_plan_mmap(0x10000000, 4096, PROT_READ, kAnonPrivate | MAP_FIXED_NOREPLACE, -1,
-                              0, &plan)
-          == -EINVAL);
+    CHECK(tern_libc_plan_mmap(0, 4096, PROT_READ, kAnonPrivate | MAP_FIXED, -1, 0, &plan)
+          == -EPERM);
     for (uint64_t flag : {uint64_t(MAP_GROWSDOWN), uint64_t(MAP_HUGETLB), uint64_t(MAP_32BIT),
                           uint64_t(MAP_SYNC)}) {
         INFO("flag " << flag);
@@ -158,6 +187,46 @@ TEST_CASE("mmap: what Tern cannot serve is refused with the POSIX errno") {
     CHECK(tern_libc_plan_mmap(0, UINT64_MAX, PROT_READ, kAnonPrivate, -1, 0, &plan) == -ENOMEM);
     CHECK(tern_libc_plan_mmap(0, UINT64_MAX - 4094, PROT_READ, kAnonPrivate, -1, 0, &plan)
           == -ENOMEM);
+    // Nor does a file mapping past the largest file.
+    CHECK(tern_libc_plan_mmap(0, 8192, PROT_READ, MAP_PRIVATE, 3, uint64_t(INT64_MAX) & ~4095ull,
+                              &plan)
+          == -ENOMEM);
+}
+
+TEST_CASE("mmap: a descriptor's file is mapped as Linux allows") {
+    uint32_t how = 0;
+    // Shared mappings of a file server's file map its memory object; the rest are copies.
+    CHECK(tern_libc_mmap_source(TERN_LIBC_FD_FILE, 1, O_RDWR, 1, PROT_READ | PROT_WRITE, &how)
+          == 0);
+    CHECK(how == TERN_LIBC_MAP_OBJECT);
+    CHECK(tern_libc_mmap_source(TERN_LIBC_FD_FILE, 1, O_RDONLY, 1, PROT_READ, &how) == 0);
+    CHECK(how == TERN_LIBC_MAP_OBJECT);
+    CHECK(tern_libc_mmap_source(TERN_LIBC_FD_FILE, 1, O_RDONLY, 0, PROT_READ | PROT_WRITE, &how)
+          == 0);
+    CHECK(how == TERN_LIBC_MAP_COPY);
+    CHECK(tern_libc_mmap_source(TERN_LIBC_FD_FILE, 0, O_RDONLY, 1, PROT_READ, &how) == 0);
+    CHECK(how == TERN_LIBC_MAP_COPY);
+    // Writing through a shared mapping needs O_RDWR; any mapping needs read access.
+    CHECK(tern_libc_mmap_source(TERN_LIBC_FD_FILE, 1, O_RDONLY, 1, PROT_WRITE, &how) == -EACCES);
+    CHECK(tern_libc_mmap_source(TERN_LIBC_FD_FILE, 1, O_WRONLY, 1, PROT_WRITE, &how) == -EACCES);
+    CHECK(tern_libc_mmap_source(TERN_LIBC_FD_FILE, 1, O_WRONLY, 0, PROT_READ, &how) == -EACCES);
+    CHECK(tern_libc_mmap_source(TERN_LIBC_FD_FILE, 0, O_RDONLY, 1, PROT_WRITE, &how) == -EACCES);
+    // Only regular files can be mapped.
+    CHECK(tern_libc_mmap_source(TERN_LIBC_FD_CONSOLE, 0, O_RDWR, 0, PROT_READ, &how) == -ENODEV);
+    CHECK(tern_libc_mmap_source(TERN_LIBC_FD_PIPE_READ, 0, O_RDONLY, 0, PROT_READ, &how)
+          == -ENODEV);
+    CHECK(tern_libc_mmap_source(TERN_LIBC_FD_DIRECTORY, 1, O_RDONLY, 0, PROT_READ, &how)
+          == -ENODEV);
+    CHECK(tern_libc_mmap_source(TERN_LIBC_FD_SOCKET, 0, O_RDWR, 1, PROT_READ, &how) == -ENODEV);
+}
+
+TEST_CASE("msync: flags and alignment") {
+    CHECK(tern_libc_msync_check(0x10000, MS_SYNC) == 0);
+    CHECK(tern_libc_msync_check(0x10000, MS_ASYNC | MS_INVALIDATE) == 0);
+    CHECK(tern_libc_msync_check(0x10000, 0) == 0);
+    CHECK(tern_libc_msync_check(0x10001, MS_SYNC) == -EINVAL);
+    CHECK(tern_libc_msync_check(0x10000, MS_SYNC | MS_ASYNC) == -EINVAL);
+    CHECK(tern_libc_msync_check(0x10000, 8) == -EINVAL);
 }
 
 TEST_CASE("munmap and mprotect ranges: aligned start, non-zero length, rounded up") {

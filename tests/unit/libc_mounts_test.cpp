@@ -54,9 +54,9 @@ void append_entry(std::vector<uint8_t>& out, uint64_t inode, uint32_t mode,
 
 } // namespace
 
-TEST_CASE("mounts: Tern's table sends /tmp and /home to tmpfs, the rest to bootfs") {
+TEST_CASE("mounts: Tern's table sends /tmp, /home and /dev/shm to tmpfs, the rest to bootfs") {
     Table t;
-    REQUIRE(t.table.count == 3);
+    REQUIRE(t.table.count == 4);
     CHECK(t.table.mounts[0].server == TERN_LIBC_SERVER_BOOTFS);
     CHECK(t.table.mounts[0].read_only == 1);
     CHECK(t.table.mounts[1].server == TERN_LIBC_SERVER_TMPFS);
@@ -66,6 +66,8 @@ TEST_CASE("mounts: Tern's table sends /tmp and /home to tmpfs, the rest to bootf
     CHECK(route(t.table, "/tmp") == "1:/tmp");
     CHECK(route(t.table, "/tmp/a/b") == "1:/tmp/a/b");
     CHECK(route(t.table, "/home/user") == "2:/home/user");
+    CHECK(route(t.table, "/dev/shm/sem.x") == "3:/dev/shm/sem.x");
+    CHECK(route(t.table, "/dev/shmx") == "0:/dev/shmx");
     // Whole components only.
     CHECK(route(t.table, "/tmpx") == "0:/tmpx");
     CHECK(route(t.table, "/hom") == "0:/hom");

@@ -390,3 +390,175 @@ TEST_CASE("tmpfs: set_times sets what it is given and the change time with it") 
     REQUIRE(t.set_times(d, true, 11, true, 12, 13) == 0);
     CHECK((d->atime_ns == 11 && d->mtime_ns == 12 && d->ctime_ns == 13));
 }
+
+namespace {
+
+// A Backing over the heap that counts what it holds, as the server's memory objects.
+class HeapBacking final : public Backing {
+public:
+    bool make(uint64_t size, uint64_t* memory, uint8_t** data) override {
+        if (fail)
+            return false;
+        CHECK(size % kPageSize == 0);
+        auto* bytes = new uint8_t[size]();
+        *memory = ++next;
+        *data = bytes;
+        live[*memory] = size;
+        return true;
+    }
+    void drop(uint64_t memory, uint8_t* data, uint64_t size) override {
+        REQUIRE(live.count(memory) == 1);
+        CHECK(live[memory] == size);
+        live.erase(memory);
+        delete[] data;
+    }
+    std::map<uint64_t, uint64_t> live;
+    uint64_t next = 0;
+    bool fail = false;
+};
+
+} // namespace
+
+TEST_CASE("tmpfs: map moves a file into an object that read and write share") {
+    HeapBacking backing;
+    {
+        Tree t({}, 0, &backing);
+        Node* f = make_file(t, "/f");
+        REQUIRE(write_text(t, f, 0, "hello") == 0);
+        uint64_t memory = 0, size = 0;
+        REQUIRE(t.map(f, 100, &memory, &size) == 0);
+        CHECK(size == kPageSize);
+        CHECK(backing.live.size() == 1);
+        CHECK(f->memory == memory);
+        // The object's bytes are the file's: a store through a mapping is read back.
+        CHECK(std::string(reinterpret_cast<char*>(f->data), 5) == "hello");
+        f->data[0] = 'J';
+        CHECK(read_all(t, f) == "Jello");
+        REQUIRE(write_text(t, f, 1, "ELLO") == 0);
+        CHECK(std::string(reinterpret_cast<char*>(f->data), 5) == "JELLO");
+        // The same object while the file fits; the size stays the file's.
+        uint64_t again = 0;
+        REQUIRE(t.map(f, 4096, &again, &size) == 0);
+        CHECK(again == memory);
+        CHECK(f->size == 5);
+        // Shrinking keeps the object; growing again zeroes what a mapping left past the end.
+        REQUIRE(t.truncate(f, 0, 0) == 0);
+        CHECK(f->memory == memory);
+        f->data[2] = 'x';
+        REQUIRE(t.truncate(f, 4, 0) == 0);
+        CHECK(read_all(t, f) == std::string(4, '\0'));
+        // A mapping past the object, or a write past it, moves the file to a bigger one.
+        REQUIRE(write_text(t, f, 0, "abcd") == 0);
+        REQUIRE(t.map(f, 3 * kPageSize, &again, &size) == 0);
+        CHECK(again != memory);
+        CHECK(size == 3 * kPageSize);
+        CHECK(backing.live.size() == 1);
+        CHECK(read_all(t, f) == "abcd");
+        REQUIRE(write_text(t, f, 5 * kPageSize, "z") == 0);
+        CHECK(f->capacity % kPageSize == 0);
+        CHECK(f->capacity >= 5 * kPageSize + 1);
+        CHECK(backing.live.size() == 1);
+        std::string all = read_all(t, f);
+        CHECK(all.size() == 5 * kPageSize + 1);
+        CHECK(all.substr(0, 4) == "abcd");
+        CHECK(all.back() == 'z');
+        // An empty file maps one page.
+        Node* e = make_file(t, "/e");
+        REQUIRE(t.map(e, 0, &memory, &size) == 0);
+        CHECK(size == kPageSize);
+        CHECK(backing.live.size() == 2);
+        // Errors.
+        Node* d = nullptr;
+        REQUIRE(t.mkdir("/d", 0755, 0, &d) == 0);
+        CHECK(t.map(d, 1, &memory, &size) == -kEISDIR);
+        Node* l = nullptr;
+        REQUIRE(t.symlink("/f", "/l", 0, &l) == 0);
+        CHECK(t.map(l, 1, &memory, &size) == -kEINVAL);
+        CHECK(t.map(f, kMaxFileSize + 1, &memory, &size) == -kEINVAL);
+        backing.fail = true;
+        Node* g = make_file(t, "/g");
+        CHECK(t.map(g, 1, &memory, &size) == -kENOMEM);
+        CHECK(write_text(t, f, 9 * kPageSize, "y") == -kENOSPC);
+        CHECK(read_all(t, f).back() == 'z'); // nothing lost
+        backing.fail = false;
+        // Unlinking a mapped file drops its object.
+        REQUIRE(t.unlink("/e", 0) == 0);
+        CHECK(backing.live.size() == 1);
+    }
+    // The tree's end drops the rest.
+    CHECK(backing.live.empty());
+    Tree plain({}, 0);
+    Node* f = make_file(plain, "/f");
+    uint64_t memory = 0, size = 0;
+    CHECK(plain.map(f, 1, &memory, &size) == -kENODEV);
+    // A mapping past the end of a file is bounded by what the byte limit has left.
+    Limits small;
+    small.max_bytes = 3 * kPageSize;
+    Tree bounded(small, 0, &backing);
+    Node* b = make_file(bounded, "/b");
+    REQUIRE(write_text(bounded, b, 0, std::string(kPageSize, 'b')) == 0);
+    CHECK(bounded.map(b, 3 * kPageSize, &memory, &size) == 0);
+    CHECK(bounded.map(b, 3 * kPageSize + 1, &memory, &size) == -kENOMEM);
+}
+
+TEST_CASE("tmpfs: hard links share a file until its last name goes") {
+    HeapBacking backing;
+    Tree t({}, 0, &backing);
+    Node* d = nullptr;
+    REQUIRE(t.mkdir("/d", 0755, 0, &d) == 0);
+    Node* f = make_file(t, "/tmp-1");
+    REQUIRE(write_text(t, f, 0, "sem") == 0);
+    uint64_t memory = 0, size = 0;
+    REQUIRE(t.map(f, 16, &memory, &size) == 0);
+    Node* linked = nullptr;
+    REQUIRE(t.link("/tmp-1", "/d/name", 7, &linked) == 0);
+    CHECK(linked == f);
+    CHECK(f->nlink == 2);
+    CHECK(f->ctime_ns == 7);
+    Node* n = nullptr;
+    REQUIRE(t.lookup("/d/name", &n) == 0);
+    CHECK(n == f);
+    REQUIRE(t.open("/d/name", 0, 0, 0, &n) == 0);
+    CHECK(n == f);
+    CHECK(names(t, d) == std::vector<std::string>{"name"});
+    CHECK(t.usage().nodes == 4);
+    // Errors: an existing name, a directory, a missing file.
+    CHECK(t.link("/tmp-1", "/d/name", 0, &n) == -kEEXIST);
+    CHECK(t.link("/d", "/d2", 0, &n) == -kEPERM);
+    CHECK(t.link("/missing", "/x", 0, &n) == -kENOENT);
+    CHECK(t.link("/tmp-1", "/missing/x", 0, &n) == -kENOENT);
+    // The first name goes (what sem_open does): the file lives on under the other, with
+    // its inode, bytes and object.
+    REQUIRE(t.unlink("/tmp-1", 0) == 0);
+    CHECK(t.lookup("/tmp-1", &n) == -kENOENT);
+    REQUIRE(t.lookup("/d/name", &n) == 0);
+    CHECK(n == f);
+    CHECK(f->nlink == 1);
+    CHECK(f->parent == d);
+    CHECK(f->leaf() == base::StringView("name"));
+    CHECK(t.find(f->inode) == f);
+    CHECK(read_all(t, f) == "sem");
+    CHECK(f->memory == memory);
+    CHECK(t.usage().nodes == 3);
+    CHECK(t.usage().bytes == 3);
+    // A link's own name going leaves the file.
+    REQUIRE(t.link("/d/name", "/other", 0, &n) == 0);
+    REQUIRE(t.unlink("/other", 0) == 0);
+    CHECK(f->nlink == 1);
+    CHECK(t.lookup("/d/name", &n) == 0);
+    // rename between two names of one file does nothing; over another file it replaces.
+    REQUIRE(t.link("/d/name", "/again", 0, &n) == 0);
+    CHECK(t.rename("/again", "/d/name", 0) == 0);
+    CHECK(f->nlink == 2);
+    Node* g = make_file(t, "/g");
+    REQUIRE(t.rename("/g", "/again", 0) == 0);
+    CHECK(f->nlink == 1);
+    REQUIRE(t.lookup("/again", &n) == 0);
+    CHECK(n == g);
+    // The last name takes the file and its object.
+    uint64_t inode = f->inode;
+    REQUIRE(t.unlink("/d/name", 0) == 0);
+    CHECK(t.find(inode) == nullptr);
+    CHECK(backing.live.empty());
+    CHECK(t.usage().bytes == 0);
+}

@@ -85,6 +85,7 @@ void tern_libc_mounts_init(struct tern_libc_mount_table* table) {
     (void)tern_libc_mount_add(table, "/", "/", TERN_LIBC_SERVER_BOOTFS, 1);
     (void)tern_libc_mount_add(table, "/tmp", "/tmp", TERN_LIBC_SERVER_TMPFS, 0);
     (void)tern_libc_mount_add(table, "/home", "/home", TERN_LIBC_SERVER_TMPFS, 0);
+    (void)tern_libc_mount_add(table, "/dev/shm", "/dev/shm", TERN_LIBC_SERVER_TMPFS, 0);
 }
 
 int tern_libc_mount_add(struct tern_libc_mount_table* table, const char* prefix, const char* root,

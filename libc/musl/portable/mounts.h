@@ -46,8 +46,8 @@ struct tern_libc_mount_table {
 extern "C" {
 #endif
 
-/* Tern's table: "/" on bootfs (read-only), "/tmp" and "/home" on tmpfs (its /tmp and
- * /home). */
+/* Tern's table: "/" on bootfs (read-only), "/tmp", "/home" and "/dev/shm" on tmpfs (its
+ * /tmp, /home and /dev/shm: POSIX shared memory objects and named semaphores). */
 void tern_libc_mounts_init(struct tern_libc_mount_table* table);
 
 /* Adds a mount; prefix and root normalised absolute paths. -EEXIST for a prefix already

@@ -2,6 +2,7 @@
 // compiled into the musl backend of every C program, into the kernel with the other
 // portable sources, and into the host unit tests.
 
+#include <libc/musl/portable/files.h>
 #include <libc/musl/portable/translate.h>
 #include <stddef.h>
 #include <tern/abi/errors.h>
@@ -144,16 +145,22 @@ int tern_libc_prot_from_linux(uint64_t linux_prot, uint32_t* tern_prot) {
 
 int tern_libc_plan_mmap(uint64_t addr, uint64_t length, uint64_t prot, uint64_t flags, int64_t fd,
                         uint64_t offset, struct tern_libc_mmap_plan* plan) {
-    // The address is only a hint unless MAP_FIXED is given, and a hint may be ignored.
-    (void)addr;
+    (void)fd;
     if (length == 0 || (offset & kPageMask) != 0)
         return -TERN_LINUX_EINVAL;
-    if ((flags & TERN_LINUX_MAP_TYPE) != TERN_LINUX_MAP_PRIVATE)
+    uint64_t type = flags & TERN_LINUX_MAP_TYPE;
+    if (type != TERN_LINUX_MAP_PRIVATE && type != TERN_LINUX_MAP_SHARED
+        && type != TERN_LINUX_MAP_SHARED_VALIDATE)
         return -TERN_LINUX_EINVAL;
-    if (!(flags & TERN_LINUX_MAP_ANONYMOUS))
-        return fd >= 0 && fd <= 2 ? -TERN_LINUX_ENODEV : -TERN_LINUX_EBADF;
-    if (flags & (TERN_LINUX_MAP_FIXED | TERN_LINUX_MAP_FIXED_NOREPLACE))
+    uint32_t fixed = TERN_LIBC_MAP_ANYWHERE;
+    if (flags & TERN_LINUX_MAP_FIXED)
+        fixed = TERN_LIBC_MAP_REPLACE;
+    else if (flags & TERN_LINUX_MAP_FIXED_NOREPLACE)
+        fixed = TERN_LIBC_MAP_NOREPLACE;
+    if (fixed != TERN_LIBC_MAP_ANYWHERE && (addr & kPageMask) != 0)
         return -TERN_LINUX_EINVAL;
+    if (fixed != TERN_LIBC_MAP_ANYWHERE && addr == 0)
+        return -TERN_LINUX_EPERM;
     constexpr uint64_t kUnsupported = TERN_LINUX_MAP_GROWSDOWN | TERN_LINUX_MAP_HUGETLB
                                       | TERN_LINUX_MAP_32BIT | TERN_LINUX_MAP_SYNC;
     if (flags & kUnsupported)
@@ -164,8 +171,38 @@ int tern_libc_plan_mmap(uint64_t addr, uint64_t length, uint64_t prot, uint64_t 
     uint64_t size = 0;
     if (!round_to_pages(length, size))
         return -TERN_LINUX_ENOMEM;
+    bool file = !(flags & TERN_LINUX_MAP_ANONYMOUS);
+    if (file && (offset > uint64_t(INT64_MAX) || size > uint64_t(INT64_MAX) - offset))
+        return -TERN_LINUX_ENOMEM;
     plan->size = size;
+    plan->address = fixed != TERN_LIBC_MAP_ANYWHERE ? addr : 0;
+    plan->offset = file ? offset : 0;
     plan->prot = tern_prot;
+    plan->shared = type != TERN_LINUX_MAP_PRIVATE;
+    plan->file = file;
+    plan->fixed = fixed;
+    return 0;
+}
+
+int tern_libc_mmap_source(uint32_t kind, int file_server, uint32_t open_flags, int shared,
+                          uint64_t prot, uint32_t* how) {
+    uint32_t access = open_flags & TERN_LINUX_O_ACCMODE;
+    if (shared && (prot & TERN_LINUX_PROT_WRITE) && access != TERN_LINUX_O_RDWR)
+        return -TERN_LINUX_EACCES;
+    if (access == TERN_LINUX_O_WRONLY)
+        return -TERN_LINUX_EACCES;
+    if (kind != TERN_LIBC_FD_FILE)
+        return -TERN_LINUX_ENODEV;
+    *how = shared && file_server ? TERN_LIBC_MAP_OBJECT : TERN_LIBC_MAP_COPY;
+    return 0;
+}
+
+int tern_libc_msync_check(uint64_t addr, uint64_t flags) {
+    constexpr uint64_t kKnown = TERN_LINUX_MS_ASYNC | TERN_LINUX_MS_INVALIDATE | TERN_LINUX_MS_SYNC;
+    if ((addr & kPageMask) != 0 || (flags & ~kKnown) != 0)
+        return -TERN_LINUX_EINVAL;
+    if ((flags & TERN_LINUX_MS_ASYNC) && (flags & TERN_LINUX_MS_SYNC))
+        return -TERN_LINUX_EINVAL;
     return 0;
 }
 

@@ -122,11 +122,31 @@ enum tern_libc_vm_call {
     TERN_LIBC_VM_PROTECT,
 };
 
-/* What an accepted mmap request asks the kernel for. */
+/* What an accepted mmap request asks for. */
 struct tern_libc_mmap_plan {
-    uint64_t size; /* the length rounded up to whole pages */
-    uint32_t prot; /* TERN_PROT_* bits */
+    uint64_t size;    /* the length rounded up to whole pages */
+    uint64_t address; /* with fixed: where the mapping goes */
+    uint64_t offset;  /* a file mapping's offset (whole pages) */
+    uint32_t prot;    /* TERN_PROT_* bits */
+    uint32_t shared;  /* 1 for MAP_SHARED (and MAP_SHARED_VALIDATE) */
+    uint32_t file;    /* 1 without MAP_ANONYMOUS: the descriptor's file is mapped */
+    uint32_t fixed;   /* TERN_LIBC_MAP_* placement */
 };
+
+/* Where a mapping goes: anywhere, at address replacing what is there (MAP_FIXED), or at
+ * address only where nothing is (MAP_FIXED_NOREPLACE: EEXIST otherwise). */
+#define TERN_LIBC_MAP_ANYWHERE 0u
+#define TERN_LIBC_MAP_REPLACE 1u
+#define TERN_LIBC_MAP_NOREPLACE 2u
+
+/* How a file mapping is made (tern_libc_mmap_source). */
+#define TERN_LIBC_MAP_COPY 1u   /* the bytes are read into private memory */
+#define TERN_LIBC_MAP_OBJECT 2u /* the file server's memory object is mapped (shared) */
+
+/* msync's flags (x86-64 Linux values). */
+#define TERN_LINUX_MS_ASYNC 1u
+#define TERN_LINUX_MS_INVALIDATE 2u
+#define TERN_LINUX_MS_SYNC 4u
 
 #ifdef __cplusplus
 extern "C" {
@@ -152,22 +172,40 @@ int64_t tern_libc_vm_result(enum tern_libc_vm_call call, int64_t tern_result);
  * readable, as on every x86-64 system: the page tables cannot express otherwise. */
 int tern_libc_prot_from_linux(uint64_t linux_prot, uint32_t* tern_prot);
 
-/* Checks an mmap request and fills *plan. Tern serves private anonymous mappings at an
- * address of the kernel's choosing; the checks run in this order:
+/* Checks an mmap request and fills *plan: anonymous memory (private, or shared: a memory
+ * object that fork keeps shared) or a file's bytes (tern_libc_mmap_source says how), at
+ * an address of the kernel's choosing or, with MAP_FIXED or MAP_FIXED_NOREPLACE, at
+ * addr. The checks run in this order:
  *   -EINVAL  length 0, or an offset that is not page-aligned;
- *   -EINVAL  a mapping type other than MAP_PRIVATE (MAP_SHARED, MAP_SHARED_VALIDATE and
- *            undefined types: Tern has no shared anonymous memory in this API yet);
- *   -EBADF   no MAP_ANONYMOUS: a file mapping, and there are no files yet (-ENODEV for
- *            fds 0-2, the console, which cannot be mapped);
- *   -EINVAL  MAP_FIXED or MAP_FIXED_NOREPLACE (the address is never honoured; a hint
- *            without them is ignored, as Linux may ignore it);
+ *   -EINVAL  a mapping type other than MAP_PRIVATE, MAP_SHARED or MAP_SHARED_VALIDATE;
+ *   -EINVAL  MAP_FIXED or MAP_FIXED_NOREPLACE at an address that is not page-aligned;
+ *   -EPERM   either of them at address 0 (below Linux's mmap_min_addr);
  *   -EINVAL  MAP_GROWSDOWN, MAP_HUGETLB, MAP_32BIT or MAP_SYNC, which Tern cannot honour;
  *   -EINVAL / -EACCES  the protection, as tern_libc_prot_from_linux;
- *   -ENOMEM  a length that does not fit the address space once rounded up to pages.
- * Other flags (MAP_NORESERVE, MAP_POPULATE, MAP_STACK, MAP_LOCKED, ...) need nothing on
- * Tern, where anonymous memory is never swapped, and are accepted. */
+ *   -ENOMEM  a length that does not fit the address space once rounded up to pages, or
+ *            an offset + length past the largest file.
+ * fd is not looked at: the descriptor's checks are tern_libc_mmap_source's. A hint without
+ * MAP_FIXED is ignored, as Linux may ignore it. Other flags (MAP_NORESERVE, MAP_POPULATE,
+ * MAP_STACK, MAP_LOCKED, ...) need nothing on Tern, where memory is never swapped. */
 int tern_libc_plan_mmap(uint64_t addr, uint64_t length, uint64_t prot, uint64_t flags, int64_t fd,
                         uint64_t offset, struct tern_libc_mmap_plan* plan);
+
+/* How the file a descriptor names can be mapped, as Linux checks it: kind is the
+ * descriptor's (enum tern_libc_fd_kind, files.h), file_server 1 for a file of a writable
+ * file server (tmpfs) and 0 for the boot file system's, open_flags its open flags.
+ *   -EACCES  MAP_SHARED with PROT_WRITE on a descriptor not open for reading and writing,
+ *            or any mapping of one open only for writing;
+ *   -ENODEV  not a regular file (the console, a pipe, a socket, a directory);
+ * else 0, and *how is TERN_LIBC_MAP_OBJECT for a shared mapping of a file server's file
+ * (the server's memory object: every mapping sees every store) or TERN_LIBC_MAP_COPY (a
+ * private mapping, or a shared one of a boot file system file, which nobody can change:
+ * its bytes are read into the process's memory). */
+int tern_libc_mmap_source(uint32_t kind, int file_server, uint32_t open_flags, int shared,
+                          uint64_t prot, uint32_t* how);
+
+/* msync's checks: -EINVAL for an address that is not page-aligned, unknown flags, or
+ * MS_SYNC with MS_ASYNC; else 0. */
+int tern_libc_msync_check(uint64_t addr, uint64_t flags);
 
 /* The range rule of munmap and mprotect: the address must be page-aligned and the length
  * non-zero (else -EINVAL); *size is the length rounded up to whole pages (-ENOMEM when

@@ -57,6 +57,9 @@ bool next_component(base::StringView& rest, base::StringView& component) {
     return true;
 }
 
+// The node an entry names: the file behind a hard link's entry, or the entry itself.
+Node* file_of(Node* entry) { return entry && entry->file ? entry->file : entry; }
+
 bool is_ancestor(const Node* ancestor, const Node* node) {
     for (const Node* n = node; n; n = n->parent)
         if (n == ancestor)
@@ -66,7 +69,7 @@ bool is_ancestor(const Node* ancestor, const Node* node) {
 
 } // namespace
 
-Tree::Tree(Limits limits, int64_t now_ns) : m_limits(limits) {
+Tree::Tree(Limits limits, int64_t now_ns, Backing* backing) : m_limits(limits), m_backing(backing) {
     Node* root = new (std::nothrow) Node;
     if (!root)
         return;
@@ -89,7 +92,7 @@ void Tree::destroy(Node* node) {
         node->first_child = c->next_sibling;
         destroy(c);
     }
-    delete[] node->data;
+    release_data(node);
     delete node;
 }
 
@@ -202,7 +205,7 @@ int Tree::lookup(base::StringView path, Node** out) {
     Node* c = child(p.directory, p.leaf);
     if (!c)
         return -kENOENT;
-    *out = c;
+    *out = file_of(c);
     return 0;
 }
 
@@ -262,12 +265,67 @@ bool Tree::room_for(const Node* node, uint64_t size) const {
     return size <= node->size || size - node->size <= m_limits.max_bytes - m_bytes;
 }
 
+void Tree::release_data(Node* node) {
+    if (node->memory)
+        m_backing->drop(node->memory, node->data, node->capacity);
+    else
+        delete[] node->data;
+    node->memory = 0;
+    node->data = nullptr;
+    node->capacity = 0;
+}
+
+int Tree::move_to_object(Node* node, uint64_t capacity) {
+    uint64_t memory = 0;
+    uint8_t* data = nullptr;
+    if (!m_backing->make(capacity, &memory, &data))
+        return -kENOMEM;
+    copy_bytes(data, node->data, node->size);
+    release_data(node);
+    node->memory = memory;
+    node->data = data;
+    node->capacity = capacity;
+    return 0;
+}
+
+int Tree::map(Node* node, uint64_t end, uint64_t* memory, uint64_t* size) {
+    if (node->is_directory())
+        return -kEISDIR;
+    if (!node->is_regular() || end > kMaxFileSize)
+        return -kEINVAL;
+    if (!m_backing)
+        return -kENODEV;
+    // Pages past the end of the file cost memory too: no more than the byte limit has left.
+    if (end > node->size && end - node->size > m_limits.max_bytes - m_bytes)
+        return -kENOMEM;
+    uint64_t want = end > node->size ? end : node->size;
+    if (want == 0)
+        want = 1;
+    if (want > kMaxFileSize - (kPageSize - 1))
+        return -kEINVAL;
+    want = (want + kPageSize - 1) & ~(kPageSize - 1);
+    if (!node->memory || want > node->capacity) {
+        if (int r = move_to_object(node, want); r != 0)
+            return r;
+    }
+    *memory = node->memory;
+    *size = node->capacity;
+    return 0;
+}
+
 int Tree::reserve(Node* node, uint64_t size) {
     if (size <= node->capacity)
         return 0;
     uint64_t grown =
         node->capacity < kGrowthStep ? node->capacity * 2 : node->capacity + node->capacity / 4;
     uint64_t capacity = size > grown ? size : grown;
+    if (node->memory) {
+        // A mapped file stays in an object: whole pages, grown as the heap buffer grows.
+        if (capacity > kMaxFileSize - (kPageSize - 1))
+            capacity = size;
+        capacity = (capacity + kPageSize - 1) & ~(kPageSize - 1);
+        return move_to_object(node, capacity) == 0 ? 0 : -kENOSPC;
+    }
     auto* data = new (std::nothrow) uint8_t[capacity];
     if (!data && capacity > size)
         data = new (std::nothrow) uint8_t[capacity = size];
@@ -289,7 +347,7 @@ int Tree::open(base::StringView path, uint32_t flags, uint32_t mode, int64_t now
         if (int r = lookup(path, &node); r != 0)
             return r;
     } else {
-        node = child(p.directory, p.leaf);
+        node = file_of(child(p.directory, p.leaf));
     }
     if (node) {
         if ((flags & kOpenCreate) && (flags & kOpenExclusive))
@@ -372,11 +430,10 @@ int Tree::truncate(Node* node, uint64_t size, int64_t now_ns) {
         if (int r = reserve(node, size); r != 0)
             return r;
         zero_bytes(node->data + node->size, size - node->size);
-    } else if (size == 0 && node->data) {
-        // An emptied file gives its memory back.
-        delete[] node->data;
-        node->data = nullptr;
-        node->capacity = 0;
+    } else if (size == 0 && node->data && !node->memory) {
+        // An emptied file gives its memory back (a mapped one keeps its object, which
+        // clients may have mapped).
+        release_data(node);
     }
     m_bytes = m_bytes - node->size + size;
     node->size = size;
@@ -445,11 +502,85 @@ int Tree::unlink(base::StringView path, int64_t now_ns) {
     if (node->is_directory())
         return -kEISDIR;
     detach(node);
-    hash_remove(node);
     p.directory->mtime_ns = p.directory->ctime_ns = now_ns;
-    m_bytes -= node->size; // a file's or a link's bytes
-    destroy(node);
+    file_of(node)->ctime_ns = now_ns;
+    remove_entry(node);
+    return 0;
+}
+
+void Tree::remove_entry(Node* entry) {
+    Node* file = file_of(entry);
     --m_nodes;
+    if (file != entry) {
+        // One of the names a file has besides its own node: the node stays.
+        for (Node** q = &file->next_link; *q; q = &(*q)->next_link) {
+            if (*q == entry) {
+                *q = entry->next_link;
+                break;
+            }
+        }
+        file->nlink--;
+        delete entry;
+        return;
+    }
+    if (Node* other = file->next_link) {
+        // The file's own entry goes while it has other names: it takes the place of one
+        // of them (same directory position and name), which goes instead.
+        file->next_link = other->next_link;
+        Node* directory = other->parent;
+        for (Node** q = &directory->first_child; *q; q = &(*q)->next_sibling) {
+            if (*q == other) {
+                file->next_sibling = other->next_sibling;
+                *q = file;
+                break;
+            }
+        }
+        file->parent = directory;
+        file->name_length = other->name_length;
+        copy_bytes(file->name, other->name, sizeof(file->name));
+        file->nlink--;
+        delete other;
+        return;
+    }
+    hash_remove(file);
+    m_bytes -= file->size; // a file's or a link's bytes
+    destroy(file);
+}
+
+int Tree::link(base::StringView from, base::StringView to, int64_t now_ns, Node** out) {
+    Node* file = nullptr;
+    if (int r = lookup(from, &file); r != 0)
+        return r;
+    if (!file->is_regular())
+        return -kEPERM;
+    Parent p;
+    if (int r = resolve_parent(to, &p); r != 0)
+        return r;
+    if (p.leaf.empty() || p.leaf == base::StringView(".") || p.leaf == base::StringView(".."))
+        return -kEEXIST;
+    if (p.leaf.size() > kMaxName)
+        return -kENAMETOOLONG;
+    if (child(p.directory, p.leaf))
+        return -kEEXIST;
+    if (m_nodes >= m_limits.max_nodes)
+        return -kENOSPC;
+    Node* entry = new (std::nothrow) Node;
+    if (!entry)
+        return -kENOSPC;
+    entry->inode = file->inode;
+    entry->mode = file->mode;
+    entry->file = file;
+    entry->name_length = uint16_t(p.leaf.size());
+    copy_bytes(entry->name, p.leaf.data(), p.leaf.size());
+    entry->name[p.leaf.size()] = '\0';
+    attach(p.directory, entry);
+    entry->next_link = file->next_link;
+    file->next_link = entry;
+    file->nlink++;
+    file->ctime_ns = now_ns;
+    p.directory->mtime_ns = p.directory->ctime_ns = now_ns;
+    ++m_nodes;
+    *out = file;
     return 0;
 }
 
@@ -500,7 +631,8 @@ int Tree::rename(base::StringView from, base::StringView to, int64_t now_ns) {
     if (node->is_directory() && is_ancestor(node, target.directory))
         return -kEINVAL;
     Node* existing = child(target.directory, target.leaf);
-    if (existing == node)
+    // Two names of one file: nothing happens (POSIX).
+    if (existing && file_of(existing) == file_of(node))
         return 0;
     if (existing) {
         if (node->is_directory() && !existing->is_directory())
@@ -510,11 +642,13 @@ int Tree::rename(base::StringView from, base::StringView to, int64_t now_ns) {
         if (existing->first_child)
             return -kENOTEMPTY;
         detach(existing);
-        hash_remove(existing);
-        if (!existing->is_directory())
-            m_bytes -= existing->size;
-        destroy(existing);
-        --m_nodes;
+        if (existing->is_directory()) {
+            hash_remove(existing);
+            destroy(existing);
+            --m_nodes;
+        } else {
+            remove_entry(existing);
+        }
     }
     detach(node);
     node->name_length = uint16_t(target.leaf.size());

@@ -11,6 +11,18 @@
 // link met before the last component is ENOTDIR, except to lookup_through, which says
 // where it is so that the client can follow it too.
 //
+// Hard links (link()): a regular file may have several names, each a directory entry
+// of its own; the file keeps its inode number, its bytes and its attributes (nlink
+// counts the names) until the last name goes, whichever name that is.
+//
+// Mappable files: a regular file's bytes live in the server's heap until a client asks to
+// map it (map()); from then on they live in a memory object the Backing makes, which the
+// server maps into itself, so that the file's data IS the object's pages and read, write
+// and every shared mapping see the same bytes. The object is whole pages, at least the
+// file's size (and the end of any mapping asked for); it stays when the file shrinks
+// (the bytes past the end are zeroed when the file grows over them again). A file that
+// grows past its object moves to a bigger one: mappings made earlier keep the old pages.
+//
 // Errors are Linux errno numbers (the file protocol's), returned negated; 0 is success.
 //
 // Bounds: a path of at most kMaxPath bytes, a name of at most kMaxName, at most
@@ -26,6 +38,7 @@ inline constexpr size_t kMaxPath = 4096;
 inline constexpr size_t kMaxName = 255;
 
 // The Linux errno values the tree answers with.
+inline constexpr int kEPERM = 1;
 inline constexpr int kENOENT = 2;
 inline constexpr int kEEXIST = 17;
 inline constexpr int kENOTDIR = 20;
@@ -36,6 +49,8 @@ inline constexpr int kENOSPC = 28;
 inline constexpr int kENAMETOOLONG = 36;
 inline constexpr int kENOTEMPTY = 39;
 inline constexpr int kEBUSY = 16;
+inline constexpr int kENODEV = 19;
+inline constexpr int kENOMEM = 12;
 
 // Node types, as the Linux S_IFMT bits of a mode.
 inline constexpr uint32_t kTypeMask = 0170000;
@@ -70,6 +85,11 @@ struct Node {
     Node* hash_next = nullptr; // the inode table's chain
     uint8_t* data = nullptr;   // files and links: size bytes of capacity
     uint64_t capacity = 0;
+    uint64_t memory = 0; // a Backing's object holding data (capacity bytes), 0 for the heap
+    // Hard links: every further name of a regular file is an entry node whose file is the
+    // node holding the bytes (the same inode number); the file lists its entries.
+    Node* file = nullptr;
+    Node* next_link = nullptr;
     uint16_t name_length = 0;
     char name[kMaxName + 1] = {};
 
@@ -85,6 +105,23 @@ inline constexpr uint32_t kOpenExclusive = 2; // with kOpenCreate: EEXIST when t
 inline constexpr uint32_t kOpenTruncate = 4;  // a regular file becomes empty
 inline constexpr uint32_t kOpenDirectory = 8; // ENOTDIR unless it is a directory
 
+// Where mapped files keep their bytes: memory objects of whole pages, mapped into the
+// server (data) and handed to clients by their handle. The server's is kernel memory
+// objects; the host tests use one over the heap.
+class Backing {
+public:
+    // A zeroed object of size bytes (a multiple of 4096) in *memory (never 0), mapped
+    // readable and writable at *data. false when there is no memory for it.
+    virtual bool make(uint64_t size, uint64_t* memory, uint8_t** data) = 0;
+    // Unmaps and releases one (mappings clients made of it keep its pages).
+    virtual void drop(uint64_t memory, uint8_t* data, uint64_t size) = 0;
+
+protected:
+    ~Backing() = default;
+};
+
+inline constexpr uint64_t kPageSize = 4096;
+
 struct Usage {
     uint64_t bytes;
     uint64_t nodes;
@@ -93,7 +130,8 @@ struct Usage {
 class Tree {
 public:
     // The root directory (inode 1, mode 0755) at time now_ns.
-    explicit Tree(Limits limits, int64_t now_ns);
+    // backing: where files that are mapped keep their bytes (nullptr: map() is ENODEV).
+    explicit Tree(Limits limits, int64_t now_ns, Backing* backing = nullptr);
     ~Tree();
     Tree(const Tree&) = delete;
     Tree& operator=(const Tree&) = delete;
@@ -137,6 +175,20 @@ public:
     int set_times(Node* node, bool set_atime, int64_t atime_ns, bool set_mtime, int64_t mtime_ns,
                   int64_t now_ns);
 
+    // Makes a regular file's bytes a Backing object covering at least end bytes (the
+    // file's size when that is more) and returns it in *memory and its size in *size:
+    // what a client maps for a shared mapping of [offset, end). EISDIR for a directory,
+    // EINVAL for a link or an end past kMaxFileSize, ENODEV without a Backing, ENOMEM
+    // when the object cannot be made or the part past the file's end is more than the
+    // byte limit has left. Bytes past the file's end are zeros and are not
+    // part of the file (the file's size does not change).
+    int map(Node* node, uint64_t end, uint64_t* memory, uint64_t* size);
+
+    // A new name to for the regular file at from (a final link is not followed). EEXIST
+    // when to exists, EPERM for a directory or a symbolic link, ENOSPC past the node
+    // limit; *out is the file.
+    int link(base::StringView from, base::StringView to, int64_t now_ns, Node** out);
+
     int mkdir(base::StringView path, uint32_t mode, int64_t now_ns, Node** out);
     int rmdir(base::StringView path, int64_t now_ns);
     // Removes a file or a link; EISDIR for a directory.
@@ -163,15 +215,23 @@ private:
     void attach(Node* directory, Node* node);
     void detach(Node* node);
     void destroy(Node* node);
+    // Removes a file's or a link's directory entry (detached already by the caller's
+    // rules): the node goes with its last name.
+    void remove_entry(Node* entry);
     // Whether node may grow to size bytes within the byte limit.
     bool room_for(const Node* node, uint64_t size) const;
     // Makes node's buffer hold size bytes (ENOSPC when memory runs out).
     int reserve(Node* node, uint64_t size);
+    // Moves node's bytes into a Backing object of capacity bytes (whole pages).
+    int move_to_object(Node* node, uint64_t capacity);
+    // Gives node's buffer back (heap or object).
+    void release_data(Node* node);
     void hash_insert(Node* node);
     void hash_remove(Node* node);
 
     static constexpr size_t kBuckets = 1024;
     Limits m_limits;
+    Backing* m_backing = nullptr;
     Node* m_root = nullptr;
     Node* m_link = nullptr; // the last link resolve_parent met before the last component
     size_t m_link_end = 0;

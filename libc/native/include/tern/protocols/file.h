@@ -201,4 +201,35 @@ struct StatFsResponse {
 using StatFs = proto::Op<15, PathRequest, StatFsResponse>;
 using SetTimes = proto::Op<16, SetTimesRequest, AttrResponse>;
 
+// data = existing path, new path (first_length is the existing path's): a new name for a
+// regular file (link()); the answer is the file's attributes (nlink counts its names).
+// EEXIST, EPERM for a directory or a symbolic link (not followed), ENOENT, ENOSPC.
+using Link =
+    proto::Op<18, TwoPathRequest, AttrResponse, proto::Limits{.request_data = 2 * kMaxPath}>;
+
+// Map: a memory object holding a regular file's bytes, for a shared mapping (mmap
+// MAP_SHARED). The object covers at least [0, end) and the whole file, in whole pages;
+// the client maps the part it wants. Every Map of the file gives the same object while
+// the file fits in it, and the server's Read and Write use its pages too, so every
+// mapping and every reader sees every store. Bytes past the file's end are zeros and not
+// part of the file (Linux raises SIGBUS there; Tern maps the pages). A file that later
+// grows past the object moves to a bigger one, and mappings made before keep the old
+// pages. Without kMapWrite the handle has no WRITE right (a read-only mapping).
+// EISDIR, EINVAL (a link, or end past the largest file), ENOMEM (no object, or more bytes
+// past the end of the file than the server has room for), ENODEV (a server whose files
+// cannot be mapped).
+inline constexpr uint32_t kMapWrite = 1;
+struct MapRequest {
+    uint64_t inode;
+    uint64_t end; // the mapping's end in the file (offset + length)
+    uint32_t flags;
+    uint32_t reserved;
+};
+struct MapResponse {
+    int32_t error;
+    uint32_t reserved;
+    uint64_t size; // the object's size in bytes; handles[0] of the reply = the object
+};
+using Map = proto::Op<17, MapRequest, MapResponse, proto::Limits{.response_handles = 1}>;
+
 } // namespace tern::file
