@@ -120,10 +120,20 @@ base::Result<Task*> Task::create(const char* name, const TaskQuotas& quotas) {
 
 void Task::activate() { write_cr3(m_page_table.root_phys()); }
 
+base::Result<void> Task::map_new_page(uint64_t page, uint64_t phys, uint32_t prot) {
+    // One walk and one entry write where the tables exist (nearly always: a region's
+    // pages share their tables); map() plans and builds the missing ones.
+    PageFlags flags = user_page_flags(prot);
+    auto r = m_page_table.map_page(page, phys, flags);
+    if (r.is_error() && r.error() == base::Error::NOT_FOUND)
+        r = m_page_table.map(page, phys, kPageSize, flags);
+    return r;
+}
+
 base::Result<void> Task::map_zero_page(uint64_t page, uint32_t prot) {
     uint64_t phys = TRY(page_allocator().alloc_page());
     __builtin_memset(phys_to_virt(phys), 0, kPageSize);
-    if (auto r = m_page_table.map(page, phys, kPageSize, user_page_flags(prot)); r.is_error()) {
+    if (auto r = map_new_page(page, phys, prot); r.is_error()) {
         (void)page_allocator().free_page(phys);
         return r.error();
     }
@@ -376,17 +386,30 @@ base::Result<uint64_t> Task::map_memory(uint64_t address, obj::Ref<MemoryObject>
     // Shared pages do not count against the memory quota a second time.
     uint64_t at = TRY(vm_allocate(size, prot, kRegionMemory, address, index + 1));
     m_memory_used -= size;
-    for (uint64_t off = 0; off < size; off += kPageSize) {
-        uint64_t phys = object->page_phys((offset + off) / kPageSize);
-        PageFlags flags = user_page_flags(prot);
-        if (object->uncached())
-            flags |= PageFlags::kCacheDisable | PageFlags::kWriteThrough;
-        if (auto r = m_page_table.map(at + off, phys, kPageSize, flags); r.is_error()) {
-            unmap_range(at, at + off, false);
-            m_memory_used += size;
-            (void)vm_free(at, size);
-            return r.error();
-        }
+    PageFlags flags = user_page_flags(prot);
+    if (object->uncached())
+        flags |= PageFlags::kCacheDisable | PageFlags::kWriteThrough;
+    // Physically contiguous pages (a boot module such as the bootfs archive, DMA memory)
+    // go in one call, which plans the tables once and writes the leaves in one walk;
+    // others page by page, one walk each where the tables exist.
+    uint64_t done = 0;
+    base::Result<void> mapped;
+    if (object->contiguous()) {
+        mapped = m_page_table.map(at, object->page_phys(offset / kPageSize), size, flags);
+        if (mapped.ok())
+            done = size;
+    }
+    for (; mapped.ok() && done < size; done += kPageSize) {
+        uint64_t phys = object->page_phys((offset + done) / kPageSize);
+        mapped = m_page_table.map_page(at + done, phys, flags);
+        if (mapped.is_error() && mapped.error() == base::Error::NOT_FOUND)
+            mapped = m_page_table.map(at + done, phys, kPageSize, flags);
+    }
+    if (mapped.is_error()) {
+        unmap_range(at, at + done, false);
+        m_memory_used += size;
+        (void)vm_free(at, size);
+        return mapped.error();
     }
     return at;
 }
@@ -523,7 +546,7 @@ base::Result<void> Task::write_new_page(uint64_t address, PageFiller fill, void*
     const obj::Region* r = m_exited ? nullptr : m_regions.find(address);
     base::Result<void> mapped = base::Error::BAD_ADDRESS;
     if (r && !m_page_table.translate(address).has_value())
-        mapped = m_page_table.map(address, phys, kPageSize, user_page_flags(r->protection));
+        mapped = map_new_page(address, phys, r->protection);
     else if (r)
         mapped = base::Error::ALREADY_EXISTS;
     if (mapped.is_error())

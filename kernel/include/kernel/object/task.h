@@ -164,6 +164,8 @@ protected:
 
 private:
     explicit Task(const TaskQuotas& quotas);
+    // Maps the frame phys at page (not present) for the task alone, with prot.
+    base::Result<void> map_new_page(uint64_t page, uint64_t phys, uint32_t prot);
     base::Result<void> map_zero_page(uint64_t page, uint32_t prot);
     // Gives the task a page of its own at `page` (present): a copy when the frame is
     // shared with other tasks, else the frame itself; mapped with prot.
