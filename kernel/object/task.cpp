@@ -251,7 +251,7 @@ base::Result<void> Task::clone_handles_into(Task& child) {
 }
 
 base::Result<uint64_t> Task::vm_allocate(uint64_t size, uint32_t prot, uint32_t kind,
-                                         uint64_t fixed_address, uint64_t cookie) {
+                                         uint64_t fixed_address, uint64_t cookie, uint32_t limit) {
     if (size == 0 || !base::is_aligned(size, kPageSize) || !valid_prot(prot))
         return base::Error::INVALID_ARGUMENT;
     if (size > kUserSpaceEnd - kUserSpaceStart)
@@ -288,7 +288,7 @@ base::Result<uint64_t> Task::vm_allocate(uint64_t size, uint32_t prot, uint32_t 
         address = TRY(m_regions.find_gap(size + kPageSize, kPageSize, kMmapBase, kUserSpaceEnd))
                   + kPageSize;
     }
-    obj::Region region{address, address + size, prot, kind, cookie, 0};
+    obj::Region region{address, address + size, prot, kind, cookie, 0, limit};
     TRY(m_regions.insert(region));
     m_memory_used += size;
     return address;
@@ -367,7 +367,8 @@ base::Result<obj::FutexKey> Task::futex_key(uint64_t address, bool shared) const
 }
 
 base::Result<uint64_t> Task::map_memory(uint64_t address, obj::Ref<MemoryObject> memory,
-                                        uint64_t offset, uint64_t size, uint32_t prot) {
+                                        uint64_t offset, uint64_t size, uint32_t prot,
+                                        bool writable) {
     size_t index = m_memories.size();
     size_t empty = m_memories.size();
     for (size_t i = 0; i < m_memories.size(); ++i) {
@@ -384,7 +385,8 @@ base::Result<uint64_t> Task::map_memory(uint64_t address, obj::Ref<MemoryObject>
         TRY(m_memories.push_back(base::move(memory)));
     }
     // Shared pages do not count against the memory quota a second time.
-    uint64_t at = TRY(vm_allocate(size, prot, kRegionMemory, address, index + 1));
+    uint32_t limit = writable ? ~0u : ~TERN_PROT_WRITE;
+    uint64_t at = TRY(vm_allocate(size, prot, kRegionMemory, address, index + 1, limit));
     m_memory_used -= size;
     PageFlags flags = user_page_flags(prot);
     if (object->uncached())
@@ -477,11 +479,13 @@ base::Result<void> Task::vm_protect(uint64_t address, uint64_t size, uint32_t pr
         || size > kUserSpaceEnd - address)
         return base::Error::INVALID_ARGUMENT;
     uint64_t end = address + size;
-    // Every page of the range must belong to some region.
+    // Every page of the range must belong to some region, which may be given prot.
     for (uint64_t v = address; v < end;) {
         const obj::Region* r = m_regions.find(v);
         if (!r)
             return base::Error::NOT_FOUND;
+        if (prot & ~r->limit)
+            return base::Error::ACCESS_DENIED;
         v = r->end;
     }
     TRY(m_regions.protect(address, end, prot));
@@ -509,6 +513,11 @@ base::Result<void> Task::write_memory(uint64_t address, base::Span<const uint8_t
         const obj::Region* r = m_regions.find(v);
         if (!r)
             return base::Error::BAD_ADDRESS;
+        // A memory object's pages are the object's, shared with every task mapping it (a
+        // program's code mapped from the boot file system): written only where mapped
+        // writable.
+        if (r->kind == kRegionMemory && !(r->protection & TERN_PROT_WRITE))
+            return base::Error::ACCESS_DENIED;
         uint64_t page = base::align_down(v, kPageSize);
         auto t = m_page_table.translate(v);
         if (!t.has_value()) {
