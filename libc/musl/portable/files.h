@@ -136,8 +136,9 @@ struct tern_libc_pipe_end {
  * dup, dup2, dup3 and F_DUPFD made from it (the offset and the status flags are shared;
  * close-on-exec is the descriptor's). A file's bytes are data[0, size) inside a read-only mapping
  * of the bootfs archive (map_address, map_size) held through memory; position is the
- * file offset. A directory holds bootfs's listing in data[0, size) (an anonymous buffer at
- * map_address), and position is the index of the next entry ("." and ".." are 0 and 1). */
+ * file offset (exec maps a program's read-only segments from memory at map_offset +
+ * (data - map_address)). A directory holds bootfs's listing in data[0, size) (an anonymous buffer
+ * at map_address), and position is the index of the next entry ("." and ".." are 0 and 1). */
 struct tern_libc_file {
     uint32_t kind;       /* enum tern_libc_fd_kind */
     uint32_t mode;       /* permission bits */
@@ -150,6 +151,7 @@ struct tern_libc_file {
     const char* data;
     uint64_t map_address;
     uint64_t map_size;
+    uint64_t map_offset;              /* a bootfs file: where map_address is in memory */
     uint32_t server;                  /* where it lives (mounts.h TERN_LIBC_SERVER_*) */
     uint32_t device;                  /* its mount's index + 1: st_dev */
     uint64_t inode;                   /* a file server's node (not bootfs's) */
