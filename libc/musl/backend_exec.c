@@ -202,7 +202,10 @@ static long hand_over(struct tern_libc_exec_child* child) {
     struct tern_libc_fd_table* table = tern_libc_fds();
     uint32_t handles[TERN_LIBC_MAX_FDS];
     memset(handles, 0, sizeof(handles));
+    uint64_t used = tern_libc_fd_descriptions(table);
     for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        if (!(used >> i & 1))
+            continue;
         struct tern_libc_file* file = &table->files[i];
         if (file->references == 0
             || (file->kind != TERN_LIBC_FD_PIPE_READ && file->kind != TERN_LIBC_FD_PIPE_WRITE)
@@ -245,8 +248,10 @@ static long hand_over(struct tern_libc_exec_child* child) {
 static uint64_t state_bound(void) {
     struct tern_libc_fd_table* table = tern_libc_fds();
     uint64_t bytes = sizeof(struct tern_libc_exec_header) + TERN_LIBC_PATH_BUFFER + 16;
+    uint64_t used = tern_libc_fd_descriptions(table);
     for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i)
-        if (table->files[i].references != 0 && tern_libc_exec_keeps_file(table, &table->files[i]))
+        if ((used >> i & 1) && table->files[i].references != 0
+            && tern_libc_exec_keeps_file(table, &table->files[i]))
             bytes += sizeof(struct tern_libc_exec_record) + strlen(table->files[i].path) + 16;
     return bytes;
 }
@@ -541,7 +546,10 @@ void tern_libc_exec_restore(void) {
     }
 
     int pipes = 0;
+    uint64_t used = tern_libc_fd_descriptions(table);
     for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        if (!(used >> i & 1))
+            continue;
         struct tern_libc_file* file = &table->files[i];
         if (file->references == 0)
             continue;
@@ -549,7 +557,7 @@ void tern_libc_exec_restore(void) {
         if (file->kind == TERN_LIBC_FD_PIPE_READ || file->kind == TERN_LIBC_FD_PIPE_WRITE) {
             ++pipes;
             for (int j = 0; j < i && !file->pipe.ring; ++j)
-                if (table->files[j].references && table->files[j].pipe.ring
+                if ((used >> j & 1) && table->files[j].references && table->files[j].pipe.ring
                     && table->files[j].pipe.memory == file->pipe.memory)
                     file->pipe.ring = table->files[j].pipe.ring;
             if (!file->pipe.ring) {

@@ -291,7 +291,10 @@ long tern_libc_pipe_syscall(long n, long a1, long a2, int* handled) {
 static int count_pipe_ends(int delta) {
     struct tern_libc_fd_table* table = tern_libc_fds();
     int ends = 0;
+    uint64_t used = tern_libc_fd_descriptions(table);
     for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        if (!(used >> i & 1))
+            continue;
         struct tern_libc_file* file = &table->files[i];
         if (file->references == 0 || !file->pipe.ring)
             continue;
@@ -380,7 +383,10 @@ void tern_libc_pipe_exec_start(const uint32_t* peers, uint32_t count, int shared
 
 void tern_libc_pipe_hold_for_child(uint64_t child, int delta) {
     struct tern_libc_fd_table* table = tern_libc_fds();
+    uint64_t used = tern_libc_fd_descriptions(table);
     for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        if (!(used >> i & 1))
+            continue;
         struct tern_libc_file* file = &table->files[i];
         if (file->references == 0 || !file->pipe.ring)
             continue;
@@ -395,7 +401,10 @@ void tern_libc_pipe_hold_for_child(uint64_t child, int delta) {
 void tern_libc_pipe_forget_process(uint64_t pid) {
     struct tern_libc_fd_table* table = tern_libc_fds();
     uint32_t taken = 0;
+    uint64_t used = tern_libc_fd_descriptions(table);
     for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        if (!(used >> i & 1))
+            continue;
         struct tern_libc_file* file = &table->files[i];
         if (file->references == 0 || !file->pipe.ring
             || (file->kind != TERN_LIBC_FD_PIPE_READ && file->kind != TERN_LIBC_FD_PIPE_WRITE))

@@ -201,6 +201,12 @@ void tern_libc_fd_table_init(struct tern_libc_fd_table* table);
  * one reference), without close-on-exec; -EMFILE when every descriptor is open. */
 int tern_libc_fd_allocate(struct tern_libc_fd_table* table, uint32_t kind);
 
+/* The descriptions some descriptor names (those with references), as a mask: bit i for
+ * files[i]. A loop over the descriptions in use visits these alone: each description
+ * lies on a page of its own, and reading one a process never used costs a page fault
+ * that maps a zero page (and a fork shares it, and an exit unmaps it). */
+uint64_t tern_libc_fd_descriptions(const struct tern_libc_fd_table* table);
+
 /* The description fd names, of any kind, or 0 when fd is not open (EBADF). */
 struct tern_libc_file* tern_libc_fd_lookup(struct tern_libc_fd_table* table, int64_t fd);
 
