@@ -10,7 +10,10 @@ the same inputs always give the same bytes: mtime 0, uid and gid 0, empty user a
 names, entries sorted by path, and every parent directory written before its children.
 
 Files are mode 0555 when the host file is executable or its host or archive path ends in
-".elf", otherwise 0444; directories are 0555. Any problem with the inputs (a missing host
+".elf", otherwise 0444; directories are 0555. An ELF file's data starts on a 4 KiB
+boundary of the archive, so that exec can map a program's read-only segments from the
+archive's memory rather than copy them: where it would not, a pax extended header holding
+one "comment" record (which tar readers ignore) comes before it as padding. Any problem with the inputs (a missing host
 file, a duplicate or invalid archive path, a name ustar cannot store, more entries than
 the reader accepts) exits with status 2 and a message, and writes nothing.
 """
@@ -109,6 +112,34 @@ def make_info(path, size, mode, kind):
     return info
 
 
+PAGE = 4096
+BLOCK = 512
+
+
+def padding_header(offset):
+    """The pax extended header ("comment" records only) to write at offset, a multiple of
+    BLOCK, so that the next member's data starts on a PAGE boundary; None when it
+    already does."""
+    gap = -(offset + BLOCK) % PAGE  # bytes from offset to where the next header must go
+    if gap == 0:
+        return None
+    body = gap - BLOCK  # the padding's own header takes one block
+    record = b""
+    if body > 0:
+        # "<length> comment=<value>\n", the length counting the whole record.
+        head = f"{body} comment=".encode()
+        record = head + b"p" * (body - len(head) - 1) + b"\n"
+        assert len(record) == body
+    info = tarfile.TarInfo("././@PaxHeader")
+    info.type = tarfile.XHDTYPE
+    info.size = len(record)
+    info.mtime = 0
+    info.mode = 0o644
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info, record
+
+
 def build(entries):
     """Returns (archive bytes, number of files)."""
     out = io.BytesIO()
@@ -128,6 +159,10 @@ def build(entries):
             except OSError as error:
                 raise InputError(f"cannot read host file {host_path!r}: {error}") from None
             info = make_info(path, len(data), file_mode(path, host_path), tarfile.REGTYPE)
+            padding = padding_header(archive.offset) if data[:4] == b"\x7fELF" else None
+            if padding:
+                archive.addfile(padding[0], io.BytesIO(padding[1]))
+                assert (archive.offset + BLOCK) % PAGE == 0
             archive.addfile(info, io.BytesIO(data))
             file_count += 1
     return out.getvalue(), file_count

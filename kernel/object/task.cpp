@@ -120,10 +120,20 @@ base::Result<Task*> Task::create(const char* name, const TaskQuotas& quotas) {
 
 void Task::activate() { write_cr3(m_page_table.root_phys()); }
 
+base::Result<void> Task::map_new_page(uint64_t page, uint64_t phys, uint32_t prot) {
+    // One walk and one entry write where the tables exist (nearly always: a region's
+    // pages share their tables); map() plans and builds the missing ones.
+    PageFlags flags = user_page_flags(prot);
+    auto r = m_page_table.map_page(page, phys, flags);
+    if (r.is_error() && r.error() == base::Error::NOT_FOUND)
+        r = m_page_table.map(page, phys, kPageSize, flags);
+    return r;
+}
+
 base::Result<void> Task::map_zero_page(uint64_t page, uint32_t prot) {
     uint64_t phys = TRY(page_allocator().alloc_page());
     __builtin_memset(phys_to_virt(phys), 0, kPageSize);
-    if (auto r = m_page_table.map(page, phys, kPageSize, user_page_flags(prot)); r.is_error()) {
+    if (auto r = map_new_page(page, phys, prot); r.is_error()) {
         (void)page_allocator().free_page(phys);
         return r.error();
     }
@@ -241,7 +251,7 @@ base::Result<void> Task::clone_handles_into(Task& child) {
 }
 
 base::Result<uint64_t> Task::vm_allocate(uint64_t size, uint32_t prot, uint32_t kind,
-                                         uint64_t fixed_address, uint64_t cookie) {
+                                         uint64_t fixed_address, uint64_t cookie, uint32_t limit) {
     if (size == 0 || !base::is_aligned(size, kPageSize) || !valid_prot(prot))
         return base::Error::INVALID_ARGUMENT;
     if (size > kUserSpaceEnd - kUserSpaceStart)
@@ -278,7 +288,7 @@ base::Result<uint64_t> Task::vm_allocate(uint64_t size, uint32_t prot, uint32_t 
         address = TRY(m_regions.find_gap(size + kPageSize, kPageSize, kMmapBase, kUserSpaceEnd))
                   + kPageSize;
     }
-    obj::Region region{address, address + size, prot, kind, cookie, 0};
+    obj::Region region{address, address + size, prot, kind, cookie, 0, limit};
     TRY(m_regions.insert(region));
     m_memory_used += size;
     return address;
@@ -357,7 +367,8 @@ base::Result<obj::FutexKey> Task::futex_key(uint64_t address, bool shared) const
 }
 
 base::Result<uint64_t> Task::map_memory(uint64_t address, obj::Ref<MemoryObject> memory,
-                                        uint64_t offset, uint64_t size, uint32_t prot) {
+                                        uint64_t offset, uint64_t size, uint32_t prot,
+                                        bool writable) {
     size_t index = m_memories.size();
     size_t empty = m_memories.size();
     for (size_t i = 0; i < m_memories.size(); ++i) {
@@ -374,19 +385,33 @@ base::Result<uint64_t> Task::map_memory(uint64_t address, obj::Ref<MemoryObject>
         TRY(m_memories.push_back(base::move(memory)));
     }
     // Shared pages do not count against the memory quota a second time.
-    uint64_t at = TRY(vm_allocate(size, prot, kRegionMemory, address, index + 1));
+    uint32_t limit = writable ? ~0u : ~TERN_PROT_WRITE;
+    uint64_t at = TRY(vm_allocate(size, prot, kRegionMemory, address, index + 1, limit));
     m_memory_used -= size;
-    for (uint64_t off = 0; off < size; off += kPageSize) {
-        uint64_t phys = object->page_phys((offset + off) / kPageSize);
-        PageFlags flags = user_page_flags(prot);
-        if (object->uncached())
-            flags |= PageFlags::kCacheDisable | PageFlags::kWriteThrough;
-        if (auto r = m_page_table.map(at + off, phys, kPageSize, flags); r.is_error()) {
-            unmap_range(at, at + off, false);
-            m_memory_used += size;
-            (void)vm_free(at, size);
-            return r.error();
-        }
+    PageFlags flags = user_page_flags(prot);
+    if (object->uncached())
+        flags |= PageFlags::kCacheDisable | PageFlags::kWriteThrough;
+    // Physically contiguous pages (a boot module such as the bootfs archive, DMA memory)
+    // go in one call, which plans the tables once and writes the leaves in one walk;
+    // others page by page, one walk each where the tables exist.
+    uint64_t done = 0;
+    base::Result<void> mapped;
+    if (object->contiguous()) {
+        mapped = m_page_table.map(at, object->page_phys(offset / kPageSize), size, flags);
+        if (mapped.ok())
+            done = size;
+    }
+    for (; mapped.ok() && done < size; done += kPageSize) {
+        uint64_t phys = object->page_phys((offset + done) / kPageSize);
+        mapped = m_page_table.map_page(at + done, phys, flags);
+        if (mapped.is_error() && mapped.error() == base::Error::NOT_FOUND)
+            mapped = m_page_table.map(at + done, phys, kPageSize, flags);
+    }
+    if (mapped.is_error()) {
+        unmap_range(at, at + done, false);
+        m_memory_used += size;
+        (void)vm_free(at, size);
+        return mapped.error();
     }
     return at;
 }
@@ -454,11 +479,13 @@ base::Result<void> Task::vm_protect(uint64_t address, uint64_t size, uint32_t pr
         || size > kUserSpaceEnd - address)
         return base::Error::INVALID_ARGUMENT;
     uint64_t end = address + size;
-    // Every page of the range must belong to some region.
+    // Every page of the range must belong to some region, which may be given prot.
     for (uint64_t v = address; v < end;) {
         const obj::Region* r = m_regions.find(v);
         if (!r)
             return base::Error::NOT_FOUND;
+        if (prot & ~r->limit)
+            return base::Error::ACCESS_DENIED;
         v = r->end;
     }
     TRY(m_regions.protect(address, end, prot));
@@ -486,6 +513,11 @@ base::Result<void> Task::write_memory(uint64_t address, base::Span<const uint8_t
         const obj::Region* r = m_regions.find(v);
         if (!r)
             return base::Error::BAD_ADDRESS;
+        // A memory object's pages are the object's, shared with every task mapping it (a
+        // program's code mapped from the boot file system): written only where mapped
+        // writable.
+        if (r->kind == kRegionMemory && !(r->protection & TERN_PROT_WRITE))
+            return base::Error::ACCESS_DENIED;
         uint64_t page = base::align_down(v, kPageSize);
         auto t = m_page_table.translate(v);
         if (!t.has_value()) {
@@ -523,7 +555,7 @@ base::Result<void> Task::write_new_page(uint64_t address, PageFiller fill, void*
     const obj::Region* r = m_exited ? nullptr : m_regions.find(address);
     base::Result<void> mapped = base::Error::BAD_ADDRESS;
     if (r && !m_page_table.translate(address).has_value())
-        mapped = m_page_table.map(address, phys, kPageSize, user_page_flags(r->protection));
+        mapped = map_new_page(address, phys, r->protection);
     else if (r)
         mapped = base::Error::ALREADY_EXISTS;
     if (mapped.is_error())

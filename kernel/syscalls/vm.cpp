@@ -88,7 +88,10 @@ SyscallResult sys_vm_map_memory(Handle handle, Handle memory_handle, uint64_t ad
     if (offset % 4096 || size % 4096 || size == 0 || offset > memory->size()
         || size > memory->size() - offset)
         return base::Error::OUT_OF_RANGE;
-    return task->map_memory(address, base::move(memory), offset, size, prot);
+    // A mapping made through a handle without WRITE can never be made writable.
+    bool writable =
+        self_task().handles().get_as<MemoryObject>(memory_handle.value(), TERN_RIGHT_WRITE).ok();
+    return task->map_memory(address, base::move(memory), offset, size, prot, writable);
 }
 
 SyscallResult sys_memory_physical(Handle handle, uint64_t offset) {

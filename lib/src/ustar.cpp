@@ -39,6 +39,7 @@ constexpr size_t kPrefixWidth = 155;
 constexpr char kTypeRegular = '0';
 constexpr char kTypeRegularOld = '\0';
 constexpr char kTypeDirectory = '5';
+constexpr char kTypePaxHeader = 'x';
 
 constexpr uint32_t kModeMask = 07777;
 
@@ -112,6 +113,37 @@ Result<void> check_path(StringView path) {
     for (StringView component : path.split('/', base::KeepEmpty::kYes)) {
         if (component.is_empty() || component == "." || component == "..")
             return Error::CORRUPT;
+    }
+    return {};
+}
+
+// The records of a pax extended header, "<length> <keyword>=<value>\n" each, the length
+// in decimal counting the whole record: CORRUPT when they do not tile the data exactly,
+// NOT_SUPPORTED for any keyword but "comment" (which every reader ignores; mkbootfs pads
+// with it), since another keyword would change the next entry in a way this reader does
+// not apply.
+Result<void> check_pax_comments(const uint8_t* data, size_t size) {
+    constexpr char kComment[] = "comment=";
+    constexpr size_t kCommentLength = sizeof(kComment) - 1;
+    constexpr size_t kMaxDigits = 9; // a header's data is far below 10^9 bytes here
+    size_t at = 0;
+    while (at < size) {
+        size_t i = at;
+        uint64_t length = 0;
+        while (i < size && i - at < kMaxDigits && data[i] >= '0' && data[i] <= '9') {
+            length = length * 10 + uint64_t(data[i] - '0');
+            ++i;
+        }
+        size_t digits = i - at;
+        // At least the digits, a space, one keyword byte, "=" and "\n".
+        if (digits == 0 || i >= size || data[i] != ' ' || length < digits + 4 || length > size - at
+            || data[at + length - 1] != '\n')
+            return Error::CORRUPT;
+        const uint8_t* keyword = data + i + 1;
+        size_t rest = at + length - (i + 1); // keyword, "=", value and "\n"
+        if (rest < kCommentLength + 1 || base::memcmp(keyword, kComment, kCommentLength) != 0)
+            return Error::NOT_SUPPORTED;
+        at += length;
     }
     return {};
 }
@@ -195,7 +227,8 @@ Result<void> Archive::add_entry(base::Span<const uint8_t> image, size_t offset,
 
     char type = char(header[kTypeOffset]);
     bool is_directory = type == kTypeDirectory;
-    if (!is_directory && type != kTypeRegular && type != kTypeRegularOld)
+    bool is_padding = type == kTypePaxHeader;
+    if (!is_directory && !is_padding && type != kTypeRegular && type != kTypeRegularOld)
         return Error::NOT_SUPPORTED;
 
     uint64_t size = TRY(parse_octal(header + kSizeOffset, kSizeWidth));
@@ -204,6 +237,12 @@ Result<void> Archive::add_entry(base::Span<const uint8_t> image, size_t offset,
     // Only once size is known to fit in the image can it be rounded up without wrapping.
     if (size > room || base::align_up(size, kBlockSize) > room)
         return Error::CORRUPT;
+    if (is_padding) {
+        // Not an entry: room that puts the next file's data on a page boundary.
+        TRY(check_pax_comments(image.data() + data_offset, size_t(size)));
+        next_offset = data_offset + size_t(base::align_up(size, kBlockSize));
+        return {};
+    }
     // Tar writes no data blocks for a directory, so a size would make the walk and tar
     // disagree about where the next header starts.
     if (is_directory && size != 0)

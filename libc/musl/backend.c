@@ -459,6 +459,7 @@ static long fill_bootfs(struct tern_libc_file* file, const char* path, const cha
     file->size = mapping.size;
     file->map_address = mapping.map_address;
     file->map_size = mapping.map_size;
+    file->map_offset = mapping.map_offset;
     file->memory = mapping.memory;
     file->mode = mapping.mode;
     return 0;

@@ -31,6 +31,7 @@
 #include <libc/musl/backend.h>
 #include <libc/musl/exec_client.h>
 #include <libc/musl/portable/exec_state.h>
+#include <libc/musl/portable/mounts.h>
 #include <libc/musl/portable/rlimits.h>
 #include <libc/musl/portable/translate.h>
 #include <libc/musl/services.h>
@@ -108,7 +109,16 @@ struct image {
     uint64_t size;
     uint64_t buffer; /* an anonymous copy (tmpfs) to free, or 0 (a bootfs mapping) */
     uint64_t buffer_size;
+    uint32_t memory;        /* a bootfs file: the archive's memory object, else 0 */
+    uint64_t memory_offset; /* where data[0] is in it */
 };
+
+/* What exec_client.h's loader takes. */
+static struct tern_libc_exec_image exec_image(const struct image* image) {
+    struct tern_libc_exec_image out = {image->data, image->size, image->memory, 0,
+                                       image->memory_offset};
+    return out;
+}
 
 static void image_free(struct image* image) {
     if (image->buffer)
@@ -145,6 +155,12 @@ static long load_file(long dirfd, const char* path, long flags, struct image* im
     image->size = (uint64_t)st.st_size;
     if (file->data && file->size == image->size) { /* bootfs: the mapping is there */
         image->data = (const uint8_t*)file->data;
+        if (file->server == TERN_LIBC_SERVER_BOOTFS && file->memory != 0
+            && file->map_address != 0) {
+            image->memory = file->memory;
+            image->memory_offset =
+                file->map_offset + ((uint64_t)(uintptr_t)file->data - file->map_address);
+        }
         return 0;
     }
     if (image->size == 0) {
@@ -186,7 +202,10 @@ static long hand_over(struct tern_libc_exec_child* child) {
     struct tern_libc_fd_table* table = tern_libc_fds();
     uint32_t handles[TERN_LIBC_MAX_FDS];
     memset(handles, 0, sizeof(handles));
+    uint64_t used = tern_libc_fd_descriptions(table);
     for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        if (!(used >> i & 1))
+            continue;
         struct tern_libc_file* file = &table->files[i];
         if (file->references == 0
             || (file->kind != TERN_LIBC_FD_PIPE_READ && file->kind != TERN_LIBC_FD_PIPE_WRITE)
@@ -229,8 +248,10 @@ static long hand_over(struct tern_libc_exec_child* child) {
 static uint64_t state_bound(void) {
     struct tern_libc_fd_table* table = tern_libc_fds();
     uint64_t bytes = sizeof(struct tern_libc_exec_header) + TERN_LIBC_PATH_BUFFER + 16;
+    uint64_t used = tern_libc_fd_descriptions(table);
     for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i)
-        if (table->files[i].references != 0 && tern_libc_exec_keeps_file(table, &table->files[i]))
+        if ((used >> i & 1) && table->files[i].references != 0
+            && tern_libc_exec_keeps_file(table, &table->files[i]))
             bytes += sizeof(struct tern_libc_exec_record) + strlen(table->files[i].path) + 16;
     return bytes;
 }
@@ -307,10 +328,11 @@ static long exec_path(long dirfd, const char* path, long flags, size_t argc, siz
         r = tern_libc_exec_check_image(image.data, image.size);
     struct tern_libc_exec_child child;
     memset(&child, 0, sizeof(child));
-    if (r == 0)
-        r = tern_libc_exec_build(image.data, image.size, base_name(path), g_vector,
-                                 g_vector + argc + 1, tern_libc_startup_pid(), state_bound(),
-                                 &child);
+    if (r == 0) {
+        struct tern_libc_exec_image loaded = exec_image(&image);
+        r = tern_libc_exec_build(&loaded, base_name(path), g_vector, g_vector + argc + 1,
+                                 tern_libc_startup_pid(), state_bound(), &child);
+    }
     image_free(&image);
     if (fd >= 0)
         (void)__tern_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
@@ -443,9 +465,11 @@ long tern_libc_spawn(const char* user_path, char* const* argv, char* const* envp
     }
     struct tern_libc_exec_child child;
     memset(&child, 0, sizeof(child));
-    if (r == 0)
-        r = tern_libc_exec_build(image.data, image.size, base_name(path), g_vector,
-                                 g_vector + argc + 1, 0, state_bound(), &child);
+    if (r == 0) {
+        struct tern_libc_exec_image loaded = exec_image(&image);
+        r = tern_libc_exec_build(&loaded, base_name(path), g_vector, g_vector + argc + 1, 0,
+                                 state_bound(), &child);
+    }
     uint64_t pid = 0;
     if (r == 0) {
         r = tern_libc_exec_adopt(&child, base_name(path), &pid);
@@ -522,7 +546,10 @@ void tern_libc_exec_restore(void) {
     }
 
     int pipes = 0;
+    uint64_t used = tern_libc_fd_descriptions(table);
     for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        if (!(used >> i & 1))
+            continue;
         struct tern_libc_file* file = &table->files[i];
         if (file->references == 0)
             continue;
@@ -530,7 +557,7 @@ void tern_libc_exec_restore(void) {
         if (file->kind == TERN_LIBC_FD_PIPE_READ || file->kind == TERN_LIBC_FD_PIPE_WRITE) {
             ++pipes;
             for (int j = 0; j < i && !file->pipe.ring; ++j)
-                if (table->files[j].references && table->files[j].pipe.ring
+                if ((used >> j & 1) && table->files[j].references && table->files[j].pipe.ring
                     && table->files[j].pipe.memory == file->pipe.memory)
                     file->pipe.ring = table->files[j].pipe.ring;
             if (!file->pipe.ring) {

@@ -80,26 +80,31 @@ static int take_message(const struct tern_msg* message) {
     return 0;
 }
 
-/* Wakes whoever waits for any pipe of this process, here and in its peers. */
+/* Threads of this process waiting in tern_libc_pipe_wait. A thread counts itself before it
+ * lets go of the backend's lock, after it found its pipe not ready under that lock, so a
+ * change made under the lock either came before that look or sees the count. */
+static uint32_t g_waiting;
+
+/* Wakes whoever waits for any pipe of this process, here and in its peers. The process's
+ * own port is signalled only when one of its threads waits: a signal nobody waits for
+ * stays pending and would only make the next wait return at once, for nothing. */
 static void wake(void) {
-    if (g_wake_port != 0)
-        (void)tern_sys_port_signal(g_wake_port, 1);
-    if (!g_shared)
-        return;
-    if (g_wake_port != 0) {
-        /* New peers first, so that they are woken too; the signal just sent may be taken
-         * with them and is sent again below. */
+    int signalled = 0;
+    if (g_shared && g_wake_port != 0) {
+        /* New peers first, so that they are woken too. A signal taken with them (a peer's
+         * wake) is sent again below, for whoever waits next. */
         struct tern_msg message;
-        int signalled = 0;
         for (;;) {
             memset(&message, 0, sizeof(message));
             if (tern_sys_port_receive(g_wake_port, (uint64_t)(uintptr_t)&message, 0) < 0)
                 break;
             signalled |= take_message(&message);
         }
-        if (signalled)
-            (void)tern_sys_port_signal(g_wake_port, 1);
     }
+    if (g_wake_port != 0 && (signalled || __atomic_load_n(&g_waiting, __ATOMIC_SEQ_CST) != 0))
+        (void)tern_sys_port_signal(g_wake_port, 1);
+    if (!g_shared)
+        return;
     for (uint32_t i = 0; i < g_peer_count;) {
         if (tern_sys_port_signal(g_peers[i], 1) == -TERN_PEER_CLOSED) {
             /* That process has ended. */
@@ -123,8 +128,10 @@ int tern_libc_pipe_wait(uint64_t timeout_ns) {
     struct tern_msg message;
     memset(&message, 0, sizeof(message));
     /* Other threads may use the backend (and change the pipe) meanwhile. */
+    __atomic_add_fetch(&g_waiting, 1, __ATOMIC_SEQ_CST);
     unsigned depth = tern_libc_lock_release();
     int64_t r = tern_sys_port_receive(g_wake_port, (uint64_t)(uintptr_t)&message, timeout_ns);
+    __atomic_sub_fetch(&g_waiting, 1, __ATOMIC_SEQ_CST);
     tern_libc_lock_reacquire(depth);
     if (r >= 0)
         (void)take_message(&message);
@@ -291,7 +298,10 @@ long tern_libc_pipe_syscall(long n, long a1, long a2, int* handled) {
 static int count_pipe_ends(int delta) {
     struct tern_libc_fd_table* table = tern_libc_fds();
     int ends = 0;
+    uint64_t used = tern_libc_fd_descriptions(table);
     for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        if (!(used >> i & 1))
+            continue;
         struct tern_libc_file* file = &table->files[i];
         if (file->references == 0 || !file->pipe.ring)
             continue;
@@ -350,8 +360,9 @@ static void announce_port(void) {
 }
 
 void tern_libc_pipe_fork_child(void) {
-    /* The parent's receive right was not copied. */
+    /* The parent's receive right was not copied; its waiting threads were not either. */
     g_wake_port = 0;
+    g_waiting = 0;
     if (!g_shared)
         return;
     if (g_port_for_child != 0)
@@ -380,7 +391,10 @@ void tern_libc_pipe_exec_start(const uint32_t* peers, uint32_t count, int shared
 
 void tern_libc_pipe_hold_for_child(uint64_t child, int delta) {
     struct tern_libc_fd_table* table = tern_libc_fds();
+    uint64_t used = tern_libc_fd_descriptions(table);
     for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        if (!(used >> i & 1))
+            continue;
         struct tern_libc_file* file = &table->files[i];
         if (file->references == 0 || !file->pipe.ring)
             continue;
@@ -395,7 +409,10 @@ void tern_libc_pipe_hold_for_child(uint64_t child, int delta) {
 void tern_libc_pipe_forget_process(uint64_t pid) {
     struct tern_libc_fd_table* table = tern_libc_fds();
     uint32_t taken = 0;
+    uint64_t used = tern_libc_fd_descriptions(table);
     for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        if (!(used >> i & 1))
+            continue;
         struct tern_libc_file* file = &table->files[i];
         if (file->references == 0 || !file->pipe.ring
             || (file->kind != TERN_LIBC_FD_PIPE_READ && file->kind != TERN_LIBC_FD_PIPE_WRITE))

@@ -431,7 +431,10 @@ void tern_libc_socket_close(struct tern_libc_file* file) {
 
 void tern_libc_socket_fork_child(void) {
     struct tern_libc_fd_table* table = tern_libc_fds();
+    uint64_t used = tern_libc_fd_descriptions(table);
     for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        if (!(used >> i & 1))
+            continue;
         struct tern_libc_file* file = &table->files[i];
         if (file->references != 0 && file->kind == TERN_LIBC_FD_SOCKET)
             file->socket.flags |= TERN_LIBC_SOCKET_FORKED_COPY;

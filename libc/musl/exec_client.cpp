@@ -32,7 +32,7 @@ int tern_libc_exec_check_image(const void* image, uint64_t size) {
     return r.is_error() ? -TERN_LINUX_ENOEXEC : 0;
 }
 
-int64_t tern_libc_exec_build(const void* image, uint64_t size, const char* name,
+int64_t tern_libc_exec_build(const struct tern_libc_exec_image* image, const char* name,
                              const char* const* argv, const char* const* envp, uint64_t pid,
                              uint64_t state_size, struct tern_libc_exec_child* child) {
     *child = {};
@@ -49,6 +49,10 @@ int64_t tern_libc_exec_build(const void* image, uint64_t size, const char* name,
     options.envp = envp;
     options.pid = pid;
     options.start_stopped = true;
+    if (image->memory != 0) {
+        options.image_memory = image->memory;
+        options.image_offset = image->memory_offset;
+    }
     constexpr tern_rights_t kForward = TERN_RIGHT_SEND | TERN_RIGHT_TRANSFER | TERN_RIGHT_DUPLICATE;
     if (tern::name_server() != TERN_INVALID_HANDLE)
         options.handles[options.handle_count++] = {TERN_STARTUP_NAME_SERVER, tern::name_server(),
@@ -59,7 +63,8 @@ int64_t tern_libc_exec_build(const void* image, uint64_t size, const char* name,
         options.handles[options.handle_count++] = {TERN_STARTUP_CONSOLE, console, kForward};
     options.handles[options.handle_count++] = {TERN_STARTUP_EXEC_STATE, state.handle,
                                                TERN_RIGHT_MAP | TERN_RIGHT_READ};
-    auto spawned = tern::spawn_image({static_cast<const uint8_t*>(image), size}, options);
+    auto spawned =
+        tern::spawn_image({static_cast<const uint8_t*>(image->data), image->size}, options);
     if (spawned.is_error()) {
         tern_libc_memory_unshare(&state);
         base::Error e = spawned.error();

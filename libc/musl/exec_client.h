@@ -27,12 +27,23 @@ struct tern_libc_exec_child {
     uint64_t state_size;
 };
 
+/* The program's bytes: data[0, size), and when they lie in a memory object mapped here
+ * (a bootfs file) that object's handle and the offset of data[0] in it, else 0 and 0. */
+struct tern_libc_exec_image {
+    const void* data;
+    uint64_t size;
+    uint32_t memory;
+    uint32_t reserved;
+    uint64_t memory_offset;
+};
+
 /* Loads image into a new task with argv and envp, pid (this process's for an execve, 0 for
  * a new process, which learns its pid from the exec state), the name server,
  * proc and console handles and a memory object of state_size bytes for the exec state
- * (TERN_STARTUP_EXEC_STATE). -ENOEXEC (not a program Tern runs), -E2BIG (arguments and
+ * (TERN_STARTUP_EXEC_STATE). The read-only segments of an image in a memory object are
+ * mapped from it, not copied. -ENOEXEC (not a program Tern runs), -E2BIG (arguments and
  * environment do not fit), -ENOMEM, -ENOSYS (no proc server). */
-int64_t tern_libc_exec_build(const void* image, uint64_t size, const char* name,
+int64_t tern_libc_exec_build(const struct tern_libc_exec_image* image, const char* name,
                              const char* const* argv, const char* const* envp, uint64_t pid,
                              uint64_t state_size, struct tern_libc_exec_child* child);
 

@@ -520,6 +520,7 @@ int tern_libc_bootfs_map(const char* path, struct tern_libc_bootfs_mapping* mapp
     }
     mapping->map_address = map_address;
     mapping->map_size = map_address != 0 ? response.map_size : 0;
+    mapping->map_offset = map_address != 0 ? response.map_offset : 0;
     mapping->data = map_address != 0
                         ? reinterpret_cast<const char*>(map_address + response.data_offset)
                         : nullptr;

@@ -105,7 +105,8 @@ int tern_libc_bootfs_stat(const char* path, struct tern_libc_bootfs_node* node);
 struct tern_libc_bootfs_mapping {
     uint64_t map_address; /* 0 when nothing was mapped (an empty file) */
     uint64_t map_size;
-    const char* data; /* the file's bytes, inside the mapping */
+    uint64_t map_offset; /* where map_address's first byte is in memory */
+    const char* data;    /* the file's bytes, inside the mapping */
     uint64_t size;
     uint32_t memory; /* the memory object's handle */
     uint32_t mode;

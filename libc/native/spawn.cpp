@@ -64,6 +64,25 @@ base::Error build_vector(BlockBuilder& b, const char* const* v, uint32_t n, uint
     return base::Error::OK;
 }
 
+// Maps a read-only segment straight from the memory object holding the image, when
+// options name one and the segment can be: no bytes past its file part (memsz ==
+// filesz), and its offset in the object on the same offset in a page as its address.
+// False (nothing mapped) otherwise, or when the kernel refuses (the range leaves the
+// object): the caller copies it.
+bool map_segment(tern_handle_t task, const elf::Segment& s, const SpawnOptions& options) {
+    if (options.image_memory == TERN_INVALID_HANDLE || (s.prot & TERN_PROT_WRITE)
+        || s.memsz != s.filesz)
+        return false;
+    uint64_t at = options.image_offset + s.file_offset;
+    if (at < options.image_offset || at % kPage != s.vaddr % kPage)
+        return false;
+    uint64_t start = base::align_down(s.vaddr, kPage);
+    uint64_t end = base::align_up(s.vaddr + s.memsz, kPage);
+    return tern_sys_vm_map_memory(task, options.image_memory, start, base::align_down(at, kPage),
+                                  end - start, s.prot)
+           >= 0;
+}
+
 struct TaskGuard {
     tern_handle_t task = TERN_INVALID_HANDLE;
     ~TaskGuard() {
@@ -92,6 +111,8 @@ base::Result<Spawned> spawn_image(base::Span<const uint8_t> image, const SpawnOp
 
     for (size_t i = 0; i < plan.segment_count; ++i) {
         const elf::Segment& s = plan.segments[i];
+        if (map_segment(guard.task, s, options))
+            continue;
         uint64_t start = base::align_down(s.vaddr, kPage);
         uint64_t end = base::align_up(s.vaddr + s.memsz, kPage);
         if (int64_t r = tern_sys_task_vm_allocate(guard.task, start, end - start, s.prot); r < 0)

@@ -9,6 +9,8 @@ using namespace abi;
 
 namespace {
 
+alignas(4096) uint64_t g_page_of_poke[512] = {0xBAD};
+
 void test_memory_objects() {
     constexpr uint32_t kRw = TERN_PROT_READ | TERN_PROT_WRITE;
     expect_err(tern_sys_memory_create(0, 0), TERN_INVALID_ARGUMENT, "memobj.create_size_0");
@@ -56,7 +58,16 @@ void test_memory_objects() {
                TERN_ACCESS_DENIED, "memobj.map_writable_needs_write");
     int64_t ro_map =
         tern_sys_vm_map_memory(TERN_HANDLE_SELF, read_only, 0, 0, kPage, TERN_PROT_READ);
-    expect_ok(ro_map, "memobj.map_read_only_with_read_only_handle");
+    if (expect_ok(ro_map, "memobj.map_read_only_with_read_only_handle")) {
+        // Without WRITE on the handle the mapping stays read-only for good.
+        expect_err(tern_sys_vm_protect(ro_map, kPage, kRw), TERN_ACCESS_DENIED,
+                   "memobj.protect_writable_needs_write");
+        expect_eq(tern_sys_vm_protect(ro_map, kPage, TERN_PROT_READ), 0,
+                  "memobj.protect_read_only_mapping_read_only");
+    }
+    // With WRITE a read-only mapping may be made writable.
+    if (b > 0)
+        expect_eq(tern_sys_vm_protect(b, kPage, kRw), 0, "memobj.protect_writable_with_write");
     int64_t phys = tern_sys_memory_physical(mem, 8);
     expect_true(phys > 0 && (phys & 0xFFF) == 8, phys, "memobj.physical_address");
     expect_err(tern_sys_memory_physical(mem, 2 * kPage), TERN_OUT_OF_RANGE,
@@ -72,6 +83,22 @@ void test_memory_objects() {
     if (a > 0 && clone_child(c, "memory_object_reader", o)) {
         int64_t there = tern_sys_vm_map_memory(c.task, mem, 0, kPage, kPage, TERN_PROT_READ);
         if (expect_ok(there, "memobj.map_into_child")) {
+            // The pages are the object's: task_vm_write may not change them through a
+            // read-only mapping (nor may it give the child a private copy there).
+            uint64_t poke = 0xBAD;
+            expect_err(tern_sys_task_vm_write(c.task, uint64_t(there) + 24, ptr(&poke), 8),
+                       TERN_ACCESS_DENIED, "memobj.task_vm_write_read_only_mapping");
+            expect_err(tern_sys_task_vm_write(c.task, uint64_t(there), ptr(&g_page_of_poke), kPage),
+                       TERN_ACCESS_DENIED, "memobj.task_vm_write_read_only_mapping_page");
+            expect_eq(static_cast<int64_t>(reinterpret_cast<volatile uint64_t*>(a)[512 + 3]),
+                      0xC0FFEE, "memobj.read_only_mapping_unchanged");
+            int64_t writable = tern_sys_vm_map_memory(c.task, mem, 0, 0, kPage, kRw);
+            if (expect_ok(writable, "memobj.map_into_child_writable")) {
+                expect_eq(tern_sys_task_vm_write(c.task, uint64_t(writable) + 16, ptr(&poke), 8), 8,
+                          "memobj.task_vm_write_writable_mapping");
+                expect_eq(static_cast<int64_t>(reinterpret_cast<volatile uint64_t*>(a)[2]), 0xBAD,
+                          "memobj.task_vm_write_writes_the_object");
+            }
             uint64_t param = static_cast<uint64_t>(there) + 24;
             (void)tern_sys_task_vm_write(c.task, ptr(const_cast<uint64_t*>(&g_child_param)),
                                          ptr(&param), 8);

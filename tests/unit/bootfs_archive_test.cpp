@@ -505,17 +505,69 @@ TEST_CASE("bootfs: a magic other than ustar is CORRUPT") {
 }
 
 TEST_CASE("bootfs: only regular files and directories are supported") {
-    for (char type : {'1', '2', '3', '4', '6', '7', 'x', 'g', 'L', 'K', 'A', 'D', 'S', 'V'}) {
+    for (char type : {'1', '2', '3', '4', '6', '7', 'g', 'L', 'K', 'A', 'D', 'S', 'V'}) {
         Member m = file("special");
         m.type = type;
         INFO("typeflag " << type);
         CHECK(verdict({m}) == Error::NOT_SUPPORTED);
     }
     // The type decides before the size, whose meaning depends on it.
-    Member pax = file("pax");
-    pax.type = 'x';
-    pax.size_field = std::string("garbage", 7);
-    CHECK(verdict({pax}) == Error::NOT_SUPPORTED);
+    Member global = file("pax");
+    global.type = 'g';
+    global.size_field = std::string("garbage", 7);
+    CHECK(verdict({global}) == Error::NOT_SUPPORTED);
+}
+
+// A pax extended header holding the given records, as mkbootfs writes for padding.
+Member pax(const std::string& records) {
+    Member m = file("././@PaxHeader", records);
+    m.type = 'x';
+    return m;
+}
+
+// A "comment" record of exactly length bytes (length >= 12).
+std::string comment(size_t length) {
+    std::string head = std::to_string(length) + " comment=";
+    return head + std::string(length - head.size() - 1, 'p') + "\n";
+}
+
+TEST_CASE("bootfs: pax comment headers are padding, not entries") {
+    REQUIRE(comment(12).size() == 12);
+    REQUIRE(comment(2560).size() == 2560);
+    // Padding that puts the file's data on a page boundary, as mkbootfs does: the
+    // directory's header, the padding's header and 2,560 bytes, then the file's header.
+    std::vector<uint8_t> image = build(
+        {dir("bin"), pax(comment(2560)), file("bin/a", "ELF"), pax(""), file("bin/b", "data")});
+    Opened o = load(image);
+    REQUIRE(o.result.ok());
+    CHECK(o.archive->count() == 3);
+    CHECK(children(*o.archive, "/bin").size() == 2);
+    const Entry* a = o.archive->find(sv("bin/a"));
+    REQUIRE(a != nullptr);
+    CHECK(text(a->data) == "ELF");
+    CHECK(size_t(a->data.data() - o.bytes.get()) == 4096);
+    const Entry* b = o.archive->find(sv("bin/b"));
+    REQUIRE(b != nullptr);
+    CHECK(text(b->data) == "data");
+    // Several records, all comments.
+    CHECK(verdict({pax(comment(12) + comment(40)), file("a")}) == Error::OK);
+}
+
+TEST_CASE("bootfs: a pax header with another keyword or broken records is refused") {
+    // Keywords that would change the next entry (its path, its size) are not applied.
+    CHECK(verdict({pax("15 path=/etc/x\n"), file("a")}) == Error::NOT_SUPPORTED);
+    CHECK(verdict({pax(comment(12) + "12 size=999\n"), file("a")}) == Error::NOT_SUPPORTED);
+    CHECK(verdict({pax("12 commentX\n"), file("a")}) == Error::NOT_SUPPORTED);
+    // Records that do not tile the data.
+    for (const char* records : {"x", "11 comment=\n", "13 comment=a\n\n", "13 comment=ab", "3 a\n",
+                                " 12 comment\n", "12comment=x\n", "99999999999 comment=\n"}) {
+        INFO("records: " << records);
+        CHECK(verdict({pax(records), file("a")}) == Error::CORRUPT);
+    }
+    // Its size is checked as any entry's.
+    Member broken = pax("");
+    broken.size_field = std::string("garbage", 7);
+    CHECK(verdict({broken}) == Error::CORRUPT);
 }
 
 TEST_CASE("bootfs: a malformed size or one past the image is CORRUPT") {

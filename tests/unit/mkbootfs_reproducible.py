@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """CTest unit.mkbootfs_reproducible: tools/mkbootfs.py gives the same bytes for the same
-inputs and an archive Python's tarfile reads back as intended.
+inputs and an archive Python's tarfile reads back as intended, with every ELF file's data
+on a 4 KiB page.
 
     mkbootfs_reproducible.py PATH/TO/mkbootfs.py
 
@@ -89,6 +90,11 @@ def check_members(path):
             if contents is not None:
                 check(archive.extractfile(member).read() == contents,
                       f"{member.name}: wrong contents")
+            # An ELF file's data starts on a page, where exec can map it (pax comment
+            # headers, which tarfile skips, pad the archive to get there).
+            if contents is not None and contents.startswith(b"\x7fELF"):
+                check(member.offset_data % 4096 == 0,
+                      f"{member.name}: data at {member.offset_data}, not on a 4 KiB page")
     with open(path, "rb") as f:
         data = f.read()
     check(len(data) % 512 == 0, "archive size is not a multiple of 512")

@@ -33,11 +33,17 @@
 //     * fewer than 512 bytes left where a header should start, unless they are all zero;
 //     * a stored checksum that is malformed or does not match;
 //     * a magic/version pair other than the two above;
-//   NOT_SUPPORTED — any typeflag other than '0', '\0' and '5': hard and symbolic links,
-//     devices, FIFOs, contiguous files, pax ('x', 'g') and GNU long-name ('L', 'K')
-//     headers, ...
+//   NOT_SUPPORTED — any typeflag other than '0', '\0', '5' and 'x': hard and symbolic
+//     links, devices, FIFOs, contiguous files, pax global ('g') and GNU long-name ('L',
+//     'K') headers, ...
 //   CORRUPT, again:
 //     * a malformed size, or the data, padded to a whole block, not inside the image;
+//   For a pax extended header ('x'), which is no entry (it neither counts as one nor names
+//     anything): its records must tile its data ("<length> <keyword>=<value>\n", CORRUPT
+//     otherwise) and be "comment" records alone (NOT_SUPPORTED otherwise: any other
+//     keyword would change the next entry). mkbootfs writes them as padding so that an
+//     ELF file's data starts on a page boundary, where exec can map it.
+//   CORRUPT, again, for an entry:
 //     * a directory with a non-zero size;
 //     * a malformed mode;
 //     * a name that is empty, starts with "/", has an empty component ("a//b", or a

@@ -82,7 +82,10 @@ int64_t tern_libc_exec_pack(const struct tern_libc_fd_table* table,
     // One record per kept description, in the table's order.
     uint8_t record_of[TERN_LIBC_MAX_FDS] = {};
     uint32_t records = 0;
+    uint64_t in_use = tern_libc_fd_descriptions(table);
     for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        if (!(in_use >> i & 1))
+            continue;
         const tern_libc_file& file = table->files[i];
         if (file.references == 0 || !tern_libc_exec_keeps_file(table, &file))
             continue;
@@ -172,11 +175,15 @@ int tern_libc_exec_unpack(const void* block, uint64_t size, struct tern_libc_fd_
             return -TERN_LINUX_EINVAL; // a description no descriptor names
 
     // Only what is in use is cleared: the table of a new image is zero already, and
-    // clearing all of its 64 descriptions (280 KiB) would cost more than the exec.
+    // clearing all of its 64 descriptions (280 KiB) would cost more than the exec. Not
+    // even read: each description lies on a page of its own, and reading an untouched
+    // page costs a page fault that maps a fresh zero page, 64 of them for nothing.
+    bool fresh = table->initialised == 0;
     table->initialised = 1;
     for (uint32_t i = 0; i < TERN_LIBC_MAX_FDS; ++i)
-        if (i < header.record_count || table->files[i].kind != TERN_LIBC_FD_FREE
-            || table->files[i].references != 0)
+        if (i < header.record_count
+            || (!fresh
+                && (table->files[i].kind != TERN_LIBC_FD_FREE || table->files[i].references != 0)))
             zero_bytes(&table->files[i], sizeof(table->files[i]));
     for (uint32_t r = 0; r < header.record_count; ++r) {
         tern_libc_exec_record record;

@@ -118,10 +118,11 @@ int64_t tern_libc_exec_pack(const struct tern_libc_fd_table* table,
                             const uint32_t handles[TERN_LIBC_MAX_FDS], void* out,
                             uint64_t capacity);
 
-/* Checks and unpacks a block into table (any state: what it held is replaced without
- * being released; descriptions at the indexes of the records, the references counted, pipe rings
- * not yet mapped: pipe.ring 0 and pipe.memory the handle; bootfs files not yet mapped) and process.
- * 0, or -EINVAL for a bad block (table and process are then untouched). */
+/* Checks and unpacks a block into table (one never set up, initialised 0, must be all zero,
+ * as a new image's is, and is not read; a set-up one in any state: what it held is
+ * replaced without being released; descriptions at the indexes of the records, the references
+ * counted, pipe rings not yet mapped: pipe.ring 0 and pipe.memory the handle; bootfs files not yet
+ * mapped) and process. 0, or -EINVAL for a bad block (table and process are then untouched). */
 int tern_libc_exec_unpack(const void* block, uint64_t size, struct tern_libc_fd_table* table,
                           struct tern_libc_exec_process* process);
 

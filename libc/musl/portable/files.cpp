@@ -142,6 +142,16 @@ int tern_libc_fd_allocate(struct tern_libc_fd_table* table, uint32_t kind) {
     return fd;
 }
 
+static_assert(TERN_LIBC_MAX_FDS <= 64, "tern_libc_fd_descriptions: one bit per description");
+
+uint64_t tern_libc_fd_descriptions(const struct tern_libc_fd_table* table) {
+    uint64_t used = 0;
+    for (int fd = 0; fd < TERN_LIBC_MAX_FDS; ++fd)
+        if (table->fds[fd].file != 0)
+            used |= uint64_t(1) << ((table->fds[fd].file - 1) % 64);
+    return used;
+}
+
 struct tern_libc_file* tern_libc_fd_lookup(struct tern_libc_fd_table* table, int64_t fd) {
     if (!valid_fd(fd) || table->fds[fd].file == 0)
         return nullptr;

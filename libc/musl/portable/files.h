@@ -136,8 +136,9 @@ struct tern_libc_pipe_end {
  * dup, dup2, dup3 and F_DUPFD made from it (the offset and the status flags are shared;
  * close-on-exec is the descriptor's). A file's bytes are data[0, size) inside a read-only mapping
  * of the bootfs archive (map_address, map_size) held through memory; position is the
- * file offset. A directory holds bootfs's listing in data[0, size) (an anonymous buffer at
- * map_address), and position is the index of the next entry ("." and ".." are 0 and 1). */
+ * file offset (exec maps a program's read-only segments from memory at map_offset +
+ * (data - map_address)). A directory holds bootfs's listing in data[0, size) (an anonymous buffer
+ * at map_address), and position is the index of the next entry ("." and ".." are 0 and 1). */
 struct tern_libc_file {
     uint32_t kind;       /* enum tern_libc_fd_kind */
     uint32_t mode;       /* permission bits */
@@ -150,6 +151,7 @@ struct tern_libc_file {
     const char* data;
     uint64_t map_address;
     uint64_t map_size;
+    uint64_t map_offset;              /* a bootfs file: where map_address is in memory */
     uint32_t server;                  /* where it lives (mounts.h TERN_LIBC_SERVER_*) */
     uint32_t device;                  /* its mount's index + 1: st_dev */
     uint64_t inode;                   /* a file server's node (not bootfs's) */
@@ -198,6 +200,12 @@ void tern_libc_fd_table_init(struct tern_libc_fd_table* table);
 /* The lowest free descriptor, naming a new description of kind (its other fields zeroed,
  * one reference), without close-on-exec; -EMFILE when every descriptor is open. */
 int tern_libc_fd_allocate(struct tern_libc_fd_table* table, uint32_t kind);
+
+/* The descriptions some descriptor names (those with references), as a mask: bit i for
+ * files[i]. A loop over the descriptions in use visits these alone: each description
+ * lies on a page of its own, and reading one a process never used costs a page fault
+ * that maps a zero page (and a fork shares it, and an exit unmaps it). */
+uint64_t tern_libc_fd_descriptions(const struct tern_libc_fd_table* table);
 
 /* The description fd names, of any kind, or 0 when fd is not open (EBADF). */
 struct tern_libc_file* tern_libc_fd_lookup(struct tern_libc_fd_table* table, int64_t fd);

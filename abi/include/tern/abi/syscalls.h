@@ -74,7 +74,8 @@
        MISALIGNED, INVALID_ARGUMENT (not user space), NOT_FOUND (nothing mapped there). */         \
     X(8, vm_free, 2)                                                                               \
     /* vm_protect(uint64 addr, uint64 size, uint32 prot): changes protection.                      \
-       Errors as vm_free, plus INVALID_ARGUMENT for W+X. */                                        \
+       Errors as vm_free, plus INVALID_ARGUMENT for W+X and ACCESS_DENIED for                      \
+       TERN_PROT_WRITE on a memory object mapped through a handle without WRITE. */                \
     X(9, vm_protect, 3)                                                                            \
     /* thread_create(uint64 entry, uint64 stack_top, uint64 arg, uint32 priority):                 \
        a new thread in the caller's task; returns a thread handle. INVALID_ARGUMENT:               \
@@ -121,7 +122,8 @@
     /* task_vm_write(task, addr, const void* buf, len) / task_vm_read(task, addr, buf,             \
        len): copy to or from the task's memory (CONTROL). BAD_ADDRESS: a page of the               \
        target range is not in a region, or buf is bad. TOO_BIG: len > 1 MiB. BAD_STATE:            \
-       the task has exited (its memory is gone). */                                                \
+       the task has exited (its memory is gone). ACCESS_DENIED (write): the range holds a          \
+       memory object's pages mapped without TERN_PROT_WRITE (they are the object's). */            \
     X(20, task_vm_write, 4)                                                                        \
     X(21, task_vm_read, 4)                                                                         \
     /* task_thread_create(task, entry, stack_top, arg): a stopped thread in the task;              \

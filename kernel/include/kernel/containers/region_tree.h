@@ -34,6 +34,9 @@ struct Region {
     uint32_t kind{0};
     uintptr_t cookie{0};
     uint64_t offset{0};
+    // The protections the region may be given later: without TERN_PROT_WRITE for a memory
+    // object mapped through a handle without the WRITE right (its pages are the object's).
+    uint32_t limit{~0u};
 
     [[nodiscard]] constexpr uint64_t size() const { return end - start; }
     [[nodiscard]] constexpr bool contains(uint64_t address) const {

@@ -18,6 +18,8 @@ public:
     // A memory object over existing physical pages it does not own (boot modules).
     static MemoryObject* wrap_physical(uint64_t base, uint64_t pages, bool uncached = false);
     bool uncached() const { return m_uncached; }
+    // Its pages are physically contiguous (page_phys(i) = page_phys(0) + i * 4096).
+    bool contiguous() const { return m_contiguous; }
     // Charges the pages to the task's memory quota and the object to its account, for as
     // long as the object lives. QUOTA_EXCEEDED: the account's memory-object limit.
     [[nodiscard]] base::Result<void> charge_to(Task& task);

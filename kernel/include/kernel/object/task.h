@@ -85,10 +85,13 @@ public:
     void activate();
 
     // Memory. prot is TERN_PROT_*; W and X together are refused.
+    // limit: the protections vm_protect may give the region later.
     base::Result<uint64_t> vm_allocate(uint64_t size, uint32_t prot,
                                        uint32_t kind = kRegionAnonymous, uint64_t fixed_address = 0,
-                                       uint64_t cookie = 0);
+                                       uint64_t cookie = 0, uint32_t limit = ~0u);
     base::Result<void> vm_free(uint64_t address, uint64_t size);
+    // ACCESS_DENIED: a protection beyond a region's limit (writing a memory object mapped
+    // without the WRITE right).
     base::Result<void> vm_protect(uint64_t address, uint64_t size, uint32_t prot);
     // Copies bytes into the task's memory through the direct map (mapping demand-zero
     // pages as needed); used by the loader and by task control.
@@ -140,9 +143,11 @@ public:
     base::Result<void> watch(obj::Ref<Port> port, uint64_t cookie, KernelAccount* account);
     WatchList& watchers() { return m_watchers; }
 
-    // Maps [offset, offset+size) of a memory object at address (0: kernel chooses).
+    // Maps [offset, offset+size) of a memory object at address (0: kernel chooses);
+    // writable: the caller may write the object (the mapping may be made writable later).
     base::Result<uint64_t> map_memory(uint64_t address, obj::Ref<MemoryObject> memory,
-                                      uint64_t offset, uint64_t size, uint32_t prot);
+                                      uint64_t offset, uint64_t size, uint32_t prot,
+                                      bool writable = true);
     // I/O port permission (ports [base, base+count) become usable with IN/OUT).
     base::Result<void> enable_io_ports(uint32_t base, uint32_t count);
     const uint8_t* io_bitmap() const { return m_io_bitmap; }
@@ -164,6 +169,8 @@ protected:
 
 private:
     explicit Task(const TaskQuotas& quotas);
+    // Maps the frame phys at page (not present) for the task alone, with prot.
+    base::Result<void> map_new_page(uint64_t page, uint64_t phys, uint32_t prot);
     base::Result<void> map_zero_page(uint64_t page, uint32_t prot);
     // Gives the task a page of its own at `page` (present): a copy when the frame is
     // shared with other tasks, else the frame itself; mapped with prot.

@@ -29,6 +29,12 @@ struct SpawnOptions {
     uint32_t handle_count = 0;
     // When set the first thread is left stopped (the caller resumes it).
     bool start_stopped = false;
+    // A memory object holding the image (a bootfs file), image[0] at image_offset in it
+    // (MAP on the handle): each read-only segment whose file offset lies on the same
+    // offset in a page as its address is mapped from it (shared, never copied) instead of
+    // copied; writable segments, and every segment without it, are copied.
+    tern_handle_t image_memory = TERN_INVALID_HANDLE;
+    uint64_t image_offset = 0;
 };
 
 struct Spawned {
