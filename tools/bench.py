@@ -89,6 +89,9 @@ LINUX_PEERS = [
     ("posix.mutex_uncontended", "linux.mutex_uncontended"),
     ("posix.futex_wake_rt", "linux.futex_wake_rt"),
     ("posix.thread_create_join", "linux.thread_create_join"),
+    ("sysv.semop_pingpong", "linux.semop_pingpong"),
+    ("sysv.msg_pingpong_64", "linux.msg_pingpong_64"),
+    ("posix.mq_pingpong_64", "linux.mq_pingpong_64"),
 ]
 
 
