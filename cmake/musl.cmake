@@ -113,6 +113,7 @@ add_library(tern_musl_rt STATIC
   ${TERN_ROOT}/libc/musl/backend_pipes.c
   ${TERN_ROOT}/libc/musl/backend_process.c
   ${TERN_ROOT}/libc/musl/backend_sysv.c
+  ${TERN_ROOT}/libc/musl/backend_mq.c
   ${TERN_ROOT}/libc/musl/backend_system.c
   ${TERN_ROOT}/libc/musl/backend_threads.c
   ${TERN_ROOT}/libc/musl/backend_signal.c
@@ -200,11 +201,11 @@ endfunction()
 # threads test (/bin/pthreads), which forks too, the signal test (/bin/posix_signals),
 # whose signals go through proc, the exec test (/bin/posix_exec), which execs itself
 # from /bin, the test of times, owners and CPU clocks (/bin/posix_misc), which needs
-# tmpfs, and the file mapping and shared memory test (/bin/posix_shm), which needs tmpfs
-# and execs itself.
+# tmpfs, the file mapping and shared memory test (/bin/posix_shm), which needs tmpfs and
+# execs itself, and the POSIX message queue test (/bin/posix_mq), which needs the ipc server.
 file(GLOB TERN_C_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/libc/*.c)
 foreach(name sockets posix_fds posix_files forktest sysv pthreads posix_signals posix_exec
-             posix_misc posix_shm)
+             posix_misc posix_shm posix_mq)
   list(REMOVE_ITEM TERN_C_TEST_PROGRAMS ${TERN_ROOT}/tests/libc/${name}.c)
   tern_c_program(${name} SOURCES ${TERN_ROOT}/tests/libc/${name}.c BOOTFS)
 endforeach()

@@ -90,6 +90,9 @@ LINUX_PEERS = [
     ("posix.futex_wake_rt", "linux.futex_wake_rt"),
     ("posix.thread_create_join", "linux.thread_create_join"),
     ("posix.shm_attach_detach", "linux.shm_attach_detach"),
+    ("sysv.semop_pingpong", "linux.semop_pingpong"),
+    ("sysv.msg_pingpong_64", "linux.msg_pingpong_64"),
+    ("posix.mq_pingpong_64", "linux.mq_pingpong_64"),
 ]
 
 

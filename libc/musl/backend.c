@@ -599,6 +599,9 @@ static void release_description(struct tern_libc_file* file) {
     case TERN_LIBC_FD_PIPE_WRITE:
         tern_libc_pipe_close(file);
         break;
+    case TERN_LIBC_FD_MQUEUE:
+        tern_libc_mq_release(file);
+        break;
     default:
         break; /* the console holds nothing of its own */
     }

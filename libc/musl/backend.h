@@ -153,8 +153,20 @@ struct timespec;
 long tern_libc_cpu_clock(long clock, struct timespec* ts, int resolution);
 void tern_libc_note_start(void);
 
-/* System V IPC (backend_sysv.c): shm*, sem*, msg* (*handled is 0 for other calls). */
+/* System V IPC (backend_sysv.c): shm*, sem*, msg*, and the POSIX mq_* calls it passes to
+ * backend_mq.c (*handled is 0 for other calls). */
 long tern_libc_sysv_syscall(long n, long a1, long a2, long a3, long a4, long a5, int* handled);
+
+/* POSIX message queues (backend_mq.c): the mq_* calls (*handled is 0 for others); a queue
+ * description's last close; around fork, each open queue lent to the child (prepare,
+ * undo when the fork failed) and taken by it (fork_child, from tern_libc_sysv_fork_child);
+ * a queue an exec kept, shown to the server by the new image (0 or a negated errno). */
+long tern_libc_mq_syscall(long n, long a1, long a2, long a3, long a4, long a5, int* handled);
+void tern_libc_mq_release(struct tern_libc_file* file);
+void tern_libc_mq_fork_prepare(void);
+void tern_libc_mq_fork_undo(void);
+void tern_libc_mq_fork_child(void);
+long tern_libc_mq_reopen(struct tern_libc_file* file);
 
 /* Every call but a thread's own (backend.c): what __tern_syscall (backend_threads.c)
  * passes on, under the backend lock once there are threads. */

@@ -572,6 +572,8 @@ void tern_libc_exec_restore(void) {
         } else if ((file->kind == TERN_LIBC_FD_FILE || file->kind == TERN_LIBC_FD_DIRECTORY)
                    && file->server == 0 /* TERN_LIBC_SERVER_BOOTFS */) {
             r = tern_libc_bootfs_reopen(file);
+        } else if (file->kind == TERN_LIBC_FD_MQUEUE) {
+            r = tern_libc_mq_reopen(file);
         }
         if (r != 0) {
             /* What cannot be had again is closed: its descriptors are free. */

@@ -77,6 +77,7 @@ static long sys_fork(void) {
         return -ENOSYS; /* no proc server to make the child a process (a boot module) */
     struct fork_context context;
     tern_libc_pipe_fork_prepare();
+    tern_libc_mq_fork_prepare();
     tern_libc_signals_fork_prepare();
     if (setjmp(context.registers) != 0) {
         /* The child, in the clone, on the parent's stack as it was. */
@@ -95,6 +96,7 @@ static long sys_fork(void) {
     tern_libc_pipe_fork_done();
     if (task < 0) {
         tern_libc_pipe_fork_undo();
+        tern_libc_mq_fork_undo();
         /* Out of memory, tasks or handles: what Linux reports for a fork it cannot do. */
         return task == -TERN_NO_MEMORY ? -ENOMEM : -EAGAIN;
     }
@@ -127,6 +129,7 @@ static long sys_fork(void) {
         if (pid != 0)
             tern_libc_pipe_hold_for_child(pid, -1);
         tern_libc_pipe_fork_undo();
+        tern_libc_mq_fork_undo();
     }
     (void)tern_sys_handle_close(thread);
     (void)tern_sys_handle_close((uint64_t)task);

@@ -274,9 +274,10 @@ static long sys_shmat(long id, uint64_t address, long flags) {
  * it greets the ipc server as a process of its own and attaches each segment once more,
  * so shm_nattch counts it and its shmdt and exit detach it, as on Linux. A segment removed
  * meanwhile stays mapped, uncounted. Undo records are not inherited (Linux clears semadj
- * in the child). */
+ * in the child). Its POSIX queues, lent to it by the parent, become its own. */
 void tern_libc_sysv_fork_child(void) {
     tern_libc_ipc_forget_server();
+    tern_libc_mq_fork_child();
     for (int i = 0; i < kMaxAttaches; ++i) {
         struct attach* a = &g_attaches[i];
         if (a->address == 0)
@@ -513,7 +514,6 @@ long tern_libc_sysv_syscall(long n, long a1, long a2, long a3, long a4, long a5,
     case SYS_msgctl:
         return sys_msgctl(a1, a2, (void*)a3);
     default:
-        *handled = 0;
-        return -ENOSYS;
+        return tern_libc_mq_syscall(n, a1, a2, a3, a4, a5, handled);
     }
 }

@@ -18,6 +18,9 @@ static_assert(sizeof(tern_libc_ipc_usage) == sizeof(ipc::Usage));
 static_assert(TERN_LIBC_IPC_CONTROL_DATA == ipc::kControlData);
 static_assert(TERN_LIBC_IPC_MSGMAX == ipc::kMsgMax && TERN_LIBC_IPC_SEMOPM == ipc::kSemOpm);
 static_assert(TERN_LIBC_IPC_FOREVER == ipc::kForever);
+static_assert(sizeof(struct tern_libc_mq_attr) == sizeof(ipc::MqAttr));
+static_assert(TERN_LIBC_MQ_NAME_MAX == ipc::kMqNameMax
+              && TERN_LIBC_MQ_MSGSIZE_MAX == ipc::kMqMsgSizeMax);
 
 namespace {
 
@@ -213,6 +216,131 @@ long tern_libc_ipc_msgrcv(int32_t id, int64_t type, uint64_t max, uint32_t flags
     });
     *got_type = a.value;
     return result(r, a, long(size));
+}
+
+// ---- POSIX message queues ----
+
+long tern_libc_mq_open(const char* name, uint32_t length, uint32_t oflag, uint32_t mode,
+                       const struct tern_libc_mq_attr* attr, uint64_t* description,
+                       uint64_t* secret) {
+    ipc::MqOpenAnswer a = {};
+    ipc::MqOpenRequest in = {oflag, mode, attr ? 1u : 0u, 0, {}};
+    if (attr)
+        in.attr = {attr->flags, attr->maxmsg, attr->msgsize, attr->curmsgs};
+    long r = call([&](tern_handle_t s) {
+        tern::proto::CallParts parts;
+        parts.in_data = {reinterpret_cast<const uint8_t*>(name), length};
+        auto x = tern::proto::call<ipc::MqOpen>(s, in, parts);
+        if (x.ok())
+            a = x.value();
+        return x.ok() ? base::Error::OK : x.error();
+    });
+    if (r < 0)
+        return r;
+    if (a.error != 0)
+        return -long(a.error);
+    *description = a.handle.description;
+    *secret = a.handle.secret;
+    return 0;
+}
+
+long tern_libc_mq_unlink(const char* name, uint32_t length) {
+    ipc::Answer a = {};
+    long r = call([&](tern_handle_t s) {
+        tern::proto::CallParts parts;
+        parts.in_data = {reinterpret_cast<const uint8_t*>(name), length};
+        auto x = tern::proto::call<ipc::MqUnlink>(s, {}, parts);
+        if (x.ok())
+            a = x.value();
+        return x.ok() ? base::Error::OK : x.error();
+    });
+    return result(r, a, 0);
+}
+
+long tern_libc_mq_close(uint64_t description, uint64_t secret) {
+    ipc::Answer a = {};
+    long r = call([&](tern_handle_t s) {
+        auto x = tern::proto::call<ipc::MqClose>(s, {description, secret});
+        if (x.ok())
+            a = x.value();
+        return x.ok() ? base::Error::OK : x.error();
+    });
+    return result(r, a, 0);
+}
+
+long tern_libc_mq_share(uint64_t description, uint64_t secret, int32_t delta) {
+    ipc::Answer a = {};
+    long r = call([&](tern_handle_t s) {
+        auto x = tern::proto::call<ipc::MqShare>(s, {{description, secret}, delta, 0});
+        if (x.ok())
+            a = x.value();
+        return x.ok() ? base::Error::OK : x.error();
+    });
+    return result(r, a, 0);
+}
+
+long tern_libc_mq_attr(uint64_t description, uint64_t secret, int set, int64_t flags,
+                       struct tern_libc_mq_attr* out) {
+    ipc::MqAttrAnswer a = {};
+    long r = call([&](tern_handle_t s) {
+        auto x = tern::proto::call<ipc::MqGetSetAttr>(
+            s, {{description, secret}, set ? 1u : 0u, 0, flags});
+        if (x.ok())
+            a = x.value();
+        return x.ok() ? base::Error::OK : x.error();
+    });
+    if (r < 0)
+        return r;
+    if (a.error != 0)
+        return -long(a.error);
+    *out = {a.attr.flags, a.attr.maxmsg, a.attr.msgsize, a.attr.curmsgs};
+    return 0;
+}
+
+long tern_libc_mq_send(uint64_t description, uint64_t secret, const void* text, uint32_t size,
+                       uint32_t priority, uint64_t deadline) {
+    ipc::Answer a = {};
+    long r = call([&](tern_handle_t s) {
+        tern::proto::CallParts parts;
+        parts.in_data = {static_cast<const uint8_t*>(text), size};
+        auto x = tern::proto::call<ipc::MqSend>(s, {{description, secret}, priority, 0, deadline},
+                                                parts);
+        if (x.ok())
+            a = x.value();
+        return x.ok() ? base::Error::OK : x.error();
+    });
+    return result(r, a, 0);
+}
+
+long tern_libc_mq_receive(uint64_t description, uint64_t secret, void* text, uint64_t max,
+                          uint64_t deadline, uint32_t* priority) {
+    ipc::Answer a = {};
+    uint32_t size = 0;
+    long r = call([&](tern_handle_t s) {
+        tern::proto::CallParts parts;
+        parts.out_data = {static_cast<uint8_t*>(text), TERN_LIBC_MQ_MSGSIZE_MAX};
+        parts.out_data_size = &size;
+        auto x =
+            tern::proto::call<ipc::MqReceive>(s, {{description, secret}, max, deadline}, parts);
+        if (x.ok())
+            a = x.value();
+        return x.ok() ? base::Error::OK : x.error();
+    });
+    *priority = uint32_t(a.value);
+    return result(r, a, long(size));
+}
+
+long tern_libc_mq_notify(uint64_t description, uint64_t secret, int remove, int32_t kind,
+                         int32_t signo, int64_t value, uint64_t pid) {
+    ipc::Answer a = {};
+    long r = call([&](tern_handle_t s) {
+        auto x = tern::proto::call<ipc::MqNotify>(
+            s, {{description, secret}, remove ? 1u : 0u, kind, signo, 0, value, pid});
+        if (x.ok())
+            a = x.value();
+        return x.ok() ? base::Error::OK : x.error();
+    });
+    return result(r, a, 0);
 }
 
 } // extern "C"

@@ -79,6 +79,31 @@ long tern_libc_ipc_msgsnd(int32_t id, int64_t type, const void* text, uint32_t s
 long tern_libc_ipc_msgrcv(int32_t id, int64_t type, uint64_t max, uint32_t flags, void* text,
                           int64_t* got_type);
 
+/* POSIX message queues (backend_mq.c). A description is (description, secret), as
+ * ipc::MqHandle. Deadlines are CLOCK_REALTIME ns, TERN_LIBC_IPC_FOREVER for none. */
+struct tern_libc_mq_attr {
+    int64_t flags, maxmsg, msgsize, curmsgs;
+};
+#define TERN_LIBC_MQ_NAME_MAX 255
+#define TERN_LIBC_MQ_MSGSIZE_MAX 8192
+long tern_libc_mq_open(const char* name, uint32_t length, uint32_t oflag, uint32_t mode,
+                       const struct tern_libc_mq_attr* attr, uint64_t* description,
+                       uint64_t* secret);
+long tern_libc_mq_unlink(const char* name, uint32_t length);
+long tern_libc_mq_close(uint64_t description, uint64_t secret);
+/* delta 1: lend to a child about to be forked; -1: take the loan back; 0: take it (the
+ * child). */
+long tern_libc_mq_share(uint64_t description, uint64_t secret, int32_t delta);
+long tern_libc_mq_attr(uint64_t description, uint64_t secret, int set, int64_t flags,
+                       struct tern_libc_mq_attr* out);
+long tern_libc_mq_send(uint64_t description, uint64_t secret, const void* text, uint32_t size,
+                       uint32_t priority, uint64_t deadline);
+/* Into text (TERN_LIBC_MQ_MSGSIZE_MAX bytes): the size, *priority the message's. */
+long tern_libc_mq_receive(uint64_t description, uint64_t secret, void* text, uint64_t max,
+                          uint64_t deadline, uint32_t* priority);
+long tern_libc_mq_notify(uint64_t description, uint64_t secret, int remove, int32_t kind,
+                         int32_t signo, int64_t value, uint64_t pid);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,6 @@
-// The ipc server: System V shared memory, semaphores and message queues of this node
-// (tern/protocols/ipc.h; the rules are servers/ipc/portable/sysv.h's).
+// The ipc server: System V shared memory, semaphores and message queues, and POSIX
+// message queues, of this node (tern/protocols/ipc.h; the rules are
+// servers/ipc/portable/sysv.h's and mq.h's).
 //
 // The objects live in an ::ipc::Store; this file gives it I/O. A segment is a memory
 // object the server makes at shmget and hands to each shmat (the client maps it, so the
@@ -9,9 +10,16 @@
 // its own task; the server watches the task (object_watch), so when it ends, however it
 // ends, its SEM_UNDO adjustments are applied, its attaches dropped (a removed segment is
 // freed at its last detach) and its parked calls dropped.
+//
+// POSIX queues' waits share the table of parked calls; their deadlines are the caller's
+// CLOCK_REALTIME time turned into a monotonic one at the call, and end with ETIMEDOUT. A
+// receive whose caller gave up (a signal cut its wait short: the deferred reply is
+// refused) puts its message back. A fired SIGEV_SIGNAL registration is a Signal to proc.
+#include <servers/ipc/portable/mq.h>
 #include <servers/ipc/portable/sysv.h>
 #include <tern/print.h>
 #include <tern/protocols/ipc.h>
+#include <tern/protocols/proc.h>
 #include <tern/services.h>
 #include <tern/syscall_result.h>
 
@@ -35,9 +43,15 @@ struct Parked {
     proto::PendingReply reply;
 };
 
+constexpr uint32_t kMaxNotices = 8;
+
 struct State {
-    explicit State(uint32_t node) : store(node) {}
+    explicit State(uint32_t node) : store(node), mq(node) {}
     ::ipc::Store store;
+    ::ipc::MqStore mq;
+    tern_handle_t proc = TERN_INVALID_HANDLE;
+    ::ipc::MqNotice notices[kMaxNotices];
+    uint32_t notice_count = 0;
     tern_handle_t port = TERN_INVALID_HANDLE;
     Client clients[::ipc::kMaxClients];
     Parked parked[::ipc::kMaxWaiters];
@@ -51,7 +65,9 @@ uint64_t now_ns() { return uint64_t(tern_sys_clock_monotonic()); }
 // Object times (shm_atime, sem_otime, ...) are wall-clock seconds, as on Linux; deadlines
 // use the monotonic clock.
 void update_clock(State* s) {
-    s->store.set_now(int64_t(uint64_t(tern_sys_clock_realtime()) / 1000000000ull));
+    int64_t now = int64_t(uint64_t(tern_sys_clock_realtime()) / 1000000000ull);
+    s->store.set_now(now);
+    s->mq.set_now(now);
 }
 
 Client* find_client(State* s, uint64_t task) {
@@ -107,6 +123,59 @@ Parked* parked_of(State* s, uint64_t token) {
         return nullptr;
     Parked& p = s->parked[cookie.index];
     return p.used && p.generation == cookie.generation ? &p : nullptr;
+}
+
+bool is_mq(uint32_t label) {
+    return label == ::ipc::MqSend::kLabel || label == ::ipc::MqReceive::kLabel;
+}
+
+// A parked POSIX queue call's answer: false when its caller is no longer there.
+bool answer_mq(Parked& p, int32_t error, const ::ipc::MqMessage* m) {
+    ::ipc::Answer a = {error, 0, 0};
+    proto::Reply parts;
+    if (m && error == 0) {
+        a.value = m->priority;
+        parts.data = {m->text, m->size};
+    }
+    base::Error e = p.label == ::ipc::MqSend::kLabel
+                        ? proto::reply_later<::ipc::MqSend>(p.reply, base::Error::OK, a)
+                        : proto::reply_later<::ipc::MqReceive>(p.reply, base::Error::OK, a, parts);
+    p.used = false;
+    return e == base::Error::OK;
+}
+
+bool on_mq_completion(void* context, uint64_t token, int32_t error, const ::ipc::MqMessage* m) {
+    auto* s = static_cast<State*>(context);
+    Parked* p = parked_of(s, token);
+    return p ? answer_mq(*p, error, m) : false;
+}
+
+// A fired SIGEV_SIGNAL registration waits until the call that fired it is answered (a
+// process that sends to a queue it registered for gets its answer before the signal, as
+// on Linux), then proc sends the signal (it carries the number alone).
+void on_mq_notice(void* context, const ::ipc::MqNotice& n) {
+    auto* s = static_cast<State*>(context);
+    if (s->notice_count == kMaxNotices) {
+        tern::println("ipc: too many queue notifications at once; one to {:#x} dropped", n.pid);
+        return;
+    }
+    s->notices[s->notice_count++] = n;
+}
+
+void send_notice(State* s, const ::ipc::MqNotice& n) {
+    if (s->proc == TERN_INVALID_HANDLE) {
+        auto r = tern::lookup("proc", true, 1000000000ull);
+        if (r.is_error()) {
+            tern::println("ipc: no proc for a queue's notification: {}",
+                          base::error_name(r.error()));
+            return;
+        }
+        s->proc = r.value();
+    }
+    auto r = proto::call<tern::proc::Signal>(s->proc, {n.pid, uint32_t(n.signo), 0});
+    if (r.is_error() && r.error() != base::Error::NOT_FOUND)
+        tern::println("ipc: signal {} to {:#x} for a queue: {}", n.signo, n.pid,
+                      base::error_name(r.error()));
 }
 
 void answer(Parked& p, int32_t error, const ::ipc::Message* m) {
@@ -359,6 +428,137 @@ base::Error on_msgrcv(State* s, proto::Request& request, const ::ipc::ReceiveReq
     return base::Error::OK;
 }
 
+// ---- POSIX message queues ----
+
+base::Error on_mq_open(State* s, proto::Request& request, const ::ipc::MqOpenRequest& in,
+                       ::ipc::MqOpenAnswer& out, proto::Reply&, proto::PendingReply&) {
+    Client* c = caller(s, request);
+    if (!c)
+        return base::Error::INVALID_ARGUMENT;
+    update_clock(s);
+    auto name = request.data();
+    out.error = s->mq.open(c->caller, reinterpret_cast<const char*>(name.data()), name.size(),
+                           in.oflag, in.mode, in.has_attr ? &in.attr : nullptr, &out.handle);
+    return base::Error::OK;
+}
+
+base::Error on_mq_unlink(State* s, proto::Request& request, const proto::Empty&, ::ipc::Answer& out,
+                         proto::Reply&, proto::PendingReply&) {
+    Client* c = caller(s, request);
+    if (!c)
+        return base::Error::INVALID_ARGUMENT;
+    auto name = request.data();
+    out.error = s->mq.unlink(c->caller, reinterpret_cast<const char*>(name.data()), name.size());
+    return base::Error::OK;
+}
+
+base::Error on_mq_close(State* s, proto::Request& request, const ::ipc::MqHandle& in,
+                        ::ipc::Answer& out, proto::Reply&, proto::PendingReply&) {
+    Client* c = caller(s, request);
+    if (!c)
+        return base::Error::INVALID_ARGUMENT;
+    out.error = s->mq.close(c->caller, in);
+    return base::Error::OK;
+}
+
+base::Error on_mq_share(State* s, proto::Request& request, const ::ipc::MqShareRequest& in,
+                        ::ipc::Answer& out, proto::Reply&, proto::PendingReply&) {
+    Client* c = caller(s, request);
+    if (!c)
+        return base::Error::INVALID_ARGUMENT;
+    if (in.delta < -1 || in.delta > 1) {
+        request.set_refusal_reason("a share's delta is -1, 0 or 1");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    out.error = in.delta == 0 ? s->mq.share(c->caller, in.handle)
+                              : s->mq.lend(c->caller, in.handle, in.delta);
+    return base::Error::OK;
+}
+
+base::Error on_mq_attr(State* s, proto::Request& request, const ::ipc::MqAttrRequest& in,
+                       ::ipc::MqAttrAnswer& out, proto::Reply&, proto::PendingReply&) {
+    Client* c = caller(s, request);
+    if (!c)
+        return base::Error::INVALID_ARGUMENT;
+    out.error = in.set ? s->mq.setattr(c->caller, in.handle, in.flags, &out.attr)
+                       : s->mq.getattr(c->caller, in.handle, &out.attr);
+    return base::Error::OK;
+}
+
+// A POSIX deadline (CLOCK_REALTIME ns, or kForever) as a monotonic one; *passed when it
+// is already behind.
+uint64_t mq_deadline(uint64_t deadline, bool* passed) {
+    *passed = false;
+    if (deadline == ::ipc::kForever)
+        return TERN_TIMEOUT_INFINITE;
+    uint64_t now = uint64_t(tern_sys_clock_realtime());
+    if (deadline <= now) {
+        *passed = true;
+        return now_ns();
+    }
+    return deadline_after(deadline - now);
+}
+
+// A call the store parked (or could not): parked for its deadline, or answered now.
+void mq_park(State* s, Parked* p, uint64_t token, uint32_t label, const Client* c,
+             uint64_t deadline, int32_t* error, proto::Reply& reply, proto::PendingReply& pending) {
+    if (*error != ::ipc::kBlocked)
+        return;
+    bool passed = false;
+    uint64_t when = mq_deadline(deadline, &passed);
+    if (!p || passed) {
+        (void)s->mq.cancel(token);
+        *error = p ? ::ipc::kETIMEDOUT : ::ipc::kENOMEM;
+        return;
+    }
+    park(p, token, label, c->caller.task, when, pending);
+    reply.deferred = true;
+}
+
+base::Error on_mq_send(State* s, proto::Request& request, const ::ipc::MqSendRequest& in,
+                       ::ipc::Answer& out, proto::Reply& reply, proto::PendingReply& pending) {
+    Client* c = caller(s, request);
+    if (!c)
+        return base::Error::INVALID_ARGUMENT;
+    update_clock(s);
+    uint64_t token = 0;
+    Parked* p = reserve(s, &token);
+    out.error = s->mq.send(c->caller, in.handle, request.data().data(), request.data().size(),
+                           in.priority, token);
+    mq_park(s, p, token, ::ipc::MqSend::kLabel, c, in.deadline, &out.error, reply, pending);
+    return base::Error::OK;
+}
+
+base::Error on_mq_receive(State* s, proto::Request& request, const ::ipc::MqReceiveRequest& in,
+                          ::ipc::Answer& out, proto::Reply& reply, proto::PendingReply& pending) {
+    static uint8_t text[::ipc::kMqMsgSizeMax];
+    Client* c = caller(s, request);
+    if (!c)
+        return base::Error::INVALID_ARGUMENT;
+    update_clock(s);
+    uint64_t token = 0;
+    Parked* p = reserve(s, &token);
+    ::ipc::MqMessage* m = nullptr;
+    out.error = s->mq.receive(c->caller, in.handle, in.max, token, &m);
+    mq_park(s, p, token, ::ipc::MqReceive::kLabel, c, in.deadline, &out.error, reply, pending);
+    if (m) {
+        __builtin_memcpy(text, m->text, m->size);
+        out.value = m->priority;
+        reply.data = {text, m->size};
+        ::ipc::MqStore::free_message(m);
+    }
+    return base::Error::OK;
+}
+
+base::Error on_mq_notify(State* s, proto::Request& request, const ::ipc::MqNotifyRequest& in,
+                         ::ipc::Answer& out, proto::Reply&, proto::PendingReply&) {
+    Client* c = caller(s, request);
+    if (!c)
+        return base::Error::INVALID_ARGUMENT;
+    out.error = s->mq.notify(c->caller, in.handle, in.remove ? nullptr : &in);
+    return base::Error::OK;
+}
+
 void freed_slot(void* context, int32_t slot) { release_memory(static_cast<State*>(context), slot); }
 
 // A client's task ended: its parked calls go (their callers are gone), then the store
@@ -373,6 +573,7 @@ void client_ended(State* s, Client& c) {
         }
     }
     s->store.task_ended(c.caller.task, freed_slot, s);
+    s->mq.task_ended(c.caller.task);
     (void)tern_sys_handle_close(c.task);
     uint32_t generation = c.generation;
     c = Client{};
@@ -391,7 +592,8 @@ void on_event(void* context, const tern_msg& event, uint32_t) {
         client_ended(s, c);
 }
 
-// Parked calls whose deadline passed are answered EAGAIN (semtimedop's timeout); returns
+// Parked calls whose deadline passed are answered EAGAIN (semtimedop's timeout) or
+// ETIMEDOUT (a POSIX queue's); returns
 // how long until the next deadline.
 uint64_t expire(State* s) {
     uint64_t now = now_ns();
@@ -401,8 +603,14 @@ uint64_t expire(State* s) {
         if (!p.used || p.deadline == TERN_TIMEOUT_INFINITE)
             continue;
         if (p.deadline <= now) {
-            (void)s->store.cancel(proto::SlotCookie{i, p.generation}.value());
-            answer(p, ::ipc::kEAGAIN, nullptr);
+            uint64_t token = proto::SlotCookie{i, p.generation}.value();
+            if (is_mq(p.label)) {
+                (void)s->mq.cancel(token);
+                (void)answer_mq(p, ::ipc::kETIMEDOUT, nullptr);
+            } else {
+                (void)s->store.cancel(token);
+                answer(p, ::ipc::kEAGAIN, nullptr);
+            }
         } else if (p.deadline - now < next) {
             next = p.deadline - now;
         }
@@ -422,6 +630,8 @@ extern "C" int main(uint64_t) {
     State& state = *g_state;
     state.port = tern_handle_t(port);
     state.store.set_completion(&state, on_completion);
+    state.mq.set_completion(&state, on_mq_completion);
+    state.mq.set_notifier(&state, on_mq_notice);
     proto::Server server("ipc", state.port);
     server.on<::ipc::Hello>(&state, on_hello);
     server.on<::ipc::Get>(&state, on_get);
@@ -431,6 +641,14 @@ extern "C" int main(uint64_t) {
     server.on<::ipc::SemOperate>(&state, on_semop);
     server.on<::ipc::MsgSend>(&state, on_msgsnd);
     server.on<::ipc::MsgReceive>(&state, on_msgrcv);
+    server.on<::ipc::MqOpen>(&state, on_mq_open);
+    server.on<::ipc::MqUnlink>(&state, on_mq_unlink);
+    server.on<::ipc::MqClose>(&state, on_mq_close);
+    server.on<::ipc::MqShare>(&state, on_mq_share);
+    server.on<::ipc::MqGetSetAttr>(&state, on_mq_attr);
+    server.on<::ipc::MqSend>(&state, on_mq_send);
+    server.on<::ipc::MqReceive>(&state, on_mq_receive);
+    server.on<::ipc::MqNotify>(&state, on_mq_notify);
     server.on_event(&state, on_event);
     if (auto r = tern::register_name("ipc", state.port); r.is_error()) {
         tern::println("ipc: cannot register: {}", base::error_name(r.error()));
@@ -439,5 +657,8 @@ extern "C" int main(uint64_t) {
     for (;;) {
         uint64_t wait = expire(&state);
         (void)server.serve_one(wait);
+        for (uint32_t i = 0; i < state.notice_count; ++i)
+            send_notice(&state, state.notices[i]);
+        state.notice_count = 0;
     }
 }

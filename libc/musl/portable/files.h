@@ -119,6 +119,14 @@ enum tern_libc_fd_kind {
     TERN_LIBC_FD_CONSOLE,    /* the console server (or the kernel's debug console) */
     TERN_LIBC_FD_PIPE_READ,  /* the read end of a pipe: `pipe` */
     TERN_LIBC_FD_PIPE_WRITE, /* the write end of a pipe: `pipe` */
+    TERN_LIBC_FD_MQUEUE,     /* a POSIX message queue of the ipc server: `mqueue` */
+};
+
+/* An open message queue description: the ipc server's handle of it (tern/protocols/ipc.h
+ * MqHandle). */
+struct tern_libc_mqueue {
+    uint64_t description;
+    uint64_t secret;
 };
 
 struct tern_libc_pipe_ring; /* portable/pipe.h */
@@ -158,6 +166,7 @@ struct tern_libc_file {
     char path[TERN_LIBC_PATH_BUFFER]; /* normalised, for openat, fchdir and inode numbers */
     struct tern_libc_socket socket;   /* TERN_LIBC_FD_SOCKET */
     struct tern_libc_pipe_end pipe;   /* TERN_LIBC_FD_PIPE_READ, TERN_LIBC_FD_PIPE_WRITE */
+    struct tern_libc_mqueue mqueue;   /* TERN_LIBC_FD_MQUEUE */
 };
 
 /* A descriptor: which description it names (index + 1; 0 for a free descriptor) and its

@@ -1,7 +1,8 @@
 #pragma once
-// The ipc server's protocol: System V shared memory, semaphores and message queues
-// (docs/design.md section 7, docs/servers.md "ipc"). The C library's shmget, semop,
-// msgsnd and the rest are one call each (libc/musl/backend_sysv.c).
+// The ipc server's protocol: System V shared memory, semaphores and message queues, and
+// POSIX message queues (docs/design.md section 7, docs/servers.md "ipc"). The C
+// library's shmget, semop, msgsnd, mq_open and the rest are one call each
+// (libc/musl/backend_sysv.c, libc/musl/backend_mq.c).
 //
 // Objects and ids. Every object has an owner node, the node whose server holds it, and an
 // id that says which node that is: id = node << 15 | slot << 8 | sequence (slot <
@@ -40,6 +41,13 @@ inline constexpr int32_t kENOSPC = 28;
 inline constexpr int32_t kERANGE = 34;
 inline constexpr int32_t kENOMSG = 42;
 inline constexpr int32_t kEIDRM = 43;
+inline constexpr int32_t kEBADF = 9;
+inline constexpr int32_t kEBUSY = 16;
+inline constexpr int32_t kENFILE = 23;
+inline constexpr int32_t kEMFILE = 24;
+inline constexpr int32_t kENAMETOOLONG = 36;
+inline constexpr int32_t kEMSGSIZE = 90;
+inline constexpr int32_t kETIMEDOUT = 110;
 
 // Flags and commands, Linux's values (<sys/ipc.h>, <sys/shm.h>, <sys/sem.h>, <sys/msg.h>).
 inline constexpr int32_t kIpcPrivate = 0;
@@ -235,5 +243,130 @@ struct ReceiveRequest {
 // msgrcv: reply data = the text, Answer.value = its type. E2BIG: longer than max
 // without kMsgNoError (it stays queued); ENOMSG: none and kIpcNoWait.
 using MsgReceive = proto::Op<8, ReceiveRequest, Answer, proto::Limits{.response_data = kMsgMax}>;
+
+// ---- POSIX message queues ----------------------------------------------------------------
+//
+// A queue has a name on its owner node (the node of the mq_open call) and lives until it
+// is unlinked and its last open description is closed. An open description is named by
+// an MqHandle: `description` says the node (bits 40..55), the slot's generation (16..31)
+// and the slot (0..15), so a call can be routed to the owner node as a System V id is;
+// `secret` is a number the server chose at mq_open that the holder must show (a
+// description another task guesses the slot of is still EBADF). The tasks that hold a
+// description are its holders: the opener, and each child it is lent to across a fork
+// (MqShare). The rules are servers/ipc/portable/mq.h's.
+
+// Linux's values: O_ACCMODE, O_CREAT, O_EXCL, O_NONBLOCK; SIGEV_*; limits.
+inline constexpr uint32_t kOAccmode = 03;
+inline constexpr uint32_t kOCreat = 0100;
+inline constexpr uint32_t kOExcl = 0200;
+inline constexpr uint32_t kONonblock = 04000;
+inline constexpr int32_t kSigevSignal = 0;
+inline constexpr int32_t kSigevNone = 1;
+inline constexpr int32_t kSigevThread = 2;
+inline constexpr uint32_t kMqNameMax = 255;         // NAME_MAX
+inline constexpr int64_t kMqDefaultMaxMsg = 10;     // msg_default
+inline constexpr int64_t kMqDefaultMsgSize = 8192;  // msgsize_default
+inline constexpr int64_t kMqMaxMsgHard = 65536;     // HARD_MSGMAX
+inline constexpr int64_t kMqMsgSizeMax = 8192;      // msgsize_max: one message's bytes
+inline constexpr uint32_t kMqPrioMax = 32768;       // MQ_PRIO_MAX
+inline constexpr uint64_t kMqBytesPerUser = 819200; // RLIMIT_MSGQUEUE's default
+inline constexpr uint32_t kMqMaxQueues = 256;       // queues_max
+inline constexpr uint32_t kMqMaxDescriptions = 256; // open descriptions on the node
+inline constexpr uint32_t kMqMaxHolds = 512;        // (task, description) pairs
+
+struct MqHandle {
+    uint64_t description;
+    uint64_t secret;
+};
+inline constexpr uint64_t make_mq_description(uint32_t node, uint32_t slot, uint32_t generation) {
+    return uint64_t(node & 0xFFFF) << 40 | uint64_t(generation & 0xFFFF) << 16 | (slot & 0xFFFF);
+}
+inline constexpr uint32_t mq_node(uint64_t d) { return uint32_t(d >> 40) & 0xFFFF; }
+inline constexpr uint32_t mq_generation(uint64_t d) { return uint32_t(d >> 16) & 0xFFFF; }
+inline constexpr uint32_t mq_slot(uint64_t d) { return uint32_t(d) & 0xFFFF; }
+
+// struct mq_attr's layout (x86-64: four longs).
+struct MqAttr {
+    int64_t flags; // O_NONBLOCK or 0
+    int64_t maxmsg;
+    int64_t msgsize;
+    int64_t curmsgs;
+};
+
+struct MqOpenRequest {
+    uint32_t oflag; // O_ACCMODE bits, kOCreat, kOExcl, kONonblock
+    uint32_t mode;  // permission bits, the caller's umask applied
+    uint32_t has_attr;
+    uint32_t reserved;
+    MqAttr attr; // with kOCreat and has_attr: the new queue's maxmsg and msgsize
+};
+struct MqOpenAnswer {
+    int32_t error;
+    int32_t reserved;
+    MqHandle handle;
+};
+// mq_open: data = the name without its leading '/' (at most kMqNameMax + 1 bytes; a
+// longer one is ENAMETOOLONG).
+using MqOpen =
+    proto::Op<9, MqOpenRequest, MqOpenAnswer, proto::Limits{.request_data = kMqNameMax + 1}>;
+// mq_unlink: data = the name as for MqOpen.
+using MqUnlink = proto::Op<10, proto::Empty, Answer, proto::Limits{.request_data = kMqNameMax + 1}>;
+// mq_close of the caller's description (its last descriptor in the process).
+using MqClose = proto::Op<11, MqHandle, Answer>;
+
+struct MqShareRequest {
+    MqHandle handle;
+    int32_t delta; // 0: the caller (a forked child) takes one loan; 1: lend; -1: take back
+    uint32_t reserved;
+};
+// Around fork: the parent lends each description it holds (1) before the clone and takes
+// the loan back (-1) when the clone failed; the child takes it (0). EBADF: no such
+// description or loan.
+using MqShare = proto::Op<12, MqShareRequest, Answer>;
+
+struct MqAttrRequest {
+    MqHandle handle;
+    uint32_t set; // 1: mq_setattr with flags
+    uint32_t reserved;
+    int64_t flags;
+};
+struct MqAttrAnswer {
+    int32_t error;
+    int32_t reserved;
+    MqAttr attr; // the attributes (before the change, for mq_setattr)
+};
+using MqGetSetAttr = proto::Op<13, MqAttrRequest, MqAttrAnswer>;
+
+struct MqSendRequest {
+    MqHandle handle;
+    uint32_t priority;
+    uint32_t reserved;
+    uint64_t deadline; // CLOCK_REALTIME ns when the wait ends (ETIMEDOUT); kForever: none
+};
+// mq_send, mq_timedsend: data = the message (at most kMqMsgSizeMax bytes).
+using MqSend = proto::Op<14, MqSendRequest, Answer, proto::Limits{.request_data = kMqMsgSizeMax}>;
+
+struct MqReceiveRequest {
+    MqHandle handle;
+    uint64_t max;      // msg_len
+    uint64_t deadline; // as MqSend's
+};
+// mq_receive, mq_timedreceive: reply data = the message, Answer.value = its priority.
+using MqReceive =
+    proto::Op<15, MqReceiveRequest, Answer, proto::Limits{.response_data = kMqMsgSizeMax}>;
+
+struct MqNotifyRequest {
+    MqHandle handle;
+    uint32_t remove; // 1: mq_notify(mqd, NULL)
+    int32_t kind;    // kSigevSignal or kSigevNone
+    int32_t signo;
+    uint32_t reserved;
+    int64_t value; // sigev_value
+    uint64_t pid;  // the caller's global pid: where proc sends the signal
+};
+// mq_notify. EBUSY: the queue has a registration already. The signal is sent through
+// proc's Signal, which carries the number alone: the receiver sees si_code SI_USER and the
+// ipc server as the sender, not SI_MESGQ and sigev_value.
+using MqNotify = proto::Op<16, MqNotifyRequest, Answer>;
 
 } // namespace tern::ipc
