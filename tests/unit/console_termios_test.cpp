@@ -70,7 +70,8 @@ TEST_CASE("the defaults are a new Linux terminal's") {
     CHECK(t.lflag == (ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN));
     CHECK(t.canonical());
     CHECK(t.echo());
-    const uint8_t linux_cc[] = {3, 034, 0177, 025, 4, 0, 1, 0, 021, 023, 032, 0, 022, 017, 027, 026, 0};
+    const uint8_t linux_cc[] = {3,   034, 0177, 025, 4,   0,   1,   0, 021,
+                                023, 032, 0,    022, 017, 027, 026, 0};
     CHECK(std::memcmp(t.cc, linux_cc, sizeof(linux_cc)) == 0);
 }
 

@@ -16,18 +16,16 @@ namespace terminal {
 
 // c_iflag.
 inline constexpr uint32_t kIgnbrk = 0000001, kBrkint = 0000002, kIgnpar = 0000004,
-                          kIstrip = 0000040, kInlcr = 0000100, kIgncr = 0000200,
-                          kIcrnl = 0000400, kIxon = 0002000, kIxoff = 0010000,
-                          kImaxbel = 0020000, kIutf8 = 0040000;
+                          kIstrip = 0000040, kInlcr = 0000100, kIgncr = 0000200, kIcrnl = 0000400,
+                          kIxon = 0002000, kIxoff = 0010000, kImaxbel = 0020000, kIutf8 = 0040000;
 // c_oflag.
 inline constexpr uint32_t kOpost = 0000001, kOnlcr = 0000004;
 // c_cflag: B38400, CS8, CREAD and HUPCL, kept and reported, with no meaning on the console.
 inline constexpr uint32_t kDefaultCflag = 0000017 | 0000060 | 0000200 | 0002000;
 // c_lflag.
-inline constexpr uint32_t kIsig = 0000001, kIcanon = 0000002, kEcho = 0000010,
-                          kEchoe = 0000020, kEchok = 0000040, kEchonl = 0000100,
-                          kNoflsh = 0000200, kTostop = 0000400, kEchoctl = 0001000,
-                          kEchoke = 0004000, kIexten = 0100000;
+inline constexpr uint32_t kIsig = 0000001, kIcanon = 0000002, kEcho = 0000010, kEchoe = 0000020,
+                          kEchok = 0000040, kEchonl = 0000100, kNoflsh = 0000200, kTostop = 0000400,
+                          kEchoctl = 0001000, kEchoke = 0004000, kIexten = 0100000;
 
 // c_cc indices.
 enum ControlChar : uint8_t {
@@ -72,7 +70,12 @@ Termios default_termios();
 // dropped (a CR with IGNCR).
 bool translate_input(const Termios& t, uint8_t& byte);
 
-enum class InputSignal : uint8_t { kNone, kInterrupt, kQuit, kSuspend };
+enum class InputSignal : uint8_t {
+    kNone,
+    kInterrupt,
+    kQuit,
+    kSuspend
+};
 
 // With ISIG, the signal byte makes (VINTR, VQUIT, VSUSP; a disabled one never matches).
 InputSignal signal_for(const Termios& t, uint8_t byte);
