@@ -387,9 +387,14 @@ int64_t tern_libc_console_read(void* out, uint64_t size, int wait) {
 // within timeout_ns, else the count (0 at the end of input, or with no console).
 static int64_t console_peek(uint64_t timeout_ns) {
     uint32_t flags = tern::console::kReadPeek | (timeout_ns == 0 ? tern::console::kReadNoWait : 0);
+    // A peek's answer has no data part, but a call must have room for the most a Read
+    // may answer.
+    static uint8_t room[tern::console::kMaxLine + 1];
     tern::console::ReadResponse response = {};
     base::Error e = g_console.call([&](tern_handle_t console) {
-        auto r = tern::proto::call<tern::console::Read>(console, {flags, 0}, {}, timeout_ns);
+        tern::proto::CallParts parts;
+        parts.out_data = {room, sizeof(room)};
+        auto r = tern::proto::call<tern::console::Read>(console, {flags, 0}, parts, timeout_ns);
         if (r.is_error())
             return r.error();
         response = r.value();
