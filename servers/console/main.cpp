@@ -71,6 +71,9 @@ struct State {
     uint64_t wake_at = 0;
     uint64_t foreground = 0;
     uint64_t foreground_setter = 0; // task id of the parent that set it
+    // The task whose SetForeground put a process there: it may still take the foreground
+    // back after that process (a shell) moved it to groups of its own with tcsetpgrp.
+    uint64_t foreground_parent = 0;
     tern_handle_t port = TERN_INVALID_HANDLE;
     tern_handle_t device = TERN_INVALID_HANDLE; // the UART driver, attached
     ServiceHandle proc{"proc"};
@@ -561,12 +564,14 @@ base::Error on_foreground(State* s, proto::Request& request,
     // Ctrl-C ends the foreground and its descendants, so only a process's parent may put
     // it there, and only that parent may take it away again.
     if (in.pid == 0) {
-        if (s->foreground != 0 && request.badge() != s->foreground_setter) {
+        if (s->foreground != 0 && request.badge() != s->foreground_setter
+            && request.badge() != s->foreground_parent) {
             request.set_refusal_reason("the foreground is another task's");
             return base::Error::ACCESS_DENIED;
         }
         s->foreground = 0;
         s->foreground_setter = 0;
+        s->foreground_parent = 0;
         return base::Error::OK;
     }
     auto proc = s->proc.get();
@@ -581,6 +586,7 @@ base::Error on_foreground(State* s, proto::Request& request,
     }
     s->foreground = in.pid;
     s->foreground_setter = request.badge();
+    s->foreground_parent = request.badge();
     return base::Error::OK;
 }
 
