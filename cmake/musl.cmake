@@ -199,11 +199,12 @@ endfunction()
 # (/bin/forktest), the System V IPC test (/bin/sysv), which needs the ipc server, and the
 # threads test (/bin/pthreads), which forks too, the signal test (/bin/posix_signals),
 # whose signals go through proc, the exec test (/bin/posix_exec), which execs itself
-# from /bin, and the test of times, owners and CPU clocks (/bin/posix_misc), which needs
-# tmpfs.
+# from /bin, the test of times, owners and CPU clocks (/bin/posix_misc), which needs
+# tmpfs, and the terminal test (/bin/posix_termios), which needs the console and input
+# typed at it.
 file(GLOB TERN_C_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/libc/*.c)
 foreach(name sockets posix_fds posix_files forktest sysv pthreads posix_signals posix_exec
-             posix_misc)
+             posix_misc posix_termios)
   list(REMOVE_ITEM TERN_C_TEST_PROGRAMS ${TERN_ROOT}/tests/libc/${name}.c)
   tern_c_program(${name} SOURCES ${TERN_ROOT}/tests/libc/${name}.c BOOTFS)
 endforeach()
