@@ -139,20 +139,19 @@ base::Error flush() {
 // Queues bytes for the device; with `process`, through c_oflag's output processing (program
 // output and raw echo; the line editor's echo is the terminal's own bytes already).
 base::Error output(const uint8_t* bytes, size_t n, bool process) {
+    // c_oflag's only translation is ONLCR's (termios.h's translate_output), done inline:
+    // program output passes here byte by byte.
+    const ::terminal::Termios& t = g_state.termios;
+    bool onlcr = process && (t.oflag & ::terminal::kOpost) && (t.oflag & ::terminal::kOnlcr);
     base::Error status = base::Error::OK;
     for (size_t i = 0; i < n; ++i) {
         // Room for "\r\n" at the least.
         if (g_state.output_size + 2 > sizeof(g_state.output))
             if (base::Error e = flush(); e != base::Error::OK)
                 status = e;
-        if (!process) {
-            g_state.output[g_state.output_size++] = bytes[i];
-            continue;
-        }
-        uint8_t translated[2];
-        size_t count = ::terminal::translate_output(g_state.termios, bytes[i], translated);
-        for (size_t j = 0; j < count; ++j)
-            g_state.output[g_state.output_size++] = translated[j];
+        if (onlcr && bytes[i] == '\n')
+            g_state.output[g_state.output_size++] = '\r';
+        g_state.output[g_state.output_size++] = bytes[i];
     }
     return status;
 }
