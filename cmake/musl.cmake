@@ -202,10 +202,11 @@ endfunction()
 # whose signals go through proc, the exec test (/bin/posix_exec), which execs itself
 # from /bin, the test of times, owners and CPU clocks (/bin/posix_misc), which needs
 # tmpfs, the file mapping and shared memory test (/bin/posix_shm), which needs tmpfs and
-# execs itself, and the POSIX message queue test (/bin/posix_mq), which needs the ipc server.
+# execs itself, the POSIX message queue test (/bin/posix_mq), which needs the ipc server,
+# and the terminal test (/bin/posix_termios), which needs the console and input typed at it.
 file(GLOB TERN_C_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/libc/*.c)
 foreach(name sockets posix_fds posix_files forktest sysv pthreads posix_signals posix_exec
-             posix_misc posix_shm posix_mq)
+             posix_misc posix_shm posix_mq posix_termios)
   list(REMOVE_ITEM TERN_C_TEST_PROGRAMS ${TERN_ROOT}/tests/libc/${name}.c)
   tern_c_program(${name} SOURCES ${TERN_ROOT}/tests/libc/${name}.c BOOTFS)
 endforeach()

@@ -39,6 +39,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1372,23 +1373,67 @@ static long sys_fcntl(long fd, long command, long argument) {
     }
 }
 
+/* The kernel's struct termios, which TCGETS and TCSETS carry (musl's is longer: the same
+ * fields, then more room in c_cc and the speeds, which the kernel leaves alone). */
+enum {
+    kKernelTermiosSize = 36
+};
+
 static long sys_ioctl(long fd, long request, long argument) {
     if (!is_console_fd(fd))
         return tern_libc_fd_get(tern_libc_fds(), fd) ? -ENOTTY : -EBADF;
     /* With a console server the console is a terminal: isatty() (which asks TIOCGWINSZ)
      * is true and stdout line buffered. Without one it is the kernel's debug output and
      * not a terminal, so stdout is fully buffered (stderr is unbuffered, as always). */
-    if ((request == TIOCSPGRP || request == TIOCGPGRP) && tern_libc_console_present())
+    if (!tern_libc_console_present())
+        return -ENOTTY;
+    void* user = (void*)argument;
+    switch (request) {
+    case TIOCSPGRP:
+    case TIOCGPGRP:
         return tern_libc_signal_ioctl(request, argument);
-    if (request == TIOCGWINSZ && tern_libc_console_present()) {
-        struct winsize* size = (struct winsize*)argument;
-        size->ws_row = 24;
-        size->ws_col = 80;
-        size->ws_xpixel = 0;
-        size->ws_ypixel = 0;
-        return 0;
+    case TCGETS:
+    case TIOCGWINSZ: {
+        unsigned char termios[kKernelTermiosSize];
+        struct winsize window;
+        long r = (long)tern_libc_console_get_attr(termios, &window);
+        if (r != 0)
+            return r;
+        if (request == TCGETS)
+            return tern_libc_copy_out(user, termios, sizeof(termios)) != 0 ? -EFAULT : 0;
+        return tern_libc_copy_out(user, &window, sizeof(window)) != 0 ? -EFAULT : 0;
     }
-    return -ENOTTY;
+    case TCSETS:
+    case TCSETSW:
+    case TCSETSF: {
+        unsigned char termios[kKernelTermiosSize];
+        if (tern_libc_copy_in(termios, user, sizeof(termios)) != 0)
+            return -EFAULT;
+        return (long)tern_libc_console_set_attr(termios, (uint32_t)(request - TCSETS));
+    }
+    case TIOCSWINSZ: {
+        struct winsize window;
+        if (tern_libc_copy_in(&window, user, sizeof(window)) != 0)
+            return -EFAULT;
+        return (long)tern_libc_console_set_window(&window);
+    }
+    case TCFLSH:
+        if (argument < TCIFLUSH || argument > TCIOFLUSH)
+            return -EINVAL;
+        return (long)tern_libc_console_flush((uint32_t)argument);
+    case TCXONC:
+        /* Output is never stopped (IXON is kept, not acted on): accepted as Linux does. */
+        if (argument < TCOOFF || argument > TCION)
+            return -EINVAL;
+        return 0;
+    case FIONREAD: {
+        int64_t n = tern_libc_console_pending();
+        int count = n > INT32_MAX ? INT32_MAX : (int)n;
+        return tern_libc_copy_out(user, &count, sizeof(count)) != 0 ? -EFAULT : 0;
+    }
+    default:
+        return -ENOTTY;
+    }
 }
 
 /* ---- Memory ---------------------------------------------------------------------------- */

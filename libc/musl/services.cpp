@@ -357,17 +357,16 @@ int64_t tern_libc_console_read(void* out, uint64_t size, int wait) {
     uint64_t n = tern_libc_line_take(&g_line, out, size);
     if (n > 0 || !wait)
         return int64_t(n);
-    if (g_input_ended) {
-        g_input_ended = false;
-        return 0;
-    }
+    // The console keeps what this read does not take (the rest of a line, raw bytes), so
+    // the program's next read, or the next program's, finds it there.
+    uint32_t max = size < sizeof(g_line.data) ? uint32_t(size) : uint32_t(sizeof(g_line.data));
     tern::console::ReadResponse response = {};
     uint32_t received = 0;
     base::Error e = g_console.call([&](tern_handle_t console) {
         tern::proto::CallParts parts;
         parts.out_data = {reinterpret_cast<uint8_t*>(g_line.data), sizeof(g_line.data)};
         parts.out_data_size = &received;
-        auto r = tern::proto::call<tern::console::Read>(console, {0}, parts);
+        auto r = tern::proto::call<tern::console::Read>(console, {0, max}, parts);
         if (r.is_error())
             return r.error();
         response = r.value();
@@ -384,38 +383,107 @@ int64_t tern_libc_console_read(void* out, uint64_t size, int wait) {
     return int64_t(tern_libc_line_take(&g_line, out, size));
 }
 
-int tern_libc_console_wait(uint64_t timeout_ns) {
-    if (g_line.start < g_line.end || g_input_ended)
-        return 1;
-    if (g_console.get() == TERN_INVALID_HANDLE)
-        return 1; // end of input at once
-    if (timeout_ns == 0)
-        return 0;
-    // The console has no readiness call: a Read that gives up when the time is over. The
-    // console server skips a reader that left, so a line typed later is not lost.
+// Asks the console (kReadPeek) how many bytes a read would find: -1 when none is ready
+// within timeout_ns, else the count (0 at the end of input, or with no console).
+static int64_t console_peek(uint64_t timeout_ns) {
+    uint32_t flags = tern::console::kReadPeek | (timeout_ns == 0 ? tern::console::kReadNoWait : 0);
+    // A peek's answer has no data part, but a call must have room for the most a Read
+    // may answer.
+    static uint8_t room[tern::console::kMaxLine + 1];
     tern::console::ReadResponse response = {};
-    uint32_t received = 0;
     base::Error e = g_console.call([&](tern_handle_t console) {
         tern::proto::CallParts parts;
-        parts.out_data = {reinterpret_cast<uint8_t*>(g_line.data), sizeof(g_line.data)};
-        parts.out_data_size = &received;
-        auto r = tern::proto::call<tern::console::Read>(console, {0}, parts, timeout_ns);
+        parts.out_data = {room, sizeof(room)};
+        auto r = tern::proto::call<tern::console::Read>(console, {flags, 0}, parts, timeout_ns);
         if (r.is_error())
             return r.error();
         response = r.value();
         return base::Error::OK;
     });
     if (e == base::Error::TIMED_OUT)
-        return 0;
+        return -1;
     if (e != base::Error::OK)
-        return 1; // a read now meets the failure (Ctrl-C, no console) at once
-    if (response.end_of_file) {
-        g_input_ended = true;
+        return 0; // a read now meets the failure (Ctrl-C, no console) at once
+    if (response.nothing)
+        return -1;
+    return response.size;
+}
+
+int tern_libc_console_wait(uint64_t timeout_ns) {
+    if (g_line.start < g_line.end || g_input_ended)
         return 1;
-    }
-    g_line.start = 0;
-    g_line.end = received < sizeof(g_line.data) ? received : uint32_t(sizeof(g_line.data));
-    return 1;
+    if (g_console.get() == TERN_INVALID_HANDLE)
+        return 1; // end of input at once
+    // The console answers a peek when input is ready (a line, the end of input, or in raw
+    // mode a byte); one that gives up when the time is over is skipped there.
+    return console_peek(timeout_ns) >= 0 ? 1 : 0;
+}
+
+int64_t tern_libc_console_pending(void) {
+    uint64_t held = g_line.end - g_line.start;
+    if (g_console.get() == TERN_INVALID_HANDLE)
+        return int64_t(held);
+    int64_t n = console_peek(0);
+    return int64_t(held) + (n > 0 ? n : 0);
+}
+
+static_assert(sizeof(tern::console::Termios) == 36);
+
+int64_t tern_libc_console_get_attr(void* termios, void* window) {
+    tern::console::AttrResponse attr = {};
+    base::Error e = g_console.call([&](tern_handle_t console) {
+        auto r = tern::proto::call<tern::console::GetAttr>(console, {});
+        if (r.is_error())
+            return r.error();
+        attr = r.value();
+        return base::Error::OK;
+    });
+    if (e != base::Error::OK)
+        return e == Service::kNoServer ? -TERN_LINUX_ENOTTY : linux_error(e);
+    if (termios)
+        __builtin_memcpy(termios, &attr.termios, sizeof(attr.termios));
+    if (window)
+        __builtin_memcpy(window, &attr.window, sizeof(attr.window));
+    return 0;
+}
+
+int64_t tern_libc_console_set_attr(const void* termios, uint32_t when) {
+    tern::console::SetAttrRequest request = {};
+    __builtin_memcpy(&request.termios, termios, sizeof(request.termios));
+    request.when = when;
+    if (when == tern::console::kSetFlush)
+        g_line.start = g_line.end = 0;
+    base::Error e = g_console.call([&](tern_handle_t console) {
+        auto r = tern::proto::call<tern::console::SetAttr>(console, request);
+        return r.is_error() ? r.error() : base::Error::OK;
+    });
+    if (e != base::Error::OK)
+        return e == Service::kNoServer ? -TERN_LINUX_ENOTTY : linux_error(e);
+    return 0;
+}
+
+int64_t tern_libc_console_flush(uint32_t queue) {
+    if (queue != 1)
+        g_line.start = g_line.end = 0;
+    base::Error e = g_console.call([&](tern_handle_t console) {
+        auto r = tern::proto::call<tern::console::Flush>(console, {queue});
+        return r.is_error() ? r.error() : base::Error::OK;
+    });
+    if (e != base::Error::OK)
+        return e == Service::kNoServer ? -TERN_LINUX_ENOTTY : linux_error(e);
+    return 0;
+}
+
+int64_t tern_libc_console_set_window(const void* window) {
+    tern::console::SetWindowRequest request = {};
+    __builtin_memcpy(&request.window, window, sizeof(request.window));
+    base::Error e = g_console.call([&](tern_handle_t console) {
+        auto r = tern::proto::call<tern::console::SetWindow>(console, request);
+        return r.is_error() ? r.error() : base::Error::OK;
+    });
+    if (e != base::Error::OK)
+        return e == Service::kNoServer ? -TERN_LINUX_ENOTTY : linux_error(e);
+    return 0;
 }
 
 int tern_libc_memory_share(uint64_t size, struct tern_libc_shared_memory* out) {

@@ -85,9 +85,23 @@ int64_t tern_libc_console_write(const void* data, uint64_t size);
 
 /* Reads at most size bytes of console input: first what is left of the last line, else,
  * when wait is 1, the next line (console Read; the reply is the line with its "\n").
- * Returns the bytes read; 0 at end of input (Ctrl-D), without a console server, or when
- * wait is 0 and nothing is pending; -EINTR when Ctrl-C interrupted the read. */
+ * Returns the bytes read; 0 at end of input (Ctrl-D), without a console server, when
+ * wait is 0 and nothing is pending, or when a raw-mode read's VMIN/VTIME let it end with
+ * nothing; -EINTR when Ctrl-C interrupted the read. */
 int64_t tern_libc_console_read(void* out, uint64_t size, int wait);
+
+/* Bytes a read of the console would find now (FIONREAD). */
+int64_t tern_libc_console_pending(void);
+/* The terminal's settings (console GetAttr): Linux's kernel struct termios (36 bytes) to
+ * termios and struct winsize to window, either may be null. 0 or a negated errno
+ * (-ENOTTY without a console server). */
+int64_t tern_libc_console_get_attr(void* termios, void* window);
+/* tcsetattr: when is 0 (TCSETS), 1 (TCSETSW) or 2 (TCSETSF, typed input dropped first). */
+int64_t tern_libc_console_set_attr(const void* termios, uint32_t when);
+/* tcflush: queue is TCIFLUSH, TCOFLUSH or TCIOFLUSH. */
+int64_t tern_libc_console_flush(uint32_t queue);
+/* TIOCSWINSZ: the console keeps the size (a change sends SIGWINCH to the foreground). */
+int64_t tern_libc_console_set_window(const void* window);
 
 /* ---- The boot file system ("bootfs", tern/protocols/bootfs.h) ----
  * Paths are normalised absolute paths (portable/files.h). Without a bootfs server every

@@ -109,7 +109,7 @@ base::Error read_line(char* line, size_t capacity, size_t* length, bool* eof) {
         proto::CallParts parts;
         parts.out_data = {reinterpret_cast<uint8_t*>(line), capacity};
         parts.out_data_size = &size;
-        auto r = proto::call<tern::console::Read>(console.value(), {0}, parts);
+        auto r = proto::call<tern::console::Read>(console.value(), {0, 0}, parts);
         if (r.is_error()) {
             if (r.error() == base::Error::PEER_CLOSED) {
                 g_console.forget();
@@ -171,6 +171,7 @@ int builtin_help(const shell::ParsedCommand&) {
         "  on <node> <program> [args]  run a program on another node, its output here\n"
         "  wait <pid>        wait for a program started with a final & and print its status\n"
         "  boottime          time from power-on to the first prompt (boot.to_prompt_ms)\n"
+        "  sh [args]         BusyBox's POSIX shell (ash), with line editing and job control\n"
         "Anything else runs /bin/<name> with the arguments; $? is the last exit status.\n"
         "A final & word runs the program in the background and prints its pid.\n"
         "Ctrl-C ends the running program; Ctrl-D on an empty line ends the shell.");
@@ -423,12 +424,15 @@ int builtin_kill(const shell::ParsedCommand& cmd) {
 int run_program(const char* const* argv, uint32_t node, bool background) {
     static const char* const env[] = {"HOME=/", "PATH=/bin", "TERM=vt100", nullptr};
     base::StringView name(argv[0]);
+    // `sh` is BusyBox's shell (ash): /bin/busybox run under the name sh, in a process group
+    // of its own, so that its job control finds its group in the terminal's foreground.
+    bool is_sh = name == "sh" && node == 0;
     SpawnExtras extras;
     extras.node = node;
     // A program on another node writes to this node's console (its proc keeps a proxy
     // for it).
     extras.console_here = node != 0;
-    auto spawned = spawn(name, argv, env, extras);
+    auto spawned = spawn(is_sh ? base::StringView("/bin/busybox") : name, argv, env, extras);
     if (spawned.is_error()) {
         base::Error e = spawned.error();
         if (e == base::Error::NOT_FOUND) {
@@ -454,6 +458,8 @@ int run_program(const char* const* argv, uint32_t node, bool background) {
         sink.write_view("]\n");
         return 0;
     }
+    if (is_sh)
+        (void)proto::call<tern::proc::SetPgid>(proc_server(), {pid, 0});
     if (auto console = g_console.get(); console.ok())
         (void)proto::call<tern::console::SetForeground>(console.value(), {pid});
     auto waited = wait(pid);

@@ -81,7 +81,7 @@ int abandoned_readers() {
     for (int i = 0; i < 20; ++i) {
         proto::CallParts parts;
         parts.out_data = {reinterpret_cast<uint8_t*>(line), sizeof(line)};
-        (void)proto::call<tern::console::Read>(console.value(), {0}, parts, 1000000);
+        (void)proto::call<tern::console::Read>(console.value(), {0, 0}, parts, 1000000);
     }
     tern::println("servertest: readers gave up");
     return 0;

@@ -272,6 +272,9 @@ public:
     // port_reply_receive; a reply the kernel refuses ends the call with PEER_CLOSED for
     // its caller and a kernel log line.
     [[noreturn]] void run();
+    // Makes serve_one hold each answer until the next wait, as run() does: for a server
+    // that runs its own loop around serve_one (to wake at its own deadlines).
+    void batch_replies() { m_batch_replies = true; }
     // Counters for tests and diagnostics: requests that reached a handler, and refusals
     // (the layer's and the handlers', logged or not).
     uint64_t served() const { return m_served; }
