@@ -4,9 +4,11 @@
 // proc keeps no signal state of a process: dispositions, the mask and the pending set are
 // in the process's own memory, where its C library keeps them (so a process can be
 // captured whole). What proc knows is who is related to whom (the group and the session),
-// the thread to interrupt and the entry its C library registered. Delivering a signal is
-// what a kernel would do, from user space with task control: stop the thread, read its
-// registers, write a frame below its red zone, resume it at the entry.
+// the thread to interrupt and the entry its C library registered, and whether the process
+// is stopped (job control), with the stop or continue its parent has not been told of yet.
+// Delivering a signal is what a kernel would do, from user space with task control: stop
+// the thread, read its registers, write a frame below its red zone, resume it at the
+// entry. Stopping a process is the same first step, without the resume.
 #include "signals.h"
 
 #include <base/utility.h>
@@ -28,14 +30,19 @@ constexpr uint64_t kUserTop = 0x0000800000000000ull;
 // Linux's numbers: what the C library and programs use.
 constexpr uint32_t kSigKill = 9, kSigSegv = 11, kSigChld = 17, kSigCont = 18, kSigStop = 19,
                    kSigTstp = 20, kSigTtin = 21, kSigTtou = 22, kSigUrg = 23, kSigWinch = 28;
-constexpr int64_t kSiUser = 0, kSiKernel = 0x80, kCldExited = 1;
+constexpr int64_t kSiUser = 0, kSiKernel = 0x80, kCldExited = 1, kCldStopped = 5, kCldContinued = 6;
 
 struct Record {
     uint64_t pgid = 0;
     uint64_t sid = 0;
     tern_handle_t thread = TERN_INVALID_HANDLE;
     uint64_t entry = 0;
-    uint64_t ignored = 0; // address of the process's mask of ignored signals
+    uint64_t ignored = 0; // address of the process's mask of ignored signals, then its job word
+    // Job control: stopped by stop_signo; report is the stop or continue (a
+    // proc::kWaitEvent*) its parent's Wait has not taken yet, 0 for none.
+    bool stopped = false;
+    uint32_t stop_signo = 0;
+    uint32_t report = 0;
 };
 
 Record g_records[proc::kMaxProcesses];
@@ -80,11 +87,80 @@ int default_action(uint32_t signo) {
 
 int64_t ending_status(uint32_t signo) { return signo <= 31 ? 128 + signo : 128 + kSigKill; }
 
-void log_stop_once() {
-    static bool logged = false;
-    if (!logged)
-        tern::println("proc: stop signals are not supported; ignored");
-    logged = true;
+bool is_stop(uint32_t signo) {
+    return signo == kSigStop || signo == kSigTstp || signo == kSigTtin || signo == kSigTtou;
+}
+
+bool has(uint64_t mask, uint32_t signo) { return (mask >> (signo - 1)) & 1; }
+
+// The process's mask of ignored signals and its job word (proc.h, SignalEntry); false
+// (both 0) when its C library gave none or they cannot be read.
+bool read_words(const Record& r, tern_handle_t task, uint64_t (&words)[2]) {
+    words[0] = words[1] = 0;
+    if (r.entry == 0 || r.ignored == 0)
+        return false;
+    if (tern_sys_task_vm_read(task, r.ignored, uint64_t(&words[0]), sizeof(words)) >= 0)
+        return true;
+    words[0] = words[1] = 0;
+    return false;
+}
+
+base::Error deliver(size_t index, uint32_t signo, int64_t code, uint64_t sender, int64_t status);
+
+// The process stopped or continued: its parent's Wait may take it, and the parent gets
+// SIGCHLD unless it asked not to (SA_NOCLDSTOP).
+void tell_parent(size_t index, uint32_t event, uint32_t signo) {
+    g_records[index].report = event;
+    job_changed(index);
+    ProcessView p;
+    if (!view(index, p) || (p.parent >> 32) != this_node() || privileged(p.parent))
+        return;
+    size_t pi = index_of_pid(p.parent);
+    ProcessView parent;
+    if (pi == kNone || !view(pi, parent) || !parent.running || g_records[pi].entry == 0)
+        return; // SIGCHLD's default is to ignore it
+    uint64_t words[2];
+    if (read_words(g_records[pi], parent.task, words) && (words[1] & proc::kJobNoChildStop))
+        return;
+    (void)deliver(pi, kSigChld, event == proc::kWaitEventStopped ? kCldStopped : kCldContinued,
+                  p.pid, int64_t(signo));
+}
+
+// Stops the process's thread and leaves it stopped (a call it was blocked in returns
+// INTERRUPTED when it goes on, which its C library restarts).
+base::Error stop_process(size_t index, uint32_t signo) {
+    Record& r = g_records[index];
+    ProcessView p;
+    if (!view(index, p) || !p.running || r.stopped)
+        return base::Error::OK;
+    if (r.thread == TERN_INVALID_HANDLE) {
+        tern::println("proc: {} ({:#x}) has no thread proc holds; signal {} cannot stop it", p.name,
+                      p.pid, signo);
+        return base::Error::OK;
+    }
+    if (int64_t s = tern_sys_thread_stop(r.thread, kStopTimeoutNs); s < 0) {
+        base::Error e = tern::sys_status(s);
+        if (e == base::Error::BAD_STATE) // its thread has ended: so is the process, nearly
+            return base::Error::OK;
+        tern::println("proc: cannot stop {} ({:#x}) for signal {}: {}", p.name, p.pid, signo,
+                      base::error_name(e));
+        return e;
+    }
+    r.stopped = true;
+    r.stop_signo = signo;
+    tell_parent(index, proc::kWaitEventStopped, signo);
+    return base::Error::OK;
+}
+
+// SIGCONT, whatever the process does with it: a stopped process goes on.
+void continue_process(size_t index) {
+    Record& r = g_records[index];
+    if (!r.stopped)
+        return;
+    r.stopped = false;
+    r.stop_signo = 0;
+    (void)tern_sys_thread_resume(r.thread);
+    tell_parent(index, proc::kWaitEventContinued, kSigCont);
 }
 
 // Delivers signo to the process in `index` (running, of this node).
@@ -95,24 +171,30 @@ base::Error deliver(size_t index, uint32_t signo, int64_t code, uint64_t sender,
     if (signo == 0)
         return base::Error::OK;
     Record& r = g_records[index];
-    if (signo == kSigKill)
+    if (signo == kSigKill) // a stopped process ends too
         return tern::sys_status(tern_sys_task_kill(p.task, uint64_t(ending_status(kSigKill))));
-    if (signo == kSigStop || r.entry == 0 || r.thread == TERN_INVALID_HANDLE) {
-        int action = signo == kSigStop ? -1 : default_action(signo);
-        if (action < 0)
-            log_stop_once();
-        if (action <= 0)
+    if (signo == kSigCont)
+        continue_process(index);
+    uint64_t words[2];
+    bool have_words = read_words(r, p.task, words);
+    if (is_stop(signo)) {
+        // SIGSTOP always stops; the others where the default action applies: a process
+        // without an entry, or one whose job word says so (not caught, not blocked).
+        if (signo == kSigStop || r.entry == 0 || r.thread == TERN_INVALID_HANDLE
+            || has(words[1], signo))
+            return stop_process(index, signo);
+    }
+    if (r.entry == 0 || r.thread == TERN_INVALID_HANDLE) {
+        if (default_action(signo) <= 0)
             return base::Error::OK;
         return tern::sys_status(tern_sys_task_kill(p.task, uint64_t(ending_status(signo))));
     }
-    if (r.ignored != 0) {
-        // What the process ignores is dropped here, without interrupting it.
-        uint64_t ignored = 0;
-        if (tern_sys_task_vm_read(p.task, r.ignored, uint64_t(&ignored), sizeof(ignored)) >= 0
-            && (ignored >> (signo - 1)) & 1)
-            return base::Error::OK;
-    }
-    if (int64_t s = tern_sys_thread_stop(r.thread, kStopTimeoutNs); s < 0) {
+    // What the process ignores is dropped here, without interrupting it.
+    if (have_words && has(words[0], signo))
+        return base::Error::OK;
+    // A stopped process keeps the frame for when it goes on.
+    bool was_stopped = r.stopped;
+    if (int64_t s = was_stopped ? 0 : tern_sys_thread_stop(r.thread, kStopTimeoutNs); s < 0) {
         base::Error e = tern::sys_status(s);
         if (e == base::Error::BAD_STATE) // its thread has ended: so is the process, nearly
             return base::Error::OK;
@@ -155,7 +237,8 @@ base::Error deliver(size_t index, uint32_t signo, int64_t code, uint64_t sender,
             tern::println("proc: no stack for signal {} in {} ({:#x}); ending it", signo, p.name,
                           p.pid);
             (void)tern_sys_task_kill(p.task, uint64_t(ending_status(kSigSegv)));
-            (void)tern_sys_thread_resume(r.thread);
+            if (!was_stopped)
+                (void)tern_sys_thread_resume(r.thread);
             return base::Error::OK;
         }
     }
@@ -165,7 +248,8 @@ base::Error deliver(size_t index, uint32_t signo, int64_t code, uint64_t sender,
         regs.rip = r.entry;
         e = tern::sys_status(tern_sys_thread_set_regs(r.thread, uint64_t(&regs)));
     }
-    (void)tern_sys_thread_resume(r.thread);
+    if (!was_stopped)
+        (void)tern_sys_thread_resume(r.thread);
     if (e != base::Error::OK)
         tern::println("proc: signal {} to {} ({:#x}): {}", signo, p.name, p.pid,
                       base::error_name(e));
@@ -221,6 +305,20 @@ base::Error on_entry(void*, proto::Request& request, const proc::SignalEntryRequ
 
 base::Error on_signal(void*, proto::Request& request, const proc::SignalRequest& in,
                       proc::SignalResponse& out, proto::Reply&, proto::PendingReply&) {
+    if (in.flags == proc::kSignalStop) {
+        // The caller's C library takes a stop signal's default action.
+        size_t self = index_of_task(request.badge());
+        if (self == kNone) {
+            request.set_refusal_reason("the caller is not a process");
+            return base::Error::NOT_OWNER;
+        }
+        if (!is_stop(in.signo)) {
+            request.set_refusal_reason("not a stop signal");
+            return base::Error::INVALID_ARGUMENT;
+        }
+        out.count = 1;
+        return stop_process(self, in.signo);
+    }
     uint32_t kind = in.flags & ~proc::kSignalIncludeCaller;
     if (in.signo > proc::kSignalCount
         || (kind & ~(proc::kSignalGroup | proc::kSignalAll | proc::kSignalForeground))
@@ -416,6 +514,9 @@ void inherit_entry(size_t index, size_t parent_index) {
 void ended(size_t index) {
     close_thread(g_records[index]);
     set_entry(g_records[index], 0, 0);
+    g_records[index].stopped = false;
+    g_records[index].stop_signo = 0;
+    g_records[index].report = 0;
 }
 
 void forget(size_t index) {
@@ -437,6 +538,22 @@ void child_ended(uint64_t parent, uint64_t child, int64_t status) {
 }
 
 uint64_t pgid_of(size_t index) { return index < proc::kMaxProcesses ? g_records[index].pgid : 0; }
+
+bool take_report(size_t index, uint32_t flags, bool consume, uint32_t& event, int64_t& status) {
+    Record& r = g_records[index];
+    if (r.report == proc::kWaitEventStopped && r.stopped && (flags & proc::kWaitStopped)) {
+        event = r.report;
+        status = int64_t(r.stop_signo);
+    } else if (r.report == proc::kWaitEventContinued && (flags & proc::kWaitContinued)) {
+        event = r.report;
+        status = int64_t(kSigCont);
+    } else {
+        return false;
+    }
+    if (consume)
+        r.report = 0;
+    return true;
+}
 
 void serve(proto::Server& server) {
     server.on<proc::SignalEntry>(static_cast<void*>(nullptr), on_entry);

@@ -31,6 +31,9 @@ uint64_t this_node();
 // Ends a child of this node's record that runs on another node (proc's Kill there),
 // with its descendants there too when asked (the terminal's foreground).
 void kill_remote(uint64_t pid, int64_t status, bool descendants);
+// The process in a slot stopped or continued: a parked Wait of its parent may answer
+// (take_report).
+void job_changed(size_t index);
 
 // ---- Provided by signals.cpp ----
 // A slot now holds a new process whose parent is `parent` (a pid, 0 for none): it joins
@@ -47,6 +50,10 @@ void forget(size_t index);
 void child_ended(uint64_t parent, uint64_t child, int64_t status);
 // The process group of a slot's process (0 for none).
 uint64_t pgid_of(size_t index);
+// A stop or continue of the process not yet reported that a Wait with `flags`
+// (proc::kWaitStopped, kWaitContinued) takes: its event and status; `consume` marks it
+// reported. False when there is none.
+bool take_report(size_t index, uint32_t flags, bool consume, uint32_t& event, int64_t& status);
 // The signal operations (SignalEntry, Signal, SetPgid, GetPgid, SetSid).
 void serve(tern::proto::Server& server);
 
