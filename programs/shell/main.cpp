@@ -438,6 +438,10 @@ int run_program(const char* const* argv, uint32_t node, bool background) {
     // A program on another node writes to this node's console (its proc keeps a proxy
     // for it).
     extras.console_here = node != 0;
+    // Each program is a job of its own: its group is what Ctrl-C and Ctrl-Z signal and
+    // what the console's foreground names, and a stop signal to its group leaves the
+    // shell running.
+    extras.new_group = true;
     auto spawned = spawn(name, argv, env, extras);
     if (spawned.is_error()) {
         base::Error e = spawned.error();

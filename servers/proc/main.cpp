@@ -467,6 +467,8 @@ base::Error start_here(State* s, proto::Request& request, const proc_data::Unpac
         (void)tern_sys_handle_close(task);
         return e;
     }
+    if (flags & proc::kSpawnNewGroup)
+        proc_signals::lead_group(index);
     ++s->next_serial;
     if (service) {
         vouch(task, name);
@@ -518,7 +520,9 @@ base::Error spawn_remote(State* s, proto::Request& request, const proc::SpawnReq
 
 base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest& in,
                      proc::SpawnResponse& out, proto::Reply& reply, proto::PendingReply& pending) {
-    if ((in.flags & ~(proc::kSpawnReturnTask | proc::kSpawnConsoleHere | proc::kSpawnBusPort))
+    if ((in.flags
+         & ~(proc::kSpawnReturnTask | proc::kSpawnConsoleHere | proc::kSpawnBusPort
+             | proc::kSpawnNewGroup))
         != 0) {
         request.set_refusal_reason("unknown flags");
         return base::Error::INVALID_ARGUMENT;

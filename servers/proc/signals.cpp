@@ -502,6 +502,12 @@ void track(size_t index, uint64_t parent) {
     }
 }
 
+void lead_group(size_t index) {
+    ProcessView v;
+    if (view(index, v))
+        g_records[index].pgid = v.pid;
+}
+
 void set_thread(size_t index, tern_handle_t thread) {
     close_thread(g_records[index]);
     g_records[index].thread = thread;

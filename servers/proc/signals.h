@@ -40,6 +40,8 @@ void job_changed(size_t index);
 // the parent's group and session, or leads its own when the parent is init, of another
 // node or none.
 void track(size_t index, uint64_t parent);
+// The process leads a new group of its session (Spawn's kSpawnNewGroup).
+void lead_group(size_t index);
 // The process's thread (proc takes the handle) and, for a fork, its parent's entry.
 void set_thread(size_t index, tern_handle_t thread);
 void inherit_entry(size_t index, size_t parent_index);

@@ -27,11 +27,14 @@ inline constexpr uint32_t kSpawnConsoleHere = 2;
 // takes RemoteSpawn and RemoteWait. Only init may ask (ACCESS_DENIED otherwise), for a
 // service init.conf marks +bus: the network server.
 inline constexpr uint32_t kSpawnBusPort = 4;
+// The child leads a new process group in the caller's session (a job of a shell), instead
+// of joining the caller's group; on another node it leads one anyway.
+inline constexpr uint32_t kSpawnNewGroup = 8;
 inline constexpr uint32_t kMaxSpawnHandles = 4;
 struct SpawnRequest {
     uint32_t argc;  // strings after the path
     uint32_t envc;  // strings after the arguments
-    uint32_t flags; // kSpawnReturnTask, kSpawnConsoleHere, kSpawnBusPort
+    uint32_t flags; // kSpawnReturnTask, kSpawnConsoleHere, kSpawnBusPort, kSpawnNewGroup
     // The startup kind (TERN_STARTUP_*) of each request handle, which the child gets.
     uint32_t handle_kinds[kMaxSpawnHandles];
     // The node to start it on: 0 or this node's id for here, else another member of the
