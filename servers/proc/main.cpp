@@ -253,6 +253,7 @@ void on_exit(Process& p, int64_t status) {
                       base::StringView(p.name), p.pid, status - 256);
     uint64_t pid = p.pid;
     uint64_t parent = p.parent;
+    uint64_t pgid = proc_signals::pgid_of(size_t(&p - g_state.table));
     settle(p);
     // Its children lose their parent: zombies among them go, and waits by it end.
     for (Process& child : g_state.table)
@@ -265,6 +266,7 @@ void on_exit(Process& p, int64_t status) {
         }
     }
     proc_signals::child_ended(parent, pid, status);
+    proc_signals::orphaned_groups(pid, pgid);
 }
 
 // ---- Spawn ----------------------------------------------------------------------------

@@ -28,8 +28,9 @@ constexpr uint64_t kStopTimeoutNs = 1000000000ull;
 constexpr uint64_t kUserTop = 0x0000800000000000ull;
 
 // Linux's numbers: what the C library and programs use.
-constexpr uint32_t kSigKill = 9, kSigSegv = 11, kSigChld = 17, kSigCont = 18, kSigStop = 19,
-                   kSigTstp = 20, kSigTtin = 21, kSigTtou = 22, kSigUrg = 23, kSigWinch = 28;
+constexpr uint32_t kSigHup = 1, kSigKill = 9, kSigSegv = 11, kSigChld = 17, kSigCont = 18,
+                   kSigStop = 19, kSigTstp = 20, kSigTtin = 21, kSigTtou = 22, kSigUrg = 23,
+                   kSigWinch = 28;
 constexpr int64_t kSiUser = 0, kSiKernel = 0x80, kCldExited = 1, kCldStopped = 5, kCldContinued = 6;
 
 struct Record {
@@ -46,6 +47,8 @@ struct Record {
 };
 
 Record g_records[proc::kMaxProcesses];
+// Processes stopped now: while there are none, an exit costs no orphaned-group check.
+size_t g_stopped_count = 0;
 // Processes with an entry: while there are none (native programs only), an ending child
 // costs its parent's lookup nothing.
 size_t g_with_entry = 0;
@@ -148,6 +151,7 @@ base::Error stop_process(size_t index, uint32_t signo) {
     }
     r.stopped = true;
     r.stop_signo = signo;
+    ++g_stopped_count;
     tell_parent(index, proc::kWaitEventStopped, signo);
     return base::Error::OK;
 }
@@ -159,6 +163,7 @@ void continue_process(size_t index) {
         return;
     r.stopped = false;
     r.stop_signo = 0;
+    --g_stopped_count;
     (void)tern_sys_thread_resume(r.thread);
     tell_parent(index, proc::kWaitEventContinued, kSigCont);
 }
@@ -485,6 +490,8 @@ base::Error on_setsid(void*, proto::Request& request, const proto::Empty&,
 
 void track(size_t index, uint64_t parent) {
     Record& r = g_records[index];
+    if (r.stopped)
+        --g_stopped_count;
     close_thread(r);
     set_entry(r, 0, 0);
     r = Record{};
@@ -520,12 +527,16 @@ void inherit_entry(size_t index, size_t parent_index) {
 void ended(size_t index) {
     close_thread(g_records[index]);
     set_entry(g_records[index], 0, 0);
+    if (g_records[index].stopped)
+        --g_stopped_count;
     g_records[index].stopped = false;
     g_records[index].stop_signo = 0;
     g_records[index].report = 0;
 }
 
 void forget(size_t index) {
+    if (g_records[index].stopped)
+        --g_stopped_count;
     close_thread(g_records[index]);
     set_entry(g_records[index], 0, 0);
     g_records[index] = Record{};
@@ -544,6 +555,48 @@ void child_ended(uint64_t parent, uint64_t child, int64_t status) {
 }
 
 uint64_t pgid_of(size_t index) { return index < proc::kMaxProcesses ? g_records[index].pgid : 0; }
+
+namespace {
+
+// POSIX's orphaned group: no member has a parent in another group of the same session
+// (a parent that ended counts as outside). When such a group has a stopped member, every
+// member gets SIGHUP and then SIGCONT, so nothing stays stopped with nobody to continue it.
+void hang_up_if_orphaned(uint64_t pgid) {
+    bool stopped = false;
+    ProcessView v, pv;
+    for (size_t i = 0; i < proc::kMaxProcesses; ++i) {
+        if (g_records[i].pgid != pgid || !view(i, v) || !v.running)
+            continue;
+        stopped |= g_records[i].stopped;
+        size_t pi = index_of_pid(v.parent);
+        if (pi != kNone && view(pi, pv) && pv.running && g_records[pi].pgid != pgid
+            && g_records[pi].sid == g_records[i].sid)
+            return; // a parent in the session that can continue it
+    }
+    if (!stopped)
+        return;
+    for (size_t i = 0; i < proc::kMaxProcesses; ++i) {
+        if (g_records[i].pgid != pgid || !view(i, v) || !v.running || privileged(v.pid))
+            continue;
+        (void)deliver(i, kSigHup, kSiKernel, 0, 0);
+        (void)deliver(i, kSigCont, kSiKernel, 0, 0);
+    }
+}
+
+} // namespace
+
+void orphaned_groups(uint64_t ended_pid, uint64_t ended_pgid) {
+    if (g_stopped_count == 0 || (ended_pid >> 32) != this_node())
+        return;
+    // The groups the end may have orphaned: its own, and those of its children.
+    if (ended_pgid != 0)
+        hang_up_if_orphaned(ended_pgid);
+    ProcessView v;
+    for (size_t i = 0; i < proc::kMaxProcesses && g_stopped_count != 0; ++i)
+        if (view(i, v) && v.running && v.parent == ended_pid && g_records[i].pgid != ended_pgid
+            && g_records[i].pgid != 0)
+            hang_up_if_orphaned(g_records[i].pgid);
+}
 
 bool take_report(size_t index, uint32_t flags, bool consume, uint32_t& event, int64_t& status) {
     Record& r = g_records[index];

@@ -48,6 +48,9 @@ void inherit_entry(size_t index, size_t parent_index);
 // The process ended (its thread goes) / its slot is free again.
 void ended(size_t index);
 void forget(size_t index);
+// A process of group `ended_pgid` ended: a group that its end orphaned and that has a
+// stopped member gets SIGHUP and SIGCONT (POSIX).
+void orphaned_groups(uint64_t ended_pid, uint64_t ended_pgid);
 // SIGCHLD to `parent` for its child `child` that ended with `status`.
 void child_ended(uint64_t parent, uint64_t child, int64_t status);
 // The process group of a slot's process (0 for none).

@@ -8,7 +8,8 @@
  * ends a stopped child; the parent's SIGCHLD says CLD_STOPPED and CLD_CONTINUED unless
  * SA_NOCLDSTOP; waitid's CLD_STOPPED and CLD_CONTINUED, with WNOWAIT leaving the report
  * (and a zombie) for the next wait; a child stopped while blocked in a pipe write goes on
- * writing after SIGCONT, nothing lost.
+ * writing after SIGCONT, nothing lost; a group orphaned with a stopped member gets SIGHUP
+ * and SIGCONT.
  *
  * The same source builds and runs on the host's Linux (unit.libc_posix_jobctl_on_host),
  * so every expectation is what Linux does. Prints "posix_jobctl: ok ..." per check,
@@ -385,6 +386,37 @@ static void stopped_writer(void) {
     close(fds[0]);
 }
 
+/* A group orphaned while a member is stopped: SIGHUP (then SIGCONT) ends that member. */
+static void orphaned_group(void) {
+    int fds[2];
+    pipe(fds);
+    pid_t leader = fork();
+    if (leader == 0) {
+        alarm(10);
+        setpgid(0, 0);
+        pid_t member = fork();
+        if (member == 0) {
+            close(fds[0]);
+            raise(SIGSTOP);
+            write(fds[1], "alive", 5); /* only if the hang-up did not end it */
+            _exit(0);
+        }
+        close(fds[1]);
+        int status = 0;
+        pid_t r = wait_for(member, &status, WUNTRACED);
+        _exit(r == member && WIFSTOPPED(status) ? 0 : 1);
+    }
+    close(fds[1]);
+    check(exited_with(leader, 0), "a group leader exits with a stopped member in its group");
+    /* The member holds the write end: EOF when it has ended. */
+    char buffer[8];
+    ssize_t n;
+    while ((n = read(fds[0], buffer, sizeof(buffer))) < 0 && errno == EINTR) {
+    }
+    check(n == 0, "the orphaned group's stopped member gets SIGHUP and SIGCONT: it ends");
+    close(fds[0]);
+}
+
 /* For the terminal: counts until ended; Ctrl-Z stops it. */
 __attribute__((noreturn)) static void spin(void) {
     printf("posix_jobctl: spinning\n");
@@ -404,6 +436,7 @@ int main(int argc, char** argv) {
     sigchld_reports();
     waitid_reports();
     stopped_writer();
+    orphaned_group();
     printf("posix_jobctl: %d checks, %d failures\n", g_checks, g_failures);
     return g_failures == 0 ? 0 : 1;
 }
