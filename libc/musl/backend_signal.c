@@ -174,20 +174,31 @@ static int ignores(long signal) {
                && tern_libc_signal_default(signal) == TERN_LIBC_SIGNAL_IGNORE);
 }
 
+/* The signals the dispositions ignore and those left at SIG_DFL, worked out again only
+ * after a disposition changed (so a sigprocmask costs no walk of them). */
+static uint64_t g_ignoring, g_defaults;
+static int g_dispositions_changed = 1;
+
 /* After a change of a disposition or the mask: what proc may drop, and which stop
  * signals it may carry out itself. */
 static void update_ignored(void) {
-    uint64_t mask = 0, defaults = 0;
-    for (long signal = 1; signal <= TERN_LIBC_SIGNAL_COUNT; ++signal) {
-        if (ignores(signal))
-            mask |= tern_libc_signal_bit(signal);
-        if (g_actions[signal].handler == (uintptr_t)SIG_DFL)
-            defaults |= tern_libc_signal_bit(signal);
+    if (g_dispositions_changed) {
+        uint64_t ignoring = 0, defaults = 0;
+        for (long signal = 1; signal <= TERN_LIBC_SIGNAL_COUNT; ++signal) {
+            uint64_t bit = (uint64_t)1 << (signal - 1);
+            if (ignores(signal))
+                ignoring |= bit;
+            if (g_actions[signal].handler == (uintptr_t)SIG_DFL)
+                defaults |= bit;
+        }
+        g_ignoring = ignoring;
+        g_defaults = defaults;
+        g_dispositions_changed = 0;
     }
     int no_child_stop = (g_actions[SIGCHLD].flags & SA_NOCLDSTOP) != 0;
-    __atomic_store_n(&g_words[1], tern_libc_signal_job_word(defaults, g_blocked, no_child_stop),
+    __atomic_store_n(&g_words[1], tern_libc_signal_job_word(g_defaults, g_blocked, no_child_stop),
                      __ATOMIC_SEQ_CST);
-    __atomic_store_n(&g_words[0], mask & ~g_blocked, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&g_words[0], g_ignoring & ~g_blocked, __ATOMIC_SEQ_CST);
 }
 
 static void ensure_registered(void) {
@@ -259,6 +270,7 @@ static void run_handler(long signal, struct k_sigaction* action, ucontext_t* con
     if (tern_libc_signal_resets(flags)) {
         action->handler = (uintptr_t)SIG_DFL;
         action->flags &= ~(unsigned long)(SA_SIGINFO | SA_RESETHAND);
+        g_dispositions_changed = 1;
     }
     update_ignored();
     ++g_handled;
@@ -468,6 +480,7 @@ static long sys_rt_sigaction(long signal, const struct k_sigaction* action, stru
             return -EFAULT;
         next.mask &= ~tern_libc_signal_unblockable();
         g_actions[signal] = next;
+        g_dispositions_changed = 1;
         if (next.handler != (uintptr_t)SIG_DFL)
             ensure_registered();
         /* Setting SIG_IGN (or a default that ignores) discards a pending one. */
@@ -838,6 +851,7 @@ void tern_libc_signals_exec_restore(uint64_t mask, uint64_t ignored) {
         if ((ignored & tern_libc_signal_bit(signal))
             && !(tern_libc_signal_bit(signal) & tern_libc_signal_unblockable()))
             g_actions[signal].handler = (uintptr_t)SIG_IGN;
+    g_dispositions_changed = 1;
     /* proc must know at once what this image ignores or blocks: without an entry it
      * applies default actions itself. */
     if (ignored != 0 || g_blocked != 0)
