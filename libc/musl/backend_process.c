@@ -32,6 +32,7 @@
 #include <libc/musl/portable/process.h>
 #include <libc/musl/portable/translate.h>
 #include <libc/musl/services.h>
+#include <libc/musl/signal_client.h>
 #include <tern/abi/errors.h>
 #include <tern/abi/rights.h>
 #include <tern/abi/syscalls.h>
@@ -162,17 +163,18 @@ static long wait_target(uint64_t self, long pid, uint64_t* target, int* group) {
     return 0;
 }
 
-/* One wait: 0 and *which, *status for a child that ended; 1 when nohang and none has;
-/* One wait: 0 and *which, *status for a child that ended; 1 when nohang and none has;
+/* One wait with proc::Wait's flags (TERN_LIBC_WAIT_*): 0 and *which, *status, *event for
+ * a child that ended (or stopped or continued, when asked); 1 when nohang and none has;
  * else a negated errno. A wait a signal cut short goes on unless a handler without
  * SA_RESTART ran (EINTR). The wait uses nothing of the backend's but proc's handle from
  * the startup block: the other threads may use the backend meanwhile (backend_threads.c). */
-static long wait_one(uint64_t target, int group, int nohang, uint64_t* which, int64_t* status) {
+static long wait_one(uint64_t target, uint32_t flags, uint64_t* which, int64_t* status,
+                     uint32_t* event) {
     uint64_t mark = tern_libc_signal_mark();
     int64_t r;
     for (;;) {
         unsigned depth = tern_libc_lock_release();
-        r = tern_libc_proc_wait(target, group, nohang, which, status);
+        r = tern_libc_proc_wait_job(target, flags, which, status, event);
         tern_libc_lock_reacquire(depth);
         if (r != -TERN_INTERRUPTED)
             break;
@@ -181,7 +183,8 @@ static long wait_one(uint64_t target, int group, int nohang, uint64_t* which, in
     }
     if (r == 0) {
         /* A child that was killed could not close its pipe ends: they stop counting now. */
-        tern_libc_pipe_forget_process(*which);
+        if (*event == TERN_LIBC_WAIT_EVENT_EXITED && !(flags & TERN_LIBC_WAIT_NOREAP))
+            tern_libc_pipe_forget_process(*which);
         return 0;
     }
     if (r == -TERN_WOULD_BLOCK)
@@ -191,8 +194,17 @@ static long wait_one(uint64_t target, int group, int nohang, uint64_t* which, in
     return errno_of(r);
 }
 
+/* wait4's status word for what proc reported, as Linux encodes it. */
+static int wait_status_word(uint32_t event, int64_t status) {
+    if (event == TERN_LIBC_WAIT_EVENT_STOPPED)
+        return (int)(((status & 0xff) << 8) | 0x7f);
+    if (event == TERN_LIBC_WAIT_EVENT_CONTINUED)
+        return 0xffff;
+    return tern_libc_wait_status(status);
+}
+
 static long sys_wait4(long pid, int* user_status, long options, struct rusage* usage) {
-    if (options & ~(long)(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE))
+    if (options & ~(long)(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD))
         return -EINVAL;
     uint64_t self = tern_libc_startup_pid();
     if (self == 0)
@@ -202,14 +214,19 @@ static long sys_wait4(long pid, int* user_status, long options, struct rusage* u
     long r = wait_target(self, pid, &target, &group);
     if (r != 0)
         return r;
+    uint32_t flags = (options & WNOHANG ? TERN_LIBC_WAIT_NOHANG : 0)
+                     | (group ? TERN_LIBC_WAIT_GROUP : 0)
+                     | (options & WUNTRACED ? TERN_LIBC_WAIT_STOPPED : 0)
+                     | (options & WCONTINUED ? TERN_LIBC_WAIT_CONTINUED : 0);
     uint64_t which = 0;
     int64_t status = 0;
-    r = wait_one(target, group, (options & WNOHANG) != 0, &which, &status);
+    uint32_t event = 0;
+    r = wait_one(target, flags, &which, &status, &event);
     if (r < 0)
         return r;
     if (r == 1)
         return 0;
-    int linux_status = tern_libc_wait_status(status);
+    int linux_status = wait_status_word(event, status);
     if (user_status && tern_libc_copy_out(user_status, &linux_status, sizeof(linux_status)) != 0)
         return -EFAULT;
     if (usage) {
@@ -222,9 +239,10 @@ static long sys_wait4(long pid, int* user_status, long options, struct rusage* u
 }
 
 static long sys_waitid(long type, long id, siginfo_t* info, long options) {
-    if (!(options & WEXITED) || (options & ~(long)(WEXITED | WNOHANG | WSTOPPED | WCONTINUED)))
-        return -EINVAL;
-    if (options & WNOWAIT)
+    if (!(options & (WEXITED | WSTOPPED | WCONTINUED))
+        || (options
+            & ~(long)(WEXITED | WNOHANG | WSTOPPED | WCONTINUED | WNOWAIT | __WALL | __WCLONE
+                      | __WNOTHREAD)))
         return -EINVAL;
     uint64_t self = tern_libc_startup_pid();
     if (self == 0)
@@ -241,9 +259,16 @@ static long sys_waitid(long type, long id, siginfo_t* info, long options) {
     } else {
         return -EINVAL;
     }
+    uint32_t flags = (options & WNOHANG ? TERN_LIBC_WAIT_NOHANG : 0)
+                     | (group ? TERN_LIBC_WAIT_GROUP : 0)
+                     | (options & WSTOPPED ? TERN_LIBC_WAIT_STOPPED : 0)
+                     | (options & WCONTINUED ? TERN_LIBC_WAIT_CONTINUED : 0)
+                     | (options & WNOWAIT ? TERN_LIBC_WAIT_NOREAP : 0)
+                     | (options & WEXITED ? 0 : TERN_LIBC_WAIT_NOEXITS);
     uint64_t which = 0;
     int64_t status = 0;
-    long r = wait_one(target, group, (options & WNOHANG) != 0, &which, &status);
+    uint32_t event = 0;
+    long r = wait_one(target, flags, &which, &status, &event);
     if (r < 0)
         return r;
     siginfo_t out;
@@ -252,7 +277,13 @@ static long sys_waitid(long type, long id, siginfo_t* info, long options) {
         int linux_status = tern_libc_wait_status(status);
         out.si_signo = SIGCHLD;
         out.si_pid = (pid_t)serial_of(which);
-        if (WIFEXITED(linux_status)) {
+        if (event == TERN_LIBC_WAIT_EVENT_STOPPED) {
+            out.si_code = CLD_STOPPED;
+            out.si_status = (int)status;
+        } else if (event == TERN_LIBC_WAIT_EVENT_CONTINUED) {
+            out.si_code = CLD_CONTINUED;
+            out.si_status = (int)status;
+        } else if (WIFEXITED(linux_status)) {
             out.si_code = CLD_EXITED;
             out.si_status = WEXITSTATUS(linux_status);
         } else {

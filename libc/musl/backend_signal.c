@@ -22,6 +22,12 @@
  * everything. Signals a process sends itself (raise, abort, kill of its own pid, SIGPIPE)
  * are taken at once, the same way, without proc.
  *
+ * Stopping is proc's (job control): it reads the job word beside the ignored mask to
+ * learn which stop signals are at their default and unblocked, and stops the process for
+ * those without a frame. A stop signal that comes here (caught, or blocked until now)
+ * takes its default action by asking proc to stop this process (Signal, kSignalStop);
+ * the call returns, INTERRUPTED, once SIGCONT has continued it.
+ *
  * alarm and setitimer(ITIMER_REAL) run a helper thread (started at the first timer),
  * which waits for the deadline and asks proc to signal this process with SIGALRM.
  */
@@ -83,9 +89,10 @@ static uint64_t g_pending;
 /* Handlers run, and of those without SA_RESTART: what an interrupted call looks at. */
 static volatile uint64_t g_handled;
 static volatile uint64_t g_unrestarted;
-/* The signals ignored and not blocked, which proc reads (SignalEntry) and drops without
- * interrupting the thread. */
-static volatile uint64_t g_ignored __attribute__((aligned(8)));
+/* What proc reads (SignalEntry): [0] the signals ignored and not blocked, which it drops
+ * without interrupting the thread; [1] the job word, the stop signals whose action is to
+ * stop (proc stops the process at once) and SA_NOCLDSTOP. */
+static volatile uint64_t g_words[2] __attribute__((aligned(16)));
 /* 1 once proc has the entry, -1 when it cannot (no proc server). */
 static int g_registered;
 /* A port whose signal bit each delivery sets: sigsuspend, pause and sigtimedwait wait on
@@ -167,13 +174,31 @@ static int ignores(long signal) {
                && tern_libc_signal_default(signal) == TERN_LIBC_SIGNAL_IGNORE);
 }
 
-/* After a change of a disposition or the mask: what proc may drop. */
+/* The signals the dispositions ignore and those left at SIG_DFL, worked out again only
+ * after a disposition changed (so a sigprocmask costs no walk of them). */
+static uint64_t g_ignoring, g_defaults;
+static int g_dispositions_changed = 1;
+
+/* After a change of a disposition or the mask: what proc may drop, and which stop
+ * signals it may carry out itself. */
 static void update_ignored(void) {
-    uint64_t mask = 0;
-    for (long signal = 1; signal <= TERN_LIBC_SIGNAL_COUNT; ++signal)
-        if (ignores(signal))
-            mask |= tern_libc_signal_bit(signal);
-    __atomic_store_n(&g_ignored, mask & ~g_blocked, __ATOMIC_SEQ_CST);
+    if (g_dispositions_changed) {
+        uint64_t ignoring = 0, defaults = 0;
+        for (long signal = 1; signal <= TERN_LIBC_SIGNAL_COUNT; ++signal) {
+            uint64_t bit = (uint64_t)1 << (signal - 1);
+            if (ignores(signal))
+                ignoring |= bit;
+            if (g_actions[signal].handler == (uintptr_t)SIG_DFL)
+                defaults |= bit;
+        }
+        g_ignoring = ignoring;
+        g_defaults = defaults;
+        g_dispositions_changed = 0;
+    }
+    int no_child_stop = (g_actions[SIGCHLD].flags & SA_NOCLDSTOP) != 0;
+    __atomic_store_n(&g_words[1], tern_libc_signal_job_word(g_defaults, g_blocked, no_child_stop),
+                     __ATOMIC_SEQ_CST);
+    __atomic_store_n(&g_words[0], g_ignoring & ~g_blocked, __ATOMIC_SEQ_CST);
 }
 
 static void ensure_registered(void) {
@@ -181,7 +206,7 @@ static void ensure_registered(void) {
         return;
     update_ignored();
     g_registered = tern_libc_proc_signal_entry((uint64_t)(uintptr_t)&tern_signal_entry,
-                                               (uint64_t)(uintptr_t)&g_ignored)
+                                               (uint64_t)(uintptr_t)&g_words[0])
                            == 0
                        ? 1
                        : -1;
@@ -228,6 +253,9 @@ static void run_handler(long signal, struct k_sigaction* action, ucontext_t* con
         tern_libc_signal_child_info(g_info[signal].status, &code, &status);
         info.si_code = code;
         info.si_status = status;
+    } else if (signal == SIGCHLD
+               && (g_info[signal].code == CLD_STOPPED || g_info[signal].code == CLD_CONTINUED)) {
+        info.si_status = (int)g_info[signal].status; /* the signal that stopped or continued it */
     }
     ucontext_t local;
     if (!context) {
@@ -242,7 +270,9 @@ static void run_handler(long signal, struct k_sigaction* action, ucontext_t* con
     if (tern_libc_signal_resets(flags)) {
         action->handler = (uintptr_t)SIG_DFL;
         action->flags &= ~(unsigned long)(SA_SIGINFO | SA_RESETHAND);
+        g_dispositions_changed = 1;
     }
+    update_ignored();
     ++g_handled;
     if (!(flags & SA_RESTART))
         ++g_unrestarted;
@@ -260,6 +290,18 @@ static void run_handler(long signal, struct k_sigaction* action, ucontext_t* con
     uint64_t restored = 0;
     memcpy(&restored, &context->uc_sigmask, sizeof(restored));
     g_blocked = restored & ~tern_libc_signal_unblockable();
+    update_ignored();
+}
+
+/* A stop signal's default action: proc stops this process (and it goes on here, from
+ * where it was, when SIGCONT comes). Without proc (a boot module) it is logged. */
+static void stop_self(long signal) {
+    int caller_too = 0;
+    int64_t r =
+        tern_libc_proc_signal(0, (uint32_t)signal, TERN_LIBC_SIGNAL_STOP_CALLER, &caller_too);
+    /* INTERRUPTED: the stop cut the wait for proc's answer short, as it should. */
+    if (r == -TERN_NOT_SUPPORTED)
+        tern_libc_log_unsupported(SYS_kill, "stopping a process without proc");
 }
 
 static void take(long signal, ucontext_t* context) {
@@ -275,7 +317,7 @@ static void take(long signal, ucontext_t* context) {
     case TERN_LIBC_SIGNAL_CONTINUE:
         return;
     case TERN_LIBC_SIGNAL_STOP:
-        tern_libc_log_unsupported(SYS_kill, "stopping a process");
+        stop_self(signal);
         return;
     default:
         tern_libc_exit_by_signal(signal);
@@ -291,6 +333,10 @@ static void take_pending(ucontext_t* context) {
 }
 
 static void make_pending(long signal, int code, uint64_t sender, int64_t status) {
+    /* SIGCONT discards pending stop signals and a stop signal a pending SIGCONT, whatever
+     * their dispositions. */
+    uint64_t kept = tern_libc_signal_pend(g_pending, signal) & ~tern_libc_signal_bit(signal);
+    g_pending = kept | (g_pending & tern_libc_signal_bit(signal));
     /* A signal that is ignored is dropped at once, even while blocked (POSIX). */
     if (ignores(signal))
         return;
@@ -434,6 +480,7 @@ static long sys_rt_sigaction(long signal, const struct k_sigaction* action, stru
             return -EFAULT;
         next.mask &= ~tern_libc_signal_unblockable();
         g_actions[signal] = next;
+        g_dispositions_changed = 1;
         if (next.handler != (uintptr_t)SIG_DFL)
             ensure_registered();
         /* Setting SIG_IGN (or a default that ignores) discards a pending one. */
@@ -804,6 +851,7 @@ void tern_libc_signals_exec_restore(uint64_t mask, uint64_t ignored) {
         if ((ignored & tern_libc_signal_bit(signal))
             && !(tern_libc_signal_bit(signal) & tern_libc_signal_unblockable()))
             g_actions[signal].handler = (uintptr_t)SIG_IGN;
+    g_dispositions_changed = 1;
     /* proc must know at once what this image ignores or blocks: without an entry it
      * applies default actions itself. */
     if (ignored != 0 || g_blocked != 0)

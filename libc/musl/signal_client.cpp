@@ -19,7 +19,17 @@ static_assert(TERN_LIBC_SIGNAL_FRAME_RESTORE == proc::kSignalFrameRestore
               && TERN_LIBC_RED_ZONE == proc::kRedZone);
 static_assert(TERN_LIBC_SIGNAL_GROUP == proc::kSignalGroup
               && TERN_LIBC_SIGNAL_ALL == proc::kSignalAll
-              && TERN_LIBC_SIGNAL_INCLUDE_CALLER == proc::kSignalIncludeCaller);
+              && TERN_LIBC_SIGNAL_INCLUDE_CALLER == proc::kSignalIncludeCaller
+              && TERN_LIBC_SIGNAL_STOP_CALLER == proc::kSignalStop
+              && TERN_LIBC_JOB_NO_CHILD_STOP == proc::kJobNoChildStop);
+static_assert(TERN_LIBC_WAIT_NOHANG == proc::kWaitNoHang && TERN_LIBC_WAIT_GROUP == proc::kWaitGroup
+              && TERN_LIBC_WAIT_STOPPED == proc::kWaitStopped
+              && TERN_LIBC_WAIT_CONTINUED == proc::kWaitContinued
+              && TERN_LIBC_WAIT_NOREAP == proc::kWaitNoReap
+              && TERN_LIBC_WAIT_NOEXITS == proc::kWaitNoExits
+              && TERN_LIBC_WAIT_EVENT_EXITED == proc::kWaitEventExited
+              && TERN_LIBC_WAIT_EVENT_STOPPED == proc::kWaitEventStopped
+              && TERN_LIBC_WAIT_EVENT_CONTINUED == proc::kWaitEventContinued);
 
 namespace {
 
@@ -47,6 +57,25 @@ int64_t tern_libc_proc_signal(uint64_t target, uint32_t signo, uint32_t flags, i
         return -int64_t(r.error());
     *caller_too = r.value().caller_too != 0;
     return 0;
+}
+
+int64_t tern_libc_proc_wait_job(uint64_t pid, uint32_t flags, uint64_t* which, int64_t* status,
+                                uint32_t* event) {
+    tern_handle_t s = server();
+    if (s == TERN_INVALID_HANDLE)
+        return -TERN_NOT_FOUND;
+    for (;;) {
+        auto r = tern::proto::call<proc::Wait>(s, {pid, flags});
+        // proc answers its oldest parked wait TIMED_OUT to make room for a new one.
+        if (r.is_error() && r.error() == base::Error::TIMED_OUT)
+            continue;
+        if (r.is_error())
+            return -int64_t(r.error());
+        *which = r.value().pid;
+        *status = r.value().status;
+        *event = r.value().event;
+        return 0;
+    }
 }
 
 int64_t tern_libc_proc_setpgid(uint64_t pid, uint64_t pgid) {

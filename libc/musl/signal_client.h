@@ -17,13 +17,33 @@ extern "C" {
 #define TERN_LIBC_SIGNAL_GROUP 1u
 #define TERN_LIBC_SIGNAL_ALL 2u
 #define TERN_LIBC_SIGNAL_INCLUDE_CALLER 8u
+/* Alone: stop the calling process for a stop signal (its default action). */
+#define TERN_LIBC_SIGNAL_STOP_CALLER 16u
+/* The job word's SA_NOCLDSTOP bit (the word after the ignored mask, SignalEntry). */
+#define TERN_LIBC_JOB_NO_CHILD_STOP (1ull << 63)
+
+/* proc::Wait's flags and events (tern/protocols/proc.h). */
+#define TERN_LIBC_WAIT_NOHANG 1u
+#define TERN_LIBC_WAIT_GROUP 2u
+#define TERN_LIBC_WAIT_STOPPED 4u
+#define TERN_LIBC_WAIT_CONTINUED 8u
+#define TERN_LIBC_WAIT_NOREAP 16u
+#define TERN_LIBC_WAIT_NOEXITS 32u
+#define TERN_LIBC_WAIT_EVENT_EXITED 0u
+#define TERN_LIBC_WAIT_EVENT_STOPPED 1u
+#define TERN_LIBC_WAIT_EVENT_CONTINUED 2u
 
 /* SignalEntry: signals to this process go to entry (0: proc's defaults again); proc drops
- * the ones set in the mask at `ignored` without interrupting the process. */
+ * the ones set in the mask at `ignored` without interrupting the process, and reads the
+ * job word after it. */
 int64_t tern_libc_proc_signal_entry(uint64_t entry, uint64_t ignored);
 /* Signal: target a global pid, or a pgid with TERN_LIBC_SIGNAL_GROUP (0: own group);
  * *caller_too is set when this process is among the targets and was left to raise it. */
 int64_t tern_libc_proc_signal(uint64_t target, uint32_t signo, uint32_t flags, int* caller_too);
+/* Wait with proc::Wait's flags: *which and *status of the child, *event what happened to
+ * it (a TERN_LIBC_WAIT_EVENT_*). A wait proc made room with (TIMED_OUT) is asked again. */
+int64_t tern_libc_proc_wait_job(uint64_t pid, uint32_t flags, uint64_t* which, int64_t* status,
+                                uint32_t* event);
 /* SetPgid, GetPgid (pid 0: the caller), SetSid. */
 int64_t tern_libc_proc_setpgid(uint64_t pid, uint64_t pgid);
 int64_t tern_libc_proc_getpgid(uint64_t pid, uint64_t* pgid, uint64_t* sid);

@@ -48,6 +48,8 @@ base::Result<uint64_t> spawn(base::StringView path, const char* const* argv,
         request.flags |= proc::kSpawnConsoleHere;
     if (extras.bus_port)
         request.flags |= proc::kSpawnBusPort;
+    if (extras.new_group)
+        request.flags |= proc::kSpawnNewGroup;
     uint32_t task_count = 0;
     proto::CallParts parts;
     parts.in_data = {reinterpret_cast<const uint8_t*>(data), used};

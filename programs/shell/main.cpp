@@ -1,6 +1,8 @@
 // The shell: reads command lines from the console, runs builtins and programs from the
-// boot file system, and reports exit statuses. Ctrl-C ends the foreground program (the
-// console server does it; the shell makes the program the foreground while it waits).
+// boot file system, and reports exit statuses. Ctrl-C ends the foreground program and
+// Ctrl-Z stops it (the console server signals it; the shell makes the program the
+// foreground while it waits, and a program that stops gives the prompt back: `fg`
+// continues it in the foreground).
 #include <base/format.h>
 #include <base/string_view.h>
 #include <base/utility.h>
@@ -24,6 +26,9 @@ namespace {
 ServiceHandle g_console{"console"};
 ServiceHandle g_bootfs{"bootfs"};
 int g_status = 0;
+// The program Ctrl-Z stopped last, for a `fg` without a pid (0: none), and its name.
+uint64_t g_stopped = 0;
+char g_stopped_name[32] = {};
 
 // The time stamp counter and the monotonic clock just before the first prompt was
 // written: `boottime` turns the counter (which starts at 0 at power-on) into time.
@@ -170,11 +175,14 @@ int builtin_help(const shell::ParsedCommand&) {
         "  exit [status]     leave the shell\n"
         "  on <node> <program> [args]  run a program on another node, its output here\n"
         "  wait <pid>        wait for a program started with a final & and print its status\n"
+        "  fg [pid]          continue a stopped program (Ctrl-Z; the last one) in the\n"
+        "                    foreground\n"
         "  boottime          time from power-on to the first prompt (boot.to_prompt_ms)\n"
         "  sh [args]         BusyBox's POSIX shell (ash), with line editing and job control\n"
         "Anything else runs /bin/<name> with the arguments; $? is the last exit status.\n"
         "A final & word runs the program in the background and prints its pid.\n"
-        "Ctrl-C ends the running program; Ctrl-D on an empty line ends the shell.");
+        "Ctrl-C ends the running program, Ctrl-Z stops it; Ctrl-D on an empty line ends\n"
+        "the shell.");
     return 0;
 }
 
@@ -419,19 +427,25 @@ int builtin_kill(const shell::ParsedCommand& cmd) {
 
 // ---- Programs ----------------------------------------------------------------------------
 
+int wait_foreground(base::StringView name, uint64_t pid);
+
 // Runs argv[0] (on node, 0 for this one) in the foreground and returns its status as $?,
 // or in the background (its pid printed; `wait` collects it).
 int run_program(const char* const* argv, uint32_t node, bool background) {
     static const char* const env[] = {"HOME=/", "PATH=/bin", "TERM=vt100", nullptr};
     base::StringView name(argv[0]);
-    // `sh` is BusyBox's shell (ash): /bin/busybox run under the name sh, in a process group
-    // of its own, so that its job control finds its group in the terminal's foreground.
-    bool is_sh = name == "sh" && node == 0;
     SpawnExtras extras;
     extras.node = node;
     // A program on another node writes to this node's console (its proc keeps a proxy
     // for it).
     extras.console_here = node != 0;
+    // Each program is a job of its own: its group is what Ctrl-C and Ctrl-Z signal and
+    // what the console's foreground names, and a stop signal to its group leaves the
+    // shell running.
+    extras.new_group = true;
+    // `sh` is BusyBox's shell (ash): /bin/busybox run under the name sh; its own group
+    // (above) is in the terminal's foreground, so its job control starts at once.
+    bool is_sh = name == "sh" && node == 0;
     auto spawned = spawn(is_sh ? base::StringView("/bin/busybox") : name, argv, env, extras);
     if (spawned.is_error()) {
         base::Error e = spawned.error();
@@ -458,23 +472,66 @@ int run_program(const char* const* argv, uint32_t node, bool background) {
         sink.write_view("]\n");
         return 0;
     }
-    if (is_sh)
-        (void)proto::call<tern::proc::SetPgid>(proc_server(), {pid, 0});
+    return wait_foreground(name, pid);
+}
+
+// Waits for the foreground program pid to end or stop; its status as $? (128 + the
+// signal for a stop, as POSIX shells say).
+int wait_foreground(base::StringView name, uint64_t pid) {
     if (auto console = g_console.get(); console.ok())
         (void)proto::call<tern::console::SetForeground>(console.value(), {pid});
-    auto waited = wait(pid);
+    auto waited = proto::call<proc::Wait>(proc_server(), {pid, proc::kWaitStopped});
     if (auto console = g_console.get(); console.ok())
         (void)proto::call<tern::console::SetForeground>(console.value(), {0});
     if (waited.is_error()) {
         say("shell: waiting for {}: {}", name, base::error_name(waited.error()));
         return 1;
     }
-    int64_t status = waited.value();
+    if (waited.value().event == proc::kWaitEventStopped) {
+        ConsoleSink sink;
+        base::format_to(sink, "shell: {} stopped (signal {}); fg ", name, waited.value().status);
+        format_pid(sink, pid);
+        sink.write_view(" continues it\n");
+        g_stopped = pid;
+        size_t n = base::min<size_t>(name.size(), sizeof(g_stopped_name) - 1);
+        __builtin_memcpy(g_stopped_name, name.data(), n);
+        g_stopped_name[n] = '\0';
+        return int(128 + waited.value().status);
+    }
+    int64_t status = waited.value().status;
     if (status >= 256)
         say("shell: {} ended by a CPU exception (vector {})", name, status - 256);
     else if (status == tern::proc::kInterruptedStatus)
         say("shell: {} interrupted", name);
     return int(status > 255 ? 255 : status);
+}
+
+// fg [pid]: a stopped program (Ctrl-Z; without a pid the last one) continues in the
+// foreground.
+int builtin_fg(const shell::ParsedCommand& cmd) {
+    uint64_t pid = g_stopped;
+    if (cmd.argc() > 2 || (cmd.argc() == 2 && !parse_pid(cmd.arg(1), pid))) {
+        say("usage: fg [pid]");
+        return 2;
+    }
+    if (pid == 0) {
+        say("fg: no stopped program");
+        return 1;
+    }
+    char name[sizeof(g_stopped_name)] = "fg";
+    if (pid == g_stopped) {
+        __builtin_memcpy(name, g_stopped_name, sizeof(name));
+        g_stopped = 0;
+    }
+    // To what Ctrl-Z stopped: its group when it leads one, else it and its descendants.
+    constexpr uint32_t kSigCont = 18;
+    if (auto r = proto::call<proc::Signal>(proc_server(), {pid, kSigCont, proc::kSignalForeground});
+        r.is_error()) {
+        say("fg: {}: {}", cmd.argc() == 2 ? cmd.arg(1) : base::StringView("job"),
+            base::error_name(r.error()));
+        return 1;
+    }
+    return wait_foreground(base::StringView(name), pid);
 }
 
 // on <node> <program> [args]: the program runs on that node, in the foreground here.
@@ -554,6 +611,8 @@ int run(shell::ParsedCommand& cmd, bool* leave) {
         return builtin_on(cmd, background);
     if (name == "wait")
         return builtin_wait(cmd);
+    if (name == "fg")
+        return builtin_fg(cmd);
     if (name == "boottime")
         return builtin_boottime(cmd);
     if (name == "exit") {

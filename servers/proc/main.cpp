@@ -78,6 +78,7 @@ struct Waiter {
     uint64_t parent = 0; // who waits
     uint64_t pid = 0;    // for whom (0: any child)
     uint64_t pgid = 0;   // or any child in this group (proc::kWaitGroup)
+    uint32_t flags = 0;  // proc::kWaitStopped, kWaitContinued, kWaitNoReap
     proto::PendingReply reply;
     uint64_t sequence = 0; // age, for making room
 };
@@ -199,17 +200,22 @@ void settle(Process& p) {
     bool delivered = false;
     uint64_t pid = p.pid;
     for (Waiter& w : g_state.waiters) {
-        if (!waiter_matches(w, p))
+        if (!waiter_matches(w, p) || (w.flags & proc::kWaitNoExits))
             continue;
         // A waiter that gave up (timed out, died) is skipped: the status goes to the next
         // one, or stays with the zombie for a later Wait. A child whose node was lost
         // answers that error instead of a status.
-        delivered =
-            (p.lost != base::Error::OK
-                 ? proto::reply_later<proc::Wait>(w.reply, p.lost, {})
-                 : proto::reply_later<proc::Wait>(w.reply, base::Error::OK, {p.pid, p.status}))
-            == base::Error::OK;
+        bool keep = (w.flags & proc::kWaitNoReap) != 0;
+        delivered = (p.lost != base::Error::OK
+                         ? proto::reply_later<proc::Wait>(w.reply, p.lost, {})
+                         : proto::reply_later<proc::Wait>(
+                             w.reply, base::Error::OK, {p.pid, p.status, proc::kWaitEventExited}))
+                    == base::Error::OK;
         w = Waiter{};
+        if (delivered && keep) {
+            delivered = false; // told, and left for a Wait that reaps it
+            continue;
+        }
         if (delivered)
             break;
     }
@@ -247,6 +253,7 @@ void on_exit(Process& p, int64_t status) {
                       base::StringView(p.name), p.pid, status - 256);
     uint64_t pid = p.pid;
     uint64_t parent = p.parent;
+    uint64_t pgid = proc_signals::pgid_of(size_t(&p - g_state.table));
     settle(p);
     // Its children lose their parent: zombies among them go, and waits by it end.
     for (Process& child : g_state.table)
@@ -259,6 +266,7 @@ void on_exit(Process& p, int64_t status) {
         }
     }
     proc_signals::child_ended(parent, pid, status);
+    proc_signals::orphaned_groups(pid, pgid);
 }
 
 // ---- Spawn ----------------------------------------------------------------------------
@@ -461,6 +469,8 @@ base::Error start_here(State* s, proto::Request& request, const proc_data::Unpac
         (void)tern_sys_handle_close(task);
         return e;
     }
+    if (flags & proc::kSpawnNewGroup)
+        proc_signals::lead_group(index);
     ++s->next_serial;
     if (service) {
         vouch(task, name);
@@ -512,7 +522,9 @@ base::Error spawn_remote(State* s, proto::Request& request, const proc::SpawnReq
 
 base::Error on_spawn(State* s, proto::Request& request, const proc::SpawnRequest& in,
                      proc::SpawnResponse& out, proto::Reply& reply, proto::PendingReply& pending) {
-    if ((in.flags & ~(proc::kSpawnReturnTask | proc::kSpawnConsoleHere | proc::kSpawnBusPort))
+    if ((in.flags
+         & ~(proc::kSpawnReturnTask | proc::kSpawnConsoleHere | proc::kSpawnBusPort
+             | proc::kSpawnNewGroup))
         != 0) {
         request.set_refusal_reason("unknown flags");
         return base::Error::INVALID_ARGUMENT;
@@ -1062,7 +1074,10 @@ void drop_unclaimed() {
 
 base::Error on_wait(State* s, proto::Request& request, const proc::WaitRequest& in,
                     proc::WaitResponse& out, proto::Reply& reply, proto::PendingReply& pending) {
-    if ((in.flags & ~(proc::kWaitNoHang | proc::kWaitGroup)) != 0) {
+    if ((in.flags
+         & ~(proc::kWaitNoHang | proc::kWaitGroup | proc::kWaitStopped | proc::kWaitContinued
+             | proc::kWaitNoReap | proc::kWaitNoExits))
+        != 0) {
         request.set_refusal_reason("unknown flags");
         return base::Error::INVALID_ARGUMENT;
     }
@@ -1081,11 +1096,20 @@ base::Error on_wait(State* s, proto::Request& request, const proc::WaitRequest& 
             continue;
         any_child = true;
         if (p.state == proc::kStateZombie) {
+            if (in.flags & proc::kWaitNoExits)
+                continue;
             base::Error lost = p.lost;
             out.pid = p.pid;
             out.status = p.status;
-            reap(p);
+            out.event = proc::kWaitEventExited;
+            if (!(in.flags & proc::kWaitNoReap))
+                reap(p);
             return lost;
+        }
+        if (proc_signals::take_report(size_t(&p - s->table), in.flags,
+                                      !(in.flags & proc::kWaitNoReap), out.event, out.status)) {
+            out.pid = p.pid;
+            return base::Error::OK;
         }
     }
     if (!any_child) {
@@ -1102,6 +1126,9 @@ base::Error on_wait(State* s, proto::Request& request, const proc::WaitRequest& 
     slot.parent = caller->pid;
     slot.pid = pgid ? 0 : in.pid;
     slot.pgid = pgid;
+    slot.flags =
+        in.flags
+        & (proc::kWaitStopped | proc::kWaitContinued | proc::kWaitNoReap | proc::kWaitNoExits);
     slot.reply = pending;
     reply.deferred = true;
     return base::Error::OK;
@@ -1437,6 +1464,26 @@ size_t index_of_task(uint64_t task_id) {
 }
 
 uint64_t init_pid() { return g_state.init_pid; }
+
+void job_changed(size_t index) {
+    Process& p = g_state.table[index];
+    for (Waiter& w : g_state.waiters) {
+        if (!waiter_matches(w, p) || !(w.flags & (proc::kWaitStopped | proc::kWaitContinued)))
+            continue;
+        proc::WaitResponse out = {p.pid, 0, 0};
+        if (!proc_signals::take_report(index, w.flags, false, out.event, out.status))
+            continue;
+        bool keep = (w.flags & proc::kWaitNoReap) != 0;
+        base::Error e = proto::reply_later<proc::Wait>(w.reply, base::Error::OK, out);
+        w = Waiter{};
+        // A waiter that gave up is skipped: the report is the next one's, or a later Wait's.
+        if (e == base::Error::OK && !keep) {
+            (void)proc_signals::take_report(index, proc::kWaitStopped | proc::kWaitContinued, true,
+                                            out.event, out.status);
+            return;
+        }
+    }
+}
 
 uint64_t this_node() { return g_state.node; }
 

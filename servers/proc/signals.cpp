@@ -4,9 +4,11 @@
 // proc keeps no signal state of a process: dispositions, the mask and the pending set are
 // in the process's own memory, where its C library keeps them (so a process can be
 // captured whole). What proc knows is who is related to whom (the group and the session),
-// the thread to interrupt and the entry its C library registered. Delivering a signal is
-// what a kernel would do, from user space with task control: stop the thread, read its
-// registers, write a frame below its red zone, resume it at the entry.
+// the thread to interrupt and the entry its C library registered, and whether the process
+// is stopped (job control), with the stop or continue its parent has not been told of yet.
+// Delivering a signal is what a kernel would do, from user space with task control: stop
+// the thread, read its registers, write a frame below its red zone, resume it at the
+// entry. Stopping a process is the same first step, without the resume.
 #include "signals.h"
 
 #include <base/utility.h>
@@ -26,19 +28,27 @@ constexpr uint64_t kStopTimeoutNs = 1000000000ull;
 constexpr uint64_t kUserTop = 0x0000800000000000ull;
 
 // Linux's numbers: what the C library and programs use.
-constexpr uint32_t kSigKill = 9, kSigSegv = 11, kSigChld = 17, kSigCont = 18, kSigStop = 19,
-                   kSigTstp = 20, kSigTtin = 21, kSigTtou = 22, kSigUrg = 23, kSigWinch = 28;
-constexpr int64_t kSiUser = 0, kSiKernel = 0x80, kCldExited = 1;
+constexpr uint32_t kSigHup = 1, kSigKill = 9, kSigSegv = 11, kSigChld = 17, kSigCont = 18,
+                   kSigStop = 19, kSigTstp = 20, kSigTtin = 21, kSigTtou = 22, kSigUrg = 23,
+                   kSigWinch = 28;
+constexpr int64_t kSiUser = 0, kSiKernel = 0x80, kCldExited = 1, kCldStopped = 5, kCldContinued = 6;
 
 struct Record {
     uint64_t pgid = 0;
     uint64_t sid = 0;
     tern_handle_t thread = TERN_INVALID_HANDLE;
     uint64_t entry = 0;
-    uint64_t ignored = 0; // address of the process's mask of ignored signals
+    uint64_t ignored = 0; // address of the process's mask of ignored signals, then its job word
+    // Job control: stopped by stop_signo; report is the stop or continue (a
+    // proc::kWaitEvent*) its parent's Wait has not taken yet, 0 for none.
+    bool stopped = false;
+    uint32_t stop_signo = 0;
+    uint32_t report = 0;
 };
 
 Record g_records[proc::kMaxProcesses];
+// Processes stopped now: while there are none, an exit costs no orphaned-group check.
+size_t g_stopped_count = 0;
 // Processes with an entry: while there are none (native programs only), an ending child
 // costs its parent's lookup nothing.
 size_t g_with_entry = 0;
@@ -80,11 +90,82 @@ int default_action(uint32_t signo) {
 
 int64_t ending_status(uint32_t signo) { return signo <= 31 ? 128 + signo : 128 + kSigKill; }
 
-void log_stop_once() {
-    static bool logged = false;
-    if (!logged)
-        tern::println("proc: stop signals are not supported; ignored");
-    logged = true;
+bool is_stop(uint32_t signo) {
+    return signo == kSigStop || signo == kSigTstp || signo == kSigTtin || signo == kSigTtou;
+}
+
+bool has(uint64_t mask, uint32_t signo) { return (mask >> (signo - 1)) & 1; }
+
+// The process's mask of ignored signals and its job word (proc.h, SignalEntry); false
+// (both 0) when its C library gave none or they cannot be read.
+bool read_words(const Record& r, tern_handle_t task, uint64_t (&words)[2]) {
+    words[0] = words[1] = 0;
+    if (r.entry == 0 || r.ignored == 0)
+        return false;
+    if (tern_sys_task_vm_read(task, r.ignored, uint64_t(&words[0]), sizeof(words)) >= 0)
+        return true;
+    words[0] = words[1] = 0;
+    return false;
+}
+
+base::Error deliver(size_t index, uint32_t signo, int64_t code, uint64_t sender, int64_t status);
+
+// The process stopped or continued: its parent's Wait may take it, and the parent gets
+// SIGCHLD unless it asked not to (SA_NOCLDSTOP).
+void tell_parent(size_t index, uint32_t event, uint32_t signo) {
+    g_records[index].report = event;
+    job_changed(index);
+    ProcessView p;
+    if (!view(index, p) || (p.parent >> 32) != this_node() || privileged(p.parent))
+        return;
+    size_t pi = index_of_pid(p.parent);
+    ProcessView parent;
+    if (pi == kNone || !view(pi, parent) || !parent.running || g_records[pi].entry == 0)
+        return; // SIGCHLD's default is to ignore it
+    uint64_t words[2];
+    if (read_words(g_records[pi], parent.task, words) && (words[1] & proc::kJobNoChildStop))
+        return;
+    (void)deliver(pi, kSigChld, event == proc::kWaitEventStopped ? kCldStopped : kCldContinued,
+                  p.pid, int64_t(signo));
+}
+
+// Stops the process's thread and leaves it stopped (a call it was blocked in returns
+// INTERRUPTED when it goes on, which its C library restarts).
+base::Error stop_process(size_t index, uint32_t signo) {
+    Record& r = g_records[index];
+    ProcessView p;
+    if (!view(index, p) || !p.running || r.stopped)
+        return base::Error::OK;
+    if (r.thread == TERN_INVALID_HANDLE) {
+        tern::println("proc: {} ({:#x}) has no thread proc holds; signal {} cannot stop it", p.name,
+                      p.pid, signo);
+        return base::Error::OK;
+    }
+    if (int64_t s = tern_sys_thread_stop(r.thread, kStopTimeoutNs); s < 0) {
+        base::Error e = tern::sys_status(s);
+        if (e == base::Error::BAD_STATE) // its thread has ended: so is the process, nearly
+            return base::Error::OK;
+        tern::println("proc: cannot stop {} ({:#x}) for signal {}: {}", p.name, p.pid, signo,
+                      base::error_name(e));
+        return e;
+    }
+    r.stopped = true;
+    r.stop_signo = signo;
+    ++g_stopped_count;
+    tell_parent(index, proc::kWaitEventStopped, signo);
+    return base::Error::OK;
+}
+
+// SIGCONT, whatever the process does with it: a stopped process goes on.
+void continue_process(size_t index) {
+    Record& r = g_records[index];
+    if (!r.stopped)
+        return;
+    r.stopped = false;
+    r.stop_signo = 0;
+    --g_stopped_count;
+    (void)tern_sys_thread_resume(r.thread);
+    tell_parent(index, proc::kWaitEventContinued, kSigCont);
 }
 
 // Delivers signo to the process in `index` (running, of this node).
@@ -95,24 +176,30 @@ base::Error deliver(size_t index, uint32_t signo, int64_t code, uint64_t sender,
     if (signo == 0)
         return base::Error::OK;
     Record& r = g_records[index];
-    if (signo == kSigKill)
+    if (signo == kSigKill) // a stopped process ends too
         return tern::sys_status(tern_sys_task_kill(p.task, uint64_t(ending_status(kSigKill))));
-    if (signo == kSigStop || r.entry == 0 || r.thread == TERN_INVALID_HANDLE) {
-        int action = signo == kSigStop ? -1 : default_action(signo);
-        if (action < 0)
-            log_stop_once();
-        if (action <= 0)
+    if (signo == kSigCont)
+        continue_process(index);
+    uint64_t words[2];
+    bool have_words = read_words(r, p.task, words);
+    if (is_stop(signo)) {
+        // SIGSTOP always stops; the others where the default action applies: a process
+        // without an entry, or one whose job word says so (not caught, not blocked).
+        if (signo == kSigStop || r.entry == 0 || r.thread == TERN_INVALID_HANDLE
+            || has(words[1], signo))
+            return stop_process(index, signo);
+    }
+    if (r.entry == 0 || r.thread == TERN_INVALID_HANDLE) {
+        if (default_action(signo) <= 0)
             return base::Error::OK;
         return tern::sys_status(tern_sys_task_kill(p.task, uint64_t(ending_status(signo))));
     }
-    if (r.ignored != 0) {
-        // What the process ignores is dropped here, without interrupting it.
-        uint64_t ignored = 0;
-        if (tern_sys_task_vm_read(p.task, r.ignored, uint64_t(&ignored), sizeof(ignored)) >= 0
-            && (ignored >> (signo - 1)) & 1)
-            return base::Error::OK;
-    }
-    if (int64_t s = tern_sys_thread_stop(r.thread, kStopTimeoutNs); s < 0) {
+    // What the process ignores is dropped here, without interrupting it.
+    if (have_words && has(words[0], signo))
+        return base::Error::OK;
+    // A stopped process keeps the frame for when it goes on.
+    bool was_stopped = r.stopped;
+    if (int64_t s = was_stopped ? 0 : tern_sys_thread_stop(r.thread, kStopTimeoutNs); s < 0) {
         base::Error e = tern::sys_status(s);
         if (e == base::Error::BAD_STATE) // its thread has ended: so is the process, nearly
             return base::Error::OK;
@@ -155,7 +242,8 @@ base::Error deliver(size_t index, uint32_t signo, int64_t code, uint64_t sender,
             tern::println("proc: no stack for signal {} in {} ({:#x}); ending it", signo, p.name,
                           p.pid);
             (void)tern_sys_task_kill(p.task, uint64_t(ending_status(kSigSegv)));
-            (void)tern_sys_thread_resume(r.thread);
+            if (!was_stopped)
+                (void)tern_sys_thread_resume(r.thread);
             return base::Error::OK;
         }
     }
@@ -165,7 +253,8 @@ base::Error deliver(size_t index, uint32_t signo, int64_t code, uint64_t sender,
         regs.rip = r.entry;
         e = tern::sys_status(tern_sys_thread_set_regs(r.thread, uint64_t(&regs)));
     }
-    (void)tern_sys_thread_resume(r.thread);
+    if (!was_stopped)
+        (void)tern_sys_thread_resume(r.thread);
     if (e != base::Error::OK)
         tern::println("proc: signal {} to {} ({:#x}): {}", signo, p.name, p.pid,
                       base::error_name(e));
@@ -221,6 +310,20 @@ base::Error on_entry(void*, proto::Request& request, const proc::SignalEntryRequ
 
 base::Error on_signal(void*, proto::Request& request, const proc::SignalRequest& in,
                       proc::SignalResponse& out, proto::Reply&, proto::PendingReply&) {
+    if (in.flags == proc::kSignalStop) {
+        // The caller's C library takes a stop signal's default action.
+        size_t self = index_of_task(request.badge());
+        if (self == kNone) {
+            request.set_refusal_reason("the caller is not a process");
+            return base::Error::NOT_OWNER;
+        }
+        if (!is_stop(in.signo)) {
+            request.set_refusal_reason("not a stop signal");
+            return base::Error::INVALID_ARGUMENT;
+        }
+        out.count = 1;
+        return stop_process(self, in.signo);
+    }
     uint32_t kind = in.flags & ~proc::kSignalIncludeCaller;
     if (in.signo > proc::kSignalCount
         || (kind & ~(proc::kSignalGroup | proc::kSignalAll | proc::kSignalForeground))
@@ -387,6 +490,8 @@ base::Error on_setsid(void*, proto::Request& request, const proto::Empty&,
 
 void track(size_t index, uint64_t parent) {
     Record& r = g_records[index];
+    if (r.stopped)
+        --g_stopped_count;
     close_thread(r);
     set_entry(r, 0, 0);
     r = Record{};
@@ -404,6 +509,12 @@ void track(size_t index, uint64_t parent) {
     }
 }
 
+void lead_group(size_t index) {
+    ProcessView v;
+    if (view(index, v))
+        g_records[index].pgid = v.pid;
+}
+
 void set_thread(size_t index, tern_handle_t thread) {
     close_thread(g_records[index]);
     g_records[index].thread = thread;
@@ -416,9 +527,16 @@ void inherit_entry(size_t index, size_t parent_index) {
 void ended(size_t index) {
     close_thread(g_records[index]);
     set_entry(g_records[index], 0, 0);
+    if (g_records[index].stopped)
+        --g_stopped_count;
+    g_records[index].stopped = false;
+    g_records[index].stop_signo = 0;
+    g_records[index].report = 0;
 }
 
 void forget(size_t index) {
+    if (g_records[index].stopped)
+        --g_stopped_count;
     close_thread(g_records[index]);
     set_entry(g_records[index], 0, 0);
     g_records[index] = Record{};
@@ -437,6 +555,64 @@ void child_ended(uint64_t parent, uint64_t child, int64_t status) {
 }
 
 uint64_t pgid_of(size_t index) { return index < proc::kMaxProcesses ? g_records[index].pgid : 0; }
+
+namespace {
+
+// POSIX's orphaned group: no member has a parent in another group of the same session
+// (a parent that ended counts as outside). When such a group has a stopped member, every
+// member gets SIGHUP and then SIGCONT, so nothing stays stopped with nobody to continue it.
+void hang_up_if_orphaned(uint64_t pgid) {
+    bool stopped = false;
+    ProcessView v, pv;
+    for (size_t i = 0; i < proc::kMaxProcesses; ++i) {
+        if (g_records[i].pgid != pgid || !view(i, v) || !v.running)
+            continue;
+        stopped |= g_records[i].stopped;
+        size_t pi = index_of_pid(v.parent);
+        if (pi != kNone && view(pi, pv) && pv.running && g_records[pi].pgid != pgid
+            && g_records[pi].sid == g_records[i].sid)
+            return; // a parent in the session that can continue it
+    }
+    if (!stopped)
+        return;
+    for (size_t i = 0; i < proc::kMaxProcesses; ++i) {
+        if (g_records[i].pgid != pgid || !view(i, v) || !v.running || privileged(v.pid))
+            continue;
+        (void)deliver(i, kSigHup, kSiKernel, 0, 0);
+        (void)deliver(i, kSigCont, kSiKernel, 0, 0);
+    }
+}
+
+} // namespace
+
+void orphaned_groups(uint64_t ended_pid, uint64_t ended_pgid) {
+    if (g_stopped_count == 0 || (ended_pid >> 32) != this_node())
+        return;
+    // The groups the end may have orphaned: its own, and those of its children.
+    if (ended_pgid != 0)
+        hang_up_if_orphaned(ended_pgid);
+    ProcessView v;
+    for (size_t i = 0; i < proc::kMaxProcesses && g_stopped_count != 0; ++i)
+        if (view(i, v) && v.running && v.parent == ended_pid && g_records[i].pgid != ended_pgid
+            && g_records[i].pgid != 0)
+            hang_up_if_orphaned(g_records[i].pgid);
+}
+
+bool take_report(size_t index, uint32_t flags, bool consume, uint32_t& event, int64_t& status) {
+    Record& r = g_records[index];
+    if (r.report == proc::kWaitEventStopped && r.stopped && (flags & proc::kWaitStopped)) {
+        event = r.report;
+        status = int64_t(r.stop_signo);
+    } else if (r.report == proc::kWaitEventContinued && (flags & proc::kWaitContinued)) {
+        event = r.report;
+        status = int64_t(kSigCont);
+    } else {
+        return false;
+    }
+    if (consume)
+        r.report = 0;
+    return true;
+}
 
 void serve(proto::Server& server) {
     server.on<proc::SignalEntry>(static_cast<void*>(nullptr), on_entry);

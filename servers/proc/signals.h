@@ -31,22 +31,34 @@ uint64_t this_node();
 // Ends a child of this node's record that runs on another node (proc's Kill there),
 // with its descendants there too when asked (the terminal's foreground).
 void kill_remote(uint64_t pid, int64_t status, bool descendants);
+// The process in a slot stopped or continued: a parked Wait of its parent may answer
+// (take_report).
+void job_changed(size_t index);
 
 // ---- Provided by signals.cpp ----
 // A slot now holds a new process whose parent is `parent` (a pid, 0 for none): it joins
 // the parent's group and session, or leads its own when the parent is init, of another
 // node or none.
 void track(size_t index, uint64_t parent);
+// The process leads a new group of its session (Spawn's kSpawnNewGroup).
+void lead_group(size_t index);
 // The process's thread (proc takes the handle) and, for a fork, its parent's entry.
 void set_thread(size_t index, tern_handle_t thread);
 void inherit_entry(size_t index, size_t parent_index);
 // The process ended (its thread goes) / its slot is free again.
 void ended(size_t index);
 void forget(size_t index);
+// A process of group `ended_pgid` ended: a group that its end orphaned and that has a
+// stopped member gets SIGHUP and SIGCONT (POSIX).
+void orphaned_groups(uint64_t ended_pid, uint64_t ended_pgid);
 // SIGCHLD to `parent` for its child `child` that ended with `status`.
 void child_ended(uint64_t parent, uint64_t child, int64_t status);
 // The process group of a slot's process (0 for none).
 uint64_t pgid_of(size_t index);
+// A stop or continue of the process not yet reported that a Wait with `flags`
+// (proc::kWaitStopped, kWaitContinued) takes: its event and status; `consume` marks it
+// reported. False when there is none.
+bool take_report(size_t index, uint32_t flags, bool consume, uint32_t& event, int64_t& status);
 // The signal operations (SignalEntry, Signal, SetPgid, GetPgid, SetSid).
 void serve(tern::proto::Server& server);
 

@@ -85,6 +85,30 @@ TEST_CASE("SIGCHLD's siginfo tells how the child ended", "[signals]") {
     CHECK(status == SIGSEGV);
 }
 
+TEST_CASE("SIGCONT discards pending stops, a stop discards a pending SIGCONT", "[signals]") {
+    uint64_t stops = bit(SIGSTOP) | bit(SIGTSTP) | bit(SIGTTIN) | bit(SIGTTOU);
+    CHECK(tern_libc_signal_stops() == stops);
+    CHECK(tern_libc_signal_pend(bit(SIGTSTP) | bit(SIGTTOU) | bit(SIGUSR1), SIGCONT)
+          == (bit(SIGCONT) | bit(SIGUSR1)));
+    CHECK(tern_libc_signal_pend(bit(SIGCONT) | bit(SIGINT), SIGTTIN)
+          == (bit(SIGTTIN) | bit(SIGINT)));
+    CHECK(tern_libc_signal_pend(bit(SIGCONT), SIGUSR2) == (bit(SIGCONT) | bit(SIGUSR2)));
+    CHECK(tern_libc_signal_pend(0, 65) == 0);
+}
+
+TEST_CASE("the job word: stop signals at their default and unblocked, SA_NOCLDSTOP", "[signals]") {
+    uint64_t all = ~uint64_t(0);
+    CHECK(tern_libc_signal_job_word(all, 0, 0) == tern_libc_signal_stops());
+    // A blocked SIGTSTP is left to the C library (pending until unblocked); SIGSTOP cannot
+    // be blocked.
+    CHECK(tern_libc_signal_job_word(all, bit(SIGTSTP) | bit(SIGSTOP), 0)
+          == (bit(SIGSTOP) | bit(SIGTTIN) | bit(SIGTTOU)));
+    // A caught SIGTTOU is not in the defaults.
+    CHECK(tern_libc_signal_job_word(all & ~bit(SIGTTOU), 0, 1)
+          == (bit(SIGSTOP) | bit(SIGTSTP) | bit(SIGTTIN) | tern::proc::kJobNoChildStop));
+    CHECK(tern_libc_signal_job_word(bit(SIGINT), 0, 0) == 0);
+}
+
 TEST_CASE("the signal frame: proc's and the C library's layouts agree", "[signals]") {
     STATIC_REQUIRE(sizeof(tern_libc_signal_frame) == sizeof(tern::proc::SignalFrame));
     STATIC_REQUIRE(offsetof(tern_libc_signal_frame, rflags)

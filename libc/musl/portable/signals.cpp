@@ -84,6 +84,25 @@ uint64_t tern_libc_signal_handler_mask(uint64_t blocked, uint64_t action_mask, u
 
 int tern_libc_signal_resets(unsigned long flags) { return (flags & kSaResetHand) != 0; }
 
+uint64_t tern_libc_signal_stops(void) {
+    return tern_libc_signal_bit(kSigStop) | tern_libc_signal_bit(kSigTstp)
+           | tern_libc_signal_bit(kSigTtin) | tern_libc_signal_bit(kSigTtou);
+}
+
+uint64_t tern_libc_signal_pend(uint64_t pending, long signal) {
+    if (signal == kSigCont)
+        pending &= ~tern_libc_signal_stops();
+    else if (tern_libc_signal_bit(signal) & tern_libc_signal_stops())
+        pending &= ~tern_libc_signal_bit(kSigCont);
+    return pending | tern_libc_signal_bit(signal);
+}
+
+uint64_t tern_libc_signal_job_word(uint64_t defaults, uint64_t blocked, int no_child_stop) {
+    uint64_t word =
+        defaults & tern_libc_signal_stops() & ~(blocked & ~tern_libc_signal_unblockable());
+    return word | (no_child_stop ? uint64_t(1) << 63 : 0);
+}
+
 void tern_libc_signal_child_info(int64_t status, int* code, int* child_status) {
     int wait_status = tern_libc_wait_status(status);
     if ((wait_status & 0x7f) == 0) { // WIFEXITED

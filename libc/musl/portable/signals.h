@@ -71,6 +71,18 @@ uint64_t tern_libc_signal_handler_mask(uint64_t blocked, uint64_t action_mask, u
  * SA_RESETHAND cleared); 0 when the action stays. */
 int tern_libc_signal_resets(unsigned long flags);
 
+/* The stop signals (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) as a mask. */
+uint64_t tern_libc_signal_stops(void);
+
+/* The pending set once `signal` is made pending: SIGCONT discards pending stop signals,
+ * a stop signal discards a pending SIGCONT (POSIX), then the signal's own bit is set. */
+uint64_t tern_libc_signal_pend(uint64_t pending, long signal);
+
+/* The job word proc reads after the ignored mask (tern/protocols/proc.h, SignalEntry):
+ * the stop signals among `defaults` (those whose disposition is SIG_DFL) not blocked, and
+ * bit 63 for SA_NOCLDSTOP on SIGCHLD. */
+uint64_t tern_libc_signal_job_word(uint64_t defaults, uint64_t blocked, int no_child_stop);
+
 /* SIGCHLD's si_code (CLD_EXITED, CLD_KILLED) and si_status for an exit
  * status as proc reports it. */
 void tern_libc_signal_child_info(int64_t status, int* code, int* child_status);

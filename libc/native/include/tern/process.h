@@ -37,6 +37,8 @@ struct SpawnExtras {
     bool console_here = false;
     // The child gets proc's port for the bus (TERN_STARTUP_PROC_BUS); init only.
     bool bus_port = false;
+    // The child leads a new process group (proc::kSpawnNewGroup): a shell's job.
+    bool new_group = false;
 };
 
 // Starts `path` (a name without '/' is looked up in /bin) with argv and envp

@@ -27,11 +27,14 @@ inline constexpr uint32_t kSpawnConsoleHere = 2;
 // takes RemoteSpawn and RemoteWait. Only init may ask (ACCESS_DENIED otherwise), for a
 // service init.conf marks +bus: the network server.
 inline constexpr uint32_t kSpawnBusPort = 4;
+// The child leads a new process group in the caller's session (a job of a shell), instead
+// of joining the caller's group; on another node it leads one anyway.
+inline constexpr uint32_t kSpawnNewGroup = 8;
 inline constexpr uint32_t kMaxSpawnHandles = 4;
 struct SpawnRequest {
     uint32_t argc;  // strings after the path
     uint32_t envc;  // strings after the arguments
-    uint32_t flags; // kSpawnReturnTask, kSpawnConsoleHere, kSpawnBusPort
+    uint32_t flags; // kSpawnReturnTask, kSpawnConsoleHere, kSpawnBusPort, kSpawnNewGroup
     // The startup kind (TERN_STARTUP_*) of each request handle, which the child gets.
     uint32_t handle_kinds[kMaxSpawnHandles];
     // The node to start it on: 0 or this node's id for here, else another member of the
@@ -71,15 +74,30 @@ using Spawn = proto::Op<1, SpawnRequest, SpawnResponse,
 inline constexpr uint32_t kWaitNoHang = 1;
 // pid is a process group (0: the caller's): any child of the caller in it.
 inline constexpr uint32_t kWaitGroup = 2;
+// Job control (wait4's WUNTRACED and WCONTINUED): a child that stopped, or continued,
+// since its last report answers too, once per stop or continue (event below).
+inline constexpr uint32_t kWaitStopped = 4;
+inline constexpr uint32_t kWaitContinued = 8;
+// waitid's WNOWAIT: the child is reported and left as it was (a zombie stays, a stop or
+// continue stays to report again).
+inline constexpr uint32_t kWaitNoReap = 16;
+// waitid without WEXITED: a child that ended is not reported (only stops and continues).
+inline constexpr uint32_t kWaitNoExits = 32;
 struct WaitRequest {
     uint64_t pid; // a child of the caller
     uint32_t flags;
 };
+// WaitResponse.event: what the answer reports.
+inline constexpr uint32_t kWaitEventExited = 0;
+inline constexpr uint32_t kWaitEventStopped = 1;   // status: the stop signal
+inline constexpr uint32_t kWaitEventContinued = 2; // status: SIGCONT (18)
 struct WaitResponse {
     uint64_t pid;
     int64_t status; // as the program exited, or 256 + vector after a CPU fault
+    uint32_t event;
 };
-// Waits for a child of the caller to end and reaps it. NOT_FOUND (no such process, or
+// Waits for a child of the caller to end and reaps it (or, with kWaitStopped or
+// kWaitContinued, for one to stop or continue). NOT_FOUND (no such process, or
 // another Wait reaped it first), NOT_OWNER (not the caller's child), WOULD_BLOCK
 // (kWaitNoHang and still running), TIMED_OUT (64 waits were parked and this, the oldest,
 // made room for a new one).
@@ -176,8 +194,16 @@ using Fork = proto::Op<9, proto::Empty, ForkResponse,
 // itself (popfq, the general registers, then `ret 128` to the saved RIP). A process
 // without an entry (native programs, a C program that never set a handler or a mask)
 // gets the default action from proc: terminating signals end it with 128 + N, SIGCHLD,
-// SIGCONT, SIGURG and SIGWINCH nothing, stop signals are logged and ignored. SIGKILL is
-// never delivered: proc ends the process (137); SIGSTOP is logged and ignored.
+// SIGCONT, SIGURG and SIGWINCH nothing, stop signals stop it. SIGKILL is never delivered:
+// proc ends the process (137), stopped or not.
+//
+// Stopping is proc's: SIGSTOP, and SIGTSTP, SIGTTIN and SIGTTOU where the process's job
+// word (below) says so, stop the process's thread with task control and leave it stopped;
+// SIGCONT resumes it whatever its disposition (then the entry takes SIGCONT as any other
+// signal). A stopped process keeps the signals sent to it (each a frame on its stack) for
+// when it continues. Each stop and continue is reported once to a Wait with kWaitStopped
+// or kWaitContinued, and to the parent as SIGCHLD (CLD_STOPPED or CLD_CONTINUED, status the
+// signal) unless its job word has kJobNoChildStop.
 inline constexpr uint32_t kSignalCount = 64;
 inline constexpr uint64_t kRedZone = 128;
 struct SignalFrame {
@@ -199,8 +225,12 @@ inline constexpr uint64_t kSignalFrameRestore = 48; // offset of rflags
 // defaults again). `ignored` is the address of a 64-bit mask in its memory of the signals
 // it ignores and does not block (bit N - 1 for signal N), which proc reads before it
 // interrupts the thread: an ignored signal is dropped there, as Linux drops it when it is
-// sent, so it cuts no call short (0: none). NOT_OWNER: not a process; INVALID_ARGUMENT: an
-// address outside user space; BAD_STATE: proc holds no thread of it (adopted by init).
+// sent, so it cuts no call short (0: none). The word after it is the job word: bit N - 1
+// set for a stop signal N whose action is to stop (its default, not blocked: proc stops the
+// process without interrupting it first), and kJobNoChildStop for SA_NOCLDSTOP on SIGCHLD.
+// NOT_OWNER: not a process; INVALID_ARGUMENT: an address outside user space; BAD_STATE:
+// proc holds no thread of it (adopted by init).
+inline constexpr uint64_t kJobNoChildStop = 1ull << 63;
 struct SignalEntryRequest {
     uint64_t entry;
     uint64_t ignored;
@@ -217,6 +247,10 @@ inline constexpr uint32_t kSignalForeground = 4;
 // Beside the others: the caller is a target like any other process (a helper thread of
 // its C library asks, for alarm's SIGALRM, and proc interrupts the main thread).
 inline constexpr uint32_t kSignalIncludeCaller = 8;
+// Alone: the caller's C library takes a stop signal's default action (a stop it raised,
+// or one it had blocked): proc stops the caller's process as for that signal from
+// outside. target is ignored; INVALID_ARGUMENT unless signo is a stop signal.
+inline constexpr uint32_t kSignalStop = 16;
 struct SignalRequest {
     uint64_t target;
     uint32_t signo;
