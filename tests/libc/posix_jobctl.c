@@ -430,6 +430,12 @@ int main(int argc, char** argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc > 1 && strcmp(argv[1], "spin") == 0)
         spin();
+    /* SIGTSTP, SIGTTIN and SIGTTOU at their default action are discarded in an orphaned
+     * process group (POSIX). Run from a service or a test runner whose parent is in
+     * another session, this program's group may be orphaned; a group of its own, whose
+     * parent is in the same session, is not. (A shell's job is already such a group.) */
+    if (getpgrp() != getpid())
+        check(setpgid(0, 0) == 0, "the test leads a process group of its own");
     stop_and_continue();
     tstp_and_kill();
     stops_from_inside();
