@@ -273,6 +273,9 @@ enum {
     kMaxLinks = 40,
 };
 
+/* The null device, served by the C library itself. */
+static const char kDevNull[] = "/dev/null";
+
 /* A path resolved to a server: where it is and what is there. */
 struct place {
     char path[TERN_LIBC_PATH_BUFFER];        /* normalised absolute */
@@ -282,6 +285,7 @@ struct place {
     int read_only;
     int must_be_directory;             /* named with a trailing "/" */
     int error;                         /* what the lookup found: 0, -ENOENT, -ENOTDIR, ... */
+    int null_device;                   /* the path is /dev/null (error is then 0) */
     uint32_t mode;                     /* S_IFMT and permission bits, when error is 0 */
     struct tern_libc_file_attr attr;   /* a file server's node */
     struct tern_libc_bootfs_node node; /* bootfs's */
@@ -403,7 +407,15 @@ static long resolve(long dirfd, const char* path, int follow, struct place* p) {
         tern_libc_normalize_path(directory, path, p->path, sizeof(p->path), &p->must_be_directory);
     if (r != 0)
         return r;
-    return place_lookup(p, follow);
+    r = place_lookup(p, follow);
+    /* /dev/null is the C library's own: no server holds it. */
+    p->null_device = r == 0 && p->server == TERN_LIBC_SERVER_BOOTFS && !p->must_be_directory
+                     && strcmp(p->path, kDevNull) == 0;
+    if (p->null_device) {
+        p->error = 0;
+        p->mode = S_IFCHR | 0666;
+    }
+    return r;
 }
 
 /* resolve, and then what the server said of the path (0 when it exists). */
@@ -503,6 +515,16 @@ static long open_bootfs(struct place* p, long flags) {
     return fd;
 }
 
+/* Opens /dev/null: it exists, so O_CREAT | O_EXCL is EEXIST and O_DIRECTORY ENOTDIR. */
+static long open_null(long flags) {
+    if ((flags & O_CREAT) && (flags & O_EXCL))
+        return -EEXIST;
+    long r = tern_libc_open_check_type(flags, 0, 0);
+    if (r != 0)
+        return r;
+    return tern_libc_fd_allocate(tern_libc_fds(), TERN_LIBC_FD_NULL);
+}
+
 /* Opens (or makes) a file server's file or directory. */
 static long open_node(struct place* p, long flags, long mode) {
     long access = flags & O_ACCMODE;
@@ -558,8 +580,9 @@ static long sys_openat(long dirfd, const char* path, long flags, long mode) {
     long r = resolve(dirfd, path, follow, p);
     if (r != 0)
         return r;
-    long fd =
-        p->server == TERN_LIBC_SERVER_BOOTFS ? open_bootfs(p, flags) : open_node(p, flags, mode);
+    long fd = p->null_device                         ? open_null(flags)
+              : p->server == TERN_LIBC_SERVER_BOOTFS ? open_bootfs(p, flags)
+                                                     : open_node(p, flags, mode);
     if (fd < 0)
         return fd;
     struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), fd);
@@ -718,6 +741,8 @@ static long sys_lseek(long fd, long offset, long whence) {
         return -EBADF;
     if (file->kind == TERN_LIBC_FD_SOCKET || is_pipe(file))
         return -ESPIPE;
+    if (file->kind == TERN_LIBC_FD_NULL)
+        return 0; /* as Linux: every seek of /dev/null lands at 0 */
     /* A directory's offsets count entries (seekdir and rewinddir use them). */
     uint64_t end = 0;
     if (whence == SEEK_END) {
@@ -811,6 +836,8 @@ static long sys_fstat(long fd, struct stat* st) {
         return fill_stat(st, TERN_LIBC_NODE_SOCKET, 0777, 0, 0);
     if (is_pipe(file))
         return fill_stat(st, TERN_LIBC_NODE_PIPE, 0600, 0, 0);
+    if (file->kind == TERN_LIBC_FD_NULL)
+        return fill_stat(st, TERN_LIBC_NODE_CONSOLE, 0666, 0, kDevNull);
     if (on_file_server(file)) {
         struct tern_libc_file_attr attr;
         long r = tern_libc_fs_getattr(file->server, file->inode, &attr);
@@ -831,6 +858,8 @@ static long sys_fstatat(long dirfd, const char* path, struct stat* st, long flag
     long r = resolve_found(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), p);
     if (r != 0)
         return r;
+    if (p->null_device)
+        return fill_stat(st, TERN_LIBC_NODE_CONSOLE, 0666, 0, kDevNull);
     if (p->server != TERN_LIBC_SERVER_BOOTFS)
         return fill_stat_attr(st, (uint32_t)p->mount + 1, &p->attr);
     return fill_stat(st, p->node.is_directory ? TERN_LIBC_NODE_DIRECTORY : TERN_LIBC_NODE_FILE,
@@ -844,6 +873,8 @@ static long sys_faccessat(long dirfd, const char* path, long amode) {
     long r = resolve_found(dirfd, path, 1, p);
     if (r != 0)
         return r;
+    if (p->null_device)
+        return tern_libc_access_check(0666, 0, amode & ~W_OK); /* writable: W_OK holds */
     if (p->read_only)
         return tern_libc_access_check(p->node.mode, (int)p->node.is_directory, amode);
     /* Writable: the program runs as root, so W_OK holds; R_OK and X_OK as on bootfs. */
@@ -1183,6 +1214,21 @@ static long sys_fstatfs(long fd, struct statfs* out) {
 
 /* ---- Reading and writing --------------------------------------------------------------- */
 
+/* A read (write 0) or write of length bytes on /dev/null: end of file, or all of it
+ * taken; EBADF where the descriptor's access mode does not allow the direction. */
+static long null_io(const struct tern_libc_file* file, int write, size_t length) {
+    long access = file->flags & O_ACCMODE;
+    if (write ? access == O_RDONLY : access == O_WRONLY)
+        return -EBADF;
+    return write ? (long)length : 0;
+}
+
+/* 1 when fd is open on /dev/null. */
+static int is_null_fd(long fd) {
+    struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), fd);
+    return file && file->kind == TERN_LIBC_FD_NULL;
+}
+
 static long sys_read(long fd, void* data, size_t length) {
     /* Like a terminal opened for reading and writing, all three descriptors read. */
     if (is_console_fd(fd)) {
@@ -1200,6 +1246,8 @@ static long sys_read(long fd, void* data, size_t length) {
         return tern_libc_socket_read(socket, data, length);
     if (socket && is_pipe(socket))
         return tern_libc_pipe_read(socket, data, length);
+    if (socket && socket->kind == TERN_LIBC_FD_NULL)
+        return null_io(socket, 0, 0);
     struct tern_libc_file* file = 0;
     long r = readable_file(fd, &file);
     if (r != 0)
@@ -1213,6 +1261,8 @@ static long sys_read(long fd, void* data, size_t length) {
 static long sys_pread64(long fd, void* data, size_t length, long offset) {
     if (is_console_fd(fd))
         return -ESPIPE;
+    if (is_null_fd(fd))
+        return offset < 0 ? -EINVAL : null_io(tern_libc_fd_get(tern_libc_fds(), fd), 0, length);
     struct tern_libc_file* file = 0;
     long r = readable_file(fd, &file);
     if (r != 0)
@@ -1228,6 +1278,8 @@ static long sys_pwrite64(long fd, const void* data, size_t length, long offset) 
     struct tern_libc_file* any = tern_libc_fd_get(tern_libc_fds(), fd);
     if (any && (any->kind == TERN_LIBC_FD_SOCKET || is_pipe(any)))
         return -ESPIPE;
+    if (any && any->kind == TERN_LIBC_FD_NULL)
+        return offset < 0 ? -EINVAL : null_io(any, 1, length);
     struct tern_libc_file* file = 0;
     long r = writable_file(fd, &file);
     if (r != 0)
@@ -1285,6 +1337,8 @@ static long sys_readv(long fd, const struct iovec* iov, long count) {
                            : tern_libc_socket_read(socket, iov[i].iov_base, iov[i].iov_len);
         return 0;
     }
+    if (socket && socket->kind == TERN_LIBC_FD_NULL)
+        return null_io(socket, 0, 0);
     struct tern_libc_file* file = 0;
     long r = readable_file(fd, &file);
     if (r != 0)
@@ -1311,6 +1365,8 @@ static long sys_write(long fd, const char* data, size_t length) {
         return tern_libc_socket_write(socket, data, length);
     if (socket && is_pipe(socket))
         return tern_libc_pipe_write(socket, data, length);
+    if (socket && socket->kind == TERN_LIBC_FD_NULL)
+        return null_io(socket, 1, length);
     /* A descriptor not open for writing is EBADF, as is none (bootfs files never are). */
     struct tern_libc_file* file = 0;
     long r = writable_file(fd, &file);
@@ -1323,6 +1379,10 @@ static long sys_writev(long fd, const struct iovec* iov, long count) {
     struct tern_libc_file* socket = tern_libc_fd_get(tern_libc_fds(), fd);
     int is_socket = socket && socket->kind == TERN_LIBC_FD_SOCKET;
     int pipe_end = socket && is_pipe(socket);
+    if (socket && socket->kind == TERN_LIBC_FD_NULL) {
+        long total = iovec_total(iov, count);
+        return total < 0 ? total : null_io(socket, 1, (size_t)total);
+    }
     struct tern_libc_file* file = 0;
     if (!is_console_fd(fd) && !is_socket && !pipe_end && writable_file(fd, &file) != 0)
         return -EBADF;

@@ -27,6 +27,7 @@
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -586,6 +587,47 @@ static void test_tern_only(void) {
           "its space is free again");
 }
 
+/* /dev/null: opens for every access mode, reads end of file, takes every write, seeks to
+ * 0, is a character device, refuses what a device refuses; a descriptor on it survives a
+ * dup2 onto standard input (as a shell gives a background job) and its stat. */
+static void test_dev_null(void) {
+    int fd = open("/dev/null", O_RDWR);
+    check(fd >= 0, "/dev/null opens read-write");
+    if (fd < 0)
+        return;
+    char buffer[16] = {1};
+    check(read(fd, buffer, sizeof(buffer)) == 0, "a read of /dev/null is end of file");
+    check(write(fd, "discarded", 9) == 9, "a write to /dev/null takes every byte");
+    struct iovec iov[2] = {{(void*)"ab", 2}, {(void*)"cde", 3}};
+    check(writev(fd, iov, 2) == 5, "writev to /dev/null takes every byte");
+    check(pwrite(fd, "x", 1, 100) == 1 && pread(fd, buffer, 4, 100) == 0,
+          "pwrite/pread of /dev/null: taken, end of file");
+    check(lseek(fd, 1000, SEEK_SET) == 0, "a seek of /dev/null lands at 0");
+    struct stat st;
+    check(fstat(fd, &st) == 0 && S_ISCHR(st.st_mode), "fstat of /dev/null: a character device");
+    check(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode), "stat of /dev/null: the same");
+    check(access("/dev/null", R_OK | W_OK) == 0, "/dev/null is readable and writable");
+    check_errno(ftruncate(fd, 0), EINVAL, "ftruncate of /dev/null");
+    check_errno(open("/dev/null", O_RDONLY | O_DIRECTORY), ENOTDIR, "/dev/null is no directory");
+    check_errno(open("/dev/null", O_WRONLY | O_CREAT | O_EXCL, 0600), EEXIST,
+                "O_CREAT | O_EXCL of /dev/null");
+    int wr = open("/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    check(wr >= 0, "/dev/null opens as a shell's > redirection does");
+    check_errno(read(wr, buffer, 1), EBADF, "a read of /dev/null opened write-only");
+    int rd = open("/dev/null", O_RDONLY);
+    check_errno(write(rd, "x", 1), EBADF, "a write to /dev/null opened read-only");
+    int saved = dup(0);
+    check(saved >= 0 && dup2(rd, 0) == 0 && read(0, buffer, 1) == 0,
+          "standard input on /dev/null reads end of file");
+    if (saved >= 0) {
+        dup2(saved, 0);
+        close(saved);
+    }
+    close(rd);
+    close(wr);
+    close(fd);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     snprintf(g_base, sizeof(g_base), "/tmp/posix_files.XXXXXX");
@@ -604,6 +646,7 @@ int main(void) {
     test_statfs();
     test_working_directory();
     test_large_file();
+    test_dev_null();
     test_tern_only();
     unlink(at(0, "a.txt"));
     unlink(at(0, "c.txt"));

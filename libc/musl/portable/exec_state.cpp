@@ -20,7 +20,7 @@ void zero_bytes(void* to, uint64_t n) { __builtin_memset(to, 0, n); }
 bool kind_crosses(uint32_t kind) {
     return kind == TERN_LIBC_FD_FILE || kind == TERN_LIBC_FD_DIRECTORY
            || kind == TERN_LIBC_FD_CONSOLE || kind == TERN_LIBC_FD_PIPE_READ
-           || kind == TERN_LIBC_FD_PIPE_WRITE;
+           || kind == TERN_LIBC_FD_PIPE_WRITE || kind == TERN_LIBC_FD_NULL;
 }
 
 bool is_pipe(uint32_t kind) {

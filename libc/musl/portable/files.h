@@ -120,6 +120,7 @@ enum tern_libc_fd_kind {
     TERN_LIBC_FD_PIPE_READ,  /* the read end of a pipe: `pipe` */
     TERN_LIBC_FD_PIPE_WRITE, /* the write end of a pipe: `pipe` */
     TERN_LIBC_FD_MQUEUE,     /* a POSIX message queue of the ipc server: `mqueue` */
+    TERN_LIBC_FD_NULL,       /* /dev/null: reads end of file, writes vanish */
 };
 
 /* An open message queue description: the ipc server's handle of it (tern/protocols/ipc.h
