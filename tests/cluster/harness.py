@@ -43,6 +43,22 @@ def log_size(c, node):
     return len(log_text(c, node))
 
 
+_TSC_MHZ = {}
+
+
+def check_clock(node, text):
+    """Every node measures the same TSC rate at boot (within 1 %): they run on one host,
+    and a node whose measurement a busy host spoiled would run every clock slow."""
+    m = re.search(r"timer: TSC (\d+) MHz", text)
+    check(m, "node %d printed its timer line" % node)
+    mhz = int(m.group(1))
+    for other, other_mhz in _TSC_MHZ.items():
+        check(abs(mhz - other_mhz) * 100 <= other_mhz,
+              "node %d measured its TSC at %d MHz, node %d at %d MHz" % (node, mhz, other,
+                                                                      other_mhz))
+    _TSC_MHZ[node] = mhz
+
+
 def wait_for_boot(c, node, deadline, after=0):
     """Waits until node's log, from offset `after`, shows its banner and a prompt."""
     banner = re.compile(r"Tern \u2014 node %d\r?$" % node, re.MULTILINE)
@@ -50,6 +66,7 @@ def wait_for_boot(c, node, deadline, after=0):
         text = log_text(c, node)[after:]
         m = banner.search(text)
         if m and PROMPT.search(text, m.end()):
+            check_clock(node, text[m.end():])
             return
         check(c.node_alive(node), "node %d's QEMU ended while booting:\n%s"
               % (node, text[-2000:]))
