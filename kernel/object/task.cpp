@@ -820,9 +820,20 @@ void Task::thread_exited(Thread& t) {
     if (t.task_link.is_linked()) {
         m_threads.remove(t);
         --m_thread_count;
+        m_ended_user_ticks += t.m_user_ticks;
+        m_ended_system_ticks += t.m_system_ticks;
     }
     if (m_thread_count == 0)
         finish_exit();
+}
+
+void Task::cpu_ticks(uint64_t& user, uint64_t& system) const {
+    user = m_ended_user_ticks;
+    system = m_ended_system_ticks;
+    for (const Thread& t : m_threads) {
+        user += t.m_user_ticks;
+        system += t.m_system_ticks;
+    }
 }
 
 void Task::finish_exit() {

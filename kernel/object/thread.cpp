@@ -299,7 +299,7 @@ void yield() {
     switch_to_next();
 }
 
-void scheduler_tick() {
+void scheduler_tick(bool from_user) {
     if (!g_started)
         return;
     uint64_t now = monotonic_ns();
@@ -315,7 +315,10 @@ void scheduler_tick() {
             g_need_resched = true;
         return;
     }
-    ++cur->m_cpu_ticks;
+    if (from_user)
+        ++cur->m_user_ticks;
+    else
+        ++cur->m_system_ticks;
     if (cur->m_quantum_ticks > 0)
         --cur->m_quantum_ticks;
     if (cur->m_quantum_ticks == 0 || g_ready.has_higher_than(cur->m_priority))

@@ -2,6 +2,7 @@
 // TERN_RIGHT_CONTROL (its memory, its handles, killing it), as the spawner, the migrate
 // server or a debugger uses them.
 #include <base/utility.h>
+#include <kernel/core/memory.h>
 #include <kernel/object/port.h>
 #include <kernel/object/task.h>
 #include <kernel/object/thread.h>
@@ -176,6 +177,26 @@ SyscallResult sys_task_mappings(Handle handle, UserArray<tern_mapping> out) {
         TRY(out.at(i).write(m));
     }
     return regions.size();
+}
+
+SyscallResult sys_cpu_times(Handle handle, UserPtr<tern_cpu_times> out) {
+    static_assert(TERN_CPU_TICK_NS * kTimerHz == 1000000000ull, "a tick is 1 / kTimerHz");
+    uint64_t user = 0;
+    uint64_t system = 0;
+    if (handle.is_none()) {
+        user = current_thread()->m_user_ticks;
+        system = current_thread()->m_system_ticks;
+    } else if (auto task = task_arg(handle, TERN_RIGHT_READ); !task.is_error()) {
+        task.value()->cpu_ticks(user, system);
+    } else if (task.error() != base::Error::WRONG_TYPE) {
+        return task.error();
+    } else {
+        auto thread = TRY(self_task().handles().get_as<Thread>(handle.value(), TERN_RIGHT_READ));
+        user = thread->m_user_ticks;
+        system = thread->m_system_ticks;
+    }
+    TRY(out.write(tern_cpu_times{user * TERN_CPU_TICK_NS, system * TERN_CPU_TICK_NS}));
+    return 0;
 }
 
 SyscallResult sys_task_handles(Handle handle, UserArray<tern_handle_info> out) {

@@ -1,5 +1,5 @@
 // Tasks: task_create, task_vm_allocate/write/read, task_thread_create, task_kill,
-// task_wait, task_mappings, task_handles and task_give_handle.
+// task_wait, task_mappings, task_handles, task_give_handle and cpu_times.
 //
 // Part of the kernel-ABI tests (harness.h): the kernel runs this program as the boot
 // module abi_task from its self-test user.abi_task.
@@ -250,10 +250,100 @@ void test_tasks() {
     }
 }
 
+// ---- Processor time -------------------------------------------------------------------
+
+tern_cpu_times cpu_times(uint64_t handle) {
+    tern_cpu_times t{};
+    (void)tern_sys_cpu_times(handle, ptr(&t));
+    return t;
+}
+
+// Work in user mode until the calling thread has been charged `ns` more user time;
+// false if that took longer than the bound (the timer samples every 10 ms).
+bool spin_user(uint64_t ns) {
+    uint64_t want = cpu_times(TERN_INVALID_HANDLE).user_ns + ns;
+    uint64_t end = now_ns() + 10 * 1000 * kMs;
+    while (cpu_times(TERN_INVALID_HANDLE).user_ns < want) {
+        if (now_ns() > end)
+            return false;
+        for (volatile uint32_t i = 0; i < 200000; i = i + 1) {
+        }
+    }
+    return true;
+}
+
+int64_t spin_job(Job& j) {
+    j.started = 1;
+    return spin_user(j.a) ? 0 : 1;
+}
+
+void test_cpu_times() {
+    for (const BadPointer& b : kBadPointers)
+        expect_err(tern_sys_cpu_times(TERN_INVALID_HANDLE, b.address), TERN_BAD_ADDRESS,
+                   "cpu_times.out_{}", b.name);
+    tern_cpu_times t{};
+    int64_t port = port_create(1);
+    expect_err(tern_sys_cpu_times(port, ptr(&t)), TERN_WRONG_TYPE, "cpu_times.port_wrong_type");
+    close(port);
+    expect_err(tern_sys_cpu_times(port, ptr(&t)), TERN_BAD_HANDLE, "cpu_times.closed_handle");
+    int64_t no_read = dup(TERN_HANDLE_SELF, TERN_RIGHT_CONTROL);
+    expect_err(tern_sys_cpu_times(no_read, ptr(&t)), TERN_ACCESS_DENIED,
+               "cpu_times.task_needs_read");
+    close(no_read);
+
+    // User work is charged as user time, to the thread and to its task.
+    tern_cpu_times task_before = cpu_times(TERN_HANDLE_SELF);
+    tern_cpu_times before = cpu_times(TERN_INVALID_HANDLE);
+    expect_true(spin_user(50 * kMs), 0, "cpu_times.user_work_is_user_time");
+    tern_cpu_times after = cpu_times(TERN_INVALID_HANDLE);
+    expect_true(after.user_ns - before.user_ns >= 50 * kMs,
+                static_cast<int64_t>(after.user_ns - before.user_ns), "cpu_times.thread_user");
+    expect_true(after.system_ns - before.system_ns < after.user_ns - before.user_ns,
+                static_cast<int64_t>(after.system_ns - before.system_ns),
+                "cpu_times.user_work_mostly_user");
+    expect_true(after.user_ns % TERN_CPU_TICK_NS == 0 && after.system_ns % TERN_CPU_TICK_NS == 0,
+                static_cast<int64_t>(after.user_ns), "cpu_times.whole_ticks");
+    tern_cpu_times task_after = cpu_times(TERN_HANDLE_SELF);
+    expect_true(task_after.user_ns - task_before.user_ns >= after.user_ns - before.user_ns,
+                static_cast<int64_t>(task_after.user_ns - task_before.user_ns),
+                "cpu_times.task_includes_thread");
+
+    // Work in the kernel (syscalls that copy out) is charged as system time.
+    uint64_t want = cpu_times(TERN_INVALID_HANDLE).system_ns + 20 * kMs;
+    uint64_t end = now_ns() + 10 * 1000 * kMs;
+    static tern_mapping maps[16];
+    while (cpu_times(TERN_INVALID_HANDLE).system_ns < want && now_ns() < end)
+        (void)tern_sys_task_mappings(TERN_HANDLE_SELF, ptr(maps), 16);
+    expect_true(cpu_times(TERN_INVALID_HANDLE).system_ns >= want, 0,
+                "cpu_times.kernel_work_is_system_time");
+
+    // A thread's time stays with its task after the thread ends, and its own handle
+    // reports its own time.
+    static Job job;
+    job = Job{};
+    job.a = 30 * kMs;
+    tern_cpu_times task_mid = cpu_times(TERN_HANDLE_SELF);
+    int64_t th = start_job(job, spin_job);
+    if (expect_ok(th, "cpu_times.job_started")) {
+        for (uint64_t until = now_ns() + 15 * 1000 * kMs; !job_done(job) && now_ns() < until;)
+            (void)tern_sys_thread_sleep(kMs);
+        tern_cpu_times own = cpu_times(static_cast<uint64_t>(th));
+        expect_true(own.user_ns >= 30 * kMs, static_cast<int64_t>(own.user_ns),
+                    "cpu_times.thread_handle");
+        expect_true(join_job(job), 0, "cpu_times.job_joined");
+        expect_eq(job.result, 0, "cpu_times.job_spun");
+        tern_cpu_times task_end = cpu_times(TERN_HANDLE_SELF);
+        expect_true(task_end.user_ns - task_mid.user_ns >= 30 * kMs,
+                    static_cast<int64_t>(task_end.user_ns - task_mid.user_ns),
+                    "cpu_times.ended_thread_counted");
+    }
+}
+
 } // namespace
 
 extern "C" int main(uint64_t) {
     begin("abi_task");
     test_tasks();
+    test_cpu_times();
     return finish();
 }

@@ -3,6 +3,8 @@
 #include <kernel/arch/x86_64/trap.h>
 #include <kernel/core/clock.h>
 #include <kernel/core/log.h>
+#include <kernel/core/memory.h>
+#include <kernel/object/task.h>
 #include <kernel/object/thread.h>
 
 namespace kernel::x86_64 {
@@ -37,10 +39,30 @@ volatile uint64_t g_ticks = 0;
 uint32_t read(uint32_t reg) { return g_lapic[reg / 4]; }
 void write(uint32_t reg, uint32_t v) { g_lapic[reg / 4] = v; }
 
-void on_timer(TrapFrame&) {
+// System calls run with interrupts off, so a tick that falls due during one is taken at
+// the first instruction after it returns, in user mode: a tick that finds user code about
+// to run the instruction after a SYSCALL (0F 05) was most likely held by it, and is system
+// time. Read through the page table, never faulting: an instruction on a page start, or
+// a page not present, counts as user time.
+bool held_by_syscall(const TrapFrame& frame) {
+    if ((frame.rip & 0xFFF) < 2)
+        return false;
+    Thread* t = current_thread();
+    if (!t || !t->task())
+        return false;
+    auto where = t->task()->page_table().translate(frame.rip - 2);
+    // Only RAM is read: a device's memory mapped executable is not touched.
+    if (!where.has_value() || !is_managed_ram(where.value().phys, 2))
+        return false;
+    const auto* bytes = reinterpret_cast<const uint8_t*>(kDirectMapBase + where.value().phys);
+    return bytes[0] == 0x0F && bytes[1] == 0x05;
+}
+
+void on_timer(TrapFrame& frame) {
     g_ticks = g_ticks + 1;
+    bool user = frame.from_user() && !held_by_syscall(frame);
     lapic_eoi();
-    scheduler_tick();
+    scheduler_tick(user);
 }
 
 } // namespace

@@ -408,7 +408,12 @@
        (1..64) consecutive pages from the page holding addr, from count * 4096 bytes at            \
        pages; all or nothing (errors as vm_supply; INVALID_ARGUMENT: count 0 or over 64,           \
        or the range leaves user space). Returns count. For prefetching around a fault. */          \
-    X(76, vm_supply_batch, 4)
+    X(76, vm_supply_batch, 4)                                                                      \
+    /* cpu_times(handle, struct tern_cpu_times* out): the processor time of a thread (READ)        \
+       or of a task (READ: every thread it has had, those that ended included);                    \
+       TERN_INVALID_HANDLE: the calling thread. BAD_HANDLE, WRONG_TYPE, ACCESS_DENIED,             \
+       BAD_ADDRESS. */                                                                             \
+    X(77, cpu_times, 2)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),

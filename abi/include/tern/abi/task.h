@@ -50,6 +50,15 @@ struct tern_memory_info {
     uint64_t live_objects;      /* kernel objects (tasks, threads, ports, ...) alive now */
 };
 
+/* What cpu_times reports: the processor time of a thread, or of every thread a task has
+ * had. Sampled by the timer (TERN_CPU_TICK_NS apart): each tick is counted for the thread
+ * it interrupted, as user time when it was running user code, else as system time. */
+struct tern_cpu_times {
+    uint64_t user_ns;
+    uint64_t system_ns;
+};
+#define TERN_CPU_TICK_NS 10000000ull
+
 /* One handle of a task, as listed by task_handles. */
 struct tern_handle_info {
     tern_handle_t handle;

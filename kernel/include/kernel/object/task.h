@@ -159,6 +159,9 @@ public:
 
     // Called by the scheduler when one of this task's threads dies.
     void thread_exited(Thread& t);
+    // Timer ticks its threads were found running in user mode and in the kernel, those
+    // that ended included.
+    void cpu_ticks(uint64_t& user, uint64_t& system) const;
     base::Result<void> add_thread(Thread& t);
     // Records the status a normal exit reports (the last thread's, or task_exit's).
     void set_exit_status(int64_t status);
@@ -197,6 +200,8 @@ private:
     uint64_t m_memory_used = 0;
     uint32_t m_thread_count = 0;
     base::IntrusiveList<Thread, &Thread::task_link> m_threads;
+    uint64_t m_ended_user_ticks = 0; // of the threads that ended
+    uint64_t m_ended_system_ticks = 0;
     bool m_exited = false;
     bool m_dying = false;
     int64_t m_exit_status = 0;

@@ -83,7 +83,10 @@ public:
     base::Error m_wait_result = base::Error::OK;
     uint32_t m_quantum_ticks = 0; // beside m_wait_result: no padding between them
     uint64_t m_wait_token = 0;    // a value handed over by the waker
-    uint64_t m_cpu_ticks = 0;
+    // Timer ticks that found the thread running in user mode and in the kernel (sampled:
+    // kTimerHz a second; the task adds them up, cpu_times).
+    uint32_t m_user_ticks = 0;
+    uint32_t m_system_ticks = 0;
     uint64_t m_user_fs_base = 0;
     // A 32-bit user word the kernel clears, waking one waiter of its futex, when the
     // thread ends with thread_exit (thread_spawn, thread_set_clear_tid); 0 for none.
@@ -199,7 +202,7 @@ void yield();
 // Switches away from the current thread, which must already be Blocked, Stopped or Dead.
 void schedule();
 // Called from the timer interrupt.
-void scheduler_tick();
+void scheduler_tick(bool from_user);
 // Set when the current thread should be preempted at the next safe point (the scheduler
 // owns it; read on every return to user mode, so it is inline).
 extern bool g_need_resched;

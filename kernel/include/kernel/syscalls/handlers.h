@@ -31,6 +31,7 @@ SyscallResult sys_port_reply(Handle reply, UserPtr<tern_msg> msg);
 SyscallResult sys_port_call_async(Handle port, UserPtr<tern_msg> msg, Handle reply_port,
                                   uint64_t cookie);
 SyscallResult sys_ipc_stats(UserPtr<tern_ipc_stats> out);
+SyscallResult sys_cpu_times(Handle handle, UserPtr<tern_cpu_times> out);
 SyscallResult sys_port_call_regs(Handle port, uint64_t label, Timeout timeout);
 SyscallResult sys_port_reply_receive_regs(Handle port, uint64_t label, Timeout timeout);
 SyscallResult sys_vm_supply_batch(Handle task, uint64_t address, uint64_t pages, uint64_t count);
