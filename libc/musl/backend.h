@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include <libc/musl/portable/files.h>
+#include <tern/abi/task.h>
 
 /* The process's descriptor table: files, directories, sockets, pipes and the console. */
 struct tern_libc_fd_table* tern_libc_fds(void);
@@ -138,7 +139,7 @@ long tern_libc_system_syscall(long n, long a1, long a2, long a3, int* handled);
 
 /* backend_misc.c: chown and its family, sync and syncfs (*handled is 0 for other calls);
  * the CPU-time clocks (clock_gettime, or clock_getres when resolution is 1; EINVAL for
- * other clocks); and the start time those clocks count from, noted by start.c. */
+ * other clocks). */
 /* Finds (dirfd, path) as the path calls do (the final link followed when follow): 0 with
  * the server holding it, its node there (file servers) and whether it is read-only, or a
  * negated errno (backend.c). */
@@ -151,7 +152,13 @@ long tern_libc_find_node(long dirfd, const char* path, int follow, uint32_t* ser
 long tern_libc_misc_syscall(long n, long a1, long a2, long a3, long a4, long a5, int* handled);
 struct timespec;
 long tern_libc_cpu_clock(long clock, struct timespec* ts, int resolution);
-void tern_libc_note_start(void);
+/* Processor times (backend_limits.c): the process's task, or the calling thread (thread
+ * != 0), from the kernel's cpu_times; the reaped children's total grows by each child
+ * wait4/waitid reaps; an rusage holding two times (other fields 0) copied to out. */
+struct tern_cpu_times tern_libc_cpu_times(int thread);
+void tern_libc_children_times_add(uint64_t user_ns, uint64_t system_ns);
+struct rusage;
+long tern_libc_rusage_out(struct rusage* out, uint64_t user_ns, uint64_t system_ns);
 
 /* System V IPC (backend_sysv.c): shm*, sem*, msg*, and the POSIX mq_* calls it passes to
  * backend_mq.c (*handled is 0 for other calls). */

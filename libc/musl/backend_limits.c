@@ -6,6 +6,11 @@
  *
  * The limits are the process's own memory, so a fork copies them and an execve carries
  * them (tern_libc_rlimits, backend_exec.c).
+ *
+ * Processor times come from the kernel's cpu_times (sampled by its 100 Hz timer) for the
+ * process's task and the calling thread; those of the children are what proc's Wait
+ * reported for each child reaped (its own time and its reaped children's), added up here
+ * in the process's memory. A forked child starts with none.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -84,21 +89,69 @@ static long sys_sched_getaffinity(long pid, long size, void* mask) {
 /* Clock ticks (sysconf(_SC_CLK_TCK), 100 a second) since the node started. */
 static long ticks_now(void) { return (long)(tern_sys_clock_monotonic() / 10000000ull); }
 
+/* The reaped children's time, and the process it belongs to (a forked child, whose pid
+ * differs, starts from nothing). */
+static struct tern_cpu_times g_children;
+static uint64_t g_children_pid;
+
+static struct tern_cpu_times* children_times(void) {
+    uint64_t self = tern_libc_startup_pid();
+    if (g_children_pid != self) {
+        g_children_pid = self;
+        memset(&g_children, 0, sizeof(g_children));
+    }
+    return &g_children;
+}
+
+void tern_libc_children_times_add(uint64_t user_ns, uint64_t system_ns) {
+    struct tern_cpu_times* c = children_times();
+    c->user_ns += user_ns;
+    c->system_ns += system_ns;
+}
+
+/* The calling thread's (thread != 0) or the whole process's processor time. */
+struct tern_cpu_times tern_libc_cpu_times(int thread) {
+    struct tern_cpu_times t = {0, 0};
+    (void)tern_sys_cpu_times(thread ? TERN_INVALID_HANDLE : tern_libc_self_task(),
+                             (uint64_t)(uintptr_t)&t);
+    return t;
+}
+
+static clock_t ticks_of(uint64_t ns) { return (clock_t)(ns / 10000000ull); }
+
+static struct timeval timeval_of(uint64_t ns) {
+    struct timeval tv = {(time_t)(ns / 1000000000ull), (suseconds_t)(ns % 1000000000ull / 1000)};
+    return tv;
+}
+
 static long sys_times(struct tms* out) {
-    /* The kernel keeps no CPU time per task yet: every figure is 0 (docs/libc.md). */
-    struct tms zero;
-    memset(&zero, 0, sizeof(zero));
-    if (out && tern_libc_copy_out(out, &zero, sizeof(zero)) != 0)
+    struct tern_cpu_times self = tern_libc_cpu_times(0);
+    const struct tern_cpu_times* children = children_times();
+    struct tms t = {ticks_of(self.user_ns), ticks_of(self.system_ns), ticks_of(children->user_ns),
+                    ticks_of(children->system_ns)};
+    if (out && tern_libc_copy_out(out, &t, sizeof(t)) != 0)
         return -EFAULT;
     return ticks_now();
 }
 
+/* An rusage with the two times given; Tern keeps no other figure (all 0). */
+long tern_libc_rusage_out(struct rusage* out, uint64_t user_ns, uint64_t system_ns) {
+    struct rusage usage;
+    memset(&usage, 0, sizeof(usage));
+    usage.ru_utime = timeval_of(user_ns);
+    usage.ru_stime = timeval_of(system_ns);
+    return tern_libc_copy_out(out, &usage, sizeof(usage)) != 0 ? -EFAULT : 0;
+}
+
 static long sys_getrusage(long who, struct rusage* out) {
-    if (who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD)
+    struct tern_cpu_times t;
+    if (who == RUSAGE_SELF || who == RUSAGE_THREAD)
+        t = tern_libc_cpu_times(who == RUSAGE_THREAD);
+    else if (who == RUSAGE_CHILDREN)
+        t = *children_times();
+    else
         return -EINVAL;
-    struct rusage zero;
-    memset(&zero, 0, sizeof(zero));
-    return tern_libc_copy_out(out, &zero, sizeof(zero)) != 0 ? -EFAULT : 0;
+    return tern_libc_rusage_out(out, t.user_ns, t.system_ns);
 }
 
 static long sys_sysinfo(struct sysinfo* out) {

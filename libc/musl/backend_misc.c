@@ -3,9 +3,9 @@
  * of their own.
  *
  * - The CPU-time clocks (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID, so clock()):
- *   the kernel keeps no CPU time per task yet, so they count the monotonic time since the
- *   program started (start.c notes it), an upper bound of the CPU time it used. clock()
- *   and Lua's os.clock() then advance with work instead of failing.
+ *   the processor time the kernel's timer charged to the process's task or the calling
+ *   thread (cpu_times: user and system, sampled 100 times a second, so the resolution
+ *   is 10 ms).
  * - chown, fchown, lchown, fchownat: there are no users yet and everything belongs to
  *   root, so an owner and group of 0 (or -1, "unchanged") succeed once the file is found
  *   (EROFS on the boot file system, as for chmod); any other id is EPERM.
@@ -36,22 +36,18 @@
 #include <libc/musl/backend.h>
 #include <libc/musl/portable/mounts.h>
 #include <libc/musl/services.h>
+#include <tern/abi/task.h>
 #include <tern/syscall.h>
 
 long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6);
 
-/* The monotonic clock when the program started; a forked child keeps its parent's. */
-static uint64_t g_start_ns;
-
-void tern_libc_note_start(void) { g_start_ns = (uint64_t)tern_sys_clock_monotonic(); }
-
 long tern_libc_cpu_clock(long clock, struct timespec* ts, int resolution) {
     if (clock != CLOCK_PROCESS_CPUTIME_ID && clock != CLOCK_THREAD_CPUTIME_ID)
         return -EINVAL;
-    uint64_t ns = 1;
+    uint64_t ns = TERN_CPU_TICK_NS;
     if (!resolution) {
-        uint64_t now = (uint64_t)tern_sys_clock_monotonic();
-        ns = now > g_start_ns ? now - g_start_ns : 0;
+        struct tern_cpu_times t = tern_libc_cpu_times(clock == CLOCK_THREAD_CPUTIME_ID);
+        ns = t.user_ns + t.system_ns;
     } else if (!ts) {
         return 0;
     }

@@ -168,13 +168,14 @@ static long wait_target(uint64_t self, long pid, uint64_t* target, int* group) {
  * else a negated errno. A wait a signal cut short goes on unless a handler without
  * SA_RESTART ran (EINTR). The wait uses nothing of the backend's but proc's handle from
  * the startup block: the other threads may use the backend meanwhile (backend_threads.c). */
+/* A child's end that is reaped adds its times (times_ns: user, system) to the children's. */
 static long wait_one(uint64_t target, uint32_t flags, uint64_t* which, int64_t* status,
-                     uint32_t* event) {
+                     uint32_t* event, uint64_t times_ns[2]) {
     uint64_t mark = tern_libc_signal_mark();
     int64_t r;
     for (;;) {
         unsigned depth = tern_libc_lock_release();
-        r = tern_libc_proc_wait_job(target, flags, which, status, event);
+        r = tern_libc_proc_wait_job(target, flags, which, status, event, times_ns);
         tern_libc_lock_reacquire(depth);
         if (r != -TERN_INTERRUPTED)
             break;
@@ -183,8 +184,10 @@ static long wait_one(uint64_t target, uint32_t flags, uint64_t* which, int64_t* 
     }
     if (r == 0) {
         /* A child that was killed could not close its pipe ends: they stop counting now. */
-        if (*event == TERN_LIBC_WAIT_EVENT_EXITED && !(flags & TERN_LIBC_WAIT_NOREAP))
+        if (*event == TERN_LIBC_WAIT_EVENT_EXITED && !(flags & TERN_LIBC_WAIT_NOREAP)) {
             tern_libc_pipe_forget_process(*which);
+            tern_libc_children_times_add(times_ns[0], times_ns[1]);
+        }
         return 0;
     }
     if (r == -TERN_WOULD_BLOCK)
@@ -221,7 +224,8 @@ static long sys_wait4(long pid, int* user_status, long options, struct rusage* u
     uint64_t which = 0;
     int64_t status = 0;
     uint32_t event = 0;
-    r = wait_one(target, flags, &which, &status, &event);
+    uint64_t times_ns[2] = {0, 0};
+    r = wait_one(target, flags, &which, &status, &event, times_ns);
     if (r < 0)
         return r;
     if (r == 1)
@@ -229,12 +233,12 @@ static long sys_wait4(long pid, int* user_status, long options, struct rusage* u
     int linux_status = wait_status_word(event, status);
     if (user_status && tern_libc_copy_out(user_status, &linux_status, sizeof(linux_status)) != 0)
         return -EFAULT;
-    if (usage) {
-        struct rusage zero;
-        memset(&zero, 0, sizeof(zero));
-        if (tern_libc_copy_out(usage, &zero, sizeof(zero)) != 0)
-            return -EFAULT;
-    }
+    /* Times are reported for an end only (a stopped child's are not final). */
+    if (usage
+        && tern_libc_rusage_out(usage, event == TERN_LIBC_WAIT_EVENT_EXITED ? times_ns[0] : 0,
+                                event == TERN_LIBC_WAIT_EVENT_EXITED ? times_ns[1] : 0)
+               != 0)
+        return -EFAULT;
     return serial_of(which);
 }
 
@@ -268,7 +272,8 @@ static long sys_waitid(long type, long id, siginfo_t* info, long options) {
     uint64_t which = 0;
     int64_t status = 0;
     uint32_t event = 0;
-    long r = wait_one(target, flags, &which, &status, &event);
+    uint64_t times_ns[2] = {0, 0};
+    long r = wait_one(target, flags, &which, &status, &event, times_ns);
     if (r < 0)
         return r;
     siginfo_t out;

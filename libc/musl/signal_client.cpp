@@ -60,7 +60,7 @@ int64_t tern_libc_proc_signal(uint64_t target, uint32_t signo, uint32_t flags, i
 }
 
 int64_t tern_libc_proc_wait_job(uint64_t pid, uint32_t flags, uint64_t* which, int64_t* status,
-                                uint32_t* event) {
+                                uint32_t* event, uint64_t times_ns[2]) {
     tern_handle_t s = server();
     if (s == TERN_INVALID_HANDLE)
         return -TERN_NOT_FOUND;
@@ -74,6 +74,8 @@ int64_t tern_libc_proc_wait_job(uint64_t pid, uint32_t flags, uint64_t* which, i
         *which = r.value().pid;
         *status = r.value().status;
         *event = r.value().event;
+        times_ns[0] = r.value().user_ns;
+        times_ns[1] = r.value().system_ns;
         return 0;
     }
 }

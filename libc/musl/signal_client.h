@@ -41,9 +41,10 @@ int64_t tern_libc_proc_signal_entry(uint64_t entry, uint64_t ignored);
  * *caller_too is set when this process is among the targets and was left to raise it. */
 int64_t tern_libc_proc_signal(uint64_t target, uint32_t signo, uint32_t flags, int* caller_too);
 /* Wait with proc::Wait's flags: *which and *status of the child, *event what happened to
- * it (a TERN_LIBC_WAIT_EVENT_*). A wait proc made room with (TIMED_OUT) is asked again. */
+ * it (a TERN_LIBC_WAIT_EVENT_*), times_ns its user and system time with its reaped
+ * children's (an exit). A wait proc made room with (TIMED_OUT) is asked again. */
 int64_t tern_libc_proc_wait_job(uint64_t pid, uint32_t flags, uint64_t* which, int64_t* status,
-                                uint32_t* event);
+                                uint32_t* event, uint64_t times_ns[2]);
 /* SetPgid, GetPgid (pid 0: the caller), SetSid. */
 int64_t tern_libc_proc_setpgid(uint64_t pid, uint64_t pgid);
 int64_t tern_libc_proc_getpgid(uint64_t pid, uint64_t* pgid, uint64_t* sid);

@@ -39,7 +39,6 @@ int __libc_start_main(int (*main)(), int argc, char** argv, void (*init)(void), 
                       void (*ldso)(void));
 
 _Noreturn void __tern_start(uint64_t arg, const void* random) {
-    tern_libc_note_start(); /* the CPU-time clocks count from here (backend_misc.c) */
     struct tern_libc_startup_info info;
     int has_block = tern_libc_startup_init(arg, &info);
     /* After an execve: the descriptors, directory and the rest the old image carried. */

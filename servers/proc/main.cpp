@@ -66,6 +66,10 @@ struct Process {
     // whose receive right is closed when it ends; the parent watches its proxy.
     tern_handle_t end_port = TERN_INVALID_HANDLE;
     uint64_t ended = 0; // when it became a zombie (an order, not a time)
+    // Processor time: once it has ended, its own and its reaped children's (what Wait
+    // answers); while it runs, only that of the children it has reaped.
+    uint64_t user_ns = 0;
+    uint64_t system_ns = 0;
     char name[32] = {};
 };
 
@@ -186,6 +190,22 @@ void reap(Process& p) {
     p.generation = generation;
 }
 
+// What a Wait answers for a child that ended.
+proc::WaitResponse exited_answer(const Process& p) {
+    return {p.pid, p.status, proc::kWaitEventExited, p.user_ns, p.system_ns};
+}
+
+// A child's end was collected by its parent: the parent's children's time grows by it.
+void charge_parent(const Process& child) {
+    for (Process& parent : g_state.table) {
+        if (parent.used && parent.pid == child.parent) {
+            parent.user_ns += child.user_ns;
+            parent.system_ns += child.system_ns;
+            return;
+        }
+    }
+}
+
 bool waiter_matches(const Waiter& w, const Process& p) {
     if (w.pgid != 0)
         return w.used && p.parent == w.parent
@@ -206,18 +226,20 @@ void settle(Process& p) {
         // one, or stays with the zombie for a later Wait. A child whose node was lost
         // answers that error instead of a status.
         bool keep = (w.flags & proc::kWaitNoReap) != 0;
-        delivered = (p.lost != base::Error::OK
-                         ? proto::reply_later<proc::Wait>(w.reply, p.lost, {})
-                         : proto::reply_later<proc::Wait>(
-                             w.reply, base::Error::OK, {p.pid, p.status, proc::kWaitEventExited}))
-                    == base::Error::OK;
+        delivered =
+            (p.lost != base::Error::OK
+                 ? proto::reply_later<proc::Wait>(w.reply, p.lost, {})
+                 : proto::reply_later<proc::Wait>(w.reply, base::Error::OK, exited_answer(p)))
+            == base::Error::OK;
         w = Waiter{};
         if (delivered && keep) {
             delivered = false; // told, and left for a Wait that reaps it
             continue;
         }
-        if (delivered)
+        if (delivered) {
+            charge_parent(p);
             break;
+        }
     }
     if (!delivered && on_other_node(p.parent)) {
         // Its parent's proc collects it with RemoteWait; a parent whose node is gone never
@@ -241,8 +263,16 @@ void on_exit(Process& p, int64_t status) {
     p.state = proc::kStateZombie;
     p.status = status;
     p.ended = ++g_state.end_sequence;
-    if (p.task != TERN_INVALID_HANDLE)
+    if (p.task != TERN_INVALID_HANDLE) {
+        // Its own time joins that of the children it reaped (a child on another node
+        // brought its figures in the answer to RemoteWait instead).
+        tern_cpu_times times = {};
+        if (tern_sys_cpu_times(p.task, reinterpret_cast<uint64_t>(&times)) == 0) {
+            p.user_ns += times.user_ns;
+            p.system_ns += times.system_ns;
+        }
         (void)tern_sys_handle_close(p.task);
+    }
     p.task = TERN_INVALID_HANDLE;
     proc_signals::ended(size_t(&p - g_state.table));
     // A watcher on another node learns of the end through the bus (its proxy closes).
@@ -1010,6 +1040,8 @@ void on_remote_answer(void*, tern_msg& msg, uint32_t key) {
             on_exit(p, 0);
             return;
         }
+        p.user_ns = response.user_ns;
+        p.system_ns = response.system_ns;
         on_exit(p, response.status);
         return;
     }
@@ -1099,11 +1131,11 @@ base::Error on_wait(State* s, proto::Request& request, const proc::WaitRequest& 
             if (in.flags & proc::kWaitNoExits)
                 continue;
             base::Error lost = p.lost;
-            out.pid = p.pid;
-            out.status = p.status;
-            out.event = proc::kWaitEventExited;
-            if (!(in.flags & proc::kWaitNoReap))
+            out = exited_answer(p);
+            if (!(in.flags & proc::kWaitNoReap)) {
+                charge_parent(p);
                 reap(p);
+            }
             return lost;
         }
         if (proc_signals::take_report(size_t(&p - s->table), in.flags,
@@ -1149,8 +1181,7 @@ base::Error on_remote_wait(State* s, proto::Request& request, const proc::Remote
     if (!p || p->parent != in.parent || on_other_node(p->pid))
         return base::Error::NOT_FOUND;
     if (p->state == proc::kStateZombie) {
-        out.pid = p->pid;
-        out.status = p->status;
+        out = exited_answer(*p);
         reap(*p);
         return base::Error::OK;
     }
@@ -1470,7 +1501,7 @@ void job_changed(size_t index) {
     for (Waiter& w : g_state.waiters) {
         if (!waiter_matches(w, p) || !(w.flags & (proc::kWaitStopped | proc::kWaitContinued)))
             continue;
-        proc::WaitResponse out = {p.pid, 0, 0};
+        proc::WaitResponse out = {p.pid, 0, 0, 0, 0};
         if (!proc_signals::take_report(index, w.flags, false, out.event, out.status))
             continue;
         bool keep = (w.flags & proc::kWaitNoReap) != 0;

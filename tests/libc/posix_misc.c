@@ -1,7 +1,8 @@
 /*
  * posix_misc: the calls ported programs (Lua, BusyBox) need beside files and processes:
- * the CPU-time clocks and clock(); utimensat, futimens, utimes and utime with explicit
- * times, UTIME_NOW and UTIME_OMIT, on files, directories and links; chown, fchown,
+ * the CPU-time clocks and clock(); times, getrusage and wait4's rusage (the process's,
+ * the thread's, a child's and a grandchild's processor time); utimensat, futimens, utimes and utime
+ * with explicit times, UTIME_NOW and UTIME_OMIT, on files, directories and links; chown, fchown,
  * lchown and fchownat to root's ids; sync and syncfs; prctl's PR_SET_NAME and PR_GET_NAME;
  * hard links and link's refusals; each refusal with Linux's errno.
  *
@@ -19,8 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/times.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <utime.h>
@@ -87,6 +91,88 @@ static void test_cpu_clocks(void) {
     check(clock_getres(CLOCK_PROCESS_CPUTIME_ID, &res) == 0 && res.tv_sec == 0 && res.tv_nsec > 0,
           "clock_getres(CLOCK_PROCESS_CPUTIME_ID)");
     check_errno(clock_gettime((clockid_t)99, &a), EINVAL, "clock_gettime of clock 99");
+}
+
+static int64_t us_of(struct timeval t) { return (int64_t)t.tv_sec * 1000000 + t.tv_usec; }
+
+/* User work until the process has been charged ms more milliseconds of user time; 0 if
+ * that took more than 20 s (Tern's kernel charges time in 10 ms samples). */
+static int spin_cpu(int64_t ms) {
+    struct rusage r;
+    getrusage(RUSAGE_SELF, &r);
+    int64_t want = us_of(r.ru_utime) + ms * 1000;
+    int64_t end = now_ns() + 20000000000ll;
+    volatile uint64_t x = 0;
+    while (getrusage(RUSAGE_SELF, &r) == 0 && us_of(r.ru_utime) < want) {
+        if (now_ns() > end)
+            return 0;
+        for (uint32_t i = 0; i < 1000000; ++i)
+            x += i % 7;
+    }
+    return 1;
+}
+
+/* A child that spins ms of user time; with grand_ms, it first forks a grandchild that
+ * spins that long and reaps it. Exits 0 when all went as asked. */
+static pid_t spinning_child(int64_t ms, int64_t grand_ms) {
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    struct rusage r;
+    int fresh =
+        getrusage(RUSAGE_CHILDREN, &r) == 0 && us_of(r.ru_utime) == 0 && us_of(r.ru_stime) == 0;
+    int ok = fresh;
+    if (grand_ms) {
+        pid_t g = spinning_child(grand_ms, 0);
+        int status = 0;
+        ok = ok && g > 0 && waitpid(g, &status, 0) == g && WIFEXITED(status)
+             && WEXITSTATUS(status) == 0;
+    }
+    ok = ok && spin_cpu(ms);
+    _exit(ok ? 0 : 1);
+}
+
+static void test_process_times(void) {
+    struct tms t0, t1;
+    clock_t c0 = times(&t0);
+    check(c0 != (clock_t)-1 && spin_cpu(100), "100 ms of user work");
+    clock_t c1 = times(&t1);
+    long hz = sysconf(_SC_CLK_TCK);
+    check(c1 > c0 && t1.tms_utime - t0.tms_utime >= hz / 10 && t1.tms_stime >= t0.tms_stime,
+          "times() counts the process's user time");
+    struct rusage self, thread;
+    check(getrusage(RUSAGE_SELF, &self) == 0 && getrusage(RUSAGE_THREAD, &thread) == 0
+              && us_of(thread.ru_utime) >= 100000
+              && us_of(self.ru_utime) + 10000 >= us_of(thread.ru_utime),
+          "getrusage: the thread's user time, within the process's");
+    struct timespec cpu;
+    check(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu) == 0
+              && ns_of(cpu) >= (us_of(self.ru_utime) + us_of(self.ru_stime)) * 1000,
+          "the process CPU clock holds its user and system time");
+
+    /* A child's time comes back with wait4 and in RUSAGE_CHILDREN; a grandchild's with
+     * the child that reaped it. */
+    struct rusage before, child, after;
+    getrusage(RUSAGE_CHILDREN, &before);
+    pid_t pid = spinning_child(100, 0);
+    int status = -1;
+    check(pid > 0 && wait4(pid, &status, 0, &child) == pid && WIFEXITED(status)
+              && WEXITSTATUS(status) == 0,
+          "a forked child starts with no children's time, spins and exits");
+    check(us_of(child.ru_utime) >= 100000, "wait4's rusage holds the child's user time");
+    getrusage(RUSAGE_CHILDREN, &after);
+    check(us_of(after.ru_utime) - us_of(before.ru_utime) >= 100000,
+          "RUSAGE_CHILDREN grows by the reaped child's time");
+    pid = spinning_child(50, 100);
+    check(pid > 0 && wait4(pid, &status, 0, &child) == pid && WIFEXITED(status)
+              && WEXITSTATUS(status) == 0,
+          "a child reaps a grandchild");
+    check(us_of(child.ru_utime) >= 150000,
+          "wait4's rusage holds the child's and its reaped grandchild's time");
+    struct tms t2;
+    times(&t2);
+    check(t2.tms_cutime - t0.tms_cutime >= hz / 4, "times() counts the children's user time");
+    check_errno(getrusage(99, &self), EINVAL, "getrusage of 99");
 }
 
 static void test_times(void) {
@@ -223,6 +309,7 @@ int main(void) {
         return 1;
     }
     test_cpu_clocks();
+    test_process_times();
     test_times();
     test_owners();
     test_process_name();

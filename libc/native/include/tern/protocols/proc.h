@@ -95,6 +95,10 @@ struct WaitResponse {
     uint64_t pid;
     int64_t status; // as the program exited, or 256 + vector after a CPU fault
     uint32_t event;
+    // kWaitEventExited: the processor time of the child (every thread it had, cpu_times)
+    // and of the children it reaped itself, theirs included: getrusage's RUSAGE_CHILDREN.
+    uint64_t user_ns;
+    uint64_t system_ns;
 };
 // Waits for a child of the caller to end and reaps it (or, with kWaitStopped or
 // kWaitContinued, for one to stop or continue). NOT_FOUND (no such process, or
