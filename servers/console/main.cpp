@@ -182,6 +182,12 @@ bool serve(Reader& reader, uint64_t time, uint64_t* wake) {
             size_t left = line.size - line.offset;
             response.end_of_file = line.end_of_file ? 1 : 0;
             if (peek) {
+                // Every queued line counts (FIONREAD), as Linux counts all complete lines.
+                for (uint32_t i = 1; i < g_state.line_count; ++i) {
+                    const QueuedLine& next =
+                        g_state.lines[(g_state.line_head + i) % kMaxQueuedLines];
+                    left += next.size - next.offset;
+                }
                 response.size = uint32_t(left);
                 (void)answer(reader.reply, response, nullptr, 0);
                 return true;

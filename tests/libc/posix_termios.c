@@ -1,6 +1,6 @@
 /* The terminal through the C library: tcgetattr's defaults, tcsetattr and cfmakeraw,
  * raw reads by VMIN and VTIME, poll and FIONREAD in raw mode, a canonical line read in
- * pieces, the window size, tcflush and tcflow, and the errors Linux gives (ENOTTY on a
+ * pieces, FIONREAD over two queued lines, the window size, tcflush and tcflow, and the errors Linux gives (ENOTTY on a
  * file and a pipe, EBADF, EFAULT, EINVAL).
  *
  * On Tern the terminal is the console (fd 0) and a console session types the input when
@@ -163,6 +163,17 @@ static void test_canonical(const struct termios* original) {
     check(r == 2 && memcmp(buffer, "li", 2) == 0, "a read takes the start of a line");
     r = read(g_tty, buffer, sizeof(buffer));
     check(r == 3 && memcmp(buffer, "ne\n", 3) == 0, "the next read takes the rest of it");
+    feed("one\ntwo\n", "two lines");
+    int n = 0;
+    for (int64_t end = now_ms() + 10000; now_ms() < end; usleep(10000))
+        if (ioctl(g_tty, FIONREAD, &n) != 0 || n >= 8)
+            break;
+    check(n == 8, "FIONREAD counts every line queued");
+    r = read(g_tty, buffer, sizeof(buffer));
+    check(r == 4 && memcmp(buffer, "one\n", 4) == 0, "a read takes one line");
+    check(ioctl(g_tty, FIONREAD, &n) == 0 && n == 4, "FIONREAD counts the line left");
+    r = read(g_tty, buffer, sizeof(buffer));
+    check(r == 4 && memcmp(buffer, "two\n", 4) == 0, "the next read takes the next line");
     check(tcsetattr(g_tty, TCSANOW, original) == 0, "the settings put back");
 }
 
