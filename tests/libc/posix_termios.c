@@ -1,7 +1,7 @@
 /* The terminal through the C library: tcgetattr's defaults, tcsetattr and cfmakeraw,
  * raw reads by VMIN and VTIME, poll and FIONREAD in raw mode, a canonical line read in
- * pieces, FIONREAD over two queued lines, the window size, tcflush and tcflow, and the errors Linux gives (ENOTTY on a
- * file and a pipe, EBADF, EFAULT, EINVAL).
+ * pieces, FIONREAD over two queued lines, the window size, tcflush and tcflow, and the errors Linux
+ * gives (ENOTTY on a file and a pipe, EBADF, EFAULT, EINVAL).
  *
  * On Tern the terminal is the console (fd 0) and a console session types the input when
  * the program asks ("posix_termios: type <text>"); on the host's Linux
