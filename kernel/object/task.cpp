@@ -118,8 +118,6 @@ base::Result<Task*> Task::create(const char* name, const TaskQuotas& quotas) {
     return task;
 }
 
-void Task::activate() { write_cr3(m_page_table.root_phys()); }
-
 base::Result<void> Task::map_new_page(uint64_t page, uint64_t phys, uint32_t prot) {
     // One walk and one entry write where the tables exist (nearly always: a region's
     // pages share their tables); map() plans and builds the missing ones.

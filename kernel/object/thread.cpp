@@ -272,9 +272,12 @@ void switch_to_next() {
         }
     }
     asm volatile("fxsave64 %0" : "=m"(prev->m_fpu));
-    prev->m_user_fs_base = rdmsr(kMsrFsBase);
     asm volatile("fxrstor64 %0" ::"m"(next->m_fpu));
-    wrmsr(kMsrFsBase, next->m_user_fs_base);
+    // The FS base MSR always holds the running thread's m_user_fs_base: user code cannot
+    // write it (CR4.FSGSBASE stays off) and set_user_fs_base writes both. So there is
+    // nothing to read back, and nothing to write when both threads have the same base.
+    if (next->m_user_fs_base != prev->m_user_fs_base)
+        wrmsr(kMsrFsBase, next->m_user_fs_base);
     switch_context(&prev->m_saved_rsp, next->m_saved_rsp);
     // Back on prev's stack, possibly much later.
     reap_zombies();
@@ -648,6 +651,8 @@ void scheduler_init() {
     // FPU/SSE state is saved per thread with FXSAVE; enable it for user code.
     write_cr0((read_cr0() & ~(1ull << 2)) | (1ull << 1)); // EM off, MP on
     write_cr4(read_cr4() | kCr4Osfxsr | kCr4Osxmmexcpt);
+    // Every thread starts with FS base 0, so the MSR does too (see switch_to).
+    wrmsr(kMsrFsBase, 0);
     asm volatile("fninit");
 
     Thread* boot = new (g_boot_thread_storage) Thread();

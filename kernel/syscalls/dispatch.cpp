@@ -105,6 +105,21 @@ template<typename... Params>
     return to_rax(Decoder<0, Params...>::call(handler, f));
 }
 
+// One call: the register pair first tries its fast path (dispatch.h); every other call
+// compiles to its handler alone.
+template<uint32_t Number, typename... Params>
+[[gnu::always_inline]] inline int64_t dispatch_one(SyscallResult (*handler)(Params...),
+                                                   TrapFrame* f) {
+    if constexpr (Number == TERN_SYS_port_call_regs) {
+        if (fastpath_call_regs(*f))
+            return int64_t(f->rax);
+    } else if constexpr (Number == TERN_SYS_port_reply_receive_regs) {
+        if (fastpath_reply_receive_regs(*f))
+            return int64_t(f->rax);
+    }
+    return invoke(handler, f);
+}
+
 // The table's argument counts and the handlers' parameters must agree.
 #define TERN_X_SYSCALL_CHECK(num, name, argc)                                                      \
     static_assert(registers_of(&sys_##name) == (argc),                                             \
@@ -137,7 +152,7 @@ extern "C" uint64_t syscall_dispatch(TrapFrame* f) {
 #define TERN_X_SYSCALL_CASE(num, name, argc)                                                       \
     case num:                                                                                      \
         ++g_syscall_counts[num];                                                                   \
-        result = invoke(&sys_##name, f);                                                           \
+        result = dispatch_one<num>(&sys_##name, f);                                                \
         break;
         TERN_ENUMERATE_SYSCALLS(TERN_X_SYSCALL_CASE)
 #undef TERN_X_SYSCALL_CASE

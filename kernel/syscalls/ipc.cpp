@@ -818,9 +818,10 @@ base::Result<UserPtr<tern_msg>> register_overflow_buffer(Task& task, Thread& sel
     return msg;
 }
 
-// The receive half of port_reply_receive_regs: as receive_on, into registers.
-SyscallResult receive_regs(Task& task, Thread& self, Port& p, Timeout timeout, Thread** handoff) {
-    uint64_t deadline = timeout.deadline();
+// The receive half of port_reply_receive_regs: as receive_on, into registers, waiting
+// until `deadline` (timeout.deadline(), 0 for none) when it blocks.
+SyscallResult receive_regs(Task& task, Thread& self, Port& p, Timeout timeout, uint64_t deadline,
+                           Thread** handoff) {
     for (;;) {
         uint32_t key = 0;
         if (Port* source = p.ready_source(&key)) {
@@ -863,6 +864,20 @@ SyscallResult receive_regs(Task& task, Thread& self, Port& p, Timeout timeout, T
         if (e != base::Error::OK)
             return e;
     }
+}
+
+[[gnu::noinline]] SyscallResult finish_call_regs(Task& task, Thread& self, Reply& pending,
+                                                 base::Error e);
+
+// The end of the fast path's receive when no call was handed over: its error, or (woken
+// by a queued message or a signal) the handler's receive goes on, with the same deadline.
+[[gnu::noinline]] SyscallResult finish_receive_regs(Task& task, Thread& self, Port& port,
+                                                    Timeout timeout, uint64_t deadline,
+                                                    base::Error e) {
+    if (e != base::Error::OK)
+        return e;
+    Thread* none = nullptr;
+    return receive_regs(task, self, port, timeout, deadline, &none);
 }
 
 } // namespace
@@ -913,22 +928,32 @@ SyscallResult sys_port_call_regs(Handle port_handle, uint64_t label, Timeout tim
         }
         e = pending->waiter().wait(deadline);
     }
-    self->m_call_regs = false;
+    return finish_call_regs(task, *self, *pending, e);
+}
+
+namespace {
+
+// The end of a port_call_regs, once its wait is over (either path): the answer, if any,
+// goes into the caller's registers or its overflow tern_msg.
+[[gnu::noinline]] SyscallResult finish_call_regs(Task& task, Thread& self, Reply& pending,
+                                                 base::Error e) {
+    self.m_call_regs = false;
     // As port_call: a late answer is refused from here on.
-    pending->abandon();
-    bool in_frame = base::exchange(self->m_direct, false);
+    pending.abandon();
+    bool in_frame = base::exchange(self.m_direct, false);
     if (e != base::Error::OK)
         return e;
     if (in_frame)
         return 0; // the fast reply wrote the registers
-    obj::Message& answer = self->m_reply;
+    x86_64::TrapFrame& f = self.user_frame();
+    obj::Message& answer = self.m_reply;
     if (fits_registers(answer)) {
         message_to_frame(f, answer.header.label, answer.header.sender_badge, answer.header.flags,
                          answer.words);
         answer.reset();
         return 0;
     }
-    auto buffer = register_overflow_buffer(task, *self);
+    auto buffer = register_overflow_buffer(task, self);
     if (buffer.is_error()) {
         answer.reset();
         return buffer.error();
@@ -948,6 +973,8 @@ SyscallResult sys_port_call_regs(Handle port_handle, uint64_t label, Timeout tim
     message_to_frame(f, um.hdr.label, um.hdr.sender_badge, TERN_MSG_FLAG_IN_BUFFER, um.words);
     return 0;
 }
+
+} // namespace
 
 SyscallResult sys_port_reply_receive_regs(Handle port_handle, uint64_t label, Timeout timeout) {
     Thread& self = *current_thread();
@@ -1002,10 +1029,124 @@ SyscallResult sys_port_reply_receive_regs(Handle port_handle, uint64_t label, Ti
             handoff->m_waiting_on->wake_specific(*handoff, base::Error::OK);
         return port.error();
     }
-    auto r = receive_regs(task, self, *port.value(), timeout, &handoff);
+    auto r = receive_regs(task, self, *port.value(), timeout, timeout.deadline(), &handoff);
     if (handoff) // the receive did not wait: wake the caller
         handoff->m_waiting_on->wake_specific(*handoff, base::Error::OK);
     return r;
+}
+
+namespace {
+
+[[gnu::always_inline]] inline uint64_t to_rax(const SyscallResult& r) {
+    return r.is_error() ? uint64_t(base::to_syscall_return(r.error())) : r.value();
+}
+
+} // namespace
+
+// The register pair's fast path, tried by the dispatch before it decodes anything
+// (dispatch.h). The common case of port_call_regs (the handler above) on the registers
+// as they came: a blocking call to a port with nothing pending whose receiver
+// waits in a register receive, with the caller's reply object free for reuse. It checks
+// every condition before it changes anything; when one fails it returns false and the
+// handler runs as before, which gives every error and every other case. Neither function
+// has a buffer on its stack, so neither needs the stack protector's canary.
+__attribute__((no_stack_protector)) bool fastpath_call_regs(x86_64::TrapFrame& f) {
+    Thread& self = *current_thread();
+    if (f.rdx == TERN_TIMEOUT_NONE || (f.rsi >> 32) != 0 || (f.rdi >> 32) != 0
+        || self.m_exit_requested) [[unlikely]]
+        return false;
+    Task& task = *self.task();
+    Port* port = task.handles().peek<Port>(tern_handle_t(f.rdi), TERN_RIGHT_SEND);
+    if (!port || !port->queue().is_empty() || port->has_events() || port->closed()) [[unlikely]]
+        return false;
+    Thread* server = port->waiting_receiver();
+    if (!server || !server->m_receive_regs || !can_hand_off_to(*server)) [[unlikely]]
+        return false;
+    Reply* pending = Reply::reuse_slot(self);
+    if (!pending) [[unlikely]]
+        return false;
+    // From here on, as the handler's fast branch (hand_call).
+    x86_64::TrapFrame& to = server->user_frame();
+    to.rsi = uint32_t(f.rsi);
+    to.rdx = task.id();
+    to.rdi = TERN_MSG_FLAG_CALL;
+    to.r10 = f.r10;
+    to.r8 = f.r8;
+    to.r9 = f.r9;
+    to.r12 = f.r12;
+    to.r13 = f.r13;
+    to.r14 = f.r14;
+    to.r15 = f.r15;
+    to.rbx = f.rbx;
+    server->m_held_reply = obj::Ref<obj::KObject>::retain(pending);
+    server->m_direct = true;
+    ++g_ipc_stats.fast_reg_calls;
+    ++g_ipc_stats.entry_reg_calls;
+    self.m_call_regs = true;
+    base::Error e = pending->waiter().wait_switching_to(*server, Timeout(f.rdx).deadline());
+    if (e == base::Error::OK && self.m_direct) [[likely]] {
+        // The fast reply wrote the registers (as finish_call_regs, which takes the rest).
+        self.m_call_regs = false;
+        self.m_direct = false;
+        pending->abandon();
+        f.rax = 0;
+        return true;
+    }
+    f.rax = to_rax(finish_call_regs(task, self, *pending, e));
+    return true;
+}
+
+// The same for port_reply_receive_regs: the held call's caller waits in port_call_regs,
+// the receive will wait (nothing pending, a blocking timeout), and the answer goes straight
+// into the caller's registers while this thread waits on its port and the caller runs.
+__attribute__((no_stack_protector)) bool fastpath_reply_receive_regs(x86_64::TrapFrame& f) {
+    Thread& self = *current_thread();
+    if (f.rdx == TERN_TIMEOUT_NONE || (f.rsi >> 32) != 0 || (f.rdi >> 32) != 0
+        || self.m_exit_requested || !self.m_held_reply) [[unlikely]]
+        return false;
+    Reply& reply = *static_cast<Reply*>(self.m_held_reply.get());
+    Thread* caller = reply.waiting_caller();
+    if (!caller || !caller->m_call_regs || !can_hand_off_to(*caller)) [[unlikely]]
+        return false;
+    Task& task = *self.task();
+    // A port set goes the handler's way (ready_source); for a port with no members,
+    // nothing pending is exactly an empty queue and no event.
+    Port* port = task.handles().peek<Port>(tern_handle_t(f.rdi), TERN_RIGHT_RECEIVE);
+    if (!port || port->closed() || !port->queue().is_empty() || port->has_events()
+        || port->member_count() != 0) [[unlikely]]
+        return false;
+    x86_64::TrapFrame& to = caller->user_frame();
+    to.rsi = uint32_t(f.rsi);
+    to.rdx = task.id();
+    to.rdi = 0;
+    to.r10 = f.r10;
+    to.r8 = f.r8;
+    to.r9 = f.r9;
+    to.r12 = f.r12;
+    to.r13 = f.r13;
+    to.r14 = f.r14;
+    to.r15 = f.r15;
+    to.rbx = f.rbx;
+    caller->m_direct = true;
+    reply.mark_answered();
+    ++g_ipc_stats.fast_reg_replies;
+    ++g_ipc_stats.entry_reg_replies;
+    self.m_held_reply.reset();
+    // The port stays alive while this thread waits on it, as the handler's lookup keeps it.
+    obj::Ref<Port> held_port = obj::Ref<Port>::retain(port);
+    Timeout timeout(f.rdx);
+    uint64_t deadline = timeout.deadline();
+    self.m_receive_regs = true;
+    base::Error e = port->wait_for_message_switching_to(*caller, deadline);
+    self.m_receive_regs = false;
+    if (self.m_direct) {
+        // A fast call is in the registers already, its reply right held.
+        self.m_direct = false;
+        f.rax = 0;
+        return true;
+    }
+    f.rax = to_rax(finish_receive_regs(task, self, *port, timeout, deadline, e));
+    return true;
 }
 
 namespace {

@@ -102,5 +102,9 @@ struct tern_ipc_stats {
     uint64_t slow_reg_calls;
     uint64_t fast_reg_replies;
     uint64_t slow_reg_replies; /* including those that held no call to answer */
+    /* Of fast_reg_calls and fast_reg_replies, those the syscall entry's fast path served
+     * before the dispatch decoded anything (kernel.md, "The register fast path"). */
+    uint64_t entry_reg_calls;
+    uint64_t entry_reg_replies;
 };
 #endif /* TERN_ABI_MESSAGE_H */

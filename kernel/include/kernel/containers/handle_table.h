@@ -86,6 +86,23 @@ public:
         return downcast<T>(base::move(object));
     }
 
+    // get() without the reference and the error: the object named by `handle` when it
+    // exists, has type T and the handle has every right in `required_rights`, else null.
+    // For the IPC fast path, which falls back to get() on null and uses the object only
+    // while nothing can close the handle (before it blocks).
+    template<typename T>
+    [[nodiscard]] T* peek(tern_handle_t handle, uint32_t required_rights) const {
+        uint32_t index = index_of(handle);
+        if (index >= m_fresh)
+            return nullptr;
+        const Slot& slot = m_slots[index];
+        if (!slot.object || slot.generation != generation_of(handle)
+            || slot.object->type() != T::kType
+            || (slot.rights & required_rights) != required_rights)
+            return nullptr;
+        return static_cast<T*>(slot.object);
+    }
+
     // A second handle to the same object with `new_rights`, which must be a subset of the
     // handle's rights (TERN_RIGHTS_SAME keeps them all). BAD_HANDLE; ACCESS_DENIED: the
     // handle lacks TERN_RIGHT_DUPLICATE or new_rights asks for more; QUOTA_EXCEEDED: no

@@ -30,6 +30,18 @@ public:
     // slot. The slot's reference is the caller's for the whole call. NO_MEMORY,
     // QUOTA_EXCEEDED.
     static base::Result<Reply*> for_call(Thread& caller, KernelAccount& account);
+    // for_call's common case alone, for the register fast path: the reply in the
+    // caller's slot, made ready for a new call, when nothing else holds it any more;
+    // else null (and nothing changed: for_call then).
+    [[gnu::always_inline]] static Reply* reuse_slot(Thread& caller) {
+        obj::KObject* held = caller.m_reply_slot.get();
+        if (!held || held->ref_count() != 1) [[unlikely]]
+            return nullptr;
+        Reply* reply = static_cast<Reply*>(held);
+        reply->m_flags = 0;
+        reply->m_caller = obj::Ref<Thread>::retain(&caller); // let go of when the call ends
+        return reply;
+    }
     // A reply for port_call_async whose answer goes to the slot the caller has reserved
     // on `reply_port` (the reply takes over the reservation). Null when memory is short;
     // the reservation is then still the caller's.

@@ -81,8 +81,8 @@ public:
     // Faults and kills are logged with this reason; empty for a normal exit.
     const char* kill_reason() const { return m_kill_reason; }
 
-    // Loads this task's page table into CR3.
-    void activate();
+    // Loads this task's page table into CR3 (inline: on every switch between tasks).
+    void activate() { x86_64::write_cr3(m_page_table.root_phys()); }
 
     // Memory. prot is TERN_PROT_*; W and X together are refused.
     // limit: the protections vm_protect may give the region later.
