@@ -191,6 +191,7 @@ class TernNode:
     /tmp/bb/busybox a link to /bin/busybox, /tmp/bb/.config the build's)."""
 
     def __init__(self, args):
+        sys.dont_write_bytecode = True  # no __pycache__ in the source tree
         import console_session  # noqa: E402 (tools/, next to this file)
         import qemu_run  # noqa: E402
         self.workdir = tempfile.mkdtemp(prefix="tern-bbsuite-")
