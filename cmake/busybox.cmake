@@ -59,9 +59,24 @@ if(NOT TERN_OS_BUILD)
   add_test(NAME unit.busybox_testsuite_on_host
     COMMAND ${Python3_EXECUTABLE} ${TERN_ROOT}/tools/busybox_testsuite.py
             --source ${TERN_BUSYBOX_DIR} --build ${host_dir}
-            --known-failures ${TERN_ROOT}/programs/busybox/testsuite-host-failures.txt)
+            --known-failures ${TERN_ROOT}/programs/busybox/testsuite-host-failures.txt
+            --results ${host_dir}/testsuite-results.json)
   set_tests_properties(unit.busybox_testsuite_on_host PROPERTIES LABELS unit TIMEOUT 900
     FIXTURES_REQUIRED busybox_host)
+  # The same suite on a Tern node (one boot; the suite unpacked into /tmp; runtest per
+  # applet under ash, each bounded in time), in a table beside the host's results. The
+  # failures must all be in the Tern list, each with its reason.
+  if(NOT TERN_HOST_ONLY)
+    add_test(NAME system.busybox_testsuite
+      COMMAND ${Python3_EXECUTABLE} ${TERN_ROOT}/tools/busybox_testsuite.py
+              --source ${TERN_BUSYBOX_DIR} --build ${host_dir}
+              --tern-iso ${CMAKE_BINARY_DIR}/os/tern.iso
+              --host-results ${host_dir}/testsuite-results.json
+              --known-failures ${TERN_ROOT}/programs/busybox/testsuite-tern-failures.txt
+              --timeout 60 --total-timeout 420)
+    set_tests_properties(system.busybox_testsuite PROPERTIES LABELS system TIMEOUT 600
+      FIXTURES_REQUIRED busybox_host DEPENDS unit.busybox_testsuite_on_host)
+  endif()
   return()
 endif()
 
@@ -128,3 +143,20 @@ add_custom_target(busybox_elf DEPENDS ${TERN_BUSYBOX_ELF})
 
 set_property(GLOBAL APPEND PROPERTY TERN_BOOTFS_PROGRAMS ${TERN_BUSYBOX_ELF})
 set_property(GLOBAL APPEND PROPERTY TERN_BOOT_MODULE_TARGETS busybox_elf)
+
+# BusyBox's own test suite and this build's .config for system.busybox_testsuite: one
+# shell archive (the boot file system takes a bounded number of entries), unpacked on
+# the node into tmpfs, where runtest can write (tools/busybox_testsuite.py --pack).
+set(TERN_BUSYBOX_TESTSUITE_ARCHIVE ${TERN_BUSYBOX_BUILD_DIR}/testsuite.sh)
+file(GLOB_RECURSE TERN_BUSYBOX_TESTSUITE_FILES CONFIGURE_DEPENDS
+  ${TERN_BUSYBOX_DIR}/testsuite/*)
+add_custom_command(OUTPUT ${TERN_BUSYBOX_TESTSUITE_ARCHIVE}
+  COMMAND ${Python3_EXECUTABLE} ${TERN_ROOT}/tools/busybox_testsuite.py
+          --source ${TERN_BUSYBOX_DIR} --build ${TERN_BUSYBOX_BUILD_DIR}
+          --pack ${TERN_BUSYBOX_TESTSUITE_ARCHIVE}
+  DEPENDS ${TERN_BUSYBOX_CONFIG_STAMP} ${TERN_ROOT}/tools/busybox_testsuite.py
+          ${TERN_BUSYBOX_TESTSUITE_FILES}
+  COMMENT "Packing BusyBox's test suite"
+  VERBATIM)
+set_property(GLOBAL APPEND PROPERTY TERN_BOOTFS_FILES
+  share/busybox-testsuite/unpack.sh=${TERN_BUSYBOX_TESTSUITE_ARCHIVE})

@@ -126,6 +126,9 @@ static void image_free(struct image* image) {
     image->buffer = 0;
 }
 
+static const char kShellPath[] = "/bin/sh";
+static const char kShellBinary[] = "/bin/busybox";
+
 /* Opens path as exec would and reads its bytes: EACCES for a directory or a file without
  * an execute bit; the open's own errors (ENOENT, ENOTDIR, ENAMETOOLONG, ELOOP). */
 static long load_file(long dirfd, const char* path, long flags, struct image* image, int* fd_out) {
@@ -136,9 +139,13 @@ static long load_file(long dirfd, const char* path, long flags, struct image* im
             return -EBADF;
         *fd_out = -1; /* the caller's own descriptor: not closed here */
     } else {
-        fd = __tern_syscall(SYS_openat, dirfd, (long)path,
-                            O_RDONLY | O_CLOEXEC | ((flags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0),
-                            0, 0, 0);
+        long mode = O_RDONLY | O_CLOEXEC | ((flags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0);
+        fd = __tern_syscall(SYS_openat, dirfd, (long)path, mode, 0, 0, 0);
+        /* The POSIX shell's usual path, named by "#!/bin/sh" scripts, system() and
+         * popen(): the boot archive holds no links, so it is BusyBox's binary, which runs
+         * as ash under the name sh (argv[0] stays "/bin/sh"). */
+        if (fd == -ENOENT && strcmp(path, kShellPath) == 0)
+            fd = __tern_syscall(SYS_openat, dirfd, (long)kShellBinary, mode, 0, 0, 0);
         if (fd < 0)
             return fd;
         *fd_out = (int)fd;

@@ -193,6 +193,21 @@ static long sys_pipe2(int* user_fds, long flags) {
     return 0;
 }
 
+/* Whether another of this process's descriptions names the ring (its other end, or an end
+ * opened again after an exec): they share one mapping and one handle. */
+static int ring_held_here(const struct tern_libc_pipe_ring* ring,
+                          const struct tern_libc_file* except) {
+    const struct tern_libc_fd_table* table = tern_libc_fds();
+    for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        const struct tern_libc_file* other = &table->files[i];
+        if (other != except && other->references != 0
+            && (other->kind == TERN_LIBC_FD_PIPE_READ || other->kind == TERN_LIBC_FD_PIPE_WRITE)
+            && other->pipe.ring == ring)
+            return 1;
+    }
+    return 0;
+}
+
 void tern_libc_pipe_close(struct tern_libc_file* file) {
     struct tern_libc_pipe_ring* ring = file->pipe.ring;
     /* Atomic: after a fork, another process may change the counts at the same time. */
@@ -204,7 +219,10 @@ void tern_libc_pipe_close(struct tern_libc_file* file) {
     else
         __atomic_fetch_sub(&ring->writers, 1, __ATOMIC_SEQ_CST);
     wake();
-    if (ring->readers == 0 && ring->writers == 0) {
+    /* The ring's mapping and handle go once this process holds no end of it, whether or
+     * not others still do (a shell that forks the two ends of a pipeline closes its own
+     * first): the memory object lives while any process maps it. */
+    if (!ring_held_here(ring, file)) {
         struct tern_libc_shared_memory memory = {(uint64_t)(uintptr_t)ring, file->pipe.map_size,
                                                  file->pipe.memory};
         tern_libc_memory_unshare(&memory);
