@@ -177,18 +177,6 @@ base::Result<Task*> Task::clone(Task& source) {
 }
 
 base::Result<void> Task::clone_memory_into(Task& child) {
-    // Room for every page this clone will share for the first time, so that recording
-    // them cannot fail half-way.
-    size_t first_shares = 0;
-    for (const obj::Region& r : m_regions.regions()) {
-        if (r.kind == kRegionMemory)
-            continue;
-        m_page_table.for_each_mapping(r.start, r.size(), [&](const Mapping& m) {
-            if (page_shares().holders(m.phys) == 1)
-                ++first_shares;
-        });
-    }
-    TRY(page_shares().reserve(first_shares));
     for (const obj::Ref<MemoryObject>& memory : m_memories)
         TRY(child.m_memories.push_back(obj::Ref<MemoryObject>::retain(memory.get())));
     for (const obj::Ref<Port>& pager : m_pagers)
@@ -197,12 +185,17 @@ base::Result<void> Task::clone_memory_into(Task& child) {
         TRY(child.m_regions.insert(r));
     child.m_memory_used = m_memory_used;
     // Memory objects' pages are copied as they are; private pages become shared, counted,
-    // and write-protected in both tasks.
-    auto copy_shared = [](const Mapping&, PageFlags*, PageFlags*, void*) {};
+    // and write-protected in both tasks, in the one walk that copies them (the counts'
+    // table grows as needed). A failure half-way leaves the child holding the pages it
+    // got, counted: the caller drops it whole, which releases them; the parent's pages
+    // already write-protected become writable again at their next write (one holder).
+    auto copy_shared = [](const Mapping&, PageFlags*, PageFlags*, void*) { return true; };
     auto copy_private = [](const Mapping& leaf, PageFlags* copy, PageFlags* source, void*) {
-        page_shares().share(leaf.phys);
+        if (page_shares().share_growing(leaf.phys).is_error())
+            return false;
         *copy &= ~PageFlags::kWritable;
         *source &= ~PageFlags::kWritable;
+        return true;
     };
     for (const obj::Region& r : m_regions.regions()) {
         bool shared = r.kind == kRegionMemory;

@@ -668,7 +668,10 @@ bool copy_tables(CopyContext& c, uint64_t source_phys, uint64_t phys, int level,
                 uint64_t frame = entry & leaf_address_mask(1);
                 Mapping leaf{slot_start, frame, PageSize::kSize4K, flags_of_leaf(entry, 1)};
                 PageFlags copy = leaf.flags, kept = leaf.flags;
-                c.copier(leaf, &copy, &kept, c.ctx);
+                if (!c.copier(leaf, &copy, &kept, c.ctx)) {
+                    c.error = Error::NO_MEMORY;
+                    return false;
+                }
                 table[index] = frame | kEntryPresent | (static_cast<uint64_t>(copy) & kSettableBits)
                                | (entry & kEntryPat4K);
                 uint64_t changed =
