@@ -345,6 +345,26 @@ void Task::unmap_range(uint64_t start, uint64_t end, bool owns_pages) {
     }
 }
 
+void Task::release_memory() {
+    // Nothing runs here again: off the CPU first, so the entries can go without flushes
+    // (without PCIDs only the active address space has TLB entries) and the pages with
+    // them.
+    if (read_cr3() == m_page_table.root_phys())
+        write_cr3(kernel_page_table().root_phys());
+    for (const obj::Region& r : m_regions.regions()) {
+        if (r.kind == kRegionMemory) {
+            m_page_table.clear_leaves(r.start, r.size(), [](const Mapping&) {});
+            continue;
+        }
+        m_page_table.clear_leaves(r.start, r.size(), [](const Mapping& m) {
+            // A page shared with a clone goes to its other holders; the last one frees it.
+            for (uint64_t at = 0; at < uint64_t(m.page_size); at += kPageSize)
+                if (page_shares().release(m.phys + at) == 0)
+                    (void)page_allocator().free_page(m.phys + at);
+        });
+    }
+}
+
 base::Result<obj::FutexKey> Task::futex_key(uint64_t address, bool shared) const {
     const obj::Region* r = m_regions.find(address);
     if (!r || !(r->protection & TERN_PROT_READ))
@@ -825,8 +845,7 @@ void Task::finish_exit() {
     m_exited = true;
     // Drop every handle (ports learn that their receiver is gone) and the memory.
     release_handles();
-    for (const obj::Region& r : m_regions.regions())
-        unmap_range(r.start, r.end, r.kind != kRegionMemory);
+    release_memory();
     m_memory_used = 0;
     m_exception_port.reset();
     m_memories.clear();
@@ -862,8 +881,7 @@ void Task::destroy() {
     // A task that never ran still tells its watchers it is gone.
     m_watchers.fire(m_exit_status);
     release_handles();
-    for (const obj::Region& r : m_regions.regions())
-        unmap_range(r.start, r.end, r.kind != kRegionMemory);
+    release_memory();
     m_memories.clear();
     // The TSS copy may still hold this task's bitmap: forget whose it is, so the next
     // driver copies its own in (nobody uses it meanwhile: iomap_base is off while a task

@@ -282,6 +282,16 @@ public:
         for_each_mapping(&call_visitor<base::remove_reference_t<Callback>>, &callback);
     }
 
+    // Clears every leaf overlapping [virt, virt + size) of the user half in one walk and
+    // hands each to visitor after its entry is cleared (a large leaf whole); the tables
+    // stay, for destroy(). Nothing is flushed: it is for an address space that no CPU
+    // uses any more (an ended task's), whose frames the visitor may free at once.
+    void clear_leaves(uint64_t virt, uint64_t size, MappingVisitor visitor, void* ctx);
+    template<typename Callback>
+    void clear_leaves(uint64_t virt, uint64_t size, Callback&& callback) {
+        clear_leaves(virt, size, &call_visitor<base::remove_reference_t<Callback>>, &callback);
+    }
+
     // Frees every table page of the user half and the PML4 itself. The kernel-half tables
     // are shared and stay. Mapped frames are not touched: they belong to the caller, who
     // lists them with for_each_mapping first. The PageTable must not be loaded in CR3 on
