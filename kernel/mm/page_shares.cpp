@@ -1,5 +1,6 @@
 // Copy-on-write holder counts of shared physical pages (see page_shares.h).
 #include <base/assert.h>
+#include <base/utility.h>
 #include <kernel/mm/page_shares.h>
 
 namespace kernel::mm {
@@ -94,6 +95,20 @@ void PageShares::share(uint64_t phys) {
     --m_reserved;
     insert(m_table, m_capacity, pfn, 2);
     ++m_count;
+}
+
+base::Result<void> PageShares::share_growing(uint64_t phys) {
+    uint64_t pfn = pfn_of(phys);
+    if (Entry* e = find(pfn)) {
+        e->set(e->key(), e->holders() + 1);
+        return base::ok();
+    }
+    if (m_reserved == 0)
+        TRY(reserve(base::max(m_count, kMinCapacity / 2)));
+    --m_reserved;
+    insert(m_table, m_capacity, pfn, 2);
+    ++m_count;
+    return base::ok();
 }
 
 void PageShares::erase(Entry* entry) {

@@ -175,18 +175,6 @@ base::Result<Task*> Task::clone(Task& source) {
 }
 
 base::Result<void> Task::clone_memory_into(Task& child) {
-    // Room for every page this clone will share for the first time, so that recording
-    // them cannot fail half-way.
-    size_t first_shares = 0;
-    for (const obj::Region& r : m_regions.regions()) {
-        if (r.kind == kRegionMemory)
-            continue;
-        m_page_table.for_each_mapping(r.start, r.size(), [&](const Mapping& m) {
-            if (page_shares().holders(m.phys) == 1)
-                ++first_shares;
-        });
-    }
-    TRY(page_shares().reserve(first_shares));
     for (const obj::Ref<MemoryObject>& memory : m_memories)
         TRY(child.m_memories.push_back(obj::Ref<MemoryObject>::retain(memory.get())));
     for (const obj::Ref<Port>& pager : m_pagers)
@@ -195,12 +183,17 @@ base::Result<void> Task::clone_memory_into(Task& child) {
         TRY(child.m_regions.insert(r));
     child.m_memory_used = m_memory_used;
     // Memory objects' pages are copied as they are; private pages become shared, counted,
-    // and write-protected in both tasks.
-    auto copy_shared = [](const Mapping&, PageFlags*, PageFlags*, void*) {};
+    // and write-protected in both tasks, in the one walk that copies them (the counts'
+    // table grows as needed). A failure half-way leaves the child holding the pages it
+    // got, counted: the caller drops it whole, which releases them; the parent's pages
+    // already write-protected become writable again at their next write (one holder).
+    auto copy_shared = [](const Mapping&, PageFlags*, PageFlags*, void*) { return true; };
     auto copy_private = [](const Mapping& leaf, PageFlags* copy, PageFlags* source, void*) {
-        page_shares().share(leaf.phys);
+        if (page_shares().share_growing(leaf.phys).is_error())
+            return false;
         *copy &= ~PageFlags::kWritable;
         *source &= ~PageFlags::kWritable;
+        return true;
     };
     for (const obj::Region& r : m_regions.regions()) {
         bool shared = r.kind == kRegionMemory;
@@ -347,6 +340,26 @@ void Task::unmap_range(uint64_t start, uint64_t end, bool owns_pages) {
         if (count < kBatch)
             break;
         from = leaves[count - 1].virt + leaves[count - 1].size;
+    }
+}
+
+void Task::release_memory() {
+    // Nothing runs here again: off the CPU first, so the entries can go without flushes
+    // (without PCIDs only the active address space has TLB entries) and the pages with
+    // them.
+    if (read_cr3() == m_page_table.root_phys())
+        write_cr3(kernel_page_table().root_phys());
+    for (const obj::Region& r : m_regions.regions()) {
+        if (r.kind == kRegionMemory) {
+            m_page_table.clear_leaves(r.start, r.size(), [](const Mapping&) {});
+            continue;
+        }
+        m_page_table.clear_leaves(r.start, r.size(), [](const Mapping& m) {
+            // A page shared with a clone goes to its other holders; the last one frees it.
+            for (uint64_t at = 0; at < uint64_t(m.page_size); at += kPageSize)
+                if (page_shares().release(m.phys + at) == 0)
+                    (void)page_allocator().free_page(m.phys + at);
+        });
     }
 }
 
@@ -841,8 +854,7 @@ void Task::finish_exit() {
     m_exited = true;
     // Drop every handle (ports learn that their receiver is gone) and the memory.
     release_handles();
-    for (const obj::Region& r : m_regions.regions())
-        unmap_range(r.start, r.end, r.kind != kRegionMemory);
+    release_memory();
     m_memory_used = 0;
     m_exception_port.reset();
     m_memories.clear();
@@ -878,8 +890,7 @@ void Task::destroy() {
     // A task that never ran still tells its watchers it is gone.
     m_watchers.fire(m_exit_status);
     release_handles();
-    for (const obj::Region& r : m_regions.regions())
-        unmap_range(r.start, r.end, r.kind != kRegionMemory);
+    release_memory();
     m_memories.clear();
     // The TSS copy may still hold this task's bitmap: forget whose it is, so the next
     // driver copies its own in (nobody uses it meanwhile: iomap_base is off while a task

@@ -87,10 +87,11 @@ static uint32_t g_waiting;
 
 /* Wakes whoever waits for any pipe of this process, here and in its peers. The process's
  * own port is signalled only when one of its threads waits: a signal nobody waits for
- * stays pending and would only make the next wait return at once, for nothing. */
-static void wake(void) {
+ * stays pending and would only make the next wait return at once, for nothing. take_ports
+ * 0 leaves the ports peers sent in the queue (none was announced since the last look). */
+static void wake_peers(int take_ports) {
     int signalled = 0;
-    if (g_shared && g_wake_port != 0) {
+    if (g_shared && g_wake_port != 0 && take_ports) {
         /* New peers first, so that they are woken too. A signal taken with them (a peer's
          * wake) is sent again below, for whoever waits next. */
         struct tern_msg message;
@@ -114,6 +115,26 @@ static void wake(void) {
         }
         ++i;
     }
+}
+
+static void wake(void) { wake_peers(1); }
+
+/* Wakes whoever waits for the ring of file after this process changed it: nobody when no
+ * thread waits for it (the ring's waiters, counted in every process that maps it) and no
+ * poll ever did. A waiter counts itself before it looks at the ring for the last time and
+ * this looks at the count after the change, both with full barriers: either the waiter
+ * sees the change or this sees the waiter. The ports peers sent are taken in first only
+ * when one was announced on this ring since this process last looked. */
+static void wake_ring(struct tern_libc_file* file) {
+    struct tern_libc_pipe_ring* ring = file->pipe.ring;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&ring->waiters, __ATOMIC_RELAXED) == 0
+        && __atomic_load_n(&ring->polled, __ATOMIC_RELAXED) == 0)
+        return;
+    uint32_t announced = __atomic_load_n(&ring->announced, __ATOMIC_ACQUIRE);
+    int take_ports = announced != file->pipe.announced;
+    file->pipe.announced = announced;
+    wake_peers(take_ports);
 }
 
 int tern_libc_pipe_wait(uint64_t timeout_ns) {
@@ -244,7 +265,10 @@ long tern_libc_pipe_read(struct tern_libc_file* file, void* data, size_t length)
             /* A handler without SA_RESTART ends the wait (EINTR); others go on. */
             if (tern_libc_signal_interrupts(mark, 1))
                 return -EINTR;
-            (void)tern_libc_pipe_wait(TERN_LIBC_NET_FOREVER);
+            __atomic_add_fetch(&ring->waiters, 1, __ATOMIC_SEQ_CST);
+            if (tern_libc_pipe_read_count(ring, length) == -EAGAIN)
+                (void)tern_libc_pipe_wait(TERN_LIBC_NET_FOREVER);
+            __atomic_sub_fetch(&ring->waiters, 1, __ATOMIC_SEQ_CST);
             continue;
         }
         if (count <= 0)
@@ -256,7 +280,7 @@ long tern_libc_pipe_read(struct tern_libc_file* file, void* data, size_t length)
                    != 0)
             return -EFAULT;
         tern_libc_pipe_commit_read(ring, (uint64_t)count);
-        wake();
+        wake_ring(file);
         return (long)count;
     }
 }
@@ -283,7 +307,10 @@ long tern_libc_pipe_write(struct tern_libc_file* file, const void* data, size_t 
                 return done > 0 ? (long)done : -EAGAIN;
             if (tern_libc_signal_interrupts(mark, 1))
                 return done > 0 ? (long)done : -EINTR;
-            (void)tern_libc_pipe_wait(TERN_LIBC_NET_FOREVER);
+            __atomic_add_fetch(&ring->waiters, 1, __ATOMIC_SEQ_CST);
+            if (tern_libc_pipe_write_count(ring, length - done, atomic) == -EAGAIN)
+                (void)tern_libc_pipe_wait(TERN_LIBC_NET_FOREVER);
+            __atomic_sub_fetch(&ring->waiters, 1, __ATOMIC_SEQ_CST);
             continue;
         }
         struct tern_libc_pipe_span span = tern_libc_pipe_write_span(ring);
@@ -294,7 +321,7 @@ long tern_libc_pipe_write(struct tern_libc_file* file, const void* data, size_t 
             return done > 0 ? (long)done : -EFAULT;
         tern_libc_pipe_commit_write(ring, (uint64_t)count);
         done += (size_t)count;
-        wake();
+        wake_ring(file);
     }
     return (long)done;
 }
@@ -357,7 +384,8 @@ void tern_libc_pipe_fork_done(void) {
     g_port_for_child = 0;
 }
 
-/* Makes this process's own wait port and sends a right to it to every peer. */
+/* Makes this process's own wait port, sends a right to it to every peer, and counts the
+ * announcement in every pipe this process holds (wake_ring). */
 static void announce_port(void) {
     if (make_wake_port() != 0)
         return;
@@ -374,6 +402,14 @@ static void announce_port(void) {
         message.handles[0] = (uint32_t)send;
         if (tern_sys_port_send(g_peers[i], (uint64_t)(uintptr_t)&message, 0) < 0)
             (void)tern_sys_handle_close((uint64_t)send);
+    }
+    struct tern_libc_fd_table* table = tern_libc_fds();
+    uint64_t used = tern_libc_fd_descriptions(table);
+    for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        struct tern_libc_file* file = &table->files[i];
+        if ((used >> i & 1) && file->references != 0 && file->pipe.ring
+            && (file->kind == TERN_LIBC_FD_PIPE_READ || file->kind == TERN_LIBC_FD_PIPE_WRITE))
+            __atomic_fetch_add(&file->pipe.ring->announced, 1, __ATOMIC_RELEASE);
     }
 }
 

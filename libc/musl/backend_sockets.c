@@ -703,8 +703,15 @@ static uint32_t local_events(long fd, uint32_t asked, int* console_wait, int* pi
     if (!file)
         return POLLNVAL;
     if (file->kind == TERN_LIBC_FD_PIPE_READ || file->kind == TERN_LIBC_FD_PIPE_WRITE) {
-        uint32_t events =
-            tern_libc_pipe_poll(file->pipe.ring, file->kind == TERN_LIBC_FD_PIPE_WRITE, asked);
+        struct tern_libc_pipe_ring* ring = file->pipe.ring;
+        int write_end = file->kind == TERN_LIBC_FD_PIPE_WRITE;
+        uint32_t events = tern_libc_pipe_poll(ring, write_end, asked);
+        if (!events && !__atomic_load_n(&ring->polled, __ATOMIC_RELAXED)) {
+            /* From now on every change to the ring wakes (backend_pipes.c, wake_ring):
+             * marked before the last look, so a change in between is seen or wakes. */
+            __atomic_store_n(&ring->polled, 1, __ATOMIC_SEQ_CST);
+            events = tern_libc_pipe_poll(ring, write_end, asked);
+        }
         if (!events)
             *pipe_wait = 1;
         return events;

@@ -657,6 +657,16 @@ static uint64_t now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Printed around the runs of "posix_exec profile" (tools/profile.py's window) when set. */
+static int g_profile_marks;
+
+static void profile_mark(const char* what) {
+    if (g_profile_marks) {
+        printf("posix_exec: profile %s\n", what);
+        fflush(stdout);
+    }
+}
+
 /* One byte (or 4096) there and back between this process and a child on two pipes,
  * runs times; the best per round trip of rounds. */
 static uint64_t pipe_round_trip(size_t size, int rounds, int runs) {
@@ -681,6 +691,7 @@ static uint64_t pipe_round_trip(size_t size, int rounds, int runs) {
     }
     uint64_t best = UINT64_MAX;
     for (int round = 0; round < rounds; ++round) {
+        profile_mark("begins");
         uint64_t start = now_ns();
         for (int i = 0; i < runs; ++i) {
             if (write(there[1], buffer, size) != (ssize_t)size)
@@ -693,6 +704,7 @@ static uint64_t pipe_round_trip(size_t size, int rounds, int runs) {
             }
         }
         uint64_t t = (now_ns() - start) / (uint64_t)runs;
+        profile_mark("ends");
         best = t < best ? t : best;
     }
     close(there[0]);
@@ -731,6 +743,31 @@ static void test_spawn_groups(void) {
               cases[i].what);
         posix_spawnattr_destroy(&attr);
     }
+}
+
+/* "posix_exec profile WHAT": one round of a figure of bench() between two lines for
+ * tools/profile.py (docs/libc.md, "Figures"): fork (fork + execve + waitpid, 10 runs),
+ * pipe1 or pipe4096 (100 round trips). */
+static int profile(const char* what) {
+    g_profile_marks = 1;
+    if (strcmp(what, "pipe1") == 0 || strcmp(what, "pipe4096") == 0)
+        return pipe_round_trip(strcmp(what, "pipe1") == 0 ? 1 : 4096, 1, 100) != 0 ? 0 : 1;
+    if (strcmp(what, "fork") != 0)
+        return 2;
+    char* args[] = {"exit", "0", 0};
+    char* self_args[] = {"posix_exec", "exit", "0", 0};
+    profile_mark("begins");
+    for (int i = 0; i < 10; ++i) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            execv(ON_TERN ? "/bin/exit" : g_self, ON_TERN ? args : self_args);
+            _exit(99);
+        }
+        if (wait_status(pid) != 0)
+            return 1;
+    }
+    profile_mark("ends");
+    return 0;
 }
 
 static int bench(void) {
@@ -839,6 +876,8 @@ int main(int argc, char** argv) {
             return getsid(0) == getpid() && getpgid(0) == getpid() ? 0 : 3;
         if (strcmp(argv[1], "bench") == 0)
             return bench();
+        if (strcmp(argv[1], "profile") == 0 && argc == 3)
+            return profile(argv[2]);
         return 2;
     }
     snprintf(g_dir, sizeof(g_dir), "/tmp/posix_exec.%ld", (long)getpid());

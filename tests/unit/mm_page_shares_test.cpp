@@ -148,3 +148,36 @@ TEST_CASE("many holders of one frame, and 128 Ki frames in a 2 MiB table", "[pag
     CHECK(shares.release(page((1ull << 39) - 5)) == 1);
     CHECK(g_live_blocks == 0);
 }
+
+TEST_CASE("share_growing makes room as it goes and fails cleanly", "[page_shares]") {
+    PageShares shares(test_allocate, test_release);
+    // Nothing reserved: the table is made, then doubled, as pages come.
+    for (uint64_t pfn = 100; pfn < 1100; ++pfn)
+        REQUIRE(shares.share_growing(page(pfn)).ok());
+    REQUIRE(shares.share_growing(page(100)).ok()); // recorded: one more holder, no room
+    shares.end_reservation();
+    CHECK(shares.shared_pages() == 1000);
+    CHECK(shares.capacity() >= 2000);
+    CHECK(shares.holders(page(100)) == 3);
+    CHECK(shares.holders(page(1099)) == 2);
+    CHECK(shares.holders(page(1100)) == 1);
+    // A table that cannot grow: the page stays unrecorded, the others as they were.
+    size_t capacity = shares.capacity();
+    for (uint64_t pfn = 2000; shares.capacity() == capacity; ++pfn) {
+        g_fail_next = true;
+        base::Result<void> r = shares.share_growing(page(pfn));
+        if (r.is_error()) {
+            CHECK(r.error() == base::Error::NO_MEMORY);
+            CHECK(shares.holders(page(pfn)) == 1);
+            break;
+        }
+        g_fail_next = false;
+    }
+    shares.end_reservation();
+    CHECK(shares.holders(page(500)) == 2);
+    for (uint64_t pfn = 100; pfn < 3000; ++pfn)
+        while (shares.holders(page(pfn)) > 1)
+            shares.release(page(pfn));
+    CHECK(shares.shared_pages() == 0);
+    CHECK(g_live_blocks == 0);
+}

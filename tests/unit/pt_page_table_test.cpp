@@ -982,6 +982,7 @@ TEST_CASE("pt: copy_leaves_from copies leaves and changes the source as told", "
         static_cast<Seen*>(ctx)->frames.push_back(leaf.phys);
         *to &= ~PageFlags::kWritable;
         *from &= ~PageFlags::kWritable;
+        return true;
     };
     REQUIRE(copy.copy_leaves_from(source, 0x100000, 0x200000, copier, &seen).ok());
     CHECK(seen.frames == std::vector<uint64_t>{0x10000000, 0x10001000, 0x10005000});
@@ -1016,7 +1017,7 @@ TEST_CASE("pt: copy_leaves_from refuses large leaves and runs out of tables clea
     FakeMemory mem;
     PageTable source = make_table(mem);
     PageTable copy = make_table(mem);
-    auto keep = [](const Mapping&, PageFlags*, PageFlags*, void*) {};
+    auto keep = [](const Mapping&, PageFlags*, PageFlags*, void*) { return true; };
     REQUIRE(source.map(0x40000000, 0x80000000, M2, URW, PageSize::kSize2M).ok());
     CHECK(err(copy.copy_leaves_from(source, 0x40000000, M2, keep, nullptr))
           == Error::NOT_SUPPORTED);
@@ -1029,5 +1030,69 @@ TEST_CASE("pt: copy_leaves_from refuses large leaves and runs out of tables clea
     CHECK(copy.translate(0x10000)->page_phys == 0x20000000);
     copy.destroy();
     source.destroy();
+    CHECK(mem.live.empty());
+}
+
+TEST_CASE("pt: a copier that refuses a leaf stops the copy before it", "[pt]") {
+    FakeMemory mem;
+    PageTable source = make_table(mem);
+    PageTable copy = make_table(mem);
+    REQUIRE(source.map(0x10000, 0x20000000, 3 * K4, URW).ok());
+    // Takes two leaves, write-protecting them in the source, and refuses the third.
+    auto two = [](const Mapping&, PageFlags* to, PageFlags* from, void* ctx) {
+        int& left = *static_cast<int*>(ctx);
+        if (left == 0)
+            return false;
+        --left;
+        *to &= ~PageFlags::kWritable;
+        *from &= ~PageFlags::kWritable;
+        return true;
+    };
+    int left = 2;
+    CHECK(err(copy.copy_leaves_from(source, 0x10000, 3 * K4, two, &left)) == Error::NO_MEMORY);
+    CHECK(copy.translate(0x10000).has_value());
+    CHECK(copy.translate(0x11000).has_value());
+    CHECK_FALSE(copy.translate(0x12000).has_value());
+    CHECK_FALSE(has_flag(source.translate(0x11000)->flags, PageFlags::kWritable));
+    CHECK(has_flag(source.translate(0x12000)->flags, PageFlags::kWritable));
+    copy.destroy();
+    source.destroy();
+    CHECK(mem.live.empty());
+}
+
+TEST_CASE("pt: clear_leaves clears a range in one walk and reports each leaf", "[pt]") {
+    FakeMemory mem;
+    PageTable pt = make_table(mem);
+    REQUIRE(pt.map(0x1FE000, 0x10000000, 3 * K4, URW).ok()); // across a table boundary
+    REQUIRE(pt.map(0x400000, 0x10009000, K4, URW).ok());     // outside the range
+    REQUIRE(pt.map(0x40000000, 0x80000000, M2, URW, PageSize::kSize2M).ok());
+    size_t tables = mem.live.size();
+    mem.flushes.clear();
+    std::vector<std::pair<uint64_t, uint64_t>> seen;
+    pt.clear_leaves(0x100000, 0x200000, [&](const Mapping& m) {
+        seen.emplace_back(m.virt, m.phys);
+        CHECK(m.page_size == PageSize::kSize4K);
+    });
+    CHECK(seen
+          == std::vector<std::pair<uint64_t, uint64_t>>{
+              {0x1FE000, 0x10000000}, {0x1FF000, 0x10001000}, {0x200000, 0x10002000}});
+    for (uint64_t v : {0x1FE000ull, 0x1FF000ull, 0x200000ull})
+        CHECK_FALSE(pt.translate(v).has_value());
+    CHECK(pt.translate(0x400000)->page_phys == 0x10009000);
+    // A large leaf is reported whole; nothing is flushed and no table is freed.
+    seen.clear();
+    pt.clear_leaves(0x40100000, K4, [&](const Mapping& m) {
+        seen.emplace_back(m.virt, m.phys);
+        CHECK(m.page_size == PageSize::kSize2M);
+    });
+    CHECK(seen == std::vector<std::pair<uint64_t, uint64_t>>{{0x40000000, 0x80000000}});
+    CHECK_FALSE(pt.translate(0x40000000).has_value());
+    CHECK(mem.flushes.empty());
+    CHECK(mem.live.size() == tables);
+    // The kernel half and empty ranges are left alone.
+    pt.clear_leaves(0xFFFF800000000000ull, K4, [&](const Mapping&) { CHECK(false); });
+    pt.clear_leaves(0x400000, 0, [&](const Mapping&) { CHECK(false); });
+    CHECK(pt.translate(0x400000).has_value());
+    pt.destroy();
     CHECK(mem.live.empty());
 }

@@ -536,7 +536,41 @@ bool walk_mappings(const PageTableEnv& env, uint64_t table_phys, int level, uint
 
 constexpr uint64_t kLowerHalfLast = 0x00007FFFFFFFFFFFull;
 
+void clear_leaves_below(const PageTableEnv& env, uint64_t table_phys, int level, uint64_t start,
+                        uint64_t last, MappingVisitor visitor, void* ctx) {
+    uint64_t* table = table_at(env, table_phys);
+    for_each_slot(level, start, last, [&](size_t index, uint64_t slot_start, uint64_t slot_last) {
+        uint64_t entry = table[index];
+        if (!is_present(entry))
+            return true;
+        if (is_leaf(entry, level)) {
+            table[index] = 0;
+            Mapping mapping{
+                .virt = base::align_down(slot_start, level_span(level)),
+                .phys = entry & leaf_address_mask(level),
+                .page_size = page_size_of_level(level),
+                .flags = flags_of_leaf(entry, level),
+            };
+            (void)visitor(mapping, ctx);
+            return true;
+        }
+        clear_leaves_below(env, entry & kTableAddressMask, level - 1, slot_start, slot_last,
+                           visitor, ctx);
+        return true;
+    });
+}
+
 } // namespace
+
+void PageTable::clear_leaves(uint64_t virt, uint64_t size, MappingVisitor visitor, void* ctx) {
+    TERN_ASSERT(m_root != 0);
+    if (size == 0 || virt > kLowerHalfLast)
+        return;
+    uint64_t last = virt + (size - 1);
+    if (last < virt || last > kLowerHalfLast)
+        last = kLowerHalfLast;
+    clear_leaves_below(m_env, m_root, kTopLevel, virt, last, visitor, ctx);
+}
 
 // ---- PageTable ------------------------------------------------------------------------
 
@@ -668,7 +702,10 @@ bool copy_tables(CopyContext& c, uint64_t source_phys, uint64_t phys, int level,
                 uint64_t frame = entry & leaf_address_mask(1);
                 Mapping leaf{slot_start, frame, PageSize::kSize4K, flags_of_leaf(entry, 1)};
                 PageFlags copy = leaf.flags, kept = leaf.flags;
-                c.copier(leaf, &copy, &kept, c.ctx);
+                if (!c.copier(leaf, &copy, &kept, c.ctx)) {
+                    c.error = Error::NO_MEMORY;
+                    return false;
+                }
                 table[index] = frame | kEntryPresent | (static_cast<uint64_t>(copy) & kSettableBits)
                                | (entry & kEntryPat4K);
                 uint64_t changed =

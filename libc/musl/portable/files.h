@@ -133,12 +133,13 @@ struct tern_libc_mqueue {
 struct tern_libc_pipe_ring; /* portable/pipe.h */
 
 /* A pipe end: the ring (portable/pipe.h) in a memory object mapped at ring, and the
- * memory object's handle. */
+ * memory object's handle; announced is the ring's count of announced wait ports when
+ * this process last took in the ports sent to it. */
 struct tern_libc_pipe_end {
     struct tern_libc_pipe_ring* ring;
     uint64_t map_size;
     uint32_t memory;
-    uint32_t reserved;
+    uint32_t announced;
 };
 
 /* One open file description: what open, socket or pipe made, shared by every descriptor

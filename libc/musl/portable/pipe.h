@@ -27,13 +27,15 @@
 #define TERN_LIBC_PIPE_OBJECT_SIZE (TERN_LIBC_PIPE_CAPACITY + 4096u)
 
 struct tern_libc_pipe_ring {
-    uint64_t written;  /* bytes ever written */
-    uint64_t read;     /* bytes ever read */
-    uint32_t readers;  /* open read-end descriptions */
-    uint32_t writers;  /* open write-end descriptions */
-    uint32_t capacity; /* ring bytes after the header: a power of two */
-    uint32_t reserved;
-    uint64_t padding[4];
+    uint64_t written;   /* bytes ever written */
+    uint64_t read;      /* bytes ever read */
+    uint32_t readers;   /* open read-end descriptions */
+    uint32_t writers;   /* open write-end descriptions */
+    uint32_t capacity;  /* ring bytes after the header: a power of two */
+    uint32_t waiters;   /* threads (of any process) blocked until the ring changes */
+    uint32_t polled;    /* set for good once a poll or select waited on the pipe */
+    uint32_t announced; /* wait ports announced by processes holding the pipe (a count) */
+    uint64_t padding[3];
 };
 
 #ifdef __cplusplus

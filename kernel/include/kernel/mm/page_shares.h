@@ -10,8 +10,9 @@
 // construction and goes back to it when the last shared page is released and nothing is
 // reserved, so the kernel spends nothing on it while no page is shared.
 //
-// reserve() makes room first, so that a clone, which records many pages, either fails up
-// front with NO_MEMORY or records them all: share() itself never allocates.
+// reserve() makes room first, so that share() itself never allocates; share_growing()
+// makes room as it goes, for a caller that can stop half-way (a clone being built, which
+// is dropped whole when it fails).
 //
 // Not thread-safe: the kernel serialises access (its address-space lock).
 
@@ -49,6 +50,11 @@ public:
     // One more holder of the page. A page not yet recorded goes from 1 to 2 holders and
     // needs room reserved beforehand (asserted).
     void share(uint64_t phys);
+
+    // share() that makes room itself when nothing is reserved, doubling the table (a
+    // clone that records its pages as it finds them, in one walk). NO_MEMORY, with
+    // nothing changed.
+    [[nodiscard]] base::Result<void> share_growing(uint64_t phys);
 
     // One holder fewer; returns how many are left. 0 means the caller held the page alone
     // and now frees it; otherwise it stays with the others (and at 1 the entry goes: the

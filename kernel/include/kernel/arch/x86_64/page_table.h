@@ -245,8 +245,9 @@ public:
 
     // Decides, for one 4 KiB leaf of the source of copy_leaves_from, the flags its copy
     // gets (*copy) and the source leaf's own from now on (*source); both start as the
-    // leaf's flags, and only the bits map() takes count.
-    using LeafCopier = void (*)(const Mapping& leaf, PageFlags* copy, PageFlags* source, void* ctx);
+    // leaf's flags, and only the bits map() takes count. false stops the copy there, with
+    // NO_MEMORY, before the leaf is copied or changed.
+    using LeafCopier = bool (*)(const Mapping& leaf, PageFlags* copy, PageFlags* source, void* ctx);
 
     // Maps every 4 KiB leaf of source in [virt, virt + size) of the user half into this
     // table at the same address and frame, with the flags copier gives, and changes the
@@ -254,7 +255,8 @@ public:
     // end): a copy-on-write clone of an address space in one walk, creating only the
     // tables the copies need. Errors: INVALID_ARGUMENT and MISALIGNED as for unmap, and
     // for a range in the kernel half; NOT_SUPPORTED for a large leaf in the source;
-    // ALREADY_EXISTS where this table maps a page already; NO_MEMORY for a table page.
+    // ALREADY_EXISTS where this table maps a page already; NO_MEMORY for a table page
+    // or when the copier refuses a leaf.
     // Unlike map(), an error leaves what was copied before it in place (the leaves
     // before it in address order), with the copier's changes: it is meant for a table
     // being built, which is dropped whole when its copy fails.
@@ -278,6 +280,16 @@ public:
     template<typename Callback>
     void for_each_mapping(Callback&& callback) const {
         for_each_mapping(&call_visitor<base::remove_reference_t<Callback>>, &callback);
+    }
+
+    // Clears every leaf overlapping [virt, virt + size) of the user half in one walk and
+    // hands each to visitor after its entry is cleared (a large leaf whole); the tables
+    // stay, for destroy(). Nothing is flushed: it is for an address space that no CPU
+    // uses any more (an ended task's), whose frames the visitor may free at once.
+    void clear_leaves(uint64_t virt, uint64_t size, MappingVisitor visitor, void* ctx);
+    template<typename Callback>
+    void clear_leaves(uint64_t virt, uint64_t size, Callback&& callback) {
+        clear_leaves(virt, size, &call_visitor<base::remove_reference_t<Callback>>, &callback);
     }
 
     // Frees every table page of the user half and the PML4 itself. The kernel-half tables
