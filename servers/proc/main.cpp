@@ -46,6 +46,8 @@ constexpr uint64_t kFirstSerial = 16;
 constexpr size_t kMaxWaiters = 64;
 // The port set key of proc's port for the bus (TERN_STARTUP_PROC_BUS).
 constexpr uint32_t kBusPortKey = 2;
+// The port the kernel sends the CPU exceptions of processes to (proc_signals::on_fault).
+constexpr uint32_t kFaultPortKey = 3;
 // start_here's flag beside proc::kSpawnReturnTask and kSpawnBusPort: the child gets an
 // end port, a SEND right to which the reply carries (a task handle across nodes).
 constexpr uint32_t kReturnEndPort = 1u << 31;
@@ -1408,6 +1410,14 @@ base::Error on_exec(State* s, proto::Request& request, const proto::Empty&, prot
     return base::Error::OK; // the caller starts the new task's thread
 }
 
+// Messages through the port set's members: other nodes' answers, and CPU exceptions.
+void on_member_message(void* context, tern_msg& msg, uint32_t key) {
+    if (key == kFaultPortKey)
+        proc_signals::on_fault(msg);
+    else
+        on_remote_answer(context, msg, key);
+}
+
 void on_event(void* context, const tern_msg& event, uint32_t) {
     auto* s = static_cast<State*>(context);
     if (event.hdr.label != TERN_LABEL_OBJECT_GONE)
@@ -1513,7 +1523,7 @@ extern "C" int main(uint64_t) {
     server.on<proc::Exec>(&g_state, on_exec);
     server.on<proc::RemoteSpawn>(&g_state, on_remote_spawn);
     server.on<proc::RemoteWait>(&g_state, on_remote_wait);
-    server.on_member(nullptr, on_remote_answer);
+    server.on_member(nullptr, on_member_message);
     server.on_event(&g_state, on_event);
     // Other nodes' requests come through the bus on a port of their own, which init hands
     // the network server alone (+bus); RemoteSpawn and RemoteWait are taken only there.
@@ -1530,6 +1540,11 @@ extern "C" int main(uint64_t) {
         g_state.bus_port = tern_handle_t(bus_port);
         server.requests_on_member(kBusPortKey);
     }
+    if (base::Error e = proc_signals::init_faults(g_state.port, kFaultPortKey);
+        e != base::Error::OK)
+        tern::println(
+            "proc: no port for CPU exceptions (a fault ends a process, no handler runs): {}",
+            base::error_name(e));
     if (auto r = register_name("proc", g_state.port); r.is_error()) {
         tern::println("proc: cannot register: {}", base::error_name(r.error()));
         return 1;
