@@ -1097,20 +1097,27 @@ base::Error on_wait(State* s, proto::Request& request, const proc::WaitRequest& 
             || (pgid && proc_signals::pgid_of(size_t(&p - s->table)) != pgid))
             continue;
         any_child = true;
+        // The answer goes out here, and the child is reaped (or its report taken) only
+        // when it reached the caller: a call a signal cut short is still queued here after
+        // its caller left, and what it took would be lost to the caller's next Wait.
         if (p.state == proc::kStateZombie) {
             if (in.flags & proc::kWaitNoExits)
                 continue;
-            base::Error lost = p.lost;
-            out.pid = p.pid;
-            out.status = p.status;
-            out.event = proc::kWaitEventExited;
-            if (!(in.flags & proc::kWaitNoReap))
+            reply.deferred = true;
+            if (proto::reply_later<proc::Wait>(pending, p.lost,
+                                               {p.pid, p.status, proc::kWaitEventExited})
+                    == base::Error::OK
+                && !(in.flags & proc::kWaitNoReap))
                 reap(p);
-            return lost;
+            return base::Error::OK;
         }
-        if (proc_signals::take_report(size_t(&p - s->table), in.flags,
-                                      !(in.flags & proc::kWaitNoReap), out.event, out.status)) {
+        size_t index = size_t(&p - s->table);
+        if (proc_signals::take_report(index, in.flags, false, out.event, out.status)) {
             out.pid = p.pid;
+            reply.deferred = true;
+            if (proto::reply_later<proc::Wait>(pending, base::Error::OK, out) == base::Error::OK
+                && !(in.flags & proc::kWaitNoReap))
+                (void)proc_signals::take_report(index, in.flags, true, out.event, out.status);
             return base::Error::OK;
         }
     }
