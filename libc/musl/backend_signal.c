@@ -218,15 +218,22 @@ static void wake(void) {
         (void)tern_sys_port_signal(g_wake_port, 1);
 }
 
+/* Makes the wake port before a wait looks at the pending signals: made lazily between
+ * that look and the wait, a delivery in between would signal no port and be missed. */
+static void make_wake_port(void) {
+    if (g_wake_port != 0)
+        return;
+    int64_t port = tern_sys_port_create(1);
+    if (port >= 0)
+        g_wake_port = (uint32_t)port;
+}
+
 /* Waits until a signal arrives (or timeout_ns passes). */
 static void wait_for_signal(uint64_t timeout_ns) {
     if (g_wake_port == 0) {
-        int64_t port = tern_sys_port_create(1);
-        if (port < 0) {
-            (void)tern_sys_thread_sleep(timeout_ns < 10000000 ? timeout_ns : 10000000);
-            return;
-        }
-        g_wake_port = (uint32_t)port;
+        /* No port could be made: poll. */
+        (void)tern_sys_thread_sleep(timeout_ns < 10000000 ? timeout_ns : 10000000);
+        return;
     }
     struct tern_msg message;
     memset(&message, 0, sizeof(message));
@@ -603,6 +610,7 @@ static long sys_rt_sigpending(uint64_t* set, long sigset_size) {
 
 static long suspend(uint64_t mask) {
     ensure_registered();
+    make_wake_port();
     uint64_t old = g_blocked;
     uint64_t mark = tern_libc_signal_mark();
     g_blocked = mask & ~tern_libc_signal_unblockable();
@@ -646,6 +654,7 @@ static long sys_rt_sigtimedwait(const uint64_t* set, siginfo_t* user_info,
         deadline = (uint64_t)tern_sys_clock_monotonic() + ns;
     }
     ensure_registered();
+    make_wake_port();
     uint64_t mark = tern_libc_signal_mark();
     for (;;) {
         long signal = tern_libc_signal_next(g_pending & wanted, 0);
