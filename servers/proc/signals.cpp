@@ -727,6 +727,10 @@ void on_fault(tern_msg& msg) {
             (void)tern_sys_thread_resume(thread);
             return;
         }
+        // Not stopped any more: a signal's delivery (which found it stopped) resumed it
+        // meanwhile, at the entry; it will retry the instruction and report it again.
+        if (e == base::Error::BAD_STATE)
+            return;
         tern::println("proc: no stack for the {} of {} ({:#x}) at rip {:#x}; ending it",
                       vector_name(vector), p.name, p.pid, rip);
         if (e == base::Error::BAD_ADDRESS)
