@@ -199,15 +199,16 @@ endfunction()
 # (/bin/posix_files), the fork test, whose children are processes of the proc server
 # (/bin/forktest), the System V IPC test (/bin/sysv), which needs the ipc server, and the
 # threads test (/bin/pthreads), which forks too, the signal and job control tests
-# (/bin/posix_signals, /bin/posix_jobctl), whose signals and stops go through proc, the
-# exec test (/bin/posix_exec), which execs itself from /bin, the test of times, owners and
+# (/bin/posix_signals, /bin/posix_jobctl) and the fault test (/bin/posix_faults), whose
+# signals, stops and faults go through proc, the exec test (/bin/posix_exec), which execs
+# itself from /bin, the test of times, owners and
 # CPU clocks (/bin/posix_misc), which needs tmpfs, the file mapping and shared memory test
 # (/bin/posix_shm), which needs tmpfs and execs itself, the POSIX message queue test
 # (/bin/posix_mq), which needs the ipc server, and the terminal test (/bin/posix_termios),
 # which needs the console and input typed at it.
 file(GLOB TERN_C_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/libc/*.c)
 foreach(name sockets posix_fds posix_files forktest sysv pthreads posix_signals posix_exec
-             posix_misc posix_shm posix_mq posix_termios posix_jobctl)
+             posix_misc posix_shm posix_mq posix_termios posix_jobctl posix_faults)
   list(REMOVE_ITEM TERN_C_TEST_PROGRAMS ${TERN_ROOT}/tests/libc/${name}.c)
   tern_c_program(${name} SOURCES ${TERN_ROOT}/tests/libc/${name}.c BOOTFS)
 endforeach()

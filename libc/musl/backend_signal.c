@@ -80,6 +80,7 @@ struct signal_info {
     int code;
     uint64_t sender;
     int64_t status;
+    uint64_t address; /* a fault's si_addr */
 };
 
 static struct k_sigaction g_actions[TERN_LIBC_SIGNAL_COUNT + 1];
@@ -217,15 +218,22 @@ static void wake(void) {
         (void)tern_sys_port_signal(g_wake_port, 1);
 }
 
+/* Makes the wake port before a wait looks at the pending signals: made lazily between
+ * that look and the wait, a delivery in between would signal no port and be missed. */
+static void make_wake_port(void) {
+    if (g_wake_port != 0)
+        return;
+    int64_t port = tern_sys_port_create(1);
+    if (port >= 0)
+        g_wake_port = (uint32_t)port;
+}
+
 /* Waits until a signal arrives (or timeout_ns passes). */
 static void wait_for_signal(uint64_t timeout_ns) {
     if (g_wake_port == 0) {
-        int64_t port = tern_sys_port_create(1);
-        if (port < 0) {
-            (void)tern_sys_thread_sleep(timeout_ns < 10000000 ? timeout_ns : 10000000);
-            return;
-        }
-        g_wake_port = (uint32_t)port;
+        /* No port could be made: poll. */
+        (void)tern_sys_thread_sleep(timeout_ns < 10000000 ? timeout_ns : 10000000);
+        return;
     }
     struct tern_msg message;
     memset(&message, 0, sizeof(message));
@@ -240,22 +248,28 @@ int tern_libc_signal_interrupts(uint64_t mark, int restartable) {
     return (g_handled & 0xffffffffu) != (mark & 0xffffffffu);
 }
 
-static void run_handler(long signal, struct k_sigaction* action, ucontext_t* context) {
+/* Runs the handler of `signal` with siginfo from `from` (a fault's, or what its
+ * delivery recorded in g_info). */
+static void run_handler(long signal, struct k_sigaction* action, ucontext_t* context,
+                        const struct signal_info* from) {
     siginfo_t info;
     memset(&info, 0, sizeof(info));
     info.si_signo = (int)signal;
-    info.si_code = g_info[signal].code;
-    info.si_pid = (pid_t)serial_of(g_info[signal].sender);
-    info.si_uid = 0;
-    if (signal == SIGCHLD && g_info[signal].code == CLD_EXITED) {
+    info.si_code = from->code;
+    if (from != &g_info[signal]) { /* a fault */
+        info.si_addr = (void*)(uintptr_t)from->address;
+    } else {
+        info.si_pid = (pid_t)serial_of(from->sender);
+        info.si_uid = 0;
+    }
+    if (signal == SIGCHLD && from->code == CLD_EXITED) {
         /* From proc when a child ended: its status tells how. */
         int code = 0, status = 0;
-        tern_libc_signal_child_info(g_info[signal].status, &code, &status);
+        tern_libc_signal_child_info(from->status, &code, &status);
         info.si_code = code;
         info.si_status = status;
-    } else if (signal == SIGCHLD
-               && (g_info[signal].code == CLD_STOPPED || g_info[signal].code == CLD_CONTINUED)) {
-        info.si_status = (int)g_info[signal].status; /* the signal that stopped or continued it */
+    } else if (signal == SIGCHLD && (from->code == CLD_STOPPED || from->code == CLD_CONTINUED)) {
+        info.si_status = (int)from->status; /* the signal that stopped or continued it */
     }
     ucontext_t local;
     if (!context) {
@@ -309,7 +323,7 @@ static void take(long signal, ucontext_t* context) {
     if (action->handler == (uintptr_t)SIG_IGN)
         return;
     if (action->handler != (uintptr_t)SIG_DFL) {
-        run_handler(signal, action, context);
+        run_handler(signal, action, context, &g_info[signal]);
         return;
     }
     switch (tern_libc_signal_default(signal)) {
@@ -344,6 +358,7 @@ static void make_pending(long signal, int code, uint64_t sender, int64_t status)
     g_info[signal].code = code;
     g_info[signal].sender = sender;
     g_info[signal].status = status;
+    g_info[signal].address = 0;
 }
 
 static void context_from_frame(ucontext_t* uc, const struct tern_libc_signal_frame* f) {
@@ -391,8 +406,78 @@ static void context_to_frame(struct tern_libc_signal_frame* f, const ucontext_t*
     f->rflags = (uint64_t)g[REG_EFL];
 }
 
+static void append_hex(char* line, size_t* at, uint64_t value) {
+    line[(*at)++] = '0';
+    line[(*at)++] = 'x';
+    int shift = 60;
+    while (shift > 0 && ((value >> shift) & 0xf) == 0)
+        shift -= 4;
+    for (; shift >= 0; shift -= 4)
+        line[(*at)++] = "0123456789abcdef"[(value >> shift) & 0xf];
+}
+
+static void append_dec(char* line, size_t* at, uint64_t value) {
+    char digits[20];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value != 0);
+    while (n > 0)
+        line[(*at)++] = digits[--n];
+}
+
+static void append_str(char* line, size_t* at, const char* text) {
+    while (*text)
+        line[(*at)++] = *text++;
+}
+
+/* A fault nobody handles ends the process; one line says where it happened. */
+static void log_fault(long signal, uint64_t vector, uint64_t rip, uint64_t address) {
+    char line[128];
+    size_t at = 0;
+    append_str(line, &at, "libc: signal ");
+    append_dec(line, &at, (uint64_t)signal);
+    append_str(line, &at, " for CPU exception ");
+    append_dec(line, &at, vector);
+    append_str(line, &at, " at rip ");
+    append_hex(line, &at, rip);
+    append_str(line, &at, " (address ");
+    append_hex(line, &at, address);
+    append_str(line, &at, ")\n");
+    (void)tern_sys_debug_write((uint64_t)(uintptr_t)line, at);
+}
+
+/* A CPU exception of this thread (proc's frame with `fault` set): the signal goes to its
+ * handler at once, synchronously, with si_addr; returning retries the instruction (after
+ * an mprotect, say), a siglongjmp leaves. As on Linux, the signal blocked, ignored or at
+ * its default ends the process. */
+static void take_fault(struct tern_libc_signal_frame* frame) {
+    uint64_t vector = frame->fault - 1;
+    struct signal_info info = {0, 0, 0, 0};
+    long signal = tern_libc_signal_of_fault(vector, (uint64_t)frame->code, frame->sender,
+                                            (uint64_t)frame->status, &info.code, &info.address);
+    struct k_sigaction* action = &g_actions[signal];
+    if ((g_blocked & tern_libc_signal_bit(signal)) || action->handler == (uintptr_t)SIG_IGN
+        || action->handler == (uintptr_t)SIG_DFL) {
+        log_fault(signal, vector, (uint64_t)frame->status, frame->sender);
+        tern_libc_exit_by_signal(signal);
+    }
+    ucontext_t context;
+    context_from_frame(&context, frame);
+    context.uc_mcontext.gregs[REG_TRAPNO] = (greg_t)vector;
+    context.uc_mcontext.gregs[REG_ERR] = (greg_t)frame->code;
+    context.uc_mcontext.gregs[REG_CR2] = (greg_t)frame->sender;
+    run_handler(signal, action, &context, &info);
+    context_to_frame(frame, &context);
+}
+
 /* Called by tern_signal_entry with the frame proc wrote. */
 __attribute__((used)) void tern_signal_deliver(struct tern_libc_signal_frame* frame) {
+    if (frame->fault != 0) {
+        take_fault(frame);
+        return;
+    }
     long signal = (long)frame->signo;
     if (signal >= 1 && signal <= TERN_LIBC_SIGNAL_COUNT) {
         make_pending(signal, (int)frame->code, frame->sender, frame->status);
@@ -525,6 +610,7 @@ static long sys_rt_sigpending(uint64_t* set, long sigset_size) {
 
 static long suspend(uint64_t mask) {
     ensure_registered();
+    make_wake_port();
     uint64_t old = g_blocked;
     uint64_t mark = tern_libc_signal_mark();
     g_blocked = mask & ~tern_libc_signal_unblockable();
@@ -568,6 +654,7 @@ static long sys_rt_sigtimedwait(const uint64_t* set, siginfo_t* user_info,
         deadline = (uint64_t)tern_sys_clock_monotonic() + ns;
     }
     ensure_registered();
+    make_wake_port();
     uint64_t mark = tern_libc_signal_mark();
     for (;;) {
         long signal = tern_libc_signal_next(g_pending & wanted, 0);

@@ -46,6 +46,8 @@ constexpr uint64_t kFirstSerial = 16;
 constexpr size_t kMaxWaiters = 64;
 // The port set key of proc's port for the bus (TERN_STARTUP_PROC_BUS).
 constexpr uint32_t kBusPortKey = 2;
+// The port the kernel sends the CPU exceptions of processes to (proc_signals::on_fault).
+constexpr uint32_t kFaultPortKey = 3;
 // start_here's flag beside proc::kSpawnReturnTask and kSpawnBusPort: the child gets an
 // end port, a SEND right to which the reply carries (a task handle across nodes).
 constexpr uint32_t kReturnEndPort = 1u << 31;
@@ -1127,20 +1129,27 @@ base::Error on_wait(State* s, proto::Request& request, const proc::WaitRequest& 
             || (pgid && proc_signals::pgid_of(size_t(&p - s->table)) != pgid))
             continue;
         any_child = true;
+        // The answer goes out here, and the child is reaped (or its report taken) only
+        // when it reached the caller: a call a signal cut short is still queued here after
+        // its caller left, and what it took would be lost to the caller's next Wait.
         if (p.state == proc::kStateZombie) {
             if (in.flags & proc::kWaitNoExits)
                 continue;
-            base::Error lost = p.lost;
-            out = exited_answer(p);
-            if (!(in.flags & proc::kWaitNoReap)) {
+            reply.deferred = true;
+            if (proto::reply_later<proc::Wait>(pending, p.lost, exited_answer(p)) == base::Error::OK
+                && !(in.flags & proc::kWaitNoReap)) {
                 charge_parent(p);
                 reap(p);
             }
-            return lost;
+            return base::Error::OK;
         }
-        if (proc_signals::take_report(size_t(&p - s->table), in.flags,
-                                      !(in.flags & proc::kWaitNoReap), out.event, out.status)) {
+        size_t index = size_t(&p - s->table);
+        if (proc_signals::take_report(index, in.flags, false, out.event, out.status)) {
             out.pid = p.pid;
+            reply.deferred = true;
+            if (proto::reply_later<proc::Wait>(pending, base::Error::OK, out) == base::Error::OK
+                && !(in.flags & proc::kWaitNoReap))
+                (void)proc_signals::take_report(index, in.flags, true, out.event, out.status);
             return base::Error::OK;
         }
     }
@@ -1439,6 +1448,14 @@ base::Error on_exec(State* s, proto::Request& request, const proto::Empty&, prot
     return base::Error::OK; // the caller starts the new task's thread
 }
 
+// Messages through the port set's members: other nodes' answers, and CPU exceptions.
+void on_member_message(void* context, tern_msg& msg, uint32_t key) {
+    if (key == kFaultPortKey)
+        proc_signals::on_fault(msg);
+    else
+        on_remote_answer(context, msg, key);
+}
+
 void on_event(void* context, const tern_msg& event, uint32_t) {
     auto* s = static_cast<State*>(context);
     if (event.hdr.label != TERN_LABEL_OBJECT_GONE)
@@ -1544,7 +1561,7 @@ extern "C" int main(uint64_t) {
     server.on<proc::Exec>(&g_state, on_exec);
     server.on<proc::RemoteSpawn>(&g_state, on_remote_spawn);
     server.on<proc::RemoteWait>(&g_state, on_remote_wait);
-    server.on_member(nullptr, on_remote_answer);
+    server.on_member(nullptr, on_member_message);
     server.on_event(&g_state, on_event);
     // Other nodes' requests come through the bus on a port of their own, which init hands
     // the network server alone (+bus); RemoteSpawn and RemoteWait are taken only there.
@@ -1561,6 +1578,11 @@ extern "C" int main(uint64_t) {
         g_state.bus_port = tern_handle_t(bus_port);
         server.requests_on_member(kBusPortKey);
     }
+    if (base::Error e = proc_signals::init_faults(g_state.port, kFaultPortKey);
+        e != base::Error::OK)
+        tern::println(
+            "proc: no port for CPU exceptions (a fault ends a process, no handler runs): {}",
+            base::error_name(e));
     if (auto r = register_name("proc", g_state.port); r.is_error()) {
         tern::println("proc: cannot register: {}", base::error_name(r.error()));
         return 1;

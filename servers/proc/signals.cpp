@@ -12,6 +12,7 @@
 #include "signals.h"
 
 #include <base/utility.h>
+#include <tern/abi/errors.h>
 #include <tern/abi/task.h>
 #include <tern/print.h>
 #include <tern/protocols/proc.h>
@@ -168,6 +169,41 @@ void continue_process(size_t index) {
     tell_parent(index, proc::kWaitEventContinued, kSigCont);
 }
 
+// Writes frame `f` (its registers filled in here) below the red zone of the stopped
+// `thread` of `task` and points the thread at `entry` with RSP and RDI at the frame.
+// BAD_ADDRESS: its stack has no room (nothing was changed).
+base::Error push_frame(tern_handle_t task, tern_handle_t thread, uint64_t entry,
+                       proc::SignalFrame& f) {
+    tern_regs regs;
+    TRY(tern::sys_result<void>(tern_sys_thread_get_regs(thread, uint64_t(&regs))));
+    if (regs.rsp < 4096 + sizeof(f) + proc::kRedZone || regs.rsp >= kUserTop)
+        return base::Error::BAD_ADDRESS;
+    uint64_t at = regs.rsp - proc::kRedZone - sizeof(proc::SignalFrame);
+    f.rsp = regs.rsp;
+    f.rflags = regs.rflags;
+    f.r15 = regs.r15;
+    f.r14 = regs.r14;
+    f.r13 = regs.r13;
+    f.r12 = regs.r12;
+    f.r11 = regs.r11;
+    f.r10 = regs.r10;
+    f.r9 = regs.r9;
+    f.r8 = regs.r8;
+    f.rbp = regs.rbp;
+    f.rdi = regs.rdi;
+    f.rsi = regs.rsi;
+    f.rdx = regs.rdx;
+    f.rcx = regs.rcx;
+    f.rbx = regs.rbx;
+    f.rax = regs.rax;
+    f.rip = regs.rip;
+    TRY(tern::sys_result<void>(tern_sys_task_vm_write(task, at, uint64_t(&f), sizeof(f))));
+    regs.rsp = at;
+    regs.rdi = at;
+    regs.rip = entry;
+    return tern::sys_status(tern_sys_thread_set_regs(thread, uint64_t(&regs)));
+}
+
 // Delivers signo to the process in `index` (running, of this node).
 base::Error deliver(size_t index, uint32_t signo, int64_t code, uint64_t sender, int64_t status) {
     ProcessView p;
@@ -207,51 +243,20 @@ base::Error deliver(size_t index, uint32_t signo, int64_t code, uint64_t sender,
                       base::error_name(e));
         return e;
     }
-    tern_regs regs;
-    base::Error e = tern::sys_status(tern_sys_thread_get_regs(r.thread, uint64_t(&regs)));
-    uint64_t at = regs.rsp - proc::kRedZone - sizeof(proc::SignalFrame);
-    if (e == base::Error::OK) {
-        proc::SignalFrame f = {};
-        f.signo = signo;
-        f.code = code;
-        f.sender = sender;
-        f.status = status;
-        f.rsp = regs.rsp;
-        f.rflags = regs.rflags;
-        f.r15 = regs.r15;
-        f.r14 = regs.r14;
-        f.r13 = regs.r13;
-        f.r12 = regs.r12;
-        f.r11 = regs.r11;
-        f.r10 = regs.r10;
-        f.r9 = regs.r9;
-        f.r8 = regs.r8;
-        f.rbp = regs.rbp;
-        f.rdi = regs.rdi;
-        f.rsi = regs.rsi;
-        f.rdx = regs.rdx;
-        f.rcx = regs.rcx;
-        f.rbx = regs.rbx;
-        f.rax = regs.rax;
-        f.rip = regs.rip;
-        e = regs.rsp < 4096 + sizeof(f) + proc::kRedZone
-                ? base::Error::BAD_ADDRESS
-                : tern::sys_status(tern_sys_task_vm_write(p.task, at, uint64_t(&f), sizeof(f)));
-        if (e == base::Error::BAD_ADDRESS) {
-            // No room for the frame: as Linux does, the process ends with SIGSEGV.
-            tern::println("proc: no stack for signal {} in {} ({:#x}); ending it", signo, p.name,
-                          p.pid);
-            (void)tern_sys_task_kill(p.task, uint64_t(ending_status(kSigSegv)));
-            if (!was_stopped)
-                (void)tern_sys_thread_resume(r.thread);
-            return base::Error::OK;
-        }
-    }
-    if (e == base::Error::OK) {
-        regs.rsp = at;
-        regs.rdi = at;
-        regs.rip = r.entry;
-        e = tern::sys_status(tern_sys_thread_set_regs(r.thread, uint64_t(&regs)));
+    proc::SignalFrame f = {};
+    f.signo = signo;
+    f.code = code;
+    f.sender = sender;
+    f.status = status;
+    base::Error e = push_frame(p.task, r.thread, r.entry, f);
+    if (e == base::Error::BAD_ADDRESS) {
+        // No room for the frame: as Linux does, the process ends with SIGSEGV.
+        tern::println("proc: no stack for signal {} in {} ({:#x}); ending it", signo, p.name,
+                      p.pid);
+        (void)tern_sys_task_kill(p.task, uint64_t(ending_status(kSigSegv)));
+        if (!was_stopped)
+            (void)tern_sys_thread_resume(r.thread);
+        return base::Error::OK;
     }
     if (!was_stopped)
         (void)tern_sys_thread_resume(r.thread);
@@ -291,6 +296,22 @@ void mark_descendants(size_t root, bool* marked) {
     }
 }
 
+tern_handle_t g_fault_port = TERN_INVALID_HANDLE; // SEND only: what the kernel is given
+
+// A process whose C library takes signals takes its faults too (proc.h, "Faults"): proc
+// becomes its task's exception port while it has an entry. Without one (native programs,
+// init and the core servers) the kernel ends it at a fault, as before.
+void watch_faults(size_t index) {
+    ProcessView v;
+    if (g_fault_port == TERN_INVALID_HANDLE || !view(index, v) || !v.running || privileged(v.pid)
+        || (v.pid >> 32) != this_node())
+        return;
+    tern_handle_t port = g_records[index].entry != 0 ? g_fault_port : TERN_INVALID_HANDLE;
+    if (int64_t r = tern_sys_task_set_exception_port(v.task, port); r < 0)
+        tern::println("proc: {} ({:#x}) keeps the kernel's end at a fault: {}", v.name, v.pid,
+                      base::error_name(tern::sys_status(r)));
+}
+
 base::Error on_entry(void*, proto::Request& request, const proc::SignalEntryRequest& in,
                      proto::Empty&, proto::Reply&, proto::PendingReply&) {
     size_t index = index_of_task(request.badge());
@@ -305,6 +326,7 @@ base::Error on_entry(void*, proto::Request& request, const proc::SignalEntryRequ
     if (g_records[index].thread == TERN_INVALID_HANDLE)
         return base::Error::BAD_STATE;
     set_entry(g_records[index], in.entry, in.ignored);
+    watch_faults(index);
     return base::Error::OK;
 }
 
@@ -522,6 +544,7 @@ void set_thread(size_t index, tern_handle_t thread) {
 
 void inherit_entry(size_t index, size_t parent_index) {
     set_entry(g_records[index], g_records[parent_index].entry, g_records[parent_index].ignored);
+    watch_faults(index);
 }
 
 void ended(size_t index) {
@@ -612,6 +635,111 @@ bool take_report(size_t index, uint32_t flags, bool consume, uint32_t& event, in
     if (consume)
         r.report = 0;
     return true;
+}
+
+namespace {
+
+const char* vector_name(uint64_t vector) {
+    switch (vector) {
+    case 0:
+        return "divide error";
+    case 3:
+        return "breakpoint";
+    case 6:
+        return "invalid opcode";
+    case 13:
+        return "general protection fault";
+    case 14:
+        return "page fault";
+    case 17:
+        return "alignment check";
+    default:
+        return "CPU exception";
+    }
+}
+
+constexpr uint64_t kVecPageFault = 14;
+
+// Whether `address` is inside one of the task's regions.
+bool in_mapping(tern_handle_t task, uint64_t address) {
+    static tern_mapping mappings[256];
+    int64_t n = tern_sys_task_mappings(task, uint64_t(&mappings[0]), 256);
+    for (int64_t i = 0; i < n && i < 256; ++i)
+        if (address >= mappings[i].start && address < mappings[i].end)
+            return true;
+    return false;
+}
+
+} // namespace
+
+base::Error init_faults(tern_handle_t server_port, uint32_t key) {
+    int64_t port = tern_sys_port_create(64);
+    if (port < 0)
+        return tern::sys_status(port);
+    if (int64_t r = tern_sys_port_set_add(server_port, tern_handle_t(port), key); r < 0) {
+        (void)tern_sys_handle_close(tern_handle_t(port));
+        return tern::sys_status(r);
+    }
+    int64_t send = tern_sys_handle_duplicate(tern_handle_t(port), TERN_RIGHT_SEND);
+    if (send < 0)
+        return tern::sys_status(send);
+    g_fault_port = tern_handle_t(send);
+    return base::Error::OK;
+}
+
+void on_fault(tern_msg& msg) {
+    tern_handle_t thread = msg.hdr.handle_count ? msg.handles[0] : TERN_INVALID_HANDLE;
+    for (uint32_t i = 1; i < msg.hdr.handle_count; ++i)
+        (void)tern_sys_handle_close(msg.handles[i]);
+    if (msg.reply_handle != TERN_INVALID_HANDLE)
+        (void)tern_sys_handle_close(msg.reply_handle);
+    struct Closer {
+        tern_handle_t h;
+        ~Closer() {
+            if (h != TERN_INVALID_HANDLE)
+                (void)tern_sys_handle_close(h);
+        }
+    } closer{thread};
+    if (msg.hdr.label != TERN_LABEL_EXCEPTION || thread == TERN_INVALID_HANDLE)
+        return;
+    uint64_t vector = msg.words[0], error = msg.words[1], rip = msg.words[2],
+             address = msg.words[3];
+    size_t index = index_of_task(msg.hdr.sender_badge);
+    ProcessView p;
+    if (index == kNone || !view(index, p) || !p.running || p.task_id != msg.hdr.sender_badge) {
+        // An image an exec replaced, ending anyway: its thread stays stopped until then.
+        return;
+    }
+    Record& r = g_records[index];
+    int64_t fault_status = int64_t(TERN_EXIT_FAULT_BASE + vector);
+    if (r.entry != 0) {
+        // A page that is not there inside a region (PROT_NONE, a guard page) is an
+        // access the region refuses, which Linux reports as SEGV_ACCERR: bit 0 says so.
+        if (vector == kVecPageFault && !(error & 1) && in_mapping(p.task, address))
+            error |= 1;
+        proc::SignalFrame f = {};
+        f.fault = 1 + vector;
+        f.code = int64_t(error);
+        f.sender = address;
+        f.status = int64_t(rip);
+        base::Error e = push_frame(p.task, thread, r.entry, f);
+        if (e == base::Error::OK) {
+            (void)tern_sys_thread_resume(thread);
+            return;
+        }
+        // Not stopped any more: a signal's delivery (which found it stopped) resumed it
+        // meanwhile, at the entry; it will retry the instruction and report it again.
+        if (e == base::Error::BAD_STATE)
+            return;
+        tern::println("proc: no stack for the {} of {} ({:#x}) at rip {:#x}; ending it",
+                      vector_name(vector), p.name, p.pid, rip);
+        if (e == base::Error::BAD_ADDRESS)
+            fault_status = ending_status(kSigSegv);
+    } else {
+        tern::println("proc: {} ({:#x}): {} at rip {:#x} (address {:#x}, error {:#x})", p.name,
+                      p.pid, vector_name(vector), rip, address, error);
+    }
+    (void)tern_sys_task_kill(p.task, uint64_t(fault_status));
 }
 
 void serve(proto::Server& server) {

@@ -59,6 +59,11 @@ uint64_t pgid_of(size_t index);
 // (proc::kWaitStopped, kWaitContinued) takes: its event and status; `consume` marks it
 // reported. False when there is none.
 bool take_report(size_t index, uint32_t flags, bool consume, uint32_t& event, int64_t& status);
+// Faults (tern/protocols/proc.h, "Faults"): makes the port every tracked process's CPU
+// exceptions come to, a member of proc's port under `key`.
+base::Error init_faults(tern_handle_t server_port, uint32_t key);
+// A message that came through the faults port (the kernel's TERN_LABEL_EXCEPTION).
+void on_fault(tern_msg& msg);
 // The signal operations (SignalEntry, Signal, SetPgid, GetPgid, SetSid).
 void serve(tern::proto::Server& server);
 

@@ -115,6 +115,8 @@ TEST_CASE("the signal frame: proc's and the C library's layouts agree", "[signal
                    == offsetof(tern::proc::SignalFrame, rflags));
     STATIC_REQUIRE(offsetof(tern_libc_signal_frame, rip) == offsetof(tern::proc::SignalFrame, rip));
     STATIC_REQUIRE(offsetof(tern_libc_signal_frame, rax) == offsetof(tern::proc::SignalFrame, rax));
+    STATIC_REQUIRE(offsetof(tern_libc_signal_frame, fault)
+                   == offsetof(tern::proc::SignalFrame, fault));
     // The entry pops rflags and 15 registers, then `ret $128`: RSP is back where it was.
     uint64_t rsp = 0x7fff0000;
     uint64_t frame = tern_libc_signal_frame_at(rsp);
@@ -124,4 +126,31 @@ TEST_CASE("the signal frame: proc's and the C library's layouts agree", "[signal
     CHECK(after_pops + 8 + TERN_LIBC_RED_ZONE == rsp);
     // Nothing of the frame touches the red zone.
     CHECK(frame + sizeof(tern_libc_signal_frame) == rsp - TERN_LIBC_RED_ZONE);
+}
+
+TEST_CASE("a CPU exception's signal, si_code and si_addr are Linux's", "[signals]") {
+    int code = -1;
+    uint64_t addr = 1;
+    const uint64_t rip = 0x401000, at = 0x7000;
+    CHECK(tern_libc_signal_of_fault(14, 0x4, at, rip, &code, &addr) == SIGSEGV); // not present
+    CHECK(code == SEGV_MAPERR);
+    CHECK(addr == at);
+    CHECK(tern_libc_signal_of_fault(14, 0x7, at, rip, &code, &addr) == SIGSEGV); // protection
+    CHECK(code == SEGV_ACCERR);
+    CHECK(addr == at);
+    CHECK(tern_libc_signal_of_fault(0, 0, 0, rip, &code, &addr) == SIGFPE);
+    CHECK(code == FPE_INTDIV);
+    CHECK(addr == rip);
+    CHECK(tern_libc_signal_of_fault(6, 0, 0, rip, &code, &addr) == SIGILL);
+    CHECK(code == ILL_ILLOPN);
+    CHECK(addr == rip);
+    CHECK(tern_libc_signal_of_fault(13, 0, 0, rip, &code, &addr) == SIGSEGV);
+    CHECK(code == SI_KERNEL);
+    CHECK(addr == 0);
+    CHECK(tern_libc_signal_of_fault(17, 0, at, rip, &code, &addr) == SIGBUS);
+    CHECK(code == BUS_ADRALN);
+    CHECK(tern_libc_signal_of_fault(12, 0, 0, rip, &code, &addr) == SIGBUS);
+    CHECK(tern_libc_signal_of_fault(3, 0, 0, rip, &code, &addr) == SIGTRAP);
+    CHECK(code == SI_KERNEL);
+    CHECK(tern_libc_signal_of_fault(19, 0, 0, rip, &code, &addr) == SIGFPE);
 }

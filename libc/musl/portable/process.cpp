@@ -24,6 +24,7 @@ int tern_libc_signal_of_vector(uint64_t vector) {
         return kSigTrap;
     case 6: // invalid opcode
         return kSigIll;
+    case 12: // stack segment
     case 17: // alignment check
         return kSigBus;
     default:

@@ -9,6 +9,10 @@ constexpr long kSigKill = 9, kSigChld = 17, kSigCont = 18, kSigStop = 19, kSigTs
                kSigTtin = 21, kSigTtou = 22, kSigUrg = 23, kSigWinch = 28;
 constexpr unsigned long kSaNoDefer = 0x40000000, kSaResetHand = 0x80000000;
 constexpr int kCldExited = 1, kCldKilled = 2;
+// si_code values of faults, and the vectors they come from.
+constexpr int kSiKernel = 0x80, kSegvMapErr = 1, kSegvAccErr = 2, kBusAdrAln = 1, kIllIllOpn = 2,
+              kFpeIntDiv = 1;
+constexpr uint64_t kVecDivide = 0, kVecInvalidOpcode = 6, kVecPageFault = 14, kVecAlignment = 17;
 
 static_assert(sizeof(tern_libc_signal_frame) == TERN_LIBC_SIGNAL_FRAME_SIZE);
 static_assert(__builtin_offsetof(tern_libc_signal_frame, rflags) == TERN_LIBC_SIGNAL_FRAME_RESTORE);
@@ -112,6 +116,34 @@ void tern_libc_signal_child_info(int64_t status, int* code, int* child_status) {
         *code = kCldKilled; // no core dumps: Linux's CLD_KILLED with core files off
         *child_status = wait_status & 0x7f;
     }
+}
+
+long tern_libc_signal_of_fault(uint64_t vector, uint64_t error_code, uint64_t address, uint64_t rip,
+                               int* code, uint64_t* fault_addr) {
+    long signal = tern_libc_signal_of_vector(vector);
+    *code = kSiKernel;
+    *fault_addr = 0;
+    switch (vector) {
+    case kVecDivide:
+        *code = kFpeIntDiv;
+        *fault_addr = rip;
+        break;
+    case kVecInvalidOpcode:
+        *code = kIllIllOpn;
+        *fault_addr = rip;
+        break;
+    case kVecAlignment:
+        *code = kBusAdrAln;
+        *fault_addr = address;
+        break;
+    case kVecPageFault:
+        *code = (error_code & 1) ? kSegvAccErr : kSegvMapErr;
+        *fault_addr = address;
+        break;
+    default:
+        break;
+    }
+    return signal;
 }
 
 } // extern "C"

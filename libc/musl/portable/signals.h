@@ -28,7 +28,7 @@ struct tern_libc_signal_frame {
     uint64_t sender; /* global pid */
     int64_t status;  /* SIGCHLD: the child's exit status as proc reports it */
     uint64_t rsp;
-    uint64_t reserved;
+    uint64_t fault; /* 0 for a signal; 1 + the vector for a CPU exception (below) */
     uint64_t rflags;
     uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
     uint64_t rip;
@@ -86,6 +86,15 @@ uint64_t tern_libc_signal_job_word(uint64_t defaults, uint64_t blocked, int no_c
 /* SIGCHLD's si_code (CLD_EXITED, CLD_KILLED) and si_status for an exit
  * status as proc reports it. */
 void tern_libc_signal_child_info(int64_t status, int* code, int* child_status);
+
+/* A CPU exception proc reports in a frame (fault = 1 + vector, code the error code,
+ * sender the faulting address, status the RIP): the signal Linux sends for it, with its
+ * si_code and si_addr. A page fault is SEGV_ACCERR when the error code's bit 0 says the
+ * address is inside a region, else SEGV_MAPERR, at the address; a divide error
+ * FPE_INTDIV and an invalid opcode ILL_ILLOPN at the RIP; an alignment check BUS_ADRALN;
+ * a general protection fault and a breakpoint SI_KERNEL with no address. */
+long tern_libc_signal_of_fault(uint64_t vector, uint64_t error_code, uint64_t address, uint64_t rip,
+                               int* code, uint64_t* fault_addr);
 
 #ifdef __cplusplus
 }

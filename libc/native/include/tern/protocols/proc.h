@@ -216,7 +216,11 @@ struct SignalFrame {
     uint64_t sender; // global pid of the sender (SIGCHLD: the child), 0 for the terminal
     int64_t status;  // SIGCHLD: the child's exit status as Wait reports it
     uint64_t rsp;    // the interrupted stack pointer
-    uint64_t reserved;
+    // 0 for a signal. For a CPU exception of the thread (below, "Faults"): 1 + the vector,
+    // with signo 0, code the error code (a page fault's bit 0 also set when the address is
+    // inside a region of the task), sender the faulting address (page faults) and status
+    // the faulting RIP; the C library works out the signal and its si_code.
+    uint64_t fault;
     // Popped in this order by the entry; rip ends kRedZone + 8 below the interrupted RSP.
     uint64_t rflags;
     uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
@@ -224,6 +228,14 @@ struct SignalFrame {
 };
 static_assert(sizeof(SignalFrame) == 184);
 inline constexpr uint64_t kSignalFrameRestore = 48; // offset of rflags
+
+// Faults: proc is the exception port of every process it tracks (but init and the core
+// servers, which the kernel ends at a fault). When a thread raises a CPU exception the
+// kernel cannot resolve, proc writes a SignalFrame with `fault` set on that thread's stack
+// and resumes it at the entry, which runs the process's handler for the signal (SIGSEGV,
+// SIGBUS, SIGILL, SIGFPE, SIGTRAP) or ends the process as Linux would. A process without
+// an entry, or whose stack has no room for the frame, ends with 0x100 + the vector as if
+// the kernel had ended it (no room: 128 + SIGSEGV).
 
 // The caller's C library takes signals at `entry` (0: it no longer does; proc acts on
 // defaults again). `ignored` is the address of a 64-bit mask in its memory of the signals
