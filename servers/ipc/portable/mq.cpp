@@ -1,28 +1,16 @@
 // The POSIX message queues of one node (mq.h has the rules).
 #include "mq.h"
 
-#if __STDC_HOSTED__
-#include <new>
-#else
-#include <tern/new.h>
-#endif
+#include "common.h"
 
 namespace ipc {
 
 namespace {
 
-constexpr uint32_t kModeBits = 0777;
 constexpr uint32_t kRead = 4;
 constexpr uint32_t kWrite = 2;
 // What a queue counts against its owner besides its messages: one pointer per message.
 constexpr uint64_t kPerMessage = 8;
-
-void copy_bytes(void* to, const void* from, size_t size) {
-    auto* t = static_cast<uint8_t*>(to);
-    const auto* f = static_cast<const uint8_t*>(from);
-    for (size_t i = 0; i < size; ++i)
-        t[i] = f[i];
-}
 
 bool same_name(const char* a, size_t a_length, const char* b, size_t b_length) {
     if (a_length != b_length)

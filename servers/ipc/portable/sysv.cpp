@@ -2,25 +2,14 @@
 #include "sysv.h"
 
 #include <base/utility.h>
-#if __STDC_HOSTED__
-#include <new>
-#else
-#include <tern/new.h>
-#endif
+
+#include "common.h"
 
 namespace ipc {
 
 namespace {
 
-constexpr uint32_t kModeBits = 0777;
 constexpr int32_t kENOSYS = 38;
-
-void copy_bytes(void* to, const void* from, size_t size) {
-    auto* t = static_cast<uint8_t*>(to);
-    const auto* f = static_cast<const uint8_t*>(from);
-    for (size_t i = 0; i < size; ++i)
-        t[i] = f[i];
-}
 
 bool valid_kind(Kind kind) { return kind == kShm || kind == kSem || kind == kMsg; }
 
