@@ -176,10 +176,17 @@ long tern_libc_ipc_control(uint32_t kind, int32_t id, int32_t command, int32_t s
 
 long tern_libc_ipc_semop(int32_t id, const void* ops, uint32_t count, uint64_t timeout_ns) {
     ipc::Answer a = {};
-    long r = call([&](tern_handle_t s) {
-        tern::proto::CallParts parts;
+    ipc::SemOpRequest in = {id, 0, timeout_ns, {}};
+    tern::proto::CallParts parts;
+    // A few operations ride in the request itself, and the call in registers.
+    if (count >= 1 && count <= ipc::kSemOpsInline) {
+        in.count = count;
+        __builtin_memcpy(in.ops, ops, count * sizeof(ipc::SemOp));
+    } else {
         parts.in_data = {static_cast<const uint8_t*>(ops), count * sizeof(ipc::SemOp)};
-        auto x = tern::proto::call<ipc::SemOperate>(s, {id, 0, timeout_ns}, parts);
+    }
+    long r = call([&](tern_handle_t s) {
+        auto x = tern::proto::call<ipc::SemOperate>(s, in, parts);
         if (x.ok())
             a = x.value();
         return x.ok() ? base::Error::OK : x.error();

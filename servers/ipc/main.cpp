@@ -347,14 +347,26 @@ base::Error on_semop(State* s, proto::Request& request, const ::ipc::SemOpReques
     Client* c = caller(s, request);
     if (!c)
         return base::Error::INVALID_ARGUMENT;
-    if (request.data().size() % sizeof(::ipc::SemOp) != 0) {
-        request.set_refusal_reason("not a whole number of operations");
+    ::ipc::SemOp ops[::ipc::kSemOpm];
+    size_t count = in.count;
+    if (!request.data().empty()) {
+        if (in.count != 0) {
+            request.set_refusal_reason("operations both inline and as data");
+            return base::Error::INVALID_ARGUMENT;
+        }
+        if (request.data().size() % sizeof(::ipc::SemOp) != 0) {
+            request.set_refusal_reason("not a whole number of operations");
+            return base::Error::INVALID_ARGUMENT;
+        }
+        count = request.data().size() / sizeof(::ipc::SemOp);
+        __builtin_memcpy(ops, request.data().data(), request.data().size());
+    } else if (in.count > ::ipc::kSemOpsInline) {
+        request.set_refusal_reason("more inline operations than the request holds");
         return base::Error::INVALID_ARGUMENT;
+    } else {
+        __builtin_memcpy(ops, in.ops, count * sizeof(::ipc::SemOp));
     }
     update_clock(s);
-    ::ipc::SemOp ops[::ipc::kSemOpm];
-    size_t count = request.data().size() / sizeof(::ipc::SemOp);
-    __builtin_memcpy(ops, request.data().data(), request.data().size());
     uint64_t token = 0;
     Parked* p = reserve(s, &token);
     out.error = s->store.semop(c->caller, in.id, ops, count, token);
