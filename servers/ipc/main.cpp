@@ -55,6 +55,7 @@ struct State {
     tern_handle_t port = TERN_INVALID_HANDLE;
     Client clients[::ipc::kMaxClients];
     Parked parked[::ipc::kMaxWaiters];
+    uint32_t timed = 0; // parked calls with a deadline
     tern_handle_t memory[::ipc::kMaxObjects] = {};
 };
 
@@ -107,9 +108,10 @@ Parked* reserve(State* s, uint64_t* token) {
     return nullptr;
 }
 
-void park(Parked* p, uint64_t token, uint32_t label, uint64_t task, uint64_t deadline,
+void park(State* s, Parked* p, uint64_t token, uint32_t label, uint64_t task, uint64_t deadline,
           proto::PendingReply pending) {
     p->used = true;
+    s->timed += deadline != TERN_TIMEOUT_INFINITE;
     p->generation = proto::SlotCookie::from(token).generation;
     p->label = label;
     p->task = task;
@@ -125,12 +127,17 @@ Parked* parked_of(State* s, uint64_t token) {
     return p.used && p.generation == cookie.generation ? &p : nullptr;
 }
 
+void vacate(State* s, Parked& p) {
+    s->timed -= p.deadline != TERN_TIMEOUT_INFINITE;
+    p.used = false;
+}
+
 bool is_mq(uint32_t label) {
     return label == ::ipc::MqSend::kLabel || label == ::ipc::MqReceive::kLabel;
 }
 
 // A parked POSIX queue call's answer: false when its caller is no longer there.
-bool answer_mq(Parked& p, int32_t error, const ::ipc::MqMessage* m) {
+bool answer_mq(State* s, Parked& p, int32_t error, const ::ipc::MqMessage* m) {
     ::ipc::Answer a = {error, 0, 0};
     proto::Reply parts;
     if (m && error == 0) {
@@ -140,14 +147,14 @@ bool answer_mq(Parked& p, int32_t error, const ::ipc::MqMessage* m) {
     base::Error e = p.label == ::ipc::MqSend::kLabel
                         ? proto::reply_later<::ipc::MqSend>(p.reply, base::Error::OK, a)
                         : proto::reply_later<::ipc::MqReceive>(p.reply, base::Error::OK, a, parts);
-    p.used = false;
+    vacate(s, p);
     return e == base::Error::OK;
 }
 
 bool on_mq_completion(void* context, uint64_t token, int32_t error, const ::ipc::MqMessage* m) {
     auto* s = static_cast<State*>(context);
     Parked* p = parked_of(s, token);
-    return p ? answer_mq(*p, error, m) : false;
+    return p ? answer_mq(s, *p, error, m) : false;
 }
 
 // A fired SIGEV_SIGNAL registration waits until the call that fired it is answered (a
@@ -178,7 +185,7 @@ void send_notice(State* s, const ::ipc::MqNotice& n) {
                       base::error_name(r.error()));
 }
 
-void answer(Parked& p, int32_t error, const ::ipc::Message* m) {
+void answer(State* s, Parked& p, int32_t error, const ::ipc::Message* m) {
     ::ipc::Answer a = {error, 0, 0};
     proto::Reply parts;
     if (m && error == 0) {
@@ -196,14 +203,14 @@ void answer(Parked& p, int32_t error, const ::ipc::Message* m) {
         (void)proto::reply_later<::ipc::MsgReceive>(p.reply, base::Error::OK, a, parts);
         break;
     }
-    p.used = false;
+    vacate(s, p);
 }
 
 // The store's answer to a parked call.
 void on_completion(void* context, uint64_t token, int32_t error, const ::ipc::Message* m) {
     auto* s = static_cast<State*>(context);
     if (Parked* p = parked_of(s, token))
-        answer(*p, error, m);
+        answer(s, *p, error, m);
 }
 
 base::Error on_hello(State* s, proto::Request& request, const ::ipc::HelloRequest& in,
@@ -381,7 +388,7 @@ base::Error on_semop(State* s, proto::Request& request, const ::ipc::SemOpReques
             out.error = ::ipc::kEAGAIN;
             return base::Error::OK;
         }
-        park(p, token, ::ipc::SemOperate::kLabel, c->caller.task, deadline_after(in.timeout_ns),
+        park(s, p, token, ::ipc::SemOperate::kLabel, c->caller.task, deadline_after(in.timeout_ns),
              pending);
         reply.deferred = true;
     }
@@ -403,7 +410,7 @@ base::Error on_msgsnd(State* s, proto::Request& request, const ::ipc::SendReques
         out.error = ::ipc::kENOMEM;
     }
     if (out.error == ::ipc::kBlocked) {
-        park(p, token, ::ipc::MsgSend::kLabel, c->caller.task, TERN_TIMEOUT_INFINITE, pending);
+        park(s, p, token, ::ipc::MsgSend::kLabel, c->caller.task, TERN_TIMEOUT_INFINITE, pending);
         reply.deferred = true;
     }
     return base::Error::OK;
@@ -427,7 +434,8 @@ base::Error on_msgrcv(State* s, proto::Request& request, const ::ipc::ReceiveReq
         out.error = ::ipc::kENOMEM;
     }
     if (out.error == ::ipc::kBlocked) {
-        park(p, token, ::ipc::MsgReceive::kLabel, c->caller.task, TERN_TIMEOUT_INFINITE, pending);
+        park(s, p, token, ::ipc::MsgReceive::kLabel, c->caller.task, TERN_TIMEOUT_INFINITE,
+             pending);
         reply.deferred = true;
         return base::Error::OK;
     }
@@ -523,7 +531,7 @@ void mq_park(State* s, Parked* p, uint64_t token, uint32_t label, const Client* 
         *error = p ? ::ipc::kETIMEDOUT : ::ipc::kENOMEM;
         return;
     }
-    park(p, token, label, c->caller.task, when, pending);
+    park(s, p, token, label, c->caller.task, when, pending);
     reply.deferred = true;
 }
 
@@ -581,7 +589,7 @@ void client_ended(State* s, Client& c) {
         Parked& p = s->parked[i];
         if (p.used && p.task == c.caller.task) {
             (void)tern_sys_handle_close(p.reply.reply);
-            p.used = false;
+            vacate(s, p);
         }
     }
     s->store.task_ended(c.caller.task, freed_slot, s);
@@ -608,6 +616,8 @@ void on_event(void* context, const tern_msg& event, uint32_t) {
 // ETIMEDOUT (a POSIX queue's); returns
 // how long until the next deadline.
 uint64_t expire(State* s) {
+    if (s->timed == 0)
+        return TERN_TIMEOUT_INFINITE;
     uint64_t now = now_ns();
     uint64_t next = TERN_TIMEOUT_INFINITE;
     for (uint32_t i = 0; i < ::ipc::kMaxWaiters; ++i) {
@@ -618,10 +628,10 @@ uint64_t expire(State* s) {
             uint64_t token = proto::SlotCookie{i, p.generation}.value();
             if (is_mq(p.label)) {
                 (void)s->mq.cancel(token);
-                (void)answer_mq(p, ::ipc::kETIMEDOUT, nullptr);
+                (void)answer_mq(s, p, ::ipc::kETIMEDOUT, nullptr);
             } else {
                 (void)s->store.cancel(token);
-                answer(p, ::ipc::kEAGAIN, nullptr);
+                answer(s, p, ::ipc::kEAGAIN, nullptr);
             }
         } else if (p.deadline - now < next) {
             next = p.deadline - now;
@@ -666,9 +676,14 @@ extern "C" int main(uint64_t) {
         tern::println("ipc: cannot register: {}", base::error_name(r.error()));
         return 1;
     }
+    // Each answer goes out with the next wait, in one call; a queue's notification waits
+    // for the answer to the call that fired it.
+    server.batch_replies();
     for (;;) {
         uint64_t wait = expire(&state);
         (void)server.serve_one(wait);
+        if (state.notice_count > 0)
+            server.flush_reply();
         for (uint32_t i = 0; i < state.notice_count; ++i)
             send_notice(&state, state.notices[i]);
         state.notice_count = 0;
