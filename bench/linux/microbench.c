@@ -55,6 +55,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../tests/bench/ipc_pingpong.h"
 #include "../../tests/bench/shm_attach_detach.h"
 
 enum {
@@ -296,117 +297,10 @@ enum {
     kPingPongs = 1000
 };
 
-static void reap(pid_t child, const char* what) {
-    int status = 0;
-    if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+static uint64_t measured(uint64_t figure, const char* what) {
+    if (figure == 0)
         fail(what);
-}
-
-/* Semaphore 0 is the child's turn, 1 the parent's. */
-static uint64_t bench_semop_pingpong(void) {
-    int set = semget(IPC_PRIVATE, 2, 0600);
-    if (set < 0)
-        fail("semget");
-    struct sembuf post_child = {0, 1, 0}, wait_child = {0, -1, 0};
-    struct sembuf post_parent = {1, 1, 0}, wait_parent = {1, -1, 0};
-    pid_t child = fork();
-    if (child < 0)
-        fail("fork");
-    if (child == 0) {
-        for (int i = 0; i < kRounds * kPingPongs; ++i)
-            if (semop(set, &wait_child, 1) != 0 || semop(set, &post_parent, 1) != 0)
-                _exit(1);
-        _exit(0);
-    }
-    uint64_t best = ~0ull;
-    for (int r = 0; r < kRounds; ++r) {
-        uint64_t t0 = read_tsc();
-        for (int i = 0; i < kPingPongs; ++i)
-            if (semop(set, &post_child, 1) != 0 || semop(set, &wait_parent, 1) != 0)
-                fail("semop");
-        best = min_u64(best, (read_tsc() - t0) / kPingPongs);
-    }
-    reap(child, "semop child");
-    semctl(set, 0, IPC_RMID);
-    return best;
-}
-
-struct message {
-    long type;
-    char text[64];
-};
-
-static uint64_t bench_msg_pingpong(void) {
-    int queue = msgget(IPC_PRIVATE, 0600);
-    if (queue < 0)
-        fail("msgget");
-    pid_t child = fork();
-    if (child < 0)
-        fail("fork");
-    if (child == 0) {
-        struct message m;
-        for (int i = 0; i < kRounds * kPingPongs; ++i) {
-            if (msgrcv(queue, &m, 64, 1, 0) != 64)
-                _exit(1);
-            m.type = 2;
-            if (msgsnd(queue, &m, 64, 0) != 0)
-                _exit(1);
-        }
-        _exit(0);
-    }
-    struct message m;
-    memset(&m, 0x5a, sizeof(m));
-    uint64_t best = ~0ull;
-    for (int r = 0; r < kRounds; ++r) {
-        uint64_t t0 = read_tsc();
-        for (int i = 0; i < kPingPongs; ++i) {
-            m.type = 1;
-            if (msgsnd(queue, &m, 64, 0) != 0 || msgrcv(queue, &m, 64, 2, 0) != 64)
-                fail("msg");
-        }
-        best = min_u64(best, (read_tsc() - t0) / kPingPongs);
-    }
-    reap(child, "msg child");
-    msgctl(queue, IPC_RMID, NULL);
-    return best;
-}
-
-static uint64_t bench_mq_pingpong(void) {
-    struct mq_attr attr;
-    memset(&attr, 0, sizeof(attr));
-    attr.mq_maxmsg = 1;
-    attr.mq_msgsize = 64;
-    mq_unlink("/bench_ping");
-    mq_unlink("/bench_pong");
-    mqd_t ping = mq_open("/bench_ping", O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
-    mqd_t pong = mq_open("/bench_pong", O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
-    if (ping == (mqd_t)-1 || pong == (mqd_t)-1)
-        fail("mq_open");
-    pid_t child = fork();
-    if (child < 0)
-        fail("fork");
-    static char text[64];
-    if (child == 0) {
-        for (int i = 0; i < kRounds * kPingPongs; ++i)
-            if (mq_receive(ping, text, 64, NULL) != 64 || mq_send(pong, text, 64, 0) != 0)
-                _exit(1);
-        _exit(0);
-    }
-    memset(text, 0x5a, sizeof(text));
-    uint64_t best = ~0ull;
-    for (int r = 0; r < kRounds; ++r) {
-        uint64_t t0 = read_tsc();
-        for (int i = 0; i < kPingPongs; ++i)
-            if (mq_send(ping, text, 64, 0) != 0 || mq_receive(pong, text, 64, NULL) != 64)
-                fail("mq");
-        best = min_u64(best, (read_tsc() - t0) / kPingPongs);
-    }
-    reap(child, "mq child");
-    mq_close(ping);
-    mq_close(pong);
-    mq_unlink("/bench_ping");
-    mq_unlink("/bench_pong");
-    return best;
+    return figure;
 }
 
 int main(void) {
@@ -425,8 +319,12 @@ int main(void) {
            (unsigned long long)bench_thread_create_join());
     printf("linux.shm_attach_detach: %llu instructions\n",
            (unsigned long long)bench_shm_attach_detach());
-    printf("linux.semop_pingpong: %llu instructions\n", (unsigned long long)bench_semop_pingpong());
-    printf("linux.msg_pingpong_64: %llu instructions\n", (unsigned long long)bench_msg_pingpong());
-    printf("linux.mq_pingpong_64: %llu instructions\n", (unsigned long long)bench_mq_pingpong());
+    printf("linux.semop_pingpong: %llu instructions\n",
+           (unsigned long long)measured(semop_pingpong(kRounds, kPingPongs), "semop"));
+    printf("linux.msg_pingpong_64: %llu instructions\n",
+           (unsigned long long)measured(msg_pingpong(kRounds, kPingPongs), "msg"));
+    printf("linux.mq_pingpong_64: %llu instructions\n",
+           (unsigned long long)measured(
+               mq_pingpong("/bench_ping", "/bench_pong", kRounds, kPingPongs), "mq"));
     return 0;
 }

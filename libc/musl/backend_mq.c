@@ -159,17 +159,27 @@ static long sys_mq_unlink(const char* user_name) {
         }                                                                                          \
     } while (0)
 
+/* A send's or receive's queue and deadline: NULL with *error when either is bad. */
+static struct tern_libc_file* queue_until(long fd, const struct timespec* timeout,
+                                          uint64_t* deadline, long* error) {
+    *error = deadline_of(timeout, deadline);
+    if (*error < 0)
+        return NULL;
+    struct tern_libc_file* q = queue_of(fd);
+    if (!q)
+        *error = -EBADF;
+    return q;
+}
+
 static long sys_mq_timedsend(long fd, const void* user_text, size_t length, unsigned priority,
                              const struct timespec* timeout) {
     if (priority >= kPrioMax)
         return -EINVAL;
     uint64_t deadline = 0;
-    long r = deadline_of(timeout, &deadline);
-    if (r < 0)
-        return r;
-    struct tern_libc_file* q = queue_of(fd);
+    long r = 0;
+    struct tern_libc_file* q = queue_until(fd, timeout, &deadline, &r);
     if (!q)
-        return -EBADF;
+        return r;
     if ((q->flags & kAccMode) == O_RDONLY)
         return -EBADF;
     if (length > TERN_LIBC_MQ_MSGSIZE_MAX) /* longer than any queue's mq_msgsize */
@@ -185,12 +195,10 @@ static long sys_mq_timedsend(long fd, const void* user_text, size_t length, unsi
 static long sys_mq_timedreceive(long fd, void* user_text, size_t length, unsigned* user_priority,
                                 const struct timespec* timeout) {
     uint64_t deadline = 0;
-    long r = deadline_of(timeout, &deadline);
-    if (r < 0)
-        return r;
-    struct tern_libc_file* q = queue_of(fd);
+    long r = 0;
+    struct tern_libc_file* q = queue_until(fd, timeout, &deadline, &r);
     if (!q)
-        return -EBADF;
+        return r;
     uint64_t description = q->mqueue.description, secret = q->mqueue.secret;
     uint32_t priority = 0;
     RESTARTING(

@@ -89,10 +89,36 @@ long call(Call&& make_call) {
     }
 }
 
-long result(long call_status, const ipc::Answer& a, long value) {
+// One call of operation O, its answer in *out; 0 or a negated errno for the call itself.
+template<typename O>
+long call_op(const typename O::Request& in, typename O::Response* out,
+             const tern::proto::CallParts& parts = {}) {
+    return call([&](tern_handle_t s) {
+        auto x = tern::proto::call<O>(s, in, parts);
+        if (x.ok())
+            *out = x.value();
+        return x.ok() ? base::Error::OK : x.error();
+    });
+}
+
+// The result of a call and of the operation it asked for: value when both went well.
+long result(long call_status, int32_t error, long value) {
     if (call_status < 0)
         return call_status;
-    return a.error != 0 ? -long(a.error) : value;
+    return error != 0 ? -long(error) : value;
+}
+
+tern::proto::CallParts sending(const void* data, size_t size) {
+    tern::proto::CallParts parts;
+    parts.in_data = {static_cast<const uint8_t*>(data), size};
+    return parts;
+}
+
+tern::proto::CallParts receiving(void* data, size_t room, uint32_t* size) {
+    tern::proto::CallParts parts;
+    parts.out_data = {static_cast<uint8_t*>(data), room};
+    parts.out_data_size = size;
+    return parts;
 }
 
 } // namespace
@@ -109,29 +135,18 @@ void tern_libc_ipc_forget_server(void) {
 
 long tern_libc_ipc_get(uint32_t kind, int32_t key, uint32_t flags, uint64_t size) {
     ipc::Answer a = {};
-    long r = call([&](tern_handle_t s) {
-        auto x = tern::proto::call<ipc::Get>(s, {kind, key, flags, 0, size});
-        if (x.ok())
-            a = x.value();
-        return x.ok() ? base::Error::OK : x.error();
-    });
-    return result(r, a, a.id);
+    long r = call_op<ipc::Get>({kind, key, flags, 0, size}, &a);
+    return result(r, a.error, a.id);
 }
 
 long tern_libc_ipc_attach(int32_t id, uint32_t flags, uint32_t* memory, uint64_t* size) {
     ipc::Answer a = {};
     tern_handle_t handle = TERN_INVALID_HANDLE;
     uint32_t count = 0;
-    long r = call([&](tern_handle_t s) {
-        tern::proto::CallParts parts;
-        parts.out_handles = &handle;
-        parts.out_handle_count = &count;
-        auto x = tern::proto::call<ipc::Attach>(s, {id, flags}, parts);
-        if (x.ok())
-            a = x.value();
-        return x.ok() ? base::Error::OK : x.error();
-    });
-    r = result(r, a, 0);
+    tern::proto::CallParts parts;
+    parts.out_handles = &handle;
+    parts.out_handle_count = &count;
+    long r = result(call_op<ipc::Attach>({id, flags}, &a, parts), a.error, 0);
     if (r == 0 && count != 1)
         r = -TERN_LINUX_EBADMSG;
     if (r < 0) {
@@ -146,13 +161,8 @@ long tern_libc_ipc_attach(int32_t id, uint32_t flags, uint32_t* memory, uint64_t
 
 long tern_libc_ipc_detach(int32_t id) {
     ipc::Answer a = {};
-    long r = call([&](tern_handle_t s) {
-        auto x = tern::proto::call<ipc::Detach>(s, {id});
-        if (x.ok())
-            a = x.value();
-        return x.ok() ? base::Error::OK : x.error();
-    });
-    return result(r, a, 0);
+    long r = call_op<ipc::Detach>({id}, &a);
+    return result(r, a.error, 0);
 }
 
 long tern_libc_ipc_control(uint32_t kind, int32_t id, int32_t command, int32_t semnum,
@@ -160,62 +170,43 @@ long tern_libc_ipc_control(uint32_t kind, int32_t id, int32_t command, int32_t s
                            uint32_t* out_size, int64_t* value_out) {
     ipc::Answer a = {};
     *out_size = 0;
-    long r = call([&](tern_handle_t s) {
-        tern::proto::CallParts parts;
-        parts.in_data = {static_cast<const uint8_t*>(in), in_size};
-        parts.out_data = {static_cast<uint8_t*>(out), TERN_LIBC_IPC_CONTROL_DATA};
-        parts.out_data_size = out_size;
-        auto x = tern::proto::call<ipc::Control>(s, {kind, id, command, semnum, value}, parts);
-        if (x.ok())
-            a = x.value();
-        return x.ok() ? base::Error::OK : x.error();
-    });
+    tern::proto::CallParts parts = receiving(out, TERN_LIBC_IPC_CONTROL_DATA, out_size);
+    parts.in_data = {static_cast<const uint8_t*>(in), in_size};
+    long r = call_op<ipc::Control>({kind, id, command, semnum, value}, &a, parts);
     *value_out = a.value;
-    return result(r, a, 0);
+    return result(r, a.error, 0);
 }
 
 long tern_libc_ipc_semop(int32_t id, const void* ops, uint32_t count, uint64_t timeout_ns) {
     ipc::Answer a = {};
-    long r = call([&](tern_handle_t s) {
-        tern::proto::CallParts parts;
-        parts.in_data = {static_cast<const uint8_t*>(ops), count * sizeof(ipc::SemOp)};
-        auto x = tern::proto::call<ipc::SemOperate>(s, {id, 0, timeout_ns}, parts);
-        if (x.ok())
-            a = x.value();
-        return x.ok() ? base::Error::OK : x.error();
-    });
-    return result(r, a, 0);
+    ipc::SemOpRequest in = {id, 0, timeout_ns, {}};
+    tern::proto::CallParts parts;
+    // A few operations ride in the request itself, and the call in registers.
+    if (count >= 1 && count <= ipc::kSemOpsInline) {
+        in.count = count;
+        __builtin_memcpy(in.ops, ops, count * sizeof(ipc::SemOp));
+    } else {
+        parts = sending(ops, count * sizeof(ipc::SemOp));
+    }
+    long r = call_op<ipc::SemOperate>(in, &a, parts);
+    return result(r, a.error, 0);
 }
 
 long tern_libc_ipc_msgsnd(int32_t id, int64_t type, const void* text, uint32_t size,
                           uint32_t flags) {
     ipc::Answer a = {};
-    long r = call([&](tern_handle_t s) {
-        tern::proto::CallParts parts;
-        parts.in_data = {static_cast<const uint8_t*>(text), size};
-        auto x = tern::proto::call<ipc::MsgSend>(s, {id, flags, type}, parts);
-        if (x.ok())
-            a = x.value();
-        return x.ok() ? base::Error::OK : x.error();
-    });
-    return result(r, a, 0);
+    long r = call_op<ipc::MsgSend>({id, flags, type}, &a, sending(text, size));
+    return result(r, a.error, 0);
 }
 
 long tern_libc_ipc_msgrcv(int32_t id, int64_t type, uint64_t max, uint32_t flags, void* text,
                           int64_t* got_type) {
     ipc::Answer a = {};
     uint32_t size = 0;
-    long r = call([&](tern_handle_t s) {
-        tern::proto::CallParts parts;
-        parts.out_data = {static_cast<uint8_t*>(text), TERN_LIBC_IPC_MSGMAX};
-        parts.out_data_size = &size;
-        auto x = tern::proto::call<ipc::MsgReceive>(s, {id, flags, type, max}, parts);
-        if (x.ok())
-            a = x.value();
-        return x.ok() ? base::Error::OK : x.error();
-    });
+    long r = call_op<ipc::MsgReceive>({id, flags, type, max}, &a,
+                                      receiving(text, TERN_LIBC_IPC_MSGMAX, &size));
     *got_type = a.value;
-    return result(r, a, long(size));
+    return result(r, a.error, long(size));
 }
 
 // ---- POSIX message queues ----
@@ -227,120 +218,66 @@ long tern_libc_mq_open(const char* name, uint32_t length, uint32_t oflag, uint32
     ipc::MqOpenRequest in = {oflag, mode, attr ? 1u : 0u, 0, {}};
     if (attr)
         in.attr = {attr->flags, attr->maxmsg, attr->msgsize, attr->curmsgs};
-    long r = call([&](tern_handle_t s) {
-        tern::proto::CallParts parts;
-        parts.in_data = {reinterpret_cast<const uint8_t*>(name), length};
-        auto x = tern::proto::call<ipc::MqOpen>(s, in, parts);
-        if (x.ok())
-            a = x.value();
-        return x.ok() ? base::Error::OK : x.error();
-    });
-    if (r < 0)
-        return r;
-    if (a.error != 0)
-        return -long(a.error);
-    *description = a.handle.description;
-    *secret = a.handle.secret;
-    return 0;
+    long r = result(call_op<ipc::MqOpen>(in, &a, sending(name, length)), a.error, 0);
+    if (r == 0) {
+        *description = a.handle.description;
+        *secret = a.handle.secret;
+    }
+    return r;
 }
 
 long tern_libc_mq_unlink(const char* name, uint32_t length) {
     ipc::Answer a = {};
-    long r = call([&](tern_handle_t s) {
-        tern::proto::CallParts parts;
-        parts.in_data = {reinterpret_cast<const uint8_t*>(name), length};
-        auto x = tern::proto::call<ipc::MqUnlink>(s, {}, parts);
-        if (x.ok())
-            a = x.value();
-        return x.ok() ? base::Error::OK : x.error();
-    });
-    return result(r, a, 0);
+    long r = call_op<ipc::MqUnlink>({}, &a, sending(name, length));
+    return result(r, a.error, 0);
 }
 
 long tern_libc_mq_close(uint64_t description, uint64_t secret) {
     ipc::Answer a = {};
-    long r = call([&](tern_handle_t s) {
-        auto x = tern::proto::call<ipc::MqClose>(s, {description, secret});
-        if (x.ok())
-            a = x.value();
-        return x.ok() ? base::Error::OK : x.error();
-    });
-    return result(r, a, 0);
+    long r = call_op<ipc::MqClose>({description, secret}, &a);
+    return result(r, a.error, 0);
 }
 
 long tern_libc_mq_share(uint64_t description, uint64_t secret, int32_t delta) {
     ipc::Answer a = {};
-    long r = call([&](tern_handle_t s) {
-        auto x = tern::proto::call<ipc::MqShare>(s, {{description, secret}, delta, 0});
-        if (x.ok())
-            a = x.value();
-        return x.ok() ? base::Error::OK : x.error();
-    });
-    return result(r, a, 0);
+    long r = call_op<ipc::MqShare>({{description, secret}, delta, 0}, &a);
+    return result(r, a.error, 0);
 }
 
 long tern_libc_mq_attr(uint64_t description, uint64_t secret, int set, int64_t flags,
                        struct tern_libc_mq_attr* out) {
     ipc::MqAttrAnswer a = {};
-    long r = call([&](tern_handle_t s) {
-        auto x = tern::proto::call<ipc::MqGetSetAttr>(
-            s, {{description, secret}, set ? 1u : 0u, 0, flags});
-        if (x.ok())
-            a = x.value();
-        return x.ok() ? base::Error::OK : x.error();
-    });
-    if (r < 0)
-        return r;
-    if (a.error != 0)
-        return -long(a.error);
-    *out = {a.attr.flags, a.attr.maxmsg, a.attr.msgsize, a.attr.curmsgs};
-    return 0;
+    long r = call_op<ipc::MqGetSetAttr>({{description, secret}, set ? 1u : 0u, 0, flags}, &a);
+    r = result(r, a.error, 0);
+    if (r == 0)
+        *out = {a.attr.flags, a.attr.maxmsg, a.attr.msgsize, a.attr.curmsgs};
+    return r;
 }
 
 long tern_libc_mq_send(uint64_t description, uint64_t secret, const void* text, uint32_t size,
                        uint32_t priority, uint64_t deadline) {
     ipc::Answer a = {};
-    long r = call([&](tern_handle_t s) {
-        tern::proto::CallParts parts;
-        parts.in_data = {static_cast<const uint8_t*>(text), size};
-        auto x = tern::proto::call<ipc::MqSend>(s, {{description, secret}, priority, 0, deadline},
-                                                parts);
-        if (x.ok())
-            a = x.value();
-        return x.ok() ? base::Error::OK : x.error();
-    });
-    return result(r, a, 0);
+    long r = call_op<ipc::MqSend>({{description, secret}, priority, 0, deadline}, &a,
+                                  sending(text, size));
+    return result(r, a.error, 0);
 }
 
 long tern_libc_mq_receive(uint64_t description, uint64_t secret, void* text, uint64_t max,
                           uint64_t deadline, uint32_t* priority) {
     ipc::Answer a = {};
     uint32_t size = 0;
-    long r = call([&](tern_handle_t s) {
-        tern::proto::CallParts parts;
-        parts.out_data = {static_cast<uint8_t*>(text), TERN_LIBC_MQ_MSGSIZE_MAX};
-        parts.out_data_size = &size;
-        auto x =
-            tern::proto::call<ipc::MqReceive>(s, {{description, secret}, max, deadline}, parts);
-        if (x.ok())
-            a = x.value();
-        return x.ok() ? base::Error::OK : x.error();
-    });
+    long r = call_op<ipc::MqReceive>({{description, secret}, max, deadline}, &a,
+                                     receiving(text, TERN_LIBC_MQ_MSGSIZE_MAX, &size));
     *priority = uint32_t(a.value);
-    return result(r, a, long(size));
+    return result(r, a.error, long(size));
 }
 
 long tern_libc_mq_notify(uint64_t description, uint64_t secret, int remove, int32_t kind,
                          int32_t signo, int64_t value, uint64_t pid) {
     ipc::Answer a = {};
-    long r = call([&](tern_handle_t s) {
-        auto x = tern::proto::call<ipc::MqNotify>(
-            s, {{description, secret}, remove ? 1u : 0u, kind, signo, 0, value, pid});
-        if (x.ok())
-            a = x.value();
-        return x.ok() ? base::Error::OK : x.error();
-    });
-    return result(r, a, 0);
+    long r = call_op<ipc::MqNotify>(
+        {{description, secret}, remove ? 1u : 0u, kind, signo, 0, value, pid}, &a);
+    return result(r, a.error, 0);
 }
 
 } // extern "C"

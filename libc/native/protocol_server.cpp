@@ -149,6 +149,17 @@ base::Error Server::serve_one(uint64_t timeout_ns) {
     return base::Error::OK;
 }
 
+void Server::flush_reply() {
+    if (m_held_reply == TERN_INVALID_HANDLE)
+        return;
+    if (tern_sys_port_reply(m_held_reply, addr(&m_held_msg)) < 0) {
+        // Handles that did not go stay ours; nobody else will close them.
+        close_handles(m_held_msg.handles, m_held_msg.hdr.handle_count);
+        (void)tern_sys_handle_close(m_held_reply); // no-op when consumed
+    }
+    m_held_reply = TERN_INVALID_HANDLE;
+}
+
 void Server::run() {
     m_batch_replies = true;
     for (;;) {

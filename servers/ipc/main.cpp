@@ -55,6 +55,7 @@ struct State {
     tern_handle_t port = TERN_INVALID_HANDLE;
     Client clients[::ipc::kMaxClients];
     Parked parked[::ipc::kMaxWaiters];
+    uint32_t timed = 0; // parked calls with a deadline
     tern_handle_t memory[::ipc::kMaxObjects] = {};
 };
 
@@ -77,12 +78,22 @@ Client* find_client(State* s, uint64_t task) {
     return nullptr;
 }
 
-// The calling client, or null with the request refused (it has not said Hello).
-Client* caller(State* s, proto::Request& request) {
+// Every operation but Hello is served to a client that has said Hello: H gets its record;
+// anyone else is refused.
+template<typename O>
+using ClientHandler = base::Error (*)(State*, Client&, proto::Request&, const typename O::Request&,
+                                      typename O::Response&, proto::Reply&, proto::PendingReply&);
+
+template<typename O, ClientHandler<O> H>
+base::Error for_client(State* s, proto::Request& request, const typename O::Request& in,
+                       typename O::Response& out, proto::Reply& reply,
+                       proto::PendingReply& pending) {
     Client* c = find_client(s, request.badge());
-    if (!c)
+    if (!c) {
         request.set_refusal_reason("Hello first");
-    return c;
+        return base::Error::INVALID_ARGUMENT;
+    }
+    return H(s, *c, request, in, out, reply, pending);
 }
 
 void release_memory(State* s, int32_t slot) {
@@ -93,23 +104,26 @@ void release_memory(State* s, int32_t slot) {
     s->memory[slot] = TERN_INVALID_HANDLE;
 }
 
-// A free slot for a call that may wait, and its token; null when all are taken (the
-// store's table of waiters is as large, so a call is then never parked there).
-Parked* reserve(State* s, uint64_t* token) {
+// A call that may wait: a free slot for it and its token; slot null when all are taken
+// (the stores' tables of waiters are as large, so the call is then never parked there).
+struct Wait {
+    Parked* slot;
+    uint64_t token;
+};
+
+Wait reserve(State* s) {
     for (uint32_t i = 0; i < ::ipc::kMaxWaiters; ++i) {
         Parked& p = s->parked[i];
-        if (!p.used) {
-            *token = proto::SlotCookie{i, p.generation + 1}.value();
-            return &p;
-        }
+        if (!p.used)
+            return {&p, proto::SlotCookie{i, p.generation + 1}.value()};
     }
-    *token = 0;
-    return nullptr;
+    return {nullptr, 0};
 }
 
-void park(Parked* p, uint64_t token, uint32_t label, uint64_t task, uint64_t deadline,
+void park(State* s, Parked* p, uint64_t token, uint32_t label, uint64_t task, uint64_t deadline,
           proto::PendingReply pending) {
     p->used = true;
+    s->timed += deadline != TERN_TIMEOUT_INFINITE;
     p->generation = proto::SlotCookie::from(token).generation;
     p->label = label;
     p->task = task;
@@ -125,29 +139,52 @@ Parked* parked_of(State* s, uint64_t token) {
     return p.used && p.generation == cookie.generation ? &p : nullptr;
 }
 
+void vacate(State* s, Parked& p) {
+    s->timed -= p.deadline != TERN_TIMEOUT_INFINITE;
+    p.used = false;
+}
+
 bool is_mq(uint32_t label) {
     return label == ::ipc::MqSend::kLabel || label == ::ipc::MqReceive::kLabel;
 }
 
-// A parked POSIX queue call's answer: false when its caller is no longer there.
-bool answer_mq(Parked& p, int32_t error, const ::ipc::MqMessage* m) {
-    ::ipc::Answer a = {error, 0, 0};
-    proto::Reply parts;
-    if (m && error == 0) {
-        a.value = m->priority;
-        parts.data = {m->text, m->size};
-    }
-    base::Error e = p.label == ::ipc::MqSend::kLabel
-                        ? proto::reply_later<::ipc::MqSend>(p.reply, base::Error::OK, a)
-                        : proto::reply_later<::ipc::MqReceive>(p.reply, base::Error::OK, a, parts);
-    p.used = false;
-    return e == base::Error::OK;
+// Drops a call its store parked (as the call's label says which).
+void cancel(State* s, uint32_t label, uint64_t token) {
+    if (is_mq(label))
+        (void)s->mq.cancel(token);
+    else
+        (void)s->store.cancel(token);
 }
 
+// A parked call's answer (every operation that waits answers an ::ipc::Answer): on
+// success, value and the text of a message received. False when its caller is no longer
+// there.
+bool answer(State* s, Parked& p, int32_t error, int64_t value, base::Span<const uint8_t> text) {
+    ::ipc::Answer a = {error, 0, 0};
+    proto::Reply parts;
+    if (error == 0) {
+        a.value = value;
+        parts.data = text;
+    }
+    tern_handle_t reply = p.reply.reply;
+    p.reply.reply = TERN_INVALID_HANDLE;
+    vacate(s, p);
+    return proto::reply_raw(reply, base::Error::OK, &a, sizeof(a), parts) == base::Error::OK;
+}
+
+// The stores' answers to parked calls (m: a message received, else null).
 bool on_mq_completion(void* context, uint64_t token, int32_t error, const ::ipc::MqMessage* m) {
     auto* s = static_cast<State*>(context);
     Parked* p = parked_of(s, token);
-    return p ? answer_mq(*p, error, m) : false;
+    if (!p)
+        return false;
+    return m ? answer(s, *p, error, m->priority, {m->text, m->size}) : answer(s, *p, error, 0, {});
+}
+
+void on_completion(void* context, uint64_t token, int32_t error, const ::ipc::Message* m) {
+    auto* s = static_cast<State*>(context);
+    if (Parked* p = parked_of(s, token))
+        (void)(m ? answer(s, *p, error, m->type, {m->text, m->size}) : answer(s, *p, error, 0, {}));
 }
 
 // A fired SIGEV_SIGNAL registration waits until the call that fired it is answered (a
@@ -176,34 +213,6 @@ void send_notice(State* s, const ::ipc::MqNotice& n) {
     if (r.is_error() && r.error() != base::Error::NOT_FOUND)
         tern::println("ipc: signal {} to {:#x} for a queue: {}", n.signo, n.pid,
                       base::error_name(r.error()));
-}
-
-void answer(Parked& p, int32_t error, const ::ipc::Message* m) {
-    ::ipc::Answer a = {error, 0, 0};
-    proto::Reply parts;
-    if (m && error == 0) {
-        a.value = m->type;
-        parts.data = {m->text, m->size};
-    }
-    switch (p.label) {
-    case ::ipc::SemOperate::kLabel:
-        (void)proto::reply_later<::ipc::SemOperate>(p.reply, base::Error::OK, a);
-        break;
-    case ::ipc::MsgSend::kLabel:
-        (void)proto::reply_later<::ipc::MsgSend>(p.reply, base::Error::OK, a);
-        break;
-    default:
-        (void)proto::reply_later<::ipc::MsgReceive>(p.reply, base::Error::OK, a, parts);
-        break;
-    }
-    p.used = false;
-}
-
-// The store's answer to a parked call.
-void on_completion(void* context, uint64_t token, int32_t error, const ::ipc::Message* m) {
-    auto* s = static_cast<State*>(context);
-    if (Parked* p = parked_of(s, token))
-        answer(*p, error, m);
 }
 
 base::Error on_hello(State* s, proto::Request& request, const ::ipc::HelloRequest& in,
@@ -241,15 +250,12 @@ base::Error on_hello(State* s, proto::Request& request, const ::ipc::HelloReques
     return base::Error::NO_SPACE;
 }
 
-base::Error on_get(State* s, proto::Request& request, const ::ipc::GetRequest& in,
+base::Error on_get(State* s, Client& c, proto::Request&, const ::ipc::GetRequest& in,
                    ::ipc::Answer& out, proto::Reply&, proto::PendingReply&) {
-    Client* c = caller(s, request);
-    if (!c)
-        return base::Error::INVALID_ARGUMENT;
     update_clock(s);
     bool created = false;
     out.error =
-        s->store.get(c->caller, ::ipc::Kind(in.kind), in.key, in.flags, in.size, &out.id, &created);
+        s->store.get(c.caller, ::ipc::Kind(in.kind), in.key, in.flags, in.size, &out.id, &created);
     if (out.error == 0 && created) {
         // The segment's pages: zeroed, whole pages, made now so shmat cannot fail for
         // want of memory later.
@@ -270,11 +276,8 @@ base::Error on_get(State* s, proto::Request& request, const ::ipc::GetRequest& i
     return base::Error::OK;
 }
 
-base::Error on_attach(State* s, proto::Request& request, const ::ipc::AttachRequest& in,
+base::Error on_attach(State* s, Client& c, proto::Request&, const ::ipc::AttachRequest& in,
                       ::ipc::Answer& out, proto::Reply& reply, proto::PendingReply&) {
-    Client* c = caller(s, request);
-    if (!c)
-        return base::Error::INVALID_ARGUMENT;
     update_clock(s);
     int32_t slot = s->store.shm_slot(in.id);
     if (slot < 0 || s->memory[slot] == TERN_INVALID_HANDLE) {
@@ -286,13 +289,13 @@ base::Error on_attach(State* s, proto::Request& request, const ::ipc::AttachRequ
     if (!read_only)
         rights |= TERN_RIGHT_WRITE;
     uint64_t size = 0;
-    out.error = s->store.shm_attach(c->caller, in.id, in.flags, &size);
+    out.error = s->store.shm_attach(c.caller, in.id, in.flags, &size);
     if (out.error != 0)
         return base::Error::OK;
     int64_t copy = tern_sys_handle_duplicate(s->memory[slot], rights);
     if (copy < 0) {
         int32_t freed = -1;
-        (void)s->store.shm_detach(c->caller, in.id, &freed);
+        (void)s->store.shm_detach(c.caller, in.id, &freed);
         release_memory(s, freed);
         out.error = ::ipc::kENOMEM;
         return base::Error::OK;
@@ -303,35 +306,58 @@ base::Error on_attach(State* s, proto::Request& request, const ::ipc::AttachRequ
     return base::Error::OK;
 }
 
-base::Error on_detach(State* s, proto::Request& request, const ::ipc::DetachRequest& in,
+base::Error on_detach(State* s, Client& c, proto::Request&, const ::ipc::DetachRequest& in,
                       ::ipc::Answer& out, proto::Reply&, proto::PendingReply&) {
-    Client* c = caller(s, request);
-    if (!c)
-        return base::Error::INVALID_ARGUMENT;
     update_clock(s);
     int32_t freed = -1;
-    out.error = s->store.shm_detach(c->caller, in.id, &freed);
+    out.error = s->store.shm_detach(c.caller, in.id, &freed);
     release_memory(s, freed);
     return base::Error::OK;
 }
 
 uint8_t g_control_out[::ipc::kControlData];
 
-base::Error on_control(State* s, proto::Request& request, const ::ipc::ControlRequest& in,
-                       ::ipc::Answer& out, proto::Reply& reply, proto::PendingReply&) {
-    Client* c = caller(s, request);
-    if (!c)
-        return base::Error::INVALID_ARGUMENT;
+base::Error on_control(State* s, Client& c, proto::Request& request,
+                       const ::ipc::ControlRequest& in, ::ipc::Answer& out, proto::Reply& reply,
+                       proto::PendingReply&) {
     update_clock(s);
     size_t out_size = 0;
     int32_t freed = -1;
-    out.error = s->store.control(c->caller, ::ipc::Kind(in.kind), in.id, in.command, in.semnum,
+    out.error = s->store.control(c.caller, ::ipc::Kind(in.kind), in.id, in.command, in.semnum,
                                  in.value, request.data().data(), request.data().size(),
                                  g_control_out, &out_size, &out.value, &freed);
     release_memory(s, freed);
     if (out.error == 0)
         reply.data = {g_control_out, out_size};
     return base::Error::OK;
+}
+
+// A deadline already behind (a monotonic time never waited for).
+constexpr uint64_t kPassed = 0;
+
+// A call its store answered kBlocked: parked here until `when` (monotonic ns), or dropped
+// there and answered now: ENOMEM with no slot free, `late` when the deadline has passed.
+void wait_or_answer(State* s, const Wait& w, uint32_t label, const Client& c, uint64_t when,
+                    int32_t late, int32_t* error, proto::Reply& reply,
+                    proto::PendingReply& pending) {
+    if (*error != ::ipc::kBlocked)
+        return;
+    if (!w.slot || when == kPassed) {
+        cancel(s, label, w.token);
+        *error = w.slot ? late : ::ipc::kENOMEM;
+        return;
+    }
+    park(s, w.slot, w.token, label, c.caller.task, when, pending);
+    reply.deferred = true;
+}
+
+// A message received at once: its text goes in the reply from buffer (which outlives
+// the handler), value in the answer.
+void reply_text(uint8_t* buffer, const uint8_t* text, uint32_t size, int64_t value,
+                ::ipc::Answer& out, proto::Reply& reply) {
+    __builtin_memcpy(buffer, text, size);
+    out.value = value;
+    reply.data = {buffer, size};
 }
 
 uint64_t deadline_after(uint64_t timeout_ns) {
@@ -342,87 +368,63 @@ uint64_t deadline_after(uint64_t timeout_ns) {
                                                         : now + timeout_ns;
 }
 
-base::Error on_semop(State* s, proto::Request& request, const ::ipc::SemOpRequest& in,
+base::Error on_semop(State* s, Client& c, proto::Request& request, const ::ipc::SemOpRequest& in,
                      ::ipc::Answer& out, proto::Reply& reply, proto::PendingReply& pending) {
-    Client* c = caller(s, request);
-    if (!c)
-        return base::Error::INVALID_ARGUMENT;
-    if (request.data().size() % sizeof(::ipc::SemOp) != 0) {
-        request.set_refusal_reason("not a whole number of operations");
-        return base::Error::INVALID_ARGUMENT;
-    }
-    update_clock(s);
     ::ipc::SemOp ops[::ipc::kSemOpm];
-    size_t count = request.data().size() / sizeof(::ipc::SemOp);
-    __builtin_memcpy(ops, request.data().data(), request.data().size());
-    uint64_t token = 0;
-    Parked* p = reserve(s, &token);
-    out.error = s->store.semop(c->caller, in.id, ops, count, token);
-    if (out.error == ::ipc::kBlocked && !p) {
-        (void)s->store.cancel(token);
-        out.error = ::ipc::kENOMEM;
-    }
-    if (out.error == ::ipc::kBlocked) {
-        // A zero timeout that must wait fails at once, as on Linux.
-        if (in.timeout_ns == 0) {
-            (void)s->store.cancel(token);
-            out.error = ::ipc::kEAGAIN;
-            return base::Error::OK;
+    size_t count = in.count;
+    if (!request.data().empty()) {
+        if (in.count != 0) {
+            request.set_refusal_reason("operations both inline and as data");
+            return base::Error::INVALID_ARGUMENT;
         }
-        park(p, token, ::ipc::SemOperate::kLabel, c->caller.task, deadline_after(in.timeout_ns),
-             pending);
-        reply.deferred = true;
-    }
-    return base::Error::OK;
-}
-
-base::Error on_msgsnd(State* s, proto::Request& request, const ::ipc::SendRequest& in,
-                      ::ipc::Answer& out, proto::Reply& reply, proto::PendingReply& pending) {
-    Client* c = caller(s, request);
-    if (!c)
+        if (request.data().size() % sizeof(::ipc::SemOp) != 0) {
+            request.set_refusal_reason("not a whole number of operations");
+            return base::Error::INVALID_ARGUMENT;
+        }
+        count = request.data().size() / sizeof(::ipc::SemOp);
+        __builtin_memcpy(ops, request.data().data(), request.data().size());
+    } else if (in.count > ::ipc::kSemOpsInline) {
+        request.set_refusal_reason("more inline operations than the request holds");
         return base::Error::INVALID_ARGUMENT;
-    update_clock(s);
-    uint64_t token = 0;
-    Parked* p = reserve(s, &token);
-    out.error = s->store.msgsnd(c->caller, in.id, in.type, request.data().data(),
-                                request.data().size(), in.flags, token);
-    if (out.error == ::ipc::kBlocked && !p) {
-        (void)s->store.cancel(token);
-        out.error = ::ipc::kENOMEM;
+    } else {
+        __builtin_memcpy(ops, in.ops, count * sizeof(::ipc::SemOp));
     }
+    update_clock(s);
+    Wait w = reserve(s);
+    out.error = s->store.semop(c.caller, in.id, ops, count, w.token);
+    // A zero timeout that must wait fails at once, as on Linux.
     if (out.error == ::ipc::kBlocked) {
-        park(p, token, ::ipc::MsgSend::kLabel, c->caller.task, TERN_TIMEOUT_INFINITE, pending);
-        reply.deferred = true;
+        uint64_t when = in.timeout_ns == 0 ? kPassed : deadline_after(in.timeout_ns);
+        wait_or_answer(s, w, ::ipc::SemOperate::kLabel, c, when, ::ipc::kEAGAIN, &out.error, reply,
+                       pending);
     }
     return base::Error::OK;
 }
 
-base::Error on_msgrcv(State* s, proto::Request& request, const ::ipc::ReceiveRequest& in,
+base::Error on_msgsnd(State* s, Client& c, proto::Request& request, const ::ipc::SendRequest& in,
+                      ::ipc::Answer& out, proto::Reply& reply, proto::PendingReply& pending) {
+    update_clock(s);
+    Wait w = reserve(s);
+    out.error = s->store.msgsnd(c.caller, in.id, in.type, request.data().data(),
+                                request.data().size(), in.flags, w.token);
+    wait_or_answer(s, w, ::ipc::MsgSend::kLabel, c, TERN_TIMEOUT_INFINITE, 0, &out.error, reply,
+                   pending);
+    return base::Error::OK;
+}
+
+base::Error on_msgrcv(State* s, Client& c, proto::Request&, const ::ipc::ReceiveRequest& in,
                       ::ipc::Answer& out, proto::Reply& reply, proto::PendingReply& pending) {
     static uint8_t text[::ipc::kMsgMax];
-    Client* c = caller(s, request);
-    if (!c)
-        return base::Error::INVALID_ARGUMENT;
     update_clock(s);
-    uint64_t token = 0;
-    Parked* p = reserve(s, &token);
+    Wait w = reserve(s);
     ::ipc::Message* m = nullptr;
     // The reply carries at most kMsgMax bytes, as many as a message has.
     uint64_t max = in.max > ::ipc::kMsgMax && int64_t(in.max) >= 0 ? ::ipc::kMsgMax : in.max;
-    out.error = s->store.msgrcv(c->caller, in.id, in.type, max, in.flags, token, &m);
-    if (out.error == ::ipc::kBlocked && !p) {
-        (void)s->store.cancel(token);
-        out.error = ::ipc::kENOMEM;
-    }
-    if (out.error == ::ipc::kBlocked) {
-        park(p, token, ::ipc::MsgReceive::kLabel, c->caller.task, TERN_TIMEOUT_INFINITE, pending);
-        reply.deferred = true;
-        return base::Error::OK;
-    }
+    out.error = s->store.msgrcv(c.caller, in.id, in.type, max, in.flags, w.token, &m);
+    wait_or_answer(s, w, ::ipc::MsgReceive::kLabel, c, TERN_TIMEOUT_INFINITE, 0, &out.error, reply,
+                   pending);
     if (m) {
-        __builtin_memcpy(text, m->text, m->size);
-        out.value = m->type;
-        reply.data = {text, m->size};
+        reply_text(text, m->text, m->size, m->type, out, reply);
         ::ipc::Store::free_message(m);
     }
     return base::Error::OK;
@@ -430,132 +432,88 @@ base::Error on_msgrcv(State* s, proto::Request& request, const ::ipc::ReceiveReq
 
 // ---- POSIX message queues ----
 
-base::Error on_mq_open(State* s, proto::Request& request, const ::ipc::MqOpenRequest& in,
+base::Error on_mq_open(State* s, Client& c, proto::Request& request, const ::ipc::MqOpenRequest& in,
                        ::ipc::MqOpenAnswer& out, proto::Reply&, proto::PendingReply&) {
-    Client* c = caller(s, request);
-    if (!c)
-        return base::Error::INVALID_ARGUMENT;
     update_clock(s);
     auto name = request.data();
-    out.error = s->mq.open(c->caller, reinterpret_cast<const char*>(name.data()), name.size(),
+    out.error = s->mq.open(c.caller, reinterpret_cast<const char*>(name.data()), name.size(),
                            in.oflag, in.mode, in.has_attr ? &in.attr : nullptr, &out.handle);
     return base::Error::OK;
 }
 
-base::Error on_mq_unlink(State* s, proto::Request& request, const proto::Empty&, ::ipc::Answer& out,
-                         proto::Reply&, proto::PendingReply&) {
-    Client* c = caller(s, request);
-    if (!c)
-        return base::Error::INVALID_ARGUMENT;
+base::Error on_mq_unlink(State* s, Client& c, proto::Request& request, const proto::Empty&,
+                         ::ipc::Answer& out, proto::Reply&, proto::PendingReply&) {
     auto name = request.data();
-    out.error = s->mq.unlink(c->caller, reinterpret_cast<const char*>(name.data()), name.size());
+    out.error = s->mq.unlink(c.caller, reinterpret_cast<const char*>(name.data()), name.size());
     return base::Error::OK;
 }
 
-base::Error on_mq_close(State* s, proto::Request& request, const ::ipc::MqHandle& in,
+base::Error on_mq_close(State* s, Client& c, proto::Request&, const ::ipc::MqHandle& in,
                         ::ipc::Answer& out, proto::Reply&, proto::PendingReply&) {
-    Client* c = caller(s, request);
-    if (!c)
-        return base::Error::INVALID_ARGUMENT;
-    out.error = s->mq.close(c->caller, in);
+    out.error = s->mq.close(c.caller, in);
     return base::Error::OK;
 }
 
-base::Error on_mq_share(State* s, proto::Request& request, const ::ipc::MqShareRequest& in,
-                        ::ipc::Answer& out, proto::Reply&, proto::PendingReply&) {
-    Client* c = caller(s, request);
-    if (!c)
-        return base::Error::INVALID_ARGUMENT;
+base::Error on_mq_share(State* s, Client& c, proto::Request& request,
+                        const ::ipc::MqShareRequest& in, ::ipc::Answer& out, proto::Reply&,
+                        proto::PendingReply&) {
     if (in.delta < -1 || in.delta > 1) {
         request.set_refusal_reason("a share's delta is -1, 0 or 1");
         return base::Error::INVALID_ARGUMENT;
     }
-    out.error = in.delta == 0 ? s->mq.share(c->caller, in.handle)
-                              : s->mq.lend(c->caller, in.handle, in.delta);
+    out.error = in.delta == 0 ? s->mq.share(c.caller, in.handle)
+                              : s->mq.lend(c.caller, in.handle, in.delta);
     return base::Error::OK;
 }
 
-base::Error on_mq_attr(State* s, proto::Request& request, const ::ipc::MqAttrRequest& in,
+base::Error on_mq_attr(State* s, Client& c, proto::Request&, const ::ipc::MqAttrRequest& in,
                        ::ipc::MqAttrAnswer& out, proto::Reply&, proto::PendingReply&) {
-    Client* c = caller(s, request);
-    if (!c)
-        return base::Error::INVALID_ARGUMENT;
-    out.error = in.set ? s->mq.setattr(c->caller, in.handle, in.flags, &out.attr)
-                       : s->mq.getattr(c->caller, in.handle, &out.attr);
+    out.error = in.set ? s->mq.setattr(c.caller, in.handle, in.flags, &out.attr)
+                       : s->mq.getattr(c.caller, in.handle, &out.attr);
     return base::Error::OK;
 }
 
-// A POSIX deadline (CLOCK_REALTIME ns, or kForever) as a monotonic one; *passed when it
-// is already behind.
-uint64_t mq_deadline(uint64_t deadline, bool* passed) {
-    *passed = false;
+// A POSIX deadline (CLOCK_REALTIME ns, or kForever) as a monotonic one (kPassed when it
+// is already behind).
+uint64_t mq_deadline(uint64_t deadline) {
     if (deadline == ::ipc::kForever)
         return TERN_TIMEOUT_INFINITE;
     uint64_t now = uint64_t(tern_sys_clock_realtime());
-    if (deadline <= now) {
-        *passed = true;
-        return now_ns();
-    }
-    return deadline_after(deadline - now);
+    return deadline <= now ? kPassed : deadline_after(deadline - now);
 }
 
-// A call the store parked (or could not): parked for its deadline, or answered now.
-void mq_park(State* s, Parked* p, uint64_t token, uint32_t label, const Client* c,
-             uint64_t deadline, int32_t* error, proto::Reply& reply, proto::PendingReply& pending) {
-    if (*error != ::ipc::kBlocked)
-        return;
-    bool passed = false;
-    uint64_t when = mq_deadline(deadline, &passed);
-    if (!p || passed) {
-        (void)s->mq.cancel(token);
-        *error = p ? ::ipc::kETIMEDOUT : ::ipc::kENOMEM;
-        return;
-    }
-    park(p, token, label, c->caller.task, when, pending);
-    reply.deferred = true;
-}
-
-base::Error on_mq_send(State* s, proto::Request& request, const ::ipc::MqSendRequest& in,
+base::Error on_mq_send(State* s, Client& c, proto::Request& request, const ::ipc::MqSendRequest& in,
                        ::ipc::Answer& out, proto::Reply& reply, proto::PendingReply& pending) {
-    Client* c = caller(s, request);
-    if (!c)
-        return base::Error::INVALID_ARGUMENT;
     update_clock(s);
-    uint64_t token = 0;
-    Parked* p = reserve(s, &token);
-    out.error = s->mq.send(c->caller, in.handle, request.data().data(), request.data().size(),
-                           in.priority, token);
-    mq_park(s, p, token, ::ipc::MqSend::kLabel, c, in.deadline, &out.error, reply, pending);
+    Wait w = reserve(s);
+    out.error = s->mq.send(c.caller, in.handle, request.data().data(), request.data().size(),
+                           in.priority, w.token);
+    if (out.error == ::ipc::kBlocked)
+        wait_or_answer(s, w, ::ipc::MqSend::kLabel, c, mq_deadline(in.deadline), ::ipc::kETIMEDOUT,
+                       &out.error, reply, pending);
     return base::Error::OK;
 }
 
-base::Error on_mq_receive(State* s, proto::Request& request, const ::ipc::MqReceiveRequest& in,
+base::Error on_mq_receive(State* s, Client& c, proto::Request&, const ::ipc::MqReceiveRequest& in,
                           ::ipc::Answer& out, proto::Reply& reply, proto::PendingReply& pending) {
     static uint8_t text[::ipc::kMqMsgSizeMax];
-    Client* c = caller(s, request);
-    if (!c)
-        return base::Error::INVALID_ARGUMENT;
     update_clock(s);
-    uint64_t token = 0;
-    Parked* p = reserve(s, &token);
+    Wait w = reserve(s);
     ::ipc::MqMessage* m = nullptr;
-    out.error = s->mq.receive(c->caller, in.handle, in.max, token, &m);
-    mq_park(s, p, token, ::ipc::MqReceive::kLabel, c, in.deadline, &out.error, reply, pending);
+    out.error = s->mq.receive(c.caller, in.handle, in.max, w.token, &m);
+    if (out.error == ::ipc::kBlocked)
+        wait_or_answer(s, w, ::ipc::MqReceive::kLabel, c, mq_deadline(in.deadline),
+                       ::ipc::kETIMEDOUT, &out.error, reply, pending);
     if (m) {
-        __builtin_memcpy(text, m->text, m->size);
-        out.value = m->priority;
-        reply.data = {text, m->size};
+        reply_text(text, m->text, m->size, m->priority, out, reply);
         ::ipc::MqStore::free_message(m);
     }
     return base::Error::OK;
 }
 
-base::Error on_mq_notify(State* s, proto::Request& request, const ::ipc::MqNotifyRequest& in,
+base::Error on_mq_notify(State* s, Client& c, proto::Request&, const ::ipc::MqNotifyRequest& in,
                          ::ipc::Answer& out, proto::Reply&, proto::PendingReply&) {
-    Client* c = caller(s, request);
-    if (!c)
-        return base::Error::INVALID_ARGUMENT;
-    out.error = s->mq.notify(c->caller, in.handle, in.remove ? nullptr : &in);
+    out.error = s->mq.notify(c.caller, in.handle, in.remove ? nullptr : &in);
     return base::Error::OK;
 }
 
@@ -569,7 +527,7 @@ void client_ended(State* s, Client& c) {
         Parked& p = s->parked[i];
         if (p.used && p.task == c.caller.task) {
             (void)tern_sys_handle_close(p.reply.reply);
-            p.used = false;
+            vacate(s, p);
         }
     }
     s->store.task_ended(c.caller.task, freed_slot, s);
@@ -596,6 +554,8 @@ void on_event(void* context, const tern_msg& event, uint32_t) {
 // ETIMEDOUT (a POSIX queue's); returns
 // how long until the next deadline.
 uint64_t expire(State* s) {
+    if (s->timed == 0)
+        return TERN_TIMEOUT_INFINITE;
     uint64_t now = now_ns();
     uint64_t next = TERN_TIMEOUT_INFINITE;
     for (uint32_t i = 0; i < ::ipc::kMaxWaiters; ++i) {
@@ -604,13 +564,8 @@ uint64_t expire(State* s) {
             continue;
         if (p.deadline <= now) {
             uint64_t token = proto::SlotCookie{i, p.generation}.value();
-            if (is_mq(p.label)) {
-                (void)s->mq.cancel(token);
-                (void)answer_mq(p, ::ipc::kETIMEDOUT, nullptr);
-            } else {
-                (void)s->store.cancel(token);
-                answer(p, ::ipc::kEAGAIN, nullptr);
-            }
+            cancel(s, p.label, token);
+            (void)answer(s, p, is_mq(p.label) ? ::ipc::kETIMEDOUT : ::ipc::kEAGAIN, 0, {});
         } else if (p.deadline - now < next) {
             next = p.deadline - now;
         }
@@ -634,29 +589,34 @@ extern "C" int main(uint64_t) {
     state.mq.set_notifier(&state, on_mq_notice);
     proto::Server server("ipc", state.port);
     server.on<::ipc::Hello>(&state, on_hello);
-    server.on<::ipc::Get>(&state, on_get);
-    server.on<::ipc::Attach>(&state, on_attach);
-    server.on<::ipc::Detach>(&state, on_detach);
-    server.on<::ipc::Control>(&state, on_control);
-    server.on<::ipc::SemOperate>(&state, on_semop);
-    server.on<::ipc::MsgSend>(&state, on_msgsnd);
-    server.on<::ipc::MsgReceive>(&state, on_msgrcv);
-    server.on<::ipc::MqOpen>(&state, on_mq_open);
-    server.on<::ipc::MqUnlink>(&state, on_mq_unlink);
-    server.on<::ipc::MqClose>(&state, on_mq_close);
-    server.on<::ipc::MqShare>(&state, on_mq_share);
-    server.on<::ipc::MqGetSetAttr>(&state, on_mq_attr);
-    server.on<::ipc::MqSend>(&state, on_mq_send);
-    server.on<::ipc::MqReceive>(&state, on_mq_receive);
-    server.on<::ipc::MqNotify>(&state, on_mq_notify);
+    server.on<::ipc::Get>(&state, for_client<::ipc::Get, on_get>);
+    server.on<::ipc::Attach>(&state, for_client<::ipc::Attach, on_attach>);
+    server.on<::ipc::Detach>(&state, for_client<::ipc::Detach, on_detach>);
+    server.on<::ipc::Control>(&state, for_client<::ipc::Control, on_control>);
+    server.on<::ipc::SemOperate>(&state, for_client<::ipc::SemOperate, on_semop>);
+    server.on<::ipc::MsgSend>(&state, for_client<::ipc::MsgSend, on_msgsnd>);
+    server.on<::ipc::MsgReceive>(&state, for_client<::ipc::MsgReceive, on_msgrcv>);
+    server.on<::ipc::MqOpen>(&state, for_client<::ipc::MqOpen, on_mq_open>);
+    server.on<::ipc::MqUnlink>(&state, for_client<::ipc::MqUnlink, on_mq_unlink>);
+    server.on<::ipc::MqClose>(&state, for_client<::ipc::MqClose, on_mq_close>);
+    server.on<::ipc::MqShare>(&state, for_client<::ipc::MqShare, on_mq_share>);
+    server.on<::ipc::MqGetSetAttr>(&state, for_client<::ipc::MqGetSetAttr, on_mq_attr>);
+    server.on<::ipc::MqSend>(&state, for_client<::ipc::MqSend, on_mq_send>);
+    server.on<::ipc::MqReceive>(&state, for_client<::ipc::MqReceive, on_mq_receive>);
+    server.on<::ipc::MqNotify>(&state, for_client<::ipc::MqNotify, on_mq_notify>);
     server.on_event(&state, on_event);
     if (auto r = tern::register_name("ipc", state.port); r.is_error()) {
         tern::println("ipc: cannot register: {}", base::error_name(r.error()));
         return 1;
     }
+    // Each answer goes out with the next wait, in one call; a queue's notification waits
+    // for the answer to the call that fired it.
+    server.batch_replies();
     for (;;) {
         uint64_t wait = expire(&state);
         (void)server.serve_one(wait);
+        if (state.notice_count > 0)
+            server.flush_reply();
         for (uint32_t i = 0; i < state.notice_count; ++i)
             send_notice(&state, state.notices[i]);
         state.notice_count = 0;

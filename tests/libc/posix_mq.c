@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../bench/ipc_pingpong.h"
+
 static int g_checks, g_failures;
 
 static void check(int ok, const char* what) {
@@ -449,41 +451,11 @@ enum {
     kPingPongs = 200
 };
 
-/* A 64-byte message there and back between two processes over two queues: the minimum
- * over kBenchRounds rounds of the mean of kPingPongs round trips, as
- * bench/linux/microbench.c measures linux.mq_pingpong_64. */
+/* posix.mq_pingpong_64 (tests/bench/ipc_pingpong.h), as bench/linux/microbench.c
+ * measures linux.mq_pingpong_64. */
 static int bench(void) {
-    mqd_t ping = make("/tmq_ping", 1, 64, O_RDWR);
-    mqd_t pong = make("/tmq_pong", 1, 64, O_RDWR);
-    if (ping == (mqd_t)-1 || pong == (mqd_t)-1) {
-        printf("posix_mq: FAILED bench queues (errno %d)\n", errno);
-        return 1;
-    }
-    static char text[64];
-    pid_t child = fork();
-    if (child == 0) {
-        for (int i = 0; i < kBenchRounds * kPingPongs; ++i)
-            if (mq_receive(ping, text, 64, NULL) != 64 || mq_send(pong, text, 64, 0) != 0)
-                _exit(1);
-        _exit(0);
-    }
-    memset(text, 0x5a, sizeof(text));
-    uint64_t best = ~0ull;
-    int ok = child > 0;
-    for (int r = 0; ok && r < kBenchRounds; ++r) {
-        uint64_t t0 = __builtin_ia32_rdtsc();
-        for (int i = 0; i < kPingPongs; ++i)
-            if (mq_send(ping, text, 64, 0) != 0 || mq_receive(pong, text, 64, NULL) != 64)
-                ok = 0;
-        uint64_t mean = (__builtin_ia32_rdtsc() - t0) / kPingPongs;
-        best = best < mean ? best : mean;
-    }
-    ok = child_ok(child, 60000) && ok;
-    mq_close(ping);
-    mq_close(pong);
-    mq_unlink("/tmq_ping");
-    mq_unlink("/tmq_pong");
-    if (!ok) {
+    uint64_t best = mq_pingpong("/tmq_ping", "/tmq_pong", kBenchRounds, kPingPongs);
+    if (best == 0) {
         printf("posix_mq: FAILED bench (errno %d)\n", errno);
         return 1;
     }

@@ -47,6 +47,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../bench/ipc_pingpong.h"
+
 static int g_checks, g_failures;
 
 /* An address nothing is mapped at, hidden from the compiler's bounds warnings. */
@@ -545,78 +547,10 @@ enum {
     kPingPongs = 200
 };
 
-static int reaped_ok(pid_t child) {
-    int status = 0;
-    return waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-/* Semaphore 0 is the child's turn, 1 the parent's. */
-static uint64_t semop_pingpong(void) {
-    int set = semget(IPC_PRIVATE, 2, 0600);
-    if (set < 0)
-        return 0;
-    struct sembuf post_child = {0, 1, 0}, wait_child = {0, -1, 0};
-    struct sembuf post_parent = {1, 1, 0}, wait_parent = {1, -1, 0};
-    pid_t child = fork();
-    if (child == 0) {
-        for (int i = 0; i < kPingRounds * kPingPongs; ++i)
-            if (semop(set, &wait_child, 1) != 0 || semop(set, &post_parent, 1) != 0)
-                _exit(1);
-        _exit(0);
-    }
-    uint64_t best = ~0ull;
-    for (int r = 0; child > 0 && r < kPingRounds; ++r) {
-        uint64_t t0 = __builtin_ia32_rdtsc();
-        for (int i = 0; i < kPingPongs; ++i)
-            if (semop(set, &post_child, 1) != 0 || semop(set, &wait_parent, 1) != 0)
-                best = 0;
-        uint64_t mean = (__builtin_ia32_rdtsc() - t0) / kPingPongs;
-        best = best < mean ? best : mean;
-    }
-    if (child < 0 || !reaped_ok(child))
-        best = 0;
-    semctl(set, 0, IPC_RMID);
-    return best;
-}
-
-static uint64_t msg_pingpong(void) {
-    int queue = msgget(IPC_PRIVATE, 0600);
-    if (queue < 0)
-        return 0;
-    struct message m;
-    memset(&m, 0x5a, sizeof(m));
-    pid_t child = fork();
-    if (child == 0) {
-        for (int i = 0; i < kPingRounds * kPingPongs; ++i) {
-            if (msgrcv(queue, &m, 64, 1, 0) != 64)
-                _exit(1);
-            m.type = 2;
-            if (msgsnd(queue, &m, 64, 0) != 0)
-                _exit(1);
-        }
-        _exit(0);
-    }
-    uint64_t best = ~0ull;
-    for (int r = 0; child > 0 && r < kPingRounds; ++r) {
-        uint64_t t0 = __builtin_ia32_rdtsc();
-        for (int i = 0; i < kPingPongs; ++i) {
-            m.type = 1;
-            if (msgsnd(queue, &m, 64, 0) != 0 || msgrcv(queue, &m, 64, 2, 0) != 64)
-                best = 0;
-        }
-        uint64_t mean = (__builtin_ia32_rdtsc() - t0) / kPingPongs;
-        best = best < mean ? best : mean;
-    }
-    if (child < 0 || !reaped_ok(child))
-        best = 0;
-    msgctl(queue, IPC_RMID, NULL);
-    return best;
-}
-
 static int pingpong(void) {
     printf("sysv: pingpong begins\n"); /* a mark for tools/profile.py --start */
-    uint64_t sem = semop_pingpong();
-    uint64_t msg = msg_pingpong();
+    uint64_t sem = semop_pingpong(kPingRounds, kPingPongs);
+    uint64_t msg = msg_pingpong(kPingRounds, kPingPongs);
     if (sem == 0 || msg == 0) {
         printf("sysv: FAILED pingpong (semop %llu, msg %llu)\n", (unsigned long long)sem,
                (unsigned long long)msg);

@@ -658,7 +658,7 @@ void bad_clients_of_the_ipc_server() {
     auto hello = proto::call<ipc::Hello>(s, {uint32_t(g_serial), 0, 0}, parts);
     check(hello.ok(), "ipc_hello", hello.ok() ? 0 : code(hello.error()));
     static uint8_t ops[(ipc::kSemOpm + 1) * sizeof(ipc::SemOp)];
-    ipc::SemOpRequest op = {1, 0, ipc::kForever};
+    ipc::SemOpRequest op = {1, 0, ipc::kForever, {}};
     msg = request(ipc::SemOperate::kLabel, ops, 7);
     __builtin_memcpy(msg.words, &op, sizeof(op));
     check(raw_call(s, msg) == 0 && msg.hdr.label == TERN_INVALID_ARGUMENT,
@@ -667,6 +667,14 @@ void bad_clients_of_the_ipc_server() {
     __builtin_memcpy(msg.words, &op, sizeof(op));
     check(raw_call(s, msg) == 0 && msg.hdr.label == TERN_TOO_BIG, "ipc_semop_too_many",
           msg.hdr.label);
+    ipc::SemOpRequest both = {1, 1, ipc::kForever, {}};
+    msg = request(ipc::SemOperate::kLabel, ops, sizeof(ipc::SemOp));
+    __builtin_memcpy(msg.words, &both, sizeof(both));
+    check(raw_call(s, msg) == 0 && msg.hdr.label == TERN_INVALID_ARGUMENT, "ipc_semop_two_lists",
+          msg.hdr.label);
+    auto crammed = proto::call<ipc::SemOperate>(s, {1, ipc::kSemOpsInline + 1, ipc::kForever, {}});
+    check(crammed.is_error() && crammed.error() == base::Error::INVALID_ARGUMENT,
+          "ipc_semop_inline_too_many", crammed.is_error() ? code(crammed.error()) : 0);
     auto kind = proto::call<ipc::Get>(s, {9, 5, ipc::kIpcCreat, 0, 0});
     check(kind.ok() && kind.value().error == ipc::kEINVAL, "ipc_get_unknown_kind");
     static uint8_t control_out[ipc::kControlData];

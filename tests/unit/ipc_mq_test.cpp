@@ -269,6 +269,31 @@ TEST_CASE("blocked receivers and senders wake in arrival order", "[ipc][mq]") {
     CHECK(f.store.descriptions() == 1);
 }
 
+TEST_CASE("each queue's receivers are its own, in arrival order across slots", "[ipc][mq]") {
+    Fixture f;
+    MqHandle p = f.make(f.a, "p", 2, 16);
+    MqHandle q = f.make(f.a, "q", 2, 16);
+    std::string text;
+    CHECK(f.receive(f.a, p, &text, nullptr, 16, 1) == kBlocked);
+    CHECK(f.receive(f.a, q, &text, nullptr, 16, 2) == kBlocked);
+    CHECK(f.receive(f.a, p, &text, nullptr, 16, 3) == kBlocked);
+    CHECK(f.receive(f.a, p, &text, nullptr, 16, 4) == kBlocked);
+    // From the middle of p's list; the next receiver takes the freed slot, yet comes last.
+    CHECK(f.store.cancel(3));
+    CHECK(f.receive(f.a, p, &text, nullptr, 16, 5) == kBlocked);
+    for (const char* m : {"x", "y", "z"})
+        CHECK(f.send(f.a, p, m, 0) == 0);
+    REQUIRE(f.done.size() == 3);
+    CHECK(f.done[0].token == 1);
+    CHECK(f.done[1].token == 4);
+    CHECK(f.done[2].token == 5);
+    CHECK(f.done[2].text == "z");
+    CHECK(f.send(f.a, q, "w", 0) == 0);
+    REQUIRE(f.done.size() == 4);
+    CHECK(f.done[3].token == 2);
+    CHECK(f.store.waiters() == 0);
+}
+
 TEST_CASE("a blocked send whose caller gave up is not sent", "[ipc][mq]") {
     Fixture f;
     MqHandle h = f.make(f.a, "q", 1, 16);

@@ -228,6 +228,36 @@ TEST_CASE("semop waiters queue in order and wake when they can proceed") {
     CHECK(f.store.waiters() == 0);
 }
 
+TEST_CASE("each set's waiters are its own, in arrival order whatever slots they take") {
+    Fixture f;
+    int32_t s1 = f.make(kSem, kIpcPrivate, 0600, 1, f.a);
+    int32_t s2 = f.make(kSem, kIpcPrivate, 0600, 1, f.a);
+    CHECK(f.op(f.a, s1, {{0, -1, 0}}, 201) == kBlocked);
+    CHECK(f.op(f.a, s2, {{0, -1, 0}}, 202) == kBlocked);
+    CHECK(f.op(f.a, s1, {{0, -1, 0}}, 203) == kBlocked);
+    CHECK(f.op(f.b, s2, {{0, -1, 0}}, 204) == kBlocked);
+    CHECK(f.op(f.a, s1, {{0, -1, 0}}, 205) == kBlocked);
+    // From the middle of s1's list; the next waiter takes the freed slot, yet comes last.
+    CHECK(f.store.cancel(203));
+    CHECK(f.op(f.b, s1, {{0, -1, 0}}, 206) == kBlocked);
+    int64_t n = 0;
+    CHECK(f.ctl(f.a, kSem, s1, kGetNcnt, 0, 0, &n) == 0);
+    CHECK(n == 3);
+    CHECK(f.op(f.a, s1, {{0, 2, 0}}) == 0);
+    REQUIRE(f.done.size() == 2);
+    CHECK(f.done[0].token == 201);
+    CHECK(f.done[1].token == 205);
+    // b's end takes its waiters off both sets; s2's other waiter is still first there.
+    f.store.task_ended(f.b.task, nullptr, nullptr);
+    CHECK(f.op(f.a, s1, {{0, 5, 0}}) == 0);
+    CHECK(f.done.size() == 2);
+    CHECK(f.op(f.a, s2, {{0, 2, 0}}) == 0);
+    REQUIRE(f.done.size() == 3);
+    CHECK(f.done[2].token == 202);
+    CHECK(f.getval(s2, 0) == 1);
+    CHECK(f.store.waiters() == 0);
+}
+
 TEST_CASE("SEM_UNDO is applied when the task ends; SETVAL clears it") {
     Fixture f;
     int32_t s = f.make(kSem, kIpcPrivate, 0600, 2, f.a);

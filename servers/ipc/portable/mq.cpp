@@ -1,28 +1,16 @@
 // The POSIX message queues of one node (mq.h has the rules).
 #include "mq.h"
 
-#if __STDC_HOSTED__
-#include <new>
-#else
-#include <tern/new.h>
-#endif
+#include "common.h"
 
 namespace ipc {
 
 namespace {
 
-constexpr uint32_t kModeBits = 0777;
 constexpr uint32_t kRead = 4;
 constexpr uint32_t kWrite = 2;
 // What a queue counts against its owner besides its messages: one pointer per message.
 constexpr uint64_t kPerMessage = 8;
-
-void copy_bytes(void* to, const void* from, size_t size) {
-    auto* t = static_cast<uint8_t*>(to);
-    const auto* f = static_cast<const uint8_t*>(from);
-    for (size_t i = 0; i < size; ++i)
-        t[i] = f[i];
-}
 
 bool same_name(const char* a, size_t a_length, const char* b, size_t b_length) {
     if (a_length != b_length)
@@ -301,7 +289,7 @@ int32_t MqStore::close(const Caller& c, const MqHandle& h) {
             if (m_completion)
                 (void)m_completion(m_completion_context, w.token, kEBADF, nullptr);
             free_message(w.message);
-            w = Waiter{};
+            drop(w);
         }
     }
     // Its loans to children not yet started stay (the record goes when they are taken).
@@ -417,20 +405,20 @@ MqStore::Waiter* MqStore::park(WaitKind kind, const Caller& c, const MqHandle& h
         w.queue = queue;
         w.handle = h;
         w.caller = c;
+        m_queues[queue].waiting[uint32_t(kind)].append(w);
         return &w;
     }
     return nullptr;
 }
 
 MqStore::Waiter* MqStore::first_waiter(uint32_t queue, WaitKind kind) {
-    Waiter* first = nullptr;
-    for (uint32_t i = 0; i < kMaxWaiters; ++i) {
-        Waiter& w = m_waiters[i];
-        if (w.used && w.kind == kind && w.queue == queue
-            && (!first || w.sequence < first->sequence))
-            first = &w;
-    }
-    return first;
+    return m_queues[queue].waiting[uint32_t(kind)].first;
+}
+
+// Takes w off its queue's list and frees its slot (not the message it holds).
+void MqStore::drop(Waiter& w) {
+    m_queues[w.queue].waiting[uint32_t(w.kind)].remove(w);
+    w = Waiter{};
 }
 
 // A message for queue q: to the first waiting receiver that takes it, else into the
@@ -438,7 +426,7 @@ MqStore::Waiter* MqStore::first_waiter(uint32_t queue, WaitKind kind) {
 void MqStore::deliver(Queue& q, uint32_t qi, MqMessage* m, const Caller& sender) {
     while (Waiter* w = first_waiter(qi, WaitKind::kReceive)) {
         uint64_t token = w->token;
-        *w = Waiter{};
+        drop(*w);
         if (!m_completion || m_completion(m_completion_context, token, 0, m)) {
             free_message(m);
             return;
@@ -466,7 +454,7 @@ void MqStore::room(Queue& q, uint32_t qi) {
         uint64_t token = w->token;
         MqMessage* m = w->message;
         Caller sender = w->caller;
-        *w = Waiter{};
+        drop(*w);
         if (m_completion && !m_completion(m_completion_context, token, 0, nullptr)) {
             free_message(m);
             continue;
@@ -581,7 +569,7 @@ bool MqStore::cancel(uint64_t token) {
         Waiter& w = m_waiters[i];
         if (w.used && w.token == token) {
             free_message(w.message);
-            w = Waiter{};
+            drop(w);
             return true;
         }
     }
@@ -594,7 +582,7 @@ void MqStore::task_ended(uint64_t task) {
     for (uint32_t i = 0; i < kMaxWaiters; ++i)
         if (m_waiters[i].used && m_waiters[i].task == task) {
             free_message(m_waiters[i].message);
-            m_waiters[i] = Waiter{};
+            drop(m_waiters[i]);
         }
     for (uint32_t i = 0; i < kMqMaxQueues; ++i)
         if (m_queues[i].used && m_queues[i].notify && m_queues[i].notify_task == task)

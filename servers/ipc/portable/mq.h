@@ -38,6 +38,7 @@
 #include <tern/protocols/ipc.h>
 
 #include "sysv.h"
+#include "wait_list.h"
 
 namespace ipc {
 
@@ -126,6 +127,7 @@ public:
     int64_t queued(const char* name, size_t length) const;
 
 private:
+    struct Waiter;
     struct Queue {
         bool used = false;
         bool linked = false;  // has its name
@@ -143,6 +145,8 @@ private:
         int32_t notify_signo = 0;
         int64_t notify_value = 0;
         int64_t ctime = 0;
+        // The calls parked on it, oldest first: senders (WaitKind::kSend) and receivers.
+        WaitList<Waiter> waiting[2];
     };
     struct Description {
         bool used = false;
@@ -167,6 +171,8 @@ private:
     struct Waiter {
         bool used = false;
         WaitKind kind = WaitKind::kSend;
+        Waiter* prev = nullptr;
+        Waiter* next = nullptr;
         uint64_t token = 0;
         uint64_t sequence = 0;
         uint64_t task = 0;
@@ -188,6 +194,7 @@ private:
     MqMessage* take(Queue& q);
     Waiter* park(WaitKind kind, const Caller& c, const MqHandle& h, uint32_t queue, uint64_t token);
     Waiter* first_waiter(uint32_t queue, WaitKind kind);
+    void drop(Waiter& w);
     void deliver(Queue& q, uint32_t qi, MqMessage* m, const Caller& sender);
     void room(Queue& q, uint32_t qi);
     void drop_notification(Queue& q);

@@ -2,25 +2,14 @@
 #include "sysv.h"
 
 #include <base/utility.h>
-#if __STDC_HOSTED__
-#include <new>
-#else
-#include <tern/new.h>
-#endif
+
+#include "common.h"
 
 namespace ipc {
 
 namespace {
 
-constexpr uint32_t kModeBits = 0777;
 constexpr int32_t kENOSYS = 38;
-
-void copy_bytes(void* to, const void* from, size_t size) {
-    auto* t = static_cast<uint8_t*>(to);
-    const auto* f = static_cast<const uint8_t*>(from);
-    for (size_t i = 0; i < size; ++i)
-        t[i] = f[i];
-}
 
 bool valid_kind(Kind kind) { return kind == kShm || kind == kSem || kind == kMsg; }
 
@@ -357,7 +346,7 @@ int32_t Store::set_perm(const Caller& c, Kind kind, Object& o, const void* in, s
     o.perm.mode = set.mode & kModeBits;
     o.ctime = m_now;
     if (kind == kMsg)
-        wake_msg(o, id_of(kind, &o));
+        wake_msg(o);
     return 0;
 }
 
@@ -468,12 +457,8 @@ void Store::clear_adjustments(int32_t id, int32_t semnum) {
 }
 
 void Store::remove_sem(Object& o, int32_t id) {
-    if (m_waiters)
-        for (uint32_t i = 0; i < kMaxWaiters; ++i) {
-            Waiter& w = m_waiters[i];
-            if (w.used && w.kind == WaitKind::kSem && w.id == id)
-                complete(w, kEIDRM, nullptr);
-        }
+    while (Waiter* w = o.waiters.first)
+        complete(*w, kEIDRM, nullptr);
     for (Undo& u : m_undo) {
         if (u.used && u.id == id) {
             delete[] u.adjust;
@@ -483,13 +468,9 @@ void Store::remove_sem(Object& o, int32_t id) {
     destroy(kSem, o);
 }
 
-void Store::remove_msg(Object& o, int32_t id) {
-    if (m_waiters)
-        for (uint32_t i = 0; i < kMaxWaiters; ++i) {
-            Waiter& w = m_waiters[i];
-            if (w.used && w.kind != WaitKind::kSem && w.id == id)
-                complete(w, kEIDRM, nullptr);
-        }
+void Store::remove_msg(Object& o) {
+    while (Waiter* w = o.waiters.first)
+        complete(*w, kEIDRM, nullptr);
     destroy(kMsg, o);
 }
 
@@ -570,12 +551,8 @@ int32_t Store::control_sem(const Caller& c, int32_t id, int32_t command, int32_t
     case kGetZcnt: {
         int64_t n = 0;
         bool zero = command == kGetZcnt;
-        if (m_waiters)
-            for (uint32_t i = 0; i < kMaxWaiters; ++i) {
-                const Waiter& w = m_waiters[i];
-                n += w.used && w.kind == WaitKind::kSem && w.id == id && w.blocking == semnum
-                     && w.for_zero == zero;
-            }
+        for (const Waiter* w = o->waiters.first; w; w = w->next)
+            n += w->blocking == semnum && w->for_zero == zero;
         *value = n;
         return 0;
     }
@@ -610,7 +587,7 @@ int32_t Store::control_msg(const Caller& c, int32_t id, int32_t command, const v
     default:
         if (!owner(c, o->perm))
             return kEPERM;
-        remove_msg(*o, id);
+        remove_msg(*o);
         return 0;
     }
 }
@@ -672,7 +649,7 @@ int32_t Store::try_semop(Object& o, int32_t id, const Caller& c, const SemOp* op
     return 0;
 }
 
-Store::Waiter* Store::park(WaitKind kind, const Caller& c, int32_t id, uint64_t token) {
+Store::Waiter* Store::park(WaitKind kind, const Caller& c, Object& o, int32_t id, uint64_t token) {
     if (!m_waiters)
         return nullptr;
     for (uint32_t i = 0; i < kMaxWaiters; ++i) {
@@ -692,16 +669,26 @@ Store::Waiter* Store::park(WaitKind kind, const Caller& c, int32_t id, uint64_t 
         w.message = nullptr;
         w.type = 0;
         w.max = 0;
+        w.object = &o;
+        o.waiters.append(w);
         return &w;
     }
     return nullptr;
 }
 
-void Store::complete(Waiter& w, int32_t error, const Message* m) {
-    uint64_t token = w.token;
+// Takes w off its object's list and frees its slot (and the message it held).
+void Store::release(Waiter& w) {
+    if (w.object)
+        w.object->waiters.remove(w);
+    w.object = nullptr;
     free_message(w.message);
     w.message = nullptr;
     w.used = false;
+}
+
+void Store::complete(Waiter& w, int32_t error, const Message* m) {
+    uint64_t token = w.token;
+    release(w);
     if (m_completion)
         m_completion(m_completion_context, token, error, m);
 }
@@ -732,7 +719,7 @@ int32_t Store::semop(const Caller& c, int32_t id, const SemOp* ops, size_t count
     }
     if (r != kBlocked)
         return r;
-    Waiter* w = park(WaitKind::kSem, c, id, token);
+    Waiter* w = park(WaitKind::kSem, c, *o, id, token);
     if (!w)
         return kENOMEM;
     copy_bytes(w->ops, ops, count * sizeof(SemOp));
@@ -742,39 +729,22 @@ int32_t Store::semop(const Caller& c, int32_t id, const SemOp* ops, size_t count
     return kBlocked;
 }
 
-// Retries the set's waiters in arrival order until none can proceed.
+// Retries the set's waiters in arrival order until none can proceed: after one that
+// changed a value, from the oldest again.
 void Store::wake_sem(Object& o, int32_t id) {
-    if (!m_waiters)
-        return;
-    for (bool progress = true; progress;) {
-        progress = false;
-        Waiter* next = nullptr;
-        // Oldest first: find the oldest waiter not yet tried this round, in order.
-        uint64_t after = 0;
-        while (true) {
-            next = nullptr;
-            for (uint32_t i = 0; i < kMaxWaiters; ++i) {
-                Waiter& w = m_waiters[i];
-                if (w.used && w.kind == WaitKind::kSem && w.id == id && w.sequence > after
-                    && (!next || w.sequence < next->sequence))
-                    next = &w;
-            }
-            if (!next)
-                break;
-            after = next->sequence;
-            int32_t r = try_semop(o, id, next->caller, next->ops, next->count, &next->blocking,
-                                  &next->for_zero);
-            if (r == kBlocked)
-                continue;
-            bool altered = false;
-            for (uint32_t i = 0; i < next->count; ++i)
-                altered |= next->ops[i].op != 0;
-            complete(*next, r, nullptr);
-            if (r == 0 && altered) {
-                progress = true;
-                break;
-            }
+    Waiter* w = o.waiters.first;
+    while (w) {
+        Waiter* next = w->next;
+        int32_t r = try_semop(o, id, w->caller, w->ops, w->count, &w->blocking, &w->for_zero);
+        if (r == kBlocked) {
+            w = next;
+            continue;
         }
+        bool altered = false;
+        for (uint32_t i = 0; i < w->count; ++i)
+            altered |= w->ops[i].op != 0;
+        complete(*w, r, nullptr);
+        w = r == 0 && altered ? o.waiters.first : next;
     }
 }
 
@@ -859,14 +829,14 @@ int32_t Store::msgsnd(const Caller& c, int32_t id, int64_t type, const void* tex
     }
     copy_bytes(m->text, text, size);
     if (try_send(*o, c, m) == 0) {
-        wake_msg(*o, id);
+        wake_msg(*o);
         return 0;
     }
     if (flags & kIpcNoWait) {
         free_message(m);
         return kEAGAIN;
     }
-    Waiter* w = park(WaitKind::kSend, c, id, token);
+    Waiter* w = park(WaitKind::kSend, c, *o, id, token);
     if (!w) {
         free_message(m);
         return kENOMEM;
@@ -890,14 +860,14 @@ int32_t Store::msgrcv(const Caller& c, int32_t id, int64_t type, uint64_t max, u
         return kEACCES;
     int32_t r = try_receive(*o, c, type, max, flags, out);
     if (r == 0) {
-        wake_msg(*o, id);
+        wake_msg(*o);
         return 0;
     }
     if (r != kBlocked)
         return r;
     if (flags & kIpcNoWait)
         return kENOMSG;
-    Waiter* w = park(WaitKind::kReceive, c, id, token);
+    Waiter* w = park(WaitKind::kReceive, c, *o, id, token);
     if (!w)
         return kENOMEM;
     w->type = type;
@@ -908,38 +878,25 @@ int32_t Store::msgrcv(const Caller& c, int32_t id, int64_t type, uint64_t max, u
 
 // Retries the queue's waiters (senders for room, receivers for a message) in arrival
 // order until none can proceed.
-void Store::wake_msg(Object& o, int32_t id) {
-    if (!m_waiters)
-        return;
-    for (bool progress = true; progress;) {
-        progress = false;
-        uint64_t after = 0;
-        while (!progress) {
-            Waiter* next = nullptr;
-            for (uint32_t i = 0; i < kMaxWaiters; ++i) {
-                Waiter& w = m_waiters[i];
-                if (w.used && w.kind != WaitKind::kSem && w.id == id && w.sequence > after
-                    && (!next || w.sequence < next->sequence))
-                    next = &w;
-            }
-            if (!next)
-                break;
-            after = next->sequence;
-            if (next->kind == WaitKind::kSend) {
-                if (try_send(o, next->caller, next->message) == 0) {
-                    complete(*next, 0, nullptr);
-                    progress = true;
-                }
-            } else {
-                Message* m = nullptr;
-                int32_t r = try_receive(o, next->caller, next->type, next->max, next->flags, &m);
-                if (r != kBlocked) {
-                    complete(*next, r, m);
-                    free_message(m);
-                    progress = true;
-                }
+void Store::wake_msg(Object& o) {
+    Waiter* w = o.waiters.first;
+    while (w) {
+        Waiter* next = w->next;
+        bool progress = false;
+        if (w->kind == WaitKind::kSend) {
+            progress = try_send(o, w->caller, w->message) == 0;
+            if (progress)
+                complete(*w, 0, nullptr);
+        } else {
+            Message* m = nullptr;
+            int32_t r = try_receive(o, w->caller, w->type, w->max, w->flags, &m);
+            progress = r != kBlocked;
+            if (progress) {
+                complete(*w, r, m);
+                free_message(m);
             }
         }
+        w = progress ? o.waiters.first : next;
     }
 }
 
@@ -951,9 +908,7 @@ bool Store::cancel(uint64_t token) {
     for (uint32_t i = 0; i < kMaxWaiters; ++i) {
         Waiter& w = m_waiters[i];
         if (w.used && w.token == token) {
-            free_message(w.message);
-            w.message = nullptr;
-            w.used = false;
+            release(w);
             return true;
         }
     }
@@ -980,11 +935,8 @@ void Store::task_ended(uint64_t task, void (*freed)(void* context, int32_t slot)
     if (m_waiters)
         for (uint32_t i = 0; i < kMaxWaiters; ++i) {
             Waiter& w = m_waiters[i];
-            if (w.used && w.caller.task == task) {
-                free_message(w.message);
-                w.message = nullptr;
-                w.used = false;
-            }
+            if (w.used && w.caller.task == task)
+                release(w);
         }
     // SEM_UNDO: each adjustment is added back, the result kept within 0..SEMVMX.
     for (Undo& u : m_undo) {

@@ -28,6 +28,8 @@
 #include <stdint.h>
 #include <tern/protocols/ipc.h>
 
+#include "wait_list.h"
+
 namespace ipc {
 
 using namespace tern::ipc;
@@ -118,6 +120,7 @@ private:
         int32_t key = 0;
         uint32_t uid = 0, gid = 0, cuid = 0, cgid = 0, mode = 0;
     };
+    struct Waiter;
     struct Object {
         bool used = false;
         uint32_t sequence = 0;
@@ -138,6 +141,8 @@ private:
         uint64_t bytes = 0;
         uint64_t messages = 0;
         uint64_t qbytes = 0;
+        // sem and msg: the calls parked on it, oldest first
+        WaitList<Waiter> waiters;
     };
     struct Undo {
         bool used = false;
@@ -160,6 +165,9 @@ private:
     struct Waiter {
         bool used = false;
         WaitKind kind = WaitKind::kSem;
+        Object* object = nullptr; // whose list it is on
+        Waiter* prev = nullptr;
+        Waiter* next = nullptr;
         uint64_t token = 0;
         uint64_t sequence = 0; // arrival order
         Caller caller;
@@ -190,7 +198,7 @@ private:
                       size_t* out_size) const;
     void destroy(Kind kind, Object& o);
     void remove_sem(Object& o, int32_t id);
-    void remove_msg(Object& o, int32_t id);
+    void remove_msg(Object& o);
     Undo* find_undo(const Caller& c, int32_t id, bool make, uint32_t nsems);
     void clear_adjustments(int32_t id, int32_t semnum);
     int32_t try_semop(Object& o, int32_t id, const Caller& c, const SemOp* ops, size_t count,
@@ -198,9 +206,10 @@ private:
     int32_t try_send(Object& o, const Caller& c, Message*& m);
     int32_t try_receive(Object& o, const Caller& c, int64_t type, uint64_t max, uint32_t flags,
                         Message** out);
-    Waiter* park(WaitKind kind, const Caller& c, int32_t id, uint64_t token);
+    Waiter* park(WaitKind kind, const Caller& c, Object& o, int32_t id, uint64_t token);
+    void release(Waiter& w);
     void wake_sem(Object& o, int32_t id);
-    void wake_msg(Object& o, int32_t id);
+    void wake_msg(Object& o);
     void complete(Waiter& w, int32_t error, const Message* m);
     int32_t control_shm(const Caller& c, int32_t id, int32_t command, const void* in,
                         size_t in_size, void* out, size_t* out_size, int64_t* value,

@@ -275,6 +275,9 @@ public:
     // Makes serve_one hold each answer until the next wait, as run() does: for a server
     // that runs its own loop around serve_one (to wake at its own deadlines).
     void batch_replies() { m_batch_replies = true; }
+    // Sends the answer batch_replies holds now, for a server that must act after its
+    // caller has it (and before its next wait).
+    void flush_reply();
     // Counters for tests and diagnostics: requests that reached a handler, and refusals
     // (the layer's and the handlers', logged or not).
     uint64_t served() const { return m_served; }

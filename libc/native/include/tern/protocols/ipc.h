@@ -214,14 +214,20 @@ using Control =
               proto::Limits{.request_data = kControlData, .response_data = kControlData}>;
 
 inline constexpr uint64_t kForever = ~0ull;
+// Operations that fit in the request's inline words beside the id and the timeout.
+inline constexpr uint32_t kSemOpsInline = 8;
 struct SemOpRequest {
     int32_t id;
-    uint32_t reserved;
+    uint32_t count;      // operations in ops (then no data part), or 0
     uint64_t timeout_ns; // kForever: no limit (semop); else semtimedop's
+    SemOp ops[kSemOpsInline];
 };
-// semop, semtimedop: data = the SemOps (at most kSemOpm; more is E2BIG). Waits as
-// System V says unless an operation that would wait has kIpcNoWait (EAGAIN); a timeout
-// ends the wait with EAGAIN, the set's removal with EIDRM.
+static_assert(sizeof(SemOpRequest) == 64);
+// semop, semtimedop: the SemOps inline (count of them, at most kSemOpsInline, and no
+// data part: the call then goes in registers) or as the data part (count 0; at most
+// kSemOpm, more is E2BIG). Waits as System V says unless an operation that would wait
+// has kIpcNoWait (EAGAIN); a timeout ends the wait with EAGAIN, the set's removal with
+// EIDRM.
 using SemOperate =
     proto::Op<6, SemOpRequest, Answer, proto::Limits{.request_data = kSemOpm * sizeof(SemOp)}>;
 
