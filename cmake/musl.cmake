@@ -117,6 +117,7 @@ add_library(tern_musl_rt STATIC
   ${TERN_ROOT}/libc/musl/backend_system.c
   ${TERN_ROOT}/libc/musl/backend_threads.c
   ${TERN_ROOT}/libc/musl/backend_signal.c
+  ${TERN_ROOT}/libc/musl/backend_sched.c
   ${TERN_ROOT}/libc/musl/backend_limits.c
   ${TERN_ROOT}/libc/musl/backend_exec.c
   ${TERN_ROOT}/libc/musl/exec_client.cpp

@@ -76,6 +76,10 @@ int tern_libc_signal_interrupts(uint64_t mark, int restartable);
 /* A default action that ends the program: a line, every descriptor closed, 128 + N. */
 __attribute__((noreturn)) void tern_libc_exit_by_signal(long signal);
 
+/* Scheduling parameters and priorities, CPU affinity, clock_settime and settimeofday,
+ * mlock and its family (backend_sched.c; *handled is 0 for other calls). */
+long tern_libc_sched_syscall(long n, long a1, long a2, long a3, long a4, int* handled);
+
 /* A forked child becomes a System V IPC client of its own, its attaches counted
  * (backend_sysv.c). */
 void tern_libc_sysv_fork_child(void);
