@@ -117,6 +117,8 @@ add_library(tern_musl_rt STATIC
   ${TERN_ROOT}/libc/musl/backend_system.c
   ${TERN_ROOT}/libc/musl/backend_threads.c
   ${TERN_ROOT}/libc/musl/backend_signal.c
+  ${TERN_ROOT}/libc/musl/backend_timer.c
+  ${TERN_ROOT}/libc/musl/backend_sched.c
   ${TERN_ROOT}/libc/musl/backend_limits.c
   ${TERN_ROOT}/libc/musl/backend_exec.c
   ${TERN_ROOT}/libc/musl/exec_client.cpp
@@ -204,11 +206,13 @@ endfunction()
 # itself from /bin, the test of times, owners and
 # CPU clocks (/bin/posix_misc), which needs tmpfs, the file mapping and shared memory test
 # (/bin/posix_shm), which needs tmpfs and execs itself, the POSIX message queue test
-# (/bin/posix_mq), which needs the ipc server, and the terminal test (/bin/posix_termios),
-# which needs the console and input typed at it.
+# (/bin/posix_mq), which needs the ipc server, the terminal test (/bin/posix_termios),
+# which needs the console and input typed at it, and the POSIX timer test
+# (/bin/posix_timers), whose signals go through proc.
 file(GLOB TERN_C_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/libc/*.c)
 foreach(name sockets posix_fds posix_files forktest sysv pthreads posix_signals posix_exec
-             posix_misc posix_shm posix_mq posix_termios posix_jobctl posix_faults)
+             posix_misc posix_shm posix_mq posix_termios posix_jobctl posix_faults
+             posix_timers)
   list(REMOVE_ITEM TERN_C_TEST_PROGRAMS ${TERN_ROOT}/tests/libc/${name}.c)
   tern_c_program(${name} SOURCES ${TERN_ROOT}/tests/libc/${name}.c BOOTFS)
 endforeach()

@@ -1944,6 +1944,14 @@ long tern_libc_dispatch(long n, long a1, long a2, long a3, long a4, long a5, lon
         r = tern_libc_signal_syscall(n, a1, a2, a3, a4, &handled);
         if (handled)
             return r;
+        /* POSIX timers, alarm and setitimer (backend_timer.c). */
+        r = tern_libc_timer_syscall(n, a1, a2, a3, a4, &handled);
+        if (handled)
+            return r;
+        /* Scheduling parameters, clock_settime, mlock (backend_sched.c). */
+        r = tern_libc_sched_syscall(n, a1, a2, a3, a4, &handled);
+        if (handled)
+            return r;
         r = tern_libc_socket_syscall(n, a1, a2, a3, a4, a5, a6, &handled);
         if (handled)
             return r;

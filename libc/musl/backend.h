@@ -60,12 +60,16 @@ void tern_libc_pipe_forget_process(uint64_t pid);
  * the child's exit) does not close the parent's sockets (backend_sockets.c). */
 void tern_libc_socket_fork_child(void);
 
-/* Signals (backend_signal.c): the signal, group, session and timer calls (*handled is 0
- * for other calls). A forked child starts without its parent's pending signals (prepare
- * notes them before the clone) and with no timer. */
+/* Signals (backend_signal.c): the signal, group and session calls (*handled is 0 for
+ * other calls). A forked child starts without its parent's pending signals (prepare
+ * notes them before the clone). */
 long tern_libc_signal_syscall(long n, long a1, long a2, long a3, long a4, int* handled);
 void tern_libc_signals_fork_prepare(void);
 void tern_libc_signals_fork_child(void);
+/* Registers the signal entry with proc now (a timer about to send a signal needs it). */
+void tern_libc_signal_register(void);
+/* True when proc drops the signal without delivering it (ignored and not blocked). */
+int tern_libc_signal_dropped_by_proc(long signal);
 /* TIOCSPGRP and TIOCGPGRP on a console descriptor (tcsetpgrp, tcgetpgrp). */
 long tern_libc_signal_ioctl(long request, long argument);
 /* A blocking call takes a mark before it waits; when its wait was cut short,
@@ -76,6 +80,21 @@ uint64_t tern_libc_signal_mark(void);
 int tern_libc_signal_interrupts(uint64_t mark, int restartable);
 /* A default action that ends the program: a line, every descriptor closed, 128 + N. */
 __attribute__((noreturn)) void tern_libc_exit_by_signal(long signal);
+
+/* POSIX timers, alarm and setitimer (backend_timer.c; *handled is 0 for other calls). A
+ * forked child has none. backend_signal.c reports a timer's signal: arrived (from proc,
+ * sent by this process: 1 and *timer when a timer of that signal was waiting for it),
+ * dropped (never pending: ignored, or one of its kind already pending) and taken (its
+ * overrun count and sigev_value for the siginfo). */
+long tern_libc_timer_syscall(long n, long a1, long a2, long a3, long a4, int* handled);
+void tern_libc_timers_fork_child(void);
+int tern_libc_timer_arrived(long signal, int* timer);
+void tern_libc_timer_dropped(int timer);
+void tern_libc_timer_taken(int timer, int* overrun, uint64_t* value);
+
+/* Scheduling parameters and priorities, CPU affinity, clock_settime and settimeofday,
+ * mlock and its family (backend_sched.c; *handled is 0 for other calls). */
+long tern_libc_sched_syscall(long n, long a1, long a2, long a3, long a4, int* handled);
 
 /* A forked child becomes a System V IPC client of its own, its attaches counted
  * (backend_sysv.c). */

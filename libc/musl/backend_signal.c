@@ -2,7 +2,8 @@
  * Tern's musl backend: signals, process groups and sessions (docs/libc.md, "Signals").
  *
  * Every piece of a process's signal state is here, in its own memory: the dispositions,
- * the mask, the pending set with each signal's siginfo, the alternate stack, the timer.
+ * the mask, the pending set with each signal's siginfo, the alternate stack (the timers
+ * are backend_timer.c's).
  * proc knows only the process's group and session and where its signals enter
  * (tern/protocols/proc.h, "Signals"): once the program sets a handler, ignores a signal or
  * blocks one, this file registers tern_signal_entry with proc (SignalEntry). From then on
@@ -28,8 +29,9 @@
  * takes its default action by asking proc to stop this process (Signal, kSignalStop);
  * the call returns, INTERRUPTED, once SIGCONT has continued it.
  *
- * alarm and setitimer(ITIMER_REAL) run a helper thread (started at the first timer),
- * which waits for the deadline and asks proc to signal this process with SIGALRM.
+ * alarm, setitimer(ITIMER_REAL) and POSIX timers (backend_timer.c) run a helper thread,
+ * which asks proc to signal this process; a signal a timer sent is pending with the
+ * timer's siginfo (SI_TIMER, its id, sigev_value and overrun count).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -81,6 +83,10 @@ struct signal_info {
     uint64_t sender;
     int64_t status;
     uint64_t address; /* a fault's si_addr */
+    int timer;    /* 1 + the id of the timer whose signal this is, until taken */
+    int timer_id; /* SI_TIMER: si_timerid, si_overrun, si_value */
+    int overrun;
+    uint64_t value;
 };
 
 static struct k_sigaction g_actions[TERN_LIBC_SIGNAL_COUNT + 1];
@@ -248,6 +254,32 @@ int tern_libc_signal_interrupts(uint64_t mark, int restartable) {
     return (g_handled & 0xffffffffu) != (mark & 0xffffffffu);
 }
 
+/* A timer's signal: its id, overrun count and sigev_value in the siginfo. */
+static void timer_info(long signal, siginfo_t* info) {
+    if (g_info[signal].code != SI_TIMER)
+        return;
+    info->si_timerid = g_info[signal].timer_id;
+    info->si_overrun = g_info[signal].overrun;
+    info->si_value.sival_ptr = (void*)(uintptr_t)g_info[signal].value;
+}
+
+/* The pending signal leaves the set: a timer's overrun count is read now. */
+static void dequeue_timer(long signal) {
+    int timer = g_info[signal].timer;
+    if (timer == 0)
+        return;
+    g_info[signal].timer = 0;
+    g_info[signal].timer_id = timer - 1;
+    tern_libc_timer_taken(timer - 1, &g_info[signal].overrun, &g_info[signal].value);
+}
+
+/* A pending signal's timer that will not be taken (replaced, ignored, discarded). */
+static void release_timer(long signal) {
+    if (g_info[signal].timer != 0)
+        tern_libc_timer_dropped(g_info[signal].timer - 1);
+    g_info[signal].timer = 0;
+}
+
 /* Runs the handler of `signal` with siginfo from `from` (a fault's, or what its
  * delivery recorded in g_info). */
 static void run_handler(long signal, struct k_sigaction* action, ucontext_t* context,
@@ -271,6 +303,8 @@ static void run_handler(long signal, struct k_sigaction* action, ucontext_t* con
     } else if (signal == SIGCHLD && (from->code == CLD_STOPPED || from->code == CLD_CONTINUED)) {
         info.si_status = (int)from->status; /* the signal that stopped or continued it */
     }
+    if (from == &g_info[signal])
+        timer_info(signal, &info);
     ucontext_t local;
     if (!context) {
         memset(&local, 0, sizeof(local));
@@ -342,6 +376,7 @@ static void take_pending(ucontext_t* context) {
     long signal;
     while ((signal = tern_libc_signal_next(g_pending, g_blocked)) != 0) {
         g_pending &= ~tern_libc_signal_bit(signal);
+        dequeue_timer(signal);
         take(signal, context);
     }
 }
@@ -354,6 +389,7 @@ static void make_pending(long signal, int code, uint64_t sender, int64_t status)
     /* A signal that is ignored is dropped at once, even while blocked (POSIX). */
     if (ignores(signal))
         return;
+    release_timer(signal);
     g_pending |= tern_libc_signal_bit(signal);
     g_info[signal].code = code;
     g_info[signal].sender = sender;
@@ -472,6 +508,28 @@ static void take_fault(struct tern_libc_signal_frame* frame) {
     context_to_frame(frame, &context);
 }
 
+/* A signal proc brought, which one of this process's timers may have sent. A timer's
+ * signal that finds one of its kind pending is dropped, as Linux drops a second
+ * non-real-time signal (the timer counts an overrun when it next expires). */
+static void make_pending_from_proc(long signal, const struct tern_libc_signal_frame* frame) {
+    uint64_t bit = tern_libc_signal_bit(signal);
+    int timer = -1;
+    int code = (int)frame->code;
+    if (frame->sender == self_pid() && tern_libc_timer_arrived(signal, &timer))
+        code = SI_TIMER;
+    if (timer >= 0 && (g_pending & bit)) {
+        tern_libc_timer_dropped(timer);
+        return;
+    }
+    make_pending(signal, code, frame->sender, frame->status);
+    if (timer < 0)
+        return;
+    if (g_pending & bit)
+        g_info[signal].timer = timer + 1;
+    else
+        tern_libc_timer_dropped(timer); /* ignored */
+}
+
 /* Called by tern_signal_entry with the frame proc wrote. */
 __attribute__((used)) void tern_signal_deliver(struct tern_libc_signal_frame* frame) {
     if (frame->fault != 0) {
@@ -480,7 +538,7 @@ __attribute__((used)) void tern_signal_deliver(struct tern_libc_signal_frame* fr
     }
     long signal = (long)frame->signo;
     if (signal >= 1 && signal <= TERN_LIBC_SIGNAL_COUNT) {
-        make_pending(signal, (int)frame->code, frame->sender, frame->status);
+        make_pending_from_proc(signal, frame);
         ucontext_t context;
         context_from_frame(&context, frame);
         take_pending(&context);
@@ -569,8 +627,10 @@ static long sys_rt_sigaction(long signal, const struct k_sigaction* action, stru
         if (next.handler != (uintptr_t)SIG_DFL)
             ensure_registered();
         /* Setting SIG_IGN (or a default that ignores) discards a pending one. */
-        if (ignores(signal))
+        if (ignores(signal) && (g_pending & tern_libc_signal_bit(signal))) {
             g_pending &= ~tern_libc_signal_bit(signal);
+            release_timer(signal);
+        }
         update_ignored();
     }
     if (old && tern_libc_copy_out(old, &previous, sizeof(previous)) != 0)
@@ -660,11 +720,13 @@ static long sys_rt_sigtimedwait(const uint64_t* set, siginfo_t* user_info,
         long signal = tern_libc_signal_next(g_pending & wanted, 0);
         if (signal != 0) {
             g_pending &= ~tern_libc_signal_bit(signal);
+            dequeue_timer(signal);
             siginfo_t info;
             memset(&info, 0, sizeof(info));
             info.si_signo = (int)signal;
             info.si_code = g_info[signal].code;
             info.si_pid = (pid_t)serial_of(g_info[signal].sender);
+            timer_info(signal, &info);
             if (user_info && tern_libc_copy_out(user_info, &info, sizeof(info)) != 0)
                 return -EFAULT;
             return signal;
@@ -703,145 +765,6 @@ static long sys_sigaltstack(const stack_t* next, stack_t* old) {
     if (old && tern_libc_copy_out(old, &previous, sizeof(previous)) != 0)
         return -EFAULT;
     return 0;
-}
-
-/* ---- alarm and setitimer(ITIMER_REAL) ------------------------------------------------------ */
-
-static volatile uint64_t g_alarm_deadline; /* monotonic ns; 0: none */
-static volatile uint64_t g_alarm_interval;
-static uint32_t g_alarm_port;
-static int g_alarm_started;
-static uint8_t g_alarm_stack[16384] __attribute__((aligned(16)));
-
-void tern_alarm_thread_start(void);
-__attribute__((used, noreturn)) void tern_alarm_thread_main(void) {
-    for (;;) {
-        uint64_t deadline = __atomic_load_n(&g_alarm_deadline, __ATOMIC_SEQ_CST);
-        uint64_t now = (uint64_t)tern_sys_clock_monotonic();
-        if (deadline != 0 && now >= deadline) {
-            uint64_t interval = __atomic_load_n(&g_alarm_interval, __ATOMIC_SEQ_CST);
-            uint64_t next = interval ? now + interval : 0;
-            if (__atomic_compare_exchange_n(&g_alarm_deadline, &deadline, next, 0, __ATOMIC_SEQ_CST,
-                                            __ATOMIC_SEQ_CST)) {
-                int caller_too = 0;
-                (void)tern_libc_proc_signal(self_pid(), SIGALRM, TERN_LIBC_SIGNAL_INCLUDE_CALLER,
-                                            &caller_too);
-            }
-            continue;
-        }
-        struct tern_msg message;
-        memset(&message, 0, sizeof(message));
-        (void)tern_sys_port_receive(g_alarm_port, (uint64_t)(uintptr_t)&message,
-                                    deadline ? deadline - now : TERN_TIMEOUT_INFINITE);
-    }
-}
-
-__asm__(".text\n"
-        ".globl tern_alarm_thread_start\n"
-        ".type tern_alarm_thread_start, @function\n"
-        "tern_alarm_thread_start:\n"
-        "    xorl %ebp, %ebp\n"
-        "    call tern_alarm_thread_main\n"
-        "    ud2\n"
-        ".size tern_alarm_thread_start, . - tern_alarm_thread_start\n");
-
-static long start_alarm_thread(void) {
-    if (g_alarm_started)
-        return 0;
-    if (self_pid() == 0)
-        return -ENOSYS; /* no proc server to send SIGALRM */
-    int64_t port = tern_sys_port_create(1);
-    if (port < 0)
-        return -EAGAIN;
-    g_alarm_port = (uint32_t)port;
-    int64_t thread =
-        tern_sys_thread_create((uint64_t)(uintptr_t)&tern_alarm_thread_start,
-                               (uint64_t)(uintptr_t)(g_alarm_stack + sizeof(g_alarm_stack)), 0, 10);
-    if (thread < 0) {
-        (void)tern_sys_handle_close(g_alarm_port);
-        g_alarm_port = 0;
-        return -EAGAIN;
-    }
-    (void)tern_sys_handle_close((uint64_t)thread);
-    g_alarm_started = 1;
-    return 0;
-}
-
-static uint64_t timeval_ns(const struct timeval* t) {
-    return (uint64_t)t->tv_sec * 1000000000ull + (uint64_t)t->tv_usec * 1000ull;
-}
-
-static void ns_timeval(uint64_t ns, struct timeval* t) {
-    t->tv_sec = (time_t)(ns / 1000000000ull);
-    t->tv_usec = (suseconds_t)((ns % 1000000000ull + 999) / 1000);
-    if (t->tv_usec >= 1000000) {
-        t->tv_sec += 1;
-        t->tv_usec -= 1000000;
-    }
-}
-
-static void current_timer(struct itimerval* out) {
-    uint64_t deadline = __atomic_load_n(&g_alarm_deadline, __ATOMIC_SEQ_CST);
-    uint64_t now = (uint64_t)tern_sys_clock_monotonic();
-    ns_timeval(deadline > now ? deadline - now : 0, &out->it_value);
-    ns_timeval(deadline ? g_alarm_interval : 0, &out->it_interval);
-}
-
-static long sys_setitimer(long which, const struct itimerval* next, struct itimerval* old) {
-    if (which != ITIMER_REAL) {
-        if (which == ITIMER_VIRTUAL || which == ITIMER_PROF) {
-            tern_libc_log_unsupported(SYS_setitimer, "only ITIMER_REAL");
-            return -ENOSYS;
-        }
-        return -EINVAL;
-    }
-    struct itimerval wanted, previous;
-    if (next && tern_libc_copy_in(&wanted, next, sizeof(wanted)) != 0)
-        return -EFAULT;
-    if (next
-        && (wanted.it_value.tv_usec < 0 || wanted.it_value.tv_usec >= 1000000
-            || wanted.it_interval.tv_usec < 0 || wanted.it_interval.tv_usec >= 1000000
-            || wanted.it_value.tv_sec < 0 || wanted.it_interval.tv_sec < 0))
-        return -EINVAL;
-    current_timer(&previous);
-    if (next) {
-        uint64_t value = timeval_ns(&wanted.it_value);
-        if (value != 0) {
-            ensure_registered();
-            long r = start_alarm_thread();
-            if (r != 0)
-                return r;
-        }
-        __atomic_store_n(&g_alarm_interval, timeval_ns(&wanted.it_interval), __ATOMIC_SEQ_CST);
-        __atomic_store_n(&g_alarm_deadline,
-                         value ? (uint64_t)tern_sys_clock_monotonic() + value : 0,
-                         __ATOMIC_SEQ_CST);
-        if (g_alarm_port != 0)
-            (void)tern_sys_port_signal(g_alarm_port, 1);
-    }
-    if (old && tern_libc_copy_out(old, &previous, sizeof(previous)) != 0)
-        return -EFAULT;
-    return 0;
-}
-
-static long sys_getitimer(long which, struct itimerval* out) {
-    if (which != ITIMER_REAL)
-        return which == ITIMER_VIRTUAL || which == ITIMER_PROF ? -ENOSYS : -EINVAL;
-    struct itimerval now;
-    current_timer(&now);
-    return tern_libc_copy_out(out, &now, sizeof(now)) != 0 ? -EFAULT : 0;
-}
-
-static long sys_alarm(long seconds) {
-    struct itimerval next, old;
-    memset(&next, 0, sizeof(next));
-    next.it_value.tv_sec = (time_t)(unsigned)seconds;
-    long r = sys_setitimer(ITIMER_REAL, &next, &old);
-    if (r != 0)
-        return r;
-    /* Linux rounds to the nearest second, and never reports a pending alarm as 0. */
-    long left = (long)old.it_value.tv_sec + (old.it_value.tv_usec >= 500000);
-    return left == 0 && old.it_value.tv_usec > 0 ? 1 : left;
 }
 
 /* ---- Groups and sessions ---------------------------------------------------------------- */
@@ -912,13 +835,15 @@ void tern_libc_signals_fork_prepare(void) { g_pending_at_fork = g_pending; }
 
 void tern_libc_signals_fork_child(void) {
     g_pending &= ~g_pending_at_fork;
-    /* Neither the wake port's receive right nor the timer thread came with the clone;
-     * POSIX clears a child's timers anyway. */
+    /* The wake port's receive right did not come with the clone. */
     g_wake_port = 0;
-    g_alarm_port = 0;
-    g_alarm_started = 0;
-    g_alarm_deadline = 0;
-    g_alarm_interval = 0;
+    tern_libc_timers_fork_child();
+}
+
+void tern_libc_signal_register(void) { ensure_registered(); }
+
+int tern_libc_signal_dropped_by_proc(long signal) {
+    return (__atomic_load_n(&g_words[0], __ATOMIC_SEQ_CST) & tern_libc_signal_bit(signal)) != 0;
 }
 
 /* exec (backend_exec.c): the mask and the ignored signals cross; handled ones go back to
@@ -973,12 +898,6 @@ long tern_libc_signal_syscall(long n, long a1, long a2, long a3, long a4, int* h
                    : -ESRCH;
     case SYS_kill:
         return sys_kill(a1, a2);
-    case SYS_alarm:
-        return sys_alarm(a1);
-    case SYS_setitimer:
-        return sys_setitimer(a1, (const struct itimerval*)a2, (struct itimerval*)a3);
-    case SYS_getitimer:
-        return sys_getitimer(a1, (struct itimerval*)a2);
     case SYS_setpgid:
         return sys_setpgid(a1, a2);
     case SYS_getpgid:
