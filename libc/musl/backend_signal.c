@@ -83,8 +83,8 @@ struct signal_info {
     uint64_t sender;
     int64_t status;
     uint64_t address; /* a fault's si_addr */
-    int timer;    /* 1 + the id of the timer whose signal this is, until taken */
-    int timer_id; /* SI_TIMER: si_timerid, si_overrun, si_value */
+    int timer;        /* 1 + the id of the timer whose signal this is, until taken */
+    int timer_id;     /* SI_TIMER: si_timerid, si_overrun, si_value */
     int overrun;
     uint64_t value;
 };
