@@ -1043,6 +1043,25 @@ namespace {
 
 } // namespace
 
+// The message in the sender's registers f (label, words), as the receiver's registers
+// get it: the label in RSI, the sender's badge in RDX, flags in RDI, the words in R10, R8,
+// R9, R12-R15 and RBX.
+[[gnu::always_inline]] inline void put_register_message(x86_64::TrapFrame& to,
+                                                        const x86_64::TrapFrame& f, uint64_t badge,
+                                                        uint64_t flags) {
+    to.rsi = uint32_t(f.rsi);
+    to.rdx = badge;
+    to.rdi = flags;
+    to.r10 = f.r10;
+    to.r8 = f.r8;
+    to.r9 = f.r9;
+    to.r12 = f.r12;
+    to.r13 = f.r13;
+    to.r14 = f.r14;
+    to.r15 = f.r15;
+    to.rbx = f.rbx;
+}
+
 // The register pair's fast path, tried by the dispatch before it decodes anything
 // (dispatch.h). The common case of port_call_regs (the handler above) on the registers
 // as they came: a blocking call to a port with nothing pending whose receiver
@@ -1066,18 +1085,7 @@ __attribute__((no_stack_protector)) bool fastpath_call_regs(x86_64::TrapFrame& f
     if (!pending) [[unlikely]]
         return false;
     // From here on, as the handler's fast branch (hand_call).
-    x86_64::TrapFrame& to = server->user_frame();
-    to.rsi = uint32_t(f.rsi);
-    to.rdx = task.id();
-    to.rdi = TERN_MSG_FLAG_CALL;
-    to.r10 = f.r10;
-    to.r8 = f.r8;
-    to.r9 = f.r9;
-    to.r12 = f.r12;
-    to.r13 = f.r13;
-    to.r14 = f.r14;
-    to.r15 = f.r15;
-    to.rbx = f.rbx;
+    put_register_message(server->user_frame(), f, task.id(), TERN_MSG_FLAG_CALL);
     server->m_held_reply = obj::Ref<obj::KObject>::retain(pending);
     server->m_direct = true;
     ++g_ipc_stats.fast_reg_calls;
@@ -1115,18 +1123,7 @@ __attribute__((no_stack_protector)) bool fastpath_reply_receive_regs(x86_64::Tra
     if (!port || port->closed() || !port->queue().is_empty() || port->has_events()
         || port->member_count() != 0) [[unlikely]]
         return false;
-    x86_64::TrapFrame& to = caller->user_frame();
-    to.rsi = uint32_t(f.rsi);
-    to.rdx = task.id();
-    to.rdi = 0;
-    to.r10 = f.r10;
-    to.r8 = f.r8;
-    to.r9 = f.r9;
-    to.r12 = f.r12;
-    to.r13 = f.r13;
-    to.r14 = f.r14;
-    to.r15 = f.r15;
-    to.rbx = f.rbx;
+    put_register_message(caller->user_frame(), f, task.id(), 0);
     caller->m_direct = true;
     reply.mark_answered();
     ++g_ipc_stats.fast_reg_replies;
