@@ -9,6 +9,23 @@ namespace {
 constexpr int64_t kEinval = -TERN_LINUX_EINVAL;
 constexpr int64_t kEopnotsupp = -TERN_LINUX_EOPNOTSUPP;
 
+// A policy's priority range as Linux gives it: SCHED_FIFO (1) and SCHED_RR (2) 1..99,
+// SCHED_OTHER (0), SCHED_BATCH (3), SCHED_IDLE (5) and SCHED_DEADLINE (6) 0..0; or EINVAL.
+int priority_bound(int64_t policy, bool max) {
+    switch (policy) {
+    case 1:
+    case 2:
+        return max ? 99 : 1;
+    case 0:
+    case 3:
+    case 5:
+    case 6:
+        return 0;
+    default:
+        return static_cast<int>(kEinval);
+    }
+}
+
 } // namespace
 
 extern "C" {
@@ -82,35 +99,9 @@ int tern_libc_timer_sigevent(int notify, int signo) {
     }
 }
 
-int tern_libc_sched_priority_max(int64_t policy) {
-    switch (policy) {
-    case 1:
-    case 2:
-        return 99;
-    case 0:
-    case 3:
-    case 5:
-    case 6:
-        return 0;
-    default:
-        return static_cast<int>(kEinval);
-    }
-}
+int tern_libc_sched_priority_max(int64_t policy) { return priority_bound(policy, true); }
 
-int tern_libc_sched_priority_min(int64_t policy) {
-    switch (policy) {
-    case 1:
-    case 2:
-        return 1;
-    case 0:
-    case 3:
-    case 5:
-    case 6:
-        return 0;
-    default:
-        return static_cast<int>(kEinval);
-    }
-}
+int tern_libc_sched_priority_min(int64_t policy) { return priority_bound(policy, false); }
 
 int tern_libc_sched_check(int64_t policy, int64_t priority) {
     constexpr int64_t kResetOnFork = 0x40000000;
