@@ -25,7 +25,7 @@ base::Result<Reply*> Reply::for_call(Thread& caller, KernelAccount& account) {
         Reply* reply = static_cast<Reply*>(held);
         TERN_ASSERT(reply->m_waiter.is_empty() && !(reply->m_flags & kAsync));
         reply->m_flags = 0;
-        reply->m_caller = obj::Ref<Thread>::retain(&caller); // let go of when the call ends
+        reply->m_caller = &caller; // let go of when the call ends
         return reply;
     }
     Reply* reply = create(&caller);

@@ -39,15 +39,14 @@ public:
             return nullptr;
         Reply* reply = static_cast<Reply*>(held);
         reply->m_flags = 0;
-        reply->m_caller = obj::Ref<Thread>::retain(&caller); // let go of when the call ends
+        reply->m_caller = &caller; // let go of when the call ends
         return reply;
     }
     // A reply for port_call_async whose answer goes to the slot the caller has reserved
     // on `reply_port` (the reply takes over the reservation). Null when memory is short;
     // the reservation is then still the caller's.
     static Reply* create_async(Port& reply_port, uint64_t cookie);
-    explicit Reply(Thread* caller)
-        : obj::KObject(kType), m_caller(obj::Ref<Thread>::retain(caller)) {}
+    explicit Reply(Thread* caller) : obj::KObject(kType), m_caller(caller) {}
     // Delivers the answer to the waiting caller, or queues it on the reply port of an
     // asynchronous call. PEER_CLOSED when the caller gave up.
     base::Result<void> answer(obj::Message&& message);
@@ -57,8 +56,8 @@ public:
     // caller gave up.
     base::Result<void> fail(base::Error status);
     // The caller stopped waiting (the call is over: answered, timed out, interrupted);
-    // a later answer is refused, and the reply keeps no reference to the thread.
-    void abandon() { m_caller.reset(); }
+    // a later answer is refused, and the reply no longer points at the thread.
+    void abandon() { m_caller = nullptr; }
     // An asynchronous call that was never sent: gives the reserved slot back, and no
     // answer will be queued.
     void cancel_async();
@@ -69,7 +68,7 @@ public:
     // The IPC fast path's answer: the caller of an unanswered synchronous call while it
     // waits for the answer, else null.
     Thread* waiting_caller() {
-        Thread* caller = m_caller.get();
+        Thread* caller = m_caller;
         if (!caller || (m_flags & (kAnswered | kAsync)) || caller->m_waiting_on != &m_waiter)
             return nullptr;
         return caller;
@@ -94,7 +93,14 @@ private:
     base::Result<void> answer_without_caller(obj::Message&& message);
     void finish_without_caller();
 
-    obj::Ref<Thread> m_caller;
+    // The caller of a synchronous call while the call lasts, without a counted reference:
+    // it is set only by the calling thread itself as its call begins (for_call,
+    // reuse_slot) and cleared by abandon() on every way out of the call (answer, timeout,
+    // INTERRUPTED, an error before or after the send), all before the syscall returns. A
+    // thread is destroyed only after it is dead, and it dies only outside a syscall (a
+    // kill while it waits interrupts the wait and the call unwinds first), so the thread
+    // outlives the pointer. Null for an asynchronous call and after the call.
+    Thread* m_caller = nullptr;
     uint8_t m_flags = 0; // kAnswered, kAsync
     WaitQueue m_waiter;
     QuotaCharge m_quota_charge;
