@@ -105,20 +105,17 @@ template<typename... Params>
     return to_rax(Decoder<0, Params...>::call(handler, f));
 }
 
-// One call: the register pair first tries its fast path (dispatch.h); every other call
-// compiles to its handler alone.
+// One call: its handler. (The register pair has tried its fast path before the dispatch,
+// from the entry: syscall_fast_call_regs below.)
 template<uint32_t Number, typename... Params>
 [[gnu::always_inline]] inline int64_t dispatch_one(SyscallResult (*handler)(Params...),
                                                    TrapFrame* f) {
-    if constexpr (Number == TERN_SYS_port_call_regs) {
-        if (fastpath_call_regs(*f))
-            return int64_t(f->rax);
-    } else if constexpr (Number == TERN_SYS_port_reply_receive_regs) {
-        if (fastpath_reply_receive_regs(*f))
-            return int64_t(f->rax);
-    }
     return invoke(handler, f);
 }
+
+// The entry (context.S) tests these numbers before it calls anything.
+static_assert(TERN_SYS_port_call_regs == 74 && TERN_SYS_port_reply_receive_regs == 75,
+              "context.S's syscall_entry sends 74 and 75 to the register fast path");
 
 // The table's argument counts and the handlers' parameters must agree.
 #define TERN_X_SYSCALL_CHECK(num, name, argc)                                                      \
@@ -145,6 +142,25 @@ uint64_t syscall_count(uint32_t number) {
 
 using namespace kernel;
 
+namespace {
+
+// Every syscall's way back (RAX is in the frame): a reschedule when one is due, the
+// checks of a return to user mode, and how to leave: 1 through IRETQ, 0 through SYSRET.
+[[gnu::always_inline]] inline uint64_t syscall_leave(const TrapFrame* f) {
+    if (need_resched())
+        yield();
+    on_return_to_user();
+    Thread* t = current_thread();
+    // SYSRET to a non-canonical RIP would fault in ring 0 with the user's stack, and it
+    // cannot restore RCX and R11: leave through IRETQ when the return address is not a
+    // plain user address or a controller rewrote the registers.
+    bool iret = t->m_force_iret || !is_user_address(f->rip);
+    t->m_force_iret = false;
+    return iret ? 1 : 0;
+}
+
+} // namespace
+
 extern "C" uint64_t syscall_dispatch(TrapFrame* f) {
     uint64_t number = f->rax;
     int64_t result;
@@ -164,14 +180,21 @@ extern "C" uint64_t syscall_dispatch(TrapFrame* f) {
         break;
     }
     f->rax = uint64_t(result);
-    if (need_resched())
-        yield();
-    on_return_to_user();
-    Thread* t = current_thread();
-    // SYSRET to a non-canonical RIP would fault in ring 0 with the user's stack, and it
-    // cannot restore RCX and R11: leave through IRETQ when the return address is not a
-    // plain user address or a controller rewrote the registers.
-    bool iret = t->m_force_iret || !is_user_address(f->rip);
-    t->m_force_iret = false;
-    return iret ? 1 : 0;
+    return syscall_leave(f);
+}
+
+// The register pair's entry (context.S): its fast path on the frame as it came, else the
+// dispatch, which runs the handler. The same return value as syscall_dispatch.
+extern "C" uint64_t syscall_fast_call_regs(TrapFrame* f) {
+    if (!fastpath_call_regs(*f)) [[unlikely]]
+        return syscall_dispatch(f);
+    ++g_syscall_counts[TERN_SYS_port_call_regs];
+    return syscall_leave(f);
+}
+
+extern "C" uint64_t syscall_fast_reply_receive_regs(TrapFrame* f) {
+    if (!fastpath_reply_receive_regs(*f)) [[unlikely]]
+        return syscall_dispatch(f);
+    ++g_syscall_counts[TERN_SYS_port_reply_receive_regs];
+    return syscall_leave(f);
 }

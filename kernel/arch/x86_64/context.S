@@ -64,7 +64,15 @@ syscall_entry:
     PUSH_GPRS
     xorl %ebp, %ebp
     movq %rsp, %rdi
+    /* The register pair (port_call_regs 74, port_reply_receive_regs 75; dispatch.cpp
+     * asserts the numbers) goes to its fast path first, which falls back to the
+     * dispatch itself when its case is not the common one. */
+    cmpq $74, %rax
+    je 2f
+    cmpq $75, %rax
+    je 3f
     callq syscall_dispatch
+1:
     /* Returns nonzero when the frame must go back through IRETQ (a non-canonical RIP
      * would make SYSRET fault in ring 0, and task control may have changed RCX/R11). */
     testq %rax, %rax
@@ -75,6 +83,13 @@ syscall_entry:
     movq 40(%rsp), %rsp        /* user rsp */
     swapgs
     sysretq
+
+2:
+    callq syscall_fast_call_regs
+    jmp 1b
+3:
+    callq syscall_fast_reply_receive_regs
+    jmp 1b
 
 syscall_return_iret:
     jmp trap_return

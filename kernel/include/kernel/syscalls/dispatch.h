@@ -14,9 +14,9 @@ void syscall_init();
 uint64_t syscall_count(uint32_t number);
 
 // The register pair's fast path (kernel/syscalls/ipc.cpp, docs/kernel.md "The register
-// fast path"): the dispatch tries it for port_call_regs and port_reply_receive_regs
-// before it decodes anything. True: the call was served and RAX is in the frame; false:
-// nothing was done and the handler runs.
+// fast path"): the syscall entry tries it for port_call_regs and port_reply_receive_regs
+// before the dispatch (syscall_fast_call_regs in dispatch.cpp). True: the call was served and RAX
+// is in the frame; false: nothing was done and the handler runs.
 bool fastpath_call_regs(x86_64::TrapFrame& f);
 bool fastpath_reply_receive_regs(x86_64::TrapFrame& f);
 
