@@ -1128,7 +1128,10 @@ __attribute__((no_stack_protector)) bool fastpath_reply_receive_regs(x86_64::Tra
     reply.mark_answered();
     ++g_ipc_stats.fast_reg_replies;
     ++g_ipc_stats.entry_reg_replies;
-    self.m_held_reply.reset();
+    // The server lets go of the answered call. The caller's reply slot holds the other
+    // reference (a caller waits only on the reply in its slot), and Reply::unshared has
+    // nothing to do for an answered call.
+    self.m_held_reply.release()->release_shared_ref();
     // The port stays alive while this thread waits on it, as the handler's lookup keeps it.
     obj::Ref<Port> held_port = obj::Ref<Port>::retain(port);
     Timeout timeout(f.rdx);

@@ -70,6 +70,14 @@ public:
             unshared();
     }
 
+    // Drops a reference the caller knows is not the last, without running unshared():
+    // for a holder that knows unshared() would find nothing to do (the IPC fast path's
+    // answered reply).
+    void release_shared_ref() {
+        TERN_VERIFY(m_ref_count > 1);
+        --m_ref_count;
+    }
+
     // The object as a T when its type tag matches T::kType, else nullptr. This replaces
     // dynamic_cast, which the kernel cannot use without RTTI.
     // The object's id (task_handles reports it): the same for every handle to it, and
