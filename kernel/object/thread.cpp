@@ -23,6 +23,7 @@ static_assert(sizeof(Thread) <= 1024, "Thread outgrew the kernel heap's 1 KiB cl
 
 bool g_need_resched = false;
 size_t g_orphan_count = 0;
+scheduler_detail::ReadyQueue scheduler_detail::g_ready;
 
 namespace {
 
@@ -37,7 +38,7 @@ base::Bitmap g_stack_slots(g_stack_slot_words, kMaxStackSlots);
 
 constexpr uint32_t kQuantumTicks = 2;
 
-obj::RunQueue<Thread, &Thread::run_link, &Thread::m_priority> g_ready;
+using scheduler_detail::g_ready;
 base::IntrusiveList<Thread, &Thread::timer_link> g_timed; // sorted by m_wake_at
 base::IntrusiveList<Thread, &Thread::run_link> g_zombies;
 base::IntrusiveList<Thread, &Thread::all_link> g_all_threads;
@@ -361,8 +362,6 @@ base::Error WaitQueue::wait(uint64_t deadline_ns) {
     switch_to_next();
     return cur->m_wait_result;
 }
-
-bool can_hand_off_to(const Thread& next) { return !g_ready.has_higher_than(next.m_priority); }
 
 base::Error WaitQueue::wait_switching_to(Thread& next, uint64_t deadline_ns) {
     Thread* cur = current_thread();

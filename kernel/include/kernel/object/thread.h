@@ -13,6 +13,7 @@
 #include <kernel/arch/x86_64/percpu.h>
 #include <kernel/arch/x86_64/trap.h>
 #include <kernel/containers/message_queue.h>
+#include <kernel/containers/run_queue.h>
 #include <kernel/object/kobject.h>
 #include <stdint.h>
 #include <tern/abi/rights.h>
@@ -194,9 +195,17 @@ void scheduler_init();
 // Starts scheduling: the boot thread becomes a normal thread; idle runs when nothing else.
 void scheduler_start();
 void make_ready(Thread& t);
+namespace scheduler_detail {
+// The ready threads (thread.cpp); declared here only so that can_hand_off_to, on the IPC
+// fast path, is inline.
+using ReadyQueue = obj::RunQueue<Thread, &Thread::run_link, &Thread::m_priority>;
+extern ReadyQueue g_ready;
+} // namespace scheduler_detail
 // True when the CPU may go straight to `next` as the current thread blocks: nothing of
 // higher priority is ready, so the scheduler's pick would choose no one more urgent.
-bool can_hand_off_to(const Thread& next);
+inline bool can_hand_off_to(const Thread& next) {
+    return !scheduler_detail::g_ready.has_higher_than(next.priority());
+}
 // Gives the CPU to the next ready thread (the current one stays ready).
 void yield();
 // Switches away from the current thread, which must already be Blocked, Stopped or Dead.
