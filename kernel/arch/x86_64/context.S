@@ -66,11 +66,10 @@ syscall_entry:
     movq %rsp, %rdi
     /* The register pair (port_call_regs 74, port_reply_receive_regs 75; dispatch.cpp
      * asserts the numbers) goes to its fast path first, which falls back to the
-     * dispatch itself when its case is not the common one. */
-    cmpq $74, %rax
-    je 2f
-    cmpq $75, %rax
-    je 3f
+     * dispatch itself when its case is not the common one. Calls below 74 pay one
+     * compare for it. */
+    cmpq $73, %rax
+    ja 2f
     callq syscall_dispatch
 1:
     /* Returns nonzero when the frame must go back through IRETQ (a non-canonical RIP
@@ -85,9 +84,16 @@ syscall_entry:
     sysretq
 
 2:
-    callq syscall_fast_call_regs
+    cmpq $74, %rax
+    je 3f
+    cmpq $75, %rax
+    je 4f
+    callq syscall_dispatch
     jmp 1b
 3:
+    callq syscall_fast_call_regs
+    jmp 1b
+4:
     callq syscall_fast_reply_receive_regs
     jmp 1b
 
