@@ -33,6 +33,7 @@
 #include <libc/musl/portable/exec_state.h>
 #include <libc/musl/portable/mounts.h>
 #include <libc/musl/portable/rlimits.h>
+#include <libc/musl/portable/shared_file.h>
 #include <libc/musl/portable/translate.h>
 #include <libc/musl/services.h>
 #include <tern/abi/rights.h>
@@ -618,7 +619,15 @@ void tern_libc_exec_restore(void) {
             r = tern_libc_mq_reopen(file);
         }
         if (r != 0) {
-            /* What cannot be had again is closed: its descriptors are free. */
+            /* What cannot be had again is closed: its descriptors are free, and a shared
+             * description counts this process no more. */
+            if (file->shared) {
+                tern_libc_file_hold(file, -1);
+                struct tern_libc_shared_memory page = {(uint64_t)(uintptr_t)file->shared,
+                                                       TERN_LIBC_SHARED_FILE_SIZE,
+                                                       file->shared_memory};
+                tern_libc_memory_unshare(&page);
+            }
             for (int fd = 0; fd < TERN_LIBC_MAX_FDS; ++fd)
                 if (table->fds[fd].file == (uint16_t)(i + 1))
                     table->fds[fd].file = 0;
