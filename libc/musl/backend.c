@@ -46,9 +46,11 @@
 #include <libc/musl/backend.h>
 #include <libc/musl/portable/files.h>
 #include <libc/musl/portable/mounts.h>
+#include <libc/musl/portable/shared_file.h>
 #include <libc/musl/portable/translate.h>
 #include <libc/musl/services.h>
 #include <tern/abi/errors.h>
+#include <tern/abi/syscalls.h>
 #include <tern/abi/task.h>
 #include <tern/syscall.h>
 
@@ -601,8 +603,142 @@ static int on_file_server(const struct tern_libc_file* file) {
 
 static int node_open_here(uint32_t server, uint64_t inode, const struct tern_libc_file* except);
 
+/* ---- Descriptions shared with other processes (portable/shared_file.h) ---- */
+
+/* How long a wait for another process's hold on a shared description sleeps before it
+ * asks proc whether that process still exists. */
+static const uint64_t kSharedFileWaitNs = 50000000;
+
+static int shareable(const struct tern_libc_file* file) {
+    return file->kind == TERN_LIBC_FD_FILE || file->kind == TERN_LIBC_FD_DIRECTORY;
+}
+
+/* Before a call reads or moves a description's offset or reads or sets its status
+ * flags: when another process holds the description too, takes its lock and brings the
+ * offset and flags into file. What it returns goes to file_leave. */
+static int file_enter(struct tern_libc_file* file) {
+    struct tern_libc_shared_file* shared = file->shared;
+    if (!shared)
+        return TERN_LIBC_SHARED_BUSY;
+    uint64_t self = tern_libc_startup_pid();
+    int r = tern_libc_shared_file_try_lock(shared, self, 0);
+    while (r == TERN_LIBC_SHARED_BUSY) {
+        r = tern_libc_shared_file_try_lock(shared, self, 1);
+        if (r != TERN_LIBC_SHARED_BUSY)
+            break;
+        int64_t w = tern_sys_futex_wait((uint64_t)(uintptr_t)&shared->lock, 2, kSharedFileWaitNs,
+                                        TERN_FUTEX_SHARED);
+        if (w != -TERN_TIMED_OUT)
+            continue;
+        /* A holder killed in the middle of a call never lets go: once proc no longer knows
+         * it, its hold is taken over. */
+        uint64_t owner = __atomic_load_n(&shared->owner, __ATOMIC_ACQUIRE);
+        uint64_t parent = 0;
+        if (owner != 0 && owner != self
+            && tern_libc_proc_parent(owner, &parent, 0) == -TERN_NOT_FOUND
+            && tern_libc_shared_file_take_over(shared, owner, self)) {
+            static const char line[] =
+                "libc: took over a shared file offset an ended process held\n";
+            (void)tern_sys_debug_write((uint64_t)(uintptr_t)line, sizeof(line) - 1);
+            r = TERN_LIBC_SHARED_TAKEN;
+        }
+    }
+    file->position = shared->position;
+    file->flags = tern_libc_shared_file_flags(shared, file->flags);
+    return r;
+}
+
+/* After such a call: stores the offset and flags back and lets the lock go. */
+static void file_leave(struct tern_libc_file* file, int token) {
+    struct tern_libc_shared_file* shared = file->shared;
+    if (!shared || token == TERN_LIBC_SHARED_BUSY)
+        return;
+    tern_libc_shared_file_store(shared, file->position, file->flags);
+    if (tern_libc_shared_file_unlock(shared, token))
+        (void)tern_sys_futex_wake((uint64_t)(uintptr_t)&shared->lock, 1, TERN_FUTEX_SHARED);
+}
+
+/* Moves a file's or directory's offset and status flags into a page of their own that
+ * another process can map (once; 0 when done or not a file). */
+long tern_libc_file_share(struct tern_libc_file* file) {
+    if (file->shared || !shareable(file))
+        return 0;
+    struct tern_libc_shared_memory memory;
+    long r = tern_libc_memory_share(TERN_LIBC_SHARED_FILE_SIZE, &memory);
+    if (r != 0)
+        return r;
+    file->shared = (struct tern_libc_shared_file*)(uintptr_t)memory.address;
+    file->shared_memory = memory.handle;
+    tern_libc_shared_file_init(file->shared, file->position, file->flags, 1);
+    return 0;
+}
+
+/* Counts one more (delta 1) or one fewer (-1) process holding file, shared. */
+void tern_libc_file_hold(struct tern_libc_file* file, int delta) {
+    if (file->shared)
+        (void)tern_libc_shared_file_hold(file->shared, delta);
+}
+
+void tern_libc_files_fork_prepare(void) {
+    struct tern_libc_fd_table* table = tern_libc_fds();
+    uint64_t used = tern_libc_fd_descriptions(table);
+    for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        struct tern_libc_file* file = &table->files[i];
+        if (!(used >> i & 1) || file->references == 0 || !shareable(file))
+            continue;
+        /* Without a page the child's copy goes its own way, as before sharing. */
+        if (tern_libc_file_share(file) != 0) {
+            static const char line[] =
+                "libc: a file offset stays unshared after fork (no memory)\n";
+            (void)tern_sys_debug_write((uint64_t)(uintptr_t)line, sizeof(line) - 1);
+            continue;
+        }
+        tern_libc_file_hold(file, 1);
+    }
+}
+
+void tern_libc_files_fork_undo(void) {
+    struct tern_libc_fd_table* table = tern_libc_fds();
+    uint64_t used = tern_libc_fd_descriptions(table);
+    for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i)
+        if ((used >> i & 1) && table->files[i].references != 0)
+            tern_libc_file_hold(&table->files[i], -1);
+}
+
+long tern_libc_file_shared_map(struct tern_libc_file* file) {
+    if (file->shared_memory == 0)
+        return 0;
+    int64_t at =
+        tern_sys_vm_map_memory(tern_libc_self_task(), file->shared_memory, 0, 0,
+                               TERN_LIBC_SHARED_FILE_SIZE, TERN_PROT_READ | TERN_PROT_WRITE);
+    if (at < 0) {
+        (void)tern_sys_handle_close(file->shared_memory);
+        file->shared_memory = 0;
+        return -ENOMEM;
+    }
+    file->shared = (struct tern_libc_shared_file*)(uintptr_t)at;
+    /* The offset the old image last saw; the page has the one every holder sees. */
+    file->position = file->shared->position;
+    file->flags = tern_libc_shared_file_flags(file->shared, file->flags);
+    return 0;
+}
+
+/* The process lets go of a shared description: 1 when it was the last holding it. */
+static int file_unshare(struct tern_libc_file* file) {
+    if (!file->shared)
+        return 1;
+    int last = tern_libc_shared_file_hold(file->shared, -1) == 0;
+    struct tern_libc_shared_memory memory = {(uint64_t)(uintptr_t)file->shared,
+                                             TERN_LIBC_SHARED_FILE_SIZE, file->shared_memory};
+    tern_libc_memory_unshare(&memory);
+    file->shared = 0;
+    file->shared_memory = 0;
+    return last;
+}
+
 /* Releases what a description holds once its last descriptor is closed. */
 static void release_description(struct tern_libc_file* file) {
+    int last_holder = file_unshare(file);
     switch (file->kind) {
     case TERN_LIBC_FD_SOCKET:
         tern_libc_socket_close(file);
@@ -616,7 +752,7 @@ static void release_description(struct tern_libc_file* file) {
          * unlinked while open goes with its last description. */
         if (!on_file_server(file))
             tern_libc_bootfs_unmap(file->map_address, file->map_size, file->memory);
-        else if (file->unlinked && !node_open_here(file->server, file->inode, file))
+        else if (file->unlinked && last_holder && !node_open_here(file->server, file->inode, file))
             (void)tern_libc_fs_unlink(file->server, file->path);
         break;
     case TERN_LIBC_FD_PIPE_READ:
@@ -751,11 +887,12 @@ static long sys_lseek(long fd, long offset, long whence) {
             return r;
     }
     uint64_t position = 0;
+    int token = file_enter(file);
     long r = tern_libc_lseek(file->position, end, offset, whence, &position);
-    if (r != 0)
-        return r;
-    file->position = position;
-    return (long)position;
+    if (r == 0)
+        file->position = position;
+    file_leave(file, token);
+    return r != 0 ? r : (long)position;
 }
 
 /* Entries of a file server's directory: "." and "..", then the server's List from index
@@ -804,10 +941,12 @@ static long sys_getdents64(long fd, void* buffer, size_t size) {
         return is_console_fd(fd) ? -ENOTDIR : -EBADF;
     if (file->kind != TERN_LIBC_FD_DIRECTORY)
         return -ENOTDIR;
-    if (on_file_server(file))
-        return node_dirents(file, buffer, size);
-    return (long)tern_libc_fill_dirents(file->data, file->size, file->path, &file->position, buffer,
-                                        size);
+    int token = file_enter(file);
+    long r = on_file_server(file) ? node_dirents(file, buffer, size)
+                                  : (long)tern_libc_fill_dirents(file->data, file->size, file->path,
+                                                                 &file->position, buffer, size);
+    file_leave(file, token);
+    return r;
 }
 
 static long fill_stat(struct stat* st, enum tern_libc_node_type type, uint32_t mode, uint64_t size,
@@ -1252,9 +1391,11 @@ static long sys_read(long fd, void* data, size_t length) {
     long r = readable_file(fd, &file);
     if (r != 0)
         return r;
+    int token = file_enter(file);
     long n = file_copy(file, file->position, data, length);
     if (n > 0)
         file->position += (uint64_t)n;
+    file_leave(file, token);
     return n;
 }
 
@@ -1344,16 +1485,21 @@ static long sys_readv(long fd, const struct iovec* iov, long count) {
     if (r != 0)
         return r;
     size_t done = 0;
+    long failed = 0;
+    int token = file_enter(file);
     for (long i = 0; i < count; ++i) {
         long n = file_copy(file, file->position, iov[i].iov_base, iov[i].iov_len);
-        if (n < 0)
-            return done > 0 ? (long)done : n;
+        if (n < 0) {
+            failed = n;
+            break;
+        }
         file->position += (uint64_t)n;
         done += (size_t)n;
         if ((size_t)n < iov[i].iov_len)
             break;
     }
-    return (long)done;
+    file_leave(file, token);
+    return done == 0 && failed < 0 ? failed : (long)done;
 }
 
 static long sys_write(long fd, const char* data, size_t length) {
@@ -1372,7 +1518,10 @@ static long sys_write(long fd, const char* data, size_t length) {
     long r = writable_file(fd, &file);
     if (r != 0)
         return r;
-    return file_write(file, data, length);
+    int token = file_enter(file);
+    r = file_write(file, data, length);
+    file_leave(file, token);
+    return r;
 }
 
 static long sys_writev(long fd, const struct iovec* iov, long count) {
@@ -1390,6 +1539,9 @@ static long sys_writev(long fd, const struct iovec* iov, long count) {
     if (total < 0)
         return total;
     size_t done = 0;
+    long failed = 0;
+    /* A file's writes go in one after the other under one hold of a shared offset. */
+    int token = file ? file_enter(file) : TERN_LIBC_SHARED_BUSY;
     for (long i = 0; i < count; ++i) {
         if (iov[i].iov_len == 0)
             continue;
@@ -1397,13 +1549,17 @@ static long sys_writev(long fd, const struct iovec* iov, long count) {
                  : pipe_end ? tern_libc_pipe_write(socket, iov[i].iov_base, iov[i].iov_len)
                  : file     ? file_write(file, iov[i].iov_base, iov[i].iov_len)
                             : console_write(iov[i].iov_base, iov[i].iov_len);
-        if (r < 0)
-            return done > 0 ? (long)done : r;
+        if (r < 0) {
+            failed = r;
+            break;
+        }
         done += (size_t)r;
         if ((size_t)r < iov[i].iov_len)
             break;
     }
-    return (long)done;
+    if (file)
+        file_leave(file, token);
+    return done == 0 && failed < 0 ? failed : (long)done;
 }
 
 static long sys_fcntl(long fd, long command, long argument) {
@@ -1420,14 +1576,22 @@ static long sys_fcntl(long fd, long command, long argument) {
     case F_SETFD:
         /* Kept for exec, which closes the descriptors that have it. */
         return tern_libc_fd_set_flags(tern_libc_fds(), fd, argument);
-    case F_GETFL:
-        return (long)(file->flags & (TERN_LINUX_O_ACCMODE | O_APPEND | O_NONBLOCK));
-    case F_SETFL:
+    case F_GETFL: {
+        int token = file_enter(file);
+        long flags = (long)(file->flags & (TERN_LINUX_O_ACCMODE | O_APPEND | O_NONBLOCK));
+        file_leave(file, token);
+        return flags;
+    }
+    case F_SETFL: {
         /* O_NONBLOCK makes a socket's or a pipe's calls return EAGAIN instead of waiting
          * (the console's reads wait for a line regardless); O_APPEND is kept. Both belong
-         * to the description, so every duplicate sees them. */
+         * to the description, so every duplicate sees them, and so does every process
+         * holding a shared one. */
+        int token = file_enter(file);
         file->flags = tern_libc_status_flags_set(file->flags, argument);
+        file_leave(file, token);
         return 0;
+    }
     default:
         return -EINVAL;
     }

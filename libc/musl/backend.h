@@ -56,6 +56,19 @@ void tern_libc_pipe_hold_for_child(uint64_t child, int delta);
  * killed, or its ends were never closed) stops counting. */
 void tern_libc_pipe_forget_process(uint64_t pid);
 
+/* Files and directories held by more than one process (backend.c; portable/shared_file.h).
+ * file_share moves a description's offset and status flags into a page of their own (a
+ * memory object in shared_memory, mapped at shared) that another process can map: 0, or
+ * a negated errno (it stays private). file_hold counts a process more (1) or less (-1)
+ * holding a shared one. Around fork, prepare shares every file and directory and counts
+ * the child (undo takes the count back when the fork failed); an exec's new image maps
+ * the page again (shared_map: -ENOMEM, and the description is private, when it cannot). */
+long tern_libc_file_share(struct tern_libc_file* file);
+void tern_libc_file_hold(struct tern_libc_file* file, int delta);
+void tern_libc_files_fork_prepare(void);
+void tern_libc_files_fork_undo(void);
+long tern_libc_file_shared_map(struct tern_libc_file* file);
+
 /* A forked child's copies of its parent's sockets are marked so that closing them (or
  * the child's exit) does not close the parent's sockets (backend_sockets.c). */
 void tern_libc_socket_fork_child(void);

@@ -33,6 +33,7 @@
 #include <libc/musl/portable/exec_state.h>
 #include <libc/musl/portable/mounts.h>
 #include <libc/musl/portable/rlimits.h>
+#include <libc/musl/portable/shared_file.h>
 #include <libc/musl/portable/translate.h>
 #include <libc/musl/services.h>
 #include <tern/abi/rights.h>
@@ -214,9 +215,17 @@ static long hand_over(struct tern_libc_exec_child* child) {
         if (!(used >> i & 1))
             continue;
         struct tern_libc_file* file = &table->files[i];
-        if (file->references == 0
-            || (file->kind != TERN_LIBC_FD_PIPE_READ && file->kind != TERN_LIBC_FD_PIPE_WRITE)
-            || !tern_libc_exec_keeps_file(table, file))
+        if (file->references == 0 || !tern_libc_exec_keeps_file(table, file))
+            continue;
+        if (file->shared_memory != 0) {
+            /* A description shared with other processes: the new image maps its page. */
+            int64_t h = tern_libc_exec_give(child, file->shared_memory, TERN_RIGHTS_SAME);
+            if (h < 0)
+                return h;
+            handles[i] = (uint32_t)h;
+            continue;
+        }
+        if (file->kind != TERN_LIBC_FD_PIPE_READ && file->kind != TERN_LIBC_FD_PIPE_WRITE)
             continue;
         /* Both ends of one pipe share one memory object and one mapping, as before. */
         for (int j = 0; j < i && handles[i] == 0; ++j)
@@ -496,11 +505,35 @@ long tern_libc_spawn(const char* user_path, char* const* argv, char* const* envp
         process.signal_ignored &= ~defaults;
         process.pid = pid;
         process.parent = self;
-        static uint32_t handles[TERN_LIBC_MAX_FDS]; /* no pipe crosses: all 0 */
-        int64_t size = tern_libc_exec_pack(table, &process, handles,
-                                           (void*)(uintptr_t)child.state_address, child.state_size);
+        /* No pipe crosses; the files and directories kept become shared with the new
+         * process, which maps their pages. */
+        static uint32_t handles[TERN_LIBC_MAX_FDS];
+        memset(handles, 0, sizeof(handles));
+        uint64_t held = 0;
+        uint64_t used = tern_libc_fd_descriptions(table);
+        for (int i = 0; r == 0 && i < TERN_LIBC_MAX_FDS; ++i) {
+            struct tern_libc_file* file = &table->files[i];
+            if (!(used >> i & 1) || file->references == 0 || !tern_libc_exec_keeps_file(table, file)
+                || tern_libc_file_share(file) != 0 || file->shared_memory == 0)
+                continue;
+            int64_t h = tern_libc_exec_give(&child, file->shared_memory, TERN_RIGHTS_SAME);
+            if (h < 0) {
+                r = h;
+                break;
+            }
+            handles[i] = (uint32_t)h;
+            tern_libc_file_hold(file, 1);
+            held |= 1ull << i;
+        }
+        int64_t size =
+            r != 0 ? r
+                   : tern_libc_exec_pack(table, &process, handles,
+                                         (void*)(uintptr_t)child.state_address, child.state_size);
         r = size < 0 ? size : tern_libc_exec_start(&child);
         if (r != 0) {
+            for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i)
+                if (held >> i & 1)
+                    tern_libc_file_hold(&table->files[i], -1);
             /* Never ran: end it and reap it (proc took it). */
             (void)tern_sys_task_kill(child.task, 128 + SIGKILL);
             tern_libc_exec_discard(&child);
@@ -578,12 +611,23 @@ void tern_libc_exec_restore(void) {
             }
         } else if ((file->kind == TERN_LIBC_FD_FILE || file->kind == TERN_LIBC_FD_DIRECTORY)
                    && file->server == 0 /* TERN_LIBC_SERVER_BOOTFS */) {
+            (void)tern_libc_file_shared_map(file); /* private when it cannot be mapped */
             r = tern_libc_bootfs_reopen(file);
+        } else if (file->kind == TERN_LIBC_FD_FILE || file->kind == TERN_LIBC_FD_DIRECTORY) {
+            (void)tern_libc_file_shared_map(file);
         } else if (file->kind == TERN_LIBC_FD_MQUEUE) {
             r = tern_libc_mq_reopen(file);
         }
         if (r != 0) {
-            /* What cannot be had again is closed: its descriptors are free. */
+            /* What cannot be had again is closed: its descriptors are free, and a shared
+             * description counts this process no more. */
+            if (file->shared) {
+                tern_libc_file_hold(file, -1);
+                struct tern_libc_shared_memory page = {(uint64_t)(uintptr_t)file->shared,
+                                                       TERN_LIBC_SHARED_FILE_SIZE,
+                                                       file->shared_memory};
+                tern_libc_memory_unshare(&page);
+            }
             for (int fd = 0; fd < TERN_LIBC_MAX_FDS; ++fd)
                 if (table->fds[fd].file == (uint16_t)(i + 1))
                     table->fds[fd].file = 0;

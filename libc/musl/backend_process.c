@@ -11,7 +11,10 @@
  * asks proc to make it its child process (proc Fork, which gives the pid), writes the
  * child's pid and its own into the child's memory (task_vm_write) and then starts it. All
  * the per-process state is in the process's memory and so is the child's from the start:
- * the descriptor table, the signal state, the console's pending input, musl's own.
+ * the descriptor table, the signal state, the console's pending input, musl's own. The
+ * offsets and status flags of open files and directories, which parent and child share,
+ * move into pages of their own before the clone (backend.c, portable/shared_file.h), which
+ * the clone maps as it maps a pipe's ring.
  *
  * The handles the clone keeps are the ones the kernel copies (ports without RECEIVE,
  * memory objects, tasks, resources): the servers' ports (console, bootfs, proc, net, the
@@ -78,6 +81,7 @@ static long sys_fork(void) {
         return -ENOSYS; /* no proc server to make the child a process (a boot module) */
     struct fork_context context;
     tern_libc_pipe_fork_prepare();
+    tern_libc_files_fork_prepare();
     tern_libc_mq_fork_prepare();
     tern_libc_signals_fork_prepare();
     if (setjmp(context.registers) != 0) {
@@ -97,6 +101,7 @@ static long sys_fork(void) {
     tern_libc_pipe_fork_done();
     if (task < 0) {
         tern_libc_pipe_fork_undo();
+        tern_libc_files_fork_undo();
         tern_libc_mq_fork_undo();
         /* Out of memory, tasks or handles: what Linux reports for a fork it cannot do. */
         return task == -TERN_NO_MEMORY ? -ENOMEM : -EAGAIN;
@@ -130,6 +135,7 @@ static long sys_fork(void) {
         if (pid != 0)
             tern_libc_pipe_hold_for_child(pid, -1);
         tern_libc_pipe_fork_undo();
+        tern_libc_files_fork_undo();
         tern_libc_mq_fork_undo();
     }
     (void)tern_sys_handle_close(thread);

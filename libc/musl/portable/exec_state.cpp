@@ -1,5 +1,6 @@
 // Tern's musl port: the process state that crosses execve (see exec_state.h).
 #include <libc/musl/portable/exec_state.h>
+#include <libc/musl/portable/shared_file.h>
 #include <libc/musl/portable/translate.h>
 
 namespace {
@@ -25,6 +26,11 @@ bool kind_crosses(uint32_t kind) {
 
 bool is_pipe(uint32_t kind) {
     return kind == TERN_LIBC_FD_PIPE_READ || kind == TERN_LIBC_FD_PIPE_WRITE;
+}
+
+// A file or directory whose offset other processes may share (a page, shared_file.h).
+bool is_shareable(uint32_t kind) {
+    return kind == TERN_LIBC_FD_FILE || kind == TERN_LIBC_FD_DIRECTORY;
 }
 
 } // namespace
@@ -101,8 +107,10 @@ int64_t tern_libc_exec_pack(const struct tern_libc_fd_table* table,
         record.unlinked = file.unlinked;
         record.server = file.server;
         record.device = file.device;
-        record.handle = is_pipe(file.kind) ? handles[i] : 0;
-        record.map_size = is_pipe(file.kind) ? file.pipe.map_size : 0;
+        record.handle = is_pipe(file.kind) || is_shareable(file.kind) ? handles[i] : 0;
+        record.map_size = is_pipe(file.kind)                      ? file.pipe.map_size
+                          : is_shareable(file.kind) && handles[i] ? TERN_LIBC_SHARED_FILE_SIZE
+                                                                  : 0;
         record.path_length = uint32_t(path_length);
         record.size = file.size;
         record.position = file.position;
@@ -204,6 +212,8 @@ int tern_libc_exec_unpack(const void* block, uint64_t size, struct tern_libc_fd_
         if (is_pipe(record.kind)) {
             file.pipe.memory = record.handle;
             file.pipe.map_size = record.map_size;
+        } else if (is_shareable(record.kind)) {
+            file.shared_memory = record.handle; /* 0: held by this process alone */
         }
     }
     for (int fd = 0; fd < TERN_LIBC_MAX_FDS; ++fd)

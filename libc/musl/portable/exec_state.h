@@ -12,7 +12,9 @@
  *
  * What crosses, per open file description that some descriptor without close-on-exec
  * still names: its kind, flags, mode, offset, size, server, device, node number and path,
- * and for a pipe end the handle of the ring's memory object in the new task. A socket is
+ * for a pipe end the handle of the ring's memory object in the new task, and for a file or
+ * directory shared with other processes the handle of its shared page (shared_file.h)
+ * there (0 for one this process alone holds). A socket is
  * not kept (the network server knows it by the old task, which ends): its descriptors are
  * closed at exec. The console needs nothing (the new task gets the console's handle).
  * bootfs files and directories are mapped (listed) again by path in the new image.
@@ -91,12 +93,12 @@ struct tern_libc_exec_record {
     uint32_t unlinked;
     uint32_t server;
     uint32_t device;
-    uint32_t handle;      /* a pipe end's memory object, in the new task */
+    uint32_t handle;      /* a pipe end's memory object, a shared file's page, in the new task */
     uint32_t path_length; /* without the NUL; the bytes follow, rounded up to 8 */
     uint64_t size;
     uint64_t position;
     uint64_t inode;
-    uint64_t map_size; /* a pipe end's mapping */
+    uint64_t map_size; /* a pipe end's mapping, a shared file's page */
 };
 
 #ifdef __cplusplus

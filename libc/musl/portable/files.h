@@ -130,7 +130,8 @@ struct tern_libc_mqueue {
     uint64_t secret;
 };
 
-struct tern_libc_pipe_ring; /* portable/pipe.h */
+struct tern_libc_pipe_ring;   /* portable/pipe.h */
+struct tern_libc_shared_file; /* portable/shared_file.h */
 
 /* A pipe end: the ring (portable/pipe.h) in a memory object mapped at ring, and the
  * memory object's handle; announced is the ring's count of announced wait ports when
@@ -148,7 +149,9 @@ struct tern_libc_pipe_end {
  * of the bootfs archive (map_address, map_size) held through memory; position is the
  * file offset (exec maps a program's read-only segments from memory at map_offset +
  * (data - map_address)). A directory holds bootfs's listing in data[0, size) (an anonymous buffer
- * at map_address), and position is the index of the next entry ("." and ".." are 0 and 1). */
+ * at map_address), and position is the index of the next entry ("." and ".." are 0 and 1).
+ * Once another process holds a file or directory description too, its offset and status
+ * flags are in shared (below). */
 struct tern_libc_file {
     uint32_t kind;       /* enum tern_libc_fd_kind */
     uint32_t mode;       /* permission bits */
@@ -169,6 +172,11 @@ struct tern_libc_file {
     struct tern_libc_socket socket;   /* TERN_LIBC_FD_SOCKET */
     struct tern_libc_pipe_end pipe;   /* TERN_LIBC_FD_PIPE_READ, TERN_LIBC_FD_PIPE_WRITE */
     struct tern_libc_mqueue mqueue;   /* TERN_LIBC_FD_MQUEUE */
+    /* A file or directory another process holds too (fork, posix_spawn): its offset and
+     * status flags live in this mapping of the memory object shared_memory
+     * (portable/shared_file.h), position and flags being copies taken under its lock. */
+    struct tern_libc_shared_file* shared;
+    uint32_t shared_memory;
 };
 
 /* A descriptor: which description it names (index + 1; 0 for a free descriptor) and its
