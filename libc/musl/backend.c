@@ -630,12 +630,11 @@ static int file_enter(struct tern_libc_file* file) {
                                         TERN_FUTEX_SHARED);
         if (w != -TERN_TIMED_OUT)
             continue;
-        /* A holder killed in the middle of a call never lets go: once proc no longer knows
-         * it, its hold is taken over. */
+        /* A holder killed in the middle of a call never lets go: once proc says it has
+         * ended (a zombie its parent has not reaped, which may be this very process,
+         * counts), its hold is taken over. */
         uint64_t owner = __atomic_load_n(&shared->owner, __ATOMIC_ACQUIRE);
-        uint64_t parent = 0;
-        if (owner != 0 && owner != self
-            && tern_libc_proc_parent(owner, &parent, 0) == -TERN_NOT_FOUND
+        if (owner != 0 && owner != self && tern_libc_proc_ended(owner)
             && tern_libc_shared_file_take_over(shared, owner, self)) {
             static const char line[] =
                 "libc: took over a shared file offset an ended process held\n";

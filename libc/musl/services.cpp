@@ -307,6 +307,16 @@ int64_t tern_libc_proc_parent(uint64_t pid, uint64_t* parent, uint64_t* parent_t
     return 0;
 }
 
+int tern_libc_proc_ended(uint64_t pid) {
+    tern_handle_t server = tern::startup_handle(TERN_STARTUP_PROC_SERVER);
+    if (server == TERN_INVALID_HANDLE)
+        return 0;
+    auto r = tern::proto::call<tern::proc::Parent>(server, {pid});
+    if (r.is_error())
+        return r.error() == base::Error::NOT_FOUND ? 1 : 0;
+    return r.value().running == 0 ? 1 : 0;
+}
+
 int tern_libc_console_present(void) { return g_console.get() != TERN_INVALID_HANDLE; }
 
 uint32_t tern_libc_console_port(void) { return g_console.get(); }

@@ -65,6 +65,9 @@ int64_t tern_libc_proc_kill(uint64_t pid, int64_t status);
 /* proc Parent: *parent = the pid's parent; *parent_task (when not null) its kernel task
  * id, 0 when the parent has ended (or is not of this node). */
 int64_t tern_libc_proc_parent(uint64_t pid, uint64_t* parent, uint64_t* parent_task);
+/* 1 when the process has ended (a zombie, reaped, or never known), 0 while it runs or
+ * when proc cannot be asked. */
+int tern_libc_proc_ended(uint64_t pid);
 
 /* ---- The console server ("console", tern/protocols/console.h) ---- */
 

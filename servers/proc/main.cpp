@@ -1279,6 +1279,7 @@ base::Error on_parent(State*, proto::Request&, const proc::ParentRequest& in,
     Process* parent = by_pid(p->parent);
     out.parent_task =
         parent && parent->state == proc::kStateRunning ? parent->task_id : uint64_t(0);
+    out.running = p->state == proc::kStateRunning ? 1 : 0;
     return base::Error::OK;
 }
 

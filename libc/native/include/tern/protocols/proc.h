@@ -156,13 +156,16 @@ using Adopt = proto::Op<5, AdoptRequest, proto::Empty,
 
 // Who a process's parent is, by pid and by task id (the badge its messages carry): how
 // the console checks that only a process's parent makes it the terminal's foreground.
-// NOT_FOUND: no such process.
+// Also whether the process itself still runs (the C library takes over a shared file
+// description's lock from a holder that ended, zombie or reaped). NOT_FOUND: no such
+// process.
 struct ParentRequest {
     uint64_t pid;
 };
 struct ParentResponse {
     uint64_t parent;      // the parent's pid
     uint64_t parent_task; // the parent's kernel task id, 0 when it has ended
+    uint64_t running;     // 1 while the process itself runs, 0 once it has ended
 };
 using Parent = proto::Op<6, ParentRequest, ParentResponse>;
 
