@@ -15,6 +15,7 @@
 // CLOCK_REALTIME time turned into a monotonic one at the call, and end with ETIMEDOUT. A
 // receive whose caller gave up (a signal cut its wait short: the deferred reply is
 // refused) puts its message back. A fired SIGEV_SIGNAL registration is a Signal to proc.
+#include <servers/ipc/portable/common.h>
 #include <servers/ipc/portable/mq.h>
 #include <servers/ipc/portable/sysv.h>
 #include <tern/print.h>
@@ -446,7 +447,7 @@ uint64_t deadline_after(uint64_t timeout_ns) {
 
 base::Error on_semop(State* s, Client& c, proto::Request& request, const ::ipc::SemOpRequest& in,
                      ::ipc::Answer& out, proto::Reply& reply, proto::PendingReply& pending) {
-    ::ipc::SemOp ops[::ipc::kSemOpm];
+    IPC_SCRATCH ::ipc::SemOp ops[::ipc::kSemOpm];
     size_t count = in.count;
     if (!request.data().empty()) {
         if (in.count != 0) {

@@ -599,8 +599,8 @@ int32_t Store::control_msg(const Caller& c, int32_t id, int32_t command, const v
 // which semaphore is in the way and how).
 int32_t Store::try_semop(Object& o, int32_t id, const Caller& c, const SemOp* ops, size_t count,
                          int32_t* blocking, bool* for_zero) {
-    uint16_t values[kSemMsl];
-    int32_t adjust[kSemMsl];
+    IPC_SCRATCH uint16_t values[kSemMsl];
+    IPC_SCRATCH int32_t adjust[kSemMsl];
     bool undo = false;
     for (size_t i = 0; i < count; ++i)
         undo |= (ops[i].flags & kSemUndo) != 0;
