@@ -30,12 +30,7 @@ Store::~Store() {
     delete[] m_waiters;
 }
 
-void Store::free_message(Message* m) {
-    if (!m)
-        return;
-    delete[] m->text;
-    delete m;
-}
+void Store::free_message(Message* m) { delete_message(m); }
 
 // ---- Ids, permissions ------------------------------------------------------------------
 
@@ -817,17 +812,10 @@ int32_t Store::msgsnd(const Caller& c, int32_t id, int64_t type, const void* tex
         return kEINVAL;
     if (!permitted(c, o->perm, true))
         return kEACCES;
-    Message* m = new (std::nothrow) Message;
+    Message* m = new_message<Message>(text, size);
     if (!m)
         return kENOMEM;
     m->type = type;
-    m->size = uint32_t(size);
-    m->text = new (std::nothrow) uint8_t[size ? size : 1];
-    if (!m->text) {
-        delete m;
-        return kENOMEM;
-    }
-    copy_bytes(m->text, text, size);
     if (try_send(*o, c, m) == 0) {
         wake_msg(*o);
         return 0;
