@@ -15,6 +15,9 @@
 // CLOCK_REALTIME time turned into a monotonic one at the call, and end with ETIMEDOUT. A
 // receive whose caller gave up (a signal cut its wait short: the deferred reply is
 // refused) puts its message back. A fired SIGEV_SIGNAL registration is a Signal to proc.
+//
+// Small messages of both kinds travel through the client's call area (ipc.h, "The call
+// area"), mapped here from AreaOpen until the client ends, so their calls carry words only.
 #include <servers/ipc/portable/common.h>
 #include <servers/ipc/portable/mq.h>
 #include <servers/ipc/portable/sysv.h>
