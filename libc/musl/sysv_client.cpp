@@ -34,7 +34,8 @@ long g_hello_error = -TERN_LINUX_ENOSYS;
 
 // The call area (below).
 uint8_t* g_area = nullptr;
-bool g_area_failed = false; // no area to be had: data parts only
+bool g_area_failed = false;  // no area to be had: data parts only
+bool g_area_opening = false; // a thread is opening it
 uint32_t g_area_taken = 0;
 uint32_t g_area_tickets[ipc::kAreaSlots];
 
@@ -162,7 +163,7 @@ bool open_area() {
         int64_t at = tern_sys_vm_map_memory(tern::self(), memory, 0, 0, ipc::kAreaSize,
                                             TERN_PROT_READ | TERN_PROT_WRITE);
         if (at > 0)
-            g_area = reinterpret_cast<uint8_t*>(at);
+            __atomic_store_n(&g_area, reinterpret_cast<uint8_t*>(at), __ATOMIC_RELEASE);
     }
     if (count == 1)
         (void)tern_sys_handle_close(memory); // the mapping keeps the memory
@@ -172,13 +173,18 @@ bool open_area() {
 // A free slot of the area with a new ticket in it; none when there is no area or every
 // slot is in use.
 Slot take_slot() {
-    if (!g_area) {
-        if (g_area_failed || server() == TERN_INVALID_HANDLE)
+    if (!__atomic_load_n(&g_area, __ATOMIC_ACQUIRE)) {
+        // One thread opens it; a call of another meanwhile uses data parts.
+        bool opening = false;
+        if (g_area_failed
+            || !__atomic_compare_exchange_n(&g_area_opening, &opening, true, false,
+                                            __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
             return {};
-        if (!open_area()) {
+        if (!g_area && !g_area_failed && server() != TERN_INVALID_HANDLE && !open_area())
             g_area_failed = true;
+        __atomic_store_n(&g_area_opening, false, __ATOMIC_RELEASE);
+        if (!g_area)
             return {};
-        }
     }
     uint32_t taken = __atomic_load_n(&g_area_taken, __ATOMIC_RELAXED);
     for (;;) {
@@ -251,6 +257,7 @@ void tern_libc_ipc_forget_server(void) {
         (void)tern_sys_vm_free(reinterpret_cast<uint64_t>(g_area), ipc::kAreaSize);
     g_area = nullptr;
     g_area_failed = false;
+    g_area_opening = false;
     g_area_taken = 0;
     if (g_ipc != TERN_INVALID_HANDLE)
         (void)tern_sys_handle_close(g_ipc);
