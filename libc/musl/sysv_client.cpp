@@ -32,6 +32,21 @@ bool g_absent = false;
 // when it has as many clients as it can watch).
 long g_hello_error = -TERN_LINUX_ENOSYS;
 
+// The call area (below).
+uint8_t* g_area = nullptr;
+bool g_area_failed = false;  // no area to be had: data parts only
+bool g_area_opening = false; // a thread is opening it
+uint32_t g_area_taken = 0;
+uint32_t g_area_tickets[ipc::kAreaSlots];
+
+// The server has gone: its area with it (left mapped for calls that may still use it).
+void lose_server() {
+    (void)tern_sys_handle_close(g_ipc);
+    g_ipc = TERN_INVALID_HANDLE;
+    g_area = nullptr;
+    g_area_taken = 0;
+}
+
 long linux_error(base::Error e) { return -tern_libc_errno_from_status(int32_t(e)); }
 
 uint32_t own_pid() {
@@ -81,8 +96,7 @@ long call(Call&& make_call) {
             return g_absent ? -TERN_LINUX_ENOSYS : g_hello_error;
         base::Error e = make_call(s);
         if (e == base::Error::PEER_CLOSED && attempt == 0) {
-            (void)tern_sys_handle_close(g_ipc);
-            g_ipc = TERN_INVALID_HANDLE;
+            lose_server();
             continue;
         }
         return e == base::Error::OK ? 0 : linux_error(e);
@@ -121,11 +135,130 @@ tern::proto::CallParts receiving(void* data, size_t room, uint32_t* size) {
     return parts;
 }
 
+// ---- The call area (ipc.h, "The call area") ----
+//
+// Small messages go through memory shared with the server, so their calls go in
+// registers. Each call takes a free slot (g_area_taken, one bit a slot, so threads do not
+// share one) and writes a new ticket to its state word first.
+
+// One call's slot: where it is and the ticket in its state word.
+struct Slot {
+    uint8_t* base = nullptr; // null: no slot (the call uses data parts)
+    uint32_t index = 0;
+    uint32_t ticket = 0;
+    uint32_t* state() const { return reinterpret_cast<uint32_t*>(base); }
+    uint8_t* text() const { return base + ipc::kAreaTextOffset; }
+    ipc::AreaText place(uint32_t size) const { return {index, ticket, size, 0}; }
+};
+
+bool open_area() {
+    ipc::Answer a = {};
+    tern_handle_t memory = TERN_INVALID_HANDLE;
+    uint32_t count = 0;
+    tern::proto::CallParts parts;
+    parts.out_handles = &memory;
+    parts.out_handle_count = &count;
+    long r = result(call_op<ipc::AreaOpen>({}, &a, parts), a.error, 0);
+    if (r == 0 && count == 1) {
+        int64_t at = tern_sys_vm_map_memory(tern::self(), memory, 0, 0, ipc::kAreaSize,
+                                            TERN_PROT_READ | TERN_PROT_WRITE);
+        if (at > 0)
+            __atomic_store_n(&g_area, reinterpret_cast<uint8_t*>(at), __ATOMIC_RELEASE);
+    }
+    if (count == 1)
+        (void)tern_sys_handle_close(memory); // the mapping keeps the memory
+    return g_area != nullptr;
+}
+
+// A free slot of the area with a new ticket in it; none when there is no area or every
+// slot is in use.
+Slot take_slot() {
+    if (!__atomic_load_n(&g_area, __ATOMIC_ACQUIRE)) {
+        // One thread opens it; a call of another meanwhile uses data parts.
+        bool opening = false;
+        if (g_area_failed
+            || !__atomic_compare_exchange_n(&g_area_opening, &opening, true, false,
+                                            __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return {};
+        if (!g_area && !g_area_failed && server() != TERN_INVALID_HANDLE && !open_area())
+            g_area_failed = true;
+        __atomic_store_n(&g_area_opening, false, __ATOMIC_RELEASE);
+        if (!g_area)
+            return {};
+    }
+    uint32_t taken = __atomic_load_n(&g_area_taken, __ATOMIC_RELAXED);
+    for (;;) {
+        if (taken == (1u << ipc::kAreaSlots) - 1)
+            return {};
+        uint32_t index = uint32_t(__builtin_ctz(~taken));
+        if (__atomic_compare_exchange_n(&g_area_taken, &taken, taken | (1u << index), false,
+                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+            uint32_t ticket = g_area_tickets[index] + 4;
+            if (ticket == 0)
+                ticket = 4;
+            g_area_tickets[index] = ticket;
+            Slot slot = {g_area + index * ipc::kAreaSlotBytes, index, ticket};
+            __atomic_store_n(slot.state(), ticket, __ATOMIC_RELEASE);
+            return slot;
+        }
+    }
+}
+
+// Ends the slot's call: once the server is not in it, its state goes back to 0, so a
+// late answer to a call that was given up leaves it alone.
+void give_slot(const Slot& slot) {
+    for (;;) {
+        uint32_t now = __atomic_load_n(slot.state(), __ATOMIC_ACQUIRE);
+        if (now & ipc::kAreaBusy) {
+            (void)tern_sys_thread_yield();
+            continue;
+        }
+        if (__atomic_compare_exchange_n(slot.state(), &now, 0, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED))
+            break;
+    }
+    if (slot.base - slot.index * ipc::kAreaSlotBytes == g_area)
+        __atomic_fetch_and(&g_area_taken, ~(1u << slot.index), __ATOMIC_RELEASE);
+}
+
+// A received text in the slot: its size (at most room), or -EBADMSG when the server's
+// answer does not match what the slot holds.
+long take_text(const Slot& slot, const ipc::Answer& a, uint64_t room, void* text) {
+    if (a.id < 0 || uint64_t(a.id) > room
+        || __atomic_load_n(slot.state(), __ATOMIC_ACQUIRE) != (slot.ticket | ipc::kAreaDone))
+        return -TERN_LINUX_EBADMSG;
+    __builtin_memcpy(text, slot.text(), uint32_t(a.id));
+    return a.id;
+}
+
+// One call of an area operation (the area came from the server, so g_ipc is there). A lost
+// server (PEER_CLOSED) takes the area with it: the call fails, and the next one greets
+// the new server and opens a new area (the old one stays mapped for the calls that may
+// still be using it).
+template<typename O>
+long call_area(const typename O::Request& in, ipc::Answer* out) {
+    auto x = tern::proto::call<O>(g_ipc, in);
+    if (x.ok()) {
+        *out = x.value();
+        return 0;
+    }
+    if (x.error() == base::Error::PEER_CLOSED)
+        lose_server();
+    return linux_error(x.error());
+}
+
 } // namespace
 
 extern "C" {
 
 void tern_libc_ipc_forget_server(void) {
+    // A forked child's area is its parent's: the child opens its own.
+    if (g_area)
+        (void)tern_sys_vm_free(reinterpret_cast<uint64_t>(g_area), ipc::kAreaSize);
+    g_area = nullptr;
+    g_area_failed = false;
+    g_area_opening = false;
+    g_area_taken = 0;
     if (g_ipc != TERN_INVALID_HANDLE)
         (void)tern_sys_handle_close(g_ipc);
     g_ipc = TERN_INVALID_HANDLE;
@@ -195,6 +328,13 @@ long tern_libc_ipc_semop(int32_t id, const void* ops, uint32_t count, uint64_t t
 long tern_libc_ipc_msgsnd(int32_t id, int64_t type, const void* text, uint32_t size,
                           uint32_t flags) {
     ipc::Answer a = {};
+    Slot slot = size <= ipc::kAreaTextMax ? take_slot() : Slot{};
+    if (slot.base) {
+        __builtin_memcpy(slot.text(), text, size);
+        long r = call_area<ipc::MsgSendArea>({id, flags, type, slot.place(size)}, &a);
+        give_slot(slot);
+        return result(r, a.error, 0);
+    }
     long r = call_op<ipc::MsgSend>({id, flags, type}, &a, sending(text, size));
     return result(r, a.error, 0);
 }
@@ -202,6 +342,17 @@ long tern_libc_ipc_msgsnd(int32_t id, int64_t type, const void* text, uint32_t s
 long tern_libc_ipc_msgrcv(int32_t id, int64_t type, uint64_t max, uint32_t flags, void* text,
                           int64_t* got_type) {
     ipc::Answer a = {};
+    Slot slot = max <= ipc::kAreaTextMax ? take_slot() : Slot{};
+    if (slot.base) {
+        long r = call_area<ipc::MsgReceiveArea>(
+            {id, flags, type, max, slot.place(ipc::kAreaTextMax)}, &a);
+        r = result(r, a.error, 0);
+        if (r == 0)
+            r = take_text(slot, a, max, text);
+        give_slot(slot);
+        *got_type = a.value;
+        return r;
+    }
     uint32_t size = 0;
     long r = call_op<ipc::MsgReceive>({id, flags, type, max}, &a,
                                       receiving(text, TERN_LIBC_IPC_MSGMAX, &size));
@@ -257,6 +408,14 @@ long tern_libc_mq_attr(uint64_t description, uint64_t secret, int set, int64_t f
 long tern_libc_mq_send(uint64_t description, uint64_t secret, const void* text, uint32_t size,
                        uint32_t priority, uint64_t deadline) {
     ipc::Answer a = {};
+    Slot slot = size <= ipc::kAreaTextMax ? take_slot() : Slot{};
+    if (slot.base) {
+        __builtin_memcpy(slot.text(), text, size);
+        long r = call_area<ipc::MqSendArea>(
+            {{description, secret}, priority, 0, deadline, slot.place(size)}, &a);
+        give_slot(slot);
+        return result(r, a.error, 0);
+    }
     long r = call_op<ipc::MqSend>({{description, secret}, priority, 0, deadline}, &a,
                                   sending(text, size));
     return result(r, a.error, 0);
@@ -265,6 +424,17 @@ long tern_libc_mq_send(uint64_t description, uint64_t secret, const void* text, 
 long tern_libc_mq_receive(uint64_t description, uint64_t secret, void* text, uint64_t max,
                           uint64_t deadline, uint32_t* priority) {
     ipc::Answer a = {};
+    Slot slot = max <= ipc::kAreaTextMax ? take_slot() : Slot{};
+    if (slot.base) {
+        long r = call_area<ipc::MqReceiveArea>(
+            {{description, secret}, max, deadline, slot.place(ipc::kAreaTextMax)}, &a);
+        r = result(r, a.error, 0);
+        if (r == 0)
+            r = take_text(slot, a, max, text);
+        give_slot(slot);
+        *priority = uint32_t(a.value);
+        return r;
+    }
     uint32_t size = 0;
     long r = call_op<ipc::MqReceive>({{description, secret}, max, deadline}, &a,
                                      receiving(text, TERN_LIBC_MQ_MSGSIZE_MAX, &size));

@@ -15,12 +15,17 @@
 // CLOCK_REALTIME time turned into a monotonic one at the call, and end with ETIMEDOUT. A
 // receive whose caller gave up (a signal cut its wait short: the deferred reply is
 // refused) puts its message back. A fired SIGEV_SIGNAL registration is a Signal to proc.
+//
+// Small messages of both kinds travel through the client's call area (ipc.h, "The call
+// area"), mapped here from AreaOpen until the client ends, so their calls carry words only.
+#include <servers/ipc/portable/common.h>
 #include <servers/ipc/portable/mq.h>
 #include <servers/ipc/portable/sysv.h>
 #include <tern/print.h>
 #include <tern/protocols/ipc.h>
 #include <tern/protocols/proc.h>
 #include <tern/services.h>
+#include <tern/startup.h>
 #include <tern/syscall_result.h>
 
 using namespace tern;
@@ -32,6 +37,19 @@ struct Client {
     uint32_t generation = 0;
     tern_handle_t task = TERN_INVALID_HANDLE;
     ::ipc::Caller caller;
+    // Its call area (ipc.h, AreaOpen), mapped here; epoch counts the areas it has had.
+    uint8_t* area = nullptr;
+    tern_handle_t area_memory = TERN_INVALID_HANDLE;
+    uint32_t area_epoch = 0;
+};
+
+// Where a parked receive's text goes when it came through its caller's call area.
+struct AreaPlace {
+    bool used = false;
+    uint32_t client = 0; // index in State::clients
+    uint32_t generation = 0;
+    uint32_t epoch = 0;
+    ::ipc::AreaText text;
 };
 
 struct Parked {
@@ -41,6 +59,7 @@ struct Parked {
     uint64_t task = 0;
     uint64_t deadline = TERN_TIMEOUT_INFINITE; // monotonic ns
     proto::PendingReply reply;
+    AreaPlace place;
 };
 
 constexpr uint32_t kMaxNotices = 8;
@@ -123,6 +142,7 @@ Wait reserve(State* s) {
 void park(State* s, Parked* p, uint64_t token, uint32_t label, uint64_t task, uint64_t deadline,
           proto::PendingReply pending) {
     p->used = true;
+    p->place.used = false;
     s->timed += deadline != TERN_TIMEOUT_INFINITE;
     p->generation = proto::SlotCookie::from(token).generation;
     p->label = label;
@@ -145,7 +165,54 @@ void vacate(State* s, Parked& p) {
 }
 
 bool is_mq(uint32_t label) {
-    return label == ::ipc::MqSend::kLabel || label == ::ipc::MqReceive::kLabel;
+    return label == ::ipc::MqSend::kLabel || label == ::ipc::MqReceive::kLabel
+           || label == ::ipc::MqSendArea::kLabel || label == ::ipc::MqReceiveArea::kLabel;
+}
+
+// ---- Call areas (ipc.h, "The call area") ----
+
+uint32_t* area_state(uint8_t* slot) { return reinterpret_cast<uint32_t*>(slot); }
+
+// The slot `t` names in the client's area, or null: no area, a slot out of range, a
+// ticket that is not one, or more text than `room`.
+uint8_t* area_slot(const Client& c, const ::ipc::AreaText& t, uint32_t room) {
+    if (!c.area || t.slot >= ::ipc::kAreaSlots || t.ticket == 0
+        || (t.ticket & (::ipc::kAreaBusy | ::ipc::kAreaDone)) != 0 || t.size > room)
+        return nullptr;
+    return c.area + t.slot * ::ipc::kAreaSlotBytes;
+}
+
+// Takes the slot for the call with this ticket: false when the slot holds another (its
+// caller gave up on the call and took the slot back).
+bool area_claim(uint8_t* slot, uint32_t ticket) {
+    uint32_t expected = ticket;
+    return __atomic_compare_exchange_n(area_state(slot), &expected, ticket | ::ipc::kAreaBusy,
+                                       false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+void area_release(uint8_t* slot, uint32_t state) {
+    __atomic_store_n(area_state(slot), state, __ATOMIC_RELEASE);
+}
+
+// Writes a received text to the slot of the call with this ticket; false when the caller
+// gave up on it.
+bool area_put(uint8_t* slot, uint32_t ticket, const uint8_t* text, uint32_t size) {
+    if (!area_claim(slot, ticket))
+        return false;
+    __builtin_memcpy(slot + ::ipc::kAreaTextOffset, text, size);
+    area_release(slot, ticket | ::ipc::kAreaDone);
+    return true;
+}
+
+// The slot of a parked call's area, or null when its area is not the one it was parked
+// with (the client ended, or a new image opened a new area).
+uint8_t* place_slot(State* s, const AreaPlace& place) {
+    if (place.client >= ::ipc::kMaxClients)
+        return nullptr;
+    const Client& c = s->clients[place.client];
+    if (!c.used || c.generation != place.generation || c.area_epoch != place.epoch)
+        return nullptr;
+    return area_slot(c, place.text, ::ipc::kAreaTextMax);
 }
 
 // Drops a call its store parked (as the call's label says which).
@@ -164,7 +231,20 @@ bool answer(State* s, Parked& p, int32_t error, int64_t value, base::Span<const 
     proto::Reply parts;
     if (error == 0) {
         a.value = value;
-        parts.data = text;
+        if (!p.place.used) {
+            parts.data = text;
+        } else {
+            // The text goes to the caller's area, its size in the answer.
+            uint8_t* slot = place_slot(s, p.place);
+            if (!slot || text.size() > p.place.text.size
+                || !area_put(slot, p.place.text.ticket, text.data(), uint32_t(text.size()))) {
+                (void)tern_sys_handle_close(p.reply.reply);
+                p.reply.reply = TERN_INVALID_HANDLE;
+                vacate(s, p);
+                return false;
+            }
+            a.id = int32_t(text.size());
+        }
     }
     tern_handle_t reply = p.reply.reply;
     p.reply.reply = TERN_INVALID_HANDLE;
@@ -370,7 +450,7 @@ uint64_t deadline_after(uint64_t timeout_ns) {
 
 base::Error on_semop(State* s, Client& c, proto::Request& request, const ::ipc::SemOpRequest& in,
                      ::ipc::Answer& out, proto::Reply& reply, proto::PendingReply& pending) {
-    ::ipc::SemOp ops[::ipc::kSemOpm];
+    IPC_SCRATCH ::ipc::SemOp ops[::ipc::kSemOpm];
     size_t count = in.count;
     if (!request.data().empty()) {
         if (in.count != 0) {
@@ -425,6 +505,107 @@ base::Error on_msgrcv(State* s, Client& c, proto::Request&, const ::ipc::Receive
                    pending);
     if (m) {
         reply_text(text, m->text, m->size, m->type, out, reply);
+        ::ipc::Store::free_message(m);
+    }
+    return base::Error::OK;
+}
+
+// A receive through the call area that may wait: the text goes to the slot now, or is
+// written there when the call is answered.
+void place_receive(State* s, Client& c, const Wait& w, const ::ipc::AreaText& text,
+                   const proto::Reply& reply) {
+    if (!reply.deferred)
+        return;
+    AreaPlace& place = w.slot->place;
+    place.used = true;
+    place.client = uint32_t(&c - s->clients);
+    place.generation = c.generation;
+    place.epoch = c.area_epoch;
+    place.text = text;
+}
+
+base::Error on_area_open(State*, Client& c, proto::Request&, const proto::Empty&,
+                         ::ipc::Answer& out, proto::Reply& reply, proto::PendingReply&) {
+    if (c.area) {
+        // A new image of the task: calls parked with the old area no longer find it.
+        (void)tern_sys_vm_free(reinterpret_cast<uint64_t>(c.area), ::ipc::kAreaSize);
+        (void)tern_sys_handle_close(c.area_memory);
+        c.area = nullptr;
+        c.area_memory = TERN_INVALID_HANDLE;
+    }
+    int64_t memory = tern_sys_memory_create(::ipc::kAreaSize, 0);
+    if (memory < 0) {
+        out.error = ::ipc::kENOMEM;
+        return base::Error::OK;
+    }
+    int64_t at = tern_sys_vm_map_memory(tern::self(), tern_handle_t(memory), 0, 0, ::ipc::kAreaSize,
+                                        TERN_PROT_READ | TERN_PROT_WRITE);
+    int64_t copy = at < 0 ? at
+                          : tern_sys_handle_duplicate(tern_handle_t(memory),
+                                                      TERN_RIGHT_MAP | TERN_RIGHT_READ
+                                                          | TERN_RIGHT_WRITE | TERN_RIGHT_TRANSFER);
+    if (copy < 0) {
+        if (at >= 0)
+            (void)tern_sys_vm_free(uint64_t(at), ::ipc::kAreaSize);
+        (void)tern_sys_handle_close(tern_handle_t(memory));
+        tern::println("ipc: no call area for task {}: {}", c.caller.task,
+                      base::error_name(tern::sys_status(copy)));
+        out.error = ::ipc::kENOMEM;
+        return base::Error::OK;
+    }
+    c.area = reinterpret_cast<uint8_t*>(at);
+    c.area_memory = tern_handle_t(memory);
+    ++c.area_epoch;
+    reply.handles[0] = tern_handle_t(copy);
+    reply.handle_count = 1;
+    return base::Error::OK;
+}
+
+base::Error on_msgsnd_area(State* s, Client& c, proto::Request& request,
+                           const ::ipc::AreaSendRequest& in, ::ipc::Answer& out,
+                           proto::Reply& reply, proto::PendingReply& pending) {
+    uint8_t* slot = area_slot(c, in.text, ::ipc::kAreaTextMax);
+    if (!slot) {
+        request.set_refusal_reason("not a slot of the caller's area");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    if (!area_claim(slot, in.text.ticket)) {
+        out.error = ::ipc::kEINVAL; // the caller took its slot back: it has gone
+        return base::Error::OK;
+    }
+    update_clock(s);
+    Wait w = reserve(s);
+    out.error = s->store.msgsnd(c.caller, in.id, in.type, slot + ::ipc::kAreaTextOffset,
+                                in.text.size, in.flags, w.token);
+    area_release(slot, in.text.ticket);
+    wait_or_answer(s, w, ::ipc::MsgSendArea::kLabel, c, TERN_TIMEOUT_INFINITE, 0, &out.error, reply,
+                   pending);
+    return base::Error::OK;
+}
+
+base::Error on_msgrcv_area(State* s, Client& c, proto::Request& request,
+                           const ::ipc::AreaReceiveRequest& in, ::ipc::Answer& out,
+                           proto::Reply& reply, proto::PendingReply& pending) {
+    uint8_t* slot = area_slot(c, in.text, ::ipc::kAreaTextMax);
+    if (!slot || in.max > in.text.size) {
+        request.set_refusal_reason("not a slot of the caller's area, or one too small");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    update_clock(s);
+    Wait w = reserve(s);
+    ::ipc::Message* m = nullptr;
+    out.error = s->store.msgrcv(c.caller, in.id, in.type, in.max, in.flags, w.token, &m);
+    wait_or_answer(s, w, ::ipc::MsgReceiveArea::kLabel, c, TERN_TIMEOUT_INFINITE, 0, &out.error,
+                   reply, pending);
+    place_receive(s, c, w, in.text, reply);
+    if (m) {
+        // A caller that gave up meanwhile loses it, as one whose answer is refused.
+        if (area_put(slot, in.text.ticket, m->text, m->size)) {
+            out.value = m->type;
+            out.id = int32_t(m->size);
+        } else {
+            out.error = ::ipc::kEINVAL;
+        }
         ::ipc::Store::free_message(m);
     }
     return base::Error::OK;
@@ -511,6 +692,59 @@ base::Error on_mq_receive(State* s, Client& c, proto::Request&, const ::ipc::MqR
     return base::Error::OK;
 }
 
+base::Error on_mq_send_area(State* s, Client& c, proto::Request& request,
+                            const ::ipc::MqAreaSendRequest& in, ::ipc::Answer& out,
+                            proto::Reply& reply, proto::PendingReply& pending) {
+    uint8_t* slot = area_slot(c, in.text, ::ipc::kAreaTextMax);
+    if (!slot) {
+        request.set_refusal_reason("not a slot of the caller's area");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    if (!area_claim(slot, in.text.ticket)) {
+        out.error = ::ipc::kEINVAL; // the caller took its slot back: it has gone
+        return base::Error::OK;
+    }
+    update_clock(s);
+    Wait w = reserve(s);
+    out.error = s->mq.send(c.caller, in.handle, slot + ::ipc::kAreaTextOffset, in.text.size,
+                           in.priority, w.token);
+    area_release(slot, in.text.ticket);
+    if (out.error == ::ipc::kBlocked)
+        wait_or_answer(s, w, ::ipc::MqSendArea::kLabel, c, mq_deadline(in.deadline),
+                       ::ipc::kETIMEDOUT, &out.error, reply, pending);
+    return base::Error::OK;
+}
+
+base::Error on_mq_receive_area(State* s, Client& c, proto::Request& request,
+                               const ::ipc::MqAreaReceiveRequest& in, ::ipc::Answer& out,
+                               proto::Reply& reply, proto::PendingReply& pending) {
+    uint8_t* slot = area_slot(c, in.text, ::ipc::kAreaTextMax);
+    if (!slot || in.max > in.text.size) {
+        request.set_refusal_reason("not a slot of the caller's area, or one too small");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    update_clock(s);
+    Wait w = reserve(s);
+    ::ipc::MqMessage* m = nullptr;
+    out.error = s->mq.receive(c.caller, in.handle, in.max, w.token, &m);
+    if (out.error == ::ipc::kBlocked)
+        wait_or_answer(s, w, ::ipc::MqReceiveArea::kLabel, c, mq_deadline(in.deadline),
+                       ::ipc::kETIMEDOUT, &out.error, reply, pending);
+    place_receive(s, c, w, in.text, reply);
+    if (m) {
+        if (area_put(slot, in.text.ticket, m->text, m->size)) {
+            out.value = m->priority;
+            out.id = int32_t(m->size);
+            ::ipc::MqStore::free_message(m);
+        } else {
+            // The caller gave up: the message goes back, as for a refused answer.
+            s->mq.unreceive(in.handle, m);
+            out.error = ::ipc::kEINVAL;
+        }
+    }
+    return base::Error::OK;
+}
+
 base::Error on_mq_notify(State* s, Client& c, proto::Request&, const ::ipc::MqNotifyRequest& in,
                          ::ipc::Answer& out, proto::Reply&, proto::PendingReply&) {
     out.error = s->mq.notify(c.caller, in.handle, in.remove ? nullptr : &in);
@@ -533,9 +767,15 @@ void client_ended(State* s, Client& c) {
     s->store.task_ended(c.caller.task, freed_slot, s);
     s->mq.task_ended(c.caller.task);
     (void)tern_sys_handle_close(c.task);
+    if (c.area) {
+        (void)tern_sys_vm_free(reinterpret_cast<uint64_t>(c.area), ::ipc::kAreaSize);
+        (void)tern_sys_handle_close(c.area_memory);
+    }
+    uint32_t epoch = c.area_epoch;
     uint32_t generation = c.generation;
     c = Client{};
     c.generation = generation;
+    c.area_epoch = epoch;
 }
 
 void on_event(void* context, const tern_msg& event, uint32_t) {
@@ -604,6 +844,11 @@ extern "C" int main(uint64_t) {
     server.on<::ipc::MqSend>(&state, for_client<::ipc::MqSend, on_mq_send>);
     server.on<::ipc::MqReceive>(&state, for_client<::ipc::MqReceive, on_mq_receive>);
     server.on<::ipc::MqNotify>(&state, for_client<::ipc::MqNotify, on_mq_notify>);
+    server.on<::ipc::AreaOpen>(&state, for_client<::ipc::AreaOpen, on_area_open>);
+    server.on<::ipc::MsgSendArea>(&state, for_client<::ipc::MsgSendArea, on_msgsnd_area>);
+    server.on<::ipc::MsgReceiveArea>(&state, for_client<::ipc::MsgReceiveArea, on_msgrcv_area>);
+    server.on<::ipc::MqSendArea>(&state, for_client<::ipc::MqSendArea, on_mq_send_area>);
+    server.on<::ipc::MqReceiveArea>(&state, for_client<::ipc::MqReceiveArea, on_mq_receive_area>);
     server.on_event(&state, on_event);
     if (auto r = tern::register_name("ipc", state.port); r.is_error()) {
         tern::println("ipc: cannot register: {}", base::error_name(r.error()));

@@ -203,6 +203,25 @@ static void test_order(void) {
     check(right, "by priority, first in first out within one");
     mq_close(q);
     mq_unlink("/tmq_order");
+
+    /* 4000 bytes (more than a small message: on Tern the call's data part, not the call
+     * area) there and back, whole; and a small one into a buffer as large. */
+    static char large[4096];
+    q = make("/tmq_large", 2, 4096, O_RDWR);
+    check(q != (mqd_t)-1, "a queue of 2 messages of 4096 bytes");
+    for (int i = 0; i < 4000; ++i)
+        large[i] = (char)('a' + i % 26);
+    check(mq_send(q, large, 4000, 5) == 0 && mq_send(q, "small", 6, 1) == 0,
+          "mq_send of 4000 bytes and of 6");
+    memset(large, 0, sizeof(large));
+    int whole = mq_receive(q, large, sizeof(large), &prio) == 4000 && prio == 5;
+    for (int i = 0; whole && i < 4000; ++i)
+        whole = large[i] == (char)('a' + i % 26);
+    check(whole, "mq_receive of the 4000 bytes");
+    check(mq_receive(q, large, sizeof(large), &prio) == 6 && !strcmp(large, "small") && prio == 1,
+          "mq_receive of the 6 into a 4096-byte buffer");
+    mq_close(q);
+    mq_unlink("/tmq_large");
 }
 
 static void test_nonblock(void) {

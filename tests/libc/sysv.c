@@ -347,6 +347,18 @@ static void test_msg(void) {
     struct msginfo info;
     check(msgctl(0, IPC_INFO, (struct msqid_ds*)&info) >= 0 && info.msgmax >= 8192,
           "msgctl IPC_INFO");
+    /* 4000 bytes (more than a small message: on Tern the call's data part, not the call
+     * area) there and back, whole. */
+    static char large[sizeof(long) + 4000];
+    *(long*)large = 9;
+    for (int i = 0; i < 4000; ++i)
+        large[sizeof(long) + i] = (char)('a' + i % 26);
+    check(msgsnd(other, large, 4000, 0) == 0, "msgsnd of 4000 bytes");
+    memset(large, 0, sizeof(large));
+    int whole = msgrcv(other, large, 4000, 9, 0) == 4000 && *(long*)large == 9;
+    for (int i = 0; whole && i < 4000; ++i)
+        whole = large[sizeof(long) + i] == (char)('a' + i % 26);
+    check(whole, "msgrcv of the 4000 bytes");
     check(msgctl(id, IPC_RMID, NULL) == 0 && msgctl(other, IPC_RMID, NULL) == 0, "msgctl IPC_RMID");
     check_errno(msgsnd(id, &m, 1, 0), EINVAL, "msgsnd to a removed queue");
 }

@@ -58,12 +58,7 @@ MqStore::~MqStore() {
     delete[] m_waiters;
 }
 
-void MqStore::free_message(MqMessage* m) {
-    if (!m)
-        return;
-    delete[] m->text;
-    delete m;
-}
+void MqStore::free_message(MqMessage* m) { delete_message(m); }
 
 // splitmix64 over a counter seeded by the node and, in the server, mixed with the clock
 // at each open (set_now): the secrets need only be hard to guess from another task.
@@ -475,17 +470,10 @@ int32_t MqStore::send(const Caller& c, const MqHandle& h, const void* text, size
         return kEMSGSIZE;
     if (q.curmsgs >= q.maxmsg && d->nonblock)
         return kEAGAIN;
-    auto* m = new (std::nothrow) MqMessage;
-    auto* bytes = new (std::nothrow) uint8_t[size ? size : 1];
-    if (!m || !bytes) {
-        delete m;
-        delete[] bytes;
+    auto* m = new_message<MqMessage>(text, size);
+    if (!m)
         return kENOMEM;
-    }
-    copy_bytes(bytes, text, size);
     m->priority = priority;
-    m->size = uint32_t(size);
-    m->text = bytes;
     q.ctime = m_now;
     if (q.curmsgs >= q.maxmsg) {
         Waiter* w = park(WaitKind::kSend, c, h, d->queue, token);

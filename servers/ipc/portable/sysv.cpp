@@ -30,12 +30,7 @@ Store::~Store() {
     delete[] m_waiters;
 }
 
-void Store::free_message(Message* m) {
-    if (!m)
-        return;
-    delete[] m->text;
-    delete m;
-}
+void Store::free_message(Message* m) { delete_message(m); }
 
 // ---- Ids, permissions ------------------------------------------------------------------
 
@@ -599,8 +594,8 @@ int32_t Store::control_msg(const Caller& c, int32_t id, int32_t command, const v
 // which semaphore is in the way and how).
 int32_t Store::try_semop(Object& o, int32_t id, const Caller& c, const SemOp* ops, size_t count,
                          int32_t* blocking, bool* for_zero) {
-    uint16_t values[kSemMsl];
-    int32_t adjust[kSemMsl];
+    IPC_SCRATCH uint16_t values[kSemMsl];
+    IPC_SCRATCH int32_t adjust[kSemMsl];
     bool undo = false;
     for (size_t i = 0; i < count; ++i)
         undo |= (ops[i].flags & kSemUndo) != 0;
@@ -817,17 +812,10 @@ int32_t Store::msgsnd(const Caller& c, int32_t id, int64_t type, const void* tex
         return kEINVAL;
     if (!permitted(c, o->perm, true))
         return kEACCES;
-    Message* m = new (std::nothrow) Message;
+    Message* m = new_message<Message>(text, size);
     if (!m)
         return kENOMEM;
     m->type = type;
-    m->size = uint32_t(size);
-    m->text = new (std::nothrow) uint8_t[size ? size : 1];
-    if (!m->text) {
-        delete m;
-        return kENOMEM;
-    }
-    copy_bytes(m->text, text, size);
     if (try_send(*o, c, m) == 0) {
         wake_msg(*o);
         return 0;

@@ -375,4 +375,81 @@ struct MqNotifyRequest {
 // ipc server as the sender, not SI_MESGQ and sigev_value.
 using MqNotify = proto::Op<16, MqNotifyRequest, Answer>;
 
+// ---- The call area -------------------------------------------------------------------------
+//
+// A client's small messages (System V and POSIX) go through memory it shares with the
+// server instead of a call's data part, so the calls themselves go in registers. The area
+// is kAreaSlots slots of kAreaSlotBytes; a call uses one slot (the client chooses a free
+// one) and names it with a ticket it wrote in the slot's state word first. The server
+// touches a slot only for the call whose ticket is there: it swaps the ticket for ticket |
+// kAreaBusy (atomically), reads or writes the text, and stores ticket | kAreaDone (a
+// receive's text is there) or the ticket again (a send's text was taken). A client whose
+// call ended without an answer (a signal cut its wait short) takes the slot back by
+// swapping its state for 0 once it is not busy, so a late answer to that call finds
+// another ticket and leaves the slot alone (the server then treats the caller as gone).
+// The server never waits on a slot: whatever a client writes there harms only itself.
+inline constexpr uint32_t kAreaSlots = 8;
+inline constexpr uint32_t kAreaSlotBytes = 2048;
+inline constexpr uint32_t kAreaSize = kAreaSlots * kAreaSlotBytes;
+inline constexpr uint32_t kAreaTextOffset = 64; // the state word, then the text from here
+inline constexpr uint32_t kAreaTextMax = kAreaSlotBytes - kAreaTextOffset;
+// A state word: 0 (no call), a ticket (its two low bits clear), or ticket | one of these.
+inline constexpr uint32_t kAreaBusy = 1;
+inline constexpr uint32_t kAreaDone = 2;
+
+// The caller's call area: handles[0] of the reply = its memory object (kAreaSize bytes,
+// to map read-write). A second call from the same task (a new image after exec) gets a
+// fresh area; calls parked with the old one are then answered as if their caller had
+// gone. ENOMEM: no memory for it (the client uses data parts).
+using AreaOpen = proto::Op<17, proto::Empty, Answer, proto::Limits{.response_handles = 1}>;
+
+// Where a call's text is in the caller's area.
+struct AreaText {
+    uint32_t slot;
+    uint32_t ticket;
+    uint32_t size; // the text's bytes (a send's), or the room for it (a receive's)
+    uint32_t reserved;
+};
+
+struct AreaSendRequest {
+    int32_t id;
+    uint32_t flags;
+    int64_t type;
+    AreaText text; // size <= kAreaTextMax
+};
+// msgsnd as MsgSend, the text in the caller's area.
+using MsgSendArea = proto::Op<18, AreaSendRequest, Answer>;
+
+struct AreaReceiveRequest {
+    int32_t id;
+    uint32_t flags;
+    int64_t type;
+    uint64_t max;
+    AreaText text; // text.size = the slot's room, kAreaTextMax
+};
+// msgrcv as MsgReceive, the text written to the caller's area (its state then ticket |
+// kAreaDone): Answer.value = its type, Answer.id = its size. A message longer than the
+// slot's room is E2BIG unless kMsgNoError (the client asks only when max fits).
+using MsgReceiveArea = proto::Op<19, AreaReceiveRequest, Answer>;
+
+struct MqAreaSendRequest {
+    MqHandle handle;
+    uint32_t priority;
+    uint32_t reserved;
+    uint64_t deadline;
+    AreaText text;
+};
+// mq_send, mq_timedsend as MqSend, the message in the caller's area.
+using MqSendArea = proto::Op<20, MqAreaSendRequest, Answer>;
+
+struct MqAreaReceiveRequest {
+    MqHandle handle;
+    uint64_t max;
+    uint64_t deadline;
+    AreaText text;
+};
+// mq_receive, mq_timedreceive as MqReceive, the message written to the caller's area:
+// Answer.value = its priority, Answer.id = its size.
+using MqReceiveArea = proto::Op<21, MqAreaReceiveRequest, Answer>;
+
 } // namespace tern::ipc
