@@ -838,6 +838,15 @@ size_t PageTable::pages_of(uint64_t virt, size_t count, PageFlags required, Page
     uint64_t refuse = static_cast<uint64_t>(refused) & kSettableBits;
     uint64_t page = virt & ~(kPageSize - 1);
     size_t done = 0;
+    // The environment read once rather than at every level (a callback could change it).
+    auto table_virt = m_env.table_virt;
+    void* ctx = m_env.ctx;
+    uint64_t offset = m_env.direct_map_offset;
+    auto table = [&](uint64_t phys) -> const uint64_t* {
+        if (table_virt) [[unlikely]]
+            return table_virt(phys, ctx);
+        return reinterpret_cast<const uint64_t*>(phys + offset);
+    };
     while (done < count) {
         if (!is_canonical(page))
             return done;
@@ -847,7 +856,7 @@ size_t PageTable::pages_of(uint64_t virt, size_t count, PageFlags required, Page
         int level = kTopLevel;
         uint64_t entry = 0;
         for (;; --level) {
-            entry = table_at(m_env, table_phys)[level_index(page, level)];
+            entry = table(table_phys)[level_index(page, level)];
             if (!is_present(entry))
                 return done;
             if (is_leaf(entry, level))
@@ -866,14 +875,14 @@ size_t PageTable::pages_of(uint64_t virt, size_t count, PageFlags required, Page
             } while (done < count && (page & (span - 1)) != 0);
             continue;
         }
-        const uint64_t* table = table_at(m_env, table_phys);
+        const uint64_t* leaves = table(table_phys);
         size_t index = level_index(page, 1);
         for (;;) {
             phys[done++] = entry & kTableAddressMask;
             page += kPageSize;
             if (done == count || ++index == kEntriesPerTable)
                 break;
-            entry = table[index];
+            entry = leaves[index];
             if ((entry & need) != need || (entry & refuse) != 0)
                 return done;
         }
