@@ -132,23 +132,23 @@ base::Result<void> deliver(Task& task, obj::Message& m, UserPtr<tern_msg> msg, t
 constexpr uint64_t kPage = x86_64::kPageSize;
 constexpr uint32_t kMaxDataPages = TERN_MSG_MAX_DATA / kPage + 1;
 
-// Fills pages[] with the direct-map address of every page of [address, address+size) of
-// `task`; false when one cannot be reached that way (see above).
-bool direct_pages(Task& task, uint64_t address, uint64_t size, bool write, uint8_t** pages) {
+// Fills pages[] with the physical address of every page of [address, address+size) of
+// `task`; false when one cannot be reached that way (see above). The page tables are
+// walked once for the run (PageTable::pages_of), not once per page.
+bool direct_pages(Task& task, uint64_t address, uint64_t size, bool write, uint64_t* pages) {
     if (!user_range_ok(address, size)
         || (task.copies_need_region_check() && !task.user_access_ok(address, size, write)))
         return false;
     using x86_64::PageFlags;
     PageFlags need = write ? PageFlags::kUser | PageFlags::kWritable : PageFlags::kUser;
-    uint32_t i = 0;
-    for (uint64_t page = address & ~(kPage - 1); page < address + size; page += kPage) {
-        auto t = task.page_table().translate(page);
-        if (!t || !x86_64::has_flag(t->flags, need)
-            || x86_64::has_any_flag(t->flags, PageFlags::kCacheDisable | PageFlags::kWriteThrough)
-            || !is_managed_ram(t->phys, kPage))
+    size_t count = (address % kPage + size + kPage - 1) / kPage;
+    if (task.page_table().pages_of(address, count, need,
+                                   PageFlags::kCacheDisable | PageFlags::kWriteThrough, pages)
+        != count)
+        return false;
+    for (size_t i = 0; i < count; ++i)
+        if (!is_managed_ram(pages[i], kPage))
             return false;
-        pages[i++] = phys_to_virt<uint8_t>(t->phys);
-    }
     return true;
 }
 
@@ -161,8 +161,9 @@ bool direct_pages(Task& task, uint64_t address, uint64_t size, bool write, uint8
     asm volatile("rep movsb" : "+D"(to), "+S"(from), "+c"(bytes) : : "memory");
 }
 
-// Copies n bytes between two page lists, each starting at its offset into its first page.
-void copy_pages(uint8_t* const* to, uint64_t to_offset, uint8_t* const* from, uint64_t from_offset,
+// Copies n bytes between two lists of physical pages, each starting at its offset into
+// its first page, through the direct map.
+void copy_pages(const uint64_t* to, uint64_t to_offset, const uint64_t* from, uint64_t from_offset,
                 uint64_t n) {
     while (n) {
         uint64_t chunk = n;
@@ -170,8 +171,8 @@ void copy_pages(uint8_t* const* to, uint64_t to_offset, uint8_t* const* from, ui
             chunk = kPage - to_offset % kPage;
         if (chunk > kPage - from_offset % kPage)
             chunk = kPage - from_offset % kPage;
-        copy_chunk(to[to_offset / kPage] + to_offset % kPage,
-                   from[from_offset / kPage] + from_offset % kPage, chunk);
+        copy_chunk(phys_to_virt<uint8_t>(to[to_offset / kPage] + to_offset % kPage),
+                   phys_to_virt<uint8_t>(from[from_offset / kPage] + from_offset % kPage), chunk);
         to_offset += chunk;
         from_offset += chunk;
         n -= chunk;
@@ -180,8 +181,8 @@ void copy_pages(uint8_t* const* to, uint64_t to_offset, uint8_t* const* from, ui
 
 // A planned copy of a data part of the current task into a waiting peer's buffer.
 struct DirectCopy {
-    uint8_t* from[kMaxDataPages];
-    uint8_t* to[kMaxDataPages];
+    uint64_t from[kMaxDataPages];
+    uint64_t to[kMaxDataPages];
     uint64_t from_offset;
     uint64_t to_offset;
     uint32_t size;
@@ -190,31 +191,19 @@ struct DirectCopy {
 };
 
 // Plans the copy of `size` bytes at `src` of `task` into the data buffer of `peer`, a
-// thread waiting for a message: the one its tern_msg at m_receive_msg names. False (and
-// the queued way) when that buffer is too small or any page of either side cannot be
-// reached. Nothing is written yet.
+// thread waiting for a message: the one its m_receive_buffer names (the buffer its own
+// tern_msg named when its wait began, which is where the queued way would deliver too).
+// False (and the queued way) when that buffer is too small or any page of either side
+// cannot be reached. Nothing is written yet.
 bool plan_direct_copy(Task& task, uint64_t src, uint32_t size, Thread& peer, DirectCopy& copy) {
-    if (size == 0 || size > TERN_MSG_MAX_DATA)
-        return false;
-    Task& other = *peer.task();
-    uint8_t* at[2];
-    uint64_t where = peer.m_receive_msg + __builtin_offsetof(tern_msg, data);
-    if (!direct_pages(other, where, 12, false, at))
-        return false;
-    uint8_t raw[12];
-    uint8_t* local[1] = {raw};
-    copy_pages(local, 0, at, where % kPage, sizeof(raw));
-    uint64_t data;
-    uint32_t capacity;
-    base::memcpy(&data, raw, 8);
-    base::memcpy(&capacity, raw + 8, 4);
-    if (size > capacity)
+    const ReceiveBuffer* buffer = peer.m_receive_buffer;
+    if (size == 0 || size > TERN_MSG_MAX_DATA || !buffer || size > buffer->capacity)
         return false;
     if (!direct_pages(task, src, size, false, copy.from)
-        || !direct_pages(other, data, size, true, copy.to))
+        || !direct_pages(*peer.task(), buffer->data, size, true, copy.to))
         return false;
     copy.from_offset = src % kPage;
-    copy.to_offset = data % kPage;
+    copy.to_offset = buffer->data % kPage;
     copy.size = size;
     return true;
 }
@@ -255,19 +244,15 @@ SyscallResult receive_direct(Task& task, Port& port, UserPtr<tern_msg> msg, tern
 [[gnu::always_inline]] inline SyscallResult receive_on(Task& task, Port& p, UserPtr<tern_msg> msg,
                                                        Timeout timeout, Thread** handoff) {
     // Only where the data part goes is read; deliver() writes the rest.
-    struct DataDescriptor {
-        uint64_t data;
-        uint32_t data_capacity;
-    };
     static_assert(__builtin_offsetof(tern_msg, data_capacity)
                   == __builtin_offsetof(tern_msg, data) + sizeof(uint64_t));
     // deliver() writes every other field but the reserved ones, which are zeroed here
     // rather than the whole message (a 144-byte memset on every receive).
     [[clang::uninitialized]] tern_msg um;
-    DataDescriptor descriptor;
-    TRY(msg.member<DataDescriptor>(__builtin_offsetof(tern_msg, data)).read(descriptor));
+    ReceiveBuffer descriptor;
+    TRY(msg.member<ReceiveBuffer>(__builtin_offsetof(tern_msg, data)).read(descriptor));
     um.data = descriptor.data;
-    um.data_capacity = descriptor.data_capacity;
+    um.data_capacity = descriptor.capacity;
     um.reserved = 0;
     um.reserved2 = 0;
     uint64_t deadline = timeout.deadline();
@@ -301,12 +286,14 @@ SyscallResult receive_direct(Task& task, Port& port, UserPtr<tern_msg> msg, tern
             return base::Error::WOULD_BLOCK;
         Thread& self = *current_thread();
         self.m_receive_msg = msg.address();
+        self.m_receive_buffer = &descriptor;
         base::Error e;
         if (handoff && *handoff)
             e = p.wait_for_message_switching_to(*base::exchange(*handoff, nullptr), deadline);
         else
             e = p.wait_for_message(deadline);
         self.m_receive_msg = 0;
+        self.m_receive_buffer = nullptr;
         if (self.m_direct)
             return receive_direct(task, p, msg, um);
         if (e != base::Error::OK)
@@ -531,6 +518,7 @@ SyscallResult sys_port_call(Handle port_handle, UserPtr<tern_msg> msg, Timeout t
     uint64_t deadline = timeout.deadline();
     Reply* pending;
     base::Error e;
+    const ReceiveBuffer answer_buffer{um.data, um.data_capacity};
     Thread* data_server = direct_data_target(*self, *port, um, timeout);
     [[clang::uninitialized]] DirectCopy copy;
     if (data_server && !plan_direct_copy(task, um.data, um.hdr.data_size, *data_server, copy))
@@ -546,6 +534,7 @@ SyscallResult sys_port_call(Handle port_handle, UserPtr<tern_msg> msg, Timeout t
         data_server->m_reply.header.data_size = um.hdr.data_size;
         ++g_ipc_stats.fast_calls;
         self->m_receive_msg = msg.address();
+        self->m_receive_buffer = &answer_buffer;
         e = pending->waiter().wait_switching_to(*data_server, deadline);
     } else if (Thread* server = fast_call_target(*self, *port, um, timeout)) {
         // The fast path: the call goes straight into the waiting server's slot, with the
@@ -554,6 +543,7 @@ SyscallResult sys_port_call(Handle port_handle, UserPtr<tern_msg> msg, Timeout t
         hand_call(*server, um.hdr.label, task.id(), um.words, pending);
         ++g_ipc_stats.fast_calls;
         self->m_receive_msg = msg.address();
+        self->m_receive_buffer = &answer_buffer;
         e = pending->waiter().wait_switching_to(*server, deadline);
     } else {
         [[clang::uninitialized]] obj::Message m;
@@ -576,9 +566,11 @@ SyscallResult sys_port_call(Handle port_handle, UserPtr<tern_msg> msg, Timeout t
         }
         remove_sent_handles(task, um);
         self->m_receive_msg = msg.address();
+        self->m_receive_buffer = &answer_buffer;
         e = pending->waiter().wait(deadline);
     }
     self->m_receive_msg = 0;
+    self->m_receive_buffer = nullptr;
     // The call is over either way. The reply in the slot lets go of this thread, so an
     // idle one keeps no reference to it (Thread::unshared must still see the last handle
     // go); after a timeout, an interruption or the server's error status, a late answer

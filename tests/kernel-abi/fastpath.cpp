@@ -414,10 +414,12 @@ struct DataOutcome {
     bool bytes_ok;
 };
 
-// One call with `bytes` of data (at `data`, or the caller's buffer) whose answer goes to
-// a buffer of `capacity`.
-DataOutcome data_call(uint64_t port, uint32_t bytes, uint32_t capacity, uint64_t data = 0) {
-    static uint8_t buffer[TERN_MSG_MAX_DATA];
+// One call with `bytes` of data (at `data`, or `offset` bytes into the caller's buffer)
+// whose answer goes to the same place, a buffer of `capacity`.
+DataOutcome data_call(uint64_t port, uint32_t bytes, uint32_t capacity, uint64_t data = 0,
+                      uint32_t offset = 0) {
+    static uint8_t whole[TERN_MSG_MAX_DATA + 8];
+    uint8_t* buffer = whole + offset;
     for (uint32_t i = 0; i < bytes; ++i)
         buffer[i] = uint8_t(i * 7 + bytes);
     tern_msg m = make_msg(kLabelData, 1);
@@ -437,7 +439,7 @@ DataOutcome data_call(uint64_t port, uint32_t bytes, uint32_t capacity, uint64_t
     return o;
 }
 
-constexpr int kDataSteps = 6;
+constexpr int kDataSteps = 9;
 
 void run_data_sequence(int64_t p, int64_t s, bool slow, DataOutcome* out, tern_ipc_stats& d,
                        uint64_t& refusals) {
@@ -457,6 +459,22 @@ void run_data_sequence(int64_t p, int64_t s, bool slow, DataOutcome* out, tern_i
     out[3] = data_call(s, 16384, TERN_MSG_MAX_DATA);      // beyond the server's capacity
     out[4] = data_call(s, 4096, TERN_MSG_MAX_DATA, 0x10); // a bad data buffer
     out[5] = data_call(s, kDataServerCapacity, kDataServerCapacity);
+    // Unaligned: 5000 bytes from 3 bytes into the buffer, across two pages each way.
+    out[6] = data_call(s, 5000, TERN_MSG_MAX_DATA, 0, 3);
+    // A data part whose first page is there and whose second is not: none of it moves
+    // (BAD_ADDRESS, no message), whether the second was freed or made inaccessible.
+    int64_t pages = vm_allocate(4 * kPage);
+    if (expect_ok(pages, "data.pages_{}", path)) {
+        uint64_t base = static_cast<uint64_t>(pages);
+        for (uint64_t i = 0; i < 4 * kPage; i += 8)
+            *reinterpret_cast<volatile uint64_t*>(base + i) = i;
+        vm_free(static_cast<int64_t>(base + kPage), kPage);
+        out[7] = data_call(s, 200, TERN_MSG_MAX_DATA, base + kPage - 100);
+        expect_eq(tern_sys_vm_protect(base + 3 * kPage, kPage, 0), 0, "data.protect_{}", path);
+        out[8] = data_call(s, 200, TERN_MSG_MAX_DATA, base + 3 * kPage - 100);
+        vm_free(pages, kPage);
+        vm_free(static_cast<int64_t>(base + 2 * kPage), 2 * kPage);
+    }
     tern_ipc_stats after = ipc_stats();
     d.fast_calls = after.fast_calls - before.fast_calls;
     d.fast_replies = after.fast_replies - before.fast_replies;
@@ -476,7 +494,8 @@ void test_data_direct_and_queued() {
     uint64_t direct_refusals = 0, queued_refusals = 0;
     run_data_sequence(p, s, false, direct, dd, direct_refusals);
     run_data_sequence(p, s, true, queued, dq, queued_refusals);
-    const int64_t want[kDataSteps] = {0, 0, -TERN_NO_SPACE, 0, -TERN_BAD_ADDRESS, 0};
+    const int64_t want[kDataSteps] = {
+        0, 0, -TERN_NO_SPACE, 0, -TERN_BAD_ADDRESS, 0, 0, -TERN_BAD_ADDRESS, -TERN_BAD_ADDRESS};
     for (int i = 0; i < kDataSteps; ++i) {
         expect_eq(direct[i].status, want[i], "data.step_{}_status", i);
         expect_eq(queued[i].status, direct[i].status, "data.step_{}_same_status", i);
@@ -490,11 +509,12 @@ void test_data_direct_and_queued() {
     // The warm-up call and step 3 are each refused once for the server's capacity.
     expect_eq(direct_refusals, 2, "data.direct_too_big_refused");
     expect_eq(queued_refusals, 2, "data.queued_too_big_refused");
-    // Direct: the calls of 4096, 100, 5000 and 6000 bytes, and the answers of 4096, 100
-    // and 6000 (5000 bytes do not fit the caller's buffer; the 16384-byte call went
-    // through the queue, its answer straight back).
-    expect_eq(int64_t(dd.fast_calls), 4, "data.direct_calls");
-    expect_eq(int64_t(dd.fast_replies), 4, "data.direct_answers");
+    // Direct: the calls of 4096, 100, 5000, 6000 and the unaligned 5000 bytes, and the
+    // answers of 4096, 100, 6000 and the unaligned 5000 (5000 bytes do not fit the
+    // caller's buffer of step 2; the 16384-byte call went through the queue, its answer
+    // straight back).
+    expect_eq(int64_t(dd.fast_calls), 5, "data.direct_calls");
+    expect_eq(int64_t(dd.fast_replies), 5, "data.direct_answers");
     expect_eq(int64_t(dq.fast_calls), 0, "data.queued_calls");
     expect_eq(int64_t(dq.fast_replies), 0, "data.queued_answers");
     close(s);

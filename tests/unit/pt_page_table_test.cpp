@@ -342,6 +342,41 @@ TEST_CASE("pt: multi-page ranges across table boundaries", "[pt]") {
     CHECK(mem.live.empty());
 }
 
+TEST_CASE("pt: pages_of lists a run of pages across tables and stops where one fails", "[pt]") {
+    FakeMemory mem;
+    PageTable pt = make_table(mem);
+    const PageFlags none{};
+    const PageFlags uncached = PageFlags::kCacheDisable | PageFlags::kWriteThrough;
+    // Four pages across a 1 GiB boundary (two PDs, two PTs), then a read-only one, a
+    // hole, and an uncached one.
+    uint64_t virt = G1 - 2 * K4;
+    REQUIRE(pt.map(virt, 0x100000, 4 * K4, URW).ok());
+    REQUIRE(pt.map(virt + 4 * K4, 0x300000, K4, PageFlags::kUser).ok());
+    REQUIRE(pt.map(virt + 6 * K4, 0x400000, K4, URW | PageFlags::kCacheDisable).ok());
+    uint64_t phys[8] = {};
+    CHECK(pt.pages_of(virt + 123, 4, URW, uncached, phys) == 4);
+    for (uint64_t i = 0; i < 4; ++i)
+        CHECK(phys[i] == 0x100000 + i * K4);
+    CHECK(pt.pages_of(virt, 5, URW, uncached, phys) == 4); // the fifth is read-only
+    CHECK(pt.pages_of(virt, 5, PageFlags::kUser, uncached, phys) == 5);
+    CHECK(phys[4] == 0x300000);
+    CHECK(pt.pages_of(virt, 7, PageFlags::kUser, none, phys) == 5); // the hole
+    CHECK(pt.pages_of(virt + 6 * K4, 1, URW, uncached, phys) == 0);
+    CHECK(pt.pages_of(virt + 6 * K4, 1, URW, none, phys) == 1);
+    CHECK(phys[0] == 0x400000);
+    CHECK(pt.pages_of(virt + 5 * K4, 1, none, none, phys) == 0);
+    CHECK(pt.pages_of(0x0000800000000000ull, 1, none, none, phys) == 0); // not canonical
+    CHECK(pt.pages_of(virt, 0, URW, none, phys) == 0);
+
+    // A 2 MiB leaf gives its pages one after another, then the 4 KiB page after it.
+    REQUIRE(pt.map(0x80000000, 0x80000000, M2, URW, PageSize::kSize2M).ok());
+    REQUIRE(pt.map(0x80000000 + M2, 0x500000, K4, URW).ok());
+    CHECK(pt.pages_of(0x80000000 + M2 - 2 * K4, 3, URW, uncached, phys) == 3);
+    CHECK(phys[0] == 0x80000000 + M2 - 2 * K4);
+    CHECK(phys[1] == 0x80000000 + M2 - K4);
+    CHECK(phys[2] == 0x500000);
+}
+
 TEST_CASE("pt: 2 MiB pages", "[pt]") {
     FakeMemory mem;
     PageTable pt = make_table(mem);

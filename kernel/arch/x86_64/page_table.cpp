@@ -831,6 +831,65 @@ base::Optional<Translation> PageTable::translate(uint64_t virt) const {
     TERN_ASSERT_NOT_REACHED();
 }
 
+size_t PageTable::pages_of(uint64_t virt, size_t count, PageFlags required, PageFlags refused,
+                           uint64_t* phys) const {
+    TERN_ASSERT(m_root != 0);
+    uint64_t need = static_cast<uint64_t>(required) | kEntryPresent;
+    uint64_t refuse = static_cast<uint64_t>(refused) & kSettableBits;
+    uint64_t page = virt & ~(kPageSize - 1);
+    size_t done = 0;
+    // The environment read once rather than at every level (a callback could change it).
+    auto table_virt = m_env.table_virt;
+    void* ctx = m_env.ctx;
+    uint64_t offset = m_env.direct_map_offset;
+    auto table = [&](uint64_t phys) -> const uint64_t* {
+        if (table_virt) [[unlikely]]
+            return table_virt(phys, ctx);
+        return reinterpret_cast<const uint64_t*>(phys + offset);
+    };
+    while (done < count) {
+        if (!is_canonical(page))
+            return done;
+        // One walk down to the leaf of `page`; then every following page that the same
+        // leaf (a large page) or the same last-level table holds comes without one.
+        uint64_t table_phys = m_root;
+        int level = kTopLevel;
+        uint64_t entry = 0;
+        for (;; --level) {
+            entry = table(table_phys)[level_index(page, level)];
+            if (!is_present(entry))
+                return done;
+            if (is_leaf(entry, level))
+                break;
+            table_phys = entry & kTableAddressMask;
+        }
+        if ((entry & need) != need || (entry & refuse) != 0)
+            return done;
+        if (level > 1) {
+            // A large leaf: the pages it holds are consecutive in physical memory.
+            uint64_t span = level_span(level);
+            uint64_t base = entry & leaf_address_mask(level);
+            do {
+                phys[done++] = base + (page & (span - 1));
+                page += kPageSize;
+            } while (done < count && (page & (span - 1)) != 0);
+            continue;
+        }
+        const uint64_t* leaves = table(table_phys);
+        size_t index = level_index(page, 1);
+        for (;;) {
+            phys[done++] = entry & kTableAddressMask;
+            page += kPageSize;
+            if (done == count || ++index == kEntriesPerTable)
+                break;
+            entry = leaves[index];
+            if ((entry & need) != need || (entry & refuse) != 0)
+                return done;
+        }
+    }
+    return done;
+}
+
 void PageTable::for_each_mapping(uint64_t virt, uint64_t size, MappingVisitor visitor,
                                  void* ctx) const {
     TERN_ASSERT(m_root != 0);

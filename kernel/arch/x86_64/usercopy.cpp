@@ -34,12 +34,6 @@ bool smap_enabled() {
     return cached == 1;
 }
 
-bool user_range_ok(uint64_t addr, size_t n) {
-    if (addr < x86_64::kUserSpaceStart || addr >= x86_64::kUserSpaceEnd)
-        return false;
-    return n <= x86_64::kUserSpaceEnd - addr;
-}
-
 namespace {
 // The region map decides what the task may access; page tables alone cannot (a no-access
 // page stays present for the kernel).

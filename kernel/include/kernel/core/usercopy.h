@@ -3,6 +3,7 @@
 // plain uint64_t that only these functions dereference: each checks that the range lies
 // in user space, opens SMAP for the copy only, and turns a fault into BAD_ADDRESS.
 #include <base/result.h>
+#include <kernel/arch/x86_64/page_table.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,8 +11,12 @@ namespace kernel {
 
 [[nodiscard]] base::Result<void> copy_from_user(void* dst, uint64_t user_src, size_t n);
 [[nodiscard]] base::Result<void> copy_to_user(uint64_t user_dst, const void* src, size_t n);
-// True when [addr, addr+n) lies inside user space (n may be 0).
-bool user_range_ok(uint64_t addr, size_t n);
+// True when [addr, addr+n) lies inside user space (n may be 0). Inline: every user copy
+// and every plan of a direct data-part copy asks it.
+inline bool user_range_ok(uint64_t addr, size_t n) {
+    return addr >= x86_64::kUserSpaceStart && addr < x86_64::kUserSpaceEnd
+           && n <= x86_64::kUserSpaceEnd - addr;
+}
 bool smap_enabled();
 
 template<typename T>

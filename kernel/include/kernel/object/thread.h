@@ -47,6 +47,12 @@ private:
 
 class WaitQueue;
 
+// Where a waiting thread's data part goes (Thread::m_receive_buffer).
+struct ReceiveBuffer {
+    uint64_t data;
+    uint32_t capacity;
+};
+
 class Thread final : public obj::KObject {
 public:
     static constexpr uint32_t kType = TERN_OBJ_THREAD;
@@ -111,7 +117,14 @@ public:
     // Where a reply to this thread's port_call lands, and where the IPC fast path hands
     // a call to it while it waits in a receive.
     obj::Message m_reply;
-    uint64_t m_fault_page = 0;              // the page a pager is being asked for
+    union {
+        uint64_t m_fault_page = 0; // the page a pager is being asked for
+        // While the thread waits in a tern_msg receive or for the answer to a port_call
+        // (see m_receive_msg), where a data part for it goes: the tern_msg's data and
+        // data_capacity as read when the call began, on the thread's kernel stack (null
+        // when none). A thread waits for a pager or for a message, never both at once.
+        const ReceiveBuffer* m_receive_buffer;
+    };
     WaitQueue* m_stopped_waiters = nullptr; // controllers waiting for this thread to stop
     // The thread this one woke last: when this one blocks, the CPU goes straight to it
     // (if nothing more urgent is ready), so a call or reply hands the CPU to its peer.

@@ -266,6 +266,15 @@ public:
     // The translation of one address, or nothing if it is unmapped or not canonical.
     [[nodiscard]] base::Optional<Translation> translate(uint64_t virt) const;
 
+    // The physical addresses of `count` consecutive 4 KiB pages from the page at `virt`
+    // (rounded down) into phys[], for a run of pages that are all to be reached at once
+    // (a message's data part): each table on the way is walked once for the run, not
+    // once per page. Every leaf must have all of `required` and none of `refused`.
+    // Returns how many pages from the first were found so; fewer than `count` means the
+    // next one is unmapped, not canonical or flagged otherwise.
+    [[nodiscard]] size_t pages_of(uint64_t virt, size_t count, PageFlags required,
+                                  PageFlags refused, uint64_t* phys) const;
+
     // Calls visitor for every leaf overlapping [virt, virt + size), in address order.
     // A large leaf is reported whole even when it only partly overlaps the range.
     void for_each_mapping(uint64_t virt, uint64_t size, MappingVisitor visitor, void* ctx) const;
