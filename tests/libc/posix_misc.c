@@ -4,7 +4,9 @@
  * the thread's, a child's and a grandchild's processor time); utimensat, futimens, utimes and utime
  * with explicit times, UTIME_NOW and UTIME_OMIT, on files, directories and links; chown, fchown,
  * lchown and fchownat to root's ids; sync and syncfs; prctl's PR_SET_NAME and PR_GET_NAME;
- * hard links and link's refusals; each refusal with Linux's errno.
+ * hard links and link's refusals; the devices /dev/zero, /dev/full, /dev/random and
+ * /dev/urandom (reads, writes, stat, a private mapping of /dev/zero); each refusal with
+ * Linux's errno.
  *
  * It works in a new directory under /tmp (mkdtemp), so the same source builds and runs on
  * the host's Linux (unit.libc_posix_misc_on_host) and every expectation is Linux's; what
@@ -19,9 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <sys/times.h>
 #include <sys/wait.h>
@@ -289,6 +293,76 @@ static void test_process_name(void) {
     check_errno(prctl(9999, 0, 0, 0, 0), EINVAL, "prctl with an unknown option");
 }
 
+static int all_bytes(const unsigned char* b, size_t n, unsigned char v) {
+    for (size_t i = 0; i < n; ++i)
+        if (b[i] != v)
+            return 0;
+    return 1;
+}
+
+static void test_devices(void) {
+    static const struct {
+        const char* path;
+        unsigned minor;
+    } devices[] = {{"/dev/null", 3},
+                   {"/dev/zero", 5},
+                   {"/dev/full", 7},
+                   {"/dev/random", 8},
+                   {"/dev/urandom", 9}};
+    for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); ++i) {
+        struct stat st;
+        char what[96];
+        snprintf(what, sizeof(what), "stat(%s) is the character device 1:%u", devices[i].path,
+                 devices[i].minor);
+        check(stat(devices[i].path, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1
+                  && minor(st.st_rdev) == devices[i].minor,
+              what);
+    }
+    unsigned char buffer[20000];
+    int zero = open("/dev/zero", O_RDWR);
+    check(zero >= 0, "open(/dev/zero)");
+    memset(buffer, 0x55, sizeof(buffer));
+    check(read(zero, buffer, sizeof(buffer)) == (ssize_t)sizeof(buffer)
+              && all_bytes(buffer, sizeof(buffer), 0),
+          "a read of /dev/zero gives 20000 zeros");
+    check(write(zero, buffer, 1000) == 1000, "a write to /dev/zero takes it all");
+    struct stat st;
+    check(fstat(zero, &st) == 0 && S_ISCHR(st.st_mode) && minor(st.st_rdev) == 5,
+          "fstat of /dev/zero: the character device 1:5");
+    void* volatile bad = (void*)8; /* hidden from the compiler's buffer checks */
+    check_errno(read(zero, bad, 100), EFAULT, "a read of /dev/zero into a bad buffer");
+    unsigned char* map = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE, zero, 0);
+    check(map != MAP_FAILED && all_bytes(map, 8192, 0), "a private mapping of /dev/zero is zeros");
+    if (map != MAP_FAILED) {
+        memset(map, 7, 8192);
+        unsigned char* again = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, zero, 0);
+        check(again != MAP_FAILED && all_bytes(again, 8192, 0) && map[8191] == 7,
+              "a second mapping of /dev/zero is zeros, the first keeps what was written");
+        if (again != MAP_FAILED)
+            munmap(again, 8192);
+        munmap(map, 8192);
+    }
+    close(zero);
+    int full = open("/dev/full", O_RDWR);
+    check(full >= 0, "open(/dev/full)");
+    check_errno(write(full, "x", 1), ENOSPC, "a write to /dev/full");
+    memset(buffer, 0x55, 64);
+    check(read(full, buffer, 64) == 64 && all_bytes(buffer, 64, 0), "a read of /dev/full: zeros");
+    close(full);
+    unsigned char a[64], b[64];
+    int urandom = open("/dev/urandom", O_RDONLY);
+    check(urandom >= 0 && read(urandom, a, sizeof(a)) == (ssize_t)sizeof(a)
+              && read(urandom, b, sizeof(b)) == (ssize_t)sizeof(b) && memcmp(a, b, sizeof(a)) != 0
+              && !all_bytes(a, sizeof(a), 0),
+          "two reads of /dev/urandom give 64 different bytes");
+    check_errno(write(urandom, "x", 1), EBADF, "a write to /dev/urandom opened for reading");
+    close(urandom);
+    int random = open("/dev/random", O_RDONLY);
+    check(random >= 0 && read(random, a, 16) == 16, "a read of /dev/random");
+    close(random);
+    check_errno(open("/dev/zero/x", O_RDONLY), ENOTDIR, "a path under /dev/zero");
+}
+
 static void test_tern_only(void) {
     if (!ON_TERN)
         return;
@@ -314,6 +388,7 @@ int main(void) {
     test_owners();
     test_process_name();
     test_links();
+    test_devices();
     test_tern_only();
     unlink(at(0, "f"));
     check(rmdir(g_base) == 0, "the test directory is empty at the end");
