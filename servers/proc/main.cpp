@@ -68,8 +68,9 @@ struct Process {
     // whose receive right is closed when it ends; the parent watches its proxy.
     tern_handle_t end_port = TERN_INVALID_HANDLE;
     uint64_t ended = 0; // when it became a zombie (an order, not a time)
-    // Processor time: once it has ended, its own and its reaped children's (what Wait
-    // answers); while it runs, only that of the children it has reaped.
+    // Processor time: once it has ended, its own (every image's) and its reaped
+    // children's (what Wait answers); while it runs, that of the children it has reaped
+    // and of its images before execve.
     uint64_t user_ns = 0;
     uint64_t system_ns = 0;
     char name[32] = {};
@@ -1434,6 +1435,13 @@ base::Error on_exec(State* s, proto::Request& request, const proto::Empty&, prot
         r < 0) {
         proc_exec::discard(image);
         return tern::sys_status(r);
+    }
+    // The old image's own time stays the process's: it joins the children's, to which
+    // the last image's is added at the end (on_exit).
+    tern_cpu_times times = {};
+    if (tern_sys_cpu_times(p->task, reinterpret_cast<uint64_t>(&times)) == 0) {
+        p->user_ns += times.user_ns;
+        p->system_ns += times.system_ns;
     }
     (void)tern_sys_handle_close(p->task);
     p->task = image.task;

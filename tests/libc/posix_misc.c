@@ -1,7 +1,8 @@
 /*
  * posix_misc: the calls ported programs (Lua, BusyBox) need beside files and processes:
  * the CPU-time clocks and clock(); times, getrusage and wait4's rusage (the process's,
- * the thread's, a child's and a grandchild's processor time); utimensat, futimens, utimes and utime
+ * the thread's, a child's and a grandchild's processor time, and a process's own and its
+ * reaped children's time kept across execve); utimensat, futimens, utimes and utime
  * with explicit times, UTIME_NOW and UTIME_OMIT, on files, directories and links; chown, fchown,
  * lchown and fchownat to root's ids; sync and syncfs; prctl's PR_SET_NAME and PR_GET_NAME;
  * hard links and link's refusals; the devices /dev/zero, /dev/full, /dev/random and
@@ -177,6 +178,45 @@ static void test_process_times(void) {
     times(&t2);
     check(t2.tms_cutime - t0.tms_cutime >= hz / 4, "times() counts the children's user time");
     check_errno(getrusage(99, &self), EINVAL, "getrusage of 99");
+}
+
+/* The image a child execs (argv[1] "exec-times"): its process spent 100 ms of user time
+ * and reaped a child that spent 100 ms before the exec, and its times still hold both.
+ * Exits 0 when they do. */
+static int exec_times_image(void) {
+    struct rusage self, children;
+    struct tms t;
+    struct timespec cpu;
+    long hz = sysconf(_SC_CLK_TCK);
+    check(getrusage(RUSAGE_SELF, &self) == 0 && us_of(self.ru_utime) >= 100000,
+          "after execve, getrusage(RUSAGE_SELF) holds the 100 ms spent before it");
+    check(getrusage(RUSAGE_CHILDREN, &children) == 0 && us_of(children.ru_utime) >= 100000,
+          "after execve, getrusage(RUSAGE_CHILDREN) holds the child reaped before it");
+    check(times(&t) != (clock_t)-1 && t.tms_utime >= hz / 10 && t.tms_cutime >= hz / 10,
+          "after execve, times() holds the process's and the reaped child's time");
+    check(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu) == 0 && ns_of(cpu) >= 100000000,
+          "after execve, the process CPU clock holds the 100 ms spent before it");
+    return g_failures == 0 ? 0 : 1;
+}
+
+static void test_exec_times(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        int status = -1;
+        pid_t g = spinning_child(100, 0);
+        if (g <= 0 || waitpid(g, &status, 0) != g || !spin_cpu(100))
+            _exit(2);
+        const char* self = ON_TERN ? "/bin/posix_misc" : "/proc/self/exe";
+        execl(self, "posix_misc", "exec-times", (char*)NULL);
+        _exit(3);
+    }
+    int status = -1;
+    struct rusage child;
+    check(pid > 0 && wait4(pid, &status, 0, &child) == pid && WIFEXITED(status)
+              && WEXITSTATUS(status) == 0,
+          "a child spins, reaps a spinning child, execs itself and finds both times kept");
+    check(us_of(child.ru_utime) >= 200000,
+          "wait4's rusage of an exec'd child holds its time from before the exec");
 }
 
 static void test_times(void) {
@@ -374,8 +414,10 @@ static void test_tern_only(void) {
     check_errno(fchown(0, 0, 5), EPERM, "fchown to a group other than root's");
 }
 
-int main(void) {
+int main(int argc, char** argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 2 && strcmp(argv[1], "exec-times") == 0)
+        return exec_times_image();
     snprintf(g_base, sizeof(g_base), "/tmp/posix_misc.XXXXXX");
     if (!mkdtemp(g_base)) {
         printf("posix_misc: FAILED mkdtemp (errno %d: %s)\n", errno, strerror(errno));
@@ -384,6 +426,7 @@ int main(void) {
     }
     test_cpu_clocks();
     test_process_times();
+    test_exec_times();
     test_times();
     test_owners();
     test_process_name();
