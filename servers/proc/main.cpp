@@ -1388,7 +1388,17 @@ base::Error on_fork(State* s, proto::Request& request, const proto::Empty&, proc
     // One record per task, of a task that runs.
     int64_t id = tern_sys_task_id_of(task);
     int64_t ended = tern_sys_task_wait(task, 0);
-    if (id < 0 || by_task_id(uint64_t(id)) || ended != -TERN_WOULD_BLOCK) {
+    // The same Fork again: a signal cut the caller's first call short after it was sent,
+    // and proc took it all the same. The answer is the pid it got then.
+    Process* known = id < 0 ? nullptr : by_task_id(uint64_t(id));
+    if (known && known->parent == parent->pid && ended == -TERN_WOULD_BLOCK) {
+        (void)tern_sys_handle_close(task);
+        if (request.handle_count() > 1)
+            (void)tern_sys_handle_close(request.take_handle(1));
+        out.pid = known->pid;
+        return base::Error::OK;
+    }
+    if (id < 0 || known || ended != -TERN_WOULD_BLOCK) {
         (void)tern_sys_handle_close(task);
         request.set_refusal_reason("not a running task that is not a process yet");
         return base::Error::INVALID_ARGUMENT;
