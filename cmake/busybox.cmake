@@ -144,6 +144,23 @@ add_custom_target(busybox_elf DEPENDS ${TERN_BUSYBOX_ELF})
 set_property(GLOBAL APPEND PROPERTY TERN_BOOTFS_PROGRAMS ${TERN_BUSYBOX_ELF})
 set_property(GLOBAL APPEND PROPERTY TERN_BOOT_MODULE_TARGETS busybox_elf)
 
+# The applets' links in /bin: BusyBox's own list of them for this configuration
+# (applets/busybox.mkll, as `make busybox.links` writes it), each name a hard link to
+# /bin/busybox in the boot archive (tools/mkbootfs.py --links), so that `ls` or `date`
+# is found as /bin/<applet> by a PATH search and exec runs BusyBox with argv[0] the
+# applet. A name a program of Tern's own already has in /bin (true, sleep, wc) keeps it.
+set(TERN_BUSYBOX_LINKS ${TERN_BUSYBOX_BUILD_DIR}/busybox.links)
+add_custom_command(OUTPUT ${TERN_BUSYBOX_LINKS}
+  COMMAND ${CMAKE_COMMAND} -E env HOSTCC=${TERN_HOST_CC}
+          sh ${TERN_BUSYBOX_DIR}/applets/busybox.mkll include/autoconf.h include/applets.h
+          > ${TERN_BUSYBOX_LINKS}.tmp
+  COMMAND ${CMAKE_COMMAND} -E rename ${TERN_BUSYBOX_LINKS}.tmp ${TERN_BUSYBOX_LINKS}
+  WORKING_DIRECTORY ${TERN_BUSYBOX_BUILD_DIR}
+  DEPENDS ${TERN_BUSYBOX_ELF}
+  COMMENT "Listing BusyBox's applet links"
+  VERBATIM)
+set_property(GLOBAL APPEND PROPERTY TERN_BOOTFS_LINKS bin/busybox=${TERN_BUSYBOX_LINKS})
+
 # BusyBox's own test suite and this build's .config for system.busybox_testsuite: one
 # shell archive (the boot file system takes a bounded number of entries), unpacked on
 # the node into tmpfs, where runtest can write (tools/busybox_testsuite.py --pack).

@@ -99,6 +99,14 @@ foreach(entry ${TERN_BOOTFS_FILES})
   list(APPEND TERN_BOOTFS_ARGS --file ${entry})
   list(APPEND TERN_BOOTFS_INPUTS ${host_file})
 endforeach()
+# Hard links (property TERN_BOOTFS_LINKS, entries <archive path>=<list of names>, e.g.
+# BusyBox's applets as links to /bin/busybox).
+get_property(TERN_BOOTFS_LINKS GLOBAL PROPERTY TERN_BOOTFS_LINKS)
+foreach(entry ${TERN_BOOTFS_LINKS})
+  string(REGEX REPLACE "^[^=]*=" "" list_file "${entry}")
+  list(APPEND TERN_BOOTFS_ARGS --links ${entry})
+  list(APPEND TERN_BOOTFS_INPUTS ${list_file})
+endforeach()
 # Damaged copies of /bin/true under /test, for the loader's bad-input tests
 # (tools/mkbadelf.py names the defects).
 set(TERN_BAD_ELF_DIR ${CMAKE_BINARY_DIR}/bad-elf)

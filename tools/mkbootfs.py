@@ -2,12 +2,17 @@
 """Pack user programs and configuration files into Tern's boot file system archive.
 
     mkbootfs.py --output OUT.tar [--file ARCHIVE_PATH=HOST_PATH]... [--dir ARCHIVE_PATH]...
+                [--links ARCHIVE_PATH=LIST_FILE]...
 
 The archive is a POSIX ustar file that GRUB loads as a Multiboot2 module and the bootfs
 server serves read-only (servers/bootfs/portable/archive.h is its reader). The output
 depends only on the archive paths and the host files' contents and executable bits, so
 the same inputs always give the same bytes: mtime 0, uid and gid 0, empty user and group
 names, entries sorted by path, and every parent directory written before its children.
+Hard links (--links: a name per line of LIST_FILE, or a path whose last component is
+taken, each becoming another name for ARCHIVE_PATH in its directory, unless a file or
+directory of that path is in the archive already) come last, in path order, after their
+targets, as tar wants; they take an entry each and no data.
 
 Files are mode 0555 when the host file is executable or its host or archive path ends in
 ".elf", otherwise 0444; directories are 0555. An ELF file's data starts on a 4 KiB
@@ -53,8 +58,33 @@ def parent_directories(path):
     return ["/".join(components[:i]) for i in range(1, len(components))]
 
 
-def collect(file_args, dir_args):
-    """Returns {archive path: host path or None for a directory}, checked."""
+def read_links(link_args, files):
+    """Returns {link path: target archive path} from --links TARGET=LIST_FILE, checked."""
+    links = {}
+    for arg in link_args:
+        target, sep, list_path = arg.partition("=")
+        if not sep or not list_path:
+            raise InputError(f"--links {arg!r}: expected ARCHIVE_PATH=LIST_FILE")
+        if target not in files:
+            raise InputError(f"--links {arg!r}: {target!r} is not a file of the archive")
+        try:
+            with open(list_path, encoding="utf-8") as f:
+                names = [line.strip().rsplit("/", 1)[-1] for line in f if line.strip()]
+        except OSError as error:
+            raise InputError(f"--links {arg!r}: cannot read {list_path!r}: {error}") from None
+        directory = target.rpartition("/")[0]
+        for name in names:
+            path = f"{directory}/{name}" if directory else name
+            check_archive_path(path, f"--links {arg!r}")
+            if path in links and links[path] != target:
+                raise InputError(f"--links {arg!r}: {path!r} links to two files")
+            links[path] = target
+    return links
+
+
+def collect(file_args, dir_args, link_args=()):
+    """Returns ({archive path: host path or None for a directory}, {link path: target}),
+    checked; a link whose path is a file or directory already is left out."""
     files = {}
     for arg in file_args:
         archive_path, sep, host_path = arg.partition("=")
@@ -82,10 +112,12 @@ def collect(file_args, dir_args):
             raise InputError(f"archive path {path!r} is both a file and a directory")
     entries = dict(files)
     entries.update((path, None) for path in directories)
-    if len(entries) > MAX_ENTRIES:
-        raise InputError(f"{len(entries)} entries (with parent directories); "
-                         f"the bootfs reader accepts at most {MAX_ENTRIES}")
-    return entries
+    links = {path: target for path, target in read_links(link_args, files).items()
+             if path not in entries}
+    if len(entries) + len(links) > MAX_ENTRIES:
+        raise InputError(f"{len(entries) + len(links)} entries (with parent directories "
+                         f"and links); the bootfs reader accepts at most {MAX_ENTRIES}")
+    return entries, links
 
 
 def file_mode(archive_path, host_path):
@@ -140,7 +172,7 @@ def padding_header(offset):
     return info, record
 
 
-def build(entries):
+def build(entries, links=None):
     """Returns (archive bytes, number of files)."""
     out = io.BytesIO()
     file_count = 0
@@ -165,6 +197,11 @@ def build(entries):
                 assert (archive.offset + BLOCK) % PAGE == 0
             archive.addfile(info, io.BytesIO(data))
             file_count += 1
+        for path in sorted(links or {}, key=lambda p: p.encode("utf-8")):
+            target = links[path]
+            info = make_info(path, 0, file_mode(target, entries[target]), tarfile.LNKTYPE)
+            info.linkname = target
+            archive.addfile(info)
     return out.getvalue(), file_count
 
 
@@ -180,10 +217,14 @@ def main(argv):
     parser.add_argument("--dir", action="append", default=[], metavar="ARCHIVE_PATH",
                         help="add an empty directory (repeatable); parents of every "
                         "file and directory are added anyway")
+    parser.add_argument("--links", action="append", default=[],
+                        metavar="ARCHIVE_PATH=LIST_FILE",
+                        help="add a hard link to ARCHIVE_PATH, in its directory, for each "
+                        "name (or path's last component) of LIST_FILE (repeatable)")
     args = parser.parse_args(argv)
 
     try:
-        image, file_count = build(collect(args.file, args.dir))
+        image, file_count = build(*collect(args.file, args.dir, args.links))
     except InputError as error:
         print(f"mkbootfs: error: {error}", file=sys.stderr)
         return 2

@@ -39,6 +39,9 @@ constexpr size_t kPrefixWidth = 155;
 constexpr char kTypeRegular = '0';
 constexpr char kTypeRegularOld = '\0';
 constexpr char kTypeDirectory = '5';
+constexpr char kTypeHardLink = '1';
+constexpr size_t kLinkNameOffset = 157;
+constexpr size_t kLinkNameWidth = 100;
 constexpr char kTypePaxHeader = 'x';
 
 constexpr uint32_t kModeMask = 07777;
@@ -228,7 +231,8 @@ Result<void> Archive::add_entry(base::Span<const uint8_t> image, size_t offset,
     char type = char(header[kTypeOffset]);
     bool is_directory = type == kTypeDirectory;
     bool is_padding = type == kTypePaxHeader;
-    if (!is_directory && !is_padding && type != kTypeRegular && type != kTypeRegularOld)
+    bool is_link = type == kTypeHardLink;
+    if (!is_directory && !is_padding && !is_link && type != kTypeRegular && type != kTypeRegularOld)
         return Error::NOT_SUPPORTED;
 
     uint64_t size = TRY(parse_octal(header + kSizeOffset, kSizeWidth));
@@ -243,9 +247,9 @@ Result<void> Archive::add_entry(base::Span<const uint8_t> image, size_t offset,
         next_offset = data_offset + size_t(base::align_up(size, kBlockSize));
         return {};
     }
-    // Tar writes no data blocks for a directory, so a size would make the walk and tar
-    // disagree about where the next header starts.
-    if (is_directory && size != 0)
+    // Tar writes no data blocks for a directory or a hard link, so a size would make the
+    // walk and tar disagree about where the next header starts.
+    if ((is_directory || is_link) && size != 0)
         return Error::CORRUPT;
 
     uint64_t mode = TRY(parse_octal(header + kModeOffset, kModeWidth));
@@ -254,6 +258,16 @@ Result<void> Archive::add_entry(base::Span<const uint8_t> image, size_t offset,
     size_t position = lower_bound(path);
     if (position < m_count && m_entries[m_sorted[position]].path == path)
         return Error::ALREADY_EXISTS;
+    // A hard link is its target's data under another name: the target is a regular file
+    // an earlier header named.
+    base::Span<const uint8_t> data = image.subspan(data_offset, size_t(size));
+    if (is_link) {
+        const Entry* target = find(field_text(header + kLinkNameOffset, kLinkNameWidth));
+        if (target == nullptr || target->is_directory)
+            return Error::CORRUPT;
+        data = target->data;
+        size = target->size;
+    }
     base::memmove(&m_sorted[position + 1], &m_sorted[position],
                   (m_count - position) * sizeof(m_sorted[0]));
     m_sorted[position] = uint16_t(m_count);
@@ -263,11 +277,11 @@ Result<void> Archive::add_entry(base::Span<const uint8_t> image, size_t offset,
         .is_directory = is_directory,
         .mode = uint32_t(mode & kModeMask),
         .size = size,
-        .data = image.subspan(data_offset, size_t(size)),
+        .data = data,
     };
     ++m_count;
     m_names_used += path.length();
-    next_offset = data_offset + size_t(base::align_up(size, kBlockSize));
+    next_offset = is_link ? data_offset : data_offset + size_t(base::align_up(size, kBlockSize));
     return {};
 }
 

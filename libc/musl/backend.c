@@ -275,8 +275,52 @@ enum {
     kMaxLinks = 40,
 };
 
-/* The null device, served by the C library itself. */
-static const char kDevNull[] = "/dev/null";
+/* The character devices the C library serves itself (no server holds them), by index
+ * (kept in a descriptor's inode): null reads end of file, zero reads zeros, full reads
+ * zeros and writes ENOSPC, random and urandom read getrandom's bytes; every write but
+ * full's is swallowed. rdev is Linux's device number (major 1). */
+enum {
+    kDevNull,
+    kDevZero,
+    kDevFull,
+    kDevRandom,
+    kDevUrandom,
+    kDevCount
+};
+static const struct {
+    const char* path;
+    uint32_t minor;
+} kDevices[kDevCount] = {
+    {"/dev/null", 3}, {"/dev/zero", 5}, {"/dev/full", 7}, {"/dev/random", 8}, {"/dev/urandom", 9},
+};
+
+/* The device at a normalised path + 1, or 0 for none. */
+static int device_at(const char* path) {
+    for (int i = 0; i < kDevCount; ++i)
+        if (strcmp(path, kDevices[i].path) == 0)
+            return i + 1;
+    return 0;
+}
+
+/* 1 when the path goes on below a device ("/dev/zero/x"): ENOTDIR. */
+static int below_device(const char* path) {
+    for (int i = 0; i < kDevCount; ++i) {
+        size_t n = strlen(kDevices[i].path);
+        if (strncmp(path, kDevices[i].path, n) == 0 && path[n] == '/')
+            return 1;
+    }
+    return 0;
+}
+
+/* Fills a device's stat: a character device, Linux's numbers. */
+static long device_stat(struct stat* st, uint64_t device) {
+    if (device >= kDevCount)
+        device = kDevNull;
+    tern_libc_fill_stat((struct tern_linux_stat*)st, TERN_LIBC_NODE_CONSOLE, 0666, 0,
+                        tern_libc_path_inode(kDevices[device].path));
+    st->st_rdev = (1u << 8) | kDevices[device].minor;
+    return 0;
+}
 
 /* A path resolved to a server: where it is and what is there. */
 struct place {
@@ -287,7 +331,7 @@ struct place {
     int read_only;
     int must_be_directory;             /* named with a trailing "/" */
     int error;                         /* what the lookup found: 0, -ENOENT, -ENOTDIR, ... */
-    int null_device;                   /* the path is /dev/null (error is then 0) */
+    int null_device;                   /* a C library device + 1 (error is then 0): kDevices */
     uint32_t mode;                     /* S_IFMT and permission bits, when error is 0 */
     struct tern_libc_file_attr attr;   /* a file server's node */
     struct tern_libc_bootfs_node node; /* bootfs's */
@@ -410,12 +454,15 @@ static long resolve(long dirfd, const char* path, int follow, struct place* p) {
     if (r != 0)
         return r;
     r = place_lookup(p, follow);
-    /* /dev/null is the C library's own: no server holds it. */
+    /* The devices are the C library's own: no server holds them. */
     p->null_device = r == 0 && p->server == TERN_LIBC_SERVER_BOOTFS && !p->must_be_directory
-                     && strcmp(p->path, kDevNull) == 0;
+                         ? device_at(p->path)
+                         : 0;
     if (p->null_device) {
         p->error = 0;
         p->mode = S_IFCHR | 0666;
+    } else if (r == 0 && p->server == TERN_LIBC_SERVER_BOOTFS && below_device(p->path)) {
+        p->error = -ENOTDIR;
     }
     return r;
 }
@@ -517,14 +564,18 @@ static long open_bootfs(struct place* p, long flags) {
     return fd;
 }
 
-/* Opens /dev/null: it exists, so O_CREAT | O_EXCL is EEXIST and O_DIRECTORY ENOTDIR. */
-static long open_null(long flags) {
+/* Opens a device (index): it exists, so O_CREAT | O_EXCL is EEXIST and O_DIRECTORY
+ * ENOTDIR. */
+static long open_null(long flags, int device) {
     if ((flags & O_CREAT) && (flags & O_EXCL))
         return -EEXIST;
     long r = tern_libc_open_check_type(flags, 0, 0);
     if (r != 0)
         return r;
-    return tern_libc_fd_allocate(tern_libc_fds(), TERN_LIBC_FD_NULL);
+    long fd = tern_libc_fd_allocate(tern_libc_fds(), TERN_LIBC_FD_NULL);
+    if (fd >= 0)
+        tern_libc_fd_get(tern_libc_fds(), fd)->inode = (uint64_t)device;
+    return fd;
 }
 
 /* Opens (or makes) a file server's file or directory. */
@@ -582,7 +633,7 @@ static long sys_openat(long dirfd, const char* path, long flags, long mode) {
     long r = resolve(dirfd, path, follow, p);
     if (r != 0)
         return r;
-    long fd = p->null_device                         ? open_null(flags)
+    long fd = p->null_device                         ? open_null(flags, p->null_device - 1)
               : p->server == TERN_LIBC_SERVER_BOOTFS ? open_bootfs(p, flags)
                                                      : open_node(p, flags, mode);
     if (fd < 0)
@@ -975,7 +1026,7 @@ static long sys_fstat(long fd, struct stat* st) {
     if (is_pipe(file))
         return fill_stat(st, TERN_LIBC_NODE_PIPE, 0600, 0, 0);
     if (file->kind == TERN_LIBC_FD_NULL)
-        return fill_stat(st, TERN_LIBC_NODE_CONSOLE, 0666, 0, kDevNull);
+        return device_stat(st, file->inode);
     if (on_file_server(file)) {
         struct tern_libc_file_attr attr;
         long r = tern_libc_fs_getattr(file->server, file->inode, &attr);
@@ -997,7 +1048,7 @@ static long sys_fstatat(long dirfd, const char* path, struct stat* st, long flag
     if (r != 0)
         return r;
     if (p->null_device)
-        return fill_stat(st, TERN_LIBC_NODE_CONSOLE, 0666, 0, kDevNull);
+        return device_stat(st, (uint64_t)p->null_device - 1);
     if (p->server != TERN_LIBC_SERVER_BOOTFS)
         return fill_stat_attr(st, (uint32_t)p->mount + 1, &p->attr);
     return fill_stat(st, p->node.is_directory ? TERN_LIBC_NODE_DIRECTORY : TERN_LIBC_NODE_FILE,
@@ -1352,13 +1403,32 @@ static long sys_fstatfs(long fd, struct statfs* out) {
 
 /* ---- Reading and writing --------------------------------------------------------------- */
 
-/* A read (write 0) or write of length bytes on /dev/null: end of file, or all of it
- * taken; EBADF where the descriptor's access mode does not allow the direction. */
-static long null_io(const struct tern_libc_file* file, int write, size_t length) {
+/* A read (write 0) or write of length bytes at data on a device (kDevices): EBADF where
+ * the descriptor's access mode does not allow the direction. */
+static long null_io(const struct tern_libc_file* file, int write, void* data, size_t length) {
+    static const char zeros[16384];
     long access = file->flags & O_ACCMODE;
     if (write ? access == O_RDONLY : access == O_WRONLY)
         return -EBADF;
-    return write ? (long)length : 0;
+    uint64_t device = file->inode;
+    if (write)
+        return device == kDevFull && length > 0 ? -ENOSPC : (long)length;
+    if (device == kDevRandom || device == kDevUrandom) {
+        int handled = 0;
+        return tern_libc_system_syscall(SYS_getrandom, (long)data, (long)length, 0, &handled);
+    }
+    if (device != kDevZero && device != kDevFull)
+        return 0;
+    /* Linux reads at most INT_MAX bytes at once. */
+    size_t total = length > 0x7ffff000u ? 0x7ffff000u : length;
+    size_t done = 0;
+    while (done < total) {
+        size_t n = total - done < sizeof(zeros) ? total - done : sizeof(zeros);
+        if (tern_libc_copy_out((char*)data + done, zeros, n) != 0)
+            return done > 0 ? (long)done : -EFAULT;
+        done += n;
+    }
+    return (long)done;
 }
 
 /* 1 when fd is open on /dev/null. */
@@ -1385,7 +1455,7 @@ static long sys_read(long fd, void* data, size_t length) {
     if (socket && is_pipe(socket))
         return tern_libc_pipe_read(socket, data, length);
     if (socket && socket->kind == TERN_LIBC_FD_NULL)
-        return null_io(socket, 0, 0);
+        return null_io(socket, 0, data, length);
     struct tern_libc_file* file = 0;
     long r = readable_file(fd, &file);
     if (r != 0)
@@ -1402,7 +1472,8 @@ static long sys_pread64(long fd, void* data, size_t length, long offset) {
     if (is_console_fd(fd))
         return -ESPIPE;
     if (is_null_fd(fd))
-        return offset < 0 ? -EINVAL : null_io(tern_libc_fd_get(tern_libc_fds(), fd), 0, length);
+        return offset < 0 ? -EINVAL
+                          : null_io(tern_libc_fd_get(tern_libc_fds(), fd), 0, data, length);
     struct tern_libc_file* file = 0;
     long r = readable_file(fd, &file);
     if (r != 0)
@@ -1419,7 +1490,7 @@ static long sys_pwrite64(long fd, const void* data, size_t length, long offset) 
     if (any && (any->kind == TERN_LIBC_FD_SOCKET || is_pipe(any)))
         return -ESPIPE;
     if (any && any->kind == TERN_LIBC_FD_NULL)
-        return offset < 0 ? -EINVAL : null_io(any, 1, length);
+        return offset < 0 ? -EINVAL : null_io(any, 1, (void*)data, length);
     struct tern_libc_file* file = 0;
     long r = writable_file(fd, &file);
     if (r != 0)
@@ -1477,8 +1548,18 @@ static long sys_readv(long fd, const struct iovec* iov, long count) {
                            : tern_libc_socket_read(socket, iov[i].iov_base, iov[i].iov_len);
         return 0;
     }
-    if (socket && socket->kind == TERN_LIBC_FD_NULL)
-        return null_io(socket, 0, 0);
+    if (socket && socket->kind == TERN_LIBC_FD_NULL) {
+        size_t done = 0;
+        for (long i = 0; i < count; ++i) {
+            long n = null_io(socket, 0, iov[i].iov_base, iov[i].iov_len);
+            if (n < 0)
+                return done > 0 ? (long)done : n;
+            done += (size_t)n;
+            if ((size_t)n < iov[i].iov_len)
+                break;
+        }
+        return (long)done;
+    }
     struct tern_libc_file* file = 0;
     long r = readable_file(fd, &file);
     if (r != 0)
@@ -1511,7 +1592,7 @@ static long sys_write(long fd, const char* data, size_t length) {
     if (socket && is_pipe(socket))
         return tern_libc_pipe_write(socket, data, length);
     if (socket && socket->kind == TERN_LIBC_FD_NULL)
-        return null_io(socket, 1, length);
+        return null_io(socket, 1, (void*)data, length);
     /* A descriptor not open for writing is EBADF, as is none (bootfs files never are). */
     struct tern_libc_file* file = 0;
     long r = writable_file(fd, &file);
@@ -1529,7 +1610,7 @@ static long sys_writev(long fd, const struct iovec* iov, long count) {
     int pipe_end = socket && is_pipe(socket);
     if (socket && socket->kind == TERN_LIBC_FD_NULL) {
         long total = iovec_total(iov, count);
-        return total < 0 ? total : null_io(socket, 1, (size_t)total);
+        return total < 0 ? total : null_io(socket, 1, 0, (size_t)total);
     }
     struct tern_libc_file* file = 0;
     if (!is_console_fd(fd) && !is_socket && !pipe_end && writable_file(fd, &file) != 0)
@@ -1728,9 +1809,12 @@ static long sys_mmap(long n, long addr, long length, long prot, long flags, long
             log_unsupported(n, "MAP_GROWSDOWN, MAP_HUGETLB, MAP_32BIT or MAP_SYNC");
         return r;
     }
-    if (!plan.file && !plan.shared)
+    /* /dev/zero maps as anonymous memory does, as on Linux. */
+    const struct tern_libc_file* device = plan.file ? tern_libc_fd_lookup(tern_libc_fds(), fd) : 0;
+    int zero = device && device->kind == TERN_LIBC_FD_NULL && device->inode == kDevZero;
+    if ((!plan.file || zero) && !plan.shared)
         return map_anonymous(&plan, plan.prot);
-    if (!plan.file) {
+    if (!plan.file || zero) {
         int64_t memory = tern_sys_memory_create(plan.size, 0);
         if (memory < 0)
             return (long)tern_libc_vm_result(TERN_LIBC_VM_ALLOCATE, memory);

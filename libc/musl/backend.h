@@ -189,6 +189,11 @@ long tern_libc_cpu_clock(long clock, struct timespec* ts, int resolution);
  * wait4/waitid reaps; an rusage holding two times (other fields 0) copied to out. */
 struct tern_cpu_times tern_libc_cpu_times(int thread);
 void tern_libc_children_times_add(uint64_t user_ns, uint64_t system_ns);
+/* The process's own and its reaped children's time (user, system, children's user,
+ * children's system, in ns) as execve carries them into the new image, and taken back
+ * there (backend_limits.c). */
+void tern_libc_times_exec_save(uint64_t times_ns[4]);
+void tern_libc_times_exec_restore(const uint64_t times_ns[4]);
 struct rusage;
 long tern_libc_rusage_out(struct rusage* out, uint64_t user_ns, uint64_t system_ns);
 

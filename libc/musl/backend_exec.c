@@ -245,6 +245,7 @@ static long hand_over(struct tern_libc_exec_child* child) {
     process.cwd[sizeof(process.cwd) - 1] = '\0';
     memcpy(process.rlimits, tern_libc_rlimits(), sizeof(process.rlimits));
     tern_libc_signals_exec_save(&process.signal_mask, &process.signal_ignored);
+    tern_libc_times_exec_save(process.times_ns);
     uint32_t peers[TERN_LIBC_EXEC_MAX_PEERS];
     uint32_t count =
         tern_libc_pipe_exec_peers(peers, TERN_LIBC_EXEC_MAX_PEERS, &process.pipes_shared);
@@ -638,6 +639,7 @@ void tern_libc_exec_restore(void) {
     *tern_libc_umask() = process.umask;
     memcpy(tern_libc_rlimits(), process.rlimits, sizeof(process.rlimits));
     tern_libc_signals_exec_restore(process.signal_mask, process.signal_ignored);
+    tern_libc_times_exec_restore(process.times_ns);
     if (pipes > 0 || process.peer_count > 0)
         tern_libc_pipe_exec_start(process.peers, process.peer_count, (int)process.pipes_shared);
 }

@@ -109,12 +109,40 @@ void tern_libc_children_times_add(uint64_t user_ns, uint64_t system_ns) {
     c->system_ns += system_ns;
 }
 
+/* The process's own time in the images before this one (execve makes a new task, whose
+ * kernel times start at 0), and the process it belongs to (a forked child starts from
+ * nothing). */
+static struct tern_cpu_times g_earlier;
+static uint64_t g_earlier_pid;
+
 /* The calling thread's (thread != 0) or the whole process's processor time. */
 struct tern_cpu_times tern_libc_cpu_times(int thread) {
     struct tern_cpu_times t = {0, 0};
     (void)tern_sys_cpu_times(thread ? TERN_INVALID_HANDLE : tern_libc_self_task(),
                              (uint64_t)(uintptr_t)&t);
+    if (!thread && g_earlier_pid == tern_libc_startup_pid()) {
+        t.user_ns += g_earlier.user_ns;
+        t.system_ns += g_earlier.system_ns;
+    }
     return t;
+}
+
+void tern_libc_times_exec_save(uint64_t times_ns[4]) {
+    struct tern_cpu_times self = tern_libc_cpu_times(0);
+    const struct tern_cpu_times* children = children_times();
+    times_ns[0] = self.user_ns;
+    times_ns[1] = self.system_ns;
+    times_ns[2] = children->user_ns;
+    times_ns[3] = children->system_ns;
+}
+
+void tern_libc_times_exec_restore(const uint64_t times_ns[4]) {
+    g_earlier_pid = tern_libc_startup_pid();
+    g_earlier.user_ns = times_ns[0];
+    g_earlier.system_ns = times_ns[1];
+    struct tern_cpu_times* children = children_times();
+    children->user_ns = times_ns[2];
+    children->system_ns = times_ns[3];
 }
 
 static clock_t ticks_of(uint64_t ns) { return (clock_t)(ns / 10000000ull); }

@@ -2,7 +2,8 @@
  * Tern's musl backend: the calls ported programs (Lua, BusyBox) meet that need no server
  * of their own.
  *
- * - The CPU-time clocks (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID, so clock()):
+ * - The CPU-time clocks (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID, so clock(),
+ *   and the ids clock_getcpuclockid and pthread_getcpuclockid give for the caller):
  *   the processor time the kernel's timer charged to the process's task or the calling
  *   thread (cpu_times: user and system, sampled 100 times a second, so the resolution
  *   is 10 ms).
@@ -41,13 +42,37 @@
 
 long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6);
 
+/* A clock id clock_getcpuclockid or pthread_getcpuclockid made (Linux's encoding: ~id << 3,
+ * bit 2 for a thread, the low bits 0 PROF, 1 VIRT, 2 SCHED): CLOCK_PROCESS_CPUTIME_ID for
+ * the calling process's own (its pid, or 0), CLOCK_THREAD_CPUTIME_ID for the calling
+ * thread's (its id, or 0), *user_only for VIRT; -1 for any other (another process's or
+ * thread's time is not read here: EINVAL). */
+static int own_cpu_clock(int clock, int* user_only) {
+    int id = ~(clock >> 3);
+    int type = clock & 3;
+    int thread = (clock & 4) != 0;
+    if (type == 3)
+        return -1;
+    *user_only = type == 1;
+    if (thread)
+        return id == 0 || id == (int)__tern_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0)
+                   ? CLOCK_THREAD_CPUTIME_ID
+                   : -1;
+    return id == 0 || id == (int)__tern_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0)
+               ? CLOCK_PROCESS_CPUTIME_ID
+               : -1;
+}
+
 long tern_libc_cpu_clock(long clock, struct timespec* ts, int resolution) {
+    int user_only = 0;
+    if ((int)clock < 0)
+        clock = own_cpu_clock((int)clock, &user_only);
     if (clock != CLOCK_PROCESS_CPUTIME_ID && clock != CLOCK_THREAD_CPUTIME_ID)
         return -EINVAL;
     uint64_t ns = TERN_CPU_TICK_NS;
     if (!resolution) {
         struct tern_cpu_times t = tern_libc_cpu_times(clock == CLOCK_THREAD_CPUTIME_ID);
-        ns = t.user_ns + t.system_ns;
+        ns = t.user_ns + (user_only ? 0 : t.system_ns);
     } else if (!ts) {
         return 0;
     }

@@ -106,16 +106,23 @@ static long sys_fork(void) {
         /* Out of memory, tasks or handles: what Linux reports for a fork it cannot do. */
         return task == -TERN_NO_MEMORY ? -ENOMEM : -EAGAIN;
     }
-    int64_t for_proc = tern_sys_handle_duplicate((uint64_t)task, TERN_RIGHTS_SAME);
-    /* proc keeps the child's thread to deliver its signals (a child without it still
-     * runs: proc then applies the default actions itself). */
-    int64_t thread_for_proc = tern_sys_handle_duplicate(thread, TERN_RIGHTS_SAME);
     uint64_t pid = 0;
-    int64_t r =
-        for_proc < 0
-            ? for_proc
-            : tern_libc_proc_fork((uint32_t)for_proc,
-                                  thread_for_proc < 0 ? 0 : (uint32_t)thread_for_proc, &pid);
+    int64_t r = 0;
+    do {
+        int64_t for_proc = tern_sys_handle_duplicate((uint64_t)task, TERN_RIGHTS_SAME);
+        /* proc keeps the child's thread to deliver its signals (a child without it still
+         * runs: proc then applies the default actions itself). */
+        int64_t thread_for_proc = tern_sys_handle_duplicate(thread, TERN_RIGHTS_SAME);
+        r = for_proc < 0
+                ? for_proc
+                : tern_libc_proc_fork((uint32_t)for_proc,
+                                      thread_for_proc < 0 ? 0 : (uint32_t)thread_for_proc, &pid);
+        /* A signal proc delivered while the call waited (SIGCHLD, a timer's) cut it
+         * short; the message may still be in proc's queue. The child has not run, so the
+         * call is made again, as Linux restarts a fork a signal meets: proc answers a
+         * second Fork of a task it already made the caller's child with the same pid. The
+         * handler has run in the parent, as it would after Linux's fork. */
+    } while (r == -TERN_INTERRUPTED);
     if (r == 0) {
         tern_libc_pipe_hold_for_child(pid, 1);
         /* The child learns who it is before it runs. */

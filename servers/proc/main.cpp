@@ -68,8 +68,9 @@ struct Process {
     // whose receive right is closed when it ends; the parent watches its proxy.
     tern_handle_t end_port = TERN_INVALID_HANDLE;
     uint64_t ended = 0; // when it became a zombie (an order, not a time)
-    // Processor time: once it has ended, its own and its reaped children's (what Wait
-    // answers); while it runs, only that of the children it has reaped.
+    // Processor time: once it has ended, its own (every image's) and its reaped
+    // children's (what Wait answers); while it runs, that of the children it has reaped
+    // and of its images before execve.
     uint64_t user_ns = 0;
     uint64_t system_ns = 0;
     char name[32] = {};
@@ -1388,7 +1389,17 @@ base::Error on_fork(State* s, proto::Request& request, const proto::Empty&, proc
     // One record per task, of a task that runs.
     int64_t id = tern_sys_task_id_of(task);
     int64_t ended = tern_sys_task_wait(task, 0);
-    if (id < 0 || by_task_id(uint64_t(id)) || ended != -TERN_WOULD_BLOCK) {
+    // The same Fork again: a signal cut the caller's first call short after it was sent,
+    // and proc took it all the same. The answer is the pid it got then.
+    Process* known = id < 0 ? nullptr : by_task_id(uint64_t(id));
+    if (known && known->parent == parent->pid && ended == -TERN_WOULD_BLOCK) {
+        (void)tern_sys_handle_close(task);
+        if (request.handle_count() > 1)
+            (void)tern_sys_handle_close(request.take_handle(1));
+        out.pid = known->pid;
+        return base::Error::OK;
+    }
+    if (id < 0 || known || ended != -TERN_WOULD_BLOCK) {
         (void)tern_sys_handle_close(task);
         request.set_refusal_reason("not a running task that is not a process yet");
         return base::Error::INVALID_ARGUMENT;
@@ -1435,6 +1446,13 @@ base::Error on_exec(State* s, proto::Request& request, const proto::Empty&, prot
         r < 0) {
         proc_exec::discard(image);
         return tern::sys_status(r);
+    }
+    // The old image's own time stays the process's: it joins the children's, to which
+    // the last image's is added at the end (on_exit).
+    tern_cpu_times times = {};
+    if (tern_sys_cpu_times(p->task, reinterpret_cast<uint64_t>(&times)) == 0) {
+        p->user_ns += times.user_ns;
+        p->system_ns += times.system_ns;
     }
     (void)tern_sys_handle_close(p->task);
     p->task = image.task;

@@ -7,7 +7,8 @@
  * getppid in the child equals the parent's pid; 100 fork+wait in a loop; a child killed
  * with SIGKILL reports WIFSIGNALED; 256 KiB through a pipe from a child, with end of file
  * once it is gone; a socket the child closes stays open for the parent; waits for no
- * child are ECHILD.
+ * child are ECHILD; 500 forks while SIGCHLD and a 1 ms SIGALRM timer come to handlers
+ * without SA_RESTART, none failing with EINTR.
  *
  * The same source builds and runs on the host's Linux (unit.libc_forktest_on_host), so
  * every expectation is what Linux does. Prints "forktest: ok ..." per check,
@@ -29,6 +30,7 @@
 #include <sys/resource.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -452,6 +454,70 @@ static void shared_segment(void) {
     shmctl(id, IPC_RMID, NULL);
 }
 
+static volatile sig_atomic_t g_chld, g_alrm;
+static void on_chld(int sig) {
+    (void)sig;
+    ++g_chld;
+}
+static void on_alrm(int sig) {
+    (void)sig;
+    ++g_alrm;
+}
+
+/* Reaps a child: blocking or not; a wait a handler cut short (EINTR: no SA_RESTART) is
+ * asked again. Returns the pid, 0 or -1. */
+static pid_t reap(int options) {
+    for (;;) {
+        pid_t p = waitpid(-1, NULL, options);
+        if (p >= 0 || errno != EINTR)
+            return p;
+    }
+}
+
+/* Forks while signals arrive at a high rate: the children's SIGCHLD (they exit at once,
+ * while the parent forks the next) and a 1 ms interval timer, both to handlers without
+ * SA_RESTART. A fork never fails with EINTR: Linux restarts it. */
+static void forks_under_signals(void) {
+    struct sigaction sa, old_chld, old_alrm;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_chld;
+    sigaction(SIGCHLD, &sa, &old_chld);
+    sa.sa_handler = on_alrm;
+    sigaction(SIGALRM, &sa, &old_alrm);
+    struct itimerval every_ms = {{0, 1000}, {0, 1000}}, off = {{0, 0}, {0, 0}};
+    check(setitimer(ITIMER_REAL, &every_ms, NULL) == 0, "a 1 ms interval timer");
+    int forked = 0, interrupted = 0, other = 0, running = 0;
+    for (int i = 0; i < 500; ++i) {
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(0);
+        if (pid < 0) {
+            if (errno == EINTR)
+                ++interrupted;
+            else
+                ++other;
+            continue;
+        }
+        ++forked;
+        ++running;
+        while (running > 0 && reap(WNOHANG) > 0)
+            --running;
+        if (running >= 8 && reap(0) > 0)
+            --running;
+    }
+    while (running > 0 && reap(0) > 0)
+        --running;
+    setitimer(ITIMER_REAL, &off, NULL);
+    sigaction(SIGCHLD, &old_chld, NULL);
+    sigaction(SIGALRM, &old_alrm, NULL);
+    printf("forktest: %d forks, %d EINTR, %d other failures, %d SIGCHLD and %d SIGALRM taken\n",
+           forked, interrupted, other, (int)g_chld, (int)g_alrm);
+    check(forked == 500 && interrupted == 0 && other == 0,
+          "500 forks under SIGCHLD and SIGALRM: none fails with EINTR");
+    check(g_chld > 0 && g_alrm > 0, "the handlers ran while the forks went on");
+    check(running == 0 && reap(WNOHANG) == -1 && errno == ECHILD, "every child reaped");
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     child_and_parent_memory();
@@ -464,6 +530,7 @@ int main(void) {
     socket_survives_child();
     other_waits();
     shared_segment();
+    forks_under_signals();
     printf("forktest: %d checks, %d failures\n", g_checks, g_failures);
     return g_failures == 0 ? 0 : 1;
 }

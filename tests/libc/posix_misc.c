@@ -1,10 +1,13 @@
 /*
  * posix_misc: the calls ported programs (Lua, BusyBox) need beside files and processes:
  * the CPU-time clocks and clock(); times, getrusage and wait4's rusage (the process's,
- * the thread's, a child's and a grandchild's processor time); utimensat, futimens, utimes and utime
+ * the thread's, a child's and a grandchild's processor time, and a process's own and its
+ * reaped children's time kept across execve); utimensat, futimens, utimes and utime
  * with explicit times, UTIME_NOW and UTIME_OMIT, on files, directories and links; chown, fchown,
  * lchown and fchownat to root's ids; sync and syncfs; prctl's PR_SET_NAME and PR_GET_NAME;
- * hard links and link's refusals; each refusal with Linux's errno.
+ * hard links and link's refusals; the devices /dev/zero, /dev/full, /dev/random and
+ * /dev/urandom (reads, writes, stat, a private mapping of /dev/zero); each refusal with
+ * Linux's errno.
  *
  * It works in a new directory under /tmp (mkdtemp), so the same source builds and runs on
  * the host's Linux (unit.libc_posix_misc_on_host) and every expectation is Linux's; what
@@ -19,9 +22,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <sys/times.h>
 #include <sys/wait.h>
@@ -175,6 +180,45 @@ static void test_process_times(void) {
     check_errno(getrusage(99, &self), EINVAL, "getrusage of 99");
 }
 
+/* The image a child execs (argv[1] "exec-times"): its process spent 100 ms of user time
+ * and reaped a child that spent 100 ms before the exec, and its times still hold both.
+ * Exits 0 when they do. */
+static int exec_times_image(void) {
+    struct rusage self, children;
+    struct tms t;
+    struct timespec cpu;
+    long hz = sysconf(_SC_CLK_TCK);
+    check(getrusage(RUSAGE_SELF, &self) == 0 && us_of(self.ru_utime) >= 100000,
+          "after execve, getrusage(RUSAGE_SELF) holds the 100 ms spent before it");
+    check(getrusage(RUSAGE_CHILDREN, &children) == 0 && us_of(children.ru_utime) >= 100000,
+          "after execve, getrusage(RUSAGE_CHILDREN) holds the child reaped before it");
+    check(times(&t) != (clock_t)-1 && t.tms_utime >= hz / 10 && t.tms_cutime >= hz / 10,
+          "after execve, times() holds the process's and the reaped child's time");
+    check(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu) == 0 && ns_of(cpu) >= 100000000,
+          "after execve, the process CPU clock holds the 100 ms spent before it");
+    return g_failures == 0 ? 0 : 1;
+}
+
+static void test_exec_times(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        int status = -1;
+        pid_t g = spinning_child(100, 0);
+        if (g <= 0 || waitpid(g, &status, 0) != g || !spin_cpu(100))
+            _exit(2);
+        const char* self = ON_TERN ? "/bin/posix_misc" : "/proc/self/exe";
+        execl(self, "posix_misc", "exec-times", (char*)NULL);
+        _exit(3);
+    }
+    int status = -1;
+    struct rusage child;
+    check(pid > 0 && wait4(pid, &status, 0, &child) == pid && WIFEXITED(status)
+              && WEXITSTATUS(status) == 0,
+          "a child spins, reaps a spinning child, execs itself and finds both times kept");
+    check(us_of(child.ru_utime) >= 200000,
+          "wait4's rusage of an exec'd child holds its time from before the exec");
+}
+
 static void test_times(void) {
     const char* file = at(0, "f");
     int fd = open(file, O_CREAT | O_WRONLY, 0644);
@@ -289,6 +333,76 @@ static void test_process_name(void) {
     check_errno(prctl(9999, 0, 0, 0, 0), EINVAL, "prctl with an unknown option");
 }
 
+static int all_bytes(const unsigned char* b, size_t n, unsigned char v) {
+    for (size_t i = 0; i < n; ++i)
+        if (b[i] != v)
+            return 0;
+    return 1;
+}
+
+static void test_devices(void) {
+    static const struct {
+        const char* path;
+        unsigned minor;
+    } devices[] = {{"/dev/null", 3},
+                   {"/dev/zero", 5},
+                   {"/dev/full", 7},
+                   {"/dev/random", 8},
+                   {"/dev/urandom", 9}};
+    for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); ++i) {
+        struct stat st;
+        char what[96];
+        snprintf(what, sizeof(what), "stat(%s) is the character device 1:%u", devices[i].path,
+                 devices[i].minor);
+        check(stat(devices[i].path, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1
+                  && minor(st.st_rdev) == devices[i].minor,
+              what);
+    }
+    unsigned char buffer[20000];
+    int zero = open("/dev/zero", O_RDWR);
+    check(zero >= 0, "open(/dev/zero)");
+    memset(buffer, 0x55, sizeof(buffer));
+    check(read(zero, buffer, sizeof(buffer)) == (ssize_t)sizeof(buffer)
+              && all_bytes(buffer, sizeof(buffer), 0),
+          "a read of /dev/zero gives 20000 zeros");
+    check(write(zero, buffer, 1000) == 1000, "a write to /dev/zero takes it all");
+    struct stat st;
+    check(fstat(zero, &st) == 0 && S_ISCHR(st.st_mode) && minor(st.st_rdev) == 5,
+          "fstat of /dev/zero: the character device 1:5");
+    void* volatile bad = (void*)8; /* hidden from the compiler's buffer checks */
+    check_errno(read(zero, bad, 100), EFAULT, "a read of /dev/zero into a bad buffer");
+    unsigned char* map = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE, zero, 0);
+    check(map != MAP_FAILED && all_bytes(map, 8192, 0), "a private mapping of /dev/zero is zeros");
+    if (map != MAP_FAILED) {
+        memset(map, 7, 8192);
+        unsigned char* again = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, zero, 0);
+        check(again != MAP_FAILED && all_bytes(again, 8192, 0) && map[8191] == 7,
+              "a second mapping of /dev/zero is zeros, the first keeps what was written");
+        if (again != MAP_FAILED)
+            munmap(again, 8192);
+        munmap(map, 8192);
+    }
+    close(zero);
+    int full = open("/dev/full", O_RDWR);
+    check(full >= 0, "open(/dev/full)");
+    check_errno(write(full, "x", 1), ENOSPC, "a write to /dev/full");
+    memset(buffer, 0x55, 64);
+    check(read(full, buffer, 64) == 64 && all_bytes(buffer, 64, 0), "a read of /dev/full: zeros");
+    close(full);
+    unsigned char a[64], b[64];
+    int urandom = open("/dev/urandom", O_RDONLY);
+    check(urandom >= 0 && read(urandom, a, sizeof(a)) == (ssize_t)sizeof(a)
+              && read(urandom, b, sizeof(b)) == (ssize_t)sizeof(b) && memcmp(a, b, sizeof(a)) != 0
+              && !all_bytes(a, sizeof(a), 0),
+          "two reads of /dev/urandom give 64 different bytes");
+    check_errno(write(urandom, "x", 1), EBADF, "a write to /dev/urandom opened for reading");
+    close(urandom);
+    int random = open("/dev/random", O_RDONLY);
+    check(random >= 0 && read(random, a, 16) == 16, "a read of /dev/random");
+    close(random);
+    check_errno(open("/dev/zero/x", O_RDONLY), ENOTDIR, "a path under /dev/zero");
+}
+
 static void test_tern_only(void) {
     if (!ON_TERN)
         return;
@@ -300,8 +414,10 @@ static void test_tern_only(void) {
     check_errno(fchown(0, 0, 5), EPERM, "fchown to a group other than root's");
 }
 
-int main(void) {
+int main(int argc, char** argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 2 && strcmp(argv[1], "exec-times") == 0)
+        return exec_times_image();
     snprintf(g_base, sizeof(g_base), "/tmp/posix_misc.XXXXXX");
     if (!mkdtemp(g_base)) {
         printf("posix_misc: FAILED mkdtemp (errno %d: %s)\n", errno, strerror(errno));
@@ -310,10 +426,12 @@ int main(void) {
     }
     test_cpu_clocks();
     test_process_times();
+    test_exec_times();
     test_times();
     test_owners();
     test_process_name();
     test_links();
+    test_devices();
     test_tern_only();
     unlink(at(0, "f"));
     check(rmdir(g_base) == 0, "the test directory is empty at the end");

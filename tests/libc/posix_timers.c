@@ -12,7 +12,8 @@
  *   sched_setparam and their EINVALs, sched_rr_get_interval, getpriority/setpriority,
  *   sched_setaffinity, clock_settime's and settimeofday's EINVALs (and EPERM on Tern,
  *   where no program sets the clock), mlock/munlock (ENOMEM for an unmapped page),
- *   mlockall's flags.
+ *   mlockall's flags. clock_getcpuclockid and pthread_getcpuclockid give the caller's
+ *   CPU clocks (and fail for a process that is gone).
  *
  * The same program runs on the host's Linux (unit.libc_posix_timers_on_host), so every
  * expectation is what Linux does; the few answers that depend on privilege on Linux
@@ -24,6 +25,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -460,6 +462,44 @@ static void test_clock_and_memory(void) {
     check(syscall(SYS_munlockall) == 0, "munlockall");
 }
 
+/* ---- ITIMER_VIRTUAL, ITIMER_PROF and the CPU clocks ------------------------------------ */
+
+/* ---- The CPU clocks of the caller ----------------------------------------------------- */
+
+/* User work until the process has spent 50 ms (10 s of the clock at most). */
+static void spin_cpu(void) {
+    int64_t end = now_ms() + 10000;
+    volatile uint64_t x = 0;
+    struct timespec t = {0, 0};
+    while (now_ms() < end && clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t) == 0
+           && ns_of(&t) < 50000000)
+        for (uint32_t i = 0; i < 100000; ++i)
+            x += i % 7;
+    (void)x;
+}
+
+static void test_cpu_clocks(void) {
+    spin_cpu();
+    clockid_t clock;
+    struct timespec before, after;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &before);
+    check(clock_getcpuclockid(getpid(), &clock) == 0 && clock_gettime(clock, &after) == 0
+              && ns_of(&after) >= ns_of(&before) && ns_of(&after) >= 50000000,
+          "clock_getcpuclockid(getpid()): the process's CPU clock");
+    check(clock_getcpuclockid(0, &clock) == 0 && clock_getres(clock, &after) == 0,
+          "clock_getcpuclockid(0): the caller's");
+    check(pthread_getcpuclockid(pthread_self(), &clock) == 0 && clock_gettime(clock, &after) == 0
+              && ns_of(&after) > 0,
+          "pthread_getcpuclockid(pthread_self()): the thread's CPU clock");
+    pid_t gone = fork();
+    if (gone == 0)
+        _exit(0);
+    waitpid(gone, NULL, 0);
+    int r = clock_getcpuclockid(gone, &clock);
+    /* glibc turns the kernel's EINVAL into ESRCH; musl passes it through. */
+    check(r == ESRCH || r == EINVAL, "clock_getcpuclockid of a process that is gone fails");
+}
+
 int main(void) {
     struct utsname u;
     g_on_tern = uname(&u) == 0 && strcmp(u.sysname, "Tern") == 0;
@@ -469,6 +509,7 @@ int main(void) {
     test_errors();
     test_sched();
     test_clock_and_memory();
+    test_cpu_clocks();
     printf("posix_timers: %d checks, %d failures\n", g_checks, g_failures);
     return g_failures == 0 ? 0 : 1;
 }

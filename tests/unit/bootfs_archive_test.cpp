@@ -37,6 +37,7 @@ struct Member {
     char type = '0';
     std::string data;
     std::string prefix;
+    std::string linkname; // a hard link's ('1') target
     uint32_t mode = 0444;
     std::string magic = kPosixMagic;
     // When set, written as they are instead of being derived from the fields above.
@@ -81,6 +82,7 @@ std::vector<uint8_t> header(const Member& m) {
     put(block, 124, 12, m.size_field.value_or(octal(m.data.size(), 12)));
     put(block, 136, 12, octal(0, 12)); // mtime
     block[156] = uint8_t(m.type);
+    put(block, 157, 100, m.linkname);
     put(block, 257, 8, m.magic);
     put(block, 329, 8, octal(0, 8)); // devmajor
     put(block, 337, 8, octal(0, 8)); // devminor
@@ -504,8 +506,56 @@ TEST_CASE("bootfs: a magic other than ustar is CORRUPT") {
     }
 }
 
-TEST_CASE("bootfs: only regular files and directories are supported") {
-    for (char type : {'1', '2', '3', '4', '6', '7', 'g', 'L', 'K', 'A', 'D', 'S', 'V'}) {
+// A hard link named path to target.
+Member hard_link(std::string path, std::string target) {
+    Member m = file(std::move(path));
+    m.type = '1';
+    m.linkname = std::move(target);
+    m.mode = 0555;
+    return m;
+}
+
+TEST_CASE("bootfs: a hard link is its target's data under another name") {
+    Opened o = load(build({dir("bin"), file("bin/busybox", std::string(700, 'b')),
+                           hard_link("bin/ls", "bin/busybox"), hard_link("bin/[", "bin/busybox"),
+                           file("bin/true", "t")}));
+    REQUIRE(o.result.ok());
+    const Entry* busybox = o.archive->find("bin/busybox");
+    const Entry* ls = o.archive->find("/bin/ls");
+    const Entry* bracket = o.archive->find("bin/[");
+    REQUIRE(busybox != nullptr);
+    REQUIRE(ls != nullptr);
+    REQUIRE(bracket != nullptr);
+    CHECK_FALSE(ls->is_directory);
+    CHECK(ls->size == 700);
+    CHECK(ls->data.data() == busybox->data.data());
+    CHECK(bracket->data.data() == busybox->data.data());
+    CHECK(ls->mode == 0555);
+    // The header after a link follows it at once: a link has no data blocks.
+    const Entry* t = o.archive->find("bin/true");
+    REQUIRE(t != nullptr);
+    CHECK(t->size == 1);
+    CHECK(t->data[0] == 't');
+    CHECK(children(*o.archive, "bin")
+          == std::vector<std::string>{"bin/[", "bin/busybox", "bin/ls", "bin/true"});
+}
+
+TEST_CASE("bootfs: a hard link to nothing, a directory, a later entry or with data is refused") {
+    CHECK(verdict(build({dir("bin"), hard_link("bin/ls", "bin/busybox")})) == Error::CORRUPT);
+    CHECK(verdict(build({dir("bin"), hard_link("bin/ls", "")})) == Error::CORRUPT);
+    CHECK(verdict(build({dir("bin"), hard_link("bin/ls", "bin")})) == Error::CORRUPT);
+    CHECK(verdict(build({dir("bin"), hard_link("bin/ls", "bin/x"), file("bin/x", "x")}))
+          == Error::CORRUPT);
+    Member sized = hard_link("bin/ls", "bin/x");
+    sized.size_field = octal(1, 12);
+    CHECK(verdict(build({dir("bin"), file("bin/x", "x"), sized})) == Error::CORRUPT);
+    CHECK(verdict(build({dir("bin"), file("bin/x", "x"), hard_link("bin/x", "bin/x")}))
+          == Error::ALREADY_EXISTS);
+    CHECK(verdict(build({file("x", "x"), hard_link("y/ls", "x")})) == Error::CORRUPT);
+}
+
+TEST_CASE("bootfs: only regular files, hard links and directories are supported") {
+    for (char type : {'2', '3', '4', '6', '7', 'g', 'L', 'K', 'A', 'D', 'S', 'V'}) {
         Member m = file("special");
         m.type = type;
         INFO("typeflag " << type);

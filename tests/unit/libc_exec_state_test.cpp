@@ -30,6 +30,8 @@ struct Fixture {
         process->peer_count = 2;
         process->peers[0] = 41;
         process->peers[1] = 42;
+        for (uint32_t i = 0; i < TERN_LIBC_EXEC_TIMES; ++i)
+            process->times_ns[i] = 1000000007ull * (i + 1);
     }
 
     int open_file(uint32_t kind, const char* path, uint64_t position) {
@@ -57,7 +59,8 @@ struct Fixture {
 
 } // namespace
 
-TEST_CASE("the exec state round-trips descriptors, directory, umask, pid, limits, signals",
+TEST_CASE("the exec state round-trips descriptors, directory, umask, pid, limits, signals, "
+          "times",
           "[exec]") {
     Fixture f;
     int file = f.open_file(TERN_LIBC_FD_FILE, "/tmp/work/data", 1234);
@@ -84,6 +87,8 @@ TEST_CASE("the exec state round-trips descriptors, directory, umask, pid, limits
     CHECK(process->peers[1] == 42);
     CHECK(process->rlimits[TERN_LINUX_RLIMIT_NOFILE].maximum == 64);
     CHECK(process->rlimits[TERN_LINUX_RLIMIT_STACK].current == 256 * 1024);
+    CHECK(process->times_ns[TERN_LIBC_EXEC_TIME_USER] == 1000000007ull);
+    CHECK(process->times_ns[TERN_LIBC_EXEC_TIME_CHILDREN_SYSTEM] == 4000000028ull);
 
     // 0-2 still name the console, one description with three references.
     tern_libc_file* console = tern_libc_fd_lookup(table.get(), 0);

@@ -9,11 +9,13 @@
 // the lookups afterwards trust what open() recorded and never re-read a header.
 //
 // Accepted: POSIX ustar headers (magic "ustar\0", version "00") and GNU headers (magic
-// "ustar " and version " \0"), with typeflag '0' or '\0' (a regular file) or '5' (a
-// directory). The checksum is the sum of the header's bytes with the checksum field read
-// as spaces, taken over unsigned bytes or, as old tars did, signed ones (GNU tar and
-// Python's tarfile accept both). Numeric fields are octal: optional leading spaces, at
-// least one digit, then only NULs and spaces to the end of the field.
+// "ustar " and version " \0"), with typeflag '0' or '\0' (a regular file), '5' (a
+// directory) or '1' (a hard link: another name for a regular file an earlier header
+// named, its linkname; the entry is a regular file with the target's data and size).
+// The checksum is the sum of the header's bytes with the checksum field read as spaces,
+// taken over unsigned bytes or, as old tars did, signed ones (GNU tar and Python's
+// tarfile accept both). Numeric fields are octal: optional leading spaces, at least one
+// digit, then only NULs and spaces to the end of the field.
 //
 // A name field ends at its first NUL or, when it has none, at the end of the field: POSIX
 // lets a 100-byte name fill its field, and that is what Python's tarfile (and so
@@ -33,7 +35,7 @@
 //     * fewer than 512 bytes left where a header should start, unless they are all zero;
 //     * a stored checksum that is malformed or does not match;
 //     * a magic/version pair other than the two above;
-//   NOT_SUPPORTED — any typeflag other than '0', '\0', '5' and 'x': hard and symbolic
+//   NOT_SUPPORTED — any typeflag other than '0', '\0', '1', '5' and 'x': symbolic
 //     links, devices, FIFOs, contiguous files, pax global ('g') and GNU long-name ('L',
 //     'K') headers, ...
 //   CORRUPT, again:
@@ -44,18 +46,19 @@
 //     keyword would change the next entry). mkbootfs writes them as padding so that an
 //     ELF file's data starts on a page boundary, where exec can map it.
 //   CORRUPT, again, for an entry:
-//     * a directory with a non-zero size;
+//     * a directory or a hard link with a non-zero size;
 //     * a malformed mode;
 //     * a name that is empty, starts with "/", has an empty component ("a//b", or a
 //       regular file whose name ends in "/"), or has a "." or ".." component;
 //   ALREADY_EXISTS — two entries with the same normalized path.
+//   CORRUPT, again: a hard link whose linkname is not a regular file of an earlier header.
 //   CORRUPT, after the walk: an entry whose parent directory is not in the archive, or is
 //     a regular file. mkbootfs always writes every parent, and the rule keeps the tree
 //     consistent: no path is both a file and a directory with children.
 //   A lone zero block followed by a non-zero one is CORRUPT as well (see above).
 //
-// Ignored: uid, gid, mtime, uname, gname, linkname, the device numbers, and the mode bits
-// above 07777.
+// Ignored: uid, gid, mtime, uname, gname, linkname (but a hard link's), the device numbers, and the
+// mode bits above 07777.
 //
 // Storage: open() copies each normalized path into a name pool inside the Archive (the
 // ustar prefix and name are not adjacent in the header, so a joined path cannot point into

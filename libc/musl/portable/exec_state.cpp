@@ -75,6 +75,8 @@ int64_t tern_libc_exec_pack(const struct tern_libc_fd_table* table,
     header.signal_ignored = process->signal_ignored;
     for (uint32_t i = 0; i < TERN_LIBC_EXEC_SIGNAL_WORDS; ++i)
         header.signal_words[i] = process->signal_words[i];
+    for (uint32_t i = 0; i < TERN_LIBC_EXEC_TIMES; ++i)
+        header.times_ns[i] = process->times_ns[i];
     for (int i = 0; i < TERN_LIBC_RLIMIT_COUNT; ++i)
         header.rlimits[i] = process->rlimits[i];
     header.peer_count = process->peer_count < TERN_LIBC_EXEC_MAX_PEERS ? process->peer_count
@@ -228,6 +230,8 @@ int tern_libc_exec_unpack(const void* block, uint64_t size, struct tern_libc_fd_
     process->signal_ignored = header.signal_ignored;
     for (uint32_t i = 0; i < TERN_LIBC_EXEC_SIGNAL_WORDS; ++i)
         process->signal_words[i] = header.signal_words[i];
+    for (uint32_t i = 0; i < TERN_LIBC_EXEC_TIMES; ++i)
+        process->times_ns[i] = header.times_ns[i];
     for (int i = 0; i < TERN_LIBC_RLIMIT_COUNT; ++i)
         process->rlimits[i] = header.rlimits[i];
     process->peer_count = header.peer_count;

@@ -37,9 +37,16 @@
 #include <libc/musl/portable/rlimits.h>
 
 #define TERN_LIBC_EXEC_MAGIC 0x3163657845726554ull /* "TerExec1" */
-#define TERN_LIBC_EXEC_VERSION 2u
+#define TERN_LIBC_EXEC_VERSION 3u
 /* Processes this one shares pipes with (backend_pipes.c's peers) whose wait ports cross. */
 #define TERN_LIBC_EXEC_MAX_PEERS 32u
+/* The processor time that crosses: the process's own (every image before the new one)
+ * and its reaped children's, user and system, in ns: TERN_LIBC_EXEC_TIME_*. */
+#define TERN_LIBC_EXEC_TIMES 4u
+#define TERN_LIBC_EXEC_TIME_USER 0u
+#define TERN_LIBC_EXEC_TIME_SYSTEM 1u
+#define TERN_LIBC_EXEC_TIME_CHILDREN_USER 2u
+#define TERN_LIBC_EXEC_TIME_CHILDREN_SYSTEM 3u
 /* Words kept for the signal state beyond the mask and the ignored set (handled signals
  * are reset to their default at exec, so only these cross). */
 #define TERN_LIBC_EXEC_SIGNAL_WORDS 8u
@@ -59,6 +66,7 @@ struct tern_libc_exec_process {
     /* For the signal state that crosses besides (pending signals, process group hooks):
      * zero unless the signal code fills it; the new image gets it back unchanged. */
     uint64_t signal_words[TERN_LIBC_EXEC_SIGNAL_WORDS];
+    uint64_t times_ns[TERN_LIBC_EXEC_TIMES]; /* 0 for a new process */
     struct tern_libc_rlimit rlimits[TERN_LIBC_RLIMIT_COUNT];
     uint32_t peer_count;
     uint32_t peers[TERN_LIBC_EXEC_MAX_PEERS]; /* handles in the new task */
@@ -76,6 +84,7 @@ struct tern_libc_exec_header {
     uint64_t signal_mask;
     uint64_t signal_ignored;
     uint64_t signal_words[TERN_LIBC_EXEC_SIGNAL_WORDS];
+    uint64_t times_ns[TERN_LIBC_EXEC_TIMES];
     struct tern_libc_rlimit rlimits[TERN_LIBC_RLIMIT_COUNT];
     uint32_t peer_count;
     uint32_t peers[TERN_LIBC_EXEC_MAX_PEERS];
