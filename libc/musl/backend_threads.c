@@ -267,7 +267,7 @@ long __tern_clone(int (*func)(void*), void* stack, int flags, void* arg, int* pt
     uint64_t clear = (flags & CLONE_CHILD_CLEARTID) ? (uint64_t)(uintptr_t)ctid : 0;
     __atomic_add_fetch(&g_thread_count, 1, __ATOMIC_SEQ_CST);
     int64_t id =
-        tern_sys_thread_spawn((uint64_t)(uintptr_t)&__tern_thread_entry, top, 0, fs_base, clear);
+        tern_sys_thread_spawn((uint64_t)(uintptr_t)&__tern_thread_entry, top, 0, fs_base, clear, 0);
     word_lock(&g_slots_lock);
     g_slots[slot].reserved = 0;
     /* A thread that has already ended left its slot free. */
