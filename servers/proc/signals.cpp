@@ -443,6 +443,66 @@ base::Error on_signal(void*, proto::Request& request, const proc::SignalRequest&
     return base::Error::OK;
 }
 
+// A signal to one thread of the caller's process (proc.h, SignalThread).
+base::Error on_signal_thread(void*, proto::Request& request, const proc::SignalThreadRequest& in,
+                             proto::Empty&, proto::Reply&, proto::PendingReply&) {
+    size_t caller = index_of_task(request.badge());
+    ProcessView p;
+    if (caller == kNone || !view(caller, p) || !p.running) {
+        request.set_refusal_reason("the caller is not a process");
+        return base::Error::NOT_OWNER;
+    }
+    if (in.signo > proc::kSignalCount || (in.flags & ~proc::kSignalThreadOnly) != 0) {
+        request.set_refusal_reason("a signal number over 64 or unknown flags");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    Record& r = g_records[caller];
+    if (r.entry == 0) {
+        request.set_refusal_reason("the process registered no signal entry");
+        return base::Error::BAD_STATE;
+    }
+    tern_handle_t given = request.take_handle(0);
+    struct Closer {
+        tern_handle_t h;
+        ~Closer() {
+            if (h != TERN_INVALID_HANDLE)
+                (void)tern_sys_handle_close(h);
+        }
+    } closer{given};
+    tern_handle_t thread = given != TERN_INVALID_HANDLE ? given : r.thread;
+    if (thread == TERN_INVALID_HANDLE)
+        return base::Error::NOT_FOUND;
+    // The process's own thread, stopped by job control, keeps the frame for later.
+    bool was_stopped = given == TERN_INVALID_HANDLE && r.stopped;
+    if (int64_t s = was_stopped ? 0 : tern_sys_thread_stop(thread, kStopTimeoutNs); s < 0) {
+        base::Error e = tern::sys_status(s);
+        if (e == base::Error::BAD_STATE) // the thread has ended
+            return base::Error::NOT_FOUND;
+        if (e == base::Error::WRONG_TYPE || e == base::Error::ACCESS_DENIED) {
+            request.set_refusal_reason("not a thread handle with CONTROL");
+            return base::Error::INVALID_ARGUMENT;
+        }
+        tern::println("proc: cannot stop a thread of {} ({:#x}) for signal {}: {}", p.name, p.pid,
+                      in.signo, base::error_name(e));
+        return e;
+    }
+    proc::SignalFrame f = {};
+    f.signo = in.signo | (in.flags & proc::kSignalThreadOnly ? proc::kSignalFrameThread : 0);
+    f.code = in.code;
+    f.sender = p.pid;
+    f.status = int64_t(in.value);
+    base::Error e = push_frame(p.task, thread, r.entry, f);
+    if (e == base::Error::BAD_ADDRESS) {
+        tern::println("proc: no stack for signal {} in a thread of {} ({:#x}); ending it", in.signo,
+                      p.name, p.pid);
+        (void)tern_sys_task_kill(p.task, uint64_t(ending_status(kSigSegv)));
+        e = base::Error::OK;
+    }
+    if (!was_stopped)
+        (void)tern_sys_thread_resume(thread);
+    return e;
+}
+
 base::Error on_setpgid(void*, proto::Request& request, const proc::SetPgidRequest& in,
                        proto::Empty&, proto::Reply&, proto::PendingReply&) {
     size_t caller = index_of_task(request.badge());
@@ -745,6 +805,7 @@ void on_fault(tern_msg& msg) {
 void serve(proto::Server& server) {
     server.on<proc::SignalEntry>(static_cast<void*>(nullptr), on_entry);
     server.on<proc::Signal>(static_cast<void*>(nullptr), on_signal);
+    server.on<proc::SignalThread>(static_cast<void*>(nullptr), on_signal_thread);
     server.on<proc::SetPgid>(static_cast<void*>(nullptr), on_setpgid);
     server.on<proc::GetPgid>(static_cast<void*>(nullptr), on_getpgid);
     server.on<proc::SetSid>(static_cast<void*>(nullptr), on_setsid);
