@@ -21,6 +21,7 @@ static_assert(TERN_LIBC_SIGNAL_GROUP == proc::kSignalGroup
               && TERN_LIBC_SIGNAL_ALL == proc::kSignalAll
               && TERN_LIBC_SIGNAL_INCLUDE_CALLER == proc::kSignalIncludeCaller
               && TERN_LIBC_SIGNAL_STOP_CALLER == proc::kSignalStop
+              && TERN_LIBC_SIGNAL_QUEUE == proc::kSignalQueue
               && TERN_LIBC_JOB_NO_CHILD_STOP == proc::kJobNoChildStop
               && TERN_LIBC_SIGNAL_THREAD_ONLY == proc::kSignalThreadOnly
               && TERN_LIBC_SIGNAL_FRAME_THREAD == proc::kSignalFrameThread);
@@ -50,11 +51,16 @@ int64_t tern_libc_proc_signal_entry(uint64_t entry, uint64_t ignored) {
 }
 
 int64_t tern_libc_proc_signal(uint64_t target, uint32_t signo, uint32_t flags, int* caller_too) {
+    return tern_libc_proc_sigqueue(target, signo, flags & ~TERN_LIBC_SIGNAL_QUEUE, 0, caller_too);
+}
+
+int64_t tern_libc_proc_sigqueue(uint64_t target, uint32_t signo, uint32_t flags, uint64_t value,
+                                int* caller_too) {
     tern_handle_t s = server();
     *caller_too = 0;
     if (s == TERN_INVALID_HANDLE)
         return -TERN_NOT_SUPPORTED;
-    auto r = tern::proto::call<proc::Signal>(s, {target, signo, flags});
+    auto r = tern::proto::call<proc::Signal>(s, {target, signo, flags, value});
     if (r.is_error())
         return -int64_t(r.error());
     *caller_too = r.value().caller_too != 0;

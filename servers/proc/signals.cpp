@@ -32,7 +32,8 @@ constexpr uint64_t kUserTop = 0x0000800000000000ull;
 constexpr uint32_t kSigHup = 1, kSigKill = 9, kSigSegv = 11, kSigChld = 17, kSigCont = 18,
                    kSigStop = 19, kSigTstp = 20, kSigTtin = 21, kSigTtou = 22, kSigUrg = 23,
                    kSigWinch = 28;
-constexpr int64_t kSiUser = 0, kSiKernel = 0x80, kCldExited = 1, kCldStopped = 5, kCldContinued = 6;
+constexpr int64_t kSiUser = 0, kSiQueue = -1, kSiKernel = 0x80, kCldExited = 1, kCldStopped = 5,
+                  kCldContinued = 6;
 
 struct Record {
     uint64_t pgid = 0;
@@ -346,7 +347,7 @@ base::Error on_signal(void*, proto::Request& request, const proc::SignalRequest&
         out.count = 1;
         return stop_process(self, in.signo);
     }
-    uint32_t kind = in.flags & ~proc::kSignalIncludeCaller;
+    uint32_t kind = in.flags & ~(proc::kSignalIncludeCaller | proc::kSignalQueue);
     if (in.signo > proc::kSignalCount
         || (kind & ~(proc::kSignalGroup | proc::kSignalAll | proc::kSignalForeground))
         || __builtin_popcount(kind) > 1) {
@@ -362,6 +363,12 @@ base::Error on_signal(void*, proto::Request& request, const proc::SignalRequest&
     int64_t code = in.flags & proc::kSignalForeground ? kSiKernel : kSiUser;
     if (in.flags & proc::kSignalForeground)
         sender = 0;
+    // sigqueue: the value travels in the frame's status.
+    int64_t value = 0;
+    if (in.flags & proc::kSignalQueue) {
+        code = kSiQueue;
+        value = int64_t(in.value);
+    }
     if (kind == 0) {
         uint64_t pid = in.target;
         size_t index = index_of_pid(pid);
@@ -388,7 +395,7 @@ base::Error on_signal(void*, proto::Request& request, const proc::SignalRequest&
             out.caller_too = 1;
             return base::Error::OK;
         }
-        return deliver(index, in.signo, code, sender, 0);
+        return deliver(index, in.signo, code, sender, value);
     }
     // Several processes: a group, the foreground, or all.
     static bool marked[proc::kMaxProcesses];
@@ -435,7 +442,7 @@ base::Error on_signal(void*, proto::Request& request, const proc::SignalRequest&
                 --members; // kill(-1) spares the caller
             continue;
         }
-        (void)deliver(i, in.signo, code, sender, 0);
+        (void)deliver(i, in.signo, code, sender, value);
     }
     out.count = members;
     if (members == 0)

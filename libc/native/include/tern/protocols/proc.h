@@ -267,10 +267,14 @@ inline constexpr uint32_t kSignalIncludeCaller = 8;
 // or one it had blocked): proc stops the caller's process as for that signal from
 // outside. target is ignored; INVALID_ARGUMENT unless signo is a stop signal.
 inline constexpr uint32_t kSignalStop = 16;
+// Beside the others: sigqueue's signal, si_code SI_QUEUE (-1) and `value` (si_value) in
+// the frame's status.
+inline constexpr uint32_t kSignalQueue = 32;
 struct SignalRequest {
     uint64_t target;
     uint32_t signo;
     uint32_t flags;
+    uint64_t value = 0; // with kSignalQueue
 };
 struct SignalResponse {
     uint32_t count;      // processes it went to (the caller included)
