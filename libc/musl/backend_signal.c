@@ -337,6 +337,8 @@ static void run_handler(long signal, struct k_sigaction* action, ucontext_t* con
     } else {
         info.si_pid = (pid_t)serial_of(from->sender);
         info.si_uid = 0;
+        if (from->code == SI_QUEUE) /* sigqueue's value travels as the status */
+            info.si_value.sival_ptr = (void*)(uintptr_t)from->status;
     }
     if (signal == SIGCHLD && from->code == CLD_EXITED) {
         /* From proc when a child ended: its status tells how. */
@@ -421,6 +423,8 @@ static int claim(volatile uint64_t* set, uint64_t bit) {
     return (__atomic_fetch_and(set, ~bit, __ATOMIC_SEQ_CST) & bit) != 0;
 }
 
+static int take_shared(long signal, struct signal_info* info);
+
 /* Takes every signal pending for the calling thread or the process that it does not
  * block, lowest first. */
 static void take_pending(ucontext_t* context) {
@@ -438,10 +442,9 @@ static void take_pending(ucontext_t* context) {
         }
         if (shared == 0)
             return;
-        if (!claim(&g_pending, tern_libc_signal_bit(shared)))
+        struct signal_info info;
+        if (!take_shared(shared, &info))
             continue;
-        dequeue_timer(shared);
-        struct signal_info info = g_info[shared];
         take(shared, context, &info);
     }
 }
@@ -472,17 +475,116 @@ static void discard(long signal) {
             discard_for(&g_threads[i].pending, signal);
 }
 
-static void make_pending(long signal, int code, uint64_t sender, int64_t status) {
+/* Real-time signals (32 and up) sent to the process are queued: each instance sent is
+ * taken once, with its own siginfo, the oldest first (a standard signal is pending at
+ * most once). A slot is claimed with a compare-and-swap, so a delivery that interrupts
+ * a thread in the middle of the queue, or another thread, finds it consistent. */
+enum {
+    kQueueSize = 64,
+    kFirstRealtime = 32,
+    kSlotFree = 0,
+    kSlotBusy = 1,
+    kSlotQueued = 2
+};
+struct queued_signal {
+    volatile int state;
+    long signal;
+    uint64_t order;
+    struct signal_info info;
+};
+static struct queued_signal g_queue[kQueueSize];
+static volatile uint64_t g_queue_order;
+
+static int enqueue(long signal, const struct signal_info* info) {
+    for (int i = 0; i < kQueueSize; ++i) {
+        int expected = kSlotFree;
+        if (!__atomic_compare_exchange_n(&g_queue[i].state, &expected, kSlotBusy, 0,
+                                         __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            continue;
+        g_queue[i].signal = signal;
+        g_queue[i].info = *info;
+        g_queue[i].order = __atomic_fetch_add(&g_queue_order, 1, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&g_queue[i].state, kSlotQueued, __ATOMIC_SEQ_CST);
+        return 1;
+    }
+    return 0;
+}
+
+/* Takes the oldest queued instance of `signal` into *out; *more says whether others
+ * are left. 0 when none is queued. */
+static int dequeue(long signal, struct signal_info* out, int* more) {
+    for (;;) {
+        int oldest = -1, count = 0;
+        for (int i = 0; i < kQueueSize; ++i) {
+            if (g_queue[i].state != kSlotQueued || g_queue[i].signal != signal)
+                continue;
+            ++count;
+            if (oldest < 0 || g_queue[i].order < g_queue[oldest].order)
+                oldest = i;
+        }
+        *more = count > 1;
+        if (oldest < 0)
+            return 0;
+        int expected = kSlotQueued;
+        if (!__atomic_compare_exchange_n(&g_queue[oldest].state, &expected, kSlotBusy, 0,
+                                         __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            continue;
+        *out = g_queue[oldest].info;
+        __atomic_store_n(&g_queue[oldest].state, kSlotFree, __ATOMIC_SEQ_CST);
+        return 1;
+    }
+}
+
+/* Drops every queued instance of the signals in `set`. */
+static void drop_queued(uint64_t set) {
+    for (int i = 0; i < kQueueSize; ++i) {
+        int expected = kSlotQueued;
+        if ((tern_libc_signal_bit(g_queue[i].signal) & set)
+            && __atomic_compare_exchange_n(&g_queue[i].state, &expected, kSlotBusy, 0,
+                                           __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            __atomic_store_n(&g_queue[i].state, kSlotFree, __ATOMIC_SEQ_CST);
+    }
+}
+
+/* Takes `signal` out of the process's pending set into *info: a queued real-time
+ * instance, or the one standard signal. 0 when another thread took it first. */
+static int take_shared(long signal, struct signal_info* info) {
+    uint64_t bit = tern_libc_signal_bit(signal);
+    if (!claim(&g_pending, bit))
+        return 0;
+    int more = 0;
+    if (signal >= kFirstRealtime && dequeue(signal, info, &more)) {
+        if (more)
+            __atomic_fetch_or(&g_pending, bit, __ATOMIC_SEQ_CST);
+        return 1;
+    }
+    dequeue_timer(signal);
+    *info = g_info[signal];
+    return 1;
+}
+
+/* -EAGAIN: a real-time signal of sigqueue with the queue full (nothing is made pending). */
+static long make_pending(long signal, int code, uint64_t sender, int64_t status) {
     discard(signal);
     /* A signal that is ignored is dropped at once, even while blocked (POSIX). */
     if (ignores(signal))
-        return;
+        return 0;
+    if (signal >= kFirstRealtime && code != SI_TIMER) {
+        struct signal_info info = {code, sender, status, 0, 0, 0, 0, 0};
+        if (enqueue(signal, &info)) {
+            __atomic_fetch_or(&g_pending, tern_libc_signal_bit(signal), __ATOMIC_SEQ_CST);
+            return 0;
+        }
+        if (code == SI_QUEUE)
+            return -EAGAIN;
+    }
     release_timer(signal);
     g_info[signal].code = code;
     g_info[signal].sender = sender;
     g_info[signal].status = status;
     g_info[signal].address = 0;
     __atomic_fetch_or(&g_pending, tern_libc_signal_bit(signal), __ATOMIC_SEQ_CST);
+    return 0;
 }
 
 /* A signal for one thread (pthread_kill, tgkill). */
@@ -621,7 +723,7 @@ static void log_fault(long signal, uint64_t vector, uint64_t rip, uint64_t addre
  * its default ends the process. */
 static void take_fault(struct tern_libc_signal_frame* frame) {
     uint64_t vector = frame->fault - 1;
-    struct signal_info info = {0, 0, 0, 0};
+    struct signal_info info = {0, 0, 0, 0, 0, 0, 0, 0};
     long signal = tern_libc_signal_of_fault(vector, (uint64_t)frame->code, frame->sender,
                                             (uint64_t)frame->status, &info.code, &info.address);
     struct k_sigaction* action = &g_actions[signal];
@@ -652,7 +754,7 @@ static void make_pending_from_proc(long signal, const struct tern_libc_signal_fr
         tern_libc_timer_dropped(timer);
         return;
     }
-    make_pending(signal, code, frame->sender, frame->status);
+    (void)make_pending(signal, code, frame->sender, frame->status);
     if (timer < 0)
         return;
     if (g_pending & bit)
@@ -699,7 +801,7 @@ static long send_to_self(long signal, int code) {
         return 0;
     if (!tern_libc_signal_bit(signal))
         return -EINVAL;
-    make_pending(signal, code, self_pid(), 0);
+    (void)make_pending(signal, code, self_pid(), 0);
     take_pending(0);
     route_pending();
     return 0;
@@ -782,6 +884,43 @@ static long sys_kill(long pid, long signal) {
     return 0;
 }
 
+/* sigqueue: a signal with a value (si_code SI_QUEUE) to this process or another. As on
+ * Linux, a program may not pass off its signal as the kernel's or kill's (si_code >= 0)
+ * or tkill's to another process. */
+static long sys_rt_sigqueueinfo(long pid, long signal, const siginfo_t* user_info) {
+    siginfo_t info;
+    if (tern_libc_copy_in(&info, user_info, sizeof(info)) != 0)
+        return -EFAULT;
+    if (signal < 0 || signal > TERN_LIBC_SIGNAL_COUNT)
+        return -EINVAL;
+    if (pid <= 0)
+        return -ESRCH;
+    uint64_t value = (uint64_t)(uintptr_t)info.si_value.sival_ptr;
+    if (pid == self_serial()) {
+        if (signal == 0)
+            return 0;
+        long r = make_pending(signal, info.si_code, self_pid(), (int64_t)value);
+        if (r != 0)
+            return r;
+        take_pending(0);
+        route_pending();
+        return 0;
+    }
+    if (info.si_code >= 0 || info.si_code == kSiTkill)
+        return -EPERM;
+    uint64_t self = self_pid();
+    if (self == 0)
+        return -ESRCH;
+    int caller_too = 0;
+    int64_t r = tern_libc_proc_sigqueue(tern_libc_global_pid(self, pid), (uint32_t)signal,
+                                        TERN_LIBC_SIGNAL_QUEUE, value, &caller_too);
+    if (r == -TERN_INTERRUPTED)
+        return 0;
+    if (r == -TERN_NOT_SUPPORTED)
+        return -EPERM;
+    return r < 0 ? errno_of_proc(r) : 0;
+}
+
 /* ---- Dispositions and the mask ---------------------------------------------------------- */
 
 static long sys_rt_sigaction(long signal, const struct k_sigaction* action, struct k_sigaction* old,
@@ -801,8 +940,10 @@ static long sys_rt_sigaction(long signal, const struct k_sigaction* action, stru
         if (next.handler != (uintptr_t)SIG_DFL)
             ensure_registered();
         /* Setting SIG_IGN (or a default that ignores) discards a pending one. */
-        if (ignores(signal) && claim(&g_pending, tern_libc_signal_bit(signal)))
+        if (ignores(signal) && claim(&g_pending, tern_libc_signal_bit(signal))) {
             release_timer(signal);
+            drop_queued(tern_libc_signal_bit(signal));
+        }
         if (ignores(signal))
             for (int i = 0; i < TERN_LIBC_THREAD_INDEXES; ++i)
                 (void)claim(&g_threads[i].pending, tern_libc_signal_bit(signal));
@@ -902,18 +1043,17 @@ static long sys_rt_sigtimedwait(const uint64_t* set, siginfo_t* user_info,
         long own = tern_libc_signal_next(me->pending & wanted, 0);
         long signal = own != 0 ? own : tern_libc_signal_next(g_pending & wanted, 0);
         if (signal != 0) {
-            if (!claim(own != 0 ? &me->pending : &g_pending, tern_libc_signal_bit(signal)))
-                continue;
             struct signal_info from = {kSiTkill, self_pid(), 0, 0, 0, 0, 0, 0};
-            if (own == 0) {
-                dequeue_timer(signal);
-                from = g_info[signal];
-            }
+            if (own != 0 ? !claim(&me->pending, tern_libc_signal_bit(signal))
+                         : !take_shared(signal, &from))
+                continue;
             siginfo_t info;
             memset(&info, 0, sizeof(info));
             info.si_signo = (int)signal;
             info.si_code = from.code;
             info.si_pid = (pid_t)serial_of(from.sender);
+            if (from.code == SI_QUEUE)
+                info.si_value.sival_ptr = (void*)(uintptr_t)from.status;
             timer_info(&from, &info);
             if (user_info && tern_libc_copy_out(user_info, &info, sizeof(info)) != 0)
                 return -EFAULT;
@@ -1027,6 +1167,7 @@ void tern_libc_signals_fork_prepare(void) {
 
 void tern_libc_signals_fork_child(void) {
     g_pending &= ~g_pending_at_fork;
+    drop_queued(g_pending_at_fork);
     /* The thread that forked is the child's only one, its main one, with its mask; the
      * wake ports' receive rights did not come with the clone. */
     g_threads[0].blocked = g_threads[g_forking_thread].blocked;
@@ -1117,6 +1258,8 @@ long tern_libc_signal_syscall(long n, long a1, long a2, long a3, long a4, int* h
         return a1 == self_serial() ? send_to_thread(a2, a3) : -ESRCH;
     case SYS_kill:
         return sys_kill(a1, a2);
+    case SYS_rt_sigqueueinfo:
+        return sys_rt_sigqueueinfo(a1, a2, (const siginfo_t*)a3);
     case SYS_setpgid:
         return sys_setpgid(a1, a2);
     case SYS_getpgid:
