@@ -218,6 +218,10 @@ int tern_libc_thread_is_ours(long tid);
 #define TERN_LIBC_THREAD_INDEXES 65
 int tern_libc_thread_index(void);
 int tern_libc_threads_started(void);
+/* What tern_libc_threads_started returns, for a caller that must not pay a call. */
+extern volatile int tern_libc_threads_made;
+/* Bit i set: a thread at index i (1..64) lives (the main thread, 0, is not in it). */
+uint64_t tern_libc_thread_indexes(void);
 long tern_libc_thread_tid(int index);
 int tern_libc_thread_index_of(long tid);
 tern_handle_t tern_libc_thread_handle(int index);

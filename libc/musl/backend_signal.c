@@ -111,7 +111,10 @@ struct thread_signals {
 };
 static struct thread_signals g_threads[TERN_LIBC_THREAD_INDEXES];
 
-static struct thread_signals* self_signals(void) { return &g_threads[tern_libc_thread_index()]; }
+/* The calling thread's state; a process that never made a thread pays one load. */
+static struct thread_signals* self_signals(void) {
+    return tern_libc_threads_made ? &g_threads[tern_libc_thread_index()] : &g_threads[0];
+}
 /* What proc reads (SignalEntry): [0] the signals ignored and not blocked, which it drops
  * without interrupting the thread; [1] the job word, the stop signals whose action is to
  * stop (proc stops the process at once) and SA_NOCLDSTOP. */
@@ -218,13 +221,10 @@ static void update_ignored(void) {
     /* With threads: proc may drop what every thread ignores and none blocks, and stops
      * the process for a stop signal that some thread does not block. */
     uint64_t blocked_any = g_threads[0].blocked, blocked_all = g_threads[0].blocked;
-    if (tern_libc_threads_started()) {
-        for (int i = 1; i < TERN_LIBC_THREAD_INDEXES; ++i) {
-            if (tern_libc_thread_tid(i) == 0)
-                continue;
-            blocked_any |= g_threads[i].blocked;
-            blocked_all &= g_threads[i].blocked;
-        }
+    for (uint64_t live = tern_libc_thread_indexes(); live != 0; live &= live - 1) {
+        int i = __builtin_ctzll(live);
+        blocked_any |= g_threads[i].blocked;
+        blocked_all &= g_threads[i].blocked;
     }
     int no_child_stop = (g_actions[SIGCHLD].flags & SA_NOCLDSTOP) != 0;
     __atomic_store_n(&g_words[1], tern_libc_signal_job_word(g_defaults, blocked_all, no_child_stop),
@@ -253,11 +253,8 @@ static void wake_thread(const struct thread_signals* t) {
  * pause or sigtimedwait looks again. */
 static void wake_all(void) {
     wake_thread(&g_threads[0]);
-    if (!tern_libc_threads_started())
-        return;
-    for (int i = 1; i < TERN_LIBC_THREAD_INDEXES; ++i)
-        if (tern_libc_thread_tid(i) != 0)
-            wake_thread(&g_threads[i]);
+    for (uint64_t live = tern_libc_thread_indexes(); live != 0; live &= live - 1)
+        wake_thread(&g_threads[__builtin_ctzll(live)]);
 }
 
 /* Makes the wake port before a wait looks at the pending signals: made lazily between
@@ -427,8 +424,7 @@ static int take_shared(long signal, struct signal_info* info);
 
 /* Takes every signal pending for the calling thread or the process that it does not
  * block, lowest first. */
-static void take_pending(ucontext_t* context) {
-    struct thread_signals* me = self_signals();
+static void take_pending_of(struct thread_signals* me, ucontext_t* context) {
     for (;;) {
         uint64_t blocked = me->blocked;
         long own = tern_libc_signal_next(me->pending, blocked);
@@ -448,6 +444,8 @@ static void take_pending(ucontext_t* context) {
         take(shared, context, &info);
     }
 }
+
+static void take_pending(ucontext_t* context) { take_pending_of(self_signals(), context); }
 
 /* SIGCONT discards pending stop signals and a stop signal a pending SIGCONT, whatever
  * their dispositions: in the set `set`. */
@@ -968,11 +966,12 @@ static long sys_rt_sigprocmask(long how, const uint64_t* set, uint64_t* old, lon
         if (next != 0)
             ensure_registered();
         me->blocked = next;
-        update_ignored();
+        if (next != previous)
+            update_ignored();
     }
     if (old && tern_libc_copy_out(old, &previous, sizeof(previous)) != 0)
         return -EFAULT;
-    take_pending(0);
+    take_pending_of(me, 0);
     /* What this thread blocks now and another does not goes there. */
     if (set && (me->blocked & ~previous & g_pending) != 0)
         route_pending();

@@ -68,8 +68,13 @@ static uint64_t g_main_robust_head;
 static volatile int g_thread_count = 1;
 /* Guards g_slots. */
 static volatile int g_slots_lock;
-/* 1 once the process made a thread: until then every caller is the main thread. */
-static volatile int g_threads_started;
+/* 1 once the process made a thread: until then every caller is the main thread (read by
+ * backend_signal.c's fast path, backend.h). */
+volatile int tern_libc_threads_made;
+#define g_threads_started tern_libc_threads_made
+/* Bit i: slot i holds a thread (from clone until it ends), so the signal code's walks
+ * over threads cost one step per thread. */
+static volatile uint64_t g_live_slots;
 
 long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6);
 
@@ -169,11 +174,15 @@ int tern_libc_thread_index(void) {
     if (!g_threads_started)
         return 0;
     uintptr_t self = thread_pointer();
-    for (int i = 0; i < MAX_THREADS; ++i)
+    for (uint64_t live = g_live_slots; live != 0; live &= live - 1) {
+        int i = __builtin_ctzll(live);
         if (g_slots[i].thread_pointer == self)
             return i + 1;
+    }
     return 0;
 }
+
+uint64_t tern_libc_thread_indexes(void) { return g_live_slots << 1; }
 
 long tern_libc_thread_tid(int index) {
     if (index <= 0 || index > MAX_THREADS)
@@ -230,6 +239,7 @@ void tern_libc_threads_fork_child(void) {
     g_slots_lock = 0;
     g_thread_count = 1;
     g_threads_started = 0;
+    g_live_slots = 0;
 }
 
 /* Frees the slot of a thread that is ending (the thread itself). */
@@ -238,6 +248,7 @@ static void release_slot(uint64_t id) {
     struct thread_slot* slot = slot_of(id);
     if (slot) {
         tern_libc_signals_thread_end((int)(slot - g_slots) + 1);
+        __atomic_and_fetch(&g_live_slots, ~((uint64_t)1 << (slot - g_slots)), __ATOMIC_SEQ_CST);
         slot->id = 0;
         slot->robust_head = 0;
         slot->thread_pointer = 0;
@@ -332,6 +343,7 @@ long __tern_clone(int (*func)(void*), void* stack, int flags, void* arg, int* pt
     tern_handle_t handle = TERN_INVALID_HANDLE;
     /* The signal code names the thread by its pointer before the new thread has run. */
     g_slots[slot].thread_pointer = (uintptr_t)fs_base;
+    __atomic_or_fetch(&g_live_slots, (uint64_t)1 << slot, __ATOMIC_SEQ_CST);
     int64_t id = tern_sys_thread_spawn((uint64_t)(uintptr_t)&__tern_thread_entry, top, 0, fs_base,
                                        clear, (uint64_t)(uintptr_t)&handle);
     word_lock(&g_slots_lock);
@@ -344,6 +356,7 @@ long __tern_clone(int (*func)(void*), void* stack, int flags, void* arg, int* pt
         if (handle != TERN_INVALID_HANDLE)
             (void)tern_sys_handle_close(handle);
         g_slots[slot].thread_pointer = 0;
+        __atomic_and_fetch(&g_live_slots, ~((uint64_t)1 << slot), __ATOMIC_SEQ_CST);
     }
     g_slots[slot].ended = 0;
     word_unlock(&g_slots_lock);
