@@ -86,15 +86,36 @@ bool valid_clear_tid(uint64_t word) {
 } // namespace
 
 SyscallResult sys_thread_spawn(uint64_t entry, uint64_t stack_top, uint64_t arg, uint64_t fs_base,
-                               uint64_t clear_tid) {
+                               uint64_t clear_tid, uint64_t handle_out) {
     if ((fs_base != 0 && !is_user_address(fs_base)) || !valid_clear_tid(clear_tid))
         return base::Error::INVALID_ARGUMENT;
+    UserPtr<tern_handle_t> out(handle_out);
+    // The handle's slot is checked before there is a thread to undo.
+    if (handle_out != 0)
+        TRY(out.write(TERN_INVALID_HANDLE));
+    Task& task = self_task();
     Thread* cur = current_thread();
-    Thread* thread = TRY(thread_create_user(self_task(), entry, stack_top, arg, cur->priority()));
+    Thread* thread = TRY(thread_create_user(task, entry, stack_top, arg, cur->priority()));
     thread->set_user_fs_base(fs_base);
     thread->m_clear_tid = clear_tid;
     uint64_t id = thread->id();
-    // No handle: the scheduler's reference keeps the thread until it ends.
+    if (handle_out != 0) {
+        // A handle for thread control by another task (the signal owner): CONTROL, to
+        // stop the thread and change its registers; TRANSFER, to send it there.
+        auto h = task.handles().insert(obj::Ref<obj::KObject>::retain(thread),
+                                       TERN_RIGHT_CONTROL | TERN_RIGHT_DUPLICATE
+                                           | TERN_RIGHT_TRANSFER | TERN_RIGHT_READ);
+        if (h.is_error()) {
+            thread_kill(*thread);
+            return h.error();
+        }
+        if (auto w = out.write(h.value()); w.is_error()) {
+            (void)task.handles().close(h.value());
+            thread_kill(*thread);
+            return w.error();
+        }
+    }
+    // Without a handle the scheduler's reference keeps the thread until it ends.
     make_ready(*thread);
     return id;
 }

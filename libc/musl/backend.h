@@ -228,6 +228,25 @@ unsigned tern_libc_lock_release(void);
 void tern_libc_lock_reacquire(unsigned depth);
 /* 1 when tid names a thread of this process other than the main one. */
 int tern_libc_thread_is_ours(long tid);
+/* Per-thread signal state (backend_signal.c) is indexed by thread: 0 the main thread (and
+ * any thread while the process has one), 1..64 the others. The calling thread's index
+ * (no system call); the id of the thread at an index (0: none); the index of a thread id
+ * of this process (-1: none); a new handle to the thread at an index, for proc (the caller
+ * sends or closes it; TERN_INVALID_HANDLE for the main thread, which proc holds, or none). */
+#define TERN_LIBC_THREAD_INDEXES 65
+int tern_libc_thread_index(void);
+int tern_libc_threads_started(void);
+/* What tern_libc_threads_started returns, for a caller that must not pay a call. */
+extern volatile int tern_libc_threads_made;
+/* Bit i set: a thread at index i (1..64) lives (the main thread, 0, is not in it). */
+uint64_t tern_libc_thread_indexes(void);
+long tern_libc_thread_tid(int index);
+int tern_libc_thread_index_of(long tid);
+tern_handle_t tern_libc_thread_handle(int index);
+/* backend_signal.c: a thread at `index` is about to start (its creator calls) / the
+ * thread at `index` is ending (itself). */
+void tern_libc_signals_thread_start(int index);
+void tern_libc_signals_thread_end(int index);
 /* A forked child has one thread, its main one. */
 void tern_libc_threads_fork_child(void);
 

@@ -91,20 +91,36 @@ struct signal_info {
 
 static struct k_sigaction g_actions[TERN_LIBC_SIGNAL_COUNT + 1];
 static struct signal_info g_info[TERN_LIBC_SIGNAL_COUNT + 1];
-static uint64_t g_blocked;
-static uint64_t g_pending;
-/* Handlers run, and of those without SA_RESTART: what an interrupted call looks at. */
-static volatile uint64_t g_handled;
-static volatile uint64_t g_unrestarted;
+/* The signals pending for the process (kill, the terminal, timers), each with its
+ * siginfo in g_info: whichever thread does not block one takes it. Changed atomically,
+ * as every thread takes from it. */
+static volatile uint64_t g_pending;
+
+/* A thread's own signal state (backend.h, tern_libc_thread_index): its mask, the signals
+ * sent to it alone (pthread_kill, tgkill: si_code SI_TKILL), and the handlers it ran, of
+ * those without SA_RESTART, which an interrupted call of that thread looks at. */
+struct thread_signals {
+    uint64_t blocked;
+    volatile uint64_t pending;
+    volatile uint64_t handled;
+    volatile uint64_t unrestarted;
+    /* A port whose signal bit each delivery to the process or this thread sets:
+     * sigsuspend, pause and sigtimedwait wait on it, so a signal that comes just before
+     * they wait is not missed. */
+    volatile uint32_t wake_port;
+};
+static struct thread_signals g_threads[TERN_LIBC_THREAD_INDEXES];
+
+/* The calling thread's state; a process that never made a thread pays one load. */
+static struct thread_signals* self_signals(void) {
+    return tern_libc_threads_made ? &g_threads[tern_libc_thread_index()] : &g_threads[0];
+}
 /* What proc reads (SignalEntry): [0] the signals ignored and not blocked, which it drops
  * without interrupting the thread; [1] the job word, the stop signals whose action is to
  * stop (proc stops the process at once) and SA_NOCLDSTOP. */
 static volatile uint64_t g_words[2] __attribute__((aligned(16)));
 /* 1 once proc has the entry, -1 when it cannot (no proc server). */
 static int g_registered;
-/* A port whose signal bit each delivery sets: sigsuspend, pause and sigtimedwait wait on
- * it, so a signal that comes just before they wait is not missed. */
-static uint32_t g_wake_port;
 static stack_t g_altstack = {.ss_flags = SS_DISABLE};
 static int g_on_altstack;
 
@@ -202,10 +218,18 @@ static void update_ignored(void) {
         g_defaults = defaults;
         g_dispositions_changed = 0;
     }
+    /* With threads: proc may drop what every thread ignores and none blocks, and stops
+     * the process for a stop signal that some thread does not block. */
+    uint64_t blocked_any = g_threads[0].blocked, blocked_all = g_threads[0].blocked;
+    for (uint64_t live = tern_libc_thread_indexes(); live != 0; live &= live - 1) {
+        int i = __builtin_ctzll(live);
+        blocked_any |= g_threads[i].blocked;
+        blocked_all &= g_threads[i].blocked;
+    }
     int no_child_stop = (g_actions[SIGCHLD].flags & SA_NOCLDSTOP) != 0;
-    __atomic_store_n(&g_words[1], tern_libc_signal_job_word(g_defaults, g_blocked, no_child_stop),
+    __atomic_store_n(&g_words[1], tern_libc_signal_job_word(g_defaults, blocked_all, no_child_stop),
                      __ATOMIC_SEQ_CST);
-    __atomic_store_n(&g_words[0], g_ignoring & ~g_blocked, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&g_words[0], g_ignoring & ~blocked_any, __ATOMIC_SEQ_CST);
 }
 
 static void ensure_registered(void) {
@@ -219,48 +243,64 @@ static void ensure_registered(void) {
                        : -1;
 }
 
-static void wake(void) {
-    if (g_wake_port != 0)
-        (void)tern_sys_port_signal(g_wake_port, 1);
+static void wake_thread(const struct thread_signals* t) {
+    uint32_t port = t->wake_port;
+    if (port != 0)
+        (void)tern_sys_port_signal(port, 1);
+}
+
+/* A signal for the process or a thread arrived: every thread waiting in sigsuspend,
+ * pause or sigtimedwait looks again. */
+static void wake_all(void) {
+    wake_thread(&g_threads[0]);
+    for (uint64_t live = tern_libc_thread_indexes(); live != 0; live &= live - 1)
+        wake_thread(&g_threads[__builtin_ctzll(live)]);
 }
 
 /* Makes the wake port before a wait looks at the pending signals: made lazily between
  * that look and the wait, a delivery in between would signal no port and be missed. */
-static void make_wake_port(void) {
-    if (g_wake_port != 0)
+static void make_wake_port(struct thread_signals* me) {
+    if (me->wake_port != 0)
         return;
     int64_t port = tern_sys_port_create(1);
     if (port >= 0)
-        g_wake_port = (uint32_t)port;
+        me->wake_port = (uint32_t)port;
 }
 
-/* Waits until a signal arrives (or timeout_ns passes). */
-static void wait_for_signal(uint64_t timeout_ns) {
-    if (g_wake_port == 0) {
+/* Waits until a signal arrives (or timeout_ns passes), without the backend lock, which
+ * the other threads need meanwhile (to send this one the signal, say). */
+static void wait_for_signal(const struct thread_signals* me, uint64_t timeout_ns) {
+    unsigned depth = tern_libc_lock_release();
+    if (me->wake_port == 0) {
         /* No port could be made: poll. */
         (void)tern_sys_thread_sleep(timeout_ns < 10000000 ? timeout_ns : 10000000);
-        return;
+    } else {
+        struct tern_msg message;
+        memset(&message, 0, sizeof(message));
+        (void)tern_sys_port_receive(me->wake_port, (uint64_t)(uintptr_t)&message, timeout_ns);
     }
-    struct tern_msg message;
-    memset(&message, 0, sizeof(message));
-    (void)tern_sys_port_receive(g_wake_port, (uint64_t)(uintptr_t)&message, timeout_ns);
+    tern_libc_lock_reacquire(depth);
 }
 
-uint64_t tern_libc_signal_mark(void) { return (g_handled & 0xffffffffu) | (g_unrestarted << 32); }
+uint64_t tern_libc_signal_mark(void) {
+    const struct thread_signals* me = self_signals();
+    return (me->handled & 0xffffffffu) | (me->unrestarted << 32);
+}
 
 int tern_libc_signal_interrupts(uint64_t mark, int restartable) {
+    const struct thread_signals* me = self_signals();
     if (restartable)
-        return (g_unrestarted & 0xffffffffu) != (mark >> 32);
-    return (g_handled & 0xffffffffu) != (mark & 0xffffffffu);
+        return (me->unrestarted & 0xffffffffu) != (mark >> 32);
+    return (me->handled & 0xffffffffu) != (mark & 0xffffffffu);
 }
 
 /* A timer's signal: its id, overrun count and sigev_value in the siginfo. */
-static void timer_info(long signal, siginfo_t* info) {
-    if (g_info[signal].code != SI_TIMER)
+static void timer_info(const struct signal_info* from, siginfo_t* info) {
+    if (from->code != SI_TIMER)
         return;
-    info->si_timerid = g_info[signal].timer_id;
-    info->si_overrun = g_info[signal].overrun;
-    info->si_value.sival_ptr = (void*)(uintptr_t)g_info[signal].value;
+    info->si_timerid = from->timer_id;
+    info->si_overrun = from->overrun;
+    info->si_value.sival_ptr = (void*)(uintptr_t)from->value;
 }
 
 /* The pending signal leaves the set: a timer's overrun count is read now. */
@@ -283,16 +323,19 @@ static void release_timer(long signal) {
 /* Runs the handler of `signal` with siginfo from `from` (a fault's, or what its
  * delivery recorded in g_info). */
 static void run_handler(long signal, struct k_sigaction* action, ucontext_t* context,
-                        const struct signal_info* from) {
+                        const struct signal_info* from, int fault) {
+    struct thread_signals* me = self_signals();
     siginfo_t info;
     memset(&info, 0, sizeof(info));
     info.si_signo = (int)signal;
     info.si_code = from->code;
-    if (from != &g_info[signal]) { /* a fault */
+    if (fault) {
         info.si_addr = (void*)(uintptr_t)from->address;
     } else {
         info.si_pid = (pid_t)serial_of(from->sender);
         info.si_uid = 0;
+        if (from->code == SI_QUEUE) /* sigqueue's value travels as the status */
+            info.si_value.sival_ptr = (void*)(uintptr_t)from->status;
     }
     if (signal == SIGCHLD && from->code == CLD_EXITED) {
         /* From proc when a child ended: its status tells how. */
@@ -303,27 +346,27 @@ static void run_handler(long signal, struct k_sigaction* action, ucontext_t* con
     } else if (signal == SIGCHLD && (from->code == CLD_STOPPED || from->code == CLD_CONTINUED)) {
         info.si_status = (int)from->status; /* the signal that stopped or continued it */
     }
-    if (from == &g_info[signal])
-        timer_info(signal, &info);
+    if (!fault)
+        timer_info(from, &info);
     ucontext_t local;
     if (!context) {
         memset(&local, 0, sizeof(local));
         context = &local;
     }
-    uint64_t old = g_blocked;
+    uint64_t old = me->blocked;
     memcpy(&context->uc_sigmask, &old, sizeof(old));
     uintptr_t handler = action->handler;
     unsigned long flags = action->flags;
-    g_blocked = tern_libc_signal_handler_mask(old, action->mask, flags, signal);
+    me->blocked = tern_libc_signal_handler_mask(old, action->mask, flags, signal);
     if (tern_libc_signal_resets(flags)) {
         action->handler = (uintptr_t)SIG_DFL;
         action->flags &= ~(unsigned long)(SA_SIGINFO | SA_RESETHAND);
         g_dispositions_changed = 1;
     }
     update_ignored();
-    ++g_handled;
+    ++me->handled;
     if (!(flags & SA_RESTART))
-        ++g_unrestarted;
+        ++me->unrestarted;
     int on_alt = (flags & SA_ONSTACK) && !(g_altstack.ss_flags & SS_DISABLE) && !g_on_altstack;
     if (on_alt) {
         g_on_altstack = 1;
@@ -337,7 +380,7 @@ static void run_handler(long signal, struct k_sigaction* action, ucontext_t* con
     }
     uint64_t restored = 0;
     memcpy(&restored, &context->uc_sigmask, sizeof(restored));
-    g_blocked = restored & ~tern_libc_signal_unblockable();
+    me->blocked = restored & ~tern_libc_signal_unblockable();
     update_ignored();
 }
 
@@ -352,12 +395,12 @@ static void stop_self(long signal) {
         tern_libc_log_unsupported(SYS_kill, "stopping a process without proc");
 }
 
-static void take(long signal, ucontext_t* context) {
+static void take(long signal, ucontext_t* context, const struct signal_info* info) {
     struct k_sigaction* action = &g_actions[signal];
     if (action->handler == (uintptr_t)SIG_IGN)
         return;
     if (action->handler != (uintptr_t)SIG_DFL) {
-        run_handler(signal, action, context, &g_info[signal]);
+        run_handler(signal, action, context, info, 0);
         return;
     }
     switch (tern_libc_signal_default(signal)) {
@@ -372,29 +415,217 @@ static void take(long signal, ucontext_t* context) {
     }
 }
 
-static void take_pending(ucontext_t* context) {
-    long signal;
-    while ((signal = tern_libc_signal_next(g_pending, g_blocked)) != 0) {
-        g_pending &= ~tern_libc_signal_bit(signal);
-        dequeue_timer(signal);
-        take(signal, context);
+/* Takes `bit` out of a pending set; false when another thread took it first. */
+static int claim(volatile uint64_t* set, uint64_t bit) {
+    return (__atomic_fetch_and(set, ~bit, __ATOMIC_SEQ_CST) & bit) != 0;
+}
+
+static int take_shared(long signal, struct signal_info* info);
+
+/* Takes every signal pending for the calling thread or the process that it does not
+ * block, lowest first. */
+static void take_pending_of(struct thread_signals* me, ucontext_t* context) {
+    for (;;) {
+        uint64_t blocked = me->blocked;
+        long own = tern_libc_signal_next(me->pending, blocked);
+        long shared = tern_libc_signal_next(g_pending, blocked);
+        if (own != 0 && (shared == 0 || own <= shared)) {
+            if (!claim(&me->pending, tern_libc_signal_bit(own)))
+                continue;
+            struct signal_info info = {kSiTkill, self_pid(), 0, 0, 0, 0, 0, 0};
+            take(own, context, &info);
+            continue;
+        }
+        if (shared == 0)
+            return;
+        struct signal_info info;
+        if (!take_shared(shared, &info))
+            continue;
+        take(shared, context, &info);
     }
 }
 
-static void make_pending(long signal, int code, uint64_t sender, int64_t status) {
-    /* SIGCONT discards pending stop signals and a stop signal a pending SIGCONT, whatever
-     * their dispositions. */
-    uint64_t kept = tern_libc_signal_pend(g_pending, signal) & ~tern_libc_signal_bit(signal);
-    g_pending = kept | (g_pending & tern_libc_signal_bit(signal));
+static void take_pending(ucontext_t* context) { take_pending_of(self_signals(), context); }
+
+/* SIGCONT discards pending stop signals and a stop signal a pending SIGCONT, whatever
+ * their dispositions: in the set `set`. */
+static void discard_for(volatile uint64_t* set, long signal) {
+    uint64_t bit = tern_libc_signal_bit(signal);
+    uint64_t old = __atomic_load_n(set, __ATOMIC_SEQ_CST), next;
+    do {
+        next = (tern_libc_signal_pend(old, signal) & ~bit) | (old & bit);
+    } while (
+        next != old
+        && !__atomic_compare_exchange_n(set, &old, next, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+}
+
+static int is_stop_or_continue(long signal) {
+    return signal == SIGCONT || signal == SIGSTOP || signal == SIGTSTP || signal == SIGTTIN
+           || signal == SIGTTOU;
+}
+
+static void discard(long signal) {
+    if (!is_stop_or_continue(signal))
+        return;
+    discard_for(&g_pending, signal);
+    for (int i = 0; i < TERN_LIBC_THREAD_INDEXES; ++i)
+        if (g_threads[i].pending != 0)
+            discard_for(&g_threads[i].pending, signal);
+}
+
+/* Real-time signals (32 and up) sent to the process are queued: each instance sent is
+ * taken once, with its own siginfo, the oldest first (a standard signal is pending at
+ * most once). A slot is claimed with a compare-and-swap, so a delivery that interrupts
+ * a thread in the middle of the queue, or another thread, finds it consistent. */
+enum {
+    kQueueSize = 64,
+    kFirstRealtime = 32,
+    kSlotFree = 0,
+    kSlotBusy = 1,
+    kSlotQueued = 2
+};
+struct queued_signal {
+    volatile int state;
+    long signal;
+    uint64_t order;
+    struct signal_info info;
+};
+static struct queued_signal g_queue[kQueueSize];
+static volatile uint64_t g_queue_order;
+
+static int enqueue(long signal, const struct signal_info* info) {
+    for (int i = 0; i < kQueueSize; ++i) {
+        int expected = kSlotFree;
+        if (!__atomic_compare_exchange_n(&g_queue[i].state, &expected, kSlotBusy, 0,
+                                         __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            continue;
+        g_queue[i].signal = signal;
+        g_queue[i].info = *info;
+        g_queue[i].order = __atomic_fetch_add(&g_queue_order, 1, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&g_queue[i].state, kSlotQueued, __ATOMIC_SEQ_CST);
+        return 1;
+    }
+    return 0;
+}
+
+/* Takes the oldest queued instance of `signal` into *out; *more says whether others
+ * are left. 0 when none is queued. */
+static int dequeue(long signal, struct signal_info* out, int* more) {
+    for (;;) {
+        int oldest = -1, count = 0;
+        for (int i = 0; i < kQueueSize; ++i) {
+            if (g_queue[i].state != kSlotQueued || g_queue[i].signal != signal)
+                continue;
+            ++count;
+            if (oldest < 0 || g_queue[i].order < g_queue[oldest].order)
+                oldest = i;
+        }
+        *more = count > 1;
+        if (oldest < 0)
+            return 0;
+        int expected = kSlotQueued;
+        if (!__atomic_compare_exchange_n(&g_queue[oldest].state, &expected, kSlotBusy, 0,
+                                         __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            continue;
+        *out = g_queue[oldest].info;
+        __atomic_store_n(&g_queue[oldest].state, kSlotFree, __ATOMIC_SEQ_CST);
+        return 1;
+    }
+}
+
+/* Drops every queued instance of the signals in `set`. */
+static void drop_queued(uint64_t set) {
+    for (int i = 0; i < kQueueSize; ++i) {
+        int expected = kSlotQueued;
+        if ((tern_libc_signal_bit(g_queue[i].signal) & set)
+            && __atomic_compare_exchange_n(&g_queue[i].state, &expected, kSlotBusy, 0,
+                                           __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            __atomic_store_n(&g_queue[i].state, kSlotFree, __ATOMIC_SEQ_CST);
+    }
+}
+
+/* Takes `signal` out of the process's pending set into *info: a queued real-time
+ * instance, or the one standard signal. 0 when another thread took it first. */
+static int take_shared(long signal, struct signal_info* info) {
+    uint64_t bit = tern_libc_signal_bit(signal);
+    if (!claim(&g_pending, bit))
+        return 0;
+    int more = 0;
+    if (signal >= kFirstRealtime && dequeue(signal, info, &more)) {
+        if (more)
+            __atomic_fetch_or(&g_pending, bit, __ATOMIC_SEQ_CST);
+        return 1;
+    }
+    dequeue_timer(signal);
+    *info = g_info[signal];
+    return 1;
+}
+
+/* -EAGAIN: a real-time signal of sigqueue with the queue full (nothing is made pending). */
+static long make_pending(long signal, int code, uint64_t sender, int64_t status) {
+    discard(signal);
     /* A signal that is ignored is dropped at once, even while blocked (POSIX). */
     if (ignores(signal))
-        return;
+        return 0;
+    if (signal >= kFirstRealtime && code != SI_TIMER) {
+        struct signal_info info = {code, sender, status, 0, 0, 0, 0, 0};
+        if (enqueue(signal, &info)) {
+            __atomic_fetch_or(&g_pending, tern_libc_signal_bit(signal), __ATOMIC_SEQ_CST);
+            return 0;
+        }
+        if (code == SI_QUEUE)
+            return -EAGAIN;
+    }
     release_timer(signal);
-    g_pending |= tern_libc_signal_bit(signal);
     g_info[signal].code = code;
     g_info[signal].sender = sender;
     g_info[signal].status = status;
     g_info[signal].address = 0;
+    __atomic_fetch_or(&g_pending, tern_libc_signal_bit(signal), __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+/* A signal for one thread (pthread_kill, tgkill). */
+static void make_thread_pending(struct thread_signals* t, long signal) {
+    discard(signal);
+    if (ignores(signal))
+        return;
+    __atomic_fetch_or(&t->pending, tern_libc_signal_bit(signal), __ATOMIC_SEQ_CST);
+}
+
+/* Asks proc to interrupt the thread at `index` (0: the main one, which proc holds) with
+ * `signal` for it alone (thread_only), or with none, to take what the process has
+ * pending. */
+static int64_t interrupt_thread(int index, long signal, int thread_only) {
+    tern_handle_t handle = TERN_INVALID_HANDLE;
+    if (index != 0) {
+        handle = tern_libc_thread_handle(index);
+        if (handle == TERN_INVALID_HANDLE)
+            return -TERN_NOT_FOUND;
+    }
+    return tern_libc_proc_signal_thread(handle, (uint32_t)signal,
+                                        thread_only ? TERN_LIBC_SIGNAL_THREAD_ONLY : 0,
+                                        thread_only ? kSiTkill : SI_USER, 0);
+}
+
+/* What the process has pending and the calling thread blocks goes to a thread that does
+ * not block it (POSIX: a process's signal is taken by any thread not blocking it); a
+ * thread in sigwait or sigsuspend sees it through its wake port. */
+static void route_pending(void) {
+    wake_all();
+    if (!tern_libc_threads_started() || g_registered != 1)
+        return;
+    int self = tern_libc_thread_index();
+    uint64_t left = __atomic_load_n(&g_pending, __ATOMIC_SEQ_CST) & g_threads[self].blocked;
+    for (int i = 0; i < TERN_LIBC_THREAD_INDEXES && left != 0; ++i) {
+        if (i == self || (i != 0 && tern_libc_thread_tid(i) == 0))
+            continue;
+        uint64_t takes = left & ~g_threads[i].blocked;
+        if (takes == 0)
+            continue;
+        if (interrupt_thread(i, 0, 0) == 0)
+            left &= ~takes;
+    }
 }
 
 static void context_from_frame(ucontext_t* uc, const struct tern_libc_signal_frame* f) {
@@ -490,12 +721,12 @@ static void log_fault(long signal, uint64_t vector, uint64_t rip, uint64_t addre
  * its default ends the process. */
 static void take_fault(struct tern_libc_signal_frame* frame) {
     uint64_t vector = frame->fault - 1;
-    struct signal_info info = {0, 0, 0, 0};
+    struct signal_info info = {0, 0, 0, 0, 0, 0, 0, 0};
     long signal = tern_libc_signal_of_fault(vector, (uint64_t)frame->code, frame->sender,
                                             (uint64_t)frame->status, &info.code, &info.address);
     struct k_sigaction* action = &g_actions[signal];
-    if ((g_blocked & tern_libc_signal_bit(signal)) || action->handler == (uintptr_t)SIG_IGN
-        || action->handler == (uintptr_t)SIG_DFL) {
+    if ((self_signals()->blocked & tern_libc_signal_bit(signal))
+        || action->handler == (uintptr_t)SIG_IGN || action->handler == (uintptr_t)SIG_DFL) {
         log_fault(signal, vector, (uint64_t)frame->status, frame->sender);
         tern_libc_exit_by_signal(signal);
     }
@@ -504,7 +735,7 @@ static void take_fault(struct tern_libc_signal_frame* frame) {
     context.uc_mcontext.gregs[REG_TRAPNO] = (greg_t)vector;
     context.uc_mcontext.gregs[REG_ERR] = (greg_t)frame->code;
     context.uc_mcontext.gregs[REG_CR2] = (greg_t)frame->sender;
-    run_handler(signal, action, &context, &info);
+    run_handler(signal, action, &context, &info, 1);
     context_to_frame(frame, &context);
 }
 
@@ -515,13 +746,13 @@ static void make_pending_from_proc(long signal, const struct tern_libc_signal_fr
     uint64_t bit = tern_libc_signal_bit(signal);
     int timer = -1;
     int code = (int)frame->code;
-    if (frame->sender == self_pid() && tern_libc_timer_arrived(signal, &timer))
+    if (frame->sender == self_pid() && code != SI_QUEUE && tern_libc_timer_arrived(signal, &timer))
         code = SI_TIMER;
     if (timer >= 0 && (g_pending & bit)) {
         tern_libc_timer_dropped(timer);
         return;
     }
-    make_pending(signal, code, frame->sender, frame->status);
+    (void)make_pending(signal, code, frame->sender, frame->status);
     if (timer < 0)
         return;
     if (g_pending & bit)
@@ -536,30 +767,22 @@ __attribute__((used)) void tern_signal_deliver(struct tern_libc_signal_frame* fr
         take_fault(frame);
         return;
     }
-    long signal = (long)frame->signo;
+    long signal = (long)(frame->signo & 0xffffffffu);
     if (signal >= 1 && signal <= TERN_LIBC_SIGNAL_COUNT) {
-        make_pending_from_proc(signal, frame);
-        ucontext_t context;
-        context_from_frame(&context, frame);
-        take_pending(&context);
-        context_to_frame(frame, &context);
+        if (frame->signo & TERN_LIBC_SIGNAL_FRAME_THREAD)
+            make_thread_pending(self_signals(), signal);
+        else
+            make_pending_from_proc(signal, frame);
     }
-    wake();
+    /* signo 0: another thread asks this one to look at the process's pending set. */
+    ucontext_t context;
+    context_from_frame(&context, frame);
+    take_pending(&context);
+    context_to_frame(frame, &context);
+    route_pending();
 }
 
 /* ---- Sending --------------------------------------------------------------------------- */
-
-static long send_to_self(long signal, int code) {
-    if (signal == 0)
-        return 0;
-    if (!tern_libc_signal_bit(signal))
-        return -EINVAL;
-    make_pending(signal, code, self_pid(), 0);
-    take_pending(0);
-    return 0;
-}
-
-long tern_libc_raise(long signal) { return send_to_self(signal, SI_USER); }
 
 static long errno_of_proc(int64_t r) {
     if (r == -TERN_NOT_FOUND || r == -TERN_NOT_OWNER)
@@ -569,6 +792,57 @@ static long errno_of_proc(int64_t r) {
     if (r == -TERN_INVALID_ARGUMENT)
         return -EINVAL;
     return -(long)tern_libc_errno_from_status((int32_t)-r);
+}
+
+static long send_to_self(long signal, int code) {
+    if (signal == 0)
+        return 0;
+    if (!tern_libc_signal_bit(signal))
+        return -EINVAL;
+    (void)make_pending(signal, code, self_pid(), 0);
+    take_pending(0);
+    route_pending();
+    return 0;
+}
+
+long tern_libc_raise(long signal) { return send_to_self(signal, SI_USER); }
+
+/* pthread_kill, tgkill, tkill: a signal for one thread of this process. SIGKILL and
+ * SIGSTOP act on the process. */
+static long send_to_thread(long tid, long signal) {
+    int index = tern_libc_thread_index_of(tid);
+    if (index < 0)
+        return -ESRCH;
+    if (signal == 0)
+        return 0;
+    if (!tern_libc_signal_bit(signal))
+        return -EINVAL;
+    if (signal == SIGKILL || signal == SIGSTOP)
+        return send_to_self(signal, kSiTkill);
+    if (ignores(signal))
+        return 0;
+    struct thread_signals* target = &g_threads[index];
+    if (index == tern_libc_thread_index()) {
+        make_thread_pending(target, signal);
+        take_pending(0);
+        return 0;
+    }
+    ensure_registered();
+    if (g_registered == 1) {
+        int64_t r = interrupt_thread(index, signal, 1);
+        /* A signal to this thread cut the wait for proc's answer short: proc goes on. */
+        if (r == 0 || r == -TERN_INTERRUPTED)
+            return 0;
+        if (r == -TERN_NOT_FOUND)
+            return -ESRCH;
+        if (r != -TERN_NOT_SUPPORTED)
+            return errno_of_proc(r);
+    }
+    /* No proc (a boot module): the thread takes it when it next looks (a mask change, a
+     * wait for signals). */
+    make_thread_pending(target, signal);
+    wake_thread(target);
+    return 0;
 }
 
 static long sys_kill(long pid, long signal) {
@@ -608,6 +882,43 @@ static long sys_kill(long pid, long signal) {
     return 0;
 }
 
+/* sigqueue: a signal with a value (si_code SI_QUEUE) to this process or another. As on
+ * Linux, a program may not pass off its signal as the kernel's or kill's (si_code >= 0)
+ * or tkill's to another process. */
+static long sys_rt_sigqueueinfo(long pid, long signal, const siginfo_t* user_info) {
+    siginfo_t info;
+    if (tern_libc_copy_in(&info, user_info, sizeof(info)) != 0)
+        return -EFAULT;
+    if (signal < 0 || signal > TERN_LIBC_SIGNAL_COUNT)
+        return -EINVAL;
+    if (pid <= 0)
+        return -ESRCH;
+    uint64_t value = (uint64_t)(uintptr_t)info.si_value.sival_ptr;
+    if (pid == self_serial()) {
+        if (signal == 0)
+            return 0;
+        long r = make_pending(signal, info.si_code, self_pid(), (int64_t)value);
+        if (r != 0)
+            return r;
+        take_pending(0);
+        route_pending();
+        return 0;
+    }
+    if (info.si_code >= 0 || info.si_code == kSiTkill)
+        return -EPERM;
+    uint64_t self = self_pid();
+    if (self == 0)
+        return -ESRCH;
+    int caller_too = 0;
+    int64_t r = tern_libc_proc_sigqueue(tern_libc_global_pid(self, pid), (uint32_t)signal,
+                                        TERN_LIBC_SIGNAL_QUEUE, value, &caller_too);
+    if (r == -TERN_INTERRUPTED)
+        return 0;
+    if (r == -TERN_NOT_SUPPORTED)
+        return -EPERM;
+    return r < 0 ? errno_of_proc(r) : 0;
+}
+
 /* ---- Dispositions and the mask ---------------------------------------------------------- */
 
 static long sys_rt_sigaction(long signal, const struct k_sigaction* action, struct k_sigaction* old,
@@ -627,10 +938,13 @@ static long sys_rt_sigaction(long signal, const struct k_sigaction* action, stru
         if (next.handler != (uintptr_t)SIG_DFL)
             ensure_registered();
         /* Setting SIG_IGN (or a default that ignores) discards a pending one. */
-        if (ignores(signal) && (g_pending & tern_libc_signal_bit(signal))) {
-            g_pending &= ~tern_libc_signal_bit(signal);
+        if (ignores(signal) && claim(&g_pending, tern_libc_signal_bit(signal))) {
             release_timer(signal);
+            drop_queued(tern_libc_signal_bit(signal));
         }
+        if (ignores(signal))
+            for (int i = 0; i < TERN_LIBC_THREAD_INDEXES; ++i)
+                (void)claim(&g_threads[i].pending, tern_libc_signal_bit(signal));
         update_ignored();
     }
     if (old && tern_libc_copy_out(old, &previous, sizeof(previous)) != 0)
@@ -641,7 +955,8 @@ static long sys_rt_sigaction(long signal, const struct k_sigaction* action, stru
 static long sys_rt_sigprocmask(long how, const uint64_t* set, uint64_t* old, long sigset_size) {
     if (sigset_size != kSigsetSize)
         return -EINVAL;
-    uint64_t previous = g_blocked;
+    struct thread_signals* me = self_signals();
+    uint64_t previous = me->blocked;
     if (set) {
         uint64_t wanted = 0, next = 0;
         if (tern_libc_copy_in(&wanted, set, sizeof(wanted)) != 0)
@@ -650,19 +965,24 @@ static long sys_rt_sigprocmask(long how, const uint64_t* set, uint64_t* old, lon
             return -EINVAL;
         if (next != 0)
             ensure_registered();
-        g_blocked = next;
-        update_ignored();
+        me->blocked = next;
+        if (next != previous)
+            update_ignored();
     }
     if (old && tern_libc_copy_out(old, &previous, sizeof(previous)) != 0)
         return -EFAULT;
-    take_pending(0);
+    take_pending_of(me, 0);
+    /* What this thread blocks now and another does not goes there. */
+    if (set && (me->blocked & ~previous & g_pending) != 0)
+        route_pending();
     return 0;
 }
 
 static long sys_rt_sigpending(uint64_t* set, long sigset_size) {
     if (sigset_size != kSigsetSize)
         return -EINVAL;
-    uint64_t pending = g_pending & g_blocked;
+    const struct thread_signals* me = self_signals();
+    uint64_t pending = (g_pending | me->pending) & me->blocked;
     return tern_libc_copy_out(set, &pending, sizeof(pending)) != 0 ? -EFAULT : 0;
 }
 
@@ -670,17 +990,18 @@ static long sys_rt_sigpending(uint64_t* set, long sigset_size) {
 
 static long suspend(uint64_t mask) {
     ensure_registered();
-    make_wake_port();
-    uint64_t old = g_blocked;
+    struct thread_signals* me = self_signals();
+    make_wake_port(me);
+    uint64_t old = me->blocked;
     uint64_t mark = tern_libc_signal_mark();
-    g_blocked = mask & ~tern_libc_signal_unblockable();
+    me->blocked = mask & ~tern_libc_signal_unblockable();
     for (;;) {
         take_pending(0);
         if (tern_libc_signal_interrupts(mark, 0))
             break;
-        wait_for_signal(TERN_TIMEOUT_INFINITE);
+        wait_for_signal(me, TERN_TIMEOUT_INFINITE);
     }
-    g_blocked = old;
+    me->blocked = old;
     take_pending(0);
     return -EINTR;
 }
@@ -714,19 +1035,25 @@ static long sys_rt_sigtimedwait(const uint64_t* set, siginfo_t* user_info,
         deadline = (uint64_t)tern_sys_clock_monotonic() + ns;
     }
     ensure_registered();
-    make_wake_port();
+    struct thread_signals* me = self_signals();
+    make_wake_port(me);
     uint64_t mark = tern_libc_signal_mark();
     for (;;) {
-        long signal = tern_libc_signal_next(g_pending & wanted, 0);
+        long own = tern_libc_signal_next(me->pending & wanted, 0);
+        long signal = own != 0 ? own : tern_libc_signal_next(g_pending & wanted, 0);
         if (signal != 0) {
-            g_pending &= ~tern_libc_signal_bit(signal);
-            dequeue_timer(signal);
+            struct signal_info from = {kSiTkill, self_pid(), 0, 0, 0, 0, 0, 0};
+            if (own != 0 ? !claim(&me->pending, tern_libc_signal_bit(signal))
+                         : !take_shared(signal, &from))
+                continue;
             siginfo_t info;
             memset(&info, 0, sizeof(info));
             info.si_signo = (int)signal;
-            info.si_code = g_info[signal].code;
-            info.si_pid = (pid_t)serial_of(g_info[signal].sender);
-            timer_info(signal, &info);
+            info.si_code = from.code;
+            info.si_pid = (pid_t)serial_of(from.sender);
+            if (from.code == SI_QUEUE)
+                info.si_value.sival_ptr = (void*)(uintptr_t)from.status;
+            timer_info(&from, &info);
             if (user_info && tern_libc_copy_out(user_info, &info, sizeof(info)) != 0)
                 return -EFAULT;
             return signal;
@@ -736,7 +1063,7 @@ static long sys_rt_sigtimedwait(const uint64_t* set, siginfo_t* user_info,
         uint64_t now = (uint64_t)tern_sys_clock_monotonic();
         if (deadline != TERN_TIMEOUT_INFINITE && now >= deadline)
             return -EAGAIN;
-        wait_for_signal(deadline == TERN_TIMEOUT_INFINITE ? deadline : deadline - now);
+        wait_for_signal(me, deadline == TERN_TIMEOUT_INFINITE ? deadline : deadline - now);
     }
 }
 
@@ -830,14 +1157,45 @@ long tern_libc_signal_ioctl(long request, long argument) {
 /* What was pending in the parent when it cloned itself: the child does not inherit it,
  * but it keeps what was sent to it since (proc may deliver to it before it first runs). */
 static uint64_t g_pending_at_fork;
+static int g_forking_thread;
 
-void tern_libc_signals_fork_prepare(void) { g_pending_at_fork = g_pending; }
+void tern_libc_signals_fork_prepare(void) {
+    g_pending_at_fork = g_pending;
+    g_forking_thread = tern_libc_thread_index();
+}
 
 void tern_libc_signals_fork_child(void) {
     g_pending &= ~g_pending_at_fork;
-    /* The wake port's receive right did not come with the clone. */
-    g_wake_port = 0;
+    drop_queued(g_pending_at_fork);
+    /* The thread that forked is the child's only one, its main one, with its mask; the
+     * wake ports' receive rights did not come with the clone. */
+    g_threads[0].blocked = g_threads[g_forking_thread].blocked;
+    g_threads[0].pending = 0;
+    for (int i = 0; i < TERN_LIBC_THREAD_INDEXES; ++i) {
+        g_threads[i].wake_port = 0;
+        if (i != 0)
+            g_threads[i] = (struct thread_signals){0, 0, 0, 0, 0};
+    }
     tern_libc_timers_fork_child();
+}
+
+void tern_libc_signals_thread_start(int index) {
+    if (index <= 0 || index >= TERN_LIBC_THREAD_INDEXES)
+        return;
+    /* A new thread starts with its creator's mask (musl's pthread_create then sets the
+     * one it wants) and nothing pending. */
+    g_threads[index] = (struct thread_signals){self_signals()->blocked, 0, 0, 0, 0};
+}
+
+void tern_libc_signals_thread_end(int index) {
+    if (index <= 0 || index >= TERN_LIBC_THREAD_INDEXES)
+        return;
+    uint32_t port = g_threads[index].wake_port;
+    g_threads[index].wake_port = 0;
+    if (port != 0)
+        (void)tern_sys_handle_close(port);
+    /* Its own signals end with it; what the process has pending stays for the others. */
+    g_threads[index].pending = 0;
 }
 
 void tern_libc_signal_register(void) { ensure_registered(); }
@@ -850,7 +1208,7 @@ int tern_libc_signal_dropped_by_proc(long signal) {
  * their default, as POSIX says, and pending ones are dropped (the new image starts
  * without). The hook for more signal state is portable/exec_state.h's signal_words. */
 void tern_libc_signals_exec_save(uint64_t* mask, uint64_t* ignored) {
-    *mask = g_blocked;
+    *mask = self_signals()->blocked;
     *ignored = 0;
     for (long signal = 1; signal <= TERN_LIBC_SIGNAL_COUNT; ++signal)
         if (g_actions[signal].handler == (uintptr_t)SIG_IGN)
@@ -858,7 +1216,7 @@ void tern_libc_signals_exec_save(uint64_t* mask, uint64_t* ignored) {
 }
 
 void tern_libc_signals_exec_restore(uint64_t mask, uint64_t ignored) {
-    g_blocked = mask & ~tern_libc_signal_unblockable();
+    g_threads[0].blocked = mask & ~tern_libc_signal_unblockable();
     for (long signal = 1; signal <= TERN_LIBC_SIGNAL_COUNT; ++signal)
         if ((ignored & tern_libc_signal_bit(signal))
             && !(tern_libc_signal_bit(signal) & tern_libc_signal_unblockable()))
@@ -866,7 +1224,7 @@ void tern_libc_signals_exec_restore(uint64_t mask, uint64_t ignored) {
     g_dispositions_changed = 1;
     /* proc must know at once what this image ignores or blocks: without an entry it
      * applies default actions itself. */
-    if (ignored != 0 || g_blocked != 0)
+    if (ignored != 0 || g_threads[0].blocked != 0)
         ensure_registered();
 }
 
@@ -882,22 +1240,25 @@ long tern_libc_signal_syscall(long n, long a1, long a2, long a3, long a4, int* h
     case SYS_rt_sigsuspend:
         return sys_rt_sigsuspend((const uint64_t*)a1, a2);
     case SYS_pause:
-        return suspend(g_blocked);
+        return suspend(self_signals()->blocked);
     case SYS_rt_sigtimedwait:
         return sys_rt_sigtimedwait((const uint64_t*)a1, (siginfo_t*)a2, (const struct timespec*)a3,
                                    a4);
     case SYS_sigaltstack:
         return sys_sigaltstack((const stack_t*)a1, (stack_t*)a2);
-    /* A thread of the process: the signal acts on the process (backend_threads.c). */
+    /* A thread of the process (backend_threads.c) takes it, the main one as any other. */
     case SYS_tkill:
-        return a1 == self_serial() || tern_libc_thread_is_ours(a1) ? send_to_self(a2, kSiTkill)
-                                                                   : -ESRCH;
+        if (a1 <= 0 || a2 < 0 || a2 > TERN_LIBC_SIGNAL_COUNT)
+            return -EINVAL;
+        return send_to_thread(a1, a2);
     case SYS_tgkill:
-        return a1 == self_serial() && (a2 == self_serial() || tern_libc_thread_is_ours(a2))
-                   ? send_to_self(a3, kSiTkill)
-                   : -ESRCH;
+        if (a1 <= 0 || a2 <= 0 || a3 < 0 || a3 > TERN_LIBC_SIGNAL_COUNT)
+            return -EINVAL;
+        return a1 == self_serial() ? send_to_thread(a2, a3) : -ESRCH;
     case SYS_kill:
         return sys_kill(a1, a2);
+    case SYS_rt_sigqueueinfo:
+        return sys_rt_sigqueueinfo(a1, a2, (const siginfo_t*)a3);
     case SYS_setpgid:
         return sys_setpgid(a1, a2);
     case SYS_getpgid:

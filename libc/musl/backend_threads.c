@@ -53,6 +53,11 @@
 struct thread_slot {
     uint64_t id; /* the kernel thread id; 0 for a free slot */
     uint64_t robust_head;
+    /* The thread pointer (musl's struct pthread), which names the calling thread without
+     * a system call, and a handle to the thread, which proc needs to deliver a signal to
+     * it (thread_spawn's handle_out; the thread closes it as it ends). */
+    uintptr_t thread_pointer;
+    tern_handle_t handle;
     int reserved; /* taken by clone until thread_spawn has answered */
     int ended;    /* the thread ended while the slot was still reserved */
 };
@@ -63,6 +68,13 @@ static uint64_t g_main_robust_head;
 static volatile int g_thread_count = 1;
 /* Guards g_slots. */
 static volatile int g_slots_lock;
+/* 1 once the process made a thread: until then every caller is the main thread (read by
+ * backend_signal.c's fast path, backend.h). */
+volatile int tern_libc_threads_made;
+#define g_threads_started tern_libc_threads_made
+/* Bit i: slot i holds a thread (from clone until it ends), so the signal code's walks
+ * over threads cost one step per thread. */
+static volatile uint64_t g_live_slots;
 
 long __tern_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6);
 
@@ -156,6 +168,53 @@ int tern_libc_thread_is_ours(long tid) {
     return found;
 }
 
+int tern_libc_threads_started(void) { return g_threads_started; }
+
+int tern_libc_thread_index(void) {
+    if (!g_threads_started)
+        return 0;
+    uintptr_t self = thread_pointer();
+    for (uint64_t live = g_live_slots; live != 0; live &= live - 1) {
+        int i = __builtin_ctzll(live);
+        if (g_slots[i].thread_pointer == self)
+            return i + 1;
+    }
+    return 0;
+}
+
+uint64_t tern_libc_thread_indexes(void) { return g_live_slots << 1; }
+
+long tern_libc_thread_tid(int index) {
+    if (index <= 0 || index > MAX_THREADS)
+        return index == 0 ? tern_libc_pid() : 0;
+    return (long)__atomic_load_n(&g_slots[index - 1].id, __ATOMIC_RELAXED);
+}
+
+/* These two take no lock: the signal entry uses them, on a thread that may have been
+ * interrupted holding g_slots_lock. A slot read as it changes names a thread that is
+ * ending or starting, which a signal may miss as it would a moment later. */
+int tern_libc_thread_index_of(long tid) {
+    if (tid <= 0)
+        return -1;
+    /* A kernel thread id may equal the process id (FIXME: ids of their own for threads):
+     * then that thread is the one reached. */
+    for (int i = 0; i < MAX_THREADS; ++i)
+        if (__atomic_load_n(&g_slots[i].id, __ATOMIC_RELAXED) == (uint64_t)tid)
+            return i + 1;
+    return tid == tern_libc_pid() ? 0 : -1;
+}
+
+tern_handle_t tern_libc_thread_handle(int index) {
+    if (index <= 0 || index > MAX_THREADS)
+        return TERN_INVALID_HANDLE;
+    struct thread_slot* slot = &g_slots[index - 1];
+    tern_handle_t handle = __atomic_load_n(&slot->handle, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&slot->id, __ATOMIC_RELAXED) == 0 || handle == TERN_INVALID_HANDLE)
+        return TERN_INVALID_HANDLE;
+    int64_t copy = tern_sys_handle_duplicate(handle, TERN_RIGHTS_SAME);
+    return copy >= 0 ? (tern_handle_t)copy : TERN_INVALID_HANDLE;
+}
+
 /* The caller's id as gettid() reports it. */
 static long current_tid(void) {
     uint64_t id = (uint64_t)tern_sys_thread_id();
@@ -169,6 +228,9 @@ void tern_libc_threads_fork_child(void) {
     /* The forking thread is the child's only thread, its main one. */
     for (int i = 0; i < MAX_THREADS; ++i) {
         g_slots[i].id = 0;
+        /* Thread handles are not copied to a clone. */
+        g_slots[i].handle = TERN_INVALID_HANDLE;
+        g_slots[i].thread_pointer = 0;
         g_slots[i].reserved = 0;
         g_slots[i].ended = 0;
         g_slots[i].robust_head = 0;
@@ -176,15 +238,23 @@ void tern_libc_threads_fork_child(void) {
     g_main_robust_head = 0;
     g_slots_lock = 0;
     g_thread_count = 1;
+    g_threads_started = 0;
+    g_live_slots = 0;
 }
 
-/* Frees the slot of a thread that is ending. */
+/* Frees the slot of a thread that is ending (the thread itself). */
 static void release_slot(uint64_t id) {
     word_lock(&g_slots_lock);
     struct thread_slot* slot = slot_of(id);
     if (slot) {
+        tern_libc_signals_thread_end((int)(slot - g_slots) + 1);
+        __atomic_and_fetch(&g_live_slots, ~((uint64_t)1 << (slot - g_slots)), __ATOMIC_SEQ_CST);
         slot->id = 0;
         slot->robust_head = 0;
+        slot->thread_pointer = 0;
+        if (slot->handle != TERN_INVALID_HANDLE)
+            (void)tern_sys_handle_close(slot->handle);
+        slot->handle = TERN_INVALID_HANDLE;
         if (slot->reserved)
             slot->ended = 1; /* clone must not record the id after this */
     }
@@ -252,6 +322,8 @@ long __tern_clone(int (*func)(void*), void* stack, int flags, void* arg, int* pt
         g_slots[slot].reserved = 1;
         g_slots[slot].ended = 0;
         g_slots[slot].robust_head = 0;
+        g_slots[slot].handle = TERN_INVALID_HANDLE;
+        g_slots[slot].thread_pointer = 0;
     }
     word_unlock(&g_slots_lock);
     if (slot < 0)
@@ -266,13 +338,26 @@ long __tern_clone(int (*func)(void*), void* stack, int flags, void* arg, int* pt
     uint64_t fs_base = (flags & CLONE_SETTLS) ? (uint64_t)(uintptr_t)tls : thread_pointer();
     uint64_t clear = (flags & CLONE_CHILD_CLEARTID) ? (uint64_t)(uintptr_t)ctid : 0;
     __atomic_add_fetch(&g_thread_count, 1, __ATOMIC_SEQ_CST);
-    int64_t id =
-        tern_sys_thread_spawn((uint64_t)(uintptr_t)&__tern_thread_entry, top, 0, fs_base, clear);
+    tern_libc_signals_thread_start((int)slot + 1);
+    g_threads_started = 1;
+    tern_handle_t handle = TERN_INVALID_HANDLE;
+    /* The signal code names the thread by its pointer before the new thread has run. */
+    g_slots[slot].thread_pointer = (uintptr_t)fs_base;
+    __atomic_or_fetch(&g_live_slots, (uint64_t)1 << slot, __ATOMIC_SEQ_CST);
+    int64_t id = tern_sys_thread_spawn((uint64_t)(uintptr_t)&__tern_thread_entry, top, 0, fs_base,
+                                       clear, (uint64_t)(uintptr_t)&handle);
     word_lock(&g_slots_lock);
     g_slots[slot].reserved = 0;
-    /* A thread that has already ended left its slot free. */
-    if (id > 0 && !g_slots[slot].ended)
+    /* A thread that has already ended left its slot free (and its handle is of no use). */
+    if (id > 0 && !g_slots[slot].ended) {
         g_slots[slot].id = (uint64_t)id;
+        g_slots[slot].handle = handle;
+    } else {
+        if (handle != TERN_INVALID_HANDLE)
+            (void)tern_sys_handle_close(handle);
+        g_slots[slot].thread_pointer = 0;
+        __atomic_and_fetch(&g_live_slots, ~((uint64_t)1 << slot), __ATOMIC_SEQ_CST);
+    }
     g_slots[slot].ended = 0;
     word_unlock(&g_slots_lock);
     if (id < 0) {

@@ -21,7 +21,10 @@ static_assert(TERN_LIBC_SIGNAL_GROUP == proc::kSignalGroup
               && TERN_LIBC_SIGNAL_ALL == proc::kSignalAll
               && TERN_LIBC_SIGNAL_INCLUDE_CALLER == proc::kSignalIncludeCaller
               && TERN_LIBC_SIGNAL_STOP_CALLER == proc::kSignalStop
-              && TERN_LIBC_JOB_NO_CHILD_STOP == proc::kJobNoChildStop);
+              && TERN_LIBC_SIGNAL_QUEUE == proc::kSignalQueue
+              && TERN_LIBC_JOB_NO_CHILD_STOP == proc::kJobNoChildStop
+              && TERN_LIBC_SIGNAL_THREAD_ONLY == proc::kSignalThreadOnly
+              && TERN_LIBC_SIGNAL_FRAME_THREAD == proc::kSignalFrameThread);
 static_assert(TERN_LIBC_WAIT_NOHANG == proc::kWaitNoHang && TERN_LIBC_WAIT_GROUP == proc::kWaitGroup
               && TERN_LIBC_WAIT_STOPPED == proc::kWaitStopped
               && TERN_LIBC_WAIT_CONTINUED == proc::kWaitContinued
@@ -48,15 +51,36 @@ int64_t tern_libc_proc_signal_entry(uint64_t entry, uint64_t ignored) {
 }
 
 int64_t tern_libc_proc_signal(uint64_t target, uint32_t signo, uint32_t flags, int* caller_too) {
+    return tern_libc_proc_sigqueue(target, signo, flags & ~TERN_LIBC_SIGNAL_QUEUE, 0, caller_too);
+}
+
+int64_t tern_libc_proc_sigqueue(uint64_t target, uint32_t signo, uint32_t flags, uint64_t value,
+                                int* caller_too) {
     tern_handle_t s = server();
     *caller_too = 0;
     if (s == TERN_INVALID_HANDLE)
         return -TERN_NOT_SUPPORTED;
-    auto r = tern::proto::call<proc::Signal>(s, {target, signo, flags});
+    auto r = tern::proto::call<proc::Signal>(s, {target, signo, flags, value});
     if (r.is_error())
         return -int64_t(r.error());
     *caller_too = r.value().caller_too != 0;
     return 0;
+}
+
+int64_t tern_libc_proc_signal_thread(uint32_t thread, uint32_t signo, uint32_t flags, int64_t code,
+                                     uint64_t value) {
+    tern_handle_t s = server();
+    if (s == TERN_INVALID_HANDLE) {
+        if (thread != TERN_INVALID_HANDLE)
+            (void)tern_sys_handle_close(thread);
+        return -TERN_NOT_SUPPORTED;
+    }
+    tern::proto::CallParts parts;
+    tern_handle_t handles[1] = {thread};
+    if (thread != TERN_INVALID_HANDLE)
+        parts.in_handles = {handles, 1};
+    auto r = tern::proto::call<proc::SignalThread>(s, {signo, flags, code, value}, parts);
+    return r.is_error() ? -int64_t(r.error()) : 0;
 }
 
 int64_t tern_libc_proc_wait_job(uint64_t pid, uint32_t flags, uint64_t* which, int64_t* status,

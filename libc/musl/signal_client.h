@@ -19,6 +19,8 @@ extern "C" {
 #define TERN_LIBC_SIGNAL_INCLUDE_CALLER 8u
 /* Alone: stop the calling process for a stop signal (its default action). */
 #define TERN_LIBC_SIGNAL_STOP_CALLER 16u
+/* Beside the others: sigqueue's SI_QUEUE with a value (tern_libc_proc_sigqueue). */
+#define TERN_LIBC_SIGNAL_QUEUE 32u
 /* The job word's SA_NOCLDSTOP bit (the word after the ignored mask, SignalEntry). */
 #define TERN_LIBC_JOB_NO_CHILD_STOP (1ull << 63)
 
@@ -40,6 +42,16 @@ int64_t tern_libc_proc_signal_entry(uint64_t entry, uint64_t ignored);
 /* Signal: target a global pid, or a pgid with TERN_LIBC_SIGNAL_GROUP (0: own group);
  * *caller_too is set when this process is among the targets and was left to raise it. */
 int64_t tern_libc_proc_signal(uint64_t target, uint32_t signo, uint32_t flags, int* caller_too);
+/* The same with a value: sigqueue (flags gets TERN_LIBC_SIGNAL_QUEUE). */
+int64_t tern_libc_proc_sigqueue(uint64_t target, uint32_t signo, uint32_t flags, uint64_t value,
+                                int* caller_too);
+/* SignalThread: signo (0: none, only an interruption) to the thread `thread` (a handle
+ * proc takes; TERN_INVALID_HANDLE: the thread proc holds, the main one), with si_code
+ * `code` and si_value `value`; TERN_LIBC_SIGNAL_THREAD_ONLY makes it the thread's own. */
+#define TERN_LIBC_SIGNAL_THREAD_ONLY 1u
+#define TERN_LIBC_SIGNAL_FRAME_THREAD (1ull << 32)
+int64_t tern_libc_proc_signal_thread(uint32_t thread, uint32_t signo, uint32_t flags, int64_t code,
+                                     uint64_t value);
 /* Wait with proc::Wait's flags: *which and *status of the child, *event what happened to
  * it (a TERN_LIBC_WAIT_EVENT_*), times_ns its user and system time with its reaped
  * children's (an exit). A wait proc made room with (TIMED_OUT) is asked again. */

@@ -32,7 +32,8 @@ constexpr uint64_t kUserTop = 0x0000800000000000ull;
 constexpr uint32_t kSigHup = 1, kSigKill = 9, kSigSegv = 11, kSigChld = 17, kSigCont = 18,
                    kSigStop = 19, kSigTstp = 20, kSigTtin = 21, kSigTtou = 22, kSigUrg = 23,
                    kSigWinch = 28;
-constexpr int64_t kSiUser = 0, kSiKernel = 0x80, kCldExited = 1, kCldStopped = 5, kCldContinued = 6;
+constexpr int64_t kSiUser = 0, kSiQueue = -1, kSiKernel = 0x80, kCldExited = 1, kCldStopped = 5,
+                  kCldContinued = 6;
 
 struct Record {
     uint64_t pgid = 0;
@@ -346,7 +347,7 @@ base::Error on_signal(void*, proto::Request& request, const proc::SignalRequest&
         out.count = 1;
         return stop_process(self, in.signo);
     }
-    uint32_t kind = in.flags & ~proc::kSignalIncludeCaller;
+    uint32_t kind = in.flags & ~(proc::kSignalIncludeCaller | proc::kSignalQueue);
     if (in.signo > proc::kSignalCount
         || (kind & ~(proc::kSignalGroup | proc::kSignalAll | proc::kSignalForeground))
         || __builtin_popcount(kind) > 1) {
@@ -362,6 +363,12 @@ base::Error on_signal(void*, proto::Request& request, const proc::SignalRequest&
     int64_t code = in.flags & proc::kSignalForeground ? kSiKernel : kSiUser;
     if (in.flags & proc::kSignalForeground)
         sender = 0;
+    // sigqueue: the value travels in the frame's status.
+    int64_t value = 0;
+    if (in.flags & proc::kSignalQueue) {
+        code = kSiQueue;
+        value = int64_t(in.value);
+    }
     if (kind == 0) {
         uint64_t pid = in.target;
         size_t index = index_of_pid(pid);
@@ -388,7 +395,7 @@ base::Error on_signal(void*, proto::Request& request, const proc::SignalRequest&
             out.caller_too = 1;
             return base::Error::OK;
         }
-        return deliver(index, in.signo, code, sender, 0);
+        return deliver(index, in.signo, code, sender, value);
     }
     // Several processes: a group, the foreground, or all.
     static bool marked[proc::kMaxProcesses];
@@ -435,12 +442,72 @@ base::Error on_signal(void*, proto::Request& request, const proc::SignalRequest&
                 --members; // kill(-1) spares the caller
             continue;
         }
-        (void)deliver(i, in.signo, code, sender, 0);
+        (void)deliver(i, in.signo, code, sender, value);
     }
     out.count = members;
     if (members == 0)
         return denied ? base::Error::ACCESS_DENIED : base::Error::NOT_FOUND;
     return base::Error::OK;
+}
+
+// A signal to one thread of the caller's process (proc.h, SignalThread).
+base::Error on_signal_thread(void*, proto::Request& request, const proc::SignalThreadRequest& in,
+                             proto::Empty&, proto::Reply&, proto::PendingReply&) {
+    size_t caller = index_of_task(request.badge());
+    ProcessView p;
+    if (caller == kNone || !view(caller, p) || !p.running) {
+        request.set_refusal_reason("the caller is not a process");
+        return base::Error::NOT_OWNER;
+    }
+    if (in.signo > proc::kSignalCount || (in.flags & ~proc::kSignalThreadOnly) != 0) {
+        request.set_refusal_reason("a signal number over 64 or unknown flags");
+        return base::Error::INVALID_ARGUMENT;
+    }
+    Record& r = g_records[caller];
+    if (r.entry == 0) {
+        request.set_refusal_reason("the process registered no signal entry");
+        return base::Error::BAD_STATE;
+    }
+    tern_handle_t given = request.take_handle(0);
+    struct Closer {
+        tern_handle_t h;
+        ~Closer() {
+            if (h != TERN_INVALID_HANDLE)
+                (void)tern_sys_handle_close(h);
+        }
+    } closer{given};
+    tern_handle_t thread = given != TERN_INVALID_HANDLE ? given : r.thread;
+    if (thread == TERN_INVALID_HANDLE)
+        return base::Error::NOT_FOUND;
+    // The process's own thread, stopped by job control, keeps the frame for later.
+    bool was_stopped = given == TERN_INVALID_HANDLE && r.stopped;
+    if (int64_t s = was_stopped ? 0 : tern_sys_thread_stop(thread, kStopTimeoutNs); s < 0) {
+        base::Error e = tern::sys_status(s);
+        if (e == base::Error::BAD_STATE) // the thread has ended
+            return base::Error::NOT_FOUND;
+        if (e == base::Error::WRONG_TYPE || e == base::Error::ACCESS_DENIED) {
+            request.set_refusal_reason("not a thread handle with CONTROL");
+            return base::Error::INVALID_ARGUMENT;
+        }
+        tern::println("proc: cannot stop a thread of {} ({:#x}) for signal {}: {}", p.name, p.pid,
+                      in.signo, base::error_name(e));
+        return e;
+    }
+    proc::SignalFrame f = {};
+    f.signo = in.signo | (in.flags & proc::kSignalThreadOnly ? proc::kSignalFrameThread : 0);
+    f.code = in.code;
+    f.sender = p.pid;
+    f.status = int64_t(in.value);
+    base::Error e = push_frame(p.task, thread, r.entry, f);
+    if (e == base::Error::BAD_ADDRESS) {
+        tern::println("proc: no stack for signal {} in a thread of {} ({:#x}); ending it", in.signo,
+                      p.name, p.pid);
+        (void)tern_sys_task_kill(p.task, uint64_t(ending_status(kSigSegv)));
+        e = base::Error::OK;
+    }
+    if (!was_stopped)
+        (void)tern_sys_thread_resume(thread);
+    return e;
 }
 
 base::Error on_setpgid(void*, proto::Request& request, const proc::SetPgidRequest& in,
@@ -745,6 +812,7 @@ void on_fault(tern_msg& msg) {
 void serve(proto::Server& server) {
     server.on<proc::SignalEntry>(static_cast<void*>(nullptr), on_entry);
     server.on<proc::Signal>(static_cast<void*>(nullptr), on_signal);
+    server.on<proc::SignalThread>(static_cast<void*>(nullptr), on_signal_thread);
     server.on<proc::SetPgid>(static_cast<void*>(nullptr), on_setpgid);
     server.on<proc::GetPgid>(static_cast<void*>(nullptr), on_getpgid);
     server.on<proc::SetSid>(static_cast<void*>(nullptr), on_setsid);

@@ -136,18 +136,20 @@ void test_spawn() {
     job.fn = job_spin;
     job.stop = 1;
     uint64_t tid = ptr(const_cast<uint32_t*>(&g_tid_word));
-    expect_err(tern_sys_thread_spawn(entry, top - 8, ptr(&job), 0, tid), TERN_INVALID_ARGUMENT,
+    expect_err(tern_sys_thread_spawn(entry, top - 8, ptr(&job), 0, tid, 0), TERN_INVALID_ARGUMENT,
                "spawn.stack_misaligned");
-    expect_err(tern_sys_thread_spawn(entry, top, ptr(&job), 0, tid + 2), TERN_INVALID_ARGUMENT,
+    expect_err(tern_sys_thread_spawn(entry, top, ptr(&job), 0, tid + 2, 0), TERN_INVALID_ARGUMENT,
                "spawn.clear_tid_unaligned");
-    expect_err(tern_sys_thread_spawn(entry, top, ptr(&job), 0xFFFF800000000000ull, tid),
+    expect_err(tern_sys_thread_spawn(entry, top, ptr(&job), 0xFFFF800000000000ull, tid, 0),
                TERN_INVALID_ARGUMENT, "spawn.fs_base_kernel");
-    expect_err(tern_sys_thread_spawn(0, top, ptr(&job), 0, tid), TERN_INVALID_ARGUMENT,
+    expect_err(tern_sys_thread_spawn(0, top, ptr(&job), 0, tid, 0), TERN_INVALID_ARGUMENT,
                "spawn.entry_null");
     expect_err(tern_sys_thread_set_clear_tid(tid + 1), TERN_INVALID_ARGUMENT,
                "spawn.set_clear_tid_unaligned");
     expect_eq(tern_sys_thread_set_clear_tid(0), 0, "spawn.set_clear_tid_none");
-    int64_t id = tern_sys_thread_spawn(entry, top, ptr(&job), 0, tid);
+    expect_err(tern_sys_thread_spawn(entry, top, ptr(&job), 0, tid, 0xFFFF800000001000ull),
+               TERN_BAD_ADDRESS, "spawn.handle_out_kernel");
+    int64_t id = tern_sys_thread_spawn(entry, top, ptr(&job), 0, tid, 0);
     if (expect_true(id > 0 && id != tern_sys_thread_id(), id, "spawn.returns_a_thread_id")) {
         // The word is cleared and its futex woken when the thread has ended.
         int64_t r = tern_sys_futex_wait(tid, 77, 2000 * kMs, TERN_FUTEX_SHARED);
@@ -155,6 +157,40 @@ void test_spawn() {
         expect_eq(g_tid_word, 0, "spawn.clear_tid_cleared");
         expect_true(job_done(job), 0, "spawn.thread_ran");
     }
+    vm_free(stack, kJobStack);
+}
+
+// thread_spawn with handle_out: a thread handle for another task's thread control, which
+// names the new thread (its own task may not stop it) and outlives it.
+void test_spawn_handle() {
+    uint64_t entry = ptr(reinterpret_cast<void*>(&ktest_thread_start));
+    int64_t stack = vm_allocate(kJobStack);
+    if (!expect_ok(stack, "spawn_handle.stack"))
+        return;
+    uint64_t top = uint64_t(stack) + kJobStack;
+    static Job job;
+    job.fn = job_spin;
+    job.stop = 0;
+    g_tid_word = 78;
+    uint64_t tid = ptr(const_cast<uint32_t*>(&g_tid_word));
+    tern_handle_t handle = TERN_INVALID_HANDLE;
+    int64_t id = tern_sys_thread_spawn(entry, top, ptr(&job), 0, tid, ptr(&handle));
+    if (!expect_true(id > 0 && handle != TERN_INVALID_HANDLE, id, "spawn_handle.made")) {
+        vm_free(stack, kJobStack);
+        return;
+    }
+    // The thread runs: resume refuses a thread that is not stopped, and its own task
+    // cannot stop it (another task holding the handle can).
+    expect_err(tern_sys_thread_resume(handle), TERN_BAD_STATE, "spawn_handle.resume_running");
+    expect_err(tern_sys_thread_stop(handle, 0), TERN_BAD_STATE, "spawn_handle.own_task_stop");
+    tern_cpu_times times = {};
+    expect_ok(tern_sys_cpu_times(handle, ptr(&times)), "spawn_handle.readable");
+    job.stop = 1;
+    int64_t r = tern_sys_futex_wait(tid, 78, 2000 * kMs, TERN_FUTEX_SHARED);
+    expect_true(r == 0 || r == -TERN_WOULD_BLOCK, r, "spawn_handle.thread_ended");
+    // The handle outlives the thread: a stop of a dead thread is BAD_STATE, then closed.
+    expect_err(tern_sys_thread_stop(handle, 0), TERN_BAD_STATE, "spawn_handle.dead_stop");
+    expect_eq(tern_sys_handle_close(handle), 0, "spawn_handle.closed");
     vm_free(stack, kJobStack);
 }
 
@@ -177,6 +213,7 @@ extern "C" int main(uint64_t) {
     test_wake_and_requeue();
     test_shared();
     test_spawn();
+    test_spawn_handle();
     leave_a_waiter();
     return finish();
 }

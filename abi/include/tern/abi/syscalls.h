@@ -368,15 +368,19 @@
        TERN_FUTEX_COMPARE, WOULD_BLOCK unless *addr == expected (nothing is done). Errors as       \
        futex_wait's for both addresses. */                                                         \
     X(71, futex_requeue, 6)                                                                        \
-    /* thread_spawn(entry, stack_top, arg, uint64 fs_base, uint32* clear_tid): a thread in the     \
-       caller's task starting at entry with RSP = stack_top, RDI = arg and the given FS base,      \
-       at the caller's priority; when it ends with thread_exit, the kernel writes 0 to             \
-       *clear_tid (0: nothing) and wakes one waiter of that futex (TERN_FUTEX_SHARED), after       \
-       the thread last ran user code. Returns its thread id (thread_id). No handle is made.        \
-       INVALID_ARGUMENT: entry, stack, fs_base or clear_tid outside user space, stack_top not      \
-       16-byte aligned, clear_tid not 4-byte aligned. QUOTA_EXCEEDED: the thread quota.            \
-       NO_MEMORY. */                                                                               \
-    X(72, thread_spawn, 5)                                                                         \
+    /* thread_spawn(entry, stack_top, arg, uint64 fs_base, uint32* clear_tid, handle_out): a       \
+       thread in the caller's task starting at entry with RSP = stack_top, RDI = arg and the       \
+       given FS base, at the caller's priority; when it ends with thread_exit, the kernel          \
+       writes 0 to *clear_tid (0: nothing) and wakes one waiter of that futex                      \
+       (TERN_FUTEX_SHARED), after the thread last ran user code. Returns its thread id             \
+       (thread_id). With handle_out                                                                \
+       (tern_handle_t*, 0: none) a handle to the thread (CONTROL, READ, DUPLICATE, TRANSFER)       \
+       is written there, for another task's thread control (the C library gives it to proc         \
+       to deliver a signal to that thread). INVALID_ARGUMENT: entry, stack, fs_base or             \
+       clear_tid outside user space, stack_top not 16-byte aligned, clear_tid not 4-byte           \
+       aligned. BAD_ADDRESS: handle_out not writable (no thread is made). QUOTA_EXCEEDED:          \
+       the thread quota, or the handle table. NO_MEMORY. */                                        \
+    X(72, thread_spawn, 6)                                                                         \
     /* thread_set_clear_tid(uint32* clear_tid): sets the calling thread's clear_tid (as            \
        thread_spawn's; 0 removes it); returns 0. INVALID_ARGUMENT as for thread_spawn. */          \
     X(73, thread_set_clear_tid, 1)                                                                 \

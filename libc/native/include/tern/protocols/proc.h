@@ -270,10 +270,14 @@ inline constexpr uint32_t kSignalIncludeCaller = 8;
 // or one it had blocked): proc stops the caller's process as for that signal from
 // outside. target is ignored; INVALID_ARGUMENT unless signo is a stop signal.
 inline constexpr uint32_t kSignalStop = 16;
+// Beside the others: sigqueue's signal, si_code SI_QUEUE (-1) and `value` (si_value) in
+// the frame's status.
+inline constexpr uint32_t kSignalQueue = 32;
 struct SignalRequest {
     uint64_t target;
     uint32_t signo;
     uint32_t flags;
+    uint64_t value = 0; // with kSignalQueue
 };
 struct SignalResponse {
     uint32_t count;      // processes it went to (the caller included)
@@ -283,6 +287,31 @@ struct SignalResponse {
 // in the group), INVALID_ARGUMENT (a bad number or flags). A process of another node gets
 // a terminating signal as a Kill with 128 + N; other signals to it are NOT_SUPPORTED.
 using Signal = proto::Op<11, SignalRequest, SignalResponse>;
+
+// Delivers a signal to one thread of the caller's process (pthread_kill, a signal to the
+// process that its C library hands to a thread that does not block it, sigqueue), as
+// Signal does to the process's thread: proc stops the thread (a blocked call returns
+// INTERRUPTED; one running user code is stopped at its next exit from the kernel, a
+// clock tick at most), writes a SignalFrame (signo, code, sender the caller's pid, status
+// the value) and resumes it at the caller's entry. handles[0], when given, is the thread
+// (CONTROL: the C library has it from thread_spawn; proc checks nothing more, as the
+// caller controls that thread already); without it, the thread proc holds for the
+// process. signo 0 interrupts the thread with no signal (its C library then looks at
+// what is pending for the process). NOT_OWNER (the caller is not a process), BAD_STATE
+// (no entry registered), NOT_FOUND (the thread has ended), INVALID_ARGUMENT (signo over
+// 64, unknown flags, not a thread handle).
+// kSignalThreadOnly: the signal is the thread's (pthread_kill, tgkill): the frame's signo
+// has kSignalFrameThread set, and only that thread takes it.
+inline constexpr uint32_t kSignalThreadOnly = 1;
+inline constexpr uint64_t kSignalFrameThread = 1ull << 32;
+struct SignalThreadRequest {
+    uint32_t signo;
+    uint32_t flags;
+    int64_t code;
+    uint64_t value;
+};
+using SignalThread =
+    proto::Op<24, SignalThreadRequest, proto::Empty, proto::Limits{.request_handles = 1}>;
 
 // setpgid: pid 0 is the caller, pgid 0 is pid. NOT_FOUND (not the caller or its child),
 // ACCESS_DENIED (a session leader, a child of another session, a group of another
