@@ -54,20 +54,10 @@
 
 extern char** environ;
 
-static int g_checks, g_failures;
+#define CHECK_NAME "posix_exec"
+#include "check.h"
 static char g_self[PATH_MAX];
 static char g_dir[128];
-
-static void check(int ok, const char* what) {
-    ++g_checks;
-    if (ok) {
-        printf("posix_exec: ok %s\n", what);
-    } else {
-        ++g_failures;
-        printf("posix_exec: FAILED %s (errno %d: %s)\n", what, errno, strerror(errno));
-    }
-    fflush(stdout);
-}
 
 static void check_errno(long r, int want, const char* what) {
     ++g_checks;
@@ -898,6 +888,5 @@ int main(int argc, char** argv) {
     test_limits();
     test_system();
     rmdir(g_dir);
-    printf("posix_exec: %d checks, %d failures\n", g_checks, g_failures);
-    return g_failures == 0 ? 0 : 1;
+    return check_summary();
 }

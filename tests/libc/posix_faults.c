@@ -30,18 +30,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-static int g_checks, g_failures;
-
-static void check(int ok, const char* what) {
-    ++g_checks;
-    if (ok) {
-        printf("posix_faults: ok %s\n", what);
-    } else {
-        ++g_failures;
-        printf("posix_faults: FAILED %s (errno %d: %s)\n", what, errno, strerror(errno));
-    }
-    fflush(stdout);
-}
+#define CHECK_NAME "posix_faults"
+#include "check.h"
 
 static int set_action(int signal, void (*action)(int, siginfo_t*, void*), int flags) {
     struct sigaction sa;
@@ -266,6 +256,5 @@ int main(void) {
               "a fault with SIGSEGV blocked ends it despite a handler: WTERMSIG 11");
     test_ends(kDefaultInThread, SIGSEGV, "a fault in a second thread at the default: WTERMSIG 11");
     test_ends(kFpeBlocked, SIGFPE, "a division by zero with SIGFPE blocked: WTERMSIG 8");
-    printf("posix_faults: %d checks, %d failures\n", g_checks, g_failures);
-    return g_failures == 0 ? 0 : 1;
+    return check_summary();
 }

@@ -40,20 +40,10 @@
 
 extern char** environ;
 
-static int g_checks, g_failures;
+#define CHECK_NAME "posix_fdshare"
+#include "check.h"
 static char g_self[PATH_MAX];
 static char g_dir[128];
-
-static void check(int ok, const char* what) {
-    ++g_checks;
-    if (ok) {
-        printf("posix_fdshare: ok %s\n", what);
-    } else {
-        ++g_failures;
-        printf("posix_fdshare: FAILED %s (errno %d: %s)\n", what, errno, strerror(errno));
-    }
-    fflush(stdout);
-}
 
 /* The exit status of a child that is known to end, or -1. */
 static int wait_status(pid_t pid) {
@@ -396,6 +386,5 @@ int main(int argc, char** argv) {
     test_directory_offset();
     test_program_file();
     remove_dir();
-    printf("posix_fdshare: %d checks, %d failures\n", g_checks, g_failures);
-    return g_failures == 0 ? 0 : 1;
+    return check_summary();
 }

@@ -29,20 +29,10 @@
 #define ON_TERN 0
 #endif
 
-static int g_checks, g_failures;
+#define CHECK_NAME "posix_termios"
+#include "check.h"
 static int g_tty = 0;
 static int g_master = -1;
-
-static void check(int ok, const char* what) {
-    ++g_checks;
-    if (ok) {
-        printf("posix_termios: ok %s\n", what);
-    } else {
-        ++g_failures;
-        printf("posix_termios: FAILED %s (errno %d: %s)\n", what, errno, strerror(errno));
-    }
-    fflush(stdout);
-}
 
 /* A call that must fail with errno `want`. */
 static void check_errno(long r, int want, const char* what) {
@@ -242,6 +232,5 @@ int main(void) {
     test_window();
     test_controls_and_errors();
     (void)tcsetattr(g_tty, TCSAFLUSH, &original);
-    printf("posix_termios: %d checks, %d failures\n", g_checks, g_failures);
-    return g_failures == 0 ? 0 : 1;
+    return check_summary();
 }

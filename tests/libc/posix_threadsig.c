@@ -27,18 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static int g_checks, g_failures;
-
-static void check(int ok, const char* what) {
-    ++g_checks;
-    if (ok) {
-        printf("posix_threadsig: ok %s\n", what);
-    } else {
-        ++g_failures;
-        printf("posix_threadsig: FAILED %s (errno %d: %s)\n", what, errno, strerror(errno));
-    }
-    fflush(stdout);
-}
+#define CHECK_NAME "posix_threadsig"
+#include "check.h"
 
 static long my_tid(void) { return syscall(SYS_gettid); }
 
@@ -412,6 +402,5 @@ int main(void) {
     test_async_cancel();
     test_waits_in_threads();
     test_sigqueue();
-    printf("posix_threadsig: %d checks, %d failures\n", g_checks, g_failures);
-    return g_failures == 0 ? 0 : 1;
+    return check_summary();
 }

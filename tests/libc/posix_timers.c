@@ -41,19 +41,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static int g_checks, g_failures;
+#define CHECK_NAME "posix_timers"
+#include "check.h"
 static int g_on_tern;
-
-static void check(int ok, const char* what) {
-    ++g_checks;
-    if (ok) {
-        printf("posix_timers: ok %s\n", what);
-    } else {
-        ++g_failures;
-        printf("posix_timers: FAILED %s (errno %d: %s)\n", what, errno, strerror(errno));
-    }
-    fflush(stdout);
-}
 
 /* A call that must fail with errno `want`. */
 static void check_errno(long r, int want, const char* what) {
@@ -510,6 +500,5 @@ int main(void) {
     test_sched();
     test_clock_and_memory();
     test_cpu_clocks();
-    printf("posix_timers: %d checks, %d failures\n", g_checks, g_failures);
-    return g_failures == 0 ? 0 : 1;
+    return check_summary();
 }
