@@ -204,6 +204,35 @@ bool area_put(uint8_t* slot, uint32_t ticket, const uint8_t* text, uint32_t size
     return true;
 }
 
+// The slot a send through the caller's area names, claimed for the call. Null when the
+// call names none (the request is refused: *refused is set) or when the caller took the
+// slot back, having gone (answered with EINVAL).
+uint8_t* claim_send_slot(const Client& c, const ::ipc::AreaText& text, proto::Request& request,
+                         ::ipc::Answer& out, bool* refused) {
+    uint8_t* slot = area_slot(c, text, ::ipc::kAreaTextMax);
+    if (!slot) {
+        request.set_refusal_reason("not a slot of the caller's area");
+        *refused = true;
+        return nullptr;
+    }
+    if (!area_claim(slot, text.ticket)) {
+        out.error = ::ipc::kEINVAL;
+        return nullptr;
+    }
+    return slot;
+}
+
+// The slot a receive through the caller's area names, with room for `max` bytes; null
+// (the request is refused) when there is none.
+uint8_t* receive_slot(const Client& c, const ::ipc::AreaText& text, uint64_t max,
+                      proto::Request& request) {
+    uint8_t* slot = area_slot(c, text, ::ipc::kAreaTextMax);
+    if (slot && max <= text.size)
+        return slot;
+    request.set_refusal_reason("not a slot of the caller's area, or one too small");
+    return nullptr;
+}
+
 // The slot of a parked call's area, or null when its area is not the one it was parked
 // with (the client ended, or a new image opened a new area).
 uint8_t* place_slot(State* s, const AreaPlace& place) {
@@ -564,15 +593,10 @@ base::Error on_area_open(State*, Client& c, proto::Request&, const proto::Empty&
 base::Error on_msgsnd_area(State* s, Client& c, proto::Request& request,
                            const ::ipc::AreaSendRequest& in, ::ipc::Answer& out,
                            proto::Reply& reply, proto::PendingReply& pending) {
-    uint8_t* slot = area_slot(c, in.text, ::ipc::kAreaTextMax);
-    if (!slot) {
-        request.set_refusal_reason("not a slot of the caller's area");
-        return base::Error::INVALID_ARGUMENT;
-    }
-    if (!area_claim(slot, in.text.ticket)) {
-        out.error = ::ipc::kEINVAL; // the caller took its slot back: it has gone
-        return base::Error::OK;
-    }
+    bool refused = false;
+    uint8_t* slot = claim_send_slot(c, in.text, request, out, &refused);
+    if (!slot)
+        return refused ? base::Error::INVALID_ARGUMENT : base::Error::OK;
     update_clock(s);
     Wait w = reserve(s);
     out.error = s->store.msgsnd(c.caller, in.id, in.type, slot + ::ipc::kAreaTextOffset,
@@ -586,11 +610,9 @@ base::Error on_msgsnd_area(State* s, Client& c, proto::Request& request,
 base::Error on_msgrcv_area(State* s, Client& c, proto::Request& request,
                            const ::ipc::AreaReceiveRequest& in, ::ipc::Answer& out,
                            proto::Reply& reply, proto::PendingReply& pending) {
-    uint8_t* slot = area_slot(c, in.text, ::ipc::kAreaTextMax);
-    if (!slot || in.max > in.text.size) {
-        request.set_refusal_reason("not a slot of the caller's area, or one too small");
+    uint8_t* slot = receive_slot(c, in.text, in.max, request);
+    if (!slot)
         return base::Error::INVALID_ARGUMENT;
-    }
     update_clock(s);
     Wait w = reserve(s);
     ::ipc::Message* m = nullptr;
@@ -695,15 +717,10 @@ base::Error on_mq_receive(State* s, Client& c, proto::Request&, const ::ipc::MqR
 base::Error on_mq_send_area(State* s, Client& c, proto::Request& request,
                             const ::ipc::MqAreaSendRequest& in, ::ipc::Answer& out,
                             proto::Reply& reply, proto::PendingReply& pending) {
-    uint8_t* slot = area_slot(c, in.text, ::ipc::kAreaTextMax);
-    if (!slot) {
-        request.set_refusal_reason("not a slot of the caller's area");
-        return base::Error::INVALID_ARGUMENT;
-    }
-    if (!area_claim(slot, in.text.ticket)) {
-        out.error = ::ipc::kEINVAL; // the caller took its slot back: it has gone
-        return base::Error::OK;
-    }
+    bool refused = false;
+    uint8_t* slot = claim_send_slot(c, in.text, request, out, &refused);
+    if (!slot)
+        return refused ? base::Error::INVALID_ARGUMENT : base::Error::OK;
     update_clock(s);
     Wait w = reserve(s);
     out.error = s->mq.send(c.caller, in.handle, slot + ::ipc::kAreaTextOffset, in.text.size,
@@ -718,11 +735,9 @@ base::Error on_mq_send_area(State* s, Client& c, proto::Request& request,
 base::Error on_mq_receive_area(State* s, Client& c, proto::Request& request,
                                const ::ipc::MqAreaReceiveRequest& in, ::ipc::Answer& out,
                                proto::Reply& reply, proto::PendingReply& pending) {
-    uint8_t* slot = area_slot(c, in.text, ::ipc::kAreaTextMax);
-    if (!slot || in.max > in.text.size) {
-        request.set_refusal_reason("not a slot of the caller's area, or one too small");
+    uint8_t* slot = receive_slot(c, in.text, in.max, request);
+    if (!slot)
         return base::Error::INVALID_ARGUMENT;
-    }
     update_clock(s);
     Wait w = reserve(s);
     ::ipc::MqMessage* m = nullptr;
