@@ -200,12 +200,9 @@ proc::WaitResponse exited_answer(const Process& p) {
 
 // A child's end was collected by its parent: the parent's children's time grows by it.
 void charge_parent(const Process& child) {
-    for (Process& parent : g_state.table) {
-        if (parent.used && parent.pid == child.parent) {
-            parent.user_ns += child.user_ns;
-            parent.system_ns += child.system_ns;
-            return;
-        }
+    if (Process* parent = by_pid(child.parent)) {
+        parent->user_ns += child.user_ns;
+        parent->system_ns += child.system_ns;
     }
 }
 
