@@ -28,6 +28,7 @@
 #include <tern/abi/syscalls.h>
 #include <tern/abi/task.h>
 #include <tern/print.h>
+#include <tern/startup.h>
 #include <tern/syscall.h>
 
 // Bounds of the loaded image, defined by libc/native/user.ld.
@@ -610,6 +611,188 @@ uint64_t bench_ipc_cross_task(bool fast) {
     return g_failed ? 0 : empty;
 }
 
+// ---- Bulk data by mapping -------------------------------------------------------
+//
+// The alternative to copying a data part: the sender lends the pages. Here each side keeps
+// its data in a memory object and sends a handle to it (MAP and READ); the receiver maps
+// it, reads a word of every page (so every page is present, as a copied buffer's are),
+// unmaps it and closes the handle. This is what remapping costs when it is done with the
+// calls a program has (a handle moved, a mapping made and removed), each way; a remap
+// inside the kernel would save the syscalls and the handle but would add a copy-on-write
+// fault when the sender writes the lent pages again (design.md section 11). Timed from
+// the handle's duplication to the unmapping of the answer, the reply's check excluded.
+
+constexpr uint32_t kLabelMapCall = 0x45434834u; // "ECH4"
+constexpr uint32_t kMapSizes[] = {4096, 16384, 65536};
+constexpr uint32_t kPageBytes = 4096;
+constexpr tern_rights_t kLendRights = TERN_RIGHT_MAP | TERN_RIGHT_READ | TERN_RIGHT_TRANSFER;
+
+// Maps `bytes` of `memory` into `task` read-only, reads one word of every page and
+// returns the address (or a negative error) and the first word.
+int64_t map_and_touch(tern_handle_t task, tern_handle_t memory, uint32_t bytes, uint64_t& first) {
+    int64_t at = tern_sys_vm_map_memory(task, memory, 0, 0, bytes, TERN_PROT_READ);
+    if (at < 0)
+        return at;
+    const volatile uint64_t* words = reinterpret_cast<const volatile uint64_t*>(at);
+    first = words[0];
+    for (uint32_t off = kPageBytes; off < bytes; off += kPageBytes)
+        (void)words[off / 8];
+    return at;
+}
+
+// A memory object of kMaxIpcBytes mapped read-write into `self` (this task); returns its
+// handle (or a negative error) and the mapping's address.
+int64_t lending_buffer(tern_handle_t self, uint8_t*& data) {
+    int64_t memory = tern_sys_memory_create(kMaxIpcBytes, 0);
+    if (!check(memory, "memory_create"))
+        return memory;
+    int64_t at = tern_sys_vm_map_memory(self, tern_handle_t(memory), 0, 0, kMaxIpcBytes,
+                                        TERN_PROT_READ | TERN_PROT_WRITE);
+    if (!check(at, "vm_map_memory(lending buffer)"))
+        return at;
+    data = reinterpret_cast<uint8_t*>(at);
+    return memory;
+}
+
+// The server of the mapping protocol: a call carries words[0] = sequence, words[1] =
+// bytes, words[2] = this task's handle to itself, and one memory handle; the answer
+// carries the sequence word marked, the size and a handle to the server's reply buffer.
+void map_server(const ThreadJob* job) {
+    tern_handle_t port = tern_handle_t(job->a);
+    uint8_t* reply_data = nullptr;
+    int64_t reply_memory = -1;
+    tern_msg msg{};
+    tern_msg answer{};
+    if (tern_sys_port_receive(port, addr(&msg), TERN_TIMEOUT_INFINITE) < 0)
+        return;
+    // The clone learns its handle to itself from the first call.
+    tern_handle_t self = tern_handle_t(msg.words[2]);
+    reply_memory = lending_buffer(self, reply_data);
+    if (reply_memory < 0)
+        return;
+    fill_reply_pattern(reply_data);
+    for (;;) {
+        uint64_t seq = msg.words[0];
+        uint32_t bytes = uint32_t(msg.words[1]);
+        bool good = msg.hdr.label == kLabelMapCall && msg.hdr.handle_count == 1;
+        if (good) {
+            uint64_t first = 0;
+            int64_t at = map_and_touch(self, msg.handles[0], bytes, first);
+            good = at > 0 && first == seq;
+            if (at > 0)
+                (void)tern_sys_vm_free(uint64_t(at), bytes);
+        }
+        for (uint32_t i = 0; i < msg.hdr.handle_count; ++i)
+            (void)tern_sys_handle_close(msg.handles[i]);
+        stamp(reply_data, bytes, seq);
+        int64_t lent = tern_sys_handle_duplicate(uint64_t(reply_memory), kLendRights);
+        answer = tern_msg{};
+        answer.hdr.label = good && lent >= 0 ? kLabelReply : kLabelBadCall;
+        answer.hdr.handle_count = lent >= 0 ? 1 : 0;
+        answer.handles[0] = lent >= 0 ? tern_handle_t(lent) : TERN_INVALID_HANDLE;
+        answer.words[0] = seq ^ kReplyMark;
+        answer.words[1] = bytes;
+        answer.reply_handle = TERN_INVALID_HANDLE;
+        tern_handle_t reply = msg.reply_handle;
+        msg = tern_msg{};
+        if (tern_sys_port_reply_receive(reply, addr(&answer), port, addr(&msg),
+                                        TERN_TIMEOUT_INFINITE)
+            < 0)
+            return;
+    }
+}
+
+// Round trips of the mapping protocol with `bytes` each way; instructions per round trip,
+// or 0 when a call failed or an answer was wrong.
+uint64_t bench_call_map(tern_handle_t port, tern_handle_t peer_self, tern_handle_t memory,
+                        uint8_t* data, uint32_t bytes) {
+    const uint64_t kCalls = bytes > 4096 ? 100 : 1000;
+    static uint64_t seq = 0;
+    uint64_t best = ~0ull;
+    for (int r = 0; r < kRounds; ++r) {
+        uint64_t total = 0;
+        for (uint64_t i = 0; i < kCalls; ++i) {
+            ++seq;
+            stamp(data, bytes, seq);
+            tern_msg msg{};
+            uint64_t t0 = read_tsc();
+            int64_t lent = tern_sys_handle_duplicate(uint64_t(memory), kLendRights);
+            msg.hdr.label = kLabelMapCall;
+            msg.hdr.handle_count = 1;
+            msg.handles[0] = tern_handle_t(lent);
+            msg.words[0] = seq;
+            msg.words[1] = bytes;
+            msg.words[2] = peer_self;
+            int64_t result = tern_sys_port_call(port, addr(&msg), TERN_TIMEOUT_INFINITE);
+            uint64_t first = 0;
+            int64_t at = -TERN_INVALID_ARGUMENT;
+            if (result >= 0 && msg.hdr.handle_count == 1)
+                at = map_and_touch(tern::self(), msg.handles[0], bytes, first);
+            uint64_t t1 = read_tsc();
+            // The answer's size travels in words[1]; reply_ok checks it as a data part's.
+            msg.hdr.data_size = uint32_t(msg.words[1]);
+            if (!check(lent, "handle_duplicate") || !check(result, "port_call")
+                || !check(at, "vm_map_memory(answer)")
+                || !reply_ok(msg, reinterpret_cast<const uint8_t*>(at), bytes, seq)) {
+                g_failed = true;
+                return 0;
+            }
+            uint64_t t2 = read_tsc();
+            int64_t freed = tern_sys_vm_free(uint64_t(at), bytes);
+            int64_t closed = tern_sys_handle_close(msg.handles[0]);
+            uint64_t t3 = read_tsc();
+            total += (t1 - t0) + (t3 - t2);
+            if (!check(freed, "vm_free") || !check(closed, "handle_close")) {
+                g_failed = true;
+                return 0;
+            }
+        }
+        best = base::min(best, total / kCalls);
+    }
+    return best;
+}
+
+// The mapping protocol between this task and a clone, at the page-sized data parts.
+bool bench_ipc_cross_task_map() {
+    Clone clone;
+    uint8_t* data = nullptr;
+    int64_t memory = lending_buffer(tern::self(), data);
+    if (memory < 0)
+        return false;
+    for (uint32_t b = 0; b < kMaxIpcBytes; ++b)
+        data[b] = request_byte(b);
+    int64_t port = tern_sys_port_create(4);
+    if (!check(port, "port_create"))
+        return false;
+    int64_t send = tern_sys_handle_duplicate(uint64_t(port), TERN_RIGHT_SEND);
+    if (check(send, "handle_duplicate") && clone_self(clone)) {
+        int64_t peer_port =
+            tern_sys_task_give_handle(clone.task, uint64_t(port), TERN_RIGHT_RECEIVE);
+        ThreadJob job{map_server, uint64_t(peer_port), 0, 0};
+        int64_t thread = -1;
+        if (check(peer_port, "task_give_handle"))
+            thread = start_clone_thread(clone, job);
+        // The clone's handle to itself, once it has a thread to free it.
+        int64_t peer_self =
+            thread >= 0 ? tern_sys_task_give_handle(clone.task, clone.task, TERN_RIGHTS_SAME) : -1;
+        if (thread >= 0 && check(peer_self, "task_give_handle(self)")) {
+            for (uint32_t bytes : kMapSizes) {
+                uint64_t cost = bench_call_map(tern_handle_t(send), tern_handle_t(peer_self),
+                                               tern_handle_t(memory), data, bytes);
+                if (g_failed)
+                    break;
+                tern::println("ipc.cross_task.call_replyrecv_{}_map: {} instructions", bytes, cost);
+            }
+        }
+        if (thread >= 0)
+            (void)tern_sys_handle_close(uint64_t(thread));
+    }
+    end_clone(clone);
+    (void)tern_sys_handle_close(uint64_t(send));
+    (void)tern_sys_handle_close(uint64_t(memory));
+    return !g_failed;
+}
+
 volatile bool g_yield_started = false;
 volatile bool g_yield_stop = false;
 
@@ -793,8 +976,9 @@ extern "C" int main(uint64_t) {
     uint64_t fast = cross && bench_ipc_cross_task(true) ? bench_ipc_cross_task_regs() : 0;
     if (fast)
         tern::println("ipc.cross_task.call_replyrecv_0: {} instructions", fast);
-    ok = ok && cross != 0 && fast != 0 && bench_yield_switch() && bench_pager_fault()
-         && bench_demand_zero_fault() && bench_port_set(1) && bench_port_set(512);
+    ok = ok && cross != 0 && fast != 0 && bench_ipc_cross_task_map() && bench_yield_switch()
+         && bench_pager_fault() && bench_demand_zero_fault() && bench_port_set(1)
+         && bench_port_set(512);
     if (!ok) {
         tern::println("bench: stopped after a failure");
         return 1;
