@@ -63,7 +63,7 @@ struct attach {
     uint32_t flags; /* shmat's, for a forked child's own attach */
 };
 
-/* FIXME: not protected against concurrent threads, like the rest of the backend. */
+/* Used under the backend's lock (backend_threads.c), like every table of the backend. */
 static struct attach g_attaches[kMaxAttaches];
 
 static void fill_perm(struct ipc_perm* p, const struct tern_libc_ipc_stat* s) {

@@ -9,8 +9,9 @@
  * other thread-local object (the start calls them before musl sets up thread-local
  * storage), none allocates, and none prints.
  *
- * FIXME: the cached server handles and the console's pending line are not protected
- * against concurrent threads; add a lock when threads come.
+ * The cached server handles and the console's pending line are shared by the process's
+ * threads: the backend calls these functions under its lock (backend_threads.c,
+ * tern_libc_lock), never from a thread's own calls that run without it.
  */
 #ifndef TERN_LIBC_MUSL_SERVICES_H
 #define TERN_LIBC_MUSL_SERVICES_H
