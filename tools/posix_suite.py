@@ -58,7 +58,7 @@ TEST_FILE = re.compile(r"^([0-9]+-[0-9]+)\.c$")
 RESULT_LINE = re.compile(r"^pts: (\S+/\S+) (PASS|FAIL|UNRESOLVED|UNSUPPORTED|UNTESTED|HUNG|"
                          r"EXIT -?\d+|SIGNAL \d+) (\d+)\s*$")
 OUTPUT_LINE = re.compile(r"^pts-out: (\S+/\S+): (.*)$")
-DONE_LINE = re.compile(r"^pts: done (\d+) tests")
+DONE_LINE = re.compile(r"^pts: done (\d+) tests", re.M)
 
 
 def area_of(directory):
@@ -229,7 +229,7 @@ def parse_results(text):
             continue
         m = DONE_LINE.match(line)
         if m:
-            done = int(m.group(1))
+            done = (done or 0) + int(m.group(1))
     return results, done
 
 
@@ -281,7 +281,7 @@ def run_host(args, patterns_file):
     return text
 
 
-def run_tern(args, patterns_file_in_image):
+def run_tern(args, runner_args, label):
     import console_session
     import qemu_run
     workdir = tempfile.mkdtemp(prefix="tern-posix-")
@@ -294,7 +294,7 @@ def run_tern(args, patterns_file_in_image):
                                    memory="256M", iso=args.iso, icount=False, kvm=False,
                                    qemu_arg=[])
         cmd = qemu_run.qemu_command(qargs, disk)
-        print("posix_suite: booting %s" % args.iso, flush=True)
+        print("posix_suite: booting %s%s" % (args.iso, label), flush=True)
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT)
         console = console_session.Console(proc, args.verbose)
@@ -307,19 +307,64 @@ def run_tern(args, patterns_file_in_image):
         end = time.monotonic() + 3
         while time.monotonic() < end:
             console.pump(0.1)
-        command = "posixsuite -t %d" % args.limit
-        if patterns_file_in_image:
-            command += " -f " + patterns_file_in_image
+        command = "posixsuite -t %d%s" % (args.limit, runner_args)
         console.type(command.encode() + b"\r")
         error = console.expect(r"pts: done \d+ tests", args.timeout, deadline)
         text = console.output
         if error:
-            print("posix_suite: the Tern run did not finish: " + error)
+            print("posix_suite: the Tern run%s did not finish: %s" % (label, error))
     finally:
         if proc and proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
         shutil.rmtree(workdir, ignore_errors=True)
+    return text
+
+
+# The console's line editor takes lines of at most 1023 bytes; the command stays well
+# inside that.
+MAX_TYPED_PATTERNS = 900
+
+
+def tern_runner_args(args):
+    """The runner's arguments selecting --subset on Tern: the image's own copy of the
+    subset file when --subset is that file, else the patterns typed on the command line."""
+    if not args.subset:
+        return ""
+    packed = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests",
+                          "posix-suite", "ctest-subset.txt")
+    patterns = read_patterns(args.subset)
+    if os.path.exists(packed) and read_patterns(packed) == patterns:
+        return " -f " + args.subset_in_image
+    typed = " ".join(patterns)
+    if len(typed) > MAX_TYPED_PATTERNS:
+        raise SystemExit("posix_suite: the patterns of %s take %d bytes, more than the %d "
+                         "that are typed at Tern's console; select whole interfaces "
+                         "('pthread_mutex_lock/') or use tests/posix-suite/ctest-subset.txt"
+                         % (args.subset, len(typed), MAX_TYPED_PATTERNS))
+    return " " + typed
+
+
+def run_tern_shards(args):
+    """Tern's side on --shards systems at once, each running every n-th test; their
+    output joined. A shard that did not finish leaves the whole run unfinished."""
+    selection_args = tern_runner_args(args)
+    texts = [""] * args.shards
+
+    def shard(k):
+        extra = " -s %d/%d" % (k, args.shards) if args.shards > 1 else ""
+        label = " (shard %d of %d)" % (k + 1, args.shards) if args.shards > 1 else ""
+        texts[k] = run_tern(args, extra + selection_args, label)
+
+    threads = [threading.Thread(target=shard, args=(k,)) for k in range(args.shards)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    unfinished = [k for k, text in enumerate(texts) if not DONE_LINE.search(text)]
+    if unfinished:
+        texts = [DONE_LINE.sub("pts: shard finished", text) for text in texts]
+    text = "\n".join(texts)
     if args.save_tern:
         with open(args.save_tern, "w") as f:
             f.write(text)
@@ -401,6 +446,8 @@ def print_differences(names, tern_manifest, tern_results, host_manifest, host_re
 
 
 def cmd_run(args):
+    if args.shards < 1:
+        raise SystemExit("posix_suite: --shards wants a positive number")
     tern_manifest = read_manifest(os.path.join(args.tern_dir, "manifest.txt"))
     host_manifest = read_manifest(os.path.join(args.host_dir, "manifest.txt"))
     patterns = read_patterns(args.subset) if args.subset else []
@@ -418,7 +465,7 @@ def cmd_run(args):
     thread.start()
     start = time.monotonic()
     try:
-        tern_text = run_tern(args, args.subset_in_image if args.subset else None)
+        tern_text = run_tern_shards(args)
     finally:
         thread.join()
     tern_s = time.monotonic() - start
@@ -505,6 +552,8 @@ def main():
             r.add_argument("--iso", required=True, help="the image holding /bin/posixsuite")
             r.add_argument("--subset-in-image", default="/share/posix-suite/subset.txt")
             r.add_argument("--limit", type=int, default=20, help="seconds per test")
+            r.add_argument("--shards", type=int, default=1,
+                           help="boot this many Tern systems, each running every n-th test")
             r.add_argument("--timeout", type=int, default=3600, help="seconds per side")
             r.add_argument("--save-tern", help="keep Tern's console output here")
             r.add_argument("--save-host", help="keep the host run's output here")

@@ -6,11 +6,13 @@
  * against Tern's musl and against the host's C library, so both sides run the same
  * tests the same way.
  *
- *     posixsuite [-t seconds] [-o output-file] [-f list-file] [-l] [pattern...]
+ *     posixsuite [-t seconds] [-o output-file] [-f list-file] [-s k/n] [-l] [pattern...]
  *
  * A pattern selects one test ("sem_open/1-1") or, ending in '/', every test whose name
  * starts with it ("pthread_mutex_lock/"); -f reads patterns from a file, one a line (a
  * '#' starts a comment); no pattern selects all.
+ * -s k/n runs only the k-th of every n selected tests (k from 0), so n copies of the
+ * system can share one run (tools/posix_suite.py run --shards n).
  * -l lists the selected names. Each test runs in a child process of its own process
  * group, with default signal dispositions and an empty signal mask, its output sent to
  * the output file; a test still running after the time limit (default 20 s) is killed
@@ -226,8 +228,10 @@ int main(int argc, char** argv) {
     int limit_s = 20;
     int list = 0;
     const char* output = "/tmp/posixsuite.out";
+    int shard = 0;
+    int shards = 1;
     int opt;
-    while ((opt = getopt(argc, argv, "t:o:f:l")) != -1) {
+    while ((opt = getopt(argc, argv, "t:o:f:s:l")) != -1) {
         switch (opt) {
         case 't':
             limit_s = atoi(optarg);
@@ -238,12 +242,19 @@ int main(int argc, char** argv) {
         case 'f':
             read_patterns(optarg);
             break;
+        case 's':
+            if (sscanf(optarg, "%d/%d", &shard, &shards) != 2 || shards <= 0 || shard < 0
+                || shard >= shards) {
+                fprintf(stderr, "posixsuite: -s wants k/n with 0 <= k < n, not '%s'\n", optarg);
+                return 2;
+            }
+            break;
         case 'l':
             list = 1;
             break;
         default:
             fprintf(stderr, "usage: posixsuite [-t seconds] [-o output-file] [-f list-file] "
-                            "[-l] [pattern...]\n");
+                            "[-s k/n] [-l] [pattern...]\n");
             return 2;
         }
     }
@@ -256,8 +267,12 @@ int main(int argc, char** argv) {
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     int count = 0;
+    int ordinal = 0;
     for (int i = 0; i < pts_test_count; i++) {
         if (!selected(pts_tests[i].name)) {
+            continue;
+        }
+        if (ordinal++ % shards != shard) {
             continue;
         }
         count++;
