@@ -721,7 +721,7 @@ static uint32_t local_events(long fd, uint32_t asked, int* console_wait, int* pi
 
 /* poll's work over a copy of the program's array. timeout_ns: TERN_LIBC_NET_FOREVER for
  * none. Returns how many entries have events. */
-static long poll_fds(struct pollfd* fds, size_t count, uint64_t timeout_ns) {
+static long poll_fds(struct pollfd* fds, size_t count, uint64_t timeout_ns, uint64_t mark) {
     static struct tern_libc_net_poll entries[TERN_LIBC_NET_MAX_POLL];
     static uint32_t entry_fd[TERN_LIBC_NET_MAX_POLL];
     uint64_t deadline = timeout_ns == TERN_LIBC_NET_FOREVER ? TERN_LIBC_NET_FOREVER
@@ -775,6 +775,10 @@ static long poll_fds(struct pollfd* fds, size_t count, uint64_t timeout_ns) {
         }
         if (ready > 0 || left == 0)
             return ready;
+        /* A handler that ran while this call waited ends it (poll and select are never
+         * restarted); a wait in the network server that a signal cut short comes here. */
+        if (tern_libc_signal_interrupts(mark, 0))
+            return -EINTR;
         if (console_wait) {
             uint64_t slice = sockets > 0 || pipe_wait ? 1000000 : left;
             if (slice > left)
@@ -784,6 +788,28 @@ static long poll_fds(struct pollfd* fds, size_t count, uint64_t timeout_ns) {
             /* Only pipes to wait for: sleep until one of the process's pipes changes. */
             (void)tern_libc_pipe_wait(left);
         }
+        if (tern_libc_signal_interrupts(mark, 0))
+            return -EINTR;
+    }
+}
+
+/* poll and select with nothing to watch: a sleep that a signal ends. Like poll and
+ * select with descriptors, they are never restarted: once a handler has run (SA_RESTART
+ * or not) they end with EINTR, as on Linux; an ignored or blocked signal sleeps on. */
+static long sleep_unless_signalled(uint64_t timeout_ns, uint64_t mark) {
+    uint64_t end = timeout_ns == TERN_LIBC_NET_FOREVER ? TERN_LIBC_NET_FOREVER
+                   : timeout_ns > ~now_ns()            ? TERN_LIBC_NET_FOREVER
+                                                       : now_ns() + timeout_ns;
+    for (;;) {
+        uint64_t now = now_ns();
+        if (end != TERN_LIBC_NET_FOREVER && now >= end)
+            return 0;
+        int64_t r =
+            tern_sys_thread_sleep(end == TERN_LIBC_NET_FOREVER ? TERN_TIMEOUT_INFINITE : end - now);
+        if (r < 0 && r != -TERN_INTERRUPTED)
+            return (long)tern_libc_linux_result(r);
+        if (tern_libc_signal_interrupts(mark, 0))
+            return -EINTR;
     }
 }
 
@@ -797,12 +823,10 @@ static long sys_poll(struct pollfd* user, unsigned long count, uint64_t timeout_
     static struct pollfd fds[kMaxPollFds];
     if (count > 0 && tern_libc_copy_in(fds, user, count * sizeof(struct pollfd)) != 0)
         return -EFAULT;
-    if (count == 0) {
-        if (timeout_ns != TERN_LIBC_NET_FOREVER)
-            (void)tern_sys_thread_sleep(timeout_ns);
-        return 0;
-    }
-    long r = poll_fds(fds, count, timeout_ns);
+    uint64_t mark = tern_libc_signal_mark();
+    if (count == 0)
+        return sleep_unless_signalled(timeout_ns, mark);
+    long r = poll_fds(fds, count, timeout_ns, mark);
     if (r < 0)
         return r;
     if (tern_libc_copy_out(user, fds, count * sizeof(struct pollfd)) != 0)
@@ -848,11 +872,9 @@ static long select_core(long nfds, fd_set* rd, fd_set* wr, fd_set* ex, uint64_t 
             return -EBADF;
         fds[count++] = (struct pollfd){(int)fd, events, 0};
     }
-    long r = 0;
-    if (count > 0)
-        r = poll_fds(fds, count, timeout_ns);
-    else if (timeout_ns != TERN_LIBC_NET_FOREVER)
-        (void)tern_sys_thread_sleep(timeout_ns);
+    uint64_t mark = tern_libc_signal_mark();
+    long r = count > 0 ? poll_fds(fds, count, timeout_ns, mark)
+                       : sleep_unless_signalled(timeout_ns, mark);
     if (r < 0)
         return r;
     for (int k = 0; k < 3; ++k)
@@ -925,7 +947,8 @@ long tern_libc_socket_syscall(long n, long a1, long a2, long a3, long a4, long a
     case SYS_poll:
         return sys_poll((struct pollfd*)a1, (unsigned long)a2, timeout_from_ms(a3));
     case SYS_ppoll: {
-        /* The signal mask is not applied: signals are not delivered asynchronously. */
+        /* FIXME: the signal mask is not applied for the wait (nor pselect6's), so a
+         * signal it would block can end the wait with EINTR. */
         uint64_t ns = 0;
         long r = read_timespec((const struct timespec*)a3, &ns);
         return r != 0 ? r : sys_poll((struct pollfd*)a1, (unsigned long)a2, ns);

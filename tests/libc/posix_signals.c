@@ -7,7 +7,8 @@
  * do what POSIX says; 200 round trips of a signal between parent and child (exact count);
  * SIGCHLD when a child ends; SIGINT to a process group (kill(-pgid)) ends its members and
  * no one else, and waitpid(-pgid) reaps them; a blocked pipe read and nanosleep end with
- * EINTR (and the time left), a pipe read with SA_RESTART goes on; sigsuspend, pause with
+ * EINTR (and the time left), a pipe read with SA_RESTART goes on, select and poll end
+ * with EINTR even with SA_RESTART; sigsuspend, pause with
  * alarm, sigtimedwait, sigpending; SIGPIPE's handler; bad signal numbers EINVAL, a missing
  * pid ESRCH; setpgid and setsid errors.
  *
@@ -19,11 +20,13 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -390,6 +393,32 @@ static void eintr_and_restart(void) {
     check_errno(r, EINTR, "nanosleep interrupted by a handler");
     check(left.tv_sec >= 3 && left.tv_sec <= 4, "nanosleep reports the time left");
     reap(child);
+    /* select with no descriptors (a sleep) and poll of a pipe nobody writes are never
+     * restarted: EINTR even with SA_RESTART. */
+    reset_counters();
+    child = signal_later(-1, SIGUSR1, 200);
+    struct timeval tv = {5, 0};
+    r = select(0, NULL, NULL, NULL, &tv);
+    check_errno(r, EINTR, "select with no descriptors interrupted by a handler");
+    check(g_count == 1, "the handler ran once during select");
+    reap(child);
+    if (pipe(fds) != 0) {
+        check(0, "pipe");
+        return;
+    }
+    reset_counters();
+    child = signal_later(-1, SIGUSR1, 200);
+    struct pollfd pfd = {fds[0], POLLIN, 0};
+    r = poll(&pfd, 1, 5000);
+    check_errno(r, EINTR, "poll of a silent pipe interrupted by a handler");
+    reap(child);
+    reset_counters();
+    child = signal_later(-1, SIGUSR1, 200);
+    r = poll(NULL, 0, 5000);
+    check_errno(r, EINTR, "poll of nothing interrupted by a handler");
+    reap(child);
+    close(fds[0]);
+    close(fds[1]);
     signal(SIGUSR1, SIG_DFL);
 }
 
