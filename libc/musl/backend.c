@@ -1657,6 +1657,8 @@ static long sys_fcntl(long fd, long command, long argument) {
         /* Kept for exec, which closes the descriptors that have it. */
         return tern_libc_fd_set_flags(tern_libc_fds(), fd, argument);
     case F_GETFL: {
+        if (is_pipe(file))
+            (void)tern_libc_pipe_status(file);
         int token = file_enter(file);
         long flags = (long)(file->flags & (TERN_LINUX_O_ACCMODE | O_APPEND | O_NONBLOCK));
         file_leave(file, token);
@@ -1666,7 +1668,11 @@ static long sys_fcntl(long fd, long command, long argument) {
         /* O_NONBLOCK makes a socket's or a pipe's calls return EAGAIN instead of waiting
          * (the console's reads wait for a line regardless); O_APPEND is kept. Both belong
          * to the description, so every duplicate sees them, and so does every process
-         * holding a shared one. */
+         * holding a shared one (a pipe's are in its ring). */
+        if (is_pipe(file)) {
+            tern_libc_pipe_set_status(file, argument);
+            return 0;
+        }
         int token = file_enter(file);
         file->flags = tern_libc_status_flags_set(file->flags, argument);
         file_leave(file, token);

@@ -39,6 +39,11 @@ long tern_libc_pipe_read(struct tern_libc_file* file, void* data, size_t length)
 long tern_libc_pipe_write(struct tern_libc_file* file, const void* data, size_t length);
 void tern_libc_pipe_close(struct tern_libc_file* file);
 int tern_libc_pipe_wait(uint64_t timeout_ns);
+/* A pipe end's status flags (O_APPEND, O_NONBLOCK), which live in the ring that every
+ * process holding the pipe maps (F_GETFL, and whether a call may wait), and F_SETFL's
+ * change of them; both bring file->flags up to date. */
+uint32_t tern_libc_pipe_status(struct tern_libc_file* file);
+void tern_libc_pipe_set_status(struct tern_libc_file* file, long flags);
 
 /* Around fork (backend_pipes.c): prepare counts the child's copies of the process's pipe
  * ends in their rings (undo takes them back when the fork fails) and makes the right

@@ -11,7 +11,8 @@
  * none; a child closing its descriptor leaves the parent's working; a child reading a
  * directory with getdents64 moves the parent's entry offset; a child's read of a program
  * file (a boot file on Tern) moves the parent's offset; dup in the child shares with the
- * parent too.
+ * parent too; a pipe end's O_NONBLOCK set or cleared by a child (forked, or exec'd: role
+ * "nonblock FD") is the parent's.
  *
  * The same source runs on the host's Linux (unit.libc_posix_fdshare_on_host), so the
  * expectations are Linux's. Prints "posix_fdshare: ok ..." per check, "posix_fdshare:
@@ -202,6 +203,57 @@ static void test_exec_child(void) {
     close(fd);
 }
 
+/* A pipe's status flags belong to its description too: a child's F_SETFL O_NONBLOCK is
+ * its parent's (a read of the empty pipe says EAGAIN), an exec'd child sees the flag its
+ * parent set, and a child's clearing of it is seen by the parent. */
+static void test_pipe_nonblock(void) {
+    int fds[2];
+    if (pipe(fds) != 0) {
+        check(0, "make a pipe for O_NONBLOCK");
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        int flags = fcntl(fds[0], F_GETFL);
+        _exit(flags >= 0 && fcntl(fds[0], F_SETFL, flags | O_NONBLOCK) == 0 ? 0 : 1);
+    }
+    check(wait_status(pid) == 0, "a child sets O_NONBLOCK on the pipe's read end");
+    int shared = (fcntl(fds[0], F_GETFL) & O_NONBLOCK) != 0;
+    check(shared, "the parent's F_GETFL of the read end shows O_NONBLOCK");
+    if (shared) { /* without the flag the read would wait for ever */
+        char c;
+        errno = 0;
+        check(read(fds[0], &c, 1) == -1 && errno == EAGAIN,
+              "the parent's read of the empty pipe says EAGAIN");
+    }
+    check(fcntl(fds[1], F_SETFL, O_NONBLOCK) == 0, "the parent sets O_NONBLOCK on the write end");
+    char number[16];
+    snprintf(number, sizeof(number), "%d", fds[1]);
+    pid = fork();
+    if (pid == 0) {
+        char* args[] = {"posix_fdshare", "nonblock", number, 0};
+        execv(g_self, args);
+        _exit(127);
+    }
+    check(wait_status(pid) == 0, "an exec'd child sees O_NONBLOCK on the write end and clears it");
+    check((fcntl(fds[1], F_GETFL) & O_NONBLOCK) == 0,
+          "the parent's F_GETFL of the write end shows O_NONBLOCK clear");
+    close(fds[0]);
+    close(fds[1]);
+}
+
+/* The role an exec'd child plays for test_pipe_nonblock: FD must be non-blocking; clears
+ * it. */
+static int role_nonblock(int argc, char** argv) {
+    if (argc != 3)
+        return 2;
+    int fd = atoi(argv[2]);
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || !(flags & O_NONBLOCK))
+        return 1;
+    return fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0 ? 0 : 1;
+}
+
 /* The role an exec'd child plays: writes TEXT to descriptor FD. */
 static int role_writer(int argc, char** argv) {
     if (argc != 4)
@@ -371,7 +423,9 @@ int main(int argc, char** argv) {
         g_self[n] = 0;
     }
     if (argc >= 2)
-        return strcmp(argv[1], "writer") == 0 ? role_writer(argc, argv) : 2;
+        return strcmp(argv[1], "writer") == 0     ? role_writer(argc, argv)
+               : strcmp(argv[1], "nonblock") == 0 ? role_nonblock(argc, argv)
+                                                  : 2;
     snprintf(g_dir, sizeof(g_dir), "/tmp/posix_fdshare.%ld", (long)getpid());
     if (mkdir(g_dir, 0755) != 0) {
         printf("posix_fdshare: FAILED cannot make %s\n", g_dir);
@@ -381,6 +435,7 @@ int main(int argc, char** argv) {
     test_child_seek();
     test_child_setfl();
     test_exec_child();
+    test_pipe_nonblock();
     test_concurrent_writers();
     test_close_in_one();
     test_directory_offset();
