@@ -661,7 +661,14 @@ static int node_open_here(uint32_t server, uint64_t inode, const struct tern_lib
 static const uint64_t kSharedFileWaitNs = 50000000;
 
 static int shareable(const struct tern_libc_file* file) {
-    return file->kind == TERN_LIBC_FD_FILE || file->kind == TERN_LIBC_FD_DIRECTORY;
+    return file->kind == TERN_LIBC_FD_FILE || file->kind == TERN_LIBC_FD_DIRECTORY
+           || file->kind == TERN_LIBC_FD_SOCKET;
+}
+
+uint32_t tern_libc_file_status(struct tern_libc_file* file) {
+    if (file->shared)
+        file->flags = tern_libc_shared_file_flags(file->shared, file->flags);
+    return file->flags;
 }
 
 /* Before a call reads or moves a description's offset or reads or sets its status
