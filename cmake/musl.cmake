@@ -209,12 +209,13 @@ endfunction()
 # (/bin/posix_mq), which needs the ipc server, the terminal test (/bin/posix_termios),
 # which needs the console and input typed at it, the POSIX timer test
 # (/bin/posix_timers) and the thread signal test (/bin/posix_threadsig), whose signals go
-# through proc, and the shared description test (/bin/posix_fdshare), which forks, execs
-# itself from /bin and writes to tmpfs.
+# through proc, the shared description test (/bin/posix_fdshare), which forks, execs
+# itself from /bin and writes to tmpfs, and the errno table (/bin/errno_table), whose rows
+# fork and use tmpfs.
 file(GLOB TERN_C_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/libc/*.c)
 foreach(name sockets posix_fds posix_files forktest sysv pthreads posix_signals posix_exec
              posix_misc posix_shm posix_mq posix_termios posix_jobctl posix_faults
-             posix_timers posix_fdshare posix_threadsig)
+             posix_timers posix_fdshare posix_threadsig errno_table)
   list(REMOVE_ITEM TERN_C_TEST_PROGRAMS ${TERN_ROOT}/tests/libc/${name}.c)
   tern_c_program(${name} SOURCES ${TERN_ROOT}/tests/libc/${name}.c BOOTFS)
 endforeach()

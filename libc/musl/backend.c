@@ -324,6 +324,7 @@ static long device_stat(struct stat* st, uint64_t device) {
 
 /* A path resolved to a server: where it is and what is there. */
 struct place {
+    char given[TERN_LIBC_PATH_BUFFER];       /* the caller's path, copied in */
     char path[TERN_LIBC_PATH_BUFFER];        /* normalised absolute */
     char server_path[TERN_LIBC_PATH_BUFFER]; /* the server's path */
     int mount;
@@ -436,7 +437,33 @@ static long place_lookup(struct place* p, int follow) {
 
 /* Resolves (dirfd, path) against the working directory or dirfd's directory into p and
  * looks it up (place_lookup). */
-static long resolve(long dirfd, const char* path, int follow, struct place* p) {
+/* Copies the caller's path into out (capacity bytes with the NUL) through the kernel, so
+ * that a bad pointer is EFAULT rather than a fault: 256 bytes at a time and never across
+ * a page boundary (the NUL may end the string just before an unmapped page). 0, -EFAULT,
+ * or -ENAMETOOLONG when no NUL comes within capacity bytes. */
+static long path_in(const char* user, char* out, size_t capacity) {
+    size_t done = 0;
+    while (done < capacity) {
+        uintptr_t at = (uintptr_t)user + done;
+        size_t piece = 4096 - (at & 4095);
+        if (piece > 256)
+            piece = 256;
+        if (piece > capacity - done)
+            piece = capacity - done;
+        if (tern_libc_copy_in(out + done, (const void*)at, piece) != 0)
+            return -EFAULT;
+        if (memchr(out + done, '\0', piece))
+            return 0;
+        done += piece;
+    }
+    return -ENAMETOOLONG;
+}
+
+static long resolve(long dirfd, const char* user_path, int follow, struct place* p) {
+    long copied = path_in(user_path, p->given, sizeof(p->given));
+    if (copied != 0)
+        return copied;
+    const char* path = p->given;
     const char* directory = g_cwd;
     if (path[0] != '/' && dirfd != AT_FDCWD) {
         struct tern_libc_file* file = tern_libc_fd_get(tern_libc_fds(), dirfd);
@@ -581,6 +608,10 @@ static long open_null(long flags, int device) {
 /* Opens (or makes) a file server's file or directory. */
 static long open_node(struct place* p, long flags, long mode) {
     long access = flags & O_ACCMODE;
+    /* O_TMPFILE needs write access (EINVAL, as Linux checks first); tmpfs has no unnamed
+     * files. */
+    if ((flags & TERN_LINUX_O_TMPFILE_ONLY) && access == O_RDONLY)
+        return -EINVAL;
     if (flags & TERN_LINUX_O_TMPFILE_ONLY)
         return -EOPNOTSUPP;
     if (p->error == 0 && is_link_mode(p->mode)) /* not followed: O_NOFOLLOW or O_EXCL */
@@ -661,7 +692,14 @@ static int node_open_here(uint32_t server, uint64_t inode, const struct tern_lib
 static const uint64_t kSharedFileWaitNs = 50000000;
 
 static int shareable(const struct tern_libc_file* file) {
-    return file->kind == TERN_LIBC_FD_FILE || file->kind == TERN_LIBC_FD_DIRECTORY;
+    return file->kind == TERN_LIBC_FD_FILE || file->kind == TERN_LIBC_FD_DIRECTORY
+           || file->kind == TERN_LIBC_FD_SOCKET;
+}
+
+uint32_t tern_libc_file_status(struct tern_libc_file* file) {
+    if (file->shared)
+        file->flags = tern_libc_shared_file_flags(file->shared, file->flags);
+    return file->flags;
 }
 
 /* Before a call reads or moves a description's offset or reads or sets its status
@@ -857,8 +895,8 @@ static long file_copy(const struct tern_libc_file* file, uint64_t position, void
         return (long)tern_libc_fs_read(file->server, file->inode, position, data, length);
     }
     uint64_t n = tern_libc_read_count(position, file->size, length);
-    if (n > 0)
-        memcpy(data, file->data + position, n);
+    if (n > 0 && tern_libc_copy_out(data, file->data + position, n) != 0)
+        return -EFAULT;
     return (long)n;
 }
 
@@ -1014,7 +1052,7 @@ static long fill_stat_attr(struct stat* st, uint32_t device,
     return 0;
 }
 
-static long sys_fstat(long fd, struct stat* st) {
+static long fstat_into(long fd, struct stat* st) {
     /* The console is a character device; isatty() asks ioctl, not this. */
     if (is_console_fd(fd))
         return fill_stat(st, TERN_LIBC_NODE_CONSOLE, 0620, 0, 0);
@@ -1039,10 +1077,32 @@ static long sys_fstat(long fd, struct stat* st) {
     return fill_stat(st, TERN_LIBC_NODE_FILE, file->mode, file->size, file->path);
 }
 
-static long sys_fstatat(long dirfd, const char* path, struct stat* st, long flags) {
+/* fstat: filled here, then copied out (a bad buffer is EFAULT). */
+static long sys_fstat(long fd, struct stat* user_st) {
+    struct stat st;
+    long r = fstat_into(fd, &st);
+    if (r == 0 && tern_libc_copy_out(user_st, &st, sizeof(st)) != 0)
+        return -EFAULT;
+    return r;
+}
+
+static long fstatat_into(long dirfd, const char* path, struct stat* st, long flags);
+
+static long sys_fstatat(long dirfd, const char* path, struct stat* user_st, long flags) {
+    struct stat st;
+    long r = fstatat_into(dirfd, path, &st, flags);
+    if (r == 0 && tern_libc_copy_out(user_st, &st, sizeof(st)) != 0)
+        return -EFAULT;
+    return r;
+}
+
+static long fstatat_into(long dirfd, const char* path, struct stat* st, long flags) {
     /* fstat(fd) arrives as fstatat(fd, "", st, AT_EMPTY_PATH) when SYS_fstat failed. */
-    if ((flags & AT_EMPTY_PATH) && path[0] == '\0')
-        return sys_fstat(dirfd, st);
+    char first = 0;
+    if ((flags & AT_EMPTY_PATH) && tern_libc_copy_in(&first, path, 1) != 0)
+        return -EFAULT;
+    if ((flags & AT_EMPTY_PATH) && first == '\0')
+        return fstat_into(dirfd, st);
     struct place* p = &g_place_a;
     long r = resolve_found(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), p);
     if (r != 0)
@@ -1657,6 +1717,8 @@ static long sys_fcntl(long fd, long command, long argument) {
         /* Kept for exec, which closes the descriptors that have it. */
         return tern_libc_fd_set_flags(tern_libc_fds(), fd, argument);
     case F_GETFL: {
+        if (is_pipe(file))
+            (void)tern_libc_pipe_status(file);
         int token = file_enter(file);
         long flags = (long)(file->flags & (TERN_LINUX_O_ACCMODE | O_APPEND | O_NONBLOCK));
         file_leave(file, token);
@@ -1666,7 +1728,11 @@ static long sys_fcntl(long fd, long command, long argument) {
         /* O_NONBLOCK makes a socket's or a pipe's calls return EAGAIN instead of waiting
          * (the console's reads wait for a line regardless); O_APPEND is kept. Both belong
          * to the description, so every duplicate sees them, and so does every process
-         * holding a shared one. */
+         * holding a shared one (a pipe's are in its ring). */
+        if (is_pipe(file)) {
+            tern_libc_pipe_set_status(file, argument);
+            return 0;
+        }
         int token = file_enter(file);
         file->flags = tern_libc_status_flags_set(file->flags, argument);
         file_leave(file, token);
@@ -1941,8 +2007,11 @@ static long sys_clock_nanosleep(long clock, long flags, const struct timespec* r
                                 struct timespec* remaining) {
     if (!tern_libc_clock_supported(clock))
         return -EINVAL;
+    struct timespec wanted;
+    if (tern_libc_copy_in(&wanted, request, sizeof(wanted)) != 0)
+        return -EFAULT;
     uint64_t ns = 0;
-    int r = tern_libc_timespec_to_ns(request->tv_sec, request->tv_nsec, &ns);
+    int r = tern_libc_timespec_to_ns(wanted.tv_sec, wanted.tv_nsec, &ns);
     if (r != 0)
         return r;
     if (flags & TIMER_ABSTIME) {

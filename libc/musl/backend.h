@@ -39,6 +39,11 @@ long tern_libc_pipe_read(struct tern_libc_file* file, void* data, size_t length)
 long tern_libc_pipe_write(struct tern_libc_file* file, const void* data, size_t length);
 void tern_libc_pipe_close(struct tern_libc_file* file);
 int tern_libc_pipe_wait(uint64_t timeout_ns);
+/* A pipe end's status flags (O_APPEND, O_NONBLOCK), which live in the ring that every
+ * process holding the pipe maps (F_GETFL, and whether a call may wait), and F_SETFL's
+ * change of them; both bring file->flags up to date. */
+uint32_t tern_libc_pipe_status(struct tern_libc_file* file);
+void tern_libc_pipe_set_status(struct tern_libc_file* file, long flags);
 
 /* Around fork (backend_pipes.c): prepare counts the child's copies of the process's pipe
  * ends in their rings (undo takes them back when the fork fails) and makes the right
@@ -68,10 +73,22 @@ void tern_libc_file_hold(struct tern_libc_file* file, int delta);
 void tern_libc_files_fork_prepare(void);
 void tern_libc_files_fork_undo(void);
 long tern_libc_file_shared_map(struct tern_libc_file* file);
+/* A description's status flags (O_APPEND, O_NONBLOCK) as every process holding it sees
+ * them now, for a call that only reads them (no lock): file->flags brought up to date. */
+uint32_t tern_libc_file_status(struct tern_libc_file* file);
 
-/* A forked child's copies of its parent's sockets are marked so that closing them (or
- * the child's exit) does not close the parent's sockets (backend_sockets.c). */
+/* Sockets across fork and exec (backend_sockets.c). fork_share, in the parent before the
+ * child runs, makes the child's task (a handle) hold each of the process's sockets at the
+ * network server too, and returns the mask of the descriptions it shared (bit i for
+ * files[i]), which the parent writes into the child's tern_libc_socket_fork_shared. In
+ * the child, fork_child marks the copies that were not shared, so that closing them (or
+ * the child's exit) does not close the parent's sockets and their calls fail. exec_share
+ * makes the new task of an execve or posix_spawn hold a kept socket: 0, or a negated
+ * errno. */
+extern uint64_t tern_libc_socket_fork_shared;
+uint64_t tern_libc_socket_fork_share(uint32_t child_task);
 void tern_libc_socket_fork_child(void);
+long tern_libc_socket_exec_share(struct tern_libc_file* file, uint32_t task);
 
 /* Signals (backend_signal.c): the signal, group and session calls (*handled is 0 for
  * other calls). A forked child starts without its parent's pending signals (prepare

@@ -8,12 +8,13 @@
  * for a directory, a "#!" line names an interpreter, ENOEXEC for anything Tern cannot
  * load), loads it into a new stopped task with a startup block carrying this process's
  * pid (exec_client.cpp, on the native runtime's spawn_image), gives that task the handles
- * the kept descriptors need (pipe rings' memory objects, the pipe peers' wait ports), and
+ * the kept descriptors need (pipe rings' memory objects, the pipe peers' wait ports,
+ * shared descriptions' pages), has the network server share the kept sockets with it, and
  * packs the state that crosses into a memory object the new image finds in its startup
  * block (portable/exec_state.h). Then proc's Exec moves the process record onto the new
- * task; only now does the old image close its close-on-exec descriptors and sockets (so
- * their other ends see them gone), start the new task's thread and end, without flushing
- * stdio; its end reports no exit.
+ * task; only now does the old image close its close-on-exec descriptors (so their other
+ * ends see them gone), start the new task's thread and end, without flushing stdio; its
+ * end reports no exit (and its hold of the kept sockets goes with it).
  *
  * The new image's start (tern_libc_exec_restore, from start.c) unpacks the block before
  * main: descriptors, pipe rings mapped again, bootfs files mapped again by path, working
@@ -217,6 +218,10 @@ static long hand_over(struct tern_libc_exec_child* child) {
         struct tern_libc_file* file = &table->files[i];
         if (file->references == 0 || !tern_libc_exec_keeps_file(table, file))
             continue;
+        /* A socket: the new task holds it at the network server as this one does. */
+        long shared = tern_libc_socket_exec_share(file, child->task);
+        if (shared != 0)
+            return shared;
         if (file->shared_memory != 0) {
             /* A description shared with other processes: the new image maps its page. */
             int64_t h = tern_libc_exec_give(child, file->shared_memory, TERN_RIGHTS_SAME);
@@ -514,8 +519,12 @@ long tern_libc_spawn(const char* user_path, char* const* argv, char* const* envp
         uint64_t used = tern_libc_fd_descriptions(table);
         for (int i = 0; r == 0 && i < TERN_LIBC_MAX_FDS; ++i) {
             struct tern_libc_file* file = &table->files[i];
-            if (!(used >> i & 1) || file->references == 0 || !tern_libc_exec_keeps_file(table, file)
-                || tern_libc_file_share(file) != 0 || file->shared_memory == 0)
+            if (!(used >> i & 1) || file->references == 0
+                || !tern_libc_exec_keeps_file(table, file))
+                continue;
+            if ((r = tern_libc_socket_exec_share(file, child.task)) != 0)
+                break;
+            if (tern_libc_file_share(file) != 0 || file->shared_memory == 0)
                 continue;
             int64_t h = tern_libc_exec_give(&child, file->shared_memory, TERN_RIGHTS_SAME);
             if (h < 0) {
@@ -614,7 +623,8 @@ void tern_libc_exec_restore(void) {
                    && file->server == 0 /* TERN_LIBC_SERVER_BOOTFS */) {
             (void)tern_libc_file_shared_map(file); /* private when it cannot be mapped */
             r = tern_libc_bootfs_reopen(file);
-        } else if (file->kind == TERN_LIBC_FD_FILE || file->kind == TERN_LIBC_FD_DIRECTORY) {
+        } else if (file->kind == TERN_LIBC_FD_FILE || file->kind == TERN_LIBC_FD_DIRECTORY
+                   || file->kind == TERN_LIBC_FD_SOCKET) {
             (void)tern_libc_file_shared_map(file);
         } else if (file->kind == TERN_LIBC_FD_MQUEUE) {
             r = tern_libc_mq_reopen(file);

@@ -196,6 +196,7 @@ static long sys_pipe2(int* user_fds, long flags) {
         }
         struct tern_libc_file* file = tern_libc_fd_get(table, fds[end]);
         file->flags = (end == 0 ? O_RDONLY : O_WRONLY) | (uint32_t)(flags & O_NONBLOCK);
+        ring->status[end] = (uint32_t)(flags & O_NONBLOCK);
         file->pipe.ring = ring;
         file->pipe.map_size = memory.size;
         file->pipe.memory = memory.handle;
@@ -250,6 +251,21 @@ void tern_libc_pipe_close(struct tern_libc_file* file) {
     }
 }
 
+/* The status flags of a pipe end's description live in the ring, which every process
+ * holding the pipe maps: the one description of that end is shared by all of them. */
+uint32_t tern_libc_pipe_status(struct tern_libc_file* file) {
+    uint32_t status = __atomic_load_n(
+        &file->pipe.ring->status[file->kind == TERN_LIBC_FD_PIPE_WRITE], __ATOMIC_ACQUIRE);
+    file->flags = tern_libc_status_flags_set(file->flags, status);
+    return status;
+}
+
+void tern_libc_pipe_set_status(struct tern_libc_file* file, long flags) {
+    file->flags = tern_libc_status_flags_set(file->flags, flags);
+    __atomic_store_n(&file->pipe.ring->status[file->kind == TERN_LIBC_FD_PIPE_WRITE],
+                     file->flags & (uint32_t)(O_APPEND | O_NONBLOCK), __ATOMIC_RELEASE);
+}
+
 long tern_libc_pipe_read(struct tern_libc_file* file, void* data, size_t length) {
     if (file->kind != TERN_LIBC_FD_PIPE_READ)
         return -EBADF;
@@ -260,7 +276,7 @@ long tern_libc_pipe_read(struct tern_libc_file* file, void* data, size_t length)
     for (;;) {
         int64_t count = tern_libc_pipe_read_count(ring, length);
         if (count == -EAGAIN) {
-            if (file->flags & O_NONBLOCK)
+            if (tern_libc_pipe_status(file) & O_NONBLOCK)
                 return -EAGAIN;
             /* A handler without SA_RESTART ends the wait (EINTR); others go on. */
             if (tern_libc_signal_interrupts(mark, 1))
@@ -303,7 +319,7 @@ long tern_libc_pipe_write(struct tern_libc_file* file, const void* data, size_t 
             return -EPIPE;
         }
         if (count == -EAGAIN) {
-            if (file->flags & O_NONBLOCK)
+            if (tern_libc_pipe_status(file) & O_NONBLOCK)
                 return done > 0 ? (long)done : -EAGAIN;
             if (tern_libc_signal_interrupts(mark, 1))
                 return done > 0 ? (long)done : -EINTR;

@@ -125,11 +125,19 @@ static long sys_fork(void) {
     } while (r == -TERN_INTERRUPTED);
     if (r == 0) {
         tern_libc_pipe_hold_for_child(pid, 1);
+        /* The child holds the sockets at the network server too, and learns which. */
+        uint64_t sockets = tern_libc_socket_fork_share((uint32_t)task);
         /* The child learns who it is before it runs. */
         uint64_t ids[2] = {pid, self};
-        if ((r = tern_sys_task_vm_write((uint64_t)task, (uint64_t)(uintptr_t)&tern_libc_fork_pid,
-                                        (uint64_t)(uintptr_t)&ids[0], sizeof(ids[0])))
-                >= 0
+        /* (The child's copy of the word is this process's: written only when it differs.) */
+        if ((sockets == tern_libc_socket_fork_shared
+             || (r = tern_sys_task_vm_write((uint64_t)task,
+                                            (uint64_t)(uintptr_t)&tern_libc_socket_fork_shared,
+                                            (uint64_t)(uintptr_t)&sockets, sizeof(sockets)))
+                    >= 0)
+            && (r = tern_sys_task_vm_write((uint64_t)task, (uint64_t)(uintptr_t)&tern_libc_fork_pid,
+                                           (uint64_t)(uintptr_t)&ids[0], sizeof(ids[0])))
+                   >= 0
             && (r = tern_sys_task_vm_write((uint64_t)task,
                                            (uint64_t)(uintptr_t)&tern_libc_fork_parent,
                                            (uint64_t)(uintptr_t)&ids[1], sizeof(ids[1])))

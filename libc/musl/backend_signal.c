@@ -1097,7 +1097,9 @@ static long sys_sigaltstack(const stack_t* next, stack_t* old) {
 /* ---- Groups and sessions ---------------------------------------------------------------- */
 
 static long sys_setpgid(long pid, long pgid) {
-    if (pgid < 0)
+    /* Linux: a group of 0 is the process's own id, and a negative group is EINVAL, so
+     * setpgid(-1, 0) is EINVAL before the process is looked for. */
+    if (pgid < 0 || (pgid == 0 && pid < 0))
         return -EINVAL;
     if (pid < 0)
         return -ESRCH;

@@ -88,8 +88,10 @@ static long socket_of(long fd, struct tern_libc_file** out) {
     return 0;
 }
 
-static int nonblocking(const struct tern_libc_file* file, long flags) {
-    return (file->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
+/* O_NONBLOCK is the description's, which a forked child or an exec'd image may hold too
+ * (its flags are then in a shared page: backend.c). */
+static int nonblocking(struct tern_libc_file* file, long flags) {
+    return (tern_libc_file_status(file) & O_NONBLOCK) || (flags & MSG_DONTWAIT);
 }
 
 static long no_server(long r) { return r == TERN_LIBC_NET_NO_SERVER ? -ENETDOWN : r; }
@@ -429,6 +431,31 @@ void tern_libc_socket_close(struct tern_libc_file* file) {
     (void)tern_libc_net_close(file->socket.id);
 }
 
+uint64_t tern_libc_socket_fork_shared;
+
+uint64_t tern_libc_socket_fork_share(uint32_t child_task) {
+    struct tern_libc_fd_table* table = tern_libc_fds();
+    uint64_t used = tern_libc_fd_descriptions(table);
+    uint64_t shared = 0;
+    for (int i = 0; i < TERN_LIBC_MAX_FDS; ++i) {
+        if (!(used >> i & 1))
+            continue;
+        struct tern_libc_file* file = &table->files[i];
+        if (file->references == 0 || file->kind != TERN_LIBC_FD_SOCKET
+            || (file->socket.flags & TERN_LIBC_SOCKET_FORKED_COPY))
+            continue;
+        if (tern_libc_net_share(file->socket.id, child_task) == 0) {
+            shared |= 1ull << i;
+        } else {
+            static const char line[] =
+                "libc: a socket stays the parent's after fork (the network server refused "
+                "to share it)\n";
+            (void)tern_sys_debug_write((uint64_t)(uintptr_t)line, sizeof(line) - 1);
+        }
+    }
+    return shared;
+}
+
 void tern_libc_socket_fork_child(void) {
     struct tern_libc_fd_table* table = tern_libc_fds();
     uint64_t used = tern_libc_fd_descriptions(table);
@@ -436,9 +463,19 @@ void tern_libc_socket_fork_child(void) {
         if (!(used >> i & 1))
             continue;
         struct tern_libc_file* file = &table->files[i];
-        if (file->references != 0 && file->kind == TERN_LIBC_FD_SOCKET)
+        if (file->references != 0 && file->kind == TERN_LIBC_FD_SOCKET
+            && !(tern_libc_socket_fork_shared >> i & 1))
             file->socket.flags |= TERN_LIBC_SOCKET_FORKED_COPY;
     }
+}
+
+long tern_libc_socket_exec_share(struct tern_libc_file* file, uint32_t task) {
+    if (file->kind != TERN_LIBC_FD_SOCKET || (file->socket.flags & TERN_LIBC_SOCKET_FORKED_COPY))
+        return 0; /* a copy the server never knew: it crosses as such */
+    int r = tern_libc_net_share(file->socket.id, task);
+    if (r == 0)
+        return 0;
+    return r == TERN_LIBC_NET_NO_SERVER ? -ENETDOWN : -ENOMEM;
 }
 
 static long sys_sendto(long fd, const void* data, size_t length, long flags, const void* addr,

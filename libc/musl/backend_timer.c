@@ -19,6 +19,12 @@
  *   SIGEV_NONE: nothing; timer_gettime reads the deadline.
  *
  * alarm and setitimer(ITIMER_REAL) are one more slot of the table, which sends SIGALRM.
+ * setitimer(ITIMER_VIRTUAL) and setitimer(ITIMER_PROF) are two more, whose deadlines are
+ * in the process's processor time (user time, and user plus system time: what times()
+ * and the process CPU clock read, tern_libc_cpu_times) and which send SIGVTALRM and
+ * SIGPROF: while one is armed the thread reads that time again when the time left could
+ * have passed, and at least every 10 ms (a process's threads may run on several
+ * processors at once).
  * The table is lock-free: the calls change a slot's deadline with atomic stores and the
  * thread claims an expiration with a compare-and-swap, so a call made by a signal
  * handler never waits for the thread or for the call it interrupted.
@@ -46,6 +52,9 @@
 enum {
     kTimerCount = 64,      /* POSIX timers per process (timer_create: EAGAIN beyond) */
     kItimer = kTimerCount, /* the slot of alarm and setitimer(ITIMER_REAL) */
+    kVirtual,              /* setitimer(ITIMER_VIRTUAL): a deadline in user time */
+    kProf,                 /* setitimer(ITIMER_PROF): in user and system time */
+    kSlots,
     kFree = 0,
     kUsed = 1,
     kClosing = 2, /* a port timer deleted, its thread not yet gone */
@@ -69,7 +78,10 @@ struct timer {
     volatile uint64_t fires;        /* port timers: expirations not yet taken */
 };
 
-static struct timer g_timers[kTimerCount + 1];
+static struct timer g_timers[kSlots];
+
+/* How long the thread sleeps at most while a processor-time timer is armed. */
+static const uint64_t kCpuPollNs = 10000000;
 static uint32_t g_port;
 static int g_started;
 static uint8_t g_stack[16384] __attribute__((aligned(16)));
@@ -80,6 +92,16 @@ static uint64_t load64(volatile uint64_t* p) { return __atomic_load_n(p, __ATOMI
 
 static void store64(volatile uint64_t* p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
 
+/* The clock of slot id: the process's processor time for the CPU interval timers (user
+ * time alone for ITIMER_VIRTUAL), the monotonic clock for every other. */
+static uint64_t slot_now(int id) {
+    if (id == kVirtual || id == kProf) {
+        struct tern_cpu_times t = tern_libc_cpu_times(0);
+        return t.user_ns + (id == kProf ? t.system_ns : 0);
+    }
+    return now_ns();
+}
+
 static void poke(void) {
     if (g_port != 0)
         (void)tern_sys_port_signal(g_port, 1);
@@ -88,10 +110,10 @@ static void poke(void) {
 /* ---- The helper thread ----------------------------------------------------------------- */
 
 static void fire_signal(int id, struct timer* t, uint64_t expirations) {
-    if (id == kItimer) {
-        /* The interval timer's SIGALRM, as setitimer has always sent it. */
+    if (id >= kItimer) {
+        /* An interval timer's SIGALRM, SIGVTALRM or SIGPROF, as setitimer sends them. */
         int caller_too = 0;
-        (void)tern_libc_proc_signal(tern_libc_startup_pid(), SIGALRM,
+        (void)tern_libc_proc_signal(tern_libc_startup_pid(), (uint32_t)t->signo,
                                     TERN_LIBC_SIGNAL_INCLUDE_CALLER, &caller_too);
         return;
     }
@@ -127,15 +149,45 @@ static void fire(int id, struct timer* t, uint64_t expirations) {
     fire_signal(id, t, expirations);
 }
 
+/* A processor-time interval timer: fires it when its time has come, and returns how long
+ * (monotonic ns, at least 1) the thread may sleep before it looks again, 0 when it is not
+ * armed. */
+static uint64_t cpu_slot(int id, struct timer* t) {
+    uint64_t deadline = load64(&t->deadline);
+    if (deadline == 0)
+        return 0;
+    uint64_t now = slot_now(id);
+    if (now >= deadline) {
+        uint64_t next = 0;
+        uint64_t count = tern_libc_timer_expirations(deadline, load64(&t->interval), now, &next);
+        if (__atomic_compare_exchange_n(&t->deadline, &deadline, next, 0, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST))
+            fire(id, t, count);
+        deadline = load64(&t->deadline);
+        if (deadline == 0)
+            return 0;
+        now = slot_now(id);
+    }
+    uint64_t left = deadline > now ? deadline - now : 1;
+    return left < kCpuPollNs ? left : kCpuPollNs;
+}
+
 void tern_timer_thread_start(void);
 __attribute__((used, noreturn)) void tern_timer_thread_main(void) {
     for (;;) {
         uint64_t now = now_ns();
         uint64_t earliest = 0;
-        for (int id = 0; id <= kTimerCount; ++id) {
+        for (int id = 0; id < kSlots; ++id) {
             struct timer* t = &g_timers[id];
             if (__atomic_load_n(&t->state, __ATOMIC_SEQ_CST) != kUsed || t->notify == SIGEV_NONE)
                 continue;
+            if (id == kVirtual || id == kProf) {
+                uint64_t wait = cpu_slot(id, t);
+                now = now_ns();
+                if (wait != 0 && (earliest == 0 || now + wait < earliest))
+                    earliest = now + wait;
+                continue;
+            }
             uint64_t deadline = load64(&t->deadline);
             if (deadline != 0 && now >= deadline) {
                 uint64_t next = 0;
@@ -453,22 +505,23 @@ static void ns_timeval(uint64_t ns, struct timeval* t) {
     }
 }
 
-static void current_itimer(struct itimerval* out) {
-    struct timer* t = &g_timers[kItimer];
+/* The slot of setitimer's `which`: ITIMER_REAL, ITIMER_VIRTUAL or ITIMER_PROF. */
+static int itimer_slot(long which) {
+    return which == ITIMER_REAL ? kItimer : which == ITIMER_VIRTUAL ? kVirtual : kProf;
+}
+
+static void current_itimer(int id, struct itimerval* out) {
+    struct timer* t = &g_timers[id];
     uint64_t deadline = load64(&t->deadline);
-    uint64_t now = now_ns();
+    uint64_t now = deadline ? slot_now(id) : 0;
     ns_timeval(deadline > now ? deadline - now : 0, &out->it_value);
     ns_timeval(deadline ? load64(&t->interval) : 0, &out->it_interval);
 }
 
 static long sys_setitimer(long which, const struct itimerval* next, struct itimerval* old) {
-    if (which != ITIMER_REAL) {
-        if (which == ITIMER_VIRTUAL || which == ITIMER_PROF) {
-            tern_libc_log_unsupported(SYS_setitimer, "only ITIMER_REAL");
-            return -ENOSYS;
-        }
+    if (which != ITIMER_REAL && which != ITIMER_VIRTUAL && which != ITIMER_PROF)
         return -EINVAL;
-    }
+    int id = itimer_slot(which);
     struct itimerval wanted, previous;
     if (next && tern_libc_copy_in(&wanted, next, sizeof(wanted)) != 0)
         return -EFAULT;
@@ -477,9 +530,9 @@ static long sys_setitimer(long which, const struct itimerval* next, struct itime
             || wanted.it_interval.tv_usec < 0 || wanted.it_interval.tv_usec >= 1000000
             || wanted.it_value.tv_sec < 0 || wanted.it_interval.tv_sec < 0))
         return -EINVAL;
-    current_itimer(&previous);
+    current_itimer(id, &previous);
     if (next) {
-        struct timer* t = &g_timers[kItimer];
+        struct timer* t = &g_timers[id];
         uint64_t value = timeval_ns(&wanted.it_value);
         if (value != 0) {
             tern_libc_signal_register();
@@ -487,11 +540,19 @@ static long sys_setitimer(long which, const struct itimerval* next, struct itime
             if (r != 0)
                 return r;
             t->notify = SIGEV_SIGNAL;
-            t->signo = SIGALRM;
-            t->clock = CLOCK_MONOTONIC;
+            t->signo = id == kItimer ? SIGALRM : id == kVirtual ? SIGVTALRM : SIGPROF;
+            t->clock = id == kItimer ? CLOCK_MONOTONIC : CLOCK_PROCESS_CPUTIME_ID;
             __atomic_store_n(&t->state, kUsed, __ATOMIC_SEQ_CST);
         }
-        arm(t, value, timeval_ns(&wanted.it_interval), 0);
+        if (id == kItimer) {
+            arm(t, value, timeval_ns(&wanted.it_interval), 0);
+        } else {
+            /* A deadline in the process's processor time. */
+            uint64_t interval = value == 0 ? 0 : clamp(timeval_ns(&wanted.it_interval));
+            store64(&t->interval, interval);
+            store64(&t->deadline, value == 0 ? 0 : slot_now(id) + clamp(value));
+            poke();
+        }
     }
     if (old && tern_libc_copy_out(old, &previous, sizeof(previous)) != 0)
         return -EFAULT;
@@ -499,10 +560,10 @@ static long sys_setitimer(long which, const struct itimerval* next, struct itime
 }
 
 static long sys_getitimer(long which, struct itimerval* out) {
-    if (which != ITIMER_REAL)
-        return which == ITIMER_VIRTUAL || which == ITIMER_PROF ? -ENOSYS : -EINVAL;
+    if (which != ITIMER_REAL && which != ITIMER_VIRTUAL && which != ITIMER_PROF)
+        return -EINVAL;
     struct itimerval now;
-    current_itimer(&now);
+    current_itimer(itimer_slot(which), &now);
     return tern_libc_copy_out(out, &now, sizeof(now)) != 0 ? -EFAULT : 0;
 }
 

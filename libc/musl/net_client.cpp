@@ -140,6 +140,18 @@ int tern_libc_net_recv(uint32_t id, int nonblocking, uint64_t wait_ns, void* buf
 
 int tern_libc_net_close(uint32_t id) { return call<tern::net::Close>({id}, nullptr); }
 
+int tern_libc_net_share(uint32_t id, uint32_t task) {
+    if (net() == TERN_INVALID_HANDLE)
+        return TERN_LIBC_NET_NO_SERVER;
+    int64_t copy = tern_sys_handle_duplicate(task, TERN_RIGHT_TRANSFER);
+    if (copy < 0)
+        return status(tern::sys_status(copy));
+    tern_handle_t handle = tern_handle_t(copy);
+    tern::proto::CallParts parts;
+    parts.in_handles = {&handle, 1};
+    return call<tern::net::Share>({id}, nullptr, parts);
+}
+
 int tern_libc_net_shutdown(uint32_t id, uint32_t how) {
     return call<tern::net::Shutdown>({id, how}, nullptr);
 }

@@ -699,8 +699,8 @@ int64_t tern_libc_fs_read(uint32_t server, uint64_t inode, uint64_t offset, void
             return done > 0 ? int64_t(done) : r;
         if (received > piece)
             received = piece;
-        if (into == bounce)
-            __builtin_memcpy(bytes + done, bounce, received);
+        if (into == bounce && tern_libc_copy_out(bytes + done, bounce, received) != 0)
+            return done > 0 ? int64_t(done) : -TERN_LINUX_EFAULT;
         done += received;
         if (received < piece)
             break; // the end of the file

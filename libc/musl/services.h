@@ -272,6 +272,9 @@ int64_t tern_libc_net_send(uint32_t id, int nonblocking, uint64_t wait_ns,
 int tern_libc_net_recv(uint32_t id, int nonblocking, uint64_t wait_ns, void* buffer, uint32_t max,
                        struct tern_libc_net_received* out);
 int tern_libc_net_close(uint32_t id);
+/* Makes task (a handle to another task; the caller keeps it) hold socket id as well: a
+ * forked child, the new image of an execve (net Share). */
+int tern_libc_net_share(uint32_t id, uint32_t task);
 int tern_libc_net_shutdown(uint32_t id, uint32_t how);
 int tern_libc_net_name(uint32_t id, int peer, struct tern_libc_net_address* out);
 int tern_libc_net_set_option(uint32_t id, uint32_t option, uint32_t value);

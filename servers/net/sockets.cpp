@@ -44,6 +44,10 @@ struct Socket {
     SocketType type{};       // set when the slot is taken
     SocketState state = SocketState::kClosed;
     uint64_t owner = 0;
+    // Other tasks holding it (Share): a forked child, the new image of an execve.
+    uint64_t sharers[net::kMaxSharers] = {};
+    uint32_t sharer_count = 0;
+    uint64_t accept_task = 0; // whose parked Accept waits
     udp_pcb* udp = nullptr;
     tcp_pcb* tcp = nullptr;
     Address udp_peer = {};
@@ -109,11 +113,21 @@ uint64_t deadline_after(uint64_t wait_ns) {
 
 uint32_t socket_id(const Socket& s) { return (uint32_t(s.generation) << 16) | s.index; }
 
+// Whether task holds s: made it or was given it by Share.
+bool holds(const Socket& s, uint64_t task) {
+    if (s.owner == task)
+        return true;
+    for (uint32_t i = 0; i < s.sharer_count; ++i)
+        if (s.sharers[i] == task)
+            return true;
+    return false;
+}
+
 Socket* find(proto::Request& request, uint32_t id) {
     uint32_t index = id & 0xFFFF;
     if (index < net::kMaxSockets) {
         Socket* s = g_sockets[index];
-        if (s && s->used && s->generation == (id >> 16) && s->owner == request.badge()
+        if (s && s->used && s->generation == (id >> 16) && holds(*s, request.badge())
             && !s->awaiting_accept)
             return s;
     }
@@ -126,6 +140,36 @@ Client* client_of(uint64_t task_id) {
         if (c.used && c.task_id == task_id)
             return &c;
     return nullptr;
+}
+
+// Takes task's hold of s away (one of several holders); the socket stays open for the
+// others. An owner that lets go is replaced by a sharer.
+void drop_hold(Socket& s, uint64_t task) {
+    if (s.owner == task) {
+        s.owner = s.sharers[--s.sharer_count];
+    } else {
+        for (uint32_t i = 0; i < s.sharer_count; ++i)
+            if (s.sharers[i] == task) {
+                s.sharers[i] = s.sharers[--s.sharer_count];
+                break;
+            }
+    }
+    if (Client* c = client_of(task))
+        --c->sockets;
+}
+
+// An accepted connection goes to the task whose Accept took it (one of the listener's
+// holders), when that task has room for it; it stays with the listener's owner otherwise.
+void give_accepted(Socket& child, uint64_t task) {
+    if (task == 0 || child.owner == task)
+        return;
+    Client* to = client_of(task);
+    if (!to || to->sockets >= net::kMaxSocketsPerTask)
+        return;
+    if (Client* from = client_of(child.owner))
+        --from->sockets;
+    child.owner = task;
+    ++to->sockets;
 }
 
 ip_addr_t to_lwip(uint32_t ip) {
@@ -278,6 +322,7 @@ void deliver_accept(Socket& listener) {
     if (proto::reply_later<net::Accept>(listener.accept, Error::OK, out) != Error::OK)
         return;
     child.awaiting_accept = false;
+    give_accepted(child, listener.accept_task);
     for (uint32_t i = 1; i < listener.accept_count; ++i)
         listener.accept_queue[i - 1] = listener.accept_queue[i];
     --listener.accept_count;
@@ -443,6 +488,70 @@ void release(Socket& s) {
 
 // ---- Handlers ---------------------------------------------------------------------------
 
+// The client record of task task_id, made (and the task watched, so that its sockets go
+// when it ends) when it has none; takes task, a handle to it. nullptr when the table is
+// full.
+Client* client_for(tern_handle_t task, uint64_t task_id) {
+    Client* c = client_of(task_id);
+    if (c) {
+        (void)tern_sys_handle_close(task);
+        return c;
+    }
+    for (Client& candidate : g_clients)
+        if (!candidate.used) {
+            c = &candidate;
+            break;
+        }
+    if (!c) {
+        (void)tern_sys_handle_close(task);
+        return nullptr;
+    }
+    uint32_t generation = c->generation + 1;
+    *c = Client{};
+    c->used = true;
+    c->generation = generation;
+    c->task_id = task_id;
+    c->task = task;
+    proto::SlotCookie cookie{uint32_t(c - g_clients), generation};
+    if (tern_sys_object_watch(task, g_port, cookie.value()) < 0) {
+        (void)tern_sys_handle_close(task);
+        c->used = false;
+        return nullptr;
+    }
+    return c;
+}
+
+Error on_share(void*, proto::Request& request, const net::ShareRequest& in, proto::Empty&,
+               proto::Reply&, proto::PendingReply&) {
+    tern_handle_t task = request.take_handle(0);
+    Socket* s = find(request, in.socket);
+    int64_t task_id = task == TERN_INVALID_HANDLE ? -1 : tern_sys_task_id_of(task);
+    if (!s || task_id < 0) {
+        if (task != TERN_INVALID_HANDLE)
+            (void)tern_sys_handle_close(task);
+        if (!s)
+            return Error::BAD_HANDLE;
+        request.set_refusal_reason("needs a handle to the task to share with");
+        return Error::INVALID_ARGUMENT;
+    }
+    if (holds(*s, uint64_t(task_id))) {
+        (void)tern_sys_handle_close(task);
+        return Error::OK;
+    }
+    if (s->sharer_count >= net::kMaxSharers) {
+        (void)tern_sys_handle_close(task);
+        return Error::NO_SPACE;
+    }
+    Client* c = client_for(task, uint64_t(task_id));
+    if (!c)
+        return Error::NO_SPACE;
+    if (c->sockets >= net::kMaxSocketsPerTask)
+        return Error::QUOTA_EXCEEDED;
+    s->sharers[s->sharer_count++] = uint64_t(task_id);
+    ++c->sockets;
+    return Error::OK;
+}
+
 Error on_socket(void*, proto::Request& request, const net::SocketRequest& in,
                 net::SocketResponse& out, proto::Reply&, proto::PendingReply&) {
     if ((in.type != SocketType::kUdp && in.type != SocketType::kTcp) || in.flags != 0) {
@@ -457,32 +566,9 @@ Error on_socket(void*, proto::Request& request, const net::SocketRequest& in,
         request.set_refusal_reason("needs a handle to the calling task");
         return Error::INVALID_ARGUMENT;
     }
-    Client* c = client_of(request.badge());
-    if (c) {
-        (void)tern_sys_handle_close(task);
-    } else {
-        for (Client& candidate : g_clients)
-            if (!candidate.used) {
-                c = &candidate;
-                break;
-            }
-        if (!c) {
-            (void)tern_sys_handle_close(task);
-            return Error::NO_SPACE;
-        }
-        uint32_t generation = c->generation + 1;
-        *c = Client{};
-        c->used = true;
-        c->generation = generation;
-        c->task_id = request.badge();
-        c->task = task;
-        proto::SlotCookie cookie{uint32_t(c - g_clients), generation};
-        if (tern_sys_object_watch(task, g_port, cookie.value()) < 0) {
-            (void)tern_sys_handle_close(task);
-            c->used = false;
-            return Error::NO_SPACE;
-        }
-    }
+    Client* c = client_for(task, uint64_t(task_id));
+    if (!c)
+        return Error::NO_SPACE;
     if (c->sockets >= net::kMaxSocketsPerTask)
         return Error::QUOTA_EXCEEDED;
     Socket* s = alloc_socket(request.badge(), in.type);
@@ -600,6 +686,7 @@ Error on_accept(void*, proto::Request& request, const net::AcceptRequest& in,
     if (s->accept_count > 0) {
         Socket& child = *g_sockets[s->accept_queue[0]];
         child.awaiting_accept = false;
+        give_accepted(child, request.badge());
         out.socket = socket_id(child);
         if (child.tcp)
             out.peer = from_lwip(child.tcp->remote_ip, child.tcp->remote_port);
@@ -613,6 +700,7 @@ Error on_accept(void*, proto::Request& request, const net::AcceptRequest& in,
     if (s->accept.valid())
         return Error::BUSY;
     s->accept = pending;
+    s->accept_task = request.badge();
     reply.deferred = true;
     return Error::OK;
 }
@@ -780,7 +868,10 @@ Error on_close(void*, proto::Request& request, const net::CloseRequest& in, prot
     Socket* s = find(request, in.socket);
     if (!s)
         return Error::BAD_HANDLE;
-    release(*s);
+    if (s->sharer_count > 0)
+        drop_hold(*s, request.badge()); // others hold it still
+    else
+        release(*s);
     return Error::OK;
 }
 
@@ -899,7 +990,7 @@ uint32_t poll_results(uint64_t owner, const net::PollEntry* entries, uint32_t co
         r = {entries[i].socket, 0, 0, SocketState::kClosed};
         uint32_t index = entries[i].socket & 0xFFFF;
         Socket* s = index < net::kMaxSockets ? g_sockets[index] : nullptr;
-        if (!s || !s->used || s->generation != (entries[i].socket >> 16) || s->owner != owner
+        if (!s || !s->used || s->generation != (entries[i].socket >> 16) || !holds(*s, owner)
             || s->awaiting_accept) {
             r.events = net::kPollInvalid;
         } else {
@@ -1051,9 +1142,14 @@ void client_gone(uint64_t cookie) {
     Client& c = g_clients[slot.index];
     if (!c.used || c.generation != slot.generation)
         return;
-    for (Socket* s : g_sockets)
-        if (s && s->used && s->owner == c.task_id && !s->awaiting_accept)
+    for (Socket* s : g_sockets) {
+        if (!s || !s->used || s->awaiting_accept || !holds(*s, c.task_id))
+            continue;
+        if (s->sharer_count > 0)
+            drop_hold(*s, c.task_id); // others hold it still
+        else
             release(*s);
+    }
     // Connections still waiting in a listener's queue went with the listener.
     if (c.poll.valid()) {
         (void)tern_sys_handle_close(base::exchange(c.poll.reply, TERN_INVALID_HANDLE));
@@ -1078,6 +1174,7 @@ void register_sockets(proto::Server& server) {
     server.on<net::Sockets>(static_cast<void*>(nullptr), on_sockets);
     server.on<net::Poll>(static_cast<void*>(nullptr), on_poll);
     server.on<net::SetOption>(static_cast<void*>(nullptr), on_set_option);
+    server.on<net::Share>(static_cast<void*>(nullptr), on_share);
 }
 
 void hold_deliveries() { g_holding = true; }

@@ -11,7 +11,10 @@
  * none; a child closing its descriptor leaves the parent's working; a child reading a
  * directory with getdents64 moves the parent's entry offset; a child's read of a program
  * file (a boot file on Tern) moves the parent's offset; dup in the child shares with the
- * parent too.
+ * parent too; a pipe end's O_NONBLOCK set or cleared by a child (forked, or exec'd: role
+ * "nonblock FD") is the parent's; a UDP socket used by a forked child and by an exec'd
+ * one (role "udpsend FD PORT") stays the parent's, O_NONBLOCK set on it by a child is
+ * the parent's, and a TCP connection an exec'd child writes to stays open for the parent.
  *
  * The same source runs on the host's Linux (unit.libc_posix_fdshare_on_host), so the
  * expectations are Linux's. Prints "posix_fdshare: ok ..." per check, "posix_fdshare:
@@ -19,16 +22,20 @@
  * nothing failed.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -202,6 +209,213 @@ static void test_exec_child(void) {
     close(fd);
 }
 
+/* A pipe's status flags belong to its description too: a child's F_SETFL O_NONBLOCK is
+ * its parent's (a read of the empty pipe says EAGAIN), an exec'd child sees the flag its
+ * parent set, and a child's clearing of it is seen by the parent. */
+static void test_pipe_nonblock(void) {
+    int fds[2];
+    if (pipe(fds) != 0) {
+        check(0, "make a pipe for O_NONBLOCK");
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        int flags = fcntl(fds[0], F_GETFL);
+        _exit(flags >= 0 && fcntl(fds[0], F_SETFL, flags | O_NONBLOCK) == 0 ? 0 : 1);
+    }
+    check(wait_status(pid) == 0, "a child sets O_NONBLOCK on the pipe's read end");
+    int shared = (fcntl(fds[0], F_GETFL) & O_NONBLOCK) != 0;
+    check(shared, "the parent's F_GETFL of the read end shows O_NONBLOCK");
+    if (shared) { /* without the flag the read would wait for ever */
+        char c;
+        errno = 0;
+        check(read(fds[0], &c, 1) == -1 && errno == EAGAIN,
+              "the parent's read of the empty pipe says EAGAIN");
+    }
+    check(fcntl(fds[1], F_SETFL, O_NONBLOCK) == 0, "the parent sets O_NONBLOCK on the write end");
+    char number[16];
+    snprintf(number, sizeof(number), "%d", fds[1]);
+    pid = fork();
+    if (pid == 0) {
+        char* args[] = {"posix_fdshare", "nonblock", number, 0};
+        execv(g_self, args);
+        _exit(127);
+    }
+    check(wait_status(pid) == 0, "an exec'd child sees O_NONBLOCK on the write end and clears it");
+    check((fcntl(fds[1], F_GETFL) & O_NONBLOCK) == 0,
+          "the parent's F_GETFL of the write end shows O_NONBLOCK clear");
+    close(fds[0]);
+    close(fds[1]);
+}
+
+/* The role an exec'd child plays for test_pipe_nonblock: FD must be non-blocking; clears
+ * it. */
+static int role_nonblock(int argc, char** argv) {
+    if (argc != 3)
+        return 2;
+    int fd = atoi(argv[2]);
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || !(flags & O_NONBLOCK))
+        return 1;
+    return fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0 ? 0 : 1;
+}
+
+/* ---- Sockets ---- */
+
+/* A UDP socket bound to an ephemeral port of 127.0.0.1 that gives up a receive after 5 s;
+ * its port in *port. */
+static int udp_socket(uint16_t* port) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval limit = {5, 0};
+    socklen_t len = sizeof(a);
+    if (fd < 0 || bind(fd, (struct sockaddr*)&a, sizeof(a)) != 0
+        || getsockname(fd, (struct sockaddr*)&a, &len) != 0
+        || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit)) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* Sends text from socket fd to 127.0.0.1:port: 1 when it went. */
+static int send_to(int fd, uint16_t port, const char* text) {
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    size_t n = strlen(text);
+    return sendto(fd, text, n, 0, (struct sockaddr*)&a, sizeof(a)) == (ssize_t)n;
+}
+
+/* Receives one datagram on fd: 1 when it is text and came from port. */
+static int received(int fd, const char* text, uint16_t from) {
+    char buffer[64];
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    ssize_t n = recvfrom(fd, buffer, sizeof(buffer) - 1, 0, (struct sockaddr*)&a, &len);
+    if (n < 0)
+        return 0;
+    buffer[n] = 0;
+    return strcmp(buffer, text) == 0 && ntohs(a.sin_port) == from;
+}
+
+/* A socket's description is shared as a file's: a forked child and an exec'd one use the
+ * parent's socket (the peer sees the parent's address), the socket stays open for the
+ * parent after the child closed it or ended, and O_NONBLOCK set by a child is the
+ * parent's. Then a connected TCP socket handed to an exec'd child, as a server hands a
+ * connection to the program it runs. */
+static void test_socket_share(void) {
+    uint16_t inbox_port = 0, outbox_port = 0;
+    int inbox = udp_socket(&inbox_port);
+    int outbox = udp_socket(&outbox_port);
+    if (inbox < 0 || outbox < 0) {
+        check(0, "make two UDP sockets on 127.0.0.1");
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(send_to(outbox, inbox_port, "forked child") && close(outbox) == 0 ? 0 : 1);
+    check(wait_status(pid) == 0, "a forked child sends on its parent's UDP socket and closes it");
+    check(received(inbox, "forked child", outbox_port),
+          "the datagram comes from the parent's socket's port");
+    check(send_to(outbox, inbox_port, "parent") && received(inbox, "parent", outbox_port),
+          "the parent's socket still works after the child closed its descriptor");
+
+    char number[16], port[16];
+    snprintf(number, sizeof(number), "%d", outbox);
+    snprintf(port, sizeof(port), "%u", (unsigned)inbox_port);
+    pid = fork();
+    if (pid == 0) {
+        char* args[] = {"posix_fdshare", "udpsend", number, port, 0};
+        execv(g_self, args);
+        _exit(127);
+    }
+    check(wait_status(pid) == 0, "an exec'd child sends on the UDP socket it kept");
+    check(received(inbox, "exec'd child", outbox_port),
+          "the exec'd child's datagram comes from the parent's socket's port");
+    check(send_to(outbox, inbox_port, "parent again")
+              && received(inbox, "parent again", outbox_port),
+          "the parent's socket still works after the exec'd child ended");
+
+    pid = fork();
+    if (pid == 0) {
+        int flags = fcntl(inbox, F_GETFL);
+        _exit(flags >= 0 && fcntl(inbox, F_SETFL, flags | O_NONBLOCK) == 0 ? 0 : 1);
+    }
+    check(wait_status(pid) == 0 && (fcntl(inbox, F_GETFL) & O_NONBLOCK) != 0,
+          "a child's F_SETFL O_NONBLOCK on a socket is the parent's");
+    if (fcntl(inbox, F_GETFL) & O_NONBLOCK) {
+        char c;
+        errno = 0;
+        check(recv(inbox, &c, 1, 0) == -1 && (errno == EAGAIN || errno == EWOULDBLOCK),
+              "the parent's recv on the empty socket says EAGAIN");
+    }
+    close(inbox);
+    close(outbox);
+
+    /* TCP: a connection accepted by the parent, written by an exec'd child. */
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    int client = -1, server = -1;
+    struct timeval limit = {5, 0};
+    if (listener >= 0 && bind(listener, (struct sockaddr*)&a, sizeof(a)) == 0
+        && listen(listener, 4) == 0 && getsockname(listener, (struct sockaddr*)&a, &len) == 0) {
+        client = socket(AF_INET, SOCK_STREAM, 0);
+        if (client >= 0 && connect(client, (struct sockaddr*)&a, sizeof(a)) == 0)
+            server = accept(listener, NULL, NULL);
+    }
+    if (server < 0 || setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit)) != 0) {
+        check(0, "make a TCP connection on 127.0.0.1");
+    } else {
+        snprintf(number, sizeof(number), "%d", server);
+        pid = fork();
+        if (pid == 0) {
+            char* args[] = {"posix_fdshare", "writer", number, "over TCP\n", 0};
+            execv(g_self, args);
+            _exit(127);
+        }
+        check(wait_status(pid) == 0, "an exec'd child writes to the TCP connection it kept");
+        char buffer[32];
+        size_t got = 0;
+        while (got < 9) {
+            ssize_t n = read(client, buffer + got, sizeof(buffer) - 1 - got);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+        buffer[got] = 0;
+        check(got == 9 && strcmp(buffer, "over TCP\n") == 0, "the peer reads what it wrote");
+        ssize_t n = write(server, "parent", 6);
+        check(n == 6 && read(client, buffer, sizeof(buffer)) == 6,
+              "the connection stays open for the parent after the child ended");
+    }
+    if (client >= 0)
+        close(client);
+    if (server >= 0)
+        close(server);
+    if (listener >= 0)
+        close(listener);
+}
+
+/* The role an exec'd child plays for test_socket_share: sends "exec'd child" from socket
+ * FD to 127.0.0.1:PORT. */
+static int role_udpsend(int argc, char** argv) {
+    if (argc != 4)
+        return 2;
+    return send_to(atoi(argv[2]), (uint16_t)atoi(argv[3]), "exec'd child") ? 0 : 1;
+}
+
 /* The role an exec'd child plays: writes TEXT to descriptor FD. */
 static int role_writer(int argc, char** argv) {
     if (argc != 4)
@@ -371,7 +585,10 @@ int main(int argc, char** argv) {
         g_self[n] = 0;
     }
     if (argc >= 2)
-        return strcmp(argv[1], "writer") == 0 ? role_writer(argc, argv) : 2;
+        return strcmp(argv[1], "writer") == 0     ? role_writer(argc, argv)
+               : strcmp(argv[1], "nonblock") == 0 ? role_nonblock(argc, argv)
+               : strcmp(argv[1], "udpsend") == 0  ? role_udpsend(argc, argv)
+                                                  : 2;
     snprintf(g_dir, sizeof(g_dir), "/tmp/posix_fdshare.%ld", (long)getpid());
     if (mkdir(g_dir, 0755) != 0) {
         printf("posix_fdshare: FAILED cannot make %s\n", g_dir);
@@ -381,6 +598,8 @@ int main(int argc, char** argv) {
     test_child_seek();
     test_child_setfl();
     test_exec_child();
+    test_pipe_nonblock();
+    test_socket_share();
     test_concurrent_writers();
     test_close_in_one();
     test_directory_offset();

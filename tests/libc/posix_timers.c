@@ -13,7 +13,9 @@
  *   sched_setaffinity, clock_settime's and settimeofday's EINVALs (and EPERM on Tern,
  *   where no program sets the clock), mlock/munlock (ENOMEM for an unmapped page),
  *   mlockall's flags. clock_getcpuclockid and pthread_getcpuclockid give the caller's
- *   CPU clocks (and fail for a process that is gone).
+ *   CPU clocks (and fail for a process that is gone). setitimer and getitimer with
+ *   ITIMER_VIRTUAL (a one-shot SIGVTALRM after 30 ms of user time) and ITIMER_PROF (SIGPROF
+ *   every 20 ms of processor time), disarming, a forked child without them, EINVAL.
  *
  * The same program runs on the host's Linux (unit.libc_posix_timers_on_host), so every
  * expectation is what Linux does; the few answers that depend on privilege on Linux
@@ -452,7 +454,92 @@ static void test_clock_and_memory(void) {
     check(syscall(SYS_munlockall) == 0, "munlockall");
 }
 
-/* ---- ITIMER_VIRTUAL, ITIMER_PROF and the CPU clocks ------------------------------------ */
+/* ---- ITIMER_VIRTUAL and ITIMER_PROF ---------------------------------------------------- */
+
+static volatile sig_atomic_t g_vtalrm, g_prof;
+
+static void on_cpu_timer(int signal) {
+    if (signal == SIGVTALRM)
+        ++g_vtalrm;
+    else if (signal == SIGPROF)
+        ++g_prof;
+}
+
+/* Works in user mode until *flag reaches count or 5 s of the clock have passed. */
+static int spin_until(volatile sig_atomic_t* flag, int count) {
+    int64_t end = now_ms() + 5000;
+    volatile uint64_t x = 0;
+    while (*flag < count && now_ms() < end)
+        for (uint32_t i = 0; i < 20000; ++i)
+            x += i % 7;
+    (void)x;
+    return *flag >= count;
+}
+
+static void test_cpu_itimers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_cpu_timer;
+    sigaction(SIGVTALRM, &sa, NULL);
+    sigaction(SIGPROF, &sa, NULL);
+    struct itimerval set, got;
+    memset(&set, 0, sizeof(set));
+    set.it_value.tv_sec = 10;
+    check(setitimer(ITIMER_VIRTUAL, &set, NULL) == 0 && getitimer(ITIMER_VIRTUAL, &got) == 0
+              && got.it_value.tv_sec <= 10 && got.it_value.tv_sec >= 9
+              && got.it_interval.tv_sec == 0 && got.it_interval.tv_usec == 0,
+          "setitimer(ITIMER_VIRTUAL) 10 s, getitimer reads it back");
+    memset(&set, 0, sizeof(set));
+    check(setitimer(ITIMER_VIRTUAL, &set, &got) == 0 && got.it_value.tv_sec >= 9
+              && getitimer(ITIMER_VIRTUAL, &got) == 0 && got.it_value.tv_sec == 0
+              && got.it_value.tv_usec == 0,
+          "setitimer(ITIMER_VIRTUAL) 0 disarms it and gives the old value");
+
+    /* A one-shot SIGVTALRM after 30 ms of user time. */
+    g_vtalrm = 0;
+    set.it_value.tv_usec = 30000;
+    check(setitimer(ITIMER_VIRTUAL, &set, NULL) == 0, "setitimer(ITIMER_VIRTUAL) 30 ms");
+    check(spin_until(&g_vtalrm, 1), "SIGVTALRM arrives after 30 ms of user time");
+    check(getitimer(ITIMER_VIRTUAL, &got) == 0 && got.it_value.tv_sec == 0
+              && got.it_value.tv_usec == 0,
+          "the one-shot ITIMER_VIRTUAL is disarmed once it fired");
+
+    /* A periodic SIGPROF every 20 ms of processor time. */
+    g_prof = 0;
+    set.it_value.tv_usec = 20000;
+    set.it_interval.tv_usec = 20000;
+    check(setitimer(ITIMER_PROF, &set, NULL) == 0, "setitimer(ITIMER_PROF) 20 ms, every 20 ms");
+    check(spin_until(&g_prof, 3), "SIGPROF arrives again and again while the process works");
+    check(getitimer(ITIMER_PROF, &got) == 0 && got.it_interval.tv_sec == 0
+              && got.it_interval.tv_usec == 20000,
+          "getitimer(ITIMER_PROF) reads the interval back");
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct itimerval child;
+        _exit(getitimer(ITIMER_PROF, &child) == 0 && child.it_value.tv_sec == 0
+                      && child.it_value.tv_usec == 0
+                  ? 0
+                  : 1);
+    }
+    int status = -1;
+    check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)
+              && WEXITSTATUS(status) == 0,
+          "a forked child does not have its parent's ITIMER_PROF");
+    memset(&set, 0, sizeof(set));
+    check(setitimer(ITIMER_PROF, &set, NULL) == 0, "setitimer(ITIMER_PROF) 0 disarms it");
+    sleep_ms(50); /* a signal sent just before is let in first */
+    int before = g_prof;
+    sleep_ms(100);
+    check(g_prof == before, "no SIGPROF after it was disarmed");
+    set.it_value.tv_usec = 1000000;
+    errno = 0;
+    check(setitimer(ITIMER_PROF, &set, NULL) == -1 && errno == EINVAL,
+          "setitimer with tv_usec 1000000 is EINVAL");
+    errno = 0;
+    check(getitimer(99, &got) == -1 && errno == EINVAL, "getitimer(99) is EINVAL");
+    signal(SIGVTALRM, SIG_DFL);
+    signal(SIGPROF, SIG_DFL);
+}
 
 /* ---- The CPU clocks of the caller ----------------------------------------------------- */
 
@@ -500,5 +587,6 @@ int main(void) {
     test_sched();
     test_clock_and_memory();
     test_cpu_clocks();
+    test_cpu_itimers();
     return check_summary();
 }

@@ -116,18 +116,20 @@ TEST_CASE("the exec state round-trips descriptors, directory, umask, pid, limits
     CHECK(tern_libc_fd_allocate(table.get(), TERN_LIBC_FD_FILE) == 5);
 }
 
-TEST_CASE("close-on-exec descriptors and sockets do not cross", "[exec]") {
+TEST_CASE("close-on-exec descriptors do not cross; sockets do, with their state", "[exec]") {
     Fixture f;
     int a = f.open_file(TERN_LIBC_FD_FILE, "/tmp/a", 0);
     int b = f.open_file(TERN_LIBC_FD_FILE, "/tmp/b", 0);
     int socket = tern_libc_fd_allocate(f.table.get(), TERN_LIBC_FD_SOCKET);
+    tern_libc_fd_lookup(f.table.get(), socket)->socket.id = 0x20005;
+    tern_libc_fd_lookup(f.table.get(), socket)->socket.state = TERN_LIBC_SOCKET_CONNECTED;
     REQUIRE(tern_libc_fd_set_flags(f.table.get(), b, TERN_LINUX_FD_CLOEXEC) == 0);
     // A description with one close-on-exec descriptor and one without stays.
     int a_cloexec = tern_libc_fd_dup_from(f.table.get(), a, 20, 1);
     REQUIRE(a_cloexec == 20);
     CHECK(tern_libc_exec_keeps(f.table.get(), a));
     CHECK_FALSE(tern_libc_exec_keeps(f.table.get(), b));
-    CHECK_FALSE(tern_libc_exec_keeps(f.table.get(), socket));
+    CHECK(tern_libc_exec_keeps(f.table.get(), socket));
     CHECK_FALSE(tern_libc_exec_keeps(f.table.get(), a_cloexec));
     CHECK_FALSE(tern_libc_exec_keeps(f.table.get(), 40));
 
@@ -138,7 +140,10 @@ TEST_CASE("close-on-exec descriptors and sockets do not cross", "[exec]") {
     CHECK(tern_libc_fd_lookup(table.get(), a));
     CHECK(tern_libc_fd_lookup(table.get(), a)->references == 1);
     CHECK_FALSE(tern_libc_fd_lookup(table.get(), b));
-    CHECK_FALSE(tern_libc_fd_lookup(table.get(), socket));
+    REQUIRE(tern_libc_fd_lookup(table.get(), socket));
+    CHECK(tern_libc_fd_lookup(table.get(), socket)->kind == TERN_LIBC_FD_SOCKET);
+    CHECK(tern_libc_fd_lookup(table.get(), socket)->socket.id == 0x20005);
+    CHECK(tern_libc_fd_lookup(table.get(), socket)->socket.state == TERN_LIBC_SOCKET_CONNECTED);
     CHECK_FALSE(tern_libc_fd_lookup(table.get(), a_cloexec));
     // Nothing crossing carries close-on-exec.
     for (int fd = 0; fd < TERN_LIBC_MAX_FDS; ++fd)
@@ -185,7 +190,7 @@ TEST_CASE("a bad exec state block is refused whole", "[exec]") {
     bad = good;
     std::memcpy(bad.data(), &header, sizeof(header));
     CHECK(refused(bad));
-    // A record of a kind that never crosses (a socket).
+    // A record of a kind that never crosses (a message queue).
     bad = good;
     // After the header and "/tmp/work": the console's record (no path), then the file's.
     size_t record_at = ((sizeof(header) + 7) & ~size_t(7)) + 16;
@@ -195,7 +200,7 @@ TEST_CASE("a bad exec state block is refused whole", "[exec]") {
     record_at += sizeof(record) + 8;
     std::memcpy(&record, bad.data() + record_at, sizeof(record));
     REQUIRE(record.kind == TERN_LIBC_FD_FILE);
-    record.kind = TERN_LIBC_FD_SOCKET;
+    record.kind = TERN_LIBC_FD_MQUEUE;
     std::memcpy(bad.data() + record_at, &record, sizeof(record));
     CHECK(refused(bad));
     // A path with a NUL inside its length.

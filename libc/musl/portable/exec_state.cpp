@@ -21,7 +21,8 @@ void zero_bytes(void* to, uint64_t n) { __builtin_memset(to, 0, n); }
 bool kind_crosses(uint32_t kind) {
     return kind == TERN_LIBC_FD_FILE || kind == TERN_LIBC_FD_DIRECTORY
            || kind == TERN_LIBC_FD_CONSOLE || kind == TERN_LIBC_FD_PIPE_READ
-           || kind == TERN_LIBC_FD_PIPE_WRITE || kind == TERN_LIBC_FD_NULL;
+           || kind == TERN_LIBC_FD_PIPE_WRITE || kind == TERN_LIBC_FD_NULL
+           || kind == TERN_LIBC_FD_SOCKET;
 }
 
 bool is_pipe(uint32_t kind) {
@@ -30,7 +31,8 @@ bool is_pipe(uint32_t kind) {
 
 // A file or directory whose offset other processes may share (a page, shared_file.h).
 bool is_shareable(uint32_t kind) {
-    return kind == TERN_LIBC_FD_FILE || kind == TERN_LIBC_FD_DIRECTORY;
+    return kind == TERN_LIBC_FD_FILE || kind == TERN_LIBC_FD_DIRECTORY
+           || kind == TERN_LIBC_FD_SOCKET;
 }
 
 } // namespace
@@ -117,6 +119,8 @@ int64_t tern_libc_exec_pack(const struct tern_libc_fd_table* table,
         record.size = file.size;
         record.position = file.position;
         record.inode = file.inode;
+        if (file.kind == TERN_LIBC_FD_SOCKET)
+            record.socket = file.socket;
         copy_bytes(bytes + used, &record, sizeof(record));
         zero_bytes(bytes + used + sizeof(record), round8(path_length + 1));
         copy_bytes(bytes + used + sizeof(record), file.path, path_length);
@@ -217,6 +221,8 @@ int tern_libc_exec_unpack(const void* block, uint64_t size, struct tern_libc_fd_
         } else if (is_shareable(record.kind)) {
             file.shared_memory = record.handle; /* 0: held by this process alone */
         }
+        if (record.kind == TERN_LIBC_FD_SOCKET)
+            file.socket = record.socket;
     }
     for (int fd = 0; fd < TERN_LIBC_MAX_FDS; ++fd)
         table->fds[fd] = {header.fds[fd], 0};

@@ -14,10 +14,11 @@
  * still names: its kind, flags, mode, offset, size, server, device, node number and path,
  * for a pipe end the handle of the ring's memory object in the new task, and for a file or
  * directory shared with other processes the handle of its shared page (shared_file.h)
- * there (0 for one this process alone holds). A socket is
- * not kept (the network server knows it by the old task, which ends): its descriptors are
- * closed at exec. The console needs nothing (the new task gets the console's handle).
- * bootfs files and directories are mapped (listed) again by path in the new image.
+ * there (0 for one this process alone holds). A socket crosses with its state (the id
+ * the network server knows it by, which the old image has the server share with the new
+ * task first) and, once shared, its page as a file's. The console needs nothing (the new task gets
+ * the console's handle). bootfs files and directories are mapped (listed) again by path in the new
+ * image.
  *
  * The block: a header, then the working directory's bytes, then one record per
  * description (each followed by its path bytes, rounded up to 8). Everything is checked on
@@ -37,7 +38,7 @@
 #include <libc/musl/portable/rlimits.h>
 
 #define TERN_LIBC_EXEC_MAGIC 0x3163657845726554ull /* "TerExec1" */
-#define TERN_LIBC_EXEC_VERSION 3u
+#define TERN_LIBC_EXEC_VERSION 4u
 /* Processes this one shares pipes with (backend_pipes.c's peers) whose wait ports cross. */
 #define TERN_LIBC_EXEC_MAX_PEERS 32u
 /* The processor time that crosses: the process's own (every image before the new one)
@@ -51,7 +52,7 @@
  * are reset to their default at exec, so only these cross). */
 #define TERN_LIBC_EXEC_SIGNAL_WORDS 8u
 /* The largest block: the header, the working directory, and 64 records with their paths. */
-#define TERN_LIBC_EXEC_MAX_SIZE (64u * 1024u + 64u * (4096u + 64u) + 4096u)
+#define TERN_LIBC_EXEC_MAX_SIZE (64u * 1024u + 64u * (4096u + 128u) + 4096u)
 
 /* The state besides descriptors. */
 struct tern_libc_exec_process {
@@ -107,14 +108,15 @@ struct tern_libc_exec_record {
     uint64_t size;
     uint64_t position;
     uint64_t inode;
-    uint64_t map_size; /* a pipe end's mapping, a shared file's page */
+    uint64_t map_size;              /* a pipe end's mapping, a shared file's page */
+    struct tern_libc_socket socket; /* a socket's state (files.h), zero for other kinds */
 };
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Whether exec keeps descriptor fd (open, no close-on-exec, not a socket). */
+/* Whether exec keeps descriptor fd (open, no close-on-exec, a kind that crosses). */
 int tern_libc_exec_keeps(const struct tern_libc_fd_table* table, int fd);
 
 /* Whether exec keeps the description file (some kept descriptor names it). */

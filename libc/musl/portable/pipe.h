@@ -35,7 +35,12 @@ struct tern_libc_pipe_ring {
     uint32_t waiters;   /* threads (of any process) blocked until the ring changes */
     uint32_t polled;    /* set for good once a poll or select waited on the pipe */
     uint32_t announced; /* wait ports announced by processes holding the pipe (a count) */
-    uint64_t padding[3];
+    /* The status flags (O_APPEND, O_NONBLOCK) of the read end's and the write end's open
+     * file description: a pipe has one description of each end, which every descriptor
+     * and every process holding that end shares, so F_SETFL in one process is seen by all
+     * of them (and the flags cross execve with the ring). */
+    uint32_t status[2];
+    uint64_t padding[2];
 };
 
 #ifdef __cplusplus

@@ -4,10 +4,11 @@
 // The server registers as "net"; NIC drivers use the same port (<tern/protocols/nic.h>).
 //
 // A socket is named by a 32-bit id the server hands out; it belongs to the task that
-// created it, and any other task naming it gets BAD_HANDLE, as does an id that was never
-// handed out or was closed. Calls that wait (Accept, Connect, Recv, a Send with no room)
-// are parked by the server and answered when they can be; with kNonBlocking they answer
-// WOULD_BLOCK instead. One call of each kind may wait per socket (BUSY for a second).
+// created it and to the tasks it was shared with (Share), and any other task naming it
+// gets BAD_HANDLE, as does an id that was never handed out or was closed. Calls that wait (Accept,
+// Connect, Recv, a Send with no room) are parked by the server and answered when they can be; with
+// kNonBlocking they answer WOULD_BLOCK instead. One call of each kind may wait per socket (BUSY for
+// a second).
 //
 // Errors, and what a C library maps them to:
 //   BAD_HANDLE        no such socket for this caller (EBADF)
@@ -151,6 +152,21 @@ struct CloseRequest {
 // Closes the socket (TCP sends its FIN; data not yet read is dropped and the connection
 // reset). Calls parked on it are answered PEER_CLOSED.
 using Close = proto::Op<8, CloseRequest, proto::Empty>;
+
+// The tasks that may hold one socket at once besides the one that made it.
+inline constexpr uint32_t kMaxSharers = 7;
+
+struct ShareRequest {
+    uint32_t socket;
+};
+// handles[0] = a handle to another task, which holds the socket from now on as the caller
+// does (a forked child, or the new image of an execve): every holder may make every call
+// on it, a holder's Close (or end) lets go of its hold alone, and the socket is closed
+// once no task holds it. An accepted connection belongs to the task whose Accept took it.
+// BAD_HANDLE (no such socket of the caller's), INVALID_ARGUMENT (no task handle), NO_SPACE
+// (kMaxSharers holders already, or the server's table of tasks is full), QUOTA_EXCEEDED
+// (the task holds kMaxSocketsPerTask sockets).
+using Share = proto::Op<17, ShareRequest, proto::Empty, proto::Limits{.request_handles = 1}>;
 
 inline constexpr uint32_t kShutdownRead = 1;
 inline constexpr uint32_t kShutdownWrite = 2;
