@@ -12,13 +12,19 @@ byte for byte the same for the same inputs) holds:
 
     /init                  bench/linux/init.c
     /bin/<name>            every other bench/linux/<name>.c and bench/net/<name>.c
+    /bin/busybox, /bin/sh  BusyBox 1.35 (Tern's source and configuration, static on the
+                           host's glibc: the host build's busybox_host target), and sh a
+                           link to it; absent, with a message, when that build fails
     /lib/modules/*.ko      the NIC modules (virtio-net and e1000 are modules in Debian's
                            build), and /lib/modules/order, the order /init loads them in
     /dev/console           the console node the kernel opens for /init
     /proc, /sys            mount points
 
 The programs are compiled by the host's clang against its static glibc (libc6-dev);
-they are rebuilt only when a source is newer than the archive.
+they are rebuilt only when a source is newer than the archive. BusyBox is built (a few
+minutes the first time) by `cmake --build <build> --target busybox_host` when the
+initramfs is packed for a run, never by the default build; it is linked statically
+because Tern's fragment (programs/busybox/busybox.config) sets CONFIG_STATIC.
 """
 import argparse
 import os
@@ -81,6 +87,62 @@ def module_order():
     return [os.path.basename(m) for m in order.split()]
 
 
+_busybox = {}
+
+
+def busybox_binary(build_dir, quiet=False):
+    """The host build's static BusyBox, built now if needed; None (after a message on
+    stderr) when it cannot be: microbench then skips linux.sh_c_true and the other
+    figures still print. Tried once per build directory and process."""
+    if build_dir in _busybox:
+        return _busybox[build_dir]
+    binary = os.path.join(build_dir, "busybox-host", "busybox")
+    reason = None
+    if not os.path.exists(os.path.join(build_dir, "CMakeCache.txt")):
+        reason = "%s is not a configured build directory (run ./tern build)" % build_dir
+    else:
+        cmd = ["cmake", "--build", build_dir, "--target", "busybox_host"]
+        if not quiet or not os.path.exists(binary):
+            print("linux_vm: " + " ".join(shlex.quote(c) for c in cmd)
+                  + ("" if os.path.exists(binary) else " (a few minutes the first time)"),
+                  flush=True)
+        try:
+            r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+        except OSError as e:
+            r = subprocess.CompletedProcess(cmd, 127, "%s: %s" % (cmd[0], e))
+        if r.returncode != 0:
+            reason = "building it failed (see %s):\n%s" % (
+                os.path.join(build_dir, "busybox-host", "make.log"), r.stdout[-2000:])
+        elif not is_static_elf(binary):
+            reason = "%s is not a static executable (CONFIG_STATIC off?)" % binary
+    if reason:
+        print("linux_vm: no BusyBox in the initramfs, so no Linux peer for posix.sh_c_true: "
+              + reason, file=sys.stderr, flush=True)
+        binary = None
+    _busybox[build_dir] = binary
+    return binary
+
+
+def is_static_elf(path):
+    """True for an ELF executable without a program interpreter (PT_INTERP): one that
+    runs in an initramfs with no dynamic loader."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(64)
+            if len(header) < 64 or header[:4] != b"\x7fELF" or header[4] != 2:
+                return False
+            phoff = int.from_bytes(header[32:40], "little")
+            phentsize = int.from_bytes(header[54:56], "little")
+            phnum = int.from_bytes(header[56:58], "little")
+            f.seek(phoff)
+            table = f.read(phentsize * phnum)
+    except OSError:
+        return False
+    return all(int.from_bytes(table[i * phentsize:i * phentsize + 4], "little") != 3
+               for i in range(phnum))
+
+
 def program_sources():
     """{name: source} for /init and /bin/<name>."""
     sources = {}
@@ -117,6 +179,9 @@ class Cpio:
     def file(self, name, body, executable=False):
         self._entry(name, stat.S_IFREG | (0o755 if executable else 0o644), body)
 
+    def symlink(self, name, target):
+        self._entry(name, stat.S_IFLNK | 0o777, target.encode())
+
     def char_device(self, name, major, minor):
         self._entry(name, stat.S_IFCHR | 0o600, rdev=(major, minor))
 
@@ -141,8 +206,19 @@ def build(build_dir, quiet=False):
     for path in inputs:
         if not os.path.exists(path):
             raise LinuxVmError("%s is missing (run ./tern setup)" % path)
-    if os.path.exists(archive) and all(os.path.getmtime(p) <= os.path.getmtime(archive)
-                                       for p in inputs):
+    busybox = busybox_binary(build_dir, quiet=quiet)
+    if busybox:
+        inputs.append(busybox)
+    # The list of inputs beside the archive: one that gained or lost BusyBox is repacked.
+    listing = os.path.join(out_dir, "initramfs.inputs")
+    listed = "".join(p + "\n" for p in inputs)
+    try:
+        with open(listing) as f:
+            same_inputs = f.read() == listed
+    except OSError:
+        same_inputs = False
+    if same_inputs and os.path.exists(archive) and all(
+            os.path.getmtime(p) <= os.path.getmtime(archive) for p in inputs):
         return archive
     binaries = {}
     for name, source in sources.items():
@@ -161,6 +237,10 @@ def build(build_dir, quiet=False):
     for name, binary in sorted(binaries.items()):
         with open(binary, "rb") as f:
             cpio.file("init" if name == "init" else "bin/" + name, f.read(), executable=True)
+    if busybox:
+        with open(busybox, "rb") as f:
+            cpio.file("bin/busybox", f.read(), executable=True)
+        cpio.symlink("bin/sh", "busybox")
     for module in modules:
         with open(os.path.join(modules_dir, module + ".ko"), "rb") as f:
             cpio.file("lib/modules/%s.ko" % module, f.read())
@@ -169,10 +249,12 @@ def build(build_dir, quiet=False):
     with open(tmp, "wb") as f:
         f.write(cpio.finish())
     os.replace(tmp, archive)
+    with open(listing, "w") as f:
+        f.write(listed)
     if not quiet:
-        print("linux_vm: wrote %s (%d KiB, %d programs, %d modules)"
-              % (archive, os.path.getsize(archive) // 1024, len(binaries), len(modules)),
-              flush=True)
+        print("linux_vm: wrote %s (%d KiB, %d programs%s, %d modules)"
+              % (archive, os.path.getsize(archive) // 1024, len(binaries),
+                 " and BusyBox" if busybox else "", len(modules)), flush=True)
     return archive
 
 

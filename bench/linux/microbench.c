@@ -14,6 +14,12 @@
  *   linux.pipe_round_trip_4096     the same with 4096 bytes each way
  *   linux.fork_exec_wait.*         fork, execve of the static /bin/true, waitpid: the
  *                                  first, the minimum and the median of 30
+ *   linux.sh_c_true                fork, execve of the static /bin/busybox as
+ *                                  `sh -c true`, waitpid: BusyBox's ash, the same source
+ *                                  and configuration as Tern's, measured as
+ *                                  tests/libc/posix_exec.c measures posix.sh_c_true (the
+ *                                  minimum over 5 rounds of the mean of 10); skipped with
+ *                                  a message when the initramfs has no BusyBox
  *   linux.anon_fault               a write fault on fresh private anonymous memory (no
  *                                  huge pages), one zeroed 4 KiB page mapped
  *   linux.mutex_uncontended        pthread_mutex_lock + unlock of a free mutex
@@ -34,7 +40,8 @@
  *                                  queues
  * (as tests/libc/sysv.c and tests/libc/posix_mq.c measure Tern's sysv.* and posix.mq_*).
  *
- * Exits 0 when every benchmark ran, 1 (with a message) on the first failure.
+ * Exits 0 when every benchmark ran (linux.sh_c_true may be skipped), 1 (with a message)
+ * on the first failure.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -179,6 +186,46 @@ static void bench_fork_exec_wait(void) {
            (unsigned long long)samples[kSpawns / 2]);
 }
 
+/* `sh -c true` through BusyBox's ash, as posix_exec's bench measures posix.sh_c_true on
+ * Tern: /bin/busybox run with argv[0] "sh", the caller's environment, 5 rounds of 10, the
+ * best round's mean. Returns 0 when the initramfs has no BusyBox (tools/linux_vm.py could
+ * not build it); exits on any other failure. */
+static uint64_t bench_sh_c_true(void) {
+    enum {
+        kShRounds = 5,
+        kShRuns = 10
+    };
+    static const char kShell[] = "/bin/busybox";
+    if (access(kShell, X_OK) != 0) {
+        printf("microbench: no %s (%s): linux.sh_c_true not measured\n", kShell, strerror(errno));
+        return 0;
+    }
+    char* argv[] = {"sh", "-c", "true", NULL};
+    uint64_t best = ~0ull;
+    for (int r = 0; r < kShRounds; ++r) {
+        fflush(stdout);
+        uint64_t t0 = read_tsc();
+        for (int i = 0; i < kShRuns; ++i) {
+            pid_t child = fork();
+            if (child < 0)
+                fail("fork");
+            if (child == 0) {
+                execve(kShell, argv, environ);
+                _exit(127);
+            }
+            int status = 0;
+            if (waitpid(child, &status, 0) != child)
+                fail("waitpid");
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                fprintf(stderr, "microbench: sh -c true exited with status %#x\n", status);
+                exit(1);
+            }
+        }
+        best = min_u64(best, (read_tsc() - t0) / kShRuns);
+    }
+    return best;
+}
+
 static uint64_t bench_anon_fault(void) {
     uint64_t best = ~0ull;
     for (int r = 0; r < kRounds; ++r) {
@@ -311,6 +358,9 @@ int main(void) {
     printf("linux.pipe_round_trip_4096: %llu instructions\n",
            (unsigned long long)bench_pipe_round_trip(4096));
     bench_fork_exec_wait();
+    uint64_t sh = bench_sh_c_true();
+    if (sh != 0)
+        printf("linux.sh_c_true: %llu instructions\n", (unsigned long long)sh);
     printf("linux.anon_fault: %llu instructions\n", (unsigned long long)bench_anon_fault());
     printf("linux.mutex_uncontended: %llu instructions\n", (unsigned long long)bench_mutex());
     printf("linux.futex_wake_rt: %llu instructions\n",
