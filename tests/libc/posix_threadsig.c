@@ -7,7 +7,8 @@
  * user code, making no system call, is interrupted and runs its handler; asynchronous
  * cancellation ends a spinning thread; sigwait in a thread takes a signal sent to that
  * thread and one sent to the process; sigsuspend in a thread returns after the handler
- * of a signal sent to it ran there.
+ * of a signal sent to it ran there; each thread's SA_ONSTACK handler runs on that
+ * thread's own sigaltstack.
  *
  * The same source builds and runs on the host's Linux (unit.libc_posix_threadsig_on_host),
  * so every expectation is what Linux does. Prints "posix_threadsig: ok ..." per check,
@@ -19,6 +20,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -395,6 +397,67 @@ static void test_sigqueue(void) {
     check(sigqueue(getpid(), 65, value) == -1 && errno == EINVAL, "sigqueue of signal 65: EINVAL");
 }
 
+/* ---- sigaltstack per thread ------------------------------------------------------- */
+
+static char g_alt_main[65536] __attribute__((aligned(16)));
+static char g_alt_thread[65536] __attribute__((aligned(16)));
+static volatile uintptr_t g_alt_seen[2];
+static volatile int g_alt_slot;
+
+static void record_stack(int signal) {
+    (void)signal;
+    volatile char here = 0;
+    g_alt_seen[g_alt_slot] = (uintptr_t)&here;
+}
+
+static int within(uintptr_t address, const char* base, size_t size) {
+    return address >= (uintptr_t)base && address < (uintptr_t)base + size;
+}
+
+static volatile int g_alt_ready, g_alt_go;
+static volatile int g_alt_had_none, g_alt_set;
+
+static void* alt_thread(void* arg) {
+    (void)arg;
+    stack_t old;
+    /* The main thread's alternate stack is not this thread's. */
+    g_alt_had_none = sigaltstack(NULL, &old) == 0 && (old.ss_flags & SS_DISABLE) != 0;
+    stack_t mine = {.ss_sp = g_alt_thread, .ss_size = sizeof(g_alt_thread), .ss_flags = 0};
+    g_alt_set = sigaltstack(&mine, NULL) == 0;
+    g_alt_ready = 1;
+    wait_for(&g_alt_go, 5000);
+    return NULL;
+}
+
+static void test_sigaltstack_per_thread(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = record_stack;
+    sa.sa_flags = SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    stack_t main_stack = {.ss_sp = g_alt_main, .ss_size = sizeof(g_alt_main), .ss_flags = 0};
+    check(sigaltstack(&main_stack, NULL) == 0, "sigaltstack in the main thread returns 0");
+    pthread_t t;
+    pthread_create(&t, NULL, alt_thread, NULL);
+    wait_for(&g_alt_ready, 5000);
+    check(g_alt_had_none && g_alt_set,
+          "a new thread has no alternate stack of its own, then sets one");
+    g_alt_slot = 1;
+    pthread_kill(t, SIGUSR1);
+    usleep(100000);
+    g_alt_slot = 0;
+    raise(SIGUSR1);
+    g_alt_go = 1;
+    pthread_join(t, NULL);
+    check(within(g_alt_seen[0], g_alt_main, sizeof(g_alt_main))
+              && within(g_alt_seen[1], g_alt_thread, sizeof(g_alt_thread)),
+          "each thread's SA_ONSTACK handler runs on that thread's own sigaltstack");
+    stack_t off = {.ss_flags = SS_DISABLE};
+    sigaltstack(&off, NULL);
+    set_handler(SIGUSR1, SIG_DFL);
+}
+
 int main(void) {
     test_kill_each_thread();
     test_process_signal_to_unblocking_thread();
@@ -402,5 +465,6 @@ int main(void) {
     test_async_cancel();
     test_waits_in_threads();
     test_sigqueue();
+    test_sigaltstack_per_thread();
     return check_summary();
 }
