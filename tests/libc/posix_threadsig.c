@@ -8,7 +8,8 @@
  * cancellation ends a spinning thread; sigwait in a thread takes a signal sent to that
  * thread and one sent to the process; sigsuspend in a thread returns after the handler
  * of a signal sent to it ran there; each thread's SA_ONSTACK handler runs on that
- * thread's own sigaltstack.
+ * thread's own sigaltstack; asynchronous cancellation ends a thread blocked in
+ * pthread_mutex_lock.
  *
  * The same source builds and runs on the host's Linux (unit.libc_posix_threadsig_on_host),
  * so every expectation is what Linux does. Prints "posix_threadsig: ok ..." per check,
@@ -458,6 +459,43 @@ static void test_sigaltstack_per_thread(void) {
     set_handler(SIGUSR1, SIG_DFL);
 }
 
+/* ---- asynchronous cancellation of a thread blocked in pthread_mutex_lock ----------- */
+
+static pthread_mutex_t g_held = PTHREAD_MUTEX_INITIALIZER;
+static volatile int g_locker_ready, g_locker_cleaned, g_locker_got;
+
+static void locker_cleanup(void* arg) {
+    (void)arg;
+    g_locker_cleaned = 1;
+}
+
+static void* async_locker(void* arg) {
+    (void)arg;
+    pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL);
+    pthread_cleanup_push(locker_cleanup, NULL);
+    g_locker_ready = 1;
+    pthread_mutex_lock(&g_held);
+    g_locker_got = 1;
+    pthread_mutex_unlock(&g_held);
+    pthread_cleanup_pop(0);
+    return NULL;
+}
+
+static void test_async_cancel_in_mutex_lock(void) {
+    pthread_mutex_lock(&g_held);
+    pthread_t t;
+    pthread_create(&t, NULL, async_locker, NULL);
+    wait_for(&g_locker_ready, 5000);
+    usleep(100000); /* into the futex wait */
+    pthread_cancel(t);
+    int cleaned = wait_for(&g_locker_cleaned, 5000);
+    pthread_mutex_unlock(&g_held);
+    void* result = NULL;
+    pthread_join(t, &result);
+    check(cleaned && !g_locker_got && result == PTHREAD_CANCELED,
+          "asynchronous cancellation ends a thread blocked in pthread_mutex_lock");
+}
+
 int main(void) {
     test_kill_each_thread();
     test_process_signal_to_unblocking_thread();
@@ -466,5 +504,6 @@ int main(void) {
     test_waits_in_threads();
     test_sigqueue();
     test_sigaltstack_per_thread();
+    test_async_cancel_in_mutex_lock();
     return check_summary();
 }
