@@ -31,6 +31,7 @@
 #include <libc/musl/backend.h>
 #include <libc/musl/portable/translate.h>
 #include <libc/musl/services.h>
+#include <tern/abi/task.h>
 #include <tern/syscall.h>
 
 /* Linux's futex operations (musl has no <linux/futex.h>). */
@@ -64,6 +65,12 @@ struct thread_slot {
 
 static struct thread_slot g_slots[MAX_THREADS];
 static uint64_t g_main_robust_head;
+/* The robust lists as the kernel reads them when the process is killed or ends
+ * (task_set_robust_lists): [0] the main thread's, [i + 1] slot i's thread's, each with
+ * the id musl's lock words hold for that thread. Registered with the first list. */
+static struct tern_robust_list g_robust[1 + MAX_THREADS];
+static int g_robust_registered;
+_Static_assert(1 + MAX_THREADS <= TERN_ROBUST_LISTS_MAX, "the kernel takes 65 records");
 /* Threads alive in the process; 1 until the first clone. */
 static volatile int g_thread_count = 1;
 /* Guards g_slots. */
@@ -257,6 +264,11 @@ static void release_slot(uint64_t id) {
         slot->handle = TERN_INVALID_HANDLE;
         if (slot->reserved)
             slot->ended = 1; /* clone must not record the id after this */
+    /* The child's task has no records: musl registers its list again at its next robust
+     * lock, and the parent's lists are not the child's. */
+    for (int i = 0; i < 1 + MAX_THREADS; ++i)
+        g_robust[i] = (struct tern_robust_list){0, 0, 0};
+    g_robust_registered = 0;
     }
     word_unlock(&g_slots_lock);
 }
@@ -272,6 +284,7 @@ struct thread_start {
 };
 
 void __tern_thread_entry(void);
+        g_robust[1 + (slot - g_slots)] = (struct tern_robust_list){0, 0, 0};
 __attribute__((used, noreturn)) void tern_libc_thread_begin(struct thread_start* start) {
     struct thread_start s = *start;
     uint64_t id = (uint64_t)tern_sys_thread_id();
@@ -343,6 +356,7 @@ long __tern_clone(int (*func)(void*), void* stack, int flags, void* arg, int* pt
     tern_handle_t handle = TERN_INVALID_HANDLE;
     /* The signal code names the thread by its pointer before the new thread has run. */
     g_slots[slot].thread_pointer = (uintptr_t)fs_base;
+        g_robust[1 + slot] = (struct tern_robust_list){0, 0, 0};
     __atomic_or_fetch(&g_live_slots, (uint64_t)1 << slot, __ATOMIC_SEQ_CST);
     int64_t id = tern_sys_thread_spawn((uint64_t)(uintptr_t)&__tern_thread_entry, top, 0, fs_base,
                                        clear, (uint64_t)(uintptr_t)&handle);
@@ -487,8 +501,10 @@ static long sys_futex(uint32_t* addr, long op, long val, const struct timespec* 
 
 /* The list itself is musl's: pthread_exit walks it and marks each mutex the thread held
  * FUTEX_OWNER_DIED (then wakes a waiter), so a thread that ends holding a robust mutex is
- * reported to the next locker as EOWNERDEAD. The kernel keeps only the clear-tid word;
- * the backend keeps the registered head per thread for get_robust_list. */
+ * reported to the next locker as EOWNERDEAD. Threads that end with their process (killed,
+ * exit_group) do not walk it: the kernel does, from the records in g_robust
+ * (task_set_robust_lists), as Linux's does at every exit. The backend keeps the
+ * registered head per thread for get_robust_list too. */
 static long set_robust_list(uint64_t head, long length) {
     if (length != (long)ROBUST_LIST_HEAD_SIZE)
         return -EINVAL;
@@ -514,13 +530,21 @@ static long get_robust_list(long tid, uint64_t* head, size_t* length) {
     else if (known)
         value = g_main_robust_head;
     word_unlock(&g_slots_lock);
+    long tid = current_tid();
     if (!known)
         return -ESRCH;
     if (tern_libc_copy_out(head, &value, sizeof(value)) != 0)
         return -EFAULT;
     size_t size = ROBUST_LIST_HEAD_SIZE;
     if (tern_libc_copy_out(length, &size, sizeof(size)) != 0)
+    struct tern_robust_list* record = &g_robust[slot ? 1 + (slot - g_slots) : 0];
+    record->head = head;
+    record->owner = (uint32_t)tid;
+    int registered = g_robust_registered;
+    g_robust_registered = 1;
         return -EFAULT;
+    if (!registered)
+        (void)tern_sys_task_set_robust_lists((uint64_t)(uintptr_t)g_robust, 1 + MAX_THREADS);
     return 0;
 }
 

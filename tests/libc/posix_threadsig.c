@@ -9,7 +9,8 @@
  * thread and one sent to the process; sigsuspend in a thread returns after the handler
  * of a signal sent to it ran there; each thread's SA_ONSTACK handler runs on that
  * thread's own sigaltstack; asynchronous cancellation ends a thread blocked in
- * pthread_mutex_lock.
+ * pthread_mutex_lock; a robust process-shared mutex whose owner process is killed with
+ * SIGKILL gives its waiting locker EOWNERDEAD.
  *
  * The same source builds and runs on the host's Linux (unit.libc_posix_threadsig_on_host),
  * so every expectation is what Linux does. Prints "posix_threadsig: ok ..." per check,
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -496,6 +498,82 @@ static void test_async_cancel_in_mutex_lock(void) {
           "asynchronous cancellation ends a thread blocked in pthread_mutex_lock");
 }
 
+/* ---- a robust process-shared mutex whose owner process is killed ------------------- */
+
+struct shared_lock {
+    pthread_mutex_t mutex;
+    volatile int held;
+};
+
+static struct shared_lock* g_shared;
+static volatile int g_robust_waiting, g_robust_result = -1, g_robust_repaired = -1;
+
+/* Locks the mutex, and repairs it when it was told the owner died (the new owner must). */
+static void* robust_locker(void* arg) {
+    (void)arg;
+    g_robust_waiting = 1;
+    int r = pthread_mutex_lock(&g_shared->mutex);
+    if (r == EOWNERDEAD)
+        g_robust_repaired = pthread_mutex_consistent(&g_shared->mutex) == 0
+                            && pthread_mutex_unlock(&g_shared->mutex) == 0;
+    g_robust_result = r;
+    return NULL;
+}
+
+static void test_robust_mutex_of_killed_process(void) {
+    g_shared =
+        mmap(NULL, sizeof(*g_shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (g_shared == MAP_FAILED) {
+        check(0, "mmap of a shared page for the robust mutex");
+        return;
+    }
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&g_shared->mutex, &attr);
+    pthread_mutexattr_destroy(&attr);
+    g_shared->held = 0;
+    pid_t child = fork();
+    if (child == 0) {
+        pthread_mutex_lock(&g_shared->mutex);
+        g_shared->held = 1;
+        for (;;)
+            pause();
+    }
+    int held = child > 0 && wait_for(&g_shared->held, 5000);
+    check(held, "a child process locks the robust process-shared mutex");
+    if (!held) {
+        if (child > 0)
+            kill(child, SIGKILL);
+        return;
+    }
+    /* A thread of this process waits for the mutex while its owner is killed. */
+    pthread_t t;
+    pthread_create(&t, NULL, robust_locker, NULL);
+    wait_for(&g_robust_waiting, 5000);
+    usleep(100000);
+    kill(child, SIGKILL);
+    int status = 0;
+    waitpid(child, &status, 0);
+    check(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the owner is killed (SIGKILL)");
+    int woke = 0;
+    for (int i = 0; i < 5000 && g_robust_result == -1; ++i)
+        usleep(1000);
+    woke = g_robust_result != -1;
+    check(woke && g_robust_result == EOWNERDEAD,
+          "the waiting locker gets EOWNERDEAD once the owner process is killed");
+    if (!woke) {
+        pthread_cancel(t);
+        return;
+    }
+    pthread_join(t, NULL);
+    check(g_robust_repaired == 1 && pthread_mutex_lock(&g_shared->mutex) == 0
+              && pthread_mutex_unlock(&g_shared->mutex) == 0,
+          "pthread_mutex_consistent repairs it: then unlock, lock and unlock return 0");
+    munmap(g_shared, sizeof(*g_shared));
+}
+
 int main(void) {
     test_kill_each_thread();
     test_process_signal_to_unblocking_thread();
@@ -505,5 +583,6 @@ int main(void) {
     test_sigqueue();
     test_sigaltstack_per_thread();
     test_async_cancel_in_mutex_lock();
+    test_robust_mutex_of_killed_process();
     return check_summary();
 }
