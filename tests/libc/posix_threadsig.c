@@ -109,6 +109,20 @@ static void test_kill_each_thread(void) {
     for (int i = 0; i < kWorkers; ++i)
         own &= g_hits[i] == 1 && g_seen_tid[i] == g_worker_tid[i] && g_seen_tid[i] != my_tid();
     check(own, "each thread's handler ran once, on that thread (its own gettid)");
+    /* A thread's id is no process's: not this one's, its parent's or a new child's. */
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    int distinct = child > 0;
+    for (int i = 0; i < kWorkers; ++i) {
+        long tid = g_worker_tid[i];
+        distinct &= tid > 0 && tid != getpid() && tid != getppid() && tid != child;
+        for (int j = 0; j < i; ++j)
+            distinct &= tid != g_worker_tid[j];
+    }
+    if (child > 0)
+        waitpid(child, NULL, 0);
+    check(distinct, "the threads' ids differ from each other and from the process ids");
     g_stop = 1;
     for (int i = 0; i < kWorkers; ++i)
         pthread_join(g_workers[i], NULL);
