@@ -436,13 +436,17 @@ static volatile int g_alt_had_none, g_alt_set;
 
 static void* alt_thread(void* arg) {
     (void)arg;
-    stack_t old;
-    /* The main thread's alternate stack is not this thread's. */
-    g_alt_had_none = sigaltstack(NULL, &old) == 0 && (old.ss_flags & SS_DISABLE) != 0;
+    stack_t previous;
+    /* The main thread's alternate stack is not this thread's (a sanitizer may have given
+     * the thread one of its own, which is put back at the end). */
+    g_alt_had_none = sigaltstack(NULL, &previous) == 0
+                     && ((previous.ss_flags & SS_DISABLE) || previous.ss_sp != g_alt_main);
     stack_t mine = {.ss_sp = g_alt_thread, .ss_size = sizeof(g_alt_thread), .ss_flags = 0};
     g_alt_set = sigaltstack(&mine, NULL) == 0;
     g_alt_ready = 1;
     wait_for(&g_alt_go, 5000);
+    previous.ss_flags &= SS_DISABLE;
+    sigaltstack(&previous, NULL);
     return NULL;
 }
 
@@ -454,12 +458,13 @@ static void test_sigaltstack_per_thread(void) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, NULL);
     stack_t main_stack = {.ss_sp = g_alt_main, .ss_size = sizeof(g_alt_main), .ss_flags = 0};
-    check(sigaltstack(&main_stack, NULL) == 0, "sigaltstack in the main thread returns 0");
+    stack_t previous;
+    check(sigaltstack(&main_stack, &previous) == 0, "sigaltstack in the main thread returns 0");
     pthread_t t;
     pthread_create(&t, NULL, alt_thread, NULL);
     wait_for(&g_alt_ready, 5000);
     check(g_alt_had_none && g_alt_set,
-          "a new thread has no alternate stack of its own, then sets one");
+          "a new thread has not the main thread's alternate stack, then sets its own");
     g_alt_slot = 1;
     pthread_kill(t, SIGUSR1);
     usleep(100000);
@@ -470,8 +475,8 @@ static void test_sigaltstack_per_thread(void) {
     check(within(g_alt_seen[0], g_alt_main, sizeof(g_alt_main))
               && within(g_alt_seen[1], g_alt_thread, sizeof(g_alt_thread)),
           "each thread's SA_ONSTACK handler runs on that thread's own sigaltstack");
-    stack_t off = {.ss_flags = SS_DISABLE};
-    sigaltstack(&off, NULL);
+    previous.ss_flags &= SS_DISABLE;
+    sigaltstack(&previous, NULL);
     set_handler(SIGUSR1, SIG_DFL);
 }
 
