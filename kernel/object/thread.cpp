@@ -7,6 +7,7 @@
 #include <kernel/core/memory.h>
 #include <kernel/core/panic.h>
 #include <kernel/mm/heap.h>
+#include <kernel/object/futex.h>
 #include <kernel/object/task.h>
 #include <kernel/object/thread.h>
 
@@ -433,8 +434,12 @@ void sleep_ns(uint64_t ns) {
 }
 
 [[noreturn]] void thread_exit_current() {
-    x86_64::cli();
     Thread* cur = current_thread();
+    // The first thread of a dying task to end here, still in its address space, reports
+    // the robust mutexes the task's threads hold to their next lockers (docs/kernel.md).
+    if (Task* task = cur->task(); task && task->robust_lists() != 0 && task->dying())
+        (void)futex_release_robust_lists();
+    x86_64::cli();
     TERN_VERIFY(cur != g_idle && cur != g_boot_thread);
     cur->m_state = ThreadState::kDead;
     --g_alive;

@@ -127,6 +127,16 @@ SyscallResult sys_thread_set_clear_tid(uint64_t clear_tid) {
     return 0;
 }
 
+SyscallResult sys_task_set_robust_lists(uint64_t records, uint64_t count) {
+    if (count > TERN_ROBUST_LISTS_MAX)
+        return base::Error::INVALID_ARGUMENT;
+    if (count != 0
+        && ((records & 7) != 0 || !user_range_ok(records, count * sizeof(tern_robust_list))))
+        return base::Error::INVALID_ARGUMENT;
+    self_task().set_robust_lists(count != 0 ? records : 0, uint32_t(count));
+    return 0;
+}
+
 SyscallResult sys_thread_set_fs_base(uint64_t base) {
     if (base != 0 && !is_user_address(base))
         return base::Error::INVALID_ARGUMENT;

@@ -108,6 +108,11 @@ struct thread_signals {
      * sigsuspend, pause and sigtimedwait wait on it, so a signal that comes just before
      * they wait is not missed. */
     volatile uint32_t wake_port;
+    /* The alternate stack SA_ONSTACK handlers of this thread run on (sigaltstack: one
+     * per thread, as POSIX has it; a new thread has none, a forked child keeps its
+     * forking thread's), and whether the thread runs on it now. */
+    stack_t altstack;
+    int on_altstack;
 };
 static struct thread_signals g_threads[TERN_LIBC_THREAD_INDEXES];
 
@@ -121,8 +126,6 @@ static struct thread_signals* self_signals(void) {
 static volatile uint64_t g_words[2] __attribute__((aligned(16)));
 /* 1 once proc has the entry, -1 when it cannot (no proc server). */
 static int g_registered;
-static stack_t g_altstack = {.ss_flags = SS_DISABLE};
-static int g_on_altstack;
 
 void tern_signal_entry(void);
 void tern_signal_call_on(uintptr_t stack_top, uintptr_t handler, long signal, void* info,
@@ -320,6 +323,12 @@ static void release_timer(long signal) {
     g_info[signal].timer = 0;
 }
 
+/* A zeroed slot (a thread that never called sigaltstack) has no alternate stack: its
+ * size is 0. */
+static int altstack_enabled(const struct thread_signals* t) {
+    return !(t->altstack.ss_flags & SS_DISABLE) && t->altstack.ss_size != 0;
+}
+
 /* Runs the handler of `signal` with siginfo from `from` (a fault's, or what its
  * delivery recorded in g_info). */
 static void run_handler(long signal, struct k_sigaction* action, ucontext_t* context,
@@ -367,12 +376,12 @@ static void run_handler(long signal, struct k_sigaction* action, ucontext_t* con
     ++me->handled;
     if (!(flags & SA_RESTART))
         ++me->unrestarted;
-    int on_alt = (flags & SA_ONSTACK) && !(g_altstack.ss_flags & SS_DISABLE) && !g_on_altstack;
+    int on_alt = (flags & SA_ONSTACK) && altstack_enabled(me) && !me->on_altstack;
     if (on_alt) {
-        g_on_altstack = 1;
-        tern_signal_call_on((uintptr_t)g_altstack.ss_sp + g_altstack.ss_size, handler, signal,
+        me->on_altstack = 1;
+        tern_signal_call_on((uintptr_t)me->altstack.ss_sp + me->altstack.ss_size, handler, signal,
                             &info, context);
-        g_on_altstack = 0;
+        me->on_altstack = 0;
     } else if (flags & SA_SIGINFO) {
         ((void (*)(int, siginfo_t*, void*))handler)((int)signal, &info, context);
     } else {
@@ -1068,25 +1077,31 @@ static long sys_rt_sigtimedwait(const uint64_t* set, siginfo_t* user_info,
 }
 
 static long sys_sigaltstack(const stack_t* next, stack_t* old) {
-    stack_t previous = g_altstack;
-    if (g_on_altstack)
+    struct thread_signals* me = self_signals();
+    stack_t previous = me->altstack;
+    if (!altstack_enabled(me)) {
+        previous.ss_flags = SS_DISABLE;
+        previous.ss_sp = 0;
+        previous.ss_size = 0;
+    }
+    if (me->on_altstack)
         previous.ss_flags |= SS_ONSTACK;
     if (next) {
         stack_t s;
         if (tern_libc_copy_in(&s, next, sizeof(s)) != 0)
             return -EFAULT;
-        if (g_on_altstack)
+        if (me->on_altstack)
             return -EPERM;
         if (s.ss_flags & ~SS_DISABLE)
             return -EINVAL;
         if (s.ss_flags & SS_DISABLE) {
-            g_altstack.ss_flags = SS_DISABLE;
-            g_altstack.ss_sp = 0;
-            g_altstack.ss_size = 0;
+            me->altstack.ss_flags = SS_DISABLE;
+            me->altstack.ss_sp = 0;
+            me->altstack.ss_size = 0;
         } else {
             if (s.ss_size < (size_t)MINSIGSTKSZ)
                 return -ENOMEM;
-            g_altstack = s;
+            me->altstack = s;
         }
     }
     if (old && tern_libc_copy_out(old, &previous, sizeof(previous)) != 0)
@@ -1173,10 +1188,12 @@ void tern_libc_signals_fork_child(void) {
      * wake ports' receive rights did not come with the clone. */
     g_threads[0].blocked = g_threads[g_forking_thread].blocked;
     g_threads[0].pending = 0;
+    g_threads[0].altstack = g_threads[g_forking_thread].altstack;
+    g_threads[0].on_altstack = g_threads[g_forking_thread].on_altstack;
     for (int i = 0; i < TERN_LIBC_THREAD_INDEXES; ++i) {
         g_threads[i].wake_port = 0;
         if (i != 0)
-            g_threads[i] = (struct thread_signals){0, 0, 0, 0, 0};
+            g_threads[i] = (struct thread_signals){0};
     }
     tern_libc_timers_fork_child();
 }
@@ -1186,7 +1203,7 @@ void tern_libc_signals_thread_start(int index) {
         return;
     /* A new thread starts with its creator's mask (musl's pthread_create then sets the
      * one it wants) and nothing pending. */
-    g_threads[index] = (struct thread_signals){self_signals()->blocked, 0, 0, 0, 0};
+    g_threads[index] = (struct thread_signals){.blocked = self_signals()->blocked};
 }
 
 void tern_libc_signals_thread_end(int index) {

@@ -31,6 +31,7 @@
 #include <libc/musl/backend.h>
 #include <libc/musl/portable/translate.h>
 #include <libc/musl/services.h>
+#include <tern/abi/task.h>
 #include <tern/syscall.h>
 
 /* Linux's futex operations (musl has no <linux/futex.h>). */
@@ -64,6 +65,12 @@ struct thread_slot {
 
 static struct thread_slot g_slots[MAX_THREADS];
 static uint64_t g_main_robust_head;
+/* The robust lists as the kernel reads them when the process is killed or ends
+ * (task_set_robust_lists): [0] the main thread's, [i + 1] slot i's thread's, each with
+ * the id musl's lock words hold for that thread. Registered with the first list. */
+static struct tern_robust_list g_robust[1 + MAX_THREADS];
+static int g_robust_registered;
+_Static_assert(1 + MAX_THREADS <= TERN_ROBUST_LISTS_MAX, "the kernel takes 65 records");
 /* Threads alive in the process; 1 until the first clone. */
 static volatile int g_thread_count = 1;
 /* Guards g_slots. */
@@ -159,11 +166,33 @@ static struct thread_slot* slot_of(uint64_t id) {
     return 0;
 }
 
+/* A thread's id as POSIX sees it (gettid, musl's tid, tgkill, the robust lock words):
+ * the main thread's is the process id; another's is its kernel thread id in a range of
+ * its own, 0x20000000 and up, so that it never equals the id of a process (proc's
+ * serials start at 16 and grow by one a process) and stays within the 30 bits a robust
+ * mutex's lock word holds. */
+#define TID_BASE 0x20000000L
+#define TID_KERNEL_BITS 0x1fffffffull
+
+static long tid_of(uint64_t id) { return TID_BASE + (long)(id & TID_KERNEL_BITS); }
+
+/* The slot of the thread whose POSIX id is `tid` (slot ids are kernel ids). */
+static struct thread_slot* slot_of_tid(long tid) {
+    if (tid < TID_BASE || tid > TID_BASE + (long)TID_KERNEL_BITS)
+        return 0;
+    for (int i = 0; i < MAX_THREADS; ++i) {
+        uint64_t id = __atomic_load_n(&g_slots[i].id, __ATOMIC_RELAXED);
+        if (id != 0 && tid_of(id) == tid)
+            return &g_slots[i];
+    }
+    return 0;
+}
+
 int tern_libc_thread_is_ours(long tid) {
     if (tid <= 0)
         return 0;
     word_lock(&g_slots_lock);
-    int found = slot_of((uint64_t)tid) != 0;
+    int found = slot_of_tid(tid) != 0;
     word_unlock(&g_slots_lock);
     return found;
 }
@@ -187,7 +216,8 @@ uint64_t tern_libc_thread_indexes(void) { return g_live_slots << 1; }
 long tern_libc_thread_tid(int index) {
     if (index <= 0 || index > MAX_THREADS)
         return index == 0 ? tern_libc_pid() : 0;
-    return (long)__atomic_load_n(&g_slots[index - 1].id, __ATOMIC_RELAXED);
+    uint64_t id = __atomic_load_n(&g_slots[index - 1].id, __ATOMIC_RELAXED);
+    return id != 0 ? tid_of(id) : 0;
 }
 
 /* These two take no lock: the signal entry uses them, on a thread that may have been
@@ -196,11 +226,9 @@ long tern_libc_thread_tid(int index) {
 int tern_libc_thread_index_of(long tid) {
     if (tid <= 0)
         return -1;
-    /* A kernel thread id may equal the process id (FIXME: ids of their own for threads):
-     * then that thread is the one reached. */
-    for (int i = 0; i < MAX_THREADS; ++i)
-        if (__atomic_load_n(&g_slots[i].id, __ATOMIC_RELAXED) == (uint64_t)tid)
-            return i + 1;
+    struct thread_slot* slot = slot_of_tid(tid);
+    if (slot)
+        return (int)(slot - g_slots) + 1;
     return tid == tern_libc_pid() ? 0 : -1;
 }
 
@@ -221,7 +249,7 @@ static long current_tid(void) {
     word_lock(&g_slots_lock);
     int found = slot_of(id) != 0;
     word_unlock(&g_slots_lock);
-    return found ? (long)id : tern_libc_pid();
+    return found ? tid_of(id) : tern_libc_pid();
 }
 
 void tern_libc_threads_fork_child(void) {
@@ -236,6 +264,11 @@ void tern_libc_threads_fork_child(void) {
         g_slots[i].robust_head = 0;
     }
     g_main_robust_head = 0;
+    /* The child's task has no records: musl registers its list again at its next robust
+     * lock, and the parent's lists are not the child's. */
+    for (int i = 0; i < 1 + MAX_THREADS; ++i)
+        g_robust[i] = (struct tern_robust_list){0, 0, 0};
+    g_robust_registered = 0;
     g_slots_lock = 0;
     g_thread_count = 1;
     g_threads_started = 0;
@@ -251,6 +284,7 @@ static void release_slot(uint64_t id) {
         __atomic_and_fetch(&g_live_slots, ~((uint64_t)1 << (slot - g_slots)), __ATOMIC_SEQ_CST);
         slot->id = 0;
         slot->robust_head = 0;
+        g_robust[1 + (slot - g_slots)] = (struct tern_robust_list){0, 0, 0};
         slot->thread_pointer = 0;
         if (slot->handle != TERN_INVALID_HANDLE)
             (void)tern_sys_handle_close(slot->handle);
@@ -280,7 +314,7 @@ __attribute__((used, noreturn)) void tern_libc_thread_begin(struct thread_start*
     g_slots[s.slot].id = id;
     word_unlock(&g_slots_lock);
     if (s.ptid)
-        __atomic_store_n(s.ptid, (int)id, __ATOMIC_RELAXED);
+        __atomic_store_n(s.ptid, (int)tid_of(id), __ATOMIC_RELAXED);
     int status = s.func(s.arg);
     for (;;)
         (void)__tern_syscall(SYS_exit, status, 0, 0, 0, 0, 0);
@@ -322,6 +356,7 @@ long __tern_clone(int (*func)(void*), void* stack, int flags, void* arg, int* pt
         g_slots[slot].reserved = 1;
         g_slots[slot].ended = 0;
         g_slots[slot].robust_head = 0;
+        g_robust[1 + slot] = (struct tern_robust_list){0, 0, 0};
         g_slots[slot].handle = TERN_INVALID_HANDLE;
         g_slots[slot].thread_pointer = 0;
     }
@@ -366,8 +401,8 @@ long __tern_clone(int (*func)(void*), void* stack, int flags, void* arg, int* pt
                                                                    : tern_libc_linux_result(id);
     }
     if (flags & CLONE_PARENT_SETTID)
-        __atomic_store_n(ptid, (int)id, __ATOMIC_RELAXED);
-    return (long)id;
+        __atomic_store_n(ptid, (int)tid_of((uint64_t)id), __ATOMIC_RELAXED);
+    return tid_of((uint64_t)id);
 }
 
 /* Ends the calling thread; the last one ends the process as exit_group does. */
@@ -487,27 +522,37 @@ static long sys_futex(uint32_t* addr, long op, long val, const struct timespec* 
 
 /* The list itself is musl's: pthread_exit walks it and marks each mutex the thread held
  * FUTEX_OWNER_DIED (then wakes a waiter), so a thread that ends holding a robust mutex is
- * reported to the next locker as EOWNERDEAD. The kernel keeps only the clear-tid word;
- * the backend keeps the registered head per thread for get_robust_list. */
+ * reported to the next locker as EOWNERDEAD. Threads that end with their process (killed,
+ * exit_group) do not walk it: the kernel does, from the records in g_robust
+ * (task_set_robust_lists), as Linux's does at every exit. The backend keeps the
+ * registered head per thread for get_robust_list too. */
 static long set_robust_list(uint64_t head, long length) {
     if (length != (long)ROBUST_LIST_HEAD_SIZE)
         return -EINVAL;
     uint64_t id = (uint64_t)tern_sys_thread_id();
+    long tid = current_tid();
     word_lock(&g_slots_lock);
     struct thread_slot* slot = slot_of(id);
     if (slot)
         slot->robust_head = head;
     else
         g_main_robust_head = head;
+    struct tern_robust_list* record = &g_robust[slot ? 1 + (slot - g_slots) : 0];
+    record->head = head;
+    record->owner = (uint32_t)tid;
+    int registered = g_robust_registered;
+    g_robust_registered = 1;
     word_unlock(&g_slots_lock);
+    if (!registered)
+        (void)tern_sys_task_set_robust_lists((uint64_t)(uintptr_t)g_robust, 1 + MAX_THREADS);
     return 0;
 }
 
 static long get_robust_list(long tid, uint64_t* head, size_t* length) {
-    uint64_t id = tid == 0 ? (uint64_t)tern_sys_thread_id() : (uint64_t)tid;
     uint64_t value = 0;
     word_lock(&g_slots_lock);
-    struct thread_slot* slot = slot_of(id);
+    struct thread_slot* slot =
+        tid == 0 ? slot_of((uint64_t)tern_sys_thread_id()) : slot_of_tid(tid);
     int known = slot != 0 || tid == 0 || tid == tern_libc_pid();
     if (slot)
         value = slot->robust_head;

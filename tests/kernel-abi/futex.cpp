@@ -1,6 +1,7 @@
 // Futexes and threads with a clear-tid word: futex_wait, futex_wake and futex_requeue
 // with good and bad addresses, values, timeouts and counts, private and shared (one
-// memory object mapped at two addresses), thread_spawn and thread_set_clear_tid.
+// memory object mapped at two addresses), thread_spawn, thread_set_clear_tid and
+// task_set_robust_lists' refusals.
 //
 // Part of the kernel-ABI tests (harness.h): the kernel runs this program as the boot
 // module abi_futex from its self-test user.abi_futex.
@@ -205,6 +206,21 @@ void leave_a_waiter() {
     expect_true(!job_done(waiter), 0, "futex.waiter_still_waiting_at_exit");
 }
 
+// The records are checked when they are registered; the walk itself (when a task dies)
+// is the C library's test (posix_threadsig: a killed process's robust mutex).
+void test_robust_lists() {
+    alignas(8) static tern_robust_list records[TERN_ROBUST_LISTS_MAX];
+    uint64_t at = ptr(&records[0]);
+    expect_err(tern_sys_task_set_robust_lists(at + 4, 1), TERN_INVALID_ARGUMENT,
+               "robust.unaligned");
+    expect_err(tern_sys_task_set_robust_lists(at, TERN_ROBUST_LISTS_MAX + 1), TERN_INVALID_ARGUMENT,
+               "robust.too_many");
+    expect_err(tern_sys_task_set_robust_lists(0xFFFF800000000000ull, 1), TERN_INVALID_ARGUMENT,
+               "robust.kernel_address");
+    expect_eq(tern_sys_task_set_robust_lists(at, TERN_ROBUST_LISTS_MAX), 0, "robust.registered");
+    expect_eq(tern_sys_task_set_robust_lists(0, 0), 0, "robust.removed");
+}
+
 } // namespace
 
 extern "C" int main(uint64_t) {
@@ -214,6 +230,7 @@ extern "C" int main(uint64_t) {
     test_shared();
     test_spawn();
     test_spawn_handle();
+    test_robust_lists();
     leave_a_waiter();
     return finish();
 }

@@ -7,7 +7,10 @@
  * user code, making no system call, is interrupted and runs its handler; asynchronous
  * cancellation ends a spinning thread; sigwait in a thread takes a signal sent to that
  * thread and one sent to the process; sigsuspend in a thread returns after the handler
- * of a signal sent to it ran there.
+ * of a signal sent to it ran there; each thread's SA_ONSTACK handler runs on that
+ * thread's own sigaltstack; asynchronous cancellation ends a thread blocked in
+ * pthread_mutex_lock; a robust process-shared mutex whose owner process is killed with
+ * SIGKILL gives its waiting locker EOWNERDEAD.
  *
  * The same source builds and runs on the host's Linux (unit.libc_posix_threadsig_on_host),
  * so every expectation is what Linux does. Prints "posix_threadsig: ok ..." per check,
@@ -19,9 +22,11 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -104,6 +109,20 @@ static void test_kill_each_thread(void) {
     for (int i = 0; i < kWorkers; ++i)
         own &= g_hits[i] == 1 && g_seen_tid[i] == g_worker_tid[i] && g_seen_tid[i] != my_tid();
     check(own, "each thread's handler ran once, on that thread (its own gettid)");
+    /* A thread's id is no process's: not this one's, its parent's or a new child's. */
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    int distinct = child > 0;
+    for (int i = 0; i < kWorkers; ++i) {
+        long tid = g_worker_tid[i];
+        distinct &= tid > 0 && tid != getpid() && tid != getppid() && tid != child;
+        for (int j = 0; j < i; ++j)
+            distinct &= tid != g_worker_tid[j];
+    }
+    if (child > 0)
+        waitpid(child, NULL, 0);
+    check(distinct, "the threads' ids differ from each other and from the process ids");
     g_stop = 1;
     for (int i = 0; i < kWorkers; ++i)
         pthread_join(g_workers[i], NULL);
@@ -395,6 +414,185 @@ static void test_sigqueue(void) {
     check(sigqueue(getpid(), 65, value) == -1 && errno == EINVAL, "sigqueue of signal 65: EINVAL");
 }
 
+/* ---- sigaltstack per thread ------------------------------------------------------- */
+
+static char g_alt_main[65536] __attribute__((aligned(16)));
+static char g_alt_thread[65536] __attribute__((aligned(16)));
+static volatile uintptr_t g_alt_seen[2];
+static volatile int g_alt_slot;
+
+static void record_stack(int signal) {
+    (void)signal;
+    volatile char here = 0;
+    g_alt_seen[g_alt_slot] = (uintptr_t)&here;
+}
+
+static int within(uintptr_t address, const char* base, size_t size) {
+    return address >= (uintptr_t)base && address < (uintptr_t)base + size;
+}
+
+static volatile int g_alt_ready, g_alt_go;
+static volatile int g_alt_had_none, g_alt_set;
+
+static void* alt_thread(void* arg) {
+    (void)arg;
+    stack_t previous;
+    /* The main thread's alternate stack is not this thread's (a sanitizer may have given
+     * the thread one of its own, which is put back at the end). */
+    g_alt_had_none = sigaltstack(NULL, &previous) == 0
+                     && ((previous.ss_flags & SS_DISABLE) || previous.ss_sp != g_alt_main);
+    stack_t mine = {.ss_sp = g_alt_thread, .ss_size = sizeof(g_alt_thread), .ss_flags = 0};
+    g_alt_set = sigaltstack(&mine, NULL) == 0;
+    g_alt_ready = 1;
+    wait_for(&g_alt_go, 5000);
+    previous.ss_flags &= SS_DISABLE;
+    sigaltstack(&previous, NULL);
+    return NULL;
+}
+
+static void test_sigaltstack_per_thread(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = record_stack;
+    sa.sa_flags = SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    stack_t main_stack = {.ss_sp = g_alt_main, .ss_size = sizeof(g_alt_main), .ss_flags = 0};
+    stack_t previous;
+    check(sigaltstack(&main_stack, &previous) == 0, "sigaltstack in the main thread returns 0");
+    pthread_t t;
+    pthread_create(&t, NULL, alt_thread, NULL);
+    wait_for(&g_alt_ready, 5000);
+    check(g_alt_had_none && g_alt_set,
+          "a new thread has not the main thread's alternate stack, then sets its own");
+    g_alt_slot = 1;
+    pthread_kill(t, SIGUSR1);
+    usleep(100000);
+    g_alt_slot = 0;
+    raise(SIGUSR1);
+    g_alt_go = 1;
+    pthread_join(t, NULL);
+    check(within(g_alt_seen[0], g_alt_main, sizeof(g_alt_main))
+              && within(g_alt_seen[1], g_alt_thread, sizeof(g_alt_thread)),
+          "each thread's SA_ONSTACK handler runs on that thread's own sigaltstack");
+    previous.ss_flags &= SS_DISABLE;
+    sigaltstack(&previous, NULL);
+    set_handler(SIGUSR1, SIG_DFL);
+}
+
+/* ---- asynchronous cancellation of a thread blocked in pthread_mutex_lock ----------- */
+
+static pthread_mutex_t g_held = PTHREAD_MUTEX_INITIALIZER;
+static volatile int g_locker_ready, g_locker_cleaned, g_locker_got;
+
+static void locker_cleanup(void* arg) {
+    (void)arg;
+    g_locker_cleaned = 1;
+}
+
+static void* async_locker(void* arg) {
+    (void)arg;
+    pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL);
+    pthread_cleanup_push(locker_cleanup, NULL);
+    g_locker_ready = 1;
+    pthread_mutex_lock(&g_held);
+    g_locker_got = 1;
+    pthread_mutex_unlock(&g_held);
+    pthread_cleanup_pop(0);
+    return NULL;
+}
+
+static void test_async_cancel_in_mutex_lock(void) {
+    pthread_mutex_lock(&g_held);
+    pthread_t t;
+    pthread_create(&t, NULL, async_locker, NULL);
+    wait_for(&g_locker_ready, 5000);
+    usleep(100000); /* into the futex wait */
+    pthread_cancel(t);
+    int cleaned = wait_for(&g_locker_cleaned, 5000);
+    pthread_mutex_unlock(&g_held);
+    void* result = NULL;
+    pthread_join(t, &result);
+    check(cleaned && !g_locker_got && result == PTHREAD_CANCELED,
+          "asynchronous cancellation ends a thread blocked in pthread_mutex_lock");
+}
+
+/* ---- a robust process-shared mutex whose owner process is killed ------------------- */
+
+struct shared_lock {
+    pthread_mutex_t mutex;
+    volatile int held;
+};
+
+static struct shared_lock* g_shared;
+static volatile int g_robust_waiting, g_robust_result = -1, g_robust_repaired = -1;
+
+/* Locks the mutex, and repairs it when it was told the owner died (the new owner must). */
+static void* robust_locker(void* arg) {
+    (void)arg;
+    g_robust_waiting = 1;
+    int r = pthread_mutex_lock(&g_shared->mutex);
+    if (r == EOWNERDEAD)
+        g_robust_repaired = pthread_mutex_consistent(&g_shared->mutex) == 0
+                            && pthread_mutex_unlock(&g_shared->mutex) == 0;
+    g_robust_result = r;
+    return NULL;
+}
+
+static void test_robust_mutex_of_killed_process(void) {
+    g_shared =
+        mmap(NULL, sizeof(*g_shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (g_shared == MAP_FAILED) {
+        check(0, "mmap of a shared page for the robust mutex");
+        return;
+    }
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&g_shared->mutex, &attr);
+    pthread_mutexattr_destroy(&attr);
+    g_shared->held = 0;
+    pid_t child = fork();
+    if (child == 0) {
+        pthread_mutex_lock(&g_shared->mutex);
+        g_shared->held = 1;
+        for (;;)
+            pause();
+    }
+    int held = child > 0 && wait_for(&g_shared->held, 5000);
+    check(held, "a child process locks the robust process-shared mutex");
+    if (!held) {
+        if (child > 0)
+            kill(child, SIGKILL);
+        return;
+    }
+    /* A thread of this process waits for the mutex while its owner is killed. */
+    pthread_t t;
+    pthread_create(&t, NULL, robust_locker, NULL);
+    wait_for(&g_robust_waiting, 5000);
+    usleep(100000);
+    kill(child, SIGKILL);
+    int status = 0;
+    waitpid(child, &status, 0);
+    check(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the owner is killed (SIGKILL)");
+    int woke = 0;
+    for (int i = 0; i < 5000 && g_robust_result == -1; ++i)
+        usleep(1000);
+    woke = g_robust_result != -1;
+    check(woke && g_robust_result == EOWNERDEAD,
+          "the waiting locker gets EOWNERDEAD once the owner process is killed");
+    if (!woke) {
+        pthread_cancel(t);
+        return;
+    }
+    pthread_join(t, NULL);
+    check(g_robust_repaired == 1 && pthread_mutex_lock(&g_shared->mutex) == 0
+              && pthread_mutex_unlock(&g_shared->mutex) == 0,
+          "pthread_mutex_consistent repairs it: then unlock, lock and unlock return 0");
+    munmap(g_shared, sizeof(*g_shared));
+}
+
 int main(void) {
     test_kill_each_thread();
     test_process_signal_to_unblocking_thread();
@@ -402,5 +600,8 @@ int main(void) {
     test_async_cancel();
     test_waits_in_threads();
     test_sigqueue();
+    test_sigaltstack_per_thread();
+    test_async_cancel_in_mutex_lock();
+    test_robust_mutex_of_killed_process();
     return check_summary();
 }

@@ -417,7 +417,19 @@
        or of a task (READ: every thread it has had, those that ended included);                    \
        TERN_INVALID_HANDLE: the calling thread. BAD_HANDLE, WRONG_TYPE, ACCESS_DENIED,             \
        BAD_ADDRESS. */                                                                             \
-    X(77, cpu_times, 2)
+    X(77, cpu_times, 2)                                                                            \
+    /* task_set_robust_lists(const struct tern_robust_list* records, uint64 count): registers      \
+       the robust lists of the calling task's threads, an array of count (at most 65)              \
+       records in its memory (tern/abi/task.h; count 0 removes it). When the task is killed or     \
+       ends (task_exit), the first of its threads to end in its own address space reads the        \
+       records and walks each list (at most 2048 entries) and its pending entry: each 32-bit       \
+       word whose bits 0-29 are the record's owner becomes 0x40000000 (OWNER_DIED) plus its        \
+       bit 31 (WAITERS), and one waiter of it (shared and private keys) is woken. A record,        \
+       entry or word that cannot be read is skipped or ends that list; a record with head 0,       \
+       owner 0 or owner above 0x3fffffff marks nothing. A thread that ends alone (thread_exit)     \
+       walks nothing. INVALID_ARGUMENT: records not 8-byte aligned or outside user space,          \
+       count above 65. A forked task starts with none. */                                          \
+    X(78, task_set_robust_lists, 2)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),

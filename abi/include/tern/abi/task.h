@@ -59,6 +59,18 @@ struct tern_cpu_times {
 };
 #define TERN_CPU_TICK_NS 10000000ull
 
+/* One thread's robust list, as task_set_robust_lists registers an array of them: where
+ * the list is (Linux's struct robust_list_head: the first entry, the offset from an entry
+ * to its lock word, the entry being changed) and the id its lock words hold for their
+ * owner (bits 0-29). The records stay in the task's memory; the kernel reads them when
+ * the task ends. */
+#define TERN_ROBUST_LISTS_MAX 65
+struct tern_robust_list {
+    uint64_t head;
+    uint32_t owner;
+    uint32_t reserved;
+};
+
 /* One handle of a task, as listed by task_handles. */
 struct tern_handle_info {
     tern_handle_t handle;

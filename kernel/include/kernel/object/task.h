@@ -166,6 +166,14 @@ public:
     // Records the status a normal exit reports (the last thread's, or task_exit's).
     void set_exit_status(int64_t status);
     bool dying() const { return m_dying; }
+    // The robust lists its threads registered (task_set_robust_lists): the user address
+    // of an array of struct tern_robust_list and its length; 0 for none.
+    void set_robust_lists(uint64_t records, uint32_t count) {
+        m_robust_lists = records;
+        m_robust_count = count;
+    }
+    uint64_t robust_lists() const { return m_robust_lists; }
+    uint32_t robust_count() const { return m_robust_count; }
 
 protected:
     void destroy() override;
@@ -207,6 +215,8 @@ private:
     uint64_t m_ended_system_ticks = 0;
     bool m_exited = false;
     bool m_dying = false;
+    uint32_t m_robust_count = 0;
+    uint64_t m_robust_lists = 0;
     int64_t m_exit_status = 0;
     const char* m_kill_reason = "";
     WaitQueue m_exit_waiters;

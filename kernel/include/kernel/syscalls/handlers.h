@@ -80,6 +80,7 @@ SyscallResult sys_thread_set_fs_base(uint64_t base);
 SyscallResult sys_thread_spawn(uint64_t entry, uint64_t stack_top, uint64_t arg, uint64_t fs_base,
                                uint64_t clear_tid, uint64_t handle_out);
 SyscallResult sys_thread_set_clear_tid(uint64_t clear_tid);
+SyscallResult sys_task_set_robust_lists(uint64_t records, uint64_t count);
 SyscallResult sys_task_thread_create(Handle task, uint64_t entry, uint64_t stack_top, uint64_t arg);
 SyscallResult sys_thread_stop(Handle thread, Timeout timeout);
 SyscallResult sys_thread_resume(Handle thread);

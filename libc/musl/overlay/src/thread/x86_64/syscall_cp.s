@@ -16,9 +16,10 @@
  * 8(%rsp) under the caller's return address, as the System V ABI requires.
  *
  * FIXME: musl's cancellation signal handler checks whether the interrupted instruction
- * lies in [__cp_begin, __cp_end) to act on a cancellation that arrives while a call
- * blocks. The blocking now happens inside the backend, outside that range; this matters
- * only once Tern delivers signals, which it does not yet.
+ * lies in [__cp_begin, __cp_end) to act on a deferred cancellation that arrives while a
+ * call blocks. The blocking happens inside the backend, outside that range, so such a
+ * call is cancelled only when its wait ends with EINTR (docs/libc.md, "Threads");
+ * asynchronous cancellation does not look at the range and ends the thread anywhere.
  */
 	.text
 	.global __cp_begin
