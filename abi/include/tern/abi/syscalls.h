@@ -417,7 +417,16 @@
        or of a task (READ: every thread it has had, those that ended included);                    \
        TERN_INVALID_HANDLE: the calling thread. BAD_HANDLE, WRONG_TYPE, ACCESS_DENIED,             \
        BAD_ADDRESS. */                                                                             \
-    X(77, cpu_times, 2)
+    X(77, cpu_times, 2)                                                                            \
+    /* fault_resume(start, end, resume): a page fault or general-protection fault of this          \
+       task's user code at an RIP in [start, end) that the kernel cannot resolve (one that         \
+       would go to the exception port or end the task) resumes the faulting thread at resume       \
+       instead, with RAX = the vector (14 or 13) and every other register as it was: a             \
+       checked copy in user space (the C library's) reports a bad address without a system         \
+       call on the good path. One range per task, replaced by the next call; task_clone            \
+       copies it; all three 0 removes it. Returns 0. INVALID_ARGUMENT: start >= end, an            \
+       address outside user space, resume inside [start, end). */                                  \
+    X(78, fault_resume, 3)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),
