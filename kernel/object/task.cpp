@@ -161,6 +161,7 @@ base::Result<Task*> Task::clone(Task& source) {
     if (source.m_exited || source.m_dying)
         return base::Error::BAD_STATE;
     Task* child = TRY(Task::create(source.m_name, source.m_quotas));
+    child->m_fault_resume = source.m_fault_resume; // the same code at the same addresses
     base::Result<void> copied = source.clone_memory_into(*child);
     if (copied.ok())
         copied = source.clone_handles_into(*child);

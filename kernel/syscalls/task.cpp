@@ -173,6 +173,18 @@ SyscallResult sys_task_kill(Handle handle, uint64_t status) {
     return 0;
 }
 
+SyscallResult sys_fault_resume(uint64_t start, uint64_t end, uint64_t resume) {
+    if (start == 0 && end == 0 && resume == 0) {
+        self_task().set_fault_resume({});
+        return 0;
+    }
+    if (start >= end || !user_range_ok(start, end - start) || !user_range_ok(resume, 1)
+        || (resume >= start && resume < end))
+        return base::Error::INVALID_ARGUMENT;
+    self_task().set_fault_resume({start, end, resume});
+    return 0;
+}
+
 SyscallResult sys_task_wait(Handle handle, Timeout timeout) {
     auto task = TRY(task_arg(handle, TERN_RIGHT_READ));
     if (task->exited())

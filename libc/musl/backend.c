@@ -437,7 +437,7 @@ static long place_lookup(struct place* p, int follow) {
 
 /* Resolves (dirfd, path) against the working directory or dirfd's directory into p and
  * looks it up (place_lookup). */
-/* Copies the caller's path into out (capacity bytes with the NUL) through the kernel, so
+/* Copies the caller's path into out (capacity bytes with the NUL) with the checked copy, so
  * that a bad pointer is EFAULT rather than a fault: 256 bytes at a time and never across
  * a page boundary (the NUL may end the string just before an unmapped page). 0, -EFAULT,
  * or -ENAMETOOLONG when no NUL comes within capacity bytes. */

@@ -299,8 +299,10 @@ int tern_libc_memory_share(uint64_t size, struct tern_libc_shared_memory* out);
 /* Unmaps and closes what tern_libc_memory_share made. */
 void tern_libc_memory_unshare(const struct tern_libc_shared_memory* memory);
 
-/* Copies between this task's memory and a pointer a program passed, through the kernel,
- * so that a bad pointer is an error (-EFAULT) instead of a fault. */
+/* Copies between this task's memory and a pointer a program passed, so that a bad pointer
+ * is an error (-EFAULT) instead of a fault: in user space, by a copy whose faults the
+ * kernel resumes at a return of the error (fault_resume), or through the kernel
+ * (task_vm_read/task_vm_write of the task itself) when the kernel refused the range. */
 int tern_libc_copy_in(void* to, const void* user, uint64_t size);
 int tern_libc_copy_out(void* user, const void* from, uint64_t size);
 

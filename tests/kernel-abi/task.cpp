@@ -1,5 +1,5 @@
 // Tasks: task_create, task_vm_allocate/write/read, task_thread_create, task_kill,
-// task_wait, task_mappings, task_handles, task_give_handle and cpu_times.
+// task_wait, task_mappings, task_handles, task_give_handle, cpu_times and fault_resume.
 //
 // Part of the kernel-ABI tests (harness.h): the kernel runs this program as the boot
 // module abi_task from its self-test user.abi_task.
@@ -339,11 +339,65 @@ void test_cpu_times() {
     }
 }
 
+// ---- Faults resumed in user code ----------------------------------------------------------
+
+// Reads the byte at RDI into RAX (0 when done); a fault resumed at abi_probe_fault returns
+// the vector the kernel put in RAX.
+extern "C" uint64_t abi_probe(uint64_t address);
+extern "C" char abi_probe_end[];
+extern "C" char abi_probe_fault[];
+__asm__(".text\n"
+        ".globl abi_probe\n"
+        "abi_probe:\n"
+        "    movzbl (%rdi), %eax\n"
+        "    xorl %eax, %eax\n"
+        ".globl abi_probe_end\n"
+        "abi_probe_end:\n"
+        "    ret\n"
+        ".globl abi_probe_fault\n"
+        "abi_probe_fault:\n"
+        "    ret\n");
+
+void test_fault_resume() {
+    uint64_t start = reinterpret_cast<uint64_t>(abi_probe);
+    uint64_t end = reinterpret_cast<uint64_t>(abi_probe_end);
+    uint64_t resume = reinterpret_cast<uint64_t>(abi_probe_fault);
+    expect_err(tern_sys_fault_resume(end, start, resume), TERN_INVALID_ARGUMENT,
+               "fault_resume.start_after_end");
+    expect_err(tern_sys_fault_resume(start, start, resume), TERN_INVALID_ARGUMENT,
+               "fault_resume.empty_range");
+    expect_err(tern_sys_fault_resume(start, end, start), TERN_INVALID_ARGUMENT,
+               "fault_resume.resume_inside");
+    expect_err(tern_sys_fault_resume(start, 0xFFFF800000001000ull, resume), TERN_INVALID_ARGUMENT,
+               "fault_resume.end_in_kernel");
+    expect_err(tern_sys_fault_resume(start, end, 0xFFFFFFFF80000000ull), TERN_INVALID_ARGUMENT,
+               "fault_resume.resume_in_kernel");
+    expect_err(tern_sys_fault_resume(0, 0, resume), TERN_INVALID_ARGUMENT,
+               "fault_resume.zero_range");
+    static const uint8_t readable = 7;
+    if (!expect_ok(tern_sys_fault_resume(start, end, resume), "fault_resume.set"))
+        return;
+    expect_eq(static_cast<int64_t>(abi_probe(reinterpret_cast<uint64_t>(&readable))), 0,
+              "fault_resume.good_address_reads");
+    // Each of these would end the task without the range: a page fault (14) for unmapped
+    // and kernel addresses, a general-protection fault (13) for a non-canonical one.
+    expect_eq(static_cast<int64_t>(abi_probe(0)), 14, "fault_resume.null_page_fault");
+    expect_eq(static_cast<int64_t>(abi_probe(0x200000)), 14, "fault_resume.unmapped_page_fault");
+    expect_eq(static_cast<int64_t>(abi_probe(0xFFFFFFFF80000000ull)), 14,
+              "fault_resume.kernel_page_fault");
+    expect_eq(static_cast<int64_t>(abi_probe(0x0000800000000000ull)), 13,
+              "fault_resume.non_canonical_gp");
+    expect_ok(tern_sys_fault_resume(0, 0, 0), "fault_resume.cleared");
+    expect_eq(static_cast<int64_t>(abi_probe(reinterpret_cast<uint64_t>(&readable))), 0,
+              "fault_resume.good_address_after_clear");
+}
+
 } // namespace
 
 extern "C" int main(uint64_t) {
     begin("abi_task");
     test_tasks();
     test_cpu_times();
+    test_fault_resume();
     return finish();
 }

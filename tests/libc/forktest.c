@@ -6,9 +6,9 @@
  * unchanged and waitpid reports WEXITSTATUS 7; WNOHANG before the child ends returns 0;
  * getppid in the child equals the parent's pid; 100 fork+wait in a loop; a child killed
  * with SIGKILL reports WIFSIGNALED; 256 KiB through a pipe from a child, with end of file
- * once it is gone; a socket the child closes stays open for the parent; waits for no
- * child are ECHILD; 500 forks while SIGCHLD and a 1 ms SIGALRM timer come to handlers
- * without SA_RESTART, none failing with EINTR.
+ * once it is gone; a forked child's reads and writes with bad pointers EFAULT; a socket the child
+ * closes stays open for the parent; waits for no child are ECHILD; 500 forks while SIGCHLD and a 1
+ * ms SIGALRM timer come to handlers without SA_RESTART, none failing with EINTR.
  *
  * The same source builds and runs on the host's Linux (unit.libc_forktest_on_host), so
  * every expectation is what Linux does. Prints "forktest: ok ..." per check,
@@ -57,6 +57,34 @@ static void check_errno(long r, int want, const char* what) {
         printf("forktest: FAILED %s: got %ld errno %d, expected %d\n", what, r, r == -1 ? errno : 0,
                want);
     }
+}
+
+/* A forked child's reads and writes with bad pointers fail with EFAULT and lose nothing,
+ * as its parent's do. */
+static void child_bad_pointers(void) {
+    int fds[2];
+    if (pipe(fds) != 0) {
+        check(0, "a pipe for the bad pointers");
+        return;
+    }
+    static void* volatile bad = (void*)8;
+    char buffer[4] = {0};
+    /* Once in the parent first, so that the child starts from the parent's state. */
+    check(write(fds[1], bad, 3) == -1 && errno == EFAULT, "a write from a bad pointer: EFAULT");
+    pid_t pid = fork();
+    if (pid == 0) {
+        int ok = write(fds[1], bad, 3) == -1 && errno == EFAULT;
+        ok = ok && write(fds[1], "xyz", 3) == 3;
+        ok = ok && read(fds[0], bad, 3) == -1 && errno == EFAULT;
+        ok = ok && read(fds[0], buffer, 3) == 3 && memcmp(buffer, "xyz", 3) == 0;
+        _exit(ok ? 0 : 1);
+    }
+    int status = -1;
+    check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)
+              && WEXITSTATUS(status) == 0,
+          "a forked child's reads and writes with bad pointers: EFAULT, nothing lost");
+    close(fds[0]);
+    close(fds[1]);
 }
 
 static int read_all(int fd, void* buffer, size_t size) {
@@ -526,6 +554,7 @@ int main(void) {
     killed_child();
     aborted_child();
     pipe_from_child();
+    child_bad_pointers();
     ping_pong();
     socket_survives_child();
     other_waits();

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -157,6 +158,20 @@ static void test_pipe_basics(void) {
     check(write(p[1], "abc", 3) == 3, "write 3");
     check_errno(read(p[0], g_bad, 3), EFAULT, "read into a bad pointer");
     check_errno(pipe((int*)g_bad), EFAULT, "pipe into a bad pointer");
+    /* A read into memory that is there but read-only, or into a non-canonical address,
+     * fails the same way and leaves the bytes in the pipe. */
+    char* read_only = mmap(0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    check(read_only != MAP_FAILED, "mmap of a read-only page");
+    if (read_only != MAP_FAILED) {
+        check_errno(read(p[0], read_only, 3), EFAULT, "read into a read-only page");
+        munmap(read_only, 4096);
+    }
+    check_errno(read(p[0], (void*)(uintptr_t)0x0000800000000000ull, 3), EFAULT,
+                "read into a non-canonical address");
+    memset(buffer, 0, sizeof(buffer));
+    check(read(p[0], buffer, sizeof(buffer)) == 3 && memcmp(buffer, "abc", 3) == 0,
+          "the bytes a bad read left are read");
+    check(write(p[1], "abc", 3) == 3, "write 3 again");
     check_errno(pipe2(p, O_APPEND), EINVAL, "pipe2 with O_APPEND");
     check_errno(pipe2(p, -1), EINVAL, "pipe2 with every flag");
 

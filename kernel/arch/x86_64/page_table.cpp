@@ -131,14 +131,27 @@ bool for_each_slot(int level, uint64_t start, uint64_t last, Fn&& fn) {
 
 // Hands a table and every table below it to release(phys). Leaves are the caller's
 // frames and stay.
+// True when none of the eight entries from table[i] is present: one test for a run of
+// empty slots, which most of a process's tables are.
+inline bool eight_absent(const uint64_t* table, size_t i) {
+    return ((table[i] | table[i + 1] | table[i + 2] | table[i + 3] | table[i + 4] | table[i + 5]
+             | table[i + 6] | table[i + 7])
+            & kEntryPresent)
+           == 0;
+}
+
 template<typename Release>
 void free_subtree(const PageTableEnv& env, uint64_t phys, int level, Release&& release) {
     if (level > 1) {
         uint64_t* table = table_at(env, phys);
-        for (size_t i = 0; i < kEntriesPerTable; ++i) {
-            uint64_t entry = table[i];
-            if (is_present(entry) && !is_leaf(entry, level))
-                free_subtree(env, entry & kTableAddressMask, level - 1, release);
+        for (size_t run = 0; run < kEntriesPerTable; run += 8) {
+            if (eight_absent(table, run))
+                continue;
+            for (size_t i = run; i < run + 8; ++i) {
+                uint64_t entry = table[i];
+                if (is_present(entry) && !is_leaf(entry, level))
+                    free_subtree(env, entry & kTableAddressMask, level - 1, release);
+            }
         }
     }
     release(phys);
@@ -539,6 +552,31 @@ constexpr uint64_t kLowerHalfLast = 0x00007FFFFFFFFFFFull;
 void clear_leaves_below(const PageTableEnv& env, uint64_t table_phys, int level, uint64_t start,
                         uint64_t last, MappingVisitor visitor, void* ctx) {
     uint64_t* table = table_at(env, table_phys);
+    if (level == 1) {
+        // [start, last] lies in this table's span (the level above clipped it): a plain
+        // loop over its entries, eight empty ones skipped at a time.
+        uint64_t base = base::align_down(start, level_span(2));
+        size_t last_index = level_index(last, 1);
+        for (size_t i = level_index(start, 1); i <= last_index;) {
+            if (i % 8 == 0 && i + 7 <= last_index && eight_absent(table, i)) {
+                i += 8;
+                continue;
+            }
+            uint64_t entry = table[i];
+            if (is_present(entry)) {
+                table[i] = 0;
+                Mapping mapping{
+                    .virt = base + i * kPageSize,
+                    .phys = entry & leaf_address_mask(1),
+                    .page_size = page_size_of_level(1),
+                    .flags = flags_of_leaf(entry, 1),
+                };
+                (void)visitor(mapping, ctx);
+            }
+            ++i;
+        }
+        return;
+    }
     for_each_slot(level, start, last, [&](size_t index, uint64_t slot_start, uint64_t slot_last) {
         uint64_t entry = table[index];
         if (!is_present(entry))

@@ -205,6 +205,15 @@ extern "C" void trap_dispatch(TrapFrame* frame) {
     } else if (TrapHandler h = g_handlers[vector & 0xFF]) {
         h(*frame);
     } else if (vector < 32) {
+        if (frame->from_user() && (vector == kVecPageFault || vector == kVecGeneralProtection)) {
+            // A checked copy in user space (fault_resume): it reports the bad address.
+            if (uint64_t resume = current_thread()->task()->fault_resume_for(frame->rip)) {
+                frame->rip = resume;
+                frame->rax = vector;
+                on_return_to_user();
+                return;
+            }
+        }
         if (frame->from_user() && !report_exception(*frame, fault_address))
             kill_faulting_task(*frame, fault_address);
         if (frame->from_user()) {

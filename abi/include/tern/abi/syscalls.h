@@ -429,7 +429,16 @@
        owner 0 or owner above 0x3fffffff marks nothing. A thread that ends alone (thread_exit)     \
        walks nothing. INVALID_ARGUMENT: records not 8-byte aligned or outside user space,          \
        count above 65. A forked task starts with none. */                                          \
-    X(78, task_set_robust_lists, 2)
+    X(78, task_set_robust_lists, 2)                                                                \
+    /* fault_resume(start, end, resume): a page fault or general-protection fault of this          \
+       task's user code at an RIP in [start, end) that the kernel cannot resolve (one that         \
+       would go to the exception port or end the task) resumes the faulting thread at resume       \
+       instead, with RAX = the vector (14 or 13) and every other register as it was: a             \
+       checked copy in user space (the C library's) reports a bad address without a system         \
+       call on the good path. One range per task, replaced by the next call; task_clone            \
+       copies it; all three 0 removes it. Returns 0. INVALID_ARGUMENT: start >= end, an            \
+       address outside user space, resume inside [start, end). */                                  \
+    X(79, fault_resume, 3)
 
 enum tern_syscall {
 #define TERN_X_SYSCALL_ENUM(num, name, argc) TERN_SYS_##name = (num),

@@ -139,6 +139,17 @@ public:
     base::Result<obj::FutexKey> futex_key(uint64_t address, bool shared) const;
 
     obj::Ref<Port>& exception_port() { return m_exception_port; }
+    // fault_resume: where an unresolvable fault of user code in [start, end) resumes
+    // (all 0: nowhere). 0 when rip is outside the range.
+    struct FaultResume {
+        uint64_t start = 0;
+        uint64_t end = 0;
+        uint64_t resume = 0;
+    };
+    void set_fault_resume(const FaultResume& range) { m_fault_resume = range; }
+    uint64_t fault_resume_for(uint64_t rip) const {
+        return rip >= m_fault_resume.start && rip < m_fault_resume.end ? m_fault_resume.resume : 0;
+    }
     // object_watch on this task. A task that has exited already is noticed at once.
     base::Result<void> watch(obj::Ref<Port> port, uint64_t cookie, KernelAccount* account);
     WatchList& watchers() { return m_watchers; }
@@ -222,6 +233,7 @@ private:
     WaitQueue m_exit_waiters;
     WatchList m_watchers; // object_watch: notices sent when the task exits
     obj::Ref<Port> m_exception_port;
+    FaultResume m_fault_resume;
     base::FixedVector<obj::Ref<Port>, 16> m_pagers;
     WaitQueue m_pager_waiters;
     // The memory objects mapped here (a memory region's cookie is its index + 1); a slot

@@ -55,6 +55,7 @@ SyscallResult sys_task_vm_allocate(Handle task, uint64_t address, uint64_t size,
 SyscallResult sys_task_vm_write(Handle task, uint64_t address, UserBuffer bytes);
 SyscallResult sys_task_vm_read(Handle task, uint64_t address, UserBuffer bytes);
 SyscallResult sys_task_kill(Handle task, uint64_t status);
+SyscallResult sys_fault_resume(uint64_t start, uint64_t end, uint64_t resume);
 SyscallResult sys_task_wait(Handle task, Timeout timeout);
 SyscallResult sys_task_mappings(Handle task, UserArray<tern_mapping> out);
 SyscallResult sys_task_handles(Handle task, UserArray<tern_handle_info> out);
