@@ -122,7 +122,8 @@ static struct thread_signals* self_signals(void) {
 }
 /* What proc reads (SignalEntry): [0] the signals ignored and not blocked, which it drops
  * without interrupting the thread; [1] the job word, the stop signals whose action is to
- * stop (proc stops the process at once) and SA_NOCLDSTOP. */
+ * stop (proc stops the process at once), SA_NOCLDSTOP, and a SIGCHLD ignored or with
+ * SA_NOCLDWAIT (proc keeps no zombies of this process's children). */
 static volatile uint64_t g_words[2] __attribute__((aligned(16)));
 /* 1 once proc has the entry, -1 when it cannot (no proc server). */
 static int g_registered;
@@ -230,7 +231,14 @@ static void update_ignored(void) {
         blocked_all &= g_threads[i].blocked;
     }
     int no_child_stop = (g_actions[SIGCHLD].flags & SA_NOCLDSTOP) != 0;
-    __atomic_store_n(&g_words[1], tern_libc_signal_job_word(g_defaults, blocked_all, no_child_stop),
+    /* Children leave no zombies when SIGCHLD is ignored or has SA_NOCLDWAIT (POSIX). */
+    uint64_t no_child_wait = g_actions[SIGCHLD].handler == (uintptr_t)SIG_IGN
+                                     || (g_actions[SIGCHLD].flags & SA_NOCLDWAIT) != 0
+                                 ? TERN_LIBC_JOB_NO_CHILD_WAIT
+                                 : 0;
+    __atomic_store_n(&g_words[1],
+                     tern_libc_signal_job_word(g_defaults, blocked_all, no_child_stop)
+                         | no_child_wait,
                      __ATOMIC_SEQ_CST);
     __atomic_store_n(&g_words[0], g_ignoring & ~blocked_any, __ATOMIC_SEQ_CST);
 }
@@ -944,7 +952,8 @@ static long sys_rt_sigaction(long signal, const struct k_sigaction* action, stru
         next.mask &= ~tern_libc_signal_unblockable();
         g_actions[signal] = next;
         g_dispositions_changed = 1;
-        if (next.handler != (uintptr_t)SIG_DFL)
+        if (next.handler != (uintptr_t)SIG_DFL
+            || (signal == SIGCHLD && (next.flags & SA_NOCLDWAIT) != 0))
             ensure_registered();
         /* Setting SIG_IGN (or a default that ignores) discards a pending one. */
         if (ignores(signal) && claim(&g_pending, tern_libc_signal_bit(signal))) {

@@ -23,6 +23,7 @@ static_assert(TERN_LIBC_SIGNAL_GROUP == proc::kSignalGroup
               && TERN_LIBC_SIGNAL_STOP_CALLER == proc::kSignalStop
               && TERN_LIBC_SIGNAL_QUEUE == proc::kSignalQueue
               && TERN_LIBC_JOB_NO_CHILD_STOP == proc::kJobNoChildStop
+              && TERN_LIBC_JOB_NO_CHILD_WAIT == proc::kJobNoChildWait
               && TERN_LIBC_SIGNAL_THREAD_ONLY == proc::kSignalThreadOnly
               && TERN_LIBC_SIGNAL_FRAME_THREAD == proc::kSignalFrameThread);
 static_assert(TERN_LIBC_WAIT_NOHANG == proc::kWaitNoHang && TERN_LIBC_WAIT_GROUP == proc::kWaitGroup

@@ -23,6 +23,8 @@ extern "C" {
 #define TERN_LIBC_SIGNAL_QUEUE 32u
 /* The job word's SA_NOCLDSTOP bit (the word after the ignored mask, SignalEntry). */
 #define TERN_LIBC_JOB_NO_CHILD_STOP (1ull << 63)
+/* The job word's bit for a SIGCHLD that is ignored or has SA_NOCLDWAIT: no zombies. */
+#define TERN_LIBC_JOB_NO_CHILD_WAIT (1ull << 62)
 
 /* proc::Wait's flags and events (tern/protocols/proc.h). */
 #define TERN_LIBC_WAIT_NOHANG 1u

@@ -216,9 +216,37 @@ bool waiter_matches(const Waiter& w, const Process& p) {
 // A zombie: answer a waiting parent, or reap it when nobody ever will.
 void drop_unclaimed();
 
+// Waits by `parent` that no child of it can answer any more end with NOT_FOUND (ECHILD).
+void end_unanswerable_waits(uint64_t parent) {
+    for (Waiter& w : g_state.waiters) {
+        if (!w.used || w.parent != parent)
+            continue;
+        bool answerable = false;
+        for (const Process& q : g_state.table)
+            if (q.used && waiter_matches(w, q)) {
+                answerable = true;
+                break;
+            }
+        if (!answerable) {
+            (void)proto::reply_later<proc::Wait>(w.reply, base::Error::NOT_FOUND, {});
+            w = Waiter{};
+        }
+    }
+}
+
 void settle(Process& p) {
     bool delivered = false;
     uint64_t pid = p.pid;
+    // A parent that ignores SIGCHLD or set SA_NOCLDWAIT keeps no zombies (POSIX): the
+    // child goes now, its times uncounted as Linux leaves them, and a wait with no child
+    // left to answer it ends with ECHILD.
+    if (p.parent != g_state.init_pid && p.lost == base::Error::OK
+        && proc_signals::discards_children(p.parent)) {
+        uint64_t parent = p.parent;
+        reap(p);
+        end_unanswerable_waits(parent);
+        return;
+    }
     for (Waiter& w : g_state.waiters) {
         if (!waiter_matches(w, p) || (w.flags & proc::kWaitNoExits))
             continue;

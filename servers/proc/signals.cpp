@@ -632,6 +632,17 @@ void forget(size_t index) {
     g_records[index] = Record{};
 }
 
+bool discards_children(uint64_t parent) {
+    if (g_with_entry == 0 || (parent >> 32) != this_node() || privileged(parent))
+        return false;
+    size_t index = index_of_pid(parent);
+    ProcessView p;
+    if (index == kNone || !view(index, p) || !p.running || g_records[index].entry == 0)
+        return false;
+    uint64_t words[2];
+    return read_words(g_records[index], p.task, words) && (words[1] & proc::kJobNoChildWait);
+}
+
 void child_ended(uint64_t parent, uint64_t child, int64_t status) {
     if (g_with_entry == 0 || (parent >> 32) != this_node() || privileged(parent))
         return;

@@ -51,6 +51,9 @@ void forget(size_t index);
 // A process of group `ended_pgid` ended: a group that its end orphaned and that has a
 // stopped member gets SIGHUP and SIGCONT (POSIX).
 void orphaned_groups(uint64_t ended_pid, uint64_t ended_pgid);
+// True when `parent`, a process of this node, ignores SIGCHLD or set SA_NOCLDWAIT (its job
+// word's kJobNoChildWait): its children are reaped as they end, leaving no zombie.
+bool discards_children(uint64_t parent);
 // SIGCHLD to `parent` for its child `child` that ended with `status`.
 void child_ended(uint64_t parent, uint64_t child, int64_t status);
 // The process group of a slot's process (0 for none).

@@ -8,7 +8,8 @@
  * SIGCHLD when a child ends; SIGINT to a process group (kill(-pgid)) ends its members and
  * no one else, and waitpid(-pgid) reaps them; a blocked pipe read and nanosleep end with
  * EINTR (and the time left), a pipe read with SA_RESTART goes on, select and poll end
- * with EINTR even with SA_RESTART; sigsuspend, pause with
+ * with EINTR even with SA_RESTART; SA_NOCLDWAIT and an ignored SIGCHLD leave no zombies;
+ * sigsuspend, pause with
  * alarm, sigtimedwait, sigpending; SIGPIPE's handler; bad signal numbers EINVAL, a missing
  * pid ESRCH; setpgid and setsid errors.
  *
@@ -422,6 +423,39 @@ static void eintr_and_restart(void) {
     signal(SIGUSR1, SIG_DFL);
 }
 
+/* A parent that ignores SIGCHLD or sets SA_NOCLDWAIT leaves no zombies: wait finds no
+ * child (ECHILD), whether it waits while the child ends or after. */
+static void no_zombies(void) {
+    struct sigaction act;
+    memset(&act, 0, sizeof(act));
+    act.sa_handler = count_handler;
+    act.sa_flags = SA_NOCLDWAIT;
+    sigemptyset(&act.sa_mask);
+    check(sigaction(SIGCHLD, &act, NULL) == 0, "sigaction(SIGCHLD, SA_NOCLDWAIT)");
+    pid_t child = fork();
+    if (child == 0)
+        _exit(3);
+    int status = 0;
+    pid_t got;
+    while ((got = wait(&status)) < 0 && errno == EINTR) {
+    }
+    check(got == -1 && errno == ECHILD, "SA_NOCLDWAIT: wait finds no child (ECHILD)");
+    signal(SIGCHLD, SIG_IGN);
+    child = fork();
+    if (child == 0)
+        _exit(4);
+    pause_ms(300);
+    got = waitpid(child, &status, WNOHANG);
+    check(got == -1 && errno == ECHILD, "SIGCHLD ignored: the ended child left no zombie");
+    signal(SIGCHLD, SIG_DFL);
+    child = fork();
+    if (child == 0)
+        _exit(5);
+    got = waitpid(child, &status, 0);
+    check(got == child && WIFEXITED(status) && WEXITSTATUS(status) == 5,
+          "SIGCHLD back at its default: the child is waited for again");
+}
+
 /* sigsuspend with the signal blocked outside; pause with alarm; sigtimedwait. */
 static void waiting(void) {
     set_handler(SIGUSR1, count_handler, 0);
@@ -604,6 +638,7 @@ int main(int argc, char** argv) {
     polled_children();
     group_signal();
     eintr_and_restart();
+    no_zombies();
     waiting();
     sigpipe();
     bad_input();

@@ -246,10 +246,14 @@ inline constexpr uint64_t kSignalFrameRestore = 48; // offset of rflags
 // interrupts the thread: an ignored signal is dropped there, as Linux drops it when it is
 // sent, so it cuts no call short (0: none). The word after it is the job word: bit N - 1
 // set for a stop signal N whose action is to stop (its default, not blocked: proc stops the
-// process without interrupting it first), and kJobNoChildStop for SA_NOCLDSTOP on SIGCHLD.
+// process without interrupting it first), kJobNoChildStop for SA_NOCLDSTOP on SIGCHLD, and
+// kJobNoChildWait when SIGCHLD is ignored or has SA_NOCLDWAIT: its children then leave no
+// zombies (proc reaps each as it ends, and a Wait that no child is left to answer ends
+// NOT_FOUND, ECHILD), as POSIX says.
 // NOT_OWNER: not a process; INVALID_ARGUMENT: an address outside user space; BAD_STATE:
 // proc holds no thread of it (adopted by init).
 inline constexpr uint64_t kJobNoChildStop = 1ull << 63;
+inline constexpr uint64_t kJobNoChildWait = 1ull << 62;
 struct SignalEntryRequest {
     uint64_t entry;
     uint64_t ignored;
