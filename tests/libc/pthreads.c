@@ -5,14 +5,14 @@
  * variable feeds two consumers from a producer through a bounded queue; readers of a
  * rwlock never see a writer's half-done update; a barrier holds 4 threads in step for 100
  * rounds; a spinlock and an atomic count agree; thread-specific data destructors run once
- * per thread; recursive and error-checking mutexes refuse what POSIX says; a robust
- * mutex whose owner thread ends reports EOWNERDEAD and is made consistent; join returns
- * each thread's value; detached threads end by themselves and post an unnamed semaphore;
- * a thread polling pthread_testcancel is cancelled; gettid differs per thread; the futex
- * system call's refusals (unaligned, unmapped, value changed, timeout, bad requeue) are
- * Linux's; threads on the minimum stack (a whole number of pages) make system calls;
- * and a process-shared mutex and semaphore in a System V segment serve a parent
- * and its forked child.
+ * per thread, and a key never created reads as null and is EINVAL to set; recursive and
+ * error-checking mutexes refuse what POSIX says; a robust mutex whose owner thread ends reports
+ * EOWNERDEAD and is made consistent; join returns each thread's value; detached threads end by
+ * themselves and post an unnamed semaphore; a thread polling pthread_testcancel is cancelled;
+ * gettid differs per thread; the futex system call's refusals (unaligned, unmapped, value changed,
+ * timeout, bad requeue) are Linux's; threads on the minimum stack (a whole number of pages) make
+ * system calls; and a process-shared mutex and semaphore in a System V segment serve a parent and
+ * its forked child.
  *
  * The same source builds and runs on the host's Linux (unit.libc_pthreads_on_host), so
  * every expectation is what Linux does. Prints "pthreads: ok ..." per check,
@@ -296,6 +296,18 @@ static void* key_worker(void* arg) {
     pthread_setspecific(g_key, arg);
     sched_yield();
     return (void*)(intptr_t)(pthread_getspecific(g_key) == arg);
+}
+
+/* Before any key exists (the main thread has no table yet on musl), and past the table:
+ * no value to read, EINVAL to set, never a fault. */
+static void unknown_keys(void) {
+    pthread_key_t never = 3, beyond = (pthread_key_t)PTHREAD_KEYS_MAX + 5;
+    check(pthread_getspecific(never) == 0, "keys: a key never created reads as null");
+    check_value(pthread_setspecific(never, &g_checks), EINVAL,
+                "keys: a key never created is EINVAL to set");
+    check(pthread_getspecific(beyond) == 0, "keys: a key past the table reads as null");
+    check_value(pthread_setspecific(beyond, &g_checks), EINVAL,
+                "keys: a key past the table is EINVAL to set");
 }
 
 static void keys(void) {
@@ -719,6 +731,7 @@ static void main_thread_exits_first(void) {
 int main(int argc, char** argv) {
     setvbuf(stdout, 0, _IOLBF, 0);
     int with_fork = !(argc > 1 && strcmp(argv[1], "nofork") == 0);
+    unknown_keys(); /* first: before any thread or key */
     mutex_total();
     producer_consumer();
     rwlock();
