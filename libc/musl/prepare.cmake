@@ -33,6 +33,15 @@ set(TERN_MUSL_DELETED
   src/process/x86_64/vfork.s
   src/signal/x86_64/restore.s)
 
+# Lines of musl's own files that Tern's build changes in the copy, as triples of file,
+# musl's line and Tern's line:
+#   PTHREAD_STACK_MIN    musl's 2048 is less than a page (the suite's thread tests want
+#                        the minimum a multiple of the page size) and too small for a
+#                        thread that makes a system call: on Tern the call runs through
+#                        the backend on the thread's own stack. 16 KiB, as on glibc.
+set(TERN_MUSL_EDITS
+  include/limits.h "#define PTHREAD_STACK_MIN 2048" "#define PTHREAD_STACK_MIN 16384")
+
 if(NOT TREE)
   message(FATAL_ERROR "prepare.cmake: TREE is required")
 endif()
@@ -73,6 +82,21 @@ elseif(MODE STREQUAL "overlay")
       set(rebuild_all TRUE)
     endif()
   endforeach()
+  set(edits ${TERN_MUSL_EDITS})
+  while(edits)
+    list(POP_FRONT edits file musl_line tern_line)
+    file(READ "${TREE}/${file}" text)
+    string(FIND "${text}" "${tern_line}\n" done_at)
+    if(done_at EQUAL -1)
+      string(FIND "${text}" "${musl_line}\n" at)
+      if(at EQUAL -1)
+        message(FATAL_ERROR "prepare.cmake: ${file} has no line '${musl_line}'")
+      endif()
+      string(REPLACE "${musl_line}\n" "${tern_line}\n" text "${text}")
+      file(WRITE "${TREE}/${file}" "${text}")
+      set(rebuild_all TRUE)
+    endif()
+  endwhile()
   if(rebuild_all)
     file(REMOVE_RECURSE "${TREE}/obj/src" "${TREE}/obj/crt" "${TREE}/lib")
   endif()

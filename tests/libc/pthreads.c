@@ -5,13 +5,14 @@
  * variable feeds two consumers from a producer through a bounded queue; readers of a
  * rwlock never see a writer's half-done update; a barrier holds 4 threads in step for 100
  * rounds; a spinlock and an atomic count agree; thread-specific data destructors run once
- * per thread; recursive and error-checking mutexes refuse what POSIX says; a robust
- * mutex whose owner thread ends reports EOWNERDEAD and is made consistent; join returns
- * each thread's value; detached threads end by themselves and post an unnamed semaphore;
- * a thread polling pthread_testcancel is cancelled; gettid differs per thread; the futex
- * system call's refusals (unaligned, unmapped, value changed, timeout, bad requeue) are
- * Linux's; and a process-shared mutex and semaphore in a System V segment serve a parent
- * and its forked child.
+ * per thread, and a key never created reads as null and is EINVAL to set; recursive and
+ * error-checking mutexes refuse what POSIX says; a robust mutex whose owner thread ends reports
+ * EOWNERDEAD and is made consistent; join returns each thread's value; detached threads end by
+ * themselves and post an unnamed semaphore; a thread polling pthread_testcancel is cancelled;
+ * gettid differs per thread; the futex system call's refusals (unaligned, unmapped, value changed,
+ * timeout, bad requeue) are Linux's; threads on the minimum stack (a whole number of pages) make
+ * system calls; and a process-shared mutex and semaphore in a System V segment serve a parent and
+ * its forked child.
  *
  * The same source builds and runs on the host's Linux (unit.libc_pthreads_on_host), so
  * every expectation is what Linux does. Prints "pthreads: ok ..." per check,
@@ -20,6 +21,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -294,6 +296,18 @@ static void* key_worker(void* arg) {
     pthread_setspecific(g_key, arg);
     sched_yield();
     return (void*)(intptr_t)(pthread_getspecific(g_key) == arg);
+}
+
+/* Before any key exists (the main thread has no table yet on musl), and past the table:
+ * no value to read, EINVAL to set, never a fault. */
+static void unknown_keys(void) {
+    pthread_key_t never = 3, beyond = (pthread_key_t)PTHREAD_KEYS_MAX + 5;
+    check(pthread_getspecific(never) == 0, "keys: a key never created reads as null");
+    check_value(pthread_setspecific(never, &g_checks), EINVAL,
+                "keys: a key never created is EINVAL to set");
+    check(pthread_getspecific(beyond) == 0, "keys: a key past the table reads as null");
+    check_value(pthread_setspecific(beyond, &g_checks), EINVAL,
+                "keys: a key past the table is EINVAL to set");
 }
 
 static void keys(void) {
@@ -640,6 +654,54 @@ static void* outlive_main(void* arg) {
     return 0; /* the last thread: the process ends, status 0 */
 }
 
+/* A thread on the smallest stack the system allows makes system calls (a write, a
+ * semaphore post) and ends; the minimum is a whole number of pages. */
+static int g_null_fd = -1;
+
+static void* small_stack(void* arg) {
+    char line[64];
+    int n = snprintf(line, sizeof line, "small stack thread %ld\n", (long)(intptr_t)arg);
+    if (write(g_null_fd, line, (size_t)n) != n)
+        return 0;
+    sem_post(&g_sem);
+    return arg;
+}
+
+static void minimum_stack(void) {
+    long page = sysconf(_SC_PAGESIZE);
+    long min = sysconf(_SC_THREAD_STACK_MIN);
+    check_value(min, PTHREAD_STACK_MIN, "sysconf(_SC_THREAD_STACK_MIN) is PTHREAD_STACK_MIN");
+    check_value(page > 0 && min > 0 ? min % page : -1, 0,
+                "the minimum thread stack is a multiple of the page size");
+    g_null_fd = open("/dev/null", O_WRONLY);
+    check(g_null_fd >= 0, "open /dev/null for the small-stack threads");
+    sem_init(&g_sem, 0, 0);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    check_value(pthread_attr_setstacksize(&attr, (size_t)min), 0,
+                "pthread_attr_setstacksize(minimum)");
+    pthread_attr_setguardsize(&attr, 0);
+    pthread_t t;
+    void* result = 0;
+    int made = pthread_create(&t, &attr, small_stack, (void*)(intptr_t)7);
+    check_value(made, 0, "pthread_create on the minimum stack");
+    if (made == 0)
+        check_value(pthread_join(t, &result) == 0 ? (long)(intptr_t)result : -1, 7,
+                    "the minimum-stack thread wrote and returned");
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    made = pthread_create(&t, &attr, small_stack, (void*)(intptr_t)8);
+    check_value(made, 0, "a detached thread on the minimum stack");
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    check_value(sem_timedwait(&g_sem, &until), 0, "the joinable minimum-stack thread posted");
+    if (made == 0)
+        check_value(sem_timedwait(&g_sem, &until), 0, "the detached minimum-stack thread posted");
+    pthread_attr_destroy(&attr);
+    sem_destroy(&g_sem);
+    close(g_null_fd);
+}
+
 static void main_thread_exits_first(void) {
     int report[2];
     if (pipe(report) != 0) {
@@ -669,6 +731,7 @@ static void main_thread_exits_first(void) {
 int main(int argc, char** argv) {
     setvbuf(stdout, 0, _IOLBF, 0);
     int with_fork = !(argc > 1 && strcmp(argv[1], "nofork") == 0);
+    unknown_keys(); /* first: before any thread or key */
     mutex_total();
     producer_consumer();
     rwlock();
@@ -679,6 +742,7 @@ int main(int argc, char** argv) {
     robust();
     lifetimes();
     futex_calls();
+    minimum_stack();
     if (with_fork) {
         process_shared();
         blocked_wait();
