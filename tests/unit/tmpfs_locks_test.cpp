@@ -43,6 +43,9 @@ TEST_CASE("locks: readers share, a writer conflicts", "[tmpfs][locks]") {
     REQUIRE(blocker != nullptr);
     CHECK((blocker->owner == 1 || blocker->owner == 2));
     CHECK(t.conflict(range(3, kWriteLock, 15, 20)) == nullptr);
+    CHECK(t.blocked_by(range(3, kWriteLock, 0, 1), 1));
+    CHECK_FALSE(t.blocked_by(range(3, kWriteLock, 0, 1), 2));
+    CHECK_FALSE(t.blocked_by(range(1, kWriteLock, 0, 1), 1));
     CHECK(t.conflict(range(3, kReadLock, 0, 20)) == nullptr);
     // Another node's ranges never conflict.
     CHECK(t.conflict(range(3, kWriteLock, 0, 20, 8)) == nullptr);

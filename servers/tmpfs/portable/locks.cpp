@@ -21,6 +21,17 @@ const Lock* LockTable::conflict(const LockRange& r) const {
     return nullptr;
 }
 
+bool LockTable::blocked_by(const LockRange& r, uint32_t owner) const {
+    if (r.type == kUnlock || owner == r.owner)
+        return false;
+    for (const Lock& l : m_locks) {
+        if (l.used && l.inode == r.inode && l.owner == owner && overlaps(l, r.start, r.end)
+            && (l.type == kWriteLock || r.type == kWriteLock))
+            return true;
+    }
+    return false;
+}
+
 Lock* LockTable::free_slot() {
     for (Lock& l : m_locks)
         if (!l.used)

@@ -19,6 +19,7 @@ inline constexpr uint32_t kWriteLock = 1;
 inline constexpr uint32_t kUnlock = 2;
 
 inline constexpr uint64_t kToEnd = ~uint64_t(0);
+inline constexpr int kEDEADLK = 35;
 
 struct Lock {
     bool used = false;
@@ -48,6 +49,9 @@ public:
     // overlapping locks conflict when either is a write lock); null when none does or the
     // request is an unlock.
     const Lock* conflict(const LockRange& r) const;
+
+    // True when the request conflicts with a lock of `owner` (for deadlock detection).
+    bool blocked_by(const LockRange& r, uint32_t owner) const;
 
     // Sets the request's type on its range for its owner (kUnlock removes the owner's locks
     // there). 0; -kEAGAIN on a conflict (*blocker, when given, is the conflicting lock);
