@@ -856,9 +856,17 @@ static void release_description(struct tern_libc_file* file) {
     tern_libc_file_free(file);
 }
 
+/* Set once this process has set a lock: each close of a file server's file then tells the
+ * server to drop the process's locks on it (POSIX: closing any descriptor of the file). */
+static int g_holds_locks;
+
 static long sys_close(long fd) {
-    if (!tern_libc_fd_lookup(tern_libc_fds(), fd))
+    struct tern_libc_file* file = tern_libc_fd_lookup(tern_libc_fds(), fd);
+    if (!file)
         return -EBADF;
+    if (g_holds_locks && (file->kind == TERN_LIBC_FD_FILE || file->kind == TERN_LIBC_FD_DIRECTORY)
+        && on_file_server(file))
+        (void)tern_libc_fs_release_locks(file->server, file->inode, (uint32_t)tern_libc_pid());
     struct tern_libc_file* last = tern_libc_fd_release(tern_libc_fds(), fd);
     if (last)
         release_description(last);
@@ -1702,6 +1710,94 @@ static long sys_writev(long fd, const struct iovec* iov, long count) {
     return done == 0 && failed < 0 ? failed : (long)done;
 }
 
+/* ---- Record locks (fcntl F_GETLK, F_SETLK, F_SETLKW) ----
+ * Served by the file's server (the file protocol's Lock), owned by this process's pid.
+ * Files of the boot file system and descriptors that are not files have no lock service:
+ * ENOLCK. */
+
+static long file_lock(struct tern_libc_file* file, long command, void* user) {
+    struct flock fl;
+    if (!user || tern_libc_copy_in(&fl, user, sizeof(fl)) != 0)
+        return -EFAULT;
+    if (fl.l_type != F_RDLCK && fl.l_type != F_WRLCK && fl.l_type != F_UNLCK)
+        return -EINVAL;
+    if (command == F_GETLK && fl.l_type == F_UNLCK)
+        return -EINVAL;
+    if (command != F_GETLK) {
+        uint32_t access = file->flags & TERN_LINUX_O_ACCMODE;
+        if ((fl.l_type == F_RDLCK && access == O_WRONLY)
+            || (fl.l_type == F_WRLCK && access == O_RDONLY))
+            return -EBADF;
+    }
+    if ((file->kind != TERN_LIBC_FD_FILE && file->kind != TERN_LIBC_FD_DIRECTORY)
+        || !on_file_server(file))
+        return -ENOLCK;
+    int64_t base = 0;
+    switch (fl.l_whence) {
+    case SEEK_SET:
+        break;
+    case SEEK_CUR: {
+        int token = file_enter(file);
+        base = (int64_t)file->position;
+        file_leave(file, token);
+        break;
+    }
+    case SEEK_END: {
+        uint64_t end = 0;
+        long r = seek_end(file, &end);
+        if (r != 0)
+            return r;
+        base = (int64_t)end;
+        break;
+    }
+    default:
+        return -EINVAL;
+    }
+    /* As Linux: [start, start + len), or [start + len, start) for a negative len. */
+    int64_t start = 0;
+    if (__builtin_add_overflow(base, (int64_t)fl.l_start, &start))
+        return -EOVERFLOW;
+    int64_t len = (int64_t)fl.l_len;
+    struct tern_libc_lock lock = {(uint32_t)fl.l_type, (uint32_t)tern_libc_pid(), 0, 0};
+    if (len > 0) {
+        int64_t last = 0;
+        if (start < 0)
+            return -EINVAL;
+        if (__builtin_add_overflow(start, len - 1, &last))
+            return -EOVERFLOW;
+        lock.start = (uint64_t)start;
+        lock.end = (uint64_t)last + 1;
+    } else if (len == 0) {
+        if (start < 0)
+            return -EINVAL;
+        lock.start = (uint64_t)start;
+        lock.end = TERN_LIBC_LOCK_TO_END;
+    } else {
+        if (start + len < 0)
+            return -EINVAL;
+        lock.start = (uint64_t)(start + len);
+        lock.end = (uint64_t)start;
+        if (lock.start == lock.end)
+            return -EINVAL;
+    }
+    uint32_t how = command == F_GETLK   ? TERN_LIBC_LOCK_GET
+                   : command == F_SETLK ? TERN_LIBC_LOCK_SET
+                                        : TERN_LIBC_LOCK_WAIT;
+    if (how != TERN_LIBC_LOCK_GET && fl.l_type != F_UNLCK)
+        g_holds_locks = 1;
+    long r = tern_libc_fs_lock(file->server, file->inode, how, &lock);
+    if (r != 0 || how != TERN_LIBC_LOCK_GET)
+        return r;
+    fl.l_type = (short)lock.type;
+    if (lock.type != F_UNLCK) {
+        fl.l_whence = SEEK_SET;
+        fl.l_start = (off_t)lock.start;
+        fl.l_len = lock.end == TERN_LIBC_LOCK_TO_END ? 0 : (off_t)(lock.end - lock.start);
+        fl.l_pid = (pid_t)lock.pid;
+    }
+    return tern_libc_copy_out(user, &fl, sizeof(fl)) != 0 ? -EFAULT : 0;
+}
+
 static long sys_fcntl(long fd, long command, long argument) {
     struct tern_libc_file* file = tern_libc_fd_lookup(tern_libc_fds(), fd);
     if (!file)
@@ -1738,6 +1834,10 @@ static long sys_fcntl(long fd, long command, long argument) {
         file_leave(file, token);
         return 0;
     }
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+        return file_lock(file, command, (void*)argument);
     default:
         return -EINVAL;
     }
