@@ -8,7 +8,7 @@
  * waits until the holder unlocks; a holder killed with SIGKILL releases its lock to a
  * parked waiter; closing another descriptor of the file releases the process's locks; a
  * signal ends an F_SETLKW wait with EINTR and the lock it waited for is never granted to
- * it; bad input: EBADF, EINVAL.
+ * it; a two-process cycle is EDEADLK; bad input: EBADF, EINVAL.
  *
  * The same source runs on the host's Linux (unit.libc_posix_locks_on_host), so the
  * expectations are Linux's. Every wait is bounded (alarm, poll timeouts). Prints
@@ -200,6 +200,29 @@ int main(void) {
           "the interrupted child was not given the lock it no longer waits for");
     (void)write(ready[1], "x", 1);
     check(waitpid(pid, &status, 0) == pid, "the interrupted child ended");
+
+    /* A two-process cycle: EDEADLK for the second waiter. */
+    check(lock(fd, F_SETLK, F_WRLCK, 0, 1) == 0, "the parent write-locks byte 0");
+    pid = fork();
+    if (pid == 0) {
+        int own = open(g_path, O_RDWR);
+        alarm(10);
+        int r = own >= 0 ? lock(own, F_SETLK, F_WRLCK, 1, 1) : -1;
+        (void)write(ready[1], r == 0 ? "h" : "e", 1);
+        r = r == 0 ? lock(own, F_SETLKW, F_WRLCK, 0, 1) : -1;
+        (void)write(done[1], r == 0 ? "g" : "e", 1);
+        _exit(0);
+    }
+    check(read_byte(ready[0], 5000) == 'h', "a child write-locks byte 1");
+    sleep_ms(300);
+    check(read_byte(done[0], 0) == -1, "and waits in F_SETLKW for byte 0");
+    alarm(10);
+    check(lock(fd, F_SETLKW, F_WRLCK, 1, 1) == -1 && errno == EDEADLK,
+          "the parent's F_SETLKW for byte 1 is EDEADLK");
+    alarm(60);
+    check(lock(fd, F_SETLK, F_UNLCK, 0, 1) == 0, "the parent unlocks byte 0");
+    check(read_byte(done[0], 5000) == 'g', "the child gets byte 0");
+    check(waitpid(pid, &status, 0) == pid, "the child ended");
 
     /* Bad input. */
     errno = 0;
