@@ -860,13 +860,18 @@ static void release_description(struct tern_libc_file* file) {
  * server to drop the process's locks on it (POSIX: closing any descriptor of the file). */
 static int g_holds_locks;
 
+/* A descriptor of the file is being closed: the process's record locks on it go. */
+static void drop_locks(const struct tern_libc_file* file) {
+    if (g_holds_locks && (file->kind == TERN_LIBC_FD_FILE || file->kind == TERN_LIBC_FD_DIRECTORY)
+        && on_file_server(file))
+        (void)tern_libc_fs_release_locks(file->server, file->inode, (uint32_t)tern_libc_pid());
+}
+
 static long sys_close(long fd) {
     struct tern_libc_file* file = tern_libc_fd_lookup(tern_libc_fds(), fd);
     if (!file)
         return -EBADF;
-    if (g_holds_locks && (file->kind == TERN_LIBC_FD_FILE || file->kind == TERN_LIBC_FD_DIRECTORY)
-        && on_file_server(file))
-        (void)tern_libc_fs_release_locks(file->server, file->inode, (uint32_t)tern_libc_pid());
+    drop_locks(file);
     struct tern_libc_file* last = tern_libc_fd_release(tern_libc_fds(), fd);
     if (last)
         release_description(last);
@@ -886,6 +891,13 @@ static void close_all(void) {
 static long sys_dup(long fd) { return tern_libc_fd_dup_from(tern_libc_fds(), fd, 0, 0); }
 
 static long sys_dup3(long fd, long target, long flags) {
+    /* The descriptor dup2 replaces is closed, and with it go the process's locks on its
+     * file, as on Linux. */
+    struct tern_libc_file* replaced = fd != target && tern_libc_fd_lookup(tern_libc_fds(), fd)
+                                          ? tern_libc_fd_lookup(tern_libc_fds(), target)
+                                          : 0;
+    if (replaced)
+        drop_locks(replaced);
     struct tern_libc_file* displaced = 0;
     long r = tern_libc_fd_dup_to(tern_libc_fds(), fd, target, flags, &displaced);
     if (displaced)

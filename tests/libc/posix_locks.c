@@ -6,9 +6,10 @@
  * EAGAIN while a range beside it is free; F_GETLK names the holder's pid and range; a
  * process's own locks never conflict (it upgrades, downgrades and splits them); F_SETLKW
  * waits until the holder unlocks; a holder killed with SIGKILL releases its lock to a
- * parked waiter; closing another descriptor of the file releases the process's locks; a
- * signal ends an F_SETLKW wait with EINTR and the lock it waited for is never granted to
- * it; a two-process cycle is EDEADLK; bad input: EBADF, EINVAL.
+ * parked waiter; closing another descriptor of the file, or replacing it with dup2,
+ * releases the process's locks; a signal ends an F_SETLKW wait with EINTR and the lock it
+ * waited for is never granted to it; a two-process cycle is EDEADLK; bad input: EBADF,
+ * EINVAL.
  *
  * The same source runs on the host's Linux (unit.libc_posix_locks_on_host), so the
  * expectations are Linux's. Every wait is bounded (alarm, poll timeouts). Prints
@@ -175,6 +176,14 @@ int main(void) {
     check(child_try(F_WRLCK, 0, 1) == EAGAIN, "the lock holds");
     check(close(other) == 0, "the second descriptor is closed");
     check(child_try(F_WRLCK, 0, 1) == 0, "closing it released the parent's lock");
+    check(lock(fd, F_SETLK, F_WRLCK, 0, 10) == 0, "the parent write-locks bytes 0-9 again");
+    other = open(g_path, O_RDONLY);
+    int spare = open("/dev/null", O_RDONLY);
+    check(other >= 0 && spare >= 0 && dup2(spare, other) == other,
+          "dup2 replaces a second descriptor of the file");
+    check(child_try(F_WRLCK, 0, 1) == 0, "replacing it released the parent's lock");
+    close(other);
+    close(spare);
 
     /* A signal ends an F_SETLKW wait with EINTR; the lock is never granted to it. */
     check(lock(fd, F_SETLK, F_WRLCK, 0, 10) == 0, "the parent write-locks bytes 0-9");
