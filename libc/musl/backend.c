@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -827,6 +828,10 @@ static int file_unshare(struct tern_libc_file* file) {
 /* Releases what a description holds once its last descriptor is closed. */
 static void release_description(struct tern_libc_file* file) {
     int last_holder = file_unshare(file);
+    if (file->lock_owner != 0 && last_holder
+        && (file->kind == TERN_LIBC_FD_FILE || file->kind == TERN_LIBC_FD_DIRECTORY)
+        && on_file_server(file))
+        (void)tern_libc_fs_release_locks(file->server, file->inode, 0, file->lock_owner);
     switch (file->kind) {
     case TERN_LIBC_FD_SOCKET:
         tern_libc_socket_close(file);
@@ -864,7 +869,7 @@ static int g_holds_locks;
 static void drop_locks(const struct tern_libc_file* file) {
     if (g_holds_locks && (file->kind == TERN_LIBC_FD_FILE || file->kind == TERN_LIBC_FD_DIRECTORY)
         && on_file_server(file))
-        (void)tern_libc_fs_release_locks(file->server, file->inode, (uint32_t)tern_libc_pid());
+        (void)tern_libc_fs_release_locks(file->server, file->inode, (uint32_t)tern_libc_pid(), 0);
 }
 
 static long sys_close(long fd) {
@@ -1770,7 +1775,7 @@ static long file_lock(struct tern_libc_file* file, long command, void* user) {
     if (__builtin_add_overflow(base, (int64_t)fl.l_start, &start))
         return -EOVERFLOW;
     int64_t len = (int64_t)fl.l_len;
-    struct tern_libc_lock lock = {(uint32_t)fl.l_type, (uint32_t)tern_libc_pid(), 0, 0};
+    struct tern_libc_lock lock = {(uint32_t)fl.l_type, (uint32_t)tern_libc_pid(), 0, 0, 0};
     if (len > 0) {
         int64_t last = 0;
         if (start < 0)
@@ -1808,6 +1813,36 @@ static long file_lock(struct tern_libc_file* file, long command, void* user) {
         fl.l_pid = (pid_t)lock.pid;
     }
     return tern_libc_copy_out(user, &fl, sizeof(fl)) != 0 ? -EFAULT : 0;
+}
+
+/* flock(2): a whole-file lock owned by the open file description (shared after dup and
+ * fork), released when its last descriptor closes or the process that set it ends. */
+static long sys_flock(long fd, long operation) {
+    struct tern_libc_file* file = tern_libc_fd_lookup(tern_libc_fds(), fd);
+    if (!file)
+        return -EBADF;
+    long how = operation & ~LOCK_NB;
+    if (how != LOCK_SH && how != LOCK_EX && how != LOCK_UN)
+        return -EINVAL;
+    if ((file->kind != TERN_LIBC_FD_FILE && file->kind != TERN_LIBC_FD_DIRECTORY)
+        || !on_file_server(file))
+        return -ENOLCK;
+    if (file->lock_owner == 0) {
+        if (how == LOCK_UN)
+            return 0;
+        /* Unique on the node: the task id (never reused) and a count in the process. */
+        static uint32_t counter;
+        file->lock_owner =
+            (((uint64_t)tern_sys_task_id() << 20) | (++counter & 0xfffff)) & ~((uint64_t)1 << 63);
+    }
+    struct tern_libc_lock lock = {how == LOCK_SH   ? F_RDLCK
+                                  : how == LOCK_EX ? F_WRLCK
+                                                   : F_UNLCK,
+                                  (uint32_t)tern_libc_pid(), 0, TERN_LIBC_LOCK_TO_END,
+                                  file->lock_owner};
+    return tern_libc_fs_lock(file->server, file->inode,
+                             (operation & LOCK_NB) ? TERN_LIBC_LOCK_SET : TERN_LIBC_LOCK_WAIT,
+                             &lock);
 }
 
 static long sys_fcntl(long fd, long command, long argument) {
@@ -2298,6 +2333,8 @@ long tern_libc_dispatch(long n, long a1, long a2, long a3, long a4, long a5, lon
         return sys_fstatfs(a1, (struct statfs*)a2);
     case SYS_fcntl:
         return sys_fcntl(a1, a2, a3);
+    case SYS_flock:
+        return sys_flock(a1, a2);
     case SYS_ioctl:
         return sys_ioctl(a1, a2, a3);
 

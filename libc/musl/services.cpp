@@ -766,8 +766,9 @@ int tern_libc_fs_lock(uint32_t server, uint64_t inode, uint32_t command,
     tern::file::LockResponse response = {};
     tern_handle_t handles[1] = {task};
     int r = file_call<tern::file::Lock>(
-        server, {inode, lock->start, lock->end, lock->pid, lock->type, command, 0}, response,
-        [&](tern::proto::CallParts& parts) {
+        server,
+        {inode, lock->start, lock->end, lock->flock_owner, lock->pid, lock->type, command, 0},
+        response, [&](tern::proto::CallParts& parts) {
             if (task != TERN_INVALID_HANDLE)
                 parts.in_handles = {handles, 1};
         });
@@ -784,9 +785,10 @@ int tern_libc_fs_lock(uint32_t server, uint64_t inode, uint32_t command,
     return r;
 }
 
-int tern_libc_fs_release_locks(uint32_t server, uint64_t inode, uint32_t pid) {
+int tern_libc_fs_release_locks(uint32_t server, uint64_t inode, uint32_t pid,
+                               uint64_t flock_owner) {
     tern::file::ErrorResponse response = {};
-    int r = file_call<tern::file::ReleaseLocks>(server, {inode, pid, 0}, response,
+    int r = file_call<tern::file::ReleaseLocks>(server, {inode, pid, 0, flock_owner}, response,
                                                 [](tern::proto::CallParts&) {});
     if (r == 0 && response.error != 0)
         r = server_errno(response.error);

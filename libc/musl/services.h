@@ -212,11 +212,13 @@ struct tern_libc_lock {
     uint32_t pid;
     uint64_t start;
     uint64_t end;
+    uint64_t flock_owner; /* flock(2): the description's id (0 for fcntl's locks) */
 };
 int tern_libc_fs_lock(uint32_t server, uint64_t inode, uint32_t command,
                       struct tern_libc_lock* lock);
-/* All of pid's record locks on the node go (a descriptor of the file was closed). */
-int tern_libc_fs_release_locks(uint32_t server, uint64_t inode, uint32_t pid);
+/* All of pid's record locks on the node go (a descriptor of the file was closed), or with
+ * a nonzero flock_owner that description's flock lock. */
+int tern_libc_fs_release_locks(uint32_t server, uint64_t inode, uint32_t pid, uint64_t flock_owner);
 int tern_libc_fs_rename(uint32_t server, const char* from, const char* to);
 int tern_libc_fs_unlink(uint32_t server, const char* path);
 int tern_libc_fs_mkdir(uint32_t server, const char* path, uint32_t mode);

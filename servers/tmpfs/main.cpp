@@ -17,7 +17,8 @@
 // with the files they cover: a process that sets one hands over a handle to its task, which
 // the server watches (object_watch) so that the task's locks and parked F_SETLKW calls go
 // when it ends, however it ends. A parked call keeps its reply right in a table and is
-// answered when a release lets it through; one whose caller gave up (a signal ended its
+// answered when a release lets it through (flock's locks share the table, owned by open
+// file descriptions); one whose caller gave up (a signal ended its
 // wait) refuses the reply, and the lock it would have had is taken back.
 #include <base/string_view.h>
 #include <base/utility.h>
@@ -464,7 +465,7 @@ void grant_waiters(State* s) {
         answer.type = w.range.type;
         answer.start = w.range.start;
         answer.end = w.range.end;
-        answer.pid = w.range.owner;
+        answer.pid = uint32_t(w.range.owner);
         w.used = false;
         if (proto::reply_later<file::Lock>(w.reply, base::Error::OK, answer) != base::Error::OK
             && answer.error == 0)
@@ -491,14 +492,15 @@ base::Error on_lock(State* s, proto::Request& request, const file::LockRequest& 
         out.error = tmpfs::kENOENT;
         return base::Error::OK;
     }
-    tmpfs::LockRange r = {in.inode, in.pid, request.badge(), in.type, in.start, in.end};
+    uint64_t owner = in.flock_owner != 0 ? in.flock_owner | tmpfs::kFlockOwner : in.pid;
+    tmpfs::LockRange r = {in.inode, owner, request.badge(), in.type, in.start, in.end};
     if (in.command == file::kLockGet) {
         const tmpfs::Lock* c = s->locks.conflict(r);
         out.type = c ? c->type : tmpfs::kUnlock;
         if (c) {
             out.start = c->start;
             out.end = c->end;
-            out.pid = c->owner;
+            out.pid = uint32_t(c->owner);
         }
         return base::Error::OK;
     }
@@ -516,7 +518,7 @@ base::Error on_lock(State* s, proto::Request& request, const file::LockRequest& 
         out.error = -e;
         return base::Error::OK;
     }
-    if (would_deadlock(s, r, *blocker)) {
+    if (in.flock_owner == 0 && would_deadlock(s, r, *blocker)) {
         out.error = tmpfs::kEDEADLK;
         return base::Error::OK;
     }
@@ -535,7 +537,8 @@ base::Error on_lock(State* s, proto::Request& request, const file::LockRequest& 
 base::Error on_release_locks(State* s, proto::Request&, const file::ReleaseLocksRequest& in,
                              file::ErrorResponse& out, proto::Reply&, proto::PendingReply&) {
     out = {};
-    if (s->locks.release(in.inode, in.pid))
+    uint64_t owner = in.flock_owner != 0 ? in.flock_owner | tmpfs::kFlockOwner : in.pid;
+    if (s->locks.release(in.inode, owner))
         grant_waiters(s);
     return base::Error::OK;
 }

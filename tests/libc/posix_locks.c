@@ -8,8 +8,9 @@
  * waits until the holder unlocks; a holder killed with SIGKILL releases its lock to a
  * parked waiter; closing another descriptor of the file, or replacing it with dup2,
  * releases the process's locks; a signal ends an F_SETLKW wait with EINTR and the lock it
- * waited for is never granted to it; a two-process cycle is EDEADLK; bad input: EBADF,
- * EINVAL.
+ * waited for is never granted to it; a two-process cycle is EDEADLK; flock(2)'s locks
+ * belong to the open file description (shared by fork and dup, released by its last
+ * close) and never meet fcntl's; bad input: EBADF, EINVAL.
  *
  * The same source runs on the host's Linux (unit.libc_posix_locks_on_host), so the
  * expectations are Linux's. Every wait is bounded (alarm, poll timeouts). Prints
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -232,6 +234,47 @@ int main(void) {
     check(lock(fd, F_SETLK, F_UNLCK, 0, 1) == 0, "the parent unlocks byte 0");
     check(read_byte(done[0], 5000) == 'g', "the child gets byte 0");
     check(waitpid(pid, &status, 0) == pid, "the child ended");
+
+    /* flock: whole-file locks owned by the open file description. */
+    int whole = open(g_path, O_RDWR);
+    check(whole >= 0 && flock(whole, LOCK_EX) == 0, "flock LOCK_EX on a new description");
+    pid = fork();
+    if (pid == 0) {
+        int own = open(g_path, O_RDWR);
+        int ok = own >= 0 && flock(own, LOCK_EX | LOCK_NB) == -1 && errno == EWOULDBLOCK;
+        ok = ok && flock(own, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK;
+        ok = ok && lock(own, F_SETLK, F_WRLCK, 0, 0) == 0; /* fcntl's locks are apart */
+        ok = ok && flock(whole, LOCK_EX | LOCK_NB) == 0;   /* the inherited description's */
+        _exit(ok ? 0 : 1);
+    }
+    check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)
+              && WEXITSTATUS(status) == 0,
+          "a child's flock of its own description is EWOULDBLOCK, of the inherited one ok");
+    int copy = dup(whole);
+    check(copy >= 0 && close(copy) == 0, "a duplicate of the description is closed");
+    pid = fork();
+    if (pid == 0) {
+        close(whole); /* the parent's close below is then the description's last */
+        int own = open(g_path, O_RDWR);
+        alarm(10);
+        (void)write(ready[1], "r", 1);
+        int r = own >= 0 ? flock(own, LOCK_SH) : -1;
+        (void)write(done[1], r == 0 ? "g" : "e", 1);
+        _exit(0);
+    }
+    check(read_byte(ready[0], 5000) == 'r', "a child waits in flock LOCK_SH");
+    sleep_ms(300);
+    check(read_byte(done[0], 0) == -1, "it waits while the description holds LOCK_EX");
+    check(close(whole) == 0, "the description's last descriptor is closed");
+    check(read_byte(done[0], 5000) == 'g', "the waiting child gets its shared lock");
+    check(waitpid(pid, &status, 0) == pid, "the child ended");
+    whole = open(g_path, O_RDWR);
+    check(whole >= 0 && flock(whole, LOCK_SH | LOCK_NB) == 0 && flock(whole, LOCK_UN) == 0,
+          "flock LOCK_SH then LOCK_UN");
+    check(flock(whole, LOCK_SH | LOCK_EX) == -1 && errno == EINVAL,
+          "flock of LOCK_SH | LOCK_EX: EINVAL");
+    check(flock(99, LOCK_SH) == -1 && errno == EBADF, "flock of a closed descriptor: EBADF");
+    close(whole);
 
     /* Bad input. */
     errno = 0;

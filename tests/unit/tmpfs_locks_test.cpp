@@ -11,12 +11,12 @@ using namespace tmpfs;
 
 namespace {
 
-LockRange range(uint32_t owner, uint32_t type, uint64_t start, uint64_t end, uint64_t inode = 7) {
+LockRange range(uint64_t owner, uint32_t type, uint64_t start, uint64_t end, uint64_t inode = 7) {
     return {inode, owner, 100u + owner, type, start, end};
 }
 
 // The owner's locks on inode 7, as "type:start-end" in order of start.
-std::string locks_of(const LockTable& t, uint32_t owner) {
+std::string locks_of(const LockTable& t, uint64_t owner) {
     std::vector<const Lock*> found;
     for (size_t i = 0; i < LockTable::kMaxLocks; ++i)
         if (const Lock* l = t.at(i); l && l->owner == owner && l->inode == 7)
@@ -80,6 +80,24 @@ TEST_CASE("locks: an owner's own locks never conflict; they split and merge", "[
     REQUIRE(t.set(range(1, kUnlock, 0, kToEnd)) == 0);
     CHECK(locks_of(t, 1).empty());
     CHECK(t.count() == 0);
+}
+
+TEST_CASE("locks: flock's and fcntl's locks never meet", "[tmpfs][locks]") {
+    LockTable t;
+    REQUIRE(t.set(range(1, kWriteLock, 0, kToEnd)) == 0);
+    REQUIRE(t.set(range(kFlockOwner | 5, kWriteLock, 0, kToEnd)) == 0);
+    CHECK(t.set(range(kFlockOwner | 6, kReadLock, 0, kToEnd)) == -LockTable::kEAGAIN);
+    CHECK(t.set(range(2, kReadLock, 0, 1)) == -LockTable::kEAGAIN);
+    const Lock* c = t.conflict(range(kFlockOwner | 6, kReadLock, 0, kToEnd));
+    REQUIRE(c != nullptr);
+    CHECK(c->owner == (kFlockOwner | 5));
+    // Converted by another task (a child holding the description), it keeps the first.
+    LockRange child = range(kFlockOwner | 5, kReadLock, 0, kToEnd);
+    child.task = 999;
+    REQUIRE(t.set(child) == 0);
+    CHECK_FALSE(t.release_task(999));
+    CHECK(t.release(7, kFlockOwner | 5));
+    CHECK(t.set(range(kFlockOwner | 6, kReadLock, 0, kToEnd)) == 0);
 }
 
 TEST_CASE("locks: release by owner, task and node", "[tmpfs][locks]") {

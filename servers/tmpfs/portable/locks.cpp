@@ -8,20 +8,23 @@ bool overlaps(const Lock& l, uint64_t start, uint64_t end) {
     return l.start < end && start < l.end;
 }
 
+// fcntl's locks and flock's never meet.
+bool same_kind(uint64_t a, uint64_t b) { return ((a ^ b) & kFlockOwner) == 0; }
+
 } // namespace
 
 const Lock* LockTable::conflict(const LockRange& r) const {
     if (r.type == kUnlock)
         return nullptr;
     for (const Lock& l : m_locks) {
-        if (l.used && l.inode == r.inode && l.owner != r.owner && overlaps(l, r.start, r.end)
-            && (l.type == kWriteLock || r.type == kWriteLock))
+        if (l.used && l.inode == r.inode && l.owner != r.owner && same_kind(l.owner, r.owner)
+            && overlaps(l, r.start, r.end) && (l.type == kWriteLock || r.type == kWriteLock))
             return &l;
     }
     return nullptr;
 }
 
-bool LockTable::blocked_by(const LockRange& r, uint32_t owner) const {
+bool LockTable::blocked_by(const LockRange& r, uint64_t owner) const {
     if (r.type == kUnlock || owner == r.owner)
         return false;
     for (const Lock& l : m_locks) {
@@ -69,6 +72,13 @@ int LockTable::set(const LockRange& r, const Lock** blocker) {
     }
     if (needed > free_count() + freed)
         return -kENOLCK;
+    // A flock lock stays with the task that first set it: a child that flocks the
+    // description it inherited does not take the lock away with it when it ends.
+    uint64_t task = r.task;
+    if (r.owner & kFlockOwner)
+        for (const Lock& l : m_locks)
+            if (l.used && l.inode == r.inode && l.owner == r.owner)
+                task = l.task;
     // The owner's locks leave the range.
     for (Lock& l : m_locks) {
         if (!l.used || l.inode != r.inode || l.owner != r.owner || !overlaps(l, r.start, r.end))
@@ -104,11 +114,11 @@ int LockTable::set(const LockRange& r, const Lock** blocker) {
         }
     }
     Lock* l = free_slot();
-    *l = {true, r.type, r.owner, r.task, r.inode, start, end};
+    *l = {true, r.type, r.owner, task, r.inode, start, end};
     return 0;
 }
 
-bool LockTable::release(uint64_t inode, uint32_t owner) {
+bool LockTable::release(uint64_t inode, uint64_t owner) {
     bool any = false;
     for (Lock& l : m_locks) {
         if (l.used && l.inode == inode && l.owner == owner) {

@@ -6,6 +6,10 @@
 // or overlapping ranges of the same type merge. Each lock also remembers the task that
 // set it, so that all of a task's locks go when it ends.
 //
+// flock(2)'s whole-file locks share the table: their owners (open file descriptions) have
+// kFlockOwner set, and they conflict only with each other, as on Linux; such a lock keeps
+// the task that first set it when the description's other holders convert it.
+//
 // Ranges are [start, end) in bytes; kToEnd as end means "to the end of the file, however
 // far it grows" (l_len 0). Portable: no system calls, tested on the host.
 #include <stddef.h>
@@ -20,11 +24,12 @@ inline constexpr uint32_t kUnlock = 2;
 
 inline constexpr uint64_t kToEnd = ~uint64_t(0);
 inline constexpr int kEDEADLK = 35;
+inline constexpr uint64_t kFlockOwner = uint64_t(1) << 63;
 
 struct Lock {
     bool used = false;
     uint32_t type = kReadLock;
-    uint32_t owner = 0;
+    uint64_t owner = 0;
     uint64_t task = 0;
     uint64_t inode = 0;
     uint64_t start = 0;
@@ -34,7 +39,7 @@ struct Lock {
 // A lock request: which node, who asks, what.
 struct LockRange {
     uint64_t inode;
-    uint32_t owner;
+    uint64_t owner;
     uint64_t task;
     uint32_t type;
     uint64_t start;
@@ -51,7 +56,7 @@ public:
     const Lock* conflict(const LockRange& r) const;
 
     // True when the request conflicts with a lock of `owner` (for deadlock detection).
-    bool blocked_by(const LockRange& r, uint32_t owner) const;
+    bool blocked_by(const LockRange& r, uint64_t owner) const;
 
     // Sets the request's type on its range for its owner (kUnlock removes the owner's locks
     // there). 0; -kEAGAIN on a conflict (*blocker, when given, is the conflicting lock);
@@ -59,7 +64,7 @@ public:
     int set(const LockRange& r, const Lock** blocker = nullptr);
 
     // Removes all of the owner's locks on the node; true when there were some.
-    bool release(uint64_t inode, uint32_t owner);
+    bool release(uint64_t inode, uint64_t owner);
     // Removes all locks a task set; true when there were some.
     bool release_task(uint64_t task);
     // Removes all locks on a node (it was removed from the tree for good).

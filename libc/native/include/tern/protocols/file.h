@@ -249,6 +249,11 @@ using Map = proto::Op<17, MapRequest, MapResponse, proto::Limits{.response_handl
 // calls and grants what they held back. ENOENT for a node that is gone, ENOLCK when the
 // server has no room for the lock, its owner or the parked call, EINVAL for a bad type,
 // command or range.
+//
+// flock(2)'s whole-file locks travel the same way with a nonzero flock_owner (an open
+// file description's id, unique on the node; pid is then the caller's, for the log):
+// their owner is the description, they conflict only with each other, and kLockWait
+// never answers EDEADLK for them.
 inline constexpr uint32_t kLockGet = 0;
 inline constexpr uint32_t kLockSet = 1;
 inline constexpr uint32_t kLockWait = 2;
@@ -257,6 +262,7 @@ struct LockRequest {
     uint64_t inode;
     uint64_t start;
     uint64_t end;
+    uint64_t flock_owner; // 0 for fcntl's locks
     uint32_t pid;
     uint32_t type;
     uint32_t command;
@@ -273,11 +279,13 @@ struct LockResponse {
 using Lock = proto::Op<19, LockRequest, LockResponse, proto::Limits{.request_handles = 1}>;
 
 // ReleaseLocks: all of pid's locks on the node go (POSIX: a process closed a descriptor of
-// the file, any of them); parked calls they held back are granted.
+// the file, any of them), or with a nonzero flock_owner that description's flock lock (its
+// last descriptor was closed); parked calls they held back are granted.
 struct ReleaseLocksRequest {
     uint64_t inode;
     uint32_t pid;
     uint32_t reserved;
+    uint64_t flock_owner;
 };
 using ReleaseLocks = proto::Op<20, ReleaseLocksRequest, ErrorResponse>;
 
