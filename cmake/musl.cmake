@@ -215,7 +215,7 @@ endfunction()
 file(GLOB TERN_C_TEST_PROGRAMS CONFIGURE_DEPENDS ${TERN_ROOT}/tests/libc/*.c)
 foreach(name sockets posix_fds posix_files forktest sysv pthreads posix_signals posix_exec
              posix_misc posix_shm posix_mq posix_termios posix_jobctl posix_faults
-             posix_timers posix_fdshare posix_threadsig errno_table)
+             posix_timers posix_fdshare posix_threadsig errno_table posix_locks)
   list(REMOVE_ITEM TERN_C_TEST_PROGRAMS ${TERN_ROOT}/tests/libc/${name}.c)
   tern_c_program(${name} SOURCES ${TERN_ROOT}/tests/libc/${name}.c BOOTFS)
 endforeach()

@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -827,6 +828,10 @@ static int file_unshare(struct tern_libc_file* file) {
 /* Releases what a description holds once its last descriptor is closed. */
 static void release_description(struct tern_libc_file* file) {
     int last_holder = file_unshare(file);
+    if (file->lock_owner != 0 && last_holder
+        && (file->kind == TERN_LIBC_FD_FILE || file->kind == TERN_LIBC_FD_DIRECTORY)
+        && on_file_server(file))
+        (void)tern_libc_fs_release_locks(file->server, file->inode, 0, file->lock_owner);
     switch (file->kind) {
     case TERN_LIBC_FD_SOCKET:
         tern_libc_socket_close(file);
@@ -856,9 +861,22 @@ static void release_description(struct tern_libc_file* file) {
     tern_libc_file_free(file);
 }
 
+/* Set once this process has set a lock: each close of a file server's file then tells the
+ * server to drop the process's locks on it (POSIX: closing any descriptor of the file). */
+static int g_holds_locks;
+
+/* A descriptor of the file is being closed: the process's record locks on it go. */
+static void drop_locks(const struct tern_libc_file* file) {
+    if (g_holds_locks && (file->kind == TERN_LIBC_FD_FILE || file->kind == TERN_LIBC_FD_DIRECTORY)
+        && on_file_server(file))
+        (void)tern_libc_fs_release_locks(file->server, file->inode, (uint32_t)tern_libc_pid(), 0);
+}
+
 static long sys_close(long fd) {
-    if (!tern_libc_fd_lookup(tern_libc_fds(), fd))
+    struct tern_libc_file* file = tern_libc_fd_lookup(tern_libc_fds(), fd);
+    if (!file)
         return -EBADF;
+    drop_locks(file);
     struct tern_libc_file* last = tern_libc_fd_release(tern_libc_fds(), fd);
     if (last)
         release_description(last);
@@ -878,6 +896,13 @@ static void close_all(void) {
 static long sys_dup(long fd) { return tern_libc_fd_dup_from(tern_libc_fds(), fd, 0, 0); }
 
 static long sys_dup3(long fd, long target, long flags) {
+    /* The descriptor dup2 replaces is closed, and with it go the process's locks on its
+     * file, as on Linux. */
+    struct tern_libc_file* replaced = fd != target && tern_libc_fd_lookup(tern_libc_fds(), fd)
+                                          ? tern_libc_fd_lookup(tern_libc_fds(), target)
+                                          : 0;
+    if (replaced)
+        drop_locks(replaced);
     struct tern_libc_file* displaced = 0;
     long r = tern_libc_fd_dup_to(tern_libc_fds(), fd, target, flags, &displaced);
     if (displaced)
@@ -1702,6 +1727,124 @@ static long sys_writev(long fd, const struct iovec* iov, long count) {
     return done == 0 && failed < 0 ? failed : (long)done;
 }
 
+/* ---- Record locks (fcntl F_GETLK, F_SETLK, F_SETLKW) ----
+ * Served by the file's server (the file protocol's Lock), owned by this process's pid.
+ * Files of the boot file system and descriptors that are not files have no lock service:
+ * ENOLCK. */
+
+static long file_lock(struct tern_libc_file* file, long command, void* user) {
+    struct flock fl;
+    if (!user || tern_libc_copy_in(&fl, user, sizeof(fl)) != 0)
+        return -EFAULT;
+    if (fl.l_type != F_RDLCK && fl.l_type != F_WRLCK && fl.l_type != F_UNLCK)
+        return -EINVAL;
+    if (command == F_GETLK && fl.l_type == F_UNLCK)
+        return -EINVAL;
+    if (command != F_GETLK) {
+        uint32_t access = file->flags & TERN_LINUX_O_ACCMODE;
+        if ((fl.l_type == F_RDLCK && access == O_WRONLY)
+            || (fl.l_type == F_WRLCK && access == O_RDONLY))
+            return -EBADF;
+    }
+    if ((file->kind != TERN_LIBC_FD_FILE && file->kind != TERN_LIBC_FD_DIRECTORY)
+        || !on_file_server(file))
+        return -ENOLCK;
+    int64_t base = 0;
+    switch (fl.l_whence) {
+    case SEEK_SET:
+        break;
+    case SEEK_CUR: {
+        int token = file_enter(file);
+        base = (int64_t)file->position;
+        file_leave(file, token);
+        break;
+    }
+    case SEEK_END: {
+        uint64_t end = 0;
+        long r = seek_end(file, &end);
+        if (r != 0)
+            return r;
+        base = (int64_t)end;
+        break;
+    }
+    default:
+        return -EINVAL;
+    }
+    /* As Linux: [start, start + len), or [start + len, start) for a negative len. */
+    int64_t start = 0;
+    if (__builtin_add_overflow(base, (int64_t)fl.l_start, &start))
+        return -EOVERFLOW;
+    int64_t len = (int64_t)fl.l_len;
+    struct tern_libc_lock lock = {(uint32_t)fl.l_type, (uint32_t)tern_libc_pid(), 0, 0, 0};
+    if (len > 0) {
+        int64_t last = 0;
+        if (start < 0)
+            return -EINVAL;
+        if (__builtin_add_overflow(start, len - 1, &last))
+            return -EOVERFLOW;
+        lock.start = (uint64_t)start;
+        lock.end = (uint64_t)last + 1;
+    } else if (len == 0) {
+        if (start < 0)
+            return -EINVAL;
+        lock.start = (uint64_t)start;
+        lock.end = TERN_LIBC_LOCK_TO_END;
+    } else {
+        if (start + len < 0)
+            return -EINVAL;
+        lock.start = (uint64_t)(start + len);
+        lock.end = (uint64_t)start;
+        if (lock.start == lock.end)
+            return -EINVAL;
+    }
+    uint32_t how = command == F_GETLK   ? TERN_LIBC_LOCK_GET
+                   : command == F_SETLK ? TERN_LIBC_LOCK_SET
+                                        : TERN_LIBC_LOCK_WAIT;
+    if (how != TERN_LIBC_LOCK_GET && fl.l_type != F_UNLCK)
+        g_holds_locks = 1;
+    long r = tern_libc_fs_lock(file->server, file->inode, how, &lock);
+    if (r != 0 || how != TERN_LIBC_LOCK_GET)
+        return r;
+    fl.l_type = (short)lock.type;
+    if (lock.type != F_UNLCK) {
+        fl.l_whence = SEEK_SET;
+        fl.l_start = (off_t)lock.start;
+        fl.l_len = lock.end == TERN_LIBC_LOCK_TO_END ? 0 : (off_t)(lock.end - lock.start);
+        fl.l_pid = (pid_t)lock.pid;
+    }
+    return tern_libc_copy_out(user, &fl, sizeof(fl)) != 0 ? -EFAULT : 0;
+}
+
+/* flock(2): a whole-file lock owned by the open file description (shared after dup and
+ * fork), released when its last descriptor closes or the process that set it ends. */
+static long sys_flock(long fd, long operation) {
+    struct tern_libc_file* file = tern_libc_fd_lookup(tern_libc_fds(), fd);
+    if (!file)
+        return -EBADF;
+    long how = operation & ~LOCK_NB;
+    if (how != LOCK_SH && how != LOCK_EX && how != LOCK_UN)
+        return -EINVAL;
+    if ((file->kind != TERN_LIBC_FD_FILE && file->kind != TERN_LIBC_FD_DIRECTORY)
+        || !on_file_server(file))
+        return -ENOLCK;
+    if (file->lock_owner == 0) {
+        if (how == LOCK_UN)
+            return 0;
+        /* Unique on the node: the task id (never reused) and a count in the process. */
+        static uint32_t counter;
+        file->lock_owner =
+            (((uint64_t)tern_sys_task_id() << 20) | (++counter & 0xfffff)) & ~((uint64_t)1 << 63);
+    }
+    struct tern_libc_lock lock = {how == LOCK_SH   ? F_RDLCK
+                                  : how == LOCK_EX ? F_WRLCK
+                                                   : F_UNLCK,
+                                  (uint32_t)tern_libc_pid(), 0, TERN_LIBC_LOCK_TO_END,
+                                  file->lock_owner};
+    return tern_libc_fs_lock(file->server, file->inode,
+                             (operation & LOCK_NB) ? TERN_LIBC_LOCK_SET : TERN_LIBC_LOCK_WAIT,
+                             &lock);
+}
+
 static long sys_fcntl(long fd, long command, long argument) {
     struct tern_libc_file* file = tern_libc_fd_lookup(tern_libc_fds(), fd);
     if (!file)
@@ -1738,6 +1881,10 @@ static long sys_fcntl(long fd, long command, long argument) {
         file_leave(file, token);
         return 0;
     }
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+        return file_lock(file, command, (void*)argument);
     default:
         return -EINVAL;
     }
@@ -2186,6 +2333,8 @@ long tern_libc_dispatch(long n, long a1, long a2, long a3, long a4, long a5, lon
         return sys_fstatfs(a1, (struct statfs*)a2);
     case SYS_fcntl:
         return sys_fcntl(a1, a2, a3);
+    case SYS_flock:
+        return sys_flock(a1, a2);
     case SYS_ioctl:
         return sys_ioctl(a1, a2, a3);
 

@@ -800,6 +800,53 @@ int tern_libc_fs_chmod(uint32_t server, uint64_t inode, uint32_t mode) {
     return attr_result(r, response, nullptr);
 }
 
+int tern_libc_fs_lock(uint32_t server, uint64_t inode, uint32_t command,
+                      struct tern_libc_lock* lock) {
+    static_assert(TERN_LIBC_LOCK_GET == tern::file::kLockGet
+                  && TERN_LIBC_LOCK_SET == tern::file::kLockSet
+                  && TERN_LIBC_LOCK_WAIT == tern::file::kLockWait
+                  && TERN_LIBC_LOCK_TO_END == tern::file::kLockToEnd);
+    // A lock that is set comes with this task, which the server watches so that the
+    // task's locks go when it ends.
+    tern_handle_t task = TERN_INVALID_HANDLE;
+    if (command != TERN_LIBC_LOCK_GET && lock->type != 2) {
+        int64_t copy = tern_sys_handle_duplicate(tern::self(), TERN_RIGHT_TRANSFER);
+        if (copy < 0)
+            return -37; // ENOLCK
+        task = tern_handle_t(copy);
+    }
+    tern::file::LockResponse response = {};
+    tern_handle_t handles[1] = {task};
+    int r = file_call<tern::file::Lock>(
+        server,
+        {inode, lock->start, lock->end, lock->flock_owner, lock->pid, lock->type, command, 0},
+        response, [&](tern::proto::CallParts& parts) {
+            if (task != TERN_INVALID_HANDLE)
+                parts.in_handles = {handles, 1};
+        });
+    if (r == 0 && response.error != 0)
+        r = server_errno(response.error);
+    if (r == 0 && command == TERN_LIBC_LOCK_GET) {
+        lock->type = response.type;
+        if (response.type != 2) {
+            lock->start = response.start;
+            lock->end = response.end;
+            lock->pid = response.pid;
+        }
+    }
+    return r;
+}
+
+int tern_libc_fs_release_locks(uint32_t server, uint64_t inode, uint32_t pid,
+                               uint64_t flock_owner) {
+    tern::file::ErrorResponse response = {};
+    int r = file_call<tern::file::ReleaseLocks>(server, {inode, pid, 0, flock_owner}, response,
+                                                [](tern::proto::CallParts&) {});
+    if (r == 0 && response.error != 0)
+        r = server_errno(response.error);
+    return r;
+}
+
 int tern_libc_fs_set_times(uint32_t server, uint64_t inode, int64_t atime_ns, int64_t mtime_ns) {
     static_assert(TERN_LIBC_TIME_NOW == tern::file::kTimeNow
                   && TERN_LIBC_TIME_OMIT == tern::file::kTimeOmit);

@@ -199,6 +199,26 @@ int tern_libc_fs_chmod(uint32_t server, uint64_t inode, uint32_t mode);
 #define TERN_LIBC_TIME_NOW INT64_MIN
 #define TERN_LIBC_TIME_OMIT (INT64_MIN + 1)
 int tern_libc_fs_set_times(uint32_t server, uint64_t inode, int64_t atime_ns, int64_t mtime_ns);
+/* fcntl's record locks (the file protocol's Lock): command TERN_LIBC_LOCK_GET, _SET or
+ * _WAIT; *lock is the request (type F_RDLCK/F_WRLCK/F_UNLCK, [start, end), end
+ * TERN_LIBC_LOCK_TO_END for l_len 0, pid the owner) and, for GET, the answer (type F_UNLCK
+ * when nothing conflicts). 0 or a negated errno. */
+#define TERN_LIBC_LOCK_GET 0
+#define TERN_LIBC_LOCK_SET 1
+#define TERN_LIBC_LOCK_WAIT 2
+#define TERN_LIBC_LOCK_TO_END UINT64_MAX
+struct tern_libc_lock {
+    uint32_t type;
+    uint32_t pid;
+    uint64_t start;
+    uint64_t end;
+    uint64_t flock_owner; /* flock(2): the description's id (0 for fcntl's locks) */
+};
+int tern_libc_fs_lock(uint32_t server, uint64_t inode, uint32_t command,
+                      struct tern_libc_lock* lock);
+/* All of pid's record locks on the node go (a descriptor of the file was closed), or with
+ * a nonzero flock_owner that description's flock lock. */
+int tern_libc_fs_release_locks(uint32_t server, uint64_t inode, uint32_t pid, uint64_t flock_owner);
 int tern_libc_fs_rename(uint32_t server, const char* from, const char* to);
 int tern_libc_fs_unlink(uint32_t server, const char* path);
 int tern_libc_fs_mkdir(uint32_t server, const char* path, uint32_t mode);

@@ -12,8 +12,17 @@
 // Nothing is kept per client: files are named by node number, so a client that moves to
 // another node, or restarts, still names the same file. What the tree holds is lost when
 // the server ends (init restarts it empty).
+//
+// The one exception is fcntl's record locks (file::Lock, portable/locks.h), which live here
+// with the files they cover: a process that sets one hands over a handle to its task, which
+// the server watches (object_watch) so that the task's locks and parked F_SETLKW calls go
+// when it ends, however it ends. A parked call keeps its reply right in a table and is
+// answered when a release lets it through (flock's locks share the table, owned by open
+// file descriptions); one whose caller gave up (a signal ended its
+// wait) refuses the reply, and the lock it would have had is taken back.
 #include <base/string_view.h>
 #include <base/utility.h>
+#include <servers/tmpfs/portable/locks.h>
 #include <servers/tmpfs/portable/tree.h>
 #include <tern/print.h>
 #include <tern/protocols/file.h>
@@ -28,8 +37,29 @@ namespace {
 
 constexpr uint32_t kBlockSize = 4096;
 
+constexpr uint32_t kMaxOwners = 128; // tasks watched for their locks
+constexpr uint32_t kMaxWaiters = 64; // parked F_SETLKW calls
+
+struct Owner {
+    bool used = false;
+    uint32_t generation = 0;
+    uint64_t task = 0; // its id (the caller's badge)
+    tern_handle_t handle = TERN_INVALID_HANDLE;
+};
+
+struct Waiter {
+    bool used = false;
+    tmpfs::LockRange range = {};
+    proto::PendingReply reply;
+};
+
 struct State {
     tmpfs::Tree* tree = nullptr;
+    tern_handle_t port = TERN_INVALID_HANDLE;
+    tmpfs::LockTable locks;
+    tmpfs::LockTable saved; // the table before a parked call's grant, for taking it back
+    Owner owners[kMaxOwners];
+    Waiter waiters[kMaxWaiters];
 };
 
 // Mapped files' bytes: kernel memory objects, mapped here readable and writable.
@@ -390,6 +420,154 @@ base::Error on_statfs(State* s, proto::Request&, const file::PathRequest&,
     return base::Error::OK;
 }
 
+// ---- Record locks ----
+
+// Watches the calling task (its handle is the request's first) unless it is already
+// watched; false (ENOLCK) when it cannot be.
+bool watch_caller(State* s, proto::Request& request) {
+    tern_handle_t task = request.take_handle(0);
+    uint64_t id = request.badge();
+    for (Owner& o : s->owners) {
+        if (o.used && o.task == id) {
+            (void)tern_sys_handle_close(task);
+            return true;
+        }
+    }
+    if (task == TERN_INVALID_HANDLE || tern_sys_task_id_of(task) != int64_t(id)) {
+        tern::println("tmpfs: a lock call without the caller's task handle");
+        (void)tern_sys_handle_close(task);
+        return false;
+    }
+    for (uint32_t i = 0; i < kMaxOwners; ++i) {
+        Owner& o = s->owners[i];
+        if (o.used)
+            continue;
+        uint32_t generation = o.generation + 1;
+        if (tern_sys_object_watch(task, s->port, proto::SlotCookie{i, generation}.value()) < 0)
+            break;
+        o = {true, generation, id, task};
+        return true;
+    }
+    tern::println("tmpfs: no room to watch task {:#x} for its locks", id);
+    (void)tern_sys_handle_close(task);
+    return false;
+}
+
+// Parked calls a release may let through are granted, in the order they came; a grant
+// whose caller has gone is taken back.
+void grant_waiters(State* s) {
+    for (Waiter& w : s->waiters) {
+        if (!w.used || s->locks.conflict(w.range))
+            continue;
+        s->saved = s->locks;
+        file::LockResponse answer = {};
+        answer.error = -s->locks.set(w.range);
+        answer.type = w.range.type;
+        answer.start = w.range.start;
+        answer.end = w.range.end;
+        answer.pid = uint32_t(w.range.owner);
+        w.used = false;
+        if (proto::reply_later<file::Lock>(w.reply, base::Error::OK, answer) != base::Error::OK
+            && answer.error == 0)
+            s->locks = s->saved;
+    }
+}
+
+// EDEADLK: the holder of a lock r conflicts with is itself parked for a lock of r's owner.
+bool would_deadlock(State* s, const tmpfs::LockRange& r, const tmpfs::Lock& holder) {
+    for (const Waiter& w : s->waiters)
+        if (w.used && w.range.owner == holder.owner && s->locks.blocked_by(w.range, r.owner))
+            return true;
+    return false;
+}
+
+base::Error on_lock(State* s, proto::Request& request, const file::LockRequest& in,
+                    file::LockResponse& out, proto::Reply& reply, proto::PendingReply& pending) {
+    out = {};
+    if (in.type > tmpfs::kUnlock || in.command > file::kLockWait || in.start >= in.end) {
+        out.error = tmpfs::kEINVAL;
+        return base::Error::OK;
+    }
+    if (!node_of(s, in.inode)) {
+        out.error = tmpfs::kENOENT;
+        return base::Error::OK;
+    }
+    uint64_t owner = in.flock_owner != 0 ? in.flock_owner | tmpfs::kFlockOwner : in.pid;
+    tmpfs::LockRange r = {in.inode, owner, request.badge(), in.type, in.start, in.end};
+    if (in.command == file::kLockGet) {
+        const tmpfs::Lock* c = s->locks.conflict(r);
+        out.type = c ? c->type : tmpfs::kUnlock;
+        if (c) {
+            out.start = c->start;
+            out.end = c->end;
+            out.pid = uint32_t(c->owner);
+        }
+        return base::Error::OK;
+    }
+    if (in.type != tmpfs::kUnlock && !watch_caller(s, request)) {
+        out.error = tmpfs::LockTable::kENOLCK;
+        return base::Error::OK;
+    }
+    const tmpfs::Lock* blocker = nullptr;
+    int e = s->locks.set(r, &blocker);
+    if (e == 0) {
+        grant_waiters(s); // an unlock or a downgrade may let parked calls through
+        return base::Error::OK;
+    }
+    if (e != -tmpfs::LockTable::kEAGAIN || in.command != file::kLockWait) {
+        out.error = -e;
+        return base::Error::OK;
+    }
+    if (in.flock_owner == 0 && would_deadlock(s, r, *blocker)) {
+        out.error = tmpfs::kEDEADLK;
+        return base::Error::OK;
+    }
+    for (Waiter& w : s->waiters) {
+        if (!w.used) {
+            w = {true, r, pending};
+            reply.deferred = true;
+            return base::Error::OK;
+        }
+    }
+    tern::println("tmpfs: no room to park a lock call of {:#x}", in.pid);
+    out.error = tmpfs::LockTable::kENOLCK;
+    return base::Error::OK;
+}
+
+base::Error on_release_locks(State* s, proto::Request&, const file::ReleaseLocksRequest& in,
+                             file::ErrorResponse& out, proto::Reply&, proto::PendingReply&) {
+    out = {};
+    uint64_t owner = in.flock_owner != 0 ? in.flock_owner | tmpfs::kFlockOwner : in.pid;
+    if (s->locks.release(in.inode, owner))
+        grant_waiters(s);
+    return base::Error::OK;
+}
+
+// A watched task ended: its parked calls and its locks go, and what they held back is
+// granted.
+void on_event(void* context, const tern_msg& event, uint32_t) {
+    auto* s = static_cast<State*>(context);
+    if (event.hdr.label != TERN_LABEL_OBJECT_GONE)
+        return;
+    auto cookie = proto::SlotCookie::from(event.words[0]);
+    if (cookie.index >= kMaxOwners)
+        return;
+    Owner& o = s->owners[cookie.index];
+    if (!o.used || o.generation != cookie.generation)
+        return;
+    for (Waiter& w : s->waiters) {
+        if (w.used && w.range.task == o.task) {
+            (void)tern_sys_handle_close(w.reply.reply);
+            w.used = false;
+        }
+    }
+    s->locks.release_task(o.task);
+    (void)tern_sys_handle_close(o.handle);
+    o.used = false;
+    o.handle = TERN_INVALID_HANDLE;
+    grant_waiters(s);
+}
+
 } // namespace
 
 extern "C" int main(uint64_t) {
@@ -416,6 +594,7 @@ extern "C" int main(uint64_t) {
     int64_t port = tern_sys_port_create(64);
     if (port < 0)
         return 1;
+    g_state.port = tern_handle_t(port);
     proto::Server server("tmpfs", tern_handle_t(port));
     server.on<file::Lookup>(&g_state, on_lookup);
     server.on<file::Open>(&g_state, on_open);
@@ -435,6 +614,9 @@ extern "C" int main(uint64_t) {
     server.on<file::StatFs>(&g_state, on_statfs);
     server.on<file::Map>(&g_state, on_map);
     server.on<file::Link>(&g_state, on_link);
+    server.on<file::Lock>(&g_state, on_lock);
+    server.on<file::ReleaseLocks>(&g_state, on_release_locks);
+    server.on_event(&g_state, on_event);
     if (auto r = register_name("tmpfs", tern_handle_t(port)); r.is_error()) {
         tern::println("tmpfs: cannot register: {}", base::error_name(r.error()));
         return 1;

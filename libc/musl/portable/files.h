@@ -168,6 +168,7 @@ struct tern_libc_file {
     uint32_t server;                  /* where it lives (mounts.h TERN_LIBC_SERVER_*) */
     uint32_t device;                  /* its mount's index + 1: st_dev */
     uint64_t inode;                   /* a file server's node (not bootfs's) */
+    uint64_t lock_owner;              /* its flock(2) owner id, 0 before its first flock */
     char path[TERN_LIBC_PATH_BUFFER]; /* normalised, for openat, fchdir and inode numbers */
     struct tern_libc_socket socket;   /* TERN_LIBC_FD_SOCKET */
     struct tern_libc_pipe_end pipe;   /* TERN_LIBC_FD_PIPE_READ, TERN_LIBC_FD_PIPE_WRITE */

@@ -232,4 +232,61 @@ struct MapResponse {
 };
 using Map = proto::Op<17, MapRequest, MapResponse, proto::Limits{.response_handles = 1}>;
 
+// Lock: fcntl's record locks (F_GETLK, F_SETLK, F_SETLKW) on a node's bytes [start, end),
+// end kLockToEnd for "to the end of the file however far it grows", owned by the process
+// `pid` (its global pid): an owner's own locks never conflict and split and merge; two
+// owners' overlapping locks conflict when either is a write lock. type is struct flock's
+// l_type (0 F_RDLCK, 1 F_WRLCK, 2 F_UNLCK).
+//   kLockGet:  the first conflicting lock of another owner (its type, range and pid), or
+//              type 2 (F_UNLCK) when the request could be granted.
+//   kLockSet:  sets the type on the range (2 removes the owner's locks there); EAGAIN on
+//              a conflict.
+//   kLockWait: as kLockSet, but a conflict parks the call until the lock can be granted;
+//              EDEADLK when the holder is itself parked waiting for a lock of `pid`. A
+//              caller that gives up (a signal ends its wait: EINTR) is never granted it.
+// kLockSet and kLockWait carry handles[0] = the caller's own task (TRANSFER right): the
+// server watches it, and when the task ends, however it ends, drops its locks and parked
+// calls and grants what they held back. ENOENT for a node that is gone, ENOLCK when the
+// server has no room for the lock, its owner or the parked call, EINVAL for a bad type,
+// command or range.
+//
+// flock(2)'s whole-file locks travel the same way with a nonzero flock_owner (an open
+// file description's id, unique on the node; pid is then the caller's, for the log):
+// their owner is the description, they conflict only with each other, and kLockWait
+// never answers EDEADLK for them.
+inline constexpr uint32_t kLockGet = 0;
+inline constexpr uint32_t kLockSet = 1;
+inline constexpr uint32_t kLockWait = 2;
+inline constexpr uint64_t kLockToEnd = ~uint64_t(0);
+struct LockRequest {
+    uint64_t inode;
+    uint64_t start;
+    uint64_t end;
+    uint64_t flock_owner; // 0 for fcntl's locks
+    uint32_t pid;
+    uint32_t type;
+    uint32_t command;
+    uint32_t reserved;
+};
+struct LockResponse {
+    int32_t error;
+    uint32_t type; // kLockGet: the conflicting lock's type, or 2 (none)
+    uint64_t start;
+    uint64_t end;
+    uint32_t pid;
+    uint32_t reserved;
+};
+using Lock = proto::Op<19, LockRequest, LockResponse, proto::Limits{.request_handles = 1}>;
+
+// ReleaseLocks: all of pid's locks on the node go (POSIX: a process closed a descriptor of
+// the file, any of them), or with a nonzero flock_owner that description's flock lock (its
+// last descriptor was closed); parked calls they held back are granted.
+struct ReleaseLocksRequest {
+    uint64_t inode;
+    uint32_t pid;
+    uint32_t reserved;
+    uint64_t flock_owner;
+};
+using ReleaseLocks = proto::Op<20, ReleaseLocksRequest, ErrorResponse>;
+
 } // namespace tern::file
