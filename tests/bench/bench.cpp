@@ -536,30 +536,48 @@ bool bench_ipc_same_task() {
     return true;
 }
 
+// A server thread running `fn` in a clone of this program, on a port whose receive right
+// it holds; `send` is this task's send right to it.
+struct CloneServer {
+    Clone clone;
+    int64_t port = -1;
+    int64_t send = -1;
+    int64_t thread = -1;
+};
+
+bool start_clone_server(CloneServer& s, void (*fn)(const ThreadJob*)) {
+    s.port = tern_sys_port_create(4);
+    if (!check(s.port, "port_create"))
+        return false;
+    s.send = tern_sys_handle_duplicate(uint64_t(s.port), TERN_RIGHT_SEND);
+    if (!check(s.send, "handle_duplicate") || !clone_self(s.clone))
+        return false;
+    // Handing over the receive right moves it: this task keeps only the send handle.
+    int64_t peer_port =
+        tern_sys_task_give_handle(s.clone.task, uint64_t(s.port), TERN_RIGHT_RECEIVE);
+    if (!check(peer_port, "task_give_handle"))
+        return false;
+    ThreadJob job{fn, uint64_t(peer_port), 0, 0};
+    s.thread = start_clone_thread(s.clone, job);
+    return s.thread >= 0;
+}
+
+void stop_clone_server(CloneServer& s) {
+    if (s.thread >= 0)
+        (void)tern_sys_handle_close(uint64_t(s.thread));
+    end_clone(s.clone);
+    (void)tern_sys_handle_close(uint64_t(s.send));
+    (void)tern_sys_handle_close(uint64_t(s.port)); // already moved on success: BAD_HANDLE
+}
+
 // The empty round trip with the message in registers, the server in a clone of this
 // program on port_reply_receive_regs; returns its cost (0 on failure).
 uint64_t bench_ipc_cross_task_regs() {
-    Clone clone;
+    CloneServer server;
     uint64_t cost = 0;
-    int64_t port = tern_sys_port_create(4);
-    if (!check(port, "port_create"))
-        return 0;
-    int64_t send = tern_sys_handle_duplicate(uint64_t(port), TERN_RIGHT_SEND);
-    if (check(send, "handle_duplicate") && clone_self(clone)) {
-        int64_t peer_port =
-            tern_sys_task_give_handle(clone.task, uint64_t(port), TERN_RIGHT_RECEIVE);
-        ThreadJob job{ipc_server_regs, uint64_t(peer_port), 0, 0};
-        int64_t thread = -1;
-        if (check(peer_port, "task_give_handle"))
-            thread = start_clone_thread(clone, job);
-        if (thread >= 0) {
-            cost = bench_call_regs(tern_handle_t(send));
-            (void)tern_sys_handle_close(uint64_t(thread));
-        }
-    }
-    end_clone(clone);
-    (void)tern_sys_handle_close(uint64_t(send));
-    (void)tern_sys_handle_close(uint64_t(port));
+    if (start_clone_server(server, ipc_server_regs))
+        cost = bench_call_regs(tern_handle_t(server.send));
+    stop_clone_server(server);
     return g_failed ? 0 : cost;
 }
 
@@ -567,47 +585,32 @@ uint64_t bench_ipc_cross_task_regs() {
 // port_reply + port_receive, or with port_reply_receive when `fast`; returns the cost of
 // the empty round trip (0 on failure).
 uint64_t bench_ipc_cross_task(bool fast) {
-    Clone clone;
+    CloneServer server;
     uint64_t empty = 0;
-    int64_t port = tern_sys_port_create(4);
-    if (!check(port, "port_create"))
-        return 0;
-    int64_t send = tern_sys_handle_duplicate(uint64_t(port), TERN_RIGHT_SEND);
-    if (check(send, "handle_duplicate") && clone_self(clone)) {
-        // Handing over the receive right moves it: this task keeps only the send handle.
-        int64_t peer_port =
-            tern_sys_task_give_handle(clone.task, uint64_t(port), TERN_RIGHT_RECEIVE);
-        ThreadJob job{fast ? ipc_server_reply_receive : ipc_server, uint64_t(peer_port), 0, 0};
-        int64_t thread = -1;
-        if (check(peer_port, "task_give_handle"))
-            thread = start_clone_thread(clone, job);
-        if (thread >= 0) {
-            for (uint32_t bytes : kIpcSizes) {
-                uint64_t cost = bench_call_reply(tern_handle_t(send), bytes);
-                if (g_failed)
-                    break;
-                if (bytes == 0)
-                    empty = cost;
-                // The empty round trip of port_reply_receive is the register pair's
-                // (bench_ipc_cross_task_regs); the C-structure one is `_struct`.
-                tern::println("ipc.cross_task.call_{}_{}{}: {} instructions",
-                              fast ? "replyrecv" : "reply", bytes,
-                              fast && bytes == 0 ? "_struct" : "", cost);
-            }
-            // The same server answering asynchronous calls, on a port of the caller's.
-            int64_t reply_port = fast && !g_failed ? tern_sys_port_create(4) : -1;
-            if (fast && !g_failed && check(reply_port, "port_create")) {
-                uint64_t cost = bench_call_async(tern_handle_t(send), tern_handle_t(reply_port));
-                if (!g_failed)
-                    tern::println("ipc.cross_task.call_async_0: {} instructions", cost);
-                (void)tern_sys_handle_close(uint64_t(reply_port));
-            }
-            (void)tern_sys_handle_close(uint64_t(thread));
+    if (start_clone_server(server, fast ? ipc_server_reply_receive : ipc_server)) {
+        tern_handle_t send = tern_handle_t(server.send);
+        for (uint32_t bytes : kIpcSizes) {
+            uint64_t cost = bench_call_reply(send, bytes);
+            if (g_failed)
+                break;
+            if (bytes == 0)
+                empty = cost;
+            // The empty round trip of port_reply_receive is the register pair's
+            // (bench_ipc_cross_task_regs); the C-structure one is `_struct`.
+            tern::println("ipc.cross_task.call_{}_{}{}: {} instructions",
+                          fast ? "replyrecv" : "reply", bytes, fast && bytes == 0 ? "_struct" : "",
+                          cost);
+        }
+        // The same server answering asynchronous calls, on a port of the caller's.
+        int64_t reply_port = fast && !g_failed ? tern_sys_port_create(4) : -1;
+        if (fast && !g_failed && check(reply_port, "port_create")) {
+            uint64_t cost = bench_call_async(send, tern_handle_t(reply_port));
+            if (!g_failed)
+                tern::println("ipc.cross_task.call_async_0: {} instructions", cost);
+            (void)tern_sys_handle_close(uint64_t(reply_port));
         }
     }
-    end_clone(clone);
-    (void)tern_sys_handle_close(uint64_t(send));
-    (void)tern_sys_handle_close(uint64_t(port)); // already moved on success: BAD_HANDLE
+    stop_clone_server(server);
     return g_failed ? 0 : empty;
 }
 
@@ -754,43 +757,30 @@ uint64_t bench_call_map(tern_handle_t port, tern_handle_t peer_self, tern_handle
 
 // The mapping protocol between this task and a clone, at the page-sized data parts.
 bool bench_ipc_cross_task_map() {
-    Clone clone;
     uint8_t* data = nullptr;
     int64_t memory = lending_buffer(tern::self(), data);
     if (memory < 0)
         return false;
     for (uint32_t b = 0; b < kMaxIpcBytes; ++b)
         data[b] = request_byte(b);
-    int64_t port = tern_sys_port_create(4);
-    if (!check(port, "port_create"))
-        return false;
-    int64_t send = tern_sys_handle_duplicate(uint64_t(port), TERN_RIGHT_SEND);
-    if (check(send, "handle_duplicate") && clone_self(clone)) {
-        int64_t peer_port =
-            tern_sys_task_give_handle(clone.task, uint64_t(port), TERN_RIGHT_RECEIVE);
-        ThreadJob job{map_server, uint64_t(peer_port), 0, 0};
-        int64_t thread = -1;
-        if (check(peer_port, "task_give_handle"))
-            thread = start_clone_thread(clone, job);
+    CloneServer server;
+    if (start_clone_server(server, map_server)) {
         // The clone's handle to itself, once it has a thread to free it.
         int64_t peer_self =
-            thread >= 0 ? tern_sys_task_give_handle(clone.task, clone.task, TERN_RIGHTS_SAME) : -1;
-        if (thread >= 0 && check(peer_self, "task_give_handle(self)")) {
-            for (uint32_t bytes : kMapSizes) {
-                uint64_t cost = bench_call_map(tern_handle_t(send), tern_handle_t(peer_self),
-                                               tern_handle_t(memory), data, bytes);
-                if (g_failed)
-                    break;
-                tern::println("ipc.cross_task.call_replyrecv_{}_map: {} instructions", bytes, cost);
-            }
+            tern_sys_task_give_handle(server.clone.task, server.clone.task, TERN_RIGHTS_SAME);
+        for (uint32_t bytes : kMapSizes) {
+            if (!check(peer_self, "task_give_handle(self)"))
+                break;
+            uint64_t cost = bench_call_map(tern_handle_t(server.send), tern_handle_t(peer_self),
+                                           tern_handle_t(memory), data, bytes);
+            if (g_failed)
+                break;
+            tern::println("ipc.cross_task.call_replyrecv_{}_map: {} instructions", bytes, cost);
         }
-        if (thread >= 0)
-            (void)tern_sys_handle_close(uint64_t(thread));
     }
-    end_clone(clone);
-    (void)tern_sys_handle_close(uint64_t(send));
+    stop_clone_server(server);
     (void)tern_sys_handle_close(uint64_t(memory));
-    return !g_failed;
+    return !g_failed && server.thread >= 0;
 }
 
 volatile bool g_yield_started = false;
