@@ -281,8 +281,8 @@ void ipc_server(const ThreadJob* job) {
     tern_handle_t port = tern_handle_t(job->a);
     // Static rather than on the thread's stack, which is smaller than two of them (each
     // server runs in a task of its own, or alone in this one).
-    alignas(16) static uint8_t received[kMaxIpcBytes];
-    alignas(16) static uint8_t reply_buffer[kMaxIpcBytes];
+    alignas(4096) static uint8_t received[kMaxIpcBytes];
+    alignas(4096) static uint8_t reply_buffer[kMaxIpcBytes];
     fill_reply_pattern(reply_buffer);
     tern_msg msg{};
     tern_msg answer{};
@@ -303,8 +303,8 @@ void ipc_server_reply_receive(const ThreadJob* job) {
     tern_handle_t port = tern_handle_t(job->a);
     // Static rather than on the thread's stack, which is smaller than two of them (each
     // server runs in a task of its own, or alone in this one).
-    alignas(16) static uint8_t received[kMaxIpcBytes];
-    alignas(16) static uint8_t reply_buffer[kMaxIpcBytes];
+    alignas(4096) static uint8_t received[kMaxIpcBytes];
+    alignas(4096) static uint8_t reply_buffer[kMaxIpcBytes];
     fill_reply_pattern(reply_buffer);
     tern_msg msg{};
     tern_msg answer{};
@@ -401,7 +401,10 @@ bool reply_ok(const tern_msg& msg, const uint8_t* data, uint32_t bytes, uint64_t
 uint64_t bench_call_reply(tern_handle_t port, uint32_t bytes) {
     // Fewer calls for the big data parts, whose filling and checking outweigh the calls.
     const uint64_t kCalls = bytes > 4096 ? 100 : 1000;
-    alignas(16) static uint8_t buffer[kMaxIpcBytes];
+    // The buffers here and in the servers start on a page: a copy's cost depends on how
+    // its buffers fall across pages, which would otherwise move with the program's layout
+    // (the build directory's path is in it).
+    alignas(4096) static uint8_t buffer[kMaxIpcBytes];
     static uint64_t seq = 0;
     tern_msg msg{};
     uint64_t best = ~0ull;
